@@ -1,0 +1,69 @@
+/**
+ * The three output formats of `validate`: text (file:line:col: error CODE message, the hint, and a caret line
+ * under the source), json, and GitHub workflow annotations (escaped as GitHub requires).
+ */
+import { readFileSync } from 'node:fs';
+import type { Diagnostic } from '../config/diagnostics.js';
+
+export type Format = 'text' | 'json' | 'github';
+export const FORMATS: Format[] = ['text', 'json', 'github'];
+
+const lineCache = new Map<string, string[] | null>();
+function sourceLine(file: string, line: number): string | undefined {
+  if (!lineCache.has(file)) {
+    try {
+      lineCache.set(file, file.startsWith('<') ? null : readFileSync(file, 'utf8').split(/\r?\n/));
+    } catch {
+      lineCache.set(file, null);
+    }
+  }
+  return lineCache.get(file)?.[line - 1];
+}
+
+export function formatText(ds: Diagnostic[]): string {
+  const out: string[] = [];
+  for (const d of ds) {
+    out.push(`${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code} ${d.message}`);
+    const src = sourceLine(d.file, d.line);
+    if (src !== undefined) {
+      const gutter = String(d.line).padStart(5);
+      const shown = src.replace(/\t/g, ' ');
+      const width = Math.max(1, Math.min((d.endColumn ?? d.column + 1) - d.column, shown.length - d.column + 1));
+      out.push(`${gutter} | ${shown}`);
+      out.push(`${' '.repeat(gutter.length)} | ${' '.repeat(Math.max(0, d.column - 1))}${'^'.repeat(width)}`);
+    }
+    if (d.hint) out.push(`  hint: ${d.hint}`);
+  }
+  return out.length ? `${out.join('\n')}\n` : '';
+}
+
+export function formatJson(results: { file: string; valid: boolean; diagnostics: Diagnostic[] }[]): string {
+  const ds = results.flatMap((r) => r.diagnostics);
+  return `${JSON.stringify(
+    {
+      valid: results.every((r) => r.valid),
+      files: results.map((r) => ({ file: r.file, valid: r.valid })),
+      errors: ds.filter((d) => d.severity === 'error').length,
+      warnings: ds.filter((d) => d.severity === 'warning').length,
+      diagnostics: ds,
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+/** GitHub escapes: data gets %, CR, LF; properties also ':' and ','. */
+export const escapeData = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+export const escapeProperty = (s: string) => escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+
+export function formatGithub(ds: Diagnostic[]): string {
+  return ds
+    .map((d) => {
+      const props = [`file=${escapeProperty(d.file)}`, `line=${d.line}`, `col=${d.column}`];
+      if (d.endColumn) props.push(`endColumn=${d.endColumn}`);
+      props.push(`title=${escapeProperty(d.code)}`);
+      const msg = d.hint ? `${d.message}\n${d.hint}` : d.message;
+      return `::${d.severity === 'warning' ? 'warning' : 'error'} ${props.join(',')}::${escapeData(msg)}\n`;
+    })
+    .join('');
+}

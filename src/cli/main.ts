@@ -1,0 +1,68 @@
+/**
+ * pipeline-run: the command line. Errors a user can act on print as one message (and a hint) with no stack
+ * trace unless --debug; exit codes are 0 done, 1 a run failed, 2 invalid input or usage.
+ */
+import { Command, CommanderError } from 'commander';
+import { FractalError } from '../core/errors.js';
+import { fractalVersion } from '../runs/manifest.js';
+import { registerPlanCommand } from './plan.js';
+import { registerPluginsCommand } from './plugins.js';
+import { registerRunCommand } from './run.js';
+import { registerSchemaCommand } from './schema.js';
+import { registerValidateCommand } from './validate.js';
+
+const COMMANDS = ['run', 'validate', 'plan', 'plugins', 'schema', 'lakehouse', 'help'];
+
+export function buildProgram(): Command {
+  const program = new Command('pipeline-run')
+    .description('Fractal: declarative portfolio pipelines.\n  pipeline-run <file>            run a pipeline (same as `run <file>`)\n  pipeline-run validate <paths>  check pipeline files')
+    .version(fractalVersion())
+    .option('--debug', 'show stack traces')
+    .showHelpAfterError()
+    .exitOverride();
+  registerRunCommand(program);
+  registerValidateCommand(program);
+  registerPlanCommand(program);
+  registerPluginsCommand(program);
+  registerSchemaCommand(program);
+  return program;
+}
+
+async function registerOptional(program: Command): Promise<void> {
+  // The lakehouse commands live in their own module (and pull in Arrow); load them when present.
+  try {
+    const m = (await import('./lakehouse.js')) as { registerLakehouseCommand?: (p: Command) => void };
+    m.registerLakehouseCommand?.(program);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes('--debug') || process.env.FRACTAL_DEBUG === '1';
+  // `pipeline-run file.yaml` is `pipeline-run run file.yaml`.
+  const first = argv.find((a) => !a.startsWith('-'));
+  const args = first !== undefined && !COMMANDS.includes(first) && argv[0] === first ? ['run', ...argv] : argv;
+  try {
+    const program = buildProgram();
+    if (!args.length || ['lakehouse'].includes(first ?? '') || args.includes('--help') || args.includes('-h') || args[0] === 'help') await registerOptional(program);
+    process.exitCode = 0;
+    await program.parseAsync(args, { from: 'user' });
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2; // commander already printed the usage error
+    }
+    if (err instanceof FractalError) {
+      process.stderr.write(`error ${err.code}: ${err.message}\n`);
+      if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
+      if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`internal error: ${(err as Error)?.message ?? String(err)}\n`);
+    if (debug) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+    else process.stderr.write('  (run with --debug for the stack trace, and please report it)\n');
+    return 1;
+  }
+}

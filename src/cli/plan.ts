@@ -1,0 +1,130 @@
+/**
+ * `pipeline-run plan <file>`: the resolved config (YAML) and its hash: what would run. `--diff <file or git ref>`
+ * prints what changes between two resolved configs, for a pull-request review.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { repoRootOf } from '../config/compose.js';
+import { isPlainObject } from '../config/origins.js';
+import type { ResolvedConfig, ValidationResult } from '../config/validate.js';
+import { inputError } from '../core/errors.js';
+import { formatText } from './format.js';
+import { addConfigOptions, validateWith, type ConfigOptions } from './shared.js';
+
+interface PlanOptions extends ConfigOptions {
+  diff?: string;
+  json?: boolean;
+}
+
+function mustBeValid(v: ValidationResult, what: string): { resolved: ResolvedConfig; hash: string } {
+  if (!v.ok || !v.resolved || !v.hash) {
+    process.stderr.write(formatText(v.diagnostics));
+    throw inputError('CONFIG_INVALID', `${what} is not valid`);
+  }
+  return { resolved: v.resolved, hash: v.hash };
+}
+
+/** Stages are keyed by type (with #n for repeats) so a diff reads "stages.clustering.params.threshold". */
+function keyed(config: ResolvedConfig): Record<string, unknown> {
+  const counts = new Map<string, number>();
+  const stages: Record<string, unknown> = {};
+  for (const s of config.stages) {
+    const n = (counts.get(s.type) ?? 0) + 1;
+    counts.set(s.type, n);
+    stages[n === 1 ? s.type : `${s.type}#${n}`] = s.params;
+  }
+  return { ...config, stages, stage_order: config.stages.map((s) => s.type) };
+}
+
+export interface Change {
+  path: string;
+  kind: 'added' | 'removed' | 'changed';
+  before?: unknown;
+  after?: unknown;
+}
+
+export function diffValues(a: unknown, b: unknown, path = ''): Change[] {
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    return keys.flatMap((k) => {
+      const p = path ? `${path}.${k}` : k;
+      if (!(k in a)) return [{ path: p, kind: 'added' as const, after: b[k] }];
+      if (!(k in b)) return [{ path: p, kind: 'removed' as const, before: a[k] }];
+      return diffValues(a[k], b[k], p);
+    });
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [{ path, kind: 'changed', before: a, after: b }];
+}
+
+const show = (v: unknown) => JSON.stringify(v);
+
+/** Resolves the same file as it is at a git ref, from a temporary export of that commit's tree. */
+async function resolveAtRef(file: string, ref: string, opts: ConfigOptions): Promise<ValidationResult & { cleanup: () => void }> {
+  const root = repoRootOf(file);
+  if (!root) throw inputError('USAGE', `--diff ${ref}: neither a file nor usable as a git ref (${file} is not in a git repository)`);
+  try {
+    execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], { cwd: root, stdio: 'ignore' });
+  } catch {
+    throw inputError('USAGE', `--diff ${ref}: no such file, and not a git ref in ${root}`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'fractal-plan-'));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    execFileSync('sh', ['-c', 'git archive --format=tar "$1" | tar -x -C "$2"', 'sh', ref, dir], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    const rel = relative(root, resolve(file));
+    const there = join(dir, rel);
+    if (!existsSync(there)) throw inputError('USAGE', `${rel} does not exist at ${ref}`);
+    return { ...(await validateWith(there, opts)), cleanup };
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+}
+
+export function registerPlanCommand(program: Command): void {
+  addConfigOptions(
+    program
+      .command('plan')
+      .description('print the resolved config (YAML) and its hash; --diff shows what changes against another file or a git ref')
+      .argument('<file>', 'pipeline file'),
+  )
+    .option('--diff <file-or-ref>', 'another pipeline file, or a git ref (the same file at that commit)')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, opts: PlanOptions) => {
+      const mine = mustBeValid(await validateWith(file, opts), file);
+      if (!opts.diff) {
+        if (opts.json) process.stdout.write(`${JSON.stringify({ hash: mine.hash, config: mine.resolved }, null, 2)}\n`);
+        else process.stdout.write(`# config hash: sha256:${mine.hash}\n${stringify(mine.resolved, { lineWidth: 120 })}`);
+        return;
+      }
+      let other: { resolved: ResolvedConfig; hash: string };
+      let label = opts.diff;
+      if (existsSync(opts.diff)) other = mustBeValid(await validateWith(opts.diff, opts), opts.diff);
+      else {
+        const v = await resolveAtRef(file, opts.diff, opts);
+        try {
+          other = mustBeValid(v, `${file} at ${opts.diff}`);
+        } finally {
+          v.cleanup();
+        }
+        label = `${file}@${opts.diff}`;
+      }
+      const changes = diffValues(keyed(other.resolved), keyed(mine.resolved));
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ before: { source: label, hash: other.hash }, after: { source: file, hash: mine.hash }, changes }, null, 2)}\n`);
+        return;
+      }
+      const out = [`--- ${label}  sha256:${other.hash.slice(0, 16)}`, `+++ ${file}  sha256:${mine.hash.slice(0, 16)}`];
+      if (!changes.length) out.push('no changes: the resolved configs are identical');
+      for (const c of changes) {
+        if (c.kind === 'added') out.push(`+ ${c.path}: ${show(c.after)}`);
+        else if (c.kind === 'removed') out.push(`- ${c.path}: ${show(c.before)}`);
+        else out.push(`~ ${c.path}: ${show(c.before)} -> ${show(c.after)}`);
+      }
+      process.stdout.write(`${out.join('\n')}\n`);
+    });
+}

@@ -1,0 +1,60 @@
+/** `pipeline-run plugins [--kind K] [--json]`: every plugin with its description, params and defaults. */
+import type { Command } from 'commander';
+import type { JsonSchema, PluginKind, StageMeta } from '../core/plugin.js';
+import { PLUGIN_KINDS } from '../core/plugin.js';
+import { inputError } from '../core/errors.js';
+import { PLUGIN_REF_KEYWORD } from '../config/ajv.js';
+import { getRegistry } from './shared.js';
+
+function typeLabel(s: JsonSchema): string {
+  if (typeof s[PLUGIN_REF_KEYWORD] === 'string') return `${s[PLUGIN_REF_KEYWORD]}`;
+  if (Array.isArray(s.enum)) return s.enum.map((e) => JSON.stringify(e)).join('|');
+  if (s.type === 'array' && s.items && typeof (s.items as JsonSchema)[PLUGIN_REF_KEYWORD] === 'string') return `${(s.items as JsonSchema)[PLUGIN_REF_KEYWORD]}[]`;
+  if (s.type === 'array') return `${typeLabel((s.items as JsonSchema) ?? {})}[]`;
+  if (s.anyOf) return (s.anyOf as JsonSchema[]).map(typeLabel).join('|');
+  if (s.const !== undefined) return JSON.stringify(s.const);
+  return Array.isArray(s.type) ? s.type.join('|') : String(s.type ?? 'any');
+}
+
+export function describePlugins(kinds: PluginKind[]): string {
+  const registry = getRegistry();
+  const out: string[] = [];
+  for (const kind of kinds) {
+    out.push(`${kind}s:`);
+    for (const name of registry.names(kind)) {
+      const meta = registry.lookup(kind, name)!.cls.meta;
+      const tags = [meta.planned ? '(planned)' : '', ...(meta.aliases ?? []).map((a) => `(alias ${a.name}, deprecated)`)].filter(Boolean).join(' ');
+      out.push(`  ${name}${tags ? ` ${tags}` : ''}: ${meta.description}`);
+      if (kind === 'stage') {
+        const sm = meta as StageMeta;
+        out.push(`      requires: ${sm.requires.join(', ') || '-'}; provides: ${sm.provides.join(', ')}`);
+      }
+      const props = (meta.params.properties ?? {}) as Record<string, JsonSchema>;
+      const required = new Set((meta.params.required as string[] | undefined) ?? []);
+      for (const [p, s] of Object.entries(props)) {
+        const dflt = s.default !== undefined ? ` = ${JSON.stringify(s.default)}` : required.has(p) ? ' (required)' : '';
+        out.push(`      ${p}: ${typeLabel(s)}${dflt}${s.description ? `  ${String(s.description)}` : ''}`);
+      }
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+export function registerPluginsCommand(program: Command): void {
+  program
+    .command('plugins')
+    .description('list every plugin with its params and defaults')
+    .option('--kind <kind>', `only this kind: ${PLUGIN_KINDS.join(' | ')}`)
+    .option('--json', 'machine-readable output')
+    .action((opts: { kind?: string; json?: boolean }) => {
+      if (opts.kind && !(PLUGIN_KINDS as readonly string[]).includes(opts.kind))
+        throw inputError('USAGE', `unknown kind '${opts.kind}'`, `Kinds: ${PLUGIN_KINDS.join(', ')}.`);
+      const kinds = opts.kind ? [opts.kind as PluginKind] : [...PLUGIN_KINDS];
+      if (opts.json) {
+        const registry = getRegistry();
+        const list = kinds.flatMap((k) => registry.names(k).map((n) => registry.lookup(k, n)!.cls.meta));
+        process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+      } else process.stdout.write(describePlugins(kinds));
+    });
+}

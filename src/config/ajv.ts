@@ -1,0 +1,132 @@
+/**
+ * One ajv instance for documents and plugin params, and the translation of ajv errors into located diagnostics
+ * a person can act on ("unknown key 'treshold' in params of stage 'clustering'. Did you mean 'threshold'?").
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { diag, suggestionHint, type Diagnostic, type DiagnosticCode } from './diagnostics.js';
+import { locateIn, parsePointer, type OriginMap } from './origins.js';
+import type { Path } from './source.js';
+import type { JsonSchema } from '../core/plugin.js';
+
+/** Marks a param that names a plugin of a kind: a name, or `{name, params}`; validated against that plugin. */
+export const PLUGIN_REF_KEYWORD = 'x-fractal-plugin';
+/** Marks a param that is a path (relative to the pipeline file) that must exist: 'file' | 'dir' | 'any'. */
+export const PATH_KEYWORD = 'x-fractal-path';
+
+export const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
+ajv.addKeyword({ keyword: PLUGIN_REF_KEYWORD, schemaType: 'string' });
+ajv.addKeyword({ keyword: PATH_KEYWORD, schemaType: 'string' });
+ajv.addKeyword({ keyword: 'x-fractal-unit', schemaType: 'string' });
+
+const compiled = new WeakMap<object, ValidateFunction>();
+export function compile(schema: JsonSchema): ValidateFunction {
+  let fn = compiled.get(schema);
+  if (!fn) {
+    fn = ajv.compile(schema);
+    compiled.set(schema, fn);
+  }
+  return fn;
+}
+
+type Prefix = 'SCHEMA' | 'PARAM';
+const code = (p: Prefix, what: 'UNKNOWN_KEY' | 'MISSING' | 'WRONG_TYPE' | 'OUT_OF_RANGE' | 'BAD_VALUE' | 'INVALID'): DiagnosticCode => {
+  if (p === 'SCHEMA') {
+    const m = { UNKNOWN_KEY: 'SCHEMA_UNKNOWN_KEY', MISSING: 'SCHEMA_MISSING_KEY', WRONG_TYPE: 'SCHEMA_WRONG_TYPE', OUT_OF_RANGE: 'SCHEMA_BAD_VALUE', BAD_VALUE: 'SCHEMA_BAD_VALUE', INVALID: 'SCHEMA_INVALID' } as const;
+    return m[what];
+  }
+  const m = { UNKNOWN_KEY: 'PARAM_UNKNOWN_KEY', MISSING: 'PARAM_MISSING', WRONG_TYPE: 'PARAM_WRONG_TYPE', OUT_OF_RANGE: 'PARAM_OUT_OF_RANGE', BAD_VALUE: 'PARAM_BAD_VALUE', INVALID: 'PARAM_INVALID' } as const;
+  return m[what];
+};
+
+const show = (v: unknown): string => {
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+};
+const typeOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'list' : typeof v === 'object' ? 'mapping' : typeof v);
+const friendlyType = (t: unknown): string => (Array.isArray(t) ? t.map(friendlyType).join(' or ') : t === 'object' ? 'a mapping' : t === 'array' ? 'a list' : t === 'integer' ? 'an integer' : `a ${String(t)}`);
+
+/**
+ * Maps ajv errors to diagnostics. `base` is where the validated value sits in the composed document; `what`
+ * names it for messages ("params of stage 'clustering'").
+ */
+export function ajvDiagnostics(errors: ErrorObject[] | null | undefined, base: Path, origins: OriginMap, prefix: Prefix, what: string): Diagnostic[] {
+  if (!errors?.length) return [];
+  // Errors inside a failed anyOf/oneOf branch are noise next to the anyOf's own error.
+  const unions = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf').map((e) => e.schemaPath);
+  const out: Diagnostic[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    if (e.keyword !== 'anyOf' && e.keyword !== 'oneOf' && unions.some((u) => e.schemaPath.startsWith(`${u}/`))) continue;
+    const rel = parsePointer(e.instancePath);
+    const path: Path = [...base, ...rel.map((t) => (/^\d+$/.test(t) ? Number(t) : t))];
+    const field = rel.length ? `'${rel.join('.')}'` : 'the value';
+    const where = rel.length ? ` in ${what}` : ` (${what})`;
+    let d: Diagnostic;
+    switch (e.keyword) {
+      case 'additionalProperties': {
+        const key = (e.params as { additionalProperty: string }).additionalProperty;
+        const allowed = Object.keys(((e.parentSchema as JsonSchema)?.properties as object) ?? {});
+        const inner = rel.length ? ` under ${field}` : '';
+        d = diag(code(prefix, 'UNKNOWN_KEY'), locateIn(origins, [...path, key], 'key'), `unknown key '${key}'${inner} in ${what}`, allowed.length ? suggestionHint(key, allowed, 'keys') : 'No keys are allowed here.');
+        break;
+      }
+      case 'required': {
+        const key = (e.params as { missingProperty: string }).missingProperty;
+        d = diag(code(prefix, 'MISSING'), locateIn(origins, path), `missing required key '${key}'${rel.length ? ` under ${field}` : ''} in ${what}`);
+        break;
+      }
+      case 'type':
+        d = diag(code(prefix, 'WRONG_TYPE'), locateIn(origins, path), `${field}${where} must be ${friendlyType((e.params as { type: unknown }).type)}, got ${typeOf(e.data)} ${show(e.data)}`);
+        break;
+      case 'enum':
+      case 'const': {
+        const allowed = e.keyword === 'enum' ? ((e.params as { allowedValues: unknown[] }).allowedValues) : [(e.params as { allowedValue: unknown }).allowedValue];
+        const hint = typeof e.data === 'string' ? suggestionHint(e.data, allowed.map(String), 'values') : `Allowed: ${allowed.map(show).join(', ')}.`;
+        d = diag(code(prefix, 'BAD_VALUE'), locateIn(origins, path), `${field}${where} must be one of ${allowed.map(show).join(', ')}, got ${show(e.data)}`, hint);
+        break;
+      }
+      case 'minimum':
+      case 'maximum':
+      case 'exclusiveMinimum':
+      case 'exclusiveMaximum': {
+        const p = e.params as { comparison: string; limit: number };
+        d = diag(code(prefix, 'OUT_OF_RANGE'), locateIn(origins, path), `${field}${where} must be ${p.comparison} ${p.limit}, got ${show(e.data)}`, rangeHint(e.parentSchema as JsonSchema));
+        break;
+      }
+      case 'minItems':
+      case 'maxItems':
+      case 'minLength':
+      case 'maxLength':
+      case 'minProperties':
+      case 'maxProperties':
+        d = diag(code(prefix, 'OUT_OF_RANGE'), locateIn(origins, path), `${field}${where} ${e.message ?? 'is out of range'}`);
+        break;
+      case 'pattern':
+      case 'format':
+        d = diag(code(prefix, 'BAD_VALUE'), locateIn(origins, path), `${field}${where} ${e.message ?? 'is malformed'}, got ${show(e.data)}`);
+        break;
+      case 'anyOf':
+      case 'oneOf': {
+        const desc = (e.parentSchema as JsonSchema)?.description;
+        d = diag(code(prefix, 'INVALID'), locateIn(origins, path), `${field}${where} has the wrong form, got ${show(e.data)}`, typeof desc === 'string' ? `Expected: ${desc}` : undefined);
+        break;
+      }
+      default:
+        d = diag(code(prefix, 'INVALID'), locateIn(origins, path), `${field}${where} ${e.message ?? 'is invalid'}`);
+    }
+    const k = `${d.file}:${d.line}:${d.column}:${d.code}:${d.message}`;
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push(d);
+    }
+  }
+  return out;
+}
+
+function rangeHint(s: JsonSchema | undefined): string | undefined {
+  if (!s) return undefined;
+  const lo = s.minimum ?? s.exclusiveMinimum;
+  const hi = s.maximum ?? s.exclusiveMaximum;
+  if (lo !== undefined && hi !== undefined) return `Allowed range: ${s.minimum !== undefined ? '[' : '('}${lo}, ${hi}${s.maximum !== undefined ? ']' : ')'}.`;
+  return undefined;
+}

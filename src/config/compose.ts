@@ -1,0 +1,229 @@
+/**
+ * Composition: the file, the files it `extends` (deep merge, lists replaced, cycles refused), the profile (stage
+ * params keyed by stage type; `--profile` beats `profile:`), then `--set stages.<type>.<param>=<value>` overrides.
+ * The result keeps an origin for every value so later diagnostics point into the file that set it.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { diag, suggestionHint, type Diagnostic, type Location } from './diagnostics.js';
+import { deepMerge, fromSource, isPlainObject, locateIn, pointer, recordOrigins, type OriginMap } from './origins.js';
+import { loadSource, locate, type SourceDoc } from './source.js';
+
+export interface OverlayOptions {
+  /** --profile: beats the file's own `profile:`. */
+  profile?: string;
+  /** --set values, in order (later wins). */
+  sets?: string[];
+  /** Stage types the registry knows (for profile keys), including the pipeline's own plugin modules. */
+  stageTypes: string[];
+}
+
+export interface Composed {
+  root: SourceDoc;
+  value: Record<string, unknown>;
+  origins: OriginMap;
+  /** Every file read, root first (for the manifest and the references layer). */
+  files: string[];
+  profile?: { name: string; file: string };
+}
+
+export const CLI_LOCATION = (what: string): Location => ({ file: `<command line: ${what}>`, line: 1, column: 1 });
+
+/** Nearest ancestor holding `.git`, else undefined. */
+export function repoRootOf(path: string): string | undefined {
+  let dir = resolve(path);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) dir = dirname(dir);
+  for (;;) {
+    if (existsSync(join(dir, '.git'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+/** Reads the file and everything it extends, merged base-first. */
+export function composeExtends(file: string): { composed?: Composed; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const loaded = loadSource(file);
+  diagnostics.push(...loaded.diagnostics);
+  const root = loaded.source;
+  if (!root) return { diagnostics };
+  if (!isPlainObject(root.value)) return { diagnostics }; // the document layer reports a non-mapping root
+
+  // The extends chain, child first; merged base-first below.
+  const chain: SourceDoc[] = [root];
+  const seen = [root.absPath];
+  for (let cur = root; ; ) {
+    const ext = (cur.value as Record<string, unknown>).extends;
+    if (ext === undefined) break;
+    if (typeof ext !== 'string' || ext.trim() === '') {
+      diagnostics.push(diag('SCHEMA_WRONG_TYPE', locate(cur, ['extends']), '`extends` must be a relative path to another pipeline file', 'e.g. extends: ./base/crypto_spot.yaml'));
+      break;
+    }
+    const target = resolve(dirname(cur.absPath), ext);
+    if (seen.includes(target)) {
+      const names = [...seen, target].map((p) => relName(root, p));
+      diagnostics.push(diag('REF_EXTENDS_CYCLE', locate(cur, ['extends']), `\`extends\` forms a cycle: ${names.join(' -> ')}`, 'A file may not extend itself, directly or through others.'));
+      break;
+    }
+    if (!existsSync(target)) {
+      diagnostics.push(diag('REF_EXTENDS_NOT_FOUND', locate(cur, ['extends']), `\`extends\` names a file that does not exist: ${ext}`, `Paths are relative to ${relName(root, dirname(cur.absPath)) || '.'}/`));
+      break;
+    }
+    const base = loadSource(target);
+    diagnostics.push(...base.diagnostics);
+    if (!base.source) break;
+    if (!isPlainObject(base.source.value)) {
+      diagnostics.push(diag('SCHEMA_NOT_A_MAPPING', locate(base.source, []), `extended file ${base.source.file} is not a mapping`));
+      break;
+    }
+    chain.push(base.source);
+    seen.push(target);
+    cur = base.source;
+  }
+
+  const origins: OriginMap = new Map();
+  let value: unknown = {};
+  for (const src of [...chain].reverse()) {
+    const layer: OriginMap = new Map();
+    recordOrigins(layer, src.value, [], fromSource(src));
+    value = deepMerge(value, src.value, '', origins, layer);
+  }
+  const doc = value as Record<string, unknown>;
+  delete doc.extends;
+  const composed: Composed = { root, value: doc, origins, files: chain.map((s) => s.file) };
+  return { composed, diagnostics };
+}
+
+/** Applies the profile, then the --set overrides, in place. */
+export function applyOverlays(composed: Composed, opts: OverlayOptions): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  const { value: doc, origins } = composed;
+  const profileName = opts.profile ?? (typeof doc.profile === 'string' ? doc.profile : undefined);
+  if (profileName !== undefined) {
+    const at = opts.profile !== undefined ? CLI_LOCATION(`--profile ${opts.profile}`) : locateIn(origins, ['profile']);
+    applyProfile(composed, profileName, at, opts.stageTypes, diagnostics);
+  }
+
+  // --set last: the command line wins.
+  for (const s of opts.sets ?? []) applySet(composed, s, diagnostics);
+  return diagnostics;
+}
+
+function relName(root: SourceDoc, abs: string): string {
+  const r = dirname(root.absPath);
+  return abs.startsWith(`${r}/`) ? abs.slice(r.length + 1) : abs;
+}
+
+/** Looks for profiles/<name>.(yaml|yml|json) from the pipeline's folder upwards, to the repository root. */
+export function findProfile(pipelineFile: string, name: string): string | undefined {
+  const stop = repoRootOf(pipelineFile);
+  let dir = dirname(resolve(pipelineFile));
+  for (;;) {
+    for (const ext of ['yaml', 'yml', 'json']) {
+      const p = join(dir, 'profiles', `${name}.${ext}`);
+      if (existsSync(p)) return p;
+    }
+    if (dir === stop) return undefined;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+const PROFILE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+function stagesList(doc: Record<string, unknown>): Record<string, unknown>[] {
+  return Array.isArray(doc.stages) ? (doc.stages as unknown[]).filter(isPlainObject) as Record<string, unknown>[] : [];
+}
+
+function applyProfile(c: Composed, name: string, at: Location, stageTypes: string[], out: Diagnostic[]): void {
+  const file = PROFILE_NAME_RE.test(name) ? findProfile(c.root.absPath, name) : undefined;
+  if (!file) {
+    out.push(diag('REF_PROFILE_NOT_FOUND', at, `profile '${name}' not found`, `Profiles are files profiles/${name}.yaml beside or above the pipeline's folder.`));
+    return;
+  }
+  const loaded = loadSource(file);
+  out.push(...loaded.diagnostics);
+  const src = loaded.source;
+  if (!src) return;
+  c.files.push(src.file);
+  c.profile = { name, file: src.file };
+  if (!isPlainObject(src.value)) {
+    out.push(diag('SCHEMA_NOT_A_MAPPING', locate(src, []), `profile ${src.file} must be a mapping of stage type to params`));
+    return;
+  }
+  // Either { stages: { <type>: params } } or { <type>: params } at the top; `description` is allowed beside.
+  const wrapped = isPlainObject(src.value.stages);
+  const byType = (wrapped ? src.value.stages : src.value) as Record<string, unknown>;
+  const base = wrapped ? ['stages'] : [];
+  for (const [type, params] of Object.entries(byType)) {
+    if (!wrapped && type === 'description') continue;
+    if (!stageTypes.includes(type)) {
+      out.push(diag('REF_PROFILE_UNKNOWN_STAGE', locate(src, [...base, type], 'key'), `profile '${name}' sets params of an unknown stage type '${type}'`, suggestionHint(type, stageTypes, 'stage types')));
+      continue;
+    }
+    if (!isPlainObject(params)) {
+      out.push(diag('SCHEMA_WRONG_TYPE', locate(src, [...base, type]), `profile '${name}': params of '${type}' must be a mapping`));
+      continue;
+    }
+    stagesList(c.value).forEach((stage, i) => {
+      if (stage.type !== type) return;
+      const layer: OriginMap = new Map();
+      recordOrigins(layer, params, ['stages', i, 'params'], fromSource(src, [...base, type]));
+      const ptr = pointer(['stages', i, 'params']);
+      stage.params = deepMerge(isPlainObject(stage.params) ? stage.params : {}, params, ptr, c.origins, layer);
+      if (!c.origins.has(ptr)) c.origins.set(ptr, { src, path: [...base, type] });
+    });
+  }
+}
+
+/** Parses a --set value: JSON when it parses (numbers, booleans, null, lists, objects, "quoted"), else the raw string. */
+export function parseSetValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function applySet(c: Composed, expr: string, out: Diagnostic[]): void {
+  const at = CLI_LOCATION(`--set ${expr}`);
+  const eq = expr.indexOf('=');
+  if (eq <= 0) {
+    out.push(diag('REF_SET_INVALID', at, `--set expects <path>=<value>, got '${expr}'`, 'e.g. --set stages.backtest.train_window=60'));
+    return;
+  }
+  const path = expr.slice(0, eq).trim().split('.');
+  const value = parseSetValue(expr.slice(eq + 1));
+  const stages = stagesList(c.value);
+  const types = [...new Set(stages.map((s) => String(s.type)))];
+  if (path[0] !== 'stages' || path.length < 3 || path.some((p) => p === '')) {
+    out.push(diag('REF_SET_UNKNOWN_PATH', at, `--set path '${path.join('.')}' is not of the form stages.<type>.<param>`, `Stage types in this pipeline: ${types.join(', ')}.`));
+    return;
+  }
+  const [, type, ...rest] = path;
+  const targets = stages.map((s, i) => [s, i] as const).filter(([s]) => s.type === type);
+  if (!targets.length) {
+    out.push(diag('REF_SET_UNKNOWN_PATH', at, `--set names stage type '${type}', which this pipeline does not have`, suggestionHint(type, types, 'stage types in this pipeline')));
+    return;
+  }
+  for (const [stage, i] of targets) {
+    if (!isPlainObject(stage.params)) stage.params = {};
+    let node = stage.params as Record<string, unknown>;
+    for (let k = 0; k < rest.length - 1; k++) {
+      const next = node[rest[k]];
+      if (next === undefined) node[rest[k]] = {};
+      else if (!isPlainObject(next)) {
+        out.push(diag('REF_SET_UNKNOWN_PATH', at, `--set cannot reach '${rest.slice(0, k + 2).join('.')}': '${rest.slice(0, k + 1).join('.')}' of stage '${type}' is not a mapping`));
+        return;
+      }
+      node = node[rest[k]] as Record<string, unknown>;
+    }
+    node[rest[rest.length - 1]] = value;
+    const full = ['stages', i, 'params', ...rest];
+    const layer: OriginMap = new Map();
+    recordOrigins(layer, value, full, () => ({ fixed: at }));
+    for (const [k, o] of layer) c.origins.set(k, o);
+  }
+}

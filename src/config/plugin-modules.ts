@@ -1,0 +1,76 @@
+/**
+ * A pipeline's own plugin modules (`plugins: [./my_ranker.js]`). They load only from inside the repository that
+ * holds the pipeline file (the nearest folder with .git, else the pipeline's own folder): never an absolute path
+ * elsewhere, never a `..` or symlink escape. A module exports plugin classes (default export: a class or a list;
+ * or named exports); each registers under its own `meta.kind`, one container module per kind, like the built-ins.
+ */
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { FractalError } from '../core/errors.js';
+import { PLUGIN_KINDS, type PluginClass, type PluginKind } from '../core/plugin.js';
+import { pluginModule, type PluginRegistry } from '../core/registry.js';
+import { repoRootOf } from './compose.js';
+import { diag, type Diagnostic, type Location } from './diagnostics.js';
+
+export function pluginRoot(pipelineFile: string): string {
+  return repoRootOf(pipelineFile) ?? dirname(resolve(pipelineFile));
+}
+
+const inside = (root: string, p: string) => p === root || p.startsWith(root.endsWith(sep) ? root : root + sep);
+
+/** Resolves and checks a plugin module path; returns the real path or a diagnostic. */
+export function checkPluginPath(spec: string, declaringFile: string, rootFile: string, at: Location): { path?: string; diagnostic?: Diagnostic } {
+  const root = realpathSync(pluginRoot(rootFile));
+  if (isAbsolute(spec) && !inside(root, resolve(spec)))
+    return { diagnostic: diag('REF_PLUGIN_MODULE_OUTSIDE_REPO', at, `plugin module '${spec}' is an absolute path outside the pipeline's repository (${root})`, 'Plugin modules load only from files inside the repository; use a relative path.') };
+  if (!/^\.\.?\//.test(spec) && !isAbsolute(spec))
+    return { diagnostic: diag('REF_PLUGIN_MODULE_NOT_FOUND', at, `plugin module '${spec}' must be a relative path such as ./${spec}`, 'Packages are not loaded by name; point at a file inside the repository.') };
+  const target = resolve(dirname(declaringFile), spec);
+  if (!inside(root, target))
+    return { diagnostic: diag('REF_PLUGIN_MODULE_OUTSIDE_REPO', at, `plugin module '${spec}' escapes the pipeline's repository (${root})`, 'Plugin modules load only from files inside the repository.') };
+  if (!existsSync(target)) return { diagnostic: diag('REF_PLUGIN_MODULE_NOT_FOUND', at, `plugin module '${spec}' not found (looked for ${relative(process.cwd(), target) || target})`) };
+  const real = realpathSync(target);
+  if (!inside(root, real))
+    return { diagnostic: diag('REF_PLUGIN_MODULE_OUTSIDE_REPO', at, `plugin module '${spec}' is a link to a file outside the pipeline's repository (${real})`, 'Copy the module into the repository instead of linking to it.') };
+  if (!['.js', '.mjs'].includes(extname(real)))
+    return { diagnostic: diag('REF_PLUGIN_MODULE_INVALID', at, `plugin module '${spec}' must be a .js or .mjs file (Node 20 does not load .ts)`, 'Compile it to JavaScript first.') };
+  return { path: real };
+}
+
+function isPluginClass(v: unknown): v is PluginClass {
+  return typeof v === 'function' && typeof (v as { meta?: unknown }).meta === 'object' && (v as { meta?: unknown }).meta !== null;
+}
+
+/** Imports a checked module and adds its classes to `registry`, one container module per kind. */
+export async function loadPluginModule(realPath: string, spec: string, registry: PluginRegistry, at: Location): Promise<Diagnostic[]> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(realPath).href)) as Record<string, unknown>;
+  } catch (err) {
+    return [diag('REF_PLUGIN_MODULE_INVALID', at, `plugin module '${spec}' failed to load: ${(err as Error).message.split('\n')[0]}`)];
+  }
+  const exported = [mod.default, ...Object.entries(mod).filter(([k]) => k !== 'default').map(([, v]) => v)].flatMap((v) => (Array.isArray(v) ? v : [v]));
+  const classes = [...new Set(exported.filter(isPluginClass))];
+  if (!classes.length)
+    return [diag('REF_PLUGIN_MODULE_INVALID', at, `plugin module '${spec}' exports no plugin class (a class with a static 'meta')`, 'Export the class, e.g. `export default class MyRanker { static meta = { kind: "ranker", name: "my_ranker", ... } }`.')];
+  const out: Diagnostic[] = [];
+  const byKind = new Map<PluginKind, PluginClass[]>();
+  for (const C of classes) {
+    const kind = C.meta.kind;
+    if (!(PLUGIN_KINDS as readonly string[]).includes(kind)) {
+      out.push(diag('REF_PLUGIN_MODULE_INVALID', at, `plugin module '${spec}': class ${C.name} has unknown kind '${String(kind)}'`, `Kinds: ${PLUGIN_KINDS.join(', ')}.`));
+      continue;
+    }
+    byKind.set(kind, [...(byKind.get(kind) ?? []), C]);
+  }
+  for (const [kind, list] of byKind) {
+    try {
+      registry.addModule(pluginModule(kind, list, `plugin module ${spec}`));
+    } catch (err) {
+      if (err instanceof FractalError) out.push(diag('REF_PLUGIN_MODULE_INVALID', at, err.message, err.hint));
+      else throw err;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,160 @@
+/**
+ * Reading a config file into a located document: the parsed value plus enough of the YAML tree to map any path
+ * back to a line and column. JSON is read with the same parser (JSON is YAML), so both get positions.
+ * Defences: empty and binary files get a message; duplicate keys and multiple documents are errors; alias
+ * expansion is capped (billion laughs) before anything is expanded.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { diag, type Diagnostic, type Location } from './diagnostics.js';
+
+export type Path = (string | number)[];
+
+export interface SourceDoc {
+  /** Path as shown to the user (relative to the working directory when inside it). */
+  file: string;
+  absPath: string;
+  text: string;
+  doc: Document.Parsed;
+  lineCounter: LineCounter;
+  value: unknown;
+}
+
+/** At most this many alias dereferences per document: configs need a few, attacks need thousands. */
+export const MAX_ALIASES = 64;
+/** Files larger than this are not configs. */
+export const MAX_BYTES = 4 * 1024 * 1024;
+
+export function displayPath(abs: string): string {
+  const rel = relative(process.cwd(), abs);
+  return rel && !rel.startsWith('..') ? rel : abs;
+}
+
+export function loadSource(path: string): { source?: SourceDoc; diagnostics: Diagnostic[] } {
+  const absPath = resolve(path);
+  const file = displayPath(absPath);
+  const at: Location = { file, line: 1, column: 1 };
+  let bytes: Buffer;
+  try {
+    const st = statSync(absPath);
+    if (st.isDirectory()) return { diagnostics: [diag('FILE_UNREADABLE', at, `'${file}' is a folder, not a config file`)] };
+    if (st.size > MAX_BYTES) return { diagnostics: [diag('FILE_UNREADABLE', at, `'${file}' is ${st.size} bytes; config files are at most ${MAX_BYTES}`)] };
+    bytes = readFileSync(absPath);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { diagnostics: [diag('FILE_NOT_FOUND', at, `file not found: ${file}`)] };
+    return { diagnostics: [diag('FILE_UNREADABLE', at, `cannot read ${file}: ${(err as Error).message}`)] };
+  }
+  if (bytes.length === 0 || bytes.toString('utf8').trim() === '')
+    return { diagnostics: [diag('FILE_EMPTY', at, `${file} is empty`, 'A pipeline file needs at least `pipeline`, `version` and `stages`.')] };
+  const nul = bytes.indexOf(0);
+  let text: string;
+  try {
+    if (nul >= 0) throw new Error('NUL');
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { diagnostics: [diag('FILE_BINARY', at, `${file} is not a text file (binary or not UTF-8)`, 'Config files are UTF-8 YAML or JSON.')] };
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true, keepSourceTokens: false });
+  const diagnostics: Diagnostic[] = [];
+  const pos = (offset: number) => {
+    const p = lineCounter.linePos(Math.min(offset, text.length));
+    return { file, line: p.line, column: p.col };
+  };
+  for (const e of doc.errors) {
+    const where = pos(e.pos[0]);
+    const message = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    if (e.code === 'DUPLICATE_KEY') diagnostics.push(diag('SYNTAX_DUPLICATE_KEY', where, 'duplicate key: a key may appear only once in a mapping', 'Remove or rename one of the duplicates.'));
+    else if (e.code === 'MULTIPLE_DOCS') diagnostics.push(diag('SYNTAX_MULTIPLE_DOCUMENTS', where, 'a config file holds one YAML document; found a second one (`---`)', 'Split it into two files.'));
+    else diagnostics.push(diag('SYNTAX_ERROR', where, `${file.endsWith('.json') ? 'JSON' : 'YAML'} syntax error: ${message}`, syntaxHint(e.code)));
+  }
+  if (diagnostics.length) return { diagnostics: dedupe(diagnostics) };
+  if (doc.contents === null) return { diagnostics: [diag('FILE_EMPTY', at, `${file} holds no document (only comments)`)] };
+
+  // Count aliases before expanding any: a handful of anchors can otherwise expand to gigabytes.
+  let aliases = 0;
+  let firstExcess: Node | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      aliases++;
+      if (aliases > MAX_ALIASES && !firstExcess) firstExcess = node;
+    },
+  });
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (err) {
+    const node = firstExcess ?? findFirstAlias(doc);
+    const where = node?.range ? pos(node.range[0]) : at;
+    return { diagnostics: [diag('SYNTAX_ALIAS_LIMIT', where, `YAML aliases expand beyond the limit (${MAX_ALIASES}); refusing to expand (${(err as Error).message.split('\n')[0]})`, 'Write the values out or use `extends` and profiles instead of deep alias chains.')] };
+  }
+  if (firstExcess?.range)
+    return { diagnostics: [diag('SYNTAX_ALIAS_LIMIT', pos(firstExcess.range[0]), `more than ${MAX_ALIASES} YAML aliases in one file`, 'Write the values out or use `extends` and profiles.')] };
+  return { source: { file, absPath, text, doc, lineCounter, value }, diagnostics: [] };
+}
+
+function findFirstAlias(doc: Document): Node | undefined {
+  let found: Node | undefined;
+  visit(doc, { Alias(_, n) { found = n; return visit.BREAK; } });
+  return found;
+}
+
+function dedupe(ds: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => {
+    const k = `${d.line}:${d.column}:${d.code}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function syntaxHint(code: string): string | undefined {
+  switch (code) {
+    case 'TAB_AS_INDENT': return 'YAML indents with spaces, never tabs.';
+    case 'BAD_INDENT': return 'Check the indentation of this line against its siblings.';
+    case 'MISSING_CHAR': return 'A bracket, brace or quote is not closed.';
+    case 'BLOCK_AS_IMPLICIT_KEY':
+    case 'MULTILINE_IMPLICIT_KEY': return 'A key must fit on one line and be followed by `: `.';
+    case 'UNEXPECTED_TOKEN': return 'Look for a stray character or a missing `: ` after a key.';
+    default: return undefined;
+  }
+}
+
+/** Line/column of the node at `path` (or of its key with which='key'); falls back to the nearest existing ancestor. */
+export function locate(src: SourceDoc, path: Path, which: 'value' | 'key' = 'value'): Location {
+  const offsetToLoc = (start: number, end?: number): Location => {
+    const s = src.lineCounter.linePos(start);
+    const loc: Location = { file: src.file, line: s.line, column: s.col };
+    if (end !== undefined && end > start) {
+      const e = src.lineCounter.linePos(end);
+      if (e.line === s.line) loc.endColumn = e.col;
+    }
+    return loc;
+  };
+  for (let n = path.length; n >= 0; n--) {
+    const p = path.slice(0, n);
+    if (which === 'key' && n === path.length && n > 0) {
+      const parent = p.length > 1 ? src.doc.getIn(p.slice(0, -1), true) : src.doc.contents;
+      const key = p[p.length - 1];
+      if (isMap(parent)) {
+        const pair = parent.items.find((it) => (isScalar(it.key) ? it.key.value : it.key) === key);
+        const kn = pair?.key as Node | undefined;
+        if (kn?.range) return offsetToLoc(kn.range[0], kn.range[1]);
+      }
+      continue;
+    }
+    const node = (p.length === 0 ? src.doc.contents : src.doc.getIn(p, true)) as Node | null | undefined;
+    if (node && typeof node === 'object' && 'range' in node && node.range) {
+      // A collection points at its first item's start; a scalar spans its text.
+      if (isMap(node) || isSeq(node)) return offsetToLoc(node.range[0]);
+      if (isAlias(node)) return offsetToLoc(node.range[0], node.range[1]);
+      return offsetToLoc(node.range[0], node.range[1]);
+    }
+  }
+  return { file: src.file, line: 1, column: 1 };
+}

@@ -1,0 +1,269 @@
+/**
+ * Validation in layers, reporting every problem at once: file and syntax → document schema → plugin names and
+ * each plugin's own params (defaults applied, unknown keys refused) → the stage graph (requires/provides) →
+ * references (extends, profiles, plugin modules, paths named by params). A valid file yields the resolved
+ * config: explicit, defaults filled, plugin references as `{name, params}`; it is what runs and what is hashed.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, extname, resolve } from 'node:path';
+import { DOCUMENT_PROVIDES } from '../core/context.js';
+import type { DocumentKind, JsonSchema, PluginKind, PluginRef, StageMeta } from '../core/plugin.js';
+import type { PluginRegistry } from '../core/registry.js';
+import { ajvDiagnostics, compile, PATH_KEYWORD, PLUGIN_REF_KEYWORD } from './ajv.js';
+import { applyOverlays, composeExtends, type Composed } from './compose.js';
+import { diag, hasErrors, sortDiagnostics, suggestionHint, type Diagnostic } from './diagnostics.js';
+import { checkVersion, DOCUMENT_KINDS, DOCUMENT_SCHEMAS } from './documents.js';
+import { configHash } from './hash.js';
+import { isPlainObject, locateIn, pointer, type OriginMap } from './origins.js';
+import { checkPluginPath, loadPluginModule } from './plugin-modules.js';
+import { locate, type Path } from './source.js';
+
+export interface ResolvedStage {
+  type: string;
+  params: Record<string, unknown>;
+}
+
+export interface ResolvedConfig {
+  pipeline: DocumentKind;
+  version: string;
+  name: string;
+  description?: string;
+  profile?: string;
+  /** Plugin modules, as written (relative to the file that declared them). */
+  plugins?: string[];
+  lakehouse?: string;
+  stages: ResolvedStage[];
+}
+
+export interface ValidateOptions {
+  registry: PluginRegistry;
+  profile?: string;
+  sets?: string[];
+}
+
+export interface ValidationResult {
+  file: string;
+  diagnostics: Diagnostic[];
+  ok: boolean;
+  resolved?: ResolvedConfig;
+  hash?: string;
+  composed?: Composed;
+  /** The registry with the pipeline's own plugin modules added. */
+  registry: PluginRegistry;
+  baseDir: string;
+}
+
+/** Where a plugin ref param sits in a stage's params schema. */
+export interface RefParam {
+  param: string;
+  kind: PluginKind;
+  list: boolean;
+}
+
+export function refParams(meta: StageMeta): RefParam[] {
+  const props = ((meta.params as JsonSchema).properties ?? {}) as Record<string, JsonSchema>;
+  const out: RefParam[] = [];
+  for (const [param, s] of Object.entries(props)) {
+    if (typeof s[PLUGIN_REF_KEYWORD] === 'string') out.push({ param, kind: s[PLUGIN_REF_KEYWORD] as PluginKind, list: false });
+    else if (s.type === 'array' && isPlainObject(s.items) && typeof (s.items as JsonSchema)[PLUGIN_REF_KEYWORD] === 'string')
+      out.push({ param, kind: (s.items as JsonSchema)[PLUGIN_REF_KEYWORD] as PluginKind, list: true });
+  }
+  return out;
+}
+
+export async function validateFile(file: string, opts: ValidateOptions): Promise<ValidationResult> {
+  const registry = opts.registry.clone();
+  const baseDir = dirname(resolve(file));
+  const result = (diagnostics: Diagnostic[], extra: Partial<ValidationResult> = {}): ValidationResult => {
+    const ds = sortDiagnostics(diagnostics);
+    return { file, diagnostics: ds, ok: !hasErrors(ds), registry, baseDir, ...extra };
+  };
+  const { composed, diagnostics } = composeExtends(file);
+  if (!composed) return result(diagnostics);
+  const { root, value: doc, origins } = composed;
+  if (!isPlainObject(root.value)) {
+    diagnostics.push(diag('SCHEMA_NOT_A_MAPPING', locate(root, []), 'a pipeline file must be a mapping with `pipeline`, `version` and `stages`', 'Start from an example in pipelines/.'));
+    return result(diagnostics);
+  }
+
+  // Document kind dispatch.
+  const kind = doc.pipeline;
+  if (kind === undefined) {
+    diagnostics.push(diag('SCHEMA_MISSING_KEY', locate(root, []), 'missing required key `pipeline` (selection | meta | tournament)'));
+    return result(diagnostics);
+  }
+  if (typeof kind !== 'string' || !DOCUMENT_KINDS.includes(kind as DocumentKind)) {
+    diagnostics.push(diag('SCHEMA_UNKNOWN_DOCUMENT_KIND', locateIn(origins, ['pipeline']), `unknown document kind ${JSON.stringify(kind)}`, suggestionHint(String(kind), DOCUMENT_KINDS, 'document kinds')));
+    return result(diagnostics);
+  }
+  const schema = DOCUMENT_SCHEMAS[kind as DocumentKind];
+  if (!schema) {
+    diagnostics.push(diag('SCHEMA_DOCUMENT_KIND_NOT_AVAILABLE', locateIn(origins, ['pipeline']), `'${kind}' documents are not available in this version of Fractal yet`, 'Only `pipeline: selection` documents run today.'));
+    return result(diagnostics);
+  }
+
+  // Plugin modules first: they may add stage types that profiles and stages use.
+  if (Array.isArray(doc.plugins)) {
+    for (let i = 0; i < doc.plugins.length; i++) {
+      const spec = doc.plugins[i];
+      if (typeof spec !== 'string') continue; // the schema layer reports it
+      const at = locateIn(origins, ['plugins', i]);
+      const o = origins.get(`/plugins/${i}`);
+      const declaring = o && 'src' in o ? o.src.absPath : root.absPath;
+      const checked = checkPluginPath(spec, declaring, root.absPath, at);
+      if (checked.diagnostic) diagnostics.push(checked.diagnostic);
+      else diagnostics.push(...(await loadPluginModule(checked.path!, spec, registry, at)));
+    }
+  }
+
+  diagnostics.push(...applyOverlays(composed, { profile: opts.profile, sets: opts.sets, stageTypes: registry.resolvableNames('stage') }));
+
+  // Document schema (structure only; stage params are checked per stage below).
+  const validateDoc = compile(schema);
+  if (!validateDoc(doc)) diagnostics.push(...ajvDiagnostics(validateDoc.errors, [], origins, 'SCHEMA', `a ${kind} document`));
+  if (doc.version !== undefined && (typeof doc.version === 'string' || typeof doc.version === 'number')) {
+    const v = checkVersion(doc.version);
+    if (!v.ok) diagnostics.push(diag('SCHEMA_VERSION_UNSUPPORTED', locateIn(origins, ['version']), v.message, v.hint));
+  }
+
+  // Plugins: stage types, their params, the plugins they name and those plugins' params.
+  const stages: (ResolvedStage & { meta?: StageMeta; index: number })[] = [];
+  const rawStages = Array.isArray(doc.stages) ? doc.stages : [];
+  rawStages.forEach((raw, index) => {
+    if (!isPlainObject(raw) || typeof raw.type !== 'string') return; // the schema layer reports it
+    const stagePath: Path = ['stages', index];
+    const hit = registry.stage(raw.type);
+    if (!hit) {
+      diagnostics.push(diag('PLUGIN_UNKNOWN', locateIn(origins, [...stagePath, 'type']), `unknown stage type '${raw.type}'`, suggestionHint(raw.type, registry.resolvableNames('stage'), 'stage types')));
+      return;
+    }
+    if (hit.alias) diagnostics.push(diag('PLUGIN_DEPRECATED_NAME', locateIn(origins, [...stagePath, 'type']), `stage type '${raw.type}' is deprecated: ${hit.alias.deprecated}`, `Use '${hit.name}'.`, 'warning'));
+    const meta = hit.cls.meta;
+    if (!meta.documents.includes(kind as DocumentKind)) {
+      diagnostics.push(diag('PLUGIN_WRONG_DOCUMENT', locateIn(origins, [...stagePath, 'type']), `stage '${hit.name}' belongs in ${meta.documents.join(' or ')} documents, not in a ${kind} document`));
+      return;
+    }
+    const params = structuredClone(isPlainObject(raw.params) ? raw.params : {});
+    for (const group of meta.exclusive ?? []) {
+      const given = group.filter((p) => params[p] !== undefined);
+      if (given.length > 1)
+        diagnostics.push(diag('PARAM_BAD_VALUE', locateIn(origins, [...stagePath, 'params', given[1]], 'key'), `params of stage '${hit.name}': give only one of ${group.map((g) => `'${g}'`).join(', ')} (found ${given.join(' and ')})`));
+    }
+    applyShorthands(meta, params, [...stagePath, 'params'], origins);
+    const checked = checkParams(meta.params, params, [...stagePath, 'params'], origins, `params of stage '${hit.name}'`);
+    diagnostics.push(...checked);
+    for (const ref of refParams(meta)) {
+      const v = params[ref.param];
+      if (v === undefined) continue;
+      const refPath: Path = [...stagePath, 'params', ref.param];
+      if (ref.list) {
+        if (!Array.isArray(v)) continue; // reported by the params schema
+        params[ref.param] = v.map((item, i) => resolveRef(item, ref.kind, [...refPath, i], registry, origins, composed, diagnostics));
+      } else {
+        params[ref.param] = resolveRef(v, ref.kind, refPath, registry, origins, composed, diagnostics);
+      }
+    }
+    checkPaths(meta.params, params, [...stagePath, 'params'], origins, baseDir, diagnostics);
+    stages.push({ type: hit.name, params, meta, index });
+  });
+
+  // Graph: each stage's requires must be provided by the document or an earlier stage.
+  const provided = new Map<string, string>(DOCUMENT_PROVIDES[kind as DocumentKind].map((k) => [k, 'the document']));
+  const providers = new Map<string, string[]>();
+  for (const name of registry.names('stage')) for (const p of registry.stage(name)!.cls.meta.provides) providers.set(p, [...(providers.get(p) ?? []), name]);
+  for (const s of stages) {
+    for (const r of s.meta!.requires) {
+      if (provided.has(r)) continue;
+      const who = providers.get(r) ?? [];
+      diagnostics.push(diag('GRAPH_MISSING_INPUT', locateIn(origins, ['stages', s.index, 'type']), `stage '${s.type}' requires '${r}', which no earlier stage provides`, who.length ? `'${r}' is provided by: ${who.join(', ')}; add one of them before '${s.type}'.` : `No known stage provides '${r}'.`));
+    }
+    for (const p of s.meta!.provides) if (!provided.has(p)) provided.set(p, s.type);
+  }
+
+  if (hasErrors(diagnostics)) return result(diagnostics, { composed });
+  const resolved: ResolvedConfig = {
+    pipeline: kind as DocumentKind,
+    version: String(doc.version),
+    name: typeof doc.name === 'string' ? doc.name : basename(root.file, extname(root.file)),
+    ...(typeof doc.description === 'string' ? { description: doc.description } : {}),
+    ...(composed.profile ? { profile: composed.profile.name } : {}),
+    ...(Array.isArray(doc.plugins) && doc.plugins.length ? { plugins: doc.plugins as string[] } : {}),
+    ...(typeof doc.lakehouse === 'string' ? { lakehouse: doc.lakehouse } : {}),
+    stages: stages.map(({ type, params }) => ({ type, params })),
+  };
+  return result(diagnostics, { resolved, hash: configHash(resolved), composed });
+}
+
+/** Moves shorthand params into the plugin they belong to (keeping their origins), e.g. inference `weights`. */
+function applyShorthands(meta: StageMeta, params: Record<string, unknown>, at: Path, origins: OriginMap): void {
+  const props = (meta.params.properties ?? {}) as Record<string, JsonSchema>;
+  for (const [short, candidates] of Object.entries(meta.shorthands ?? {})) {
+    if (!(short in params)) continue;
+    const refParam = candidates.find((c) => params[c] !== undefined) ?? candidates[candidates.length - 1];
+    const given = params[refParam] ?? props[refParam]?.default;
+    const isList = Array.isArray(given);
+    let ref = isList ? (given as unknown[])[0] : given;
+    if (typeof ref === 'string') ref = { name: ref, params: {} };
+    if (!isPlainObject(ref)) continue; // leave it: the params schema reports the shorthand or the ref
+    const inner = isPlainObject(ref.params) ? ref.params : {};
+    if (short in inner) continue; // given twice: the params schema refuses the leftover shorthand
+    ref.params = { ...inner, [short]: params[short] };
+    params[refParam] = isList ? [ref, ...(given as unknown[]).slice(1)] : ref;
+    delete params[short];
+    const from = pointer([...at, short]);
+    const to = pointer([...at, refParam, ...(isList ? [0] : []), 'params', short]);
+    for (const [k, o] of [...origins]) if (k === from || k.startsWith(`${from}/`)) origins.set(to + k.slice(from.length), o);
+  }
+}
+
+function checkParams(schema: JsonSchema, params: Record<string, unknown>, at: Path, origins: OriginMap, what: string): Diagnostic[] {
+  const fn = compile(schema);
+  return fn(params) ? [] : ajvDiagnostics(fn.errors, at, origins, 'PARAM', what);
+}
+
+/** A plugin reference (`name` or `{name, params}`) checked against the registry and the plugin's params schema. */
+function resolveRef(v: unknown, kind: PluginKind, at: Path, registry: PluginRegistry, origins: OriginMap, composed: Composed, out: Diagnostic[]): PluginRef | unknown {
+  let name: unknown;
+  let params: unknown = {};
+  let namePath = at;
+  if (typeof v === 'string') name = v;
+  else if (isPlainObject(v)) {
+    const extra = Object.keys(v).filter((k) => k !== 'name' && k !== 'params');
+    for (const k of extra) out.push(diag('PARAM_UNKNOWN_KEY', locateIn(origins, [...at, k], 'key'), `unknown key '${k}' in a ${kind} reference`, suggestionHint(k, ['name', 'params'], 'keys')));
+    name = v.name;
+    namePath = [...at, 'name'];
+    params = v.params ?? {};
+    if (!isPlainObject(params)) {
+      out.push(diag('PARAM_WRONG_TYPE', locateIn(origins, [...at, 'params']), `params of ${kind} '${String(name)}' must be a mapping`));
+      return v;
+    }
+  }
+  if (typeof name !== 'string') {
+    out.push(diag(name === undefined && isPlainObject(v) ? 'PARAM_MISSING' : 'PARAM_WRONG_TYPE', locateIn(origins, at), `a ${kind} is named by a string or by {name, params}, got ${JSON.stringify(v)}`));
+    return v;
+  }
+  const hit = registry.lookup(kind, name);
+  if (!hit) {
+    out.push(diag('PLUGIN_UNKNOWN', locateIn(origins, namePath), `unknown ${kind} '${name}'`, suggestionHint(name, registry.resolvableNames(kind), `${kind}s`)));
+    return v;
+  }
+  if (hit.alias) out.push(diag('PLUGIN_DEPRECATED_NAME', locateIn(origins, namePath), `${kind} '${name}' is deprecated: ${hit.alias.deprecated}`, `Use '${hit.name}'.`, 'warning'));
+  const p = structuredClone(params as Record<string, unknown>);
+  out.push(...checkParams(hit.cls.meta.params, p, [...at, 'params'], origins, `params of ${kind} '${hit.name}'`));
+  checkPaths(hit.cls.meta.params, p, [...at, 'params'], origins, dirname(composed.root.absPath), out);
+  return { name: hit.name, params: p };
+}
+
+/** Params marked x-fractal-path must name an existing file or folder (relative to the pipeline file). */
+function checkPaths(schema: JsonSchema, params: Record<string, unknown>, at: Path, origins: OriginMap, baseDir: string, out: Diagnostic[]): void {
+  const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
+  for (const [k, s] of Object.entries(props)) {
+    const want = s[PATH_KEYWORD];
+    const v = params[k];
+    if (typeof want !== 'string' || typeof v !== 'string') continue;
+    const p = resolve(baseDir, v);
+    const st = existsSync(p) ? statSync(p) : undefined;
+    const ok = st && (want === 'any' || (want === 'file' ? st.isFile() : st.isDirectory()));
+    if (!ok) out.push(diag('REF_PATH_NOT_FOUND', locateIn(origins, [...at, k]), `${k}: ${want === 'dir' ? 'folder' : want === 'file' ? 'file' : 'path'} '${v}' not found`, `Relative paths resolve against the pipeline file's folder (${baseDir}).`));
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The contexts that flow through stages. Everything a stage decides lands here or in the audit ledger.
+ * Per-day, per-symbol data is held column-major in typed arrays (one contiguous column per symbol), never as arrays
+ * of objects: feature and correlation kernels walk a column at a time.
+ */
+import type { DocumentKind } from './plugin.js';
+
+/** Days since 1970-01-01 UTC; the lakehouse and every matrix use this calendar unit. */
+export type EpochDay = number;
+
+export interface ReturnsMatrix {
+  /** Ascending dates, one per row. */
+  dates: Int32Array;
+  symbols: string[];
+  /** Column-major: `values[j * dates.length + t]` is symbol j's simple return on day t; NaN when missing. */
+  values: Float64Array;
+}
+
+/** One candidate from discovery (a scanner), with its metadata. */
+export interface Candidate {
+  symbol: string;
+  exchange?: string;
+  venue?: string;
+  asset_type?: 'spot' | 'perp' | 'equity' | 'etf' | string;
+  base?: string;
+  quote?: string;
+  sector?: string;
+  market_cap_rank?: number;
+  volume_24h?: number;
+  metadata?: Record<string, unknown>;
+}
+
+export interface Veto {
+  filter: string;
+  metric: string;
+  value: number | string | null;
+  threshold: number | string;
+}
+
+/** Context keys a document provides before any stage runs. */
+export const DOCUMENT_PROVIDES: Record<DocumentKind, string[]> = {
+  selection: ['run_id', 'params'],
+  meta: ['run_id', 'params', 'sleeves'],
+  tournament: ['run_id', 'params', 'matrix'],
+};
+
+export interface SelectionContext {
+  kind: 'selection';
+  run_id: string;
+  params: Record<string, unknown>;
+  /** As-of date of the decision (point in time): no stage may read a later day. */
+  as_of?: EpochDay;
+  raw_pool?: Candidate[];
+  returns?: ReturnsMatrix;
+  /** symbol x factor, column-major per factor. */
+  features?: { symbols: string[]; names: string[]; values: Record<string, Float64Array> };
+  scores?: Record<string, { symbols: string[]; conviction: Float64Array }>;
+  clusters?: { labels: Int32Array; symbols: string[]; linkage?: Float64Array };
+  winners?: string[];
+  vetoes?: Record<string, Veto[]>;
+  atoms?: { id: string; symbol: string; logic: string; direction: 'LONG' | 'SHORT' }[];
+  weights?: { symbol: string; weight: number; direction: 'LONG' | 'SHORT' }[];
+  backtest?: unknown;
+  report?: { files: string[] };
+  /** Free-form values a plugin stage provides under its own key (declared in its `provides`). */
+  extra: Record<string, unknown>;
+}
+
+export function newSelectionContext(run_id: string, params: Record<string, unknown>): SelectionContext {
+  return { kind: 'selection', run_id, params, extra: {} };
+}

@@ -1,0 +1,102 @@
+/**
+ * The public contract of a Fractal plugin. A plugin is one file exporting one class whose static `meta` describes it;
+ * the container binds it by kind and name, the validator checks its params against `meta.params`, and the schema
+ * generator and `pipeline-run plugins` read the same object, so the editor, `validate` and the engine never disagree.
+ */
+import type { AuditLedger } from '../runs/audit.js';
+import type { ArtifactWriter } from '../runs/artifacts.js';
+
+export const PLUGIN_KINDS = ['stage', 'filter', 'ranker', 'engine', 'scanner', 'simulator', 'reporter'] as const;
+export type PluginKind = (typeof PLUGIN_KINDS)[number];
+
+/** A JSON Schema (draft 2020-12 subset as ajv 8 understands it). Defaults live in it. */
+export type JsonSchema = Record<string, unknown>;
+
+export interface PluginAlias {
+  /** The old name that still resolves. */
+  name: string;
+  /** Why/when it is deprecated; shown in the warning, e.g. "renamed to 'regime' in 4.0". */
+  deprecated: string;
+}
+
+export interface PluginMeta {
+  kind: PluginKind;
+  name: string;
+  description: string;
+  /** JSON Schema of the plugin's params; must be `type: object` with `additionalProperties: false`. */
+  params: JsonSchema;
+  aliases?: PluginAlias[];
+  /**
+   * Set while a plugin's params are fixed (validated, documented) but its implementation has not landed: the
+   * text says what is missing. `validate` accepts it; `run` refuses before it starts rather than fail half-way.
+   */
+  planned?: string;
+}
+
+export type DocumentKind = 'selection' | 'meta' | 'tournament';
+
+export interface StageMeta extends PluginMeta {
+  kind: 'stage';
+  /** Document kinds this stage may appear in. */
+  documents: DocumentKind[];
+  /** Context keys the stage reads; each must be provided by an earlier stage (or the document itself). */
+  requires: string[];
+  /** Context keys the stage fills. */
+  provides: string[];
+  /**
+   * Shorthand params moved into a referenced plugin's params before validation, e.g. the inference stage's
+   * `weights` is the champion ranker's `weights`: `{ weights: ['rankers', 'ranker'] }`: the first of these ref
+   * params that is given (the first item of a list), else the last one with its default.
+   */
+  shorthands?: Record<string, string[]>;
+  /** Groups of params of which at most one may be given (checked before defaults are applied). */
+  exclusive?: string[][];
+}
+
+export interface PluginClass<T = unknown, M extends PluginMeta = PluginMeta> {
+  new (...args: any[]): T;
+  readonly meta: M;
+}
+
+export type StageClass = PluginClass<Stage, StageMeta>;
+
+/** A plugin reference after validation: always explicit, defaults applied. */
+export interface PluginRef {
+  name: string;
+  params: Record<string, unknown>;
+}
+
+/** What a stage gets besides the context: where to write, what to log, how to reach other plugins. */
+export interface StageEnv {
+  runId: string;
+  /** The folder the run is being written to (a temporary folder until the run completes). */
+  runDir: string;
+  /** Directory of the pipeline file; relative paths in params resolve against it. */
+  baseDir: string;
+  lakehousePath: string;
+  audit: AuditLedger;
+  artifacts: ArtifactWriter;
+  plugins: PluginResolver;
+  log: (message: string) => void;
+  /** Reports progress of long work (a bar on a TTY, silent otherwise). */
+  progress: (label: string, done: number, total: number) => void;
+  /** Records the data a stage read (e.g. lakehouse registry entries); the manifest's data hash is built from them. */
+  recordData: (entries: { id: string; checksum: string }[]) => void;
+  /** The pipeline being run and what has happened so far (for reporters). */
+  pipeline: { name: string; hash: string; config: unknown; stages: { type: string; ms?: number }[] };
+}
+
+/** A reporter renders the context into files in the run folder and returns their names. */
+export interface Reporter<C = any> {
+  render(ctx: C, params: Record<string, unknown>, env: StageEnv): Promise<string[]> | string[];
+}
+
+export interface PluginResolver {
+  /** An instance of the plugin of `kind` named `name` (aliases resolve). Throws FractalError when unknown. */
+  get<T>(kind: PluginKind, name: string): T;
+  names(kind: PluginKind): string[];
+}
+
+export interface Stage<C = any> {
+  execute(ctx: C, params: Record<string, unknown>, env: StageEnv): Promise<C> | C;
+}

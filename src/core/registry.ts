@@ -1,0 +1,106 @@
+/**
+ * The plugin registry: every plugin class by kind and name (and deprecated alias). The container resolves
+ * instances; the registry answers questions about metadata (names for "did you mean", params schemas for the
+ * validator and the schema generator). Duplicate names within a kind are refused when they are added.
+ */
+import { FractalError } from './errors.js';
+import { PLUGIN_KINDS, type PluginAlias, type PluginClass, type PluginKind, type PluginMeta, type StageClass } from './plugin.js';
+
+/** The inversify service identifier of a kind; plugins are bound under it by name. */
+export const serviceId = (kind: PluginKind): symbol => Symbol.for(`fractal.plugin.${kind}`);
+
+/**
+ * One container module per kind: the classes it binds by name. The inversify ContainerModule is made from it when
+ * a container is built (container.ts), so `validate` never loads inversify.
+ */
+export interface PluginModule {
+  kind: PluginKind;
+  classes: PluginClass[];
+  /** Where the classes come from (built-in module or a plugin file), for error messages. */
+  origin: string;
+}
+
+export function pluginModule(kind: PluginKind, classes: PluginClass[], origin = `built-in ${kind}s`): PluginModule {
+  return { kind, classes, origin };
+}
+
+export interface Lookup {
+  cls: PluginClass;
+  /** The canonical name (differs from the requested one when an alias was used). */
+  name: string;
+  alias?: PluginAlias;
+}
+
+const NAME_RE = /^[a-z][a-z0-9_]*$/;
+
+export class PluginRegistry {
+  private readonly byKind = new Map<PluginKind, Map<string, { cls: PluginClass; origin: string }>>();
+  private readonly aliases = new Map<PluginKind, Map<string, { name: string; alias: PluginAlias }>>();
+  readonly modules: PluginModule[] = [];
+
+  constructor(modules: PluginModule[] = []) {
+    for (const k of PLUGIN_KINDS) {
+      this.byKind.set(k, new Map());
+      this.aliases.set(k, new Map());
+    }
+    for (const m of modules) this.addModule(m);
+  }
+
+  addModule(m: PluginModule): void {
+    for (const C of m.classes) this.checkAndAdd(m.kind, C, m.origin);
+    this.modules.push(m);
+  }
+
+  private checkAndAdd(kind: PluginKind, C: PluginClass, origin: string): void {
+    const meta = C?.meta as PluginMeta | undefined;
+    const where = `${origin}${C?.name ? ` (class ${C.name})` : ''}`;
+    if (!meta || typeof meta !== 'object') throw new FractalError('PLUGIN_INVALID', `${where} has no static 'meta'`, { exitCode: 2 });
+    if (meta.kind !== kind) throw new FractalError('PLUGIN_INVALID', `${where} declares kind '${meta.kind}' but is registered as a ${kind}`, { exitCode: 2 });
+    if (typeof meta.name !== 'string' || !NAME_RE.test(meta.name))
+      throw new FractalError('PLUGIN_INVALID', `${where} has an invalid name '${String(meta.name)}' (lower_snake_case)`, { exitCode: 2 });
+    const params = meta.params as { type?: unknown; additionalProperties?: unknown } | undefined;
+    if (!params || params.type !== 'object' || params.additionalProperties !== false)
+      throw new FractalError('PLUGIN_INVALID', `${kind} '${meta.name}' (${where}): params must be a JSON Schema with type: object and additionalProperties: false`, { exitCode: 2 });
+    const names = this.byKind.get(kind)!;
+    const aliases = this.aliases.get(kind)!;
+    const clash = names.get(meta.name) ?? (aliases.has(meta.name) ? { origin: `an alias of '${aliases.get(meta.name)!.name}'` } : undefined);
+    if (clash) throw new FractalError('PLUGIN_DUPLICATE', `${kind} '${meta.name}' is defined twice: in ${clash.origin} and in ${where}`, { exitCode: 2, hint: 'Plugin names are unique per kind; rename one of them.' });
+    for (const a of meta.aliases ?? []) {
+      if (names.has(a.name) || aliases.has(a.name))
+        throw new FractalError('PLUGIN_DUPLICATE', `${kind} alias '${a.name}' of '${meta.name}' clashes with an existing ${kind} name`, { exitCode: 2 });
+    }
+    names.set(meta.name, { cls: C, origin: where });
+    for (const a of meta.aliases ?? []) aliases.set(a.name, { name: meta.name, alias: a });
+  }
+
+  lookup(kind: PluginKind, name: string): Lookup | undefined {
+    const hit = this.byKind.get(kind)!.get(name);
+    if (hit) return { cls: hit.cls, name };
+    const alias = this.aliases.get(kind)!.get(name);
+    if (alias) return { cls: this.byKind.get(kind)!.get(alias.name)!.cls, name: alias.name, alias: alias.alias };
+    return undefined;
+  }
+
+  stage(name: string): (Lookup & { cls: StageClass }) | undefined {
+    return this.lookup('stage', name) as (Lookup & { cls: StageClass }) | undefined;
+  }
+
+  /** Canonical names of a kind, in registration order (built-in stages are registered in flow order). */
+  names(kind: PluginKind): string[] {
+    return [...this.byKind.get(kind)!.keys()];
+  }
+
+  /** Canonical names plus aliases: everything that resolves. */
+  resolvableNames(kind: PluginKind): string[] {
+    return [...this.names(kind), ...this.aliases.get(kind)!.keys()];
+  }
+
+  classes(kind: PluginKind): PluginClass[] {
+    return [...this.byKind.get(kind)!.values()].map((v) => v.cls);
+  }
+
+  /** A copy to which a pipeline's own plugin modules can be added without touching the built-ins. */
+  clone(): PluginRegistry {
+    return new PluginRegistry(this.modules);
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The runner: executes a built pipeline's stages in order, timing each, into a run folder that is renamed into
+ * place only when the run completes. A stage that throws leaves `<run_id>.failed/` with the audit up to the
+ * failure, the error, and a manifest saying so.
+ */
+import { resolve } from 'node:path';
+import type { ValidationResult } from '../config/validate.js';
+import { sha256 } from '../config/hash.js';
+import { ArtifactWriter } from '../runs/artifacts.js';
+import { AuditLedger } from '../runs/audit.js';
+import { fractalVersion, gitState, type Manifest } from '../runs/manifest.js';
+import { newRunId, RunFolder } from '../runs/run-folder.js';
+import { newSelectionContext } from './context.js';
+import { FractalError } from './errors.js';
+import { PipelineFactory } from './factory.js';
+import type { StageEnv } from './plugin.js';
+
+export interface RunOptions {
+  outRoot: string;
+  lakehousePath: string;
+  log?: (message: string) => void;
+  progress?: (label: string, done: number, total: number) => void;
+  /** For tests: a fixed clock. */
+  now?: () => Date;
+}
+
+export interface RunSummary {
+  run_id: string;
+  name: string;
+  outcome: 'succeeded' | 'failed';
+  folder: string;
+  config_hash: string;
+  data_hash: string | null;
+  duration_ms: number;
+  stages: Manifest['stages'];
+  artifacts: string[];
+  error?: Manifest['error'];
+}
+
+export async function runPipeline(v: ValidationResult, opts: RunOptions): Promise<RunSummary> {
+  if (!v.resolved || !v.hash) throw new FractalError('CONFIG_INVALID', `${v.file} is not valid; run \`pipeline-run validate ${v.file}\``, { exitCode: 2 });
+  const config = v.resolved;
+  const built = new PipelineFactory(v.registry).build(config);
+  const now = opts.now ?? (() => new Date());
+  const started = now();
+  const t0 = performance.now();
+  const runId = newRunId(started);
+  const folder = new RunFolder(resolve(opts.outRoot), config.name, runId);
+  const audit = new AuditLedger(`${folder.dir}/audit.jsonl`, runId, now);
+  const artifacts = new ArtifactWriter(folder.dir);
+  const dataEntries = new Map<string, string>();
+  const stageRecords: Manifest['stages'] = config.stages.map((s) => ({ type: s.type, ms: null, outcome: 'skipped' }));
+  const log = opts.log ?? (() => {});
+  const env: StageEnv = {
+    runId,
+    runDir: folder.dir,
+    baseDir: v.baseDir,
+    lakehousePath: opts.lakehousePath,
+    audit,
+    artifacts,
+    plugins: built.resolver,
+    log,
+    progress: opts.progress ?? (() => {}),
+    recordData: (entries) => entries.forEach((e) => dataEntries.set(e.id, e.checksum)),
+    pipeline: { name: config.name, hash: v.hash, config, stages: stageRecords.map((s) => ({ type: s.type })) },
+  };
+  const dataHash = () => (dataEntries.size ? sha256([...dataEntries].sort(([a], [b]) => a.localeCompare(b)).map(([k, c]) => `${k}:${c}`).join('\n')) : null);
+  const manifest = (outcome: Manifest['outcome'], error?: Manifest['error']): Manifest => {
+    const finished = now();
+    return {
+      fractal_version: fractalVersion(),
+      node_version: process.version,
+      run_id: runId,
+      name: config.name,
+      pipeline_file: v.file,
+      config_hash: v.hash!,
+      config,
+      data_hash: dataHash(),
+      data_inputs: dataEntries.size,
+      git: gitState(v.baseDir),
+      started_at: started.toISOString(),
+      finished_at: finished.toISOString(),
+      duration_ms: Math.round(performance.now() - t0),
+      stages: stageRecords,
+      artifacts: [...artifacts.written, 'audit.jsonl', 'manifest.json'],
+      outcome,
+      ...(error ? { error } : {}),
+    };
+  };
+
+  audit.event(null, 'run_started', { name: config.name, config_hash: v.hash, pipeline_file: v.file, stages: config.stages.map((s) => s.type) });
+  let ctx = newSelectionContext(runId, {});
+  let current: string | null = null;
+  try {
+    for (let i = 0; i < built.stages.length; i++) {
+      const s = built.stages[i];
+      current = s.type;
+      log(`stage ${i + 1}/${built.stages.length}: ${s.type}`);
+      audit.event(s.type, 'stage_started', { index: i, params: s.params });
+      const ts = performance.now();
+      ctx = (await s.stage.execute(ctx, s.params, env)) ?? ctx;
+      const ms = performance.now() - ts;
+      stageRecords[i] = { type: s.type, ms: Math.round(ms * 10) / 10, outcome: 'succeeded' };
+      env.pipeline.stages[i].ms = ms;
+      audit.event(s.type, 'stage_finished', { index: i, ms: stageRecords[i].ms });
+    }
+  } catch (err) {
+    const idx = config.stages.findIndex((s, i) => s.type === current && stageRecords[i].outcome === 'skipped');
+    if (idx >= 0) stageRecords[idx] = { type: current!, ms: null, outcome: 'failed' };
+    const e = err instanceof FractalError ? err : undefined;
+    const error = { code: e?.code ?? 'STAGE_FAILED', message: (err as Error)?.message ?? String(err), stage: current };
+    audit.event(current, 'stage_failed', { error: error.message, code: error.code, ...(err instanceof Error && !e ? { stack: err.stack } : {}) });
+    audit.event(null, 'run_failed', { stage: current });
+    const m = manifest('failed', error);
+    const path = folder.fail(m, `stage '${current}' failed: [${error.code}] ${error.message}${err instanceof Error && err.stack && !e ? `\n\n${err.stack}` : ''}`);
+    return summary(m, path);
+  }
+  audit.event(null, 'run_finished', { stages: stageRecords.length });
+  const m = manifest('succeeded');
+  const path = folder.complete(m);
+  return summary(m, path);
+}
+
+function summary(m: Manifest, folder: string): RunSummary {
+  return {
+    run_id: m.run_id,
+    name: m.name,
+    outcome: m.outcome,
+    folder,
+    config_hash: m.config_hash,
+    data_hash: m.data_hash,
+    duration_ms: m.duration_ms,
+    stages: m.stages,
+    artifacts: m.artifacts,
+    ...(m.error ? { error: m.error } : {}),
+  };
+}

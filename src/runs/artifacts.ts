@@ -1,0 +1,43 @@
+/**
+ * Stage artifacts, written into the run's folder (itself temporary until the run completes). JSON is written with
+ * sorted keys-as-given and a trailing newline so the same decision gives the same bytes.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import { runError } from '../core/errors.js';
+
+export class ArtifactWriter {
+  readonly written: string[] = [];
+  constructor(private readonly dir: string) {}
+
+  private target(name: string): string {
+    const rel = normalize(name);
+    if (rel.startsWith('..') || rel.startsWith('/')) throw runError('ARTIFACT_PATH', `artifact '${name}' must stay inside the run folder`);
+    const full = join(this.dir, rel);
+    mkdirSync(dirname(full), { recursive: true });
+    if (!this.written.includes(rel)) this.written.push(rel);
+    return full;
+  }
+
+  async writeText(name: string, text: string): Promise<string> {
+    const full = this.target(name);
+    writeFileSync(full, text);
+    return full;
+  }
+
+  async writeJson(name: string, value: unknown): Promise<string> {
+    return this.writeText(name, `${JSON.stringify(value, jsonReplacer, 2)}\n`);
+  }
+
+  async writeBytes(name: string, bytes: Uint8Array): Promise<string> {
+    const full = this.target(name);
+    writeFileSync(full, bytes);
+    return full;
+  }
+}
+
+export function jsonReplacer(_k: string, v: unknown): unknown {
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
+  if (typeof v === 'number' && !Number.isFinite(v)) return null;
+  return v;
+}

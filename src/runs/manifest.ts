@@ -1,0 +1,55 @@
+/** What makes a run reproducible: the resolved config and its hash, the data hash, code and runtime versions. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface Manifest {
+  fractal_version: string;
+  node_version: string;
+  run_id: string;
+  name: string;
+  pipeline_file: string;
+  config_hash: string;
+  config: unknown;
+  /** sha256 over the data entries the run read (lakehouse registry checksums), or null when it read none. */
+  data_hash: string | null;
+  data_inputs: number;
+  git: { commit: string; dirty: boolean } | null;
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+  stages: { type: string; ms: number | null; outcome: 'succeeded' | 'failed' | 'skipped' }[];
+  artifacts: string[];
+  outcome: 'succeeded' | 'failed';
+  error?: { code: string; message: string; stage: string | null };
+}
+
+let cachedVersion: string | undefined;
+export function fractalVersion(): string {
+  if (cachedVersion) return cachedVersion;
+  // dist/src/runs or src/runs: the package.json is a few folders up.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'fractal' && pkg.version) return (cachedVersion = pkg.version);
+    } catch {
+      /* keep looking */
+    }
+    dir = dirname(dir);
+  }
+  return (cachedVersion = 'unknown');
+}
+
+/** The commit of the repository holding `path`, and whether its work tree has changes; null outside git. */
+export function gitState(path: string): Manifest['git'] {
+  try {
+    const opts = { cwd: path, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'], timeout: 5000 };
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], opts).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], opts).toString().trim() !== '';
+    return { commit, dirty };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,5 @@
+/** Built-in simulators, bound by name. */
+import { pluginModule } from '../../../src/core/registry.js';
+import { VectorizedSimulator } from './vectorized.simulator.js';
+
+export const simulatorModule = pluginModule('simulator', [VectorizedSimulator]);

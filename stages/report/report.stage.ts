@@ -1,0 +1,29 @@
+/** Report: runs each reporter over the context; every file it writes lands in the run folder. */
+import { params, pluginRefList } from '../../src/core/params.js';
+import type { PluginRef, Reporter, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import type { SelectionContext } from '../../src/core/context.js';
+
+export class ReportStage implements Stage<SelectionContext> {
+  static readonly meta: StageMeta = {
+    kind: 'stage',
+    name: 'report',
+    description: 'Writes the run report (report.md; report.html with charts once its reporter lands).',
+    documents: ['selection'],
+    requires: [],
+    provides: ['report'],
+    params: params({
+      reporters: pluginRefList('reporter', 'Reporters to run.', ['markdown']),
+    }),
+  };
+
+  async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
+    const files: string[] = [];
+    for (const ref of p.reporters as PluginRef[]) {
+      const reporter = env.plugins.get<Reporter<SelectionContext>>('reporter', ref.name);
+      files.push(...(await reporter.render(ctx, ref.params, env)));
+    }
+    ctx.report = { files };
+    env.audit.event('report', 'report_written', { files });
+    return ctx;
+  }
+}
