@@ -1,0 +1,303 @@
+/**
+ * Covariance and Pearson correlation of column-major returns (n symbols x T days, values[j*T + t], NaN = missing).
+ *
+ * Conventions follow pandas DataFrame.cov() / DataFrame.corr() (ddof = 1, min_periods = 1):
+ * - 'pairwise': each pair uses every day on which both symbols have a value; its means and sums of squares are
+ *   taken over that overlap only (so a pairwise correlation is not cov_ij / sqrt(cov_ii cov_jj) in general).
+ * - 'complete': only the days on which every symbol has a value are used.
+ * Results are dense row-major n x n Float64Arrays, filled symmetrically.
+ */
+
+export interface ColumnMajorMatrix {
+  /** values[j * nDays + t]: symbol j, day t; NaN marks a missing value. */
+  readonly values: Float64Array;
+  readonly nSymbols: number;
+  readonly nDays: number;
+}
+
+export type MissingPolicy = 'complete' | 'pairwise';
+
+export interface MomentOptions {
+  /** How missing values are handled; default 'pairwise' (pandas). */
+  readonly missing?: MissingPolicy;
+  /** Day window [start, end); default the whole matrix. */
+  readonly start?: number;
+  readonly end?: number;
+  /** Fewer overlapping observations than this gives NaN (pandas min_periods; default 1, at least 1). */
+  readonly minPeriods?: number;
+}
+
+export interface CorrelationOptions extends MomentOptions {
+  /**
+   * What an undefined correlation becomes (zero variance over the overlap, or too few observations).
+   * 'nan' (default) is pandas; 'zero' sets it to 0 off the diagonal and 1 on it, so that distances stay finite.
+   */
+  readonly undefinedAs?: 'nan' | 'zero';
+}
+
+interface Window {
+  readonly start: number;
+  readonly end: number;
+}
+
+function resolveWindow(data: ColumnMajorMatrix, options: MomentOptions): Window {
+  const start = Math.max(0, options.start ?? 0);
+  const end = Math.min(data.nDays, options.end ?? data.nDays);
+  if (data.values.length !== data.nSymbols * data.nDays) {
+    throw new Error(`values has ${data.values.length} entries, expected ${data.nSymbols} x ${data.nDays}`);
+  }
+  return { start, end: Math.max(start, end) };
+}
+
+/**
+ * Sums over the overlap of two columns: nobs, centred cross-product and the two centred sums of squares.
+ * Two passes (means first) for accuracy; pandas uses Welford's update, which agrees to rounding.
+ */
+interface PairSums {
+  nobs: number;
+  crossProduct: number;
+  sumSquaresX: number;
+  sumSquaresY: number;
+}
+
+function pairSums(values: Float64Array, offsetX: number, offsetY: number, length: number, out: PairSums): void {
+  let nobs = 0;
+  let sumX = 0;
+  let sumY = 0;
+  for (let t = 0; t < length; t++) {
+    const x = values[offsetX + t]!;
+    const y = values[offsetY + t]!;
+    if (x === x && y === y) {
+      nobs++;
+      sumX += x;
+      sumY += y;
+    }
+  }
+  out.nobs = nobs;
+  if (nobs === 0) {
+    out.crossProduct = out.sumSquaresX = out.sumSquaresY = 0;
+    return;
+  }
+  const meanX = sumX / nobs;
+  const meanY = sumY / nobs;
+  let crossProduct = 0;
+  let sumSquaresX = 0;
+  let sumSquaresY = 0;
+  for (let t = 0; t < length; t++) {
+    const x = values[offsetX + t]!;
+    const y = values[offsetY + t]!;
+    if (x === x && y === y) {
+      const dx = x - meanX;
+      const dy = y - meanY;
+      crossProduct += dx * dy;
+      sumSquaresX += dx * dx;
+      sumSquaresY += dy * dy;
+    }
+  }
+  out.crossProduct = crossProduct;
+  out.sumSquaresX = sumSquaresX;
+  out.sumSquaresY = sumSquaresY;
+}
+
+/**
+ * Centred copy of the columns that are complete in the window (row-major by symbol, contiguous days), and
+ * which columns those are. Columns with a gap are left to the per-pair path.
+ */
+interface CentredBlock {
+  readonly centred: Float64Array;
+  readonly complete: Uint8Array;
+  readonly length: number;
+}
+
+function centreCompleteColumns(data: ColumnMajorMatrix, rows: Int32Array | null, window: Window): CentredBlock {
+  const { values, nSymbols, nDays } = data;
+  const length = rows ? rows.length : window.end - window.start;
+  const centred = new Float64Array(nSymbols * length);
+  const complete = new Uint8Array(nSymbols);
+  for (let j = 0; j < nSymbols; j++) {
+    const base = j * nDays;
+    const out = j * length;
+    let sum = 0;
+    let hasGap = false;
+    for (let k = 0; k < length; k++) {
+      const x = values[base + (rows ? rows[k]! : window.start + k)]!;
+      if (x !== x) {
+        hasGap = true;
+        break;
+      }
+      centred[out + k] = x;
+      sum += x;
+    }
+    if (hasGap) continue;
+    complete[j] = 1;
+    const mean = sum / length;
+    for (let k = 0; k < length; k++) centred[out + k] = centred[out + k]! - mean;
+  }
+  return { centred, complete, length };
+}
+
+/** Dot products of centred complete columns, four rows at a time so each column j is read once per block. */
+function centredCrossProducts(block: CentredBlock, nSymbols: number, cross: Float64Array): void {
+  const { centred, complete, length } = block;
+  const completeIdx: number[] = [];
+  for (let j = 0; j < nSymbols; j++) if (complete[j]) completeIdx.push(j);
+  const m = completeIdx.length;
+  for (let a = 0; a < m; a += 4) {
+    const i0 = completeIdx[a]!;
+    const i1 = a + 1 < m ? completeIdx[a + 1]! : -1;
+    const i2 = a + 2 < m ? completeIdx[a + 2]! : -1;
+    const i3 = a + 3 < m ? completeIdx[a + 3]! : -1;
+    const o0 = i0 * length;
+    const o1 = i1 >= 0 ? i1 * length : o0;
+    const o2 = i2 >= 0 ? i2 * length : o0;
+    const o3 = i3 >= 0 ? i3 * length : o0;
+    for (let b = a; b < m; b++) {
+      const j = completeIdx[b]!;
+      const oj = j * length;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let k = 0; k < length; k++) {
+        const y = centred[oj + k]!;
+        s0 += centred[o0 + k]! * y;
+        s1 += centred[o1 + k]! * y;
+        s2 += centred[o2 + k]! * y;
+        s3 += centred[o3 + k]! * y;
+      }
+      cross[i0 * nSymbols + j] = cross[j * nSymbols + i0] = s0;
+      if (i1 >= 0 && b >= a + 1) cross[i1 * nSymbols + j] = cross[j * nSymbols + i1] = s1;
+      if (i2 >= 0 && b >= a + 2) cross[i2 * nSymbols + j] = cross[j * nSymbols + i2] = s2;
+      if (i3 >= 0 && b >= a + 3) cross[i3 * nSymbols + j] = cross[j * nSymbols + i3] = s3;
+    }
+  }
+}
+
+/** Day indices (absolute) in the window on which every symbol has a value. */
+function completeRows(data: ColumnMajorMatrix, window: Window): Int32Array {
+  const { values, nSymbols, nDays } = data;
+  const ok = new Uint8Array(window.end - window.start).fill(1);
+  for (let j = 0; j < nSymbols; j++) {
+    const base = j * nDays + window.start;
+    for (let k = 0; k < ok.length; k++) {
+      const x = values[base + k]!;
+      if (x !== x) ok[k] = 0;
+    }
+  }
+  const rows: number[] = [];
+  for (let k = 0; k < ok.length; k++) if (ok[k]) rows.push(window.start + k);
+  return Int32Array.from(rows);
+}
+
+type PairResult = (sums: PairSums) => number;
+
+/**
+ * Shared driver: complete columns go through the blocked dot-product path, any pair involving a column with a
+ * gap through the per-pair two-pass path. `finish` turns the sums of one pair into the output entry.
+ */
+function pairwiseMatrix(data: ColumnMajorMatrix, options: MomentOptions, finish: PairResult): Float64Array {
+  const window = resolveWindow(data, options);
+  const n = data.nSymbols;
+  const out = new Float64Array(n * n);
+  const missing = options.missing ?? 'pairwise';
+  const rows = missing === 'complete' ? completeRows(data, window) : null;
+  const block = centreCompleteColumns(data, rows, window);
+  const cross = new Float64Array(n * n);
+  centredCrossProducts(block, n, cross);
+  const sums: PairSums = { nobs: 0, crossProduct: 0, sumSquaresX: 0, sumSquaresY: 0 };
+  const length = window.end - window.start;
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      if (block.complete[i] && block.complete[j]) {
+        sums.nobs = block.length;
+        sums.crossProduct = cross[i * n + j]!;
+        sums.sumSquaresX = cross[i * n + i]!;
+        sums.sumSquaresY = cross[j * n + j]!;
+      } else if (rows) {
+        // 'complete': the retained rows have no gaps, so every column is complete there.
+        sums.nobs = 0;
+      } else {
+        pairSums(data.values, i * data.nDays + window.start, j * data.nDays + window.start, length, sums);
+      }
+      out[i * n + j] = out[j * n + i] = finish(sums);
+    }
+  }
+  return out;
+}
+
+/** Sample covariance matrix (ddof = 1), pandas DataFrame.cov() semantics for missing data. */
+export function covarianceMatrix(data: ColumnMajorMatrix, options: MomentOptions = {}): Float64Array {
+  const minPeriods = Math.max(1, options.minPeriods ?? 1);
+  return pairwiseMatrix(data, options, (s) =>
+    s.nobs < minPeriods || s.nobs < 2 ? NaN : s.crossProduct / (s.nobs - 1),
+  );
+}
+
+/** Pearson correlation matrix, pandas DataFrame.corr() semantics (pair-specific means and variances). */
+export function correlationMatrix(data: ColumnMajorMatrix, options: CorrelationOptions = {}): Float64Array {
+  const minPeriods = Math.max(1, options.minPeriods ?? 1);
+  const out = pairwiseMatrix(data, options, (s) => {
+    if (s.nobs < minPeriods) return NaN;
+    const divisor = Math.sqrt(s.sumSquaresX * s.sumSquaresY);
+    if (divisor === 0) return NaN;
+    const rho = s.crossProduct / divisor;
+    return rho > 1 ? 1 : rho < -1 ? -1 : rho;
+  });
+  if (options.undefinedAs === 'zero') fillUndefinedCorrelation(out, data.nSymbols);
+  return out;
+}
+
+/** NaN correlations become 0 off the diagonal and 1 on it (a zero-variance symbol is uncorrelated with all). */
+export function fillUndefinedCorrelation(corr: Float64Array, n: number): Float64Array {
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const k = i * n + j;
+      if (i === j) corr[k] = 1;
+      else if (corr[k] !== corr[k]) corr[k] = 0;
+    }
+  }
+  return corr;
+}
+
+/**
+ * Mean of the correlation matrices over several trailing lookbacks ending at `end` (default the last day):
+ * lookback L uses days [end - L, end); a lookback longer than the history, or 'all', uses all of it.
+ * Each matrix has undefined entries set as in fillUndefinedCorrelation before averaging, so the result is
+ * finite with a unit diagonal.
+ */
+export function averageCorrelation(
+  data: ColumnMajorMatrix,
+  lookbacks: ReadonlyArray<number | 'all'>,
+  options: Omit<CorrelationOptions, 'start' | 'undefinedAs'> = {},
+): Float64Array {
+  if (lookbacks.length === 0) throw new Error('averageCorrelation needs at least one lookback');
+  const n = data.nSymbols;
+  const end = Math.min(data.nDays, options.end ?? data.nDays);
+  const total = new Float64Array(n * n);
+  for (const lookback of lookbacks) {
+    if (lookback !== 'all' && !(Number.isInteger(lookback) && lookback >= 2)) {
+      throw new Error(`lookback must be an integer >= 2 or 'all', got ${String(lookback)}`);
+    }
+    const start = lookback === 'all' ? 0 : Math.max(0, end - lookback);
+    const corr = correlationMatrix(data, { ...options, start, end, undefinedAs: 'zero' });
+    for (let k = 0; k < total.length; k++) total[k] = total[k]! + corr[k]!;
+  }
+  for (let k = 0; k < total.length; k++) total[k] = total[k]! / lookbacks.length;
+  return total;
+}
+
+/**
+ * Correlation distance d = sqrt(0.5 * (1 - rho)) (Mantegna 1999; Lopez de Prado 2016): 0 for rho = 1,
+ * 1 for rho = -1, a metric. 1 - rho is clamped at 0 against rounding; a NaN rho stays NaN. Square, row-major.
+ */
+export function correlationDistance(corr: Float64Array, n: number): Float64Array {
+  if (corr.length !== n * n) throw new Error(`correlation has ${corr.length} entries, expected ${n}^2`);
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const k = i * n + j;
+      out[k] = i === j ? 0 : Math.sqrt(0.5 * Math.max(0, 1 - corr[k]!));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,117 @@
+import {
+  averageCorrelation,
+  correlationDistance,
+  correlationMatrix,
+  covarianceMatrix,
+  type ColumnMajorMatrix,
+} from '../../src/math/correlation.js';
+import { cryptoReturnsMatrix, gaussian, maxAbsDiff, readFixture, seededRandom } from './helpers.js';
+
+type Flat = (number | null)[];
+interface Reference {
+  symbols: string[];
+  nDays: number;
+  pairwiseCov: Flat;
+  pairwiseCorr: Flat;
+  completeCov: Flat;
+  completeCorr: Flat;
+  last120PairwiseCorr: Flat;
+  last120PairwiseCov: Flat;
+  averageCorr_20_60_120: Flat;
+  averageCorr_20_60_120_end: number;
+  averageCorr_20_60_120_atEnd: Flat;
+  small: { rows: (number | null)[][]; pairwiseCov: Flat; pairwiseCorr: Flat; pairwiseCorrMin3: Flat };
+}
+const reference = readFixture<Reference>('correlation_reference.json');
+const crypto = cryptoReturnsMatrix();
+
+function fromRows(rows: (number | null)[][]): ColumnMajorMatrix {
+  const nDays = rows[0]!.length;
+  return { values: Float64Array.from(rows.flat(), (v) => v ?? NaN), nSymbols: rows.length, nDays };
+}
+
+/** Entry-wise check with a relative tolerance for covariances (daily returns squared are ~1e-3). */
+function expectClose(actual: Float64Array, expected: Flat, tolerance: number): void {
+  expect(maxAbsDiff(actual, expected)).toBeLessThanOrEqual(tolerance);
+}
+
+describe('real crypto returns (49 symbols, gaps where 3 were delisted) against the pandas algorithm', () => {
+  test('the loaded matrix is the one the fixture was made from', () => {
+    expect(crypto.symbols).toEqual(reference.symbols);
+    expect(crypto.nDays).toBe(reference.nDays);
+  });
+  test('pairwise covariance and correlation', () => {
+    expectClose(covarianceMatrix(crypto), reference.pairwiseCov, 1e-15);
+    expectClose(correlationMatrix(crypto), reference.pairwiseCorr, 1e-12);
+  });
+  test('complete-case covariance and correlation equal numpy cov / corrcoef on the rows without gaps', () => {
+    expectClose(covarianceMatrix(crypto, { missing: 'complete' }), reference.completeCov, 1e-15);
+    expectClose(correlationMatrix(crypto, { missing: 'complete' }), reference.completeCorr, 1e-12);
+  });
+  test('a trailing window where some symbols have no data gives NaN for them, as pandas', () => {
+    const start = crypto.nDays - 120;
+    const corr = correlationMatrix(crypto, { start });
+    expectClose(corr, reference.last120PairwiseCorr, 1e-12);
+    expectClose(covarianceMatrix(crypto, { start }), reference.last120PairwiseCov, 1e-15);
+    expect(corr.some(Number.isNaN)).toBe(true);
+  });
+  test('average over lookbacks [20, 60, 120], undefined entries as 0 (1 on the diagonal)', () => {
+    expectClose(averageCorrelation(crypto, [20, 60, 120]), reference.averageCorr_20_60_120, 1e-12);
+    const end = reference.averageCorr_20_60_120_end;
+    expectClose(averageCorrelation(crypto, [20, 60, 120], { end }), reference.averageCorr_20_60_120_atEnd, 1e-12);
+  });
+});
+
+describe('hand-made matrix with gaps, a constant column and a one-day overlap', () => {
+  const small = fromRows(reference.small.rows);
+  test('pairwise covariance and correlation, NaN where pandas gives NaN', () => {
+    expectClose(covarianceMatrix(small), reference.small.pairwiseCov, 1e-15);
+    expectClose(correlationMatrix(small), reference.small.pairwiseCorr, 1e-12);
+    expectClose(correlationMatrix(small, { minPeriods: 3 }), reference.small.pairwiseCorrMin3, 1e-12);
+  });
+  test("undefinedAs 'zero': constant column uncorrelated with everything, unit diagonal, no crash", () => {
+    const corr = correlationMatrix(small, { undefinedAs: 'zero' });
+    const n = small.nSymbols;
+    expect(corr.every(Number.isFinite)).toBe(true);
+    for (let i = 0; i < n; i++) expect(corr[i * n + i]).toBe(1);
+    expect(corr[0 * n + 2]).toBe(0);
+    expect(corr[3 * n + 0]).toBe(0); // one shared day: variance over the overlap is 0
+  });
+});
+
+describe('hand-computed values', () => {
+  test('two series: covariance and correlation by hand', () => {
+    // x = 1,2,3,4 ; y = 2,4,5,9: means 2.5 and 5, cross-products (-1.5)(-3) + (-0.5)(-1) + 0.5(0) + 1.5(4) = 11, ssx 5, ssy 26.
+    const data = fromRows([[1, 2, 3, 4], [2, 4, 5, 9]]);
+    const cov = covarianceMatrix(data);
+    expect(cov[1]).toBeCloseTo(11 / 3, 14);
+    expect(cov[0]).toBeCloseTo(5 / 3, 14);
+    expect(correlationMatrix(data)[1]).toBeCloseTo(11 / Math.sqrt(5 * 26), 14);
+  });
+  test('correlation distance sqrt(0.5(1 - rho))', () => {
+    const d = correlationDistance(Float64Array.of(1, -1, 0.5, -1, 1, 0, 0.5, 0, 1), 3);
+    expect(Array.from(d)).toEqual([0, 1, 0.5, 1, 0, Math.sqrt(0.5), 0.5, Math.sqrt(0.5), 0]);
+  });
+});
+
+describe('properties on random data', () => {
+  const normal = gaussian(seededRandom(7));
+  const nSymbols = 13;
+  const nDays = 97;
+  const values = Float64Array.from({ length: nSymbols * nDays }, normal);
+  const data = { values, nSymbols, nDays };
+  test('without gaps, pairwise and complete agree and are symmetric with a unit diagonal', () => {
+    const a = correlationMatrix(data);
+    const b = correlationMatrix(data, { missing: 'complete' });
+    expect(maxAbsDiff(a, b)).toBe(0);
+    for (let i = 0; i < nSymbols; i++) {
+      expect(a[i * nSymbols + i]).toBeCloseTo(1, 14);
+      for (let j = 0; j < nSymbols; j++) expect(a[i * nSymbols + j]).toBe(a[j * nSymbols + i]);
+    }
+  });
+  test('correlation is invariant to scaling and shifting a column', () => {
+    const scaled = Float64Array.from(values);
+    for (let t = 0; t < nDays; t++) scaled[3 * nDays + t] = 7 * scaled[3 * nDays + t]! - 2;
+    expect(maxAbsDiff(correlationMatrix({ ...data, values: scaled }), correlationMatrix(data))).toBeLessThan(1e-13);
+  });
+});
