@@ -5,13 +5,14 @@
 import { Command, CommanderError } from 'commander';
 import { FractalError } from '../core/errors.js';
 import { fractalVersion } from '../runs/manifest.js';
+import { registerDocsCommand } from './docs.js';
 import { registerPlanCommand } from './plan.js';
 import { registerPluginsCommand } from './plugins.js';
 import { registerRunCommand } from './run.js';
 import { registerSchemaCommand } from './schema.js';
 import { registerValidateCommand } from './validate.js';
 
-const COMMANDS = ['run', 'validate', 'plan', 'plugins', 'schema', 'lakehouse', 'help'];
+const COMMANDS = ['run', 'validate', 'plan', 'plugins', 'schema', 'docs', 'lakehouse', 'help'];
 
 export function buildProgram(): Command {
   const program = new Command('pipeline-run')
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerPlanCommand(program);
   registerPluginsCommand(program);
   registerSchemaCommand(program);
+  registerDocsCommand(program);
   return program;
 }
 

@@ -27,7 +27,6 @@ export const CODES = {
   FILE_UNREADABLE: 'file',
   FILE_EMPTY: 'file',
   FILE_BINARY: 'file',
-  FILE_UNSUPPORTED_TYPE: 'file',
   // syntax: YAML/JSON
   SYNTAX_ERROR: 'syntax',
   SYNTAX_DUPLICATE_KEY: 'syntax',
@@ -55,7 +54,6 @@ export const CODES = {
   PARAM_INVALID: 'plugins',
   // graph: what stages require and provide
   GRAPH_MISSING_INPUT: 'graph',
-  GRAPH_EMPTY: 'graph',
   // references: other files
   REF_EXTENDS_NOT_FOUND: 'references',
   REF_EXTENDS_CYCLE: 'references',

@@ -57,17 +57,19 @@ export const date = (description: string): JsonSchema => ({ type: 'string', patt
 /** A path relative to the pipeline file that must exist. */
 export const path = (description: string, must: 'file' | 'dir' | 'any' = 'any'): JsonSchema => ({ type: 'string', minLength: 1, description, [PATH_KEYWORD]: must });
 
+const an = (word: string) => (/^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`);
+
 /** A reference to a plugin of `kind`: a name or `{name, params}`. */
 export const pluginRef = (kind: PluginKind, description: string, dflt?: string): JsonSchema => ({
   [PLUGIN_REF_KEYWORD]: kind,
-  description: `${description} A ${kind} name, or {name, params}.`,
+  description: `${description} ${an(kind).replace(/^a/, 'A')} name, or {name, params}.`,
   ...(dflt !== undefined ? { default: dflt } : {}),
 });
 
 export const pluginRefList = (kind: PluginKind, description: string, dflt?: string[]): JsonSchema => ({
   type: 'array',
   items: { [PLUGIN_REF_KEYWORD]: kind },
-  description: `${description} Each a ${kind} name, or {name, params}.`,
+  description: `${description} Each ${an(kind)} name, or {name, params}.`,
   ...(dflt !== undefined ? { default: dflt } : {}),
 });
 
