@@ -1,0 +1,196 @@
+/**
+ * `pipeline-run lakehouse ...`: fill, inspect, check and repair the market-data store (src/lakehouse).
+ * Actions throw FractalError on bad input (main prints it, exit 2) and set process.exitCode for findings
+ * (verify finding corruption -> 1). Progress bars go to stderr on a TTY only.
+ */
+import type { Command } from 'commander';
+import { inputError } from '../core/errors.js';
+import { createProgress, setProgressQuiet } from './progress.js';
+import { openLakehouse, resolveLakehousePath, type Lakehouse, type WriteReport, type SymbolRow } from '../lakehouse/index.js';
+
+interface PathOpts {
+  lakehouse?: string;
+}
+
+function int(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < min || n > max) throw inputError('CLI_BAD_OPTION', `${name} must be an integer from ${min} to ${max}, got "${value}".`);
+    return n;
+  };
+}
+
+function num(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw inputError('CLI_BAD_OPTION', `${name} must be a non-negative number, got "${value}".`);
+    return n;
+  };
+}
+
+/** The path from the subcommand, else the parent `lakehouse --lakehouse`, else FRACTAL_LAKEHOUSE, else ./lakehouse. */
+function pathOf(cmd: Command): string {
+  return resolveLakehousePath((cmd.optsWithGlobals() as PathOpts).lakehouse);
+}
+
+const LAKEHOUSE_HELP = 'lakehouse folder (default: $FRACTAL_LAKEHOUSE or ./lakehouse)';
+
+function printWrite(verb: string, lh: Lakehouse, rep: WriteReport): void {
+  const degraded = rep.written.filter((w) => w.status !== 'STABLE');
+  const venues = [...new Set(rep.written.map((w) => w.key.split('/')[0]))].join(', ');
+  console.log(`${verb} ${rep.written.length} symbol(s) into ${lh.root}${venues ? ` (venue ${venues})` : ''}: ${rep.written.length - degraded.length} STABLE, ${degraded.length} DEGRADED`);
+  for (const d of degraded) console.log(`  DEGRADED ${d.key}: ${d.reasons.join('; ')}`);
+}
+
+function table(rows: SymbolRow[]): string {
+  const head = ['venue', 'symbol', 'type', 'sector', 'rows', 'first', 'last', 'status', 'reasons'];
+  const body = rows.map((r) => [r.venue, r.symbol, r.asset_type, r.sector ?? '', String(r.rows), r.first_date, r.last_date, r.status, r.reasons.join('; ')]);
+  const widths = head.map((h, i) => (i === head.length - 1 ? 0 : Math.max(h.length, ...body.map((b) => b[i].length))));
+  return [head, ...body].map((cells) => cells.map((c, i) => (widths[i] ? c.padEnd(widths[i]) : c)).join('  ').trimEnd()).join('\n');
+}
+
+export function registerLakehouseCommand(program: Command): void {
+  const lakehouse = program
+    .command('lakehouse')
+    .description('fill, inspect, verify and repair the market-data lakehouse')
+    .option('--lakehouse <path>', LAKEHOUSE_HELP);
+
+  lakehouse
+    .command('seed')
+    .description('write a seeded synthetic market (sectors, regimes, fat tails, gaps, a toxic spike, a stablecoin, spot and perp venues)')
+    .option('--synthetic', 'the synthetic source (the only seed source)')
+    .option('--symbols <n>', 'spot symbols', int('--symbols', 8, 20000), 60)
+    .option('--days <n>', 'days of history', int('--days', 30, 20000), 1000)
+    .option('--seed <n>', 'random seed', int('--seed', 0, 0xffffffff), 42)
+    .option('--end <date>', 'last date, YYYY-MM-DD', '2025-12-31')
+    .option('--replace', 'overwrite symbols that exist from another source')
+    .option('--lakehouse <path>', LAKEHOUSE_HELP)
+    .action(async (opts: { synthetic?: boolean; symbols: number; days: number; seed: number; end: string; replace?: boolean }, cmd: Command) => {
+      if (!opts.synthetic) throw inputError('CLI_BAD_OPTION', '`lakehouse seed` needs --synthetic (the only seed source).', 'Use `lakehouse import` for CSV files and `lakehouse ingest` for exchanges.');
+      const lh = await openLakehouse(pathOf(cmd));
+      const progress = createProgress();
+      try {
+        const rep = await lh.seedSynthetic({ ...opts, progress: progress.update });
+        printWrite('Seeded', lh, rep);
+      } finally {
+        progress.stop();
+      }
+    });
+
+  lakehouse
+    .command('import')
+    .description('import CSV: a wide file of closes (date + one column per symbol) or per-symbol OHLCV files')
+    .argument('<path>', 'a CSV file or a folder of CSV files')
+    .option('--layout <layout>', 'wide or ohlcv (default: detected from the header)')
+    .option('--venue <name>', 'venue to store the symbols under', 'csv')
+    .option('--asset-type <type>', 'spot, perp, equity or etf (default: spot when the dates include weekends, else equity)')
+    .option('--replace', 'overwrite symbols that exist from another source')
+    .option('--lakehouse <path>', LAKEHOUSE_HELP)
+    .action(async (path: string, opts: { layout?: string; venue: string; assetType?: string; replace?: boolean }, cmd: Command) => {
+      if (opts.layout !== undefined && opts.layout !== 'wide' && opts.layout !== 'ohlcv') {
+        throw inputError('CLI_BAD_OPTION', `--layout must be wide or ohlcv, got "${opts.layout}".`);
+      }
+      const lh = await openLakehouse(pathOf(cmd));
+      const progress = createProgress();
+      try {
+        const rep = await lh.importCsv(path, { layout: opts.layout as 'wide' | 'ohlcv' | undefined, venue: opts.venue, assetType: opts.assetType, replace: opts.replace, progress: progress.update });
+        printWrite('Imported', lh, rep);
+      } finally {
+        progress.stop();
+      }
+    });
+
+  lakehouse
+    .command('ingest')
+    .description('fetch markets, tickers and daily OHLCV from an exchange with ccxt (only the missing days on later runs)')
+    .requiredOption('--exchange <id>', 'ccxt exchange id (binance, kraken, okx, ...)')
+    .option('--quote <asset>', 'quote currency', 'USDT')
+    .option('--type <type>', 'spot or swap', 'spot')
+    .option('--min-volume <x>', 'minimum 24h quote volume', num('--min-volume'))
+    .option('--since <date>', 'first day for new symbols, YYYY-MM-DD (default: 365 days ago)')
+    .option('--symbols <list>', 'comma-separated markets (BTCUSDT or BTC/USDT)')
+    .option('--max-symbols <n>', 'at most this many markets, by 24h volume', int('--max-symbols', 1, 100000))
+    .option('--replace', 'overwrite symbols that exist from another source')
+    .option('--lakehouse <path>', LAKEHOUSE_HELP)
+    .action(async (opts: { exchange: string; quote: string; type: string; minVolume?: number; since?: string; symbols?: string; maxSymbols?: number; replace?: boolean }, cmd: Command) => {
+      if (opts.type !== 'spot' && opts.type !== 'swap') throw inputError('CLI_BAD_OPTION', `--type must be spot or swap, got "${opts.type}".`);
+      const lh = await openLakehouse(pathOf(cmd));
+      const progress = createProgress();
+      try {
+        const rep = await lh.ingestCcxt({
+          exchange: opts.exchange, quote: opts.quote, type: opts.type, minVolume: opts.minVolume, since: opts.since,
+          symbols: opts.symbols?.split(',').map((s) => s.trim()).filter(Boolean), maxSymbols: opts.maxSymbols, replace: opts.replace, progress: progress.update,
+        });
+        printWrite('Ingested', lh, rep);
+        if (rep.upToDate.length) console.log(`  ${rep.upToDate.length} symbol(s) already up to date; ${rep.requests} request(s)`);
+      } finally {
+        progress.stop();
+      }
+    });
+
+  lakehouse
+    .command('status')
+    .description('list the symbols with their rows, dates and health')
+    .option('--json', 'machine-readable output')
+    .option('--lakehouse <path>', LAKEHOUSE_HELP)
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      if (opts.json) setProgressQuiet(true);
+      const lh = await openLakehouse(pathOf(cmd), { readOnly: true });
+      const st = lh.status();
+      if (opts.json) {
+        console.log(JSON.stringify(st, null, 2));
+        return;
+      }
+      console.log(`${st.root}: ${st.symbols} symbol(s), ${st.stable} STABLE, ${st.degraded} DEGRADED; venues ${Object.entries(st.venues).map(([v, n]) => `${v} (${n})`).join(', ')}; updated ${st.updated_at}`);
+      if (st.entries.length) console.log(table(st.entries));
+    });
+
+  lakehouse
+    .command('verify')
+    .description('re-read every file against its checksum (finishes an interrupted commit first)')
+    .option('--json', 'machine-readable output')
+    .option('--lakehouse <path>', LAKEHOUSE_HELP)
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const lh = await openLakehouse(pathOf(cmd), { create: false });
+      const rep = await lh.verify();
+      if (!rep.ok) process.exitCode = 1;
+      if (opts.json) {
+        console.log(JSON.stringify(rep, null, 2));
+        return;
+      }
+      if (rep.recovered?.journalReplayed) console.log('finished an interrupted commit (journal replayed)');
+      if (rep.recovered?.tempFilesRemoved.length) console.log(`removed ${rep.recovered.tempFilesRemoved.length} temporary file(s) left by an interrupted writer`);
+      for (const p of rep.problems) console.log(`  CORRUPT ${p.key} (${p.file}): ${p.problem}`);
+      if (rep.orphans.length) console.log(`  ${rep.orphans.length} file(s) not in the registry (run \`lakehouse repair\` to remove): ${rep.orphans.slice(0, 5).join(', ')}${rep.orphans.length > 5 ? ', …' : ''}`);
+      console.log(rep.ok ? `OK: ${rep.checked} file(s) match their checksums` : `FAILED: ${rep.problems.length} of ${rep.checked} file(s) are corrupt; run \`lakehouse repair\``);
+    });
+
+  lakehouse
+    .command('repair')
+    .description('re-fetch DEGRADED or corrupt symbols from their source; remove orphan files')
+    .option('--json', 'machine-readable output')
+    .option('--lakehouse <path>', LAKEHOUSE_HELP)
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const lh = await openLakehouse(pathOf(cmd), { create: false });
+      const progress = createProgress();
+      let rep;
+      try {
+        rep = await lh.repair({ progress: progress.update });
+      } finally {
+        progress.stop();
+      }
+      if (opts.json) {
+        console.log(JSON.stringify(rep, null, 2));
+      } else {
+        for (const r of rep.repaired) {
+          const what = r.status === 'STABLE' ? 'now STABLE' : r.changed ? `re-fetched, still DEGRADED: ${r.after.join('; ')}` : `unchanged at the source, still DEGRADED: ${r.after.join('; ')}`;
+          console.log(`  ${r.key}: ${what}`);
+        }
+        for (const s of rep.skipped) console.log(`  ${s.key}: not repaired: ${s.why}`);
+        if (rep.orphansRemoved.length) console.log(`  removed ${rep.orphansRemoved.length} orphan file(s)`);
+        console.log(`repair: ${rep.repaired.length} symbol(s) re-fetched, ${rep.skipped.length} skipped`);
+      }
+      const lh2 = await openLakehouse(lh.root, { readOnly: true });
+      if (!(await lh2.verify()).ok || rep.skipped.length) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,352 @@
+/**
+ * The lakehouse: Fractal's embedded market-data store (DESIGN.md, "Lakehouse"; layout in store.ts and
+ * docs/lakehouse.md).
+ *
+ * Public API
+ *
+ *   openLakehouse(path, { readOnly?: boolean, create?: boolean }): Promise<Lakehouse>
+ *     Opens the folder. Read-only handles never write or lock, and fail (inputError LAKEHOUSE_MISSING) when the
+ *     folder has no registry. Writers create the folder when missing.
+ *
+ *   Reading (any handle)
+ *     lh.symbols(): SymbolRow[]                           the symbols table, one plain row per symbol and venue
+ *     lh.registry(): Registry                             registry.json as loaded (entries keyed "venue/symbol")
+ *     lh.readOhlcv(symbol, venue?): Promise<Ohlcv>        typed arrays: date (Int32Array, EpochDay), open .. volume
+ *     lh.readReturns({ symbols, venue?, start?, end, lookbackDays?, requireFullCoverage? }): Promise<ReturnsMatrix>
+ *         aligned on the union of the symbols' dates, never a day after `end` (inclusive as-of), the last
+ *         `lookbackDays` dates; simple close-to-close returns from each symbol's previous close, NaN where it has no
+ *         bar. Fails fast (inputError LAKEHOUSE_MISSING_DATA) naming EVERY missing symbol or date range at once.
+ *     lh.readPrices(sameRequest): Promise<PriceMatrix>    close/high/low/volume on the same axis, NaN where missing
+ *     lh.entriesRead(): RegistryEntry[]                   what this handle has read (for the run manifest)
+ *     lh.dataHash(entries = lh.entriesRead()): string     "sha256:..." over those entries' checksums and ranges
+ *     lh.status(): StatusReport                           counts and per-symbol health
+ *     lh.verify(): Promise<VerifyReport>                  re-reads every file against its checksum (takes the lock
+ *                                                         to finish an interrupted commit first; read-only: does not)
+ *
+ *   Writing (writable handles; each call is one atomic commit under the lock)
+ *     lh.seedSynthetic(opts?: SyntheticOptions & WriteOptions): Promise<WriteReport>
+ *     lh.importCsv(path, opts?: CsvImportOptions & WriteOptions): Promise<WriteReport>
+ *     lh.ingestCcxt(opts: CcxtOptions & WriteOptions): Promise<IngestReport>
+ *     lh.repair(opts?): Promise<RepairReport>             re-fetches DEGRADED or corrupt symbols from their source
+ *
+ *   Also exported: dataHash(entries), resolveLakehousePath(flag?), the types, and generateSynthetic (pure).
+ */
+import { join, resolve } from 'node:path';
+import type { PriceMatrix, ReturnsMatrix } from '../core/context.js';
+import { inputError } from '../core/errors.js';
+import { Store, decodeOhlcv, recover, sha256, describeSource, SYMBOLS_FILE, type Ohlcv, type OpenOptions, type SymbolWrite, type CommitOptions, type RecoveryReport } from './store.js';
+import { dataHash, entryKey, type Registry, type RegistryEntry, type SourceRef } from './registry.js';
+import { readReturns, readPrices, type ReturnsRequest } from './returns.js';
+import { generateSynthetic, type SyntheticOptions } from './sources/synthetic.js';
+import { readCsvSource, type CsvImportOptions } from './sources/csv.js';
+import type { CcxtOptions } from './sources/ccxt.js';
+import { acquireLock, type LockOptions } from './lock.js';
+import { readFile, unlink } from 'node:fs/promises';
+import { tableFromIPC } from 'apache-arrow';
+import type { HealthOptions } from './health.js';
+
+export type { Ohlcv, Registry, RegistryEntry, SourceRef, ReturnsRequest, SyntheticOptions, CsvImportOptions, CcxtOptions, HealthOptions };
+export { dataHash, generateSynthetic };
+
+export const DEFAULT_LAKEHOUSE = './lakehouse';
+
+/** --lakehouse flag, else FRACTAL_LAKEHOUSE, else ./lakehouse. */
+export function resolveLakehousePath(flag?: string): string {
+  return resolve(flag ?? process.env.FRACTAL_LAKEHOUSE ?? DEFAULT_LAKEHOUSE);
+}
+
+export interface SymbolRow {
+  symbol: string;
+  venue: string;
+  exchange: string;
+  asset_type: string;
+  base: string | null;
+  quote: string | null;
+  sector: string | null;
+  market_cap_rank: number | null;
+  volume_24h: number | null;
+  first_date: string;
+  last_date: string;
+  rows: number;
+  source: SourceRef['kind'];
+  status: 'STABLE' | 'DEGRADED';
+  reasons: string[];
+}
+
+export interface WriteOptions {
+  /** Overwrite symbols that exist from another source. */
+  replace?: boolean;
+  lock?: LockOptions;
+  health?: Partial<HealthOptions>;
+  /** Progress callback (the CLI passes its bar). */
+  progress?: (label: string, done: number, total: number) => void;
+}
+
+export interface WriteReport {
+  written: { key: string; rows: number; first_date: string; last_date: string; status: string; reasons: string[] }[];
+}
+
+export interface IngestReport extends WriteReport {
+  upToDate: string[];
+  requests: number;
+}
+
+export interface StatusReport {
+  root: string;
+  symbols: number;
+  stable: number;
+  degraded: number;
+  venues: Record<string, number>;
+  updated_at: string;
+  entries: SymbolRow[];
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  checked: number;
+  problems: { key: string; file: string; problem: string }[];
+  /** Files under ohlcv/ that no entry points at (harmless; `repair` removes them). */
+  orphans: string[];
+  recovered?: RecoveryReport;
+}
+
+export interface RepairReport {
+  verify: VerifyReport;
+  repaired: { key: string; before: string[]; after: string[]; status: string; changed: boolean }[];
+  skipped: { key: string; why: string }[];
+  orphansRemoved: string[];
+}
+
+function report(entries: RegistryEntry[]): WriteReport {
+  return {
+    written: entries.map((e) => ({ key: entryKey(e.venue, e.symbol), rows: e.rows, first_date: e.first_date, last_date: e.last_date, status: e.status, reasons: e.reasons })),
+  };
+}
+
+export class Lakehouse {
+  private constructor(private readonly store: Store) {}
+
+  static async open(path: string, opts: OpenOptions = {}): Promise<Lakehouse> {
+    return new Lakehouse(await Store.open(path, opts));
+  }
+
+  get root(): string {
+    return this.store.root;
+  }
+  get readOnly(): boolean {
+    return this.store.readOnly;
+  }
+
+  /** Re-reads the registry (to see commits made by other processes). */
+  reload(): Promise<void> {
+    return this.store.reload();
+  }
+
+  registry(): Registry {
+    return this.store.registry();
+  }
+
+  symbols(): SymbolRow[] {
+    return this.store.entries().map((e) => ({
+      symbol: e.symbol, venue: e.venue, exchange: e.exchange, asset_type: e.asset_type, base: e.base, quote: e.quote,
+      sector: e.sector, market_cap_rank: e.market_cap_rank, volume_24h: e.volume_24h, first_date: e.first_date,
+      last_date: e.last_date, rows: e.rows, source: e.source.kind, status: e.status, reasons: e.reasons,
+    }));
+  }
+
+  readOhlcv(symbol: string, venue?: string): Promise<Ohlcv> {
+    return this.store.readOhlcv(symbol, venue);
+  }
+
+  readReturns(req: ReturnsRequest): Promise<ReturnsMatrix> {
+    return readReturns(this.store, req);
+  }
+
+  /** Close, high, low and volume on the same axis as readReturns for the same request. */
+  readPrices(req: ReturnsRequest): Promise<PriceMatrix> {
+    return readPrices(this.store, req);
+  }
+
+  entriesRead(): RegistryEntry[] {
+    return this.store.entriesRead();
+  }
+
+  dataHash(entries: RegistryEntry[] = this.entriesRead()): string {
+    return dataHash(entries);
+  }
+
+  status(): StatusReport {
+    const rows = this.symbols();
+    const venues: Record<string, number> = {};
+    for (const r of rows) venues[r.venue] = (venues[r.venue] ?? 0) + 1;
+    return {
+      root: this.root, symbols: rows.length, stable: rows.filter((r) => r.status === 'STABLE').length,
+      degraded: rows.filter((r) => r.status === 'DEGRADED').length, venues, updated_at: this.registry().updated_at, entries: rows,
+    };
+  }
+
+  // ------------------------------------------------------------------------------------------------------ writers
+
+  private commit(writes: SymbolWrite[], opts: WriteOptions, label: string) {
+    const commitOpts: CommitOptions = {
+      replace: opts.replace, lock: opts.lock, health: opts.health,
+      onProgress: opts.progress ? (d, t) => opts.progress!(label, d, t) : undefined,
+    };
+    return this.store.commit(writes, commitOpts);
+  }
+
+  async seedSynthetic(opts: SyntheticOptions & WriteOptions = {}): Promise<WriteReport> {
+    const { writes } = generateSynthetic(opts);
+    return report(await this.commit(writes, opts, 'writing synthetic'));
+  }
+
+  async importCsv(path: string, opts: CsvImportOptions & WriteOptions = {}): Promise<WriteReport> {
+    const writes = await readCsvSource(path, { ...opts, onProgress: opts.progress ? (d, t) => opts.progress!('reading CSV', d, t) : undefined });
+    return report(await this.commit(writes, opts, 'writing'));
+  }
+
+  async ingestCcxt(opts: CcxtOptions & WriteOptions): Promise<IngestReport> {
+    if (!opts.exchange) throw inputError('CCXT_EXCHANGE', 'An exchange id is required (--exchange binance, kraken, ...).');
+    const { fetchCcxt } = await import('./sources/ccxt.js');
+    await this.store.reload();
+    const fetched = await fetchCcxt({ ...opts, onProgress: opts.progress }, this.registry());
+    // Merged with what is stored under the lock, so a concurrent writer's rows are kept.
+    const written = fetched.writes.length ? await this.commit(fetched.writes, opts, 'writing') : [];
+    return { ...report(written), upToDate: fetched.upToDate, requests: fetched.requests };
+  }
+
+  // ---------------------------------------------------------------------------------------------- verify, repair
+
+  async verify(opts: { lock?: LockOptions } = {}): Promise<VerifyReport> {
+    let recovered: RecoveryReport | undefined;
+    const check = async (): Promise<VerifyReport> => {
+      const problems: VerifyReport['problems'] = [];
+      const entries = this.store.entries();
+      for (const e of entries) {
+        const key = entryKey(e.venue, e.symbol);
+        const path = join(this.root, e.file);
+        let buf: Uint8Array;
+        try {
+          buf = await readFile(path);
+        } catch (err) {
+          problems.push({ key, file: e.file, problem: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+          continue;
+        }
+        const sum = sha256(buf);
+        if (sum !== e.checksum) {
+          problems.push({ key, file: e.file, problem: `checksum mismatch (${buf.byteLength} bytes, registry says ${e.bytes})` });
+          continue;
+        }
+        try {
+          const o = decodeOhlcv(buf, path);
+          if (o.date.length !== e.rows) problems.push({ key, file: e.file, problem: `${o.date.length} rows, registry says ${e.rows}` });
+        } catch (err) {
+          problems.push({ key, file: e.file, problem: (err as Error).message });
+        }
+      }
+      try {
+        const t = tableFromIPC(await readFile(join(this.root, SYMBOLS_FILE)));
+        if (t.numRows !== entries.length) problems.push({ key: '-', file: SYMBOLS_FILE, problem: `${t.numRows} rows, registry has ${entries.length} entries` });
+      } catch (err) {
+        if (entries.length) problems.push({ key: '-', file: SYMBOLS_FILE, problem: `unreadable: ${(err as Error).message}` });
+      }
+      return { ok: problems.length === 0, checked: entries.length, problems, orphans: await this.store.orphanFiles(), recovered };
+    };
+    if (this.readOnly) {
+      await this.store.reload();
+      return check();
+    }
+    // Writers: hold the lock so no commit runs mid-check, and finish an interrupted commit first.
+    const handle = await acquireLock(this.root, opts.lock);
+    try {
+      recovered = await recover(this.root);
+      await this.store.reload();
+      return await check();
+    } finally {
+      await handle.release();
+    }
+  }
+
+  /** Re-fetches DEGRADED or corrupt symbols from their source, removes orphan files. */
+  async repair(opts: WriteOptions & { fetchImplementation?: CcxtOptions['fetchImplementation']; nowMs?: number; exchangeOptions?: Record<string, unknown> } = {}): Promise<RepairReport> {
+    const verify = await this.verify({ lock: opts.lock });
+    const corrupt = new Set(verify.problems.map((p) => p.key));
+    const targets = this.store.entries().filter((e) => e.status === 'DEGRADED' || corrupt.has(entryKey(e.venue, e.symbol)));
+    const before = new Map(targets.map((e) => [entryKey(e.venue, e.symbol), { reasons: e.reasons, checksum: e.checksum }]));
+    const skipped: RepairReport['skipped'] = [];
+    const writes: SymbolWrite[] = [];
+
+    // Synthetic: regenerate each seed once.
+    const synth = targets.filter((e) => e.source.kind === 'synthetic');
+    const bySeed = new Map<string, RegistryEntry[]>();
+    for (const e of synth) {
+      const k = JSON.stringify(e.source);
+      bySeed.set(k, [...(bySeed.get(k) ?? []), e]);
+    }
+    for (const [k, list] of bySeed) {
+      const src = JSON.parse(k) as Extract<SourceRef, { kind: 'synthetic' }>;
+      const keys = new Set(list.map((e) => entryKey(e.venue, e.symbol)));
+      writes.push(...generateSynthetic({ seed: src.seed, symbols: src.symbols, days: src.days, end: src.end }).writes.filter((w) => keys.has(entryKey(w.meta.venue, w.meta.symbol))));
+    }
+    // CSV: re-read the file each symbol came from.
+    for (const e of targets.filter((t) => t.source.kind === 'csv')) {
+      const src = e.source as Extract<SourceRef, { kind: 'csv' }>;
+      try {
+        const got = await readCsvSource(src.path, { layout: src.layout, venue: e.venue, assetType: e.asset_type });
+        const w = got.find((g) => g.meta.symbol === e.symbol);
+        if (w) writes.push({ ...w, meta: { ...w.meta, exchange: e.exchange, sector: e.sector, market_cap_rank: e.market_cap_rank } });
+        else skipped.push({ key: entryKey(e.venue, e.symbol), why: `${src.path} no longer has ${e.symbol}` });
+      } catch (err) {
+        skipped.push({ key: entryKey(e.venue, e.symbol), why: `${describeSource(src)}: ${(err as Error).message.split('\n')[0]}` });
+      }
+    }
+    if (writes.length) await this.commit(writes, { ...opts, replace: false }, 'repairing');
+    // ccxt: a full re-fetch of each symbol from its first stored day.
+    const live = targets.filter((t) => t.source.kind === 'ccxt');
+    const groups = new Map<string, RegistryEntry[]>();
+    for (const e of live) {
+      const s = e.source as Extract<SourceRef, { kind: 'ccxt' }>;
+      const k = `${s.exchange}|${s.type}|${e.venue}`;
+      groups.set(k, [...(groups.get(k) ?? []), e]);
+    }
+    for (const [k, list] of groups) {
+      const [exchange, type, venue] = k.split('|');
+      const since = list.map((e) => e.first_date).sort()[0];
+      try {
+        await this.ingestCcxt({
+          ...opts, exchange, type: type as 'spot' | 'swap', venue, since, full: true, quote: list[0].quote ?? undefined,
+          symbols: list.map((e) => (e.source as Extract<SourceRef, { kind: 'ccxt' }>).market),
+        });
+      } catch (err) {
+        for (const e of list) skipped.push({ key: entryKey(e.venue, e.symbol), why: (err as Error).message.split('\n')[0] });
+      }
+    }
+    // Orphans: files no entry points at (a crash before a commit point, or removed entries).
+    const orphansRemoved: string[] = [];
+    if (verify.orphans.length) {
+      const handle = await acquireLock(this.root, opts.lock);
+      try {
+        await this.store.reload();
+        for (const rel of await this.store.orphanFiles()) {
+          await unlink(join(this.root, rel)).catch(() => {});
+          orphansRemoved.push(rel);
+        }
+      } finally {
+        await handle.release();
+      }
+    }
+    await this.store.reload();
+    const repaired: RepairReport['repaired'] = [];
+    for (const [key, b] of before) {
+      if (skipped.some((s) => s.key === key)) continue;
+      const e = this.registry().entries[key];
+      if (!e) continue;
+      repaired.push({ key, before: b.reasons, after: e.reasons, status: e.status, changed: e.checksum !== b.checksum });
+    }
+    return { verify, repaired, skipped, orphansRemoved };
+  }
+}
+
+export function openLakehouse(path: string = resolveLakehousePath(), opts: OpenOptions = {}): Promise<Lakehouse> {
+  return Lakehouse.open(path, opts);
+}

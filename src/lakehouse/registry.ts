@@ -1,0 +1,120 @@
+/**
+ * The registry (registry.json): one entry per symbol and venue, the single source of truth of what the store holds.
+ * A commit renames it into place last, so an entry only ever points at a file that is fully written.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runError } from '../core/errors.js';
+import { staleFinding, type HealthOptions, type HealthStatus } from './health.js';
+import { dayFromIso, isoFromDay } from './dates.js';
+
+export const REGISTRY_FILE = 'registry.json';
+
+/** Where a symbol came from, enough to fetch it again (`lakehouse repair`). Never holds credentials. */
+export type SourceRef =
+  | { kind: 'synthetic'; seed: number; symbols: number; days: number; end: string }
+  | { kind: 'csv'; path: string; layout: 'wide' | 'ohlcv' }
+  | { kind: 'ccxt'; exchange: string; type: 'spot' | 'swap'; market: string };
+
+/** A row of the symbols table. */
+export interface SymbolMeta {
+  symbol: string;
+  venue: string;
+  /** Exchange or market the venue belongs to (e.g. binance for binance and binance-perp). */
+  exchange: string;
+  asset_type: 'spot' | 'perp' | 'equity' | 'etf' | string;
+  base: string | null;
+  quote: string | null;
+  sector: string | null;
+  market_cap_rank: number | null;
+  volume_24h: number | null;
+}
+
+export interface RegistryEntry extends SymbolMeta {
+  /** Path of the OHLCV file, relative to the lakehouse root. */
+  file: string;
+  rows: number;
+  first_date: string;
+  last_date: string;
+  /** sha256 of the file bytes, "sha256:<hex>". */
+  checksum: string;
+  bytes: number;
+  /** Byte offsets of the date and close buffers in the file: lets the returns reader map them without decoding
+   *  the Arrow metadata (the file stays self-describing; readers elsewhere ignore this). */
+  offsets?: { date: number; close: number };
+  source: SourceRef;
+  written_at: string;
+  status: HealthStatus;
+  reasons: string[];
+  /** Findings from the series itself, fixed when written (status adds staleness to these). */
+  findings: string[];
+}
+
+export interface Registry {
+  format: 'fractal-lakehouse-registry';
+  version: 1;
+  updated_at: string;
+  entries: Record<string, RegistryEntry>;
+}
+
+export const entryKey = (venue: string, symbol: string) => `${venue}/${symbol}`;
+
+export function emptyRegistry(): Registry {
+  return { format: 'fractal-lakehouse-registry', version: 1, updated_at: new Date(0).toISOString(), entries: {} };
+}
+
+export async function loadRegistry(root: string): Promise<Registry | undefined> {
+  const path = join(root, REGISTRY_FILE);
+  let raw: string;
+  try {
+    raw = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const reg = JSON.parse(raw) as Registry;
+    if (reg.format !== 'fractal-lakehouse-registry' || typeof reg.entries !== 'object') throw new Error('not a lakehouse registry');
+    return reg;
+  } catch (err) {
+    throw runError('LAKEHOUSE_REGISTRY', `${path} is unreadable: ${(err as Error).message}`, 'Run `lakehouse verify`; restore the folder from a backup if it persists.', err);
+  }
+}
+
+export function isLive(source: SourceRef): boolean {
+  return source.kind === 'ccxt';
+}
+
+/**
+ * Recomputes every entry's status: its stored findings plus staleness. Live sources are compared with the clock;
+ * static ones with the latest day of their peers (same venue, asset type and source kind), so a historical file is
+ * not stale as a whole but the symbols in it that stopped early are.
+ */
+export function refreshStatuses(reg: Registry, nowMs = Date.now(), options: Partial<HealthOptions> = {}): void {
+  const group = (e: RegistryEntry) => `${e.venue}|${e.asset_type}|${e.source.kind}`;
+  const latest = new Map<string, number>();
+  for (const e of Object.values(reg.entries)) {
+    const d = dayFromIso(e.last_date);
+    const g = group(e);
+    if (!(latest.get(g)! >= d)) latest.set(g, d);
+  }
+  for (const e of Object.values(reg.entries)) {
+    const ref = isLive(e.source) ? { nowMs } : { venueLastDay: latest.get(group(e))! };
+    const stale = staleFinding(dayFromIso(e.last_date), e.asset_type, ref, options);
+    e.reasons = stale ? [...e.findings, stale] : [...e.findings];
+    e.status = e.reasons.length ? 'DEGRADED' : 'STABLE';
+  }
+}
+
+/** Hash of the registry entries a run read: same entries, same data, same hash (order-independent). */
+export function dataHash(entries: Iterable<Pick<RegistryEntry, 'venue' | 'symbol' | 'checksum' | 'rows' | 'first_date' | 'last_date'>>): string {
+  const lines = [...entries].map((e) => `${e.venue}/${e.symbol}\t${e.checksum}\t${e.rows}\t${e.first_date}\t${e.last_date}`).sort();
+  return `sha256:${createHash('sha256').update(lines.join('\n')).digest('hex')}`;
+}
+
+export function describeRange(e: Pick<RegistryEntry, 'first_date' | 'last_date'>): string {
+  return `${e.first_date}..${e.last_date}`;
+}
+
+export { isoFromDay };

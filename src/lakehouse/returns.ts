@@ -1,0 +1,167 @@
+/**
+ * The returns matrix a run reads: dates x symbols, aligned on the union of the symbols' dates, as of a date.
+ * Point in time: no row after `end` is ever returned. Missing data fails fast, naming every missing symbol or range.
+ */
+import { inputError } from '../core/errors.js';
+import type { PriceMatrix, ReturnsMatrix } from '../core/context.js';
+import { dayFromIso, isoFromDay, parseIsoDay } from './dates.js';
+import type { RegistryEntry } from './registry.js';
+import type { Store } from './store.js';
+
+export interface ReturnsRequest {
+  symbols: string[];
+  /** Venue of every symbol; without it each symbol must be on exactly one venue. */
+  venue?: string;
+  /** As-of date, inclusive (EpochDay or YYYY-MM-DD): never a day after it. */
+  end: number | string;
+  /** First date, inclusive (optional). */
+  start?: number | string;
+  /** The last N dates of the aligned axis that are <= end (and >= start). */
+  lookbackDays?: number;
+  /** Also fail when a symbol does not cover the whole window (default: only when it has no data in it; a late
+   *  listing or a delisting inside the window is legitimate and shows as NaN). */
+  requireFullCoverage?: boolean;
+}
+
+function toDay(v: number | string, what: string): number {
+  if (typeof v === 'number') return v;
+  const d = parseIsoDay(v);
+  if (d === undefined) throw inputError('LAKEHOUSE_BAD_DATE', `${what} "${v}" is not a YYYY-MM-DD date.`);
+  return d;
+}
+
+interface Axis {
+  entries: RegistryEntry[];
+  series: { date: Int32Array; close: Float64Array }[];
+  dates: Int32Array;
+  /** Row of each day from `from` (on the axis) or -1. */
+  rowOf: Int32Array;
+  from: number;
+  end: number;
+}
+
+export async function readReturns(store: Store, req: ReturnsRequest): Promise<ReturnsMatrix> {
+  const { entries, series, dates, rowOf, from, end } = buildAxis(store, req);
+  const T = dates.length;
+  // Simple close-to-close returns from each symbol's previous stored close (so an equity's Monday return spans
+  // the weekend when crypto shares the axis); NaN on dates where the symbol has no bar and on its first bar.
+  const values = new Float64Array(T * entries.length).fill(NaN);
+  const first = dates[0];
+  for (let j = 0; j < series.length; j++) {
+    const { date: d, close: c } = series[j];
+    const base = j * T;
+    for (let i = lowerBound(d, first); i < d.length && d[i] <= end; i++) {
+      if (i > 0) values[base + rowOf[d[i] - from]] = c[i] / c[i - 1] - 1;
+    }
+  }
+  return { dates, symbols: entries.map((e) => e.symbol), values };
+}
+
+/** Bars on the same axis as readReturns for the same request (close, high, low, volume; NaN where missing). */
+export async function readPrices(store: Store, req: ReturnsRequest): Promise<PriceMatrix> {
+  const { entries, dates, rowOf, from, end } = buildAxis(store, req);
+  const T = dates.length;
+  const mk = () => new Float64Array(T * entries.length).fill(NaN);
+  const out: Required<PriceMatrix> = { dates, symbols: entries.map((e) => e.symbol), close: mk(), high: mk(), low: mk(), volume: mk() };
+  for (let j = 0; j < entries.length; j++) {
+    const o = await store.readEntry(entries[j]);
+    for (let i = lowerBound(o.date, dates[0]); i < o.date.length && o.date[i] <= end; i++) {
+      const k = j * T + rowOf[o.date[i] - from];
+      out.close[k] = o.close[i];
+      out.high[k] = o.high[i];
+      out.low[k] = o.low[i];
+      out.volume[k] = o.volume[i];
+    }
+  }
+  return out;
+}
+
+function buildAxis(store: Store, req: ReturnsRequest): Axis {
+  const end = toDay(req.end, 'end');
+  const start = req.start === undefined ? undefined : toDay(req.start, 'start');
+  if (start !== undefined && start > end) throw inputError('LAKEHOUSE_BAD_RANGE', `start ${isoFromDay(start)} is after end ${isoFromDay(end)}.`);
+  if (req.lookbackDays !== undefined && !(Number.isInteger(req.lookbackDays) && req.lookbackDays > 0)) {
+    throw inputError('LAKEHOUSE_BAD_RANGE', `lookbackDays must be a positive integer, got ${req.lookbackDays}.`);
+  }
+  const dup = req.symbols.find((s, i) => req.symbols.indexOf(s) !== i);
+  if (dup) throw inputError('LAKEHOUSE_DUPLICATE', `Symbol ${dup} is requested twice.`);
+
+  // 1. Resolve every symbol first and collect all problems, so one error names them all.
+  const problems: string[] = [];
+  const entries: RegistryEntry[] = [];
+  for (const s of req.symbols) {
+    const e = store.lookup(s, req.venue);
+    if (typeof e === 'string') problems.push(`${s}: ${e}`);
+    else entries.push(e);
+  }
+  const lo = start ?? -Infinity;
+  for (const e of entries) {
+    const f = dayFromIso(e.first_date);
+    const l = dayFromIso(e.last_date);
+    if (f > end || l < lo) problems.push(`${e.venue}/${e.symbol}: no data ${windowText(start, end)} (stored ${e.first_date}..${e.last_date})`);
+  }
+  if (problems.length) throw missing(store, problems, req.symbols.length);
+
+  // 2. Read dates and closes (cached per file) and build the axis: union of dates within [start, end].
+  const series = entries.map((e) => store.readCloses(e));
+  let minDay = Infinity;
+  for (const o of series) if (o.date.length && o.date[0] < minDay) minDay = o.date[0];
+  const from = Math.max(minDay, start ?? minDay);
+  const span = end - from + 1;
+  const present = new Uint8Array(Math.max(span, 0));
+  for (const o of series) {
+    const d = o.date;
+    for (let i = lowerBound(d, from); i < d.length && d[i] <= end; i++) present[d[i] - from] = 1;
+  }
+  let count = 0;
+  for (let i = 0; i < present.length; i++) count += present[i];
+  const skip = req.lookbackDays !== undefined && count > req.lookbackDays ? count - req.lookbackDays : 0;
+  const dates = new Int32Array(count - skip);
+  // row index of each day in the span, -1 when not on the axis
+  const rowOf = new Int32Array(present.length).fill(-1);
+  for (let i = 0, k = 0, r = 0; i < present.length; i++) {
+    if (!present[i]) continue;
+    if (k++ >= skip) {
+      dates[r] = from + i;
+      rowOf[i] = r++;
+    }
+  }
+  const T = dates.length;
+  if (T === 0) throw missing(store, [`no dates ${windowText(start, end)} for any requested symbol`], req.symbols.length);
+
+  if (req.requireFullCoverage) {
+    for (let j = 0; j < entries.length; j++) {
+      const e = entries[j];
+      if (dayFromIso(e.first_date) > dates[0] || dayFromIso(e.last_date) < dates[T - 1]) {
+        problems.push(`${e.venue}/${e.symbol}: window ${isoFromDay(dates[0])}..${isoFromDay(dates[T - 1])} not covered (stored ${e.first_date}..${e.last_date})`);
+      }
+    }
+    if (problems.length) throw missing(store, problems, req.symbols.length);
+  }
+
+  return { entries, series, dates, rowOf, from, end };
+}
+
+const windowText = (start: number | undefined, end: number) =>
+  start === undefined ? `up to ${isoFromDay(end)}` : `in ${isoFromDay(start)}..${isoFromDay(end)}`;
+
+function lowerBound(a: Int32Array, x: number): number {
+  let lo = 0, hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function missing(store: Store, problems: string[], asked: number) {
+  return inputError(
+    'LAKEHOUSE_MISSING_DATA',
+    `The lakehouse at ${store.root} lacks data for ${problems.length} of ${asked} requested symbol(s):\n${problems.map((p) => `  ${p}`).join('\n')}`,
+    'Fill it first (`pipeline-run lakehouse import|ingest|seed`), or drop these symbols / move the dates.',
+    { problems },
+  );
+}
+
+export { dayFromIso };

@@ -1,0 +1,580 @@
+/**
+ * The store: a folder of Arrow IPC files plus registry.json, written only through `commit`.
+ *
+ *   <root>/ohlcv/<venue>/<symbol>.arrow   daily bars: date (Date32), open, high, low, close, volume (Float64)
+ *   <root>/symbols.arrow                  the symbols table (one row per symbol and venue)
+ *   <root>/registry.json                  per symbol: file, rows, dates, checksum, source, health
+ *   <root>/LOCK                           held by the one writer (see lock.ts)
+ *   <root>/journal.json                   only during a commit (see below)
+ *
+ * A commit writes every new file to a fsynced temporary name, then writes journal.json (atomically) listing the
+ * renames; that is the commit point. It then renames the files (data first, symbols, registry last) and deletes the
+ * journal. A writer killed before the journal leaves only temporary files (swept later); killed after it, the next
+ * writer or `verify` replays the journal. So the store is always the old one or the new one, whole symbols at a time.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { readFile, rename, mkdir, unlink, readdir, stat, access } from 'node:fs/promises';
+import { join, dirname, resolve } from 'node:path';
+import { Table, makeData, makeVector, DateDay, Float64, Int32, Utf8, vectorFromArray, tableToIPC, tableFromIPC } from 'apache-arrow';
+import { inputError, runError } from '../core/errors.js';
+import { TMP_MARK, writeTemp, writeFileAtomic, fsyncDir } from './atomic.js';
+import { acquireLock, LOCK_FILE, type LockOptions } from './lock.js';
+import {
+  REGISTRY_FILE, emptyRegistry, entryKey, loadRegistry, refreshStatuses,
+  type Registry, type RegistryEntry, type SourceRef, type SymbolMeta,
+} from './registry.js';
+import { seriesFindings, tradesDaily, type HealthOptions } from './health.js';
+import { isoFromDay } from './dates.js';
+
+export const SYMBOLS_FILE = 'symbols.arrow';
+export const JOURNAL_FILE = 'journal.json';
+export const OHLCV_DIR = 'ohlcv';
+export const OHLCV_COLUMNS = ['date', 'open', 'high', 'low', 'close', 'volume'] as const;
+
+/** Daily bars of one symbol, ascending by date, as typed arrays (NaN where a value is unknown, e.g. volume of a close-only CSV). */
+export interface Ohlcv {
+  date: Int32Array;
+  open: Float64Array;
+  high: Float64Array;
+  low: Float64Array;
+  close: Float64Array;
+  volume: Float64Array;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+export function checkName(kind: 'symbol' | 'venue', name: string): void {
+  if (!NAME.test(name) || name.length > 120) {
+    throw inputError('LAKEHOUSE_NAME', `Invalid ${kind} name "${name}": use letters, digits, '.', '_' and '-' (it becomes a file name).`);
+  }
+}
+
+export const ohlcvPath = (venue: string, symbol: string) => `${OHLCV_DIR}/${venue}/${symbol}.arrow`;
+
+export function sha256(buf: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(buf).digest('hex')}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------- Arrow I/O
+
+export function encodeOhlcv(o: Ohlcv): Uint8Array {
+  const n = o.date.length;
+  const table = new Table({
+    date: makeVector(makeData({ type: new DateDay(), data: o.date, length: n })),
+    open: makeVector(o.open),
+    high: makeVector(o.high),
+    low: makeVector(o.low),
+    close: makeVector(o.close),
+    volume: makeVector(o.volume),
+  });
+  return tableToIPC(table, 'file');
+}
+
+/** Contiguous copy-free view of a column when it is one chunk; concatenated otherwise (files from other writers). */
+function column<T extends Int32Array | Float64Array>(table: Table, name: string, ctor: { new (n: number): T }): T {
+  const vec = table.getChild(name);
+  if (!vec) throw new Error(`column "${name}" is missing`);
+  const chunks = vec.data;
+  if (chunks.length === 1 && chunks[0].nullCount === 0) {
+    const d = chunks[0];
+    return (d.values as T).subarray(d.offset, d.offset + d.length) as T;
+  }
+  const out = new ctor(vec.length);
+  let k = 0;
+  for (const d of chunks) {
+    const vals = d.values as T;
+    for (let i = 0; i < d.length; i++) out[k++] = d.getValid(i) ? vals[d.offset + i] : NaN;
+  }
+  return out;
+}
+
+export function decodeOhlcv(buf: Uint8Array, what = 'file'): Ohlcv {
+  let table: Table;
+  try {
+    table = tableFromIPC(buf);
+  } catch (err) {
+    throw runError('LAKEHOUSE_CORRUPT', `${what} is not a readable Arrow IPC file: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', err);
+  }
+  try {
+    return {
+      date: column(table, 'date', Int32Array),
+      open: column(table, 'open', Float64Array),
+      high: column(table, 'high', Float64Array),
+      low: column(table, 'low', Float64Array),
+      close: column(table, 'close', Float64Array),
+      volume: column(table, 'volume', Float64Array),
+    };
+  } catch (err) {
+    throw runError('LAKEHOUSE_CORRUPT', `${what}: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', err);
+  }
+}
+
+/** Where the date and close buffers sit in an encoded file (single batch, no nulls), for the fast read path. */
+export function bufferOffsets(bytes: Uint8Array): { date: number; close: number } | undefined {
+  const table = tableFromIPC(bytes);
+  const at = (name: string) => {
+    const chunks = table.getChild(name)?.data;
+    if (!chunks || chunks.length !== 1 || chunks[0].nullCount !== 0) return undefined;
+    const v = chunks[0].values as Int32Array | Float64Array;
+    return v.byteOffset - bytes.byteOffset + chunks[0].offset * v.BYTES_PER_ELEMENT;
+  };
+  const date = at('date');
+  const close = at('close');
+  return date === undefined || close === undefined ? undefined : { date, close };
+}
+
+export function encodeSymbols(entries: RegistryEntry[]): Uint8Array {
+  const str = (f: (e: RegistryEntry) => string | null) => vectorFromArray(entries.map(f), new Utf8());
+  const num = (f: (e: RegistryEntry) => number | null) => vectorFromArray(entries.map(f), new Float64());
+  const days = (f: (e: RegistryEntry) => string) =>
+    makeVector(makeData({ type: new DateDay(), data: Int32Array.from(entries, (e) => Date.parse(f(e)) / 86_400_000), length: entries.length }));
+  const table = new Table({
+    symbol: str((e) => e.symbol),
+    venue: str((e) => e.venue),
+    exchange: str((e) => e.exchange),
+    asset_type: str((e) => e.asset_type),
+    base: str((e) => e.base),
+    quote: str((e) => e.quote),
+    sector: str((e) => e.sector),
+    market_cap_rank: num((e) => e.market_cap_rank),
+    volume_24h: num((e) => e.volume_24h),
+    first_date: days((e) => e.first_date),
+    last_date: days((e) => e.last_date),
+    rows: vectorFromArray(entries.map((e) => e.rows), new Int32()),
+    source: str((e) => e.source.kind),
+    status: str((e) => e.status),
+    file: str((e) => e.file),
+  });
+  return tableToIPC(table, 'file');
+}
+
+// --------------------------------------------------------------------------------------------------------- journal
+
+interface Journal {
+  started_at: string;
+  pid: number;
+  /** [temporary, final] paths relative to the root, applied in order. */
+  renames: [string, string][];
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
+
+/** Replays a journal left by a commit; returns true when there was one. Idempotent. Caller holds the lock. */
+async function applyJournal(root: string): Promise<boolean> {
+  const jpath = join(root, JOURNAL_FILE);
+  let journal: Journal;
+  try {
+    journal = JSON.parse(await readFile(jpath, 'utf8')) as Journal;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw runError('LAKEHOUSE_JOURNAL', `${jpath} is unreadable: ${(err as Error).message}`, 'It is written atomically, so this is outside damage: restore the folder from a backup.', err);
+  }
+  const dirs = new Set<string>();
+  for (const [tmpRel, finalRel] of journal.renames) {
+    const tmp = join(root, tmpRel);
+    const fin = join(root, finalRel);
+    if (await exists(tmp)) {
+      await mkdir(dirname(fin), { recursive: true });
+      await rename(tmp, fin);
+    } else if (!(await exists(fin))) {
+      throw runError('LAKEHOUSE_JOURNAL', `Commit journal names ${tmpRel} -> ${finalRel} but neither exists.`, 'Restore the folder from a backup.');
+    }
+    dirs.add(dirname(fin));
+  }
+  for (const d of dirs) await fsyncDir(d);
+  await unlink(jpath);
+  await fsyncDir(root);
+  return true;
+}
+
+async function* walkFiles(dir: string): AsyncGenerator<string> {
+  let items;
+  try {
+    items = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const it of items) {
+    const full = join(dir, it.name);
+    if (it.isDirectory()) yield* walkFiles(full);
+    else yield full;
+  }
+}
+
+export interface RecoveryReport {
+  journalReplayed: boolean;
+  tempFilesRemoved: string[];
+}
+
+/** Finishes or sweeps an interrupted commit. Caller holds the lock, so every temporary file is an orphan. */
+export async function recover(root: string): Promise<RecoveryReport> {
+  const journalReplayed = await applyJournal(root);
+  const tempFilesRemoved: string[] = [];
+  for await (const f of walkFiles(root)) {
+    const name = f.slice(f.lastIndexOf('/') + 1);
+    if (name.includes(TMP_MARK) || name.startsWith(`${LOCK_FILE}.stale-`)) {
+      await unlink(f).catch(() => {});
+      tempFilesRemoved.push(f.slice(root.length + 1));
+    }
+  }
+  return { journalReplayed, tempFilesRemoved };
+}
+
+// ---------------------------------------------------------------------------------------------------------- commit
+
+export interface SymbolWrite {
+  meta: SymbolMeta;
+  data: Ohlcv;
+  source: SourceRef;
+  /** Merge with the rows already stored (new rows win on the same date) instead of replacing them. */
+  merge?: boolean;
+}
+
+export interface CommitOptions {
+  /** Allow overwriting a symbol that came from another source. */
+  replace?: boolean;
+  lock?: LockOptions;
+  health?: Partial<HealthOptions>;
+  /** Progress while writing files. */
+  onProgress?: (done: number, total: number) => void;
+  nowMs?: number;
+}
+
+function sameSource(a: SourceRef, b: SourceRef): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'csv' && b.kind === 'csv') return resolve(a.path) === resolve(b.path);
+  if (a.kind === 'ccxt' && b.kind === 'ccxt') return a.exchange === b.exchange;
+  return true;
+}
+
+export function describeSource(s: SourceRef): string {
+  switch (s.kind) {
+    case 'csv':
+      return `csv ${s.path}`;
+    case 'ccxt':
+      return `ccxt ${s.exchange} ${s.type}`;
+    case 'synthetic':
+      return `synthetic seed ${s.seed}`;
+  }
+}
+
+function checkSeries(w: SymbolWrite): void {
+  const { date } = w.data;
+  const n = date.length;
+  for (const k of OHLCV_COLUMNS) {
+    if (w.data[k].length !== n) throw runError('LAKEHOUSE_WRITE', `${w.meta.venue}/${w.meta.symbol}: column ${k} has ${w.data[k].length} rows, date has ${n}.`);
+  }
+  if (n === 0) throw runError('LAKEHOUSE_WRITE', `${w.meta.venue}/${w.meta.symbol}: no rows to write.`);
+  for (let i = 1; i < n; i++) {
+    if (date[i] <= date[i - 1]) throw runError('LAKEHOUSE_WRITE', `${w.meta.venue}/${w.meta.symbol}: dates not strictly ascending at ${isoFromDay(date[i])}.`);
+  }
+}
+
+/** Merge two ascending series; rows of `b` win on equal dates. */
+export function mergeOhlcv(a: Ohlcv, b: Ohlcv): Ohlcv {
+  const n = a.date.length + b.date.length;
+  const out: Ohlcv = { date: new Int32Array(n), open: new Float64Array(n), high: new Float64Array(n), low: new Float64Array(n), close: new Float64Array(n), volume: new Float64Array(n) };
+  let i = 0, j = 0, k = 0;
+  const copy = (src: Ohlcv, s: number) => {
+    for (const c of OHLCV_COLUMNS) out[c][k] = src[c][s];
+    k++;
+  };
+  while (i < a.date.length || j < b.date.length) {
+    if (j >= b.date.length || (i < a.date.length && a.date[i] < b.date[j])) copy(a, i++);
+    else {
+      if (i < a.date.length && a.date[i] === b.date[j]) i++;
+      copy(b, j++);
+    }
+  }
+  return {
+    date: out.date.slice(0, k), open: out.open.slice(0, k), high: out.high.slice(0, k),
+    low: out.low.slice(0, k), close: out.close.slice(0, k), volume: out.volume.slice(0, k),
+  };
+}
+
+/** Union of the dates of the equity series written to one venue in this batch: the venue's session calendar. */
+function sessionCalendars(writes: SymbolWrite[]): Map<string, Int32Array> {
+  const byVenue = new Map<string, Int32Array[]>();
+  for (const w of writes) {
+    if (tradesDaily(w.meta.asset_type)) continue;
+    const l = byVenue.get(w.meta.venue) ?? [];
+    l.push(w.data.date);
+    byVenue.set(w.meta.venue, l);
+  }
+  const out = new Map<string, Int32Array>();
+  for (const [venue, list] of byVenue) {
+    if (list.length < 3) continue; // too few symbols to tell a market closure from a data gap
+    const set = new Set<number>();
+    for (const d of list) for (const x of d) set.add(x);
+    out.set(venue, Int32Array.from([...set].sort((x, y) => x - y)));
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------------- the store
+
+export interface OpenOptions {
+  readOnly?: boolean;
+  /** Create the folder when missing (writers only; default true for writers). */
+  create?: boolean;
+}
+
+export class Store {
+  private cache = new Map<string, { checksum: string; data: Ohlcv }>();
+  private closeCache = new Map<string, { checksum: string; data: { date: Int32Array; close: Float64Array } }>();
+  private readLog = new Map<string, RegistryEntry>();
+
+  private constructor(readonly root: string, readonly readOnly: boolean, private reg: Registry) {}
+
+  static async open(path: string, opts: OpenOptions = {}): Promise<Store> {
+    const root = resolve(path);
+    const readOnly = opts.readOnly ?? false;
+    let reg = await loadRegistry(root);
+    if (!reg) {
+      if (readOnly || opts.create === false) {
+        const why = (await exists(root)) ? 'has no registry.json' : 'does not exist';
+        throw inputError('LAKEHOUSE_MISSING', `No lakehouse at ${root}: the folder ${why}.`, 'Fill it first: `pipeline-run lakehouse seed --synthetic`, `lakehouse import <csv>` or `lakehouse ingest --exchange ID`; or point --lakehouse / FRACTAL_LAKEHOUSE at it.');
+      }
+      await mkdir(join(root, OHLCV_DIR), { recursive: true });
+      reg = emptyRegistry();
+    }
+    return new Store(root, readOnly, reg);
+  }
+
+  /** Re-reads registry.json (another process may have committed). */
+  async reload(): Promise<void> {
+    this.reg = (await loadRegistry(this.root)) ?? emptyRegistry();
+  }
+
+  registry(): Registry {
+    return this.reg;
+  }
+
+  entries(): RegistryEntry[] {
+    return Object.values(this.reg.entries).sort((a, b) => (a.venue === b.venue ? (a.symbol < b.symbol ? -1 : 1) : a.venue < b.venue ? -1 : 1));
+  }
+
+  /** Finds a symbol; without a venue it must be on exactly one. Returns a reason string when it cannot. */
+  lookup(symbol: string, venue?: string): RegistryEntry | string {
+    if (venue !== undefined) return this.reg.entries[entryKey(venue, symbol)] ?? `not in the store on venue ${venue}`;
+    const hits = Object.values(this.reg.entries).filter((e) => e.symbol === symbol);
+    if (hits.length === 1) return hits[0];
+    if (hits.length === 0) return 'not in the store';
+    return `on several venues (${hits.map((h) => h.venue).sort().join(', ')}): name one`;
+  }
+
+  entry(symbol: string, venue?: string): RegistryEntry {
+    const e = this.lookup(symbol, venue);
+    if (typeof e === 'string') throw inputError('LAKEHOUSE_MISSING_DATA', `Symbol ${symbol} is ${e} (lakehouse ${this.root}).`);
+    return e;
+  }
+
+  /** Bars of one symbol; decoded files are cached by checksum. Records the entry for the run's data hash. */
+  async readOhlcv(symbol: string, venue?: string): Promise<Ohlcv> {
+    return this.readEntry(this.entry(symbol, venue));
+  }
+
+  async readEntry(e: RegistryEntry): Promise<Ohlcv> {
+    const key = entryKey(e.venue, e.symbol);
+    this.readLog.set(key, e);
+    const hit = this.cache.get(key);
+    if (hit && hit.checksum === e.checksum) return hit.data;
+    const path = join(this.root, e.file);
+    let buf: Uint8Array;
+    try {
+      buf = await readFile(path);
+    } catch (err) {
+      throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', err);
+    }
+    const data = decodeOhlcv(buf, path);
+    this.cache.set(key, { checksum: e.checksum, data });
+    return data;
+  }
+
+  /**
+   * Dates and closes only, for the returns matrix: maps the two buffers straight out of the file when the registry
+   * knows their offsets and the file has the registered size; decodes the Arrow file otherwise.
+   */
+  readCloses(e: RegistryEntry): { date: Int32Array; close: Float64Array } {
+    const key = entryKey(e.venue, e.symbol);
+    const hit = this.cache.get(key);
+    if (hit && hit.checksum === e.checksum) {
+      this.readLog.set(key, e);
+      return hit.data;
+    }
+    const hitC = this.closeCache.get(key);
+    if (hitC && hitC.checksum === e.checksum) {
+      this.readLog.set(key, e);
+      return hitC.data;
+    }
+    const path = join(this.root, e.file);
+    let buf: Buffer;
+    try {
+      buf = readFileSync(path);
+    } catch (err) {
+      throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', err);
+    }
+    let data: { date: Int32Array; close: Float64Array };
+    if (e.offsets && buf.byteLength === e.bytes) {
+      const n = e.rows;
+      const view = <T>(off: number, bytesPer: number, C: { new (b: ArrayBufferLike, o: number, n: number): T; new (n: number): T }): T => {
+        const abs = buf.byteOffset + off;
+        if (abs % bytesPer === 0) return new C(buf.buffer, abs, n);
+        return new C(buf.buffer.slice(abs, abs + n * bytesPer), 0, n); // unaligned (pooled small buffer): copy
+      };
+      data = { date: view(e.offsets.date, 4, Int32Array), close: view(e.offsets.close, 8, Float64Array) };
+    } else {
+      data = decodeOhlcv(buf, path);
+    }
+    this.closeCache.set(key, { checksum: e.checksum, data });
+    this.readLog.set(key, e);
+    return data;
+  }
+
+  /** Registry entries read through this handle so far (for the run manifest's data hash). */
+  entriesRead(): RegistryEntry[] {
+    return [...this.readLog.values()];
+  }
+
+  /** Runs `fn` holding the writer lock, after finishing any interrupted commit. */
+  async withLock<T>(fn: () => Promise<T>, lock?: LockOptions): Promise<T> {
+    if (this.readOnly) throw runError('LAKEHOUSE_READ_ONLY', `The lakehouse at ${this.root} was opened read-only.`);
+    await mkdir(this.root, { recursive: true });
+    const handle = await acquireLock(this.root, lock);
+    try {
+      await recover(this.root);
+      await this.reload();
+      return await fn();
+    } finally {
+      await handle.release();
+    }
+  }
+
+  /**
+   * Writes whole symbols atomically (see the file comment). Refuses, before writing anything, symbols that exist
+   * from another source unless `replace`.
+   */
+  async commit(writes: SymbolWrite[], opts: CommitOptions = {}): Promise<RegistryEntry[]> {
+    for (const w of writes) {
+      checkName('venue', w.meta.venue);
+      checkName('symbol', w.meta.symbol);
+      checkSeries(w);
+    }
+    const seen = new Set<string>();
+    for (const w of writes) {
+      const k = entryKey(w.meta.venue, w.meta.symbol);
+      if (seen.has(k)) throw inputError('LAKEHOUSE_DUPLICATE', `${k} appears twice in one write.`);
+      seen.add(k);
+    }
+    return this.withLock(async () => {
+      const reg = this.reg;
+      const clashes = writes
+        .map((w) => ({ w, old: reg.entries[entryKey(w.meta.venue, w.meta.symbol)] }))
+        .filter(({ w, old }) => old && !sameSource(old.source, w.source));
+      if (clashes.length && !opts.replace) {
+        const list = clashes.map(({ w, old }) => `  ${w.meta.venue}/${w.meta.symbol}: stored from ${describeSource(old!.source)}, now from ${describeSource(w.source)}`);
+        throw inputError(
+          'LAKEHOUSE_SOURCE_CLASH',
+          `${clashes.length} symbol(s) already exist from another source; nothing was written:\n${list.join('\n')}`,
+          'Pass --replace to overwrite them, or import under another --venue.',
+        );
+      }
+      const calendars = sessionCalendars(writes);
+      const renames: [string, string][] = [];
+      const next: Registry = { ...reg, entries: { ...reg.entries } };
+      const written: RegistryEntry[] = [];
+      const tmpCreated: string[] = [];
+      try {
+        let done = 0;
+        for (const w of writes) {
+          const key = entryKey(w.meta.venue, w.meta.symbol);
+          const old = reg.entries[key];
+          let data = w.data;
+          if (w.merge && old) data = mergeOhlcv(await this.readEntry(old), w.data);
+          const bytes = encodeOhlcv(data);
+          const rel = ohlcvPath(w.meta.venue, w.meta.symbol);
+          const tmp = await writeTemp(join(this.root, rel), bytes);
+          tmpCreated.push(tmp);
+          renames.push([tmp.slice(this.root.length + 1), rel]);
+          const n = data.date.length;
+          const entry: RegistryEntry = {
+            ...w.meta,
+            file: rel,
+            rows: n,
+            first_date: isoFromDay(data.date[0]),
+            last_date: isoFromDay(data.date[n - 1]),
+            checksum: sha256(bytes),
+            bytes: bytes.byteLength,
+            offsets: bufferOffsets(bytes),
+            source: w.source,
+            written_at: new Date(opts.nowMs ?? Date.now()).toISOString(),
+            status: 'STABLE',
+            reasons: [],
+            findings: seriesFindings(data, w.meta.asset_type, calendars.get(w.meta.venue), opts.health),
+          };
+          next.entries[key] = entry;
+          written.push(entry);
+          this.cache.set(key, { checksum: entry.checksum, data });
+          opts.onProgress?.(++done, writes.length);
+        }
+        next.updated_at = new Date(opts.nowMs ?? Date.now()).toISOString();
+        refreshStatuses(next, opts.nowMs, opts.health);
+        const all = Object.values(next.entries).sort((a, b) => (entryKey(a.venue, a.symbol) < entryKey(b.venue, b.symbol) ? -1 : 1));
+        const symTmp = await writeTemp(join(this.root, SYMBOLS_FILE), encodeSymbols(all));
+        tmpCreated.push(symTmp);
+        renames.push([symTmp.slice(this.root.length + 1), SYMBOLS_FILE]);
+        const regTmp = await writeTemp(join(this.root, REGISTRY_FILE), `${JSON.stringify(next, null, 1)}\n`);
+        tmpCreated.push(regTmp);
+        renames.push([regTmp.slice(this.root.length + 1), REGISTRY_FILE]);
+      } catch (err) {
+        for (const t of tmpCreated) await unlink(t).catch(() => {});
+        throw err;
+      }
+      // The commit point: once journal.json exists, the commit will complete (here or on recovery).
+      const journal: Journal = { started_at: new Date().toISOString(), pid: process.pid, renames };
+      await writeFileAtomic(join(this.root, JOURNAL_FILE), JSON.stringify(journal));
+      if (process.env.FRACTAL_LAKEHOUSE_CRASH_AFTER_JOURNAL) process.kill(process.pid, 'SIGKILL'); // test hook: die at the worst moment
+      await applyJournal(this.root);
+      this.reg = next;
+      for (const e of written) this.readLog.delete(entryKey(e.venue, e.symbol));
+      return written;
+    }, opts.lock);
+  }
+
+  /** Removes entries (and their files) from the registry, atomically. */
+  async remove(keys: string[], lock?: LockOptions): Promise<void> {
+    await this.withLock(async () => {
+      const next: Registry = { ...this.reg, entries: { ...this.reg.entries } };
+      for (const k of keys) delete next.entries[k];
+      refreshStatuses(next);
+      const all = Object.values(next.entries);
+      const symTmp = await writeTemp(join(this.root, SYMBOLS_FILE), encodeSymbols(all));
+      const regTmp = await writeTemp(join(this.root, REGISTRY_FILE), `${JSON.stringify(next, null, 1)}\n`);
+      const rel = (p: string) => p.slice(this.root.length + 1);
+      await writeFileAtomic(join(this.root, JOURNAL_FILE), JSON.stringify({ started_at: new Date().toISOString(), pid: process.pid, renames: [[rel(symTmp), SYMBOLS_FILE], [rel(regTmp), REGISTRY_FILE]] }));
+      await applyJournal(this.root);
+      for (const k of keys) {
+        const e = this.reg.entries[k];
+        if (e) await unlink(join(this.root, e.file)).catch(() => {});
+      }
+      this.reg = next;
+    }, lock);
+  }
+
+  /** Files under ohlcv/ that no registry entry points at (left by a crash before a commit point, or removed entries). */
+  async orphanFiles(): Promise<string[]> {
+    const known = new Set(Object.values(this.reg.entries).map((e) => e.file));
+    const out: string[] = [];
+    for await (const f of walkFiles(join(this.root, OHLCV_DIR))) {
+      const rel = f.slice(this.root.length + 1);
+      if (!known.has(rel) && !rel.includes(TMP_MARK)) out.push(rel);
+    }
+    return out.sort();
+  }
+
+  async fileSize(rel: string): Promise<number> {
+    return (await stat(join(this.root, rel))).size;
+  }
+}

@@ -1,0 +1,104 @@
+import { readdir, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openLakehouse } from '../../src/lakehouse/index.js';
+import { tempDir, CRYPTO, STOCKS } from './helpers.js';
+
+const iso = (d: number) => new Date(d * 86400e3).toISOString().slice(0, 10);
+const at = (o: { date: Int32Array; close: Float64Array }, day: string) => o.close[Array.from(o.date, iso).indexOf(day)];
+
+describe('CSV source on the real files', () => {
+  test('a folder of per-symbol OHLCV files: 49 symbols with their known closes', async () => {
+    const dir = await tempDir();
+    const lh = await openLakehouse(dir);
+    const rep = await lh.importCsv(CRYPTO, { layout: 'ohlcv' });
+    expect(rep.written).toHaveLength(49);
+    const btc = await lh.readOhlcv('BTCUSDT');
+    expect(btc.date.length).toBe(999);
+    expect(iso(btc.date[0])).toBe('2022-06-12');
+    expect(btc.open[0]).toBe(28424.71);
+    expect(btc.close[0]).toBe(26574.53);
+    expect(btc.volume[0]).toBe(92474.598809);
+    expect(at(btc, '2022-06-13')).toBe(22487.41);
+    const klay = await lh.readOhlcv('KLAYUSDT');
+    expect(iso(klay.date[klay.date.length - 1])).toBe('2024-10-30');
+    expect(klay.close[klay.close.length - 1]).toBe(0.1255);
+    const row = lh.symbols().find((s) => s.symbol === 'ETHUSDT')!;
+    expect(row).toMatchObject({ venue: 'csv', asset_type: 'spot', base: 'ETH', quote: 'USDT', source: 'csv', first_date: '2022-06-12', last_date: '2025-03-06', rows: 999 });
+    // Re-importing the same files is allowed (same source) and changes nothing.
+    const sums = Object.values(lh.registry().entries).map((e) => e.checksum);
+    await lh.importCsv(CRYPTO, { layout: 'ohlcv' });
+    expect(Object.values(lh.registry().entries).map((e) => e.checksum)).toEqual(sums);
+  });
+
+  test('a wide file of closes: 20 symbols, each starting at its listing', async () => {
+    const lh = await openLakehouse(await tempDir());
+    const rep = await lh.importCsv(STOCKS, { layout: 'wide' });
+    expect(rep.written).toHaveLength(20);
+    const first = Object.fromEntries(lh.symbols().map((s) => [s.symbol, s.first_date]));
+    expect(first).toMatchObject({ AAPL: '1989-12-29', GOOG: '2004-08-19', FB: '2012-05-18', BABA: '2014-09-19' });
+    expect(lh.symbols().every((s) => s.last_date === '2018-04-11' && s.asset_type === 'equity')).toBe(true);
+    const aapl = await lh.readOhlcv('AAPL');
+    expect(aapl.date.length).toBe(7126);
+    expect(aapl.close[0]).toBe(0.117203);
+    expect(Number.isNaN(aapl.volume[0])).toBe(true);
+    const fb = await lh.readOhlcv('FB');
+    expect(fb.close[0]).toBe(38.23);
+    // market-wide closures (9/11, hurricane Sandy) are not gaps: every stock is STABLE
+    expect(lh.symbols().filter((s) => s.status !== 'STABLE')).toEqual([]);
+  });
+
+  test('the layout is detected from the header when not given', async () => {
+    const lh = await openLakehouse(await tempDir());
+    await lh.importCsv(join(CRYPTO, 'LUNAUSDT.csv'));
+    await lh.importCsv(STOCKS, { venue: 'us' });
+    expect(lh.symbols().filter((s) => s.venue === 'csv').map((s) => s.symbol)).toEqual(['LUNAUSDT']);
+    expect(lh.symbols().filter((s) => s.venue === 'us')).toHaveLength(20);
+  });
+});
+
+describe('CSV bad input is refused with file:line and nothing is written', () => {
+  async function refused(content: string, layout: 'wide' | 'ohlcv', expected: string[], name = 'x.csv') {
+    const src = await tempDir();
+    const file = join(src, name);
+    await writeFile(file, content);
+    const dir = await tempDir();
+    const lh = await openLakehouse(dir);
+    const err = await lh.importCsv(file, { layout }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'CSV_INVALID', exitCode: 2 });
+    for (const e of expected) expect(err.message).toContain(e.replace('FILE', file));
+    expect(await readdir(join(dir, 'ohlcv'))).toEqual([]);
+    expect(await readdir(dir)).toEqual(['ohlcv']);
+  }
+
+  test('a bad number', () => refused('date,A,B\n2020-01-01,1,2\n2020-01-02,1.5,abc\n', 'wide', ['FILE:3: B: bad price "abc"']));
+  test('a bad date', () => refused('date,open,high,low,close,volume\n2020-01-01,1,1,1,1,1\n2020-13-02,1,1,1,1,1\n', 'ohlcv', ['FILE:3: bad date "2020-13-02"']));
+  test('unsorted dates', () => refused('date,A\n2020-01-02,1\n2020-01-01,2\n', 'wide', ['FILE:3: date 2020-01-01 is before the previous row\'s 2020-01-02']));
+  test('duplicate dates', () => refused('date,open,high,low,close,volume\n2020-01-01,1,1,1,1,1\n2020-01-01,1,1,1,1,1\n', 'ohlcv', ['FILE:3: duplicate date 2020-01-01']));
+  test('a header clash', () => refused('date,A,B,A\n2020-01-01,1,2,3\n', 'wide', ['FILE:1: header clash: column 4 "A" repeats column 2']));
+  test('every problem at once', () =>
+    refused('date,A\n2020-01-01,x\n2020-01-01,1\nnot-a-date,2\n', 'wide', ['FILE:2: A: bad price "x"', 'FILE:3: duplicate date', 'FILE:4: bad date "not-a-date"']));
+
+  test('one bad file in a folder refuses the whole folder', async () => {
+    const src = await tempDir();
+    await writeFile(join(src, 'GOOD.csv'), 'date,open,high,low,close,volume\n2020-01-01,1,1,1,1,1\n');
+    await writeFile(join(src, 'BAD.csv'), 'date,open,high,low,close,volume\n2020-01-01,1,1,1,-1,1\n');
+    const dir = await tempDir();
+    const lh = await openLakehouse(dir);
+    await expect(lh.importCsv(src)).rejects.toMatchObject({ message: expect.stringContaining(`${join(src, 'BAD.csv')}:2: bad close "-1"`) });
+    expect(await readdir(join(dir, 'ohlcv'))).toEqual([]);
+  });
+
+  test('a symbol that exists from another source is an error unless --replace', async () => {
+    const src = await tempDir();
+    await mkdir(join(src, 'other'));
+    await writeFile(join(src, 'other', 'BTCUSDT.csv'), 'date,open,high,low,close,volume\n2020-01-04,1,1,1,1,1\n2020-01-05,1,1,1,1,1\n');
+    const lh = await openLakehouse(await tempDir());
+    await lh.importCsv(join(CRYPTO, 'BTCUSDT.csv'));
+    const err = await lh.importCsv(join(src, 'other')).catch((e) => e);
+    expect(err).toMatchObject({ code: 'LAKEHOUSE_SOURCE_CLASH', exitCode: 2 });
+    expect(err.message).toContain(`csv/BTCUSDT: stored from csv ${join(CRYPTO, 'BTCUSDT.csv')}`);
+    expect((await lh.readOhlcv('BTCUSDT')).date.length).toBe(999);
+    await lh.importCsv(join(src, 'other'), { replace: true });
+    expect((await lh.readOhlcv('BTCUSDT')).date.length).toBe(2);
+  });
+});

@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+import { readFile, writeFile, readdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { acquireLock, LOCK_FILE, pidAlive } from '../../src/lakehouse/lock.js';
+import { tempDir } from './helpers.js';
+
+/** A pid that certainly belonged to a process that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0']);
+  const pid = child.pid!;
+  await new Promise((r) => child.on('exit', r));
+  return pid;
+}
+
+describe('writer lock', () => {
+  test('a stale lock left by a dead pid is detected and cleared', async () => {
+    const dir = await tempDir();
+    const pid = await deadPid();
+    expect(pidAlive(pid)).toBe(false);
+    await writeFile(join(dir, LOCK_FILE), JSON.stringify({ pid, host: hostname(), token: 'dead', since: '2020-01-01T00:00:00Z' }));
+    const t0 = Date.now();
+    const lock = await acquireLock(dir, { timeoutMs: 2000 });
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(JSON.parse(await readFile(join(dir, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
+    await lock.release();
+    expect(await readdir(dir)).toEqual([]); // lock removed, no `.stale-` leftovers
+  });
+
+  test('a lock held by a live process makes a writer wait, then fail naming the holder', async () => {
+    const dir = await tempDir();
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+    try {
+      await writeFile(join(dir, LOCK_FILE), JSON.stringify({ pid: holder.pid, host: hostname(), token: 'live', since: '2026-01-01T00:00:00Z', command: 'import x' }));
+      let waitedFor: number | undefined;
+      await expect(acquireLock(dir, { timeoutMs: 300, onWait: (h) => (waitedFor = h?.pid) })).rejects.toMatchObject({
+        code: 'LAKEHOUSE_LOCKED',
+        message: expect.stringContaining(`pid ${holder.pid}`),
+      });
+      expect(waitedFor).toBe(holder.pid);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+
+  test('two writers in one process are serialised', async () => {
+    const dir = await tempDir();
+    const events: string[] = [];
+    const work = async (name: string) => {
+      const lock = await acquireLock(dir, { pollMs: 5 });
+      events.push(`${name}+`);
+      await new Promise((r) => setTimeout(r, 50));
+      events.push(`${name}-`);
+      await lock.release();
+    };
+    await Promise.all([work('a'), work('b')]);
+    // never interleaved: each writer leaves before the other enters
+    expect([events.join(''), events.join('')]).toContain(events[0] === 'a+' ? 'a+a-b+b-' : 'b+b-a+a-');
+    expect(events.join('')).toMatch(/^(a\+a-b\+b-|b\+b-a\+a-)$/);
+  });
+});
