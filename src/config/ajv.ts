@@ -17,6 +17,15 @@ export const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, a
 ajv.addKeyword({ keyword: PLUGIN_REF_KEYWORD, schemaType: 'string' });
 ajv.addKeyword({ keyword: PATH_KEYWORD, schemaType: 'string' });
 ajv.addKeyword({ keyword: 'x-fractal-unit', schemaType: 'string' });
+// The one format params use: a JavaScript regular expression (scanner exclusions).
+ajv.addFormat('regex', (s: string) => {
+  try {
+    new RegExp(s);
+    return true;
+  } catch {
+    return false;
+  }
+});
 
 const compiled = new WeakMap<object, ValidateFunction>();
 export function compile(schema: JsonSchema): ValidateFunction {

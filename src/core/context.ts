@@ -16,6 +16,23 @@ export interface ReturnsMatrix {
   values: Float64Array;
 }
 
+/** Daily bars aligned with a ReturnsMatrix (same dates and symbols, same column-major layout); NaN when missing. */
+export interface PriceMatrix {
+  dates: Int32Array;
+  symbols: string[];
+  close: Float64Array;
+  high?: Float64Array;
+  low?: Float64Array;
+  volume?: Float64Array;
+}
+
+/** Per-symbol factors: one Float64Array per factor, indexed like `symbols`. */
+export interface FeatureTable {
+  symbols: string[];
+  names: string[];
+  values: Record<string, Float64Array>;
+}
+
 /** One candidate from discovery (a scanner), with its metadata. */
 export interface Candidate {
   symbol: string;
@@ -52,8 +69,9 @@ export interface SelectionContext {
   as_of?: EpochDay;
   raw_pool?: Candidate[];
   returns?: ReturnsMatrix;
-  /** symbol x factor, column-major per factor. */
-  features?: { symbols: string[]; names: string[]; values: Record<string, Float64Array> };
+  /** OHLCV aligned with `returns`, when the source has bars (ADX and dollar volume need them). */
+  prices?: PriceMatrix;
+  features?: FeatureTable;
   scores?: Record<string, { symbols: string[]; conviction: Float64Array }>;
   clusters?: { labels: Int32Array; symbols: string[]; linkage?: Float64Array };
   winners?: string[];

@@ -1,14 +1,38 @@
-/** Feature engineering: per-symbol factors over a trailing window, on typed arrays (docs/math.md defines them). */
-import { plannedError } from '../../src/core/planned.js';
+/**
+ * Feature engineering: per-symbol factors over a trailing window, computed on typed arrays by src/math/features.ts
+ * (formulas in docs/math.md). Annualisation follows the asset type: 365 for crypto (spot, perp), 252 otherwise.
+ */
+import type { Candidate, FeatureTable, SelectionContext } from '../../src/core/context.js';
+import { runError } from '../../src/core/errors.js';
 import { int, params } from '../../src/core/params.js';
-import type { Stage, StageMeta } from '../../src/core/plugin.js';
+import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import { computeFeatures, type SymbolFeatures } from '../../src/math/features.js';
 
-export const FEATURE_NAMES = [
-  'momentum', 'roc', 'volatility', 'skew', 'kurtosis', 'cvar_95', 'max_drawdown', 'entropy', 'hurst',
-  'efficiency', 'adx', 'dollar_volume', 'missing_fraction',
-] as const;
+/** Config-facing feature names and the kernel's field for each. */
+export const FEATURES = {
+  momentum: 'momentum',
+  roc: 'roc',
+  volatility: 'volatility',
+  skew: 'skew',
+  kurtosis: 'kurtosis',
+  cvar_95: 'cvar95',
+  max_drawdown: 'maxDrawdown',
+  entropy: 'entropy',
+  hurst: 'hurst',
+  efficiency: 'efficiency',
+  adx: 'adx',
+  dollar_volume: 'dollarVolume',
+  missing_fraction: 'missingFraction',
+} as const satisfies Record<string, keyof SymbolFeatures>;
+export type FeatureName = keyof typeof FEATURES;
+export const FEATURE_NAMES = Object.keys(FEATURES) as FeatureName[];
 
-export class FeatureEngineeringStage implements Stage {
+const CRYPTO = new Set(['spot', 'perp', 'crypto']);
+export function periodsPerYearFor(candidate: Candidate | undefined): number {
+  return candidate?.asset_type && CRYPTO.has(candidate.asset_type) ? 365 : 252;
+}
+
+export class FeatureEngineeringStage implements Stage<SelectionContext> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'feature_engineering',
@@ -18,15 +42,43 @@ export class FeatureEngineeringStage implements Stage {
     provides: ['features'],
     params: params({
       lookback: int('Trailing window in days.', 60, { min: 2 }),
-      features: { type: 'array', items: { type: 'string', enum: [...FEATURE_NAMES] }, uniqueItems: true, description: 'Factors to compute; all by default.' },
+      features: { type: 'array', items: { type: 'string', enum: FEATURE_NAMES }, uniqueItems: true, minItems: 1, description: 'Factors to compute; all by default.' },
       periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
       adx_period: int("Wilder's ADX period.", 14, { min: 2 }),
       entropy_bins: int('Bins for the normalised return entropy.', 10, { min: 2 }),
     }),
-    planned: 'the feature kernels land with the selection funnel (issue 4).',
   };
 
-  execute(): never {
-    throw plannedError(FeatureEngineeringStage.meta);
+  async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
+    const returns = ctx.returns;
+    if (!returns) throw runError('NO_RETURNS', 'feature_engineering needs returns; the ingestion stage provides them');
+    const lookback = p.lookback as number;
+    const names = (p.features as FeatureName[] | undefined) ?? FEATURE_NAMES;
+    const T = returns.dates.length;
+    const n = returns.symbols.length;
+    if (T < 2) throw runError('NOT_ENOUGH_HISTORY', `feature_engineering needs at least 2 days of returns, got ${T}`);
+    const pool = new Map((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
+    const prices = ctx.prices && ctx.prices.symbols.length === n && ctx.prices.dates.length === T ? ctx.prices : undefined;
+    const values: Record<string, Float64Array> = Object.fromEntries(names.map((k) => [k, new Float64Array(n)]));
+    for (let j = 0; j < n; j++) {
+      const col = (a: Float64Array | undefined) => a?.subarray(j * T, (j + 1) * T);
+      const f = computeFeatures(
+        { returns: returns.values.subarray(j * T, (j + 1) * T), close: col(prices?.close), high: col(prices?.high), low: col(prices?.low), volume: col(prices?.volume) },
+        {
+          lookback,
+          periodsPerYear: (p.periods_per_year as number | undefined) ?? periodsPerYearFor(pool.get(returns.symbols[j])),
+          adxPeriod: p.adx_period as number,
+          entropyBins: p.entropy_bins as number,
+        },
+      );
+      for (const k of names) values[k][j] = f[FEATURES[k]];
+      if (j % 50 === 49) env.progress('features', j + 1, n);
+    }
+    env.progress('features', n, n);
+    const table: FeatureTable = { symbols: returns.symbols, names, values };
+    ctx.features = table;
+    await env.artifacts.writeJson('features.json', { lookback, symbols: table.symbols, features: table.values });
+    env.audit.event('feature_engineering', 'features_computed', { symbols: n, lookback, days_available: T, features: names, artifact: 'features.json' });
+    return ctx;
   }
 }

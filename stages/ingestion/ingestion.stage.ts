@@ -1,12 +1,18 @@
 /**
- * Ingestion: a scanner discovers the raw pool (symbols with discovery metadata), then aligned daily returns are
- * loaded for `lookback_days` up to the as-of date, never a day after it.
+ * Ingestion: a scanner discovers the raw pool (symbols with discovery metadata), then aligned daily returns (and
+ * bars) are loaded for `lookback_days` up to the as-of date, never a day after it. The data read is recorded for
+ * the manifest's data hash.
  */
-import { plannedError } from '../../src/core/planned.js';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Candidate, SelectionContext } from '../../src/core/context.js';
+import { inputError, runError } from '../../src/core/errors.js';
 import { date, int, params, path, pluginRef } from '../../src/core/params.js';
-import type { Stage, StageMeta } from '../../src/core/plugin.js';
+import type { PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import { dayFromIso, isoFromDay } from '../../src/lakehouse/dates.js';
+import type { Scanner } from './scanner.js';
 
-export class IngestionStage implements Stage {
+export class IngestionStage implements Stage<SelectionContext> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'ingestion',
@@ -18,12 +24,59 @@ export class IngestionStage implements Stage {
       scanner: pluginRef('scanner', 'Where candidates come from.', 'lakehouse'),
       lookback_days: int('Days of history to load up to the as-of date; omit for all history.', undefined, { min: 2 }),
       as_of: date('Decision date (YYYY-MM-DD); defaults to the last date in the data. No later day is read.'),
-      candidates_path: path('A JSON list of candidates ({symbol, ...}) to use instead of discovery (the seed format).', 'file'),
+      candidates_path: path("A JSON list of candidates ({symbol, ...}) used instead of the scanner's discovery (the seed format); their data comes from the scanner's source.", 'file'),
     }),
-    planned: 'loading returns from the lakehouse lands with the lakehouse (issue 3) and the funnel (issue 4).',
   };
 
-  execute(): never {
-    throw plannedError(IngestionStage.meta);
+  async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
+    const ref = p.scanner as PluginRef;
+    const scanner = env.plugins.get<Scanner>('scanner', ref.name);
+    const scan = await scanner.scan(ref.params, env);
+    try {
+      let candidates = scan.candidates;
+      if (p.candidates_path) candidates = readCandidates(resolve(env.baseDir, p.candidates_path as string), scan.venue);
+      env.audit.event('ingestion', 'discovery', { scanner: ref.name, venue: scan.venue, funnel: scan.funnel, candidates: candidates.length });
+      if (!candidates.length)
+        throw runError('EMPTY_UNIVERSE', `scanner '${ref.name}' found no candidates (${scan.funnel.map((f) => `${f.step}: ${f.left}`).join(' → ')})`, 'Loosen the scanner params (venue, liquidity floors, exclusions) or check the data.');
+
+      const symbols = candidates.map((c) => c.symbol);
+      // Default as-of: the latest bar among the candidates (their data decides, not the calendar).
+      const wanted = new Set(symbols);
+      const lastDates = scan.data.symbols().filter((r) => r.venue === scan.venue && wanted.has(r.symbol)).map((r) => r.last_date).sort();
+      const asOf = p.as_of ? dayFromIso(p.as_of as string) : lastDates.length ? dayFromIso(lastDates[lastDates.length - 1]) : undefined;
+      if (asOf === undefined) throw inputError('LAKEHOUSE_MISSING_DATA', `none of the ${symbols.length} candidates is in the data of scanner '${ref.name}' (venue ${scan.venue})`);
+      const request = { symbols, venue: scan.venue, end: asOf, lookbackDays: p.lookback_days as number | undefined };
+      const returns = await scan.data.readReturns(request);
+      const prices = await scan.data.readPrices(request);
+      if (returns.dates.length < 2)
+        throw runError('NOT_ENOUGH_HISTORY', `only ${returns.dates.length} day(s) of data up to ${isoFromDay(asOf)} for ${symbols.length} symbols`);
+      env.recordData(scan.data.entriesRead().map((e) => ({ id: `${e.venue}/${e.symbol}`, checksum: e.checksum })));
+
+      ctx.as_of = asOf;
+      ctx.raw_pool = candidates;
+      ctx.returns = returns;
+      ctx.prices = prices;
+      const first = isoFromDay(returns.dates[0]);
+      const last = isoFromDay(returns.dates[returns.dates.length - 1]);
+      await env.artifacts.writeJson('candidates.json', { scanner: ref.name, venue: scan.venue, as_of: isoFromDay(asOf), funnel: scan.funnel, candidates });
+      env.audit.event('ingestion', 'returns_loaded', { symbols: symbols.length, days: returns.dates.length, first, last, as_of: isoFromDay(asOf), data_hash: scan.data.dataHash() });
+      env.log(`ingestion: ${symbols.length} symbols × ${returns.dates.length} days (${first} to ${last}) from ${ref.name}/${scan.venue}`);
+      return ctx;
+    } finally {
+      await scan.close();
+    }
   }
+}
+
+/** The seed's candidates file: a JSON list of objects with at least `symbol`. */
+function readCandidates(file: string, venue: string): Candidate[] {
+  let list: unknown;
+  try {
+    list = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw inputError('CANDIDATES_FILE', `cannot read candidates from ${file}: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(list) || list.some((c) => typeof c !== 'object' || c === null || typeof (c as Candidate).symbol !== 'string'))
+    throw inputError('CANDIDATES_FILE', `${file} must be a JSON list of objects with a string \`symbol\``);
+  return (list as Candidate[]).map((c) => ({ ...c, venue: c.venue ?? venue }));
 }

@@ -47,15 +47,15 @@ describe('lakehouse CLI', () => {
   test('verify sets exit code 1 on corruption; repair fixes it', async () => {
     const dir = await tempDir();
     await cli(['lakehouse', 'seed', '--synthetic', '--symbols', '8', '--days', '60', '--lakehouse', dir]);
-    const file = join(dir, 'ohlcv', 'synthetic-spot', 'GLDXUSDT.arrow');
+    const file = join(dir, 'ohlcv', 'synthetic-spot', 'XAUTUSDT.arrow');
     const buf = await readFile(file);
     buf[buf.length - 20] ^= 0xff;
     await writeFile(file, buf);
     const v = await cli(['lakehouse', 'verify', '--lakehouse', dir]);
     expect(v.exitCode).toBe(1);
-    expect(v.out).toContain('CORRUPT synthetic-spot/GLDXUSDT');
+    expect(v.out).toContain('CORRUPT synthetic-spot/XAUTUSDT');
     const r = await cli(['lakehouse', 'repair', '--lakehouse', dir]);
-    expect(r.out).toContain('synthetic-spot/GLDXUSDT: now STABLE');
+    expect(r.out).toContain('synthetic-spot/XAUTUSDT: now STABLE');
     expect((await cli(['lakehouse', 'verify', '--lakehouse', dir])).exitCode).toBeUndefined();
   });
 

@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const DATA = join(REPO, '..', 'shared', 'data');
+import { DATA_DIR, REPO_DIR } from '../data.js';
+
+export const REPO = REPO_DIR;
+export const DATA = DATA_DIR;
 export const CRYPTO = join(DATA, 'crypto');
 export const STOCKS = join(DATA, 'pypfopt', 'stock_prices.csv');
 

@@ -51,7 +51,7 @@ describe('synthetic source', () => {
     const usd = bySymbol('USDXUSDT');
     expect(usd.meta.sector).toBe('Stablecoin');
     expect(Math.max(...Array.from(usd.data.close, (x) => Math.abs(x - 1)))).toBeLessThan(0.01);
-    const gold = bySymbol('GLDXUSDT');
+    const gold = bySymbol('XAUTUSDT');
     const sd = (r: number[]) => Math.sqrt(r.reduce((s, x) => s + x * x, 0) / r.length);
     expect(sd(returns(gold.data.close))).toBeLessThan(0.015);
     expect(gold.data.close[0]).toBeGreaterThan(1500);

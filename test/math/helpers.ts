@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { ColumnMajorMatrix } from '../../src/math/correlation.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const DATA_DIR = process.env.FRACTAL_DATA ?? join(here, '..', '..', '..', 'shared', 'data');
+export { DATA_DIR } from '../data.js';
+import { DATA_DIR } from '../data.js';
 
 export function readFixture<T>(name: string): T {
   return JSON.parse(readFileSync(join(here, 'fixtures', name), 'utf8')) as T;

@@ -3,7 +3,7 @@
  *
  * Returns follow a factor model r = beta * market + gamma * sector + idiosyncratic, with Student-t(4) shocks (fat
  * tails) and a Markov regime (calm, turbulent, crisis) that scales volatility and drift, so correlations rise in
- * crises. On top: a stablecoin (USDXUSDT), a gold-pegged token (GLDXUSDT), one toxic spike above +500% (PUMPUSDT), a
+ * crises. On top: a stablecoin (USDXUSDT), a gold-pegged token (XAUTUSDT), one toxic spike above +500% (PUMPUSDT), a
  * symbol delisted part-way (DEADUSDT), staggered listings, a few gaps, and perpetuals for the largest symbols on a
  * second venue (synthetic-perp) whose prices track spot with a small basis.
  */
@@ -91,7 +91,7 @@ const MARKET_DRIFT = [0.0012, -0.0004, -0.006];
 
 const CONSONANTS = 'BCDFGHJKLMNPRSTVXZ';
 const VOWELS = 'AEIOU';
-const SPECIAL = ['USDX', 'GLDX', 'PUMP', 'DEAD'];
+const SPECIAL = ['USDX', 'XAUT', 'PUMP', 'DEAD'];
 
 function makeNames(rng: Rng, n: number): string[] {
   const used = new Set(SPECIAL);
@@ -141,7 +141,7 @@ export function generateSynthetic(opts: SyntheticOptions = {}): { writes: Symbol
     return f;
   });
 
-  const names = ['USDX', 'GLDX', 'PUMP', 'DEAD', ...makeNames(rng, N - 4)];
+  const names = ['USDX', 'XAUT', 'PUMP', 'DEAD', ...makeNames(rng, N - 4)];
   // Market caps (log-normal) give the rank; the stablecoin is deliberately large.
   const caps = names.map((_, i) => (i === 0 ? 5e10 : i === 1 ? 8e8 : Math.exp(rng.uniform(16, 25))));
   const order = caps.map((_, i) => i).sort((a, b) => caps[b] - caps[a]);
@@ -175,7 +175,7 @@ export function generateSynthetic(opts: SyntheticOptions = {}): { writes: Symbol
       const vm = VOL_MULT[regimes[t]];
       let r: number;
       if (special === 'USDX') r = (1 + 0.0008 * eps) / price - 1; // pegged: mean-reverts to 1 every day
-      else if (special === 'GLDX') r = 0.0002 + 0.009 * eps; // gold: its own low-vol path, not the crypto factors
+      else if (special === 'XAUT') r = 0.0002 + 0.009 * eps; // gold: its own low-vol path, not the crypto factors
       else r = beta * market[t] + gamma * sectorF[sIdx][t] + vm * sigma * eps;
       if (special === 'DEAD' && t >= delistAt - 15) r = -0.08 + 0.02 * eps; // bleeds out before delisting
       r = Math.max(r, -0.6); // a floor keeps the fat tails below the toxic threshold: only PUMP is toxic

@@ -1,23 +1,38 @@
-/** Candidates and prices from CSV: a wide file of closes, or a folder of per-symbol OHLCV files. */
-import { plannedError } from '../../../src/core/planned.js';
+/**
+ * Candidates and prices from CSV: a wide file of closes (a date column, one column per symbol, empty before a
+ * listing) or a folder of per-symbol OHLCV files. Every symbol in the file is a candidate; the data is staged
+ * in a temporary lakehouse so it is validated and aligned like any other.
+ */
+import { resolve } from 'node:path';
 import { oneOfStr, params, path, str } from '../../../src/core/params.js';
-import type { PluginMeta } from '../../../src/core/plugin.js';
+import type { PluginMeta, StageEnv } from '../../../src/core/plugin.js';
+import { pickVenue, toCandidate, type ScanResult, type Scanner } from '../scanner.js';
+import { stageTemporary } from './staged.js';
 
-export class CsvScanner {
+export class CsvScanner implements Scanner {
   static readonly meta: PluginMeta = {
     kind: 'scanner',
     name: 'csv',
     description: 'Candidates and prices from CSV: a wide file of closes, or a folder of per-symbol OHLCV files.',
-    params: params({
-      path: path('A wide CSV (date + one column per symbol) or a folder of per-symbol OHLCV CSVs.'),
-      layout: oneOfStr(['wide', 'ohlcv'] as const, 'File layout; guessed from the path when omitted.'),
-      venue: str('Venue name recorded for these symbols.', 'csv'),
-      asset_type: oneOfStr(['spot', 'perp', 'equity', 'etf'] as const, 'Asset type of these symbols.', 'equity'),
-    }, { required: ['path'] }),
-    planned: 'the CSV scanner lands with the lakehouse sources (issue 3) and the funnel (issue 4).',
+    params: params(
+      {
+        path: path('A wide CSV (date + one column per symbol) or a folder of per-symbol OHLCV CSVs, relative to the pipeline file.'),
+        layout: oneOfStr(['wide', 'ohlcv'] as const, 'File layout; a folder is ohlcv, a file is wide, when omitted.'),
+        venue: str('Venue name recorded for these symbols.', 'csv'),
+        asset_type: oneOfStr(['spot', 'perp', 'equity', 'etf'] as const, 'Asset type of these symbols; inferred from the calendar when omitted (weekend dates mean crypto spot).'),
+      },
+      { required: ['path'] },
+    ),
   };
 
-  run(): never {
-    throw plannedError(CsvScanner.meta);
+  async scan(p: Record<string, unknown>, env: StageEnv): Promise<ScanResult> {
+    const file = resolve(env.baseDir, p.path as string);
+    const { lakehouse, close } = await stageTemporary('csv', (lh) =>
+      lh.importCsv(file, { layout: p.layout as 'wide' | 'ohlcv' | undefined, venue: p.venue as string, assetType: p.asset_type as string | undefined, progress: env.progress }),
+    );
+    const rows = lakehouse.symbols();
+    const picked = pickVenue(rows, p.venue as string);
+    const candidates = 'error' in picked ? [] : picked.rows.map(toCandidate);
+    return { candidates, data: lakehouse, venue: p.venue as string, funnel: [{ step: 'universe', left: rows.length, detail: file }], close };
   }
 }

@@ -1,28 +1,48 @@
-/** Candidates from the lakehouse symbols table: venue and asset-type filters, liquidity floors, exclusions, dedup by identity. */
-import { plannedError } from '../../../src/core/planned.js';
+/**
+ * Candidates from the lakehouse symbols table: one venue (spot and perpetual never mix), asset-type filter,
+ * liquidity floors ($20M spot / $50M perpetual 24h quote volume), stablecoin, gold-token and regex exclusions,
+ * identity dedup (BTCUSDT, BTCFDUSD, BTCUSDC are one identity; the most liquid is kept), sort and limit.
+ */
+import { inputError } from '../../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, str, strList } from '../../../src/core/params.js';
-import type { PluginMeta } from '../../../src/core/plugin.js';
+import type { JsonSchema, PluginMeta, StageEnv } from '../../../src/core/plugin.js';
+import { openLakehouse, type Lakehouse } from '../../../src/lakehouse/index.js';
+import { discover, pickVenue, toCandidate, type DiscoveryRules, type ScanResult, type Scanner } from '../scanner.js';
 
-export class LakehouseScanner {
+/** The discovery params, shared with the synthetic scanner (which stages a market and then discovers the same way). */
+export const DISCOVERY_PARAMS: Record<string, JsonSchema> = {
+  venue: str('Only this venue (e.g. binance_spot); when omitted and several remain, the spot venue with the most symbols.'),
+  asset_types: { type: 'array', items: { type: 'string', enum: ['spot', 'perp', 'equity', 'etf'] }, uniqueItems: true, description: 'Asset types to keep; all when omitted.' },
+  min_volume_spot: num('24h quote-volume floor for spot, USD.', 20_000_000, { min: 0 }),
+  min_volume_perp: num('24h quote-volume floor for perpetuals, USD.', 50_000_000, { min: 0 }),
+  exclude: strList('Regular expressions of symbols to drop.', [], { format: 'regex' }),
+  exclude_stablecoins: bool('Drop stablecoins.', true),
+  exclude_gold_tokens: bool('Drop gold-pegged tokens.', true),
+  limit: int('Keep at most this many candidates after sorting.', 100, { min: 1 }),
+  sort_by: oneOfStr(['volume_24h', 'market_cap_rank'] as const, 'Sort order before the limit.', 'volume_24h'),
+};
+
+/** Discovery over an open lakehouse handle. */
+export function discoverIn(lh: Lakehouse, p: Record<string, unknown>, close: () => Promise<void>): ScanResult {
+  const rows = lh.symbols();
+  const funnel: ScanResult['funnel'] = [{ step: 'universe', left: rows.length }];
+  const picked = pickVenue(rows, p.venue as string | undefined);
+  if ('error' in picked) throw inputError('SCAN_VENUE', picked.error, 'Run `pipeline-run lakehouse status` to see what the lakehouse holds.');
+  funnel.push({ step: 'venue', left: picked.rows.length, detail: picked.detail });
+  const candidates = discover(picked.rows.map(toCandidate), p as unknown as DiscoveryRules, funnel);
+  return { candidates, data: lh, venue: picked.venue, funnel, close };
+}
+
+export class LakehouseScanner implements Scanner {
   static readonly meta: PluginMeta = {
     kind: 'scanner',
     name: 'lakehouse',
     description: 'Candidates from the lakehouse symbols table: venue and asset-type filters, liquidity floors, exclusions, dedup by identity.',
-    params: params({
-      venue: str('Only this venue (e.g. binance_spot); all venues when omitted.'),
-      asset_types: { type: 'array', items: { type: 'string', enum: ['spot', 'perp', 'equity', 'etf'] }, uniqueItems: true, description: 'Asset types to keep; all when omitted.' },
-      min_volume_spot: num('24h quote-volume floor for spot, USD.', 20_000_000, { min: 0 }),
-      min_volume_perp: num('24h quote-volume floor for perpetuals, USD.', 50_000_000, { min: 0 }),
-      exclude: strList('Regular expressions of symbols to drop.', []),
-      exclude_stablecoins: bool('Drop stablecoins.', true),
-      exclude_gold_tokens: bool('Drop gold-pegged tokens.', true),
-      limit: int('Keep at most this many candidates after sorting.', 100, { min: 1 }),
-      sort_by: oneOfStr(['volume_24h', 'market_cap_rank'] as const, 'Sort order before the limit.', 'volume_24h'),
-    }),
-    planned: 'the lakehouse scanner lands with the lakehouse sources (issue 3) and the funnel (issue 4).',
+    params: params(DISCOVERY_PARAMS),
   };
 
-  run(): never {
-    throw plannedError(LakehouseScanner.meta);
+  async scan(p: Record<string, unknown>, env: StageEnv): Promise<ScanResult> {
+    const lh = await openLakehouse(env.lakehousePath, { readOnly: true });
+    return discoverIn(lh, p, async () => {});
   }
 }

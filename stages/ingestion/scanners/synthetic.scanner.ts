@@ -1,22 +1,31 @@
-/** A seeded synthetic market (sectors, regimes, fat tails, gaps, a toxic spike, a stablecoin, spot and perp venues). */
-import { plannedError } from '../../../src/core/planned.js';
+/**
+ * A seeded synthetic market (sectors, regimes, fat tails, gaps, a toxic spike, a stablecoin, a gold token, a
+ * delisting, spot and perpetual venues), staged in a temporary lakehouse and discovered like the real one.
+ * The same seed gives the same market, byte for byte.
+ */
 import { int, params } from '../../../src/core/params.js';
-import type { PluginMeta } from '../../../src/core/plugin.js';
+import type { PluginMeta, StageEnv } from '../../../src/core/plugin.js';
+import type { ScanResult, Scanner } from '../scanner.js';
+import { DISCOVERY_PARAMS, discoverIn } from './lakehouse.scanner.js';
+import { stageTemporary } from './staged.js';
 
-export class SyntheticScanner {
+export class SyntheticScanner implements Scanner {
   static readonly meta: PluginMeta = {
     kind: 'scanner',
     name: 'synthetic',
-    description: 'A seeded synthetic market (sectors, regimes, fat tails, gaps, a toxic spike, a stablecoin, spot and perp venues).',
+    description: 'A seeded synthetic market (sectors, regimes, fat tails, gaps, a toxic spike, a stablecoin, spot and perp venues), discovered like the lakehouse.',
     params: params({
-      symbols: int('Number of symbols.', 60, { min: 2 }),
+      symbols: int('Number of spot symbols.', 60, { min: 8 }),
       days: int('Number of days.', 750, { min: 10 }),
       seed: int('Random seed; the same seed gives the same market.', 42),
+      ...DISCOVERY_PARAMS,
     }),
-    planned: 'the synthetic market lands with the lakehouse sources (issue 3) and the funnel (issue 4).',
   };
 
-  run(): never {
-    throw plannedError(SyntheticScanner.meta);
+  async scan(p: Record<string, unknown>, env: StageEnv): Promise<ScanResult> {
+    const { lakehouse, close } = await stageTemporary('synthetic', (lh) =>
+      lh.seedSynthetic({ symbols: p.symbols as number, days: p.days as number, seed: p.seed as number, progress: env.progress }),
+    );
+    return discoverIn(lakehouse, p, close);
   }
 }

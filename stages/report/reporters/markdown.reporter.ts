@@ -5,9 +5,10 @@
 import { params, int } from '../../../src/core/params.js';
 import type { PluginMeta, Reporter, StageEnv } from '../../../src/core/plugin.js';
 import type { SelectionContext } from '../../../src/core/context.js';
+import { isoFromDay } from '../../../src/lakehouse/dates.js';
 
-const isoDay = (d: number) => new Date(d * 86_400_000).toISOString().slice(0, 10);
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
 
 export class MarkdownReporter implements Reporter<SelectionContext> {
   static readonly meta: PluginMeta = {
@@ -21,7 +22,8 @@ export class MarkdownReporter implements Reporter<SelectionContext> {
     const top = p.top as number;
     const lines: string[] = [`# ${env.pipeline.name}`, '', `Run \`${env.runId}\` · config \`${env.pipeline.hash.slice(0, 12)}\``, ''];
     lines.push('## Stages', '', '| stage | time |', '|---|---:|');
-    for (const s of env.pipeline.stages) lines.push(`| ${s.type} | ${s.ms === undefined ? 'running' : `${s.ms.toFixed(0)} ms`} |`);
+    // The report stage is still running while it writes this, so it has no time yet.
+    for (const s of env.pipeline.stages) lines.push(`| ${s.type} | ${s.ms === undefined ? '—' : `${s.ms.toFixed(0)} ms`} |`);
     if (ctx.raw_pool) {
       lines.push('', `## Candidates (${ctx.raw_pool.length})`, '', '| symbol | venue | asset type | sector | 24h volume |', '|---|---|---|---|---:|');
       for (const c of ctx.raw_pool.slice(0, top))
@@ -30,8 +32,15 @@ export class MarkdownReporter implements Reporter<SelectionContext> {
     }
     if (ctx.returns) {
       const r = ctx.returns;
-      const span = r.dates.length ? `${isoDay(r.dates[0])} to ${isoDay(r.dates[r.dates.length - 1])}` : 'no dates';
+      const span = r.dates.length ? `${isoFromDay(r.dates[0])} to ${isoFromDay(r.dates[r.dates.length - 1])}` : 'no dates';
       lines.push('', '## Returns', '', `${r.symbols.length} symbols × ${r.dates.length} days, ${span}.`);
+    }
+    if (ctx.features) {
+      const f = ctx.features;
+      const shown = ['momentum', 'volatility', 'max_drawdown', 'entropy', 'hurst', 'efficiency'].filter((k) => f.names.includes(k));
+      const order = f.values.momentum ? [...f.symbols.keys()].sort((a, b) => (f.values.momentum[b] || -Infinity) - (f.values.momentum[a] || -Infinity)) : [...f.symbols.keys()];
+      lines.push('', `## Features (${f.symbols.length} symbols${f.values.momentum ? ', by momentum' : ''})`, '', `| symbol | ${shown.join(' | ')} |`, `|---|${shown.map(() => '---:').join('|')}|`);
+      for (const j of order.slice(0, top)) lines.push(`| ${f.symbols[j]} | ${shown.map((k) => fmt(f.values[k][j])).join(' | ')} |`);
     }
     if (ctx.vetoes && Object.keys(ctx.vetoes).length) {
       lines.push('', '## Vetoes', '', '| symbol | filter | metric | value | threshold |', '|---|---|---|---:|---:|');

@@ -1,0 +1,108 @@
+/**
+ * The scanner contract and the discovery rules scanners share. A scanner returns candidates (the raw pool) and
+ * the market data their bars come from; the ingestion stage then loads aligned returns up to the as-of date.
+ */
+import type { Candidate } from '../../src/core/context.js';
+import type { StageEnv } from '../../src/core/plugin.js';
+import type { Lakehouse, SymbolRow } from '../../src/lakehouse/index.js';
+
+export interface ScanResult {
+  candidates: Candidate[];
+  /** Where the candidates' bars are read from (a read-only lakehouse handle). */
+  data: Lakehouse;
+  /** The one venue the candidates come from (spot and perpetual data never mix). */
+  venue: string;
+  /** Each discovery step and how many candidates were left after it, for the funnel and the audit. */
+  funnel: { step: string; left: number; detail?: string }[];
+  /** Releases temporary data (a CSV or synthetic market staged in a temporary lakehouse). */
+  close(): Promise<void>;
+}
+
+export interface Scanner {
+  scan(params: Record<string, unknown>, env: StageEnv): Promise<ScanResult>;
+}
+
+export const toCandidate = (r: SymbolRow): Candidate => ({
+  symbol: r.symbol,
+  exchange: r.exchange,
+  venue: r.venue,
+  asset_type: r.asset_type,
+  base: r.base ?? undefined,
+  quote: r.quote ?? undefined,
+  sector: r.sector ?? undefined,
+  market_cap_rank: r.market_cap_rank ?? undefined,
+  volume_24h: r.volume_24h ?? undefined,
+  metadata: { first_date: r.first_date, last_date: r.last_date, rows: r.rows, status: r.status, reasons: r.reasons, source: r.source },
+});
+
+/** Base assets that are stablecoins or gold-pegged tokens: they carry no crypto risk premium to select on. */
+export const STABLECOINS = ['USDT', 'USDC', 'BUSD', 'FDUSD', 'TUSD', 'DAI', 'USDP', 'USDD', 'UST', 'USTC', 'PYUSD', 'FRAX', 'GUSD', 'LUSD', 'USDE', 'USDX', 'EURT', 'EURC', 'AEUR', 'SUSD'];
+export const GOLD_TOKENS = ['PAXG', 'XAUT', 'XAUM', 'DGX', 'PMGT', 'CACHE'];
+/** Quote currencies stripped to find an identity: BTCUSDT, BTCFDUSD and BTCUSDC are one identity, BTC. */
+const QUOTES = ['FDUSD', 'USDT', 'USDC', 'BUSD', 'TUSD', 'USD', 'DAI', 'EUR', 'BTC', 'ETH'];
+
+export function identityOf(c: Candidate): string {
+  if (c.base) return c.base.toUpperCase();
+  // ccxt writes BTC/USDT:USDT for a perpetual; the settle part is not part of the identity.
+  const s = c.symbol.toUpperCase().split(':')[0].replace(/[-_/]/g, '');
+  for (const q of QUOTES) if (s.endsWith(q) && s.length > q.length) return s.slice(0, -q.length);
+  return s;
+}
+
+/**
+ * One venue per run: the requested one, else (when several remain) the spot venue with the most symbols, so a
+ * spot and a perpetual listing of one coin never land in one returns matrix.
+ */
+export function pickVenue(rows: SymbolRow[], requested?: string): { venue: string; rows: SymbolRow[]; detail: string } | { error: string } {
+  const venues = [...new Set(rows.map((r) => r.venue))].sort();
+  if (requested) {
+    if (!venues.includes(requested)) return { error: `venue '${requested}' is not in the lakehouse (venues: ${venues.join(', ') || 'none'})` };
+    return { venue: requested, rows: rows.filter((r) => r.venue === requested), detail: `venue ${requested} (requested)` };
+  }
+  if (!venues.length) return { error: 'the lakehouse holds no symbols' };
+  const score = (v: string) => {
+    const vr = rows.filter((r) => r.venue === v);
+    return (vr.some((r) => r.asset_type !== 'perp') ? 1e9 : 0) + vr.length;
+  };
+  const venue = [...venues].sort((a, b) => score(b) - score(a) || a.localeCompare(b))[0];
+  return { venue, rows: rows.filter((r) => r.venue === venue), detail: venues.length > 1 ? `venue ${venue} (of ${venues.join(', ')}; set \`venue\` to choose)` : `venue ${venue}` };
+}
+
+export interface DiscoveryRules {
+  asset_types?: string[];
+  min_volume_spot: number;
+  min_volume_perp: number;
+  exclude: string[];
+  exclude_stablecoins: boolean;
+  exclude_gold_tokens: boolean;
+  limit: number;
+  sort_by: 'volume_24h' | 'market_cap_rank';
+}
+
+/** Liquidity floors, exclusions, identity dedup (the most liquid listing kept), sort and limit; each step counted. */
+export function discover(cands: Candidate[], rules: DiscoveryRules, funnel: ScanResult['funnel']): Candidate[] {
+  let out = cands;
+  const step = (name: string, next: Candidate[], detail?: string) => {
+    out = next;
+    funnel.push({ step: name, left: out.length, ...(detail ? { detail } : {}) });
+  };
+  if (rules.asset_types?.length) step('asset_types', out.filter((c) => rules.asset_types!.includes(String(c.asset_type))), rules.asset_types.join(', '));
+  // Equities and ETFs have no 24h-volume floor here (their liquidity is checked by the darwinian filter).
+  const floor = (c: Candidate) => (c.asset_type === 'perp' ? rules.min_volume_perp : c.asset_type === 'spot' ? rules.min_volume_spot : 0);
+  // An unknown volume (e.g. a wide CSV of closes) cannot be judged here and is kept.
+  step('liquidity', out.filter((c) => c.volume_24h === undefined || c.volume_24h >= floor(c)), `spot >= ${rules.min_volume_spot}, perp >= ${rules.min_volume_perp}`);
+  const excluded = new Set([...(rules.exclude_stablecoins ? STABLECOINS : []), ...(rules.exclude_gold_tokens ? GOLD_TOKENS : [])]);
+  const patterns = rules.exclude.map((p) => new RegExp(p));
+  step('exclusions', out.filter((c) => !excluded.has(identityOf(c)) && !patterns.some((re) => re.test(c.symbol))));
+  const best = new Map<string, Candidate>();
+  for (const c of out) {
+    const id = identityOf(c);
+    const prev = best.get(id);
+    if (!prev || (c.volume_24h ?? -1) > (prev.volume_24h ?? -1)) best.set(id, c);
+  }
+  step('identity_dedup', out.filter((c) => best.get(identityOf(c)) === c));
+  const key = rules.sort_by === 'market_cap_rank' ? (c: Candidate) => c.market_cap_rank ?? Infinity : (c: Candidate) => -(c.volume_24h ?? -Infinity);
+  const sorted = [...out].sort((a, b) => key(a) - key(b) || a.symbol.localeCompare(b.symbol));
+  step('limit', sorted.slice(0, rules.limit), `top ${rules.limit} by ${rules.sort_by}`);
+  return out;
+}
