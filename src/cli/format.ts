@@ -8,8 +8,7 @@ import type { Diagnostic } from '../config/diagnostics.js';
 export type Format = 'text' | 'json' | 'github';
 export const FORMATS: Format[] = ['text', 'json', 'github'];
 
-const lineCache = new Map<string, string[] | null>();
-function sourceLine(file: string, line: number): string | undefined {
+function sourceLine(lineCache: Map<string, string[] | null>, file: string, line: number): string | undefined {
   if (!lineCache.has(file)) {
     try {
       lineCache.set(file, file.startsWith('<') ? null : readFileSync(file, 'utf8').split(/\r?\n/));
@@ -22,9 +21,10 @@ function sourceLine(file: string, line: number): string | undefined {
 
 export function formatText(ds: Diagnostic[]): string {
   const out: string[] = [];
+  const lineCache = new Map<string, string[] | null>();
   for (const d of ds) {
     out.push(`${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code} ${d.message}`);
-    const src = sourceLine(d.file, d.line);
+    const src = sourceLine(lineCache, d.file, d.line);
     if (src !== undefined) {
       const gutter = String(d.line).padStart(5);
       const shown = src.replace(/\t/g, ' ');

@@ -20,12 +20,12 @@ interface PlanOptions extends ConfigOptions {
   json?: boolean;
 }
 
-function mustBeValid(v: ValidationResult, what: string): { resolved: ResolvedConfig; hash: string } {
+function mustBeValid(v: ValidationResult, what: string): { resolved: ResolvedConfig; hash: string; profile?: string } {
   if (!v.ok || !v.resolved || !v.hash) {
     process.stderr.write(formatText(v.diagnostics));
     throw inputError('CONFIG_INVALID', `${what} is not valid`);
   }
-  return { resolved: v.resolved, hash: v.hash };
+  return { resolved: v.resolved, hash: v.hash, profile: v.composed?.profile?.name };
 }
 
 /** Stages are keyed by type (with #n for repeats) so a diff reads "stages.clustering.params.threshold". */
@@ -97,8 +97,8 @@ export function registerPlanCommand(program: Command): void {
     .action(async (file: string, opts: PlanOptions) => {
       const mine = mustBeValid(await validateWith(file, opts), file);
       if (!opts.diff) {
-        if (opts.json) process.stdout.write(`${JSON.stringify({ hash: mine.hash, config: mine.resolved }, null, 2)}\n`);
-        else process.stdout.write(`# config hash: sha256:${mine.hash}\n${stringify(mine.resolved, { lineWidth: 120 })}`);
+        if (opts.json) process.stdout.write(`${JSON.stringify({ hash: mine.hash, profile: mine.profile ?? null, config: mine.resolved }, null, 2)}\n`);
+        else process.stdout.write(`# config hash: sha256:${mine.hash}\n${mine.profile ? `# profile applied: ${mine.profile}\n` : ''}${stringify(mine.resolved, { lineWidth: 120 })}`);
         return;
       }
       let other: { resolved: ResolvedConfig; hash: string };

@@ -4,10 +4,10 @@
  * The result keeps an origin for every value so later diagnostics point into the file that set it.
  */
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { diag, suggestionHint, type Diagnostic, type Location } from './diagnostics.js';
 import { deepMerge, fromSource, isPlainObject, locateIn, pointer, recordOrigins, type OriginMap } from './origins.js';
-import { loadSource, locate, type SourceDoc } from './source.js';
+import { displayPath, loadSource, locate, type SourceDoc } from './source.js';
 
 export interface OverlayOptions {
   /** --profile: beats the file's own `profile:`. */
@@ -25,6 +25,8 @@ export interface Composed {
   /** Every file read, root first (for the manifest and the references layer). */
   files: string[];
   profile?: { name: string; file: string };
+  /** An `extends` could not be followed: keys the missing base would have given are not reported missing. */
+  brokenExtends?: boolean;
 }
 
 export const CLI_LOCATION = (what: string): Location => ({ file: `<command line: ${what}>`, line: 1, column: 1 });
@@ -48,16 +50,25 @@ export function composeExtends(file: string): { composed?: Composed; diagnostics
   diagnostics.push(...loaded.diagnostics);
   const root = loaded.source;
   if (!root) return { diagnostics };
-  if (!isPlainObject(root.value)) return { diagnostics }; // the document layer reports a non-mapping root
+  if (!isPlainObject(root.value)) {
+    diagnostics.push(diag('SCHEMA_NOT_A_MAPPING', locate(root, []), 'a pipeline file must be a mapping with `pipeline`, `version` and `stages`', 'Start from an example in pipelines/.'));
+    return { diagnostics };
+  }
 
   // The extends chain, child first; merged base-first below.
   const chain: SourceDoc[] = [root];
   const seen = [root.absPath];
+  let broken = false;
   for (let cur = root; ; ) {
     const ext = (cur.value as Record<string, unknown>).extends;
     if (ext === undefined) break;
+    broken = true; // until the base is read
     if (typeof ext !== 'string' || ext.trim() === '') {
       diagnostics.push(diag('SCHEMA_WRONG_TYPE', locate(cur, ['extends']), '`extends` must be a relative path to another pipeline file', 'e.g. extends: ./base/crypto_spot.yaml'));
+      break;
+    }
+    if (isAbsolute(ext)) {
+      diagnostics.push(diag('SCHEMA_BAD_VALUE', locate(cur, ['extends']), `\`extends\` must be a relative path, got the absolute path ${ext}`, 'Pipelines move between machines and checkouts: write the path relative to this file.'));
       break;
     }
     const target = resolve(dirname(cur.absPath), ext);
@@ -67,7 +78,7 @@ export function composeExtends(file: string): { composed?: Composed; diagnostics
       break;
     }
     if (!existsSync(target)) {
-      diagnostics.push(diag('REF_EXTENDS_NOT_FOUND', locate(cur, ['extends']), `\`extends\` names a file that does not exist: ${ext}`, `Paths are relative to ${relName(root, dirname(cur.absPath)) || '.'}/`));
+      diagnostics.push(diag('REF_EXTENDS_NOT_FOUND', locate(cur, ['extends']), `\`extends\` names a file that does not exist: ${ext}`, `Looked for ${displayPath(target)} (paths are relative to the file that says \`extends\`).`));
       break;
     }
     const base = loadSource(target);
@@ -77,6 +88,7 @@ export function composeExtends(file: string): { composed?: Composed; diagnostics
       diagnostics.push(diag('SCHEMA_NOT_A_MAPPING', locate(base.source, []), `extended file ${base.source.file} is not a mapping`));
       break;
     }
+    broken = false;
     chain.push(base.source);
     seen.push(target);
     cur = base.source;
@@ -91,7 +103,7 @@ export function composeExtends(file: string): { composed?: Composed; diagnostics
   }
   const doc = value as Record<string, unknown>;
   delete doc.extends;
-  const composed: Composed = { root, value: doc, origins, files: chain.map((s) => s.file) };
+  const composed: Composed = { root, value: doc, origins, files: chain.map((s) => s.file), ...(broken ? { brokenExtends: true } : {}) };
   return { composed, diagnostics };
 }
 

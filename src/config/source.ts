@@ -66,11 +66,30 @@ export function loadSource(path: string): { source?: SourceDoc; diagnostics: Dia
     return { file, line: p.line, column: p.col };
   };
   for (const e of doc.errors) {
-    const where = pos(e.pos[0]);
     const message = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    // An unclosed { or [ is noticed where the next item starts; point at the bracket that was left open.
+    const opener = /end with (a )?[}\]]/i.test(message) ? unclosedFlowStart(text, e.pos[0]) : undefined;
+    const where = pos(opener ?? e.pos[0]);
     if (e.code === 'DUPLICATE_KEY') diagnostics.push(diag('SYNTAX_DUPLICATE_KEY', where, 'duplicate key: a key may appear only once in a mapping', 'Remove or rename one of the duplicates.'));
     else if (e.code === 'MULTIPLE_DOCS') diagnostics.push(diag('SYNTAX_MULTIPLE_DOCUMENTS', where, 'a config file holds one YAML document; found a second one (`---`)', 'Split it into two files.'));
-    else diagnostics.push(diag('SYNTAX_ERROR', where, `${file.endsWith('.json') ? 'JSON' : 'YAML'} syntax error: ${message}`, syntaxHint(e.code)));
+    else if (opener !== undefined) diagnostics.push(diag('SYNTAX_ERROR', where, `${kindOf(file)} syntax error: this '${text[opener]}' is never closed with '${text[opener] === '{' ? '}' : ']'}'`, 'Close the bracket on the same item, or write the mapping as a block.'));
+    else diagnostics.push(diag('SYNTAX_ERROR', where, `${kindOf(file)} syntax error: ${message}`, syntaxHint(e.code, message)));
+  }
+  // YAML accepts more than JSON (trailing commas, comments, single quotes): a .json file must also be JSON.
+  if (!diagnostics.length && /\.json$/i.test(file)) {
+    try {
+      JSON.parse(text);
+    } catch (err) {
+      const msg = (err as Error).message;
+      const m = /at position (\d+)/.exec(msg);
+      let at = m ? Number(m[1]) : 0;
+      let back = at - 1;
+      while (back >= 0 && /\s/.test(text[back])) back--;
+      const trailingComma = back >= 0 && text[back] === ',' && /^[}\]]/.test(text.slice(at).trimStart());
+      if (trailingComma) at = back;
+      const what = msg.replace(/ in JSON at position \d+.*$/, '').replace(/\s*\(line \d+ column \d+\)$/, '');
+      diagnostics.push(diag('SYNTAX_ERROR', pos(at), `JSON syntax error: ${trailingComma ? 'trailing comma' : what}`, trailingComma ? 'JSON allows no comma after the last item.' : undefined));
+    }
   }
   if (diagnostics.length) return { diagnostics: dedupe(diagnostics) };
   if (doc.contents === null) return { diagnostics: [diag('FILE_EMPTY', at, `${file} holds no document (only comments)`)] };
@@ -113,16 +132,32 @@ function dedupe(ds: Diagnostic[]): Diagnostic[] {
   });
 }
 
-function syntaxHint(code: string): string | undefined {
-  switch (code) {
-    case 'TAB_AS_INDENT': return 'YAML indents with spaces, never tabs.';
-    case 'BAD_INDENT': return 'Check the indentation of this line against its siblings.';
-    case 'MISSING_CHAR': return 'A bracket, brace or quote is not closed.';
-    case 'BLOCK_AS_IMPLICIT_KEY':
-    case 'MULTILINE_IMPLICIT_KEY': return 'A key must fit on one line and be followed by `: `.';
-    case 'UNEXPECTED_TOKEN': return 'Look for a stray character or a missing `: ` after a key.';
-    default: return undefined;
+const kindOf = (file: string) => (/\.json$/i.test(file) ? 'JSON' : 'YAML');
+
+/** A hint chosen from what the parser says, not only its error code (one code covers several mistakes). */
+function syntaxHint(code: string, message: string): string | undefined {
+  if (code === 'TAB_AS_INDENT' || /tab/i.test(message)) return 'YAML indents with spaces, never tabs.';
+  if (/without - indicator|indent/i.test(message)) return 'Check the indentation of this line against its siblings: items of one list or mapping start in the same column.';
+  if (/Missing , between/i.test(message)) return 'Separate the items with a comma.';
+  if (/quote|quoted/i.test(message)) return 'A quoted string is not closed.';
+  if (code === 'BLOCK_AS_IMPLICIT_KEY' || code === 'MULTILINE_IMPLICIT_KEY') return 'A key must fit on one line and be followed by `: `.';
+  if (code === 'UNEXPECTED_TOKEN') return 'Look for a stray character or a missing `: ` after a key.';
+  return undefined;
+}
+
+/** Offset of the last { or [ still open at `end` (quoted strings and comments skipped), if any. */
+function unclosedFlowStart(text: string, end: number): number | undefined {
+  const stack: number[] = [];
+  for (let i = 0; i < end; i++) {
+    const c = text[i];
+    if (c === '"' || c === "'") {
+      for (i++; i < end && text[i] !== c; i++) if (c === '"' && text[i] === '\\') i++;
+    } else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]))) {
+      while (i < end && text[i] !== '\n') i++;
+    } else if (c === '{' || c === '[') stack.push(i);
+    else if ((c === '}' || c === ']') && stack.length) stack.pop();
   }
+  return stack.length ? stack[stack.length - 1] : undefined;
 }
 
 /** Line/column of the node at `path` (or of its key with which='key'); falls back to the nearest existing ancestor. */

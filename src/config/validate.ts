@@ -5,18 +5,18 @@
  * config: explicit, defaults filled, plugin references as `{name, params}`; it is what runs and what is hashed.
  */
 import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, extname, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
 import { DOCUMENT_PROVIDES } from '../core/context.js';
 import type { DocumentKind, JsonSchema, PluginKind, PluginRef, StageMeta } from '../core/plugin.js';
 import type { PluginRegistry } from '../core/registry.js';
 import { ajvDiagnostics, compile, PATH_KEYWORD, PLUGIN_REF_KEYWORD } from './ajv.js';
 import { applyOverlays, composeExtends, type Composed } from './compose.js';
-import { diag, hasErrors, sortDiagnostics, suggestionHint, type Diagnostic } from './diagnostics.js';
+import { an, diag, hasErrors, sortDiagnostics, suggestionHint, type Diagnostic } from './diagnostics.js';
 import { checkVersion, DOCUMENT_KINDS, DOCUMENT_SCHEMAS } from './documents.js';
 import { configHash } from './hash.js';
 import { isPlainObject, locateIn, pointer, type OriginMap } from './origins.js';
 import { checkPluginPath, loadPluginModule } from './plugin-modules.js';
-import { locate, type Path } from './source.js';
+import { displayPath, locate, type Path } from './source.js';
 
 export interface ResolvedStage {
   type: string;
@@ -28,7 +28,6 @@ export interface ResolvedConfig {
   version: string;
   name: string;
   description?: string;
-  profile?: string;
   /** Plugin modules, as written (relative to the file that declared them). */
   plugins?: string[];
   lakehouse?: string;
@@ -89,7 +88,8 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
   // Document kind dispatch.
   const kind = doc.pipeline;
   if (kind === undefined) {
-    diagnostics.push(diag('SCHEMA_MISSING_KEY', locate(root, []), 'missing required key `pipeline` (selection | meta | tournament)'));
+    // With a broken `extends`, the key may well be in the base that could not be read: that error stands alone.
+    if (!composed.brokenExtends) diagnostics.push(diag('SCHEMA_MISSING_KEY', locate(root, []), 'missing required key `pipeline` (selection | meta | tournament)'));
     return result(diagnostics);
   }
   if (typeof kind !== 'string' || !DOCUMENT_KINDS.includes(kind as DocumentKind)) {
@@ -119,8 +119,18 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
   diagnostics.push(...applyOverlays(composed, { profile: opts.profile, sets: opts.sets, stageTypes: registry.resolvableNames('stage') }));
 
   // Document schema (structure only; stage params are checked per stage below).
+  // A stage written with an empty `params:` (YAML null) means no params.
+  if (Array.isArray(doc.stages)) for (const st of doc.stages) if (isPlainObject(st) && st.params === null) st.params = {};
   const validateDoc = compile(schema);
-  if (!validateDoc(doc)) diagnostics.push(...ajvDiagnostics(validateDoc.errors, [], origins, 'SCHEMA', `a ${kind} document`));
+  if (!validateDoc(doc)) {
+    const ds = ajvDiagnostics(validateDoc.errors, [], origins, 'SCHEMA', `a ${kind} document`);
+    diagnostics.push(...(composed.brokenExtends ? ds.filter((d) => d.code !== 'SCHEMA_MISSING_KEY') : ds));
+  }
+  if (typeof doc.lakehouse === 'string') {
+    doc.lakehouse = rebase(doc.lakehouse, origins, ['lakehouse'], baseDir);
+    if (!existsSync(resolve(baseDir, doc.lakehouse as string)))
+      diagnostics.push(diag('REF_PATH_NOT_FOUND', locateIn(origins, ['lakehouse']), `lakehouse folder '${doc.lakehouse}' does not exist (yet)`, 'Fill it with `pipeline-run lakehouse seed|import|ingest`; runs read it read-only.', 'warning'));
+  }
   if (doc.version !== undefined && (typeof doc.version === 'string' || typeof doc.version === 'number')) {
     const v = checkVersion(doc.version);
     if (!v.ok) diagnostics.push(diag('SCHEMA_VERSION_UNSUPPORTED', locateIn(origins, ['version']), v.message, v.hint));
@@ -134,7 +144,7 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
     const stagePath: Path = ['stages', index];
     const hit = registry.stage(raw.type);
     if (!hit) {
-      diagnostics.push(diag('PLUGIN_UNKNOWN', locateIn(origins, [...stagePath, 'type']), `unknown stage type '${raw.type}'`, suggestionHint(raw.type, registry.resolvableNames('stage'), 'stage types')));
+      diagnostics.push(diag('PLUGIN_UNKNOWN', locateIn(origins, [...stagePath, 'type']), `unknown stage type '${raw.type}'`, suggestionHint(raw.type, registry.names('stage'), 'stage types')));
       return;
     }
     if (hit.alias) diagnostics.push(diag('PLUGIN_DEPRECATED_NAME', locateIn(origins, [...stagePath, 'type']), `stage type '${raw.type}' is deprecated: ${hit.alias.deprecated}`, `Use '${hit.name}'.`, 'warning'));
@@ -144,14 +154,18 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
       return;
     }
     const params = structuredClone(isPlainObject(raw.params) ? raw.params : {});
-    for (const group of meta.exclusive ?? []) {
-      const given = group.filter((p) => params[p] !== undefined);
+    const givenInGroups = (meta.exclusive ?? []).map((group) => group.filter((p) => params[p] !== undefined));
+    givenInGroups.forEach((given, g) => {
       if (given.length > 1)
-        diagnostics.push(diag('PARAM_BAD_VALUE', locateIn(origins, [...stagePath, 'params', given[1]], 'key'), `params of stage '${hit.name}': give only one of ${group.map((g) => `'${g}'`).join(', ')} (found ${given.join(' and ')})`));
-    }
-    applyShorthands(meta, params, [...stagePath, 'params'], origins);
+        diagnostics.push(diag('PARAM_BAD_VALUE', locateIn(origins, [...stagePath, 'params', given[1]], 'key'), `params of stage '${hit.name}': give only one of ${meta.exclusive![g].map((x) => `'${x}'`).join(', ')} (found ${given.join(' and ')})`));
+    });
+    applyShorthands(meta, params, [...stagePath, 'params'], origins, diagnostics);
     const checked = checkParams(meta.params, params, [...stagePath, 'params'], origins, `params of stage '${hit.name}'`);
     diagnostics.push(...checked);
+    // Defaults filled for the other members of an exclusive group would contradict the one given: drop them.
+    givenInGroups.forEach((given, g) => {
+      if (given.length === 1) for (const other of meta.exclusive![g]) if (other !== given[0]) delete params[other];
+    });
     for (const ref of refParams(meta)) {
       const v = params[ref.param];
       if (v === undefined) continue;
@@ -186,16 +200,16 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
     version: String(doc.version),
     name: typeof doc.name === 'string' ? doc.name : basename(root.file, extname(root.file)),
     ...(typeof doc.description === 'string' ? { description: doc.description } : {}),
-    ...(composed.profile ? { profile: composed.profile.name } : {}),
-    ...(Array.isArray(doc.plugins) && doc.plugins.length ? { plugins: doc.plugins as string[] } : {}),
+    ...(Array.isArray(doc.plugins) && doc.plugins.length ? { plugins: (doc.plugins as string[]).map((p, i) => rebase(p, origins, ['plugins', i], baseDir)) } : {}),
     ...(typeof doc.lakehouse === 'string' ? { lakehouse: doc.lakehouse } : {}),
     stages: stages.map(({ type, params }) => ({ type, params })),
   };
+  // The profile is already applied: it is recorded beside the config (manifest, plan), not in it.
   return result(diagnostics, { resolved, hash: configHash(resolved), composed });
 }
 
 /** Moves shorthand params into the plugin they belong to (keeping their origins), e.g. inference `weights`. */
-function applyShorthands(meta: StageMeta, params: Record<string, unknown>, at: Path, origins: OriginMap): void {
+function applyShorthands(meta: StageMeta, params: Record<string, unknown>, at: Path, origins: OriginMap, out: Diagnostic[]): void {
   const props = (meta.params.properties ?? {}) as Record<string, JsonSchema>;
   for (const [short, candidates] of Object.entries(meta.shorthands ?? {})) {
     if (!(short in params)) continue;
@@ -206,7 +220,11 @@ function applyShorthands(meta: StageMeta, params: Record<string, unknown>, at: P
     if (typeof ref === 'string') ref = { name: ref, params: {} };
     if (!isPlainObject(ref)) continue; // leave it: the params schema reports the shorthand or the ref
     const inner = isPlainObject(ref.params) ? ref.params : {};
-    if (short in inner) continue; // given twice: the params schema refuses the leftover shorthand
+    if (short in inner) {
+      out.push(diag('PARAM_BAD_VALUE', locateIn(origins, [...at, short], 'key'), `'${short}' is given twice: as the stage's shorthand and in the params of ${refParam} '${String(ref.name)}'`, 'Keep one of them.'));
+      delete params[short];
+      continue;
+    }
     ref.params = { ...inner, [short]: params[short] };
     params[refParam] = isList ? [ref, ...(given as unknown[]).slice(1)] : ref;
     delete params[short];
@@ -217,7 +235,13 @@ function applyShorthands(meta: StageMeta, params: Record<string, unknown>, at: P
 }
 
 function checkParams(schema: JsonSchema, params: Record<string, unknown>, at: Path, origins: OriginMap, what: string): Diagnostic[] {
-  const fn = compile(schema);
+  let fn;
+  try {
+    fn = compile(schema);
+  } catch (err) {
+    // A plugin's own schema is broken: say so where it is used instead of crashing validation.
+    return [diag('PARAM_INVALID', locateIn(origins, at), `the schema of ${what} is not a valid JSON Schema: ${(err as Error).message}`, 'This is a bug in the plugin, not in the pipeline file.')];
+  }
   return fn(params) ? [] : ajvDiagnostics(fn.errors, at, origins, 'PARAM', what);
 }
 
@@ -229,7 +253,7 @@ function resolveRef(v: unknown, kind: PluginKind, at: Path, registry: PluginRegi
   if (typeof v === 'string') name = v;
   else if (isPlainObject(v)) {
     const extra = Object.keys(v).filter((k) => k !== 'name' && k !== 'params');
-    for (const k of extra) out.push(diag('PARAM_UNKNOWN_KEY', locateIn(origins, [...at, k], 'key'), `unknown key '${k}' in a ${kind} reference`, suggestionHint(k, ['name', 'params'], 'keys')));
+    for (const k of extra) out.push(diag('PARAM_UNKNOWN_KEY', locateIn(origins, [...at, k], 'key'), `unknown key '${k}' in ${an(kind)} reference`, suggestionHint(k, ['name', 'params'], 'keys')));
     name = v.name;
     namePath = [...at, 'name'];
     params = v.params ?? {};
@@ -239,12 +263,12 @@ function resolveRef(v: unknown, kind: PluginKind, at: Path, registry: PluginRegi
     }
   }
   if (typeof name !== 'string') {
-    out.push(diag(name === undefined && isPlainObject(v) ? 'PARAM_MISSING' : 'PARAM_WRONG_TYPE', locateIn(origins, at), `a ${kind} is named by a string or by {name, params}, got ${JSON.stringify(v)}`));
+    out.push(diag(name === undefined && isPlainObject(v) ? 'PARAM_MISSING' : 'PARAM_WRONG_TYPE', locateIn(origins, at), `${an(kind)} is named by a string or by {name, params}, got ${JSON.stringify(v)}`));
     return v;
   }
   const hit = registry.lookup(kind, name);
   if (!hit) {
-    out.push(diag('PLUGIN_UNKNOWN', locateIn(origins, namePath), `unknown ${kind} '${name}'`, suggestionHint(name, registry.resolvableNames(kind), `${kind}s`)));
+    out.push(diag('PLUGIN_UNKNOWN', locateIn(origins, namePath), `unknown ${kind} '${name}'`, suggestionHint(name, registry.names(kind), `${kind}s`)));
     return v;
   }
   if (hit.alias) out.push(diag('PLUGIN_DEPRECATED_NAME', locateIn(origins, namePath), `${kind} '${name}' is deprecated: ${hit.alias.deprecated}`, `Use '${hit.name}'.`, 'warning'));
@@ -254,16 +278,33 @@ function resolveRef(v: unknown, kind: PluginKind, at: Path, registry: PluginRegi
   return { name: hit.name, params: p };
 }
 
-/** Params marked x-fractal-path must name an existing file or folder (relative to the pipeline file). */
+/**
+ * A relative path is relative to the file that wrote it (an extended base, a profile) or, from --set, to the
+ * working directory; in the resolved config it is rewritten relative to the pipeline file, so the resolved
+ * config means the same thing wherever it is read from.
+ */
+function rebase(value: string, origins: OriginMap, path: Path, baseDir: string): string {
+  if (isAbsolute(value)) return value;
+  const o = origins.get(pointer(path));
+  const from = o && 'src' in o ? dirname(o.src.absPath) : o && 'fixed' in o ? process.cwd() : baseDir;
+  if (from === baseDir) return value;
+  const rel = relative(baseDir, resolve(from, value));
+  return rel === '' ? '.' : rel.startsWith('.') ? rel : `./${rel}`;
+}
+
+/** Params marked x-fractal-path must name an existing file or folder. */
 function checkPaths(schema: JsonSchema, params: Record<string, unknown>, at: Path, origins: OriginMap, baseDir: string, out: Diagnostic[]): void {
   const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
   for (const [k, s] of Object.entries(props)) {
     const want = s[PATH_KEYWORD];
-    const v = params[k];
-    if (typeof want !== 'string' || typeof v !== 'string') continue;
+    if (typeof want !== 'string' || typeof params[k] !== 'string') continue;
+    const v = (params[k] = rebase(params[k] as string, origins, [...at, k], baseDir));
     const p = resolve(baseDir, v);
     const st = existsSync(p) ? statSync(p) : undefined;
     const ok = st && (want === 'any' || (want === 'file' ? st.isFile() : st.isDirectory()));
-    if (!ok) out.push(diag('REF_PATH_NOT_FOUND', locateIn(origins, [...at, k]), `${k}: ${want === 'dir' ? 'folder' : want === 'file' ? 'file' : 'path'} '${v}' not found`, `Relative paths resolve against the pipeline file's folder (${baseDir}).`));
+    if (ok) continue;
+    const what = want === 'dir' ? 'folder' : want === 'file' ? 'file' : 'file or folder';
+    const message = st ? `${k}: '${v}' is a ${st.isDirectory() ? 'folder' : 'file'}, not a ${what}` : `${k}: ${what} '${v}' not found`;
+    out.push(diag('REF_PATH_NOT_FOUND', locateIn(origins, [...at, k]), message, `Relative paths resolve against the pipeline file's folder (${displayPath(baseDir)}).`));
   }
 }

@@ -3,6 +3,7 @@
  * defaults, descriptions) and plugin references carry the marker the validator and schema generator read.
  */
 import { PATH_KEYWORD, PLUGIN_REF_KEYWORD } from '../config/ajv.js';
+import { an } from '../config/diagnostics.js';
 import type { JsonSchema, PluginKind } from './plugin.js';
 
 type Extra = Record<string, unknown>;
@@ -56,8 +57,6 @@ export const date = (description: string): JsonSchema => ({ type: 'string', patt
 
 /** A path relative to the pipeline file that must exist. */
 export const path = (description: string, must: 'file' | 'dir' | 'any' = 'any'): JsonSchema => ({ type: 'string', minLength: 1, description, [PATH_KEYWORD]: must });
-
-const an = (word: string) => (/^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`);
 
 /** A reference to a plugin of `kind`: a name or `{name, params}`. */
 export const pluginRef = (kind: PluginKind, description: string, dflt?: string): JsonSchema => ({

@@ -75,6 +75,7 @@ export async function runPipeline(v: ValidationResult, opts: RunOptions): Promis
       pipeline_file: v.file,
       config_hash: v.hash!,
       config,
+      profile: v.composed?.profile ?? null,
       data_hash: dataHash(),
       data_inputs: dataEntries.size,
       git: gitState(v.baseDir),

@@ -12,6 +12,8 @@ export interface Manifest {
   pipeline_file: string;
   config_hash: string;
   config: unknown;
+  /** The profile applied to the config (already merged into it), and its file. */
+  profile: { name: string; file: string } | null;
   /** sha256 over the data entries the run read (lakehouse registry checksums), or null when it read none. */
   data_hash: string | null;
   data_inputs: number;

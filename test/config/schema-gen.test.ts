@@ -7,7 +7,7 @@ import { builtinRegistry } from '../../stages/index.js';
 
 const repo = join(new URL('.', import.meta.url).pathname, '..', '..');
 const schemas = generateSchemas(builtinRegistry());
-const ajv = new Ajv({ allErrors: true, strict: false });
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
 const validatePipeline = ajv.compile(schemas['pipeline.schema.json']);
 const validateProfile = ajv.compile(schemas['profile.schema.json']);
 

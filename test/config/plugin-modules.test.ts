@@ -1,0 +1,162 @@
+/**
+ * Plugin modules named by a pipeline (`plugins: [./my_ranker.js]`) load only from inside the pipeline's
+ * repository: the nearest ancestor with `.git`, else the pipeline's own folder. Never an absolute path elsewhere,
+ * never a `..` or symlink escape. Each case builds its own layout in a temp folder.
+ */
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateFile, type ValidationResult } from '../../src/config/validate.js';
+import { builtinRegistry } from '../../stages/index.js';
+import { removeTmpTrees, tmpTree, writeTree } from './tmp.js';
+
+afterAll(removeTmpTrees);
+
+const ranker = (name: string, extra = '') => `export default class R_${name} {
+  static meta = {
+    kind: 'ranker', name: '${name}', description: 'test ranker',
+    params: { type: 'object', additionalProperties: false, properties: { alpha: { type: 'number', default: 0.5 } } },${extra}
+  };
+}
+`;
+
+const pipeline = (plugins: string[], ranker = 'mps') =>
+  `pipeline: selection\nversion: "4.0"\nplugins: ${JSON.stringify(plugins)}\nstages:\n  - type: ingestion\n  - type: feature_engineering\n  - type: inference\n    params: { ranker: ${ranker} }\n`;
+
+const codes = (r: ValidationResult) => r.diagnostics.map((d) => `${d.line}:${d.column} ${d.code}`);
+const validate = (file: string) => validateFile(file, { registry: builtinRegistry() });
+
+describe('plugin modules inside a repository (a folder with .git)', () => {
+  function repo(files: Record<string, string>): string {
+    const root = tmpTree(files);
+    mkdirSync(join(root, 'repo', '.git'), { recursive: true });
+    return root;
+  }
+
+  it('loads a module anywhere in the repository, also through ../', async () => {
+    const root = repo({ 'repo/plugins/r.js': ranker('repo_ranker'), 'repo/pipelines/p.yaml': pipeline(['../plugins/r.js'], 'repo_ranker') });
+    const r = await validate(join(root, 'repo/pipelines/p.yaml'));
+    expect(r.diagnostics).toEqual([]);
+    expect(r.resolved!.stages[2].params.ranker).toEqual({ name: 'repo_ranker', params: { alpha: 0.5 } });
+  });
+
+  it('accepts an absolute path inside the repository', async () => {
+    const root = repo({ 'repo/plugins/r.js': ranker('abs_ranker'), 'repo/p.yaml': '' });
+    const abs = join(root, 'repo/plugins/r.js');
+    const r = await validate(join(tmpWrite(root, 'repo/p.yaml', pipeline([abs], 'abs_ranker'))));
+    expect(r.diagnostics).toEqual([]);
+  });
+
+  it('refuses a ../ escape out of the repository, even when the file exists', async () => {
+    const root = repo({ 'outside.js': ranker('outside_ranker'), 'repo/p.yaml': pipeline(['../outside.js'], 'outside_ranker') });
+    const r = await validate(join(root, 'repo/p.yaml'));
+    // The plugins entry (line 3) is refused; the ranker it would have defined is then unknown (line 8).
+    expect(codes(r)).toEqual(['3:11 REF_PLUGIN_MODULE_OUTSIDE_REPO', '8:23 PLUGIN_UNKNOWN']);
+  });
+
+  it('refuses an absolute path outside the repository', async () => {
+    const root = repo({ 'outside.js': ranker('outside_ranker'), 'repo/p.yaml': '' });
+    tmpWrite(root, 'repo/p.yaml', pipeline([join(root, 'outside.js')]));
+    const r = await validate(join(root, 'repo/p.yaml'));
+    expect(codes(r)).toEqual(['3:11 REF_PLUGIN_MODULE_OUTSIDE_REPO']);
+    expect(r.diagnostics[0].message).toContain('absolute path outside');
+  });
+
+  it('refuses a symlink inside the repository that points outside it', async () => {
+    const root = repo({ 'outside.js': ranker('linked_ranker'), 'repo/p.yaml': pipeline(['./link.js'], 'linked_ranker') });
+    symlinkSync(join(root, 'outside.js'), join(root, 'repo/link.js'));
+    const r = await validate(join(root, 'repo/p.yaml'));
+    expect(codes(r)[0]).toBe('3:11 REF_PLUGIN_MODULE_OUTSIDE_REPO');
+    expect(r.diagnostics[0].message).toContain('link');
+  });
+});
+
+describe('plugin modules without a repository: the pipeline’s folder is the limit', () => {
+  it('loads from the pipeline’s folder and below', async () => {
+    const root = tmpTree({ 'a/sub/r.js': ranker('sub_ranker'), 'a/p.yaml': pipeline(['./sub/../sub/r.js'], 'sub_ranker') });
+    const r = await validate(join(root, 'a/p.yaml'));
+    expect(r.diagnostics).toEqual([]);
+  });
+
+  it('refuses a sibling folder', async () => {
+    const root = tmpTree({ 'b/r.js': ranker('sibling_ranker'), 'a/p.yaml': pipeline(['../b/r.js']) });
+    const r = await validate(join(root, 'a/p.yaml'));
+    expect(codes(r)).toEqual(['3:11 REF_PLUGIN_MODULE_OUTSIDE_REPO']);
+  });
+});
+
+describe('what a module must hold', () => {
+  it('refuses a TypeScript file', async () => {
+    const root = tmpTree({ 'r.ts': ranker('ts_ranker'), 'p.yaml': pipeline(['./r.ts']) });
+    const r = await validate(join(root, 'p.yaml'));
+    expect(codes(r)).toEqual(['3:11 REF_PLUGIN_MODULE_INVALID']);
+    expect(r.diagnostics[0].message).toContain('.js');
+  });
+
+  it('registers every class of a module exporting a list, each under its own kind', async () => {
+    const two = `${ranker('list_ranker').replace('export default class', 'class')}
+export class ListFilter {
+  static meta = { kind: 'filter', name: 'list_filter', description: 'f', params: { type: 'object', additionalProperties: false, properties: {} } };
+}
+export default [R_list_ranker];
+`;
+    const root = tmpTree({
+      'm.js': two,
+      'p.yaml': `${pipeline(['./m.js'], 'list_ranker')}  - type: policy\n    params: { filters: [list_filter, darwinian] }\n`,
+    });
+    const r = await validate(join(root, 'p.yaml'));
+    expect(r.diagnostics).toEqual([]);
+    expect(r.registry.names('filter')).toContain('list_filter');
+    expect(r.registry.names('ranker')).toContain('list_ranker');
+  });
+
+  it('refuses a class of an unknown kind', async () => {
+    const root = tmpTree({ 'm.js': ranker('odd').replace("kind: 'ranker'", "kind: 'widget'"), 'p.yaml': pipeline(['./m.js']) });
+    const r = await validate(join(root, 'p.yaml'));
+    expect(codes(r)).toEqual(['3:11 REF_PLUGIN_MODULE_INVALID']);
+    expect(r.diagnostics[0].message).toContain('widget');
+  });
+
+  it('refuses a plugin whose alias clashes with a built-in name', async () => {
+    const root = tmpTree({ 'm.js': ranker('fresh', "\n    aliases: [{ name: 'cars', deprecated: 'x' }],"), 'p.yaml': pipeline(['./m.js']) });
+    const r = await validate(join(root, 'p.yaml'));
+    expect(codes(r)).toEqual(['3:11 REF_PLUGIN_MODULE_INVALID']);
+  });
+
+  it('a new stage type from a module can be used in the pipeline and keyed in a profile', async () => {
+    const stage = `export class NoteStage {
+  static meta = {
+    kind: 'stage', name: 'note', description: 'n', documents: ['selection'], requires: ['returns'], provides: ['note'],
+    params: { type: 'object', additionalProperties: false, properties: { text: { type: 'string', default: '' } } },
+  };
+}
+`;
+    const root = tmpTree({
+      'note.js': stage,
+      'p.yaml': 'pipeline: selection\nversion: "4.0"\nprofile: dev\nplugins: [./note.js]\nstages:\n  - type: ingestion\n  - type: note\n',
+      'profiles/dev.yaml': 'note: { text: hello }\n',
+    });
+    const r = await validate(join(root, 'p.yaml'));
+    expect(r.diagnostics).toEqual([]);
+    expect(r.resolved!.stages[1]).toEqual({ type: 'note', params: { text: 'hello' } });
+  });
+
+  it('a module loaded for one pipeline does not leak into the next one', async () => {
+    const root = tmpTree({ 'r.js': ranker('leaky_ranker'), 'a.yaml': pipeline(['./r.js'], 'leaky_ranker'), 'b.yaml': pipeline([], 'leaky_ranker') });
+    const registry = builtinRegistry();
+    expect((await validateFile(join(root, 'a.yaml'), { registry })).diagnostics).toEqual([]);
+    const b = await validateFile(join(root, 'b.yaml'), { registry });
+    expect(codes(b)).toEqual(['8:23 PLUGIN_UNKNOWN']);
+  });
+
+  it('the built-in registry refuses two plugins of a kind with one name at start', async () => {
+    const { PluginRegistry, pluginModule } = await import('../../src/core/registry.js');
+    const { BUILTIN_MODULES } = await import('../../stages/index.js');
+    const rankers = BUILTIN_MODULES.find((m) => m.kind === 'ranker')!;
+    expect(() => new PluginRegistry([...BUILTIN_MODULES, pluginModule('ranker', [rankers.classes[0]], 'a copy')])).toThrow(/defined twice/);
+  });
+});
+
+function tmpWrite(root: string, rel: string, text: string): string {
+  writeTree(root, { [rel]: text });
+  return join(root, rel);
+}
