@@ -72,11 +72,19 @@ export interface SelectionContext {
   /** OHLCV aligned with `returns`, when the source has bars (ADX and dollar volume need them). */
   prices?: PriceMatrix;
   features?: FeatureTable;
+  /** Conviction per ranker (higher is better), indexed like `symbols`; `champion` names the one decisions use. */
   scores?: Record<string, { symbols: string[]; conviction: Float64Array }>;
+  champion?: string;
+  /** Market regime when a regime-aware ranker ran (allocation caps follow it). */
+  regime?: 'NORMAL' | 'TURBULENT' | 'CRISIS';
+  /** Flat clusters (labels 1..k, like scipy's fcluster) and the scipy-format linkage matrix. */
   clusters?: { labels: Int32Array; symbols: string[]; linkage?: Float64Array };
   winners?: string[];
   vetoes?: Record<string, Veto[]>;
+  /** Strategy atoms `Asset_Logic_Direction` and their guarded return streams (columns in atom order). */
   atoms?: { id: string; symbol: string; logic: string; direction: 'LONG' | 'SHORT' }[];
+  atom_returns?: ReturnsMatrix;
+  /** Net physical weights: negative for a net short. */
   weights?: { symbol: string; weight: number; direction: 'LONG' | 'SHORT' }[];
   backtest?: unknown;
   report?: { files: string[] };
