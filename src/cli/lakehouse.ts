@@ -6,7 +6,14 @@
 import type { Command } from 'commander';
 import { inputError } from '../core/errors.js';
 import { createProgress, setProgressQuiet } from './progress.js';
-import { openLakehouse, resolveLakehousePath, type Lakehouse, type WriteReport, type SymbolRow } from '../lakehouse/index.js';
+import type { Lakehouse, WriteReport, SymbolRow } from '../lakehouse/index.js';
+import { lakehousePath } from './shared.js';
+
+/** The store (and Arrow) load only when a lakehouse command runs, so other commands start fast. */
+async function openLakehouse(...args: Parameters<typeof import('../lakehouse/index.js').openLakehouse>): Promise<Lakehouse> {
+  const m = await import('../lakehouse/index.js');
+  return m.openLakehouse(...args);
+}
 
 interface PathOpts {
   lakehouse?: string;
@@ -30,7 +37,7 @@ function num(name: string) {
 
 /** The path from the subcommand, else the parent `lakehouse --lakehouse`, else FRACTAL_LAKEHOUSE, else ./lakehouse. */
 function pathOf(cmd: Command): string {
-  return resolveLakehousePath((cmd.optsWithGlobals() as PathOpts).lakehouse);
+  return lakehousePath((cmd.optsWithGlobals() as PathOpts).lakehouse);
 }
 
 const LAKEHOUSE_HELP = 'lakehouse folder (default: $FRACTAL_LAKEHOUSE or ./lakehouse)';

@@ -6,11 +6,13 @@ import { Command, CommanderError } from 'commander';
 import { FractalError } from '../core/errors.js';
 import { fractalVersion } from '../runs/manifest.js';
 import { registerDocsCommand } from './docs.js';
+import { registerLakehouseCommand } from './lakehouse.js';
 import { registerPlanCommand } from './plan.js';
 import { registerPluginsCommand } from './plugins.js';
 import { registerRunCommand } from './run.js';
 import { registerSchemaCommand } from './schema.js';
 import { registerValidateCommand } from './validate.js';
+import { setDebug } from './shared.js';
 
 const COMMANDS = ['run', 'validate', 'plan', 'plugins', 'schema', 'docs', 'lakehouse', 'help'];
 
@@ -27,27 +29,22 @@ export function buildProgram(): Command {
   registerPluginsCommand(program);
   registerSchemaCommand(program);
   registerDocsCommand(program);
+  registerLakehouseCommand(program);
   return program;
-}
-
-async function registerOptional(program: Command): Promise<void> {
-  // The lakehouse commands live in their own module (and pull in Arrow); load them when present.
-  try {
-    const m = (await import('./lakehouse.js')) as { registerLakehouseCommand?: (p: Command) => void };
-    m.registerLakehouseCommand?.(program);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-  }
 }
 
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug') || process.env.FRACTAL_DEBUG === '1';
+  setDebug(debug);
+  if (!argv.length) {
+    buildProgram().outputHelp({ error: true });
+    return 2;
+  }
   // `pipeline-run file.yaml` is `pipeline-run run file.yaml`.
   const first = argv.find((a) => !a.startsWith('-'));
   const args = first !== undefined && !COMMANDS.includes(first) && argv[0] === first ? ['run', ...argv] : argv;
   try {
     const program = buildProgram();
-    if (!args.length || ['lakehouse'].includes(first ?? '') || args.includes('--help') || args.includes('-h') || args[0] === 'help') await registerOptional(program);
     process.exitCode = 0;
     await program.parseAsync(args, { from: 'user' });
     return Number(process.exitCode ?? 0);

@@ -5,7 +5,9 @@
 import type { Command } from 'commander';
 import { formatText } from './format.js';
 import { createProgress, setProgressQuiet } from './progress.js';
-import { addConfigOptions, lakehousePath, validateWith, type ConfigOptions } from './shared.js';
+import { addConfigOptions, isDebug, lakehousePath, validateWith, type ConfigOptions } from './shared.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 interface RunOptions extends ConfigOptions {
   out: string;
@@ -56,6 +58,7 @@ export function registerRunCommand(program: Command): void {
         } else {
           process.stderr.write(`run ${summary.run_id} failed in stage '${summary.error?.stage}': [${summary.error?.code}] ${summary.error?.message}\n`);
           process.stderr.write(`the failed run is in ${summary.folder}\n`);
+          if (isDebug()) process.stderr.write(readFileSync(join(summary.folder, 'FAILED'), 'utf8'));
         }
         process.exitCode = summary.outcome === 'succeeded' ? 0 : 1;
       } finally {

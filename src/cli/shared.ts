@@ -5,6 +5,13 @@ import { builtinRegistry } from '../../stages/index.js';
 import type { PluginRegistry } from '../core/registry.js';
 import { validateFile, type ValidationResult } from '../config/validate.js';
 
+let debug = false;
+/** --debug (or FRACTAL_DEBUG=1): stack traces are shown. */
+export const setDebug = (on: boolean) => {
+  debug = on;
+};
+export const isDebug = () => debug;
+
 let registry: PluginRegistry | undefined;
 /** The built-in registry, created once; a duplicate plugin name fails here, at start. */
 export function getRegistry(): PluginRegistry {

@@ -92,6 +92,18 @@ export async function runPipeline(v: ValidationResult, opts: RunOptions): Promis
   audit.event(null, 'run_started', { name: config.name, config_hash: v.hash, pipeline_file: v.file, stages: config.stages.map((s) => s.type) });
   let ctx = newSelectionContext(runId, {});
   let current: string | null = null;
+  // Ctrl-C or a kill: the folder is marked failed (interrupted) before the process exits, never left looking
+  // complete. (A stage busy in synchronous code is interrupted when it next yields.)
+  const onSignal = (signal: NodeJS.Signals) => {
+    audit.event(current, 'run_interrupted', { signal });
+    const idx = stageRecords.findIndex((r) => r.outcome === 'skipped');
+    if (idx >= 0 && current) stageRecords[idx] = { type: current, ms: null, outcome: 'failed' };
+    const path = folder.fail(manifest('failed', { code: 'INTERRUPTED', message: `interrupted by ${signal}`, stage: current }), `interrupted by ${signal} during stage '${current}'`);
+    process.stderr.write(`\ninterrupted by ${signal}; the partial run is marked failed in ${path}\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     for (let i = 0; i < built.stages.length; i++) {
       const s = built.stages[i];
@@ -113,8 +125,11 @@ export async function runPipeline(v: ValidationResult, opts: RunOptions): Promis
     audit.event(current, 'stage_failed', { error: error.message, code: error.code, ...(err instanceof Error && !e ? { stack: err.stack } : {}) });
     audit.event(null, 'run_failed', { stage: current });
     const m = manifest('failed', error);
-    const path = folder.fail(m, `stage '${current}' failed: [${error.code}] ${error.message}${err instanceof Error && err.stack && !e ? `\n\n${err.stack}` : ''}`);
+    const path = folder.fail(m, `stage '${current}' failed: [${error.code}] ${error.message}${err instanceof Error && err.stack ? `\n\n${err.stack}` : ''}`);
     return summary(m, path);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   audit.event(null, 'run_finished', { stages: stageRecords.length });
   const m = manifest('succeeded');

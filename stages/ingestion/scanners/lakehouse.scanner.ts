@@ -6,7 +6,7 @@
 import { inputError } from '../../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, str, strList } from '../../../src/core/params.js';
 import type { JsonSchema, PluginMeta, StageEnv } from '../../../src/core/plugin.js';
-import { openLakehouse, type Lakehouse } from '../../../src/lakehouse/index.js';
+import type { Lakehouse } from '../../../src/lakehouse/index.js';
 import { discover, pickVenue, toCandidate, type DiscoveryRules, type ScanResult, type Scanner } from '../scanner.js';
 
 /** The discovery params, shared with the synthetic scanner (which stages a market and then discovers the same way). */
@@ -42,6 +42,8 @@ export class LakehouseScanner implements Scanner {
   };
 
   async scan(p: Record<string, unknown>, env: StageEnv): Promise<ScanResult> {
+    // Loaded here, not at the top: the registry (and so `validate`) must not pay for Arrow.
+    const { openLakehouse } = await import('../../../src/lakehouse/index.js');
     const lh = await openLakehouse(env.lakehousePath, { readOnly: true });
     return discoverIn(lh, p, async () => {});
   }

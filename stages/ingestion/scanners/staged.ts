@@ -5,9 +5,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openLakehouse, type Lakehouse } from '../../../src/lakehouse/index.js';
+import type { Lakehouse } from '../../../src/lakehouse/index.js';
 
 export async function stageTemporary(label: string, fill: (writable: Lakehouse) => Promise<unknown>): Promise<{ lakehouse: Lakehouse; close: () => Promise<void> }> {
+  const { openLakehouse } = await import('../../../src/lakehouse/index.js');
   const dir = mkdtempSync(join(tmpdir(), `fractal-${label}-`));
   const close = async () => rmSync(dir, { recursive: true, force: true });
   try {
