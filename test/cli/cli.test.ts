@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, cpSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +96,27 @@ describe('run', () => {
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
     const [only] = readdirSync(join(tmp, 'spine_boom'));
     expect(only).toMatch(/\.failed$/);
+  });
+
+  test('Ctrl-C during a run marks the folder failed (interrupted) and exits 130', async () => {
+    const child = spawn(process.execPath, [join(repo, 'bin', 'pipeline-run.js'), join(fixtures, 'nap.yaml'), '--out', tmp], { env: { ...process.env, CI: '1' } });
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    // Wait until the run is under way (its audit shows the nap stage started), then interrupt it.
+    const deadline = Date.now() + 20000;
+    for (;;) {
+      const parent = join(tmp, 'spine_nap');
+      const partial = existsSync(parent) ? readdirSync(parent, { withFileTypes: true }).find((d) => d.name.endsWith('.partial')) : undefined;
+      if (partial && readFileSync(join(parent, partial.name, 'audit.jsonl'), 'utf8').includes('"stage":"nap","event":"stage_started"')) break;
+      if (Date.now() > deadline) throw new Error('the run never reached the nap stage');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const [only] = readdirSync(join(tmp, 'spine_nap'));
+    expect(only).toMatch(/\.failed$/);
+    const m = JSON.parse(readFileSync(join(tmp, 'spine_nap', only, 'manifest.json'), 'utf8'));
+    expect(m.error).toMatchObject({ code: 'INTERRUPTED', stage: 'nap' });
+    expect(m.stages.map((x: { outcome: string }) => x.outcome)).toEqual(['succeeded', 'failed', 'skipped']);
   });
 
   test('an invalid file exits 2 and writes nothing', () => {
