@@ -1,0 +1,34 @@
+/**
+ * The files must be readable outside Fractal. pyarrow is not installable on this machine, so a second, independent
+ * Arrow implementation reads them: flechette (uwdata; arquero's Arrow layer), which shares no code with
+ * apache-arrow. The values are checked against the source CSV text.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tableFromIPC } from '@uwdata/flechette';
+import { openLakehouse } from '../../src/lakehouse/index.js';
+import { CRYPTO, tempDir } from './helpers.js';
+
+test('an OHLCV file and the symbols table read back with another Arrow implementation, with plain types', async () => {
+  const dir = await tempDir();
+  const lh = await openLakehouse(dir, { create: true });
+  await lh.importCsv(CRYPTO, { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot' });
+
+  const bars = tableFromIPC(readFileSync(join(dir, 'ohlcv', 'binance_spot', 'BTCUSDT.arrow')));
+  expect(bars.schema.fields.map((f) => f.name)).toEqual(['date', 'open', 'high', 'low', 'close', 'volume']);
+  const csv = readFileSync(join(CRYPTO, 'BTCUSDT.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  expect(bars.numRows).toBe(csv.length);
+  const dates = bars.getChild('date')!.toArray() as unknown as ArrayLike<unknown>;
+  const close = bars.getChild('close')!.toArray() as Float64Array;
+  for (const i of [0, 1, Math.floor(csv.length / 2), csv.length - 1]) {
+    const d = dates[i];
+    const iso = d instanceof Date ? d.toISOString().slice(0, 10) : new Date(Number(d)).toISOString().slice(0, 10);
+    expect(iso).toBe(csv[i][0]);
+    expect(close[i]).toBe(Number(csv[i][4]));
+  }
+
+  const symbols = tableFromIPC(readFileSync(join(dir, 'symbols.arrow')));
+  expect(symbols.numRows).toBe(49);
+  const names = symbols.getChild('symbol')!.toArray() as unknown as string[];
+  expect([...names]).toContain('LUNAUSDT');
+});
