@@ -1,0 +1,24 @@
+// npm run bench: every benchmark, one after another, on the built code (timings live here, never in tests).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const benches = [
+  ['lakehouse: seed, import and read a returns matrix', 'dist/src/lakehouse/bench.js', ['500', '1000']],
+  ['Ward clustering: nearest-neighbour chain vs ml-hclust agnes', 'dist/src/math/bench-ward.js', []],
+  ['allocation engines at 100, 500 and 1000 assets', 'dist/src/math/bench-allocation.js', []],
+];
+let failed = 0;
+for (const [title, file, args] of benches) {
+  const path = join(root, file);
+  process.stdout.write(`\n## ${title}\n`);
+  if (!existsSync(path)) {
+    process.stdout.write(`(not built: ${file})\n`);
+    continue;
+  }
+  const r = spawnSync(process.execPath, ['--expose-gc', path, ...args], { stdio: 'inherit', cwd: root });
+  if (r.status !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);
