@@ -60,12 +60,15 @@ const friendlyType = (t: unknown): string => (Array.isArray(t) ? t.map(friendlyT
  */
 export function ajvDiagnostics(errors: ErrorObject[] | null | undefined, base: Path, origins: OriginMap, prefix: Prefix, what: string): Diagnostic[] {
   if (!errors?.length) return [];
-  // Errors inside a failed anyOf/oneOf branch are noise next to the anyOf's own error.
-  const unions = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf').map((e) => e.schemaPath);
+  // Errors inside a failed anyOf/oneOf branch are noise next to the union's own error; of nested unions, the
+  // innermost (the most specific place) speaks.
+  const isUnion = (e: ErrorObject) => e.keyword === 'anyOf' || e.keyword === 'oneOf';
+  const unions = errors.filter(isUnion);
+  const innermost = unions.filter((u) => !unions.some((v) => v !== u && v.schemaPath.startsWith(`${u.schemaPath}/`)));
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
-    if (e.keyword !== 'anyOf' && e.keyword !== 'oneOf' && unions.some((u) => e.schemaPath.startsWith(`${u}/`))) continue;
+    if (isUnion(e) ? !innermost.includes(e) : unions.some((u) => e.schemaPath.startsWith(`${u.schemaPath}/`))) continue;
     const rel = parsePointer(e.instancePath);
     const path: Path = [...base, ...rel.map((t) => (/^\d+$/.test(t) ? Number(t) : t))];
     const field = rel.length ? `'${rel.join('.')}'` : 'the value';
@@ -111,13 +114,17 @@ export function ajvDiagnostics(errors: ErrorObject[] | null | undefined, base: P
         d = diag(code(prefix, 'OUT_OF_RANGE'), locateIn(origins, path), `${field}${where} ${e.message ?? 'is out of range'}`);
         break;
       case 'pattern':
-      case 'format':
-        d = diag(code(prefix, 'BAD_VALUE'), locateIn(origins, path), `${field}${where} ${e.message ?? 'is malformed'}, got ${show(e.data)}`);
+      case 'format': {
+        const desc = (e.parentSchema as JsonSchema)?.description;
+        d = diag(code(prefix, 'BAD_VALUE'), locateIn(origins, path), `${field}${where} ${e.message ?? 'is malformed'}, got ${show(e.data)}`, typeof desc === 'string' ? desc : undefined);
         break;
+      }
       case 'anyOf':
       case 'oneOf': {
+        const branches = ((e.parentSchema as JsonSchema)?.[e.keyword] as JsonSchema[] | undefined) ?? [];
         const desc = (e.parentSchema as JsonSchema)?.description;
-        d = diag(code(prefix, 'INVALID'), locateIn(origins, path), `${field}${where} has the wrong form, got ${show(e.data)}`, typeof desc === 'string' ? `Expected: ${desc}` : undefined);
+        const expected = branches.map(describe).join(', or ');
+        d = diag(code(prefix, 'INVALID'), locateIn(origins, path), `${field}${where} must be ${expected || 'of another form'}, got ${show(e.data)}`, typeof desc === 'string' ? desc : undefined);
         break;
       }
       default:
@@ -130,6 +137,17 @@ export function ajvDiagnostics(errors: ErrorObject[] | null | undefined, base: P
     }
   }
   return out;
+}
+
+/** A short English description of a schema, for "must be X, or Y" messages. */
+export function describe(s: JsonSchema): string {
+  if (s.const !== undefined) return show(s.const);
+  if (Array.isArray(s.enum)) return `one of ${s.enum.map(show).join(', ')}`;
+  const bounds = [s.minimum !== undefined ? `>= ${s.minimum}` : '', s.exclusiveMinimum !== undefined ? `> ${s.exclusiveMinimum}` : '', s.maximum !== undefined ? `<= ${s.maximum}` : ''].filter(Boolean).join(' and ');
+  if (s.type === 'array') return `a list${s.items ? ` of ${describe(s.items as JsonSchema).replace(/^an? /, '')}s` : ''}`;
+  if (Array.isArray(s.anyOf)) return (s.anyOf as JsonSchema[]).map(describe).join(' or ');
+  const t = s.type ? friendlyType(s.type) : 'a value';
+  return bounds ? `${t} ${bounds}` : t;
 }
 
 function rangeHint(s: JsonSchema | undefined): string | undefined {

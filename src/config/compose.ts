@@ -3,7 +3,7 @@
  * params keyed by stage type; `--profile` beats `profile:`), then `--set stages.<type>.<param>=<value>` overrides.
  * The result keeps an origin for every value so later diagnostics point into the file that set it.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { diag, suggestionHint, type Diagnostic, type Location } from './diagnostics.js';
 import { deepMerge, fromSource, isPlainObject, locateIn, pointer, recordOrigins, type OriginMap } from './origins.js';
@@ -127,20 +127,33 @@ function relName(root: SourceDoc, abs: string): string {
   return abs.startsWith(`${r}/`) ? abs.slice(r.length + 1) : abs;
 }
 
-/** Looks for profiles/<name>.(yaml|yml|json) from the pipeline's folder upwards, to the repository root. */
-export function findProfile(pipelineFile: string, name: string): string | undefined {
+/** The profiles/ folders a pipeline can see: from its folder upwards, to the repository root. */
+function profileDirs(pipelineFile: string): string[] {
   const stop = repoRootOf(pipelineFile);
+  const dirs: string[] = [];
   let dir = dirname(resolve(pipelineFile));
   for (;;) {
-    for (const ext of ['yaml', 'yml', 'json']) {
-      const p = join(dir, 'profiles', `${name}.${ext}`);
-      if (existsSync(p)) return p;
-    }
-    if (dir === stop) return undefined;
+    if (existsSync(join(dir, 'profiles'))) dirs.push(join(dir, 'profiles'));
+    if (dir === stop) return dirs;
     const up = dirname(dir);
-    if (up === dir) return undefined;
+    if (up === dir) return dirs;
     dir = up;
   }
+}
+
+/** profiles/<name>.(yaml|yml|json), the nearest one. */
+export function findProfile(pipelineFile: string, name: string): string | undefined {
+  for (const dir of profileDirs(pipelineFile))
+    for (const ext of ['yaml', 'yml', 'json']) {
+      const p = join(dir, `${name}.${ext}`);
+      if (existsSync(p)) return p;
+    }
+  return undefined;
+}
+
+function knownProfiles(pipelineFile: string): string[] {
+  const names = profileDirs(pipelineFile).flatMap((d) => readdirSync(d).filter((f) => /\.(ya?ml|json)$/.test(f)).map((f) => f.replace(/\.(ya?ml|json)$/, '')));
+  return [...new Set(names)].sort();
 }
 
 const PROFILE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -152,7 +165,9 @@ function stagesList(doc: Record<string, unknown>): Record<string, unknown>[] {
 function applyProfile(c: Composed, name: string, at: Location, stageTypes: string[], out: Diagnostic[]): void {
   const file = PROFILE_NAME_RE.test(name) ? findProfile(c.root.absPath, name) : undefined;
   if (!file) {
-    out.push(diag('REF_PROFILE_NOT_FOUND', at, `profile '${name}' not found`, `Profiles are files profiles/${name}.yaml beside or above the pipeline's folder.`));
+    const known = knownProfiles(c.root.absPath);
+    const where = `Profiles are files profiles/<name>.yaml beside or above the pipeline's folder.`;
+    out.push(diag('REF_PROFILE_NOT_FOUND', at, `profile '${name}' not found`, known.length ? `${suggestionHint(name, known, 'profiles')} ${where}` : where));
     return;
   }
   const loaded = loadSource(file);

@@ -26,9 +26,9 @@ const stageItem: JsonSchema = {
 const common: Record<string, JsonSchema> = {
   $schema: { type: 'string', description: 'Editor hint; ignored by the engine.' },
   version: { type: ['string', 'number'], description: `Format version; this engine reads ${FORMAT_VERSION_TEXT}.` },
-  name: { type: 'string', pattern: NAME_PATTERN, description: 'Run folder name; defaults to the file name.' },
+  name: { type: 'string', pattern: NAME_PATTERN, description: 'Run folder name: letters, digits, _ . and -, no spaces; defaults to the file name.' },
   description: { type: 'string' },
-  profile: { type: 'string', pattern: NAME_PATTERN, description: 'Default profile (profiles/<name>.yaml); --profile overrides.' },
+  profile: { type: 'string', pattern: NAME_PATTERN, description: 'Default profile (profiles/<name>.yaml: letters, digits, _ . and -); --profile overrides.' },
   plugins: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Extra plugin modules (.js/.mjs) inside this repository.' },
   lakehouse: { type: 'string', description: 'Lakehouse folder, relative to this file; --lakehouse and FRACTAL_LAKEHOUSE override.' },
 };

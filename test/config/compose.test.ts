@@ -195,11 +195,11 @@ describe('the resolved config', () => {
     });
     expect(by('inference')).not.toHaveProperty('weights');
     expect(by('inference').ranker).toEqual({ name: 'regime', params: expect.objectContaining({ weights: { momentum: 1.5 }, volatility_lookback: 20 }) });
-    expect(by('clustering')).toEqual({ threshold: 0.7, max_clusters: 25, lookbacks: [20, 60, 120], linkage: 'ward' });
+    expect(by('clustering')).toMatchObject({ threshold: 0.7, max_clusters: 25, lookbacks: [20, 60, 120], linkage: 'ward' });
     expect(by('policy')).toMatchObject({ top_n: 2, sector_cap: 0.4, min_winners: 15, relaxation: true });
     expect(by('policy').filters).toEqual([
       { name: 'darwinian', params: expect.any(Object) },
-      { name: 'spectral', params: { entropy_max: 0.995, efficiency_min: 0.3, hurst_min: 0, hurst_max: 1 } },
+      { name: 'spectral', params: expect.objectContaining({ entropy_max: 0.995, efficiency_min: 0.3, hurst_min: 0, hurst_max: 1 }) },
     ]);
     expect(by('synthesis')).toMatchObject({ direction: 'LONG', toxic_threshold: 5 });
     expect(by('allocation')).toMatchObject({ engine: { name: 'hrp', params: { linkage: 'single' } }, cluster_cap: 0.25, bounds: [0, 1] });
@@ -211,15 +211,15 @@ describe('the resolved config', () => {
   it('the champion ranker’s weights come from the shorthand when no ranker is named', async () => {
     const dir = tmpTree({ 'p.yaml': `${HEAD}stages:\n  - type: ingestion\n  - type: feature_engineering\n  - type: inference\n    params: { weights: { momentum: 2 } }\n` });
     const r = await validate(join(dir, 'p.yaml'));
-    expect(stage(r, 'inference').params.ranker).toEqual({ name: 'mps', params: { weights: { momentum: 2 } } });
+    expect(stage(r, 'inference').params.ranker).toEqual({ name: 'mps', params: expect.objectContaining({ weights: { momentum: 2 } }) });
   });
 
   it('with `rankers`, the shorthand goes to the first (the champion) only', async () => {
     const dir = tmpTree({ 'p.yaml': `${HEAD}stages:\n  - type: ingestion\n  - type: feature_engineering\n  - type: inference\n    params: { rankers: [cars, mps], weights: { momentum: 2 } }\n` });
     const r = await validate(join(dir, 'p.yaml'));
     expect(stage(r, 'inference').params.rankers).toEqual([
-      { name: 'cars', params: { weights: { momentum: 2 } } },
-      { name: 'mps', params: {} },
+      { name: 'cars', params: expect.objectContaining({ weights: { momentum: 2 } }) },
+      { name: 'mps', params: expect.not.objectContaining({ weights: expect.anything() }) },
     ]);
   });
 });
