@@ -61,6 +61,12 @@ export const DOCUMENT_PROVIDES: Record<DocumentKind, string[]> = {
   tournament: ['run_id', 'params', 'matrix'],
 };
 
+/** Where the run's bars come from (a read-only lakehouse handle): the backtest reads realised returns here. */
+export interface MarketSource {
+  venue: string;
+  readReturns(req: { symbols: string[]; venue?: string; start?: number | string; end: number | string; lookbackDays?: number }): Promise<ReturnsMatrix>;
+}
+
 export interface SelectionContext {
   kind: 'selection';
   run_id: string;
@@ -68,6 +74,7 @@ export interface SelectionContext {
   /** As-of date of the decision (point in time): no stage may read a later day. */
   as_of?: EpochDay;
   raw_pool?: Candidate[];
+  market?: MarketSource;
   returns?: ReturnsMatrix;
   /** OHLCV aligned with `returns`, when the source has bars (ADX and dollar volume need them). */
   prices?: PriceMatrix;

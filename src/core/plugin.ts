@@ -3,8 +3,17 @@
  * the container binds it by kind and name, the validator checks its params against `meta.params`, and the schema
  * generator and `pipeline-run plugins` read the same object, so the editor, `validate` and the engine never disagree.
  */
-import type { AuditLedger } from '../runs/audit.js';
-import type { ArtifactWriter } from '../runs/artifacts.js';
+/** Where a stage records its decisions (runs/audit.ts writes it as audit.jsonl). */
+export interface Audit {
+  event(stage: string | null, event: string, data?: unknown): void;
+}
+
+/** Where a stage writes its files, inside the run folder (runs/artifacts.ts). */
+export interface Artifacts {
+  writeText(name: string, text: string): Promise<string>;
+  writeJson(name: string, value: unknown): Promise<string>;
+  writeBytes(name: string, bytes: Uint8Array): Promise<string>;
+}
 
 export const PLUGIN_KINDS = ['stage', 'filter', 'ranker', 'engine', 'scanner', 'simulator', 'reporter'] as const;
 export type PluginKind = (typeof PLUGIN_KINDS)[number];
@@ -74,8 +83,8 @@ export interface StageEnv {
   /** Directory of the pipeline file; relative paths in params resolve against it. */
   baseDir: string;
   lakehousePath: string;
-  audit: AuditLedger;
-  artifacts: ArtifactWriter;
+  audit: Audit;
+  artifacts: Artifacts;
   plugins: PluginResolver;
   log: (message: string) => void;
   /** Reports progress of long work (a bar on a TTY, silent otherwise). */
@@ -84,6 +93,22 @@ export interface StageEnv {
   recordData: (entries: { id: string; checksum: string }[]) => void;
   /** The pipeline being run and what has happened so far (for reporters). */
   pipeline: { name: string; hash: string; config: unknown; stages: { type: string; ms?: number }[] };
+  /**
+   * Values kept for the whole run (e.g. a scanner's staged market, read again by every backtest window), and
+   * what to release when the run ends.
+   */
+  cache: RunCache;
+  /**
+   * Runs the stages before the current one again on a fresh context, as of `asOf` (a stage whose params have
+   * `as_of` gets it; `lookback_days` too when given), quietly: no artifacts, no audit events. This is how the
+   * backtest re-makes each decision point in time.
+   */
+  replay: (asOf: number, opts?: { lookbackDays?: number }) => Promise<any>;
+}
+
+export interface RunCache {
+  get<T>(key: string): T | undefined;
+  set<T>(key: string, value: T, release?: () => Promise<void> | void): T;
 }
 
 /** A reporter renders the context into files in the run folder and returns their names. */

@@ -11,6 +11,7 @@ import { AuditLedger } from '../runs/audit.js';
 import { fractalVersion, gitState, type Manifest } from '../runs/manifest.js';
 import { newRunId, RunFolder } from '../runs/run-folder.js';
 import { newSelectionContext } from './context.js';
+import { isoFromDay } from '../lakehouse/dates.js';
 import { FractalError } from './errors.js';
 import { PipelineFactory } from './factory.js';
 import type { StageEnv } from './plugin.js';
@@ -51,6 +52,9 @@ export async function runPipeline(v: ValidationResult, opts: RunOptions): Promis
   const dataEntries = new Map<string, string>();
   const stageRecords: Manifest['stages'] = config.stages.map((s) => ({ type: s.type, ms: null, outcome: 'skipped' }));
   const log = opts.log ?? (() => {});
+  const cache = new Map<string, unknown>();
+  const releases: (() => Promise<void> | void)[] = [];
+  let currentIndex = 0;
   const env: StageEnv = {
     runId,
     runDir: folder.dir,
@@ -63,6 +67,34 @@ export async function runPipeline(v: ValidationResult, opts: RunOptions): Promis
     progress: opts.progress ?? (() => {}),
     recordData: (entries) => entries.forEach((e) => dataEntries.set(e.id, e.checksum)),
     pipeline: { name: config.name, hash: v.hash, config, stages: stageRecords.map((s) => ({ type: s.type })) },
+    cache: {
+      get: <T>(key: string) => cache.get(key) as T | undefined,
+      set: <T>(key: string, value: T, release?: () => Promise<void> | void) => {
+        cache.set(key, value);
+        if (release) releases.push(release);
+        return value;
+      },
+    },
+    replay: async (asOf, replayOpts = {}) => {
+      const quiet: StageEnv = {
+        ...env,
+        audit: { event: () => {} },
+        artifacts: { writeText: async () => '', writeJson: async () => '', writeBytes: async () => '' },
+        log: () => {},
+        progress: () => {},
+        replay: () => Promise.reject(new FractalError('NESTED_REPLAY', 'a replayed stage cannot replay again')),
+      };
+      let c = newSelectionContext(runId, {});
+      for (let i = 0; i < currentIndex; i++) {
+        const s = built.stages[i];
+        const props = (s.meta.params.properties ?? {}) as Record<string, unknown>;
+        const params = { ...s.params };
+        if ('as_of' in props) params.as_of = isoFromDay(asOf);
+        if (replayOpts.lookbackDays !== undefined && 'lookback_days' in props) params.lookback_days = replayOpts.lookbackDays;
+        c = (await s.stage.execute(c, params, quiet)) ?? c;
+      }
+      return c;
+    },
   };
   const dataHash = () => (dataEntries.size ? sha256([...dataEntries].sort(([a], [b]) => a.localeCompare(b)).map(([k, c]) => `${k}:${c}`).join('\n')) : null);
   const manifest = (outcome: Manifest['outcome'], error?: Manifest['error']): Manifest => {
@@ -108,6 +140,7 @@ export async function runPipeline(v: ValidationResult, opts: RunOptions): Promis
     for (let i = 0; i < built.stages.length; i++) {
       const s = built.stages[i];
       current = s.type;
+      currentIndex = i;
       log(`stage ${i + 1}/${built.stages.length}: ${s.type}`);
       audit.event(s.type, 'stage_started', { index: i, params: s.params });
       const ts = performance.now();
@@ -130,6 +163,7 @@ export async function runPipeline(v: ValidationResult, opts: RunOptions): Promis
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    for (const release of releases.reverse()) await release();
   }
   audit.event(null, 'run_finished', { stages: stageRecords.length });
   const m = manifest('succeeded');

@@ -1,12 +1,41 @@
 /**
- * Backtest: walk-forward. At each rebalance the decision stages before this one run again on data up to that
- * date only; weights drift with prices between rebalances; costs are charged on traded notional.
+ * Backtest: walk-forward and point in time. At each rebalance the decision stages before this one run again
+ * (env.replay) on data up to that day only, over the last `train_window` days; the weights they decide are held
+ * for the next `test_window` days (until the next rebalance, `step_size` days later; days between the two when
+ * test_window < step_size are in cash). Weights drift with prices, costs are charged on traded notional, a
+ * window whose equity reaches zero is liquidated and stays at zero, and returns compound time-weighted.
+ * Metrics come from src/math/metrics.ts and are verified by a second route; the last rebalance's weights are the
+ * run's weights.json.
  */
-import { plannedError } from '../../src/core/planned.js';
+import type { SelectionContext } from '../../src/core/context.js';
+import { inputError, runError } from '../../src/core/errors.js';
 import { int, num, params, pluginRef, str } from '../../src/core/params.js';
-import type { Stage, StageMeta } from '../../src/core/plugin.js';
+import type { PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import { isoFromDay } from '../../src/lakehouse/dates.js';
+import { computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
+import { encodeColumns } from '../../src/runs/arrow.js';
+import { periodsPerYearFor } from '../features/feature-engineering.stage.js';
+import type { HoldingResult, Simulator } from './simulator.js';
 
-export class BacktestStage implements Stage {
+/** Expected annual volatility ceilings by engine (seed volatility bands); realised drift above 0.25 is flagged. */
+export const VOLATILITY_BANDS: Record<string, number> = { min_variance: 0.35, hrp: 0.45, equal_weight: 0.6, max_sharpe: 0.9 };
+export const BAND_DRIFT_LIMIT = 0.25;
+
+interface WindowRecord {
+  window: number;
+  as_of: string;
+  start: string;
+  end: string;
+  holdings: number;
+  winners: number | null;
+  turnover: number;
+  cost: number;
+  return: number;
+  liquidated: boolean;
+  weights: { symbol: string; weight: number }[];
+}
+
+export class BacktestStage implements Stage<SelectionContext> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'backtest',
@@ -20,14 +49,162 @@ export class BacktestStage implements Stage {
       step_size: int('Days between rebalances.', 20, { min: 1 }),
       slippage_bps: num('Slippage on traded notional, basis points.', 5, { min: 0 }),
       commission_bps: num('Commission on traded notional, basis points.', 1, { min: 0 }),
-      benchmark: str('Benchmark symbol for the report.'),
+      benchmark: str('Benchmark symbol (same venue) for the report.'),
       simulator: pluginRef('simulator', 'How holdings are simulated between rebalances.', 'vectorized'),
       periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
     }),
-    planned: 'the walk-forward backtest lands with issue 6.',
   };
 
-  execute(): never {
-    throw plannedError(BacktestStage.meta);
+  async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
+    const market = ctx.market;
+    if (!market || ctx.as_of === undefined || !ctx.raw_pool) throw runError('BACKTEST_NO_MARKET', 'the backtest needs the market the ingestion stage opened; put ingestion first');
+    const train = p.train_window as number;
+    const test = p.test_window as number;
+    const step = p.step_size as number;
+    const costRate = ((p.slippage_bps as number) + (p.commission_bps as number)) / 10_000;
+    const ppy = (p.periods_per_year as number | undefined) ?? periodsPerYearFor(ctx.raw_pool[0]);
+    const simRef = p.simulator as PluginRef;
+    const simulator = env.plugins.get<Simulator>('simulator', simRef.name);
+
+    // The calendar: every day of the candidates' data up to the run's as-of date.
+    const calendar = (await market.readReturns({ symbols: ctx.raw_pool.map((c) => c.symbol), end: ctx.as_of })).dates;
+    const T = calendar.length;
+    if (T < train + 2)
+      throw inputError('BACKTEST_TOO_SHORT', `the data has ${T} days up to ${isoFromDay(ctx.as_of)}; train_window ${train} leaves nothing to test`, 'Lower train_window (a profile such as development does) or load more history.');
+    const benchmark = p.benchmark as string | undefined;
+    const rebalances: number[] = [];
+    for (let t = train - 1; t < T - 1; t += step) rebalances.push(t);
+
+    const dates: number[] = [];
+    const daily: number[] = [];
+    const windows: WindowRecord[] = [];
+    const weightRows: { date: number; symbol: string; weight: number }[] = [];
+    let held = new Map<string, number>();
+    let lastWeights: SelectionContext['weights'] = [];
+    let dead = false;
+    for (let k = 0; k < rebalances.length; k++) {
+      const t = rebalances[k];
+      const asOf = calendar[t];
+      const lastDay = Math.min(t + test, k + 1 < rebalances.length ? rebalances[k + 1] : T - 1, T - 1);
+      const nextDecision = k + 1 < rebalances.length ? rebalances[k + 1] : T - 1;
+      env.progress('backtest windows', k, rebalances.length);
+      const decided: SelectionContext = await env.replay(asOf, { lookbackDays: train });
+      if (decided.returns && decided.returns.dates[decided.returns.dates.length - 1] > asOf)
+        throw runError('LOOKAHEAD', `window ${k}: a decision as of ${isoFromDay(asOf)} saw ${isoFromDay(decided.returns.dates[decided.returns.dates.length - 1])}`);
+      const weights = (decided.weights ?? []).filter((w) => w.weight !== 0);
+      lastWeights = decided.weights ?? [];
+      const symbols = [...new Set([...weights.map((w) => w.symbol), ...held.keys()])].sort();
+      const target = Float64Array.from(symbols, (s) => weights.find((w) => w.symbol === s)?.weight ?? 0);
+      const current = Float64Array.from(symbols, (s) => held.get(s) ?? 0);
+      // Realised returns of the window, read after the decision: the decision never saw them.
+      const windowDates = calendar.subarray(t + 1, lastDay + 1);
+      let realised: Float64Array = new Float64Array(0);
+      if (symbols.length && windowDates.length) {
+        const r = await market.readReturns({ symbols, start: windowDates[0], end: windowDates[windowDates.length - 1] });
+        realised = alignColumns(r.dates, r.symbols, r.values, windowDates, symbols);
+      }
+      const result: HoldingResult = dead
+        ? { returns: new Float64Array(windowDates.length), end: new Float64Array(symbols.length), turnover: 0, cost: 0, liquidated: true }
+        : simulator.hold({ dates: windowDates, symbols, returns: realised, target, current, costRate });
+      dead = dead || result.liquidated;
+      for (let i = 0; i < windowDates.length; i++) {
+        dates.push(windowDates[i]);
+        daily.push(result.returns[i]);
+      }
+      // Cash between the end of the holding period and the next decision.
+      for (let i = lastDay + 1; i <= nextDecision && i < T && k + 1 < rebalances.length; i++) {
+        dates.push(calendar[i]);
+        daily.push(0);
+      }
+      held = new Map(symbols.map((s, j) => [s, lastDay < nextDecision ? 0 : result.end[j]] as const).filter(([, w]) => w !== 0));
+      for (const w of weights) weightRows.push({ date: asOf, symbol: w.symbol, weight: w.weight });
+      const record: WindowRecord = {
+        window: k,
+        as_of: isoFromDay(asOf),
+        start: windowDates.length ? isoFromDay(windowDates[0]) : isoFromDay(asOf),
+        end: windowDates.length ? isoFromDay(windowDates[windowDates.length - 1]) : isoFromDay(asOf),
+        holdings: weights.length,
+        winners: decided.winners?.length ?? null,
+        turnover: result.turnover,
+        cost: result.cost,
+        return: result.returns.reduce((g: number, x: number) => g * (1 + x), 1) - 1,
+        liquidated: result.liquidated,
+        weights: weights.map((w) => ({ symbol: w.symbol, weight: w.weight })),
+      };
+      windows.push(record);
+      env.audit.event('backtest', 'window', record);
+    }
+    env.progress('backtest windows', rebalances.length, rebalances.length);
+
+    const r = Float64Array.from(daily);
+    const d = Int32Array.from(dates);
+    let bench: Float64Array | undefined;
+    if (benchmark) {
+      const b = await market.readReturns({ symbols: [benchmark], start: d[0], end: d[d.length - 1] });
+      bench = alignColumns(b.dates, b.symbols, b.values, d, [benchmark]).map((x) => (Number.isFinite(x) ? x : 0));
+    }
+    const metrics = computeMetrics(r, ppy);
+    const verification = verifyMetrics(r, ppy);
+    for (const v of verification) if (!v.agrees) env.audit.event('backtest', 'verification_disagreement', v);
+    const engine = engineOf(env);
+    const band = engine !== undefined ? VOLATILITY_BANDS[engine] : undefined;
+    const turnovers = windows.map((w) => w.turnover);
+    const last = lastWeights ?? [];
+    const summary = {
+      periods_per_year: ppy,
+      windows: windows.length,
+      first: isoFromDay(d[0]),
+      last: isoFromDay(d[d.length - 1]),
+      ...metrics,
+      turnover: turnovers.reduce((a, b) => a + b, 0) / Math.max(1, turnovers.length),
+      costs: windows.reduce((a, w) => a + w.cost, 0),
+      gross_exposure: last.reduce((a, w) => a + Math.abs(w.weight), 0),
+      net_exposure: last.reduce((a, w) => a + w.weight, 0),
+      liquidated: dead,
+      benchmark: bench ? { symbol: benchmark, ...computeMetrics(bench, ppy) } : null,
+      verification,
+      volatility_band: band === undefined ? null : { engine, band, realised: metrics.volatility, drift: metrics.volatility - band, flagged: metrics.volatility - band > BAND_DRIFT_LIMIT },
+    };
+    if (summary.volatility_band?.flagged) env.audit.event('backtest', 'volatility_band_drift', summary.volatility_band);
+
+    const eq = equityCurve(r);
+    await env.artifacts.writeBytes('returns.arrow', await encodeColumns({ date: { kind: 'date', values: d }, return: { kind: 'float', values: r }, ...(bench ? { benchmark: { kind: 'float', values: bench } } : {}) }));
+    await env.artifacts.writeBytes('equity.arrow', await encodeColumns({ date: { kind: 'date', values: d }, equity: { kind: 'float', values: eq }, drawdown: { kind: 'float', values: drawdownSeries(r) }, ...(bench ? { benchmark_equity: { kind: 'float', values: equityCurve(bench) } } : {}) }));
+    await env.artifacts.writeBytes('weights.arrow', await encodeColumns({
+      date: { kind: 'date', values: Int32Array.from(weightRows, (w) => w.date) },
+      symbol: { kind: 'string', values: weightRows.map((w) => w.symbol) },
+      weight: { kind: 'float', values: Float64Array.from(weightRows, (w) => w.weight) },
+    }));
+    await env.artifacts.writeJson('metrics.json', summary);
+    await env.artifacts.writeJson('weights.json', last);
+    ctx.weights = last;
+    ctx.backtest = { dates: d, returns: r, benchmark: bench, windows, metrics: summary };
+    env.log(`backtest: ${windows.length} windows, ${isoFromDay(d[0])} to ${isoFromDay(d[d.length - 1])}, CAGR ${(metrics.cagr * 100).toFixed(1)}%, Sharpe ${metrics.sharpe.toFixed(2)}, max drawdown ${(metrics.max_drawdown * 100).toFixed(1)}%`);
+    return ctx;
   }
+}
+
+/** Picks `symbols` columns on the `dates` axis out of a column-major matrix on another axis (NaN where absent). */
+function alignColumns(srcDates: Int32Array, srcSymbols: string[], values: Float64Array, dates: Int32Array, symbols: string[]): Float64Array {
+  const T = dates.length;
+  const S = srcDates.length;
+  const out = new Float64Array(symbols.length * T).fill(NaN);
+  const row = new Map<number, number>();
+  srcDates.forEach((d, i) => row.set(d, i));
+  symbols.forEach((s, j) => {
+    const c = srcSymbols.indexOf(s);
+    if (c < 0) return;
+    for (let t = 0; t < T; t++) {
+      const i = row.get(dates[t]);
+      if (i !== undefined) out[j * T + t] = values[c * S + i];
+    }
+  });
+  return out;
+}
+
+/** The allocation engine named in the pipeline (for the volatility band), if any. */
+function engineOf(env: StageEnv): string | undefined {
+  const stages = (env.pipeline.config as { stages?: { type: string; params: Record<string, unknown> }[] }).stages ?? [];
+  const alloc = stages.find((s) => s.type === 'allocation');
+  return (alloc?.params.engine as PluginRef | undefined)?.name;
 }

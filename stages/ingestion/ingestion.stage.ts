@@ -10,7 +10,7 @@ import { inputError, runError } from '../../src/core/errors.js';
 import { date, int, params, path, pluginRef } from '../../src/core/params.js';
 import type { PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { dayFromIso, isoFromDay } from '../../src/lakehouse/dates.js';
-import type { Scanner } from './scanner.js';
+import type { ScanResult, Scanner } from './scanner.js';
 
 export class IngestionStage implements Stage<SelectionContext> {
   static readonly meta: StageMeta = {
@@ -30,9 +30,14 @@ export class IngestionStage implements Stage<SelectionContext> {
 
   async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
     const ref = p.scanner as PluginRef;
-    const scanner = env.plugins.get<Scanner>('scanner', ref.name);
-    const scan = await scanner.scan(ref.params, env);
-    try {
+    // One scan per run: backtest windows replay this stage many times over the same discovered market.
+    const key = `ingestion.scan:${JSON.stringify(ref)}`;
+    let scan = env.cache.get<ScanResult>(key);
+    if (!scan) {
+      const fresh = await env.plugins.get<Scanner>('scanner', ref.name).scan(ref.params, env);
+      scan = env.cache.set(key, fresh, () => fresh.close());
+    }
+    {
       let candidates = scan.candidates;
       if (p.candidates_path) candidates = readCandidates(resolve(env.baseDir, p.candidates_path as string), scan.venue);
       env.audit.event('ingestion', 'discovery', { scanner: ref.name, venue: scan.venue, funnel: scan.funnel, candidates: candidates.length });
@@ -54,6 +59,8 @@ export class IngestionStage implements Stage<SelectionContext> {
 
       ctx.as_of = asOf;
       ctx.raw_pool = candidates;
+      const data = scan.data;
+      ctx.market = { venue: scan.venue, readReturns: (req) => data.readReturns({ venue: scan!.venue, ...req }) };
       ctx.returns = returns;
       ctx.prices = prices;
       const first = isoFromDay(returns.dates[0]);
@@ -62,8 +69,6 @@ export class IngestionStage implements Stage<SelectionContext> {
       env.audit.event('ingestion', 'returns_loaded', { symbols: symbols.length, days: returns.dates.length, first, last, as_of: isoFromDay(asOf), data_hash: scan.data.dataHash() });
       env.log(`ingestion: ${symbols.length} symbols × ${returns.dates.length} days (${first} to ${last}) from ${ref.name}/${scan.venue}`);
       return ctx;
-    } finally {
-      await scan.close();
     }
   }
 }

@@ -135,6 +135,7 @@ test('the stage sees no day after the as-of date even when the data goes on', as
     runId: 't', runDir: tmp, baseDir: tmp, lakehousePath: lh, log: () => {}, progress: () => {}, recordData: () => {},
     audit: { event: () => {} }, artifacts: { writeJson: async () => '', writeText: async () => '' }, plugins: built.resolver,
     pipeline: { name: 'pit', hash: '', config: v.resolved, stages: [] },
+    cache: { get: () => undefined, set: (_k: string, value: unknown) => value },
   } as never;
   await built.stages[0].stage.execute(ctx, built.stages[0].params, env);
   expect(isoFromDay(ctx.as_of!)).toBe('2025-06-01');
