@@ -10,11 +10,12 @@ import { registerLakehouseCommand } from './lakehouse.js';
 import { registerPlanCommand } from './plan.js';
 import { registerPluginsCommand } from './plugins.js';
 import { registerRunCommand } from './run.js';
+import { registerRunsCommand } from './runs.js';
 import { registerSchemaCommand } from './schema.js';
 import { registerValidateCommand } from './validate.js';
 import { setDebug } from './shared.js';
 
-const COMMANDS = ['run', 'validate', 'plan', 'plugins', 'schema', 'docs', 'lakehouse', 'help'];
+const COMMANDS = ['run', 'runs', 'validate', 'plan', 'plugins', 'schema', 'docs', 'lakehouse', 'help'];
 
 export function buildProgram(): Command {
   const program = new Command('pipeline-run')
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerSchemaCommand(program);
   registerDocsCommand(program);
   registerLakehouseCommand(program);
+  registerRunsCommand(program);
   return program;
 }
 

@@ -138,6 +138,24 @@ describe('run', () => {
   });
 });
 
+describe('runs', () => {
+  test('writes index.md and index.html listing every finished run, newest first, failed ones marked', () => {
+    const fixtures = join(repo, 'test', 'runs', 'fixtures');
+    const ok = JSON.parse(cli([join(fixtures, 'ok.yaml'), '--out', tmp, '--json']).stdout);
+    const bad = JSON.parse(cli([join(fixtures, 'boom.yaml'), '--out', tmp, '--json']).stdout);
+    const r = cli(['runs', '--out', tmp]);
+    expect(r.code).toBe(0);
+    const md = readFileSync(join(tmp, 'index.md'), 'utf8');
+    expect(md).toContain('# Runs (2)');
+    const lines = md.split('\n').filter((l) => l.startsWith('| spine_'));
+    expect(lines[0]).toContain(bad.run_id);
+    expect(lines[0]).toContain('| failed |');
+    expect(lines[1]).toContain(`[${ok.run_id}](spine_ok/${ok.run_id}/report.md)`);
+    expect(readFileSync(join(tmp, 'index.html'), 'utf8')).toContain(`href="spine_ok/${ok.run_id}/report.md"`);
+    expect(cli(['runs', '--out', join(tmp, 'nope')]).code).toBe(2);
+  });
+});
+
 describe('plan, plugins, schema', () => {
   test('plan prints the resolved config and its hash; --diff shows what changed', () => {
     const a = join(tmp, 'a.yaml');

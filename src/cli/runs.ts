@@ -1,0 +1,97 @@
+/**
+ * `pipeline-run runs [--out DIR]`: an index of every run under the runs root (index.md and index.html), newest
+ * first, with outcome, config hash, duration and the key backtest metrics when the run has them.
+ */
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { inputError } from '../core/errors.js';
+
+interface RunRow {
+  name: string;
+  run_id: string;
+  folder: string;
+  outcome: string;
+  started_at: string;
+  duration_ms: number;
+  config_hash: string;
+  stages: string;
+  metrics?: { cagr?: number; sharpe?: number; max_drawdown?: number; volatility?: number };
+  error?: string;
+}
+
+export function collectRuns(root: string): RunRow[] {
+  const rows: RunRow[] = [];
+  for (const name of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+    for (const run of readdirSync(join(root, name), { withFileTypes: true })) {
+      if (!run.isDirectory() || run.name.startsWith('.')) continue; // .partial folders are runs still going (or crashed)
+      const folder = join(root, name, run.name);
+      const mf = join(folder, 'manifest.json');
+      if (!existsSync(mf)) continue;
+      try {
+        const m = JSON.parse(readFileSync(mf, 'utf8'));
+        const metricsFile = join(folder, 'metrics.json');
+        const metrics = existsSync(metricsFile) ? JSON.parse(readFileSync(metricsFile, 'utf8')) : undefined;
+        rows.push({
+          name: m.name, run_id: m.run_id, folder, outcome: m.outcome, started_at: m.started_at, duration_ms: m.duration_ms,
+          config_hash: m.config_hash, stages: (m.stages ?? []).map((s: { type: string }) => s.type).join(' → '),
+          ...(metrics && typeof metrics.sharpe === 'number' ? { metrics } : {}),
+          ...(m.error ? { error: `${m.error.stage}: ${m.error.message}` } : {}),
+        });
+      } catch {
+        rows.push({ name, run_id: run.name, folder, outcome: 'unreadable manifest', started_at: '', duration_ms: 0, config_hash: '', stages: '' });
+      }
+    }
+  }
+  return rows.sort((a, b) => b.started_at.localeCompare(a.started_at));
+}
+
+const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '—' : `${(x * 100).toFixed(1)}%`);
+const fix = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(2));
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+export function renderIndex(rows: RunRow[], root: string): { md: string; html: string } {
+  const head = ['pipeline', 'run', 'outcome', 'started', 'time', 'CAGR', 'Sharpe', 'max DD', 'vol', 'config'];
+  const cells = (r: RunRow) => [r.name, r.run_id, r.outcome, r.started_at.replace('T', ' ').slice(0, 19), `${(r.duration_ms / 1000).toFixed(1)} s`, pct(r.metrics?.cagr), fix(r.metrics?.sharpe), pct(r.metrics?.max_drawdown), pct(r.metrics?.volatility), r.config_hash.slice(0, 12)];
+  const link = (r: RunRow) => relative(root, join(r.folder, existsSync(join(r.folder, 'report.html')) ? 'report.html' : existsSync(join(r.folder, 'report.md')) ? 'report.md' : 'manifest.json'));
+  const md = [
+    `# Runs (${rows.length})`,
+    '',
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${cells(r).map((c, i) => (i === 1 ? `[${c}](${link(r)})` : c)).join(' | ')} |`),
+    '',
+  ].join('\n');
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>Fractal runs</title><style>
+body{font:14px system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse}td,th{padding:.3rem .6rem;border-bottom:1px solid #ddd;text-align:left}
+td.num{text-align:right;font-variant-numeric:tabular-nums}.failed{color:#b00020}.succeeded{color:#1b7f3b}</style></head><body>
+<h1>Runs (${rows.length})</h1><table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>
+${rows.map((r) => `<tr>${cells(r).map((c, i) => (i === 1 ? `<td><a href="${esc(link(r))}">${esc(c)}</a></td>` : i === 2 ? `<td class="${esc(r.outcome)}" title="${esc(r.error ?? '')}">${esc(c)}</td>` : `<td${i >= 4 && i <= 8 ? ' class="num"' : ''}>${esc(c)}</td>`)).join('')}</tr>`).join('\n')}
+</tbody></table></body></html>
+`;
+  return { md, html };
+}
+
+export function registerRunsCommand(program: Command): void {
+  program
+    .command('runs')
+    .description('write an index of all runs (index.md, index.html) with their key metrics')
+    .option('--out <dir>', 'runs root', 'runs')
+    .option('--json', 'print the index as JSON instead')
+    .action((opts: { out: string; json?: boolean }) => {
+      const root = resolve(opts.out);
+      if (!existsSync(root)) throw inputError('NO_RUNS', `no runs folder at ${opts.out}`, 'Run a pipeline first, or point --out at the runs root.');
+      const rows = collectRuns(root);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      const { md, html } = renderIndex(rows, root);
+      for (const [name, text] of [['index.md', md], ['index.html', html]] as const) {
+        writeFileSync(join(root, `${name}.tmp`), text);
+        renameSync(join(root, `${name}.tmp`), join(root, name));
+      }
+      process.stdout.write(`${join(opts.out, 'index.html')}\n`);
+      process.stderr.write(`${rows.length} run(s) indexed\n`);
+    });
+}
