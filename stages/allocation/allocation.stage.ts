@@ -1,14 +1,25 @@
 /**
  * Allocation: an engine turns returns (of atoms when synthesis ran, else of symbols) into weights under bounds,
  * cluster caps, direction caps and an optional beta target, falling back through a declared list of engines.
+ * See docs/allocation.md for the estimators, the checks made before solving and the artifacts written.
  */
-import { plannedError } from '../../src/core/planned.js';
+import type { ReturnsMatrix, SelectionContext } from '../../src/core/context.js';
+import { FractalError, inputError, runError } from '../../src/core/errors.js';
 import { fraction, int, num, oneOfStr, params, pluginRef, pluginRefList, str } from '../../src/core/params.js';
-import type { JsonSchema, Stage, StageMeta } from '../../src/core/plugin.js';
+import type { JsonSchema, PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import { correlationMatrix } from '../../src/math/correlation.js';
+import { estimateCovariance, expectedReturns, regulariseCovariance, type CovarianceEstimator, type ExpectedReturnsMethod } from '../../src/math/covariance-estimators.js';
+import { QPInfeasibleError } from '../../src/math/qp.js';
+import { riskContributions } from '../../src/math/risk-parity.js';
+import { periodsPerYearFor } from '../features/feature-engineering.stage.js';
+import { FEASIBILITY_TOLERANCE, portfolioVariance, violation, type AllocationEngine, type AllocationProblem } from './engine.js';
 
 const bound: JsonSchema = { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2, description: '[lower, upper] weight of one asset.' };
 
-export class AllocationStage implements Stage {
+export const REGIME_CAPS = { NORMAL: 0.25, TURBULENT: 0.2, CRISIS: 0.15 } as const;
+export const BETA_RELAXATION = [0.15, 0.25];
+
+export class AllocationStage implements Stage<SelectionContext> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'allocation',
@@ -37,10 +48,191 @@ export class AllocationStage implements Stage {
         tolerance: num('Largest |portfolio beta|; relaxed to 0.15 then 0.25 when infeasible.', 0.05, { min: 0 }),
       }, { required: ['benchmark'] }),
     }),
-    planned: 'the engines and the QP solver land with allocation (issue 5).',
   };
 
-  execute(): never {
-    throw plannedError(AllocationStage.meta);
+  async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
+    const useAtoms = !!(ctx.atoms && ctx.atom_returns);
+    const data: ReturnsMatrix | undefined = useAtoms ? ctx.atom_returns : ctx.returns;
+    if (!data) throw runError('NO_RETURNS', 'allocation needs returns; the ingestion stage provides them');
+    const T = data.dates.length;
+    const cov_p = (p.covariance ?? {}) as { estimator?: CovarianceEstimator; missing?: 'complete' | 'pairwise'; halflife?: number };
+    const estimator = cov_p.estimator ?? 'sample';
+    const missing = cov_p.missing ?? 'pairwise';
+    const erMethod = ((p.expected_returns as { method?: ExpectedReturnsMethod } | undefined)?.method) ?? 'mean';
+    const budget = (p.budget as number | undefined) ?? 1;
+    const rf = (p.risk_free_rate as number | undefined) ?? 0;
+    const atomById = new Map((ctx.atoms ?? []).map((a) => [a.id, a]));
+    const physical = (id: string) => (useAtoms ? atomById.get(id)?.symbol ?? id : id);
+    const pool = new Map((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
+    const periods = (p.periods_per_year as number | undefined) ?? (data.symbols.length ? Math.max(...data.symbols.map((s) => periodsPerYearFor(pool.get(physical(s))))) : 252);
+
+    // Universe: columns with at least two observations.
+    const keep: number[] = [];
+    const dropped: string[] = [];
+    for (let j = 0; j < data.symbols.length; j++) {
+      let c = 0;
+      for (let t = 0; t < T && c < 2; t++) if (data.values[j * T + t] === data.values[j * T + t]) c++;
+      (c >= 2 ? keep : dropped).push(j as never);
+    }
+    const droppedNames = (dropped as unknown as number[]).map((j) => data.symbols[j]!);
+    if (keep.length === 0) throw runError('EMPTY_UNIVERSE', 'allocation: no symbol has at least two returns');
+    const symbols = keep.map((j) => data.symbols[j]!);
+    const n = symbols.length;
+    const values = new Float64Array(n * T);
+    keep.forEach((j, k) => values.set(data.values.subarray(j * T, (j + 1) * T), k * T));
+    const matrix = { values, nSymbols: n, nDays: T };
+
+    // Constraints, checked against the universe before anything is solved.
+    const [lb0, ub0] = (p.bounds as [number, number] | undefined) ?? [0, 1];
+    const lb = new Float64Array(n).fill(lb0);
+    const ub = new Float64Array(n).fill(ub0);
+    const symbolBounds = (p.symbol_bounds ?? {}) as Record<string, [number, number]>;
+    const unknown = Object.keys(symbolBounds).filter((s) => !symbols.includes(s) && !symbols.some((id) => physical(id) === s));
+    if (unknown.length) throw inputError('UNKNOWN_SYMBOL', `allocation.symbol_bounds names symbols not in the universe: ${unknown.join(', ')}`, `the universe has ${n} symbols, e.g. ${symbols.slice(0, 5).join(', ')}`);
+    symbols.forEach((s, i) => {
+      const b = symbolBounds[s] ?? symbolBounds[physical(s)];
+      if (b) { lb[i] = b[0]; ub[i] = b[1]; }
+      if (lb[i]! > ub[i]!) throw inputError('BAD_BOUNDS', `allocation: bounds of ${s} are [${lb[i]}, ${ub[i]}], lower above upper`);
+    });
+    const sumLb = lb.reduce((a, b) => a + b, 0);
+    const sumUb = ub.reduce((a, b) => a + b, 0);
+    if (sumLb > budget + 1e-12) throw inputError('MINIMUMS_ABOVE_BUDGET', `allocation: the lower bounds sum to ${sumLb}, above the budget ${budget}`);
+    if (sumUb < budget - 1e-12) throw inputError('CAPS_BELOW_BUDGET', `allocation: the upper bounds sum to ${sumUb}, below the budget ${budget} (a cap of ${ub0} on ${n} assets is below 1/N = ${(1 / n).toFixed(4)})`, 'raise the cap or widen the universe');
+    const dc = (p.direction_caps ?? {}) as { net?: number; gross?: number };
+    if (dc.net !== undefined && Math.abs(budget) > dc.net) throw inputError('NET_CAP_BELOW_BUDGET', `allocation: |budget| ${Math.abs(budget)} exceeds the net direction cap ${dc.net}`);
+    if (dc.gross !== undefined && Math.abs(budget) > dc.gross) throw inputError('GROSS_CAP_BELOW_BUDGET', `allocation: |budget| ${Math.abs(budget)} exceeds the gross direction cap ${dc.gross}`);
+    const groups: AllocationProblem['groups'] = [];
+    if (ctx.clusters) {
+      let cap = (p.cluster_cap as number | undefined) ?? 0.25;
+      if (ctx.regime) cap = Math.min(cap, REGIME_CAPS[ctx.regime]);
+      const label = new Map(ctx.clusters.symbols.map((s, i) => [s, ctx.clusters!.labels[i]!]));
+      const byLabel = new Map<number, number[]>();
+      symbols.forEach((s, i) => {
+        const l = label.get(physical(s));
+        if (l !== undefined) byLabel.set(l, [...(byLabel.get(l) ?? []), i]);
+      });
+      for (const [l, members] of byLabel) groups.push({ name: `cluster_${l}`, members, cap });
+      const capacity = groups.reduce((s, g) => s + Math.min(g.cap * budget, g.members.reduce((a, i) => a + ub[i]!, 0)), 0)
+        + symbols.reduce((s, _, i) => s + (groups.some((g) => g.members.includes(i)) ? 0 : ub[i]!), 0);
+      if (capacity < budget - 1e-12) {
+        throw inputError('CLUSTER_CAPS_BELOW_BUDGET', `allocation: ${groups.length} clusters capped at ${cap} can hold at most ${capacity.toFixed(4)}, below the budget ${budget}`, 'raise cluster_cap or widen the universe');
+      }
+      env.audit.event('allocation', 'cluster_caps', { clusters: groups.length, cap, regime: ctx.regime ?? null });
+    }
+
+    // Risk and return estimates.
+    const est = estimateCovariance(matrix, { estimator, missing, halflife: cov_p.halflife, periods });
+    const reg = regulariseCovariance(est.cov, n);
+    if (reg.shrinkage > 0 || reg.reason) env.audit.event('allocation', 'covariance_regularised', { shrinkage: reg.shrinkage, reason: reg.reason ?? null });
+    const mu = expectedReturns(matrix, erMethod, periods);
+    for (let i = 0; i < n; i++) if (mu[i] !== mu[i]) mu[i] = 0;
+    const corr = correlationMatrix(matrix, { missing });
+
+    // Market neutrality: beta of each asset to the benchmark (pairwise, as the covariance).
+    const mn = p.market_neutral as { benchmark: string; tolerance?: number } | undefined;
+    let beta: Float64Array | undefined;
+    if (mn) {
+      const src = ctx.returns ?? data;
+      const b = src.symbols.indexOf(mn.benchmark);
+      if (b < 0) throw inputError('UNKNOWN_SYMBOL', `allocation.market_neutral.benchmark '${mn.benchmark}' is not in the returns`);
+      beta = new Float64Array(n);
+      const ST = src.dates.length;
+      const bench = src.values.subarray(b * ST, (b + 1) * ST);
+      symbols.forEach((s, i) => {
+        const j = src === data ? keep[i]! : src.symbols.indexOf(physical(s));
+        const sign = useAtoms && atomById.get(s)?.direction === 'SHORT' ? -1 : 1;
+        const pair = new Float64Array(2 * ST);
+        pair.set(src.values.subarray(j * ST, (j + 1) * ST), 0);
+        pair.set(bench, ST);
+        const c = estimateCovariance({ values: pair, nSymbols: 2, nDays: ST }, { estimator: 'sample', missing: 'pairwise' }).cov;
+        beta![i] = src === data || !useAtoms ? c[1]! / c[3]! : (sign * c[1]!) / c[3]!;
+      });
+    }
+
+    const engines = [p.engine as PluginRef, ...((p.fallback as PluginRef[] | undefined) ?? [])];
+    const tolerances = mn ? [mn.tolerance ?? 0.05, ...BETA_RELAXATION.filter((t) => t > (mn.tolerance ?? 0.05))] : [undefined];
+    const attempts: { engine: string; beta_tolerance?: number; error: string }[] = [];
+    let chosen: { engine: PluginRef; weights: Float64Array; diagnostics: Record<string, unknown>; betaTolerance?: number } | undefined;
+    for (const ref of engines) {
+      const engine = env.plugins.get<AllocationEngine>('engine', ref.name);
+      for (const tol of tolerances) {
+        const linear: AllocationProblem['linear'] = [];
+        if (beta && tol !== undefined) {
+          linear.push({ name: 'beta_max', a: beta, b: tol }, { name: 'beta_min', a: beta.map((x) => -x), b: tol });
+        }
+        const problem: AllocationProblem = { symbols, n, cov: reg.cov, mu, corr, riskFreeRate: rf, budget, lb, ub, groups, linear, conviction: convictionFor(ctx, symbols, physical) };
+        try {
+          const r = engine.run(problem, ref.params ?? {});
+          const v = violation(problem, r.weights);
+          if (!(v <= FEASIBILITY_TOLERANCE * Math.max(1, Math.abs(budget)) * 10)) throw runError('ENGINE_INFEASIBLE_RESULT', `${ref.name} returned weights that break a constraint by ${v.toExponential(2)}`);
+          chosen = { engine: ref, weights: r.weights, diagnostics: r.diagnostics ?? {}, betaTolerance: tol };
+          break;
+        } catch (e) {
+          const message = e instanceof QPInfeasibleError ? 'infeasible: the constraints have no common portfolio' : (e as Error).message;
+          attempts.push({ engine: ref.name, ...(tol !== undefined ? { beta_tolerance: tol } : {}), error: message });
+          if (tol !== undefined) env.audit.event('allocation', 'beta_relaxation', { engine: ref.name, tolerance: tol, error: message });
+          if (!(e instanceof QPInfeasibleError) && !(e instanceof FractalError) && tol === undefined) {
+            // A solver or numerical failure: record and move to the next engine.
+          }
+        }
+      }
+      if (chosen) break;
+      env.audit.event('allocation', 'engine_failed', { engine: ref.name, attempts: attempts.filter((a) => a.engine === ref.name) });
+    }
+    if (!chosen) {
+      throw runError('ALLOCATION_FAILED', `allocation: every engine failed (${attempts.map((a) => `${a.engine}: ${a.error}`).join('; ')})`, engines.length === 1 ? 'declare a fallback, e.g. fallback: [equal_weight]' : undefined);
+    }
+    if (chosen.engine.name !== engines[0]!.name) env.audit.event('allocation', 'fallback_used', { requested: engines[0]!.name, used: chosen.engine.name });
+
+    const w = chosen.weights;
+    const variance = portfolioVariance(reg.cov, n, w);
+    const er = w.reduce((s, x, i) => s + x * mu[i]!, 0);
+    const vol = Math.sqrt(Math.max(0, variance));
+    const rc = riskContributions(reg.cov, n, w);
+    // Net atoms into physical weights: a SHORT atom's weight is short exposure.
+    const net = new Map<string, number>();
+    symbols.forEach((s, i) => {
+      const atom = useAtoms ? atomById.get(s) : undefined;
+      const signed = atom?.direction === 'SHORT' ? -w[i]! : w[i]!;
+      net.set(physical(s), (net.get(physical(s)) ?? 0) + signed);
+    });
+    ctx.weights = [...net].map(([symbol, weight]) => ({ symbol, weight, direction: weight < 0 ? ('SHORT' as const) : ('LONG' as const) }));
+    await env.artifacts.writeJson('weights.json', ctx.weights);
+    if (useAtoms) {
+      await env.artifacts.writeJson('atoms.json', symbols.map((id, i) => ({ ...(atomById.get(id) ?? { id }), weight: w[i]! })));
+    }
+    const metrics = {
+      engine: chosen.engine.name,
+      requested_engine: engines[0]!.name,
+      fallback_used: chosen.engine.name !== engines[0]!.name,
+      attempts,
+      expected_return: er,
+      volatility: vol,
+      sharpe: vol > 0 ? (er - rf) / vol : null,
+      risk_free_rate: rf,
+      periods_per_year: periods,
+      risk_contributions: Object.fromEntries(symbols.map((s, i) => [s, rc[i]!])),
+      covariance: { estimator, missing, ...(est.shrinkage !== undefined ? { ledoit_wolf_shrinkage: est.shrinkage } : {}), regularisation: reg.shrinkage, ...(reg.reason ? { regularisation_reason: reg.reason } : {}) },
+      expected_returns: erMethod,
+      universe: { assets: n, atoms: useAtoms, dropped: droppedNames },
+      ...(chosen.betaTolerance !== undefined ? { beta_tolerance: chosen.betaTolerance, portfolio_beta: w.reduce((s, x, i) => s + x * beta![i]!, 0) } : {}),
+      diagnostics: chosen.diagnostics,
+    };
+    await env.artifacts.writeJson('metrics.json', metrics);
+    env.audit.event('allocation', 'weights_allocated', {
+      engine: chosen.engine.name, requested_engine: engines[0]!.name, fallback_used: metrics.fallback_used, assets: n,
+      expected_return: er, volatility: vol, sharpe: metrics.sharpe, artifact: 'weights.json',
+    });
+    return ctx;
   }
+}
+
+function convictionFor(ctx: SelectionContext, symbols: string[], physical: (s: string) => string): Float64Array | undefined {
+  const s = ctx.champion ? ctx.scores?.[ctx.champion] : undefined;
+  if (!s) return undefined;
+  const idx = new Map(s.symbols.map((x, i) => [x, i]));
+  return Float64Array.from(symbols, (x) => {
+    const i = idx.get(x) ?? idx.get(physical(x));
+    return i === undefined ? -Infinity : s.conviction[i]!;
+  });
 }

@@ -1,18 +1,31 @@
 /** Lowest volatility at a target expected return. */
-import { plannedError } from '../../../src/core/planned.js';
+import { runError } from '../../../src/core/errors.js';
 import { num, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
+import { QPInfeasibleError, solveQP } from '../../../src/math/qp.js';
+import { qpConstraints, type AllocationEngine, type AllocationProblem, type EngineResult } from '../engine.js';
 
-export class EfficientReturnEngine {
+export class EfficientReturnEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {
     kind: 'engine',
     name: 'efficient_return',
     description: 'Lowest volatility at a target expected return.',
     params: params({ target_return: num('Annualised expected return target.') }, { required: ['target_return'] }),
-    planned: 'the efficient_return engine lands with allocation (issue 5).',
   };
 
-  run(): never {
-    throw plannedError(EfficientReturnEngine.meta);
+  run(p: AllocationProblem, params: Record<string, unknown>): EngineResult {
+    const target = params.target_return as number;
+    const c = qpConstraints(p);
+    const row = new Float64Array(p.n);
+    for (let i = 0; i < p.n; i++) row[i] = -p.mu[i]!;
+    c.ineq!.A.push(row);
+    c.ineq!.b.push(-target);
+    try {
+      const r = solveQP({ n: p.n, Q: p.cov, ...c });
+      return { weights: r.x, diagnostics: { target_return: target, qp_iterations: r.iterations } };
+    } catch (e) {
+      if (e instanceof QPInfeasibleError) throw runError('TARGET_RETURN_INFEASIBLE', `efficient_return: no portfolio within the constraints reaches an expected return of ${target}`);
+      throw e;
+    }
   }
 }

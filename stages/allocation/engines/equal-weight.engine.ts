@@ -1,18 +1,17 @@
 /** Equal weights within bounds and caps. */
-import { plannedError } from '../../../src/core/planned.js';
 import { params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
+import { feasibleOrProjected, type AllocationEngine, type AllocationProblem, type EngineResult } from '../engine.js';
 
-export class EqualWeightEngine {
+export class EqualWeightEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {
     kind: 'engine',
     name: 'equal_weight',
     description: 'Equal weights within bounds and caps.',
     params: params({}),
-    planned: 'the equal_weight engine lands with allocation (issue 5).',
   };
 
-  run(): never {
-    throw plannedError(EqualWeightEngine.meta);
+  run(p: AllocationProblem): EngineResult {
+    return feasibleOrProjected(p, new Float64Array(p.n).fill(p.budget / p.n));
   }
 }

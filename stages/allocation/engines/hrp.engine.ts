@@ -1,18 +1,22 @@
 /** Lopez de Prado's hierarchical risk parity: quasi-diagonal order from the dendrogram, recursive bisection with inverse-variance cluster variance; caps enforced inside the bisection. */
-import { plannedError } from '../../../src/core/planned.js';
 import { oneOfStr, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
+import { hrpDistance, hrpWeights, linkage, quasiDiagonalOrder, type LinkageMethod } from '../../../src/math/hrp.js';
+import { requireLongOnly, type AllocationEngine, type AllocationProblem, type EngineResult } from '../engine.js';
 
-export class HrpEngine {
+export class HrpEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {
     kind: 'engine',
     name: 'hrp',
     description: 'Lopez de Prado\'s hierarchical risk parity: quasi-diagonal order from the dendrogram, recursive bisection with inverse-variance cluster variance; caps enforced inside the bisection.',
     params: params({ linkage: oneOfStr(['single', 'ward', 'average', 'complete'] as const, 'Linkage of the dendrogram.', 'single') }),
-    planned: 'the hrp engine lands with allocation (issue 5).',
   };
 
-  run(): never {
-    throw plannedError(HrpEngine.meta);
+  run(p: AllocationProblem, params: Record<string, unknown>): EngineResult {
+    requireLongOnly(p, 'hrp');
+    const method = (params.linkage as LinkageMethod | undefined) ?? 'single';
+    const order = p.n > 1 ? quasiDiagonalOrder(linkage(hrpDistance(p.corr, p.n), p.n, method)) : [0];
+    const weights = hrpWeights(p.cov, p.n, order, { lb: p.lb, ub: p.ub, groups: p.groups, budget: p.budget });
+    return { weights, diagnostics: { linkage: method, order: order.map((i) => p.symbols[i]) } };
   }
 }

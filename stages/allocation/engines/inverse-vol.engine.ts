@@ -1,18 +1,21 @@
 /** Weights proportional to 1/volatility. */
-import { plannedError } from '../../../src/core/planned.js';
 import { params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
+import { feasibleOrProjected, type AllocationEngine, type AllocationProblem, type EngineResult } from '../engine.js';
 
-export class InverseVolEngine {
+export class InverseVolEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {
     kind: 'engine',
     name: 'inverse_vol',
     description: 'Weights proportional to 1/volatility.',
     params: params({}),
-    planned: 'the inverse_vol engine lands with allocation (issue 5).',
   };
 
-  run(): never {
-    throw plannedError(InverseVolEngine.meta);
+  run(p: AllocationProblem): EngineResult {
+    const w = new Float64Array(p.n);
+    let s = 0;
+    for (let i = 0; i < p.n; i++) { w[i] = 1 / Math.sqrt(p.cov[i * p.n + i]!); s += w[i]!; }
+    for (let i = 0; i < p.n; i++) w[i] = (w[i]! / s) * p.budget;
+    return feasibleOrProjected(p, w);
   }
 }

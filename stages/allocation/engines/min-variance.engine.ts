@@ -1,18 +1,19 @@
 /** Minimum-variance portfolio (dense QP). */
-import { plannedError } from '../../../src/core/planned.js';
 import { params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
+import { solveQP } from '../../../src/math/qp.js';
+import { qpConstraints, type AllocationEngine, type AllocationProblem, type EngineResult } from '../engine.js';
 
-export class MinVarianceEngine {
+export class MinVarianceEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {
     kind: 'engine',
     name: 'min_variance',
     description: 'Minimum-variance portfolio (dense QP).',
     params: params({}),
-    planned: 'the min_variance engine lands with allocation (issue 5).',
   };
 
-  run(): never {
-    throw plannedError(MinVarianceEngine.meta);
+  run(p: AllocationProblem): EngineResult {
+    const r = solveQP({ n: p.n, Q: p.cov, ...qpConstraints(p) });
+    return { weights: r.x, diagnostics: { qp_iterations: r.iterations } };
   }
 }

@@ -1,18 +1,30 @@
 /** Equal risk contribution, with optional risk budgets. */
-import { plannedError } from '../../../src/core/planned.js';
+import { runError } from '../../../src/core/errors.js';
 import { numberMap, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
+import { riskParity } from '../../../src/math/risk-parity.js';
+import { feasibleOrProjected, requireLongOnly, type AllocationEngine, type AllocationProblem, type EngineResult } from '../engine.js';
 
-export class RiskParityEngine {
+export class RiskParityEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {
     kind: 'engine',
     name: 'risk_parity',
     description: 'Equal risk contribution, with optional risk budgets.',
     params: params({ budgets: numberMap('Risk budget per symbol (normalised); equal when omitted.') }),
-    planned: 'the risk_parity engine lands with allocation (issue 5).',
   };
 
-  run(): never {
-    throw plannedError(RiskParityEngine.meta);
+  run(p: AllocationProblem, params: Record<string, unknown>): EngineResult {
+    requireLongOnly(p, 'risk_parity');
+    const given = params.budgets as Record<string, number> | undefined;
+    let budgets: Float64Array | undefined;
+    if (given) {
+      const unknown = Object.keys(given).filter((s) => !p.symbols.includes(s));
+      if (unknown.length) throw runError('UNKNOWN_SYMBOL', `risk_parity budgets name symbols not in the universe: ${unknown.join(', ')}`);
+      budgets = Float64Array.from(p.symbols, (s) => given[s] ?? 1);
+    }
+    const r = riskParity(p.cov, p.n, budgets);
+    const w = r.weights.map((x) => x * p.budget);
+    const out = feasibleOrProjected(p, w);
+    return { weights: out.weights, diagnostics: { ...out.diagnostics, sweeps: r.sweeps, budget_error: r.error } };
   }
 }
