@@ -1,12 +1,56 @@
 /**
  * Clustering: Ward linkage on the correlation distance sqrt(0.5(1-rho)), correlations averaged over several
  * lookbacks, cut at `threshold`, or at exactly `max_clusters` when the threshold gives more.
+ *
+ * Steps (docs/funnel.md): the returns up to the as-of date (never a later row); for each lookback L the pandas
+ * pairwise correlation over the last L rows ('all' = every row), undefined entries set to 0 (1 on the diagonal);
+ * their mean; d = sqrt(0.5 (1 - rho)); scipy-equal Ward linkage (src/math/ward.ts); scipy fcluster 'distance' at
+ * `threshold`, or 'maxclust' at `max_clusters` when the distance cut has more clusters (CR-650).
  */
-import { plannedError } from '../../src/core/planned.js';
+import type { SelectionContext } from '../../src/core/context.js';
+import { runError } from '../../src/core/errors.js';
 import { int, num, params } from '../../src/core/params.js';
-import type { Stage, StageMeta } from '../../src/core/plugin.js';
+import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import { averageCorrelation, correlationDistance } from '../../src/math/correlation.js';
+import { cutWithCap, linkageRows, wardLinkage } from '../../src/math/ward.js';
 
-export class ClusteringStage implements Stage {
+export type Lookback = number | 'all';
+
+export function normaliseLookbacks(value: unknown): Lookback[] {
+  const list = Array.isArray(value) ? value : [value ?? 'all'];
+  return list as Lookback[];
+}
+
+export interface ClusteringResult {
+  labels: Int32Array;
+  linkage: Float64Array;
+  rule: 'distance' | 'maxclust' | 'single';
+  clusterCount: number;
+  distanceClusterCount: number;
+  days: number;
+}
+
+/**
+ * Partition the symbols of a column-major returns block (`nDays` rows, the last one the as-of date).
+ * Exported for tests and for callers that cluster outside a pipeline.
+ */
+export function clusterReturns(values: Float64Array, nSymbols: number, nDays: number, opts: { lookbacks: Lookback[]; threshold: number; maxClusters: number }): ClusteringResult {
+  if (nSymbols === 1) return { labels: Int32Array.of(1), linkage: new Float64Array(0), rule: 'single', clusterCount: 1, distanceClusterCount: 1, days: nDays };
+  const corr = averageCorrelation({ values, nSymbols, nDays }, opts.lookbacks);
+  const distance = correlationDistance(corr, nSymbols);
+  const linkage = wardLinkage(distance, nSymbols, 'square');
+  const cut = cutWithCap(linkage, opts.threshold, opts.maxClusters);
+  let distanceClusterCount = cut.clusterCount;
+  if (cut.rule === 'maxclust') {
+    // How many the threshold alone would have given (for the record): the merges above it, plus one.
+    let above = 0;
+    for (let r = 0; r < nSymbols - 1; r++) if (linkage[r * 4 + 2]! > opts.threshold) above++;
+    distanceClusterCount = above + 1;
+  }
+  return { labels: cut.labels, linkage, rule: cut.rule, clusterCount: cut.clusterCount, distanceClusterCount, days: nDays };
+}
+
+export class ClusteringStage implements Stage<SelectionContext> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'clustering',
@@ -28,10 +72,66 @@ export class ClusteringStage implements Stage {
       },
       linkage: { type: 'string', enum: ['ward'], default: 'ward', description: 'Linkage method (Ward, equal to scipy).' },
     }),
-    planned: 'nearest-neighbour-chain Ward lands with the selection funnel (issue 4).',
   };
 
-  execute(): never {
-    throw plannedError(ClusteringStage.meta);
+  async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
+    const returns = ctx.returns;
+    if (!returns) throw runError('NO_RETURNS', 'clustering needs returns; the ingestion stage provides them');
+    const n = returns.symbols.length;
+    if (n === 0) throw runError('EMPTY_UNIVERSE', 'clustering got no symbols');
+    const T = returns.dates.length;
+    // Never read a row after the as-of date.
+    let end = T;
+    if (ctx.as_of !== undefined) while (end > 0 && returns.dates[end - 1]! > ctx.as_of) end--;
+    if (end < 2) throw runError('NOT_ENOUGH_HISTORY', `clustering needs at least 2 days of returns up to the as-of date, got ${end}`);
+    const block = new Float64Array(n * end);
+    for (let j = 0; j < n; j++) block.set(returns.values.subarray(j * T, j * T + end), j * end);
+
+    const lookbacks = normaliseLookbacks(p.lookbacks);
+    const threshold = p.threshold as number;
+    const maxClusters = p.max_clusters as number;
+    const result = clusterReturns(block, n, end, { lookbacks, threshold, maxClusters });
+
+    ctx.clusters = { labels: result.labels, symbols: returns.symbols, linkage: result.linkage };
+    const members = new Map<number, string[]>();
+    result.labels.forEach((label, j) => {
+      const list = members.get(label) ?? [];
+      list.push(returns.symbols[j]!);
+      members.set(label, list);
+    });
+    const clusters = [...members.entries()].sort(([a], [b]) => a - b).map(([id, symbols]) => ({ id, size: symbols.length, members: symbols }));
+    const rule = result.rule === 'maxclust' ? 'maxclust' : 'distance';
+    await env.artifacts.writeJson('clusters.json', {
+      method: 'ward',
+      distance: 'sqrt(0.5 * (1 - rho))',
+      lookbacks,
+      days: end,
+      threshold,
+      max_clusters: maxClusters,
+      rule,
+      clusters_at_threshold: result.distanceClusterCount,
+      cluster_count: result.clusterCount,
+      symbols: returns.symbols,
+      labels: result.labels,
+      clusters,
+      linkage: linkageRows(result.linkage),
+    });
+    env.audit.event('clustering', 'clusters_formed', {
+      symbols: n,
+      days: end,
+      lookbacks,
+      threshold,
+      max_clusters: maxClusters,
+      rule,
+      clusters_at_threshold: result.distanceClusterCount,
+      clusters: result.clusterCount,
+      largest: Math.max(...clusters.map((c) => c.size)),
+      singletons: clusters.filter((c) => c.size === 1).length,
+      artifact: 'clusters.json',
+    });
+    if (rule === 'maxclust')
+      env.audit.event('clustering', 'max_clusters_cut', { clusters_at_threshold: result.distanceClusterCount, max_clusters: maxClusters, reason: `the cut at ${threshold} gives more than ${maxClusters} clusters (CR-650)` });
+    env.log(`clustering: ${n} symbols → ${result.clusterCount} clusters (${rule} cut)`);
+    return ctx;
   }
 }

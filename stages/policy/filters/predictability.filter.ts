@@ -1,9 +1,16 @@
-/** Alpha-predictability vetoes combining entropy, Hurst and efficiency. */
-import { plannedError } from '../../../src/core/planned.js';
+/**
+ * Alpha-predictability vetoes combining entropy, Hurst and efficiency:
+ * - entropy > entropy_max (permutation entropy of the returns by default, see ./entropy.ts);
+ * - Kaufman efficiency ratio < efficiency_min;
+ * - Hurst exponent inside `hurst_band` (closed): indistinguishable from a random walk.
+ */
+import type { FeatureTable, SelectionContext } from '../../../src/core/context.js';
 import { fraction, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
+import { ceiling, featureColumn, floor, relaxFloor, relaxUnitCeiling, toValue, type Filter, type FilterVerdicts } from '../filter.js';
+import { ENTROPY_PARAMS, entropyColumn } from './entropy.js';
 
-export class PredictabilityFilter {
+export class PredictabilityFilter implements Filter {
   static readonly meta: PluginMeta = {
     kind: 'filter',
     name: 'predictability',
@@ -12,11 +19,39 @@ export class PredictabilityFilter {
       entropy_max: fraction('Largest normalised return entropy.', 0.995),
       efficiency_min: fraction('Smallest efficiency ratio.', 0.3),
       hurst_band: { type: 'array', items: { type: 'number', minimum: 0, maximum: 1 }, minItems: 2, maxItems: 2, default: [0.45, 0.55], description: 'Hurst values inside this band are a random walk and vetoed.' },
+      ...ENTROPY_PARAMS,
     }),
-    planned: 'the predictability filter lands with the selection funnel (issue 4).',
   };
 
-  run(): never {
-    throw plannedError(PredictabilityFilter.meta);
+  readonly hard = false;
+
+  evaluate(features: FeatureTable, p: Record<string, unknown>, ctx: SelectionContext): FilterVerdicts {
+    const entropy = entropyColumn(features, p, ctx);
+    const efficiency = featureColumn(features, 'efficiency');
+    const hurst = featureColumn(features, 'hurst');
+    const [lo, hi] = p.hurst_band as [number, number];
+    const out: FilterVerdicts = {};
+    features.symbols.forEach((s, i) => {
+      const h = hurst[i]!;
+      out[s] = [
+        ceiling(entropy.metric, entropy.values[i]!, p.entropy_max as number),
+        floor('efficiency', efficiency[i]!, p.efficiency_min as number),
+        { metric: 'hurst', value: toValue(h), threshold: `[${lo}, ${hi}]`, rule: 'inside', vetoed: Number.isFinite(h) && h >= lo && h <= hi },
+      ];
+    });
+    return out;
+  }
+
+  /** Relaxed: entropy ceiling toward 1, efficiency floor down, the Hurst band narrowed by `amount` around its centre. */
+  relax(p: Record<string, unknown>, amount: number): Record<string, unknown> {
+    const [lo, hi] = p.hurst_band as [number, number];
+    const centre = (lo + hi) / 2;
+    const half = ((hi - lo) / 2) * (1 - amount);
+    return {
+      ...p,
+      entropy_max: relaxUnitCeiling(p.entropy_max as number, amount),
+      efficiency_min: relaxFloor(p.efficiency_min as number, amount),
+      hurst_band: [centre - half, centre + half],
+    };
   }
 }

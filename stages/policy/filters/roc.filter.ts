@@ -1,9 +1,14 @@
-/** Rate-of-change vetoes: moves over the window above roc_max or below roc_min. */
-import { plannedError } from '../../../src/core/planned.js';
+/**
+ * Rate-of-change vetoes: moves over the window above roc_max or below roc_min. The feature `roc` is in percent
+ * (100 (P_last / P_first - 1)); it is compared as a fraction (roc / 100), so roc_max 1 is +100% and roc_min -0.8
+ * is -80%.
+ */
+import type { FeatureTable } from '../../../src/core/context.js';
 import { num, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
+import { ceiling, featureColumn, floor, relaxCeiling, type Filter, type FilterVerdicts } from '../filter.js';
 
-export class RocFilter {
+export class RocFilter implements Filter {
   static readonly meta: PluginMeta = {
     kind: 'filter',
     name: 'roc',
@@ -12,10 +17,24 @@ export class RocFilter {
       roc_max: num('Largest rate of change over the window (1 = +100%).', 1),
       roc_min: num('Smallest rate of change over the window (-0.8 = -80%).', -0.8, { min: -1 }),
     }),
-    planned: 'the ROC filter lands with the selection funnel (issue 4).',
   };
 
-  run(): never {
-    throw plannedError(RocFilter.meta);
+  readonly hard = false;
+
+  evaluate(features: FeatureTable, p: Record<string, unknown>): FilterVerdicts {
+    const roc = featureColumn(features, 'roc');
+    const out: FilterVerdicts = {};
+    features.symbols.forEach((s, i) => {
+      const r = roc[i]! / 100;
+      out[s] = [ceiling('roc', r, p.roc_max as number), floor('roc', r, p.roc_min as number)];
+    });
+    return out;
+  }
+
+  /** Relaxed: roc_max up by `amount`, roc_min `amount` further from zero (at most -100%). */
+  relax(p: Record<string, unknown>, amount: number): Record<string, unknown> {
+    const max = p.roc_max as number;
+    const min = p.roc_min as number;
+    return { ...p, roc_max: max >= 0 ? relaxCeiling(max, amount) : max * (1 - amount), roc_min: Math.max(-1, min <= 0 ? min * (1 + amount) : min * (1 - amount)) };
   }
 }

@@ -1,9 +1,16 @@
-/** Predictability vetoes: entropy too high, efficiency too low, Hurst outside bounds. */
-import { plannedError } from '../../../src/core/planned.js';
+/**
+ * Predictability vetoes: entropy too high, efficiency too low, Hurst outside bounds.
+ * - entropy > entropy_max (permutation entropy of the returns by default, see ./entropy.ts);
+ * - Kaufman efficiency ratio (feature `efficiency`) < efficiency_min;
+ * - Hurst exponent (feature `hurst`) < hurst_min or > hurst_max.
+ */
+import type { FeatureTable, SelectionContext } from '../../../src/core/context.js';
 import { fraction, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
+import { ceiling, featureColumn, floor, relaxFloor, relaxUnitCeiling, type Filter, type FilterVerdicts } from '../filter.js';
+import { ENTROPY_PARAMS, entropyColumn } from './entropy.js';
 
-export class SpectralFilter {
+export class SpectralFilter implements Filter {
   static readonly meta: PluginMeta = {
     kind: 'filter',
     name: 'spectral',
@@ -13,11 +20,35 @@ export class SpectralFilter {
       efficiency_min: fraction('Smallest Kaufman efficiency ratio.', 0.3),
       hurst_min: fraction('Smallest Hurst exponent.', 0),
       hurst_max: fraction('Largest Hurst exponent.', 1),
+      ...ENTROPY_PARAMS,
     }),
-    planned: 'the spectral filter lands with the selection funnel (issue 4).',
   };
 
-  run(): never {
-    throw plannedError(SpectralFilter.meta);
+  readonly hard = false;
+
+  evaluate(features: FeatureTable, p: Record<string, unknown>, ctx: SelectionContext): FilterVerdicts {
+    const entropy = entropyColumn(features, p, ctx);
+    const efficiency = featureColumn(features, 'efficiency');
+    const hurst = featureColumn(features, 'hurst');
+    const out: FilterVerdicts = {};
+    features.symbols.forEach((s, i) => {
+      out[s] = [
+        ceiling(entropy.metric, entropy.values[i]!, p.entropy_max as number),
+        floor('efficiency', efficiency[i]!, p.efficiency_min as number),
+        floor('hurst', hurst[i]!, p.hurst_min as number),
+        ceiling('hurst', hurst[i]!, p.hurst_max as number),
+      ];
+    });
+    return out;
+  }
+
+  relax(p: Record<string, unknown>, amount: number): Record<string, unknown> {
+    return {
+      ...p,
+      entropy_max: relaxUnitCeiling(p.entropy_max as number, amount),
+      efficiency_min: relaxFloor(p.efficiency_min as number, amount),
+      hurst_min: relaxFloor(p.hurst_min as number, amount),
+      hurst_max: relaxUnitCeiling(p.hurst_max as number, amount),
+    };
   }
 }

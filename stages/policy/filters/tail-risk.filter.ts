@@ -1,9 +1,14 @@
-/** Tail vetoes: excess kurtosis, annualised volatility or CVaR beyond their limits. */
-import { plannedError } from '../../../src/core/planned.js';
+/**
+ * Tail vetoes (CR-630/631): excess kurtosis > kurtosis_max (20), annualised volatility > volatility_max (2.5 = 250%),
+ * and, when cvar_max is given, a daily CVaR 95% loss (minus the feature `cvar_95`) above it. Hard (the seeds' "hard
+ * veto"): never relaxed, and HTR stages 3 and 4 never force a symbol it vetoes.
+ */
+import type { FeatureTable } from '../../../src/core/context.js';
 import { num, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
+import { ceiling, featureColumn, type FilterCheck, type Filter, type FilterVerdicts } from '../filter.js';
 
-export class TailRiskFilter {
+export class TailRiskFilter implements Filter {
   static readonly meta: PluginMeta = {
     kind: 'filter',
     name: 'tail_risk',
@@ -13,10 +18,25 @@ export class TailRiskFilter {
       volatility_max: num('Largest annualised volatility (2.5 = 250%).', 2.5, { min: 0 }),
       cvar_max: num('Largest daily CVaR 95% loss as a positive fraction (omit to skip).', undefined, { min: 0 }),
     }),
-    planned: 'the tail-risk filter lands with the selection funnel (issue 4).',
   };
 
-  run(): never {
-    throw plannedError(TailRiskFilter.meta);
+  readonly hard = true;
+
+  evaluate(features: FeatureTable, p: Record<string, unknown>): FilterVerdicts {
+    const kurtosis = featureColumn(features, 'kurtosis');
+    const volatility = featureColumn(features, 'volatility');
+    const cvar = featureColumn(features, 'cvar_95');
+    const out: FilterVerdicts = {};
+    features.symbols.forEach((s, i) => {
+      const checks: FilterCheck[] = [ceiling('kurtosis', kurtosis[i]!, p.kurtosis_max as number), ceiling('volatility', volatility[i]!, p.volatility_max as number)];
+      if (p.cvar_max !== undefined) checks.push(ceiling('cvar_95_loss', -cvar[i]!, p.cvar_max as number));
+      out[s] = checks;
+    });
+    return out;
+  }
+
+  /** Hard: tail limits are never relaxed. */
+  relax(p: Record<string, unknown>): Record<string, unknown> {
+    return { ...p };
   }
 }

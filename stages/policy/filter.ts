@@ -1,0 +1,80 @@
+/**
+ * The veto filter contract. A filter is one plugin file (kind `filter`) whose class implements `Filter`: it reads
+ * the feature table (and, where a filter needs it, the returns up to the as-of date) and returns, per symbol, one
+ * check per metric it looks at, vetoed or not, with the value and the threshold. The policy stage records every
+ * vetoing check as {filter, metric, value, threshold} in ctx.vetoes.
+ *
+ * Rules shared by every filter (docs/funnel.md):
+ * - A ceiling vetoes a value strictly above it, a floor a value strictly below it: a value equal to its threshold is
+ *   kept.
+ * - A missing metric (NaN: too little data, or the feature was not computed) does not veto, except where the filter
+ *   is about missing data (darwinian); the check is still recorded with value null.
+ * - `relax(params, amount)` gives the stage-2 (relaxed) thresholds of the HTR loop; `hard` filters (data health,
+ *   fat tails) keep vetoing in stages 3 and 4, when representatives are forced and the pool is filled.
+ * - No filter reads a day after ctx.as_of (see `asOfEnd`).
+ */
+import type { FeatureTable, ReturnsMatrix, SelectionContext } from '../../src/core/context.js';
+
+export interface FilterCheck {
+  metric: string;
+  /** The measured value; null when it is missing (NaN). */
+  value: number | null;
+  /** The threshold (for a band, `[lo, hi]` as text). */
+  threshold: number | string;
+  /** `max`: vetoed above; `min`: vetoed below; `inside`/`outside`: vetoed inside/outside a band. */
+  rule: 'max' | 'min' | 'inside' | 'outside';
+  vetoed: boolean;
+}
+
+/** Per symbol, the checks of one filter. */
+export type FilterVerdicts = Record<string, FilterCheck[]>;
+
+export interface Filter {
+  /** Data-health and fat-tail filters are hard: HTR stages 3 and 4 never force a symbol they veto. */
+  readonly hard: boolean;
+  evaluate(features: FeatureTable, params: Record<string, unknown>, ctx: SelectionContext): FilterVerdicts;
+  /** Relaxed params for HTR stage 2 (`amount` = the policy's `relaxation_amount`, 0.2 by default). */
+  relax(params: Record<string, unknown>, amount: number): Record<string, unknown>;
+}
+
+export const toValue = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
+/** A ceiling: vetoed when value > max (NaN never vetoes). */
+export function ceiling(metric: string, value: number, max: number): FilterCheck {
+  return { metric, value: toValue(value), threshold: max, rule: 'max', vetoed: Number.isFinite(value) && value > max };
+}
+
+/** A floor: vetoed when value < min (NaN never vetoes). */
+export function floor(metric: string, value: number, min: number): FilterCheck {
+  return { metric, value: toValue(value), threshold: min, rule: 'min', vetoed: Number.isFinite(value) && value < min };
+}
+
+/** A feature column, or NaN for every symbol when the feature was not computed. */
+export function featureColumn(features: FeatureTable, name: string): Float64Array {
+  return features.values[name] ?? new Float64Array(features.symbols.length).fill(NaN);
+}
+
+/**
+ * Exclusive end row of the returns that may be read: rows dated after ctx.as_of are never read (the ingestion
+ * stage already stops there; a stage must not look beyond it anyway).
+ */
+export function asOfEnd(returns: ReturnsMatrix, asOf: number | undefined): number {
+  const T = returns.dates.length;
+  if (asOf === undefined) return T;
+  let end = T;
+  while (end > 0 && returns.dates[end - 1]! > asOf) end--;
+  return end;
+}
+
+/** Column j of the returns, rows [start, end). */
+export function returnsColumn(returns: ReturnsMatrix, j: number, start: number, end: number): Float64Array {
+  const T = returns.dates.length;
+  return returns.values.subarray(j * T + start, j * T + end);
+}
+
+/** Relaxation of a ceiling: up by `amount` (x (1 + amount)). */
+export const relaxCeiling = (max: number, amount: number): number => max * (1 + amount);
+/** Relaxation of a non-negative floor: down by `amount` (x (1 - amount)). */
+export const relaxFloor = (min: number, amount: number): number => min * (1 - amount);
+/** Relaxation of a ceiling bounded by 1 (an entropy): its distance to 1 shrinks to `amount` of itself (0.995 → 0.999). */
+export const relaxUnitCeiling = (max: number, amount: number): number => 1 - (1 - max) * amount;
