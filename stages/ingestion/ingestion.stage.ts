@@ -40,6 +40,8 @@ export class IngestionStage implements Stage<SelectionContext> {
     {
       let candidates = scan.candidates;
       if (p.candidates_path) candidates = readCandidates(resolve(env.baseDir, p.candidates_path as string), scan.venue);
+      // The scanner is the candidates' logic unless they say otherwise (synthesis names atoms by it).
+      candidates = candidates.map((c) => ({ ...c, metadata: { scanner: ref.name, ...c.metadata } }));
       env.audit.event('ingestion', 'discovery', { scanner: ref.name, venue: scan.venue, funnel: scan.funnel, candidates: candidates.length });
       if (!candidates.length)
         throw runError('EMPTY_UNIVERSE', `scanner '${ref.name}' found no candidates (${scan.funnel.map((f) => `${f.step}: ${f.left}`).join(' → ')})`, 'Loosen the scanner params (venue, liquidity floors, exclusions) or check the data.');

@@ -76,7 +76,8 @@ export interface DiscoveryRules {
   exclude_stablecoins: boolean;
   exclude_gold_tokens: boolean;
   limit: number;
-  sort_by: 'volume_24h' | 'market_cap_rank';
+  /** 'given' keeps the source's own order (a screener's sort). */
+  sort_by: 'volume_24h' | 'market_cap_rank' | 'given';
 }
 
 /** Liquidity floors, exclusions, identity dedup (the most liquid listing kept), sort and limit; each step counted. */
@@ -102,7 +103,23 @@ export function discover(cands: Candidate[], rules: DiscoveryRules, funnel: Scan
   }
   step('identity_dedup', out.filter((c) => best.get(identityOf(c)) === c));
   const key = rules.sort_by === 'market_cap_rank' ? (c: Candidate) => c.market_cap_rank ?? Infinity : (c: Candidate) => -(c.volume_24h ?? -Infinity);
-  const sorted = [...out].sort((a, b) => key(a) - key(b) || a.symbol.localeCompare(b.symbol));
+  const sorted = rules.sort_by === 'given' ? out : [...out].sort((a, b) => key(a) - key(b) || a.symbol.localeCompare(b.symbol));
   step('limit', sorted.slice(0, rules.limit), `top ${rules.limit} by ${rules.sort_by}`);
   return out;
+}
+
+/**
+ * Live discovery (an exchange, a screener) finds candidates; their bars come from the lakehouse. Candidates the
+ * lakehouse does not hold on `venue` are counted in the funnel and named in the audit, with the command that
+ * fetches them.
+ */
+export async function withLakehouseData(found: Candidate[], venue: string, env: StageEnv, funnel: ScanResult['funnel'], fetchHint: string): Promise<ScanResult> {
+  const { openLakehouse } = await import('../../src/lakehouse/index.js');
+  const lh = await openLakehouse(env.lakehousePath, { readOnly: true });
+  const stored = new Set(lh.symbols().filter((r) => r.venue === venue).map((r) => r.symbol));
+  const candidates = found.filter((c) => stored.has(c.symbol));
+  const missing = found.filter((c) => !stored.has(c.symbol)).map((c) => c.symbol);
+  funnel.push({ step: 'in_lakehouse', left: candidates.length, ...(missing.length ? { detail: `${missing.length} not in the lakehouse on ${venue}` } : {}) });
+  if (missing.length) env.audit.event('ingestion', 'candidates_without_data', { venue, symbols: missing, hint: fetchHint });
+  return { candidates, data: lh, venue, funnel, close: async () => {} };
 }

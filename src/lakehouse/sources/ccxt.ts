@@ -110,26 +110,22 @@ function wrap(what: string, err: unknown): never {
   throw runError('CCXT_FAILED', `${what}: ${e?.constructor?.name ?? 'Error'}: ${e?.message ?? String(err)}`, 'Check the network and the exchange status; run again to fetch only what is missing.', err);
 }
 
+/** A market found by discovery, with its 24h quote volume from the tickers (when the exchange gives one). */
+export interface DiscoveredMarket extends Market {
+  volume_24h?: number;
+}
+
 /**
- * Fetches what is missing. `registry` tells where each symbol stops; only later days are requested (or from
- * `since` for new symbols, or everything with `full`). The current UTC day's candle is still forming: never stored.
+ * Live discovery: the exchange's active markets of one type and quote, their 24h quote volume from the tickers,
+ * the volume floor, sorted by volume (most liquid first), at most `maxSymbols`. Shared by ingestion and the
+ * `ccxt` scanner.
  */
-export async function fetchCcxt(opts: CcxtOptions, registry: Registry): Promise<CcxtFetch> {
+export async function discoverMarkets(opts: CcxtOptions, ex?: Exchange): Promise<{ markets: DiscoveredMarket[]; requests: number; exchange: Exchange }> {
   const type = opts.type ?? 'spot';
   if (type !== 'spot' && type !== 'swap') throw inputError('CCXT_TYPE', `--type must be spot or swap, got "${type}".`);
   const quote = (opts.quote ?? 'USDT').toUpperCase();
-  const nowMs = opts.nowMs ?? Date.now();
-  const today = todayDay(nowMs);
-  let sinceDay = today - 365;
-  if (opts.since !== undefined) {
-    const d = parseIsoDay(opts.since);
-    if (d === undefined) throw inputError('CCXT_SINCE', `--since "${opts.since}" is not a YYYY-MM-DD date.`);
-    sinceDay = d;
-  }
-  const venue = opts.venue ?? venueFor(opts.exchange, type);
-  const ex = await createExchange(opts, type);
+  ex ??= await createExchange(opts, type);
   let requests = 0;
-
   let markets: Record<string, Market>;
   try {
     markets = await ex.loadMarkets();
@@ -164,6 +160,30 @@ export async function fetchCcxt(opts: CcxtOptions, registry: Registry): Promise<
   if (opts.minVolume) chosen = chosen.filter((m) => (volume.get(m.symbol) ?? 0) >= opts.minVolume!);
   chosen.sort((a, b) => (volume.get(b.symbol) ?? 0) - (volume.get(a.symbol) ?? 0) || (a.id < b.id ? -1 : 1));
   if (opts.maxSymbols) chosen = chosen.slice(0, opts.maxSymbols);
+  return { markets: chosen.map((m) => ({ ...m, volume_24h: volume.get(m.symbol) })), requests, exchange: ex };
+}
+
+
+/**
+ * Fetches what is missing. `registry` tells where each symbol stops; only later days are requested (or from
+ * `since` for new symbols, or everything with `full`). The current UTC day's candle is still forming: never stored.
+ */
+export async function fetchCcxt(opts: CcxtOptions, registry: Registry): Promise<CcxtFetch> {
+  const type = opts.type ?? 'spot';
+  const nowMs = opts.nowMs ?? Date.now();
+  const today = todayDay(nowMs);
+  let sinceDay = today - 365;
+  if (opts.since !== undefined) {
+    const d = parseIsoDay(opts.since);
+    if (d === undefined) throw inputError('CCXT_SINCE', `--since "${opts.since}" is not a YYYY-MM-DD date.`);
+    sinceDay = d;
+  }
+  const venue = opts.venue ?? venueFor(opts.exchange, type);
+  const found = await discoverMarkets(opts);
+  const ex = found.exchange;
+  const chosen = found.markets;
+  const volume = new Map(chosen.map((m) => [m.symbol, m.volume_24h] as const));
+  let requests = found.requests;
 
   const pageLimit = opts.pageLimit ?? 1000;
   const writes: SymbolWrite[] = [];
