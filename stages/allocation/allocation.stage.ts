@@ -111,11 +111,21 @@ export class AllocationStage implements Stage<SelectionContext> {
         const l = label.get(physical(s));
         if (l !== undefined) byLabel.set(l, [...(byLabel.get(l) ?? []), i]);
       });
+      const capacityAt = (c: number) =>
+        [...byLabel.values()].reduce((acc, members) => acc + Math.min(c * budget, members.reduce((a, i) => a + ub[i]!, 0)), 0)
+        + symbols.reduce((acc: number, s, i) => acc + (label.has(physical(s)) ? 0 : ub[i]!), 0);
+      // Fewer clusters than 1/cap (a highly correlated pool) cannot hold the budget under the cap: the cap rises
+      // to an equal share per cluster, and the audit says so, rather than the run failing on the data's shape.
+      if (capacityAt(cap) < budget - 1e-12 && byLabel.size > 0) {
+        const relaxed = Math.max(cap, 1 / byLabel.size);
+        env.audit.event('allocation', 'cluster_cap_relaxed', { from: cap, to: relaxed, clusters: byLabel.size, reason: `${byLabel.size} cluster(s) capped at ${cap} cannot hold the budget ${budget}` });
+        env.log(`allocation: cluster cap raised from ${cap} to ${relaxed.toFixed(4)} (${byLabel.size} clusters)`);
+        cap = relaxed;
+      }
       for (const [l, members] of byLabel) groups.push({ name: `cluster_${l}`, members, cap });
-      const capacity = groups.reduce((s, g) => s + Math.min(g.cap * budget, g.members.reduce((a, i) => a + ub[i]!, 0)), 0)
-        + symbols.reduce((s, _, i) => s + (groups.some((g) => g.members.includes(i)) ? 0 : ub[i]!), 0);
+      const capacity = capacityAt(cap);
       if (capacity < budget - 1e-12) {
-        throw inputError('CLUSTER_CAPS_BELOW_BUDGET', `allocation: ${groups.length} clusters capped at ${cap} can hold at most ${capacity.toFixed(4)}, below the budget ${budget}`, 'raise cluster_cap or widen the universe');
+        throw inputError('CLUSTER_CAPS_BELOW_BUDGET', `allocation: ${groups.length} clusters capped at ${cap} can hold at most ${capacity.toFixed(4)}, below the budget ${budget}`, 'raise cluster_cap, widen the bounds or widen the universe');
       }
       env.audit.event('allocation', 'cluster_caps', { clusters: groups.length, cap, regime: ctx.regime ?? null });
     }
