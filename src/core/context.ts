@@ -64,7 +64,7 @@ export const DOCUMENT_PROVIDES: Record<DocumentKind, string[]> = {
 /** Where the run's bars come from (a read-only lakehouse handle): the backtest reads realised returns here. */
 export interface MarketSource {
   venue: string;
-  readReturns(req: { symbols: string[]; venue?: string; start?: number | string; end: number | string; lookbackDays?: number }): Promise<ReturnsMatrix>;
+  readReturns(req: { symbols: string[]; venue?: string; start?: number | string; end: number | string; lookbackDays?: number; allowEmpty?: boolean }): Promise<ReturnsMatrix>;
 }
 
 export interface SelectionContext {

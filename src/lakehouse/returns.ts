@@ -21,6 +21,9 @@ export interface ReturnsRequest {
   /** Also fail when a symbol does not cover the whole window (default: only when it has no data in it; a late
    *  listing or a delisting inside the window is legitimate and shows as NaN). */
   requireFullCoverage?: boolean;
+  /** Keep a symbol that has no bar in the window as an all-NaN column instead of failing (the backtest holds a
+   *  position through a delisting: no bar means an unchanged price). Unknown symbols still fail. */
+  allowEmpty?: boolean;
 }
 
 function toDay(v: number | string, what: string): number {
@@ -98,7 +101,7 @@ function buildAxis(store: Store, req: ReturnsRequest): Axis {
   for (const e of entries) {
     const f = dayFromIso(e.first_date);
     const l = dayFromIso(e.last_date);
-    if (f > end || l < lo) problems.push(`${e.venue}/${e.symbol}: no data ${windowText(start, end)} (stored ${e.first_date}..${e.last_date})`);
+    if ((f > end || l < lo) && !req.allowEmpty) problems.push(`${e.venue}/${e.symbol}: no data ${windowText(start, end)} (stored ${e.first_date}..${e.last_date})`);
   }
   if (problems.length) throw missing(store, problems, req.symbols.length);
 

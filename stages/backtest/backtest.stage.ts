@@ -100,8 +100,12 @@ export class BacktestStage implements Stage<SelectionContext> {
       const windowDates = calendar.subarray(t + 1, lastDay + 1);
       let realised: Float64Array = new Float64Array(0);
       if (symbols.length && windowDates.length) {
-        const r = await market.readReturns({ symbols, start: windowDates[0], end: windowDates[windowDates.length - 1] });
-        realised = alignColumns(r.dates, r.symbols, r.values, windowDates, symbols);
+        // A held symbol delisted before or during the window has no bars there: its price stays where it was.
+        const r = await market.readReturns({ symbols, start: windowDates[0], end: windowDates[windowDates.length - 1], allowEmpty: true }).catch((err) => {
+          if ((err as { code?: string }).code === 'LAKEHOUSE_MISSING_DATA') return undefined; // none of them has a bar
+          throw err;
+        });
+        realised = r ? alignColumns(r.dates, r.symbols, r.values, windowDates, symbols) : new Float64Array(symbols.length * windowDates.length).fill(NaN);
       }
       const result: HoldingResult = dead
         ? { returns: new Float64Array(windowDates.length), end: new Float64Array(symbols.length), turnover: 0, cost: 0, liquidated: true }

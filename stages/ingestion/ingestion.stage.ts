@@ -46,12 +46,29 @@ export class IngestionStage implements Stage<SelectionContext> {
       if (!candidates.length)
         throw runError('EMPTY_UNIVERSE', `scanner '${ref.name}' found no candidates (${scan.funnel.map((f) => `${f.step}: ${f.left}`).join(' → ')})`, 'Loosen the scanner params (venue, liquidity floors, exclusions) or check the data.');
 
-      const symbols = candidates.map((c) => c.symbol);
       // Default as-of: the latest bar among the candidates (their data decides, not the calendar).
-      const wanted = new Set(symbols);
-      const lastDates = scan.data.symbols().filter((r) => r.venue === scan.venue && wanted.has(r.symbol)).map((r) => r.last_date).sort();
+      const venue = scan.venue;
+      const stored = new Map(scan.data.symbols().filter((r) => r.venue === venue).map((r) => [r.symbol, r] as const));
+      const lastDates = candidates.map((c) => stored.get(c.symbol)?.last_date).filter((d): d is string => d !== undefined).sort();
       const asOf = p.as_of ? dayFromIso(p.as_of as string) : lastDates.length ? dayFromIso(lastDates[lastDates.length - 1]) : undefined;
-      if (asOf === undefined) throw inputError('LAKEHOUSE_MISSING_DATA', `none of the ${symbols.length} candidates is in the data of scanner '${ref.name}' (venue ${scan.venue})`);
+      if (asOf === undefined) throw inputError('LAKEHOUSE_MISSING_DATA', `none of the ${candidates.length} candidates is in the data of scanner '${ref.name}' (venue ${scan.venue})`);
+      // Point in time: a symbol listed after the as-of date, or gone before the window, was not a candidate then.
+      // (lookback_days counts trading days, at least as many calendar days: a symbol with a bar in the last
+      // lookback_days calendar days has one in the window.)
+      const lookback = p.lookback_days as number | undefined;
+      const alive = candidates.filter((c) => {
+        const r = stored.get(c.symbol);
+        if (!r) return true; // unknown to the source: readReturns names it
+        return dayFromIso(r.first_date) <= asOf && (lookback === undefined || dayFromIso(r.last_date) > asOf - lookback);
+      });
+      if (alive.length < candidates.length) {
+        const gone = candidates.filter((c) => !alive.includes(c)).map((c) => c.symbol);
+        env.audit.event('ingestion', 'not_listed_at_as_of', { as_of: isoFromDay(asOf), symbols: gone });
+        scan = { ...scan, funnel: [...scan.funnel, { step: 'listed_at_as_of', left: alive.length, detail: `${gone.length} not trading around ${isoFromDay(asOf)}` }] };
+        candidates = alive;
+      }
+      if (!candidates.length) throw runError('EMPTY_UNIVERSE', `no candidate of scanner '${ref.name}' was trading around ${isoFromDay(asOf)}`);
+      const symbols = candidates.map((c) => c.symbol);
       const request = { symbols, venue: scan.venue, end: asOf, lookbackDays: p.lookback_days as number | undefined };
       const returns = await scan.data.readReturns(request);
       const prices = await scan.data.readPrices(request);
