@@ -12,6 +12,8 @@ export interface Audit {
 export interface Artifacts {
   writeText(name: string, text: string): Promise<string>;
   writeJson(name: string, value: unknown): Promise<string>;
+  /** One section of a JSON file several stages write to (metrics.json). */
+  writeJsonSection(name: string, section: string, value: unknown): Promise<string>;
   writeBytes(name: string, bytes: Uint8Array): Promise<string>;
 }
 

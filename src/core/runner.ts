@@ -79,7 +79,7 @@ export async function runPipeline(v: ValidationResult, opts: RunOptions): Promis
       const quiet: StageEnv = {
         ...env,
         audit: { event: () => {} },
-        artifacts: { writeText: async () => '', writeJson: async () => '', writeBytes: async () => '' },
+        artifacts: { writeText: async () => '', writeJson: async () => '', writeJsonSection: async () => '', writeBytes: async () => '' },
         log: () => {},
         progress: () => {},
         replay: () => Promise.reject(new FractalError('NESTED_REPLAY', 'a replayed stage cannot replay again')),

@@ -29,6 +29,19 @@ export class ArtifactWriter {
     return this.writeText(name, `${JSON.stringify(value, jsonReplacer, 2)}\n`);
   }
 
+  private readonly sections = new Map<string, Record<string, unknown>>();
+
+  /**
+   * One section of a JSON file several stages contribute to (metrics.json: `allocation`, `backtest`): the file
+   * is rewritten with every section written so far, in the order they arrived.
+   */
+  async writeJsonSection(name: string, section: string, value: unknown): Promise<string> {
+    const doc = this.sections.get(name) ?? {};
+    doc[section] = value;
+    this.sections.set(name, doc);
+    return this.writeJson(name, doc);
+  }
+
   async writeBytes(name: string, bytes: Uint8Array): Promise<string> {
     const full = this.target(name);
     writeFileSync(full, bytes);

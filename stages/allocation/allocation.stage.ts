@@ -228,7 +228,7 @@ export class AllocationStage implements Stage<SelectionContext> {
       ...(chosen.betaTolerance !== undefined ? { beta_tolerance: chosen.betaTolerance, portfolio_beta: w.reduce((s, x, i) => s + x * beta![i]!, 0) } : {}),
       diagnostics: chosen.diagnostics,
     };
-    await env.artifacts.writeJson('metrics.json', metrics);
+    await env.artifacts.writeJsonSection('metrics.json', 'allocation', metrics);
     env.audit.event('allocation', 'weights_allocated', {
       engine: chosen.engine.name, requested_engine: engines[0]!.name, fallback_used: metrics.fallback_used, assets: n,
       expected_return: er, volatility: vol, sharpe: metrics.sharpe, artifact: 'weights.json',

@@ -179,7 +179,7 @@ export class BacktestStage implements Stage<SelectionContext> {
       symbol: { kind: 'string', values: weightRows.map((w) => w.symbol) },
       weight: { kind: 'float', values: Float64Array.from(weightRows, (w) => w.weight) },
     }));
-    await env.artifacts.writeJson('metrics.json', summary);
+    await env.artifacts.writeJsonSection('metrics.json', 'backtest', summary);
     await env.artifacts.writeJson('weights.json', last);
     ctx.weights = last;
     ctx.backtest = { dates: d, returns: r, benchmark: bench, windows, metrics: summary };

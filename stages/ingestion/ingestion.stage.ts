@@ -78,6 +78,7 @@ export class IngestionStage implements Stage<SelectionContext> {
 
       ctx.as_of = asOf;
       ctx.raw_pool = candidates;
+      ctx.extra.discovery_funnel = scan.funnel;
       const data = scan.data;
       ctx.market = { venue: scan.venue, readReturns: (req) => data.readReturns({ venue: scan!.venue, ...req }) };
       ctx.returns = returns;

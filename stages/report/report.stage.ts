@@ -7,12 +7,12 @@ export class ReportStage implements Stage<SelectionContext> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'report',
-    description: 'Writes the run report (report.md; report.html with charts once its reporter lands).',
+    description: 'Writes the run report: report.md and a self-contained report.html with charts.',
     documents: ['selection'],
     requires: [],
     provides: ['report'],
     params: params({
-      reporters: pluginRefList('reporter', 'Reporters to run.', ['markdown']),
+      reporters: pluginRefList('reporter', 'Reporters to run.', ['markdown', 'html']),
     }),
   };
 

@@ -150,8 +150,8 @@ describe('runs', () => {
     const lines = md.split('\n').filter((l) => l.startsWith('| spine_'));
     expect(lines[0]).toContain(bad.run_id);
     expect(lines[0]).toContain('| failed |');
-    expect(lines[1]).toContain(`[${ok.run_id}](spine_ok/${ok.run_id}/report.md)`);
-    expect(readFileSync(join(tmp, 'index.html'), 'utf8')).toContain(`href="spine_ok/${ok.run_id}/report.md"`);
+    expect(lines[1]).toContain(`[${ok.run_id}](spine_ok/${ok.run_id}/report.html)`);
+    expect(readFileSync(join(tmp, 'index.html'), 'utf8')).toContain(`href="spine_ok/${ok.run_id}/report.html"`);
     expect(cli(['runs', '--out', join(tmp, 'nope')]).code).toBe(2);
   });
 });

@@ -26,12 +26,12 @@ test('a completed run is one folder with manifest, audit and every artifact', as
   expect(s.outcome).toBe('succeeded');
   expect(readdirSync(join(out, 'spine_ok'))).toEqual([s.run_id]);
   const dir = join(out, 'spine_ok', s.run_id);
-  expect(readdirSync(dir).sort()).toEqual(['audit.jsonl', 'manifest.json', 'report.md', 'tick.json']);
+  expect(readdirSync(dir).sort()).toEqual(['audit.jsonl', 'manifest.json', 'report.html', 'report.md', 'tick.json']);
   const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
   expect(m.outcome).toBe('succeeded');
   expect(m.config_hash).toMatch(/^[0-9a-f]{64}$/);
   expect(m.config.stages.map((x: { type: string }) => x.type)).toEqual(['tick', 'report']);
-  expect(m.config.stages[1].params).toEqual({ reporters: [{ name: 'markdown', params: { top: 25 } }] });
+  expect(m.config.stages[1].params).toEqual({ reporters: [{ name: 'markdown', params: { top: 25 } }, { name: 'html', params: {} }] });
   expect(m.stages.map((x: { outcome: string }) => x.outcome)).toEqual(['succeeded', 'succeeded']);
   expect(m.node_version).toBe(process.version);
   expect(m.git?.commit ?? null).not.toBe(undefined);

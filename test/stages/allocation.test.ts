@@ -45,7 +45,7 @@ test('hrp (single linkage, pairwise sample covariance, all history) equals PyPor
   const published = REF.published.hrp_weights as Record<string, number>;
   for (const [s, x] of Object.entries(published)) expect(Math.abs(w[s]! - x)).toBeLessThan(1e-12);
   expect(maxDev(w, REF.symbols, REF.hrp_single.weights)).toBeLessThan(1e-12);
-  const m = read('metrics.json');
+  const m = read('metrics.json').allocation;
   expect(m.engine).toBe('hrp');
   expect(m.diagnostics.order.slice(0, 5)).toEqual(REF.published.hrp_quasi_diag_first5.map((i: number) => REF.symbols[i]));
   expect(Object.values(w).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
@@ -55,7 +55,7 @@ test('min_variance with CAGR returns matches the reference weights and PyPortfol
   const { read } = await run('minvol', `{ engine: min_variance, ${PAIRWISE}, expected_returns: { method: cagr }, periods_per_year: 252, risk_free_rate: 0.02 }`);
   const w = weightsBySymbol(read('weights.json'));
   expect(maxDev(w, REF.symbols, REF.min_volatility.weights)).toBeLessThan(1e-8);
-  const m = read('metrics.json');
+  const m = read('metrics.json').allocation;
   const pub = REF.published.min_volatility_performance;
   expect(Math.abs(m.expected_return - pub[0])).toBeLessThan(1e-9);
   expect(Math.abs(m.volatility - pub[1])).toBeLessThan(1e-9);
@@ -66,7 +66,7 @@ test('max_sharpe (rf 0.02, CAGR) matches the reference weights and PyPortfolioOp
   const { read } = await run('maxsharpe', `{ engine: max_sharpe, ${PAIRWISE}, expected_returns: { method: cagr }, risk_free_rate: 0.02 }`);
   const w = weightsBySymbol(read('weights.json'));
   expect(maxDev(w, REF.symbols, REF.max_sharpe.weights)).toBeLessThan(1e-8);
-  const m = read('metrics.json');
+  const m = read('metrics.json').allocation;
   const pub = REF.published.max_sharpe_performance;
   expect(Math.abs(m.expected_return - pub[0])).toBeLessThan(1e-8);
   expect(Math.abs(m.volatility - pub[1])).toBeLessThan(1e-8);
@@ -75,7 +75,7 @@ test('max_sharpe (rf 0.02, CAGR) matches the reference weights and PyPortfolioOp
 
 test('risk_parity: equal risk contributions to 1e-9 and the reference ERC weights', async () => {
   const { read } = await run('erc', `{ engine: risk_parity, ${PAIRWISE} }`);
-  const m = read('metrics.json');
+  const m = read('metrics.json').allocation;
   for (const rc of Object.values(m.risk_contributions) as number[]) expect(Math.abs(rc - 1 / 20)).toBeLessThan(1e-9);
   expect(maxDev(weightsBySymbol(read('weights.json')), REF.symbols, REF.erc_sample.weights)).toBeLessThan(1e-9);
 });
@@ -88,7 +88,7 @@ test('caps below 1/N are a clear error, or the declared fallback runs and is rec
   expect(unknown.r.error?.code).toBe('UNKNOWN_SYMBOL');
   const fb = await run('fallback', `{ engine: { name: efficient_return, params: { target_return: 5 } }, fallback: [min_variance, equal_weight] }`);
   expect(fb.r.outcome).toBe('succeeded');
-  const m = fb.read('metrics.json');
+  const m = fb.read('metrics.json').allocation;
   expect(m.engine).toBe('min_variance');
   expect(m.fallback_used).toBe(true);
   expect(m.attempts[0].engine).toBe('efficient_return');

@@ -93,7 +93,7 @@ test('returns, costs and drift match a dollar-holdings recomputation; metrics ma
   const want = expected(m, 20, 10, 6e-4);
   expect(got.length).toBe(want.length);
   got.forEach((g, i) => expect(Math.abs(g - want[i])).toBeLessThan(1e-12));
-  const metrics = JSON.parse(readFileSync(join(s.folder, 'metrics.json'), 'utf8'));
+  const metrics = JSON.parse(readFileSync(join(s.folder, 'metrics.json'), 'utf8')).backtest;
   const again = computeMetrics(got, 252);
   expect(metrics.sharpe).toBeCloseTo(again.sharpe, 12);
   expect(metrics.cagr).toBeCloseTo(again.cagr, 12);
@@ -135,7 +135,7 @@ test('a window whose equity reaches zero is liquidated and stays at zero', async
   const wipe = r.indexOf(-1);
   expect(wipe).toBeGreaterThan(0);
   expect(r.slice(wipe + 1).every((x) => x === 0)).toBe(true);
-  const metrics = JSON.parse(readFileSync(join(s.folder, 'metrics.json'), 'utf8'));
+  const metrics = JSON.parse(readFileSync(join(s.folder, 'metrics.json'), 'utf8')).backtest;
   expect(metrics).toMatchObject({ liquidated: true, max_drawdown: -1, cagr: -1 });
 });
 

@@ -1,18 +1,135 @@
-/** A self-contained report.html with vega-lite charts rendered to SVG. */
-import { plannedError } from '../../../src/core/planned.js';
+/**
+ * report.html: one self-contained page (inline CSS, inline SVG charts, no script, no network) with the equity
+ * curve against the benchmark, the drawdown, the weights, the cluster dendrogram, the correlation heat map, the
+ * selection funnel, the metrics table and the data health of the inputs. It shows what the run produced: a
+ * pipeline that stops before the backtest gets the sections it has.
+ */
+import type { SelectionContext } from '../../../src/core/context.js';
 import { params, str } from '../../../src/core/params.js';
-import type { PluginMeta } from '../../../src/core/plugin.js';
+import type { PluginMeta, Reporter, StageEnv } from '../../../src/core/plugin.js';
+import { isoFromDay } from '../../../src/lakehouse/dates.js';
+import { correlationMatrix } from '../../../src/math/correlation.js';
+import { drawdownSeries, equityCurve } from '../../../src/math/metrics.js';
+import { leavesList } from '../../../src/math/ward.js';
+import { dendrogramSvg, drawdownSpec, equitySpec, escapeXml as esc, funnelSpec, heatmapSpec, renderSvg, weightsOverTimeSpec, weightsSpec } from '../../../src/report/charts.js';
 
-export class HtmlReporter {
+interface BacktestResult {
+  dates: Int32Array;
+  returns: Float64Array;
+  benchmark?: Float64Array;
+  windows: { as_of: string; weights: { symbol: string; weight: number }[] }[];
+  metrics: Record<string, unknown> & { benchmark?: { symbol: string } | null };
+}
+
+const pct = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '—');
+const num = (x: unknown, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '—');
+
+export class HtmlReporter implements Reporter<SelectionContext> {
   static readonly meta: PluginMeta = {
     kind: 'reporter',
     name: 'html',
-    description: 'A self-contained report.html with vega-lite charts rendered to SVG.',
+    description: 'A self-contained report.html with vega-lite charts rendered to SVG: equity, drawdown, weights, dendrogram, correlation, funnel, metrics, data health.',
     params: params({ title: str('Report title; the pipeline name when omitted.') }),
-    planned: 'the HTML report lands with issue 6.',
   };
 
-  run(): never {
-    throw plannedError(HtmlReporter.meta);
+  async render(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<string[]> {
+    const title = (p.title as string | undefined) ?? env.pipeline.name;
+    const sections: string[] = [];
+    const bt = ctx.backtest as BacktestResult | undefined;
+
+    if (bt) {
+      const m = bt.metrics;
+      const rows: [string, string, string][] = [
+        ['CAGR', pct(m.cagr), pct(m.benchmark && (m.benchmark as Record<string, unknown>).cagr)],
+        ['Volatility (annual)', pct(m.volatility), pct(m.benchmark && (m.benchmark as Record<string, unknown>).volatility)],
+        ['Sharpe', num(m.sharpe), num(m.benchmark && (m.benchmark as Record<string, unknown>).sharpe)],
+        ['Sortino', num(m.sortino), num(m.benchmark && (m.benchmark as Record<string, unknown>).sortino)],
+        ['Max drawdown', pct(m.max_drawdown), pct(m.benchmark && (m.benchmark as Record<string, unknown>).max_drawdown)],
+        ['Calmar', num(m.calmar), num(m.benchmark && (m.benchmark as Record<string, unknown>).calmar)],
+        ['Hit rate', pct(m.hit_rate), pct(m.benchmark && (m.benchmark as Record<string, unknown>).hit_rate)],
+        ['Turnover (per rebalance)', pct(m.turnover), ''],
+        ['Costs (total)', pct(m.costs), ''],
+        ['Gross / net exposure', `${num(m.gross_exposure)} / ${num(m.net_exposure)}`, ''],
+      ];
+      const band = m.volatility_band as { engine: string; band: number; drift: number; flagged: boolean } | null;
+      const verification = (m.verification as { metric: string; agrees: boolean; abs_diff: number }[] | undefined) ?? [];
+      sections.push(`<h2>Performance</h2><p class="muted">${esc(String(m.first))} to ${esc(String(m.last))}, ${m.windows} walk-forward windows, ${m.periods_per_year} periods a year.</p>
+<table class="metrics"><tr><th></th><th>portfolio</th><th>${esc(m.benchmark?.symbol ?? '')}</th></tr>${rows.map(([k, a, b]) => `<tr><td>${k}</td><td class="num">${a}</td><td class="num">${b}</td></tr>`).join('')}</table>
+<p class="muted">Second-route check of Sharpe, CAGR and max drawdown: ${verification.every((v) => v.agrees) ? 'agrees' : `<b>disagrees</b> (${verification.filter((v) => !v.agrees).map((v) => v.metric).join(', ')})`}.${band ? ` Volatility band (${esc(band.engine)} ${pct(band.band)}): drift ${pct(band.drift)}${band.flagged ? ' <b>flagged</b>' : ''}.` : ''}</p>`);
+      const eq = equityCurve(bt.returns);
+      const bench = bt.benchmark && m.benchmark ? { name: m.benchmark.symbol, equity: equityCurve(bt.benchmark) } : undefined;
+      sections.push(await renderSvg(equitySpec(bt.dates, eq, bench)));
+      sections.push(await renderSvg(drawdownSpec(bt.dates, drawdownSeries(bt.returns))));
+      const rows2 = bt.windows.flatMap((w) => w.weights.map((x) => ({ date: Math.round(Date.parse(`${w.as_of}T00:00:00Z`) / 86_400_000), symbol: x.symbol, weight: x.weight })));
+      if (rows2.length) sections.push(await renderSvg(weightsOverTimeSpec(rows2)));
+    }
+
+    if (ctx.weights?.length) {
+      sections.push('<h2>Weights</h2>');
+      sections.push(await renderSvg(weightsSpec(ctx.weights.map((w) => ({ symbol: w.symbol, weight: w.weight })))));
+    }
+
+    const funnel = ctx.extra.discovery_funnel as { step: string; left: number }[] | undefined;
+    if (funnel?.length || ctx.raw_pool) {
+      const steps: { step: string; count: number }[] = [];
+      if (funnel?.length) steps.push({ step: 'universe', count: funnel[0].left });
+      if (ctx.raw_pool) steps.push({ step: 'discovery', count: ctx.raw_pool.length });
+      if (ctx.vetoes && ctx.features) steps.push({ step: 'after vetoes', count: ctx.features.symbols.filter((s) => !ctx.vetoes![s]?.length).length });
+      if (ctx.winners) steps.push({ step: 'winners', count: ctx.winners.length });
+      if (ctx.weights) steps.push({ step: 'held', count: ctx.weights.filter((w) => w.weight !== 0).length });
+      sections.push('<h2>Selection</h2>');
+      sections.push(await renderSvg(funnelSpec(steps)));
+      if (funnel?.length) sections.push(`<p class="muted">Discovery: ${funnel.map((f) => `${esc(f.step)} ${f.left}`).join(' → ')}</p>`);
+    }
+
+    if (ctx.clusters?.linkage && ctx.clusters.symbols.length > 1) {
+      sections.push(`<h2>Clusters (${new Set(ctx.clusters.labels).size})</h2>`);
+      sections.push(dendrogramSvg(ctx.clusters.linkage, ctx.clusters.symbols, ctx.clusters.labels));
+      const r = ctx.returns;
+      if (r) {
+        const idx = ctx.clusters.symbols.map((s) => r.symbols.indexOf(s));
+        if (idx.every((i) => i >= 0)) {
+          const T = r.dates.length;
+          const vals = new Float64Array(idx.length * T);
+          idx.forEach((c, j) => vals.set(r.values.subarray(c * T, (c + 1) * T), j * T));
+          const corr = correlationMatrix({ values: vals, nSymbols: idx.length, nDays: T }, { missing: 'pairwise', undefinedAs: 'zero' });
+          const order = Array.from(leavesList(ctx.clusters.linkage));
+          const n = idx.length;
+          const sorted = new Float64Array(n * n);
+          for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) sorted[a * n + b] = corr[order[a] * n + order[b]];
+          sections.push(await renderSvg(heatmapSpec(order.map((i) => ctx.clusters!.symbols[i]), sorted)));
+        }
+      }
+    }
+
+    if (ctx.vetoes && Object.keys(ctx.vetoes).length) {
+      const rows = Object.entries(ctx.vetoes).flatMap(([sym, vs]) => vs.map((v) => `<tr><td>${esc(sym)}</td><td>${esc(v.filter)}</td><td>${esc(v.metric)}</td><td class="num">${num(v.value as number, 4)}</td><td class="num">${esc(String(v.threshold))}</td></tr>`));
+      sections.push(`<h2>Vetoes (${Object.keys(ctx.vetoes).length} symbols)</h2><table><tr><th>symbol</th><th>filter</th><th>metric</th><th>value</th><th>threshold</th></tr>${rows.join('')}</table>`);
+    }
+
+    if (ctx.raw_pool?.length) {
+      const degraded = ctx.raw_pool.filter((c) => c.metadata?.status === 'DEGRADED');
+      sections.push(`<h2>Data health</h2><p>${ctx.raw_pool.length - degraded.length} of ${ctx.raw_pool.length} inputs STABLE${degraded.length ? `; ${degraded.length} DEGRADED:` : '.'}</p>${
+        degraded.length ? `<table><tr><th>symbol</th><th>reasons</th></tr>${degraded.map((c) => `<tr><td>${esc(c.symbol)}</td><td>${esc(((c.metadata?.reasons as string[]) ?? []).join('; '))}</td></tr>`).join('')}</table>` : ''
+      }`);
+    }
+
+    const stages = env.pipeline.stages.map((s) => `<tr><td>${esc(s.type)}</td><td class="num">${s.ms === undefined ? '—' : `${s.ms.toFixed(0)} ms`}</td></tr>`).join('');
+    const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title>
+<style>
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;color:#222;max-width:780px;margin:2rem auto;padding:0 1rem}
+h1{margin-bottom:.2rem}h2{margin-top:2rem;border-bottom:1px solid #e5e5e5;padding-bottom:.2rem}
+table{border-collapse:collapse;margin:.5rem 0}td,th{padding:.25rem .6rem;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
+td.num{text-align:right;font-variant-numeric:tabular-nums}.muted{color:#666}svg{max-width:100%;height:auto;display:block;margin:.5rem 0}
+</style></head><body>
+<h1>${esc(title)}</h1>
+<p class="muted">Run ${esc(env.runId)} · config ${esc(env.pipeline.hash.slice(0, 12))}${ctx.as_of !== undefined ? ` · as of ${isoFromDay(ctx.as_of)}` : ''}${ctx.regime ? ` · regime ${ctx.regime}` : ''}</p>
+${sections.join('\n')}
+<h2>Stages</h2><table>${stages}</table>
+</body></html>
+`;
+    await env.artifacts.writeText('report.html', html);
+    return ['report.html'];
   }
 }

@@ -24,6 +24,16 @@ export class MarkdownReporter implements Reporter<SelectionContext> {
     lines.push('## Stages', '', '| stage | time |', '|---|---:|');
     // The report stage is still running while it writes this, so it has no time yet.
     for (const s of env.pipeline.stages) lines.push(`| ${s.type} | ${s.ms === undefined ? '—' : `${s.ms.toFixed(0)} ms`} |`);
+    const bt = ctx.backtest as { metrics?: Record<string, unknown> } | undefined;
+    if (bt?.metrics) {
+      const m = bt.metrics;
+      const f = (x: unknown, as: 'pct' | 'num') => (typeof x === 'number' && Number.isFinite(x) ? (as === 'pct' ? pct(x) : x.toFixed(2)) : '—');
+      lines.push('', '## Performance', '', `Walk-forward, ${m.windows} windows, ${m.first} to ${m.last}.`, '', '| metric | value |', '|---|---:|');
+      for (const [label, key, as] of [['CAGR', 'cagr', 'pct'], ['volatility', 'volatility', 'pct'], ['Sharpe', 'sharpe', 'num'], ['Sortino', 'sortino', 'num'], ['max drawdown', 'max_drawdown', 'pct'], ['Calmar', 'calmar', 'num'], ['hit rate', 'hit_rate', 'pct'], ['turnover per rebalance', 'turnover', 'pct'], ['costs', 'costs', 'pct']] as const)
+        lines.push(`| ${label} | ${f(m[key], as)} |`);
+    }
+    const funnel = ctx.extra.discovery_funnel as { step: string; left: number }[] | undefined;
+    if (funnel?.length) lines.push('', '## Discovery', '', funnel.map((s) => `${s.step} ${s.left}`).join(' → '));
     if (ctx.raw_pool) {
       lines.push('', `## Candidates (${ctx.raw_pool.length})`, '', '| symbol | venue | asset type | sector | 24h volume |', '|---|---|---|---|---:|');
       for (const c of ctx.raw_pool.slice(0, top))

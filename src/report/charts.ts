@@ -1,0 +1,134 @@
+/**
+ * Charts for the reports, rendered to SVG with no browser: vega-lite specs compiled and drawn by vega's headless
+ * renderer (TOOLCHAIN.md: vega-lite 6.4.3, the last release for Node 20). vega loads only when a report draws.
+ * The dendrogram is drawn directly from the scipy-format linkage matrix (vega-lite has no tree mark).
+ */
+import { leavesList } from '../math/ward.js';
+
+type Spec = Record<string, unknown>;
+
+let engines: Promise<{ vega: any; vl: any }> | undefined;
+// One after the other: loading both at once races jest's ESM linker on their shared d3 modules.
+const load = () => (engines ??= (async () => ({ vega: await import('vega'), vl: await import('vega-lite') }))());
+
+/** One vega-lite spec to an SVG string. */
+export async function renderSvg(spec: Spec): Promise<string> {
+  const { vega, vl } = await load();
+  const compiled = vl.compile({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config: CONFIG, ...spec }).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  const svg = (await view.toSVG()) as string;
+  view.finalize();
+  return svg;
+}
+
+const CONFIG = {
+  font: 'system-ui, -apple-system, Segoe UI, sans-serif',
+  axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#eee' },
+  legend: { labelFontSize: 11, titleFontSize: 12 },
+  view: { stroke: null },
+};
+
+const iso = (d: number) => new Date(d * 86_400_000).toISOString().slice(0, 10);
+
+export function equitySpec(dates: Int32Array, equity: Float64Array, benchmark?: { name: string; equity: Float64Array }): Spec {
+  const values: { date: string; series: string; value: number }[] = [];
+  dates.forEach((d, i) => {
+    values.push({ date: iso(d), series: 'portfolio', value: equity[i] });
+    if (benchmark) values.push({ date: iso(d), series: benchmark.name, value: benchmark.equity[i] });
+  });
+  return {
+    width: 720, height: 260, title: 'Equity (starts at 1)', data: { values },
+    mark: { type: 'line', strokeWidth: 1.6 },
+    encoding: { x: { field: 'date', type: 'temporal', title: null }, y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } }, color: { field: 'series', type: 'nominal', title: null, scale: { range: ['#1f5fa8', '#aaa'] } } },
+  };
+}
+
+export function drawdownSpec(dates: Int32Array, drawdown: Float64Array): Spec {
+  return {
+    width: 720, height: 140, title: 'Drawdown', data: { values: Array.from(dates, (d, i) => ({ date: iso(d), dd: drawdown[i] })) },
+    mark: { type: 'area', color: '#c0392b', opacity: 0.6, line: { color: '#c0392b', strokeWidth: 1 } },
+    encoding: { x: { field: 'date', type: 'temporal', title: null }, y: { field: 'dd', type: 'quantitative', title: null, axis: { format: '.0%' } } },
+  };
+}
+
+export function weightsSpec(weights: { symbol: string; weight: number }[]): Spec {
+  return {
+    width: 720, height: Math.max(80, 16 * weights.length), title: 'Weights (last rebalance)', data: { values: weights },
+    mark: { type: 'bar' },
+    encoding: {
+      y: { field: 'symbol', type: 'nominal', sort: '-x', title: null },
+      x: { field: 'weight', type: 'quantitative', title: null, axis: { format: '.0%' } },
+      color: { condition: { test: 'datum.weight < 0', value: '#c0392b' }, value: '#1f5fa8' },
+    },
+  };
+}
+
+export function weightsOverTimeSpec(rows: { date: number; symbol: string; weight: number }[]): Spec {
+  return {
+    width: 720, height: 220, title: 'Weights at each rebalance', data: { values: rows.map((r) => ({ ...r, date: iso(r.date) })) },
+    mark: { type: 'bar' },
+    encoding: { x: { field: 'date', type: 'ordinal', title: null, axis: { labelAngle: -45, labelOverlap: true } }, y: { field: 'weight', type: 'quantitative', title: null, stack: 'zero', axis: { format: '.0%' } }, color: { field: 'symbol', type: 'nominal', legend: { columns: 2, symbolLimit: 30 } } },
+  };
+}
+
+export function heatmapSpec(symbols: string[], corr: Float64Array): Spec {
+  const n = symbols.length;
+  const values: { a: string; b: string; rho: number }[] = [];
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) values.push({ a: symbols[i], b: symbols[j], rho: Number.isFinite(corr[i * n + j]) ? corr[i * n + j] : 0 });
+  const side = Math.min(640, Math.max(160, 14 * n));
+  return {
+    width: side, height: side, title: 'Correlation (dendrogram order)', data: { values },
+    mark: 'rect',
+    encoding: {
+      x: { field: 'a', type: 'nominal', sort: symbols, title: null, axis: { labelFontSize: n > 40 ? 7 : 10 } },
+      y: { field: 'b', type: 'nominal', sort: symbols, title: null, axis: { labelFontSize: n > 40 ? 7 : 10 } },
+      color: { field: 'rho', type: 'quantitative', scale: { domain: [-1, 1], scheme: 'redblue', reverse: true }, title: 'ρ' },
+    },
+  };
+}
+
+export function funnelSpec(steps: { step: string; count: number }[]): Spec {
+  return {
+    width: 720, height: Math.max(80, 26 * steps.length), title: 'Selection funnel', data: { values: steps },
+    encoding: { y: { field: 'step', type: 'nominal', sort: steps.map((s) => s.step), title: null }, x: { field: 'count', type: 'quantitative', title: null } },
+    layer: [{ mark: { type: 'bar', color: '#1f5fa8' } }, { mark: { type: 'text', align: 'left', dx: 4 }, encoding: { text: { field: 'count' } } }],
+  };
+}
+
+/** A dendrogram as SVG from a scipy linkage matrix (n-1 rows of [a, b, height, count]), leaves labelled. */
+export function dendrogramSvg(linkage: Float64Array, labels: string[], clusterOf?: ArrayLike<number>): string {
+  const n = labels.length;
+  if (n < 2) return '';
+  const rows = n - 1;
+  const order = Array.from(leavesList(linkage));
+  const rowH = 14;
+  const W = 720;
+  const labelW = 110;
+  const H = n * rowH + 30;
+  const maxH = Math.max(...Array.from({ length: rows }, (_, r) => linkage[r * 4 + 2])) || 1;
+  const xOf = (h: number) => labelW + ((W - labelW - 20) * h) / maxH;
+  const y = new Map<number, number>();
+  const x = new Map<number, number>();
+  order.forEach((leaf, i) => {
+    y.set(leaf, 15 + i * rowH + rowH / 2);
+    x.set(leaf, labelW);
+  });
+  const palette = ['#1f5fa8', '#e67e22', '#27ae60', '#8e44ad', '#c0392b', '#16a085', '#d35400', '#2c3e50'];
+  const parts: string[] = [];
+  for (let r = 0; r < rows; r++) {
+    const [a, b, h] = [linkage[r * 4], linkage[r * 4 + 1], linkage[r * 4 + 2]];
+    const id = n + r;
+    const xa = x.get(a)!, xb = x.get(b)!, ya = y.get(a)!, yb = y.get(b)!, xh = xOf(h);
+    parts.push(`<path d="M${xa.toFixed(1)},${ya.toFixed(1)}H${xh.toFixed(1)}V${yb.toFixed(1)}H${xb.toFixed(1)}" fill="none" stroke="#555" stroke-width="1"/>`);
+    x.set(id, xh);
+    y.set(id, (ya + yb) / 2);
+  }
+  order.forEach((leaf) => {
+    const c = clusterOf ? palette[(clusterOf[leaf] - 1) % palette.length] : '#222';
+    parts.push(`<text x="${labelW - 4}" y="${(y.get(leaf)! + 4).toFixed(1)}" text-anchor="end" font-size="10" fill="${c}">${escapeXml(labels[leaf])}</text>`);
+  });
+  parts.push(`<text x="${labelW}" y="${H - 4}" font-size="10" fill="#777">0</text><text x="${W - 20}" y="${H - 4}" font-size="10" fill="#777" text-anchor="end">${maxH.toFixed(2)}</text>`);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif">${parts.join('')}</svg>`;
+}
+
+export const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
