@@ -11,11 +11,12 @@ import { registerPlanCommand } from './plan.js';
 import { registerPluginsCommand } from './plugins.js';
 import { registerRunCommand } from './run.js';
 import { registerRunsCommand } from './runs.js';
+import { registerTraceCommand } from './trace.js';
 import { registerSchemaCommand } from './schema.js';
 import { registerValidateCommand } from './validate.js';
 import { setDebug } from './shared.js';
 
-const COMMANDS = ['run', 'runs', 'validate', 'plan', 'plugins', 'schema', 'docs', 'lakehouse', 'help'];
+const COMMANDS = ['run', 'runs', 'trace', 'validate', 'plan', 'plugins', 'schema', 'docs', 'lakehouse', 'help'];
 
 export function buildProgram(): Command {
   const program = new Command('pipeline-run')
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerDocsCommand(program);
   registerLakehouseCommand(program);
   registerRunsCommand(program);
+  registerTraceCommand(program);
   return program;
 }
 

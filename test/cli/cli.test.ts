@@ -138,6 +138,29 @@ describe('run', () => {
   });
 });
 
+describe('trace', () => {
+  test("follows a winner and a vetoed symbol through a run's artifacts", () => {
+    const f = join(tmp, 't.yaml');
+    writeFileSync(f, `pipeline: selection\nversion: "4.0"\nname: trace_me\nstages:\n  - type: ingestion\n    params: { scanner: { name: synthetic, params: { symbols: 30, days: 300, seed: 9 } }, lookback_days: 200 }\n  - type: feature_engineering\n  - type: inference\n  - type: clustering\n  - type: policy\n    params: { min_winners: 5 }\n  - type: synthesis\n  - type: allocation\n`);
+    const run = JSON.parse(cli([f, '--out', tmp, '--json']).stdout);
+    expect(run.outcome).toBe('succeeded');
+    const read = (name: string) => JSON.parse(readFileSync(join(run.folder, name), 'utf8'));
+    const winner = read('winners.json').winners[0].symbol as string;
+    const held = (read('weights.json') as { symbol: string; weight: number }[]).find((w) => w.symbol === winner)!;
+    const t = cli(['trace', run.folder, winner]);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain(`selection  winner (${read('winners.json').winners[0].reason})`);
+    expect(t.stdout).toContain(`weight     ${(held.weight * 100).toFixed(2)}% LONG`);
+    const [vetoed, vs] = Object.entries(read('vetoes.json').vetoes as Record<string, { filter: string; metric: string; value: number }[]>)[0];
+    const j = JSON.parse(cli(['trace', run.folder, vetoed, '--json']).stdout);
+    expect(j.filters.find((x: { filter: string }) => x.filter === vs[0].filter)).toMatchObject({ verdict: 'vetoed', metric: vs[0].metric, value: vs[0].value });
+    expect(j.features.momentum).toBe(read('features.json').features.momentum[read('features.json').symbols.indexOf(vetoed)]);
+    const bad = cli(['trace', run.folder, 'NOPE']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('SYMBOL_NOT_IN_RUN');
+  });
+});
+
 describe('runs', () => {
   test('writes index.md and index.html listing every finished run, newest first, failed ones marked', () => {
     const fixtures = join(repo, 'test', 'runs', 'fixtures');

@@ -1,0 +1,128 @@
+/**
+ * `pipeline-run trace <run folder> <symbol>`: one symbol's path through the funnel, read back from the run's
+ * artifacts: which scanner found it (and its discovery metadata), its features, its scores and rank per
+ * ranker, its cluster, each filter's verdict (value and threshold), the relaxation stage that admitted or left
+ * it, and its final atoms and weight.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { inputError } from '../core/errors.js';
+import { suggestionHint } from '../config/diagnostics.js';
+
+type Json = Record<string, any>;
+
+function read(folder: string, name: string): Json | undefined {
+  const f = join(folder, name);
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as Json) : undefined;
+}
+
+export interface Trace {
+  symbol: string;
+  run: string;
+  discovery?: { scanner: string; venue: string; as_of: string; candidate: Json | null };
+  features?: Record<string, number | null>;
+  scores?: { champion: string; regime: string | null; conviction: Record<string, number | null>; champion_rank: number | null; of: number };
+  cluster?: { id: number; size: number; members: string[] } | null;
+  filters?: { filter: string; verdict: 'vetoed' | 'vetoed (relaxed thresholds)' | 'passed'; metric?: string; value?: unknown; threshold?: unknown }[];
+  selection?: { winner: boolean; htr_stage: number; htr_stage_name: string; reason?: string; overridden_vetoes?: unknown[] };
+  atoms?: Json[];
+  weight?: { weight: number; direction: string } | null;
+}
+
+export function traceSymbol(folder: string, symbol: string): Trace {
+  const manifest = read(folder, 'manifest.json');
+  if (!manifest) throw inputError('NOT_A_RUN', `${folder} is not a run folder (no manifest.json)`, 'Give the folder `pipeline-run` printed, e.g. runs/<name>/<run_id>.');
+  const t: Trace = { symbol, run: manifest.run_id };
+  const cands = read(folder, 'candidates.json');
+  if (cands) {
+    const c = (cands.candidates as Json[]).find((x) => x.symbol === symbol) ?? null;
+    if (!c) {
+      const known = (cands.candidates as Json[]).map((x) => x.symbol as string);
+      throw inputError('SYMBOL_NOT_IN_RUN', `${symbol} was not a candidate in run ${manifest.run_id} (${known.length} candidates)`, suggestionHint(symbol, known, 'candidates'));
+    }
+    t.discovery = { scanner: cands.scanner, venue: cands.venue, as_of: cands.as_of, candidate: c };
+  }
+  const feats = read(folder, 'features.json');
+  if (feats) {
+    const j = (feats.symbols as string[]).indexOf(symbol);
+    if (j >= 0) t.features = Object.fromEntries(Object.entries(feats.features as Record<string, (number | null)[]>).map(([k, v]) => [k, v[j]]));
+  }
+  const scores = read(folder, 'scores.json');
+  if (scores) {
+    const j = (scores.symbols as string[]).indexOf(symbol);
+    if (j >= 0)
+      t.scores = {
+        champion: scores.champion,
+        regime: scores.regime ?? null,
+        conviction: Object.fromEntries(Object.entries(scores.conviction as Record<string, (number | null)[]>).map(([k, v]) => [k, v[j]])),
+        champion_rank: scores.champion_rank?.[j] ?? null,
+        of: scores.symbols.length,
+      };
+  }
+  const clusters = read(folder, 'clusters.json');
+  if (clusters) {
+    const j = (clusters.symbols as string[]).indexOf(symbol);
+    const id = j >= 0 ? clusters.labels[j] : undefined;
+    const c = (clusters.clusters as Json[]).find((x) => x.id === id);
+    t.cluster = c ? { id: c.id, size: c.size, members: c.members } : null;
+  }
+  const vetoes = read(folder, 'vetoes.json');
+  if (vetoes) {
+    const strict = ((vetoes.strict_vetoes ?? {}) as Record<string, Json[]>)[symbol] ?? [];
+    const final = ((vetoes.vetoes ?? {}) as Record<string, Json[]>)[symbol] ?? [];
+    t.filters = (vetoes.filters as Json[]).map((f) => {
+      const v = final.find((x) => x.filter === f.name) ?? strict.find((x) => x.filter === f.name);
+      if (!v) return { filter: f.name, verdict: 'passed' as const };
+      const verdict = final.some((x) => x.filter === f.name) ? ('vetoed' as const) : ('vetoed (relaxed thresholds)' as const);
+      return { filter: f.name, verdict: verdict === 'vetoed' ? verdict : 'vetoed (relaxed thresholds)', metric: v.metric, value: v.value, threshold: v.threshold };
+    });
+  }
+  const winners = read(folder, 'winners.json');
+  if (winners) {
+    const w = (winners.winners as Json[]).find((x) => x.symbol === symbol);
+    t.selection = { winner: Boolean(w), htr_stage: winners.htr_stage, htr_stage_name: winners.htr_stage_name, ...(w ? { reason: w.reason, overridden_vetoes: w.overridden_vetoes } : {}) };
+  }
+  const atoms = read(folder, 'atoms.json') as Json[] | undefined;
+  if (Array.isArray(atoms)) t.atoms = atoms.filter((a) => a.symbol === symbol);
+  const weights = read(folder, 'weights.json') as Json[] | undefined;
+  if (Array.isArray(weights)) {
+    const w = weights.find((x) => x.symbol === symbol);
+    t.weight = w ? { weight: w.weight, direction: w.direction } : null;
+  }
+  return t;
+}
+
+const n = (x: unknown, d = 4) => (typeof x === 'number' ? (Number.isInteger(x) ? String(x) : x.toFixed(d)) : x === null || x === undefined ? '—' : String(x));
+
+export function formatTrace(t: Trace): string {
+  const out = [`${t.symbol} in run ${t.run}`];
+  if (t.discovery) {
+    const c = t.discovery.candidate ?? {};
+    out.push('', `discovery  found by scanner '${t.discovery.scanner}' on ${t.discovery.venue} (as of ${t.discovery.as_of})`, `           ${[c.asset_type, c.sector, c.volume_24h !== undefined ? `24h volume ${Math.round(c.volume_24h).toLocaleString('en-US')}` : null, c.metadata?.status].filter(Boolean).join(', ')}`);
+  }
+  if (t.features) out.push('', 'features   ' + Object.entries(t.features).map(([k, v]) => `${k} ${n(v)}`).join(', '));
+  if (t.scores) out.push('', `scores     ${Object.entries(t.scores.conviction).map(([k, v]) => `${k}${k === t.scores!.champion ? ' (champion)' : ''} ${n(v)}`).join(', ')}`, `           champion rank ${n(t.scores.champion_rank)} of ${t.scores.of}${t.scores.regime ? `, regime ${t.scores.regime}` : ''}`);
+  if (t.cluster !== undefined) out.push('', t.cluster ? `cluster    ${t.cluster.id} (${t.cluster.size} members: ${t.cluster.members.slice(0, 8).join(', ')}${t.cluster.size > 8 ? ', …' : ''})` : 'cluster    none');
+  if (t.filters) {
+    out.push('', 'filters');
+    for (const f of t.filters) out.push(`  ${f.filter.padEnd(16)} ${f.verdict}${f.metric ? `: ${f.metric} ${n(f.value)} vs threshold ${n(f.threshold)}` : ''}`);
+  }
+  if (t.selection) out.push('', `selection  ${t.selection.winner ? `winner (${t.selection.reason})` : 'not selected'}; the HTR loop ended at stage ${t.selection.htr_stage} (${t.selection.htr_stage_name})${t.selection.overridden_vetoes?.length ? `; overrode ${t.selection.overridden_vetoes.length} veto(es)` : ''}`);
+  if (t.atoms) out.push('', `atoms      ${t.atoms.length ? t.atoms.map((a) => `${a.id}${a.weight !== undefined ? ` ${n(a.weight)}` : ''}`).join(', ') : 'none'}`);
+  if (t.weight !== undefined) out.push(`weight     ${t.weight ? `${(t.weight.weight * 100).toFixed(2)}% ${t.weight.direction}` : 'not held'}`);
+  return `${out.join('\n')}\n`;
+}
+
+export function registerTraceCommand(program: Command): void {
+  program
+    .command('trace')
+    .description("one symbol's path through a run's funnel: discovery, features, scores, cluster, filter verdicts, relaxation, atom, weight")
+    .argument('<run>', 'a run folder (as printed by pipeline-run)')
+    .argument('<symbol>', 'the symbol')
+    .option('--json', 'machine-readable output')
+    .action((run: string, symbol: string, opts: { json?: boolean }) => {
+      const t = traceSymbol(resolve(run), symbol);
+      process.stdout.write(opts.json ? `${JSON.stringify(t, null, 2)}\n` : formatTrace(t));
+    });
+}
