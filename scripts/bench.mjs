@@ -9,6 +9,7 @@ const benches = [
   ['lakehouse: seed, import and read a returns matrix', 'dist/src/lakehouse/bench.js', ['500', '1000']],
   ['Ward clustering: nearest-neighbour chain vs ml-hclust agnes', 'dist/src/math/bench-ward.js', []],
   ['allocation engines at 100, 500 and 1000 assets', 'dist/src/math/bench-allocation.js', []],
+  ['the selection funnel on 1000 symbols x 500 days', 'dist/src/bench/funnel.js', ['1000', '500']],
 ];
 let failed = 0;
 for (const [title, file, args] of benches) {
