@@ -70,16 +70,15 @@ export function wardLinkage(distances: Float64Array, n: number, layout: Distance
   const chain = new Int32Array(n);
   let chainLength = 0;
   const raw = new Float64Array(Math.max(0, n - 1) * 4);
+  // The live clusters in ascending slot order: scans skip merged slots, and ascending order keeps scipy's
+  // tie-breaking (the lowest index wins).
+  const active = Int32Array.from({ length: n }, (_, i) => i);
+  let live = n;
 
   for (let step = 0; step < n - 1; step++) {
     if (chainLength === 0) {
       chainLength = 1;
-      for (let i = 0; i < n; i++) {
-        if (size[i]! > 0) {
-          chain[0] = i;
-          break;
-        }
-      }
+      chain[0] = active[0]!;
     }
     let x = 0;
     let y = 0;
@@ -94,8 +93,9 @@ export function wardLinkage(distances: Float64Array, n: number, layout: Distance
         currentMin = Infinity;
       }
       const row = x * n;
-      for (let i = 0; i < n; i++) {
-        if (size[i] === 0 || i === x) continue;
+      for (let k = 0; k < live; k++) {
+        const i = active[k]!;
+        if (i === x) continue;
         const d = D[row + i]!;
         if (d < currentMin) {
           currentMin = d;
@@ -119,13 +119,19 @@ export function wardLinkage(distances: Float64Array, n: number, layout: Distance
     raw[step * 4 + 3] = nx + ny;
     size[x] = 0;
     size[y] = nx + ny;
-    // The merged cluster lives in slot y.
-    for (let i = 0; i < n; i++) {
-      const ni = size[i]!;
-      if (ni === 0 || i === y) continue;
-      const d = wardUpdate(D[i * n + x]!, D[i * n + y]!, currentMin, nx, ny, ni);
+    // Slot x is gone: drop it from the live list (order kept).
+    const at = active.indexOf(x);
+    active.copyWithin(at, at + 1, live);
+    live--;
+    // The merged cluster lives in slot y; D is symmetric, so rows x and y are read contiguously.
+    const rx = x * n;
+    const ry = y * n;
+    for (let k = 0; k < live; k++) {
+      const i = active[k]!;
+      if (i === y) continue;
+      const d = wardUpdate(D[rx + i]!, D[ry + i]!, currentMin, nx, ny, size[i]!);
+      D[ry + i] = d;
       D[i * n + y] = d;
-      D[y * n + i] = d;
     }
   }
   return relabel(sortByHeight(raw, n), n);
