@@ -106,6 +106,19 @@ export interface StageEnv {
    * backtest re-makes each decision point in time.
    */
   replay: (asOf: number, opts?: { lookbackDays?: number }) => Promise<any>;
+  /**
+   * Many replays at once (independent decisions: backtest windows), on worker threads when `threads` > 1 and
+   * the compiled workers exist, else one after the other; outcomes in date order, identical either way.
+   */
+  replayMany: (dates: number[], opts: { lookbackDays?: number; threads?: number; onProgress?: (done: number) => void }) => Promise<ReplayOutcome[]>;
+}
+
+/** A replayed decision as plain data (see core/replay.ts). */
+export interface ReplayOutcome {
+  asOf: number;
+  weights: { symbol: string; weight: number; direction: 'LONG' | 'SHORT' }[];
+  winners: number | null;
+  lastSeen: number | null;
 }
 
 export interface RunCache {

@@ -11,10 +11,11 @@ import { AuditLedger } from '../runs/audit.js';
 import { fractalVersion, gitState, type Manifest } from '../runs/manifest.js';
 import { newRunId, RunFolder } from '../runs/run-folder.js';
 import { newSelectionContext } from './context.js';
-import { isoFromDay } from '../lakehouse/dates.js';
 import { FractalError } from './errors.js';
 import { PipelineFactory } from './factory.js';
-import type { StageEnv } from './plugin.js';
+import type { ReplayOutcome, StageEnv } from './plugin.js';
+import { outcomeOf, quietEnv, replayPrefix } from './replay.js';
+import { poolAvailable, replayInPool } from '../exec/replay-pool.js';
 
 export interface RunOptions {
   outRoot: string;
@@ -75,25 +76,25 @@ export async function runPipeline(v: ValidationResult, opts: RunOptions): Promis
         return value;
       },
     },
-    replay: async (asOf, replayOpts = {}) => {
-      const quiet: StageEnv = {
-        ...env,
-        audit: { event: () => {} },
-        artifacts: { writeText: async () => '', writeJson: async () => '', writeJsonSection: async () => '', writeBytes: async () => '' },
-        log: () => {},
-        progress: () => {},
-        replay: () => Promise.reject(new FractalError('NESTED_REPLAY', 'a replayed stage cannot replay again')),
-      };
-      let c = newSelectionContext(runId, {});
-      for (let i = 0; i < currentIndex; i++) {
-        const s = built.stages[i];
-        const props = (s.meta.params.properties ?? {}) as Record<string, unknown>;
-        const params = { ...s.params };
-        if ('as_of' in props) params.as_of = isoFromDay(asOf);
-        if (replayOpts.lookbackDays !== undefined && 'lookback_days' in props) params.lookback_days = replayOpts.lookbackDays;
-        c = (await s.stage.execute(c, params, quiet)) ?? c;
+    replay: async (asOf, replayOpts = {}) => replayPrefix(built.stages, currentIndex, quietEnv(env), runId, asOf, replayOpts),
+    replayMany: async (dates, o) => {
+      const threads = o.threads ?? 1;
+      if (threads > 1 && dates.length > 1 && poolAvailable()) {
+        const r = await replayInPool(
+          { config, hash: v.hash!, runId, pipelineFile: resolve(v.file), baseDir: v.baseDir, lakehousePath: opts.lakehousePath, upto: currentIndex, options: { lookbackDays: o.lookbackDays } },
+          dates,
+          Math.min(threads, dates.length),
+          (done) => o.onProgress?.(done),
+        );
+        env.recordData(r.entries);
+        return r.outcomes;
       }
-      return c;
+      const out: ReplayOutcome[] = [];
+      for (const d of dates) {
+        out.push(outcomeOf(d, await replayPrefix(built.stages, currentIndex, quietEnv(env), runId, d, { lookbackDays: o.lookbackDays })));
+        o.onProgress?.(out.length);
+      }
+      return out;
     },
   };
   const dataHash = () => (dataEntries.size ? sha256([...dataEntries].sort(([a], [b]) => a.localeCompare(b)).map(([k, c]) => `${k}:${c}`).join('\n')) : null);

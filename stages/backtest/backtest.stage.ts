@@ -16,6 +16,7 @@ import { computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../.
 import { encodeColumns } from '../../src/runs/arrow.js';
 import { periodsPerYearFor } from '../features/feature-engineering.stage.js';
 import type { HoldingResult, Simulator } from './simulator.js';
+import { defaultThreads } from '../../src/exec/replay-pool.js';
 
 /** Expected annual volatility ceilings by engine (seed volatility bands); realised drift above 0.25 is flagged. */
 export const VOLATILITY_BANDS: Record<string, number> = { min_variance: 0.35, hrp: 0.45, equal_weight: 0.6, max_sharpe: 0.9 };
@@ -52,6 +53,7 @@ export class BacktestStage implements Stage<SelectionContext> {
       benchmark: str('Benchmark symbol (same venue) for the report.'),
       simulator: pluginRef('simulator', 'How holdings are simulated between rebalances.', 'vectorized'),
       periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
+      workers: int('Threads deciding windows in parallel (windows are independent); one per core, at least 4 windows each, when omitted. 1 decides them in process.', undefined, { min: 1 }),
     }),
   };
 
@@ -82,17 +84,23 @@ export class BacktestStage implements Stage<SelectionContext> {
     let held = new Map<string, number>();
     let lastWeights: SelectionContext['weights'] = [];
     let dead = false;
+    // Every decision first (independent: in parallel when there are cores for it), then the holding path in order.
+    env.progress('backtest windows', 0, rebalances.length);
+    // Workers pay a start-up (modules, re-staging the market): worth it only when the decisions are heavy. The
+    // decision stages' time in this run (ingestion aside: replays reuse its scan) estimates one replay.
+    const idx = env.pipeline.stages.findIndex((s) => s.type === 'backtest');
+    const perDecision = env.pipeline.stages.slice(1, idx).reduce((a, s) => a + (s.ms ?? 0), 0);
+    const threads = (p.workers as number | undefined) ?? (perDecision * rebalances.length > 4000 ? defaultThreads(rebalances.length) : 1);
+    const decisions = await env.replayMany(rebalances.map((t) => calendar[t]), { lookbackDays: train, threads, onProgress: (done) => env.progress('backtest windows', done, rebalances.length) });
     for (let k = 0; k < rebalances.length; k++) {
       const t = rebalances[k];
       const asOf = calendar[t];
       const lastDay = Math.min(t + test, k + 1 < rebalances.length ? rebalances[k + 1] : T - 1, T - 1);
       const nextDecision = k + 1 < rebalances.length ? rebalances[k + 1] : T - 1;
-      env.progress('backtest windows', k, rebalances.length);
-      const decided: SelectionContext = await env.replay(asOf, { lookbackDays: train });
-      if (decided.returns && decided.returns.dates[decided.returns.dates.length - 1] > asOf)
-        throw runError('LOOKAHEAD', `window ${k}: a decision as of ${isoFromDay(asOf)} saw ${isoFromDay(decided.returns.dates[decided.returns.dates.length - 1])}`);
-      const weights = (decided.weights ?? []).filter((w) => w.weight !== 0);
-      lastWeights = decided.weights ?? [];
+      const decided = decisions[k];
+      if (decided.lastSeen !== null && decided.lastSeen > asOf) throw runError('LOOKAHEAD', `window ${k}: a decision as of ${isoFromDay(asOf)} saw ${isoFromDay(decided.lastSeen)}`);
+      const weights = decided.weights.filter((w) => w.weight !== 0);
+      lastWeights = decided.weights;
       const symbols = [...new Set([...weights.map((w) => w.symbol), ...held.keys()])].sort();
       const target = Float64Array.from(symbols, (s) => weights.find((w) => w.symbol === s)?.weight ?? 0);
       const current = Float64Array.from(symbols, (s) => held.get(s) ?? 0);
@@ -128,7 +136,7 @@ export class BacktestStage implements Stage<SelectionContext> {
         start: windowDates.length ? isoFromDay(windowDates[0]) : isoFromDay(asOf),
         end: windowDates.length ? isoFromDay(windowDates[windowDates.length - 1]) : isoFromDay(asOf),
         holdings: weights.length,
-        winners: decided.winners?.length ?? null,
+        winners: decided.winners,
         turnover: result.turnover,
         cost: result.cost,
         return: result.returns.reduce((g: number, x: number) => g * (1 + x), 1) - 1,
@@ -138,7 +146,6 @@ export class BacktestStage implements Stage<SelectionContext> {
       windows.push(record);
       env.audit.event('backtest', 'window', record);
     }
-    env.progress('backtest windows', rebalances.length, rebalances.length);
 
     const r = Float64Array.from(daily);
     const d = Int32Array.from(dates);

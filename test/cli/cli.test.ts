@@ -161,6 +161,20 @@ describe('trace', () => {
   });
 });
 
+describe('backtest on worker threads', () => {
+  test('deciding windows on two worker threads gives the same bytes as deciding them in process', () => {
+    const f = join(tmp, 'bt.yaml');
+    writeFileSync(f, `pipeline: selection\nversion: "4.0"\nname: bt_threads\nstages:\n  - type: ingestion\n    params: { scanner: { name: synthetic, params: { symbols: 20, days: 260, seed: 3 } } }\n  - type: feature_engineering\n  - type: inference\n  - type: clustering\n  - type: policy\n    params: { min_winners: 5 }\n  - type: synthesis\n  - type: allocation\n  - type: backtest\n    params: { train_window: 120, test_window: 20, step_size: 20 }\n`);
+    const a = JSON.parse(cli([f, '--out', tmp, '--json', '--set', 'stages.backtest.workers=2']).stdout);
+    const b = JSON.parse(cli([f, '--out', tmp, '--json', '--set', 'stages.backtest.workers=1']).stdout);
+    expect(a.outcome).toBe('succeeded');
+    expect(b.outcome).toBe('succeeded');
+    for (const name of ['returns.arrow', 'weights.arrow', 'weights.json']) expect(readFileSync(join(a.folder, name))).toEqual(readFileSync(join(b.folder, name)));
+    expect(a.data_hash).toBe(b.data_hash);
+    expect(JSON.parse(readFileSync(join(a.folder, 'metrics.json'), 'utf8')).backtest.windows).toBe(7);
+  });
+});
+
 describe('runs', () => {
   test('writes index.md and index.html listing every finished run, newest first, failed ones marked', () => {
     const fixtures = join(repo, 'test', 'runs', 'fixtures');

@@ -1,0 +1,56 @@
+/**
+ * Worker thread of the replay pool: rebuilds the pipeline from the parent's resolved config (its own plugin
+ * modules loaded by the same rules), replays the decision stages for its share of the dates, and returns plain
+ * outcomes and the data entries it read (for the run's data hash).
+ */
+import 'reflect-metadata';
+import { parentPort, workerData } from 'node:worker_threads';
+import { builtinRegistry } from '../../stages/index.js';
+import { checkPluginPath, loadPluginModule } from '../config/plugin-modules.js';
+import { createContainer } from '../core/container.js';
+import { PipelineFactory } from '../core/factory.js';
+import { outcomeOf, quietEnv, replayPrefix } from '../core/replay.js';
+import type { StageEnv } from '../core/plugin.js';
+import type { ReplayJob } from './replay-pool.js';
+
+const job = workerData as ReplayJob;
+const port = parentPort!;
+try {
+  const registry = builtinRegistry();
+  for (const spec of job.config.plugins ?? []) {
+    const checked = checkPluginPath(spec, job.pipelineFile, job.pipelineFile, { file: job.pipelineFile, line: 1, column: 1 });
+    if (checked.diagnostic) throw new Error(checked.diagnostic.message);
+    const ds = await loadPluginModule(checked.path!, spec, registry, { file: job.pipelineFile, line: 1, column: 1 });
+    if (ds.length) throw new Error(ds[0].message);
+  }
+  const built = new PipelineFactory(registry).build(job.config);
+  const releases: (() => unknown)[] = [];
+  const cache = new Map<string, unknown>();
+  const entries: { id: string; checksum: string }[] = [];
+  const env = quietEnv({
+    runId: job.runId,
+    runDir: '',
+    baseDir: job.baseDir,
+    lakehousePath: job.lakehousePath,
+    plugins: createContainer(registry).resolver,
+    recordData: (es: { id: string; checksum: string }[]) => entries.push(...es),
+    pipeline: { name: job.config.name, hash: job.hash, config: job.config, stages: [] },
+    cache: {
+      get: <T>(k: string) => cache.get(k) as T | undefined,
+      set: <T>(k: string, v: T, release?: () => unknown) => {
+        cache.set(k, v);
+        if (release) releases.push(release);
+        return v;
+      },
+    },
+  } as unknown as StageEnv);
+  const outcomes = [];
+  for (const asOf of job.dates) {
+    outcomes.push(outcomeOf(asOf, await replayPrefix(built.stages, job.upto, env, job.runId, asOf, job.options)));
+    port.postMessage({ kind: 'progress' });
+  }
+  for (const r of releases.reverse()) await r();
+  port.postMessage({ kind: 'done', outcomes, entries });
+} catch (err) {
+  port.postMessage({ kind: 'error', message: (err as Error).message, code: (err as { code?: string }).code });
+}
