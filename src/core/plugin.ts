@@ -119,6 +119,8 @@ export interface ReplayOutcome {
   weights: { symbol: string; weight: number; direction: 'LONG' | 'SHORT' }[];
   winners: number | null;
   lastSeen: number | null;
+  /** The allocation engine that produced the weights (a fallback shows here). */
+  engine: string | null;
 }
 
 export interface RunCache {

@@ -44,5 +44,5 @@ export async function replayPrefix(stages: BuiltStage[], upto: number, env: Stag
 
 export function outcomeOf(asOf: number, c: SelectionContext): ReplayOutcome {
   const d = c.returns?.dates;
-  return { asOf, weights: (c.weights ?? []).map((w) => ({ symbol: w.symbol, weight: w.weight, direction: w.direction })), winners: c.winners?.length ?? null, lastSeen: d && d.length ? d[d.length - 1] : null };
+  return { asOf, weights: (c.weights ?? []).map((w) => ({ symbol: w.symbol, weight: w.weight, direction: w.direction })), winners: c.winners?.length ?? null, lastSeen: d && d.length ? d[d.length - 1] : null, engine: (c.extra.allocation_engine as string | undefined) ?? null };
 }

@@ -193,6 +193,8 @@ export class AllocationStage implements Stage<SelectionContext> {
       throw runError('ALLOCATION_FAILED', `allocation: every engine failed (${attempts.map((a) => `${a.engine}: ${a.error}`).join('; ')})`, engines.length === 1 ? 'declare a fallback, e.g. fallback: [equal_weight]' : undefined);
     }
     if (chosen.engine.name !== engines[0]!.name) env.audit.event('allocation', 'fallback_used', { requested: engines[0]!.name, used: chosen.engine.name });
+    // Which engine produced the weights: the backtest records it per rebalance.
+    ctx.extra.allocation_engine = chosen.engine.name;
 
     const w = chosen.weights;
     const variance = portfolioVariance(reg.cov, n, w);

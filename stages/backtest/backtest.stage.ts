@@ -29,6 +29,8 @@ interface WindowRecord {
   end: string;
   holdings: number;
   winners: number | null;
+  /** The allocation engine that produced this window's weights (a fallback shows here). */
+  engine: string | null;
   turnover: number;
   cost: number;
   return: number;
@@ -137,6 +139,7 @@ export class BacktestStage implements Stage<SelectionContext> {
         end: windowDates.length ? isoFromDay(windowDates[windowDates.length - 1]) : isoFromDay(asOf),
         holdings: weights.length,
         winners: decided.winners,
+        engine: decided.engine,
         turnover: result.turnover,
         cost: result.cost,
         return: result.returns.reduce((g: number, x: number) => g * (1 + x), 1) - 1,
@@ -168,6 +171,7 @@ export class BacktestStage implements Stage<SelectionContext> {
       last: isoFromDay(d[d.length - 1]),
       ...metrics,
       turnover: turnovers.reduce((a, b) => a + b, 0) / Math.max(1, turnovers.length),
+      engines: windows.reduce<Record<string, number>>((acc, w) => (w.engine ? { ...acc, [w.engine]: (acc[w.engine] ?? 0) + 1 } : acc), {}),
       costs: windows.reduce((a, w) => a + w.cost, 0),
       gross_exposure: last.reduce((a, w) => a + Math.abs(w.weight), 0),
       net_exposure: last.reduce((a, w) => a + w.weight, 0),

@@ -1,0 +1,43 @@
+/** Discovery rules shared by the scanners: identity dedup, venue isolation, exclusions, floors, limit. */
+import { discover, identityOf, pickVenue, type DiscoveryRules } from '../../stages/ingestion/scanner.js';
+import type { Candidate } from '../../src/core/context.js';
+
+const rules: DiscoveryRules = { min_volume_spot: 20e6, min_volume_perp: 50e6, exclude: [], exclude_stablecoins: true, exclude_gold_tokens: true, limit: 100, sort_by: 'volume_24h' };
+const spot = (symbol: string, volume_24h?: number, extra: Partial<Candidate> = {}): Candidate => ({ symbol, asset_type: 'spot', volume_24h, ...extra });
+
+test('BTCUSDT, BTCFDUSD and BTCUSDC are one identity: the most liquid listing is kept', () => {
+  expect(['BTCUSDT', 'BTCFDUSD', 'BTCUSDC', 'BTC/USDT:USDT', 'BTC-USD'].map((s) => identityOf({ symbol: s }))).toEqual(['BTC', 'BTC', 'BTC', 'BTC', 'BTC']);
+  const funnel: { step: string; left: number }[] = [];
+  const out = discover([spot('BTCUSDT', 9e9), spot('BTCFDUSD', 12e9), spot('BTCUSDC', 1e9), spot('ETHUSDT', 5e9)], rules, funnel);
+  expect(out.map((c) => c.symbol)).toEqual(['BTCFDUSD', 'ETHUSDT']);
+  expect(funnel.find((f) => f.step === 'identity_dedup')?.left).toBe(2);
+});
+
+test('floors by asset type ($20M spot, $50M perpetual), stablecoins and gold tokens out, regex exclusions, sort and limit', () => {
+  const out = discover(
+    [
+      spot('SOLUSDT', 30e6),
+      spot('THINUSDT', 19e6),
+      { symbol: 'SOLUSDT_PERP', asset_type: 'perp', volume_24h: 40e6 },
+      { symbol: 'ETHUSDT_PERP', asset_type: 'perp', volume_24h: 60e6 },
+      spot('USDCUSDT', 9e9),
+      spot('PAXGUSDT', 80e6),
+      spot('DOGEUSDT', 70e6),
+      spot('NOVOLUSDT'), // unknown volume (e.g. a wide CSV of closes): cannot be judged here, kept
+    ],
+    { ...rules, exclude: ['^DOGE'], limit: 3 },
+    [],
+  );
+  expect(out.map((c) => c.symbol)).toEqual(['ETHUSDT_PERP', 'SOLUSDT', 'NOVOLUSDT']);
+});
+
+test('venue isolation: one venue per run, the spot venue with most symbols unless one is named', () => {
+  const row = (symbol: string, venue: string, asset_type: string) => ({ symbol, venue, asset_type }) as never;
+  const rows = [row('BTCUSDT', 'binance-perp', 'perp'), row('ETHUSDT', 'binance-perp', 'perp'), row('BTCUSDT', 'binance', 'spot')];
+  const auto = pickVenue(rows);
+  expect('venue' in auto && auto.venue).toBe('binance');
+  expect('venue' in auto && auto.rows.length).toBe(1);
+  const named = pickVenue(rows, 'binance-perp');
+  expect('venue' in named && named.rows.map((r) => r.symbol)).toEqual(['BTCUSDT', 'ETHUSDT']);
+  expect(pickVenue(rows, 'kraken')).toEqual({ error: expect.stringContaining("venue 'kraken' is not in the lakehouse") });
+});
