@@ -18,6 +18,9 @@ import { PolicyStage } from './policy/policy.stage.js';
 import { ReportStage } from './report/report.stage.js';
 import { reporterModule } from './report/reporters/reporters.module.js';
 import { SynthesisStage } from './synthesis/synthesis.stage.js';
+import { MetaFlattenStage } from './meta/meta-flatten.stage.js';
+import { MetaOptimizeStage } from './meta/meta-optimize.stage.js';
+import { MetaReturnsStage } from './meta/meta-returns.stage.js';
 
 export const stageModule = pluginModule('stage', [
   IngestionStage,
@@ -28,6 +31,9 @@ export const stageModule = pluginModule('stage', [
   SynthesisStage,
   AllocationStage,
   BacktestStage,
+  MetaReturnsStage,
+  MetaOptimizeStage,
+  MetaFlattenStage,
   ReportStage,
 ]);
 

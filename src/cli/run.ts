@@ -14,6 +14,7 @@ interface RunOptions extends ConfigOptions {
   lakehouse?: string;
   json?: boolean;
   quiet?: boolean;
+  cache?: boolean;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -27,6 +28,7 @@ export function registerRunCommand(program: Command): void {
     .option('--lakehouse <dir>', 'lakehouse folder (default: FRACTAL_LAKEHOUSE, the file\'s `lakehouse:`, or ./lakehouse)')
     .option('--json', 'print a machine-readable summary on stdout')
     .option('--quiet', 'print nothing but errors')
+    .option('--no-cache', 'recompute meta sleeves even when an unchanged result is cached')
     .action(async (file: string, opts: RunOptions) => {
       setProgressQuiet(Boolean(opts.json || opts.quiet));
       const v = await validateWith(file, opts);
@@ -48,6 +50,7 @@ export function registerRunCommand(program: Command): void {
           lakehousePath: lakehousePath(opts.lakehouse, { value: v.resolved?.lakehouse, baseDir: v.baseDir }),
           log,
           progress: (label, done, total) => progress.update(label, done, total),
+          noCache: opts.cache === false,
         });
         progress.stop();
         if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

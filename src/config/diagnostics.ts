@@ -65,6 +65,11 @@ export const CODES = {
   REF_PLUGIN_MODULE_OUTSIDE_REPO: 'references',
   REF_PLUGIN_MODULE_INVALID: 'references',
   REF_PATH_NOT_FOUND: 'references',
+  REF_SLEEVE_INVALID: 'references',
+  REF_SLEEVE_NOT_FOUND: 'references',
+  REF_SLEEVE_DUPLICATE: 'references',
+  REF_SLEEVE_NO_BACKTEST: 'references',
+  REF_META_CYCLE: 'references',
 } as const satisfies Record<string, Layer>;
 
 export type DiagnosticCode = keyof typeof CODES;

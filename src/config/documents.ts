@@ -45,8 +45,34 @@ export const DOCUMENT_SCHEMAS: Record<DocumentKind, JsonSchema | undefined> = {
       stages: { type: 'array', minItems: 1, items: stageItem, description: 'Stages, run in order.' },
     },
   },
-  // Meta pipelines (sleeves) and tournaments (matrices) arrive with their own schemas; dispatch is already here.
-  meta: undefined,
+  // A meta pipeline allocates across sleeves (pipelines or metas) and flattens to physical weights.
+  meta: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['pipeline', 'version', 'sleeves', 'stages'],
+    properties: {
+      pipeline: { const: 'meta' },
+      ...common,
+      sleeves: {
+        type: 'array',
+        minItems: 1,
+        description: 'The sleeves: each a selection pipeline (with a backtest) or another meta pipeline.',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          properties: {
+            name: { type: 'string', pattern: NAME_PATTERN, description: 'Sleeve name (unique in this file).' },
+            pipeline: { type: 'string', description: 'A selection pipeline file, relative to this file.' },
+            meta: { type: 'string', description: 'A meta pipeline file, relative to this file.' },
+            profile: { type: 'string', pattern: NAME_PATTERN, description: "The sleeve's profile (else the meta pipeline's)." },
+            set: { type: 'array', items: { type: 'string' }, description: '--set style overrides for the sleeve, e.g. stages.backtest.train_window=120.' },
+          },
+        },
+      },
+      stages: { type: 'array', minItems: 1, items: stageItem, description: 'Stages, run in order.' },
+    },
+  },
   tournament: undefined,
 };
 

@@ -31,6 +31,8 @@ export interface ResolvedConfig {
   /** Plugin modules, as written (relative to the file that declared them). */
   plugins?: string[];
   lakehouse?: string;
+  /** Meta pipelines: the sleeves, each with its own resolved config's hash (so the meta hash covers them). */
+  sleeves?: ResolvedSleeve[];
   stages: ResolvedStage[];
 }
 
@@ -38,6 +40,18 @@ export interface ValidateOptions {
   registry: PluginRegistry;
   profile?: string;
   sets?: string[];
+  /** Meta files being validated above this one (cycle detection between meta pipelines). */
+  stack?: string[];
+}
+
+/** A sleeve of a meta pipeline, resolved: its file (relative to the meta file), overrides and config hash. */
+export interface ResolvedSleeve {
+  name: string;
+  kind: 'selection' | 'meta';
+  file: string;
+  profile?: string;
+  set?: string[];
+  config_hash: string;
 }
 
 export interface ValidationResult {
@@ -50,6 +64,8 @@ export interface ValidationResult {
   /** The registry with the pipeline's own plugin modules added. */
   registry: PluginRegistry;
   baseDir: string;
+  /** Meta pipelines: each sleeve's own validation, by sleeve name (what the meta run executes). */
+  sleeves?: Record<string, ValidationResult>;
 }
 
 /** Where a plugin ref param sits in a stage's params schema. */
@@ -194,6 +210,10 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
     for (const p of s.meta!.provides) if (!provided.has(p)) provided.set(p, s.type);
   }
 
+  // Meta pipelines: every sleeve is a valid pipeline of the right kind, recursively, with no cycle.
+  let sleeves: { resolved: ResolvedSleeve[]; results: Record<string, ValidationResult> } | undefined;
+  if (kind === 'meta' && Array.isArray(doc.sleeves)) sleeves = await validateSleeves(doc.sleeves, origins, root.absPath, baseDir, opts, diagnostics);
+
   if (hasErrors(diagnostics)) return result(diagnostics, { composed });
   const resolved: ResolvedConfig = {
     pipeline: kind as DocumentKind,
@@ -202,10 +222,82 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
     ...(typeof doc.description === 'string' ? { description: doc.description } : {}),
     ...(Array.isArray(doc.plugins) && doc.plugins.length ? { plugins: (doc.plugins as string[]).map((p, i) => rebase(p, origins, ['plugins', i], baseDir)) } : {}),
     ...(typeof doc.lakehouse === 'string' ? { lakehouse: doc.lakehouse } : {}),
+    ...(sleeves ? { sleeves: sleeves.resolved } : {}),
     stages: stages.map(({ type, params }) => ({ type, params })),
   };
   // The profile is already applied: it is recorded beside the config (manifest, plan), not in it.
-  return result(diagnostics, { resolved, hash: configHash(resolved), composed });
+  return result(diagnostics, { resolved, hash: configHash(resolved), composed, ...(sleeves ? { sleeves: sleeves.results } : {}) });
+}
+
+async function validateSleeves(
+  list: unknown[],
+  origins: OriginMap,
+  rootFile: string,
+  baseDir: string,
+  opts: ValidateOptions,
+  out: Diagnostic[],
+): Promise<{ resolved: ResolvedSleeve[]; results: Record<string, ValidationResult> }> {
+  const resolved: ResolvedSleeve[] = [];
+  const results: Record<string, ValidationResult> = {};
+  const stack = [...(opts.stack ?? []), rootFile];
+  const seen = new Set<string>();
+  for (let i = 0; i < list.length; i++) {
+    const sl = list[i];
+    if (!isPlainObject(sl) || typeof sl.name !== 'string') continue; // the schema layer reports it
+    const at: Path = ['sleeves', i];
+    if (seen.has(sl.name)) {
+      out.push(diag('REF_SLEEVE_DUPLICATE', locateIn(origins, [...at, 'name']), `sleeve name '${sl.name}' is used twice`, 'Sleeve names identify sleeves in the weights and the tree: make them unique.'));
+      continue;
+    }
+    seen.add(sl.name);
+    const given = (['pipeline', 'meta'] as const).filter((k) => typeof sl[k] === 'string');
+    if (given.length !== 1) {
+      out.push(diag('REF_SLEEVE_INVALID', locateIn(origins, at), `sleeve '${sl.name}' must name exactly one of \`pipeline\` (a selection pipeline) or \`meta\` (a meta pipeline)`));
+      continue;
+    }
+    const key = given[0];
+    const spec = sl[key] as string;
+    const valueAt = locateIn(origins, [...at, key]);
+    const o = origins.get(pointer([...at, key]));
+    const declaringDir = o && 'src' in o ? dirname(o.src.absPath) : baseDir;
+    const target = resolve(declaringDir, spec);
+    if (!existsSync(target) || !statSync(target).isFile()) {
+      out.push(diag('REF_SLEEVE_NOT_FOUND', valueAt, `sleeve '${sl.name}': file not found: ${spec}`, `Paths are relative to the file that names the sleeve (${displayPath(declaringDir)}).`));
+      continue;
+    }
+    if (stack.includes(target)) {
+      const chain = [...stack.slice(stack.indexOf(target)), target].map((f) => displayPath(f));
+      out.push(diag('REF_META_CYCLE', valueAt, `meta pipelines contain each other: ${chain.join(' -> ')}`, 'A meta pipeline cannot be its own sleeve, directly or through others.'));
+      continue;
+    }
+    const child = await validateFile(target, {
+      registry: opts.registry,
+      profile: typeof sl.profile === 'string' ? sl.profile : opts.profile,
+      sets: Array.isArray(sl.set) ? (sl.set as string[]) : undefined,
+      stack,
+    });
+    out.push(...child.diagnostics);
+    if (!child.resolved) continue;
+    const expected = key === 'pipeline' ? 'selection' : 'meta';
+    if (child.resolved.pipeline !== expected) {
+      out.push(diag('REF_SLEEVE_INVALID', valueAt, `sleeve '${sl.name}': ${spec} is a ${child.resolved.pipeline} document, but \`${key}\` takes a ${expected} document`, key === 'pipeline' ? 'Use `meta:` for a meta pipeline.' : 'Use `pipeline:` for a selection pipeline.'));
+      continue;
+    }
+    if (expected === 'selection' && !child.resolved.stages.some((st) => st.type === 'backtest')) {
+      out.push(diag('REF_SLEEVE_NO_BACKTEST', valueAt, `sleeve '${sl.name}': ${spec} has no backtest stage`, 'A sleeve is allocated on its out-of-sample (walk-forward) returns: add a backtest stage to it.'));
+      continue;
+    }
+    results[sl.name] = child;
+    resolved.push({
+      name: sl.name,
+      kind: expected,
+      file: rebase(spec, origins, [...at, key], baseDir),
+      ...(typeof sl.profile === 'string' ? { profile: sl.profile } : {}),
+      ...(Array.isArray(sl.set) && sl.set.length ? { set: sl.set as string[] } : {}),
+      config_hash: child.hash!,
+    });
+  }
+  return { resolved, results };
 }
 
 /** Moves shorthand params into the plugin they belong to (keeping their origins), e.g. inference `weights`. */

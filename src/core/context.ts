@@ -102,3 +102,65 @@ export interface SelectionContext {
 export function newSelectionContext(run_id: string, params: Record<string, unknown>): SelectionContext {
   return { kind: 'selection', run_id, params, extra: {} };
 }
+
+/** A physical holding after flattening: net weight (negative for a net short) and where it came from. */
+export interface FlatWeight {
+  symbol: string;
+  weight: number;
+  direction: 'LONG' | 'SHORT';
+  /** Contribution of each sleeve (meta weight × the sleeve's weight of the symbol). */
+  sleeves: Record<string, number>;
+}
+
+/** The uncollapsed tree of meta weights at every level, for audit (cluster_tree.json). */
+export interface TreeNode {
+  name: string;
+  kind: 'meta' | 'selection';
+  /** Weight within the parent (the root has 1). */
+  weight: number;
+  children?: TreeNode[];
+  /** A selection sleeve's physical weights. */
+  holdings?: { symbol: string; weight: number }[];
+  /** Why a sleeve holds nothing (vetoed, failed). */
+  note?: string;
+}
+
+/** What a sleeve contributes to its meta pipeline. */
+export interface SleeveResult {
+  name: string;
+  kind: 'selection' | 'meta';
+  /** Out-of-sample daily returns (the walk-forward backtest's, or the child meta's combined ones). */
+  dates: Int32Array;
+  returns: Float64Array;
+  /** Physical weights (a child meta's are already flattened). */
+  weights: { symbol: string; weight: number; direction: 'LONG' | 'SHORT' }[];
+  tree?: TreeNode;
+  periods_per_year: number;
+  /** The sleeve's run folder (relative to the meta run for a fresh run; absolute for a cache hit). */
+  run: string;
+  cached: boolean;
+}
+
+export interface MetaContext {
+  kind: 'meta';
+  run_id: string;
+  params: Record<string, unknown>;
+  sleeves: import('../config/validate.js').ResolvedSleeve[];
+  sleeve_results?: Record<string, SleeveResult>;
+  /** Aligned out-of-sample returns of the healthy sleeves: dates × sleeves, column-major. */
+  sleeve_returns?: ReturnsMatrix;
+  sleeve_weights?: Record<string, SleeveResult['weights']>;
+  /** Sleeves left out, and why (health gate, failed run). */
+  vetoed_sleeves?: Record<string, string>;
+  meta_weights?: Record<string, number>;
+  /** The meta portfolio's daily returns (Σ meta weight × sleeve return) on the sleeves' axis. */
+  meta_returns?: { dates: Int32Array; returns: Float64Array };
+  cluster_tree?: TreeNode;
+  flattened_weights?: FlatWeight[];
+  periods_per_year?: number;
+  extra: Record<string, unknown>;
+}
+
+export function newMetaContext(run_id: string, sleeves: MetaContext['sleeves']): MetaContext {
+  return { kind: 'meta', run_id, params: {}, sleeves, extra: {} };
+}

@@ -111,6 +111,15 @@ export interface StageEnv {
    * the compiled workers exist, else one after the other; outcomes in date order, identical either way.
    */
   replayMany: (dates: number[], opts: { lookbackDays?: number; threads?: number; onProgress?: (done: number) => void }) => Promise<ReplayOutcome[]>;
+  /** Meta pipelines: runs a sleeve (validated with the meta) as a child run inside this run's folder. */
+  runSleeve: (name: string) => Promise<ChildRun>;
+  /** A sleeve's resolved config and folder (for its cache key), without running it. */
+  sleeveConfig: (name: string) => { config: any; baseDir: string } | undefined;
+  /** The top-level runs root (the sleeve cache lives in <runsRoot>/.cache) and whether caches may be used (--no-cache). */
+  runsRoot: string;
+  useCache: boolean;
+  /** Where this run's folder will be once it completes (the temporary folder is renamed there). */
+  finalRunDir: string;
 }
 
 /** A replayed decision as plain data (see core/replay.ts). */
@@ -121,6 +130,18 @@ export interface ReplayOutcome {
   lastSeen: number | null;
   /** The allocation engine that produced the weights (a fallback shows here). */
   engine: string | null;
+}
+
+/** A child run (a sleeve of a meta pipeline) as the parent sees it. */
+export interface ChildRun {
+  outcome: 'succeeded' | 'failed';
+  run_id: string;
+  folder: string;
+  config_hash: string;
+  data_hash: string | null;
+  error?: { code: string; message: string; stage: string | null };
+  /** The child's final context (a SelectionContext or a MetaContext). */
+  context: unknown;
 }
 
 export interface RunCache {

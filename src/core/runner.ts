@@ -3,14 +3,14 @@
  * place only when the run completes. A stage that throws leaves `<run_id>.failed/` with the audit up to the
  * failure, the error, and a manifest saying so.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ValidationResult } from '../config/validate.js';
 import { sha256 } from '../config/hash.js';
 import { ArtifactWriter } from '../runs/artifacts.js';
 import { AuditLedger } from '../runs/audit.js';
 import { fractalVersion, gitState, type Manifest } from '../runs/manifest.js';
 import { newRunId, RunFolder } from '../runs/run-folder.js';
-import { newSelectionContext } from './context.js';
+import { newMetaContext, newSelectionContext } from './context.js';
 import { FractalError } from './errors.js';
 import { PipelineFactory } from './factory.js';
 import type { ReplayOutcome, StageEnv } from './plugin.js';
@@ -24,6 +24,10 @@ export interface RunOptions {
   progress?: (label: string, done: number, total: number) => void;
   /** For tests: a fixed clock. */
   now?: () => Date;
+  /** --no-cache: recompute sleeves even when an unchanged result is cached. */
+  noCache?: boolean;
+  /** Where the sleeve cache lives: the top-level runs root (child runs inherit it). */
+  cacheRoot?: string;
 }
 
 export interface RunSummary {
@@ -40,6 +44,11 @@ export interface RunSummary {
 }
 
 export async function runPipeline(v: ValidationResult, opts: RunOptions): Promise<RunSummary> {
+  return (await executePipeline(v, opts)).summary;
+}
+
+/** Runs a validated pipeline; returns the summary and the final context (meta pipelines read their sleeves'). */
+export async function executePipeline(v: ValidationResult, opts: RunOptions): Promise<{ summary: RunSummary; context: unknown }> {
   if (!v.resolved || !v.hash) throw new FractalError('CONFIG_INVALID', `${v.file} is not valid; run \`pipeline-run validate ${v.file}\``, { exitCode: 2 });
   const config = v.resolved;
   const built = new PipelineFactory(v.registry).build(config);
@@ -77,6 +86,18 @@ export async function runPipeline(v: ValidationResult, opts: RunOptions): Promis
       },
     },
     replay: async (asOf, replayOpts = {}) => replayPrefix(built.stages, currentIndex, quietEnv(env), runId, asOf, replayOpts),
+    runsRoot: opts.cacheRoot ?? resolve(opts.outRoot),
+    useCache: !opts.noCache,
+    finalRunDir: join(folder.parent, runId),
+    sleeveConfig: (name) => (v.sleeves?.[name]?.resolved ? { config: v.sleeves[name].resolved, baseDir: v.sleeves[name].baseDir } : undefined),
+    runSleeve: async (name) => {
+      const child = v.sleeves?.[name];
+      if (!child) throw new FractalError('SLEEVE_UNKNOWN', `no sleeve named '${name}' in ${v.file}`);
+      // A sleeve's run lives inside this run's folder: <run>/sleeves/<sleeve pipeline>/<run_id>.
+      const r = await executePipeline(child, { ...opts, cacheRoot: opts.cacheRoot ?? resolve(opts.outRoot), outRoot: join(folder.dir, 'sleeves'), log: (m) => log(`  [${name}] ${m}`) });
+      const s = r.summary;
+      return { outcome: s.outcome, run_id: s.run_id, folder: s.folder, config_hash: s.config_hash, data_hash: s.data_hash, ...(s.error ? { error: s.error } : {}), context: r.context };
+    },
     replayMany: async (dates, o) => {
       const threads = o.threads ?? 1;
       if (threads > 1 && dates.length > 1 && poolAvailable()) {
@@ -123,7 +144,7 @@ export async function runPipeline(v: ValidationResult, opts: RunOptions): Promis
   };
 
   audit.event(null, 'run_started', { name: config.name, config_hash: v.hash, pipeline_file: v.file, stages: config.stages.map((s) => s.type) });
-  let ctx = newSelectionContext(runId, {});
+  let ctx: any = config.pipeline === 'meta' ? newMetaContext(runId, config.sleeves ?? []) : newSelectionContext(runId, {});
   let current: string | null = null;
   // Ctrl-C or a kill: the folder is marked failed (interrupted) before the process exits, never left looking
   // complete. (A stage busy in synchronous code is interrupted when it next yields.)
@@ -160,7 +181,7 @@ export async function runPipeline(v: ValidationResult, opts: RunOptions): Promis
     audit.event(null, 'run_failed', { stage: current });
     const m = manifest('failed', error);
     const path = folder.fail(m, `stage '${current}' failed: [${error.code}] ${error.message}${err instanceof Error && err.stack ? `\n\n${err.stack}` : ''}`);
-    return summary(m, path);
+    return { summary: summary(m, path), context: ctx };
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -169,7 +190,7 @@ export async function runPipeline(v: ValidationResult, opts: RunOptions): Promis
   audit.event(null, 'run_finished', { stages: stageRecords.length });
   const m = manifest('succeeded');
   const path = folder.complete(m);
-  return summary(m, path);
+  return { summary: summary(m, path), context: ctx };
 }
 
 function summary(m: Manifest, folder: string): RunSummary {

@@ -21,6 +21,15 @@
  * Q must be symmetric positive definite (callers regularise the covariance first, see regulariseCovariance).
  * Infinite bounds mean no bound; lb = ub fixes a variable. Multipliers follow the convention
  *   Qx + c + E'nu + G'lambda - mu_lb + mu_ub = 0,   lambda, mu_lb, mu_ub >= 0.
+ *
+ * Warm start (optional, for sequences of related problems such as a frontier): every solution reports its final
+ * active set; passed back as `warmStart`, the solver fixes those variables at their bounds, frees the others, makes
+ * those rows (and every equality) active and solves that KKT system, then frees / drops whatever has a multiplier
+ * of the wrong sign until the start is dual feasible, and continues with the ordinary dual iterations. The answer is
+ * the same problem's unique minimiser, so it equals a cold start's to rounding; when the warm start cannot be set up
+ * (a singular free block or dependent rows) or fails in any way, the solver silently restarts cold.
+ * Sensitivity (optional): given `direction` dc, the solution also carries dx = d x / d s for the linear term
+ * c + s dc on the final active set (x(c + s dc) = x + s dx while that active set stays optimal).
  */
 
 export interface QPProblem {
@@ -44,6 +53,27 @@ export interface QPSolution {
   muLower: Float64Array;
   muUpper: Float64Array;
   iterations: number;
+  /** The final active set (pass as `warmStart` to a related problem). */
+  activeSet: QPActiveSet;
+  /** dx / ds for c + s * options.direction on the final active set (only when a direction was given). */
+  dx?: Float64Array;
+  /** True when the warm start was used (false when none was given or it fell back to a cold start). */
+  warm: boolean;
+}
+
+/** A final active set, to warm-start a related problem. */
+export interface QPActiveSet {
+  /** Per variable: 0 free, 1 at its lower bound, 2 at its upper bound, 3 fixed (lb = ub). */
+  state: Uint8Array;
+  /** Active general rows: indices into the equality rows followed by the inequality rows. */
+  rows: number[];
+}
+
+export interface QPOptions {
+  /** The active set of a previous, related solve (same n and rows; Q, c, bounds and right-hand sides may differ). */
+  warmStart?: QPActiveSet;
+  /** A direction dc for the linear term: the solution then carries dx, the derivative of x along c + s dc. */
+  direction?: Float64Array;
 }
 
 export class QPInfeasibleError extends Error {
@@ -58,8 +88,16 @@ const FREE = 0, AT_LB = 1, AT_UB = 2, FIXED = 3;
 /** Largest batch of degenerate drops, as a fraction of the free block. */
 const BATCH = 0.25;
 
-export function solveQP(p: QPProblem): QPSolution {
-  return new ActiveSetQP(p).solve();
+export function solveQP(p: QPProblem, options: QPOptions = {}): QPSolution {
+  if (options.warmStart) {
+    try {
+      const warm = new ActiveSetQP(p).solve(options.warmStart, options.direction);
+      if (warm) return warm;
+    } catch {
+      // fall through to a cold start, which gives the verdict (including QPInfeasibleError)
+    }
+  }
+  return new ActiveSetQP(p).solve(undefined, options.direction)!;
 }
 
 class ActiveSetQP {
@@ -150,14 +188,19 @@ class ActiveSetQP {
     this.feasTol = 1e-13 * bmax;
   }
 
-  solve(): QPSolution {
+  /** Solves cold, or from a warm active set (null when that warm start cannot be set up). */
+  solve(warm?: QPActiveSet, direction?: Float64Array): QPSolution | null {
     const { n } = this;
     for (let i = 0; i < n; i++) {
       const lo = this.lb[i]!, hi = this.ub[i]!;
       if (Number.isNaN(lo) || Number.isNaN(hi) || lo > hi) throw new QPInfeasibleError(`the bounds of variable ${i} are inconsistent (${lo} > ${hi})`);
     }
-    this.start();
-    for (let j = 0; j < this.me; j++) this.add(j, false);
+    if (warm) {
+      if (!this.warmStart(warm)) return null;
+    } else {
+      this.start();
+      for (let j = 0; j < this.me; j++) this.add(j, false);
+    }
     for (let round = 0; ; round++) {
       for (;;) {
         const p = this.mostViolated();
@@ -167,7 +210,53 @@ class ActiveSetQP {
       this.polish();
       if (this.mostViolated() === null || round >= 5) break;
     }
-    return this.result();
+    return this.result(direction, !!warm);
+  }
+
+  /**
+   * A dual-feasible start from a previous active set: its variables fixed at their (current) bounds, the others
+   * free, its rows and every equality active, the KKT system of that set solved; then every fixed variable and
+   * active inequality whose multiplier has the wrong sign is freed / dropped and the system re-solved, until none
+   * has. False when it cannot be set up (wrong sizes, a dependent set of rows, no convergence).
+   */
+  private warmStart(ws: QPActiveSet): boolean {
+    const { n, lb, ub, x, state } = this;
+    if (ws.state.length !== n) return false;
+    for (let i = 0; i < n; i++) {
+      const want = ws.state[i]!;
+      const loF = Number.isFinite(lb[i]!), hiF = Number.isFinite(ub[i]!);
+      if (lb[i] === ub[i]) { state[i] = FIXED; x[i] = lb[i]!; }
+      else if ((want === AT_LB || want === FIXED) && loF) { state[i] = AT_LB; x[i] = lb[i]!; }
+      else if ((want === AT_UB || want === FIXED) && hiF) { state[i] = AT_UB; x[i] = ub[i]!; }
+      else { state[i] = FREE; x[i] = 0; }
+    }
+    for (let i = 0; i < n; i++) if (state[i] === FREE) this.append(i);
+    const rows = new Set<number>();
+    for (let j = 0; j < this.me; j++) rows.add(j);
+    for (const j of ws.rows) {
+      if (!Number.isInteger(j) || j < 0 || j >= this.m) return false;
+      rows.add(j);
+    }
+    for (const j of [...rows].sort((a, b) => a - b)) this.addRow(j);
+    for (let round = 0; ; round++) {
+      if (round > n + this.m) return false;
+      this.polish();
+      let changed = false;
+      for (let i = 0; i < n; i++) {
+        if ((state[i] === AT_LB && this.d[i]! < 0) || (state[i] === AT_UB && this.d[i]! > 0)) { state[i] = FREE; this.append(i); changed = true; }
+      }
+      for (let a = this.W.length - 1; a >= 0; a--) {
+        const j = this.W[a]!;
+        if (j >= this.me && this.mult[j]! < 0) {
+          this.mult[j] = 0;
+          this.inW[j] = 0;
+          this.W.splice(a, 1);
+          this.Y.splice(a, 1);
+          changed = true;
+        }
+      }
+      if (!changed) return true;
+    }
   }
 
   // ---- starting point -------------------------------------------------------------------------------------------
@@ -519,18 +608,7 @@ class ActiveSetQP {
     const S = k ? this.schur() : null;
     const xF = new Float64Array(f);
     const lam = new Float64Array(k);
-    const solveKKT = (rt: Float64Array, rb: Float64Array, outX: Float64Array, outL: Float64Array) => {
-      // Q xF + A' l = rt, A xF = rb:  v = L^-1 rt;  S l = Y'v - rb;  xF = L^-T (v - Y l)
-      const v = this.w1;
-      for (let q = 0; q < f; q++) v[q] = rt[q]!;
-      v.fill(0, f);
-      this.forward(v);
-      for (let a = 0; a < k; a++) { const Ya = this.Y[a]!; let s = -rb[a]!; for (let q = 0; q < f; q++) s += Ya[q]! * v[q]!; outL[a] = s; }
-      if (k) cholSolve(S!, k, outL);
-      for (let a = 0; a < k; a++) { const Ya = this.Y[a]!, la = outL[a]!; for (let q = 0; q < f; q++) v[q] = v[q]! - la * Ya[q]!; }
-      this.backward(v);
-      for (let q = 0; q < f; q++) outX[q] = v[q]!;
-    };
+    const solveKKT = (rt: Float64Array, rb: Float64Array, outX: Float64Array, outL: Float64Array) => this.solveKKT(S, rt, rb, outX, outL);
     solveKKT(target, beta, xF, lam);
     // one step of iterative refinement
     const rt = new Float64Array(f), rb = new Float64Array(k);
@@ -566,6 +644,35 @@ class ActiveSetQP {
     }
   }
 
+  /** The active set's KKT system  Q_FF xF + A_WF' l = rt,  A_WF xF = rb  (S: the factored Schur complement). */
+  private solveKKT(S: Float64Array | null, rt: Float64Array, rb: Float64Array, outX: Float64Array, outL: Float64Array): void {
+    // v = L^-1 rt;  S l = Y'v - rb;  xF = L^-T (v - Y l)
+    const f = this.f, k = this.W.length;
+    const v = this.w1;
+    for (let q = 0; q < f; q++) v[q] = rt[q]!;
+    v.fill(0, f);
+    this.forward(v);
+    for (let a = 0; a < k; a++) { const Ya = this.Y[a]!; let s = -rb[a]!; for (let q = 0; q < f; q++) s += Ya[q]! * v[q]!; outL[a] = s; }
+    if (k) cholSolve(S!, k, outL);
+    for (let a = 0; a < k; a++) { const Ya = this.Y[a]!, la = outL[a]!; for (let q = 0; q < f; q++) v[q] = v[q]! - la * Ya[q]!; }
+    this.backward(v);
+    for (let q = 0; q < f; q++) outX[q] = v[q]!;
+  }
+
+  /** dx for the linear term c + s dc on the current active set: fixed variables and active rows stay put. */
+  private sensitivity(dc: Float64Array): Float64Array {
+    const { n, F } = this;
+    if (dc.length !== n) throw new Error(`the direction has ${dc.length} entries, expected ${n}`);
+    const f = this.f, k = this.W.length;
+    const rt = new Float64Array(f);
+    for (let q = 0; q < f; q++) rt[q] = -dc[F[q]!]!;
+    const xF = new Float64Array(f), l = new Float64Array(k);
+    if (f) this.solveKKT(k ? this.schur() : null, rt, new Float64Array(k), xF, l);
+    const dx = new Float64Array(n);
+    for (let q = 0; q < f; q++) dx[F[q]!] = xF[q]!;
+    return dx;
+  }
+
   private gradient(): Float64Array {
     const { n, Q, x } = this;
     const g = Float64Array.from(this.c);
@@ -578,7 +685,7 @@ class ActiveSetQP {
     return g;
   }
 
-  private result(): QPSolution {
+  private result(direction: Float64Array | undefined, warm: boolean): QPSolution {
     const { n, x } = this;
     const nu = new Float64Array(this.me);
     const lambda = new Float64Array(this.m - this.me);
@@ -594,7 +701,10 @@ class ActiveSetQP {
     const g = this.gradient();
     let objective = 0;
     for (let i = 0; i < n; i++) objective += x[i]! * (0.5 * (g[i]! - this.c[i]!) + this.c[i]!);
-    return { x: Float64Array.from(x), objective, nu, lambda, muLower, muUpper, iterations: this.iterations };
+    const activeSet: QPActiveSet = { state: Uint8Array.from(this.state), rows: [...this.W] };
+    const out: QPSolution = { x: Float64Array.from(x), objective, nu, lambda, muLower, muUpper, iterations: this.iterations, activeSet, warm };
+    if (direction) out.dx = this.sensitivity(direction);
+    return out;
   }
 }
 

@@ -4,7 +4,8 @@
  * selection funnel, the metrics table and the data health of the inputs. It shows what the run produced: a
  * pipeline that stops before the backtest gets the sections it has.
  */
-import type { SelectionContext } from '../../../src/core/context.js';
+import type { MetaContext, SelectionContext } from '../../../src/core/context.js';
+import { metaHtml } from './meta-sections.js';
 import { params, str } from '../../../src/core/params.js';
 import type { PluginMeta, Reporter, StageEnv } from '../../../src/core/plugin.js';
 import { isoFromDay } from '../../../src/lakehouse/dates.js';
@@ -36,6 +37,7 @@ export class HtmlReporter implements Reporter<SelectionContext> {
     const title = (p.title as string | undefined) ?? env.pipeline.name;
     const sections: string[] = [];
     const bt = ctx.backtest as BacktestResult | undefined;
+    if ((ctx as unknown as MetaContext).kind === 'meta') sections.push(...(await metaHtml(ctx as unknown as MetaContext, 25)));
 
     if (bt) {
       const m = bt.metrics;

@@ -4,7 +4,8 @@
  */
 import { params, int } from '../../../src/core/params.js';
 import type { PluginMeta, Reporter, StageEnv } from '../../../src/core/plugin.js';
-import type { SelectionContext } from '../../../src/core/context.js';
+import type { MetaContext, SelectionContext } from '../../../src/core/context.js';
+import { metaMarkdown } from './meta-sections.js';
 import { isoFromDay } from '../../../src/lakehouse/dates.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
@@ -24,6 +25,7 @@ export class MarkdownReporter implements Reporter<SelectionContext> {
     lines.push('## Stages', '', '| stage | time |', '|---|---:|');
     // The report stage is still running while it writes this, so it has no time yet.
     for (const s of env.pipeline.stages) lines.push(`| ${s.type} | ${s.ms === undefined ? '—' : `${s.ms.toFixed(0)} ms`} |`);
+    if ((ctx as unknown as MetaContext).kind === 'meta') lines.push(...metaMarkdown(ctx as unknown as MetaContext, top));
     const bt = ctx.backtest as { metrics?: Record<string, unknown> } | undefined;
     if (bt?.metrics) {
       const m = bt.metrics;

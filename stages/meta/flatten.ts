@@ -1,0 +1,49 @@
+/**
+ * Flattening a meta allocation to physical weights (seeds: WeightFlattener). A sleeve's weights are already
+ * physical (a child meta flattened its own); the physical weight of a symbol is Σ over sleeves of meta weight ×
+ * the sleeve's weight of it, so LONG and SHORT holdings of one symbol across sleeves net out. The tree keeps
+ * every level uncollapsed for audit.
+ */
+import type { FlatWeight, SleeveResult, TreeNode } from '../../src/core/context.js';
+
+export function flatten(metaWeights: Record<string, number>, sleeves: Record<string, Pick<SleeveResult, 'weights'>>): FlatWeight[] {
+  const by = new Map<string, FlatWeight>();
+  for (const [sleeve, w] of Object.entries(metaWeights)) {
+    for (const h of sleeves[sleeve]?.weights ?? []) {
+      const c = w * h.weight;
+      const f = by.get(h.symbol) ?? { symbol: h.symbol, weight: 0, direction: 'LONG' as const, sleeves: {} };
+      f.weight += c;
+      f.sleeves[sleeve] = (f.sleeves[sleeve] ?? 0) + c;
+      by.set(h.symbol, f);
+    }
+  }
+  return [...by.values()]
+    .map((f) => ({ ...f, direction: (f.weight < 0 ? 'SHORT' : 'LONG') as 'LONG' | 'SHORT' }))
+    .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight) || a.symbol.localeCompare(b.symbol));
+}
+
+/** Σ flattened weight must equal Σ_s meta weight × the sleeve's net exposure (the seeds' Stable Sum Gate). */
+export function targetExposure(metaWeights: Record<string, number>, sleeves: Record<string, Pick<SleeveResult, 'weights'>>): number {
+  let t = 0;
+  for (const [s, w] of Object.entries(metaWeights)) t += w * (sleeves[s]?.weights ?? []).reduce((a, h) => a + h.weight, 0);
+  return t;
+}
+
+export function tree(name: string, metaWeights: Record<string, number>, sleeves: Record<string, SleeveResult>, vetoed: Record<string, string> = {}): TreeNode {
+  const children: TreeNode[] = Object.entries(metaWeights).map(([s, w]) => {
+    const r = sleeves[s];
+    if (r.kind === 'meta' && r.tree) return { ...r.tree, name: s, weight: w };
+    return { name: s, kind: 'selection', weight: w, holdings: r.weights.map((h) => ({ symbol: h.symbol, weight: h.weight })) };
+  });
+  for (const [s, why] of Object.entries(vetoed)) children.push({ name: s, kind: sleeves[s]?.kind ?? 'selection', weight: 0, note: why });
+  return { name, kind: 'meta', weight: 1, children };
+}
+
+/** The physical weights a tree implies, by walking every root-to-leaf path (the audit's independent route). */
+export function weightsFromTree(node: TreeNode, scale = 1): Map<string, number> {
+  const out = new Map<string, number>();
+  const w = scale * node.weight;
+  for (const h of node.holdings ?? []) out.set(h.symbol, (out.get(h.symbol) ?? 0) + w * h.weight);
+  for (const c of node.children ?? []) for (const [s, x] of weightsFromTree(c, w)) out.set(s, (out.get(s) ?? 0) + x);
+  return out;
+}

@@ -1,0 +1,56 @@
+/**
+ * The sleeve cache: a selection sleeve's result (out-of-sample returns, weights) kept under the hash of its
+ * resolved config and a fingerprint of its data, in <runs root>/.cache/sleeves/, so an unchanged sleeve is not
+ * recomputed. The data fingerprint is what the sleeve's scanner reads: the lakehouse registry (every entry's
+ * checksum: any data change invalidates), a CSV file or folder's bytes, or nothing for the synthetic market
+ * (a function of its params, which the config hash covers).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { SleeveResult } from '../../src/core/context.js';
+import type { PluginRef } from '../../src/core/plugin.js';
+import type { ResolvedConfig } from '../../src/config/validate.js';
+import { REGISTRY_FILE } from '../../src/lakehouse/registry.js';
+
+const sha = (h: ReturnType<typeof createHash>) => h.digest('hex');
+
+function hashPath(h: ReturnType<typeof createHash>, p: string): void {
+  if (!existsSync(p)) return void h.update(`missing:${p}`);
+  if (statSync(p).isDirectory()) for (const f of readdirSync(p).sort()) hashPath(h, join(p, f));
+  else h.update(readFileSync(p));
+}
+
+export function dataFingerprint(config: ResolvedConfig, baseDir: string, lakehousePath: string): string {
+  const h = createHash('sha256');
+  const ingestion = config.stages.find((s) => s.type === 'ingestion');
+  const scanner = ingestion?.params.scanner as PluginRef | undefined;
+  if (scanner?.name === 'synthetic') h.update('synthetic');
+  else if (scanner?.name === 'csv') hashPath(h, resolve(baseDir, String(scanner.params.path)));
+  else hashPath(h, join(lakehousePath, REGISTRY_FILE));
+  if (typeof ingestion?.params.candidates_path === 'string') hashPath(h, resolve(baseDir, ingestion.params.candidates_path));
+  return sha(h);
+}
+
+export const cacheKey = (configHash: string, fingerprint: string) => sha(createHash('sha256').update(`${configHash}:${fingerprint}`));
+
+const fileOf = (runsRoot: string, key: string) => join(runsRoot, '.cache', 'sleeves', `${key}.json`);
+
+export function readCached(runsRoot: string, key: string): SleeveResult | undefined {
+  const f = fileOf(runsRoot, key);
+  if (!existsSync(f)) return undefined;
+  try {
+    const j = JSON.parse(readFileSync(f, 'utf8'));
+    return { ...j, dates: Int32Array.from(j.dates), returns: Float64Array.from(j.returns, (x: number | null) => (x === null ? NaN : x)), cached: true };
+  } catch {
+    return undefined; // a damaged entry is a miss; the next write replaces it
+  }
+}
+
+export function writeCached(runsRoot: string, key: string, r: SleeveResult): void {
+  const f = fileOf(runsRoot, key);
+  mkdirSync(join(runsRoot, '.cache', 'sleeves'), { recursive: true });
+  const body = JSON.stringify({ ...r, dates: Array.from(r.dates), returns: Array.from(r.returns, (x) => (Number.isFinite(x) ? x : null)), cached: false });
+  writeFileSync(`${f}.tmp`, body);
+  renameSync(`${f}.tmp`, f);
+}
