@@ -111,8 +111,11 @@ export interface StageEnv {
    * the compiled workers exist, else one after the other; outcomes in date order, identical either way.
    */
   replayMany: (dates: number[], opts: { lookbackDays?: number; threads?: number; onProgress?: (done: number) => void }) => Promise<ReplayOutcome[]>;
-  /** Meta pipelines: runs a sleeve (validated with the meta) as a child run inside this run's folder. */
-  runSleeve: (name: string) => Promise<ChildRun>;
+  /**
+   * Meta pipelines: runs sleeves (validated with the meta) as child runs inside this run's folder, on worker
+   * threads when `threads` > 1 and the compiled workers exist, else one after the other; results in order.
+   */
+  runSleeves: (names: string[], opts: { threads: number; onDone?: (done: number) => void }) => Promise<ChildRun[]>;
   /** A sleeve's resolved config and folder (for its cache key), without running it. */
   sleeveConfig: (name: string) => { config: any; baseDir: string } | undefined;
   /** The top-level runs root (the sleeve cache lives in <runsRoot>/.cache) and whether caches may be used (--no-cache). */
@@ -132,16 +135,17 @@ export interface ReplayOutcome {
   engine: string | null;
 }
 
-/** A child run (a sleeve of a meta pipeline) as the parent sees it. */
+/** A child run (a sleeve of a meta pipeline) as the parent sees it: plain data (it may come from a worker). */
 export interface ChildRun {
+  name: string;
   outcome: 'succeeded' | 'failed';
   run_id: string;
   folder: string;
   config_hash: string;
   data_hash: string | null;
   error?: { code: string; message: string; stage: string | null };
-  /** The child's final context (a SelectionContext or a MetaContext). */
-  context: unknown;
+  /** What the sleeve contributes (undefined when the run produced no out-of-sample returns). */
+  result?: import('./context.js').SleeveResult;
 }
 
 export interface RunCache {

@@ -13,7 +13,9 @@ import { newRunId, RunFolder } from '../runs/run-folder.js';
 import { newMetaContext, newSelectionContext } from './context.js';
 import { FractalError } from './errors.js';
 import { PipelineFactory } from './factory.js';
-import type { ReplayOutcome, StageEnv } from './plugin.js';
+import type { ChildRun, ReplayOutcome, StageEnv } from './plugin.js';
+import { childRunOf } from './sleeve-result.js';
+import { runSleevesInPool, sleevePoolAvailable } from '../exec/sleeve-pool.js';
 import { outcomeOf, quietEnv, replayPrefix } from './replay.js';
 import { poolAvailable, replayInPool } from '../exec/replay-pool.js';
 
@@ -90,13 +92,24 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
     useCache: !opts.noCache,
     finalRunDir: join(folder.parent, runId),
     sleeveConfig: (name) => (v.sleeves?.[name]?.resolved ? { config: v.sleeves[name].resolved, baseDir: v.sleeves[name].baseDir } : undefined),
-    runSleeve: async (name) => {
-      const child = v.sleeves?.[name];
-      if (!child) throw new FractalError('SLEEVE_UNKNOWN', `no sleeve named '${name}' in ${v.file}`);
-      // A sleeve's run lives inside this run's folder: <run>/sleeves/<sleeve pipeline>/<run_id>.
-      const r = await executePipeline(child, { ...opts, cacheRoot: opts.cacheRoot ?? resolve(opts.outRoot), outRoot: join(folder.dir, 'sleeves'), log: (m) => log(`  [${name}] ${m}`) });
-      const s = r.summary;
-      return { outcome: s.outcome, run_id: s.run_id, folder: s.folder, config_hash: s.config_hash, data_hash: s.data_hash, ...(s.error ? { error: s.error } : {}), context: r.context };
+    runSleeves: async (names, o) => {
+      const childOpts = { ...opts, cacheRoot: opts.cacheRoot ?? resolve(opts.outRoot), outRoot: join(folder.dir, 'sleeves') };
+      for (const n of names) if (!v.sleeves?.[n]) throw new FractalError('SLEEVE_UNKNOWN', `no sleeve named '${n}' in ${v.file}`);
+      const sleeves = (config.sleeves ?? []).filter((s) => names.includes(s.name));
+      if (o.threads > 1 && names.length > 1 && sleevePoolAvailable()) {
+        return runSleevesInPool(
+          sleeves.map((s) => ({ name: s.name, kind: s.kind, file: resolve(v.baseDir, s.file), profile: s.profile ?? v.composed?.profile?.name, sets: s.set, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache })),
+          o.threads,
+          (done) => o.onDone?.(done),
+        );
+      }
+      const out: ChildRun[] = [];
+      for (const s of sleeves) {
+        const r = await executePipeline(v.sleeves![s.name], { ...childOpts, log: (m) => log(`  [${s.name}] ${m}`) });
+        out.push(childRunOf(s.name, s.kind, r.summary, r.context));
+        o.onDone?.(out.length);
+      }
+      return out;
     },
     replayMany: async (dates, o) => {
       const threads = o.threads ?? 1;

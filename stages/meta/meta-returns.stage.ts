@@ -6,9 +6,10 @@
  */
 import type { MetaContext, SleeveResult } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
-import { fraction, oneOfStr, params } from '../../src/core/params.js';
+import { fraction, int, oneOfStr, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { cacheKey, dataFingerprint, readCached, writeCached } from './sleeve-cache.js';
+import { availableParallelism } from 'node:os';
 
 export class MetaReturnsStage implements Stage<MetaContext> {
   static readonly meta: StageMeta = {
@@ -21,6 +22,7 @@ export class MetaReturnsStage implements Stage<MetaContext> {
     params: params({
       join: oneOfStr(['inner', 'outer'] as const, "Calendar of the sleeves' returns: 'inner' the days all have, 'outer' every day any has (missing days are flat).", 'inner'),
       health_threshold: fraction("Least fraction of the sleeves' common calendar a sleeve must cover to be kept.", 0.75),
+      workers: int('Sleeves run at once on worker threads; one per core when omitted, 1 runs them in turn.', undefined, { min: 1 }),
     }),
   };
 
@@ -28,20 +30,24 @@ export class MetaReturnsStage implements Stage<MetaContext> {
     const results: Record<string, SleeveResult> = {};
     const vetoed: Record<string, string> = {};
     const children = (env.pipeline.config as { sleeves?: MetaContext['sleeves'] }).sleeves ?? ctx.sleeves;
-    let done = 0;
+    const keys: Record<string, string> = {};
+    const toRun: string[] = [];
     for (const s of children) {
-      env.progress('sleeves', done++, children.length);
       const child = env.sleeveConfig(s.name);
-      let key: string | undefined;
-      if (s.kind === 'selection' && env.useCache && child) key = cacheKey(s.config_hash, dataFingerprint(child.config, child.baseDir, env.lakehousePath));
-      const hit = key ? readCached(env.runsRoot, key) : undefined;
+      if (s.kind === 'selection' && env.useCache && child) keys[s.name] = cacheKey(s.config_hash, dataFingerprint(child.config, child.baseDir, env.lakehousePath));
+      const hit = keys[s.name] ? readCached(env.runsRoot, keys[s.name]) : undefined;
       if (hit) {
         results[s.name] = { ...hit, name: s.name };
         env.audit.event('meta_returns', 'sleeve_cache_hit', { sleeve: s.name, config_hash: s.config_hash, from: hit.run });
         env.log(`sleeve ${s.name}: unchanged, from the cache (${hit.run})`);
-        continue;
-      }
-      const run = await env.runSleeve(s.name);
+      } else toRun.push(s.name);
+    }
+    // The sleeves are independent: they run in parallel, one worker thread per core (workers: 1 runs them in turn).
+    const threads = (p.workers as number | undefined) ?? Math.min(availableParallelism(), toRun.length);
+    env.progress('sleeves', 0, toRun.length);
+    const runs = toRun.length ? await env.runSleeves(toRun, { threads, onDone: (d) => env.progress('sleeves', d, toRun.length) }) : [];
+    for (const run of runs) {
+      const s = children.find((c) => c.name === run.name)!;
       const rel = run.folder.startsWith(env.runDir) ? run.folder.slice(env.runDir.length + 1) : run.folder;
       if (run.outcome !== 'succeeded') {
         vetoed[s.name] = `run failed in stage '${run.error?.stage}': ${run.error?.message}`;
@@ -49,15 +55,15 @@ export class MetaReturnsStage implements Stage<MetaContext> {
         env.log(`sleeve ${s.name}: failed (${run.error?.message}); left out`);
         continue;
       }
-      const r = resultOf(s.name, s.kind, run.context, rel);
-      if (!r) {
+      if (!run.result) {
         vetoed[s.name] = 'the run produced no out-of-sample returns';
         env.audit.event('meta_returns', 'sleeve_failed', { sleeve: s.name, run: rel, error: vetoed[s.name] });
         continue;
       }
+      const r = { ...run.result, run: rel };
       results[s.name] = r;
       env.audit.event('meta_returns', 'sleeve_ran', { sleeve: s.name, kind: s.kind, run: rel, config_hash: run.config_hash, data_hash: run.data_hash, days: r.dates.length });
-      if (key) writeCached(env.runsRoot, key, { ...r, run: `${env.finalRunDir}/${rel}` });
+      if (keys[s.name]) writeCached(env.runsRoot, keys[s.name], { ...r, run: `${env.finalRunDir}/${rel}` });
     }
     env.progress('sleeves', children.length, children.length);
 
@@ -107,19 +113,4 @@ export class MetaReturnsStage implements Stage<MetaContext> {
     env.audit.event('meta_returns', 'sleeves_aligned', { sleeves: names, vetoed, days: T, join: p.join });
     return ctx;
   }
-}
-
-/** What a finished child run contributes: its out-of-sample returns and its physical weights. */
-function resultOf(name: string, kind: 'selection' | 'meta', context: unknown, run: string): SleeveResult | undefined {
-  if (kind === 'meta') {
-    const c = context as MetaContext;
-    if (!c.meta_returns || !c.flattened_weights) return undefined;
-    return {
-      name, kind, run, cached: false, dates: c.meta_returns.dates, returns: c.meta_returns.returns, tree: c.cluster_tree,
-      weights: c.flattened_weights.map((w) => ({ symbol: w.symbol, weight: w.weight, direction: w.direction })), periods_per_year: c.periods_per_year ?? 252,
-    };
-  }
-  const c = context as { backtest?: { dates: Int32Array; returns: Float64Array; metrics: { periods_per_year: number } }; weights?: SleeveResult['weights'] };
-  if (!c.backtest) return undefined;
-  return { name, kind, run, cached: false, dates: c.backtest.dates, returns: c.backtest.returns, weights: (c.weights ?? []).filter((w) => w.weight !== 0), periods_per_year: c.backtest.metrics.periods_per_year };
 }

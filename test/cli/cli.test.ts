@@ -175,6 +175,22 @@ describe('backtest on worker threads', () => {
   });
 });
 
+describe('meta sleeves on worker threads', () => {
+  test('sleeves run in parallel give the same weights as sleeves run in turn; a rerun hits the cache', () => {
+    const lh = join(tmp, 'lh');
+    expect(cli(['lakehouse', 'seed', '--synthetic', '--symbols', '30', '--days', '420', '--lakehouse', lh]).code).toBe(0);
+    const meta = join(repo, 'pipelines', 'crypto_meta.yaml');
+    const a = JSON.parse(cli([meta, '--lakehouse', lh, '--out', join(tmp, 'a'), '--json']).stdout);
+    const b = JSON.parse(cli([meta, '--lakehouse', lh, '--out', join(tmp, 'b'), '--json', '--set', 'stages.meta_returns.workers=1']).stdout);
+    expect(a.outcome).toBe('succeeded');
+    expect(b.outcome).toBe('succeeded');
+    expect(readFileSync(join(a.folder, 'weights.json'))).toEqual(readFileSync(join(b.folder, 'weights.json')));
+    const again = JSON.parse(cli([meta, '--lakehouse', lh, '--out', join(tmp, 'a'), '--json']).stdout);
+    expect(readFileSync(join(again.folder, 'audit.jsonl'), 'utf8')).toContain('"event":"sleeve_cache_hit"');
+    expect(readFileSync(join(again.folder, 'weights.json'))).toEqual(readFileSync(join(a.folder, 'weights.json')));
+  });
+});
+
 describe('runs', () => {
   test('writes index.md and index.html listing every finished run, newest first, failed ones marked', () => {
     const fixtures = join(repo, 'test', 'runs', 'fixtures');
