@@ -57,7 +57,8 @@ export function registerRunCommand(program: Command): void {
         else if (summary.outcome === 'succeeded') {
           if (!opts.quiet) process.stderr.write(`run ${summary.run_id} succeeded in ${summary.duration_ms} ms\n`);
           if (!opts.quiet) process.stdout.write(`${summary.folder}\n`);
-          if (!opts.quiet && summary.artifacts.includes('report.md')) process.stderr.write(`report: ${summary.folder}/report.md\n`);
+          const report = ['report.html', 'report.md'].find((f) => summary.artifacts.includes(f));
+          if (!opts.quiet && report) process.stderr.write(`report: ${summary.folder}/${report}\n`);
         } else {
           process.stderr.write(`run ${summary.run_id} failed in stage '${summary.error?.stage}': [${summary.error?.code}] ${summary.error?.message}\n`);
           process.stderr.write(`the failed run is in ${summary.folder}\n`);
