@@ -67,6 +67,24 @@ export interface QPActiveSet {
   state: Uint8Array;
   /** Active general rows: indices into the equality rows followed by the inequality rows. */
   rows: number[];
+  /**
+   * Opaque: the final Cholesky factor of the free block. A warm start reuses it (updating it for the variables that
+   * changed state) when the new problem passes the very same Q array, unmodified; otherwise it is rebuilt.
+   */
+  factor?: unknown;
+}
+
+/** The factor handed from one solve to the next (see QPActiveSet.factor). */
+class FactorCache {
+  constructor(readonly Q: Float64Array, readonly n: number, readonly check: number, readonly L: Float64Array, readonly F: Int32Array,
+    readonly f: number, readonly updates: number) {}
+}
+
+/** A cheap fingerprint of Q (its diagonal and one off-diagonal stripe), to notice a Q modified in place. */
+function fingerprint(Q: Float64Array, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += (i + 1) * Q[i * n + i]! + (i + 0.5) * Q[i * n + ((i * 7 + 1) % n)]!;
+  return s;
 }
 
 export interface QPOptions {
@@ -87,6 +105,8 @@ export class QPInfeasibleError extends Error {
 const FREE = 0, AT_LB = 1, AT_UB = 2, FIXED = 3;
 /** Largest batch of degenerate drops, as a fraction of the free block. */
 const BATCH = 0.25;
+/** Primal-dual rounds of a warm start before only dual repairs are made. */
+const PDAS_ROUNDS = 12;
 
 export function solveQP(p: QPProblem, options: QPOptions = {}): QPSolution {
   if (options.warmStart) {
@@ -122,6 +142,8 @@ class ActiveSetQP {
   f = 0;
   /** Cholesky factor of Q_FF, column-major with stride n: L[col * n + row], row >= col. */
   readonly L: Float64Array;
+  /** Factor updates (appends and removals) since the factor was built from an empty free block. */
+  updates = 0;
   /** Active general rows, their Y = L^-1 A_WF' columns, and the row multipliers (nu for equalities, lambda else). */
   W: number[] = [];
   Y: Float64Array[] = [];
@@ -230,21 +252,57 @@ class ActiveSetQP {
       else if ((want === AT_UB || want === FIXED) && hiF) { state[i] = AT_UB; x[i] = ub[i]!; }
       else { state[i] = FREE; x[i] = 0; }
     }
-    for (let i = 0; i < n; i++) if (state[i] === FREE) this.append(i);
+    const cache = ws.factor instanceof FactorCache && ws.factor.Q === this.Q && ws.factor.n === n && ws.factor.updates <= 10 * n
+      && ws.factor.check === fingerprint(this.Q, n) ? ws.factor : null;
+    if (cache) {
+      // the previous factor, updated: fix what is no longer free (from the end, the cheapest), then free the rest
+      this.L.set(cache.L);
+      this.F.set(cache.F.subarray(0, cache.f));
+      this.f = cache.f;
+      for (let q = 0; q < this.f; q++) this.pos[this.F[q]!] = q;
+      this.updates = cache.updates;
+      for (let q = this.f - 1; q >= 0; q--) { const i = this.F[q]!; if (state[i] !== FREE) this.remove(i); }
+      for (let i = 0; i < n; i++) if (state[i] === FREE && this.pos[i]! < 0) this.append(i);
+    } else {
+      for (let i = 0; i < n; i++) if (state[i] === FREE) this.append(i);
+    }
+    // the given rows that are independent on the free block (equalities first); the other equalities are added
+    // below by dual steps, as in a cold start
     const rows = new Set<number>();
     for (let j = 0; j < this.me; j++) rows.add(j);
     for (const j of ws.rows) {
       if (!Number.isInteger(j) || j < 0 || j >= this.m) return false;
       rows.add(j);
     }
-    for (const j of [...rows].sort((a, b) => a - b)) this.addRow(j);
-    for (let round = 0; ; round++) {
-      if (round > n + this.m) return false;
-      this.polish();
-      let changed = false;
-      for (let i = 0; i < n; i++) {
-        if ((state[i] === AT_LB && this.d[i]! < 0) || (state[i] === AT_UB && this.d[i]! > 0)) { state[i] = FREE; this.append(i); changed = true; }
+    for (const j of [...rows].sort((a, b) => a - b)) {
+      this.addRow(j);
+      if (!this.independent()) {
+        this.W.pop();
+        this.Y.pop();
+        this.inW[j] = 0;
       }
+    }
+    // primal-dual active-set rounds (Hintermueller, Ito, Kunisch 2002): fix free variables that the active set's
+    // solution takes past a bound, free fixed ones whose multiplier has the wrong sign, make violated rows active and
+    // drop active ones with a negative multiplier; this usually lands on the optimal set in a few rounds. It can
+    // cycle, so after PDAS_ROUNDS only the dual half continues (freeing and dropping, which ends: the free block only
+    // grows), which leaves the dual-feasible start the dual method needs; it finishes the job.
+    const fixList: number[] = [], freeList: number[] = [];
+    for (let round = 0; ; round++) {
+      if (round > PDAS_ROUNDS + n + this.m) return false;
+      const primal = round < PDAS_ROUNDS;
+      this.polish();
+      fixList.length = 0;
+      freeList.length = 0;
+      for (let i = 0; i < n; i++) {
+        const st = state[i]!;
+        if ((st === AT_LB && this.d[i]! < 0) || (st === AT_UB && this.d[i]! > 0)) freeList.push(i);
+        else if (primal && st === FREE) {
+          const tol = this.feasTol * (1 + Math.abs(x[i]!));
+          if (x[i]! < lb[i]! - tol || x[i]! > ub[i]! + tol) fixList.push(i);
+        }
+      }
+      let changed = freeList.length > 0 || fixList.length > 0;
       for (let a = this.W.length - 1; a >= 0; a--) {
         const j = this.W[a]!;
         if (j >= this.me && this.mult[j]! < 0) {
@@ -255,8 +313,73 @@ class ActiveSetQP {
           changed = true;
         }
       }
-      if (!changed) return true;
+      if (fixList.length) {
+        for (const i of fixList) { state[i] = x[i]! < lb[i]! ? AT_LB : AT_UB; x[i] = state[i] === AT_LB ? lb[i]! : ub[i]!; }
+        const f = this.f, left = f - fixList.length;
+        // many removals from a large block: rebuilding the (smaller) factor is cheaper than updating it
+        if (fixList.length * f * f > left * left * left / 3 + f * f) this.rebuild();
+        else for (const i of fixList.sort((p, q) => this.pos[q]! - this.pos[p]!)) this.remove(i);
+        // a smaller free block may no longer hold every active row independently: keep those that it does (an
+        // equality left out is added by a dual step at the end)
+        const rows = this.W.slice();
+        this.W = [];
+        this.Y = [];
+        for (const j of rows) {
+          this.inW[j] = 0;
+          this.addRow(j);
+          if (!this.independent()) { this.W.pop(); this.Y.pop(); this.inW[j] = 0; this.mult[j] = 0; }
+        }
+      }
+      for (const i of freeList) { state[i] = FREE; this.append(i); }
+      if (primal) {
+        for (let j = this.me; j < this.m; j++) {
+          if (this.inW[j] || !(this.s[j]! > this.feasTol * (this.rowScale[j]! + Math.abs(this.rhs[j]!)))) continue;
+          this.addRow(j);
+          if (this.independent()) changed = true;
+          else { this.W.pop(); this.Y.pop(); this.inW[j] = 0; }
+        }
+      }
+      if (!changed) break;
     }
+    for (let j = 0; j < this.me; j++) if (!this.inW[j]) this.add(j, false);
+    return true;
+  }
+
+  /** Rebuilds the factor (and Y) of the current free set from scratch: the variables with state FREE, in index order. */
+  private rebuild(): void {
+    const rows = this.W.slice();
+    for (const j of rows) this.inW[j] = 0;
+    this.W = [];
+    this.Y = [];
+    for (let q = 0; q < this.f; q++) this.pos[this.F[q]!] = -1;
+    this.f = 0;
+    this.updates = 0;
+    for (let i = 0; i < this.n; i++) if (this.state[i] === FREE) this.append(i);
+    for (const j of rows) this.addRow(j);
+  }
+
+  /** Whether the active rows are independent on the free block (their Schur complement is well conditioned). */
+  private independent(): boolean {
+    const k = this.W.length, f = this.f;
+    if (!k) return true;
+    const last = this.Y[k - 1]!;
+    let yy = 0;
+    for (let q = 0; q < f; q++) yy += last[q]! * last[q]!;
+    const scale = this.rowScale[this.W[k - 1]!]! ** 2 / this.scaleQ;
+    if (!(yy > 1e-12 * scale)) return false;
+    const S = new Float64Array(k * k);
+    for (let a = 0; a < k; a++) {
+      const Ya = this.Y[a]!;
+      for (let b = 0; b <= a; b++) {
+        const Yb = this.Y[b]!;
+        let s = 0;
+        for (let q = 0; q < f; q++) s += Ya[q]! * Yb[q]!;
+        S[a * k + b] = S[b * k + a] = s;
+      }
+    }
+    if (!cholFactor(S, k)) return false;
+    // the last pivot against the row's own size: a near-dependent row is left out
+    return S[(k - 1) * k + (k - 1)]! ** 2 > 1e-12 * yy;
   }
 
   // ---- starting point -------------------------------------------------------------------------------------------
@@ -499,6 +622,7 @@ class ActiveSetQP {
     F[f] = i;
     this.pos[i] = f;
     this.f = f + 1;
+    this.updates++;
   }
 
   /** Fixes free variable i: deletes its row and column from the factor (Givens update of the trailing block). */
@@ -549,6 +673,7 @@ class ActiveSetQP {
     for (let t = q; t < f - 1; t++) this.pos[F[t]!] = t;
     this.pos[i] = -1;
     this.f = f - 1;
+    this.updates++;
   }
 
   /** Makes general row j active: its column of Y is L^-1 a_jF. */
@@ -701,7 +826,9 @@ class ActiveSetQP {
     const g = this.gradient();
     let objective = 0;
     for (let i = 0; i < n; i++) objective += x[i]! * (0.5 * (g[i]! - this.c[i]!) + this.c[i]!);
-    const activeSet: QPActiveSet = { state: Uint8Array.from(this.state), rows: [...this.W] };
+    // the factor is handed over, not copied: this solver is done with it
+    const factor = new FactorCache(this.Q, n, fingerprint(this.Q, n), this.L, Int32Array.from(this.F.subarray(0, this.f)), this.f, this.updates);
+    const activeSet: QPActiveSet = { state: Uint8Array.from(this.state), rows: [...this.W], factor };
     const out: QPSolution = { x: Float64Array.from(x), objective, nu, lambda, muLower, muUpper, iterations: this.iterations, activeSet, warm };
     if (direction) out.dx = this.sensitivity(direction);
     return out;

@@ -60,23 +60,30 @@ export class EfficientRiskEngine implements AllocationEngine {
       const h = t - from.t;
       const state = Uint8Array.from(from.active.state);
       const xp = new Float64Array(n);
+      // free variables crossing a bound, with the fraction of the step at which they cross
+      const crossing: { i: number; at: number; to: number }[] = [];
+      let free = 0;
       for (let i = 0; i < n; i++) {
         xp[i] = from.x[i]! + h * from.dx[i]!;
         if (state[i] !== 0) continue;
-        if (xp[i]! <= p.lb[i]!) state[i] = 1;
-        else if (xp[i]! >= p.ub[i]!) state[i] = 2;
+        free++;
+        if (xp[i]! <= p.lb[i]!) crossing.push({ i, at: (p.lb[i]! - from.x[i]!) / (h * from.dx[i]!), to: 1 });
+        else if (xp[i]! >= p.ub[i]!) crossing.push({ i, at: (p.ub[i]! - from.x[i]!) / (h * from.dx[i]!), to: 2 });
       }
       const active = new Set(from.active.rows);
       for (let j = me; j < rows.length; j++) if (!active.has(j) && dot(rows[j]!, xp) > rhs[j]!) active.add(j);
-      return { state, rows: [...active] };
+      // keep the last ones to cross free, enough for the active rows to stay independent (a far step would otherwise
+      // fix everything, and the start would be poor)
+      crossing.sort((a, b) => a.at - b.at);
+      const fix = Math.max(0, Math.min(crossing.length, free - active.size - 1));
+      for (let q = 0; q < fix; q++) state[crossing[q]!.i] = crossing[q]!.to;
+      return { state, rows: [...active], factor: from.active.factor };
     };
     const solve = (t: number, from?: Point): Point => {
       const lin = new Float64Array(n);
       for (let i = 0; i < n; i++) lin[i] = -t * p.mu[i]!;
-      const t0 = performance.now();
       const sol = solveQP({ n, Q: C, c: lin, ...c }, { warmStart: from ? predict(from, t) : undefined, direction });
       solves++;
-      if (process.env.DBG) console.log('solve', t, (performance.now() - t0).toFixed(0), 'ms it', sol.iterations, 'warm', sol.warm, 'free', sol.activeSet.state.filter((v) => v === 0).length);
       const x = sol.x, dx = sol.dx!;
       const Cx = mulC(x);
       const v0 = Math.max(0, dot(x, Cx));

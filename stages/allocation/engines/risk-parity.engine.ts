@@ -1,4 +1,4 @@
-/** Equal risk contribution, with optional risk budgets. */
+/** Equal risk contribution, with optional risk budgets (Newton on Spinu's convex form, see src/math/risk-parity.ts). */
 import { runError } from '../../../src/core/errors.js';
 import { numberMap, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
@@ -25,6 +25,6 @@ export class RiskParityEngine implements AllocationEngine {
     const r = riskParity(p.cov, p.n, budgets);
     const w = r.weights.map((x) => x * p.budget);
     const out = feasibleOrProjected(p, w);
-    return { weights: out.weights, diagnostics: { ...out.diagnostics, sweeps: r.sweeps, budget_error: r.error } };
+    return { weights: out.weights, diagnostics: { ...out.diagnostics, newton_steps: r.newtonSteps, sweeps: r.sweeps, budget_error: r.error } };
   }
 }
