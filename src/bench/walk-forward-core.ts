@@ -76,7 +76,7 @@ export function decide(job: Job, from: number, to: number): Decision[] {
   let hi = -1;
   const sd = new Float64Array(n);
   const mom = new Float64Array(n);
-  const d = new Float64Array((n * (n - 1)) / 2);
+  const D = new Float64Array(n * n);
   for (let w = from; w < to; w++) {
     const t = starts[w];
     const a = t - train;
@@ -94,19 +94,25 @@ export function decide(job: Job, from: number, to: number): Decision[] {
     const m = train;
     const cov = (i: number, j: number) => (P[i * n + j] - (S[i] * S[j]) / m) / (m - 1); // i <= j
     for (let i = 0; i < n; i++) sd[i] = Math.sqrt(Math.max(0, cov(i, i)));
-    // Condensed distances sqrt(0.5(1 - rho)) for Ward, straight from the cross-products.
-    for (let i = 0, k = 0; i < n; i++) {
+    // Distances sqrt(0.5(1 - rho)) for Ward, straight from the cross-products: the upper triangle row by row,
+    // then the lower one by a blocked transpose (cache-friendly), into a square Ward works in place.
+    for (let i = 0; i < n; i++) {
       const row = i * n;
       const si = S[i];
       const di = sd[i];
+      D[row + i] = 0;
       for (let j = i + 1; j < n; j++) {
         const c = (P[row + j] - (si * S[j]) / m) / (m - 1);
         const den = di * sd[j];
         const r = den > 0 ? Math.max(-1, Math.min(1, c / den)) : 0;
-        d[k++] = Math.sqrt(0.5 * (1 - r));
+        D[row + j] = Math.sqrt(0.5 * (1 - r));
       }
     }
-    const labels = fclusterMaxclust(wardLinkage(d, n), job.maxClusters);
+    const B = 64;
+    for (let bi = 0; bi < n; bi += B)
+      for (let bj = bi; bj < n; bj += B)
+        for (let i = bi; i < Math.min(bi + B, n); i++) for (let j = Math.max(bj, i + 1); j < Math.min(bj + B, n); j++) D[j * n + i] = D[i * n + j];
+    const labels = fclusterMaxclust(wardLinkage(D, n, 'square', { consume: true }), job.maxClusters);
     for (let j = 0; j < n; j++) {
       let g = 1;
       for (let s = a; s < t; s++) g *= 1 + R[s * n + j];

@@ -63,9 +63,10 @@ function wardUpdate(dXI: number, dYI: number, dXY: number, sizeX: number, sizeY:
  * Ward linkage of n points given their pairwise distances, condensed (scipy pdist order, the default) or a square
  * row-major n x n matrix. n = 1 gives an empty linkage.
  */
-export function wardLinkage(distances: Float64Array, n: number, layout: DistanceLayout = 'condensed'): LinkageMatrix {
+export function wardLinkage(distances: Float64Array, n: number, layout: DistanceLayout = 'condensed', opts: { consume?: boolean } = {}): LinkageMatrix {
   if (!Number.isInteger(n) || n < 1) throw new Error(`need at least one point, got n = ${n}`);
-  const D = toWorkingSquare(distances, n, layout);
+  // consume: a full symmetric square the caller no longer needs becomes the working matrix (no n² copy).
+  const D = opts.consume && layout === 'square' && distances.length === n * n ? distances : toWorkingSquare(distances, n, layout);
   const size = new Int32Array(n).fill(1);
   const chain = new Int32Array(n);
   let chainLength = 0;
