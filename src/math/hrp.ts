@@ -105,6 +105,8 @@ export interface HierarchicalConstraints {
   groups?: { members: number[]; cap: number }[];
   /** Total weight; default 1. */
   budget?: number;
+  /** HERC's risk of a cluster (default: its inverse-variance portfolio's variance). */
+  risk?: (members: number[]) => number;
 }
 
 /** A split function: the share alpha of `budget` that goes to the left part. */
@@ -194,8 +196,9 @@ export function hercWeights(cov: Float64Array, n: number, Z: LinkageMatrix, c: H
     const r = node - n;
     return [leaves(Z[r * 4]!), leaves(Z[r * 4 + 1]!)];
   };
+  const risk = c.risk ?? ((m: number[]) => clusterVariance(cov, n, m));
   const split: Split = (a, b) => {
-    const va = clusterVariance(cov, n, a), vb = clusterVariance(cov, n, b);
+    const va = risk(a), vb = risk(b);
     return 1 - va / (va + vb);
   };
   const root = n === 1 ? [0] : leaves(2 * n - 2);

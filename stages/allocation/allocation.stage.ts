@@ -170,7 +170,7 @@ export class AllocationStage implements Stage<SelectionContext> {
         if (beta && tol !== undefined) {
           linear.push({ name: 'beta_max', a: beta, b: tol }, { name: 'beta_min', a: beta.map((x) => -x), b: tol });
         }
-        const problem: AllocationProblem = { symbols, n, cov: reg.cov, mu, corr, riskFreeRate: rf, budget, lb, ub, groups, linear, conviction: convictionFor(ctx, symbols, physical) };
+        const problem: AllocationProblem = { symbols, n, cov: reg.cov, mu, corr, riskFreeRate: rf, budget, lb, ub, groups, linear, conviction: convictionFor(ctx, symbols, physical), returns: { values, days: T } };
         try {
           const r = engine.run(problem, ref.params ?? {});
           const v = violation(problem, r.weights);

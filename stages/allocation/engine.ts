@@ -25,6 +25,8 @@ export interface AllocationProblem {
   linear: { name: string; a: Float64Array; b: number }[];
   /** Conviction per asset (higher is better) when a ranker ran. */
   conviction?: Float64Array;
+  /** The daily returns the estimates came from: column-major, `values[j * days + t]`, NaN where missing. */
+  returns?: { values: Float64Array; days: number };
 }
 
 export interface EngineResult {
