@@ -99,7 +99,6 @@ export class AllocationStage implements Stage<SelectionContext> {
     if (sumLb > budget + 1e-12) throw inputError('MINIMUMS_ABOVE_BUDGET', `allocation: the lower bounds sum to ${sumLb}, above the budget ${budget}`);
     if (sumUb < budget - 1e-12) throw inputError('CAPS_BELOW_BUDGET', `allocation: the upper bounds sum to ${sumUb}, below the budget ${budget} (a cap of ${ub0} on ${n} assets is below 1/N = ${(1 / n).toFixed(4)})`, 'raise the cap or widen the universe');
     const dc = (p.direction_caps ?? {}) as { net?: number; gross?: number };
-    if (dc.net !== undefined && Math.abs(budget) > dc.net) throw inputError('NET_CAP_BELOW_BUDGET', `allocation: |budget| ${Math.abs(budget)} exceeds the net direction cap ${dc.net}`);
     if (dc.gross !== undefined && Math.abs(budget) > dc.gross) throw inputError('GROSS_CAP_BELOW_BUDGET', `allocation: |budget| ${Math.abs(budget)} exceeds the gross direction cap ${dc.gross}`);
     const groups: AllocationProblem['groups'] = [];
     if (ctx.clusters) {
@@ -159,6 +158,15 @@ export class AllocationStage implements Stage<SelectionContext> {
       });
     }
 
+    // A net direction cap on a book of LONG and SHORT atoms: |Σ LONG weights − Σ SHORT weights| <= net.
+    const netCaps: AllocationProblem['linear'] = [];
+    const sign = Float64Array.from(symbols, (s) => (useAtoms && atomById.get(s)?.direction === 'SHORT' ? -1 : 1));
+    // Without SHORT atoms the net exposure is the budget itself.
+    if (dc.net !== undefined && !sign.some((x) => x < 0) && Math.abs(budget) > dc.net) throw inputError('NET_CAP_BELOW_BUDGET', `allocation: |budget| ${Math.abs(budget)} exceeds the net direction cap ${dc.net}`);
+    if (dc.net !== undefined && sign.some((x) => x < 0)) {
+      netCaps.push({ name: 'net_max', a: sign, b: dc.net }, { name: 'net_min', a: sign.map((x) => -x), b: dc.net });
+      env.audit.event('allocation', 'direction_caps', { net: dc.net, long_atoms: sign.filter((x) => x > 0).length, short_atoms: sign.filter((x) => x < 0).length });
+    }
     const engines = [p.engine as PluginRef, ...((p.fallback as PluginRef[] | undefined) ?? [])];
     const tolerances = mn ? [mn.tolerance ?? 0.05, ...BETA_RELAXATION.filter((t) => t > (mn.tolerance ?? 0.05))] : [undefined];
     const attempts: { engine: string; beta_tolerance?: number; error: string }[] = [];
@@ -166,7 +174,7 @@ export class AllocationStage implements Stage<SelectionContext> {
     for (const ref of engines) {
       const engine = env.plugins.get<AllocationEngine>('engine', ref.name);
       for (const tol of tolerances) {
-        const linear: AllocationProblem['linear'] = [];
+        const linear: AllocationProblem['linear'] = [...netCaps];
         if (beta && tol !== undefined) {
           linear.push({ name: 'beta_max', a: beta, b: tol }, { name: 'beta_min', a: beta.map((x) => -x), b: tol });
         }
