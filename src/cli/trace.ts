@@ -20,6 +20,8 @@ function read(folder: string, name: string): Json | undefined {
 export interface Trace {
   symbol: string;
   run: string;
+  /** A meta run: the symbol's flattened weight, each sleeve's contribution, and its path inside each sleeve. */
+  meta?: { weight: number | null; contributions: Record<string, number>; sleeves: { sleeve: string; run: string | null; trace?: Trace; note?: string }[] };
   discovery?: { scanner: string; venue: string; as_of: string; candidate: Json | null };
   features?: Record<string, number | null>;
   scores?: { champion: string; regime: string | null; conviction: Record<string, number | null>; champion_rank: number | null; of: number };
@@ -34,6 +36,7 @@ export function traceSymbol(folder: string, symbol: string): Trace {
   const manifest = read(folder, 'manifest.json');
   if (!manifest) throw inputError('NOT_A_RUN', `${folder} is not a run folder (no manifest.json)`, 'Give the folder `pipeline-run` printed, e.g. runs/<name>/<run_id>.');
   const t: Trace = { symbol, run: manifest.run_id };
+  if (manifest.config?.pipeline === 'meta') return traceMeta(folder, symbol, t);
   const cands = read(folder, 'candidates.json');
   if (cands) {
     const c = (cands.candidates as Json[]).find((x) => x.symbol === symbol) ?? null;
@@ -93,10 +96,36 @@ export function traceSymbol(folder: string, symbol: string): Trace {
   return t;
 }
 
+/** A meta run: the flattened weight and attribution, then the symbol's path inside every sleeve that saw it. */
+function traceMeta(folder: string, symbol: string, t: Trace): Trace {
+  const flat = (read(folder, 'weights.json') as unknown as { symbol: string; weight: number; sleeves: Record<string, number> }[] | undefined) ?? [];
+  const f = flat.find((x) => x.symbol === symbol);
+  const sleeves = ((read(folder, 'sleeves.json')?.sleeves ?? []) as { name: string; run: string | null; vetoed: string | null }[]).map((s) => {
+    if (!s.run) return { sleeve: s.name, run: null, note: s.vetoed ?? 'no run' };
+    const dir = s.run.startsWith('/') ? s.run : join(folder, s.run);
+    if (!existsSync(join(dir, 'manifest.json'))) return { sleeve: s.name, run: s.run, note: 'run folder not found' };
+    try {
+      return { sleeve: s.name, run: s.run, trace: traceSymbol(dir, symbol) };
+    } catch {
+      return { sleeve: s.name, run: s.run, note: 'not a candidate there' };
+    }
+  });
+  if (!f && !sleeves.some((s) => s.trace)) throw inputError('SYMBOL_NOT_IN_RUN', `${symbol} is held by no sleeve of meta run ${t.run}`, suggestionHint(symbol, flat.map((x) => x.symbol), 'holdings'));
+  return { ...t, meta: { weight: f?.weight ?? null, contributions: f?.sleeves ?? {}, sleeves } };
+}
+
 const n = (x: unknown, d = 4) => (typeof x === 'number' ? (Number.isInteger(x) ? String(x) : x.toFixed(d)) : x === null || x === undefined ? '—' : String(x));
 
 export function formatTrace(t: Trace): string {
   const out = [`${t.symbol} in run ${t.run}`];
+  if (t.meta) {
+    out.push('', `weight     ${t.meta.weight === null ? 'not held' : `${(t.meta.weight * 100).toFixed(2)}%`}${Object.keys(t.meta.contributions).length ? ` = ${Object.entries(t.meta.contributions).map(([s, c]) => `${s} ${(c * 100).toFixed(2)}%`).join(' + ')}` : ''}`);
+    for (const s of t.meta.sleeves) {
+      out.push('', `── sleeve ${s.sleeve}${s.note ? `: ${s.note}` : ''}`);
+      if (s.trace) out.push(...formatTrace(s.trace).trimEnd().split('\n').map((l) => (l ? `   ${l}` : '')));
+    }
+    return `${out.join('\n')}\n`;
+  }
   if (t.discovery) {
     const c = t.discovery.candidate ?? {};
     out.push('', `discovery  found by scanner '${t.discovery.scanner}' on ${t.discovery.venue} (as of ${t.discovery.as_of})`, `           ${[c.asset_type, c.sector, c.volume_24h !== undefined ? `24h volume ${Math.round(c.volume_24h).toLocaleString('en-US')}` : null, c.metadata?.status].filter(Boolean).join(', ')}`);

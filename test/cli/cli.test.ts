@@ -188,6 +188,14 @@ describe('meta sleeves on worker threads', () => {
     const again = JSON.parse(cli([meta, '--lakehouse', lh, '--out', join(tmp, 'a'), '--json']).stdout);
     expect(readFileSync(join(again.folder, 'audit.jsonl'), 'utf8')).toContain('"event":"sleeve_cache_hit"');
     expect(readFileSync(join(again.folder, 'weights.json'))).toEqual(readFileSync(join(a.folder, 'weights.json')));
+    // trace on a meta run: the flattened weight, its sleeve contributions, and the path inside each sleeve.
+    const held = (JSON.parse(readFileSync(join(a.folder, 'weights.json'), 'utf8')) as { symbol: string; weight: number; sleeves: Record<string, number> }[])[0];
+    const t = JSON.parse(cli(['trace', a.folder, held.symbol, '--json']).stdout);
+    expect(t.meta.weight).toBe(held.weight);
+    expect(t.meta.contributions).toEqual(held.sleeves);
+    const inside = t.meta.sleeves.find((x: { sleeve: string }) => x.sleeve === Object.keys(held.sleeves)[0]);
+    expect(inside.trace.symbol).toBe(held.symbol);
+    expect(inside.trace.discovery.candidate.symbol).toBe(held.symbol);
   });
 });
 
