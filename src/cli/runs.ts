@@ -31,7 +31,8 @@ export function collectRuns(root: string): RunRow[] {
       try {
         const m = JSON.parse(readFileSync(mf, 'utf8'));
         const metricsFile = join(folder, 'metrics.json');
-        const metrics = existsSync(metricsFile) ? JSON.parse(readFileSync(metricsFile, 'utf8')).backtest : undefined;
+        const all = existsSync(metricsFile) ? JSON.parse(readFileSync(metricsFile, 'utf8')) : {};
+        const metrics = all.backtest ?? all.meta; // a selection run's backtest, or a meta run's combined record
         rows.push({
           name: m.name, run_id: m.run_id, folder, outcome: m.outcome, started_at: m.started_at, duration_ms: m.duration_ms,
           config_hash: m.config_hash, stages: (m.stages ?? []).map((s: { type: string }) => s.type).join(' → '),

@@ -212,7 +212,7 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
 
   // Meta pipelines: every sleeve is a valid pipeline of the right kind, recursively, with no cycle.
   let sleeves: { resolved: ResolvedSleeve[]; results: Record<string, ValidationResult> } | undefined;
-  if (kind === 'meta' && Array.isArray(doc.sleeves)) sleeves = await validateSleeves(doc.sleeves, origins, root.absPath, baseDir, opts, diagnostics);
+  if (kind === 'meta' && Array.isArray(doc.sleeves)) sleeves = await validateSleeves(doc.sleeves, origins, root.absPath, baseDir, { ...opts, profile: composed.profile?.name ?? opts.profile }, diagnostics);
 
   if (hasErrors(diagnostics)) return result(diagnostics, { composed });
   const resolved: ResolvedConfig = {

@@ -139,6 +139,8 @@ export interface SleeveResult {
   /** The sleeve's run folder (relative to the meta run for a fresh run; absolute for a cache hit). */
   run: string;
   cached: boolean;
+  /** The sleeve's backtest went to zero (its weights are empty). */
+  liquidated?: boolean;
 }
 
 export interface MetaContext {

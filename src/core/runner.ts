@@ -4,6 +4,7 @@
  * failure, the error, and a manifest saying so.
  */
 import { join, resolve } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import type { ValidationResult } from '../config/validate.js';
 import { sha256 } from '../config/hash.js';
 import { ArtifactWriter } from '../runs/artifacts.js';
@@ -30,6 +31,15 @@ export interface RunOptions {
   noCache?: boolean;
   /** Where the sleeve cache lives: the top-level runs root (child runs inherit it). */
   cacheRoot?: string;
+  /** Temporary folders of the runs above this one and the final folders they become (child runs). */
+  finalPrefixes?: { from: string; to: string }[];
+}
+
+/** A path inside temporary run folders, as it will be once every enclosing run has completed. */
+export function finalPath(path: string, prefixes: { from: string; to: string }[] = []): string {
+  let p = path;
+  for (const { from, to } of [...prefixes].reverse()) if (p === from || p.startsWith(`${from}/`)) p = to + p.slice(from.length);
+  return p;
 }
 
 export interface RunSummary {
@@ -90,15 +100,23 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
     replay: async (asOf, replayOpts = {}) => replayPrefix(built.stages, currentIndex, quietEnv(env), runId, asOf, replayOpts),
     runsRoot: opts.cacheRoot ?? resolve(opts.outRoot),
     useCache: !opts.noCache,
-    finalRunDir: join(folder.parent, runId),
+    finalRunDir: finalPath(join(folder.parent, runId), opts.finalPrefixes),
     sleeveConfig: (name) => (v.sleeves?.[name]?.resolved ? { config: v.sleeves[name].resolved, baseDir: v.sleeves[name].baseDir } : undefined),
     runSleeves: async (names, o) => {
-      const childOpts = { ...opts, cacheRoot: opts.cacheRoot ?? resolve(opts.outRoot), outRoot: join(folder.dir, 'sleeves') };
+      const childOpts = {
+        ...opts,
+        cacheRoot: opts.cacheRoot ?? resolve(opts.outRoot),
+        outRoot: join(folder.dir, 'sleeves'),
+        finalPrefixes: [...(opts.finalPrefixes ?? []), { from: folder.dir, to: join(folder.parent, runId) }],
+      };
       for (const n of names) if (!v.sleeves?.[n]) throw new FractalError('SLEEVE_UNKNOWN', `no sleeve named '${n}' in ${v.file}`);
       const sleeves = (config.sleeves ?? []).filter((s) => names.includes(s.name));
-      if (o.threads > 1 && names.length > 1 && sleevePoolAvailable()) {
+      // A nested meta inside a worker runs its sleeves in that worker, one after the other (no pools in pools).
+      if (o.threads > 1 && names.length > 1 && isMainThread && sleevePoolAvailable()) {
         return runSleevesInPool(
-          sleeves.map((s) => ({ name: s.name, kind: s.kind, file: resolve(v.baseDir, s.file), profile: s.profile ?? v.composed?.profile?.name, sets: s.set, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache })),
+          // The worker validates the sleeve with exactly the inputs the meta's validation used (same profile, same
+          // overrides) and refuses to run if the resolved config differs (its hash is checked).
+          sleeves.map((s) => ({ name: s.name, kind: s.kind, file: resolve(v.baseDir, s.file), profile: v.sleeves![s.name].composed?.profile?.name, sets: s.set, expectHash: s.config_hash, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes })),
           o.threads,
           (done) => o.onDone?.(done),
         );

@@ -11,9 +11,10 @@ export function resultOf(name: string, kind: 'selection' | 'meta', context: unkn
       weights: c.flattened_weights.map((w) => ({ symbol: w.symbol, weight: w.weight, direction: w.direction })), periods_per_year: c.periods_per_year ?? 252,
     };
   }
-  const c = context as { backtest?: { dates: Int32Array; returns: Float64Array; metrics: { periods_per_year: number } }; weights?: SleeveResult['weights'] };
+  const c = context as { backtest?: { dates: Int32Array; returns: Float64Array; metrics: { periods_per_year: number; liquidated?: boolean } }; weights?: SleeveResult['weights'] };
   if (!c.backtest) return undefined;
-  return { name, kind, run, cached: false, dates: c.backtest.dates, returns: c.backtest.returns, weights: (c.weights ?? []).filter((w) => w.weight !== 0), periods_per_year: c.backtest.metrics.periods_per_year };
+  const liquidated = Boolean(c.backtest.metrics.liquidated);
+  return { name, kind, run, cached: false, dates: c.backtest.dates, returns: c.backtest.returns, weights: liquidated ? [] : (c.weights ?? []).filter((w) => w.weight !== 0), periods_per_year: c.backtest.metrics.periods_per_year, ...(liquidated ? { liquidated } : {}) };
 }
 
 /** A finished child run as plain data, with what it contributes as a sleeve. */

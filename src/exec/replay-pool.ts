@@ -41,24 +41,38 @@ export async function replayInPool(
 ): Promise<{ outcomes: ReplayOutcome[]; entries: { id: string; checksum: string }[] }> {
   let done = 0;
   const blocks = Array.from({ length: threads }, (_, k) => dates.slice(Math.floor((k * dates.length) / threads), Math.floor(((k + 1) * dates.length) / threads))).filter((b) => b.length);
-  const results = await Promise.all(
-    blocks.map(
-      (block) =>
-        new Promise<{ outcomes: ReplayOutcome[]; entries: { id: string; checksum: string }[] }>((resolve, reject) => {
-          const w = new Worker(workerUrl, { workerData: { ...base, dates: block } satisfies ReplayJob });
-          w.on('message', (m: { kind: string; outcomes?: ReplayOutcome[]; entries?: { id: string; checksum: string }[]; message?: string; code?: string }) => {
-            if (m.kind === 'progress') onProgress(++done);
-            else if (m.kind === 'done') {
-              resolve({ outcomes: m.outcomes!, entries: m.entries! });
-              void w.terminate();
-            } else if (m.kind === 'error') {
-              reject(new FractalError(m.code ?? 'REPLAY_FAILED', `a backtest worker failed: ${m.message}`, { exitCode: 1 }));
-              void w.terminate();
-            }
-          });
-          w.once('error', (err) => reject(new FractalError('REPLAY_FAILED', `a backtest worker crashed: ${err.message}`, { exitCode: 1 })));
-        }),
-    ),
-  );
-  return { outcomes: results.flatMap((r) => r.outcomes), entries: results.flatMap((r) => r.entries) };
+  const workers: Worker[] = [];
+  try {
+    const results = await Promise.all(
+      blocks.map(
+        (block) =>
+          new Promise<{ outcomes: ReplayOutcome[]; entries: { id: string; checksum: string }[] }>((resolve, reject) => {
+            const w = new Worker(workerUrl, { workerData: { ...base, dates: block } satisfies ReplayJob });
+            workers.push(w);
+            let settled = false;
+            w.on('message', (m: { kind: string; outcomes?: ReplayOutcome[]; entries?: { id: string; checksum: string }[]; message?: string; code?: string }) => {
+              if (m.kind === 'progress') onProgress(++done);
+              else if (m.kind === 'done') {
+                settled = true;
+                resolve({ outcomes: m.outcomes!, entries: m.entries! });
+              } else if (m.kind === 'error') {
+                settled = true;
+                reject(new FractalError(m.code ?? 'REPLAY_FAILED', `a backtest worker failed: ${m.message}`, { exitCode: 1 }));
+              }
+            });
+            w.once('error', (err) => {
+              settled = true;
+              reject(new FractalError('REPLAY_FAILED', `a backtest worker crashed: ${err.message}`, { exitCode: 1 }));
+            });
+            w.once('exit', (code) => {
+              if (!settled) reject(new FractalError('REPLAY_FAILED', `a backtest worker exited (code ${code}) without a result`, { exitCode: 1 }));
+            });
+          }),
+      ),
+    );
+    return { outcomes: results.flatMap((r) => r.outcomes), entries: results.flatMap((r) => r.entries) };
+  } finally {
+    // Done or failed: no worker outlives the pool.
+    for (const w of workers) void w.terminate();
+  }
 }

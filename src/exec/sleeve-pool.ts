@@ -19,6 +19,9 @@ export interface SleeveTask {
   cacheRoot: string;
   lakehousePath: string;
   noCache?: boolean;
+  /** The config hash the meta's validation gave this sleeve: the worker's must be the same. */
+  expectHash: string;
+  finalPrefixes?: { from: string; to: string }[];
 }
 
 const workerUrl = new URL('./sleeve-worker.js', import.meta.url);
@@ -26,27 +29,46 @@ export const sleevePoolAvailable = (): boolean => workerUrl.protocol === 'file:'
 
 export async function runSleevesInPool(tasks: SleeveTask[], threads: number, onDone: (done: number) => void): Promise<ChildRun[]> {
   const out: ChildRun[] = new Array(tasks.length);
+  const live = new Set<Worker>();
   let next = 0;
   let done = 0;
+  let failed: Error | undefined;
   const one = (i: number) =>
     new Promise<void>((resolve, reject) => {
       const w = new Worker(workerUrl, { workerData: tasks[i] });
-      w.once('message', (m: { ok: boolean; run?: ChildRun; message?: string }) => {
-        if (m.ok) {
-          const r = m.run!;
-          // Typed arrays arrive as plain objects of the same class; rebuild to be safe across versions.
-          if (r.result) r.result = { ...r.result, dates: Int32Array.from(r.result.dates), returns: Float64Array.from(r.result.returns) };
-          out[i] = r;
-          onDone(++done);
-          resolve();
-        } else reject(new Error(`sleeve ${tasks[i].name}: ${m.message}`));
+      live.add(w);
+      let settled = false;
+      const settle = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        live.delete(w);
         void w.terminate();
+        if (err) reject(err);
+        else resolve();
+      };
+      w.once('message', (m: { ok: boolean; run?: ChildRun; message?: string }) => {
+        if (!m.ok) return settle(new Error(`sleeve ${tasks[i].name}: ${m.message}`));
+        const r = m.run!;
+        if (r.result) r.result = { ...r.result, dates: Int32Array.from(r.result.dates), returns: Float64Array.from(r.result.returns) };
+        out[i] = r;
+        onDone(++done);
+        settle();
       });
-      w.once('error', (err) => reject(new Error(`sleeve ${tasks[i].name}: worker crashed: ${err.message}`)));
+      w.once('error', (err) => settle(new Error(`sleeve ${tasks[i].name}: worker crashed: ${err.message}`)));
+      w.once('exit', (code) => settle(new Error(`sleeve ${tasks[i].name}: worker exited (code ${code}) without a result`)));
     });
   const lanes = Array.from({ length: Math.min(threads, tasks.length) }, async () => {
-    while (next < tasks.length) await one(next++);
+    while (next < tasks.length && !failed) {
+      try {
+        await one(next++);
+      } catch (err) {
+        // The first failure stops the pool: no new sleeve starts and the running ones are stopped.
+        failed ??= err as Error;
+        for (const w of live) void w.terminate();
+      }
+    }
   });
   await Promise.all(lanes);
+  if (failed) throw failed;
   return out;
 }

@@ -11,7 +11,8 @@ const t = workerData as SleeveTask;
 try {
   const v = await validateFile(t.file, { registry: builtinRegistry(), profile: t.profile, sets: t.sets });
   if (!v.ok) throw new Error(`${t.file} is not valid: ${v.diagnostics.map((d) => `${d.code} ${d.message}`).join('; ')}`);
-  const r = await executePipeline(v, { outRoot: t.outRoot, cacheRoot: t.cacheRoot, lakehousePath: t.lakehousePath, noCache: t.noCache });
+  if (v.hash !== t.expectHash) throw new Error(`${t.file} resolves differently in the worker (config ${v.hash?.slice(0, 12)}, expected ${t.expectHash.slice(0, 12)}): it changed during the run`);
+  const r = await executePipeline(v, { outRoot: t.outRoot, cacheRoot: t.cacheRoot, lakehousePath: t.lakehousePath, noCache: t.noCache, finalPrefixes: t.finalPrefixes });
   parentPort!.postMessage({ ok: true, run: childRunOf(t.name, t.kind, r.summary, r.context) });
 } catch (err) {
   parentPort!.postMessage({ ok: false, message: (err as Error).message });

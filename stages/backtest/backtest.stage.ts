@@ -1,11 +1,12 @@
 /**
  * Backtest: walk-forward and point in time. At each rebalance the decision stages before this one run again
  * (env.replay) on data up to that day only, over the last `train_window` days; the weights they decide are held
- * for the next `test_window` days (until the next rebalance, `step_size` days later; days between the two when
- * test_window < step_size are in cash). Weights drift with prices, costs are charged on traded notional, a
- * window whose equity reaches zero is liquidated and stays at zero, and returns compound time-weighted.
- * Metrics come from src/math/metrics.ts and are verified by a second route; the last rebalance's weights are the
- * run's weights.json.
+ * for the next `test_window` days (until the next rebalance, `step_size` days later; when test_window <
+ * step_size the book is sold at the end of the holding period, that trade charged, and the days until the next
+ * decision are cash). Weights drift with prices, costs are charged on traded notional, a window whose equity
+ * reaches zero is liquidated and stays at zero, and returns compound time-weighted. Metrics come from
+ * src/math/metrics.ts and are verified by a second route. weights.json is a final decision at the as-of date by
+ * the same rule (metrics.json says `weights_as_of`).
  */
 import type { SelectionContext } from '../../src/core/context.js';
 import { inputError, runError } from '../../src/core/errors.js';
@@ -53,6 +54,7 @@ export class BacktestStage implements Stage<SelectionContext> {
       slippage_bps: num('Slippage on traded notional, basis points.', 5, { min: 0 }),
       commission_bps: num('Commission on traded notional, basis points.', 1, { min: 0 }),
       benchmark: str('Benchmark symbol (same venue) for the report.'),
+      risk_free_rate: num('Annual risk-free rate for Sharpe and Sortino.', 0),
       simulator: pluginRef('simulator', 'How holdings are simulated between rebalances.', 'vectorized'),
       periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
       workers: int('Threads deciding windows in parallel (windows are independent); one per core, at least 4 windows each, when omitted. 1 decides them in process.', undefined, { min: 1 }),
@@ -66,6 +68,7 @@ export class BacktestStage implements Stage<SelectionContext> {
     const test = p.test_window as number;
     const step = p.step_size as number;
     const costRate = ((p.slippage_bps as number) + (p.commission_bps as number)) / 10_000;
+    const rf = (p.risk_free_rate as number | undefined) ?? 0;
     const ppy = (p.periods_per_year as number | undefined) ?? periodsPerYearFor(ctx.raw_pool[0]);
     const simRef = p.simulator as PluginRef;
     const simulator = env.plugins.get<Simulator>('simulator', simRef.name);
@@ -84,7 +87,6 @@ export class BacktestStage implements Stage<SelectionContext> {
     const windows: WindowRecord[] = [];
     const weightRows: { date: number; symbol: string; weight: number }[] = [];
     let held = new Map<string, number>();
-    let lastWeights: SelectionContext['weights'] = [];
     let dead = false;
     // Every decision first (independent: in parallel when there are cores for it), then the holding path in order.
     env.progress('backtest windows', 0, rebalances.length);
@@ -93,7 +95,13 @@ export class BacktestStage implements Stage<SelectionContext> {
     const idx = env.pipeline.stages.findIndex((s) => s.type === 'backtest');
     const perDecision = env.pipeline.stages.slice(1, idx).reduce((a, s) => a + (s.ms ?? 0), 0);
     const threads = (p.workers as number | undefined) ?? (perDecision * rebalances.length > 4000 ? defaultThreads(rebalances.length) : 1);
-    const decisions = await env.replayMany(rebalances.map((t) => calendar[t]), { lookbackDays: train, threads, onProgress: (done) => env.progress('backtest windows', done, rebalances.length) });
+    // One more decision at the as-of date itself (nothing left to hold): the run's weights.json, made by the same
+    // point-in-time rule as every rebalance, and dated.
+    const asOfFinal = calendar[T - 1];
+    const all = await env.replayMany([...rebalances.map((t) => calendar[t]), asOfFinal], { lookbackDays: train, threads, onProgress: (done) => env.progress('backtest windows', Math.min(done, rebalances.length), rebalances.length) });
+    const decisions = all.slice(0, rebalances.length);
+    const finalDecision = all[rebalances.length];
+    if (finalDecision.lastSeen !== null && finalDecision.lastSeen > asOfFinal) throw runError('LOOKAHEAD', `the final decision as of ${isoFromDay(asOfFinal)} saw ${isoFromDay(finalDecision.lastSeen)}`);
     for (let k = 0; k < rebalances.length; k++) {
       const t = rebalances[k];
       const asOf = calendar[t];
@@ -102,7 +110,6 @@ export class BacktestStage implements Stage<SelectionContext> {
       const decided = decisions[k];
       if (decided.lastSeen !== null && decided.lastSeen > asOf) throw runError('LOOKAHEAD', `window ${k}: a decision as of ${isoFromDay(asOf)} saw ${isoFromDay(decided.lastSeen)}`);
       const weights = decided.weights.filter((w) => w.weight !== 0);
-      lastWeights = decided.weights;
       const symbols = [...new Set([...weights.map((w) => w.symbol), ...held.keys()])].sort();
       const target = Float64Array.from(symbols, (s) => weights.find((w) => w.symbol === s)?.weight ?? 0);
       const current = Float64Array.from(symbols, (s) => held.get(s) ?? 0);
@@ -121,12 +128,20 @@ export class BacktestStage implements Stage<SelectionContext> {
         ? { returns: new Float64Array(windowDates.length), end: new Float64Array(symbols.length), turnover: 0, cost: 0, liquidated: true }
         : simulator.hold({ dates: windowDates, symbols, returns: realised, target, current, costRate });
       dead = dead || result.liquidated;
+      // When the holding period ends before the next decision (test_window < step_size), the book is sold at
+      // its end: that trade is charged too, on the last held day, and the days until the next decision are cash.
+      const exits = lastDay < nextDecision && !dead && windowDates.length > 0;
+      let exitTurnover = 0;
+      if (exits) {
+        for (let j = 0; j < symbols.length; j++) exitTurnover += Math.abs(result.end[j]);
+        const L = windowDates.length - 1;
+        result.returns[L] = (1 + result.returns[L]) * (1 - exitTurnover * costRate) - 1;
+      }
       for (let i = 0; i < windowDates.length; i++) {
         dates.push(windowDates[i]);
         daily.push(result.returns[i]);
       }
-      // Cash between the end of the holding period and the next decision.
-      for (let i = lastDay + 1; i <= nextDecision && i < T && k + 1 < rebalances.length; i++) {
+      for (let i = lastDay + 1; i <= nextDecision && i < T; i++) {
         dates.push(calendar[i]);
         daily.push(0);
       }
@@ -140,8 +155,8 @@ export class BacktestStage implements Stage<SelectionContext> {
         holdings: weights.length,
         winners: decided.winners,
         engine: decided.engine,
-        turnover: result.turnover,
-        cost: result.cost,
+        turnover: result.turnover + exitTurnover,
+        cost: result.cost + exitTurnover * costRate,
         return: result.returns.reduce((g: number, x: number) => g * (1 + x), 1) - 1,
         liquidated: result.liquidated,
         weights: weights.map((w) => ({ symbol: w.symbol, weight: w.weight })),
@@ -157,13 +172,13 @@ export class BacktestStage implements Stage<SelectionContext> {
       const b = await market.readReturns({ symbols: [benchmark], start: d[0], end: d[d.length - 1] });
       bench = alignColumns(b.dates, b.symbols, b.values, d, [benchmark]).map((x) => (Number.isFinite(x) ? x : 0));
     }
-    const metrics = computeMetrics(r, ppy);
-    const verification = verifyMetrics(r, ppy);
+    const metrics = computeMetrics(r, ppy, rf);
+    const verification = verifyMetrics(r, ppy, rf);
     for (const v of verification) if (!v.agrees) env.audit.event('backtest', 'verification_disagreement', v);
     const engine = engineOf(env);
     const band = engine !== undefined ? VOLATILITY_BANDS[engine] : undefined;
     const turnovers = windows.map((w) => w.turnover);
-    const last = lastWeights ?? [];
+    const last = finalDecision.weights;
     const summary = {
       periods_per_year: ppy,
       windows: windows.length,
@@ -171,12 +186,14 @@ export class BacktestStage implements Stage<SelectionContext> {
       last: isoFromDay(d[d.length - 1]),
       ...metrics,
       turnover: turnovers.reduce((a, b) => a + b, 0) / Math.max(1, turnovers.length),
+      weights_as_of: isoFromDay(asOfFinal),
+      risk_free_rate: rf,
       engines: windows.reduce<Record<string, number>>((acc, w) => (w.engine ? { ...acc, [w.engine]: (acc[w.engine] ?? 0) + 1 } : acc), {}),
       costs: windows.reduce((a, w) => a + w.cost, 0),
       gross_exposure: last.reduce((a, w) => a + Math.abs(w.weight), 0),
       net_exposure: last.reduce((a, w) => a + w.weight, 0),
       liquidated: dead,
-      benchmark: bench ? { symbol: benchmark, ...computeMetrics(bench, ppy) } : null,
+      benchmark: bench ? { symbol: benchmark, ...computeMetrics(bench, ppy, rf) } : null,
       verification,
       volatility_band: band === undefined ? null : { engine, band, realised: metrics.volatility, drift: metrics.volatility - band, flagged: metrics.volatility - band > BAND_DRIFT_LIMIT },
     };

@@ -60,10 +60,17 @@ export class MetaReturnsStage implements Stage<MetaContext> {
         env.audit.event('meta_returns', 'sleeve_failed', { sleeve: s.name, run: rel, error: vetoed[s.name] });
         continue;
       }
+      if (run.result.liquidated) {
+        // A sleeve whose equity went to zero holds nothing: its flat zeros must not pass as healthy history.
+        vetoed[s.name] = 'liquidated: its equity reached zero in the backtest';
+        env.audit.event('meta_returns', 'sleeve_vetoed', { sleeve: s.name, run: rel, reason: vetoed[s.name] });
+        continue;
+      }
       const r = { ...run.result, run: rel };
       results[s.name] = r;
       env.audit.event('meta_returns', 'sleeve_ran', { sleeve: s.name, kind: s.kind, run: rel, config_hash: run.config_hash, data_hash: run.data_hash, days: r.dates.length });
-      if (keys[s.name]) writeCached(env.runsRoot, keys[s.name], { ...r, run: `${env.finalRunDir}/${rel}` });
+      // Cache only what was computed from the very config the key names.
+      if (keys[s.name] && run.config_hash === s.config_hash) writeCached(env.runsRoot, keys[s.name], { ...r, run: `${env.finalRunDir}/${rel}` });
     }
     env.progress('sleeves', children.length, children.length);
 

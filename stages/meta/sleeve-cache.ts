@@ -6,7 +6,9 @@
  * (a function of its params, which the config hash covers).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { threadId } from 'node:worker_threads';
 import { join, resolve } from 'node:path';
 import type { SleeveResult } from '../../src/core/context.js';
 import type { PluginRef } from '../../src/core/plugin.js';
@@ -47,10 +49,22 @@ export function readCached(runsRoot: string, key: string): SleeveResult | undefi
   }
 }
 
+/** Best effort: a unique temporary file, fsynced and renamed; two runs writing one key cannot break each other. */
 export function writeCached(runsRoot: string, key: string, r: SleeveResult): void {
   const f = fileOf(runsRoot, key);
-  mkdirSync(join(runsRoot, '.cache', 'sleeves'), { recursive: true });
-  const body = JSON.stringify({ ...r, dates: Array.from(r.dates), returns: Array.from(r.returns, (x) => (Number.isFinite(x) ? x : null)), cached: false });
-  writeFileSync(`${f}.tmp`, body);
-  renameSync(`${f}.tmp`, f);
+  const tmp = `${f}.${process.pid}.${threadId}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    mkdirSync(join(runsRoot, '.cache', 'sleeves'), { recursive: true });
+    const body = JSON.stringify({ ...r, dates: Array.from(r.dates), returns: Array.from(r.returns, (x) => (Number.isFinite(x) ? x : null)), cached: false });
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, body);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, f);
+  } catch {
+    rmSync(tmp, { force: true }); // the cache is an optimisation: a failed write is a later miss, not an error
+  }
 }

@@ -54,8 +54,11 @@ async function run(name: string, csv: string, backtest: string, holdAll = '{}') 
   }
 }
 
-/** The expected path with dollar holdings: rebalance at t = train-1, then every `step`, holding to the next. */
-function expected(m: ReturnType<typeof market>, train: number, step: number, rate: number): number[] {
+/**
+ * The expected path with dollar holdings: rebalance at t = train-1, then every `step`, holding `test` days (to the
+ * next rebalance at most); when the holding ends first, sell everything (charged) and sit in cash.
+ */
+function expected(m: ReturnType<typeof market>, train: number, step: number, rate: number, test = step): number[] {
   const T = DAYS;
   const rebal: number[] = [];
   for (let t = train - 1; t < T - 1; t += step) rebal.push(t);
@@ -74,8 +77,15 @@ function expected(m: ReturnType<typeof market>, train: number, step: number, rat
     hold = target.map((w) => w * after);
     cash = after - hold.reduce((a, b) => a + b, 0);
     let prev = equity;
+    const held = Math.min(t + test, last);
     for (let d = t + 1; d <= last; d++) {
-      hold = hold.map((h, j) => h * (1 + m.returns[j][d]));
+      if (d <= held) hold = hold.map((h, j) => h * (1 + m.returns[j][d]));
+      if (d === held && held < last) {
+        // Sell the book: traded notional = everything held, charged at the cost rate.
+        const gross = hold.reduce((a, b) => a + Math.abs(b), 0);
+        cash += hold.reduce((a, b) => a + b, 0) - gross * rate;
+        hold = hold.map(() => 0);
+      }
       const e = Math.max(0, hold.reduce((a, b) => a + b, 0) + cash);
       out.push(prev > 0 ? e / prev - 1 : 0);
       prev = e;
@@ -108,6 +118,20 @@ test('returns, costs and drift match a dollar-holdings recomputation; metrics ma
   expect(w0.as_of).toBe('2024-01-20');
   // weights.json holds the last rebalance's weights.
   expect(JSON.parse(readFileSync(join(s.folder, 'weights.json'), 'utf8')).map((w: { weight: number }) => w.weight)).toEqual([1 / 3, 1 / 3, 1 / 3]);
+});
+
+test('a holding period shorter than the step: the exit is charged and the gap is cash', async () => {
+  const m = market();
+  const s = await run('bt_gap', writeCsv('gap', m), '{ train_window: 20, test_window: 4, step_size: 10, slippage_bps: 5, commission_bps: 1 }');
+  expect(s.outcome).toBe('succeeded');
+  const got = Array.from(tableFromIPC(readFileSync(join(s.folder, 'returns.arrow'))).getChild('return')!.toArray() as Float64Array);
+  const want = expected(m, 20, 10, 6e-4, 4);
+  expect(got.length).toBe(want.length);
+  got.forEach((g, i) => expect(Math.abs(g - want[i])).toBeLessThan(1e-12));
+  const metrics = JSON.parse(readFileSync(join(s.folder, 'metrics.json'), 'utf8')).backtest;
+  expect(metrics.weights_as_of).toBe('2024-03-01'); // the last day: weights.json is decided as of the as-of date
+  // Four windows trade in and out (2.0 each); the last is held to the end (1.0): mean 1.8.
+  expect(metrics.turnover).toBeCloseTo(1.8, 12);
 });
 
 test('no decision sees a day after its as-of date', async () => {

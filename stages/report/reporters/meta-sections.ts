@@ -24,7 +24,7 @@ export function metaMarkdown(ctx: MetaContext, top: number): string[] {
     lines.push(`| ${s.name} | ${s.kind} | ${ctx.meta_weights?.[s.name] !== undefined ? pct(ctx.meta_weights[s.name]) : '—'} | ${r ? (r.cached ? `cache (${r.run})` : r.run) : `left out: ${ctx.vetoed_sleeves?.[s.name] ?? ''}`} |`);
   }
   if (m) {
-    lines.push('', '## Combined performance', '', `Out of sample, ${m.first} to ${m.last}; meta engine ${m.engine}.`, '', '| metric | value |', '|---|---:|');
+    lines.push('', '## Combined performance', '', `The sleeves' out-of-sample returns weighted by the meta weights, ${m.first} to ${m.last}; meta engine ${m.engine}. The meta weights are fitted on these same returns: in sample for the meta decision.`, '', '| metric | value |', '|---|---:|');
     for (const [label, key, as] of [['CAGR', 'cagr', 'pct'], ['volatility', 'volatility', 'pct'], ['Sharpe', 'sharpe', 'num'], ['max drawdown', 'max_drawdown', 'pct']] as const) lines.push(`| ${label} | ${as === 'pct' ? pct(m[key]) : fix(m[key])} |`);
   }
   if (ctx.flattened_weights) {
@@ -50,7 +50,7 @@ export async function metaHtml(ctx: MetaContext, top: number): Promise<string[]>
     out.push(await renderSvg({ ...heatmapSpec(R.symbols, corr), title: 'Sleeve correlation (out of sample)' }));
   }
   if (m && ctx.meta_returns) {
-    out.push(`<h2>Combined performance</h2><table><tr><td>CAGR</td><td class="num">${pct(m.cagr)}</td></tr><tr><td>Volatility</td><td class="num">${pct(m.volatility)}</td></tr><tr><td>Sharpe</td><td class="num">${fix(m.sharpe)}</td></tr><tr><td>Max drawdown</td><td class="num">${pct(m.max_drawdown)}</td></tr></table>`);
+    out.push(`<h2>Combined performance</h2><p class="muted">The sleeves' out-of-sample returns weighted by the meta weights; the meta weights are fitted on these same returns (in sample for the meta decision).</p><table><tr><td>CAGR</td><td class="num">${pct(m.cagr)}</td></tr><tr><td>Volatility</td><td class="num">${pct(m.volatility)}</td></tr><tr><td>Sharpe</td><td class="num">${fix(m.sharpe)}</td></tr><tr><td>Max drawdown</td><td class="num">${pct(m.max_drawdown)}</td></tr></table>`);
     out.push(await renderSvg(equitySpec(ctx.meta_returns.dates, equityCurve(ctx.meta_returns.returns))));
     out.push(await renderSvg(drawdownSpec(ctx.meta_returns.dates, drawdownSeries(ctx.meta_returns.returns))));
   }
