@@ -24,7 +24,7 @@ export function formatText(ds: Diagnostic[]): string {
   const lineCache = new Map<string, string[] | null>();
   for (const d of ds) {
     out.push(`${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code} ${d.message}`);
-    const src = sourceLine(lineCache, d.file, d.line);
+    const src = d.layer === 'file' ? undefined : sourceLine(lineCache, d.file, d.line)?.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
     if (src !== undefined) {
       const gutter = String(d.line).padStart(5);
       const shown = src.replace(/\t/g, ' ');

@@ -46,7 +46,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   // `pipeline-run file.yaml` is `pipeline-run run file.yaml`.
   const first = argv.find((a) => !a.startsWith('-'));
-  const args = first !== undefined && !COMMANDS.includes(first) && argv[0] === first ? ['run', ...argv] : argv;
+  // Global flags (--debug) may come before the file: `pipeline-run --debug file.yaml` is still a run.
+  const lead = argv.findIndex((a) => !a.startsWith('-'));
+  const onlyGlobalFlagsBefore = lead >= 0 && argv.slice(0, lead).every((a) => a === '--debug');
+  const args = first !== undefined && !COMMANDS.includes(first) && onlyGlobalFlagsBefore ? [...argv.slice(0, lead), 'run', ...argv.slice(lead)] : argv;
   try {
     const program = buildProgram();
     process.exitCode = 0;

@@ -3,7 +3,7 @@
  * prints what changes between two resolved configs, for a pull-request review.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -75,6 +75,8 @@ async function resolveAtRef(file: string, ref: string, opts: ConfigOptions): Pro
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   try {
     execFileSync('sh', ['-c', 'git archive --format=tar "$1" | tar -x -C "$2"', 'sh', ref, dir], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    // The export is the repository at that commit: mark its root so plugin modules and profiles resolve as at home.
+    mkdirSync(join(dir, '.git'), { recursive: true });
     const rel = relative(root, resolve(file));
     const there = join(dir, rel);
     if (!existsSync(there)) throw inputError('USAGE', `${rel} does not exist at ${ref}`);

@@ -3,10 +3,11 @@
  * run folder. Exit 0 done, 1 the run failed, 2 invalid input or usage.
  */
 import type { Command } from 'commander';
+import type { ValidationResult } from '../config/validate.js';
 import { formatText } from './format.js';
 import { createProgress, setProgressQuiet } from './progress.js';
 import { addConfigOptions, isDebug, lakehousePath, validateWith, type ConfigOptions } from './shared.js';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface RunOptions extends ConfigOptions {
@@ -34,6 +35,7 @@ export function registerRunCommand(program: Command): void {
       const v = await validateWith(file, opts);
       const warnings = v.diagnostics.filter((d) => d.severity === 'warning');
       if (!v.ok) {
+        if (opts.json) process.stdout.write(`${JSON.stringify({ outcome: 'invalid', file, diagnostics: v.diagnostics }, null, 2)}\n`);
         process.stderr.write(formatText(v.diagnostics));
         process.stderr.write(`${file} is not valid; nothing was run.\n`);
         process.exitCode = 2;
@@ -42,12 +44,20 @@ export function registerRunCommand(program: Command): void {
       if (warnings.length && !opts.quiet) process.stderr.write(formatText(warnings));
       const progress = createProgress();
       const log = opts.quiet || opts.json ? () => {} : (m: string) => process.stderr.write(`${m}\n`);
+      // Fail fast, before any folder is written, when the pipeline (or a sleeve) reads a lakehouse that is not there.
+      const lakehouse = lakehousePath(opts.lakehouse, { value: v.resolved?.lakehouse, baseDir: v.baseDir });
+      if (readsLakehouse(v) && !existsSync(join(lakehouse, 'registry.json'))) {
+        process.stderr.write(`error LAKEHOUSE_MISSING: no lakehouse at ${lakehouse}\n  hint: fill it with \`pipeline-run lakehouse seed --synthetic\`, \`lakehouse import <csv>\` or \`lakehouse ingest --exchange <id>\`, or point --lakehouse / FRACTAL_LAKEHOUSE at one.\n`);
+        if (opts.json) process.stdout.write(`${JSON.stringify({ outcome: 'invalid', file, error: { code: 'LAKEHOUSE_MISSING', message: `no lakehouse at ${lakehouse}` } }, null, 2)}\n`);
+        process.exitCode = 2;
+        return;
+      }
       // The runner pulls in the container (inversify); loaded only when something runs, so `validate` starts fast.
       const { runPipeline } = await import('../core/runner.js');
       try {
         const summary = await runPipeline(v, {
           outRoot: opts.out,
-          lakehousePath: lakehousePath(opts.lakehouse, { value: v.resolved?.lakehouse, baseDir: v.baseDir }),
+          lakehousePath: lakehouse,
           log,
           progress: (label, done, total) => progress.update(label, done, total),
           noCache: opts.cache === false,
@@ -69,4 +79,11 @@ export function registerRunCommand(program: Command): void {
         progress.stop();
       }
     });
+}
+
+/** Whether the pipeline, or any sleeve of a meta pipeline, discovers or reads through the lakehouse. */
+function readsLakehouse(v: ValidationResult): boolean {
+  const scanner = v.resolved?.stages.find((s) => s.type === 'ingestion')?.params.scanner as { name?: string } | undefined;
+  if (scanner && ['lakehouse', 'ccxt', 'tradingview'].includes(String(scanner.name))) return true;
+  return Object.values(v.sleeves ?? {}).some(readsLakehouse);
 }

@@ -17,7 +17,14 @@ export const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, a
 ajv.addKeyword({ keyword: PLUGIN_REF_KEYWORD, schemaType: 'string' });
 ajv.addKeyword({ keyword: PATH_KEYWORD, schemaType: 'string' });
 ajv.addKeyword({ keyword: 'x-fractal-unit', schemaType: 'string' });
-// The one format params use: a JavaScript regular expression (scanner exclusions).
+// A calendar date that exists (2024-02-30 does not), YYYY-MM-DD.
+ajv.addFormat('date', (s: string) => {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]);
+});
+// A JavaScript regular expression (scanner exclusions).
 ajv.addFormat('regex', (s: string) => {
   try {
     new RegExp(s);

@@ -9,11 +9,14 @@ import { diag, suggestionHint, type Diagnostic, type Location } from './diagnost
 import { deepMerge, fromSource, isPlainObject, locateIn, pointer, recordOrigins, type OriginMap } from './origins.js';
 import { displayPath, loadSource, locate, type SourceDoc } from './source.js';
 
+/** A --set override; from a meta file's sleeve `set:` it carries its own location. */
+export type SetExpr = string | { expr: string; at: Location };
+
 export interface OverlayOptions {
   /** --profile: beats the file's own `profile:`. */
   profile?: string;
   /** --set values, in order (later wins). */
-  sets?: string[];
+  sets?: SetExpr[];
   /** Stage types the registry knows (for profile keys), including the pipeline's own plugin modules. */
   stageTypes: string[];
 }
@@ -77,7 +80,7 @@ export function composeExtends(file: string): { composed?: Composed; diagnostics
       diagnostics.push(diag('REF_EXTENDS_CYCLE', locate(cur, ['extends']), `\`extends\` forms a cycle: ${names.join(' -> ')}`, 'A file may not extend itself, directly or through others.'));
       break;
     }
-    if (!existsSync(target)) {
+    if (!existsSync(target) || !statSync(target).isFile()) {
       diagnostics.push(diag('REF_EXTENDS_NOT_FOUND', locate(cur, ['extends']), `\`extends\` names a file that does not exist: ${ext}`, `Looked for ${displayPath(target)} (paths are relative to the file that says \`extends\`).`));
       break;
     }
@@ -184,9 +187,14 @@ function applyProfile(c: Composed, name: string, at: Location, stageTypes: strin
   const wrapped = isPlainObject(src.value.stages);
   const byType = (wrapped ? src.value.stages : src.value) as Record<string, unknown>;
   const base = wrapped ? ['stages'] : [];
+  if (wrapped)
+    for (const k of Object.keys(src.value).filter((k) => k !== 'stages' && k !== 'description'))
+      out.push(diag('SCHEMA_UNKNOWN_KEY', locate(src, [k], 'key'), `profile '${name}': unknown key '${k}' beside \`stages\``, 'A profile is either `stages: {<type>: params}` or `<type>: params` at the top, not both.'));
+  if (src.value.description !== undefined && typeof src.value.description !== 'string')
+    out.push(diag('SCHEMA_WRONG_TYPE', locate(src, ['description']), `profile '${name}': description must be a string`));
   for (const [type, params] of Object.entries(byType)) {
     if (!wrapped && type === 'description') continue;
-    if (!stageTypes.includes(type)) {
+    if (!stageTypes.includes(type) || FORBIDDEN_KEYS.has(type)) {
       out.push(diag('REF_PROFILE_UNKNOWN_STAGE', locate(src, [...base, type], 'key'), `profile '${name}' sets params of an unknown stage type '${type}'`, suggestionHint(type, stageTypes, 'stage types')));
       continue;
     }
@@ -214,8 +222,12 @@ export function parseSetValue(raw: string): unknown {
   }
 }
 
-function applySet(c: Composed, expr: string, out: Diagnostic[]): void {
-  const at = CLI_LOCATION(`--set ${expr}`);
+/** Keys that would reach Object.prototype instead of the params. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function applySet(c: Composed, set: SetExpr, out: Diagnostic[]): void {
+  const expr = typeof set === 'string' ? set : set.expr;
+  const at = typeof set === 'string' ? CLI_LOCATION(`--set ${expr}`) : set.at;
   const eq = expr.indexOf('=');
   if (eq <= 0) {
     out.push(diag('REF_SET_INVALID', at, `--set expects <path>=<value>, got '${expr}'`, 'e.g. --set stages.backtest.train_window=60'));
@@ -225,7 +237,7 @@ function applySet(c: Composed, expr: string, out: Diagnostic[]): void {
   const value = parseSetValue(expr.slice(eq + 1));
   const stages = stagesList(c.value);
   const types = [...new Set(stages.map((s) => String(s.type)))];
-  if (path[0] !== 'stages' || path.length < 3 || path.some((p) => p === '')) {
+  if (path[0] !== 'stages' || path.length < 3 || path.some((p) => p === '' || FORBIDDEN_KEYS.has(p))) {
     out.push(diag('REF_SET_UNKNOWN_PATH', at, `--set path '${path.join('.')}' is not of the form stages.<type>.<param>`, `Stage types in this pipeline: ${types.join(', ')}.`));
     return;
   }
@@ -239,7 +251,7 @@ function applySet(c: Composed, expr: string, out: Diagnostic[]): void {
     if (!isPlainObject(stage.params)) stage.params = {};
     let node = stage.params as Record<string, unknown>;
     for (let k = 0; k < rest.length - 1; k++) {
-      const next = node[rest[k]];
+      const next = Object.hasOwn(node, rest[k]) ? node[rest[k]] : undefined;
       if (next === undefined) node[rest[k]] = {};
       else if (!isPlainObject(next)) {
         out.push(diag('REF_SET_UNKNOWN_PATH', at, `--set cannot reach '${rest.slice(0, k + 2).join('.')}': '${rest.slice(0, k + 1).join('.')}' of stage '${type}' is not a mapping`));

@@ -50,10 +50,13 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 /** Deep merge: objects merge key by key, everything else (lists included) is replaced by the overlay. */
 export function deepMerge(base: unknown, overlay: unknown, ptr: string, origins: OriginMap, overlayOrigins: OriginMap): unknown {
   if (isPlainObject(base) && isPlainObject(overlay)) {
-    const out: Record<string, unknown> = { ...base };
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(base)) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
     for (const [k, v] of Object.entries(overlay)) {
       const childPtr = `${ptr}/${escapePointerToken(k)}`;
-      out[k] = k in base ? deepMerge(base[k], v, childPtr, origins, overlayOrigins) : copyOver(v, childPtr, origins, overlayOrigins);
+      // Own keys only: '__proto__' in a YAML mapping is a key like any other, never the prototype.
+      const merged = Object.hasOwn(base, k) ? deepMerge(base[k], v, childPtr, origins, overlayOrigins) : copyOver(v, childPtr, origins, overlayOrigins);
+      Object.defineProperty(out, k, { value: merged, enumerable: true, writable: true, configurable: true });
     }
     const o = overlayOrigins.get(ptr);
     if (o) origins.set(ptr, o);

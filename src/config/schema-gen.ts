@@ -52,7 +52,9 @@ function stageDefs(registry: PluginRegistry, forProfile: boolean): { defs: Recor
     const props = { ...(p.properties as Record<string, unknown>) };
     for (const short of Object.keys(meta.shorthands ?? {})) props[short] = { description: `Shorthand: moved into the params of ${meta.shorthands![short].join(' / ')}.` };
     const { required: _r, ...rest } = p;
-    defs[`stage.${name}`] = { ...(forProfile ? rest : p), properties: props, description: meta.description };
+    // Params of which at most one may be given (the engine refuses both) are refused by the editor too.
+    const exclusive = forProfile ? {} : (meta.exclusive ?? []).length ? { allOf: meta.exclusive!.map((g) => ({ not: { required: g } })) } : {};
+    defs[`stage.${name}`] = { ...(forProfile ? rest : p), properties: props, description: meta.description, ...exclusive };
   }
   return { defs, refs };
 }
@@ -75,8 +77,9 @@ export function generateSchemas(registry: PluginRegistry): Record<string, JsonSc
     type: 'object',
     additionalProperties: false,
     required: ['type'],
-    properties: { type: { type: 'string', enum: stageNames, description: 'The stage plugin to run.' }, params: { type: 'object' }, description: { type: 'string' } },
-    allOf: registry.names('stage').map((n) => ({ if: { properties: { type: { const: n } }, required: ['type'] }, then: { properties: { params: { $ref: `#/$defs/stage.${n}` } } } })),
+    // An empty `params:` (YAML null) means no params, for the engine and the editor alike.
+    properties: { type: { type: 'string', enum: stageNames, description: 'The stage plugin to run.' }, params: { type: ['object', 'null'] }, description: { type: 'string' } },
+    allOf: registry.names('stage').map((n) => ({ if: { properties: { type: { const: n } }, required: ['type'] }, then: { properties: { params: { anyOf: [{ type: 'null' }, { $ref: `#/$defs/stage.${n}` }] } } } })),
   };
   const kinds: Record<string, unknown> = {};
   for (const kind of DOCUMENT_KINDS) {

@@ -6,6 +6,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { diag, type Diagnostic, type Location } from './diagnostics.js';
 
@@ -59,7 +60,7 @@ export function loadSource(path: string): { source?: SourceDoc; diagnostics: Dia
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true, keepSourceTokens: false });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true, keepSourceTokens: false, merge: true });
   const diagnostics: Diagnostic[] = [];
   const pos = (offset: number) => {
     const p = lineCounter.linePos(Math.min(offset, text.length));
@@ -77,18 +78,22 @@ export function loadSource(path: string): { source?: SourceDoc; diagnostics: Dia
   }
   // YAML accepts more than JSON (trailing commas, comments, single quotes): a .json file must also be JSON.
   if (!diagnostics.length && /\.json$/i.test(file)) {
-    try {
-      JSON.parse(text);
-    } catch (err) {
-      const msg = (err as Error).message;
-      const m = /at position (\d+)/.exec(msg);
-      let at = m ? Number(m[1]) : 0;
+    const errors: ParseError[] = [];
+    parseJsonc(text, errors, { allowTrailingComma: false, disallowComments: true, allowEmptyContent: false });
+    const e = errors[0];
+    if (e) {
+      let at = e.offset;
+      let what = printParseErrorCode(e.error).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+      let hint: string | undefined;
+      // jsonc reports a trailing comma at the bracket that follows it: point at the comma.
       let back = at - 1;
       while (back >= 0 && /\s/.test(text[back])) back--;
-      const trailingComma = back >= 0 && text[back] === ',' && /^[}\]]/.test(text.slice(at).trimStart());
-      if (trailingComma) at = back;
-      const what = msg.replace(/ in JSON at position \d+.*$/, '').replace(/\s*\(line \d+ column \d+\)$/, '');
-      diagnostics.push(diag('SYNTAX_ERROR', pos(at), `JSON syntax error: ${trailingComma ? 'trailing comma' : what}`, trailingComma ? 'JSON allows no comma after the last item.' : undefined));
+      if (back >= 0 && text[back] === ',' && /^[}\]]/.test(text.slice(at))) {
+        at = back;
+        what = 'trailing comma';
+        hint = 'JSON allows no comma after the last item.';
+      } else if (text[at] === "'") hint = 'JSON strings use double quotes.';
+      diagnostics.push(diag('SYNTAX_ERROR', pos(at), `JSON syntax error: ${what}`, hint));
     }
   }
   if (diagnostics.length) return { diagnostics: dedupe(diagnostics) };
@@ -97,12 +102,15 @@ export function loadSource(path: string): { source?: SourceDoc; diagnostics: Dia
   // Count aliases before expanding any: a handful of anchors can otherwise expand to gigabytes.
   let aliases = 0;
   let firstExcess: Node | undefined;
+  const unresolved: Diagnostic[] = [];
   visit(doc, {
     Alias(_, node) {
       aliases++;
       if (aliases > MAX_ALIASES && !firstExcess) firstExcess = node;
+      if (!node.resolve(doc) && node.range) unresolved.push(diag('SYNTAX_ERROR', pos(node.range[0]), `YAML syntax error: unknown anchor '${node.source}' (no &${node.source} before this *${node.source})`, 'Define the anchor (&name) before its alias (*name).'));
     },
   });
+  if (unresolved.length) return { diagnostics: unresolved };
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIASES });
@@ -177,7 +185,7 @@ export function locate(src: SourceDoc, path: Path, which: 'value' | 'key' = 'val
       const parent = p.length > 1 ? src.doc.getIn(p.slice(0, -1), true) : src.doc.contents;
       const key = p[p.length - 1];
       if (isMap(parent)) {
-        const pair = parent.items.find((it) => (isScalar(it.key) ? it.key.value : it.key) === key);
+        const pair = parent.items.find((it) => String(isScalar(it.key) ? it.key.value : it.key) === String(key));
         const kn = pair?.key as Node | undefined;
         if (kn?.range) return offsetToLoc(kn.range[0], kn.range[1]);
       }

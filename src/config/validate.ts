@@ -10,7 +10,7 @@ import { DOCUMENT_PROVIDES } from '../core/context.js';
 import type { DocumentKind, JsonSchema, PluginKind, PluginRef, StageMeta } from '../core/plugin.js';
 import type { PluginRegistry } from '../core/registry.js';
 import { ajvDiagnostics, compile, PATH_KEYWORD, PLUGIN_REF_KEYWORD } from './ajv.js';
-import { applyOverlays, composeExtends, type Composed } from './compose.js';
+import { applyOverlays, composeExtends, type Composed, type SetExpr } from './compose.js';
 import { an, diag, hasErrors, sortDiagnostics, suggestionHint, type Diagnostic } from './diagnostics.js';
 import { checkVersion, DOCUMENT_KINDS, DOCUMENT_SCHEMAS } from './documents.js';
 import { configHash } from './hash.js';
@@ -39,7 +39,7 @@ export interface ResolvedConfig {
 export interface ValidateOptions {
   registry: PluginRegistry;
   profile?: string;
-  sets?: string[];
+  sets?: SetExpr[];
   /** Meta files being validated above this one (cycle detection between meta pipelines). */
   stack?: string[];
 }
@@ -273,7 +273,8 @@ async function validateSleeves(
     const child = await validateFile(target, {
       registry: opts.registry,
       profile: typeof sl.profile === 'string' ? sl.profile : opts.profile,
-      sets: Array.isArray(sl.set) ? (sl.set as string[]) : undefined,
+      // A sleeve's `set:` items point into the meta file when they are wrong.
+      sets: Array.isArray(sl.set) ? (sl.set as unknown[]).map((e, k) => ({ expr: String(e), at: locateIn(origins, [...at, 'set', k]) })) : undefined,
       stack,
     });
     out.push(...child.diagnostics);

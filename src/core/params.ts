@@ -53,7 +53,7 @@ export const strList = (description: string, dflt?: string[], extra: Extra = {})
 });
 
 /** ISO date YYYY-MM-DD. */
-export const date = (description: string): JsonSchema => ({ type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', description });
+export const date = (description: string): JsonSchema => ({ type: 'string', format: 'date', description });
 
 /** A path relative to the pipeline file that must exist. */
 export const path = (description: string, must: 'file' | 'dir' | 'any' = 'any'): JsonSchema => ({ type: 'string', minLength: 1, description, [PATH_KEYWORD]: must });

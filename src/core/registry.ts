@@ -61,6 +61,11 @@ export class PluginRegistry {
     const params = meta.params as { type?: unknown; additionalProperties?: unknown } | undefined;
     if (!params || params.type !== 'object' || params.additionalProperties !== false)
       throw new FractalError('PLUGIN_INVALID', `${kind} '${meta.name}' (${where}): params must be a JSON Schema with type: object and additionalProperties: false`, { exitCode: 2 });
+    if (kind === 'stage') {
+      const sm = meta as unknown as Record<string, unknown>;
+      const bad = ['documents', 'requires', 'provides'].filter((k) => !Array.isArray(sm[k]) || !(sm[k] as unknown[]).every((x) => typeof x === 'string'));
+      if (bad.length) throw new FractalError('PLUGIN_INVALID', `stage '${meta.name}' (${where}) must declare ${bad.join(', ')} as lists of strings`, { exitCode: 2, hint: "e.g. documents: ['selection'], requires: ['returns'], provides: ['my_output']" });
+    }
     const names = this.byKind.get(kind)!;
     const aliases = this.aliases.get(kind)!;
     const clash = names.get(meta.name) ?? (aliases.has(meta.name) ? { origin: `an alias of '${aliases.get(meta.name)!.name}'` } : undefined);

@@ -55,6 +55,16 @@ export function sha256(buf: Uint8Array): string {
   return `sha256:${createHash('sha256').update(buf).digest('hex')}`;
 }
 
+/**
+ * Every file a run reads is checked against its registry checksum first (a few ms for hundreds of files): a
+ * flipped byte or a file edited behind the registry's back fails the run, instead of flowing into the
+ * decisions under a data hash that says the data was clean.
+ */
+function checkBytes(buf: Uint8Array, e: RegistryEntry, path: string, key: string): void {
+  if (sha256(buf) !== e.checksum)
+    throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) does not match its registry checksum: the file changed or is damaged`, 'Run `pipeline-run lakehouse verify` to see every damaged file and `lakehouse repair` to re-fetch them.');
+}
+
 // ---------------------------------------------------------------------------------------------------------- Arrow I/O
 
 export function encodeOhlcv(o: Ohlcv): Uint8Array {
@@ -331,6 +341,12 @@ export class Store {
   static async open(path: string, opts: OpenOptions = {}): Promise<Store> {
     const root = resolve(path);
     const readOnly = opts.readOnly ?? false;
+    // A path that is a file (or sits under one) is a usage error, not an internal one.
+    for (let p = root; ; p = dirname(p)) {
+      const st = await stat(p).catch(() => undefined);
+      if (st && !st.isDirectory()) throw inputError('LAKEHOUSE_NOT_A_FOLDER', `the lakehouse path ${root} is not a folder (${p} is a file)`, 'Point --lakehouse / FRACTAL_LAKEHOUSE at a folder.');
+      if (st || dirname(p) === p) break;
+    }
     let reg = await loadRegistry(root);
     if (!reg) {
       if (readOnly || opts.create === false) {
@@ -388,6 +404,7 @@ export class Store {
     } catch (err) {
       throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', err);
     }
+    checkBytes(buf, e, path, key);
     const data = decodeOhlcv(buf, path);
     this.cache.set(key, { checksum: e.checksum, data });
     return data;
@@ -416,6 +433,7 @@ export class Store {
     } catch (err) {
       throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', err);
     }
+    checkBytes(buf, e, path, key);
     let data: { date: Int32Array; close: Float64Array };
     if (e.offsets && buf.byteLength === e.bytes) {
       const n = e.rows;

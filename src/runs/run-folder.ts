@@ -8,6 +8,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeFileSync } 
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { jsonReplacer } from './artifacts.js';
+import { inputError } from '../core/errors.js';
 
 export function newRunId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -46,9 +47,13 @@ export class RunFolder {
 
   constructor(outRoot: string, readonly name: string, readonly runId: string) {
     this.parent = join(outRoot, name);
-    mkdirSync(this.parent, { recursive: true });
     this.dir = join(this.parent, `.${runId}.partial`);
-    mkdirSync(this.dir);
+    try {
+      mkdirSync(this.parent, { recursive: true });
+      mkdirSync(this.dir);
+    } catch (err) {
+      throw inputError('OUT_NOT_WRITABLE', `cannot create the run folder under ${outRoot}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, '--out must be a folder you can write to (it is created when missing).');
+    }
   }
 
   /** Writes the manifest and moves the folder into place; returns the final path. */

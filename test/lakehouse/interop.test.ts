@@ -32,3 +32,16 @@ test('an OHLCV file and the symbols table read back with another Arrow implement
   const names = symbols.getChild('symbol')!.toArray() as unknown as string[];
   expect([...names]).toContain('LUNAUSDT');
 });
+
+test('a run reading a file that no longer matches its registry checksum fails, naming it', async () => {
+  const { writeFileSync, readFileSync: rf } = await import('node:fs');
+  const dir = await tempDir();
+  const lh = await openLakehouse(dir, { create: true });
+  await lh.importCsv(CRYPTO, { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot' });
+  const file = join(dir, 'ohlcv', 'binance_spot', 'BTCUSDT.arrow');
+  const bytes = rf(file);
+  bytes[bytes.length - 200] ^= 0xff; // same size, one byte changed: a mapped read would not notice
+  writeFileSync(file, bytes);
+  const ro = await openLakehouse(dir, { readOnly: true });
+  await expect(ro.readReturns({ symbols: ['BTCUSDT', 'ETHUSDT'], end: '2024-01-01', lookbackDays: 30 })).rejects.toMatchObject({ code: 'LAKEHOUSE_CORRUPT', message: expect.stringContaining('BTCUSDT') });
+});

@@ -1,0 +1,69 @@
+/** Problems found in review, each kept from coming back. */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateFile } from '../../src/config/validate.js';
+import { builtinRegistry } from '../../stages/index.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fractal-reg-'));
+  mkdirSync(join(dir, '.git')); // a repository root, for plugin-module rules
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const HEAD = 'pipeline: selection\nversion: "4.0"\nstages:\n  - type: ingestion\n  - type: clustering\n';
+const write = (name: string, text: string) => {
+  writeFileSync(join(dir, name), text);
+  return join(dir, name);
+};
+const codes = async (file: string, opts: { sets?: string[]; profile?: string } = {}) =>
+  (await validateFile(file, { registry: builtinRegistry(), ...opts })).diagnostics.map((d) => `${d.file.split('/').pop()}:${d.line}:${d.column}:${d.code}`);
+
+test('--set cannot reach Object.prototype', async () => {
+  const f = write('p.yaml', HEAD);
+  expect(await codes(f, { sets: ['stages.clustering.__proto__.polluted=1'] })).toEqual(['<command line: --set stages.clustering.__proto__.polluted=1>:1:1:REF_SET_UNKNOWN_PATH']);
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+});
+
+test('a __proto__ key in a profile is an unknown key, not a way into the prototype', async () => {
+  mkdirSync(join(dir, 'profiles'), { recursive: true });
+  write('profiles/pp.yaml', 'clustering:\n  __proto__: { max_clusters: 3 }\n');
+  const v = await validateFile(write('q.yaml', HEAD), { registry: builtinRegistry(), profile: 'pp' });
+  expect(v.diagnostics.map((d) => d.code)).toContain('PARAM_UNKNOWN_KEY');
+  expect(({} as Record<string, unknown>).max_clusters).toBeUndefined();
+});
+
+test('an alias to an undefined anchor is a syntax error at the alias', async () => {
+  const f = write('a.yaml', `${HEAD}    params: { threshold: *t }\n`);
+  expect(await codes(f)).toEqual(['a.yaml:6:26:SYNTAX_ERROR']);
+});
+
+test('a plugin stage without documents/requires/provides is refused with a location, not a crash', async () => {
+  write('bad.js', "export class St { static meta = { kind: 'stage', name: 'mystage', description: 'x', params: { type: 'object', additionalProperties: false, properties: {} } } }\n");
+  const f = write('m.yaml', 'pipeline: selection\nversion: "4.0"\nplugins: [./bad.js]\nstages:\n  - type: ingestion\n');
+  expect(await codes(f)).toEqual(['m.yaml:3:11:REF_PLUGIN_MODULE_INVALID']);
+});
+
+test('a date that does not exist is refused', async () => {
+  const f = write('d.yaml', 'pipeline: selection\nversion: "4.0"\nstages:\n  - type: ingestion\n    params: { as_of: "2024-02-30" }\n');
+  expect(await codes(f)).toEqual(['d.yaml:5:22:PARAM_BAD_VALUE']);
+});
+
+test('extends naming a folder is reported where it is written', async () => {
+  mkdirSync(join(dir, 'afolder'), { recursive: true });
+  const f = write('e.yaml', 'extends: ./afolder\npipeline: selection\nversion: "4.0"\nstages:\n  - type: ingestion\n');
+  expect(await codes(f)).toEqual(['e.yaml:1:10:REF_EXTENDS_NOT_FOUND']);
+});
+
+test("a wrong sleeve `set:` points into the meta file, not at the command line", async () => {
+  write('leaf.yaml', 'pipeline: selection\nversion: "4.0"\nstages:\n  - type: ingestion\n  - type: feature_engineering\n  - type: allocation\n  - type: backtest\n');
+  const f = write('meta.yaml', 'pipeline: meta\nversion: "4.0"\nsleeves:\n  - name: a\n    pipeline: ./leaf.yaml\n    set: ["stages.backtest.train_window=-5"]\nstages:\n  - type: meta_returns\n');
+  expect(await codes(f)).toEqual(['meta.yaml:6:11:PARAM_OUT_OF_RANGE']);
+});
+
+test('a wrapped profile refuses keys beside `stages`', async () => {
+  mkdirSync(join(dir, 'profiles'), { recursive: true });
+  write('profiles/mixed.yaml', 'stages:\n  clustering: { threshold: 0.5 }\nclustring: { threshold: 0.4 }\n');
+  expect(await codes(write('w.yaml', HEAD), { profile: 'mixed' })).toEqual(['mixed.yaml:3:1:SCHEMA_UNKNOWN_KEY']);
+});
