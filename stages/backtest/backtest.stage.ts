@@ -176,6 +176,11 @@ export class BacktestStage implements Stage<SelectionContext> {
     const verification = verifyMetrics(r, ppy, rf);
     for (const v of verification) if (!v.agrees) env.audit.event('backtest', 'verification_disagreement', v);
     const engine = engineOf(env);
+    // Live scanners only know today's tickers: every past decision then starts from today's universe.
+    const stages = (env.pipeline.config as { stages?: { type: string; params: Record<string, unknown> }[] }).stages ?? [];
+    const scannerName = (stages.find((st) => st.type === 'ingestion')?.params.scanner as PluginRef | undefined)?.name;
+    const pointInTime = !['ccxt', 'tradingview'].includes(String(scannerName));
+    if (!pointInTime) env.audit.event('backtest', 'universe_not_point_in_time', { scanner: scannerName, note: "a live scanner's universe is today's: past decisions are survivorship-biased" });
     const band = engine !== undefined ? VOLATILITY_BANDS[engine] : undefined;
     const turnovers = windows.map((w) => w.turnover);
     const last = finalDecision.weights;
@@ -187,6 +192,7 @@ export class BacktestStage implements Stage<SelectionContext> {
       ...metrics,
       turnover: turnovers.reduce((a, b) => a + b, 0) / Math.max(1, turnovers.length),
       weights_as_of: isoFromDay(asOfFinal),
+      universe_point_in_time: pointInTime,
       risk_free_rate: rf,
       engines: windows.reduce<Record<string, number>>((acc, w) => (w.engine ? { ...acc, [w.engine]: (acc[w.engine] ?? 0) + 1 } : acc), {}),
       costs: windows.reduce((a, w) => a + w.cost, 0),

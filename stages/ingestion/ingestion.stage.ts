@@ -38,20 +38,26 @@ export class IngestionStage implements Stage<SelectionContext> {
       scan = env.cache.set(key, fresh, () => fresh.close());
     }
     {
-      let candidates = scan.candidates;
-      if (p.candidates_path) candidates = readCandidates(resolve(env.baseDir, p.candidates_path as string), scan.venue);
-      // The scanner is the candidates' logic unless they say otherwise (synthesis names atoms by it).
-      candidates = candidates.map((c) => ({ ...c, metadata: { scanner: ref.name, ...c.metadata } }));
-      env.audit.event('ingestion', 'discovery', { scanner: ref.name, venue: scan.venue, funnel: scan.funnel, candidates: candidates.length });
-      if (!candidates.length)
-        throw runError('EMPTY_UNIVERSE', `scanner '${ref.name}' found no candidates (${scan.funnel.map((f) => `${f.step}: ${f.left}`).join(' → ')})`, 'Loosen the scanner params (venue, liquidity floors, exclusions) or check the data.');
-
-      // Default as-of: the latest bar among the candidates (their data decides, not the calendar).
       const venue = scan.venue;
       const stored = new Map(scan.data.symbols().filter((r) => r.venue === venue).map((r) => [r.symbol, r] as const));
-      const lastDates = candidates.map((c) => stored.get(c.symbol)?.last_date).filter((d): d is string => d !== undefined).sort();
+      let candidates = p.candidates_path ? readCandidates(resolve(env.baseDir, p.candidates_path as string), venue) : scan.candidates;
+      // Default as-of: the latest bar on the venue (the data decides, not the calendar).
+      const lastDates = [...stored.values()].map((r) => r.last_date).sort();
       const asOf = p.as_of ? dayFromIso(p.as_of as string) : lastDates.length ? dayFromIso(lastDates[lastDates.length - 1]) : undefined;
-      if (asOf === undefined) throw inputError('LAKEHOUSE_MISSING_DATA', `none of the ${candidates.length} candidates is in the data of scanner '${ref.name}' (venue ${scan.venue})`);
+      if (asOf === undefined) throw inputError('LAKEHOUSE_MISSING_DATA', `scanner '${ref.name}' found no data on venue ${venue}`);
+      // Discovery as of that day: liquidity from the bars up to it, not today's volume (no survivorship in the
+      // backtest's earlier decisions). Live scanners only know today: their snapshot stands, and says so.
+      let funnel = [...scan.funnel];
+      if (!p.candidates_path && scan.rediscover) {
+        const r = await scan.rediscover(asOf);
+        candidates = r.candidates;
+        funnel = r.funnel;
+      }
+      // The scanner is the candidates' logic unless they say otherwise (synthesis names atoms by it).
+      candidates = candidates.map((c) => ({ ...c, metadata: { scanner: ref.name, ...c.metadata } }));
+      env.audit.event('ingestion', 'discovery', { scanner: ref.name, venue, as_of: isoFromDay(asOf), point_in_time: Boolean(scan.rediscover && !p.candidates_path), funnel, candidates: candidates.length });
+      if (!candidates.length)
+        throw runError('EMPTY_UNIVERSE', `scanner '${ref.name}' found no candidates (${funnel.map((f) => `${f.step}: ${f.left}`).join(' → ')})`, 'Loosen the scanner params (venue, liquidity floors, exclusions) or check the data.');
       // Point in time: a symbol listed after the as-of date, or gone before the window, was not a candidate then.
       // (lookback_days counts trading days, at least as many calendar days: a symbol with a bar in the last
       // lookback_days calendar days has one in the window.)
@@ -64,7 +70,7 @@ export class IngestionStage implements Stage<SelectionContext> {
       if (alive.length < candidates.length) {
         const gone = candidates.filter((c) => !alive.includes(c)).map((c) => c.symbol);
         env.audit.event('ingestion', 'not_listed_at_as_of', { as_of: isoFromDay(asOf), symbols: gone });
-        scan = { ...scan, funnel: [...scan.funnel, { step: 'listed_at_as_of', left: alive.length, detail: `${gone.length} not trading around ${isoFromDay(asOf)}` }] };
+        funnel.push({ step: 'listed_at_as_of', left: alive.length, detail: `${gone.length} not trading around ${isoFromDay(asOf)}` });
         candidates = alive;
       }
       if (!candidates.length) throw runError('EMPTY_UNIVERSE', `no candidate of scanner '${ref.name}' was trading around ${isoFromDay(asOf)}`);
@@ -78,14 +84,14 @@ export class IngestionStage implements Stage<SelectionContext> {
 
       ctx.as_of = asOf;
       ctx.raw_pool = candidates;
-      ctx.extra.discovery_funnel = scan.funnel;
+      ctx.extra.discovery_funnel = funnel;
       const data = scan.data;
       ctx.market = { venue: scan.venue, readReturns: (req) => data.readReturns({ venue: scan!.venue, ...req }) };
       ctx.returns = returns;
       ctx.prices = prices;
       const first = isoFromDay(returns.dates[0]);
       const last = isoFromDay(returns.dates[returns.dates.length - 1]);
-      await env.artifacts.writeJson('candidates.json', { scanner: ref.name, venue: scan.venue, as_of: isoFromDay(asOf), funnel: scan.funnel, candidates });
+      await env.artifacts.writeJson('candidates.json', { scanner: ref.name, venue, as_of: isoFromDay(asOf), point_in_time: Boolean(scan.rediscover && !p.candidates_path), funnel, candidates });
       env.audit.event('ingestion', 'returns_loaded', { symbols: symbols.length, days: returns.dates.length, first, last, as_of: isoFromDay(asOf), data_hash: scan.data.dataHash() });
       env.log(`ingestion: ${symbols.length} symbols × ${returns.dates.length} days (${first} to ${last}) from ${ref.name}/${scan.venue}`);
       return ctx;

@@ -16,7 +16,16 @@ export interface ScanResult {
   funnel: { step: string; left: number; detail?: string }[];
   /** Releases temporary data (a CSV or synthetic market staged in a temporary lakehouse). */
   close(): Promise<void>;
+  /**
+   * Discovery again as of a past date, from what was known then (liquidity from the bars up to that day, not
+   * today's 24h volume): how a backtest's earlier decisions see their universe. Absent for live sources
+   * (an exchange's or a screener's tickers are only ever today's).
+   */
+  rediscover?: (asOf: number) => Promise<{ candidates: Candidate[]; funnel: ScanResult['funnel'] }>;
 }
+
+/** Days of bars the point-in-time liquidity averages (quote volume per day, close × volume). */
+export const LIQUIDITY_DAYS = 30;
 
 export interface Scanner {
   scan(params: Record<string, unknown>, env: StageEnv): Promise<ScanResult>;

@@ -143,3 +143,27 @@ test('the stage sees no day after the as-of date even when the data goes on', as
   expect(Math.max(...ctx.prices!.dates)).toBe(ctx.as_of);
   expect(ctx.returns!.dates.length).toBe(50);
 });
+
+test('discovery is point in time: liquidity floors judge the bars up to the as-of date, not today', async () => {
+  // AAAUSDT trades $50M a day for 200 days then dries up to $1M; BBBUSDT does the opposite.
+  const dir = join(tmp, 'pit-ohlcv');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(dir, { recursive: true });
+  const days = 300;
+  const row = (t: number, price: number, volumeUsd: number) => `${new Date(Date.UTC(2024, 0, 1 + t)).toISOString().slice(0, 10)},${price},${price},${price},${price},${volumeUsd / price}`;
+  for (const [sym, early, late] of [['AAAUSDT', 50e6, 1e6], ['BBBUSDT', 1e6, 50e6]] as const)
+    writeFileSync(join(dir, `${sym}.csv`), ['date,open,high,low,close,volume', ...Array.from({ length: days }, (_, t) => row(t, 10 + Math.sin(t / 7), t < 200 ? early : late))].join('\n'));
+  const lh = await openLakehouse(join(tmp, 'pit-lh2'), { create: true });
+  await lh.importCsv(dir, { layout: 'ohlcv', venue: 'v', assetType: 'spot' });
+  const at = async (asOf: string) => {
+    const s = await runYaml(`pit_${asOf}`, `${head(`pit_${asOf.replace(/-/g, '')}`)}  - type: ingestion\n    params: { scanner: { name: lakehouse, params: { exclude_stablecoins: false } }, as_of: "${asOf}", lookback_days: 30 }\n`, join(tmp, 'pit-lh2'));
+    expect(s.outcome).toBe('succeeded');
+    return JSON.parse(readFileSync(join(s.folder, 'candidates.json'), 'utf8'));
+  };
+  const early = await at('2024-05-01');
+  expect(early.point_in_time).toBe(true);
+  expect(early.candidates.map((c: { symbol: string }) => c.symbol)).toEqual(['AAAUSDT']);
+  expect(early.candidates[0].volume_24h).toBeCloseTo(50e6, 0);
+  const late = await at('2024-10-20');
+  expect(late.candidates.map((c: { symbol: string }) => c.symbol)).toEqual(['BBBUSDT']);
+});
