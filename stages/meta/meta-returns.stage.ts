@@ -8,7 +8,7 @@ import type { MetaContext, SleeveResult } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
 import { fraction, int, oneOfStr, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
-import { cacheKey, dataFingerprint, readCached, writeCached } from './sleeve-cache.js';
+import { cacheable, cacheKey, dataFingerprint, readCached, writeCached } from './sleeve-cache.js';
 import { availableParallelism } from 'node:os';
 
 export class MetaReturnsStage implements Stage<MetaContext> {
@@ -34,7 +34,7 @@ export class MetaReturnsStage implements Stage<MetaContext> {
     const toRun: string[] = [];
     for (const s of children) {
       const child = env.sleeveConfig(s.name);
-      if (s.kind === 'selection' && env.useCache && child) keys[s.name] = cacheKey(s.config_hash, dataFingerprint(child.config, child.baseDir, env.lakehousePath));
+      if (s.kind === 'selection' && env.useCache && child && cacheable(child.config)) keys[s.name] = cacheKey(s.config_hash, dataFingerprint(child.config, child.baseDir, env.lakehousePath));
       const hit = keys[s.name] ? readCached(env.runsRoot, keys[s.name]) : undefined;
       if (hit) {
         results[s.name] = { ...hit, name: s.name };

@@ -3,13 +3,16 @@
  * resolved config and a fingerprint of its data, in <runs root>/.cache/sleeves/, so an unchanged sleeve is not
  * recomputed. The data fingerprint is what the sleeve's scanner reads: the lakehouse registry (every entry's
  * checksum: any data change invalidates), a CSV file or folder's bytes, or nothing for the synthetic market
- * (a function of its params, which the config hash covers).
+ * (a function of its params, which the config hash covers); the key also covers the pipeline's plugin modules
+ * and the engine's own code. Sleeves on live scanners (ccxt, tradingview) are never cached.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fractalVersion } from '../../src/runs/manifest.js';
 import type { SleeveResult } from '../../src/core/context.js';
 import type { PluginRef } from '../../src/core/plugin.js';
 import type { ResolvedConfig } from '../../src/config/validate.js';
@@ -23,8 +26,40 @@ function hashPath(h: ReturnType<typeof createHash>, p: string): void {
   else h.update(readFileSync(p));
 }
 
+/** Live scanners read today's exchange or screener: nothing on disk says whether that changed, so no cache. */
+export function cacheable(config: ResolvedConfig): boolean {
+  const scanner = config.stages.find((s) => s.type === 'ingestion')?.params.scanner as PluginRef | undefined;
+  return !['ccxt', 'tradingview'].includes(String(scanner?.name));
+}
+
+let code: string | undefined;
+/**
+ * The engine's own code, as a fingerprint (version, and path/size/mtime of every module it runs from): a new
+ * build invalidates every cached sleeve, so a fixed bug never serves old numbers.
+ */
+export function codeFingerprint(): string {
+  if (code) return code;
+  const h = createHash('sha256').update(fractalVersion());
+  const here = dirname(fileURLToPath(import.meta.url)); // <root>/stages/meta or <root>/dist/stages/meta
+  const root = join(here, '..', '..');
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(js|ts)$/.test(e.name)) {
+        const st = statSync(p);
+        h.update(`${p.slice(root.length)}:${st.size}:${st.mtimeMs}\n`);
+      }
+    }
+  };
+  for (const top of ['src', 'stages']) if (existsSync(join(root, top))) walk(join(root, top));
+  return (code = h.digest('hex'));
+}
+
 export function dataFingerprint(config: ResolvedConfig, baseDir: string, lakehousePath: string): string {
   const h = createHash('sha256');
+  // The pipeline's own plugin modules are code too.
+  for (const p of config.plugins ?? []) hashPath(h, resolve(baseDir, p));
   const ingestion = config.stages.find((s) => s.type === 'ingestion');
   const scanner = ingestion?.params.scanner as PluginRef | undefined;
   if (scanner?.name === 'synthetic') h.update('synthetic');
@@ -34,7 +69,7 @@ export function dataFingerprint(config: ResolvedConfig, baseDir: string, lakehou
   return sha(h);
 }
 
-export const cacheKey = (configHash: string, fingerprint: string) => sha(createHash('sha256').update(`${configHash}:${fingerprint}`));
+export const cacheKey = (configHash: string, fingerprint: string) => sha(createHash('sha256').update(`${configHash}:${fingerprint}:${codeFingerprint()}`));
 
 const fileOf = (runsRoot: string, key: string) => join(runsRoot, '.cache', 'sleeves', `${key}.json`);
 
