@@ -367,16 +367,7 @@ class ActiveSetQP {
     for (let q = 0; q < f; q++) yy += last[q]! * last[q]!;
     const scale = this.rowScale[this.W[k - 1]!]! ** 2 / this.scaleQ;
     if (!(yy > 1e-12 * scale)) return false;
-    const S = new Float64Array(k * k);
-    for (let a = 0; a < k; a++) {
-      const Ya = this.Y[a]!;
-      for (let b = 0; b <= a; b++) {
-        const Yb = this.Y[b]!;
-        let s = 0;
-        for (let q = 0; q < f; q++) s += Ya[q]! * Yb[q]!;
-        S[a * k + b] = S[b * k + a] = s;
-      }
-    }
+    const S = this.gram();
     if (!cholFactor(S, k)) return false;
     // the last pivot against the row's own size: a near-dependent row is left out
     return S[(k - 1) * k + (k - 1)]! ** 2 > 1e-12 * yy;
@@ -687,8 +678,8 @@ class ActiveSetQP {
     this.inW[j] = 1;
   }
 
-  /** S = Y'Y, Cholesky-factored in place (k x k, row-major). */
-  private schur(): Float64Array {
+  /** S = Y'Y (k x k, row-major, symmetric). */
+  private gram(): Float64Array {
     const k = this.W.length, f = this.f;
     const S = new Float64Array(k * k);
     for (let a = 0; a < k; a++) {
@@ -701,7 +692,13 @@ class ActiveSetQP {
         S[b * k + a] = s;
       }
     }
-    if (!cholFactor(S, k)) throw new Error('QP solver: the active constraints are numerically dependent');
+    return S;
+  }
+
+  /** S = Y'Y, Cholesky-factored in place. */
+  private schur(): Float64Array {
+    const S = this.gram();
+    if (!cholFactor(S, this.W.length)) throw new Error('QP solver: the active constraints are numerically dependent');
     return S;
   }
 
