@@ -145,7 +145,13 @@ function withGroups(run: (ub: Float64Array) => Float64Array, n: number, c: Hiera
       const total = g.members.reduce((s, i) => s + w[i]!, 0);
       if (total > cap * (1 + 1e-12) + 1e-15) {
         violated = true;
-        for (const i of g.members) ub[i] = Math.min(ub[i]!, (w[i]! * cap) / total);
+        // Shrink the slack above each member's lower bound (not the weight itself), so caps never push a
+        // weight under its floor: the group's floors L stay, the rest scales to fit cap - L.
+        const L = g.members.reduce((s, i) => s + (c.lb?.[i] ?? 0), 0);
+        for (const i of g.members) {
+          const lo = c.lb?.[i] ?? 0;
+          ub[i] = Math.max(lo, Math.min(ub[i]!, lo + ((w[i]! - lo) * (cap - L)) / Math.max(total - L, 1e-300)));
+        }
       }
     }
     if (!violated) break;

@@ -100,6 +100,10 @@ export class AllocationStage implements Stage<SelectionContext> {
     if (sumUb < budget - 1e-12) throw inputError('CAPS_BELOW_BUDGET', `allocation: the upper bounds sum to ${sumUb}, below the budget ${budget} (a cap of ${ub0} on ${n} assets is below 1/N = ${(1 / n).toFixed(4)})`, 'raise the cap or widen the universe');
     const dc = (p.direction_caps ?? {}) as { net?: number; gross?: number };
     if (dc.gross !== undefined && Math.abs(budget) > dc.gross) throw inputError('GROSS_CAP_BELOW_BUDGET', `allocation: |budget| ${Math.abs(budget)} exceeds the gross direction cap ${dc.gross}`);
+    // With long-only weights gross = net = budget; shorting symbols directly (negative bounds) under a gross cap
+    // is not something the engines can solve yet: refused up front, never silently exceeded.
+    if (dc.gross !== undefined && lb.some((x) => x < 0))
+      throw inputError('GROSS_CAP_UNSUPPORTED', `allocation: a gross direction cap (${dc.gross}) with negative bounds is not supported by the engines yet`, 'Express shorts as SHORT atoms (synthesis direction: SHORT or BOTH), whose book keeps gross = budget, or drop the gross cap.');
     const groups: AllocationProblem['groups'] = [];
     if (ctx.clusters) {
       let cap = (p.cluster_cap as number | undefined) ?? 0.25;
@@ -178,7 +182,7 @@ export class AllocationStage implements Stage<SelectionContext> {
         if (beta && tol !== undefined) {
           linear.push({ name: 'beta_max', a: beta, b: tol }, { name: 'beta_min', a: beta.map((x) => -x), b: tol });
         }
-        const problem: AllocationProblem = { symbols, n, cov: reg.cov, mu, corr, riskFreeRate: rf, budget, lb, ub, groups, linear, conviction: convictionFor(ctx, symbols, physical), returns: { values, days: T } };
+        const problem: AllocationProblem = { symbols, n, cov: reg.cov, mu, corr, riskFreeRate: rf, budget, lb, ub, groups, linear, conviction: convictionFor(ctx, symbols, physical), returns: { values, days: T }, ...(dc.gross !== undefined ? { gross: dc.gross } : {}) };
         try {
           const r = engine.run(problem, ref.params ?? {});
           const v = violation(problem, r.weights);

@@ -27,6 +27,8 @@ export interface AllocationProblem {
   conviction?: Float64Array;
   /** The daily returns the estimates came from: column-major, `values[j * days + t]`, NaN where missing. */
   returns?: { values: Float64Array; days: number };
+  /** Largest gross exposure Σ|w| (checked on every engine's result). */
+  gross?: number;
 }
 
 export interface EngineResult {
@@ -72,6 +74,7 @@ export function violation(p: AllocationProblem, w: Float64Array): number {
     for (let i = 0; i < p.n; i++) s += l.a[i]! * w[i]!;
     worst = Math.max(worst, s - l.b);
   }
+  if (p.gross !== undefined) worst = Math.max(worst, w.reduce((a, x) => a + Math.abs(x), 0) - p.gross);
   return worst;
 }
 

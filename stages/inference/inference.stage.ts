@@ -3,8 +3,8 @@
  * `weights` is the seed's shorthand for the champion's `weights` param.
  *
  * Every ranker's conviction lands in `ctx.scores` (keyed by ranker name; a ranker named twice is keyed
- * `name#2`, `name#3`, ...), `ctx.champion` names the champion's key, and a regime-aware ranker sets `ctx.regime`
- * (the champion's reading wins when several detect one). Artifact: scores.json. Audit: one `ranker_scored`
+ * `name#2`, `name#3`, ...), `ctx.champion` names the champion's key, and a regime-aware champion sets `ctx.regime`
+ * (a challenger's reading is recorded, never used). Artifact: scores.json. Audit: one `ranker_scored`
  * event per ranker, `regime_detected` when a regime was read, and `champion_challenger` comparing the champion
  * with each challenger (Spearman rank correlation, top-N overlap).
  */
@@ -119,7 +119,8 @@ export class InferenceStage implements Stage<SelectionContext> {
 
     ctx.scores = Object.fromEntries(scored.map((s) => [s.key, { symbols, conviction: s.result.conviction }]));
     ctx.champion = champion.key;
-    const regime: Regime | undefined = champion.result.regime ?? scored.find((s) => s.result.regime)?.result.regime;
+    // Only the champion drives decisions: a challenger's regime reading is recorded (scores.json, audit), not used.
+    const regime: Regime | undefined = champion.result.regime;
     if (regime) ctx.regime = regime;
 
     await env.artifacts.writeJson('scores.json', {

@@ -7,12 +7,14 @@
  * Rules shared by every filter (docs/funnel.md):
  * - A ceiling vetoes a value strictly above it, a floor a value strictly below it: a value equal to its threshold is
  *   kept.
- * - A missing metric (NaN: too little data, or the feature was not computed) does not veto, except where the filter
- *   is about missing data (darwinian); the check is still recorded with value null.
+ * - A missing value (NaN: too little data) does not veto, except where the filter
+ *   is about missing data (darwinian); the check is still recorded with value null. A feature the filter needs
+ *   that was not computed at all is an error (FILTER_FEATURE_MISSING), never a silent pass.
  * - `relax(params, amount)` gives the stage-2 (relaxed) thresholds of the HTR loop; `hard` filters (data health,
  *   fat tails) keep vetoing in stages 3 and 4, when representatives are forced and the pool is filled.
  * - No filter reads a day after ctx.as_of (see `asOfEnd`).
  */
+import { runError } from '../../src/core/errors.js';
 import type { FeatureTable, ReturnsMatrix, SelectionContext } from '../../src/core/context.js';
 
 export interface FilterCheck {
@@ -49,8 +51,18 @@ export function floor(metric: string, value: number, min: number): FilterCheck {
   return { metric, value: toValue(value), threshold: min, rule: 'min', vetoed: Number.isFinite(value) && value < min };
 }
 
-/** A feature column, or NaN for every symbol when the feature was not computed. */
+/**
+ * A feature column a filter needs. A filter never passes symbols silently because its feature was not computed
+ * (feature_engineering's `features` left it out): that is an error naming the feature.
+ */
 export function featureColumn(features: FeatureTable, name: string): Float64Array {
+  const col = features.values[name];
+  if (!col) throw runError('FILTER_FEATURE_MISSING', `a policy filter needs the feature '${name}', which feature_engineering did not compute`, `Add '${name}' to feature_engineering's \`features\` (or leave \`features\` out to compute them all).`);
+  return col;
+}
+
+/** A feature column a filter can do without (it has a fallback), or NaN for every symbol. */
+export function optionalFeatureColumn(features: FeatureTable, name: string): Float64Array {
   return features.values[name] ?? new Float64Array(features.symbols.length).fill(NaN);
 }
 

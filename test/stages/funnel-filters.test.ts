@@ -189,3 +189,22 @@ describe('as-of', () => {
     }
   });
 });
+
+describe('missing features', () => {
+  test('a feature the filter needs but feature_engineering did not compute is an error, not a silent pass', () => {
+    const features = featureTable({ A: { kurtosis: 3 }, B: { kurtosis: 4 } }); // no volatility column at all
+    const run = () => (new TailRiskFilter() as Filter).evaluate(features, defaults(TailRiskFilter), context({}));
+    expect(run).toThrow(expect.objectContaining({ code: 'FILTER_FEATURE_MISSING', message: expect.stringContaining("'volatility'") }));
+    // A NaN value for one symbol is data, not a missing column: that symbol is judged, the run goes on.
+    const partial = featureTable({ A: { kurtosis: 3, volatility: 1 }, B: { kurtosis: 4 } });
+    expect(() => (new TailRiskFilter() as Filter).evaluate(partial, defaults(TailRiskFilter), context({}))).not.toThrow();
+  });
+
+  test('optional inputs stay optional: darwinian without dollar_volume still judges history', () => {
+    const features = featureTable({ A: { missing_fraction: 0 }, B: { missing_fraction: 0.5 } });
+    const g = (k: number) => Array.from({ length: 90 }, (_, t) => Math.sin(t * 1.3 + k) * 0.02);
+    const v = new DarwinianFilter().evaluate(features, { ...defaults(DarwinianFilter), min_history_days: 60 }, context({ returns: matrix({ A: g(1), B: g(2) }) }));
+    expect(vetoed(v, 'A')).toBe(false);
+    expect(vetoed(v, 'B')).toBe(true);
+  });
+});

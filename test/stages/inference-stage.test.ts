@@ -163,8 +163,10 @@ test('through the runner: ingestion → feature_engineering → inference (mps c
   expect(scores.symbols).toEqual(feats.symbols);
   expect(scores.champion).toBe('mps');
   expect(Object.keys(scores.conviction)).toEqual(['mps', 'cars', 'regime']);
-  // A 1% volatility threshold makes any real market at least TURBULENT.
-  expect(['TURBULENT', 'CRISIS']).toContain(scores.regime);
+  // A 1% volatility threshold makes any real market at least TURBULENT; a challenger's reading is recorded
+  // beside it, but only a champion's drives decisions.
+  expect(['TURBULENT', 'CRISIS']).toContain(scores.rankers.regime.regime);
+  expect(scores.regime).toBeUndefined();
   const n = feats.symbols.length;
 
   // The shorthand went to the champion, merged over the defaults.
@@ -198,7 +200,7 @@ test('through the runner: ingestion → feature_engineering → inference (mps c
   const events = audit(s.folder);
   expect(events.filter((e) => e.event === 'ranker_scored').map((e) => e.data.ranker)).toEqual(['mps', 'cars', 'regime']);
   expect(events.find((e) => e.event === 'champion_challenger').data.comparisons).toHaveLength(2);
-  expect(events.find((e) => e.event === 'regime_detected').data.regime).toBe(scores.regime);
+  expect(events.find((e) => e.event === 'regime_detected').data.regime).toBe(scores.rankers.regime.regime);
   expect(readFileSync(join(s.folder, 'report.md'), 'utf8')).toContain('inference');
 
   // Same config and data, same scores.json bytes.

@@ -34,10 +34,12 @@ export class MaxSharpeEngine implements AllocationEngine {
       A.push(row);
       b.push(0);
     };
+    // An upper bound at or above the budget binds only when some asset can go short: then it is a real row.
+    const anyShort = Array.from(p.lb).some((x) => x < 0);
     for (let i = 0; i < n; i++) {
       if (p.lb[i] === 0) lb[i] = 0;
       else if (Number.isFinite(p.lb[i]!)) homogeneous((j) => (j === i ? -1 : 0), -p.lb[i]!);
-      if (p.ub[i]! < budget || p.lb[i]! < 0) homogeneous((j) => (j === i ? 1 : 0), p.ub[i]!);
+      if (Number.isFinite(p.ub[i]!) && (p.ub[i]! < budget || anyShort)) homogeneous((j) => (j === i ? 1 : 0), p.ub[i]!);
     }
     for (const g of p.groups) {
       const set = new Set(g.members);

@@ -1,6 +1,6 @@
 /** Equal risk contribution, with optional risk budgets (Newton on Spinu's convex form, see src/math/risk-parity.ts). */
 import { runError } from '../../../src/core/errors.js';
-import { numberMap, params } from '../../../src/core/params.js';
+import { params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
 import { riskParity } from '../../../src/math/risk-parity.js';
 import { feasibleOrProjected, requireLongOnly, type AllocationEngine, type AllocationProblem, type EngineResult } from '../engine.js';
@@ -10,7 +10,7 @@ export class RiskParityEngine implements AllocationEngine {
     kind: 'engine',
     name: 'risk_parity',
     description: 'Equal risk contribution, with optional risk budgets.',
-    params: params({ budgets: numberMap('Risk budget per symbol (normalised); equal when omitted.') }),
+    params: params({ budgets: { type: 'object', additionalProperties: { type: 'number', exclusiveMinimum: 0 }, description: 'Risk budget per symbol (> 0; normalised); equal when omitted.' } }),
   };
 
   run(p: AllocationProblem, params: Record<string, unknown>): EngineResult {

@@ -9,7 +9,7 @@
 import type { FeatureTable, SelectionContext } from '../../../src/core/context.js';
 import { fraction, int, num, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
-import { asOfEnd, ceiling, featureColumn, floor, type Filter, type FilterVerdicts } from '../filter.js';
+import { asOfEnd, ceiling, featureColumn, optionalFeatureColumn, floor, type Filter, type FilterVerdicts } from '../filter.js';
 
 export class DarwinianFilter implements Filter {
   static readonly meta: PluginMeta = {
@@ -30,7 +30,7 @@ export class DarwinianFilter implements Filter {
     const minVolume = p.min_volume as number;
     const minHistory = p.min_history_days as number;
     const missing = featureColumn(features, 'missing_fraction');
-    const dollarVolume = featureColumn(features, 'dollar_volume');
+    const dollarVolume = optionalFeatureColumn(features, 'dollar_volume');
     const pool = new Map((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
     const history = historyDays(features.symbols, ctx);
     const out: FilterVerdicts = {};

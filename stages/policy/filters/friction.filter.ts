@@ -16,7 +16,7 @@ import type { FeatureTable, SelectionContext } from '../../../src/core/context.j
 import { int, num, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
 import { sampleStd } from '../../../src/math/features.js';
-import { asOfEnd, ceiling, featureColumn, relaxCeiling, returnsColumn, type Filter, type FilterVerdicts } from '../filter.js';
+import { asOfEnd, ceiling, optionalFeatureColumn, relaxCeiling, returnsColumn, type Filter, type FilterVerdicts } from '../filter.js';
 
 export interface EciInputs {
   sigmaDaily: number;
@@ -49,7 +49,7 @@ export class FrictionFilter implements Filter {
   readonly hard = false;
 
   evaluate(features: FeatureTable, p: Record<string, unknown>, ctx: SelectionContext): FilterVerdicts {
-    const dollarVolume = featureColumn(features, 'dollar_volume');
+    const dollarVolume = optionalFeatureColumn(features, 'dollar_volume');
     const pool = new Map((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
     const returns = ctx.returns;
     const index = new Map((returns?.symbols ?? []).map((s, j) => [s, j]));

@@ -7,7 +7,7 @@
 import type { FeatureTable, SelectionContext } from '../../../src/core/context.js';
 import { fraction, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
-import { ceiling, featureColumn, floor, relaxFloor, relaxUnitCeiling, type Filter, type FilterVerdicts } from '../filter.js';
+import { ceiling, featureColumn, floor, optionalFeatureColumn, relaxFloor, relaxUnitCeiling, type Filter, type FilterVerdicts } from '../filter.js';
 import { ENTROPY_PARAMS, entropyColumn } from './entropy.js';
 
 export class SpectralFilter implements Filter {
@@ -29,7 +29,9 @@ export class SpectralFilter implements Filter {
   evaluate(features: FeatureTable, p: Record<string, unknown>, ctx: SelectionContext): FilterVerdicts {
     const entropy = entropyColumn(features, p, ctx);
     const efficiency = featureColumn(features, 'efficiency');
-    const hurst = featureColumn(features, 'hurst');
+    // Hurst bounds at [0, 1] cannot veto: the feature is needed only when they are narrowed.
+    const hurstBound = (p.hurst_min as number) > 0 || (p.hurst_max as number) < 1;
+    const hurst = hurstBound ? featureColumn(features, 'hurst') : optionalFeatureColumn(features, 'hurst');
     const out: FilterVerdicts = {};
     features.symbols.forEach((s, i) => {
       out[s] = [

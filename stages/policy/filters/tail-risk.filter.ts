@@ -25,11 +25,11 @@ export class TailRiskFilter implements Filter {
   evaluate(features: FeatureTable, p: Record<string, unknown>): FilterVerdicts {
     const kurtosis = featureColumn(features, 'kurtosis');
     const volatility = featureColumn(features, 'volatility');
-    const cvar = featureColumn(features, 'cvar_95');
+    const cvar = p.cvar_max !== undefined ? featureColumn(features, 'cvar_95') : undefined;
     const out: FilterVerdicts = {};
     features.symbols.forEach((s, i) => {
       const checks: FilterCheck[] = [ceiling('kurtosis', kurtosis[i]!, p.kurtosis_max as number), ceiling('volatility', volatility[i]!, p.volatility_max as number)];
-      if (p.cvar_max !== undefined) checks.push(ceiling('cvar_95_loss', -cvar[i]!, p.cvar_max as number));
+      if (cvar) checks.push(ceiling('cvar_95_loss', -cvar[i]!, p.cvar_max as number));
       out[s] = checks;
     });
     return out;
