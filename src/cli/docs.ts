@@ -91,7 +91,7 @@ export function registerDocsCommand(program: Command): void {
       const extra = existsSync(dir) ? readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.md') && !(f in files)) : [];
       if (opts.check) {
         if (stale.length || extra.length) {
-          process.stderr.write(`docs out of date in ${opts.out}/: ${[...stale, ...extra.map((e) => `${e} (no such plugin)`)].join(', ')}\nRun \`pipeline-run docs\` and commit the result.\n`);
+          process.stderr.write(`docs out of date in ${opts.out}/: ${[...stale, ...extra.map((e) => `${e} (no such plugin)`)].join(', ')}\nRun \`npm run generate\` (or \`pipeline-run docs\` after a build) and commit the result.\n`);
           process.exitCode = 1;
         } else process.stderr.write(`docs up to date (${Object.keys(files).length} pages)\n`);
         return;

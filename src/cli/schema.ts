@@ -29,7 +29,7 @@ export function registerSchemaCommand(program: Command): void {
       }
       if (opts.check) {
         if (stale.length) {
-          process.stderr.write(`schemas out of date in ${opts.out}/: ${stale.join(', ')}\nRun \`pipeline-run schema\` and commit the result.\n`);
+          process.stderr.write(`schemas out of date in ${opts.out}/: ${stale.join(', ')}\nRun \`npm run generate\` (or \`pipeline-run schema\` after a build) and commit the result.\n`);
           process.exitCode = 1;
         } else process.stderr.write(`schemas up to date (${Object.keys(files).length} files)\n`);
       } else process.stderr.write(stale.length ? `wrote ${stale.map((s) => `${opts.out}/${s}`).join(', ')}\n` : `schemas already up to date\n`);
