@@ -133,6 +133,8 @@ export interface ReplayOutcome {
   lastSeen: number | null;
   /** The allocation engine that produced the weights (a fallback shows here). */
   engine: string | null;
+  /** Set when the decision is to hold cash (e.g. 'no winners': the policy vetoed everything as of that date). */
+  cash_reason?: string;
 }
 
 /** A child run (a sleeve of a meta pipeline) as the parent sees it: plain data (it may come from a worker). */

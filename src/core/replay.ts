@@ -37,12 +37,20 @@ export async function replayPrefix(stages: BuiltStage[], upto: number, env: Stag
     const params = { ...s.params };
     if ('as_of' in props) params.as_of = isoFromDay(asOf);
     if (opts.lookbackDays !== undefined && 'lookback_days' in props) params.lookback_days = opts.lookbackDays;
-    c = (await s.stage.execute(c, params, env)) ?? c;
+    try {
+      c = (await s.stage.execute(c, params, env)) ?? c;
+    } catch (err) {
+      // A past date on which the policy let nothing through is a decision to hold cash, not a failed backtest.
+      if (!(err instanceof FractalError && err.code === 'NO_WINNERS')) throw err;
+      c.weights = [];
+      c.extra.cash_reason = 'no winners';
+      return c;
+    }
   }
   return c;
 }
 
 export function outcomeOf(asOf: number, c: SelectionContext): ReplayOutcome {
   const d = c.returns?.dates;
-  return { asOf, weights: (c.weights ?? []).map((w) => ({ symbol: w.symbol, weight: w.weight, direction: w.direction })), winners: c.winners?.length ?? null, lastSeen: d && d.length ? d[d.length - 1] : null, engine: (c.extra.allocation_engine as string | undefined) ?? null };
+  return { asOf, weights: (c.weights ?? []).map((w) => ({ symbol: w.symbol, weight: w.weight, direction: w.direction })), winners: c.winners?.length ?? null, lastSeen: d && d.length ? d[d.length - 1] : null, engine: (c.extra.allocation_engine as string | undefined) ?? null, ...(c.extra.cash_reason ? { cash_reason: c.extra.cash_reason as string } : {}) };
 }

@@ -75,7 +75,9 @@ export class AllocationStage implements Stage<SelectionContext> {
       (c >= 2 ? keep : dropped).push(j as never);
     }
     const droppedNames = (dropped as unknown as number[]).map((j) => data.symbols[j]!);
-    if (keep.length === 0) throw runError('EMPTY_UNIVERSE', 'allocation: no symbol has at least two returns');
+    if (data.symbols.length === 0)
+      throw runError('NO_WINNERS', 'allocation: the policy stage left no winners (every candidate was vetoed or ineligible)', 'See the policy stage\'s veto records (audit.jsonl, or `pipeline-run trace <run> <symbol>`) and loosen the filters or widen the universe.');
+    if (keep.length === 0) throw runError('EMPTY_UNIVERSE', `allocation: none of the ${data.symbols.length} winners has at least two returns`);
     const symbols = keep.map((j) => data.symbols[j]!);
     const n = symbols.length;
     const values = new Float64Array(n * T);

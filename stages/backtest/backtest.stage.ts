@@ -37,6 +37,8 @@ interface WindowRecord {
   return: number;
   liquidated: boolean;
   weights: { symbol: string; weight: number }[];
+  /** Why the window holds cash (the policy let nothing through as of that date). */
+  cash_reason?: string;
 }
 
 export class BacktestStage implements Stage<SelectionContext> {
@@ -160,6 +162,7 @@ export class BacktestStage implements Stage<SelectionContext> {
         return: result.returns.reduce((g: number, x: number) => g * (1 + x), 1) - 1,
         liquidated: result.liquidated,
         weights: weights.map((w) => ({ symbol: w.symbol, weight: w.weight })),
+        ...(decided.cash_reason ? { cash_reason: decided.cash_reason } : {}),
       };
       windows.push(record);
       env.audit.event('backtest', 'window', record);

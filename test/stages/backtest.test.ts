@@ -169,3 +169,37 @@ test('the same config and data give the same weights and metrics, byte for byte'
   const b = await run('bt_det', csv, '{ train_window: 20, test_window: 10, step_size: 10 }');
   for (const f of ['weights.json', 'metrics.json', 'returns.arrow', 'equity.arrow']) expect(readFileSync(join(a.folder, f))).toEqual(readFileSync(join(b.folder, f)));
 });
+
+describe('a decision date on which the policy lets nothing through', () => {
+  // Real stages on the seeded synthetic market. The first rebalance sees train_window rows, whose first day has
+  // no return, so every symbol has train_window - 1 returns: darwinian (hard) vetoes all of them there, and
+  // only there (later windows read the day before too).
+  const pipeline = (backtest: boolean) =>
+    `pipeline: selection\nversion: "4.0"\nname: bt_cash\nstages:\n  - type: ingestion\n    params: { scanner: { name: synthetic, params: { symbols: 12, days: 160, seed: 7 } }, lookback_days: 60 }\n  - type: feature_engineering\n    params: { lookback: 30 }\n  - type: inference\n    params: { rankers: [mps] }\n  - type: policy\n    params: { filters: [{ name: darwinian, params: { min_history_days: ${backtest ? 60 : 10000} } }], min_winners: 3 }\n  - type: synthesis\n  - type: allocation\n    params: { engine: equal_weight }\n` +
+    (backtest ? '  - type: backtest\n    params: { train_window: 60, test_window: 20, step_size: 20 }\n' : '');
+  async function runText(name: string, text: string) {
+    const file = join(tmp, `${name}.yaml`);
+    writeFileSync(file, text);
+    const v = await validateFile(file, { registry: builtinRegistry() });
+    expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    return runPipeline(v, { outRoot: join(tmp, 'runs'), lakehousePath: join(tmp, 'none') });
+  }
+
+  test('in a backtest that window holds cash, recorded with its reason; the run goes on', async () => {
+    const s = await runText('bt_cash', pipeline(true));
+    expect(s.error).toBeUndefined();
+    expect(s.outcome).toBe('succeeded');
+    const windows = readFileSync(join(s.folder, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'window').map((e) => e.data);
+    expect(windows.length).toBeGreaterThan(3);
+    expect(windows[0]).toMatchObject({ winners: 0, holdings: 0, return: 0, turnover: 0, cash_reason: 'no winners' });
+    const invested = windows.slice(1);
+    expect(invested.every((w) => w.holdings > 0 && w.cash_reason === undefined)).toBe(true);
+  });
+
+  test('in a plain run it fails with NO_WINNERS, not a message about returns', async () => {
+    const s = await runText('bt_none', pipeline(false));
+    expect(s.outcome).toBe('failed');
+    expect(s.error).toMatchObject({ code: 'NO_WINNERS' });
+    expect(s.error!.message).toMatch(/no winners/);
+  });
+});
