@@ -101,7 +101,7 @@ describe('thresholds: just above vetoed, just below kept (DESIGN.md defaults)', 
     expect([vetoed(v, 'ABOVE'), vetoed(v, 'EQUAL'), vetoed(v, 'BELOW')]).toEqual([false, false, true]);
   });
 
-  test('darwinian: missing fraction > 10%, volume < min_volume, history < 60 days', () => {
+  test('darwinian: missing fraction > 10%, volume < min_volume, history < 60 days, a price that never moves', () => {
     const f = new DarwinianFilter();
     const p = defaults(DarwinianFilter);
     const returns = matrix({ ABOVE: Array(80).fill(0.01), EQUAL: Array(80).fill(0.01), BELOW: Array(80).fill(0.01) });
@@ -118,6 +118,13 @@ describe('thresholds: just above vetoed, just below kept (DESIGN.md defaults)', 
     const u = f.evaluate(featureTable({ X: { missing_fraction: 0 }, Y: { missing_fraction: 0 } }), { ...p, min_volume: 1e6, min_history_days: 0 }, context({ raw_pool: [{ symbol: 'Y', volume_24h: 2e6 }] }));
     expect(u.X!.find((c) => c.vetoed)).toMatchObject({ metric: 'dollar_volume', value: null });
     expect(vetoed(u, 'Y')).toBe(false);
+    // A price that never moves (volatility 0) is vetoed; the floor is 1e-4 annualised, far below any traded asset.
+    expect(p.min_volatility).toBe(1e-4);
+    v = around(f, p, 'volatility', 1e-4, { missing_fraction: 0 }, { returns });
+    expect([vetoed(v, 'ABOVE'), vetoed(v, 'EQUAL'), vetoed(v, 'BELOW')]).toEqual([false, false, true]);
+    const flat = f.evaluate(featureTable({ PEG: { missing_fraction: 0, volatility: 0 }, BTC: { missing_fraction: 0, volatility: 0.6 } }), p, context({ returns: matrix({ PEG: Array(80).fill(0), BTC: Array(80).fill(0.01) }) }));
+    expect(flat.PEG!.find((c) => c.vetoed)).toMatchObject({ metric: 'volatility', value: 0, threshold: 1e-4 });
+    expect(vetoed(flat, 'BTC')).toBe(false);
     expect(f.hard).toBe(true);
   });
 

@@ -4,7 +4,9 @@
  * - missing_fraction (feature) > max_missing_pct;
  * - average daily dollar volume (feature `dollar_volume`, else the candidate's 24h volume) < min_volume; when
  *   min_volume > 0 and neither is known, the symbol is vetoed (value null): health is strict;
- * - days with a return in ctx.returns up to the as-of date < min_history_days.
+ * - days with a return in ctx.returns up to the as-of date < min_history_days;
+ * - annualised volatility (feature, when computed) < min_volatility: a price that never moves (a halted listing,
+ *   a peg) scores as perfectly safe and predictable on every ranker, so it is vetoed as unhealthy instead.
  */
 import type { FeatureTable, SelectionContext } from '../../../src/core/context.js';
 import { fraction, int, num, params } from '../../../src/core/params.js';
@@ -20,6 +22,7 @@ export class DarwinianFilter implements Filter {
       max_missing_pct: fraction('Largest missing fraction of the window (0.1 = 10%).', 0.1),
       min_volume: num('Smallest average daily dollar volume.', 0, { min: 0 }),
       min_history_days: int('Fewest days of history.', 60, { min: 0 }),
+      min_volatility: num('Smallest annualised volatility (feature `volatility`); below it the price is taken as not moving (halted, pegged).', 1e-4, { min: 0 }),
     }),
   };
 
@@ -31,6 +34,8 @@ export class DarwinianFilter implements Filter {
     const minHistory = p.min_history_days as number;
     const missing = featureColumn(features, 'missing_fraction');
     const dollarVolume = optionalFeatureColumn(features, 'dollar_volume');
+    const volatility = optionalFeatureColumn(features, 'volatility');
+    const minVolatility = p.min_volatility as number;
     const pool = new Map((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
     const history = historyDays(features.symbols, ctx);
     const out: FilterVerdicts = {};
@@ -38,7 +43,7 @@ export class DarwinianFilter implements Filter {
       const volume = Number.isFinite(dollarVolume[i]!) ? dollarVolume[i]! : (pool.get(s)?.volume_24h ?? NaN);
       const volumeCheck = floor('dollar_volume', volume, minVolume);
       if (minVolume > 0 && !Number.isFinite(volume)) volumeCheck.vetoed = true;
-      out[s] = [ceiling('missing_fraction', missing[i]!, maxMissing), volumeCheck, floor('history_days', history[i]!, minHistory)];
+      out[s] = [ceiling('missing_fraction', missing[i]!, maxMissing), volumeCheck, floor('history_days', history[i]!, minHistory), floor('volatility', volatility[i]!, minVolatility)];
     });
     return out;
   }
