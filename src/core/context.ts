@@ -166,3 +166,15 @@ export interface MetaContext {
 export function newMetaContext(run_id: string, sleeves: MetaContext['sleeves']): MetaContext {
   return { kind: 'meta', run_id, params: {}, sleeves, extra: {} };
 }
+
+/**
+ * Exclusive end row of the returns that may be read: rows dated after ctx.as_of are never read (the ingestion
+ * stage already stops there; a stage must not look beyond it anyway).
+ */
+export function asOfEnd(returns: ReturnsMatrix, asOf: number | undefined): number {
+  const T = returns.dates.length;
+  if (asOf === undefined) return T;
+  let end = T;
+  while (end > 0 && returns.dates[end - 1]! > asOf) end--;
+  return end;
+}

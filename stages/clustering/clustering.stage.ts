@@ -7,7 +7,7 @@
  * their mean; d = sqrt(0.5 (1 - rho)); scipy-equal Ward linkage (src/math/ward.ts); scipy fcluster 'distance' at
  * `threshold`, or 'maxclust' at `max_clusters` when the distance cut has more clusters (CR-650).
  */
-import type { SelectionContext } from '../../src/core/context.js';
+import { asOfEnd, type SelectionContext } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
 import { int, num, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
@@ -81,8 +81,7 @@ export class ClusteringStage implements Stage<SelectionContext> {
     if (n === 0) throw runError('EMPTY_UNIVERSE', 'clustering got no symbols');
     const T = returns.dates.length;
     // Never read a row after the as-of date.
-    let end = T;
-    if (ctx.as_of !== undefined) while (end > 0 && returns.dates[end - 1]! > ctx.as_of) end--;
+    const end = asOfEnd(returns, ctx.as_of);
     if (end < 2) throw runError('NOT_ENOUGH_HISTORY', `clustering needs at least 2 days of returns up to the as-of date, got ${end}`);
     const block = new Float64Array(n * end);
     for (let j = 0; j < n; j++) block.set(returns.values.subarray(j * T, j * T + end), j * end);

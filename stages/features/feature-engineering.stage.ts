@@ -2,7 +2,7 @@
  * Feature engineering: per-symbol factors over a trailing window, computed on typed arrays by src/math/features.ts
  * (formulas in docs/math.md). Annualisation follows the asset type: 365 for crypto (spot, perp), 252 otherwise.
  */
-import type { Candidate, FeatureTable, SelectionContext } from '../../src/core/context.js';
+import { asOfEnd, type Candidate, type FeatureTable, type SelectionContext } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
 import { int, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
@@ -55,15 +55,17 @@ export class FeatureEngineeringStage implements Stage<SelectionContext> {
     const lookback = p.lookback as number;
     const names = (p.features as FeatureName[] | undefined) ?? FEATURE_NAMES;
     const T = returns.dates.length;
+    // Ingestion already stops at the as-of date; a stage never reads past it anyway.
+    const end = asOfEnd(returns, ctx.as_of);
     const n = returns.symbols.length;
-    if (T < 2) throw runError('NOT_ENOUGH_HISTORY', `feature_engineering needs at least 2 days of returns, got ${T}`);
+    if (end < 2) throw runError('NOT_ENOUGH_HISTORY', `feature_engineering needs at least 2 days of returns, got ${end}`);
     const pool = new Map((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
     const prices = ctx.prices && ctx.prices.symbols.length === n && ctx.prices.dates.length === T ? ctx.prices : undefined;
     const values: Record<string, Float64Array> = Object.fromEntries(names.map((k) => [k, new Float64Array(n)]));
     for (let j = 0; j < n; j++) {
-      const col = (a: Float64Array | undefined) => a?.subarray(j * T, (j + 1) * T);
+      const col = (a: Float64Array | undefined) => a?.subarray(j * T, j * T + end);
       const f = computeFeatures(
-        { returns: returns.values.subarray(j * T, (j + 1) * T), close: col(prices?.close), high: col(prices?.high), low: col(prices?.low), volume: col(prices?.volume) },
+        { returns: returns.values.subarray(j * T, j * T + end), close: col(prices?.close), high: col(prices?.high), low: col(prices?.low), volume: col(prices?.volume) },
         {
           lookback,
           periodsPerYear: (p.periods_per_year as number | undefined) ?? periodsPerYearFor(pool.get(returns.symbols[j])),

@@ -66,17 +66,7 @@ export function optionalFeatureColumn(features: FeatureTable, name: string): Flo
   return features.values[name] ?? new Float64Array(features.symbols.length).fill(NaN);
 }
 
-/**
- * Exclusive end row of the returns that may be read: rows dated after ctx.as_of are never read (the ingestion
- * stage already stops there; a stage must not look beyond it anyway).
- */
-export function asOfEnd(returns: ReturnsMatrix, asOf: number | undefined): number {
-  const T = returns.dates.length;
-  if (asOf === undefined) return T;
-  let end = T;
-  while (end > 0 && returns.dates[end - 1]! > asOf) end--;
-  return end;
-}
+export { asOfEnd } from '../../src/core/context.js';
 
 /** Column j of the returns, rows [start, end). */
 export function returnsColumn(returns: ReturnsMatrix, j: number, start: number, end: number): Float64Array {

@@ -8,7 +8,7 @@
  *   a daily return r > toxic_threshold (5 = +500%) is a data artefact (seed 003, phases 187-189) and becomes NaN in
  *   every atom of that symbol, with one audit event per drop; then LONG = r, SHORT = max(-r, -1).
  */
-import type { Candidate, ReturnsMatrix, SelectionContext } from '../../src/core/context.js';
+import { asOfEnd, type Candidate, type ReturnsMatrix, type SelectionContext } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
 import { num, params, str } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
@@ -36,6 +36,23 @@ export function atomReturn(r: number, direction: Direction, toxicThreshold: numb
   return direction === 'LONG' ? r : Math.max(-r, -1);
 }
 
+/**
+ * Toxic days of one return column: a rise above the threshold, and the next observed day too when it gives the
+ * spike back (gross return below 1/(1 + threshold)): a bad print and its reversal. Dropping only the rise would
+ * leave a -99.9% day, which a SHORT atom books as a +99.9% profit.
+ */
+export function toxicDays(column: Float64Array, threshold: number): Uint8Array {
+  const out = new Uint8Array(column.length);
+  for (let t = 0; t < column.length; t++) {
+    if (!(column[t]! > threshold)) continue;
+    out[t] = 1;
+    let u = t + 1;
+    while (u < column.length && !Number.isFinite(column[u]!)) u++;
+    if (u < column.length && 1 + column[u]! < 1 / (1 + threshold)) out[u] = 1;
+  }
+  return out;
+}
+
 export class SynthesisStage implements Stage<SelectionContext> {
   static readonly meta: StageMeta = {
     kind: 'stage',
@@ -47,7 +64,7 @@ export class SynthesisStage implements Stage<SelectionContext> {
     params: params({
       direction: { type: 'string', enum: ['LONG', 'SHORT', 'BOTH'], default: 'LONG', description: 'Direction of the atoms.' },
       logic: str('Logic name in the atom id; the scanner or strategy name by default.'),
-      toxic_threshold: num('Daily returns above this (5 = +500%) are dropped as toxic.', 5, { exclusiveMin: 0 }),
+      toxic_threshold: num('Daily returns above this (5 = +500%) are dropped as toxic, with the next day when it gives the spike back.', 5, { exclusiveMin: 0 }),
     }),
   };
 
@@ -60,8 +77,7 @@ export class SynthesisStage implements Stage<SelectionContext> {
     const pool = new Map((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
     const index = new Map(returns.symbols.map((s, j) => [s, j]));
     const T = returns.dates.length;
-    let end = T;
-    if (ctx.as_of !== undefined) while (end > 0 && returns.dates[end - 1]! > ctx.as_of) end--;
+    const end = asOfEnd(returns, ctx.as_of);
 
     const missing = winners.filter((s) => !index.has(s));
     if (missing.length) throw runError('WINNER_WITHOUT_RETURNS', `synthesis: winners without returns: ${missing.join(', ')}`);
@@ -80,22 +96,25 @@ export class SynthesisStage implements Stage<SelectionContext> {
     const values = new Float64Array(atoms.length * end);
     const drops: { symbol: string; date: string; value: number }[] = [];
     const clipped = new Map<string, number>();
+    const toxicBySymbol = new Map<string, Uint8Array>();
     for (const symbol of winners) {
       const j = index.get(symbol)!;
+      const mask = toxicDays(returns.values.subarray(j * T, j * T + end), toxic);
+      toxicBySymbol.set(symbol, mask);
       for (let t = 0; t < end; t++) {
+        if (!mask[t]) continue;
         const r = returns.values[j * T + t]!;
-        if (Number.isFinite(r) && r > toxic) {
-          drops.push({ symbol, date: isoFromDay(returns.dates[t]!), value: r });
-          env.audit.event('synthesis', 'toxic_return_dropped', { symbol, date: isoFromDay(returns.dates[t]!), value: r, threshold: toxic });
-        }
+        drops.push({ symbol, date: isoFromDay(returns.dates[t]!), value: r });
+        env.audit.event('synthesis', 'toxic_return_dropped', { symbol, date: isoFromDay(returns.dates[t]!), value: r, threshold: toxic, reversal: !(r > toxic) });
       }
     }
     atoms.forEach((a, k) => {
       const j = index.get(a.symbol)!;
+      const mask = toxicBySymbol.get(a.symbol)!;
       let clips = 0;
       for (let t = 0; t < end; t++) {
         const r = returns.values[j * T + t]!;
-        const v = atomReturn(r, a.direction, toxic);
+        const v = mask[t] ? NaN : atomReturn(r, a.direction, toxic);
         if (a.direction === 'SHORT' && Number.isFinite(v) && -r < -1) clips++;
         values[k * end + t] = v;
       }

@@ -3,7 +3,7 @@
  * audit record each, and no row after the as-of date.
  */
 import { isoFromDay } from '../../src/lakehouse/dates.js';
-import { atomReturn, logicOf, SynthesisStage } from '../../stages/synthesis/synthesis.stage.js';
+import { atomReturn, logicOf, SynthesisStage, toxicDays } from '../../stages/synthesis/synthesis.stage.js';
 import { context, matrix, recordingEnv } from './fixtures/funnel/helpers.js';
 
 const params = (over: Record<string, unknown> = {}) => ({ direction: 'LONG', toxic_threshold: 5, ...over });
@@ -39,14 +39,34 @@ test('toxic moves above +500% are dropped (NaN) in every atom of the symbol, eac
   expect(col(ctx.atom_returns!, 2)).toEqual([0.01, 0.02, 0.03, 0.04, 0.05]);
   const drops = rec.events.filter((e) => e.event === 'toxic_return_dropped').map((e) => e.data);
   expect(drops).toEqual([
-    { symbol: 'ADA', date: isoFromDay(ctx.returns!.dates[1]!), value: 5.000001, threshold: 5 },
-    { symbol: 'ADA', date: isoFromDay(ctx.returns!.dates[4]!), value: 1570, threshold: 5 },
+    { symbol: 'ADA', date: isoFromDay(ctx.returns!.dates[1]!), value: 5.000001, threshold: 5, reversal: false },
+    { symbol: 'ADA', date: isoFromDay(ctx.returns!.dates[4]!), value: 1570, threshold: 5, reversal: false },
   ]);
   expect(rec.artifacts['atoms.json'].toxic_drops).toHaveLength(2);
   // A lower threshold drops more.
   const strict = context({ returns: matrix({ ADA: r }), winners: ['ADA'] });
   await new SynthesisStage().execute(strict, params({ toxic_threshold: 1 }), recordingEnv().env);
   expect(col(strict.atom_returns!, 0)).toEqual([0.01, NaN, NaN, -0.03, NaN]);
+});
+
+test('a toxic spike that reverses is dropped with its reversal, so a SHORT atom books no fake +99.9%', async () => {
+  // ADA's bad print: price x1571 one day, back the next (gross 1/1571), with a missing day in between.
+  const back = 1 / 1571 - 1;
+  const r = [0.01, 1570, NaN, back, 0.02];
+  // A genuine crash after a genuine rally is not a reversal of a bad print: -50% is kept.
+  const real = [0.01, 5.5, -0.5, 0.02, 0.01];
+  const ctx = context({ returns: matrix({ ADA: r, PUMP: real }), winners: ['ADA', 'PUMP'] });
+  const rec = recordingEnv();
+  await new SynthesisStage().execute(ctx, params({ direction: 'BOTH' }), rec.env);
+  expect(col(ctx.atom_returns!, 0)).toEqual([0.01, NaN, NaN, NaN, 0.02]); // ADA LONG
+  expect(col(ctx.atom_returns!, 1)).toEqual([-0.01, NaN, NaN, NaN, -0.02]); // ADA SHORT: no +0.9994
+  expect(col(ctx.atom_returns!, 2)).toEqual([0.01, NaN, -0.5, 0.02, 0.01]);
+  expect(col(ctx.atom_returns!, 3)).toEqual([-0.01, NaN, 0.5, -0.02, -0.01]);
+  const drops = rec.events.filter((e) => e.event === 'toxic_return_dropped').map((e) => [e.data.symbol, e.data.reversal]);
+  expect(drops).toEqual([['ADA', false], ['ADA', true], ['PUMP', false]]);
+  // The boundary (threshold 3): a next-day gross return of exactly 1/(1+3) = 0.25 is kept, just below it is dropped.
+  expect(Array.from(toxicDays(Float64Array.from([4, -0.75]), 3))).toEqual([1, 0]);
+  expect(Array.from(toxicDays(Float64Array.from([4, -0.75 - 1e-12]), 3))).toEqual([1, 1]);
 });
 
 test('logic: the param, else discovery metadata (logic, strategy, scanner), else core', async () => {

@@ -1,5 +1,5 @@
 /** The seeds' StrategyRegimeRanker: a MarketRegimeDetector labels NORMAL / TURBULENT / CRISIS from market volatility and drawdown; factor weights per regime. */
-import type { FeatureTable, ReturnsMatrix, SelectionContext } from '../../../src/core/context.js';
+import { asOfEnd, type FeatureTable, type ReturnsMatrix, type SelectionContext } from '../../../src/core/context.js';
 import { runError } from '../../../src/core/errors.js';
 import { int, num, numberMap, params } from '../../../src/core/params.js';
 import type { PluginMeta, StageEnv } from '../../../src/core/plugin.js';
@@ -36,14 +36,14 @@ export interface RegimeReading {
 
 /**
  * The market: the equal-weight mean of the symbols' finite returns each day (a day where none has one is left
- * out). Only the trailing `lookback` rows of the matrix are read, and the matrix itself ends at the as-of date.
+ * out). Only the `lookback` rows before `end` (exclusive; the as-of row bound) are read.
  */
-export function marketReturns(r: ReturnsMatrix, lookback: number): { days: number[]; returns: number[] } {
+export function marketReturns(r: ReturnsMatrix, lookback: number, end = r.dates.length): { days: number[]; returns: number[] } {
   const T = r.dates.length;
   const n = r.symbols.length;
   const days: number[] = [];
   const returns: number[] = [];
-  for (let t = Math.max(0, T - lookback); t < T; t++) {
+  for (let t = Math.max(0, end - lookback); t < end; t++) {
     let s = 0;
     let k = 0;
     for (let j = 0; j < n; j++) {
@@ -66,9 +66,9 @@ export function marketReturns(r: ReturnsMatrix, lookback: number): { days: numbe
  * TURBULENT when its annualised volatility is at or above `turbulentVolatility`, else NORMAL. A window too
  * short to measure (fewer than 2 market days) reads NORMAL with NaN volatility.
  */
-export function detectRegime(r: ReturnsMatrix, t: RegimeThresholds): RegimeReading {
-  const vol = marketReturns(r, t.volatilityLookback);
-  const dd = marketReturns(r, t.drawdownLookback);
+export function detectRegime(r: ReturnsMatrix, t: RegimeThresholds, end = r.dates.length): RegimeReading {
+  const vol = marketReturns(r, t.volatilityLookback, end);
+  const dd = marketReturns(r, t.drawdownLookback, end);
   let volatility = NaN;
   if (vol.returns.length >= 2) {
     const m = vol.returns.reduce((a, b) => a + b, 0) / vol.returns.length;
@@ -142,7 +142,7 @@ export class RegimeRanker implements Ranker {
       crisisDrawdown: (p.crisis_drawdown as number | undefined) ?? -0.3,
       periodsPerYear: (p.periods_per_year as number | undefined) ?? poolPeriodsPerYear(ctx, ctx.returns.symbols),
     };
-    const reading = detectRegime(ctx.returns, thresholds);
+    const reading = detectRegime(ctx.returns, thresholds, asOfEnd(ctx.returns, ctx.as_of));
     const regime = reading.regime;
     const perRegime = (p.regime_weights as Partial<Record<Regime, Record<string, number>>> | undefined)?.[regime];
     const given = p.weights || perRegime ? { ...(p.weights as Record<string, number> | undefined), ...perRegime } : undefined;
