@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from
 import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { inputError } from '../core/errors.js';
+import { byCodeUnit } from '../core/order.js';
 
 interface RunRow {
   name: string;
@@ -44,7 +45,7 @@ export function collectRuns(root: string): RunRow[] {
       }
     }
   }
-  return rows.sort((a, b) => b.started_at.localeCompare(a.started_at));
+  return rows.sort((a, b) => byCodeUnit(b.started_at, a.started_at));
 }
 
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '—' : `${(x * 100).toFixed(1)}%`);

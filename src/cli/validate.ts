@@ -11,6 +11,7 @@ import { displayPath } from '../config/source.js';
 import { inputError } from '../core/errors.js';
 import { FORMATS, formatGithub, formatJson, formatText, type Format } from './format.js';
 import { addConfigOptions, validateWith, type ConfigOptions } from './shared.js';
+import { byCodeUnit } from '../core/order.js';
 
 const SKIP_DIRS = new Set(['node_modules', '.git', 'profiles', 'schemas', 'runs', 'lakehouse', 'dist', 'coverage', 'test', 'fixtures']);
 const CONFIG_EXT = /\.(ya?ml|json)$/i;
@@ -21,7 +22,7 @@ export function collectFiles(paths: string[]): { files: string[]; explicit: Set<
   const explicit = new Set<string>();
   const missing: string[] = [];
   const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => byCodeUnit(a.name, b.name))) {
       if (e.name.startsWith('.')) continue;
       const full = join(dir, e.name);
       if (e.isDirectory()) {

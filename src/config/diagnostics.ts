@@ -3,6 +3,8 @@
  * offending node), a stable code, a message and a hint. All codes live in this one table (Rollup's model), so they
  * stay stable and documented; `docs/diagnostics.md` lists them.
  */
+import { byCodeUnit } from '../core/order.js';
+
 export type Severity = 'error' | 'warning';
 
 export interface Diagnostic {
@@ -100,12 +102,12 @@ const LAYER_ORDER: Layer[] = ['file', 'syntax', 'schema', 'plugins', 'graph', 'r
 export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
   return [...ds].sort(
     (a, b) =>
-      a.file.localeCompare(b.file) ||
+      byCodeUnit(a.file, b.file) ||
       a.line - b.line ||
       a.column - b.column ||
       LAYER_ORDER.indexOf(a.layer) - LAYER_ORDER.indexOf(b.layer) ||
-      a.code.localeCompare(b.code) ||
-      a.message.localeCompare(b.message),
+      byCodeUnit(a.code, b.code) ||
+      byCodeUnit(a.message, b.message),
   );
 }
 

@@ -19,6 +19,7 @@ import { childRunOf } from './sleeve-result.js';
 import { runSleevesInPool, sleevePoolAvailable } from '../exec/sleeve-pool.js';
 import { outcomeOf, quietEnv, replayPrefix } from './replay.js';
 import { poolAvailable, replayInPool } from '../exec/replay-pool.js';
+import { byCodeUnit } from './order.js';
 
 export interface RunOptions {
   outRoot: string;
@@ -149,7 +150,7 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
       return out;
     },
   };
-  const dataHash = () => (dataEntries.size ? sha256([...dataEntries].sort(([a], [b]) => a.localeCompare(b)).map(([k, c]) => `${k}:${c}`).join('\n')) : null);
+  const dataHash = () => (dataEntries.size ? sha256([...dataEntries].sort(([a], [b]) => byCodeUnit(a, b)).map(([k, c]) => `${k}:${c}`).join('\n')) : null);
   const manifest = (outcome: Manifest['outcome'], error?: Manifest['error']): Manifest => {
     const finished = now();
     return {

@@ -5,6 +5,7 @@
 import type { Candidate } from '../../src/core/context.js';
 import type { StageEnv } from '../../src/core/plugin.js';
 import type { Lakehouse, SymbolRow } from '../../src/lakehouse/index.js';
+import { byCodeUnit } from '../../src/core/order.js';
 
 export interface ScanResult {
   candidates: Candidate[];
@@ -73,7 +74,7 @@ export function pickVenue(rows: SymbolRow[], requested?: string): { venue: strin
     const vr = rows.filter((r) => r.venue === v);
     return (vr.some((r) => r.asset_type !== 'perp') ? 1e9 : 0) + vr.length;
   };
-  const venue = [...venues].sort((a, b) => score(b) - score(a) || a.localeCompare(b))[0];
+  const venue = [...venues].sort((a, b) => score(b) - score(a) || byCodeUnit(a, b))[0];
   return { venue, rows: rows.filter((r) => r.venue === venue), detail: venues.length > 1 ? `venue ${venue} (of ${venues.join(', ')}; set \`venue\` to choose)` : `venue ${venue}` };
 }
 
@@ -112,7 +113,7 @@ export function discover(cands: Candidate[], rules: DiscoveryRules, funnel: Scan
   }
   step('identity_dedup', out.filter((c) => best.get(identityOf(c)) === c));
   const key = rules.sort_by === 'market_cap_rank' ? (c: Candidate) => c.market_cap_rank ?? Infinity : (c: Candidate) => -(c.volume_24h ?? -Infinity);
-  const sorted = rules.sort_by === 'given' ? out : [...out].sort((a, b) => key(a) - key(b) || a.symbol.localeCompare(b.symbol));
+  const sorted = rules.sort_by === 'given' ? out : [...out].sort((a, b) => key(a) - key(b) || byCodeUnit(a.symbol, b.symbol));
   step('limit', sorted.slice(0, rules.limit), `top ${rules.limit} by ${rules.sort_by}`);
   return out;
 }

@@ -5,6 +5,7 @@
  * every level uncollapsed for audit.
  */
 import type { FlatWeight, SleeveResult, TreeNode } from '../../src/core/context.js';
+import { byCodeUnit } from '../../src/core/order.js';
 
 export function flatten(metaWeights: Record<string, number>, sleeves: Record<string, Pick<SleeveResult, 'weights'>>): FlatWeight[] {
   const by = new Map<string, FlatWeight>();
@@ -19,7 +20,7 @@ export function flatten(metaWeights: Record<string, number>, sleeves: Record<str
   }
   return [...by.values()]
     .map((f) => ({ ...f, direction: (f.weight < 0 ? 'SHORT' : 'LONG') as 'LONG' | 'SHORT' }))
-    .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight) || a.symbol.localeCompare(b.symbol));
+    .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight) || byCodeUnit(a.symbol, b.symbol));
 }
 
 /** Σ flattened weight must equal Σ_s meta weight × the sleeve's net exposure (the seeds' Stable Sum Gate). */

@@ -17,6 +17,7 @@ import type { SleeveResult } from '../../src/core/context.js';
 import type { PluginRef } from '../../src/core/plugin.js';
 import type { ResolvedConfig } from '../../src/config/validate.js';
 import { REGISTRY_FILE } from '../../src/lakehouse/registry.js';
+import { byCodeUnit } from '../../src/core/order.js';
 
 const sha = (h: ReturnType<typeof createHash>) => h.digest('hex');
 
@@ -43,7 +44,7 @@ export function codeFingerprint(): string {
   const here = dirname(fileURLToPath(import.meta.url)); // <root>/stages/meta or <root>/dist/stages/meta
   const root = join(here, '..', '..');
   const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => byCodeUnit(a.name, b.name))) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
       else if (/\.(js|ts)$/.test(e.name)) {

@@ -22,6 +22,7 @@ import { runError } from '../../src/core/errors.js';
 import { bool, fraction, int, num, params, pluginRefList } from '../../src/core/params.js';
 import type { PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import type { Filter, FilterCheck } from './filter.js';
+import { byCodeUnit } from '../../src/core/order.js';
 
 export const HTR_STAGE_NAMES = { 1: 'strict', 2: 'relaxed', 3: 'representative_forcing', 4: 'balanced_fallback' } as const;
 export type HtrStage = keyof typeof HTR_STAGE_NAMES;
@@ -56,7 +57,7 @@ export function capSectors<T extends Member>(winners: T[], cap: number): { kept:
     const counts = new Map<string, number>();
     for (const w of kept) if (w.sector !== null) counts.set(w.sector, (counts.get(w.sector) ?? 0) + 1);
     // The most over-represented sector first (ties by name) so the outcome does not depend on input order.
-    const over = [...counts.entries()].filter(([, c]) => c > allowed).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    const over = [...counts.entries()].filter(([, c]) => c > allowed).sort((a, b) => b[1] - a[1] || byCodeUnit(a[0], b[0]));
     if (!over.length) return { kept, pruned };
     const sector = over[0]![0];
     const worst = kept.filter((w) => w.sector === sector).sort(byConviction).at(-1)!;
@@ -66,7 +67,7 @@ export function capSectors<T extends Member>(winners: T[], cap: number): { kept:
 }
 
 /** Higher conviction first; ties by symbol. */
-const byConviction = (a: Member, b: Member): number => b.conviction - a.conviction || a.symbol.localeCompare(b.symbol);
+const byConviction = (a: Member, b: Member): number => b.conviction - a.conviction || byCodeUnit(a.symbol, b.symbol);
 
 export function topNPerCluster(members: Member[], n: number): Member[] {
   const byCluster = groupByCluster(members);

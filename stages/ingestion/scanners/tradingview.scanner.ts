@@ -9,6 +9,7 @@ import type { PluginMeta, StageEnv } from '../../../src/core/plugin.js';
 import type { Candidate } from '../../../src/core/context.js';
 import { discover, withLakehouseData, type ScanResult, type Scanner } from '../scanner.js';
 import { DISCOVERY_PARAMS } from './lakehouse.scanner.js';
+import { byCodeUnit } from '../../../src/core/order.js';
 
 type Transport = (url: string, init: { method: string; headers: Record<string, string>; body: string }) => Promise<Response>;
 
@@ -85,7 +86,7 @@ export class TradingViewScanner implements Scanner {
     // One venue per run: the one most rows come from (spot and other venues never mix in one matrix).
     const counts = new Map<string, number>();
     for (const c of cands) counts.set(c.venue!, (counts.get(c.venue!) ?? 0) + 1);
-    const venue = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? venueOf(wantExchange ?? '');
+    const venue = [...counts].sort((a, b) => b[1] - a[1] || byCodeUnit(a[0], b[0]))[0]?.[0] ?? venueOf(wantExchange ?? '');
     if (counts.size > 1) funnel.push({ step: 'venue', left: counts.get(venue)!, detail: `venue ${venue} (of ${[...counts.keys()].sort().join(', ')}; set \`exchange\` or \`venue\`)` });
     const found = discover(
       cands.filter((c) => c.venue === venue),
