@@ -2,11 +2,14 @@
  * Performance metrics of a daily return series, in one module (docs/math.md, "Metrics"). Conventions:
  * simple returns; annualisation by `periodsPerYear` (365 crypto, 252 otherwise); sample standard deviation
  * (ddof = 1); the risk-free rate is annual and converted to a per-period rate geometrically; drawdowns are of
- * the compounded equity curve starting at 1, reported as negative fractions.
+ * the compounded equity curve starting at 1, reported as negative fractions. A NaN day is a day with no
+ * position, not a zero return: it is left out. The kernels shared with the features (finite values, volatility,
+ * drawdown) come from features.ts.
  *
  * `verifyMetrics` recomputes Sharpe, CAGR and max drawdown by a second, independent route (log-space sums,
  * Welford's online variance, a drawdown scan over log equity) and reports any disagreement (seed CR-750).
  */
+import { annualisedVolatility, finiteValues, maxDrawdown as maxLoss } from './features.js';
 
 export interface Metrics {
   days: number;
@@ -22,13 +25,6 @@ export interface Metrics {
   worst_day: number;
 }
 
-/** The finite values of a series (a NaN day is a day with no position, not a zero return). */
-function finite(r: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(r.length);
-  let k = 0;
-  for (let i = 0; i < r.length; i++) if (Number.isFinite(r[i])) out[k++] = r[i];
-  return out.subarray(0, k);
-}
 
 export const periodRate = (annual: number, periodsPerYear: number) => Math.pow(1 + annual, 1 / periodsPerYear) - 1;
 
@@ -40,7 +36,7 @@ export function totalReturn(r: ArrayLike<number>): number {
 
 /** Compound annual growth: (Π(1 + r))^(periodsPerYear / n) − 1; −1 once the equity is wiped out. */
 export function cagr(r: ArrayLike<number>, periodsPerYear: number): number {
-  const x = finite(r);
+  const x = finiteValues(r);
   if (!x.length) return NaN;
   const g = 1 + totalReturn(x);
   return g <= 0 ? -1 : Math.pow(g, periodsPerYear / x.length) - 1;
@@ -56,14 +52,13 @@ function meanStd(x: Float64Array): { mean: number; std: number } {
   return { mean, std: n > 1 ? Math.sqrt(ss / (n - 1)) : NaN };
 }
 
-export function annualVolatility(r: ArrayLike<number>, periodsPerYear: number): number {
-  return meanStd(finite(r)).std * Math.sqrt(periodsPerYear);
-}
+/** Annualised volatility (the feature kernel): sample std of the finite days × sqrt(periodsPerYear). */
+export const annualVolatility = annualisedVolatility;
 
 /** Annualised Sharpe: mean excess per-period return over its sample std, × sqrt(periodsPerYear). */
 export function sharpe(r: ArrayLike<number>, periodsPerYear: number, riskFree = 0): number {
   const rf = periodRate(riskFree, periodsPerYear);
-  const x = finite(r).map((v) => v - rf);
+  const x = finiteValues(r).map((v) => v - rf);
   const { mean, std } = meanStd(x);
   return std > 0 ? (mean / std) * Math.sqrt(periodsPerYear) : NaN;
 }
@@ -71,7 +66,7 @@ export function sharpe(r: ArrayLike<number>, periodsPerYear: number, riskFree = 
 /** Annualised Sortino: mean excess return over the downside deviation sqrt(mean(min(0, r − rf)²)) (target rf). */
 export function sortino(r: ArrayLike<number>, periodsPerYear: number, riskFree = 0): number {
   const rf = periodRate(riskFree, periodsPerYear);
-  const x = finite(r);
+  const x = finiteValues(r);
   if (!x.length) return NaN;
   let s = 0;
   let down = 0;
@@ -107,15 +102,14 @@ export function drawdownSeries(r: ArrayLike<number>): Float64Array {
   return out;
 }
 
+/** Maximum drawdown as a negative fraction (0 for an empty series): the feature kernel's loss, signed. */
 export function maxDrawdown(r: ArrayLike<number>): number {
-  const dd = drawdownSeries(r);
-  let m = 0;
-  for (let i = 0; i < dd.length; i++) if (dd[i] < m) m = dd[i];
-  return m;
+  const loss = maxLoss(r);
+  return Number.isNaN(loss) ? 0 : 0 - loss;
 }
 
 export function hitRate(r: ArrayLike<number>): number {
-  const x = finite(r);
+  const x = finiteValues(r);
   if (!x.length) return NaN;
   let up = 0;
   for (let i = 0; i < x.length; i++) if (x[i] > 0) up++;
@@ -123,7 +117,7 @@ export function hitRate(r: ArrayLike<number>): number {
 }
 
 export function computeMetrics(r: ArrayLike<number>, periodsPerYear: number, riskFree = 0): Metrics {
-  const x = finite(r);
+  const x = finiteValues(r);
   const c = cagr(x, periodsPerYear);
   const mdd = maxDrawdown(x);
   let best = -Infinity;
@@ -161,7 +155,7 @@ export interface Verification {
  * the magnitude, absolute near zero).
  */
 export function verifyMetrics(r: ArrayLike<number>, periodsPerYear: number, riskFree = 0, tolerance = 1e-9): Verification[] {
-  const x = finite(r);
+  const x = finiteValues(r);
   const n = x.length;
   const m = computeMetrics(x, periodsPerYear, riskFree);
   let logSum = 0;

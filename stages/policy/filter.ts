@@ -12,7 +12,7 @@
  *   that was not computed at all is an error (FILTER_FEATURE_MISSING), never a silent pass.
  * - `relax(params, amount)` gives the stage-2 (relaxed) thresholds of the HTR loop; `hard` filters (data health,
  *   fat tails) keep vetoing in stages 3 and 4, when representatives are forced and the pool is filled.
- * - No filter reads a day after ctx.as_of (see `asOfEnd`).
+ * - No filter reads a day after ctx.as_of (see `asOfEnd` in core/context).
  */
 import { runError } from '../../src/core/errors.js';
 import type { FeatureTable, ReturnsMatrix, SelectionContext } from '../../src/core/context.js';
@@ -66,7 +66,6 @@ export function optionalFeatureColumn(features: FeatureTable, name: string): Flo
   return features.values[name] ?? new Float64Array(features.symbols.length).fill(NaN);
 }
 
-export { asOfEnd } from '../../src/core/context.js';
 
 /** Column j of the returns, rows [start, end). */
 export function returnsColumn(returns: ReturnsMatrix, j: number, start: number, end: number): Float64Array {

@@ -1,6 +1,8 @@
 /** The seeds' StrategyRegimeRanker: a MarketRegimeDetector labels NORMAL / TURBULENT / CRISIS from market volatility and drawdown; factor weights per regime. */
 import { asOfEnd, type FeatureTable, type ReturnsMatrix, type SelectionContext } from '../../../src/core/context.js';
 import { runError } from '../../../src/core/errors.js';
+import { annualisedVolatility } from '../../../src/math/features.js';
+import { drawdownSeries, maxDrawdown } from '../../../src/math/metrics.js';
 import { int, num, numberMap, params } from '../../../src/core/params.js';
 import type { PluginMeta, StageEnv } from '../../../src/core/plugin.js';
 import { periodsPerYearFor } from '../../features/feature-engineering.stage.js';
@@ -69,21 +71,10 @@ export function marketReturns(r: ReturnsMatrix, lookback: number, end = r.dates.
 export function detectRegime(r: ReturnsMatrix, t: RegimeThresholds, end = r.dates.length): RegimeReading {
   const vol = marketReturns(r, t.volatilityLookback, end);
   const dd = marketReturns(r, t.drawdownLookback, end);
-  let volatility = NaN;
-  if (vol.returns.length >= 2) {
-    const m = vol.returns.reduce((a, b) => a + b, 0) / vol.returns.length;
-    const ss = vol.returns.reduce((a, b) => a + (b - m) * (b - m), 0);
-    volatility = Math.sqrt(ss / (vol.returns.length - 1)) * Math.sqrt(t.periodsPerYear);
-  }
-  let equity = 1;
-  let peak = 1;
-  let maxDd = 0;
-  for (const x of dd.returns) {
-    equity *= 1 + x;
-    if (equity > peak) peak = equity;
-    maxDd = Math.min(maxDd, equity / peak - 1);
-  }
-  const drawdown = equity / peak - 1;
+  const volatility = annualisedVolatility(vol.returns, t.periodsPerYear);
+  const path = drawdownSeries(dd.returns);
+  const drawdown = path.length ? path[path.length - 1]! : 0;
+  const maxDd = maxDrawdown(dd.returns);
   const regime: Regime = drawdown <= t.crisisDrawdown ? 'CRISIS' : volatility >= t.turbulentVolatility ? 'TURBULENT' : 'NORMAL';
   const allDays = [...vol.days, ...dd.days];
   return {

@@ -8,10 +8,10 @@
  * - annualised volatility (feature, when computed) < min_volatility: a price that never moves (a halted listing,
  *   a peg) scores as perfectly safe and predictable on every ranker, so it is vetoed as unhealthy instead.
  */
-import type { FeatureTable, SelectionContext } from '../../../src/core/context.js';
+import { asOfEnd, type FeatureTable, type SelectionContext } from '../../../src/core/context.js';
 import { fraction, int, num, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
-import { asOfEnd, ceiling, featureColumn, optionalFeatureColumn, floor, type Filter, type FilterVerdicts } from '../filter.js';
+import { ceiling, featureColumn, optionalFeatureColumn, floor, type Filter, type FilterVerdicts } from '../filter.js';
 
 export class DarwinianFilter implements Filter {
   static readonly meta: PluginMeta = {

@@ -5,11 +5,11 @@
  * (median about 0.987 over 60 days), so the seeds' ceiling 0.995 vetoes the most pattern-free (noisiest) ~15%.
  * `entropy_measure: feature` uses the feature table's `entropy` (histogram entropy, 10 bins) instead.
  */
-import type { FeatureTable, SelectionContext } from '../../../src/core/context.js';
+import { asOfEnd, type FeatureTable, type SelectionContext } from '../../../src/core/context.js';
 import { int, oneOfStr } from '../../../src/core/params.js';
 import type { JsonSchema } from '../../../src/core/plugin.js';
 import { permutationEntropy } from '../../../src/math/permutation-entropy.js';
-import { asOfEnd, featureColumn } from '../filter.js';
+import { featureColumn } from '../filter.js';
 
 export const ENTROPY_PARAMS: Record<string, JsonSchema> = {
   entropy_measure: oneOfStr(['permutation', 'feature'] as const, "Entropy vetoed on: 'permutation' (normalised permutation entropy of the returns, computed by the filter) or 'feature' (the feature table's histogram entropy).", 'permutation'),

@@ -12,11 +12,11 @@
  * with 4% daily volatility costs 0.02 at an ADV of about $4.3M. Unknown volume or volatility gives no veto (value
  * null): the darwinian filter is where missing liquidity is vetoed.
  */
-import type { FeatureTable, SelectionContext } from '../../../src/core/context.js';
+import { asOfEnd, type FeatureTable, type SelectionContext } from '../../../src/core/context.js';
 import { int, num, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
 import { sampleStd } from '../../../src/math/features.js';
-import { asOfEnd, ceiling, optionalFeatureColumn, relaxCeiling, returnsColumn, type Filter, type FilterVerdicts } from '../filter.js';
+import { ceiling, optionalFeatureColumn, relaxCeiling, returnsColumn, type Filter, type FilterVerdicts } from '../filter.js';
 
 export interface EciInputs {
   sigmaDaily: number;
