@@ -3,7 +3,8 @@
  * (env.replay) on data up to that day only, over the last `train_window` days; the weights they decide are held
  * for the next `test_window` days (until the next rebalance, `step_size` days later; when test_window <
  * step_size the book is sold at the end of the holding period, that trade charged, and the days until the next
- * decision are cash). Weights drift with prices, costs are charged on traded notional, a window whose equity
+ * decision are cash). A date on which the policy lets nothing through is a decision to hold cash (the window's
+ * `cash_reason` says so), not a failed backtest. Weights drift with prices, costs are charged on traded notional, a window whose equity
  * reaches zero is liquidated and stays at zero, and returns compound time-weighted. Metrics come from
  * src/math/metrics.ts and are verified by a second route. weights.json is a final decision at the as-of date by
  * the same rule (metrics.json says `weights_as_of`).
