@@ -1,9 +1,11 @@
 /**
- * Stage artifacts, written into the run's folder (itself temporary until the run completes). JSON is written with
- * sorted keys-as-given and a trailing newline so the same decision gives the same bytes.
+ * Stage artifacts, written into the run's folder (itself temporary until the run completes). JSON is canonical (keys
+ * sorted at every depth, arrays in their order) with a trailing newline, so the same decision gives the same bytes
+ * whichever order a stage happened to fill its objects in (a cache hit, a worker thread).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
+import { canonicalJson } from '../config/hash.js';
 import { runError } from '../core/errors.js';
 
 export class ArtifactWriter {
@@ -26,14 +28,14 @@ export class ArtifactWriter {
   }
 
   async writeJson(name: string, value: unknown): Promise<string> {
-    return this.writeText(name, `${JSON.stringify(value, jsonReplacer, 2)}\n`);
+    return this.writeText(name, jsonText(value));
   }
 
   private readonly sections = new Map<string, Record<string, unknown>>();
 
   /**
    * One section of a JSON file several stages contribute to (metrics.json: `allocation`, `backtest`): the file
-   * is rewritten with every section written so far, in the order they arrived.
+   * is rewritten with every section written so far.
    */
   async writeJsonSection(name: string, section: string, value: unknown): Promise<string> {
     const doc = this.sections.get(name) ?? {};
@@ -49,8 +51,5 @@ export class ArtifactWriter {
   }
 }
 
-export function jsonReplacer(_k: string, v: unknown): unknown {
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
-  if (typeof v === 'number' && !Number.isFinite(v)) return null;
-  return v;
-}
+/** The text of a JSON artifact: canonical, indented by 2, a trailing newline (typed arrays as lists, NaN as null). */
+export const jsonText = (value: unknown): string => `${canonicalJson(value, 2)}\n`;

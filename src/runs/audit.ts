@@ -3,6 +3,7 @@
  * ledger of a run that dies holds everything up to the failure.
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
+import { canonicalJson } from '../config/hash.js';
 
 export interface AuditEvent {
   time: string;
@@ -12,13 +13,6 @@ export interface AuditEvent {
   data?: unknown;
 }
 
-/** Typed arrays become plain lists in the ledger; NaN/Infinity become null (JSON has neither). */
-function replacer(_k: string, v: unknown): unknown {
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
-  if (typeof v === 'number' && !Number.isFinite(v)) return null;
-  return v;
-}
-
 export class AuditLedger {
   private count = 0;
   constructor(readonly file: string, readonly runId: string, private readonly now: () => Date = () => new Date()) {
@@ -26,8 +20,10 @@ export class AuditLedger {
   }
 
   event(stage: string | null, event: string, data?: unknown): void {
-    const e: AuditEvent = { time: this.now().toISOString(), run_id: this.runId, stage, event, ...(data === undefined ? {} : { data }) };
-    appendFileSync(this.file, `${JSON.stringify(e, replacer)}\n`);
+    // The envelope in reading order; the data canonical (sorted keys, typed arrays as lists, NaN as null), so an
+    // event's bytes do not depend on the order a stage filled its objects in.
+    const head = JSON.stringify({ time: this.now().toISOString(), run_id: this.runId, stage, event } satisfies AuditEvent);
+    appendFileSync(this.file, `${data === undefined ? head : `${head.slice(0, -1)},"data":${canonicalJson(data)}}`}\n`);
     this.count++;
   }
 

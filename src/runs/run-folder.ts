@@ -7,7 +7,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { jsonReplacer } from './artifacts.js';
+import { jsonText } from './artifacts.js';
 import { inputError } from '../core/errors.js';
 
 export function newRunId(now = new Date()): string {
@@ -69,7 +69,7 @@ export class RunFolder {
 
   private finish(manifest: unknown, target: string): string {
     if (this.done) throw new Error('run folder already finished');
-    writeDurable(join(this.dir, 'manifest.json'), `${JSON.stringify(manifest, jsonReplacer, 2)}\n`);
+    writeDurable(join(this.dir, 'manifest.json'), jsonText(manifest));
     fsyncDir(this.dir);
     renameSync(this.dir, target);
     fsyncDir(this.parent);
