@@ -125,22 +125,65 @@ export interface TreeNode {
   note?: string;
 }
 
+/** Physical weights decided on `date` and held from then on (until the next entry). */
+export interface DatedHoldings {
+  date: EpochDay;
+  weights: { symbol: string; weight: number }[];
+}
+
 /** What a sleeve contributes to its meta pipeline. */
 export interface SleeveResult {
   name: string;
   kind: 'selection' | 'meta';
-  /** Out-of-sample daily returns (the walk-forward backtest's, or the child meta's combined ones). */
+  /** Out-of-sample daily returns (the walk-forward backtest's, or the child meta's own walk-forward ones). */
   dates: Int32Array;
   returns: Float64Array;
-  /** Physical weights (a child meta's are already flattened). */
+  /** Physical weights decided as of the sleeve's last day (a child meta's are already flattened). */
   weights: { symbol: string; weight: number; direction: 'LONG' | 'SHORT' }[];
+  /**
+   * The sleeve's physical weights through time, ascending: each of its decisions (a selection sleeve's rebalances and
+   * the days its book is sold; a meta's flattened tree at every change below it). Its weights as of d are the last
+   * entry dated on or before d (none: it holds nothing yet).
+   */
+  holdings: DatedHoldings[];
+  /** A meta sleeve's tree as of its last day, and through time (on the dates of `holdings`). */
   tree?: TreeNode;
+  trees?: { date: EpochDay; tree: TreeNode }[];
   periods_per_year: number;
   /** The sleeve's run folder (relative to the meta run for a fresh run; absolute for a cache hit). */
   run: string;
   cached: boolean;
-  /** The sleeve's backtest went to zero (its weights are empty). */
+  /** The sleeve's record went to zero (from its -100% day on it holds nothing). */
   liquidated?: boolean;
+  /** The data identity its run recorded (the manifest's data_hash) and how many registry entries it covers. */
+  data_hash?: string | null;
+  data_inputs?: number;
+}
+
+/** One meta rebalance: the decision on the sleeves' out-of-sample returns up to `as_of`, and how it was held. */
+export interface MetaRebalance {
+  as_of: EpochDay;
+  /** The holding period (the days after as_of it was held); absent for the final decision at the as-of date. */
+  start?: EpochDay;
+  end?: EpochDay;
+  /** Target meta weight per sleeve (0 for a sleeve not eligible then). */
+  weights: Record<string, number>;
+  engine: string;
+  /** Why the equal-weight proxy stands in, or why the meta holds cash; engines that failed before the one used. */
+  proxy_reason?: string;
+  attempts?: { engine: string; error: string }[];
+  cash_reason?: string;
+  /** Sleeves left out of this decision, and why (too few returns in the window, liquidated). */
+  excluded: Record<string, string>;
+  /** Σ |target − drifted meta weight| and the physical traded notional it flattens to (fractions of equity). */
+  turnover: number;
+  physical_turnover: number;
+  cost: number;
+  /** Compounded return of the holding period (net of costs), and whether the meta's equity reached zero in it. */
+  return: number;
+  liquidated: boolean;
+  /** The book is sold at `end` (test_window < step_size): that trade, flattened, is charged too. */
+  exit_turnover?: number;
 }
 
 export interface MetaContext {
@@ -154,10 +197,20 @@ export interface MetaContext {
   sleeve_weights?: Record<string, SleeveResult['weights']>;
   /** Sleeves left out, and why (health gate, failed run). */
   vetoed_sleeves?: Record<string, string>;
+  /** Least share of a rebalance's train window a sleeve must have returns on to be allocated (meta_returns' gate). */
+  health_threshold?: number;
+  /** The final meta decision, as of `as_of` (the last day of the sleeves' common calendar). */
   meta_weights?: Record<string, number>;
-  /** The meta portfolio's daily returns (Σ meta weight × sleeve return) on the sleeves' axis. */
+  as_of?: EpochDay;
+  /** The meta's out-of-sample daily returns: the chained held results of every meta rebalance. */
   meta_returns?: { dates: Int32Array; returns: Float64Array };
+  /** Every meta rebalance in order, the final decision last. */
+  meta_rebalances?: MetaRebalance[];
+  /** The meta's equity reached zero in its walk-forward. */
+  meta_liquidated?: boolean;
   cluster_tree?: TreeNode;
+  /** The tree and physical weights through time (every change at any level below), for a parent meta. */
+  tree_history?: { date: EpochDay; tree: TreeNode; weights: { symbol: string; weight: number }[] }[];
   flattened_weights?: FlatWeight[];
   periods_per_year?: number;
   extra: Record<string, unknown>;

@@ -91,8 +91,13 @@ export interface StageEnv {
   log: (message: string) => void;
   /** Reports progress of long work (a bar on a TTY, silent otherwise). */
   progress: (label: string, done: number, total: number) => void;
-  /** Records the data a stage read (e.g. lakehouse registry entries); the manifest's data hash is built from them. */
-  recordData: (entries: { id: string; checksum: string }[]) => void;
+  /**
+   * Records the identity of the data a stage read (src/lakehouse/registry.ts `dataIdentity`, and how many registry
+   * entries it covers); the manifest's data hash is that identity (or their combination when several differ).
+   */
+  recordData: (source: DataSource) => void;
+  /** The run's data hash so far (what the manifest will say), or null before any data is read. */
+  dataHash: () => string | null;
   /** The pipeline being run and what has happened so far (for reporters). */
   pipeline: { name: string; hash: string; config: unknown; stages: { type: string; ms?: number }[] };
   /**
@@ -123,6 +128,12 @@ export interface StageEnv {
   useCache: boolean;
   /** Where this run's folder will be once it completes (the temporary folder is renamed there). */
   finalRunDir: string;
+}
+
+/** The identity of the data a run read from one source, and how many registry entries it covers. */
+export interface DataSource {
+  data_hash: string;
+  entries: number;
 }
 
 /** A replayed decision as plain data (see core/replay.ts). */

@@ -6,7 +6,6 @@
 import { join, resolve } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import type { ValidationResult } from '../config/validate.js';
-import { sha256 } from '../config/hash.js';
 import { ArtifactWriter } from '../runs/artifacts.js';
 import { AuditLedger } from '../runs/audit.js';
 import { fractalVersion, gitState, type Manifest } from '../runs/manifest.js';
@@ -19,7 +18,7 @@ import { childRunOf } from './sleeve-result.js';
 import { runSleevesInPool, sleevePoolAvailable } from '../exec/sleeve-pool.js';
 import { outcomeOf, quietEnv, replayPrefix } from './replay.js';
 import { poolAvailable, replayInPool } from '../exec/replay-pool.js';
-import { byCodeUnit } from './order.js';
+import { combinedDataIdentity } from '../lakehouse/registry.js';
 
 export interface RunOptions {
   outRoot: string;
@@ -50,6 +49,8 @@ export interface RunSummary {
   folder: string;
   config_hash: string;
   data_hash: string | null;
+  /** How many registry entries the data hash covers. */
+  data_inputs: number;
   duration_ms: number;
   stages: Manifest['stages'];
   artifacts: string[];
@@ -72,7 +73,8 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
   const folder = new RunFolder(resolve(opts.outRoot), config.name, runId);
   const audit = new AuditLedger(`${folder.dir}/audit.jsonl`, runId, now);
   const artifacts = new ArtifactWriter(folder.dir);
-  const dataEntries = new Map<string, string>();
+  // The identities of the data the run read, with the registry entries each covers (normally one source).
+  const dataSources = new Map<string, number>();
   const stageRecords: Manifest['stages'] = config.stages.map((s) => ({ type: s.type, ms: null, outcome: 'skipped' }));
   const log = opts.log ?? (() => {});
   const cache = new Map<string, unknown>();
@@ -88,7 +90,8 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
     plugins: built.resolver,
     log,
     progress: opts.progress ?? (() => {}),
-    recordData: (entries) => entries.forEach((e) => dataEntries.set(e.id, e.checksum)),
+    recordData: (s) => void dataSources.set(s.data_hash, s.entries),
+    dataHash: () => combinedDataIdentity(dataSources.keys()),
     pipeline: { name: config.name, hash: v.hash, config, stages: stageRecords.map((s) => ({ type: s.type })) },
     cache: {
       get: <T>(key: string) => cache.get(key) as T | undefined,
@@ -139,7 +142,7 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
           Math.min(threads, dates.length),
           (done) => o.onProgress?.(done),
         );
-        env.recordData(r.entries);
+        r.sources.forEach(env.recordData);
         return r.outcomes;
       }
       const out: ReplayOutcome[] = [];
@@ -150,7 +153,6 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
       return out;
     },
   };
-  const dataHash = () => (dataEntries.size ? sha256([...dataEntries].sort(([a], [b]) => byCodeUnit(a, b)).map(([k, c]) => `${k}:${c}`).join('\n')) : null);
   const manifest = (outcome: Manifest['outcome'], error?: Manifest['error']): Manifest => {
     const finished = now();
     return {
@@ -162,8 +164,8 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
       config_hash: v.hash!,
       config,
       profile: v.composed?.profile ?? null,
-      data_hash: dataHash(),
-      data_inputs: dataEntries.size,
+      data_hash: combinedDataIdentity(dataSources.keys()),
+      data_inputs: [...dataSources.values()].reduce((a, n) => a + n, 0),
       git: gitState(v.baseDir),
       started_at: started.toISOString(),
       finished_at: finished.toISOString(),
@@ -233,6 +235,7 @@ function summary(m: Manifest, folder: string): RunSummary {
     folder,
     config_hash: m.config_hash,
     data_hash: m.data_hash,
+    data_inputs: m.data_inputs,
     duration_ms: m.duration_ms,
     stages: m.stages,
     artifacts: m.artifacts,

@@ -1,29 +1,65 @@
 /** What a finished child run (a sleeve) contributes to its meta pipeline: plain data, so it can cross threads. */
-import type { MetaContext, SleeveResult } from './context.js';
+import { dayFromIso } from '../lakehouse/dates.js';
+import type { DatedHoldings, MetaContext, SleeveResult } from './context.js';
 
-/** What a finished child run contributes: its out-of-sample returns and its physical weights. */
+/** A selection backtest's windows as its context holds them (stages/backtest). */
+interface BacktestRecord {
+  dates: Int32Array;
+  returns: Float64Array;
+  windows: { as_of: string; end: string; weights: { symbol: string; weight: number }[] }[];
+  metrics: { periods_per_year: number; weights_as_of: string; liquidated?: boolean };
+}
+
+/**
+ * A selection sleeve's physical weights through time: each rebalance's decision from its date, an empty book from
+ * the end of a holding period that stops before the next decision (test_window < step_size: the book is sold
+ * there), and the final decision at its as-of date.
+ */
+export function selectionHoldings(bt: Pick<BacktestRecord, 'windows' | 'metrics'>, final: { symbol: string; weight: number }[]): DatedHoldings[] {
+  const out: DatedHoldings[] = [];
+  const asOf = dayFromIso(bt.metrics.weights_as_of);
+  bt.windows.forEach((w, k) => {
+    const decided = dayFromIso(w.as_of);
+    out.push({ date: decided, weights: w.weights.map((h) => ({ symbol: h.symbol, weight: h.weight })) });
+    const next = k + 1 < bt.windows.length ? dayFromIso(bt.windows[k + 1].as_of) : asOf;
+    const end = dayFromIso(w.end);
+    if (end > decided && end < next) out.push({ date: end, weights: [] });
+  });
+  out.push({ date: asOf, weights: final.map((h) => ({ symbol: h.symbol, weight: h.weight })) });
+  return out;
+}
+
+/** What a finished child run contributes: its out-of-sample returns and its physical weights through time. */
 export function resultOf(name: string, kind: 'selection' | 'meta', context: unknown, run: string): SleeveResult | undefined {
   if (kind === 'meta') {
     const c = context as MetaContext;
-    if (!c.meta_returns || !c.flattened_weights) return undefined;
+    if (!c.meta_returns || !c.flattened_weights || !c.tree_history) return undefined;
     return {
       name, kind, run, cached: false, dates: c.meta_returns.dates, returns: c.meta_returns.returns, tree: c.cluster_tree,
       weights: c.flattened_weights.map((w) => ({ symbol: w.symbol, weight: w.weight, direction: w.direction })), periods_per_year: c.periods_per_year ?? 252,
+      holdings: c.tree_history.map((h) => ({ date: h.date, weights: h.weights })),
+      trees: c.tree_history.map((h) => ({ date: h.date, tree: h.tree })),
+      ...(c.meta_liquidated ? { liquidated: true } : {}),
     };
   }
-  const c = context as { backtest?: { dates: Int32Array; returns: Float64Array; metrics: { periods_per_year: number; liquidated?: boolean } }; weights?: SleeveResult['weights'] };
+  const c = context as { backtest?: BacktestRecord; weights?: SleeveResult['weights'] };
   if (!c.backtest) return undefined;
   const liquidated = Boolean(c.backtest.metrics.liquidated);
-  return { name, kind, run, cached: false, dates: c.backtest.dates, returns: c.backtest.returns, weights: liquidated ? [] : (c.weights ?? []).filter((w) => w.weight !== 0), periods_per_year: c.backtest.metrics.periods_per_year, ...(liquidated ? { liquidated } : {}) };
+  const weights = liquidated ? [] : (c.weights ?? []).filter((w) => w.weight !== 0);
+  return {
+    name, kind, run, cached: false, dates: c.backtest.dates, returns: c.backtest.returns, weights, holdings: selectionHoldings(c.backtest, weights),
+    periods_per_year: c.backtest.metrics.periods_per_year, ...(liquidated ? { liquidated } : {}),
+  };
 }
 
 /** A finished child run as plain data, with what it contributes as a sleeve. */
 export function childRunOf(
   name: string,
   kind: 'selection' | 'meta',
-  s: { outcome: 'succeeded' | 'failed'; run_id: string; folder: string; config_hash: string; data_hash: string | null; error?: { code: string; message: string; stage: string | null } },
+  s: { outcome: 'succeeded' | 'failed'; run_id: string; folder: string; config_hash: string; data_hash: string | null; data_inputs: number; error?: { code: string; message: string; stage: string | null } },
   context: unknown,
 ): import('./plugin.js').ChildRun {
-  const result = s.outcome === 'succeeded' ? resultOf(name, kind, context, s.folder) : undefined;
+  const found = s.outcome === 'succeeded' ? resultOf(name, kind, context, s.folder) : undefined;
+  const result = found ? { ...found, data_hash: s.data_hash, data_inputs: s.data_inputs } : undefined;
   return { name, outcome: s.outcome, run_id: s.run_id, folder: s.folder, config_hash: s.config_hash, data_hash: s.data_hash, ...(s.error ? { error: s.error } : {}), ...(result ? { result } : {}) };
 }

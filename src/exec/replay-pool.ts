@@ -12,6 +12,7 @@ import { Worker } from 'node:worker_threads';
 import type { ResolvedConfig } from '../config/validate.js';
 import { FractalError } from '../core/errors.js';
 import type { ReplayOptions, ReplayOutcome } from '../core/replay.js';
+import type { DataSource } from '../core/plugin.js';
 
 export interface ReplayJob {
   config: ResolvedConfig;
@@ -38,7 +39,7 @@ export async function replayInPool(
   dates: number[],
   threads: number,
   onProgress: (done: number) => void,
-): Promise<{ outcomes: ReplayOutcome[]; entries: { id: string; checksum: string }[] }> {
+): Promise<{ outcomes: ReplayOutcome[]; sources: DataSource[] }> {
   let done = 0;
   const blocks = Array.from({ length: threads }, (_, k) => dates.slice(Math.floor((k * dates.length) / threads), Math.floor(((k + 1) * dates.length) / threads))).filter((b) => b.length);
   const workers: Worker[] = [];
@@ -46,15 +47,15 @@ export async function replayInPool(
     const results = await Promise.all(
       blocks.map(
         (block) =>
-          new Promise<{ outcomes: ReplayOutcome[]; entries: { id: string; checksum: string }[] }>((resolve, reject) => {
+          new Promise<{ outcomes: ReplayOutcome[]; sources: DataSource[] }>((resolve, reject) => {
             const w = new Worker(workerUrl, { workerData: { ...base, dates: block } satisfies ReplayJob });
             workers.push(w);
             let settled = false;
-            w.on('message', (m: { kind: string; outcomes?: ReplayOutcome[]; entries?: { id: string; checksum: string }[]; message?: string; code?: string }) => {
+            w.on('message', (m: { kind: string; outcomes?: ReplayOutcome[]; sources?: DataSource[]; message?: string; code?: string }) => {
               if (m.kind === 'progress') onProgress(++done);
               else if (m.kind === 'done') {
                 settled = true;
-                resolve({ outcomes: m.outcomes!, entries: m.entries! });
+                resolve({ outcomes: m.outcomes!, sources: m.sources! });
               } else if (m.kind === 'error') {
                 settled = true;
                 reject(new FractalError(m.code ?? 'REPLAY_FAILED', `a backtest worker failed: ${m.message}`, { exitCode: 1 }));
@@ -70,7 +71,7 @@ export async function replayInPool(
           }),
       ),
     );
-    return { outcomes: results.flatMap((r) => r.outcomes), entries: results.flatMap((r) => r.entries) };
+    return { outcomes: results.flatMap((r) => r.outcomes), sources: results.flatMap((r) => r.sources) };
   } finally {
     // Done or failed: no worker outlives the pool.
     for (const w of workers) void w.terminate();

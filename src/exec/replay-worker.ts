@@ -1,7 +1,7 @@
 /**
  * Worker thread of the replay pool: rebuilds the pipeline from the parent's resolved config (its own plugin
  * modules loaded by the same rules), replays the decision stages for its share of the dates, and returns plain
- * outcomes and the data entries it read (for the run's data hash).
+ * outcomes and the identities of the data it read (for the run's data hash).
  */
 import 'reflect-metadata';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -10,7 +10,7 @@ import { checkPluginPath, loadPluginModule } from '../config/plugin-modules.js';
 import { createContainer } from '../core/container.js';
 import { PipelineFactory } from '../core/factory.js';
 import { outcomeOf, quietEnv, replayPrefix } from '../core/replay.js';
-import type { StageEnv } from '../core/plugin.js';
+import type { DataSource, StageEnv } from '../core/plugin.js';
 import type { ReplayJob } from './replay-pool.js';
 
 const job = workerData as ReplayJob;
@@ -26,14 +26,15 @@ try {
   const built = new PipelineFactory(registry).build(job.config);
   const releases: (() => unknown)[] = [];
   const cache = new Map<string, unknown>();
-  const entries: { id: string; checksum: string }[] = [];
+  const sources: DataSource[] = [];
   const env = quietEnv({
     runId: job.runId,
     runDir: '',
     baseDir: job.baseDir,
     lakehousePath: job.lakehousePath,
     plugins: createContainer(registry).resolver,
-    recordData: (es: { id: string; checksum: string }[]) => entries.push(...es),
+    recordData: (s: DataSource) => sources.push(s),
+    dataHash: () => sources[0]?.data_hash ?? null,
     pipeline: { name: job.config.name, hash: job.hash, config: job.config, stages: [] },
     cache: {
       get: <T>(k: string) => cache.get(k) as T | undefined,
@@ -50,7 +51,7 @@ try {
     port.postMessage({ kind: 'progress' });
   }
   for (const r of releases.reverse()) await r();
-  port.postMessage({ kind: 'done', outcomes, entries });
+  port.postMessage({ kind: 'done', outcomes, sources });
 } catch (err) {
   port.postMessage({ kind: 'error', message: (err as Error).message, code: (err as { code?: string }).code });
 }

@@ -17,8 +17,9 @@
  *         `lookbackDays` dates; simple close-to-close returns from each symbol's previous close, NaN where it has no
  *         bar. Fails fast (inputError LAKEHOUSE_MISSING_DATA) naming EVERY missing symbol or date range at once.
  *     lh.readPrices(sameRequest): Promise<PriceMatrix>    close/high/low/volume on the same axis, NaN where missing
- *     lh.entriesRead(): RegistryEntry[]                   what this handle has read (for the run manifest)
- *     lh.dataHash(entries = lh.entriesRead()): string     "sha256:..." over those entries' checksums and ranges
+ *     lh.entriesRead(): RegistryEntry[]                   what this handle has read so far
+ *     lh.dataIdentity(): string                           "sha256:...": the data identity of everything it holds (the
+ *                                                         run's data hash; registry.ts dataIdentity says what it covers)
  *     lh.status(): StatusReport                           counts and per-symbol health
  *     lh.verify(): Promise<VerifyReport>                  re-reads every file against its checksum (takes the lock
  *                                                         to finish an interrupted commit first; read-only: does not)
@@ -29,13 +30,13 @@
  *     lh.ingestCcxt(opts: CcxtOptions & WriteOptions): Promise<IngestReport>
  *     lh.repair(opts?): Promise<RepairReport>             re-fetches DEGRADED or corrupt symbols from their source
  *
- *   Also exported: dataHash(entries), resolveLakehousePath(flag?), the types, and generateSynthetic (pure).
+ *   Also exported: dataIdentity(entries), combinedDataIdentity(ids), resolveLakehousePath(flag?), the types, and generateSynthetic (pure).
  */
 import { join, resolve } from 'node:path';
 import type { PriceMatrix, ReturnsMatrix } from '../core/context.js';
 import { inputError } from '../core/errors.js';
 import { Store, decodeOhlcv, recover, sha256, describeSource, SYMBOLS_FILE, type Ohlcv, type OpenOptions, type SymbolWrite, type CommitOptions, type RecoveryReport } from './store.js';
-import { dataHash, entryKey, type Registry, type RegistryEntry, type SourceRef } from './registry.js';
+import { combinedDataIdentity, dataIdentity, entryKey, type Registry, type RegistryEntry, type SourceRef } from './registry.js';
 import { readReturns, readPrices, type ReturnsRequest } from './returns.js';
 import { generateSynthetic, type SyntheticOptions } from './sources/synthetic.js';
 import { readCsvSource, type CsvImportOptions } from './sources/csv.js';
@@ -46,7 +47,7 @@ import { tableFromIPC } from 'apache-arrow';
 import type { HealthOptions } from './health.js';
 
 export type { Ohlcv, Registry, RegistryEntry, SourceRef, ReturnsRequest, SyntheticOptions, CsvImportOptions, CcxtOptions, HealthOptions };
-export { dataHash, generateSynthetic };
+export { combinedDataIdentity, dataIdentity, generateSynthetic };
 
 export const DEFAULT_LAKEHOUSE = './lakehouse';
 
@@ -171,8 +172,9 @@ export class Lakehouse {
     return this.store.entriesRead();
   }
 
-  dataHash(entries: RegistryEntry[] = this.entriesRead()): string {
-    return dataHash(entries);
+  /** The data identity of every entry this lakehouse holds (see registry.ts `dataIdentity`). */
+  dataIdentity(): string {
+    return dataIdentity(Object.values(this.registry().entries));
   }
 
   status(): StatusReport {

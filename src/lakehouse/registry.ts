@@ -107,10 +107,31 @@ export function refreshStatuses(reg: Registry, nowMs = Date.now(), options: Part
   }
 }
 
-/** Hash of the registry entries a run read: same entries, same data, same hash (order-independent). */
-export function dataHash(entries: Iterable<Pick<RegistryEntry, 'venue' | 'symbol' | 'checksum' | 'rows' | 'first_date' | 'last_date'>>): string {
-  const lines = [...entries].map((e) => `${e.venue}/${e.symbol}\t${e.checksum}\t${e.rows}\t${e.first_date}\t${e.last_date}`).sort();
+/**
+ * The data identity: the one definition of a run's data hash. It is taken over every entry of the registry a run's
+ * source holds (the lakehouse it opened, or the temporary one a CSV file or a synthetic market is staged in), not only
+ * the entries it happened to read: discovery reads the whole symbols table, so any entry can change a decision, and a
+ * set known before the run is what lets the sleeve cache key on the same value. Each entry contributes its file's
+ * checksum, its rows and dates, and the symbols-table fields discovery reads; the order of the entries does not
+ * matter. The manifest's `data_hash`, the audit's `returns_loaded`, the sleeve cache key and the report all show it.
+ */
+export function dataIdentity(entries: Iterable<IdentityFields>): string {
+  const lines = [...entries]
+    .map((e) => [`${e.venue}/${e.symbol}`, e.checksum, e.rows, e.first_date, e.last_date, e.exchange, e.asset_type, e.base, e.quote, e.sector, e.market_cap_rank, e.volume_24h].map((x) => (x === null || x === undefined ? '' : String(x))).join('\t'))
+    .sort();
   return `sha256:${createHash('sha256').update(lines.join('\n')).digest('hex')}`;
+}
+
+type IdentityFields = Pick<RegistryEntry, 'venue' | 'symbol' | 'checksum' | 'rows' | 'first_date' | 'last_date'> & Partial<SymbolMeta>;
+
+/**
+ * The identity of data from several sources (a meta pipeline whose sleeves read different lakehouses): the one
+ * identity when they all agree, else a hash of the distinct ones.
+ */
+export function combinedDataIdentity(identities: Iterable<string>): string | null {
+  const distinct = [...new Set(identities)].sort();
+  if (distinct.length <= 1) return distinct[0] ?? null;
+  return `sha256:${createHash('sha256').update(distinct.join('\n')).digest('hex')}`;
 }
 
 export function describeRange(e: Pick<RegistryEntry, 'first_date' | 'last_date'>): string {

@@ -1,7 +1,7 @@
 /**
  * Ingestion: a scanner discovers the raw pool (symbols with discovery metadata), then aligned daily returns (and
- * bars) are loaded for `lookback_days` up to the as-of date, never a day after it. The data read is recorded for
- * the manifest's data hash.
+ * bars) are loaded for `lookback_days` up to the as-of date, never a day after it. The identity of the source's
+ * data is recorded for the manifest's data hash.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -80,7 +80,9 @@ export class IngestionStage implements Stage<SelectionContext> {
       const prices = await scan.data.readPrices(request);
       if (returns.dates.length < 2)
         throw runError('NOT_ENOUGH_HISTORY', `only ${returns.dates.length} day(s) of data up to ${isoFromDay(asOf)} for ${symbols.length} symbols`);
-      env.recordData(scan.data.entriesRead().map((e) => ({ id: `${e.venue}/${e.symbol}`, checksum: e.checksum })));
+      // The run's data identity: the whole source it discovers from (see src/lakehouse/registry.ts dataIdentity).
+      const dataHash = scan.data.dataIdentity();
+      env.recordData({ data_hash: dataHash, entries: Object.keys(scan.data.registry().entries).length });
 
       ctx.as_of = asOf;
       ctx.raw_pool = candidates;
@@ -92,7 +94,7 @@ export class IngestionStage implements Stage<SelectionContext> {
       const first = isoFromDay(returns.dates[0]);
       const last = isoFromDay(returns.dates[returns.dates.length - 1]);
       await env.artifacts.writeJson('candidates.json', { scanner: ref.name, venue, as_of: isoFromDay(asOf), point_in_time: Boolean(scan.rediscover && !p.candidates_path), funnel, candidates });
-      env.audit.event('ingestion', 'returns_loaded', { symbols: symbols.length, days: returns.dates.length, first, last, as_of: isoFromDay(asOf), data_hash: scan.data.dataHash() });
+      env.audit.event('ingestion', 'returns_loaded', { symbols: symbols.length, days: returns.dates.length, first, last, as_of: isoFromDay(asOf), data_hash: dataHash });
       env.log(`ingestion: ${symbols.length} symbols × ${returns.dates.length} days (${first} to ${last}) from ${ref.name}/${scan.venue}`);
       return ctx;
     }

@@ -30,7 +30,16 @@ export const LIQUIDITY_DAYS = 30;
 
 export interface Scanner {
   scan(params: Record<string, unknown>, env: StageEnv): Promise<ScanResult>;
+  /**
+   * The data identity a scan with these params records (src/lakehouse/registry.ts `dataIdentity`), found without
+   * discovering: what the sleeve cache keys on. Absent for live scanners (an exchange's or a screener's candidates
+   * are today's; nothing on disk says whether they changed): their sleeves are never cached.
+   */
+  dataIdentity?(params: Record<string, unknown>, env: ScanEnv): Promise<string>;
 }
+
+/** What finding a scanner's data identity needs from the environment. */
+export type ScanEnv = Pick<StageEnv, 'baseDir' | 'lakehousePath' | 'progress'>;
 
 export const toCandidate = (r: SymbolRow): Candidate => ({
   symbol: r.symbol,

@@ -1,12 +1,22 @@
 /**
- * meta_optimize: any allocation engine, with its params, on the sleeves' out-of-sample returns (the sleeves are
- * the assets). When the optimisation fails, the equal-weight proxy stands in (recorded) unless `on_failure:
- * fail`: a child meta that cannot optimise degrades instead of failing its parent.
+ * meta_optimize: the meta walk-forward. At each meta rebalance (the first once `train_window` days of the sleeves'
+ * out-of-sample returns exist, then every `step_size` days) any allocation engine, with its fallbacks, allocates
+ * across the sleeves on their out-of-sample returns of the last `train_window` days up to that day only; the
+ * weights are held with drift for `test_window` days, the meta's trades charged on the physical notional they
+ * flatten to (walk-forward.ts). The meta's returns are those chained held results, out of sample at every day;
+ * its final weights are one more decision at the last day. When an optimisation fails, the equal-weight proxy
+ * stands in for that rebalance (recorded) unless `on_failure: fail`: a child meta that cannot optimise degrades
+ * instead of failing its parent.
  */
-import type { MetaContext, SelectionContext } from '../../src/core/context.js';
-import { oneOfStr, params } from '../../src/core/params.js';
-import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import type { MetaContext } from '../../src/core/context.js';
+import { inputError } from '../../src/core/errors.js';
+import { int, num, oneOfStr, params, pluginRef } from '../../src/core/params.js';
+import type { PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import { isoFromDay } from '../../src/lakehouse/dates.js';
 import { AllocationStage } from '../allocation/allocation.stage.js';
+import type { Simulator } from '../backtest/simulator.js';
+import { allocateSleeves } from './allocate-sleeves.js';
+import { holdingsAt, metaWalkForward, rebalanceView, type MetaDecision } from './walk-forward.js';
 
 const allocationParams = AllocationStage.meta.params.properties as Record<string, Record<string, unknown>>;
 
@@ -14,62 +24,93 @@ export class MetaOptimizeStage implements Stage<MetaContext> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'meta_optimize',
-    description: "Allocates across the sleeves with any allocation engine on their out-of-sample returns; an equal-weight proxy stands in when it fails.",
+    description: "Walk-forward allocation across the sleeves: any allocation engine on their out-of-sample returns up to each meta rebalance, held with drift and costs; an equal-weight proxy stands in when it fails.",
     documents: ['meta'],
     requires: ['sleeve_returns'],
     provides: ['meta_weights', 'meta_returns'],
     params: params({
       ...Object.fromEntries(Object.entries(allocationParams).filter(([k]) => !['cluster_cap', 'symbol_bounds', 'market_neutral'].includes(k))),
-      on_failure: oneOfStr(['equal_weight', 'fail'] as const, 'When the optimisation fails: the equal-weight proxy (recorded), or fail the run.', 'equal_weight'),
+      on_failure: oneOfStr(['equal_weight', 'fail'] as const, 'When an optimisation fails: the equal-weight proxy for that rebalance (recorded), or fail the run.', 'equal_weight'),
+      train_window: int("Days of the sleeves' out-of-sample returns each meta decision sees (the meta's record starts after the first of them).", 90, { min: 2 }),
+      test_window: int('Days each meta decision is held (when shorter than step_size the book is sold and the rest is cash).', 30, { min: 1 }),
+      step_size: int('Days between meta rebalances.', 30, { min: 1 }),
+      slippage_bps: num("Slippage on the meta's physical traded notional, basis points.", 5, { min: 0 }),
+      commission_bps: num("Commission on the meta's physical traded notional, basis points.", 1, { min: 0 }),
+      simulator: pluginRef('simulator', 'How the sleeves are held between meta rebalances.', 'vectorized'),
     }),
   };
 
   async execute(ctx: MetaContext, p: Record<string, unknown>, env: StageEnv): Promise<MetaContext> {
     const R = ctx.sleeve_returns!;
+    const results = ctx.sleeve_results!;
     const names = R.symbols;
-    let weights: Record<string, number>;
-    let engine: string;
-    try {
-      // The sleeves are the assets: the allocation stage runs on their returns, its files under meta_ names.
-      const { on_failure: _f, ...allocation } = p;
-      const sel: SelectionContext = {
-        kind: 'selection', run_id: ctx.run_id, params: {}, returns: R, extra: {},
-        raw_pool: names.map((n) => ({ symbol: n, asset_type: ctx.periods_per_year === 365 ? 'spot' : 'equity' })),
-      };
-      const proxy: StageEnv = {
-        ...env,
-        artifacts: {
-          writeText: (n, t) => env.artifacts.writeText(`meta_${n}`, t),
-          writeJson: (n, v) => env.artifacts.writeJson(n === 'weights.json' ? 'meta_weights.json' : `meta_${n}`, v),
-          writeJsonSection: (n, sec, v) => env.artifacts.writeJsonSection(n, sec === 'allocation' ? 'meta_allocation' : sec, v),
-          writeBytes: (n, b) => env.artifacts.writeBytes(`meta_${n}`, b),
-        },
-        audit: { event: (stage, event, data) => env.audit.event(stage === 'allocation' ? 'meta_optimize' : stage, event, data) },
-      };
-      await new AllocationStage().execute(sel, { ...allocation, periods_per_year: p.periods_per_year ?? ctx.periods_per_year }, proxy);
-      weights = Object.fromEntries(names.map((n) => [n, sel.weights!.find((w) => w.symbol === n)?.weight ?? 0]));
-      engine = String(sel.extra.allocation_engine);
-    } catch (err) {
-      if (p.on_failure === 'fail') throw err;
-      weights = Object.fromEntries(names.map((n) => [n, 1 / names.length]));
-      engine = 'equal_weight_proxy';
-      env.audit.event('meta_optimize', 'equal_weight_proxy', { reason: (err as Error).message, sleeves: names });
-      env.log(`meta_optimize: ${(err as Error).message}; the equal-weight proxy stands in`);
-      await env.artifacts.writeJson('meta_weights.json', names.map((n) => ({ symbol: n, weight: weights[n], direction: 'LONG' })));
-    }
-    // The meta portfolio's daily return: Σ meta weight × sleeve return (a sleeve's missing day is flat).
     const T = R.dates.length;
-    const combined = new Float64Array(T);
-    names.forEach((n, j) => {
-      for (let t = 0; t < T; t++) {
-        const x = R.values[j * T + t];
-        if (Number.isFinite(x)) combined[t] += weights[n] * x;
+    const train = p.train_window as number;
+    if (T < train + 2)
+      throw inputError('META_TOO_SHORT', `the sleeves share ${T} days of out-of-sample returns (${isoFromDay(R.dates[0])} to ${isoFromDay(R.dates[T - 1])}); meta_optimize.train_window ${train} leaves nothing to hold`, "Lower meta_optimize's train_window, or give the sleeves longer out-of-sample records (more history, shorter train windows).");
+    const ppy = (p.periods_per_year as number | undefined) ?? ctx.periods_per_year ?? 252;
+    const budget = (p.budget as number | undefined) ?? 1;
+    const simulator = env.plugins.get<Simulator>('simulator', (p.simulator as PluginRef).name);
+
+    const decide = (from: number, to: number, eligible: boolean[]): MetaDecision => {
+      const cols = names.map((_, j) => j).filter((j) => eligible[j]);
+      const weights = new Float64Array(names.length);
+      if (!cols.length) return { weights, engine: 'cash', cash_reason: 'no sleeve is eligible' };
+      const L = to - from + 1;
+      const values = new Float64Array(cols.length * L);
+      cols.forEach((j, k) => values.set(R.values.subarray(j * T + from, j * T + to + 1), k * L));
+      try {
+        const a = allocateSleeves({ values, nSymbols: cols.length, nDays: L }, cols.map((j) => names[j]), { ...p, periods_per_year: ppy }, env.plugins, ppy);
+        cols.forEach((j, k) => (weights[j] = a.weights[k]));
+        return { weights, engine: a.engine, attempts: a.attempts };
+      } catch (err) {
+        if (p.on_failure === 'fail') throw err;
+        cols.forEach((j) => (weights[j] = budget / cols.length));
+        return { weights, engine: 'equal_weight_proxy', proxy_reason: (err as Error).message };
       }
+    };
+    const wf = metaWalkForward({
+      dates: R.dates, names, values: R.values, train, test: p.test_window as number, step: p.step_size as number,
+      costRate: ((p.slippage_bps as number) + (p.commission_bps as number)) / 10_000,
+      healthThreshold: ctx.health_threshold ?? 0,
+      physicalAt: (s, day) => holdingsAt(results[s].holdings, day),
+      decide, simulator,
     });
-    ctx.meta_weights = weights;
-    ctx.meta_returns = { dates: R.dates, returns: combined };
-    ctx.extra.meta_engine = engine;
-    env.audit.event('meta_optimize', 'meta_weights', { engine, weights });
+
+    for (const r of wf.rebalances) {
+      const view = rebalanceView(r);
+      if (r.proxy_reason) {
+        env.audit.event('meta_optimize', 'equal_weight_proxy', { as_of: view.as_of, reason: r.proxy_reason, sleeves: names.filter((s) => r.weights[s] !== 0) });
+        env.log(`meta_optimize: as of ${view.as_of}, ${r.proxy_reason}; the equal-weight proxy stands in`);
+      }
+      env.audit.event('meta_optimize', r.start === undefined ? 'meta_decision' : 'meta_rebalance', view);
+    }
+    const final = wf.rebalances[wf.rebalances.length - 1];
+    const held = wf.rebalances.slice(0, -1);
+    ctx.meta_weights = final.weights;
+    ctx.as_of = R.dates[T - 1];
+    ctx.meta_returns = { dates: wf.dates, returns: wf.returns };
+    ctx.meta_rebalances = wf.rebalances;
+    ctx.meta_liquidated = wf.liquidated;
+    ctx.extra.meta_engine = final.engine;
+    await env.artifacts.writeJson('meta_weights.json', names.map((n) => ({ symbol: n, weight: final.weights[n], direction: final.weights[n] < 0 ? 'SHORT' : 'LONG' })));
+    const allocation = {
+      as_of: isoFromDay(ctx.as_of),
+      engine: final.engine,
+      requested_engine: (p.engine as PluginRef).name,
+      attempts: final.attempts ?? [],
+      ...(final.proxy_reason ? { proxy_reason: final.proxy_reason } : {}),
+      train_window: train,
+      test_window: p.test_window,
+      step_size: p.step_size,
+      periods_per_year: ppy,
+      rebalances: held.length,
+      cost_bps: (p.slippage_bps as number) + (p.commission_bps as number),
+      engines: held.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.engine]: (acc[r.engine] ?? 0) + 1 }), {}),
+    };
+    ctx.extra.meta_allocation = allocation;
+    await env.artifacts.writeJsonSection('metrics.json', 'meta_allocation', allocation);
+    env.log(`meta_optimize: ${held.length} meta rebalances, ${isoFromDay(wf.dates[0])} to ${isoFromDay(wf.dates[wf.dates.length - 1])}; weights as of ${isoFromDay(ctx.as_of)} by ${final.engine}`);
     return ctx;
   }
 }

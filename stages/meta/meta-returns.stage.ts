@@ -1,14 +1,16 @@
 /**
  * meta_returns: runs every sleeve (a selection pipeline with a backtest, or a meta pipeline), or takes its
- * unchanged result from the cache, and aligns their out-of-sample daily returns. A sleeve whose valid history
- * covers less than `health_threshold` of the sleeves' common calendar is vetoed, and a sleeve whose run fails is
- * left out; both are recorded, and the rest go on.
+ * unchanged result from the cache, and aligns their out-of-sample daily returns. A sleeve whose run fails (or
+ * yields no out-of-sample returns) is left out and recorded, and the rest go on. Nothing here looks at the whole
+ * history to judge a sleeve: `health_threshold` is applied by meta_optimize at each meta rebalance, on the days
+ * up to it, and a sleeve whose record went to zero stays in until that day (leaving it out altogether would be
+ * survivorship bias).
  */
 import type { MetaContext, SleeveResult } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
 import { fraction, int, oneOfStr, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
-import { cacheable, cacheKey, dataFingerprint, readCached, writeCached } from './sleeve-cache.js';
+import { cacheKey, inputsFingerprint, readCached, sleeveDataIdentity, writeCached } from './sleeve-cache.js';
 import { availableParallelism } from 'node:os';
 
 export class MetaReturnsStage implements Stage<MetaContext> {
@@ -21,7 +23,7 @@ export class MetaReturnsStage implements Stage<MetaContext> {
     provides: ['sleeve_returns', 'sleeve_weights'],
     params: params({
       join: oneOfStr(['inner', 'outer'] as const, "Calendar of the sleeves' returns: 'inner' the days all have, 'outer' every day any has (missing days are flat).", 'inner'),
-      health_threshold: fraction("Least fraction of the sleeves' common calendar a sleeve must cover to be kept.", 0.75),
+      health_threshold: fraction("Least fraction of a meta rebalance's train window a sleeve must have returns on to be allocated then (bites with join: outer).", 0.75),
       workers: int('Sleeves run at once on worker threads; one per core when omitted, 1 runs them in turn.', undefined, { min: 1 }),
     }),
   };
@@ -30,15 +32,19 @@ export class MetaReturnsStage implements Stage<MetaContext> {
     const results: Record<string, SleeveResult> = {};
     const vetoed: Record<string, string> = {};
     const children = (env.pipeline.config as { sleeves?: MetaContext['sleeves'] }).sleeves ?? ctx.sleeves;
-    const keys: Record<string, string> = {};
+    const keys: Record<string, { key: string; data_hash: string }> = {};
     const toRun: string[] = [];
+    const cached: Record<string, SleeveResult> = {};
     for (const s of children) {
       const child = env.sleeveConfig(s.name);
-      if (s.kind === 'selection' && env.useCache && child && cacheable(child.config)) keys[s.name] = cacheKey(s.config_hash, dataFingerprint(child.config, child.baseDir, env.lakehousePath));
-      const hit = keys[s.name] ? readCached(env.runsRoot, keys[s.name]) : undefined;
+      if (s.kind === 'selection' && env.useCache && child) {
+        const dataHash = await sleeveDataIdentity(child.config, child.baseDir, env);
+        if (dataHash) keys[s.name] = { key: cacheKey(s.config_hash, dataHash, inputsFingerprint(child.config, child.baseDir)), data_hash: dataHash };
+      }
+      const hit = keys[s.name] ? readCached(env.runsRoot, keys[s.name].key) : undefined;
       if (hit) {
-        results[s.name] = { ...hit, name: s.name };
-        env.audit.event('meta_returns', 'sleeve_cache_hit', { sleeve: s.name, config_hash: s.config_hash, from: hit.run });
+        cached[s.name] = { ...hit, name: s.name, data_hash: keys[s.name].data_hash };
+        env.audit.event('meta_returns', 'sleeve_cache_hit', { sleeve: s.name, config_hash: s.config_hash, data_hash: keys[s.name].data_hash, from: hit.run });
         env.log(`sleeve ${s.name}: unchanged, from the cache (${hit.run})`);
       } else toRun.push(s.name);
     }
@@ -46,8 +52,14 @@ export class MetaReturnsStage implements Stage<MetaContext> {
     const threads = (p.workers as number | undefined) ?? Math.min(availableParallelism(), toRun.length);
     env.progress('sleeves', 0, toRun.length);
     const runs = toRun.length ? await env.runSleeves(toRun, { threads, onDone: (d) => env.progress('sleeves', d, toRun.length) }) : [];
-    for (const run of runs) {
-      const s = children.find((c) => c.name === run.name)!;
+    // In the pipeline's order, however each sleeve was obtained: the order reaches sums and solvers.
+    for (const s of children) {
+      if (cached[s.name]) {
+        results[s.name] = cached[s.name];
+        continue;
+      }
+      const run = runs.find((r) => r.name === s.name);
+      if (!run) continue;
       const rel = run.folder.startsWith(env.runDir) ? run.folder.slice(env.runDir.length + 1) : run.folder;
       if (run.outcome !== 'succeeded') {
         vetoed[s.name] = `run failed in stage '${run.error?.stage}': ${run.error?.message}`;
@@ -60,21 +72,16 @@ export class MetaReturnsStage implements Stage<MetaContext> {
         env.audit.event('meta_returns', 'sleeve_failed', { sleeve: s.name, run: rel, error: vetoed[s.name] });
         continue;
       }
-      if (run.result.liquidated) {
-        // A sleeve whose equity went to zero holds nothing: its flat zeros must not pass as healthy history.
-        vetoed[s.name] = 'liquidated: its equity reached zero in the backtest';
-        env.audit.event('meta_returns', 'sleeve_vetoed', { sleeve: s.name, run: rel, reason: vetoed[s.name] });
-        continue;
-      }
       const r = { ...run.result, run: rel };
       results[s.name] = r;
-      env.audit.event('meta_returns', 'sleeve_ran', { sleeve: s.name, kind: s.kind, run: rel, config_hash: run.config_hash, data_hash: run.data_hash, days: r.dates.length });
-      // Cache only what was computed from the very config the key names.
-      if (keys[s.name] && run.config_hash === s.config_hash) writeCached(env.runsRoot, keys[s.name], { ...r, run: `${env.finalRunDir}/${rel}` });
+      env.audit.event('meta_returns', 'sleeve_ran', { sleeve: s.name, kind: s.kind, run: rel, config_hash: run.config_hash, data_hash: run.data_hash, ...(keys[s.name] ? { cache_key_data_hash: keys[s.name].data_hash } : {}), days: r.dates.length });
+      // Cache only what was computed from the very config and data the key names.
+      if (keys[s.name] && run.config_hash === s.config_hash && run.data_hash === keys[s.name].data_hash) writeCached(env.runsRoot, keys[s.name].key, { ...r, run: `${env.finalRunDir}/${rel}` });
     }
     env.progress('sleeves', children.length, children.length);
 
-    // Health: the share of the sleeves' common calendar (every day any sleeve has) each sleeve covers.
+    // Health (reported; the gate itself is per meta rebalance, in meta_optimize): the share of the sleeves'
+    // common calendar (every day any sleeve has) each sleeve has a return on.
     const union = [...new Set(Object.values(results).flatMap((r) => Array.from(r.dates)))].sort((a, b) => a - b);
     const threshold = p.health_threshold as number;
     const health: Record<string, number> = {};
@@ -82,14 +89,10 @@ export class MetaReturnsStage implements Stage<MetaContext> {
       let valid = 0;
       for (const x of r.returns) if (Number.isFinite(x)) valid++;
       health[name] = union.length ? valid / union.length : 0;
-      if (health[name] < threshold) {
-        vetoed[name] = `health ${health[name].toFixed(3)} below ${threshold}`;
-        env.audit.event('meta_returns', 'sleeve_vetoed', { sleeve: name, health: health[name], threshold });
-        delete results[name];
-      }
     }
     const names = Object.keys(results);
     if (!names.length) throw runError('NO_HEALTHY_SLEEVES', `no sleeve is left to allocate across (${Object.entries(vetoed).map(([n, w]) => `${n}: ${w}`).join('; ')})`);
+    for (const n of names) if (results[n].data_hash) env.recordData({ data_hash: results[n].data_hash!, entries: results[n].data_inputs ?? 0 });
 
     // The join: the days all healthy sleeves have (inner), or every day any has (outer; a missing day is NaN).
     const sets = names.map((n) => new Set(results[n].dates));
@@ -110,12 +113,13 @@ export class MetaReturnsStage implements Stage<MetaContext> {
     ctx.sleeve_returns = { dates: Int32Array.from(axis), symbols: names, values };
     ctx.sleeve_weights = Object.fromEntries(names.map((n) => [n, results[n].weights]));
     ctx.vetoed_sleeves = vetoed;
+    ctx.health_threshold = threshold;
     ctx.periods_per_year = Math.max(...names.map((n) => results[n].periods_per_year));
     await env.artifacts.writeJson('sleeves.json', {
       join: p.join,
       health_threshold: threshold,
       days: T,
-      sleeves: ctx.sleeves.map((s) => ({ name: s.name, kind: s.kind, config_hash: s.config_hash, run: results[s.name]?.run ?? null, cached: results[s.name]?.cached ?? false, health: health[s.name] ?? null, vetoed: vetoed[s.name] ?? null })),
+      sleeves: ctx.sleeves.map((s) => ({ name: s.name, kind: s.kind, config_hash: s.config_hash, run: results[s.name]?.run ?? null, cached: results[s.name]?.cached ?? false, health: health[s.name] ?? null, vetoed: vetoed[s.name] ?? null, data_hash: results[s.name]?.data_hash ?? null })),
     });
     env.audit.event('meta_returns', 'sleeves_aligned', { sleeves: names, vetoed, days: T, join: p.join });
     return ctx;

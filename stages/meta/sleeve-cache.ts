@@ -1,10 +1,9 @@
 /**
- * The sleeve cache: a selection sleeve's result (out-of-sample returns, weights) kept under the hash of its
- * resolved config and a fingerprint of its data, in <runs root>/.cache/sleeves/, so an unchanged sleeve is not
- * recomputed. The data fingerprint is what the sleeve's scanner reads: the lakehouse registry (every entry's
- * checksum: any data change invalidates), a CSV file or folder's bytes, or nothing for the synthetic market
- * (a function of its params, which the config hash covers); the key also covers the pipeline's plugin modules
- * and the engine's own code. Sleeves on live scanners (ccxt, tradingview) are never cached.
+ * The sleeve cache: a selection sleeve's result (out-of-sample returns, decisions, weights) kept in
+ * <runs root>/.cache/sleeves/ under a key of its resolved config's hash, its data identity (the very value its run's
+ * manifest records as `data_hash`: src/lakehouse/registry.ts `dataIdentity`, found by its scanner without running
+ * it), its other inputs (its plugin modules, a candidates file) and the engine's own code, so an unchanged sleeve is
+ * not recomputed. Sleeves whose scanner cannot say what its data is (live ones: ccxt, tradingview) are never cached.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -14,10 +13,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fractalVersion } from '../../src/runs/manifest.js';
 import type { SleeveResult } from '../../src/core/context.js';
-import type { PluginRef } from '../../src/core/plugin.js';
+import type { PluginRef, StageEnv } from '../../src/core/plugin.js';
 import type { ResolvedConfig } from '../../src/config/validate.js';
-import { REGISTRY_FILE } from '../../src/lakehouse/registry.js';
 import { byCodeUnit } from '../../src/core/order.js';
+import { canonicalJson } from '../../src/config/hash.js';
 
 const sha = (h: ReturnType<typeof createHash>) => h.digest('hex');
 
@@ -27,10 +26,24 @@ function hashPath(h: ReturnType<typeof createHash>, p: string): void {
   else h.update(readFileSync(p));
 }
 
-/** Live scanners read today's exchange or screener: nothing on disk says whether that changed, so no cache. */
-export function cacheable(config: ResolvedConfig): boolean {
+/** A scanner that can name its data without running (see stages/ingestion/scanner.ts). */
+interface IdentifiedScanner {
+  dataIdentity?(params: Record<string, unknown>, env: Pick<StageEnv, 'baseDir' | 'lakehousePath' | 'progress'>): Promise<string>;
+}
+
+/**
+ * The data identity a selection sleeve's run will record, or undefined when its scanner cannot tell before running
+ * (a live source) or is not known here.
+ */
+export async function sleeveDataIdentity(config: ResolvedConfig, baseDir: string, env: StageEnv): Promise<string | undefined> {
   const scanner = config.stages.find((s) => s.type === 'ingestion')?.params.scanner as PluginRef | undefined;
-  return !['ccxt', 'tradingview'].includes(String(scanner?.name));
+  if (!scanner) return undefined;
+  try {
+    const plugin = env.plugins.get<IdentifiedScanner>('scanner', scanner.name);
+    return plugin.dataIdentity ? await plugin.dataIdentity(scanner.params, { baseDir, lakehousePath: env.lakehousePath, progress: () => {} }) : undefined;
+  } catch {
+    return undefined; // a scanner from the sleeve's own modules, or a source that cannot be read now: no cache
+  }
 }
 
 let code: string | undefined;
@@ -57,20 +70,16 @@ export function codeFingerprint(): string {
   return (code = h.digest('hex'));
 }
 
-export function dataFingerprint(config: ResolvedConfig, baseDir: string, lakehousePath: string): string {
+/** The sleeve's inputs that are neither config nor market data: its own plugin modules and a candidates file. */
+export function inputsFingerprint(config: ResolvedConfig, baseDir: string): string {
   const h = createHash('sha256');
-  // The pipeline's own plugin modules are code too.
   for (const p of config.plugins ?? []) hashPath(h, resolve(baseDir, p));
   const ingestion = config.stages.find((s) => s.type === 'ingestion');
-  const scanner = ingestion?.params.scanner as PluginRef | undefined;
-  if (scanner?.name === 'synthetic') h.update('synthetic');
-  else if (scanner?.name === 'csv') hashPath(h, resolve(baseDir, String(scanner.params.path)));
-  else hashPath(h, join(lakehousePath, REGISTRY_FILE));
   if (typeof ingestion?.params.candidates_path === 'string') hashPath(h, resolve(baseDir, ingestion.params.candidates_path));
   return sha(h);
 }
 
-export const cacheKey = (configHash: string, fingerprint: string) => sha(createHash('sha256').update(`${configHash}:${fingerprint}:${codeFingerprint()}`));
+export const cacheKey = (configHash: string, dataHash: string, inputs: string) => sha(createHash('sha256').update(`${configHash}:${dataHash}:${inputs}:${codeFingerprint()}`));
 
 const fileOf = (runsRoot: string, key: string) => join(runsRoot, '.cache', 'sleeves', `${key}.json`);
 
@@ -79,6 +88,7 @@ export function readCached(runsRoot: string, key: string): SleeveResult | undefi
   if (!existsSync(f)) return undefined;
   try {
     const j = JSON.parse(readFileSync(f, 'utf8'));
+    if (!Array.isArray(j.holdings) || !Array.isArray(j.dates)) return undefined; // another format: a miss
     return { ...j, dates: Int32Array.from(j.dates), returns: Float64Array.from(j.returns, (x: number | null) => (x === null ? NaN : x)), cached: true };
   } catch {
     return undefined; // a damaged entry is a miss; the next write replaces it
@@ -91,7 +101,7 @@ export function writeCached(runsRoot: string, key: string, r: SleeveResult): voi
   const tmp = `${f}.${process.pid}.${threadId}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     mkdirSync(join(runsRoot, '.cache', 'sleeves'), { recursive: true });
-    const body = JSON.stringify({ ...r, dates: Array.from(r.dates), returns: Array.from(r.returns, (x) => (Number.isFinite(x) ? x : null)), cached: false });
+    const body = canonicalJson({ ...r, returns: Array.from(r.returns, (x) => (Number.isFinite(x) ? x : null)), cached: false });
     const fd = openSync(tmp, 'w');
     try {
       writeSync(fd, body);

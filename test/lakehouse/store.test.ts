@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFile, writeFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openLakehouse, dataHash } from '../../src/lakehouse/index.js';
+import { openLakehouse, dataIdentity } from '../../src/lakehouse/index.js';
 import { writeTemp, writeFileAtomic } from '../../src/lakehouse/atomic.js';
 import { encodeOhlcv, decodeOhlcv } from '../../src/lakehouse/store.js';
 import { buildChildRunner, tempDir, CRYPTO, STOCKS } from './helpers.js';
@@ -181,7 +181,7 @@ describe('read-only runs', () => {
     });
   });
 
-  test('as-of: no day after `end`; lookback counts aligned dates; values are close-to-close returns; the data hash names what was read', async () => {
+  test('as-of: no day after `end`; lookback counts aligned dates; values are close-to-close returns; the data identity covers the whole source', async () => {
     const ro = await openLakehouse(dir, { readOnly: true });
     const m = await ro.readReturns({ symbols: ['BTCUSDT', 'ETHUSDT', 'LUNAUSDT'], end: '2022-09-10', lookbackDays: 5 });
     expect(Array.from(m.dates, iso)).toEqual(['2022-09-06', '2022-09-07', '2022-09-08', '2022-09-09', '2022-09-10']);
@@ -190,10 +190,17 @@ describe('read-only runs', () => {
     const i = Array.from(luna.date).indexOf(Date.UTC(2022, 8, 9) / 86400e3);
     expect(m.values[2 * T + 3]).toBeCloseTo(luna.close[i] / luna.close[i - 1] - 1, 12);
     expect(m.values[2 * T + 3]).toBeCloseTo(1.6757704180400776, 9); // LUNA's +168% day
-    const hash1 = ro.dataHash();
     expect(ro.entriesRead().map((e) => e.symbol).sort()).toEqual(['BTCUSDT', 'ETHUSDT', 'LUNAUSDT']);
+    // The identity is over every entry the source holds (discovery reads them all), in any order; reading
+    // does not change it, and any entry's checksum or symbols-table field does.
+    const hash1 = ro.dataIdentity();
     expect(hash1).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(dataHash([...ro.entriesRead()].reverse())).toBe(hash1);
+    const all = Object.values(ro.registry().entries);
+    expect(all.length).toBeGreaterThan(3);
+    expect(dataIdentity([...all].reverse())).toBe(hash1);
+    expect(dataIdentity(all.slice(1))).not.toBe(hash1);
+    expect(dataIdentity(all.map((e, i) => (i ? e : { ...e, volume_24h: (e.volume_24h ?? 0) + 1 })))).not.toBe(hash1);
+    expect(dataIdentity(all.map((e, i) => (i ? e : { ...e, checksum: 'sha256:0' })))).not.toBe(hash1);
   });
 
   test('readPrices gives the bars on the same axis as readReturns', async () => {

@@ -27,7 +27,7 @@ function memoryEnv() {
   const files: Record<string, any> = {};
   const { resolver } = createContainer(builtinRegistry());
   const env = {
-    runId: 't', runDir: tmp, baseDir: tmp, lakehousePath: tmp, log: () => {}, progress: () => {}, recordData: () => {},
+    runId: 't', runDir: tmp, baseDir: tmp, lakehousePath: tmp, log: () => {}, progress: () => {}, recordData: () => {}, dataHash: () => null,
     audit: { event: (stage: string | null, event: string, data: unknown) => events.push({ stage, event, data }) },
     artifacts: { writeJson: async (name: string, v: unknown) => ((files[name] = JSON.parse(JSON.stringify(v, (_k, x) => (ArrayBuffer.isView(x) ? Array.from(x as Float64Array) : typeof x === 'number' && !Number.isFinite(x) ? null : x)))), name), writeText: async () => '' },
     plugins: resolver,

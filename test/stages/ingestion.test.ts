@@ -60,8 +60,11 @@ test('csv scanner on a wide file of real closes: every symbol, returns equal clo
     expect(features.features.momentum[j]).toBeCloseTo(c[T]! / c[T - 60]! - 1, 10);
   }
   const m = JSON.parse(readFileSync(join(s.folder, 'manifest.json'), 'utf8'));
-  expect(m.data_hash).toMatch(/^[0-9a-f]{64}$/);
+  expect(m.data_hash).toMatch(/^sha256:[0-9a-f]{64}$/);
   expect(m.data_inputs).toBe(Object.keys(ref.cols).length);
+  // One data identity: the audit's returns_loaded shows the manifest's value.
+  const loaded = readFileSync(join(s.folder, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.event === 'returns_loaded');
+  expect(loaded.data.data_hash).toBe(m.data_hash);
 });
 
 describe('lakehouse scanner over ../shared/data/crypto', () => {
@@ -132,7 +135,7 @@ test('the stage sees no day after the as-of date even when the data goes on', as
   const built = new PipelineFactory(v.registry).build(v.resolved!);
   const ctx: SelectionContext = newSelectionContext('t', {});
   const env = {
-    runId: 't', runDir: tmp, baseDir: tmp, lakehousePath: lh, log: () => {}, progress: () => {}, recordData: () => {},
+    runId: 't', runDir: tmp, baseDir: tmp, lakehousePath: lh, log: () => {}, progress: () => {}, recordData: () => {}, dataHash: () => null,
     audit: { event: () => {} }, artifacts: { writeJson: async () => '', writeText: async () => '' }, plugins: built.resolver,
     pipeline: { name: 'pit', hash: '', config: v.resolved, stages: [] },
     cache: { get: () => undefined, set: (_k: string, value: unknown) => value },

@@ -23,14 +23,14 @@ function randomMeta(depth: number, name: string): SleeveResult {
       const sign = rand() < 0.3 ? -1 : 1;
       const raw = picks.map(() => rand() + 0.05);
       const total = raw.reduce((a, b) => a + b, 0);
-      sleeves[sname] = { name: sname, kind: 'selection', dates: new Int32Array(0), returns: new Float64Array(0), periods_per_year: 365, run: '', cached: false, weights: picks.map((symbol, j) => ({ symbol, weight: (sign * raw[j]) / total, direction: sign > 0 ? 'LONG' : 'SHORT' })) };
+      sleeves[sname] = { name: sname, kind: 'selection', dates: new Int32Array(0), returns: new Float64Array(0), periods_per_year: 365, run: '', cached: false, holdings: [], weights: picks.map((symbol, j) => ({ symbol, weight: (sign * raw[j]) / total, direction: sign > 0 ? 'LONG' : 'SHORT' })) };
     }
   }
   const rw = Object.keys(sleeves).map(() => rand());
   const tw = rw.reduce((a, b) => a + b, 0);
   const metaWeights = Object.fromEntries(Object.keys(sleeves).map((s, i) => [s, rw[i] / tw]));
   const flat = flatten(metaWeights, sleeves);
-  return { name, kind: 'meta', dates: new Int32Array(0), returns: new Float64Array(0), periods_per_year: 365, run: '', cached: false, tree: tree(name, metaWeights, sleeves), weights: flat.map((f) => ({ symbol: f.symbol, weight: f.weight, direction: f.direction })), ...{ _metaWeights: metaWeights, _sleeves: sleeves } } as SleeveResult;
+  return { name, kind: 'meta', dates: new Int32Array(0), returns: new Float64Array(0), periods_per_year: 365, run: '', cached: false, holdings: [], tree: tree(name, metaWeights, sleeves), weights: flat.map((f) => ({ symbol: f.symbol, weight: f.weight, direction: f.direction })), ...{ _metaWeights: metaWeights, _sleeves: sleeves } } as SleeveResult;
 }
 
 function depthOf(t: TreeNode): number {

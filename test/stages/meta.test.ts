@@ -90,8 +90,17 @@ test('when the meta optimisation fails, the equal-weight proxy stands in (record
   writeFileSync(join(tmp, 'proxy.yaml'), 'pipeline: meta\nversion: "4.0"\nname: proxy\nsleeves:\n  - { name: long, pipeline: ./crypto_long.yaml }\n  - { name: short, pipeline: ./crypto_short.yaml }\nstages:\n  - type: meta_returns\n  - type: meta_optimize\n    params: { engine: { name: efficient_return, params: { target_return: 50 } } }\n  - type: meta_flatten\n');
   const s = await run('proxy.yaml');
   expect(s.outcome).toBe('succeeded');
-  expect(events(s.folder).some((e) => e.event === 'equal_weight_proxy')).toBe(true);
+  // Recorded at every meta rebalance it stood in for, with the reason.
+  const rebalances = read(s.folder, 'meta_rebalances.json') as { as_of: string; engine: string; proxy_reason?: string; weights: Record<string, number> }[];
+  expect(rebalances.length).toBeGreaterThan(10);
+  for (const r of rebalances) {
+    expect(r.engine).toBe('equal_weight_proxy');
+    expect(r.proxy_reason).toMatch(/every engine failed/);
+    expect(r.weights).toEqual({ long: 0.5, short: 0.5 });
+  }
+  expect(events(s.folder).filter((e) => e.event === 'equal_weight_proxy').map((e) => e.data.as_of)).toEqual(rebalances.map((r) => r.as_of));
   expect(read(s.folder, 'metrics.json').meta.meta_weights).toEqual({ long: 0.5, short: 0.5 });
+  expect(read(s.folder, 'metrics.json').meta.proxies).toBe(rebalances.length - 1); // the final decision is not held
 });
 
 describe('validation of sleeves', () => {

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { oneOfStr, params, path, str } from '../../../src/core/params.js';
 import type { PluginMeta, StageEnv } from '../../../src/core/plugin.js';
-import { pickVenue, toCandidate, type ScanResult, type Scanner } from '../scanner.js';
+import { pickVenue, toCandidate, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
 import { stageTemporary } from './staged.js';
 
 export class CsvScanner implements Scanner {
@@ -27,12 +27,23 @@ export class CsvScanner implements Scanner {
 
   async scan(p: Record<string, unknown>, env: StageEnv): Promise<ScanResult> {
     const file = resolve(env.baseDir, p.path as string);
-    const { lakehouse, close } = await stageTemporary('csv', (lh) =>
-      lh.importCsv(file, { layout: p.layout as 'wide' | 'ohlcv' | undefined, venue: p.venue as string, assetType: p.asset_type as string | undefined, progress: env.progress }),
-    );
+    const { lakehouse, close } = await stage(file, p, env);
     const rows = lakehouse.symbols();
     const picked = pickVenue(rows, p.venue as string);
     const candidates = 'error' in picked ? [] : picked.rows.map(toCandidate);
     return { candidates, data: lakehouse, venue: p.venue as string, funnel: [{ step: 'universe', left: rows.length, detail: file }], close };
   }
+
+  /** The identity of the staged data (its bytes and the params that shape it), staged the same way as a scan. */
+  async dataIdentity(p: Record<string, unknown>, env: ScanEnv): Promise<string> {
+    const { lakehouse, close } = await stage(resolve(env.baseDir, p.path as string), p, env);
+    try {
+      return lakehouse.dataIdentity();
+    } finally {
+      await close();
+    }
+  }
 }
+
+const stage = (file: string, p: Record<string, unknown>, env: ScanEnv) =>
+  stageTemporary('csv', (lh) => lh.importCsv(file, { layout: p.layout as 'wide' | 'ohlcv' | undefined, venue: p.venue as string, assetType: p.asset_type as string | undefined, progress: env.progress }));

@@ -7,7 +7,7 @@ import { inputError } from '../../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, str, strList } from '../../../src/core/params.js';
 import type { JsonSchema, PluginMeta, StageEnv } from '../../../src/core/plugin.js';
 import type { Lakehouse } from '../../../src/lakehouse/index.js';
-import { discover, LIQUIDITY_DAYS, pickVenue, toCandidate, type DiscoveryRules, type ScanResult, type Scanner } from '../scanner.js';
+import { discover, LIQUIDITY_DAYS, pickVenue, toCandidate, type DiscoveryRules, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
 
 /** The discovery params, shared with the synthetic scanner (which stages a market and then discovers the same way). */
 export const DISCOVERY_PARAMS: Record<string, JsonSchema> = {
@@ -89,5 +89,10 @@ export class LakehouseScanner implements Scanner {
     const { openLakehouse } = await import('../../../src/lakehouse/index.js');
     const lh = await openLakehouse(env.lakehousePath, { readOnly: true });
     return discoverIn(lh, p, async () => {});
+  }
+
+  async dataIdentity(_p: Record<string, unknown>, env: ScanEnv): Promise<string> {
+    const { openLakehouse } = await import('../../../src/lakehouse/index.js');
+    return (await openLakehouse(env.lakehousePath, { readOnly: true })).dataIdentity();
   }
 }

@@ -5,7 +5,7 @@
  */
 import { int, params } from '../../../src/core/params.js';
 import type { PluginMeta, StageEnv } from '../../../src/core/plugin.js';
-import type { ScanResult, Scanner } from '../scanner.js';
+import type { ScanEnv, ScanResult, Scanner } from '../scanner.js';
 import { DISCOVERY_PARAMS, discoverIn } from './lakehouse.scanner.js';
 import { stageTemporary } from './staged.js';
 
@@ -23,9 +23,20 @@ export class SyntheticScanner implements Scanner {
   };
 
   async scan(p: Record<string, unknown>, env: StageEnv): Promise<ScanResult> {
-    const { lakehouse, close } = await stageTemporary('synthetic', (lh) =>
-      lh.seedSynthetic({ symbols: p.symbols as number, days: p.days as number, seed: p.seed as number, progress: env.progress }),
-    );
+    const { lakehouse, close } = await stage(p, env);
     return discoverIn(lakehouse, p, close);
   }
+
+  /** The identity of the staged market (a function of its params), staged the same way as a scan. */
+  async dataIdentity(p: Record<string, unknown>, env: ScanEnv): Promise<string> {
+    const { lakehouse, close } = await stage(p, env);
+    try {
+      return lakehouse.dataIdentity();
+    } finally {
+      await close();
+    }
+  }
 }
+
+const stage = (p: Record<string, unknown>, env: ScanEnv) =>
+  stageTemporary('synthetic', (lh) => lh.seedSynthetic({ symbols: p.symbols as number, days: p.days as number, seed: p.seed as number, progress: env.progress }));

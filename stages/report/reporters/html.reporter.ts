@@ -126,7 +126,7 @@ table{border-collapse:collapse;margin:.5rem 0}td,th{padding:.25rem .6rem;border-
 td.num{text-align:right;font-variant-numeric:tabular-nums}.muted{color:#666}svg{max-width:100%;height:auto;display:block;margin:.5rem 0}
 </style></head><body>
 <h1>${esc(title)}</h1>
-<p class="muted">Run ${esc(env.runId)} · config ${esc(env.pipeline.hash.slice(0, 12))}${ctx.as_of !== undefined ? ` · as of ${isoFromDay(ctx.as_of)}` : ''}${ctx.regime ? ` · regime ${ctx.regime}` : ''}</p>
+<p class="muted">Run ${esc(env.runId)} · config ${esc(env.pipeline.hash.slice(0, 12))}${env.dataHash() ? ` · data ${esc(env.dataHash()!)}` : ''}${ctx.as_of !== undefined ? ` · as of ${isoFromDay(ctx.as_of)}` : ''}${ctx.regime ? ` · regime ${ctx.regime}` : ''}</p>
 ${sections.join('\n')}
 <h2>Stages</h2><table>${stages}</table>
 </body></html>

@@ -21,7 +21,8 @@ export class MarkdownReporter implements Reporter<SelectionContext> {
 
   async render(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<string[]> {
     const top = p.top as number;
-    const lines: string[] = [`# ${env.pipeline.name}`, '', `Run \`${env.runId}\` · config \`${env.pipeline.hash.slice(0, 12)}\``, ''];
+    const data = env.dataHash();
+    const lines: string[] = [`# ${env.pipeline.name}`, '', `Run \`${env.runId}\` · config \`${env.pipeline.hash.slice(0, 12)}\`${data ? ` · data \`${data}\`` : ''}`, ''];
     lines.push('## Stages', '', '| stage | time |', '|---|---:|');
     // The report stage is still running while it writes this, so it has no time yet.
     for (const s of env.pipeline.stages) lines.push(`| ${s.type} | ${s.ms === undefined ? '—' : `${s.ms.toFixed(0)} ms`} |`);

@@ -1,0 +1,73 @@
+/**
+ * The meta's allocation across sleeves at one rebalance: an engine, then its declared fallbacks, on the sleeves'
+ * out-of-sample returns of one train window, under the bounds, the budget and the direction caps. A small function
+ * over the engines (no context, no artifacts), called once per meta rebalance; the selection funnel's allocation
+ * stage adds clusters, atoms and beta on top of the same estimates.
+ */
+import { inputError, runError } from '../../src/core/errors.js';
+import type { PluginRef, PluginResolver } from '../../src/core/plugin.js';
+import { correlationMatrix } from '../../src/math/correlation.js';
+import { estimateCovariance, expectedReturns, regulariseCovariance, type CovarianceEstimator, type ExpectedReturnsMethod } from '../../src/math/covariance-estimators.js';
+import { QPInfeasibleError } from '../../src/math/qp.js';
+import { FEASIBILITY_TOLERANCE, violation, type AllocationEngine, type AllocationProblem } from '../allocation/engine.js';
+
+export interface SleeveAllocation {
+  /** Weight per column of the window (0 for a column with fewer than two returns). */
+  weights: Float64Array;
+  engine: string;
+  /** Engines that failed before the one that answered, with why. */
+  attempts: { engine: string; error: string }[];
+  covariance_regularised: number;
+}
+
+/** `window` is column-major (`values[j * nDays + t]`, NaN where a sleeve has no return); `p` the meta_optimize params. */
+export function allocateSleeves(window: { values: Float64Array; nSymbols: number; nDays: number }, names: string[], p: Record<string, unknown>, plugins: PluginResolver, periods: number): SleeveAllocation {
+  const { values, nSymbols, nDays: T } = window;
+  const keep: number[] = [];
+  for (let j = 0; j < nSymbols; j++) {
+    let c = 0;
+    for (let t = 0; t < T && c < 2; t++) if (Number.isFinite(values[j * T + t])) c++;
+    if (c >= 2) keep.push(j);
+  }
+  if (!keep.length) throw runError('EMPTY_UNIVERSE', `meta_optimize: none of the sleeves ${names.join(', ')} has two returns in the window`);
+  const n = keep.length;
+  const cols = new Float64Array(n * T);
+  keep.forEach((j, k) => cols.set(values.subarray(j * T, (j + 1) * T), k * T));
+  const matrix = { values: cols, nSymbols: n, nDays: T };
+
+  const budget = (p.budget as number | undefined) ?? 1;
+  const [lo, hi] = (p.bounds as [number, number] | undefined) ?? [0, 1];
+  const lb = new Float64Array(n).fill(lo);
+  const ub = new Float64Array(n).fill(hi);
+  if (lo * n > budget + 1e-12) throw inputError('MINIMUMS_ABOVE_BUDGET', `meta_optimize: ${n} sleeves at a lower bound of ${lo} exceed the budget ${budget}`);
+  if (hi * n < budget - 1e-12) throw inputError('CAPS_BELOW_BUDGET', `meta_optimize: ${n} sleeves capped at ${hi} cannot hold the budget ${budget}`);
+  const caps = (p.direction_caps ?? {}) as { net?: number; gross?: number };
+  if (caps.net !== undefined && Math.abs(budget) > caps.net) throw inputError('NET_CAP_BELOW_BUDGET', `meta_optimize: |budget| ${Math.abs(budget)} exceeds the net direction cap ${caps.net}`);
+  if (caps.gross !== undefined && Math.abs(budget) > caps.gross) throw inputError('GROSS_CAP_BELOW_BUDGET', `meta_optimize: |budget| ${Math.abs(budget)} exceeds the gross direction cap ${caps.gross}`);
+
+  const cov = (p.covariance ?? {}) as { estimator?: CovarianceEstimator; missing?: 'complete' | 'pairwise'; halflife?: number };
+  const missing = cov.missing ?? 'pairwise';
+  const est = estimateCovariance(matrix, { estimator: cov.estimator ?? 'sample', missing, halflife: cov.halflife, periods });
+  const reg = regulariseCovariance(est.cov, n);
+  const mu = expectedReturns(matrix, ((p.expected_returns as { method?: ExpectedReturnsMethod } | undefined)?.method) ?? 'mean', periods);
+  for (let i = 0; i < n; i++) if (!Number.isFinite(mu[i])) mu[i] = 0;
+  const problem: AllocationProblem = {
+    symbols: keep.map((j) => names[j]), n, cov: reg.cov, mu, corr: correlationMatrix(matrix, { missing }), riskFreeRate: (p.risk_free_rate as number | undefined) ?? 0,
+    budget, lb, ub, groups: [], linear: [], returns: { values: cols, days: T }, ...(caps.gross !== undefined ? { gross: caps.gross } : {}),
+  };
+
+  const attempts: SleeveAllocation['attempts'] = [];
+  for (const ref of [p.engine as PluginRef, ...((p.fallback as PluginRef[] | undefined) ?? [])]) {
+    try {
+      const w = plugins.get<AllocationEngine>('engine', ref.name).run(problem, ref.params ?? {}).weights;
+      const v = violation(problem, w);
+      if (!(v <= FEASIBILITY_TOLERANCE * Math.max(1, Math.abs(budget)) * 10)) throw new Error(`${ref.name} returned weights that break a constraint by ${v.toExponential(2)}`);
+      const weights = new Float64Array(nSymbols);
+      keep.forEach((j, k) => (weights[j] = w[k]));
+      return { weights, engine: ref.name, attempts, covariance_regularised: reg.shrinkage };
+    } catch (err) {
+      attempts.push({ engine: ref.name, error: err instanceof QPInfeasibleError ? 'infeasible: the constraints have no common portfolio' : (err as Error).message });
+    }
+  }
+  throw runError('ALLOCATION_FAILED', `meta_optimize: every engine failed (${attempts.map((a) => `${a.engine}: ${a.error}`).join('; ')})`);
+}

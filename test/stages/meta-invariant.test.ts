@@ -1,0 +1,139 @@
+/**
+ * What a user of the example pipelines must be able to rely on, on ../shared/data/crypto imported into temporary
+ * lakehouses:
+ * - appending data after a date never changes an earlier day's return: the data cut at 2024-12-31 against the full
+ *   data, for the selection pipeline (crypto_long.yaml), the meta (crypto_meta.yaml) and the nested meta
+ *   (nested_meta.yaml), at every level of the run (each sleeve's returns.arrow too);
+ * - the same config and data give the same bytes: a nested meta re-run served from the sleeve cache, and one run
+ *   with its sleeves on one worker against two, write identical artifacts (apart from run ids and times).
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import { validateFile } from '../../src/config/validate.js';
+import { runPipeline } from '../../src/core/runner.js';
+import { openLakehouse } from '../../src/lakehouse/index.js';
+import { builtinRegistry } from '../../stages/index.js';
+import { DATA_DIR, REPO_DIR } from '../data.js';
+
+const CUT = '2024-12-31';
+let tmp: string;
+const lakehouse = (which: 'cut' | 'full') => join(tmp, `lakehouse-${which}`);
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'fractal-invariant-'));
+  // The same files, every row after the cut left out.
+  const cutDir = join(tmp, 'crypto-cut');
+  mkdirSync(cutDir);
+  for (const f of readdirSync(join(DATA_DIR, 'crypto')).filter((n) => n.endsWith('.csv'))) {
+    const [header, ...rows] = readFileSync(join(DATA_DIR, 'crypto', f), 'utf8').trim().split('\n');
+    writeFileSync(join(cutDir, f), [header, ...rows.filter((r) => r.slice(0, 10) <= CUT)].join('\n') + '\n');
+  }
+  for (const [which, dir] of [['full', join(DATA_DIR, 'crypto')], ['cut', cutDir]] as const) {
+    const lh = await openLakehouse(lakehouse(which), { create: true });
+    await lh.importCsv(dir, { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot' });
+  }
+  for (const f of ['crypto_long.yaml', 'crypto_short.yaml', 'crypto_meta.yaml', 'nested_meta.yaml']) copyFileSync(join(REPO_DIR, 'pipelines', f), join(tmp, f));
+}, 120_000);
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function run(file: string, which: 'cut' | 'full', opts: { out?: string; noCache?: boolean; sets?: string[] } = {}) {
+  const v = await validateFile(join(tmp, file), { registry: builtinRegistry(), sets: opts.sets });
+  expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  const s = await runPipeline(v, { outRoot: join(tmp, opts.out ?? 'runs'), lakehousePath: lakehouse(which), noCache: opts.noCache });
+  expect(s.outcome).toBe('succeeded');
+  return s;
+}
+
+function returnsOf(file: string): Map<number, number> {
+  const t = tableFromIPC(readFileSync(file));
+  const d = t.getChild('date')!.toArray() as ArrayLike<number>;
+  const r = t.getChild('return')!.toArray() as Float64Array;
+  return new Map(Array.from(d, (x, i) => [Number(x), r[i]]));
+}
+
+/** Every returns.arrow in a run folder, by its place in the tree of sleeves (run ids left out). */
+function levels(folder: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir)) {
+      const p = join(dir, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (e === 'returns.arrow') out.set(relative(folder, dir).split('/').filter((_, i) => i % 3 !== 2).join('/') || '.', p);
+    }
+  };
+  walk(folder);
+  return out;
+}
+
+describe(`appending data after ${CUT} changes no earlier day, at every level`, () => {
+  test.each([
+    ['crypto_long.yaml', 1],
+    ['crypto_meta.yaml', 3],
+    ['nested_meta.yaml', 5],
+  ])('%s', async (file, expectedLevels) => {
+    // Recomputed (no sleeve cache): every level has its own run folder to compare.
+    const cut = await run(file, 'cut', { noCache: true });
+    const full = await run(file, 'full', { noCache: true });
+    expect(cut.data_hash).not.toBe(full.data_hash); // so no sleeve of one can be served from the other's cache
+    const a = levels(cut.folder);
+    const b = levels(full.folder);
+    expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+    expect(a.size).toBe(expectedLevels);
+    for (const [level, fileA] of a) {
+      const ra = returnsOf(fileA);
+      const rb = returnsOf(b.get(level)!);
+      let common = 0;
+      const changed: string[] = [];
+      for (const [d, x] of ra) {
+        if (!rb.has(d)) continue;
+        common++;
+        if (!Object.is(x, rb.get(d))) changed.push(new Date(d).toISOString().slice(0, 10));
+      }
+      // Every day of the cut run is a day of the full run, and the full run goes on after the cut.
+      expect({ level, common, changed: changed.slice(0, 5) }).toEqual({ level, common: ra.size, changed: [] });
+      expect(common).toBeGreaterThan(500);
+      expect(rb.size).toBeGreaterThan(ra.size);
+    }
+    const asOf = JSON.parse(readFileSync(join(cut.folder, 'metrics.json'), 'utf8'));
+    expect((asOf.meta ?? asOf.backtest).weights_as_of).toBe(CUT);
+  }, 180_000);
+});
+
+describe('nested_meta.yaml: the same bytes cached or not, on one worker or two', () => {
+  const JSON_ARTIFACTS = ['weights.json', 'meta_weights.json', 'cluster_tree.json', 'meta_rebalances.json', 'metrics.json', 'sleeves.json'];
+  const BINARY = ['returns.arrow', 'equity.arrow', 'weights.arrow'];
+  const events = (folder: string) => readFileSync(join(folder, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  /** sleeves.json says where each sleeve's run is and whether it was cached: that, and only that, may differ. */
+  const normalised = (folder: string, f: string) => {
+    const text = readFileSync(join(folder, f), 'utf8');
+    if (f !== 'sleeves.json') return text;
+    const j = JSON.parse(text);
+    for (const s of j.sleeves) {
+      delete s.run;
+      delete s.cached;
+    }
+    return JSON.stringify(j);
+  };
+
+  test('a re-run served from the sleeve cache, and a run with workers: 1, write the bytes of a workers: 2 run', async () => {
+    const two = ['stages.meta_returns.workers=2'];
+    const first = await run('nested_meta.yaml', 'full', { out: 'runs-bytes', sets: two });
+    const cached = await run('nested_meta.yaml', 'full', { out: 'runs-bytes', sets: two });
+    expect(events(cached.folder).filter((e) => e.event === 'sleeve_cache_hit').map((e) => e.data.sleeve)).toEqual(['slow_long']);
+    const child = readdirSync(join(cached.folder, 'sleeves', 'crypto_meta'))[0];
+    expect(events(join(cached.folder, 'sleeves', 'crypto_meta', child)).filter((e) => e.event === 'sleeve_cache_hit').map((e) => e.data.sleeve).sort()).toEqual(['long', 'short']);
+    const one = await run('nested_meta.yaml', 'full', { out: 'runs-bytes', sets: ['stages.meta_returns.workers=1'], noCache: true });
+    expect(events(one.folder).some((e) => e.event === 'sleeve_cache_hit')).toBe(false);
+    for (const other of [cached, one]) {
+      for (const f of JSON_ARTIFACTS) expect([f, normalised(other.folder, f)]).toEqual([f, normalised(first.folder, f)]);
+      for (const f of BINARY) expect(readFileSync(join(other.folder, f)).equals(readFileSync(join(first.folder, f)))).toBe(true);
+    }
+    // The JSON is canonical: keys sorted at every depth (the weights' sleeve attributions included).
+    const weights = JSON.parse(readFileSync(join(first.folder, 'weights.json'), 'utf8')) as { sleeves: Record<string, number> }[];
+    expect(weights.some((w) => Object.keys(w.sleeves).length === 2)).toBe(true);
+    for (const w of weights) expect(Object.keys(w.sleeves)).toEqual(Object.keys(w.sleeves).sort());
+    expect(existsSync(join(first.folder, 'meta_rebalances.json'))).toBe(true);
+  }, 240_000);
+});
