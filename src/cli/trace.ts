@@ -131,7 +131,8 @@ export function formatTrace(t: Trace): string {
     out.push('', `discovery  found by scanner '${t.discovery.scanner}' on ${t.discovery.venue} (as of ${t.discovery.as_of})`, `           ${[c.asset_type, c.sector, c.volume_24h !== undefined ? `24h volume ${Math.round(c.volume_24h).toLocaleString('en-US')}` : null, c.metadata?.status].filter(Boolean).join(', ')}`);
   }
   if (t.features) out.push('', 'features   ' + Object.entries(t.features).map(([k, v]) => `${k} ${n(v)}`).join(', '));
-  if (t.scores) out.push('', `scores     ${Object.entries(t.scores.conviction).map(([k, v]) => `${k}${k === t.scores!.champion ? ' (champion)' : ''} ${n(v)}`).join(', ')}`, `           champion rank ${n(t.scores.champion_rank)} of ${t.scores.of}${t.scores.regime ? `, regime ${t.scores.regime}` : ''}`);
+  // The champion first (scores.json's keys are sorted, like every JSON artifact's).
+  if (t.scores) out.push('', `scores     ${Object.entries(t.scores.conviction).sort(([a], [b]) => Number(b === t.scores!.champion) - Number(a === t.scores!.champion)).map(([k, v]) => `${k}${k === t.scores!.champion ? ' (champion)' : ''} ${n(v)}`).join(', ')}`, `           champion rank ${n(t.scores.champion_rank)} of ${t.scores.of}${t.scores.regime ? `, regime ${t.scores.regime}` : ''}`);
   if (t.cluster !== undefined) out.push('', t.cluster ? `cluster    ${t.cluster.id} (${t.cluster.size} members: ${t.cluster.members.slice(0, 8).join(', ')}${t.cluster.size > 8 ? ', …' : ''})` : 'cluster    none');
   if (t.filters) {
     out.push('', 'filters');
