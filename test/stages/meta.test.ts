@@ -103,6 +103,14 @@ test('when the meta optimisation fails, the equal-weight proxy stands in (record
   expect(read(s.folder, 'metrics.json').meta.proxies).toBe(rebalances.length - 1); // the final decision is not held
 });
 
+test("a train window longer than the sleeves' common out-of-sample record is refused, naming both", async () => {
+  writeFileSync(join(tmp, 'too_long.yaml'), 'pipeline: meta\nversion: "4.0"\nname: too_long\nsleeves:\n  - { name: long, pipeline: ./crypto_long.yaml }\n  - { name: short, pipeline: ./crypto_short.yaml }\nstages:\n  - type: meta_returns\n  - type: meta_optimize\n    params: { train_window: 5000 }\n  - type: meta_flatten\n');
+  const s = await run('too_long.yaml');
+  expect(s.outcome).toBe('failed');
+  expect(s.error?.code).toBe('META_TOO_SHORT');
+  expect(s.error?.message).toMatch(/the sleeves share \d+ days of out-of-sample returns \(\d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d\); meta_optimize.train_window 5000/);
+});
+
 describe('validation of sleeves', () => {
   const write = (name: string, text: string) => writeFileSync(join(tmp, name), text);
   const head = (name: string) => `pipeline: meta\nversion: "4.0"\nname: ${name}\n`;
