@@ -10,7 +10,7 @@ import { inputError, runError } from '../../src/core/errors.js';
 import { date, int, params, path, pluginRef } from '../../src/core/params.js';
 import type { PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { dayFromIso, isoFromDay } from '../../src/lakehouse/dates.js';
-import type { ScanResult, Scanner } from './scanner.js';
+import { DEFAULT_FRESHNESS, freshAt, type Freshness, type ScanResult, type Scanner } from './scanner.js';
 
 export class IngestionStage implements Stage<SelectionContext> {
   static readonly meta: StageMeta = {
@@ -25,6 +25,10 @@ export class IngestionStage implements Stage<SelectionContext> {
       lookback_days: int('Days of history to load up to the as-of date; omit for all history.', undefined, { min: 2 }),
       as_of: date('Decision date (YYYY-MM-DD); defaults to the last date in the data. No later day is read.'),
       candidates_path: path("A JSON list of candidates ({symbol, ...}) used instead of the scanner's discovery (the seed format); their data comes from the scanner's source.", 'file'),
+      freshness_days: params(
+        Object.fromEntries(Object.entries(DEFAULT_FRESHNESS).map(([type, days]) => [type, int(`Most calendar days a ${type} symbol's last bar may lie before the decision date for it to be a candidate then.`, days, { min: 0 })])),
+        { description: 'Freshness by asset type: a symbol with no bar this close to the decision date (delisted, halted, not yet listed) is not a candidate, and the discovery funnel names it.' },
+      ),
     }),
   };
 
@@ -48,32 +52,24 @@ export class IngestionStage implements Stage<SelectionContext> {
       // Discovery as of that day: liquidity from the bars up to it, not today's volume (no survivorship in the
       // backtest's earlier decisions). Live scanners only know today: their snapshot stands, and says so.
       let funnel = [...scan.funnel];
+      const freshness = { ...DEFAULT_FRESHNESS, ...(p.freshness_days as Freshness | undefined) };
       if (!p.candidates_path && scan.rediscover) {
-        const r = await scan.rediscover(asOf);
+        const r = await scan.rediscover(asOf, { freshness });
         candidates = r.candidates;
         funnel = r.funnel;
+      } else {
+        // A given list, or a source without history (a CSV, a live scanner): tradable at the as-of date all the same.
+        const dates = new Map<string, Int32Array>();
+        for (const c of candidates) if (stored.has(c.symbol)) dates.set(c.symbol, (await scan.data.readOhlcv(c.symbol, venue)).date);
+        candidates = freshAt(candidates, asOf, freshness, (s) => dates.get(s), funnel);
       }
+      const stale = funnel.find((f) => f.step === 'fresh_at_as_of')?.dropped ?? [];
+      if (stale.length) env.audit.event('ingestion', 'not_fresh_at_as_of', { as_of: isoFromDay(asOf), freshness, symbols: stale });
       // The scanner is the candidates' logic unless they say otherwise (synthesis names atoms by it).
       candidates = candidates.map((c) => ({ ...c, metadata: { scanner: ref.name, ...c.metadata } }));
       env.audit.event('ingestion', 'discovery', { scanner: ref.name, venue, as_of: isoFromDay(asOf), point_in_time: Boolean(scan.rediscover && !p.candidates_path), funnel, candidates: candidates.length });
       if (!candidates.length)
-        throw runError('EMPTY_UNIVERSE', `scanner '${ref.name}' found no candidates (${funnel.map((f) => `${f.step}: ${f.left}`).join(' → ')})`, 'Loosen the scanner params (venue, liquidity floors, exclusions) or check the data.');
-      // Point in time: a symbol listed after the as-of date, or gone before the window, was not a candidate then.
-      // (lookback_days counts trading days, at least as many calendar days: a symbol with a bar in the last
-      // lookback_days calendar days has one in the window.)
-      const lookback = p.lookback_days as number | undefined;
-      const alive = candidates.filter((c) => {
-        const r = stored.get(c.symbol);
-        if (!r) return true; // unknown to the source: readReturns names it
-        return dayFromIso(r.first_date) <= asOf && (lookback === undefined || dayFromIso(r.last_date) > asOf - lookback);
-      });
-      if (alive.length < candidates.length) {
-        const gone = candidates.filter((c) => !alive.includes(c)).map((c) => c.symbol);
-        env.audit.event('ingestion', 'not_listed_at_as_of', { as_of: isoFromDay(asOf), symbols: gone });
-        funnel.push({ step: 'listed_at_as_of', left: alive.length, detail: `${gone.length} not trading around ${isoFromDay(asOf)}` });
-        candidates = alive;
-      }
-      if (!candidates.length) throw runError('EMPTY_UNIVERSE', `no candidate of scanner '${ref.name}' was trading around ${isoFromDay(asOf)}`);
+        throw runError('EMPTY_UNIVERSE', `scanner '${ref.name}' found no candidates tradable at ${isoFromDay(asOf)} (${funnel.map((f) => `${f.step}: ${f.left}`).join(' → ')})`, 'Loosen the scanner params (venue, liquidity floors, exclusions, freshness_days) or check the data.');
       const symbols = candidates.map((c) => c.symbol);
       const request = { symbols, venue: scan.venue, end: asOf, lookbackDays: p.lookback_days as number | undefined };
       const returns = await scan.data.readReturns(request);

@@ -5,7 +5,17 @@
 import type { Candidate } from '../../src/core/context.js';
 import type { StageEnv } from '../../src/core/plugin.js';
 import type { Lakehouse, SymbolRow } from '../../src/lakehouse/index.js';
+import { isoFromDay } from '../../src/lakehouse/dates.js';
+import { tradesDaily } from '../../src/lakehouse/health.js';
 import { byCodeUnit } from '../../src/core/order.js';
+
+/** One discovery step: how many candidates were left after it, and (when it drops names for a reason) which. */
+export interface FunnelStep {
+  step: string;
+  left: number;
+  detail?: string;
+  dropped?: { symbol: string; reason: string }[];
+}
 
 export interface ScanResult {
   candidates: Candidate[];
@@ -14,19 +24,75 @@ export interface ScanResult {
   /** The one venue the candidates come from (spot and perpetual data never mix). */
   venue: string;
   /** Each discovery step and how many candidates were left after it, for the funnel and the audit. */
-  funnel: { step: string; left: number; detail?: string }[];
+  funnel: FunnelStep[];
   /** Releases temporary data (a CSV or synthetic market staged in a temporary lakehouse). */
   close(): Promise<void>;
   /**
    * Discovery again as of a past date, from what was known then (liquidity from the bars up to that day, not
    * today's 24h volume): how a backtest's earlier decisions see their universe. Absent for live sources
-   * (an exchange's or a screener's tickers are only ever today's).
+   * (an exchange's or a screener's tickers are only ever today's). Symbols without a bar within the freshness
+   * window of `asOf` are dropped first, by name (`fresh_at_as_of`), so stale names never take a place in the limit.
    */
-  rediscover?: (asOf: number) => Promise<{ candidates: Candidate[]; funnel: ScanResult['funnel'] }>;
+  rediscover?: (asOf: number, opts: { freshness: Freshness }) => Promise<{ candidates: Candidate[]; funnel: ScanResult['funnel'] }>;
 }
 
-/** Days of bars the point-in-time liquidity averages (quote volume per day, close × volume). */
+/** Calendar days before the decision date over which point-in-time liquidity (quote volume, close × volume) is averaged. */
 export const LIQUIDITY_DAYS = 30;
+
+/**
+ * Freshness: the most calendar days a symbol's last bar may lie before the decision date for it to be a candidate
+ * then, by asset type. Crypto trades every day (3 days tolerates a short outage of the source); equities and ETFs
+ * trade on sessions (5 covers a weekend plus a holiday).
+ */
+export type Freshness = Record<string, number>;
+export const DEFAULT_FRESHNESS: Freshness = { spot: 3, perp: 3, equity: 5, etf: 5 };
+
+/** The freshness limit of an asset type: its own, else that of a daily (crypto) or session-traded type. */
+export function freshnessLimit(freshness: Freshness, assetType: string | undefined): number {
+  const own = assetType === undefined ? undefined : freshness[assetType];
+  if (own !== undefined) return own;
+  return tradesDaily(assetType ?? 'spot') ? freshness.spot ?? DEFAULT_FRESHNESS.spot : freshness.equity ?? DEFAULT_FRESHNESS.equity;
+}
+
+/** Index one past the last element of ascending `dates` that is <= day. */
+export function barsUpTo(dates: Int32Array, day: number): number {
+  let lo = 0;
+  let hi = dates.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (dates[mid] <= day) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Why a symbol is not tradable at `asOf`, or undefined when it is: no bar on or before that day (listed later), or
+ * its last bar on or before it is more than the freshness limit of its asset type before it (delisted, halted, or
+ * inside a long gap of the source).
+ */
+export function staleReason(dates: Int32Array, asOf: number, assetType: string | undefined, freshness: Freshness): string | undefined {
+  const k = barsUpTo(dates, asOf);
+  if (k === 0) return dates.length ? `listed ${isoFromDay(dates[0])}, after ${isoFromDay(asOf)}` : 'no bars';
+  const last = dates[k - 1];
+  const limit = freshnessLimit(freshness, assetType);
+  const lag = asOf - last;
+  return lag > limit ? `last bar ${isoFromDay(last)}, ${lag} days before ${isoFromDay(asOf)} (freshness ${limit} days for ${assetType ?? 'spot'})` : undefined;
+}
+
+/** The freshness step of discovery: candidates with a recent bar kept, the others named with their reason. */
+export function freshAt(cands: Candidate[], asOf: number, freshness: Freshness, datesOf: (symbol: string) => Int32Array | undefined, funnel: FunnelStep[]): Candidate[] {
+  const dropped: { symbol: string; reason: string }[] = [];
+  const kept = cands.filter((c) => {
+    const dates = datesOf(c.symbol);
+    if (!dates) return true; // unknown to the source: the returns reader names it
+    const reason = staleReason(dates, asOf, c.asset_type, freshness);
+    if (reason) dropped.push({ symbol: c.symbol, reason });
+    return !reason;
+  });
+  funnel.push({ step: 'fresh_at_as_of', left: kept.length, detail: `a bar within ${Object.entries(freshness).map(([t, d]) => `${d} days (${t})`).join(', ')} of ${isoFromDay(asOf)}`, ...(dropped.length ? { dropped } : {}) });
+  return kept;
+}
 
 export interface Scanner {
   scan(params: Record<string, unknown>, env: StageEnv): Promise<ScanResult>;

@@ -100,7 +100,7 @@ describe('lakehouse scanner over ../shared/data/crypto', () => {
     const s = await runYaml('crypto_empty', `${head('crypto_empty')}  - type: ingestion\n    params: { scanner: { name: lakehouse, params: { min_volume_spot: 1e15 } } }\n`, lakehouse());
     expect(s.outcome).toBe('failed');
     expect(s.error?.code).toBe('EMPTY_UNIVERSE');
-    expect(s.error?.message).toMatch(/universe: 49 → venue: 49 → liquidity: 0/);
+    expect(s.error?.message).toMatch(/universe: 49 → venue: 49 → fresh_at_as_of: 46 → liquidity: 0/);
   });
 
   test('a missing lakehouse is named, and the run is marked failed', async () => {

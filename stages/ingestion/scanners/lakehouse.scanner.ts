@@ -7,7 +7,7 @@ import { inputError } from '../../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, str, strList } from '../../../src/core/params.js';
 import type { JsonSchema, PluginMeta, StageEnv } from '../../../src/core/plugin.js';
 import type { Lakehouse } from '../../../src/lakehouse/index.js';
-import { discover, LIQUIDITY_DAYS, pickVenue, toCandidate, type DiscoveryRules, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
+import { barsUpTo, discover, freshAt, LIQUIDITY_DAYS, pickVenue, toCandidate, type DiscoveryRules, type Freshness, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
 
 /** The discovery params, shared with the synthetic scanner (which stages a market and then discovers the same way). */
 export const DISCOVERY_PARAMS: Record<string, JsonSchema> = {
@@ -31,46 +31,40 @@ export function discoverIn(lh: Lakehouse, p: Record<string, unknown>, close: () 
   funnel.push({ step: 'venue', left: picked.rows.length, detail: picked.detail });
   const candidates = discover(picked.rows.map(toCandidate), p as unknown as DiscoveryRules, funnel);
 
-  // Point in time: each symbol's mean daily quote volume over the LIQUIDITY_DAYS bars up to the as-of date,
-  // from prefix sums built once per run (every backtest replay then costs O(symbols)).
-  let sums: Map<string, { date: Int32Array; cum: Float64Array; known: Uint8Array }> | undefined;
-  const liquidityAt = async (asOf: number): Promise<Map<string, number | undefined>> => {
-    if (!sums) {
-      sums = new Map();
-      for (const r of picked.rows) {
-        const o = await lh.readOhlcv(r.symbol, picked.venue);
-        const cum = new Float64Array(o.date.length + 1);
-        const known = new Uint8Array(o.date.length);
-        for (let i = 0; i < o.date.length; i++) {
-          const dv = o.close[i] * o.volume[i];
-          known[i] = Number.isFinite(dv) ? 1 : 0;
-          cum[i + 1] = cum[i] + (Number.isFinite(dv) ? dv : 0);
-        }
-        sums.set(r.symbol, { date: o.date, cum, known });
+  // Point in time: each symbol's mean daily quote volume over its bars in the LIQUIDITY_DAYS calendar days up to
+  // the as-of date (never older bars: a delisted coin has none), from prefix sums built once per run (every
+  // backtest replay then costs O(symbols log bars)).
+  let sums: Map<string, { date: Int32Array; cum: Float64Array; known: Int32Array }> | undefined;
+  const load = async () => {
+    if (sums) return sums;
+    sums = new Map();
+    for (const r of picked.rows) {
+      const o = await lh.readOhlcv(r.symbol, picked.venue);
+      const cum = new Float64Array(o.date.length + 1);
+      const known = new Int32Array(o.date.length + 1);
+      for (let i = 0; i < o.date.length; i++) {
+        const dv = o.close[i] * o.volume[i];
+        const ok = Number.isFinite(dv);
+        known[i + 1] = known[i] + (ok ? 1 : 0);
+        cum[i + 1] = cum[i] + (ok ? dv : 0);
       }
+      sums.set(r.symbol, { date: o.date, cum, known });
     }
-    const out = new Map<string, number | undefined>();
-    for (const [symbol, s] of sums) {
-      let hi = 0; // bars with date <= asOf
-      let lo = s.date.length;
-      while (hi < lo) {
-        const mid = (hi + lo) >> 1;
-        if (s.date[mid] <= asOf) hi = mid + 1;
-        else lo = mid;
-      }
-      const from = Math.max(0, hi - LIQUIDITY_DAYS);
-      let k = 0;
-      for (let i = from; i < hi; i++) k += s.known[i];
-      out.set(symbol, hi > from && k > 0 ? (s.cum[hi] - s.cum[from]) / k : undefined);
-    }
-    return out;
+    return sums;
   };
-  const rediscover = async (asOf: number) => {
-    const liq = await liquidityAt(asOf);
+  const liquidityAt = (s: { date: Int32Array; cum: Float64Array; known: Int32Array }, asOf: number): number | undefined => {
+    const hi = barsUpTo(s.date, asOf);
+    const lo = barsUpTo(s.date, asOf - LIQUIDITY_DAYS);
+    const k = s.known[hi] - s.known[lo];
+    return k > 0 ? (s.cum[hi] - s.cum[lo]) / k : undefined;
+  };
+  const rediscover = async (asOf: number, opts: { freshness: Freshness }) => {
+    const bars = await load();
     const f: ScanResult['funnel'] = [funnel[0], { ...funnel[1] }];
-    const pit = picked.rows.map((r) => ({ ...toCandidate(r), volume_24h: liq.get(r.symbol) }));
+    const fresh = freshAt(picked.rows.map(toCandidate), asOf, opts.freshness, (s) => bars.get(s)?.date, f);
+    const pit = fresh.map((c) => ({ ...c, volume_24h: liquidityAt(bars.get(c.symbol)!, asOf) }));
     const found = discover(pit, p as unknown as DiscoveryRules, f);
-    f.find((x) => x.step === 'liquidity')!.detail += `, mean quote volume over the ${LIQUIDITY_DAYS} days to the as-of date`;
+    f.find((x) => x.step === 'liquidity')!.detail += `, mean quote volume of the bars in the ${LIQUIDITY_DAYS} calendar days to the as-of date`;
     return { candidates: found, funnel: f };
   };
   return { candidates, data: lh, venue: picked.venue, funnel, close, rediscover };
