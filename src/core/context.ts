@@ -61,10 +61,27 @@ export const DOCUMENT_PROVIDES: Record<DocumentKind, string[]> = {
   tournament: ['run_id', 'params', 'matrix'],
 };
 
-/** Where the run's bars come from (a read-only lakehouse handle): the backtest reads realised returns here. */
+/** A bar the data layer does not book as printed (src/lakehouse/toxic.ts): a spike, or the reversal that gives it back. */
+export interface ToxicBar {
+  symbol: string;
+  date: EpochDay;
+  kind: 'spike' | 'reversal';
+  /** The raw close-to-close return. */
+  value: number;
+  /** What every reader books instead: NaN (nothing, held flat), or the return from the last good close. */
+  booked: number;
+}
+
+/**
+ * Where the run's bars come from (a read-only lakehouse handle): the backtest reads realised returns here. Returns
+ * are cleaned by the same toxic-bar rule as the decisions' (`toxicThreshold`), so both book the same series.
+ */
 export interface MarketSource {
   venue: string;
+  toxicThreshold: number;
   readReturns(req: { symbols: string[]; venue?: string; start?: number | string; end: number | string; lookbackDays?: number; allowEmpty?: boolean }): Promise<ReturnsMatrix>;
+  /** The toxic bars of `symbols` inside [start, end] (what readReturns books differently from the raw prints). */
+  readToxicBars(req: { symbols: string[]; start?: number | string; end: number | string; allowEmpty?: boolean }): Promise<ToxicBar[]>;
 }
 
 export interface SelectionContext {

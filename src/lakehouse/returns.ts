@@ -7,6 +7,7 @@ import type { PriceMatrix, ReturnsMatrix } from '../core/context.js';
 import { dayFromIso, isoFromDay, parseIsoDay } from './dates.js';
 import type { RegistryEntry } from './registry.js';
 import type { Store } from './store.js';
+import { toxicBars } from './toxic.js';
 
 export interface ReturnsRequest {
   symbols: string[];
@@ -24,6 +25,10 @@ export interface ReturnsRequest {
   /** Keep a symbol that has no bar in the window as an all-NaN column instead of failing (the backtest holds a
    *  position through a delisting: no bar means an unchanged price). Unknown symbols still fail. */
   allowEmpty?: boolean;
+  /** Apply the toxic-bar rule (toxic.ts) at this threshold (5 = +500%): spikes not booked, reversals booked from
+   *  the last good close; in readPrices a spike bar is NaN. Decided on each symbol's whole stored series, so a
+   *  window sees the same values as any other window over the same days. */
+  toxicThreshold?: number;
 }
 
 function toDay(v: number | string, what: string): number {
@@ -53,11 +58,27 @@ export async function readReturns(store: Store, req: ReturnsRequest): Promise<Re
   for (let j = 0; j < series.length; j++) {
     const { date: d, close: c } = series[j];
     const base = j * T;
-    for (let i = lowerBound(d, first); i < d.length && d[i] <= end; i++) {
+    const lo = lowerBound(d, first);
+    for (let i = lo; i < d.length && d[i] <= end; i++) {
       if (i > 0) values[base + rowOf[d[i] - from]] = c[i] / c[i - 1] - 1;
     }
+    if (req.toxicThreshold !== undefined)
+      for (const b of toxicBars(c, req.toxicThreshold)) if (b.index >= lo && d[b.index] <= end) values[base + rowOf[d[b.index] - from]] = b.booked;
   }
   return { dates, symbols: entries.map((e) => e.symbol), values };
+}
+
+/** The toxic bars (toxic.ts) of the requested symbols dated inside the request's axis, in symbol then date order. */
+export async function readToxicBars(store: Store, req: ReturnsRequest & { toxicThreshold: number }): Promise<{ symbol: string; date: number; kind: 'spike' | 'reversal'; value: number; booked: number }[]> {
+  const { entries, series, dates } = buildAxis(store, req);
+  const out: { symbol: string; date: number; kind: 'spike' | 'reversal'; value: number; booked: number }[] = [];
+  const first = dates[0];
+  const last = dates[dates.length - 1];
+  for (let j = 0; j < series.length; j++) {
+    const { date: d, close: c } = series[j];
+    for (const b of toxicBars(c, req.toxicThreshold)) if (d[b.index] >= first && d[b.index] <= last) out.push({ symbol: entries[j].symbol, date: d[b.index], kind: b.kind, value: b.value, booked: b.booked });
+  }
+  return out;
 }
 
 /** Bars on the same axis as readReturns for the same request (close, high, low, volume; NaN where missing). */
@@ -68,7 +89,9 @@ export async function readPrices(store: Store, req: ReturnsRequest): Promise<Pri
   const out: Required<PriceMatrix> = { dates, symbols: entries.map((e) => e.symbol), close: mk(), high: mk(), low: mk(), volume: mk() };
   for (let j = 0; j < entries.length; j++) {
     const o = await store.readEntry(entries[j]);
+    const spikes = new Set(req.toxicThreshold === undefined ? [] : toxicBars(o.close, req.toxicThreshold).filter((b) => b.kind === 'spike').map((b) => b.index));
     for (let i = lowerBound(o.date, dates[0]); i < o.date.length && o.date[i] <= end; i++) {
+      if (spikes.has(i)) continue; // a bad print: no bar
       const k = j * T + rowOf[o.date[i] - from];
       out.close[k] = o.close[i];
       out.high[k] = o.high[i];

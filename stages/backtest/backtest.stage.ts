@@ -9,7 +9,7 @@
  * src/math/metrics.ts and are verified by a second route. weights.json is a final decision at the as-of date by
  * the same rule (metrics.json says `weights_as_of`).
  */
-import type { SelectionContext } from '../../src/core/context.js';
+import type { SelectionContext, ToxicBar } from '../../src/core/context.js';
 import { inputError, runError } from '../../src/core/errors.js';
 import { int, num, params, pluginRef, str } from '../../src/core/params.js';
 import type { PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
@@ -40,6 +40,8 @@ interface WindowRecord {
   weights: { symbol: string; weight: number }[];
   /** Why the window holds cash (the policy let nothing through as of that date). */
   cash_reason?: string;
+  /** Bad prints of held names in the window, and what was booked instead (src/lakehouse/toxic.ts). */
+  toxic_bars?: { symbol: string; date: string; kind: 'spike' | 'reversal'; value: number; booked: number | null }[];
 }
 
 export class BacktestStage implements Stage<SelectionContext> {
@@ -119,6 +121,7 @@ export class BacktestStage implements Stage<SelectionContext> {
       // Realised returns of the window, read after the decision: the decision never saw them.
       const windowDates = calendar.subarray(t + 1, lastDay + 1);
       let realised: Float64Array = new Float64Array(0);
+      let toxic: ToxicBar[] = [];
       if (symbols.length && windowDates.length) {
         // A held symbol delisted before or during the window has no bars there: its price stays where it was.
         const r = await market.readReturns({ symbols, start: windowDates[0], end: windowDates[windowDates.length - 1], allowEmpty: true }).catch((err) => {
@@ -126,6 +129,8 @@ export class BacktestStage implements Stage<SelectionContext> {
           throw err;
         });
         realised = r ? alignColumns(r.dates, r.symbols, r.values, windowDates, symbols) : new Float64Array(symbols.length * windowDates.length).fill(NaN);
+        // Bad prints in the held names: booked as the decisions saw them (the same toxic-bar rule), and recorded.
+        if (r) toxic = await market.readToxicBars({ symbols, start: windowDates[0], end: windowDates[windowDates.length - 1], allowEmpty: true });
       }
       const result: HoldingResult = dead
         ? { returns: new Float64Array(windowDates.length), end: new Float64Array(symbols.length), turnover: 0, cost: 0, liquidated: true }
@@ -164,7 +169,9 @@ export class BacktestStage implements Stage<SelectionContext> {
         liquidated: result.liquidated,
         weights: weights.map((w) => ({ symbol: w.symbol, weight: w.weight })),
         ...(decided.cash_reason ? { cash_reason: decided.cash_reason } : {}),
+        ...(toxic.length ? { toxic_bars: toxic.map((b) => ({ symbol: b.symbol, date: isoFromDay(b.date), kind: b.kind, value: b.value, booked: Number.isFinite(b.booked) ? b.booked : null })) } : {}),
       };
+      for (const b of record.toxic_bars ?? []) env.audit.event('backtest', 'toxic_bar', { window: k, ...b, threshold: market.toxicThreshold });
       windows.push(record);
       env.audit.event('backtest', 'window', record);
     }

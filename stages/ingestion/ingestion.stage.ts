@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Candidate, SelectionContext } from '../../src/core/context.js';
 import { inputError, runError } from '../../src/core/errors.js';
-import { date, int, params, path, pluginRef } from '../../src/core/params.js';
+import { date, int, num, params, path, pluginRef } from '../../src/core/params.js';
+import { DEFAULT_HEALTH } from '../../src/lakehouse/health.js';
 import type { PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { dayFromIso, isoFromDay } from '../../src/lakehouse/dates.js';
 import { DEFAULT_FRESHNESS, freshAt, type Freshness, type ScanResult, type Scanner } from './scanner.js';
@@ -25,9 +26,10 @@ export class IngestionStage implements Stage<SelectionContext> {
       lookback_days: int('Days of history to load up to the as-of date; omit for all history.', undefined, { min: 2 }),
       as_of: date('Decision date (YYYY-MM-DD); defaults to the last date in the data. No later day is read.'),
       candidates_path: path("A JSON list of candidates ({symbol, ...}) used instead of the scanner's discovery (the seed format); their data comes from the scanner's source.", 'file'),
+      toxic_threshold: num('A close-to-close rise above this (5 = +500%) is a bad print, not booked by the decisions or the backtest; the bar that gives it back is booked from the last good close (docs/backtest.md).', DEFAULT_HEALTH.toxicMove, { exclusiveMin: 0 }),
       freshness_days: params(
         Object.fromEntries(Object.entries(DEFAULT_FRESHNESS).map(([type, days]) => [type, int(`Most calendar days a ${type} symbol's last bar may lie before the decision date for it to be a candidate then.`, days, { min: 0 })])),
-        { description: 'Freshness by asset type: a symbol with no bar this close to the decision date (delisted, halted, not yet listed) is not a candidate, and the discovery funnel names it.' },
+        { description: 'Freshness by asset type: a symbol with no bar this close to the decision date (delisted, halted, not yet listed) is not a candidate, and the discovery funnel names it.', default: {} },
       ),
     }),
   };
@@ -71,9 +73,13 @@ export class IngestionStage implements Stage<SelectionContext> {
       if (!candidates.length)
         throw runError('EMPTY_UNIVERSE', `scanner '${ref.name}' found no candidates tradable at ${isoFromDay(asOf)} (${funnel.map((f) => `${f.step}: ${f.left}`).join(' → ')})`, 'Loosen the scanner params (venue, liquidity floors, exclusions, freshness_days) or check the data.');
       const symbols = candidates.map((c) => c.symbol);
-      const request = { symbols, venue: scan.venue, end: asOf, lookbackDays: p.lookback_days as number | undefined };
+      const toxicThreshold = (p.toxic_threshold as number | undefined) ?? DEFAULT_HEALTH.toxicMove;
+      const request = { symbols, venue: scan.venue, end: asOf, lookbackDays: p.lookback_days as number | undefined, toxicThreshold };
       const returns = await scan.data.readReturns(request);
       const prices = await scan.data.readPrices(request);
+      // One policy for bad prints: the decisions below and the backtest's simulator read the same cleaned series.
+      const toxic = await scan.data.readToxicBars(request);
+      for (const b of toxic) env.audit.event('ingestion', 'toxic_bar', { symbol: b.symbol, date: isoFromDay(b.date), kind: b.kind, value: b.value, booked: Number.isFinite(b.booked) ? b.booked : null, threshold: toxicThreshold });
       if (returns.dates.length < 2)
         throw runError('NOT_ENOUGH_HISTORY', `only ${returns.dates.length} day(s) of data up to ${isoFromDay(asOf)} for ${symbols.length} symbols`);
       // The run's data identity: the whole source it discovers from (see src/lakehouse/registry.ts dataIdentity).
@@ -84,7 +90,13 @@ export class IngestionStage implements Stage<SelectionContext> {
       ctx.raw_pool = candidates;
       ctx.extra.discovery_funnel = funnel;
       const data = scan.data;
-      ctx.market = { venue: scan.venue, readReturns: (req) => data.readReturns({ venue: scan!.venue, ...req }) };
+      ctx.market = {
+        venue: scan.venue,
+        toxicThreshold,
+        readReturns: (req) => data.readReturns({ venue: scan!.venue, ...req, toxicThreshold }),
+        readToxicBars: (req) => data.readToxicBars({ venue: scan!.venue, ...req, toxicThreshold }),
+      };
+      ctx.extra.toxic_bars = toxic;
       ctx.returns = returns;
       ctx.prices = prices;
       const first = isoFromDay(returns.dates[0]);

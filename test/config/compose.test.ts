@@ -201,7 +201,8 @@ describe('the resolved config', () => {
       { name: 'darwinian', params: expect.any(Object) },
       { name: 'spectral', params: expect.objectContaining({ entropy_max: 0.995, efficiency_min: 0.3, hurst_min: 0, hurst_max: 1 }) },
     ]);
-    expect(by('synthesis')).toMatchObject({ direction: 'LONG', toxic_threshold: 5 });
+    expect(by('synthesis')).toMatchObject({ direction: 'LONG' });
+    expect(by('ingestion')).toMatchObject({ toxic_threshold: 5, freshness_days: { spot: 3, perp: 3, equity: 5, etf: 5 } });
     expect(by('allocation')).toMatchObject({ engine: { name: 'hrp', params: { linkage: 'single' } }, cluster_cap: 0.25, bounds: [0, 1] });
     // Every plugin ref in the resolved config is an explicit {name, params}.
     const refs: unknown[] = [by('ingestion').scanner, by('inference').ranker, ...(by('policy').filters as unknown[]), by('allocation').engine];

@@ -101,8 +101,15 @@ test('ingestion → features → scores → clustering → policy → synthesis'
   const names = events.map((e) => e.event);
   expect(names).toEqual(expect.arrayContaining(['clusters_formed', 'entropy_hardening', 'filter_applied', 'htr_stage', 'winners_selected', 'atoms_synthesised']));
   expect(events.filter((e) => e.event === 'htr_stage').map((e) => e.data.stage)).toEqual(Array.from({ length: winners.htr_stage }, (_, i) => i + 1));
-  // The synthetic market has one toxic spike; if a winner carries it, it is dropped and audited.
-  expect(events.filter((e) => e.event === 'toxic_return_dropped')).toHaveLength(atoms.toxic_drops.length);
+  // The synthetic market has one toxic spike (PUMPUSDT +620% on day 120 of 300, 1/6.8 - 1 the next day): the
+  // ingestion stage audits both bars and what every reader books instead (nothing, then the move from the last
+  // good close: 7.2 / 6.8 - 1).
+  const toxic = events.filter((e) => e.event === 'toxic_bar').map((e) => e.data);
+  expect(toxic.map((t) => [t.symbol, t.kind])).toEqual([['PUMPUSDT', 'spike'], ['PUMPUSDT', 'reversal']]);
+  expect(toxic[0].value).toBeCloseTo(6.2, 9);
+  expect(toxic[0].booked).toBeNull();
+  expect(toxic[1].value).toBeCloseTo(1 / 6.8 - 1, 9);
+  expect(toxic[1].booked).toBeCloseTo(7.2 / 6.8 - 1, 9);
 });
 
 test('the same config and data give the same funnel artifacts', async () => {
