@@ -51,7 +51,7 @@ function page(meta: PluginMeta): string {
   if (meta.aliases?.length) out.push(`Also accepted (deprecated): ${meta.aliases.map((a) => `\`${a.name}\` (${a.deprecated})`).join(', ')}.`, '');
   if (meta.kind === 'stage') {
     const sm = meta as StageMeta;
-    out.push(`Document kinds: ${sm.documents.join(', ')}. Requires: ${sm.requires.map((r) => `\`${r}\``).join(', ') || 'nothing'}. Provides: ${sm.provides.map((p) => `\`${p}\``).join(', ')}.`, '');
+    out.push(`Document kinds: ${sm.documents.join(', ')}. Requires: ${sm.requires.map((r) => `\`${r}\``).join(', ') || 'nothing'}. Provides: ${sm.provides.map((p) => `\`${p}\``).join(', ')}.${sm.reads?.length ? ` Reads when present: ${sm.reads.map((r) => `\`${r}\``).join(', ')}.` : ''}`, '');
     if (sm.shorthands) for (const [k, v] of Object.entries(sm.shorthands)) out.push(`Shorthand: \`${k}\` is moved into the params of the plugin named by ${v.map((x) => `\`${x}\``).join(' or ')}.`, '');
   }
   const rows = paramRows(meta.params);

@@ -27,7 +27,7 @@ export function describePlugins(kinds: PluginKind[]): string {
       out.push(`  ${name}${tags ? ` ${tags}` : ''}: ${meta.description}`);
       if (kind === 'stage') {
         const sm = meta as StageMeta;
-        out.push(`      requires: ${sm.requires.join(', ') || '-'}; provides: ${sm.provides.join(', ')}`);
+        out.push(`      requires: ${sm.requires.join(', ') || '-'}; provides: ${sm.provides.join(', ')}${sm.reads?.length ? `; reads when present: ${sm.reads.join(', ')}` : ''}`);
       }
       const props = (meta.params.properties ?? {}) as Record<string, JsonSchema>;
       const required = new Set((meta.params.required as string[] | undefined) ?? []);

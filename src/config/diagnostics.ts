@@ -56,6 +56,7 @@ export const CODES = {
   PARAM_INVALID: 'plugins',
   // graph: what stages require and provide
   GRAPH_MISSING_INPUT: 'graph',
+  GRAPH_WINNERS_UNUSED: 'graph',
   // references: other files
   REF_EXTENDS_NOT_FOUND: 'references',
   REF_EXTENDS_CYCLE: 'references',

@@ -209,6 +209,7 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
     }
     for (const p of s.meta!.provides) if (!provided.has(p)) provided.set(p, s.type);
   }
+  diagnostics.push(...unusedWinners(stages, origins));
 
   // Meta pipelines: every sleeve is a valid pipeline of the right kind, recursively, with no cycle.
   let sleeves: { resolved: ResolvedSleeve[]; results: Record<string, ValidationResult> } | undefined;
@@ -227,6 +228,23 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
   };
   // The profile is already applied: it is recorded beside the config (manifest, plan), not in it.
   return result(diagnostics, { resolved, hash: configHash(resolved), composed, ...(sleeves ? { sleeves: sleeves.results } : {}) });
+}
+
+/**
+ * A policy's winners must reach the decision that sets the weights: some stage after the policy and up to the last
+ * stage that provides `weights` must require or read `winners` (synthesis, allocation). A pipeline that decides
+ * weights before its policy, or by a stage that ignores winners, gets a warning at the policy stage.
+ */
+function unusedWinners(stages: { type: string; meta?: StageMeta; index: number }[], origins: OriginMap): Diagnostic[] {
+  const uses = (s: { meta?: StageMeta }, key: string) => !!s.meta && (s.meta.requires.includes(key) || !!s.meta.reads?.includes(key));
+  const policy = stages.findIndex((s) => s.meta?.provides.includes('winners'));
+  const decider = stages.findLastIndex((s) => s.meta?.provides.includes('weights'));
+  if (policy < 0 || decider < 0) return [];
+  if (stages.slice(policy + 1, decider + 1).some((s) => uses(s, 'winners'))) return [];
+  const p = stages[policy];
+  const d = stages[decider];
+  const why = decider < policy ? `stage '${d.type}' (stages[${d.index}]) decides the weights before it` : `stage '${d.type}' (stages[${d.index}]) decides the weights without reading them`;
+  return [diag('GRAPH_WINNERS_UNUSED', locateIn(origins, ['stages', p.index, 'type']), `the winners of stage '${p.type}' are not used: ${why}`, `Put '${p.type}' before the stage that allocates: allocation's universe is the policy's winners (their atoms when a synthesis stage runs between them).`, 'warning')];
 }
 
 async function validateSleeves(

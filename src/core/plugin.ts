@@ -55,6 +55,11 @@ export interface StageMeta extends PluginMeta {
   /** Context keys the stage fills. */
   provides: string[];
   /**
+   * Context keys the stage uses when an earlier stage provided them (optional inputs: allocation reads the policy's
+   * winners and synthesis's atoms). `validate` uses them to tell when a decision would be ignored.
+   */
+  reads?: string[];
+  /**
    * Shorthand params moved into a referenced plugin's params before validation, e.g. the inference stage's
    * `weights` is the champion ranker's `weights`: `{ weights: ['rankers', 'ranker'] }`: the first of these ref
    * params that is given (the first item of a list), else the last one with its default.

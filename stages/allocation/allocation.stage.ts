@@ -26,6 +26,7 @@ export class AllocationStage implements Stage<SelectionContext> {
     description: 'Allocates weights with an engine under bounds, cluster, direction and beta constraints, with declared fallbacks.',
     documents: ['selection'],
     requires: ['returns'],
+    reads: ['atoms', 'winners', 'clusters', 'scores', 'regime'],
     provides: ['weights'],
     params: params({
       engine: pluginRef('engine', 'The allocation engine.', 'hrp'),
@@ -52,7 +53,10 @@ export class AllocationStage implements Stage<SelectionContext> {
 
   async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
     const useAtoms = !!(ctx.atoms && ctx.atom_returns);
-    const data: ReturnsMatrix | undefined = useAtoms ? ctx.atom_returns : ctx.returns;
+    // The universe: the atoms when synthesis ran, else the policy's winners whenever a policy ran, else every
+    // candidate. A policy's verdict is never ignored for want of a synthesis stage.
+    const source: 'atoms' | 'winners' | 'candidates' = useAtoms ? 'atoms' : ctx.winners ? 'winners' : 'candidates';
+    const data: ReturnsMatrix | undefined = useAtoms ? ctx.atom_returns : ctx.returns && ctx.winners ? onlyColumns(ctx.returns, ctx.winners) : ctx.returns;
     if (!data) throw runError('NO_RETURNS', 'allocation needs returns; the ingestion stage provides them');
     const T = data.dates.length;
     const cov_p = (p.covariance ?? {}) as { estimator?: CovarianceEstimator; missing?: 'complete' | 'pairwise'; halflife?: number };
@@ -240,7 +244,7 @@ export class AllocationStage implements Stage<SelectionContext> {
       risk_contributions: Object.fromEntries(symbols.map((s, i) => [s, rc[i]!])),
       covariance: { estimator, missing, ...(est.shrinkage !== undefined ? { ledoit_wolf_shrinkage: est.shrinkage } : {}), regularisation: reg.shrinkage, ...(reg.reason ? { regularisation_reason: reg.reason } : {}) },
       expected_returns: erMethod,
-      universe: { assets: n, atoms: useAtoms, dropped: droppedNames },
+      universe: { assets: n, atoms: useAtoms, source, dropped: droppedNames },
       ...(chosen.betaTolerance !== undefined ? { beta_tolerance: chosen.betaTolerance, portfolio_beta: w.reduce((s, x, i) => s + x * beta![i]!, 0) } : {}),
       diagnostics: chosen.diagnostics,
     };
@@ -251,6 +255,16 @@ export class AllocationStage implements Stage<SelectionContext> {
     });
     return ctx;
   }
+}
+
+/** The columns of `m` named in `keep`, in m's order (the policy's winners out of every candidate's returns). */
+function onlyColumns(m: ReturnsMatrix, keep: string[]): ReturnsMatrix {
+  const wanted = new Set(keep);
+  const T = m.dates.length;
+  const cols = m.symbols.flatMap((s, j) => (wanted.has(s) ? [j] : []));
+  const values = new Float64Array(cols.length * T);
+  cols.forEach((j, k) => values.set(m.values.subarray(j * T, (j + 1) * T), k * T));
+  return { dates: m.dates, symbols: cols.map((j) => m.symbols[j]!), values };
 }
 
 function convictionFor(ctx: SelectionContext, symbols: string[], physical: (s: string) => string): Float64Array | undefined {
