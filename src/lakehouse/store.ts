@@ -1,7 +1,8 @@
 /**
  * The store: a folder of Arrow IPC files plus registry.json, written only through `commit`.
  *
- *   <root>/ohlcv/<venue>/<symbol>.arrow   daily bars: date (Date32), open, high, low, close, volume (Float64)
+ *   <root>/ohlcv/<venue>/<symbol>.arrow   daily bars: date (Date32), open, high, low, close, volume (Float64), and for
+ *                                         perpetuals an optional funding column (Float64, the day's funding rate)
  *   <root>/symbols.arrow                  the symbols table (one row per symbol and venue)
  *   <root>/registry.json                  per symbol: file, rows, dates, checksum, source, health
  *   <root>/LOCK                           held by the one writer (see lock.ts)
@@ -40,6 +41,8 @@ export interface Ohlcv {
   low: Float64Array;
   close: Float64Array;
   volume: Float64Array;
+  /** Perpetuals: the day's total funding rate as a fraction of notional (long pays when positive); NaN when unknown. */
+  funding?: Float64Array;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -76,6 +79,7 @@ export function encodeOhlcv(o: Ohlcv): Uint8Array {
     low: makeVector(o.low),
     close: makeVector(o.close),
     volume: makeVector(o.volume),
+    ...(o.funding ? { funding: makeVector(o.funding) } : {}),
   });
   return tableToIPC(table, 'file');
 }
@@ -113,6 +117,7 @@ export function decodeOhlcv(buf: Uint8Array, what = 'file'): Ohlcv {
       low: column(table, 'low', Float64Array),
       close: column(table, 'close', Float64Array),
       volume: column(table, 'volume', Float64Array),
+      ...(table.getChild('funding') ? { funding: column(table, 'funding', Float64Array) } : {}),
     };
   } catch (err) {
     throw runError('LAKEHOUSE_CORRUPT', `${what}: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', err);
@@ -273,8 +278,8 @@ export function describeSource(s: SourceRef): string {
 function checkSeries(w: SymbolWrite): void {
   const { date } = w.data;
   const n = date.length;
-  for (const k of OHLCV_COLUMNS) {
-    if (w.data[k].length !== n) throw runError('LAKEHOUSE_WRITE', `${w.meta.venue}/${w.meta.symbol}: column ${k} has ${w.data[k].length} rows, date has ${n}.`);
+  for (const k of [...OHLCV_COLUMNS, ...(w.data.funding ? ['funding' as const] : [])]) {
+    if (w.data[k]!.length !== n) throw runError('LAKEHOUSE_WRITE', `${w.meta.venue}/${w.meta.symbol}: column ${k} has ${w.data[k]!.length} rows, date has ${n}.`);
   }
   if (n === 0) throw runError('LAKEHOUSE_WRITE', `${w.meta.venue}/${w.meta.symbol}: no rows to write.`);
   for (let i = 1; i < n; i++) {
@@ -282,13 +287,15 @@ function checkSeries(w: SymbolWrite): void {
   }
 }
 
-/** Merge two ascending series; rows of `b` win on equal dates. */
+/** Merge two ascending series; rows of `b` win on equal dates (a funding column in either is kept, NaN elsewhere). */
 export function mergeOhlcv(a: Ohlcv, b: Ohlcv): Ohlcv {
   const n = a.date.length + b.date.length;
-  const out: Ohlcv = { date: new Int32Array(n), open: new Float64Array(n), high: new Float64Array(n), low: new Float64Array(n), close: new Float64Array(n), volume: new Float64Array(n) };
+  const withFunding = !!(a.funding || b.funding);
+  const out: Required<Ohlcv> = { date: new Int32Array(n), open: new Float64Array(n), high: new Float64Array(n), low: new Float64Array(n), close: new Float64Array(n), volume: new Float64Array(n), funding: new Float64Array(withFunding ? n : 0) };
   let i = 0, j = 0, k = 0;
   const copy = (src: Ohlcv, s: number) => {
     for (const c of OHLCV_COLUMNS) out[c][k] = src[c][s];
+    if (withFunding) out.funding[k] = src.funding ? src.funding[s] : NaN;
     k++;
   };
   while (i < a.date.length || j < b.date.length) {
@@ -301,6 +308,7 @@ export function mergeOhlcv(a: Ohlcv, b: Ohlcv): Ohlcv {
   return {
     date: out.date.slice(0, k), open: out.open.slice(0, k), high: out.high.slice(0, k),
     low: out.low.slice(0, k), close: out.close.slice(0, k), volume: out.volume.slice(0, k),
+    ...(withFunding ? { funding: out.funding.slice(0, k) } : {}),
   };
 }
 

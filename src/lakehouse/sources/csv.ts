@@ -1,7 +1,8 @@
 /**
  * CSV sources, the files users already have:
  *  - wide: a date column and one column of closes per symbol, empty before a listing (pypfopt's stock_prices.csv);
- *  - ohlcv: one file per symbol, `date,open,high,low,close[,volume]`, the symbol being the file name (BTCUSDT.csv).
+ *  - ohlcv: one file per symbol, `date,open,high,low,close[,volume][,funding]`, the symbol being the file name
+ *    (BTCUSDT.csv); `funding` is a perpetual's funding rate for the day (a fraction of notional, long pays when positive).
  * Everything is parsed and checked before anything is written; a bad number or date, unsorted or duplicate dates, or
  * a header clash is refused with file:line. `.csv.gz` files are read too.
  */
@@ -158,7 +159,7 @@ export function parseOhlcv(file: string, text: string, problems: Problems): Ohlc
   }
   const header = splitLine(ls[0]).map((h) => h.trim().toLowerCase());
   const idx = (names: string[]) => header.findIndex((h) => names.includes(h));
-  const col = { date: idx(['date', 'timestamp', 'time', 'datetime']), open: idx(['open']), high: idx(['high']), low: idx(['low']), close: idx(['close']), volume: idx(['volume']) };
+  const col = { date: idx(['date', 'timestamp', 'time', 'datetime']), open: idx(['open']), high: idx(['high']), low: idx(['low']), close: idx(['close']), volume: idx(['volume']), funding: idx(['funding', 'funding_rate']) };
   const missing = (['date', 'open', 'high', 'low', 'close'] as const).filter((k) => col[k] < 0);
   if (missing.length) {
     problems.add(`${file}:1: header lacks ${missing.join(', ')} (expected date,open,high,low,close,volume)`);
@@ -167,7 +168,7 @@ export function parseOhlcv(file: string, text: string, problems: Problems): Ohlc
   const dupes = header.filter((h, i) => h !== '' && header.indexOf(h) !== i);
   if (dupes.length) problems.add(`${file}:1: header clash: ${[...new Set(dupes)].join(', ')} repeated`);
   const n = ls.length - 1;
-  const o: Ohlcv = { date: new Int32Array(n), open: new Float64Array(n), high: new Float64Array(n), low: new Float64Array(n), close: new Float64Array(n), volume: new Float64Array(n) };
+  const o: Required<Ohlcv> = { date: new Int32Array(n), open: new Float64Array(n), high: new Float64Array(n), low: new Float64Array(n), close: new Float64Array(n), volume: new Float64Array(n), funding: new Float64Array(col.funding >= 0 ? n : 0) };
   let prev: number | undefined;
   let k = 0;
   for (let li = 1; li < ls.length && !problems.full; li++) {
@@ -193,10 +194,16 @@ export function parseOhlcv(file: string, text: string, problems: Problems): Ohlc
       else vol = v;
     }
     o.volume[k] = vol;
+    if (col.funding >= 0) {
+      const cell = cells[col.funding].trim();
+      const f = cell === '' ? NaN : parseNumber(cell);
+      if (f === undefined || Math.abs(f) >= 1) { problems.add(`${where}: bad funding "${cells[col.funding]}" (expected the day's rate as a fraction, e.g. 0.0003)`); ok = false; }
+      else o.funding[k] = f;
+    }
     o.date[k] = d;
     if (ok) k++;
   }
-  return { date: o.date.slice(0, k), open: o.open.slice(0, k), high: o.high.slice(0, k), low: o.low.slice(0, k), close: o.close.slice(0, k), volume: o.volume.slice(0, k) };
+  return { date: o.date.slice(0, k), open: o.open.slice(0, k), high: o.high.slice(0, k), low: o.low.slice(0, k), close: o.close.slice(0, k), volume: o.volume.slice(0, k), ...(col.funding >= 0 ? { funding: o.funding.slice(0, k) } : {}) };
 }
 
 const isCsv = (name: string) => /\.csv(\.gz)?$/i.test(name);
