@@ -19,6 +19,7 @@
  *     lh.readPrices(sameRequest): Promise<PriceMatrix>    close/high/low/volume on the same axis, NaN where missing
  *         (with `toxicThreshold`, both apply the toxic-bar rule of toxic.ts)
  *     lh.readToxicBars({ ...request, toxicThreshold })    the toxic bars inside the window, with what is booked instead
+ *     lh.readFunding({ symbols, venue?, start, end })     perpetuals' daily funding rates, when their files have them
  *     lh.entriesRead(): RegistryEntry[]                   what this handle has read so far
  *     lh.dataIdentity(): string                           "sha256:...": the data identity of everything it holds (the
  *                                                         run's data hash; registry.ts dataIdentity says what it covers)
@@ -39,7 +40,7 @@ import type { PriceMatrix, ReturnsMatrix } from '../core/context.js';
 import { inputError } from '../core/errors.js';
 import { Store, decodeOhlcv, recover, sha256, describeSource, SYMBOLS_FILE, type Ohlcv, type OpenOptions, type SymbolWrite, type CommitOptions, type RecoveryReport } from './store.js';
 import { combinedDataIdentity, dataIdentity, entryKey, type Registry, type RegistryEntry, type SourceRef } from './registry.js';
-import { readReturns, readPrices, readToxicBars, type ReturnsRequest } from './returns.js';
+import { readFunding, readReturns, readPrices, readToxicBars, type ReturnsRequest } from './returns.js';
 import { generateSynthetic, type SyntheticOptions } from './sources/synthetic.js';
 import { readCsvSource, type CsvImportOptions } from './sources/csv.js';
 import type { CcxtOptions } from './sources/ccxt.js';
@@ -168,6 +169,11 @@ export class Lakehouse {
   /** Close, high, low and volume on the same axis as readReturns for the same request. */
   readPrices(req: ReturnsRequest): Promise<PriceMatrix> {
     return readPrices(this.store, req);
+  }
+
+  /** Perpetuals' daily funding rates (the optional funding column) in [start, end]; undefined when none has one. */
+  readFunding(req: { symbols: string[]; venue?: string; start: number; end: number }): Promise<ReturnsMatrix | undefined> {
+    return readFunding(this.store, req);
   }
 
   /** The toxic bars (toxic.ts) of the requested symbols inside the request's window: what readReturns replaces. */

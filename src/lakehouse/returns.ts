@@ -191,3 +191,29 @@ function missing(store: Store, problems: string[], asked: number) {
 }
 
 export { dayFromIso };
+
+/**
+ * Funding series of perpetuals (the optional `funding` column) on the union of the symbols' dates in [start, end],
+ * column-major, NaN where a symbol has no value; undefined when none of them has a funding column.
+ */
+export async function readFunding(store: Store, req: { symbols: string[]; venue?: string; start: number; end: number }): Promise<ReturnsMatrix | undefined> {
+  const series: { symbol: string; date: Int32Array; funding: Float64Array }[] = [];
+  for (const s of req.symbols) {
+    const e = store.lookup(s, req.venue);
+    if (typeof e === 'string') continue;
+    const o = await store.readEntry(e);
+    if (o.funding) series.push({ symbol: s, date: o.date, funding: o.funding });
+  }
+  if (!series.length) return undefined;
+  const days = new Set<number>();
+  for (const x of series) for (let i = lowerBound(x.date, req.start); i < x.date.length && x.date[i] <= req.end; i++) days.add(x.date[i]);
+  const dates = Int32Array.from([...days].sort((a, b) => a - b));
+  const row = new Map<number, number>();
+  dates.forEach((d, i) => row.set(d, i));
+  const T = dates.length;
+  const values = new Float64Array(series.length * T).fill(NaN);
+  series.forEach((x, j) => {
+    for (let i = lowerBound(x.date, req.start); i < x.date.length && x.date[i] <= req.end; i++) values[j * T + row.get(x.date[i])!] = x.funding[i];
+  });
+  return { dates, symbols: series.map((x) => x.symbol), values };
+}
