@@ -82,6 +82,13 @@ export interface MarketSource {
   readReturns(req: { symbols: string[]; venue?: string; start?: number | string; end: number | string; lookbackDays?: number; allowEmpty?: boolean }): Promise<ReturnsMatrix>;
   /** The toxic bars of `symbols` inside [start, end] (what readReturns books differently from the raw prints). */
   readToxicBars(req: { symbols: string[]; start?: number | string; end: number | string; allowEmpty?: boolean }): Promise<ToxicBar[]>;
+  /** The asset type of a symbol on this venue (spot, perp, equity, etf), held now or in the past. */
+  assetType(symbol: string): string | undefined;
+  /**
+   * Daily funding rates of perpetuals (a day's total, as a fraction of notional; long pays when positive) on the
+   * union of the symbols' funding dates in [start, end], NaN where unknown; undefined when none has a series.
+   */
+  readFunding(req: { symbols: string[]; start: number; end: number }): Promise<ReturnsMatrix | undefined>;
 }
 
 export interface SelectionContext {
@@ -96,8 +103,11 @@ export interface SelectionContext {
   /** OHLCV aligned with `returns`, when the source has bars (ADX and dollar volume need them). */
   prices?: PriceMatrix;
   features?: FeatureTable;
-  /** Conviction per ranker (higher is better), indexed like `symbols`; `champion` names the one decisions use. */
-  scores?: Record<string, { symbols: string[]; conviction: Float64Array }>;
+  /**
+   * Conviction per ranker (higher is better), indexed like `symbols`, and the regime a regime-aware ranker read;
+   * `champion` names the one decisions use (setChampion switches it, for a challenger's replay).
+   */
+  scores?: Record<string, { symbols: string[]; conviction: Float64Array; regime?: 'NORMAL' | 'TURBULENT' | 'CRISIS' }>;
   champion?: string;
   /** Market regime when a regime-aware ranker ran (allocation caps follow it). */
   regime?: 'NORMAL' | 'TURBULENT' | 'CRISIS';
@@ -118,6 +128,34 @@ export interface SelectionContext {
 
 export function newSelectionContext(run_id: string, params: Record<string, unknown>): SelectionContext {
   return { kind: 'selection', run_id, params, extra: {} };
+}
+
+/**
+ * A constraint or input a stage changed by a declared rule instead of failing (a cluster cap relaxed, risk budgets
+ * renormalised over the names present): kept in `ctx.extra.adjustments`, so a replayed decision (a backtest
+ * window, quiet) still reports it.
+ */
+export interface Adjustment {
+  stage: string;
+  kind: string;
+  [detail: string]: unknown;
+}
+
+export function recordAdjustment(ctx: { extra: Record<string, unknown> }, a: Adjustment): void {
+  ctx.extra.adjustments = [...((ctx.extra.adjustments as Adjustment[] | undefined) ?? []), a];
+}
+
+/**
+ * The same decision state with another ranker as champion (a challenger's replay): decisions after inference read
+ * `champion` and `regime`, which follow the ranker. Shallow: later stages replace context fields, never edit them.
+ */
+export function withChampion(ctx: SelectionContext, key: string): SelectionContext {
+  const s = ctx.scores?.[key];
+  if (!s) throw new Error(`no scores for ranker '${key}'`);
+  const out: SelectionContext = { ...ctx, champion: key, extra: { ...ctx.extra } };
+  if (s.regime) out.regime = s.regime;
+  else delete out.regime;
+  return out;
 }
 
 /** A physical holding after flattening: net weight (negative for a net short) and where it came from. */

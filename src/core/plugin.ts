@@ -120,7 +120,7 @@ export interface StageEnv {
    * Many replays at once (independent decisions: backtest windows), on worker threads when `threads` > 1 and
    * the compiled workers exist, else one after the other; outcomes in date order, identical either way.
    */
-  replayMany: (dates: number[], opts: { lookbackDays?: number; threads?: number; onProgress?: (done: number) => void }) => Promise<ReplayOutcome[]>;
+  replayMany: (dates: number[], opts: { lookbackDays?: number; challengers?: boolean; threads?: number; onProgress?: (done: number) => void }) => Promise<ReplayOutcome[]>;
   /**
    * Meta pipelines: runs sleeves (validated with the meta) as child runs inside this run's folder, on worker
    * threads when `threads` > 1 and the compiled workers exist, else one after the other; results in order.
@@ -141,9 +141,8 @@ export interface DataSource {
   entries: number;
 }
 
-/** A replayed decision as plain data (see core/replay.ts). */
-export interface ReplayOutcome {
-  asOf: number;
+/** One replayed decision as plain data (see core/replay.ts). */
+export interface ReplayDecision {
   weights: { symbol: string; weight: number; direction: 'LONG' | 'SHORT' }[];
   winners: number | null;
   lastSeen: number | null;
@@ -151,6 +150,18 @@ export interface ReplayOutcome {
   engine: string | null;
   /** Set when the decision is to hold cash (e.g. 'no winners': the policy vetoed everything as of that date). */
   cash_reason?: string;
+  /** Constraints changed by a declared rule while deciding (ctx.extra.adjustments). */
+  adjustments?: { stage: string; kind: string; [detail: string]: unknown }[];
+  /** What the allocation stage would write for this decision: its metrics.json block and atom weights. */
+  allocation?: { metrics: Record<string, unknown>; atoms?: Record<string, unknown>[] };
+}
+
+/** A replayed date: the champion's decision, and each challenger ranker's when asked (`challengers`). */
+export interface ReplayOutcome extends ReplayDecision {
+  asOf: number;
+  /** The champion's key (the ranker decisions use), when a scoring stage ran. */
+  champion?: string;
+  challengers?: Record<string, ReplayDecision>;
 }
 
 /** A child run (a sleeve of a meta pipeline) as the parent sees it: plain data (it may come from a worker). */

@@ -2,17 +2,23 @@
  * Replays: the stages before a given one, run again on a fresh context as of a past date. The backtest uses it
  * to re-make each decision point in time. Replays are quiet (no artifacts, no audit events) and can run in
  * worker threads (src/exec/replay-pool.ts): the outcome they return is plain data.
+ *
+ * With `challengers`, the decision is also re-made with each challenger ranker as champion: the stages up to the
+ * one that provides `scores` (discovery, features, every ranker's scores) run once and are shared; the stages after
+ * it run once per ranker on a copy of that state (core/context.ts withChampion).
  */
 import { isoFromDay } from '../lakehouse/dates.js';
-import { newSelectionContext, type SelectionContext } from './context.js';
+import { newSelectionContext, withChampion, type SelectionContext } from './context.js';
 import { FractalError } from './errors.js';
 import type { BuiltStage } from './factory.js';
-import type { ReplayOutcome, StageEnv } from './plugin.js';
+import type { ReplayDecision, ReplayOutcome, StageEnv } from './plugin.js';
 
 export type { ReplayOutcome };
 
 export interface ReplayOptions {
   lookbackDays?: number;
+  /** Also decide with each challenger ranker as champion (ReplayOutcome.challengers). */
+  challengers?: boolean;
 }
 
 
@@ -28,10 +34,9 @@ export function quietEnv(env: StageEnv): StageEnv {
   };
 }
 
-/** Runs stages [0, upto) on a fresh context as of `asOf` (a stage with `as_of` gets it; `lookback_days` too). */
-export async function replayPrefix(stages: BuiltStage[], upto: number, env: StageEnv, runId: string, asOf: number, opts: ReplayOptions = {}): Promise<SelectionContext> {
-  let c = newSelectionContext(runId, {});
-  for (let i = 0; i < upto; i++) {
+/** Runs stages [from, upto) on `c` as of `asOf`; a policy that lets nothing through is a decision to hold cash. */
+async function runStages(stages: BuiltStage[], from: number, upto: number, c: SelectionContext, env: StageEnv, asOf: number, opts: ReplayOptions): Promise<SelectionContext> {
+  for (let i = from; i < upto; i++) {
     const s = stages[i];
     const props = (s.meta.params.properties ?? {}) as Record<string, unknown>;
     const params = { ...s.params };
@@ -44,13 +49,47 @@ export async function replayPrefix(stages: BuiltStage[], upto: number, env: Stag
       if (!(err instanceof FractalError && err.code === 'NO_WINNERS')) throw err;
       c.weights = [];
       c.extra.cash_reason = 'no winners';
+      c.extra.cash = true;
       return c;
     }
   }
   return c;
 }
 
-export function outcomeOf(asOf: number, c: SelectionContext): ReplayOutcome {
+/** Runs stages [0, upto) on a fresh context as of `asOf` (a stage with `as_of` gets it; `lookback_days` too). */
+export async function replayPrefix(stages: BuiltStage[], upto: number, env: StageEnv, runId: string, asOf: number, opts: ReplayOptions = {}): Promise<SelectionContext> {
+  return runStages(stages, 0, upto, newSelectionContext(runId, {}), env, asOf, opts);
+}
+
+/** The decision as of `asOf`, and with `challengers` each challenger ranker's, as plain data. */
+export async function replayOutcome(stages: BuiltStage[], upto: number, env: StageEnv, runId: string, asOf: number, opts: ReplayOptions = {}): Promise<ReplayOutcome> {
+  const fork = opts.challengers ? stages.findIndex((s, i) => i < upto - 1 && s.meta.provides.includes('scores')) : -1;
+  if (fork < 0) return outcomeOf(asOf, await replayPrefix(stages, upto, env, runId, asOf, opts));
+  const shared = await runStages(stages, 0, fork + 1, newSelectionContext(runId, {}), env, asOf, opts);
+  const keys = shared.extra.cash ? [] : Object.keys(shared.scores ?? {}).filter((k) => k !== shared.champion);
+  // Copies taken before the champion's own decision goes on (it replaces context fields as it runs).
+  const copies = keys.map((k) => [k, withChampion(shared, k)] as const);
+  const main = shared.extra.cash ? shared : await runStages(stages, fork + 1, upto, shared, env, asOf, opts);
+  const challengers: Record<string, ReplayDecision> = {};
+  for (const [k, c] of copies) challengers[k] = decisionOf(await runStages(stages, fork + 1, upto, c, env, asOf, opts));
+  return { ...outcomeOf(asOf, main), challengers };
+}
+
+function decisionOf(c: SelectionContext): ReplayDecision {
   const d = c.returns?.dates;
-  return { asOf, weights: (c.weights ?? []).map((w) => ({ symbol: w.symbol, weight: w.weight, direction: w.direction })), winners: c.winners?.length ?? null, lastSeen: d && d.length ? d[d.length - 1] : null, engine: (c.extra.allocation_engine as string | undefined) ?? null, ...(c.extra.cash_reason ? { cash_reason: c.extra.cash_reason as string } : {}) };
+  const adjustments = c.extra.adjustments as ReplayDecision['adjustments'];
+  const allocation = c.extra.allocation_record as ReplayDecision['allocation'];
+  return {
+    weights: (c.weights ?? []).map((w) => ({ symbol: w.symbol, weight: w.weight, direction: w.direction })),
+    winners: c.winners?.length ?? null,
+    lastSeen: d && d.length ? d[d.length - 1] : null,
+    engine: (c.extra.allocation_engine as string | undefined) ?? null,
+    ...(c.extra.cash_reason ? { cash_reason: c.extra.cash_reason as string } : {}),
+    ...(adjustments?.length ? { adjustments } : {}),
+    ...(allocation && !c.extra.cash ? { allocation } : {}),
+  };
+}
+
+export function outcomeOf(asOf: number, c: SelectionContext): ReplayOutcome {
+  return { asOf, ...decisionOf(c), ...(c.champion ? { champion: c.champion } : {}) };
 }

@@ -16,7 +16,7 @@ import { PipelineFactory } from './factory.js';
 import type { ChildRun, ReplayOutcome, StageEnv } from './plugin.js';
 import { childRunOf } from './sleeve-result.js';
 import { runSleevesInPool, sleevePoolAvailable } from '../exec/sleeve-pool.js';
-import { outcomeOf, quietEnv, replayPrefix } from './replay.js';
+import { quietEnv, replayOutcome, replayPrefix } from './replay.js';
 import { poolAvailable, replayInPool } from '../exec/replay-pool.js';
 import { combinedDataIdentity } from '../lakehouse/registry.js';
 
@@ -137,7 +137,7 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
       const threads = o.threads ?? 1;
       if (threads > 1 && dates.length > 1 && poolAvailable()) {
         const r = await replayInPool(
-          { config, hash: v.hash!, runId, pipelineFile: resolve(v.file), baseDir: v.baseDir, lakehousePath: opts.lakehousePath, upto: currentIndex, options: { lookbackDays: o.lookbackDays } },
+          { config, hash: v.hash!, runId, pipelineFile: resolve(v.file), baseDir: v.baseDir, lakehousePath: opts.lakehousePath, upto: currentIndex, options: { lookbackDays: o.lookbackDays, challengers: o.challengers } },
           dates,
           Math.min(threads, dates.length),
           (done) => o.onProgress?.(done),
@@ -147,7 +147,7 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
       }
       const out: ReplayOutcome[] = [];
       for (const d of dates) {
-        out.push(outcomeOf(d, await replayPrefix(built.stages, currentIndex, quietEnv(env), runId, d, { lookbackDays: o.lookbackDays })));
+        out.push(await replayOutcome(built.stages, currentIndex, quietEnv(env), runId, d, { lookbackDays: o.lookbackDays, challengers: o.challengers }));
         o.onProgress?.(out.length);
       }
       return out;

@@ -9,7 +9,7 @@ import { builtinRegistry } from '../../stages/index.js';
 import { checkPluginPath, loadPluginModule } from '../config/plugin-modules.js';
 import { createContainer } from '../core/container.js';
 import { PipelineFactory } from '../core/factory.js';
-import { outcomeOf, quietEnv, replayPrefix } from '../core/replay.js';
+import { quietEnv, replayOutcome } from '../core/replay.js';
 import type { DataSource, StageEnv } from '../core/plugin.js';
 import type { ReplayJob } from './replay-pool.js';
 
@@ -47,7 +47,7 @@ try {
   } as unknown as StageEnv);
   const outcomes = [];
   for (const asOf of job.dates) {
-    outcomes.push(outcomeOf(asOf, await replayPrefix(built.stages, job.upto, env, job.runId, asOf, job.options)));
+    outcomes.push(await replayOutcome(built.stages, job.upto, env, job.runId, asOf, job.options));
     port.postMessage({ kind: 'progress' });
   }
   for (const r of releases.reverse()) await r();

@@ -43,6 +43,23 @@ export function equitySpec(dates: Int32Array, equity: Float64Array, benchmark?: 
   };
 }
 
+/** Several equity curves on one calendar (a champion and its challengers), in the given order. */
+export function equityComparisonSpec(dates: Int32Array, series: { name: string; equity: Float64Array }[], title: string): Spec {
+  const values: { date: string; series: string; value: number }[] = [];
+  dates.forEach((d, i) => {
+    for (const s of series) values.push({ date: iso(d), series: s.name, value: s.equity[i] });
+  });
+  return {
+    width: 720, height: 260, title, data: { values },
+    mark: { type: 'line', strokeWidth: 1.4 },
+    encoding: {
+      x: { field: 'date', type: 'temporal', title: null },
+      y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
+      color: { field: 'series', type: 'nominal', title: null, sort: series.map((s) => s.name), scale: { range: ['#1f5fa8', '#e67e22', '#27ae60', '#8e44ad', '#c0392b', '#7f8c8d'] } },
+    },
+  };
+}
+
 export function drawdownSpec(dates: Int32Array, drawdown: Float64Array): Spec {
   return {
     width: 720, height: 140, title: 'Drawdown', data: { values: Array.from(dates, (d, i) => ({ date: iso(d), dd: drawdown[i] })) },

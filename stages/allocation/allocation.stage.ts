@@ -3,7 +3,8 @@
  * cluster caps, direction caps and an optional beta target, falling back through a declared list of engines.
  * See docs/allocation.md for the estimators, the checks made before solving and the artifacts written.
  */
-import type { ReturnsMatrix, SelectionContext } from '../../src/core/context.js';
+import { recordAdjustment, type ReturnsMatrix, type SelectionContext } from '../../src/core/context.js';
+import { isoFromDay } from '../../src/lakehouse/dates.js';
 import { FractalError, inputError, runError } from '../../src/core/errors.js';
 import { fraction, int, num, oneOfStr, params, pluginRef, pluginRefList, str } from '../../src/core/params.js';
 import type { JsonSchema, PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
@@ -16,6 +17,7 @@ import { FEASIBILITY_TOLERANCE, portfolioVariance, violation, type AllocationEng
 
 const bound: JsonSchema = { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2, description: '[lower, upper] weight of one asset.' };
 
+/** Cluster caps by market regime (the seeds' numbers), the defaults of `regime_caps`. */
 export const REGIME_CAPS = { NORMAL: 0.25, TURBULENT: 0.2, CRISIS: 0.15 } as const;
 export const BETA_RELAXATION = [0.15, 0.25];
 
@@ -43,6 +45,12 @@ export class AllocationStage implements Stage<SelectionContext> {
       bounds: { ...bound, default: [0, 1] },
       symbol_bounds: { type: 'object', additionalProperties: bound, description: 'Per-symbol [lower, upper] overriding `bounds`.' },
       cluster_cap: fraction('Largest total weight of one cluster (when a clustering stage ran).', 0.25),
+      regime_caps: params({
+        normal: fraction('Cluster cap in a NORMAL regime.', REGIME_CAPS.NORMAL),
+        turbulent: fraction('Cluster cap in a TURBULENT regime.', REGIME_CAPS.TURBULENT),
+        crisis: fraction('Cluster cap in a CRISIS regime.', REGIME_CAPS.CRISIS),
+      }, { description: 'When a regime-aware champion ranker read the regime, the cluster cap is the lower of cluster_cap and this.', default: {} }),
+      on_infeasible_caps: oneOfStr(['relax', 'refuse'] as const, "When the clusters capped at the cap cannot hold the budget (fewer than 1/cap clusters): 'relax' raises the cap to an equal share per cluster (1/k), recorded in the audit, metrics.json and each backtest window; 'refuse' fails the run (CLUSTER_CAPS_INFEASIBLE).", 'relax'),
       direction_caps: params({ net: num('Largest |net exposure|.', undefined, { min: 0 }), gross: num('Largest gross exposure.', undefined, { min: 0 }) }),
       market_neutral: params({
         benchmark: str('Benchmark symbol for beta.'),
@@ -111,9 +119,12 @@ export class AllocationStage implements Stage<SelectionContext> {
     if (dc.gross !== undefined && lb.some((x) => x < 0))
       throw inputError('GROSS_CAP_UNSUPPORTED', `allocation: a gross direction cap (${dc.gross}) with negative bounds is not supported by the engines yet`, 'Express shorts as SHORT atoms (synthesis direction: SHORT or BOTH), whose book keeps gross = budget, or drop the gross cap.');
     const groups: AllocationProblem['groups'] = [];
+    let capRecord: Record<string, unknown> | undefined;
     if (ctx.clusters) {
-      let cap = (p.cluster_cap as number | undefined) ?? 0.25;
-      if (ctx.regime) cap = Math.min(cap, REGIME_CAPS[ctx.regime]);
+      const requested = (p.cluster_cap as number | undefined) ?? 0.25;
+      const regimeCaps = { ...REGIME_CAPS, ...Object.fromEntries(Object.entries((p.regime_caps ?? {}) as Record<string, number>).map(([k, v]) => [k.toUpperCase(), v])) } as Record<string, number>;
+      const regimeCap = ctx.regime ? regimeCaps[ctx.regime] : undefined;
+      let cap = regimeCap === undefined ? requested : Math.min(requested, regimeCap);
       const label = new Map(ctx.clusters.symbols.map((s, i) => [s, ctx.clusters!.labels[i]!]));
       const byLabel = new Map<number, number[]>();
       symbols.forEach((s, i) => {
@@ -123,20 +134,27 @@ export class AllocationStage implements Stage<SelectionContext> {
       const capacityAt = (c: number) =>
         [...byLabel.values()].reduce((acc, members) => acc + Math.min(c * budget, members.reduce((a, i) => a + ub[i]!, 0)), 0)
         + symbols.reduce((acc: number, s, i) => acc + (label.has(physical(s)) ? 0 : ub[i]!), 0);
-      // Fewer clusters than 1/cap (a highly correlated pool) cannot hold the budget under the cap: the cap rises
-      // to an equal share per cluster, and the audit says so, rather than the run failing on the data's shape.
+      capRecord = { requested, regime: ctx.regime ?? null, regime_cap: regimeCap ?? null, applied: cap, relaxed: false };
+      // Fewer clusters than 1/cap (a highly correlated pool) cannot hold the budget under the cap: by the declared
+      // rule the cap rises to an equal share per cluster (relax), or the run stops (refuse); never silently.
       if (capacityAt(cap) < budget - 1e-12 && byLabel.size > 0) {
         const relaxed = Math.max(cap, 1 / byLabel.size);
-        env.audit.event('allocation', 'cluster_cap_relaxed', { from: cap, to: relaxed, clusters: byLabel.size, reason: `${byLabel.size} cluster(s) capped at ${cap} cannot hold the budget ${budget}` });
+        const reason = `${byLabel.size} cluster(s) capped at ${cap} cannot hold the budget ${budget}`;
+        if (p.on_infeasible_caps === 'refuse')
+          throw runError('CLUSTER_CAPS_INFEASIBLE', `allocation${ctx.as_of !== undefined ? ` as of ${isoFromDay(ctx.as_of)}` : ''}: ${reason} (on_infeasible_caps: refuse)`, 'Set on_infeasible_caps: relax (the cap rises to 1/k, recorded), raise cluster_cap or regime_caps, or cut the tree into more clusters.');
+        const adjustment = { stage: 'allocation', kind: 'cluster_cap_relaxed', rule: 'equal_share', from: cap, to: relaxed, clusters: byLabel.size, regime: ctx.regime ?? null, reason };
+        env.audit.event('allocation', 'cluster_cap_relaxed', adjustment);
+        recordAdjustment(ctx, adjustment);
         env.log(`allocation: cluster cap raised from ${cap} to ${relaxed.toFixed(4)} (${byLabel.size} clusters)`);
         cap = relaxed;
+        capRecord = { ...capRecord, applied: cap, relaxed: true, rule: 'equal_share' };
       }
       for (const [l, members] of byLabel) groups.push({ name: `cluster_${l}`, members, cap });
       const capacity = capacityAt(cap);
       if (capacity < budget - 1e-12) {
         throw inputError('CLUSTER_CAPS_BELOW_BUDGET', `allocation: ${groups.length} clusters capped at ${cap} can hold at most ${capacity.toFixed(4)}, below the budget ${budget}`, 'raise cluster_cap, widen the bounds or widen the universe');
       }
-      env.audit.event('allocation', 'cluster_caps', { clusters: groups.length, cap, regime: ctx.regime ?? null });
+      env.audit.event('allocation', 'cluster_caps', { clusters: groups.length, cap, requested, regime: ctx.regime ?? null, regime_cap: regimeCap ?? null });
     }
 
     // Risk and return estimates.
@@ -180,7 +198,7 @@ export class AllocationStage implements Stage<SelectionContext> {
     const engines = [p.engine as PluginRef, ...((p.fallback as PluginRef[] | undefined) ?? [])];
     const tolerances = mn ? [mn.tolerance ?? 0.05, ...BETA_RELAXATION.filter((t) => t > (mn.tolerance ?? 0.05))] : [undefined];
     const attempts: { engine: string; beta_tolerance?: number; error: string }[] = [];
-    let chosen: { engine: PluginRef; weights: Float64Array; diagnostics: Record<string, unknown>; betaTolerance?: number } | undefined;
+    let chosen: { engine: PluginRef; weights: Float64Array; diagnostics: Record<string, unknown>; betaTolerance?: number; adjustments: Record<string, unknown>[] } | undefined;
     for (const ref of engines) {
       const engine = env.plugins.get<AllocationEngine>('engine', ref.name);
       for (const tol of tolerances) {
@@ -188,12 +206,12 @@ export class AllocationStage implements Stage<SelectionContext> {
         if (beta && tol !== undefined) {
           linear.push({ name: 'beta_max', a: beta, b: tol }, { name: 'beta_min', a: beta.map((x) => -x), b: tol });
         }
-        const problem: AllocationProblem = { symbols, n, cov: reg.cov, mu, corr, riskFreeRate: rf, budget, lb, ub, groups, linear, conviction: convictionFor(ctx, symbols, physical), returns: { values, days: T }, ...(dc.gross !== undefined ? { gross: dc.gross } : {}) };
+        const problem: AllocationProblem = { symbols, physical: symbols.map(physical), n, cov: reg.cov, mu, corr, riskFreeRate: rf, budget, lb, ub, groups, linear, conviction: convictionFor(ctx, symbols, physical), returns: { values, days: T }, ...(dc.gross !== undefined ? { gross: dc.gross } : {}) };
         try {
           const r = engine.run(problem, ref.params ?? {});
           const v = violation(problem, r.weights);
           if (!(v <= FEASIBILITY_TOLERANCE * Math.max(1, Math.abs(budget)) * 10)) throw runError('ENGINE_INFEASIBLE_RESULT', `${ref.name} returned weights that break a constraint by ${v.toExponential(2)}`);
-          chosen = { engine: ref, weights: r.weights, diagnostics: r.diagnostics ?? {}, betaTolerance: tol };
+          chosen = { engine: ref, weights: r.weights, diagnostics: r.diagnostics ?? {}, betaTolerance: tol, adjustments: r.adjustments ?? [] };
           break;
         } catch (e) {
           const message = e instanceof QPInfeasibleError ? 'infeasible: the constraints have no common portfolio' : (e as Error).message;
@@ -213,6 +231,13 @@ export class AllocationStage implements Stage<SelectionContext> {
     if (chosen.engine.name !== engines[0]!.name) env.audit.event('allocation', 'fallback_used', { requested: engines[0]!.name, used: chosen.engine.name });
     // Which engine produced the weights: the backtest records it per rebalance.
     ctx.extra.allocation_engine = chosen.engine.name;
+    for (const a of chosen.adjustments) {
+      const adjustment = { stage: 'allocation', engine: chosen.engine.name, kind: String(a.kind), ...a };
+      env.audit.event('allocation', String(a.kind), adjustment);
+      recordAdjustment(ctx, adjustment);
+    }
+    if (chosen.betaTolerance !== undefined && mn && chosen.betaTolerance !== (mn.tolerance ?? 0.05))
+      recordAdjustment(ctx, { stage: 'allocation', kind: 'beta_relaxed', from: mn.tolerance ?? 0.05, to: chosen.betaTolerance });
 
     const w = chosen.weights;
     const variance = portfolioVariance(reg.cov, n, w);
@@ -228,10 +253,11 @@ export class AllocationStage implements Stage<SelectionContext> {
     });
     ctx.weights = [...net].map(([symbol, weight]) => ({ symbol, weight, direction: weight < 0 ? ('SHORT' as const) : ('LONG' as const) }));
     await env.artifacts.writeJson('weights.json', ctx.weights);
-    if (useAtoms) {
-      await env.artifacts.writeJson('atoms.json', symbols.map((id, i) => ({ ...(atomById.get(id) ?? { id }), weight: w[i]! })));
-    }
+    const atomWeights = useAtoms ? symbols.map((id, i) => ({ ...(atomById.get(id) ?? { id }), weight: w[i]! })) : undefined;
+    if (atomWeights) await env.artifacts.writeJson('atoms.json', atomWeights);
     const metrics = {
+      // The weights this block describes (a backtest rewrites the block with its own as-of decision: weights.json's).
+      weights: Object.fromEntries(ctx.weights.map((x) => [x.symbol, x.weight])),
       engine: chosen.engine.name,
       requested_engine: engines[0]!.name,
       fallback_used: chosen.engine.name !== engines[0]!.name,
@@ -246,8 +272,11 @@ export class AllocationStage implements Stage<SelectionContext> {
       expected_returns: erMethod,
       universe: { assets: n, atoms: useAtoms, source, dropped: droppedNames },
       ...(chosen.betaTolerance !== undefined ? { beta_tolerance: chosen.betaTolerance, portfolio_beta: w.reduce((s, x, i) => s + x * beta![i]!, 0) } : {}),
+      ...(capRecord ? { cluster_cap: capRecord } : {}),
+      adjustments: (ctx.extra.adjustments as unknown[] | undefined) ?? [],
       diagnostics: chosen.diagnostics,
     };
+    ctx.extra.allocation_record = { metrics, ...(atomWeights ? { atoms: atomWeights } : {}) };
     await env.artifacts.writeJsonSection('metrics.json', 'allocation', metrics);
     env.audit.event('allocation', 'weights_allocated', {
       engine: chosen.engine.name, requested_engine: engines[0]!.name, fallback_used: metrics.fallback_used, assets: n,

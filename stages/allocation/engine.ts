@@ -7,7 +7,10 @@ import { runError } from '../../src/core/errors.js';
 import { solveQP, type QPProblem } from '../../src/math/qp.js';
 
 export interface AllocationProblem {
+  /** Asset ids: atom ids when synthesis ran, else symbols. */
   symbols: string[];
+  /** The physical symbol of each asset (an atom's symbol; the symbol itself otherwise). */
+  physical?: string[];
   n: number;
   /** Annualised, regularised (positive definite) covariance, row-major n x n. */
   cov: Float64Array;
@@ -34,6 +37,8 @@ export interface AllocationProblem {
 export interface EngineResult {
   weights: Float64Array;
   diagnostics?: Record<string, unknown>;
+  /** Inputs the engine changed by a declared rule instead of failing ({kind, ...details}); audited and kept per backtest window. */
+  adjustments?: ({ kind: string } & Record<string, unknown>)[];
 }
 
 export interface AllocationEngine {

@@ -1,4 +1,5 @@
 /** The simulator contract: how a set of target weights is held over one window of realised returns. */
+import type { CarryRates } from './carry.js';
 
 export interface HoldingPeriod {
   /** Days of the window (after the rebalance day), ascending. */
@@ -12,10 +13,12 @@ export interface HoldingPeriod {
   current: Float64Array;
   /** Cost per unit of traded notional (slippage + commission), e.g. 6 bps = 0.0006. */
   costRate: number;
+  /** Daily borrow and funding rates (carry.ts); no carry when absent. */
+  carry?: CarryRates;
 }
 
 export interface HoldingResult {
-  /** Net portfolio return per day of the window. */
+  /** Net portfolio return per day of the window (after trading costs and carry). */
   returns: Float64Array;
   /** Drifted weights at the end of the window, per symbol. */
   end: Float64Array;
@@ -23,6 +26,9 @@ export interface HoldingResult {
   turnover: number;
   /** Cost charged at the rebalance, as a fraction of equity. */
   cost: number;
+  /** Borrow and funding paid over the window: the sum of each day's charge as a fraction of that day's equity. */
+  borrow: number;
+  funding: number;
   /** The window's equity reached zero: the portfolio was liquidated and stays at zero. */
   liquidated: boolean;
 }

@@ -117,9 +117,10 @@ export class InferenceStage implements Stage<SelectionContext> {
     const comparison = scored.slice(1).map((c) => compareRankers(symbols, champion, c, top));
     if (comparison.length) env.audit.event('inference', 'champion_challenger', { champion: champion.key, comparisons: comparison });
 
-    ctx.scores = Object.fromEntries(scored.map((s) => [s.key, { symbols, conviction: s.result.conviction }]));
+    ctx.scores = Object.fromEntries(scored.map((s) => [s.key, { symbols, conviction: s.result.conviction, ...(s.result.regime ? { regime: s.result.regime } : {}) }]));
     ctx.champion = champion.key;
-    // Only the champion drives decisions: a challenger's regime reading is recorded (scores.json, audit), not used.
+    // Only the champion drives decisions: a challenger's regime reading is recorded (scores.json, audit), and used
+    // only when the backtest replays the decisions with that challenger as champion.
     const regime: Regime | undefined = champion.result.regime;
     if (regime) ctx.regime = regime;
 

@@ -95,6 +95,8 @@ export class IngestionStage implements Stage<SelectionContext> {
         toxicThreshold,
         readReturns: (req) => data.readReturns({ venue: scan!.venue, ...req, toxicThreshold }),
         readToxicBars: (req) => data.readToxicBars({ venue: scan!.venue, ...req, toxicThreshold }),
+        assetType: (symbol) => stored.get(symbol)?.asset_type,
+        readFunding: (req) => data.readFunding({ venue: scan!.venue, ...req }),
       };
       ctx.extra.toxic_bars = toxic;
       ctx.returns = returns;

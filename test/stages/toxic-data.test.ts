@@ -45,7 +45,7 @@ test('a SHORT book on PUMP is not liquidated by the +620% print; the spike is he
   - type: allocation
     params: { engine: equal_weight }
   - type: backtest
-    params: { train_window: 120, test_window: 20, step_size: 20, workers: 1 }
+    params: { train_window: 120, test_window: 20, step_size: 20, workers: 1, borrow_rate: 0 }
 `);
   expect(s.outcome).toBe('succeeded');
   const bt = read(s.folder, 'metrics.json').backtest;

@@ -1,5 +1,4 @@
 /** Equal risk contribution, with optional risk budgets (Newton on Spinu's convex form, see src/math/risk-parity.ts). */
-import { runError } from '../../../src/core/errors.js';
 import { params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
 import { riskParity } from '../../../src/math/risk-parity.js';
@@ -10,21 +9,29 @@ export class RiskParityEngine implements AllocationEngine {
     kind: 'engine',
     name: 'risk_parity',
     description: 'Equal risk contribution, with optional risk budgets.',
-    params: params({ budgets: { type: 'object', additionalProperties: { type: 'number', exclusiveMinimum: 0 }, description: 'Risk budget per symbol (> 0; normalised); equal when omitted.' } }),
+    params: params({ budgets: { type: 'object', additionalProperties: { type: 'number', exclusiveMinimum: 0 }, description: 'Risk budget per asset (> 0), keyed by symbol or by atom id (an atom id wins over its symbol); an asset not named gets 1, and the budgets are normalised over the assets present. A name absent from the universe at a decision (not a winner then, delisted) is left out and recorded (budgets_renormalised), not an error. Equal when omitted.' } }),
   };
 
   run(p: AllocationProblem, params: Record<string, unknown>): EngineResult {
     requireLongOnly(p, 'risk_parity');
-    const given = params.budgets as Record<string, number> | undefined;
+    const given = params.budgets ? new Map(Object.entries(params.budgets as Record<string, number>)) : undefined;
     let budgets: Float64Array | undefined;
+    const adjustments: EngineResult['adjustments'] = [];
     if (given) {
-      const unknown = Object.keys(given).filter((s) => !p.symbols.includes(s));
-      if (unknown.length) throw runError('UNKNOWN_SYMBOL', `risk_parity budgets name symbols not in the universe: ${unknown.join(', ')}`);
-      budgets = Float64Array.from(p.symbols, (s) => given[s] ?? 1);
+      const physical = p.physical ?? p.symbols;
+      budgets = Float64Array.from(p.symbols, (s, i) => given.get(s) ?? given.get(physical[i]!) ?? 1);
+      // A budgeted name not in this decision's universe: the present ones are renormalised (riskParity normalises
+      // over the assets it gets), and the absence is recorded rather than failing a past rebalance.
+      const present = new Set([...p.symbols, ...physical]);
+      const absent = [...given.keys()].filter((k) => !present.has(k)).sort();
+      if (absent.length) {
+        const total = budgets.reduce((a, b) => a + b, 0);
+        adjustments.push({ kind: 'budgets_renormalised', absent, budgets: Object.fromEntries(p.symbols.map((s, i) => [s, budgets![i]! / total])) });
+      }
     }
     const r = riskParity(p.cov, p.n, budgets);
     const w = r.weights.map((x) => x * p.budget);
     const out = feasibleOrProjected(p, w);
-    return { weights: out.weights, diagnostics: { ...out.diagnostics, newton_steps: r.newtonSteps, sweeps: r.sweeps, budget_error: r.error } };
+    return { weights: out.weights, diagnostics: { ...out.diagnostics, newton_steps: r.newtonSteps, sweeps: r.sweeps, budget_error: r.error }, ...(adjustments.length ? { adjustments } : {}) };
   }
 }

@@ -12,14 +12,15 @@ import { isoFromDay } from '../../../src/lakehouse/dates.js';
 import { correlationMatrix } from '../../../src/math/correlation.js';
 import { drawdownSeries, equityCurve } from '../../../src/math/metrics.js';
 import { leavesList } from '../../../src/math/ward.js';
-import { dendrogramSvg, drawdownSpec, equitySpec, escapeXml as esc, funnelSpec, heatmapSpec, renderSvg, weightsOverTimeSpec, weightsSpec } from '../../../src/report/charts.js';
+import { dendrogramSvg, drawdownSpec, equityComparisonSpec, equitySpec, escapeXml as esc, funnelSpec, heatmapSpec, renderSvg, weightsOverTimeSpec, weightsSpec } from '../../../src/report/charts.js';
 
 interface BacktestResult {
   dates: Int32Array;
   returns: Float64Array;
   benchmark?: Float64Array;
   windows: { as_of: string; weights: { symbol: string; weight: number }[] }[];
-  metrics: Record<string, unknown> & { benchmark?: { symbol: string } | null };
+  metrics: Record<string, unknown> & { benchmark?: { symbol: string } | null; carry?: { borrow: number; funding: number; per_year: number } };
+  challengers?: { champion: string; rankers: Record<string, { role: string; metrics: Record<string, unknown> & { carry?: { total: number } } }>; returns: Record<string, Float64Array> };
 }
 
 const pct = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '—');
@@ -50,12 +51,14 @@ export class HtmlReporter implements Reporter<SelectionContext> {
         ['Calmar', num(m.calmar), num(m.benchmark && (m.benchmark as Record<string, unknown>).calmar)],
         ['Hit rate', pct(m.hit_rate), pct(m.benchmark && (m.benchmark as Record<string, unknown>).hit_rate)],
         ['Turnover (per rebalance)', pct(m.turnover), ''],
-        ['Costs (total)', pct(m.costs), ''],
+        ['Trading costs (total)', pct(m.costs), ''],
+        ['Borrow on shorts (total)', pct(m.carry?.borrow), ''],
+        ['Funding on perpetuals (total)', pct(m.carry?.funding), ''],
         ['Gross / net exposure', `${num(m.gross_exposure)} / ${num(m.net_exposure)}`, ''],
       ];
       const band = m.volatility_band as { engine: string; band: number; drift: number; flagged: boolean } | null;
       const verification = (m.verification as { metric: string; agrees: boolean; abs_diff: number }[] | undefined) ?? [];
-      sections.push(`<h2>Performance</h2><p class="muted">${esc(String(m.first))} to ${esc(String(m.last))}, ${m.windows} walk-forward windows, ${m.periods_per_year} periods a year.</p>
+      sections.push(`<h2>Performance${bt.challengers ? ` (${esc(bt.challengers.champion)} as champion)` : ''}</h2><p class="muted">Out of sample: ${esc(String(m.first))} to ${esc(String(m.last))}, ${m.windows} walk-forward windows (each day's return comes from weights decided on data up to the day before), ${m.periods_per_year} periods a year. Carry (borrow, funding) is charged daily on exposure, apart from trading costs.</p>
 <table class="metrics"><tr><th></th><th>portfolio</th><th>${esc(m.benchmark?.symbol ?? '')}</th></tr>${rows.map(([k, a, b]) => `<tr><td>${k}</td><td class="num">${a}</td><td class="num">${b}</td></tr>`).join('')}</table>
 <p class="muted">Second-route check of Sharpe, CAGR and max drawdown: ${verification.every((v) => v.agrees) ? 'agrees' : `<b>disagrees</b> (${verification.filter((v) => !v.agrees).map((v) => v.metric).join(', ')})`}.${band ? ` Volatility band (${esc(band.engine)} ${pct(band.band)}): drift ${pct(band.drift)}${band.flagged ? ' <b>flagged</b>' : ''}.` : ''}</p>`);
       const eq = equityCurve(bt.returns);
@@ -64,6 +67,7 @@ export class HtmlReporter implements Reporter<SelectionContext> {
       sections.push(await renderSvg(drawdownSpec(bt.dates, drawdownSeries(bt.returns))));
       const rows2 = bt.windows.flatMap((w) => w.weights.map((x) => ({ date: Math.round(Date.parse(`${w.as_of}T00:00:00Z`) / 86_400_000), symbol: x.symbol, weight: x.weight })));
       if (rows2.length) sections.push(await renderSvg(weightsOverTimeSpec(rows2)));
+      if (bt.challengers) sections.push(...(await challengersHtml(bt.challengers, bt.dates)));
     }
 
     if (ctx.weights?.length) {
@@ -134,4 +138,28 @@ ${sections.join('\n')}
     await env.artifacts.writeText('report.html', html);
     return ['report.html'];
   }
+}
+
+/** Champion and challengers side by side: one column per ranker, and their equity curves on one chart. */
+async function challengersHtml(c: NonNullable<BacktestResult['challengers']>, dates: Int32Array): Promise<string[]> {
+  const keys = Object.keys(c.rankers);
+  const rows: [string, (m: Record<string, unknown> & { carry?: { total: number } }) => string][] = [
+    ['CAGR', (m) => pct(m.cagr)],
+    ['Volatility (annual)', (m) => pct(m.volatility)],
+    ['Sharpe', (m) => num(m.sharpe)],
+    ['Sortino', (m) => num(m.sortino)],
+    ['Max drawdown', (m) => pct(m.max_drawdown)],
+    ['Calmar', (m) => num(m.calmar)],
+    ['Hit rate', (m) => pct(m.hit_rate)],
+    ['Turnover (per rebalance)', (m) => pct(m.turnover)],
+    ['Trading costs (total)', (m) => pct(m.costs)],
+    ['Carry (total)', (m) => pct(m.carry?.total)],
+  ];
+  const head = keys.map((k) => `<th>${esc(k)}${k === c.champion ? ' <span class="muted">(champion)</span>' : ''}</th>`).join('');
+  const body = rows.map(([label, f]) => `<tr><td>${label}</td>${keys.map((k) => `<td class="num">${f(c.rankers[k]!.metrics)}</td>`).join('')}</tr>`).join('');
+  const chart = await renderSvg(equityComparisonSpec(dates, keys.map((k) => ({ name: k, equity: equityCurve(c.returns[k]!) })), 'Equity by ranker as champion (out of sample)'));
+  return [
+    `<h2>Champion and challengers</h2><p class="muted">Each ranker as champion: every walk-forward decision re-made with it (discovery, features and scores shared) and held with the same costs, carry and calendar. All out of sample.</p><table class="metrics"><tr><th></th>${head}</tr>${body}</table>`,
+    chart,
+  ];
 }

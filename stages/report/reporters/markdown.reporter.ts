@@ -27,13 +27,19 @@ export class MarkdownReporter implements Reporter<SelectionContext> {
     // The report stage is still running while it writes this, so it has no time yet.
     for (const s of env.pipeline.stages) lines.push(`| ${s.type} | ${s.ms === undefined ? '—' : `${s.ms.toFixed(0)} ms`} |`);
     if ((ctx as unknown as MetaContext).kind === 'meta') lines.push(...metaMarkdown(ctx as unknown as MetaContext, top));
-    const bt = ctx.backtest as { metrics?: Record<string, unknown> } | undefined;
+    const bt = ctx.backtest as { metrics?: Record<string, unknown>; challengers?: { champion: string; rankers: Record<string, { metrics: Record<string, unknown> }> } } | undefined;
     if (bt?.metrics) {
       const m = bt.metrics;
       const f = (x: unknown, as: 'pct' | 'num') => (typeof x === 'number' && Number.isFinite(x) ? (as === 'pct' ? pct(x) : x.toFixed(2)) : '—');
-      lines.push('', '## Performance', '', `Walk-forward, ${m.windows} windows, ${m.first} to ${m.last}.`, '', '| metric | value |', '|---|---:|');
-      for (const [label, key, as] of [['CAGR', 'cagr', 'pct'], ['volatility', 'volatility', 'pct'], ['Sharpe', 'sharpe', 'num'], ['Sortino', 'sortino', 'num'], ['max drawdown', 'max_drawdown', 'pct'], ['Calmar', 'calmar', 'num'], ['hit rate', 'hit_rate', 'pct'], ['turnover per rebalance', 'turnover', 'pct'], ['costs', 'costs', 'pct']] as const)
-        lines.push(`| ${label} | ${f(m[key], as)} |`);
+      const rows = [['CAGR', 'cagr', 'pct'], ['volatility', 'volatility', 'pct'], ['Sharpe', 'sharpe', 'num'], ['Sortino', 'sortino', 'num'], ['max drawdown', 'max_drawdown', 'pct'], ['Calmar', 'calmar', 'num'], ['hit rate', 'hit_rate', 'pct'], ['turnover per rebalance', 'turnover', 'pct'], ['trading costs', 'costs', 'pct'], ['borrow on shorts', 'carry.borrow', 'pct'], ['funding on perpetuals', 'carry.funding', 'pct']] as const;
+      const at = (o: Record<string, unknown>, key: string) => key.split('.').reduce<unknown>((x, k) => (x && typeof x === 'object' ? (x as Record<string, unknown>)[k] : undefined), o);
+      lines.push('', '## Performance', '', `Walk-forward, out of sample: ${m.windows} windows, ${m.first} to ${m.last} (each day's return comes from weights decided on data up to the day before). Carry (borrow, funding) is charged daily on exposure, apart from trading costs.`, '', '| metric | value |', '|---|---:|');
+      for (const [label, key, as] of rows) lines.push(`| ${label} | ${f(at(m, key), as)} |`);
+      if (bt.challengers) {
+        const keys = Object.keys(bt.challengers.rankers);
+        lines.push('', '## Champion and challengers', '', 'Each ranker as champion: every walk-forward decision re-made with it and held with the same costs, carry and calendar (out of sample).', '', `| metric | ${keys.map((k) => (k === bt.challengers!.champion ? `${k} (champion)` : k)).join(' | ')} |`, `|---|${keys.map(() => '---:').join('|')}|`);
+        for (const [label, key, as] of [...rows.slice(0, 9), ['carry', 'carry.total', 'pct']] as const) lines.push(`| ${label} | ${keys.map((k) => f(at(bt.challengers!.rankers[k]!.metrics, key), as)).join(' | ')} |`);
+      }
     }
     const funnel = ctx.extra.discovery_funnel as { step: string; left: number }[] | undefined;
     if (funnel?.length) lines.push('', '## Discovery', '', funnel.map((s) => `${s.step} ${s.left}`).join(' → '));
