@@ -82,6 +82,11 @@ export interface MarketSource {
   readReturns(req: { symbols: string[]; venue?: string; start?: number | string; end: number | string; lookbackDays?: number; allowEmpty?: boolean }): Promise<ReturnsMatrix>;
   /** The toxic bars of `symbols` inside [start, end] (what readReturns books differently from the raw prints). */
   readToxicBars(req: { symbols: string[]; start?: number | string; end: number | string; allowEmpty?: boolean }): Promise<ToxicBar[]>;
+  /**
+   * The backtest's calendar: every day any symbol of the venue has a bar, up to `end`. It depends on no decision
+   * (not on who is a candidate at the as-of date), so appending data never moves an earlier rebalance.
+   */
+  calendar(end: number): Promise<Int32Array>;
   /** The asset type of a symbol on this venue (spot, perp, equity, etf), held now or in the past. */
   assetType(symbol: string): string | undefined;
   /**

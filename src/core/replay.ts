@@ -45,15 +45,26 @@ async function runStages(stages: BuiltStage[], from: number, upto: number, c: Se
     try {
       c = (await s.stage.execute(c, params, env)) ?? c;
     } catch (err) {
-      // A past date on which the policy let nothing through is a decision to hold cash, not a failed backtest.
-      if (!(err instanceof FractalError && err.code === 'NO_WINNERS')) throw err;
+      // A past date on which the policy let nothing through, or on which discovery found nothing tradable yet (the
+      // calendar is the venue's, which can start before any candidate's history), is a decision to hold cash, not a
+      // failed backtest.
+      const reason = cashReason(err, s);
+      if (!reason) throw err;
       c.weights = [];
-      c.extra.cash_reason = 'no winners';
+      c.extra.cash_reason = reason;
       c.extra.cash = true;
       return c;
     }
   }
   return c;
+}
+
+function cashReason(err: unknown, s: BuiltStage): string | undefined {
+  if (!(err instanceof FractalError)) return undefined;
+  if (err.code === 'NO_WINNERS') return 'no winners';
+  if (s.meta.provides.includes('raw_pool') && err.code === 'EMPTY_UNIVERSE') return 'nothing tradable';
+  if (s.meta.provides.includes('raw_pool') && err.code === 'NOT_ENOUGH_HISTORY') return 'not enough history';
+  return undefined;
 }
 
 /** Runs stages [0, upto) on a fresh context as of `asOf` (a stage with `as_of` gets it; `lookback_days` too). */

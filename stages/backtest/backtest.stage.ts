@@ -112,8 +112,9 @@ export class BacktestStage implements Stage<SelectionContext> {
     const borrowRate = (p.borrow_rate as number | undefined) ?? 0.05;
     const fundingRate = (p.funding_rate as number | undefined) ?? 0.1095;
 
-    // The calendar: every day of the candidates' data up to the run's as-of date.
-    const calendar = (await market.readReturns({ symbols: ctx.raw_pool.map((c) => c.symbol), end: ctx.as_of })).dates;
+    // The calendar: every day of the venue's data up to the run's as-of date. Not the as-of candidates' days: who is
+    // a candidate then depends on data after every earlier rebalance (a coin delisted since would move them all).
+    const calendar = await market.calendar(ctx.as_of);
     const T = calendar.length;
     if (T < train + 2)
       throw inputError('BACKTEST_TOO_SHORT', `the data has ${T} days up to ${isoFromDay(ctx.as_of)}; train_window ${train} leaves nothing to test`, 'Lower train_window (a profile such as development does) or load more history.');

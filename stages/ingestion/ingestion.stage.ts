@@ -95,6 +95,7 @@ export class IngestionStage implements Stage<SelectionContext> {
         toxicThreshold,
         readReturns: (req) => data.readReturns({ venue: scan!.venue, ...req, toxicThreshold }),
         readToxicBars: (req) => data.readToxicBars({ venue: scan!.venue, ...req, toxicThreshold }),
+        calendar: async (end) => (await data.readReturns({ venue: scan!.venue, symbols: [...stored.keys()], end, allowEmpty: true })).dates,
         assetType: (symbol) => stored.get(symbol)?.asset_type,
         readFunding: (req) => data.readFunding({ venue: scan!.venue, ...req }),
       };
