@@ -45,7 +45,7 @@ function quoteVolumes(symbol: string): Map<string, number> {
 const isoDay = (iso: string, plus: number) => new Date(Date.parse(`${iso}T00:00:00Z`) + plus * 86_400_000).toISOString().slice(0, 10);
 
 test('on 2025-03-06 the delisted MATIC, KLAY and FTM are not candidates; the funnel names each with its reason', async () => {
-  const s = await runYaml('stale_latest', `pipeline: selection\nversion: "4.0"\nname: stale_latest\nstages:\n  - type: ingestion\n    params: { scanner: { name: lakehouse, params: { min_volume_spot: 0 } }, lookback_days: 365 }\n  - type: feature_engineering\n    params: { lookback: 60 }\n`);
+  const s = await runYaml('stale_latest', `pipeline: selection\nversion: "4.0"\nname: stale_latest\nstages:\n  - type: ingestion\n    params: { scanner: { name: lakehouse, params: { min_volume_spot: 0 } }, lookback_days: 365 }\n  - type: feature_engineering\n    params: { lookback: 60 }\n  - type: report\n`);
   expect(s.outcome).toBe('succeeded');
   const cand = read(s.folder, 'candidates.json');
   expect(cand.as_of).toBe('2025-03-06');
@@ -61,6 +61,8 @@ test('on 2025-03-06 the delisted MATIC, KLAY and FTM are not candidates; the fun
   // Nothing stale reaches the features (no empty rows ranked downstream).
   expect(read(s.folder, 'features.json').symbols).not.toContain('MATICUSDT');
   const audit = readFileSync(join(s.folder, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  expect(readFileSync(join(s.folder, 'report.md'), 'utf8')).toContain('- MATICUSDT: last bar 2024-09-10, 177 days before 2025-03-06 (freshness 3 days for spot)');
+  expect(readFileSync(join(s.folder, 'report.html'), 'utf8')).toContain('Not candidates at the as-of date: ');
   expect(audit.find((e) => e.event === 'not_fresh_at_as_of').data.symbols.map((d: { symbol: string }) => d.symbol).sort()).toEqual(['FTMUSDT', 'KLAYUSDT', 'MATICUSDT']);
 });
 

@@ -75,7 +75,7 @@ export class HtmlReporter implements Reporter<SelectionContext> {
       sections.push(await renderSvg(weightsSpec(ctx.weights.map((w) => ({ symbol: w.symbol, weight: w.weight })))));
     }
 
-    const funnel = ctx.extra.discovery_funnel as { step: string; left: number }[] | undefined;
+    const funnel = ctx.extra.discovery_funnel as { step: string; left: number; dropped?: { symbol: string; reason: string }[] }[] | undefined;
     if (funnel?.length || ctx.raw_pool) {
       const steps: { step: string; count: number }[] = [];
       if (funnel?.length) steps.push({ step: 'universe', count: funnel[0].left });
@@ -86,6 +86,8 @@ export class HtmlReporter implements Reporter<SelectionContext> {
       sections.push('<h2>Selection</h2>');
       sections.push(await renderSvg(funnelSpec(steps)));
       if (funnel?.length) sections.push(`<p class="muted">Discovery: ${funnel.map((f) => `${esc(f.step)} ${f.left}`).join(' → ')}</p>`);
+      const stale = funnel?.flatMap((f) => f.dropped ?? []) ?? [];
+      if (stale.length) sections.push(`<p class="muted">Not candidates at the as-of date: ${stale.map((d) => `${esc(d.symbol)} (${esc(d.reason)})`).join('; ')}.</p>`);
     }
 
     if (ctx.clusters?.linkage && ctx.clusters.symbols.length > 1) {

@@ -41,8 +41,10 @@ export class MarkdownReporter implements Reporter<SelectionContext> {
         for (const [label, key, as] of [...rows.slice(0, 9), ['carry', 'carry.total', 'pct']] as const) lines.push(`| ${label} | ${keys.map((k) => f(at(bt.challengers!.rankers[k]!.metrics, key), as)).join(' | ')} |`);
       }
     }
-    const funnel = ctx.extra.discovery_funnel as { step: string; left: number }[] | undefined;
+    const funnel = ctx.extra.discovery_funnel as { step: string; left: number; dropped?: { symbol: string; reason: string }[] }[] | undefined;
     if (funnel?.length) lines.push('', '## Discovery', '', funnel.map((s) => `${s.step} ${s.left}`).join(' → '));
+    const stale = funnel?.flatMap((f) => f.dropped ?? []) ?? [];
+    if (stale.length) lines.push('', 'Not candidates at the as-of date:', '', ...stale.map((d) => `- ${d.symbol}: ${d.reason}`));
     if (ctx.raw_pool) {
       lines.push('', `## Candidates (${ctx.raw_pool.length})`, '', '| symbol | venue | asset type | sector | 24h volume |', '|---|---|---|---|---:|');
       for (const c of ctx.raw_pool.slice(0, top))
