@@ -8,10 +8,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import { validateFile } from '../../src/config/validate.js';
-import { runPipeline } from '../../src/core/runner.js';
 import { openLakehouse } from '../../src/lakehouse/index.js';
-import { builtinRegistry } from '../../stages/index.js';
+import { readJson as read, runYaml as run } from './pipeline-helpers.js';
 
 let tmp: string;
 beforeAll(() => {
@@ -22,14 +20,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const DAYS = 26;
 const dates = Array.from({ length: DAYS }, (_, t) => new Date(Date.UTC(2024, 0, 1 + t)).toISOString().slice(0, 10));
 
-async function runYaml(name: string, yaml: string, lakehouse = join(tmp, 'none')) {
-  const file = join(tmp, `${name}.yaml`);
-  writeFileSync(file, yaml);
-  const v = await validateFile(file, { registry: builtinRegistry() });
-  expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  return runPipeline(v, { outRoot: join(tmp, 'runs'), lakehousePath: lakehouse });
-}
-const read = (folder: string, f: string) => JSON.parse(readFileSync(join(folder, f), 'utf8'));
+const runYaml = (name: string, yaml: string, lakehouse?: string) => run(tmp, name, yaml, lakehouse);
 const returnsOf = (folder: string) => Array.from(tableFromIPC(readFileSync(join(folder, 'returns.arrow'))).getChild('return')!.toArray() as Float64Array);
 
 test('a SHORT spot book pays borrow daily on its short notional; trading costs are reported apart', async () => {

@@ -7,10 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import { validateFile } from '../../src/config/validate.js';
-import { runPipeline } from '../../src/core/runner.js';
-import { builtinRegistry } from '../../stages/index.js';
 import { cli } from '../cli/helpers.js';
+import { readJson as read, runYaml } from './pipeline-helpers.js';
 
 let tmp: string;
 beforeAll(() => {
@@ -41,16 +39,11 @@ stages:
 `;
 
 async function run(name: string, yaml: string) {
-  const file = join(tmp, `${name}.yaml`);
-  writeFileSync(file, yaml);
-  const v = await validateFile(file, { registry: builtinRegistry() });
-  expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  const s = await runPipeline(v, { outRoot: join(tmp, 'runs'), lakehousePath: join(tmp, 'none') });
+  const s = await runYaml(tmp, name, yaml);
   expect(s.outcome).toBe('succeeded');
   return s.folder;
 }
 const column = (folder: string, file: string, name: string) => Array.from(tableFromIPC(readFileSync(join(folder, file))).getChild(name)!.toArray() as Float64Array);
-const read = (folder: string, f: string) => JSON.parse(readFileSync(join(folder, f), 'utf8'));
 
 let one: string;
 beforeAll(async () => {

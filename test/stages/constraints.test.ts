@@ -7,34 +7,21 @@
  * - metrics.json's allocation block describes the weights in weights.json (the backtest's as-of decision), checked
  *   against a covariance computed here from the CSV closes.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateFile } from '../../src/config/validate.js';
-import { runPipeline } from '../../src/core/runner.js';
-import { openLakehouse } from '../../src/lakehouse/index.js';
-import { builtinRegistry } from '../../stages/index.js';
 import { DATA_DIR } from '../data.js';
+import { auditEvents as events, cryptoLakehouse, readJson as read, runYaml } from './pipeline-helpers.js';
 
 let tmp: string;
 let lakehouse: string;
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'fractal-constraints-'));
-  lakehouse = join(tmp, 'lakehouse');
-  const lh = await openLakehouse(lakehouse, { create: true });
-  await lh.importCsv(join(DATA_DIR, 'crypto'), { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot' });
+  lakehouse = await cryptoLakehouse(join(tmp, 'lakehouse'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function run(name: string, yaml: string) {
-  const file = join(tmp, `${name}.yaml`);
-  writeFileSync(file, yaml);
-  const v = await validateFile(file, { registry: builtinRegistry() });
-  expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  return runPipeline(v, { outRoot: join(tmp, 'runs'), lakehousePath: lakehouse });
-}
-const read = (folder: string, f: string) => JSON.parse(readFileSync(join(folder, f), 'utf8'));
-const events = (folder: string) => readFileSync(join(folder, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const run = (name: string, yaml: string) => runYaml(tmp, name, yaml, lakehouse);
 
 const funnel = (name: string, allocation: string, extra = '') => `pipeline: selection
 version: "4.0"

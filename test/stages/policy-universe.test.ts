@@ -4,26 +4,22 @@
  * over every candidate; `validate` warns, at the policy stage's line, when a pipeline's weights are decided where
  * the winners cannot reach them.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateFile } from '../../src/config/validate.js';
 import { runPipeline } from '../../src/core/runner.js';
-import { openLakehouse } from '../../src/lakehouse/index.js';
 import { builtinRegistry } from '../../stages/index.js';
 import { cli } from '../cli/helpers.js';
-import { DATA_DIR } from '../data.js';
+import { cryptoLakehouse, readJson as read } from './pipeline-helpers.js';
 
 let tmp: string;
 let lakehouse: string;
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'fractal-universe-'));
-  lakehouse = join(tmp, 'lakehouse');
-  const lh = await openLakehouse(lakehouse, { create: true });
-  await lh.importCsv(join(DATA_DIR, 'crypto'), { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot' });
+  lakehouse = await cryptoLakehouse(join(tmp, 'lakehouse'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-const read = (folder: string, f: string) => JSON.parse(readFileSync(join(folder, f), 'utf8'));
 
 const funnel = `pipeline: selection
 version: "4.0"

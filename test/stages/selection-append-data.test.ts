@@ -8,11 +8,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import { validateFile } from '../../src/config/validate.js';
-import { runPipeline } from '../../src/core/runner.js';
-import { openLakehouse } from '../../src/lakehouse/index.js';
-import { builtinRegistry } from '../../stages/index.js';
 import { DATA_DIR } from '../data.js';
+import { cryptoLakehouse, runYaml } from './pipeline-helpers.js';
 
 let tmp: string;
 beforeAll(() => {
@@ -43,13 +40,8 @@ stages:
 `;
 
 async function runOn(name: string, source: string) {
-  const lakehouse = join(tmp, `lh-${name}`);
-  const lh = await openLakehouse(lakehouse, { create: true });
-  await lh.importCsv(source, { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot' });
-  const file = join(tmp, `${name}.yaml`);
-  writeFileSync(file, yaml);
-  const v = await validateFile(file, { registry: builtinRegistry() });
-  const s = await runPipeline(v, { outRoot: join(tmp, `runs-${name}`), lakehousePath: lakehouse });
+  const lakehouse = await cryptoLakehouse(join(tmp, `lh-${name}`), source);
+  const s = await runYaml(tmp, name, yaml, lakehouse, join(tmp, `runs-${name}`));
   expect(s.outcome).toBe('succeeded');
   return s.folder;
 }

@@ -5,34 +5,22 @@
  * funnel names it with its reason, and liquidity is the mean quote volume of the bars in the 30 calendar days up
  * to the decision (recomputed here from the CSV text, not by our readers).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import { validateFile } from '../../src/config/validate.js';
-import { runPipeline } from '../../src/core/runner.js';
-import { openLakehouse } from '../../src/lakehouse/index.js';
-import { builtinRegistry } from '../../stages/index.js';
 import { DATA_DIR } from '../data.js';
+import { auditEvents, cryptoLakehouse, readJson as read, runYaml as run } from './pipeline-helpers.js';
 
 let tmp: string;
 let lakehouse: string;
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'fractal-stale-'));
-  lakehouse = join(tmp, 'lakehouse');
-  const lh = await openLakehouse(lakehouse, { create: true });
-  await lh.importCsv(join(DATA_DIR, 'crypto'), { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot' });
+  lakehouse = await cryptoLakehouse(join(tmp, 'lakehouse'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function runYaml(name: string, yaml: string) {
-  const file = join(tmp, `${name}.yaml`);
-  writeFileSync(file, yaml);
-  const v = await validateFile(file, { registry: builtinRegistry() });
-  expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  return runPipeline(v, { outRoot: join(tmp, 'runs'), lakehousePath: lakehouse });
-}
-const read = (folder: string, f: string) => JSON.parse(readFileSync(join(folder, f), 'utf8'));
+const runYaml = (name: string, yaml: string) => run(tmp, name, yaml, lakehouse);
 
 /** date -> close × volume of one symbol, straight from its CSV. */
 function quoteVolumes(symbol: string): Map<string, number> {
@@ -60,10 +48,10 @@ test('on 2025-03-06 the delisted MATIC, KLAY and FTM are not candidates; the fun
   expect(reasons.FTMUSDT).toBe('last bar 2025-01-13, 52 days before 2025-03-06 (freshness 3 days for spot)');
   // Nothing stale reaches the features (no empty rows ranked downstream).
   expect(read(s.folder, 'features.json').symbols).not.toContain('MATICUSDT');
-  const audit = readFileSync(join(s.folder, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const audit = auditEvents(s.folder);
   expect(readFileSync(join(s.folder, 'report.md'), 'utf8')).toContain('- MATICUSDT: last bar 2024-09-10, 177 days before 2025-03-06 (freshness 3 days for spot)');
   expect(readFileSync(join(s.folder, 'report.html'), 'utf8')).toContain('Not candidates at the as-of date: ');
-  expect(audit.find((e) => e.event === 'not_fresh_at_as_of').data.symbols.map((d: { symbol: string }) => d.symbol).sort()).toEqual(['FTMUSDT', 'KLAYUSDT', 'MATICUSDT']);
+  expect(audit.find((e) => e.event === 'not_fresh_at_as_of')!.data.symbols.map((d: { symbol: string }) => d.symbol).sort()).toEqual(['FTMUSDT', 'KLAYUSDT', 'MATICUSDT']);
 });
 
 test('liquidity is the mean quote volume of the bars in the 30 calendar days to the decision, not the last 30 bars', async () => {

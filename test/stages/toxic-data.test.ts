@@ -9,9 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import { validateFile } from '../../src/config/validate.js';
-import { runPipeline } from '../../src/core/runner.js';
-import { builtinRegistry } from '../../stages/index.js';
+import { auditEvents as events, readJson as read, runYaml as run } from './pipeline-helpers.js';
 
 let tmp: string;
 beforeAll(() => {
@@ -20,15 +18,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function runYaml(name: string, yaml: string) {
-  const file = join(tmp, `${name}.yaml`);
-  writeFileSync(file, yaml);
-  const v = await validateFile(file, { registry: builtinRegistry() });
-  expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  return runPipeline(v, { outRoot: join(tmp, 'runs'), lakehousePath: join(tmp, 'none') });
-}
-const read = (folder: string, f: string) => JSON.parse(readFileSync(join(folder, f), 'utf8'));
-const events = (folder: string) => readFileSync(join(folder, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const runYaml = (name: string, yaml: string) => run(tmp, name, yaml);
 const market = `{ name: synthetic, params: { symbols: 60, days: 750, seed: 42 } }`;
 
 test('a SHORT book on PUMP is not liquidated by the +620% print; the spike is held flat and the reversal booked from the last good close', async () => {
