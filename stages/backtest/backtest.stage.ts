@@ -228,9 +228,14 @@ export class BacktestStage implements Stage<SelectionContext> {
     await env.artifacts.writeJsonSection('metrics.json', 'backtest', summary);
     // weights.json is the final decision; the allocation block and atom weights describe that same decision.
     await env.artifacts.writeJson('weights.json', last);
+    const decision = { by: 'backtest', as_of: isoFromDay(asOfFinal), lookback_days: train };
     if (finalDecision.allocation) {
-      await env.artifacts.writeJsonSection('metrics.json', 'allocation', { ...finalDecision.allocation.metrics, decision: { by: 'backtest', as_of: isoFromDay(asOfFinal), lookback_days: train } });
+      await env.artifacts.writeJsonSection('metrics.json', 'allocation', { ...finalDecision.allocation.metrics, decision });
       if (finalDecision.allocation.atoms) await env.artifacts.writeJson('atoms.json', finalDecision.allocation.atoms);
+    } else if (ctx.extra.allocation_record) {
+      // The as-of decision holds cash: the block says so rather than describe the allocation stage's own decision.
+      await env.artifacts.writeJsonSection('metrics.json', 'allocation', { weights: {}, cash_reason: finalDecision.cash_reason ?? null, decision });
+      await env.artifacts.writeJson('atoms.json', []);
     }
     ctx.weights = last;
     ctx.backtest = { dates: d, returns: r, benchmark: bench, windows: champion.windows, metrics: summary, ...(challengers ? { challengers: { ...challengers, returns: { [challengers.champion]: r, ...challengerReturns } } } : {}) };
