@@ -216,6 +216,8 @@ export class BacktestStage implements Stage<SelectionContext> {
       challengers = { champion: championKey, rankers: { [championKey]: rankerRecord('champion', champion, ppy, rf, last, bench), ...challengerRecords } };
       await env.artifacts.writeJson('challengers.json', {
         champion: championKey,
+        // JSON objects are written in canonical key order: the rankers' own order (champion first) is this list.
+        order: [championKey, ...keys],
         out_of_sample: true,
         note: 'Each ranker as champion: every walk-forward decision re-made with it (discovery, features and scores shared, the stages after inference run per ranker) and held with the same costs, carry and calendar.',
         first: summary.first,

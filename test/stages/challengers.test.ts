@@ -54,7 +54,8 @@ test('challengers.json and challengers.arrow: one out-of-sample record per ranke
   const c = read(one, 'challengers.json');
   expect(c.champion).toBe('mps');
   expect(c.out_of_sample).toBe(true);
-  expect(Object.keys(c.rankers)).toEqual(['mps', 'cars', 'regime']);
+  expect(c.order).toEqual(['mps', 'cars', 'regime']);
+  expect(Object.keys(c.rankers).sort()).toEqual(['cars', 'mps', 'regime']);
   expect(c.rankers.mps.role).toBe('champion');
   expect(c.rankers.cars.role).toBe('challenger');
   for (const k of ['mps', 'cars', 'regime']) expect(typeof c.rankers[k].metrics.sharpe).toBe('number');
