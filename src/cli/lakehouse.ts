@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { inputError } from '../core/errors.js';
 import { createProgress, setProgressQuiet } from './progress.js';
 import type { Lakehouse, WriteReport, SymbolRow } from '../lakehouse/index.js';
-import { lakehousePath } from './shared.js';
+import { lakehousePath, writeJson } from './shared.js';
 
 /** The store (and Arrow) load only when a lakehouse command runs, so other commands start fast. */
 async function openLakehouse(...args: Parameters<typeof import('../lakehouse/index.js').openLakehouse>): Promise<Lakehouse> {
@@ -145,7 +145,7 @@ export function registerLakehouseCommand(program: Command): void {
       const lh = await openLakehouse(pathOf(cmd), { readOnly: true });
       const st = lh.status();
       if (opts.json) {
-        console.log(JSON.stringify(st, null, 2));
+        writeJson(st);
         return;
       }
       console.log(`${st.root}: ${st.symbols} symbol(s), ${st.stable} STABLE, ${st.degraded} DEGRADED; venues ${Object.entries(st.venues).map(([v, n]) => `${v} (${n})`).join(', ')}; updated ${st.updated_at}`);
@@ -162,7 +162,7 @@ export function registerLakehouseCommand(program: Command): void {
       const rep = await lh.verify();
       if (!rep.ok) process.exitCode = 1;
       if (opts.json) {
-        console.log(JSON.stringify(rep, null, 2));
+        writeJson(rep);
         return;
       }
       if (rep.recovered?.journalReplayed) console.log('finished an interrupted commit (journal replayed)');
@@ -187,7 +187,7 @@ export function registerLakehouseCommand(program: Command): void {
         progress.stop();
       }
       if (opts.json) {
-        console.log(JSON.stringify(rep, null, 2));
+        writeJson(rep);
       } else {
         for (const r of rep.repaired) {
           const what = r.status === 'STABLE' ? 'now STABLE' : r.changed ? `re-fetched, still DEGRADED: ${r.after.join('; ')}` : `unchanged at the source, still DEGRADED: ${r.after.join('; ')}`;

@@ -3,7 +3,7 @@
  * trace unless --debug; exit codes are 0 done, 1 a run failed, 2 invalid input or usage.
  */
 import { Command, CommanderError } from 'commander';
-import { FractalError } from '../core/errors.js';
+import { asFractalError } from '../core/errors.js';
 import { fractalVersion } from '../runs/manifest.js';
 import { registerDocsCommand } from './docs.js';
 import { registerLakehouseCommand } from './lakehouse.js';
@@ -14,7 +14,7 @@ import { registerRunsCommand } from './runs.js';
 import { registerTraceCommand } from './trace.js';
 import { registerSchemaCommand } from './schema.js';
 import { registerValidateCommand } from './validate.js';
-import { setDebug } from './shared.js';
+import { errorJson, formatError, jsonWritten, setDebug, writeJson } from './shared.js';
 
 const COMMANDS = ['run', 'runs', 'trace', 'validate', 'plan', 'plugins', 'schema', 'docs', 'lakehouse', 'help'];
 
@@ -56,19 +56,20 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(args, { from: 'user' });
     return Number(process.exitCode ?? 0);
   } catch (err) {
+    const json = argv.includes('--json');
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
-      return 2; // commander already printed the usage error
+      // Commander already printed the usage error on stderr.
+      if (json && !jsonWritten()) writeJson({ outcome: 'error', error: { code: 'USAGE', exit_code: 2, message: err.message } });
+      return 2;
     }
-    if (err instanceof FractalError) {
-      process.stderr.write(`error ${err.code}: ${err.message}\n`);
-      if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
-      if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
-      return err.exitCode;
-    }
-    process.stderr.write(`internal error: ${(err as Error)?.message ?? String(err)}\n`);
+    // File-system faults (a full disk, a refused permission) are coded and name the path; other surprises are
+    // internal errors, still coded, with the stack under --debug.
+    const e = asFractalError(err, 'INTERNAL_ERROR');
+    process.stderr.write(formatError(e));
+    for (const more of e.more) process.stderr.write(formatError(more));
     if (debug) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
-    else process.stderr.write('  (run with --debug for the stack trace, and please report it)\n');
-    return 1;
+    if (json && !jsonWritten()) writeJson({ outcome: 'error', error: errorJson(e), ...(e.more.length ? { more: e.more.map(errorJson) } : {}) });
+    return e.exitCode;
   }
 }

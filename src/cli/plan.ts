@@ -13,7 +13,7 @@ import { isPlainObject } from '../config/origins.js';
 import type { ResolvedConfig, ValidationResult } from '../config/validate.js';
 import { inputError } from '../core/errors.js';
 import { formatText } from './format.js';
-import { addConfigOptions, validateWith, type ConfigOptions } from './shared.js';
+import { addConfigOptions, validateWith, type ConfigOptions, writeJson } from './shared.js';
 
 interface PlanOptions extends ConfigOptions {
   diff?: string;
@@ -99,7 +99,7 @@ export function registerPlanCommand(program: Command): void {
     .action(async (file: string, opts: PlanOptions) => {
       const mine = mustBeValid(await validateWith(file, opts), file);
       if (!opts.diff) {
-        if (opts.json) process.stdout.write(`${JSON.stringify({ hash: mine.hash, profile: mine.profile ?? null, config: mine.resolved }, null, 2)}\n`);
+        if (opts.json) writeJson({ hash: mine.hash, profile: mine.profile ?? null, config: mine.resolved });
         else process.stdout.write(`# config hash: sha256:${mine.hash}\n${mine.profile ? `# profile applied: ${mine.profile}\n` : ''}${stringify(mine.resolved, { lineWidth: 120 })}`);
         return;
       }
@@ -117,7 +117,7 @@ export function registerPlanCommand(program: Command): void {
       }
       const changes = diffValues(keyed(other.resolved), keyed(mine.resolved));
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ before: { source: label, hash: other.hash }, after: { source: file, hash: mine.hash }, changes }, null, 2)}\n`);
+        writeJson({ before: { source: label, hash: other.hash }, after: { source: file, hash: mine.hash }, changes });
         return;
       }
       const out = [`--- ${label}  sha256:${other.hash.slice(0, 16)}`, `+++ ${file}  sha256:${mine.hash.slice(0, 16)}`];

@@ -4,7 +4,7 @@ import type { JsonSchema, PluginKind, StageMeta } from '../core/plugin.js';
 import { PLUGIN_KINDS } from '../core/plugin.js';
 import { inputError } from '../core/errors.js';
 import { PLUGIN_REF_KEYWORD } from '../config/ajv.js';
-import { getRegistry } from './shared.js';
+import { getRegistry, writeJson } from './shared.js';
 
 function typeLabel(s: JsonSchema): string {
   if (typeof s[PLUGIN_REF_KEYWORD] === 'string') return `${s[PLUGIN_REF_KEYWORD]}`;
@@ -54,7 +54,7 @@ export function registerPluginsCommand(program: Command): void {
       if (opts.json) {
         const registry = getRegistry();
         const list = kinds.flatMap((k) => registry.names(k).map((n) => registry.lookup(k, n)!.cls.meta));
-        process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+        writeJson(list);
       } else process.stdout.write(describePlugins(kinds));
     });
 }

@@ -1,18 +1,19 @@
 /**
  * `pipeline-run <file>` / `pipeline-run run <file>`: validate, build from the container, run the stages into a
- * run folder. Exit 0 done, 1 the run failed, 2 invalid input or usage.
+ * run folder. Exit 0 done, 1 the run failed, 2 invalid input or usage (found before the run, or by it: the
+ * error's own exit code). With --json, stdout holds exactly one JSON object whatever happens.
  */
 import type { Command } from 'commander';
 import type { ValidationResult } from '../config/validate.js';
 import { formatText } from './format.js';
 import { createProgress, setProgressQuiet } from './progress.js';
-import { addConfigOptions, isDebug, lakehousePath, validateWith, type ConfigOptions } from './shared.js';
+import { addConfigOptions, errorJson, formatError, isDebug, lakehousePath, validateWith, writeJson, type ConfigOptions } from './shared.js';
+import { inputError, type FractalError } from '../core/errors.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface RunOptions extends ConfigOptions {
   out: string;
-  lakehouse?: string;
   json?: boolean;
   quiet?: boolean;
   cache?: boolean;
@@ -35,25 +36,24 @@ export function registerRunCommand(program: Command): void {
       const v = await validateWith(file, opts);
       const warnings = v.diagnostics.filter((d) => d.severity === 'warning');
       if (!v.ok) {
-        if (opts.json) process.stdout.write(`${JSON.stringify({ outcome: 'invalid', file, diagnostics: v.diagnostics }, null, 2)}\n`);
+        if (opts.json) writeJson({ outcome: 'invalid', file, diagnostics: v.diagnostics });
         process.stderr.write(formatText(v.diagnostics));
         process.stderr.write(`${file} is not valid; nothing was run.\n`);
         process.exitCode = 2;
         return;
       }
       if (warnings.length && !opts.quiet) process.stderr.write(formatText(warnings));
-      const progress = createProgress();
       const log = opts.quiet || opts.json ? () => {} : (m: string) => process.stderr.write(`${m}\n`);
       // Fail fast, before any folder is written, when the pipeline (or a sleeve) reads a lakehouse that is not there.
       const lakehouse = lakehousePath(opts.lakehouse, { value: v.resolved?.lakehouse, baseDir: v.baseDir });
-      if (readsLakehouse(v) && !existsSync(join(lakehouse, 'registry.json'))) {
-        process.stderr.write(`error LAKEHOUSE_MISSING: no lakehouse at ${lakehouse}\n  hint: fill it with \`pipeline-run lakehouse seed --synthetic\`, \`lakehouse import <csv>\` or \`lakehouse ingest --exchange <id>\`, or point --lakehouse / FRACTAL_LAKEHOUSE at one.\n`);
-        if (opts.json) process.stdout.write(`${JSON.stringify({ outcome: 'invalid', file, error: { code: 'LAKEHOUSE_MISSING', message: `no lakehouse at ${lakehouse}` } }, null, 2)}\n`);
-        process.exitCode = 2;
-        return;
-      }
+      if (readsLakehouse(v) && !existsSync(join(lakehouse, 'registry.json')))
+        return refuse(file, [inputError('LAKEHOUSE_MISSING', `no lakehouse at ${lakehouse}`)], opts);
       // The runner pulls in the container (inversify); loaded only when something runs, so `validate` starts fast.
-      const { runPipeline } = await import('../core/runner.js');
+      const { runPipeline, preflightPipeline } = await import('../core/runner.js');
+      // What the config and the lakehouse's symbols table can tell, before any folder exists: every problem at once.
+      const problems = await preflightPipeline(v, { lakehousePath: lakehouse });
+      if (problems.length) return refuse(file, problems, opts);
+      const progress = createProgress();
       try {
         const summary = await runPipeline(v, {
           outRoot: opts.out,
@@ -61,24 +61,36 @@ export function registerRunCommand(program: Command): void {
           log,
           progress: (label, done, total) => progress.update(label, done, total),
           noCache: opts.cache === false,
+          preflighted: true,
         });
         progress.stop();
-        if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+        if (opts.json) writeJson(summary);
         else if (summary.outcome === 'succeeded') {
           if (!opts.quiet) process.stderr.write(`run ${summary.run_id} succeeded in ${summary.duration_ms} ms\n`);
           if (!opts.quiet) process.stdout.write(`${summary.folder}\n`);
           const report = ['report.html', 'report.md'].find((f) => summary.artifacts.includes(f));
           if (!opts.quiet && report) process.stderr.write(`report: ${summary.folder}/${report}\n`);
-        } else {
-          process.stderr.write(`run ${summary.run_id} failed in stage '${summary.error?.stage}': [${summary.error?.code}] ${summary.error?.message}\n`);
-          process.stderr.write(`the failed run is in ${summary.folder}\n`);
-          if (isDebug()) process.stderr.write(readFileSync(join(summary.folder, 'FAILED'), 'utf8'));
         }
-        process.exitCode = summary.outcome === 'succeeded' ? 0 : 1;
+        if (summary.outcome !== 'succeeded') {
+          const e = summary.error!;
+          process.stderr.write(`run ${summary.run_id} failed${e.stage ? ` in stage '${e.stage}'` : ''}:\n${formatError(e)}`);
+          process.stderr.write(`the failed run is in ${summary.folder}\n`);
+          if (summary.unwritten?.length) process.stderr.write(`  not written there (${summary.unwritten.join(', ')}): the folder's name marks the failure\n`);
+          if (isDebug() && existsSync(join(summary.folder, 'FAILED'))) process.stderr.write(readFileSync(join(summary.folder, 'FAILED'), 'utf8'));
+        }
+        process.exitCode = summary.outcome === 'succeeded' ? 0 : summary.error?.exit_code ?? 1;
       } finally {
         progress.stop();
       }
     });
+}
+
+/** Input refused before anything was written: every problem located, exit 2, one JSON object with --json. */
+function refuse(file: string, problems: FractalError[], opts: RunOptions): void {
+  for (const e of problems) process.stderr.write(formatError(e));
+  process.stderr.write(`${file}: nothing was run.\n`);
+  if (opts.json) writeJson({ outcome: 'invalid', file, errors: problems.map(errorJson) });
+  process.exitCode = 2;
 }
 
 /** Whether the pipeline, or any sleeve of a meta pipeline, discovers or reads through the lakehouse. */

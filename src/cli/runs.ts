@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { writeJson } from './shared.js';
 import type { Command } from 'commander';
 import { inputError } from '../core/errors.js';
 import { byCodeUnit } from '../core/order.js';
@@ -85,7 +86,7 @@ export function registerRunsCommand(program: Command): void {
       if (!existsSync(root)) throw inputError('NO_RUNS', `no runs folder at ${opts.out}`, 'Run a pipeline first, or point --out at the runs root.');
       const rows = collectRuns(root);
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        writeJson(rows);
         return;
       }
       const { md, html } = renderIndex(rows, root);

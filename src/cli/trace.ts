@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { writeJson } from './shared.js';
 import { inputError } from '../core/errors.js';
 import { suggestionHint } from '../config/diagnostics.js';
 
@@ -153,6 +154,7 @@ export function registerTraceCommand(program: Command): void {
     .option('--json', 'machine-readable output')
     .action((run: string, symbol: string, opts: { json?: boolean }) => {
       const t = traceSymbol(resolve(run), symbol);
-      process.stdout.write(opts.json ? `${JSON.stringify(t, null, 2)}\n` : formatTrace(t));
+      if (opts.json) writeJson(t);
+      else process.stdout.write(formatTrace(t));
     });
 }

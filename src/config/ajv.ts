@@ -126,6 +126,11 @@ export function ajvDiagnostics(errors: ErrorObject[] | null | undefined, base: P
         d = diag(code(prefix, 'BAD_VALUE'), locateIn(origins, path), `${field}${where} ${e.message ?? 'is malformed'}, got ${show(e.data)}`, typeof desc === 'string' ? desc : undefined);
         break;
       }
+      case 'not': {
+        const desc = (e.parentSchema as JsonSchema)?.description;
+        d = diag(code(prefix, 'BAD_VALUE'), locateIn(origins, path), `${field}${where} must not be ${describe((e.parentSchema as JsonSchema).not as JsonSchema)}, got ${show(e.data)}`, typeof desc === 'string' ? desc : undefined);
+        break;
+      }
       case 'anyOf':
       case 'oneOf': {
         const branches = ((e.parentSchema as JsonSchema)?.[e.keyword] as JsonSchema[] | undefined) ?? [];

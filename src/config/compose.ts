@@ -8,6 +8,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { diag, suggestionHint, type Diagnostic, type Location } from './diagnostics.js';
 import { deepMerge, fromSource, isPlainObject, locateIn, pointer, recordOrigins, type OriginMap } from './origins.js';
 import { displayPath, loadSource, locate, type SourceDoc } from './source.js';
+import { repoRootOf, repositoryOf, rootHolding } from './roots.js';
 
 /** A --set override; from a meta file's sleeve `set:` it carries its own location. */
 export type SetExpr = string | { expr: string; at: Location };
@@ -34,17 +35,7 @@ export interface Composed {
 
 export const CLI_LOCATION = (what: string): Location => ({ file: `<command line: ${what}>`, line: 1, column: 1 });
 
-/** Nearest ancestor holding `.git`, else undefined. */
-export function repoRootOf(path: string): string | undefined {
-  let dir = resolve(path);
-  if (existsSync(dir) && !statSync(dir).isDirectory()) dir = dirname(dir);
-  for (;;) {
-    if (existsSync(join(dir, '.git'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
-  }
-}
+export { repoRootOf };
 
 /** Reads the file and everything it extends, merged base-first. */
 export function composeExtends(file: string): { composed?: Composed; diagnostics: Diagnostic[] } {
@@ -75,6 +66,12 @@ export function composeExtends(file: string): { composed?: Composed; diagnostics
       break;
     }
     const target = resolve(dirname(cur.absPath), ext);
+    // Config comes from the pipeline's repository only: a `..` escape or a link out is refused before it is read.
+    const repo = repositoryOf(root.absPath);
+    if (!rootHolding(target, [repo])) {
+      diagnostics.push(diag('REF_EXTENDS_OUTSIDE_REPO', locate(cur, ['extends']), `\`extends\` names a file outside the pipeline's repository (${displayPath(repo)}): ${ext}`, 'A pipeline extends files of its own repository; copy the base into it.'));
+      break;
+    }
     if (seen.includes(target)) {
       const names = [...seen, target].map((p) => relName(root, p));
       diagnostics.push(diag('REF_EXTENDS_CYCLE', locate(cur, ['extends']), `\`extends\` forms a cycle: ${names.join(' -> ')}`, 'A file may not extend itself, directly or through others.'));

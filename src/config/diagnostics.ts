@@ -57,9 +57,11 @@ export const CODES = {
   // graph: what stages require and provide
   GRAPH_MISSING_INPUT: 'graph',
   GRAPH_WINNERS_UNUSED: 'graph',
+  GRAPH_DUPLICATE_STAGE: 'graph',
   // references: other files
   REF_EXTENDS_NOT_FOUND: 'references',
   REF_EXTENDS_CYCLE: 'references',
+  REF_EXTENDS_OUTSIDE_REPO: 'references',
   REF_PROFILE_NOT_FOUND: 'references',
   REF_PROFILE_UNKNOWN_STAGE: 'references',
   REF_SET_INVALID: 'references',
@@ -68,8 +70,10 @@ export const CODES = {
   REF_PLUGIN_MODULE_OUTSIDE_REPO: 'references',
   REF_PLUGIN_MODULE_INVALID: 'references',
   REF_PATH_NOT_FOUND: 'references',
+  REF_PATH_OUTSIDE_ROOTS: 'references',
   REF_SLEEVE_INVALID: 'references',
   REF_SLEEVE_NOT_FOUND: 'references',
+  REF_SLEEVE_OUTSIDE_REPO: 'references',
   REF_SLEEVE_DUPLICATE: 'references',
   REF_SLEEVE_NO_BACKTEST: 'references',
   REF_META_CYCLE: 'references',

@@ -16,6 +16,7 @@ import { checkVersion, DOCUMENT_KINDS, DOCUMENT_SCHEMAS } from './documents.js';
 import { configHash } from './hash.js';
 import { isPlainObject, locateIn, pointer, type OriginMap } from './origins.js';
 import { checkPluginPath, loadPluginModule } from './plugin-modules.js';
+import { repositoryOf, rootHolding } from './roots.js';
 import { displayPath, locate, type Path } from './source.js';
 
 export interface ResolvedStage {
@@ -42,6 +43,11 @@ export interface ValidateOptions {
   sets?: SetExpr[];
   /** Meta files being validated above this one (cycle detection between meta pipelines). */
   stack?: string[];
+  /**
+   * Folders params may read data from besides the pipeline's repository, declared outside the file (--data-root,
+   * FRACTAL_DATA, the lakehouse of --lakehouse / FRACTAL_LAKEHOUSE). See roots.ts.
+   */
+  dataRoots?: string[];
 }
 
 /** A sleeve of a meta pipeline, resolved: its file (relative to the meta file), overrides and config hash. */
@@ -152,6 +158,8 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
     if (!v.ok) diagnostics.push(diag('SCHEMA_VERSION_UNSUPPORTED', locateIn(origins, ['version']), v.message, v.hint));
   }
 
+  // Where params may read data: the repository, then the data roots declared outside the file.
+  const roots = [repositoryOf(root.absPath), ...(opts.dataRoots ?? [])];
   // Plugins: stage types, their params, the plugins they name and those plugins' params.
   const stages: (ResolvedStage & { meta?: StageMeta; index: number })[] = [];
   const rawStages = Array.isArray(doc.stages) ? doc.stages : [];
@@ -188,12 +196,12 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
       const refPath: Path = [...stagePath, 'params', ref.param];
       if (ref.list) {
         if (!Array.isArray(v)) continue; // reported by the params schema
-        params[ref.param] = v.map((item, i) => resolveRef(item, ref.kind, [...refPath, i], registry, origins, composed, diagnostics));
+        params[ref.param] = v.map((item, i) => resolveRef(item, ref.kind, [...refPath, i], registry, origins, composed, roots, diagnostics));
       } else {
-        params[ref.param] = resolveRef(v, ref.kind, refPath, registry, origins, composed, diagnostics);
+        params[ref.param] = resolveRef(v, ref.kind, refPath, registry, origins, composed, roots, diagnostics);
       }
     }
-    checkPaths(meta.params, params, [...stagePath, 'params'], origins, baseDir, diagnostics);
+    checkPaths(meta.params, params, [...stagePath, 'params'], origins, baseDir, roots, diagnostics);
     stages.push({ type: hit.name, params, meta, index });
   });
 
@@ -279,6 +287,11 @@ async function validateSleeves(
     const o = origins.get(pointer([...at, key]));
     const declaringDir = o && 'src' in o ? dirname(o.src.absPath) : baseDir;
     const target = resolve(declaringDir, spec);
+    const repo = repositoryOf(rootFile);
+    if (!rootHolding(target, [repo])) {
+      out.push(diag('REF_SLEEVE_OUTSIDE_REPO', valueAt, `sleeve '${sl.name}': ${spec} is outside the meta pipeline's repository (${displayPath(repo)}); it is not read`, 'Sleeves are pipeline files of the same repository.'));
+      continue;
+    }
     if (!existsSync(target) || !statSync(target).isFile()) {
       out.push(diag('REF_SLEEVE_NOT_FOUND', valueAt, `sleeve '${sl.name}': file not found: ${spec}`, `Paths are relative to the file that names the sleeve (${displayPath(declaringDir)}).`));
       continue;
@@ -357,7 +370,7 @@ function checkParams(schema: JsonSchema, params: Record<string, unknown>, at: Pa
 }
 
 /** A plugin reference (`name` or `{name, params}`) checked against the registry and the plugin's params schema. */
-function resolveRef(v: unknown, kind: PluginKind, at: Path, registry: PluginRegistry, origins: OriginMap, composed: Composed, out: Diagnostic[]): PluginRef | unknown {
+function resolveRef(v: unknown, kind: PluginKind, at: Path, registry: PluginRegistry, origins: OriginMap, composed: Composed, roots: string[], out: Diagnostic[]): PluginRef | unknown {
   let name: unknown;
   let params: unknown = {};
   let namePath = at;
@@ -385,7 +398,7 @@ function resolveRef(v: unknown, kind: PluginKind, at: Path, registry: PluginRegi
   if (hit.alias) out.push(diag('PLUGIN_DEPRECATED_NAME', locateIn(origins, namePath), `${kind} '${name}' is deprecated: ${hit.alias.deprecated}`, `Use '${hit.name}'.`, 'warning'));
   const p = structuredClone(params as Record<string, unknown>);
   out.push(...checkParams(hit.cls.meta.params, p, [...at, 'params'], origins, `params of ${kind} '${hit.name}'`));
-  checkPaths(hit.cls.meta.params, p, [...at, 'params'], origins, dirname(composed.root.absPath), out);
+  checkPaths(hit.cls.meta.params, p, [...at, 'params'], origins, dirname(composed.root.absPath), roots, out);
   return { name: hit.name, params: p };
 }
 
@@ -403,19 +416,45 @@ function rebase(value: string, origins: OriginMap, path: Path, baseDir: string):
   return rel === '' ? '.' : rel.startsWith('.') ? rel : `./${rel}`;
 }
 
-/** Params marked x-fractal-path must name an existing file or folder. */
-function checkPaths(schema: JsonSchema, params: Record<string, unknown>, at: Path, origins: OriginMap, baseDir: string, out: Diagnostic[]): void {
-  const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
-  for (const [k, s] of Object.entries(props)) {
-    const want = s[PATH_KEYWORD];
-    if (typeof want !== 'string' || typeof params[k] !== 'string') continue;
-    const v = (params[k] = rebase(params[k] as string, origins, [...at, k], baseDir));
-    const p = resolve(baseDir, v);
-    const st = existsSync(p) ? statSync(p) : undefined;
-    const ok = st && (want === 'any' || (want === 'file' ? st.isFile() : st.isDirectory()));
-    if (ok) continue;
-    const what = want === 'dir' ? 'folder' : want === 'file' ? 'file' : 'file or folder';
-    const message = st ? `${k}: '${v}' is a ${st.isDirectory() ? 'folder' : 'file'}, not a ${what}` : `${k}: ${what} '${v}' not found`;
-    out.push(diag('REF_PATH_NOT_FOUND', locateIn(origins, [...at, k]), message, `Relative paths resolve against the pipeline file's folder (${displayPath(baseDir)}).`));
+/**
+ * Every value whose schema is marked x-fractal-path (at any depth: nested params, lists, maps) must name an existing
+ * file or folder inside the allowed roots (the repository, declared data roots): one outside is refused before
+ * anything reads it. The marker on the schema decides, never the param's name.
+ */
+function checkPaths(schema: JsonSchema, value: unknown, at: Path, origins: OriginMap, baseDir: string, roots: string[], out: Diagnostic[], set?: (v: string) => void): void {
+  if (!isPlainObject(schema)) return;
+  const want = schema[PATH_KEYWORD];
+  if (typeof want === 'string' && typeof value === 'string') {
+    const v = rebase(value, origins, at, baseDir);
+    set?.(v);
+    checkPath(want, v, at, origins, baseDir, roots, out);
+    return;
   }
+  if (isPlainObject(value)) {
+    const props = (isPlainObject(schema.properties) ? schema.properties : {}) as Record<string, JsonSchema>;
+    const extra = isPlainObject(schema.additionalProperties) ? (schema.additionalProperties as JsonSchema) : undefined;
+    for (const k of Object.keys(value)) {
+      const s = Object.hasOwn(props, k) ? props[k] : extra;
+      if (s) checkPaths(s, value[k], [...at, k], origins, baseDir, roots, out, (nv) => Object.defineProperty(value, k, { value: nv, enumerable: true, writable: true, configurable: true }));
+    }
+  } else if (Array.isArray(value) && isPlainObject(schema.items)) {
+    value.forEach((item, i) => checkPaths(schema.items as JsonSchema, item, [...at, i], origins, baseDir, roots, out, (nv) => (value[i] = nv)));
+  }
+}
+
+function checkPath(want: string, v: string, at: Path, origins: OriginMap, baseDir: string, roots: string[], out: Diagnostic[]): void {
+  const name = at.filter((t) => typeof t === 'string').slice(-1)[0] ?? 'path';
+  const p = resolve(baseDir, v);
+  if (!rootHolding(p, roots)) {
+    const [repo, ...data] = roots;
+    out.push(diag('REF_PATH_OUTSIDE_ROOTS', locateIn(origins, at), `${name}: '${v}' is outside the pipeline's repository (${displayPath(repo)})${data.length ? ` and the data roots (${data.map(displayPath).join(', ')})` : ''}; it is not read`, 'Params read data only inside the repository or a data root declared outside the file: pass --data-root DIR or set FRACTAL_DATA.'));
+    return;
+  }
+  const st = existsSync(p) ? statSync(p) : undefined;
+  const ok = st && (want === 'any' ? st.isFile() || st.isDirectory() : want === 'file' ? st.isFile() : st.isDirectory());
+  if (ok) return;
+  const what = want === 'dir' ? 'folder' : want === 'file' ? 'file' : 'file or folder';
+  const kindOf = (s: NonNullable<typeof st>) => (s.isDirectory() ? 'folder' : s.isFile() ? 'file' : 'device, pipe or socket');
+  const message = st ? `${name}: '${v}' is a ${kindOf(st)}, not a ${what}` : `${name}: ${what} '${v}' not found`;
+  out.push(diag('REF_PATH_NOT_FOUND', locateIn(origins, at), message, `Relative paths resolve against the pipeline file's folder (${displayPath(baseDir)}).`));
 }

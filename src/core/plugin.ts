@@ -3,6 +3,8 @@
  * the container binds it by kind and name, the validator checks its params against `meta.params`, and the schema
  * generator and `pipeline-run plugins` read the same object, so the editor, `validate` and the engine never disagree.
  */
+import type { FractalError } from './errors.js';
+
 /** Where a stage records its decisions (runs/audit.ts writes it as audit.jsonl). */
 export interface Audit {
   event(stage: string | null, event: string, data?: unknown): void;
@@ -42,6 +44,12 @@ export interface PluginMeta {
    * text says what is missing. `validate` accepts it; `run` refuses before it starts rather than fail half-way.
    */
   planned?: string;
+  /**
+   * Allocation engines: the estimate the engine relies on. 'covariance' (the full matrix) is refused, and the next
+   * declared fallback tried, when the returns have no more days than assets (the sample matrix is singular there);
+   * 'variances' needs two days per asset; 'nothing' (equal weight) needs no estimate at all.
+   */
+  needs?: 'covariance' | 'variances' | 'nothing';
 }
 
 export type DocumentKind = 'selection' | 'meta' | 'tournament';
@@ -195,4 +203,27 @@ export interface PluginResolver {
 
 export interface Stage<C = any> {
   execute(ctx: C, params: Record<string, unknown>, env: StageEnv): Promise<C> | C;
+  /**
+   * Checks that need only the params and the lakehouse's symbols table, made before the run folder exists (unknown
+   * symbols, an as-of outside the data, a window longer than the data). Returns every problem as a coded input
+   * error whose `param` names the param that caused it; the runner locates it in the pipeline file. A stage that
+   * learns the universe (ingestion) records it in `env.universe` for the stages after it.
+   */
+  preflight?(params: Record<string, unknown>, env: PreflightEnv): Promise<FractalError[]> | FractalError[];
+}
+
+/** The symbols a run can at most see: its scanner's source's symbols table on one venue, learned without reading bars. */
+export interface Universe {
+  venue: string;
+  symbols: { symbol: string; first_date: string; last_date: string; rows: number }[];
+  /** The decision date (the as_of param, else the venue's last bar), as a day number. */
+  asOf?: number;
+}
+
+export interface PreflightEnv {
+  baseDir: string;
+  lakehousePath: string;
+  plugins: PluginResolver;
+  /** Set by the ingestion stage's preflight when its scanner can tell (a lakehouse scanner can). */
+  universe?: Universe;
 }

@@ -49,7 +49,7 @@ async function runStages(stages: BuiltStage[], from: number, upto: number, c: Se
       // calendar is the venue's, which can start before any candidate's history), is a decision to hold cash, not a
       // failed backtest.
       const reason = cashReason(err, s);
-      if (!reason) throw err;
+      if (!reason) throw err instanceof FractalError ? err.withDefaults({ stage: { index: i, type: s.type } }) : err;
       c.weights = [];
       c.extra.cash_reason = reason;
       c.extra.cash = true;

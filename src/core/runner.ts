@@ -1,7 +1,9 @@
 /**
- * The runner: executes a built pipeline's stages in order, timing each, into a run folder that is renamed into
+ * The runner: checks what it can before anything is written (preflight: the config against the lakehouse's symbols
+ * table), then executes a built pipeline's stages in order, timing each, into a run folder that is renamed into
  * place only when the run completes. A stage that throws leaves `<run_id>.failed/` with the audit up to the
- * failure, the error, and a manifest saying so.
+ * failure, the error (coded, with the exit code it gives and, when a param caused it, the param's file:line:col),
+ * and a manifest saying so. A full disk still leaves the folder marked failed, never a torn or unmarked one.
  */
 import { join, resolve } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
@@ -11,9 +13,11 @@ import { AuditLedger } from '../runs/audit.js';
 import { fractalVersion, gitState, type Manifest } from '../runs/manifest.js';
 import { newRunId, RunFolder } from '../runs/run-folder.js';
 import { newMetaContext, newSelectionContext } from './context.js';
-import { FractalError } from './errors.js';
-import { PipelineFactory } from './factory.js';
-import type { ChildRun, ReplayOutcome, StageEnv } from './plugin.js';
+import { asFractalError, FractalError, inputError, type ErrorLocation } from './errors.js';
+import { PipelineFactory, type BuiltPipeline } from './factory.js';
+import type { ChildRun, PreflightEnv, ReplayOutcome, StageEnv } from './plugin.js';
+import { locateIn } from '../config/origins.js';
+import { markInterrupted } from '../runs/run-folder.js';
 import { childRunOf } from './sleeve-result.js';
 import { runSleevesInPool, sleevePoolAvailable } from '../exec/sleeve-pool.js';
 import { quietEnv, replayOutcome, replayPrefix } from './replay.js';
@@ -33,6 +37,8 @@ export interface RunOptions {
   cacheRoot?: string;
   /** Temporary folders of the runs above this one and the final folders they become (child runs). */
   finalPrefixes?: { from: string; to: string }[];
+  /** The caller already ran preflightPipeline (the CLI, to print every problem): not again. */
+  preflighted?: boolean;
 }
 
 /** A path inside temporary run folders, as it will be once every enclosing run has completed. */
@@ -55,6 +61,39 @@ export interface RunSummary {
   stages: Manifest['stages'];
   artifacts: string[];
   error?: Manifest['error'];
+  /** Files of the failed run folder that could not be written (a full disk); the folder is marked failed anyway. */
+  unwritten?: string[];
+}
+
+/** An error caused by a param, located: the file:line:col that set the param (a base file, a profile, --set). */
+export function locateError(v: ValidationResult, err: FractalError, stageIndex?: number): FractalError {
+  if (err.location || !err.param || !v.composed) return err;
+  const index = err.stage?.index ?? stageIndex;
+  if (index === undefined) return err;
+  return err.withDefaults({ location: locateIn(v.composed.origins, ['stages', index, 'params', ...err.param]) as ErrorLocation });
+}
+
+/**
+ * Checks that need only the config and the lakehouse's symbols table (unknown symbols, an as-of outside the data,
+ * caps that cannot hold the budget, a train window longer than the data), made before any folder exists; for a meta
+ * pipeline, every sleeve's too. Returns every problem found, located.
+ */
+export async function preflightPipeline(v: ValidationResult, opts: Pick<RunOptions, 'lakehousePath'>, built: BuiltPipeline = new PipelineFactory(v.registry).build(v.resolved!)): Promise<FractalError[]> {
+  const env: PreflightEnv = { baseDir: v.baseDir, lakehousePath: opts.lakehousePath, plugins: built.resolver };
+  const out: FractalError[] = [];
+  for (let i = 0; i < built.stages.length; i++) {
+    const s = built.stages[i];
+    if (!s.stage.preflight) continue;
+    try {
+      for (const e of await s.stage.preflight(s.params, env)) out.push(locateError(v, e, i));
+    } catch (err) {
+      // A check that cannot be made (no lakehouse yet) is the input's problem when coded so; anything else is a bug.
+      if (err instanceof FractalError && err.exitCode === 2) out.push(locateError(v, err, i));
+      else throw err;
+    }
+  }
+  for (const child of Object.values(v.sleeves ?? {})) if (child.resolved) out.push(...(await preflightPipeline(child, opts)));
+  return out;
 }
 
 export async function runPipeline(v: ValidationResult, opts: RunOptions): Promise<RunSummary> {
@@ -63,20 +102,33 @@ export async function runPipeline(v: ValidationResult, opts: RunOptions): Promis
 
 /** Runs a validated pipeline; returns the summary and the final context (meta pipelines read their sleeves'). */
 export async function executePipeline(v: ValidationResult, opts: RunOptions): Promise<{ summary: RunSummary; context: unknown }> {
-  if (!v.resolved || !v.hash) throw new FractalError('CONFIG_INVALID', `${v.file} is not valid; run \`pipeline-run validate ${v.file}\``, { exitCode: 2 });
+  if (!v.resolved || !v.hash) throw inputError('CONFIG_INVALID', `${v.file} is not valid; run \`pipeline-run validate ${v.file}\``);
   const config = v.resolved;
   const built = new PipelineFactory(v.registry).build(config);
+  if (!opts.preflighted) {
+    const problems = await preflightPipeline(v, opts, built);
+    if (problems.length) throw problems[0].withMore(problems.slice(1));
+  }
   const now = opts.now ?? (() => new Date());
   const started = now();
   const t0 = performance.now();
   const runId = newRunId(started);
-  const folder = new RunFolder(resolve(opts.outRoot), config.name, runId);
-  const audit = new AuditLedger(`${folder.dir}/audit.jsonl`, runId, now);
+  const log = opts.log ?? (() => {});
+  // A top-level run marks its pipeline's interrupted runs (process gone) failed, and says so; it deletes nothing.
+  const marked = opts.finalPrefixes ? [] : markInterrupted(join(resolve(opts.outRoot), config.name));
+  for (const m of marked) log(`marked an interrupted run failed: ${m.to}`);
+  const folder = new RunFolder(resolve(opts.outRoot), config.name, runId, started);
+  let audit: AuditLedger;
+  try {
+    audit = new AuditLedger(`${folder.dir}/audit.jsonl`, runId, now);
+  } catch (err) {
+    folder.fail({ run_id: runId, name: config.name, outcome: 'failed' }, String((err as Error).message));
+    throw err;
+  }
   const artifacts = new ArtifactWriter(folder.dir);
   // The identities of the data the run read, with the registry entries each covers (normally one source).
   const dataSources = new Map<string, number>();
   const stageRecords: Manifest['stages'] = config.stages.map((s) => ({ type: s.type, ms: null, outcome: 'skipped' }));
-  const log = opts.log ?? (() => {});
   const cache = new Map<string, unknown>();
   const releases: (() => Promise<void> | void)[] = [];
   let currentIndex = 0;
@@ -177,22 +229,33 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
     };
   };
 
-  audit.event(null, 'run_started', { name: config.name, config_hash: v.hash, pipeline_file: v.file, stages: config.stages.map((s) => s.type) });
   let ctx: any = config.pipeline === 'meta' ? newMetaContext(runId, config.sleeves ?? []) : newSelectionContext(runId, {});
   let current: string | null = null;
+  const markFailed = (idx: number) => {
+    if (idx >= 0 && stageRecords[idx].outcome === 'skipped') stageRecords[idx] = { type: stageRecords[idx].type, ms: null, outcome: 'failed' };
+  };
   // Ctrl-C or a kill: the folder is marked failed (interrupted) before the process exits, never left looking
   // complete. (A stage busy in synchronous code is interrupted when it next yields.)
   const onSignal = (signal: NodeJS.Signals) => {
-    audit.event(current, 'run_interrupted', { signal });
-    const idx = stageRecords.findIndex((r) => r.outcome === 'skipped');
-    if (idx >= 0 && current) stageRecords[idx] = { type: current, ms: null, outcome: 'failed' };
-    const path = folder.fail(manifest('failed', { code: 'INTERRUPTED', message: `interrupted by ${signal}`, stage: current }), `interrupted by ${signal} during stage '${current}'`);
-    process.stderr.write(`\ninterrupted by ${signal}; the partial run is marked failed in ${path}\n`);
+    audit.tryEvent(current, 'run_interrupted', { signal });
+    if (current) markFailed(currentIndex);
+    const error = { code: 'RUN_INTERRUPTED', message: `interrupted by ${signal}`, stage: current, exit_code: 1 as const };
+    let where: string;
+    try {
+      where = folder.fail(manifest('failed', error), `[RUN_INTERRUPTED] interrupted by ${signal} during stage '${current}'`).path;
+    } catch (err) {
+      where = `${folder.dir} (${(err as Error).message})`;
+    }
+    process.stderr.write(`\ninterrupted by ${signal}; the partial run is marked failed in ${where}\n`);
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let failure: FractalError | undefined;
+  let rawFailure: unknown;
   try {
+    audit.event(null, 'run_started', { name: config.name, config_hash: v.hash, pipeline_file: v.file, stages: config.stages.map((s) => s.type) });
+    if (marked.length) audit.event(null, 'interrupted_runs_marked', { runs: marked.map((m) => ({ folder: m.to, last_event: m.last_event ?? null })) });
     for (let i = 0; i < built.stages.length; i++) {
       const s = built.stages[i];
       current = s.type;
@@ -206,25 +269,43 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
       env.pipeline.stages[i].ms = ms;
       audit.event(s.type, 'stage_finished', { index: i, ms: stageRecords[i].ms });
     }
+    current = null;
+    audit.event(null, 'run_finished', { stages: stageRecords.length });
   } catch (err) {
-    const idx = config.stages.findIndex((s, i) => s.type === current && stageRecords[i].outcome === 'skipped');
-    if (idx >= 0) stageRecords[idx] = { type: current!, ms: null, outcome: 'failed' };
-    const e = err instanceof FractalError ? err : undefined;
-    const error = { code: e?.code ?? 'STAGE_FAILED', message: (err as Error)?.message ?? String(err), stage: current };
-    audit.event(current, 'stage_failed', { error: error.message, code: error.code, ...(err instanceof Error && !e ? { stack: err.stack } : {}) });
-    audit.event(null, 'run_failed', { stage: current });
-    const m = manifest('failed', error);
-    const path = folder.fail(m, `stage '${current}' failed: [${error.code}] ${error.message}${err instanceof Error && err.stack ? `\n\n${err.stack}` : ''}`);
-    return { summary: summary(m, path), context: ctx };
+    rawFailure = err;
+    failure = locateError(v, asFractalError(err, 'STAGE_FAILED', `running ${current ? `stage '${current}'` : 'the pipeline'} into ${folder.dir}`), current ? currentIndex : undefined);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     for (const release of releases.reverse()) await release();
   }
-  audit.event(null, 'run_finished', { stages: stageRecords.length });
-  const m = manifest('succeeded');
-  const path = folder.complete(m);
-  return { summary: summary(m, path), context: ctx };
+  if (!failure) {
+    const m = manifest('succeeded');
+    try {
+      return { summary: summary(m, folder.complete(m)), context: ctx };
+    } catch (err) {
+      // The stages ran, but the run could not be recorded (a full disk at the last write): it failed.
+      rawFailure = err;
+      failure = asFractalError(err, 'STAGE_FAILED', `recording the run in ${folder.dir}`);
+    }
+  }
+  if (current) markFailed(currentIndex);
+  const error: NonNullable<Manifest['error']> = {
+    code: failure.code,
+    message: failure.message,
+    stage: current,
+    exit_code: failure.exitCode,
+    ...(failure.hint ? { hint: failure.hint } : {}),
+    ...(failure.location ? { location: failure.location } : {}),
+  };
+  // On a full disk these may fail too: the failure is still marked by the folder's name, never left torn.
+  const stack = rawFailure instanceof Error && !(rawFailure instanceof FractalError) ? rawFailure.stack : undefined;
+  audit.tryEvent(current, 'stage_failed', { error: error.message, code: error.code, ...(error.location ? { location: error.location } : {}), ...(stack ? { stack } : {}) });
+  audit.tryEvent(null, 'run_failed', { stage: current, code: error.code });
+  const m = manifest('failed', error);
+  const at = error.location ? `${error.location.file}:${error.location.line}:${error.location.column}: ` : '';
+  const failed = folder.fail(m, `stage '${current}' failed: [${error.code}] ${at}${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}${rawFailure instanceof Error && rawFailure.stack ? `\n\n${rawFailure.stack}` : ''}`);
+  return { summary: { ...summary(m, failed.path), ...(failed.unwritten.length ? { unwritten: failed.unwritten } : {}) }, context: ctx };
 }
 
 function summary(m: Manifest, folder: string): RunSummary {

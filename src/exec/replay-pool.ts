@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ResolvedConfig } from '../config/validate.js';
-import { FractalError } from '../core/errors.js';
+import { deserialiseError, FractalError, type SerialisedError } from '../core/errors.js';
 import type { ReplayOptions, ReplayOutcome } from '../core/replay.js';
 import type { DataSource } from '../core/plugin.js';
 
@@ -51,14 +51,15 @@ export async function replayInPool(
             const w = new Worker(workerUrl, { workerData: { ...base, dates: block } satisfies ReplayJob });
             workers.push(w);
             let settled = false;
-            w.on('message', (m: { kind: string; outcomes?: ReplayOutcome[]; sources?: DataSource[]; message?: string; code?: string }) => {
+            w.on('message', (m: { kind: string; outcomes?: ReplayOutcome[]; sources?: DataSource[]; error?: SerialisedError }) => {
               if (m.kind === 'progress') onProgress(++done);
               else if (m.kind === 'done') {
                 settled = true;
                 resolve({ outcomes: m.outcomes!, sources: m.sources! });
               } else if (m.kind === 'error') {
                 settled = true;
-                reject(new FractalError(m.code ?? 'REPLAY_FAILED', `a backtest worker failed: ${m.message}`, { exitCode: 1 }));
+                // The stage's own error, as it would be in process (code, hint, the param that caused it).
+                reject(deserialiseError(m.error!));
               }
             });
             w.once('error', (err) => {

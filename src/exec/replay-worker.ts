@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { builtinRegistry } from '../../stages/index.js';
 import { checkPluginPath, loadPluginModule } from '../config/plugin-modules.js';
 import { createContainer } from '../core/container.js';
+import { serialiseError } from '../core/errors.js';
 import { PipelineFactory } from '../core/factory.js';
 import { quietEnv, replayOutcome } from '../core/replay.js';
 import type { DataSource, StageEnv } from '../core/plugin.js';
@@ -53,5 +54,5 @@ try {
   for (const r of releases.reverse()) await r();
   port.postMessage({ kind: 'done', outcomes, sources });
 } catch (err) {
-  port.postMessage({ kind: 'error', message: (err as Error).message, code: (err as { code?: string }).code });
+  port.postMessage({ kind: 'error', error: serialiseError(err) });
 }

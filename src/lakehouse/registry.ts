@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runError } from '../core/errors.js';
+import { parseJsonText } from '../core/json-text.js';
 import { staleFinding, type HealthOptions, type HealthStatus } from './health.js';
 import { dayFromIso, isoFromDay } from './dates.js';
 
@@ -73,13 +74,12 @@ export async function loadRegistry(root: string): Promise<Registry | undefined> 
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  try {
-    const reg = JSON.parse(raw) as Registry;
-    if (reg.format !== 'fractal-lakehouse-registry' || typeof reg.entries !== 'object') throw new Error('not a lakehouse registry');
-    return reg;
-  } catch (err) {
-    throw runError('LAKEHOUSE_REGISTRY', `${path} is unreadable: ${(err as Error).message}`, 'Run `lakehouse verify`; restore the folder from a backup if it persists.', err);
-  }
+  const parsed = parseJsonText(raw);
+  const reg = parsed.ok ? (parsed.value as Registry | null) : undefined;
+  if (!parsed.ok) throw runError('LAKEHOUSE_REGISTRY', `${path} is unreadable: not valid JSON at ${parsed.error}`);
+  if (!reg || typeof reg !== 'object' || reg.format !== 'fractal-lakehouse-registry' || typeof reg.entries !== 'object' || reg.entries === null)
+    throw runError('LAKEHOUSE_REGISTRY', `${path} is unreadable: not a lakehouse registry`);
+  return reg;
 }
 
 export function isLive(source: SourceRef): boolean {

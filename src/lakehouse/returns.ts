@@ -186,7 +186,7 @@ function missing(store: Store, problems: string[], asked: number) {
     'LAKEHOUSE_MISSING_DATA',
     `The lakehouse at ${store.root} lacks data for ${problems.length} of ${asked} requested symbol(s):\n${problems.map((p) => `  ${p}`).join('\n')}`,
     'Fill it first (`pipeline-run lakehouse import|ingest|seed`), or drop these symbols / move the dates.',
-    { problems },
+    { details: { problems } },
   );
 }
 

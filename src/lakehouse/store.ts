@@ -19,6 +19,7 @@ import { readFile, rename, mkdir, unlink, readdir, stat, access } from 'node:fs/
 import { join, dirname, resolve } from 'node:path';
 import { Table, makeData, makeVector, DateDay, Float64, Int32, Utf8, vectorFromArray, tableToIPC, tableFromIPC } from 'apache-arrow';
 import { inputError, runError } from '../core/errors.js';
+import { parseJsonText } from '../core/json-text.js';
 import { TMP_MARK, writeTemp, writeFileAtomic, fsyncDir } from './atomic.js';
 import { acquireLock, LOCK_FILE, type LockOptions } from './lock.js';
 import {
@@ -107,7 +108,7 @@ export function decodeOhlcv(buf: Uint8Array, what = 'file'): Ohlcv {
   try {
     table = tableFromIPC(buf);
   } catch (err) {
-    throw runError('LAKEHOUSE_CORRUPT', `${what} is not a readable Arrow IPC file: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', err);
+    throw runError('LAKEHOUSE_CORRUPT', `${what} is not a readable Arrow IPC file: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
   }
   try {
     return {
@@ -120,7 +121,7 @@ export function decodeOhlcv(buf: Uint8Array, what = 'file'): Ohlcv {
       ...(table.getChild('funding') ? { funding: column(table, 'funding', Float64Array) } : {}),
     };
   } catch (err) {
-    throw runError('LAKEHOUSE_CORRUPT', `${what}: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', err);
+    throw runError('LAKEHOUSE_CORRUPT', `${what}: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
   }
 }
 
@@ -179,13 +180,17 @@ async function exists(path: string): Promise<boolean> {
 /** Replays a journal left by a commit; returns true when there was one. Idempotent. Caller holds the lock. */
 async function applyJournal(root: string): Promise<boolean> {
   const jpath = join(root, JOURNAL_FILE);
-  let journal: Journal;
+  let raw: string;
   try {
-    journal = JSON.parse(await readFile(jpath, 'utf8')) as Journal;
+    raw = await readFile(jpath, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw runError('LAKEHOUSE_JOURNAL', `${jpath} is unreadable: ${(err as Error).message}`, 'It is written atomically, so this is outside damage: restore the folder from a backup.', err);
+    throw err;
   }
+  const parsed = parseJsonText(raw);
+  if (!parsed.ok || !Array.isArray((parsed.value as Journal | null)?.renames))
+    throw runError('LAKEHOUSE_JOURNAL', `${jpath} is unreadable: ${parsed.ok ? 'not a commit journal' : `not valid JSON at ${parsed.error}`}`);
+  const journal = parsed.value as Journal;
   const dirs = new Set<string>();
   for (const [tmpRel, finalRel] of journal.renames) {
     const tmp = join(root, tmpRel);
@@ -410,7 +415,7 @@ export class Store {
     try {
       buf = await readFile(path);
     } catch (err) {
-      throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', err);
+      throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
     }
     checkBytes(buf, e, path, key);
     const data = decodeOhlcv(buf, path);
@@ -439,7 +444,7 @@ export class Store {
     try {
       buf = readFileSync(path);
     } catch (err) {
-      throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', err);
+      throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
     }
     checkBytes(buf, e, path, key);
     let data: { date: Int32Array; close: Float64Array };

@@ -3,28 +3,33 @@
  * sorted at every depth, arrays in their order) with a trailing newline, so the same decision gives the same bytes
  * whichever order a stage happened to fill its objects in (a cache hit, a worker thread).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { canonicalJson } from '../config/hash.js';
-import { runError } from '../core/errors.js';
+import { runError, systemError } from '../core/errors.js';
+import { writeWhole } from './write-whole.js';
 
 export class ArtifactWriter {
   readonly written: string[] = [];
   constructor(private readonly dir: string) {}
 
-  private target(name: string): string {
+  /** Writes one artifact whole (or not at all: a full disk leaves no torn file); file-system errors are coded. */
+  private write(name: string, data: string | Uint8Array): string {
     const rel = normalize(name);
     if (rel.startsWith('..') || rel.startsWith('/')) throw runError('ARTIFACT_PATH', `artifact '${name}' must stay inside the run folder`);
     const full = join(this.dir, rel);
-    mkdirSync(dirname(full), { recursive: true });
+    try {
+      mkdirSync(dirname(full), { recursive: true });
+      writeWhole(full, data);
+    } catch (err) {
+      throw systemError(err, `writing ${rel} in ${this.dir}`);
+    }
     if (!this.written.includes(rel)) this.written.push(rel);
     return full;
   }
 
   async writeText(name: string, text: string): Promise<string> {
-    const full = this.target(name);
-    writeFileSync(full, text);
-    return full;
+    return this.write(name, text);
   }
 
   async writeJson(name: string, value: unknown): Promise<string> {
@@ -45,9 +50,7 @@ export class ArtifactWriter {
   }
 
   async writeBytes(name: string, bytes: Uint8Array): Promise<string> {
-    const full = this.target(name);
-    writeFileSync(full, bytes);
-    return full;
+    return this.write(name, bytes);
   }
 }
 

@@ -24,7 +24,11 @@ export interface Manifest {
   stages: { type: string; ms: number | null; outcome: 'succeeded' | 'failed' | 'skipped' }[];
   artifacts: string[];
   outcome: 'succeeded' | 'failed';
-  error?: { code: string; message: string; stage: string | null };
+  /**
+   * Why the run failed: the code (docs/errors.md), the exit code it gives (2: the input is wrong, 1: the run
+   * failed), the hint, and where the param that caused it was set, when one did.
+   */
+  error?: { code: string; message: string; stage: string | null; exit_code: 1 | 2; hint?: string; location?: { file: string; line: number; column: number } };
 }
 
 let cachedVersion: string | undefined;

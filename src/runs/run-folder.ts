@@ -2,30 +2,30 @@
  * A run folder is built in a hidden temporary folder and renamed into place when the run ends:
  *   <out>/<name>/<run_id>/          a completed run (manifest.json outcome "succeeded")
  *   <out>/<name>/<run_id>.failed/   a failed run: FAILED (the error), manifest.json outcome "failed", the audit up to the failure
- *   <out>/<name>/.<run_id>.partial/ only while running, or after a crash (never looks complete)
+ *   <out>/<name>/.<run_id>.partial/ only while running (RUNNING names the process), or after a crash: `runs` lists
+ *                                   it as interrupted, a later run of the pipeline marks it failed, `runs --prune`
+ *                                   removes it
+ * Every file is written whole or not at all (a temporary name, then a rename). When the disk is full the failure is
+ * still marked: the folder is renamed to <run_id>.failed even if FAILED or manifest.json could not be written.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { jsonText } from './artifacts.js';
-import { inputError } from '../core/errors.js';
+import { writeWhole } from './write-whole.js';
+
+export { writeWhole };
+import { inputError, isSystemError, runError, systemError } from '../core/errors.js';
 
 export function newRunId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-function writeDurable(path: string, text: string): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, text);
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
+export const partialName = (runId: string) => `.${runId}.partial`;
+const PARTIAL_RE = /^\.(.+)\.partial$/;
+export const RUNNING_FILE = 'RUNNING';
 
 function fsyncDir(dir: string): void {
   try {
@@ -40,36 +40,112 @@ function fsyncDir(dir: string): void {
   }
 }
 
+/** Which process is writing a run (RUNNING): enough to tell a live run from one whose process is gone. */
+export interface RunningInfo {
+  pid: number;
+  host: string;
+  /** Linux: the process start time (clock ticks after boot), so a reused pid is not taken for the run's. */
+  proc_start?: string;
+  started_at: string;
+}
+
+function procStart(pid: number | 'self'): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after its closing ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the process that wrote RUNNING is still this run's process (on this host). */
+export function processAlive(info: RunningInfo): boolean | 'unknown' {
+  if (info.host !== hostname()) return 'unknown';
+  try {
+    process.kill(info.pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const now = procStart(info.pid);
+  return info.proc_start === undefined || now === undefined ? true : now === info.proc_start;
+}
+
 export class RunFolder {
   readonly parent: string;
   readonly dir: string;
   private done = false;
 
-  constructor(outRoot: string, readonly name: string, readonly runId: string) {
+  constructor(outRoot: string, readonly name: string, readonly runId: string, startedAt = new Date()) {
     this.parent = join(outRoot, name);
-    this.dir = join(this.parent, `.${runId}.partial`);
+    this.dir = join(this.parent, partialName(runId));
     try {
       mkdirSync(this.parent, { recursive: true });
       mkdirSync(this.dir);
     } catch (err) {
-      throw inputError('OUT_NOT_WRITABLE', `cannot create the run folder under ${outRoot}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, '--out must be a folder you can write to (it is created when missing).');
+      const code = (err as NodeJS.ErrnoException).code;
+      // A full disk or too many open files is the machine's state, not a wrong --out.
+      if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EMFILE' || code === 'ENFILE') throw systemError(err, `creating the run folder under ${this.parent}`);
+      throw inputError('OUT_NOT_WRITABLE', `cannot create the run folder under ${outRoot}: ${code ?? (err as Error).message}`, undefined, { cause: err });
+    }
+    try {
+      const info: RunningInfo = { pid: process.pid, host: hostname(), ...(procStart('self') ? { proc_start: procStart('self') } : {}), started_at: startedAt.toISOString() };
+      writeWhole(join(this.dir, RUNNING_FILE), `${JSON.stringify(info)}\n`);
+    } catch (err) {
+      // Nothing of the run exists yet: leave nothing behind.
+      rmSync(this.dir, { recursive: true, force: true });
+      throw systemError(err, `creating the run folder ${this.dir}`);
     }
   }
 
-  /** Writes the manifest and moves the folder into place; returns the final path. */
+  /** Writes the manifest and moves the folder into place; returns the final path. Throws (coded) when it cannot. */
   complete(manifest: unknown): string {
-    return this.finish(manifest, join(this.parent, this.runId));
+    try {
+      writeWhole(join(this.dir, 'manifest.json'), jsonText(manifest), true);
+    } catch (err) {
+      throw systemError(err, `writing manifest.json in ${this.dir}`);
+    }
+    return this.finish(join(this.parent, this.runId));
   }
 
-  /** Marks the folder failed (FAILED file + manifest) and moves it to <run_id>.failed; returns the path. */
-  fail(manifest: unknown, error: string): string {
-    writeDurable(join(this.dir, 'FAILED'), `${error}\n`);
-    return this.finish(manifest, join(this.parent, `${this.runId}.failed`));
+  /**
+   * Marks the folder failed (FAILED with the error, manifest.json) and moves it to <run_id>.failed; returns the path.
+   * What cannot be written (a full disk) is left out, never left torn; the rename marks the failure regardless.
+   */
+  fail(manifest: unknown, error: string): { path: string; unwritten: string[] } {
+    const unwritten: string[] = [];
+    const failedFile = join(this.dir, 'FAILED');
+    try {
+      writeWhole(failedFile, `${error}\n`, true);
+    } catch (err) {
+      unwritten.push(`FAILED (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      try {
+        // An empty marker needs no data blocks; the folder's name says the rest.
+        closeSync(openSync(failedFile, 'w'));
+      } catch {
+        /* the rename below still marks it */
+      }
+    }
+    try {
+      writeWhole(join(this.dir, 'manifest.json'), jsonText(manifest), true);
+    } catch (err) {
+      unwritten.push(`manifest.json (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    const target = join(this.parent, `${this.runId}.failed`);
+    try {
+      return { path: this.finish(target), unwritten };
+    } catch (err) {
+      throw runError('RUN_NOT_MARKED', `the failed run could not be renamed to ${target} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); it is left in ${this.dir}`, undefined, { cause: err });
+    }
   }
 
-  private finish(manifest: unknown, target: string): string {
+  private finish(target: string): string {
     if (this.done) throw new Error('run folder already finished');
-    writeDurable(join(this.dir, 'manifest.json'), jsonText(manifest));
+    try {
+      unlinkSync(join(this.dir, RUNNING_FILE));
+    } catch {
+      /* gone already: the folder's name says whether it ran to the end */
+    }
     fsyncDir(this.dir);
     renameSync(this.dir, target);
     fsyncDir(this.parent);
@@ -77,3 +153,99 @@ export class RunFolder {
     return target;
   }
 }
+
+// ------------------------------------------------------------------------------------------------ interrupted runs
+
+export interface PartialRun {
+  run_id: string;
+  folder: string;
+  /** 'running': its process is alive; 'interrupted': the process is gone (killed, crashed, the machine stopped). */
+  state: 'running' | 'interrupted' | 'unknown';
+  running?: RunningInfo;
+  /** The last whole line of its audit ledger. */
+  last_event?: { time?: string; stage: string | null; event: string };
+}
+
+/** The last complete JSON line of an audit ledger (a torn last line, from a crash mid-write, is skipped). */
+export function lastAuditEvent(auditFile: string): PartialRun['last_event'] {
+  let text: string;
+  try {
+    text = readFileSync(auditFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (!lines[i].trim() || (i === lines.length - 1 && !text.endsWith('\n'))) continue;
+    try {
+      const e = JSON.parse(lines[i]) as { time?: string; stage?: string | null; event?: string };
+      if (typeof e.event === 'string') return { time: e.time, stage: e.stage ?? null, event: e.event };
+    } catch {
+      /* not a whole event */
+    }
+  }
+  return undefined;
+}
+
+/** `.<run_id>.partial` folders under one pipeline's runs folder, with whether their process is still alive. */
+export function partialRuns(pipelineDir: string): PartialRun[] {
+  let names: string[];
+  try {
+    names = readdirSync(pipelineDir);
+  } catch {
+    return [];
+  }
+  const out: PartialRun[] = [];
+  for (const n of names.sort()) {
+    const m = PARTIAL_RE.exec(n);
+    const folder = join(pipelineDir, n);
+    if (!m || !statSync(folder, { throwIfNoEntry: false })?.isDirectory()) continue;
+    let running: RunningInfo | undefined;
+    try {
+      running = JSON.parse(readFileSync(join(folder, RUNNING_FILE), 'utf8')) as RunningInfo;
+    } catch {
+      running = undefined;
+    }
+    const alive = running ? processAlive(running) : false;
+    out.push({
+      run_id: m[1],
+      folder,
+      state: alive === 'unknown' ? 'unknown' : alive ? 'running' : 'interrupted',
+      ...(running ? { running } : {}),
+      ...(existsSync(join(folder, 'audit.jsonl')) ? { last_event: lastAuditEvent(join(folder, 'audit.jsonl')) } : {}),
+    });
+  }
+  return out;
+}
+
+const describeEvent = (e: PartialRun['last_event']) => (e ? `${e.stage ? `${e.stage}: ` : ''}${e.event}${e.time ? ` at ${e.time}` : ''}` : 'none');
+
+/**
+ * Marks the interrupted runs of one pipeline failed: each `.<run_id>.partial` whose process is gone becomes
+ * `<run_id>.failed` with a FAILED that says so (and its last audit event). Nothing is deleted; returns what it did.
+ */
+export function markInterrupted(pipelineDir: string): { from: string; to: string; last_event?: PartialRun['last_event'] }[] {
+  const done: { from: string; to: string; last_event?: PartialRun['last_event'] }[] = [];
+  for (const p of partialRuns(pipelineDir)) {
+    if (p.state !== 'interrupted') continue;
+    const to = join(pipelineDir, `${p.run_id}.failed`);
+    if (existsSync(to)) continue;
+    try {
+      const who = p.running ? `its process (pid ${p.running.pid}) ended without finishing it` : 'it never recorded its process';
+      writeWhole(join(p.folder, 'FAILED'), `[RUN_INTERRUPTED] the run was interrupted: ${who}; last audit event: ${describeEvent(p.last_event)}\n`);
+      try {
+        unlinkSync(join(p.folder, RUNNING_FILE));
+      } catch {
+        /* none */
+      }
+      renameSync(p.folder, to);
+      done.push({ from: p.folder, to, ...(p.last_event ? { last_event: p.last_event } : {}) });
+    } catch (err) {
+      if (!isSystemError(err)) throw err;
+      // Marking is a courtesy of a later run: a disk that refuses it must not stop that run.
+    }
+  }
+  return done;
+}
+
+export { describeEvent };

@@ -5,9 +5,10 @@
  */
 import { recordAdjustment, type ReturnsMatrix, type SelectionContext } from '../../src/core/context.js';
 import { isoFromDay } from '../../src/lakehouse/dates.js';
-import { FractalError, inputError, runError } from '../../src/core/errors.js';
+import { FractalError, inputError, runError, type ParamPath } from '../../src/core/errors.js';
+import { ownMap } from '../../src/core/keyed.js';
 import { fraction, int, num, oneOfStr, params, pluginRef, pluginRefList, str } from '../../src/core/params.js';
-import type { JsonSchema, PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import type { JsonSchema, PluginClass, PluginRef, PreflightEnv, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { correlationMatrix } from '../../src/math/correlation.js';
 import { estimateCovariance, expectedReturns, regulariseCovariance, type CovarianceEstimator, type ExpectedReturnsMethod } from '../../src/math/covariance-estimators.js';
 import { QPInfeasibleError } from '../../src/math/qp.js';
@@ -41,7 +42,7 @@ export class AllocationStage implements Stage<SelectionContext> {
       expected_returns: params({ method: oneOfStr(['mean', 'cagr'] as const, 'Expected returns estimator.', 'mean') }),
       periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
       risk_free_rate: num('Annual risk-free rate.', 0),
-      budget: num('Target net exposure (sum of weights).', 1),
+      budget: { ...num('Target net exposure (sum of weights); never 0 (an all-cash book is no allocation).', 1), not: { const: 0 } },
       bounds: { ...bound, default: [0, 1] },
       symbol_bounds: { type: 'object', additionalProperties: bound, description: 'Per-symbol [lower, upper] overriding `bounds`.' },
       cluster_cap: fraction('Largest total weight of one cluster (when a clustering stage ran).', 0.25),
@@ -58,6 +59,41 @@ export class AllocationStage implements Stage<SelectionContext> {
       }, { required: ['benchmark'] }),
     }),
   };
+
+  /**
+   * Bounds and names checked against the most the run can see (the venue's symbols) before anything runs: a
+   * bound for a symbol the venue does not have, or caps that cannot hold the budget even on the whole venue.
+   */
+  preflight(p: Record<string, unknown>, env: PreflightEnv): FractalError[] {
+    const out: FractalError[] = [];
+    const [lb0, ub0] = (p.bounds as [number, number] | undefined) ?? [0, 1];
+    const budget = (p.budget as number | undefined) ?? 1;
+    if (lb0 > ub0) out.push(inputError('BAD_BOUNDS', `allocation: bounds are [${lb0}, ${ub0}], lower above upper`, undefined, { param: ['bounds'] }));
+    const symbolBounds = ownMap(p.symbol_bounds as Record<string, [number, number]> | undefined);
+    for (const [s, [lo, hi]] of symbolBounds) if (lo > hi) out.push(inputError('BAD_BOUNDS', `allocation: bounds of ${s} are [${lo}, ${hi}], lower above upper`, undefined, { param: ['symbol_bounds', s] }));
+    const u = env.universe;
+    if (!u) return out;
+    const names = new Set(u.symbols.map((s) => s.symbol));
+    // An atom id is <symbol>_<logic>_<direction>: a bound may name one of a symbol on the venue.
+    const known = (s: string) => names.has(s) || u.symbols.some((x) => s.startsWith(`${x.symbol}_`));
+    const unknown = [...symbolBounds.keys()].filter((s) => !known(s));
+    if (unknown.length)
+      out.push(inputError('UNKNOWN_SYMBOL', `allocation.symbol_bounds names symbols that are not on venue ${u.venue}: ${unknown.join(', ')}`, `Venue ${u.venue} has ${names.size} symbols, e.g. ${[...names].slice(0, 5).join(', ')}.`, { param: ['symbol_bounds', unknown[0]] }));
+    const mn = p.market_neutral as { benchmark?: string } | undefined;
+    if (mn?.benchmark !== undefined && !names.has(mn.benchmark))
+      out.push(inputError('UNKNOWN_SYMBOL', `allocation.market_neutral.benchmark '${mn.benchmark}' is not on venue ${u.venue}`, undefined, { param: ['market_neutral', 'benchmark'] }));
+    // Even every symbol of the venue at its cap cannot reach the budget: no universe the run finds will.
+    let capacity = 0;
+    for (const s of names) capacity += symbolBounds.get(s)?.[1] ?? ub0;
+    if (budget > 0 && capacity < budget - 1e-12)
+      out.push(inputError('CAPS_BELOW_BUDGET', `allocation: even all ${names.size} symbols of venue ${u.venue} at their caps hold ${capacity}, below the budget ${budget}`, 'Raise the cap (bounds) or widen the universe.', { param: ['bounds'] }));
+    const engines = [p.engine as PluginRef, ...((p.fallback as PluginRef[] | undefined) ?? [])];
+    engines.forEach((ref, k) => {
+      const engine = env.plugins.get<AllocationEngine>('engine', ref.name);
+      for (const e of engine.preflight?.(ref.params ?? {}, u) ?? []) out.push(e.underParam(k === 0 ? ['engine', 'params'] : ['fallback', k - 1, 'params']));
+    });
+    return out;
+  }
 
   async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
     const useAtoms = !!(ctx.atoms && ctx.atom_returns);
@@ -100,24 +136,27 @@ export class AllocationStage implements Stage<SelectionContext> {
     const [lb0, ub0] = (p.bounds as [number, number] | undefined) ?? [0, 1];
     const lb = new Float64Array(n).fill(lb0);
     const ub = new Float64Array(n).fill(ub0);
-    const symbolBounds = (p.symbol_bounds ?? {}) as Record<string, [number, number]>;
-    const unknown = Object.keys(symbolBounds).filter((s) => !symbols.includes(s) && !symbols.some((id) => physical(id) === s));
-    if (unknown.length) throw inputError('UNKNOWN_SYMBOL', `allocation.symbol_bounds names symbols not in the universe: ${unknown.join(', ')}`, `the universe has ${n} symbols, e.g. ${symbols.slice(0, 5).join(', ')}`);
+    // Keyed by symbols users name: a Map, so a symbol called `constructor` or `__proto__` is just a symbol.
+    const symbolBounds = ownMap(p.symbol_bounds as Record<string, [number, number]> | undefined);
+    const inUniverse = new Set([...symbols, ...symbols.map(physical)]);
+    const unknown = [...symbolBounds.keys()].filter((s) => !inUniverse.has(s));
+    if (unknown.length) throw inputError('UNKNOWN_SYMBOL', `allocation.symbol_bounds names symbols not in the universe: ${unknown.join(', ')}`, `The universe has ${n} symbols, e.g. ${symbols.slice(0, 5).join(', ')}.`, { param: ['symbol_bounds', unknown[0]] });
+    const boundsParam = (s: string): ParamPath => (symbolBounds.has(s) ? ['symbol_bounds', s] : symbolBounds.has(physical(s)) ? ['symbol_bounds', physical(s)] : ['bounds']);
     symbols.forEach((s, i) => {
-      const b = symbolBounds[s] ?? symbolBounds[physical(s)];
+      const b = symbolBounds.get(s) ?? symbolBounds.get(physical(s));
       if (b) { lb[i] = b[0]; ub[i] = b[1]; }
-      if (lb[i]! > ub[i]!) throw inputError('BAD_BOUNDS', `allocation: bounds of ${s} are [${lb[i]}, ${ub[i]}], lower above upper`);
+      if (lb[i]! > ub[i]!) throw inputError('BAD_BOUNDS', `allocation: bounds of ${s} are [${lb[i]}, ${ub[i]}], lower above upper`, undefined, { param: boundsParam(s) });
     });
     const sumLb = lb.reduce((a, b) => a + b, 0);
     const sumUb = ub.reduce((a, b) => a + b, 0);
-    if (sumLb > budget + 1e-12) throw inputError('MINIMUMS_ABOVE_BUDGET', `allocation: the lower bounds sum to ${sumLb}, above the budget ${budget}`);
-    if (sumUb < budget - 1e-12) throw inputError('CAPS_BELOW_BUDGET', `allocation: the upper bounds sum to ${sumUb}, below the budget ${budget} (a cap of ${ub0} on ${n} assets is below 1/N = ${(1 / n).toFixed(4)})`, 'raise the cap or widen the universe');
+    if (sumLb > budget + 1e-12) throw inputError('MINIMUMS_ABOVE_BUDGET', `allocation: the lower bounds sum to ${sumLb}, above the budget ${budget}`, undefined, { param: symbolBounds.size && lb0 * n <= budget ? ['symbol_bounds'] : ['bounds'] });
+    if (sumUb < budget - 1e-12) throw inputError('CAPS_BELOW_BUDGET', `allocation: the upper bounds sum to ${sumUb}, below the budget ${budget} (a cap of ${ub0} on ${n} assets is below 1/N = ${(1 / n).toFixed(4)})`, 'Raise the cap or widen the universe.', { param: ['bounds'] });
     const dc = (p.direction_caps ?? {}) as { net?: number; gross?: number };
-    if (dc.gross !== undefined && Math.abs(budget) > dc.gross) throw inputError('GROSS_CAP_BELOW_BUDGET', `allocation: |budget| ${Math.abs(budget)} exceeds the gross direction cap ${dc.gross}`);
+    if (dc.gross !== undefined && Math.abs(budget) > dc.gross) throw inputError('GROSS_CAP_BELOW_BUDGET', `allocation: |budget| ${Math.abs(budget)} exceeds the gross direction cap ${dc.gross}`, undefined, { param: ['direction_caps', 'gross'] });
     // With long-only weights gross = net = budget; shorting symbols directly (negative bounds) under a gross cap
     // is not something the engines can solve yet: refused up front, never silently exceeded.
     if (dc.gross !== undefined && lb.some((x) => x < 0))
-      throw inputError('GROSS_CAP_UNSUPPORTED', `allocation: a gross direction cap (${dc.gross}) with negative bounds is not supported by the engines yet`, 'Express shorts as SHORT atoms (synthesis direction: SHORT or BOTH), whose book keeps gross = budget, or drop the gross cap.');
+      throw inputError('GROSS_CAP_UNSUPPORTED', `allocation: a gross direction cap (${dc.gross}) with negative bounds is not supported by the engines yet`, 'Express shorts as SHORT atoms (synthesis direction: SHORT or BOTH), whose book keeps gross = budget, or drop the gross cap.', { param: ['direction_caps', 'gross'] });
     const groups: AllocationProblem['groups'] = [];
     let capRecord: Record<string, unknown> | undefined;
     if (ctx.clusters) {
@@ -141,7 +180,7 @@ export class AllocationStage implements Stage<SelectionContext> {
         const relaxed = Math.max(cap, 1 / byLabel.size);
         const reason = `${byLabel.size} cluster(s) capped at ${cap} cannot hold the budget ${budget}`;
         if (p.on_infeasible_caps === 'refuse')
-          throw runError('CLUSTER_CAPS_INFEASIBLE', `allocation${ctx.as_of !== undefined ? ` as of ${isoFromDay(ctx.as_of)}` : ''}: ${reason} (on_infeasible_caps: refuse)`, 'Set on_infeasible_caps: relax (the cap rises to 1/k, recorded), raise cluster_cap or regime_caps, or cut the tree into more clusters.');
+          throw runError('CLUSTER_CAPS_INFEASIBLE', `allocation${ctx.as_of !== undefined ? ` as of ${isoFromDay(ctx.as_of)}` : ''}: ${reason} (on_infeasible_caps: refuse)`, 'Set on_infeasible_caps: relax (the cap rises to 1/k, recorded), raise cluster_cap or regime_caps, or cut the tree into more clusters.', { param: ['on_infeasible_caps'] });
         const adjustment = { stage: 'allocation', kind: 'cluster_cap_relaxed', rule: 'equal_share', from: cap, to: relaxed, clusters: byLabel.size, regime: ctx.regime ?? null, reason };
         env.audit.event('allocation', 'cluster_cap_relaxed', adjustment);
         recordAdjustment(ctx, adjustment);
@@ -152,7 +191,7 @@ export class AllocationStage implements Stage<SelectionContext> {
       for (const [l, members] of byLabel) groups.push({ name: `cluster_${l}`, members, cap });
       const capacity = capacityAt(cap);
       if (capacity < budget - 1e-12) {
-        throw inputError('CLUSTER_CAPS_BELOW_BUDGET', `allocation: ${groups.length} clusters capped at ${cap} can hold at most ${capacity.toFixed(4)}, below the budget ${budget}`, 'raise cluster_cap, widen the bounds or widen the universe');
+        throw inputError('CLUSTER_CAPS_BELOW_BUDGET', `allocation: ${groups.length} clusters capped at ${cap} can hold at most ${capacity.toFixed(4)}, below the budget ${budget}`, 'Raise cluster_cap, widen the bounds or widen the universe.', { param: ['cluster_cap'] });
       }
       env.audit.event('allocation', 'cluster_caps', { clusters: groups.length, cap, requested, regime: ctx.regime ?? null, regime_cap: regimeCap ?? null });
     }
@@ -171,7 +210,7 @@ export class AllocationStage implements Stage<SelectionContext> {
     if (mn) {
       const src = ctx.returns ?? data;
       const b = src.symbols.indexOf(mn.benchmark);
-      if (b < 0) throw inputError('UNKNOWN_SYMBOL', `allocation.market_neutral.benchmark '${mn.benchmark}' is not in the returns`);
+      if (b < 0) throw inputError('UNKNOWN_SYMBOL', `allocation.market_neutral.benchmark '${mn.benchmark}' is not in the returns`, undefined, { param: ['market_neutral', 'benchmark'] });
       beta = new Float64Array(n);
       const ST = src.dates.length;
       const bench = src.values.subarray(b * ST, (b + 1) * ST);
@@ -190,17 +229,26 @@ export class AllocationStage implements Stage<SelectionContext> {
     const netCaps: AllocationProblem['linear'] = [];
     const sign = Float64Array.from(symbols, (s) => (useAtoms && atomById.get(s)?.direction === 'SHORT' ? -1 : 1));
     // Without SHORT atoms the net exposure is the budget itself.
-    if (dc.net !== undefined && !sign.some((x) => x < 0) && Math.abs(budget) > dc.net) throw inputError('NET_CAP_BELOW_BUDGET', `allocation: |budget| ${Math.abs(budget)} exceeds the net direction cap ${dc.net}`);
+    if (dc.net !== undefined && !sign.some((x) => x < 0) && Math.abs(budget) > dc.net) throw inputError('NET_CAP_BELOW_BUDGET', `allocation: |budget| ${Math.abs(budget)} exceeds the net direction cap ${dc.net}`, undefined, { param: ['direction_caps', 'net'] });
     if (dc.net !== undefined && sign.some((x) => x < 0)) {
       netCaps.push({ name: 'net_max', a: sign, b: dc.net }, { name: 'net_min', a: sign.map((x) => -x), b: dc.net });
       env.audit.event('allocation', 'direction_caps', { net: dc.net, long_atoms: sign.filter((x) => x > 0).length, short_atoms: sign.filter((x) => x < 0).length });
     }
     const engines = [p.engine as PluginRef, ...((p.fallback as PluginRef[] | undefined) ?? [])];
     const tolerances = mn ? [mn.tolerance ?? 0.05, ...BETA_RELAXATION.filter((t) => t > (mn.tolerance ?? 0.05))] : [undefined];
-    const attempts: { engine: string; beta_tolerance?: number; error: string }[] = [];
+    const attempts: { engine: string; beta_tolerance?: number; error: string; code?: string }[] = [];
     let chosen: { engine: PluginRef; weights: Float64Array; diagnostics: Record<string, unknown>; betaTolerance?: number; adjustments: Record<string, unknown>[] } | undefined;
-    for (const ref of engines) {
+    for (const [k, ref] of engines.entries()) {
       const engine = env.plugins.get<AllocationEngine>('engine', ref.name);
+      // A sample covariance from no more days than assets is singular: engines built on it are not run on it.
+      const needs = (engine.constructor as PluginClass).meta.needs ?? 'covariance';
+      if (needs === 'covariance' && T <= n) {
+        const error = `${ref.name} needs a covariance matrix, and ${T} day(s) of returns for ${n} assets do not determine one (it needs more days than assets)`;
+        attempts.push({ engine: ref.name, error, code: 'TOO_FEW_OBSERVATIONS' });
+        env.audit.event('allocation', 'engine_failed', { engine: ref.name, attempts: attempts.filter((a) => a.engine === ref.name), days: T, assets: n });
+        continue;
+      }
+      const refParam: ParamPath = k === 0 ? ['engine', 'params'] : ['fallback', k - 1, 'params'];
       for (const tol of tolerances) {
         const linear: AllocationProblem['linear'] = [...netCaps];
         if (beta && tol !== undefined) {
@@ -214,8 +262,10 @@ export class AllocationStage implements Stage<SelectionContext> {
           chosen = { engine: ref, weights: r.weights, diagnostics: r.diagnostics ?? {}, betaTolerance: tol, adjustments: r.adjustments ?? [] };
           break;
         } catch (e) {
+          // A param the engine refuses (a budget for a symbol not in the universe) is the input's fault: no fallback hides it.
+          if (e instanceof FractalError && e.exitCode === 2) throw e.underParam(refParam);
           const message = e instanceof QPInfeasibleError ? 'infeasible: the constraints have no common portfolio' : (e as Error).message;
-          attempts.push({ engine: ref.name, ...(tol !== undefined ? { beta_tolerance: tol } : {}), error: message });
+          attempts.push({ engine: ref.name, ...(tol !== undefined ? { beta_tolerance: tol } : {}), error: message, ...(e instanceof FractalError ? { code: e.code } : {}) });
           if (tol !== undefined) env.audit.event('allocation', 'beta_relaxation', { engine: ref.name, tolerance: tol, error: message });
           if (!(e instanceof QPInfeasibleError) && !(e instanceof FractalError) && tol === undefined) {
             // A solver or numerical failure: record and move to the next engine.
@@ -225,6 +275,8 @@ export class AllocationStage implements Stage<SelectionContext> {
       if (chosen) break;
       env.audit.event('allocation', 'engine_failed', { engine: ref.name, attempts: attempts.filter((a) => a.engine === ref.name) });
     }
+    if (!chosen && attempts.every((a) => a.code === 'TOO_FEW_OBSERVATIONS'))
+      throw runError('TOO_FEW_OBSERVATIONS', `allocation: ${attempts.map((a) => a.error).join('; ')}`, undefined, { details: { days: T, assets: n } });
     if (!chosen) {
       throw runError('ALLOCATION_FAILED', `allocation: every engine failed (${attempts.map((a) => `${a.engine}: ${a.error}`).join('; ')})`, engines.length === 1 ? 'declare a fallback, e.g. fallback: [equal_weight]' : undefined);
     }

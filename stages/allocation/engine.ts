@@ -3,7 +3,8 @@
  * AllocationProblem (annualised covariance and expected returns, bounds, group caps, extra linear constraints) and
  * every engine must return weights that satisfy all of it; the stage checks that before accepting them.
  */
-import { runError } from '../../src/core/errors.js';
+import { runError, type FractalError } from '../../src/core/errors.js';
+import type { Universe } from '../../src/core/plugin.js';
 import { solveQP, type QPProblem } from '../../src/math/qp.js';
 
 export interface AllocationProblem {
@@ -43,6 +44,8 @@ export interface EngineResult {
 
 export interface AllocationEngine {
   run(problem: AllocationProblem, params: Record<string, unknown>): EngineResult;
+  /** Params checked against the venue's symbols before the run (see Stage.preflight); `param` relative to the engine's params. */
+  preflight?(params: Record<string, unknown>, universe: Universe): FractalError[];
 }
 
 /** The problem's constraints in QP form: sum w = budget, groups and linear rows as a'w <= b, bounds. */

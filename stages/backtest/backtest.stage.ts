@@ -13,10 +13,10 @@
  * way: challengers.json and challengers.arrow give each ranker's out-of-sample record. docs/backtest.md.
  */
 import type { SelectionContext, ToxicBar } from '../../src/core/context.js';
-import { inputError, runError } from '../../src/core/errors.js';
+import { FractalError, inputError, runError } from '../../src/core/errors.js';
 import { bool, int, num, params, pluginRef, str } from '../../src/core/params.js';
-import type { PluginRef, ReplayDecision, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
-import { isoFromDay } from '../../src/lakehouse/dates.js';
+import type { PluginRef, PreflightEnv, ReplayDecision, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import { dayFromIso, isoFromDay } from '../../src/lakehouse/dates.js';
 import { computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
 import { encodeColumns } from '../../src/runs/arrow.js';
 import { periodsPerYearFor } from '../features/feature-engineering.stage.js';
@@ -98,6 +98,31 @@ export class BacktestStage implements Stage<SelectionContext> {
     }),
   };
 
+  /** The train window and the benchmark against the venue's symbols table (no bars read), before anything runs. */
+  preflight(p: Record<string, unknown>, env: PreflightEnv): FractalError[] {
+    const u = env.universe;
+    if (!u || u.asOf === undefined) return [];
+    const out: FractalError[] = [];
+    const benchmark = p.benchmark as string | undefined;
+    if (benchmark !== undefined && !u.symbols.some((s) => s.symbol === benchmark))
+      out.push(inputError('UNKNOWN_SYMBOL', `backtest benchmark '${benchmark}' is not on venue ${u.venue}`, undefined, { param: ['benchmark'] }));
+    // The most days the calendar up to the as-of date can have: calendar days since the first bar, and no more
+    // than all the symbols' bars together. Fewer than train_window + 2 leaves nothing to test, whatever is found.
+    let first = Infinity;
+    let bars = 0;
+    for (const s of u.symbols) {
+      const f = dayFromIso(s.first_date);
+      if (f > u.asOf) continue;
+      first = Math.min(first, f);
+      bars += Math.min(s.rows, Math.min(dayFromIso(s.last_date), u.asOf) - f + 1);
+    }
+    const most = Number.isFinite(first) ? Math.min(u.asOf - first + 1, bars) : 0;
+    const train = p.train_window as number;
+    if (most < train + 2)
+      out.push(inputError('BACKTEST_TOO_SHORT', `venue ${u.venue} has at most ${most} days of data up to ${isoFromDay(u.asOf)}; train_window ${train} leaves nothing to test`, 'Lower train_window (a profile such as development does) or load more history.', { param: ['train_window'] }));
+    return out;
+  }
+
   async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
     const market = ctx.market;
     if (!market || ctx.as_of === undefined || !ctx.raw_pool) throw runError('BACKTEST_NO_MARKET', 'the backtest needs the market the ingestion stage opened; put ingestion first');
@@ -117,7 +142,7 @@ export class BacktestStage implements Stage<SelectionContext> {
     const calendar = await market.calendar(ctx.as_of);
     const T = calendar.length;
     if (T < train + 2)
-      throw inputError('BACKTEST_TOO_SHORT', `the data has ${T} days up to ${isoFromDay(ctx.as_of)}; train_window ${train} leaves nothing to test`, 'Lower train_window (a profile such as development does) or load more history.');
+      throw inputError('BACKTEST_TOO_SHORT', `the data has ${T} days up to ${isoFromDay(ctx.as_of)}; train_window ${train} leaves nothing to test`, 'Lower train_window (a profile such as development does) or load more history.', { param: ['train_window'] });
     const benchmark = p.benchmark as string | undefined;
     const rebalances: number[] = [];
     for (let t = train - 1; t < T - 1; t += step) rebalances.push(t);
@@ -154,7 +179,9 @@ export class BacktestStage implements Stage<SelectionContext> {
     const dead = champion.liquidated;
     let bench: Float64Array | undefined;
     if (benchmark) {
-      const b = await market.readReturns({ symbols: [benchmark], start: d[0], end: d[d.length - 1] });
+      const b = await market.readReturns({ symbols: [benchmark], start: d[0], end: d[d.length - 1] }).catch((err) => {
+        throw err instanceof FractalError && err.exitCode === 2 ? err.atParam(['benchmark']) : err;
+      });
       bench = alignColumns(b.dates, b.symbols, b.values, d, [benchmark]).map((x) => (Number.isFinite(x) ? x : 0));
     }
     const metrics = computeMetrics(r, ppy, rf);

@@ -8,7 +8,7 @@
  * `threshold`, or 'maxclust' at `max_clusters` when the distance cut has more clusters (CR-650).
  */
 import { asOfEnd, type SelectionContext } from '../../src/core/context.js';
-import { runError } from '../../src/core/errors.js';
+import { inputError, runError } from '../../src/core/errors.js';
 import { int, num, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { averageCorrelation, correlationDistance } from '../../src/math/correlation.js';
@@ -82,7 +82,7 @@ export class ClusteringStage implements Stage<SelectionContext> {
     const T = returns.dates.length;
     // Never read a row after the as-of date.
     const end = asOfEnd(returns, ctx.as_of);
-    if (end < 2) throw runError('NOT_ENOUGH_HISTORY', `clustering needs at least 2 days of returns up to the as-of date, got ${end}`);
+    if (end < 2) throw inputError('NOT_ENOUGH_HISTORY', `clustering needs at least 2 days of returns up to the as-of date, got ${end}`);
     const block = new Float64Array(n * end);
     for (let j = 0; j < n; j++) block.set(returns.values.subarray(j * T, j * T + end), j * end);
 

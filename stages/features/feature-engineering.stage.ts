@@ -3,7 +3,7 @@
  * (formulas in docs/math.md). Annualisation follows the asset type: 365 for crypto (spot, perp), 252 otherwise.
  */
 import { asOfEnd, type Candidate, type FeatureTable, type SelectionContext } from '../../src/core/context.js';
-import { runError } from '../../src/core/errors.js';
+import { inputError, runError } from '../../src/core/errors.js';
 import { int, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { computeFeatures, type SymbolFeatures } from '../../src/math/features.js';
@@ -58,7 +58,7 @@ export class FeatureEngineeringStage implements Stage<SelectionContext> {
     // Ingestion already stops at the as-of date; a stage never reads past it anyway.
     const end = asOfEnd(returns, ctx.as_of);
     const n = returns.symbols.length;
-    if (end < 2) throw runError('NOT_ENOUGH_HISTORY', `feature_engineering needs at least 2 days of returns, got ${end}`);
+    if (end < 2) throw inputError('NOT_ENOUGH_HISTORY', `feature_engineering needs at least 2 days of returns, got ${end}`);
     const pool = new Map((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
     const prices = ctx.prices && ctx.prices.symbols.length === n && ctx.prices.dates.length === T ? ctx.prices : undefined;
     const values: Record<string, Float64Array> = Object.fromEntries(names.map((k) => [k, new Float64Array(n)]));

@@ -6,10 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Candidate, SelectionContext } from '../../src/core/context.js';
-import { inputError, runError } from '../../src/core/errors.js';
+import { FractalError, inputError, runError } from '../../src/core/errors.js';
 import { date, int, num, params, path, pluginRef } from '../../src/core/params.js';
 import { DEFAULT_HEALTH } from '../../src/lakehouse/health.js';
-import type { PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import type { PluginRef, PreflightEnv, Stage, StageEnv, StageMeta, Universe } from '../../src/core/plugin.js';
+import { parseJsonText } from '../../src/core/json-text.js';
 import { dayFromIso, isoFromDay } from '../../src/lakehouse/dates.js';
 import { DEFAULT_FRESHNESS, freshAt, type Freshness, type ScanResult, type Scanner } from './scanner.js';
 
@@ -34,13 +35,51 @@ export class IngestionStage implements Stage<SelectionContext> {
     }),
   };
 
+  /** The scanner's universe (when it can tell without reading bars), the as-of date and the candidates file against it. */
+  async preflight(p: Record<string, unknown>, env: PreflightEnv): Promise<FractalError[]> {
+    const ref = p.scanner as PluginRef;
+    const scanner = env.plugins.get<Scanner>('scanner', ref.name);
+    if (!scanner.universe) return [];
+    let universe: Universe | undefined;
+    try {
+      universe = await scanner.universe(ref.params, env);
+    } catch (err) {
+      if (err instanceof FractalError && err.exitCode === 2) return [err.underParam(['scanner', 'params'])];
+      throw err;
+    }
+    if (!universe) return [];
+    const span = venueSpan(universe.symbols);
+    if (!span) return [inputError('LAKEHOUSE_MISSING_DATA', `scanner '${ref.name}' found no data on venue ${universe.venue}`, undefined, { param: ['scanner'] })];
+    const problems: FractalError[] = [];
+    const asOf = p.as_of ? dayFromIso(p.as_of as string) : span.last;
+    try {
+      checkAsOf(asOf, span, universe.venue);
+    } catch (err) {
+      problems.push(err as FractalError);
+    }
+    if (p.candidates_path) {
+      try {
+        const known = new Set(universe.symbols.map((s) => s.symbol));
+        const missing = readCandidates(resolve(env.baseDir, p.candidates_path as string), universe.venue).map((c) => c.symbol).filter((s) => !known.has(s));
+        if (missing.length)
+          problems.push(inputError('LAKEHOUSE_MISSING_DATA', `${missing.length} candidate(s) of ${p.candidates_path} are not in the lakehouse on venue ${universe.venue}: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}`, 'Fill the lakehouse first (`pipeline-run lakehouse import|ingest`), or drop them from the file.', { param: ['candidates_path'] }));
+      } catch (err) {
+        problems.push(err as FractalError);
+      }
+    }
+    env.universe = { ...universe, asOf };
+    return problems;
+  }
+
   async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
     const ref = p.scanner as PluginRef;
     // One scan per run: backtest windows replay this stage many times over the same discovered market.
     const key = `ingestion.scan:${JSON.stringify(ref)}`;
     let scan = env.cache.get<ScanResult>(key);
     if (!scan) {
-      const fresh = await env.plugins.get<Scanner>('scanner', ref.name).scan(ref.params, env);
+      const fresh = await env.plugins.get<Scanner>('scanner', ref.name).scan(ref.params, env).catch((err) => {
+        throw err instanceof FractalError ? err.underParam(['scanner', 'params']) : err;
+      });
       scan = env.cache.set(key, fresh, () => fresh.close());
     }
     {
@@ -48,9 +87,10 @@ export class IngestionStage implements Stage<SelectionContext> {
       const stored = new Map(scan.data.symbols().filter((r) => r.venue === venue).map((r) => [r.symbol, r] as const));
       let candidates = p.candidates_path ? readCandidates(resolve(env.baseDir, p.candidates_path as string), venue) : scan.candidates;
       // Default as-of: the latest bar on the venue (the data decides, not the calendar).
-      const lastDates = [...stored.values()].map((r) => r.last_date).sort();
-      const asOf = p.as_of ? dayFromIso(p.as_of as string) : lastDates.length ? dayFromIso(lastDates[lastDates.length - 1]) : undefined;
-      if (asOf === undefined) throw inputError('LAKEHOUSE_MISSING_DATA', `scanner '${ref.name}' found no data on venue ${venue}`);
+      const span = venueSpan([...stored.values()]);
+      if (!span) throw inputError('LAKEHOUSE_MISSING_DATA', `scanner '${ref.name}' found no data on venue ${venue}`, undefined, { param: ['scanner'] });
+      const asOf = p.as_of ? dayFromIso(p.as_of as string) : span.last;
+      checkAsOf(asOf, span, venue);
       // Discovery as of that day: liquidity from the bars up to it, not today's volume (no survivorship in the
       // backtest's earlier decisions). Live scanners only know today: their snapshot stands, and says so.
       let funnel = [...scan.funnel];
@@ -81,7 +121,7 @@ export class IngestionStage implements Stage<SelectionContext> {
       const toxic = await scan.data.readToxicBars(request);
       for (const b of toxic) env.audit.event('ingestion', 'toxic_bar', { symbol: b.symbol, date: isoFromDay(b.date), kind: b.kind, value: b.value, booked: Number.isFinite(b.booked) ? b.booked : null, threshold: toxicThreshold });
       if (returns.dates.length < 2)
-        throw runError('NOT_ENOUGH_HISTORY', `only ${returns.dates.length} day(s) of data up to ${isoFromDay(asOf)} for ${symbols.length} symbols`);
+        throw inputError('NOT_ENOUGH_HISTORY', `only ${returns.dates.length} day(s) of data up to ${isoFromDay(asOf)} for ${symbols.length} symbols`, undefined, { param: [p.as_of ? 'as_of' : 'lookback_days'] });
       // The run's data identity: the whole source it discovers from (see src/lakehouse/registry.ts dataIdentity).
       const dataHash = scan.data.dataIdentity();
       env.recordData({ data_hash: dataHash, entries: Object.keys(scan.data.registry().entries).length });
@@ -112,15 +152,39 @@ export class IngestionStage implements Stage<SelectionContext> {
   }
 }
 
-/** The seed's candidates file: a JSON list of objects with at least `symbol`. */
-function readCandidates(file: string, venue: string): Candidate[] {
-  let list: unknown;
-  try {
-    list = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw inputError('CANDIDATES_FILE', `cannot read candidates from ${file}: ${(err as Error).message}`);
+/** First and last bar over the venue's symbols. */
+function venueSpan(rows: { first_date: string; last_date: string }[]): { first: number; last: number } | undefined {
+  if (!rows.length) return undefined;
+  let first = Infinity;
+  let last = -Infinity;
+  for (const r of rows) {
+    first = Math.min(first, dayFromIso(r.first_date));
+    last = Math.max(last, dayFromIso(r.last_date));
   }
-  if (!Array.isArray(list) || list.some((c) => typeof c !== 'object' || c === null || typeof (c as Candidate).symbol !== 'string'))
-    throw inputError('CANDIDATES_FILE', `${file} must be a JSON list of objects with a string \`symbol\``);
+  return { first, last };
+}
+
+/** A decision date the data cannot speak for is refused, never silently moved to the nearest bar. */
+function checkAsOf(asOf: number, span: { first: number; last: number }, venue: string): void {
+  if (asOf < span.first)
+    throw inputError('AS_OF_OUTSIDE_DATA', `as_of ${isoFromDay(asOf)} is before the first bar on venue ${venue} (${isoFromDay(span.first)})`, `The data on ${venue} runs from ${isoFromDay(span.first)} to ${isoFromDay(span.last)}.`, { param: ['as_of'] });
+  if (asOf > span.last)
+    throw inputError('AS_OF_OUTSIDE_DATA', `as_of ${isoFromDay(asOf)} is after the last bar on venue ${venue} (${isoFromDay(span.last)}): there is no data to decide on that day`, `The data on ${venue} runs from ${isoFromDay(span.first)} to ${isoFromDay(span.last)}; omit as_of to decide as of ${isoFromDay(span.last)}.`, { param: ['as_of'] });
+}
+
+/** The seed's candidates file: a JSON list of objects with at least `symbol`. Errors never quote the file. */
+function readCandidates(file: string, venue: string): Candidate[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw inputError('CANDIDATES_FILE', `cannot read candidates from ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`, undefined, { param: ['candidates_path'] });
+  }
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) throw inputError('CANDIDATES_FILE', `${file} is not valid JSON (${parsed.error})`, 'It must be a JSON list of objects with a string `symbol`.', { param: ['candidates_path'] });
+  const list = parsed.value;
+  const bad = Array.isArray(list) ? list.findIndex((c) => typeof c !== 'object' || c === null || Array.isArray(c) || typeof (c as Candidate).symbol !== 'string') : -1;
+  if (!Array.isArray(list) || bad >= 0)
+    throw inputError('CANDIDATES_FILE', `${file} must be a JSON list of objects with a string \`symbol\`${bad >= 0 ? ` (item ${bad} is not)` : ''}`, undefined, { param: ['candidates_path'] });
   return (list as Candidate[]).map((c) => ({ ...c, venue: c.venue ?? venue }));
 }

@@ -3,7 +3,7 @@
  * the market data their bars come from; the ingestion stage then loads aligned returns up to the as-of date.
  */
 import type { Candidate } from '../../src/core/context.js';
-import type { StageEnv } from '../../src/core/plugin.js';
+import type { PreflightEnv, StageEnv, Universe } from '../../src/core/plugin.js';
 import type { Lakehouse, SymbolRow } from '../../src/lakehouse/index.js';
 import { isoFromDay } from '../../src/lakehouse/dates.js';
 import { tradesDaily } from '../../src/lakehouse/health.js';
@@ -102,6 +102,11 @@ export interface Scanner {
    * are today's; nothing on disk says whether they changed): their sleeves are never cached.
    */
   dataIdentity?(params: Record<string, unknown>, env: ScanEnv): Promise<string>;
+  /**
+   * The venue and symbols table the scan would draw from, read without any bars (for the runner's preflight);
+   * absent when the scanner cannot tell before scanning. Errors name the scanner param that caused them.
+   */
+  universe?(params: Record<string, unknown>, env: PreflightEnv): Promise<Universe | undefined>;
 }
 
 /** What finding a scanner's data identity needs from the environment. */

@@ -47,7 +47,7 @@ export class MetaOptimizeStage implements Stage<MetaContext> {
     const T = R.dates.length;
     const train = p.train_window as number;
     if (T < train + 2)
-      throw inputError('META_TOO_SHORT', `the sleeves share ${T} days of out-of-sample returns (${isoFromDay(R.dates[0])} to ${isoFromDay(R.dates[T - 1])}); meta_optimize.train_window ${train} leaves nothing to hold`, "Lower meta_optimize's train_window, or give the sleeves longer out-of-sample records (more history, shorter train windows).");
+      throw inputError('META_TOO_SHORT', `the sleeves share ${T} days of out-of-sample returns (${isoFromDay(R.dates[0])} to ${isoFromDay(R.dates[T - 1])}); meta_optimize.train_window ${train} leaves nothing to hold`, "Lower meta_optimize's train_window, or give the sleeves longer out-of-sample records (more history, shorter train windows).", { param: ['train_window'] });
     const ppy = (p.periods_per_year as number | undefined) ?? ctx.periods_per_year ?? 252;
     const budget = (p.budget as number | undefined) ?? 1;
     const simulator = env.plugins.get<Simulator>('simulator', (p.simulator as PluginRef).name);

@@ -115,7 +115,7 @@ describe('run', () => {
     const [only] = readdirSync(join(tmp, 'spine_nap'));
     expect(only).toMatch(/\.failed$/);
     const m = JSON.parse(readFileSync(join(tmp, 'spine_nap', only, 'manifest.json'), 'utf8'));
-    expect(m.error).toMatchObject({ code: 'INTERRUPTED', stage: 'nap' });
+    expect(m.error).toMatchObject({ code: 'RUN_INTERRUPTED', stage: 'nap', exit_code: 1 });
     expect(m.stages.map((x: { outcome: string }) => x.outcome)).toEqual(['succeeded', 'failed', 'skipped']);
   });
 

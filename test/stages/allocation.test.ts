@@ -21,7 +21,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 async function run(name: string, allocation: string) {
   const file = join(tmp, `${name}.yaml`);
   writeFileSync(file, `pipeline: selection\nversion: "4.0"\nname: ${name}\nstages:\n  - type: ingestion\n    params: { scanner: { name: csv, params: { path: ${JSON.stringify(CSV)}, layout: wide } } }\n  - type: allocation\n    params: ${allocation}\n`);
-  const v = await validateFile(file, { registry: builtinRegistry() });
+  const v = await validateFile(file, { registry: builtinRegistry(), dataRoots: [DATA_DIR] });
   expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   const r = await runPipeline(v, { outRoot: join(tmp, 'runs'), lakehousePath: join(tmp, 'lh') });
   const read = (f: string) => JSON.parse(readFileSync(join(r.folder, f), 'utf8'));

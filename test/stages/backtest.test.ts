@@ -46,7 +46,7 @@ async function run(name: string, csv: string, backtest: string, holdAll = '{}') 
     `pipeline: selection\nversion: "4.0"\nname: ${name}\nplugins: [./plugins.js]\nstages:\n  - type: ingestion\n    params: { scanner: { name: csv, params: { path: ${JSON.stringify(csv)}, layout: wide, asset_type: equity } } }\n  - type: hold_all\n    params: ${holdAll}\n  - type: backtest\n    params: ${backtest}\n`,
   );
   try {
-    const v = await validateFile(file, { registry: builtinRegistry() });
+    const v = await validateFile(file, { registry: builtinRegistry(), dataRoots: [tmp] });
     expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     return await runPipeline(v, { outRoot: join(tmp, 'runs'), lakehousePath: join(tmp, 'none') });
   } finally {
@@ -151,7 +151,7 @@ test('a window whose equity reaches zero is liquidated and stays at zero', async
   const csv = writeCsv('crash', { ...m, prices: m.prices.map((p, j) => (j === 2 ? p.map((x, t) => (t >= 33 ? 1e-9 : x)) : p)) });
   const file = join(here, 'fixtures', 'backtest', 'bt_crash.yaml');
   writeFileSync(file, `pipeline: selection\nversion: "4.0"\nname: bt_crash\nplugins: [./plugins.js]\nstages:\n  - type: ingestion\n    params: { scanner: { name: csv, params: { path: ${JSON.stringify(csv)}, layout: wide, asset_type: equity } } }\n  - type: hold_all\n    params: { gross: 3 }\n  - type: backtest\n    params: { train_window: 20, test_window: 10, step_size: 10 }\n`);
-  const v = await validateFile(file, { registry: builtinRegistry() });
+  const v = await validateFile(file, { registry: builtinRegistry(), dataRoots: [tmp] });
   rmSync(file);
   const s = await runPipeline(v, { outRoot: join(tmp, 'runs'), lakehousePath: join(tmp, 'none') });
   expect(s.outcome).toBe('succeeded');
@@ -180,7 +180,7 @@ describe('a decision date on which the policy lets nothing through', () => {
   async function runText(name: string, text: string) {
     const file = join(tmp, `${name}.yaml`);
     writeFileSync(file, text);
-    const v = await validateFile(file, { registry: builtinRegistry() });
+    const v = await validateFile(file, { registry: builtinRegistry(), dataRoots: [tmp] });
     expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     return runPipeline(v, { outRoot: join(tmp, 'runs'), lakehousePath: join(tmp, 'none') });
   }

@@ -2,7 +2,7 @@
  * The ingestion stage end to end through the runner: scanners (csv, lakehouse, synthetic), point-in-time loading,
  * and the data it records. Expected returns are recomputed here straight from the CSV text, not by our readers.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateFile } from '../../src/config/validate.js';
@@ -22,7 +22,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 async function runYaml(name: string, yaml: string, lakehouse = join(tmp, 'lakehouse')) {
   const file = join(tmp, `${name}.yaml`);
   writeFileSync(file, yaml);
-  const v = await validateFile(file, { registry: builtinRegistry() });
+  const v = await validateFile(file, { registry: builtinRegistry(), dataRoots: [DATA_DIR] });
   expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   return runPipeline(v, { outRoot: join(tmp, 'runs'), lakehousePath: lakehouse });
 }
@@ -103,10 +103,13 @@ describe('lakehouse scanner over ../shared/data/crypto', () => {
     expect(s.error?.message).toMatch(/universe: 49 → venue: 49 → fresh_at_as_of: 46 → liquidity: 0/);
   });
 
-  test('a missing lakehouse is named, and the run is marked failed', async () => {
-    const s = await runYaml('crypto_missing', `${head('crypto_missing')}  - type: ingestion\n`, join(tmp, 'nowhere'));
-    expect(s.outcome).toBe('failed');
-    expect(s.error?.message).toContain(join(tmp, 'nowhere'));
+  test('a missing lakehouse is named before anything is written (exit 2, no run folder)', async () => {
+    await expect(runYaml('crypto_missing', `${head('crypto_missing')}  - type: ingestion\n`, join(tmp, 'nowhere'))).rejects.toMatchObject({
+      code: 'LAKEHOUSE_MISSING',
+      exitCode: 2,
+      message: expect.stringContaining(join(tmp, 'nowhere')),
+    });
+    expect(existsSync(join(tmp, 'runs', 'crypto_missing'))).toBe(false);
   });
 });
 
@@ -130,7 +133,7 @@ test('the stage sees no day after the as-of date even when the data goes on', as
   const registry = builtinRegistry();
   const file = join(tmp, 'pit.yaml');
   writeFileSync(file, `${head('pit')}  - type: ingestion\n    params: { scanner: { name: lakehouse, params: { min_volume_spot: 0 } }, as_of: "2025-06-01", lookback_days: 50 }\n`);
-  const v = await validateFile(file, { registry });
+  const v = await validateFile(file, { registry, dataRoots: [DATA_DIR] });
   const { PipelineFactory } = await import('../../src/core/factory.js');
   const built = new PipelineFactory(v.registry).build(v.resolved!);
   const ctx: SelectionContext = newSelectionContext('t', {});

@@ -3,7 +3,7 @@
  * long and a short sleeve), the flattening identity on its outputs, the sleeve cache, degradation when a sleeve
  * or the meta optimisation fails, and the validation of sleeves (missing files, cycles, kinds).
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateFile } from '../../src/config/validate.js';
@@ -74,8 +74,18 @@ describe('crypto_meta.yaml on real crypto data', () => {
   });
 });
 
+test('a sleeve whose caps no universe could fill refuses the meta before anything is written, located in the sleeve', async () => {
+  writeFileSync(join(tmp, 'hopeless.yaml'), readFileSync(join(tmp, 'crypto_long.yaml'), 'utf8').replace('name: crypto_long', 'name: hopeless').replace('{ engine: hrp, fallback: [equal_weight] }', '{ engine: hrp, bounds: [0, 0.01] }'));
+  writeFileSync(join(tmp, 'refused.yaml'), 'pipeline: meta\nversion: "4.0"\nname: refused\nsleeves:\n  - { name: good, pipeline: ./crypto_long.yaml }\n  - { name: bad, pipeline: ./hopeless.yaml }\nstages:\n  - type: meta_returns\n  - type: meta_optimize\n  - type: meta_flatten\n');
+  const err = await run('refused.yaml').then(() => undefined, (e) => e);
+  expect(err).toMatchObject({ code: 'CAPS_BELOW_BUDGET', exitCode: 2 });
+  expect(err.location).toMatchObject({ file: expect.stringContaining('hopeless.yaml'), line: 20 });
+  expect(existsSync(join(tmp, 'runs', 'refused'))).toBe(false);
+});
+
 test('a failing sleeve is left out and recorded; the rest completes', async () => {
-  writeFileSync(join(tmp, 'broken.yaml'), readFileSync(join(tmp, 'crypto_long.yaml'), 'utf8').replace('name: crypto_long', 'name: broken').replace('{ engine: hrp, fallback: [equal_weight] }', '{ engine: hrp, bounds: [0, 0.01] }'));
+  // Caps of 5% on a venue of 49 symbols pass the preflight; the dozen winners the policy leaves cannot hold 100%.
+  writeFileSync(join(tmp, 'broken.yaml'), readFileSync(join(tmp, 'crypto_long.yaml'), 'utf8').replace('name: crypto_long', 'name: broken').replace('{ engine: hrp, fallback: [equal_weight] }', '{ engine: hrp, bounds: [0, 0.05] }'));
   writeFileSync(join(tmp, 'degrade.yaml'), 'pipeline: meta\nversion: "4.0"\nname: degrade\nsleeves:\n  - { name: good, pipeline: ./crypto_long.yaml }\n  - { name: bad, pipeline: ./broken.yaml }\nstages:\n  - type: meta_returns\n  - type: meta_optimize\n  - type: meta_flatten\n');
   const s = await run('degrade.yaml');
   expect(s.outcome).toBe('succeeded');

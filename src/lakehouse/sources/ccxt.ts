@@ -107,7 +107,7 @@ async function createExchange(opts: CcxtOptions, type: 'spot' | 'swap'): Promise
 
 function wrap(what: string, err: unknown): never {
   const e = err as Error;
-  throw runError('CCXT_FAILED', `${what}: ${e?.constructor?.name ?? 'Error'}: ${e?.message ?? String(err)}`, 'Check the network and the exchange status; run again to fetch only what is missing.', err);
+  throw runError('CCXT_FAILED', `${what}: ${e?.constructor?.name ?? 'Error'}: ${e?.message ?? String(err)}`, 'Check the network and the exchange status; run again to fetch only what is missing.', { cause: err });
 }
 
 /** A market found by discovery, with its 24h quote volume from the tickers (when the exchange gives one). */

@@ -250,7 +250,7 @@ export async function readCsvSource(path: string, opts: CsvImportOptions = {}): 
     opts.onProgress?.(++done, files.length);
   }
   if (problems.list.length) {
-    throw inputError('CSV_INVALID', `Refused ${path}; nothing was written:\n${problems.list.map((p) => `  ${p}`).join('\n')}`, undefined, { problems: problems.list });
+    throw inputError('CSV_INVALID', `Refused ${path}; nothing was written:\n${problems.list.map((p) => `  ${p}`).join('\n')}`, undefined, { details: { problems: problems.list } });
   }
   const withRows = series.filter((s) => s.data.date.length > 0);
   if (withRows.length === 0) throw inputError('CSV_EMPTY', `${path} has no prices.`);

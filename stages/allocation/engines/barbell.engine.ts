@@ -13,6 +13,7 @@ export class BarbellEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {
     kind: 'engine',
     name: 'barbell',
+    needs: 'variances',
     description: 'The seeds\' capital segmentation: a core of the most resilient assets and an aggressor sleeve of the highest conviction.',
     params: params({ core_fraction: fraction('Share of capital in the core.', 0.9), aggressors: int('Number of aggressor assets.', 3, { min: 1 }) }),
   };

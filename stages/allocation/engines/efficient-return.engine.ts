@@ -9,6 +9,7 @@ export class EfficientReturnEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {
     kind: 'engine',
     name: 'efficient_return',
+    needs: 'covariance',
     description: 'Lowest volatility at a target expected return.',
     params: params({ target_return: num('Annualised expected return target.') }, { required: ['target_return'] }),
   };

@@ -27,6 +27,7 @@ export class EfficientRiskEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {
     kind: 'engine',
     name: 'efficient_risk',
+    needs: 'covariance',
     description: 'Highest expected return at a target volatility.',
     params: params({ target_volatility: num('Annualised volatility target.', undefined, { exclusiveMin: 0 }) }, { required: ['target_volatility'] }),
   };

@@ -7,6 +7,7 @@ export class EqualWeightEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {
     kind: 'engine',
     name: 'equal_weight',
+    needs: 'nothing',
     description: 'Equal weights within bounds and caps.',
     params: params({}),
   };

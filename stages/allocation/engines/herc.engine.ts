@@ -14,6 +14,7 @@ export class HercEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {
     kind: 'engine',
     name: 'herc',
+    needs: 'covariance',
     description: 'Hierarchical equal risk contribution.',
     params: params({ linkage: oneOfStr(['single', 'ward', 'average', 'complete'] as const, 'Linkage of the dendrogram.', 'ward'), risk_measure: oneOfStr(['variance', 'cvar'] as const, 'Risk measure of a cluster.', 'variance') }),
   };

@@ -8,6 +8,7 @@ export class HrpEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {
     kind: 'engine',
     name: 'hrp',
+    needs: 'covariance',
     description: 'Lopez de Prado\'s hierarchical risk parity: quasi-diagonal order from the dendrogram, recursive bisection with inverse-variance cluster variance; caps enforced inside the bisection.',
     params: params({ linkage: oneOfStr(['single', 'ward', 'average', 'complete'] as const, 'Linkage of the dendrogram.', 'single') }),
   };

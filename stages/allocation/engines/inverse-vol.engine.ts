@@ -7,6 +7,7 @@ export class InverseVolEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {
     kind: 'engine',
     name: 'inverse_vol',
+    needs: 'variances',
     description: 'Weights proportional to 1/volatility.',
     params: params({}),
   };

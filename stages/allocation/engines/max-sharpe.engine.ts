@@ -13,6 +13,7 @@ export class MaxSharpeEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {
     kind: 'engine',
     name: 'max_sharpe',
+    needs: 'covariance',
     description: 'Maximum-Sharpe (tangency) portfolio.',
     params: params({}),
   };

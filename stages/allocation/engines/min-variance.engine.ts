@@ -8,6 +8,7 @@ export class MinVarianceEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {
     kind: 'engine',
     name: 'min_variance',
+    needs: 'covariance',
     description: 'Minimum-variance portfolio (dense QP).',
     params: params({}),
   };

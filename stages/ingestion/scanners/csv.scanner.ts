@@ -4,6 +4,7 @@
  * in a temporary lakehouse so it is validated and aligned like any other.
  */
 import { resolve } from 'node:path';
+import { FractalError } from '../../../src/core/errors.js';
 import { oneOfStr, params, path, str } from '../../../src/core/params.js';
 import type { PluginMeta, StageEnv } from '../../../src/core/plugin.js';
 import { pickVenue, toCandidate, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
@@ -46,4 +47,7 @@ export class CsvScanner implements Scanner {
 }
 
 const stage = (file: string, p: Record<string, unknown>, env: ScanEnv) =>
-  stageTemporary('csv', (lh) => lh.importCsv(file, { layout: p.layout as 'wide' | 'ohlcv' | undefined, venue: p.venue as string, assetType: p.asset_type as string | undefined, progress: env.progress }));
+  stageTemporary('csv', (lh) => lh.importCsv(file, { layout: p.layout as 'wide' | 'ohlcv' | undefined, venue: p.venue as string, assetType: p.asset_type as string | undefined, progress: env.progress })).catch((err) => {
+    // What the file holds is the input: its errors (file:line) are located at the `path` param too.
+    throw err instanceof FractalError && err.exitCode === 2 ? err.atParam(['path']) : err;
+  });

@@ -5,7 +5,7 @@
  */
 import { inputError } from '../../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, str, strList } from '../../../src/core/params.js';
-import type { JsonSchema, PluginMeta, StageEnv } from '../../../src/core/plugin.js';
+import type { JsonSchema, PluginMeta, PreflightEnv, StageEnv, Universe } from '../../../src/core/plugin.js';
 import type { Lakehouse } from '../../../src/lakehouse/index.js';
 import { barsUpTo, discover, freshAt, LIQUIDITY_DAYS, pickVenue, toCandidate, type DiscoveryRules, type Freshness, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
 
@@ -27,7 +27,7 @@ export function discoverIn(lh: Lakehouse, p: Record<string, unknown>, close: () 
   const rows = lh.symbols();
   const funnel: ScanResult['funnel'] = [{ step: 'universe', left: rows.length }];
   const picked = pickVenue(rows, p.venue as string | undefined);
-  if ('error' in picked) throw inputError('SCAN_VENUE', picked.error, 'Run `pipeline-run lakehouse status` to see what the lakehouse holds.');
+  if ('error' in picked) throw inputError('SCAN_VENUE', picked.error, 'Run `pipeline-run lakehouse status` to see what the lakehouse holds.', { param: ['venue'] });
   funnel.push({ step: 'venue', left: picked.rows.length, detail: picked.detail });
   const candidates = discover(picked.rows.map(toCandidate), p as unknown as DiscoveryRules, funnel);
 
@@ -88,5 +88,13 @@ export class LakehouseScanner implements Scanner {
   async dataIdentity(_p: Record<string, unknown>, env: ScanEnv): Promise<string> {
     const { openLakehouse } = await import('../../../src/lakehouse/index.js');
     return (await openLakehouse(env.lakehousePath, { readOnly: true })).dataIdentity();
+  }
+
+  async universe(p: Record<string, unknown>, env: PreflightEnv): Promise<Universe> {
+    const { openLakehouse } = await import('../../../src/lakehouse/index.js');
+    const lh = await openLakehouse(env.lakehousePath, { readOnly: true });
+    const picked = pickVenue(lh.symbols(), p.venue as string | undefined);
+    if ('error' in picked) throw inputError('SCAN_VENUE', picked.error, 'Run `pipeline-run lakehouse status` to see what the lakehouse holds.', { param: ['venue'] });
+    return { venue: picked.venue, symbols: picked.rows.map((r) => ({ symbol: r.symbol, first_date: r.first_date, last_date: r.last_date, rows: r.rows })) };
   }
 }

@@ -70,7 +70,7 @@ export class TradingViewScanner implements Scanner {
       res = (await r.json()) as ScreenerResponse;
       if (!Array.isArray(res?.data)) throw new Error('the response has no `data` list');
     } catch (err) {
-      throw runError('TRADINGVIEW_FAILED', `TradingView screener ${url}: ${(err as Error).message}`, 'Check the network, the market name and the filters.', err);
+      throw runError('TRADINGVIEW_FAILED', `TradingView screener ${url}: ${(err as Error).message}`, 'Check the network, the market name and the filters.', { cause: err });
     }
     const wantExchange = (p.exchange as string | undefined)?.toUpperCase();
     const rows = res.data.filter((row) => !wantExchange || row.s.split(':')[0].toUpperCase() === wantExchange);
