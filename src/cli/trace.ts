@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { writeJson } from './shared.js';
 import { inputError } from '../core/errors.js';
+import { ownGet } from '../core/keyed.js';
 import { suggestionHint } from '../config/diagnostics.js';
 
 type Json = Record<string, any>;
@@ -43,7 +44,7 @@ export function traceSymbol(folder: string, symbol: string): Trace {
     const c = (cands.candidates as Json[]).find((x) => x.symbol === symbol) ?? null;
     if (!c) {
       const known = (cands.candidates as Json[]).map((x) => x.symbol as string);
-      throw inputError('SYMBOL_NOT_IN_RUN', `${symbol} was not a candidate in run ${manifest.run_id} (${known.length} candidates)`, suggestionHint(symbol, known, 'candidates'));
+      throw inputError('SYMBOL_NOT_IN_RUN', `${symbol} was not a candidate in run ${manifest.run_id} (${known.length} candidates)`, suggestionHint(symbol, known, 'candidates', `The run's ${known.length} candidates are listed in ${join(folder, 'candidates.json')}, e.g. ${known.slice(0, 5).join(', ')}.`));
     }
     t.discovery = { scanner: cands.scanner, venue: cands.venue, as_of: cands.as_of, candidate: c };
   }
@@ -73,8 +74,8 @@ export function traceSymbol(folder: string, symbol: string): Trace {
   }
   const vetoes = read(folder, 'vetoes.json');
   if (vetoes) {
-    const strict = ((vetoes.strict_vetoes ?? {}) as Record<string, Json[]>)[symbol] ?? [];
-    const final = ((vetoes.vetoes ?? {}) as Record<string, Json[]>)[symbol] ?? [];
+    const strict = ownGet(vetoes.strict_vetoes as Record<string, Json[]> | undefined, symbol) ?? [];
+    const final = ownGet(vetoes.vetoes as Record<string, Json[]> | undefined, symbol) ?? [];
     t.filters = (vetoes.filters as Json[]).map((f) => {
       const v = final.find((x) => x.filter === f.name) ?? strict.find((x) => x.filter === f.name);
       if (!v) return { filter: f.name, verdict: 'passed' as const };
@@ -111,7 +112,7 @@ function traceMeta(folder: string, symbol: string, t: Trace): Trace {
       return { sleeve: s.name, run: s.run, note: 'not a candidate there' };
     }
   });
-  if (!f && !sleeves.some((s) => s.trace)) throw inputError('SYMBOL_NOT_IN_RUN', `${symbol} is held by no sleeve of meta run ${t.run}`, suggestionHint(symbol, flat.map((x) => x.symbol), 'holdings'));
+  if (!f && !sleeves.some((s) => s.trace)) throw inputError('SYMBOL_NOT_IN_RUN', `${symbol} is held by no sleeve of meta run ${t.run}`, suggestionHint(symbol, flat.map((x) => x.symbol), 'holdings', `The run's ${flat.length} holdings are listed in ${join(folder, 'weights.json')}, e.g. ${flat.slice(0, 5).map((x) => x.symbol).join(', ')}.`));
   return { ...t, meta: { weight: f?.weight ?? null, contributions: f?.sleeves ?? {}, sleeves } };
 }
 

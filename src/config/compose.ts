@@ -234,7 +234,9 @@ function applySet(c: Composed, set: SetExpr, out: Diagnostic[]): void {
   const value = parseSetValue(expr.slice(eq + 1));
   const stages = stagesList(c.value);
   const types = [...new Set(stages.map((s) => String(s.type)))];
-  if (path[0] !== 'stages' || path.length < 3 || path.some((p) => p === '' || FORBIDDEN_KEYS.has(p))) {
+  // `__proto__` and `constructor` are keys like any other below a stage's params (a symbol may be called so): they
+  // are set as own properties, never through the prototype. A stage type cannot be one.
+  if (path[0] !== 'stages' || path.length < 3 || path.some((p) => p === '') || FORBIDDEN_KEYS.has(path[1])) {
     out.push(diag('REF_SET_UNKNOWN_PATH', at, `--set path '${path.join('.')}' is not of the form stages.<type>.<param>`, `Stage types in this pipeline: ${types.join(', ')}.`));
     return;
   }
@@ -247,16 +249,20 @@ function applySet(c: Composed, set: SetExpr, out: Diagnostic[]): void {
   for (const [stage, i] of targets) {
     if (!isPlainObject(stage.params)) stage.params = {};
     let node = stage.params as Record<string, unknown>;
+    const put = (obj: Record<string, unknown>, key: string, v: unknown) => Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
     for (let k = 0; k < rest.length - 1; k++) {
       const next = Object.hasOwn(node, rest[k]) ? node[rest[k]] : undefined;
-      if (next === undefined) node[rest[k]] = {};
+      if (next === undefined) {
+        put(node, rest[k], {});
+        c.origins.set(pointer(['stages', i, 'params', ...rest.slice(0, k + 1)]), { fixed: at });
+      }
       else if (!isPlainObject(next)) {
         out.push(diag('REF_SET_UNKNOWN_PATH', at, `--set cannot reach '${rest.slice(0, k + 2).join('.')}': '${rest.slice(0, k + 1).join('.')}' of stage '${type}' is not a mapping`));
         return;
       }
       node = node[rest[k]] as Record<string, unknown>;
     }
-    node[rest[rest.length - 1]] = value;
+    put(node, rest[rest.length - 1], value);
     const full = ['stages', i, 'params', ...rest];
     const layer: OriginMap = new Map();
     recordOrigins(layer, value, full, () => ({ fixed: at }));

@@ -155,8 +155,13 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
   return best !== undefined && bestD <= limit ? best : undefined;
 }
 
-export function suggestionHint(word: string, candidates: string[], what: string): string {
+/**
+ * "Did you mean", with the known names when they are few. `elsewhere` says where to find a long list; without it,
+ * the list is plugins' (`pipeline-run plugins`).
+ */
+export function suggestionHint(word: string, candidates: string[], what: string, elsewhere?: string): string {
   const guess = didYouMean(word, candidates);
   const list = candidates.length <= 12 ? ` Known ${what}: ${candidates.join(', ')}.` : '';
-  return guess ? `Did you mean '${guess}'?${list}` : `${list.trim() || `Run \`pipeline-run plugins\` to list ${what}.`}`;
+  const more = elsewhere ?? `Run \`pipeline-run plugins\` to list ${what}.`;
+  return guess ? `Did you mean '${guess}'?${list}` : `${list.trim() || more}`;
 }

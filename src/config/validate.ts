@@ -205,6 +205,15 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
     stages.push({ type: hit.name, params, meta, index });
   });
 
+  // Graph: a stage type appears once, unless the stage says it may repeat.
+  const firstOf = new Map<string, number>();
+  for (const s of stages) {
+    const first = firstOf.get(s.type);
+    if (first === undefined) firstOf.set(s.type, s.index);
+    else if (!s.meta!.repeatable)
+      diagnostics.push(diag('GRAPH_DUPLICATE_STAGE', locateIn(origins, ['stages', s.index, 'type']), `stage '${s.type}' appears twice (stages ${first + 1} and ${s.index + 1})`, `A second '${s.type}' would overwrite or replay the first: keep one, and put its params together.`));
+  }
+
   // Graph: each stage's requires must be provided by the document or an earlier stage.
   const provided = new Map<string, string>(DOCUMENT_PROVIDES[kind as DocumentKind].map((k) => [k, 'the document']));
   const providers = new Map<string, string[]>();

@@ -75,6 +75,11 @@ export interface StageMeta extends PluginMeta {
   shorthands?: Record<string, string[]>;
   /** Groups of params of which at most one may be given (checked before defaults are applied). */
   exclusive?: string[][];
+  /**
+   * Whether the stage may appear more than once in a pipeline. Most may not: a second `allocation` would silently
+   * overwrite the first's weights, a second `backtest` would replay the first. Refused at validation unless set.
+   */
+  repeatable?: boolean;
 }
 
 export interface PluginClass<T = unknown, M extends PluginMeta = PluginMeta> {

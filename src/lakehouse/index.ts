@@ -38,9 +38,11 @@
 import { join, resolve } from 'node:path';
 import type { PriceMatrix, ReturnsMatrix } from '../core/context.js';
 import { inputError } from '../core/errors.js';
-import { Store, decodeOhlcv, recover, sha256, describeSource, SYMBOLS_FILE, type Ohlcv, type OpenOptions, type SymbolWrite, type CommitOptions, type RecoveryReport } from './store.js';
+import { dict } from '../core/keyed.js';
+import { Store, decodeOhlcv, encodeOhlcv, recover, sha256, describeSource, SYMBOLS_FILE, type Ohlcv, type OpenOptions, type SymbolWrite, type CommitOptions, type RecoveryReport } from './store.js';
 import { combinedDataIdentity, dataIdentity, entryKey, type Registry, type RegistryEntry, type SourceRef } from './registry.js';
 import { readFunding, readReturns, readPrices, readToxicBars, type ReturnsRequest } from './returns.js';
+import { isoFromDay } from './dates.js';
 import { generateSynthetic, type SyntheticOptions } from './sources/synthetic.js';
 import { readCsvSource, type CsvImportOptions } from './sources/csv.js';
 import type { CcxtOptions } from './sources/ccxt.js';
@@ -117,8 +119,46 @@ export interface VerifyReport {
 export interface RepairReport {
   verify: VerifyReport;
   repaired: { key: string; before: string[]; after: string[]; status: string; changed: boolean }[];
-  skipped: { key: string; why: string }[];
+  /** Symbols left as they were, and why; `source_changed`: the source no longer gives the rows that were imported. */
+  skipped: { key: string; why: string; reason?: 'source_changed' | 'source_unreadable' | 'symbol_gone' | 'fetch_failed' }[];
   orphansRemoved: string[];
+}
+
+/**
+ * Whether a re-read source still gives the rows that were imported: compared row by row with the stored file, or,
+ * when that file is damaged, by the checksum the registry kept. Returns what differs, or undefined when nothing does.
+ */
+async function sourceChange(store: { readEntry(e: RegistryEntry): Promise<Ohlcv> }, e: RegistryEntry, fresh: Ohlcv): Promise<string | undefined> {
+  let old: Ohlcv;
+  try {
+    old = await store.readEntry(e);
+  } catch {
+    return sha256(encodeOhlcv(fresh)) === e.checksum ? undefined : 'it no longer reproduces the stored file (the checksum differs)';
+  }
+  const at = new Map<number, number>();
+  for (let i = 0; i < old.date.length; i++) at.set(old.date[i], i);
+  let changed = 0;
+  let added = 0;
+  let first: number | undefined;
+  const same = (a: number, b: number) => a === b || (Number.isNaN(a) && Number.isNaN(b));
+  for (let i = 0; i < fresh.date.length; i++) {
+    const j = at.get(fresh.date[i]);
+    if (j === undefined) {
+      added++;
+      first ??= fresh.date[i];
+      continue;
+    }
+    at.delete(fresh.date[i]);
+    if (!(['open', 'high', 'low', 'close', 'volume'] as const).every((k) => same(old[k][j], fresh[k][i]))) {
+      changed++;
+      first = first === undefined ? fresh.date[i] : Math.min(first, fresh.date[i]);
+    }
+  }
+  const removed = at.size;
+  for (const d of at.keys()) first = first === undefined ? d : Math.min(first, d);
+  if (!changed && !added && !removed) return undefined;
+  const parts = [changed ? `${changed} row(s) differ` : '', added ? `${added} row(s) added` : '', removed ? `${removed} row(s) gone` : ''].filter(Boolean);
+  return `${parts.join(', ')} (first on ${isoFromDay(first!)})`;
 }
 
 function report(entries: RegistryEntry[]): WriteReport {
@@ -192,7 +232,8 @@ export class Lakehouse {
 
   status(): StatusReport {
     const rows = this.symbols();
-    const venues: Record<string, number> = {};
+    // Venue names are the user's (--venue): an object without a prototype counts them.
+    const venues = dict<number>();
     for (const r of rows) venues[r.venue] = (venues[r.venue] ?? 0) + 1;
     return {
       root: this.root, symbols: rows.length, stable: rows.filter((r) => r.status === 'STABLE').length,
@@ -303,16 +344,20 @@ export class Lakehouse {
       const keys = new Set(list.map((e) => entryKey(e.venue, e.symbol)));
       writes.push(...generateSynthetic({ seed: src.seed, symbols: src.symbols, days: src.days, end: src.end }).writes.filter((w) => keys.has(entryKey(w.meta.venue, w.meta.symbol))));
     }
-    // CSV: re-read the file each symbol came from.
+    // CSV: re-read the file each symbol came from. A source that changed since the import is not mixed into the
+    // store by a repair: the symbol is left as it is and the report says what changed (re-import to take it).
     for (const e of targets.filter((t) => t.source.kind === 'csv')) {
       const src = e.source as Extract<SourceRef, { kind: 'csv' }>;
+      const key = entryKey(e.venue, e.symbol);
       try {
         const got = await readCsvSource(src.path, { layout: src.layout, venue: e.venue, assetType: e.asset_type });
         const w = got.find((g) => g.meta.symbol === e.symbol);
-        if (w) writes.push({ ...w, meta: { ...w.meta, exchange: e.exchange, sector: e.sector, market_cap_rank: e.market_cap_rank } });
-        else skipped.push({ key: entryKey(e.venue, e.symbol), why: `${src.path} no longer has ${e.symbol}` });
+        const change = w ? await sourceChange(this.store, e, w.data) : undefined;
+        if (!w) skipped.push({ key, why: `${src.path} no longer has ${e.symbol}`, reason: 'symbol_gone' });
+        else if (change) skipped.push({ key, why: `the source changed since it was imported: ${change}; nothing was written for it (run \`pipeline-run lakehouse import ${src.path}\` to take the new rows)`, reason: 'source_changed' });
+        else writes.push({ ...w, meta: { ...w.meta, exchange: e.exchange, sector: e.sector, market_cap_rank: e.market_cap_rank } });
       } catch (err) {
-        skipped.push({ key: entryKey(e.venue, e.symbol), why: `${describeSource(src)}: ${(err as Error).message.split('\n')[0]}` });
+        skipped.push({ key, why: `${describeSource(src)}: ${(err as Error).message.split('\n')[0]}`, reason: 'source_unreadable' });
       }
     }
     if (writes.length) await this.commit(writes, { ...opts, replace: false }, 'repairing');
@@ -333,7 +378,7 @@ export class Lakehouse {
           symbols: list.map((e) => (e.source as Extract<SourceRef, { kind: 'ccxt' }>).market),
         });
       } catch (err) {
-        for (const e of list) skipped.push({ key: entryKey(e.venue, e.symbol), why: (err as Error).message.split('\n')[0] });
+        for (const e of list) skipped.push({ key: entryKey(e.venue, e.symbol), why: (err as Error).message.split('\n')[0], reason: 'fetch_failed' });
       }
     }
     // Orphans: files no entry points at (a crash before a commit point, or removed entries).

@@ -46,11 +46,25 @@ export interface Ohlcv {
   funding?: Float64Array;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/**
+ * A symbol or venue name becomes a file name: letters, digits, '.', '_' and '-', not starting with '.' or '-', at
+ * most MAX_NAME_LENGTH characters. (A name like `constructor` or `__proto__` is a name like any other: lookups by
+ * name go through Maps, see src/core/keyed.ts.)
+ */
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+export const MAX_NAME_LENGTH = 120;
+
+/** Why `name` cannot be a symbol or venue name, or undefined when it can. */
+export function nameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'is empty';
+  if (name.length > MAX_NAME_LENGTH) return `is ${name.length} characters long, above the limit of ${MAX_NAME_LENGTH} (it becomes a file name)`;
+  if (!NAME.test(name)) return "is not a usable name: use letters, digits, '.', '_' and '-', not starting with '.' or '-' (it becomes a file name)";
+  return undefined;
+}
+
 export function checkName(kind: 'symbol' | 'venue', name: string): void {
-  if (!NAME.test(name) || name.length > 120) {
-    throw inputError('LAKEHOUSE_NAME', `Invalid ${kind} name "${name}": use letters, digits, '.', '_' and '-' (it becomes a file name).`);
-  }
+  const bad = nameProblem(name);
+  if (bad) throw inputError('LAKEHOUSE_NAME', `Invalid ${kind} name ${JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name)}: it ${bad}.`);
 }
 
 export const ohlcvPath = (venue: string, symbol: string) => `${OHLCV_DIR}/${venue}/${symbol}.arrow`;
@@ -290,6 +304,17 @@ function checkSeries(w: SymbolWrite): void {
   for (let i = 1; i < n; i++) {
     if (date[i] <= date[i - 1]) throw runError('LAKEHOUSE_WRITE', `${w.meta.venue}/${w.meta.symbol}: dates not strictly ascending at ${isoFromDay(date[i])}.`);
   }
+  // Whatever the source, no non-finite or non-positive price reaches the store (an unknown volume is NaN).
+  for (const k of ['open', 'high', 'low', 'close'] as const) {
+    const col = w.data[k];
+    for (let i = 0; i < n; i++) {
+      if (!(col[i] > 0 && col[i] < Infinity)) throw runError('LAKEHOUSE_WRITE', `${w.meta.venue}/${w.meta.symbol}: ${k} on ${isoFromDay(date[i])} is ${col[i]}, not a finite positive price; nothing was written.`);
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const v = w.data.volume[i];
+    if (v < 0 || v === Infinity) throw runError('LAKEHOUSE_WRITE', `${w.meta.venue}/${w.meta.symbol}: volume on ${isoFromDay(date[i])} is ${v}; nothing was written.`);
+  }
 }
 
 /** Merge two ascending series; rows of `b` win on equal dates (a funding column in either is kept, NaN elsewhere). */
@@ -318,7 +343,12 @@ export function mergeOhlcv(a: Ohlcv, b: Ohlcv): Ohlcv {
 }
 
 /** Union of the dates of the equity series written to one venue in this batch: the venue's session calendar. */
-function sessionCalendars(writes: SymbolWrite[]): Map<string, Int32Array> {
+/**
+ * The sessions of each venue (equities and ETFs): the union of its symbols' dates, those written now and those
+ * already stored, so health judges one symbol written alone (a repair, a top-up) on the same calendar as the import
+ * that wrote them all (a market-wide closure such as 2001-09-11 is not a gap).
+ */
+function sessionCalendars(writes: SymbolWrite[], stored: { venue: string; date: Int32Array }[] = []): Map<string, Int32Array> {
   const byVenue = new Map<string, Int32Array[]>();
   for (const w of writes) {
     if (tradesDaily(w.meta.asset_type)) continue;
@@ -326,6 +356,7 @@ function sessionCalendars(writes: SymbolWrite[]): Map<string, Int32Array> {
     l.push(w.data.date);
     byVenue.set(w.meta.venue, l);
   }
+  for (const s of stored) byVenue.get(s.venue)?.push(s.date);
   const out = new Map<string, Int32Array>();
   for (const [venue, list] of byVenue) {
     if (list.length < 3) continue; // too few symbols to tell a market closure from a data gap
@@ -512,7 +543,19 @@ export class Store {
           'Pass --replace to overwrite them, or import under another --venue.',
         );
       }
-      const calendars = sessionCalendars(writes);
+      // Stored symbols of the venues written (not those being replaced) complete each venue's calendar.
+      const writtenKeys = new Set(writes.map((w) => entryKey(w.meta.venue, w.meta.symbol)));
+      const sessionVenues = new Set(writes.filter((w) => !tradesDaily(w.meta.asset_type)).map((w) => w.meta.venue));
+      const stored: { venue: string; date: Int32Array }[] = [];
+      for (const e of Object.values(reg.entries)) {
+        if (!sessionVenues.has(e.venue) || writtenKeys.has(entryKey(e.venue, e.symbol))) continue;
+        try {
+          stored.push({ venue: e.venue, date: this.readCloses(e).date });
+        } catch {
+          /* a damaged file does not take part in the calendar; verify reports it */
+        }
+      }
+      const calendars = sessionCalendars(writes, stored);
       const renames: [string, string][] = [];
       const next: Registry = { ...reg, entries: { ...reg.entries } };
       const written: RegistryEntry[] = [];

@@ -97,8 +97,10 @@ export function heatmapSpec(symbols: string[], corr: Float64Array): Spec {
     width: side, height: side, title: 'Correlation (dendrogram order)', data: { values },
     mark: 'rect',
     encoding: {
-      x: { field: 'a', type: 'nominal', sort: symbols, title: null, axis: { labelFontSize: n > 40 ? 7 : 10 } },
-      y: { field: 'b', type: 'nominal', sort: symbols, title: null, axis: { labelFontSize: n > 40 ? 7 : 10 } },
+      // sort: null keeps the data's order (the dendrogram's). A sort list would become a vega expression holding
+      // the names, and vega fails on a string constant such as "constructor" or "toString" in an expression.
+      x: { field: 'a', type: 'nominal', sort: null, title: null, axis: { labelFontSize: n > 40 ? 7 : 10 } },
+      y: { field: 'b', type: 'nominal', sort: null, title: null, axis: { labelFontSize: n > 40 ? 7 : 10 } },
       color: { field: 'rho', type: 'quantitative', scale: { domain: [-1, 1], scheme: 'redblue', reverse: true }, title: 'ρ' },
     },
   };

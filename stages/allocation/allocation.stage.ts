@@ -138,9 +138,11 @@ export class AllocationStage implements Stage<SelectionContext> {
     const ub = new Float64Array(n).fill(ub0);
     // Keyed by symbols users name: a Map, so a symbol called `constructor` or `__proto__` is just a symbol.
     const symbolBounds = ownMap(p.symbol_bounds as Record<string, [number, number]> | undefined);
-    const inUniverse = new Set([...symbols, ...symbols.map(physical)]);
-    const unknown = [...symbolBounds.keys()].filter((s) => !inUniverse.has(s));
-    if (unknown.length) throw inputError('UNKNOWN_SYMBOL', `allocation.symbol_bounds names symbols not in the universe: ${unknown.join(', ')}`, `The universe has ${n} symbols, e.g. ${symbols.slice(0, 5).join(', ')}.`, { param: ['symbol_bounds', unknown[0]] });
+    // A bound for a candidate the policy left out (on this date) simply does not apply; one for a name the run
+    // never saw is a mistake in the params.
+    const seen = new Set([...symbols, ...symbols.map(physical), ...(ctx.raw_pool ?? []).map((c) => c.symbol), ...(ctx.returns?.symbols ?? [])]);
+    const unknown = [...symbolBounds.keys()].filter((s) => !seen.has(s));
+    if (unknown.length) throw inputError('UNKNOWN_SYMBOL', `allocation.symbol_bounds names symbols the run never saw: ${unknown.join(', ')}`, `The candidates are ${[...new Set((ctx.raw_pool ?? []).map((c) => c.symbol))].slice(0, 5).join(', ')}${(ctx.raw_pool?.length ?? 0) > 5 ? ', …' : ''}.`, { param: ['symbol_bounds', unknown[0]] });
     const boundsParam = (s: string): ParamPath => (symbolBounds.has(s) ? ['symbol_bounds', s] : symbolBounds.has(physical(s)) ? ['symbol_bounds', physical(s)] : ['bounds']);
     symbols.forEach((s, i) => {
       const b = symbolBounds.get(s) ?? symbolBounds.get(physical(s));

@@ -4,8 +4,8 @@
  * over the engines (no context, no artifacts), called once per meta rebalance; the selection funnel's allocation
  * stage adds clusters, atoms and beta on top of the same estimates.
  */
-import { inputError, runError } from '../../src/core/errors.js';
-import type { PluginRef, PluginResolver } from '../../src/core/plugin.js';
+import { FractalError, inputError, runError } from '../../src/core/errors.js';
+import type { PluginClass, PluginRef, PluginResolver } from '../../src/core/plugin.js';
 import { correlationMatrix } from '../../src/math/correlation.js';
 import { estimateCovariance, expectedReturns, regulariseCovariance, type CovarianceEstimator, type ExpectedReturnsMethod } from '../../src/math/covariance-estimators.js';
 import { QPInfeasibleError } from '../../src/math/qp.js';
@@ -39,11 +39,11 @@ export function allocateSleeves(window: { values: Float64Array; nSymbols: number
   const [lo, hi] = (p.bounds as [number, number] | undefined) ?? [0, 1];
   const lb = new Float64Array(n).fill(lo);
   const ub = new Float64Array(n).fill(hi);
-  if (lo * n > budget + 1e-12) throw inputError('MINIMUMS_ABOVE_BUDGET', `meta_optimize: ${n} sleeves at a lower bound of ${lo} exceed the budget ${budget}`);
-  if (hi * n < budget - 1e-12) throw inputError('CAPS_BELOW_BUDGET', `meta_optimize: ${n} sleeves capped at ${hi} cannot hold the budget ${budget}`);
+  if (lo * n > budget + 1e-12) throw inputError('MINIMUMS_ABOVE_BUDGET', `meta_optimize: ${n} sleeves at a lower bound of ${lo} exceed the budget ${budget}`, undefined, { param: ['bounds'] });
+  if (hi * n < budget - 1e-12) throw inputError('CAPS_BELOW_BUDGET', `meta_optimize: ${n} sleeves capped at ${hi} cannot hold the budget ${budget}`, undefined, { param: ['bounds'] });
   const caps = (p.direction_caps ?? {}) as { net?: number; gross?: number };
-  if (caps.net !== undefined && Math.abs(budget) > caps.net) throw inputError('NET_CAP_BELOW_BUDGET', `meta_optimize: |budget| ${Math.abs(budget)} exceeds the net direction cap ${caps.net}`);
-  if (caps.gross !== undefined && Math.abs(budget) > caps.gross) throw inputError('GROSS_CAP_BELOW_BUDGET', `meta_optimize: |budget| ${Math.abs(budget)} exceeds the gross direction cap ${caps.gross}`);
+  if (caps.net !== undefined && Math.abs(budget) > caps.net) throw inputError('NET_CAP_BELOW_BUDGET', `meta_optimize: |budget| ${Math.abs(budget)} exceeds the net direction cap ${caps.net}`, undefined, { param: ['direction_caps', 'net'] });
+  if (caps.gross !== undefined && Math.abs(budget) > caps.gross) throw inputError('GROSS_CAP_BELOW_BUDGET', `meta_optimize: |budget| ${Math.abs(budget)} exceeds the gross direction cap ${caps.gross}`, undefined, { param: ['direction_caps', 'gross'] });
 
   const cov = (p.covariance ?? {}) as { estimator?: CovarianceEstimator; missing?: 'complete' | 'pairwise'; halflife?: number };
   const missing = cov.missing ?? 'pairwise';
@@ -57,15 +57,23 @@ export function allocateSleeves(window: { values: Float64Array; nSymbols: number
   };
 
   const attempts: SleeveAllocation['attempts'] = [];
-  for (const ref of [p.engine as PluginRef, ...((p.fallback as PluginRef[] | undefined) ?? [])]) {
+  for (const [k, ref] of [p.engine as PluginRef, ...((p.fallback as PluginRef[] | undefined) ?? [])].entries()) {
+    const engine = plugins.get<AllocationEngine>('engine', ref.name);
+    // As in the allocation stage: no covariance engine on a window with no more days than sleeves.
+    if (((engine.constructor as PluginClass).meta.needs ?? 'covariance') === 'covariance' && T <= n) {
+      attempts.push({ engine: ref.name, error: `${ref.name} needs a covariance matrix, and ${T} day(s) of returns for ${n} sleeves do not determine one (it needs more days than assets)` });
+      continue;
+    }
     try {
-      const w = plugins.get<AllocationEngine>('engine', ref.name).run(problem, ref.params ?? {}).weights;
+      const w = engine.run(problem, ref.params ?? {}).weights;
       const v = violation(problem, w);
       if (!(v <= FEASIBILITY_TOLERANCE * Math.max(1, Math.abs(budget)) * 10)) throw new Error(`${ref.name} returned weights that break a constraint by ${v.toExponential(2)}`);
       const weights = new Float64Array(nSymbols);
       keep.forEach((j, k) => (weights[j] = w[k]));
       return { weights, engine: ref.name, attempts, covariance_regularised: reg.shrinkage };
     } catch (err) {
+      // A param the engine refuses (a risk budget for a sleeve the meta does not have) is the input's: no fallback.
+      if (err instanceof FractalError && err.exitCode === 2) throw err.underParam(k === 0 ? ['engine', 'params'] : ['fallback', k - 1, 'params']);
       attempts.push({ engine: ref.name, error: err instanceof QPInfeasibleError ? 'infeasible: the constraints have no common portfolio' : (err as Error).message });
     }
   }

@@ -7,6 +7,7 @@
 import type { FlatWeight, SleeveResult, TreeNode } from '../../src/core/context.js';
 import { byCodeUnit } from '../../src/core/order.js';
 import { holdingsAt } from './walk-forward.js';
+import { dict, ownGet } from '../../src/core/keyed.js';
 
 /** What flattening reads of a sleeve: its physical weights (and a meta's tree) as of one day. */
 export type SleeveAsOf = { kind: SleeveResult['kind']; weights: { symbol: string; weight: number }[]; tree?: TreeNode };
@@ -25,9 +26,9 @@ export function flatten(metaWeights: Record<string, number>, sleeves: Record<str
   const by = new Map<string, FlatWeight>();
   for (const [sleeve, w] of Object.entries(metaWeights)) {
     if (w === 0) continue; // no contribution to attribute
-    for (const h of sleeves[sleeve]?.weights ?? []) {
+    for (const h of ownGet(sleeves, sleeve)?.weights ?? []) {
       const c = w * h.weight;
-      const f = by.get(h.symbol) ?? { symbol: h.symbol, weight: 0, direction: 'LONG' as const, sleeves: {} };
+      const f = by.get(h.symbol) ?? { symbol: h.symbol, weight: 0, direction: 'LONG' as const, sleeves: dict<number>() };
       f.weight += c;
       f.sleeves[sleeve] = (f.sleeves[sleeve] ?? 0) + c;
       by.set(h.symbol, f);
@@ -41,19 +42,19 @@ export function flatten(metaWeights: Record<string, number>, sleeves: Record<str
 /** Σ flattened weight must equal Σ_s meta weight × the sleeve's net exposure (the seeds' Stable Sum Gate). */
 export function targetExposure(metaWeights: Record<string, number>, sleeves: Record<string, Pick<SleeveAsOf, 'weights'>>): number {
   let t = 0;
-  for (const [s, w] of Object.entries(metaWeights)) t += w * (sleeves[s]?.weights ?? []).reduce((a, h) => a + h.weight, 0);
+  for (const [s, w] of Object.entries(metaWeights)) t += w * (ownGet(sleeves, s)?.weights ?? []).reduce((a, h) => a + h.weight, 0);
   return t;
 }
 
 /** The tree of a meta decision; `notes` say why a sleeve holds nothing (left out of that decision, say). */
 export function tree(name: string, metaWeights: Record<string, number>, sleeves: Record<string, SleeveAsOf>, vetoed: Record<string, string> = {}, notes: Record<string, string> = {}): TreeNode {
   const children: TreeNode[] = Object.entries(metaWeights).map(([s, w]) => {
-    const r = sleeves[s];
-    const note = notes[s] ? { note: notes[s] } : {};
+    const r = ownGet(sleeves, s)!;
+    const note = ownGet(notes, s) ? { note: ownGet(notes, s) } : {};
     if (r.kind === 'meta' && r.tree) return { ...r.tree, name: s, weight: w, ...note };
     return { name: s, kind: 'selection', weight: w, holdings: r.weights.map((h) => ({ symbol: h.symbol, weight: h.weight })), ...note };
   });
-  for (const [s, why] of Object.entries(vetoed)) children.push({ name: s, kind: sleeves[s]?.kind ?? 'selection', weight: 0, note: why });
+  for (const [s, why] of Object.entries(vetoed)) children.push({ name: s, kind: ownGet(sleeves, s)?.kind ?? 'selection', weight: 0, note: why });
   return { name, kind: 'meta', weight: 1, children };
 }
 

@@ -9,7 +9,7 @@
  * instead of failing its parent.
  */
 import type { MetaContext } from '../../src/core/context.js';
-import { inputError } from '../../src/core/errors.js';
+import { FractalError, inputError } from '../../src/core/errors.js';
 import { int, num, oneOfStr, params, pluginRef } from '../../src/core/params.js';
 import type { PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { isoFromDay } from '../../src/lakehouse/dates.js';
@@ -64,7 +64,8 @@ export class MetaOptimizeStage implements Stage<MetaContext> {
         cols.forEach((j, k) => (weights[j] = a.weights[k]));
         return { weights, engine: a.engine, attempts: a.attempts };
       } catch (err) {
-        if (p.on_failure === 'fail') throw err;
+        // A param the run cannot meet (a budget for an unknown sleeve) is the input's fault: no proxy hides it.
+        if (p.on_failure === 'fail' || (err instanceof FractalError && err.exitCode === 2)) throw err;
         cols.forEach((j) => (weights[j] = budget / cols.length));
         return { weights, engine: 'equal_weight_proxy', proxy_reason: (err as Error).message };
       }

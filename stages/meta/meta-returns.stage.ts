@@ -8,6 +8,7 @@
  */
 import type { MetaContext, SleeveResult } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
+import { dict } from '../../src/core/keyed.js';
 import { fraction, int, oneOfStr, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { cacheKey, inputsFingerprint, readCached, sleeveDataIdentity, writeCached } from './sleeve-cache.js';
@@ -29,12 +30,13 @@ export class MetaReturnsStage implements Stage<MetaContext> {
   };
 
   async execute(ctx: MetaContext, p: Record<string, unknown>, env: StageEnv): Promise<MetaContext> {
-    const results: Record<string, SleeveResult> = {};
-    const vetoed: Record<string, string> = {};
+    // Keyed by sleeve names users choose: objects without a prototype (a sleeve may be called `constructor`).
+    const results = dict<SleeveResult>();
+    const vetoed = dict<string>();
     const children = (env.pipeline.config as { sleeves?: MetaContext['sleeves'] }).sleeves ?? ctx.sleeves;
-    const keys: Record<string, { key: string; data_hash: string }> = {};
+    const keys = dict<{ key: string; data_hash: string }>();
     const toRun: string[] = [];
-    const cached: Record<string, SleeveResult> = {};
+    const cached = dict<SleeveResult>();
     for (const s of children) {
       const child = env.sleeveConfig(s.name);
       if (s.kind === 'selection' && env.useCache && child) {
@@ -84,7 +86,7 @@ export class MetaReturnsStage implements Stage<MetaContext> {
     // common calendar (every day any sleeve has) each sleeve has a return on.
     const union = [...new Set(Object.values(results).flatMap((r) => Array.from(r.dates)))].sort((a, b) => a - b);
     const threshold = p.health_threshold as number;
-    const health: Record<string, number> = {};
+    const health = dict<number>();
     for (const [name, r] of Object.entries(results)) {
       let valid = 0;
       for (const x of r.returns) if (Number.isFinite(x)) valid++;
@@ -109,9 +111,9 @@ export class MetaReturnsStage implements Stage<MetaContext> {
         if (x !== undefined) values[j * T + t] = x;
       });
     });
-    ctx.sleeve_results = { ...results };
+    ctx.sleeve_results = dict(Object.entries(results));
     ctx.sleeve_returns = { dates: Int32Array.from(axis), symbols: names, values };
-    ctx.sleeve_weights = Object.fromEntries(names.map((n) => [n, results[n].weights]));
+    ctx.sleeve_weights = dict(names.map((n) => [n, results[n].weights] as const));
     ctx.vetoed_sleeves = vetoed;
     ctx.health_threshold = threshold;
     ctx.periods_per_year = Math.max(...names.map((n) => results[n].periods_per_year));

@@ -14,6 +14,7 @@
  *   fat tails) keep vetoing in stages 3 and 4, when representatives are forced and the pool is filled.
  * - No filter reads a day after ctx.as_of (see `asOfEnd` in core/context).
  */
+import { ownGet } from '../../src/core/keyed.js';
 import { runError } from '../../src/core/errors.js';
 import type { FeatureTable, ReturnsMatrix, SelectionContext } from '../../src/core/context.js';
 
@@ -29,7 +30,16 @@ export interface FilterCheck {
 }
 
 /** Per symbol, the checks of one filter. */
+/**
+ * Each symbol's checks. Make it with `dict()` (src/core/keyed.ts): symbols are names users choose,
+ * and `out[symbol] = …` on a plain `{}` would set the prototype for a symbol called `__proto__`.
+ */
 export type FilterVerdicts = Record<string, FilterCheck[]>;
+
+/** A symbol's checks, own entries only (never Object.prototype's); a filter of a plugin module may return a Map. */
+export function verdictsOf(v: FilterVerdicts | Map<string, FilterCheck[]>, symbol: string): FilterCheck[] {
+  return (v instanceof Map ? v.get(symbol) : ownGet(v, symbol)) ?? [];
+}
 
 export interface Filter {
   /** Data-health and fat-tail filters are hard: HTR stages 3 and 4 never force a symbol they veto. */

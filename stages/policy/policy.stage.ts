@@ -18,10 +18,11 @@
  * winner is dropped (symbols without a sector are not capped).
  */
 import type { Candidate, FeatureTable, SelectionContext, Veto } from '../../src/core/context.js';
+import { dict } from '../../src/core/keyed.js';
 import { runError } from '../../src/core/errors.js';
 import { bool, fraction, int, num, params, pluginRefList } from '../../src/core/params.js';
 import type { PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
-import type { Filter, FilterCheck } from './filter.js';
+import { verdictsOf, type Filter, type FilterCheck } from './filter.js';
 import { byCodeUnit } from '../../src/core/order.js';
 
 export const HTR_STAGE_NAMES = { 1: 'strict', 2: 'relaxed', 3: 'representative_forcing', 4: 'balanced_fallback' } as const;
@@ -141,14 +142,15 @@ export class PolicyStage implements Stage<SelectionContext> {
     });
 
     const evaluate = (stage: HtrStage, list: Record<string, unknown>[]): Evaluation => {
-      const vetoes: Record<string, Veto[]> = {};
+      // Keyed by symbol: no prototype, so a symbol named `constructor` or `__proto__` is a symbol like any other.
+      const vetoes = dict<Veto[]>();
       const hard = new Set<string>();
       const soft = new Set<string>();
       filters.forEach((f, i) => {
         const verdicts = f.evaluate(features, list[i]!, ctx);
         const vetoedHere: { symbol: string; metric: string; value: FilterCheck['value']; threshold: FilterCheck['threshold'] }[] = [];
         for (const s of features.symbols) {
-          for (const c of verdicts[s] ?? []) {
+          for (const c of verdictsOf(verdicts, s)) {
             if (!c.vetoed) continue;
             (vetoes[s] ??= []).push({ filter: refs[i]!.name, metric: c.metric, value: c.value, threshold: c.threshold });
             vetoedHere.push({ symbol: s, metric: c.metric, value: c.value, threshold: c.threshold });

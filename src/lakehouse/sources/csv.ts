@@ -5,13 +5,20 @@
  *    (BTCUSDT.csv); `funding` is a perpetual's funding rate for the day (a fraction of notional, long pays when positive).
  * Everything is parsed and checked before anything is written; a bad number or date, unsorted or duplicate dates, or
  * a header clash is refused with file:line. `.csv.gz` files are read too.
+ *
+ * One rule for every number (docs/lakehouse.md, "CSV rules"): an empty cell is missing (a wide file's price before
+ * a listing, an unknown volume); anything else must be a plain decimal (`12`, `-0.5`, `1.2e-3`) that is finite in
+ * double precision, a price above zero and a volume at least zero. `NaN`, `NA`, `null`, `-`, `inf` and overflowing
+ * values such as `1e400` are refused with file:line, so no non-finite value reaches the store. A file is read only
+ * when it is a regular file of at most MAX_CSV_BYTES (uncompressed) with lines of at most MAX_LINE_BYTES.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
+import { open, readdir, stat } from 'node:fs/promises';
+import { gunzip } from 'node:zlib';
+import { promisify } from 'node:util';
 import { basename, join, resolve } from 'node:path';
 import { inputError } from '../../core/errors.js';
 import { isoFromDay, parseIsoDay, weekday } from '../dates.js';
-import type { Ohlcv, SymbolWrite } from '../store.js';
+import { nameProblem, type Ohlcv, type SymbolWrite } from '../store.js';
 import type { SymbolMeta } from '../registry.js';
 
 export type CsvLayout = 'wide' | 'ohlcv';
@@ -30,6 +37,19 @@ const DATE_HEADERS = new Set(['date', 'timestamp', 'time', 'datetime', 'day', ''
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const QUOTES = ['USDT', 'USDC', 'FDUSD', 'BUSD', 'TUSD', 'USD', 'EUR', 'BTC', 'ETH', 'BNB'];
 const MAX_ERRORS = 20;
+/** The largest CSV file read (uncompressed): 1 GiB, about 20 million rows of OHLCV. */
+export const MAX_CSV_BYTES = 1 << 30;
+/** The longest line: 1 MiB, a wide file of some 50,000 symbols. */
+export const MAX_LINE_BYTES = 1 << 20;
+/** How much of an offending cell a message shows. */
+const CELL_SHOWN = 40;
+const gunzipAsync = promisify(gunzip);
+
+/** A cell as a message shows it: quoted, cut, control characters made visible. */
+export function showCell(cell: string): string {
+  const clean = cell.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return JSON.stringify(clean.length > CELL_SHOWN ? `${clean.slice(0, CELL_SHOWN)}…` : clean);
+}
 
 class Problems {
   list: string[] = [];
@@ -62,22 +82,63 @@ function splitLine(line: string): string[] {
   return out;
 }
 
+/**
+ * The file's text, or a coded error: not a regular file (a device such as /dev/zero, a pipe), larger than
+ * MAX_CSV_BYTES (compressed or not), a damaged or truncated .gz. Never reads more than the limit.
+ */
 async function readText(path: string): Promise<string> {
-  const buf = await readFile(path);
-  const text = path.endsWith('.gz') ? gunzipSync(buf).toString('utf8') : buf.toString('utf8');
+  const st = await stat(path);
+  if (!st.isFile()) throw inputError('CSV_TOO_LARGE', `${path} is not a regular file (a device, a pipe or a socket); it is not read`);
+  if (st.size > MAX_CSV_BYTES) throw inputError('CSV_TOO_LARGE', `${path} is ${st.size} bytes, above the ${MAX_CSV_BYTES}-byte limit`);
+  const fh = await open(path, 'r');
+  let buf: Buffer;
+  try {
+    // At most the limit + 1 bytes, whatever the size said (a file growing under us).
+    buf = Buffer.alloc(Math.min(st.size, MAX_CSV_BYTES) + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n === buf.length) break;
+    }
+    if (n > MAX_CSV_BYTES) throw inputError('CSV_TOO_LARGE', `${path} is larger than the ${MAX_CSV_BYTES}-byte limit`);
+    buf = buf.subarray(0, n);
+  } finally {
+    await fh.close();
+  }
+  if (path.endsWith('.gz')) {
+    try {
+      buf = await gunzipAsync(buf, { maxOutputLength: MAX_CSV_BYTES });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ERR_BUFFER_TOO_LARGE') throw inputError('CSV_TOO_LARGE', `${path} decompresses to more than the ${MAX_CSV_BYTES}-byte limit`);
+      const why = code === 'Z_BUF_ERROR' ? 'it is truncated (unexpected end of the compressed data)' : code === 'Z_DATA_ERROR' ? 'the compressed data is damaged (or it is not gzip)' : 'it cannot be decompressed';
+      throw inputError('CSV_INVALID', `Refused ${path}; nothing was written:\n  ${path}: not a readable .gz file: ${why}`, 'Fetch or compress the file again.');
+    }
+  }
+  const text = buf.toString('utf8');
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-function lines(text: string): string[] {
+function lines(file: string, text: string): string[] {
   const ls = text.split(/\r?\n/);
   while (ls.length && ls[ls.length - 1].trim() === '') ls.pop();
+  const long = ls.findIndex((l) => l.length > MAX_LINE_BYTES);
+  if (long >= 0) throw inputError('CSV_INVALID', `Refused ${file}; nothing was written:\n  ${file}:${long + 1}: the line is longer than ${MAX_LINE_BYTES} characters`, 'Is this a CSV file? A wide file holds one column per symbol: split very wide files.');
   return ls;
 }
 
-function parseNumber(cell: string): number | undefined {
+/** The number rule (see the file comment): a number, or why the cell is not one. */
+function parseNumber(cell: string): { value: number } | { why: string } {
   const s = cell.trim();
-  return NUMBER.test(s) ? Number(s) : undefined;
+  if (!NUMBER.test(s)) return { why: 'not a number' };
+  const v = Number(s);
+  if (!Number.isFinite(v)) return { why: 'out of range (overflows double precision)' };
+  return { value: v };
 }
+
+const MISSING_HINT = 'leave the cell empty for a missing value';
 
 export function splitBaseQuote(symbol: string): { base: string | null; quote: string | null } {
   for (const q of QUOTES) if (symbol.length > q.length && symbol.endsWith(q)) return { base: symbol.slice(0, -q.length), quote: q };
@@ -103,21 +164,25 @@ function checkDate(where: string, cell: string, prev: number | undefined, proble
   return d;
 }
 
-const SYMBOL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** A symbol becomes a file name in the lakehouse: SYMBOL_NAME_RULE (store.ts) says what is allowed. */
+function symbolNameProblem(s: string): string | undefined {
+  return nameProblem(s);
+}
 
 /** A wide file of closes: returns one series per column (rows where the cell is empty are absent). */
 export function parseWide(file: string, text: string, problems: Problems): { symbol: string; data: Ohlcv }[] {
-  const ls = lines(text);
+  const ls = lines(file, text);
   if (ls.length < 2) {
     problems.add(`${file}:1: no data rows`);
     return [];
   }
   const header = splitLine(ls[0]).map((h) => h.trim());
-  if (!DATE_HEADERS.has(header[0].toLowerCase())) problems.add(`${file}:1: the first column must be the date (named date), found "${header[0]}"`);
+  if (!DATE_HEADERS.has(header[0].toLowerCase())) problems.add(`${file}:1: the first column must be the date (named date), found ${showCell(header[0])}`);
   const symbols = header.slice(1);
   const seen = new Map<string, number>();
   symbols.forEach((s, i) => {
-    if (!SYMBOL_NAME.test(s)) problems.add(`${file}:1: column ${i + 2} "${s}" is not a usable symbol name (letters, digits, . _ -)`);
+    const bad = symbolNameProblem(s);
+    if (bad) problems.add(`${file}:1: column ${i + 2} ${showCell(s)} ${bad}`);
     const key = s.toUpperCase();
     if (seen.has(key)) problems.add(`${file}:1: header clash: column ${i + 2} "${s}" repeats column ${seen.get(key)! + 2}`);
     else seen.set(key, i);
@@ -137,10 +202,11 @@ export function parseWide(file: string, text: string, problems: Problems): { sym
     prev = d;
     for (let j = 0; j < m; j++) {
       const cell = cells[j + 1].trim();
-      if (cell === '' || cell === 'NaN' || cell === 'nan') continue;
+      if (cell === '') continue; // missing: the one way to say it
       const v = parseNumber(cell);
-      if (v === undefined || !(v > 0)) problems.add(`${where}: ${symbols[j]}: bad price "${cell}" (expected a positive number or an empty cell)`);
-      else { cols[j].d.push(d); cols[j].c.push(v); }
+      if ('why' in v) problems.add(`${where}: ${symbols[j]}: bad price ${showCell(cell)}: ${v.why} (expected a positive number; ${MISSING_HINT})`);
+      else if (!(v.value > 0)) problems.add(`${where}: ${symbols[j]}: bad price ${showCell(cell)}: not positive (expected a positive number; ${MISSING_HINT})`);
+      else { cols[j].d.push(d); cols[j].c.push(v.value); }
     }
   }
   return symbols.map((symbol, j) => {
@@ -152,7 +218,7 @@ export function parseWide(file: string, text: string, problems: Problems): { sym
 
 /** One symbol's OHLCV file. */
 export function parseOhlcv(file: string, text: string, problems: Problems): Ohlcv | undefined {
-  const ls = lines(text);
+  const ls = lines(file, text);
   if (ls.length < 2) {
     problems.add(`${file}:1: no data rows`);
     return undefined;
@@ -183,15 +249,19 @@ export function parseOhlcv(file: string, text: string, problems: Problems): Ohlc
     prev = d;
     let ok = true;
     for (const name of ['open', 'high', 'low', 'close'] as const) {
-      const v = parseNumber(cells[col[name]]);
-      if (v === undefined || !(v > 0)) { problems.add(`${where}: bad ${name} "${cells[col[name]]}" (expected a positive number)`); ok = false; }
-      else o[name][k] = v;
+      const cell = cells[col[name]];
+      const v = parseNumber(cell);
+      const why = 'why' in v ? v.why : !(v.value > 0) ? 'not positive' : undefined;
+      if (why !== undefined) { problems.add(`${where}: bad ${name} ${showCell(cell)}: ${why} (expected a positive number)`); ok = false; }
+      else o[name][k] = (v as { value: number }).value;
     }
     let vol = NaN;
     if (col.volume >= 0 && cells[col.volume].trim() !== '') {
-      const v = parseNumber(cells[col.volume]);
-      if (v === undefined || v < 0) { problems.add(`${where}: bad volume "${cells[col.volume]}"`); ok = false; }
-      else vol = v;
+      const cell = cells[col.volume];
+      const v = parseNumber(cell);
+      const why = 'why' in v ? v.why : v.value < 0 ? 'negative' : undefined;
+      if (why !== undefined) { problems.add(`${where}: bad volume ${showCell(cell)}: ${why} (expected a number >= 0; ${MISSING_HINT})`); ok = false; }
+      else vol = (v as { value: number }).value;
     }
     o.volume[k] = vol;
     if (col.funding >= 0) {
@@ -210,7 +280,7 @@ const isCsv = (name: string) => /\.csv(\.gz)?$/i.test(name);
 const stripExt = (name: string) => name.replace(/\.csv(\.gz)?$/i, '');
 
 async function detectLayout(file: string): Promise<CsvLayout> {
-  const first = lines((await readText(file)).slice(0, 4096))[0] ?? '';
+  const first = (await readText(file)).slice(0, 4096).split(/\r?\n/)[0] ?? '';
   const header = splitLine(first).map((h) => h.trim().toLowerCase());
   return ['open', 'high', 'low', 'close'].every((h) => header.includes(h)) ? 'ohlcv' : 'wide';
 }
@@ -224,6 +294,7 @@ export async function readCsvSource(path: string, opts: CsvImportOptions = {}): 
   } catch {
     throw inputError('CSV_NOT_FOUND', `No such file or folder: ${path}`);
   }
+  if (!st.isDirectory() && !st.isFile()) throw inputError('CSV_TOO_LARGE', `${path} is not a regular file (a device, a pipe or a socket); it is not read`);
   const files = st.isDirectory() ? (await readdir(abs)).filter(isCsv).sort().map((f) => join(abs, f)) : [abs];
   if (files.length === 0) throw inputError('CSV_EMPTY', `${path} holds no .csv files.`);
   const layout = opts.layout ?? (await detectLayout(files[0]));
@@ -241,7 +312,8 @@ export async function readCsvSource(path: string, opts: CsvImportOptions = {}): 
       : [{ symbol: stripExt(basename(file)), data: parseOhlcv(file, text, problems), file }];
     for (const s of got) {
       if (!s.data) continue;
-      if (layout === 'ohlcv' && !SYMBOL_NAME.test(s.symbol)) problems.add(`${file}: file name gives symbol "${s.symbol}", not a usable symbol name`);
+      const badName = layout === 'ohlcv' ? symbolNameProblem(s.symbol) : undefined;
+      if (badName) problems.add(`${file}: the file name gives symbol ${showCell(s.symbol)}, which ${badName.replace(/^is /, 'is ')}`);
       const key = s.symbol.toUpperCase();
       if (owner.has(key)) problems.add(`${file}:1: symbol ${s.symbol} clashes with the one in ${owner.get(key)}`);
       owner.set(key, file);

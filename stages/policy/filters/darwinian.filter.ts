@@ -8,10 +8,11 @@
  * - annualised volatility (feature, when computed) < min_volatility: a price that never moves (a halted listing,
  *   a peg) scores as perfectly safe and predictable on every ranker, so it is vetoed as unhealthy instead.
  */
+import { dict } from '../../../src/core/keyed.js';
 import { asOfEnd, type FeatureTable, type SelectionContext } from '../../../src/core/context.js';
 import { fraction, int, num, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
-import { ceiling, featureColumn, optionalFeatureColumn, floor, type Filter, type FilterVerdicts } from '../filter.js';
+import { ceiling, featureColumn, optionalFeatureColumn, floor, type Filter, type FilterCheck, type FilterVerdicts } from '../filter.js';
 
 export class DarwinianFilter implements Filter {
   static readonly meta: PluginMeta = {
@@ -38,7 +39,7 @@ export class DarwinianFilter implements Filter {
     const minVolatility = p.min_volatility as number;
     const pool = new Map((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
     const history = historyDays(features.symbols, ctx);
-    const out: FilterVerdicts = {};
+    const out = dict<FilterCheck[]>();
     features.symbols.forEach((s, i) => {
       const volume = Number.isFinite(dollarVolume[i]!) ? dollarVolume[i]! : (pool.get(s)?.volume_24h ?? NaN);
       const volumeCheck = floor('dollar_volume', volume, minVolume);

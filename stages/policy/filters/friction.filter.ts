@@ -12,11 +12,12 @@
  * with 4% daily volatility costs 0.02 at an ADV of about $4.3M. Unknown volume or volatility gives no veto (value
  * null): the darwinian filter is where missing liquidity is vetoed.
  */
+import { dict } from '../../../src/core/keyed.js';
 import { asOfEnd, type FeatureTable, type SelectionContext } from '../../../src/core/context.js';
 import { int, num, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
 import { sampleStd } from '../../../src/math/features.js';
-import { ceiling, optionalFeatureColumn, relaxCeiling, returnsColumn, type Filter, type FilterVerdicts } from '../filter.js';
+import { ceiling, optionalFeatureColumn, relaxCeiling, returnsColumn, type Filter, type FilterCheck, type FilterVerdicts } from '../filter.js';
 
 export interface EciInputs {
   sigmaDaily: number;
@@ -55,7 +56,7 @@ export class FrictionFilter implements Filter {
     const index = new Map((returns?.symbols ?? []).map((s, j) => [s, j]));
     const end = returns ? asOfEnd(returns, ctx.as_of) : 0;
     const start = Math.max(0, end - (p.lookback as number));
-    const out: FilterVerdicts = {};
+    const out = dict<FilterCheck[]>();
     features.symbols.forEach((s, i) => {
       const j = index.get(s);
       const sigmaDaily = returns && j !== undefined ? sampleStd(returnsColumn(returns, j, start, end)) : NaN;

@@ -4,10 +4,11 @@
  * - Kaufman efficiency ratio < efficiency_min;
  * - Hurst exponent inside `hurst_band` (closed): indistinguishable from a random walk.
  */
+import { dict } from '../../../src/core/keyed.js';
 import type { FeatureTable, SelectionContext } from '../../../src/core/context.js';
 import { fraction, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
-import { ceiling, featureColumn, floor, relaxFloor, relaxUnitCeiling, toValue, type Filter, type FilterVerdicts } from '../filter.js';
+import { ceiling, featureColumn, floor, relaxFloor, relaxUnitCeiling, toValue, type Filter, type FilterCheck, type FilterVerdicts } from '../filter.js';
 import { ENTROPY_PARAMS, entropyColumn } from './entropy.js';
 
 export class PredictabilityFilter implements Filter {
@@ -30,7 +31,7 @@ export class PredictabilityFilter implements Filter {
     const efficiency = featureColumn(features, 'efficiency');
     const hurst = featureColumn(features, 'hurst');
     const [lo, hi] = p.hurst_band as [number, number];
-    const out: FilterVerdicts = {};
+    const out = dict<FilterCheck[]>();
     features.symbols.forEach((s, i) => {
       const h = hurst[i]!;
       out[s] = [

@@ -3,10 +3,11 @@
  * (100 (P_last / P_first - 1)); it is compared as a fraction (roc / 100), so roc_max 1 is +100% and roc_min -0.8
  * is -80%.
  */
+import { dict } from '../../../src/core/keyed.js';
 import type { FeatureTable } from '../../../src/core/context.js';
 import { num, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
-import { ceiling, featureColumn, floor, relaxCeiling, type Filter, type FilterVerdicts } from '../filter.js';
+import { ceiling, featureColumn, floor, relaxCeiling, type Filter, type FilterCheck, type FilterVerdicts } from '../filter.js';
 
 export class RocFilter implements Filter {
   static readonly meta: PluginMeta = {
@@ -23,7 +24,7 @@ export class RocFilter implements Filter {
 
   evaluate(features: FeatureTable, p: Record<string, unknown>): FilterVerdicts {
     const roc = featureColumn(features, 'roc');
-    const out: FilterVerdicts = {};
+    const out = dict<FilterCheck[]>();
     features.symbols.forEach((s, i) => {
       const r = roc[i]! / 100;
       out[s] = [ceiling('roc', r, p.roc_max as number), floor('roc', r, p.roc_min as number)];

@@ -4,10 +4,11 @@
  * - Kaufman efficiency ratio (feature `efficiency`) < efficiency_min;
  * - Hurst exponent (feature `hurst`) < hurst_min or > hurst_max.
  */
+import { dict } from '../../../src/core/keyed.js';
 import type { FeatureTable, SelectionContext } from '../../../src/core/context.js';
 import { fraction, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
-import { ceiling, featureColumn, floor, optionalFeatureColumn, relaxFloor, relaxUnitCeiling, type Filter, type FilterVerdicts } from '../filter.js';
+import { ceiling, featureColumn, floor, optionalFeatureColumn, relaxFloor, relaxUnitCeiling, type Filter, type FilterCheck, type FilterVerdicts } from '../filter.js';
 import { ENTROPY_PARAMS, entropyColumn } from './entropy.js';
 
 export class SpectralFilter implements Filter {
@@ -32,7 +33,7 @@ export class SpectralFilter implements Filter {
     // Hurst bounds at [0, 1] cannot veto: the feature is needed only when they are narrowed.
     const hurstBound = (p.hurst_min as number) > 0 || (p.hurst_max as number) < 1;
     const hurst = hurstBound ? featureColumn(features, 'hurst') : optionalFeatureColumn(features, 'hurst');
-    const out: FilterVerdicts = {};
+    const out = dict<FilterCheck[]>();
     features.symbols.forEach((s, i) => {
       out[s] = [
         ceiling(entropy.metric, entropy.values[i]!, p.entropy_max as number),

@@ -3,6 +3,7 @@
  * and, when cvar_max is given, a daily CVaR 95% loss (minus the feature `cvar_95`) above it. Hard (the seeds' "hard
  * veto"): never relaxed, and HTR stages 3 and 4 never force a symbol it vetoes.
  */
+import { dict } from '../../../src/core/keyed.js';
 import type { FeatureTable } from '../../../src/core/context.js';
 import { num, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
@@ -26,7 +27,7 @@ export class TailRiskFilter implements Filter {
     const kurtosis = featureColumn(features, 'kurtosis');
     const volatility = featureColumn(features, 'volatility');
     const cvar = p.cvar_max !== undefined ? featureColumn(features, 'cvar_95') : undefined;
-    const out: FilterVerdicts = {};
+    const out = dict<FilterCheck[]>();
     features.symbols.forEach((s, i) => {
       const checks: FilterCheck[] = [ceiling('kurtosis', kurtosis[i]!, p.kurtosis_max as number), ceiling('volatility', volatility[i]!, p.volatility_max as number)];
       if (cvar) checks.push(ceiling('cvar_95_loss', -cvar[i]!, p.cvar_max as number));

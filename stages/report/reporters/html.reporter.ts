@@ -4,6 +4,7 @@
  * selection funnel, the metrics table and the data health of the inputs. It shows what the run produced: a
  * pipeline that stops before the backtest gets the sections it has.
  */
+import { ownGet } from '../../../src/core/keyed.js';
 import type { MetaContext, SelectionContext } from '../../../src/core/context.js';
 import { metaHtml } from './meta-sections.js';
 import { params, str } from '../../../src/core/params.js';
@@ -80,7 +81,7 @@ export class HtmlReporter implements Reporter<SelectionContext> {
       const steps: { step: string; count: number }[] = [];
       if (funnel?.length) steps.push({ step: 'universe', count: funnel[0].left });
       if (ctx.raw_pool) steps.push({ step: 'discovery', count: ctx.raw_pool.length });
-      if (ctx.vetoes && ctx.features) steps.push({ step: 'after vetoes', count: ctx.features.symbols.filter((s) => !ctx.vetoes![s]?.length).length });
+      if (ctx.vetoes && ctx.features) steps.push({ step: 'after vetoes', count: ctx.features.symbols.filter((s) => !ownGet(ctx.vetoes, s)?.length).length });
       if (ctx.winners) steps.push({ step: 'winners', count: ctx.winners.length });
       if (ctx.weights) steps.push({ step: 'held', count: ctx.weights.filter((w) => w.weight !== 0).length });
       sections.push('<h2>Selection</h2>');

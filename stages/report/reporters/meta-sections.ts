@@ -3,6 +3,7 @@
  * walk-forward (what is out of sample, its metrics, every meta rebalance), sleeve correlation, the top physical
  * holdings with their attribution, and the tree.
  */
+import { ownGet } from '../../../src/core/keyed.js';
 import type { MetaContext, TreeNode } from '../../../src/core/context.js';
 import { isoFromDay } from '../../../src/lakehouse/dates.js';
 import { correlationMatrix } from '../../../src/math/correlation.js';
@@ -45,8 +46,9 @@ export function metaMarkdown(ctx: MetaContext, top: number): string[] {
   const asOf = ctx.as_of !== undefined ? ` as of ${isoFromDay(ctx.as_of)}` : '';
   const lines: string[] = ['', '## Sleeves', '', `| sleeve | kind | meta weight${asOf} | source |`, '|---|---|---:|---|'];
   for (const s of ctx.sleeves) {
-    const r = ctx.sleeve_results?.[s.name];
-    lines.push(`| ${s.name} | ${s.kind} | ${ctx.meta_weights?.[s.name] !== undefined ? pct(ctx.meta_weights[s.name]) : '—'} | ${r ? (r.cached ? `cache (${r.run})` : r.run) : `left out: ${ctx.vetoed_sleeves?.[s.name] ?? ''}`} |`);
+    const r = ownGet(ctx.sleeve_results, s.name);
+    const w = ownGet(ctx.meta_weights, s.name);
+    lines.push(`| ${s.name} | ${s.kind} | ${w !== undefined ? pct(w) : '—'} | ${r ? (r.cached ? `cache (${r.run})` : r.run) : `left out: ${ownGet(ctx.vetoed_sleeves, s.name) ?? ''}`} |`);
   }
   const note = walkForwardNote(ctx);
   if (m && note) {
