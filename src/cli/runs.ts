@@ -79,7 +79,7 @@ export function renderIndex(rows: RunRow[], root: string): { md: string; html: s
   const head = ['pipeline', 'run', 'outcome', 'started', 'time', 'CAGR', 'Sharpe', 'max DD', 'vol', 'config', 'note'];
   const note = (r: RunRow) => (r.outcome === 'succeeded' ? '' : (r.error ?? '').replace(/\|/g, '/').slice(0, 160));
   const cells = (r: RunRow) => [r.name, r.run_id, r.outcome, r.started_at.replace('T', ' ').slice(0, 19), `${(r.duration_ms / 1000).toFixed(1)} s`, pct(r.metrics?.cagr), fix(r.metrics?.sharpe), pct(r.metrics?.max_drawdown), pct(r.metrics?.volatility), r.config_hash.slice(0, 12), note(r)];
-  const link = (r: RunRow) => relative(root, join(r.folder, existsSync(join(r.folder, 'report.html')) ? 'report.html' : existsSync(join(r.folder, 'report.md')) ? 'report.md' : 'manifest.json'));
+  const link = (r: RunRow) => relative(root, join(r.folder, ['report.html', 'report.md', 'manifest.json', 'FAILED', 'audit.jsonl'].find((f) => existsSync(join(r.folder, f))) ?? ''));
   const md = [
     `# Runs (${rows.length})`,
     '',

@@ -115,7 +115,7 @@ export const ERRORS = {
   SLEEVE_UNKNOWN: { exit: 1, summary: 'a meta stage asked for a sleeve the meta pipeline does not declare' },
 
   // ------------------------------------------------------------------ the machine and the process (exit 1)
-  DISK_FULL: { exit: 1, summary: 'no space left on the device (ENOSPC, EDQUOT); the folder being written is named', hint: 'Free space or point --out (or --lakehouse) at a larger disk; the failed run folder says what was written.' },
+  DISK_FULL: { exit: 1, summary: 'no space left on the device (ENOSPC, EDQUOT); the folder being written is named', hint: 'Free space, or point --out (or --lakehouse) at a larger disk.' },
   NO_PERMISSION: { exit: 1, summary: 'the operating system refused access (EACCES, EPERM); the path is named', hint: 'Check the permissions of the folder named.' },
   READ_ONLY_FILESYSTEM: { exit: 1, summary: 'a write to a read-only file system (EROFS); the path is named', hint: 'Point --out (or --lakehouse) at a writable disk.' },
   TOO_MANY_OPEN_FILES: { exit: 1, summary: 'the process ran out of file descriptors (EMFILE, ENFILE)', hint: 'Raise the limit (`ulimit -n`) or run fewer workers.' },

@@ -21,6 +21,8 @@ export interface ErrorLocation {
 export interface ErrorExtra {
   /** The param that caused the error, relative to the params of the stage that raised it. */
   param?: ParamPath;
+  /** Point at the param's key rather than its value (a mapping keyed by an unknown symbol). */
+  paramKey?: boolean;
   /** Where the error is, when the raising site already knows (set by the runner from `param`). */
   location?: ErrorLocation;
   cause?: unknown;

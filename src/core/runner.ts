@@ -70,7 +70,7 @@ export function locateError(v: ValidationResult, err: FractalError, stageIndex?:
   if (err.location || !err.param || !v.composed) return err;
   const index = err.stage?.index ?? stageIndex;
   if (index === undefined) return err;
-  return err.withDefaults({ location: locateIn(v.composed.origins, ['stages', index, 'params', ...err.param]) as ErrorLocation });
+  return err.withDefaults({ location: locateIn(v.composed.origins, ['stages', index, 'params', ...err.param], err.options.paramKey ? 'key' : 'value') as ErrorLocation });
 }
 
 /**

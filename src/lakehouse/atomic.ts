@@ -22,9 +22,13 @@ export async function writeTemp(target: string, data: Uint8Array | string): Prom
   try {
     await fh.writeFile(data);
     await fh.sync();
-  } finally {
-    await fh.close();
+  } catch (err) {
+    // A full disk mid-write: no partial temporary file is left behind.
+    await fh.close().catch(() => {});
+    await unlink(tmp).catch(() => {});
+    throw err;
   }
+  await fh.close();
   return tmp;
 }
 

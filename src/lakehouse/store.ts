@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { readFile, rename, mkdir, unlink, readdir, stat, access } from 'node:fs/promises';
 import { join, dirname, resolve } from 'node:path';
 import { Table, makeData, makeVector, DateDay, Float64, Int32, Utf8, vectorFromArray, tableToIPC, tableFromIPC } from 'apache-arrow';
-import { inputError, runError } from '../core/errors.js';
+import { inputError, runError, systemError } from '../core/errors.js';
 import { parseJsonText } from '../core/json-text.js';
 import { TMP_MARK, writeTemp, writeFileAtomic, fsyncDir } from './atomic.js';
 import { acquireLock, LOCK_FILE, type LockOptions } from './lock.js';
@@ -604,11 +604,17 @@ export class Store {
         renames.push([regTmp.slice(this.root.length + 1), REGISTRY_FILE]);
       } catch (err) {
         for (const t of tmpCreated) await unlink(t).catch(() => {});
-        throw err;
+        throw systemError(err, `writing the lakehouse ${this.root} (nothing was committed)`);
       }
       // The commit point: once journal.json exists, the commit will complete (here or on recovery).
       const journal: Journal = { started_at: new Date().toISOString(), pid: process.pid, renames };
-      await writeFileAtomic(join(this.root, JOURNAL_FILE), JSON.stringify(journal));
+      try {
+        await writeFileAtomic(join(this.root, JOURNAL_FILE), JSON.stringify(journal));
+      } catch (err) {
+        // Before the commit point: the store is as it was; the new files go.
+        for (const t of tmpCreated) await unlink(t).catch(() => {});
+        throw systemError(err, `writing the lakehouse ${this.root} (nothing was committed)`);
+      }
       if (process.env.FRACTAL_LAKEHOUSE_CRASH_AFTER_JOURNAL) process.kill(process.pid, 'SIGKILL'); // test hook: die at the worst moment
       await applyJournal(this.root);
       this.reg = next;

@@ -8,9 +8,9 @@
  * Every file is written whole or not at all (a temporary name, then a rename). When the disk is full the failure is
  * still marked: the folder is renamed to <run_id>.failed even if FAILED or manifest.json could not be written.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { jsonText } from './artifacts.js';
 import { writeWhole } from './write-whole.js';
@@ -71,6 +71,22 @@ export function processAlive(info: RunningInfo): boolean | 'unknown' {
   return info.proc_start === undefined || now === undefined ? true : now === info.proc_start;
 }
 
+/**
+ * The reason a folder could not be made: a recursive mkdir on a read-only disk says ENOENT, so ask the nearest
+ * folder that exists whether it can be written (EROFS, EACCES).
+ */
+function whyNotCreated(dir: string, err: NodeJS.ErrnoException): string | undefined {
+  if (err.code !== 'ENOENT') return err.code;
+  let up = dir;
+  while (!existsSync(up) && dirname(up) !== up) up = dirname(up);
+  try {
+    accessSync(up, constants.W_OK);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? err.code;
+  }
+  return err.code;
+}
+
 export class RunFolder {
   readonly parent: string;
   readonly dir: string;
@@ -83,7 +99,7 @@ export class RunFolder {
       mkdirSync(this.parent, { recursive: true });
       mkdirSync(this.dir);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = whyNotCreated(this.parent, err as NodeJS.ErrnoException);
       // A full disk or too many open files is the machine's state, not a wrong --out.
       if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EMFILE' || code === 'ENFILE') throw systemError(err, `creating the run folder under ${this.parent}`);
       throw inputError('OUT_NOT_WRITABLE', `cannot create the run folder under ${outRoot}: ${code ?? (err as Error).message}`, undefined, { cause: err });
@@ -94,7 +110,8 @@ export class RunFolder {
     } catch (err) {
       // Nothing of the run exists yet: leave nothing behind.
       rmSync(this.dir, { recursive: true, force: true });
-      throw systemError(err, `creating the run folder ${this.dir}`);
+      const e = systemError(err, `creating the run folder ${this.dir} (nothing was written)`);
+      throw e;
     }
   }
 

@@ -78,7 +78,7 @@ export class AllocationStage implements Stage<SelectionContext> {
     const known = (s: string) => names.has(s) || u.symbols.some((x) => s.startsWith(`${x.symbol}_`));
     const unknown = [...symbolBounds.keys()].filter((s) => !known(s));
     if (unknown.length)
-      out.push(inputError('UNKNOWN_SYMBOL', `allocation.symbol_bounds names symbols that are not on venue ${u.venue}: ${unknown.join(', ')}`, `Venue ${u.venue} has ${names.size} symbols, e.g. ${[...names].slice(0, 5).join(', ')}.`, { param: ['symbol_bounds', unknown[0]] }));
+      out.push(inputError('UNKNOWN_SYMBOL', `allocation.symbol_bounds names symbols that are not on venue ${u.venue}: ${unknown.join(', ')}`, `Venue ${u.venue} has ${names.size} symbols, e.g. ${[...names].slice(0, 5).join(', ')}.`, { param: ['symbol_bounds', unknown[0]], paramKey: true }));
     const mn = p.market_neutral as { benchmark?: string } | undefined;
     if (mn?.benchmark !== undefined && !names.has(mn.benchmark))
       out.push(inputError('UNKNOWN_SYMBOL', `allocation.market_neutral.benchmark '${mn.benchmark}' is not on venue ${u.venue}`, undefined, { param: ['market_neutral', 'benchmark'] }));
@@ -142,7 +142,7 @@ export class AllocationStage implements Stage<SelectionContext> {
     // never saw is a mistake in the params.
     const seen = new Set([...symbols, ...symbols.map(physical), ...(ctx.raw_pool ?? []).map((c) => c.symbol), ...(ctx.returns?.symbols ?? [])]);
     const unknown = [...symbolBounds.keys()].filter((s) => !seen.has(s));
-    if (unknown.length) throw inputError('UNKNOWN_SYMBOL', `allocation.symbol_bounds names symbols the run never saw: ${unknown.join(', ')}`, `The candidates are ${[...new Set((ctx.raw_pool ?? []).map((c) => c.symbol))].slice(0, 5).join(', ')}${(ctx.raw_pool?.length ?? 0) > 5 ? ', …' : ''}.`, { param: ['symbol_bounds', unknown[0]] });
+    if (unknown.length) throw inputError('UNKNOWN_SYMBOL', `allocation.symbol_bounds names symbols the run never saw: ${unknown.join(', ')}`, `The candidates are ${[...new Set((ctx.raw_pool ?? []).map((c) => c.symbol))].slice(0, 5).join(', ')}${(ctx.raw_pool?.length ?? 0) > 5 ? ', …' : ''}.`, { param: ['symbol_bounds', unknown[0]], paramKey: true });
     const boundsParam = (s: string): ParamPath => (symbolBounds.has(s) ? ['symbol_bounds', s] : symbolBounds.has(physical(s)) ? ['symbol_bounds', physical(s)] : ['bounds']);
     symbols.forEach((s, i) => {
       const b = symbolBounds.get(s) ?? symbolBounds.get(physical(s));

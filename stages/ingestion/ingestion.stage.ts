@@ -51,11 +51,12 @@ export class IngestionStage implements Stage<SelectionContext> {
     const span = venueSpan(universe.symbols);
     if (!span) return [inputError('LAKEHOUSE_MISSING_DATA', `scanner '${ref.name}' found no data on venue ${universe.venue}`, undefined, { param: ['scanner'] })];
     const problems: FractalError[] = [];
-    const asOf = p.as_of ? dayFromIso(p.as_of as string) : span.last;
+    let asOf: number | undefined = p.as_of ? dayFromIso(p.as_of as string) : span.last;
     try {
       checkAsOf(asOf, span, universe.venue);
     } catch (err) {
       problems.push(err as FractalError);
+      asOf = undefined; // the stages after this one do not judge their windows against a date already refused
     }
     if (p.candidates_path) {
       try {
@@ -67,7 +68,7 @@ export class IngestionStage implements Stage<SelectionContext> {
         problems.push(err as FractalError);
       }
     }
-    env.universe = { ...universe, asOf };
+    env.universe = { ...universe, ...(asOf !== undefined ? { asOf } : {}) };
     return problems;
   }
 

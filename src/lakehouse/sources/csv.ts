@@ -156,7 +156,7 @@ export function inferAssetType(dates: ArrayLike<number>): 'spot' | 'equity' {
 function checkDate(where: string, cell: string, prev: number | undefined, problems: Problems): number | undefined {
   const d = parseIsoDay(cell);
   if (d === undefined) {
-    problems.add(`${where}: bad date "${cell}" (expected YYYY-MM-DD)`);
+    problems.add(`${where}: bad date ${showCell(cell)} (expected YYYY-MM-DD)`);
     return undefined;
   }
   if (prev !== undefined && d === prev) problems.add(`${where}: duplicate date ${isoFromDay(d)}`);
@@ -184,7 +184,7 @@ export function parseWide(file: string, text: string, problems: Problems): { sym
     const bad = symbolNameProblem(s);
     if (bad) problems.add(`${file}:1: column ${i + 2} ${showCell(s)} ${bad}`);
     const key = s.toUpperCase();
-    if (seen.has(key)) problems.add(`${file}:1: header clash: column ${i + 2} "${s}" repeats column ${seen.get(key)! + 2}`);
+    if (seen.has(key)) problems.add(`${file}:1: header clash: column ${i + 2} ${showCell(s)} repeats column ${seen.get(key)! + 2}`);
     else seen.set(key, i);
   });
   const m = symbols.length;
@@ -232,7 +232,7 @@ export function parseOhlcv(file: string, text: string, problems: Problems): Ohlc
     return undefined;
   }
   const dupes = header.filter((h, i) => h !== '' && header.indexOf(h) !== i);
-  if (dupes.length) problems.add(`${file}:1: header clash: ${[...new Set(dupes)].join(', ')} repeated`);
+  if (dupes.length) problems.add(`${file}:1: header clash: ${[...new Set(dupes)].map(showCell).join(', ')} repeated`);
   const n = ls.length - 1;
   const o: Required<Ohlcv> = { date: new Int32Array(n), open: new Float64Array(n), high: new Float64Array(n), low: new Float64Array(n), close: new Float64Array(n), volume: new Float64Array(n), funding: new Float64Array(col.funding >= 0 ? n : 0) };
   let prev: number | undefined;
@@ -266,9 +266,11 @@ export function parseOhlcv(file: string, text: string, problems: Problems): Ohlc
     o.volume[k] = vol;
     if (col.funding >= 0) {
       const cell = cells[col.funding].trim();
-      const f = cell === '' ? NaN : parseNumber(cell);
-      if (f === undefined || Math.abs(f) >= 1) { problems.add(`${where}: bad funding "${cells[col.funding]}" (expected the day's rate as a fraction, e.g. 0.0003)`); ok = false; }
-      else o.funding[k] = f;
+      // The same number rule: empty is unknown; otherwise a finite decimal, here a daily rate below 100%.
+      const v = cell === '' ? { value: NaN } : parseNumber(cell);
+      const why = 'why' in v ? v.why : Math.abs(v.value) >= 1 ? 'not a daily rate' : undefined;
+      if (why !== undefined) { problems.add(`${where}: bad funding ${showCell(cell)}: ${why} (expected the day's rate as a fraction, e.g. 0.0003; ${MISSING_HINT})`); ok = false; }
+      else o.funding[k] = (v as { value: number }).value;
     }
     o.date[k] = d;
     if (ok) k++;

@@ -20,7 +20,7 @@ export class RiskParityEngine implements AllocationEngine {
     // A budget may name a symbol, or one of its atoms (<symbol>_<logic>_<direction>).
     const known = (s: string) => names.has(s) || universe.symbols.some((x) => s.startsWith(`${x.symbol}_`));
     const unknown = [...ownMap(params.budgets as Record<string, number> | undefined).keys()].filter((s) => !known(s));
-    return unknown.length ? [inputError('UNKNOWN_SYMBOL', `risk_parity budgets name symbols that are not on venue ${universe.venue}: ${unknown.join(', ')}`, undefined, { param: ['budgets', unknown[0]] })] : [];
+    return unknown.length ? [inputError('UNKNOWN_SYMBOL', `risk_parity budgets name symbols that are not on venue ${universe.venue}: ${unknown.join(', ')}`, undefined, { param: ['budgets', unknown[0]], paramKey: true })] : [];
   }
 
   run(p: AllocationProblem, params: Record<string, unknown>): EngineResult {
