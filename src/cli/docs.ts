@@ -53,6 +53,11 @@ function page(meta: PluginMeta): string {
     const sm = meta as StageMeta;
     out.push(`Document kinds: ${sm.documents.join(', ')}. Requires: ${sm.requires.map((r) => `\`${r}\``).join(', ') || 'nothing'}. Provides: ${sm.provides.map((p) => `\`${p}\``).join(', ')}.${sm.reads?.length ? ` Reads when present: ${sm.reads.map((r) => `\`${r}\``).join(', ')}.` : ''}`, '');
     if (sm.shorthands) for (const [k, v] of Object.entries(sm.shorthands)) out.push(`Shorthand: \`${k}\` is moved into the params of the plugin named by ${v.map((x) => `\`${x}\``).join(' or ')}.`, '');
+    if (sm.repeatable) out.push('May appear more than once in a pipeline.', '');
+  }
+  if (meta.needs) {
+    const what = { covariance: 'a covariance matrix: not run (the next fallback is) when the returns have no more days than assets', variances: 'each asset\'s variance (two days of returns)', nothing: 'no estimate' }[meta.needs];
+    out.push(`Needs: ${what}.`, '');
   }
   const rows = paramRows(meta.params);
   if (rows.length) out.push('| param | type | default | bounds | description |', '|---|---|---|---|---|', ...rows);

@@ -152,7 +152,7 @@ export class AllocationStage implements Stage<SelectionContext> {
     const sumLb = lb.reduce((a, b) => a + b, 0);
     const sumUb = ub.reduce((a, b) => a + b, 0);
     if (sumLb > budget + 1e-12) throw inputError('MINIMUMS_ABOVE_BUDGET', `allocation: the lower bounds sum to ${sumLb}, above the budget ${budget}`, undefined, { param: symbolBounds.size && lb0 * n <= budget ? ['symbol_bounds'] : ['bounds'] });
-    if (sumUb < budget - 1e-12) throw inputError('CAPS_BELOW_BUDGET', `allocation: the upper bounds sum to ${sumUb}, below the budget ${budget} (a cap of ${ub0} on ${n} assets is below 1/N = ${(1 / n).toFixed(4)})`, 'Raise the cap or widen the universe.', { param: ['bounds'] });
+    if (sumUb < budget - 1e-12) throw inputError('CAPS_BELOW_BUDGET', `allocation: the upper bounds sum to ${sumUb}, below the budget ${budget}${symbolBounds.size ? '' : ` (a cap of ${ub0} on ${n} assets is below 1/N = ${(1 / n).toFixed(4)})`}`, 'Raise the cap or widen the universe.', { param: ['bounds'] });
     const dc = (p.direction_caps ?? {}) as { net?: number; gross?: number };
     if (dc.gross !== undefined && Math.abs(budget) > dc.gross) throw inputError('GROSS_CAP_BELOW_BUDGET', `allocation: |budget| ${Math.abs(budget)} exceeds the gross direction cap ${dc.gross}`, undefined, { param: ['direction_caps', 'gross'] });
     // With long-only weights gross = net = budget; shorting symbols directly (negative bounds) under a gross cap
