@@ -61,7 +61,7 @@ export function collectRuns(root: string): RunRow[] {
           name: m.name, run_id: m.run_id, folder, outcome: m.outcome, started_at: m.started_at, duration_ms: m.duration_ms,
           config_hash: m.config_hash, stages: (m.stages ?? []).map((s: { type: string }) => s.type).join(' → '),
           ...(metrics && typeof metrics.sharpe === 'number' ? { metrics } : {}),
-          ...(m.error ? { error: `${m.error.stage ? `${m.error.stage}: ` : ""}[${m.error.code}] ${m.error.message}` } : {}),
+          ...(m.error ? { error: `${m.error.stage ? `${m.error.stage}: ` : ''}[${m.error.code}] ${m.error.message}` } : {}),
         });
       } catch {
         rows.push({ name, run_id: run.name, folder, outcome: 'unreadable manifest', started_at: '', duration_ms: 0, config_hash: '', stages: '' });

@@ -10,13 +10,18 @@ import type { Command } from 'commander';
 import { writeJson } from './shared.js';
 import { inputError } from '../core/errors.js';
 import { ownGet } from '../core/keyed.js';
+import { parseJsonText } from '../core/json-text.js';
 import { suggestionHint } from '../config/diagnostics.js';
 
 type Json = Record<string, any>;
 
 function read(folder: string, name: string): Json | undefined {
   const f = join(folder, name);
-  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as Json) : undefined;
+  if (!existsSync(f)) return undefined;
+  // Reported by line:col, never by a slice of the file (V8's own message would quote it).
+  const parsed = parseJsonText(readFileSync(f, 'utf8'));
+  if (!parsed.ok) throw inputError('NOT_A_RUN', `${f} is not valid JSON (${parsed.error}): ${folder} is not a readable run folder`);
+  return parsed.value as Json;
 }
 
 export interface Trace {

@@ -72,6 +72,8 @@ export interface ValidationResult {
   baseDir: string;
   /** Meta pipelines: each sleeve's own validation, by sleeve name (what the meta run executes). */
   sleeves?: Record<string, ValidationResult>;
+  /** The data roots it was validated with (a worker validating a sleeve again uses the same). */
+  dataRoots?: string[];
 }
 
 /** Where a plugin ref param sits in a stage's params schema. */
@@ -97,7 +99,7 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
   const baseDir = dirname(resolve(file));
   const result = (diagnostics: Diagnostic[], extra: Partial<ValidationResult> = {}): ValidationResult => {
     const ds = sortDiagnostics(diagnostics);
-    return { file, diagnostics: ds, ok: !hasErrors(ds), registry, baseDir, ...extra };
+    return { file, diagnostics: ds, ok: !hasErrors(ds), registry, baseDir, ...(opts.dataRoots?.length ? { dataRoots: opts.dataRoots } : {}), ...extra };
   };
   const { composed, diagnostics } = composeExtends(file);
   if (!composed) return result(diagnostics);
@@ -316,6 +318,7 @@ async function validateSleeves(
       // A sleeve's `set:` items point into the meta file when they are wrong.
       sets: Array.isArray(sl.set) ? (sl.set as unknown[]).map((e, k) => ({ expr: String(e), at: locateIn(origins, [...at, 'set', k]) })) : undefined,
       stack,
+      dataRoots: opts.dataRoots,
     });
     out.push(...child.diagnostics);
     if (!child.resolved) continue;

@@ -172,7 +172,7 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
         return runSleevesInPool(
           // The worker validates the sleeve with exactly the inputs the meta's validation used (same profile, same
           // overrides) and refuses to run if the resolved config differs (its hash is checked).
-          sleeves.map((s) => ({ name: s.name, kind: s.kind, file: resolve(v.baseDir, s.file), profile: v.sleeves![s.name].composed?.profile?.name, sets: s.set, expectHash: s.config_hash, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes })),
+          sleeves.map((s) => ({ name: s.name, kind: s.kind, file: resolve(v.baseDir, s.file), profile: v.sleeves![s.name].composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes })),
           o.threads,
           (done) => o.onDone?.(done),
         );

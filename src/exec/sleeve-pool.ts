@@ -21,6 +21,8 @@ export interface SleeveTask {
   noCache?: boolean;
   /** The config hash the meta's validation gave this sleeve: the worker's must be the same. */
   expectHash: string;
+  /** The data roots the meta was validated with (the sleeve's paths are confined the same way). */
+  dataRoots?: string[];
   finalPrefixes?: { from: string; to: string }[];
 }
 

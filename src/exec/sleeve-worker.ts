@@ -9,7 +9,7 @@ import type { SleeveTask } from './sleeve-pool.js';
 
 const t = workerData as SleeveTask;
 try {
-  const v = await validateFile(t.file, { registry: builtinRegistry(), profile: t.profile, sets: t.sets });
+  const v = await validateFile(t.file, { registry: builtinRegistry(), profile: t.profile, sets: t.sets, dataRoots: t.dataRoots });
   if (!v.ok) throw new Error(`${t.file} is not valid: ${v.diagnostics.map((d) => `${d.code} ${d.message}`).join('; ')}`);
   if (v.hash !== t.expectHash) throw new Error(`${t.file} resolves differently in the worker (config ${v.hash?.slice(0, 12)}, expected ${t.expectHash.slice(0, 12)}): it changed during the run`);
   const r = await executePipeline(v, { outRoot: t.outRoot, cacheRoot: t.cacheRoot, lakehousePath: t.lakehousePath, noCache: t.noCache, finalPrefixes: t.finalPrefixes });
