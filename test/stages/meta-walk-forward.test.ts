@@ -29,7 +29,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function run(file: string, text: string) {
   writeFileSync(join(tmp, file), text);
-  const v = await validateFile(join(tmp, file), { registry: builtinRegistry() });
+  const v = await validateFile(join(tmp, file), { registry: builtinRegistry(), dataRoots: [DATA_DIR] });
   expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   const s = await runPipeline(v, { outRoot: join(tmp, 'runs'), lakehousePath: lakehouse });
   expect(s.outcome).toBe('succeeded');
@@ -206,7 +206,7 @@ test("a staged source's identity before the run (the cache key) equals what its 
   ];
   for (const ref of refs) {
     const s = await run(`id_${ref.name}.yaml`, `pipeline: selection\nversion: "4.0"\nname: id_${ref.name}\nstages:\n  - type: ingestion\n    params: { scanner: { name: ${ref.name}, params: ${JSON.stringify(ref.params)} }, lookback_days: 60 }\n`);
-    const v = await validateFile(join(tmp, `id_${ref.name}.yaml`), { registry });
+    const v = await validateFile(join(tmp, `id_${ref.name}.yaml`), { registry, dataRoots: [DATA_DIR] });
     const scanner = v.resolved!.stages[0].params.scanner as { name: string; params: Record<string, unknown> };
     const { createContainer } = await import('../../src/core/container.js');
     const plugin = createContainer(registry).resolver.get<{ dataIdentity(p: Record<string, unknown>, env: unknown): Promise<string> }>('scanner', ref.name);
