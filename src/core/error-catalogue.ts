@@ -78,6 +78,7 @@ export const ERRORS = {
   MINIMUMS_ABOVE_BUDGET: { exit: 2, summary: 'the lower bounds sum to more than the budget', hint: 'Lower the lower bounds or raise the budget.' },
   CAPS_BELOW_BUDGET: { exit: 2, summary: 'the upper bounds cannot add up to the budget', hint: 'Raise the cap or widen the universe.' },
   CLUSTER_CAPS_BELOW_BUDGET: { exit: 2, summary: 'the cluster caps cannot hold the budget', hint: 'Raise cluster_cap, widen the bounds or widen the universe.' },
+  ZERO_BUDGET: { exit: 2, summary: 'a budget of 0 where every bound allows 0: every weight would be 0', hint: 'Give a non-zero budget; a dollar-neutral book (budget 0) needs bounds that force its legs.' },
   GROSS_CAP_BELOW_BUDGET: { exit: 2, summary: '|budget| exceeds the gross direction cap' },
   NET_CAP_BELOW_BUDGET: { exit: 2, summary: '|budget| exceeds the net direction cap of a long-only book' },
   GROSS_CAP_UNSUPPORTED: { exit: 2, summary: 'a gross cap with negative bounds, which no engine solves yet', hint: 'Express shorts as SHORT atoms (synthesis direction: SHORT or BOTH), or drop the gross cap.' },

@@ -14,7 +14,7 @@ import { estimateCovariance, expectedReturns, regulariseCovariance, type Covaria
 import { QPInfeasibleError } from '../../src/math/qp.js';
 import { riskContributions } from '../../src/math/risk-parity.js';
 import { periodsPerYearFor } from '../features/feature-engineering.stage.js';
-import { FEASIBILITY_TOLERANCE, portfolioVariance, violation, type AllocationEngine, type AllocationProblem } from './engine.js';
+import { emptyBookProblem, FEASIBILITY_TOLERANCE, portfolioVariance, violation, type AllocationEngine, type AllocationProblem } from './engine.js';
 
 const bound: JsonSchema = { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2, description: '[lower, upper] weight of one asset.' };
 
@@ -42,7 +42,7 @@ export class AllocationStage implements Stage<SelectionContext> {
       expected_returns: params({ method: oneOfStr(['mean', 'cagr'] as const, 'Expected returns estimator.', 'mean') }),
       periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
       risk_free_rate: num('Annual risk-free rate.', 0),
-      budget: { ...num('Target net exposure (sum of weights); never 0 (an all-cash book is no allocation).', 1), not: { const: 0 } },
+      budget: num('Target net exposure (sum of weights). 0 only when bounds force positions (a dollar-neutral book of fixed legs); where every bound allows 0 the weights would all be 0, and it is refused.', 1),
       bounds: { ...bound, default: [0, 1] },
       symbol_bounds: { type: 'object', additionalProperties: bound, description: 'Per-symbol [lower, upper] overriding `bounds`.' },
       cluster_cap: fraction('Largest total weight of one cluster (when a clustering stage ran).', 0.25),
@@ -70,6 +70,8 @@ export class AllocationStage implements Stage<SelectionContext> {
     const budget = (p.budget as number | undefined) ?? 1;
     if (lb0 > ub0) out.push(inputError('BAD_BOUNDS', `allocation: bounds are [${lb0}, ${ub0}], lower above upper`, undefined, { param: ['bounds'] }));
     const symbolBounds = ownMap(p.symbol_bounds as Record<string, [number, number]> | undefined);
+    const empty = emptyBookProblem(budget, [[lb0, ub0], ...symbolBounds.values()]);
+    if (empty) out.push(empty);
     for (const [s, [lo, hi]] of symbolBounds) if (lo > hi) out.push(inputError('BAD_BOUNDS', `allocation: bounds of ${s} are [${lo}, ${hi}], lower above upper`, undefined, { param: ['symbol_bounds', s] }));
     const u = env.universe;
     if (!u) return out;
@@ -149,6 +151,8 @@ export class AllocationStage implements Stage<SelectionContext> {
       if (b) { lb[i] = b[0]; ub[i] = b[1]; }
       if (lb[i]! > ub[i]!) throw inputError('BAD_BOUNDS', `allocation: bounds of ${s} are [${lb[i]}, ${ub[i]}], lower above upper`, undefined, { param: boundsParam(s) });
     });
+    const empty = emptyBookProblem(budget, Array.from(lb, (x, i) => [x, ub[i]!] as [number, number]));
+    if (empty) throw empty;
     const sumLb = lb.reduce((a, b) => a + b, 0);
     const sumUb = ub.reduce((a, b) => a + b, 0);
     if (sumLb > budget + 1e-12) throw inputError('MINIMUMS_ABOVE_BUDGET', `allocation: the lower bounds sum to ${sumLb}, above the budget ${budget}`, undefined, { param: symbolBounds.size && lb0 * n <= budget ? ['symbol_bounds'] : ['bounds'] });

@@ -3,7 +3,7 @@
  * AllocationProblem (annualised covariance and expected returns, bounds, group caps, extra linear constraints) and
  * every engine must return weights that satisfy all of it; the stage checks that before accepting them.
  */
-import { runError, type FractalError } from '../../src/core/errors.js';
+import { inputError, runError, type FractalError } from '../../src/core/errors.js';
 import type { Universe } from '../../src/core/plugin.js';
 import { solveQP, type QPProblem } from '../../src/math/qp.js';
 
@@ -104,6 +104,16 @@ export function projectOntoConstraints(p: AllocationProblem, target: Float64Arra
 export function feasibleOrProjected(p: AllocationProblem, target: Float64Array): EngineResult {
   if (violation(p, target) <= FEASIBILITY_TOLERANCE) return { weights: target, diagnostics: { projected: false } };
   return { weights: projectOntoConstraints(p, target), diagnostics: { projected: true } };
+}
+
+/**
+ * A budget of 0 where every asset's bounds allow a weight of 0: all-zero weights satisfy every constraint, and the
+ * engines return them (equal weight is budget / N, the least risk is none), an allocation of nothing: refused at
+ * `budget`. A zero budget stands when bounds force positions (a long leg at [1, 1], a short at [-1, -1]).
+ */
+export function emptyBookProblem(budget: number, bounds: [number, number][]): FractalError | undefined {
+  if (budget !== 0 || bounds.some(([lo, hi]) => lo > 0 || hi < 0)) return undefined;
+  return inputError('ZERO_BUDGET', 'allocation: a budget of 0 where every bound allows 0 allocates nothing (every weight would be 0)', undefined, { param: ['budget'] });
 }
 
 export function requireLongOnly(p: AllocationProblem, engine: string): void {

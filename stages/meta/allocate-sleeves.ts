@@ -9,7 +9,7 @@ import type { PluginClass, PluginRef, PluginResolver } from '../../src/core/plug
 import { correlationMatrix } from '../../src/math/correlation.js';
 import { estimateCovariance, expectedReturns, regulariseCovariance, type CovarianceEstimator, type ExpectedReturnsMethod } from '../../src/math/covariance-estimators.js';
 import { QPInfeasibleError } from '../../src/math/qp.js';
-import { FEASIBILITY_TOLERANCE, violation, type AllocationEngine, type AllocationProblem } from '../allocation/engine.js';
+import { emptyBookProblem, FEASIBILITY_TOLERANCE, violation, type AllocationEngine, type AllocationProblem } from '../allocation/engine.js';
 
 export interface SleeveAllocation {
   /** Weight per column of the window (0 for a column with fewer than two returns). */
@@ -39,6 +39,8 @@ export function allocateSleeves(window: { values: Float64Array; nSymbols: number
   const [lo, hi] = (p.bounds as [number, number] | undefined) ?? [0, 1];
   const lb = new Float64Array(n).fill(lo);
   const ub = new Float64Array(n).fill(hi);
+  const empty = emptyBookProblem(budget, [[lo, hi]]);
+  if (empty) throw empty;
   if (lo * n > budget + 1e-12) throw inputError('MINIMUMS_ABOVE_BUDGET', `meta_optimize: ${n} sleeves at a lower bound of ${lo} exceed the budget ${budget}`, undefined, { param: ['bounds'] });
   if (hi * n < budget - 1e-12) throw inputError('CAPS_BELOW_BUDGET', `meta_optimize: ${n} sleeves capped at ${hi} cannot hold the budget ${budget}`, undefined, { param: ['bounds'] });
   const caps = (p.direction_caps ?? {}) as { net?: number; gross?: number };

@@ -320,10 +320,14 @@ describe('9. degenerate estimates are refused or fall back, with the reason in t
     expect(JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8')).allocation.engine).toBe('equal_weight');
   });
 
-  test('a zero budget is refused at validate', () => {
+  test('a zero budget that can only allocate nothing is refused before the run (test/stages/carry-costs.test.ts runs a dollar-neutral one)', () => {
     const f = pipeline('zero_budget', `${LAKEHOUSE_SCAN}  - type: allocation\n    params: { engine: equal_weight, budget: 0 }\n`);
-    const v = run(['validate', f]);
-    expect(v.code).toBe(2);
-    expect(v.stdout).toContain(`${pos(f, 'budget: 0', 1, 8)}: error PARAM_BAD_VALUE 'budget' in params of stage 'allocation' must not be 0, got 0`);
+    const r = run(['run', f]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`error ZERO_BUDGET: ${pos(f, 'budget: 0', 1, 8)}: allocation: a budget of 0 where every bound allows 0 allocates nothing`);
+    expect(runsOf('zero_budget')).toEqual([]);
+    // Shorts allowed but not forced: all-zero weights still satisfy everything; refused too.
+    const loose = pipeline('loose_budget', `${LAKEHOUSE_SCAN}  - type: allocation\n    params: { engine: min_variance, budget: 0, bounds: [-0.2, 0.2] }\n`);
+    expect(run(['run', loose]).stderr).toContain('error ZERO_BUDGET');
   });
 });
