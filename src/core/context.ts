@@ -21,6 +21,7 @@ export interface PriceMatrix {
   dates: Int32Array;
   symbols: string[];
   close: Float64Array;
+  open?: Float64Array;
   high?: Float64Array;
   low?: Float64Array;
   volume?: Float64Array;
@@ -94,6 +95,13 @@ export interface MarketSource {
    * union of the symbols' funding dates in [start, end], NaN where unknown; undefined when none has a series.
    */
   readFunding(req: { symbols: string[]; start: number; end: number }): Promise<ReturnsMatrix | undefined>;
+  /**
+   * Daily bars (open, close, volume as printed; a toxic spike bar is no bar: NaN) on the union of the symbols'
+   * dates in [start, end]: what an order-level simulator fills at and caps participation by.
+   */
+  readBars(req: { symbols: string[]; start: number; end: number; allowEmpty?: boolean }): Promise<PriceMatrix>;
+  /** A symbol's trading rules from the symbols table, where it has them (lot size in units, minimum order notional). */
+  tradingRules(symbol: string): { lot_size?: number; min_notional?: number };
 }
 
 export interface SelectionContext {

@@ -16,7 +16,7 @@
  *         aligned on the union of the symbols' dates, never a day after `end` (inclusive as-of), the last
  *         `lookbackDays` dates; simple close-to-close returns from each symbol's previous close, NaN where it has no
  *         bar. Fails fast (inputError LAKEHOUSE_MISSING_DATA) naming EVERY missing symbol or date range at once.
- *     lh.readPrices(sameRequest): Promise<PriceMatrix>    close/high/low/volume on the same axis, NaN where missing
+ *     lh.readPrices(sameRequest): Promise<PriceMatrix>    close/open/high/low/volume on the same axis, NaN where missing
  *         (with `toxicThreshold`, both apply the toxic-bar rule of toxic.ts)
  *     lh.readToxicBars({ ...request, toxicThreshold })    the toxic bars inside the window, with what is booked instead
  *     lh.readFunding({ symbols, venue?, start, end })     perpetuals' daily funding rates, when their files have them
@@ -206,7 +206,7 @@ export class Lakehouse {
     return readReturns(this.store, req);
   }
 
-  /** Close, high, low and volume on the same axis as readReturns for the same request. */
+  /** Close, open, high, low and volume on the same axis as readReturns for the same request. */
   readPrices(req: ReturnsRequest): Promise<PriceMatrix> {
     return readPrices(this.store, req);
   }

@@ -81,12 +81,12 @@ export async function readToxicBars(store: Store, req: ReturnsRequest & { toxicT
   return out;
 }
 
-/** Bars on the same axis as readReturns for the same request (close, high, low, volume; NaN where missing). */
+/** Bars on the same axis as readReturns for the same request (close, open, high, low, volume; NaN where missing). */
 export async function readPrices(store: Store, req: ReturnsRequest): Promise<PriceMatrix> {
   const { entries, dates, rowOf, from, end } = buildAxis(store, req);
   const T = dates.length;
   const mk = () => new Float64Array(T * entries.length).fill(NaN);
-  const out: Required<PriceMatrix> = { dates, symbols: entries.map((e) => e.symbol), close: mk(), high: mk(), low: mk(), volume: mk() };
+  const out: Required<PriceMatrix> = { dates, symbols: entries.map((e) => e.symbol), close: mk(), open: mk(), high: mk(), low: mk(), volume: mk() };
   for (let j = 0; j < entries.length; j++) {
     const o = await store.readEntry(entries[j]);
     const spikes = new Set(req.toxicThreshold === undefined ? [] : toxicBars(o.close, req.toxicThreshold).filter((b) => b.kind === 'spike').map((b) => b.index));
@@ -94,6 +94,7 @@ export async function readPrices(store: Store, req: ReturnsRequest): Promise<Pri
       if (spikes.has(i)) continue; // a bad print: no bar
       const k = j * T + rowOf[o.date[i] - from];
       out.close[k] = o.close[i];
+      out.open[k] = o.open[i];
       out.high[k] = o.high[i];
       out.low[k] = o.low[i];
       out.volume[k] = o.volume[i];

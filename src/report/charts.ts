@@ -60,6 +60,15 @@ export function equityComparisonSpec(dates: Int32Array, series: { name: string; 
   };
 }
 
+/** The gap between two equity curves over time (a parity check: simulator minus reference, relative). */
+export function equityGapSpec(dates: Int32Array, gap: Float64Array, title: string): Spec {
+  return {
+    width: 720, height: 140, title, data: { values: Array.from(dates, (d, i) => ({ date: iso(d), gap: gap[i] })) },
+    mark: { type: 'area', color: '#8e44ad', opacity: 0.5, line: { color: '#8e44ad', strokeWidth: 1 } },
+    encoding: { x: { field: 'date', type: 'temporal', title: null }, y: { field: 'gap', type: 'quantitative', title: null, axis: { format: '.2~%' } } },
+  };
+}
+
 export function drawdownSpec(dates: Int32Array, drawdown: Float64Array): Spec {
   return {
     width: 720, height: 140, title: 'Drawdown', data: { values: Array.from(dates, (d, i) => ({ date: iso(d), dd: drawdown[i] })) },

@@ -20,9 +20,13 @@ import { dayFromIso, isoFromDay } from '../../src/lakehouse/dates.js';
 import { computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
 import { encodeColumns } from '../../src/runs/arrow.js';
 import { periodsPerYearFor } from '../features/feature-engineering.stage.js';
-import { carryRates } from './carry.js';
-import type { HoldingResult, Simulator } from './simulator.js';
+import { pathCosts, parityRecord, type ParityRecord } from './parity.js';
+import type { Costs, DecisionPath, Ledger, Simulator, SimulatorMarket } from './simulator.js';
 import { defaultThreads } from '../../src/exec/replay-pool.js';
+
+/** The reference simulator of a parity check, and the order-level one it is checked against by default. */
+export const REFERENCE_SIMULATOR = 'vectorized';
+export const ORDER_LEVEL_SIMULATOR = 'event_driven';
 
 /** Expected annual volatility ceilings by engine (seed volatility bands); realised drift above 0.25 is flagged. */
 export const VOLATILITY_BANDS: Record<string, number> = { min_variance: 0.35, hrp: 0.45, equal_weight: 0.6, max_sharpe: 0.9 };
@@ -51,6 +55,8 @@ interface WindowRecord {
   adjustments?: ReplayDecision['adjustments'];
   /** Bad prints of held names in the window, and what was booked instead (src/lakehouse/toxic.ts). */
   toxic_bars?: { symbol: string; date: string; kind: 'spike' | 'reversal'; value: number; booked: number | null }[];
+  /** Orders of the window an order-level simulator could not complete (orders.arrow says why). */
+  unfilled?: number;
 }
 
 /** One ranker's out-of-sample path: daily returns on the backtest's calendar and the windows that made them. */
@@ -60,17 +66,17 @@ interface Path {
   windows: WindowRecord[];
   weightRows: { date: number; symbol: string; weight: number }[];
   liquidated: boolean;
+  /** An order-level simulator's orders, fills and cash account. */
+  ledger?: Ledger;
 }
 
 interface PathSettings {
   calendar: Int32Array;
   rebalances: number[];
   test: number;
-  costRate: number;
-  borrowRate: number;
-  fundingRate: number;
-  simulator: Simulator;
-  market: NonNullable<SelectionContext['market']>;
+  costs: Costs;
+  simulator: { name: string; instance: Simulator; params: Record<string, unknown> };
+  market: SimulatorMarket;
 }
 
 export class BacktestStage implements Stage<SelectionContext> {
@@ -92,7 +98,8 @@ export class BacktestStage implements Stage<SelectionContext> {
       challengers: bool('When the inference stage has challenger rankers, re-make every decision with each as champion and hold it the same way: each ranker gets an out-of-sample record (challengers.json, challengers.arrow, the report).', true),
       benchmark: str('Benchmark symbol (same venue) for the report.'),
       risk_free_rate: num('Annual risk-free rate for Sharpe and Sortino.', 0),
-      simulator: pluginRef('simulator', 'How holdings are simulated between rebalances.', 'vectorized'),
+      simulator: pluginRef('simulator', 'How the decisions are held: `vectorized` (weights with drift) or `event_driven` (orders, fills and a cash account); docs/backtest.md compares them.', 'vectorized'),
+      parity: bool("Also hold the champion's decisions with the other simulator (the order-level `event_driven` against the `vectorized` reference; event_driven with its defaults when the simulator is vectorized) and write parity.json and a report section: how far the vectorized backtest can be trusted.", false),
       periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
       workers: int('Threads deciding windows in parallel (windows are independent); one per core, at least 4 windows each, when omitted. 1 decides them in process.', undefined, { min: 1 }),
     }),
@@ -129,13 +136,16 @@ export class BacktestStage implements Stage<SelectionContext> {
     const train = p.train_window as number;
     const test = p.test_window as number;
     const step = p.step_size as number;
-    const costRate = ((p.slippage_bps as number) + (p.commission_bps as number)) / 10_000;
     const rf = (p.risk_free_rate as number | undefined) ?? 0;
     const ppy = (p.periods_per_year as number | undefined) ?? periodsPerYearFor(ctx.raw_pool[0]);
     const simRef = p.simulator as PluginRef;
-    const simulator = env.plugins.get<Simulator>('simulator', simRef.name);
-    const borrowRate = (p.borrow_rate as number | undefined) ?? 0.05;
-    const fundingRate = (p.funding_rate as number | undefined) ?? 0.1095;
+    const simulator = { name: simRef.name, instance: env.plugins.get<Simulator>('simulator', simRef.name), params: simRef.params ?? {} };
+    const costs: Costs = {
+      slippageBps: p.slippage_bps as number,
+      commissionBps: p.commission_bps as number,
+      borrowRate: (p.borrow_rate as number | undefined) ?? 0.05,
+      fundingRate: (p.funding_rate as number | undefined) ?? 0.1095,
+    };
 
     // The calendar: every day of the venue's data up to the run's as-of date. Not the as-of candidates' days: who is
     // a candidate then depends on data after every earlier rebalance (a coin delisted since would move them all).
@@ -166,7 +176,7 @@ export class BacktestStage implements Stage<SelectionContext> {
     }
     const decisions = all.slice(0, rebalances.length);
     const finalDecision = all[rebalances.length];
-    const settings: PathSettings = { calendar, rebalances, test, costRate, borrowRate, fundingRate, simulator, market };
+    const settings: PathSettings = { calendar, rebalances, test, costs, simulator, market };
 
     const champion = await holdPath(decisions, settings);
     champion.windows.forEach((record, k) => {
@@ -214,6 +224,7 @@ export class BacktestStage implements Stage<SelectionContext> {
       verification,
       volatility_band: band === undefined ? null : { engine, band, realised: metrics.volatility, drift: metrics.volatility - band, flagged: metrics.volatility - band > BAND_DRIFT_LIMIT },
       ...(finalDecision.champion ? { champion: finalDecision.champion } : {}),
+      ...(champion.ledger ? { simulator: { name: simulator.name, params: simulator.params, orders: champion.ledger.orders.length, fills: champion.ledger.fills.length, unfilled: champion.ledger.orders.filter((o) => o.status !== 'filled').length } } : {}),
     };
     if (summary.volatility_band?.flagged) env.audit.event('backtest', 'volatility_band_drift', summary.volatility_band);
 
@@ -254,6 +265,21 @@ export class BacktestStage implements Stage<SelectionContext> {
       });
       await env.artifacts.writeBytes('challengers.arrow', await encodeColumns({ date: { kind: 'date', values: d }, [championKey]: { kind: 'float', values: r }, ...Object.fromEntries(keys.map((k) => [k, { kind: 'float' as const, values: challengerReturns[k]! }])) }));
     }
+    // An order-level simulator's record; with parity, the same decisions held by the other simulator too.
+    if (champion.ledger) await writeLedger(env, champion.ledger);
+    let parity: { record: ParityRecord; simulator: string; reference: string; returns: Record<string, Float64Array> } | undefined;
+    if (p.parity) {
+      const other = simulator.name === REFERENCE_SIMULATOR ? resolvedSimulator(env, ORDER_LEVEL_SIMULATOR) : resolvedSimulator(env, REFERENCE_SIMULATOR);
+      const otherPath = await holdPath(decisions, settings, other);
+      const [sim, reference] = simulator.name === REFERENCE_SIMULATOR ? [{ name: other.name, ...otherPath }, { name: simulator.name, ...champion }] : [{ name: simulator.name, ...champion }, { name: other.name, ...otherPath }];
+      if (!champion.ledger && otherPath.ledger) await writeLedger(env, otherPath.ledger);
+      const params = simulator.name === REFERENCE_SIMULATOR ? other.params : simulator.params;
+      const record = parityRecord(sim, reference, ppy, rf, { [sim.name]: params, slippage_bps: costs.slippageBps, commission_bps: costs.commissionBps, borrow_rate: costs.borrowRate, funding_rate: costs.fundingRate });
+      await env.artifacts.writeJson('parity.json', record);
+      env.audit.event('backtest', 'parity', { simulator: sim.name, reference: reference.name, differences: record.differences, tracking_error: record.tracking_error, largest_equity_gap: record.largest_equity_gap, unfilled: record.unfilled.orders });
+      parity = { record, simulator: sim.name, reference: reference.name, returns: { [sim.name]: sim.returns, [reference.name]: reference.returns } };
+      env.log(`backtest parity: ${sim.name} vs ${reference.name}, Sharpe ${record.differences.sharpe >= 0 ? '+' : ''}${record.differences.sharpe.toFixed(3)}, CAGR ${(record.differences.cagr * 100).toFixed(2)} pts, tracking error ${(record.tracking_error * 100).toFixed(2)}%, ${record.unfilled.orders} of ${record.unfilled.of} orders not completed`);
+    }
     await env.artifacts.writeJsonSection('metrics.json', 'backtest', summary);
     // weights.json is the final decision; the allocation block and atom weights describe that same decision.
     await env.artifacts.writeJson('weights.json', last);
@@ -267,23 +293,10 @@ export class BacktestStage implements Stage<SelectionContext> {
       await env.artifacts.writeJson('atoms.json', []);
     }
     ctx.weights = last;
-    ctx.backtest = { dates: d, returns: r, benchmark: bench, windows: champion.windows, metrics: summary, ...(challengers ? { challengers: { ...challengers, returns: { [challengers.champion]: r, ...challengerReturns } } } : {}) };
+    ctx.backtest = { dates: d, returns: r, benchmark: bench, windows: champion.windows, metrics: summary, ...(challengers ? { challengers: { ...challengers, returns: { [challengers.champion]: r, ...challengerReturns } } } : {}), ...(parity ? { parity } : {}) };
     env.log(`backtest: ${champion.windows.length} windows, ${isoFromDay(d[0])} to ${isoFromDay(d[d.length - 1])}, CAGR ${(metrics.cagr * 100).toFixed(1)}%, Sharpe ${metrics.sharpe.toFixed(2)}, max drawdown ${(metrics.max_drawdown * 100).toFixed(1)}%${keys.length ? `; challengers ${keys.map((k) => `${k} Sharpe ${(challengerRecords[k]!.metrics.sharpe as number).toFixed(2)}`).join(', ')}` : ''}`);
     return ctx;
   }
-}
-
-/** Trading costs and carry of a path, apart: totals (sums of fractions of equity) and per year. */
-function pathCosts(path: Path, ppy: number) {
-  const sum = (f: (w: WindowRecord) => number) => path.windows.reduce((a, w) => a + f(w), 0);
-  const years = path.returns.length / ppy;
-  const borrow = sum((w) => w.borrow);
-  const funding = sum((w) => w.funding);
-  return {
-    turnover: sum((w) => w.turnover) / Math.max(1, path.windows.length),
-    costs: sum((w) => w.cost),
-    carry: { borrow, funding, total: borrow + funding, per_year: years > 0 ? (borrow + funding) / years : 0 },
-  };
 }
 
 /** One ranker's out-of-sample record for challengers.json. */
@@ -304,91 +317,53 @@ function rankerRecord(role: 'champion' | 'challenger', path: Path, ppy: number, 
 }
 
 /**
- * Holds a sequence of decisions (one per rebalance) on the calendar: drift, trading costs, carry, exits when the
- * holding period ends before the next decision, liquidation. Every ranker's path is made by this one function.
+ * Holds a sequence of decisions (one per rebalance) on the calendar with the simulator: each decision's net
+ * physical weights are held from the day after it until its holding period ends (then sold: cash until the next
+ * decision). Every ranker's path, and both sides of a parity check, are made by this one function.
  */
-async function holdPath(decisions: ReplayDecision[], s: PathSettings): Promise<Path> {
-  const { calendar, rebalances, test, costRate, simulator, market } = s;
+async function holdPath(decisions: ReplayDecision[], s: PathSettings, simulator = s.simulator): Promise<Path> {
+  const { calendar, rebalances, test, market } = s;
   const T = calendar.length;
-  const dates: number[] = [];
-  const daily: number[] = [];
+  const path: DecisionPath = {
+    calendar,
+    rebalances: rebalances.map((t, k) => ({
+      at: t,
+      until: Math.min(t + test, k + 1 < rebalances.length ? rebalances[k + 1] : T - 1, T - 1),
+      weights: decisions[k].weights.filter((w) => w.weight !== 0).map((w) => ({ symbol: w.symbol, weight: w.weight })),
+    })),
+  };
+  const sim = await simulator.instance.simulate(path, market, s.costs, simulator.params);
   const windows: WindowRecord[] = [];
   const weightRows: { date: number; symbol: string; weight: number }[] = [];
-  let held = new Map<string, number>();
-  let dead = false;
-  for (let k = 0; k < rebalances.length; k++) {
-    const t = rebalances[k];
-    const asOf = calendar[t];
-    const lastDay = Math.min(t + test, k + 1 < rebalances.length ? rebalances[k + 1] : T - 1, T - 1);
-    const nextDecision = k + 1 < rebalances.length ? rebalances[k + 1] : T - 1;
+  path.rebalances.forEach((r, k) => {
+    const asOf = calendar[r.at];
     const decided = decisions[k];
-    const weights = decided.weights.filter((w) => w.weight !== 0);
-    const symbols = [...new Set([...weights.map((w) => w.symbol), ...held.keys()])].sort();
-    const target = Float64Array.from(symbols, (sym) => weights.find((w) => w.symbol === sym)?.weight ?? 0);
-    const current = Float64Array.from(symbols, (sym) => held.get(sym) ?? 0);
-    // Realised returns of the window, read after the decision: the decision never saw them.
-    const windowDates = calendar.subarray(t + 1, lastDay + 1);
-    let realised: Float64Array = new Float64Array(0);
-    let toxic: ToxicBar[] = [];
-    let funding: Float64Array | undefined;
-    if (symbols.length && windowDates.length) {
-      // A held symbol delisted before or during the window has no bars there: its price stays where it was.
-      const r = await market.readReturns({ symbols, start: windowDates[0], end: windowDates[windowDates.length - 1], allowEmpty: true }).catch((err) => {
-        if ((err as { code?: string }).code === 'LAKEHOUSE_MISSING_DATA') return undefined; // none of them has a bar
-        throw err;
-      });
-      realised = r ? alignColumns(r.dates, r.symbols, r.values, windowDates, symbols) : new Float64Array(symbols.length * windowDates.length).fill(NaN);
-      // Bad prints in the held names: booked as the decisions saw them (the same toxic-bar rule), and recorded.
-      if (r) toxic = await market.readToxicBars({ symbols, start: windowDates[0], end: windowDates[windowDates.length - 1], allowEmpty: true });
-      const f = await market.readFunding({ symbols, start: windowDates[0], end: windowDates[windowDates.length - 1] });
-      if (f) funding = alignColumns(f.dates, f.symbols, f.values, windowDates, symbols);
-    }
-    const perp = Uint8Array.from(symbols, (sym) => (market.assetType(sym) === 'perp' ? 1 : 0));
-    const carry = carryRates(windowDates, asOf, perp, s.borrowRate, s.fundingRate, funding);
-    const result: HoldingResult = dead
-      ? { returns: new Float64Array(windowDates.length), end: new Float64Array(symbols.length), turnover: 0, cost: 0, borrow: 0, funding: 0, liquidated: true }
-      : simulator.hold({ dates: windowDates, symbols, returns: realised, target, current, costRate, carry });
-    dead = dead || result.liquidated;
-    // When the holding period ends before the next decision (test_window < step_size), the book is sold at
-    // its end: that trade is charged too, on the last held day, and the days until the next decision are cash.
-    const exits = lastDay < nextDecision && !dead && windowDates.length > 0;
-    let exitTurnover = 0;
-    if (exits) {
-      for (let j = 0; j < symbols.length; j++) exitTurnover += Math.abs(result.end[j]);
-      const L = windowDates.length - 1;
-      result.returns[L] = (1 + result.returns[L]) * (1 - exitTurnover * costRate) - 1;
-    }
-    for (let i = 0; i < windowDates.length; i++) {
-      dates.push(windowDates[i]);
-      daily.push(result.returns[i]);
-    }
-    for (let i = lastDay + 1; i <= nextDecision && i < T; i++) {
-      dates.push(calendar[i]);
-      daily.push(0);
-    }
-    held = new Map(symbols.map((sym, j) => [sym, lastDay < nextDecision ? 0 : result.end[j]] as const).filter(([, w]) => w !== 0));
-    for (const w of weights) weightRows.push({ date: asOf, symbol: w.symbol, weight: w.weight });
+    const w = sim.windows[k];
+    const start = r.at + 1 <= r.until ? calendar[r.at + 1] : asOf;
+    const end = r.at + 1 <= r.until ? calendar[r.until] : asOf;
+    for (const x of r.weights) weightRows.push({ date: asOf, symbol: x.symbol, weight: x.weight });
     windows.push({
       window: k,
       as_of: isoFromDay(asOf),
-      start: windowDates.length ? isoFromDay(windowDates[0]) : isoFromDay(asOf),
-      end: windowDates.length ? isoFromDay(windowDates[windowDates.length - 1]) : isoFromDay(asOf),
-      holdings: weights.length,
+      start: isoFromDay(start),
+      end: isoFromDay(end),
+      holdings: r.weights.length,
       winners: decided.winners,
       engine: decided.engine,
-      turnover: result.turnover + exitTurnover,
-      cost: result.cost + exitTurnover * costRate,
-      borrow: result.borrow,
-      funding: result.funding,
-      return: result.returns.reduce((g: number, x: number) => g * (1 + x), 1) - 1,
-      liquidated: result.liquidated,
-      weights: weights.map((w) => ({ symbol: w.symbol, weight: w.weight })),
+      turnover: w.turnover,
+      cost: w.cost,
+      borrow: w.borrow,
+      funding: w.funding,
+      return: w.return,
+      liquidated: w.liquidated,
+      weights: r.weights.map((x) => ({ symbol: x.symbol, weight: x.weight })),
       ...(decided.cash_reason ? { cash_reason: decided.cash_reason } : {}),
       ...(decided.adjustments?.length ? { adjustments: decided.adjustments } : {}),
-      ...(toxic.length ? { toxic_bars: toxic.map((b) => ({ symbol: b.symbol, date: isoFromDay(b.date), kind: b.kind, value: b.value, booked: Number.isFinite(b.booked) ? b.booked : null })) } : {}),
+      ...(w.toxic.length ? { toxic_bars: w.toxic.map((b) => ({ symbol: b.symbol, date: isoFromDay(b.date), kind: b.kind, value: b.value, booked: Number.isFinite(b.booked) ? b.booked : null })) } : {}),
+      ...(w.unfilled ? { unfilled: w.unfilled } : {}),
     });
-  }
-  return { dates: Int32Array.from(dates), returns: Float64Array.from(daily), windows, weightRows, liquidated: dead };
+  });
+  return { dates: sim.dates, returns: sim.returns, windows, weightRows, liquidated: sim.liquidated, ...(sim.ledger ? { ledger: sim.ledger } : {}) };
 }
 
 /** Picks `symbols` columns on the `dates` axis out of a column-major matrix on another axis (NaN where absent). */
@@ -407,6 +382,54 @@ function alignColumns(srcDates: Int32Array, srcSymbols: string[], values: Float6
     }
   });
   return out;
+}
+
+/** orders.arrow, fills.arrow and cash.arrow: an order-level simulator's record, plain Arrow columns pandas reads as is. */
+async function writeLedger(env: StageEnv, ledger: Ledger): Promise<void> {
+  const o = ledger.orders;
+  await env.artifacts.writeBytes('orders.arrow', await encodeColumns({
+    order_id: { kind: 'int', values: Int32Array.from(o, (x) => x.id) },
+    date: { kind: 'date', values: Int32Array.from(o, (x) => x.date) },
+    symbol: { kind: 'string', values: o.map((x) => x.symbol) },
+    side: { kind: 'string', values: o.map((x) => x.side) },
+    kind: { kind: 'string', values: o.map((x) => x.kind) },
+    quantity: { kind: 'float', values: Float64Array.from(o, (x) => x.quantity) },
+    filled: { kind: 'float', values: Float64Array.from(o, (x) => x.filled) },
+    reference_price: { kind: 'float', values: Float64Array.from(o, (x) => x.reference_price) },
+    status: { kind: 'string', values: o.map((x) => x.status) },
+    reason: { kind: 'string', values: o.map((x) => x.reason) },
+  }));
+  const f = ledger.fills;
+  await env.artifacts.writeBytes('fills.arrow', await encodeColumns({
+    order_id: { kind: 'int', values: Int32Array.from(f, (x) => x.order_id) },
+    date: { kind: 'date', values: Int32Array.from(f, (x) => x.date) },
+    at: { kind: 'string', values: f.map((x) => x.at) },
+    symbol: { kind: 'string', values: f.map((x) => x.symbol) },
+    side: { kind: 'string', values: f.map((x) => x.side) },
+    quantity: { kind: 'float', values: Float64Array.from(f, (x) => x.quantity) },
+    price: { kind: 'float', values: Float64Array.from(f, (x) => x.price) },
+    reference_price: { kind: 'float', values: Float64Array.from(f, (x) => x.reference_price) },
+    notional: { kind: 'float', values: Float64Array.from(f, (x) => x.notional) },
+    commission: { kind: 'float', values: Float64Array.from(f, (x) => x.commission) },
+    slippage: { kind: 'float', values: Float64Array.from(f, (x) => x.slippage) },
+    cash_after: { kind: 'float', values: Float64Array.from(f, (x) => x.cash_after) },
+  }));
+  const c = ledger.cash;
+  await env.artifacts.writeBytes('cash.arrow', await encodeColumns({
+    date: { kind: 'date', values: c.date },
+    cash: { kind: 'float', values: c.cash },
+    long_value: { kind: 'float', values: c.long_value },
+    short_value: { kind: 'float', values: c.short_value },
+    equity: { kind: 'float', values: c.equity },
+  }));
+}
+
+/** A simulator by name with its params' defaults (a parity check's other side, not named in the pipeline). */
+function resolvedSimulator(env: StageEnv, name: string): PathSettings['simulator'] {
+  const instance = env.plugins.get<Simulator>('simulator', name);
+  const schema = (instance.constructor as { meta?: { params?: { properties?: Record<string, { default?: unknown }> } } }).meta?.params?.properties ?? {};
+  const params = Object.fromEntries(Object.entries(schema).filter(([, v]) => v.default !== undefined).map(([k, v]) => [k, v.default]));
+  return { name, instance, params };
 }
 
 /** The allocation engine named in the pipeline (for the volatility band), if any. */

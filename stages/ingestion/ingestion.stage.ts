@@ -139,6 +139,8 @@ export class IngestionStage implements Stage<SelectionContext> {
         calendar: async (end) => (await data.readReturns({ venue: scan!.venue, symbols: [...stored.keys()], end, allowEmpty: true })).dates,
         assetType: (symbol) => stored.get(symbol)?.asset_type,
         readFunding: (req) => data.readFunding({ venue: scan!.venue, ...req }),
+        readBars: (req) => data.readPrices({ venue: scan!.venue, ...req, toxicThreshold }),
+        tradingRules: (symbol) => tradingRulesOf(stored.get(symbol)),
       };
       ctx.extra.toxic_bars = toxic;
       ctx.returns = returns;
@@ -188,4 +190,18 @@ function readCandidates(file: string, venue: string): Candidate[] {
   if (!Array.isArray(list) || bad >= 0)
     throw inputError('CANDIDATES_FILE', `${file} must be a JSON list of objects with a string \`symbol\`${bad >= 0 ? ` (item ${bad} is not)` : ''}`, undefined, { param: ['candidates_path'] });
   return (list as Candidate[]).map((c) => ({ ...c, venue: c.venue ?? venue }));
+}
+
+/**
+ * A symbol's lot size and minimum order notional, from its symbols-table row when the table carries them (the
+ * order-level simulator falls back on its params otherwise). Only positive finite numbers count.
+ */
+function tradingRulesOf(row: object | undefined): { lot_size?: number; min_notional?: number } {
+  const out: { lot_size?: number; min_notional?: number } = {};
+  if (!row) return out;
+  for (const key of ['lot_size', 'min_notional'] as const) {
+    const v = Object.hasOwn(row, key) ? (row as Record<string, unknown>)[key] : undefined;
+    if (typeof v === 'number' && Number.isFinite(v) && v > 0) out[key] = v;
+  }
+  return out;
 }

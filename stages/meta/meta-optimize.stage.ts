@@ -50,7 +50,11 @@ export class MetaOptimizeStage implements Stage<MetaContext> {
       throw inputError('META_TOO_SHORT', `the sleeves share ${T} days of out-of-sample returns (${isoFromDay(R.dates[0])} to ${isoFromDay(R.dates[T - 1])}); meta_optimize.train_window ${train} leaves nothing to hold`, "Lower meta_optimize's train_window, or give the sleeves longer out-of-sample records (more history, shorter train windows).", { param: ['train_window'] });
     const ppy = (p.periods_per_year as number | undefined) ?? ctx.periods_per_year ?? 252;
     const budget = (p.budget as number | undefined) ?? 1;
-    const simulator = env.plugins.get<Simulator>('simulator', (p.simulator as PluginRef).name);
+    const simName = (p.simulator as PluginRef).name;
+    const simulator = env.plugins.get<Simulator>('simulator', simName);
+    // Sleeves are return streams without bars: an order-level simulator has nothing to fill at.
+    if (!simulator.hold) throw inputError('SIMULATOR_NEEDS_BARS', `meta_optimize's simulator '${simName}' works on orders and bars; a meta pipeline holds its sleeves' return streams`, "Use simulator: vectorized in meta_optimize (the sleeves' own backtests may use any simulator).");
+    const holder = simulator as Required<Pick<Simulator, 'hold'>>;
 
     const decide = (from: number, to: number, eligible: boolean[]): MetaDecision => {
       const cols = names.map((_, j) => j).filter((j) => eligible[j]);
@@ -75,7 +79,7 @@ export class MetaOptimizeStage implements Stage<MetaContext> {
       costRate: ((p.slippage_bps as number) + (p.commission_bps as number)) / 10_000,
       healthThreshold: ctx.health_threshold ?? 0,
       physicalAt: (s, day) => holdingsAt(results[s].holdings, day),
-      decide, simulator,
+      decide, simulator: holder,
     });
 
     for (const r of wf.rebalances) {

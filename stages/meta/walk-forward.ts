@@ -69,7 +69,8 @@ export interface MetaWalkForwardInput {
   physicalAt: PhysicalAt;
   /** The decision on rows [from, to] (inclusive) of the eligible sleeves; weights of the others must be 0. */
   decide: (from: number, to: number, eligible: boolean[]) => MetaDecision;
-  simulator: Simulator;
+  /** Holds sleeves' return streams (a simulator that works on weights and returns). */
+  simulator: Required<Pick<Simulator, 'hold'>>;
 }
 
 export interface MetaWalkForwardResult {

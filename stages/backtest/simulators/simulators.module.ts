@@ -1,5 +1,6 @@
 /** Built-in simulators, bound by name. */
 import { pluginModule } from '../../../src/core/registry.js';
+import { EventDrivenSimulator } from './event-driven.simulator.js';
 import { VectorizedSimulator } from './vectorized.simulator.js';
 
-export const simulatorModule = pluginModule('simulator', [VectorizedSimulator]);
+export const simulatorModule = pluginModule('simulator', [VectorizedSimulator, EventDrivenSimulator]);

@@ -13,7 +13,8 @@ import { isoFromDay } from '../../../src/lakehouse/dates.js';
 import { correlationMatrix } from '../../../src/math/correlation.js';
 import { drawdownSeries, equityCurve } from '../../../src/math/metrics.js';
 import { leavesList } from '../../../src/math/ward.js';
-import { dendrogramSvg, drawdownSpec, equityComparisonSpec, equitySpec, escapeXml as esc, funnelSpec, heatmapSpec, renderSvg, weightsOverTimeSpec, weightsSpec } from '../../../src/report/charts.js';
+import { dendrogramSvg, drawdownSpec, equityComparisonSpec, equityGapSpec, equitySpec, escapeXml as esc, funnelSpec, heatmapSpec, renderSvg, weightsOverTimeSpec, weightsSpec } from '../../../src/report/charts.js';
+import type { ParityView } from './parity-view.js';
 
 interface BacktestResult {
   dates: Int32Array;
@@ -22,6 +23,7 @@ interface BacktestResult {
   windows: { as_of: string; weights: { symbol: string; weight: number }[] }[];
   metrics: Record<string, unknown> & { benchmark?: { symbol: string } | null; carry?: { borrow: number; funding: number; per_year: number } };
   challengers?: { champion: string; rankers: Record<string, { role: string; metrics: Record<string, unknown> & { carry?: { total: number } } }>; returns: Record<string, Float64Array> };
+  parity?: ParityView;
 }
 
 const pct = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '—');
@@ -69,6 +71,7 @@ export class HtmlReporter implements Reporter<SelectionContext> {
       const rows2 = bt.windows.flatMap((w) => w.weights.map((x) => ({ date: Math.round(Date.parse(`${w.as_of}T00:00:00Z`) / 86_400_000), symbol: x.symbol, weight: x.weight })));
       if (rows2.length) sections.push(await renderSvg(weightsOverTimeSpec(rows2)));
       if (bt.challengers) sections.push(...(await challengersHtml(bt.challengers, bt.dates)));
+      if (bt.parity) sections.push(...(await parityHtml(bt.parity, bt.dates)));
     }
 
     if (ctx.weights?.length) {
@@ -164,5 +167,35 @@ async function challengersHtml(c: NonNullable<BacktestResult['challengers']>, da
   return [
     `<h2>Champion and challengers</h2><p class="muted">Each ranker as champion: every walk-forward decision re-made with it (discovery, features and scores shared) and held with the same costs, carry and calendar. All out of sample.</p><table class="metrics"><tr><th></th>${head}</tr>${body}</table>`,
     chart,
+  ];
+}
+
+/** Parity: the same decisions held by the order-level simulator and the vectorized reference, side by side. */
+async function parityHtml(p: NonNullable<BacktestResult['parity']>, dates: Int32Array): Promise<string[]> {
+  const r = p.record;
+  const a = r.metrics[p.simulator]!;
+  const b = r.metrics[p.reference]!;
+  const rows: [string, (m: typeof a) => string, string][] = [
+    ['Sharpe', (m) => num(m.sharpe, 3), num(r.differences.sharpe, 3)],
+    ['CAGR', (m) => pct(m.cagr), pct(r.differences.cagr)],
+    ['Max drawdown', (m) => pct(m.max_drawdown), pct(r.differences.max_drawdown)],
+    ['Total return', (m) => pct(m.total_return), pct(r.differences.total_return)],
+    ['Turnover (per rebalance)', (m) => pct(m.turnover), pct(r.differences.turnover)],
+    ['Trading costs (total)', (m) => pct(m.costs), pct(r.differences.costs)],
+    ['Carry (total)', (m) => pct(m.carry.total), pct(r.differences.carry)],
+  ];
+  const gap = r.largest_equity_gap;
+  const settings = r.settings[p.simulator] as Record<string, unknown> | undefined;
+  const fill = settings?.fill ? `fills at the ${settings.fill === 'close' ? 'decision\'s close' : 'next open'}` : '';
+  const reasons = Object.entries(r.unfilled.by_reason).map(([why, n]) => `${n} ${esc(why)}`).join('; ');
+  const ea = equityCurve(p.returns[p.simulator]!);
+  const eb = equityCurve(p.returns[p.reference]!);
+  const rel = Float64Array.from(ea, (x, i) => x / eb[i]! - 1);
+  return [
+    `<h2>Parity: ${esc(p.simulator)} against ${esc(p.reference)}</h2><p class="muted">The champion's decisions (the same net physical weights at every rebalance) held by the order-level simulator${fill ? ` (${esc(fill)}${settings?.capital ? `, capital ${esc(String(settings.capital))}` : ''})` : ''} and by the vectorized one, on the same calendar and costs: how far the vectorized backtest can be trusted. Differences are ${esc(p.simulator)} minus ${esc(p.reference)}.</p>
+<table class="metrics"><tr><th></th><th>${esc(p.simulator)}</th><th>${esc(p.reference)}</th><th>difference</th></tr>${rows.map(([label, f, d]) => `<tr><td>${label}</td><td class="num">${f(a)}</td><td class="num">${f(b)}</td><td class="num">${d}</td></tr>`).join('')}</table>
+<p class="muted">Tracking error (annual): ${pct(r.tracking_error)}. Largest equity gap: ${gap ? `${pct(gap.relative)} of the reference's equity on ${esc(gap.date)}` : '—'}. Orders not completed: ${r.unfilled.orders} of ${r.unfilled.of}${reasons ? ` (${reasons})` : ''}.</p>`,
+    await renderSvg(equityComparisonSpec(dates, [{ name: p.simulator, equity: ea }, { name: p.reference, equity: eb }], 'Equity, same decisions, two simulators')),
+    await renderSvg(equityGapSpec(dates, rel, `Equity gap (${p.simulator} / ${p.reference} − 1)`)),
   ];
 }

@@ -7,6 +7,7 @@ import type { PluginMeta, Reporter, StageEnv } from '../../../src/core/plugin.js
 import type { MetaContext, SelectionContext } from '../../../src/core/context.js';
 import { metaMarkdown } from './meta-sections.js';
 import { isoFromDay } from '../../../src/lakehouse/dates.js';
+import type { ParityView } from './parity-view.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
@@ -27,7 +28,7 @@ export class MarkdownReporter implements Reporter<SelectionContext> {
     // The report stage is still running while it writes this, so it has no time yet.
     for (const s of env.pipeline.stages) lines.push(`| ${s.type} | ${s.ms === undefined ? '—' : `${s.ms.toFixed(0)} ms`} |`);
     if ((ctx as unknown as MetaContext).kind === 'meta') lines.push(...metaMarkdown(ctx as unknown as MetaContext, top));
-    const bt = ctx.backtest as { metrics?: Record<string, unknown>; challengers?: { champion: string; rankers: Record<string, { metrics: Record<string, unknown> }> } } | undefined;
+    const bt = ctx.backtest as { metrics?: Record<string, unknown>; challengers?: { champion: string; rankers: Record<string, { metrics: Record<string, unknown> }> }; parity?: ParityView } | undefined;
     if (bt?.metrics) {
       const m = bt.metrics;
       const f = (x: unknown, as: 'pct' | 'num') => (typeof x === 'number' && Number.isFinite(x) ? (as === 'pct' ? pct(x) : x.toFixed(2)) : '—');
@@ -40,6 +41,7 @@ export class MarkdownReporter implements Reporter<SelectionContext> {
         lines.push('', '## Champion and challengers', '', 'Each ranker as champion: every walk-forward decision re-made with it and held with the same costs, carry and calendar (out of sample).', '', `| metric | ${keys.map((k) => (k === bt.challengers!.champion ? `${k} (champion)` : k)).join(' | ')} |`, `|---|${keys.map(() => '---:').join('|')}|`);
         for (const [label, key, as] of [...rows.slice(0, 9), ['carry', 'carry.total', 'pct']] as const) lines.push(`| ${label} | ${keys.map((k) => f(at(bt.challengers!.rankers[k]!.metrics, key), as)).join(' | ')} |`);
       }
+      if (bt.parity) lines.push(...parityMarkdown(bt.parity));
     }
     const funnel = ctx.extra.discovery_funnel as { step: string; left: number; dropped?: { symbol: string; reason: string }[] }[] | undefined;
     if (funnel?.length) lines.push('', '## Discovery', '', funnel.map((s) => `${s.step} ${s.left}`).join(' → '));
@@ -76,4 +78,29 @@ export class MarkdownReporter implements Reporter<SelectionContext> {
     await env.artifacts.writeText('report.md', lines.join('\n'));
     return ['report.md'];
   }
+}
+
+/** Parity (parity.json): the same decisions held by two simulators, side by side. */
+function parityMarkdown(p: ParityView): string[] {
+  const r = p.record;
+  const a = r.metrics[p.simulator]!;
+  const b = r.metrics[p.reference]!;
+  const f = (x: number, as: 'pct' | 'num') => (Number.isFinite(x) ? (as === 'pct' ? pct(x) : x.toFixed(3)) : '—');
+  const rows: [string, (m: typeof a) => number, number, 'pct' | 'num'][] = [
+    ['Sharpe', (m) => m.sharpe, r.differences.sharpe, 'num'],
+    ['CAGR', (m) => m.cagr, r.differences.cagr, 'pct'],
+    ['max drawdown', (m) => m.max_drawdown, r.differences.max_drawdown, 'pct'],
+    ['total return', (m) => m.total_return, r.differences.total_return, 'pct'],
+    ['turnover per rebalance', (m) => m.turnover, r.differences.turnover, 'pct'],
+    ['trading costs', (m) => m.costs, r.differences.costs, 'pct'],
+    ['carry', (m) => m.carry.total, r.differences.carry, 'pct'],
+  ];
+  const gap = r.largest_equity_gap;
+  return [
+    '', `## Parity: ${p.simulator} against ${p.reference}`, '',
+    `The champion's decisions held by both simulators on the same calendar and costs (parity.json). Differences are ${p.simulator} minus ${p.reference}.`, '',
+    `| metric | ${p.simulator} | ${p.reference} | difference |`, '|---|---:|---:|---:|',
+    ...rows.map(([label, get, d, as]) => `| ${label} | ${f(get(a), as)} | ${f(get(b), as)} | ${f(d, as)} |`),
+    '', `Tracking error ${pct(r.tracking_error)} a year; largest equity gap ${gap ? `${pct(gap.relative)} on ${gap.date}` : '—'}; orders not completed: ${r.unfilled.orders} of ${r.unfilled.of}.`,
+  ];
 }
