@@ -208,3 +208,79 @@ test('a day that takes the equity below zero liquidates the book, as the vectori
   expect(readJson(ed.folder, 'metrics.json').backtest).toMatchObject({ liquidated: true, max_drawdown: -1 });
   expect(rows(ed.folder, 'cash.arrow').slice(3).every((c) => c.equity === 0 && c.cash === 0)).toBe(true);
 });
+
+describe('toxic bars: the same rule as the decisions and the vectorized simulator', () => {
+  // The synthetic market (seed 42): PUMPUSDT prints +620% on 2024-10-08 and gives it back the next day (gross 1/6.8);
+  // a SHORT book on PUMP is decided at the close of 2024-10-07 (test/stages/toxic-data.test.ts has the story).
+  const pump = (name: string, simulator: string, costs = '') => `pipeline: selection\nversion: "4.0"\nname: ${name}\nstages:
+  - type: ingestion
+    params: { scanner: { name: synthetic, params: { symbols: 60, days: 750, seed: 42 } }, candidates_path: ./pump.json, lookback_days: 120 }
+  - type: feature_engineering
+    params: { lookback: 60 }
+  - type: inference
+  - type: policy
+    params: { filters: [], top_n: 1, min_winners: 1 }
+  - type: synthesis
+    params: { direction: SHORT }
+  - type: allocation
+    params: { engine: equal_weight }
+  - type: backtest
+    params: { train_window: 120, test_window: 20, step_size: 20, workers: 1, borrow_rate: 0, ${costs} simulator: ${simulator} }
+`;
+  beforeAll(() => writeFileSync(join(tmp, 'pump.json'), JSON.stringify([{ symbol: 'PUMPUSDT' }])));
+  const on = (folder: string, date: string) => {
+    const r = rows(folder, 'returns.arrow');
+    return r.find((x) => iso(x.date) === date)!.return as number;
+  };
+
+  test('the order due at the spike\'s open fills at the last good price; the reversal is booked from it; no liquidation', async () => {
+    const s = await runYaml(tmp, 'pump_ed', pump('pump_ed', 'event_driven'));
+    expect(s.outcome).toBe('succeeded');
+    expect(readJson(s.folder, 'metrics.json').backtest.liquidated).toBe(false);
+    // The spike bar is no bar: the sale due at its open waits for the day's booked close, the last good close.
+    const fills = rows(s.folder, 'fills.arrow').filter((f) => iso(f.date) === '2024-10-08');
+    expect(fills).toHaveLength(1);
+    expect(fills[0]).toMatchObject({ symbol: 'PUMPUSDT', side: 'sell', at: 'close' });
+    const lastGood = rows(s.folder, 'orders.arrow').find((o) => iso(o.date) === '2024-10-07')!.reference_price;
+    expect(fills[0].reference_price).toBe(lastGood);
+    // 10-08 books nothing of the spike; 10-09 books the +1/17 between the good closes on the whole short book.
+    expect(on(s.folder, '2024-10-09')).toBeCloseTo(-1 / 17, 12);
+    const windows = auditEvents(s.folder).filter((e) => e.event === 'window').map((e) => e.data);
+    expect(windows.find((w) => w.start === '2024-10-08').toxic_bars.map((b: { kind: string }) => b.kind)).toEqual(['spike', 'reversal']);
+  });
+
+  test('at the close with fractional units and no trading costs, every day equals the vectorized simulator\'s', async () => {
+    const costs = 'slippage_bps: 0, commission_bps: 0,';
+    const ed = await runYaml(tmp, 'pump_close', pump('pump_close', '{ name: event_driven, params: { fill: close } }', costs));
+    const vec = await runYaml(tmp, 'pump_vec', pump('pump_vec', 'vectorized', costs));
+    const a = returnsOf(ed.folder);
+    const b = returnsOf(vec.folder);
+    expect(a).toHaveLength(b.length);
+    a.forEach((x, i) => expect(Math.abs(x - b[i]!)).toBeLessThan(1e-12));
+    expect(on(ed.folder, '2024-10-08')).toBe(0);
+  });
+});
+
+test('a meta pipeline holds its sleeves with a simulator of weights and returns: an order-level one is refused, naming why', async () => {
+  // Sleeves are return streams without bars; the sleeves' own backtests may be order-level.
+  const closes = (drift: number) => Array.from({ length: 40 }, (_, i) => {
+    const c = 100 * (1 + drift) ** i * (1 + 0.02 * Math.sin(i));
+    return [c, c, 1e6] as [number, number, number];
+  });
+  const dir = market('meta-market', { AAA: closes(0.002), BBB: closes(-0.001), CCC: closes(0.001) });
+  writeFileSync(join(tmp, 'sleeve.yaml'), pipeline('sleeve', dir, '{ train_window: 5, test_window: 5, step_size: 5, workers: 1, simulator: event_driven }'));
+  const s = await runYaml(tmp, 'meta_ed', `pipeline: meta
+version: "4.0"
+name: meta_ed
+sleeves:
+  - { name: a, pipeline: ./sleeve.yaml }
+  - { name: b, pipeline: ./sleeve.yaml, set: ["stages.allocation.engine=inverse_vol"] }
+stages:
+  - type: meta_returns
+  - type: meta_optimize
+    params: { engine: equal_weight, train_window: 5, test_window: 5, step_size: 5, simulator: event_driven }
+`);
+  expect(s.outcome).toBe('failed');
+  expect(s.error).toMatchObject({ code: 'SIMULATOR_NEEDS_BARS', stage: 'meta_optimize' });
+  expect(s.error!.message).toContain("meta_optimize's simulator 'event_driven' works on orders and bars");
+});
