@@ -11,6 +11,7 @@ const benches = [
   ['allocation engines at 100, 500 and 1000 assets', 'dist/src/math/bench-allocation.js', []],
   ['the selection funnel on 1000 symbols x 500 days', 'dist/src/bench/funnel.js', ['1000', '500']],
   ['walk-forward job, 500 and 2000 symbols x 1260 days (numpy/scipy: 2.5 s and 10.7 s)', 'dist/src/bench/walk-forward.js', ['500', '2000']],
+  ['simulators: event_driven against vectorized (500 symbols, the demo, the crypto example)', 'bench/simulator.mjs', []],
 ];
 let failed = 0;
 for (const [title, file, args] of benches) {

@@ -202,7 +202,10 @@ export function runOrderBook(panel: BarPanel, path: DecisionPath, s: OrderBookSe
     live = [];
   };
   const place = (o: Omit<Order, 'id' | 'remaining' | 'filled' | 'blocked' | 'reason' | 'done'>): Order => {
-    const order: Order = { ...o, id: orders.length + 1, remaining: o.quantity, filled: 0, blocked: '', reason: '', done: false };
+    const order: Order = {
+      id: orders.length + 1, j: o.j, side: o.side, quantity: o.quantity, remaining: o.quantity, filled: 0, when: o.when, day: o.day, kind: o.kind,
+      reference: o.reference, cashFloor: o.cashFloor, window: o.window, blocked: '', reason: '', done: false,
+    };
     orders.push(order);
     return order;
   };
