@@ -71,6 +71,7 @@ export const ERRORS = {
   NOT_ENOUGH_HISTORY: { exit: 2, summary: 'fewer days of data up to the as-of date than the run needs', hint: 'Lower lookback_days (or the as-of date) or load more history.' },
   META_TOO_SHORT: { exit: 2, summary: "the sleeves' common out-of-sample record is no longer than meta_optimize's train_window", hint: "Lower meta_optimize's train_window, or give the sleeves longer out-of-sample records." },
   BACKTEST_TOO_SHORT: { exit: 2, summary: 'train_window leaves no day to test in the data', hint: 'Lower train_window (a profile such as development does) or load more history.' },
+  SIMULATOR_NEEDS_BARS: { exit: 2, summary: "meta_optimize names an order-level simulator, which needs bars; a meta pipeline holds its sleeves' return streams", hint: "Use simulator: vectorized in meta_optimize (a sleeve's own backtest may use event_driven)." },
   UNKNOWN_SYMBOL: { exit: 2, summary: 'a param names a symbol that is not in the universe (symbol_bounds, budgets, a benchmark)' },
 
   // ------------------------------------------------------------------ allocation constraints (exit 2: the params cannot be met)

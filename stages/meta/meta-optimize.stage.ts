@@ -11,7 +11,7 @@
 import type { MetaContext } from '../../src/core/context.js';
 import { FractalError, inputError } from '../../src/core/errors.js';
 import { int, num, oneOfStr, params, pluginRef } from '../../src/core/params.js';
-import type { PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import type { PluginRef, PreflightEnv, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { isoFromDay } from '../../src/lakehouse/dates.js';
 import { AllocationStage } from '../allocation/allocation.stage.js';
 import type { Simulator } from '../backtest/simulator.js';
@@ -40,6 +40,12 @@ export class MetaOptimizeStage implements Stage<MetaContext> {
     }),
   };
 
+  /** Sleeves are return streams without bars: an order-level simulator has nothing to fill at. Refused before the sleeves run. */
+  preflight(p: Record<string, unknown>, env: PreflightEnv): FractalError[] {
+    const name = (p.simulator as PluginRef).name;
+    return env.plugins.get<Simulator>('simulator', name).hold ? [] : [needsBars(name)];
+  }
+
   async execute(ctx: MetaContext, p: Record<string, unknown>, env: StageEnv): Promise<MetaContext> {
     const R = ctx.sleeve_returns!;
     const results = ctx.sleeve_results!;
@@ -52,8 +58,7 @@ export class MetaOptimizeStage implements Stage<MetaContext> {
     const budget = (p.budget as number | undefined) ?? 1;
     const simName = (p.simulator as PluginRef).name;
     const simulator = env.plugins.get<Simulator>('simulator', simName);
-    // Sleeves are return streams without bars: an order-level simulator has nothing to fill at.
-    if (!simulator.hold) throw inputError('SIMULATOR_NEEDS_BARS', `meta_optimize's simulator '${simName}' works on orders and bars; a meta pipeline holds its sleeves' return streams`, "Use simulator: vectorized in meta_optimize (the sleeves' own backtests may use any simulator).");
+    if (!simulator.hold) throw needsBars(simName);
     const holder = simulator as Required<Pick<Simulator, 'hold'>>;
 
     const decide = (from: number, to: number, eligible: boolean[]): MetaDecision => {
@@ -119,3 +124,6 @@ export class MetaOptimizeStage implements Stage<MetaContext> {
     return ctx;
   }
 }
+
+const needsBars = (simulator: string) =>
+  inputError('SIMULATOR_NEEDS_BARS', `meta_optimize's simulator '${simulator}' works on orders and bars; a meta pipeline holds its sleeves' return streams`, undefined, { param: ['simulator'] });

@@ -4,7 +4,7 @@
  * returns. Cash, units and fees are worked out here by hand (the arithmetic is in the comments), never taken from
  * the simulator.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from '@uwdata/flechette';
@@ -261,7 +261,7 @@ describe('toxic bars: the same rule as the decisions and the vectorized simulato
   });
 });
 
-test('a meta pipeline holds its sleeves with a simulator of weights and returns: an order-level one is refused, naming why', async () => {
+test('a meta pipeline holds its sleeves with a simulator of weights and returns: an order-level one is refused before anything runs', async () => {
   // Sleeves are return streams without bars; the sleeves' own backtests may be order-level.
   const closes = (drift: number) => Array.from({ length: 40 }, (_, i) => {
     const c = 100 * (1 + drift) ** i * (1 + 0.02 * Math.sin(i));
@@ -269,18 +269,38 @@ test('a meta pipeline holds its sleeves with a simulator of weights and returns:
   });
   const dir = market('meta-market', { AAA: closes(0.002), BBB: closes(-0.001), CCC: closes(0.001) });
   writeFileSync(join(tmp, 'sleeve.yaml'), pipeline('sleeve', dir, '{ train_window: 5, test_window: 5, step_size: 5, workers: 1, simulator: event_driven }'));
-  const s = await runYaml(tmp, 'meta_ed', `pipeline: meta
+  const meta = (simulator: string) => `pipeline: meta
 version: "4.0"
-name: meta_ed
+name: meta_${simulator}
 sleeves:
   - { name: a, pipeline: ./sleeve.yaml }
   - { name: b, pipeline: ./sleeve.yaml, set: ["stages.allocation.engine=inverse_vol"] }
 stages:
   - type: meta_returns
   - type: meta_optimize
-    params: { engine: equal_weight, train_window: 5, test_window: 5, step_size: 5, simulator: event_driven }
-`);
-  expect(s.outcome).toBe('failed');
-  expect(s.error).toMatchObject({ code: 'SIMULATOR_NEEDS_BARS', stage: 'meta_optimize' });
-  expect(s.error!.message).toContain("meta_optimize's simulator 'event_driven' works on orders and bars");
+    params: { engine: equal_weight, train_window: 5, test_window: 5, step_size: 5, simulator: ${simulator} }
+`;
+  await expect(runYaml(tmp, 'meta_ed', meta('event_driven'))).rejects.toMatchObject({
+    code: 'SIMULATOR_NEEDS_BARS',
+    exitCode: 2,
+    message: expect.stringContaining("meta_optimize's simulator 'event_driven' works on orders and bars"),
+    location: { file: join(tmp, 'meta_ed.yaml'), line: 10 },
+  });
+  expect(existsSync(join(tmp, 'runs', 'meta_event_driven'))).toBe(false);
+  // The same meta holding its sleeves with the vectorized simulator runs, on sleeves held order by order.
+  const ok = await runYaml(tmp, 'meta_vec', meta('vectorized'));
+  expect(ok.outcome).toBe('succeeded');
+  expect(readdirSync(ok.folder, { recursive: true }).filter((f) => String(f).endsWith('orders.arrow'))).toHaveLength(2);
+});
+
+test("per-symbol trading rules keyed by names like '__proto__' and 'constructor' reach those symbols, and only them", async () => {
+  const bars = (c: number) => Array.from({ length: 6 }, () => [c, c, 1e6] as [number, number, number]);
+  // Built from entries: in an object literal `__proto__:` would set the prototype, not a key.
+  const dir = market('proto', Object.fromEntries([['__proto__', bars(3)], ['constructor', bars(7)], ['toString', bars(11)]]));
+  const s = await runYaml(tmp, 'proto', pipeline('proto', dir, `{ train_window: 3, test_window: 2, step_size: 2, slippage_bps: 0, commission_bps: 0, workers: 1,
+      simulator: { name: event_driven, params: { capital: 1000, fill: close, symbols: { __proto__: { lot_size: 1 }, constructor: { lot_size: 10 } } } } }`));
+  expect(s.outcome).toBe('succeeded');
+  // A third of 1000 each: __proto__ 333.33 / 3 = 111.1 → 111 units; constructor 333.33 / 7 = 47.6 → 40; toString fractional.
+  const first = rows(s.folder, 'orders.arrow').filter((o) => iso(o.date) === '2024-01-03');
+  expect(first.map((o) => [o.symbol, o.quantity])).toEqual([['__proto__', 111], ['constructor', 40], ['toString', 1000 / 3 / 11]]);
 });
