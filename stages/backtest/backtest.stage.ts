@@ -20,6 +20,7 @@ import { dayFromIso, isoFromDay } from '../../src/lakehouse/dates.js';
 import { computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
 import { encodeColumns } from '../../src/runs/arrow.js';
 import { periodsPerYearFor } from '../features/feature-engineering.stage.js';
+import { alignColumns } from './market-panel.js';
 import { pathCosts, parityRecord, type ParityRecord } from './parity.js';
 import type { Costs, DecisionPath, Ledger, Simulator, SimulatorMarket } from './simulator.js';
 import { defaultThreads } from '../../src/exec/replay-pool.js';
@@ -364,24 +365,6 @@ async function holdPath(decisions: ReplayDecision[], s: PathSettings, simulator 
     });
   });
   return { dates: sim.dates, returns: sim.returns, windows, weightRows, liquidated: sim.liquidated, ...(sim.ledger ? { ledger: sim.ledger } : {}) };
-}
-
-/** Picks `symbols` columns on the `dates` axis out of a column-major matrix on another axis (NaN where absent). */
-function alignColumns(srcDates: Int32Array, srcSymbols: string[], values: Float64Array, dates: Int32Array, symbols: string[]): Float64Array {
-  const T = dates.length;
-  const S = srcDates.length;
-  const out = new Float64Array(symbols.length * T).fill(NaN);
-  const row = new Map<number, number>();
-  srcDates.forEach((d, i) => row.set(d, i));
-  symbols.forEach((s, j) => {
-    const c = srcSymbols.indexOf(s);
-    if (c < 0) return;
-    for (let t = 0; t < T; t++) {
-      const i = row.get(dates[t]);
-      if (i !== undefined) out[j * T + t] = values[c * S + i];
-    }
-  });
-  return out;
 }
 
 /** orders.arrow, fills.arrow and cash.arrow: an order-level simulator's record, plain Arrow columns pandas reads as is. */
