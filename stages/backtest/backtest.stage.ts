@@ -14,7 +14,7 @@
  */
 import type { SelectionContext, ToxicBar } from '../../src/core/context.js';
 import { FractalError, inputError, runError } from '../../src/core/errors.js';
-import { bool, int, num, params, pluginRef, str } from '../../src/core/params.js';
+import { bool, int, num, oneOfStr, params, pluginRef, str } from '../../src/core/params.js';
 import type { PluginRef, PreflightEnv, ReplayDecision, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { dayFromIso, isoFromDay } from '../../src/lakehouse/dates.js';
 import { computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
@@ -32,6 +32,8 @@ export const ORDER_LEVEL_SIMULATOR = 'event_driven';
 /** Expected annual volatility ceilings by engine (seed volatility bands); realised drift above 0.25 is flagged. */
 export const VOLATILITY_BANDS: Record<string, number> = { min_variance: 0.35, hrp: 0.45, equal_weight: 0.6, max_sharpe: 0.9 };
 export const BAND_DRIFT_LIMIT = 0.25;
+
+export const FIRST_REBALANCE = ['after_train_days', 'after_train_returns'] as const;
 
 interface WindowRecord {
   window: number;
@@ -103,6 +105,7 @@ export class BacktestStage implements Stage<SelectionContext> {
       parity: bool("Also hold the champion's decisions with the other simulator (the order-level `event_driven` against the `vectorized` reference; event_driven with its defaults when the simulator is vectorized) and write parity.json and a report section: how far the vectorized backtest can be trusted.", false),
       periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
       workers: int('Threads deciding windows in parallel (windows are independent); one per core, at least 4 windows each, when omitted. 1 decides them in process.', undefined, { min: 1 }),
+      first_rebalance: oneOfStr(FIRST_REBALANCE, "When the first decision is made. 'after_train_days': on the train_window-th day of data, whose window holds train_window − 1 returns (the first day of data has no return). 'after_train_returns': one day later, once train_window returns exist, so every decision sees train_window returns (numpy's `R[t - train:t]` with the first decision at t = train).", 'after_train_days'),
     }),
   };
 
@@ -156,7 +159,8 @@ export class BacktestStage implements Stage<SelectionContext> {
       throw inputError('BACKTEST_TOO_SHORT', `the data has ${T} days up to ${isoFromDay(ctx.as_of)}; train_window ${train} leaves nothing to test`, 'Lower train_window (a profile such as development does) or load more history.', { param: ['train_window'] });
     const benchmark = p.benchmark as string | undefined;
     const rebalances: number[] = [];
-    for (let t = train - 1; t < T - 1; t += step) rebalances.push(t);
+    const first = p.first_rebalance === 'after_train_returns' ? train : train - 1;
+    for (let t = first; t < T - 1; t += step) rebalances.push(t);
 
     // Every decision first (independent: in parallel when there are cores for it), then the holding path in order.
     env.progress('backtest windows', 0, rebalances.length);

@@ -1,6 +1,7 @@
 /**
  * Clustering: Ward linkage on the correlation distance sqrt(0.5(1-rho)), correlations averaged over several
- * lookbacks, cut at `threshold`, or at exactly `max_clusters` when the threshold gives more.
+ * lookbacks, cut at `threshold`, or at exactly `max_clusters` when the threshold gives more (`cut: maxclust`: at
+ * `max_clusters` only, as scipy's fcluster criterion 'maxclust').
  *
  * Steps (docs/funnel.md): the returns up to the as-of date (never a later row); for each lookback L the pandas
  * pairwise correlation over the last L rows ('all' = every row), undefined entries set to 0 (1 on the diagonal);
@@ -9,12 +10,16 @@
  */
 import { asOfEnd, type SelectionContext } from '../../src/core/context.js';
 import { inputError, runError } from '../../src/core/errors.js';
-import { int, num, params } from '../../src/core/params.js';
+import { int, num, oneOfStr, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { averageCorrelation, correlationDistance } from '../../src/math/correlation.js';
-import { cutWithCap, linkageRows, wardLinkage } from '../../src/math/ward.js';
+import { cutWithCap, fclusterMaxclust, linkageRows, wardLinkage } from '../../src/math/ward.js';
 
 export type Lookback = number | 'all';
+
+/** 'threshold': the distance cut, capped at max_clusters (the seed's rule); 'maxclust': the count cut alone. */
+export const CUTS = ['threshold', 'maxclust'] as const;
+export type Cut = (typeof CUTS)[number];
 
 export function normaliseLookbacks(value: unknown): Lookback[] {
   const list = Array.isArray(value) ? value : [value ?? 'all'];
@@ -34,12 +39,12 @@ export interface ClusteringResult {
  * Partition the symbols of a column-major returns block (`nDays` rows, the last one the as-of date).
  * Exported for tests and for callers that cluster outside a pipeline.
  */
-export function clusterReturns(values: Float64Array, nSymbols: number, nDays: number, opts: { lookbacks: Lookback[]; threshold: number; maxClusters: number }): ClusteringResult {
+export function clusterReturns(values: Float64Array, nSymbols: number, nDays: number, opts: { lookbacks: Lookback[]; threshold: number; maxClusters: number; cut?: Cut }): ClusteringResult {
   if (nSymbols === 1) return { labels: Int32Array.of(1), linkage: new Float64Array(0), rule: 'single', clusterCount: 1, distanceClusterCount: 1, days: nDays };
   const corr = averageCorrelation({ values, nSymbols, nDays }, opts.lookbacks);
   const distance = correlationDistance(corr, nSymbols);
   const linkage = wardLinkage(distance, nSymbols, 'square');
-  const cut = cutWithCap(linkage, opts.threshold, opts.maxClusters);
+  const cut = opts.cut === 'maxclust' ? maxclustCut(linkage, opts.maxClusters) : cutWithCap(linkage, opts.threshold, opts.maxClusters);
   let distanceClusterCount = cut.clusterCount;
   if (cut.rule === 'maxclust') {
     // How many the threshold alone would have given (for the record): the merges above it, plus one.
@@ -50,11 +55,18 @@ export function clusterReturns(values: Float64Array, nSymbols: number, nDays: nu
   return { labels: cut.labels, linkage, rule: cut.rule, clusterCount: cut.clusterCount, distanceClusterCount, days: nDays };
 }
 
+function maxclustCut(linkage: Float64Array, maxClusters: number): { labels: Int32Array; clusterCount: number; rule: 'maxclust' } {
+  const labels = fclusterMaxclust(linkage, maxClusters);
+  let count = 0;
+  for (const label of labels) if (label > count) count = label;
+  return { labels, clusterCount: count, rule: 'maxclust' };
+}
+
 export class ClusteringStage implements Stage<SelectionContext> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'clustering',
-    description: 'Partitions symbols by Ward linkage on correlation distance, averaged over several lookbacks.',
+    description: 'Partitions symbols by Ward linkage on correlation distance, averaged over several lookbacks; cut at a distance threshold capped at max_clusters, or (cut: maxclust) at max_clusters alone.',
     documents: ['selection'],
     requires: ['returns'],
     provides: ['clusters'],
@@ -71,6 +83,7 @@ export class ClusteringStage implements Stage<SelectionContext> {
         ],
       },
       linkage: { type: 'string', enum: ['ward'], default: 'ward', description: 'Linkage method (Ward, equal to scipy).' },
+      cut: oneOfStr(CUTS, "How the dendrogram is cut: 'threshold' at `threshold`, or at `max_clusters` when the threshold gives more clusters; 'maxclust' at `max_clusters` alone (scipy fcluster criterion 'maxclust': the lowest merge height that leaves at most that many clusters), `threshold` unused.", 'threshold'),
     }),
   };
 
@@ -89,7 +102,8 @@ export class ClusteringStage implements Stage<SelectionContext> {
     const lookbacks = normaliseLookbacks(p.lookbacks);
     const threshold = p.threshold as number;
     const maxClusters = p.max_clusters as number;
-    const result = clusterReturns(block, n, end, { lookbacks, threshold, maxClusters });
+    const cut = (p.cut as Cut | undefined) ?? 'threshold';
+    const result = clusterReturns(block, n, end, { lookbacks, threshold, maxClusters, cut });
 
     ctx.clusters = { labels: result.labels, symbols: returns.symbols, linkage: result.linkage };
     const members = new Map<number, string[]>();
@@ -107,6 +121,7 @@ export class ClusteringStage implements Stage<SelectionContext> {
       days: end,
       threshold,
       max_clusters: maxClusters,
+      ...(cut !== 'threshold' ? { cut } : {}),
       rule,
       clusters_at_threshold: result.distanceClusterCount,
       cluster_count: result.clusterCount,
@@ -121,6 +136,7 @@ export class ClusteringStage implements Stage<SelectionContext> {
       lookbacks,
       threshold,
       max_clusters: maxClusters,
+      ...(cut !== 'threshold' ? { cut } : {}),
       rule,
       clusters_at_threshold: result.distanceClusterCount,
       clusters: result.clusterCount,
@@ -128,7 +144,7 @@ export class ClusteringStage implements Stage<SelectionContext> {
       singletons: clusters.filter((c) => c.size === 1).length,
       artifact: 'clusters.json',
     });
-    if (rule === 'maxclust')
+    if (rule === 'maxclust' && cut === 'threshold')
       env.audit.event('clustering', 'max_clusters_cut', { clusters_at_threshold: result.distanceClusterCount, max_clusters: maxClusters, reason: `the cut at ${threshold} gives more than ${maxClusters} clusters (CR-650)` });
     env.log(`clustering: ${n} symbols → ${result.clusterCount} clusters (${rule} cut)`);
     return ctx;
