@@ -3,7 +3,7 @@
  * The expected path is recomputed here with dollar holdings (a different route from the simulator's weight
  * drift), and the decision stage records what it saw, to prove no decision sees a day after its as-of date.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
@@ -16,6 +16,9 @@ const here = new URL('.', import.meta.url).pathname;
 let tmp: string;
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'fractal-bt-'));
+  // The pipelines load the test's plugin module from beside them: both live in the temporary folder, never in
+  // the source tree.
+  copyFileSync(join(here, 'fixtures', 'backtest', 'plugins.js'), join(tmp, 'plugins.js'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -40,7 +43,7 @@ function writeCsv(name: string, m: ReturnType<typeof market>): string {
 }
 
 async function run(name: string, csv: string, backtest: string, holdAll = '{}') {
-  const file = join(here, 'fixtures', 'backtest', `${name}.yaml`);
+  const file = join(tmp, `${name}.yaml`);
   writeFileSync(
     file,
     `pipeline: selection\nversion: "4.0"\nname: ${name}\nplugins: [./plugins.js]\nstages:\n  - type: ingestion\n    params: { scanner: { name: csv, params: { path: ${JSON.stringify(csv)}, layout: wide, asset_type: equity } } }\n  - type: hold_all\n    params: ${holdAll}\n  - type: backtest\n    params: ${backtest}\n`,
@@ -149,7 +152,7 @@ test('a window whose equity reaches zero is liquidated and stays at zero', async
   // name goes to zero cannot wipe out an equal-weight book, so lever it: gross 3 on three names, one crashes.
   const m = market(33);
   const csv = writeCsv('crash', { ...m, prices: m.prices.map((p, j) => (j === 2 ? p.map((x, t) => (t >= 33 ? 1e-9 : x)) : p)) });
-  const file = join(here, 'fixtures', 'backtest', 'bt_crash.yaml');
+  const file = join(tmp, 'bt_crash.yaml');
   writeFileSync(file, `pipeline: selection\nversion: "4.0"\nname: bt_crash\nplugins: [./plugins.js]\nstages:\n  - type: ingestion\n    params: { scanner: { name: csv, params: { path: ${JSON.stringify(csv)}, layout: wide, asset_type: equity } } }\n  - type: hold_all\n    params: { gross: 3 }\n  - type: backtest\n    params: { train_window: 20, test_window: 10, step_size: 10 }\n`);
   const v = await validateFile(file, { registry: builtinRegistry(), dataRoots: [tmp] });
   rmSync(file);
