@@ -1,4 +1,7 @@
-// npm run bench: every benchmark, one after another, on the built code (timings live here, never in tests).
+// npm run bench: the benchmarks in bench/, one after another, on the built code (timings live here, never in tests).
+//   npm run bench                                   every benchmark
+//   npm run bench -- --only walk-forward --n 500    some of them; --n sets the walk-forward job's symbol counts,
+//                                                   --repeat R keeps its fastest of R runs
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -6,21 +9,43 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const benches = [
-  ['lakehouse: seed, import and read a returns matrix', 'dist/src/lakehouse/bench.js', ['500', '1000']],
-  ['Ward clustering: nearest-neighbour chain vs ml-hclust agnes', 'dist/src/math/bench-ward.js', []],
-  ['allocation engines at 100, 500 and 1000 assets', 'dist/src/math/bench-allocation.js', []],
-  ['the selection funnel on 1000 symbols x 500 days', 'dist/src/bench/funnel.js', ['1000', '500']],
-  ['walk-forward job, 500 and 2000 symbols x 1260 days (numpy/scipy: 2.5 s and 10.7 s)', 'dist/src/bench/walk-forward.js', ['500', '2000']],
-  ['simulators: event_driven against vectorized (500 symbols, the demo, the crypto example)', 'bench/simulator.mjs', []],
+  { name: 'lakehouse', title: 'lakehouse: seed, import and read a returns matrix', file: 'dist/bench/lakehouse.js', args: ['500', '1000'] },
+  { name: 'ward', title: 'Ward clustering: nearest-neighbour chain vs ml-hclust agnes', file: 'dist/bench/ward.js', args: [] },
+  { name: 'allocation', title: 'allocation engines at 100, 500 and 1000 assets', file: 'dist/bench/allocation.js', args: [] },
+  { name: 'funnel', title: 'the selection funnel on 1000 symbols x 500 days', file: 'dist/bench/funnel.js', args: ['1000', '500'] },
+  { name: 'walk-forward', title: 'the walk-forward job: pipeline-run on pipelines/bench/walk_forward.yaml vs numpy/scipy', file: 'dist/bench/walk-forward.js', args: [] },
+  { name: 'simulator', title: 'simulators: event_driven against vectorized (500 symbols, the demo, the crypto example)', file: 'bench/simulator.mjs', args: [] },
 ];
+
+const argv = process.argv.slice(2);
+const option = (flag) => {
+  const i = argv.indexOf(flag);
+  if (i < 0) return undefined;
+  if (!argv[i + 1] || argv[i + 1].startsWith('--')) {
+    console.error(`${flag} needs a value`);
+    process.exit(2);
+  }
+  return argv[i + 1];
+};
+const only = option('--only')?.split(',');
+const ns = option('--n');
+const repeat = option('--repeat');
+const unknown = (only ?? []).filter((n) => !benches.some((b) => b.name === n));
+if (unknown.length) {
+  console.error(`unknown benchmark ${unknown.join(', ')} (benchmarks: ${benches.map((b) => b.name).join(', ')})`);
+  process.exit(2);
+}
+
 let failed = 0;
-for (const [title, file, args] of benches) {
-  const path = join(root, file);
-  process.stdout.write(`\n## ${title}\n`);
+for (const b of benches.filter((x) => !only || only.includes(x.name))) {
+  const path = join(root, b.file);
+  process.stdout.write(`\n## ${b.title}\n`);
   if (!existsSync(path)) {
-    process.stdout.write(`(not built: ${file})\n`);
+    process.stdout.write(`(not built: ${b.file})\n`);
+    failed++;
     continue;
   }
+  const args = b.name === 'walk-forward' ? [...(ns ? ['--n', ns] : []), ...(repeat ? ['--repeat', repeat] : [])] : b.args;
   const r = spawnSync(process.execPath, ['--expose-gc', path, ...args], { stdio: 'inherit', cwd: root });
   if (r.status !== 0) failed++;
 }

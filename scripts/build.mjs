@@ -1,4 +1,4 @@
-// Compiles src/ and stages/ to dist/ with swc (type-checking is `npm run typecheck`; swc is ~50x faster than tsc emit).
+// Compiles src/, stages/ and bench/ to dist/ with swc (type-checking is `npm run typecheck`; swc is ~50x faster than tsc emit).
 // Writes into a fresh temporary folder and renames it over dist/, so a failed build never leaves a half-built CLI.
 import { transformFile } from '@swc/core';
 import { mkdir, readdir, rm, writeFile, rename, readFile } from 'node:fs/promises';
@@ -20,7 +20,7 @@ async function* walk(dir) {
 const started = Date.now();
 let count = 0;
 try {
-  for (const top of ['src', 'stages']) {
+  for (const top of ['src', 'stages', 'bench']) {
     for await (const file of walk(join(root, top))) {
       const rel = relative(root, file);
       const out = join(tmp, rel.replace(/\.ts$/, '.js'));

@@ -1,7 +1,7 @@
 import { openLakehouse } from '../../src/lakehouse/index.js';
 import { tempDir } from './helpers.js';
 
-// Correctness of the fast path at the benchmark's size (timing lives in src/lakehouse/bench.ts, not in a test).
+// Correctness of the fast path at the benchmark's size (timing lives in bench/lakehouse.ts, not in a test).
 describe('returns matrix, 500 symbols x 1000 days', () => {
   test('matches a naive computation from the stored bars, cell by cell', async () => {
     const dir = await tempDir();

@@ -1,7 +1,7 @@
 /**
  * The fast efficient_risk (piecewise Newton on the frontier with warm-started QPs) and risk_parity (Newton) engines
  * against the methods they replaced: the volatility target is hit to 1e-12 and the weights agree with a cold-start
- * bisection; ERC contributions are equal. No timings here (see src/math/bench-allocation.ts).
+ * bisection; ERC contributions are equal. No timings here (see bench/allocation.ts).
  */
 import { portfolioVariance, qpConstraints, violation, type AllocationProblem } from '../../stages/allocation/engine.js';
 import { EfficientRiskEngine } from '../../stages/allocation/engines/efficient-risk.engine.js';

@@ -1,6 +1,6 @@
 /**
  * Timing of every allocation engine at 100, 500 and 1000 assets on a random factor-model problem. Not a test:
- *   npm run build && node dist/src/math/bench-allocation.js [--repeat R] [sizes...]
+ *   npm run build && node dist/bench/allocation.js [--repeat R] [sizes...]   (or `npm run bench -- --only allocation`)
  * Each engine runs R times (default 3; the machine is shared, so the best run is the figure; once when it takes over
  * 5 s); one line per engine
  * and size, plus the QP engines on a second problem shaped like a clustered universe (bounds [0, 1], budget 1,
@@ -23,19 +23,19 @@
  *   efficient_return +caps      1.4     51.5     385.2
  *   efficient_risk +caps        6.1     80.3     572.3   (cold bisection before: 63.2 / 6115.2 / 53480.9)
  */
-import { BarbellEngine } from '../../stages/allocation/engines/barbell.engine.js';
-import { EfficientReturnEngine } from '../../stages/allocation/engines/efficient-return.engine.js';
-import { EfficientRiskEngine } from '../../stages/allocation/engines/efficient-risk.engine.js';
-import { EqualWeightEngine } from '../../stages/allocation/engines/equal-weight.engine.js';
-import { HercEngine } from '../../stages/allocation/engines/herc.engine.js';
-import { HrpEngine } from '../../stages/allocation/engines/hrp.engine.js';
-import { InverseVolEngine } from '../../stages/allocation/engines/inverse-vol.engine.js';
-import { MaxSharpeEngine } from '../../stages/allocation/engines/max-sharpe.engine.js';
-import { MinVarianceEngine } from '../../stages/allocation/engines/min-variance.engine.js';
-import { RiskParityEngine } from '../../stages/allocation/engines/risk-parity.engine.js';
-import { portfolioVariance, violation, type AllocationProblem } from '../../stages/allocation/engine.js';
-import { correlationMatrix } from './correlation.js';
-import { estimateCovariance, expectedReturns, regulariseCovariance } from './covariance-estimators.js';
+import { BarbellEngine } from '../stages/allocation/engines/barbell.engine.js';
+import { EfficientReturnEngine } from '../stages/allocation/engines/efficient-return.engine.js';
+import { EfficientRiskEngine } from '../stages/allocation/engines/efficient-risk.engine.js';
+import { EqualWeightEngine } from '../stages/allocation/engines/equal-weight.engine.js';
+import { HercEngine } from '../stages/allocation/engines/herc.engine.js';
+import { HrpEngine } from '../stages/allocation/engines/hrp.engine.js';
+import { InverseVolEngine } from '../stages/allocation/engines/inverse-vol.engine.js';
+import { MaxSharpeEngine } from '../stages/allocation/engines/max-sharpe.engine.js';
+import { MinVarianceEngine } from '../stages/allocation/engines/min-variance.engine.js';
+import { RiskParityEngine } from '../stages/allocation/engines/risk-parity.engine.js';
+import { portfolioVariance, violation, type AllocationProblem } from '../stages/allocation/engine.js';
+import { correlationMatrix } from '../src/math/correlation.js';
+import { estimateCovariance, expectedReturns, regulariseCovariance } from '../src/math/covariance-estimators.js';
 
 function problem(n: number): AllocationProblem {
   let s = 12345;

@@ -1,13 +1,13 @@
 /**
  * Lakehouse benchmark: seeds a synthetic market of N symbols x T days into a temporary folder, then times the
  * import, a cold returns read (files decoded) and a warm one (cached handle), for 1000 and T days.
- * Run after `npm run build`: node dist/src/lakehouse/bench.js [symbols=500] [days=2000]
+ * Run after `npm run build`: node dist/bench/lakehouse.js [symbols=500] [days=2000] (or `npm run bench -- --only lakehouse`)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openLakehouse } from './index.js';
-import { isoFromDay } from './dates.js';
+import { openLakehouse } from '../src/lakehouse/index.js';
+import { isoFromDay } from '../src/lakehouse/dates.js';
 
 const N = Number(process.argv[2] ?? 500);
 const T = Number(process.argv[3] ?? 2000);

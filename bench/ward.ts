@@ -1,11 +1,11 @@
 /**
  * Timing of the nearest-neighbour-chain Ward against ml-hclust agnes (O(n^3)). Not a test: run with
- *   npm run build && node dist/src/math/bench-ward.js   (or compile the three files with swc and run them).
+ *   npm run build && node dist/bench/ward.js   (or `npm run bench -- --only ward`).
  * Inputs are correlation distances of random factor-model returns, the shape the clustering stage feeds in.
  */
 import { agnes } from 'ml-hclust';
-import { correlationDistance, correlationMatrix } from './correlation.js';
-import { squareToCondensed, wardLinkage } from './ward.js';
+import { correlationDistance, correlationMatrix } from '../src/math/correlation.js';
+import { squareToCondensed, wardLinkage } from '../src/math/ward.js';
 
 function factorReturns(nSymbols: number, nDays: number, seed: number) {
   let state = seed >>> 0;

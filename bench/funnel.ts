@@ -1,15 +1,15 @@
 /**
  * Benchmark: the selection funnel on 1000 symbols × 500 days (a seeded synthetic lakehouse), through the real
  * runner: ingestion → features → inference → clustering → policy → synthesis → allocation. Prints each stage's
- * time. Run: `npm run build && node dist/src/bench/funnel.js [symbols] [days]` (or `npm run bench`).
+ * time. Run: `npm run build && node dist/bench/funnel.js [symbols] [days]` (or `npm run bench -- --only funnel`).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateFile } from '../config/validate.js';
-import { runPipeline } from '../core/runner.js';
-import { openLakehouse } from '../lakehouse/index.js';
-import { builtinRegistry } from '../../stages/index.js';
+import { validateFile } from '../src/config/validate.js';
+import { runPipeline } from '../src/core/runner.js';
+import { openLakehouse } from '../src/lakehouse/index.js';
+import { builtinRegistry } from '../stages/index.js';
 
 const symbols = Number(process.argv[2] ?? 1000);
 const days = Number(process.argv[3] ?? 500);

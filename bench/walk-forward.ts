@@ -1,0 +1,224 @@
+/**
+ * Benchmark (issue 13): the walk-forward job as a user runs it, against the numpy/scipy script a quant would write
+ * instead. For each N: a seeded market of N symbols × 1261 closes (no gaps) is written as a wide CSV and imported
+ * with `pipeline-run lakehouse import` into a temporary lakehouse (setup, not timed); then, measured in the same
+ * run on this machine, each as a whole process (wall time including start-up, peak RSS):
+ *   - `pipeline-run pipelines/bench/walk_forward.yaml` (the job's conventions are stated in that file);
+ *   - when python3 with numpy and scipy is present, `python3 bench/walk_forward.py` on the same closes (as .npy).
+ * Both answers must agree: the 1008 daily returns to 1e-9. Peak RSS comes from GNU time's %M (wait4's ru_maxrss:
+ * the largest process of the tree; both jobs are one process, worker threads included), or is not reported.
+ *
+ * Run: `npm run bench -- --only walk-forward --n 500,2000 [--repeat 3]` (default N: 500, 2000, 5000; --repeat R
+ * keeps the fastest of R runs of each), or after `npm run build`: `node dist/bench/walk-forward.js --n 500`.
+ */
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tableFromIPC } from 'apache-arrow';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PIPELINE = join(root, 'pipelines', 'bench', 'walk_forward.yaml');
+const SCRIPT = join(root, 'bench', 'walk_forward.py');
+const CLI = join(root, 'bin', 'pipeline-run.js');
+const PRICES = 1261; // 1260 returns: 48 windows of 21 days after the first 252
+const TEST_DAYS = 1008;
+const TOLERANCE = 1e-9;
+const GNU_TIME = '/usr/bin/time';
+
+/** mulberry32: a small seeded generator. */
+function generator(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The job's market: a market factor, 12 sectors with their own loadings, idiosyncratic noise and drift of
+ * different sizes per symbol. Writes the wide CSV (10 significant digits) and the same numbers as a (days, N)
+ * float64 .npy for the numpy script.
+ */
+function writeMarket(dir: string, n: number): { csv: string; npy: string } {
+  const u = generator(1300 + n);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+  const sectors = 12;
+  const sector = Int32Array.from({ length: n }, (_, j) => j % sectors);
+  const beta = Float64Array.from({ length: n }, () => 0.5 + u());
+  const load = Float64Array.from({ length: n }, () => 0.3 + 0.9 * u());
+  const idio = Float64Array.from({ length: n }, () => 0.006 + 0.02 * u());
+  const drift = Float64Array.from({ length: n }, () => 0.0008 * (u() - 0.4));
+  const price = Float64Array.from({ length: n }, () => 20 + 180 * u());
+  const closes = new Float64Array(PRICES * n);
+  const csv = join(dir, 'closes.csv');
+  const fd = openSync(csv, 'w');
+  try {
+    writeSync(fd, `date,${Array.from({ length: n }, (_, j) => `S${String(j).padStart(4, '0')}`).join(',')}\n`);
+    const day0 = Date.UTC(2020, 0, 1);
+    const s = new Float64Array(sectors);
+    for (let t = 0; t < PRICES; t++) {
+      if (t > 0) {
+        const m = 0.01 * normal();
+        for (let k = 0; k < sectors; k++) s[k] = 0.008 * normal();
+        for (let j = 0; j < n; j++) price[j] *= 1 + drift[j] + beta[j] * m + load[j] * s[sector[j]] + idio[j] * normal();
+      }
+      const cells = new Array<string>(n);
+      for (let j = 0; j < n; j++) {
+        cells[j] = price[j].toPrecision(10);
+        closes[t * n + j] = Number(cells[j]);
+      }
+      writeSync(fd, `${new Date(day0 + t * 86_400_000).toISOString().slice(0, 10)},${cells.join(',')}\n`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const npy = join(dir, 'closes.npy');
+  writeFileSync(npy, npyBytes(closes, PRICES, n));
+  return { csv, npy };
+}
+
+/** A C-order float64 .npy (format 1.0; this machine is little-endian like '<f8'). */
+function npyBytes(values: Float64Array, rows: number, cols: number): Buffer {
+  let header = `{'descr': '<f8', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
+  header += `${' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64)}\n`;
+  const magic = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length & 0xff, header.length >> 8]);
+  return Buffer.concat([magic, Buffer.from(header, 'latin1'), Buffer.from(values.buffer, values.byteOffset, values.byteLength)]);
+}
+
+interface Timed {
+  ok: boolean;
+  wallS: number;
+  rssMiB: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** One whole process: wall time around it, peak RSS from GNU time when the machine has it. */
+function timed(command: string, args: string[], dir: string): Timed {
+  const rssFile = join(dir, 'time.out');
+  const gnu = existsSync(GNU_TIME);
+  const [cmd, argv] = gnu ? [GNU_TIME, ['-f', '%M', '-o', rssFile, command, ...args]] : [command, args];
+  const t0 = performance.now();
+  const r = spawnSync(cmd, argv, { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1' }, maxBuffer: 1 << 28 });
+  const wallS = (performance.now() - t0) / 1000;
+  let rssMiB: number | null = null;
+  if (gnu && existsSync(rssFile)) {
+    const kb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
+    if (Number.isFinite(kb)) rssMiB = kb / 1024;
+  }
+  return { ok: r.status === 0, wallS, rssMiB, stdout: r.stdout ?? '', stderr: r.stderr ?? String(r.error ?? '') };
+}
+
+/** The fastest of `repeat` runs (the machine is shared: the best run is the figure); stops at the first failure. */
+function best(repeat: number, run: () => Timed): Timed {
+  let fastest: Timed | undefined;
+  for (let k = 0; k < repeat; k++) {
+    const r = run();
+    if (!r.ok) return r;
+    if (!fastest || r.wallS < fastest.wallS) fastest = r;
+  }
+  return fastest!;
+}
+
+function hasNumpy(): boolean {
+  const r = spawnSync('python3', ['-c', 'import numpy, scipy'], { encoding: 'utf8' });
+  return r.status === 0;
+}
+
+interface Row {
+  n: number;
+  setupS: number;
+  fractal: Timed;
+  stages: string;
+  numpy: Timed | null;
+  agree: string;
+}
+
+function runOne(n: number, numpy: boolean, repeat: number): Row {
+  const dir = mkdtempSync(join(tmpdir(), 'fractal-bench-wf-'));
+  try {
+    process.stderr.write(`N=${n}: writing the market (${PRICES} closes) and importing it… `);
+    const s0 = performance.now();
+    const { csv, npy } = writeMarket(dir, n);
+    const lakehouse = join(dir, 'lakehouse');
+    const imp = spawnSync(process.execPath, [CLI, 'lakehouse', 'import', csv, '--layout', 'wide', '--venue', 'bench', '--asset-type', 'equity', '--lakehouse', lakehouse], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+    if (imp.status !== 0) throw new Error(`lakehouse import failed: ${imp.stderr}`);
+    const setupS = (performance.now() - s0) / 1000;
+    process.stderr.write(`${setupS.toFixed(1)} s\nN=${n}: pipeline-run… `);
+
+    const fractal = best(repeat, () => timed(process.execPath, [CLI, 'run', PIPELINE, '--lakehouse', lakehouse, '--out', join(dir, 'runs'), '--json'], dir));
+    if (!fractal.ok) throw new Error(`pipeline-run failed:\n${fractal.stderr}${fractal.stdout}`);
+    const folder = JSON.parse(fractal.stdout).folder as string;
+    const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8')) as { stages: { type: string; ms?: number }[] };
+    const stages = manifest.stages.map((s) => `${s.type} ${((s.ms ?? 0) / 1000).toFixed(2)} s`).join(', ');
+    const got = tableFromIPC(readFileSync(join(folder, 'returns.arrow'))).getChild('return')!.toArray() as Float64Array;
+    process.stderr.write(`${fractal.wallS.toFixed(1)} s\n`);
+
+    let py: Timed | null = null;
+    let agree = 'no numpy';
+    if (numpy) {
+      process.stderr.write(`N=${n}: numpy/scipy… `);
+      const out = join(dir, 'numpy-returns.f64');
+      py = best(repeat, () => timed('python3', [SCRIPT, npy, out], dir));
+      if (!py.ok) throw new Error(`bench/walk_forward.py failed:\n${py.stderr}`);
+      process.stderr.write(`${py.wallS.toFixed(1)} s\n`);
+      const bytes = readFileSync(out);
+      const want = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
+      if (got.length !== TEST_DAYS || want.length !== TEST_DAYS) agree = `NO: ${got.length} and ${want.length} days, expected ${TEST_DAYS}`;
+      else {
+        let worst = 0;
+        for (let i = 0; i < TEST_DAYS; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+        agree = `${worst <= TOLERANCE ? 'yes' : 'NO'} (largest difference ${worst.toExponential(1)})`;
+      }
+    }
+    return { n, setupS, fractal, stages, numpy: py, agree };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function option(argv: string[], flag: string): string | undefined {
+  const i = argv.indexOf(flag);
+  if (i < 0) return undefined;
+  if (!argv[i + 1]) throw new Error(`${flag} needs a value`);
+  return argv[i + 1];
+}
+
+const argv = process.argv.slice(2);
+const list = option(argv, '--n') ?? '500,2000,5000';
+const ns = list.split(',').map(Number);
+if (ns.some((x) => !Number.isInteger(x) || x < 2)) throw new Error(`--n: not a list of symbol counts: ${list}`);
+const repeat = Number(option(argv, '--repeat') ?? 1);
+if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat: not a positive integer: ${repeat}`);
+const numpy = hasNumpy();
+// Timings on a shared machine mean little without its load: printed with the table.
+const loadAtStart = loadavg()[0];
+if (!numpy) process.stderr.write('python3 with numpy and scipy is not available here: pipeline-run is timed alone.\n');
+const rows: Row[] = [];
+let failed = false;
+for (const n of ns) {
+  try {
+    rows.push(runOne(n, numpy, repeat));
+  } catch (err) {
+    failed = true;
+    process.stderr.write(`\nN=${n}: ${(err as Error).message}\n`);
+  }
+}
+const s = (x: number) => `${x.toFixed(2)} s`;
+const mib = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(0)} MiB`);
+console.log(`\nwalk-forward job, ${PRICES - 1} returns, 48 windows (train 252, test 21, step 21), whole processes, wall time incl. start-up${repeat > 1 ? `, best of ${repeat}` : ''}:\n`);
+console.log(`${availableParallelism()} cores; load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end (1 minute)\n`);
+console.log('| N | pipeline-run | numpy/scipy | ratio | peak RSS pipeline-run | peak RSS numpy | same returns (1e-9) |');
+console.log('|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  const ratio = r.numpy ? (r.fractal.wallS / r.numpy.wallS).toFixed(1) : 'n/a';
+  console.log(`| ${r.n} | ${s(r.fractal.wallS)} | ${r.numpy ? s(r.numpy.wallS) : 'n/a'} | ${ratio} | ${mib(r.fractal.rssMiB)} | ${mib(r.numpy?.rssMiB ?? null)} | ${r.agree} |`);
+}
+console.log('');
+for (const r of rows) console.log(`N=${r.n}: pipeline-run stages: ${r.stages}  [setup: CSV + lakehouse import ${r.setupS.toFixed(1)} s, not timed]`);
+if (failed || rows.some((r) => r.agree.startsWith('NO'))) process.exitCode = 1;
