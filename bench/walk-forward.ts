@@ -6,7 +6,8 @@
  *   - `pipeline-run pipelines/bench/walk_forward.yaml` (the job's conventions are stated in that file);
  *   - when python3 with numpy and scipy is present, `python3 bench/walk_forward.py` on the same closes (as .npy).
  * Both answers must agree: the 1008 daily returns to 1e-9. Peak RSS comes from GNU time's %M (wait4's ru_maxrss:
- * the largest process of the tree; both jobs are one process, worker threads included), or is not reported.
+ * the largest process of the tree; both jobs are one process, worker threads included), or is not reported; CPU
+ * time (user + system, all threads) beside it, steadier than wall time when the machine is shared.
  *
  * Run: `npm run bench -- --only walk-forward --n 500,2000 [--repeat 3]` (default N: 500, 2000, 5000; --repeat R
  * keeps the fastest of R runs of each), or after `npm run build`: `node dist/bench/walk-forward.js --n 500`.
@@ -94,24 +95,28 @@ interface Timed {
   ok: boolean;
   wallS: number;
   rssMiB: number | null;
+  /** User + system CPU seconds (GNU time), steadier than wall time on a shared machine. */
+  cpuS: number | null;
   stdout: string;
   stderr: string;
 }
 
-/** One whole process: wall time around it, peak RSS from GNU time when the machine has it. */
+/** One whole process: wall time around it; peak RSS and CPU time from GNU time when the machine has it. */
 function timed(command: string, args: string[], dir: string): Timed {
   const rssFile = join(dir, 'time.out');
   const gnu = existsSync(GNU_TIME);
-  const [cmd, argv] = gnu ? [GNU_TIME, ['-f', '%M', '-o', rssFile, command, ...args]] : [command, args];
+  const [cmd, argv] = gnu ? [GNU_TIME, ['-f', '%M %U %S', '-o', rssFile, command, ...args]] : [command, args];
   const t0 = performance.now();
   const r = spawnSync(cmd, argv, { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1' }, maxBuffer: 1 << 28 });
   const wallS = (performance.now() - t0) / 1000;
   let rssMiB: number | null = null;
+  let cpuS: number | null = null;
   if (gnu && existsSync(rssFile)) {
-    const kb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
+    const [kb, user, sys] = readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
     if (Number.isFinite(kb)) rssMiB = kb / 1024;
+    if (Number.isFinite(user) && Number.isFinite(sys)) cpuS = user + sys;
   }
-  return { ok: r.status === 0, wallS, rssMiB, stdout: r.stdout ?? '', stderr: r.stderr ?? String(r.error ?? '') };
+  return { ok: r.status === 0, wallS, rssMiB, cpuS, stdout: r.stdout ?? '', stderr: r.stderr ?? String(r.error ?? '') };
 }
 
 /** The fastest of `repeat` runs (the machine is shared: the best run is the figure); stops at the first failure. */
@@ -213,11 +218,12 @@ const s = (x: number) => `${x.toFixed(2)} s`;
 const mib = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(0)} MiB`);
 console.log(`\nwalk-forward job, ${PRICES - 1} returns, 48 windows (train 252, test 21, step 21), whole processes, wall time incl. start-up${repeat > 1 ? `, best of ${repeat}` : ''}:\n`);
 console.log(`${availableParallelism()} cores; load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end (1 minute)\n`);
-console.log('| N | pipeline-run | numpy/scipy | ratio | peak RSS pipeline-run | peak RSS numpy | same returns (1e-9) |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| N | pipeline-run | numpy/scipy | ratio | peak RSS pipeline-run | peak RSS numpy | CPU pipeline-run | CPU numpy | same returns (1e-9) |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+const cpu = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : s(x));
 for (const r of rows) {
   const ratio = r.numpy ? (r.fractal.wallS / r.numpy.wallS).toFixed(1) : 'n/a';
-  console.log(`| ${r.n} | ${s(r.fractal.wallS)} | ${r.numpy ? s(r.numpy.wallS) : 'n/a'} | ${ratio} | ${mib(r.fractal.rssMiB)} | ${mib(r.numpy?.rssMiB ?? null)} | ${r.agree} |`);
+  console.log(`| ${r.n} | ${s(r.fractal.wallS)} | ${r.numpy ? s(r.numpy.wallS) : 'n/a'} | ${ratio} | ${mib(r.fractal.rssMiB)} | ${mib(r.numpy?.rssMiB ?? null)} | ${cpu(r.fractal.cpuS)} | ${cpu(r.numpy?.cpuS)} | ${r.agree} |`);
 }
 console.log('');
 for (const r of rows) console.log(`N=${r.n}: pipeline-run stages: ${r.stages}  [setup: CSV + lakehouse import ${r.setupS.toFixed(1)} s, not timed]`);
