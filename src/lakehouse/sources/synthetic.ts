@@ -11,6 +11,7 @@ import type { SymbolWrite } from '../store.js';
 import type { SymbolMeta } from '../registry.js';
 import { inputError } from '../../core/errors.js';
 import { parseIsoDay } from '../dates.js';
+import { Rng } from '../../math/rng.js';
 
 export interface SyntheticOptions {
   /** Spot symbols (>= 8 so every special symbol fits). */
@@ -26,58 +27,7 @@ export const SPOT_VENUE = 'synthetic-spot';
 export const PERP_VENUE = 'synthetic-perp';
 export const SECTORS = ['Layer1', 'DeFi', 'Exchange', 'Meme', 'Infrastructure', 'Gaming', 'AI'] as const;
 
-/** sfc32 seeded through splitmix32: fast, good enough for simulation, identical on every platform. */
-export class Rng {
-  private a: number; private b: number; private c: number; private d: number;
-  private spare: number | undefined;
-  constructor(seed: number) {
-    let s = seed >>> 0;
-    const split = () => {
-      s = (s + 0x9e3779b9) >>> 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = split(); this.b = split(); this.c = split(); this.d = split();
-    for (let i = 0; i < 12; i++) this.next();
-  }
-  /** Uniform in [0, 1). */
-  next(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return (t >>> 0) / 4294967296;
-  }
-  uniform(lo: number, hi: number): number {
-    return lo + (hi - lo) * this.next();
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  normal(): number {
-    if (this.spare !== undefined) {
-      const s = this.spare;
-      this.spare = undefined;
-      return s;
-    }
-    let u = 0;
-    while (u === 0) u = this.next();
-    const v = this.next();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  }
-  /** Student-t with 4 degrees of freedom, scaled to unit variance. */
-  t4(): number {
-    let chi = 0;
-    for (let k = 0; k < 4; k++) { const z = this.normal(); chi += z * z; }
-    return (this.normal() / Math.sqrt(chi / 4)) * Math.SQRT1_2;
-  }
-}
+export { Rng };
 
 type Regime = 0 | 1 | 2;
 export const REGIMES = ['calm', 'turbulent', 'crisis'] as const;
