@@ -15,6 +15,7 @@ const benches = [
   { name: 'funnel', title: 'the selection funnel on 1000 symbols x 500 days', file: 'dist/bench/funnel.js', args: ['1000', '500'] },
   { name: 'walk-forward', title: 'the walk-forward job: pipeline-run on pipelines/bench/walk_forward.yaml vs numpy/scipy', file: 'dist/bench/walk-forward.js', args: [] },
   { name: 'simulator', title: 'simulators: event_driven against vectorized (500 symbols, the demo, the crypto example)', file: 'bench/simulator.mjs', args: [] },
+  { name: 'tournament', title: 'tournaments: pipeline-run on tournament_crypto.yaml (24 cells) and tournament_meta.yaml, first run and cached re-run, against one pipeline-run per cell', file: 'bench/tournament.mjs', args: [] },
 ];
 
 const argv = process.argv.slice(2);

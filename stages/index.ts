@@ -21,6 +21,8 @@ import { SynthesisStage } from './synthesis/synthesis.stage.js';
 import { MetaFlattenStage } from './meta/meta-flatten.stage.js';
 import { MetaOptimizeStage } from './meta/meta-optimize.stage.js';
 import { MetaReturnsStage } from './meta/meta-returns.stage.js';
+import { TournamentCellsStage } from './tournament/tournament-cells.stage.js';
+import { TournamentCompareStage } from './tournament/tournament-compare.stage.js';
 
 export const stageModule = pluginModule('stage', [
   IngestionStage,
@@ -34,6 +36,8 @@ export const stageModule = pluginModule('stage', [
   MetaReturnsStage,
   MetaOptimizeStage,
   MetaFlattenStage,
+  TournamentCellsStage,
+  TournamentCompareStage,
   ReportStage,
 ]);
 

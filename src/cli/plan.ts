@@ -1,6 +1,7 @@
 /**
  * `pipeline-run plan <file>`: the resolved config (YAML) and its hash: what would run. `--diff <file or git ref>`
- * prints what changes between two resolved configs, for a pull-request review.
+ * prints what changes between two resolved configs, for a pull-request review. For a tournament: its cells, their
+ * overrides and config hashes, and which are already in the result cache.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -13,11 +14,48 @@ import { isPlainObject } from '../config/origins.js';
 import type { ResolvedConfig, ValidationResult } from '../config/validate.js';
 import { inputError } from '../core/errors.js';
 import { formatText } from './format.js';
-import { addConfigOptions, validateWith, type ConfigOptions, writeJson } from './shared.js';
+import { addConfigOptions, lakehousePath, validateWith, type ConfigOptions, writeJson } from './shared.js';
 
 interface PlanOptions extends ConfigOptions {
   diff?: string;
   json?: boolean;
+  out: string;
+  lakehouse?: string;
+}
+
+/**
+ * A tournament's plan: every cell with its overrides, its config hash and whether an unchanged result is in the
+ * result cache (<out>/.cache, looked up with the data identity of the lakehouse it would read), so a change to one
+ * axis shows which cells will be recomputed.
+ */
+async function tournamentPlan(v: ValidationResult, opts: PlanOptions): Promise<string> {
+  const { createContainer } = await import('../core/container.js');
+  const { specOf } = await import('../core/runner.js');
+  const { readCached, resultKey } = await import('../runs/result-cache.js');
+  const t = v.resolved!.tournament!;
+  const runsRoot = resolve(opts.out);
+  const env = { plugins: createContainer(v.registry).resolver, lakehousePath: lakehousePath(opts.lakehouse, { value: v.resolved!.lakehouse, baseDir: v.baseDir }) };
+  const memo = new Map<string, Promise<string | undefined>>();
+  const cells = [];
+  for (const c of t.cells) {
+    const spec = v.cells?.[c.id] ? specOf(v.cells[c.id]) : undefined;
+    const k = spec ? await resultKey(spec, env, memo).catch(() => undefined) : undefined;
+    cells.push({ ...c, champion: c.id === t.champion, cache_key: k?.key ?? null, data_hash: k?.data_hash ?? null, cached: k ? readCached(runsRoot, k.key) !== undefined : null });
+  }
+  if (opts.json) return `${JSON.stringify({ hash: v.hash, name: v.resolved!.name, base: t.base, champion: t.champion, cells_max: t.cells_max, cache: join(runsRoot, '.cache'), lakehouse: env.lakehousePath, cells }, null, 2)}\n`;
+  const short = (x: unknown) => (typeof x === 'string' ? x : isPlainObject(x) && typeof x.name === 'string' ? x.name : JSON.stringify(x));
+  const idW = Math.max(4, ...cells.map((c) => c.id.length));
+  const cached = cells.filter((c) => c.cached).length;
+  const known = cells.some((c) => c.cached !== null);
+  const lines = [
+    `# tournament ${v.resolved!.name} · config hash sha256:${v.hash}`,
+    `# base: ${t.base.file} (${t.base.kind}, config ${t.base.config_hash.slice(0, 12)}) · champion: ${t.champion} · ${cells.length} cells (cells.max ${t.cells_max})`,
+    known ? `# cache ${join(runsRoot, '.cache')} (data of ${env.lakehousePath}): ${cached} of ${cells.length} cells unchanged; ${cells.length - cached} to run` : `# cache: the data's identity is not known (no lakehouse at ${env.lakehousePath}, or a live scanner): every cell would run`,
+    `  ${'cell'.padEnd(idW)}  config        cached  overrides`,
+    ...cells.map((c) => `${c.champion ? '*' : ' '} ${c.id.padEnd(idW)}  ${c.config_hash.slice(0, 12)}  ${(c.cached === null ? '?' : c.cached ? 'yes' : 'no').padEnd(6)}  ${Object.entries(c.overrides).map(([p, x]) => `${p}=${short(x)}`).join(', ') || '(the base as written)'}`),
+    '(* the champion)',
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 function mustBeValid(v: ValidationResult, what: string): { resolved: ResolvedConfig; hash: string; profile?: string } {
@@ -96,8 +134,15 @@ export function registerPlanCommand(program: Command): void {
   )
     .option('--diff <file-or-ref>', 'another pipeline file, or a git ref (the same file at that commit)')
     .option('--json', 'machine-readable output')
+    .option('--out <dir>', 'runs root whose result cache a tournament\'s cells are looked up in', 'runs')
+    .option('--lakehouse <dir>', 'lakehouse folder the cells would read (default: FRACTAL_LAKEHOUSE, the file\'s `lakehouse:`, or ./lakehouse)')
     .action(async (file: string, opts: PlanOptions) => {
-      const mine = mustBeValid(await validateWith(file, opts), file);
+      const v = await validateWith(file, opts);
+      const mine = mustBeValid(v, file);
+      if (!opts.diff && mine.resolved.pipeline === 'tournament') {
+        process.stdout.write(await tournamentPlan(v, opts));
+        return;
+      }
       if (!opts.diff) {
         if (opts.json) writeJson({ hash: mine.hash, profile: mine.profile ?? null, config: mine.resolved });
         else process.stdout.write(`# config hash: sha256:${mine.hash}\n${mine.profile ? `# profile applied: ${mine.profile}\n` : ''}${stringify(mine.resolved, { lineWidth: 120 })}`);

@@ -13,7 +13,19 @@ import { repoRootOf, repositoryOf, rootHolding } from './roots.js';
 /** A --set override; from a meta file's sleeve `set:` it carries its own location. */
 export type SetExpr = string | { expr: string; at: Location };
 
+/** Files already read in one validation (a tournament validates its base once per cell): path → what was read. */
+export type SourceCache = Map<string, ReturnType<typeof loadSource>>;
+
+const load = (path: string, cache?: SourceCache) => {
+  if (!cache) return loadSource(path);
+  const key = resolve(path);
+  if (!cache.has(key)) cache.set(key, loadSource(path));
+  return cache.get(key)!;
+};
+
 export interface OverlayOptions {
+  /** Files already read in this validation. */
+  sources?: SourceCache;
   /** --profile: beats the file's own `profile:`. */
   profile?: string;
   /** --set values, in order (later wins). */
@@ -38,9 +50,9 @@ export const CLI_LOCATION = (what: string): Location => ({ file: `<command line:
 export { repoRootOf };
 
 /** Reads the file and everything it extends, merged base-first. */
-export function composeExtends(file: string): { composed?: Composed; diagnostics: Diagnostic[] } {
+export function composeExtends(file: string, sources?: SourceCache): { composed?: Composed; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  const loaded = loadSource(file);
+  const loaded = load(file, sources);
   diagnostics.push(...loaded.diagnostics);
   const root = loaded.source;
   if (!root) return { diagnostics };
@@ -81,7 +93,7 @@ export function composeExtends(file: string): { composed?: Composed; diagnostics
       diagnostics.push(diag('REF_EXTENDS_NOT_FOUND', locate(cur, ['extends']), `\`extends\` names a file that does not exist: ${ext}`, `Looked for ${displayPath(target)} (paths are relative to the file that says \`extends\`).`));
       break;
     }
-    const base = loadSource(target);
+    const base = load(target, sources);
     diagnostics.push(...base.diagnostics);
     if (!base.source) break;
     if (!isPlainObject(base.source.value)) {
@@ -114,7 +126,7 @@ export function applyOverlays(composed: Composed, opts: OverlayOptions): Diagnos
   const profileName = opts.profile ?? (typeof doc.profile === 'string' ? doc.profile : undefined);
   if (profileName !== undefined) {
     const at = opts.profile !== undefined ? CLI_LOCATION(`--profile ${opts.profile}`) : locateIn(origins, ['profile']);
-    applyProfile(composed, profileName, at, opts.stageTypes, diagnostics);
+    applyProfile(composed, profileName, at, opts.stageTypes, diagnostics, opts.sources);
   }
 
   // --set last: the command line wins.
@@ -162,7 +174,7 @@ function stagesList(doc: Record<string, unknown>): Record<string, unknown>[] {
   return Array.isArray(doc.stages) ? (doc.stages as unknown[]).filter(isPlainObject) as Record<string, unknown>[] : [];
 }
 
-function applyProfile(c: Composed, name: string, at: Location, stageTypes: string[], out: Diagnostic[]): void {
+function applyProfile(c: Composed, name: string, at: Location, stageTypes: string[], out: Diagnostic[], sources?: SourceCache): void {
   const file = PROFILE_NAME_RE.test(name) ? findProfile(c.root.absPath, name) : undefined;
   if (!file) {
     const known = knownProfiles(c.root.absPath);
@@ -170,7 +182,7 @@ function applyProfile(c: Composed, name: string, at: Location, stageTypes: strin
     out.push(diag('REF_PROFILE_NOT_FOUND', at, `profile '${name}' not found`, known.length ? `${suggestionHint(name, known, 'profiles')} ${where}` : where));
     return;
   }
-  const loaded = loadSource(file);
+  const loaded = load(file, sources);
   out.push(...loaded.diagnostics);
   const src = loaded.source;
   if (!src) return;

@@ -44,6 +44,8 @@ export const CODES = {
   SCHEMA_WRONG_TYPE: 'schema',
   SCHEMA_BAD_VALUE: 'schema',
   SCHEMA_INVALID: 'schema',
+  SCHEMA_MATRIX_TOO_LARGE: 'schema',
+  SCHEMA_MATRIX_EMPTY: 'schema',
   // plugins: names and each plugin's params
   PLUGIN_UNKNOWN: 'plugins',
   PLUGIN_DEPRECATED_NAME: 'plugins',
@@ -77,6 +79,11 @@ export const CODES = {
   REF_SLEEVE_DUPLICATE: 'references',
   REF_SLEEVE_NO_BACKTEST: 'references',
   REF_META_CYCLE: 'references',
+  REF_TOURNAMENT_BASE_INVALID: 'references',
+  REF_MATRIX_UNKNOWN_PATH: 'references',
+  REF_MATRIX_EXCLUDE_UNMATCHED: 'references',
+  REF_CELL_ID_INVALID: 'references',
+  REF_CHAMPION_UNKNOWN: 'references',
 } as const satisfies Record<string, Layer>;
 
 export type DiagnosticCode = keyof typeof CODES;

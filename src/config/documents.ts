@@ -33,6 +33,13 @@ const common: Record<string, JsonSchema> = {
   lakehouse: { type: 'string', description: 'Lakehouse folder, relative to this file; --lakehouse and FRACTAL_LAKEHOUSE override.' },
 };
 
+/**
+ * A tournament has no `stages:`: it always runs tournament_cells (its `cells.workers`), tournament_compare (its
+ * `statistics`) and report. The keys below are those stages' params, validated (and completed in the editor) as such.
+ */
+export const TOURNAMENT_STAGES = ['tournament_cells', 'tournament_compare', 'report'] as const;
+export const TOURNAMENT_STAGE_PARAMS = { statistics: 'tournament_compare' } as const;
+
 /** Structural schema of each document kind, or undefined while the kind is not available yet. */
 export const DOCUMENT_SCHEMAS: Record<DocumentKind, JsonSchema | undefined> = {
   selection: {
@@ -73,7 +80,51 @@ export const DOCUMENT_SCHEMAS: Record<DocumentKind, JsonSchema | undefined> = {
       stages: { type: 'array', minItems: 1, items: stageItem, description: 'Stages, run in order.' },
     },
   },
-  tournament: undefined,
+  // A tournament runs its base pipeline once per cell of a matrix and compares the cells out of sample.
+  tournament: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['pipeline', 'version', 'base', 'matrix'],
+    properties: {
+      pipeline: { const: 'tournament' },
+      $schema: common.$schema,
+      version: common.version,
+      name: common.name,
+      description: common.description,
+      profile: { ...common.profile, description: "The base's profile (profiles/<name>.yaml); --profile overrides." },
+      lakehouse: common.lakehouse,
+      base: { type: 'string', minLength: 1, description: 'The base pipeline (a selection pipeline with a backtest, or a meta pipeline), relative to this file.' },
+      champion: { type: 'string', pattern: NAME_PATTERN, description: 'The cell the others are compared with (a cell id); the base as written when omitted.' },
+      matrix: {
+        type: 'object',
+        description: "Dotted paths into the base's params (stages.<type>.<param>[.<key>…]) → lists of values; their cartesian product, with `exclude` and `include` as in a GitHub Actions matrix.",
+        properties: {
+          include: { type: 'array', items: { type: 'object', minProperties: 1 }, description: 'Combinations to extend (when they change no axis value) or add: path → value.' },
+          exclude: { type: 'array', items: { type: 'object', minProperties: 1 }, description: 'Combinations to leave out: every combination matching all of an entry\'s paths.' },
+        },
+        additionalProperties: { type: 'array', minItems: 1, description: 'The values of one axis.' },
+      },
+      cells: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'How cells are named and run.',
+        properties: {
+          id: { type: 'string', minLength: 1, description: 'Cell id template: {<path or its last segment>} placeholders, e.g. "{engine}_{step_size}". The values joined by _ when omitted.' },
+          max: { type: 'integer', minimum: 1, default: 200, description: 'Most cells the matrix may make; a larger matrix is refused before anything runs.' },
+          workers: { type: 'integer', minimum: 1, description: 'Cells run at once on worker threads; one per core when omitted, 1 runs them in turn.' },
+        },
+      },
+      statistics: { type: 'object', description: 'The comparison: bootstrap, CSCV blocks, the Sharpe-difference test (the params of the tournament_compare stage).' },
+      report: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          heatmap: { type: 'array', items: { type: 'string' }, minItems: 2, maxItems: 2, description: 'The two matrix axes of the heat map (the first two when omitted).' },
+          top: { type: 'integer', minimum: 1, default: 5, description: 'Cells drawn against the champion in the equity chart.' },
+        },
+      },
+    },
+  },
 };
 
 export type VersionCheck = { ok: true } | { ok: false; message: string; hint: string };

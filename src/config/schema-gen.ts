@@ -6,7 +6,7 @@
 import type { JsonSchema, PluginKind } from '../core/plugin.js';
 import type { PluginRegistry } from '../core/registry.js';
 import { PLUGIN_REF_KEYWORD } from './ajv.js';
-import { DOCUMENT_KINDS, DOCUMENT_SCHEMAS } from './documents.js';
+import { DOCUMENT_KINDS, DOCUMENT_SCHEMAS, TOURNAMENT_STAGE_PARAMS } from './documents.js';
 import { isPlainObject } from './origins.js';
 
 const DRAFT = 'http://json-schema.org/draft-07/schema#';
@@ -85,7 +85,11 @@ export function generateSchemas(registry: PluginRegistry): Record<string, JsonSc
   for (const kind of DOCUMENT_KINDS) {
     const doc = DOCUMENT_SCHEMAS[kind];
     if (!doc) continue;
-    const props = { ...(doc.properties as Record<string, unknown>), stages: { ...((doc.properties as Record<string, JsonSchema>).stages), items: { $ref: '#/$defs/stage' } } };
+    const docProps = doc.properties as Record<string, JsonSchema>;
+    const props: Record<string, unknown> = { ...docProps };
+    if (docProps.stages) props.stages = { ...docProps.stages, items: { $ref: '#/$defs/stage' } };
+    // A tournament's `statistics` are the params of its comparison stage: the editor completes them as such.
+    if (kind === 'tournament') for (const [key, stage] of Object.entries(TOURNAMENT_STAGE_PARAMS)) props[key] = { description: docProps[key]?.description, $ref: `#/$defs/stage.${stage}` };
     kinds[kind] = { ...doc, properties: props };
   }
   const pipeline: JsonSchema = {

@@ -10,9 +10,10 @@ import { DOCUMENT_PROVIDES } from '../core/context.js';
 import type { DocumentKind, JsonSchema, PluginKind, PluginRef, StageMeta } from '../core/plugin.js';
 import type { PluginRegistry } from '../core/registry.js';
 import { ajvDiagnostics, compile, PATH_KEYWORD, PLUGIN_REF_KEYWORD } from './ajv.js';
-import { applyOverlays, composeExtends, type Composed, type SetExpr } from './compose.js';
+import { applyOverlays, composeExtends, type Composed, type SetExpr, type SourceCache } from './compose.js';
 import { an, diag, hasErrors, sortDiagnostics, suggestionHint, type Diagnostic } from './diagnostics.js';
-import { checkVersion, DOCUMENT_KINDS, DOCUMENT_SCHEMAS } from './documents.js';
+import { checkVersion, DOCUMENT_KINDS, DOCUMENT_SCHEMAS, TOURNAMENT_STAGE_PARAMS, TOURNAMENT_STAGES } from './documents.js';
+import { applyTournamentSets, validateTournament, type ResolvedTournament } from './tournament.js';
 import { configHash } from './hash.js';
 import { isPlainObject, locateIn, pointer, type OriginMap } from './origins.js';
 import { checkPluginPath, loadPluginModule } from './plugin-modules.js';
@@ -34,6 +35,8 @@ export interface ResolvedConfig {
   lakehouse?: string;
   /** Meta pipelines: the sleeves, each with its own resolved config's hash (so the meta hash covers them). */
   sleeves?: ResolvedSleeve[];
+  /** Tournaments: the base, the cells (each with its overrides and config hash), the champion. */
+  tournament?: ResolvedTournament;
   stages: ResolvedStage[];
 }
 
@@ -48,6 +51,8 @@ export interface ValidateOptions {
    * FRACTAL_DATA, the lakehouse of --lakehouse / FRACTAL_LAKEHOUSE). See roots.ts.
    */
   dataRoots?: string[];
+  /** Files already read in this validation (each of a tournament's cells reads its base again). */
+  sources?: SourceCache;
 }
 
 /** A sleeve of a meta pipeline, resolved: its file (relative to the meta file), overrides and config hash. */
@@ -74,6 +79,9 @@ export interface ValidationResult {
   sleeves?: Record<string, ValidationResult>;
   /** The data roots it was validated with (a worker validating a sleeve again uses the same). */
   dataRoots?: string[];
+  /** Tournaments: the base's validation, and each cell's (the base with the cell's overrides), by cell id. */
+  base?: ValidationResult;
+  cells?: Record<string, ValidationResult>;
 }
 
 /** Where a plugin ref param sits in a stage's params schema. */
@@ -101,7 +109,7 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
     const ds = sortDiagnostics(diagnostics);
     return { file, diagnostics: ds, ok: !hasErrors(ds), registry, baseDir, ...(opts.dataRoots?.length ? { dataRoots: opts.dataRoots } : {}), ...extra };
   };
-  const { composed, diagnostics } = composeExtends(file);
+  const { composed, diagnostics } = composeExtends(file, opts.sources);
   if (!composed) return result(diagnostics);
   const { root, value: doc, origins } = composed;
   if (!isPlainObject(root.value)) {
@@ -140,7 +148,10 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
     }
   }
 
-  diagnostics.push(...applyOverlays(composed, { profile: opts.profile, sets: opts.sets, stageTypes: registry.resolvableNames('stage') }));
+  // A tournament's profile and `stages.…` overrides are its base's; its other `--set`s change the document itself.
+  const tournament = kind === 'tournament';
+  const baseSets = tournament ? applyTournamentSets(doc, origins, opts.sets ?? [], diagnostics) : [];
+  if (!tournament) diagnostics.push(...applyOverlays(composed, { profile: opts.profile, sets: opts.sets, stageTypes: registry.resolvableNames('stage'), sources: opts.sources }));
 
   // Document schema (structure only; stage params are checked per stage below).
   // A stage written with an empty `params:` (YAML null) means no params.
@@ -159,6 +170,7 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
     const v = checkVersion(doc.version);
     if (!v.ok) diagnostics.push(diag('SCHEMA_VERSION_UNSUPPORTED', locateIn(origins, ['version']), v.message, v.hint));
   }
+  if (tournament) tournamentStages(doc, origins);
 
   // Where params may read data: the repository, then the data roots declared outside the file.
   const roots = [repositoryOf(root.absPath), ...(opts.dataRoots ?? [])];
@@ -186,7 +198,7 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
         diagnostics.push(diag('PARAM_BAD_VALUE', locateIn(origins, [...stagePath, 'params', given[1]], 'key'), `params of stage '${hit.name}': give only one of ${meta.exclusive![g].map((x) => `'${x}'`).join(', ')} (found ${given.join(' and ')})`));
     });
     applyShorthands(meta, params, [...stagePath, 'params'], origins, diagnostics);
-    const checked = checkParams(meta.params, params, [...stagePath, 'params'], origins, `params of stage '${hit.name}'`);
+    const checked = checkParams(meta.params, params, [...stagePath, 'params'], origins, STAGE_LABELS[hit.name] ?? `params of stage '${hit.name}'`);
     diagnostics.push(...checked);
     // Defaults filled for the other members of an exclusive group would contradict the one given: drop them.
     givenInGroups.forEach((given, g) => {
@@ -234,7 +246,15 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
   let sleeves: { resolved: ResolvedSleeve[]; results: Record<string, ValidationResult> } | undefined;
   if (kind === 'meta' && Array.isArray(doc.sleeves)) sleeves = await validateSleeves(doc.sleeves, origins, root.absPath, baseDir, { ...opts, profile: composed.profile?.name ?? opts.profile }, diagnostics);
 
-  if (hasErrors(diagnostics)) return result(diagnostics, { composed });
+  // Tournaments: the base, the matrix and every cell (the base with the cell's overrides).
+  let matrix: Awaited<ReturnType<typeof validateTournament>> | undefined;
+  if (tournament && !hasErrors(diagnostics)) {
+    const profile = opts.profile ?? (typeof doc.profile === 'string' ? doc.profile : undefined);
+    matrix = await validateTournament(doc, origins, root.absPath, { ...opts, profile, baseSets, sources: opts.sources ?? new Map() }, validateFile, diagnostics);
+  }
+  const tournamentExtra = matrix ? { ...(matrix.base ? { base: matrix.base } : {}), ...(matrix.cells ? { cells: matrix.cells } : {}) } : {};
+
+  if (hasErrors(diagnostics) || (tournament && !matrix?.resolved)) return result(diagnostics, { composed, ...tournamentExtra });
   const resolved: ResolvedConfig = {
     pipeline: kind as DocumentKind,
     version: String(doc.version),
@@ -243,10 +263,32 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
     ...(Array.isArray(doc.plugins) && doc.plugins.length ? { plugins: (doc.plugins as string[]).map((p, i) => rebase(p, origins, ['plugins', i], baseDir)) } : {}),
     ...(typeof doc.lakehouse === 'string' ? { lakehouse: doc.lakehouse } : {}),
     ...(sleeves ? { sleeves: sleeves.resolved } : {}),
+    ...(matrix?.resolved ? { tournament: matrix.resolved } : {}),
     stages: stages.map(({ type, params }) => ({ type, params })),
   };
   // The profile is already applied: it is recorded beside the config (manifest, plan), not in it.
-  return result(diagnostics, { resolved, hash: configHash(resolved), composed, ...(sleeves ? { sleeves: sleeves.results } : {}) });
+  return result(diagnostics, { resolved, hash: configHash(resolved), composed, ...(sleeves ? { sleeves: sleeves.results } : {}), ...tournamentExtra });
+}
+
+/** How params problems name a stage whose params a tournament writes under its own keys. */
+const STAGE_LABELS: Record<string, string> = { tournament_compare: 'statistics', tournament_cells: 'cells' };
+
+/**
+ * A tournament's stages are fixed: tournament_cells (with `cells.workers`), tournament_compare (with `statistics`)
+ * and report. They are written into the document here, their params keeping the origins of the keys they come from.
+ */
+function tournamentStages(doc: Record<string, unknown>, origins: OriginMap): void {
+  const cells = isPlainObject(doc.cells) ? doc.cells : {};
+  doc.stages = [
+    { type: TOURNAMENT_STAGES[0], params: cells.workers === undefined ? {} : { workers: cells.workers } },
+    { type: TOURNAMENT_STAGES[1], params: isPlainObject(doc.statistics) ? structuredClone(doc.statistics) : {} },
+    { type: TOURNAMENT_STAGES[2], params: {} },
+  ];
+  const copy = (from: string, to: string) => {
+    for (const [k, o] of [...origins]) if (k === from || k.startsWith(`${from}/`)) origins.set(to + k.slice(from.length), o);
+  };
+  copy('/cells/workers', '/stages/0/params/workers');
+  copy(`/${Object.keys(TOURNAMENT_STAGE_PARAMS)[0]}`, '/stages/1/params');
 }
 
 /**
@@ -319,6 +361,7 @@ async function validateSleeves(
       sets: Array.isArray(sl.set) ? (sl.set as unknown[]).map((e, k) => ({ expr: String(e), at: locateIn(origins, [...at, 'set', k]) })) : undefined,
       stack,
       dataRoots: opts.dataRoots,
+      sources: opts.sources,
     });
     out.push(...child.diagnostics);
     if (!child.resolved) continue;

@@ -226,6 +226,96 @@ export interface SleeveResult {
   /** The data identity its run recorded (the manifest's data_hash) and how many registry entries it covers. */
   data_hash?: string | null;
   data_inputs?: number;
+  /** What its run reports beside the returns (a tournament compares cells on it). */
+  record?: RunRecord;
+}
+
+/** A run's trading record over its whole out-of-sample period, as its metrics.json reports it. */
+export interface RunRecord {
+  /** Mean turnover per rebalance (a meta's: per meta rebalance, of its sleeve weights). */
+  turnover: number | null;
+  /** Total trading costs charged, as a fraction of equity summed over the rebalances. */
+  costs: number | null;
+  /** Realised annual volatility less the engine's volatility band (selection backtests with a banded engine). */
+  volatility_band_drift: number | null;
+  /** Rebalances in the walk-forward. */
+  rebalances: number | null;
+}
+
+/** One cell of a tournament as it ran (or came from the cache). */
+export interface CellOutcome {
+  id: string;
+  overrides: Record<string, unknown>;
+  config_hash: string;
+  outcome: 'succeeded' | 'failed';
+  /** Its run folder (relative to the tournament's run for a fresh run; absolute for a cache hit); null when none was made. */
+  run: string | null;
+  cached: boolean;
+  data_hash: string | null;
+  /** Its result cache key (content identity), when its data could be identified before it ran. */
+  key?: string;
+  error?: { code: string; message: string; stage: string | null };
+  result?: SleeveResult;
+}
+
+export interface TournamentContext {
+  kind: 'tournament';
+  run_id: string;
+  params: Record<string, unknown>;
+  cells?: CellOutcome[];
+  /** What tournament_compare computed: tournament.json, and the aligned returns it was computed on. */
+  comparison?: { json: Comparison; dates: Int32Array; ids: string[]; values: Float64Array; key?: string };
+  extra: Record<string, unknown>;
+}
+
+/** One cell in tournament.json (docs/tournaments.md). Statistics are null for a cell that failed. */
+export interface CellComparison {
+  id: string;
+  overrides: Record<string, unknown>;
+  config_hash: string;
+  run: string | null;
+  outcome: 'succeeded' | 'failed';
+  error?: { code: string; message: string; stage: string | null };
+  /** 1 = the best annualised Sharpe ratio on the common calendar. */
+  rank: number | null;
+  metrics: {
+    days: number;
+    cagr: number;
+    sharpe: number;
+    sortino: number;
+    max_drawdown: number;
+    calmar: number;
+    volatility: number;
+    total_return: number;
+    turnover: number | null;
+    costs: number | null;
+    volatility_band_drift: number | null;
+  } | null;
+  intervals: { sharpe: [number, number]; cagr: [number, number]; max_drawdown: [number, number] } | null;
+  psr: number | null;
+  dsr: number | null;
+  p_beats_champion: number | null;
+  /** Ledoit–Wolf test of this cell's Sharpe ratio against the champion's (delta per period). */
+  sharpe_test: { delta: number; se: number; z: number; p: number } | null;
+}
+
+/** tournament.json (docs/tournaments.md). */
+export interface Comparison {
+  name: string;
+  base: { file: string; kind: 'selection' | 'meta'; config_hash: string };
+  champion: string;
+  periods_per_year: number;
+  /** The calendar every statistic is computed on: the days every succeeded cell has an out-of-sample return. */
+  calendar: { first: string | null; last: string | null; days: number };
+  bootstrap: { method: 'stationary'; block_length: number; block_length_rule: string; resamples: number; seed: number; confidence: number };
+  sharpe_test: { method: 'ledoit_wolf_hac'; kernel: 'parzen'; prewhitening: boolean; against: string };
+  deflation: { trials: number; sharpe_variance: number; threshold_sharpe: number };
+  pbo: { value: number | null; blocks: number; splits: number; dropped_days: number; logits: number[]; reason?: string };
+  cells: CellComparison[];
+}
+
+export function newTournamentContext(run_id: string): TournamentContext {
+  return { kind: 'tournament', run_id, params: {}, extra: {} };
 }
 
 /** One meta rebalance: the decision on the sleeves' out-of-sample returns up to `as_of`, and how it was held. */

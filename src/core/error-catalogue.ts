@@ -115,6 +115,12 @@ export const ERRORS = {
   STABLE_SUM_GATE: { exit: 1, summary: 'flattened weights do not sum to the target exposure' },
   TREE_MISMATCH: { exit: 1, summary: 'the weight tree and the flattened weights disagree' },
   SLEEVE_UNKNOWN: { exit: 1, summary: 'a meta stage asked for a sleeve the meta pipeline does not declare' },
+  TOURNAMENT_CHAMPION_FAILED: { exit: 1, summary: "a tournament's champion cell failed: every other cell is compared with it", hint: 'Fix the champion, or name another one (champion: <cell id>); cells.json lists every cell with its error.' },
+  TOURNAMENT_ALL_CELLS_FAILED: { exit: 1, summary: 'every cell of a tournament failed', hint: "Each failed cell keeps its run folder under cells/ with the error; cells.json lists them." },
+  TOURNAMENT_NO_COMMON_DAYS: { exit: 1, summary: 'the cells of a tournament that ran share fewer than 3 days of out-of-sample returns', hint: "Cells are compared on the days they all have: check the cells' backtest periods (cells.json lists each cell's days)." },
+  CELL_UNKNOWN: { exit: 1, summary: 'a tournament stage asked for a cell the tournament does not declare (a bug)' },
+  CHILD_RUN_FAILED: { exit: 1, summary: "a sleeve's or cell's worker could not run it (it no longer validates as its parent did, or the worker crashed); recorded as that child's error" },
+  CHILD_NO_RETURNS: { exit: 1, summary: "a tournament cell's run succeeded but produced no out-of-sample returns; recorded as that cell's error" },
 
   // ------------------------------------------------------------------ the machine and the process (exit 1)
   DISK_FULL: { exit: 1, summary: 'no space left on the device (ENOSPC, EDQUOT); the folder being written is named', hint: 'Free space, or point --out (or --lakehouse) at a larger disk.' },

@@ -139,13 +139,29 @@ export interface StageEnv {
    * threads when `threads` > 1 and the compiled workers exist, else one after the other; results in order.
    */
   runSleeves: (names: string[], opts: { threads: number; onDone?: (done: number) => void }) => Promise<ChildRun[]>;
-  /** A sleeve's resolved config and folder (for its cache key), without running it. */
-  sleeveConfig: (name: string) => { config: any; baseDir: string } | undefined;
+  /** A sleeve's resolved config and folder, its own sleeves' too (for its cache key), without running it. */
+  sleeveConfig: (name: string) => RunSpec | undefined;
+  /** Tournaments: a cell's resolved config and folder (for its cache key), without running it. */
+  cellSpec: (id: string) => RunSpec | undefined;
+  /**
+   * Tournaments: runs cells (validated with the tournament) as child runs inside this run's folder, through the
+   * run's cell executor (the local worker pool unless another is given) when `threads` > 1, else one after the
+   * other in process. A cell that fails comes back failed, with its error; the others go on. Results in order.
+   */
+  runCells: (ids: string[], opts: { threads: number; onDone?: (done: number) => void; keys?: Record<string, string> }) => Promise<ChildRun[]>;
   /** The top-level runs root (the sleeve cache lives in <runsRoot>/.cache) and whether caches may be used (--no-cache). */
   runsRoot: string;
   useCache: boolean;
   /** Where this run's folder will be once it completes (the temporary folder is renamed there). */
   finalRunDir: string;
+}
+
+/** A validated pipeline as its cache key needs it: the resolved config, its hash and folder, and its sleeves'. */
+export interface RunSpec {
+  config: import('../config/validate.js').ResolvedConfig;
+  hash: string;
+  baseDir: string;
+  sleeves?: Record<string, RunSpec>;
 }
 
 /** The identity of the data a run read from one source, and how many registry entries it covers. */
@@ -177,7 +193,7 @@ export interface ReplayOutcome extends ReplayDecision {
   challengers?: Record<string, ReplayDecision>;
 }
 
-/** A child run (a sleeve of a meta pipeline) as the parent sees it: plain data (it may come from a worker). */
+/** A child run (a sleeve of a meta pipeline, a tournament's cell) as the parent sees it: plain data (it may come from a worker). */
 export interface ChildRun {
   name: string;
   outcome: 'succeeded' | 'failed';

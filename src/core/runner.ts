@@ -12,10 +12,13 @@ import { ArtifactWriter } from '../runs/artifacts.js';
 import { AuditLedger } from '../runs/audit.js';
 import { fractalVersion, gitState, type Manifest } from '../runs/manifest.js';
 import { newRunId, RunFolder } from '../runs/run-folder.js';
-import { newMetaContext, newSelectionContext } from './context.js';
+import { newMetaContext, newSelectionContext, newTournamentContext } from './context.js';
 import { asFractalError, FractalError, inputError, type ErrorLocation } from './errors.js';
 import { PipelineFactory, type BuiltPipeline } from './factory.js';
-import type { ChildRun, PreflightEnv, ReplayOutcome, StageEnv } from './plugin.js';
+import type { ChildRun, PreflightEnv, ReplayOutcome, RunSpec, StageEnv } from './plugin.js';
+import type { CellExecutor, CellJob } from './executor.js';
+import { localCellExecutor } from '../exec/cell-pool.js';
+import { canonicalJson } from '../config/hash.js';
 import { locateIn } from '../config/origins.js';
 import { markInterrupted } from '../runs/run-folder.js';
 import { childRunOf } from './sleeve-result.js';
@@ -39,6 +42,17 @@ export interface RunOptions {
   finalPrefixes?: { from: string; to: string }[];
   /** The caller already ran preflightPipeline (the CLI, to print every problem): not again. */
   preflighted?: boolean;
+  /** The run folder's name under outRoot (a tournament cell's id); the pipeline's name when omitted. */
+  folderName?: string;
+  /** Where a tournament's cells run: the local worker pool unless another executor is given. */
+  cellExecutor?: CellExecutor;
+}
+
+/** A validated pipeline as its cache key needs it (its sleeves' too). */
+export function specOf(v: ValidationResult): RunSpec | undefined {
+  if (!v.resolved || !v.hash) return undefined;
+  const sleeves = v.sleeves ? Object.fromEntries(Object.entries(v.sleeves).flatMap(([n, s]) => { const x = specOf(s); return x ? [[n, x]] : []; })) : undefined;
+  return { config: v.resolved, hash: v.hash, baseDir: v.baseDir, ...(sleeves ? { sleeves } : {}) };
 }
 
 /** A path inside temporary run folders, as it will be once every enclosing run has completed. */
@@ -92,7 +106,13 @@ export async function preflightPipeline(v: ValidationResult, opts: Pick<RunOptio
       else throw err;
     }
   }
-  for (const child of Object.values(v.sleeves ?? {})) if (child.resolved) out.push(...(await preflightPipeline(child, opts)));
+  // A meta's sleeves, a tournament's cells: every one checked before anything runs (a cell's problem points at the
+  // matrix value that caused it). Problems common to several cells are reported once.
+  const seen = new Set(out.map((e) => `${e.code}:${e.message}`));
+  for (const child of [...Object.values(v.sleeves ?? {}), ...Object.values(v.cells ?? {})]) {
+    if (!child.resolved) continue;
+    for (const e of await preflightPipeline(child, opts)) if (!seen.has(`${e.code}:${e.message}`)) (seen.add(`${e.code}:${e.message}`), out.push(e));
+  }
   return out;
 }
 
@@ -117,7 +137,7 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
   // A top-level run marks its pipeline's interrupted runs (process gone) failed, and says so; it deletes nothing.
   const marked = opts.finalPrefixes ? [] : markInterrupted(join(resolve(opts.outRoot), config.name));
   for (const m of marked) log(`marked an interrupted run failed: ${m.to}`);
-  const folder = new RunFolder(resolve(opts.outRoot), config.name, runId, started);
+  const folder = new RunFolder(resolve(opts.outRoot), opts.folderName ?? config.name, runId, started);
   let audit: AuditLedger;
   try {
     audit = new AuditLedger(`${folder.dir}/audit.jsonl`, runId, now);
@@ -157,7 +177,43 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
     runsRoot: opts.cacheRoot ?? resolve(opts.outRoot),
     useCache: !opts.noCache,
     finalRunDir: finalPath(join(folder.parent, runId), opts.finalPrefixes),
-    sleeveConfig: (name) => (v.sleeves?.[name]?.resolved ? { config: v.sleeves[name].resolved, baseDir: v.sleeves[name].baseDir } : undefined),
+    sleeveConfig: (name) => (v.sleeves?.[name] ? specOf(v.sleeves[name]) : undefined),
+    cellSpec: (id) => (v.cells?.[id] ? specOf(v.cells[id]) : undefined),
+    runCells: async (ids, o) => {
+      const cells = (config.tournament?.cells ?? []).filter((c) => ids.includes(c.id));
+      for (const id of ids) if (!v.cells?.[id]) throw new FractalError('CELL_UNKNOWN', `no cell '${id}' in ${v.file}`);
+      const childOpts = {
+        ...opts,
+        cacheRoot: opts.cacheRoot ?? resolve(opts.outRoot),
+        outRoot: join(folder.dir, 'cells'),
+        finalPrefixes: [...(opts.finalPrefixes ?? []), { from: folder.dir, to: join(folder.parent, runId) }],
+      };
+      const t = config.tournament!;
+      const kind = t.base.kind;
+      // The worker validates the base with exactly the cell's inputs (profile, base sets, the cell's overrides, the
+      // data roots) and refuses to run if the resolved config differs from the one validated here (its hash).
+      const jobs: CellJob[] = cells.map((c) => ({
+        name: c.id, kind, file: resolve(v.baseDir, t.base.file), profile: v.cells![c.id].composed?.profile?.name,
+        sets: [...(t.base.set ?? []), ...Object.entries(c.overrides).map(([p, x]) => `${p}=${canonicalJson(x)}`)],
+        expectHash: c.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath,
+        noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes, folderName: c.id, key: o.keys?.[c.id] ?? null,
+      }));
+      const executor = opts.cellExecutor ?? (o.threads > 1 && cells.length > 1 && isMainThread && sleevePoolAvailable() ? localCellExecutor : undefined);
+      if (executor) return executor.run(jobs, { threads: o.threads, onDone: o.onDone });
+      const out: ChildRun[] = [];
+      for (const c of cells) {
+        try {
+          const r = await executePipeline(v.cells![c.id], { ...childOpts, folderName: c.id, log: (m) => log(`  [${c.id}] ${m}`) });
+          out.push(childRunOf(c.id, kind, r.summary, r.context));
+        } catch (err) {
+          // A cell that cannot even start (an unwritable folder) is a failed cell, not a failed tournament.
+          const e = asFractalError(err, 'STAGE_FAILED', `starting cell '${c.id}'`);
+          out.push({ name: c.id, outcome: 'failed', run_id: '', folder: '', config_hash: c.config_hash, data_hash: null, error: { code: e.code, message: e.message, stage: null } });
+        }
+        o.onDone?.(out.length);
+      }
+      return out;
+    },
     runSleeves: async (names, o) => {
       const childOpts = {
         ...opts,
@@ -187,7 +243,8 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
     },
     replayMany: async (dates, o) => {
       const threads = o.threads ?? 1;
-      if (threads > 1 && dates.length > 1 && poolAvailable()) {
+      // Inside a worker (a sleeve's or a cell's) the windows are replayed in that worker: no pools in pools.
+      if (threads > 1 && dates.length > 1 && isMainThread && poolAvailable()) {
         const r = await replayInPool(
           { config, hash: v.hash!, runId, pipelineFile: resolve(v.file), baseDir: v.baseDir, lakehousePath: opts.lakehousePath, upto: currentIndex, options: { lookbackDays: o.lookbackDays, challengers: o.challengers } },
           dates,
@@ -229,7 +286,7 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
     };
   };
 
-  let ctx: any = config.pipeline === 'meta' ? newMetaContext(runId, config.sleeves ?? []) : newSelectionContext(runId, {});
+  let ctx: any = config.pipeline === 'meta' ? newMetaContext(runId, config.sleeves ?? []) : config.pipeline === 'tournament' ? newTournamentContext(runId) : newSelectionContext(runId, {});
   let current: string | null = null;
   const markFailed = (idx: number) => {
     if (idx >= 0 && stageRecords[idx].outcome === 'skipped') stageRecords[idx] = { type: stageRecords[idx].type, ms: null, outcome: 'failed' };

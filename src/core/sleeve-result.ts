@@ -1,14 +1,16 @@
 /** What a finished child run (a sleeve) contributes to its meta pipeline: plain data, so it can cross threads. */
 import { dayFromIso } from '../lakehouse/dates.js';
-import type { DatedHoldings, MetaContext, SleeveResult } from './context.js';
+import type { DatedHoldings, MetaContext, RunRecord, SleeveResult } from './context.js';
 
 /** A selection backtest's windows as its context holds them (stages/backtest). */
 interface BacktestRecord {
   dates: Int32Array;
   returns: Float64Array;
   windows: { as_of: string; end: string; weights: { symbol: string; weight: number }[] }[];
-  metrics: { periods_per_year: number; weights_as_of: string; liquidated?: boolean };
+  metrics: { periods_per_year: number; weights_as_of: string; liquidated?: boolean; turnover?: number; costs?: number; volatility_band?: { drift: number } | null };
 }
+
+const numberOrNull = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 
 /**
  * A selection sleeve's physical weights through time: each rebalance's decision from its date, an empty book from
@@ -40,6 +42,7 @@ export function resultOf(name: string, kind: 'selection' | 'meta', context: unkn
       holdings: c.tree_history.map((h) => ({ date: h.date, weights: h.weights })),
       trees: c.tree_history.map((h) => ({ date: h.date, tree: h.tree })),
       ...(c.meta_liquidated ? { liquidated: true } : {}),
+      record: recordOf(c.extra.meta_metrics as Record<string, unknown> | undefined),
     };
   }
   const c = context as { backtest?: BacktestRecord; weights?: SleeveResult['weights'] };
@@ -49,7 +52,14 @@ export function resultOf(name: string, kind: 'selection' | 'meta', context: unkn
   return {
     name, kind, run, cached: false, dates: c.backtest.dates, returns: c.backtest.returns, weights, holdings: selectionHoldings(c.backtest, weights),
     periods_per_year: c.backtest.metrics.periods_per_year, ...(liquidated ? { liquidated } : {}),
+    record: { ...recordOf(c.backtest.metrics as unknown as Record<string, unknown>), rebalances: c.backtest.windows.length },
   };
+}
+
+/** Turnover, costs and volatility-band drift as a run's metrics.json states them (a meta's `meta` section). */
+function recordOf(m: Record<string, unknown> | undefined): RunRecord {
+  const band = m?.volatility_band as { drift?: unknown } | null | undefined;
+  return { turnover: numberOrNull(m?.turnover), costs: numberOrNull(m?.costs), volatility_band_drift: numberOrNull(band?.drift), rebalances: numberOrNull(m?.rebalances) };
 }
 
 /** A finished child run as plain data, with what it contributes as a sleeve. */

@@ -118,20 +118,6 @@ export function percentileInterval(values: ArrayLike<number>, confidence: number
   return [quantileSorted(s, a / 2), quantileSorted(s, 1 - a / 2)];
 }
 
-/** Max drawdown of the compounded path (≤ 0, as src/math/metrics.ts reports it), peak starting at 1. */
-function maxDrawdownOf(x: Float64Array): number {
-  let e = 1;
-  let peak = 1;
-  let worst = 0;
-  for (let t = 0; t < x.length; t++) {
-    e *= 1 + x[t];
-    if (e > peak) peak = e;
-    const dd = e / peak - 1;
-    if (dd < worst) worst = dd;
-  }
-  return worst;
-}
-
 export interface PairedBootstrapOptions {
   /** Periods a year: the Sharpe ratio and CAGR are annualised with it. */
   periodsPerYear: number;
@@ -163,26 +149,30 @@ export function pairedBootstrap(values: Float64Array, T: number, N: number, o: P
   const growth = new Float64Array(N * B);
   const drawdown = new Float64Array(N * B);
   const idx = new Int32Array(T);
-  const x = new Float64Array(T);
-  const annual = Math.sqrt(o.periodsPerYear);
+  const annual = sqrt(o.periodsPerYear);
   for (let b = 0; b < B; b++) {
     stationaryIndices(T, o.meanBlock, o.seed, b, idx);
     for (let j = 0; j < N; j++) {
+      // One pass over the resampled path: sum and sum of squares (the Sharpe ratio), growth, drawdown.
       const off = j * T;
       let s = 0;
-      let g = 1;
+      let ss = 0;
+      let e = 1;
+      let peak = 1;
+      let worst = 1;
       for (let t = 0; t < T; t++) {
-        const v = (x[t] = values[off + idx[t]]);
+        const v = values[off + idx[t]];
         s += v;
-        g *= 1 + v;
+        ss += v * v;
+        e *= 1 + v;
+        if (e > peak) peak = e;
+        else if (e < peak * worst) worst = e / peak;
       }
       const mean = s / T;
-      let ss = 0;
-      for (let t = 0; t < T; t++) ss += (x[t] - mean) ** 2;
-      const sd = sqrt(ss / (T - 1));
+      const sd = sqrt((ss - T * mean * mean) / (T - 1));
       sharpe[j * B + b] = sd > 0 ? (mean / sd) * annual : NaN;
-      growth[j * B + b] = g > 0 ? pow(g, o.periodsPerYear / T) - 1 : -1;
-      drawdown[j * B + b] = maxDrawdownOf(x);
+      growth[j * B + b] = e > 0 ? pow(e, o.periodsPerYear / T) - 1 : -1;
+      drawdown[j * B + b] = worst - 1;
     }
   }
   const out: PairedBootstrapResult = { sharpe: [], cagr: [], max_drawdown: [], p_beats_champion: [] };

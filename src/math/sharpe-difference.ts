@@ -105,7 +105,7 @@ function psiParzen(V: Float64Array, T: number): { psi: Float64Array; bandwidth: 
   return { psi, bandwidth: S };
 }
 
-const toMatrix = (x: Float64Array, rows: number): Matrix => new Matrix(Array.from({ length: rows }, (_, r) => Array.from(x.subarray(r * K, (r + 1) * K))));
+const square = (x: Float64Array): Matrix => new Matrix(Array.from({ length: K }, (_, a) => Array.from(x.subarray(a * K, (a + 1) * K))));
 
 /** The HAC test of SR(r1) − SR(r2) = 0 on aligned series. */
 export function sharpeDifferenceTest(r1: ArrayLike<number>, r2: ArrayLike<number>, opts: { prewhiten?: boolean } = {}): SharpeDifferenceTest {
@@ -157,18 +157,33 @@ export function sharpeDifferenceTest(r1: ArrayLike<number>, r2: ArrayLike<number
 
 /** Ψ by VAR(1) prewhitening: fit without intercept, singular values capped at 0.97, residuals' Ψ recoloured. */
 function prewhitenedPsi(V: Float64Array, T: number): { psi: Float64Array; bandwidth: number } {
-  const X = toMatrix(V.subarray(0, (T - 1) * K), T - 1);
-  const Y = toMatrix(V.subarray(K), T - 1);
-  const XtX = X.transpose().mmul(X);
-  const sv = new SVD(XtX).diagonal;
+  // The normal equations of y_t = A y_{t−1} + e_t (t = 1..T−1), summed directly: X'X and X'Y are 4 × 4.
+  const XtX = new Float64Array(K * K);
+  const XtY = new Float64Array(K * K);
+  for (let t = 1; t < T; t++)
+    for (let a = 0; a < K; a++) {
+      const xa = V[(t - 1) * K + a];
+      for (let b = 0; b < K; b++) {
+        XtX[a * K + b] += xa * V[(t - 1) * K + b];
+        XtY[a * K + b] += xa * V[t * K + b];
+      }
+    }
+  const xtx = square(XtX);
+  const sv = new SVD(xtx).diagonal;
   if (!(Math.min(...sv) > 1e-12 * Math.max(...sv))) throw new RangeError('collinear series: the VAR(1) cannot be fitted');
-  const At = inverse(XtX).mmul(X.transpose()).mmul(Y); // Y ≈ X A'
+  const At = inverse(xtx).mmul(square(XtY)); // Y ≈ X A'
   const svd = new SVD(At.transpose());
   const capped = Matrix.diag(svd.diagonal.map((d) => Math.min(d, 0.97)));
-  const A = svd.leftSingularVectors.mmul(capped).mmul(svd.rightSingularVectors.transpose());
-  const E = Y.sub(X.mmul(A.transpose()));
-  const res = psiParzen(Float64Array.from(E.to1DArray()), T - 1);
-  const D = inverse(Matrix.eye(K).sub(A));
-  const P = D.mmul(new Matrix(Array.from({ length: K }, (_, a) => Array.from(res.psi.subarray(a * K, (a + 1) * K))))).mmul(D.transpose());
+  const A = svd.leftSingularVectors.mmul(capped).mmul(svd.rightSingularVectors.transpose()).to2DArray();
+  const E = new Float64Array((T - 1) * K);
+  for (let t = 1; t < T; t++)
+    for (let a = 0; a < K; a++) {
+      let fit = 0;
+      for (let b = 0; b < K; b++) fit += A[a][b] * V[(t - 1) * K + b];
+      E[(t - 1) * K + a] = V[t * K + a] - fit;
+    }
+  const res = psiParzen(E, T - 1);
+  const D = inverse(Matrix.eye(K).sub(new Matrix(A)));
+  const P = D.mmul(square(res.psi)).mmul(D.transpose());
   return { psi: Float64Array.from(P.to1DArray()), bandwidth: res.bandwidth };
 }

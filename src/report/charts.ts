@@ -160,3 +160,78 @@ export function dendrogramSvg(linkage: Float64Array, labels: string[], clusterOf
 }
 
 export const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** Tournament: each cell's Sharpe ratio with its bootstrap interval, best first; the champion's Sharpe as a dashed rule. */
+export function intervalSpec(rows: { cell: string; sharpe: number; lo: number; hi: number; champion: boolean }[], confidence: number): Spec {
+  const champ = rows.find((r) => r.champion);
+  const y = { field: 'cell', type: 'nominal', sort: rows.map((r) => r.cell), title: null, axis: { labelLimit: 220 } };
+  const color = { field: 'role', type: 'nominal', title: null, scale: { domain: ['cell', 'champion'], range: ['#1f5fa8', '#e67e22'] } };
+  const layers: Spec[] = [
+    { data: { values: [{ x: 0 }] }, mark: { type: 'rule', color: '#999' }, encoding: { x: { field: 'x', type: 'quantitative' } } },
+    { mark: { type: 'rule', strokeWidth: 2, opacity: 0.55 }, encoding: { y, x: { field: 'lo', type: 'quantitative', title: `annualised Sharpe ratio, ${Math.round(confidence * 100)}% bootstrap interval` }, x2: { field: 'hi' }, color } },
+    { mark: { type: 'point', filled: true, size: 45, opacity: 1 }, encoding: { y, x: { field: 'sharpe', type: 'quantitative' }, color } },
+  ];
+  if (champ) layers.push({ data: { values: [{ x: champ.sharpe }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#e67e22' }, encoding: { x: { field: 'x', type: 'quantitative' } } });
+  return {
+    width: 560, height: Math.max(80, 18 * rows.length), title: 'Sharpe ratio by cell (out of sample)',
+    data: { values: rows.map((r) => ({ ...r, role: r.champion ? 'champion' : 'cell' })) },
+    layer: layers,
+  };
+}
+
+/** Tournament: a metric over two matrix axes (one panel per value of the other axes, when there are any). */
+export function axesHeatmapSpec(rows: { x: string; y: string; panel: string; value: number | null }[], xTitle: string, yTitle: string, metric: string): Spec {
+  const finite = rows.map((r) => r.value).filter((v): v is number => v !== null && Number.isFinite(v));
+  const extent = Math.max(1e-9, ...finite.map(Math.abs));
+  const panels = [...new Set(rows.map((r) => r.panel))];
+  const cell: Spec = {
+    width: Math.min(640, 104 * new Set(rows.map((r) => r.x)).size), height: 34 * new Set(rows.map((r) => r.y)).size,
+    encoding: {
+      x: { field: 'x', type: 'nominal', title: xTitle, sort: null, axis: { labelAngle: 0, labelLimit: 200, labelFontSize: 10 } },
+      y: { field: 'y', type: 'nominal', title: yTitle || null, sort: null },
+    },
+    layer: [
+      { mark: 'rect', encoding: { color: { field: 'value', type: 'quantitative', title: metric, scale: { domain: [-extent, extent], scheme: 'redblue' } } } },
+      { mark: { type: 'text', fontSize: 11 }, encoding: { text: { field: 'label' }, color: { condition: { test: `abs(datum.value) > ${0.6 * extent}`, value: 'white' }, value: '#222' } } },
+    ],
+  };
+  const values = rows.map((r) => ({ ...r, label: r.value === null || !Number.isFinite(r.value) ? 'failed' : r.value.toFixed(2) }));
+  const over = yTitle ? `${xTitle} × ${yTitle}` : xTitle;
+  if (panels.length <= 1) return { title: `${metric} over ${over}`, data: { values }, ...cell };
+  return { title: `${metric} over ${over}, one panel per value of the other axes`, data: { values }, facet: { field: 'panel', type: 'nominal', title: null, sort: panels }, columns: 2, spec: cell };
+}
+
+/** Tournament: the CSCV logits λ of every split; λ ≤ 0 (left of the rule) is a split where the in-sample best was at best median out of sample. */
+export function logitHistogramSpec(logits: number[], pbo: number): Spec {
+  const counts = new Map<number, number>();
+  for (const l of logits) counts.set(Number(l.toFixed(6)), (counts.get(Number(l.toFixed(6))) ?? 0) + 1);
+  const values = [...counts].sort((a, b) => a[0] - b[0]).map(([lambda, n]) => ({ lambda, share: n / logits.length, side: lambda <= 0 ? 'overfit (λ ≤ 0)' : 'λ > 0' }));
+  return {
+    width: 560, height: 180, title: `PBO ${(pbo * 100).toFixed(1)}%: logits of the in-sample best cell's out-of-sample rank (${logits.length} splits)`,
+    data: { values },
+    layer: [
+      { mark: { type: 'bar', width: 8 }, encoding: { x: { field: 'lambda', type: 'quantitative', title: 'λ = logit of relative OOS rank' }, y: { field: 'share', type: 'quantitative', title: 'share of splits', axis: { format: '.0%' } }, color: { field: 'side', type: 'nominal', title: null, scale: { domain: ['overfit (λ ≤ 0)', 'λ > 0'], range: ['#c0392b', '#1f5fa8'] } } } },
+      { data: { values: [{ x: 0 }] }, mark: { type: 'rule', color: '#555', strokeDash: [4, 3] }, encoding: { x: { field: 'x', type: 'quantitative' } } },
+    ],
+  };
+}
+
+/** Tournament: equity curves (from 1) of some cells and the champion on the common calendar. */
+export function cellsEquitySpec(dates: Int32Array, series: { name: string; equity: Float64Array; champion: boolean }[]): Spec {
+  const values: { date: string; cell: string; value: number }[] = [];
+  for (const s of series) dates.forEach((d, i) => values.push({ date: iso(d), cell: s.name, value: s.equity[i] }));
+  const names = series.map((s) => s.name);
+  const palette = ['#1f5fa8', '#27ae60', '#8e44ad', '#16a085', '#c0392b', '#2c3e50', '#d35400', '#7f8c8d'];
+  let k = 0;
+  const range = series.map((s) => (s.champion ? '#e67e22' : palette[k++ % palette.length]));
+  return {
+    width: 720, height: 260, title: 'Equity of the top cells against the champion (starts at 1, out of sample)', data: { values },
+    mark: { type: 'line', strokeWidth: 1.5 },
+    encoding: {
+      x: { field: 'date', type: 'temporal', title: null },
+      y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
+      color: { field: 'cell', type: 'nominal', title: null, sort: names, scale: { domain: names, range }, legend: { labelLimit: 260 } },
+      strokeDash: { condition: { test: `datum.cell === ${JSON.stringify(series.find((s) => s.champion)?.name ?? '')}`, value: [5, 3] }, value: [1, 0] },
+    },
+  };
+}

@@ -11,7 +11,7 @@ import { runError } from '../../src/core/errors.js';
 import { dict } from '../../src/core/keyed.js';
 import { fraction, int, oneOfStr, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
-import { cacheKey, inputsFingerprint, readCached, sleeveDataIdentity, writeCached } from './sleeve-cache.js';
+import { readCached, resultKey, writeCached } from '../../src/runs/result-cache.js';
 import { availableParallelism } from 'node:os';
 
 export class MetaReturnsStage implements Stage<MetaContext> {
@@ -37,11 +37,13 @@ export class MetaReturnsStage implements Stage<MetaContext> {
     const keys = dict<{ key: string; data_hash: string }>();
     const toRun: string[] = [];
     const cached = dict<SleeveResult>();
+    const memo = new Map<string, Promise<string | undefined>>();
     for (const s of children) {
       const child = env.sleeveConfig(s.name);
-      if (s.kind === 'selection' && env.useCache && child) {
-        const dataHash = await sleeveDataIdentity(child.config, child.baseDir, env);
-        if (dataHash) keys[s.name] = { key: cacheKey(s.config_hash, dataHash, inputsFingerprint(child.config, child.baseDir)), data_hash: dataHash };
+      // Selection and meta sleeves alike: a meta's key covers its own sleeves' configs, data and inputs.
+      if (env.useCache && child) {
+        const k = await resultKey(child, env, memo);
+        if (k) keys[s.name] = k;
       }
       const hit = keys[s.name] ? readCached(env.runsRoot, keys[s.name].key) : undefined;
       if (hit) {

@@ -8,7 +8,7 @@ export class ReportStage implements Stage<SelectionContext> {
     kind: 'stage',
     name: 'report',
     description: 'Writes the run report: report.md and a self-contained report.html with charts.',
-    documents: ['selection', 'meta'],
+    documents: ['selection', 'meta', 'tournament'],
     requires: [],
     provides: ['report'],
     params: params({

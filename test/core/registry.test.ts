@@ -49,7 +49,7 @@ test('the container resolves plugins by kind and name, aliases to the canonical 
 test('the built-ins: every kind has plugins, names are lower_snake_case, stages come in flow order', () => {
   const r = builtinRegistry();
   for (const k of PLUGIN_KINDS) expect(r.names(k).length).toBeGreaterThan(0);
-  expect(r.names('stage')).toEqual(['ingestion', 'feature_engineering', 'inference', 'clustering', 'policy', 'synthesis', 'allocation', 'backtest', 'meta_returns', 'meta_optimize', 'meta_flatten', 'report']);
+  expect(r.names('stage')).toEqual(['ingestion', 'feature_engineering', 'inference', 'clustering', 'policy', 'synthesis', 'allocation', 'backtest', 'meta_returns', 'meta_optimize', 'meta_flatten', 'tournament_cells', 'tournament_compare', 'report']);
   const { resolver } = createContainer(r);
   for (const k of PLUGIN_KINDS) for (const n of r.names(k)) expect(resolver.get(k, n)).toBeInstanceOf(r.lookup(k, n)!.cls);
 });

@@ -5,8 +5,9 @@
  * pipeline that stops before the backtest gets the sections it has.
  */
 import { ownGet } from '../../../src/core/keyed.js';
-import type { MetaContext, SelectionContext } from '../../../src/core/context.js';
+import type { MetaContext, SelectionContext, TournamentContext } from '../../../src/core/context.js';
 import { metaHtml } from './meta-sections.js';
+import { tournamentHtml } from './tournament-sections.js';
 import { params, str } from '../../../src/core/params.js';
 import type { PluginMeta, Reporter, StageEnv } from '../../../src/core/plugin.js';
 import { isoFromDay } from '../../../src/lakehouse/dates.js';
@@ -42,6 +43,8 @@ export class HtmlReporter implements Reporter<SelectionContext> {
     const sections: string[] = [];
     const bt = ctx.backtest as BacktestResult | undefined;
     if ((ctx as unknown as MetaContext).kind === 'meta') sections.push(...(await metaHtml(ctx as unknown as MetaContext, 25)));
+    const tournament = (ctx as unknown as TournamentContext).kind === 'tournament';
+    if (tournament) sections.push(...(await tournamentHtml(ctx as unknown as TournamentContext, env)));
 
     if (bt) {
       const m = bt.metrics;
@@ -130,10 +133,12 @@ export class HtmlReporter implements Reporter<SelectionContext> {
     const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title>
 <style>
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;color:#222;max-width:780px;margin:2rem auto;padding:0 1rem}
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;color:#222;max-width:${tournament ? 1280 : 780}px;margin:2rem auto;padding:0 1rem}
 h1{margin-bottom:.2rem}h2{margin-top:2rem;border-bottom:1px solid #e5e5e5;padding-bottom:.2rem}
 table{border-collapse:collapse;margin:.5rem 0}td,th{padding:.25rem .6rem;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
 td.num{text-align:right;font-variant-numeric:tabular-nums}.muted{color:#666}svg{max-width:100%;height:auto;display:block;margin:.5rem 0}
+.small{font-size:12px}.wide{overflow-x:auto}table.ranked td,table.ranked th{padding:.2rem .4rem;white-space:nowrap}table.ranked th{font-size:12px;color:#444}
+svg.bar{display:inline-block;margin:0}tr.champ{background:#fdf3e7}.tag{font-size:11px;color:#b35c00;border:1px solid #e6b27a;border-radius:3px;padding:0 3px}
 </style></head><body>
 <h1>${esc(title)}</h1>
 <p class="muted">Run ${esc(env.runId)} · config ${esc(env.pipeline.hash.slice(0, 12))}${env.dataHash() ? ` · data ${esc(env.dataHash()!)}` : ''}${ctx.as_of !== undefined ? ` · as of ${isoFromDay(ctx.as_of)}` : ''}${ctx.regime ? ` · regime ${ctx.regime}` : ''}</p>

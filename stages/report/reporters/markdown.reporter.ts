@@ -4,8 +4,9 @@
  */
 import { params, int } from '../../../src/core/params.js';
 import type { PluginMeta, Reporter, StageEnv } from '../../../src/core/plugin.js';
-import type { MetaContext, SelectionContext } from '../../../src/core/context.js';
+import type { MetaContext, SelectionContext, TournamentContext } from '../../../src/core/context.js';
 import { metaMarkdown } from './meta-sections.js';
+import { tournamentMarkdown } from './tournament-sections.js';
 import { isoFromDay } from '../../../src/lakehouse/dates.js';
 import type { ParityView } from './parity-view.js';
 
@@ -28,6 +29,7 @@ export class MarkdownReporter implements Reporter<SelectionContext> {
     // The report stage is still running while it writes this, so it has no time yet.
     for (const s of env.pipeline.stages) lines.push(`| ${s.type} | ${s.ms === undefined ? '—' : `${s.ms.toFixed(0)} ms`} |`);
     if ((ctx as unknown as MetaContext).kind === 'meta') lines.push(...metaMarkdown(ctx as unknown as MetaContext, top));
+    if ((ctx as unknown as TournamentContext).kind === 'tournament') lines.push(...tournamentMarkdown(ctx as unknown as TournamentContext, env));
     const bt = ctx.backtest as { metrics?: Record<string, unknown>; challengers?: { champion: string; rankers: Record<string, { metrics: Record<string, unknown> }> }; parity?: ParityView } | undefined;
     if (bt?.metrics) {
       const m = bt.metrics;

@@ -1,0 +1,200 @@
+/**
+ * The tournament's report sections, shared by the markdown and HTML reporters: what was compared and on which
+ * days, the ranked table with interval bars and links to each cell's run, the intervals, a heat map over two matrix
+ * axes, the PBO logit histogram, the equity of the top cells against the champion, failed cells, and what the
+ * numbers cannot say for this tournament.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { CellComparison, TournamentContext } from '../../../src/core/context.js';
+import type { StageEnv } from '../../../src/core/plugin.js';
+import { idPart, type ResolvedTournament } from '../../../src/config/tournament.js';
+import { correlationMatrix } from '../../../src/math/correlation.js';
+import { equityCurve } from '../../../src/math/metrics.js';
+import { axesHeatmapSpec, cellsEquitySpec, escapeXml as esc, intervalSpec, logitHistogramSpec, renderSvg } from '../../../src/report/charts.js';
+import { canonicalJson, sha256 } from '../../../src/config/hash.js';
+import { readEntry, writeEntry } from '../../../src/runs/result-cache.js';
+
+const pct = (x: unknown, d = 1) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(d)}%` : '—');
+const fix = (x: unknown, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '—');
+const pval = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? (x < 0.001 ? '<0.001' : x.toFixed(3)) : '—');
+
+interface View {
+  t: ResolvedTournament;
+  json: NonNullable<TournamentContext['comparison']>['json'];
+  ranked: CellComparison[];
+  failed: CellComparison[];
+  links: Map<string, { href: string; label: string }>;
+  warnings: string[];
+}
+
+function view(ctx: TournamentContext, env: StageEnv): View | undefined {
+  const c = ctx.comparison;
+  if (!c) return undefined;
+  const t = (env.pipeline.config as { tournament: ResolvedTournament }).tournament;
+  const json = c.json;
+  const ranked = json.cells.filter((x) => x.rank !== null).sort((a, b) => a.rank! - b.rank!);
+  const failed = json.cells.filter((x) => x.outcome === 'failed');
+  // A cell's run folder, from this run's folder (fresh runs: inside it; cache hits: an earlier run's).
+  const links = new Map<string, { href: string; label: string }>();
+  for (const cell of ctx.cells ?? []) {
+    if (!cell.run) continue;
+    const from = cell.cached ? env.finalRunDir : env.runDir;
+    const file = ['report.html', 'report.md', 'metrics.json'].find((f) => existsSync(resolve(from, cell.run!, f)));
+    links.set(cell.id, { href: file ? join(cell.run, file) : cell.run, label: file === 'report.html' ? 'report' : file ?? 'run' });
+  }
+  return { t, json, ranked, failed, links, warnings: caveats(ctx, json) };
+}
+
+/** What the numbers cannot say for this tournament (docs/tournaments.md, "When not to trust them"). */
+function caveats(ctx: TournamentContext, json: View['json']): string[] {
+  const out: string[] = [];
+  const T = json.calendar.days;
+  const N = json.deflation.trials;
+  if (T < 365) out.push(`Only ${T} common days: every interval is wide and PSR, the Ledoit–Wolf test and PBO rest on asymptotics that need more.`);
+  const rebalances = (ctx.cells ?? []).map((c) => c.result?.record?.rebalances).filter((r): r is number => typeof r === 'number');
+  if (rebalances.length && Math.min(...rebalances) < 12) out.push(`Some cells rebalance only ${Math.min(...rebalances)} times: a handful of decisions drive their whole record, which the day-level bootstrap does not see.`);
+  const comp = ctx.comparison!;
+  if (comp.ids.length > 1) {
+    const n = comp.ids.length;
+    const corr = correlationMatrix({ values: comp.values, nSymbols: n, nDays: comp.dates.length }, { missing: 'complete', undefinedAs: 'zero' });
+    let s = 0;
+    for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) s += corr[a * n + b];
+    const mean = s / ((n * (n - 1)) / 2);
+    if (mean > 0.8) out.push(`The cells overlap heavily (mean pairwise correlation of their daily returns ${mean.toFixed(2)}): they are not ${n} independent trials, so the deflation (which counts ${N}) is conservative and small Sharpe differences are within noise.`);
+  }
+  if (N > 1) out.push(`${N} cells were tried: the best of them looks better than it is by luck alone (about ${fix(json.deflation.threshold_sharpe * Math.sqrt(json.periods_per_year))} of annualised Sharpe here, SR0). DSR accounts for that; P(beats champion) and the Ledoit–Wolf p-values do not, and are not adjusted for testing every cell against the champion.`);
+  if (json.pbo.value === null && json.pbo.reason) out.push(`PBO not computed: ${json.pbo.reason}.`);
+  return out;
+}
+
+const overridesText = (o: Record<string, unknown>) => Object.entries(o).map(([p, v]) => `${p.split('.').pop()}=${idPart(v)}`).join(', ') || '(the base as written)';
+
+function summary(v: View, ctx: TournamentContext): string {
+  const cells = ctx.cells ?? [];
+  const cached = cells.filter((c) => c.cached).length;
+  const best = v.ranked[0];
+  const j = v.json;
+  const fresh = cells.length - cached - v.failed.length;
+  return `${cells.length} cells of the ${j.base.kind} pipeline ${j.base.file} (${[fresh ? `${fresh} run now` : '', cached ? `${cached} unchanged, from the cache` : '', v.failed.length ? `${v.failed.length} failed` : ''].filter(Boolean).join(', ')}), compared on the ${j.calendar.days} days from ${j.calendar.first} to ${j.calendar.last} that every cell that ran has a walk-forward return; ${j.periods_per_year} periods a year. Champion: ${j.champion}. Best by Sharpe: ${best?.id ?? '—'} (${fix(best?.metrics?.sharpe)}). PBO: ${j.pbo.value === null ? 'not computed' : pct(j.pbo.value)}.`;
+}
+
+const OUT_OF_SAMPLE = 'Every return compared here is out of sample: each cell is a walk-forward run whose every day comes from holding a decision made on data up to the day before. What is in sample is only the choice among cells, which is what DSR and PBO are about.';
+
+export function tournamentMarkdown(ctx: TournamentContext, env: StageEnv): string[] {
+  const v = view(ctx, env);
+  if (!v) return [];
+  const j = v.json;
+  const lines = ['', '## Tournament', '', summary(v, ctx), '', OUT_OF_SAMPLE, ''];
+  lines.push(`Bootstrap: stationary, mean block ${fix(j.bootstrap.block_length, 3)} days (${j.bootstrap.block_length_rule}), ${j.bootstrap.resamples} resamples, seed ${j.bootstrap.seed}, ${pct(j.bootstrap.confidence, 0)} percentile intervals. Sharpe test against ${j.champion}: Ledoit–Wolf HAC (Parzen${j.sharpe_test.prewhitening ? ', prewhitened' : ''}). DSR: ${j.deflation.trials} trials, SR0 ${fix(j.deflation.threshold_sharpe * Math.sqrt(j.periods_per_year))} annualised.`);
+  const ends = v.ranked.flatMap((c) => c.intervals!.sharpe).filter(Number.isFinite);
+  const lo = Math.min(0, ...ends);
+  const hi = Math.max(0, ...ends);
+  const W = 21;
+  const at = (x: number) => Math.max(0, Math.min(W - 1, Math.round(((x - lo) / (hi - lo || 1)) * (W - 1))));
+  const bar = (c: CellComparison) => {
+    if (![...c.intervals!.sharpe, c.metrics!.sharpe].every(Number.isFinite)) return '—';
+    const chars = Array.from({ length: W }, () => '·');
+    for (let k = at(c.intervals!.sharpe[0]); k <= at(c.intervals!.sharpe[1]); k++) chars[k] = '─';
+    chars[at(0)] = chars[at(0)] === '─' ? '┼' : '|';
+    chars[at(c.metrics!.sharpe)] = '●';
+    return `\`${chars.join('')}\``;
+  };
+  lines.push('', `### Ranked by Sharpe (interval bars from ${fix(lo)} to ${fix(hi)}; | or ┼ is 0)`, '', '| # | cell | overrides | Sharpe | interval | CAGR | max drawdown | Sortino | turnover | costs | PSR | DSR | P(> champion) | LW p | run |', '|---:|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const c of v.ranked) {
+    const m = c.metrics!;
+    const link = v.links.get(c.id);
+    lines.push(`| ${c.rank} | ${c.id === j.champion ? `**${c.id}** (champion)` : c.id} | ${overridesText(c.overrides)} | ${fix(m.sharpe)} | ${bar(c)} [${fix(c.intervals!.sharpe[0])}, ${fix(c.intervals!.sharpe[1])}] | ${pct(m.cagr)} | ${pct(m.max_drawdown)} | ${fix(m.sortino)} | ${pct(m.turnover)} | ${pct(m.costs, 2)} | ${fix(c.psr)} | ${fix(c.dsr)} | ${fix(c.p_beats_champion)} | ${pval(c.sharpe_test?.p)} | ${link ? `[${link.label}](${link.href})` : '—'} |`);
+  }
+  if (v.failed.length) {
+    lines.push('', '### Failed cells', '', '| cell | overrides | error | run |', '|---|---|---|---|');
+    for (const c of v.failed) lines.push(`| ${c.id} | ${overridesText(c.overrides)} | ${c.error?.code}: ${(c.error?.message ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')} | ${c.run ?? '—'} |`);
+  }
+  lines.push('', '### PBO', '', j.pbo.value === null ? `Not computed: ${j.pbo.reason}.` : `${pct(j.pbo.value)} of the ${j.pbo.splits} CSCV splits (${j.pbo.blocks} blocks${j.pbo.dropped_days ? `, the first ${j.pbo.dropped_days} days left out` : ''}) picked, in sample, a cell that ranked at or below the median out of sample.`);
+  if (v.warnings.length) lines.push('', '### When not to trust these numbers', '', ...v.warnings.map((w) => `- ${w}`));
+  return lines;
+}
+
+/** The interval bar of one table row: a common scale for every row, 0 and the champion's Sharpe marked. */
+function barSvg(c: CellComparison, lo: number, hi: number, champion: number): string {
+  const W = 150;
+  const x = (v: number) => (4 + ((v - lo) / (hi - lo || 1)) * (W - 8)).toFixed(1);
+  const [a, b] = c.intervals!.sharpe;
+  if (![a, b, c.metrics!.sharpe].every(Number.isFinite)) return '—';
+  return `<svg class="bar" width="${W}" height="14" viewBox="0 0 ${W} 14"><line x1="${x(0)}" x2="${x(0)}" y1="1" y2="13" stroke="#bbb"/><line x1="${x(champion)}" x2="${x(champion)}" y1="1" y2="13" stroke="#e67e22" stroke-dasharray="2,2"/><line x1="${x(a)}" x2="${x(b)}" y1="7" y2="7" stroke="#8fb3de" stroke-width="3"/><circle cx="${x(c.metrics!.sharpe)}" cy="7" r="3.2" fill="#1f5fa8"/></svg>`;
+}
+
+/**
+ * Draws charts, or reads them back: a tournament's charts are a function of its statistics' key (the cells' result
+ * keys, the params, the champion), the cells' ids and overrides and the report settings, so an unchanged re-run
+ * takes them from the result cache instead of drawing them again.
+ */
+function chartCache(ctx: TournamentContext, env: StageEnv, v: View) {
+  const key = ctx.comparison?.key && env.useCache ? sha256(canonicalJson({ statistics: ctx.comparison.key, report: v.t.report, axes: v.t.axes, cells: v.json.cells.map((c) => [c.id, c.overrides, c.outcome]) })) : undefined;
+  const known = (key ? readEntry<Record<string, string>>(env.runsRoot, 'charts', key) : undefined) ?? {};
+  let drawn = false;
+  return {
+    draw: async (name: string, spec: () => Record<string, unknown>): Promise<string> => {
+      if (typeof known[name] === 'string') return known[name];
+      drawn = true;
+      return (known[name] = await renderSvg(spec()));
+    },
+    save: () => {
+      if (key && drawn) writeEntry(env.runsRoot, 'charts', key, known);
+    },
+  };
+}
+
+export async function tournamentHtml(ctx: TournamentContext, env: StageEnv): Promise<string[]> {
+  const v = view(ctx, env);
+  if (!v) return [];
+  const j = v.json;
+  const charts = chartCache(ctx, env, v);
+  const out: string[] = [`<h2>Tournament</h2><p>${esc(summary(v, ctx))}</p><p class="muted">${esc(OUT_OF_SAMPLE)}</p>`];
+  const ends = v.ranked.flatMap((c) => c.intervals!.sharpe).filter(Number.isFinite);
+  const lo = Math.min(0, ...ends);
+  const hi = Math.max(0, ...ends);
+  const champSharpe = j.cells.find((c) => c.id === j.champion)?.metrics?.sharpe ?? 0;
+  const rows = v.ranked.map((c) => {
+    const m = c.metrics!;
+    const link = v.links.get(c.id);
+    const champ = c.id === j.champion;
+    return `<tr${champ ? ' class="champ"' : ''}><td class="num">${c.rank}</td><td><b>${esc(c.id)}</b>${champ ? ' <span class="tag">champion</span>' : ''}<div class="muted small">${esc(overridesText(c.overrides))}</div></td><td class="num">${fix(m.sharpe)}</td><td>${barSvg(c, lo, hi, champSharpe)}<div class="muted small">[${fix(c.intervals!.sharpe[0])}, ${fix(c.intervals!.sharpe[1])}]</div></td><td class="num">${pct(m.cagr)}</td><td class="num">${pct(m.max_drawdown)}</td><td class="num">${fix(m.sortino)}</td><td class="num">${fix(m.calmar)}</td><td class="num">${pct(m.turnover)}</td><td class="num">${pct(m.costs, 2)}</td><td class="num">${fix(c.psr)}</td><td class="num">${fix(c.dsr)}</td><td class="num">${fix(c.p_beats_champion)}</td><td class="num">${pval(c.sharpe_test?.p)}</td><td>${link ? `<a href="${esc(link.href)}">${esc(link.label)}</a>` : '—'}</td></tr>`;
+  });
+  out.push(`<h3>Ranked by Sharpe ratio</h3>
+<p class="muted small">Annualised, on the common calendar. Bars: the ${pct(j.bootstrap.confidence, 0)} stationary-bootstrap interval (mean block ${fix(j.bootstrap.block_length, 2)} days, ${j.bootstrap.resamples} paired resamples, seed ${j.bootstrap.seed}), the dot the point estimate, grey 0, dashed orange the champion. PSR: P(true Sharpe &gt; 0). DSR: PSR against SR0 = ${fix(j.deflation.threshold_sharpe * Math.sqrt(j.periods_per_year))}, what the best of ${j.deflation.trials} trials reaches by luck. P(&gt; champion): share of paired resamples where the cell's Sharpe beats the champion's. LW p: Ledoit–Wolf test of the Sharpe difference with the champion.</p>
+<div class="wide"><table class="ranked"><tr><th>#</th><th>cell</th><th>Sharpe</th><th>interval</th><th>CAGR</th><th>max DD</th><th>Sortino</th><th>Calmar</th><th>turnover</th><th>costs</th><th>PSR</th><th>DSR</th><th>P(&gt;&nbsp;champ.)</th><th>LW p</th><th>run</th></tr>${rows.join('')}</table></div>`);
+  if (v.failed.length)
+    out.push(`<h3>Failed cells</h3><table><tr><th>cell</th><th>overrides</th><th>error</th></tr>${v.failed.map((c) => `<tr><td>${esc(c.id)}</td><td>${esc(overridesText(c.overrides))}</td><td><code>${esc(c.error?.code ?? '')}</code> ${esc(c.error?.message ?? '')}</td></tr>`).join('')}</table>`);
+
+  out.push(await charts.draw('intervals', () => intervalSpec(v.ranked.map((c) => ({ cell: c.id, sharpe: c.metrics!.sharpe, lo: c.intervals!.sharpe[0], hi: c.intervals!.sharpe[1], champion: c.id === j.champion })), j.bootstrap.confidence)));
+
+  // The heat map: the two axes asked for, else the first two (one panel per value of the other axes).
+  const axes = v.t.axes.map((a) => a.path);
+  const [xa, ya] = v.t.report.heatmap ?? axes.slice(0, 2);
+  if (xa) {
+    const others = axes.filter((a) => a !== xa && a !== ya);
+    const heat = j.cells
+      .filter((c) => xa in c.overrides && (!ya || ya in c.overrides))
+      .map((c) => ({ x: idPart(c.overrides[xa]), y: ya ? idPart(c.overrides[ya]) : '', panel: others.map((o) => `${o.split('.').pop()}=${o in c.overrides ? idPart(c.overrides[o]) : 'base'}`).join(', '), value: c.metrics?.sharpe ?? null }));
+    if (heat.length) out.push('<h3>Sharpe over the matrix</h3>', await charts.draw('heatmap', () => axesHeatmapSpec(heat, xa.split('.').pop()!, ya ? ya.split('.').pop()! : '', 'Sharpe')));
+  }
+
+  out.push('<h3>Probability of backtest overfitting</h3>');
+  if (j.pbo.value === null) out.push(`<p>Not computed: ${esc(j.pbo.reason ?? '')}.</p>`);
+  else {
+    out.push(`<p>CSCV over ${j.pbo.blocks} blocks of the common calendar${j.pbo.dropped_days ? ` (the first ${j.pbo.dropped_days} days left out so the blocks are equal)` : ''}: in each of the ${j.pbo.splits} splits the cell with the best Sharpe on one half is ranked on the other half. PBO = ${pct(j.pbo.value)} of the splits put it at or below the median (λ ≤ 0). Near 0: choosing the in-sample best carries over; near 0.5 or above: the ranking is noise, and picking the best cell overfits.</p>`);
+    out.push(await charts.draw('pbo', () => logitHistogramSpec(j.pbo.logits, j.pbo.value!)));
+  }
+
+  const comp = ctx.comparison!;
+  const top = v.ranked.filter((c) => c.id !== j.champion).slice(0, v.t.report.top).map((c) => c.id);
+  const series = [...top, j.champion].filter((id) => comp.ids.includes(id)).map((id) => {
+    const k = comp.ids.indexOf(id);
+    return { name: id, equity: equityCurve(comp.values.subarray(k * comp.dates.length, (k + 1) * comp.dates.length)), champion: id === j.champion };
+  });
+  if (series.length) out.push('<h3>Equity</h3>', await charts.draw('equity', () => cellsEquitySpec(comp.dates, series)));
+  charts.save();
+  if (v.warnings.length) out.push(`<h3>When not to trust these numbers</h3><ul>${v.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>`);
+  return out;
+}

@@ -1,0 +1,306 @@
+/**
+ * Tournaments from the user's side, on ../shared/data/crypto imported into temporary lakehouses: the example files
+ * (pipelines/tournament_crypto.yaml with a smaller matrix by --set, pipelines/tournament_meta.yaml as written) run
+ * and write what docs/tournaments.md promises; every statistic in tournament.json is recomputed here from
+ * cell_returns.arrow, which is itself checked against each cell's own run folder; an unchanged re-run comes from
+ * the result cache with the same tournament.json apart from run ids; changing one axis value recomputes only the
+ * new cells; a failing cell is recorded and the others finish, a failing champion fails the tournament; and
+ * appending data after a date changes no cell's return on or before it.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import { validateFile } from '../../src/config/validate.js';
+import { runPipeline } from '../../src/core/runner.js';
+import { optimalBlockLength, pairedBootstrap } from '../../src/math/bootstrap.js';
+import { cscv } from '../../src/math/pbo.js';
+import { sharpeDifferenceTest } from '../../src/math/sharpe-difference.js';
+import { builtinRegistry } from '../../stages/index.js';
+import { DATA_DIR, REPO_DIR } from '../data.js';
+import { auditEvents, cryptoLakehouse, readJson } from './pipeline-helpers.js';
+
+const CUT = '2024-12-31';
+let tmp: string;
+const lh = (which: 'cut' | 'full') => join(tmp, `lh-${which}`);
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'fractal-tournament-'));
+  const cutDir = join(tmp, 'crypto-cut');
+  mkdirSync(cutDir);
+  for (const f of readdirSync(join(DATA_DIR, 'crypto')).filter((n) => n.endsWith('.csv'))) {
+    const [header, ...rows] = readFileSync(join(DATA_DIR, 'crypto', f), 'utf8').trim().split('\n');
+    writeFileSync(join(cutDir, f), [header, ...rows.filter((r) => r.slice(0, 10) <= CUT)].join('\n') + '\n');
+  }
+  await cryptoLakehouse(lh('full'));
+  await cryptoLakehouse(lh('cut'), cutDir);
+  for (const f of ['crypto_long.yaml', 'crypto_short.yaml', 'crypto_meta.yaml', 'tournament_crypto.yaml', 'tournament_meta.yaml']) copyFileSync(join(REPO_DIR, 'pipelines', f), join(tmp, f));
+}, 120_000);
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** tournament_crypto.yaml with 4 cells: hrp and equal_weight, every 30 and 60 days (the champion hrp_mps_30 among them). */
+const SMALL = ['matrix.stages.allocation.engine=["hrp","equal_weight"]', 'matrix.stages.inference.ranker=["mps"]', 'matrix.stages.backtest.step_size=[30,60]', 'statistics.bootstrap.resamples=400'];
+
+async function run(file: string, which: 'cut' | 'full', sets: string[], out = 'runs') {
+  const v = await validateFile(join(tmp, file), { registry: builtinRegistry(), sets });
+  expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  return runPipeline(v, { outRoot: join(tmp, out), lakehousePath: lh(which) });
+}
+
+function arrowColumns(file: string): { dates: number[]; cols: Map<string, Float64Array> } {
+  const t = tableFromIPC(readFileSync(file));
+  const dates = Array.from(t.getChild('date')!.toArray() as ArrayLike<number>, (d) => Math.round(Number(d) / 86_400_000));
+  return { dates, cols: new Map(t.schema.fields.filter((f) => f.name !== 'date').map((f) => [f.name, Float64Array.from(t.getChild(f.name)!.toArray() as Float64Array)])) };
+}
+
+/** tournament.json against the JSON Schema in docs/tournaments.md (the doc's schema is the one the files follow). */
+async function expectDocumentedShape(json: unknown) {
+  const doc = readFileSync(join(REPO_DIR, 'docs', 'tournaments.md'), 'utf8');
+  const schema = JSON.parse(/### tournament\.json\n\n```json\n([\s\S]*?)\n```/.exec(doc)![1]);
+  const { Ajv } = await import('ajv');
+  const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+  expect([validate(json), validate.errors]).toEqual([true, null]);
+}
+
+/** tournament.json without what may differ between two runs of the same tournament: where each cell's run is. */
+const comparable = (folder: string) => {
+  const j = readJson(folder, 'tournament.json');
+  for (const c of j.cells) c.run = c.run === null ? null : 'RUN';
+  return JSON.stringify(j);
+};
+
+describe('tournament_crypto.yaml, 4 cells', () => {
+  let first: Awaited<ReturnType<typeof run>>;
+  beforeAll(async () => {
+    first = await run('tournament_crypto.yaml', 'full', SMALL);
+  }, 240_000);
+
+  test('tournament.json has the documented shape; every cell is an ordinary run of the base in cells/<id>/', () => {
+    expect(first.outcome).toBe('succeeded');
+    const j = readJson(first.folder, 'tournament.json');
+    expect(Object.keys(j).sort()).toEqual(['base', 'bootstrap', 'calendar', 'cells', 'champion', 'deflation', 'name', 'pbo', 'periods_per_year', 'sharpe_test']);
+    expect(j.base).toMatchObject({ file: 'crypto_long.yaml', kind: 'selection' });
+    expect(j.champion).toBe('hrp_mps_30');
+    expect(j.periods_per_year).toBe(365);
+    expect(j.bootstrap).toMatchObject({ method: 'stationary', resamples: 400, seed: 7, confidence: 0.95 });
+    expect(j.pbo).toMatchObject({ blocks: 16, splits: 12870 });
+    expect(j.cells.map((c: { id: string }) => c.id)).toEqual(['hrp_mps_30', 'hrp_mps_60', 'equal_weight_mps_30', 'equal_weight_mps_60']);
+    for (const c of j.cells) {
+      expect(Object.keys(c).sort()).toEqual(['config_hash', 'dsr', 'id', 'intervals', 'metrics', 'outcome', 'overrides', 'p_beats_champion', 'psr', 'rank', 'run', 'sharpe_test']);
+      const m = readJson(join(first.folder, c.run), 'manifest.json');
+      expect(m.config_hash).toBe(c.config_hash);
+      expect(m.outcome).toBe('succeeded');
+      expect(c.run).toMatch(new RegExp(`^cells/${c.id}/\\d{8}T\\d{6}Z-[0-9a-f]{6}$`));
+    }
+    // The champion is crypto_long.yaml as written: the same config hash.
+    expect(j.cells[0].config_hash).toBe(j.base.config_hash);
+    expect(j.cells[1].overrides).toEqual({ 'stages.allocation.engine': 'hrp', 'stages.inference.ranker': 'mps', 'stages.backtest.step_size': 60 });
+  });
+
+  test('tournament.json validates against the schema docs/tournaments.md gives', async () => {
+    await expectDocumentedShape(readJson(first.folder, 'tournament.json'));
+  });
+
+  test('cell_returns.arrow is each cell\'s own out-of-sample record on the days all of them have', () => {
+    const { dates, cols } = arrowColumns(join(first.folder, 'cell_returns.arrow'));
+    const j = readJson(first.folder, 'tournament.json');
+    expect([...cols.keys()]).toEqual(j.cells.map((c: { id: string }) => c.id));
+    expect(dates.length).toBe(j.calendar.days);
+    const own = j.cells.map((c: { run: string }) => arrowColumns(join(first.folder, c.run, 'returns.arrow')));
+    const days = own.map((o: ReturnType<typeof arrowColumns>) => new Set(o.dates));
+    // Exactly the common days, each value the cell's own.
+    const common = own[0].dates.filter((d: number) => days.every((s: Set<number>) => s.has(d)));
+    expect(dates).toEqual(common);
+    j.cells.forEach((c: { id: string }, k: number) => {
+      const byDate = new Map(own[k].dates.map((d: number, i: number) => [d, own[k].cols.get('return')![i]]));
+      expect(Array.from(cols.get(c.id)!)).toEqual(dates.map((d) => byDate.get(d)));
+    });
+  });
+
+  test('every statistic, recomputed from cell_returns.arrow', () => {
+    const { cols } = arrowColumns(join(first.folder, 'cell_returns.arrow'));
+    const j = readJson(first.folder, 'tournament.json');
+    const ids: string[] = j.cells.map((c: { id: string }) => c.id);
+    const X = ids.map((id) => cols.get(id)!);
+    const T = X[0].length;
+    const champ = ids.indexOf(j.champion);
+    const perPeriod = X.map((x) => {
+      const m = x.reduce((a, b) => a + b, 0) / T;
+      const sd = Math.sqrt(x.reduce((a, b) => a + (b - m) ** 2, 0) / (T - 1));
+      return m / sd;
+    });
+    const sharpeVar = (() => {
+      const m = perPeriod.reduce((a, b) => a + b, 0) / perPeriod.length;
+      return perPeriod.reduce((a, b) => a + (b - m) ** 2, 0) / (perPeriod.length - 1);
+    })();
+    expect(j.deflation.trials).toBe(4);
+    expect(j.deflation.sharpe_variance).toBeCloseTo(sharpeVar, 14);
+    const blocks = X.map((x) => optimalBlockLength(x).stationary).sort((a, b) => a - b);
+    expect(j.bootstrap.block_length).toBeCloseTo(Math.max(1, (blocks[1] + blocks[2]) / 2), 12);
+    const values = new Float64Array(T * 4);
+    X.forEach((x, k) => values.set(x, k * T));
+    const boot = pairedBootstrap(values, T, 4, { periodsPerYear: 365, resamples: 400, meanBlock: j.bootstrap.block_length, seed: 7, confidence: 0.95, champion: champ });
+    const pbo = cscv(values, T, 4, 16);
+    expect(j.pbo.value).toBe(pbo.pbo);
+    expect(j.pbo.logits).toEqual(Array.from(pbo.logits));
+    j.cells.forEach((c: any, k: number) => {
+      const x = X[k];
+      let eq = 1, peak = 1, dd = 0, g = 1;
+      for (const r of x) {
+        eq *= 1 + r;
+        g *= 1 + r;
+        peak = Math.max(peak, eq);
+        dd = Math.min(dd, eq / peak - 1);
+      }
+      expect(c.metrics.sharpe).toBeCloseTo(perPeriod[k] * Math.sqrt(365), 10);
+      expect(c.metrics.cagr).toBeCloseTo(g ** (365 / T) - 1, 10);
+      expect(c.metrics.max_drawdown).toBeCloseTo(dd, 12);
+      expect(c.metrics.days).toBe(T);
+      // PSR from the formula with population moments (docs/tournaments.md).
+      const m = x.reduce((a, b) => a + b, 0) / T;
+      const m2 = x.reduce((a, b) => a + (b - m) ** 2, 0) / T;
+      const g3 = x.reduce((a, b) => a + (b - m) ** 3, 0) / T / m2 ** 1.5;
+      const g4 = x.reduce((a, b) => a + (b - m) ** 4, 0) / T / m2 ** 2;
+      const z = (perPeriod[k] * Math.sqrt(T - 1)) / Math.sqrt(1 - g3 * perPeriod[k] + ((g4 - 1) / 4) * perPeriod[k] ** 2);
+      expect(c.psr).toBeCloseTo(0.5 * erfc(-z / Math.SQRT2), 7);
+      expect(c.intervals.sharpe).toEqual(boot.sharpe[k]);
+      expect(c.intervals.cagr).toEqual(boot.cagr[k]);
+      expect(c.intervals.max_drawdown).toEqual(boot.max_drawdown[k]);
+      expect(c.p_beats_champion).toBe(boot.p_beats_champion[k]);
+      expect(c.sharpe_test.p).toBe(sharpeDifferenceTest(x, X[champ], { prewhiten: true }).p);
+      expect(c.dsr).toBeLessThanOrEqual(c.psr);
+      // Turnover and costs are the cell's own record (its metrics.json).
+      const own = readJson(join(first.folder, c.run), 'metrics.json').backtest;
+      expect(c.metrics.turnover).toBe(own.turnover);
+      expect(c.metrics.costs).toBe(own.costs);
+    });
+    expect(j.cells[champ].p_beats_champion).toBe(0.5);
+    expect(j.cells[champ].sharpe_test.p).toBe(1);
+    // Ranks follow the Sharpe ratio.
+    const bySharpe = [...j.cells].sort((a: any, b: any) => b.metrics.sharpe - a.metrics.sharpe).map((c: any) => c.id);
+    expect(j.cells.slice().sort((a: any, b: any) => a.rank - b.rank).map((c: any) => c.id)).toEqual(bySharpe);
+  });
+
+  test('the report: ranked table, heat map, PBO histogram, equity, links to each cell\'s run', () => {
+    const md = readFileSync(join(first.folder, 'report.md'), 'utf8');
+    const html = readFileSync(join(first.folder, 'report.html'), 'utf8');
+    for (const id of ['hrp_mps_30', 'hrp_mps_60', 'equal_weight_mps_30', 'equal_weight_mps_60']) {
+      expect(md).toContain(`| ${id}`.replace('| hrp_mps_30', '| **hrp_mps_30** (champion)'));
+      expect(html).toContain(`<b>${id}</b>`);
+    }
+    for (const title of ['Ranked by Sharpe ratio', 'Sharpe over the matrix', 'Probability of backtest overfitting', 'Equity', 'When not to trust these numbers']) expect(html).toContain(title);
+    expect((html.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(4 + 4);
+    const links = [...html.matchAll(/<a href="([^"]+)">/g)].map((m) => m[1]);
+    expect(links.length).toBe(4);
+    for (const l of links) expect(existsSync(join(first.folder, l))).toBe(true);
+  });
+
+  test('an unchanged re-run comes from the cache with the same tournament.json; a new axis value runs only its cells', async () => {
+    const again = await run('tournament_crypto.yaml', 'full', SMALL);
+    expect(auditEvents(again.folder).filter((e) => e.event === 'cell_cache_hit').map((e) => e.data.cell)).toEqual(['hrp_mps_30', 'hrp_mps_60', 'equal_weight_mps_30', 'equal_weight_mps_60']);
+    expect(existsSync(join(again.folder, 'cells'))).toBe(false);
+    // The statistics too: they are a function of the cells' keys and the params.
+    expect(auditEvents(first.folder).find((e) => e.event === 'compared')!.data.statistics).toBe('computed');
+    expect(auditEvents(again.folder).find((e) => e.event === 'compared')!.data.statistics).toBe('from the cache');
+    expect(comparable(again.folder)).toBe(comparable(first.folder));
+    expect(readFileSync(join(again.folder, 'cell_returns.arrow')).equals(readFileSync(join(first.folder, 'cell_returns.arrow')))).toBe(true);
+    // The links of a cached cell lead to the run it came from.
+    for (const c of readJson(again.folder, 'tournament.json').cells) expect(readJson(resolve(again.folder, c.run), 'manifest.json').config_hash).toBe(c.config_hash);
+    const changed = await run('tournament_crypto.yaml', 'full', [...SMALL.filter((s) => !s.includes('step_size')), 'matrix.stages.backtest.step_size=[30,90]']);
+    const events = auditEvents(changed.folder);
+    expect(events.filter((e) => e.event === 'cell_cache_hit').map((e) => e.data.cell)).toEqual(['hrp_mps_30', 'equal_weight_mps_30']);
+    expect(events.filter((e) => e.event === 'cell_ran').map((e) => e.data.cell)).toEqual(['hrp_mps_90', 'equal_weight_mps_90']);
+  }, 240_000);
+});
+
+describe('failures', () => {
+  const sets = ['matrix.stages.allocation.engine=["hrp"]', 'matrix.stages.inference.ranker=["mps"]', 'matrix.stages.backtest.step_size=[30]', 'matrix.stages.backtest.train_window=[180,5000]', 'cells.id=tw{train_window}', 'statistics.bootstrap.resamples=200'];
+  test('a cell that fails is recorded with its error and the others finish', async () => {
+    const s = await run('tournament_crypto.yaml', 'full', [...sets, 'champion=tw180'], 'runs-fail');
+    expect(s.outcome).toBe('succeeded');
+    const j = readJson(s.folder, 'tournament.json');
+    const bad = j.cells.find((c: { id: string }) => c.id === 'tw5000');
+    expect(bad).toMatchObject({ outcome: 'failed', metrics: null, intervals: null, psr: null, rank: null, error: { code: 'BACKTEST_TOO_SHORT' } });
+    expect(existsSync(join(s.folder, bad.run, 'FAILED'))).toBe(true);
+    expect(j.cells.find((c: { id: string }) => c.id === 'tw180').outcome).toBe('succeeded');
+    expect(j.pbo).toMatchObject({ value: null, reason: expect.stringContaining('one cell ran') });
+    await expectDocumentedShape(j);
+    expect(readFileSync(join(s.folder, 'report.md'), 'utf8')).toContain('### Failed cells');
+    expect(auditEvents(s.folder).filter((e) => e.event === 'cell_failed').map((e) => e.data.cell)).toEqual(['tw5000']);
+  }, 120_000);
+  test('when the champion fails, the tournament fails (cells.json still lists every cell)', async () => {
+    const s = await run('tournament_crypto.yaml', 'full', [...sets, 'champion=tw5000'], 'runs-fail');
+    expect(s.outcome).toBe('failed');
+    expect(s.error).toMatchObject({ code: 'TOURNAMENT_CHAMPION_FAILED', stage: 'tournament_cells' });
+    const cells = readJson(s.folder, 'cells.json');
+    expect(cells.map((c: { id: string; outcome: string }) => [c.id, c.outcome])).toEqual([['tw180', 'succeeded'], ['tw5000', 'failed']]);
+  }, 120_000);
+});
+
+describe('tournament_meta.yaml: the meta pipeline\'s engine over hrp, min_variance, max_sharpe, equal_weight', () => {
+  test('runs, links each cell\'s report, and comes back from the cache whole', async () => {
+    const s = await run('tournament_meta.yaml', 'full', ['statistics.bootstrap.resamples=300'], 'runs-meta');
+    expect(s.outcome).toBe('succeeded');
+    const j = readJson(s.folder, 'tournament.json');
+    expect(j.base.kind).toBe('meta');
+    expect(j.cells.map((c: { id: string }) => c.id)).toEqual(['hrp', 'min_variance', 'max_sharpe', 'equal_weight']);
+    expect(j.champion).toBe('equal_weight');
+    for (const c of j.cells) {
+      expect(c.outcome).toBe('succeeded');
+      // A meta cell's record: its own meta walk-forward (metrics.json `meta`).
+      expect(c.metrics.turnover).toBe(readJson(join(s.folder, c.run), 'metrics.json').meta.turnover);
+      expect(existsSync(join(s.folder, c.run, 'report.html'))).toBe(true);
+    }
+    expect([...readFileSync(join(s.folder, 'report.html'), 'utf8').matchAll(/<a href="([^"]+report\.html)">/g)].length).toBe(4);
+    const again = await run('tournament_meta.yaml', 'full', ['statistics.bootstrap.resamples=300'], 'runs-meta');
+    expect(auditEvents(again.folder).filter((e) => e.event === 'cell_cache_hit').length).toBe(4);
+    expect(comparable(again.folder)).toBe(comparable(s.folder));
+  }, 240_000);
+});
+
+test(`appending data after ${CUT} changes no cell's return on or before it`, async () => {
+  const sets = ['matrix.stages.allocation.engine=["hrp","min_variance"]', 'matrix.stages.inference.ranker=["cars"]', 'matrix.stages.backtest.step_size=[30]', 'champion=hrp_cars_30', 'statistics.bootstrap.resamples=200'];
+  const cut = await run('tournament_crypto.yaml', 'cut', sets, 'runs-append');
+  const full = await run('tournament_crypto.yaml', 'full', sets, 'runs-append');
+  expect(cut.data_hash).not.toBe(full.data_hash);
+  const a = arrowColumns(join(cut.folder, 'cell_returns.arrow'));
+  const b = arrowColumns(join(full.folder, 'cell_returns.arrow'));
+  expect([...a.cols.keys()]).toEqual(['hrp_cars_30', 'min_variance_cars_30']);
+  for (const [id, col] of a.cols) {
+    const other = new Map(b.dates.map((d, i) => [d, b.cols.get(id)![i]]));
+    const changed = a.dates.filter((d, i) => !Object.is(col[i], other.get(d)));
+    expect({ id, changed }).toEqual({ id, changed: [] });
+    expect(a.dates.length).toBeGreaterThan(500);
+    expect(b.dates.length).toBeGreaterThan(a.dates.length);
+  }
+  expect(new Date(a.dates[a.dates.length - 1] * 86_400_000).toISOString().slice(0, 10)).toBe(CUT);
+}, 240_000);
+
+/** erfc by its continued fraction / series, for the PSR check (independent of src/math/normal.ts). */
+function erfc(x: number): number {
+  if (x < 0) return 2 - erfc(-x);
+  if (x < 2) {
+    // erf series: 2/√π Σ (−1)^n x^(2n+1) / (n! (2n+1))
+    let sum = 0;
+    let term = x;
+    for (let n = 0; n < 80; n++) {
+      sum += term / (2 * n + 1);
+      term *= (-x * x) / (n + 1);
+    }
+    return 1 - (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // Lentz's continued fraction for erfc.
+  let f = x;
+  let C = x;
+  let D = 0;
+  for (let n = 1; n < 200; n++) {
+    const a = n / 2;
+    D = x + a * D;
+    C = x + a / C;
+    D = 1 / D;
+    const delta = C * D;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return Math.exp(-x * x) / Math.sqrt(Math.PI) / f;
+}
