@@ -30,7 +30,7 @@ export function registerRunCommand(program: Command): void {
     .option('--lakehouse <dir>', 'lakehouse folder (default: FRACTAL_LAKEHOUSE, the file\'s `lakehouse:`, or ./lakehouse)')
     .option('--json', 'print a machine-readable summary on stdout')
     .option('--quiet', 'print nothing but errors')
-    .option('--no-cache', 'recompute meta sleeves even when an unchanged result is cached')
+    .option('--no-cache', "recompute meta sleeves and tournament cells even when an unchanged result is cached")
     .action(async (file: string, opts: RunOptions) => {
       setProgressQuiet(Boolean(opts.json || opts.quiet));
       const v = await validateWith(file, opts);
@@ -97,5 +97,5 @@ function refuse(file: string, problems: FractalError[], opts: RunOptions): void 
 function readsLakehouse(v: ValidationResult): boolean {
   const scanner = v.resolved?.stages.find((s) => s.type === 'ingestion')?.params.scanner as { name?: string } | undefined;
   if (scanner && ['lakehouse', 'ccxt', 'tradingview'].includes(String(scanner.name))) return true;
-  return Object.values(v.sleeves ?? {}).some(readsLakehouse);
+  return [...Object.values(v.sleeves ?? {}), ...Object.values(v.cells ?? {})].some(readsLakehouse);
 }

@@ -7,6 +7,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
+import { dict } from '../core/keyed.js';
 import type { JsonSchema, StageMeta } from '../core/plugin.js';
 import type { PluginRegistry } from '../core/registry.js';
 import { CLI_LOCATION, type SetExpr } from './compose.js';
@@ -334,7 +335,7 @@ export async function validateTournament(
     cells_max: max,
     report: { heatmap, top: isPlainObject(doc.report) && typeof doc.report.top === 'number' ? doc.report.top : 5 },
   };
-  return { resolved, base, cells: Object.fromEntries(cells.map((c) => [c.id, c.result])) };
+  return { resolved, base, cells: dict(cells.map((c) => [c.id, c.result] as const)) };
 }
 
 const key = (d: Diagnostic) => `${d.file}:${d.line}:${d.column}:${d.code}:${d.message}`;

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import type { CellOutcome, TournamentContext } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
+import { dict } from '../../src/core/keyed.js';
 import { int, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import type { ResolvedTournament } from '../../src/config/tournament.js';
@@ -29,7 +30,8 @@ export class TournamentCellsStage implements Stage<TournamentContext> {
 
   async execute(ctx: TournamentContext, p: Record<string, unknown>, env: StageEnv): Promise<TournamentContext> {
     const t = (env.pipeline.config as { tournament: ResolvedTournament }).tournament;
-    const keys: Record<string, { key: string; data_hash: string }> = {};
+    // Keyed by cell ids users choose: no prototype (a cell may be called `constructor`).
+    const keys = dict<{ key: string; data_hash: string }>();
     const outcomes = new Map<string, CellOutcome>();
     const memo = new Map<string, Promise<string | undefined>>();
     const toRun: string[] = [];
@@ -49,7 +51,7 @@ export class TournamentCellsStage implements Stage<TournamentContext> {
     const threads = (p.workers as number | undefined) ?? Math.max(1, Math.min(availableParallelism(), toRun.length));
     env.progress('cells', 0, toRun.length);
     const runs = toRun.length
-      ? await env.runCells(toRun, { threads, onDone: (d) => env.progress('cells', d, toRun.length), keys: Object.fromEntries(Object.entries(keys).map(([id, k]) => [id, k.key])) })
+      ? await env.runCells(toRun, { threads, onDone: (d) => env.progress('cells', d, toRun.length), keys: dict(Object.entries(keys).map(([id, k]) => [id, k.key] as const)) })
       : [];
     env.progress('cells', toRun.length, toRun.length);
     for (const run of runs) {

@@ -8,6 +8,7 @@
  */
 import type { CellComparison, CellOutcome, Comparison, TournamentContext } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
+import { dict } from '../../src/core/keyed.js';
 import { bool, int, num, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import type { ResolvedTournament } from '../../src/config/tournament.js';
@@ -156,7 +157,7 @@ function statistics(
     pbo = { value: r.pbo, blocks: S, splits: r.splits, dropped_days: r.dropped, logits: Array.from(r.logits) };
   }
 
-  const cells: Statistics['cells'] = {};
+  const cells: Statistics['cells'] = dict();
   ran.forEach((c, j) => {
     const x = column(j);
     const m = computeMetrics(x, ppy);

@@ -61,15 +61,30 @@ test('plan lists the cells and which are cached; run on two workers and on one g
   expect(readFileSync(join(one.stdout.trim(), 'cell_returns.arrow')).equals(readFileSync(join(folder2, 'cell_returns.arrow')))).toBe(true);
 }, 180_000);
 
-test('exit 1 when the champion fails; exit 0 when only another cell does', () => {
-  const file = join(tmp, 'tournament_crypto.yaml');
-  const sets = ['--set', 'matrix.stages.allocation.engine=["hrp"]', '--set', 'matrix.stages.inference.ranker=["mps"]', '--set', 'matrix.stages.backtest.step_size=[30]', '--set', 'matrix.stages.backtest.train_window=[180,5000]', '--set', 'cells.id=tw{train_window}', '--set', 'statistics.bootstrap.resamples=200'];
+test('exit 1 when the champion fails; exit 0 when only another cell does; exit 2 for a value the data cannot serve', () => {
+  const file = join(tmp, 'failing.yaml');
+  writeFileSync(file, `pipeline: tournament
+version: "4.0"
+base: ./crypto_long.yaml
+champion: chrp
+matrix:
+  include:
+    - { stages.allocation.engine: hrp }
+    - { stages.allocation.engine: { name: efficient_return, params: { target_return: 50 } }, stages.allocation.fallback: [] }
+cells: { id: "c{engine}" }
+statistics: { bootstrap: { resamples: 200 } }
+`);
   const out = ['--out', join(tmp, 'runs-fail'), '--lakehouse', join(tmp, 'lh')];
-  const ok = cli([file, ...sets, '--set', 'champion=tw180', ...out]);
+  const ok = cli([file, ...out]);
   expect(ok.code).toBe(0);
-  const bad = cli([file, ...sets, '--set', 'champion=tw5000', ...out]);
+  const failed = JSON.parse(readFileSync(join(ok.stdout.trim(), 'cells.json'), 'utf8')).find((c: { outcome: string }) => c.outcome === 'failed');
+  expect(failed.error.code).toBe('ALLOCATION_FAILED');
+  const bad = cli([file, '--set', `champion=${failed.id}`, ...out]);
   expect(bad.code).toBe(1);
-  expect(bad.stderr).toMatch(/\[TOURNAMENT_CHAMPION_FAILED\] the champion 'tw5000' failed/);
+  expect(bad.stderr).toMatch(/error TOURNAMENT_CHAMPION_FAILED: the champion 'cefficient_return-[0-9a-f]{6}' failed/);
+  const refused = cli([file, '--set', 'stages.backtest.train_window=5000', ...out]);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toMatch(/BACKTEST_TOO_SHORT/);
 }, 180_000);
 
 test('the worker pool: workers take tasks in turn; a child its worker cannot run is recorded, or stops the pool', async () => {

@@ -17,6 +17,7 @@ import { optimalBlockLength, pairedBootstrap } from '../../src/math/bootstrap.js
 import { cscv } from '../../src/math/pbo.js';
 import { sharpeDifferenceTest } from '../../src/math/sharpe-difference.js';
 import { builtinRegistry } from '../../stages/index.js';
+import { idPart } from '../../src/config/tournament.js';
 import { DATA_DIR, REPO_DIR } from '../data.js';
 import { auditEvents, cryptoLakehouse, readJson } from './pipeline-helpers.js';
 
@@ -214,27 +215,55 @@ describe('tournament_crypto.yaml, 4 cells', () => {
 });
 
 describe('failures', () => {
-  const sets = ['matrix.stages.allocation.engine=["hrp"]', 'matrix.stages.inference.ranker=["mps"]', 'matrix.stages.backtest.step_size=[30]', 'matrix.stages.backtest.train_window=[180,5000]', 'cells.id=tw{train_window}', 'statistics.bootstrap.resamples=200'];
-  test('a cell that fails is recorded with its error and the others finish', async () => {
-    const s = await run('tournament_crypto.yaml', 'full', [...sets, 'champion=tw180'], 'runs-fail');
+  // A cell that passes every check made before running and fails while running: no portfolio reaches the target.
+  const FAILING = `pipeline: tournament
+version: "4.0"
+name: failing
+base: ./crypto_long.yaml
+champion: hrp
+matrix:
+  include:
+    - { stages.allocation.engine: hrp }
+    - { stages.allocation.engine: { name: efficient_return, params: { target_return: 50 } }, stages.allocation.fallback: [] }
+cells: { id: "{engine}" }
+statistics: { bootstrap: { resamples: 200 } }
+`;
+  const bad = idPart({ name: 'efficient_return', params: { target_return: 50 } });
+  beforeAll(() => writeFileSync(join(tmp, 'failing.yaml'), FAILING));
+
+  test('a cell that fails while running is recorded with its error and the others finish', async () => {
+    const s = await run('failing.yaml', 'full', [], 'runs-fail');
     expect(s.outcome).toBe('succeeded');
     const j = readJson(s.folder, 'tournament.json');
-    const bad = j.cells.find((c: { id: string }) => c.id === 'tw5000');
-    expect(bad).toMatchObject({ outcome: 'failed', metrics: null, intervals: null, psr: null, rank: null, error: { code: 'BACKTEST_TOO_SHORT' } });
-    expect(existsSync(join(s.folder, bad.run, 'FAILED'))).toBe(true);
-    expect(j.cells.find((c: { id: string }) => c.id === 'tw180').outcome).toBe('succeeded');
+    const cell = j.cells.find((c: { id: string }) => c.id === bad);
+    expect(cell).toMatchObject({ outcome: 'failed', metrics: null, intervals: null, psr: null, rank: null, error: { code: 'ALLOCATION_FAILED', stage: 'allocation' } });
+    expect(existsSync(join(s.folder, cell.run, 'FAILED'))).toBe(true);
+    expect(j.cells.find((c: { id: string }) => c.id === 'hrp').outcome).toBe('succeeded');
     expect(j.pbo).toMatchObject({ value: null, reason: expect.stringContaining('one cell ran') });
     await expectDocumentedShape(j);
     expect(readFileSync(join(s.folder, 'report.md'), 'utf8')).toContain('### Failed cells');
-    expect(auditEvents(s.folder).filter((e) => e.event === 'cell_failed').map((e) => e.data.cell)).toEqual(['tw5000']);
+    expect(auditEvents(s.folder).filter((e) => e.event === 'cell_failed').map((e) => e.data.cell)).toEqual([bad]);
   }, 120_000);
+
   test('when the champion fails, the tournament fails (cells.json still lists every cell)', async () => {
-    const s = await run('tournament_crypto.yaml', 'full', [...sets, 'champion=tw5000'], 'runs-fail');
+    const s = await run('failing.yaml', 'full', [`champion=${bad}`], 'runs-fail');
     expect(s.outcome).toBe('failed');
-    expect(s.error).toMatchObject({ code: 'TOURNAMENT_CHAMPION_FAILED', stage: 'tournament_cells' });
+    expect(s.error).toMatchObject({ code: 'TOURNAMENT_CHAMPION_FAILED', stage: 'tournament_cells', exit_code: 1 });
     const cells = readJson(s.folder, 'cells.json');
-    expect(cells.map((c: { id: string; outcome: string }) => [c.id, c.outcome])).toEqual([['tw180', 'succeeded'], ['tw5000', 'failed']]);
+    expect(cells.map((c: { id: string; outcome: string }) => [c.id, c.outcome])).toEqual([['hrp', 'succeeded'], [bad, 'failed']]);
   }, 120_000);
+
+  test('a matrix value the data cannot serve is refused before anything runs, at the value (exit 2)', async () => {
+    writeFileSync(join(tmp, 'too_long.yaml'), FAILING.replace('efficient_return, params: { target_return: 50 } }, stages.allocation.fallback: []', 'equal_weight }, stages.backtest.train_window: 5000'));
+    const v = await validateFile(join(tmp, 'too_long.yaml'), { registry: builtinRegistry() });
+    expect(v.ok).toBe(true);
+    const err = await runPipeline(v, { outRoot: join(tmp, 'runs-refused'), lakehousePath: lh('full') }).catch((e) => e);
+    // At the value in the tournament file that set it (line 9: the include entry).
+    const line = readFileSync(join(tmp, 'too_long.yaml'), 'utf8').split('\n')[8];
+    expect([err.code, err.exitCode, err.location?.line, err.location?.column]).toEqual(['BACKTEST_TOO_SHORT', 2, 9, line.indexOf('5000') + 1]);
+    expect(err.location.file).toMatch(/too_long\.yaml$/);
+    expect(existsSync(join(tmp, 'runs-refused'))).toBe(false);
+  });
 });
 
 describe('tournament_meta.yaml: the meta pipeline\'s engine over hrp, min_variance, max_sharpe, equal_weight', () => {
