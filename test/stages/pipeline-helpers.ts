@@ -2,7 +2,7 @@
  * What the user-side stage tests share: a lakehouse of the Binance closes in ../shared/data/crypto, running a
  * pipeline file through validation and the runner, and reading a run's artifacts back.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateFile } from '../../src/config/validate.js';
 import { runPipeline } from '../../src/core/runner.js';
@@ -14,6 +14,16 @@ import { DATA_DIR } from '../data.js';
 export async function cryptoLakehouse(dir: string, source = join(DATA_DIR, 'crypto')): Promise<string> {
   const lh = await openLakehouse(dir, { create: true });
   await lh.importCsv(source, { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot' });
+  return dir;
+}
+
+/** A copy of the crypto CSVs in `dir` with every row after `cut` (YYYY-MM-DD) left out: the data as it was then. */
+export function cryptoCsvCut(dir: string, cut: string): string {
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(join(DATA_DIR, 'crypto')).filter((n) => n.endsWith('.csv'))) {
+    const [header, ...rows] = readFileSync(join(DATA_DIR, 'crypto', f), 'utf8').trim().split('\n');
+    writeFileSync(join(dir, f), [header, ...rows.filter((r) => r.slice(0, 10) <= cut)].join('\n') + '\n');
+  }
   return dir;
 }
 

@@ -7,7 +7,7 @@
  * new cells; a failing cell is recorded and the others finish, a failing champion fails the tournament; and
  * appending data after a date changes no cell's return on or before it.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
@@ -18,8 +18,8 @@ import { cscv } from '../../src/math/pbo.js';
 import { sharpeDifferenceTest } from '../../src/math/sharpe-difference.js';
 import { builtinRegistry } from '../../stages/index.js';
 import { idPart } from '../../src/config/tournament.js';
-import { DATA_DIR, REPO_DIR } from '../data.js';
-import { auditEvents, cryptoLakehouse, readJson } from './pipeline-helpers.js';
+import { REPO_DIR } from '../data.js';
+import { auditEvents, cryptoCsvCut, cryptoLakehouse, readJson } from './pipeline-helpers.js';
 
 const CUT = '2024-12-31';
 let tmp: string;
@@ -27,14 +27,8 @@ const lh = (which: 'cut' | 'full') => join(tmp, `lh-${which}`);
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'fractal-tournament-'));
-  const cutDir = join(tmp, 'crypto-cut');
-  mkdirSync(cutDir);
-  for (const f of readdirSync(join(DATA_DIR, 'crypto')).filter((n) => n.endsWith('.csv'))) {
-    const [header, ...rows] = readFileSync(join(DATA_DIR, 'crypto', f), 'utf8').trim().split('\n');
-    writeFileSync(join(cutDir, f), [header, ...rows.filter((r) => r.slice(0, 10) <= CUT)].join('\n') + '\n');
-  }
   await cryptoLakehouse(lh('full'));
-  await cryptoLakehouse(lh('cut'), cutDir);
+  await cryptoLakehouse(lh('cut'), cryptoCsvCut(join(tmp, 'crypto-cut'), CUT));
   for (const f of ['crypto_long.yaml', 'crypto_short.yaml', 'crypto_meta.yaml', 'tournament_crypto.yaml', 'tournament_meta.yaml']) copyFileSync(join(REPO_DIR, 'pipelines', f), join(tmp, f));
 }, 120_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
