@@ -10,7 +10,7 @@ import { createProgress, setProgressQuiet } from './progress.js';
 import { addConfigOptions, errorJson, formatError, isDebug, lakehousePath, validateWith, writeJson, type ConfigOptions } from './shared.js';
 import { inputError, type FractalError } from '../core/errors.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 interface RunOptions extends ConfigOptions {
   out: string;
@@ -51,7 +51,7 @@ export function registerRunCommand(program: Command): void {
       // The runner pulls in the container (inversify); loaded only when something runs, so `validate` starts fast.
       const { runPipeline, preflightPipeline } = await import('../core/runner.js');
       // What the config and the lakehouse's symbols table can tell, before any folder exists: every problem at once.
-      const problems = await preflightPipeline(v, { lakehousePath: lakehouse });
+      const problems = await preflightPipeline(v, { lakehousePath: lakehouse, ...(opts.cache === false ? {} : { cacheRoot: resolve(opts.out) }) });
       if (problems.length) return refuse(file, problems, opts);
       const progress = createProgress();
       try {

@@ -48,6 +48,11 @@ export interface RunOptions {
   cellExecutor?: CellExecutor;
 }
 
+/** Where a tournament's preflight may look for cells that already ran (the result cache); none with --no-cache. */
+export interface PreflightCache {
+  cacheRoot?: string;
+}
+
 /** A validated pipeline as its cache key needs it (its sleeves' too). */
 export function specOf(v: ValidationResult): RunSpec | undefined {
   if (!v.resolved || !v.hash) return undefined;
@@ -92,7 +97,7 @@ export function locateError(v: ValidationResult, err: FractalError, stageIndex?:
  * caps that cannot hold the budget, a train window longer than the data), made before any folder exists; for a meta
  * pipeline, every sleeve's too. Returns every problem found, located.
  */
-export async function preflightPipeline(v: ValidationResult, opts: Pick<RunOptions, 'lakehousePath'>, built: BuiltPipeline = new PipelineFactory(v.registry).build(v.resolved!)): Promise<FractalError[]> {
+export async function preflightPipeline(v: ValidationResult, opts: Pick<RunOptions, 'lakehousePath'> & PreflightCache, built: BuiltPipeline = new PipelineFactory(v.registry).build(v.resolved!)): Promise<FractalError[]> {
   const env: PreflightEnv = { baseDir: v.baseDir, lakehousePath: opts.lakehousePath, plugins: built.resolver };
   const out: FractalError[] = [];
   for (let i = 0; i < built.stages.length; i++) {
@@ -107,10 +112,14 @@ export async function preflightPipeline(v: ValidationResult, opts: Pick<RunOptio
     }
   }
   // A meta's sleeves, a tournament's cells: every one checked before anything runs (a cell's problem points at the
-  // matrix value that caused it). Problems common to several cells are reported once.
+  // matrix value that caused it). Problems common to several cells are reported once. A cell whose result is in the
+  // cache ran from this very config and data (its key says so), so it passed these checks then: not again.
   const seen = new Set(out.map((e) => `${e.code}:${e.message}`));
+  const { cachedChild } = await import('../runs/result-cache.js');
+  const memo = new Map<string, Promise<string | undefined>>();
   for (const child of [...Object.values(v.sleeves ?? {}), ...Object.values(v.cells ?? {})]) {
     if (!child.resolved) continue;
+    if (opts.cacheRoot && v.cells && (await cachedChild(specOf(child)!, opts.cacheRoot, { plugins: built.resolver, lakehousePath: opts.lakehousePath }, memo))) continue;
     for (const e of await preflightPipeline(child, opts)) if (!seen.has(`${e.code}:${e.message}`)) (seen.add(`${e.code}:${e.message}`), out.push(e));
   }
   return out;
@@ -126,7 +135,7 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
   const config = v.resolved;
   const built = new PipelineFactory(v.registry).build(config);
   if (!opts.preflighted) {
-    const problems = await preflightPipeline(v, opts, built);
+    const problems = await preflightPipeline(v, { lakehousePath: opts.lakehousePath, ...(opts.noCache ? {} : { cacheRoot: opts.cacheRoot ?? resolve(opts.outRoot) }) }, built);
     if (problems.length) throw problems[0].withMore(problems.slice(1));
   }
   const now = opts.now ?? (() => new Date());

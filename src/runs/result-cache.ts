@@ -120,6 +120,12 @@ export async function resultKey(spec: RunSpec, env: IdentityEnv, memo?: Map<stri
   return dataHash ? { key: cacheKey(spec.hash, dataHash, inputsOf(spec)), data_hash: dataHash } : undefined;
 }
 
+/** Whether an unchanged result of `spec` is in the cache under `runsRoot` (its key computable and its entry readable). */
+export async function cachedChild(spec: RunSpec, runsRoot: string, env: IdentityEnv, memo?: Map<string, Promise<string | undefined>>): Promise<boolean> {
+  const k = await resultKey(spec, env, memo).catch(() => undefined);
+  return Boolean(k && readCached(runsRoot, k.key));
+}
+
 export const cacheKey = (configHash: string, dataHash: string, inputs: string) => sha(createHash('sha256').update(`${configHash}:${dataHash}:${inputs}:${codeFingerprint()}`));
 
 /** The entry format: 2 adds the run's record (turnover, costs) and meta results. */
