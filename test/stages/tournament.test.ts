@@ -236,6 +236,8 @@ statistics: { bootstrap: { resamples: 200 } }
     expect(j.pbo).toMatchObject({ value: null, reason: expect.stringContaining('one cell ran') });
     await expectDocumentedShape(j);
     expect(readFileSync(join(s.folder, 'report.md'), 'utf8')).toContain('### Failed cells');
+    // The report links the failed cell's own FAILED file.
+    expect(readFileSync(join(s.folder, 'report.html'), 'utf8')).toContain(`<a href="${cell.run}/FAILED">`);
     expect(auditEvents(s.folder).filter((e) => e.event === 'cell_failed').map((e) => e.data.cell)).toEqual([bad]);
   }, 120_000);
 
