@@ -43,6 +43,19 @@ matrix:
   expect(again.stdout).toContain(`${f}:6:35: error PARAM_OUT_OF_RANGE 'step_size' in params of stage 'backtest' must be >= 1, got -1`);
 });
 
+test('pipelines/tournament_crypto.yaml as written: 24 cells, every one run and compared, exit 0', () => {
+  const r = cli([join(tmp, 'tournament_crypto.yaml'), '--out', join(tmp, 'runs-full'), '--lakehouse', join(tmp, 'lh'), '--json']);
+  expect(r.code).toBe(0);
+  const summary = JSON.parse(r.stdout);
+  expect(summary.outcome).toBe('succeeded');
+  const j = JSON.parse(readFileSync(join(summary.folder, 'tournament.json'), 'utf8'));
+  expect(j.cells.length).toBe(24);
+  expect(j.cells.filter((c: { outcome: string }) => c.outcome === 'succeeded').length).toBe(24);
+  expect(j.champion).toBe('hrp_mps_30');
+  expect(j.pbo.value).toBeGreaterThanOrEqual(0);
+  expect(j.deflation.trials).toBe(24);
+}, 300_000);
+
 test('plan lists the cells and which are cached; run on two workers and on one gives the same tournament.json', () => {
   const file = join(tmp, 'tournament_crypto.yaml');
   const out = ['--out', join(tmp, 'runs'), '--lakehouse', join(tmp, 'lh')];
