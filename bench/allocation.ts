@@ -33,7 +33,7 @@ import { InverseVolEngine } from '../stages/allocation/engines/inverse-vol.engin
 import { MaxSharpeEngine } from '../stages/allocation/engines/max-sharpe.engine.js';
 import { MinVarianceEngine } from '../stages/allocation/engines/min-variance.engine.js';
 import { RiskParityEngine } from '../stages/allocation/engines/risk-parity.engine.js';
-import { portfolioVariance, violation, type AllocationProblem } from '../stages/allocation/engine.js';
+import { portfolioVariance, violation, type AllocationProblem } from '../src/portfolio/engine.js';
 import { correlationMatrix } from '../src/math/correlation.js';
 import { estimateCovariance, expectedReturns, regulariseCovariance } from '../src/math/covariance-estimators.js';
 

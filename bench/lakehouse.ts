@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLakehouse } from '../src/lakehouse/index.js';
-import { isoFromDay } from '../src/lakehouse/dates.js';
+import { isoFromDay } from '../src/util/dates.js';
 
 const N = Number(process.argv[2] ?? 500);
 const T = Number(process.argv[3] ?? 2000);

@@ -29,8 +29,8 @@ interface PlanOptions extends ConfigOptions {
  * axis shows which cells will be recomputed.
  */
 async function tournamentPlan(v: ValidationResult, opts: PlanOptions): Promise<string> {
-  const { createContainer } = await import('../core/container.js');
-  const { specOf } = await import('../core/runner.js');
+  const { createContainer } = await import('../pipeline/container.js');
+  const { specOf } = await import('../pipeline/runner.js');
   const { readCached, resultKey } = await import('../runs/result-cache.js');
   const t = v.resolved!.tournament!;
   const runsRoot = resolve(opts.out);

@@ -49,7 +49,7 @@ export function registerRunCommand(program: Command): void {
       if (readsLakehouse(v) && !existsSync(join(lakehouse, 'registry.json')))
         return refuse(file, [inputError('LAKEHOUSE_MISSING', `no lakehouse at ${lakehouse}`)], opts);
       // The runner pulls in the container (inversify); loaded only when something runs, so `validate` starts fast.
-      const { runPipeline, preflightPipeline } = await import('../core/runner.js');
+      const { runPipeline, preflightPipeline } = await import('../pipeline/runner.js');
       // What the config and the lakehouse's symbols table can tell, before any folder exists: every problem at once.
       const problems = await preflightPipeline(v, { lakehousePath: lakehouse, ...(opts.cache === false ? {} : { cacheRoot: resolve(opts.out) }) });
       if (problems.length) return refuse(file, problems, opts);

@@ -9,7 +9,7 @@ import { join, relative, resolve } from 'node:path';
 import { writeJson } from './shared.js';
 import type { Command } from 'commander';
 import { inputError } from '../core/errors.js';
-import { byCodeUnit } from '../core/order.js';
+import { byCodeUnit } from '../util/order.js';
 import { describeEvent, lastAuditEvent, partialRuns, type PartialRun } from '../runs/run-folder.js';
 
 interface RunRow {

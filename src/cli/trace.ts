@@ -9,8 +9,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { writeJson } from './shared.js';
 import { inputError } from '../core/errors.js';
-import { ownGet } from '../core/keyed.js';
-import { parseJsonText } from '../core/json-text.js';
+import { ownGet } from '../util/keyed.js';
+import { parseJsonText } from '../util/json-text.js';
 import { suggestionHint } from '../config/diagnostics.js';
 
 type Json = Record<string, any>;

@@ -11,7 +11,7 @@ import { displayPath } from '../config/source.js';
 import { inputError } from '../core/errors.js';
 import { FORMATS, formatGithub, formatJson, formatText, type Format } from './format.js';
 import { addConfigOptions, validateWith, type ConfigOptions } from './shared.js';
-import { byCodeUnit } from '../core/order.js';
+import { byCodeUnit } from '../util/order.js';
 
 const SKIP_DIRS = new Set(['node_modules', '.git', 'profiles', 'schemas', 'runs', 'lakehouse', 'dist', 'coverage', 'test', 'fixtures']);
 const CONFIG_EXT = /\.(ya?ml|json)$/i;

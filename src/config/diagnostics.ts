@@ -3,7 +3,7 @@
  * offending node), a stable code, a message and a hint. All codes live in this one table (Rollup's model), so they
  * stay stable and documented; `docs/diagnostics.md` lists them.
  */
-import { byCodeUnit } from '../core/order.js';
+import { byCodeUnit } from '../util/order.js';
 
 export type Severity = 'error' | 'warning';
 

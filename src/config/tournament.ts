@@ -7,13 +7,13 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import { dict } from '../core/keyed.js';
+import { dict } from '../util/keyed.js';
 import type { JsonSchema, StageMeta } from '../core/plugin.js';
 import type { PluginRegistry } from '../core/registry.js';
 import { CLI_LOCATION, type SetExpr } from './compose.js';
 import { diag, hasErrors, suggestionHint, type Diagnostic, type Location } from './diagnostics.js';
 import { NAME_PATTERN } from './documents.js';
-import { canonicalJson, sha256 } from './hash.js';
+import { canonicalJson, sha256 } from '../util/hash.js';
 import { dropBelow, isPlainObject, locateIn, pointer, recordOrigins, type OriginMap } from './origins.js';
 import { displayPath, type Path } from './source.js';
 import type { ResolvedConfig, ValidateOptions, ValidationResult } from './validate.js';

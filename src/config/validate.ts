@@ -14,7 +14,7 @@ import { applyOverlays, composeExtends, type Composed, type SetExpr, type Source
 import { an, diag, hasErrors, sortDiagnostics, suggestionHint, type Diagnostic } from './diagnostics.js';
 import { checkVersion, DOCUMENT_KINDS, DOCUMENT_SCHEMAS, TOURNAMENT_STAGE_PARAMS, TOURNAMENT_STAGES } from './documents.js';
 import { applyTournamentSets, validateTournament, type ResolvedTournament } from './tournament.js';
-import { configHash } from './hash.js';
+import { configHash } from '../util/hash.js';
 import { isPlainObject, locateIn, pointer, type OriginMap } from './origins.js';
 import { checkPluginPath, loadPluginModule } from './plugin-modules.js';
 import { repositoryOf, rootHolding } from './roots.js';

@@ -170,7 +170,7 @@ export interface DataSource {
   entries: number;
 }
 
-/** One replayed decision as plain data (see core/replay.ts). */
+/** One replayed decision as plain data (see src/pipeline/replay.ts). */
 export interface ReplayDecision {
   weights: { symbol: string; weight: number; direction: 'LONG' | 'SHORT' }[];
   winners: number | null;

@@ -2,7 +2,7 @@
  * The local cell executor: a tournament's cells on the worker pool of child runs (sleeve-pool.ts), each in its own
  * thread, a failing cell recorded rather than stopping the others.
  */
-import type { CellExecutor } from '../core/executor.js';
+import type { CellExecutor } from '../pipeline/executor.js';
 import { runSleevesInPool } from './sleeve-pool.js';
 
 export const localCellExecutor: CellExecutor = {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ResolvedConfig } from '../config/validate.js';
 import { deserialiseError, FractalError, type SerialisedError } from '../core/errors.js';
-import type { ReplayOptions, ReplayOutcome } from '../core/replay.js';
+import type { ReplayOptions, ReplayOutcome } from '../pipeline/replay.js';
 import type { DataSource } from '../core/plugin.js';
 
 export interface ReplayJob {

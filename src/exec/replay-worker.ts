@@ -7,10 +7,10 @@ import 'reflect-metadata';
 import { parentPort, workerData } from 'node:worker_threads';
 import { builtinRegistry } from '../../stages/index.js';
 import { checkPluginPath, loadPluginModule } from '../config/plugin-modules.js';
-import { createContainer } from '../core/container.js';
+import { createContainer } from '../pipeline/container.js';
 import { serialiseError } from '../core/errors.js';
-import { PipelineFactory } from '../core/factory.js';
-import { quietEnv, replayOutcome } from '../core/replay.js';
+import { PipelineFactory } from '../pipeline/factory.js';
+import { quietEnv, replayOutcome } from '../pipeline/replay.js';
 import type { DataSource, StageEnv } from '../core/plugin.js';
 import type { ReplayJob } from './replay-pool.js';
 

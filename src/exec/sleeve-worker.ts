@@ -3,8 +3,8 @@ import 'reflect-metadata';
 import { parentPort } from 'node:worker_threads';
 import { builtinRegistry } from '../../stages/index.js';
 import { validateFile } from '../config/validate.js';
-import { executePipeline } from '../core/runner.js';
-import { childRunOf } from '../core/sleeve-result.js';
+import { executePipeline } from '../pipeline/runner.js';
+import { childRunOf } from '../pipeline/sleeve-result.js';
 import type { SleeveTask } from './sleeve-pool.js';
 
 const registry = builtinRegistry();

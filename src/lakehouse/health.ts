@@ -3,7 +3,7 @@
  * missing fraction, bad prices) are computed when a symbol is written and kept in the registry; staleness depends on
  * "now" and is recomputed at every commit. Any finding makes the symbol DEGRADED, and the reasons say why.
  */
-import { isoFromDay, isBusinessDay, msFromDay } from './dates.js';
+import { isoFromDay, isBusinessDay, msFromDay } from '../util/dates.js';
 import type { Ohlcv } from './store.js';
 
 export type HealthStatus = 'STABLE' | 'DEGRADED';

@@ -38,11 +38,11 @@
 import { join, resolve } from 'node:path';
 import type { PriceMatrix, ReturnsMatrix } from '../core/context.js';
 import { inputError } from '../core/errors.js';
-import { dict } from '../core/keyed.js';
+import { dict } from '../util/keyed.js';
 import { Store, decodeOhlcv, encodeOhlcv, recover, sha256, describeSource, SYMBOLS_FILE, type Ohlcv, type OpenOptions, type SymbolWrite, type CommitOptions, type RecoveryReport } from './store.js';
 import { combinedDataIdentity, dataIdentity, entryKey, type Registry, type RegistryEntry, type SourceRef } from './registry.js';
 import { readFunding, readReturns, readPrices, readToxicBars, type ReturnsRequest } from './returns.js';
-import { isoFromDay } from './dates.js';
+import { isoFromDay } from '../util/dates.js';
 import { generateSynthetic, type SyntheticOptions } from './sources/synthetic.js';
 import { readCsvSource, type CsvImportOptions } from './sources/csv.js';
 import type { CcxtOptions } from './sources/ccxt.js';

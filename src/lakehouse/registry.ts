@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runError } from '../core/errors.js';
-import { parseJsonText } from '../core/json-text.js';
+import { parseJsonText } from '../util/json-text.js';
 import { staleFinding, type HealthOptions, type HealthStatus } from './health.js';
-import { dayFromIso, isoFromDay } from './dates.js';
+import { dayFromIso, isoFromDay } from '../util/dates.js';
 
 export const REGISTRY_FILE = 'registry.json';
 

@@ -4,7 +4,7 @@
  */
 import { inputError } from '../core/errors.js';
 import type { PriceMatrix, ReturnsMatrix } from '../core/context.js';
-import { dayFromIso, isoFromDay, parseIsoDay } from './dates.js';
+import { dayFromIso, isoFromDay, parseIsoDay } from '../util/dates.js';
 import type { RegistryEntry } from './registry.js';
 import type { Store } from './store.js';
 import { toxicBars } from './toxic.js';

@@ -19,7 +19,7 @@ import { readFile, rename, mkdir, unlink, readdir, stat, access } from 'node:fs/
 import { join, dirname, resolve } from 'node:path';
 import { Table, makeData, makeVector, DateDay, Float64, Int32, Utf8, vectorFromArray, tableToIPC, tableFromIPC } from 'apache-arrow';
 import { inputError, runError, systemError } from '../core/errors.js';
-import { parseJsonText } from '../core/json-text.js';
+import { parseJsonText } from '../util/json-text.js';
 import { TMP_MARK, writeTemp, writeFileAtomic, fsyncDir } from './atomic.js';
 import { acquireLock, LOCK_FILE, type LockOptions } from './lock.js';
 import {
@@ -27,7 +27,7 @@ import {
   type Registry, type RegistryEntry, type SourceRef, type SymbolMeta,
 } from './registry.js';
 import { seriesFindings, tradesDaily, type HealthOptions } from './health.js';
-import { isoFromDay } from './dates.js';
+import { isoFromDay } from '../util/dates.js';
 
 export const SYMBOLS_FILE = 'symbols.arrow';
 export const JOURNAL_FILE = 'journal.json';
@@ -49,7 +49,7 @@ export interface Ohlcv {
 /**
  * A symbol or venue name becomes a file name: letters, digits, '.', '_' and '-', not starting with '.' or '-', at
  * most MAX_NAME_LENGTH characters. (A name like `constructor` or `__proto__` is a name like any other: lookups by
- * name go through Maps, see src/core/keyed.ts.)
+ * name go through Maps, see src/util/keyed.ts.)
  */
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 export const MAX_NAME_LENGTH = 120;

@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
-import { canonicalJson } from '../config/hash.js';
+import { canonicalJson } from '../util/hash.js';
 import { runError, systemError } from '../core/errors.js';
 import { writeWhole } from './write-whole.js';
 

@@ -5,7 +5,7 @@
  */
 import { appendFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { canonicalJson } from '../config/hash.js';
+import { canonicalJson } from '../util/hash.js';
 import { systemError } from '../core/errors.js';
 
 export interface AuditEvent {

@@ -18,8 +18,8 @@ import { fractalVersion } from './manifest.js';
 import type { SleeveResult } from '../core/context.js';
 import type { PluginRef, RunSpec, StageEnv } from '../core/plugin.js';
 import type { ResolvedConfig } from '../config/validate.js';
-import { byCodeUnit } from '../core/order.js';
-import { canonicalJson } from '../config/hash.js';
+import { byCodeUnit } from '../util/order.js';
+import { canonicalJson } from '../util/hash.js';
 import { combinedDataIdentity } from '../lakehouse/registry.js';
 
 const sha = (h: ReturnType<typeof createHash>) => h.digest('hex');

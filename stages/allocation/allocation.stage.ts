@@ -4,9 +4,9 @@
  * See docs/allocation.md for the estimators, the checks made before solving and the artifacts written.
  */
 import { recordAdjustment, type ReturnsMatrix, type SelectionContext } from '../../src/core/context.js';
-import { isoFromDay } from '../../src/lakehouse/dates.js';
+import { isoFromDay } from '../../src/util/dates.js';
 import { FractalError, inputError, runError, type ParamPath } from '../../src/core/errors.js';
-import { ownMap } from '../../src/core/keyed.js';
+import { ownMap } from '../../src/util/keyed.js';
 import { fraction, int, num, oneOfStr, params, pluginRef, pluginRefList, str } from '../../src/core/params.js';
 import type { JsonSchema, PluginClass, PluginRef, PreflightEnv, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { correlationMatrix } from '../../src/math/correlation.js';
@@ -14,7 +14,7 @@ import { estimateCovariance, expectedReturns, regulariseCovariance, type Covaria
 import { QPInfeasibleError } from '../../src/math/qp.js';
 import { riskContributions } from '../../src/math/risk-parity.js';
 import { periodsPerYearFor } from '../features/feature-engineering.stage.js';
-import { emptyBookProblem, FEASIBILITY_TOLERANCE, portfolioVariance, violation, type AllocationEngine, type AllocationProblem } from './engine.js';
+import { emptyBookProblem, FEASIBILITY_TOLERANCE, portfolioVariance, violation, type AllocationEngine, type AllocationProblem } from '../../src/portfolio/engine.js';
 
 const bound: JsonSchema = { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2, description: '[lower, upper] weight of one asset.' };
 

@@ -5,7 +5,7 @@
  * step_size the book is sold at the end of the holding period, that trade charged, and the days until the next
  * decision are cash). A date on which the policy lets nothing through is a decision to hold cash (the window's
  * `cash_reason` says so), not a failed backtest. Weights drift with prices, trading costs are charged on traded
- * notional, borrow (short exposure) and funding (perpetuals) daily on exposure (carry.ts), a window whose equity
+ * notional, borrow (short exposure) and funding (perpetuals) daily on exposure (src/portfolio/carry.ts), a window whose equity
  * reaches zero is liquidated and stays at zero, and returns compound time-weighted. Metrics come from
  * src/math/metrics.ts and are verified by a second route. weights.json is a final decision at the as-of date by
  * the same rule (metrics.json says `weights_as_of`), and metrics.json's allocation block describes that decision.
@@ -16,13 +16,13 @@ import type { SelectionContext, ToxicBar } from '../../src/core/context.js';
 import { FractalError, inputError, runError } from '../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, pluginRef, str } from '../../src/core/params.js';
 import type { PluginRef, PreflightEnv, ReplayDecision, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
-import { dayFromIso, isoFromDay } from '../../src/lakehouse/dates.js';
+import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
 import { computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
 import { encodeColumns } from '../../src/runs/arrow.js';
 import { periodsPerYearFor } from '../features/feature-engineering.stage.js';
 import { alignColumns } from './market-panel.js';
 import { pathCosts, parityRecord, type ParityRecord } from './parity.js';
-import type { Costs, DecisionPath, Ledger, Simulator, SimulatorMarket } from './simulator.js';
+import type { Costs, DecisionPath, Ledger, Simulator, SimulatorMarket } from '../../src/portfolio/simulator.js';
 import { defaultThreads } from '../../src/exec/replay-pool.js';
 
 /** The reference simulator of a parity check, and the order-level one it is checked against by default. */

@@ -4,8 +4,8 @@
  * as the decisions and the vectorized simulator see them); bars are as printed, a toxic spike being no bar.
  */
 import type { ToxicBar } from '../../src/core/context.js';
-import { carryRates, type CarryRates } from './carry.js';
-import type { Costs, SimulatorMarket } from './simulator.js';
+import { carryRates, type CarryRates } from '../../src/portfolio/carry.js';
+import type { Costs, SimulatorMarket } from '../../src/portfolio/simulator.js';
 
 export interface BarPanel {
   /** The calendar (every day of the path and before it). */

@@ -7,7 +7,7 @@
  * 1. the open: orders due at it fill at the open (an order for a bar without a trusted open, no bar or a toxic
  *    one, fills at the day's booked close instead);
  * 2. carry (borrow, funding) on the exposure held over the day, at the previous marks, paid out of cash
- *    (carry.ts, the same function as the vectorized simulator's);
+ *    (src/portfolio/carry.ts, the same function as the vectorized simulator's);
  * 3. marks move by the day's booked return (a missing bar is an unchanged price; a toxic print is not booked);
  *    equity ≤ 0 liquidates the book for good;
  * 4. the close: a holding period that ends sells the book; orders carried from an earlier bar fill; the day's
@@ -20,9 +20,9 @@
  * participation cap fills at most that share of the bar's volume and carries the rest to the next bar; buys that
  * add exposure stop at the cash the declared gross allows. docs/backtest.md.
  */
-import { carryOfDay } from './carry.js';
+import { carryOfDay } from '../../src/portfolio/carry.js';
 import type { BarPanel } from './market-panel.js';
-import { windowBounds, type DecisionPath, type Ledger, type Simulation, type SimulatedWindow } from './simulator.js';
+import { windowBounds, type DecisionPath, type Ledger, type Simulation, type SimulatedWindow } from '../../src/portfolio/simulator.js';
 
 export interface OrderBookSettings {
   /** Starting equity, quote currency. */

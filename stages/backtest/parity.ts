@@ -4,9 +4,9 @@
  * differ: each one's Sharpe, CAGR, max drawdown, turnover and costs, their differences, the tracking error, the
  * largest equity gap and its date, and the orders the order-level simulator could not complete.
  */
-import { isoFromDay } from '../../src/lakehouse/dates.js';
+import { isoFromDay } from '../../src/util/dates.js';
 import { computeMetrics, equityCurve } from '../../src/math/metrics.js';
-import type { Ledger } from './simulator.js';
+import type { Ledger } from '../../src/portfolio/simulator.js';
 
 interface CostedWindow {
   turnover: number;

@@ -12,7 +12,7 @@ import type { FeatureTable, SelectionContext } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
 import { int, params, pluginRef, pluginRefList } from '../../src/core/params.js';
 import type { PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
-import { isoFromDay } from '../../src/lakehouse/dates.js';
+import { isoFromDay } from '../../src/util/dates.js';
 import type { Ranker, RankerResult, Regime } from './ranker.js';
 import { descendingOrder, spearman, summarize } from './stats.js';
 

@@ -10,8 +10,8 @@ import { FractalError, inputError, runError } from '../../src/core/errors.js';
 import { date, int, num, params, path, pluginRef } from '../../src/core/params.js';
 import { DEFAULT_HEALTH } from '../../src/lakehouse/health.js';
 import type { PluginRef, PreflightEnv, Stage, StageEnv, StageMeta, Universe } from '../../src/core/plugin.js';
-import { parseJsonText } from '../../src/core/json-text.js';
-import { dayFromIso, isoFromDay } from '../../src/lakehouse/dates.js';
+import { parseJsonText } from '../../src/util/json-text.js';
+import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
 import { DEFAULT_FRESHNESS, freshAt, type Freshness, type ScanResult, type Scanner } from './scanner.js';
 
 export class IngestionStage implements Stage<SelectionContext> {

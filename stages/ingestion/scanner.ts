@@ -5,9 +5,9 @@
 import type { Candidate } from '../../src/core/context.js';
 import type { PreflightEnv, StageEnv, Universe } from '../../src/core/plugin.js';
 import type { Lakehouse, SymbolRow } from '../../src/lakehouse/index.js';
-import { isoFromDay } from '../../src/lakehouse/dates.js';
+import { isoFromDay } from '../../src/util/dates.js';
 import { tradesDaily } from '../../src/lakehouse/health.js';
-import { byCodeUnit } from '../../src/core/order.js';
+import { byCodeUnit } from '../../src/util/order.js';
 
 /** One discovery step: how many candidates were left after it, and (when it drops names for a reason) which. */
 export interface FunnelStep {

@@ -9,7 +9,7 @@ import type { PluginClass, PluginRef, PluginResolver } from '../../src/core/plug
 import { correlationMatrix } from '../../src/math/correlation.js';
 import { estimateCovariance, expectedReturns, regulariseCovariance, type CovarianceEstimator, type ExpectedReturnsMethod } from '../../src/math/covariance-estimators.js';
 import { QPInfeasibleError } from '../../src/math/qp.js';
-import { emptyBookProblem, FEASIBILITY_TOLERANCE, violation, type AllocationEngine, type AllocationProblem } from '../allocation/engine.js';
+import { emptyBookProblem, FEASIBILITY_TOLERANCE, violation, type AllocationEngine, type AllocationProblem } from '../../src/portfolio/engine.js';
 
 export interface SleeveAllocation {
   /** Weight per column of the window (0 for a column with fewer than two returns). */

@@ -5,9 +5,9 @@
  * every level uncollapsed for audit. Everything is taken as of one day: a sleeve's weights and tree then.
  */
 import type { FlatWeight, SleeveResult, TreeNode } from '../../src/core/context.js';
-import { byCodeUnit } from '../../src/core/order.js';
+import { byCodeUnit } from '../../src/util/order.js';
 import { holdingsAt } from './walk-forward.js';
-import { dict, ownGet } from '../../src/core/keyed.js';
+import { dict, ownGet } from '../../src/util/keyed.js';
 
 /** What flattening reads of a sleeve: its physical weights (and a meta's tree) as of one day. */
 export type SleeveAsOf = { kind: SleeveResult['kind']; weights: { symbol: string; weight: number }[]; tree?: TreeNode };

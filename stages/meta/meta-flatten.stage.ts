@@ -9,7 +9,7 @@ import type { MetaContext, MetaRebalance } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
 import { num, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
-import { isoFromDay } from '../../src/lakehouse/dates.js';
+import { isoFromDay } from '../../src/util/dates.js';
 import { computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
 import { encodeColumns } from '../../src/runs/arrow.js';
 import { flatten, sleeveAsOf, targetExposure, tree, weightsFromTree, type SleeveAsOf } from './flatten.js';

@@ -12,9 +12,9 @@ import type { MetaContext } from '../../src/core/context.js';
 import { FractalError, inputError } from '../../src/core/errors.js';
 import { int, num, oneOfStr, params, pluginRef } from '../../src/core/params.js';
 import type { PluginRef, PreflightEnv, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
-import { isoFromDay } from '../../src/lakehouse/dates.js';
+import { isoFromDay } from '../../src/util/dates.js';
 import { AllocationStage } from '../allocation/allocation.stage.js';
-import type { Simulator } from '../backtest/simulator.js';
+import type { Simulator } from '../../src/portfolio/simulator.js';
 import { allocateSleeves } from './allocate-sleeves.js';
 import { holdingsAt, metaWalkForward, rebalanceView, type MetaDecision } from './walk-forward.js';
 

@@ -8,7 +8,7 @@
  */
 import type { MetaContext, SleeveResult } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
-import { dict } from '../../src/core/keyed.js';
+import { dict } from '../../src/util/keyed.js';
 import { fraction, int, oneOfStr, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { readCached, resultKey, writeCached } from '../../src/runs/result-cache.js';

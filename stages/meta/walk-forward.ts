@@ -9,8 +9,8 @@
  * One more decision at the last day is the meta's final weights (not held: nothing is left to hold it over).
  */
 import type { DatedHoldings, MetaRebalance } from '../../src/core/context.js';
-import { isoFromDay } from '../../src/lakehouse/dates.js';
-import type { Simulator } from '../backtest/simulator.js';
+import { isoFromDay } from '../../src/util/dates.js';
+import type { Simulator } from '../../src/portfolio/simulator.js';
 
 /** The weights of a dated history as of `day`: the last entry on or before it; none yet is an empty book. */
 export function holdingsAt(history: DatedHoldings[], day: number): DatedHoldings['weights'] {

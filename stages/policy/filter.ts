@@ -14,7 +14,7 @@
  *   fat tails) keep vetoing in stages 3 and 4, when representatives are forced and the pool is filled.
  * - No filter reads a day after ctx.as_of (see `asOfEnd` in core/context).
  */
-import { ownGet } from '../../src/core/keyed.js';
+import { ownGet } from '../../src/util/keyed.js';
 import { runError } from '../../src/core/errors.js';
 import type { FeatureTable, ReturnsMatrix, SelectionContext } from '../../src/core/context.js';
 
@@ -31,7 +31,7 @@ export interface FilterCheck {
 
 /** Per symbol, the checks of one filter. */
 /**
- * Each symbol's checks. Make it with `dict()` (src/core/keyed.ts): symbols are names users choose,
+ * Each symbol's checks. Make it with `dict()` (src/util/keyed.ts): symbols are names users choose,
  * and `out[symbol] = …` on a plain `{}` would set the prototype for a symbol called `__proto__`.
  */
 export type FilterVerdicts = Record<string, FilterCheck[]>;

@@ -18,12 +18,12 @@
  * winner is dropped (symbols without a sector are not capped).
  */
 import type { Candidate, FeatureTable, SelectionContext, Veto } from '../../src/core/context.js';
-import { dict } from '../../src/core/keyed.js';
+import { dict } from '../../src/util/keyed.js';
 import { runError } from '../../src/core/errors.js';
 import { bool, fraction, int, num, params, pluginRefList } from '../../src/core/params.js';
 import type { PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { verdictsOf, type Filter, type FilterCheck } from './filter.js';
-import { byCodeUnit } from '../../src/core/order.js';
+import { byCodeUnit } from '../../src/util/order.js';
 
 export const HTR_STAGE_NAMES = { 1: 'strict', 2: 'relaxed', 3: 'representative_forcing', 4: 'balanced_fallback' } as const;
 export type HtrStage = keyof typeof HTR_STAGE_NAMES;

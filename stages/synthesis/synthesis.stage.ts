@@ -12,7 +12,7 @@ import { asOfEnd, type Candidate, type ReturnsMatrix, type SelectionContext } fr
 import { runError } from '../../src/core/errors.js';
 import { params, str } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
-import { isoFromDay } from '../../src/lakehouse/dates.js';
+import { isoFromDay } from '../../src/util/dates.js';
 
 export type Direction = 'LONG' | 'SHORT';
 export type Atom = { id: string; symbol: string; logic: string; direction: Direction };

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import type { CellOutcome, TournamentContext } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
-import { dict } from '../../src/core/keyed.js';
+import { dict } from '../../src/util/keyed.js';
 import { int, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import type { ResolvedTournament } from '../../src/config/tournament.js';

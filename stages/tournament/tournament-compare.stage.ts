@@ -8,18 +8,18 @@
  */
 import type { CellComparison, CellOutcome, Comparison, TournamentContext } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
-import { dict } from '../../src/core/keyed.js';
+import { dict } from '../../src/util/keyed.js';
 import { bool, int, num, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import type { ResolvedTournament } from '../../src/config/tournament.js';
-import { isoFromDay } from '../../src/lakehouse/dates.js';
+import { isoFromDay } from '../../src/util/dates.js';
 import { optimalBlockLength, pairedBootstrap } from '../../src/math/bootstrap.js';
 import { computeMetrics } from '../../src/math/metrics.js';
 import { cscv, MAX_BLOCKS } from '../../src/math/pbo.js';
 import { deflatedSharpe, deflatedThreshold, probabilisticSharpe, sampleMoments, sharpeVariance } from '../../src/math/probabilistic-sharpe.js';
 import { sharpeDifferenceTest } from '../../src/math/sharpe-difference.js';
 import { encodeColumns } from '../../src/runs/arrow.js';
-import { canonicalJson, sha256 } from '../../src/config/hash.js';
+import { canonicalJson, sha256 } from '../../src/util/hash.js';
 import { codeFingerprint, readEntry, writeEntry } from '../../src/runs/result-cache.js';
 
 export class TournamentCompareStage implements Stage<TournamentContext> {

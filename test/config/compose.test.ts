@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { FIXTURES } from './helpers.js';
 import { composeExtends, parseSetValue } from '../../src/config/compose.js';
-import { canonicalJson, configHash } from '../../src/config/hash.js';
+import { canonicalJson, configHash } from '../../src/util/hash.js';
 import { deepMerge, type OriginMap } from '../../src/config/origins.js';
 import { validateFile, type ResolvedStage, type ValidationResult } from '../../src/config/validate.js';
 import { builtinRegistry } from '../../stages/index.js';

@@ -1,6 +1,6 @@
 import { FractalError } from '../../src/core/errors.js';
 import { pluginModule, PluginRegistry } from '../../src/core/registry.js';
-import { createContainer } from '../../src/core/container.js';
+import { createContainer } from '../../src/pipeline/container.js';
 import { builtinRegistry } from '../../stages/index.js';
 import { PLUGIN_KINDS } from '../../src/core/plugin.js';
 

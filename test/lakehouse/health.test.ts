@@ -1,6 +1,6 @@
 import { openLakehouse } from '../../src/lakehouse/index.js';
 import { seriesFindings, staleFinding } from '../../src/lakehouse/health.js';
-import { dayFromIso } from '../../src/lakehouse/dates.js';
+import { dayFromIso } from '../../src/util/dates.js';
 import type { Ohlcv } from '../../src/lakehouse/store.js';
 import { tempDir, CRYPTO } from './helpers.js';
 

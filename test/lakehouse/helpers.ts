@@ -39,7 +39,7 @@ export function buildChildRunner(): Promise<string> {
         else if (e.name.endsWith('.ts')) yield f;
       }
     }
-    for (const top of ['src/lakehouse', 'src/core', 'src/cli', 'src/math']) {
+    for (const top of ['src/util', 'src/lakehouse', 'src/core', 'src/cli', 'src/math']) {
       for await (const file of walk(join(REPO, top))) {
         const target = join(out, relative(REPO, file).replace(/\.ts$/, '.js'));
         const { code } = await transformFile(file, {

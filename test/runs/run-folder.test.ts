@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateFile } from '../../src/config/validate.js';
-import { runPipeline } from '../../src/core/runner.js';
+import { runPipeline } from '../../src/pipeline/runner.js';
 import { builtinRegistry } from '../../stages/index.js';
 
 const here = new URL('.', import.meta.url).pathname;

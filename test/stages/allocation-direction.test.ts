@@ -1,6 +1,6 @@
 /** A book of LONG and SHORT atoms under a net direction cap: |Σ LONG weight − Σ SHORT weight| <= net. */
 import type { SelectionContext } from '../../src/core/context.js';
-import { createContainer } from '../../src/core/container.js';
+import { createContainer } from '../../src/pipeline/container.js';
 import { AllocationStage } from '../../stages/allocation/allocation.stage.js';
 import { builtinRegistry } from '../../stages/index.js';
 import { validateFile } from '../../src/config/validate.js';

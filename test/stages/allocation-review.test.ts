@@ -1,7 +1,7 @@
 /** Constraint cases found in review: floors under cluster caps, caps with shorts, gross caps, budgets. */
 import { hrpDistance, hercWeights, hrpWeights, linkage, quasiDiagonalOrder } from '../../src/math/hrp.js';
 import { MaxSharpeEngine } from '../../stages/allocation/engines/max-sharpe.engine.js';
-import { violation, type AllocationEngine, type AllocationProblem } from '../../stages/allocation/engine.js';
+import { violation, type AllocationEngine, type AllocationProblem } from '../../src/portfolio/engine.js';
 import { validateFile } from '../../src/config/validate.js';
 import { builtinRegistry } from '../../stages/index.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

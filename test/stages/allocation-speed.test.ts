@@ -3,7 +3,7 @@
  * against the methods they replaced: the volatility target is hit to 1e-12 and the weights agree with a cold-start
  * bisection; ERC contributions are equal. No timings here (see bench/allocation.ts).
  */
-import { portfolioVariance, qpConstraints, violation, type AllocationProblem } from '../../stages/allocation/engine.js';
+import { portfolioVariance, qpConstraints, violation, type AllocationProblem } from '../../src/portfolio/engine.js';
 import { EfficientRiskEngine } from '../../stages/allocation/engines/efficient-risk.engine.js';
 import { MinVarianceEngine } from '../../stages/allocation/engines/min-variance.engine.js';
 import { RiskParityEngine } from '../../stages/allocation/engines/risk-parity.engine.js';

@@ -1,6 +1,6 @@
 /** Property tests (seeded generator): for random universes and every engine, weights sum to the budget and bounds and caps hold. */
 import { EFFICIENT_ENGINES, ENGINES, randomProblem } from './fixtures/allocation/random-problem.js';
-import { violation } from '../../stages/allocation/engine.js';
+import { violation } from '../../src/portfolio/engine.js';
 import { riskContributions } from '../../src/math/risk-parity.js';
 
 describe.each(ENGINES.map((E) => [E.meta.name, E] as const))('%s', (name, Engine) => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { validateFile } from '../../src/config/validate.js';
-import { runPipeline } from '../../src/core/runner.js';
+import { runPipeline } from '../../src/pipeline/runner.js';
 import { computeMetrics } from '../../src/math/metrics.js';
 import { builtinRegistry } from '../../stages/index.js';
 

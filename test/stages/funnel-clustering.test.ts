@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dayFromIso } from '../../src/lakehouse/dates.js';
+import { dayFromIso } from '../../src/util/dates.js';
 import { ClusteringStage, clusterReturns } from '../../stages/clustering/clustering.stage.js';
 import { context, cryptoReturns, FIXTURE_DIR, matrix, recordingEnv, rng } from './fixtures/funnel/helpers.js';
 

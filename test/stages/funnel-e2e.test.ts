@@ -11,7 +11,7 @@ import type { SelectionContext } from '../../src/core/context.js';
 import { params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { pluginModule, PluginRegistry } from '../../src/core/registry.js';
-import { runPipeline } from '../../src/core/runner.js';
+import { runPipeline } from '../../src/pipeline/runner.js';
 import { BUILTIN_MODULES } from '../../stages/index.js';
 
 /** Test-only: the champion's conviction is the momentum feature. */

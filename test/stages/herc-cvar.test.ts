@@ -4,7 +4,7 @@
  * its inverse-variance portfolio, worst 5 of 100 days averaged), then each pair split by its assets' own CVaR.
  */
 import { HercEngine } from '../../stages/allocation/engines/herc.engine.js';
-import type { AllocationProblem } from '../../stages/allocation/engine.js';
+import type { AllocationProblem } from '../../src/portfolio/engine.js';
 
 const T = 100;
 let seed = 5;

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateFile } from '../../src/config/validate.js';
 import { newSelectionContext, type SelectionContext } from '../../src/core/context.js';
-import { runPipeline } from '../../src/core/runner.js';
+import { runPipeline } from '../../src/pipeline/runner.js';
 import { openLakehouse } from '../../src/lakehouse/index.js';
-import { isoFromDay } from '../../src/lakehouse/dates.js';
+import { isoFromDay } from '../../src/util/dates.js';
 import { builtinRegistry } from '../../stages/index.js';
 import { DATA_DIR } from '../data.js';
 
@@ -134,7 +134,7 @@ test('the stage sees no day after the as-of date even when the data goes on', as
   const file = join(tmp, 'pit.yaml');
   writeFileSync(file, `${head('pit')}  - type: ingestion\n    params: { scanner: { name: lakehouse, params: { min_volume_spot: 0 } }, as_of: "2025-06-01", lookback_days: 50 }\n`);
   const v = await validateFile(file, { registry, dataRoots: [DATA_DIR] });
-  const { PipelineFactory } = await import('../../src/core/factory.js');
+  const { PipelineFactory } = await import('../../src/pipeline/factory.js');
   const built = new PipelineFactory(v.registry).build(v.resolved!);
   const ctx: SelectionContext = newSelectionContext('t', {});
   const env = {

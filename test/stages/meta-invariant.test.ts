@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { validateFile } from '../../src/config/validate.js';
-import { runPipeline } from '../../src/core/runner.js';
+import { runPipeline } from '../../src/pipeline/runner.js';
 import { openLakehouse } from '../../src/lakehouse/index.js';
 import { builtinRegistry } from '../../stages/index.js';
 import { DATA_DIR, REPO_DIR } from '../data.js';

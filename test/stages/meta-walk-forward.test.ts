@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { validateFile } from '../../src/config/validate.js';
-import { runPipeline } from '../../src/core/runner.js';
+import { runPipeline } from '../../src/pipeline/runner.js';
 import { openLakehouse } from '../../src/lakehouse/index.js';
 import { builtinRegistry } from '../../stages/index.js';
 import { DATA_DIR, REPO_DIR } from '../data.js';
@@ -208,7 +208,7 @@ test("a staged source's identity before the run (the cache key) equals what its 
     const s = await run(`id_${ref.name}.yaml`, `pipeline: selection\nversion: "4.0"\nname: id_${ref.name}\nstages:\n  - type: ingestion\n    params: { scanner: { name: ${ref.name}, params: ${JSON.stringify(ref.params)} }, lookback_days: 60 }\n`);
     const v = await validateFile(join(tmp, `id_${ref.name}.yaml`), { registry, dataRoots: [DATA_DIR] });
     const scanner = v.resolved!.stages[0].params.scanner as { name: string; params: Record<string, unknown> };
-    const { createContainer } = await import('../../src/core/container.js');
+    const { createContainer } = await import('../../src/pipeline/container.js');
     const plugin = createContainer(registry).resolver.get<{ dataIdentity(p: Record<string, unknown>, env: unknown): Promise<string> }>('scanner', ref.name);
     const before = await plugin.dataIdentity(scanner.params, { baseDir: tmp, lakehousePath: lakehouse, progress: () => {} });
     expect(before).toBe(s.data_hash);

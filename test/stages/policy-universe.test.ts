@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateFile } from '../../src/config/validate.js';
-import { runPipeline } from '../../src/core/runner.js';
+import { runPipeline } from '../../src/pipeline/runner.js';
 import { builtinRegistry } from '../../stages/index.js';
 import { cli } from '../cli/helpers.js';
 import { cryptoLakehouse, readJson as read } from './pipeline-helpers.js';

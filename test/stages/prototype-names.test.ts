@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateFile } from '../../src/config/validate.js';
-import { runPipeline } from '../../src/core/runner.js';
+import { runPipeline } from '../../src/pipeline/runner.js';
 import { openLakehouse } from '../../src/lakehouse/index.js';
 import { traceSymbol } from '../../src/cli/trace.js';
 import { builtinRegistry } from '../../stages/index.js';

@@ -5,7 +5,7 @@
  * and never reach a file. ccxt is 60 MB: it is imported here, lazily, only when an ingestion runs.
  */
 import { inputError, runError } from '../../core/errors.js';
-import { dayFromMs, isoFromDay, msFromDay, parseIsoDay, todayDay } from '../dates.js';
+import { dayFromMs, isoFromDay, msFromDay, parseIsoDay, todayDay } from '../../util/dates.js';
 import type { Ohlcv, SymbolWrite } from '../store.js';
 import type { Registry, SymbolMeta } from '../registry.js';
 import { entryKey } from '../registry.js';

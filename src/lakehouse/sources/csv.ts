@@ -17,7 +17,7 @@ import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { basename, join, resolve } from 'node:path';
 import { inputError } from '../../core/errors.js';
-import { isoFromDay, parseIsoDay, weekday } from '../dates.js';
+import { isoFromDay, parseIsoDay, weekday } from '../../util/dates.js';
 import { nameProblem, type Ohlcv, type SymbolWrite } from '../store.js';
 import type { SymbolMeta } from '../registry.js';
 

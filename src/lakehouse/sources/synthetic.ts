@@ -10,7 +10,7 @@
 import type { SymbolWrite } from '../store.js';
 import type { SymbolMeta } from '../registry.js';
 import { inputError } from '../../core/errors.js';
-import { parseIsoDay } from '../dates.js';
+import { parseIsoDay } from '../../util/dates.js';
 import { Rng } from '../../math/rng.js';
 
 export interface SyntheticOptions {

@@ -7,7 +7,7 @@
  */
 import { fraction, int, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
-import { feasibleOrProjected, requireLongOnly, type AllocationEngine, type AllocationProblem, type EngineResult } from '../engine.js';
+import { feasibleOrProjected, requireLongOnly, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 
 export class BarbellEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {

@@ -3,7 +3,7 @@ import { runError } from '../../../src/core/errors.js';
 import { num, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
 import { QPInfeasibleError, solveQP } from '../../../src/math/qp.js';
-import { qpConstraints, type AllocationEngine, type AllocationProblem, type EngineResult } from '../engine.js';
+import { qpConstraints, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 
 export class EfficientReturnEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {

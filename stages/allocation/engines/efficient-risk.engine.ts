@@ -16,7 +16,7 @@ import { runError } from '../../../src/core/errors.js';
 import { num, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
 import { solveQP, type QPActiveSet } from '../../../src/math/qp.js';
-import { qpConstraints, type AllocationEngine, type AllocationProblem, type EngineResult } from '../engine.js';
+import { qpConstraints, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 
 /** Relative tolerance on the volatility. */
 const VOL_TOL = 1e-12;

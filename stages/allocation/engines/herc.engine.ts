@@ -7,7 +7,7 @@ import { runError } from '../../../src/core/errors.js';
 import { oneOfStr, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
 import { hercWeights, hrpDistance, linkage, type LinkageMethod } from '../../../src/math/hrp.js';
-import { requireLongOnly, type AllocationEngine, type AllocationProblem, type EngineResult } from '../engine.js';
+import { requireLongOnly, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 import { conditionalValueAtRisk } from '../../../src/math/features.js';
 
 export class HercEngine implements AllocationEngine {

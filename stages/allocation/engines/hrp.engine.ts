@@ -2,7 +2,7 @@
 import { oneOfStr, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
 import { hrpDistance, hrpWeights, linkage, quasiDiagonalOrder, type LinkageMethod } from '../../../src/math/hrp.js';
-import { requireLongOnly, type AllocationEngine, type AllocationProblem, type EngineResult } from '../engine.js';
+import { requireLongOnly, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 
 export class HrpEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {

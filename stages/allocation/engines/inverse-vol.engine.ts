@@ -1,7 +1,7 @@
 /** Weights proportional to 1/volatility. */
 import { params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
-import { feasibleOrProjected, type AllocationEngine, type AllocationProblem, type EngineResult } from '../engine.js';
+import { feasibleOrProjected, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 
 export class InverseVolEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {

@@ -7,7 +7,7 @@ import { runError } from '../../../src/core/errors.js';
 import { params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
 import { solveQP } from '../../../src/math/qp.js';
-import type { AllocationEngine, AllocationProblem, EngineResult } from '../engine.js';
+import type { AllocationEngine, AllocationProblem, EngineResult } from '../../../src/portfolio/engine.js';
 
 export class MaxSharpeEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {

@@ -2,7 +2,7 @@
 import { params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
 import { solveQP } from '../../../src/math/qp.js';
-import { qpConstraints, type AllocationEngine, type AllocationProblem, type EngineResult } from '../engine.js';
+import { qpConstraints, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 
 export class MinVarianceEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {

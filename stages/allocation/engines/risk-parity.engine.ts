@@ -1,10 +1,10 @@
 /** Equal risk contribution, with optional risk budgets (Newton on Spinu's convex form, see src/math/risk-parity.ts). */
 import { inputError, type FractalError } from '../../../src/core/errors.js';
-import { ownMap } from '../../../src/core/keyed.js';
+import { ownMap } from '../../../src/util/keyed.js';
 import { params } from '../../../src/core/params.js';
 import type { PluginMeta, Universe } from '../../../src/core/plugin.js';
 import { riskParity } from '../../../src/math/risk-parity.js';
-import { feasibleOrProjected, requireLongOnly, type AllocationEngine, type AllocationProblem, type EngineResult } from '../engine.js';
+import { feasibleOrProjected, requireLongOnly, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 
 export class RiskParityEngine implements AllocationEngine {
   static readonly meta: PluginMeta = {

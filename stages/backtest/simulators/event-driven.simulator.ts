@@ -2,13 +2,13 @@
  * The order-level simulator: net physical target weights become orders in units, filled at a bar's open or close
  * with slippage and fees, rounded to lot sizes, refused below minimum notional, capped by a share of the bar's
  * volume; a cash account carries units across windows; carry and the toxic-bar rule are the vectorized
- * simulator's (carry.ts, src/lakehouse/toxic.ts). The engine is order-book.ts; docs/backtest.md compares both.
+ * simulator's (src/portfolio/carry.ts, src/lakehouse/toxic.ts). The engine is order-book.ts; docs/backtest.md compares both.
  */
 import { num, oneOfStr, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
 import { readBarPanel } from '../market-panel.js';
 import { runOrderBook } from '../order-book.js';
-import type { Costs, DecisionPath, Simulation, Simulator, SimulatorMarket } from '../simulator.js';
+import type { Costs, DecisionPath, Simulation, Simulator, SimulatorMarket } from '../../../src/portfolio/simulator.js';
 
 const rule = (what: string) => num(what, undefined, { min: 0 });
 

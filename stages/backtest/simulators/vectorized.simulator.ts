@@ -1,7 +1,7 @@
 /**
  * Holds target weights with drift, on typed arrays. At the rebalance the traded notional Σ|target − current| is
  * charged at the cost rate (equity × (1 − cost)); each day the portfolio earns Σ wᵢ rᵢ (a missing bar is an
- * unchanged price) less the day's carry c (borrow and funding on the start-of-day exposure, carry.ts), and the
+ * unchanged price) less the day's carry c (borrow and funding on the start-of-day exposure, src/portfolio/carry.ts), and the
  * weights drift: wᵢ ← wᵢ (1 + rᵢ) / (1 + r_p − c). A day that takes the equity to zero or below liquidates the
  * portfolio: the return is clamped at −100% and every later day is 0. When a holding period ends before the next
  * decision the book is sold at its last close (that trade charged too) and the days until the next decision are cash.
@@ -9,9 +9,9 @@
 import type { ToxicBar } from '../../../src/core/context.js';
 import { params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
-import { carryOfDay, carryRates } from '../carry.js';
+import { carryOfDay, carryRates } from '../../../src/portfolio/carry.js';
 import { alignColumns } from '../market-panel.js';
-import { windowBounds, type Costs, type DecisionPath, type HoldingPeriod, type HoldingResult, type Simulation, type SimulatedWindow, type Simulator, type SimulatorMarket } from '../simulator.js';
+import { windowBounds, type Costs, type DecisionPath, type HoldingPeriod, type HoldingResult, type Simulation, type SimulatedWindow, type Simulator, type SimulatorMarket } from '../../../src/portfolio/simulator.js';
 
 export class VectorizedSimulator implements Simulator {
   static readonly meta: PluginMeta = {

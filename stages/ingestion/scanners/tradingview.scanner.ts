@@ -9,7 +9,7 @@ import type { PluginMeta, StageEnv } from '../../../src/core/plugin.js';
 import type { Candidate } from '../../../src/core/context.js';
 import { discover, withLakehouseData, type ScanResult, type Scanner } from '../scanner.js';
 import { DISCOVERY_PARAMS } from './lakehouse.scanner.js';
-import { byCodeUnit } from '../../../src/core/order.js';
+import { byCodeUnit } from '../../../src/util/order.js';
 
 type Transport = (url: string, init: { method: string; headers: Record<string, string>; body: string }) => Promise<Response>;
 

@@ -8,7 +8,7 @@
  * - annualised volatility (feature, when computed) < min_volatility: a price that never moves (a halted listing,
  *   a peg) scores as perfectly safe and predictable on every ranker, so it is vetoed as unhealthy instead.
  */
-import { dict } from '../../../src/core/keyed.js';
+import { dict } from '../../../src/util/keyed.js';
 import { asOfEnd, type FeatureTable, type SelectionContext } from '../../../src/core/context.js';
 import { fraction, int, num, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';

@@ -12,7 +12,7 @@
  * with 4% daily volatility costs 0.02 at an ADV of about $4.3M. Unknown volume or volatility gives no veto (value
  * null): the darwinian filter is where missing liquidity is vetoed.
  */
-import { dict } from '../../../src/core/keyed.js';
+import { dict } from '../../../src/util/keyed.js';
 import { asOfEnd, type FeatureTable, type SelectionContext } from '../../../src/core/context.js';
 import { int, num, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';

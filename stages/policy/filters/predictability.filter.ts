@@ -4,7 +4,7 @@
  * - Kaufman efficiency ratio < efficiency_min;
  * - Hurst exponent inside `hurst_band` (closed): indistinguishable from a random walk.
  */
-import { dict } from '../../../src/core/keyed.js';
+import { dict } from '../../../src/util/keyed.js';
 import type { FeatureTable, SelectionContext } from '../../../src/core/context.js';
 import { fraction, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';

@@ -3,7 +3,7 @@
  * (100 (P_last / P_first - 1)); it is compared as a fraction (roc / 100), so roc_max 1 is +100% and roc_min -0.8
  * is -80%.
  */
-import { dict } from '../../../src/core/keyed.js';
+import { dict } from '../../../src/util/keyed.js';
 import type { FeatureTable } from '../../../src/core/context.js';
 import { num, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';

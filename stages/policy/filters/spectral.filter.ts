@@ -4,7 +4,7 @@
  * - Kaufman efficiency ratio (feature `efficiency`) < efficiency_min;
  * - Hurst exponent (feature `hurst`) < hurst_min or > hurst_max.
  */
-import { dict } from '../../../src/core/keyed.js';
+import { dict } from '../../../src/util/keyed.js';
 import type { FeatureTable, SelectionContext } from '../../../src/core/context.js';
 import { fraction, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';

@@ -3,7 +3,7 @@
  * and, when cvar_max is given, a daily CVaR 95% loss (minus the feature `cvar_95`) above it. Hard (the seeds' "hard
  * veto"): never relaxed, and HTR stages 3 and 4 never force a symbol it vetoes.
  */
-import { dict } from '../../../src/core/keyed.js';
+import { dict } from '../../../src/util/keyed.js';
 import type { FeatureTable } from '../../../src/core/context.js';
 import { num, params } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';

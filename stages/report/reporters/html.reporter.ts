@@ -4,13 +4,13 @@
  * selection funnel, the metrics table and the data health of the inputs. It shows what the run produced: a
  * pipeline that stops before the backtest gets the sections it has.
  */
-import { ownGet } from '../../../src/core/keyed.js';
+import { ownGet } from '../../../src/util/keyed.js';
 import type { MetaContext, SelectionContext, TournamentContext } from '../../../src/core/context.js';
 import { metaHtml } from './meta-sections.js';
 import { tournamentHtml } from './tournament-sections.js';
 import { params, str } from '../../../src/core/params.js';
 import type { PluginMeta, Reporter, StageEnv } from '../../../src/core/plugin.js';
-import { isoFromDay } from '../../../src/lakehouse/dates.js';
+import { isoFromDay } from '../../../src/util/dates.js';
 import { correlationMatrix } from '../../../src/math/correlation.js';
 import { drawdownSeries, equityCurve } from '../../../src/math/metrics.js';
 import { leavesList } from '../../../src/math/ward.js';

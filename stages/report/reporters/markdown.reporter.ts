@@ -7,7 +7,7 @@ import type { PluginMeta, Reporter, StageEnv } from '../../../src/core/plugin.js
 import type { MetaContext, SelectionContext, TournamentContext } from '../../../src/core/context.js';
 import { metaMarkdown } from './meta-sections.js';
 import { tournamentMarkdown } from './tournament-sections.js';
-import { isoFromDay } from '../../../src/lakehouse/dates.js';
+import { isoFromDay } from '../../../src/util/dates.js';
 import type { ParityView } from './parity-view.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;

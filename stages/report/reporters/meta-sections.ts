@@ -3,9 +3,9 @@
  * walk-forward (what is out of sample, its metrics, every meta rebalance), sleeve correlation, the top physical
  * holdings with their attribution, and the tree.
  */
-import { ownGet } from '../../../src/core/keyed.js';
+import { ownGet } from '../../../src/util/keyed.js';
 import type { MetaContext, TreeNode } from '../../../src/core/context.js';
-import { isoFromDay } from '../../../src/lakehouse/dates.js';
+import { isoFromDay } from '../../../src/util/dates.js';
 import { correlationMatrix } from '../../../src/math/correlation.js';
 import { drawdownSeries, equityCurve } from '../../../src/math/metrics.js';
 import { drawdownSpec, equitySpec, escapeXml as esc, heatmapSpec, renderSvg, weightsOverTimeSpec, weightsSpec } from '../../../src/report/charts.js';

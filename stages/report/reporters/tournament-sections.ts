@@ -12,7 +12,7 @@ import { idPart, type ResolvedTournament } from '../../../src/config/tournament.
 import { correlationMatrix } from '../../../src/math/correlation.js';
 import { equityCurve } from '../../../src/math/metrics.js';
 import { axesHeatmapSpec, cellsEquitySpec, escapeXml as esc, intervalSpec, logitHistogramSpec, renderSvg } from '../../../src/report/charts.js';
-import { canonicalJson, sha256 } from '../../../src/config/hash.js';
+import { canonicalJson, sha256 } from '../../../src/util/hash.js';
 import { readEntry, writeEntry } from '../../../src/runs/result-cache.js';
 
 const pct = (x: unknown, d = 1) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(d)}%` : '—');

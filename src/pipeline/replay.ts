@@ -7,11 +7,11 @@
  * one that provides `scores` (discovery, features, every ranker's scores) run once and are shared; the stages after
  * it run once per ranker on a copy of that state (core/context.ts withChampion).
  */
-import { isoFromDay } from '../lakehouse/dates.js';
-import { newSelectionContext, withChampion, type SelectionContext } from './context.js';
-import { FractalError } from './errors.js';
+import { isoFromDay } from '../util/dates.js';
+import { newSelectionContext, withChampion, type SelectionContext } from '../core/context.js';
+import { FractalError } from '../core/errors.js';
 import type { BuiltStage } from './factory.js';
-import type { ReplayDecision, ReplayOutcome, StageEnv } from './plugin.js';
+import type { ReplayDecision, ReplayOutcome, StageEnv } from '../core/plugin.js';
 
 export type { ReplayOutcome };
 

@@ -3,9 +3,9 @@
  * AllocationProblem (annualised covariance and expected returns, bounds, group caps, extra linear constraints) and
  * every engine must return weights that satisfy all of it; the stage checks that before accepting them.
  */
-import { inputError, runError, type FractalError } from '../../src/core/errors.js';
-import type { Universe } from '../../src/core/plugin.js';
-import { solveQP, type QPProblem } from '../../src/math/qp.js';
+import { inputError, runError, type FractalError } from '../core/errors.js';
+import type { Universe } from '../core/plugin.js';
+import { solveQP, type QPProblem } from '../math/qp.js';
 
 export interface AllocationProblem {
   /** Asset ids: atom ids when synthesis ran, else symbols. */

@@ -6,7 +6,7 @@
  * code: the result cache's key), which a queue can use as the job id.
  */
 import type { SleeveTask } from '../exec/sleeve-pool.js';
-import type { ChildRun } from './plugin.js';
+import type { ChildRun } from '../core/plugin.js';
 
 /**
  * One cell to run: the base validated with `profile` and `sets` must resolve to `expectHash`. `key` is the cell's

@@ -1,6 +1,6 @@
 /** What a finished child run (a sleeve) contributes to its meta pipeline: plain data, so it can cross threads. */
-import { dayFromIso } from '../lakehouse/dates.js';
-import type { DatedHoldings, MetaContext, RunRecord, SleeveResult } from './context.js';
+import { dayFromIso } from '../util/dates.js';
+import type { DatedHoldings, MetaContext, RunRecord, SleeveResult } from '../core/context.js';
 
 /** A selection backtest's windows as its context holds them (stages/backtest). */
 interface BacktestRecord {
@@ -68,7 +68,7 @@ export function childRunOf(
   kind: 'selection' | 'meta',
   s: { outcome: 'succeeded' | 'failed'; run_id: string; folder: string; config_hash: string; data_hash: string | null; data_inputs: number; error?: { code: string; message: string; stage: string | null } },
   context: unknown,
-): import('./plugin.js').ChildRun {
+): import('../core/plugin.js').ChildRun {
   const found = s.outcome === 'succeeded' ? resultOf(name, kind, context, s.folder) : undefined;
   const result = found ? { ...found, data_hash: s.data_hash, data_inputs: s.data_inputs } : undefined;
   return { name, outcome: s.outcome, run_id: s.run_id, folder: s.folder, config_hash: s.config_hash, data_hash: s.data_hash, ...(s.error ? { error: s.error } : {}), ...(result ? { result } : {}) };

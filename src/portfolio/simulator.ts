@@ -4,7 +4,7 @@
  * dates, and a market to read bars from. It returns the daily path of the equity, per-window costs and, for an
  * order-level simulator, the orders, fills and cash account it kept. docs/backtest.md compares the simulators.
  */
-import type { MarketSource, ToxicBar } from '../../src/core/context.js';
+import type { MarketSource, ToxicBar } from '../core/context.js';
 import type { CarryRates } from './carry.js';
 
 /** One decision on the path. Indices are into the path's calendar. */

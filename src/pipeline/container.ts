@@ -4,9 +4,9 @@
  */
 import 'reflect-metadata';
 import { Container, ContainerModule } from 'inversify';
-import { FractalError } from './errors.js';
-import type { PluginKind, PluginResolver } from './plugin.js';
-import { type PluginModule, type PluginRegistry, serviceId } from './registry.js';
+import { FractalError } from '../core/errors.js';
+import type { PluginKind, PluginResolver } from '../core/plugin.js';
+import { type PluginModule, type PluginRegistry, serviceId } from '../core/registry.js';
 import { suggestionHint } from '../config/diagnostics.js';
 
 export const SERVICES = {

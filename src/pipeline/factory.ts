@@ -6,9 +6,9 @@
 import type { ResolvedConfig } from '../config/validate.js';
 import { refParams } from '../config/validate.js';
 import { createContainer } from './container.js';
-import { inputError } from './errors.js';
-import type { PluginRef, PluginResolver, Stage, StageMeta } from './plugin.js';
-import type { PluginRegistry } from './registry.js';
+import { inputError } from '../core/errors.js';
+import type { PluginRef, PluginResolver, Stage, StageMeta } from '../core/plugin.js';
+import type { PluginRegistry } from '../core/registry.js';
 
 export interface BuiltStage {
   type: string;
