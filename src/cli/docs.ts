@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { PLUGIN_REF_KEYWORD } from '../config/ajv.js';
+import { PLUGIN_REF_KEYWORD } from '../core/params.js';
 import { PLUGIN_KINDS, type JsonSchema, type PluginMeta, type StageMeta } from '../core/plugin.js';
 import type { PluginRegistry } from '../core/registry.js';
 import { getRegistry } from './shared.js';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { JsonSchema, PluginKind, StageMeta } from '../core/plugin.js';
 import { PLUGIN_KINDS } from '../core/plugin.js';
 import { inputError } from '../core/errors.js';
-import { PLUGIN_REF_KEYWORD } from '../config/ajv.js';
+import { PLUGIN_REF_KEYWORD } from '../core/params.js';
 import { getRegistry, writeJson } from './shared.js';
 
 function typeLabel(s: JsonSchema): string {

@@ -6,12 +6,8 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { diag, suggestionHint, type Diagnostic, type DiagnosticCode } from './diagnostics.js';
 import { locateIn, parsePointer, type OriginMap } from './origins.js';
 import type { Path } from './source.js';
+import { PATH_KEYWORD, PLUGIN_REF_KEYWORD } from '../core/params.js';
 import type { JsonSchema } from '../core/plugin.js';
-
-/** Marks a param that names a plugin of a kind: a name, or `{name, params}`; validated against that plugin. */
-export const PLUGIN_REF_KEYWORD = 'x-fractal-plugin';
-/** Marks a param that is a path (relative to the pipeline file) that must exist: 'file' | 'dir' | 'any'. */
-export const PATH_KEYWORD = 'x-fractal-path';
 
 export const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
 ajv.addKeyword({ keyword: PLUGIN_REF_KEYWORD, schemaType: 'string' });

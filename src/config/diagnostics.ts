@@ -125,9 +125,6 @@ export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
 
 export const hasErrors = (ds: Diagnostic[]) => ds.some((d) => d.severity === 'error');
 
-/** "a ranker", "an engine". */
-export const an = (word: string): string => (/^[aeiou]/i.test(word) ? `an ${word}` : `a ${word}`);
-
 /** Levenshtein distance, for "did you mean". */
 export function editDistance(a: string, b: string): number {
   const m = a.length;

@@ -5,7 +5,7 @@
  */
 import type { JsonSchema, PluginKind } from '../core/plugin.js';
 import type { PluginRegistry } from '../core/registry.js';
-import { PLUGIN_REF_KEYWORD } from './ajv.js';
+import { PLUGIN_REF_KEYWORD } from '../core/params.js';
 import { DOCUMENT_KINDS, DOCUMENT_SCHEMAS, TOURNAMENT_STAGE_PARAMS } from './documents.js';
 import { isPlainObject } from './origins.js';
 

@@ -16,29 +16,13 @@ import { NAME_PATTERN } from './documents.js';
 import { canonicalJson, sha256 } from '../util/hash.js';
 import { dropBelow, isPlainObject, locateIn, pointer, recordOrigins, type OriginMap } from './origins.js';
 import { displayPath, type Path } from './source.js';
-import type { ResolvedConfig, ValidateOptions, ValidationResult } from './validate.js';
+import type { ValidateOptions, ValidationResult } from './validate.js';
+import type { ResolvedCell, ResolvedConfig, ResolvedTournament } from '../core/resolved-config.js';
 
 /** Keys of `matrix` that are not axes. */
 const MATRIX_KEYWORDS = ['include', 'exclude'];
 /** Above this many combinations the matrix is judged by a bound, not enumerated. */
 const ENUMERATION_LIMIT = 100_000;
-
-export interface ResolvedCell {
-  id: string;
-  /** The cell's overrides of the base, path → value (the matrix axes first, in their order, then `include` keys). */
-  overrides: Record<string, unknown>;
-  config_hash: string;
-}
-
-export interface ResolvedTournament {
-  base: { file: string; kind: 'selection' | 'meta'; config_hash: string; profile?: string; set?: string[] };
-  champion: string;
-  /** The axes as written, in order (each a path and its values). */
-  axes: { path: string; values: unknown[] }[];
-  cells: ResolvedCell[];
-  cells_max: number;
-  report: { heatmap: string[] | null; top: number };
-}
 
 /** One combination of the matrix: path → value, and where each value is written. */
 export interface Combination {

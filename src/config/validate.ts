@@ -9,36 +9,19 @@ import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:
 import { DOCUMENT_PROVIDES } from '../core/context.js';
 import type { DocumentKind, JsonSchema, PluginKind, PluginRef, StageMeta } from '../core/plugin.js';
 import type { PluginRegistry } from '../core/registry.js';
-import { ajvDiagnostics, compile, PATH_KEYWORD, PLUGIN_REF_KEYWORD } from './ajv.js';
+import type { ResolvedConfig, ResolvedSleeve, ResolvedStage } from '../core/resolved-config.js';
+import { PATH_KEYWORD, PLUGIN_REF_KEYWORD } from '../core/params.js';
+import { ajvDiagnostics, compile } from './ajv.js';
 import { applyOverlays, composeExtends, type Composed, type SetExpr, type SourceCache } from './compose.js';
-import { an, diag, hasErrors, sortDiagnostics, suggestionHint, type Diagnostic } from './diagnostics.js';
+import { diag, hasErrors, sortDiagnostics, suggestionHint, type Diagnostic } from './diagnostics.js';
+import { an } from '../util/words.js';
 import { checkVersion, DOCUMENT_KINDS, DOCUMENT_SCHEMAS, TOURNAMENT_STAGE_PARAMS, TOURNAMENT_STAGES } from './documents.js';
-import { applyTournamentSets, validateTournament, type ResolvedTournament } from './tournament.js';
+import { applyTournamentSets, validateTournament } from './tournament.js';
 import { configHash } from '../util/hash.js';
 import { isPlainObject, locateIn, pointer, type OriginMap } from './origins.js';
 import { checkPluginPath, loadPluginModule } from './plugin-modules.js';
 import { repositoryOf, rootHolding } from './roots.js';
 import { displayPath, locate, type Path } from './source.js';
-
-export interface ResolvedStage {
-  type: string;
-  params: Record<string, unknown>;
-}
-
-export interface ResolvedConfig {
-  pipeline: DocumentKind;
-  version: string;
-  name: string;
-  description?: string;
-  /** Plugin modules, as written (relative to the file that declared them). */
-  plugins?: string[];
-  lakehouse?: string;
-  /** Meta pipelines: the sleeves, each with its own resolved config's hash (so the meta hash covers them). */
-  sleeves?: ResolvedSleeve[];
-  /** Tournaments: the base, the cells (each with its overrides and config hash), the champion. */
-  tournament?: ResolvedTournament;
-  stages: ResolvedStage[];
-}
 
 export interface ValidateOptions {
   registry: PluginRegistry;
@@ -53,16 +36,6 @@ export interface ValidateOptions {
   dataRoots?: string[];
   /** Files already read in this validation (each of a tournament's cells reads its base again). */
   sources?: SourceCache;
-}
-
-/** A sleeve of a meta pipeline, resolved: its file (relative to the meta file), overrides and config hash. */
-export interface ResolvedSleeve {
-  name: string;
-  kind: 'selection' | 'meta';
-  file: string;
-  profile?: string;
-  set?: string[];
-  config_hash: string;
 }
 
 export interface ValidationResult {

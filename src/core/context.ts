@@ -348,7 +348,7 @@ export interface MetaContext {
   kind: 'meta';
   run_id: string;
   params: Record<string, unknown>;
-  sleeves: import('../config/validate.js').ResolvedSleeve[];
+  sleeves: import('./resolved-config.js').ResolvedSleeve[];
   sleeve_results?: Record<string, SleeveResult>;
   /** Aligned out-of-sample returns of the healthy sleeves: dates × sleeves, column-major. */
   sleeve_returns?: ReturnsMatrix;

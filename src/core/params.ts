@@ -2,9 +2,13 @@
  * Small builders for params schemas, so every plugin file states its params the same way (types, bounds,
  * defaults, descriptions) and plugin references carry the marker the validator and schema generator read.
  */
-import { PATH_KEYWORD, PLUGIN_REF_KEYWORD } from '../config/ajv.js';
-import { an } from '../config/diagnostics.js';
+import { an } from '../util/words.js';
 import type { JsonSchema, PluginKind } from './plugin.js';
+
+/** Marks a param that names a plugin of a kind: a name, or `{name, params}`; validated against that plugin. */
+export const PLUGIN_REF_KEYWORD = 'x-fractal-plugin';
+/** Marks a param that is a path (relative to the pipeline file) that must exist: 'file' | 'dir' | 'any'. */
+export const PATH_KEYWORD = 'x-fractal-path';
 
 type Extra = Record<string, unknown>;
 

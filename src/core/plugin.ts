@@ -158,7 +158,7 @@ export interface StageEnv {
 
 /** A validated pipeline as its cache key needs it: the resolved config, its hash and folder, and its sleeves'. */
 export interface RunSpec {
-  config: import('../config/validate.js').ResolvedConfig;
+  config: import('./resolved-config.js').ResolvedConfig;
   hash: string;
   baseDir: string;
   sleeves?: Record<string, RunSpec>;

@@ -6,10 +6,9 @@
  * replays in process.
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ResolvedConfig } from '../config/validate.js';
+import type { ResolvedConfig } from '../core/resolved-config.js';
 import { deserialiseError, FractalError, type SerialisedError } from '../core/errors.js';
 import type { ReplayOptions, ReplayOutcome } from '../pipeline/replay.js';
 import type { DataSource } from '../core/plugin.js';
@@ -29,10 +28,6 @@ export interface ReplayJob {
 const workerUrl = new URL('./replay-worker.js', import.meta.url);
 
 export const poolAvailable = (): boolean => workerUrl.protocol === 'file:' && existsSync(fileURLToPath(workerUrl));
-
-export function defaultThreads(tasks: number): number {
-  return Math.max(1, Math.min(availableParallelism(), Math.floor(tasks / 4) || 1));
-}
 
 export async function replayInPool(
   base: Omit<ReplayJob, 'dates'>,

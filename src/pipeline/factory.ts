@@ -3,7 +3,7 @@
  * a plugin that is still planned (params fixed, implementation not landed) stops the build with a clear message,
  * before anything is written.
  */
-import type { ResolvedConfig } from '../config/validate.js';
+import type { ResolvedConfig } from '../core/resolved-config.js';
 import { refParams } from '../config/validate.js';
 import { createContainer } from './container.js';
 import { inputError } from '../core/errors.js';

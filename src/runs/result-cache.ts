@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { fractalVersion } from './manifest.js';
 import type { SleeveResult } from '../core/context.js';
 import type { PluginRef, RunSpec, StageEnv } from '../core/plugin.js';
-import type { ResolvedConfig } from '../config/validate.js';
+import type { ResolvedConfig } from '../core/resolved-config.js';
 import { byCodeUnit } from '../util/order.js';
 import { canonicalJson } from '../util/hash.js';
 import { combinedDataIdentity } from '../lakehouse/registry.js';

@@ -7,19 +7,16 @@ import { recordAdjustment, type ReturnsMatrix, type SelectionContext } from '../
 import { isoFromDay } from '../../src/util/dates.js';
 import { FractalError, inputError, runError, type ParamPath } from '../../src/core/errors.js';
 import { ownMap } from '../../src/util/keyed.js';
-import { fraction, int, num, oneOfStr, params, pluginRef, pluginRefList, str } from '../../src/core/params.js';
-import type { JsonSchema, PluginClass, PluginRef, PreflightEnv, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import { fraction, num, params, str } from '../../src/core/params.js';
+import type { PluginClass, PluginRef, PreflightEnv, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { correlationMatrix } from '../../src/math/correlation.js';
 import { estimateCovariance, expectedReturns, regulariseCovariance, type CovarianceEstimator, type ExpectedReturnsMethod } from '../../src/math/covariance-estimators.js';
 import { QPInfeasibleError } from '../../src/math/qp.js';
 import { riskContributions } from '../../src/math/risk-parity.js';
-import { periodsPerYearFor } from '../features/feature-engineering.stage.js';
+import { periodsPerYearFor } from '../../src/util/annualisation.js';
+import { ALLOCATION_PARAMS, BOUND, CAP_PARAMS, REGIME_CAPS } from '../../src/portfolio/allocation-params.js';
 import { emptyBookProblem, FEASIBILITY_TOLERANCE, portfolioVariance, violation, type AllocationEngine, type AllocationProblem } from '../../src/portfolio/engine.js';
 
-const bound: JsonSchema = { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2, description: '[lower, upper] weight of one asset.' };
-
-/** Cluster caps by market regime (the seeds' numbers), the defaults of `regime_caps`. */
-export const REGIME_CAPS = { NORMAL: 0.25, TURBULENT: 0.2, CRISIS: 0.15 } as const;
 export const BETA_RELAXATION = [0.15, 0.25];
 
 export class AllocationStage implements Stage<SelectionContext> {
@@ -32,27 +29,10 @@ export class AllocationStage implements Stage<SelectionContext> {
     reads: ['atoms', 'winners', 'clusters', 'scores', 'regime'],
     provides: ['weights'],
     params: params({
-      engine: pluginRef('engine', 'The allocation engine.', 'hrp'),
-      fallback: pluginRefList('engine', 'Engines tried in order when the engine fails or is infeasible.', []),
-      covariance: params({
-        estimator: oneOfStr(['sample', 'ledoit_wolf', 'ewma'] as const, 'Covariance estimator.', 'sample'),
-        missing: oneOfStr(['complete', 'pairwise'] as const, "Missing data: 'complete' rows only, or per pair every date both have (as pandas).", 'pairwise'),
-        halflife: num('EWMA half-life in days.', 60, { exclusiveMin: 0 }),
-      }, { description: 'How the covariance matrix is estimated.' }),
-      expected_returns: params({ method: oneOfStr(['mean', 'cagr'] as const, 'Expected returns estimator.', 'mean') }),
-      periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
-      risk_free_rate: num('Annual risk-free rate.', 0),
-      budget: num('Target net exposure (sum of weights). 0 only when bounds force positions (a dollar-neutral book of fixed legs); where every bound allows 0 the weights would all be 0, and it is refused.', 1),
-      bounds: { ...bound, default: [0, 1] },
-      symbol_bounds: { type: 'object', additionalProperties: bound, description: 'Per-symbol [lower, upper] overriding `bounds`.' },
+      ...ALLOCATION_PARAMS,
+      symbol_bounds: { type: 'object', additionalProperties: BOUND, description: 'Per-symbol [lower, upper] overriding `bounds`.' },
       cluster_cap: fraction('Largest total weight of one cluster (when a clustering stage ran).', 0.25),
-      regime_caps: params({
-        normal: fraction('Cluster cap in a NORMAL regime.', REGIME_CAPS.NORMAL),
-        turbulent: fraction('Cluster cap in a TURBULENT regime.', REGIME_CAPS.TURBULENT),
-        crisis: fraction('Cluster cap in a CRISIS regime.', REGIME_CAPS.CRISIS),
-      }, { description: 'When a regime-aware champion ranker read the regime, the cluster cap is the lower of cluster_cap and this.', default: {} }),
-      on_infeasible_caps: oneOfStr(['relax', 'refuse'] as const, "When the clusters capped at the cap cannot hold the budget (fewer than 1/cap clusters): 'relax' raises the cap to an equal share per cluster (1/k), recorded in the audit, metrics.json and each backtest window; 'refuse' fails the run (CLUSTER_CAPS_INFEASIBLE).", 'relax'),
-      direction_caps: params({ net: num('Largest |net exposure|.', undefined, { min: 0 }), gross: num('Largest gross exposure.', undefined, { min: 0 }) }),
+      ...CAP_PARAMS,
       market_neutral: params({
         benchmark: str('Benchmark symbol for beta.'),
         tolerance: num('Largest |portfolio beta|; relaxed to 0.15 then 0.25 when infeasible.', 0.05, { min: 0 }),

@@ -19,11 +19,11 @@ import type { PluginRef, PreflightEnv, ReplayDecision, Stage, StageEnv, StageMet
 import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
 import { computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
 import { encodeColumns } from '../../src/runs/arrow.js';
-import { periodsPerYearFor } from '../features/feature-engineering.stage.js';
+import { periodsPerYearFor } from '../../src/util/annualisation.js';
 import { alignColumns } from './market-panel.js';
 import { pathCosts, parityRecord, type ParityRecord } from './parity.js';
 import type { Costs, DecisionPath, Ledger, Simulator, SimulatorMarket } from '../../src/portfolio/simulator.js';
-import { defaultThreads } from '../../src/exec/replay-pool.js';
+import { defaultThreads } from '../../src/util/threads.js';
 
 /** The reference simulator of a parity check, and the order-level one it is checked against by default. */
 export const REFERENCE_SIMULATOR = 'vectorized';

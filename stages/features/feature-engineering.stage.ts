@@ -2,11 +2,12 @@
  * Feature engineering: per-symbol factors over a trailing window, computed on typed arrays by src/math/features.ts
  * (formulas in docs/math.md). Annualisation follows the asset type: 365 for crypto (spot, perp), 252 otherwise.
  */
-import { asOfEnd, type Candidate, type FeatureTable, type SelectionContext } from '../../src/core/context.js';
+import { asOfEnd, type FeatureTable, type SelectionContext } from '../../src/core/context.js';
 import { inputError, runError } from '../../src/core/errors.js';
 import { int, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { computeFeatures, type SymbolFeatures } from '../../src/math/features.js';
+import { periodsPerYearFor } from '../../src/util/annualisation.js';
 
 /** Config-facing feature names and the kernel's field for each. */
 export const FEATURES = {
@@ -26,11 +27,6 @@ export const FEATURES = {
 } as const satisfies Record<string, keyof SymbolFeatures>;
 export type FeatureName = keyof typeof FEATURES;
 export const FEATURE_NAMES = Object.keys(FEATURES) as FeatureName[];
-
-const CRYPTO = new Set(['spot', 'perp', 'crypto']);
-export function periodsPerYearFor(candidate: Candidate | undefined): number {
-  return candidate?.asset_type && CRYPTO.has(candidate.asset_type) ? 365 : 252;
-}
 
 export class FeatureEngineeringStage implements Stage<SelectionContext> {
   static readonly meta: StageMeta = {

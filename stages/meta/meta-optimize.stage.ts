@@ -13,12 +13,10 @@ import { FractalError, inputError } from '../../src/core/errors.js';
 import { int, num, oneOfStr, params, pluginRef } from '../../src/core/params.js';
 import type { PluginRef, PreflightEnv, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { isoFromDay } from '../../src/util/dates.js';
-import { AllocationStage } from '../allocation/allocation.stage.js';
+import { ALLOCATION_PARAMS, CAP_PARAMS } from '../../src/portfolio/allocation-params.js';
 import type { Simulator } from '../../src/portfolio/simulator.js';
 import { allocateSleeves } from './allocate-sleeves.js';
 import { holdingsAt, metaWalkForward, rebalanceView, type MetaDecision } from './walk-forward.js';
-
-const allocationParams = AllocationStage.meta.params.properties as Record<string, Record<string, unknown>>;
 
 export class MetaOptimizeStage implements Stage<MetaContext> {
   static readonly meta: StageMeta = {
@@ -29,7 +27,8 @@ export class MetaOptimizeStage implements Stage<MetaContext> {
     requires: ['sleeve_returns'],
     provides: ['meta_weights', 'meta_returns'],
     params: params({
-      ...Object.fromEntries(Object.entries(allocationParams).filter(([k]) => !['cluster_cap', 'symbol_bounds', 'market_neutral'].includes(k))),
+      ...ALLOCATION_PARAMS,
+      ...CAP_PARAMS,
       on_failure: oneOfStr(['equal_weight', 'fail'] as const, 'When an optimisation fails: the equal-weight proxy for that rebalance (recorded), or fail the run.', 'equal_weight'),
       train_window: int("Days of the sleeves' out-of-sample returns each meta decision sees (the meta's record starts after the first of them).", 90, { min: 2 }),
       test_window: int('Days each meta decision is held (when shorter than step_size the book is sold and the rest is cash).', 30, { min: 1 }),

@@ -12,7 +12,7 @@ import { runError } from '../../src/core/errors.js';
 import { dict } from '../../src/util/keyed.js';
 import { int, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
-import type { ResolvedTournament } from '../../src/config/tournament.js';
+import type { ResolvedTournament } from '../../src/core/resolved-config.js';
 import { readCached, resultKey, writeCached } from '../../src/runs/result-cache.js';
 
 export class TournamentCellsStage implements Stage<TournamentContext> {

@@ -11,7 +11,7 @@ import { runError } from '../../src/core/errors.js';
 import { dict } from '../../src/util/keyed.js';
 import { bool, int, num, params } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
-import type { ResolvedTournament } from '../../src/config/tournament.js';
+import type { ResolvedTournament } from '../../src/core/resolved-config.js';
 import { isoFromDay } from '../../src/util/dates.js';
 import { optimalBlockLength, pairedBootstrap } from '../../src/math/bootstrap.js';
 import { computeMetrics } from '../../src/math/metrics.js';

@@ -8,7 +8,8 @@ import { FIXTURES } from './helpers.js';
 import { composeExtends, parseSetValue } from '../../src/config/compose.js';
 import { canonicalJson, configHash } from '../../src/util/hash.js';
 import { deepMerge, type OriginMap } from '../../src/config/origins.js';
-import { validateFile, type ResolvedStage, type ValidationResult } from '../../src/config/validate.js';
+import { validateFile, type ValidationResult } from '../../src/config/validate.js';
+import type { ResolvedStage } from '../../src/core/resolved-config.js';
 import { builtinRegistry } from '../../stages/index.js';
 import { removeTmpTrees, tmpTree } from './tmp.js';
 

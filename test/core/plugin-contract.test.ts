@@ -3,7 +3,7 @@
  * need (so too few observations are refused or fall back), and a param that names a file carries the path marker
  * (so validation confines it to the allowed roots; the marker decides, never the param's name).
  */
-import { PATH_KEYWORD } from '../../src/config/ajv.js';
+import { PATH_KEYWORD } from '../../src/core/params.js';
 import type { JsonSchema } from '../../src/core/plugin.js';
 import { PLUGIN_KINDS } from '../../src/core/plugin.js';
 import { builtinRegistry } from '../../stages/index.js';

@@ -5,7 +5,7 @@ import { annualisedVolatility } from '../../../src/math/features.js';
 import { drawdownSeries, maxDrawdown } from '../../../src/math/metrics.js';
 import { int, num, numberMap, params } from '../../../src/core/params.js';
 import type { PluginMeta, StageEnv } from '../../../src/core/plugin.js';
-import { periodsPerYearFor } from '../../features/feature-engineering.stage.js';
+import { periodsPerYearFor } from '../../../src/util/annualisation.js';
 import { directionsSchema, REGIME_DEFAULT_WEIGHTS, resolveFactors, type Ranker, type RankerResult, type Regime } from '../ranker.js';
 import { factorUses, logMps, MPS_SCORING_PARAMS, mpsOptions } from './mps.ranker.js';
 
