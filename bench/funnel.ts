@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateFile } from '../src/config/validate.js';
 import { runPipeline } from '../src/pipeline/runner.js';
+import { workerExecutors } from '../src/exec/executors.js';
 import { openLakehouse } from '../src/lakehouse/index.js';
 import { builtinRegistry } from '../stages/index.js';
 
@@ -39,7 +40,7 @@ stages:
   );
   const v = await validateFile(file, { registry: builtinRegistry() });
   if (!v.ok) throw new Error(JSON.stringify(v.diagnostics));
-  const s = await runPipeline(v, { outRoot: join(dir, 'runs'), lakehousePath: join(dir, 'lakehouse') });
+  const s = await runPipeline(v, { outRoot: join(dir, 'runs'), lakehousePath: join(dir, 'lakehouse'), executors: workerExecutors });
   if (s.outcome !== 'succeeded') throw new Error(s.error?.message);
   console.log(`funnel on ${symbols} symbols × ${days} days (seeding the lakehouse took ${(seeded / 1000).toFixed(1)} s)`);
   for (const st of s.stages) console.log(`  ${st.type.padEnd(20)} ${String(st.ms).padStart(8)} ms`);

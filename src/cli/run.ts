@@ -50,6 +50,7 @@ export function registerRunCommand(program: Command): void {
         return refuse(file, [inputError('LAKEHOUSE_MISSING', `no lakehouse at ${lakehouse}`)], opts);
       // The runner pulls in the container (inversify); loaded only when something runs, so `validate` starts fast.
       const { runPipeline, preflightPipeline } = await import('../pipeline/runner.js');
+      const { workerExecutors } = await import('../exec/executors.js');
       // What the config and the lakehouse's symbols table can tell, before any folder exists: every problem at once.
       const problems = await preflightPipeline(v, { lakehousePath: lakehouse, ...(opts.cache === false ? {} : { cacheRoot: resolve(opts.out) }) });
       if (problems.length) return refuse(file, problems, opts);
@@ -62,6 +63,7 @@ export function registerRunCommand(program: Command): void {
           progress: (label, done, total) => progress.update(label, done, total),
           noCache: opts.cache === false,
           preflighted: true,
+          executors: workerExecutors,
         });
         progress.stop();
         if (opts.json) writeJson(summary);

@@ -133,6 +133,7 @@ export interface SelectionContext {
   atom_returns?: ReturnsMatrix;
   /** Net physical weights: negative for a net short. */
   weights?: { symbol: string; weight: number; direction: 'LONG' | 'SHORT' }[];
+  /** The walk-forward's record; at least an OutOfSampleRecord (what the run above reads), the backtest stage adds more. */
   backtest?: unknown;
   report?: { files: string[] };
   /** Free-form values a plugin stage provides under its own key (declared in its `provides`). */
@@ -197,6 +198,20 @@ export interface TreeNode {
 export interface DatedHoldings {
   date: EpochDay;
   weights: { symbol: string; weight: number }[];
+}
+
+/**
+ * What a selection pipeline's walk-forward leaves in `ctx.backtest` for the run above it (a meta reads a sleeve's
+ * returns and its decisions through time, a tournament a cell's costs and band drift): the stage that provides
+ * `backtest` writes at least this.
+ */
+export interface OutOfSampleRecord {
+  /** Out-of-sample days and the portfolio's return on each. */
+  dates: Int32Array;
+  returns: Float64Array;
+  /** Each rebalance: decided as of `as_of`, held to `end` (ISO dates). */
+  windows: { as_of: string; end: string; weights: { symbol: string; weight: number }[] }[];
+  metrics: { periods_per_year: number; weights_as_of: string; liquidated?: boolean; turnover?: number; costs?: number; volatility_band?: { drift: number } | null };
 }
 
 /** What a sleeve contributes to its meta pipeline. */

@@ -76,6 +76,12 @@ export interface StageMeta extends PluginMeta {
   /** Groups of params of which at most one may be given (checked before defaults are applied). */
   exclusive?: string[][];
   /**
+   * Error codes on which a replayed decision (a backtest window) holds cash instead of failing the run, with the
+   * reason recorded: e.g. the allocation stage's `{ NO_WINNERS: 'no winners' }` (the policy let nothing through on
+   * that date). A run's own decision still fails on them.
+   */
+  cashOn?: Record<string, string>;
+  /**
    * Whether the stage may appear more than once in a pipeline. Most may not: a second `allocation` would silently
    * overwrite the first's weights, a second `backtest` would replay the first. Refused at validation unless set.
    */

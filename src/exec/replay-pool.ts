@@ -8,22 +8,10 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ResolvedConfig } from '../core/resolved-config.js';
 import { deserialiseError, FractalError, type SerialisedError } from '../core/errors.js';
-import type { ReplayOptions, ReplayOutcome } from '../pipeline/replay.js';
+import type { ReplayJob } from '../pipeline/executor.js';
+import type { ReplayOutcome } from '../pipeline/replay.js';
 import type { DataSource } from '../core/plugin.js';
-
-export interface ReplayJob {
-  config: ResolvedConfig;
-  hash: string;
-  runId: string;
-  pipelineFile: string;
-  baseDir: string;
-  lakehousePath: string;
-  upto: number;
-  dates: number[];
-  options: ReplayOptions;
-}
 
 const workerUrl = new URL('./replay-worker.js', import.meta.url);
 

@@ -12,7 +12,7 @@ import { serialiseError } from '../core/errors.js';
 import { PipelineFactory } from '../pipeline/factory.js';
 import { quietEnv, replayOutcome } from '../pipeline/replay.js';
 import type { DataSource, StageEnv } from '../core/plugin.js';
-import type { ReplayJob } from './replay-pool.js';
+import type { ReplayJob } from '../pipeline/executor.js';
 
 const job = workerData as ReplayJob;
 const port = parentPort!;

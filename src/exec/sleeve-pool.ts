@@ -8,25 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ChildRun } from '../core/plugin.js';
-
-export interface SleeveTask {
-  name: string;
-  kind: 'selection' | 'meta';
-  file: string;
-  profile?: string;
-  sets?: string[];
-  outRoot: string;
-  cacheRoot: string;
-  lakehousePath: string;
-  noCache?: boolean;
-  /** The config hash the parent's validation gave this child: the worker's must be the same. */
-  expectHash: string;
-  /** The data roots the meta was validated with (the sleeve's paths are confined the same way). */
-  dataRoots?: string[];
-  finalPrefixes?: { from: string; to: string }[];
-  /** The run folder's name under outRoot (a cell's id); the pipeline's name when omitted. */
-  folderName?: string;
-}
+import type { SleeveTask } from '../pipeline/executor.js';
 
 const what = (t: SleeveTask) => `${t.folderName ? 'cell' : 'sleeve'} ${t.name}`;
 

@@ -5,7 +5,7 @@ import { builtinRegistry } from '../../stages/index.js';
 import { validateFile } from '../config/validate.js';
 import { executePipeline } from '../pipeline/runner.js';
 import { childRunOf } from '../pipeline/sleeve-result.js';
-import type { SleeveTask } from './sleeve-pool.js';
+import type { SleeveTask } from '../pipeline/executor.js';
 
 const registry = builtinRegistry();
 

@@ -1,12 +1,50 @@
 /**
- * Where a tournament's cells run. The runner hands an executor the cells to run and gets their results back; the
- * local worker pool (src/exec/cell-pool.ts) is the first executor, a distributed one (BullMQ) can be another. A
- * job is self-contained plain data: the base file and exactly the inputs the tournament validated it with, the
- * config hash the worker must arrive at, and the cell's content identity (config hash + data identity + engine
- * code: the result cache's key), which a queue can use as the job id.
+ * How a run spreads independent work over threads, or machines. The runner calls these contracts; src/exec
+ * implements them with worker threads (`workerExecutors`), and whoever starts a run hands them in
+ * (RunOptions.executors: the CLI, a benchmark). Without them, or where they are not available (no compiled
+ * workers), the runner does the same work in process, one item after the other, with the same results.
+ *
+ * A tournament's cells go to a CellExecutor: the local worker pool (src/exec/cell-pool.ts) is the first, a
+ * distributed one (BullMQ) can be another. A job is self-contained plain data: the base file and exactly the inputs
+ * the tournament validated it with, the config hash the worker must arrive at, and the cell's content identity
+ * (config hash + data identity + engine code: the result cache's key), which a queue can use as the job id.
  */
-import type { SleeveTask } from '../exec/sleeve-pool.js';
-import type { ChildRun } from '../core/plugin.js';
+import type { ChildRun, DataSource } from '../core/plugin.js';
+import type { ResolvedConfig } from '../core/resolved-config.js';
+import type { ReplayOptions, ReplayOutcome } from './replay.js';
+
+/** Backtest windows to replay: the run's resolved config, rebuilt in the worker, and the dates. */
+export interface ReplayJob {
+  config: ResolvedConfig;
+  hash: string;
+  runId: string;
+  pipelineFile: string;
+  baseDir: string;
+  lakehousePath: string;
+  upto: number;
+  dates: number[];
+  options: ReplayOptions;
+}
+
+/** A child run (a meta's sleeve, a tournament's cell): its file, validated again in the worker with the same inputs. */
+export interface SleeveTask {
+  name: string;
+  kind: 'selection' | 'meta';
+  file: string;
+  profile?: string;
+  sets?: string[];
+  outRoot: string;
+  cacheRoot: string;
+  lakehousePath: string;
+  noCache?: boolean;
+  /** The config hash the parent's validation gave this child: the worker's must be the same. */
+  expectHash: string;
+  /** The data roots the meta was validated with (the sleeve's paths are confined the same way). */
+  dataRoots?: string[];
+  finalPrefixes?: { from: string; to: string }[];
+  /** The run folder's name under outRoot (a cell's id); the pipeline's name when omitted. */
+  folderName?: string;
+}
 
 /**
  * One cell to run: the base validated with `profile` and `sets` must resolve to `expectHash`. `key` is the cell's
@@ -20,4 +58,20 @@ export interface CellExecutor {
    * (its run fails, or its worker cannot run it) comes back failed with its error; it never stops the others.
    */
   run(jobs: CellJob[], opts: { threads: number; onDone?: (done: number) => void }): Promise<ChildRun[]>;
+}
+
+/** The executors a run may be handed; each says whether it can run here (compiled workers exist). */
+export interface Executors {
+  /** Replays of backtest windows, the dates split in blocks. */
+  replay?: {
+    available(): boolean;
+    run(base: Omit<ReplayJob, 'dates'>, dates: number[], threads: number, onProgress: (done: number) => void): Promise<{ outcomes: ReplayOutcome[]; sources: DataSource[] }>;
+  };
+  /** A meta pipeline's sleeves, each a child run; the first failure stops the others. */
+  sleeves?: {
+    available(): boolean;
+    run(tasks: SleeveTask[], threads: number, onDone: (done: number) => void): Promise<ChildRun[]>;
+  };
+  /** A tournament's cells (unless RunOptions.cellExecutor names another executor). */
+  cells?: CellExecutor & { available(): boolean };
 }

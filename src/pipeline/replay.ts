@@ -10,6 +10,7 @@
 import { isoFromDay } from '../util/dates.js';
 import { newSelectionContext, withChampion, type SelectionContext } from '../core/context.js';
 import { FractalError } from '../core/errors.js';
+import { ownGet } from '../util/keyed.js';
 import type { BuiltStage } from './factory.js';
 import type { ReplayDecision, ReplayOutcome, StageEnv } from '../core/plugin.js';
 
@@ -59,12 +60,9 @@ async function runStages(stages: BuiltStage[], from: number, upto: number, c: Se
   return c;
 }
 
+/** The reason to hold cash when the stage declares the error's code so (StageMeta.cashOn), else undefined. */
 function cashReason(err: unknown, s: BuiltStage): string | undefined {
-  if (!(err instanceof FractalError)) return undefined;
-  if (err.code === 'NO_WINNERS') return 'no winners';
-  if (s.meta.provides.includes('raw_pool') && err.code === 'EMPTY_UNIVERSE') return 'nothing tradable';
-  if (s.meta.provides.includes('raw_pool') && err.code === 'NOT_ENOUGH_HISTORY') return 'not enough history';
-  return undefined;
+  return err instanceof FractalError ? ownGet(s.meta.cashOn, err.code) : undefined;
 }
 
 /** Runs stages [0, upto) on a fresh context as of `asOf` (a stage with `as_of` gets it; `lookback_days` too). */

@@ -16,15 +16,12 @@ import { newMetaContext, newSelectionContext, newTournamentContext } from '../co
 import { asFractalError, FractalError, inputError, type ErrorLocation } from '../core/errors.js';
 import { PipelineFactory, type BuiltPipeline } from './factory.js';
 import type { ChildRun, PreflightEnv, ReplayOutcome, RunSpec, StageEnv } from '../core/plugin.js';
-import type { CellExecutor, CellJob } from './executor.js';
-import { localCellExecutor } from '../exec/cell-pool.js';
+import type { CellExecutor, CellJob, Executors } from './executor.js';
 import { canonicalJson } from '../util/hash.js';
 import { locateIn } from '../config/origins.js';
 import { markInterrupted } from '../runs/run-folder.js';
 import { childRunOf } from './sleeve-result.js';
-import { runSleevesInPool, sleevePoolAvailable } from '../exec/sleeve-pool.js';
 import { quietEnv, replayOutcome, replayPrefix } from './replay.js';
-import { poolAvailable, replayInPool } from '../exec/replay-pool.js';
 import { combinedDataIdentity } from '../lakehouse/registry.js';
 
 export interface RunOptions {
@@ -44,8 +41,10 @@ export interface RunOptions {
   preflighted?: boolean;
   /** The run folder's name under outRoot (a tournament cell's id); the pipeline's name when omitted. */
   folderName?: string;
-  /** Where a tournament's cells run: the local worker pool unless another executor is given. */
+  /** Where a tournament's cells run: this executor when given, else `executors.cells` (the local worker pool). */
   cellExecutor?: CellExecutor;
+  /** Worker threads for replays, sleeves and cells (src/exec's workerExecutors); without them all runs in process. */
+  executors?: Executors;
 }
 
 /** Where a tournament's preflight may look for cells that already ran (the result cache); none with --no-cache. */
@@ -207,7 +206,8 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
         expectHash: c.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath,
         noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes, folderName: c.id, key: o.keys?.[c.id] ?? null,
       }));
-      const executor = opts.cellExecutor ?? (o.threads > 1 && cells.length > 1 && isMainThread && sleevePoolAvailable() ? localCellExecutor : undefined);
+      const local = opts.executors?.cells;
+      const executor = opts.cellExecutor ?? (local && o.threads > 1 && cells.length > 1 && isMainThread && local.available() ? local : undefined);
       if (executor) return executor.run(jobs, { threads: o.threads, onDone: o.onDone });
       const out: ChildRun[] = [];
       for (const c of cells) {
@@ -233,8 +233,9 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
       for (const n of names) if (!v.sleeves?.[n]) throw new FractalError('SLEEVE_UNKNOWN', `no sleeve named '${n}' in ${v.file}`);
       const sleeves = (config.sleeves ?? []).filter((s) => names.includes(s.name));
       // A nested meta inside a worker runs its sleeves in that worker, one after the other (no pools in pools).
-      if (o.threads > 1 && names.length > 1 && isMainThread && sleevePoolAvailable()) {
-        return runSleevesInPool(
+      const pool = opts.executors?.sleeves;
+      if (pool && o.threads > 1 && names.length > 1 && isMainThread && pool.available()) {
+        return pool.run(
           // The worker validates the sleeve with exactly the inputs the meta's validation used (same profile, same
           // overrides) and refuses to run if the resolved config differs (its hash is checked).
           sleeves.map((s) => ({ name: s.name, kind: s.kind, file: resolve(v.baseDir, s.file), profile: v.sleeves![s.name].composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes })),
@@ -253,8 +254,9 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
     replayMany: async (dates, o) => {
       const threads = o.threads ?? 1;
       // Inside a worker (a sleeve's or a cell's) the windows are replayed in that worker: no pools in pools.
-      if (threads > 1 && dates.length > 1 && isMainThread && poolAvailable()) {
-        const r = await replayInPool(
+      const pool = opts.executors?.replay;
+      if (pool && threads > 1 && dates.length > 1 && isMainThread && pool.available()) {
+        const r = await pool.run(
           { config, hash: v.hash!, runId, pipelineFile: resolve(v.file), baseDir: v.baseDir, lakehousePath: opts.lakehousePath, upto: currentIndex, options: { lookbackDays: o.lookbackDays, challengers: o.challengers } },
           dates,
           Math.min(threads, dates.length),

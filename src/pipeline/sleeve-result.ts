@@ -1,14 +1,6 @@
 /** What a finished child run (a sleeve) contributes to its meta pipeline: plain data, so it can cross threads. */
 import { dayFromIso } from '../util/dates.js';
-import type { DatedHoldings, MetaContext, RunRecord, SleeveResult } from '../core/context.js';
-
-/** A selection backtest's windows as its context holds them (stages/backtest). */
-interface BacktestRecord {
-  dates: Int32Array;
-  returns: Float64Array;
-  windows: { as_of: string; end: string; weights: { symbol: string; weight: number }[] }[];
-  metrics: { periods_per_year: number; weights_as_of: string; liquidated?: boolean; turnover?: number; costs?: number; volatility_band?: { drift: number } | null };
-}
+import type { DatedHoldings, MetaContext, OutOfSampleRecord, RunRecord, SleeveResult } from '../core/context.js';
 
 const numberOrNull = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 
@@ -17,7 +9,7 @@ const numberOrNull = (x: unknown): number | null => (typeof x === 'number' && Nu
  * the end of a holding period that stops before the next decision (test_window < step_size: the book is sold
  * there), and the final decision at its as-of date.
  */
-export function selectionHoldings(bt: Pick<BacktestRecord, 'windows' | 'metrics'>, final: { symbol: string; weight: number }[]): DatedHoldings[] {
+export function selectionHoldings(bt: Pick<OutOfSampleRecord, 'windows' | 'metrics'>, final: { symbol: string; weight: number }[]): DatedHoldings[] {
   const out: DatedHoldings[] = [];
   const asOf = dayFromIso(bt.metrics.weights_as_of);
   bt.windows.forEach((w, k) => {
@@ -45,7 +37,7 @@ export function resultOf(name: string, kind: 'selection' | 'meta', context: unkn
       record: recordOf(c.extra.meta_metrics as Record<string, unknown> | undefined),
     };
   }
-  const c = context as { backtest?: BacktestRecord; weights?: SleeveResult['weights'] };
+  const c = context as { backtest?: OutOfSampleRecord; weights?: SleeveResult['weights'] };
   if (!c.backtest) return undefined;
   const liquidated = Boolean(c.backtest.metrics.liquidated);
   const weights = liquidated ? [] : (c.weights ?? []).filter((w) => w.weight !== 0);

@@ -28,6 +28,8 @@ export class AllocationStage implements Stage<SelectionContext> {
     requires: ['returns'],
     reads: ['atoms', 'winners', 'clusters', 'scores', 'regime'],
     provides: ['weights'],
+    // A past date on which the policy let nothing through.
+    cashOn: { NO_WINNERS: 'no winners' },
     params: params({
       ...ALLOCATION_PARAMS,
       symbol_bounds: { type: 'object', additionalProperties: BOUND, description: 'Per-symbol [lower, upper] overriding `bounds`.' },

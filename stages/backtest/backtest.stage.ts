@@ -12,7 +12,7 @@
  * With challenger rankers, every decision is also re-made with each challenger as champion and held the same
  * way: challengers.json and challengers.arrow give each ranker's out-of-sample record. docs/backtest.md.
  */
-import type { SelectionContext, ToxicBar } from '../../src/core/context.js';
+import type { OutOfSampleRecord, SelectionContext, ToxicBar } from '../../src/core/context.js';
 import { FractalError, inputError, runError } from '../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, pluginRef, str } from '../../src/core/params.js';
 import type { PluginRef, PreflightEnv, ReplayDecision, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
@@ -298,7 +298,9 @@ export class BacktestStage implements Stage<SelectionContext> {
       await env.artifacts.writeJson('atoms.json', []);
     }
     ctx.weights = last;
-    ctx.backtest = { dates: d, returns: r, benchmark: bench, windows: champion.windows, metrics: summary, ...(challengers ? { challengers: { ...challengers, returns: { [challengers.champion]: r, ...challengerReturns } } } : {}), ...(parity ? { parity } : {}) };
+    // At least what the run above reads (the OutOfSampleRecord contract), checked here by the compiler.
+    const record: OutOfSampleRecord & Record<string, unknown> = { dates: d, returns: r, benchmark: bench, windows: champion.windows, metrics: summary, ...(challengers ? { challengers: { ...challengers, returns: { [challengers.champion]: r, ...challengerReturns } } } : {}), ...(parity ? { parity } : {}) };
+    ctx.backtest = record;
     env.log(`backtest: ${champion.windows.length} windows, ${isoFromDay(d[0])} to ${isoFromDay(d[d.length - 1])}, CAGR ${(metrics.cagr * 100).toFixed(1)}%, Sharpe ${metrics.sharpe.toFixed(2)}, max drawdown ${(metrics.max_drawdown * 100).toFixed(1)}%${keys.length ? `; challengers ${keys.map((k) => `${k} Sharpe ${(challengerRecords[k]!.metrics.sharpe as number).toFixed(2)}`).join(', ')}` : ''}`);
     return ctx;
   }

@@ -22,6 +22,8 @@ export class IngestionStage implements Stage<SelectionContext> {
     documents: ['selection'],
     requires: [],
     provides: ['raw_pool', 'returns'],
+    // A past date on which nothing was tradable yet (the venue's calendar can start before any candidate's history).
+    cashOn: { EMPTY_UNIVERSE: 'nothing tradable', NOT_ENOUGH_HISTORY: 'not enough history' },
     params: params({
       scanner: pluginRef('scanner', 'Where candidates come from.', 'lakehouse'),
       lookback_days: int('Days of history to load up to the as-of date; omit for all history.', undefined, { min: 2 }),
