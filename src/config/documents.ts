@@ -2,7 +2,8 @@
  * Document kinds and their structural schemas. `pipeline:` picks the kind; each kind has its own schema. Stage
  * params are checked in the plugin layer against each stage's own schema, so here they are only "a mapping".
  */
-import type { DocumentKind, JsonSchema } from '../core/plugin.js';
+import type { JsonSchema } from '../core/plugin.js';
+import type { DocumentKind } from '../core/resolved-config.js';
 
 export const DOCUMENT_KINDS: DocumentKind[] = ['selection', 'meta', 'tournament'];
 

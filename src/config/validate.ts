@@ -7,9 +7,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
 import { DOCUMENT_PROVIDES } from '../core/context.js';
-import type { DocumentKind, JsonSchema, PluginKind, PluginRef, StageMeta } from '../core/plugin.js';
+import type { JsonSchema, PluginKind, PluginRef, StageMeta } from '../core/plugin.js';
 import type { PluginRegistry } from '../core/registry.js';
-import type { ResolvedConfig, ResolvedSleeve, ResolvedStage } from '../core/resolved-config.js';
+import type { DocumentKind, ResolvedConfig, ResolvedSleeve, ResolvedStage } from '../core/resolved-config.js';
 import { PATH_KEYWORD, PLUGIN_REF_KEYWORD } from '../core/params.js';
 import { ajvDiagnostics, compile } from './ajv.js';
 import { applyOverlays, composeExtends, type Composed, type SetExpr, type SourceCache } from './compose.js';

@@ -3,7 +3,7 @@
  * Per-day, per-symbol data is held column-major in typed arrays (one contiguous column per symbol), never as arrays
  * of objects: feature and correlation kernels walk a column at a time.
  */
-import type { DocumentKind } from './plugin.js';
+import type { DocumentKind } from './resolved-config.js';
 
 /** Days since 1970-01-01 UTC; the lakehouse and every matrix use this calendar unit. */
 export type EpochDay = number;

@@ -4,6 +4,7 @@
  * generator and `pipeline-run plugins` read the same object, so the editor, `validate` and the engine never disagree.
  */
 import type { FractalError } from './errors.js';
+import type { DocumentKind } from './resolved-config.js';
 
 /** Where a stage records its decisions (runs/audit.ts writes it as audit.jsonl). */
 export interface Audit {
@@ -51,8 +52,6 @@ export interface PluginMeta {
    */
   needs?: 'covariance' | 'variances' | 'nothing';
 }
-
-export type DocumentKind = 'selection' | 'meta' | 'tournament';
 
 export interface StageMeta extends PluginMeta {
   kind: 'stage';

@@ -2,7 +2,8 @@
  * The resolved config: what a valid pipeline file becomes (src/config/validate.ts), explicit, defaults filled, every
  * plugin reference `{name, params}`. It is what runs and what is hashed; every layer above config reads it.
  */
-import type { DocumentKind } from './plugin.js';
+/** The document kinds a pipeline file can be (its `pipeline:` key). */
+export type DocumentKind = 'selection' | 'meta' | 'tournament';
 
 export interface ResolvedStage {
   type: string;

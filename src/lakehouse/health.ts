@@ -4,7 +4,7 @@
  * "now" and is recomputed at every commit. Any finding makes the symbol DEGRADED, and the reasons say why.
  */
 import { isoFromDay, isBusinessDay, msFromDay } from '../util/dates.js';
-import type { Ohlcv } from './store.js';
+import type { Ohlcv } from './ohlcv.js';
 
 export type HealthStatus = 'STABLE' | 'DEGRADED';
 

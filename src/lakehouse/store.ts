@@ -28,23 +28,12 @@ import {
 } from './registry.js';
 import { seriesFindings, tradesDaily, type HealthOptions } from './health.js';
 import { isoFromDay } from '../util/dates.js';
+import type { Ohlcv } from './ohlcv.js';
 
 export const SYMBOLS_FILE = 'symbols.arrow';
 export const JOURNAL_FILE = 'journal.json';
 export const OHLCV_DIR = 'ohlcv';
 export const OHLCV_COLUMNS = ['date', 'open', 'high', 'low', 'close', 'volume'] as const;
-
-/** Daily bars of one symbol, ascending by date, as typed arrays (NaN where a value is unknown, e.g. volume of a close-only CSV). */
-export interface Ohlcv {
-  date: Int32Array;
-  open: Float64Array;
-  high: Float64Array;
-  low: Float64Array;
-  close: Float64Array;
-  volume: Float64Array;
-  /** Perpetuals: the day's total funding rate as a fraction of notional (long pays when positive); NaN when unknown. */
-  funding?: Float64Array;
-}
 
 /**
  * A symbol or venue name becomes a file name: letters, digits, '.', '_' and '-', not starting with '.' or '-', at

@@ -1,7 +1,7 @@
 import { openLakehouse } from '../../src/lakehouse/index.js';
 import { seriesFindings, staleFinding } from '../../src/lakehouse/health.js';
 import { dayFromIso } from '../../src/util/dates.js';
-import type { Ohlcv } from '../../src/lakehouse/store.js';
+import type { Ohlcv } from '../../src/lakehouse/ohlcv.js';
 import { tempDir, CRYPTO } from './helpers.js';
 
 function series(dates: string[], closes?: number[], volume?: number[]): Ohlcv {

@@ -6,7 +6,8 @@
  */
 import { inputError, runError } from '../../core/errors.js';
 import { dayFromMs, isoFromDay, msFromDay, parseIsoDay, todayDay } from '../../util/dates.js';
-import type { Ohlcv, SymbolWrite } from '../store.js';
+import type { Ohlcv } from '../ohlcv.js';
+import type { SymbolWrite } from '../store.js';
 import type { Registry, SymbolMeta } from '../registry.js';
 import { entryKey } from '../registry.js';
 

@@ -18,7 +18,8 @@ import { promisify } from 'node:util';
 import { basename, join, resolve } from 'node:path';
 import { inputError } from '../../core/errors.js';
 import { isoFromDay, parseIsoDay, weekday } from '../../util/dates.js';
-import { nameProblem, type Ohlcv, type SymbolWrite } from '../store.js';
+import type { Ohlcv } from '../ohlcv.js';
+import { nameProblem, type SymbolWrite } from '../store.js';
 import type { SymbolMeta } from '../registry.js';
 
 export type CsvLayout = 'wide' | 'ohlcv';
