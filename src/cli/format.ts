@@ -24,6 +24,8 @@ export function formatText(ds: Diagnostic[]): string {
   const lineCache = new Map<string, string[] | null>();
   for (const d of ds) {
     out.push(`${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code} ${d.message}`);
+    // Control characters of a binary-looking line are shown as '?' (the terminal would act on them).
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
     const src = d.layer === 'file' ? undefined : sourceLine(lineCache, d.file, d.line)?.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
     if (src !== undefined) {
       const gutter = String(d.line).padStart(5);

@@ -26,7 +26,7 @@ export function linkage(square: Float64Array, n: number, method: LinkageMethod):
       for (let i = 0; i < n; i++) if (size[i]! > 0) { chain[0] = i; break; }
       chainLength = 1;
     }
-    let x = 0, y = 0, current = Infinity;
+    let x: number, y = 0, current: number;
     for (;;) {
       x = chain[chainLength - 1]!;
       if (chainLength > 1) { y = chain[chainLength - 2]!; current = D[x * n + y]!; } else current = Infinity;
@@ -121,14 +121,13 @@ function allocate(root: number[], children: (node: number[]) => [number[], numbe
     const parts = children(items);
     if (!parts) { w[items[0]!] = total; continue; }
     const [left, right] = parts;
-    let alpha = split(left, right);
+    const alpha = split(left, right);
     // Keep each side within what it can hold: left in [sum lb, sum ub] and right likewise.
     const lo = Math.max(sum(left, lb), total - sum(right, ub));
     const hi = Math.min(sum(left, ub), total - sum(right, lb));
     let leftTotal = alpha * total;
     if (leftTotal < lo) leftTotal = lo;
     if (leftTotal > hi) leftTotal = hi;
-    alpha = leftTotal;
     stack.push({ items: right, total: total - leftTotal }, { items: left, total: leftTotal });
   }
   return w;

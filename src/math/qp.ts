@@ -451,9 +451,8 @@ class ActiveSetQP {
       this.forward(w);
       // r = -S^-1 Y'w,  z = -L^-T (w + Y r)
       const r = new Float64Array(k);
-      let S: Float64Array | null = null;
       if (k) {
-        S = this.schur();
+        const S = this.schur();
         for (let a = 0; a < k; a++) { const Ya = this.Y[a]!; let s = 0; for (let q = 0; q < f; q++) s += Ya[q]! * w[q]!; r[a] = -s; }
         cholSolve(S, k, r);
       }
@@ -711,7 +710,6 @@ class ActiveSetQP {
   private polish(): void {
     const { n, F, Q, x, state } = this;
     const f = this.f, k = this.W.length;
-    const h = new Float64Array(f);
     const beta = new Float64Array(k);
     const target = new Float64Array(f); // -(c_F + Q_FB x_B)
     for (let q = 0; q < f; q++) {

@@ -185,7 +185,6 @@ function coordinateDescent(cov: Float64Array, n: number, b: Float64Array, x: Flo
   const Cx = new Float64Array(n);
   for (let i = 0; i < n; i++) { let s = 0; for (let j = 0; j < n; j++) s += cov[i * n + j]! * x[j]!; Cx[i] = s; }
   let sweeps = 0;
-  let error = Infinity;
   for (; sweeps < maxSweeps; sweeps++) {
     for (let i = 0; i < n; i++) {
       const cii = cov[i * n + i]!;
@@ -199,8 +198,7 @@ function coordinateDescent(cov: Float64Array, n: number, b: Float64Array, x: Flo
     }
     // Recompute Cx exactly now and then against drift; check x_i (Cx)_i = b_i.
     if (sweeps % 20 === 19) for (let i = 0; i < n; i++) { let s = 0; for (let j = 0; j < n; j++) s += cov[i * n + j]! * x[j]!; Cx[i] = s; }
-    error = budgetError(x, Cx, b, n);
-    if (error < tol) break;
+    if (budgetError(x, Cx, b, n) < tol) break;
   }
   return sweeps + 1;
 }

@@ -81,9 +81,9 @@ export function wardLinkage(distances: Float64Array, n: number, layout: Distance
       chainLength = 1;
       chain[0] = active[0]!;
     }
-    let x = 0;
+    let x: number;
     let y = 0;
-    let currentMin = Infinity;
+    let currentMin: number;
     // Walk nearest neighbours until two clusters are each other's nearest (reciprocal nearest neighbours).
     for (;;) {
       x = chain[chainLength - 1]!;

@@ -12,7 +12,7 @@
  * With challenger rankers, every decision is also re-made with each challenger as champion and held the same
  * way: challengers.json and challengers.arrow give each ranker's out-of-sample record. docs/backtest.md.
  */
-import type { OutOfSampleRecord, SelectionContext, ToxicBar } from '../../src/core/context.js';
+import type { OutOfSampleRecord, SelectionContext } from '../../src/core/context.js';
 import { FractalError, inputError, runError } from '../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, pluginRef, str } from '../../src/core/params.js';
 import type { PluginRef, PreflightEnv, ReplayDecision, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';

@@ -89,7 +89,7 @@ export function runOrderBook(panel: BarPanel, path: DecisionPath, s: OrderBookSe
   const windows: SimulatedWindow[] = path.rebalances.map(() => ({ turnover: 0, cost: 0, borrow: 0, funding: 0, return: 0, liquidated: false, toxic: [], unfilled: 0 }));
   const bounds = path.rebalances.map((_, k) => windowBounds(path, k));
   const rebalanceAt = new Map(bounds.map((b, k) => [b.at, k] as const));
-  const exitAt = new Map(bounds.filter((b) => b.until < b.next).map((b, k) => [b.until, bounds.indexOf(b)] as const));
+  const exitAt = new Map(bounds.filter((b) => b.until < b.next).map((b) => [b.until, bounds.indexOf(b)] as const));
 
   const equityNow = () => {
     let e = cash;

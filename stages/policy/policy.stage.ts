@@ -20,7 +20,7 @@
 import type { Candidate, FeatureTable, SelectionContext, Veto } from '../../src/core/context.js';
 import { dict } from '../../src/util/keyed.js';
 import { runError } from '../../src/core/errors.js';
-import { bool, fraction, int, num, params, pluginRefList } from '../../src/core/params.js';
+import { bool, fraction, int, params, pluginRefList } from '../../src/core/params.js';
 import type { PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { verdictsOf, type Filter, type FilterCheck } from './filter.js';
 import { byCodeUnit } from '../../src/util/order.js';
@@ -129,7 +129,10 @@ export class PolicyStage implements Stage<SelectionContext> {
     const entropy = features.values.entropy;
     let sum = 0;
     let count = 0;
-    if (entropy) for (const v of entropy) if (Number.isFinite(v)) (sum += v), count++;
+    if (entropy) for (const v of entropy) if (Number.isFinite(v)) {
+      sum += v;
+      count++;
+    }
     const meanEntropy = count ? sum / count : NaN;
     const hardened = (p.entropy_hardening as boolean) && Number.isFinite(meanEntropy) && meanEntropy > (p.hardening_trigger as number);
     const strict = refs.map((r) => (hardened && typeof r.params.entropy_max === 'number' ? { ...r.params, entropy_max: r.params.entropy_max * (p.hardening_factor as number) } : { ...r.params }));

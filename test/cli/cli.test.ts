@@ -242,7 +242,7 @@ describe('plan, plugins, schema', () => {
   test('plugins lists every plugin with params and defaults', () => {
     const r = cli(['plugins', '--kind', 'ranker']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^rankers:\n  mps/);
+    expect(r.stdout).toMatch(/^rankers:\n {2}mps/);
     expect(r.stdout).toContain('regime');
     expect(r.stdout).toContain('(alias strategy_regime, deprecated)');
     const j = JSON.parse(cli(['plugins', '--json']).stdout);

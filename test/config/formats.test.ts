@@ -6,7 +6,7 @@
  */
 import { join, relative } from 'node:path';
 import { formatGithub, formatJson, formatText } from '../../src/cli/format.js';
-import { diag, type Diagnostic } from '../../src/config/diagnostics.js';
+import { diag } from '../../src/config/diagnostics.js';
 import { validateFile } from '../../src/config/validate.js';
 import { builtinRegistry } from '../../stages/index.js';
 import { removeTmpTrees, tmpTree } from './tmp.js';

@@ -3,7 +3,6 @@ import { mkdtemp, mkdir, readdir, writeFile, readFile, symlink, rm } from 'node:
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { DATA_DIR, REPO_DIR } from '../data.js';
 

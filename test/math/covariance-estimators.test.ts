@@ -18,7 +18,6 @@ function returns() {
 }
 
 const { names, data } = returns();
-const n = names.length;
 const maxAbs = (a: ArrayLike<number>, b: number[]) => Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i]!)));
 
 test('names line up with the reference', () => expect(names).toEqual(REF.symbols));

@@ -193,7 +193,10 @@ test('through the runner: ingestion → feature_engineering → inference (mps c
     for (let j = 0; j < n; j++) if (scores.conviction.mps[i] > scores.conviction.mps[j]) expect(scores.champion_rank[i]).toBeLessThan(scores.champion_rank[j]);
 
   // CARS normalised stays in [0, 1]; the comparison agrees with a naive Spearman.
-  for (const c of scores.conviction.cars) expect(c).toBeGreaterThanOrEqual(0), expect(c).toBeLessThanOrEqual(1);
+  for (const c of scores.conviction.cars) {
+    expect(c).toBeGreaterThanOrEqual(0);
+    expect(c).toBeLessThanOrEqual(1);
+  }
   const cmp = scores.comparison.find((c: { challenger: string }) => c.challenger === 'cars');
   expect(cmp.spearman).toBeCloseTo(pearson(avgRanks(scores.conviction.mps), avgRanks(scores.conviction.cars)), 12);
   expect(cmp.top_n).toBe(5);

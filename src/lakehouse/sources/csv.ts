@@ -48,6 +48,7 @@ const gunzipAsync = promisify(gunzip);
 
 /** A cell as a message shows it: quoted, cut, control characters made visible. */
 export function showCell(cell: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   const clean = cell.replace(/[\u0000-\u001f\u007f]/g, '?');
   return JSON.stringify(clean.length > CELL_SHOWN ? `${clean.slice(0, CELL_SHOWN)}…` : clean);
 }
