@@ -1,0 +1,55 @@
+/**
+ * The layering check (`npm run arch`, scripts/check-architecture.mjs) fails on what it is there to refuse: a copy of
+ * the project with a stage importing another stage, a folder cycle, an import up the layers and a module cycle
+ * is refused, each under its rule, and the project as it is passes. Needs tools/lint (`npm run tools`; CI installs it).
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const REPO = new URL('../..', import.meta.url).pathname;
+const TOOLS = join(REPO, 'tools', 'lint', 'node_modules');
+const withTools = existsSync(join(TOOLS, '.bin', 'depcruise')) ? test : test.skip;
+
+let root: string;
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'fractal-arch-test-'));
+  for (const p of ['src', 'stages', 'bin', 'bench', 'scripts', 'tsconfig.json', '.dependency-cruiser.cjs']) if (existsSync(join(REPO, p))) cpSync(join(REPO, p), join(root, p), { recursive: true });
+  symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
+  mkdirSync(join(root, 'tools', 'lint'), { recursive: true });
+  symlinkSync(TOOLS, join(root, 'tools', 'lint', 'node_modules'));
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const check = () => spawnSync(process.execPath, [join(root, 'scripts', 'check-architecture.mjs')], { cwd: root, encoding: 'utf8' });
+
+withTools('the project as it is passes', () => {
+  const r = check();
+  expect(r.stderr).toBe('');
+  expect(r.stdout).toMatch(/^architecture: 0 errors/m);
+  expect(r.status).toBe(0);
+}, 120_000);
+
+withTools('a stage importing another, a folder cycle, an import up the layers and a module cycle each fail it', () => {
+  // meta importing the allocation stage (what meta_optimize once did)
+  writeFileSync(join(root, 'stages', 'meta', 'uses-allocation.ts'), "import { AllocationStage } from '../allocation/allocation.stage.js';\nexport const A = AllocationStage;\n");
+  // runs ⇄ lakehouse: both in the data layer, so only the folder rule sees it
+  writeFileSync(join(root, 'src', 'runs', 'reads-lakehouse.ts'), "import { openLakehouse } from '../lakehouse/index.js';\nexport const open = openLakehouse;\n");
+  writeFileSync(join(root, 'src', 'lakehouse', 'writes-runs.ts'), "import { ArtifactWriter } from '../runs/artifacts.js';\nexport const W = ArtifactWriter;\n");
+  // core reaching up to the runner (what core/runner.ts once was)
+  writeFileSync(join(root, 'src', 'core', 'runs-pipelines.ts'), "import { runPipeline } from '../pipeline/runner.js';\nexport const run = runPipeline;\n");
+  // two util modules importing each other's types
+  writeFileSync(join(root, 'src', 'util', 'ping.ts'), "import type { Pong } from './pong.js';\nexport type Ping = { pong?: Pong };\n");
+  writeFileSync(join(root, 'src', 'util', 'pong.ts'), "import type { Ping } from './ping.js';\nexport type Pong = { ping?: Ping };\n");
+  const r = check();
+  expect(r.status).toBe(1);
+  expect(r.stdout).toContain('error stages/meta/uses-allocation.ts → stages/allocation/allocation.stage.ts');
+  expect(r.stdout).toMatch(/^no-cross-stage-imports \(1\)$/m);
+  expect(r.stdout).toMatch(/^no-folder-cycles \(\d+\)$/m);
+  expect(r.stdout).toMatch(/error src\/(runs → src\/lakehouse → src\/runs|lakehouse → src\/runs → src\/lakehouse)/);
+  expect(r.stdout).toContain('error src/core/runs-pipelines.ts → src/pipeline/runner.ts');
+  expect(r.stdout).toMatch(/^layer-core \(1\)$/m);
+  expect(r.stdout).toMatch(/^no-module-cycles \(\d+\)$/m);
+  expect(r.stdout).toMatch(/error src\/util\/(ping|pong)\.ts → src\/util\/(pong|ping)\.ts → src\/util\/(ping|pong)\.ts/);
+}, 120_000);
