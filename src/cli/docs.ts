@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { PLUGIN_REF_KEYWORD } from '../core/params.js';
-import { PLUGIN_KINDS, type JsonSchema, type PluginMeta, type StageMeta } from '../core/plugin.js';
+import { PLUGIN_KINDS, type EngineMeta, type JsonSchema, type PluginMeta, type ScannerMeta, type SimulatorMeta, type StageMeta } from '../core/plugin.js';
 import type { PluginRegistry } from '../core/registry.js';
 import { getRegistry } from './shared.js';
 
@@ -45,6 +45,30 @@ function paramRows(schema: JsonSchema, prefix = ''): string[] {
   return rows;
 }
 
+const yes = (b: boolean) => (b ? 'yes' : 'no');
+
+/** What a scanner, an engine or a simulator declares it is (src/core/plugin.ts), in words. */
+function capabilities(meta: PluginMeta): string[] {
+  if (meta.kind === 'engine') {
+    const m = meta as EngineMeta;
+    const what = { covariance: 'a covariance matrix: not run (the next fallback is) when the returns have no more days than assets', variances: 'each asset\'s variance (two days of returns)', nothing: 'no estimate' }[m.needs];
+    const names = { groups: 'group caps (clusters, regimes)', linear: 'linear constraints (the market-neutral beta band)' };
+    return [
+      `Needs: ${what}.`, '',
+      `Honours, besides the budget and the bounds: ${m.honours.map((c) => names[c]).join(', ') || 'nothing more'}. Long-only: ${m.longOnly ? 'yes (refuses short bounds and a budget that is not positive)' : 'no'}.${m.volatilityBand !== undefined ? ` Volatility band: ${Math.round(m.volatilityBand * 100)}% a year (the backtest flags realised volatility above it by more than 25 points).` : ''}`, '',
+    ];
+  }
+  if (meta.kind === 'scanner') {
+    const m = meta as ScannerMeta;
+    return [`Live: ${yes(m.live)}. Point in time: ${yes(m.pointInTime)}. Cacheable (names its data before running): ${yes(m.cacheable)}. Reads the lakehouse: ${yes(m.readsLakehouse)}.`, ''];
+  }
+  if (meta.kind === 'simulator') {
+    const m = meta as SimulatorMeta;
+    return [`Model: ${m.model === 'weights' ? 'target weights held with drift on returns' : 'orders, fills and a cash account on bars'}.`, ''];
+  }
+  return [];
+}
+
 function page(meta: PluginMeta): string {
   const out = [`# ${meta.kind} \`${meta.name}\``, '', meta.description, ''];
   if (meta.planned) out.push(`> **Planned.** Its params are validated now; \`run\` refuses it until it is implemented: ${meta.planned}`, '');
@@ -55,10 +79,7 @@ function page(meta: PluginMeta): string {
     if (sm.shorthands) for (const [k, v] of Object.entries(sm.shorthands)) out.push(`Shorthand: \`${k}\` is moved into the params of the plugin named by ${v.map((x) => `\`${x}\``).join(' or ')}.`, '');
     if (sm.repeatable) out.push('May appear more than once in a pipeline.', '');
   }
-  if (meta.needs) {
-    const what = { covariance: 'a covariance matrix: not run (the next fallback is) when the returns have no more days than assets', variances: 'each asset\'s variance (two days of returns)', nothing: 'no estimate' }[meta.needs];
-    out.push(`Needs: ${what}.`, '');
-  }
+  out.push(...capabilities(meta));
   const rows = paramRows(meta.params);
   if (rows.length) out.push('| param | type | default | bounds | description |', '|---|---|---|---|---|', ...rows);
   else out.push('No params.');

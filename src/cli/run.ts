@@ -9,6 +9,7 @@ import { formatText } from './format.js';
 import { createProgress, setProgressQuiet } from './progress.js';
 import { addConfigOptions, errorJson, formatError, isDebug, lakehousePath, validateWith, writeJson, type ConfigOptions } from './shared.js';
 import { inputError, type FractalError } from '../core/errors.js';
+import type { ScannerMeta } from '../core/plugin.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -95,9 +96,10 @@ function refuse(file: string, problems: FractalError[], opts: RunOptions): void 
   process.exitCode = 2;
 }
 
-/** Whether the pipeline, or any sleeve of a meta pipeline, discovers or reads through the lakehouse. */
+/** Whether the pipeline, or any sleeve of a meta or cell of a tournament, has a scanner that reads the lakehouse (its meta says). */
 function readsLakehouse(v: ValidationResult): boolean {
   const scanner = v.resolved?.stages.find((s) => s.type === 'ingestion')?.params.scanner as { name?: string } | undefined;
-  if (scanner && ['lakehouse', 'ccxt', 'tradingview'].includes(String(scanner.name))) return true;
+  const meta = scanner?.name === undefined ? undefined : (v.registry.lookup('scanner', scanner.name)?.cls.meta as ScannerMeta | undefined);
+  if (meta?.readsLakehouse) return true;
   return [...Object.values(v.sleeves ?? {}), ...Object.values(v.cells ?? {})].some(readsLakehouse);
 }

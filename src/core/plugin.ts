@@ -45,12 +45,71 @@ export interface PluginMeta {
    * text says what is missing. `validate` accepts it; `run` refuses before it starts rather than fail half-way.
    */
   planned?: string;
+}
+
+/*
+ * Capabilities. What the run, the backtest and the sleeve cache need to know about a plugin it declares in its
+ * `meta`, and they read it there, never its name: a new plugin says what it is in its own file. The registry refuses
+ * a scanner, an engine or a simulator that leaves one out (PLUGIN_INVALID).
+ */
+
+/** A scanner: where candidates and bars come from. */
+export interface ScannerMeta extends PluginMeta {
+  kind: 'scanner';
+  /** Discovery reads a live source (an exchange's markets and tickers, a screener): what it finds is only ever today's. */
+  live: boolean;
   /**
-   * Allocation engines: the estimate the engine relies on. 'covariance' (the full matrix) is refused, and the next
-   * declared fallback tried, when the returns have no more days than assets (the sample matrix is singular there);
-   * 'variances' needs two days per asset; 'nothing' (equal weight) needs no estimate at all.
+   * A backtest's past decisions draw from a universe that does not depend on today (a stored history rediscovered as
+   * of the date, or a fixed list filtered by its bars); the backtest records it (`universe_point_in_time`) and says
+   * when not. A live scanner is not: every past decision starts from today's survivors.
    */
-  needs?: 'covariance' | 'variances' | 'nothing';
+  pointInTime: boolean;
+  /**
+   * It names its data before running (`Scanner.dataIdentity`, the fingerprint the manifest records as data_hash),
+   * so a meta sleeve reading it is served from the sleeve cache while neither config, data nor code changed.
+   */
+  cacheable: boolean;
+  /** Bars come from the lakehouse (`run` refuses to start without one); otherwise the scanner stages its own. */
+  readsLakehouse: boolean;
+}
+
+/**
+ * Constraints of an AllocationProblem beyond the budget and each asset's bounds (src/portfolio/engine.ts) that an engine
+ * may honour. (The gross cap is honoured by none yet: the stage checks it on every result.)
+ */
+export const ENGINE_CONSTRAINTS = ['groups', 'linear'] as const;
+export type EngineConstraint = (typeof ENGINE_CONSTRAINTS)[number];
+
+/** An allocation engine. */
+export interface EngineMeta extends PluginMeta {
+  kind: 'engine';
+  /**
+   * The estimate the engine relies on. 'covariance' (the full matrix) is refused, and the next declared fallback
+   * tried, when the returns have no more days than assets (the sample matrix is singular there); 'variances' needs
+   * two days per asset; 'nothing' (equal weight) needs no estimate at all.
+   */
+  needs: 'covariance' | 'variances' | 'nothing';
+  /**
+   * Which constraints its weights satisfy, besides the budget and the bounds (which every engine's do): group caps
+   * (clusters, regimes), linear rows (the market-neutral beta band). The allocation stage checks every result anyway
+   * and falls back on a violation.
+   */
+  honours: EngineConstraint[];
+  /** It refuses short positions (a negative lower bound) and a budget that is not positive (ENGINE_NEEDS_LONG_ONLY). */
+  longOnly: boolean;
+  /** The annual volatility its portfolios are expected to stay under (the seeds' bands); the backtest flags drift above it. */
+  volatilityBand?: number;
+}
+
+/** A simulator: how decisions are held between rebalances. */
+export interface SimulatorMeta extends PluginMeta {
+  kind: 'simulator';
+  /**
+   * 'weights': target weights held with drift on returns (it can hold a meta's sleeves, which have no bars);
+   * 'orders': orders, fills and a cash account on bars. A backtest's parity check holds the same decisions with a
+   * simulator of the other model.
+   */
+  model: 'weights' | 'orders';
 }
 
 export interface StageMeta extends PluginMeta {
@@ -224,6 +283,8 @@ export interface Reporter<C = any> {
 export interface PluginResolver {
   /** An instance of the plugin of `kind` named `name` (aliases resolve). Throws FractalError when unknown. */
   get<T>(kind: PluginKind, name: string): T;
+  /** The plugin's `meta`: what it declares it is (see the capabilities above). Throws FractalError when unknown. */
+  meta<M extends PluginMeta = PluginMeta>(kind: PluginKind, name: string): M;
   names(kind: PluginKind): string[];
 }
 

@@ -4,7 +4,7 @@
  * validator and the schema generator). Duplicate names within a kind are refused when they are added.
  */
 import { FractalError } from './errors.js';
-import { PLUGIN_KINDS, type PluginAlias, type PluginClass, type PluginKind, type PluginMeta, type StageClass } from './plugin.js';
+import { ENGINE_CONSTRAINTS, PLUGIN_KINDS, type PluginAlias, type PluginClass, type PluginKind, type PluginMeta, type StageClass } from './plugin.js';
 
 /** The inversify service identifier of a kind; plugins are bound under it by name. */
 export const serviceId = (kind: PluginKind): symbol => Symbol.for(`fractal.plugin.${kind}`);
@@ -32,6 +32,26 @@ export interface Lookup {
 }
 
 const NAME_RE = /^[a-z][a-z0-9_]*$/;
+
+const isBool = (v: unknown) => typeof v === 'boolean';
+/** The capabilities a kind's plugins must declare in their meta (src/core/plugin.ts ScannerMeta, EngineMeta, SimulatorMeta). */
+const CAPABILITIES: Partial<Record<PluginKind, Record<string, { check: (v: unknown) => boolean; expected: string; optional?: boolean }>>> = {
+  scanner: {
+    live: { check: isBool, expected: 'true or false' },
+    pointInTime: { check: isBool, expected: 'true or false' },
+    cacheable: { check: isBool, expected: 'true or false' },
+    readsLakehouse: { check: isBool, expected: 'true or false' },
+  },
+  engine: {
+    needs: { check: (v) => v === 'covariance' || v === 'variances' || v === 'nothing', expected: "'covariance', 'variances' or 'nothing'" },
+    honours: { check: (v) => Array.isArray(v) && v.every((c) => (ENGINE_CONSTRAINTS as readonly unknown[]).includes(c)), expected: `a list of ${ENGINE_CONSTRAINTS.map((c) => `'${c}'`).join(', ')}` },
+    longOnly: { check: isBool, expected: 'true or false' },
+    volatilityBand: { check: (v) => typeof v === 'number' && v > 0, expected: 'a positive number', optional: true },
+  },
+  simulator: {
+    model: { check: (v) => v === 'weights' || v === 'orders', expected: "'weights' or 'orders'" },
+  },
+};
 
 export class PluginRegistry {
   private readonly byKind = new Map<PluginKind, Map<string, { cls: PluginClass; origin: string }>>();
@@ -66,6 +86,10 @@ export class PluginRegistry {
       const bad = ['documents', 'requires', 'provides'].filter((k) => !Array.isArray(sm[k]) || !(sm[k] as unknown[]).every((x) => typeof x === 'string'));
       if (bad.length) throw new FractalError('PLUGIN_INVALID', `stage '${meta.name}' (${where}) must declare ${bad.join(', ')} as lists of strings`, { exitCode: 2, hint: "e.g. documents: ['selection'], requires: ['returns'], provides: ['my_output']" });
     }
+    const declared = meta as unknown as Record<string, unknown>;
+    const missing = Object.entries(CAPABILITIES[kind] ?? {}).filter(([k, c]) => !(c.optional && declared[k] === undefined) && !c.check(declared[k]));
+    if (missing.length)
+      throw new FractalError('PLUGIN_INVALID', `${kind} '${meta.name}' (${where}) must declare ${missing.map(([k, c]) => `${k} (${c.expected})`).join(', ')} in its meta`, { exitCode: 2, hint: `What a ${kind} is, it declares in its meta, and the run reads it there; see docs/plugins.md.` });
     const names = this.byKind.get(kind)!;
     const aliases = this.aliases.get(kind)!;
     const clash = names.get(meta.name) ?? (aliases.has(meta.name) ? { origin: `an alias of '${aliases.get(meta.name)!.name}'` } : undefined);

@@ -5,7 +5,7 @@
 import 'reflect-metadata';
 import { Container, ContainerModule } from 'inversify';
 import { FractalError } from '../core/errors.js';
-import type { PluginKind, PluginResolver } from '../core/plugin.js';
+import type { PluginKind, PluginMeta, PluginResolver } from '../core/plugin.js';
 import { type PluginModule, type PluginRegistry, serviceId } from '../core/registry.js';
 import { suggestionHint } from '../config/diagnostics.js';
 
@@ -24,12 +24,14 @@ export function toContainerModule(m: PluginModule): ContainerModule {
 export function createContainer(registry: PluginRegistry): { container: Container; resolver: PluginResolver } {
   const container = new Container();
   for (const m of registry.modules) container.load(toContainerModule(m));
+  const lookup = (kind: PluginKind, name: string) => {
+    const hit = registry.lookup(kind, name);
+    if (!hit) throw new FractalError('PLUGIN_UNKNOWN', `unknown ${kind} '${name}'`, { exitCode: 2, hint: suggestionHint(name, registry.names(kind), `${kind}s`) });
+    return hit;
+  };
   const resolver: PluginResolver = {
-    get<T>(kind: PluginKind, name: string): T {
-      const hit = registry.lookup(kind, name);
-      if (!hit) throw new FractalError('PLUGIN_UNKNOWN', `unknown ${kind} '${name}'`, { exitCode: 2, hint: suggestionHint(name, registry.names(kind), `${kind}s`) });
-      return container.get<T>(serviceId(kind), { name: hit.name });
-    },
+    get: <T>(kind: PluginKind, name: string): T => container.get<T>(serviceId(kind), { name: lookup(kind, name).name }),
+    meta: <M extends PluginMeta>(kind: PluginKind, name: string): M => lookup(kind, name).cls.meta as M,
     names: (kind) => registry.names(kind),
   };
   container.bind(SERVICES.PluginResolver).toConstantValue(resolver);

@@ -5,7 +5,7 @@
  * src/lakehouse/registry.ts `dataIdentity`, found by its scanner without running it; a meta's is its sleeves'), its
  * other inputs (plugin modules, a candidates file) and the engine's own code, so an unchanged run is not recomputed.
  * A selection pipeline and a meta pipeline are cached alike; one whose scanner (or one of whose sleeves' scanners)
- * cannot say what its data is (live ones: ccxt, tradingview) is never cached. The same key is the identity of a
+ * does not declare itself cacheable (ScannerMeta: a live one) is never cached. The same key is the identity of a
  * cell as a job (a distributed executor can use it as the job id).
  */
 import { createHash } from 'node:crypto';
@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fractalVersion } from './manifest.js';
 import type { SleeveResult } from '../core/context.js';
-import type { PluginRef, RunSpec, StageEnv } from '../core/plugin.js';
+import type { PluginRef, RunSpec, ScannerMeta, StageEnv } from '../core/plugin.js';
 import type { ResolvedConfig } from '../core/resolved-config.js';
 import { byCodeUnit } from '../util/order.js';
 import { canonicalJson } from '../util/hash.js';
@@ -43,6 +43,7 @@ export async function sleeveDataIdentity(config: ResolvedConfig, baseDir: string
   const scanner = config.stages.find((s) => s.type === 'ingestion')?.params.scanner as PluginRef | undefined;
   if (!scanner) return undefined;
   try {
+    if (!env.plugins.meta<ScannerMeta>('scanner', scanner.name).cacheable) return undefined;
     const plugin = env.plugins.get<IdentifiedScanner>('scanner', scanner.name);
     return plugin.dataIdentity ? await plugin.dataIdentity(scanner.params, { baseDir, lakehousePath: env.lakehousePath, progress: () => {} }) : undefined;
   } catch {

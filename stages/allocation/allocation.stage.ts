@@ -8,7 +8,7 @@ import { isoFromDay } from '../../src/util/dates.js';
 import { FractalError, inputError, runError, type ParamPath } from '../../src/core/errors.js';
 import { ownMap } from '../../src/util/keyed.js';
 import { fraction, num, params, str } from '../../src/core/params.js';
-import type { PluginClass, PluginRef, PreflightEnv, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import type { EngineMeta, PluginRef, PreflightEnv, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { correlationMatrix } from '../../src/math/correlation.js';
 import { estimateCovariance, expectedReturns, regulariseCovariance, type CovarianceEstimator, type ExpectedReturnsMethod } from '../../src/math/covariance-estimators.js';
 import { QPInfeasibleError } from '../../src/math/qp.js';
@@ -229,8 +229,7 @@ export class AllocationStage implements Stage<SelectionContext> {
     for (const [k, ref] of engines.entries()) {
       const engine = env.plugins.get<AllocationEngine>('engine', ref.name);
       // A sample covariance from no more days than assets is singular: engines built on it are not run on it.
-      const needs = (engine.constructor as PluginClass).meta.needs ?? 'covariance';
-      if (needs === 'covariance' && T <= n) {
+      if (env.plugins.meta<EngineMeta>('engine', ref.name).needs === 'covariance' && T <= n) {
         const error = `${ref.name} needs a covariance matrix, and ${T} day(s) of returns for ${n} assets do not determine one (it needs more days than assets)`;
         attempts.push({ engine: ref.name, error, code: 'TOO_FEW_OBSERVATIONS' });
         env.audit.event('allocation', 'engine_failed', { engine: ref.name, attempts: attempts.filter((a) => a.engine === ref.name), days: T, assets: n });

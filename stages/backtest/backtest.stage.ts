@@ -15,7 +15,7 @@
 import type { OutOfSampleRecord, SelectionContext } from '../../src/core/context.js';
 import { FractalError, inputError, runError } from '../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, pluginRef, str } from '../../src/core/params.js';
-import type { PluginRef, PreflightEnv, ReplayDecision, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import type { EngineMeta, PluginRef, PreflightEnv, ReplayDecision, ScannerMeta, SimulatorMeta, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
 import { computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
 import { encodeColumns } from '../../src/runs/arrow.js';
@@ -25,12 +25,7 @@ import { pathCosts, parityRecord, type ParityRecord } from './parity.js';
 import type { Costs, DecisionPath, Ledger, Simulator, SimulatorMarket } from '../../src/portfolio/simulator.js';
 import { defaultThreads } from '../../src/util/threads.js';
 
-/** The reference simulator of a parity check, and the order-level one it is checked against by default. */
-export const REFERENCE_SIMULATOR = 'vectorized';
-export const ORDER_LEVEL_SIMULATOR = 'event_driven';
-
-/** Expected annual volatility ceilings by engine (seed volatility bands); realised drift above 0.25 is flagged. */
-export const VOLATILITY_BANDS: Record<string, number> = { min_variance: 0.35, hrp: 0.45, equal_weight: 0.6, max_sharpe: 0.9 };
+/** Realised volatility more than this above the engine's declared band (EngineMeta.volatilityBand) is flagged. */
 export const BAND_DRIFT_LIMIT = 0.25;
 
 export const FIRST_REBALANCE = ['after_train_days', 'after_train_returns'] as const;
@@ -206,9 +201,9 @@ export class BacktestStage implements Stage<SelectionContext> {
     // Live scanners only know today's tickers: every past decision then starts from today's universe.
     const stages = (env.pipeline.config as { stages?: { type: string; params: Record<string, unknown> }[] }).stages ?? [];
     const scannerName = (stages.find((st) => st.type === 'ingestion')?.params.scanner as PluginRef | undefined)?.name;
-    const pointInTime = !['ccxt', 'tradingview'].includes(String(scannerName));
+    const pointInTime = scannerName === undefined || env.plugins.meta<ScannerMeta>('scanner', scannerName).pointInTime;
     if (!pointInTime) env.audit.event('backtest', 'universe_not_point_in_time', { scanner: scannerName, note: "a live scanner's universe is today's: past decisions are survivorship-biased" });
-    const band = engine !== undefined ? VOLATILITY_BANDS[engine] : undefined;
+    const band = engine !== undefined ? env.plugins.meta<EngineMeta>('engine', engine).volatilityBand : undefined;
     const last = finalDecision.weights;
     const summary = {
       periods_per_year: ppy,
@@ -274,11 +269,13 @@ export class BacktestStage implements Stage<SelectionContext> {
     if (champion.ledger) await writeLedger(env, champion.ledger);
     let parity: { record: ParityRecord; simulator: string; reference: string; returns: Record<string, Float64Array> } | undefined;
     if (p.parity) {
-      const other = simulator.name === REFERENCE_SIMULATOR ? resolvedSimulator(env, ORDER_LEVEL_SIMULATOR) : resolvedSimulator(env, REFERENCE_SIMULATOR);
+      // The reference holds weights; the simulator checked against it is the first of the other model.
+      const isReference = env.plugins.meta<SimulatorMeta>('simulator', simulator.name).model === 'weights';
+      const other = resolvedSimulator(env, otherModel(env, isReference ? 'orders' : 'weights'));
       const otherPath = await holdPath(decisions, settings, other);
-      const [sim, reference] = simulator.name === REFERENCE_SIMULATOR ? [{ name: other.name, ...otherPath }, { name: simulator.name, ...champion }] : [{ name: simulator.name, ...champion }, { name: other.name, ...otherPath }];
+      const [sim, reference] = isReference ? [{ name: other.name, ...otherPath }, { name: simulator.name, ...champion }] : [{ name: simulator.name, ...champion }, { name: other.name, ...otherPath }];
       if (!champion.ledger && otherPath.ledger) await writeLedger(env, otherPath.ledger);
-      const params = simulator.name === REFERENCE_SIMULATOR ? other.params : simulator.params;
+      const params = isReference ? other.params : simulator.params;
       const record = parityRecord(sim, reference, ppy, rf, { [sim.name]: params, slippage_bps: costs.slippageBps, commission_bps: costs.commissionBps, borrow_rate: costs.borrowRate, funding_rate: costs.fundingRate });
       await env.artifacts.writeJson('parity.json', record);
       env.audit.event('backtest', 'parity', { simulator: sim.name, reference: reference.name, differences: record.differences, tracking_error: record.tracking_error, largest_equity_gap: record.largest_equity_gap, unfilled: record.unfilled.orders });
@@ -411,6 +408,13 @@ async function writeLedger(env: StageEnv, ledger: Ledger): Promise<void> {
     short_value: { kind: 'float', values: c.short_value },
     equity: { kind: 'float', values: c.equity },
   }));
+}
+
+/** The first simulator (in registration order) of a model: a parity check's other side. */
+function otherModel(env: StageEnv, model: SimulatorMeta['model']): string {
+  const name = env.plugins.names('simulator').find((n) => env.plugins.meta<SimulatorMeta>('simulator', n).model === model);
+  if (!name) throw new FractalError('PLUGIN_UNKNOWN', `a parity check needs a simulator that holds ${model}, and none is registered`);
+  return name;
 }
 
 /** A simulator by name with its params' defaults (a parity check's other side, not named in the pipeline). */

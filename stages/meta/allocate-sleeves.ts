@@ -5,7 +5,7 @@
  * stage adds clusters, atoms and beta on top of the same estimates.
  */
 import { FractalError, inputError, runError } from '../../src/core/errors.js';
-import type { PluginClass, PluginRef, PluginResolver } from '../../src/core/plugin.js';
+import type { EngineMeta, PluginRef, PluginResolver } from '../../src/core/plugin.js';
 import { correlationMatrix } from '../../src/math/correlation.js';
 import { estimateCovariance, expectedReturns, regulariseCovariance, type CovarianceEstimator, type ExpectedReturnsMethod } from '../../src/math/covariance-estimators.js';
 import { QPInfeasibleError } from '../../src/math/qp.js';
@@ -62,7 +62,7 @@ export function allocateSleeves(window: { values: Float64Array; nSymbols: number
   for (const [k, ref] of [p.engine as PluginRef, ...((p.fallback as PluginRef[] | undefined) ?? [])].entries()) {
     const engine = plugins.get<AllocationEngine>('engine', ref.name);
     // As in the allocation stage: no covariance engine on a window with no more days than sleeves.
-    if (((engine.constructor as PluginClass).meta.needs ?? 'covariance') === 'covariance' && T <= n) {
+    if (plugins.meta<EngineMeta>('engine', ref.name).needs === 'covariance' && T <= n) {
       attempts.push({ engine: ref.name, error: `${ref.name} needs a covariance matrix, and ${T} day(s) of returns for ${n} sleeves do not determine one (it needs more days than assets)` });
       continue;
     }

@@ -4,7 +4,7 @@
  * (so validation confines it to the allowed roots; the marker decides, never the param's name).
  */
 import { PATH_KEYWORD } from '../../src/core/params.js';
-import type { JsonSchema } from '../../src/core/plugin.js';
+import type { EngineMeta, JsonSchema } from '../../src/core/plugin.js';
 import { PLUGIN_KINDS } from '../../src/core/plugin.js';
 import { builtinRegistry } from '../../stages/index.js';
 
@@ -14,7 +14,7 @@ const all = PLUGIN_KINDS.flatMap((kind) => registry.names(kind).map((name) => re
 test('every engine declares what it estimates', () => {
   const engines = all.filter((m) => m.kind === 'engine');
   expect(engines.length).toBeGreaterThanOrEqual(10);
-  for (const m of engines) expect({ engine: m.name, needs: ['covariance', 'variances', 'nothing'].includes(m.needs ?? '') }).toEqual({ engine: m.name, needs: true });
+  for (const m of engines) expect({ engine: m.name, needs: ['covariance', 'variances', 'nothing'].includes((m as EngineMeta).needs ?? '') }).toEqual({ engine: m.name, needs: true });
 });
 
 /** Every [path, schema] in a params schema, at any depth. */

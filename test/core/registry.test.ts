@@ -39,6 +39,23 @@ test('a plugin registered under the wrong kind, or with an open params schema, i
   expect(() => new PluginRegistry([pluginModule('ranker', [Open])])).toThrow(/additionalProperties: false/);
 });
 
+test('a scanner, an engine or a simulator that does not declare its capabilities is refused, naming what is missing', () => {
+  class Quiet {
+    static meta = { kind: 'scanner' as const, name: 'quiet', description: 'a live screener that says nothing', params };
+  }
+  expect(() => new PluginRegistry([pluginModule('scanner', [Quiet], 'plugin module quiet.js')])).toThrow(
+    expect.objectContaining({ code: 'PLUGIN_INVALID', message: expect.stringMatching(/scanner 'quiet' \(plugin module quiet\.js.*must declare live \(true or false\), pointInTime .*, cacheable .*, readsLakehouse/) }),
+  );
+  class Vague {
+    static meta = { kind: 'engine' as const, name: 'vague', description: '', params, needs: 'covariance', honours: ['groups', 'turnover'], longOnly: true, volatilityBand: -1 };
+  }
+  expect(() => new PluginRegistry([pluginModule('engine', [Vague])])).toThrow(/must declare honours \(a list of 'groups', 'linear'\), volatilityBand \(a positive number\)/);
+  class Holder {
+    static meta = { kind: 'simulator' as const, name: 'holder', description: '', params, model: 'weights' };
+  }
+  expect(new PluginRegistry([pluginModule('simulator', [Holder])]).names('simulator')).toEqual(['holder']);
+});
+
 test('the container resolves plugins by kind and name, aliases to the canonical class', () => {
   const { resolver } = createContainer(new PluginRegistry([pluginModule('ranker', [A, C])]));
   expect(resolver.get<A>('ranker', 'alpha').hello()).toBe('A');

@@ -6,14 +6,16 @@
  * resilient, i.e. least volatile, get most). Bounds and caps are then met by the nearest feasible portfolio.
  */
 import { fraction, int, params } from '../../../src/core/params.js';
-import type { PluginMeta } from '../../../src/core/plugin.js';
+import type { EngineMeta } from '../../../src/core/plugin.js';
 import { feasibleOrProjected, requireLongOnly, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 
 export class BarbellEngine implements AllocationEngine {
-  static readonly meta: PluginMeta = {
+  static readonly meta: EngineMeta = {
     kind: 'engine',
     name: 'barbell',
     needs: 'variances',
+    honours: ['groups', 'linear'],
+    longOnly: true,
     description: 'The seeds\' capital segmentation: a core of the most resilient assets and an aggressor sleeve of the highest conviction.',
     params: params({ core_fraction: fraction('Share of capital in the core.', 0.9), aggressors: int('Number of aggressor assets.', 3, { min: 1 }) }),
   };

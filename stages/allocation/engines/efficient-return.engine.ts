@@ -1,17 +1,19 @@
 /** Lowest volatility at a target expected return. */
 import { runError } from '../../../src/core/errors.js';
 import { num, params } from '../../../src/core/params.js';
-import type { PluginMeta } from '../../../src/core/plugin.js';
+import type { EngineMeta } from '../../../src/core/plugin.js';
 import { QPInfeasibleError, solveQP } from '../../../src/math/qp.js';
 import { qpConstraints, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 
 export class EfficientReturnEngine implements AllocationEngine {
-  static readonly meta: PluginMeta = {
+  static readonly meta: EngineMeta = {
     kind: 'engine',
     name: 'efficient_return',
     needs: 'covariance',
+    honours: ['groups', 'linear'],
+    longOnly: false,
     description: 'Lowest volatility at a target expected return.',
-    params: params({ target_return: num('Annualised expected return target.') }, { required: ['target_return'] }),
+    params: params({ target_return: { ...num('Annualised expected return target.'), examples: [0.1] } }, { required: ['target_return'] }),
   };
 
   run(p: AllocationProblem, params: Record<string, unknown>): EngineResult {

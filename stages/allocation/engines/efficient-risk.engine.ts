@@ -14,7 +14,7 @@
  */
 import { runError } from '../../../src/core/errors.js';
 import { num, params } from '../../../src/core/params.js';
-import type { PluginMeta } from '../../../src/core/plugin.js';
+import type { EngineMeta } from '../../../src/core/plugin.js';
 import { solveQP, type QPActiveSet } from '../../../src/math/qp.js';
 import { qpConstraints, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 
@@ -24,12 +24,14 @@ const VOL_TOL = 1e-12;
 interface Point { t: number; x: Float64Array; dx: Float64Array; active: QPActiveSet; vol: number; v0: number; v1: number; v2: number }
 
 export class EfficientRiskEngine implements AllocationEngine {
-  static readonly meta: PluginMeta = {
+  static readonly meta: EngineMeta = {
     kind: 'engine',
     name: 'efficient_risk',
     needs: 'covariance',
+    honours: ['groups', 'linear'],
+    longOnly: false,
     description: 'Highest expected return at a target volatility.',
-    params: params({ target_volatility: num('Annualised volatility target.', undefined, { exclusiveMin: 0 }) }, { required: ['target_volatility'] }),
+    params: params({ target_volatility: { ...num('Annualised volatility target.', undefined, { exclusiveMin: 0 }), examples: [0.3] } }, { required: ['target_volatility'] }),
   };
 
   run(p: AllocationProblem, params: Record<string, unknown>): EngineResult {

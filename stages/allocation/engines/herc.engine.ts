@@ -5,16 +5,18 @@
  */
 import { runError } from '../../../src/core/errors.js';
 import { oneOfStr, params } from '../../../src/core/params.js';
-import type { PluginMeta } from '../../../src/core/plugin.js';
+import type { EngineMeta } from '../../../src/core/plugin.js';
 import { hercWeights, hrpDistance, linkage, type LinkageMethod } from '../../../src/math/hrp.js';
 import { requireLongOnly, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 import { conditionalValueAtRisk } from '../../../src/math/features.js';
 
 export class HercEngine implements AllocationEngine {
-  static readonly meta: PluginMeta = {
+  static readonly meta: EngineMeta = {
     kind: 'engine',
     name: 'herc',
     needs: 'covariance',
+    honours: ['groups'],
+    longOnly: true,
     description: 'Hierarchical equal risk contribution.',
     params: params({ linkage: oneOfStr(['single', 'ward', 'average', 'complete'] as const, 'Linkage of the dendrogram.', 'ward'), risk_measure: oneOfStr(['variance', 'cvar'] as const, 'Risk measure of a cluster.', 'variance') }),
   };

@@ -1,14 +1,17 @@
 /** Lopez de Prado's hierarchical risk parity: quasi-diagonal order from the dendrogram, recursive bisection with inverse-variance cluster variance; caps enforced inside the bisection. */
 import { oneOfStr, params } from '../../../src/core/params.js';
-import type { PluginMeta } from '../../../src/core/plugin.js';
+import type { EngineMeta } from '../../../src/core/plugin.js';
 import { hrpDistance, hrpWeights, linkage, quasiDiagonalOrder, type LinkageMethod } from '../../../src/math/hrp.js';
 import { requireLongOnly, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 
 export class HrpEngine implements AllocationEngine {
-  static readonly meta: PluginMeta = {
+  static readonly meta: EngineMeta = {
     kind: 'engine',
     name: 'hrp',
     needs: 'covariance',
+    honours: ['groups'],
+    longOnly: true,
+    volatilityBand: 0.45,
     description: 'Lopez de Prado\'s hierarchical risk parity: quasi-diagonal order from the dendrogram, recursive bisection with inverse-variance cluster variance; caps enforced inside the bisection.',
     params: params({ linkage: oneOfStr(['single', 'ward', 'average', 'complete'] as const, 'Linkage of the dendrogram.', 'single') }),
   };

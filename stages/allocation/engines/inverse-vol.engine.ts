@@ -1,13 +1,15 @@
 /** Weights proportional to 1/volatility. */
 import { params } from '../../../src/core/params.js';
-import type { PluginMeta } from '../../../src/core/plugin.js';
+import type { EngineMeta } from '../../../src/core/plugin.js';
 import { feasibleOrProjected, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 
 export class InverseVolEngine implements AllocationEngine {
-  static readonly meta: PluginMeta = {
+  static readonly meta: EngineMeta = {
     kind: 'engine',
     name: 'inverse_vol',
     needs: 'variances',
+    honours: ['groups', 'linear'],
+    longOnly: false,
     description: 'Weights proportional to 1/volatility.',
     params: params({}),
   };

@@ -5,15 +5,18 @@
  */
 import { runError } from '../../../src/core/errors.js';
 import { params } from '../../../src/core/params.js';
-import type { PluginMeta } from '../../../src/core/plugin.js';
+import type { EngineMeta } from '../../../src/core/plugin.js';
 import { solveQP } from '../../../src/math/qp.js';
 import type { AllocationEngine, AllocationProblem, EngineResult } from '../../../src/portfolio/engine.js';
 
 export class MaxSharpeEngine implements AllocationEngine {
-  static readonly meta: PluginMeta = {
+  static readonly meta: EngineMeta = {
     kind: 'engine',
     name: 'max_sharpe',
     needs: 'covariance',
+    honours: ['groups', 'linear'],
+    longOnly: false,
+    volatilityBand: 0.9,
     description: 'Maximum-Sharpe (tangency) portfolio.',
     params: params({}),
   };

@@ -1,14 +1,17 @@
 /** Minimum-variance portfolio (dense QP). */
 import { params } from '../../../src/core/params.js';
-import type { PluginMeta } from '../../../src/core/plugin.js';
+import type { EngineMeta } from '../../../src/core/plugin.js';
 import { solveQP } from '../../../src/math/qp.js';
 import { qpConstraints, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 
 export class MinVarianceEngine implements AllocationEngine {
-  static readonly meta: PluginMeta = {
+  static readonly meta: EngineMeta = {
     kind: 'engine',
     name: 'min_variance',
     needs: 'covariance',
+    honours: ['groups', 'linear'],
+    longOnly: false,
+    volatilityBand: 0.35,
     description: 'Minimum-variance portfolio (dense QP).',
     params: params({}),
   };

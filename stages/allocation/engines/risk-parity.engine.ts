@@ -2,15 +2,17 @@
 import { inputError, type FractalError } from '../../../src/core/errors.js';
 import { ownMap } from '../../../src/util/keyed.js';
 import { params } from '../../../src/core/params.js';
-import type { PluginMeta, Universe } from '../../../src/core/plugin.js';
+import type { EngineMeta, Universe } from '../../../src/core/plugin.js';
 import { riskParity } from '../../../src/math/risk-parity.js';
 import { feasibleOrProjected, requireLongOnly, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 
 export class RiskParityEngine implements AllocationEngine {
-  static readonly meta: PluginMeta = {
+  static readonly meta: EngineMeta = {
     kind: 'engine',
     name: 'risk_parity',
     needs: 'covariance',
+    honours: ['groups', 'linear'],
+    longOnly: true,
     description: 'Equal risk contribution, with optional risk budgets.',
     params: params({ budgets: { type: 'object', additionalProperties: { type: 'number', exclusiveMinimum: 0 }, description: 'Risk budget per asset (> 0), keyed by symbol or by atom id (an atom id wins over its symbol); an asset not named gets 1, and the budgets are normalised over the assets present. A name absent from the universe at a decision (not a winner then, delisted) is left out and recorded (budgets_renormalised), not an error. Equal when omitted.' } }),
   };

@@ -5,7 +5,7 @@
  * simulator's (src/portfolio/carry.ts, src/lakehouse/toxic.ts). The engine is order-book.ts; docs/backtest.md compares both.
  */
 import { num, oneOfStr, params } from '../../../src/core/params.js';
-import type { PluginMeta } from '../../../src/core/plugin.js';
+import type { SimulatorMeta } from '../../../src/core/plugin.js';
 import { readBarPanel } from '../market-panel.js';
 import { runOrderBook } from '../order-book.js';
 import type { Costs, DecisionPath, Simulation, Simulator, SimulatorMarket } from '../../../src/portfolio/simulator.js';
@@ -13,9 +13,10 @@ import type { Costs, DecisionPath, Simulation, Simulator, SimulatorMarket } from
 const rule = (what: string) => num(what, undefined, { min: 0 });
 
 export class EventDrivenSimulator implements Simulator {
-  static readonly meta: PluginMeta = {
+  static readonly meta: SimulatorMeta = {
     kind: 'simulator',
     name: 'event_driven',
+    model: 'orders',
     description: 'Order-level: target weights become orders in units filled at the next open or the close, with slippage, commission and a fixed fee per fill, lot sizes, minimum notional, an optional participation cap, a cash account, and the same carry and toxic-bar rule as the vectorized simulator.',
     params: params({
       capital: num('Starting equity in the quote currency (lot sizes, minimum notional and fixed fees are in its units).', 100_000, { exclusiveMin: 0 }),

@@ -8,15 +8,16 @@
  */
 import type { ToxicBar } from '../../../src/core/context.js';
 import { params } from '../../../src/core/params.js';
-import type { PluginMeta } from '../../../src/core/plugin.js';
+import type { SimulatorMeta } from '../../../src/core/plugin.js';
 import { carryOfDay, carryRates } from '../../../src/portfolio/carry.js';
 import { alignColumns } from '../market-panel.js';
 import { windowBounds, type Costs, type DecisionPath, type HoldingPeriod, type HoldingResult, type Simulation, type SimulatedWindow, type Simulator, type SimulatorMarket } from '../../../src/portfolio/simulator.js';
 
 export class VectorizedSimulator implements Simulator {
-  static readonly meta: PluginMeta = {
+  static readonly meta: SimulatorMeta = {
     kind: 'simulator',
     name: 'vectorized',
+    model: 'weights',
     description: 'Holds weights between rebalances with drift, charging costs on traded notional and daily borrow and funding on exposure, on typed arrays.',
     params: params({}),
   };

@@ -5,19 +5,23 @@
  * the same exchange). ccxt loads lazily; API keys come from the environment only.
  */
 import { int, num, oneOfStr, params, str } from '../../../src/core/params.js';
-import type { PluginMeta, StageEnv } from '../../../src/core/plugin.js';
+import type { ScannerMeta, StageEnv } from '../../../src/core/plugin.js';
 import type { CcxtOptions } from '../../../src/lakehouse/sources/ccxt.js';
 import { discover, withLakehouseData, type ScanResult, type Scanner } from '../scanner.js';
 import { DISCOVERY_PARAMS } from './lakehouse.scanner.js';
 
 export class CcxtScanner implements Scanner {
-  static readonly meta: PluginMeta = {
+  static readonly meta: ScannerMeta = {
     kind: 'scanner',
     name: 'ccxt',
+    live: true,
+    pointInTime: false,
+    cacheable: false,
+    readsLakehouse: true,
     description: 'Live discovery from an exchange through ccxt (markets and tickers), with the same liquidity floors; bars from the lakehouse.',
     params: params(
       {
-        exchange: str('ccxt exchange id, e.g. binance.'),
+        exchange: str('ccxt exchange id, e.g. binance.', undefined, { examples: ['binance'] }),
         quote: str('Quote currency.', 'USDT'),
         type: oneOfStr(['spot', 'swap'] as const, 'Market type.', 'spot'),
         min_volume: num('24h quote-volume floor; 20M for spot, 50M for swaps when omitted.', undefined, { min: 0 }),

@@ -6,18 +6,22 @@
 import { resolve } from 'node:path';
 import { FractalError } from '../../../src/core/errors.js';
 import { oneOfStr, params, path, str } from '../../../src/core/params.js';
-import type { PluginMeta, StageEnv } from '../../../src/core/plugin.js';
+import type { ScannerMeta, StageEnv } from '../../../src/core/plugin.js';
 import { pickVenue, toCandidate, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
 import { stageTemporary } from './staged.js';
 
 export class CsvScanner implements Scanner {
-  static readonly meta: PluginMeta = {
+  static readonly meta: ScannerMeta = {
     kind: 'scanner',
     name: 'csv',
+    live: false,
+    pointInTime: true,
+    cacheable: true,
+    readsLakehouse: false,
     description: 'Candidates and prices from CSV: a wide file of closes, or a folder of per-symbol OHLCV files.',
     params: params(
       {
-        path: path('A wide CSV (date + one column per symbol) or a folder of per-symbol OHLCV CSVs, relative to the pipeline file.'),
+        path: { ...path('A wide CSV (date + one column per symbol) or a folder of per-symbol OHLCV CSVs, relative to the pipeline file.'), examples: ['prices.csv'] },
         layout: oneOfStr(['wide', 'ohlcv'] as const, 'File layout; a folder is ohlcv, a file is wide, when omitted.'),
         venue: str('Venue name recorded for these symbols.', 'csv'),
         asset_type: oneOfStr(['spot', 'perp', 'equity', 'etf'] as const, 'Asset type of these symbols; inferred from the calendar when omitted (weekend dates mean crypto spot).'),

@@ -5,7 +5,7 @@
  */
 import { inputError } from '../../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, str, strList } from '../../../src/core/params.js';
-import type { JsonSchema, PluginMeta, PreflightEnv, StageEnv, Universe } from '../../../src/core/plugin.js';
+import type { JsonSchema, ScannerMeta, PreflightEnv, StageEnv, Universe } from '../../../src/core/plugin.js';
 import type { Lakehouse } from '../../../src/lakehouse/index.js';
 import { barsUpTo, discover, freshAt, LIQUIDITY_DAYS, pickVenue, toCandidate, type DiscoveryRules, type Freshness, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
 
@@ -71,9 +71,13 @@ export function discoverIn(lh: Lakehouse, p: Record<string, unknown>, close: () 
 }
 
 export class LakehouseScanner implements Scanner {
-  static readonly meta: PluginMeta = {
+  static readonly meta: ScannerMeta = {
     kind: 'scanner',
     name: 'lakehouse',
+    live: false,
+    pointInTime: true,
+    cacheable: true,
+    readsLakehouse: true,
     description: 'Candidates from the lakehouse symbols table: venue and asset-type filters, liquidity floors, exclusions, dedup by identity.',
     params: params(DISCOVERY_PARAMS),
   };

@@ -4,15 +4,19 @@
  * The same seed gives the same market, byte for byte.
  */
 import { int, params } from '../../../src/core/params.js';
-import type { PluginMeta, StageEnv } from '../../../src/core/plugin.js';
+import type { ScannerMeta, StageEnv } from '../../../src/core/plugin.js';
 import type { ScanEnv, ScanResult, Scanner } from '../scanner.js';
 import { DISCOVERY_PARAMS, discoverIn } from './lakehouse.scanner.js';
 import { stageTemporary } from './staged.js';
 
 export class SyntheticScanner implements Scanner {
-  static readonly meta: PluginMeta = {
+  static readonly meta: ScannerMeta = {
     kind: 'scanner',
     name: 'synthetic',
+    live: false,
+    pointInTime: true,
+    cacheable: true,
+    readsLakehouse: false,
     description: 'A seeded synthetic market (sectors, regimes, fat tails, gaps, a toxic spike, a stablecoin, spot and perp venues), discovered like the lakehouse.',
     params: params({
       symbols: int('Number of spot symbols.', 60, { min: 8 }),

@@ -5,7 +5,7 @@
  */
 import { runError } from '../../../src/core/errors.js';
 import { int, oneOfStr, params, str, strList } from '../../../src/core/params.js';
-import type { PluginMeta, StageEnv } from '../../../src/core/plugin.js';
+import type { ScannerMeta, StageEnv } from '../../../src/core/plugin.js';
 import type { Candidate } from '../../../src/core/context.js';
 import { discover, withLakehouseData, type ScanResult, type Scanner } from '../scanner.js';
 import { DISCOVERY_PARAMS } from './lakehouse.scanner.js';
@@ -19,9 +19,13 @@ export interface ScreenerResponse {
 }
 
 export class TradingViewScanner implements Scanner {
-  static readonly meta: PluginMeta = {
+  static readonly meta: ScannerMeta = {
     kind: 'scanner',
     name: 'tradingview',
+    live: true,
+    pointInTime: false,
+    cacheable: false,
+    readsLakehouse: true,
     description: 'Discovery through the TradingView screener HTTP API (filters and columns such as Recommend.All, ROC, Volatility.D, Value.Traded); bars from the lakehouse.',
     params: params({
       market: str('Screener market, e.g. crypto or america.', 'crypto'),
