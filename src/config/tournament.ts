@@ -17,7 +17,7 @@ import { canonicalJson, sha256 } from '../util/hash.js';
 import { dropBelow, isPlainObject, locateIn, pointer, recordOrigins, type OriginMap } from './origins.js';
 import { displayPath, type Path } from './source.js';
 import type { ValidateOptions, ValidationResult } from './validate.js';
-import type { ResolvedCell, ResolvedConfig, ResolvedTournament } from '../core/resolved-config.js';
+import type { ResolvedConfig, ResolvedTournament } from '../core/resolved-config.js';
 
 /** Keys of `matrix` that are not axes. */
 const MATRIX_KEYWORDS = ['include', 'exclude'];
@@ -255,7 +255,11 @@ export async function validateTournament(
   for (const c of combos) {
     const sets: SetExpr[] = [...opts.baseSets, ...[...c.values].map(([path, v]) => ({ expr: `${path}=${canonicalJson(v)}`, at: locateIn(origins, c.at.get(path)!) }))];
     const r = await validateFile(target, { registry: opts.registry, profile, sets, stack: [...(opts.stack ?? []), rootFile], sources: opts.sources, dataRoots: opts.dataRoots });
-    for (const d of r.diagnostics) if (!seen.has(key(d))) (seen.add(key(d)), out.push(d));
+    for (const d of r.diagnostics) {
+      if (seen.has(key(d))) continue;
+      seen.add(key(d));
+      out.push(d);
+    }
     cellResults.push(r);
   }
   if (cellResults.some((r) => !r.ok)) return { base };

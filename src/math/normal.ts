@@ -8,6 +8,7 @@
  * - Φ⁻¹: Wichura (1988), "Algorithm AS 241: the percentage points of the normal distribution", Applied Statistics
  *   37(3), PPND16 (the algorithm behind R's qnorm), accurate to about 1e-16 relative.
  */
+/* eslint-disable no-loss-of-precision -- the published coefficients digit for digit; each runs as its nearest double */
 
 /** Φ(z): P(Z ≤ z) for a standard normal Z. */
 export function normalCdf(z: number): number {

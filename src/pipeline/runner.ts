@@ -119,7 +119,11 @@ export async function preflightPipeline(v: ValidationResult, opts: Pick<RunOptio
   for (const child of [...Object.values(v.sleeves ?? {}), ...Object.values(v.cells ?? {})]) {
     if (!child.resolved) continue;
     if (opts.cacheRoot && v.cells && (await cachedChild(specOf(child)!, opts.cacheRoot, { plugins: built.resolver, lakehousePath: opts.lakehousePath }, memo))) continue;
-    for (const e of await preflightPipeline(child, opts)) if (!seen.has(`${e.code}:${e.message}`)) (seen.add(`${e.code}:${e.message}`), out.push(e));
+    for (const e of await preflightPipeline(child, opts)) {
+      if (seen.has(`${e.code}:${e.message}`)) continue;
+      seen.add(`${e.code}:${e.message}`);
+      out.push(e);
+    }
   }
   return out;
 }

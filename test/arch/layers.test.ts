@@ -39,9 +39,11 @@ withTools('a stage importing another, a folder cycle, an import up the layers an
   writeFileSync(join(root, 'src', 'lakehouse', 'writes-runs.ts'), "import { ArtifactWriter } from '../runs/artifacts.js';\nexport const W = ArtifactWriter;\n");
   // core reaching up to the runner (what core/runner.ts once was)
   writeFileSync(join(root, 'src', 'core', 'runs-pipelines.ts'), "import { runPipeline } from '../pipeline/runner.js';\nexport const run = runPipeline;\n");
-  // two util modules importing each other's types
-  writeFileSync(join(root, 'src', 'util', 'ping.ts'), "import type { Pong } from './pong.js';\nexport type Ping = { pong?: Pong };\n");
-  writeFileSync(join(root, 'src', 'util', 'pong.ts'), "import type { Ping } from './ping.js';\nexport type Pong = { ping?: Ping };\n");
+  // two util modules importing each other's values (a cycle closed by a type-only import loads nothing: allowed)
+  writeFileSync(join(root, 'src', 'util', 'ping.ts'), "import { pong } from './pong.js';\nexport const ping = () => pong;\n");
+  writeFileSync(join(root, 'src', 'util', 'pong.ts'), "import { ping } from './ping.js';\nexport const pong = () => ping;\n");
+  writeFileSync(join(root, 'src', 'util', 'tick.ts'), "import type { Tock } from './tock.js';\nexport type Tick = { tock?: Tock };\n");
+  writeFileSync(join(root, 'src', 'util', 'tock.ts'), "import type { Tick } from './tick.js';\nexport type Tock = { tick?: Tick };\n");
   const r = check();
   expect(r.status).toBe(1);
   expect(r.stdout).toContain('error stages/meta/uses-allocation.ts → stages/allocation/allocation.stage.ts');
@@ -52,4 +54,5 @@ withTools('a stage importing another, a folder cycle, an import up the layers an
   expect(r.stdout).toMatch(/^layer-core \(1\)$/m);
   expect(r.stdout).toMatch(/^no-module-cycles \(\d+\)$/m);
   expect(r.stdout).toMatch(/error src\/util\/(ping|pong)\.ts → src\/util\/(pong|ping)\.ts → src\/util\/(ping|pong)\.ts/);
+  expect(r.stdout).not.toMatch(/tick|tock/);
 }, 120_000);

@@ -8,8 +8,8 @@
  *   scanners on a lakehouse of the crypto closes or the files their path params name (cacheable ⇔ it names its data, reads the
  *   lakehouse ⇔ it fails without one; live ones are driven offline in scanners.test.ts, here their declarations are
  *   checked); stages, rankers, filters and simulators in tiny selection and meta pipelines built from the registry
- *   (every stage of a kind, every plugin a list param can take, each simulator in turn); reporters on a finished
- *   run's context.
+ *   (every stage of a kind, every plugin a list param can take, each simulator in turn) and a tiny tournament over
+ *   them; reporters on a finished run's context.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -196,7 +196,7 @@ describe('scanners, on a lakehouse of real closes and the files their params nam
 });
 
 describe('stages, rankers, filters, simulators and reporters, in tiny pipelines built from the registry', () => {
-  const stages = (doc: 'selection' | 'meta') => of('stage').filter((s) => (s.meta as StageMeta).documents.includes(doc));
+  const stages = (doc: 'selection' | 'meta' | 'tournament') => of('stage').filter((s) => (s.meta as StageMeta).documents.includes(doc));
   /** A stage's params: every plugin list gets every plugin of its kind; a single reference its default unless given. */
   function stageParams(meta: StageMeta, single: Partial<Record<PluginKind, string>> = {}): Record<string, unknown> {
     const out: Record<string, unknown> = {};
@@ -245,6 +245,19 @@ describe('stages, rankers, filters, simulators and reporters, in tiny pipelines 
     };
     const { summary } = await run('meta_all.yaml', meta);
     expect(summary.stages.map((s) => [s.type, s.outcome])).toEqual(stages('meta').map((s) => [s.name, 'succeeded']));
+  }, 180_000);
+
+  test('a tournament of every tournament stage over two cells of a selection base', async () => {
+    writeFileSync(join(tmp, 'base.yaml'), stringify(selection('base', {}, false)));
+    const doc = {
+      pipeline: 'tournament', version: '4.0', name: 'tournament_all', base: './base.yaml', champion: 'equal_weight',
+      matrix: { 'stages.allocation.engine': ['equal_weight', 'inverse_vol'] }, cells: { id: '{engine}' },
+      statistics: { bootstrap: { resamples: 200, seed: 1 } },
+    };
+    // A tournament document's stages are its kind's own (they are not written in the file): every one runs.
+    const { summary } = await run('tournament_all.yaml', doc);
+    expect(summary.stages.every((s) => s.outcome === 'succeeded')).toBe(true);
+    expect(summary.stages.map((s) => s.type)).toEqual(expect.arrayContaining(stages('tournament').filter((s) => (s.meta as StageMeta).documents.length === 1).map((s) => s.name)));
   }, 180_000);
 
   test.each(of('reporter'))('reporter $name renders a finished run into files', async ({ name, meta }) => {
