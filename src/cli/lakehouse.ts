@@ -136,6 +136,25 @@ export function registerLakehouseCommand(program: Command): void {
     });
 
   lakehouse
+    .command('symbols')
+    .description('declare what imports cannot know about symbols from a CSV file: columns symbol, and any of venue, sector, market_cap_rank, lot_size, min_notional, asset_type')
+    .argument('<file>', 'a CSV file, one row per symbol (a row without a venue sets every venue holding the symbol)')
+    .option('--skip-unknown', 'set only the symbols the lakehouse holds, listing the others (they are refused otherwise)')
+    .option('--json', 'machine-readable output')
+    .option('--lakehouse <path>', LAKEHOUSE_HELP)
+    .action(async (file: string, opts: { skipUnknown?: boolean; json?: boolean }, cmd: Command) => {
+      const lh = await openLakehouse(pathOf(cmd), { create: false });
+      const rep = await lh.declareSymbols(file, { skipUnknown: opts.skipUnknown });
+      if (opts.json) {
+        writeJson(rep);
+        return;
+      }
+      const set = Object.entries(rep.fields).map(([f, n]) => `${f} for ${n}`).join(', ');
+      console.log(`Declared ${set || 'nothing'} in ${lh.root}: ${rep.changed.length} symbol(s) changed, ${rep.unchanged.length} already so`);
+      for (const s of rep.skipped) console.log(`  skipped ${file}:${s.line}: ${s.venue ? `${s.venue}/` : ''}${s.symbol} is not in the lakehouse`);
+    });
+
+  lakehouse
     .command('status')
     .description('list the symbols with their rows, dates and health')
     .option('--json', 'machine-readable output')

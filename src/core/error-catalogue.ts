@@ -53,6 +53,7 @@ export const ERRORS = {
   CSV_ASSET_TYPE: { exit: 2, summary: 'an asset type other than spot, perp, equity or etf' },
   CSV_INVALID: { exit: 2, summary: 'CSV content refused, each problem with file:line (numbers, dates, headers, symbol names, compression, line length); nothing was written', hint: 'See docs/lakehouse.md, "CSV rules".' },
   CSV_TOO_LARGE: { exit: 2, summary: 'a CSV file (uncompressed) beyond the size limit, or not a regular file (a device, a pipe)', hint: 'Split the file, or import a folder of per-symbol files.' },
+  SYMBOLS_UNKNOWN: { exit: 2, summary: 'a symbols file (`lakehouse symbols`) names symbols the lakehouse does not hold, each with file:line; nothing was written', hint: 'Fill the lakehouse first, fix the names, or pass --skip-unknown to set only the symbols it holds.' },
   CANDIDATES_FILE: { exit: 2, summary: '`candidates_path` is not a readable JSON list of {symbol, ...}' },
   SYNTHETIC_SYMBOLS: { exit: 2, summary: '--symbols of the synthetic source out of range' },
   SYNTHETIC_DAYS: { exit: 2, summary: '--days of the synthetic source out of range' },

@@ -32,6 +32,8 @@
  *     lh.importCsv(path, opts?: CsvImportOptions & WriteOptions): Promise<WriteReport>
  *     lh.ingestCcxt(opts: CcxtOptions & WriteOptions): Promise<IngestReport>
  *     lh.repair(opts?): Promise<RepairReport>             re-fetches DEGRADED or corrupt symbols from their source
+ *     lh.declareSymbols(file, { skipUnknown? }): Promise<DeclareReport>   a symbols file: sector, market-cap rank,
+ *                                                         lot size, minimum notional, asset type (sources/symbols-file.ts)
  *
  *   Also exported: dataIdentity(entries), combinedDataIdentity(ids), resolveLakehousePath(flag?), the types, and generateSynthetic (pure).
  */
@@ -72,6 +74,9 @@ export interface SymbolRow {
   sector: string | null;
   market_cap_rank: number | null;
   volume_24h: number | null;
+  /** Trading rules (an exchange's step size and minimum order in the quote currency); null when unknown. */
+  lot_size: number | null;
+  min_notional: number | null;
   first_date: string;
   last_date: string;
   rows: number;
@@ -106,6 +111,17 @@ export interface StatusReport {
   venues: Record<string, number>;
   updated_at: string;
   entries: SymbolRow[];
+}
+
+export interface DeclareReport {
+  file: string;
+  /** Symbols-table entries ("venue/symbol") whose fields changed, and those the file left as they were. */
+  changed: string[];
+  unchanged: string[];
+  /** Rows naming a symbol the lakehouse does not hold (skipped with `skipUnknown`, refused otherwise). */
+  skipped: { line: number; symbol: string; venue?: string }[];
+  /** How many entries each column set. */
+  fields: Record<string, number>;
 }
 
 export interface VerifyReport {
@@ -194,7 +210,8 @@ export class Lakehouse {
   symbols(): SymbolRow[] {
     return this.store.entries().map((e) => ({
       symbol: e.symbol, venue: e.venue, exchange: e.exchange, asset_type: e.asset_type, base: e.base, quote: e.quote,
-      sector: e.sector, market_cap_rank: e.market_cap_rank, volume_24h: e.volume_24h, first_date: e.first_date,
+      sector: e.sector, market_cap_rank: e.market_cap_rank, volume_24h: e.volume_24h, lot_size: e.lot_size ?? null,
+      min_notional: e.min_notional ?? null, first_date: e.first_date,
       last_date: e.last_date, rows: e.rows, source: e.source.kind, status: e.status, reasons: e.reasons,
     }));
   }
@@ -270,6 +287,26 @@ export class Lakehouse {
     // Merged with what is stored under the lock, so a concurrent writer's rows are kept.
     const written = fetched.writes.length ? await this.commit(fetched.writes, opts, 'writing') : [];
     return { ...report(written), upToDate: fetched.upToDate, requests: fetched.requests };
+  }
+
+  /**
+   * Declares symbols-table fields from a symbols file (sources/symbols-file.ts), in one atomic commit under the lock.
+   * Rows naming symbols the lakehouse does not hold are refused with file:line (nothing written) unless `skipUnknown`.
+   */
+  async declareSymbols(path: string, opts: { skipUnknown?: boolean; lock?: LockOptions } = {}): Promise<DeclareReport> {
+    const { readSymbolsFile, resolveSymbolsFile } = await import('./sources/symbols-file.js');
+    const rows = await readSymbolsFile(path);
+    await this.store.reload();
+    const { updates, unknown, clashes } = resolveSymbolsFile(path, rows, Object.keys(this.registry().entries));
+    if (clashes.length) throw inputError('CSV_INVALID', `Refused ${path}; nothing was written:\n${clashes.slice(0, 20).map((c) => `  ${c}`).join('\n')}`, 'Set each field of a symbol once (a row without a venue sets every venue holding the symbol).');
+    if (unknown.length && !opts.skipUnknown) {
+      const list = unknown.slice(0, 20).map((r) => `  ${path}:${r.line}: ${r.venue ? `${r.venue}/` : ''}${r.symbol}`);
+      throw inputError('SYMBOLS_UNKNOWN', `${unknown.length} row(s) of ${path} name symbols the lakehouse ${this.root} does not hold; nothing was written:\n${list.join('\n')}${unknown.length > 20 ? '\n  …' : ''}`);
+    }
+    const fields = dict<number>();
+    for (const u of updates.values()) for (const f of Object.keys(u)) fields[f] = (fields[f] ?? 0) + 1;
+    const done = updates.size ? await this.store.declare(updates, { lock: opts.lock }) : { changed: [], unchanged: [] };
+    return { file: path, ...done, skipped: unknown.map((r) => ({ line: r.line, symbol: r.symbol, ...(r.venue ? { venue: r.venue } : {}) })), fields };
   }
 
   // ---------------------------------------------------------------------------------------------- verify, repair

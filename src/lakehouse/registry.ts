@@ -30,7 +30,15 @@ export interface SymbolMeta {
   sector: string | null;
   market_cap_rank: number | null;
   volume_24h: number | null;
+  /** Order quantities are whole multiples of this many units (an exchange's step size); null or absent when unknown. */
+  lot_size?: number | null;
+  /** The smallest order an exchange accepts, in the quote currency; null or absent when unknown. */
+  min_notional?: number | null;
 }
+
+/** The symbols-table fields a symbols file (`lakehouse symbols FILE.csv`) may declare. */
+export const DECLARABLE_FIELDS = ['asset_type', 'sector', 'market_cap_rank', 'lot_size', 'min_notional'] as const;
+export type DeclaredFields = Partial<Pick<SymbolMeta, (typeof DECLARABLE_FIELDS)[number]>>;
 
 export interface RegistryEntry extends SymbolMeta {
   /** Path of the OHLCV file, relative to the lakehouse root. */
@@ -50,6 +58,11 @@ export interface RegistryEntry extends SymbolMeta {
   reasons: string[];
   /** Findings from the series itself, fixed when written (status adds staleness to these). */
   findings: string[];
+  /**
+   * Fields a symbols file declared (`lakehouse symbols`): they win over what a source writes, so a later import or
+   * ingest of the same symbol keeps them.
+   */
+  declared?: DeclaredFields;
 }
 
 export interface Registry {
@@ -112,12 +125,18 @@ export function refreshStatuses(reg: Registry, nowMs = Date.now(), options: Part
  * source holds (the lakehouse it opened, or the temporary one a CSV file or a synthetic market is staged in), not only
  * the entries it happened to read: discovery reads the whole symbols table, so any entry can change a decision, and a
  * set known before the run is what lets the sleeve cache key on the same value. Each entry contributes its file's
- * checksum, its rows and dates, and the symbols-table fields discovery reads; the order of the entries does not
+ * checksum, its rows and dates, the symbols-table fields discovery reads and the trading rules (lot size, minimum
+ * notional) the order-level simulator reads; the order of the entries does not
  * matter. The manifest's `data_hash`, the audit's `returns_loaded`, the sleeve cache key and the report all show it.
  */
 export function dataIdentity(entries: Iterable<IdentityFields>): string {
   const lines = [...entries]
-    .map((e) => [`${e.venue}/${e.symbol}`, e.checksum, e.rows, e.first_date, e.last_date, e.exchange, e.asset_type, e.base, e.quote, e.sector, e.market_cap_rank, e.volume_24h].map((x) => (x === null || x === undefined ? '' : String(x))).join('\t'))
+    .map((e) => {
+      const fields: unknown[] = [`${e.venue}/${e.symbol}`, e.checksum, e.rows, e.first_date, e.last_date, e.exchange, e.asset_type, e.base, e.quote, e.sector, e.market_cap_rank, e.volume_24h];
+      // The trading rules count only where known, so a store without them keeps the identity it always had.
+      if ((e.lot_size ?? null) !== null || (e.min_notional ?? null) !== null) fields.push(e.lot_size, e.min_notional);
+      return fields.map((x) => (x === null || x === undefined ? '' : String(x))).join('\t');
+    })
     .sort();
   return `sha256:${createHash('sha256').update(lines.join('\n')).digest('hex')}`;
 }

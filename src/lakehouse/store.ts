@@ -24,7 +24,7 @@ import { TMP_MARK, writeTemp, writeFileAtomic, fsyncDir } from './atomic.js';
 import { acquireLock, LOCK_FILE, type LockOptions } from './lock.js';
 import {
   REGISTRY_FILE, emptyRegistry, entryKey, loadRegistry, refreshStatuses,
-  type Registry, type RegistryEntry, type SourceRef, type SymbolMeta,
+  type DeclaredFields, type Registry, type RegistryEntry, type SourceRef, type SymbolMeta,
 } from './registry.js';
 import { seriesFindings, tradesDaily, type HealthOptions } from './health.js';
 import { isoFromDay } from '../util/dates.js';
@@ -157,6 +157,8 @@ export function encodeSymbols(entries: RegistryEntry[]): Uint8Array {
     sector: str((e) => e.sector),
     market_cap_rank: num((e) => e.market_cap_rank),
     volume_24h: num((e) => e.volume_24h),
+    lot_size: num((e) => e.lot_size ?? null),
+    min_notional: num((e) => e.min_notional ?? null),
     first_date: days((e) => e.first_date),
     last_date: days((e) => e.last_date),
     rows: vectorFromArray(entries.map((e) => e.rows), new Int32()),
@@ -564,6 +566,9 @@ export class Store {
           const n = data.date.length;
           const entry: RegistryEntry = {
             ...w.meta,
+            // What a symbols file declared wins over what the source knows (a re-import keeps a declared sector).
+            ...old?.declared,
+            ...(old?.declared ? { declared: old.declared } : {}),
             file: rel,
             rows: n,
             first_date: isoFromDay(data.date[0]),
@@ -610,6 +615,49 @@ export class Store {
       for (const e of written) this.readLog.delete(entryKey(e.venue, e.symbol));
       return written;
     }, opts.lock);
+  }
+
+  /**
+   * Declares symbols-table fields (a symbols file), atomically under the lock: `updates` maps "venue/symbol" keys to
+   * the fields to set. Keys the registry does not hold (now, under the lock) are refused before anything is written
+   * and returned by `unknown`; nothing is written then. Declared fields win over later writes from sources.
+   */
+  async declare(updates: Map<string, DeclaredFields>, opts: { lock?: LockOptions; nowMs?: number } = {}): Promise<{ changed: string[]; unchanged: string[] }> {
+    return this.withLock(async () => {
+      const missing = [...updates.keys()].filter((k) => !Object.hasOwn(this.reg.entries, k));
+      if (missing.length) throw inputError('SYMBOLS_UNKNOWN', `${missing.length} symbol(s) are not in the lakehouse ${this.root}: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}; nothing was written`);
+      const next: Registry = { ...this.reg, entries: { ...this.reg.entries } };
+      const changed: string[] = [];
+      const unchanged: string[] = [];
+      for (const [key, fields] of updates) {
+        const old = next.entries[key]!;
+        const entry: RegistryEntry = { ...old, ...fields, declared: { ...old.declared, ...fields } };
+        const same = (Object.keys(fields) as (keyof DeclaredFields)[]).every((f) => old[f] === fields[f] && Object.hasOwn(old.declared ?? {}, f));
+        (same ? unchanged : changed).push(key);
+        next.entries[key] = entry;
+      }
+      if (!changed.length) return { changed, unchanged };
+      next.updated_at = new Date(opts.nowMs ?? Date.now()).toISOString();
+      await this.writeRegistry(next);
+      return { changed, unchanged };
+    }, opts.lock);
+  }
+
+  /** Writes the symbols table and the registry for `next` through the journal (caller holds the lock). */
+  private async writeRegistry(next: Registry): Promise<void> {
+    const all = Object.values(next.entries).sort((a, b) => (entryKey(a.venue, a.symbol) < entryKey(b.venue, b.symbol) ? -1 : 1));
+    const tmps: string[] = [];
+    try {
+      tmps.push(await writeTemp(join(this.root, SYMBOLS_FILE), encodeSymbols(all)));
+      tmps.push(await writeTemp(join(this.root, REGISTRY_FILE), `${JSON.stringify(next, null, 1)}\n`));
+      const rel = (p: string) => p.slice(this.root.length + 1);
+      await writeFileAtomic(join(this.root, JOURNAL_FILE), JSON.stringify({ started_at: new Date().toISOString(), pid: process.pid, renames: [[rel(tmps[0]!), SYMBOLS_FILE], [rel(tmps[1]!), REGISTRY_FILE]] }));
+    } catch (err) {
+      for (const t of tmps) await unlink(t).catch(() => {});
+      throw systemError(err, `writing the lakehouse ${this.root} (nothing was committed)`);
+    }
+    await applyJournal(this.root);
+    this.reg = next;
   }
 
   /** Removes entries (and their files) from the registry, atomically. */

@@ -55,12 +55,17 @@ interface Market {
   swap?: boolean;
   linear?: boolean;
   active?: boolean;
+  /** ccxt's market info: the amount's precision (a step under TICK_SIZE, decimals under DECIMAL_PLACES) and limits. */
+  precision?: { amount?: number | null };
+  limits?: { amount?: { min?: number | null }; cost?: { min?: number | null } };
 }
 
 // Typed loosely on purpose: ccxt's own typings are heavy and we use a small surface.
 interface Exchange {
   id: string;
   has: Record<string, unknown>;
+  /** How `precision` counts (ccxt: 2 decimal places, 3 significant digits, 4 tick size). */
+  precisionMode?: number;
   loadMarkets(): Promise<Record<string, Market>>;
   fetchTickers(symbols?: string[]): Promise<Record<string, { quoteVolume?: number; baseVolume?: number; last?: number }>>;
   fetchOHLCV(symbol: string, timeframe: string, since?: number, limit?: number): Promise<number[][]>;
@@ -109,6 +114,28 @@ async function createExchange(opts: CcxtOptions, type: 'spot' | 'swap'): Promise
 function wrap(what: string, err: unknown): never {
   const e = err as Error;
   throw runError('CCXT_FAILED', `${what}: ${e?.constructor?.name ?? 'Error'}: ${e?.message ?? String(err)}`, 'Check the network and the exchange status; run again to fetch only what is missing.', { cause: err });
+}
+
+/** ccxt's precision modes (ccxt/js/src/base/functions/number.js). */
+const DECIMAL_PLACES = 2;
+const TICK_SIZE = 4;
+
+const positive = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) && x > 0 ? x : null);
+
+/**
+ * A market's trading rules from ccxt's market info: the lot size is the amount's step (`precision.amount`: the step
+ * itself under TICK_SIZE, a count of decimals under DECIMAL_PLACES), else the smallest amount (`limits.amount.min`);
+ * the minimum notional is `limits.cost.min`. Null where the exchange does not say.
+ */
+export function tradingRulesOf(m: Market, precisionMode: number | undefined): { lot_size: number | null; min_notional: number | null } {
+  const p = m.precision?.amount;
+  let lot: number | null = null;
+  if (typeof p === 'number' && Number.isFinite(p)) {
+    if (precisionMode === TICK_SIZE) lot = positive(p);
+    else if (precisionMode === DECIMAL_PLACES && Number.isInteger(p) && p >= 0 && p <= 18) lot = Number(`1e-${p}`);
+  }
+  lot ??= positive(m.limits?.amount?.min);
+  return { lot_size: lot, min_notional: positive(m.limits?.cost?.min) };
 }
 
 /** A market found by discovery, with its 24h quote volume from the tickers (when the exchange gives one). */
@@ -213,7 +240,7 @@ export async function fetchCcxt(opts: CcxtOptions, registry: Registry): Promise<
     opts.onProgress?.(`${opts.exchange} ${type}`, ++done, chosen.length);
     const meta: SymbolMeta = {
       symbol, venue, exchange: opts.exchange, asset_type: type === 'swap' ? 'perp' : 'spot', base: m.base, quote: m.quote,
-      sector: null, market_cap_rank: null, volume_24h: volume.get(m.symbol) ?? null,
+      sector: null, market_cap_rank: null, volume_24h: volume.get(m.symbol) ?? null, ...tradingRulesOf(m, ex.precisionMode),
     };
     if (rows.length === 0) {
       upToDate.push(symbol);

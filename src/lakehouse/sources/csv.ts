@@ -53,7 +53,7 @@ export function showCell(cell: string): string {
   return JSON.stringify(clean.length > CELL_SHOWN ? `${clean.slice(0, CELL_SHOWN)}…` : clean);
 }
 
-class Problems {
+export class Problems {
   list: string[] = [];
   add(msg: string): void {
     if (this.list.length < MAX_ERRORS) this.list.push(msg);
@@ -65,7 +65,7 @@ class Problems {
 }
 
 /** Splits one CSV line; supports double-quoted fields with "" escapes. */
-function splitLine(line: string): string[] {
+export function splitLine(line: string): string[] {
   if (!line.includes('"')) return line.split(',');
   const out: string[] = [];
   let cur = '';
@@ -88,7 +88,7 @@ function splitLine(line: string): string[] {
  * The file's text, or a coded error: not a regular file (a device such as /dev/zero, a pipe), larger than
  * MAX_CSV_BYTES (compressed or not), a damaged or truncated .gz. Never reads more than the limit.
  */
-async function readText(path: string): Promise<string> {
+export async function readText(path: string): Promise<string> {
   const st = await stat(path);
   if (!st.isFile()) throw inputError('CSV_TOO_LARGE', `${path} is not a regular file (a device, a pipe or a socket); it is not read`);
   if (st.size > MAX_CSV_BYTES) throw inputError('CSV_TOO_LARGE', `${path} is ${st.size} bytes, above the ${MAX_CSV_BYTES}-byte limit`);
@@ -123,7 +123,7 @@ async function readText(path: string): Promise<string> {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-function lines(file: string, text: string): string[] {
+export function lines(file: string, text: string): string[] {
   const ls = text.split(/\r?\n/);
   while (ls.length && ls[ls.length - 1].trim() === '') ls.pop();
   const long = ls.findIndex((l) => l.length > MAX_LINE_BYTES);
@@ -132,7 +132,7 @@ function lines(file: string, text: string): string[] {
 }
 
 /** The number rule (see the file comment): a number, or why the cell is not one. */
-function parseNumber(cell: string): { value: number } | { why: string } {
+export function parseNumber(cell: string): { value: number } | { why: string } {
   const s = cell.trim();
   if (!NUMBER.test(s)) return { why: 'not a number' };
   const v = Number(s);
@@ -349,4 +349,3 @@ export async function readCsvSource(path: string, opts: CsvImportOptions = {}): 
   });
 }
 
-export type { Problems };
