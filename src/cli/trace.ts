@@ -29,11 +29,17 @@ export interface Trace {
   run: string;
   /** A meta run: the symbol's flattened weight, each sleeve's contribution, and its path inside each sleeve. */
   meta?: { weight: number | null; contributions: Record<string, number>; sleeves: { sleeve: string; run: string | null; trace?: Trace; note?: string }[] };
-  discovery?: { scanner: string; venue: string; as_of: string; candidate: Json | null };
+  /** Found by discovery (`candidate`), or left out by it (`dropped`: the step, and why, with its evidence). */
+  discovery?: { scanner: string; venue: string; as_of: string; candidate: Json | null; dropped?: { step: string; reason: string; [evidence: string]: unknown } };
   features?: Record<string, number | null>;
   scores?: { champion: string; regime: string | null; conviction: Record<string, number | null>; champion_rank: number | null; of: number };
   cluster?: { id: number; size: number; members: string[] } | null;
-  filters?: { filter: string; verdict: 'vetoed' | 'vetoed (relaxed thresholds)' | 'passed'; metric?: string; value?: unknown; threshold?: unknown }[];
+  /**
+   * Each filter's verdict on the symbol: `vetoed` at the thresholds the policy ended with, `passed`, or
+   * `passed once relaxed` (vetoed at the strict thresholds only; the relaxed ones let it through). A vetoed winner's
+   * veto was overridden by a relaxation stage (`overridden`).
+   */
+  filters?: { filter: string; verdict: 'vetoed' | 'passed' | 'passed once relaxed'; overridden?: string; metric?: string; value?: unknown; threshold?: unknown; strict_threshold?: unknown }[];
   selection?: { winner: boolean; htr_stage: number; htr_stage_name: string; reason?: string; overridden_vetoes?: unknown[] };
   atoms?: Json[];
   weight?: { weight: number; direction: string } | null;
@@ -48,8 +54,22 @@ export function traceSymbol(folder: string, symbol: string): Trace {
   if (cands) {
     const c = (cands.candidates as Json[]).find((x) => x.symbol === symbol) ?? null;
     if (!c) {
+      // Left out by a step of discovery: that step's record says why.
+      const funnel = (cands.funnel as { step: string; dropped?: Json[] }[] | undefined) ?? [];
+      for (const f of funnel) {
+        const d = f.dropped?.find((x) => x.symbol === symbol);
+        if (!d) continue;
+        const { symbol: _s, ...why } = d;
+        return { ...t, discovery: { scanner: cands.scanner, venue: cands.venue, as_of: cands.as_of, candidate: null, dropped: { step: f.step, reason: String(d.reason), ...why } } };
+      }
       const known = (cands.candidates as Json[]).map((x) => x.symbol as string);
-      throw inputError('SYMBOL_NOT_IN_RUN', `${symbol} was not a candidate in run ${manifest.run_id} (${known.length} candidates)`, suggestionHint(symbol, known, 'candidates', `The run's ${known.length} candidates are listed in ${join(folder, 'candidates.json')}, e.g. ${known.slice(0, 5).join(', ')}.`));
+      const seen = [...new Set([...known, ...funnel.flatMap((f) => (f.dropped ?? []).map((x) => x.symbol as string))])];
+      const guess = suggestionHint(symbol, seen, 'symbols', '');
+      throw inputError(
+        'SYMBOL_NOT_IN_RUN',
+        `${symbol} is not in the universe of run ${manifest.run_id}: discovery never saw it (${seen.length} symbols seen, ${known.length} candidates)`,
+        `${guess.startsWith('Did you mean') ? `${guess.split('?')[0]}? ` : ''}The symbols discovery saw are in ${join(folder, 'candidates.json')} (candidates, and each step's dropped list); \`pipeline-run lakehouse status\` lists what the lakehouse holds.`,
+      );
     }
     t.discovery = { scanner: cands.scanner, venue: cands.venue, as_of: cands.as_of, candidate: c };
   }
@@ -78,17 +98,23 @@ export function traceSymbol(folder: string, symbol: string): Trace {
     t.cluster = c ? { id: c.id, size: c.size, members: c.members } : null;
   }
   const vetoes = read(folder, 'vetoes.json');
+  const winners = read(folder, 'winners.json');
   if (vetoes) {
     const strict = ownGet(vetoes.strict_vetoes as Record<string, Json[]> | undefined, symbol) ?? [];
     const final = ownGet(vetoes.vetoes as Record<string, Json[]> | undefined, symbol) ?? [];
+    const won = (winners?.winners as Json[] | undefined)?.find((x) => x.symbol === symbol);
     t.filters = (vetoes.filters as Json[]).map((f) => {
-      const v = final.find((x) => x.filter === f.name) ?? strict.find((x) => x.filter === f.name);
-      if (!v) return { filter: f.name, verdict: 'passed' as const };
-      const verdict = final.some((x) => x.filter === f.name) ? ('vetoed' as const) : ('vetoed (relaxed thresholds)' as const);
-      return { filter: f.name, verdict: verdict === 'vetoed' ? verdict : 'vetoed (relaxed thresholds)', metric: v.metric, value: v.value, threshold: v.threshold };
+      const v = final.find((x) => x.filter === f.name);
+      const s = strict.find((x) => x.filter === f.name);
+      if (v) {
+        // A winner that carries the veto got in at a relaxation stage that overrides soft vetoes.
+        const overridden = won && (won.overridden_vetoes as Json[] | undefined)?.some((x) => x.filter === f.name) ? `overridden: selected by ${won.reason} at HTR stage ${winners!.htr_stage} (${winners!.htr_stage_name})` : undefined;
+        return { filter: f.name, verdict: 'vetoed' as const, ...(overridden ? { overridden } : {}), metric: v.metric, value: v.value, threshold: v.threshold };
+      }
+      if (s) return { filter: f.name, verdict: 'passed once relaxed' as const, metric: s.metric, value: s.value, strict_threshold: s.threshold };
+      return { filter: f.name, verdict: 'passed' as const };
     });
   }
-  const winners = read(folder, 'winners.json');
   if (winners) {
     const w = (winners.winners as Json[]).find((x) => x.symbol === symbol);
     t.selection = { winner: Boolean(w), htr_stage: winners.htr_stage, htr_stage_name: winners.htr_stage_name, ...(w ? { reason: w.reason, overridden_vetoes: w.overridden_vetoes } : {}) };
@@ -113,8 +139,8 @@ function traceMeta(folder: string, symbol: string, t: Trace): Trace {
     if (!existsSync(join(dir, 'manifest.json'))) return { sleeve: s.name, run: s.run, note: 'run folder not found' };
     try {
       return { sleeve: s.name, run: s.run, trace: traceSymbol(dir, symbol) };
-    } catch {
-      return { sleeve: s.name, run: s.run, note: 'not a candidate there' };
+    } catch (err) {
+      return { sleeve: s.name, run: s.run, note: err instanceof Error && 'code' in err && err.code === 'SYMBOL_NOT_IN_RUN' ? 'not in its universe' : `unreadable: ${(err as Error).message}` };
     }
   });
   if (!f && !sleeves.some((s) => s.trace)) throw inputError('SYMBOL_NOT_IN_RUN', `${symbol} is held by no sleeve of meta run ${t.run}`, suggestionHint(symbol, flat.map((x) => x.symbol), 'holdings', `The run's ${flat.length} holdings are listed in ${join(folder, 'weights.json')}, e.g. ${flat.slice(0, 5).map((x) => x.symbol).join(', ')}.`));
@@ -133,6 +159,12 @@ export function formatTrace(t: Trace): string {
     }
     return `${out.join('\n')}\n`;
   }
+  if (t.discovery?.dropped) {
+    const d = t.discovery.dropped;
+    out.push('', `discovery  not a candidate as of ${t.discovery.as_of}: dropped at the '${d.step}' step (scanner '${t.discovery.scanner}' on ${t.discovery.venue})`, `           ${d.reason}`);
+    out.push('', `It took no further part in the run: no features, scores, cluster, vetoes or weight.`);
+    return `${out.join('\n')}\n`;
+  }
   if (t.discovery) {
     const c = t.discovery.candidate ?? {};
     out.push('', `discovery  found by scanner '${t.discovery.scanner}' on ${t.discovery.venue} (as of ${t.discovery.as_of})`, `           ${[c.asset_type, c.sector, c.volume_24h !== undefined ? `24h volume ${Math.round(c.volume_24h).toLocaleString('en-US')}` : null, c.metadata?.status].filter(Boolean).join(', ')}`);
@@ -143,7 +175,10 @@ export function formatTrace(t: Trace): string {
   if (t.cluster !== undefined) out.push('', t.cluster ? `cluster    ${t.cluster.id} (${t.cluster.size} members: ${t.cluster.members.slice(0, 8).join(', ')}${t.cluster.size > 8 ? ', …' : ''})` : 'cluster    none');
   if (t.filters) {
     out.push('', 'filters');
-    for (const f of t.filters) out.push(`  ${f.filter.padEnd(16)} ${f.verdict}${f.metric ? `: ${f.metric} ${n(f.value)} vs threshold ${n(f.threshold)}` : ''}`);
+    for (const f of t.filters) {
+      const evidence = f.verdict === 'passed once relaxed' ? `: ${f.metric} ${n(f.value)} failed the strict threshold ${n(f.strict_threshold)}, passed the relaxed one` : f.metric ? `: ${f.metric} ${n(f.value)} vs threshold ${n(f.threshold)}` : '';
+      out.push(`  ${f.filter.padEnd(16)} ${f.verdict}${evidence}${f.overridden ? ` (${f.overridden})` : ''}`);
+    }
   }
   if (t.selection) out.push('', `selection  ${t.selection.winner ? `winner (${t.selection.reason})` : 'not selected'}; the HTR loop ended at stage ${t.selection.htr_stage} (${t.selection.htr_stage_name})${t.selection.overridden_vetoes?.length ? `; overrode ${t.selection.overridden_vetoes.length} veto(es)` : ''}`);
   if (t.atoms) out.push('', `atoms      ${t.atoms.length ? t.atoms.map((a) => `${a.id}${a.weight !== undefined ? ` ${n(a.weight)}` : ''}`).join(', ') : 'none'}`);

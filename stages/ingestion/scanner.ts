@@ -9,12 +9,39 @@ import { isoFromDay } from '../../src/util/dates.js';
 import { tradesDaily } from '../../src/lakehouse/health.js';
 import { byCodeUnit } from '../../src/util/order.js';
 
-/** One discovery step: how many candidates were left after it, and (when it drops names for a reason) which. */
+/**
+ * Why discovery left a symbol out, at the step that did: `reason` in words, and the step's own evidence (a liquidity
+ * value and its floor, the exclusion rule, the twin identity dedup kept, a rank beyond the limit). `pipeline-run trace
+ * <run> SYMBOL` reads it back from candidates.json.
+ */
+export interface DroppedSymbol {
+  symbol: string;
+  reason: string;
+  /** liquidity: the 24h (or point-in-time mean) quote volume and the floor it missed. */
+  value?: number;
+  floor?: number;
+  /** exclusions: which rule (`stablecoin`, `gold_token`, `pattern`) and, for a pattern, the expression. */
+  rule?: 'stablecoin' | 'gold_token' | 'pattern';
+  pattern?: string;
+  /** identity_dedup: the shared identity and the listing kept instead. */
+  identity?: string;
+  kept?: string;
+  /** limit: the symbol's place in the sort, and the limit. */
+  rank?: number;
+  limit?: number;
+  /** venue / asset_types: where it is, or what it is. */
+  venue?: string;
+  asset_type?: string;
+  /** fresh_at_as_of: its last bar on or before the decision date. */
+  last_bar?: string;
+}
+
+/** One discovery step: how many candidates were left after it, and which were dropped by it, each with why. */
 export interface FunnelStep {
   step: string;
   left: number;
   detail?: string;
-  dropped?: { symbol: string; reason: string }[];
+  dropped?: DroppedSymbol[];
 }
 
 export interface ScanResult {
@@ -82,12 +109,13 @@ export function staleReason(dates: Int32Array, asOf: number, assetType: string |
 
 /** The freshness step of discovery: candidates with a recent bar kept, the others named with their reason. */
 export function freshAt(cands: Candidate[], asOf: number, freshness: Freshness, datesOf: (symbol: string) => Int32Array | undefined, funnel: FunnelStep[]): Candidate[] {
-  const dropped: { symbol: string; reason: string }[] = [];
+  const dropped: DroppedSymbol[] = [];
   const kept = cands.filter((c) => {
     const dates = datesOf(c.symbol);
     if (!dates) return true; // unknown to the source: the returns reader names it
     const reason = staleReason(dates, asOf, c.asset_type, freshness);
-    if (reason) dropped.push({ symbol: c.symbol, reason });
+    const k = barsUpTo(dates, asOf);
+    if (reason) dropped.push({ symbol: c.symbol, reason, ...(k > 0 ? { last_bar: isoFromDay(dates[k - 1]!) } : {}) });
     return !reason;
   });
   funnel.push({ step: 'fresh_at_as_of', left: kept.length, detail: `a bar within ${Object.entries(freshness).map(([t, d]) => `${d} days (${t})`).join(', ')} of ${isoFromDay(asOf)}`, ...(dropped.length ? { dropped } : {}) });
@@ -143,11 +171,11 @@ export function identityOf(c: Candidate): string {
  * One venue per run: the requested one, else (when several remain) the spot venue with the most symbols, so a
  * spot and a perpetual listing of one coin never land in one returns matrix.
  */
-export function pickVenue(rows: SymbolRow[], requested?: string): { venue: string; rows: SymbolRow[]; detail: string } | { error: string } {
+export function pickVenue(rows: SymbolRow[], requested?: string): { venue: string; rows: SymbolRow[]; detail: string; dropped: DroppedSymbol[] } | { error: string } {
   const venues = [...new Set(rows.map((r) => r.venue))].sort();
   if (requested) {
     if (!venues.includes(requested)) return { error: `venue '${requested}' is not in the lakehouse (venues: ${venues.join(', ') || 'none'})` };
-    return { venue: requested, rows: rows.filter((r) => r.venue === requested), detail: `venue ${requested} (requested)` };
+    return { venue: requested, rows: rows.filter((r) => r.venue === requested), detail: `venue ${requested} (requested)`, dropped: otherVenues(rows, requested) };
   }
   if (!venues.length) return { error: 'the lakehouse holds no symbols' };
   const score = (v: string) => {
@@ -155,7 +183,15 @@ export function pickVenue(rows: SymbolRow[], requested?: string): { venue: strin
     return (vr.some((r) => r.asset_type !== 'perp') ? 1e9 : 0) + vr.length;
   };
   const venue = [...venues].sort((a, b) => score(b) - score(a) || byCodeUnit(a, b))[0];
-  return { venue, rows: rows.filter((r) => r.venue === venue), detail: venues.length > 1 ? `venue ${venue} (of ${venues.join(', ')}; set \`venue\` to choose)` : `venue ${venue}` };
+  return { venue, rows: rows.filter((r) => r.venue === venue), detail: venues.length > 1 ? `venue ${venue} (of ${venues.join(', ')}; set \`venue\` to choose)` : `venue ${venue}`, dropped: otherVenues(rows, venue) };
+}
+
+/** Symbols held only on venues other than the run's (a symbol also on the run's venue is not dropped). */
+function otherVenues(rows: SymbolRow[], venue: string): DroppedSymbol[] {
+  const here = new Set(rows.filter((r) => r.venue === venue).map((r) => r.symbol));
+  const elsewhere = new Map<string, string[]>();
+  for (const r of rows) if (!here.has(r.symbol)) elsewhere.set(r.symbol, [...(elsewhere.get(r.symbol) ?? []), r.venue]);
+  return [...elsewhere].sort(([a], [b]) => byCodeUnit(a, b)).map(([symbol, vs]) => ({ symbol, reason: `on ${vs.sort().join(', ')}, not on the run's venue ${venue}`, venue: vs[0]! }));
 }
 
 export interface DiscoveryRules {
@@ -170,31 +206,58 @@ export interface DiscoveryRules {
   sort_by: 'volume_24h' | 'market_cap_rank' | 'given';
 }
 
-/** Liquidity floors, exclusions, identity dedup (the most liquid listing kept), sort and limit; each step counted. */
+const money = (x: number) => Math.round(x).toLocaleString('en-US');
+
+/**
+ * Liquidity floors, exclusions, identity dedup (the most liquid listing kept), sort and limit; each step counted, and
+ * every symbol it drops named with why (FunnelStep.dropped).
+ */
 export function discover(cands: Candidate[], rules: DiscoveryRules, funnel: ScanResult['funnel']): Candidate[] {
   let out = cands;
-  const step = (name: string, next: Candidate[], detail?: string) => {
+  const step = (name: string, next: Candidate[], why: (c: Candidate) => Omit<DroppedSymbol, 'symbol'>, detail?: string) => {
+    const kept = new Set(next);
+    const dropped = out.filter((c) => !kept.has(c)).map((c) => ({ symbol: c.symbol, ...why(c) }));
     out = next;
-    funnel.push({ step: name, left: out.length, ...(detail ? { detail } : {}) });
+    funnel.push({ step: name, left: out.length, ...(detail ? { detail } : {}), ...(dropped.length ? { dropped } : {}) });
   };
-  if (rules.asset_types?.length) step('asset_types', out.filter((c) => rules.asset_types!.includes(String(c.asset_type))), rules.asset_types.join(', '));
+  if (rules.asset_types?.length)
+    step('asset_types', out.filter((c) => rules.asset_types!.includes(String(c.asset_type))), (c) => ({ reason: `asset type ${c.asset_type ?? 'unknown'}, not one of ${rules.asset_types!.join(', ')}`, asset_type: String(c.asset_type) }), rules.asset_types.join(', '));
   // Equities and ETFs have no 24h-volume floor here (their liquidity is checked by the darwinian filter).
   const floor = (c: Candidate) => (c.asset_type === 'perp' ? rules.min_volume_perp : c.asset_type === 'spot' ? rules.min_volume_spot : 0);
   // An unknown volume (e.g. a wide CSV of closes) cannot be judged here and is kept.
-  step('liquidity', out.filter((c) => c.volume_24h === undefined || c.volume_24h >= floor(c)), `spot >= ${rules.min_volume_spot}, perp >= ${rules.min_volume_perp}`);
-  const excluded = new Set([...(rules.exclude_stablecoins ? STABLECOINS : []), ...(rules.exclude_gold_tokens ? GOLD_TOKENS : [])]);
-  const patterns = rules.exclude.map((p) => new RegExp(p));
-  step('exclusions', out.filter((c) => !excluded.has(identityOf(c)) && !patterns.some((re) => re.test(c.symbol))));
+  step(
+    'liquidity',
+    out.filter((c) => c.volume_24h === undefined || c.volume_24h >= floor(c)),
+    (c) => ({ reason: `quote volume ${money(c.volume_24h!)} below the ${c.asset_type} floor of ${money(floor(c))}`, value: c.volume_24h!, floor: floor(c) }),
+    `spot >= ${rules.min_volume_spot}, perp >= ${rules.min_volume_perp}`,
+  );
+  const stable = new Set(rules.exclude_stablecoins ? STABLECOINS : []);
+  const gold = new Set(rules.exclude_gold_tokens ? GOLD_TOKENS : []);
+  const patterns = rules.exclude.map((p) => ({ p, re: new RegExp(p) }));
+  const excludedBy = (c: Candidate): Omit<DroppedSymbol, 'symbol'> | undefined => {
+    const id = identityOf(c);
+    if (stable.has(id)) return { reason: `a stablecoin (${id}); exclude_stablecoins is on`, rule: 'stablecoin' };
+    if (gold.has(id)) return { reason: `a gold-pegged token (${id}); exclude_gold_tokens is on`, rule: 'gold_token' };
+    const hit = patterns.find(({ re }) => re.test(c.symbol));
+    return hit ? { reason: `matches the exclude pattern ${JSON.stringify(hit.p)}`, rule: 'pattern', pattern: hit.p } : undefined;
+  };
+  step('exclusions', out.filter((c) => !excludedBy(c)), (c) => excludedBy(c)!);
   const best = new Map<string, Candidate>();
   for (const c of out) {
     const id = identityOf(c);
     const prev = best.get(id);
     if (!prev || (c.volume_24h ?? -1) > (prev.volume_24h ?? -1)) best.set(id, c);
   }
-  step('identity_dedup', out.filter((c) => best.get(identityOf(c)) === c));
+  step('identity_dedup', out.filter((c) => best.get(identityOf(c)) === c), (c) => {
+    const twin = best.get(identityOf(c))!;
+    return { reason: `the same asset (${identityOf(c)}) as ${twin.symbol}, which is more liquid and was kept`, identity: identityOf(c), kept: twin.symbol };
+  });
   const key = rules.sort_by === 'market_cap_rank' ? (c: Candidate) => c.market_cap_rank ?? Infinity : (c: Candidate) => -(c.volume_24h ?? -Infinity);
   const sorted = rules.sort_by === 'given' ? out : [...out].sort((a, b) => key(a) - key(b) || byCodeUnit(a.symbol, b.symbol));
-  step('limit', sorted.slice(0, rules.limit), `top ${rules.limit} by ${rules.sort_by}`);
+  const place = new Map(sorted.map((c, i) => [c, i + 1]));
+  const by = rules.sort_by === 'given' ? "the source's order" : rules.sort_by;
+  out = sorted;
+  step('limit', sorted.slice(0, rules.limit), (c) => ({ reason: `ranked ${place.get(c)} by ${by}, beyond the limit of ${rules.limit}`, rank: place.get(c)!, limit: rules.limit }), `top ${rules.limit} by ${rules.sort_by}`);
   return out;
 }
 
@@ -209,7 +272,7 @@ export async function withLakehouseData(found: Candidate[], venue: string, env: 
   const stored = new Set(lh.symbols().filter((r) => r.venue === venue).map((r) => r.symbol));
   const candidates = found.filter((c) => stored.has(c.symbol));
   const missing = found.filter((c) => !stored.has(c.symbol)).map((c) => c.symbol);
-  funnel.push({ step: 'in_lakehouse', left: candidates.length, ...(missing.length ? { detail: `${missing.length} not in the lakehouse on ${venue}` } : {}) });
+  funnel.push({ step: 'in_lakehouse', left: candidates.length, ...(missing.length ? { detail: `${missing.length} not in the lakehouse on ${venue}`, dropped: missing.map((symbol) => ({ symbol, reason: `found by the scanner, but the lakehouse has no bars for it on ${venue} (${fetchHint})` })) } : {}) });
   if (missing.length) env.audit.event('ingestion', 'candidates_without_data', { venue, symbols: missing, hint: fetchHint });
   return { candidates, data: lh, venue, funnel, close: async () => {} };
 }

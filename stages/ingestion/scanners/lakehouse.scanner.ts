@@ -28,7 +28,7 @@ export function discoverIn(lh: Lakehouse, p: Record<string, unknown>, close: () 
   const funnel: ScanResult['funnel'] = [{ step: 'universe', left: rows.length }];
   const picked = pickVenue(rows, p.venue as string | undefined);
   if ('error' in picked) throw inputError('SCAN_VENUE', picked.error, 'Run `pipeline-run lakehouse status` to see what the lakehouse holds.', { param: ['venue'] });
-  funnel.push({ step: 'venue', left: picked.rows.length, detail: picked.detail });
+  funnel.push({ step: 'venue', left: picked.rows.length, detail: picked.detail, ...(picked.dropped.length ? { dropped: picked.dropped } : {}) });
   const candidates = discover(picked.rows.map(toCandidate), p as unknown as DiscoveryRules, funnel);
 
   // Point in time: each symbol's mean daily quote volume over its bars in the LIQUIDITY_DAYS calendar days up to
