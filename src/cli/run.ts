@@ -11,6 +11,7 @@ import { addConfigOptions, errorJson, formatError, isDebug, lakehousePath, valid
 import { inputError, type FractalError } from '../core/errors.js';
 import type { ScannerMeta } from '../core/plugin.js';
 import { existsSync, readFileSync } from 'node:fs';
+import { headlineMetrics } from '../runs/headline.js';
 import { join, resolve } from 'node:path';
 
 interface RunOptions extends ConfigOptions {
@@ -67,9 +68,12 @@ export function registerRunCommand(program: Command): void {
           executors: workerExecutors,
         });
         progress.stop();
-        if (opts.json) writeJson(summary);
+        // The headline figures beside the ids and hashes (null when the run has no out-of-sample record).
+        if (opts.json) writeJson({ ...summary, metrics: summary.outcome === 'succeeded' ? headlineMetrics(summary.folder) : null });
         else if (summary.outcome === 'succeeded') {
           if (!opts.quiet) process.stderr.write(`run ${summary.run_id} succeeded in ${summary.duration_ms} ms\n`);
+          const band = volatilityDrift(summary.folder);
+          if (!opts.quiet && band) process.stderr.write(`${band}\n`);
           if (!opts.quiet) process.stdout.write(`${summary.folder}\n`);
           const report = ['report.html', 'report.md'].find((f) => summary.artifacts.includes(f));
           if (!opts.quiet && report) process.stderr.write(`report: ${summary.folder}/${report}\n`);
@@ -86,6 +90,18 @@ export function registerRunCommand(program: Command): void {
         progress.stop();
       }
     });
+}
+
+/** The volatility-band DRIFT flag of a backtest (metrics.json), as a console line; undefined when not flagged. */
+function volatilityDrift(folder: string): string | undefined {
+  try {
+    const band = JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8')).backtest?.volatility_band;
+    if (!band?.flagged) return undefined;
+    const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+    return `DRIFT: realised volatility ${pct(band.realised)} is ${pct(band.drift)} above the ${band.engine} band of ${pct(band.band)} (flagged above +${pct(band.limit ?? 0.25)}); see report.md`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Input refused before anything was written: every problem located, exit 2, one JSON object with --json. */

@@ -10,7 +10,7 @@ import { isMainThread } from 'node:worker_threads';
 import type { ValidationResult } from '../config/validate.js';
 import { ArtifactWriter } from '../runs/artifacts.js';
 import { AuditLedger } from '../runs/audit.js';
-import { fractalVersion, gitState, type Manifest } from '../runs/manifest.js';
+import { fractalVersion, gitState, pluginModuleHashes, type Manifest } from '../runs/manifest.js';
 import { newRunId, RunFolder } from '../runs/run-folder.js';
 import { newMetaContext, newSelectionContext, newTournamentContext } from '../core/context.js';
 import { asFractalError, FractalError, inputError, type ErrorLocation } from '../core/errors.js';
@@ -291,6 +291,7 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
       data_hash: combinedDataIdentity(dataSources.keys()),
       data_inputs: [...dataSources.values()].reduce((a, n) => a + n, 0),
       git: gitState(v.baseDir),
+      plugin_modules: pluginModuleHashes(config.plugins, v.baseDir),
       started_at: started.toISOString(),
       finished_at: finished.toISOString(),
       duration_ms: Math.round(performance.now() - t0),

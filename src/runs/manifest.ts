@@ -1,7 +1,8 @@
 /** What makes a run reproducible: the resolved config and its hash, the data hash, code and runtime versions. */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface Manifest {
@@ -17,7 +18,14 @@ export interface Manifest {
   /** sha256 over the data entries the run read (lakehouse registry checksums), or null when it read none. */
   data_hash: string | null;
   data_inputs: number;
-  git: { commit: string; dirty: boolean } | null;
+  /**
+   * The commit of the repository holding the pipeline, and whether its work tree differs from it: `dirty` when a
+   * tracked file changed or an untracked (not ignored) file exists, such as a new plugin module; `changed` and
+   * `untracked` count them. Null outside git.
+   */
+  git: { commit: string; dirty: boolean; changed: number; untracked: number } | null;
+  /** The pipeline's own plugin modules (`plugins:`) as loaded: path relative to the pipeline's folder, sha256 of the code. */
+  plugin_modules: { path: string; sha256: string }[];
   started_at: string;
   finished_at: string;
   duration_ms: number;
@@ -48,14 +56,31 @@ export function fractalVersion(): string {
   return (cachedVersion = 'unknown');
 }
 
-/** The commit of the repository holding `path`, and whether its work tree has changes; null outside git. */
+/**
+ * The commit of the repository holding `path`, and its work tree's changes: tracked files changed and untracked files
+ * (ignored ones do not count: a runs/ or lakehouse/ folder the repository ignores is not a change); null outside git.
+ */
 export function gitState(path: string): Manifest['git'] {
   try {
     const opts = { cwd: path, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'], timeout: 5000 };
     const commit = execFileSync('git', ['rev-parse', 'HEAD'], opts).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], opts).toString().trim() !== '';
-    return { commit, dirty };
+    const lines = execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], opts).toString().split('\n').filter(Boolean);
+    const untracked = lines.filter((l) => l.startsWith('??')).length;
+    return { commit, dirty: lines.length > 0, changed: lines.length - untracked, untracked };
   } catch {
     return null;
   }
+}
+
+/** sha256 of each plugin module's code, as the run loads it (paths as the resolved config names them). */
+export function pluginModuleHashes(modules: string[] | undefined, baseDir: string): Manifest['plugin_modules'] {
+  return (modules ?? []).map((p) => {
+    let sha256: string;
+    try {
+      sha256 = `sha256:${createHash('sha256').update(readFileSync(resolve(baseDir, p))).digest('hex')}`;
+    } catch {
+      sha256 = 'unreadable';
+    }
+    return { path: p, sha256 };
+  });
 }

@@ -222,7 +222,7 @@ export class BacktestStage implements Stage<SelectionContext> {
       liquidated: dead,
       benchmark: bench ? { symbol: benchmark, ...computeMetrics(bench, ppy, rf) } : null,
       verification,
-      volatility_band: band === undefined ? null : { engine, band, realised: metrics.volatility, drift: metrics.volatility - band, flagged: metrics.volatility - band > BAND_DRIFT_LIMIT },
+      volatility_band: band === undefined ? null : { engine, band, realised: metrics.volatility, drift: metrics.volatility - band, limit: BAND_DRIFT_LIMIT, flagged: metrics.volatility - band > BAND_DRIFT_LIMIT },
       ...(finalDecision.champion ? { champion: finalDecision.champion } : {}),
       ...(champion.ledger ? { simulator: { name: simulator.name, params: simulator.params, orders: champion.ledger.orders.length, fills: champion.ledger.fills.length, unfilled: champion.ledger.orders.filter((o) => o.status !== 'filled').length } } : {}),
     };
