@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { asFractalError } from '../core/errors.js';
 import { fractalVersion } from '../runs/manifest.js';
+import { registerCompareCommand } from './compare.js';
 import { registerDocsCommand } from './docs.js';
 import { registerLakehouseCommand } from './lakehouse.js';
 import { registerPlanCommand } from './plan.js';
@@ -16,7 +17,7 @@ import { registerSchemaCommand } from './schema.js';
 import { registerValidateCommand } from './validate.js';
 import { errorJson, formatError, jsonWritten, setDebug, writeJson } from './shared.js';
 
-const COMMANDS = ['run', 'runs', 'trace', 'validate', 'plan', 'plugins', 'schema', 'docs', 'lakehouse', 'help'];
+const COMMANDS = ['run', 'runs', 'trace', 'compare', 'validate', 'plan', 'plugins', 'schema', 'docs', 'lakehouse', 'help'];
 
 export function buildProgram(): Command {
   const program = new Command('pipeline-run')
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerLakehouseCommand(program);
   registerRunsCommand(program);
   registerTraceCommand(program);
+  registerCompareCommand(program);
   return program;
 }
 

@@ -68,7 +68,7 @@ function mustBeValid(v: ValidationResult, what: string): { resolved: ResolvedCon
 }
 
 /** Stages are keyed by type (with #n for repeats) so a diff reads "stages.clustering.params.threshold". */
-function keyed(config: ResolvedConfig): Record<string, unknown> {
+export function keyed(config: ResolvedConfig): Record<string, unknown> {
   const counts = new Map<string, number>();
   const stages: Record<string, unknown> = {};
   for (const s of config.stages) {
@@ -100,6 +100,11 @@ export function diffValues(a: unknown, b: unknown, path = ''): Change[] {
 }
 
 const show = (v: unknown) => JSON.stringify(v);
+
+/** A diff as `plan --diff` prints it: `+ path: value`, `- path: value`, `~ path: before -> after`. */
+export function changeLines(changes: Change[]): string[] {
+  return changes.map((c) => (c.kind === 'added' ? `+ ${c.path}: ${show(c.after)}` : c.kind === 'removed' ? `- ${c.path}: ${show(c.before)}` : `~ ${c.path}: ${show(c.before)} -> ${show(c.after)}`));
+}
 
 /** Resolves the same file as it is at a git ref, from a temporary export of that commit's tree. */
 async function resolveAtRef(file: string, ref: string, opts: ConfigOptions): Promise<ValidationResult & { cleanup: () => void }> {
@@ -168,11 +173,7 @@ export function registerPlanCommand(program: Command): void {
       }
       const out = [`--- ${label}  sha256:${other.hash.slice(0, 16)}`, `+++ ${file}  sha256:${mine.hash.slice(0, 16)}`];
       if (!changes.length) out.push('no changes: the resolved configs are identical');
-      for (const c of changes) {
-        if (c.kind === 'added') out.push(`+ ${c.path}: ${show(c.after)}`);
-        else if (c.kind === 'removed') out.push(`- ${c.path}: ${show(c.before)}`);
-        else out.push(`~ ${c.path}: ${show(c.before)} -> ${show(c.after)}`);
-      }
+      out.push(...changeLines(changes));
       process.stdout.write(`${out.join('\n')}\n`);
     });
 }

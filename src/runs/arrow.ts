@@ -14,3 +14,31 @@ export async function encodeColumns(columns: Record<string, Column>): Promise<Ui
   }
   return tableToIPC(new Table(vectors as never), 'file');
 }
+
+/**
+ * The numeric columns of a run's Arrow file (returns.arrow, equity.arrow): dates as EpochDays (Int32Array), floats as
+ * Float64Array (null as NaN). String columns are left out.
+ */
+export async function decodeNumericColumns(bytes: Uint8Array): Promise<Record<string, Int32Array | Float64Array>> {
+  const { tableFromIPC, Type } = await import('apache-arrow');
+  const table = tableFromIPC(bytes);
+  const out: Record<string, Int32Array | Float64Array> = {};
+  for (const field of table.schema.fields) {
+    const col = table.getChild(field.name)!;
+    if (field.typeId === Type.Date) {
+      const days = new Int32Array(col.length);
+      let k = 0;
+      for (const chunk of col.data) {
+        const v = chunk.values as Int32Array;
+        for (let i = 0; i < chunk.length; i++) days[k++] = v[chunk.offset + i]!;
+      }
+      out[field.name] = days;
+    } else if (field.typeId === Type.Float || field.typeId === Type.Int) {
+      out[field.name] = Float64Array.from({ length: col.length }, (_, i) => {
+        const x = col.get(i);
+        return x === null || x === undefined ? NaN : Number(x);
+      });
+    }
+  }
+  return out;
+}
