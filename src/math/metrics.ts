@@ -192,3 +192,117 @@ export function verifyMetrics(r: ArrayLike<number>, periodsPerYear: number, risk
   };
   return [check('sharpe', m.sharpe, sharpe2), check('cagr', m.cagr, cagr2), check('max_drawdown', m.max_drawdown, mdd2)];
 }
+
+/** A trailing-window statistic per day: NaN until the window holds at least two finite returns. */
+export interface RollingStats {
+  /** Annualised volatility of the last `window` days (sample std × √P). */
+  volatility: Float64Array;
+  /** Annualised Sharpe of the last `window` days (mean excess over its sample std × √P). */
+  sharpe: Float64Array;
+}
+
+/**
+ * Rolling volatility and Sharpe over the trailing `window` days (day t's value uses days t − window + 1 .. t; NaN
+ * days are skipped inside the window, and fewer than `minDays` finite ones give NaN), with the same conventions as
+ * `volatility` and `sharpe` above.
+ */
+export function rollingStats(r: ArrayLike<number>, window: number, periodsPerYear: number, riskFree = 0, minDays = Math.max(2, Math.ceil(window / 2))): RollingStats {
+  const n = r.length;
+  const rf = periodRate(riskFree, periodsPerYear);
+  const volatility = new Float64Array(n).fill(NaN);
+  const sharpe = new Float64Array(n).fill(NaN);
+  for (let t = window - 1; t < n; t++) {
+    let k = 0;
+    let s = 0;
+    for (let i = t - window + 1; i <= t; i++) if (Number.isFinite(r[i])) { k++; s += r[i] - rf; }
+    if (k < minDays) continue;
+    const mean = s / k;
+    let ss = 0;
+    for (let i = t - window + 1; i <= t; i++) if (Number.isFinite(r[i])) ss += (r[i] - rf - mean) ** 2;
+    const sd = Math.sqrt(ss / (k - 1));
+    volatility[t] = sd * Math.sqrt(periodsPerYear);
+    sharpe[t] = sd > 0 ? (mean / sd) * Math.sqrt(periodsPerYear) : NaN;
+  }
+  return { volatility, sharpe };
+}
+
+/** One calendar month of a daily series: its compounded return and how many days with a return it had. */
+export interface MonthReturn {
+  year: number;
+  /** 1..12 */
+  month: number;
+  return: number;
+  days: number;
+}
+
+/** Compounded return per calendar month (UTC) of a daily series on EpochDay dates; NaN days are skipped. */
+export function monthlyReturns(dates: ArrayLike<number>, r: ArrayLike<number>): MonthReturn[] {
+  const out: MonthReturn[] = [];
+  for (let i = 0; i < dates.length; i++) {
+    const d = new Date(dates[i] * 86_400_000);
+    const year = d.getUTCFullYear();
+    const month = d.getUTCMonth() + 1;
+    let m = out[out.length - 1];
+    if (!m || m.year !== year || m.month !== month) out.push((m = { year, month, return: 0, days: 0 }));
+    if (!Number.isFinite(r[i])) continue;
+    m.return = (1 + m.return) * (1 + r[i]) - 1;
+    m.days++;
+  }
+  return out;
+}
+
+/** The portfolio against a benchmark, on the days both have a finite return. */
+export interface BenchmarkRelative {
+  days: number;
+  /** OLS slope of the portfolio's excess returns on the benchmark's: cov(r, b) / var(b). */
+  beta: number;
+  /** Jensen's alpha, annualised arithmetically: (mean(r − rf) − β mean(b − rf)) × P. */
+  alpha: number;
+  correlation: number;
+  /** Sample std of the active return r − b, × √P. */
+  tracking_error: number;
+  /** Annualised mean active return over the tracking error: mean(r − b) × P / tracking error. */
+  information_ratio: number;
+}
+
+export function benchmarkRelative(r: ArrayLike<number>, b: ArrayLike<number>, periodsPerYear: number, riskFree = 0): BenchmarkRelative {
+  const rf = periodRate(riskFree, periodsPerYear);
+  const x: number[] = [];
+  const y: number[] = [];
+  for (let i = 0; i < Math.min(r.length, b.length); i++) {
+    if (!Number.isFinite(r[i]) || !Number.isFinite(b[i])) continue;
+    y.push(r[i] - rf);
+    x.push(b[i] - rf);
+  }
+  const n = x.length;
+  const nan = { days: n, beta: NaN, alpha: NaN, correlation: NaN, tracking_error: NaN, information_ratio: NaN };
+  if (n < 2) return nan;
+  let mx = 0;
+  let my = 0;
+  for (let i = 0; i < n; i++) { mx += x[i]; my += y[i]; }
+  mx /= n;
+  my /= n;
+  let sxx = 0;
+  let syy = 0;
+  let sxy = 0;
+  let md = 0;
+  for (let i = 0; i < n; i++) {
+    sxx += (x[i] - mx) ** 2;
+    syy += (y[i] - my) ** 2;
+    sxy += (x[i] - mx) * (y[i] - my);
+    md += y[i] - x[i]; // (r − rf) − (b − rf) = r − b
+  }
+  md /= n;
+  let sdd = 0;
+  for (let i = 0; i < n; i++) sdd += (y[i] - x[i] - md) ** 2;
+  const te = Math.sqrt(sdd / (n - 1)) * Math.sqrt(periodsPerYear);
+  const beta = sxx > 0 ? sxy / sxx : NaN;
+  return {
+    days: n,
+    beta,
+    alpha: (my - beta * mx) * periodsPerYear,
+    correlation: sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN,
+    tracking_error: te,
+    information_ratio: te > 0 ? (md * periodsPerYear) / te : NaN,
+  };
+}
