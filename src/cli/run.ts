@@ -98,7 +98,7 @@ function volatilityDrift(folder: string): string | undefined {
     const band = JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8')).backtest?.volatility_band;
     if (!band?.flagged) return undefined;
     const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-    return `DRIFT: realised volatility ${pct(band.realised)} is ${pct(band.drift)} above the ${band.engine} band of ${pct(band.band)} (flagged above +${pct(band.limit ?? 0.25)}); see report.md`;
+    return `DRIFT: realised volatility ${pct(band.realised)} is ${(band.drift * 100).toFixed(1)} points above the ${band.engine} band of ${pct(band.band)} (flagged beyond ${((band.limit ?? 0.25) * 100).toFixed(0)} points); see the report`;
   } catch {
     return undefined;
   }

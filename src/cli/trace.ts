@@ -108,7 +108,9 @@ export function traceSymbol(folder: string, symbol: string): Trace {
       const s = strict.find((x) => x.filter === f.name);
       if (v) {
         // A winner that carries the veto got in at a relaxation stage that overrides soft vetoes.
-        const overridden = won && (won.overridden_vetoes as Json[] | undefined)?.some((x) => x.filter === f.name) ? `overridden: selected by ${won.reason} at HTR stage ${winners!.htr_stage} (${winners!.htr_stage_name})` : undefined;
+        // Representatives are forced at HTR stage 3, the balanced fallback fills at stage 4 (stages/policy).
+        const stage = won?.reason === 'representative' ? 'HTR stage 3 (representative_forcing)' : won?.reason === 'fallback' ? 'HTR stage 4 (balanced_fallback)' : `HTR stage ${winners!.htr_stage} (${winners!.htr_stage_name})`;
+        const overridden = won && (won.overridden_vetoes as Json[] | undefined)?.some((x) => x.filter === f.name) ? `overridden: selected by ${won.reason} at ${stage}` : undefined;
         return { filter: f.name, verdict: 'vetoed' as const, ...(overridden ? { overridden } : {}), metric: v.metric, value: v.value, threshold: v.threshold };
       }
       if (s) return { filter: f.name, verdict: 'passed once relaxed' as const, metric: s.metric, value: s.value, strict_threshold: s.threshold };

@@ -247,6 +247,9 @@ export interface ReplayDecision {
   adjustments?: { stage: string; kind: string; [detail: string]: unknown }[];
   /** What the allocation stage would write for this decision: its metrics.json block and atom weights. */
   allocation?: { metrics: Record<string, unknown>; atoms?: Record<string, unknown>[] };
+  /** The market regime read as of the decision date, and the ranker that read it (the champion's when it reads one). */
+  regime?: string;
+  regime_by?: string;
 }
 
 /** A replayed date: the champion's decision, and each challenger ranker's when asked (`challengers`). */

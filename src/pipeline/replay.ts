@@ -88,6 +88,9 @@ function decisionOf(c: SelectionContext): ReplayDecision {
   const d = c.returns?.dates;
   const adjustments = c.extra.adjustments as ReplayDecision['adjustments'];
   const allocation = c.extra.allocation_record as ReplayDecision['allocation'];
+  // The regime the decision saw: the champion's reading, else the first ranker that read one (a challenger).
+  const regimeBy = c.regime ? c.champion : Object.keys(c.scores ?? {}).find((k) => c.scores![k]!.regime);
+  const regime = c.regime ?? (regimeBy ? c.scores![regimeBy]!.regime : undefined);
   return {
     weights: (c.weights ?? []).map((w) => ({ symbol: w.symbol, weight: w.weight, direction: w.direction })),
     winners: c.winners?.length ?? null,
@@ -96,6 +99,7 @@ function decisionOf(c: SelectionContext): ReplayDecision {
     ...(c.extra.cash_reason ? { cash_reason: c.extra.cash_reason as string } : {}),
     ...(adjustments?.length ? { adjustments } : {}),
     ...(allocation && !c.extra.cash ? { allocation } : {}),
+    ...(regime ? { regime, ...(regimeBy ? { regime_by: regimeBy } : {}) } : {}),
   };
 }
 

@@ -17,7 +17,7 @@ import { FractalError, inputError, runError } from '../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, pluginRef, str } from '../../src/core/params.js';
 import type { EngineMeta, PluginRef, PreflightEnv, ReplayDecision, ScannerMeta, SimulatorMeta, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
-import { computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
+import { benchmarkRelative, computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
 import { encodeColumns } from '../../src/runs/arrow.js';
 import { periodsPerYearFor } from '../../src/util/annualisation.js';
 import { alignColumns } from './market-panel.js';
@@ -55,6 +55,9 @@ interface WindowRecord {
   toxic_bars?: { symbol: string; date: string; kind: 'spike' | 'reversal'; value: number; booked: number | null }[];
   /** Orders of the window an order-level simulator could not complete (orders.arrow says why). */
   unfilled?: number;
+  /** The market regime the decision read, and which ranker read it. */
+  regime?: string;
+  regime_by?: string;
 }
 
 /** One ranker's out-of-sample path: daily returns on the backtest's calendar and the windows that made them. */
@@ -220,7 +223,8 @@ export class BacktestStage implements Stage<SelectionContext> {
       gross_exposure: last.reduce((a, w) => a + Math.abs(w.weight), 0),
       net_exposure: last.reduce((a, w) => a + w.weight, 0),
       liquidated: dead,
-      benchmark: bench ? { symbol: benchmark, ...computeMetrics(bench, ppy, rf) } : null,
+      // Against the benchmark on the same days: beta, alpha, tracking error, information ratio (src/math/metrics.ts).
+      benchmark: bench ? { symbol: benchmark, ...computeMetrics(bench, ppy, rf), relative: benchmarkRelative(r, bench, ppy, rf) } : null,
       verification,
       volatility_band: band === undefined ? null : { engine, band, realised: metrics.volatility, drift: metrics.volatility - band, limit: BAND_DRIFT_LIMIT, flagged: metrics.volatility - band > BAND_DRIFT_LIMIT },
       ...(finalDecision.champion ? { champion: finalDecision.champion } : {}),
@@ -365,6 +369,7 @@ async function holdPath(decisions: ReplayDecision[], s: PathSettings, simulator 
       ...(decided.adjustments?.length ? { adjustments: decided.adjustments } : {}),
       ...(w.toxic.length ? { toxic_bars: w.toxic.map((b) => ({ symbol: b.symbol, date: isoFromDay(b.date), kind: b.kind, value: b.value, booked: Number.isFinite(b.booked) ? b.booked : null })) } : {}),
       ...(w.unfilled ? { unfilled: w.unfilled } : {}),
+      ...(decided.regime ? { regime: decided.regime, ...(decided.regime_by ? { regime_by: decided.regime_by } : {}) } : {}),
     });
   });
   return { dates: sim.dates, returns: sim.returns, windows, weightRows, liquidated: sim.liquidated, ...(sim.ledger ? { ledger: sim.ledger } : {}) };

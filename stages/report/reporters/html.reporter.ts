@@ -8,34 +8,37 @@ import { ownGet } from '../../../src/util/keyed.js';
 import type { MetaContext, SelectionContext, TournamentContext } from '../../../src/core/context.js';
 import { metaHtml } from './meta-sections.js';
 import { tournamentHtml } from './tournament-sections.js';
-import { params, str } from '../../../src/core/params.js';
+import { int, params, str } from '../../../src/core/params.js';
 import type { PluginMeta, Reporter, StageEnv } from '../../../src/core/plugin.js';
 import { isoFromDay } from '../../../src/util/dates.js';
 import { correlationMatrix } from '../../../src/math/correlation.js';
-import { drawdownSeries, equityCurve } from '../../../src/math/metrics.js';
+import { drawdownSeries, equityCurve, rollingStats } from '../../../src/math/metrics.js';
 import { leavesList } from '../../../src/math/ward.js';
-import { dendrogramSvg, drawdownSpec, equityComparisonSpec, equityGapSpec, equitySpec, escapeXml as esc, funnelSpec, heatmapSpec, renderSvg, weightsOverTimeSpec, weightsSpec } from '../../../src/report/charts.js';
-import type { ParityView } from './parity-view.js';
+import { dendrogramSvg, equityComparisonSpec, equityGapSpec, escapeXml as esc, funnelSpec, heatmapSpec, performanceSpec, renderSvg, rollingSpec, tradingSpec, weightsOverTimeSpec, weightsSpec } from '../../../src/report/charts.js';
+import { droppedBySteps, driftText, MONTHS, monthlyGrid, num, passedOnceRelaxed, pct, regimePeriods, regimeSource, relativeRows, STEP_NAMES, tradingRows, vetoOrder, vetoOutcome, windowRows, type BacktestView } from './selection-sections.js';
 
-interface BacktestResult {
-  dates: Int32Array;
-  returns: Float64Array;
-  benchmark?: Float64Array;
-  windows: { as_of: string; weights: { symbol: string; weight: number }[] }[];
-  metrics: Record<string, unknown> & { benchmark?: { symbol: string } | null; carry?: { borrow: number; funding: number; per_year: number } };
-  challengers?: { champion: string; rankers: Record<string, { role: string; metrics: Record<string, unknown> & { carry?: { total: number } } }>; returns: Record<string, Float64Array> };
-  parity?: ParityView;
+type BacktestResult = BacktestView;
+
+/** A monthly return's cell colour: green for gains, red for losses, stronger with size (±20% is full). */
+function heat(x: number | undefined): string {
+  if (x === undefined || !Number.isFinite(x)) return '';
+  const a = Math.min(1, Math.abs(x) / 0.2) * 0.55 + 0.05;
+  return ` style="background:${x >= 0 ? `rgba(39,174,96,${a.toFixed(2)})` : `rgba(192,57,43,${a.toFixed(2)})`}"`;
 }
 
-const pct = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '—');
-const num = (x: unknown, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '—');
+function table(head: string[], rows: string[][], numeric: Set<number> = new Set()): string {
+  return `<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${r.map((c, i) => `<td${numeric.has(i) ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`).join('')}</table>`;
+}
 
 export class HtmlReporter implements Reporter<SelectionContext> {
   static readonly meta: PluginMeta = {
     kind: 'reporter',
     name: 'html',
-    description: 'A self-contained report.html with vega-lite charts rendered to SVG: equity, drawdown, weights, dendrogram, correlation, funnel, metrics, data health.',
-    params: params({ title: str('Report title; the pipeline name when omitted.') }),
+    description: 'A self-contained report.html with vega-lite charts rendered to SVG: equity and drawdown, rolling Sharpe and volatility, monthly returns, trading and exposure, windows, weights, dendrogram, correlation, funnel, metrics, data health.',
+    params: params({
+      title: str('Report title; the pipeline name when omitted.'),
+      rolling_days: int('Days of the rolling Sharpe and volatility window; a quarter of the annualisation (91 crypto, 63 otherwise) when omitted.', undefined, { min: 5 }),
+    }),
   };
 
   async render(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<string[]> {
@@ -48,29 +51,52 @@ export class HtmlReporter implements Reporter<SelectionContext> {
 
     if (bt) {
       const m = bt.metrics;
+      const b = m.benchmark ?? null;
       const rows: [string, string, string][] = [
-        ['CAGR', pct(m.cagr), pct(m.benchmark && (m.benchmark as Record<string, unknown>).cagr)],
-        ['Volatility (annual)', pct(m.volatility), pct(m.benchmark && (m.benchmark as Record<string, unknown>).volatility)],
-        ['Sharpe', num(m.sharpe), num(m.benchmark && (m.benchmark as Record<string, unknown>).sharpe)],
-        ['Sortino', num(m.sortino), num(m.benchmark && (m.benchmark as Record<string, unknown>).sortino)],
-        ['Max drawdown', pct(m.max_drawdown), pct(m.benchmark && (m.benchmark as Record<string, unknown>).max_drawdown)],
-        ['Calmar', num(m.calmar), num(m.benchmark && (m.benchmark as Record<string, unknown>).calmar)],
-        ['Hit rate', pct(m.hit_rate), pct(m.benchmark && (m.benchmark as Record<string, unknown>).hit_rate)],
+        ['CAGR', pct(m.cagr), pct(b?.cagr)],
+        ['Total return', pct(m.total_return), pct(b?.total_return)],
+        ['Volatility (annual)', pct(m.volatility), pct(b?.volatility)],
+        ['Sharpe', num(m.sharpe), num(b?.sharpe)],
+        ['Sortino', num(m.sortino), num(b?.sortino)],
+        ['Max drawdown', pct(m.max_drawdown), pct(b?.max_drawdown)],
+        ['Calmar', num(m.calmar), num(b?.calmar)],
+        ['Hit rate', pct(m.hit_rate), pct(b?.hit_rate)],
         ['Turnover (per rebalance)', pct(m.turnover), ''],
         ['Trading costs (total)', pct(m.costs), ''],
         ['Borrow on shorts (total)', pct(m.carry?.borrow), ''],
         ['Funding on perpetuals (total)', pct(m.carry?.funding), ''],
-        ['Gross / net exposure', `${num(m.gross_exposure)} / ${num(m.net_exposure)}`, ''],
+        ['Gross / net exposure (as of)', `${num(m.gross_exposure)} / ${num(m.net_exposure)}`, ''],
       ];
-      const band = m.volatility_band as { engine: string; band: number; drift: number; flagged: boolean } | null;
-      const verification = (m.verification as { metric: string; agrees: boolean; abs_diff: number }[] | undefined) ?? [];
-      sections.push(`<h2>Performance${bt.challengers ? ` (${esc(bt.challengers.champion)} as champion)` : ''}</h2><p class="muted">Out of sample: ${esc(String(m.first))} to ${esc(String(m.last))}, ${m.windows} walk-forward windows (each day's return comes from weights decided on data up to the day before), ${m.periods_per_year} periods a year. Carry (borrow, funding) is charged daily on exposure, apart from trading costs.</p>
-<table class="metrics"><tr><th></th><th>portfolio</th><th>${esc(m.benchmark?.symbol ?? '')}</th></tr>${rows.map(([k, a, b]) => `<tr><td>${k}</td><td class="num">${a}</td><td class="num">${b}</td></tr>`).join('')}</table>
-<p class="muted">Second-route check of Sharpe, CAGR and max drawdown: ${verification.every((v) => v.agrees) ? 'agrees' : `<b>disagrees</b> (${verification.filter((v) => !v.agrees).map((v) => v.metric).join(', ')})`}.${band ? ` Volatility band (${esc(band.engine)} ${pct(band.band)}): drift ${pct(band.drift)}${band.flagged ? ' <b>flagged</b>' : ''}.` : ''}</p>`);
-      const eq = equityCurve(bt.returns);
-      const bench = bt.benchmark && m.benchmark ? { name: m.benchmark.symbol, equity: equityCurve(bt.benchmark) } : undefined;
-      sections.push(await renderSvg(equitySpec(bt.dates, eq, bench)));
-      sections.push(await renderSvg(drawdownSpec(bt.dates, drawdownSeries(bt.returns))));
+      // With no benchmark there is no second column.
+      const cols = b ? `<tr><th></th><th>portfolio</th><th>${esc(b.symbol)}</th></tr>` : '<tr><th></th><th>portfolio</th></tr>';
+      const body = rows.map(([k, a, c]) => `<tr><td>${k}</td><td class="num">${a}</td>${b ? `<td class="num">${c}</td>` : ''}</tr>`).join('');
+      const rel = relativeRows(bt);
+      const band = m.volatility_band;
+      const drift = driftText(bt);
+      const verification = (m.verification as { metric: string; agrees: boolean }[] | undefined) ?? [];
+      sections.push(`<h2>Performance${bt.challengers ? ` (${esc(bt.challengers.champion)} as champion)` : ''}</h2>${drift ? `<p class="flag">${esc(drift)}</p>` : ''}<p class="muted">Out of sample: ${esc(String(m.first))} to ${esc(String(m.last))}, ${m.windows} walk-forward windows (each day's return comes from weights decided on data up to the day before), ${m.periods_per_year} periods a year. Carry (borrow, funding) is charged daily on exposure, apart from trading costs.</p>
+<div class="side"><table class="metrics">${cols}${body}</table>${rel ? `<table class="metrics"><tr><th colspan="2">against ${esc(b!.symbol)}</th></tr>${rel.map(([k, v]) => `<tr><td>${k}</td><td class="num">${v}</td></tr>`).join('')}</table>` : ''}</div>
+<p class="muted">Second-route check of Sharpe, CAGR and max drawdown: ${verification.every((v) => v.agrees) ? 'agrees' : `<b>disagrees</b> (${verification.filter((v) => !v.agrees).map((v) => v.metric).join(', ')})`}.${band ? ` Volatility band (${esc(band.engine)} ${pct(band.band)}): realised ${pct(band.realised)}, drift ${pct(band.drift)}${band.flagged ? ' <b>DRIFT</b>' : ', within it'}.` : ''}${rel ? ` Beta and alpha from an OLS fit of daily excess returns on ${esc(b!.symbol)}'s; alpha annualised arithmetically (docs/math.md).` : ''}</p>`);
+      const bench = bt.benchmark && b ? { name: b.symbol, equity: equityCurve(bt.benchmark) } : undefined;
+      const regimes = regimePeriods(bt);
+      sections.push(await renderSvg(performanceSpec(bt.dates, equityCurve(bt.returns), drawdownSeries(bt.returns), bench, regimes)));
+      const by = regimeSource(bt);
+      if (regimes && by && by !== ctx.champion) sections.push(`<p class="muted">Regimes as read by the ${esc(by)} ranker (a challenger: the champion reads none; allocation caps follow only the champion's).</p>`);
+
+      const ppy = Number(m.periods_per_year ?? 365);
+      const days = (p.rolling_days as number | undefined) ?? Math.round(ppy / 4);
+      if (bt.dates.length > days) {
+        const roll = rollingStats(bt.returns, days, ppy, Number(m.risk_free_rate ?? 0));
+        sections.push(await renderSvg(rollingSpec(bt.dates, roll.sharpe, roll.volatility, days)));
+      }
+      const grid = monthlyGrid(bt);
+      sections.push(`<h3>Monthly returns</h3><table class="monthly"><tr><th></th>${MONTHS.map((x) => `<th>${x}</th>`).join('')}<th>year</th></tr>${grid.years
+        .map((y) => `<tr><th>${y.year}</th>${y.months.map((x) => `<td class="num"${heat(x?.return)}>${x ? pct(x.return, 1) : ''}</td>`).join('')}<td class="num year"${heat(y.total)}>${pct(y.total, 1)}</td></tr>`)
+        .join('')}</table><p class="muted">Compounded within each calendar month; the year column compounds the months shown (a first or last year may be partial).</p>`);
+      const trades = tradingRows(bt);
+      sections.push(await renderSvg(tradingSpec(trades, [Math.min(bt.dates[0]!, trades[0]?.date ?? Infinity), bt.dates[bt.dates.length - 1]!])));
+      const win = windowRows(bt);
+      sections.push(`<details open><summary><b>Walk-forward windows (${bt.windows.length})</b></summary><p class="muted">Each rebalance: the decision date (its close is the last data the decision saw), the last day its weights were held (from the day after the decision), the allocation engine that made them (a fallback shows here), the regime it read, the holdings, the traded notional and trading costs (fractions of equity), the carry paid and the window's return.</p>${table(win.head, win.rows, win.numeric)}</details>`);
       const rows2 = bt.windows.flatMap((w) => w.weights.map((x) => ({ date: Math.round(Date.parse(`${w.as_of}T00:00:00Z`) / 86_400_000), symbol: x.symbol, weight: x.weight })));
       if (rows2.length) sections.push(await renderSvg(weightsOverTimeSpec(rows2)));
       if (bt.challengers) sections.push(...(await challengersHtml(bt.challengers, bt.dates)));
@@ -79,7 +105,7 @@ export class HtmlReporter implements Reporter<SelectionContext> {
 
     if (ctx.weights?.length) {
       sections.push('<h2>Weights</h2>');
-      sections.push(await renderSvg(weightsSpec(ctx.weights.map((w) => ({ symbol: w.symbol, weight: w.weight })))));
+      sections.push(await renderSvg(weightsSpec(ctx.weights.map((w) => ({ symbol: w.symbol, weight: w.weight })), `Weights as of ${ctx.as_of !== undefined ? isoFromDay(ctx.as_of) : 'the last rebalance'}`)));
     }
 
     const funnel = ctx.extra.discovery_funnel as { step: string; left: number; dropped?: { symbol: string; reason: string }[] }[] | undefined;
@@ -93,8 +119,11 @@ export class HtmlReporter implements Reporter<SelectionContext> {
       sections.push('<h2>Selection</h2>');
       sections.push(await renderSvg(funnelSpec(steps)));
       if (funnel?.length) sections.push(`<p class="muted">Discovery: ${funnel.map((f) => `${esc(f.step)} ${f.left}`).join(' → ')}</p>`);
-      const stale = funnel?.flatMap((f) => f.dropped ?? []) ?? [];
-      if (stale.length) sections.push(`<p class="muted">Not candidates at the as-of date: ${stale.map((d) => `${esc(d.symbol)} (${esc(d.reason)})`).join('; ')}.</p>`);
+      const dropped = droppedBySteps(ctx);
+      if (dropped.length)
+        sections.push(`<p>Not candidates at the as-of date (each with why in candidates.json; <code>pipeline-run trace &lt;run&gt; SYMBOL</code> explains one):</p><table><tr><th>step</th><th>symbols</th></tr>${dropped
+          .map((d) => `<tr><td>${esc(d.step)}<br><span class="muted">${esc(STEP_NAMES[d.step] ?? '')}</span></td><td>${d.dropped.slice(0, 40).map((x) => `<span title="${esc(x.reason)}">${esc(x.symbol)}</span>`).join(', ')}${d.dropped.length > 40 ? `, … ${d.dropped.length - 40} more` : ''}${d.step === 'fresh_at_as_of' || d.dropped.length <= 5 ? `<br><span class="muted">${d.dropped.slice(0, 10).map((x) => `${esc(x.symbol)}: ${esc(x.reason)}`).join('; ')}</span>` : ''}</td></tr>`)
+          .join('')}</table>`);
     }
 
     if (ctx.clusters?.linkage && ctx.clusters.symbols.length > 1) {
@@ -118,8 +147,9 @@ export class HtmlReporter implements Reporter<SelectionContext> {
     }
 
     if (ctx.vetoes && Object.keys(ctx.vetoes).length) {
-      const rows = Object.entries(ctx.vetoes).flatMap(([sym, vs]) => vs.map((v) => `<tr><td>${esc(sym)}</td><td>${esc(v.filter)}</td><td>${esc(v.metric)}</td><td class="num">${num(v.value as number, 4)}</td><td class="num">${esc(String(v.threshold))}</td></tr>`));
-      sections.push(`<h2>Vetoes (${Object.keys(ctx.vetoes).length} symbols)</h2><table><tr><th>symbol</th><th>filter</th><th>metric</th><th>value</th><th>threshold</th></tr>${rows.join('')}</table>`);
+      const rows = vetoOrder(ctx).map((sym) => [sym, ctx.vetoes![sym]!] as const).flatMap(([sym, vs]) => vs.map((v, i) => `<tr><td>${i ? '' : esc(sym)}</td><td>${esc(v.filter)}</td><td>${esc(v.metric)}</td><td class="num">${num(v.value as number, 4)}</td><td class="num">${esc(String(v.threshold))}</td><td>${i ? '' : esc(vetoOutcome(ctx, sym))}</td></tr>`));
+      const relaxed = passedOnceRelaxed(ctx);
+      sections.push(`<h2>Vetoes (${Object.keys(ctx.vetoes).length} symbols)</h2><p class="muted">At the thresholds the policy ended with${(ctx.extra.htr as { stage?: number } | undefined)?.stage && (ctx.extra.htr as { stage: number }).stage > 1 ? ' (relaxed)' : ''}. A symbol selected anyway had its veto overridden by a relaxation stage of the HTR loop.</p><table><tr><th>symbol</th><th>filter</th><th>metric</th><th>value</th><th>threshold</th><th>outcome</th></tr>${rows.join('')}</table>${relaxed.length ? `<p class="muted">Vetoed at the strict thresholds only, passed once relaxed: ${relaxed.map(esc).join(', ')}.</p>` : ''}`);
     }
 
     if (ctx.raw_pool?.length) {
@@ -133,12 +163,15 @@ export class HtmlReporter implements Reporter<SelectionContext> {
     const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title>
 <style>
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;color:#222;max-width:${tournament ? 1280 : 780}px;margin:2rem auto;padding:0 1rem}
-h1{margin-bottom:.2rem}h2{margin-top:2rem;border-bottom:1px solid #e5e5e5;padding-bottom:.2rem}
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;color:#222;max-width:${tournament ? 1280 : 820}px;margin:2rem auto;padding:0 1rem}
+h1{margin-bottom:.2rem}h2{margin-top:2rem;border-bottom:1px solid #e5e5e5;padding-bottom:.2rem}h3{margin:1.4rem 0 .3rem;font-size:15px}
 table{border-collapse:collapse;margin:.5rem 0}td,th{padding:.25rem .6rem;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
 td.num{text-align:right;font-variant-numeric:tabular-nums}.muted{color:#666}svg{max-width:100%;height:auto;display:block;margin:.5rem 0}
 .small{font-size:12px}.wide{overflow-x:auto}table.ranked td,table.ranked th{padding:.2rem .4rem;white-space:nowrap}table.ranked th{font-size:12px;color:#444}
 svg.bar{display:inline-block;margin:0}tr.champ{background:#fdf3e7}.tag{font-size:11px;color:#b35c00;border:1px solid #e6b27a;border-radius:3px;padding:0 3px}
+.side{display:flex;gap:2rem;align-items:flex-start;flex-wrap:wrap}.flag{background:#fdecea;border-left:4px solid #c0392b;padding:.5rem .7rem;color:#7b1d12;font-weight:600}
+table.monthly td,table.monthly th{padding:.2rem .35rem;font-size:12px}table.monthly td.year{font-weight:600;border-left:1px solid #ddd}
+details summary{cursor:pointer;margin:1rem 0 .3rem}details table{font-size:12.5px}details td{white-space:nowrap}details td:last-child{white-space:normal}
 </style></head><body>
 <h1>${esc(title)}</h1>
 <p class="muted">Run ${esc(env.runId)} · config ${esc(env.pipeline.hash.slice(0, 12))}${env.dataHash() ? ` · data ${esc(env.dataHash()!)}` : ''}${ctx.as_of !== undefined ? ` · as of ${isoFromDay(ctx.as_of)}` : ''}${ctx.regime ? ` · regime ${ctx.regime}` : ''}</p>

@@ -9,6 +9,7 @@ import { metaMarkdown } from './meta-sections.js';
 import { tournamentMarkdown } from './tournament-sections.js';
 import { isoFromDay } from '../../../src/util/dates.js';
 import type { ParityView } from './parity-view.js';
+import { droppedBySteps, driftText, MONTHS, monthlyGrid, passedOnceRelaxed, pct as pctOf, relativeRows, STEP_NAMES, vetoOrder, vetoOutcome, windowRows, type BacktestView } from './selection-sections.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
@@ -30,25 +31,52 @@ export class MarkdownReporter implements Reporter<SelectionContext> {
     for (const s of env.pipeline.stages) lines.push(`| ${s.type} | ${s.ms === undefined ? '—' : `${s.ms.toFixed(0)} ms`} |`);
     if ((ctx as unknown as MetaContext).kind === 'meta') lines.push(...metaMarkdown(ctx as unknown as MetaContext, top));
     if ((ctx as unknown as TournamentContext).kind === 'tournament') lines.push(...tournamentMarkdown(ctx as unknown as TournamentContext, env));
-    const bt = ctx.backtest as { metrics?: Record<string, unknown>; challengers?: { champion: string; rankers: Record<string, { metrics: Record<string, unknown> }> }; parity?: ParityView } | undefined;
+    const bt = ctx.backtest as BacktestView | undefined;
     if (bt?.metrics) {
       const m = bt.metrics;
+      const b = m.benchmark ?? null;
       const f = (x: unknown, as: 'pct' | 'num') => (typeof x === 'number' && Number.isFinite(x) ? (as === 'pct' ? pct(x) : x.toFixed(2)) : '—');
-      const rows = [['CAGR', 'cagr', 'pct'], ['volatility', 'volatility', 'pct'], ['Sharpe', 'sharpe', 'num'], ['Sortino', 'sortino', 'num'], ['max drawdown', 'max_drawdown', 'pct'], ['Calmar', 'calmar', 'num'], ['hit rate', 'hit_rate', 'pct'], ['turnover per rebalance', 'turnover', 'pct'], ['trading costs', 'costs', 'pct'], ['borrow on shorts', 'carry.borrow', 'pct'], ['funding on perpetuals', 'carry.funding', 'pct']] as const;
+      const rows = [['CAGR', 'cagr', 'pct'], ['total return', 'total_return', 'pct'], ['volatility', 'volatility', 'pct'], ['Sharpe', 'sharpe', 'num'], ['Sortino', 'sortino', 'num'], ['max drawdown', 'max_drawdown', 'pct'], ['Calmar', 'calmar', 'num'], ['hit rate', 'hit_rate', 'pct'], ['turnover per rebalance', 'turnover', 'pct'], ['trading costs', 'costs', 'pct'], ['borrow on shorts', 'carry.borrow', 'pct'], ['funding on perpetuals', 'carry.funding', 'pct']] as const;
       const at = (o: Record<string, unknown>, key: string) => key.split('.').reduce<unknown>((x, k) => (x && typeof x === 'object' ? (x as Record<string, unknown>)[k] : undefined), o);
-      lines.push('', '## Performance', '', `Walk-forward, out of sample: ${m.windows} windows, ${m.first} to ${m.last} (each day's return comes from weights decided on data up to the day before). Carry (borrow, funding) is charged daily on exposure, apart from trading costs.`, '', '| metric | value |', '|---|---:|');
-      for (const [label, key, as] of rows) lines.push(`| ${label} | ${f(at(m, key), as)} |`);
+      lines.push('', '## Performance', '');
+      const drift = driftText(bt);
+      if (drift) lines.push(`**${drift}**`, '');
+      lines.push(`Walk-forward, out of sample: ${m.windows} windows, ${m.first} to ${m.last} (each day's return comes from weights decided on data up to the day before). Carry (borrow, funding) is charged daily on exposure, apart from trading costs.`, '');
+      // A benchmark column only when there is a benchmark.
+      if (b) lines.push(`| metric | portfolio | ${b.symbol} |`, '|---|---:|---:|');
+      else lines.push('| metric | value |', '|---|---:|');
+      const benchKeys = new Set(['cagr', 'total_return', 'volatility', 'sharpe', 'sortino', 'max_drawdown', 'calmar', 'hit_rate']);
+      for (const [label, key, as] of rows) lines.push(`| ${label} | ${f(at(m, key), as)} |${b ? ` ${benchKeys.has(key) ? f(at(b, key), as) : ''} |` : ''}`);
+      const rel = relativeRows(bt);
+      if (rel) {
+        lines.push('', `Against ${b!.symbol} (daily, on the same days; beta and alpha from an OLS fit of excess returns, alpha annualised arithmetically):`, '', '| | |', '|---|---:|');
+        for (const [k, v] of rel) lines.push(`| ${k} | ${v} |`);
+      }
+      const grid = monthlyGrid(bt);
+      lines.push('', '### Monthly returns', '', `| year | ${MONTHS.join(' | ')} | year |`, `|---|${MONTHS.map(() => '---:').join('|')}|---:|`);
+      for (const y of grid.years) lines.push(`| ${y.year} | ${y.months.map((x) => (x ? pctOf(x.return, 1) : '')).join(' | ')} | ${pctOf(y.total, 1)} |`);
+      const win = windowRows(bt);
+      lines.push('', `### Walk-forward windows (${bt.windows.length})`, '', `| ${win.head.join(' | ')} |`, `|${win.head.map((_, i) => (win.numeric.has(i) ? '---:' : '---')).join('|')}|`);
+      for (const r of win.rows) lines.push(`| ${r.map((c) => c.replace(/\|/g, '/')).join(' | ')} |`);
       if (bt.challengers) {
         const keys = Object.keys(bt.challengers.rankers);
         lines.push('', '## Champion and challengers', '', 'Each ranker as champion: every walk-forward decision re-made with it and held with the same costs, carry and calendar (out of sample).', '', `| metric | ${keys.map((k) => (k === bt.challengers!.champion ? `${k} (champion)` : k)).join(' | ')} |`, `|---|${keys.map(() => '---:').join('|')}|`);
-        for (const [label, key, as] of [...rows.slice(0, 9), ['carry', 'carry.total', 'pct']] as const) lines.push(`| ${label} | ${keys.map((k) => f(at(bt.challengers!.rankers[k]!.metrics, key), as)).join(' | ')} |`);
+        const shared = rows.filter(([, key]) => !key.startsWith('carry.') && key !== 'total_return');
+        for (const [label, key, as] of [...shared, ['carry', 'carry.total', 'pct']] as const) lines.push(`| ${label} | ${keys.map((k) => f(at(bt.challengers!.rankers[k]!.metrics, key), as)).join(' | ')} |`);
       }
       if (bt.parity) lines.push(...parityMarkdown(bt.parity));
     }
-    const funnel = ctx.extra.discovery_funnel as { step: string; left: number; dropped?: { symbol: string; reason: string }[] }[] | undefined;
+    const funnel = ctx.extra.discovery_funnel as { step: string; left: number }[] | undefined;
     if (funnel?.length) lines.push('', '## Discovery', '', funnel.map((s) => `${s.step} ${s.left}`).join(' → '));
-    const stale = funnel?.flatMap((f) => f.dropped ?? []) ?? [];
-    if (stale.length) lines.push('', 'Not candidates at the as-of date:', '', ...stale.map((d) => `- ${d.symbol}: ${d.reason}`));
+    const dropped = droppedBySteps(ctx);
+    if (dropped.length) {
+      lines.push('', 'Not candidates at the as-of date (every one with why in candidates.json; `pipeline-run trace <run> SYMBOL` explains one):', '');
+      for (const d of dropped) {
+        lines.push(`- ${d.step}${STEP_NAMES[d.step] ? ` (${STEP_NAMES[d.step]})` : ''}: ${d.dropped.length}`);
+        for (const x of d.dropped.slice(0, top)) lines.push(`  - ${x.symbol}: ${x.reason}`);
+        if (d.dropped.length > top) lines.push(`  - … ${d.dropped.length - top} more`);
+      }
+    }
     if (ctx.raw_pool) {
       lines.push('', `## Candidates (${ctx.raw_pool.length})`, '', '| symbol | venue | asset type | sector | 24h volume |', '|---|---|---|---|---:|');
       for (const c of ctx.raw_pool.slice(0, top))
@@ -68,8 +96,10 @@ export class MarkdownReporter implements Reporter<SelectionContext> {
       for (const j of order.slice(0, top)) lines.push(`| ${f.symbols[j]} | ${shown.map((k) => fmt(f.values[k][j])).join(' | ')} |`);
     }
     if (ctx.vetoes && Object.keys(ctx.vetoes).length) {
-      lines.push('', '## Vetoes', '', '| symbol | filter | metric | value | threshold |', '|---|---|---|---:|---:|');
-      for (const [sym, vs] of Object.entries(ctx.vetoes)) for (const v of vs) lines.push(`| ${sym} | ${v.filter} | ${v.metric} | ${v.value} | ${v.threshold} |`);
+      lines.push('', '## Vetoes', '', 'At the thresholds the policy ended with. A symbol selected anyway had its veto overridden by a relaxation stage of the HTR loop.', '', '| symbol | filter | metric | value | threshold | outcome |', '|---|---|---|---:|---:|---|');
+      for (const sym of vetoOrder(ctx)) ctx.vetoes[sym]!.forEach((v, i) => lines.push(`| ${i ? '' : sym} | ${v.filter} | ${v.metric} | ${fmt(v.value as number)} | ${v.threshold} | ${i ? '' : vetoOutcome(ctx, sym)} |`));
+      const relaxed = passedOnceRelaxed(ctx);
+      if (relaxed.length) lines.push('', `Vetoed at the strict thresholds only, passed once relaxed: ${relaxed.join(', ')}.`);
     }
     if (ctx.winners) lines.push('', `## Winners (${ctx.winners.length})`, '', ctx.winners.join(', '));
     if (ctx.weights) {

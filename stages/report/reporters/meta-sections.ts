@@ -7,8 +7,9 @@ import { ownGet } from '../../../src/util/keyed.js';
 import type { MetaContext, TreeNode } from '../../../src/core/context.js';
 import { isoFromDay } from '../../../src/util/dates.js';
 import { correlationMatrix } from '../../../src/math/correlation.js';
-import { drawdownSeries, equityCurve } from '../../../src/math/metrics.js';
-import { drawdownSpec, equitySpec, escapeXml as esc, heatmapSpec, renderSvg, weightsOverTimeSpec, weightsSpec } from '../../../src/report/charts.js';
+import { driftContributions } from '../../../src/math/attribution.js';
+import { computeMetrics, drawdownSeries, equityCurve } from '../../../src/math/metrics.js';
+import { contributionSpec, equityComparisonSpec, escapeXml as esc, heatmapSpec, performanceSpec, renderSvg, weightsOverTimeSpec, weightsSpec } from '../../../src/report/charts.js';
 
 const pct = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '—');
 const fix = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(2) : '—');
@@ -41,6 +42,54 @@ function rebalanceRows(ctx: MetaContext): string[][] {
   ]);
 }
 
+/**
+ * Each sleeve on the meta's out-of-sample days: its own record's equity, and its contribution to the meta's return
+ * (its drifted meta weight × its return, day by day: src/math/attribution.ts); `costs` is what the meta's own trades
+ * took (the meta's return minus the sum of the contributions). Contributions are return points, summed over days.
+ */
+export function sleeveAttribution(ctx: MetaContext): { dates: Int32Array; sleeves: { name: string; equity: Float64Array; cumulative: Float64Array; total: number; meanWeight: number; metrics: ReturnType<typeof computeMetrics> }[]; costs: Float64Array; ppy: number } | undefined {
+  const R = ctx.sleeve_returns;
+  const M = ctx.meta_returns;
+  const rebalances = (ctx.meta_rebalances ?? []).filter((r) => r.start !== undefined && r.end !== undefined);
+  if (!R || !M || !M.dates.length || !rebalances.length) return undefined;
+  const contributions = driftContributions(R.dates, R.symbols, R.values, rebalances.map((r) => ({ start: r.start!, end: r.end!, weights: r.weights })));
+  const T = R.dates.length;
+  const at = new Map<number, number>();
+  R.dates.forEach((d, t) => at.set(d, t));
+  const rows = Array.from(M.dates, (d) => at.get(d) ?? -1);
+  const ppy = Number((ctx.extra.meta_metrics as Record<string, unknown> | undefined)?.periods_per_year ?? 365);
+  const costs = new Float64Array(M.dates.length);
+  let costSum = 0;
+  M.dates.forEach((_, i) => {
+    const t = rows[i]!;
+    let sum = 0;
+    if (t >= 0) for (const c of contributions) sum += c[t]!;
+    costSum += M.returns[i]! - sum;
+    costs[i] = costSum;
+  });
+  const sleeves = R.symbols.map((name, j) => {
+    const own = Float64Array.from(rows, (t) => (t >= 0 ? R.values[j * T + t]! : NaN));
+    const cumulative = new Float64Array(M.dates.length);
+    let c = 0;
+    rows.forEach((t, i) => {
+      if (t >= 0) c += contributions[j]![t]!;
+      cumulative[i] = c;
+    });
+    const held = rebalances.map((r) => r.weights[name] ?? 0);
+    return { name, equity: equityCurve(own), cumulative, total: c, meanWeight: held.reduce((a, w) => a + w, 0) / held.length, metrics: computeMetrics(own, ppy) };
+  });
+  return { dates: M.dates, sleeves, costs, ppy };
+}
+
+function attributionRows(a: NonNullable<ReturnType<typeof sleeveAttribution>>): string[][] {
+  return [
+    ...a.sleeves.map((s) => [s.name, pct(s.meanWeight), pct(s.metrics.total_return), fix(s.metrics.sharpe), pct(s.total)]),
+    ['meta trading costs', '', '', '', pct(a.costs[a.costs.length - 1])],
+  ];
+}
+
+const ATTRIBUTION_NOTE = "Over the meta's out-of-sample days: each sleeve's mean meta weight at the rebalances, its own record's return and Sharpe on those days, and its contribution to the meta's return (its drifted meta weight × its daily return, summed over the days: return points, not compounded). The contributions and the meta's trading costs add up to the sum of the meta's daily returns.";
+
 export function metaMarkdown(ctx: MetaContext, top: number): string[] {
   const m = ctx.extra.meta_metrics as Record<string, unknown> | undefined;
   const asOf = ctx.as_of !== undefined ? ` as of ${isoFromDay(ctx.as_of)}` : '';
@@ -57,6 +106,11 @@ export function metaMarkdown(ctx: MetaContext, top: number): string[] {
     lines.push('', '### Meta rebalances', '', '| as of | held | engine | meta weights | physical turnover | return |', '|---|---|---|---|---:|---:|');
     for (const row of rebalanceRows(ctx)) lines.push(`| ${row.join(' | ')} |`);
   }
+  const att = sleeveAttribution(ctx);
+  if (att) {
+    lines.push('', '### Sleeve contributions', '', ATTRIBUTION_NOTE, '', '| sleeve | mean meta weight | sleeve return | sleeve Sharpe | contribution |', '|---|---:|---:|---:|---:|');
+    for (const row of attributionRows(att)) lines.push(`| ${row.join(' | ')} |`);
+  }
   if (ctx.flattened_weights) {
     lines.push('', `## Top holdings${asOf}`, '', '| symbol | weight | by sleeve |', '|---|---:|---|');
     for (const f of ctx.flattened_weights.slice(0, top)) lines.push(`| ${f.symbol} | ${pct(f.weight)} | ${Object.entries(f.sleeves).map(([s, c]) => `${s} ${pct(c)}`).join(', ')} |`);
@@ -71,20 +125,27 @@ export async function metaHtml(ctx: MetaContext, top: number): Promise<string[]>
   const asOf = ctx.as_of !== undefined ? ` as of ${isoFromDay(ctx.as_of)}` : '';
   if (ctx.meta_weights) {
     out.push('<h2>Sleeve allocation</h2>');
-    out.push(await renderSvg({ ...weightsSpec(Object.entries(ctx.meta_weights).map(([symbol, weight]) => ({ symbol, weight }))), title: `Meta weights${asOf} (${esc(String(ctx.extra.meta_engine ?? ''))})` }));
+    const mw = Object.entries(ctx.meta_weights).map(([symbol, weight]) => ({ symbol, weight }));
+    // Shares of the meta's budget: drawn against the whole (0 to 100%), not against the largest one.
+    const whole = mw.every((w) => w.weight >= 0 && w.weight <= 1);
+    out.push(await renderSvg(weightsSpec(mw, `Meta weights${asOf} (${String(ctx.extra.meta_engine ?? '')})`, whole ? [0, 1] : undefined)));
     const vetoed = Object.entries(ctx.vetoed_sleeves ?? {});
     if (vetoed.length) out.push(`<p>Left out: ${vetoed.map(([n, w]) => `<b>${esc(n)}</b> (${esc(w)})`).join(', ')}.</p>`);
   }
   const note = walkForwardNote(ctx);
   if (m && note && ctx.meta_returns) {
     out.push(`<h2>Meta walk-forward</h2><p class="muted">${esc(note)}</p><table>${metricRows.map(([label, key, as]) => `<tr><td>${label}</td><td class="num">${as === 'pct' ? pct(m[key]) : fix(m[key])}</td></tr>`).join('')}</table>`);
-    out.push(await renderSvg(equitySpec(ctx.meta_returns.dates, equityCurve(ctx.meta_returns.returns))));
-    out.push(await renderSvg(drawdownSpec(ctx.meta_returns.dates, drawdownSeries(ctx.meta_returns.returns))));
-    const rows = (ctx.meta_rebalances ?? []).flatMap((r) => Object.entries(r.weights).map(([symbol, weight]) => ({ date: r.as_of, symbol, weight })));
-    if (rows.length) {
-      const spec = weightsOverTimeSpec(rows) as { encoding: { color: Record<string, unknown> } };
-      out.push(await renderSvg({ ...spec, title: 'Meta weights at each meta rebalance', encoding: { ...spec.encoding, color: { ...spec.encoding.color, title: 'sleeve' } } }));
+    out.push(await renderSvg(performanceSpec(ctx.meta_returns.dates, equityCurve(ctx.meta_returns.returns), drawdownSeries(ctx.meta_returns.returns), undefined, undefined, 'Meta equity (starts at 1) and drawdown')));
+    const att = sleeveAttribution(ctx);
+    if (att) {
+      out.push(`<h3>Sleeves</h3><p class="muted">${esc(ATTRIBUTION_NOTE)}</p><table><tr><th>sleeve</th><th>mean meta weight</th><th>sleeve return</th><th>sleeve Sharpe</th><th>contribution</th></tr>${attributionRows(att)
+        .map((row) => `<tr>${row.map((c, i) => `<td${i ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`)
+        .join('')}</table>`);
+      out.push(await renderSvg(equityComparisonSpec(att.dates, [{ name: 'meta', equity: equityCurve(ctx.meta_returns.returns) }, ...att.sleeves.map((x) => ({ name: x.name, equity: x.equity }))], "Each sleeve's own equity on the meta's out-of-sample days (starts at 1)", true)));
+      out.push(await renderSvg(contributionSpec(att.dates, [...att.sleeves.map((x) => ({ name: x.name, cumulative: x.cumulative })), { name: 'meta trading costs', cumulative: att.costs }], 'Cumulative contribution to the meta return (return points)')));
     }
+    const rows = (ctx.meta_rebalances ?? []).flatMap((r) => Object.entries(r.weights).map(([symbol, weight]) => ({ date: r.as_of, symbol, weight })));
+    if (rows.length) out.push(await renderSvg(weightsOverTimeSpec(rows, 'Meta weights at each meta rebalance', 12, 'sleeve')));
     out.push(`<details><summary>Meta rebalances (${(ctx.meta_rebalances ?? []).length})</summary><table><tr><th>as of</th><th>held</th><th>engine</th><th>meta weights</th><th>physical turnover</th><th>return</th></tr>${rebalanceRows(ctx)
       .map((row) => `<tr>${row.map((c, i) => `<td${i >= 4 ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`)
       .join('')}</table></details>`);

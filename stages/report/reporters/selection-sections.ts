@@ -1,0 +1,170 @@
+/**
+ * What the markdown and HTML reporters both show of a selection run, computed once: the backtest's record as the
+ * backtest stage hands it over (ctx.backtest), its per-window table, monthly returns, the figures against the
+ * benchmark, the volatility-band DRIFT flag, the symbols discovery left out and what became of the vetoed ones.
+ */
+import { ownGet } from '../../../src/core/keyed.js';
+import type { SelectionContext } from '../../../src/core/context.js';
+import { monthlyReturns, type MonthReturn } from '../../../src/math/metrics.js';
+
+/** One holding window as the backtest stage records it (metrics.json's windows, the audit's `window` events). */
+export interface WindowView {
+  window: number;
+  as_of: string;
+  start: string;
+  end: string;
+  holdings: number;
+  winners: number | null;
+  engine: string | null;
+  turnover: number;
+  cost: number;
+  borrow: number;
+  funding: number;
+  return: number;
+  liquidated: boolean;
+  weights: { symbol: string; weight: number }[];
+  cash_reason?: string;
+  adjustments?: unknown[];
+  toxic_bars?: unknown[];
+  unfilled?: number;
+  regime?: string;
+  regime_by?: string;
+}
+
+export interface BacktestView {
+  dates: Int32Array;
+  returns: Float64Array;
+  benchmark?: Float64Array;
+  windows: WindowView[];
+  metrics: Record<string, unknown> & {
+    periods_per_year?: number;
+    risk_free_rate?: number;
+    benchmark?: ({ symbol: string; relative?: Record<string, number> } & Record<string, unknown>) | null;
+    carry?: { borrow: number; funding: number; per_year: number };
+    volatility_band?: { engine: string; band: number; realised: number; drift: number; limit?: number; flagged: boolean } | null;
+  };
+  challengers?: { champion: string; rankers: Record<string, { role: string; metrics: Record<string, unknown> & { carry?: { total: number } } }>; returns: Record<string, Float64Array> };
+  parity?: import('./parity-view.js').ParityView;
+}
+
+export const pct = (x: unknown, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(d)}%` : '—');
+export const num = (x: unknown, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '—');
+const day = (iso: string) => Math.round(Date.parse(`${iso}T00:00:00Z`) / 86_400_000);
+
+/** The DRIFT flag in words, or undefined when the realised volatility stays within its engine's band. */
+export function driftText(bt: BacktestView): string | undefined {
+  const b = bt.metrics.volatility_band;
+  if (!b?.flagged) return undefined;
+  return `DRIFT: realised volatility ${pct(b.realised, 1)} is ${(b.drift * 100).toFixed(1)} points above the ${b.engine} band of ${pct(b.band, 1)} (flagged beyond ${((b.limit ?? 0.25) * 100).toFixed(0)} points): the portfolio is riskier than its engine is meant to give.`;
+}
+
+/** The per-window table: each rebalance's date, holding period, engine, regime, holdings, turnover, costs, carry, return, notes. */
+export function windowRows(bt: BacktestView): { head: string[]; rows: string[][]; numeric: Set<number> } {
+  // Held from the day after the decision to `held to` (one line per window: the decision, then when it ended).
+  const head = ['#', 'decided', 'held to', 'engine', 'regime', 'holdings', 'turnover', 'costs', 'carry', 'return', 'note'];
+  const rows = bt.windows.map((w) => [
+    String(w.window + 1),
+    w.as_of,
+    w.end,
+    w.engine ?? '—',
+    w.regime ?? '—',
+    String(w.holdings),
+    pct(w.turnover, 1),
+    pct(w.cost, 2),
+    pct(w.borrow + w.funding, 2),
+    pct(w.return, 2),
+    [w.cash_reason ? `cash: ${w.cash_reason}` : '', w.liquidated ? 'liquidated' : '', w.adjustments?.length ? `${w.adjustments.length} adjustment(s)` : '', w.toxic_bars?.length ? `${w.toxic_bars.length} toxic bar(s)` : '', w.unfilled ? `${w.unfilled} order(s) not filled` : ''].filter(Boolean).join('; '),
+  ]);
+  return { head, rows, numeric: new Set([5, 6, 7, 8, 9]) };
+}
+
+/** Turnover, costs and the exposure each rebalance decided, for the trading chart. */
+export function tradingRows(bt: BacktestView): { date: number; turnover: number; cost: number; gross: number; net: number }[] {
+  return bt.windows.map((w) => ({ date: day(w.as_of), turnover: w.turnover, cost: w.cost, gross: w.weights.reduce((a, x) => a + Math.abs(x.weight), 0), net: w.weights.reduce((a, x) => a + x.weight, 0) }));
+}
+
+/** The regime each holding period was decided in (absent when no ranker read one). */
+export function regimePeriods(bt: BacktestView): { start: number; end: number; regime: string }[] | undefined {
+  const out = bt.windows.filter((w) => w.regime).map((w) => ({ start: day(w.start), end: day(w.end), regime: w.regime! }));
+  return out.length ? out : undefined;
+}
+
+/** The ranker that read the regimes, when it is not the champion (a challenger's reading, shown for context). */
+export function regimeSource(bt: BacktestView): string | undefined {
+  return bt.windows.find((w) => w.regime_by)?.regime_by;
+}
+
+/** Monthly returns as a year × month grid, with each year's compounded total. */
+export function monthlyGrid(bt: BacktestView): { years: { year: number; months: (MonthReturn | undefined)[]; total: number }[] } {
+  const months = monthlyReturns(bt.dates, bt.returns);
+  const years = [...new Set(months.map((m) => m.year))].sort((a, b) => a - b);
+  return {
+    years: years.map((year) => {
+      const ms = Array.from({ length: 12 }, (_, i) => months.find((m) => m.year === year && m.month === i + 1));
+      return { year, months: ms, total: ms.reduce((g, m) => g * (1 + (m?.return ?? 0)), 1) - 1 };
+    }),
+  };
+}
+
+export const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** The portfolio against its benchmark: beta, alpha, correlation, tracking error, information ratio. */
+export function relativeRows(bt: BacktestView): [string, string][] | undefined {
+  const rel = bt.metrics.benchmark?.relative;
+  if (!rel) return undefined;
+  return [
+    ['Beta', num(rel.beta, 2)],
+    ['Alpha (annual, Jensen)', pct(rel.alpha)],
+    ['Correlation', num(rel.correlation, 2)],
+    ['Tracking error (annual)', pct(rel.tracking_error)],
+    ['Information ratio', num(rel.information_ratio, 2)],
+  ];
+}
+
+/** Each discovery step that dropped symbols, with the symbols and why (candidates.json has every one). */
+export function droppedBySteps(ctx: SelectionContext): { step: string; dropped: { symbol: string; reason: string }[] }[] {
+  const funnel = ctx.extra.discovery_funnel as { step: string; left: number; dropped?: { symbol: string; reason: string }[] }[] | undefined;
+  return (funnel ?? []).filter((f) => f.dropped?.length).map((f) => ({ step: f.step, dropped: f.dropped! }));
+}
+
+export const STEP_NAMES: Record<string, string> = {
+  venue: 'on another venue',
+  asset_types: 'another asset type',
+  fresh_at_as_of: 'not fresh at the as-of date',
+  liquidity: 'below the liquidity floor',
+  exclusions: 'excluded',
+  identity_dedup: 'a twin listing of a more liquid one',
+  limit: 'beyond the limit',
+  in_lakehouse: 'not in the lakehouse',
+};
+
+/**
+ * What became of each vetoed symbol: vetoed and left out, or selected anyway because a relaxation stage overrode
+ * its veto (and then held, or not). The policy stage's record (ctx.extra.htr) says which.
+ */
+export function vetoOutcome(ctx: SelectionContext, symbol: string): string {
+  const htr = ctx.extra.htr as { stage: number; stage_name: string; winners: { symbol: string; reason: string; overridden: string[] }[] } | undefined;
+  const won = htr?.winners.find((w) => w.symbol === symbol);
+  if (!won) return 'left out';
+  const held = ctx.weights?.find((w) => w.symbol === symbol && w.weight !== 0);
+  const how = won.overridden.length ? `overridden at ${overridingStage(won.reason)}` : `selected (${won.reason})`;
+  return `${how}: ${held ? `held, ${pct(held.weight)}` : 'selected, not held at the as-of date'}`;
+}
+
+/** The relaxation stage that lets a vetoed symbol in, by how it got in (policy.stage.ts: stages 3 and 4). */
+export function overridingStage(reason: string): string {
+  return reason === 'representative' ? 'HTR stage 3 (representative forcing)' : reason === 'fallback' ? 'HTR stage 4 (balanced fallback)' : `the ${reason} selection`;
+}
+
+/** Vetoed symbols in the order a reader wants them: those selected anyway (overridden) first, then by name. */
+export function vetoOrder(ctx: SelectionContext): string[] {
+  const won = new Set(((ctx.extra.htr as { winners?: { symbol: string }[] } | undefined)?.winners ?? []).map((w) => w.symbol));
+  return Object.keys(ctx.vetoes ?? {}).sort((a, b) => Number(won.has(b)) - Number(won.has(a)) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Symbols whose vetoes at the strict thresholds the relaxed ones lifted (they passed once relaxed). */
+export function passedOnceRelaxed(ctx: SelectionContext): string[] {
+  const strict = (ctx.extra.htr as { strict_vetoes?: Record<string, unknown[]> } | undefined)?.strict_vetoes;
+  if (!strict) return [];
+  return Object.keys(strict).filter((s) => !ownGet(ctx.vetoes, s)?.length).sort();
+}
