@@ -1,5 +1,10 @@
-/** The report stage on a full run: report.md and a self-contained report.html whose numbers are the run's. */
+/**
+ * The report stage on a full run: report.md and a self-contained report.html whose numbers are the run's: the metrics,
+ * the per-window table (the audit's window records), the monthly returns (recomputed here from returns.arrow), the
+ * regime each decision read, no benchmark column without a benchmark, and what became of each veto.
+ */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tableFromIPC } from '@uwdata/flechette';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateFile } from '../../src/config/validate.js';
@@ -22,6 +27,7 @@ stages:
     params: { scanner: { name: synthetic, params: { symbols: 24, days: 420, seed: 5 } }, lookback_days: 120 }
   - type: feature_engineering
   - type: inference
+    params: { rankers: [regime, mps] }
   - type: clustering
   - type: policy
     params: { min_winners: 6 }
@@ -31,6 +37,7 @@ stages:
   - type: backtest
     params: { train_window: 120, test_window: 30, step_size: 30 }
   - type: report
+    params: { reporters: [markdown, { name: html, params: { rolling_days: 30 } }] }
 `,
   );
   const v = await validateFile(file, { registry: builtinRegistry() });
@@ -46,9 +53,11 @@ test('report.html is self-contained: no script, no external resource', () => {
   expect(html).not.toMatch(/<script/i);
   expect(html).not.toMatch(/<(link|img|iframe)[^>]+(href|src)="https?:/i);
   expect(html).not.toMatch(/url\(\s*['"]?https?:/i);
-  // One SVG per chart: equity, drawdown, weights over time, weights, funnel, dendrogram, correlation.
-  expect((html.match(/<svg/g) ?? []).length).toBe(7);
-  for (const h of ['Performance', 'Weights', 'Selection', 'Clusters', 'Data health', 'Stages']) expect(html).toContain(`<h2>${h}`);
+  // One SVG per chart: equity over drawdown (and the regime strip), rolling Sharpe and volatility, turnover/costs/
+  // exposure, weights over time, the challengers' equity, weights, funnel, dendrogram, correlation.
+  expect((html.match(/<svg/g) ?? []).length).toBe(9);
+  for (const h of ['Performance', 'Champion and challengers', 'Weights', 'Selection', 'Clusters', 'Data health', 'Stages']) expect(html).toContain(`<h2>${h}`);
+  for (const t of ['Equity (starts at 1) and drawdown', 'Regime at each rebalance', 'Rolling 30-day Sharpe and volatility', 'Turnover, trading costs and exposure at each rebalance', 'Weights at each rebalance']) expect(html).toContain(t);
 });
 
 test('the metrics shown are the run metrics', () => {
@@ -67,4 +76,80 @@ test('the dendrogram draws n-1 merges and labels the leaves in scipy leaf order'
   expect((svg.match(/<path/g) ?? []).length).toBe(3);
   const labels = [...svg.matchAll(/>([A-D])</g)].map((m) => m[1]);
   expect(labels).toEqual(['A', 'B', 'C', 'D']);
+});
+
+const cell = (html: string) => [...html.matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1]);
+
+test('the per-window table is the backtest’s window records, with the regime each decision read', () => {
+  const html = readFileSync(join(folder, 'report.html'), 'utf8');
+  const md = readFileSync(join(folder, 'report.md'), 'utf8');
+  const windows = (readFileSync(join(folder, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as { event: string; data: any }[]).filter((e) => e.event === 'window').map((e) => e.data);
+  expect(windows.length).toBe(JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8')).backtest.windows);
+  const table = /<details open><summary><b>Walk-forward windows \((\d+)\)<\/b><\/summary>[\s\S]*?<\/details>/.exec(html)!;
+  expect(Number(table[1])).toBe(windows.length);
+  const rows = [...table[0].matchAll(/<tr>((?:<td[^>]*>[^<]*<\/td>)+)<\/tr>/g)].map((m) => cell(m[1]!));
+  expect(rows.length).toBe(windows.length);
+  windows.forEach((w, k) => {
+    // #, decided, held to, engine, regime, holdings, turnover, costs, carry, return, note
+    expect(rows[k]!.slice(0, 6)).toEqual([String(k + 1), w.as_of, w.end, w.engine, w.regime, String(w.holdings)]);
+    expect(rows[k]![9]).toBe(`${(w.return * 100).toFixed(2)}%`);
+    expect(md).toContain(`| ${k + 1} | ${w.as_of} | ${w.end} | ${w.engine} | ${w.regime} | ${w.holdings} |`);
+  });
+  // The regime ranker is the champion here: every decision read one, and says which ranker.
+  expect(windows.every((w) => ['NORMAL', 'TURBULENT', 'CRISIS'].includes(w.regime) && w.regime_by === 'regime')).toBe(true);
+});
+
+test('monthly returns compound the days of each calendar month (recomputed from returns.arrow)', () => {
+  const html = readFileSync(join(folder, 'report.html'), 'utf8');
+  const rows = tableFromIPC(readFileSync(join(folder, 'returns.arrow'))).toArray() as { date: unknown; return: number }[];
+  const months = new Map<string, number>();
+  for (const r of rows) {
+    const key = new Date(r.date instanceof Date ? r.date.getTime() : Number(r.date)).toISOString().slice(0, 7);
+    months.set(key, (1 + (months.get(key) ?? 0)) * (1 + r.return) - 1);
+  }
+  const table = /<table class="monthly">([\s\S]*?)<\/table>/.exec(html)![1]!;
+  const names = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  let seen = 0;
+  for (const row of table.split('</tr>').slice(1)) {
+    const year = /<th>(\d{4})<\/th>/.exec(row)?.[1];
+    if (!year) continue;
+    const cells = cell(row);
+    names.forEach((_, i) => {
+      const want = months.get(`${year}-${String(i + 1).padStart(2, '0')}`);
+      expect(cells[i]).toBe(want === undefined ? '' : `${(want * 100).toFixed(1)}%`);
+      if (want !== undefined) seen++;
+    });
+  }
+  expect(seen).toBe(months.size);
+  const md = readFileSync(join(folder, 'report.md'), 'utf8');
+  expect(md).toContain('### Monthly returns');
+});
+
+test('without a benchmark the metrics table has one column, not an empty second one', () => {
+  const html = readFileSync(join(folder, 'report.html'), 'utf8');
+  expect(html).toContain('<table class="metrics"><tr><th></th><th>portfolio</th></tr>');
+  expect(html).not.toContain('against ');
+  expect(readFileSync(join(folder, 'report.md'), 'utf8')).toContain('| metric | value |');
+});
+
+test('the vetoes table says what became of each vetoed symbol: left out, or overridden at a relaxation stage and held', () => {
+  const html = readFileSync(join(folder, 'report.html'), 'utf8');
+  const winners = JSON.parse(readFileSync(join(folder, 'winners.json'), 'utf8'));
+  const vetoes = JSON.parse(readFileSync(join(folder, 'vetoes.json'), 'utf8')).vetoes as Record<string, unknown[]>;
+  const weights = new Map((JSON.parse(readFileSync(join(folder, 'weights.json'), 'utf8')) as { symbol: string; weight: number }[]).map((w) => [w.symbol, w.weight]));
+  const section = /<h2>Vetoes[\s\S]*?<\/table>/.exec(html)![0];
+  const reasons = new Set<string>();
+  for (const sym of Object.keys(vetoes)) {
+    const w = (winners.winners as { symbol: string; reason: string; overridden_vetoes: unknown[] }[]).find((x) => x.symbol === sym);
+    const row = new RegExp(`<tr><td>${sym}</td>(?:<td[^>]*>[^<]*</td>){4}<td>([^<]*)</td>`).exec(section)![1]!;
+    if (!w) expect(row).toBe('left out');
+    else {
+      reasons.add(w.reason);
+      const stage = w.reason === 'representative' ? 'HTR stage 3 (representative forcing)' : 'HTR stage 4 (balanced fallback)';
+      const held = weights.get(sym);
+      expect(row).toBe(`overridden at ${stage}: ${held ? `held, ${(held * 100).toFixed(2)}%` : 'selected, not held at the as-of date'}`);
+    }
+  }
+  // This run's HTR loop forced representatives (stage 3) and filled by the balanced fallback (stage 4).
+  expect([...reasons].sort()).toEqual(['fallback', 'representative']);
 });

@@ -1,0 +1,152 @@
+/**
+ * What the report's charts must get right (issue 17, "fix what reads wrong"), checked on the specs and the SVG they
+ * render to: the portfolio is the bold blue line whatever its benchmark is called; equity and drawdown share one
+ * time axis and one y-axis width (so they line up); dates carry their year; more holdings than colours become the top
+ * ones plus "other", with a legend that lists them all; shares of a whole are drawn against 100%. vega-lite compiles
+ * every spec without a warning. And the meta's sleeve attribution adds up to the meta's return, by the vectorized
+ * simulator's own holding (another implementation of drift) and on a meta run's artifacts.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tableFromIPC } from '@uwdata/flechette';
+import { driftContributions } from '../../src/math/attribution.js';
+import { chartWarnings, equitySpec, performanceSpec, renderSvg, rollingSpec, tradingSpec, weightsOverTimeSpec, weightsSpec } from '../../src/report/charts.js';
+import { VectorizedSimulator } from '../../stages/backtest/simulators/vectorized.simulator.js';
+import { runYaml } from './pipeline-helpers.js';
+
+const days = Int32Array.from({ length: 400 }, (_, i) => 19000 + i); // 2022-01-08 ..
+const walk = (seed: number) => Float64Array.from(days, (_, i) => 0.01 * Math.sin(i * 0.37 + seed) + 0.002 * Math.cos(i * 1.3 * seed));
+const eq = (r: Float64Array) => {
+  let e = 1;
+  return Float64Array.from(r, (x) => (e *= 1 + x));
+};
+
+test('the portfolio is bold and blue even when the benchmark’s name sorts first', async () => {
+  const spec = performanceSpec(days, eq(walk(1)), new Float64Array(days.length), { name: 'AAAUSDT', equity: eq(walk(2)) }) as any;
+  const equity = spec.vconcat[0];
+  expect(equity.encoding.color.scale).toEqual({ domain: ['portfolio', 'AAAUSDT'], range: ['#1f5fa8', '#9a9a9a'] });
+  // The portfolio's layer is drawn last (on top), thicker than the benchmark's dashed one.
+  expect(equity.layer.map((l: any) => [l.transform[0].filter, l.mark.strokeWidth])).toEqual([["datum.series !== 'portfolio'", 1.1], ["datum.series === 'portfolio'", 2]]);
+  const svg = await renderSvg(spec);
+  const paths = [...svg.matchAll(/<path[^>]*stroke="(#1f5fa8|#9a9a9a)"[^>]*stroke-width="([\d.]+)"/g)].map((m) => [m[1], m[2]]);
+  expect(paths).toContainEqual(['#1f5fa8', '2']);
+  expect(paths).toContainEqual(['#9a9a9a', '1.1']);
+});
+
+test('equity, drawdown and regime share one time axis and one y-axis width; every time axis says the year', () => {
+  const spec = performanceSpec(days, eq(walk(1)), new Float64Array(days.length), undefined, [{ start: days[0]!, end: days[199]!, regime: 'NORMAL' }, { start: days[200]!, end: days[399]!, regime: 'CRISIS' }]) as any;
+  expect(spec.resolve.scale.x).toBe('shared');
+  expect(spec.vconcat).toHaveLength(3);
+  for (const panel of spec.vconcat) {
+    const enc = panel.encoding ?? panel.layer?.[0]?.encoding ?? spec.vconcat[0].encoding;
+    expect(enc.x.axis.format).toBe('%b %Y');
+  }
+  expect(spec.vconcat[0].encoding.y.axis).toMatchObject({ minExtent: 52, maxExtent: 52 });
+  expect(spec.vconcat[1].encoding.y.axis).toMatchObject({ minExtent: 52, maxExtent: 52 });
+  for (const s of [equitySpec(days, eq(walk(1))), rollingSpec(days, walk(1), walk(2), 30), tradingSpec([{ date: days[10]!, turnover: 1, cost: 0.001, gross: 1, net: 1 }])] as any[]) {
+    expect(JSON.stringify(s)).toContain('"format":"%b %Y"');
+    expect(JSON.stringify(s)).not.toMatch(/"type":"temporal"(?![^}]*"format":"%b %Y")[^}]*}/);
+  }
+});
+
+test('more holdings than colours: the largest keep a colour each, the rest is one "other", and the legend lists them all', async () => {
+  const names = Array.from({ length: 30 }, (_, i) => `S${String(i).padStart(2, '0')}USDT`);
+  const rows = [0, 1, 2].flatMap((k) => names.map((symbol, i) => ({ date: days[k * 30]!, symbol, weight: (30 - i) / 465 })));
+  const spec = weightsOverTimeSpec(rows) as any;
+  const { domain, range } = spec.encoding.color.scale;
+  expect(domain).toEqual([...names.slice(0, 12), 'other']);
+  expect(new Set(range).size).toBe(13); // no colour repeats
+  expect(spec.encoding.color.legend.symbolLimit).toBe(0);
+  // Weights still add up at each date: "other" is the sum of the rest.
+  const other = spec.data.values.filter((v: any) => v.symbol === 'other');
+  expect(other).toHaveLength(3);
+  expect(other[0].weight).toBeCloseTo(names.slice(12).reduce((a, _, i) => a + (30 - 12 - i) / 465, 0), 12);
+  const svg = await renderSvg(spec);
+  for (const n of [...names.slice(0, 12), 'other']) expect(svg).toContain(`>${n}<`);
+  expect(svg).not.toMatch(/…\s*\d+ entries/);
+});
+
+test('shares of a whole (meta weights) are drawn against 100%, other weights to a round number past the largest', () => {
+  expect((weightsSpec([{ symbol: 'long', weight: 0.55 }, { symbol: 'short', weight: 0.45 }], 'Meta weights', [0, 1]) as any).encoding.x.scale).toEqual({ domain: [0, 1], nice: false });
+  expect((weightsSpec([{ symbol: 'A', weight: 0.19 }]) as any).encoding.x.scale).toEqual({ zero: true, nice: true });
+});
+
+test('vega-lite compiles the report’s specs without a warning', async () => {
+  const before = chartWarnings().length;
+  await renderSvg(performanceSpec(days, eq(walk(1)), new Float64Array(days.length), { name: 'B', equity: eq(walk(2)) }, [{ start: days[0]!, end: days[399]!, regime: 'NORMAL' }]));
+  await renderSvg(rollingSpec(days, walk(1), walk(2), 30));
+  await renderSvg(tradingSpec([0, 30, 60].map((k) => ({ date: days[k]!, turnover: 1, cost: 0.001, gross: 1, net: 0.5 })), [days[0]!, days[399]!]));
+  expect(chartWarnings().slice(before)).toEqual([]);
+});
+
+test('drift attribution adds up to what the vectorized simulator holds, day by day', () => {
+  // Three parts over 60 days, one with a missing day (flat), held from a target with drift and no costs.
+  const T = 60;
+  const dates = Int32Array.from({ length: T }, (_, i) => 20000 + i);
+  const names = ['a', 'b', 'c'];
+  const values = new Float64Array(3 * T);
+  for (let j = 0; j < 3; j++) for (let t = 0; t < T; t++) values[j * T + t] = 0.02 * Math.sin(t * (j + 1) * 0.7) + 0.003 * (j - 1);
+  values[1 * T + 17] = NaN;
+  const target = Float64Array.from([0.5, 0.3, 0.15]); // 5% cash
+  const held = new VectorizedSimulator().hold({ dates, symbols: names, returns: values, target, current: new Float64Array(3), costRate: 0 });
+  const c = driftContributions(dates, names, values, [{ start: dates[0]!, end: dates[T - 1]!, weights: { a: 0.5, b: 0.3, c: 0.15 } }]);
+  for (let t = 0; t < T; t++) expect(c[0]![t]! + c[1]![t]! + c[2]![t]!).toBeCloseTo(held.returns[t]!, 14);
+  expect(c[1]![17]).toBe(0);
+});
+
+test('a meta run’s report attributes its return to its sleeves: contributions and costs add up to the daily returns', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'fractal-meta-report-'));
+  try {
+    const sleeve = (name: string, direction: string) => `pipeline: selection
+version: "4.0"
+name: ${name}
+stages:
+  - type: ingestion
+    params: { scanner: { name: synthetic, params: { symbols: 30, days: 420, seed: 5 } }, lookback_days: 200 }
+  - type: feature_engineering
+    params: { lookback: 60 }
+  - type: inference
+  - type: clustering
+  - type: policy
+    params: { filters: [darwinian, tail_risk], top_n: 2, min_winners: 5 }
+  - type: synthesis
+    params: { direction: ${direction} }
+  - type: allocation
+    params: { engine: inverse_vol }
+  - type: backtest
+    params: { train_window: 120, test_window: 30, step_size: 30 }
+`;
+    writeFileSync(join(tmp, 'up.yaml'), sleeve('up', 'LONG'));
+    writeFileSync(join(tmp, 'down.yaml'), sleeve('down', 'SHORT'));
+    const s = await runYaml(tmp, 'attrib', `pipeline: meta
+version: "4.0"
+name: attrib
+sleeves:
+  - { name: up, pipeline: ./up.yaml }
+  - { name: down, pipeline: ./down.yaml }
+stages:
+  - type: meta_returns
+  - type: meta_optimize
+    params: { engine: equal_weight, train_window: 60, test_window: 30, step_size: 30 }
+  - type: meta_flatten
+  - type: report
+`);
+    expect(s.outcome).toBe('succeeded');
+    const md = readFileSync(join(s.folder, 'report.md'), 'utf8');
+    const section = md.slice(md.indexOf('### Sleeve contributions'));
+    const row = (name: string) => new RegExp(`\\| ${name} \\|([^\\n]*)\\|\\n`).exec(section)![1]!.split('|').map((c) => c.trim());
+    const up = Number(row('up').at(-1)!.replace('%', ''));
+    const down = Number(row('down').at(-1)!.replace('%', ''));
+    const costs = Number(row('meta trading costs').at(-1)!.replace('%', ''));
+    const daily = (tableFromIPC(readFileSync(join(s.folder, 'returns.arrow'))).toArray() as { return: number }[]).reduce((a, r) => a + r.return, 0);
+    // Each figure is rounded to 0.01 points in the table.
+    expect(Math.abs(up + down + costs - daily * 100)).toBeLessThan(0.02);
+    expect(costs).toBeLessThanOrEqual(0);
+    const html = readFileSync(join(s.folder, 'report.html'), 'utf8');
+    for (const t of ["Each sleeve's own equity on the meta's out-of-sample days", 'Cumulative contribution to the meta return', 'Meta equity (starts at 1) and drawdown']) expect(html).toContain(t);
+    expect(html).not.toMatch(/<script/i);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
