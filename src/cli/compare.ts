@@ -9,20 +9,14 @@ import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ResolvedConfig } from '../config/validate.js';
 import { inputError } from '../core/errors.js';
-import { parseJsonText } from '../core/json-text.js';
 import { decodeNumericColumns } from '../runs/arrow.js';
 import { changeLines, diffValues, keyed, type Change } from './plan.js';
 import { writeJson } from './shared.js';
+import { readRunJson } from './trace.js';
 
 type Json = Record<string, any>;
 
-function readJson(folder: string, name: string): Json | undefined {
-  const f = join(folder, name);
-  if (!existsSync(f)) return undefined;
-  const parsed = parseJsonText(readFileSync(f, 'utf8'));
-  if (!parsed.ok) throw inputError('NOT_A_RUN', `${f} is not valid JSON (${parsed.error}): ${folder} is not a readable run folder`);
-  return parsed.value as Json;
-}
+const readJson = readRunJson;
 
 /** What compare reads of one run. */
 export interface RunSide {

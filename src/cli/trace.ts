@@ -15,7 +15,8 @@ import { suggestionHint } from '../config/diagnostics.js';
 
 type Json = Record<string, any>;
 
-function read(folder: string, name: string): Json | undefined {
+/** A JSON file of a run folder, or undefined when absent; an unreadable one is NOT_A_RUN (trace and compare read so). */
+export function readRunJson(folder: string, name: string): Json | undefined {
   const f = join(folder, name);
   if (!existsSync(f)) return undefined;
   // Reported by line:col, never by a slice of the file (V8's own message would quote it).
@@ -46,11 +47,11 @@ export interface Trace {
 }
 
 export function traceSymbol(folder: string, symbol: string): Trace {
-  const manifest = read(folder, 'manifest.json');
+  const manifest = readRunJson(folder, 'manifest.json');
   if (!manifest) throw inputError('NOT_A_RUN', `${folder} is not a run folder (no manifest.json)`, 'Give the folder `pipeline-run` printed, e.g. runs/<name>/<run_id>.');
   const t: Trace = { symbol, run: manifest.run_id };
   if (manifest.config?.pipeline === 'meta') return traceMeta(folder, symbol, t);
-  const cands = read(folder, 'candidates.json');
+  const cands = readRunJson(folder, 'candidates.json');
   if (cands) {
     const c = (cands.candidates as Json[]).find((x) => x.symbol === symbol) ?? null;
     if (!c) {
@@ -73,12 +74,12 @@ export function traceSymbol(folder: string, symbol: string): Trace {
     }
     t.discovery = { scanner: cands.scanner, venue: cands.venue, as_of: cands.as_of, candidate: c };
   }
-  const feats = read(folder, 'features.json');
+  const feats = readRunJson(folder, 'features.json');
   if (feats) {
     const j = (feats.symbols as string[]).indexOf(symbol);
     if (j >= 0) t.features = Object.fromEntries(Object.entries(feats.features as Record<string, (number | null)[]>).map(([k, v]) => [k, v[j]]));
   }
-  const scores = read(folder, 'scores.json');
+  const scores = readRunJson(folder, 'scores.json');
   if (scores) {
     const j = (scores.symbols as string[]).indexOf(symbol);
     if (j >= 0)
@@ -90,15 +91,15 @@ export function traceSymbol(folder: string, symbol: string): Trace {
         of: scores.symbols.length,
       };
   }
-  const clusters = read(folder, 'clusters.json');
+  const clusters = readRunJson(folder, 'clusters.json');
   if (clusters) {
     const j = (clusters.symbols as string[]).indexOf(symbol);
     const id = j >= 0 ? clusters.labels[j] : undefined;
     const c = (clusters.clusters as Json[]).find((x) => x.id === id);
     t.cluster = c ? { id: c.id, size: c.size, members: c.members } : null;
   }
-  const vetoes = read(folder, 'vetoes.json');
-  const winners = read(folder, 'winners.json');
+  const vetoes = readRunJson(folder, 'vetoes.json');
+  const winners = readRunJson(folder, 'winners.json');
   if (vetoes) {
     const strict = ownGet(vetoes.strict_vetoes as Record<string, Json[]> | undefined, symbol) ?? [];
     const final = ownGet(vetoes.vetoes as Record<string, Json[]> | undefined, symbol) ?? [];
@@ -121,9 +122,9 @@ export function traceSymbol(folder: string, symbol: string): Trace {
     const w = (winners.winners as Json[]).find((x) => x.symbol === symbol);
     t.selection = { winner: Boolean(w), htr_stage: winners.htr_stage, htr_stage_name: winners.htr_stage_name, ...(w ? { reason: w.reason, overridden_vetoes: w.overridden_vetoes } : {}) };
   }
-  const atoms = read(folder, 'atoms.json') as Json[] | undefined;
+  const atoms = readRunJson(folder, 'atoms.json') as Json[] | undefined;
   if (Array.isArray(atoms)) t.atoms = atoms.filter((a) => a.symbol === symbol);
-  const weights = read(folder, 'weights.json') as Json[] | undefined;
+  const weights = readRunJson(folder, 'weights.json') as Json[] | undefined;
   if (Array.isArray(weights)) {
     const w = weights.find((x) => x.symbol === symbol);
     t.weight = w ? { weight: w.weight, direction: w.direction } : null;
@@ -133,9 +134,9 @@ export function traceSymbol(folder: string, symbol: string): Trace {
 
 /** A meta run: the flattened weight and attribution, then the symbol's path inside every sleeve that saw it. */
 function traceMeta(folder: string, symbol: string, t: Trace): Trace {
-  const flat = (read(folder, 'weights.json') as unknown as { symbol: string; weight: number; sleeves: Record<string, number> }[] | undefined) ?? [];
+  const flat = (readRunJson(folder, 'weights.json') as unknown as { symbol: string; weight: number; sleeves: Record<string, number> }[] | undefined) ?? [];
   const f = flat.find((x) => x.symbol === symbol);
-  const sleeves = ((read(folder, 'sleeves.json')?.sleeves ?? []) as { name: string; run: string | null; vetoed: string | null }[]).map((s) => {
+  const sleeves = ((readRunJson(folder, 'sleeves.json')?.sleeves ?? []) as { name: string; run: string | null; vetoed: string | null }[]).map((s) => {
     if (!s.run) return { sleeve: s.name, run: null, note: s.vetoed ?? 'no run' };
     const dir = s.run.startsWith('/') ? s.run : join(folder, s.run);
     if (!existsSync(join(dir, 'manifest.json'))) return { sleeve: s.name, run: s.run, note: 'run folder not found' };
