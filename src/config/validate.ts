@@ -103,7 +103,7 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
   }
   const schema = DOCUMENT_SCHEMAS[kind as DocumentKind];
   if (!schema) {
-    diagnostics.push(diag('SCHEMA_DOCUMENT_KIND_NOT_AVAILABLE', locateIn(origins, ['pipeline']), `'${kind}' documents are not available in this version of Fractal yet`, '`pipeline: selection` and `pipeline: meta` documents run in this version.'));
+    diagnostics.push(diag('SCHEMA_DOCUMENT_KIND_NOT_AVAILABLE', locateIn(origins, ['pipeline']), `'${kind}' documents are not available in this version of Fractal yet`, '`pipeline: selection`, `meta` and `tournament` documents run in this version.'));
     return result(diagnostics);
   }
 
