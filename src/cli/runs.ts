@@ -97,12 +97,13 @@ export function comparePairs(rows: RunRow[]): [RunRow, RunRow][] {
  * Writes a compare page (`.compare/<pipeline>/<runA>--<runB>.html`) for each run and the run before it, unless it
  * exists (run folders do not change once written); records the link on the later run's row.
  */
-export async function writeComparePages(rows: RunRow[], root: string): Promise<number> {
+export async function writeComparePages(rows: RunRow[], root: string, write = true): Promise<number> {
   const { compareRuns, formatHtml } = await import('./compare.js');
   let written = 0;
   for (const [a, b] of comparePairs(rows)) {
     const page = join('.compare', a.name, `${a.run_id}--${b.run_id}.html`);
     const file = join(root, page);
+    if (!write && !existsSync(file)) continue;
     if (!existsSync(file)) {
       try {
         const c = await compareRuns(a.folder, b.folder);
@@ -241,6 +242,8 @@ export function registerRunsCommand(program: Command): void {
         rows = rows.filter((r) => !gone.includes(r));
       }
       if (opts.json) {
+        // The compare pages an earlier `runs` wrote (--json writes nothing).
+        await writeComparePages(rows, root, false);
         writeJson(rows.map((r) => ({ ...r, metrics: r.metrics ?? null })));
         return;
       }

@@ -54,10 +54,14 @@ const TIME_AXIS = { title: null, format: '%b %Y', labelOverlap: true, tickCount:
 const Y_EXTENT = { minExtent: 52, maxExtent: 52 };
 const WIDTH = 720;
 
-/** The portfolio first and bold, a benchmark thin and grey under it (an explicit domain: names never pick colours). */
+/**
+ * The portfolio first and bold, a benchmark thin and grey under it (an explicit domain: names never pick colours).
+ * Orders come from scale domains, never from a `sort` list: vega turns a sort list into an expression, and a name
+ * such as "constructor" in an expression breaks it (see heatmapSpec).
+ */
 function seriesColor(names: string[]): Record<string, unknown> {
   const range = names.map((_, i) => (i === 0 ? '#1f5fa8' : '#9a9a9a'));
-  return { field: 'series', type: 'nominal', title: null, sort: names, scale: { domain: names, range }, legend: names.length > 1 ? { orient: 'top-left' } : null };
+  return { field: 'series', type: 'nominal', title: null, scale: { domain: names, range }, legend: names.length > 1 ? { orient: 'top-left' } : null };
 }
 
 /** The equity curve on its own (starts at 1), with an optional benchmark. */
@@ -177,7 +181,7 @@ export function equityComparisonSpec(dates: Int32Array, series: { name: string; 
     encoding: {
       x: { field: 'date', type: 'temporal', axis: TIME_AXIS },
       y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false }, axis: Y_EXTENT },
-      color: { field: 'series', type: 'nominal', title: null, sort: series.map((s) => s.name), scale: { domain: series.map((s) => s.name), range: whole ? ['#333333', ...PART_COLORS] : PART_COLORS }, legend: { orient: 'top', direction: 'horizontal' } },
+      color: { field: 'series', type: 'nominal', title: null, scale: { domain: series.map((s) => s.name), range: whole ? ['#333333', ...PART_COLORS] : PART_COLORS }, legend: { orient: 'top', direction: 'horizontal' } },
     },
   };
 }
@@ -246,7 +250,7 @@ export function weightsOverTimeSpec(rows: { date: number; symbol: string; weight
     encoding: {
       x: { field: 'date', type: 'ordinal', title: null, sort: dates.map(iso), axis: { labelAngle: -45, labelOverlap: true } },
       y: { field: 'weight', type: 'quantitative', title: null, stack: 'zero', axis: { format: '.0%', ...Y_EXTENT } },
-      color: { field: 'symbol', type: 'nominal', title: legendTitle, sort: domain, scale: { domain, range }, legend: { columns: 1, symbolLimit: 0, labelLimit: 140 } },
+      color: { field: 'symbol', type: 'nominal', title: legendTitle, scale: { domain, range }, legend: { columns: 1, symbolLimit: 0, labelLimit: 140 } },
       order: { field: 'symbol', type: 'nominal', sort: 'ascending' },
     },
   };
@@ -261,7 +265,7 @@ export function contributionSpec(dates: Int32Array, parts: { name: string; cumul
   return {
     width: WIDTH, height: 200, title, data: { values },
     layer: [
-      { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { x: { field: 'date', type: 'temporal', axis: TIME_AXIS }, y: { field: 'v', type: 'quantitative', title: null, axis: { format: '.0%', ...Y_EXTENT } }, color: { field: 'part', type: 'nominal', title: null, sort: parts.map((p) => p.name), scale: { domain: parts.map((p) => p.name), range: parts.map((p, i) => (p.name === 'meta trading costs' ? '#999999' : PART_COLORS[i % PART_COLORS.length])) }, legend: { orient: 'top', direction: 'horizontal' } } } },
+      { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { x: { field: 'date', type: 'temporal', axis: TIME_AXIS }, y: { field: 'v', type: 'quantitative', title: null, axis: { format: '.0%', ...Y_EXTENT } }, color: { field: 'part', type: 'nominal', title: null, scale: { domain: parts.map((p) => p.name), range: parts.map((p, i) => (p.name === 'meta trading costs' ? '#999999' : PART_COLORS[i % PART_COLORS.length])) }, legend: { orient: 'top', direction: 'horizontal' } } } },
       { data: { values: [{ y: 0 }] }, mark: { type: 'rule', color: '#999' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
     ],
   };

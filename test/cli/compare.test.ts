@@ -167,6 +167,7 @@ test('runs: compare pages for each run and its predecessor, failed and interrupt
   expect(md).toContain(`[vs ${A.run_id}](${page})`);
   const json = JSON.parse(cli(['runs', '--out', runs, '--json']).stdout);
   expect(json.find((x: { run_id: string }) => x.run_id === failed.run_id)).toMatchObject({ outcome: 'failed', error: expect.stringContaining('[EMPTY_UNIVERSE]') });
+  expect(json.find((x: { run_id: string }) => x.run_id === B.run_id)).toMatchObject({ compare: { with: A.run_id, page } });
 });
 
 const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
