@@ -157,7 +157,7 @@ export function tradingSpec(rows: { date: number; turnover: number; cost: number
     encoding: {
       x,
       y: { field: 'v', type: 'quantitative', title: null, axis: { format: '.0%', ...Y_EXTENT } },
-      color: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['gross', 'net'], range: ['#1f5fa8', '#e67e22'] }, legend: { orient: 'right' } },
+      color: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['gross', 'net'], range: ['#1f5fa8', '#e67e22'] }, legend: { orient: 'top', direction: 'horizontal' } },
     },
   };
   return { title: 'Turnover, trading costs and exposure at each rebalance', vconcat: [bars('turnover', 'Turnover (traded notional / equity)', '#1f5fa8', '.0%'), bars('cost', 'Trading costs (of equity)', '#c0392b', '.2%'), exposure], spacing: 8, resolve: { scale: { x: 'shared', color: 'independent' }, legend: { color: 'independent' } } };
