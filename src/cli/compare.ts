@@ -7,14 +7,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ResolvedConfig } from '../config/validate.js';
+import type { ResolvedConfig } from '../core/resolved-config.js';
 import { inputError } from '../core/errors.js';
 import { decodeNumericColumns } from '../runs/arrow.js';
 import { changeLines, diffValues, keyed, type Change } from './plan.js';
 import { writeJson } from './shared.js';
-import { readRunJson } from './trace.js';
+import { readRunJson, type Json } from './trace.js';
 
-type Json = Record<string, any>;
 
 const readJson = readRunJson;
 

@@ -13,7 +13,7 @@ import { ownGet } from '../util/keyed.js';
 import { parseJsonText } from '../util/json-text.js';
 import { suggestionHint } from '../config/diagnostics.js';
 
-type Json = Record<string, any>;
+export type Json = Record<string, any>;
 
 /** A JSON file of a run folder, or undefined when absent; an unreadable one is NOT_A_RUN (trace and compare read so). */
 export function readRunJson(folder: string, name: string): Json | undefined {

@@ -34,8 +34,10 @@ stages:
     params: { train_window: 120, test_window: 30, step_size: 30 }
 `;
 const read = (folder: string, f: string) => JSON.parse(readFileSync(join(folder, f), 'utf8'));
-let A: any;
-let B: any;
+/** What `pipeline-run <file> --json` prints (the fields used here). */
+interface RunOut { run_id: string; folder: string; outcome: string; config_hash: string; data_hash: string; metrics: Record<string, unknown> | null }
+let A: RunOut;
+let B: RunOut;
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'fractal-compare-'));
@@ -75,8 +77,8 @@ test('compare: the config diff as plan --diff prints it, the data, metrics side 
   }
   // Tracking, recomputed from the two returns.arrow files.
   const series = (f: string) => {
-    const t = tableFromIPC(readFileSync(join(f, 'returns.arrow'))).toArray();
-    return new Map(t.map((r: Record<string, any>) => [new Date(r.date).getTime(), r.return as number]));
+    const t = tableFromIPC(readFileSync(join(f, 'returns.arrow'))).toArray() as { date: Date | number; return: number }[];
+    return new Map(t.map((r) => [new Date(r.date).getTime(), r.return]));
   };
   const ra = series(A.folder);
   const rb = series(B.folder);

@@ -82,7 +82,7 @@ test('git.dirty counts untracked files (a plugin module never committed)', () =>
   git('init', '-q');
   writeFileSync(join(dir, '.gitignore'), 'runs/\n');
   for (const f of ['low_volatility.ranker.js', 'drawdown.filter.js', 'pipeline.yaml']) copyFileSync(join(EXAMPLES, f), join(dir, f));
-  writeFileSync(join(dir, 'pipeline.yaml'), readFileSync(join(dir, 'pipeline.yaml'), 'utf8').replace(/  - type: backtest\n.*\n/, ''));
+  writeFileSync(join(dir, 'pipeline.yaml'), readFileSync(join(dir, 'pipeline.yaml'), 'utf8').replace(/ {2}- type: backtest\n.*\n/, ''));
   git('add', '-A');
   git('commit', '-qm', 'pipeline');
   const run = () => JSON.parse(readFileSync(join(JSON.parse(cli(['pipeline.yaml', '--json'], { cwd: dir }).stdout).folder, 'manifest.json'), 'utf8')).git;

@@ -15,6 +15,8 @@ import { chartWarnings, equitySpec, performanceSpec, renderSvg, rollingSpec, tra
 import { VectorizedSimulator } from '../../stages/backtest/simulators/vectorized.simulator.js';
 import { runYaml } from './pipeline-helpers.js';
 
+/** A chart spec as the plain JSON it is, to read back. */
+const json = (spec: unknown) => JSON.parse(JSON.stringify(spec));
 const days = Int32Array.from({ length: 400 }, (_, i) => 19000 + i); // 2022-01-08 ..
 const walk = (seed: number) => Float64Array.from(days, (_, i) => 0.01 * Math.sin(i * 0.37 + seed) + 0.002 * Math.cos(i * 1.3 * seed));
 const eq = (r: Float64Array) => {
@@ -23,11 +25,11 @@ const eq = (r: Float64Array) => {
 };
 
 test('the portfolio is bold and blue even when the benchmark’s name sorts first', async () => {
-  const spec = performanceSpec(days, eq(walk(1)), new Float64Array(days.length), { name: 'AAAUSDT', equity: eq(walk(2)) }) as any;
+  const spec = json(performanceSpec(days, eq(walk(1)), new Float64Array(days.length), { name: 'AAAUSDT', equity: eq(walk(2)) }));
   const equity = spec.vconcat[0];
   expect(equity.encoding.color.scale).toEqual({ domain: ['portfolio', 'AAAUSDT'], range: ['#1f5fa8', '#9a9a9a'] });
   // The portfolio's layer is drawn last (on top), thicker than the benchmark's dashed one.
-  expect(equity.layer.map((l: any) => [l.transform[0].filter, l.mark.strokeWidth])).toEqual([["datum.series !== 'portfolio'", 1.1], ["datum.series === 'portfolio'", 2]]);
+  expect(equity.layer.map((l: { transform: { filter: string }[]; mark: { strokeWidth: number } }) => [l.transform[0].filter, l.mark.strokeWidth])).toEqual([["datum.series !== 'portfolio'", 1.1], ["datum.series === 'portfolio'", 2]]);
   const svg = await renderSvg(spec);
   const paths = [...svg.matchAll(/<path[^>]*stroke="(#1f5fa8|#9a9a9a)"[^>]*stroke-width="([\d.]+)"/g)].map((m) => [m[1], m[2]]);
   expect(paths).toContainEqual(['#1f5fa8', '2']);
@@ -35,7 +37,7 @@ test('the portfolio is bold and blue even when the benchmark’s name sorts firs
 });
 
 test('equity, drawdown and regime share one time axis and one y-axis width; every time axis says the year', () => {
-  const spec = performanceSpec(days, eq(walk(1)), new Float64Array(days.length), undefined, [{ start: days[0]!, end: days[199]!, regime: 'NORMAL' }, { start: days[200]!, end: days[399]!, regime: 'CRISIS' }]) as any;
+  const spec = json(performanceSpec(days, eq(walk(1)), new Float64Array(days.length), undefined, [{ start: days[0]!, end: days[199]!, regime: 'NORMAL' }, { start: days[200]!, end: days[399]!, regime: 'CRISIS' }]));
   expect(spec.resolve.scale.x).toBe('shared');
   expect(spec.vconcat).toHaveLength(3);
   for (const panel of spec.vconcat) {
@@ -44,7 +46,7 @@ test('equity, drawdown and regime share one time axis and one y-axis width; ever
   }
   expect(spec.vconcat[0].encoding.y.axis).toMatchObject({ minExtent: 52, maxExtent: 52 });
   expect(spec.vconcat[1].encoding.y.axis).toMatchObject({ minExtent: 52, maxExtent: 52 });
-  for (const s of [equitySpec(days, eq(walk(1))), rollingSpec(days, walk(1), walk(2), 30), tradingSpec([{ date: days[10]!, turnover: 1, cost: 0.001, gross: 1, net: 1 }])] as any[]) {
+  for (const s of [equitySpec(days, eq(walk(1))), rollingSpec(days, walk(1), walk(2), 30), tradingSpec([{ date: days[10]!, turnover: 1, cost: 0.001, gross: 1, net: 1 }])]) {
     expect(JSON.stringify(s)).toContain('"format":"%b %Y"');
     expect(JSON.stringify(s)).not.toMatch(/"type":"temporal"(?![^}]*"format":"%b %Y")[^}]*}/);
   }
@@ -53,13 +55,13 @@ test('equity, drawdown and regime share one time axis and one y-axis width; ever
 test('more holdings than colours: the largest keep a colour each, the rest is one "other", and the legend lists them all', async () => {
   const names = Array.from({ length: 30 }, (_, i) => `S${String(i).padStart(2, '0')}USDT`);
   const rows = [0, 1, 2].flatMap((k) => names.map((symbol, i) => ({ date: days[k * 30]!, symbol, weight: (30 - i) / 465 })));
-  const spec = weightsOverTimeSpec(rows) as any;
+  const spec = json(weightsOverTimeSpec(rows));
   const { domain, range } = spec.encoding.color.scale;
   expect(domain).toEqual([...names.slice(0, 12), 'other']);
   expect(new Set(range).size).toBe(13); // no colour repeats
   expect(spec.encoding.color.legend.symbolLimit).toBe(0);
   // Weights still add up at each date: "other" is the sum of the rest.
-  const other = spec.data.values.filter((v: any) => v.symbol === 'other');
+  const other = spec.data.values.filter((v: { symbol: string }) => v.symbol === 'other');
   expect(other).toHaveLength(3);
   expect(other[0].weight).toBeCloseTo(names.slice(12).reduce((a, _, i) => a + (30 - 12 - i) / 465, 0), 12);
   const svg = await renderSvg(spec);
@@ -68,8 +70,8 @@ test('more holdings than colours: the largest keep a colour each, the rest is on
 });
 
 test('shares of a whole (meta weights) are drawn against 100%, other weights to a round number past the largest', () => {
-  expect((weightsSpec([{ symbol: 'long', weight: 0.55 }, { symbol: 'short', weight: 0.45 }], 'Meta weights', [0, 1]) as any).encoding.x.scale).toEqual({ domain: [0, 1], nice: false });
-  expect((weightsSpec([{ symbol: 'A', weight: 0.19 }]) as any).encoding.x.scale).toEqual({ zero: true, nice: true });
+  expect(json(weightsSpec([{ symbol: 'long', weight: 0.55 }, { symbol: 'short', weight: 0.45 }], 'Meta weights', [0, 1])).encoding.x.scale).toEqual({ domain: [0, 1], nice: false });
+  expect(json(weightsSpec([{ symbol: 'A', weight: 0.19 }])).encoding.x.scale).toEqual({ zero: true, nice: true });
 });
 
 test('vega-lite compiles the report’s specs without a warning', async () => {

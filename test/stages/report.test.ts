@@ -83,7 +83,7 @@ const cell = (html: string) => [...html.matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map
 test('the per-window table is the backtest’s window records, with the regime each decision read', () => {
   const html = readFileSync(join(folder, 'report.html'), 'utf8');
   const md = readFileSync(join(folder, 'report.md'), 'utf8');
-  const windows = (readFileSync(join(folder, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as { event: string; data: any }[]).filter((e) => e.event === 'window').map((e) => e.data);
+  const windows = (readFileSync(join(folder, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as { event: string; data: { as_of: string; end: string; engine: string; regime: string; regime_by: string; holdings: number; return: number } }[]).filter((e) => e.event === 'window').map((e) => e.data);
   expect(windows.length).toBe(JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8')).backtest.windows);
   const table = /<details open><summary><b>Walk-forward windows \((\d+)\)<\/b><\/summary>[\s\S]*?<\/details>/.exec(html)!;
   expect(Number(table[1])).toBe(windows.length);

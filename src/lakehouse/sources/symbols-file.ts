@@ -66,7 +66,7 @@ export async function readSymbolsFile(path: string): Promise<SymbolsFileRow[]> {
     const fields: DeclaredFields = {};
     const sector = cell('sector');
     if (sector !== '') {
-      if (/[\u0000-\u001f\u007f]/.test(sector)) problems.add(`${where}: sector ${showCell(sector)} holds a control character`);
+      if ([...sector].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)) problems.add(`${where}: sector ${showCell(sector)} holds a control character`);
       else if (sector.length > MAX_SECTOR) problems.add(`${where}: sector ${showCell(sector)} is longer than ${MAX_SECTOR} characters`);
       else fields.sector = sector;
     }

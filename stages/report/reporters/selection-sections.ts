@@ -3,7 +3,7 @@
  * backtest stage hands it over (ctx.backtest), its per-window table, monthly returns, the figures against the
  * benchmark, the volatility-band DRIFT flag, the symbols discovery left out and what became of the vetoed ones.
  */
-import { ownGet } from '../../../src/core/keyed.js';
+import { ownGet } from '../../../src/util/keyed.js';
 import type { SelectionContext } from '../../../src/core/context.js';
 import { monthlyReturns, type MonthReturn } from '../../../src/math/metrics.js';
 
