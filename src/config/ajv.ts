@@ -2,39 +2,79 @@
  * One ajv instance for documents and plugin params, and the translation of ajv errors into located diagnostics
  * a person can act on ("unknown key 'treshold' in params of stage 'clustering'. Did you mean 'threshold'?").
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
 import { diag, suggestionHint, type Diagnostic, type DiagnosticCode } from './diagnostics.js';
 import { locateIn, parsePointer, type OriginMap } from './origins.js';
 import type { Path } from './source.js';
 import { PATH_KEYWORD, PLUGIN_REF_KEYWORD } from '../core/params.js';
 import type { JsonSchema } from '../core/plugin.js';
+import { canonicalJson, sha256 } from '../util/hash.js';
 
-export const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
-ajv.addKeyword({ keyword: PLUGIN_REF_KEYWORD, schemaType: 'string' });
-ajv.addKeyword({ keyword: PATH_KEYWORD, schemaType: 'string' });
-ajv.addKeyword({ keyword: 'x-fractal-unit', schemaType: 'string' });
-// A calendar date that exists (2024-02-30 does not), YYYY-MM-DD.
-ajv.addFormat('date', (s: string) => {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
-  if (!m) return false;
-  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  return d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]);
-});
-// A JavaScript regular expression (scanner exclusions).
-ajv.addFormat('regex', (s: string) => {
-  try {
-    new RegExp(s);
-    return true;
-  } catch {
-    return false;
+/** The formats Fractal's schemas use; the precompiled validators receive this same object. */
+export const FORMATS = {
+  // A calendar date that exists (2024-02-30 does not), YYYY-MM-DD.
+  date: (s: string): boolean => {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+    if (!m) return false;
+    const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+    return d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]);
+  },
+  // A JavaScript regular expression (scanner exclusions).
+  regex: (s: string): boolean => {
+    try {
+      new RegExp(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+};
+
+/** One ajv configuration for documents and params, shared by the run-time instance and the build's precompiler. */
+export function createAjv(extra: Partial<Options> = {}): Ajv {
+  const a = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true, ...extra });
+  a.addKeyword({ keyword: PLUGIN_REF_KEYWORD, schemaType: 'string' });
+  a.addKeyword({ keyword: PATH_KEYWORD, schemaType: 'string' });
+  a.addKeyword({ keyword: 'x-fractal-unit', schemaType: 'string' });
+  for (const [name, fn] of Object.entries(FORMATS)) a.addFormat(name, fn);
+  return a;
+}
+
+export const ajv = createAjv();
+
+/** The key of a schema among the precompiled validators: the sha256 of its canonical JSON. */
+export const schemaKey = (schema: JsonSchema): string => sha256(canonicalJson(schema));
+
+/** The file the build writes beside this module (scripts/precompile-validators.mjs). */
+export const PRECOMPILED_FILE = 'ajv-precompiled.cjs';
+
+// Compiling the ~26 schemas a run uses costs ~110 ms of every start, as much as the rest of a cached tournament
+// re-run's own work: the build compiles the built-in ones ahead of time (ajv's standalone code) and a run takes
+// those by content hash. A schema the build did not see (a third-party plugin's) is compiled here as before.
+type Precompiled = Record<string, ValidateFunction>;
+let precompiled: Precompiled | undefined;
+function precompiledValidators(): Precompiled {
+  if (!precompiled) {
+    precompiled = {};
+    if (process.env.FRACTAL_AJV_PRECOMPILED !== '0') {
+      try {
+        const make = createRequire(import.meta.url)(`./${PRECOMPILED_FILE}`) as (formats: typeof FORMATS) => Precompiled;
+        precompiled = make(FORMATS);
+      } catch (err) {
+        // Running from source (tests) or a build without the file: compile on demand.
+        if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+      }
+    }
   }
-});
+  return precompiled;
+}
 
 const compiled = new WeakMap<object, ValidateFunction>();
 export function compile(schema: JsonSchema): ValidateFunction {
   let fn = compiled.get(schema);
   if (!fn) {
-    fn = ajv.compile(schema);
+    fn = Object.hasOwn(precompiledValidators(), schemaKey(schema)) ? precompiledValidators()[schemaKey(schema)] : ajv.compile(schema);
     compiled.set(schema, fn);
   }
   return fn;
