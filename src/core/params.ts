@@ -1,9 +1,42 @@
 /**
  * Small builders for params schemas, so every plugin file states its params the same way (types, bounds,
  * defaults, descriptions) and plugin references carry the marker the validator and schema generator read.
+ *
+ * Each builder's result also carries, at the type level only, the TypeScript type of the value it validates once
+ * defaults are applied (`Schema<T>`), and `params({...})` combines them: `Static<typeof PARAMS>` is a plugin's params
+ * type, derived from the very schema `validate`, the editor schemas and the reference docs read. A param with a
+ * default (or listed in `required`) is always present after validation; one without is optional. The objects
+ * themselves are the plain JSON Schemas they always were: nothing is added at run time.
  */
 import { an } from '../util/words.js';
-import type { JsonSchema, PluginKind } from './plugin.js';
+import type { JsonSchema, PluginKind, PluginRef } from './plugin.js';
+
+declare const STATIC: unique symbol;
+
+/** A JSON Schema whose validated value (defaults applied) has type `T`. The type travels in a property that never exists. */
+export type Schema<T> = JsonSchema & { readonly [STATIC]?: { type: T } };
+
+/** The type of the value a `Schema` validates: `Static<typeof PARAMS>` is a plugin's params type. */
+export type Static<S> = S extends { readonly [STATIC]?: { type: infer T } } ? T : unknown;
+
+/** Optional (`T | undefined`) when no default is given. */
+type Defaulted<D, T> = undefined extends D ? T | undefined : T;
+
+/** The keys of `P` that may be absent after validation: no default, not required. */
+type OptionalKeys<P, R> = { [K in keyof P]: K extends R ? never : undefined extends Static<P[K]> ? K : never }[keyof P];
+
+type Flat<T> = { [K in keyof T]: T[K] } & {};
+
+/** The object `params(P, { required: R[] })` validates: each property's static type, optional where it may be absent. */
+export type ObjectOf<P, R = never> = Flat<
+  { [K in Exclude<keyof P, OptionalKeys<P, R>>]: Exclude<Static<P[K]>, undefined> } & { [K in OptionalKeys<P, R>]?: Static<P[K]> }
+>;
+
+/**
+ * A schema the builders do not cover (an `anyOf`, a fixed-length tuple, an object of fixed fields), with the type of
+ * the value it validates stated beside it. Keep these few: the builders derive the type, this states it.
+ */
+export const typed = <T>(schema: JsonSchema): Schema<T> => schema;
 
 /** Marks a param that names a plugin of a kind: a name, or `{name, params}`; validated against that plugin. */
 export const PLUGIN_REF_KEYWORD = 'x-fractal-plugin';
@@ -12,14 +45,17 @@ export const PATH_KEYWORD = 'x-fractal-path';
 
 type Extra = Record<string, unknown>;
 
-export const params = (properties: Record<string, JsonSchema>, extra: Extra = {}): JsonSchema => ({
+export const params = <P extends Record<string, Schema<unknown>>, R extends keyof P & string = never>(
+  properties: P,
+  extra: Extra & { required?: readonly R[] } = {},
+): Schema<ObjectOf<P, R>> => ({
   type: 'object',
   additionalProperties: false,
   properties,
   ...extra,
 });
 
-export const num = (description: string, dflt?: number, bounds: { min?: number; max?: number; exclusiveMin?: number } = {}): JsonSchema => ({
+export const num = <D extends number | undefined = undefined>(description: string, dflt?: D, bounds: { min?: number; max?: number; exclusiveMin?: number } = {}): Schema<Defaulted<D, number>> => ({
   type: 'number',
   description,
   ...(bounds.min !== undefined ? { minimum: bounds.min } : {}),
@@ -28,7 +64,7 @@ export const num = (description: string, dflt?: number, bounds: { min?: number; 
   ...(dflt !== undefined ? { default: dflt } : {}),
 });
 
-export const int = (description: string, dflt?: number, bounds: { min?: number; max?: number } = {}): JsonSchema => ({
+export const int = <D extends number | undefined = undefined>(description: string, dflt?: D, bounds: { min?: number; max?: number } = {}): Schema<Defaulted<D, number>> => ({
   type: 'integer',
   description,
   ...(bounds.min !== undefined ? { minimum: bounds.min } : {}),
@@ -36,20 +72,20 @@ export const int = (description: string, dflt?: number, bounds: { min?: number; 
   ...(dflt !== undefined ? { default: dflt } : {}),
 });
 
-export const fraction = (description: string, dflt?: number): JsonSchema => num(description, dflt, { min: 0, max: 1 });
+export const fraction = <D extends number | undefined = undefined>(description: string, dflt?: D): Schema<Defaulted<D, number>> => num(description, dflt, { min: 0, max: 1 });
 
-export const bool = (description: string, dflt?: boolean): JsonSchema => ({ type: 'boolean', description, ...(dflt !== undefined ? { default: dflt } : {}) });
+export const bool = <D extends boolean | undefined = undefined>(description: string, dflt?: D): Schema<Defaulted<D, boolean>> => ({ type: 'boolean', description, ...(dflt !== undefined ? { default: dflt } : {}) });
 
-export const str = (description: string, dflt?: string, extra: Extra = {}): JsonSchema => ({ type: 'string', description, ...(dflt !== undefined ? { default: dflt } : {}), ...extra });
+export const str = <D extends string | undefined = undefined>(description: string, dflt?: D, extra: Extra = {}): Schema<Defaulted<D, string>> => ({ type: 'string', description, ...(dflt !== undefined ? { default: dflt } : {}), ...extra });
 
-export const oneOfStr = <T extends string>(values: readonly T[], description: string, dflt?: T): JsonSchema => ({
+export const oneOfStr = <T extends string, D extends T | undefined = undefined>(values: readonly T[], description: string, dflt?: D): Schema<Defaulted<D, T>> => ({
   type: 'string',
   enum: [...values],
   description,
   ...(dflt !== undefined ? { default: dflt } : {}),
 });
 
-export const strList = (description: string, dflt?: string[], extra: Extra = {}): JsonSchema => ({
+export const strList = <D extends string[] | undefined = undefined>(description: string, dflt?: D, extra: Extra = {}): Schema<Defaulted<D, string[]>> => ({
   type: 'array',
   items: { type: 'string', ...extra },
   description,
@@ -57,19 +93,19 @@ export const strList = (description: string, dflt?: string[], extra: Extra = {})
 });
 
 /** ISO date YYYY-MM-DD. */
-export const date = (description: string): JsonSchema => ({ type: 'string', format: 'date', description });
+export const date = (description: string): Schema<string | undefined> => ({ type: 'string', format: 'date', description });
 
 /** A path relative to the pipeline file that must exist. */
-export const path = (description: string, must: 'file' | 'dir' | 'any' = 'any'): JsonSchema => ({ type: 'string', minLength: 1, description, [PATH_KEYWORD]: must });
+export const path = (description: string, must: 'file' | 'dir' | 'any' = 'any'): Schema<string | undefined> => ({ type: 'string', minLength: 1, description, [PATH_KEYWORD]: must });
 
-/** A reference to a plugin of `kind`: a name or `{name, params}`. */
-export const pluginRef = (kind: PluginKind, description: string, dflt?: string): JsonSchema => ({
+/** A reference to a plugin of `kind`: a name or `{name, params}`; the validator makes it `{name, params}`. */
+export const pluginRef = <D extends string | undefined = undefined>(kind: PluginKind, description: string, dflt?: D): Schema<Defaulted<D, PluginRef>> => ({
   [PLUGIN_REF_KEYWORD]: kind,
   description: `${description} ${an(kind).replace(/^a/, 'A')} name, or {name, params}.`,
   ...(dflt !== undefined ? { default: dflt } : {}),
 });
 
-export const pluginRefList = (kind: PluginKind, description: string, dflt?: string[]): JsonSchema => ({
+export const pluginRefList = <D extends string[] | undefined = undefined>(kind: PluginKind, description: string, dflt?: D): Schema<Defaulted<D, PluginRef[]>> => ({
   type: 'array',
   items: { [PLUGIN_REF_KEYWORD]: kind },
   description: `${description} Each ${an(kind)} name, or {name, params}.`,
@@ -77,7 +113,7 @@ export const pluginRefList = (kind: PluginKind, description: string, dflt?: stri
 });
 
 /** A numeric map keyed by free names (factor weights, per-symbol budgets). */
-export const numberMap = (description: string, dflt?: Record<string, number>): JsonSchema => ({
+export const numberMap = <D extends Record<string, number> | undefined = undefined>(description: string, dflt?: D): Schema<Defaulted<D, Record<string, number>>> => ({
   type: 'object',
   additionalProperties: { type: 'number' },
   description,

@@ -153,10 +153,16 @@ export interface PluginClass<T = unknown, M extends PluginMeta = PluginMeta> {
 
 export type StageClass = PluginClass<Stage, StageMeta>;
 
+/**
+ * A plugin's params after validation (defaults applied, unknown keys refused). A plugin narrows it to the type its
+ * params schema derives (`Static<typeof PARAMS>`, src/core/params.ts) by taking that type as its `P`.
+ */
+export type Params = Record<string, unknown>;
+
 /** A plugin reference after validation: always explicit, defaults applied. */
 export interface PluginRef {
   name: string;
-  params: Record<string, unknown>;
+  params: Params;
 }
 
 /** What a stage gets besides the context: where to write, what to log, how to reach other plugins. */
@@ -279,8 +285,8 @@ export interface RunCache {
 }
 
 /** A reporter renders the context into files in the run folder and returns their names. */
-export interface Reporter<C = any> {
-  render(ctx: C, params: Record<string, unknown>, env: StageEnv): Promise<string[]> | string[];
+export interface Reporter<C = any, P = Params> {
+  render(ctx: C, params: P, env: StageEnv): Promise<string[]> | string[];
 }
 
 export interface PluginResolver {
@@ -291,15 +297,15 @@ export interface PluginResolver {
   names(kind: PluginKind): string[];
 }
 
-export interface Stage<C = any> {
-  execute(ctx: C, params: Record<string, unknown>, env: StageEnv): Promise<C> | C;
+export interface Stage<C = any, P = Params> {
+  execute(ctx: C, params: P, env: StageEnv): Promise<C> | C;
   /**
    * Checks that need only the params and the lakehouse's symbols table, made before the run folder exists (unknown
    * symbols, an as-of outside the data, a window longer than the data). Returns every problem as a coded input
    * error whose `param` names the param that caused it; the runner locates it in the pipeline file. A stage that
    * learns the universe (ingestion) records it in `env.universe` for the stages after it.
    */
-  preflight?(params: Record<string, unknown>, env: PreflightEnv): Promise<FractalError[]> | FractalError[];
+  preflight?(params: P, env: PreflightEnv): Promise<FractalError[]> | FractalError[];
 }
 
 /** The symbols a run can at most see: its scanner's source's symbols table on one venue, learned without reading bars. */

@@ -10,7 +10,7 @@
  */
 import { asOfEnd, type SelectionContext } from '../../src/core/context.js';
 import { inputError, runError } from '../../src/core/errors.js';
-import { int, num, oneOfStr, params } from '../../src/core/params.js';
+import { int, num, oneOfStr, params, typed, type Static } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { averageCorrelation, correlationDistance } from '../../src/math/correlation.js';
 import { cutWithCap, fclusterMaxclust, linkageRows, wardLinkage } from '../../src/math/ward.js';
@@ -21,9 +21,8 @@ export type Lookback = number | 'all';
 export const CUTS = ['threshold', 'maxclust'] as const;
 export type Cut = (typeof CUTS)[number];
 
-export function normaliseLookbacks(value: unknown): Lookback[] {
-  const list = Array.isArray(value) ? value : [value ?? 'all'];
-  return list as Lookback[];
+export function normaliseLookbacks(value: Lookback | Lookback[] | undefined): Lookback[] {
+  return Array.isArray(value) ? value : [value ?? 'all'];
 }
 
 export interface ClusteringResult {
@@ -62,7 +61,24 @@ function maxclustCut(linkage: Float64Array, maxClusters: number): { labels: Int3
   return { labels, clusterCount: count, rule: 'maxclust' };
 }
 
-export class ClusteringStage implements Stage<SelectionContext> {
+const PARAMS = params({
+  threshold: num('Distance at which the dendrogram is cut.', 0.7, { exclusiveMin: 0 }),
+  max_clusters: int('At most this many clusters (the cut that gives exactly this many when the threshold gives more).', 25, { min: 1 }),
+  lookbacks: typed<Lookback | Lookback[]>({
+    description: "Trailing windows (days) whose correlations are averaged: a list, one value, or 'all'.",
+    default: [20, 60, 120],
+    anyOf: [
+      { type: 'integer', minimum: 2 },
+      { const: 'all' },
+      { type: 'array', minItems: 1, items: { anyOf: [{ type: 'integer', minimum: 2 }, { const: 'all' }] } },
+    ],
+  }),
+  linkage: typed<'ward'>({ type: 'string', enum: ['ward'], default: 'ward', description: 'Linkage method (Ward, equal to scipy).' }),
+  cut: oneOfStr(CUTS, "How the dendrogram is cut: 'threshold' at `threshold`, or at `max_clusters` when the threshold gives more clusters; 'maxclust' at `max_clusters` alone (scipy fcluster criterion 'maxclust': the lowest merge height that leaves at most that many clusters), `threshold` unused.", 'threshold'),
+});
+export type ClusteringParams = Static<typeof PARAMS>;
+
+export class ClusteringStage implements Stage<SelectionContext, ClusteringParams> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'clustering',
@@ -70,24 +86,10 @@ export class ClusteringStage implements Stage<SelectionContext> {
     documents: ['selection'],
     requires: ['returns'],
     provides: ['clusters'],
-    params: params({
-      threshold: num('Distance at which the dendrogram is cut.', 0.7, { exclusiveMin: 0 }),
-      max_clusters: int('At most this many clusters (the cut that gives exactly this many when the threshold gives more).', 25, { min: 1 }),
-      lookbacks: {
-        description: "Trailing windows (days) whose correlations are averaged: a list, one value, or 'all'.",
-        default: [20, 60, 120],
-        anyOf: [
-          { type: 'integer', minimum: 2 },
-          { const: 'all' },
-          { type: 'array', minItems: 1, items: { anyOf: [{ type: 'integer', minimum: 2 }, { const: 'all' }] } },
-        ],
-      },
-      linkage: { type: 'string', enum: ['ward'], default: 'ward', description: 'Linkage method (Ward, equal to scipy).' },
-      cut: oneOfStr(CUTS, "How the dendrogram is cut: 'threshold' at `threshold`, or at `max_clusters` when the threshold gives more clusters; 'maxclust' at `max_clusters` alone (scipy fcluster criterion 'maxclust': the lowest merge height that leaves at most that many clusters), `threshold` unused.", 'threshold'),
-    }),
+    params: PARAMS,
   };
 
-  async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
+  async execute(ctx: SelectionContext, p: ClusteringParams, env: StageEnv): Promise<SelectionContext> {
     const returns = ctx.returns;
     if (!returns) throw runError('NO_RETURNS', 'clustering needs returns; the ingestion stage provides them');
     const n = returns.symbols.length;
@@ -100,9 +102,9 @@ export class ClusteringStage implements Stage<SelectionContext> {
     for (let j = 0; j < n; j++) block.set(returns.values.subarray(j * T, j * T + end), j * end);
 
     const lookbacks = normaliseLookbacks(p.lookbacks);
-    const threshold = p.threshold as number;
-    const maxClusters = p.max_clusters as number;
-    const cut = (p.cut as Cut | undefined) ?? 'threshold';
+    const threshold = p.threshold;
+    const maxClusters = p.max_clusters;
+    const cut = p.cut ?? 'threshold';
     const result = clusterReturns(block, n, end, { lookbacks, threshold, maxClusters, cut });
 
     ctx.clusters = { labels: result.labels, symbols: returns.symbols, linkage: result.linkage };

@@ -4,7 +4,7 @@
  */
 import { asOfEnd, type FeatureTable, type SelectionContext } from '../../src/core/context.js';
 import { inputError, runError } from '../../src/core/errors.js';
-import { int, params } from '../../src/core/params.js';
+import { int, params, typed, type Static } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { computeFeatures, type SymbolFeatures } from '../../src/math/features.js';
 import { periodsPerYearFor } from '../../src/util/annualisation.js';
@@ -28,7 +28,16 @@ export const FEATURES = {
 export type FeatureName = keyof typeof FEATURES;
 export const FEATURE_NAMES = Object.keys(FEATURES) as FeatureName[];
 
-export class FeatureEngineeringStage implements Stage<SelectionContext> {
+const PARAMS = params({
+  lookback: int('Trailing window in days.', 60, { min: 2 }),
+  features: typed<FeatureName[] | undefined>({ type: 'array', items: { type: 'string', enum: FEATURE_NAMES }, uniqueItems: true, minItems: 1, description: 'Factors to compute; all by default.' }),
+  periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
+  adx_period: int("Wilder's ADX period.", 14, { min: 2 }),
+  entropy_bins: int('Bins for the normalised return entropy.', 10, { min: 2 }),
+});
+export type FeatureParams = Static<typeof PARAMS>;
+
+export class FeatureEngineeringStage implements Stage<SelectionContext, FeatureParams> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'feature_engineering',
@@ -36,20 +45,14 @@ export class FeatureEngineeringStage implements Stage<SelectionContext> {
     documents: ['selection'],
     requires: ['returns'],
     provides: ['features'],
-    params: params({
-      lookback: int('Trailing window in days.', 60, { min: 2 }),
-      features: { type: 'array', items: { type: 'string', enum: FEATURE_NAMES }, uniqueItems: true, minItems: 1, description: 'Factors to compute; all by default.' },
-      periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
-      adx_period: int("Wilder's ADX period.", 14, { min: 2 }),
-      entropy_bins: int('Bins for the normalised return entropy.', 10, { min: 2 }),
-    }),
+    params: PARAMS,
   };
 
-  async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
+  async execute(ctx: SelectionContext, p: FeatureParams, env: StageEnv): Promise<SelectionContext> {
     const returns = ctx.returns;
     if (!returns) throw runError('NO_RETURNS', 'feature_engineering needs returns; the ingestion stage provides them');
-    const lookback = p.lookback as number;
-    const names = (p.features as FeatureName[] | undefined) ?? FEATURE_NAMES;
+    const lookback = p.lookback;
+    const names = p.features ?? FEATURE_NAMES;
     const T = returns.dates.length;
     // Ingestion already stops at the as-of date; a stage never reads past it anyway.
     const end = asOfEnd(returns, ctx.as_of);
@@ -64,9 +67,9 @@ export class FeatureEngineeringStage implements Stage<SelectionContext> {
         { returns: returns.values.subarray(j * T, j * T + end), close: col(prices?.close), high: col(prices?.high), low: col(prices?.low), volume: col(prices?.volume) },
         {
           lookback,
-          periodsPerYear: (p.periods_per_year as number | undefined) ?? periodsPerYearFor(pool.get(returns.symbols[j])),
-          adxPeriod: p.adx_period as number,
-          entropyBins: p.entropy_bins as number,
+          periodsPerYear: p.periods_per_year ?? periodsPerYearFor(pool.get(returns.symbols[j])),
+          adxPeriod: p.adx_period,
+          entropyBins: p.entropy_bins,
         },
       );
       for (const k of names) values[k][j] = f[FEATURES[k]];

@@ -10,7 +10,7 @@
  */
 import type { FeatureTable, SelectionContext } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
-import { int, params, pluginRef, pluginRefList } from '../../src/core/params.js';
+import { int, params, pluginRef, pluginRefList, type Static } from '../../src/core/params.js';
 import type { PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { isoFromDay } from '../../src/util/dates.js';
 import type { Ranker, RankerResult, Regime } from './ranker.js';
@@ -63,7 +63,14 @@ export function compareRankers(symbols: string[], champion: ScoredRanker, challe
   };
 }
 
-export class InferenceStage implements Stage<SelectionContext> {
+const PARAMS = params({
+  ranker: pluginRef('ranker', 'The champion ranker (used when `rankers` is not given).', 'mps'),
+  rankers: { ...pluginRefList('ranker', 'Champion first, then challengers scored and recorded beside it.'), minItems: 1 },
+  audit_top: int('How many top symbols each ranker lists in the audit, and the N of the champion/challenger top-N overlap.', 10, { min: 1 }),
+});
+export type InferenceParams = Static<typeof PARAMS>;
+
+export class InferenceStage implements Stage<SelectionContext, InferenceParams> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'inference',
@@ -73,18 +80,14 @@ export class InferenceStage implements Stage<SelectionContext> {
     provides: ['scores'],
     shorthands: { weights: ['rankers', 'ranker'] },
     exclusive: [['ranker', 'rankers']],
-    params: params({
-      ranker: pluginRef('ranker', 'The champion ranker (used when `rankers` is not given).', 'mps'),
-      rankers: { ...pluginRefList('ranker', 'Champion first, then challengers scored and recorded beside it.'), minItems: 1 },
-      audit_top: int('How many top symbols each ranker lists in the audit, and the N of the champion/challenger top-N overlap.', 10, { min: 1 }),
-    }),
+    params: PARAMS,
   };
 
-  async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
+  async execute(ctx: SelectionContext, p: InferenceParams, env: StageEnv): Promise<SelectionContext> {
     const features = ctx.features;
     if (!features) throw runError('NO_FEATURES', 'inference needs features; the feature_engineering stage provides them');
-    const refs = (p.rankers as PluginRef[] | undefined) ?? [(p.ranker as PluginRef | undefined) ?? { name: 'mps', params: {} }];
-    const top = (p.audit_top as number | undefined) ?? 10;
+    const refs = p.rankers ?? [p.ranker ?? { name: 'mps', params: {} }];
+    const top = p.audit_top ?? 10;
     const keys = rankerKeys(refs);
     const symbols = features.symbols;
     const scored: ScoredRanker[] = [];

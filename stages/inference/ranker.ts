@@ -7,9 +7,10 @@
  * (`ctx.scores`, `ctx.champion`, `ctx.regime`) and writes the artifacts and audit events.
  */
 import type { FeatureTable, SelectionContext } from '../../src/core/context.js';
+import { typed } from '../../src/core/params.js';
 import { runError } from '../../src/core/errors.js';
 import { suggestionHint } from '../../src/config/diagnostics.js';
-import type { StageEnv } from '../../src/core/plugin.js';
+import type { Params, StageEnv } from '../../src/core/plugin.js';
 
 export type Regime = 'NORMAL' | 'TURBULENT' | 'CRISIS';
 export const REGIMES: readonly Regime[] = ['NORMAL', 'TURBULENT', 'CRISIS'];
@@ -39,8 +40,8 @@ export interface RankerResult {
   };
 }
 
-export interface Ranker {
-  score(features: FeatureTable, params: Record<string, unknown>, ctx: SelectionContext, env: StageEnv): RankerResult;
+export interface Ranker<P = Params> {
+  score(features: FeatureTable, params: P, ctx: SelectionContext, env: StageEnv): RankerResult;
 }
 
 /**
@@ -161,4 +162,4 @@ export function resolveFactors(
 export const countMissing = (x: Float64Array): number => x.reduce((n, v) => n + (Number.isFinite(v) ? 0 : 1), 0);
 
 /** Shared params of the factor rankers (added in 4.0 beside the original `weights` and `directions`). */
-export const directionsSchema = (description: string) => ({ type: 'object', additionalProperties: { type: 'integer', enum: [-1, 1] }, description });
+export const directionsSchema = (description: string) => typed<Record<string, number> | undefined>({ type: 'object', additionalProperties: { type: 'integer', enum: [-1, 1] }, description });

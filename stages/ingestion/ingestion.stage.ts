@@ -7,14 +7,27 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Candidate, SelectionContext } from '../../src/core/context.js';
 import { FractalError, inputError, runError } from '../../src/core/errors.js';
-import { date, int, num, params, path, pluginRef } from '../../src/core/params.js';
+import { date, int, num, params, path, pluginRef, type Static } from '../../src/core/params.js';
 import { DEFAULT_HEALTH } from '../../src/lakehouse/health.js';
-import type { PluginRef, PreflightEnv, Stage, StageEnv, StageMeta, Universe } from '../../src/core/plugin.js';
+import type { PreflightEnv, Stage, StageEnv, StageMeta, Universe } from '../../src/core/plugin.js';
 import { parseJsonText } from '../../src/util/json-text.js';
 import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
-import { DEFAULT_FRESHNESS, freshAt, type Freshness, type ScanResult, type Scanner } from './scanner.js';
+import { DEFAULT_FRESHNESS, freshAt, type ScanResult, type Scanner } from './scanner.js';
 
-export class IngestionStage implements Stage<SelectionContext> {
+const PARAMS = params({
+  scanner: pluginRef('scanner', 'Where candidates come from.', 'lakehouse'),
+  lookback_days: int('Days of history to load up to the as-of date; omit for all history.', undefined, { min: 2 }),
+  as_of: date('Decision date (YYYY-MM-DD); defaults to the last date in the data. No later day is read.'),
+  candidates_path: path("A JSON list of candidates ({symbol, ...}) used instead of the scanner's discovery (the seed format); their data comes from the scanner's source.", 'file'),
+  toxic_threshold: num('A close-to-close rise above this (5 = +500%) is a bad print, not booked by the decisions or the backtest; the bar that gives it back is booked from the last good close (docs/backtest.md).', DEFAULT_HEALTH.toxicMove, { exclusiveMin: 0 }),
+  freshness_days: params(
+    Object.fromEntries(Object.entries(DEFAULT_FRESHNESS).map(([type, days]) => [type, int(`Most calendar days a ${type} symbol's last bar may lie before the decision date for it to be a candidate then.`, days, { min: 0 })])),
+    { description: 'Freshness by asset type: a symbol with no bar this close to the decision date (delisted, halted, not yet listed) is not a candidate, and the discovery funnel names it.', default: {} },
+  ),
+});
+export type IngestionParams = Static<typeof PARAMS>;
+
+export class IngestionStage implements Stage<SelectionContext, IngestionParams> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'ingestion',
@@ -24,22 +37,12 @@ export class IngestionStage implements Stage<SelectionContext> {
     provides: ['raw_pool', 'returns'],
     // A past date on which nothing was tradable yet (the venue's calendar can start before any candidate's history).
     cashOn: { EMPTY_UNIVERSE: 'nothing tradable', NOT_ENOUGH_HISTORY: 'not enough history' },
-    params: params({
-      scanner: pluginRef('scanner', 'Where candidates come from.', 'lakehouse'),
-      lookback_days: int('Days of history to load up to the as-of date; omit for all history.', undefined, { min: 2 }),
-      as_of: date('Decision date (YYYY-MM-DD); defaults to the last date in the data. No later day is read.'),
-      candidates_path: path("A JSON list of candidates ({symbol, ...}) used instead of the scanner's discovery (the seed format); their data comes from the scanner's source.", 'file'),
-      toxic_threshold: num('A close-to-close rise above this (5 = +500%) is a bad print, not booked by the decisions or the backtest; the bar that gives it back is booked from the last good close (docs/backtest.md).', DEFAULT_HEALTH.toxicMove, { exclusiveMin: 0 }),
-      freshness_days: params(
-        Object.fromEntries(Object.entries(DEFAULT_FRESHNESS).map(([type, days]) => [type, int(`Most calendar days a ${type} symbol's last bar may lie before the decision date for it to be a candidate then.`, days, { min: 0 })])),
-        { description: 'Freshness by asset type: a symbol with no bar this close to the decision date (delisted, halted, not yet listed) is not a candidate, and the discovery funnel names it.', default: {} },
-      ),
-    }),
+    params: PARAMS,
   };
 
   /** The scanner's universe (when it can tell without reading bars), the as-of date and the candidates file against it. */
-  async preflight(p: Record<string, unknown>, env: PreflightEnv): Promise<FractalError[]> {
-    const ref = p.scanner as PluginRef;
+  async preflight(p: IngestionParams, env: PreflightEnv): Promise<FractalError[]> {
+    const ref = p.scanner;
     const scanner = env.plugins.get<Scanner>('scanner', ref.name);
     if (!scanner.universe) return [];
     let universe: Universe | undefined;
@@ -53,7 +56,7 @@ export class IngestionStage implements Stage<SelectionContext> {
     const span = venueSpan(universe.symbols);
     if (!span) return [inputError('LAKEHOUSE_MISSING_DATA', `scanner '${ref.name}' found no data on venue ${universe.venue}`, undefined, { param: ['scanner'] })];
     const problems: FractalError[] = [];
-    let asOf: number | undefined = p.as_of ? dayFromIso(p.as_of as string) : span.last;
+    let asOf: number | undefined = p.as_of ? dayFromIso(p.as_of) : span.last;
     try {
       checkAsOf(asOf, span, universe.venue);
     } catch (err) {
@@ -63,7 +66,7 @@ export class IngestionStage implements Stage<SelectionContext> {
     if (p.candidates_path) {
       try {
         const known = new Set(universe.symbols.map((s) => s.symbol));
-        const missing = readCandidates(resolve(env.baseDir, p.candidates_path as string), universe.venue).map((c) => c.symbol).filter((s) => !known.has(s));
+        const missing = readCandidates(resolve(env.baseDir, p.candidates_path), universe.venue).map((c) => c.symbol).filter((s) => !known.has(s));
         if (missing.length)
           problems.push(inputError('LAKEHOUSE_MISSING_DATA', `${missing.length} candidate(s) of ${p.candidates_path} are not in the lakehouse on venue ${universe.venue}: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}`, 'Fill the lakehouse first (`pipeline-run lakehouse import|ingest`), or drop them from the file.', { param: ['candidates_path'] }));
       } catch (err) {
@@ -74,8 +77,8 @@ export class IngestionStage implements Stage<SelectionContext> {
     return problems;
   }
 
-  async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
-    const ref = p.scanner as PluginRef;
+  async execute(ctx: SelectionContext, p: IngestionParams, env: StageEnv): Promise<SelectionContext> {
+    const ref = p.scanner;
     // One scan per run: backtest windows replay this stage many times over the same discovered market.
     const key = `ingestion.scan:${JSON.stringify(ref)}`;
     let scan = env.cache.get<ScanResult>(key);
@@ -88,16 +91,16 @@ export class IngestionStage implements Stage<SelectionContext> {
     {
       const venue = scan.venue;
       const stored = new Map(scan.data.symbols().filter((r) => r.venue === venue).map((r) => [r.symbol, r] as const));
-      let candidates = p.candidates_path ? readCandidates(resolve(env.baseDir, p.candidates_path as string), venue) : scan.candidates;
+      let candidates = p.candidates_path ? readCandidates(resolve(env.baseDir, p.candidates_path), venue) : scan.candidates;
       // Default as-of: the latest bar on the venue (the data decides, not the calendar).
       const span = venueSpan([...stored.values()]);
       if (!span) throw inputError('LAKEHOUSE_MISSING_DATA', `scanner '${ref.name}' found no data on venue ${venue}`, undefined, { param: ['scanner'] });
-      const asOf = p.as_of ? dayFromIso(p.as_of as string) : span.last;
+      const asOf = p.as_of ? dayFromIso(p.as_of) : span.last;
       checkAsOf(asOf, span, venue);
       // Discovery as of that day: liquidity from the bars up to it, not today's volume (no survivorship in the
       // backtest's earlier decisions). Live scanners only know today: their snapshot stands, and says so.
       let funnel = [...scan.funnel];
-      const freshness = { ...DEFAULT_FRESHNESS, ...(p.freshness_days as Freshness | undefined) };
+      const freshness = { ...DEFAULT_FRESHNESS, ...p.freshness_days };
       if (!p.candidates_path && scan.rediscover) {
         const r = await scan.rediscover(asOf, { freshness });
         candidates = r.candidates;
@@ -116,8 +119,8 @@ export class IngestionStage implements Stage<SelectionContext> {
       if (!candidates.length)
         throw runError('EMPTY_UNIVERSE', `scanner '${ref.name}' found no candidates tradable at ${isoFromDay(asOf)} (${funnel.map((f) => `${f.step}: ${f.left}`).join(' → ')})`, 'Loosen the scanner params (venue, liquidity floors, exclusions, freshness_days) or check the data.');
       const symbols = candidates.map((c) => c.symbol);
-      const toxicThreshold = (p.toxic_threshold as number | undefined) ?? DEFAULT_HEALTH.toxicMove;
-      const request = { symbols, venue: scan.venue, end: asOf, lookbackDays: p.lookback_days as number | undefined, toxicThreshold };
+      const toxicThreshold = p.toxic_threshold ?? DEFAULT_HEALTH.toxicMove;
+      const request = { symbols, venue: scan.venue, end: asOf, lookbackDays: p.lookback_days, toxicThreshold };
       const returns = await scan.data.readReturns(request);
       const prices = await scan.data.readPrices(request);
       // One policy for bad prints: the decisions below and the backtest's simulator read the same cleaned series.

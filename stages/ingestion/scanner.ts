@@ -3,7 +3,7 @@
  * the market data their bars come from; the ingestion stage then loads aligned returns up to the as-of date.
  */
 import type { Candidate } from '../../src/core/context.js';
-import type { PreflightEnv, StageEnv, Universe } from '../../src/core/plugin.js';
+import type { Params, PreflightEnv, StageEnv, Universe } from '../../src/core/plugin.js';
 import type { Lakehouse, SymbolRow } from '../../src/lakehouse/index.js';
 import { isoFromDay } from '../../src/util/dates.js';
 import { tradesDaily } from '../../src/lakehouse/health.js';
@@ -122,19 +122,19 @@ export function freshAt(cands: Candidate[], asOf: number, freshness: Freshness, 
   return kept;
 }
 
-export interface Scanner {
-  scan(params: Record<string, unknown>, env: StageEnv): Promise<ScanResult>;
+export interface Scanner<P = Params> {
+  scan(params: P, env: StageEnv): Promise<ScanResult>;
   /**
    * The data identity a scan with these params records (src/lakehouse/registry.ts `dataIdentity`), found without
    * discovering: what the sleeve cache keys on. Absent for live scanners (an exchange's or a screener's candidates
    * are today's; nothing on disk says whether they changed): their sleeves are never cached.
    */
-  dataIdentity?(params: Record<string, unknown>, env: ScanEnv): Promise<string>;
+  dataIdentity?(params: P, env: ScanEnv): Promise<string>;
   /**
    * The venue and symbols table the scan would draw from, read without any bars (for the runner's preflight);
    * absent when the scanner cannot tell before scanning. Errors name the scanner param that caused them.
    */
-  universe?(params: Record<string, unknown>, env: PreflightEnv): Promise<Universe | undefined>;
+  universe?(params: P, env: PreflightEnv): Promise<Universe | undefined>;
 }
 
 /** What finding a scanner's data identity needs from the environment. */

@@ -17,6 +17,7 @@
 import { ownGet } from '../../src/util/keyed.js';
 import { runError } from '../../src/core/errors.js';
 import type { FeatureTable, ReturnsMatrix, SelectionContext } from '../../src/core/context.js';
+import type { Params } from '../../src/core/plugin.js';
 
 export interface FilterCheck {
   metric: string;
@@ -41,12 +42,12 @@ export function verdictsOf(v: FilterVerdicts | Map<string, FilterCheck[]>, symbo
   return (v instanceof Map ? v.get(symbol) : ownGet(v, symbol)) ?? [];
 }
 
-export interface Filter {
+export interface Filter<P = Params> {
   /** Data-health and fat-tail filters are hard: HTR stages 3 and 4 never force a symbol they veto. */
   readonly hard: boolean;
-  evaluate(features: FeatureTable, params: Record<string, unknown>, ctx: SelectionContext): FilterVerdicts;
+  evaluate(features: FeatureTable, params: P, ctx: SelectionContext): FilterVerdicts;
   /** Relaxed params for HTR stage 2 (`amount` = the policy's `relaxation_amount`, 0.2 by default). */
-  relax(params: Record<string, unknown>, amount: number): Record<string, unknown>;
+  relax(params: P, amount: number): P;
 }
 
 export const toValue = (v: number): number | null => (Number.isFinite(v) ? v : null);

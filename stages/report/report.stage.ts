@@ -1,9 +1,14 @@
 /** Report: runs each reporter over the context; every file it writes lands in the run folder. */
-import { params, pluginRefList } from '../../src/core/params.js';
-import type { PluginRef, Reporter, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import { params, pluginRefList, type Static } from '../../src/core/params.js';
+import type { Reporter, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import type { SelectionContext } from '../../src/core/context.js';
 
-export class ReportStage implements Stage<SelectionContext> {
+const PARAMS = params({
+  reporters: pluginRefList('reporter', 'Reporters to run.', ['markdown', 'html']),
+});
+export type ReportParams = Static<typeof PARAMS>;
+
+export class ReportStage implements Stage<SelectionContext, ReportParams> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'report',
@@ -11,14 +16,12 @@ export class ReportStage implements Stage<SelectionContext> {
     documents: ['selection', 'meta', 'tournament'],
     requires: [],
     provides: ['report'],
-    params: params({
-      reporters: pluginRefList('reporter', 'Reporters to run.', ['markdown', 'html']),
-    }),
+    params: PARAMS,
   };
 
-  async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
+  async execute(ctx: SelectionContext, p: ReportParams, env: StageEnv): Promise<SelectionContext> {
     const files: string[] = [];
-    for (const ref of p.reporters as PluginRef[]) {
+    for (const ref of p.reporters) {
       const reporter = env.plugins.get<Reporter<SelectionContext>>('reporter', ref.name);
       files.push(...(await reporter.render(ctx, ref.params, env)));
     }

@@ -10,7 +10,7 @@
  */
 import { asOfEnd, type Candidate, type ReturnsMatrix, type SelectionContext } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
-import { params, str } from '../../src/core/params.js';
+import { params, str, typed, type Static } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { isoFromDay } from '../../src/util/dates.js';
 
@@ -36,7 +36,13 @@ export function atomReturn(r: number, direction: Direction): number {
   return direction === 'LONG' ? r : Math.max(-r, -1);
 }
 
-export class SynthesisStage implements Stage<SelectionContext> {
+const PARAMS = params({
+  direction: typed<'LONG' | 'SHORT' | 'BOTH'>({ type: 'string', enum: ['LONG', 'SHORT', 'BOTH'], default: 'LONG', description: 'Direction of the atoms.' }),
+  logic: str('Logic name in the atom id; the scanner or strategy name by default.'),
+});
+export type SynthesisParams = Static<typeof PARAMS>;
+
+export class SynthesisStage implements Stage<SelectionContext, SynthesisParams> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'synthesis',
@@ -44,17 +50,14 @@ export class SynthesisStage implements Stage<SelectionContext> {
     documents: ['selection'],
     requires: ['winners', 'returns'],
     provides: ['atoms'],
-    params: params({
-      direction: { type: 'string', enum: ['LONG', 'SHORT', 'BOTH'], default: 'LONG', description: 'Direction of the atoms.' },
-      logic: str('Logic name in the atom id; the scanner or strategy name by default.'),
-    }),
+    params: PARAMS,
   };
 
-  async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
+  async execute(ctx: SelectionContext, p: SynthesisParams, env: StageEnv): Promise<SelectionContext> {
     const returns = ctx.returns;
     if (!returns) throw runError('NO_RETURNS', 'synthesis needs returns; the ingestion stage provides them');
     const winners = ctx.winners ?? [];
-    const directions: Direction[] = p.direction === 'BOTH' ? ['LONG', 'SHORT'] : [p.direction as Direction];
+    const directions: Direction[] = p.direction === 'BOTH' ? ['LONG', 'SHORT'] : [p.direction];
     const pool = new Map((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
     const index = new Map(returns.symbols.map((s, j) => [s, j]));
     const T = returns.dates.length;
@@ -65,7 +68,7 @@ export class SynthesisStage implements Stage<SelectionContext> {
 
     const atoms: Atom[] = [];
     for (const symbol of winners) {
-      const logic = logicOf(pool.get(symbol), p.logic as string | undefined);
+      const logic = logicOf(pool.get(symbol), p.logic);
       for (const direction of directions) atoms.push({ id: atomId(symbol, logic, direction), symbol, logic, direction });
     }
     const ids = new Set<string>();

@@ -10,12 +10,17 @@ import { relative } from 'node:path';
 import type { CellOutcome, TournamentContext } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
 import { dict } from '../../src/util/keyed.js';
-import { int, params } from '../../src/core/params.js';
+import { int, params, type Static } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import type { ResolvedTournament } from '../../src/core/resolved-config.js';
 import { readCached, resultKey, writeCached } from '../../src/runs/result-cache.js';
 
-export class TournamentCellsStage implements Stage<TournamentContext> {
+const PARAMS = params({
+  workers: int('Cells run at once on worker threads; one per core when omitted, 1 runs them in turn.', undefined, { min: 1 }),
+});
+export type TournamentCellsParams = Static<typeof PARAMS>;
+
+export class TournamentCellsStage implements Stage<TournamentContext, TournamentCellsParams> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'tournament_cells',
@@ -23,12 +28,10 @@ export class TournamentCellsStage implements Stage<TournamentContext> {
     documents: ['tournament'],
     requires: ['matrix'],
     provides: ['cells'],
-    params: params({
-      workers: int('Cells run at once on worker threads; one per core when omitted, 1 runs them in turn.', undefined, { min: 1 }),
-    }),
+    params: PARAMS,
   };
 
-  async execute(ctx: TournamentContext, p: Record<string, unknown>, env: StageEnv): Promise<TournamentContext> {
+  async execute(ctx: TournamentContext, p: TournamentCellsParams, env: StageEnv): Promise<TournamentContext> {
     const t = (env.pipeline.config as { tournament: ResolvedTournament }).tournament;
     // Keyed by cell ids users choose: no prototype (a cell may be called `constructor`).
     const keys = dict<{ key: string; data_hash: string }>();
@@ -48,7 +51,7 @@ export class TournamentCellsStage implements Stage<TournamentContext> {
     }
     if (outcomes.size) env.log(`cells: ${outcomes.size} of ${t.cells.length} unchanged, from the cache`);
 
-    const threads = (p.workers as number | undefined) ?? Math.max(1, Math.min(availableParallelism(), toRun.length));
+    const threads = p.workers ?? Math.max(1, Math.min(availableParallelism(), toRun.length));
     env.progress('cells', 0, toRun.length);
     const runs = toRun.length
       ? await env.runCells(toRun, { threads, onDone: (d) => env.progress('cells', d, toRun.length), keys: dict(Object.entries(keys).map(([id, k]) => [id, k.key] as const)) })

@@ -9,7 +9,7 @@
 import type { CellComparison, CellOutcome, Comparison, TournamentContext } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
 import { dict } from '../../src/util/keyed.js';
-import { bool, int, num, params } from '../../src/core/params.js';
+import { bool, int, num, params, typed, type Static } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import type { ResolvedTournament } from '../../src/core/resolved-config.js';
 import { isoFromDay } from '../../src/util/dates.js';
@@ -22,7 +22,26 @@ import { encodeColumns } from '../../src/runs/arrow.js';
 import { canonicalJson, sha256 } from '../../src/util/hash.js';
 import { codeFingerprint, readEntry, writeEntry } from '../../src/runs/result-cache.js';
 
-export class TournamentCompareStage implements Stage<TournamentContext> {
+const PARAMS = params({
+  bootstrap: params(
+    {
+      resamples: int('Bootstrap resamples B.', 2000, { min: 100, max: 1_000_000 }),
+      block_length: typed<'auto' | number>({
+        description: "Mean block length of the stationary bootstrap: 'auto' (the median over the cells of Politis & White's, corrected 2009), or a number of days (1 is the iid bootstrap).",
+        anyOf: [{ const: 'auto' }, { type: 'number', minimum: 1 }],
+        default: 'auto',
+      }),
+      seed: int('Seed of the resamples (resample b draws from its own stream of it).', 7, { min: 0 }),
+      confidence: num('Confidence level of the percentile intervals.', 0.95, { exclusiveMin: 0.5, max: 0.999 }),
+    },
+    { default: {}, description: 'The stationary bootstrap (Politis & Romano 1994).' },
+  ),
+  cscv_blocks: { ...int('Blocks S of the CSCV for PBO (even): C(S, S/2) splits of the calendar.', 16, { min: 2, max: MAX_BLOCKS }), multipleOf: 2 },
+  ledoit_wolf: params({ prewhiten: bool('VAR(1) prewhitening of the HAC estimate (Andrews & Monahan 1992), as the authors\' code does.', true) }, { default: {}, description: 'The Ledoit & Wolf (2008) HAC test of each Sharpe difference with the champion.' }),
+});
+export type TournamentCompareParams = Static<typeof PARAMS>;
+
+export class TournamentCompareStage implements Stage<TournamentContext, TournamentCompareParams> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'tournament_compare',
@@ -30,30 +49,14 @@ export class TournamentCompareStage implements Stage<TournamentContext> {
     documents: ['tournament'],
     requires: ['cells'],
     provides: ['comparison'],
-    params: params({
-      bootstrap: params(
-        {
-          resamples: int('Bootstrap resamples B.', 2000, { min: 100, max: 1_000_000 }),
-          block_length: {
-            description: "Mean block length of the stationary bootstrap: 'auto' (the median over the cells of Politis & White's, corrected 2009), or a number of days (1 is the iid bootstrap).",
-            anyOf: [{ const: 'auto' }, { type: 'number', minimum: 1 }],
-            default: 'auto',
-          },
-          seed: int('Seed of the resamples (resample b draws from its own stream of it).', 7, { min: 0 }),
-          confidence: num('Confidence level of the percentile intervals.', 0.95, { exclusiveMin: 0.5, max: 0.999 }),
-        },
-        { default: {}, description: 'The stationary bootstrap (Politis & Romano 1994).' },
-      ),
-      cscv_blocks: { ...int('Blocks S of the CSCV for PBO (even): C(S, S/2) splits of the calendar.', 16, { min: 2, max: MAX_BLOCKS }), multipleOf: 2 },
-      ledoit_wolf: params({ prewhiten: bool('VAR(1) prewhitening of the HAC estimate (Andrews & Monahan 1992), as the authors\' code does.', true) }, { default: {}, description: 'The Ledoit & Wolf (2008) HAC test of each Sharpe difference with the champion.' }),
-    }),
+    params: PARAMS,
   };
 
-  async execute(ctx: TournamentContext, p: Record<string, unknown>, env: StageEnv): Promise<TournamentContext> {
+  async execute(ctx: TournamentContext, p: TournamentCompareParams, env: StageEnv): Promise<TournamentContext> {
     const t = (env.pipeline.config as { tournament: ResolvedTournament }).tournament;
-    const bs = p.bootstrap as { resamples: number; block_length: number | 'auto'; seed: number; confidence: number };
-    const S = p.cscv_blocks as number;
-    const prewhiten = (p.ledoit_wolf as { prewhiten: boolean }).prewhiten;
+    const bs = p.bootstrap;
+    const S = p.cscv_blocks;
+    const prewhiten = p.ledoit_wolf.prewhiten;
     const cells = ctx.cells ?? [];
     const ran = cells.filter((c) => c.outcome === 'succeeded' && c.result);
 

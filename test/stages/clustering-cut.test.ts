@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ClusteringStage } from '../../stages/clustering/clustering.stage.js';
+import { ClusteringStage, type ClusteringParams } from '../../stages/clustering/clustering.stage.js';
 import { context, cryptoReturns, FIXTURE_DIR, matrix, recordingEnv, rng } from './fixtures/funnel/helpers.js';
 
-const defaults = { threshold: 0.7, max_clusters: 25, lookbacks: [20, 60, 120], linkage: 'ward' };
+const defaults: ClusteringParams = { threshold: 0.7, max_clusters: 25, lookbacks: [20, 60, 120], linkage: 'ward', cut: 'threshold' };
 
 /** Three blocks of five symbols driven by three independent factors. */
 function blocks(days = 200) {

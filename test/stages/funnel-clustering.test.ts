@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dayFromIso } from '../../src/util/dates.js';
-import { ClusteringStage, clusterReturns } from '../../stages/clustering/clustering.stage.js';
+import { ClusteringStage, clusterReturns, type ClusteringParams } from '../../stages/clustering/clustering.stage.js';
 import { context, cryptoReturns, FIXTURE_DIR, matrix, recordingEnv, rng } from './fixtures/funnel/helpers.js';
 
 interface Case {
@@ -15,7 +15,7 @@ interface Case {
 }
 const fixture = JSON.parse(readFileSync(join(FIXTURE_DIR, 'clusters.json'), 'utf8')) as { cases: Case[] };
 
-const defaults = { threshold: 0.7, max_clusters: 25, lookbacks: [20, 60, 120], linkage: 'ward' };
+const defaults: ClusteringParams = { threshold: 0.7, max_clusters: 25, lookbacks: [20, 60, 120], linkage: 'ward', cut: 'threshold' };
 
 describe('partitions equal scipy on ../shared/data/crypto', () => {
   test('the fixtures cover both cut rules', () => {

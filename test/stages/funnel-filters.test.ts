@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SelectionContext } from '../../src/core/context.js';
 import { permutationEntropy } from '../../src/math/permutation-entropy.js';
+import type { PluginMeta } from '../../src/core/plugin.js';
 import type { Filter, FilterVerdicts } from '../../stages/policy/filter.js';
+import { validParams } from '../plugins/valid-params.js';
 import { DarwinianFilter } from '../../stages/policy/filters/darwinian.filter.js';
 import { executionCostIndex, FrictionFilter } from '../../stages/policy/filters/friction.filter.js';
 import { PredictabilityFilter } from '../../stages/policy/filters/predictability.filter.js';
@@ -16,10 +18,9 @@ import { TailRiskFilter } from '../../stages/policy/filters/tail-risk.filter.js'
 import { context, cryptoReturns, featureTable, FIXTURE_DIR, matrix } from './fixtures/funnel/helpers.js';
 
 const EPS = 1e-9;
-/** The defaults of a filter's params schema. */
-function defaults(cls: { meta: { params: Record<string, unknown> } }): Record<string, unknown> {
-  const props = cls.meta.params.properties as Record<string, { default?: unknown }>;
-  return Object.fromEntries(Object.entries(props).filter(([, s]) => s.default !== undefined).map(([k, s]) => [k, s.default]));
+/** A filter's params with nothing given: its schema's defaults, as validation fills them. */
+function defaults<P>(cls: { meta: PluginMeta; prototype: Filter<P> }): P {
+  return validParams<P>(cls);
 }
 const vetoed = (v: FilterVerdicts, s: string, metric?: string) => v[s]!.some((c) => c.vetoed && (!metric || c.metric === metric));
 
@@ -187,7 +188,8 @@ describe('as-of', () => {
     const asOf = clean.dates[89]!;
     const poisoned = matrix({ A: [...g(1), ...Array(30).fill(50)], B: [...g(2), ...Array(30).fill(NaN)] });
     const features = featureTable({ A: { efficiency: 0.5, dollar_volume: 1e6, missing_fraction: 0 }, B: { efficiency: 0.5, dollar_volume: 1e6, missing_fraction: 0 } });
-    for (const [f, p] of [[new SpectralFilter(), defaults(SpectralFilter)], [new FrictionFilter(), defaults(FrictionFilter)], [new DarwinianFilter(), { ...defaults(DarwinianFilter), min_history_days: 90 }]] as const) {
+    const cases: [Filter, Record<string, unknown>][] = [[new SpectralFilter(), defaults(SpectralFilter)], [new FrictionFilter(), defaults(FrictionFilter)], [new DarwinianFilter(), { ...defaults(DarwinianFilter), min_history_days: 90 }]];
+    for (const [f, p] of cases) {
       const a = f.evaluate(features, p, context({ returns: clean, as_of: asOf }));
       const b = f.evaluate(features, p, context({ returns: poisoned, as_of: asOf }));
       expect(b).toEqual(a);

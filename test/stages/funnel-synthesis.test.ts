@@ -2,10 +2,10 @@
  * Synthesis: atom ids Asset_Logic_Direction, the bankruptcy guard on SHORT streams, and no row after the as-of date.
  * (Bad prints are out of the returns before synthesis: test/lakehouse/toxic.test.ts and test/stages/toxic-data.test.ts.)
  */
-import { atomReturn, logicOf, SynthesisStage } from '../../stages/synthesis/synthesis.stage.js';
+import { atomReturn, logicOf, SynthesisStage, type SynthesisParams } from '../../stages/synthesis/synthesis.stage.js';
 import { context, matrix, recordingEnv } from './fixtures/funnel/helpers.js';
 
-const params = (over: Record<string, unknown> = {}) => ({ direction: 'LONG', ...over });
+const params = (over: Partial<SynthesisParams> = {}): SynthesisParams => ({ direction: 'LONG', ...over });
 const col = (m: { values: Float64Array; dates: Int32Array }, k: number) => Array.from(m.values.subarray(k * m.dates.length, (k + 1) * m.dates.length));
 
 test('bankruptcy guard: SHORT = max(-r, -1); LONG = r', async () => {

@@ -66,7 +66,7 @@ describe('champion and challengers', () => {
       { name: 'cars', params: {} },
       { name: 'mps', params: { weights: { momentum: 4 } } },
     ];
-    await new InferenceStage().execute(ctx, { rankers, audit_top: 3 }, env);
+    await new InferenceStage().execute(ctx, { rankers, ranker: { name: 'mps', params: {} }, audit_top: 3 }, env);
     expect(Object.keys(ctx.scores!)).toEqual(['mps', 'cars', 'mps#2']);
     expect(ctx.champion).toBe('mps');
     expect(ctx.regime).toBeUndefined();
@@ -109,7 +109,7 @@ describe('champion and challengers', () => {
   test('`ranker` alone is the champion; no comparison is recorded', async () => {
     const { env, events, files } = memoryEnv();
     const ctx: SelectionContext = { ...newSelectionContext('t', {}), features: features() };
-    await new InferenceStage().execute(ctx, { ranker: { name: 'cars', params: { normalize: false } } }, env);
+    await new InferenceStage().execute(ctx, { ranker: { name: 'cars', params: { normalize: false } }, audit_top: 10 }, env);
     expect(ctx.champion).toBe('cars');
     expect(events.some((e) => e.event === 'champion_challenger')).toBe(false);
     expect(files['scores.json'].comparison).toEqual([]);
@@ -121,7 +121,7 @@ describe('champion and challengers', () => {
   test('a ranker naming a factor the features lack fails the stage with the factor named', async () => {
     const { env } = memoryEnv();
     const ctx: SelectionContext = { ...newSelectionContext('t', {}), features: features() };
-    await expect(new InferenceStage().execute(ctx, { ranker: { name: 'mps', params: { weights: { hurst: 1 } } } }, env)).rejects.toMatchObject({ code: 'RANKER_UNKNOWN_FACTOR' });
+    await expect(new InferenceStage().execute(ctx, { ranker: { name: 'mps', params: { weights: { hurst: 1 } } }, audit_top: 10 }, env)).rejects.toMatchObject({ code: 'RANKER_UNKNOWN_FACTOR' });
   });
 });
 

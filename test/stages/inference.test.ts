@@ -8,13 +8,18 @@ import { join } from 'node:path';
 import type { FeatureTable, ReturnsMatrix, SelectionContext } from '../../src/core/context.js';
 import { newSelectionContext } from '../../src/core/context.js';
 import type { StageEnv } from '../../src/core/plugin.js';
-import { REGIME_DEFAULT_WEIGHTS, MPS_DEFAULT_WEIGHTS, resolveFactors } from '../../stages/inference/ranker.js';
-import { CarsRanker } from '../../stages/inference/rankers/cars.ranker.js';
-import { MpsRanker } from '../../stages/inference/rankers/mps.ranker.js';
-import { detectRegime, marketReturns, RegimeRanker } from '../../stages/inference/rankers/regime.ranker.js';
+import { REGIME_DEFAULT_WEIGHTS, MPS_DEFAULT_WEIGHTS, resolveFactors, type RankerResult } from '../../stages/inference/ranker.js';
+import { CarsRanker, type CarsParams } from '../../stages/inference/rankers/cars.ranker.js';
+import { MpsRanker, type MpsParams } from '../../stages/inference/rankers/mps.ranker.js';
+import { detectRegime, marketReturns, RegimeRanker, type RegimeParams } from '../../stages/inference/rankers/regime.ranker.js';
+import { validParams } from '../plugins/valid-params.js';
 import { erf, erfc, erfcx, logNormalCdf, normalCdf, rankAverage, spearman, zscores } from '../../stages/inference/stats.js';
 
 const here = new URL('.', import.meta.url).pathname;
+/** Each ranker scoring with its params as validation makes them (the given ones, defaults filled). */
+const mps = { score: (f: FeatureTable, p: Partial<MpsParams>, c: SelectionContext, e: StageEnv): RankerResult => new MpsRanker().score(f, validParams<MpsParams>(MpsRanker, p), c, e) };
+const cars = { score: (f: FeatureTable, p: Partial<CarsParams>, c: SelectionContext, e: StageEnv): RankerResult => new CarsRanker().score(f, validParams<CarsParams>(CarsRanker, p), c, e) };
+const regime = { score: (f: FeatureTable, p: Partial<RegimeParams>, c: SelectionContext, e: StageEnv): RankerResult => new RegimeRanker().score(f, validParams<RegimeParams>(RegimeRanker, p), c, e) };
 const ref = JSON.parse(readFileSync(join(here, 'fixtures', 'inference', 'reference.json'), 'utf8'));
 
 const relClose = (actual: number, expected: number, rel: number) => {
@@ -84,14 +89,14 @@ describe('mps (Log-MPS)', () => {
 
   test('by hand: 3 symbols, one factor, z = -1, 0, 1 → conviction = w log Φ(z)', () => {
     const f = table(['A', 'B', 'C'], { momentum: [1, 2, 3] });
-    const r = new MpsRanker().score(f, { weights: { momentum: 2 }, merge_defaults: false }, ctx(), env);
+    const r = mps.score(f, { weights: { momentum: 2 }, merge_defaults: false }, ctx(), env);
     expect(r.conviction[0]).toBeCloseTo(2 * Math.log(0.15865525393145707), 14);
     expect(r.conviction[1]).toBeCloseTo(2 * Math.log(0.5), 14);
     expect(r.conviction[2]).toBeCloseTo(2 * Math.log(0.8413447460685429), 14);
   });
 
   test('4 symbols × 2 factors (momentum up, volatility down) equal the numpy/scipy reference, factor by factor', () => {
-    const r = new MpsRanker().score(features, { weights: s.weights, merge_defaults: false }, ctx(), env);
+    const r = mps.score(features, { weights: s.weights, merge_defaults: false }, ctx(), env);
     s.conviction.forEach((c: number, i: number) => expect(r.conviction[i]).toBeCloseTo(c, 13));
     for (const f of ['momentum', 'volatility']) s.factors[f].contribution.forEach((c: number, i: number) => expect(r.details!.contributions![f][i]).toBeCloseTo(c, 13));
     expect(r.details!.factors).toEqual({ momentum: { weight: 1.5, direction: 1, missing: 0 }, volatility: { weight: 1, direction: -1, missing: 0 } });
@@ -101,23 +106,23 @@ describe('mps (Log-MPS)', () => {
   });
 
   test('ddof 0 (scipy zscore) is a param', () => {
-    const r = new MpsRanker().score(features, { weights: s.weights, merge_defaults: false, ddof: 0 }, ctx(), env);
+    const r = mps.score(features, { weights: s.weights, merge_defaults: false, ddof: 0 }, ctx(), env);
     s.conviction_ddof0.forEach((c: number, i: number) => expect(r.conviction[i]).toBeCloseTo(c, 13));
   });
 
   test("missing values: 'neutral' scores the gap at log 0.5, 'rescale' on the factors the symbol has", () => {
     const m = ref.mps_missing;
     const f = table(m.symbols, m.values);
-    const neutral = new MpsRanker().score(f, { weights: m.weights, merge_defaults: false }, ctx(), env);
+    const neutral = mps.score(f, { weights: m.weights, merge_defaults: false }, ctx(), env);
     m.neutral.forEach((c: number, i: number) => expect(neutral.conviction[i]).toBeCloseTo(c, 13));
     expect(neutral.details!.contributions!.volatility[2]).toBeCloseTo(Math.log(0.5), 15);
     expect(neutral.details!.factors.volatility.missing).toBe(1);
-    const rescale = new MpsRanker().score(f, { weights: m.weights, merge_defaults: false, missing: 'rescale' }, ctx(), env);
+    const rescale = mps.score(f, { weights: m.weights, merge_defaults: false, missing: 'rescale' }, ctx(), env);
     m.rescale.forEach((c: number, i: number) => expect(rescale.conviction[i]).toBeCloseTo(c, 13));
     // The neutral policy is what z = 0 would give: filling the gap with the mean of the others changes nothing.
     const vol = m.values.volatility.filter((v: number | null) => v !== null) as number[];
     const filled = table(m.symbols, { ...m.values, volatility: m.values.volatility.map((v: number | null) => v ?? vol.reduce((a, b) => a + b, 0) / vol.length) });
-    const byMean = new MpsRanker().score(filled, { weights: m.weights, merge_defaults: false }, ctx(), env);
+    const byMean = mps.score(filled, { weights: m.weights, merge_defaults: false }, ctx(), env);
     // Same contribution for the filled symbol (its z is 0), though the others' z move with the smaller spread.
     expect(byMean.details!.contributions!.volatility[2]).toBeCloseTo(Math.log(0.5), 14);
   });
@@ -125,14 +130,14 @@ describe('mps (Log-MPS)', () => {
   test('given weights merge over the defaults (the seed shorthand { momentum: 1.5 }); 0 drops a factor; false uses them alone', () => {
     const names = Object.keys(MPS_DEFAULT_WEIGHTS);
     const f = table(['A', 'B', 'C', 'D'], Object.fromEntries(names.map((k, j) => [k, [1 + j, 3, 2 * j, 5]])));
-    const merged = new MpsRanker().score(f, { weights: { momentum: 1.5, adx: 0 } }, ctx(), env);
+    const merged = mps.score(f, { weights: { momentum: 1.5, adx: 0 } }, ctx(), env);
     expect(merged.details!.factors.momentum.weight).toBe(1.5);
     expect(merged.details!.factors.efficiency.weight).toBe(MPS_DEFAULT_WEIGHTS.efficiency);
     expect(merged.details!.factors.adx).toBeUndefined();
     expect(merged.details!.skipped).toEqual([{ factor: 'adx', reason: 'weight 0' }]);
-    const alone = new MpsRanker().score(f, { weights: { momentum: 1.5 }, merge_defaults: false }, ctx(), env);
+    const alone = mps.score(f, { weights: { momentum: 1.5 }, merge_defaults: false }, ctx(), env);
     expect(Object.keys(alone.details!.factors)).toEqual(['momentum']);
-    const defaults = new MpsRanker().score(f, {}, ctx(), env);
+    const defaults = mps.score(f, {}, ctx(), env);
     expect(Object.keys(defaults.details!.factors).sort()).toEqual(names.sort());
     // Directions: entropy, volatility, kurtosis and drawdown depth are lower-is-better by default.
     for (const k of ['entropy', 'volatility', 'kurtosis', 'max_drawdown']) expect(defaults.details!.factors[k].direction).toBe(-1);
@@ -141,22 +146,22 @@ describe('mps (Log-MPS)', () => {
 
   test('a factor the table lacks: an error with a did-you-mean when the user named it, skipped when only a default', () => {
     const f = table(['A', 'B', 'C'], { momentum: [1, 2, 3], volatility: [0.3, 0.2, 0.1] });
-    expect(() => new MpsRanker().score(f, { weights: { momentm: 1 } }, ctx(), env)).toThrow(expect.objectContaining({ code: 'RANKER_UNKNOWN_FACTOR', message: expect.stringContaining("'momentm'"), hint: expect.stringContaining("Did you mean 'momentum'") }));
-    const r = new MpsRanker().score(f, {}, ctx(), env);
+    expect(() => mps.score(f, { weights: { momentm: 1 } }, ctx(), env)).toThrow(expect.objectContaining({ code: 'RANKER_UNKNOWN_FACTOR', message: expect.stringContaining("'momentm'"), hint: expect.stringContaining("Did you mean 'momentum'") }));
+    const r = mps.score(f, {}, ctx(), env);
     expect(Object.keys(r.details!.factors).sort()).toEqual(['momentum', 'volatility']);
     expect(r.details!.skipped.map((s) => s.factor)).toContain('entropy');
     // A factor nobody has (ADX without bars) is skipped, not scored as a constant.
     const noAdx = table(['A', 'B'], { momentum: [1, 2], adx: [null, null] });
-    expect(new MpsRanker().score(noAdx, {}, ctx(), env).details!.skipped).toContainEqual({ factor: 'adx', reason: 'no symbol has a value' });
+    expect(mps.score(noAdx, {}, ctx(), env).details!.skipped).toContainEqual({ factor: 'adx', reason: 'no symbol has a value' });
     expect(() => resolveFactors('mps', table(['A'], { hurst: [0.5] }), MPS_DEFAULT_WEIGHTS, undefined, true, undefined)).toThrow(expect.objectContaining({ code: 'RANKER_NO_FACTORS' }));
   });
 
   test('directions param flips a factor, z_clip bounds the pull of an outlier', () => {
     const f = table(['A', 'B', 'C'], { momentum: [1, 2, 3] });
-    const flipped = new MpsRanker().score(f, { weights: { momentum: 1 }, merge_defaults: false, directions: { momentum: -1 } }, ctx(), env);
+    const flipped = mps.score(f, { weights: { momentum: 1 }, merge_defaults: false, directions: { momentum: -1 } }, ctx(), env);
     expect(flipped.conviction[0]).toBeCloseTo(Math.log(0.8413447460685429), 14);
     const big = table(['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J'], { momentum: [0, 0, 0, 0, 0, 0, 0, 0, 0, 100] });
-    const clipped = new MpsRanker().score(big, { weights: { momentum: 1 }, merge_defaults: false, directions: { momentum: -1 }, z_clip: 2 }, ctx(), env);
+    const clipped = mps.score(big, { weights: { momentum: 1 }, merge_defaults: false, directions: { momentum: -1 }, z_clip: 2 }, ctx(), env);
     expect(clipped.conviction[9]).toBeCloseTo(logNormalCdf(-2), 14);
   });
 });
@@ -165,22 +170,22 @@ describe('cars (additive rank-sum)', () => {
   const c = ref.cars;
   const f = table(c.symbols, c.values);
   test('raw rank-sum with ties averaged equals the scipy rankdata reference', () => {
-    const r = new CarsRanker().score(f, { weights: c.weights, merge_defaults: false, normalize: false }, ctx(), env);
+    const r = cars.score(f, { weights: c.weights, merge_defaults: false, normalize: false }, ctx(), env);
     expect([...r.conviction]).toEqual(c.raw);
   });
   test('normalised: each rank to (rank - 1) / (n - 1), divided by the total weight, in [0, 1]', () => {
-    const r = new CarsRanker().score(f, { weights: c.weights, merge_defaults: false }, ctx(), env);
+    const r = cars.score(f, { weights: c.weights, merge_defaults: false }, ctx(), env);
     c.normalized.forEach((v: number, i: number) => expect(r.conviction[i]).toBeCloseTo(v, 15));
     // By hand for AAA: momentum rank 4.5 of 5 → 0.875, volatility rank 3 → 0.5: (2 × 0.875 + 0.5) / 3 = 0.75.
     expect(r.conviction[0]).toBeCloseTo(0.75, 15);
   });
   test('a missing value takes the middle rank; the defaults are CARS 2.1 (momentum against drawdown risk)', () => {
     const g = table(['A', 'B', 'C'], { momentum: [3, null, 1] });
-    const r = new CarsRanker().score(g, { weights: { momentum: 1 }, merge_defaults: false, normalize: false }, ctx(), env);
+    const r = cars.score(g, { weights: { momentum: 1 }, merge_defaults: false, normalize: false }, ctx(), env);
     expect([...r.conviction]).toEqual([2, 1.5, 1]);
-    const n = new CarsRanker().score(g, { weights: { momentum: 1 }, merge_defaults: false }, ctx(), env);
+    const n = cars.score(g, { weights: { momentum: 1 }, merge_defaults: false }, ctx(), env);
     expect([...n.conviction]).toEqual([1, 0.5, 0]);
-    const d = new CarsRanker().score(table(['A', 'B'], { momentum: [1, 2], volatility: [1, 2], max_drawdown: [0.1, 0.2], cvar_95: [-0.1, -0.2], efficiency: [0.5, 0.4] }), {}, ctx(), env);
+    const d = cars.score(table(['A', 'B'], { momentum: [1, 2], volatility: [1, 2], max_drawdown: [0.1, 0.2], cvar_95: [-0.1, -0.2], efficiency: [0.5, 0.4] }), {}, ctx(), env);
     expect(Object.keys(d.details!.factors).sort()).toEqual(['cvar_95', 'efficiency', 'max_drawdown', 'momentum', 'volatility']);
   });
 });
@@ -238,20 +243,20 @@ describe('regime: the MarketRegimeDetector on constructed markets', () => {
     const returns = market(40, 3, (t) => (t < 20 ? 0.001 : -0.025));
     const c = { ...ctx(), returns };
     const f = table(['S0', 'S1', 'S2'], { momentum: [0.1, 0.2, 0.3], volatility: [0.5, 0.2, 0.9], max_drawdown: [0.1, 0.4, 0.2] });
-    const r = new RegimeRanker().score(f, { periods_per_year: 365 }, c, env);
+    const r = regime.score(f, { periods_per_year: 365 }, c, env);
     expect(r.regime).toBe('CRISIS');
     expect(r.details!.factors.momentum.weight).toBe(REGIME_DEFAULT_WEIGHTS.CRISIS.momentum);
     expect(r.details!.factors.volatility.weight).toBe(REGIME_DEFAULT_WEIGHTS.CRISIS.volatility);
     // Its conviction is MPS with the CRISIS weights.
     // (the regime defaults name factors this table lacks: the ranker skips them; MPS is given only the ones it has)
     const crisisHere = Object.fromEntries(Object.entries(REGIME_DEFAULT_WEIGHTS.CRISIS).filter(([k]) => f.names.includes(k)));
-    const mps2 = new MpsRanker().score(f, { weights: crisisHere, merge_defaults: false }, c, env);
+    const mps2 = mps.score(f, { weights: crisisHere, merge_defaults: false }, c, env);
     r.conviction.forEach((v, i) => expect(v).toBeCloseTo(mps2.conviction[i], 14));
-    const over = new RegimeRanker().score(f, { periods_per_year: 365, weights: { momentum: 3 }, regime_weights: { CRISIS: { volatility: 7 }, NORMAL: { volatility: 9 } } }, c, env);
+    const over = regime.score(f, { periods_per_year: 365, weights: { momentum: 3 }, regime_weights: { CRISIS: { volatility: 7 }, NORMAL: { volatility: 9 } } }, c, env);
     expect(over.details!.factors.momentum.weight).toBe(3);
     expect(over.details!.factors.volatility.weight).toBe(7);
     expect(over.details!.factors.max_drawdown.weight).toBe(REGIME_DEFAULT_WEIGHTS.CRISIS.max_drawdown);
     // Thresholds are params: the same market read with a deeper crisis threshold is not CRISIS.
-    expect(new RegimeRanker().score(f, { periods_per_year: 365, crisis_drawdown: -0.9, turbulent_volatility: 5 }, c, env).regime).toBe('NORMAL');
+    expect(regime.score(f, { periods_per_year: 365, crisis_drawdown: -0.9, turbulent_volatility: 5 }, c, env).regime).toBe('NORMAL');
   });
 });

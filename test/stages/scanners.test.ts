@@ -6,7 +6,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openLakehouse } from '../../src/lakehouse/index.js';
-import { CcxtScanner } from '../../stages/ingestion/scanners/ccxt.scanner.js';
+import { CcxtScanner, type CcxtParams } from '../../stages/ingestion/scanners/ccxt.scanner.js';
 import { TradingViewScanner } from '../../stages/ingestion/scanners/tradingview.scanner.js';
 import { binanceReplay, CRYPTO, tempDir } from '../lakehouse/helpers.js';
 
@@ -24,7 +24,7 @@ afterAll(() => rmSync(lakehouse, { recursive: true, force: true }));
 test('ccxt: markets and tickers through the real binance parser, the $20M floor, data from the lakehouse', async () => {
   const replay = await binanceReplay();
   const scanner = new CcxtScanner().useTransport(replay.fetch);
-  const params = { exchange: 'binance', quote: 'USDT', type: 'spot', limit: 100, exclude: [], exclude_stablecoins: true, exclude_gold_tokens: true };
+  const params: CcxtParams = { exchange: 'binance', quote: 'USDT', type: 'spot', limit: 100, exclude: [], exclude_stablecoins: true, exclude_gold_tokens: true };
   const r = await scanner.scan(params, env());
   // Recorded: BTCUSDT ($5B) and ETHUSDT ($2B) trading; LUNAUSDT in BREAK (inactive); ETHBTC is not a USDT market.
   expect(r.venue).toBe('binance');

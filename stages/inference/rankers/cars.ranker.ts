@@ -1,6 +1,6 @@
 /** CARS: weighted additive rank-sum across factors. */
 import type { FeatureTable, SelectionContext } from '../../../src/core/context.js';
-import { bool, numberMap, params } from '../../../src/core/params.js';
+import { bool, numberMap, params, type Static } from '../../../src/core/params.js';
 import type { PluginMeta, StageEnv } from '../../../src/core/plugin.js';
 import { CARS_DEFAULT_WEIGHTS, directionsSchema, resolveFactors, type Ranker, type RankerResult, type ResolvedFactor } from '../ranker.js';
 import { rankAverage } from '../stats.js';
@@ -33,21 +33,24 @@ export function rankSum(n: number, factors: ResolvedFactor[], normalize: boolean
   return { conviction, contributions };
 }
 
-export class CarsRanker implements Ranker {
+const PARAMS = params({
+  weights: numberMap('Weight of each factor (feature name to weight); the CARS defaults when omitted, merged over them when given (see `merge_defaults`).'),
+  directions: directionsSchema('Sign of each factor.'),
+  merge_defaults: bool('Given `weights` override the default weights factor by factor (0 removes a factor); false uses the given weights alone.', true),
+  normalize: bool('Map each rank to [0, 1] ((rank - 1) / (n - 1)) and divide by the total weight, so conviction is in [0, 1] whatever the pool size; false sums raw ranks 1..n.', true),
+});
+export type CarsParams = Static<typeof PARAMS>;
+
+export class CarsRanker implements Ranker<CarsParams> {
   static readonly meta: PluginMeta = {
     kind: 'ranker',
     name: 'cars',
     description: 'CARS: weighted additive rank-sum across factors.',
-    params: params({
-      weights: numberMap('Weight of each factor (feature name to weight); the CARS defaults when omitted, merged over them when given (see `merge_defaults`).'),
-      directions: directionsSchema('Sign of each factor.'),
-      merge_defaults: bool('Given `weights` override the default weights factor by factor (0 removes a factor); false uses the given weights alone.', true),
-      normalize: bool('Map each rank to [0, 1] ((rank - 1) / (n - 1)) and divide by the total weight, so conviction is in [0, 1] whatever the pool size; false sums raw ranks 1..n.', true),
-    }),
+    params: PARAMS,
   };
 
-  score(features: FeatureTable, p: Record<string, unknown>, _ctx: SelectionContext, _env: StageEnv): RankerResult {
-    const { factors, skipped } = resolveFactors('cars', features, CARS_DEFAULT_WEIGHTS, p.weights as Record<string, number> | undefined, p.merge_defaults !== false, p.directions as Record<string, number> | undefined);
+  score(features: FeatureTable, p: CarsParams, _ctx: SelectionContext, _env: StageEnv): RankerResult {
+    const { factors, skipped } = resolveFactors('cars', features, CARS_DEFAULT_WEIGHTS, p.weights, p.merge_defaults !== false, p.directions);
     const normalize = p.normalize !== false;
     const { conviction, contributions } = rankSum(features.symbols.length, factors, normalize);
     return { conviction, details: { factors: factorUses(factors), skipped, contributions, normalize } };

@@ -3,7 +3,7 @@ import { asOfEnd, type FeatureTable, type ReturnsMatrix, type SelectionContext }
 import { runError } from '../../../src/core/errors.js';
 import { annualisedVolatility } from '../../../src/math/features.js';
 import { drawdownSeries, maxDrawdown } from '../../../src/math/metrics.js';
-import { int, num, numberMap, params } from '../../../src/core/params.js';
+import { int, num, numberMap, params, typed, type Static } from '../../../src/core/params.js';
 import type { PluginMeta, StageEnv } from '../../../src/core/plugin.js';
 import { periodsPerYearFor } from '../../../src/util/annualisation.js';
 import { directionsSchema, REGIME_DEFAULT_WEIGHTS, resolveFactors, type Ranker, type RankerResult, type Regime } from '../ranker.js';
@@ -99,45 +99,48 @@ function poolPeriodsPerYear(ctx: SelectionContext, symbols: string[]): number {
 
 const regimeWeights = numberMap('Weights in this regime (merged over `weights` and the regime defaults).');
 
-export class RegimeRanker implements Ranker {
+const PARAMS = params({
+  weights: numberMap('Factor weights used in every regime unless overridden.'),
+  regime_weights: typed<Partial<Record<Regime, Record<string, number>>> | undefined>({
+    type: 'object',
+    additionalProperties: false,
+    properties: { NORMAL: regimeWeights, TURBULENT: regimeWeights, CRISIS: regimeWeights },
+    description: 'Factor weights per regime.',
+  }),
+  volatility_lookback: int('Days of market volatility the detector reads.', 20, { min: 2 }),
+  turbulent_volatility: num('Annualised market volatility at which the regime is TURBULENT.', 0.6, { exclusiveMin: 0 }),
+  crisis_drawdown: num('Market drawdown (negative) at which the regime is CRISIS.', -0.3, { max: 0 }),
+  drawdown_lookback: int('Days over which the market drawdown (from its peak in the window) is measured; `volatility_lookback` when omitted.', undefined, { min: 2 }),
+  periods_per_year: int('Annualisation of the market volatility; by the pool\'s asset types when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
+  directions: directionsSchema('Sign of each factor: 1 higher is better, -1 lower is better; the defaults for the built-in factors when omitted.'),
+  ...MPS_SCORING_PARAMS,
+});
+export type RegimeParams = Static<typeof PARAMS>;
+
+export class RegimeRanker implements Ranker<RegimeParams> {
   static readonly meta: PluginMeta = {
     kind: 'ranker',
     name: 'regime',
     description: 'The seeds\' StrategyRegimeRanker: a MarketRegimeDetector labels NORMAL / TURBULENT / CRISIS from market volatility and drawdown; factor weights per regime.',
     aliases: [{ name: 'strategy_regime', deprecated: "renamed to 'regime' (the seeds' StrategyRegimeRanker)" }],
-    params: params({
-      weights: numberMap('Factor weights used in every regime unless overridden.'),
-      regime_weights: {
-        type: 'object',
-        additionalProperties: false,
-        properties: { NORMAL: regimeWeights, TURBULENT: regimeWeights, CRISIS: regimeWeights },
-        description: 'Factor weights per regime.',
-      },
-      volatility_lookback: int('Days of market volatility the detector reads.', 20, { min: 2 }),
-      turbulent_volatility: num('Annualised market volatility at which the regime is TURBULENT.', 0.6, { exclusiveMin: 0 }),
-      crisis_drawdown: num('Market drawdown (negative) at which the regime is CRISIS.', -0.3, { max: 0 }),
-      drawdown_lookback: int('Days over which the market drawdown (from its peak in the window) is measured; `volatility_lookback` when omitted.', undefined, { min: 2 }),
-      periods_per_year: int('Annualisation of the market volatility; by the pool\'s asset types when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
-      directions: directionsSchema('Sign of each factor: 1 higher is better, -1 lower is better; the defaults for the built-in factors when omitted.'),
-      ...MPS_SCORING_PARAMS,
-    }),
+    params: PARAMS,
   };
 
-  score(features: FeatureTable, p: Record<string, unknown>, ctx: SelectionContext, _env: StageEnv): RankerResult {
+  score(features: FeatureTable, p: RegimeParams, ctx: SelectionContext, _env: StageEnv): RankerResult {
     if (!ctx.returns) throw runError('NO_RETURNS', "ranker 'regime' reads market returns; the ingestion stage provides them");
-    const volatilityLookback = (p.volatility_lookback as number | undefined) ?? 20;
+    const volatilityLookback = p.volatility_lookback ?? 20;
     const thresholds: RegimeThresholds = {
       volatilityLookback,
-      drawdownLookback: (p.drawdown_lookback as number | undefined) ?? volatilityLookback,
-      turbulentVolatility: (p.turbulent_volatility as number | undefined) ?? 0.6,
-      crisisDrawdown: (p.crisis_drawdown as number | undefined) ?? -0.3,
-      periodsPerYear: (p.periods_per_year as number | undefined) ?? poolPeriodsPerYear(ctx, ctx.returns.symbols),
+      drawdownLookback: p.drawdown_lookback ?? volatilityLookback,
+      turbulentVolatility: p.turbulent_volatility ?? 0.6,
+      crisisDrawdown: p.crisis_drawdown ?? -0.3,
+      periodsPerYear: p.periods_per_year ?? poolPeriodsPerYear(ctx, ctx.returns.symbols),
     };
     const reading = detectRegime(ctx.returns, thresholds, asOfEnd(ctx.returns, ctx.as_of));
     const regime = reading.regime;
-    const perRegime = (p.regime_weights as Partial<Record<Regime, Record<string, number>>> | undefined)?.[regime];
-    const given = p.weights || perRegime ? { ...(p.weights as Record<string, number> | undefined), ...perRegime } : undefined;
-    const { factors, skipped } = resolveFactors('regime', features, REGIME_DEFAULT_WEIGHTS[regime], given, p.merge_defaults !== false, p.directions as Record<string, number> | undefined);
+    const perRegime = p.regime_weights?.[regime];
+    const given = p.weights || perRegime ? { ...p.weights, ...perRegime } : undefined;
+    const { factors, skipped } = resolveFactors('regime', features, REGIME_DEFAULT_WEIGHTS[regime], given, p.merge_defaults !== false, p.directions);
     const o = mpsOptions(p);
     const { conviction, contributions } = logMps(features.symbols.length, factors, o);
     return {

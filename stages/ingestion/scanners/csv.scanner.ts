@@ -5,12 +5,23 @@
  */
 import { resolve } from 'node:path';
 import { FractalError } from '../../../src/core/errors.js';
-import { oneOfStr, params, path, str } from '../../../src/core/params.js';
+import { oneOfStr, params, path, str, type Static } from '../../../src/core/params.js';
 import type { ScannerMeta, StageEnv } from '../../../src/core/plugin.js';
 import { pickVenue, toCandidate, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
 import { stageTemporary } from './staged.js';
 
-export class CsvScanner implements Scanner {
+const PARAMS = params(
+  {
+    path: { ...path('A wide CSV (date + one column per symbol) or a folder of per-symbol OHLCV CSVs, relative to the pipeline file.'), examples: ['prices.csv'] },
+    layout: oneOfStr(['wide', 'ohlcv'] as const, 'File layout; a folder is ohlcv, a file is wide, when omitted.'),
+    venue: str('Venue name recorded for these symbols.', 'csv'),
+    asset_type: oneOfStr(['spot', 'perp', 'equity', 'etf'] as const, 'Asset type of these symbols; inferred from the calendar when omitted (weekend dates mean crypto spot).'),
+  },
+  { required: ['path'] },
+);
+export type CsvParams = Static<typeof PARAMS>;
+
+export class CsvScanner implements Scanner<CsvParams> {
   static readonly meta: ScannerMeta = {
     kind: 'scanner',
     name: 'csv',
@@ -19,29 +30,21 @@ export class CsvScanner implements Scanner {
     cacheable: true,
     readsLakehouse: false,
     description: 'Candidates and prices from CSV: a wide file of closes, or a folder of per-symbol OHLCV files.',
-    params: params(
-      {
-        path: { ...path('A wide CSV (date + one column per symbol) or a folder of per-symbol OHLCV CSVs, relative to the pipeline file.'), examples: ['prices.csv'] },
-        layout: oneOfStr(['wide', 'ohlcv'] as const, 'File layout; a folder is ohlcv, a file is wide, when omitted.'),
-        venue: str('Venue name recorded for these symbols.', 'csv'),
-        asset_type: oneOfStr(['spot', 'perp', 'equity', 'etf'] as const, 'Asset type of these symbols; inferred from the calendar when omitted (weekend dates mean crypto spot).'),
-      },
-      { required: ['path'] },
-    ),
+    params: PARAMS,
   };
 
-  async scan(p: Record<string, unknown>, env: StageEnv): Promise<ScanResult> {
-    const file = resolve(env.baseDir, p.path as string);
+  async scan(p: CsvParams, env: StageEnv): Promise<ScanResult> {
+    const file = resolve(env.baseDir, p.path);
     const { lakehouse, close } = await stage(file, p, env);
     const rows = lakehouse.symbols();
-    const picked = pickVenue(rows, p.venue as string);
+    const picked = pickVenue(rows, p.venue);
     const candidates = 'error' in picked ? [] : picked.rows.map(toCandidate);
-    return { candidates, data: lakehouse, venue: p.venue as string, funnel: [{ step: 'universe', left: rows.length, detail: file }], close };
+    return { candidates, data: lakehouse, venue: p.venue, funnel: [{ step: 'universe', left: rows.length, detail: file }], close };
   }
 
   /** The identity of the staged data (its bytes and the params that shape it), staged the same way as a scan. */
-  async dataIdentity(p: Record<string, unknown>, env: ScanEnv): Promise<string> {
-    const { lakehouse, close } = await stage(resolve(env.baseDir, p.path as string), p, env);
+  async dataIdentity(p: CsvParams, env: ScanEnv): Promise<string> {
+    const { lakehouse, close } = await stage(resolve(env.baseDir, p.path), p, env);
     try {
       return lakehouse.dataIdentity();
     } finally {
@@ -50,8 +53,8 @@ export class CsvScanner implements Scanner {
   }
 }
 
-const stage = (file: string, p: Record<string, unknown>, env: ScanEnv) =>
-  stageTemporary('csv', (lh) => lh.importCsv(file, { layout: p.layout as 'wide' | 'ohlcv' | undefined, venue: p.venue as string, assetType: p.asset_type as string | undefined, progress: env.progress })).catch((err) => {
+const stage = (file: string, p: CsvParams, env: ScanEnv) =>
+  stageTemporary('csv', (lh) => lh.importCsv(file, { layout: p.layout, venue: p.venue, assetType: p.asset_type, progress: env.progress })).catch((err) => {
     // What the file holds is the input: its errors (file:line) are located at the `path` param too.
     throw err instanceof FractalError && err.exitCode === 2 ? err.atParam(['path']) : err;
   });

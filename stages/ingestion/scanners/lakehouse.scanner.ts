@@ -4,15 +4,15 @@
  * identity dedup (BTCUSDT, BTCFDUSD, BTCUSDC are one identity; the most liquid is kept), sort and limit.
  */
 import { inputError } from '../../../src/core/errors.js';
-import { bool, int, num, oneOfStr, params, str, strList } from '../../../src/core/params.js';
-import type { JsonSchema, ScannerMeta, PreflightEnv, StageEnv, Universe } from '../../../src/core/plugin.js';
+import { bool, int, num, oneOfStr, params, str, strList, typed, type Static } from '../../../src/core/params.js';
+import type { ScannerMeta, PreflightEnv, StageEnv, Universe } from '../../../src/core/plugin.js';
 import type { Lakehouse } from '../../../src/lakehouse/index.js';
-import { barsUpTo, discover, freshAt, LIQUIDITY_DAYS, pickVenue, toCandidate, type DiscoveryRules, type Freshness, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
+import { barsUpTo, discover, freshAt, LIQUIDITY_DAYS, pickVenue, toCandidate, type Freshness, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
 
 /** The discovery params, shared with the synthetic scanner (which stages a market and then discovers the same way). */
-export const DISCOVERY_PARAMS: Record<string, JsonSchema> = {
+export const DISCOVERY_PARAMS = {
   venue: str('Only this venue (e.g. binance_spot); when omitted and several remain, the spot venue with the most symbols.'),
-  asset_types: { type: 'array', items: { type: 'string', enum: ['spot', 'perp', 'equity', 'etf'] }, uniqueItems: true, description: 'Asset types to keep; all when omitted.' },
+  asset_types: typed<('spot' | 'perp' | 'equity' | 'etf')[] | undefined>({ type: 'array', items: { type: 'string', enum: ['spot', 'perp', 'equity', 'etf'] }, uniqueItems: true, description: 'Asset types to keep; all when omitted.' }),
   min_volume_spot: num('24h quote-volume floor for spot, USD.', 20_000_000, { min: 0 }),
   min_volume_perp: num('24h quote-volume floor for perpetuals, USD.', 50_000_000, { min: 0 }),
   exclude: strList('Regular expressions of symbols to drop.', [], { format: 'regex' }),
@@ -22,14 +22,18 @@ export const DISCOVERY_PARAMS: Record<string, JsonSchema> = {
   sort_by: oneOfStr(['volume_24h', 'market_cap_rank'] as const, 'Sort order before the limit.', 'volume_24h'),
 };
 
+const PARAMS = params(DISCOVERY_PARAMS);
+/** The discovery params as validated. */
+export type DiscoveryParams = Static<typeof PARAMS>;
+
 /** Discovery over an open lakehouse handle. */
-export function discoverIn(lh: Lakehouse, p: Record<string, unknown>, close: () => Promise<void>): ScanResult {
+export function discoverIn(lh: Lakehouse, p: DiscoveryParams, close: () => Promise<void>): ScanResult {
   const rows = lh.symbols();
   const funnel: ScanResult['funnel'] = [{ step: 'universe', left: rows.length }];
-  const picked = pickVenue(rows, p.venue as string | undefined);
+  const picked = pickVenue(rows, p.venue);
   if ('error' in picked) throw inputError('SCAN_VENUE', picked.error, 'Run `pipeline-run lakehouse status` to see what the lakehouse holds.', { param: ['venue'] });
   funnel.push({ step: 'venue', left: picked.rows.length, detail: picked.detail, ...(picked.dropped.length ? { dropped: picked.dropped } : {}) });
-  const candidates = discover(picked.rows.map(toCandidate), p as unknown as DiscoveryRules, funnel);
+  const candidates = discover(picked.rows.map(toCandidate), p, funnel);
 
   // Point in time: each symbol's mean daily quote volume over its bars in the LIQUIDITY_DAYS calendar days up to
   // the as-of date (never older bars: a delisted coin has none), from prefix sums built once per run (every
@@ -63,14 +67,14 @@ export function discoverIn(lh: Lakehouse, p: Record<string, unknown>, close: () 
     const f: ScanResult['funnel'] = [funnel[0], { ...funnel[1] }];
     const fresh = freshAt(picked.rows.map(toCandidate), asOf, opts.freshness, (s) => bars.get(s)?.date, f);
     const pit = fresh.map((c) => ({ ...c, volume_24h: liquidityAt(bars.get(c.symbol)!, asOf) }));
-    const found = discover(pit, p as unknown as DiscoveryRules, f);
+    const found = discover(pit, p, f);
     f.find((x) => x.step === 'liquidity')!.detail += `, mean quote volume of the bars in the ${LIQUIDITY_DAYS} calendar days to the as-of date`;
     return { candidates: found, funnel: f };
   };
   return { candidates, data: lh, venue: picked.venue, funnel, close, rediscover };
 }
 
-export class LakehouseScanner implements Scanner {
+export class LakehouseScanner implements Scanner<DiscoveryParams> {
   static readonly meta: ScannerMeta = {
     kind: 'scanner',
     name: 'lakehouse',
@@ -79,25 +83,25 @@ export class LakehouseScanner implements Scanner {
     cacheable: true,
     readsLakehouse: true,
     description: 'Candidates from the lakehouse symbols table: venue and asset-type filters, liquidity floors, exclusions, dedup by identity.',
-    params: params(DISCOVERY_PARAMS),
+    params: PARAMS,
   };
 
-  async scan(p: Record<string, unknown>, env: StageEnv): Promise<ScanResult> {
+  async scan(p: DiscoveryParams, env: StageEnv): Promise<ScanResult> {
     // Loaded here, not at the top: the registry (and so `validate`) must not pay for Arrow.
     const { openLakehouse } = await import('../../../src/lakehouse/index.js');
     const lh = await openLakehouse(env.lakehousePath, { readOnly: true });
     return discoverIn(lh, p, async () => {});
   }
 
-  async dataIdentity(_p: Record<string, unknown>, env: ScanEnv): Promise<string> {
+  async dataIdentity(_p: DiscoveryParams, env: ScanEnv): Promise<string> {
     const { openLakehouse } = await import('../../../src/lakehouse/index.js');
     return (await openLakehouse(env.lakehousePath, { readOnly: true })).dataIdentity();
   }
 
-  async universe(p: Record<string, unknown>, env: PreflightEnv): Promise<Universe> {
+  async universe(p: DiscoveryParams, env: PreflightEnv): Promise<Universe> {
     const { openLakehouse } = await import('../../../src/lakehouse/index.js');
     const lh = await openLakehouse(env.lakehousePath, { readOnly: true });
-    const picked = pickVenue(lh.symbols(), p.venue as string | undefined);
+    const picked = pickVenue(lh.symbols(), p.venue);
     if ('error' in picked) throw inputError('SCAN_VENUE', picked.error, 'Run `pipeline-run lakehouse status` to see what the lakehouse holds.', { param: ['venue'] });
     return { venue: picked.venue, symbols: picked.rows.map((r) => ({ symbol: r.symbol, first_date: r.first_date, last_date: r.last_date, rows: r.rows })) };
   }

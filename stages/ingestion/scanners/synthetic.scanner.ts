@@ -3,13 +3,21 @@
  * delisting, spot and perpetual venues), staged in a temporary lakehouse and discovered like the real one.
  * The same seed gives the same market, byte for byte.
  */
-import { int, params } from '../../../src/core/params.js';
+import { int, params, type Static } from '../../../src/core/params.js';
 import type { ScannerMeta, StageEnv } from '../../../src/core/plugin.js';
 import type { ScanEnv, ScanResult, Scanner } from '../scanner.js';
 import { DISCOVERY_PARAMS, discoverIn } from './lakehouse.scanner.js';
 import { stageTemporary } from './staged.js';
 
-export class SyntheticScanner implements Scanner {
+const PARAMS = params({
+  symbols: int('Number of spot symbols.', 60, { min: 8 }),
+  days: int('Number of days.', 750, { min: 10 }),
+  seed: int('Random seed; the same seed gives the same market.', 42),
+  ...DISCOVERY_PARAMS,
+});
+export type SyntheticParams = Static<typeof PARAMS>;
+
+export class SyntheticScanner implements Scanner<SyntheticParams> {
   static readonly meta: ScannerMeta = {
     kind: 'scanner',
     name: 'synthetic',
@@ -18,21 +26,16 @@ export class SyntheticScanner implements Scanner {
     cacheable: true,
     readsLakehouse: false,
     description: 'A seeded synthetic market (sectors, regimes, fat tails, gaps, a toxic spike, a stablecoin, spot and perp venues), discovered like the lakehouse.',
-    params: params({
-      symbols: int('Number of spot symbols.', 60, { min: 8 }),
-      days: int('Number of days.', 750, { min: 10 }),
-      seed: int('Random seed; the same seed gives the same market.', 42),
-      ...DISCOVERY_PARAMS,
-    }),
+    params: PARAMS,
   };
 
-  async scan(p: Record<string, unknown>, env: StageEnv): Promise<ScanResult> {
+  async scan(p: SyntheticParams, env: StageEnv): Promise<ScanResult> {
     const { lakehouse, close } = await stage(p, env);
     return discoverIn(lakehouse, p, close);
   }
 
   /** The identity of the staged market (a function of its params), staged the same way as a scan. */
-  async dataIdentity(p: Record<string, unknown>, env: ScanEnv): Promise<string> {
+  async dataIdentity(p: SyntheticParams, env: ScanEnv): Promise<string> {
     const { lakehouse, close } = await stage(p, env);
     try {
       return lakehouse.dataIdentity();
@@ -42,5 +45,5 @@ export class SyntheticScanner implements Scanner {
   }
 }
 
-const stage = (p: Record<string, unknown>, env: ScanEnv) =>
-  stageTemporary('synthetic', (lh) => lh.seedSynthetic({ symbols: p.symbols as number, days: p.days as number, seed: p.seed as number, progress: env.progress }));
+const stage = (p: SyntheticParams, env: ScanEnv) =>
+  stageTemporary('synthetic', (lh) => lh.seedSynthetic({ symbols: p.symbols, days: p.days, seed: p.seed, progress: env.progress }));

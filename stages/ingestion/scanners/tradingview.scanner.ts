@@ -4,7 +4,7 @@
  * (its columns kept as metadata, Value.Traded as the 24h volume); bars come from the lakehouse.
  */
 import { runError } from '../../../src/core/errors.js';
-import { int, oneOfStr, params, str, strList } from '../../../src/core/params.js';
+import { int, oneOfStr, params, str, strList, typed, type Static } from '../../../src/core/params.js';
 import type { ScannerMeta, StageEnv } from '../../../src/core/plugin.js';
 import type { Candidate } from '../../../src/core/context.js';
 import { discover, withLakehouseData, type ScanResult, type Scanner } from '../scanner.js';
@@ -18,7 +18,27 @@ export interface ScreenerResponse {
   data: { s: string; d: unknown[] }[];
 }
 
-export class TradingViewScanner implements Scanner {
+const PARAMS = params({
+  market: str('Screener market, e.g. crypto or america.', 'crypto'),
+  filters: typed<{ left: string; operation: string; right?: unknown }[]>({
+    type: 'array',
+    items: { type: 'object', required: ['left', 'operation'], properties: { left: { type: 'string' }, operation: { type: 'string' }, right: {} } },
+    description: 'Screener filters ({left, operation, right}), e.g. {left: Value.Traded, operation: greater, right: 20000000}.',
+    default: [],
+  }),
+  columns: strList('Screener columns to fetch.', ['name', 'close', 'Recommend.All', 'Recommend.MA', 'ROC', 'Volatility.D', 'Value.Traded']),
+  sort_by: str('Column to sort by.', 'Value.Traded'),
+  sort_order: oneOfStr(['desc', 'asc'] as const, 'Sort order.', 'desc'),
+  limit: int('Rows to fetch.', 100, { min: 1, max: 5000 }),
+  exchange: str('Keep only tickers of this exchange prefix (e.g. BINANCE).'),
+  venue: str('Lakehouse venue holding the bars; the exchange prefix in lower case when omitted.'),
+  url: str('Screener endpoint.', 'https://scanner.tradingview.com'),
+  exclude_stablecoins: DISCOVERY_PARAMS.exclude_stablecoins,
+  exclude_gold_tokens: DISCOVERY_PARAMS.exclude_gold_tokens,
+});
+export type TradingViewParams = Static<typeof PARAMS>;
+
+export class TradingViewScanner implements Scanner<TradingViewParams> {
   static readonly meta: ScannerMeta = {
     kind: 'scanner',
     name: 'tradingview',
@@ -27,24 +47,7 @@ export class TradingViewScanner implements Scanner {
     cacheable: false,
     readsLakehouse: true,
     description: 'Discovery through the TradingView screener HTTP API (filters and columns such as Recommend.All, ROC, Volatility.D, Value.Traded); bars from the lakehouse.',
-    params: params({
-      market: str('Screener market, e.g. crypto or america.', 'crypto'),
-      filters: {
-        type: 'array',
-        items: { type: 'object', required: ['left', 'operation'], properties: { left: { type: 'string' }, operation: { type: 'string' }, right: {} } },
-        description: 'Screener filters ({left, operation, right}), e.g. {left: Value.Traded, operation: greater, right: 20000000}.',
-        default: [],
-      },
-      columns: strList('Screener columns to fetch.', ['name', 'close', 'Recommend.All', 'Recommend.MA', 'ROC', 'Volatility.D', 'Value.Traded']),
-      sort_by: str('Column to sort by.', 'Value.Traded'),
-      sort_order: oneOfStr(['desc', 'asc'] as const, 'Sort order.', 'desc'),
-      limit: int('Rows to fetch.', 100, { min: 1, max: 5000 }),
-      exchange: str('Keep only tickers of this exchange prefix (e.g. BINANCE).'),
-      venue: str('Lakehouse venue holding the bars; the exchange prefix in lower case when omitted.'),
-      url: str('Screener endpoint.', 'https://scanner.tradingview.com'),
-      exclude_stablecoins: DISCOVERY_PARAMS.exclude_stablecoins,
-      exclude_gold_tokens: DISCOVERY_PARAMS.exclude_gold_tokens,
-    }),
+    params: PARAMS,
   };
 
   private transport: Transport = (url, init) => fetch(url, init);
@@ -55,8 +58,8 @@ export class TradingViewScanner implements Scanner {
     return this;
   }
 
-  async scan(p: Record<string, unknown>, env: StageEnv): Promise<ScanResult> {
-    const columns = p.columns as string[];
+  async scan(p: TradingViewParams, env: StageEnv): Promise<ScanResult> {
+    const columns = p.columns;
     const body = {
       filter: p.filters,
       options: { lang: 'en' },
@@ -76,11 +79,11 @@ export class TradingViewScanner implements Scanner {
     } catch (err) {
       throw runError('TRADINGVIEW_FAILED', `TradingView screener ${url}: ${(err as Error).message}`, 'Check the network, the market name and the filters.', { cause: err });
     }
-    const wantExchange = (p.exchange as string | undefined)?.toUpperCase();
+    const wantExchange = p.exchange?.toUpperCase();
     const rows = res.data.filter((row) => !wantExchange || row.s.split(':')[0].toUpperCase() === wantExchange);
     const funnel: ScanResult['funnel'] = [{ step: 'universe', left: res.data.length, detail: `screener ${p.market}: ${res.totalCount} matched, ${res.data.length} returned` }];
     if (wantExchange) funnel.push({ step: 'exchange', left: rows.length, detail: wantExchange });
-    const venueOf = (prefix: string) => (p.venue as string | undefined) ?? prefix.toLowerCase();
+    const venueOf = (prefix: string) => p.venue ?? prefix.toLowerCase();
     const cands: Candidate[] = rows.map((row) => {
       const [prefix, ticker] = row.s.includes(':') ? row.s.split(':', 2) : ['', row.s];
       const metadata = Object.fromEntries(columns.map((c, i) => [c, row.d[i] ?? null]));
@@ -94,7 +97,7 @@ export class TradingViewScanner implements Scanner {
     if (counts.size > 1) funnel.push({ step: 'venue', left: counts.get(venue)!, detail: `venue ${venue} (of ${[...counts.keys()].sort().join(', ')}; set \`exchange\` or \`venue\`)` });
     const found = discover(
       cands.filter((c) => c.venue === venue),
-      { min_volume_spot: 0, min_volume_perp: 0, exclude: [], exclude_stablecoins: p.exclude_stablecoins as boolean, exclude_gold_tokens: p.exclude_gold_tokens as boolean, limit: p.limit as number, sort_by: 'given' },
+      { min_volume_spot: 0, min_volume_perp: 0, exclude: [], exclude_stablecoins: p.exclude_stablecoins, exclude_gold_tokens: p.exclude_gold_tokens, limit: p.limit, sort_by: 'given' },
       funnel,
     );
     return withLakehouseData(found, venue, env, funnel, `pipeline-run lakehouse ingest --exchange ${wantExchange?.toLowerCase() ?? venue}`);

@@ -10,33 +10,36 @@
  */
 import { dict } from '../../../src/util/keyed.js';
 import { asOfEnd, type FeatureTable, type SelectionContext } from '../../../src/core/context.js';
-import { fraction, int, num, params } from '../../../src/core/params.js';
+import { fraction, int, num, params, type Static } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
 import { ceiling, featureColumn, optionalFeatureColumn, floor, type Filter, type FilterCheck, type FilterVerdicts } from '../filter.js';
 
-export class DarwinianFilter implements Filter {
+const PARAMS = params({
+  max_missing_pct: fraction('Largest missing fraction of the window (0.1 = 10%).', 0.1),
+  min_volume: num('Smallest average daily dollar volume.', 0, { min: 0 }),
+  min_history_days: int('Fewest days of history.', 60, { min: 0 }),
+  min_volatility: num('Smallest annualised volatility (feature `volatility`); below it the price is taken as not moving (halted, pegged).', 1e-4, { min: 0 }),
+});
+export type DarwinianParams = Static<typeof PARAMS>;
+
+export class DarwinianFilter implements Filter<DarwinianParams> {
   static readonly meta: PluginMeta = {
     kind: 'filter',
     name: 'darwinian',
     description: 'Health vetoes: too much missing data, too little volume, too short a history.',
-    params: params({
-      max_missing_pct: fraction('Largest missing fraction of the window (0.1 = 10%).', 0.1),
-      min_volume: num('Smallest average daily dollar volume.', 0, { min: 0 }),
-      min_history_days: int('Fewest days of history.', 60, { min: 0 }),
-      min_volatility: num('Smallest annualised volatility (feature `volatility`); below it the price is taken as not moving (halted, pegged).', 1e-4, { min: 0 }),
-    }),
+    params: PARAMS,
   };
 
   readonly hard = true;
 
-  evaluate(features: FeatureTable, p: Record<string, unknown>, ctx: SelectionContext): FilterVerdicts {
-    const maxMissing = p.max_missing_pct as number;
-    const minVolume = p.min_volume as number;
-    const minHistory = p.min_history_days as number;
+  evaluate(features: FeatureTable, p: DarwinianParams, ctx: SelectionContext): FilterVerdicts {
+    const maxMissing = p.max_missing_pct;
+    const minVolume = p.min_volume;
+    const minHistory = p.min_history_days;
     const missing = featureColumn(features, 'missing_fraction');
     const dollarVolume = optionalFeatureColumn(features, 'dollar_volume');
     const volatility = optionalFeatureColumn(features, 'volatility');
-    const minVolatility = p.min_volatility as number;
+    const minVolatility = p.min_volatility;
     const pool = new Map((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
     const history = historyDays(features.symbols, ctx);
     const out = dict<FilterCheck[]>();
@@ -50,7 +53,7 @@ export class DarwinianFilter implements Filter {
   }
 
   /** Hard: data health is never relaxed. */
-  relax(p: Record<string, unknown>): Record<string, unknown> {
+  relax(p: DarwinianParams): DarwinianParams {
     return { ...p };
   }
 }

@@ -6,16 +6,18 @@
  * `entropy_measure: feature` uses the feature table's `entropy` (histogram entropy, 10 bins) instead.
  */
 import { asOfEnd, type FeatureTable, type SelectionContext } from '../../../src/core/context.js';
-import { int, oneOfStr } from '../../../src/core/params.js';
-import type { JsonSchema } from '../../../src/core/plugin.js';
+import { int, oneOfStr, type ObjectOf } from '../../../src/core/params.js';
 import { permutationEntropy } from '../../../src/math/permutation-entropy.js';
 import { featureColumn } from '../filter.js';
 
-export const ENTROPY_PARAMS: Record<string, JsonSchema> = {
+export const ENTROPY_PARAMS = {
   entropy_measure: oneOfStr(['permutation', 'feature'] as const, "Entropy vetoed on: 'permutation' (normalised permutation entropy of the returns, computed by the filter) or 'feature' (the feature table's histogram entropy).", 'permutation'),
   entropy_order: int('Permutation entropy order (pattern length).', 3, { min: 2, max: 7 }),
   entropy_lookback: int('Days of returns (up to the as-of date) the permutation entropy is computed over.', 60, { min: 3 }),
 };
+
+/** The entropy params a filter takes (spread into its own). */
+export type EntropyParams = ObjectOf<typeof ENTROPY_PARAMS>;
 
 export interface EntropyColumn {
   metric: string;
@@ -23,11 +25,11 @@ export interface EntropyColumn {
 }
 
 /** One entropy per feature-table symbol, by the measure the params name. */
-export function entropyColumn(features: FeatureTable, p: Record<string, unknown>, ctx: SelectionContext): EntropyColumn {
-  const measure = (p.entropy_measure as string | undefined) ?? 'permutation';
+export function entropyColumn(features: FeatureTable, p: EntropyParams, ctx: SelectionContext): EntropyColumn {
+  const measure = p.entropy_measure ?? 'permutation';
   if (measure === 'feature' || !ctx.returns) return { metric: 'entropy', values: featureColumn(features, 'entropy') };
-  const order = (p.entropy_order as number | undefined) ?? 3;
-  const lookback = (p.entropy_lookback as number | undefined) ?? 60;
+  const order = p.entropy_order ?? 3;
+  const lookback = p.entropy_lookback ?? 60;
   return { metric: `permutation_entropy_${order}`, values: permutationEntropies(features.symbols, ctx, order, lookback) };
 }
 

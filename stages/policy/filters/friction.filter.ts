@@ -14,7 +14,7 @@
  */
 import { dict } from '../../../src/util/keyed.js';
 import { asOfEnd, type FeatureTable, type SelectionContext } from '../../../src/core/context.js';
-import { int, num, params } from '../../../src/core/params.js';
+import { int, num, params, type Static } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
 import { sampleStd } from '../../../src/math/features.js';
 import { ceiling, optionalFeatureColumn, relaxCeiling, returnsColumn, type Filter, type FilterCheck, type FilterVerdicts } from '../filter.js';
@@ -33,29 +33,32 @@ export function executionCostIndex({ sigmaDaily, adv, orderSize, fixedCost, impa
   return fixedCost + impactCoefficient * sigmaDaily * Math.sqrt(orderSize / adv);
 }
 
-export class FrictionFilter implements Filter {
+const PARAMS = params({
+  eci_max: num('Largest execution cost index.', 0.02, { min: 0 }),
+  order_size: num('Reference order in quote currency (USD) the ECI prices.', 1_000_000, { exclusiveMin: 0 }),
+  fixed_cost: num('Fixed cost per trade as a fraction (5 bps slippage + 1 bp commission).', 0.0006, { min: 0 }),
+  impact_coefficient: num('Coefficient of the square-root impact term.', 1, { min: 0 }),
+  lookback: int('Days of returns (up to the as-of date) for the daily volatility.', 60, { min: 2 }),
+});
+export type FrictionParams = Static<typeof PARAMS>;
+
+export class FrictionFilter implements Filter<FrictionParams> {
   static readonly meta: PluginMeta = {
     kind: 'filter',
     name: 'friction',
     description: 'Execution-cost vetoes: the ECI (execution cost index) above its ceiling.',
-    params: params({
-      eci_max: num('Largest execution cost index.', 0.02, { min: 0 }),
-      order_size: num('Reference order in quote currency (USD) the ECI prices.', 1_000_000, { exclusiveMin: 0 }),
-      fixed_cost: num('Fixed cost per trade as a fraction (5 bps slippage + 1 bp commission).', 0.0006, { min: 0 }),
-      impact_coefficient: num('Coefficient of the square-root impact term.', 1, { min: 0 }),
-      lookback: int('Days of returns (up to the as-of date) for the daily volatility.', 60, { min: 2 }),
-    }),
+    params: PARAMS,
   };
 
   readonly hard = false;
 
-  evaluate(features: FeatureTable, p: Record<string, unknown>, ctx: SelectionContext): FilterVerdicts {
+  evaluate(features: FeatureTable, p: FrictionParams, ctx: SelectionContext): FilterVerdicts {
     const dollarVolume = optionalFeatureColumn(features, 'dollar_volume');
     const pool = new Map((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
     const returns = ctx.returns;
     const index = new Map((returns?.symbols ?? []).map((s, j) => [s, j]));
     const end = returns ? asOfEnd(returns, ctx.as_of) : 0;
-    const start = Math.max(0, end - (p.lookback as number));
+    const start = Math.max(0, end - p.lookback);
     const out = dict<FilterCheck[]>();
     features.symbols.forEach((s, i) => {
       const j = index.get(s);
@@ -64,16 +67,16 @@ export class FrictionFilter implements Filter {
       const eci = executionCostIndex({
         sigmaDaily,
         adv,
-        orderSize: p.order_size as number,
-        fixedCost: p.fixed_cost as number,
-        impactCoefficient: p.impact_coefficient as number,
+        orderSize: p.order_size,
+        fixedCost: p.fixed_cost,
+        impactCoefficient: p.impact_coefficient,
       });
-      out[s] = [ceiling('eci', eci, p.eci_max as number)];
+      out[s] = [ceiling('eci', eci, p.eci_max)];
     });
     return out;
   }
 
-  relax(p: Record<string, unknown>, amount: number): Record<string, unknown> {
-    return { ...p, eci_max: relaxCeiling(p.eci_max as number, amount) };
+  relax(p: FrictionParams, amount: number): FrictionParams {
+    return { ...p, eci_max: relaxCeiling(p.eci_max, amount) };
   }
 }

@@ -5,39 +5,43 @@
  */
 import { dict } from '../../../src/util/keyed.js';
 import type { FeatureTable } from '../../../src/core/context.js';
-import { num, params } from '../../../src/core/params.js';
+import { num, params, type Static } from '../../../src/core/params.js';
 import type { PluginMeta } from '../../../src/core/plugin.js';
 import { ceiling, featureColumn, type FilterCheck, type Filter, type FilterVerdicts } from '../filter.js';
 
-export class TailRiskFilter implements Filter {
+const PARAMS = params({
+  kurtosis_max: num('Largest excess kurtosis.', 20),
+  volatility_max: num('Largest annualised volatility (2.5 = 250%).', 2.5, { min: 0 }),
+  cvar_max: num('Largest daily CVaR 95% loss as a positive fraction (omit to skip).', undefined, { min: 0 }),
+});
+export type TailRiskParams = Static<typeof PARAMS>;
+
+export class TailRiskFilter implements Filter<TailRiskParams> {
   static readonly meta: PluginMeta = {
     kind: 'filter',
     name: 'tail_risk',
     description: 'Tail vetoes: excess kurtosis, annualised volatility or CVaR beyond their limits.',
-    params: params({
-      kurtosis_max: num('Largest excess kurtosis.', 20),
-      volatility_max: num('Largest annualised volatility (2.5 = 250%).', 2.5, { min: 0 }),
-      cvar_max: num('Largest daily CVaR 95% loss as a positive fraction (omit to skip).', undefined, { min: 0 }),
-    }),
+    params: PARAMS,
   };
 
   readonly hard = true;
 
-  evaluate(features: FeatureTable, p: Record<string, unknown>): FilterVerdicts {
+  evaluate(features: FeatureTable, p: TailRiskParams): FilterVerdicts {
     const kurtosis = featureColumn(features, 'kurtosis');
     const volatility = featureColumn(features, 'volatility');
-    const cvar = p.cvar_max !== undefined ? featureColumn(features, 'cvar_95') : undefined;
+    const cvarMax = p.cvar_max;
+    const cvar = cvarMax !== undefined ? featureColumn(features, 'cvar_95') : undefined;
     const out = dict<FilterCheck[]>();
     features.symbols.forEach((s, i) => {
-      const checks: FilterCheck[] = [ceiling('kurtosis', kurtosis[i]!, p.kurtosis_max as number), ceiling('volatility', volatility[i]!, p.volatility_max as number)];
-      if (cvar) checks.push(ceiling('cvar_95_loss', -cvar[i]!, p.cvar_max as number));
+      const checks: FilterCheck[] = [ceiling('kurtosis', kurtosis[i]!, p.kurtosis_max), ceiling('volatility', volatility[i]!, p.volatility_max)];
+      if (cvar && cvarMax !== undefined) checks.push(ceiling('cvar_95_loss', -cvar[i]!, cvarMax));
       out[s] = checks;
     });
     return out;
   }
 
   /** Hard: tail limits are never relaxed. */
-  relax(p: Record<string, unknown>): Record<string, unknown> {
+  relax(p: TailRiskParams): TailRiskParams {
     return { ...p };
   }
 }

@@ -8,7 +8,7 @@ import { ownGet } from '../../../src/util/keyed.js';
 import type { MetaContext, SelectionContext, TournamentContext } from '../../../src/core/context.js';
 import { metaHtml } from './meta-sections.js';
 import { tournamentHtml } from './tournament-sections.js';
-import { int, params, str } from '../../../src/core/params.js';
+import { int, params, str, type Static } from '../../../src/core/params.js';
 import type { PluginMeta, Reporter, StageEnv } from '../../../src/core/plugin.js';
 import { isoFromDay } from '../../../src/util/dates.js';
 import { correlationMatrix } from '../../../src/math/correlation.js';
@@ -30,19 +30,22 @@ function table(head: string[], rows: string[][], numeric: Set<number> = new Set(
   return `<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${r.map((c, i) => `<td${numeric.has(i) ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`).join('')}</table>`;
 }
 
-export class HtmlReporter implements Reporter<SelectionContext> {
+const PARAMS = params({
+  title: str('Report title; the pipeline name when omitted.'),
+  rolling_days: int('Days of the rolling Sharpe and volatility window; a quarter of the annualisation (91 crypto, 63 otherwise) when omitted.', undefined, { min: 5 }),
+});
+export type HtmlParams = Static<typeof PARAMS>;
+
+export class HtmlReporter implements Reporter<SelectionContext, HtmlParams> {
   static readonly meta: PluginMeta = {
     kind: 'reporter',
     name: 'html',
     description: 'A self-contained report.html with vega-lite charts rendered to SVG: equity and drawdown, rolling Sharpe and volatility, monthly returns, trading and exposure, windows, weights, dendrogram, correlation, funnel, metrics, data health.',
-    params: params({
-      title: str('Report title; the pipeline name when omitted.'),
-      rolling_days: int('Days of the rolling Sharpe and volatility window; a quarter of the annualisation (91 crypto, 63 otherwise) when omitted.', undefined, { min: 5 }),
-    }),
+    params: PARAMS,
   };
 
-  async render(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<string[]> {
-    const title = (p.title as string | undefined) ?? env.pipeline.name;
+  async render(ctx: SelectionContext, p: HtmlParams, env: StageEnv): Promise<string[]> {
+    const title = p.title ?? env.pipeline.name;
     const sections: string[] = [];
     const bt = ctx.backtest as BacktestResult | undefined;
     if ((ctx as unknown as MetaContext).kind === 'meta') sections.push(...(await metaHtml(ctx as unknown as MetaContext, 25)));
@@ -84,7 +87,7 @@ export class HtmlReporter implements Reporter<SelectionContext> {
       if (regimes && by && by !== ctx.champion) sections.push(`<p class="muted">Regimes as read by the ${esc(by)} ranker (a challenger: the champion reads none; allocation caps follow only the champion's).</p>`);
 
       const ppy = Number(m.periods_per_year ?? 365);
-      const days = (p.rolling_days as number | undefined) ?? Math.round(ppy / 4);
+      const days = p.rolling_days ?? Math.round(ppy / 4);
       if (bt.dates.length > days) {
         const roll = rollingStats(bt.returns, days, ppy, Number(m.risk_free_rate ?? 0));
         sections.push(await renderSvg(rollingSpec(bt.dates, roll.sharpe, roll.volatility, days)));

@@ -2,7 +2,7 @@
  * report.md: what the run decided, in the order the funnel decided it. It reads only the context and the run's
  * own record (config hash, stage timings), so it works for any prefix of the funnel.
  */
-import { params, int } from '../../../src/core/params.js';
+import { params, int, type Static } from '../../../src/core/params.js';
 import type { PluginMeta, Reporter, StageEnv } from '../../../src/core/plugin.js';
 import type { MetaContext, SelectionContext, TournamentContext } from '../../../src/core/context.js';
 import { metaMarkdown } from './meta-sections.js';
@@ -14,16 +14,19 @@ import { droppedBySteps, driftText, MONTHS, monthlyGrid, passedOnceRelaxed, pct 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
 
-export class MarkdownReporter implements Reporter<SelectionContext> {
+const PARAMS = params({ top: int('Rows shown in long tables (candidates, weights).', 25, { min: 1 }) });
+export type MarkdownParams = Static<typeof PARAMS>;
+
+export class MarkdownReporter implements Reporter<SelectionContext, MarkdownParams> {
   static readonly meta: PluginMeta = {
     kind: 'reporter',
     name: 'markdown',
     description: 'report.md: the pipeline, its stages and timings, and what each stage decided.',
-    params: params({ top: int('Rows shown in long tables (candidates, weights).', 25, { min: 1 }) }),
+    params: PARAMS,
   };
 
-  async render(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<string[]> {
-    const top = p.top as number;
+  async render(ctx: SelectionContext, p: MarkdownParams, env: StageEnv): Promise<string[]> {
+    const top = p.top;
     const data = env.dataHash();
     const lines: string[] = [`# ${env.pipeline.name}`, '', `Run \`${env.runId}\` · config \`${env.pipeline.hash.slice(0, 12)}\`${data ? ` · data \`${data}\`` : ''}`, ''];
     lines.push('## Stages', '', '| stage | time |', '|---|---:|');
