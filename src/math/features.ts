@@ -389,6 +389,14 @@ export const FEATURE_NAMES = [
  * high, low and close and is NaN when any of the window's lookback + 1 bars is missing.
  */
 export function computeFeatures(columns: FeatureColumns, options: FeatureOptions): SymbolFeatures {
+  return computeSelectedFeatures(columns, options, FEATURE_NAMES) as SymbolFeatures;
+}
+
+/**
+ * The named features of one symbol, by the same kernels as computeFeatures (each value is bit for bit the one
+ * computeFeatures gives): a stage asking for momentum alone does not pay for Hurst, entropy or ADX.
+ */
+export function computeSelectedFeatures(columns: FeatureColumns, options: FeatureOptions, names: readonly (keyof SymbolFeatures)[]): Partial<SymbolFeatures> {
   const { lookback, periodsPerYear } = options;
   if (!Number.isInteger(lookback) || lookback < 1) throw new Error(`lookback must be a positive integer, got ${lookback}`);
   const length = columns.returns.length;
@@ -396,30 +404,36 @@ export function computeFeatures(columns: FeatureColumns, options: FeatureOptions
   const start = Math.max(0, end - lookback);
   const priceStart = Math.max(0, end - lookback - 1);
   const returns = columns.returns.subarray(start, end);
-  const finiteCount = finiteValues(returns).length;
   const close = columns.close?.subarray(priceStart, end);
-  const prices = close ?? pricesFromReturns(returns);
-  let adx = NaN;
-  if (columns.high && columns.low && close) {
-    const high = columns.high.subarray(priceStart, end);
-    const low = columns.low.subarray(priceStart, end);
-    const gapFree = [high, low, close].every((c) => c.every(Number.isFinite));
-    if (gapFree) adx = adxSeries(high, low, close, options.adxPeriod ?? 14).at(-1)!;
-  }
-  return {
-    momentum: momentum(returns),
-    roc: rateOfChange(prices),
-    volatility: annualisedVolatility(returns, periodsPerYear),
-    skew: skewness(returns),
-    kurtosis: excessKurtosis(returns),
-    cvar95: conditionalValueAtRisk(returns, options.cvarLevel ?? 0.95),
-    maxDrawdown: maxDrawdown(returns),
-    entropy: binnedEntropy(returns, options.entropyBins ?? 10),
-    hurst: hurstExponent(returns, options.hurstMinWindow ?? 8),
-    efficiency: efficiencyRatio(prices),
-    adx,
-    dollarVolume:
+  let prices: Float64Array | undefined;
+  const pricesOf = () => (prices ??= close ?? pricesFromReturns(returns));
+  const kernels: { [K in keyof SymbolFeatures]: () => number } = {
+    momentum: () => momentum(returns),
+    roc: () => rateOfChange(pricesOf()),
+    volatility: () => annualisedVolatility(returns, periodsPerYear),
+    skew: () => skewness(returns),
+    kurtosis: () => excessKurtosis(returns),
+    cvar95: () => conditionalValueAtRisk(returns, options.cvarLevel ?? 0.95),
+    maxDrawdown: () => maxDrawdown(returns),
+    entropy: () => binnedEntropy(returns, options.entropyBins ?? 10),
+    hurst: () => hurstExponent(returns, options.hurstMinWindow ?? 8),
+    efficiency: () => efficiencyRatio(pricesOf()),
+    adx: () => {
+      if (!(columns.high && columns.low && close)) return NaN;
+      const high = columns.high.subarray(priceStart, end);
+      const low = columns.low.subarray(priceStart, end);
+      const gapFree = [high, low, close].every((c) => c.every(Number.isFinite));
+      return gapFree ? adxSeries(high, low, close, options.adxPeriod ?? 14).at(-1)! : NaN;
+    },
+    dollarVolume: () =>
       close && columns.volume ? averageDollarVolume(close.subarray(close.length - returns.length), columns.volume.subarray(start, end)) : NaN,
-    missingFraction: (lookback - finiteCount) / lookback,
+    missingFraction: () => {
+      let finiteCount = 0;
+      for (let i = 0; i < returns.length; i++) if (Number.isFinite(returns[i]!)) finiteCount++;
+      return (lookback - finiteCount) / lookback;
+    },
   };
+  const out: Partial<SymbolFeatures> = {};
+  for (const k of names) out[k] = kernels[k]();
+  return out;
 }

@@ -6,7 +6,7 @@ import { asOfEnd, type FeatureTable, type SelectionContext } from '../../src/cor
 import { inputError, runError } from '../../src/core/errors.js';
 import { int, params, typed, type Static } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
-import { computeFeatures, type SymbolFeatures } from '../../src/math/features.js';
+import { computeSelectedFeatures, type SymbolFeatures } from '../../src/math/features.js';
 import { periodsPerYearFor } from '../../src/util/annualisation.js';
 
 /** Config-facing feature names and the kernel's field for each. */
@@ -61,9 +61,11 @@ export class FeatureEngineeringStage implements Stage<SelectionContext, FeatureP
     const pool = new Map((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
     const prices = ctx.prices && ctx.prices.symbols.length === n && ctx.prices.dates.length === T ? ctx.prices : undefined;
     const values: Record<string, Float64Array> = Object.fromEntries(names.map((k) => [k, new Float64Array(n)]));
+    // Only the features asked for are computed.
+    const kernels = names.map((k) => FEATURES[k]);
     for (let j = 0; j < n; j++) {
       const col = (a: Float64Array | undefined) => a?.subarray(j * T, j * T + end);
-      const f = computeFeatures(
+      const f = computeSelectedFeatures(
         { returns: returns.values.subarray(j * T, j * T + end), close: col(prices?.close), high: col(prices?.high), low: col(prices?.low), volume: col(prices?.volume) },
         {
           lookback,
@@ -71,8 +73,9 @@ export class FeatureEngineeringStage implements Stage<SelectionContext, FeatureP
           adxPeriod: p.adx_period,
           entropyBins: p.entropy_bins,
         },
+        kernels,
       );
-      for (const k of names) values[k][j] = f[FEATURES[k]];
+      for (const k of names) values[k][j] = f[FEATURES[k]]!;
       if (j % 50 === 49) env.progress('features', j + 1, n);
     }
     env.progress('features', n, n);
