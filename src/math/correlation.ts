@@ -274,16 +274,118 @@ export function averageCorrelation(
   const n = data.nSymbols;
   const end = Math.min(data.nDays, options.end ?? data.nDays);
   const total = new Float64Array(n * n);
+  let scratch: Float64Array | undefined;
   for (const lookback of lookbacks) {
     if (lookback !== 'all' && !(Number.isInteger(lookback) && lookback >= 2)) {
       throw new Error(`lookback must be an integer >= 2 or 'all', got ${String(lookback)}`);
     }
     const start = lookback === 'all' ? 0 : Math.max(0, end - lookback);
+    // Gap-free windows (the usual case) take the direct path: no per-pair closure, no n x n scratch beyond one.
+    // One lookback writes straight into the result (0 + rho and rho / 1 are rho: the same bits).
+    const minPeriods = Math.max(1, options.minPeriods ?? 1);
+    if (end - start >= minPeriods && gapFree(data, start, end)) {
+      if (lookbacks.length === 1) {
+        completeCorrelationInto(data, start, end, total);
+        continue;
+      }
+      scratch ??= new Float64Array(n * n);
+      completeCorrelationInto(data, start, end, scratch);
+      for (let k = 0; k < total.length; k++) total[k] = total[k]! + scratch[k]!;
+      continue;
+    }
     const corr = correlationMatrix(data, { ...options, start, end, undefinedAs: 'zero' });
     for (let k = 0; k < total.length; k++) total[k] = total[k]! + corr[k]!;
   }
-  for (let k = 0; k < total.length; k++) total[k] = total[k]! / lookbacks.length;
+  if (lookbacks.length > 1) for (let k = 0; k < total.length; k++) total[k] = total[k]! / lookbacks.length;
   return total;
+}
+
+/** True when every symbol has a value on every day of [start, end). */
+function gapFree(data: ColumnMajorMatrix, start: number, end: number): boolean {
+  const { values, nSymbols, nDays } = data;
+  if (values.length !== nSymbols * nDays) throw new Error(`values has ${values.length} entries, expected ${nSymbols} x ${nDays}`);
+  for (let j = 0; j < nSymbols; j++) {
+    const base = j * nDays;
+    for (let t = start; t < end; t++) {
+      const x = values[base + t]!;
+      if (x !== x) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * correlationMatrix(data, { start, end, undefinedAs: 'zero' }) of a window without gaps, written into `out`, with
+ * the same arithmetic in the same order (two-pass centring, each pair's products summed day by day from 0,
+ * rho = s_xy / sqrt(s_xx s_yy) clamped to [-1, 1], an undefined rho 0 and the diagonal 1), hence the same bits;
+ * the cross products go into `out` itself (upper triangle, mirrored afterwards tile by tile), so the only other
+ * memory is the centred copy of the window and the n sums of squares.
+ */
+function completeCorrelationInto(data: ColumnMajorMatrix, start: number, end: number, out: Float64Array): void {
+  const n = data.nSymbols;
+  const length = end - start;
+  const block = centreCompleteColumns(data, null, { start, end });
+  const centred = block.centred;
+  for (let a = 0; a < n; a += 4) {
+    const i1 = a + 1 < n ? a + 1 : a;
+    const i2 = a + 2 < n ? a + 2 : a;
+    const i3 = a + 3 < n ? a + 3 : a;
+    const o0 = a * length;
+    const o1 = i1 * length;
+    const o2 = i2 * length;
+    const o3 = i3 * length;
+    const r0 = a * n;
+    for (let b = a; b < n; b++) {
+      const oj = b * length;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let k = 0; k < length; k++) {
+        const y = centred[oj + k]!;
+        s0 += centred[o0 + k]! * y;
+        s1 += centred[o1 + k]! * y;
+        s2 += centred[o2 + k]! * y;
+        s3 += centred[o3 + k]! * y;
+      }
+      out[r0 + b] = s0;
+      if (a + 1 < n && b >= a + 1) out[r0 + n + b] = s1;
+      if (a + 2 < n && b >= a + 2) out[r0 + 2 * n + b] = s2;
+      if (a + 3 < n && b >= a + 3) out[r0 + 3 * n + b] = s3;
+    }
+  }
+  const ss = new Float64Array(n);
+  for (let i = 0; i < n; i++) ss[i] = out[i * n + i]!;
+  for (let i = 0; i < n; i++) {
+    const row = i * n;
+    const sx = ss[i]!;
+    out[row + i] = 1;
+    for (let j = i + 1; j < n; j++) {
+      const divisor = Math.sqrt(sx * ss[j]!);
+      let rho: number;
+      if (divisor === 0) rho = 0;
+      else {
+        rho = out[row + j]! / divisor;
+        rho = rho > 1 ? 1 : rho < -1 ? -1 : rho === rho ? rho : 0;
+      }
+      out[row + j] = rho;
+    }
+  }
+  mirrorUpper(out, n);
+}
+
+/** Copies the upper triangle of a square row-major matrix onto the lower one, in tiles (cache-friendly). */
+export function mirrorUpper(m: Float64Array, n: number): void {
+  const B = 64;
+  for (let ib = 0; ib < n; ib += B) {
+    const iEnd = Math.min(n, ib + B);
+    for (let jb = ib; jb < n; jb += B) {
+      const jEnd = Math.min(n, jb + B);
+      for (let i = ib; i < iEnd; i++) {
+        for (let j = Math.max(jb, i + 1); j < jEnd; j++) m[j * n + i] = m[i * n + j]!;
+      }
+    }
+  }
 }
 
 /**
@@ -300,4 +402,22 @@ export function correlationDistance(corr: Float64Array, n: number): Float64Array
     }
   }
   return out;
+}
+
+/**
+ * correlationDistance computed in place over a symmetric correlation matrix the caller no longer needs (same
+ * arithmetic, same bits); throws on a non-finite result, as the Ward linkage would.
+ */
+export function correlationDistanceInPlace(corr: Float64Array, n: number): Float64Array {
+  if (corr.length !== n * n) throw new Error(`correlation has ${corr.length} entries, expected ${n}^2`);
+  for (let i = 0; i < n; i++) {
+    const row = i * n;
+    for (let j = 0; j < n; j++) {
+      const k = row + j;
+      const d = i === j ? 0 : Math.sqrt(0.5 * Math.max(0, 1 - corr[k]!));
+      if (!Number.isFinite(d)) throw new Error('distances must be finite (scipy refuses NaN and infinity too)');
+      corr[k] = d;
+    }
+  }
+  return corr;
 }

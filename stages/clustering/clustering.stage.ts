@@ -12,7 +12,7 @@ import { asOfEnd, type SelectionContext } from '../../src/core/context.js';
 import { inputError, runError } from '../../src/core/errors.js';
 import { int, num, oneOfStr, params, typed, type Static } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
-import { averageCorrelation, correlationDistance } from '../../src/math/correlation.js';
+import { averageCorrelation, correlationDistanceInPlace } from '../../src/math/correlation.js';
 import { cutWithCap, fclusterMaxclust, linkageRows, wardLinkage } from '../../src/math/ward.js';
 
 export type Lookback = number | 'all';
@@ -41,8 +41,10 @@ export interface ClusteringResult {
 export function clusterReturns(values: Float64Array, nSymbols: number, nDays: number, opts: { lookbacks: Lookback[]; threshold: number; maxClusters: number; cut?: Cut }): ClusteringResult {
   if (nSymbols === 1) return { labels: Int32Array.of(1), linkage: new Float64Array(0), rule: 'single', clusterCount: 1, distanceClusterCount: 1, days: nDays };
   const corr = averageCorrelation({ values, nSymbols, nDays }, opts.lookbacks);
-  const distance = correlationDistance(corr, nSymbols);
-  const linkage = wardLinkage(distance, nSymbols, 'square');
+  // The averaged correlation (symmetric, finite) becomes the distance matrix and then Ward's working matrix: one
+  // n x n matrix for the three.
+  const distance = correlationDistanceInPlace(corr, nSymbols);
+  const linkage = wardLinkage(distance, nSymbols, 'square', { consume: true });
   const cut = opts.cut === 'maxclust' ? maxclustCut(linkage, opts.maxClusters) : cutWithCap(linkage, opts.threshold, opts.maxClusters);
   let distanceClusterCount = cut.clusterCount;
   if (cut.rule === 'maxclust') {

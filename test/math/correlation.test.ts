@@ -115,3 +115,41 @@ describe('properties on random data', () => {
     expect(maxAbsDiff(correlationMatrix({ ...data, values: scaled }), correlationMatrix(data))).toBeLessThan(1e-13);
   });
 });
+
+describe('averageCorrelation on gap-free windows (the direct path) gives the general path bit for bit', () => {
+  // The general path, written here from correlationMatrix: each lookback's pairwise correlation with undefined
+  // entries as zero, summed from zero and divided by the number of lookbacks.
+  function general(data: ColumnMajorMatrix, lookbacks: (number | 'all')[], end = data.nDays): Float64Array {
+    const n = data.nSymbols;
+    const total = new Float64Array(n * n);
+    for (const L of lookbacks) {
+      const corr = correlationMatrix(data, { start: L === 'all' ? 0 : Math.max(0, end - L), end, undefinedAs: 'zero' });
+      for (let k = 0; k < total.length; k++) total[k] = total[k]! + corr[k]!;
+    }
+    for (let k = 0; k < total.length; k++) total[k] = total[k]! / lookbacks.length;
+    return total;
+  }
+  const sameBits = (a: Float64Array, b: Float64Array) => Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
+
+  it.each([
+    [7, 40, [30]],
+    [13, 90, [20, 60, 'all']],
+    [33, 260, [252]],
+  ] as [number, number, (number | 'all')[]][])('%i symbols, %i days, lookbacks %j', (n, T, lookbacks) => {
+    const normal = gaussian(seededRandom(1000 + n));
+    const values = new Float64Array(n * T);
+    for (let j = 0; j < n; j++) for (let t = 0; t < T; t++) values[j * T + t] = 0.0004 * j + (0.005 + 0.001 * (j % 5)) * normal();
+    // A constant column (zero variance: rho undefined, 0) and an exact copy (rho 1) among them.
+    for (let t = 0; t < T; t++) values[2 * T + t] = 0;
+    for (let t = 0; t < T; t++) values[4 * T + t] = values[3 * T + t]!;
+    const data = { values, nSymbols: n, nDays: T };
+    const fast = averageCorrelation(data, lookbacks);
+    expect(sameBits(fast, general(data, lookbacks))).toBe(true);
+    expect(fast[2 * n + 2]).toBe(1);
+    expect(fast[2 * n + 5]).toBe(0);
+    expect(fast[3 * n + 4]).toBeCloseTo(1, 12);
+    // A gap in the last rows sends those windows down the general path; the result is still the general one.
+    values[T * 5 + T - 1] = NaN;
+    expect(sameBits(averageCorrelation(data, lookbacks), general(data, lookbacks))).toBe(true);
+  });
+});
