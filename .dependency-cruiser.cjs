@@ -12,6 +12,7 @@ const LAYERS = [
   { name: 'pipeline', path: '^src/pipeline/' },
   { name: 'stages', path: '^stages/' },
   { name: 'exec', path: '^src/exec/' },
+  { name: 'api', path: '^src/api/' },
   { name: 'cli', path: '^(src/(cli|bench)|bin|bench)/' },
 ];
 

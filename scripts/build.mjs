@@ -1,6 +1,10 @@
-// Compiles src/, stages/ and bench/ to dist/ with swc (type-checking is `npm run typecheck`; swc is ~50x faster than tsc emit).
+// Compiles src/, stages/ and bench/ to dist/ with swc (type-checking is `npm run typecheck`; swc is ~50x faster than tsc emit),
+// and, alongside, the public API's declarations (dist/src/api/index.d.ts and what its types reach) with tsc
+// (tsconfig.api.json: TypeScript 7 emits declarations; it runs while swc compiles).
 // Writes into a fresh temporary folder and renames it over dist/, so a failed build never leaves a half-built CLI.
 import { transformFile } from '@swc/core';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile, rename, readFile } from 'node:fs/promises';
 import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +25,19 @@ async function* walk(dir) {
 const started = Date.now();
 let count = 0;
 let validators = 0;
+/** tsc emitting the API's declarations into the temporary folder; resolves with its output when it fails. */
+function declarations() {
+  return new Promise((done) => {
+    const tsc = spawn(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.api.json'), '--outDir', tmp], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    tsc.stdout.on('data', (d) => (out += d));
+    tsc.stderr.on('data', (d) => (out += d));
+    tsc.on('error', (err) => done(String(err.message)));
+    tsc.on('close', (code) => done(code === 0 ? undefined : out || `tsc exited with ${code}`));
+  });
+}
 try {
+  const dts = declarations();
   for (const top of ['src', 'stages', 'bench']) {
     for await (const file of walk(join(root, top))) {
       const rel = relative(root, file);
@@ -33,6 +49,10 @@ try {
       count++;
     }
   }
+  const dtsProblem = await dts;
+  // A type error is the typecheck's to report (`npm run typecheck`); tsc still writes the declarations. No entry
+  // declaration at all is a failed build.
+  if (!existsSync(join(tmp, 'src', 'api', 'index.d.ts'))) throw new Error(`no declarations for the API: ${dtsProblem}`);
   await writeFile(join(tmp, 'package.json'), '{ "type": "module" }\n');
   validators = await precompileValidators(tmp);
   await rm(join(root, 'dist'), { recursive: true, force: true });

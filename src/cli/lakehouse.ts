@@ -9,11 +9,7 @@ import { createProgress, setProgressQuiet } from './progress.js';
 import type { Lakehouse, WriteReport, SymbolRow } from '../lakehouse/index.js';
 import { lakehousePath, writeJson } from './shared.js';
 
-/** The store (and Arrow) load only when a lakehouse command runs, so other commands start fast. */
-async function openLakehouse(...args: Parameters<typeof import('../lakehouse/index.js').openLakehouse>): Promise<Lakehouse> {
-  const m = await import('../lakehouse/index.js');
-  return m.openLakehouse(...args);
-}
+import { openLakehouse } from '../api/lakehouse.js';
 
 interface PathOpts {
   lakehouse?: string;
@@ -74,7 +70,7 @@ export function registerLakehouseCommand(program: Command): void {
     .option('--lakehouse <path>', LAKEHOUSE_HELP)
     .action(async (opts: { synthetic?: boolean; symbols: number; days: number; seed: number; end: string; replace?: boolean }, cmd: Command) => {
       if (!opts.synthetic) throw inputError('CLI_BAD_OPTION', '`lakehouse seed` needs --synthetic (the only seed source).', 'Use `lakehouse import` for CSV files and `lakehouse ingest` for exchanges.');
-      const lh = await openLakehouse(pathOf(cmd));
+      const lh = await openLakehouse(pathOf(cmd), { writable: true });
       const progress = createProgress();
       try {
         const rep = await lh.seedSynthetic({ ...opts, progress: progress.update });
@@ -97,7 +93,7 @@ export function registerLakehouseCommand(program: Command): void {
       if (opts.layout !== undefined && opts.layout !== 'wide' && opts.layout !== 'ohlcv') {
         throw inputError('CLI_BAD_OPTION', `--layout must be wide or ohlcv, got "${opts.layout}".`);
       }
-      const lh = await openLakehouse(pathOf(cmd));
+      const lh = await openLakehouse(pathOf(cmd), { writable: true });
       const progress = createProgress();
       try {
         const rep = await lh.importCsv(path, { layout: opts.layout as 'wide' | 'ohlcv' | undefined, venue: opts.venue, assetType: opts.assetType, replace: opts.replace, progress: progress.update });
@@ -121,7 +117,7 @@ export function registerLakehouseCommand(program: Command): void {
     .option('--lakehouse <path>', LAKEHOUSE_HELP)
     .action(async (opts: { exchange: string; quote: string; type: string; minVolume?: number; since?: string; symbols?: string; maxSymbols?: number; replace?: boolean }, cmd: Command) => {
       if (opts.type !== 'spot' && opts.type !== 'swap') throw inputError('CLI_BAD_OPTION', `--type must be spot or swap, got "${opts.type}".`);
-      const lh = await openLakehouse(pathOf(cmd));
+      const lh = await openLakehouse(pathOf(cmd), { writable: true });
       const progress = createProgress();
       try {
         const rep = await lh.ingestCcxt({
@@ -143,7 +139,7 @@ export function registerLakehouseCommand(program: Command): void {
     .option('--json', 'machine-readable output')
     .option('--lakehouse <path>', LAKEHOUSE_HELP)
     .action(async (file: string, opts: { skipUnknown?: boolean; json?: boolean }, cmd: Command) => {
-      const lh = await openLakehouse(pathOf(cmd), { create: false });
+      const lh = await openLakehouse(pathOf(cmd), { writable: true, create: false });
       const rep = await lh.declareSymbols(file, { skipUnknown: opts.skipUnknown });
       if (opts.json) {
         writeJson(rep);
@@ -161,7 +157,7 @@ export function registerLakehouseCommand(program: Command): void {
     .option('--lakehouse <path>', LAKEHOUSE_HELP)
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       if (opts.json) setProgressQuiet(true);
-      const lh = await openLakehouse(pathOf(cmd), { readOnly: true });
+      const lh = await openLakehouse(pathOf(cmd), {});
       const st = lh.status();
       if (opts.json) {
         writeJson(st);
@@ -177,7 +173,7 @@ export function registerLakehouseCommand(program: Command): void {
     .option('--json', 'machine-readable output')
     .option('--lakehouse <path>', LAKEHOUSE_HELP)
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const lh = await openLakehouse(pathOf(cmd), { create: false });
+      const lh = await openLakehouse(pathOf(cmd), { writable: true, create: false });
       const rep = await lh.verify();
       if (!rep.ok) process.exitCode = 1;
       if (opts.json) {
@@ -197,7 +193,7 @@ export function registerLakehouseCommand(program: Command): void {
     .option('--json', 'machine-readable output')
     .option('--lakehouse <path>', LAKEHOUSE_HELP)
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const lh = await openLakehouse(pathOf(cmd), { create: false });
+      const lh = await openLakehouse(pathOf(cmd), { writable: true, create: false });
       const progress = createProgress();
       let rep;
       try {
@@ -216,7 +212,7 @@ export function registerLakehouseCommand(program: Command): void {
         if (rep.orphansRemoved.length) console.log(`  removed ${rep.orphansRemoved.length} orphan file(s)`);
         console.log(`repair: ${rep.repaired.length} symbol(s) re-fetched, ${rep.skipped.length} skipped`);
       }
-      const lh2 = await openLakehouse(lh.root, { readOnly: true });
+      const lh2 = await openLakehouse(lh.root, {});
       if (!(await lh2.verify()).ok || rep.skipped.length) process.exitCode = 1;
     });
 }

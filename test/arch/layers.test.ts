@@ -39,6 +39,9 @@ withTools('a stage importing another, a folder cycle, an import up the layers an
   writeFileSync(join(root, 'src', 'lakehouse', 'writes-runs.ts'), "import { ArtifactWriter } from '../runs/artifacts.js';\nexport const W = ArtifactWriter;\n");
   // core reaching up to the runner (what core/runner.ts once was)
   writeFileSync(join(root, 'src', 'core', 'runs-pipelines.ts'), "import { runPipeline } from '../pipeline/runner.js';\nexport const run = runPipeline;\n");
+  // the worker pools reaching up to the public API, and the API up to the CLI (api sits between exec and cli)
+  writeFileSync(join(root, 'src', 'exec', 'uses-api.ts'), "import { run } from '../api/run.js';\nexport const r = run;\n");
+  writeFileSync(join(root, 'src', 'api', 'uses-cli.ts'), "import { formatText } from '../cli/format.js';\nexport const f = formatText;\n");
   // two util modules importing each other's values (a cycle closed by a type-only import loads nothing: allowed)
   writeFileSync(join(root, 'src', 'util', 'ping.ts'), "import { pong } from './pong.js';\nexport const ping = () => pong;\n");
   writeFileSync(join(root, 'src', 'util', 'pong.ts'), "import { ping } from './ping.js';\nexport const pong = () => ping;\n");
@@ -52,6 +55,10 @@ withTools('a stage importing another, a folder cycle, an import up the layers an
   expect(r.stdout).toMatch(/error src\/(runs → src\/lakehouse → src\/runs|lakehouse → src\/runs → src\/lakehouse)/);
   expect(r.stdout).toContain('error src/core/runs-pipelines.ts → src/pipeline/runner.ts');
   expect(r.stdout).toMatch(/^layer-core \(1\)$/m);
+  expect(r.stdout).toContain('error src/exec/uses-api.ts → src/api/run.ts');
+  expect(r.stdout).toMatch(/^layer-exec \(1\)$/m);
+  expect(r.stdout).toContain('error src/api/uses-cli.ts → src/cli/format.ts');
+  expect(r.stdout).toMatch(/^layer-api \(1\)$/m);
   expect(r.stdout).toMatch(/^no-module-cycles \(\d+\)$/m);
   expect(r.stdout).toMatch(/error src\/util\/(ping|pong)\.ts → src\/util\/(pong|ping)\.ts → src\/util\/(ping|pong)\.ts/);
   expect(r.stdout).not.toMatch(/tick|tock/);

@@ -1,0 +1,78 @@
+/**
+ * run(file): validate, preflight (before anything is written), build from the container and run the stages into a
+ * run folder; returns the run summary and the paths of its files. Never prints and never exits: the CLI
+ * (src/cli/run.ts) prints what this returns.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ValidationResult } from '../config/validate.js';
+import { inputError, type FractalError } from '../core/errors.js';
+import type { ScannerMeta } from '../core/plugin.js';
+import { lakehousePath, validateWith } from './config.js';
+import type { ErrorInfo, RunOptions, RunResult } from './types.js';
+
+/** A coded error as plain data: code, exit code, message, hint, and where (file:line:col) when a param caused it. */
+export function errorInfo(err: FractalError): ErrorInfo {
+  return {
+    code: err.code,
+    exit_code: err.exitCode,
+    message: err.message,
+    ...(err.hint ? { hint: err.hint } : {}),
+    ...(err.location ? { location: err.location } : {}),
+  };
+}
+
+/** Whether the pipeline, or any sleeve of a meta or cell of a tournament, has a scanner that reads the lakehouse (its meta says). */
+function readsLakehouse(v: ValidationResult): boolean {
+  const scanner = v.resolved?.stages.find((s) => s.type === 'ingestion')?.params.scanner as { name?: string } | undefined;
+  const meta = scanner?.name === undefined ? undefined : (v.registry.lookup('scanner', scanner.name)?.cls.meta as ScannerMeta | undefined);
+  if (meta?.readsLakehouse) return true;
+  return [...Object.values(v.sleeves ?? {}), ...Object.values(v.cells ?? {})].some(readsLakehouse);
+}
+
+/**
+ * Runs a pipeline file. Invalid input (the file, or what the preflight finds against the lakehouse) gives
+ * `outcome: 'invalid'` with every problem and writes nothing; otherwise the run's folder exists, succeeded or failed.
+ * Errors no run folder can hold (a runs root that cannot be created, a full disk before anything was written) throw
+ * a FractalError.
+ */
+export async function run(file: string, options: RunOptions = {}): Promise<RunResult> {
+  const v = await validateWith(file, options);
+  const invalid = (errors: FractalError[]): RunResult => ({ outcome: 'invalid', file, diagnostics: v.diagnostics, errors: errors.map(errorInfo), exitCode: 2 });
+  if (!v.ok) return invalid([]);
+  const warnings = v.diagnostics.filter((d) => d.severity === 'warning');
+  if (warnings.length) options.onWarnings?.(warnings);
+  const out = options.out ?? 'runs';
+  // Fail fast, before any folder is written, when the pipeline (or a sleeve) reads a lakehouse that is not there.
+  const lakehouse = lakehousePath(options.lakehouse, { value: v.resolved?.lakehouse, baseDir: v.baseDir });
+  if (readsLakehouse(v) && !existsSync(join(lakehouse, 'registry.json'))) return invalid([inputError('LAKEHOUSE_MISSING', `no lakehouse at ${lakehouse}`)]);
+  // The runner pulls in the container (inversify) and the stages' heavy libraries: loaded only when something runs.
+  const { runPipeline, preflightPipeline } = await import('../pipeline/runner.js');
+  const executors = options.workers === false ? undefined : (await import('../exec/executors.js')).workerExecutors;
+  const noCache = options.cache === false;
+  // What the config and the lakehouse's symbols table can tell, before any folder exists: every problem at once.
+  const problems = await preflightPipeline(v, { lakehousePath: lakehouse, ...(noCache ? {} : { cacheRoot: resolve(out) }) });
+  if (problems.length) return invalid(problems);
+  const summary = await runPipeline(v, {
+    outRoot: out,
+    lakehousePath: lakehouse,
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.onProgress ? { progress: options.onProgress } : {}),
+    noCache,
+    preflighted: true,
+    ...(executors ? { executors } : {}),
+    ...(options.cellExecutor ? { cellExecutor: options.cellExecutor } : {}),
+  });
+  const { headlineMetrics } = await import('../runs/headline.js');
+  const report = ['report.html', 'report.md'].find((f) => summary.artifacts.includes(f));
+  return {
+    outcome: summary.outcome,
+    file,
+    summary,
+    paths: { folder: summary.folder, manifest: join(summary.folder, 'manifest.json'), audit: join(summary.folder, 'audit.jsonl'), report: report ? join(summary.folder, report) : null },
+    // The headline figures beside the ids and hashes (null when the run has no out-of-sample record).
+    metrics: summary.outcome === 'succeeded' ? headlineMetrics(summary.folder) : null,
+    warnings,
+    exitCode: summary.outcome === 'succeeded' ? 0 : summary.error?.exit_code ?? 1,
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * validate(paths): every layer, every problem, nothing run. In folders, pipeline files are *.yaml, *.yml and *.json
+ * outside profiles/, schemas/ and build folders; a file that another one `extends` is checked through that one.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { diag, sortDiagnostics } from '../config/diagnostics.js';
+import { displayPath } from '../config/source.js';
+import { inputError } from '../core/errors.js';
+import { byCodeUnit } from '../util/order.js';
+import { validateWith } from './config.js';
+import type { ConfigOptions, FileValidation, ValidateResult } from './types.js';
+
+const SKIP_DIRS = new Set(['node_modules', '.git', 'profiles', 'schemas', 'runs', 'lakehouse', 'dist', 'coverage', 'test', 'fixtures']);
+const CONFIG_EXT = /\.(ya?ml|json)$/i;
+
+/** Expands folders into the pipeline files they hold; files named explicitly are always kept. */
+export function collectFiles(paths: string[]): { files: string[]; explicit: Set<string>; missing: string[] } {
+  const files: string[] = [];
+  const explicit = new Set<string>();
+  const missing: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => byCodeUnit(a.name, b.name))) {
+      if (e.name.startsWith('.')) continue;
+      const full = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (!SKIP_DIRS.has(e.name)) walk(full);
+      } else if (CONFIG_EXT.test(e.name) && !/^(package(-lock)?|tsconfig)\.json$/.test(e.name)) files.push(full);
+    }
+  };
+  for (const p of paths) {
+    const abs = resolve(p);
+    let st;
+    try {
+      st = statSync(abs);
+    } catch {
+      missing.push(p);
+      continue;
+    }
+    if (st.isDirectory()) walk(abs);
+    else {
+      files.push(abs);
+      explicit.add(abs);
+    }
+  }
+  return { files: [...new Set(files)], explicit, missing };
+}
+
+/**
+ * Validates pipeline files and folders. Throws FractalError NO_FILES (exit 2) when the paths hold no pipeline file;
+ * otherwise returns every file's diagnostics (a missing path is a FILE_NOT_FOUND diagnostic).
+ */
+export async function validate(paths: string | string[], options: ConfigOptions = {}): Promise<ValidateResult> {
+  const list = typeof paths === 'string' ? [paths] : paths;
+  const { files, explicit, missing } = collectFiles(list);
+  const results: (FileValidation & { extended: string[] })[] = [];
+  for (const m of missing) results.push({ file: m, valid: false, diagnostics: [diag('FILE_NOT_FOUND', { file: m, line: 1, column: 1 }, `no such file or folder: ${m}`)], extended: [] });
+  for (const f of files) {
+    const r = await validateWith(f, options);
+    results.push({ file: displayPath(f), valid: r.ok, diagnostics: r.diagnostics, extended: (r.composed?.files ?? []).slice(1).map((x) => resolve(x)) });
+  }
+  if (!files.length && !missing.length) throw inputError('NO_FILES', `no pipeline files (*.yaml, *.yml, *.json) under ${list.join(', ')}`);
+  // A base file found in a folder is checked through the files that extend it, not on its own.
+  const extendedByOthers = new Set(results.flatMap((r) => r.extended));
+  const kept = results.filter((r) => !(extendedByOthers.has(resolve(r.file)) && !explicit.has(resolve(r.file)))).map(({ file, valid, diagnostics }) => ({ file, valid, diagnostics }));
+  const seen = new Set<string>();
+  const all = sortDiagnostics(kept.flatMap((r) => r.diagnostics)).filter((d) => {
+    const k = `${d.file}:${d.line}:${d.column}:${d.code}:${d.message}`;
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
+  const errors = all.filter((d) => d.severity === 'error').length;
+  return { valid: kept.every((r) => r.valid), files: kept, diagnostics: all, errors, warnings: all.length - errors };
+}
