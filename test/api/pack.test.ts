@@ -70,65 +70,44 @@ console.log(JSON.stringify({ version: version(), valid: v.valid, errors: v.error
   }
 }, 180_000);
 
-test('a plugin module written with defineRanker, imported from the package, is used by a pipeline run through the API', () => {
-  writeFileSync(
-    join(project(), 'plugins', 'calm.ranker.js'),
-    `import { defineRanker } from 'fractal';
-export default defineRanker(
-  { name: 'calm', description: 'Minus the volatility: the calmest names first.', params: { type: 'object', additionalProperties: false, properties: { scale: { type: 'number', exclusiveMinimum: 0, default: 1 } } } },
-  { score: (features, params) => ({ conviction: features.values.volatility.map((v) => -v * params.scale) }) },
-);
-`,
-  );
-  writeFileSync(
-    join(project(), 'calm.yaml'),
-    `pipeline: selection
-version: "4.0"
-name: calm
-plugins: [./plugins/calm.ranker.js]
-stages:
-  - type: ingestion
-    params: { scanner: { name: synthetic, params: { symbols: 30, days: 400, seed: 3 } }, lookback_days: 200 }
-  - type: feature_engineering
-    params: { lookback: 60 }
-  - type: inference
-    params: { rankers: [{ name: calm, params: { scale: 2 } }] }
-  - type: clustering
-  - type: policy
-    params: { filters: [darwinian], top_n: 2, min_winners: 4 }
-  - type: synthesis
-  - type: allocation
-    params: { engine: inverse_vol }
-  - type: backtest
-    params: { train_window: 120, test_window: 30, step_size: 30 }
-`,
-  );
-  writeFileSync(
-    join(project(), 'calm.mjs'),
-    `import { run, validate, listPlugins } from 'fractal';
-const bad = await validate('calm.yaml', { set: ['stages.inference.rankers=[{"name":"calm","params":{"scale":-1}}]'] });
-const r = await run('calm.yaml', { out: 'runs' });
-console.log(JSON.stringify({ bad: bad.diagnostics.map((d) => d.code), builtin: listPlugins('ranker').some((m) => m.name === 'calm'), outcome: r.outcome, folder: r.paths?.folder, error: r.summary?.error ?? r.errors }));
-`,
-  );
-  const r = node('calm.mjs');
-  expect(r.stderr).toBe('');
-  const out = JSON.parse(r.stdout);
-  expect(out.outcome).toBe('succeeded');
-  // The plugin's params are validated like a built-in's (scale must be > 0), and it is the pipeline's, not built in.
-  expect(out.bad.length).toBeGreaterThan(0);
-  expect(out.builtin).toBe(false);
-  // Its scores are what it computes: -2 x the volatility feature of each symbol (both read back from the run).
-  const scores = JSON.parse(readFileSync(join(out.folder, 'scores.json'), 'utf8'));
-  const features = JSON.parse(readFileSync(join(out.folder, 'features.json'), 'utf8'));
+test('docs/api.md as written: the example program runs the demo and a defineRanker plugin module from the installed package', () => {
+  // The page shows the example files as they are.
+  const doc = readFileSync(join(repo, 'docs', 'api.md'), 'utf8');
+  for (const f of ['run.mjs', 'plugins/calm.ranker.js', 'calm.yaml']) expect(doc).toContain(readFileSync(join(repo, 'examples', 'api', f), 'utf8').trim());
+  copyFileSync(join(repo, 'examples', 'api', 'run.mjs'), join(project(), 'run.mjs'));
+  copyFileSync(join(repo, 'examples', 'api', 'calm.yaml'), join(project(), 'calm.yaml'));
+  copyFileSync(join(repo, 'examples', 'api', 'plugins', 'calm.ranker.js'), join(project(), 'plugins', 'calm.ranker.js'));
+  copyFileSync(join(repo, 'pipelines', 'demo.yaml'), join(project(), 'demo.yaml'));
+  const r = node('run.mjs');
+  expect(r.status).toBe(0);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  expect(lines.map((l) => l.file)).toEqual(['demo.yaml', 'calm.yaml']);
+  for (const l of lines) expect(l.holdings).toBeGreaterThan(0);
+  expect(r.stderr).toMatch(/calm: config sha256:[0-9a-f]{12}, stages ingestion > feature_engineering/);
+  const folder = lines[1].folder;
+  // The plugin's scores are what it computes: -2 x the volatility feature of each symbol (both read back from the run).
+  const scores = JSON.parse(readFileSync(join(folder, 'scores.json'), 'utf8'));
+  const features = JSON.parse(readFileSync(join(folder, 'features.json'), 'utf8'));
   expect(scores.champion).toBe('calm');
-  const vol = features.symbols.map((s: string) => features.features.volatility[features.symbols.indexOf(s)]);
-  const expected = scores.symbols.map((s: string) => -2 * vol[features.symbols.indexOf(s)]);
+  const expected = scores.symbols.map((s: string) => -2 * features.features.volatility[features.symbols.indexOf(s)]);
   expect(scores.conviction.calm.length).toBe(expected.length);
   scores.conviction.calm.forEach((c: number, i: number) => expect(c).toBeCloseTo(expected[i], 12));
-  const manifest = JSON.parse(readFileSync(join(out.folder, 'manifest.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8'));
   expect(manifest.plugin_modules.map((m: { path: string }) => m.path)).toEqual(['./plugins/calm.ranker.js']);
 }, 180_000);
+
+test("a plugin's params are validated like a built-in's, and it is the pipeline's own, not a built-in", () => {
+  writeFileSync(
+    join(project(), 'params.mjs'),
+    `import { validate, listPlugins } from 'fractal';
+const bad = await validate('calm.yaml', { set: ['stages.inference.rankers=[{"name":"calm","params":{"scale":-1}}]'] });
+console.log(JSON.stringify({ bad: bad.diagnostics.map((d) => d.code), builtin: listPlugins('ranker').some((m) => m.name === 'calm') }));
+`,
+  );
+  const r = node('params.mjs');
+  expect(r.stderr).toBe('');
+  expect(JSON.parse(r.stdout)).toEqual({ bad: ['PARAM_OUT_OF_RANGE'], builtin: false });
+});
 
 test('the declarations type-check a TypeScript consumer, and catch a wrong use', () => {
   const good = `import { run, defineRanker, type RunResult, type Ranker } from 'fractal';
