@@ -7,13 +7,16 @@
  */
 import type { AllocationEngine } from '../portfolio/engine.js';
 import type { Simulator } from '../portfolio/simulator.js';
-import type { EngineMeta, PluginClass, PluginMeta, Reporter, ScannerMeta, SimulatorMeta, Stage, StageMeta } from '../core/plugin.js';
+import type { EngineMeta, Params, PluginClass, PluginMeta, Reporter, ScannerMeta, SimulatorMeta, Stage, StageMeta } from '../core/plugin.js';
 import { pluginModule, PluginRegistry } from '../core/registry.js';
 import type { Filter } from '../../stages/policy/filter.js';
 import type { Ranker } from '../../stages/inference/ranker.js';
 import type { Scanner } from '../../stages/ingestion/scanner.js';
 
-/** A meta without its kind (the helper names it). */
+/**
+ * A meta without its kind (the helper names it). Each helper takes the params type `P` its implementation receives
+ * (the params schema's shape, defaults filled in): `defineRanker<{ scale: number }>(meta, { score(f, p) { … } })`.
+ */
 export type MetaOf<M extends PluginMeta> = Omit<M, 'kind'>;
 
 /** An implementation: an object with the kind's methods, or a function making one per instance (for state). */
@@ -40,16 +43,16 @@ export function definePlugin<I extends object, M extends PluginMeta = PluginMeta
 }
 
 /** A ranker: `score(features, params, ctx, env)` returns one conviction per symbol of `features.symbols`. */
-export const defineRanker = (meta: MetaOf<PluginMeta>, implementation: Implementation<Ranker>) => definePlugin<Ranker>({ ...meta, kind: 'ranker' }, implementation);
+export const defineRanker = <P = Params>(meta: MetaOf<PluginMeta>, implementation: Implementation<Ranker<P>>) => definePlugin<Ranker<P>>({ ...meta, kind: 'ranker' }, implementation);
 /** A veto filter: `hard`, `evaluate(features, params, ctx)` (checks per symbol) and `relax(params, amount)`. */
-export const defineFilter = (meta: MetaOf<PluginMeta>, implementation: Implementation<Filter>) => definePlugin<Filter>({ ...meta, kind: 'filter' }, implementation);
+export const defineFilter = <P = Params>(meta: MetaOf<PluginMeta>, implementation: Implementation<Filter<P>>) => definePlugin<Filter<P>>({ ...meta, kind: 'filter' }, implementation);
 /** An allocation engine: `allocate(problem, params)`; its meta says what it needs and honours. */
 export const defineEngine = (meta: MetaOf<EngineMeta>, implementation: Implementation<AllocationEngine>) => definePlugin<AllocationEngine, EngineMeta>({ ...meta, kind: 'engine' }, implementation);
 /** A scanner: `scan(params, env)`; its meta says whether it is live, point in time, cacheable and reads the lakehouse. */
-export const defineScanner = (meta: MetaOf<ScannerMeta>, implementation: Implementation<Scanner>) => definePlugin<Scanner, ScannerMeta>({ ...meta, kind: 'scanner' }, implementation);
+export const defineScanner = <P = Params>(meta: MetaOf<ScannerMeta>, implementation: Implementation<Scanner<P>>) => definePlugin<Scanner<P>, ScannerMeta>({ ...meta, kind: 'scanner' }, implementation);
 /** A simulator: holds a decision path; its meta says its model (weights or orders). */
 export const defineSimulator = (meta: MetaOf<SimulatorMeta>, implementation: Implementation<Simulator>) => definePlugin<Simulator, SimulatorMeta>({ ...meta, kind: 'simulator' }, implementation);
 /** A reporter: `render(ctx, params, env)` writes files into the run folder and returns their names. */
-export const defineReporter = (meta: MetaOf<PluginMeta>, implementation: Implementation<Reporter>) => definePlugin<Reporter>({ ...meta, kind: 'reporter' }, implementation);
+export const defineReporter = <P = Params>(meta: MetaOf<PluginMeta>, implementation: Implementation<Reporter<unknown, P>>) => definePlugin<Reporter<unknown, P>>({ ...meta, kind: 'reporter' }, implementation);
 /** A stage: `execute(ctx, params, env)`; its meta says which documents it belongs to, what it requires and provides. */
-export const defineStage = (meta: MetaOf<StageMeta>, implementation: Implementation<Stage>) => definePlugin<Stage, StageMeta>({ ...meta, kind: 'stage' }, implementation);
+export const defineStage = <P = Params>(meta: MetaOf<StageMeta>, implementation: Implementation<Stage<unknown, P>>) => definePlugin<Stage<unknown, P>, StageMeta>({ ...meta, kind: 'stage' }, implementation);

@@ -23,6 +23,7 @@ export type {
   EngineConstraint,
   EngineMeta,
   JsonSchema,
+  Params,
   PluginAlias,
   PluginClass,
   PluginKind,

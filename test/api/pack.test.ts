@@ -111,7 +111,7 @@ console.log(JSON.stringify({ bad: bad.diagnostics.map((d) => d.code), builtin: l
 
 test('the declarations type-check a TypeScript consumer, and catch a wrong use', () => {
   const good = `import { run, defineRanker, type RunResult, type Ranker } from 'fractal';
-const calm: Ranker = { score: (features) => ({ conviction: features.values.volatility.map((v) => -v) }) };
+const calm: Ranker<{ scale: number }> = { score: (features, p) => ({ conviction: features.values.volatility.map((v) => -v * p.scale) }) };
 export const Calm = defineRanker({ name: 'calm', description: 'calm', params: { type: 'object', additionalProperties: false, properties: {} } }, calm);
 export async function go(): Promise<string | null> {
   const r: RunResult = await run('demo.yaml', { out: 'runs', cache: false });
