@@ -6,7 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
-import { DOCUMENT_PROVIDES } from '../core/context.js';
+import { DOCUMENT_PROVIDES, type ContextKey } from '../core/context.js';
 import type { JsonSchema, PluginKind, PluginRef, StageMeta } from '../core/plugin.js';
 import type { PluginRegistry } from '../core/registry.js';
 import type { DocumentKind, ResolvedConfig, ResolvedSleeve, ResolvedStage } from '../core/resolved-config.js';
@@ -270,7 +270,7 @@ function tournamentStages(doc: Record<string, unknown>, origins: OriginMap): voi
  * weights before its policy, or by a stage that ignores winners, gets a warning at the policy stage.
  */
 function unusedWinners(stages: { type: string; meta?: StageMeta; index: number }[], origins: OriginMap): Diagnostic[] {
-  const uses = (s: { meta?: StageMeta }, key: string) => !!s.meta && (s.meta.requires.includes(key) || !!s.meta.reads?.includes(key));
+  const uses = (s: { meta?: StageMeta }, key: ContextKey) => !!s.meta && (s.meta.requires.includes(key) || !!s.meta.reads?.includes(key));
   const policy = stages.findIndex((s) => s.meta?.provides.includes('winners'));
   const decider = stages.findLastIndex((s) => s.meta?.provides.includes('weights'));
   if (policy < 0 || decider < 0) return [];

@@ -48,6 +48,41 @@ export interface Candidate {
   metadata?: Record<string, unknown>;
 }
 
+/**
+ * Why discovery left a symbol out, at the step that did: `reason` in words, and the step's own evidence (a liquidity
+ * value and its floor, the exclusion rule, the twin identity dedup kept, a rank beyond the limit). `pipeline-run trace
+ * <run> SYMBOL` reads it back from candidates.json.
+ */
+export interface DroppedSymbol {
+  symbol: string;
+  reason: string;
+  /** liquidity: the 24h (or point-in-time mean) quote volume and the floor it missed. */
+  value?: number;
+  floor?: number;
+  /** exclusions: which rule (`stablecoin`, `gold_token`, `pattern`) and, for a pattern, the expression. */
+  rule?: 'stablecoin' | 'gold_token' | 'pattern';
+  pattern?: string;
+  /** identity_dedup: the shared identity and the listing kept instead. */
+  identity?: string;
+  kept?: string;
+  /** limit: the symbol's place in the sort, and the limit. */
+  rank?: number;
+  limit?: number;
+  /** venue / asset_types: where it is, or what it is. */
+  venue?: string;
+  asset_type?: string;
+  /** fresh_at_as_of: its last bar on or before the decision date. */
+  last_bar?: string;
+}
+
+/** One discovery step: how many candidates were left after it, and which were dropped by it, each with why. */
+export interface FunnelStep {
+  step: string;
+  left: number;
+  detail?: string;
+  dropped?: DroppedSymbol[];
+}
+
 export interface Veto {
   filter: string;
   metric: string;
@@ -56,7 +91,7 @@ export interface Veto {
 }
 
 /** Context keys a document provides before any stage runs. */
-export const DOCUMENT_PROVIDES: Record<DocumentKind, string[]> = {
+export const DOCUMENT_PROVIDES: Record<DocumentKind, ContextKey[]> = {
   selection: ['run_id', 'params'],
   meta: ['run_id', 'params', 'sleeves'],
   tournament: ['run_id', 'params', 'matrix'],
@@ -133,11 +168,45 @@ export interface SelectionContext {
   atom_returns?: ReturnsMatrix;
   /** Net physical weights: negative for a net short. */
   weights?: { symbol: string; weight: number; direction: 'LONG' | 'SHORT' }[];
-  /** The walk-forward's record; at least an OutOfSampleRecord (what the run above reads), the backtest stage adds more. */
-  backtest?: unknown;
+  /** The walk-forward's record: what the run above reads (OutOfSampleRecord) and what the reporters show. */
+  backtest?: BacktestRecord;
   report?: { files: string[] };
-  /** Free-form values a plugin stage provides under its own key (declared in its `provides`). */
+  /** Discovery's steps: how many candidates each left, and who it dropped and why (ingestion; the reports' funnel). */
+  discovery_funnel?: FunnelStep[];
+  /** Bad prints among the candidates' bars and what was booked instead (ingestion). */
+  toxic_bars?: ToxicBar[];
+  /** How the policy's winners got in: the HTR stage it ended at, each winner's way in, the strict vetoes it overrode. */
+  htr?: HtrRecord;
+  /** Constraints or inputs a stage changed by a declared rule instead of failing (`recordAdjustment`). */
+  adjustments?: Adjustment[];
+  /** The allocation engine that produced `weights` (a fallback shows here). */
+  allocation_engine?: string;
+  /** What the allocation stage wrote for its decision (its metrics.json block, atom weights): a replay hands it on. */
+  allocation_record?: AllocationRecord;
+  /** Set when the decision is to hold cash, with why (a replayed decision: a stage's `cashOn` error). */
+  cash_reason?: string;
+  /**
+   * Values a plugin module's own stage provides under its own key (declared in its `provides`). The built-in stages
+   * use none: what they hand on is a typed field above.
+   */
   extra: Record<string, unknown>;
+}
+
+/** The policy's record of how its winners got in (ctx.htr; the reports read it). */
+export interface HtrRecord {
+  /** The HTR stage the policy ended at (1 strict, 2 relaxed, 3 representatives forced, 4 pool filled) and its name. */
+  stage: number;
+  stage_name: string;
+  /** Each winner, how it got in, and the filters whose vetoes a relaxation stage overrode for it. */
+  winners: { symbol: string; reason: string; overridden: string[] }[];
+  /** The strict (stage 1) vetoes, when a later stage relaxed them. */
+  strict_vetoes?: Record<string, Veto[]>;
+}
+
+/** What the allocation stage writes for a decision: its metrics.json block and atom weights. */
+export interface AllocationRecord {
+  metrics: Record<string, unknown>;
+  atoms?: Record<string, unknown>[];
 }
 
 export function newSelectionContext(run_id: string, params: Record<string, unknown>): SelectionContext {
@@ -146,7 +215,7 @@ export function newSelectionContext(run_id: string, params: Record<string, unkno
 
 /**
  * A constraint or input a stage changed by a declared rule instead of failing (a cluster cap relaxed, risk budgets
- * renormalised over the names present): kept in `ctx.extra.adjustments`, so a replayed decision (a backtest
+ * renormalised over the names present): kept in `ctx.adjustments`, so a replayed decision (a backtest
  * window, quiet) still reports it.
  */
 export interface Adjustment {
@@ -155,8 +224,8 @@ export interface Adjustment {
   [detail: string]: unknown;
 }
 
-export function recordAdjustment(ctx: { extra: Record<string, unknown> }, a: Adjustment): void {
-  ctx.extra.adjustments = [...((ctx.extra.adjustments as Adjustment[] | undefined) ?? []), a];
+export function recordAdjustment(ctx: { adjustments?: Adjustment[] }, a: Adjustment): void {
+  ctx.adjustments = [...(ctx.adjustments ?? []), a];
 }
 
 /**
@@ -211,7 +280,103 @@ export interface OutOfSampleRecord {
   returns: Float64Array;
   /** Each rebalance: decided as of `as_of`, held to `end` (ISO dates). */
   windows: { as_of: string; end: string; weights: { symbol: string; weight: number }[] }[];
-  metrics: { periods_per_year: number; weights_as_of: string; liquidated?: boolean; turnover?: number; costs?: number; volatility_band?: { drift: number } | null };
+  metrics: OutOfSampleMetrics;
+}
+
+/** The figures of an out-of-sample record a run above reads. */
+export interface OutOfSampleMetrics {
+  periods_per_year: number;
+  weights_as_of: string;
+  liquidated?: boolean;
+  turnover?: number;
+  costs?: number;
+  volatility_band?: { drift: number } | null;
+}
+
+/** One holding window of a walk-forward backtest (metrics.json's windows, the audit's `window` events). */
+export interface BacktestWindow {
+  window: number;
+  as_of: string;
+  start: string;
+  end: string;
+  holdings: number;
+  winners: number | null;
+  /** The allocation engine that produced this window's weights (a fallback shows here). */
+  engine: string | null;
+  turnover: number;
+  cost: number;
+  /** Borrow and funding paid over the window (sums of daily charges as fractions of that day's equity). */
+  borrow: number;
+  funding: number;
+  return: number;
+  liquidated: boolean;
+  weights: { symbol: string; weight: number }[];
+  /** Why the window holds cash (the policy let nothing through as of that date). */
+  cash_reason?: string;
+  /** Constraints the decision changed by a declared rule (a cluster cap relaxed, risk budgets renormalised). */
+  adjustments?: Adjustment[];
+  /** Bad prints of held names in the window, and what was booked instead (src/lakehouse/toxic.ts). */
+  toxic_bars?: { symbol: string; date: string; kind: 'spike' | 'reversal'; value: number; booked: number | null }[];
+  /** Orders of the window an order-level simulator could not complete (orders.arrow says why). */
+  unfilled?: number;
+  /** The market regime the decision read, and which ranker read it. */
+  regime?: string;
+  regime_by?: string;
+}
+
+/** The backtest's metrics.json block (docs/backtest.md): the figures other code reads are named, the rest kept. */
+export interface BacktestMetrics extends OutOfSampleMetrics {
+  risk_free_rate?: number;
+  /** The benchmark's own figures, and the portfolio's against it (src/math/metrics.ts `benchmarkRelative`). */
+  benchmark?: ({ symbol: string; relative?: { beta: number; alpha: number; correlation: number; tracking_error: number; information_ratio: number } } & Record<string, unknown>) | null;
+  carry?: { borrow: number; funding: number; per_year: number };
+  volatility_band?: { engine: string; band: number; realised: number; drift: number; limit?: number; flagged: boolean } | null;
+  verification?: { metric: string; agrees: boolean }[];
+  [figure: string]: unknown;
+}
+
+/** One ranker's record when the backtest re-made every decision with each ranker as champion (challengers.json). */
+export interface RankerRecord {
+  role: string;
+  metrics: Record<string, unknown> & { carry?: { total: number }; sharpe?: number };
+  [field: string]: unknown;
+}
+
+/** A parity check's figures for one simulator (parity.json). */
+export interface ParityMetrics {
+  sharpe: number;
+  cagr: number;
+  max_drawdown: number;
+  total_return: number;
+  turnover: number;
+  costs: number;
+  carry: { total: number };
+}
+
+/** The same decisions held by two simulators (the backtest's `parity`, parity.json's record). */
+export interface BacktestParity {
+  simulator: string;
+  reference: string;
+  returns: Record<string, Float64Array>;
+  record: {
+    settings: Record<string, unknown>;
+    metrics: Record<string, ParityMetrics>;
+    differences: Record<'sharpe' | 'cagr' | 'max_drawdown' | 'total_return' | 'turnover' | 'costs' | 'carry', number>;
+    tracking_error: number;
+    largest_equity_gap: { date: string; relative: number } | null;
+    unfilled: { orders: number; of: number; by_reason: Record<string, number> };
+  };
+}
+
+/** What the backtest stage leaves in `ctx.backtest`: the out-of-sample record and what the reports show of it. */
+export interface BacktestRecord extends OutOfSampleRecord {
+  /** The benchmark's returns on the same days, when one is set. */
+  benchmark?: Float64Array;
+  windows: BacktestWindow[];
+  metrics: BacktestMetrics;
+  /** Each ranker as champion: its record and returns (when the inference stage has challengers). */
+  challengers?: { champion: string; rankers: Record<string, RankerRecord>; returns: Record<string, Float64Array> };
+  parity?: BacktestParity;
 }
 
 /** What a sleeve contributes to its meta pipeline. */
@@ -280,6 +445,9 @@ export interface TournamentContext {
   cells?: CellOutcome[];
   /** What tournament_compare computed: tournament.json, and the aligned returns it was computed on. */
   comparison?: { json: Comparison; dates: Int32Array; ids: string[]; values: Float64Array; key?: string };
+  /** The files the report stage wrote. */
+  report?: { files: string[] };
+  /** Values a plugin module's own stage provides under its own key; the built-in stages use none. */
   extra: Record<string, unknown>;
 }
 
@@ -386,8 +554,48 @@ export interface MetaContext {
   tree_history?: { date: EpochDay; tree: TreeNode; weights: { symbol: string; weight: number }[] }[];
   flattened_weights?: FlatWeight[];
   periods_per_year?: number;
+  /** The engine of the final meta decision (a fallback shows here). */
+  meta_engine?: string;
+  /** meta_optimize's metrics.json block (the final decision, its engine and the walk-forward's settings). */
+  meta_allocation?: MetaAllocationRecord;
+  /** meta_flatten's metrics.json block (`meta`): the walk-forward's figures, turnover, costs, the final weights. */
+  meta_metrics?: MetaMetrics;
+  /** The files the report stage wrote. */
+  report?: { files: string[] };
+  /** Values a plugin module's own stage provides under its own key; the built-in stages use none. */
   extra: Record<string, unknown>;
 }
+
+/** meta_optimize's metrics.json block. */
+export interface MetaAllocationRecord {
+  as_of: string;
+  engine: string;
+  requested_engine: string;
+  [field: string]: unknown;
+}
+
+/** meta_flatten's metrics.json block (`meta`): what a parent meta and the reports read is named, the rest kept. */
+export interface MetaMetrics {
+  periods_per_year: number;
+  first: string | null;
+  last: string | null;
+  engine?: string;
+  rebalances: number;
+  turnover: number;
+  costs: number;
+  verification?: { metric: string; agrees: boolean }[];
+  [figure: string]: unknown;
+}
+
+/** Any context a pipeline runs on. */
+export type AnyContext = SelectionContext | MetaContext | TournamentContext;
+
+/**
+ * A context key a stage may `require` or `provide` (StageMeta): a field of one of the contexts, or `matrix` (a
+ * tournament's, which its document carries). A plugin module's own keys (kept under `extra`) are checked by name at
+ * validation only.
+ */
+export type ContextKey = Exclude<keyof SelectionContext | keyof MetaContext | keyof TournamentContext, 'kind' | 'extra'> | 'matrix';
 
 export function newMetaContext(run_id: string, sleeves: MetaContext['sleeves']): MetaContext {
   return { kind: 'meta', run_id, params: {}, sleeves, extra: {} };

@@ -3,6 +3,7 @@
  * the container binds it by kind and name, the validator checks its params against `meta.params`, and the schema
  * generator and `pipeline-run plugins` read the same object, so the editor, `validate` and the engine never disagree.
  */
+import type { Adjustment, AllocationRecord, ContextKey } from './context.js';
 import type { FractalError } from './errors.js';
 import type { DocumentKind } from './resolved-config.js';
 
@@ -117,14 +118,14 @@ export interface StageMeta extends PluginMeta {
   /** Document kinds this stage may appear in. */
   documents: DocumentKind[];
   /** Context keys the stage reads; each must be provided by an earlier stage (or the document itself). */
-  requires: string[];
+  requires: ContextKey[];
   /** Context keys the stage fills. */
-  provides: string[];
+  provides: ContextKey[];
   /**
    * Context keys the stage uses when an earlier stage provided them (optional inputs: allocation reads the policy's
    * winners and synthesis's atoms). `validate` uses them to tell when a decision would be ignored.
    */
-  reads?: string[];
+  reads?: ContextKey[];
   /**
    * Shorthand params moved into a referenced plugin's params before validation, e.g. the inference stage's
    * `weights` is the champion ranker's `weights`: `{ weights: ['rankers', 'ranker'] }`: the first of these ref
@@ -249,10 +250,10 @@ export interface ReplayDecision {
   engine: string | null;
   /** Set when the decision is to hold cash (e.g. 'no winners': the policy vetoed everything as of that date). */
   cash_reason?: string;
-  /** Constraints changed by a declared rule while deciding (ctx.extra.adjustments). */
-  adjustments?: { stage: string; kind: string; [detail: string]: unknown }[];
+  /** Constraints changed by a declared rule while deciding (ctx.adjustments). */
+  adjustments?: Adjustment[];
   /** What the allocation stage would write for this decision: its metrics.json block and atom weights. */
-  allocation?: { metrics: Record<string, unknown>; atoms?: Record<string, unknown>[] };
+  allocation?: AllocationRecord;
   /** The market regime read as of the decision date, and the ranker that read it (the champion's when it reads one). */
   regime?: string;
   regime_by?: string;

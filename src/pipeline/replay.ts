@@ -52,8 +52,7 @@ async function runStages(stages: BuiltStage[], from: number, upto: number, c: Se
       const reason = cashReason(err, s);
       if (!reason) throw err instanceof FractalError ? err.withDefaults({ stage: { index: i, type: s.type } }) : err;
       c.weights = [];
-      c.extra.cash_reason = reason;
-      c.extra.cash = true;
+      c.cash_reason = reason;
       return c;
     }
   }
@@ -75,10 +74,10 @@ export async function replayOutcome(stages: BuiltStage[], upto: number, env: Sta
   const fork = opts.challengers ? stages.findIndex((s, i) => i < upto - 1 && s.meta.provides.includes('scores')) : -1;
   if (fork < 0) return outcomeOf(asOf, await replayPrefix(stages, upto, env, runId, asOf, opts));
   const shared = await runStages(stages, 0, fork + 1, newSelectionContext(runId, {}), env, asOf, opts);
-  const keys = shared.extra.cash ? [] : Object.keys(shared.scores ?? {}).filter((k) => k !== shared.champion);
+  const keys = shared.cash_reason !== undefined ? [] : Object.keys(shared.scores ?? {}).filter((k) => k !== shared.champion);
   // Copies taken before the champion's own decision goes on (it replaces context fields as it runs).
   const copies = keys.map((k) => [k, withChampion(shared, k)] as const);
-  const main = shared.extra.cash ? shared : await runStages(stages, fork + 1, upto, shared, env, asOf, opts);
+  const main = shared.cash_reason !== undefined ? shared : await runStages(stages, fork + 1, upto, shared, env, asOf, opts);
   const challengers: Record<string, ReplayDecision> = {};
   for (const [k, c] of copies) challengers[k] = decisionOf(await runStages(stages, fork + 1, upto, c, env, asOf, opts));
   return { ...outcomeOf(asOf, main), challengers };
@@ -86,8 +85,8 @@ export async function replayOutcome(stages: BuiltStage[], upto: number, env: Sta
 
 function decisionOf(c: SelectionContext): ReplayDecision {
   const d = c.returns?.dates;
-  const adjustments = c.extra.adjustments as ReplayDecision['adjustments'];
-  const allocation = c.extra.allocation_record as ReplayDecision['allocation'];
+  const adjustments = c.adjustments;
+  const allocation = c.allocation_record;
   // The regime the decision saw: the champion's reading, else the first ranker that read one (a challenger).
   const regimeBy = c.regime ? c.champion : Object.keys(c.scores ?? {}).find((k) => c.scores![k]!.regime);
   const regime = c.regime ?? (regimeBy ? c.scores![regimeBy]!.regime : undefined);
@@ -95,10 +94,10 @@ function decisionOf(c: SelectionContext): ReplayDecision {
     weights: (c.weights ?? []).map((w) => ({ symbol: w.symbol, weight: w.weight, direction: w.direction })),
     winners: c.winners?.length ?? null,
     lastSeen: d && d.length ? d[d.length - 1] : null,
-    engine: (c.extra.allocation_engine as string | undefined) ?? null,
-    ...(c.extra.cash_reason ? { cash_reason: c.extra.cash_reason as string } : {}),
+    engine: c.allocation_engine ?? null,
+    ...(c.cash_reason ? { cash_reason: c.cash_reason } : {}),
     ...(adjustments?.length ? { adjustments } : {}),
-    ...(allocation && !c.extra.cash ? { allocation } : {}),
+    ...(allocation && c.cash_reason === undefined ? { allocation } : {}),
     ...(regime ? { regime, ...(regimeBy ? { regime_by: regimeBy } : {}) } : {}),
   };
 }

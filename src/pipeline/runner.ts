@@ -12,7 +12,7 @@ import { ArtifactWriter } from '../runs/artifacts.js';
 import { AuditLedger } from '../runs/audit.js';
 import { fractalVersion, gitState, pluginModuleHashes, type Manifest } from '../runs/manifest.js';
 import { newRunId, RunFolder } from '../runs/run-folder.js';
-import { newMetaContext, newSelectionContext, newTournamentContext } from '../core/context.js';
+import { newMetaContext, newSelectionContext, newTournamentContext, type AnyContext } from '../core/context.js';
 import { asFractalError, FractalError, inputError, type ErrorLocation } from '../core/errors.js';
 import { PipelineFactory, type BuiltPipeline } from './factory.js';
 import type { ChildRun, PreflightEnv, ReplayOutcome, RunSpec, StageEnv } from '../core/plugin.js';
@@ -133,7 +133,7 @@ export async function runPipeline(v: ValidationResult, opts: RunOptions): Promis
 }
 
 /** Runs a validated pipeline; returns the summary and the final context (meta pipelines read their sleeves'). */
-export async function executePipeline(v: ValidationResult, opts: RunOptions): Promise<{ summary: RunSummary; context: unknown }> {
+export async function executePipeline(v: ValidationResult, opts: RunOptions): Promise<{ summary: RunSummary; context: AnyContext }> {
   if (!v.resolved || !v.hash) throw inputError('CONFIG_INVALID', `${v.file} is not valid; run \`pipeline-run validate ${v.file}\``);
   const config = v.resolved;
   const built = new PipelineFactory(v.registry).build(config);
@@ -302,7 +302,7 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
     };
   };
 
-  let ctx: any = config.pipeline === 'meta' ? newMetaContext(runId, config.sleeves ?? []) : config.pipeline === 'tournament' ? newTournamentContext(runId) : newSelectionContext(runId, {});
+  let ctx: AnyContext = config.pipeline === 'meta' ? newMetaContext(runId, config.sleeves ?? []) : config.pipeline === 'tournament' ? newTournamentContext(runId) : newSelectionContext(runId, {});
   let current: string | null = null;
   const markFailed = (idx: number) => {
     if (idx >= 0 && stageRecords[idx].outcome === 'skipped') stageRecords[idx] = { type: stageRecords[idx].type, ms: null, outcome: 'failed' };

@@ -1,6 +1,6 @@
 /** What a finished child run (a sleeve) contributes to its meta pipeline: plain data, so it can cross threads. */
 import { dayFromIso } from '../util/dates.js';
-import type { DatedHoldings, MetaContext, OutOfSampleRecord, RunRecord, SleeveResult } from '../core/context.js';
+import type { AnyContext, BacktestMetrics, DatedHoldings, MetaMetrics, OutOfSampleRecord, RunRecord, SleeveResult } from '../core/context.js';
 
 const numberOrNull = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 
@@ -24,9 +24,10 @@ export function selectionHoldings(bt: Pick<OutOfSampleRecord, 'windows' | 'metri
 }
 
 /** What a finished child run contributes: its out-of-sample returns and its physical weights through time. */
-export function resultOf(name: string, kind: 'selection' | 'meta', context: unknown, run: string): SleeveResult | undefined {
+export function resultOf(name: string, kind: 'selection' | 'meta', context: AnyContext, run: string): SleeveResult | undefined {
   if (kind === 'meta') {
-    const c = context as MetaContext;
+    const c = context;
+    if (c.kind !== 'meta') return undefined;
     if (!c.meta_returns || !c.flattened_weights || !c.tree_history) return undefined;
     return {
       name, kind, run, cached: false, dates: c.meta_returns.dates, returns: c.meta_returns.returns, tree: c.cluster_tree,
@@ -34,24 +35,25 @@ export function resultOf(name: string, kind: 'selection' | 'meta', context: unkn
       holdings: c.tree_history.map((h) => ({ date: h.date, weights: h.weights })),
       trees: c.tree_history.map((h) => ({ date: h.date, tree: h.tree })),
       ...(c.meta_liquidated ? { liquidated: true } : {}),
-      record: recordOf(c.extra.meta_metrics as Record<string, unknown> | undefined),
+      record: recordOf(c.meta_metrics),
     };
   }
-  const c = context as { backtest?: OutOfSampleRecord; weights?: SleeveResult['weights'] };
-  if (!c.backtest) return undefined;
+  const c = context;
+  if (c.kind !== 'selection' || !c.backtest) return undefined;
   const liquidated = Boolean(c.backtest.metrics.liquidated);
   const weights = liquidated ? [] : (c.weights ?? []).filter((w) => w.weight !== 0);
   return {
     name, kind, run, cached: false, dates: c.backtest.dates, returns: c.backtest.returns, weights, holdings: selectionHoldings(c.backtest, weights),
     periods_per_year: c.backtest.metrics.periods_per_year, ...(liquidated ? { liquidated } : {}),
-    record: { ...recordOf(c.backtest.metrics as unknown as Record<string, unknown>), rebalances: c.backtest.windows.length },
+    record: { ...recordOf(c.backtest.metrics), rebalances: c.backtest.windows.length },
   };
 }
 
 /** Turnover, costs and volatility-band drift as a run's metrics.json states them (a meta's `meta` section). */
-function recordOf(m: Record<string, unknown> | undefined): RunRecord {
-  const band = m?.volatility_band as { drift?: unknown } | null | undefined;
-  return { turnover: numberOrNull(m?.turnover), costs: numberOrNull(m?.costs), volatility_band_drift: numberOrNull(band?.drift), rebalances: numberOrNull(m?.rebalances) };
+function recordOf(m: MetaMetrics | BacktestMetrics | undefined): RunRecord {
+  const band: unknown = m?.volatility_band;
+  const drift = typeof band === 'object' && band !== null && 'drift' in band ? band.drift : undefined;
+  return { turnover: numberOrNull(m?.turnover), costs: numberOrNull(m?.costs), volatility_band_drift: numberOrNull(drift), rebalances: numberOrNull(m?.rebalances) };
 }
 
 /** A finished child run as plain data, with what it contributes as a sleeve. */
@@ -59,7 +61,7 @@ export function childRunOf(
   name: string,
   kind: 'selection' | 'meta',
   s: { outcome: 'succeeded' | 'failed'; run_id: string; folder: string; config_hash: string; data_hash: string | null; data_inputs: number; error?: { code: string; message: string; stage: string | null } },
-  context: unknown,
+  context: AnyContext,
 ): import('../core/plugin.js').ChildRun {
   const found = s.outcome === 'succeeded' ? resultOf(name, kind, context, s.folder) : undefined;
   const result = found ? { ...found, data_hash: s.data_hash, data_inputs: s.data_inputs } : undefined;

@@ -269,7 +269,7 @@ export class AllocationStage implements Stage<SelectionContext> {
     }
     if (chosen.engine.name !== engines[0]!.name) env.audit.event('allocation', 'fallback_used', { requested: engines[0]!.name, used: chosen.engine.name });
     // Which engine produced the weights: the backtest records it per rebalance.
-    ctx.extra.allocation_engine = chosen.engine.name;
+    ctx.allocation_engine = chosen.engine.name;
     for (const a of chosen.adjustments) {
       const adjustment = { stage: 'allocation', engine: chosen.engine.name, kind: String(a.kind), ...a };
       env.audit.event('allocation', String(a.kind), adjustment);
@@ -312,10 +312,10 @@ export class AllocationStage implements Stage<SelectionContext> {
       universe: { assets: n, atoms: useAtoms, source, dropped: droppedNames },
       ...(chosen.betaTolerance !== undefined ? { beta_tolerance: chosen.betaTolerance, portfolio_beta: w.reduce((s, x, i) => s + x * beta![i]!, 0) } : {}),
       ...(capRecord ? { cluster_cap: capRecord } : {}),
-      adjustments: (ctx.extra.adjustments as unknown[] | undefined) ?? [],
+      adjustments: ctx.adjustments ?? [],
       diagnostics: chosen.diagnostics,
     };
-    ctx.extra.allocation_record = { metrics, ...(atomWeights ? { atoms: atomWeights } : {}) };
+    ctx.allocation_record = { metrics, ...(atomWeights ? { atoms: atomWeights } : {}) };
     await env.artifacts.writeJsonSection('metrics.json', 'allocation', metrics);
     env.audit.event('allocation', 'weights_allocated', {
       engine: chosen.engine.name, requested_engine: engines[0]!.name, fallback_used: metrics.fallback_used, assets: n,

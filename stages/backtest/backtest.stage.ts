@@ -12,7 +12,7 @@
  * With challenger rankers, every decision is also re-made with each challenger as champion and held the same
  * way: challengers.json and challengers.arrow give each ranker's out-of-sample record. docs/backtest.md.
  */
-import type { OutOfSampleRecord, SelectionContext } from '../../src/core/context.js';
+import type { BacktestRecord, BacktestWindow, RankerRecord, SelectionContext } from '../../src/core/context.js';
 import { FractalError, inputError, runError } from '../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, pluginRef, str } from '../../src/core/params.js';
 import type { EngineMeta, PluginRef, PreflightEnv, ReplayDecision, ScannerMeta, SimulatorMeta, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
@@ -30,35 +30,8 @@ export const BAND_DRIFT_LIMIT = 0.25;
 
 export const FIRST_REBALANCE = ['after_train_days', 'after_train_returns'] as const;
 
-interface WindowRecord {
-  window: number;
-  as_of: string;
-  start: string;
-  end: string;
-  holdings: number;
-  winners: number | null;
-  /** The allocation engine that produced this window's weights (a fallback shows here). */
-  engine: string | null;
-  turnover: number;
-  cost: number;
-  /** Borrow and funding paid over the window (sums of daily charges as fractions of that day's equity). */
-  borrow: number;
-  funding: number;
-  return: number;
-  liquidated: boolean;
-  weights: { symbol: string; weight: number }[];
-  /** Why the window holds cash (the policy let nothing through as of that date). */
-  cash_reason?: string;
-  /** Constraints the decision changed by a declared rule (a cluster cap relaxed, risk budgets renormalised). */
-  adjustments?: ReplayDecision['adjustments'];
-  /** Bad prints of held names in the window, and what was booked instead (src/lakehouse/toxic.ts). */
-  toxic_bars?: { symbol: string; date: string; kind: 'spike' | 'reversal'; value: number; booked: number | null }[];
-  /** Orders of the window an order-level simulator could not complete (orders.arrow says why). */
-  unfilled?: number;
-  /** The market regime the decision read, and which ranker read it. */
-  regime?: string;
-  regime_by?: string;
-}
+/** One holding window as the backtest records it (the contract is core's: the reports and the run above read it). */
+type WindowRecord = BacktestWindow;
 
 /** One ranker's out-of-sample path: daily returns on the backtest's calendar and the windows that made them. */
 interface Path {
@@ -224,9 +197,9 @@ export class BacktestStage implements Stage<SelectionContext> {
       net_exposure: last.reduce((a, w) => a + w.weight, 0),
       liquidated: dead,
       // Against the benchmark on the same days: beta, alpha, tracking error, information ratio (src/math/metrics.ts).
-      benchmark: bench ? { symbol: benchmark, ...computeMetrics(bench, ppy, rf), relative: benchmarkRelative(r, bench, ppy, rf) } : null,
+      benchmark: bench && benchmark ? { symbol: benchmark, ...computeMetrics(bench, ppy, rf), relative: benchmarkRelative(r, bench, ppy, rf) } : null,
       verification,
-      volatility_band: band === undefined ? null : { engine, band, realised: metrics.volatility, drift: metrics.volatility - band, limit: BAND_DRIFT_LIMIT, flagged: metrics.volatility - band > BAND_DRIFT_LIMIT },
+      volatility_band: band === undefined || engine === undefined ? null : { engine, band, realised: metrics.volatility, drift: metrics.volatility - band, limit: BAND_DRIFT_LIMIT, flagged: metrics.volatility - band > BAND_DRIFT_LIMIT },
       ...(finalDecision.champion ? { champion: finalDecision.champion } : {}),
       ...(champion.ledger ? { simulator: { name: simulator.name, params: simulator.params, orders: champion.ledger.orders.length, fills: champion.ledger.fills.length, unfilled: champion.ledger.orders.filter((o) => o.status !== 'filled').length } } : {}),
     };
@@ -252,7 +225,7 @@ export class BacktestStage implements Stage<SelectionContext> {
       symbol: { kind: 'string', values: champion.weightRows.map((w) => w.symbol) },
       weight: { kind: 'float', values: Float64Array.from(champion.weightRows, (w) => w.weight) },
     }));
-    let challengers: { champion: string; rankers: Record<string, unknown> } | undefined;
+    let challengers: { champion: string; rankers: Record<string, RankerRecord> } | undefined;
     if (keys.length && finalDecision.champion) {
       const championKey = finalDecision.champion;
       challengers = { champion: championKey, rankers: { [championKey]: rankerRecord('champion', champion, ppy, rf, last, bench), ...challengerRecords } };
@@ -293,14 +266,14 @@ export class BacktestStage implements Stage<SelectionContext> {
     if (finalDecision.allocation) {
       await env.artifacts.writeJsonSection('metrics.json', 'allocation', { ...finalDecision.allocation.metrics, decision });
       if (finalDecision.allocation.atoms) await env.artifacts.writeJson('atoms.json', finalDecision.allocation.atoms);
-    } else if (ctx.extra.allocation_record) {
+    } else if (ctx.allocation_record) {
       // The as-of decision holds cash: the block says so rather than describe the allocation stage's own decision.
       await env.artifacts.writeJsonSection('metrics.json', 'allocation', { weights: {}, cash_reason: finalDecision.cash_reason ?? null, decision });
       await env.artifacts.writeJson('atoms.json', []);
     }
     ctx.weights = last;
     // At least what the run above reads (the OutOfSampleRecord contract), checked here by the compiler.
-    const record: OutOfSampleRecord & Record<string, unknown> = { dates: d, returns: r, benchmark: bench, windows: champion.windows, metrics: summary, ...(challengers ? { challengers: { ...challengers, returns: { [challengers.champion]: r, ...challengerReturns } } } : {}), ...(parity ? { parity } : {}) };
+    const record: BacktestRecord = { dates: d, returns: r, benchmark: bench, windows: champion.windows, metrics: summary, ...(challengers ? { challengers: { ...challengers, returns: { [challengers.champion]: r, ...challengerReturns } } } : {}), ...(parity ? { parity } : {}) };
     ctx.backtest = record;
     env.log(`backtest: ${champion.windows.length} windows, ${isoFromDay(d[0])} to ${isoFromDay(d[d.length - 1])}, CAGR ${(metrics.cagr * 100).toFixed(1)}%, Sharpe ${metrics.sharpe.toFixed(2)}, max drawdown ${(metrics.max_drawdown * 100).toFixed(1)}%${keys.length ? `; challengers ${keys.map((k) => `${k} Sharpe ${(challengerRecords[k]!.metrics.sharpe as number).toFixed(2)}`).join(', ')}` : ''}`);
     return ctx;

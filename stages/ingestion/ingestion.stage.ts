@@ -134,7 +134,7 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
 
       ctx.as_of = asOf;
       ctx.raw_pool = candidates;
-      ctx.extra.discovery_funnel = funnel;
+      ctx.discovery_funnel = funnel;
       const data = scan.data;
       ctx.market = {
         venue: scan.venue,
@@ -147,7 +147,7 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
         readBars: (req) => data.readPrices({ venue: scan!.venue, ...req, toxicThreshold }),
         tradingRules: (symbol) => tradingRulesOf(stored.get(symbol)),
       };
-      ctx.extra.toxic_bars = toxic;
+      ctx.toxic_bars = toxic;
       ctx.returns = returns;
       ctx.prices = prices;
       const first = isoFromDay(returns.dates[0]);

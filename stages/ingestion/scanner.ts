@@ -2,47 +2,15 @@
  * The scanner contract and the discovery rules scanners share. A scanner returns candidates (the raw pool) and
  * the market data their bars come from; the ingestion stage then loads aligned returns up to the as-of date.
  */
-import type { Candidate } from '../../src/core/context.js';
+import type { Candidate, DroppedSymbol, FunnelStep } from '../../src/core/context.js';
 import type { Params, PreflightEnv, StageEnv, Universe } from '../../src/core/plugin.js';
 import type { Lakehouse, SymbolRow } from '../../src/lakehouse/index.js';
 import { isoFromDay } from '../../src/util/dates.js';
 import { tradesDaily } from '../../src/lakehouse/health.js';
 import { byCodeUnit } from '../../src/util/order.js';
 
-/**
- * Why discovery left a symbol out, at the step that did: `reason` in words, and the step's own evidence (a liquidity
- * value and its floor, the exclusion rule, the twin identity dedup kept, a rank beyond the limit). `pipeline-run trace
- * <run> SYMBOL` reads it back from candidates.json.
- */
-export interface DroppedSymbol {
-  symbol: string;
-  reason: string;
-  /** liquidity: the 24h (or point-in-time mean) quote volume and the floor it missed. */
-  value?: number;
-  floor?: number;
-  /** exclusions: which rule (`stablecoin`, `gold_token`, `pattern`) and, for a pattern, the expression. */
-  rule?: 'stablecoin' | 'gold_token' | 'pattern';
-  pattern?: string;
-  /** identity_dedup: the shared identity and the listing kept instead. */
-  identity?: string;
-  kept?: string;
-  /** limit: the symbol's place in the sort, and the limit. */
-  rank?: number;
-  limit?: number;
-  /** venue / asset_types: where it is, or what it is. */
-  venue?: string;
-  asset_type?: string;
-  /** fresh_at_as_of: its last bar on or before the decision date. */
-  last_bar?: string;
-}
-
-/** One discovery step: how many candidates were left after it, and which were dropped by it, each with why. */
-export interface FunnelStep {
-  step: string;
-  left: number;
-  detail?: string;
-  dropped?: DroppedSymbol[];
-}
+/** Discovery's record of each step (the contract is core's: the context and the reports carry it). */
+export type { DroppedSymbol, FunnelStep } from '../../src/core/context.js';
 
 export interface ScanResult {
   candidates: Candidate[];

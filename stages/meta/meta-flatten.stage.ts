@@ -91,7 +91,7 @@ export class MetaFlattenStage implements Stage<MetaContext> {
       last: dates.length ? isoFromDay(dates[dates.length - 1]) : null,
       ...computeMetrics(returns, ppy),
       verification: verifyMetrics(returns, ppy),
-      engine: ctx.extra.meta_engine,
+      engine: ctx.meta_engine,
       meta_weights: ctx.meta_weights,
       weights_as_of: isoFromDay(asOf),
       rebalances: held.length,
@@ -106,7 +106,7 @@ export class MetaFlattenStage implements Stage<MetaContext> {
     await env.artifacts.writeJsonSection('metrics.json', 'meta', metrics);
     await env.artifacts.writeBytes('returns.arrow', await encodeColumns({ date: { kind: 'date', values: dates }, return: { kind: 'float', values: returns } }));
     await env.artifacts.writeBytes('equity.arrow', await encodeColumns({ date: { kind: 'date', values: dates }, equity: { kind: 'float', values: equityCurve(returns) }, drawdown: { kind: 'float', values: drawdownSeries(returns) } }));
-    ctx.extra.meta_metrics = metrics;
+    ctx.meta_metrics = metrics;
     env.log(`meta: ${Object.keys(ctx.meta_weights!).length} sleeves, ${final.flat.length} physical holdings as of ${isoFromDay(asOf)}, Σ ${final.gate.sum.toFixed(6)}; out of sample ${metrics.first} to ${metrics.last}: CAGR ${(metrics.cagr * 100).toFixed(1)}%, Sharpe ${metrics.sharpe.toFixed(2)}`);
     return ctx;
   }

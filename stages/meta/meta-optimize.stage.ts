@@ -101,7 +101,7 @@ export class MetaOptimizeStage implements Stage<MetaContext> {
     ctx.meta_returns = { dates: wf.dates, returns: wf.returns };
     ctx.meta_rebalances = wf.rebalances;
     ctx.meta_liquidated = wf.liquidated;
-    ctx.extra.meta_engine = final.engine;
+    ctx.meta_engine = final.engine;
     await env.artifacts.writeJson('meta_weights.json', names.map((n) => ({ symbol: n, weight: final.weights[n], direction: final.weights[n] < 0 ? 'SHORT' : 'LONG' })));
     const allocation = {
       as_of: isoFromDay(ctx.as_of),
@@ -117,7 +117,7 @@ export class MetaOptimizeStage implements Stage<MetaContext> {
       cost_bps: (p.slippage_bps as number) + (p.commission_bps as number),
       engines: held.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.engine]: (acc[r.engine] ?? 0) + 1 }), {}),
     };
-    ctx.extra.meta_allocation = allocation;
+    ctx.meta_allocation = allocation;
     await env.artifacts.writeJsonSection('metrics.json', 'meta_allocation', allocation);
     env.log(`meta_optimize: ${held.length} meta rebalances, ${isoFromDay(wf.dates[0])} to ${isoFromDay(wf.dates[wf.dates.length - 1])}; weights as of ${isoFromDay(ctx.as_of)} by ${final.engine}`);
     return ctx;

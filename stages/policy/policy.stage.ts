@@ -256,7 +256,7 @@ export class PolicyStage implements Stage<SelectionContext> {
     ctx.winners = winners.map((w) => w.symbol);
     ctx.vetoes = ev.vetoes;
     // For the report: how each winner got in, and the vetoes a relaxation stage overrode for it.
-    ctx.extra.htr = { stage, stage_name: HTR_STAGE_NAMES[stage], winners: winners.map((w) => ({ symbol: w.symbol, reason: w.reason, overridden: w.overridden.map((v) => v.filter) })), strict_vetoes: ev2 ? ev1.vetoes : undefined };
+    ctx.htr = { stage, stage_name: HTR_STAGE_NAMES[stage], winners: winners.map((w) => ({ symbol: w.symbol, reason: w.reason, overridden: w.overridden.map((v) => v.filter) })), strict_vetoes: ev2 ? ev1.vetoes : undefined };
     const filterRecords = refs.map((r, i) => ({ name: r.name, hard: filters[i]!.hard, strict: strict[i], ...(relaxed ? { relaxed: relaxed[i] } : {}) }));
     await env.artifacts.writeJson('vetoes.json', {
       htr_stage: stage,

@@ -1,14 +1,14 @@
 /** Report: runs each reporter over the context; every file it writes lands in the run folder. */
 import { params, pluginRefList, type Static } from '../../src/core/params.js';
 import type { Reporter, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
-import type { SelectionContext } from '../../src/core/context.js';
+import type { AnyContext } from '../../src/core/context.js';
 
 const PARAMS = params({
   reporters: pluginRefList('reporter', 'Reporters to run.', ['markdown', 'html']),
 });
 export type ReportParams = Static<typeof PARAMS>;
 
-export class ReportStage implements Stage<SelectionContext, ReportParams> {
+export class ReportStage implements Stage<AnyContext, ReportParams> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'report',
@@ -19,10 +19,10 @@ export class ReportStage implements Stage<SelectionContext, ReportParams> {
     params: PARAMS,
   };
 
-  async execute(ctx: SelectionContext, p: ReportParams, env: StageEnv): Promise<SelectionContext> {
+  async execute(ctx: AnyContext, p: ReportParams, env: StageEnv): Promise<AnyContext> {
     const files: string[] = [];
     for (const ref of p.reporters) {
-      const reporter = env.plugins.get<Reporter<SelectionContext>>('reporter', ref.name);
+      const reporter = env.plugins.get<Reporter<AnyContext>>('reporter', ref.name);
       files.push(...(await reporter.render(ctx, ref.params, env)));
     }
     ctx.report = { files };

@@ -5,7 +5,7 @@
  * pipeline that stops before the backtest gets the sections it has.
  */
 import { ownGet } from '../../../src/util/keyed.js';
-import type { MetaContext, SelectionContext, TournamentContext } from '../../../src/core/context.js';
+import type { AnyContext, BacktestRecord } from '../../../src/core/context.js';
 import { metaHtml } from './meta-sections.js';
 import { tournamentHtml } from './tournament-sections.js';
 import { int, params, str, type Static } from '../../../src/core/params.js';
@@ -15,9 +15,8 @@ import { correlationMatrix } from '../../../src/math/correlation.js';
 import { drawdownSeries, equityCurve, rollingStats } from '../../../src/math/metrics.js';
 import { leavesList } from '../../../src/math/ward.js';
 import { dendrogramSvg, equityComparisonSpec, equityGapSpec, escapeXml as esc, funnelSpec, heatmapSpec, performanceSpec, renderSvg, rollingSpec, tradingSpec, weightsOverTimeSpec, weightsSpec } from '../../../src/report/charts.js';
-import { droppedBySteps, driftText, MONTHS, monthlyGrid, num, passedOnceRelaxed, pct, regimePeriods, regimeSource, relativeRows, STEP_NAMES, tradingRows, vetoOrder, vetoOutcome, windowRows, type BacktestView } from './selection-sections.js';
+import { droppedBySteps, driftText, MONTHS, monthlyGrid, num, passedOnceRelaxed, pct, regimePeriods, regimeSource, relativeRows, STEP_NAMES, tradingRows, vetoOrder, vetoOutcome, windowRows, type SelectionView } from './selection-sections.js';
 
-type BacktestResult = BacktestView;
 
 /** A monthly return's cell colour: green for gains, red for losses, stronger with size (±20% is full). */
 function heat(x: number | undefined): string {
@@ -36,7 +35,7 @@ const PARAMS = params({
 });
 export type HtmlParams = Static<typeof PARAMS>;
 
-export class HtmlReporter implements Reporter<SelectionContext, HtmlParams> {
+export class HtmlReporter implements Reporter<AnyContext, HtmlParams> {
   static readonly meta: PluginMeta = {
     kind: 'reporter',
     name: 'html',
@@ -44,13 +43,15 @@ export class HtmlReporter implements Reporter<SelectionContext, HtmlParams> {
     params: PARAMS,
   };
 
-  async render(ctx: SelectionContext, p: HtmlParams, env: StageEnv): Promise<string[]> {
+  async render(ctx: AnyContext, p: HtmlParams, env: StageEnv): Promise<string[]> {
     const title = p.title ?? env.pipeline.name;
     const sections: string[] = [];
-    const bt = ctx.backtest as BacktestResult | undefined;
-    if ((ctx as unknown as MetaContext).kind === 'meta') sections.push(...(await metaHtml(ctx as unknown as MetaContext, 25)));
-    const tournament = (ctx as unknown as TournamentContext).kind === 'tournament';
-    if (tournament) sections.push(...(await tournamentHtml(ctx as unknown as TournamentContext, env)));
+    // A meta or tournament context has none of a selection's fields: read through the view, they are undefined.
+    const sel: SelectionView = ctx;
+    const bt = sel.backtest;
+    if (ctx.kind === 'meta') sections.push(...(await metaHtml(ctx, 25)));
+    const tournament = ctx.kind === 'tournament';
+    if (ctx.kind === 'tournament') sections.push(...(await tournamentHtml(ctx, env)));
 
     if (bt) {
       const m = bt.metrics;
@@ -76,7 +77,7 @@ export class HtmlReporter implements Reporter<SelectionContext, HtmlParams> {
       const rel = relativeRows(bt);
       const band = m.volatility_band;
       const drift = driftText(bt);
-      const verification = (m.verification as { metric: string; agrees: boolean }[] | undefined) ?? [];
+      const verification = m.verification ?? [];
       sections.push(`<h2>Performance${bt.challengers ? ` (${esc(bt.challengers.champion)} as champion)` : ''}</h2>${drift ? `<p class="flag">${esc(drift)}</p>` : ''}<p class="muted">Out of sample: ${esc(String(m.first))} to ${esc(String(m.last))}, ${m.windows} walk-forward windows (each day's return comes from weights decided on data up to the day before), ${m.periods_per_year} periods a year. Carry (borrow, funding) is charged daily on exposure, apart from trading costs.</p>
 <div class="side"><table class="metrics">${cols}${body}</table>${rel ? `<table class="metrics"><tr><th colspan="2">against ${esc(b!.symbol)}</th></tr>${rel.map(([k, v]) => `<tr><td>${k}</td><td class="num">${v}</td></tr>`).join('')}</table>` : ''}</div>
 <p class="muted">Second-route check of Sharpe, CAGR and max drawdown: ${verification.every((v) => v.agrees) ? 'agrees' : `<b>disagrees</b> (${verification.filter((v) => !v.agrees).map((v) => v.metric).join(', ')})`}.${band ? ` Volatility band (${esc(band.engine)} ${pct(band.band)}): realised ${pct(band.realised)}, drift ${pct(band.drift)}${band.flagged ? ' <b>DRIFT</b>' : ', within it'}.` : ''}${rel ? ` Beta and alpha from an OLS fit of daily excess returns on ${esc(b!.symbol)}'s; alpha annualised arithmetically (docs/math.md).` : ''}</p>`);
@@ -84,7 +85,7 @@ export class HtmlReporter implements Reporter<SelectionContext, HtmlParams> {
       const regimes = regimePeriods(bt);
       sections.push(await renderSvg(performanceSpec(bt.dates, equityCurve(bt.returns), drawdownSeries(bt.returns), bench, regimes)));
       const by = regimeSource(bt);
-      if (regimes && by && by !== ctx.champion) sections.push(`<p class="muted">Regimes as read by the ${esc(by)} ranker (a challenger: the champion reads none; allocation caps follow only the champion's).</p>`);
+      if (regimes && by && by !== sel.champion) sections.push(`<p class="muted">Regimes as read by the ${esc(by)} ranker (a challenger: the champion reads none; allocation caps follow only the champion's).</p>`);
 
       const ppy = Number(m.periods_per_year ?? 365);
       const days = p.rolling_days ?? Math.round(ppy / 4);
@@ -106,58 +107,58 @@ export class HtmlReporter implements Reporter<SelectionContext, HtmlParams> {
       if (bt.parity) sections.push(...(await parityHtml(bt.parity, bt.dates)));
     }
 
-    if (ctx.weights?.length) {
+    if (sel.weights?.length) {
       sections.push('<h2>Weights</h2>');
-      sections.push(await renderSvg(weightsSpec(ctx.weights.map((w) => ({ symbol: w.symbol, weight: w.weight })), `Weights as of ${ctx.as_of !== undefined ? isoFromDay(ctx.as_of) : 'the last rebalance'}`)));
+      sections.push(await renderSvg(weightsSpec(sel.weights.map((w) => ({ symbol: w.symbol, weight: w.weight })), `Weights as of ${sel.as_of !== undefined ? isoFromDay(sel.as_of) : 'the last rebalance'}`)));
     }
 
-    const funnel = ctx.extra.discovery_funnel as { step: string; left: number; dropped?: { symbol: string; reason: string }[] }[] | undefined;
-    if (funnel?.length || ctx.raw_pool) {
+    const funnel = sel.discovery_funnel;
+    if (funnel?.length || sel.raw_pool) {
       const steps: { step: string; count: number }[] = [];
       if (funnel?.length) steps.push({ step: 'universe', count: funnel[0].left });
-      if (ctx.raw_pool) steps.push({ step: 'discovery', count: ctx.raw_pool.length });
-      if (ctx.vetoes && ctx.features) steps.push({ step: 'after vetoes', count: ctx.features.symbols.filter((s) => !ownGet(ctx.vetoes, s)?.length).length });
-      if (ctx.winners) steps.push({ step: 'winners', count: ctx.winners.length });
-      if (ctx.weights) steps.push({ step: 'held', count: ctx.weights.filter((w) => w.weight !== 0).length });
+      if (sel.raw_pool) steps.push({ step: 'discovery', count: sel.raw_pool.length });
+      if (sel.vetoes && sel.features) steps.push({ step: 'after vetoes', count: sel.features.symbols.filter((s) => !ownGet(sel.vetoes, s)?.length).length });
+      if (sel.winners) steps.push({ step: 'winners', count: sel.winners.length });
+      if (sel.weights) steps.push({ step: 'held', count: sel.weights.filter((w) => w.weight !== 0).length });
       sections.push('<h2>Selection</h2>');
       sections.push(await renderSvg(funnelSpec(steps)));
       if (funnel?.length) sections.push(`<p class="muted">Discovery: ${funnel.map((f) => `${esc(f.step)} ${f.left}`).join(' → ')}</p>`);
-      const dropped = droppedBySteps(ctx);
+      const dropped = droppedBySteps(sel);
       if (dropped.length)
         sections.push(`<p>Not candidates at the as-of date (each with why in candidates.json; <code>pipeline-run trace &lt;run&gt; SYMBOL</code> explains one):</p><table><tr><th>step</th><th>symbols</th></tr>${dropped
           .map((d) => `<tr><td>${esc(d.step)}<br><span class="muted">${esc(STEP_NAMES[d.step] ?? '')}</span></td><td>${d.dropped.slice(0, 40).map((x) => `<span title="${esc(x.reason)}">${esc(x.symbol)}</span>`).join(', ')}${d.dropped.length > 40 ? `, … ${d.dropped.length - 40} more` : ''}${d.step === 'fresh_at_as_of' || d.dropped.length <= 5 ? `<br><span class="muted">${d.dropped.slice(0, 10).map((x) => `${esc(x.symbol)}: ${esc(x.reason)}`).join('; ')}</span>` : ''}</td></tr>`)
           .join('')}</table>`);
     }
 
-    if (ctx.clusters?.linkage && ctx.clusters.symbols.length > 1) {
-      sections.push(`<h2>Clusters (${new Set(ctx.clusters.labels).size})</h2>`);
-      sections.push(dendrogramSvg(ctx.clusters.linkage, ctx.clusters.symbols, ctx.clusters.labels));
-      const r = ctx.returns;
+    if (sel.clusters?.linkage && sel.clusters.symbols.length > 1) {
+      sections.push(`<h2>Clusters (${new Set(sel.clusters.labels).size})</h2>`);
+      sections.push(dendrogramSvg(sel.clusters.linkage, sel.clusters.symbols, sel.clusters.labels));
+      const r = sel.returns;
       if (r) {
-        const idx = ctx.clusters.symbols.map((s) => r.symbols.indexOf(s));
+        const idx = sel.clusters.symbols.map((s) => r.symbols.indexOf(s));
         if (idx.every((i) => i >= 0)) {
           const T = r.dates.length;
           const vals = new Float64Array(idx.length * T);
           idx.forEach((c, j) => vals.set(r.values.subarray(c * T, (c + 1) * T), j * T));
           const corr = correlationMatrix({ values: vals, nSymbols: idx.length, nDays: T }, { missing: 'pairwise', undefinedAs: 'zero' });
-          const order = Array.from(leavesList(ctx.clusters.linkage));
+          const order = Array.from(leavesList(sel.clusters.linkage));
           const n = idx.length;
           const sorted = new Float64Array(n * n);
           for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) sorted[a * n + b] = corr[order[a] * n + order[b]];
-          sections.push(await renderSvg(heatmapSpec(order.map((i) => ctx.clusters!.symbols[i]), sorted)));
+          sections.push(await renderSvg(heatmapSpec(order.map((i) => sel.clusters!.symbols[i]), sorted)));
         }
       }
     }
 
-    if (ctx.vetoes && Object.keys(ctx.vetoes).length) {
-      const rows = vetoOrder(ctx).map((sym) => [sym, ctx.vetoes![sym]!] as const).flatMap(([sym, vs]) => vs.map((v, i) => `<tr><td>${i ? '' : esc(sym)}</td><td>${esc(v.filter)}</td><td>${esc(v.metric)}</td><td class="num">${num(v.value as number, 4)}</td><td class="num">${esc(String(v.threshold))}</td><td>${i ? '' : esc(vetoOutcome(ctx, sym))}</td></tr>`));
-      const relaxed = passedOnceRelaxed(ctx);
-      sections.push(`<h2>Vetoes (${Object.keys(ctx.vetoes).length} symbols)</h2><p class="muted">At the thresholds the policy ended with${(ctx.extra.htr as { stage?: number } | undefined)?.stage && (ctx.extra.htr as { stage: number }).stage > 1 ? ' (relaxed)' : ''}. A symbol selected anyway had its veto overridden by a relaxation stage of the HTR loop.</p><table><tr><th>symbol</th><th>filter</th><th>metric</th><th>value</th><th>threshold</th><th>outcome</th></tr>${rows.join('')}</table>${relaxed.length ? `<p class="muted">Vetoed at the strict thresholds only, passed once relaxed: ${relaxed.map(esc).join(', ')}.</p>` : ''}`);
+    if (sel.vetoes && Object.keys(sel.vetoes).length) {
+      const rows = vetoOrder(sel).map((sym) => [sym, sel.vetoes![sym]!] as const).flatMap(([sym, vs]) => vs.map((v, i) => `<tr><td>${i ? '' : esc(sym)}</td><td>${esc(v.filter)}</td><td>${esc(v.metric)}</td><td class="num">${num(v.value as number, 4)}</td><td class="num">${esc(String(v.threshold))}</td><td>${i ? '' : esc(vetoOutcome(sel, sym))}</td></tr>`));
+      const relaxed = passedOnceRelaxed(sel);
+      sections.push(`<h2>Vetoes (${Object.keys(sel.vetoes).length} symbols)</h2><p class="muted">At the thresholds the policy ended with${sel.htr?.stage && sel.htr.stage > 1 ? ' (relaxed)' : ''}. A symbol selected anyway had its veto overridden by a relaxation stage of the HTR loop.</p><table><tr><th>symbol</th><th>filter</th><th>metric</th><th>value</th><th>threshold</th><th>outcome</th></tr>${rows.join('')}</table>${relaxed.length ? `<p class="muted">Vetoed at the strict thresholds only, passed once relaxed: ${relaxed.map(esc).join(', ')}.</p>` : ''}`);
     }
 
-    if (ctx.raw_pool?.length) {
-      const degraded = ctx.raw_pool.filter((c) => c.metadata?.status === 'DEGRADED');
-      sections.push(`<h2>Data health</h2><p>${ctx.raw_pool.length - degraded.length} of ${ctx.raw_pool.length} inputs STABLE${degraded.length ? `; ${degraded.length} DEGRADED:` : '.'}</p>${
+    if (sel.raw_pool?.length) {
+      const degraded = sel.raw_pool.filter((c) => c.metadata?.status === 'DEGRADED');
+      sections.push(`<h2>Data health</h2><p>${sel.raw_pool.length - degraded.length} of ${sel.raw_pool.length} inputs STABLE${degraded.length ? `; ${degraded.length} DEGRADED:` : '.'}</p>${
         degraded.length ? `<table><tr><th>symbol</th><th>reasons</th></tr>${degraded.map((c) => `<tr><td>${esc(c.symbol)}</td><td>${esc(((c.metadata?.reasons as string[]) ?? []).join('; '))}</td></tr>`).join('')}</table>` : ''
       }`);
     }
@@ -177,7 +178,7 @@ table.monthly td,table.monthly th{padding:.2rem .35rem;font-size:12px}table.mont
 details summary{cursor:pointer;margin:1rem 0 .3rem}details table{font-size:12.5px}details td{white-space:nowrap}details td:last-child{white-space:normal}
 </style></head><body>
 <h1>${esc(title)}</h1>
-<p class="muted">Run ${esc(env.runId)} · config ${esc(env.pipeline.hash.slice(0, 12))}${env.dataHash() ? ` · data ${esc(env.dataHash()!)}` : ''}${ctx.as_of !== undefined ? ` · as of ${isoFromDay(ctx.as_of)}` : ''}${ctx.regime ? ` · regime ${ctx.regime}` : ''}</p>
+<p class="muted">Run ${esc(env.runId)} · config ${esc(env.pipeline.hash.slice(0, 12))}${env.dataHash() ? ` · data ${esc(env.dataHash()!)}` : ''}${sel.as_of !== undefined ? ` · as of ${isoFromDay(sel.as_of)}` : ''}${sel.regime ? ` · regime ${sel.regime}` : ''}</p>
 ${sections.join('\n')}
 <h2>Stages</h2><table>${stages}</table>
 </body></html>
@@ -188,7 +189,7 @@ ${sections.join('\n')}
 }
 
 /** Champion and challengers side by side: one column per ranker, and their equity curves on one chart. */
-async function challengersHtml(c: NonNullable<BacktestResult['challengers']>, dates: Int32Array): Promise<string[]> {
+async function challengersHtml(c: NonNullable<BacktestRecord['challengers']>, dates: Int32Array): Promise<string[]> {
   const keys = Object.keys(c.rankers);
   const rows: [string, (m: Record<string, unknown> & { carry?: { total: number } }) => string][] = [
     ['CAGR', (m) => pct(m.cagr)],
@@ -212,7 +213,7 @@ async function challengersHtml(c: NonNullable<BacktestResult['challengers']>, da
 }
 
 /** Parity: the same decisions held by the order-level simulator and the vectorized reference, side by side. */
-async function parityHtml(p: NonNullable<BacktestResult['parity']>, dates: Int32Array): Promise<string[]> {
+async function parityHtml(p: NonNullable<BacktestRecord['parity']>, dates: Int32Array): Promise<string[]> {
   const r = p.record;
   const a = r.metrics[p.simulator]!;
   const b = r.metrics[p.reference]!;

@@ -4,12 +4,12 @@
  */
 import { params, int, type Static } from '../../../src/core/params.js';
 import type { PluginMeta, Reporter, StageEnv } from '../../../src/core/plugin.js';
-import type { MetaContext, SelectionContext, TournamentContext } from '../../../src/core/context.js';
+import type { AnyContext } from '../../../src/core/context.js';
 import { metaMarkdown } from './meta-sections.js';
 import { tournamentMarkdown } from './tournament-sections.js';
 import { isoFromDay } from '../../../src/util/dates.js';
 import type { ParityView } from './parity-view.js';
-import { droppedBySteps, driftText, MONTHS, monthlyGrid, passedOnceRelaxed, pct as pctOf, relativeRows, STEP_NAMES, vetoOrder, vetoOutcome, windowRows, type BacktestView } from './selection-sections.js';
+import { droppedBySteps, driftText, MONTHS, monthlyGrid, passedOnceRelaxed, pct as pctOf, relativeRows, STEP_NAMES, vetoOrder, vetoOutcome, windowRows, type SelectionView } from './selection-sections.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
@@ -17,7 +17,7 @@ const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
 const PARAMS = params({ top: int('Rows shown in long tables (candidates, weights).', 25, { min: 1 }) });
 export type MarkdownParams = Static<typeof PARAMS>;
 
-export class MarkdownReporter implements Reporter<SelectionContext, MarkdownParams> {
+export class MarkdownReporter implements Reporter<AnyContext, MarkdownParams> {
   static readonly meta: PluginMeta = {
     kind: 'reporter',
     name: 'markdown',
@@ -25,16 +25,18 @@ export class MarkdownReporter implements Reporter<SelectionContext, MarkdownPara
     params: PARAMS,
   };
 
-  async render(ctx: SelectionContext, p: MarkdownParams, env: StageEnv): Promise<string[]> {
+  async render(ctx: AnyContext, p: MarkdownParams, env: StageEnv): Promise<string[]> {
     const top = p.top;
     const data = env.dataHash();
     const lines: string[] = [`# ${env.pipeline.name}`, '', `Run \`${env.runId}\` · config \`${env.pipeline.hash.slice(0, 12)}\`${data ? ` · data \`${data}\`` : ''}`, ''];
     lines.push('## Stages', '', '| stage | time |', '|---|---:|');
     // The report stage is still running while it writes this, so it has no time yet.
     for (const s of env.pipeline.stages) lines.push(`| ${s.type} | ${s.ms === undefined ? '—' : `${s.ms.toFixed(0)} ms`} |`);
-    if ((ctx as unknown as MetaContext).kind === 'meta') lines.push(...metaMarkdown(ctx as unknown as MetaContext, top));
-    if ((ctx as unknown as TournamentContext).kind === 'tournament') lines.push(...tournamentMarkdown(ctx as unknown as TournamentContext, env));
-    const bt = ctx.backtest as BacktestView | undefined;
+    if (ctx.kind === 'meta') lines.push(...metaMarkdown(ctx, top));
+    if (ctx.kind === 'tournament') lines.push(...tournamentMarkdown(ctx, env));
+    // A meta or tournament context has none of a selection's fields: read through the view, they are undefined.
+    const sel: SelectionView = ctx;
+    const bt = sel.backtest;
     if (bt?.metrics) {
       const m = bt.metrics;
       const b = m.benchmark ?? null;
@@ -69,9 +71,9 @@ export class MarkdownReporter implements Reporter<SelectionContext, MarkdownPara
       }
       if (bt.parity) lines.push(...parityMarkdown(bt.parity));
     }
-    const funnel = ctx.extra.discovery_funnel as { step: string; left: number }[] | undefined;
+    const funnel = sel.discovery_funnel;
     if (funnel?.length) lines.push('', '## Discovery', '', funnel.map((s) => `${s.step} ${s.left}`).join(' → '));
-    const dropped = droppedBySteps(ctx);
+    const dropped = droppedBySteps(sel);
     if (dropped.length) {
       lines.push('', 'Not candidates at the as-of date (every one with why in candidates.json; `pipeline-run trace <run> SYMBOL` explains one):', '');
       for (const d of dropped) {
@@ -80,34 +82,34 @@ export class MarkdownReporter implements Reporter<SelectionContext, MarkdownPara
         if (d.dropped.length > top) lines.push(`  - … ${d.dropped.length - top} more`);
       }
     }
-    if (ctx.raw_pool) {
-      lines.push('', `## Candidates (${ctx.raw_pool.length})`, '', '| symbol | venue | asset type | sector | 24h volume |', '|---|---|---|---|---:|');
-      for (const c of ctx.raw_pool.slice(0, top))
+    if (sel.raw_pool) {
+      lines.push('', `## Candidates (${sel.raw_pool.length})`, '', '| symbol | venue | asset type | sector | 24h volume |', '|---|---|---|---|---:|');
+      for (const c of sel.raw_pool.slice(0, top))
         lines.push(`| ${c.symbol} | ${c.venue ?? c.exchange ?? ''} | ${c.asset_type ?? ''} | ${c.sector ?? ''} | ${c.volume_24h === undefined ? '' : Math.round(c.volume_24h).toLocaleString('en-US')} |`);
-      if (ctx.raw_pool.length > top) lines.push(`| … ${ctx.raw_pool.length - top} more | | | | |`);
+      if (sel.raw_pool.length > top) lines.push(`| … ${sel.raw_pool.length - top} more | | | | |`);
     }
-    if (ctx.returns) {
-      const r = ctx.returns;
+    if (sel.returns) {
+      const r = sel.returns;
       const span = r.dates.length ? `${isoFromDay(r.dates[0])} to ${isoFromDay(r.dates[r.dates.length - 1])}` : 'no dates';
       lines.push('', '## Returns', '', `${r.symbols.length} symbols × ${r.dates.length} days, ${span}.`);
     }
-    if (ctx.features) {
-      const f = ctx.features;
+    if (sel.features) {
+      const f = sel.features;
       const shown = ['momentum', 'volatility', 'max_drawdown', 'entropy', 'hurst', 'efficiency'].filter((k) => f.names.includes(k));
       const order = f.values.momentum ? [...f.symbols.keys()].sort((a, b) => (f.values.momentum[b] || -Infinity) - (f.values.momentum[a] || -Infinity)) : [...f.symbols.keys()];
       lines.push('', `## Features (${f.symbols.length} symbols${f.values.momentum ? ', by momentum' : ''})`, '', `| symbol | ${shown.join(' | ')} |`, `|---|${shown.map(() => '---:').join('|')}|`);
       for (const j of order.slice(0, top)) lines.push(`| ${f.symbols[j]} | ${shown.map((k) => fmt(f.values[k][j])).join(' | ')} |`);
     }
-    if (ctx.vetoes && Object.keys(ctx.vetoes).length) {
+    if (sel.vetoes && Object.keys(sel.vetoes).length) {
       lines.push('', '## Vetoes', '', 'At the thresholds the policy ended with. A symbol selected anyway had its veto overridden by a relaxation stage of the HTR loop.', '', '| symbol | filter | metric | value | threshold | outcome |', '|---|---|---|---:|---:|---|');
-      for (const sym of vetoOrder(ctx)) ctx.vetoes[sym]!.forEach((v, i) => lines.push(`| ${i ? '' : sym} | ${v.filter} | ${v.metric} | ${fmt(v.value as number)} | ${v.threshold} | ${i ? '' : vetoOutcome(ctx, sym)} |`));
-      const relaxed = passedOnceRelaxed(ctx);
+      for (const sym of vetoOrder(sel)) sel.vetoes[sym]!.forEach((v, i) => lines.push(`| ${i ? '' : sym} | ${v.filter} | ${v.metric} | ${fmt(v.value as number)} | ${v.threshold} | ${i ? '' : vetoOutcome(sel, sym)} |`));
+      const relaxed = passedOnceRelaxed(sel);
       if (relaxed.length) lines.push('', `Vetoed at the strict thresholds only, passed once relaxed: ${relaxed.join(', ')}.`);
     }
-    if (ctx.winners) lines.push('', `## Winners (${ctx.winners.length})`, '', ctx.winners.join(', '));
-    if (ctx.weights) {
+    if (sel.winners) lines.push('', `## Winners (${sel.winners.length})`, '', sel.winners.join(', '));
+    if (sel.weights) {
       lines.push('', '## Weights', '', '| symbol | direction | weight |', '|---|---|---:|');
-      for (const w of [...ctx.weights].sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight)).slice(0, top)) lines.push(`| ${w.symbol} | ${w.direction} | ${pct(w.weight)} |`);
+      for (const w of [...sel.weights].sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight)).slice(0, top)) lines.push(`| ${w.symbol} | ${w.direction} | ${pct(w.weight)} |`);
     }
     lines.push('');
     await env.artifacts.writeText('report.md', lines.join('\n'));

@@ -22,8 +22,8 @@ function treeLines(n: TreeNode, depth = 0, scale = 1): string[] {
 
 /** What is out of sample, said once for both reporters. */
 function walkForwardNote(ctx: MetaContext): string | undefined {
-  const m = ctx.extra.meta_metrics as Record<string, unknown> | undefined;
-  const a = ctx.extra.meta_allocation as Record<string, unknown> | undefined;
+  const m = ctx.meta_metrics;
+  const a = ctx.meta_allocation;
   if (!m || !a) return undefined;
   return `Out of sample, every day from ${m.first} to ${m.last}: at each of ${m.rebalances} meta rebalances (every ${a.step_size} days) the meta weights were decided by ${a.requested_engine} on the sleeves' out-of-sample returns of the ${a.train_window} days up to that date and nothing later, then held with drift for ${a.test_window} days; the meta's trades are charged on the physical notional they flatten to (${fix(a.cost_bps)} bps). Each sleeve's own record is its walk-forward backtest's, out of sample too. The weights shown are the decision as of ${m.weights_as_of}.`;
 }
@@ -57,7 +57,7 @@ export function sleeveAttribution(ctx: MetaContext): { dates: Int32Array; sleeve
   const at = new Map<number, number>();
   R.dates.forEach((d, t) => at.set(d, t));
   const rows = Array.from(M.dates, (d) => at.get(d) ?? -1);
-  const ppy = Number((ctx.extra.meta_metrics as Record<string, unknown> | undefined)?.periods_per_year ?? 365);
+  const ppy = Number(ctx.meta_metrics?.periods_per_year ?? 365);
   const costs = new Float64Array(M.dates.length);
   let costSum = 0;
   M.dates.forEach((_, i) => {
@@ -91,7 +91,7 @@ function attributionRows(a: NonNullable<ReturnType<typeof sleeveAttribution>>): 
 const ATTRIBUTION_NOTE = "Over the meta's out-of-sample days: each sleeve's mean meta weight at the rebalances, its own record's return and Sharpe on those days, and its contribution to the meta's return (its drifted meta weight × its daily return, summed over the days: return points, not compounded). The contributions and the meta's trading costs add up to the sum of the meta's daily returns.";
 
 export function metaMarkdown(ctx: MetaContext, top: number): string[] {
-  const m = ctx.extra.meta_metrics as Record<string, unknown> | undefined;
+  const m = ctx.meta_metrics;
   const asOf = ctx.as_of !== undefined ? ` as of ${isoFromDay(ctx.as_of)}` : '';
   const lines: string[] = ['', '## Sleeves', '', `| sleeve | kind | meta weight${asOf} | source |`, '|---|---|---:|---|'];
   for (const s of ctx.sleeves) {
@@ -121,14 +121,14 @@ export function metaMarkdown(ctx: MetaContext, top: number): string[] {
 
 export async function metaHtml(ctx: MetaContext, top: number): Promise<string[]> {
   const out: string[] = [];
-  const m = ctx.extra.meta_metrics as Record<string, unknown> | undefined;
+  const m = ctx.meta_metrics;
   const asOf = ctx.as_of !== undefined ? ` as of ${isoFromDay(ctx.as_of)}` : '';
   if (ctx.meta_weights) {
     out.push('<h2>Sleeve allocation</h2>');
     const mw = Object.entries(ctx.meta_weights).map(([symbol, weight]) => ({ symbol, weight }));
     // Shares of the meta's budget: drawn against the whole (0 to 100%), not against the largest one.
     const whole = mw.every((w) => w.weight >= 0 && w.weight <= 1);
-    out.push(await renderSvg(weightsSpec(mw, `Meta weights${asOf} (${String(ctx.extra.meta_engine ?? '')})`, whole ? [0, 1] : undefined)));
+    out.push(await renderSvg(weightsSpec(mw, `Meta weights${asOf} (${String(ctx.meta_engine ?? '')})`, whole ? [0, 1] : undefined)));
     const vetoed = Object.entries(ctx.vetoed_sleeves ?? {});
     if (vetoed.length) out.push(`<p>Left out: ${vetoed.map(([n, w]) => `<b>${esc(n)}</b> (${esc(w)})`).join(', ')}.</p>`);
   }

@@ -4,48 +4,20 @@
  * benchmark, the volatility-band DRIFT flag, the symbols discovery left out and what became of the vetoed ones.
  */
 import { ownGet } from '../../../src/util/keyed.js';
-import type { SelectionContext } from '../../../src/core/context.js';
+import type { BacktestRecord, BacktestWindow, SelectionContext } from '../../../src/core/context.js';
 import { monthlyReturns, type MonthReturn } from '../../../src/math/metrics.js';
 
 /** One holding window as the backtest stage records it (metrics.json's windows, the audit's `window` events). */
-export interface WindowView {
-  window: number;
-  as_of: string;
-  start: string;
-  end: string;
-  holdings: number;
-  winners: number | null;
-  engine: string | null;
-  turnover: number;
-  cost: number;
-  borrow: number;
-  funding: number;
-  return: number;
-  liquidated: boolean;
-  weights: { symbol: string; weight: number }[];
-  cash_reason?: string;
-  adjustments?: unknown[];
-  toxic_bars?: unknown[];
-  unfilled?: number;
-  regime?: string;
-  regime_by?: string;
-}
+export type WindowView = BacktestWindow;
 
-export interface BacktestView {
-  dates: Int32Array;
-  returns: Float64Array;
-  benchmark?: Float64Array;
-  windows: WindowView[];
-  metrics: Record<string, unknown> & {
-    periods_per_year?: number;
-    risk_free_rate?: number;
-    benchmark?: ({ symbol: string; relative?: Record<string, number> } & Record<string, unknown>) | null;
-    carry?: { borrow: number; funding: number; per_year: number };
-    volatility_band?: { engine: string; band: number; realised: number; drift: number; limit?: number; flagged: boolean } | null;
-  };
-  challengers?: { champion: string; rankers: Record<string, { role: string; metrics: Record<string, unknown> & { carry?: { total: number } } }>; returns: Record<string, Float64Array> };
-  parity?: import('./parity-view.js').ParityView;
-}
+/** The backtest's record as the backtest stage hands it over (ctx.backtest). */
+export type BacktestView = BacktestRecord;
+
+/**
+ * The selection fields of any context a reporter is given: a meta or a tournament context has none of them (they
+ * read as undefined), so the selection sections draw nothing for it.
+ */
+export type SelectionView = Partial<Omit<SelectionContext, 'kind'>>;
 
 export const pct = (x: unknown, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(d)}%` : '—');
 export const num = (x: unknown, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '—');
@@ -122,9 +94,8 @@ export function relativeRows(bt: BacktestView): [string, string][] | undefined {
 }
 
 /** Each discovery step that dropped symbols, with the symbols and why (candidates.json has every one). */
-export function droppedBySteps(ctx: SelectionContext): { step: string; dropped: { symbol: string; reason: string }[] }[] {
-  const funnel = ctx.extra.discovery_funnel as { step: string; left: number; dropped?: { symbol: string; reason: string }[] }[] | undefined;
-  return (funnel ?? []).filter((f) => f.dropped?.length).map((f) => ({ step: f.step, dropped: f.dropped! }));
+export function droppedBySteps(ctx: SelectionView): { step: string; dropped: { symbol: string; reason: string }[] }[] {
+  return (ctx.discovery_funnel ?? []).flatMap((f) => (f.dropped?.length ? [{ step: f.step, dropped: f.dropped }] : []));
 }
 
 export const STEP_NAMES: Record<string, string> = {
@@ -140,11 +111,10 @@ export const STEP_NAMES: Record<string, string> = {
 
 /**
  * What became of each vetoed symbol: vetoed and left out, or selected anyway because a relaxation stage overrode
- * its veto (and then held, or not). The policy stage's record (ctx.extra.htr) says which.
+ * its veto (and then held, or not). The policy stage's record (ctx.htr) says which.
  */
-export function vetoOutcome(ctx: SelectionContext, symbol: string): string {
-  const htr = ctx.extra.htr as { stage: number; stage_name: string; winners: { symbol: string; reason: string; overridden: string[] }[] } | undefined;
-  const won = htr?.winners.find((w) => w.symbol === symbol);
+export function vetoOutcome(ctx: SelectionView, symbol: string): string {
+  const won = ctx.htr?.winners.find((w) => w.symbol === symbol);
   if (!won) return 'left out';
   const held = ctx.weights?.find((w) => w.symbol === symbol && w.weight !== 0);
   const how = won.overridden.length ? `overridden at ${overridingStage(won.reason)}` : `selected (${won.reason})`;
@@ -157,14 +127,14 @@ export function overridingStage(reason: string): string {
 }
 
 /** Vetoed symbols in the order a reader wants them: those selected anyway (overridden) first, then by name. */
-export function vetoOrder(ctx: SelectionContext): string[] {
-  const won = new Set(((ctx.extra.htr as { winners?: { symbol: string }[] } | undefined)?.winners ?? []).map((w) => w.symbol));
+export function vetoOrder(ctx: SelectionView): string[] {
+  const won = new Set((ctx.htr?.winners ?? []).map((w) => w.symbol));
   return Object.keys(ctx.vetoes ?? {}).sort((a, b) => Number(won.has(b)) - Number(won.has(a)) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** Symbols whose vetoes at the strict thresholds the relaxed ones lifted (they passed once relaxed). */
-export function passedOnceRelaxed(ctx: SelectionContext): string[] {
-  const strict = (ctx.extra.htr as { strict_vetoes?: Record<string, unknown[]> } | undefined)?.strict_vetoes;
+export function passedOnceRelaxed(ctx: SelectionView): string[] {
+  const strict = ctx.htr?.strict_vetoes;
   if (!strict) return [];
   return Object.keys(strict).filter((s) => !ownGet(ctx.vetoes, s)?.length).sort();
 }
