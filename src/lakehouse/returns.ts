@@ -7,7 +7,21 @@ import type { PriceMatrix, ReturnsMatrix } from '../core/context.js';
 import { dayFromIso, isoFromDay, parseIsoDay } from '../util/dates.js';
 import type { RegistryEntry } from './registry.js';
 import type { Store } from './store.js';
-import { toxicBars } from './toxic.js';
+import { toxicBars as toxicBarsOf, type ToxicBar } from './toxic.js';
+
+/**
+ * The toxic bars of a stored close series at a threshold, computed once per series: the store hands out the same
+ * cached array for a file until its checksum changes, and every window of a backtest asks again (three readers,
+ * each symbol's whole series). The result is only read.
+ */
+const toxicMemo = new WeakMap<ArrayLike<number>, Map<number, ToxicBar[]>>();
+function toxicBars(close: ArrayLike<number>, threshold: number): ToxicBar[] {
+  let byThreshold = toxicMemo.get(close);
+  if (!byThreshold) toxicMemo.set(close, (byThreshold = new Map()));
+  let bars = byThreshold.get(threshold);
+  if (!bars) byThreshold.set(threshold, (bars = toxicBarsOf(close, threshold)));
+  return bars;
+}
 
 export interface ReturnsRequest {
   symbols: string[];
@@ -103,7 +117,23 @@ export async function readPrices(store: Store, req: ReturnsRequest): Promise<Pri
   return out;
 }
 
+/**
+ * The last axis built per store, and the request and registry entries it was built for: a decision reads returns,
+ * prices and toxic bars for one request, three axes where one does. Callers only read an axis; each gets its own
+ * copy of the dates (they end up in matrices a stage may keep).
+ */
+const lastAxis = new WeakMap<Store, { key: string; entries: RegistryEntry[]; axis: Axis }>();
+
 function buildAxis(store: Store, req: ReturnsRequest): Axis {
+  const key = JSON.stringify([req.symbols, req.venue ?? null, req.end, req.start ?? null, req.lookbackDays ?? null, req.requireFullCoverage ?? false, req.allowEmpty ?? false]);
+  const memo = lastAxis.get(store);
+  if (memo && memo.key === key && memo.entries.every((e) => store.lookup(e.symbol, req.venue ?? e.venue) === e)) return { ...memo.axis, dates: memo.axis.dates.slice() };
+  const axis = buildAxisFresh(store, req);
+  lastAxis.set(store, { key, entries: axis.entries, axis: { ...axis, dates: axis.dates.slice() } });
+  return axis;
+}
+
+function buildAxisFresh(store: Store, req: ReturnsRequest): Axis {
   const end = toDay(req.end, 'end');
   const start = req.start === undefined ? undefined : toDay(req.start, 'start');
   if (start !== undefined && start > end) throw inputError('LAKEHOUSE_BAD_RANGE', `start ${isoFromDay(start)} is after end ${isoFromDay(end)}.`);
