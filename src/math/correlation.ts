@@ -35,6 +35,8 @@ export interface CorrelationOptions extends MomentOptions {
   readonly undefinedAs?: 'nan' | 'zero';
 }
 
+import { crossProductsUpper } from './cross-products-wasm.js';
+
 interface Window {
   readonly start: number;
   readonly end: number;
@@ -326,6 +328,30 @@ function completeCorrelationInto(data: ColumnMajorMatrix, start: number, end: nu
   const length = end - start;
   const block = centreCompleteColumns(data, null, { start, end });
   const centred = block.centred;
+  // WebAssembly SIMD where the engine has it (the same sums in the same order: src/math/cross-products-wasm.ts).
+  if (!crossProductsUpper(centred, n, length, out)) crossProductsUpperJs(centred, n, length, out);
+  const ss = new Float64Array(n);
+  for (let i = 0; i < n; i++) ss[i] = out[i * n + i]!;
+  for (let i = 0; i < n; i++) {
+    const row = i * n;
+    const sx = ss[i]!;
+    out[row + i] = 1;
+    for (let j = i + 1; j < n; j++) {
+      const divisor = Math.sqrt(sx * ss[j]!);
+      let rho: number;
+      if (divisor === 0) rho = 0;
+      else {
+        rho = out[row + j]! / divisor;
+        rho = rho > 1 ? 1 : rho < -1 ? -1 : rho === rho ? rho : 0;
+      }
+      out[row + j] = rho;
+    }
+  }
+  mirrorUpper(out, n);
+}
+
+/** Σ_k c_ik c_jk for i <= j of a centred symbol-major block into `out`'s upper triangle, four rows at a time. */
+function crossProductsUpperJs(centred: Float64Array, n: number, length: number, out: Float64Array): void {
   for (let a = 0; a < n; a += 4) {
     const i1 = a + 1 < n ? a + 1 : a;
     const i2 = a + 2 < n ? a + 2 : a;
@@ -354,24 +380,6 @@ function completeCorrelationInto(data: ColumnMajorMatrix, start: number, end: nu
       if (a + 3 < n && b >= a + 3) out[r0 + 3 * n + b] = s3;
     }
   }
-  const ss = new Float64Array(n);
-  for (let i = 0; i < n; i++) ss[i] = out[i * n + i]!;
-  for (let i = 0; i < n; i++) {
-    const row = i * n;
-    const sx = ss[i]!;
-    out[row + i] = 1;
-    for (let j = i + 1; j < n; j++) {
-      const divisor = Math.sqrt(sx * ss[j]!);
-      let rho: number;
-      if (divisor === 0) rho = 0;
-      else {
-        rho = out[row + j]! / divisor;
-        rho = rho > 1 ? 1 : rho < -1 ? -1 : rho === rho ? rho : 0;
-      }
-      out[row + j] = rho;
-    }
-  }
-  mirrorUpper(out, n);
 }
 
 /** Copies the upper triangle of a square row-major matrix onto the lower one, in tiles (cache-friendly). */

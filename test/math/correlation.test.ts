@@ -153,3 +153,27 @@ describe('averageCorrelation on gap-free windows (the direct path) gives the gen
     expect(sameBits(averageCorrelation(data, lookbacks), general(data, lookbacks))).toBe(true);
   });
 });
+
+describe('cross products in WebAssembly SIMD', () => {
+  it('give the JavaScript sums bit for bit (each pair summed day by day from 0), on sizes around the 8 × 2 blocks', async () => {
+    const { crossProductsUpper, simdAvailable } = await import('../../src/math/cross-products-wasm.js');
+    expect(simdAvailable()).toBe(true); // Node 20 on x64 and arm64 has WebAssembly SIMD
+    const normal = gaussian(seededRandom(77));
+    for (const [n, days] of [[1, 3], [8, 5], [9, 252], [17, 40], [64, 21]] as const) {
+      const centred = Float64Array.from({ length: n * days }, () => 0.01 * normal());
+      const out = new Float64Array(n * n).fill(-7);
+      expect(crossProductsUpper(centred, n, days, out)).toBe(true);
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          if (j < i) {
+            expect(out[i * n + j]).toBe(-7); // the lower triangle is left alone
+            continue;
+          }
+          let s = 0;
+          for (let k = 0; k < days; k++) s += centred[i * days + k]! * centred[j * days + k]!;
+          expect(Object.is(out[i * n + j], s)).toBe(true);
+        }
+      }
+    }
+  });
+});
