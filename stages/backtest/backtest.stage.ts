@@ -135,11 +135,12 @@ export class BacktestStage implements Stage<SelectionContext> {
 
     // Every decision first (independent: in parallel when there are cores for it), then the holding path in order.
     env.progress('backtest windows', 0, rebalances.length);
-    // Workers pay a start-up (modules, re-staging the market): worth it only when the decisions are heavy. The
+    // Workers pay a start-up (modules, the market, a cold JIT: one to two CPU seconds each, measured on the
+    // walk-forward bench): worth it only when the decisions take well over that in process (10 s). The
     // decision stages' time in this run (ingestion aside: replays reuse its scan) estimates one replay.
     const idx = env.pipeline.stages.findIndex((s) => s.type === 'backtest');
     const perDecision = env.pipeline.stages.slice(1, idx).reduce((a, s) => a + (s.ms ?? 0), 0);
-    const threads = (p.workers as number | undefined) ?? (perDecision * rebalances.length > 4000 ? defaultThreads(rebalances.length) : 1);
+    const threads = (p.workers as number | undefined) ?? (perDecision * rebalances.length > 10_000 ? defaultThreads(rebalances.length) : 1);
     // One more decision at the as-of date itself (nothing left to hold): the run's weights.json, made by the same
     // point-in-time rule as every rebalance, and dated.
     const asOfFinal = calendar[T - 1];
