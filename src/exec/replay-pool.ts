@@ -12,6 +12,7 @@ import { deserialiseError, FractalError, type SerialisedError } from '../core/er
 import type { ReplayJob } from '../pipeline/executor.js';
 import type { ReplayOutcome } from '../pipeline/replay.js';
 import type { DataSource } from '../core/plugin.js';
+import { shareDecoded } from '../lakehouse/shared-series.js';
 
 const workerUrl = new URL('./replay-worker.js', import.meta.url);
 
@@ -26,12 +27,14 @@ export async function replayInPool(
   let done = 0;
   const blocks = Array.from({ length: threads }, (_, k) => dates.slice(Math.floor((k * dates.length) / threads), Math.floor(((k + 1) * dates.length) / threads))).filter((b) => b.length);
   const workers: Worker[] = [];
+  // The market this thread has read, once in shared memory for every worker (not re-read and re-decoded in each).
+  const shared = shareDecoded();
   try {
     const results = await Promise.all(
       blocks.map(
         (block) =>
           new Promise<{ outcomes: ReplayOutcome[]; sources: DataSource[] }>((resolve, reject) => {
-            const w = new Worker(workerUrl, { workerData: { ...base, dates: block } satisfies ReplayJob });
+            const w = new Worker(workerUrl, { workerData: { ...base, dates: block, ...(shared ? { shared } : {}) } satisfies ReplayJob });
             workers.push(w);
             let settled = false;
             w.on('message', (m: { kind: string; outcomes?: ReplayOutcome[]; sources?: DataSource[]; error?: SerialisedError }) => {

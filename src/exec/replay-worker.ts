@@ -10,12 +10,14 @@ import { checkPluginPath, loadPluginModule } from '../config/plugin-modules.js';
 import { createContainer } from '../pipeline/container.js';
 import { serialiseError } from '../core/errors.js';
 import { PipelineFactory } from '../pipeline/factory.js';
+import { adoptSharedSeries } from '../lakehouse/shared-series.js';
 import { quietEnv, replayOutcome } from '../pipeline/replay.js';
 import type { DataSource, StageEnv } from '../core/plugin.js';
 import type { ReplayJob } from '../pipeline/executor.js';
 
 const job = workerData as ReplayJob;
 const port = parentPort!;
+adoptSharedSeries(job.shared);
 try {
   const registry = builtinRegistry();
   for (const spec of job.config.plugins ?? []) {

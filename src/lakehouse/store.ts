@@ -29,6 +29,7 @@ import {
 import { seriesFindings, tradesDaily, type HealthOptions } from './health.js';
 import { isoFromDay } from '../util/dates.js';
 import type { Ohlcv } from './ohlcv.js';
+import { noteDecoded, sharedSeriesFor } from './shared-series.js';
 
 export const SYMBOLS_FILE = 'symbols.arrow';
 export const JOURNAL_FILE = 'journal.json';
@@ -432,6 +433,12 @@ export class Store {
     this.readLog.set(key, e);
     const hit = this.cache.get(key);
     if (hit && hit.checksum === e.checksum) return hit.data;
+    // This file version as the parent thread read and checked it (src/lakehouse/shared-series.ts).
+    const shared = sharedSeriesFor(key, e.checksum);
+    if (shared) {
+      this.cache.set(key, { checksum: e.checksum, data: shared });
+      return shared;
+    }
     const path = join(this.root, e.file);
     let buf: Uint8Array;
     try {
@@ -442,6 +449,7 @@ export class Store {
     checkBytes(buf, e, path, key);
     const data = decodeOhlcv(buf, path);
     this.cache.set(key, { checksum: e.checksum, data });
+    noteDecoded(key, e.checksum, data);
     return data;
   }
 
@@ -460,6 +468,12 @@ export class Store {
     if (hitC && hitC.checksum === e.checksum) {
       this.readLog.set(key, e);
       return hitC.data;
+    }
+    const shared = sharedSeriesFor(key, e.checksum);
+    if (shared) {
+      this.cache.set(key, { checksum: e.checksum, data: shared });
+      this.readLog.set(key, e);
+      return shared;
     }
     const path = join(this.root, e.file);
     let buf: Buffer;

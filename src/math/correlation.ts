@@ -270,12 +270,16 @@ export function fillUndefinedCorrelation(corr: Float64Array, n: number): Float64
 export function averageCorrelation(
   data: ColumnMajorMatrix,
   lookbacks: ReadonlyArray<number | 'all'>,
-  options: Omit<CorrelationOptions, 'start' | 'undefinedAs'> = {},
+  options: Omit<CorrelationOptions, 'start' | 'undefinedAs'> & {
+    /** Write the result here (n × n) instead of a new matrix: a caller deciding window after window reuses one. */
+    out?: Float64Array;
+  } = {},
 ): Float64Array {
   if (lookbacks.length === 0) throw new Error('averageCorrelation needs at least one lookback');
   const n = data.nSymbols;
   const end = Math.min(data.nDays, options.end ?? data.nDays);
-  const total = new Float64Array(n * n);
+  if (options.out && options.out.length !== n * n) throw new Error(`out has ${options.out.length} entries, expected ${n}^2`);
+  const total = options.out ? options.out.fill(0) : new Float64Array(n * n);
   let scratch: Float64Array | undefined;
   for (const lookback of lookbacks) {
     if (lookback !== 'all' && !(Number.isInteger(lookback) && lookback >= 2)) {

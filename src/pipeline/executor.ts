@@ -12,6 +12,7 @@
 import type { ChildRun, DataSource } from '../core/plugin.js';
 import type { ResolvedConfig } from '../core/resolved-config.js';
 import type { ReplayOptions, ReplayOutcome } from './replay.js';
+import type { SharedSeries } from '../lakehouse/shared-series.js';
 
 /** Backtest windows to replay: the run's resolved config, rebuilt in the worker, and the dates. */
 export interface ReplayJob {
@@ -24,6 +25,8 @@ export interface ReplayJob {
   upto: number;
   dates: number[];
   options: ReplayOptions;
+  /** The market this process already read, in shared memory (src/lakehouse/shared-series.ts). */
+  shared?: SharedSeries;
 }
 
 /** A child run (a meta's sleeve, a tournament's cell): its file, validated again in the worker with the same inputs. */

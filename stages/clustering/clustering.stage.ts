@@ -17,6 +17,9 @@ import { cutWithCap, fclusterMaxclust, linkageRows, wardLinkage } from '../../sr
 
 export type Lookback = number | 'all';
 
+/** The run cache's key of the clustering's n × n working matrix. */
+const SCRATCH = 'clustering.scratch';
+
 /** 'threshold': the distance cut, capped at max_clusters (the seed's rule); 'maxclust': the count cut alone. */
 export const CUTS = ['threshold', 'maxclust'] as const;
 export type Cut = (typeof CUTS)[number];
@@ -38,9 +41,10 @@ export interface ClusteringResult {
  * Partition the symbols of a column-major returns block (`nDays` rows, the last one the as-of date).
  * Exported for tests and for callers that cluster outside a pipeline.
  */
-export function clusterReturns(values: Float64Array, nSymbols: number, nDays: number, opts: { lookbacks: Lookback[]; threshold: number; maxClusters: number; cut?: Cut }): ClusteringResult {
+export function clusterReturns(values: Float64Array, nSymbols: number, nDays: number, opts: { lookbacks: Lookback[]; threshold: number; maxClusters: number; cut?: Cut; scratch?: Float64Array }): ClusteringResult {
   if (nSymbols === 1) return { labels: Int32Array.of(1), linkage: new Float64Array(0), rule: 'single', clusterCount: 1, distanceClusterCount: 1, days: nDays };
-  const corr = averageCorrelation({ values, nSymbols, nDays }, opts.lookbacks);
+  const { scratch } = opts;
+  const corr = averageCorrelation({ values, nSymbols, nDays }, opts.lookbacks, scratch && scratch.length === nSymbols * nSymbols ? { out: scratch } : {});
   // The averaged correlation (symmetric, finite) becomes the distance matrix and then Ward's working matrix: one
   // n x n matrix for the three.
   const distance = correlationDistanceInPlace(corr, nSymbols);
@@ -107,7 +111,12 @@ export class ClusteringStage implements Stage<SelectionContext, ClusteringParams
     const threshold = p.threshold;
     const maxClusters = p.max_clusters;
     const cut = p.cut ?? 'threshold';
-    const result = clusterReturns(block, n, end, { lookbacks, threshold, maxClusters, cut });
+    // One n × n working matrix per run (per worker thread) for the correlation, distance and Ward, not one per
+    // backtest window: nothing of it outlives clusterReturns.
+    const cache = env.cache as StageEnv['cache'] | undefined; // a bare env (a test's) has none: a matrix per call then
+    let scratch = cache?.get<Float64Array>(SCRATCH);
+    if (cache && (!scratch || scratch.length !== n * n)) scratch = cache.set(SCRATCH, new Float64Array(n * n));
+    const result = clusterReturns(block, n, end, { lookbacks, threshold, maxClusters, cut, scratch });
 
     ctx.clusters = { labels: result.labels, symbols: returns.symbols, linkage: result.linkage };
     const members = new Map<number, string[]>();
