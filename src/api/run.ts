@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ValidationResult } from '../config/validate.js';
-import { inputError, type FractalError } from '../core/errors.js';
+import { FractalError, inputError } from '../core/errors.js';
+import type { ReusePlan } from '../pipeline/reuse.js';
 import type { ScannerMeta } from '../core/plugin.js';
 import { lakehousePath, validateWith } from './config.js';
 import type { ErrorInfo, RunOptions, RunResult } from './types.js';
@@ -53,6 +54,19 @@ export async function run(file: string, options: RunOptions = {}): Promise<RunRe
   // What the config and the lakehouse's symbols table can tell, before any folder exists: every problem at once.
   const problems = await preflightPipeline(v, { lakehousePath: lakehouse, ...(noCache ? {} : { cacheRoot: resolve(out) }) });
   if (problems.length) return invalid(problems);
+  // --from/--reuse: the stages before `from` come from another run when nothing deciding them changed; else refused.
+  let reuse: ReusePlan | undefined;
+  if (options.from !== undefined || options.reuse !== undefined) {
+    const { planReuse } = await import('../pipeline/reuse.js');
+    const { createContainer } = await import('../pipeline/container.js');
+    const { specOf } = await import('../pipeline/runner.js');
+    try {
+      reuse = await planReuse(v, specOf(v)!, { from: options.from, run: options.reuse }, { runsRoot: resolve(out), lakehousePath: lakehouse, plugins: createContainer(v.registry).resolver });
+    } catch (err) {
+      if (err instanceof FractalError && err.exitCode === 2) return invalid([err]);
+      throw err;
+    }
+  }
   const summary = await runPipeline(v, {
     outRoot: out,
     lakehousePath: lakehouse,
@@ -62,6 +76,8 @@ export async function run(file: string, options: RunOptions = {}): Promise<RunRe
     preflighted: true,
     ...(executors ? { executors } : {}),
     ...(options.cellExecutor ? { cellExecutor: options.cellExecutor } : {}),
+    ...(options.checkpoints === false ? { checkpoints: false } : {}),
+    ...(reuse ? { reuse } : {}),
   });
   const { headlineMetrics } = await import('../runs/headline.js');
   const report = ['report.html', 'report.md'].find((f) => summary.artifacts.includes(f));

@@ -147,6 +147,16 @@ export interface RunOptions extends ConfigOptions {
   onProgress?: (label: string, done: number, total: number) => void;
   /** Where a tournament's cells run (a distributed executor); the local worker pool when omitted. */
   cellExecutor?: CellExecutor;
+  /**
+   * Start at this stage (a stage type, `type#n` for a repeat, or a 1-based number), taking the stages before it
+   * from the run `reuse` names, when their config, the data and Fractal's code are unchanged; refused (REUSE_*, with
+   * the reason) otherwise. Both or neither.
+   */
+  from?: string;
+  /** The run to take the stages before `from` from: its folder, its run id under <out>/<name>/, or `latest`. */
+  reuse?: string;
+  /** false: write no stage checkpoints (the run cannot be reused with `from`). Default true. */
+  checkpoints?: boolean;
 }
 
 /** A coded error as plain data (docs/errors.md). */

@@ -18,6 +18,9 @@ interface RunCliOptions extends ConfigOptions {
   json?: boolean;
   quiet?: boolean;
   cache?: boolean;
+  from?: string;
+  reuse?: string;
+  checkpoints?: boolean;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -32,6 +35,9 @@ export function registerRunCommand(program: Command): void {
     .option('--json', 'print a machine-readable summary on stdout')
     .option('--quiet', 'print nothing but errors')
     .option('--no-cache', "recompute meta sleeves and tournament cells even when an unchanged result is cached")
+    .option('--from <stage>', 'start at this stage (type, type#n, or 1-based number), taking the earlier stages from --reuse')
+    .option('--reuse <run>', 'the run to take the stages before --from from: its folder, its run id, or `latest`')
+    .option('--no-checkpoints', 'write no stage checkpoints (the run cannot be reused with --from)')
     .action(async (file: string, opts: RunCliOptions) => {
       setProgressQuiet(Boolean(opts.json || opts.quiet));
       const quiet = opts.quiet || opts.json;
@@ -40,6 +46,7 @@ export function registerRunCommand(program: Command): void {
         const r = await run(file, {
           ...opts,
           cache: opts.cache !== false,
+          checkpoints: opts.checkpoints !== false,
           log: quiet ? undefined : (m) => process.stderr.write(`${m}\n`),
           // Validation warnings (deprecated names): printed before anything runs.
           onWarnings: (ws) => void (opts.quiet ? undefined : process.stderr.write(formatText(ws))),

@@ -27,6 +27,12 @@ export const ERRORS = {
   PLUGIN_DUPLICATE: { exit: 2, summary: 'two plugins (or aliases) of one kind share a name; refused at start', hint: 'Plugin names are unique per kind; rename one of them.' },
   OUT_NOT_WRITABLE: { exit: 2, summary: 'the run folder cannot be created under --out (permissions, a file in the way, a read-only disk)', hint: '--out must be a folder you can write to (it is created when missing).' },
   NO_RUNS: { exit: 2, summary: '`runs` found no runs folder', hint: 'Run a pipeline first, or point --out at the runs root.' },
+  REUSE_RUN_NOT_FOUND: { exit: 2, summary: '`run --reuse` names no run folder (a path, a run id under <out>/<name>/, or `latest`)', hint: 'Give the folder `pipeline-run` printed, or a run id of the same pipeline; `pipeline-run runs` lists them.' },
+  REUSE_FROM_UNKNOWN: { exit: 2, summary: '`run --from` names no stage of the pipeline after its first (a stage type, `type#n` for a repeat, or a 1-based number); or one of --from and --reuse is missing', hint: '`pipeline-run plan <file>` lists the stages; both --from and --reuse are needed.' },
+  REUSE_NO_CHECKPOINT: { exit: 2, summary: 'the run to reuse holds no checkpoint of a stage before --from (made before checkpoints, with --no-checkpoints, or it failed earlier)', hint: 'Run the pipeline once in full; later runs can start from any of its stages.' },
+  REUSE_CONFIG_CHANGED: { exit: 2, summary: 'a stage before --from is configured differently from the run to reuse (its params, the stages, plugin modules or input files); the message names it', hint: 'Start from the first stage that changed (--from), or run in full.' },
+  REUSE_DATA_CHANGED: { exit: 2, summary: 'the data differs from what the run to reuse read (its data hash), or cannot be known before running (a live scanner)', hint: 'Run in full: the earlier stages must see the new data.' },
+  REUSE_CODE_CHANGED: { exit: 2, summary: "Fractal's code differs from the build that made the run to reuse", hint: 'Run in full once with this build; later runs can reuse it.' },
   NOT_A_RUN: { exit: 2, summary: '`trace` was given a folder that is not a run folder', hint: 'Give the folder `pipeline-run` printed, e.g. runs/<name>/<run_id>.' },
   SYMBOL_NOT_IN_RUN: { exit: 2, summary: '`trace` was asked for a symbol the run never saw' },
 

@@ -23,6 +23,8 @@ import { markInterrupted } from '../runs/run-folder.js';
 import { childRunOf } from './sleeve-result.js';
 import { quietEnv, replayOutcome, replayPrefix } from './replay.js';
 import { combinedDataIdentity } from '../lakehouse/registry.js';
+import { CheckpointWriter, contextFields as contextFieldsOf } from '../runs/checkpoints.js';
+import { checkpointOf, prefixHashes, restoreReused, type ReusePlan } from './reuse.js';
 
 export interface RunOptions {
   outRoot: string;
@@ -45,6 +47,10 @@ export interface RunOptions {
   cellExecutor?: CellExecutor;
   /** Worker threads for replays, sleeves and cells (src/exec's workerExecutors); without them all runs in process. */
   executors?: Executors;
+  /** Write a checkpoint after each stage (src/runs/checkpoints.ts) so a later run can start from any stage; default: top-level runs do. */
+  checkpoints?: boolean;
+  /** Take the stages before `reuse.from` from another run (planReuse in reuse.ts checked that nothing deciding them changed). */
+  reuse?: ReusePlan;
 }
 
 /** Where a tournament's preflight may look for cells that already ran (the result cache); none with --no-cache. */
@@ -158,6 +164,9 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
     throw err;
   }
   const artifacts = new ArtifactWriter(folder.dir);
+  // Checkpoints: top-level runs only (a child run is cached whole by the result cache), unless told otherwise.
+  const checkpoints = (opts.checkpoints ?? !opts.finalPrefixes) ? new CheckpointWriter(folder.dir) : undefined;
+  const hashes = checkpoints ? prefixHashes(config, v.baseDir) : undefined;
   // The identities of the data the run read, with the registry entries each covers (normally one source).
   const dataSources = new Map<string, number>();
   const stageRecords: Manifest['stages'] = config.stages.map((s) => ({ type: s.type, ms: null, outcome: 'skipped' }));
@@ -299,6 +308,7 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
       artifacts: [...artifacts.written, 'audit.jsonl', 'manifest.json'],
       outcome,
       ...(error ? { error } : {}),
+      ...(opts.reuse ? { reused: { run_id: opts.reuse.runId, folder: opts.reuse.folder, from: config.stages[opts.reuse.from].type, stages: config.stages.slice(0, opts.reuse.from).map((s) => s.type) } } : {}),
     };
   };
 
@@ -329,18 +339,36 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
   try {
     audit.event(null, 'run_started', { name: config.name, config_hash: v.hash, pipeline_file: v.file, stages: config.stages.map((s) => s.type) });
     if (marked.length) audit.event(null, 'interrupted_runs_marked', { runs: marked.map((m) => ({ folder: m.to, last_event: m.last_event ?? null })) });
-    for (let i = 0; i < built.stages.length; i++) {
+    let start = 0;
+    let previous: Parameters<typeof checkpointOf>[3]['previous'];
+    if (opts.reuse) {
+      const r = opts.reuse;
+      current = config.stages[0].type;
+      ctx = await restoreReused(r, { config, runId, stages: built.stages, env, artifacts, audit, checkpoints });
+      for (let i = 0; i < r.from; i++) stageRecords[i] = { type: stageRecords[i].type, ms: null, outcome: 'reused' };
+      log(`stages 1-${r.from} (${config.stages.slice(0, r.from).map((s) => s.type).join(', ')}) reused from run ${r.runId}`);
+      start = r.from;
+      // What is not plain data (the market) keeps the stage that made it, as in the reused run.
+      previous = { refs: contextFieldsOf(ctx), unrestorable: r.checkpoints[r.from - 1].unrestorable };
+    }
+    for (let i = start; i < built.stages.length; i++) {
       const s = built.stages[i];
       current = s.type;
       currentIndex = i;
       log(`stage ${i + 1}/${built.stages.length}: ${s.type}`);
       audit.event(s.type, 'stage_started', { index: i, params: s.params });
+      const logStart = artifacts.log.length;
       const ts = performance.now();
       ctx = (await s.stage.execute(ctx, s.params, env)) ?? ctx;
       const ms = performance.now() - ts;
       stageRecords[i] = { type: s.type, ms: Math.round(ms * 10) / 10, outcome: 'succeeded' };
       env.pipeline.stages[i].ms = ms;
       audit.event(s.type, 'stage_finished', { index: i, ms: stageRecords[i].ms });
+      if (checkpoints) {
+        const data = [...dataSources].map(([data_hash, entries]) => ({ data_hash, entries }));
+        const { checkpoint, refs } = checkpointOf(i, s.type, ctx, { hashes: hashes!, writes: artifacts.log.slice(logStart), data, previous }, checkpoints);
+        previous = { refs, unrestorable: checkpoint.unrestorable };
+      }
     }
     current = null;
     audit.event(null, 'run_finished', { stages: stageRecords.length });

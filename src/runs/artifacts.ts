@@ -11,6 +11,8 @@ import { writeWhole } from './write-whole.js';
 
 export class ArtifactWriter {
   readonly written: string[] = [];
+  /** Every write in order: a whole file, or one section of a shared JSON file (what a stage checkpoint records). */
+  readonly log: { file: string; section?: string }[] = [];
   constructor(private readonly dir: string) {}
 
   /** Writes one artifact whole (or not at all: a full disk leaves no torn file); file-system errors are coded. */
@@ -25,6 +27,7 @@ export class ArtifactWriter {
       throw systemError(err, `writing ${rel} in ${this.dir}`);
     }
     if (!this.written.includes(rel)) this.written.push(rel);
+    if (!this.inSection) this.log.push({ file: rel });
     return full;
   }
 
@@ -46,8 +49,15 @@ export class ArtifactWriter {
     const doc = this.sections.get(name) ?? {};
     doc[section] = value;
     this.sections.set(name, doc);
-    return this.writeJson(name, doc);
+    this.log.push({ file: normalize(name), section });
+    this.inSection = true;
+    try {
+      return await this.writeJson(name, doc);
+    } finally {
+      this.inSection = false;
+    }
   }
+  private inSection = false;
 
   async writeBytes(name: string, bytes: Uint8Array): Promise<string> {
     return this.write(name, bytes);

@@ -29,7 +29,10 @@ export interface Manifest {
   started_at: string;
   finished_at: string;
   duration_ms: number;
-  stages: { type: string; ms: number | null; outcome: 'succeeded' | 'failed' | 'skipped' }[];
+  /** Each stage's time and outcome; `reused`: taken from the run `reused` names (`run --from --reuse`), not run. */
+  stages: { type: string; ms: number | null; outcome: 'succeeded' | 'failed' | 'skipped' | 'reused' }[];
+  /** Set when the stages before `from` were taken from another run's checkpoints (src/pipeline/reuse.ts). */
+  reused?: { run_id: string; folder: string; from: string; stages: string[] };
   artifacts: string[];
   outcome: 'succeeded' | 'failed';
   /**

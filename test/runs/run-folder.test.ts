@@ -26,8 +26,11 @@ test('a completed run is one folder with manifest, audit and every artifact', as
   expect(s.outcome).toBe('succeeded');
   expect(readdirSync(join(out, 'spine_ok'))).toEqual([s.run_id]);
   const dir = join(out, 'spine_ok', s.run_id);
-  expect(readdirSync(dir).sort()).toEqual(['audit.jsonl', 'manifest.json', 'report.html', 'report.md', 'tick.json']);
+  // checkpoints/ (one per stage, for `run --from --reuse`) is not an artifact: the manifest does not list it.
+  expect(readdirSync(dir).sort()).toEqual(['audit.jsonl', 'checkpoints', 'manifest.json', 'report.html', 'report.md', 'tick.json']);
+  expect(readdirSync(join(dir, 'checkpoints')).filter((f) => f.endsWith('.json')).sort()).toEqual(['0.json', '1.json']);
   const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  expect(m.artifacts).not.toContain('checkpoints');
   expect(m.outcome).toBe('succeeded');
   expect(m.config_hash).toMatch(/^[0-9a-f]{64}$/);
   expect(m.config.stages.map((x: { type: string }) => x.type)).toEqual(['tick', 'report']);

@@ -1,0 +1,256 @@
+/**
+ * Addressable stages: `pipeline-run run <file> --from <stage> --reuse <run>` runs a pipeline from a stage, taking the
+ * earlier stages' outputs from a previous run's checkpoints (src/runs/checkpoints.ts) when nothing that decides them
+ * changed: the stages' config up to there (params, the stages themselves, the pipeline's own plugin modules and input
+ * files), the data (the run's data hash against the data identity the scanner names now) and Fractal's code. When
+ * one did change the run is refused before anything is written, with a code (docs/errors.md) and the reason.
+ *
+ * What a stage's output is: the context after it (every field; plain data from its checkpoint, and what is not plain
+ * data, a handle on the market, made again by re-running the stage that made it quietly: no artifacts, no audit),
+ * the artifacts and metrics sections it wrote (copied from the reused run in the order it wrote them, so the new
+ * run's files and their list are those of a full run), its audit events (re-emitted, with a `stage_reused` event
+ * naming the run) and the data it recorded.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ValidationResult } from '../config/validate.js';
+import { newMetaContext, newSelectionContext, newTournamentContext } from '../core/context.js';
+import { inputError } from '../core/errors.js';
+import type { DataSource, PluginResolver, RunSpec, StageEnv } from '../core/plugin.js';
+import type { ResolvedConfig } from '../core/resolved-config.js';
+import { canonicalJson } from '../util/hash.js';
+import { byCodeUnit } from '../util/order.js';
+import type { ArtifactWriter } from '../runs/artifacts.js';
+import type { AuditLedger } from '../runs/audit.js';
+import { contextFields, isPlainData, readBlob, readCheckpoint, setContextField, type CheckpointWriter, type StageCheckpoint } from '../runs/checkpoints.js';
+import type { Manifest } from '../runs/manifest.js';
+import { codeFingerprint, dataIdentityOf, inputsFingerprint } from '../runs/result-cache.js';
+import type { BuiltStage } from './factory.js';
+import { quietEnv } from './replay.js';
+
+const sha = (x: unknown) => createHash('sha256').update(canonicalJson(x)).digest('hex');
+
+/** Each stage's params hash, and the hash of what decides the stages up to each one (index i: stages 0..i). */
+export function prefixHashes(config: ResolvedConfig, baseDir: string): { prefix: string[]; params: string[] } {
+  const inputs = inputsFingerprint(config, baseDir);
+  const doc = { pipeline: config.pipeline, sleeves: config.sleeves ?? null, tournament: config.tournament ?? null, inputs };
+  const params = config.stages.map((s) => sha({ type: s.type, params: s.params }));
+  const prefix = config.stages.map((_, i) => sha({ ...doc, stages: params.slice(0, i + 1) }));
+  return { prefix, params };
+}
+
+/** A new context of the document's kind. */
+export function freshContext(config: ResolvedConfig, runId: string): Record<string, unknown> {
+  const c = config.pipeline === 'meta' ? newMetaContext(runId, config.sleeves ?? []) : config.pipeline === 'tournament' ? newTournamentContext(runId) : newSelectionContext(runId, {});
+  return c as unknown as Record<string, unknown>;
+}
+
+/** What a run reuses: the stages before `from` from the run in `folder`. */
+export interface ReusePlan {
+  from: number;
+  folder: string;
+  runId: string;
+  checkpoints: StageCheckpoint[];
+}
+
+/** `--from`: a stage type (its first occurrence), `type#n` (the n-th), or a 1-based number; the stage's index. */
+export function stageIndex(config: ResolvedConfig, from: string): number | undefined {
+  const types = config.stages.map((s) => s.type);
+  if (/^\d+$/.test(from)) {
+    const n = Number(from);
+    return n >= 1 && n <= types.length ? n - 1 : undefined;
+  }
+  const m = /^(.+)#(\d+)$/.exec(from);
+  const [type, nth] = m ? [m[1], Number(m[2])] : [from, 1];
+  let seen = 0;
+  for (let i = 0; i < types.length; i++) if (types[i] === type && ++seen === nth) return i;
+  return undefined;
+}
+
+/** `--reuse`: a run folder, a run id under <runsRoot>/<name>/, or `latest` (the newest run of the pipeline that succeeded). */
+function findRun(run: string, config: ResolvedConfig, runsRoot: string): string | undefined {
+  const isRun = (d: string) => existsSync(join(d, 'manifest.json')) && statSync(d).isDirectory();
+  if (existsSync(run) && isRun(resolve(run))) return resolve(run);
+  const parent = join(runsRoot, config.name);
+  if (run === 'latest') {
+    if (!existsSync(parent)) return undefined;
+    const ids = readdirSync(parent).filter((n) => !n.startsWith('.') && !n.endsWith('.failed')).sort(byCodeUnit).reverse();
+    return ids.map((n) => join(parent, n)).find(isRun);
+  }
+  for (const d of [join(parent, run), join(parent, `${run}.failed`)]) if (existsSync(d) && isRun(d)) return d;
+  return undefined;
+}
+
+/** The params that differ between two stages' params, as `name: before → after` (top-level keys). */
+function paramChanges(before: Record<string, unknown> | undefined, after: Record<string, unknown>): string {
+  const keys = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after)])].sort(byCodeUnit);
+  const show = (v: unknown) => (v === undefined ? '(unset)' : canonicalJson(v));
+  return keys
+    .filter((k) => canonicalJson(before?.[k] ?? null) !== canonicalJson(after[k] ?? null))
+    .map((k) => `${k}: ${show(before?.[k])} → ${show(after[k])}`)
+    .join('; ');
+}
+
+/**
+ * Checks that the stages before `from` can be taken from `run`, before anything is written; returns what to restore
+ * or throws the coded reason (REUSE_*: exit 2).
+ */
+export async function planReuse(v: ValidationResult, spec: RunSpec, req: { from?: string; run?: string }, env: { runsRoot: string; lakehousePath: string; plugins: PluginResolver }): Promise<ReusePlan> {
+  const config = v.resolved!;
+  if (!req.from || !req.run) throw inputError('REUSE_FROM_UNKNOWN', `${req.from ? '--from' : '--reuse'} needs ${req.from ? '--reuse <run>' : '--from <stage>'}: which stage to start at, and which run to take the stages before it from`);
+  const folder = findRun(req.run, config, env.runsRoot);
+  if (!folder) throw inputError('REUSE_RUN_NOT_FOUND', `--reuse ${req.run}: no run folder there, and no run of '${config.name}' with that id under ${env.runsRoot}`);
+  const from = stageIndex(config, req.from);
+  if (from === undefined) throw inputError('REUSE_FROM_UNKNOWN', `--from ${req.from}: the pipeline's stages are ${config.stages.map((s, i) => `${i + 1} ${s.type}`).join(', ')}`);
+  if (from === 0) throw inputError('REUSE_FROM_UNKNOWN', `--from ${req.from}: nothing comes before the first stage to reuse`, 'Run without --from and --reuse, or start at a later stage.');
+  const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8')) as Manifest;
+  const where = `run ${manifest.run_id} (${folder})`;
+  const checkpoints: StageCheckpoint[] = [];
+  for (let i = 0; i < from; i++) {
+    const cp = readCheckpoint(folder, i);
+    if (!cp || cp.type !== manifest.stages[i]?.type)
+      throw inputError('REUSE_NO_CHECKPOINT', `${where} has no checkpoint of stage ${i + 1} '${config.stages[i].type}'${manifest.stages[i]?.outcome === 'failed' ? ' (it failed there)' : manifest.stages[i]?.outcome === 'skipped' ? ' (it failed before)' : ''}`);
+    checkpoints.push(cp);
+  }
+  const last = checkpoints[from - 1];
+  if (last.code !== codeFingerprint()) throw inputError('REUSE_CODE_CHANGED', `${where} was made by another build of Fractal (${manifest.fractal_version}); its checkpoints are not reused`);
+  const mine = prefixHashes(config, v.baseDir);
+  if (mine.prefix[from - 1] !== last.prefix_hash) {
+    const old = (manifest.config as ResolvedConfig | undefined)?.stages ?? [];
+    const j = mine.params.findIndex((h, i) => i < from && h !== last.params_hashes[i]);
+    const why =
+      j < 0
+        ? "the pipeline's plugin modules, input files, sleeves or cells changed"
+        : old[j]?.type !== config.stages[j].type
+          ? `stage ${j + 1} is '${config.stages[j].type}' here and '${old[j]?.type ?? '(none)'}' there`
+          : `stage ${j + 1} '${config.stages[j].type}' changed: ${paramChanges(old[j]?.params, config.stages[j].params) || 'its params'}`;
+    throw inputError('REUSE_CONFIG_CHANGED', `cannot start at '${config.stages[from].type}' from ${where}: ${why}`);
+  }
+  const now = await dataIdentityOf(spec, env);
+  const then = manifest.data_hash;
+  if (!now) throw inputError('REUSE_DATA_CHANGED', `cannot reuse ${where}: the data this pipeline reads cannot be identified before running (a live scanner), so it may have changed`);
+  if (then !== null && now !== then) throw inputError('REUSE_DATA_CHANGED', `cannot reuse ${where}: the data changed since (data hash ${then.slice(0, 19)}… then, ${now.slice(0, 19)}… now)`);
+  return { from, folder, runId: manifest.run_id, checkpoints };
+}
+
+/** Restores the context after stage `plan.from - 1`; stages that made a field that is not plain data run again, quietly. */
+async function contextAfter(plan: ReusePlan, k: number, config: ResolvedConfig, runId: string, stages: BuiltStage[], env: StageEnv, memo: Map<number, Record<string, unknown>>): Promise<Record<string, unknown>> {
+  if (k < 0) return freshContext(config, runId);
+  const cp = plan.checkpoints[k];
+  const ctx = freshContext(config, runId);
+  for (const [name, blob] of Object.entries(cp.fields)) setContextField(ctx, name, readBlob(plan.folder, blob));
+  // run_id is this run's.
+  ctx.run_id = runId;
+  const byProducer = new Map<number, string[]>();
+  for (const [name, j] of Object.entries(cp.unrestorable)) byProducer.set(j, [...(byProducer.get(j) ?? []), name]);
+  for (const [j, names] of [...byProducer].sort((a, b) => a[0] - b[0])) {
+    let made = memo.get(j);
+    if (!made) {
+      const before = await contextAfter(plan, j - 1, config, runId, stages, env, memo);
+      const s = stages[j];
+      made = ((await s.stage.execute(before, s.params, quietEnv(env))) ?? before) as Record<string, unknown>;
+      memo.set(j, made);
+    }
+    const fields = contextFields(made);
+    for (const n of names) setContextField(ctx, n, fields.get(n));
+  }
+  return ctx;
+}
+
+/**
+ * Restores the stages before `plan.from` into a new run: the context, the artifacts and sections they wrote (in their
+ * order), their audit events, the data they recorded, and their checkpoints (so this run can be reused in turn).
+ */
+export async function restoreReused(
+  plan: ReusePlan,
+  run: { config: ResolvedConfig; runId: string; stages: BuiltStage[]; env: StageEnv; artifacts: ArtifactWriter; audit: AuditLedger; checkpoints?: CheckpointWriter },
+): Promise<Record<string, unknown>> {
+  const ctx = await contextAfter(plan, plan.from - 1, run.config, run.runId, run.stages, run.env, new Map());
+  for (const d of plan.checkpoints[plan.from - 1].data) run.env.recordData(d as DataSource);
+  // The artifacts, written as the reused run wrote them: whole files copied, sections from its final file.
+  const sectionsOf = new Map<string, Record<string, unknown>>();
+  const sectionFile = (f: string) => {
+    if (!sectionsOf.has(f)) sectionsOf.set(f, JSON.parse(readFileSync(join(plan.folder, f), 'utf8')) as Record<string, unknown>);
+    return sectionsOf.get(f)!;
+  };
+  for (const cp of plan.checkpoints)
+    for (const w of writesOf(cp)) {
+      if (w.section !== undefined) await run.artifacts.writeJsonSection(w.file, w.section, sectionFile(w.file)[w.section]);
+      else await run.artifacts.writeBytes(w.file, readFileSync(join(plan.folder, w.file)));
+    }
+  // Each reused stage's own events as the reused run recorded them, after a `stage_reused` naming that run (in place
+  // of its stage_started and stage_finished); then its checkpoint, so this run can be reused in turn.
+  const lines = readFileSync(join(plan.folder, 'audit.jsonl'), 'utf8').split('\n').filter(Boolean);
+  let index = -1;
+  for (const line of lines) {
+    const e = JSON.parse(line) as { stage: string | null; event: string; data?: { index?: number } };
+    if (e.event === 'stage_started') {
+      index = e.data?.index ?? index;
+      if (index >= 0 && index < plan.from) run.audit.event(e.stage, 'stage_reused', { index, run_id: plan.runId, folder: plan.folder });
+      continue;
+    }
+    if (index < 0 || index >= plan.from || e.stage === null || e.event === 'stage_finished') continue;
+    run.audit.event(e.stage, e.event, e.data);
+  }
+  if (run.checkpoints)
+    for (const cp of plan.checkpoints) {
+      for (const b of Object.values(cp.fields)) run.checkpoints.copyBlob(plan.folder, b);
+      run.checkpoints.write(cp);
+    }
+  return ctx;
+}
+
+/** A checkpoint's writes in order (whole files and sections). */
+function writesOf(cp: StageCheckpoint): { file: string; section?: string }[] {
+  return cp.writes ?? cp.artifacts.map((file) => ({ file }));
+}
+
+/**
+ * The checkpoint of stage `index` from the context after it: plain fields as blobs, the others with the stage that
+ * made them (the one after which the field first held its current value).
+ */
+export function checkpointOf(
+  index: number,
+  type: string,
+  ctx: Record<string, unknown>,
+  state: { hashes: { prefix: string[]; params: string[] }; writes: { file: string; section?: string }[]; data: DataSource[]; previous?: { refs: Map<string, unknown>; unrestorable: Record<string, number> } },
+  writer: CheckpointWriter,
+): { checkpoint: StageCheckpoint; refs: Map<string, unknown> } {
+  const t0 = performance.now();
+  const fields: Record<string, string> = {};
+  const unrestorable: Record<string, number> = {};
+  const refs = contextFields(ctx);
+  for (const [name, value] of refs) {
+    if (value === undefined) continue;
+    let plain = isPlainData(value);
+    if (plain) {
+      try {
+        fields[name] = writer.blob(value);
+      } catch (err) {
+        if ((err as { code?: string }).code && !(err instanceof Error && err.name === 'DataCloneError')) throw err;
+        plain = false;
+      }
+    }
+    if (!plain) {
+      const same = state.previous && state.previous.refs.get(name) === value && state.previous.unrestorable[name] !== undefined;
+      unrestorable[name] = same ? state.previous!.unrestorable[name] : index;
+    }
+  }
+  const checkpoint: StageCheckpoint = {
+    index,
+    type,
+    prefix_hash: state.hashes.prefix[index],
+    params_hashes: state.hashes.params.slice(0, index + 1),
+    code: codeFingerprint(),
+    fields,
+    unrestorable,
+    artifacts: [...new Set(state.writes.filter((w) => w.section === undefined).map((w) => w.file))],
+    writes: state.writes,
+    sections: state.writes.filter((w) => w.section !== undefined).map((w) => ({ file: w.file, section: w.section! })),
+    data: state.data,
+  };
+  checkpoint.ms = Math.round((performance.now() - t0) * 10) / 10;
+  writer.write(checkpoint);
+  return { checkpoint, refs };
+}

@@ -1,0 +1,141 @@
+/**
+ * Stage checkpoints: what a run's context held after each stage, so a later run can start from a stage and take the
+ * earlier stages' outputs from this one (`pipeline-run run <file> --from <stage> --reuse <run>`, src/pipeline/reuse.ts).
+ *
+ *   checkpoints/<index>.json      per stage: its prefix hash (config of the stages up to it, the pipeline's own plugin
+ *                                 modules and input files), the engine's code fingerprint, the context's fields as
+ *                                 blob hashes, the fields that are not plain data (a handle on the market) with the
+ *                                 stage that made them, the artifacts and metrics sections the stage wrote, the data
+ *                                 sources recorded so far
+ *   checkpoints/blobs/<sha256>    one field's value, v8-serialised (typed arrays, Maps and Dates kept), stored once
+ *                                 however many stages hold it unchanged
+ *
+ * Checkpoints are not artifacts (the manifest's `artifacts` does not list them; they hold nothing a reader needs) and
+ * only top-level runs write them. Every file is written whole.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import type { DataSource } from '../core/plugin.js';
+import { systemError } from '../core/errors.js';
+import { writeWhole } from './write-whole.js';
+
+export const CHECKPOINT_DIR = 'checkpoints';
+
+/** What one stage left: enough to restore the context after it and the files it wrote. */
+export interface StageCheckpoint {
+  index: number;
+  type: string;
+  /** sha256 of what decides the stages up to this one (src/pipeline/reuse.ts prefixHash). */
+  prefix_hash: string;
+  /** sha256 of each stage's params up to this one, to say which stage changed when a prefix does not match. */
+  params_hashes: string[];
+  /** The engine's code (result-cache codeFingerprint): another build's checkpoints are not reused. */
+  code: string;
+  /** Context fields that are plain data, by name (`extra.<key>` for ctx.extra's), as blob hashes. */
+  fields: Record<string, string>;
+  /** Fields that are not plain data (functions, class instances: a handle on the market), and the stage that made each. */
+  unrestorable: Record<string, number>;
+  /** The artifacts the stage wrote whole, in the order it wrote them (run-folder relative). */
+  artifacts: string[];
+  /** The sections of shared JSON files (metrics.json) the stage wrote. */
+  sections: { file: string; section: string }[];
+  /** Every write of the stage in order: whole files and sections (what a reusing run replays). */
+  writes?: { file: string; section?: string }[];
+  /** The data sources recorded up to and including this stage. */
+  data: DataSource[];
+  /** How long making this checkpoint took (serialising, hashing, writing), in ms: its cost to the run. */
+  ms?: number;
+}
+
+/** Plain data survives v8 serialisation as itself: primitives, typed arrays, Dates, and arrays, Maps, Sets and plain objects of them. */
+export function isPlainData(v: unknown, seen = new Set<unknown>()): boolean {
+  if (v === null || v === undefined) return true;
+  const t = typeof v;
+  if (t === 'number' || t === 'string' || t === 'boolean' || t === 'bigint') return true;
+  if (t !== 'object') return false;
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date || v instanceof RegExp) return true;
+  if (seen.has(v)) return true;
+  seen.add(v);
+  if (Array.isArray(v)) return v.every((x) => isPlainData(x, seen));
+  if (v instanceof Map) return [...v].every(([k, x]) => isPlainData(k, seen) && isPlainData(x, seen));
+  if (v instanceof Set) return [...v].every((x) => isPlainData(x, seen));
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return false;
+  return Object.values(v as Record<string, unknown>).every((x) => isPlainData(x, seen));
+}
+
+/** The context's fields by name: its own keys but `extra`, and each of ctx.extra's as `extra.<key>`. */
+export function contextFields(ctx: Record<string, unknown>): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const [k, v] of Object.entries(ctx)) {
+    if (k === 'extra' && v && typeof v === 'object') for (const [e, x] of Object.entries(v as Record<string, unknown>)) out.set(`extra.${e}`, x);
+    else out.set(k, v);
+  }
+  return out;
+}
+
+/** Sets a field by name on a context (the inverse of contextFields). */
+export function setContextField(ctx: Record<string, unknown>, name: string, value: unknown): void {
+  if (name.startsWith('extra.')) ((ctx.extra ??= {}) as Record<string, unknown>)[name.slice(6)] = value;
+  else ctx[name] = value;
+}
+
+export class CheckpointWriter {
+  private readonly dir: string;
+  private readonly blobs = new Set<string>();
+  constructor(runDir: string) {
+    this.dir = join(runDir, CHECKPOINT_DIR);
+  }
+
+  /** Stores one field's value (once per content) and returns its hash. */
+  blob(value: unknown): string {
+    const bytes = serialize(value);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (!this.blobs.has(sha)) {
+      try {
+        mkdirSync(join(this.dir, 'blobs'), { recursive: true });
+        const path = join(this.dir, 'blobs', sha);
+        if (!existsSync(path)) writeWhole(path, bytes);
+      } catch (err) {
+        throw systemError(err, `writing a stage checkpoint in ${this.dir}`);
+      }
+      this.blobs.add(sha);
+    }
+    return sha;
+  }
+
+  /** Copies a blob of another run's checkpoints (a reused stage's) into this run's. */
+  copyBlob(fromRunDir: string, sha: string): void {
+    if (this.blobs.has(sha)) return;
+    this.blob(readBlob(fromRunDir, sha));
+  }
+
+  write(cp: StageCheckpoint): void {
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      writeWhole(join(this.dir, `${cp.index}.json`), `${JSON.stringify(cp, null, 1)}\n`);
+    } catch (err) {
+      throw systemError(err, `writing a stage checkpoint in ${this.dir}`);
+    }
+  }
+}
+
+/** A run's checkpoint of stage `index`, or undefined when it has none (an older run, or it failed before). */
+export function readCheckpoint(runDir: string, index: number): StageCheckpoint | undefined {
+  const file = join(runDir, CHECKPOINT_DIR, `${index}.json`);
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as StageCheckpoint;
+  } catch {
+    return undefined;
+  }
+}
+
+export function readBlob(runDir: string, sha: string): unknown {
+  const bytes = readFileSync(join(runDir, CHECKPOINT_DIR, 'blobs', sha));
+  // The file is named by its content: a changed or torn blob is refused, never restored.
+  if (createHash('sha256').update(bytes).digest('hex') !== sha) throw new Error(`checkpoint blob ${sha} does not match its hash`);
+  return deserialize(bytes);
+}
