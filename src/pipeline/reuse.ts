@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ValidationResult } from '../config/validate.js';
-import { newMetaContext, newSelectionContext, newTournamentContext } from '../core/context.js';
+import { newMetaContext, newSelectionContext, newTournamentContext, type AnyContext } from '../core/context.js';
 import { inputError } from '../core/errors.js';
 import type { DataSource, PluginResolver, RunSpec, StageEnv } from '../core/plugin.js';
 import type { ResolvedConfig } from '../core/resolved-config.js';
@@ -165,7 +165,7 @@ async function contextAfter(plan: ReusePlan, k: number, config: ResolvedConfig, 
 export async function restoreReused(
   plan: ReusePlan,
   run: { config: ResolvedConfig; runId: string; stages: BuiltStage[]; env: StageEnv; artifacts: ArtifactWriter; audit: AuditLedger; checkpoints?: CheckpointWriter },
-): Promise<Record<string, unknown>> {
+): Promise<AnyContext> {
   const ctx = await contextAfter(plan, plan.from - 1, run.config, run.runId, run.stages, run.env, new Map());
   for (const d of plan.checkpoints[plan.from - 1].data) run.env.recordData(d as DataSource);
   // The artifacts, written as the reused run wrote them: whole files copied, sections from its final file.
@@ -198,7 +198,7 @@ export async function restoreReused(
       for (const b of Object.values(cp.fields)) run.checkpoints.copyBlob(plan.folder, b);
       run.checkpoints.write(cp);
     }
-  return ctx;
+  return ctx as unknown as AnyContext;
 }
 
 /** A checkpoint's writes in order (whole files and sections). */
@@ -213,7 +213,7 @@ function writesOf(cp: StageCheckpoint): { file: string; section?: string }[] {
 export function checkpointOf(
   index: number,
   type: string,
-  ctx: Record<string, unknown>,
+  ctx: object,
   state: { hashes: { prefix: string[]; params: string[] }; writes: { file: string; section?: string }[]; data: DataSource[]; previous?: { refs: Map<string, unknown>; unrestorable: Record<string, number> } },
   writer: CheckpointWriter,
 ): { checkpoint: StageCheckpoint; refs: Map<string, unknown> } {

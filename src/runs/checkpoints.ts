@@ -67,7 +67,7 @@ export function isPlainData(v: unknown, seen = new Set<unknown>()): boolean {
 }
 
 /** The context's fields by name: its own keys but `extra`, and each of ctx.extra's as `extra.<key>`. */
-export function contextFields(ctx: Record<string, unknown>): Map<string, unknown> {
+export function contextFields(ctx: object): Map<string, unknown> {
   const out = new Map<string, unknown>();
   for (const [k, v] of Object.entries(ctx)) {
     if (k === 'extra' && v && typeof v === 'object') for (const [e, x] of Object.entries(v as Record<string, unknown>)) out.set(`extra.${e}`, x);
@@ -77,7 +77,8 @@ export function contextFields(ctx: Record<string, unknown>): Map<string, unknown
 }
 
 /** Sets a field by name on a context (the inverse of contextFields). */
-export function setContextField(ctx: Record<string, unknown>, name: string, value: unknown): void {
+export function setContextField(context: object, name: string, value: unknown): void {
+  const ctx = context as Record<string, unknown>;
   if (name.startsWith('extra.')) ((ctx.extra ??= {}) as Record<string, unknown>)[name.slice(6)] = value;
   else ctx[name] = value;
 }
