@@ -9,16 +9,16 @@ export type JsonParse = { ok: true; value: unknown } | { ok: false; error: strin
 
 /** Strict JSON (no comments, no trailing commas); the error is "line L, column C: <what>". */
 export function parseJsonText(text: string): JsonParse {
+  // Valid JSON (the usual case: a 2000-symbol lakehouse registry) takes V8's parser, ten times faster; only a
+  // failure goes through jsonc-parser, for the line and column without V8's quote of the text.
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    /* located below */
+  }
   const errors: ParseError[] = [];
   parse(text, errors, { allowTrailingComma: false, disallowComments: true, allowEmptyContent: false });
-  if (!errors.length) {
-    // The value from JSON.parse: it makes `__proto__` an own key, where jsonc-parser would assign the prototype.
-    try {
-      return { ok: true, value: JSON.parse(text) };
-    } catch {
-      return { ok: false, error: 'not valid JSON' };
-    }
-  }
+  if (!errors.length) return { ok: false, error: 'not valid JSON' };
   const e = errors[0];
   let line = 1;
   let lineStart = 0;
