@@ -1,8 +1,8 @@
 /**
- * The market, decoded once per process tree: the stored series a run has read, copied once into one
- * SharedArrayBuffer that the backtest's worker threads receive (SharedArrayBuffers cross to a worker without a
- * copy). A worker's store then serves those files from shared memory instead of opening, hashing and decoding
- * every file again in every thread, and each thread does not hold its own copy of the market.
+ * The market, decoded once per process tree: each stored series a run reads is decoded into its own
+ * SharedArrayBuffer, and the backtest's worker threads receive those buffers (a SharedArrayBuffer crosses to a
+ * worker without a copy). A worker's store then serves those files from shared memory instead of opening, hashing
+ * and decoding every file again in every thread, and no thread holds a copy of its own.
  *
  * Keyed by the registry entry and its checksum: a series is only served for the very file version (checksum) the
  * registry lists, which the thread that read it first had checked against that checksum.
@@ -11,10 +11,9 @@ import type { Ohlcv } from './ohlcv.js';
 
 const COLUMNS = ['open', 'high', 'low', 'close', 'volume'] as const;
 
-/** What a worker receives: one buffer and where each series sits in it. */
+/** What a worker receives: each series' buffer and what it holds. */
 export interface SharedSeries {
-  buffer: SharedArrayBuffer;
-  index: { key: string; checksum: string; rows: number; offset: number; funding: boolean }[];
+  series: { key: string; checksum: string; rows: number; funding: boolean; buffer: SharedArrayBuffer }[];
 }
 
 const tag = (key: string, checksum: string) => `${key}\u0000${checksum}`;
@@ -25,6 +24,22 @@ const tag = (key: string, checksum: string) => `${key}\u0000${checksum}`;
  */
 const decoded = new Map<string, WeakRef<Ohlcv>>();
 const adopted = new Map<string, Ohlcv>();
+/** The buffer behind a series laid out by `inSharedMemory` (or adopted). */
+const bufferOf = new WeakMap<Ohlcv, SharedArrayBuffer>();
+
+const bytesFor = (rows: number, funding: boolean) => 8 * Math.ceil(rows / 2) + rows * 8 * (COLUMNS.length + (funding ? 1 : 0));
+
+/** The same series in one SharedArrayBuffer (date, then open … volume, then funding), so it can be shared. */
+export function inSharedMemory(o: Ohlcv): Ohlcv {
+  const rows = o.date.length;
+  const buffer = new SharedArrayBuffer(bytesFor(rows, o.funding !== undefined));
+  const out = viewsOf(buffer, rows, o.funding !== undefined);
+  out.date.set(o.date);
+  for (const c of COLUMNS) out[c].set(o[c]);
+  if (o.funding) out.funding!.set(o.funding);
+  bufferOf.set(out, buffer);
+  return out;
+}
 
 /** A store records what it decoded (the same arrays it caches: no copy). */
 export function noteDecoded(key: string, checksum: string, data: Ohlcv): void {
@@ -37,10 +52,7 @@ export function sharedSeriesFor(key: string, checksum: string): Ohlcv | undefine
   return adopted.get(tag(key, checksum));
 }
 
-/**
- * Everything decoded in this thread that is still held, in one SharedArrayBuffer for worker threads (undefined
- * when there is nothing). The copy lives as long as the workers that adopt it.
- */
+/** Every series this thread decoded (and still holds) or adopted, for worker threads; undefined when none. */
 export function shareDecoded(): SharedSeries | undefined {
   const all = new Map(adopted);
   for (const [t, ref] of decoded) {
@@ -49,34 +61,28 @@ export function shareDecoded(): SharedSeries | undefined {
     else decoded.delete(t);
   }
   if (!all.size) return undefined;
-  let bytes = 0;
-  const index: SharedSeries['index'] = [];
+  const series: SharedSeries['series'] = [];
   for (const [t, o] of all) {
     const [key, checksum] = t.split('\u0000') as [string, string];
-    const rows = o.date.length;
-    index.push({ key, checksum, rows, offset: bytes, funding: o.funding !== undefined });
-    bytes += 8 * Math.ceil(rows / 2) + rows * 8 * (COLUMNS.length + (o.funding ? 1 : 0));
+    // A series not laid out in shared memory (written by this process, say) is copied once.
+    const buffer = bufferOf.get(o) ?? bufferOf.get(inSharedMemory(o))!;
+    series.push({ key, checksum, rows: o.date.length, funding: o.funding !== undefined, buffer });
   }
-  const buffer = new SharedArrayBuffer(bytes);
-  for (const x of index) {
-    const o = all.get(tag(x.key, x.checksum))!;
-    const view = viewsOf(buffer, x);
-    view.date.set(o.date);
-    for (const c of COLUMNS) view[c].set(o[c]);
-    if (o.funding) view.funding!.set(o.funding);
-  }
-  return { buffer, index };
+  return { series };
 }
 
 /** A worker takes its parent's shared series (views, no copy). */
 export function adoptSharedSeries(shared: SharedSeries | undefined): void {
   if (!shared) return;
-  for (const x of shared.index) adopted.set(tag(x.key, x.checksum), viewsOf(shared.buffer, x));
+  for (const x of shared.series) {
+    const o = viewsOf(x.buffer, x.rows, x.funding);
+    bufferOf.set(o, x.buffer);
+    adopted.set(tag(x.key, x.checksum), o);
+  }
 }
 
-function viewsOf(buffer: SharedArrayBuffer, x: SharedSeries['index'][number]): Ohlcv {
-  const n = x.rows;
-  let at = x.offset;
+function viewsOf(buffer: SharedArrayBuffer, n: number, funding: boolean): Ohlcv {
+  let at = 0;
   const date = new Int32Array(buffer, at, n);
   at += 8 * Math.ceil(n / 2);
   const col = () => {
@@ -85,6 +91,6 @@ function viewsOf(buffer: SharedArrayBuffer, x: SharedSeries['index'][number]): O
     return a;
   };
   const out: Ohlcv = { date, open: col(), high: col(), low: col(), close: col(), volume: col() };
-  if (x.funding) out.funding = col();
+  if (funding) out.funding = col();
   return out;
 }

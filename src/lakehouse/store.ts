@@ -29,7 +29,7 @@ import {
 import { seriesFindings, tradesDaily, type HealthOptions } from './health.js';
 import { isoFromDay } from '../util/dates.js';
 import type { Ohlcv } from './ohlcv.js';
-import { noteDecoded, sharedSeriesFor } from './shared-series.js';
+import { inSharedMemory, noteDecoded, sharedSeriesFor } from './shared-series.js';
 
 export const SYMBOLS_FILE = 'symbols.arrow';
 export const JOURNAL_FILE = 'journal.json';
@@ -447,7 +447,8 @@ export class Store {
       throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
     }
     checkBytes(buf, e, path, key);
-    const data = decodeOhlcv(buf, path);
+    // Decoded into shared memory (one copy, the file's bytes then go): backtest workers read it from there.
+    const data = inSharedMemory(decodeOhlcv(buf, path));
     this.cache.set(key, { checksum: e.checksum, data });
     noteDecoded(key, e.checksum, data);
     return data;
