@@ -15,7 +15,7 @@
 import type { BacktestRecord, BacktestWindow, RankerRecord, SelectionContext } from '../../src/core/context.js';
 import { FractalError, inputError, runError } from '../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, pluginRef, str } from '../../src/core/params.js';
-import type { EngineMeta, PluginRef, PreflightEnv, ReplayDecision, ScannerMeta, SimulatorMeta, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import type { EngineMeta, PluginRef, PreflightEnv, ReplayDecision, ReplayOutcome, ScannerMeta, SimulatorMeta, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
 import { benchmarkRelative, computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
 import { encodeColumns } from '../../src/runs/arrow.js';
@@ -135,17 +135,27 @@ export class BacktestStage implements Stage<SelectionContext> {
 
     // Every decision first (independent: in parallel when there are cores for it), then the holding path in order.
     env.progress('backtest windows', 0, rebalances.length);
-    // Workers pay a start-up (modules, the market, a cold JIT: one to two CPU seconds each, measured on the
-    // walk-forward bench): worth it only when the decisions take well over that in process (10 s). The
-    // decision stages' time in this run (ingestion aside: replays reuse its scan) estimates one replay.
-    const idx = env.pipeline.stages.findIndex((s) => s.type === 'backtest');
-    const perDecision = env.pipeline.stages.slice(1, idx).reduce((a, s) => a + (s.ms ?? 0), 0);
-    const threads = (p.workers as number | undefined) ?? (perDecision * rebalances.length > 10_000 ? defaultThreads(rebalances.length) : 1);
     // One more decision at the as-of date itself (nothing left to hold): the run's weights.json, made by the same
     // point-in-time rule as every rebalance, and dated.
     const asOfFinal = calendar[T - 1];
     const wantChallengers = p.challengers !== false;
-    const all = await env.replayMany([...rebalances.map((t) => calendar[t]), asOfFinal], { lookbackDays: train, challengers: wantChallengers, threads, onProgress: (done) => env.progress('backtest windows', Math.min(done, rebalances.length), rebalances.length) });
+    const dates = [...rebalances.map((t) => calendar[t]), asOfFinal];
+    const replayOpts = { lookbackDays: train, challengers: wantChallengers };
+    const progress = (done: number) => env.progress('backtest windows', Math.min(done, rebalances.length), rebalances.length);
+    // Workers pay a start-up (modules, a cold JIT: about a CPU second each, measured on the walk-forward bench):
+    // worth it only when the decisions take well over that in process (10 s). Without a `workers` param the first
+    // decision is made in process and its CPU time (which a busy machine does not inflate, unlike wall time)
+    // estimates the others. Decisions are independent: where each is made never changes it.
+    let threads = p.workers as number | undefined;
+    let head: ReplayOutcome[] = [];
+    if (threads === undefined) {
+      const cpu0 = process.cpuUsage();
+      head = await env.replayMany(dates.slice(0, 1), { ...replayOpts, threads: 1, onProgress: progress });
+      const cpu = process.cpuUsage(cpu0);
+      threads = ((cpu.user + cpu.system) / 1000) * (dates.length - 1) > 10_000 ? defaultThreads(dates.length - 1) : 1;
+    }
+    const rest = await env.replayMany(dates.slice(head.length), { ...replayOpts, threads, onProgress: (done) => progress(head.length + done) });
+    const all = [...head, ...rest];
     for (const o of all) {
       for (const d of [o, ...Object.values(o.challengers ?? {})]) {
         if (d.lastSeen !== null && d.lastSeen > o.asOf) throw runError('LOOKAHEAD', `a decision as of ${isoFromDay(o.asOf)} saw ${isoFromDay(d.lastSeen)}`);
