@@ -75,7 +75,7 @@ export class BacktestStage implements Stage<SelectionContext> {
       simulator: pluginRef('simulator', 'How the decisions are held: `vectorized` (weights with drift) or `event_driven` (orders, fills and a cash account); docs/backtest.md compares them.', 'vectorized'),
       parity: bool("Also hold the champion's decisions with the other simulator (the order-level `event_driven` against the `vectorized` reference; event_driven with its defaults when the simulator is vectorized) and write parity.json and a report section: how far the vectorized backtest can be trusted.", false),
       periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
-      workers: int('Threads deciding windows in parallel (windows are independent); one per core, at least 4 windows each, when omitted. 1 decides them in process.', undefined, { min: 1 }),
+      workers: int('Threads deciding windows in parallel (windows are independent; any number gives the same bytes). When omitted the first decision is made in process and, when its CPU time times the windows exceeds 10 s, the others go to one thread per core (at least 4 windows each). 1 decides them in process.', undefined, { min: 1 }),
       first_rebalance: oneOfStr(FIRST_REBALANCE, "When the first decision is made. 'after_train_days': on the train_window-th day of data, whose window holds train_window − 1 returns (the first day of data has no return). 'after_train_returns': one day later, once train_window returns exist, so every decision sees train_window returns (numpy's `R[t - train:t]` with the first decision at t = train).", 'after_train_days'),
     }),
   };
