@@ -8,8 +8,8 @@
  *
  * The module is written out below instruction by instruction (the WAT beside each line), assembled here at
  * load time: no toolchain, nothing prebuilt. Layout in its memory: the centred matrix day-major,
- * c[k * np + j] (np = the symbol count rounded up to 8, the padding columns zero), then the np × np output,
- * row-major, of which the caller reads the upper triangle of the first n rows and columns. The kernel takes 8 rows
+ * c[k * np + j] (np = the symbol count rounded up to 8, the padding columns zero), then the output of one band
+ * of 64 rows (row-major, np wide), of which the caller copies the upper triangle of the first n rows and columns. The kernel takes 8 rows
  * (i) and 2 columns (j) at a time: per day one 2-lane load of the columns, 8 splat loads of the rows (one cache
  * line), 8 multiplies and 8 adds into 8 accumulators.
  */
@@ -44,10 +44,10 @@ const name = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c
 const I32 = 0x7f;
 const V128 = 0x7b;
 // Locals: the four parameters, then the i32 and v128 locals.
-const [C, NP, L, OUT] = [0, 1, 2, 3];
-const [STRIDE, IB, JB, P, Q, K, O] = [4, 5, 6, 7, 8, 9, 10];
-const ACC = [11, 12, 13, 14, 15, 16, 17, 18];
-const Y = 19;
+const [C, NP, L, OUT, IB0, IB1] = [0, 1, 2, 3, 4, 5];
+const [STRIDE, IB, JB, P, Q, K, O] = [6, 7, 8, 9, 10, 11, 12];
+const ACC = [13, 14, 15, 16, 17, 18, 19, 20];
+const Y = 21;
 
 const get = (l: number) => [0x20, ...uleb(l)]; // local.get
 const set = (l: number) => [0x21, ...uleb(l)]; // local.set
@@ -74,7 +74,7 @@ const body: number[] = [
     [...uleb(9), V128],
   ]),
   ...get(NP), ...i32(3), ...SHL, ...set(STRIDE), //                 stride = np << 3 (bytes per day)
-  ...i32(0), ...set(IB), //                                          ib = 0
+  ...get(IB0), ...set(IB), //                                        ib = ib0
   ...LOOP, //                                                        loop $rows
   ...get(IB), ...set(JB), //                                           jb = ib
   ...LOOP, //                                                          loop $columns
@@ -89,18 +89,18 @@ const body: number[] = [
   ...get(Q), ...get(STRIDE), ...ADD, ...set(Q), //                         q += stride
   ...get(K), ...i32(1), ...SUB, ...set(K), ...get(K), ...BR_IF0, //        if (--k) continue $days
   ...END,
-  ...get(OUT), ...get(IB), ...get(NP), ...MUL, ...get(JB), ...ADD, ...i32(3), ...SHL, ...ADD, ...set(O), // o = out + (ib * np + jb) * 8
+  ...get(OUT), ...get(IB), ...get(IB0), ...SUB, ...get(NP), ...MUL, ...get(JB), ...ADD, ...i32(3), ...SHL, ...ADD, ...set(O), // o = out + ((ib - ib0) * np + jb) * 8
   ...ACC.flatMap((a) => [...get(O), ...get(a), ...V128_STORE(0), ...get(O), ...get(STRIDE), ...ADD, ...set(O)]), // out[ib + r][jb..jb+1] = acc_r
   ...get(JB), ...i32(2), ...ADD, ...set(JB), ...get(JB), ...get(NP), ...LT_U, ...BR_IF0, // jb += 2; while jb < np
   ...END,
-  ...get(IB), ...i32(8), ...ADD, ...set(IB), ...get(IB), ...get(NP), ...LT_U, ...BR_IF0, //   ib += 8; while ib < np
+  ...get(IB), ...i32(8), ...ADD, ...set(IB), ...get(IB), ...get(IB1), ...LT_U, ...BR_IF0, //   ib += 8; while ib < ib1
   ...END,
   ...END,
 ];
 
 const bytes = Uint8Array.from([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-  ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32]]), 0x00]])), //     type (i32 i32 i32 i32) -> ()
+  ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), 0x00]])), // type (i32 × 6) -> ()
   ...section(3, vec([uleb(0)])), //                                                 func 0 has type 0
   ...section(5, vec([[0x00, ...uleb(1)]])), //                                      memory: 1 page, grows
   ...section(7, vec([[...name('cross'), 0x00, 0x00], [...name('mem'), 0x02, 0x00]])), // exports
@@ -109,7 +109,8 @@ const bytes = Uint8Array.from([
 
 // ------------------------------------------------------------------------------------------------- the kernel
 interface Kernel {
-  cross: (c: number, np: number, days: number, out: number) => void;
+  /** Rows [ib0, ib1) (multiples of 8) against columns ib0 … np − 1, into out as (ib1 − ib0) × np rows. */
+  cross: (c: number, np: number, days: number, out: number, ib0: number, ib1: number) => void;
   mem: { readonly buffer: ArrayBuffer; grow(pages: number): number };
 }
 /** The engine's WebAssembly API (the project's TypeScript libs leave it undeclared). */
@@ -143,7 +144,9 @@ export function crossProductsUpper(centred: Float64Array, n: number, days: numbe
   if (!k || n === 0 || days === 0) return false;
   const np = (n + 7) & ~7;
   const cBytes = days * np * 8;
-  const need = cBytes + np * np * 8;
+  // Rows go in bands of 64: the output in WebAssembly memory is 64 rows, not n × n (200 MB at n = 5000).
+  const band = 64;
+  const need = cBytes + band * np * 8;
   const have = k.mem.buffer.byteLength;
   if (need > have) k.mem.grow(Math.ceil((need - have) / 65536));
   const heap = new Float64Array(k.mem.buffer);
@@ -153,8 +156,11 @@ export function crossProductsUpper(centred: Float64Array, n: number, days: numbe
     for (let j = 0; j < n; j++) heap[row + j] = centred[j * days + k2]!;
     for (let j = n; j < np; j++) heap[row + j] = 0;
   }
-  k.cross(0, np, days, cBytes);
   const base = cBytes / 8;
-  for (let i = 0; i < n; i++) out.set(heap.subarray(base + i * np + i, base + i * np + n), i * n + i);
+  for (let ib0 = 0; ib0 < np; ib0 += band) {
+    const ib1 = Math.min(np, ib0 + band);
+    k.cross(0, np, days, cBytes, ib0, ib1);
+    for (let i = ib0; i < Math.min(ib1, n); i++) out.set(heap.subarray(base + (i - ib0) * np + i, base + (i - ib0) * np + n), i * n + i);
+  }
   return true;
 }

@@ -155,11 +155,11 @@ describe('averageCorrelation on gap-free windows (the direct path) gives the gen
 });
 
 describe('cross products in WebAssembly SIMD', () => {
-  it('give the JavaScript sums bit for bit (each pair summed day by day from 0), on sizes around the 8 × 2 blocks', async () => {
+  it('give the JavaScript sums bit for bit (each pair summed day by day from 0), on sizes around the 8 × 2 blocks and the 64-row bands', async () => {
     const { crossProductsUpper, simdAvailable } = await import('../../src/math/cross-products-wasm.js');
     expect(simdAvailable()).toBe(true); // Node 20 on x64 and arm64 has WebAssembly SIMD
     const normal = gaussian(seededRandom(77));
-    for (const [n, days] of [[1, 3], [8, 5], [9, 252], [17, 40], [64, 21]] as const) {
+    for (const [n, days] of [[1, 3], [8, 5], [9, 252], [17, 40], [64, 21], [131, 30]] as const) {
       const centred = Float64Array.from({ length: n * days }, () => 0.01 * normal());
       const out = new Float64Array(n * n).fill(-7);
       expect(crossProductsUpper(centred, n, days, out)).toBe(true);
