@@ -76,6 +76,7 @@ export async function run(file: string, options: RunOptions = {}): Promise<RunRe
     preflighted: true,
     ...(executors ? { executors } : {}),
     ...(options.cellExecutor ? { cellExecutor: options.cellExecutor } : {}),
+    ...(options.sleeveExecutor ? { sleeveExecutor: options.sleeveExecutor } : {}),
     ...(options.checkpoints === false ? { checkpoints: false } : {}),
     ...(reuse ? { reuse } : {}),
   });

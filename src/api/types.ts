@@ -12,7 +12,7 @@ import type { ErrorLocation } from '../core/errors.js';
 import type { ResolvedConfig } from '../core/resolved-config.js';
 import type { Manifest } from '../runs/manifest.js';
 import type { RunSummary } from '../pipeline/runner.js';
-import type { CellExecutor } from '../pipeline/executor.js';
+import type { CellExecutor, SleeveExecutor } from '../pipeline/executor.js';
 import type { Headline } from '../runs/headline.js';
 
 // ---- the plugin contract ----
@@ -53,7 +53,7 @@ export type { ErrorCode, ErrorLocation } from '../core/errors.js';
 export type { Manifest } from '../runs/manifest.js';
 export type { Headline } from '../runs/headline.js';
 export type { RunSummary } from '../pipeline/runner.js';
-export type { CellExecutor, CellJob } from '../pipeline/executor.js';
+export type { CellExecutor, CellJob, SleeveExecutor, SleeveTask } from '../pipeline/executor.js';
 
 // ---- the lakehouse (openLakehouse) ----
 export type { Lakehouse, SymbolRow, WriteReport, StatusReport, VerifyReport } from '../lakehouse/index.js';
@@ -147,6 +147,8 @@ export interface RunOptions extends ConfigOptions {
   onProgress?: (label: string, done: number, total: number) => void;
   /** Where a tournament's cells run (a distributed executor); the local worker pool when omitted. */
   cellExecutor?: CellExecutor;
+  /** Where a meta's sleeves run (a distributed executor: src/exec/queue-executor.ts); the local worker pool when omitted. */
+  sleeveExecutor?: SleeveExecutor;
   /**
    * Start at this stage (a stage type, `type#n` for a repeat, or a 1-based number), taking the stages before it
    * from the run `reuse` names, when their config, the data and Fractal's code are unchanged; refused (REUSE_*, with

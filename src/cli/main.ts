@@ -15,9 +15,10 @@ import { registerRunsCommand } from './runs.js';
 import { registerTraceCommand } from './trace.js';
 import { registerSchemaCommand } from './schema.js';
 import { registerValidateCommand } from './validate.js';
+import { registerWorkerCommands } from './worker.js';
 import { errorJson, formatError, jsonWritten, setDebug, writeJson } from './shared.js';
 
-const COMMANDS = ['run', 'runs', 'trace', 'compare', 'validate', 'plan', 'plugins', 'schema', 'docs', 'lakehouse', 'help'];
+const COMMANDS = ['run', 'runs', 'trace', 'compare', 'validate', 'plan', 'plugins', 'schema', 'docs', 'lakehouse', 'worker', 'queue', 'help'];
 
 export function buildProgram(): Command {
   const program = new Command('pipeline-run')
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerRunsCommand(program);
   registerTraceCommand(program);
   registerCompareCommand(program);
+  registerWorkerCommands(program);
   return program;
 }
 

@@ -12,6 +12,8 @@ import type { ConfigOptions } from '../api/types.js';
 import { formatText } from './format.js';
 import { createProgress, setProgressQuiet } from './progress.js';
 import { addConfigOptions, formatError, isDebug, writeJson } from './shared.js';
+import { inputError } from '../core/errors.js';
+import type { QueueExecutors } from '../exec/queue-executor.js';
 
 interface RunCliOptions extends ConfigOptions {
   out: string;
@@ -21,6 +23,9 @@ interface RunCliOptions extends ConfigOptions {
   from?: string;
   reuse?: string;
   checkpoints?: boolean;
+  executor: string;
+  redis?: string;
+  queue: string;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -38,13 +43,27 @@ export function registerRunCommand(program: Command): void {
     .option('--from <stage>', 'start at this stage (type, type#n, or 1-based number), taking the earlier stages from --reuse')
     .option('--reuse <run>', 'the run to take the stages before --from from: its folder, its run id, or `latest`')
     .option('--no-checkpoints', 'write no stage checkpoints (the run cannot be reused with --from)')
+    .option('--executor <name>', "where a meta's sleeves and a tournament's cells run: local (worker threads) or bullmq (workers on a Redis queue: docs/distributed.md)", 'local')
+    .option('--redis <url>', 'Redis URL for --executor bullmq (default: FRACTAL_REDIS_URL)')
+    .option('--queue <name>', 'BullMQ queue name for --executor bullmq', 'fractal')
     .action(async (file: string, opts: RunCliOptions) => {
       setProgressQuiet(Boolean(opts.json || opts.quiet));
       const quiet = opts.quiet || opts.json;
+      if (opts.executor !== 'local' && opts.executor !== 'bullmq') throw inputError('CLI_BAD_OPTION', `--executor must be local or bullmq, got '${opts.executor}'`);
+      // --executor bullmq: sleeves and cells go to workers through Redis (reachable, checked before anything is written).
+      let remote: QueueExecutors | undefined;
+      if (opts.executor === 'bullmq') {
+        const { checkRedis, redisUrl } = await import('../exec/queue-common.js');
+        const url = redisUrl(opts.redis);
+        await checkRedis(url, 5000, (m) => process.stderr.write(`warning: ${m}\n`));
+        const { queueExecutors } = await import('../exec/queue-executor.js');
+        remote = queueExecutors({ url, queue: opts.queue, log: quiet ? () => {} : (m) => process.stderr.write(`${m}\n`) });
+      }
       const progress = createProgress();
       try {
         const r = await run(file, {
           ...opts,
+          ...(remote ? { cellExecutor: remote.cells, sleeveExecutor: remote.sleeves } : {}),
           cache: opts.cache !== false,
           checkpoints: opts.checkpoints !== false,
           log: quiet ? undefined : (m) => process.stderr.write(`${m}\n`),
@@ -85,6 +104,7 @@ export function registerRunCommand(program: Command): void {
         process.exitCode = r.exitCode;
       } finally {
         progress.stop();
+        await remote?.close();
       }
     });
 }

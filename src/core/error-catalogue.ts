@@ -129,6 +129,15 @@ export const ERRORS = {
   CHILD_RUN_FAILED: { exit: 1, summary: "a sleeve's or cell's worker could not run it (it no longer validates as its parent did, or the worker crashed); recorded as that child's error" },
   CHILD_NO_RETURNS: { exit: 1, summary: "a tournament cell's run succeeded but produced no out-of-sample returns; recorded as that cell's error" },
 
+  // ------------------------------------------------------------------ distributed runs (docs/distributed.md)
+  QUEUE_NO_REDIS: { exit: 2, summary: '`--executor bullmq`, `worker` or `queue status` without a Redis URL', hint: 'Pass --redis redis://host:6379 or set FRACTAL_REDIS_URL.' },
+  QUEUE_UNREACHABLE: { exit: 1, summary: 'Redis did not answer at the URL given within the wait', hint: 'Start Redis (docs/distributed.md gives its settings) or fix --redis / FRACTAL_REDIS_URL.' },
+  QUEUE_CONFIG_MISMATCH: { exit: 1, summary: "a worker cannot validate a child's file, or resolves it to another config hash than the submitter (its copy of the files differs); failed once, not retried", hint: 'Workers need the same pipeline files as the submitter (the same checkout, at the same path or the same path relative to their working folder).' },
+  QUEUE_DATA_MISMATCH: { exit: 1, summary: "a worker's lakehouse gives another data identity than the submitter's for a child; failed once, not retried", hint: "Point the worker's --lakehouse at the same data as the submitter's (a shared copy, or the same import)." },
+  QUEUE_ENGINE_MISMATCH: { exit: 1, summary: 'a job was submitted by another Fractal version than the worker runs; failed once, not retried', hint: 'Run the same Fractal version on the submitter and on every worker.' },
+  QUEUE_RESULT_MISSING: { exit: 1, summary: "a finished child's result is not under the submitter's --out (the workers write under theirs)", hint: "The submitter's --out and every worker's --out must be the same shared folder (docs/distributed.md)." },
+  QUEUE_JOB_FAILED: { exit: 1, summary: "a child's job failed without a coded error (its worker crashed or stalled too often, or retries ran out); recorded as that child's error", hint: '`pipeline-run queue status` lists failed jobs with their reasons.' },
+
   // ------------------------------------------------------------------ the machine and the process (exit 1)
   DISK_FULL: { exit: 1, summary: 'no space left on the device (ENOSPC, EDQUOT); the folder being written is named', hint: 'Free space, or point --out (or --lakehouse) at a larger disk.' },
   NO_PERMISSION: { exit: 1, summary: 'the operating system refused access (EACCES, EPERM); the path is named', hint: 'Check the permissions of the folder named.' },

@@ -47,6 +47,24 @@ export interface SleeveTask {
   finalPrefixes?: { from: string; to: string }[];
   /** The run folder's name under outRoot (a cell's id); the pipeline's name when omitted. */
   folderName?: string;
+  /**
+   * Set for an executor that asks for identities (`identities: true`, a queue): the child's content identity (the
+   * result cache's key, null when its data cannot be named before it runs), the data identity its worker must find
+   * in its own lakehouse, and for a meta sleeve, its own sleeves that are not in the cache (a flow subtree).
+   */
+  key?: string | null;
+  dataHash?: string | null;
+  children?: SleeveTask[];
+}
+
+/**
+ * Where a meta's sleeves run when not on the local pool (a queue). Results in order; `undefined` for a task it did
+ * not run (the runner then runs that sleeve in process). A sleeve that cannot be run (it no longer validates, its
+ * data differs) rejects the whole call with that sleeve's error, as the local pool does.
+ */
+export interface SleeveExecutor {
+  identities?: boolean;
+  run(tasks: SleeveTask[], opts: { threads: number; onDone?: (done: number) => void }): Promise<(ChildRun | undefined)[]>;
 }
 
 /**
@@ -56,6 +74,8 @@ export interface SleeveTask {
 export type CellJob = SleeveTask & { sets: string[]; folderName: string; key: string | null };
 
 export interface CellExecutor {
+  /** Whether the runner should set each job's `key`, `dataHash` (see SleeveTask): a queue wants them. */
+  identities?: boolean;
   /**
    * Runs the jobs, at most `threads` at once, and returns one ChildRun per job, in order. A cell that fails
    * (its run fails, or its worker cannot run it) comes back failed with its error; it never stops the others.

@@ -16,7 +16,7 @@ import { newMetaContext, newSelectionContext, newTournamentContext, type AnyCont
 import { asFractalError, FractalError, inputError, type ErrorLocation } from '../core/errors.js';
 import { PipelineFactory, type BuiltPipeline } from './factory.js';
 import type { ChildRun, PreflightEnv, ReplayOutcome, RunSpec, StageEnv } from '../core/plugin.js';
-import type { CellExecutor, CellJob, Executors } from './executor.js';
+import type { CellExecutor, CellJob, Executors, SleeveExecutor, SleeveTask } from './executor.js';
 import { canonicalJson } from '../util/hash.js';
 import { locateIn } from '../config/origins.js';
 import { markInterrupted } from '../runs/run-folder.js';
@@ -47,10 +47,17 @@ export interface RunOptions {
   cellExecutor?: CellExecutor;
   /** Worker threads for replays, sleeves and cells (src/exec's workerExecutors); without them all runs in process. */
   executors?: Executors;
+<<<<<<< HEAD
   /** Write a checkpoint after each stage (src/runs/checkpoints.ts) so a later run can start from any stage; default: top-level runs do. */
   checkpoints?: boolean;
   /** Take the stages before `reuse.from` from another run (planReuse in reuse.ts checked that nothing deciding them changed). */
   reuse?: ReusePlan;
+=======
+  /** Where a meta's sleeves run: this executor when given (a queue), else `executors.sleeves` (the local worker pool). */
+  sleeveExecutor?: SleeveExecutor;
+  /** false: SIGINT/SIGTERM are left to the caller (a queue worker drains instead of marking its child run failed). */
+  handleSignals?: boolean;
+>>>>>>> 13cb6a1 (Distributed runs on BullMQ (bullmq 6.7.0 + ioredis 5.11.1, its Redis client, pinned): pipeline-run worker, --executor bullmq for a meta's sleeves (a nested meta as a flow subtree) and a tournament's cells, job ids = the result cache's content keys, child runs written under the shared runs root and adopted into the parent's folder as a local run lays them out; queue status; coded QUEUE_* errors)
 }
 
 /** Where a tournament's preflight may look for cells that already ran (the result cache); none with --no-cache. */
@@ -173,6 +180,29 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
   const cache = new Map<string, unknown>();
   const releases: (() => Promise<void> | void)[] = [];
   let currentIndex = 0;
+  // For an executor that asks for them (a queue): each child's content identity and data identity, and a meta
+  // sleeve's own sleeves that are not in the cache (its flow subtree). Computed only then: local runs never pay.
+  const identityMemo = new Map<string, Promise<string | undefined>>();
+  const identify = async (child: ValidationResult): Promise<{ key: string | null; dataHash: string | null }> => {
+    const { resultKey } = await import('../runs/result-cache.js');
+    const spec = specOf(child);
+    const k = spec ? await resultKey(spec, { plugins: built.resolver, lakehousePath: opts.lakehousePath }, identityMemo).catch(() => undefined) : undefined;
+    return { key: k?.key ?? null, dataHash: k?.data_hash ?? null };
+  };
+  const subtree = async (child: ValidationResult, cacheRoot: string): Promise<SleeveTask[] | undefined> => {
+    if (child.resolved?.pipeline !== 'meta') return undefined;
+    const { readCached } = await import('../runs/result-cache.js');
+    const out: SleeveTask[] = [];
+    for (const s of child.resolved.sleeves ?? []) {
+      const g = child.sleeves?.[s.name];
+      if (!g) continue;
+      const id = await identify(g);
+      if (!opts.noCache && id.key && readCached(cacheRoot, id.key)) continue; // its meta takes it from the cache
+      const children = await subtree(g, cacheRoot);
+      out.push({ name: s.name, kind: s.kind, file: resolve(child.baseDir, s.file), profile: g.composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: child.dataRoots, outRoot: '', cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: [], ...id, ...(children ? { children } : {}) });
+    }
+    return out;
+  };
   const env: StageEnv = {
     runId,
     runDir: folder.dir,
@@ -221,6 +251,12 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
       }));
       const local = opts.executors?.cells;
       const executor = opts.cellExecutor ?? (local && o.threads > 1 && cells.length > 1 && isMainThread && local.available() ? local : undefined);
+      if (executor?.identities)
+        for (const j of jobs) {
+          j.dataHash = (await identify(v.cells![j.name])).dataHash;
+          const children = await subtree(v.cells![j.name], childOpts.cacheRoot);
+          if (children) j.children = children;
+        }
       if (executor) return executor.run(jobs, { threads: o.threads, onDone: o.onDone });
       const out: ChildRun[] = [];
       for (const c of cells) {
@@ -245,20 +281,29 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
       };
       for (const n of names) if (!v.sleeves?.[n]) throw new FractalError('SLEEVE_UNKNOWN', `no sleeve named '${n}' in ${v.file}`);
       const sleeves = (config.sleeves ?? []).filter((s) => names.includes(s.name));
+      const tasks = (): SleeveTask[] =>
+        // The worker validates the sleeve with exactly the inputs the meta's validation used (same profile, same
+        // overrides) and refuses to run if the resolved config differs (its hash is checked).
+        sleeves.map((s) => ({ name: s.name, kind: s.kind, file: resolve(v.baseDir, s.file), profile: v.sleeves![s.name].composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes }));
+      const remote = opts.sleeveExecutor;
+      let done: (ChildRun | undefined)[] = [];
+      if (remote) {
+        const ts = tasks();
+        if (remote.identities) for (const t of ts) Object.assign(t, await identify(v.sleeves![t.name]), { children: await subtree(v.sleeves![t.name], childOpts.cacheRoot) });
+        done = await remote.run(ts, { threads: o.threads, onDone: o.onDone });
+        // Every sleeve came back: nothing runs here.
+        if (done.every(Boolean)) return done as ChildRun[];
+      }
       // A nested meta inside a worker runs its sleeves in that worker, one after the other (no pools in pools).
       const pool = opts.executors?.sleeves;
-      if (pool && o.threads > 1 && names.length > 1 && isMainThread && pool.available()) {
-        return pool.run(
-          // The worker validates the sleeve with exactly the inputs the meta's validation used (same profile, same
-          // overrides) and refuses to run if the resolved config differs (its hash is checked).
-          sleeves.map((s) => ({ name: s.name, kind: s.kind, file: resolve(v.baseDir, s.file), profile: v.sleeves![s.name].composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes })),
-          o.threads,
-          (done) => o.onDone?.(done),
-        );
-      }
+      if (!remote && pool && o.threads > 1 && names.length > 1 && isMainThread && pool.available()) return pool.run(tasks(), o.threads, (n) => o.onDone?.(n));
       const out: ChildRun[] = [];
-      for (const s of sleeves) {
-        const r = await executePipeline(v.sleeves![s.name], { ...childOpts, log: (m) => log(`  [${s.name}] ${m}`) });
+      for (const [i, s] of sleeves.entries()) {
+        if (done[i]) {
+          out.push(done[i]!);
+          continue;
+        }
+        const r = await executePipeline(v.sleeves![s.name], { ...childOpts, log: (m) => log(`  [${s.name}] ${m}`), sleeveExecutor: undefined, handleSignals: opts.handleSignals });
         out.push(childRunOf(s.name, s.kind, r.summary, r.context));
         o.onDone?.(out.length);
       }
@@ -332,8 +377,11 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
     process.stderr.write(`\ninterrupted by ${signal}; the partial run is marked failed in ${where}\n`);
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const signals = opts.handleSignals !== false;
+  if (signals) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
   let failure: FractalError | undefined;
   let rawFailure: unknown;
   try {

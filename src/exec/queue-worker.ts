@@ -1,0 +1,166 @@
+/**
+ * `pipeline-run worker`: a long-lived BullMQ worker. It takes child jobs (a meta's sleeve, a tournament's cell),
+ * validates the child's file with exactly the submitter's inputs (refusing another config hash, another data
+ * identity in its own lakehouse, another engine version: failed once, UnrecoverableError), runs it in process into
+ * <out>/.jobs/<job id>/ under its own --out (the runs root it shares with the submitter), writes the ChildRun there
+ * (result.json) and returns a pointer. A nested meta's sleeves are its job's children: when they are done, the meta
+ * runs here and adopts their runs as a local run would have run them. "gather" jobs (a batch's parent) return at
+ * once. SIGTERM/SIGINT drain: no new job is taken, the running ones finish, or after the drain timeout go back
+ * to the queue for another worker.
+ */
+import 'reflect-metadata';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { builtinRegistry } from '../../stages/index.js';
+import { validateFile } from '../config/validate.js';
+import { FractalError, runError } from '../core/errors.js';
+import type { ChildRun } from '../core/plugin.js';
+import type { SleeveExecutor } from '../pipeline/executor.js';
+import { PipelineFactory } from '../pipeline/factory.js';
+import { executePipeline, specOf } from '../pipeline/runner.js';
+import { childRunOf } from '../pipeline/sleeve-result.js';
+import { fractalVersion } from '../runs/manifest.js';
+import { dataIdentityOf } from '../runs/result-cache.js';
+import { adopt, childRunJson, connect, EVENTS_MAX_LEN, jobDir, localPath, type ChildJobData, type ChildPointer, type GatherJobData } from './queue-common.js';
+
+export interface WorkerOptions {
+  url: string;
+  queue: string;
+  concurrency: number;
+  lakehousePath: string;
+  outRoot: string;
+  /** How long a job's lock lives without renewal: a dead worker's job is taken by another after about this long. */
+  lockMs: number;
+  /** SIGTERM: how long running jobs may take to finish before they are put back in the queue. */
+  drainMs: number;
+  log: (m: string) => void;
+}
+
+const registry = builtinRegistry();
+
+/** A coded failure that retrying cannot fix: the job fails once, with "[CODE] message" as its reason. */
+const unrecoverable = (e: FractalError) => new UnrecoverableError(`[${e.code}] ${e.message}`);
+
+/**
+ * The seam for tracing (issue 18): a span per job, continuing the submitter's trace from `data.trace`. No tracing
+ * module exists yet, so this only runs the job; when one lands, start the span here.
+ */
+async function withJobSpan<T>(_job: Job, fn: () => Promise<T>): Promise<T> {
+  return fn();
+}
+
+/** One child job: validate with the submitter's inputs, check the data, run, write the result, return a pointer. */
+async function runChild(job: Job<ChildJobData>, o: WorkerOptions): Promise<ChildPointer> {
+  const d = job.data;
+  const out = resolve(o.outRoot);
+  const what = `${d.role} ${d.name}`;
+  if (d.engine !== fractalVersion()) throw unrecoverable(runError('QUEUE_ENGINE_MISMATCH', `${what} was submitted by Fractal ${d.engine}; this worker runs ${fractalVersion()}`));
+  const file = localPath(d.file);
+  const v = await validateFile(file, { registry, profile: d.profile, sets: d.sets, dataRoots: d.dataRoots?.map(localPath) });
+  if (!v.ok || !v.resolved) throw unrecoverable(runError('QUEUE_CONFIG_MISMATCH', `${what}: ${file} does not validate on this worker: ${v.diagnostics.filter((x) => x.severity === 'error').map((x) => `${x.code} ${x.message}`).join('; ')}`));
+  if (v.hash !== d.expectHash) throw unrecoverable(runError('QUEUE_CONFIG_MISMATCH', `${what}: ${file} resolves to config ${v.hash?.slice(0, 12)} on this worker, the submitter's is ${d.expectHash.slice(0, 12)}`));
+  if (d.dataHash) {
+    const built = new PipelineFactory(v.registry).build(v.resolved);
+    const here = await dataIdentityOf(specOf(v)!, { plugins: built.resolver, lakehousePath: o.lakehousePath });
+    if (here !== d.dataHash) throw unrecoverable(runError('QUEUE_DATA_MISMATCH', `${what}: the lakehouse ${o.lakehousePath} gives data ${here?.slice(0, 12) ?? 'that cannot be identified'}, the submitter's gave ${d.dataHash.slice(0, 12)}`));
+  }
+  // A job run again (its worker died) starts from an empty folder.
+  const area = jobDir(out, job.id!);
+  rmSync(area, { recursive: true, force: true });
+  mkdirSync(area, { recursive: true });
+  const finalPrefixes = [...d.finalPrefixes.map((p) => ({ from: join(out, p.from), to: join(out, p.to) })), ...(d.adoptRel ? [{ from: area, to: join(out, d.adoptRel) }] : [])];
+  const r = await executePipeline(v, {
+    outRoot: area,
+    cacheRoot: out,
+    lakehousePath: o.lakehousePath,
+    noCache: d.noCache,
+    finalPrefixes,
+    folderName: d.folderName,
+    handleSignals: false,
+    ...(d.nested ? { sleeveExecutor: childrenOf(job, out) } : {}),
+  });
+  const run = childRunOf(d.name, d.kind, r.summary, r.context);
+  const resultFile = join(area, 'result.json');
+  writeFileSync(resultFile, childRunJson(run, out));
+  const pointer: ChildPointer = { name: d.name, outcome: run.outcome, run_id: run.run_id, folder: relative(out, run.folder), result: relative(out, resultFile), ...(run.error ? { error: run.error } : {}) };
+  // A cell whose run failed is a failed job (once: its run says why, and running it again gives the same); the
+  // parent records it and the others go on. A sleeve's failed run is a result its meta vetoes, as in a local run.
+  if (run.outcome === 'failed' && d.role === 'cell') throw new UnrecoverableError(`[${run.error?.code ?? 'STAGE_FAILED'}] ${run.error?.message ?? 'the run failed'}`);
+  return pointer;
+}
+
+/** A nested meta's sleeves, already run as its job's children: adopted into its run folder (undefined: not a child). */
+function childrenOf(job: Job<ChildJobData>, runsRoot: string): SleeveExecutor {
+  return {
+    run: async (tasks) => {
+      const values = (await job.getChildrenValues<ChildPointer>()) as Record<string, ChildPointer>;
+      const byName = new Map(Object.values(values).map((p) => [p.name, p] as const));
+      return tasks.map((t): ChildRun | undefined => {
+        const p = byName.get(t.name);
+        return p ? adopt(p.result, runsRoot, t.outRoot) : undefined;
+      });
+    },
+  };
+}
+
+/** Starts the worker; resolves when it has stopped (after a signal), with the exit code. */
+export async function runWorker(o: WorkerOptions): Promise<number> {
+  if (!existsSync(join(o.lakehousePath, 'registry.json'))) o.log(`note: no lakehouse at ${o.lakehousePath}; jobs that read one will fail with LAKEHOUSE_MISSING`);
+  mkdirSync(o.outRoot, { recursive: true });
+  const connection = connect(o.url);
+  // The queue's event stream is trimmed to about EVENTS_MAX_LEN entries (BullMQ reads the limit from the queue's meta).
+  const queue = new Queue(o.queue, { connection, streams: { events: { maxLen: EVENTS_MAX_LEN } } });
+  const workerConnection = connect(o.url);
+  const active = new Map<string, { job: Job; token?: string }>();
+  const worker = new Worker(
+    o.queue,
+    async (job: Job, token?: string) => {
+      active.set(job.id!, { job, token });
+      try {
+        if (job.name === 'gather') return { children: (job.data as GatherJobData).children };
+        return await withJobSpan(job, () => runChild(job as Job<ChildJobData>, o));
+      } catch (err) {
+        if (err instanceof UnrecoverableError) throw err;
+        // A coded input error found by the run's own checks (a file that vanished) will not heal by retrying.
+        if (err instanceof FractalError && err.exitCode === 2) throw unrecoverable(err);
+        throw err instanceof FractalError ? new Error(`[${err.code}] ${err.message}`) : err;
+      } finally {
+        active.delete(job.id!);
+      }
+    },
+    { connection: workerConnection, concurrency: o.concurrency, lockDuration: o.lockMs, stalledInterval: Math.max(1000, Math.round(o.lockMs / 2)), maxStalledCount: 2 },
+  );
+  worker.on('error', (err) => o.log(`worker: ${err.message}`));
+  worker.on('active', (job) => o.log(`${job.name === 'gather' ? 'gather' : `${(job.data as ChildJobData).role} ${(job.data as ChildJobData).name}`} ${job.id} started`));
+  worker.on('completed', (job) => o.log(`${job.id} done`));
+  worker.on('failed', (job, err) => o.log(`${job?.id} failed: ${err.message}`));
+  o.log(`worker ${hostname()}:${process.pid} on queue '${o.queue}' (concurrency ${o.concurrency}), lakehouse ${o.lakehousePath}, runs root ${resolve(o.outRoot)}`);
+
+  return new Promise<number>((done) => {
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      o.log(`${signal}: draining (${active.size} running; at most ${Math.round(o.drainMs / 1000)} s)`);
+      const closed = worker.close().then(() => true);
+      const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), o.drainMs).unref());
+      if (!(await Promise.race([closed, timedOut]))) {
+        // Put the running jobs back for another worker rather than leave them to the stalled check.
+        for (const { job, token } of active.values()) {
+          await job.moveToWait(token).catch(() => {});
+          o.log(`${job.id} put back in the queue`);
+        }
+        await worker.close(true).catch(() => {});
+      }
+      await queue.close().catch(() => {});
+      connection.disconnect();
+      workerConnection.disconnect();
+      o.log('worker stopped');
+      done(0);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
+}
