@@ -1,0 +1,207 @@
+/**
+ * --executor bullmq against a real redis-server the test starts (a free port, AOF on) and real worker processes:
+ * the same bytes as --executor local (a tournament's tournament.json and cells.json, a nested meta's weights.json
+ * and sleeves.json, apart from run ids) with 1 and 3 workers; a worker SIGKILLed mid-job (its job is re-run by
+ * another worker, one result); Redis killed and restarted mid-tournament (the run completes); a poison cell (it fails
+ * at run time) fails once while the others finish; the submitter killed and started again re-attaches without
+ * running any cell twice.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DATA_DIR } from '../data.js';
+import { cli, repo } from '../cli/helpers.js';
+import { pipelineRun, RedisServer, startWorker, stopAll, type Proc } from './harness.js';
+
+let tmp: string;
+let lh: string;
+const procs: Proc[] = [];
+const servers: RedisServer[] = [];
+
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'fractal-bullmq-'));
+  for (const f of ['crypto_long.yaml', 'crypto_short.yaml', 'crypto_meta.yaml', 'nested_meta.yaml', 'tournament_crypto.yaml']) copyFileSync(join(repo, 'pipelines', f), join(tmp, f));
+  lh = join(tmp, 'lh');
+  const r = cli(['lakehouse', 'import', join(DATA_DIR, 'crypto'), '--layout', 'ohlcv', '--venue', 'binance_spot', '--lakehouse', lh]);
+  expect(r.code).toBe(0);
+}, 120_000);
+
+afterEach(async () => {
+  await stopAll(procs.splice(0));
+  for (const s of servers.splice(0)) await s.stop('SIGKILL');
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function redis(): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmp, 'redis-'));
+  const s = new RedisServer(dir);
+  await s.start();
+  servers.push(s);
+  return s;
+}
+const worker = (s: RedisServer, out: string, extra: string[] = []) => {
+  const w = startWorker(s, out, lh, extra);
+  procs.push(w);
+  return w;
+};
+
+/** Four cells of the crypto tournament (two engines, two steps), few resamples. */
+const FOUR = ['--set', 'matrix.stages.allocation.engine=["hrp","equal_weight"]', '--set', 'matrix.stages.inference.ranker=["mps"]', '--set', 'matrix.stages.backtest.step_size=[30,60]', '--set', 'statistics.bootstrap.resamples=300'];
+const TOURNAMENT = () => [join(tmp, 'tournament_crypto.yaml'), ...FOUR];
+
+/** A file with run ids (and the timings some files carry) taken out. */
+const bytes = (folder: string, file: string) => readFileSync(join(folder, file), 'utf8').replace(/\d{8}T\d{6}Z-[0-9a-f]{6}/g, 'RUN_ID');
+
+async function submit(s: RedisServer, args: string[], out: string): Promise<{ code: number | null; summary: { outcome: string; folder: string }; proc: Proc }> {
+  const p = pipelineRun([...args, '--out', out, '--lakehouse', lh, '--executor', 'bullmq', '--redis', s.url, '--json']);
+  procs.push(p);
+  const code = await p.exited;
+  return { code, summary: JSON.parse(p.stdout), proc: p };
+}
+
+const local = (args: string[], out: string) => {
+  const r = cli([...args, '--out', out, '--lakehouse', lh, '--json', '--no-cache']);
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout).folder as string;
+};
+
+/** Each cell's run folders (a cell run twice would leave two). */
+const cellRuns = (folder: string) => Object.fromEntries(readdirSync(join(folder, 'cells')).map((c) => [c, readdirSync(join(folder, 'cells', c)).length]));
+
+let localTournament: string | undefined;
+/** The tournament run locally (once): what every distributed run must match. */
+const localT = () => (localTournament ??= local(TOURNAMENT(), join(tmp, 'local')));
+
+test('the same bytes as --executor local with 1 and with 3 workers: a tournament and a nested meta', async () => {
+  const localTournament = localT();
+  const localMeta = local([join(tmp, 'nested_meta.yaml')], join(tmp, 'local'));
+  const s = await redis();
+  const out = join(tmp, 'shared');
+  worker(s, out);
+  for (const workers of [1, 3]) {
+    if (workers === 3) {
+      worker(s, out);
+      worker(s, out, ['--concurrency', '2']);
+    }
+    const t = await submit(s, [...TOURNAMENT(), '--no-cache'], out);
+    expect(t.code).toBe(0);
+    for (const f of ['tournament.json', 'cells.json']) expect({ workers, f, text: bytes(t.summary.folder, f) }).toEqual({ workers, f, text: bytes(localT(), f) });
+    expect(readFileSync(join(t.summary.folder, 'cell_returns.arrow')).equals(readFileSync(join(localTournament, 'cell_returns.arrow')))).toBe(true);
+    expect(cellRuns(t.summary.folder)).toEqual(cellRuns(localTournament));
+    const m = await submit(s, [join(tmp, 'nested_meta.yaml'), '--no-cache'], out);
+    expect(m.code).toBe(0);
+    for (const f of ['weights.json', 'sleeves.json']) expect({ workers, f, text: bytes(m.summary.folder, f) }).toEqual({ workers, f, text: bytes(localMeta, f) });
+    // The nested meta's own sleeves are in its run folder as a local run lays them out.
+    expect(readdirSync(join(m.summary.folder, 'sleeves')).sort()).toEqual(readdirSync(join(localMeta, 'sleeves')).sort());
+    const inner = (f: string) => readdirSync(join(f, 'sleeves', 'crypto_meta'))[0];
+    expect(readdirSync(join(m.summary.folder, 'sleeves', 'crypto_meta', inner(m.summary.folder), 'sleeves')).sort()).toEqual(['crypto_long', 'crypto_short']);
+    // Collected runs leave nothing behind: no job folders, no jobs of theirs in the queue.
+    expect(readdirSync(join(out, '.jobs'))).toEqual([]);
+  }
+  const status = pipelineRun(['queue', 'status', '--redis', s.url, '--json']);
+  expect(await status.exited).toBe(0);
+  expect(JSON.parse(status.stdout)).toMatchObject({ queue: 'fractal', runs: [] });
+}, 600_000);
+
+test('a worker SIGKILLed mid-job: another worker runs the job again, and the cell has one result', async () => {
+  const s = await redis();
+  const out = join(tmp, 'killed-worker');
+  const victim = worker(s, out);
+  const p = pipelineRun([...TOURNAMENT(), '--no-cache', '--out', out, '--lakehouse', lh, '--executor', 'bullmq', '--redis', s.url, '--json']);
+  procs.push(p);
+  const started = await victim.waitFor(/cell \S+ \S+ started/);
+  const [, cell, id] = /cell (\S+) (\S+) started/.exec(started)!;
+  victim.kill('SIGKILL');
+  await victim.exited;
+  // Another worker, started after the first died: it takes the stalled job once its lock runs out.
+  const other = worker(s, out);
+  await other.waitFor(new RegExp(`cell ${cell} ${id} started`), 120_000);
+  expect(await p.exited).toBe(0);
+  const folder = JSON.parse(p.stdout).folder;
+  expect(cellRuns(folder)).toEqual(Object.fromEntries(Object.keys(cellRuns(localT())).map((c) => [c, 1])));
+  for (const f of ['tournament.json', 'cells.json']) expect(bytes(folder, f)).toEqual(bytes(localT(), f));
+}, 300_000);
+
+test('Redis killed and restarted (AOF) mid-tournament: the run completes with the same results', async () => {
+  const s = await redis();
+  const out = join(tmp, 'killed-redis');
+  const w1 = worker(s, out);
+  worker(s, out);
+  const p = pipelineRun([...TOURNAMENT(), '--no-cache', '--out', out, '--lakehouse', lh, '--executor', 'bullmq', '--redis', s.url, '--json']);
+  procs.push(p);
+  await w1.waitFor(/ done$/);
+  await s.stop('SIGKILL');
+  await new Promise((r) => setTimeout(r, 1500)); // Redis is down for a while: workers and submitter reconnect
+  await s.start();
+  expect(await p.exited).toBe(0);
+  const folder = JSON.parse(p.stdout).folder;
+  for (const f of ['tournament.json', 'cells.json']) expect(bytes(folder, f)).toEqual(bytes(localT(), f));
+  expect(Object.values(cellRuns(folder))).toEqual([1, 1, 1, 1]);
+}, 300_000);
+
+test('a poison cell fails once with its error, the others finish', async () => {
+  const file = join(tmp, 'poison.yaml');
+  writeFileSync(file, `pipeline: tournament
+version: "4.0"
+base: ./crypto_long.yaml
+champion: chrp
+matrix:
+  include:
+    - { stages.allocation.engine: hrp }
+    - { stages.allocation.engine: { name: efficient_return, params: { target_return: 50 } }, stages.allocation.fallback: [] }
+    - { stages.allocation.engine: equal_weight }
+cells: { id: "c{engine}" }
+statistics: { bootstrap: { resamples: 200 } }
+`);
+  const s = await redis();
+  const out = join(tmp, 'poison');
+  const w = worker(s, out, ['--concurrency', '2']);
+  const r = await submit(s, [file], out);
+  expect(r.code).toBe(0);
+  const cells = JSON.parse(readFileSync(join(r.summary.folder, 'cells.json'), 'utf8')) as { id: string; outcome: string; error?: { code: string } }[];
+  const failed = cells.filter((c) => c.outcome === 'failed');
+  expect(failed.map((c) => c.error?.code)).toEqual(['ALLOCATION_FAILED']);
+  expect(cells.filter((c) => c.outcome === 'succeeded').length).toBe(2);
+  // Run once: no retry of a run that failed as a run (UnrecoverableError), its failed run folder kept.
+  expect(w.count(new RegExp(`cell ${failed[0].id} \\S+ started`))).toBe(1);
+  expect(readdirSync(join(r.summary.folder, 'cells', failed[0].id))[0]).toMatch(/\.failed$/);
+  // The same as a local run says.
+  const l = local([file], join(tmp, 'poison-local'));
+  expect(bytes(r.summary.folder, 'cells.json')).toEqual(bytes(l, 'cells.json'));
+}, 300_000);
+
+test('the submitter killed and started again re-attaches to its jobs: no cell runs twice', async () => {
+  const s = await redis();
+  const out = join(tmp, 'killed-submitter');
+  const w = worker(s, out);
+  const args = [...TOURNAMENT(), '--out', out, '--lakehouse', lh, '--executor', 'bullmq', '--redis', s.url];
+  const first = pipelineRun(args);
+  procs.push(first);
+  await w.waitFor(/ done$/); // one cell done, the next running
+  first.kill('SIGKILL');
+  await first.exited;
+  const second = pipelineRun(args);
+  procs.push(second);
+  expect(await second.exited).toBe(0);
+  expect(second.lines.join('\n')).toMatch(/queue: (attached to cells job|4 cells already done)/);
+  const folder = second.stdout.trim();
+  expect(Object.values(cellRuns(folder))).toEqual([1, 1, 1, 1]);
+  for (const c of Object.keys(cellRuns(folder))) expect({ c, runs: w.count(new RegExp(`cell ${c} \\S+ started`)) }).toEqual({ c, runs: 1 });
+  for (const f of ['tournament.json', 'cells.json']) expect(bytes(folder, f)).toEqual(bytes(localT(), f));
+  // The first submission's folder is marked interrupted, not left looking complete.
+  expect(existsSync(join(out, 'tournament_crypto'))).toBe(true);
+}, 300_000);
+
+test('usage: --executor bullmq without a Redis URL, an unknown executor, an unreachable Redis', () => {
+  const env = { FRACTAL_REDIS_URL: '' };
+  const noUrl = cli([join(tmp, 'crypto_long.yaml'), '--executor', 'bullmq', '--lakehouse', lh, '--out', join(tmp, 'x')], { env });
+  expect(noUrl.code).toBe(2);
+  expect(noUrl.stderr).toMatch(/QUEUE_NO_REDIS/);
+  const bad = cli([join(tmp, 'crypto_long.yaml'), '--executor', 'ray', '--lakehouse', lh, '--out', join(tmp, 'x')]);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/CLI_BAD_OPTION.*--executor must be local or bullmq/);
+  mkdirSync(join(tmp, 'x'), { recursive: true });
+  const down = cli(['worker', '--redis', 'redis://127.0.0.1:1', '--out', join(tmp, 'x')]);
+  expect(down.code).toBe(1);
+  expect(down.stderr).toMatch(/QUEUE_UNREACHABLE/);
+});
