@@ -47,17 +47,14 @@ export interface RunOptions {
   cellExecutor?: CellExecutor;
   /** Worker threads for replays, sleeves and cells (src/exec's workerExecutors); without them all runs in process. */
   executors?: Executors;
-<<<<<<< HEAD
   /** Write a checkpoint after each stage (src/runs/checkpoints.ts) so a later run can start from any stage; default: top-level runs do. */
   checkpoints?: boolean;
   /** Take the stages before `reuse.from` from another run (planReuse in reuse.ts checked that nothing deciding them changed). */
   reuse?: ReusePlan;
-=======
   /** Where a meta's sleeves run: this executor when given (a queue), else `executors.sleeves` (the local worker pool). */
   sleeveExecutor?: SleeveExecutor;
   /** false: SIGINT/SIGTERM are left to the caller (a queue worker drains instead of marking its child run failed). */
   handleSignals?: boolean;
->>>>>>> 13cb6a1 (Distributed runs on BullMQ (bullmq 6.7.0 + ioredis 5.11.1, its Redis client, pinned): pipeline-run worker, --executor bullmq for a meta's sleeves (a nested meta as a flow subtree) and a tournament's cells, job ids = the result cache's content keys, child runs written under the shared runs root and adopted into the parent's folder as a local run lays them out; queue status; coded QUEUE_* errors)
 }
 
 /** Where a tournament's preflight may look for cells that already ran (the result cache); none with --no-cache. */
