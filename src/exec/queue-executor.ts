@@ -195,8 +195,8 @@ export function queueExecutors(o: QueueExecutorOptions): QueueExecutors {
 
   /** The reason of the deepest failed job under `job` (a nested meta fails because one of its sleeves did). */
   async function failedLeaf(job: Job): Promise<string | undefined> {
-    const deps = await job.getDependencies({ unprocessed: { count: 1000 } }).catch(() => ({ unprocessed: [] as string[] }));
-    for (const key of deps.unprocessed ?? []) {
+    const deps = await job.getDependencies({ unprocessed: { count: 1000 }, failed: { count: 1000 } }).catch(() => ({ unprocessed: [] as string[], failed: [] as string[] }));
+    for (const key of [...(deps.failed ?? []), ...(deps.unprocessed ?? [])]) {
       const child = await queue.getJob(key.split(':').pop()!);
       if (child && (await child.getState()) === 'failed') return (await failedLeaf(child)) ?? child.failedReason;
     }

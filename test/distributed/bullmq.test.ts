@@ -192,6 +192,24 @@ test('the submitter killed and started again re-attaches to its jobs: no cell ru
   expect(existsSync(join(out, 'tournament_crypto'))).toBe(true);
 }, 300_000);
 
+test('a worker whose lakehouse holds other data refuses the sleeve (QUEUE_DATA_MISMATCH, once): the meta fails with that error', async () => {
+  const other = join(tmp, 'other-lh');
+  expect(cli(['lakehouse', 'seed', '--synthetic', '--lakehouse', other]).code).toBe(0);
+  const s = await redis();
+  const out = join(tmp, 'mismatch');
+  const w = startWorker(s, out, other);
+  procs.push(w);
+  const r = await submit(s, [join(tmp, 'crypto_meta.yaml'), '--no-cache'], out);
+  expect(r.code).toBe(1);
+  expect(r.summary.outcome).toBe('failed');
+  const error = (r.summary as unknown as { error: { code: string; message: string } }).error;
+  expect(error.code).toBe('QUEUE_DATA_MISMATCH');
+  expect(error.message).toMatch(/^sleeve (long|short): .*the lakehouse .*other-lh gives data/);
+  // Refused once: an input problem is not retried.
+  const name = /^sleeve (\S+):/.exec(error.message)![1];
+  expect(w.count(new RegExp(`sleeve ${name} \\S+ started`))).toBe(1);
+}, 300_000);
+
 test('usage: --executor bullmq without a Redis URL, an unknown executor, an unreachable Redis', () => {
   const env = { FRACTAL_REDIS_URL: '' };
   const noUrl = cli([join(tmp, 'crypto_long.yaml'), '--executor', 'bullmq', '--lakehouse', lh, '--out', join(tmp, 'x')], { env });
