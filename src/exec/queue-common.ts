@@ -9,7 +9,7 @@
  * the same jobs. Redis holds the job data (the child's file and overrides, a few hundred bytes) and a pointer as the
  * return value; the run folders and results are files under the runs root shared by the workers and the submitter.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, cpSync, rmSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -116,7 +116,9 @@ const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 /** A parent's job id: its role and its children's ids. BullMQ ids must not contain ':'. */
 export const parentJobId = (role: string, childIds: string[]) => `p${sha(`${role}\n${[...childIds].sort().join('\n')}`).slice(0, 40)}`;
 /** A child without a content identity (a live scanner): unique to this submission. */
-export const oneOffJobId = (expectHash: string, where: string) => `x${sha(`${expectHash}\n${where}\n${process.pid}\n${Date.now()}`).slice(0, 40)}`;
+export const oneOffJobId = (expectHash: string) => `x${sha(`${expectHash}\n${randomUUID()}`).slice(0, 40)}`;
+/** The n-th repeat of a content key within one flow: its own job, with an id stable across submissions. */
+export const derivedJobId = (key: string, n: number) => `d${sha(`${key}#${n}`).slice(0, 40)}`;
 
 /**
  * Retries and retention of a child job: transient failures (a crash, a lost connection) retry 3 times with

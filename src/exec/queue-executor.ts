@@ -17,7 +17,7 @@ import { FractalError, runError } from '../core/errors.js';
 import type { ChildRun } from '../core/plugin.js';
 import type { CellExecutor, SleeveExecutor, SleeveTask } from '../pipeline/executor.js';
 import { fractalVersion } from '../runs/manifest.js';
-import { adopt, childJobOptions, connect, EVENTS_MAX_LEN, gatherJobOptions, jobDir, oneOffJobId, parentJobId, parseReason, portable, type ChildJobData, type ChildPointer, type GatherJobData } from './queue-common.js';
+import { adopt, childJobOptions, connect, EVENTS_MAX_LEN, derivedJobId, gatherJobOptions, jobDir, oneOffJobId, parentJobId, parseReason, portable, type ChildJobData, type ChildPointer, type GatherJobData } from './queue-common.js';
 
 export interface QueueExecutorOptions {
   url: string;
@@ -65,12 +65,16 @@ export function queueExecutors(o: QueueExecutorOptions): QueueExecutors {
       waiters.add(done);
     });
 
-  /** Job ids for the tasks (content keys; a key seen twice in one batch gets the second a derived id). */
-  const plan = (tasks: SleeveTask[], seen: Set<string>): Planned[] =>
+  /**
+   * Job ids for the tasks: content keys. A key met again in one flow (the same sleeve under several meta cells)
+   * gets a derived id, the same on every submission of the flow (`<key>#<n>` hashed), so a resubmission still attaches.
+   */
+  const plan = (tasks: SleeveTask[], seen: Map<string, number>): Planned[] =>
     tasks.map((task) => {
-      let id = task.key ?? oneOffJobId(task.expectHash, `${task.outRoot}/${task.folderName ?? task.name}`);
-      if (seen.has(id)) id = oneOffJobId(id, task.name);
-      seen.add(id);
+      const key = task.key ?? oneOffJobId(task.expectHash);
+      const n = seen.get(key) ?? 0;
+      seen.set(key, n + 1);
+      const id = n === 0 ? key : derivedJobId(key, n);
       return { task, id, children: plan(task.children ?? [], seen) };
     });
 
@@ -93,7 +97,7 @@ export function queueExecutors(o: QueueExecutorOptions): QueueExecutors {
   async function submit(role: 'sleeves' | 'cells', tasks: SleeveTask[], onDone?: (n: number) => void): Promise<{ planned: Planned[]; runsRoot: string; processed: Map<string, ChildPointer>; failed: Map<string, string>; parent: string }> {
     listen();
     const runsRoot = tasks[0].cacheRoot;
-    const planned = plan(tasks, new Set());
+    const planned = plan(tasks, new Map());
     const parent = parentJobId(role, planned.map((p) => p.id));
     const folder = relative(runsRoot, tasks[0].outRoot);
     const gather: GatherJobData = { role, run: folder.split('/')[0] ?? '', folder, children: tasks.length, submitted_at: new Date().toISOString() };

@@ -275,6 +275,8 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
         cacheRoot: opts.cacheRoot ?? resolve(opts.outRoot),
         outRoot: join(folder.dir, 'sleeves'),
         finalPrefixes: [...(opts.finalPrefixes ?? []), { from: folder.dir, to: join(folder.parent, runId) }],
+        // A sleeve's folder is its pipeline's name, never this run's own folder name (a meta cell's id).
+        folderName: undefined,
       };
       for (const n of names) if (!v.sleeves?.[n]) throw new FractalError('SLEEVE_UNKNOWN', `no sleeve named '${n}' in ${v.file}`);
       const sleeves = (config.sleeves ?? []).filter((s) => names.includes(s.name));

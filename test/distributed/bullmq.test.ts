@@ -20,7 +20,7 @@ const servers: RedisServer[] = [];
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'fractal-bullmq-'));
-  for (const f of ['crypto_long.yaml', 'crypto_short.yaml', 'crypto_meta.yaml', 'nested_meta.yaml', 'tournament_crypto.yaml']) copyFileSync(join(repo, 'pipelines', f), join(tmp, f));
+  for (const f of ['crypto_long.yaml', 'crypto_short.yaml', 'crypto_meta.yaml', 'nested_meta.yaml', 'tournament_crypto.yaml', 'tournament_meta.yaml']) copyFileSync(join(repo, 'pipelines', f), join(tmp, f));
   lh = join(tmp, 'lh');
   const r = cli(['lakehouse', 'import', join(DATA_DIR, 'crypto'), '--layout', 'ohlcv', '--venue', 'binance_spot', '--lakehouse', lh]);
   expect(r.code).toBe(0);
@@ -102,6 +102,29 @@ test('the same bytes as --executor local with 1 and with 3 workers: a tournament
   expect(await status.exited).toBe(0);
   expect(JSON.parse(status.stdout)).toMatchObject({ queue: 'fractal', runs: [] });
 }, 600_000);
+
+test('a tournament of meta pipelines: each cell a flow subtree (its sleeves its children), the same bytes as locally', async () => {
+  const args = [join(tmp, 'tournament_meta.yaml'), '--set', 'matrix.stages.meta_optimize.engine=["hrp","equal_weight"]', '--set', 'statistics.bootstrap.resamples=200', '--no-cache'];
+  const l = local(args, join(tmp, 'local-tm'));
+  const s = await redis();
+  const out = join(tmp, 'shared-tm');
+  worker(s, out);
+  worker(s, out);
+  const r = await submit(s, args, out);
+  expect(r.code).toBe(0);
+  for (const f of ['tournament.json', 'cells.json']) expect(bytes(r.summary.folder, f)).toEqual(bytes(l, f));
+  for (const folder of [l, r.summary.folder])
+    for (const cell of ['hrp', 'equal_weight']) {
+      const run = join(folder, 'cells', cell, readdirSync(join(folder, 'cells', cell))[0]);
+      // A meta cell's sleeves under their pipelines' names (sleeves/<pipeline>/<run id>), one run each.
+      expect(readdirSync(join(run, 'sleeves')).sort()).toEqual(['crypto_long', 'crypto_short']);
+      for (const p of ['crypto_long', 'crypto_short']) expect(readdirSync(join(run, 'sleeves', p)).length).toBe(1);
+    }
+  for (const cell of ['hrp', 'equal_weight']) {
+    const inner = (f: string) => join('cells', cell, readdirSync(join(f, 'cells', cell))[0]);
+    expect(bytes(join(r.summary.folder, inner(r.summary.folder)), 'sleeves.json')).toEqual(bytes(join(l, inner(l)), 'sleeves.json'));
+  }
+}, 300_000);
 
 test('a worker SIGKILLed mid-job: another worker runs the job again, and the cell has one result', async () => {
   const s = await redis();
