@@ -152,7 +152,9 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
           await job.moveToWait(token).catch(() => {});
           o.log(`${job.id} put back in the queue`);
         }
-        await worker.close(true).catch(() => {});
+        // Leave now: the runs still going here must not write on while another worker starts the same jobs afresh.
+        o.log('worker stopped (drain timeout)');
+        process.exit(0);
       }
       await queue.close().catch(() => {});
       connection.disconnect();

@@ -145,6 +145,26 @@ test('a worker SIGKILLed mid-job: another worker runs the job again, and the cel
   for (const f of ['tournament.json', 'cells.json']) expect(bytes(folder, f)).toEqual(bytes(localT(), f));
 }, 300_000);
 
+test('SIGTERM drains a worker: its running job finishes or goes back to the queue within --drain-ms, and the run completes', async () => {
+  const s = await redis();
+  const out = join(tmp, 'drained');
+  const first = worker(s, out, ['--drain-ms', '300']);
+  const p = pipelineRun([...TOURNAMENT(), '--no-cache', '--out', out, '--lakehouse', lh, '--executor', 'bullmq', '--redis', s.url, '--json']);
+  procs.push(p);
+  await first.waitFor(/cell \S+ \S+ started/);
+  const t0 = Date.now();
+  first.kill('SIGTERM');
+  expect(await first.exited).toBe(0);
+  expect(Date.now() - t0).toBeLessThan(20_000);
+  expect(first.lines.join('\n')).toMatch(/SIGTERM: draining/);
+  expect(first.lines.join('\n')).toMatch(/put back in the queue|worker stopped/);
+  worker(s, out);
+  expect(await p.exited).toBe(0);
+  const folder = JSON.parse(p.stdout).folder;
+  expect(Object.values(cellRuns(folder))).toEqual([1, 1, 1, 1]);
+  for (const f of ['tournament.json', 'cells.json']) expect(bytes(folder, f)).toEqual(bytes(localT(), f));
+}, 300_000);
+
 test('Redis killed and restarted (AOF) mid-tournament: the run completes with the same results', async () => {
   const s = await redis();
   const out = join(tmp, 'killed-redis');
