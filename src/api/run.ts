@@ -38,7 +38,31 @@ function readsLakehouse(v: ValidationResult): boolean {
  * a FractalError.
  */
 export async function run(file: string, options: RunOptions = {}): Promise<RunResult> {
-  const v = await validateWith(file, options);
+  // Traces: asked for by `trace`, or by the environment (OTEL_TRACES_EXPORTER); the SDK loads only then.
+  const traced = options.trace === undefined ? (await import('../util/tracing.js')).tracingRequested() : Boolean(options.trace);
+  if (!traced) return runFile(file, options);
+  const tracing = await import('../util/tracing.js');
+  const { fractalVersion } = await import('../runs/manifest.js');
+  await tracing.startTracing({ ...(typeof options.trace === 'object' && options.trace.exporter ? { exporter: options.trace.exporter } : {}), version: fractalVersion() });
+  try {
+    // One trace: validation and preflight, then the run (`run <name>`, its stages, their windows, sleeves and cells).
+    return await tracing.withSpan('pipeline-run', { 'fractal.file': file }, async (span) => {
+      const r = await runFile(file, options, tracing.withSpan);
+      span.setAttribute('fractal.outcome', r.outcome);
+      if (r.outcome !== 'succeeded') span.setStatus({ code: 2, message: r.outcome === 'invalid' ? 'invalid input' : r.summary.error?.code ?? 'failed' });
+      if (r.outcome !== 'invalid') span.setAttribute('fractal.run_id', r.summary.run_id);
+      return r;
+    });
+  } finally {
+    await tracing.flushTracing();
+  }
+}
+
+type SpanFn = typeof import('../util/tracing.js').withSpan;
+const untraced: SpanFn = (_name, _attributes, fn) => Promise.resolve(fn(undefined as never));
+
+async function runFile(file: string, options: RunOptions, span: SpanFn = untraced): Promise<RunResult> {
+  const v = await span('validate', { 'fractal.file': file }, () => validateWith(file, options));
   const invalid = (errors: FractalError[]): RunResult => ({ outcome: 'invalid', file, diagnostics: v.diagnostics, errors: errors.map(errorInfo), exitCode: 2 });
   if (!v.ok) return invalid([]);
   const warnings = v.diagnostics.filter((d) => d.severity === 'warning');
@@ -52,7 +76,7 @@ export async function run(file: string, options: RunOptions = {}): Promise<RunRe
   const executors = options.workers === false ? undefined : (await import('../exec/executors.js')).workerExecutors;
   const noCache = options.cache === false;
   // What the config and the lakehouse's symbols table can tell, before any folder exists: every problem at once.
-  const problems = await preflightPipeline(v, { lakehousePath: lakehouse, ...(noCache ? {} : { cacheRoot: resolve(out) }) });
+  const problems = await span('preflight', { 'fractal.config_hash': v.hash ?? '' }, () => preflightPipeline(v, { lakehousePath: lakehouse, ...(noCache ? {} : { cacheRoot: resolve(out) }) }));
   if (problems.length) return invalid(problems);
   // --from/--reuse: the stages before `from` come from another run when nothing deciding them changed; else refused.
   let reuse: ReusePlan | undefined;

@@ -159,6 +159,12 @@ export interface RunOptions extends ConfigOptions {
   reuse?: string;
   /** false: write no stage checkpoints (the run cannot be reused with `from`). Default true. */
   checkpoints?: boolean;
+  /**
+   * OpenTelemetry traces of the run (docs/observability.md): true exports where the OTEL_* environment says (OTLP by
+   * default); `{ exporter }` adds an SDK SpanExporter (a test's InMemorySpanExporter). Default: on when
+   * OTEL_TRACES_EXPORTER names an exporter. A program that registered its own tracer provider gets the spans anyway.
+   */
+  trace?: boolean | { exporter?: unknown };
 }
 
 /** A coded error as plain data (docs/errors.md). */

@@ -26,6 +26,7 @@ interface RunCliOptions extends ConfigOptions {
   executor: string;
   redis?: string;
   queue: string;
+  trace?: boolean;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -46,6 +47,7 @@ export function registerRunCommand(program: Command): void {
     .option('--executor <name>', "where a meta's sleeves and a tournament's cells run: local (worker threads) or bullmq (workers on a Redis queue: docs/distributed.md)", 'local')
     .option('--redis <url>', 'Redis URL for --executor bullmq (default: FRACTAL_REDIS_URL)')
     .option('--queue <name>', 'BullMQ queue name for --executor bullmq', 'fractal')
+    .option('--trace', 'export OpenTelemetry traces (where OTEL_TRACES_EXPORTER and OTEL_EXPORTER_OTLP_ENDPOINT say; OTLP to localhost:4318 by default)')
     .action(async (file: string, opts: RunCliOptions) => {
       setProgressQuiet(Boolean(opts.json || opts.quiet));
       const quiet = opts.quiet || opts.json;
@@ -66,6 +68,8 @@ export function registerRunCommand(program: Command): void {
           ...(remote ? { cellExecutor: remote.cells, sleeveExecutor: remote.sleeves } : {}),
           cache: opts.cache !== false,
           checkpoints: opts.checkpoints !== false,
+          // --trace turns traces on; without it the environment decides (OTEL_TRACES_EXPORTER).
+          trace: opts.trace ? true : undefined,
           log: quiet ? undefined : (m) => process.stderr.write(`${m}\n`),
           // Validation warnings (deprecated names): printed before anything runs.
           onWarnings: (ws) => void (opts.quiet ? undefined : process.stderr.write(formatText(ws))),

@@ -13,6 +13,7 @@ import type { ReplayJob } from '../pipeline/executor.js';
 import type { ReplayOutcome } from '../pipeline/replay.js';
 import type { DataSource } from '../core/plugin.js';
 import { shareDecoded } from '../lakehouse/shared-series.js';
+import { adoptSpans, type PlainSpan } from '../util/tracing.js';
 
 const workerUrl = new URL('./replay-worker.js', import.meta.url);
 
@@ -37,7 +38,9 @@ export async function replayInPool(
             const w = new Worker(workerUrl, { workerData: { ...base, dates: block, ...(shared ? { shared } : {}) } satisfies ReplayJob });
             workers.push(w);
             let settled = false;
-            w.on('message', (m: { kind: string; outcomes?: ReplayOutcome[]; sources?: DataSource[]; error?: SerialisedError }) => {
+            w.on('message', (m: { kind: string; outcomes?: ReplayOutcome[]; sources?: DataSource[]; error?: SerialisedError; spans?: PlainSpan[] }) => {
+              // A traced run: the worker's spans, exported here as part of the run's trace.
+              adoptSpans(m.spans);
               if (m.kind === 'progress') onProgress(++done);
               else if (m.kind === 'done') {
                 settled = true;

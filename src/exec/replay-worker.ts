@@ -14,10 +14,14 @@ import { adoptSharedSeries } from '../lakehouse/shared-series.js';
 import { quietEnv, replayOutcome } from '../pipeline/replay.js';
 import type { DataSource, StageEnv } from '../core/plugin.js';
 import type { ReplayJob } from '../pipeline/executor.js';
+import { batchAttributes } from '../pipeline/runner.js';
+import { collectedSpans, startTracing, withSpan, withTraceContext } from '../util/tracing.js';
 
 const job = workerData as ReplayJob;
 const port = parentPort!;
 adoptSharedSeries(job.shared);
+// A traced run hands its context with the job: this batch is a span of its trace, handed back when done.
+if (job.trace?.traceparent) await startTracing({ collect: true });
 try {
   const registry = builtinRegistry();
   for (const spec of job.config.plugins ?? []) {
@@ -48,13 +52,18 @@ try {
       },
     },
   } as unknown as StageEnv);
-  const outcomes = [];
-  for (const asOf of job.dates) {
-    outcomes.push(await replayOutcome(built.stages, job.upto, env, job.runId, asOf, job.options));
-    port.postMessage({ kind: 'progress' });
-  }
+  const outcomes = await withTraceContext(job.trace, () =>
+    withSpan('backtest batch', { ...batchAttributes(job.dates), 'fractal.run_id': job.runId, 'fractal.worker': true }, async () => {
+      const out = [];
+      for (const asOf of job.dates) {
+        out.push(await replayOutcome(built.stages, job.upto, env, job.runId, asOf, job.options));
+        port.postMessage({ kind: 'progress' });
+      }
+      return out;
+    }),
+  );
   for (const r of releases.reverse()) await r();
-  port.postMessage({ kind: 'done', outcomes, sources });
+  port.postMessage({ kind: 'done', outcomes, sources, spans: collectedSpans() });
 } catch (err) {
-  port.postMessage({ kind: 'error', error: serialiseError(err) });
+  port.postMessage({ kind: 'error', error: serialiseError(err), spans: collectedSpans() });
 }

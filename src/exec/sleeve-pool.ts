@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ChildRun } from '../core/plugin.js';
 import type { SleeveTask } from '../pipeline/executor.js';
+import { adoptSpans, type PlainSpan } from '../util/tracing.js';
 
 const what = (t: SleeveTask) => `${t.folderName ? 'cell' : 'sleeve'} ${t.name}`;
 
@@ -36,8 +37,10 @@ export async function runSleevesInPool(tasks: SleeveTask[], threads: number, onD
         w.off('error', onError);
         w.off('exit', onExit);
       };
-      const onMessage = (m: { ok: boolean; run?: ChildRun; message?: string }) => {
+      const onMessage = (m: { ok: boolean; run?: ChildRun; message?: string; spans?: PlainSpan[] }) => {
         cleanup();
+        // A traced run: the child run's spans, exported here as part of the parent's trace.
+        adoptSpans(m.spans);
         if (!m.ok) return reject(new Error(`${what(tasks[i])}: ${m.message}`));
         const r = m.run!;
         if (r.result) r.result = { ...r.result, dates: Int32Array.from(r.result.dates), returns: Float64Array.from(r.result.returns) };

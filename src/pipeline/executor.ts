@@ -11,6 +11,7 @@
  */
 import type { ChildRun, DataSource } from '../core/plugin.js';
 import type { ResolvedConfig } from '../core/resolved-config.js';
+import type { TraceCarrier } from '../util/tracing.js';
 import type { ReplayOptions, ReplayOutcome } from './replay.js';
 import type { SharedSeries } from '../lakehouse/shared-series.js';
 
@@ -27,6 +28,8 @@ export interface ReplayJob {
   options: ReplayOptions;
   /** The market this process already read, in shared memory (src/lakehouse/shared-series.ts). */
   shared?: SharedSeries;
+  /** The trace context of the run's span (src/util/tracing.ts): the batch's span joins the run's trace. */
+  trace?: TraceCarrier;
 }
 
 /** A child run (a meta's sleeve, a tournament's cell): its file, validated again in the worker with the same inputs. */
@@ -55,6 +58,8 @@ export interface SleeveTask {
   key?: string | null;
   dataHash?: string | null;
   children?: SleeveTask[];
+  /** The trace context of the parent's span (src/util/tracing.ts injectTraceContext): the child run joins its trace. */
+  trace?: TraceCarrier;
 }
 
 /**

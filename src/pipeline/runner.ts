@@ -18,12 +18,14 @@ import { PipelineFactory, type BuiltPipeline } from './factory.js';
 import type { ChildRun, PreflightEnv, ReplayOutcome, RunSpec, StageEnv } from '../core/plugin.js';
 import type { CellExecutor, CellJob, Executors, SleeveExecutor, SleeveTask } from './executor.js';
 import { canonicalJson } from '../util/hash.js';
+import { isoFromDay } from '../util/dates.js';
 import { locateIn } from '../config/origins.js';
 import { markInterrupted } from '../runs/run-folder.js';
 import { childRunOf } from './sleeve-result.js';
 import { quietEnv, replayOutcome, replayPrefix } from './replay.js';
 import { combinedDataIdentity } from '../lakehouse/registry.js';
 import { CheckpointWriter, contextFields as contextFieldsOf } from '../runs/checkpoints.js';
+import { injectTraceContext, withSpan, withTimedSpan, type Attributes, type Span } from '../util/tracing.js';
 import { checkpointOf, prefixHashes, restoreReused, type ReusePlan } from './reuse.js';
 
 export interface RunOptions {
@@ -142,8 +144,22 @@ export async function runPipeline(v: ValidationResult, opts: RunOptions): Promis
   return (await executePipeline(v, opts)).summary;
 }
 
-/** Runs a validated pipeline; returns the summary and the final context (meta pipelines read their sleeves'). */
+/**
+ * Runs a validated pipeline; returns the summary and the final context (meta pipelines read their sleeves'). The run is
+ * one span (`run <name>`, with its run id, config and data hashes and outcome), each stage a child span.
+ */
 export async function executePipeline(v: ValidationResult, opts: RunOptions): Promise<{ summary: RunSummary; context: AnyContext }> {
+  const attributes: Attributes = { 'fractal.pipeline.name': v.resolved?.name ?? '', 'fractal.pipeline.kind': v.resolved?.pipeline ?? '', 'fractal.config_hash': v.hash ?? '', 'fractal.child_run': Boolean(opts.finalPrefixes) };
+  return withSpan(`run ${v.resolved?.name ?? v.file}`, attributes, async (span) => {
+    const r = await runValidated(v, opts);
+    const s = r.summary;
+    span.setAttributes({ 'fractal.run_id': s.run_id, 'fractal.data_hash': s.data_hash ?? '', 'fractal.outcome': s.outcome, 'fractal.folder': s.folder, ...(s.error ? { 'fractal.error.code': s.error.code } : {}) });
+    if (s.outcome !== 'succeeded') span.setStatus({ code: 2, message: s.error?.message ?? 'failed' });
+    return r;
+  });
+}
+
+async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ summary: RunSummary; context: AnyContext }> {
   if (!v.resolved || !v.hash) throw inputError('CONFIG_INVALID', `${v.file} is not valid; run \`pipeline-run validate ${v.file}\``);
   const config = v.resolved;
   const built = new PipelineFactory(v.registry).build(config);
@@ -244,7 +260,7 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
         name: c.id, kind, file: resolve(v.baseDir, t.base.file), profile: v.cells![c.id].composed?.profile?.name,
         sets: [...(t.base.set ?? []), ...Object.entries(c.overrides).map(([p, x]) => `${p}=${canonicalJson(x)}`)],
         expectHash: c.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath,
-        noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes, folderName: c.id, key: o.keys?.[c.id] ?? null,
+        noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes, folderName: c.id, key: o.keys?.[c.id] ?? null, trace: injectTraceContext(),
       }));
       const local = opts.executors?.cells;
       const executor = opts.cellExecutor ?? (local && o.threads > 1 && cells.length > 1 && isMainThread && local.available() ? local : undefined);
@@ -258,7 +274,7 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
       const out: ChildRun[] = [];
       for (const c of cells) {
         try {
-          const r = await executePipeline(v.cells![c.id], { ...childOpts, folderName: c.id, log: (m) => log(`  [${c.id}] ${m}`) });
+          const r = await withSpan(`cell ${c.id}`, { 'fractal.cell': c.id, 'fractal.config_hash': c.config_hash }, () => executePipeline(v.cells![c.id], { ...childOpts, folderName: c.id, log: (m) => log(`  [${c.id}] ${m}`) }));
           out.push(childRunOf(c.id, kind, r.summary, r.context));
         } catch (err) {
           // A cell that cannot even start (an unwritable folder) is a failed cell, not a failed tournament.
@@ -283,7 +299,7 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
       const tasks = (): SleeveTask[] =>
         // The worker validates the sleeve with exactly the inputs the meta's validation used (same profile, same
         // overrides) and refuses to run if the resolved config differs (its hash is checked).
-        sleeves.map((s) => ({ name: s.name, kind: s.kind, file: resolve(v.baseDir, s.file), profile: v.sleeves![s.name].composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes }));
+        sleeves.map((s) => ({ name: s.name, kind: s.kind, file: resolve(v.baseDir, s.file), profile: v.sleeves![s.name].composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes, trace: injectTraceContext() }));
       const remote = opts.sleeveExecutor;
       let done: (ChildRun | undefined)[] = [];
       if (remote) {
@@ -302,7 +318,7 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
           out.push(done[i]!);
           continue;
         }
-        const r = await executePipeline(v.sleeves![s.name], { ...childOpts, log: (m) => log(`  [${s.name}] ${m}`), sleeveExecutor: undefined, handleSignals: opts.handleSignals });
+        const r = await withSpan(`sleeve ${s.name}`, { 'fractal.sleeve': s.name, 'fractal.pipeline.kind': s.kind, 'fractal.config_hash': s.config_hash }, () => executePipeline(v.sleeves![s.name], { ...childOpts, log: (m) => log(`  [${s.name}] ${m}`), sleeveExecutor: undefined, handleSignals: opts.handleSignals }));
         out.push(childRunOf(s.name, s.kind, r.summary, r.context));
         o.onDone?.(out.length);
       }
@@ -312,22 +328,28 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
       const threads = o.threads ?? 1;
       // Inside a worker (a sleeve's or a cell's) the windows are replayed in that worker: no pools in pools.
       const pool = opts.executors?.replay;
-      if (pool && threads > 1 && dates.length > 1 && isMainThread && pool.available()) {
-        const r = await pool.run(
-          { config, hash: v.hash!, runId, pipelineFile: resolve(v.file), baseDir: v.baseDir, lakehousePath: opts.lakehousePath, upto: currentIndex, options: { lookbackDays: o.lookbackDays, challengers: o.challengers } },
-          dates,
-          Math.min(threads, dates.length),
-          (done) => o.onProgress?.(done),
-        );
-        r.sources.forEach(env.recordData);
-        return r.outcomes;
-      }
-      const out: ReplayOutcome[] = [];
-      for (const d of dates) {
-        out.push(await replayOutcome(built.stages, currentIndex, quietEnv(env), runId, d, { lookbackDays: o.lookbackDays, challengers: o.challengers }));
-        o.onProgress?.(out.length);
-      }
-      return out;
+      const inPool = Boolean(pool && threads > 1 && dates.length > 1 && isMainThread && pool.available());
+      // One span for the windows; in the pool each worker's batch is a child span (its context goes with the job).
+      return withSpan('backtest windows', { 'fractal.run_id': runId, 'fractal.decisions': dates.length, 'fractal.threads': inPool ? Math.min(threads, dates.length) : 1 }, async () => {
+        if (inPool) {
+          const r = await pool!.run(
+            { config, hash: v.hash!, runId, pipelineFile: resolve(v.file), baseDir: v.baseDir, lakehousePath: opts.lakehousePath, upto: currentIndex, options: { lookbackDays: o.lookbackDays, challengers: o.challengers }, trace: injectTraceContext() },
+            dates,
+            Math.min(threads, dates.length),
+            (done) => o.onProgress?.(done),
+          );
+          r.sources.forEach(env.recordData);
+          return r.outcomes;
+        }
+        return withSpan('backtest batch', batchAttributes(dates), async () => {
+          const out: ReplayOutcome[] = [];
+          for (const d of dates) {
+            out.push(await replayOutcome(built.stages, currentIndex, quietEnv(env), runId, d, { lookbackDays: o.lookbackDays, challengers: o.challengers }));
+            o.onProgress?.(out.length);
+          }
+          return out;
+        });
+      });
     },
   };
   const manifest = (outcome: Manifest['outcome'], error?: Manifest['error']): Manifest => {
@@ -405,9 +427,14 @@ export async function executePipeline(v: ValidationResult, opts: RunOptions): Pr
       log(`stage ${i + 1}/${built.stages.length}: ${s.type}`);
       audit.event(s.type, 'stage_started', { index: i, params: s.params });
       const logStart = artifacts.log.length;
-      const ts = performance.now();
-      ctx = (await s.stage.execute(ctx, s.params, env)) ?? ctx;
-      const ms = performance.now() - ts;
+      let ms = 0;
+      // The stage's span holds exactly what the manifest times (its `ms`), and what the stage decided.
+      ctx = await withTimedSpan(`stage ${s.type}`, { 'fractal.stage.type': s.type, 'fractal.stage.index': i, 'fractal.run_id': runId }, async (span, clock) => {
+        const out = (await s.stage.execute(ctx, s.params, env)) ?? ctx;
+        ms = clock.stop() - clock.start;
+        span.setAttributes({ ...stageAttributes(out), 'fractal.stage.ms': Math.round(ms * 10) / 10, 'fractal.outcome': 'succeeded' });
+        return out;
+      });
       stageRecords[i] = { type: s.type, ms: Math.round(ms * 10) / 10, outcome: 'succeeded' };
       env.pipeline.stages[i].ms = ms;
       audit.event(s.type, 'stage_finished', { index: i, ms: stageRecords[i].ms });
@@ -471,3 +498,21 @@ function summary(m: Manifest, folder: string): RunSummary {
     ...(m.error ? { error: m.error } : {}),
   };
 }
+
+/** What a stage decided, as span attributes: the symbols it holds returns for, the engine, the windows of a backtest. */
+function stageAttributes(ctx: unknown): Attributes {
+  const c = ctx as { returns?: { symbols?: string[] }; allocation_engine?: string; backtest?: { windows?: unknown[] }; weights?: unknown[] };
+  return {
+    ...(c.returns?.symbols ? { 'fractal.symbols': c.returns.symbols.length } : {}),
+    ...(c.allocation_engine ? { 'fractal.engine': c.allocation_engine } : {}),
+    ...(Array.isArray(c.backtest?.windows) ? { 'fractal.windows': c.backtest.windows.length } : {}),
+    ...(Array.isArray(c.weights) ? { 'fractal.holdings': c.weights.length } : {}),
+  };
+}
+
+/** A batch of backtest decisions (each window's, and the final as-of one): how many, and the first and last date. */
+export function batchAttributes(dates: number[]): Attributes {
+  return { 'fractal.decisions': dates.length, ...(dates.length ? { 'fractal.decisions.first': isoFromDay(dates[0]), 'fractal.decisions.last': isoFromDay(dates[dates.length - 1]) } : {}) };
+}
+
+export type { Span };

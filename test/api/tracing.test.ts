@@ -1,0 +1,212 @@
+/**
+ * OpenTelemetry traces of a run (src/util/tracing.ts): with the SDK's InMemorySpanExporter, a traced run's spans form
+ * one tree (one trace, one root, every parent present) whose stage spans are the manifest's stages with its timings;
+ * backtest window batches and meta sleeves made on worker threads join the same tree through the context carried in
+ * the worker's job; the OTLP exporter posts the same tree to the endpoint the OTEL_* environment names; with tracing
+ * off the SDK is never loaded.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { repo } from '../cli/helpers.js';
+
+// The built API (dist/): its worker pools run the compiled workers, as an installed Fractal does.
+type Api = typeof import('../../src/api/index.js');
+let api: Api;
+let tmp: string;
+beforeAll(async () => {
+  api = (await import(join(repo, 'dist', 'src', 'api', 'index.js'))) as Api;
+  tmp = mkdtempSync(join(tmpdir(), 'fractal-trace-'));
+});
+afterAll(async () => {
+  const { stopTracing } = await import(join(repo, 'dist', 'src', 'util', 'tracing.js'));
+  await stopTracing();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const ms = (t: [number, number]) => t[0] * 1e3 + t[1] / 1e6;
+const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
+
+/** The spans as one tree: one trace id, one root, every parent among the spans. Returns the root and children by id. */
+function tree(spans: ReadableSpan[]) {
+  expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(1);
+  const ids = new Set(spans.map((s) => s.spanContext().spanId));
+  const roots = spans.filter((s) => !parentOf(s));
+  expect(roots.map((s) => s.name)).toEqual(['pipeline-run']);
+  expect(spans.filter((s) => parentOf(s) && !ids.has(parentOf(s)!)).map((s) => s.name)).toEqual([]);
+  const children = new Map<string, ReadableSpan[]>();
+  for (const s of spans) if (parentOf(s)) children.set(parentOf(s)!, [...(children.get(parentOf(s)!) ?? []), s]);
+  const kids = (s: ReadableSpan) => (children.get(s.spanContext().spanId) ?? []).sort((a, b) => ms(a.startTime) - ms(b.startTime));
+  return { root: roots[0], kids };
+}
+
+test('a traced run is one tree: validate, preflight, the run, its stages with the manifest timings, the backtest windows', async () => {
+  const exporter = new InMemorySpanExporter();
+  const r = await api.run(join(repo, 'pipelines', 'demo.yaml'), { out: join(tmp, 'runs'), workers: false, trace: { exporter } });
+  if (r.outcome !== 'succeeded') throw new Error(`run ${r.outcome}`);
+  const spans = exporter.getFinishedSpans();
+  const { root, kids } = tree(spans);
+  expect(root.attributes).toMatchObject({ 'fractal.outcome': 'succeeded', 'fractal.run_id': r.summary.run_id });
+  expect(kids(root).map((s) => s.name)).toEqual(['validate', 'preflight', 'run demo']);
+  const runSpan = kids(root)[2];
+  expect(runSpan.attributes).toMatchObject({ 'fractal.run_id': r.summary.run_id, 'fractal.config_hash': r.summary.config_hash, 'fractal.data_hash': r.summary.data_hash, 'fractal.outcome': 'succeeded', 'fractal.pipeline.kind': 'selection' });
+  const manifest = JSON.parse(readFileSync(r.paths.manifest, 'utf8'));
+  const stages = kids(runSpan);
+  expect(stages.map((s) => s.name)).toEqual(manifest.stages.map((s: { type: string }) => `stage ${s.type}`));
+  stages.forEach((s, i) => {
+    // The span is exactly the interval the manifest times (the manifest rounds to 0.1 ms).
+    expect(Math.abs(ms(s.duration as [number, number]) - manifest.stages[i].ms)).toBeLessThanOrEqual(0.05 + 1e-6);
+    expect(s.attributes['fractal.stage.ms']).toBe(manifest.stages[i].ms);
+    expect(s.attributes['fractal.stage.index']).toBe(i);
+  });
+  // Stages run one after the other inside the run.
+  for (let i = 1; i < stages.length; i++) expect(ms(stages[i].startTime as [number, number])).toBeGreaterThanOrEqual(ms(stages[i - 1].endTime as [number, number]));
+  const byName = Object.fromEntries(stages.map((s) => [s.name, s]));
+  const candidates = JSON.parse(readFileSync(join(r.paths.folder, 'candidates.json'), 'utf8')).candidates.length;
+  expect(byName['stage ingestion'].attributes['fractal.symbols']).toBe(candidates);
+  expect(byName['stage allocation'].attributes['fractal.engine']).toBe(JSON.parse(readFileSync(join(r.paths.folder, 'metrics.json'), 'utf8')).allocation.engine);
+  const windows = JSON.parse(readFileSync(join(r.paths.folder, 'metrics.json'), 'utf8')).backtest.windows;
+  const bt = kids(byName['stage backtest']);
+  expect(bt.map((s) => s.name)).toEqual(['backtest windows']);
+  // The decisions replayed: one per window, and the final as-of decision.
+  expect(bt[0].attributes['fractal.decisions']).toBe(windows + 1);
+  expect(kids(bt[0]).map((s) => [s.name, s.attributes['fractal.decisions']])).toEqual([['backtest batch', windows + 1]]);
+  expect(byName['stage backtest'].attributes['fractal.windows']).toBe(windows);
+}, 120_000);
+
+test('on worker threads: each backtest batch and each meta sleeve is a span of the same tree, its context carried in the job', async () => {
+  const sleeve = (seed: number, direction: string) => `pipeline: selection
+version: "4.0"
+name: s${seed}
+stages:
+  - type: ingestion
+    params: { scanner: { name: synthetic, params: { symbols: 24, days: 420, seed: ${seed} } }, lookback_days: 200 }
+  - type: feature_engineering
+    params: { lookback: 60 }
+  - type: inference
+  - type: clustering
+  - type: policy
+    params: { filters: [darwinian], top_n: 2, min_winners: 4 }
+  - type: synthesis
+    params: { direction: ${direction} }
+  - type: allocation
+    params: { engine: inverse_vol }
+  - type: backtest
+    params: { train_window: 120, test_window: 30, step_size: 30, workers: 2 }
+`;
+  writeFileSync(join(tmp, 'a.yaml'), sleeve(1, 'LONG'));
+  writeFileSync(join(tmp, 'b.yaml'), sleeve(2, 'LONG'));
+  writeFileSync(join(tmp, 'meta.yaml'), `pipeline: meta
+version: "4.0"
+name: traced_meta
+sleeves:
+  - { name: a, pipeline: ./a.yaml }
+  - { name: b, pipeline: ./b.yaml }
+stages:
+  - type: meta_returns
+    params: { workers: 2 }
+  - type: meta_optimize
+    params: { engine: equal_weight, train_window: 60, test_window: 30, step_size: 30 }
+  - type: meta_flatten
+`);
+  const exporter = new InMemorySpanExporter();
+  const r = await api.run(join(tmp, 'meta.yaml'), { out: join(tmp, 'meta-runs'), cache: false, trace: { exporter } });
+  if (r.outcome !== 'succeeded') throw new Error(`run ${r.outcome}: ${JSON.stringify(r.outcome === 'invalid' ? r.errors : r.summary.error)}`);
+  const spans = exporter.getFinishedSpans();
+  const { root, kids } = tree(spans);
+  const metaRun = kids(root).find((s) => s.name === 'run traced_meta')!;
+  const returnsStage = kids(metaRun).find((s) => s.name === 'stage meta_returns')!;
+  // The sleeves ran on worker threads: their spans came back through the pool and hang under the stage that ran them.
+  const sleeves = kids(returnsStage);
+  expect(sleeves.map((s) => s.name).sort()).toEqual(['sleeve a', 'sleeve b']);
+  for (const s of sleeves) {
+    expect(s.attributes['fractal.worker']).toBe(true);
+    const childRun = kids(s);
+    expect(childRun.map((x) => x.name)).toEqual([`run s${s.name === 'sleeve a' ? 1 : 2}`]);
+    expect(childRun[0].attributes['fractal.child_run']).toBe(true);
+    // Inside a worker the sleeve's windows are one batch in that worker (no pools in pools).
+    const backtest = kids(childRun[0]).find((x) => x.name === 'stage backtest')!;
+    expect(kids(kids(backtest)[0]).map((x) => x.name)).toEqual(['backtest batch']);
+  }
+  const sleeveRuns = JSON.parse(readFileSync(r.paths.manifest, 'utf8'));
+  expect(sleeveRuns.outcome).toBe('succeeded');
+}, 240_000);
+
+test("on worker threads: the backtest's decisions in two batches, each a worker's span under the run's windows span", async () => {
+  const exporter = new InMemorySpanExporter();
+  const r = await api.run(join(repo, 'pipelines', 'demo.yaml'), { out: join(tmp, 'runs'), set: ['stages.backtest.workers=2'], trace: { exporter } });
+  if (r.outcome !== 'succeeded') throw new Error(`run ${r.outcome}`);
+  const { root, kids } = tree(exporter.getFinishedSpans());
+  const stage = kids(kids(root).find((s) => s.name === 'run demo')!).find((s) => s.name === 'stage backtest')!;
+  const [windows] = kids(stage);
+  expect(windows.attributes['fractal.threads']).toBe(2);
+  const batches = kids(windows);
+  expect(batches.map((b) => [b.name, b.attributes['fractal.worker']])).toEqual([['backtest batch', true], ['backtest batch', true]]);
+  // The two blocks of dates, in order, covering every decision once.
+  const decisions = batches.map((b) => b.attributes['fractal.decisions'] as number);
+  expect(decisions[0] + decisions[1]).toBe(windows.attributes['fractal.decisions']);
+  expect(String(batches[0].attributes['fractal.decisions.last']) < String(batches[1].attributes['fractal.decisions.first'])).toBe(true);
+  // Worker spans lie inside their parent's interval.
+  for (const b of batches) {
+    expect(ms(b.startTime as [number, number])).toBeGreaterThanOrEqual(ms(windows.startTime as [number, number]));
+    expect(ms(b.endTime as [number, number])).toBeLessThanOrEqual(ms(windows.endTime as [number, number]));
+  }
+}, 120_000);
+
+test('the OTLP exporter posts the tree to the endpoint the OTEL_* environment names (the CLI with --trace)', async () => {
+  const bodies: { url: string; body: { resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: { traceId: string; spanId: string; parentSpanId?: string; name: string }[] }[] }[] } }[] = [];
+  const server = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c) => (data += c));
+    req.on('end', () => {
+      bodies.push({ url: req.url ?? '', body: JSON.parse(data) });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const child = await new Promise<{ code: number | null; stdout: string; stderr: string }>((ok) => {
+      const p = spawn(process.execPath, [join(repo, 'bin', 'pipeline-run.js'), 'run', join(repo, 'pipelines', 'demo.yaml'), '--out', join(tmp, 'otlp'), '--json', '--trace'], {
+        env: { ...process.env, CI: '1', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_SERVICE_NAME: 'fractal-test', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+      });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d) => (stdout += d));
+      p.stderr.on('data', (d) => (stderr += d));
+      p.on('close', (code) => ok({ code, stdout, stderr }));
+    });
+    expect(child.stderr).toBe('');
+    expect(child.code).toBe(0);
+    const summary = JSON.parse(child.stdout);
+    expect(bodies.every((b) => b.url === '/v1/traces')).toBe(true);
+    const resourceSpans = bodies.flatMap((b) => b.body.resourceSpans);
+    const service = resourceSpans[0].resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue;
+    expect(service).toBe('fractal-test');
+    const spans = resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((s) => s.spans));
+    expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
+    const ids = new Set(spans.map((s) => s.spanId));
+    expect(spans.filter((s) => !s.parentSpanId).map((s) => s.name)).toEqual(['pipeline-run']);
+    expect(spans.filter((s) => s.parentSpanId && !ids.has(s.parentSpanId))).toEqual([]);
+    expect(spans.filter((s) => s.name.startsWith('stage ')).map((s) => s.name)).toEqual(summary.stages.map((s: { type: string }) => `stage ${s.type}`));
+  } finally {
+    server.close();
+  }
+}, 120_000);
+
+test('off by default: a run loads no OpenTelemetry module at all (no API, no SDK)', () => {
+  const hook = join(tmp, 'hook.mjs');
+  writeFileSync(hook, "export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.includes('@opentelemetry')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; }\n");
+  writeFileSync(join(tmp, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${hook}`)});\n`);
+  const env: NodeJS.ProcessEnv = { ...process.env, CI: '1' };
+  delete env.OTEL_TRACES_EXPORTER;
+  const r = spawnSync(process.execPath, ['--import', join(tmp, 'register.mjs'), join(repo, 'bin', 'pipeline-run.js'), 'run', join(repo, 'pipelines', 'demo.yaml'), '--out', join(tmp, 'off'), '--quiet'], { encoding: 'utf8', env });
+  expect(r.status).toBe(0);
+  expect(r.stderr.split('\n').filter((l) => l.startsWith('LOADED '))).toEqual([]);
+  // And `--version` loads none of it.
+  const v = spawnSync(process.execPath, ['--import', join(tmp, 'register.mjs'), join(repo, 'bin', 'pipeline-run.js'), '--version'], { encoding: 'utf8', env });
+  expect(v.stderr).not.toContain('LOADED');
+}, 120_000);
