@@ -20,6 +20,7 @@ import type { ChildRun } from '../core/plugin.js';
 import type { SleeveExecutor } from '../pipeline/executor.js';
 import { PipelineFactory } from '../pipeline/factory.js';
 import { executePipeline, specOf } from '../pipeline/runner.js';
+import { flushTracing, startTracing, tracingRequested, withSpan, withTraceContext } from '../util/tracing.js';
 import { childRunOf } from '../pipeline/sleeve-result.js';
 import { fractalVersion } from '../runs/manifest.js';
 import { dataIdentityOf } from '../runs/result-cache.js';
@@ -44,11 +45,21 @@ const registry = builtinRegistry();
 const unrecoverable = (e: FractalError) => new UnrecoverableError(`[${e.code}] ${e.message}`);
 
 /**
- * The seam for tracing (issue 18): a span per job, continuing the submitter's trace from `data.trace`. No tracing
- * module exists yet, so this only runs the job; when one lands, start the span here.
+ * A span per job (`job <role> <name>`), continuing the submitter's trace from `data.trace`, when this worker traces:
+ * its environment names an exporter (OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT: docs/observability.md). The
+ * run under it (its stages, its windows) are the span's children; they are exported when the job ends.
  */
-async function withJobSpan<T>(_job: Job, fn: () => Promise<T>): Promise<T> {
-  return fn();
+async function withJobSpan<T>(job: Job, fn: () => Promise<T>): Promise<T> {
+  const d = job.data as Partial<ChildJobData>;
+  if (!d.trace?.traceparent || !tracingRequested()) return fn();
+  await startTracing({ version: fractalVersion() });
+  try {
+    return await withTraceContext(d.trace, () =>
+      withSpan(`job ${d.role ?? job.name} ${d.name ?? ''}`.trim(), { 'fractal.job.id': String(job.id ?? ''), 'fractal.job.attempt': job.attemptsMade + 1, ...(d.role === 'cell' ? { 'fractal.cell': d.name ?? '' } : { 'fractal.sleeve': d.name ?? '' }), 'fractal.config_hash': d.expectHash ?? '' }, fn),
+    );
+  } finally {
+    await flushTracing();
+  }
 }
 
 /** One child job: validate with the submitter's inputs, check the data, run, write the result, return a pointer. */
