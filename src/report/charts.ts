@@ -336,9 +336,11 @@ export function dendrogramSvg(linkage: Float64Array, labels: string[], clusterOf
 export const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** Tournament: each cell's Sharpe ratio with its bootstrap interval, best first; the champion's Sharpe as a dashed rule. */
-export function intervalSpec(rows: { cell: string; sharpe: number; lo: number; hi: number; champion: boolean }[], confidence: number): Spec {
+export function intervalSpec(rows: { cell: string; sharpe: number; lo: number; hi: number; champion: boolean }[], confidence: number, cells = rows.length): Spec {
   const champ = rows.find((r) => r.champion);
-  const y = { field: 'cell', type: 'nominal', sort: rows.map((r) => r.cell), title: null, axis: { labelLimit: 220 } };
+  // The rows' order is the scale's domain: vega compiles a sort list into one nested expression per entry, which
+  // overflows the stack at about a thousand cells.
+  const y = { field: 'cell', type: 'nominal', sort: null, scale: { domain: rows.map((r) => r.cell) }, title: null, axis: { labelLimit: 220 } };
   const color = { field: 'role', type: 'nominal', title: null, scale: { domain: ['cell', 'champion'], range: ['#1f5fa8', '#e67e22'] } };
   const layers: Spec[] = [
     { data: { values: [{ x: 0 }] }, mark: { type: 'rule', color: '#999' }, encoding: { x: { field: 'x', type: 'quantitative' } } },
@@ -347,7 +349,8 @@ export function intervalSpec(rows: { cell: string; sharpe: number; lo: number; h
   ];
   if (champ) layers.push({ data: { values: [{ x: champ.sharpe }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#e67e22' }, encoding: { x: { field: 'x', type: 'quantitative' } } });
   return {
-    width: 560, height: Math.max(80, 18 * rows.length), title: 'Sharpe ratio by cell (out of sample)',
+    width: 560, height: Math.max(80, 18 * rows.length),
+    title: cells > rows.length ? `Sharpe ratio by cell (out of sample): the best ${rows.filter((r) => !r.champion).length} of ${cells} cells and the champion` : 'Sharpe ratio by cell (out of sample)',
     data: { values: rows.map((r) => ({ ...r, role: r.champion ? 'champion' : 'cell' })) },
     layer: layers,
   };

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from '@uwdata/flechette';
 import { driftContributions } from '../../src/math/attribution.js';
-import { chartWarnings, equitySpec, performanceSpec, renderSvg, rollingSpec, tradingSpec, weightsOverTimeSpec, weightsSpec } from '../../src/report/charts.js';
+import { chartWarnings, equitySpec, intervalSpec, performanceSpec, renderSvg, rollingSpec, tradingSpec, weightsOverTimeSpec, weightsSpec } from '../../src/report/charts.js';
 import { VectorizedSimulator } from '../../stages/backtest/simulators/vectorized.simulator.js';
 import { runYaml } from './pipeline-helpers.js';
 
@@ -152,3 +152,21 @@ stages:
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+describe('the tournament interval chart', () => {
+  // Found on a 2,000-cell tournament: a sort list of every cell made vega overflow the stack and the report fail.
+  it('renders thousands of cells in the given order', async () => {
+    const rows = Array.from({ length: 2000 }, (_, i) => ({ cell: `cell_${String(i).padStart(4, '0')}`, sharpe: 2 - i / 1000, lo: 1 - i / 1000, hi: 3 - i / 1000, champion: i === 7 }));
+    const svg = await renderSvg(intervalSpec(rows, 0.95));
+    const labels = [...svg.matchAll(/>(cell_\d{4})</g)].map((m) => m[1]);
+    expect(labels.length).toBe(2000);
+    expect(labels).toEqual(rows.map((r) => r.cell));
+  });
+
+  it('says when it shows only the best cells', () => {
+    const rows = [{ cell: 'a', sharpe: 1, lo: 0, hi: 2, champion: false }, { cell: 'champ', sharpe: 0.5, lo: 0, hi: 1, champion: true }];
+    expect(json(intervalSpec(rows, 0.95, 500)).title).toBe('Sharpe ratio by cell (out of sample): the best 1 of 500 cells and the champion');
+    expect(json(intervalSpec(rows, 0.95)).title).toBe('Sharpe ratio by cell (out of sample)');
+  });
+});
+

@@ -130,6 +130,9 @@ function barSvg(c: CellComparison, lo: number, hi: number, champion: number): st
  * keys, the params, the champion), the cells' ids and overrides and the report settings, so an unchanged re-run
  * takes them from the result cache instead of drawing them again.
  */
+/** The interval chart draws at most this many cells (plus the champion); the ranked table has them all. */
+export const INTERVAL_CHART_CELLS = 60;
+
 function chartCache(ctx: TournamentContext, env: StageEnv, v: View) {
   const key = ctx.comparison?.key && env.useCache ? sha256(canonicalJson({ statistics: ctx.comparison.key, report: v.t.report, axes: v.t.axes, cells: v.json.cells.map((c) => [c.id, c.overrides, c.outcome]) })) : undefined;
   const known = (key ? readEntry<Record<string, string>>(env.runsRoot, 'charts', key) : undefined) ?? {};
@@ -168,7 +171,9 @@ export async function tournamentHtml(ctx: TournamentContext, env: StageEnv): Pro
   if (v.failed.length)
     out.push(`<h3>Failed cells</h3><table><tr><th>cell</th><th>overrides</th><th>error</th><th>run</th></tr>${v.failed.map((c) => `<tr><td>${esc(c.id)}</td><td>${esc(overridesText(c.overrides))}</td><td><code>${esc(c.error?.code ?? '')}</code> ${esc(c.error?.message ?? '')}</td><td>${c.run ? `<a href="${esc(join(c.run, 'FAILED'))}">FAILED</a>` : '—'}</td></tr>`).join('')}</table>`);
 
-  out.push(await charts.draw('intervals', () => intervalSpec(v.ranked.map((c) => ({ cell: c.id, sharpe: c.metrics!.sharpe, lo: c.intervals!.sharpe[0], hi: c.intervals!.sharpe[1], champion: c.id === j.champion })), j.bootstrap.confidence)));
+  // A chart of thousands of rows is unreadable (the table above lists every cell): the best ones and the champion.
+  const charted = v.ranked.filter((c, i) => i < INTERVAL_CHART_CELLS || c.id === j.champion);
+  out.push(await charts.draw('intervals', () => intervalSpec(charted.map((c) => ({ cell: c.id, sharpe: c.metrics!.sharpe, lo: c.intervals!.sharpe[0], hi: c.intervals!.sharpe[1], champion: c.id === j.champion })), j.bootstrap.confidence, v.ranked.length)));
 
   // The heat map: the two axes asked for, else the first two (one panel per value of the other axes).
   const axes = v.t.axes.map((a) => a.path);
