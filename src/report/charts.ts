@@ -4,6 +4,7 @@
  * The dendrogram is drawn directly from the scipy-format linkage matrix (vega-lite has no tree mark).
  */
 import { leavesList } from '../math/ward.js';
+import { sha256 } from '../util/hash.js';
 
 type Spec = Record<string, unknown>;
 
@@ -36,7 +37,25 @@ export async function renderSvg(spec: Spec): Promise<string> {
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   const svg = (await view.toSVG()) as string;
   view.finalize();
-  return svg;
+  return stableDefIds(svg);
+}
+
+const DEF_ID = /(id="|url\(#)(p_)?(clip\d+|gradient_\d+)/g;
+
+/**
+ * vega numbers clip paths and gradients with counters that live as long as the process, so the same chart drawn
+ * after others (another cell on the same worker thread) gets other ids and its page other bytes. Renames them by
+ * order of appearance under a prefix from the chart's own content: the same chart, the same bytes; two different
+ * charts inline in one page, different ids.
+ */
+export function stableDefIds(svg: string): string {
+  const prefix = sha256(svg.replace(DEF_ID, '$1$2#')).slice(0, 10);
+  const names = new Map<string, string>();
+  return svg.replace(DEF_ID, (_m, lead: string, pattern: string | undefined, id: string) => {
+    let name = names.get(id);
+    if (!name) names.set(id, (name = `${id.startsWith('clip') ? 'clip' : 'gradient'}_${prefix}_${names.size}`));
+    return `${lead}${pattern ?? ''}${name}`;
+  });
 }
 
 const CONFIG = {

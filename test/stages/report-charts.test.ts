@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from '@uwdata/flechette';
 import { driftContributions } from '../../src/math/attribution.js';
-import { chartWarnings, equitySpec, intervalSpec, performanceSpec, renderSvg, rollingSpec, tradingSpec, weightsOverTimeSpec, weightsSpec } from '../../src/report/charts.js';
+import { axesHeatmapSpec, chartWarnings, equitySpec, intervalSpec, performanceSpec, renderSvg, rollingSpec, tradingSpec, weightsOverTimeSpec, weightsSpec } from '../../src/report/charts.js';
 import { VectorizedSimulator } from '../../stages/backtest/simulators/vectorized.simulator.js';
 import { runYaml } from './pipeline-helpers.js';
 
@@ -167,6 +167,24 @@ describe('the tournament interval chart', () => {
     const rows = [{ cell: 'a', sharpe: 1, lo: 0, hi: 2, champion: false }, { cell: 'champ', sharpe: 0.5, lo: 0, hi: 1, champion: true }];
     expect(json(intervalSpec(rows, 0.95, 500)).title).toBe('Sharpe ratio by cell (out of sample): the best 1 of 500 cells and the champion');
     expect(json(intervalSpec(rows, 0.95)).title).toBe('Sharpe ratio by cell (out of sample)');
+  });
+});
+
+describe('chart bytes', () => {
+  // vega numbers gradients and clip paths with process-wide counters: a chart drawn after others (another tournament
+  // cell on the same worker thread) came out with other ids, so reports differed with the worker count.
+  it('are the same however many charts the process drew before', async () => {
+    const rows = Array.from({ length: 12 }, (_, i) => ({ x: `x${i % 4}`, y: `y${Math.floor(i / 4)}`, panel: '', value: Math.sin(i) }));
+    const first = await renderSvg(axesHeatmapSpec(rows, 'x', 'y', 'Sharpe'));
+    await renderSvg(axesHeatmapSpec(rows.map((r) => ({ ...r, value: -r.value! })), 'x', 'y', 'Sharpe'));
+    const again = await renderSvg(axesHeatmapSpec(rows, 'x', 'y', 'Sharpe'));
+    expect(again).toBe(first);
+    // Every reference points at a definition of the same chart, and the ids are not vega's counters.
+    const defined = new Set([...first.matchAll(/id="([^"]+)"/g)].map((m) => m[1]));
+    const used = [...first.matchAll(/url\(#([^)]+)\)/g)].map((m) => m[1]);
+    expect(used.length).toBeGreaterThan(0);
+    for (const id of used) expect(defined.has(id)).toBe(true);
+    expect(first).not.toMatch(/"(clip\d+|gradient_\d+)"/);
   });
 });
 
