@@ -48,14 +48,19 @@ export async function queueStatus(url: string, name: string): Promise<QueueStatu
       }
       for (const k of [...(deps.unprocessed ?? []), ...(deps.failed ?? [])]) {
         const child = await queue.getJob(k.slice(k.lastIndexOf(':') + 1));
-        if (!child) continue;
+        // Finished since the dependencies were read (and perhaps already removed): done.
+        if (!child) {
+          b.done++;
+          continue;
+        }
         const s = await child.getState();
         if (child.stalledCounter > 0 && s !== 'completed' && s !== 'failed') b.stalled++;
         if (s === 'active') b.active++;
         else if (s === 'failed') {
           b.failed++;
           b.failures.push({ name: (child.data as ChildJobData).name, reason: child.failedReason });
-        } else if (s !== 'completed') b.waiting++;
+        } else if (s === 'completed') b.done++;
+        else b.waiting++;
       }
       runs.push(b);
     }

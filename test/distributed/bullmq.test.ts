@@ -223,6 +223,14 @@ test('the submitter killed and started again re-attaches to its jobs: no cell ru
   await w.waitFor(/ done$/); // one cell done, the next running
   first.kill('SIGKILL');
   await first.exited;
+  // The jobs go on without their submitter: queue status shows its run.
+  const status = pipelineRun(['queue', 'status', '--redis', s.url, '--json']);
+  expect(await status.exited).toBe(0);
+  const runs = JSON.parse(status.stdout).runs as { role: string; folder: string; children: number; done: number; waiting: number; active: number; failed: number; stalled: number }[];
+  expect(runs.length).toBe(1);
+  expect(runs[0]).toMatchObject({ role: 'cells', children: 4, failed: 0 });
+  expect(runs[0].folder).toMatch(/^tournament_crypto\/\.[0-9TZa-f-]+\.partial\/cells$/);
+  expect(runs[0].done + runs[0].waiting + runs[0].active).toBe(4);
   const second = pipelineRun(args);
   procs.push(second);
   expect(await second.exited).toBe(0);
