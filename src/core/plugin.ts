@@ -5,7 +5,7 @@
  */
 import type { Adjustment, AllocationRecord, ContextKey } from './context.js';
 import type { FractalError } from './errors.js';
-import type { DocumentKind } from './resolved-config.js';
+import type { DocumentKind, ResolvedConfig } from './resolved-config.js';
 
 /** Where a stage records its decisions (runs/audit.ts writes it as audit.jsonl). */
 export interface Audit {
@@ -166,7 +166,11 @@ export interface PluginRef {
   params: Params;
 }
 
-/** What a stage gets besides the context: where to write, what to log, how to reach other plugins. */
+/**
+ * What a stage gets besides the context, for this execution: where to write, what to log, how to reach other plugins.
+ * A replayed decision gets a quiet one (no artifacts, no audit, no log). Run-wide services a few plugins need
+ * (replays, child runs, the run cache) are not here: they are injected (`SERVICE` below).
+ */
 export interface StageEnv {
   runId: string;
   /** The folder the run is being written to (a temporary folder until the run completes). */
@@ -188,43 +192,67 @@ export interface StageEnv {
   /** The run's data hash so far (what the manifest will say), or null before any data is read. */
   dataHash: () => string | null;
   /** The pipeline being run and what has happened so far (for reporters). */
-  pipeline: { name: string; hash: string; config: unknown; stages: { type: string; ms?: number }[] };
-  /**
-   * Values kept for the whole run (e.g. a scanner's staged market, read again by every backtest window), and
-   * what to release when the run ends.
-   */
-  cache: RunCache;
+  pipeline: { name: string; hash: string; config: ResolvedConfig; stages: { type: string; ms?: number }[] };
+  /** Where this run's folder will be once it completes (the temporary folder is renamed there). */
+  finalRunDir: string;
+}
+
+/*
+ * Run services. What only some plugins need (re-making past decisions, running child runs, values kept for the
+ * whole run) is not in StageEnv: a plugin asks the container for it in its constructor, by the token in
+ * `SERVICE`, and gets the current run's (src/pipeline/container.ts binds them; the runner attaches each run's):
+ *
+ *   constructor(@inject(SERVICE.Replays) private readonly replays: Replays) {}
+ */
+export const SERVICE = {
+  /** Re-making the decision as of past dates (the backtest). */
+  Replays: Symbol.for('fractal.Replays'),
+  /** Running child runs: a meta's sleeves, a tournament's cells, and where their results are cached. */
+  ChildRuns: Symbol.for('fractal.ChildRuns'),
+  /** Values kept for the whole run (a scanner's staged market, read again by every backtest window). */
+  RunCache: Symbol.for('fractal.RunCache'),
+} as const;
+
+export interface Replays {
   /**
    * Runs the stages before the current one again on a fresh context, as of `asOf` (a stage whose params have
    * `as_of` gets it; `lookback_days` too when given), quietly: no artifacts, no audit events. This is how the
-   * backtest re-makes each decision point in time.
+   * backtest re-makes each decision point in time. A replayed stage cannot replay again (NESTED_REPLAY).
    */
-  replay: (asOf: number, opts?: { lookbackDays?: number }) => Promise<any>;
+  replay(asOf: number, opts?: { lookbackDays?: number }): Promise<import('./context.js').SelectionContext>;
   /**
    * Many replays at once (independent decisions: backtest windows), on worker threads when `threads` > 1 and
    * the compiled workers exist, else one after the other; outcomes in date order, identical either way.
    */
-  replayMany: (dates: number[], opts: { lookbackDays?: number; challengers?: boolean; threads?: number; onProgress?: (done: number) => void }) => Promise<ReplayOutcome[]>;
+  replayMany(dates: number[], opts: { lookbackDays?: number; challengers?: boolean; threads?: number; onProgress?: (done: number) => void }): Promise<ReplayOutcome[]>;
+}
+
+export interface ChildRuns {
   /**
    * Meta pipelines: runs sleeves (validated with the meta) as child runs inside this run's folder, on worker
    * threads when `threads` > 1 and the compiled workers exist, else one after the other; results in order.
    */
-  runSleeves: (names: string[], opts: { threads: number; onDone?: (done: number) => void }) => Promise<ChildRun[]>;
+  runSleeves(names: string[], opts: { threads: number; onDone?: (done: number) => void }): Promise<ChildRun[]>;
   /** A sleeve's resolved config and folder, its own sleeves' too (for its cache key), without running it. */
-  sleeveConfig: (name: string) => RunSpec | undefined;
+  sleeveConfig(name: string): RunSpec | undefined;
   /** Tournaments: a cell's resolved config and folder (for its cache key), without running it. */
-  cellSpec: (id: string) => RunSpec | undefined;
+  cellSpec(id: string): RunSpec | undefined;
   /**
    * Tournaments: runs cells (validated with the tournament) as child runs inside this run's folder, through the
    * run's cell executor (the local worker pool unless another is given) when `threads` > 1, else one after the
    * other in process. A cell that fails comes back failed, with its error; the others go on. Results in order.
    */
-  runCells: (ids: string[], opts: { threads: number; onDone?: (done: number) => void; keys?: Record<string, string> }) => Promise<ChildRun[]>;
-  /** The top-level runs root (the sleeve cache lives in <runsRoot>/.cache) and whether caches may be used (--no-cache). */
-  runsRoot: string;
-  useCache: boolean;
-  /** Where this run's folder will be once it completes (the temporary folder is renamed there). */
-  finalRunDir: string;
+  runCells(ids: string[], opts: { threads: number; onDone?: (done: number) => void; keys?: Record<string, string> }): Promise<ChildRun[]>;
+  /** The top-level runs root (the result cache lives in <runsRoot>/.cache) and whether caches may be used (--no-cache). */
+  readonly runsRoot: string;
+  readonly useCache: boolean;
+}
+
+/** The run services the runner attaches to a built pipeline's container. */
+export interface RunServices {
+  replays: Replays;
+  childRuns: ChildRuns;
+  cache: RunCache;
 }
 
 /** A validated pipeline as its cache key needs it: the resolved config, its hash and folder, and its sleeves'. */

@@ -11,7 +11,7 @@ import { createContainer } from '../pipeline/container.js';
 import { serialiseError } from '../core/errors.js';
 import { PipelineFactory } from '../pipeline/factory.js';
 import { adoptSharedSeries } from '../lakehouse/shared-series.js';
-import { quietEnv, replayOutcome } from '../pipeline/replay.js';
+import { quietEnv, replayOutcome, replayServices } from '../pipeline/replay.js';
 import type { DataSource, StageEnv } from '../core/plugin.js';
 import type { ReplayJob } from '../pipeline/executor.js';
 import { batchAttributes } from '../pipeline/runner.js';
@@ -43,15 +43,17 @@ try {
     recordData: (s: DataSource) => sources.push(s),
     dataHash: () => sources[0]?.data_hash ?? null,
     pipeline: { name: job.config.name, hash: job.hash, config: job.config, stages: [] },
-    cache: {
+  } as unknown as StageEnv);
+  built.scope.attach(
+    replayServices({
       get: <T>(k: string) => cache.get(k) as T | undefined,
       set: <T>(k: string, v: T, release?: () => unknown) => {
         cache.set(k, v);
         if (release) releases.push(release);
         return v;
       },
-    },
-  } as unknown as StageEnv);
+    }),
+  );
   const outcomes = await withTraceContext(job.trace, () =>
     withSpan('backtest batch', { ...batchAttributes(job.dates), 'fractal.run_id': job.runId, 'fractal.worker': true }, async () => {
       const out = [];

@@ -5,7 +5,7 @@
  */
 import type { ResolvedConfig } from '../core/resolved-config.js';
 import { refParams } from '../config/validate.js';
-import { createContainer } from './container.js';
+import { createContainer, type RunScope } from './container.js';
 import { inputError } from '../core/errors.js';
 import type { PluginRef, PluginResolver, Stage, StageMeta } from '../core/plugin.js';
 import type { PluginRegistry } from '../core/registry.js';
@@ -21,6 +21,8 @@ export interface BuiltPipeline {
   config: ResolvedConfig;
   stages: BuiltStage[];
   resolver: PluginResolver;
+  /** Where the runner attaches the run's services (replays, child runs, the run cache) the plugins were given. */
+  scope: RunScope;
 }
 
 export class PipelineFactory {
@@ -50,13 +52,13 @@ export class PipelineFactory {
     const planned = this.plannedPlugins(config);
     if (planned.length)
       throw inputError('PIPELINE_NOT_RUNNABLE', `this pipeline uses plugins that are not implemented in this version yet:\n  - ${planned.join('\n  - ')}`, '`pipeline-run validate` accepts it; running it needs the version where these land. `pipeline-run plugins` marks them (planned).');
-    const { resolver } = createContainer(this.registry);
+    const { resolver, scope } = createContainer(this.registry);
     const stages = config.stages.map((s) => ({
       type: s.type,
       meta: this.registry.stage(s.type)!.cls.meta,
       stage: resolver.get<Stage>('stage', s.type),
       params: s.params,
     }));
-    return { config, stages, resolver };
+    return { config, stages, resolver, scope };
   }
 }

@@ -12,7 +12,7 @@ import { newSelectionContext, withChampion, type SelectionContext } from '../cor
 import { FractalError } from '../core/errors.js';
 import { ownGet } from '../util/keyed.js';
 import type { BuiltStage } from './factory.js';
-import type { ReplayDecision, ReplayOutcome, StageEnv } from '../core/plugin.js';
+import type { ReplayDecision, ReplayOutcome, RunCache, RunServices, StageEnv } from '../core/plugin.js';
 
 export type { ReplayOutcome };
 
@@ -30,8 +30,22 @@ export function quietEnv(env: StageEnv): StageEnv {
     artifacts: { writeText: async () => '', writeJson: async () => '', writeJsonSection: async () => '', writeBytes: async () => '' },
     log: () => {},
     progress: () => {},
-    replay: () => Promise.reject(new FractalError('NESTED_REPLAY', 'a replayed stage cannot replay again')),
-    replayMany: () => Promise.reject(new FractalError('NESTED_REPLAY', 'a replayed stage cannot replay again')),
+  };
+}
+
+/**
+ * The run services of a pipeline rebuilt only to replay decisions (a replay worker): the run cache it is given; a
+ * replayed stage cannot replay again (NESTED_REPLAY) nor start child runs.
+ */
+export function replayServices(cache: RunCache): RunServices {
+  const nested = () => Promise.reject(new FractalError('NESTED_REPLAY', 'a replayed stage cannot replay again'));
+  const none = (): never => {
+    throw new Error('a replayed stage cannot run child runs');
+  };
+  return {
+    cache,
+    replays: { replay: nested, replayMany: nested },
+    childRuns: { runSleeves: none, sleeveConfig: none, cellSpec: none, runCells: none, runsRoot: '', useCache: false },
   };
 }
 

@@ -15,7 +15,7 @@ import { newRunId, RunFolder } from '../runs/run-folder.js';
 import { newMetaContext, newSelectionContext, newTournamentContext, type AnyContext } from '../core/context.js';
 import { asFractalError, FractalError, inputError, type ErrorLocation } from '../core/errors.js';
 import { PipelineFactory, type BuiltPipeline } from './factory.js';
-import type { ChildRun, PreflightEnv, ReplayOutcome, RunSpec, StageEnv } from '../core/plugin.js';
+import type { ChildRun, PreflightEnv, Replays, ReplayOutcome, RunServices, RunSpec, StageEnv } from '../core/plugin.js';
 import type { CellExecutor, CellJob, Executors, SleeveExecutor, SleeveTask } from './executor.js';
 import { canonicalJson } from '../util/hash.js';
 import { isoFromDay } from '../util/dates.js';
@@ -229,6 +229,20 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
     recordData: (s) => void dataSources.set(s.data_hash, s.entries),
     dataHash: () => combinedDataIdentity(dataSources.keys()),
     pipeline: { name: config.name, hash: v.hash, config, stages: stageRecords.map((s) => ({ type: s.type })) },
+    finalRunDir: finalPath(join(folder.parent, runId), opts.finalPrefixes),
+  };
+  // The run services the built pipeline's plugins were given (src/pipeline/container.ts): this run's.
+  let replaying = 0;
+  const nested = () => Promise.reject(new FractalError('NESTED_REPLAY', 'a replayed stage cannot replay again'));
+  const replayed = async <T>(f: () => Promise<T>): Promise<T> => {
+    replaying++;
+    try {
+      return await f();
+    } finally {
+      replaying--;
+    }
+  };
+  const services: RunServices = {
     cache: {
       get: <T>(key: string) => cache.get(key) as T | undefined,
       set: <T>(key: string, value: T, release?: () => Promise<void> | void) => {
@@ -237,121 +251,126 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
         return value;
       },
     },
-    replay: async (asOf, replayOpts = {}) => replayPrefix(built.stages, currentIndex, quietEnv(env), runId, asOf, replayOpts),
-    runsRoot: opts.cacheRoot ?? resolve(opts.outRoot),
-    useCache: !opts.noCache,
-    finalRunDir: finalPath(join(folder.parent, runId), opts.finalPrefixes),
-    sleeveConfig: (name) => (v.sleeves?.[name] ? specOf(v.sleeves[name]) : undefined),
-    cellSpec: (id) => (v.cells?.[id] ? specOf(v.cells[id]) : undefined),
-    runCells: async (ids, o) => {
-      const cells = (config.tournament?.cells ?? []).filter((c) => ids.includes(c.id));
-      for (const id of ids) if (!v.cells?.[id]) throw new FractalError('CELL_UNKNOWN', `no cell '${id}' in ${v.file}`);
-      const childOpts = {
-        ...opts,
-        cacheRoot: opts.cacheRoot ?? resolve(opts.outRoot),
-        outRoot: join(folder.dir, 'cells'),
-        finalPrefixes: [...(opts.finalPrefixes ?? []), { from: folder.dir, to: join(folder.parent, runId) }],
-      };
-      const t = config.tournament!;
-      const kind = t.base.kind;
-      // The worker validates the base with exactly the cell's inputs (profile, base sets, the cell's overrides, the
-      // data roots) and refuses to run if the resolved config differs from the one validated here (its hash).
-      const jobs: CellJob[] = cells.map((c) => ({
-        name: c.id, kind, file: resolve(v.baseDir, t.base.file), profile: v.cells![c.id].composed?.profile?.name,
-        sets: [...(t.base.set ?? []), ...Object.entries(c.overrides).map(([p, x]) => `${p}=${canonicalJson(x)}`)],
-        expectHash: c.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath,
-        noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes, folderName: c.id, key: o.keys?.[c.id] ?? null, trace: injectTraceContext(),
-      }));
-      const local = opts.executors?.cells;
-      const executor = opts.cellExecutor ?? (local && o.threads > 1 && cells.length > 1 && isMainThread && local.available() ? local : undefined);
-      if (executor?.identities)
-        for (const j of jobs) {
-          j.dataHash = (await identify(v.cells![j.name])).dataHash;
-          const children = await subtree(v.cells![j.name], childOpts.cacheRoot);
-          if (children) j.children = children;
-        }
-      if (executor) return executor.run(jobs, { threads: o.threads, onDone: o.onDone });
-      const out: ChildRun[] = [];
-      for (const c of cells) {
-        try {
-          const r = await withSpan(`cell ${c.id}`, { 'fractal.cell': c.id, 'fractal.config_hash': c.config_hash }, () => executePipeline(v.cells![c.id], { ...childOpts, folderName: c.id, log: (m) => log(`  [${c.id}] ${m}`) }));
-          out.push(childRunOf(c.id, kind, r.summary, r.context));
-        } catch (err) {
-          // A cell that cannot even start (an unwritable folder) is a failed cell, not a failed tournament.
-          const e = asFractalError(err, 'STAGE_FAILED', `starting cell '${c.id}'`);
-          out.push({ name: c.id, outcome: 'failed', run_id: '', folder: '', config_hash: c.config_hash, data_hash: null, error: { code: e.code, message: e.message, stage: null } });
-        }
-        o.onDone?.(out.length);
-      }
-      return out;
+    replays: {
+      replay: (asOf, replayOpts = {}) => (replaying ? nested() : replayed(() => replayPrefix(built.stages, currentIndex, quietEnv(env), runId, asOf, replayOpts))),
+      replayMany: (dates, o) => (replaying ? nested() : replayed(() => replayMany(dates, o))),
     },
-    runSleeves: async (names, o) => {
-      const childOpts = {
-        ...opts,
-        cacheRoot: opts.cacheRoot ?? resolve(opts.outRoot),
-        outRoot: join(folder.dir, 'sleeves'),
-        finalPrefixes: [...(opts.finalPrefixes ?? []), { from: folder.dir, to: join(folder.parent, runId) }],
-        // A sleeve's folder is its pipeline's name, never this run's own folder name (a meta cell's id).
-        folderName: undefined,
-      };
-      for (const n of names) if (!v.sleeves?.[n]) throw new FractalError('SLEEVE_UNKNOWN', `no sleeve named '${n}' in ${v.file}`);
-      const sleeves = (config.sleeves ?? []).filter((s) => names.includes(s.name));
-      const tasks = (): SleeveTask[] =>
-        // The worker validates the sleeve with exactly the inputs the meta's validation used (same profile, same
-        // overrides) and refuses to run if the resolved config differs (its hash is checked).
-        sleeves.map((s) => ({ name: s.name, kind: s.kind, file: resolve(v.baseDir, s.file), profile: v.sleeves![s.name].composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes, trace: injectTraceContext() }));
-      const remote = opts.sleeveExecutor;
-      let done: (ChildRun | undefined)[] = [];
-      if (remote) {
-        const ts = tasks();
-        if (remote.identities) for (const t of ts) Object.assign(t, await identify(v.sleeves![t.name]), { children: await subtree(v.sleeves![t.name], childOpts.cacheRoot) });
-        done = await remote.run(ts, { threads: o.threads, onDone: o.onDone });
-        // Every sleeve came back: nothing runs here.
-        if (done.every(Boolean)) return done as ChildRun[];
-      }
-      // A nested meta inside a worker runs its sleeves in that worker, one after the other (no pools in pools).
-      const pool = opts.executors?.sleeves;
-      if (!remote && pool && o.threads > 1 && names.length > 1 && isMainThread && pool.available()) return pool.run(tasks(), o.threads, (n) => o.onDone?.(n));
-      const out: ChildRun[] = [];
-      for (const [i, s] of sleeves.entries()) {
-        if (done[i]) {
-          out.push(done[i]!);
-          continue;
-        }
-        const r = await withSpan(`sleeve ${s.name}`, { 'fractal.sleeve': s.name, 'fractal.pipeline.kind': s.kind, 'fractal.config_hash': s.config_hash }, () => executePipeline(v.sleeves![s.name], { ...childOpts, log: (m) => log(`  [${s.name}] ${m}`), sleeveExecutor: undefined, handleSignals: opts.handleSignals }));
-        out.push(childRunOf(s.name, s.kind, r.summary, r.context));
-        o.onDone?.(out.length);
-      }
-      return out;
-    },
-    replayMany: async (dates, o) => {
-      const threads = o.threads ?? 1;
-      // Inside a worker (a sleeve's or a cell's) the windows are replayed in that worker: no pools in pools.
-      const pool = opts.executors?.replay;
-      const inPool = Boolean(pool && threads > 1 && dates.length > 1 && isMainThread && pool.available());
-      // One span for the windows; in the pool each worker's batch is a child span (its context goes with the job).
-      return withSpan('backtest windows', { 'fractal.run_id': runId, 'fractal.decisions': dates.length, 'fractal.threads': inPool ? Math.min(threads, dates.length) : 1 }, async () => {
-        if (inPool) {
-          const r = await pool!.run(
-            { config, hash: v.hash!, runId, pipelineFile: resolve(v.file), baseDir: v.baseDir, lakehousePath: opts.lakehousePath, upto: currentIndex, options: { lookbackDays: o.lookbackDays, challengers: o.challengers }, trace: injectTraceContext() },
-            dates,
-            Math.min(threads, dates.length),
-            (done) => o.onProgress?.(done),
-          );
-          r.sources.forEach(env.recordData);
-          return r.outcomes;
-        }
-        return withSpan('backtest batch', batchAttributes(dates), async () => {
-          const out: ReplayOutcome[] = [];
-          for (const d of dates) {
-            out.push(await replayOutcome(built.stages, currentIndex, quietEnv(env), runId, d, { lookbackDays: o.lookbackDays, challengers: o.challengers }));
-            o.onProgress?.(out.length);
+    childRuns: {
+      runsRoot: opts.cacheRoot ?? resolve(opts.outRoot),
+      useCache: !opts.noCache,
+      sleeveConfig: (name) => (v.sleeves?.[name] ? specOf(v.sleeves[name]) : undefined),
+      cellSpec: (id) => (v.cells?.[id] ? specOf(v.cells[id]) : undefined),
+      runCells: async (ids, o) => {
+        const cells = (config.tournament?.cells ?? []).filter((c) => ids.includes(c.id));
+        for (const id of ids) if (!v.cells?.[id]) throw new FractalError('CELL_UNKNOWN', `no cell '${id}' in ${v.file}`);
+        const childOpts = {
+          ...opts,
+          cacheRoot: opts.cacheRoot ?? resolve(opts.outRoot),
+          outRoot: join(folder.dir, 'cells'),
+          finalPrefixes: [...(opts.finalPrefixes ?? []), { from: folder.dir, to: join(folder.parent, runId) }],
+        };
+        const t = config.tournament!;
+        const kind = t.base.kind;
+        // The worker validates the base with exactly the cell's inputs (profile, base sets, the cell's overrides, the
+        // data roots) and refuses to run if the resolved config differs from the one validated here (its hash).
+        const jobs: CellJob[] = cells.map((c) => ({
+          name: c.id, kind, file: resolve(v.baseDir, t.base.file), profile: v.cells![c.id].composed?.profile?.name,
+          sets: [...(t.base.set ?? []), ...Object.entries(c.overrides).map(([p, x]) => `${p}=${canonicalJson(x)}`)],
+          expectHash: c.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath,
+          noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes, folderName: c.id, key: o.keys?.[c.id] ?? null, trace: injectTraceContext(),
+        }));
+        const local = opts.executors?.cells;
+        const executor = opts.cellExecutor ?? (local && o.threads > 1 && cells.length > 1 && isMainThread && local.available() ? local : undefined);
+        if (executor?.identities)
+          for (const j of jobs) {
+            j.dataHash = (await identify(v.cells![j.name])).dataHash;
+            const children = await subtree(v.cells![j.name], childOpts.cacheRoot);
+            if (children) j.children = children;
           }
-          return out;
-        });
-      });
+        if (executor) return executor.run(jobs, { threads: o.threads, onDone: o.onDone });
+        const out: ChildRun[] = [];
+        for (const c of cells) {
+          try {
+            const r = await withSpan(`cell ${c.id}`, { 'fractal.cell': c.id, 'fractal.config_hash': c.config_hash }, () => executePipeline(v.cells![c.id], { ...childOpts, folderName: c.id, log: (m) => log(`  [${c.id}] ${m}`) }));
+            out.push(childRunOf(c.id, kind, r.summary, r.context));
+          } catch (err) {
+            // A cell that cannot even start (an unwritable folder) is a failed cell, not a failed tournament.
+            const e = asFractalError(err, 'STAGE_FAILED', `starting cell '${c.id}'`);
+            out.push({ name: c.id, outcome: 'failed', run_id: '', folder: '', config_hash: c.config_hash, data_hash: null, error: { code: e.code, message: e.message, stage: null } });
+          }
+          o.onDone?.(out.length);
+        }
+        return out;
+      },
+      runSleeves: async (names, o) => {
+        const childOpts = {
+          ...opts,
+          cacheRoot: opts.cacheRoot ?? resolve(opts.outRoot),
+          outRoot: join(folder.dir, 'sleeves'),
+          finalPrefixes: [...(opts.finalPrefixes ?? []), { from: folder.dir, to: join(folder.parent, runId) }],
+          // A sleeve's folder is its pipeline's name, never this run's own folder name (a meta cell's id).
+          folderName: undefined,
+        };
+        for (const n of names) if (!v.sleeves?.[n]) throw new FractalError('SLEEVE_UNKNOWN', `no sleeve named '${n}' in ${v.file}`);
+        const sleeves = (config.sleeves ?? []).filter((s) => names.includes(s.name));
+        const tasks = (): SleeveTask[] =>
+          // The worker validates the sleeve with exactly the inputs the meta's validation used (same profile, same
+          // overrides) and refuses to run if the resolved config differs (its hash is checked).
+          sleeves.map((s) => ({ name: s.name, kind: s.kind, file: resolve(v.baseDir, s.file), profile: v.sleeves![s.name].composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes, trace: injectTraceContext() }));
+        const remote = opts.sleeveExecutor;
+        let done: (ChildRun | undefined)[] = [];
+        if (remote) {
+          const ts = tasks();
+          if (remote.identities) for (const t of ts) Object.assign(t, await identify(v.sleeves![t.name]), { children: await subtree(v.sleeves![t.name], childOpts.cacheRoot) });
+          done = await remote.run(ts, { threads: o.threads, onDone: o.onDone });
+          // Every sleeve came back: nothing runs here.
+          if (done.every(Boolean)) return done as ChildRun[];
+        }
+        // A nested meta inside a worker runs its sleeves in that worker, one after the other (no pools in pools).
+        const pool = opts.executors?.sleeves;
+        if (!remote && pool && o.threads > 1 && names.length > 1 && isMainThread && pool.available()) return pool.run(tasks(), o.threads, (n) => o.onDone?.(n));
+        const out: ChildRun[] = [];
+        for (const [i, s] of sleeves.entries()) {
+          if (done[i]) {
+            out.push(done[i]!);
+            continue;
+          }
+          const r = await withSpan(`sleeve ${s.name}`, { 'fractal.sleeve': s.name, 'fractal.pipeline.kind': s.kind, 'fractal.config_hash': s.config_hash }, () => executePipeline(v.sleeves![s.name], { ...childOpts, log: (m) => log(`  [${s.name}] ${m}`), sleeveExecutor: undefined, handleSignals: opts.handleSignals }));
+          out.push(childRunOf(s.name, s.kind, r.summary, r.context));
+          o.onDone?.(out.length);
+        }
+        return out;
+      },
     },
   };
+  built.scope.attach(services);
+  async function replayMany(dates: number[], o: Parameters<Replays['replayMany']>[1]): Promise<ReplayOutcome[]> {
+    const threads = o.threads ?? 1;
+    // Inside a worker (a sleeve's or a cell's) the windows are replayed in that worker: no pools in pools.
+    const pool = opts.executors?.replay;
+    const inPool = Boolean(pool && threads > 1 && dates.length > 1 && isMainThread && pool.available());
+    // One span for the windows; in the pool each worker's batch is a child span (its context goes with the job).
+    return withSpan('backtest windows', { 'fractal.run_id': runId, 'fractal.decisions': dates.length, 'fractal.threads': inPool ? Math.min(threads, dates.length) : 1 }, async () => {
+      if (inPool) {
+        const r = await pool!.run(
+          { config, hash: v.hash!, runId, pipelineFile: resolve(v.file), baseDir: v.baseDir, lakehousePath: opts.lakehousePath, upto: currentIndex, options: { lookbackDays: o.lookbackDays, challengers: o.challengers }, trace: injectTraceContext() },
+          dates,
+          Math.min(threads, dates.length),
+          (done) => o.onProgress?.(done),
+        );
+        r.sources.forEach(env.recordData);
+        return r.outcomes;
+      }
+      return withSpan('backtest batch', batchAttributes(dates), async () => {
+        const out: ReplayOutcome[] = [];
+        for (const d of dates) {
+          out.push(await replayOutcome(built.stages, currentIndex, quietEnv(env), runId, d, { lookbackDays: o.lookbackDays, challengers: o.challengers }));
+          o.onProgress?.(out.length);
+        }
+        return out;
+      });
+    });
+  }
   const manifest = (outcome: Manifest['outcome'], error?: Manifest['error']): Manifest => {
     const finished = now();
     return {

@@ -1,6 +1,6 @@
 /**
  * Backtest: walk-forward and point in time. At each rebalance the decision stages before this one run again
- * (env.replayMany) on data up to that day only, over the last `train_window` days; the weights they decide are
+ * (the Replays service) on data up to that day only, over the last `train_window` days; the weights they decide are
  * held for the next `test_window` days (until the next rebalance, `step_size` days later; when test_window <
  * step_size the book is sold at the end of the holding period, that trade charged, and the days until the next
  * decision are cash). A date on which the policy lets nothing through is a decision to hold cash (the window's
@@ -15,7 +15,8 @@
 import type { BacktestRecord, BacktestWindow, RankerRecord, SelectionContext } from '../../src/core/context.js';
 import { FractalError, inputError, runError } from '../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, pluginRef, str } from '../../src/core/params.js';
-import type { EngineMeta, PluginRef, PreflightEnv, ReplayDecision, ReplayOutcome, ScannerMeta, SimulatorMeta, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import { inject } from 'inversify';
+import { type EngineMeta, type PluginRef, type PreflightEnv, type ReplayDecision, type ReplayOutcome, type Replays, type ScannerMeta, SERVICE, type SimulatorMeta, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
 import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
 import { benchmarkRelative, computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
 import { encodeColumns } from '../../src/runs/arrow.js';
@@ -79,6 +80,8 @@ export class BacktestStage implements Stage<SelectionContext> {
       first_rebalance: oneOfStr(FIRST_REBALANCE, "When the first decision is made. 'after_train_days': on the train_window-th day of data, whose window holds train_window − 1 returns (the first day of data has no return). 'after_train_returns': one day later, once train_window returns exist, so every decision sees train_window returns (numpy's `R[t - train:t]` with the first decision at t = train).", 'after_train_days'),
     }),
   };
+
+  constructor(@inject(SERVICE.Replays) private readonly replays: Replays) {}
 
   /** The train window and the benchmark against the venue's symbols table (no bars read), before anything runs. */
   preflight(p: Record<string, unknown>, env: PreflightEnv): FractalError[] {
@@ -150,11 +153,11 @@ export class BacktestStage implements Stage<SelectionContext> {
     let head: ReplayOutcome[] = [];
     if (threads === undefined) {
       const cpu0 = process.cpuUsage();
-      head = await env.replayMany(dates.slice(0, 1), { ...replayOpts, threads: 1, onProgress: progress });
+      head = await this.replays.replayMany(dates.slice(0, 1), { ...replayOpts, threads: 1, onProgress: progress });
       const cpu = process.cpuUsage(cpu0);
       threads = ((cpu.user + cpu.system) / 1000) * (dates.length - 1) > 10_000 ? defaultThreads(dates.length - 1) : 1;
     }
-    const rest = await env.replayMany(dates.slice(head.length), { ...replayOpts, threads, onProgress: (done) => progress(head.length + done) });
+    const rest = await this.replays.replayMany(dates.slice(head.length), { ...replayOpts, threads, onProgress: (done) => progress(head.length + done) });
     const all = [...head, ...rest];
     for (const o of all) {
       for (const d of [o, ...Object.values(o.challengers ?? {})]) {

@@ -11,7 +11,8 @@
 import { asOfEnd, type SelectionContext } from '../../src/core/context.js';
 import { inputError, runError } from '../../src/core/errors.js';
 import { int, num, oneOfStr, params, typed, type Static } from '../../src/core/params.js';
-import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import { inject } from 'inversify';
+import { type RunCache, SERVICE, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
 import { averageCorrelation, correlationDistanceInPlace } from '../../src/math/correlation.js';
 import { cutWithCap, fclusterMaxclust, linkageRows, wardLinkage } from '../../src/math/ward.js';
 
@@ -95,6 +96,8 @@ export class ClusteringStage implements Stage<SelectionContext, ClusteringParams
     params: PARAMS,
   };
 
+  constructor(@inject(SERVICE.RunCache) private readonly cache?: RunCache) {}
+
   async execute(ctx: SelectionContext, p: ClusteringParams, env: StageEnv): Promise<SelectionContext> {
     const returns = ctx.returns;
     if (!returns) throw runError('NO_RETURNS', 'clustering needs returns; the ingestion stage provides them');
@@ -113,7 +116,7 @@ export class ClusteringStage implements Stage<SelectionContext, ClusteringParams
     const cut = p.cut ?? 'threshold';
     // One n × n working matrix per run (per worker thread) for the correlation, distance and Ward, not one per
     // backtest window: nothing of it outlives clusterReturns.
-    const cache = env.cache as StageEnv['cache'] | undefined; // a bare env (a test's) has none: a matrix per call then
+    const cache = this.cache; // a stage made without the container (a test's) has none: a matrix per call then
     let scratch = cache?.get<Float64Array>(SCRATCH);
     if (cache && (!scratch || scratch.length !== n * n)) scratch = cache.set(SCRATCH, new Float64Array(n * n));
     const result = clusterReturns(block, n, end, { lookbacks, threshold, maxClusters, cut, scratch });

@@ -9,7 +9,8 @@ import type { Candidate, SelectionContext } from '../../src/core/context.js';
 import { FractalError, inputError, runError } from '../../src/core/errors.js';
 import { date, int, num, params, path, pluginRef, type Static } from '../../src/core/params.js';
 import { DEFAULT_HEALTH } from '../../src/lakehouse/health.js';
-import type { PreflightEnv, Stage, StageEnv, StageMeta, Universe } from '../../src/core/plugin.js';
+import { inject } from 'inversify';
+import { type PreflightEnv, type RunCache, SERVICE, type Stage, type StageEnv, type StageMeta, type Universe } from '../../src/core/plugin.js';
 import { parseJsonText } from '../../src/util/json-text.js';
 import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
 import { DEFAULT_FRESHNESS, freshAt, type ScanResult, type Scanner } from './scanner.js';
@@ -39,6 +40,8 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
     cashOn: { EMPTY_UNIVERSE: 'nothing tradable', NOT_ENOUGH_HISTORY: 'not enough history' },
     params: PARAMS,
   };
+
+  constructor(@inject(SERVICE.RunCache) private readonly cache: RunCache) {}
 
   /** The scanner's universe (when it can tell without reading bars), the as-of date and the candidates file against it. */
   async preflight(p: IngestionParams, env: PreflightEnv): Promise<FractalError[]> {
@@ -81,12 +84,12 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
     const ref = p.scanner;
     // One scan per run: backtest windows replay this stage many times over the same discovered market.
     const key = `ingestion.scan:${JSON.stringify(ref)}`;
-    let scan = env.cache.get<ScanResult>(key);
+    let scan = this.cache.get<ScanResult>(key);
     if (!scan) {
       const fresh = await env.plugins.get<Scanner>('scanner', ref.name).scan(ref.params, env).catch((err) => {
         throw err instanceof FractalError ? err.underParam(['scanner', 'params']) : err;
       });
-      scan = env.cache.set(key, fresh, () => fresh.close());
+      scan = this.cache.set(key, fresh, () => fresh.close());
     }
     {
       const venue = scan.venue;

@@ -10,7 +10,8 @@ import type { MetaContext, SleeveResult } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
 import { dict } from '../../src/util/keyed.js';
 import { fraction, int, oneOfStr, params } from '../../src/core/params.js';
-import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import { inject } from 'inversify';
+import { type ChildRuns, SERVICE, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
 import { readCached, resultKey, writeCached } from '../../src/runs/result-cache.js';
 import { availableParallelism } from 'node:os';
 
@@ -29,6 +30,8 @@ export class MetaReturnsStage implements Stage<MetaContext> {
     }),
   };
 
+  constructor(@inject(SERVICE.ChildRuns) private readonly childRuns: ChildRuns) {}
+
   async execute(ctx: MetaContext, p: Record<string, unknown>, env: StageEnv): Promise<MetaContext> {
     // Keyed by sleeve names users choose: objects without a prototype (a sleeve may be called `constructor`).
     const results = dict<SleeveResult>();
@@ -39,13 +42,13 @@ export class MetaReturnsStage implements Stage<MetaContext> {
     const cached = dict<SleeveResult>();
     const memo = new Map<string, Promise<string | undefined>>();
     for (const s of children) {
-      const child = env.sleeveConfig(s.name);
+      const child = this.childRuns.sleeveConfig(s.name);
       // Selection and meta sleeves alike: a meta's key covers its own sleeves' configs, data and inputs.
-      if (env.useCache && child) {
+      if (this.childRuns.useCache && child) {
         const k = await resultKey(child, env, memo);
         if (k) keys[s.name] = k;
       }
-      const hit = keys[s.name] ? readCached(env.runsRoot, keys[s.name].key) : undefined;
+      const hit = keys[s.name] ? readCached(this.childRuns.runsRoot, keys[s.name].key) : undefined;
       if (hit) {
         cached[s.name] = { ...hit, name: s.name, data_hash: keys[s.name].data_hash };
         env.audit.event('meta_returns', 'sleeve_cache_hit', { sleeve: s.name, config_hash: s.config_hash, data_hash: keys[s.name].data_hash, from: hit.run });
@@ -55,7 +58,7 @@ export class MetaReturnsStage implements Stage<MetaContext> {
     // The sleeves are independent: they run in parallel, one worker thread per core (workers: 1 runs them in turn).
     const threads = (p.workers as number | undefined) ?? Math.min(availableParallelism(), toRun.length);
     env.progress('sleeves', 0, toRun.length);
-    const runs = toRun.length ? await env.runSleeves(toRun, { threads, onDone: (d) => env.progress('sleeves', d, toRun.length) }) : [];
+    const runs = toRun.length ? await this.childRuns.runSleeves(toRun, { threads, onDone: (d) => env.progress('sleeves', d, toRun.length) }) : [];
     // In the pipeline's order, however each sleeve was obtained: the order reaches sums and solvers.
     for (const s of children) {
       if (cached[s.name]) {
@@ -80,7 +83,7 @@ export class MetaReturnsStage implements Stage<MetaContext> {
       results[s.name] = r;
       env.audit.event('meta_returns', 'sleeve_ran', { sleeve: s.name, kind: s.kind, run: rel, config_hash: run.config_hash, data_hash: run.data_hash, ...(keys[s.name] ? { cache_key_data_hash: keys[s.name].data_hash } : {}), days: r.dates.length });
       // Cache only what was computed from the very config and data the key names.
-      if (keys[s.name] && run.config_hash === s.config_hash && run.data_hash === keys[s.name].data_hash) writeCached(env.runsRoot, keys[s.name].key, { ...r, run: `${env.finalRunDir}/${rel}` });
+      if (keys[s.name] && run.config_hash === s.config_hash && run.data_hash === keys[s.name].data_hash) writeCached(this.childRuns.runsRoot, keys[s.name].key, { ...r, run: `${env.finalRunDir}/${rel}` });
     }
     env.progress('sleeves', children.length, children.length);
 

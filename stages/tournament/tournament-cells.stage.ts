@@ -11,7 +11,8 @@ import type { CellOutcome, TournamentContext } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
 import { dict } from '../../src/util/keyed.js';
 import { int, params, type Static } from '../../src/core/params.js';
-import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import { inject } from 'inversify';
+import { type ChildRuns, SERVICE, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
 import type { ResolvedTournament } from '../../src/core/resolved-config.js';
 import { readCached, resultKey, writeCached } from '../../src/runs/result-cache.js';
 
@@ -31,6 +32,8 @@ export class TournamentCellsStage implements Stage<TournamentContext, Tournament
     params: PARAMS,
   };
 
+  constructor(@inject(SERVICE.ChildRuns) private readonly childRuns: ChildRuns) {}
+
   async execute(ctx: TournamentContext, p: TournamentCellsParams, env: StageEnv): Promise<TournamentContext> {
     const t = (env.pipeline.config as { tournament: ResolvedTournament }).tournament;
     // Keyed by cell ids users choose: no prototype (a cell may be called `constructor`).
@@ -39,10 +42,10 @@ export class TournamentCellsStage implements Stage<TournamentContext, Tournament
     const memo = new Map<string, Promise<string | undefined>>();
     const toRun: string[] = [];
     for (const c of t.cells) {
-      const spec = env.cellSpec(c.id);
+      const spec = this.childRuns.cellSpec(c.id);
       const k = spec ? await resultKey(spec, env, memo) : undefined;
       if (k) keys[c.id] = k;
-      const hit = k && env.useCache ? readCached(env.runsRoot, k.key) : undefined;
+      const hit = k && this.childRuns.useCache ? readCached(this.childRuns.runsRoot, k.key) : undefined;
       if (hit) {
         // Where the cell's run is, from this run's folder (a link in the report; only run ids differ from a fresh run).
         outcomes.set(c.id, { ...c, outcome: 'succeeded', run: relative(env.finalRunDir, hit.run), cached: true, data_hash: k!.data_hash, key: k!.key, result: { ...hit, name: c.id, data_hash: k!.data_hash } });
@@ -54,7 +57,7 @@ export class TournamentCellsStage implements Stage<TournamentContext, Tournament
     const threads = p.workers ?? Math.max(1, Math.min(availableParallelism(), toRun.length));
     env.progress('cells', 0, toRun.length);
     const runs = toRun.length
-      ? await env.runCells(toRun, { threads, onDone: (d) => env.progress('cells', d, toRun.length), keys: dict(Object.entries(keys).map(([id, k]) => [id, k.key] as const)) })
+      ? await this.childRuns.runCells(toRun, { threads, onDone: (d) => env.progress('cells', d, toRun.length), keys: dict(Object.entries(keys).map(([id, k]) => [id, k.key] as const)) })
       : [];
     env.progress('cells', toRun.length, toRun.length);
     for (const run of runs) {
@@ -73,7 +76,7 @@ export class TournamentCellsStage implements Stage<TournamentContext, Tournament
       const identified = k && run.config_hash === c.config_hash && run.data_hash === k.data_hash;
       outcomes.set(c.id, { ...c, outcome: 'succeeded', run: rel, cached: false, data_hash: run.data_hash, ...(identified ? { key: k.key } : {}), result });
       env.audit.event('tournament_cells', 'cell_ran', { cell: c.id, run: rel, config_hash: run.config_hash, data_hash: run.data_hash, days: result.dates.length });
-      if (identified) writeCached(env.runsRoot, k.key, { ...result, run: `${env.finalRunDir}/${rel}` });
+      if (identified) writeCached(this.childRuns.runsRoot, k.key, { ...result, run: `${env.finalRunDir}/${rel}` });
     }
 
     // In the tournament's order, however each cell was obtained.

@@ -10,7 +10,8 @@ import type { CellComparison, CellOutcome, Comparison, TournamentContext } from 
 import { runError } from '../../src/core/errors.js';
 import { dict } from '../../src/util/keyed.js';
 import { bool, int, num, params, typed, type Static } from '../../src/core/params.js';
-import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import { inject } from 'inversify';
+import { type ChildRuns, SERVICE, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
 import type { ResolvedTournament } from '../../src/core/resolved-config.js';
 import { isoFromDay } from '../../src/util/dates.js';
 import { optimalBlockLength, pairedBootstrap } from '../../src/math/bootstrap.js';
@@ -52,6 +53,8 @@ export class TournamentCompareStage implements Stage<TournamentContext, Tourname
     params: PARAMS,
   };
 
+  constructor(@inject(SERVICE.ChildRuns) private readonly childRuns: ChildRuns) {}
+
   async execute(ctx: TournamentContext, p: TournamentCompareParams, env: StageEnv): Promise<TournamentContext> {
     const t = (env.pipeline.config as { tournament: ResolvedTournament }).tournament;
     const bs = p.bootstrap;
@@ -82,9 +85,9 @@ export class TournamentCompareStage implements Stage<TournamentContext, Tourname
     const statsKey = ran.every((c) => c.key)
       ? sha256(canonicalJson({ params: p, champion: t.champion, cells: ran.map((c) => [c.id, c.key]), code: codeFingerprint() }))
       : undefined;
-    const known = statsKey && env.useCache ? readEntry<Statistics>(env.runsRoot, 'comparisons', statsKey) : undefined;
+    const known = statsKey && this.childRuns.useCache ? readEntry<Statistics>(this.childRuns.runsRoot, 'comparisons', statsKey) : undefined;
     const computed = known ?? statistics(values, T, N, ran, champ, ppy, bs, S, prewhiten, env);
-    if (statsKey && !known) writeEntry(env.runsRoot, 'comparisons', statsKey, computed);
+    if (statsKey && !known) writeEntry(this.childRuns.runsRoot, 'comparisons', statsKey, computed);
     const { meanBlock, variance, threshold, pbo } = computed;
     const stats = new Map(Object.entries(computed.cells));
     // Ranked by the annualised Sharpe ratio on the common calendar (ties: the tournament's order).

@@ -135,14 +135,16 @@ test('the stage sees no day after the as-of date even when the data goes on', as
   writeFileSync(file, `${head('pit')}  - type: ingestion\n    params: { scanner: { name: lakehouse, params: { min_volume_spot: 0 } }, as_of: "2025-06-01", lookback_days: 50 }\n`);
   const v = await validateFile(file, { registry, dataRoots: [DATA_DIR] });
   const { PipelineFactory } = await import('../../src/pipeline/factory.js');
+  const { replayServices } = await import('../../src/pipeline/replay.js');
   const built = new PipelineFactory(v.registry).build(v.resolved!);
   const ctx: SelectionContext = newSelectionContext('t', {});
   const env = {
     runId: 't', runDir: tmp, baseDir: tmp, lakehousePath: lh, log: () => {}, progress: () => {}, recordData: () => {}, dataHash: () => null,
     audit: { event: () => {} }, artifacts: { writeJson: async () => '', writeText: async () => '' }, plugins: built.resolver,
     pipeline: { name: 'pit', hash: '', config: v.resolved, stages: [] },
-    cache: { get: () => undefined, set: (_k: string, value: unknown) => value },
   } as never;
+  // The run services its plugins were given: only the run cache is used here (nothing kept).
+  built.scope.attach({ ...replayServices({ get: () => undefined, set: (_k, value) => value }) });
   await built.stages[0].stage.execute(ctx, built.stages[0].params, env);
   expect(isoFromDay(ctx.as_of!)).toBe('2025-06-01');
   expect(Math.max(...ctx.returns!.dates)).toBe(ctx.as_of);

@@ -9,7 +9,8 @@ import type { AnyContext, BacktestRecord } from '../../../src/core/context.js';
 import { metaHtml } from './meta-sections.js';
 import { tournamentHtml } from './tournament-sections.js';
 import { int, params, str, type Static } from '../../../src/core/params.js';
-import type { PluginMeta, Reporter, StageEnv } from '../../../src/core/plugin.js';
+import { inject } from 'inversify';
+import { type ChildRuns, type PluginMeta, type Reporter, SERVICE, type StageEnv } from '../../../src/core/plugin.js';
 import { isoFromDay } from '../../../src/util/dates.js';
 import { correlationMatrix } from '../../../src/math/correlation.js';
 import { drawdownSeries, equityCurve, rollingStats } from '../../../src/math/metrics.js';
@@ -43,6 +44,8 @@ export class HtmlReporter implements Reporter<AnyContext, HtmlParams> {
     params: PARAMS,
   };
 
+  constructor(@inject(SERVICE.ChildRuns) private readonly childRuns: ChildRuns) {}
+
   async render(ctx: AnyContext, p: HtmlParams, env: StageEnv): Promise<string[]> {
     const title = p.title ?? env.pipeline.name;
     const sections: string[] = [];
@@ -51,7 +54,7 @@ export class HtmlReporter implements Reporter<AnyContext, HtmlParams> {
     const bt = sel.backtest;
     if (ctx.kind === 'meta') sections.push(...(await metaHtml(ctx, 25)));
     const tournament = ctx.kind === 'tournament';
-    if (ctx.kind === 'tournament') sections.push(...(await tournamentHtml(ctx, env)));
+    if (ctx.kind === 'tournament') sections.push(...(await tournamentHtml(ctx, env, this.childRuns)));
 
     if (bt) {
       const m = bt.metrics;

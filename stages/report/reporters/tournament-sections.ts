@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CellComparison, TournamentContext } from '../../../src/core/context.js';
-import type { StageEnv } from '../../../src/core/plugin.js';
+import type { ChildRuns, StageEnv } from '../../../src/core/plugin.js';
 import { idPart } from '../../../src/config/tournament.js';
 import type { ResolvedTournament } from '../../../src/core/resolved-config.js';
 import { correlationMatrix } from '../../../src/math/correlation.js';
@@ -133,9 +133,9 @@ function barSvg(c: CellComparison, lo: number, hi: number, champion: number): st
 /** The interval chart draws at most this many cells (plus the champion); the ranked table has them all. */
 export const INTERVAL_CHART_CELLS = 60;
 
-function chartCache(ctx: TournamentContext, env: StageEnv, v: View) {
-  const key = ctx.comparison?.key && env.useCache ? sha256(canonicalJson({ statistics: ctx.comparison.key, report: v.t.report, axes: v.t.axes, cells: v.json.cells.map((c) => [c.id, c.overrides, c.outcome]) })) : undefined;
-  const known = (key ? readEntry<Record<string, string>>(env.runsRoot, 'charts', key) : undefined) ?? {};
+function chartCache(ctx: TournamentContext, results: Pick<ChildRuns, 'runsRoot' | 'useCache'>, v: View) {
+  const key = ctx.comparison?.key && results.useCache ? sha256(canonicalJson({ statistics: ctx.comparison.key, report: v.t.report, axes: v.t.axes, cells: v.json.cells.map((c) => [c.id, c.overrides, c.outcome]) })) : undefined;
+  const known = (key ? readEntry<Record<string, string>>(results.runsRoot, 'charts', key) : undefined) ?? {};
   let drawn = false;
   return {
     draw: async (name: string, spec: () => Record<string, unknown>): Promise<string> => {
@@ -144,16 +144,17 @@ function chartCache(ctx: TournamentContext, env: StageEnv, v: View) {
       return (known[name] = await renderSvg(spec()));
     },
     save: () => {
-      if (key && drawn) writeEntry(env.runsRoot, 'charts', key, known);
+      if (key && drawn) writeEntry(results.runsRoot, 'charts', key, known);
     },
   };
 }
 
-export async function tournamentHtml(ctx: TournamentContext, env: StageEnv): Promise<string[]> {
+/** The tournament's report sections; charts drawn before for the same statistics come from the result cache (`results`). */
+export async function tournamentHtml(ctx: TournamentContext, env: StageEnv, results: Pick<ChildRuns, 'runsRoot' | 'useCache'>): Promise<string[]> {
   const v = view(ctx, env);
   if (!v) return [];
   const j = v.json;
-  const charts = chartCache(ctx, env, v);
+  const charts = chartCache(ctx, results, v);
   const out: string[] = [`<h2>Tournament</h2><p>${esc(summary(v, ctx))}</p><p class="muted">${esc(OUT_OF_SAMPLE)}</p>`];
   const ends = v.ranked.flatMap((c) => c.intervals!.sharpe).filter(Number.isFinite);
   const lo = Math.min(0, ...ends);
