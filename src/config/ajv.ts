@@ -10,6 +10,7 @@ import type { Path } from './source.js';
 import { PATH_KEYWORD, PLUGIN_REF_KEYWORD } from '../core/params.js';
 import type { JsonSchema } from '../core/plugin.js';
 import { canonicalJson, sha256 } from '../util/hash.js';
+import { codeOf } from '../util/thrown.js';
 
 /** The formats Fractal's schemas use; the precompiled validators receive this same object. */
 export const FORMATS = {
@@ -63,7 +64,7 @@ function precompiledValidators(): Precompiled {
         precompiled = make(FORMATS);
       } catch (err) {
         // Running from source (tests) or a build without the file: compile on demand.
-        if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+        if (codeOf(err) !== 'MODULE_NOT_FOUND') throw err;
       }
     }
   }

@@ -12,6 +12,7 @@ import { PLUGIN_KINDS, type PluginClass, type PluginKind } from '../core/plugin.
 import { pluginModule, type PluginRegistry } from '../core/registry.js';
 import { repoRootOf } from './compose.js';
 import { diag, type Diagnostic, type Location } from './diagnostics.js';
+import { messageOf } from '../util/thrown.js';
 
 export function pluginRoot(pipelineFile: string): string {
   return repoRootOf(pipelineFile) ?? dirname(resolve(pipelineFile));
@@ -48,7 +49,7 @@ export async function loadPluginModule(realPath: string, spec: string, registry:
   try {
     mod = (await import(pathToFileURL(realPath).href)) as Record<string, unknown>;
   } catch (err) {
-    return [diag('REF_PLUGIN_MODULE_INVALID', at, `plugin module '${spec}' failed to load: ${(err as Error).message.split('\n')[0]}`)];
+    return [diag('REF_PLUGIN_MODULE_INVALID', at, `plugin module '${spec}' failed to load: ${messageOf(err).split('\n')[0]}`)];
   }
   const exported = [mod.default, ...Object.entries(mod).filter(([k]) => k !== 'default').map(([, v]) => v)].flatMap((v) => (Array.isArray(v) ? v : [v]));
   const classes = [...new Set(exported.filter(isPluginClass))];

@@ -9,6 +9,7 @@ import { relative, resolve } from 'node:path';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { diag, type Diagnostic, type Location } from './diagnostics.js';
+import { codeOf, messageOf } from '../util/thrown.js';
 
 export type Path = (string | number)[];
 
@@ -43,9 +44,9 @@ export function loadSource(path: string): { source?: SourceDoc; diagnostics: Dia
     if (st.size > MAX_BYTES) return { diagnostics: [diag('FILE_UNREADABLE', at, `'${file}' is ${st.size} bytes; config files are at most ${MAX_BYTES}`)] };
     bytes = readFileSync(absPath);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = codeOf(err);
     if (code === 'ENOENT') return { diagnostics: [diag('FILE_NOT_FOUND', at, `file not found: ${file}`)] };
-    return { diagnostics: [diag('FILE_UNREADABLE', at, `cannot read ${file}: ${(err as Error).message}`)] };
+    return { diagnostics: [diag('FILE_UNREADABLE', at, `cannot read ${file}: ${messageOf(err)}`)] };
   }
   if (bytes.length === 0 || bytes.toString('utf8').trim() === '')
     return { diagnostics: [diag('FILE_EMPTY', at, `${file} is empty`, 'A pipeline file needs at least `pipeline`, `version` and `stages`.')] };
@@ -117,7 +118,7 @@ export function loadSource(path: string): { source?: SourceDoc; diagnostics: Dia
   } catch (err) {
     const node = firstExcess ?? findFirstAlias(doc);
     const where = node?.range ? pos(node.range[0]) : at;
-    return { diagnostics: [diag('SYNTAX_ALIAS_LIMIT', where, `YAML aliases expand beyond the limit (${MAX_ALIASES}); refusing to expand (${(err as Error).message.split('\n')[0]})`, 'Write the values out or use `extends` and profiles instead of deep alias chains.')] };
+    return { diagnostics: [diag('SYNTAX_ALIAS_LIMIT', where, `YAML aliases expand beyond the limit (${MAX_ALIASES}); refusing to expand (${messageOf(err).split('\n')[0]})`, 'Write the values out or use `extends` and profiles instead of deep alias chains.')] };
   }
   if (firstExcess?.range)
     return { diagnostics: [diag('SYNTAX_ALIAS_LIMIT', pos(firstExcess.range[0]), `more than ${MAX_ALIASES} YAML aliases in one file`, 'Write the values out or use `extends` and profiles.')] };

@@ -22,6 +22,7 @@ import { isPlainObject, locateIn, pointer, type OriginMap } from './origins.js';
 import { checkPluginPath, loadPluginModule } from './plugin-modules.js';
 import { repositoryOf, rootHolding } from './roots.js';
 import { displayPath, locate, type Path } from './source.js';
+import { messageOf } from '../util/thrown.js';
 
 export interface ValidateOptions {
   registry: PluginRegistry;
@@ -392,7 +393,7 @@ function checkParams(schema: JsonSchema, params: Record<string, unknown>, at: Pa
     fn = compile(schema);
   } catch (err) {
     // A plugin's own schema is broken: say so where it is used instead of crashing validation.
-    return [diag('PARAM_INVALID', locateIn(origins, at), `the schema of ${what} is not a valid JSON Schema: ${(err as Error).message}`, 'This is a bug in the plugin, not in the pipeline file.')];
+    return [diag('PARAM_INVALID', locateIn(origins, at), `the schema of ${what} is not a valid JSON Schema: ${messageOf(err)}`, 'This is a bug in the plugin, not in the pipeline file.')];
   }
   return fn(params) ? [] : ajvDiagnostics(fn.errors, at, origins, 'PARAM', what);
 }

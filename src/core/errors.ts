@@ -5,6 +5,7 @@
  * params; the runner turns that into the file:line:col of the pipeline file that set it.
  */
 import { ERRORS, isErrorCode, type ErrorCode, type InputErrorCode, type RunErrorCode } from './error-catalogue.js';
+import { codeOf } from '../util/thrown.js';
 
 export type { ErrorCode, InputErrorCode, RunErrorCode };
 
@@ -112,7 +113,8 @@ const SYSTEM_CODES: Record<string, { code: RunErrorCode; what: string }> = {
 
 /** A Node system error (errno code) this module turns into a coded error. */
 export function isSystemError(err: unknown): err is NodeJS.ErrnoException & { code: string } {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && Object.hasOwn(SYSTEM_CODES, (err as NodeJS.ErrnoException).code!);
+  const code = codeOf(err);
+  return err instanceof Error && typeof code === 'string' && Object.hasOwn(SYSTEM_CODES, code);
 }
 
 /**

@@ -16,20 +16,26 @@ declare const STATIC: unique symbol;
 /** A JSON Schema whose validated value (defaults applied) has type `T`. The type travels in a property that never exists. */
 export type Schema<T> = JsonSchema & { readonly [STATIC]?: { type: T } };
 
-/** The type of the value a `Schema` validates: `Static<typeof PARAMS>` is a plugin's params type. */
-export type Static<S> = S extends { readonly [STATIC]?: { type: infer T } } ? T : unknown;
+/** The type of the value a `Schema` validates, `undefined` included where it may be absent. */
+type Validated<S> = S extends { readonly [STATIC]?: { type: infer T } } ? T : unknown;
+
+/**
+ * The type of the value a `Schema` validates: `Static<typeof PARAMS>` is a plugin's params type (a plugin always gets
+ * its params object, so never undefined).
+ */
+export type Static<S> = Exclude<Validated<S>, undefined>;
 
 /** Optional (`T | undefined`) when no default is given. */
 type Defaulted<D, T> = undefined extends D ? T | undefined : T;
 
 /** The keys of `P` that may be absent after validation: no default, not required. */
-type OptionalKeys<P, R> = { [K in keyof P]: K extends R ? never : undefined extends Static<P[K]> ? K : never }[keyof P];
+type OptionalKeys<P, R> = { [K in keyof P]: K extends R ? never : undefined extends Validated<P[K]> ? K : never }[keyof P];
 
 type Flat<T> = { [K in keyof T]: T[K] } & {};
 
 /** The object `params(P, { required: R[] })` validates: each property's static type, optional where it may be absent. */
 export type ObjectOf<P, R = never> = Flat<
-  { [K in Exclude<keyof P, OptionalKeys<P, R>>]: Exclude<Static<P[K]>, undefined> } & { [K in OptionalKeys<P, R>]?: Static<P[K]> }
+  { [K in Exclude<keyof P, OptionalKeys<P, R>>]: Exclude<Validated<P[K]>, undefined> } & { [K in OptionalKeys<P, R>]?: Validated<P[K]> }
 >;
 
 /**
@@ -45,10 +51,14 @@ export const PATH_KEYWORD = 'x-fractal-path';
 
 type Extra = Record<string, unknown>;
 
-export const params = <P extends Record<string, Schema<unknown>>, R extends keyof P & string = never>(
+/**
+ * An object of params: a plugin's params, or an object param inside them. Inside them it is absent unless given or
+ * it has a `default` (usually `{}`, so its own defaults fill in): its type says so.
+ */
+export const params = <P extends Record<string, Schema<unknown>>, R extends keyof P & string = never, E extends Extra = Record<never, never>>(
   properties: P,
-  extra: Extra & { required?: readonly R[] } = {},
-): Schema<ObjectOf<P, R>> => ({
+  extra?: E & { required?: readonly R[] },
+): Schema<E extends { default: object } ? ObjectOf<P, R> : ObjectOf<P, R> | undefined> => ({
   type: 'object',
   additionalProperties: false,
   properties,
@@ -119,3 +129,16 @@ export const numberMap = <D extends Record<string, number> | undefined = undefin
   description,
   ...(dflt !== undefined ? { default: dflt } : {}),
 });
+
+/**
+ * Whether a value read from params this code has no type for (another stage's, a resolved config's) is a plugin
+ * reference as validation writes it: `{ name, params }`.
+ */
+export function isPluginRef(v: unknown): v is PluginRef {
+  return typeof v === 'object' && v !== null && 'name' in v && typeof v.name === 'string' && 'params' in v && typeof v.params === 'object' && v.params !== null;
+}
+
+/** The plugin a reference read from another stage's params names, if it is one. */
+export function refName(v: unknown): string | undefined {
+  return isPluginRef(v) ? v.name : undefined;
+}

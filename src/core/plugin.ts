@@ -3,7 +3,7 @@
  * the container binds it by kind and name, the validator checks its params against `meta.params`, and the schema
  * generator and `pipeline-run plugins` read the same object, so the editor, `validate` and the engine never disagree.
  */
-import type { Adjustment, AllocationRecord, ContextKey } from './context.js';
+import type { Adjustment, AllocationRecord, AnyContext, ContextKey } from './context.js';
 import type { FractalError } from './errors.js';
 import type { DocumentKind, ResolvedConfig } from './resolved-config.js';
 
@@ -314,7 +314,7 @@ export interface RunCache {
 }
 
 /** A reporter renders the context into files in the run folder and returns their names. */
-export interface Reporter<C = any, P = Params> {
+export interface Reporter<C = AnyContext, P = Params> {
   render(ctx: C, params: P, env: StageEnv): Promise<string[]> | string[];
 }
 
@@ -326,7 +326,7 @@ export interface PluginResolver {
   names(kind: PluginKind): string[];
 }
 
-export interface Stage<C = any, P = Params> {
+export interface Stage<C = AnyContext, P = Params> {
   execute(ctx: C, params: P, env: StageEnv): Promise<C> | C;
   /**
    * Checks that need only the params and the lakehouse's symbols table, made before the run folder exists (unknown

@@ -51,3 +51,9 @@ export interface ResolvedTournament {
   cells_max: number;
   report: { heatmap: string[] | null; top: number };
 }
+
+/** A tournament document's tournament (the tournament stages run in nothing else). */
+export function tournamentOf(config: ResolvedConfig): ResolvedTournament {
+  if (!config.tournament) throw new Error(`pipeline '${config.name}' is not a tournament`);
+  return config.tournament;
+}

@@ -53,6 +53,7 @@ import { acquireLock, type LockOptions } from './lock.js';
 import { readFile, unlink } from 'node:fs/promises';
 import { tableFromIPC } from 'apache-arrow';
 import type { HealthOptions } from './health.js';
+import { codeOf, messageOf } from '../util/thrown.js';
 
 export type { Ohlcv, Registry, RegistryEntry, SourceRef, ReturnsRequest, SyntheticOptions, CsvImportOptions, CcxtOptions, HealthOptions };
 export { combinedDataIdentity, dataIdentity, generateSynthetic };
@@ -323,7 +324,7 @@ export class Lakehouse {
         try {
           buf = await readFile(path);
         } catch (err) {
-          problems.push({ key, file: e.file, problem: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+          problems.push({ key, file: e.file, problem: `cannot read: ${codeOf(err) ?? messageOf(err)}` });
           continue;
         }
         const sum = sha256(buf);
@@ -335,14 +336,14 @@ export class Lakehouse {
           const o = decodeOhlcv(buf, path);
           if (o.date.length !== e.rows) problems.push({ key, file: e.file, problem: `${o.date.length} rows, registry says ${e.rows}` });
         } catch (err) {
-          problems.push({ key, file: e.file, problem: (err as Error).message });
+          problems.push({ key, file: e.file, problem: messageOf(err) });
         }
       }
       try {
         const t = tableFromIPC(await readFile(join(this.root, SYMBOLS_FILE)));
         if (t.numRows !== entries.length) problems.push({ key: '-', file: SYMBOLS_FILE, problem: `${t.numRows} rows, registry has ${entries.length} entries` });
       } catch (err) {
-        if (entries.length) problems.push({ key: '-', file: SYMBOLS_FILE, problem: `unreadable: ${(err as Error).message}` });
+        if (entries.length) problems.push({ key: '-', file: SYMBOLS_FILE, problem: `unreadable: ${messageOf(err)}` });
       }
       return { ok: problems.length === 0, checked: entries.length, problems, orphans: await this.store.orphanFiles(), recovered };
     };
@@ -395,7 +396,7 @@ export class Lakehouse {
         else if (change) skipped.push({ key, why: `the source changed since it was imported: ${change}; nothing was written for it (run \`pipeline-run lakehouse import ${src.path}\` to take the new rows)`, reason: 'source_changed' });
         else writes.push({ ...w, meta: { ...w.meta, exchange: e.exchange, sector: e.sector, market_cap_rank: e.market_cap_rank } });
       } catch (err) {
-        skipped.push({ key, why: `${describeSource(src)}: ${(err as Error).message.split('\n')[0]}`, reason: 'source_unreadable' });
+        skipped.push({ key, why: `${describeSource(src)}: ${messageOf(err).split('\n')[0]}`, reason: 'source_unreadable' });
       }
     }
     if (writes.length) await this.commit(writes, { ...opts, replace: false }, 'repairing');
@@ -416,7 +417,7 @@ export class Lakehouse {
           symbols: list.map((e) => (e.source as Extract<SourceRef, { kind: 'ccxt' }>).market),
         });
       } catch (err) {
-        for (const e of list) skipped.push({ key: entryKey(e.venue, e.symbol), why: (err as Error).message.split('\n')[0], reason: 'fetch_failed' });
+        for (const e of list) skipped.push({ key: entryKey(e.venue, e.symbol), why: messageOf(err).split('\n')[0], reason: 'fetch_failed' });
       }
     }
     // Orphans: files no entry points at (a crash before a commit point, or removed entries).

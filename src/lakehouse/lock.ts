@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { runError } from '../core/errors.js';
+import { codeOf } from '../util/thrown.js';
 
 export const LOCK_FILE = 'LOCK';
 
@@ -39,7 +40,7 @@ export function pidAlive(pid: number): boolean {
     return true;
   } catch (err) {
     // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return codeOf(err) === 'EPERM';
   }
 }
 
@@ -59,7 +60,7 @@ export async function readLock(root: string): Promise<{ raw: string; info: LockI
     const [raw, st] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
     return { raw, info: parseLock(raw), ageMs: Date.now() - st.mtimeMs };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (codeOf(err) === 'ENOENT') return undefined;
     throw err;
   }
 }
@@ -80,7 +81,7 @@ async function clearStale(root: string, staleRaw: string): Promise<void> {
   try {
     await rename(path, aside);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if (codeOf(err) === 'ENOENT') return;
     throw err;
   }
   const moved = await readFile(aside, 'utf8').catch(() => staleRaw);
@@ -119,7 +120,7 @@ export async function acquireLock(root: string, opts: LockOptions = {}): Promise
         },
       };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (codeOf(err) !== 'EEXIST') throw err;
     }
     const cur = await readLock(root);
     if (!cur) continue;

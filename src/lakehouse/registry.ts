@@ -9,6 +9,7 @@ import { runError } from '../core/errors.js';
 import { parseJsonText } from '../util/json-text.js';
 import { staleFinding, type HealthOptions, type HealthStatus } from './health.js';
 import { dayFromIso, isoFromDay } from '../util/dates.js';
+import { codeOf } from '../util/thrown.js';
 
 export const REGISTRY_FILE = 'registry.json';
 
@@ -84,7 +85,7 @@ export async function loadRegistry(root: string): Promise<Registry | undefined> 
   try {
     raw = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (codeOf(err) === 'ENOENT') return undefined;
     throw err;
   }
   const parsed = parseJsonText(raw);

@@ -30,6 +30,7 @@ import { seriesFindings, tradesDaily, type HealthOptions } from './health.js';
 import { isoFromDay } from '../util/dates.js';
 import type { Ohlcv } from './ohlcv.js';
 import { inSharedMemory, noteDecoded, sharedSeriesFor } from './shared-series.js';
+import { codeOf, messageOf } from '../util/thrown.js';
 
 export const SYMBOLS_FILE = 'symbols.arrow';
 export const JOURNAL_FILE = 'journal.json';
@@ -112,7 +113,7 @@ export function decodeOhlcv(buf: Uint8Array, what = 'file'): Ohlcv {
   try {
     table = tableFromIPC(buf);
   } catch (err) {
-    throw runError('LAKEHOUSE_CORRUPT', `${what} is not a readable Arrow IPC file: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
+    throw runError('LAKEHOUSE_CORRUPT', `${what} is not a readable Arrow IPC file: ${messageOf(err)}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
   }
   try {
     return {
@@ -125,7 +126,7 @@ export function decodeOhlcv(buf: Uint8Array, what = 'file'): Ohlcv {
       ...(table.getChild('funding') ? { funding: column(table, 'funding', Float64Array) } : {}),
     };
   } catch (err) {
-    throw runError('LAKEHOUSE_CORRUPT', `${what}: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
+    throw runError('LAKEHOUSE_CORRUPT', `${what}: ${messageOf(err)}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
   }
 }
 
@@ -190,7 +191,7 @@ async function applyJournal(root: string): Promise<boolean> {
   try {
     raw = await readFile(jpath, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if (codeOf(err) === 'ENOENT') return false;
     throw err;
   }
   const parsed = parseJsonText(raw);
@@ -444,7 +445,7 @@ export class Store {
     try {
       buf = readFileSync(path); // one call, not four awaited ones (open, stat, read, close): 2000 files a run
     } catch (err) {
-      throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
+      throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${messageOf(err)}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
     }
     checkBytes(buf, e, path, key);
     // Decoded into shared memory (one copy, the file's bytes then go): backtest workers read it from there.
@@ -481,7 +482,7 @@ export class Store {
     try {
       buf = readFileSync(path);
     } catch (err) {
-      throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${(err as Error).message}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
+      throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${messageOf(err)}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
     }
     checkBytes(buf, e, path, key);
     let data: { date: Int32Array; close: Float64Array };

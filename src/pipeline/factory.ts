@@ -7,7 +7,8 @@ import type { ResolvedConfig } from '../core/resolved-config.js';
 import { refParams } from '../config/validate.js';
 import { createContainer, type RunScope } from './container.js';
 import { inputError } from '../core/errors.js';
-import type { PluginRef, PluginResolver, Stage, StageMeta } from '../core/plugin.js';
+import type { PluginResolver, Stage, StageMeta } from '../core/plugin.js';
+import { isPluginRef } from '../core/params.js';
 import type { PluginRegistry } from '../core/registry.js';
 
 export interface BuiltStage {
@@ -37,7 +38,7 @@ export class PipelineFactory {
       if (hit.cls.meta.planned) out.push(`stage '${s.type}': ${hit.cls.meta.planned}`);
       for (const ref of refParams(hit.cls.meta)) {
         const v = s.params[ref.param];
-        const refs = (ref.list ? (v as PluginRef[] | undefined) ?? [] : v === undefined ? [] : [v as PluginRef]);
+        const refs = ref.list ? (Array.isArray(v) ? v.filter(isPluginRef) : []) : isPluginRef(v) ? [v] : [];
         // Only the champion of `ranker` is used when `rankers` is given; both are checked, which is stricter.
         for (const r of refs) {
           const p = this.registry.lookup(ref.kind, r.name);

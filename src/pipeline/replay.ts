@@ -8,7 +8,7 @@
  * it run once per ranker on a copy of that state (core/context.ts withChampion).
  */
 import { isoFromDay } from '../util/dates.js';
-import { newSelectionContext, withChampion, type SelectionContext } from '../core/context.js';
+import { newSelectionContext, withChampion, type AnyContext, type SelectionContext } from '../core/context.js';
 import { FractalError } from '../core/errors.js';
 import { ownGet } from '../util/keyed.js';
 import type { BuiltStage } from './factory.js';
@@ -58,7 +58,9 @@ async function runStages(stages: BuiltStage[], from: number, upto: number, c: Se
     if ('as_of' in props) params.as_of = isoFromDay(asOf);
     if (opts.lookbackDays !== undefined && 'lookback_days' in props) params.lookback_days = opts.lookbackDays;
     try {
-      c = (await s.stage.execute(c, params, env)) ?? c;
+      const next: AnyContext | undefined = await s.stage.execute(c, params, env);
+      if (next !== undefined && next.kind !== 'selection') throw new Error(`stage '${s.type}' returned a ${next.kind} context from a selection pipeline's replay`);
+      c = next ?? c;
     } catch (err) {
       // A past date on which the policy let nothing through, or on which discovery found nothing tradable yet (the
       // calendar is the venue's, which can start before any candidate's history), is a decision to hold cash, not a

@@ -41,9 +41,8 @@ export function prefixHashes(config: ResolvedConfig, baseDir: string): { prefix:
 }
 
 /** A new context of the document's kind. */
-export function freshContext(config: ResolvedConfig, runId: string): Record<string, unknown> {
-  const c = config.pipeline === 'meta' ? newMetaContext(runId, config.sleeves ?? []) : config.pipeline === 'tournament' ? newTournamentContext(runId) : newSelectionContext(runId, {});
-  return c as unknown as Record<string, unknown>;
+export function freshContext(config: ResolvedConfig, runId: string): AnyContext {
+  return config.pipeline === 'meta' ? newMetaContext(runId, config.sleeves ?? []) : config.pipeline === 'tournament' ? newTournamentContext(runId) : newSelectionContext(runId, {});
 }
 
 /** What a run reuses: the stages before `from` from the run in `folder`. */
@@ -135,7 +134,7 @@ export async function planReuse(v: ValidationResult, spec: RunSpec, req: { from?
 }
 
 /** Restores the context after stage `plan.from - 1`; stages that made a field that is not plain data run again, quietly. */
-async function contextAfter(plan: ReusePlan, k: number, config: ResolvedConfig, runId: string, stages: BuiltStage[], env: StageEnv, memo: Map<number, Record<string, unknown>>): Promise<Record<string, unknown>> {
+async function contextAfter(plan: ReusePlan, k: number, config: ResolvedConfig, runId: string, stages: BuiltStage[], env: StageEnv, memo: Map<number, AnyContext>): Promise<AnyContext> {
   if (k < 0) return freshContext(config, runId);
   const cp = plan.checkpoints[k];
   const ctx = freshContext(config, runId);
@@ -149,7 +148,7 @@ async function contextAfter(plan: ReusePlan, k: number, config: ResolvedConfig, 
     if (!made) {
       const before = await contextAfter(plan, j - 1, config, runId, stages, env, memo);
       const s = stages[j];
-      made = ((await s.stage.execute(before, s.params, quietEnv(env))) ?? before) as Record<string, unknown>;
+      made = (await s.stage.execute(before, s.params, quietEnv(env))) ?? before;
       memo.set(j, made);
     }
     const fields = contextFields(made);

@@ -27,6 +27,7 @@ import { combinedDataIdentity } from '../lakehouse/registry.js';
 import { CheckpointWriter, contextFields as contextFieldsOf } from '../runs/checkpoints.js';
 import { injectTraceContext, withSpan, withTimedSpan, type Attributes, type Span } from '../util/tracing.js';
 import { checkpointOf, prefixHashes, restoreReused, type ReusePlan } from './reuse.js';
+import { messageOf } from '../util/thrown.js';
 
 export interface RunOptions {
   outRoot: string;
@@ -180,7 +181,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
   try {
     audit = new AuditLedger(`${folder.dir}/audit.jsonl`, runId, now);
   } catch (err) {
-    folder.fail({ run_id: runId, name: config.name, outcome: 'failed' }, String((err as Error).message));
+    folder.fail({ run_id: runId, name: config.name, outcome: 'failed' }, String(messageOf(err)));
     throw err;
   }
   const artifacts = new ArtifactWriter(folder.dir);
@@ -412,7 +413,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
     try {
       where = folder.fail(manifest('failed', error), `[RUN_INTERRUPTED] interrupted by ${signal} during stage '${current}'`).path;
     } catch (err) {
-      where = `${folder.dir} (${(err as Error).message})`;
+      where = `${folder.dir} (${messageOf(err)})`;
     }
     process.stderr.write(`\ninterrupted by ${signal}; the partial run is marked failed in ${where}\n`);
     process.exit(signal === 'SIGINT' ? 130 : 143);

@@ -4,7 +4,7 @@
  * every engine must return weights that satisfy all of it; the stage checks that before accepting them.
  */
 import { inputError, runError, type FractalError } from '../core/errors.js';
-import type { Universe } from '../core/plugin.js';
+import type { Params, Universe } from '../core/plugin.js';
 import { solveQP, type QPProblem } from '../math/qp.js';
 
 export interface AllocationProblem {
@@ -42,10 +42,11 @@ export interface EngineResult {
   adjustments?: ({ kind: string } & Record<string, unknown>)[];
 }
 
-export interface AllocationEngine {
-  run(problem: AllocationProblem, params: Record<string, unknown>): EngineResult;
+/** An allocation engine; `P` is its params type (derived from its params schema: src/core/params.ts). */
+export interface AllocationEngine<P = Params> {
+  run(problem: AllocationProblem, params: P): EngineResult;
   /** Params checked against the venue's symbols before the run (see Stage.preflight); `param` relative to the engine's params. */
-  preflight?(params: Record<string, unknown>, universe: Universe): FractalError[];
+  preflight?(params: P, universe: Universe): FractalError[];
 }
 
 /** The problem's constraints in QP form: sum w = budget, groups and linear rows as a'w <= b, bounds. */

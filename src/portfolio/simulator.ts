@@ -6,6 +6,7 @@
  */
 import type { MarketSource, ToxicBar } from '../core/context.js';
 import type { CarryRates } from './carry.js';
+import type { Params } from '../core/plugin.js';
 
 /** One decision on the path. Indices are into the path's calendar. */
 export interface Rebalance {
@@ -105,9 +106,10 @@ export interface Simulation {
 /** Bars and reference data a simulator reads; the ingestion stage's market (same toxic-bar rule as the decisions). */
 export type SimulatorMarket = Pick<MarketSource, 'toxicThreshold' | 'readReturns' | 'readToxicBars' | 'readFunding' | 'readBars' | 'assetType' | 'tradingRules'>;
 
-export interface Simulator {
+/** A simulator; `P` is its params type (derived from its params schema: src/core/params.ts). */
+export interface Simulator<P = Params> {
   /** Holds the decision path on the market. `params` are the simulator's own (validated against its meta). */
-  simulate(path: DecisionPath, market: SimulatorMarket, costs: Costs, params: Record<string, unknown>): Promise<Simulation>;
+  simulate(path: DecisionPath, market: SimulatorMarket, costs: Costs, params: P): Promise<Simulation>;
   /**
    * Holds one window of weights over return streams that have no bars (a meta pipeline's sleeves). Only a
    * simulator that works on weights and returns has it; an order-level one needs prices.

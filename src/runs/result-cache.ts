@@ -16,7 +16,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fractalVersion } from './manifest.js';
 import type { SleeveResult } from '../core/context.js';
-import type { PluginRef, RunSpec, ScannerMeta, StageEnv } from '../core/plugin.js';
+import type { RunSpec, ScannerMeta, StageEnv } from '../core/plugin.js';
+import { isPluginRef } from '../core/params.js';
 import type { ResolvedConfig } from '../core/resolved-config.js';
 import { byCodeUnit } from '../util/order.js';
 import { canonicalJson } from '../util/hash.js';
@@ -40,7 +41,8 @@ interface IdentifiedScanner {
  * (a live source) or is not known here.
  */
 export async function sleeveDataIdentity(config: ResolvedConfig, baseDir: string, env: StageEnv): Promise<string | undefined> {
-  const scanner = config.stages.find((s) => s.type === 'ingestion')?.params.scanner as PluginRef | undefined;
+  const ref = config.stages.find((s) => s.type === 'ingestion')?.params.scanner;
+  const scanner = isPluginRef(ref) ? ref : undefined;
   if (!scanner) return undefined;
   try {
     if (!env.plugins.meta<ScannerMeta>('scanner', scanner.name).cacheable) return undefined;
@@ -101,7 +103,8 @@ export async function dataIdentityOf(spec: RunSpec, env: IdentityEnv, memo: Map<
     }
     return combinedDataIdentity(ids) ?? undefined;
   }
-  const scanner = spec.config.stages.find((s) => s.type === 'ingestion')?.params.scanner as PluginRef | undefined;
+  const ref = spec.config.stages.find((s) => s.type === 'ingestion')?.params.scanner;
+  const scanner = isPluginRef(ref) ? ref : undefined;
   const k = canonicalJson({ scanner, baseDir: spec.baseDir, lakehouse: env.lakehousePath });
   if (!memo.has(k)) memo.set(k, sleeveDataIdentity(spec.config, spec.baseDir, env as StageEnv));
   return memo.get(k)!;

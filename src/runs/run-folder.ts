@@ -17,6 +17,7 @@ import { writeWhole } from './write-whole.js';
 
 export { writeWhole };
 import { inputError, isSystemError, runError, systemError } from '../core/errors.js';
+import { codeOf, messageOf } from '../util/thrown.js';
 
 export function newRunId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -65,7 +66,7 @@ export function processAlive(info: RunningInfo): boolean | 'unknown' {
   try {
     process.kill(info.pid, 0);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+    if (codeOf(err) !== 'EPERM') return false;
   }
   const now = procStart(info.pid);
   return info.proc_start === undefined || now === undefined ? true : now === info.proc_start;
@@ -82,7 +83,8 @@ function whyNotCreated(dir: string, err: NodeJS.ErrnoException): string | undefi
   try {
     accessSync(up, constants.W_OK);
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code ?? err.code;
+    const code = codeOf(e);
+    return typeof code === 'string' ? code : err.code;
   }
   return err.code;
 }
@@ -102,7 +104,7 @@ export class RunFolder {
       const code = whyNotCreated(this.parent, err as NodeJS.ErrnoException);
       // A full disk or too many open files is the machine's state, not a wrong --out.
       if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EMFILE' || code === 'ENFILE') throw systemError(err, `creating the run folder under ${this.parent}`);
-      throw inputError('OUT_NOT_WRITABLE', `cannot create the run folder under ${outRoot}: ${code ?? (err as Error).message}`, undefined, { cause: err });
+      throw inputError('OUT_NOT_WRITABLE', `cannot create the run folder under ${outRoot}: ${code ?? messageOf(err)}`, undefined, { cause: err });
     }
     try {
       const info: RunningInfo = { pid: process.pid, host: hostname(), ...(procStart('self') ? { proc_start: procStart('self') } : {}), started_at: startedAt.toISOString() };
@@ -135,7 +137,7 @@ export class RunFolder {
     try {
       writeWhole(failedFile, `${error}\n`, true);
     } catch (err) {
-      unwritten.push(`FAILED (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      unwritten.push(`FAILED (${codeOf(err) ?? messageOf(err)})`);
       try {
         // An empty marker needs no data blocks; the folder's name says the rest.
         closeSync(openSync(failedFile, 'w'));
@@ -146,13 +148,13 @@ export class RunFolder {
     try {
       writeWhole(join(this.dir, 'manifest.json'), jsonText(manifest), true);
     } catch (err) {
-      unwritten.push(`manifest.json (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      unwritten.push(`manifest.json (${codeOf(err) ?? messageOf(err)})`);
     }
     const target = join(this.parent, `${this.runId}.failed`);
     try {
       return { path: this.finish(target), unwritten };
     } catch (err) {
-      throw runError('RUN_NOT_MARKED', `the failed run could not be renamed to ${target} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); it is left in ${this.dir}`, undefined, { cause: err });
+      throw runError('RUN_NOT_MARKED', `the failed run could not be renamed to ${target} (${codeOf(err) ?? messageOf(err)}); it is left in ${this.dir}`, undefined, { cause: err });
     }
   }
 

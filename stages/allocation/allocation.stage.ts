@@ -7,19 +7,32 @@ import { recordAdjustment, type ReturnsMatrix, type SelectionContext } from '../
 import { isoFromDay } from '../../src/util/dates.js';
 import { FractalError, inputError, runError, type ParamPath } from '../../src/core/errors.js';
 import { ownMap } from '../../src/util/keyed.js';
-import { fraction, num, params, str } from '../../src/core/params.js';
+import { fraction, num, params, str, typed, type Static } from '../../src/core/params.js';
 import type { EngineMeta, PluginRef, PreflightEnv, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { correlationMatrix } from '../../src/math/correlation.js';
-import { estimateCovariance, expectedReturns, regulariseCovariance, type CovarianceEstimator, type ExpectedReturnsMethod } from '../../src/math/covariance-estimators.js';
+import { estimateCovariance, expectedReturns, regulariseCovariance } from '../../src/math/covariance-estimators.js';
 import { QPInfeasibleError } from '../../src/math/qp.js';
 import { riskContributions } from '../../src/math/risk-parity.js';
 import { periodsPerYearFor } from '../../src/util/annualisation.js';
 import { ALLOCATION_PARAMS, BOUND, CAP_PARAMS, REGIME_CAPS } from '../../src/portfolio/allocation-params.js';
 import { emptyBookProblem, FEASIBILITY_TOLERANCE, portfolioVariance, violation, type AllocationEngine, type AllocationProblem } from '../../src/portfolio/engine.js';
+import { messageOf } from '../../src/util/thrown.js';
 
 export const BETA_RELAXATION = [0.15, 0.25];
 
-export class AllocationStage implements Stage<SelectionContext> {
+const PARAMS = params({
+  ...ALLOCATION_PARAMS,
+  symbol_bounds: typed<Record<string, [number, number]> | undefined>({ type: 'object', additionalProperties: BOUND, description: 'Per-symbol [lower, upper] overriding `bounds`.' }),
+  cluster_cap: fraction('Largest total weight of one cluster (when a clustering stage ran).', 0.25),
+  ...CAP_PARAMS,
+  market_neutral: params({
+    benchmark: str('Benchmark symbol for beta.'),
+    tolerance: num('Largest |portfolio beta|; relaxed to 0.15 then 0.25 when infeasible.', 0.05, { min: 0 }),
+  }, { required: ['benchmark'] }),
+});
+export type AllocationParams = Static<typeof PARAMS>;
+
+export class AllocationStage implements Stage<SelectionContext, AllocationParams> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'allocation',
@@ -30,28 +43,19 @@ export class AllocationStage implements Stage<SelectionContext> {
     provides: ['weights'],
     // A past date on which the policy let nothing through.
     cashOn: { NO_WINNERS: 'no winners' },
-    params: params({
-      ...ALLOCATION_PARAMS,
-      symbol_bounds: { type: 'object', additionalProperties: BOUND, description: 'Per-symbol [lower, upper] overriding `bounds`.' },
-      cluster_cap: fraction('Largest total weight of one cluster (when a clustering stage ran).', 0.25),
-      ...CAP_PARAMS,
-      market_neutral: params({
-        benchmark: str('Benchmark symbol for beta.'),
-        tolerance: num('Largest |portfolio beta|; relaxed to 0.15 then 0.25 when infeasible.', 0.05, { min: 0 }),
-      }, { required: ['benchmark'] }),
-    }),
+    params: PARAMS,
   };
 
   /**
    * Bounds and names checked against the most the run can see (the venue's symbols) before anything runs: a
    * bound for a symbol the venue does not have, or caps that cannot hold the budget even on the whole venue.
    */
-  preflight(p: Record<string, unknown>, env: PreflightEnv): FractalError[] {
+  preflight(p: AllocationParams, env: PreflightEnv): FractalError[] {
     const out: FractalError[] = [];
-    const [lb0, ub0] = (p.bounds as [number, number] | undefined) ?? [0, 1];
-    const budget = (p.budget as number | undefined) ?? 1;
+    const [lb0, ub0] = p.bounds ?? [0, 1];
+    const budget = p.budget ?? 1;
     if (lb0 > ub0) out.push(inputError('BAD_BOUNDS', `allocation: bounds are [${lb0}, ${ub0}], lower above upper`, undefined, { param: ['bounds'] }));
-    const symbolBounds = ownMap(p.symbol_bounds as Record<string, [number, number]> | undefined);
+    const symbolBounds = ownMap(p.symbol_bounds);
     const empty = emptyBookProblem(budget, [[lb0, ub0], ...symbolBounds.values()]);
     if (empty) out.push(empty);
     for (const [s, [lo, hi]] of symbolBounds) if (lo > hi) out.push(inputError('BAD_BOUNDS', `allocation: bounds of ${s} are [${lo}, ${hi}], lower above upper`, undefined, { param: ['symbol_bounds', s] }));
@@ -63,7 +67,7 @@ export class AllocationStage implements Stage<SelectionContext> {
     const unknown = [...symbolBounds.keys()].filter((s) => !known(s));
     if (unknown.length)
       out.push(inputError('UNKNOWN_SYMBOL', `allocation.symbol_bounds names symbols that are not on venue ${u.venue}: ${unknown.join(', ')}`, `Venue ${u.venue} has ${names.size} symbols, e.g. ${[...names].slice(0, 5).join(', ')}.`, { param: ['symbol_bounds', unknown[0]], paramKey: true }));
-    const mn = p.market_neutral as { benchmark?: string } | undefined;
+    const mn = p.market_neutral;
     if (mn?.benchmark !== undefined && !names.has(mn.benchmark))
       out.push(inputError('UNKNOWN_SYMBOL', `allocation.market_neutral.benchmark '${mn.benchmark}' is not on venue ${u.venue}`, undefined, { param: ['market_neutral', 'benchmark'] }));
     // Even every symbol of the venue at its cap cannot reach the budget: no universe the run finds will.
@@ -71,7 +75,7 @@ export class AllocationStage implements Stage<SelectionContext> {
     for (const s of names) capacity += symbolBounds.get(s)?.[1] ?? ub0;
     if (budget > 0 && capacity < budget - 1e-12)
       out.push(inputError('CAPS_BELOW_BUDGET', `allocation: even all ${names.size} symbols of venue ${u.venue} at their caps hold ${capacity}, below the budget ${budget}`, 'Raise the cap (bounds) or widen the universe.', { param: ['bounds'] }));
-    const engines = [p.engine as PluginRef, ...((p.fallback as PluginRef[] | undefined) ?? [])];
+    const engines = [p.engine, ...(p.fallback ?? [])];
     engines.forEach((ref, k) => {
       const engine = env.plugins.get<AllocationEngine>('engine', ref.name);
       for (const e of engine.preflight?.(ref.params ?? {}, u) ?? []) out.push(e.underParam(k === 0 ? ['engine', 'params'] : ['fallback', k - 1, 'params']));
@@ -79,7 +83,7 @@ export class AllocationStage implements Stage<SelectionContext> {
     return out;
   }
 
-  async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
+  async execute(ctx: SelectionContext, p: AllocationParams, env: StageEnv): Promise<SelectionContext> {
     const useAtoms = !!(ctx.atoms && ctx.atom_returns);
     // The universe: the atoms when synthesis ran, else the policy's winners whenever a policy ran, else every
     // candidate. A policy's verdict is never ignored for want of a synthesis stage.
@@ -87,26 +91,26 @@ export class AllocationStage implements Stage<SelectionContext> {
     const data: ReturnsMatrix | undefined = useAtoms ? ctx.atom_returns : ctx.returns && ctx.winners ? onlyColumns(ctx.returns, ctx.winners) : ctx.returns;
     if (!data) throw runError('NO_RETURNS', 'allocation needs returns; the ingestion stage provides them');
     const T = data.dates.length;
-    const cov_p = (p.covariance ?? {}) as { estimator?: CovarianceEstimator; missing?: 'complete' | 'pairwise'; halflife?: number };
+    const cov_p: Partial<NonNullable<AllocationParams['covariance']>> = p.covariance ?? {};
     const estimator = cov_p.estimator ?? 'sample';
     const missing = cov_p.missing ?? 'pairwise';
-    const erMethod = ((p.expected_returns as { method?: ExpectedReturnsMethod } | undefined)?.method) ?? 'mean';
-    const budget = (p.budget as number | undefined) ?? 1;
-    const rf = (p.risk_free_rate as number | undefined) ?? 0;
+    const erMethod = p.expected_returns?.method ?? 'mean';
+    const budget = p.budget ?? 1;
+    const rf = p.risk_free_rate ?? 0;
     const atomById = new Map((ctx.atoms ?? []).map((a) => [a.id, a]));
     const physical = (id: string) => (useAtoms ? atomById.get(id)?.symbol ?? id : id);
     const pool = new Map((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
-    const periods = (p.periods_per_year as number | undefined) ?? (data.symbols.length ? Math.max(...data.symbols.map((s) => periodsPerYearFor(pool.get(physical(s))))) : 252);
+    const periods = p.periods_per_year ?? (data.symbols.length ? Math.max(...data.symbols.map((s) => periodsPerYearFor(pool.get(physical(s))))) : 252);
 
     // Universe: columns with at least two observations.
     const keep: number[] = [];
-    const dropped: string[] = [];
+    const dropped: number[] = [];
     for (let j = 0; j < data.symbols.length; j++) {
       let c = 0;
       for (let t = 0; t < T && c < 2; t++) if (data.values[j * T + t] === data.values[j * T + t]) c++;
-      (c >= 2 ? keep : dropped).push(j as never);
+      (c >= 2 ? keep : dropped).push(j);
     }
-    const droppedNames = (dropped as unknown as number[]).map((j) => data.symbols[j]!);
+    const droppedNames = dropped.map((j) => data.symbols[j]!);
     if (data.symbols.length === 0)
       throw runError('NO_WINNERS', 'allocation: the policy stage left no winners (every candidate was vetoed or ineligible)', 'See the policy stage\'s veto records (audit.jsonl, or `pipeline-run trace <run> <symbol>`) and loosen the filters or widen the universe.');
     if (keep.length === 0) throw runError('EMPTY_UNIVERSE', `allocation: none of the ${data.symbols.length} winners has at least two returns`);
@@ -117,11 +121,11 @@ export class AllocationStage implements Stage<SelectionContext> {
     const matrix = { values, nSymbols: n, nDays: T };
 
     // Constraints, checked against the universe before anything is solved.
-    const [lb0, ub0] = (p.bounds as [number, number] | undefined) ?? [0, 1];
+    const [lb0, ub0] = p.bounds ?? [0, 1];
     const lb = new Float64Array(n).fill(lb0);
     const ub = new Float64Array(n).fill(ub0);
     // Keyed by symbols users name: a Map, so a symbol called `constructor` or `__proto__` is just a symbol.
-    const symbolBounds = ownMap(p.symbol_bounds as Record<string, [number, number]> | undefined);
+    const symbolBounds = ownMap(p.symbol_bounds);
     // A bound for a candidate the policy left out (on this date) simply does not apply; one for a name the run
     // never saw is a mistake in the params.
     const seen = new Set([...symbols, ...symbols.map(physical), ...(ctx.raw_pool ?? []).map((c) => c.symbol), ...(ctx.returns?.symbols ?? [])]);
@@ -139,7 +143,7 @@ export class AllocationStage implements Stage<SelectionContext> {
     const sumUb = ub.reduce((a, b) => a + b, 0);
     if (sumLb > budget + 1e-12) throw inputError('MINIMUMS_ABOVE_BUDGET', `allocation: the lower bounds sum to ${sumLb}, above the budget ${budget}`, undefined, { param: symbolBounds.size && lb0 * n <= budget ? ['symbol_bounds'] : ['bounds'] });
     if (sumUb < budget - 1e-12) throw inputError('CAPS_BELOW_BUDGET', `allocation: the upper bounds sum to ${sumUb}, below the budget ${budget}${symbolBounds.size ? '' : ` (a cap of ${ub0} on ${n} assets is below 1/N = ${(1 / n).toFixed(4)})`}`, 'Raise the cap or widen the universe.', { param: ['bounds'] });
-    const dc = (p.direction_caps ?? {}) as { net?: number; gross?: number };
+    const dc = p.direction_caps ?? {};
     if (dc.gross !== undefined && Math.abs(budget) > dc.gross) throw inputError('GROSS_CAP_BELOW_BUDGET', `allocation: |budget| ${Math.abs(budget)} exceeds the gross direction cap ${dc.gross}`, undefined, { param: ['direction_caps', 'gross'] });
     // With long-only weights gross = net = budget; shorting symbols directly (negative bounds) under a gross cap
     // is not something the engines can solve yet: refused up front, never silently exceeded.
@@ -148,8 +152,8 @@ export class AllocationStage implements Stage<SelectionContext> {
     const groups: AllocationProblem['groups'] = [];
     let capRecord: Record<string, unknown> | undefined;
     if (ctx.clusters) {
-      const requested = (p.cluster_cap as number | undefined) ?? 0.25;
-      const regimeCaps = { ...REGIME_CAPS, ...Object.fromEntries(Object.entries((p.regime_caps ?? {}) as Record<string, number>).map(([k, v]) => [k.toUpperCase(), v])) } as Record<string, number>;
+      const requested = p.cluster_cap ?? 0.25;
+      const regimeCaps: Record<string, number> = { ...REGIME_CAPS, ...Object.fromEntries(Object.entries(p.regime_caps ?? {}).map(([k, v]) => [k.toUpperCase(), v])) };
       const regimeCap = ctx.regime ? regimeCaps[ctx.regime] : undefined;
       let cap = regimeCap === undefined ? requested : Math.min(requested, regimeCap);
       const label = new Map(ctx.clusters.symbols.map((s, i) => [s, ctx.clusters!.labels[i]!]));
@@ -193,7 +197,7 @@ export class AllocationStage implements Stage<SelectionContext> {
     const corr = correlationMatrix(matrix, { missing });
 
     // Market neutrality: beta of each asset to the benchmark (pairwise, as the covariance).
-    const mn = p.market_neutral as { benchmark: string; tolerance?: number } | undefined;
+    const mn = p.market_neutral;
     let beta: Float64Array | undefined;
     if (mn) {
       const src = ctx.returns ?? data;
@@ -222,7 +226,7 @@ export class AllocationStage implements Stage<SelectionContext> {
       netCaps.push({ name: 'net_max', a: sign, b: dc.net }, { name: 'net_min', a: sign.map((x) => -x), b: dc.net });
       env.audit.event('allocation', 'direction_caps', { net: dc.net, long_atoms: sign.filter((x) => x > 0).length, short_atoms: sign.filter((x) => x < 0).length });
     }
-    const engines = [p.engine as PluginRef, ...((p.fallback as PluginRef[] | undefined) ?? [])];
+    const engines = [p.engine, ...(p.fallback ?? [])];
     const tolerances = mn ? [mn.tolerance ?? 0.05, ...BETA_RELAXATION.filter((t) => t > (mn.tolerance ?? 0.05))] : [undefined];
     const attempts: { engine: string; beta_tolerance?: number; error: string; code?: string }[] = [];
     let chosen: { engine: PluginRef; weights: Float64Array; diagnostics: Record<string, unknown>; betaTolerance?: number; adjustments: Record<string, unknown>[] } | undefined;
@@ -251,7 +255,7 @@ export class AllocationStage implements Stage<SelectionContext> {
         } catch (e) {
           // A param the engine refuses (a budget for a symbol not in the universe) is the input's fault: no fallback hides it.
           if (e instanceof FractalError && e.exitCode === 2) throw e.underParam(refParam);
-          const message = e instanceof QPInfeasibleError ? 'infeasible: the constraints have no common portfolio' : (e as Error).message;
+          const message = e instanceof QPInfeasibleError ? 'infeasible: the constraints have no common portfolio' : messageOf(e);
           attempts.push({ engine: ref.name, ...(tol !== undefined ? { beta_tolerance: tol } : {}), error: message, ...(e instanceof FractalError ? { code: e.code } : {}) });
           if (tol !== undefined) env.audit.event('allocation', 'beta_relaxation', { engine: ref.name, tolerance: tol, error: message });
           if (!(e instanceof QPInfeasibleError) && !(e instanceof FractalError) && tol === undefined) {

@@ -14,9 +14,9 @@
  */
 import type { BacktestRecord, BacktestWindow, RankerRecord, SelectionContext } from '../../src/core/context.js';
 import { FractalError, inputError, runError } from '../../src/core/errors.js';
-import { bool, int, num, oneOfStr, params, pluginRef, str } from '../../src/core/params.js';
+import { bool, int, num, oneOfStr, params, pluginRef, str, refName, type Static } from '../../src/core/params.js';
 import { inject } from 'inversify';
-import { type EngineMeta, type PluginRef, type PreflightEnv, type ReplayDecision, type ReplayOutcome, type Replays, type ScannerMeta, SERVICE, type SimulatorMeta, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
+import { type EngineMeta, type Params, type PreflightEnv, type ReplayDecision, type ReplayOutcome, type Replays, type ScannerMeta, SERVICE, type SimulatorMeta, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
 import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
 import { benchmarkRelative, computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
 import { encodeColumns } from '../../src/runs/arrow.js';
@@ -50,11 +50,30 @@ interface PathSettings {
   rebalances: number[];
   test: number;
   costs: Costs;
-  simulator: { name: string; instance: Simulator; params: Record<string, unknown> };
+  simulator: { name: string; instance: Simulator; params: Params };
   market: SimulatorMarket;
 }
 
-export class BacktestStage implements Stage<SelectionContext> {
+const PARAMS = params({
+  train_window: int('Days of history each decision sees.', 252, { min: 2 }),
+  test_window: int('Days each set of weights is held.', 20, { min: 1 }),
+  step_size: int('Days between rebalances.', 20, { min: 1 }),
+  slippage_bps: num('Slippage on traded notional, basis points.', 5, { min: 0 }),
+  commission_bps: num('Commission on traded notional, basis points.', 1, { min: 0 }),
+  borrow_rate: num('Annual borrow rate charged daily (calendar days / 365) on the SHORT exposure of borrowed assets (spot, equity, ETF); perpetuals pay funding instead.', 0.05, { min: 0 }),
+  funding_rate: num("Annual funding rate of perpetuals (long exposure pays, short exposure receives; negative: the reverse), charged daily (calendar days / 365) on the days the lakehouse has no funding series for the symbol. The default is the major venues' baseline, 0.01% every 8 hours.", 0.1095),
+  challengers: bool('When the inference stage has challenger rankers, re-make every decision with each as champion and hold it the same way: each ranker gets an out-of-sample record (challengers.json, challengers.arrow, the report).', true),
+  benchmark: str('Benchmark symbol (same venue) for the report.'),
+  risk_free_rate: num('Annual risk-free rate for Sharpe and Sortino.', 0),
+  simulator: pluginRef('simulator', 'How the decisions are held: `vectorized` (weights with drift) or `event_driven` (orders, fills and a cash account); docs/backtest.md compares them.', 'vectorized'),
+  parity: bool("Also hold the champion's decisions with the other simulator (the order-level `event_driven` against the `vectorized` reference; event_driven with its defaults when the simulator is vectorized) and write parity.json and a report section: how far the vectorized backtest can be trusted.", false),
+  periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
+  workers: int('Threads deciding windows in parallel (windows are independent; any number gives the same bytes). When omitted the first decision is made in process and, when its CPU time times the windows exceeds 10 s, the others go to one thread per core (at least 4 windows each). 1 decides them in process.', undefined, { min: 1 }),
+  first_rebalance: oneOfStr(FIRST_REBALANCE, "When the first decision is made. 'after_train_days': on the train_window-th day of data, whose window holds train_window − 1 returns (the first day of data has no return). 'after_train_returns': one day later, once train_window returns exist, so every decision sees train_window returns (numpy's `R[t - train:t]` with the first decision at t = train).", 'after_train_days'),
+});
+export type BacktestParams = Static<typeof PARAMS>;
+
+export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'backtest',
@@ -62,33 +81,17 @@ export class BacktestStage implements Stage<SelectionContext> {
     documents: ['selection'],
     requires: ['weights'],
     provides: ['backtest'],
-    params: params({
-      train_window: int('Days of history each decision sees.', 252, { min: 2 }),
-      test_window: int('Days each set of weights is held.', 20, { min: 1 }),
-      step_size: int('Days between rebalances.', 20, { min: 1 }),
-      slippage_bps: num('Slippage on traded notional, basis points.', 5, { min: 0 }),
-      commission_bps: num('Commission on traded notional, basis points.', 1, { min: 0 }),
-      borrow_rate: num('Annual borrow rate charged daily (calendar days / 365) on the SHORT exposure of borrowed assets (spot, equity, ETF); perpetuals pay funding instead.', 0.05, { min: 0 }),
-      funding_rate: num("Annual funding rate of perpetuals (long exposure pays, short exposure receives; negative: the reverse), charged daily (calendar days / 365) on the days the lakehouse has no funding series for the symbol. The default is the major venues' baseline, 0.01% every 8 hours.", 0.1095),
-      challengers: bool('When the inference stage has challenger rankers, re-make every decision with each as champion and hold it the same way: each ranker gets an out-of-sample record (challengers.json, challengers.arrow, the report).', true),
-      benchmark: str('Benchmark symbol (same venue) for the report.'),
-      risk_free_rate: num('Annual risk-free rate for Sharpe and Sortino.', 0),
-      simulator: pluginRef('simulator', 'How the decisions are held: `vectorized` (weights with drift) or `event_driven` (orders, fills and a cash account); docs/backtest.md compares them.', 'vectorized'),
-      parity: bool("Also hold the champion's decisions with the other simulator (the order-level `event_driven` against the `vectorized` reference; event_driven with its defaults when the simulator is vectorized) and write parity.json and a report section: how far the vectorized backtest can be trusted.", false),
-      periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
-      workers: int('Threads deciding windows in parallel (windows are independent; any number gives the same bytes). When omitted the first decision is made in process and, when its CPU time times the windows exceeds 10 s, the others go to one thread per core (at least 4 windows each). 1 decides them in process.', undefined, { min: 1 }),
-      first_rebalance: oneOfStr(FIRST_REBALANCE, "When the first decision is made. 'after_train_days': on the train_window-th day of data, whose window holds train_window − 1 returns (the first day of data has no return). 'after_train_returns': one day later, once train_window returns exist, so every decision sees train_window returns (numpy's `R[t - train:t]` with the first decision at t = train).", 'after_train_days'),
-    }),
+    params: PARAMS,
   };
 
   constructor(@inject(SERVICE.Replays) private readonly replays: Replays) {}
 
   /** The train window and the benchmark against the venue's symbols table (no bars read), before anything runs. */
-  preflight(p: Record<string, unknown>, env: PreflightEnv): FractalError[] {
+  preflight(p: BacktestParams, env: PreflightEnv): FractalError[] {
     const u = env.universe;
     if (!u || u.asOf === undefined) return [];
     const out: FractalError[] = [];
-    const benchmark = p.benchmark as string | undefined;
+    const benchmark = p.benchmark;
     if (benchmark !== undefined && !u.symbols.some((s) => s.symbol === benchmark))
       out.push(inputError('UNKNOWN_SYMBOL', `backtest benchmark '${benchmark}' is not on venue ${u.venue}`, undefined, { param: ['benchmark'] }));
     // The most days the calendar up to the as-of date can have: calendar days since the first bar, and no more
@@ -102,27 +105,27 @@ export class BacktestStage implements Stage<SelectionContext> {
       bars += Math.min(s.rows, Math.min(dayFromIso(s.last_date), u.asOf) - f + 1);
     }
     const most = Number.isFinite(first) ? Math.min(u.asOf - first + 1, bars) : 0;
-    const train = p.train_window as number;
+    const train = p.train_window;
     if (most < train + 2)
       out.push(inputError('BACKTEST_TOO_SHORT', `venue ${u.venue} has at most ${most} days of data up to ${isoFromDay(u.asOf)}; train_window ${train} leaves nothing to test`, 'Lower train_window (a profile such as development does) or load more history.', { param: ['train_window'] }));
     return out;
   }
 
-  async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
+  async execute(ctx: SelectionContext, p: BacktestParams, env: StageEnv): Promise<SelectionContext> {
     const market = ctx.market;
     if (!market || ctx.as_of === undefined || !ctx.raw_pool) throw runError('BACKTEST_NO_MARKET', 'the backtest needs the market the ingestion stage opened; put ingestion first');
-    const train = p.train_window as number;
-    const test = p.test_window as number;
-    const step = p.step_size as number;
-    const rf = (p.risk_free_rate as number | undefined) ?? 0;
-    const ppy = (p.periods_per_year as number | undefined) ?? periodsPerYearFor(ctx.raw_pool[0]);
-    const simRef = p.simulator as PluginRef;
+    const train = p.train_window;
+    const test = p.test_window;
+    const step = p.step_size;
+    const rf = p.risk_free_rate ?? 0;
+    const ppy = p.periods_per_year ?? periodsPerYearFor(ctx.raw_pool[0]);
+    const simRef = p.simulator;
     const simulator = { name: simRef.name, instance: env.plugins.get<Simulator>('simulator', simRef.name), params: simRef.params ?? {} };
     const costs: Costs = {
-      slippageBps: p.slippage_bps as number,
-      commissionBps: p.commission_bps as number,
-      borrowRate: (p.borrow_rate as number | undefined) ?? 0.05,
-      fundingRate: (p.funding_rate as number | undefined) ?? 0.1095,
+      slippageBps: p.slippage_bps,
+      commissionBps: p.commission_bps,
+      borrowRate: p.borrow_rate ?? 0.05,
+      fundingRate: p.funding_rate ?? 0.1095,
     };
 
     // The calendar: every day of the venue's data up to the run's as-of date. Not the as-of candidates' days: who is
@@ -131,7 +134,7 @@ export class BacktestStage implements Stage<SelectionContext> {
     const T = calendar.length;
     if (T < train + 2)
       throw inputError('BACKTEST_TOO_SHORT', `the data has ${T} days up to ${isoFromDay(ctx.as_of)}; train_window ${train} leaves nothing to test`, 'Lower train_window (a profile such as development does) or load more history.', { param: ['train_window'] });
-    const benchmark = p.benchmark as string | undefined;
+    const benchmark = p.benchmark;
     const rebalances: number[] = [];
     const first = p.first_rebalance === 'after_train_returns' ? train : train - 1;
     for (let t = first; t < T - 1; t += step) rebalances.push(t);
@@ -149,7 +152,7 @@ export class BacktestStage implements Stage<SelectionContext> {
     // worth it only when the decisions take well over that in process (10 s). Without a `workers` param the first
     // decision is made in process and its CPU time (which a busy machine does not inflate, unlike wall time)
     // estimates the others. Decisions are independent: where each is made never changes it.
-    let threads = p.workers as number | undefined;
+    let threads = p.workers;
     let head: ReplayOutcome[] = [];
     if (threads === undefined) {
       const cpu0 = process.cpuUsage();
@@ -189,8 +192,7 @@ export class BacktestStage implements Stage<SelectionContext> {
     for (const v of verification) if (!v.agrees) env.audit.event('backtest', 'verification_disagreement', v);
     const engine = engineOf(env);
     // Live scanners only know today's tickers: every past decision then starts from today's universe.
-    const stages = (env.pipeline.config as { stages?: { type: string; params: Record<string, unknown> }[] }).stages ?? [];
-    const scannerName = (stages.find((st) => st.type === 'ingestion')?.params.scanner as PluginRef | undefined)?.name;
+    const scannerName = refName(env.pipeline.config.stages.find((st) => st.type === 'ingestion')?.params.scanner);
     const pointInTime = scannerName === undefined || env.plugins.meta<ScannerMeta>('scanner', scannerName).pointInTime;
     if (!pointInTime) env.audit.event('backtest', 'universe_not_point_in_time', { scanner: scannerName, note: "a live scanner's universe is today's: past decisions are survivorship-biased" });
     const band = engine !== undefined ? env.plugins.meta<EngineMeta>('engine', engine).volatilityBand : undefined;
@@ -419,7 +421,5 @@ function resolvedSimulator(env: StageEnv, name: string): PathSettings['simulator
 
 /** The allocation engine named in the pipeline (for the volatility band), if any. */
 function engineOf(env: StageEnv): string | undefined {
-  const stages = (env.pipeline.config as { stages?: { type: string; params: Record<string, unknown> }[] }).stages ?? [];
-  const alloc = stages.find((s) => s.type === 'allocation');
-  return (alloc?.params.engine as PluginRef | undefined)?.name;
+  return refName(env.pipeline.config.stages.find((s) => s.type === 'allocation')?.params.engine);
 }

@@ -14,6 +14,7 @@ import { type PreflightEnv, type RunCache, SERVICE, type Stage, type StageEnv, t
 import { parseJsonText } from '../../src/util/json-text.js';
 import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
 import { DEFAULT_FRESHNESS, freshAt, type ScanResult, type Scanner } from './scanner.js';
+import { codeOf } from '../../src/util/thrown.js';
 
 const PARAMS = params({
   scanner: pluginRef('scanner', 'Where candidates come from.', 'lakehouse'),
@@ -189,7 +190,7 @@ function readCandidates(file: string, venue: string): Candidate[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw inputError('CANDIDATES_FILE', `cannot read candidates from ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`, undefined, { param: ['candidates_path'] });
+    throw inputError('CANDIDATES_FILE', `cannot read candidates from ${file}: ${codeOf(err) ?? 'unreadable'}`, undefined, { param: ['candidates_path'] });
   }
   const parsed = parseJsonText(text);
   if (!parsed.ok) throw inputError('CANDIDATES_FILE', `${file} is not valid JSON (${parsed.error})`, 'It must be a JSON list of objects with a string `symbol`.', { param: ['candidates_path'] });

@@ -5,11 +5,13 @@
  * stage adds clusters, atoms and beta on top of the same estimates.
  */
 import { FractalError, inputError, runError } from '../../src/core/errors.js';
-import type { EngineMeta, PluginRef, PluginResolver } from '../../src/core/plugin.js';
+import type { EngineMeta, PluginResolver } from '../../src/core/plugin.js';
 import { correlationMatrix } from '../../src/math/correlation.js';
-import { estimateCovariance, expectedReturns, regulariseCovariance, type CovarianceEstimator, type ExpectedReturnsMethod } from '../../src/math/covariance-estimators.js';
+import { estimateCovariance, expectedReturns, regulariseCovariance } from '../../src/math/covariance-estimators.js';
 import { QPInfeasibleError } from '../../src/math/qp.js';
 import { emptyBookProblem, FEASIBILITY_TOLERANCE, violation, type AllocationEngine, type AllocationProblem } from '../../src/portfolio/engine.js';
+import type { SharedAllocationParams } from '../../src/portfolio/allocation-params.js';
+import { messageOf } from '../../src/util/thrown.js';
 
 export interface SleeveAllocation {
   /** Weight per column of the window (0 for a column with fewer than two returns). */
@@ -21,7 +23,7 @@ export interface SleeveAllocation {
 }
 
 /** `window` is column-major (`values[j * nDays + t]`, NaN where a sleeve has no return); `p` the meta_optimize params. */
-export function allocateSleeves(window: { values: Float64Array; nSymbols: number; nDays: number }, names: string[], p: Record<string, unknown>, plugins: PluginResolver, periods: number): SleeveAllocation {
+export function allocateSleeves(window: { values: Float64Array; nSymbols: number; nDays: number }, names: string[], p: SharedAllocationParams, plugins: PluginResolver, periods: number): SleeveAllocation {
   const { values, nSymbols, nDays: T } = window;
   const keep: number[] = [];
   for (let j = 0; j < nSymbols; j++) {
@@ -35,31 +37,31 @@ export function allocateSleeves(window: { values: Float64Array; nSymbols: number
   keep.forEach((j, k) => cols.set(values.subarray(j * T, (j + 1) * T), k * T));
   const matrix = { values: cols, nSymbols: n, nDays: T };
 
-  const budget = (p.budget as number | undefined) ?? 1;
-  const [lo, hi] = (p.bounds as [number, number] | undefined) ?? [0, 1];
+  const budget = p.budget ?? 1;
+  const [lo, hi] = p.bounds ?? [0, 1];
   const lb = new Float64Array(n).fill(lo);
   const ub = new Float64Array(n).fill(hi);
   const empty = emptyBookProblem(budget, [[lo, hi]]);
   if (empty) throw empty;
   if (lo * n > budget + 1e-12) throw inputError('MINIMUMS_ABOVE_BUDGET', `meta_optimize: ${n} sleeves at a lower bound of ${lo} exceed the budget ${budget}`, undefined, { param: ['bounds'] });
   if (hi * n < budget - 1e-12) throw inputError('CAPS_BELOW_BUDGET', `meta_optimize: ${n} sleeves capped at ${hi} cannot hold the budget ${budget}`, undefined, { param: ['bounds'] });
-  const caps = (p.direction_caps ?? {}) as { net?: number; gross?: number };
+  const caps = p.direction_caps ?? {};
   if (caps.net !== undefined && Math.abs(budget) > caps.net) throw inputError('NET_CAP_BELOW_BUDGET', `meta_optimize: |budget| ${Math.abs(budget)} exceeds the net direction cap ${caps.net}`, undefined, { param: ['direction_caps', 'net'] });
   if (caps.gross !== undefined && Math.abs(budget) > caps.gross) throw inputError('GROSS_CAP_BELOW_BUDGET', `meta_optimize: |budget| ${Math.abs(budget)} exceeds the gross direction cap ${caps.gross}`, undefined, { param: ['direction_caps', 'gross'] });
 
-  const cov = (p.covariance ?? {}) as { estimator?: CovarianceEstimator; missing?: 'complete' | 'pairwise'; halflife?: number };
+  const cov: Partial<NonNullable<SharedAllocationParams['covariance']>> = p.covariance ?? {};
   const missing = cov.missing ?? 'pairwise';
   const est = estimateCovariance(matrix, { estimator: cov.estimator ?? 'sample', missing, halflife: cov.halflife, periods });
   const reg = regulariseCovariance(est.cov, n);
-  const mu = expectedReturns(matrix, ((p.expected_returns as { method?: ExpectedReturnsMethod } | undefined)?.method) ?? 'mean', periods);
+  const mu = expectedReturns(matrix, (p.expected_returns?.method) ?? 'mean', periods);
   for (let i = 0; i < n; i++) if (!Number.isFinite(mu[i])) mu[i] = 0;
   const problem: AllocationProblem = {
-    symbols: keep.map((j) => names[j]), n, cov: reg.cov, mu, corr: correlationMatrix(matrix, { missing }), riskFreeRate: (p.risk_free_rate as number | undefined) ?? 0,
+    symbols: keep.map((j) => names[j]), n, cov: reg.cov, mu, corr: correlationMatrix(matrix, { missing }), riskFreeRate: p.risk_free_rate ?? 0,
     budget, lb, ub, groups: [], linear: [], returns: { values: cols, days: T }, ...(caps.gross !== undefined ? { gross: caps.gross } : {}),
   };
 
   const attempts: SleeveAllocation['attempts'] = [];
-  for (const [k, ref] of [p.engine as PluginRef, ...((p.fallback as PluginRef[] | undefined) ?? [])].entries()) {
+  for (const [k, ref] of [p.engine, ...(p.fallback ?? [])].entries()) {
     const engine = plugins.get<AllocationEngine>('engine', ref.name);
     // As in the allocation stage: no covariance engine on a window with no more days than sleeves.
     if (plugins.meta<EngineMeta>('engine', ref.name).needs === 'covariance' && T <= n) {
@@ -76,7 +78,7 @@ export function allocateSleeves(window: { values: Float64Array; nSymbols: number
     } catch (err) {
       // A param the engine refuses (a risk budget for a sleeve the meta does not have) is the input's: no fallback.
       if (err instanceof FractalError && err.exitCode === 2) throw err.underParam(k === 0 ? ['engine', 'params'] : ['fallback', k - 1, 'params']);
-      attempts.push({ engine: ref.name, error: err instanceof QPInfeasibleError ? 'infeasible: the constraints have no common portfolio' : (err as Error).message });
+      attempts.push({ engine: ref.name, error: err instanceof QPInfeasibleError ? 'infeasible: the constraints have no common portfolio' : messageOf(err) });
     }
   }
   throw runError('ALLOCATION_FAILED', `meta_optimize: every engine failed (${attempts.map((a) => `${a.engine}: ${a.error}`).join('; ')})`);

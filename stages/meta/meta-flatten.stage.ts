@@ -7,7 +7,7 @@
  */
 import type { MetaContext, MetaRebalance } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
-import { num, params } from '../../src/core/params.js';
+import { num, params, type Static } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { isoFromDay } from '../../src/util/dates.js';
 import { computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
@@ -15,7 +15,10 @@ import { encodeColumns } from '../../src/runs/arrow.js';
 import { flatten, sleeveAsOf, targetExposure, tree, weightsFromTree, type SleeveAsOf } from './flatten.js';
 import { rebalanceView } from './walk-forward.js';
 
-export class MetaFlattenStage implements Stage<MetaContext> {
+const PARAMS = params({ tolerance: num('Largest |Σ flattened weights − target exposure| accepted.', 1e-9, { exclusiveMin: 0 }) });
+export type MetaFlattenParams = Static<typeof PARAMS>;
+
+export class MetaFlattenStage implements Stage<MetaContext, MetaFlattenParams> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'meta_flatten',
@@ -23,12 +26,12 @@ export class MetaFlattenStage implements Stage<MetaContext> {
     documents: ['meta'],
     requires: ['meta_weights', 'sleeve_weights'],
     provides: ['flattened_weights', 'cluster_tree'],
-    params: params({ tolerance: num('Largest |Σ flattened weights − target exposure| accepted.', 1e-9, { exclusiveMin: 0 }) }),
+    params: PARAMS,
   };
 
-  async execute(ctx: MetaContext, p: Record<string, unknown>, env: StageEnv): Promise<MetaContext> {
+  async execute(ctx: MetaContext, p: MetaFlattenParams, env: StageEnv): Promise<MetaContext> {
     const sleeves = ctx.sleeve_results!;
-    const tolerance = p.tolerance as number;
+    const tolerance = p.tolerance;
     const name = env.pipeline.name;
     const vetoed = ctx.vetoed_sleeves ?? {};
     const at = (day: number): Record<string, SleeveAsOf> => Object.fromEntries(Object.keys(sleeves).map((s) => [s, sleeveAsOf(sleeves[s], day)]));

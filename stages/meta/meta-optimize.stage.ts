@@ -10,15 +10,29 @@
  */
 import type { MetaContext } from '../../src/core/context.js';
 import { FractalError, inputError } from '../../src/core/errors.js';
-import { int, num, oneOfStr, params, pluginRef } from '../../src/core/params.js';
-import type { PluginRef, PreflightEnv, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import { int, num, oneOfStr, params, pluginRef, type Static } from '../../src/core/params.js';
+import type { PreflightEnv, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { isoFromDay } from '../../src/util/dates.js';
 import { ALLOCATION_PARAMS, CAP_PARAMS } from '../../src/portfolio/allocation-params.js';
 import type { Simulator } from '../../src/portfolio/simulator.js';
 import { allocateSleeves } from './allocate-sleeves.js';
 import { holdingsAt, metaWalkForward, rebalanceView, type MetaDecision } from './walk-forward.js';
+import { messageOf } from '../../src/util/thrown.js';
 
-export class MetaOptimizeStage implements Stage<MetaContext> {
+const PARAMS = params({
+  ...ALLOCATION_PARAMS,
+  ...CAP_PARAMS,
+  on_failure: oneOfStr(['equal_weight', 'fail'] as const, 'When an optimisation fails: the equal-weight proxy for that rebalance (recorded), or fail the run.', 'equal_weight'),
+  train_window: int("Days of the sleeves' out-of-sample returns each meta decision sees (the meta's record starts after the first of them).", 90, { min: 2 }),
+  test_window: int('Days each meta decision is held (when shorter than step_size the book is sold and the rest is cash).', 30, { min: 1 }),
+  step_size: int('Days between meta rebalances.', 30, { min: 1 }),
+  slippage_bps: num("Slippage on the meta's physical traded notional, basis points.", 5, { min: 0 }),
+  commission_bps: num("Commission on the meta's physical traded notional, basis points.", 1, { min: 0 }),
+  simulator: pluginRef('simulator', 'How the sleeves are held between meta rebalances.', 'vectorized'),
+});
+export type MetaOptimizeParams = Static<typeof PARAMS>;
+
+export class MetaOptimizeStage implements Stage<MetaContext, MetaOptimizeParams> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'meta_optimize',
@@ -26,36 +40,26 @@ export class MetaOptimizeStage implements Stage<MetaContext> {
     documents: ['meta'],
     requires: ['sleeve_returns'],
     provides: ['meta_weights', 'meta_returns'],
-    params: params({
-      ...ALLOCATION_PARAMS,
-      ...CAP_PARAMS,
-      on_failure: oneOfStr(['equal_weight', 'fail'] as const, 'When an optimisation fails: the equal-weight proxy for that rebalance (recorded), or fail the run.', 'equal_weight'),
-      train_window: int("Days of the sleeves' out-of-sample returns each meta decision sees (the meta's record starts after the first of them).", 90, { min: 2 }),
-      test_window: int('Days each meta decision is held (when shorter than step_size the book is sold and the rest is cash).', 30, { min: 1 }),
-      step_size: int('Days between meta rebalances.', 30, { min: 1 }),
-      slippage_bps: num("Slippage on the meta's physical traded notional, basis points.", 5, { min: 0 }),
-      commission_bps: num("Commission on the meta's physical traded notional, basis points.", 1, { min: 0 }),
-      simulator: pluginRef('simulator', 'How the sleeves are held between meta rebalances.', 'vectorized'),
-    }),
+    params: PARAMS,
   };
 
   /** Sleeves are return streams without bars: an order-level simulator has nothing to fill at. Refused before the sleeves run. */
-  preflight(p: Record<string, unknown>, env: PreflightEnv): FractalError[] {
-    const name = (p.simulator as PluginRef).name;
+  preflight(p: MetaOptimizeParams, env: PreflightEnv): FractalError[] {
+    const name = p.simulator.name;
     return env.plugins.get<Simulator>('simulator', name).hold ? [] : [needsBars(name)];
   }
 
-  async execute(ctx: MetaContext, p: Record<string, unknown>, env: StageEnv): Promise<MetaContext> {
+  async execute(ctx: MetaContext, p: MetaOptimizeParams, env: StageEnv): Promise<MetaContext> {
     const R = ctx.sleeve_returns!;
     const results = ctx.sleeve_results!;
     const names = R.symbols;
     const T = R.dates.length;
-    const train = p.train_window as number;
+    const train = p.train_window;
     if (T < train + 2)
       throw inputError('META_TOO_SHORT', `the sleeves share ${T} days of out-of-sample returns (${isoFromDay(R.dates[0])} to ${isoFromDay(R.dates[T - 1])}); meta_optimize.train_window ${train} leaves nothing to hold`, "Lower meta_optimize's train_window, or give the sleeves longer out-of-sample records (more history, shorter train windows).", { param: ['train_window'] });
-    const ppy = (p.periods_per_year as number | undefined) ?? ctx.periods_per_year ?? 252;
-    const budget = (p.budget as number | undefined) ?? 1;
-    const simName = (p.simulator as PluginRef).name;
+    const ppy = p.periods_per_year ?? ctx.periods_per_year ?? 252;
+    const budget = p.budget ?? 1;
+    const simName = p.simulator.name;
     const simulator = env.plugins.get<Simulator>('simulator', simName);
     if (!simulator.hold) throw needsBars(simName);
     const holder = simulator as Required<Pick<Simulator, 'hold'>>;
@@ -75,12 +79,12 @@ export class MetaOptimizeStage implements Stage<MetaContext> {
         // A param the run cannot meet (a budget for an unknown sleeve) is the input's fault: no proxy hides it.
         if (p.on_failure === 'fail' || (err instanceof FractalError && err.exitCode === 2)) throw err;
         cols.forEach((j) => (weights[j] = budget / cols.length));
-        return { weights, engine: 'equal_weight_proxy', proxy_reason: (err as Error).message };
+        return { weights, engine: 'equal_weight_proxy', proxy_reason: messageOf(err) };
       }
     };
     const wf = metaWalkForward({
-      dates: R.dates, names, values: R.values, train, test: p.test_window as number, step: p.step_size as number,
-      costRate: ((p.slippage_bps as number) + (p.commission_bps as number)) / 10_000,
+      dates: R.dates, names, values: R.values, train, test: p.test_window, step: p.step_size,
+      costRate: (p.slippage_bps + p.commission_bps) / 10_000,
       healthThreshold: ctx.health_threshold ?? 0,
       physicalAt: (s, day) => holdingsAt(results[s].holdings, day),
       decide, simulator: holder,
@@ -106,7 +110,7 @@ export class MetaOptimizeStage implements Stage<MetaContext> {
     const allocation = {
       as_of: isoFromDay(ctx.as_of),
       engine: final.engine,
-      requested_engine: (p.engine as PluginRef).name,
+      requested_engine: p.engine.name,
       attempts: final.attempts ?? [],
       ...(final.proxy_reason ? { proxy_reason: final.proxy_reason } : {}),
       train_window: train,
@@ -114,7 +118,7 @@ export class MetaOptimizeStage implements Stage<MetaContext> {
       step_size: p.step_size,
       periods_per_year: ppy,
       rebalances: held.length,
-      cost_bps: (p.slippage_bps as number) + (p.commission_bps as number),
+      cost_bps: p.slippage_bps + p.commission_bps,
       engines: held.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.engine]: (acc[r.engine] ?? 0) + 1 }), {}),
     };
     ctx.meta_allocation = allocation;

@@ -9,13 +9,20 @@
 import type { MetaContext, SleeveResult } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
 import { dict } from '../../src/util/keyed.js';
-import { fraction, int, oneOfStr, params } from '../../src/core/params.js';
+import { fraction, int, oneOfStr, params, type Static } from '../../src/core/params.js';
 import { inject } from 'inversify';
 import { type ChildRuns, SERVICE, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
 import { readCached, resultKey, writeCached } from '../../src/runs/result-cache.js';
 import { availableParallelism } from 'node:os';
 
-export class MetaReturnsStage implements Stage<MetaContext> {
+const PARAMS = params({
+  join: oneOfStr(['inner', 'outer'] as const, "Calendar of the sleeves' returns: 'inner' the days all have, 'outer' every day any has (missing days are flat).", 'inner'),
+  health_threshold: fraction("Least fraction of a meta rebalance's train window a sleeve must have returns on to be allocated then (bites with join: outer).", 0.75),
+  workers: int('Sleeves run at once on worker threads; one per core when omitted, 1 runs them in turn.', undefined, { min: 1 }),
+});
+export type MetaReturnsParams = Static<typeof PARAMS>;
+
+export class MetaReturnsStage implements Stage<MetaContext, MetaReturnsParams> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'meta_returns',
@@ -23,20 +30,16 @@ export class MetaReturnsStage implements Stage<MetaContext> {
     documents: ['meta'],
     requires: ['sleeves'],
     provides: ['sleeve_returns', 'sleeve_weights'],
-    params: params({
-      join: oneOfStr(['inner', 'outer'] as const, "Calendar of the sleeves' returns: 'inner' the days all have, 'outer' every day any has (missing days are flat).", 'inner'),
-      health_threshold: fraction("Least fraction of a meta rebalance's train window a sleeve must have returns on to be allocated then (bites with join: outer).", 0.75),
-      workers: int('Sleeves run at once on worker threads; one per core when omitted, 1 runs them in turn.', undefined, { min: 1 }),
-    }),
+    params: PARAMS,
   };
 
   constructor(@inject(SERVICE.ChildRuns) private readonly childRuns: ChildRuns) {}
 
-  async execute(ctx: MetaContext, p: Record<string, unknown>, env: StageEnv): Promise<MetaContext> {
+  async execute(ctx: MetaContext, p: MetaReturnsParams, env: StageEnv): Promise<MetaContext> {
     // Keyed by sleeve names users choose: objects without a prototype (a sleeve may be called `constructor`).
     const results = dict<SleeveResult>();
     const vetoed = dict<string>();
-    const children = (env.pipeline.config as { sleeves?: MetaContext['sleeves'] }).sleeves ?? ctx.sleeves;
+    const children = env.pipeline.config.sleeves ?? ctx.sleeves;
     const keys = dict<{ key: string; data_hash: string }>();
     const toRun: string[] = [];
     const cached = dict<SleeveResult>();
@@ -56,7 +59,7 @@ export class MetaReturnsStage implements Stage<MetaContext> {
       } else toRun.push(s.name);
     }
     // The sleeves are independent: they run in parallel, one worker thread per core (workers: 1 runs them in turn).
-    const threads = (p.workers as number | undefined) ?? Math.min(availableParallelism(), toRun.length);
+    const threads = p.workers ?? Math.min(availableParallelism(), toRun.length);
     env.progress('sleeves', 0, toRun.length);
     const runs = toRun.length ? await this.childRuns.runSleeves(toRun, { threads, onDone: (d) => env.progress('sleeves', d, toRun.length) }) : [];
     // In the pipeline's order, however each sleeve was obtained: the order reaches sums and solvers.
@@ -90,7 +93,7 @@ export class MetaReturnsStage implements Stage<MetaContext> {
     // Health (reported; the gate itself is per meta rebalance, in meta_optimize): the share of the sleeves'
     // common calendar (every day any sleeve has) each sleeve has a return on.
     const union = [...new Set(Object.values(results).flatMap((r) => Array.from(r.dates)))].sort((a, b) => a - b);
-    const threshold = p.health_threshold as number;
+    const threshold = p.health_threshold;
     const health = dict<number>();
     for (const [name, r] of Object.entries(results)) {
       let valid = 0;

@@ -20,8 +20,8 @@
 import type { Candidate, FeatureTable, SelectionContext, Veto } from '../../src/core/context.js';
 import { dict } from '../../src/util/keyed.js';
 import { runError } from '../../src/core/errors.js';
-import { bool, fraction, int, params, pluginRefList } from '../../src/core/params.js';
-import type { PluginRef, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import { bool, fraction, int, params, pluginRefList, type Static } from '../../src/core/params.js';
+import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { verdictsOf, type Filter, type FilterCheck } from './filter.js';
 import { byCodeUnit } from '../../src/util/order.js';
 
@@ -87,7 +87,20 @@ function groupByCluster(members: Member[]): Map<number, Member[]> {
   return map;
 }
 
-export class PolicyStage implements Stage<SelectionContext> {
+const PARAMS = params({
+  filters: pluginRefList('filter', 'Veto filters, applied in order.', ['darwinian', 'spectral', 'friction', 'tail_risk', 'roc']),
+  top_n: int('Winners per cluster, by champion conviction.', 2, { min: 1 }),
+  sector_cap: fraction('Largest share of winners from one sector.', 0.4),
+  min_winners: int('The HTR loop relaxes until at least this many winners.', 15, { min: 0 }),
+  relaxation: bool('Run the HTR relaxation loop (stages 2-4) when stage 1 gives too few winners.', true),
+  entropy_hardening: bool('Tighten entropy_max by 10% when the mean entropy of the pool exceeds 0.95.', true),
+  relaxation_amount: fraction('HTR stage 2: soft ceilings rise and floors fall by this fraction (entropy ceilings keep this fraction of their distance to 1).', 0.2),
+  hardening_trigger: fraction('Entropy-aware hardening fires when the mean `entropy` feature of the pool exceeds this.', 0.95),
+  hardening_factor: fraction('Entropy-aware hardening multiplies every filter\'s entropy_max by this (0.9 = tighten by 10%).', 0.9),
+});
+export type PolicyParams = Static<typeof PARAMS>;
+
+export class PolicyStage implements Stage<SelectionContext, PolicyParams> {
   static readonly meta: StageMeta = {
     kind: 'stage',
     name: 'policy',
@@ -95,31 +108,21 @@ export class PolicyStage implements Stage<SelectionContext> {
     documents: ['selection'],
     requires: ['features', 'scores'],
     provides: ['winners', 'vetoes'],
-    params: params({
-      filters: pluginRefList('filter', 'Veto filters, applied in order.', ['darwinian', 'spectral', 'friction', 'tail_risk', 'roc']),
-      top_n: int('Winners per cluster, by champion conviction.', 2, { min: 1 }),
-      sector_cap: fraction('Largest share of winners from one sector.', 0.4),
-      min_winners: int('The HTR loop relaxes until at least this many winners.', 15, { min: 0 }),
-      relaxation: bool('Run the HTR relaxation loop (stages 2-4) when stage 1 gives too few winners.', true),
-      entropy_hardening: bool('Tighten entropy_max by 10% when the mean entropy of the pool exceeds 0.95.', true),
-      relaxation_amount: fraction('HTR stage 2: soft ceilings rise and floors fall by this fraction (entropy ceilings keep this fraction of their distance to 1).', 0.2),
-      hardening_trigger: fraction('Entropy-aware hardening fires when the mean `entropy` feature of the pool exceeds this.', 0.95),
-      hardening_factor: fraction('Entropy-aware hardening multiplies every filter\'s entropy_max by this (0.9 = tighten by 10%).', 0.9),
-    }),
+    params: PARAMS,
   };
 
-  async execute(ctx: SelectionContext, p: Record<string, unknown>, env: StageEnv): Promise<SelectionContext> {
+  async execute(ctx: SelectionContext, p: PolicyParams, env: StageEnv): Promise<SelectionContext> {
     const features = ctx.features;
     if (!features) throw runError('NO_FEATURES', 'policy needs features; the feature_engineering stage provides them');
     const champion = ctx.champion ?? Object.keys(ctx.scores ?? {})[0];
     const scores = champion ? ctx.scores?.[champion] : undefined;
     if (!scores) throw runError('NO_SCORES', 'policy needs the champion ranker\'s scores; the inference stage provides them');
 
-    const topN = p.top_n as number;
-    const sectorCap = p.sector_cap as number;
-    const minWinners = p.min_winners as number;
-    const amount = p.relaxation_amount as number;
-    const refs = p.filters as PluginRef[];
+    const topN = p.top_n;
+    const sectorCap = p.sector_cap;
+    const minWinners = p.min_winners;
+    const amount = p.relaxation_amount;
+    const refs = p.filters;
     const filters = refs.map((r) => env.plugins.get<Filter>('filter', r.name));
 
     const members = this.members(features, scores, ctx, env);
@@ -134,8 +137,8 @@ export class PolicyStage implements Stage<SelectionContext> {
       count++;
     }
     const meanEntropy = count ? sum / count : NaN;
-    const hardened = (p.entropy_hardening as boolean) && Number.isFinite(meanEntropy) && meanEntropy > (p.hardening_trigger as number);
-    const strict = refs.map((r) => (hardened && typeof r.params.entropy_max === 'number' ? { ...r.params, entropy_max: r.params.entropy_max * (p.hardening_factor as number) } : { ...r.params }));
+    const hardened = p.entropy_hardening && Number.isFinite(meanEntropy) && meanEntropy > p.hardening_trigger;
+    const strict = refs.map((r) => (hardened && typeof r.params.entropy_max === 'number' ? { ...r.params, entropy_max: r.params.entropy_max * p.hardening_factor } : { ...r.params }));
     env.audit.event('policy', 'entropy_hardening', {
       mean_entropy: meanEntropy,
       trigger: p.hardening_trigger,
@@ -190,7 +193,7 @@ export class PolicyStage implements Stage<SelectionContext> {
 
     let ev2: Evaluation | undefined;
     let relaxed: Record<string, unknown>[] | undefined;
-    if (winners.length < minWinners && (p.relaxation as boolean)) {
+    if (winners.length < minWinners && p.relaxation) {
       // 2. Relaxed thresholds (soft filters only).
       relaxed = strict.map((sp, i) => (filters[i]!.hard ? { ...sp } : filters[i]!.relax(sp, amount)));
       ev2 = evaluate(2, relaxed);

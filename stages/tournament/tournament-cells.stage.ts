@@ -13,7 +13,7 @@ import { dict } from '../../src/util/keyed.js';
 import { int, params, type Static } from '../../src/core/params.js';
 import { inject } from 'inversify';
 import { type ChildRuns, SERVICE, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
-import type { ResolvedTournament } from '../../src/core/resolved-config.js';
+import { tournamentOf } from '../../src/core/resolved-config.js';
 import { readCached, resultKey, writeCached } from '../../src/runs/result-cache.js';
 
 const PARAMS = params({
@@ -35,7 +35,7 @@ export class TournamentCellsStage implements Stage<TournamentContext, Tournament
   constructor(@inject(SERVICE.ChildRuns) private readonly childRuns: ChildRuns) {}
 
   async execute(ctx: TournamentContext, p: TournamentCellsParams, env: StageEnv): Promise<TournamentContext> {
-    const t = (env.pipeline.config as { tournament: ResolvedTournament }).tournament;
+    const t = tournamentOf(env.pipeline.config);
     // Keyed by cell ids users choose: no prototype (a cell may be called `constructor`).
     const keys = dict<{ key: string; data_hash: string }>();
     const outcomes = new Map<string, CellOutcome>();

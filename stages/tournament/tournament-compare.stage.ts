@@ -12,7 +12,7 @@ import { dict } from '../../src/util/keyed.js';
 import { bool, int, num, params, typed, type Static } from '../../src/core/params.js';
 import { inject } from 'inversify';
 import { type ChildRuns, SERVICE, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
-import type { ResolvedTournament } from '../../src/core/resolved-config.js';
+import { tournamentOf } from '../../src/core/resolved-config.js';
 import { isoFromDay } from '../../src/util/dates.js';
 import { optimalBlockLength, pairedBootstrap } from '../../src/math/bootstrap.js';
 import { computeMetrics } from '../../src/math/metrics.js';
@@ -56,7 +56,7 @@ export class TournamentCompareStage implements Stage<TournamentContext, Tourname
   constructor(@inject(SERVICE.ChildRuns) private readonly childRuns: ChildRuns) {}
 
   async execute(ctx: TournamentContext, p: TournamentCompareParams, env: StageEnv): Promise<TournamentContext> {
-    const t = (env.pipeline.config as { tournament: ResolvedTournament }).tournament;
+    const t = tournamentOf(env.pipeline.config);
     const bs = p.bootstrap;
     const S = p.cscv_blocks;
     const prewhiten = p.ledoit_wolf.prewhiten;

@@ -1,5 +1,6 @@
 /** A book of LONG and SHORT atoms under a net direction cap: |Σ LONG weight − Σ SHORT weight| <= net. */
 import type { SelectionContext } from '../../src/core/context.js';
+import type { Stage } from '../../src/core/plugin.js';
 import { createContainer } from '../../src/pipeline/container.js';
 import { AllocationStage } from '../../stages/allocation/allocation.stage.js';
 import { builtinRegistry } from '../../stages/index.js';
@@ -34,7 +35,9 @@ async function allocate(net: number | undefined) {
     artifacts: { writeJson: async (n: string, x: unknown) => ((written[n] = x), n), writeJsonSection: async () => '', writeText: async () => '', writeBytes: async () => '' },
     log: () => {},
   } as never;
-  await new AllocationStage().execute(ctx, params, env);
+  // As the runner holds it: the params of the resolved config, validated with defaults.
+  const stage: Stage<SelectionContext> = new AllocationStage();
+  await stage.execute(ctx, params, env);
   return { ctx, atoms: written['atoms.json'] as { id: string; weight: number; direction: string }[] };
 }
 

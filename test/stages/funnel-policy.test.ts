@@ -10,7 +10,8 @@ import { FrictionFilter } from '../../stages/policy/filters/friction.filter.js';
 import { RocFilter } from '../../stages/policy/filters/roc.filter.js';
 import { SpectralFilter } from '../../stages/policy/filters/spectral.filter.js';
 import { TailRiskFilter } from '../../stages/policy/filters/tail-risk.filter.js';
-import { PolicyStage } from '../../stages/policy/policy.stage.js';
+import { PolicyStage, type PolicyParams } from '../../stages/policy/policy.stage.js';
+import { validParams } from '../plugins/valid-params.js';
 import { context, featureTable, matrix, recordingEnv, rng } from './fixtures/funnel/helpers.js';
 
 function defaults(cls: { meta: { params: Record<string, unknown> } }): Record<string, unknown> {
@@ -20,7 +21,7 @@ function defaults(cls: { meta: { params: Record<string, unknown> } }): Record<st
 const ref = (cls: PluginClass, extra: Record<string, unknown> = {}) => ({ name: cls.meta.name, params: { ...defaults(cls), ...extra } });
 /** Spectral on the feature entropy (no returns needed) and tail risk: one soft and one hard filter. */
 const FILTERS = [ref(SpectralFilter as unknown as PluginClass, { entropy_measure: 'feature' }), ref(TailRiskFilter as unknown as PluginClass)];
-const policyParams = (over: Record<string, unknown> = {}) => ({ ...defaults(PolicyStage), filters: FILTERS, ...over });
+const policyParams = (over: Partial<PolicyParams> = {}): PolicyParams => ({ ...validParams<PolicyParams>(PolicyStage), filters: FILTERS, ...over });
 
 const CLEAN = { efficiency: 0.5, entropy: 0.5, hurst: 0.6, kurtosis: 3, volatility: 1 };
 const SOFT_STRICT = { ...CLEAN, efficiency: 0.26 }; // vetoed at 0.3, kept at the relaxed 0.24
@@ -185,7 +186,7 @@ test('rows after the as-of date are never read (default filter chain, permutatio
     context({ returns, as_of: returns.dates[days - 1], features: featureTable(feats), clusters: { symbols: Object.keys(cols), labels }, scores: { mps: { symbols: Object.keys(cols), conviction } }, champion: 'mps' });
   const clean = build(matrix(cols));
   const poisoned = build(matrix(Object.fromEntries(Object.entries(cols).map(([s, v], j) => [s, [...v, ...Array.from({ length: 40 }, (_, t) => (j + t) % 2 ? NaN : 1e3)]]))));
-  const params = { ...defaults(PolicyStage), filters: [DarwinianFilter, SpectralFilter, FrictionFilter, TailRiskFilter, RocFilter].map((c) => ref(c as unknown as PluginClass)), min_winners: 5 };
+  const params = policyParams({ filters: [DarwinianFilter, SpectralFilter, FrictionFilter, TailRiskFilter, RocFilter].map((c) => ref(c as unknown as PluginClass)), min_winners: 5 });
   const a = recordingEnv();
   const b = recordingEnv();
   await new PolicyStage().execute(clean, params, a.env);

@@ -21,6 +21,7 @@ import { isoFromDay, parseIsoDay, weekday } from '../../util/dates.js';
 import type { Ohlcv } from '../ohlcv.js';
 import { nameProblem, type SymbolWrite } from '../store.js';
 import type { SymbolMeta } from '../registry.js';
+import { codeOf } from '../../util/thrown.js';
 
 export type CsvLayout = 'wide' | 'ohlcv';
 
@@ -113,7 +114,7 @@ export async function readText(path: string): Promise<string> {
     try {
       buf = await gunzipAsync(buf, { maxOutputLength: MAX_CSV_BYTES });
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = codeOf(err);
       if (code === 'ERR_BUFFER_TOO_LARGE') throw inputError('CSV_TOO_LARGE', `${path} decompresses to more than the ${MAX_CSV_BYTES}-byte limit`);
       const why = code === 'Z_BUF_ERROR' ? 'it is truncated (unexpected end of the compressed data)' : code === 'Z_DATA_ERROR' ? 'the compressed data is damaged (or it is not gzip)' : 'it cannot be decompressed';
       throw inputError('CSV_INVALID', `Refused ${path}; nothing was written:\n  ${path}: not a readable .gz file: ${why}`, 'Fetch or compress the file again.');

@@ -10,6 +10,7 @@ import { inputError } from '../../core/errors.js';
 import { nameProblem } from '../store.js';
 import type { DeclaredFields } from '../registry.js';
 import { lines, parseNumber, Problems, readText, showCell, splitLine } from './csv.js';
+import { codeOf } from '../../util/thrown.js';
 
 export const SYMBOLS_FILE_COLUMNS = ['symbol', 'venue', 'sector', 'market_cap_rank', 'lot_size', 'min_notional', 'asset_type'] as const;
 const ASSET_TYPES = ['spot', 'perp', 'equity', 'etf'];
@@ -31,7 +32,7 @@ export async function readSymbolsFile(path: string): Promise<SymbolsFileRow[]> {
   try {
     text = await readText(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw inputError('CSV_NOT_FOUND', `No such file: ${path}`);
+    if (codeOf(err) === 'ENOENT') throw inputError('CSV_NOT_FOUND', `No such file: ${path}`);
     throw err;
   }
   const ls = lines(path, text);

@@ -5,11 +5,14 @@
  * budget equally; every other asset is core and shares core_fraction in inverse-volatility proportions (the most
  * resilient, i.e. least volatile, get most). Bounds and caps are then met by the nearest feasible portfolio.
  */
-import { fraction, int, params } from '../../../src/core/params.js';
+import { fraction, int, params, type Static } from '../../../src/core/params.js';
 import type { EngineMeta } from '../../../src/core/plugin.js';
 import { feasibleOrProjected, requireLongOnly, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 
-export class BarbellEngine implements AllocationEngine {
+const PARAMS = params({ core_fraction: fraction('Share of capital in the core.', 0.9), aggressors: int('Number of aggressor assets.', 3, { min: 1 }) });
+export type BarbellParams = Static<typeof PARAMS>;
+
+export class BarbellEngine implements AllocationEngine<BarbellParams> {
   static readonly meta: EngineMeta = {
     kind: 'engine',
     name: 'barbell',
@@ -17,13 +20,13 @@ export class BarbellEngine implements AllocationEngine {
     honours: ['groups', 'linear'],
     longOnly: true,
     description: 'The seeds\' capital segmentation: a core of the most resilient assets and an aggressor sleeve of the highest conviction.',
-    params: params({ core_fraction: fraction('Share of capital in the core.', 0.9), aggressors: int('Number of aggressor assets.', 3, { min: 1 }) }),
+    params: PARAMS,
   };
 
-  run(p: AllocationProblem, params: Record<string, unknown>): EngineResult {
+  run(p: AllocationProblem, params: BarbellParams): EngineResult {
     requireLongOnly(p, 'barbell');
-    const coreFraction = (params.core_fraction as number | undefined) ?? 0.9;
-    const k = Math.min((params.aggressors as number | undefined) ?? 3, Math.max(0, p.n - 1));
+    const coreFraction = params.core_fraction ?? 0.9;
+    const k = Math.min(params.aggressors ?? 3, Math.max(0, p.n - 1));
     const vol = Float64Array.from({ length: p.n }, (_, i) => Math.sqrt(p.cov[i * p.n + i]!));
     const score = p.conviction ?? Float64Array.from({ length: p.n }, (_, i) => p.mu[i]! / vol[i]!);
     const ranked = Array.from({ length: p.n }, (_, i) => i).sort((a, b) => (score[b]! - score[a]!) || a - b);

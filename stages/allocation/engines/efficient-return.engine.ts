@@ -1,11 +1,14 @@
 /** Lowest volatility at a target expected return. */
 import { runError } from '../../../src/core/errors.js';
-import { num, params } from '../../../src/core/params.js';
+import { num, params, type Static } from '../../../src/core/params.js';
 import type { EngineMeta } from '../../../src/core/plugin.js';
 import { QPInfeasibleError, solveQP } from '../../../src/math/qp.js';
 import { qpConstraints, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 
-export class EfficientReturnEngine implements AllocationEngine {
+const PARAMS = params({ target_return: { ...num('Annualised expected return target.'), examples: [0.1] } }, { required: ['target_return'] });
+export type EfficientReturnParams = Static<typeof PARAMS>;
+
+export class EfficientReturnEngine implements AllocationEngine<EfficientReturnParams> {
   static readonly meta: EngineMeta = {
     kind: 'engine',
     name: 'efficient_return',
@@ -13,11 +16,11 @@ export class EfficientReturnEngine implements AllocationEngine {
     honours: ['groups', 'linear'],
     longOnly: false,
     description: 'Lowest volatility at a target expected return.',
-    params: params({ target_return: { ...num('Annualised expected return target.'), examples: [0.1] } }, { required: ['target_return'] }),
+    params: PARAMS,
   };
 
-  run(p: AllocationProblem, params: Record<string, unknown>): EngineResult {
-    const target = params.target_return as number;
+  run(p: AllocationProblem, params: EfficientReturnParams): EngineResult {
+    const target = params.target_return;
     const c = qpConstraints(p);
     const row = new Float64Array(p.n);
     for (let i = 0; i < p.n; i++) row[i] = -p.mu[i]!;

@@ -13,7 +13,7 @@
  * largest-return portfolio's volatility returns that portfolio (as before).
  */
 import { runError } from '../../../src/core/errors.js';
-import { num, params } from '../../../src/core/params.js';
+import { num, params, type Static } from '../../../src/core/params.js';
 import type { EngineMeta } from '../../../src/core/plugin.js';
 import { solveQP, type QPActiveSet } from '../../../src/math/qp.js';
 import { qpConstraints, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
@@ -23,7 +23,10 @@ const VOL_TOL = 1e-12;
 
 interface Point { t: number; x: Float64Array; dx: Float64Array; active: QPActiveSet; vol: number; v0: number; v1: number; v2: number }
 
-export class EfficientRiskEngine implements AllocationEngine {
+const PARAMS = params({ target_volatility: { ...num('Annualised volatility target.', undefined, { exclusiveMin: 0 }), examples: [0.3] } }, { required: ['target_volatility'] });
+export type EfficientRiskParams = Static<typeof PARAMS>;
+
+export class EfficientRiskEngine implements AllocationEngine<EfficientRiskParams> {
   static readonly meta: EngineMeta = {
     kind: 'engine',
     name: 'efficient_risk',
@@ -31,11 +34,11 @@ export class EfficientRiskEngine implements AllocationEngine {
     honours: ['groups', 'linear'],
     longOnly: false,
     description: 'Highest expected return at a target volatility.',
-    params: params({ target_volatility: { ...num('Annualised volatility target.', undefined, { exclusiveMin: 0 }), examples: [0.3] } }, { required: ['target_volatility'] }),
+    params: PARAMS,
   };
 
-  run(p: AllocationProblem, params: Record<string, unknown>): EngineResult {
-    const target = params.target_volatility as number;
+  run(p: AllocationProblem, params: EfficientRiskParams): EngineResult {
+    const target = params.target_volatility;
     const T2 = target * target;
     const n = p.n, C = p.cov;
     const c = qpConstraints(p);

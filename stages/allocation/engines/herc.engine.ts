@@ -4,13 +4,16 @@
  * historical daily returns; a loss, as a positive number).
  */
 import { runError } from '../../../src/core/errors.js';
-import { oneOfStr, params } from '../../../src/core/params.js';
+import { oneOfStr, params, type Static } from '../../../src/core/params.js';
 import type { EngineMeta } from '../../../src/core/plugin.js';
-import { hercWeights, hrpDistance, linkage, type LinkageMethod } from '../../../src/math/hrp.js';
+import { hercWeights, hrpDistance, linkage } from '../../../src/math/hrp.js';
 import { requireLongOnly, type AllocationEngine, type AllocationProblem, type EngineResult } from '../../../src/portfolio/engine.js';
 import { conditionalValueAtRisk } from '../../../src/math/features.js';
 
-export class HercEngine implements AllocationEngine {
+const PARAMS = params({ linkage: oneOfStr(['single', 'ward', 'average', 'complete'] as const, 'Linkage of the dendrogram.', 'ward'), risk_measure: oneOfStr(['variance', 'cvar'] as const, 'Risk measure of a cluster.', 'variance') });
+export type HercParams = Static<typeof PARAMS>;
+
+export class HercEngine implements AllocationEngine<HercParams> {
   static readonly meta: EngineMeta = {
     kind: 'engine',
     name: 'herc',
@@ -18,13 +21,13 @@ export class HercEngine implements AllocationEngine {
     honours: ['groups'],
     longOnly: true,
     description: 'Hierarchical equal risk contribution.',
-    params: params({ linkage: oneOfStr(['single', 'ward', 'average', 'complete'] as const, 'Linkage of the dendrogram.', 'ward'), risk_measure: oneOfStr(['variance', 'cvar'] as const, 'Risk measure of a cluster.', 'variance') }),
+    params: PARAMS,
   };
 
-  run(p: AllocationProblem, params: Record<string, unknown>): EngineResult {
+  run(p: AllocationProblem, params: HercParams): EngineResult {
     requireLongOnly(p, 'herc');
-    const method = (params.linkage as LinkageMethod | undefined) ?? 'ward';
-    const measure = (params.risk_measure as 'variance' | 'cvar' | undefined) ?? 'variance';
+    const method = params.linkage ?? 'ward';
+    const measure = params.risk_measure ?? 'variance';
     if (p.n === 1) return { weights: Float64Array.of(p.budget) };
     const Z = linkage(hrpDistance(p.corr, p.n), p.n, method);
     let risk: ((m: number[]) => number) | undefined;

@@ -10,6 +10,7 @@ import type { Candidate } from '../../../src/core/context.js';
 import { discover, withLakehouseData, type ScanResult, type Scanner } from '../scanner.js';
 import { DISCOVERY_PARAMS } from './lakehouse.scanner.js';
 import { byCodeUnit } from '../../../src/util/order.js';
+import { messageOf } from '../../../src/util/thrown.js';
 
 type Transport = (url: string, init: { method: string; headers: Record<string, string>; body: string }) => Promise<Response>;
 
@@ -77,7 +78,7 @@ export class TradingViewScanner implements Scanner<TradingViewParams> {
       res = (await r.json()) as ScreenerResponse;
       if (!Array.isArray(res?.data)) throw new Error('the response has no `data` list');
     } catch (err) {
-      throw runError('TRADINGVIEW_FAILED', `TradingView screener ${url}: ${(err as Error).message}`, 'Check the network, the market name and the filters.', { cause: err });
+      throw runError('TRADINGVIEW_FAILED', `TradingView screener ${url}: ${messageOf(err)}`, 'Check the network, the market name and the filters.', { cause: err });
     }
     const wantExchange = p.exchange?.toUpperCase();
     const rows = res.data.filter((row) => !wantExchange || row.s.split(':')[0].toUpperCase() === wantExchange);

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import type { CellComparison, TournamentContext } from '../../../src/core/context.js';
 import type { ChildRuns, StageEnv } from '../../../src/core/plugin.js';
 import { idPart } from '../../../src/config/tournament.js';
-import type { ResolvedTournament } from '../../../src/core/resolved-config.js';
+import { tournamentOf, type ResolvedTournament } from '../../../src/core/resolved-config.js';
 import { correlationMatrix } from '../../../src/math/correlation.js';
 import { equityCurve } from '../../../src/math/metrics.js';
 import { axesHeatmapSpec, cellsEquitySpec, escapeXml as esc, intervalSpec, logitHistogramSpec, renderSvg } from '../../../src/report/charts.js';
@@ -32,7 +32,7 @@ interface View {
 function view(ctx: TournamentContext, env: StageEnv): View | undefined {
   const c = ctx.comparison;
   if (!c) return undefined;
-  const t = (env.pipeline.config as { tournament: ResolvedTournament }).tournament;
+  const t = tournamentOf(env.pipeline.config);
   const json = c.json;
   const ranked = json.cells.filter((x) => x.rank !== null).sort((a, b) => a.rank! - b.rank!);
   const failed = json.cells.filter((x) => x.outcome === 'failed');
