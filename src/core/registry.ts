@@ -82,11 +82,14 @@ export class PluginRegistry {
     if (!params || params.type !== 'object' || params.additionalProperties !== false)
       throw new FractalError('PLUGIN_INVALID', `${kind} '${meta.name}' (${where}): params must be a JSON Schema with type: object and additionalProperties: false`, { exitCode: 2 });
     if (kind === 'stage') {
-      const sm = meta as unknown as Record<string, unknown>;
-      const bad = ['documents', 'requires', 'provides'].filter((k) => !Array.isArray(sm[k]) || !(sm[k] as unknown[]).every((x) => typeof x === 'string'));
+      const sm: Record<string, unknown> = { ...meta };
+      const bad = ['documents', 'requires', 'provides'].filter((k) => {
+        const v = sm[k];
+        return !Array.isArray(v) || !v.every((x) => typeof x === 'string');
+      });
       if (bad.length) throw new FractalError('PLUGIN_INVALID', `stage '${meta.name}' (${where}) must declare ${bad.join(', ')} as lists of strings`, { exitCode: 2, hint: "e.g. documents: ['selection'], requires: ['returns'], provides: ['my_output']" });
     }
-    const declared = meta as unknown as Record<string, unknown>;
+    const declared: Record<string, unknown> = { ...meta };
     const missing = Object.entries(CAPABILITIES[kind] ?? {}).filter(([k, c]) => !(c.optional && declared[k] === undefined) && !c.check(declared[k]));
     if (missing.length)
       throw new FractalError('PLUGIN_INVALID', `${kind} '${meta.name}' (${where}) must declare ${missing.map(([k, c]) => `${k} (${c.expected})`).join(', ')} in its meta`, { exitCode: 2, hint: `What a ${kind} is, it declares in its meta, and the run reads it there; see docs/plugins.md.` });

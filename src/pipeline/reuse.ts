@@ -28,6 +28,7 @@ import type { Manifest } from '../runs/manifest.js';
 import { codeFingerprint, dataIdentityOf, inputsFingerprint } from '../runs/result-cache.js';
 import type { BuiltStage } from './factory.js';
 import { quietEnv } from './replay.js';
+import { codeOf } from '../util/thrown.js';
 
 const sha = (x: unknown) => createHash('sha256').update(canonicalJson(x)).digest('hex');
 
@@ -227,7 +228,7 @@ export function checkpointOf(
       try {
         fields[name] = writer.blob(value);
       } catch (err) {
-        if ((err as { code?: string }).code && !(err instanceof Error && err.name === 'DataCloneError')) throw err;
+        if (codeOf(err) && !(err instanceof Error && err.name === 'DataCloneError')) throw err;
         plain = false;
       }
     }

@@ -137,7 +137,7 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
       if (b) { lb[i] = b[0]; ub[i] = b[1]; }
       if (lb[i]! > ub[i]!) throw inputError('BAD_BOUNDS', `allocation: bounds of ${s} are [${lb[i]}, ${ub[i]}], lower above upper`, undefined, { param: boundsParam(s) });
     });
-    const empty = emptyBookProblem(budget, Array.from(lb, (x, i) => [x, ub[i]!] as [number, number]));
+    const empty = emptyBookProblem(budget, Array.from(lb, (x, i): [number, number] => [x, ub[i]!]));
     if (empty) throw empty;
     const sumLb = lb.reduce((a, b) => a + b, 0);
     const sumUb = ub.reduce((a, b) => a + b, 0);

@@ -6,6 +6,7 @@
 import type { ToxicBar } from '../../src/core/context.js';
 import { carryRates, type CarryRates } from '../../src/portfolio/carry.js';
 import type { Costs, SimulatorMarket } from '../../src/portfolio/simulator.js';
+import { codeOf } from '../../src/util/thrown.js';
 
 export interface BarPanel {
   /** The calendar (every day of the path and before it). */
@@ -43,7 +44,7 @@ export function alignColumns(srcDates: Int32Array, srcSymbols: string[], values:
   return out;
 }
 
-const noneHasBars = (err: unknown) => (err as { code?: string }).code === 'LAKEHOUSE_MISSING_DATA';
+const noneHasBars = (err: unknown) => codeOf(err) === 'LAKEHOUSE_MISSING_DATA';
 
 export async function readBarPanel(market: SimulatorMarket, symbols: string[], calendar: Int32Array, costs: Costs): Promise<BarPanel> {
   const T = calendar.length;

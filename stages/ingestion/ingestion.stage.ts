@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Candidate, SelectionContext } from '../../src/core/context.js';
-import { FractalError, inputError, runError } from '../../src/core/errors.js';
+import { asFractalError, FractalError, inputError, runError } from '../../src/core/errors.js';
 import { date, int, num, params, path, pluginRef, type Static } from '../../src/core/params.js';
 import { DEFAULT_HEALTH } from '../../src/lakehouse/health.js';
 import { inject } from 'inversify';
@@ -64,7 +64,7 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
     try {
       checkAsOf(asOf, span, universe.venue);
     } catch (err) {
-      problems.push(err as FractalError);
+      problems.push(asFractalError(err));
       asOf = undefined; // the stages after this one do not judge their windows against a date already refused
     }
     if (p.candidates_path) {
@@ -74,7 +74,7 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
         if (missing.length)
           problems.push(inputError('LAKEHOUSE_MISSING_DATA', `${missing.length} candidate(s) of ${p.candidates_path} are not in the lakehouse on venue ${universe.venue}: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}`, 'Fill the lakehouse first (`pipeline-run lakehouse import|ingest`), or drop them from the file.', { param: ['candidates_path'] }));
       } catch (err) {
-        problems.push(err as FractalError);
+        problems.push(asFractalError(err));
       }
     }
     env.universe = { ...universe, ...(asOf !== undefined ? { asOf } : {}) };

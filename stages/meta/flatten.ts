@@ -35,7 +35,7 @@ export function flatten(metaWeights: Record<string, number>, sleeves: Record<str
     }
   }
   return [...by.values()]
-    .map((f) => ({ ...f, direction: (f.weight < 0 ? 'SHORT' : 'LONG') as 'LONG' | 'SHORT' }))
+    .map((f) => ({ ...f, direction: f.weight < 0 ? ('SHORT' as const) : ('LONG' as const) }))
     .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight) || byCodeUnit(a.symbol, b.symbol));
 }
 

@@ -12,6 +12,7 @@ import type { SimulatorMeta } from '../../../src/core/plugin.js';
 import { carryOfDay, carryRates } from '../../../src/portfolio/carry.js';
 import { alignColumns } from '../market-panel.js';
 import { windowBounds, type Costs, type DecisionPath, type HoldingPeriod, type HoldingResult, type Simulation, type SimulatedWindow, type Simulator, type SimulatorMarket } from '../../../src/portfolio/simulator.js';
+import { codeOf } from '../../../src/util/thrown.js';
 
 export class VectorizedSimulator implements Simulator {
   static readonly meta: SimulatorMeta = {
@@ -46,7 +47,7 @@ export class VectorizedSimulator implements Simulator {
       if (symbols.length && windowDates.length) {
         // A held symbol delisted before or during the window has no bars there: its price stays where it was.
         const r = await market.readReturns({ symbols, start: windowDates[0], end: windowDates[windowDates.length - 1], allowEmpty: true }).catch((err) => {
-          if ((err as { code?: string }).code === 'LAKEHOUSE_MISSING_DATA') return undefined; // none of them has a bar
+          if (codeOf(err) === 'LAKEHOUSE_MISSING_DATA') return undefined; // none of them has a bar
           throw err;
         });
         realised = r ? alignColumns(r.dates, r.symbols, r.values, windowDates, symbols) : new Float64Array(symbols.length * windowDates.length).fill(NaN);

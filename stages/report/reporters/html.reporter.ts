@@ -154,7 +154,7 @@ export class HtmlReporter implements Reporter<AnyContext, HtmlParams> {
     }
 
     if (sel.vetoes && Object.keys(sel.vetoes).length) {
-      const rows = vetoOrder(sel).map((sym) => [sym, sel.vetoes![sym]!] as const).flatMap(([sym, vs]) => vs.map((v, i) => `<tr><td>${i ? '' : esc(sym)}</td><td>${esc(v.filter)}</td><td>${esc(v.metric)}</td><td class="num">${num(v.value as number, 4)}</td><td class="num">${esc(String(v.threshold))}</td><td>${i ? '' : esc(vetoOutcome(sel, sym))}</td></tr>`));
+      const rows = vetoOrder(sel).map((sym) => [sym, sel.vetoes![sym]!] as const).flatMap(([sym, vs]) => vs.map((v, i) => `<tr><td>${i ? '' : esc(sym)}</td><td>${esc(v.filter)}</td><td>${esc(v.metric)}</td><td class="num">${num(v.value, 4)}</td><td class="num">${esc(String(v.threshold))}</td><td>${i ? '' : esc(vetoOutcome(sel, sym))}</td></tr>`));
       const relaxed = passedOnceRelaxed(sel);
       sections.push(`<h2>Vetoes (${Object.keys(sel.vetoes).length} symbols)</h2><p class="muted">At the thresholds the policy ended with${sel.htr?.stage && sel.htr.stage > 1 ? ' (relaxed)' : ''}. A symbol selected anyway had its veto overridden by a relaxation stage of the HTR loop.</p><table><tr><th>symbol</th><th>filter</th><th>metric</th><th>value</th><th>threshold</th><th>outcome</th></tr>${rows.join('')}</table>${relaxed.length ? `<p class="muted">Vetoed at the strict thresholds only, passed once relaxed: ${relaxed.map(esc).join(', ')}.</p>` : ''}`);
     }

@@ -12,7 +12,7 @@ import type { ParityView } from './parity-view.js';
 import { droppedBySteps, driftText, MONTHS, monthlyGrid, passedOnceRelaxed, pct as pctOf, relativeRows, STEP_NAMES, vetoOrder, vetoOutcome, windowRows, type SelectionView } from './selection-sections.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
-const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
+const fmt = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : '—');
 
 const PARAMS = params({ top: int('Rows shown in long tables (candidates, weights).', 25, { min: 1 }) });
 export type MarkdownParams = Static<typeof PARAMS>;
@@ -102,7 +102,7 @@ export class MarkdownReporter implements Reporter<AnyContext, MarkdownParams> {
     }
     if (sel.vetoes && Object.keys(sel.vetoes).length) {
       lines.push('', '## Vetoes', '', 'At the thresholds the policy ended with. A symbol selected anyway had its veto overridden by a relaxation stage of the HTR loop.', '', '| symbol | filter | metric | value | threshold | outcome |', '|---|---|---|---:|---:|---|');
-      for (const sym of vetoOrder(sel)) sel.vetoes[sym]!.forEach((v, i) => lines.push(`| ${i ? '' : sym} | ${v.filter} | ${v.metric} | ${fmt(v.value as number)} | ${v.threshold} | ${i ? '' : vetoOutcome(sel, sym)} |`));
+      for (const sym of vetoOrder(sel)) sel.vetoes[sym]!.forEach((v, i) => lines.push(`| ${i ? '' : sym} | ${v.filter} | ${v.metric} | ${fmt(v.value)} | ${v.threshold} | ${i ? '' : vetoOutcome(sel, sym)} |`));
       const relaxed = passedOnceRelaxed(sel);
       if (relaxed.length) lines.push('', `Vetoed at the strict thresholds only, passed once relaxed: ${relaxed.join(', ')}.`);
     }
