@@ -10,6 +10,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { dict } from '../util/keyed.js';
 import type { JsonSchema, StageMeta } from '../core/plugin.js';
 import type { PluginRegistry } from '../core/registry.js';
+import { propertiesOf } from '../core/params.js';
 import { CLI_LOCATION, type SetExpr } from './compose.js';
 import { diag, hasErrors, suggestionHint, type Diagnostic, type Location } from './diagnostics.js';
 import { NAME_PATTERN } from './documents.js';
@@ -115,7 +116,7 @@ function checkPath(path: string, base: ResolvedConfig, registry: PluginRegistry,
   const stage = base.stages.find((s) => s.type === type);
   if (!stage) return { message: `matrix path '${path}': the base has no stage '${type}'`, hint: suggestionHint(type, types, 'stage types in the base') };
   const meta = registry.stage(type)!.cls.meta as StageMeta;
-  const props = (meta.params.properties ?? {}) as Record<string, JsonSchema>;
+  const props = propertiesOf(meta.params);
   const names = [...Object.keys(props), ...Object.keys(meta.shorthands ?? {})];
   if (!names.includes(param)) return { message: `matrix path '${path}': stage '${type}' has no param '${param}'`, hint: suggestionHint(param, names, `params of '${type}'`) };
   if (!rest.length) return undefined;
@@ -138,7 +139,7 @@ function checkPath(path: string, base: ResolvedConfig, registry: PluginRegistry,
       if (!plugin) return undefined;
       schema = plugin.cls.meta.params;
       value = isPlainObject(value) ? value.params : undefined;
-      const pp = (schema.properties ?? {}) as Record<string, JsonSchema>;
+      const pp = propertiesOf(schema);
       const sub = rest[i + 1];
       if (!(sub in pp)) return { message: `matrix path '${path}': ${refKind} '${name}' has no param '${sub}'`, hint: suggestionHint(sub, Object.keys(pp), `params of ${refKind} '${name}'`) };
       schema = pp[sub];

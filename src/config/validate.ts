@@ -10,7 +10,7 @@ import { DOCUMENT_PROVIDES, type ContextKey } from '../core/context.js';
 import type { JsonSchema, PluginKind, PluginRef, StageMeta } from '../core/plugin.js';
 import type { PluginRegistry } from '../core/registry.js';
 import type { DocumentKind, ResolvedConfig, ResolvedSleeve, ResolvedStage } from '../core/resolved-config.js';
-import { PATH_KEYWORD, PLUGIN_REF_KEYWORD } from '../core/params.js';
+import { PATH_KEYWORD, PLUGIN_REF_KEYWORD, propertiesOf, subSchema } from '../core/params.js';
 import { ajvDiagnostics, compile } from './ajv.js';
 import { applyOverlays, composeExtends, type Composed, type SetExpr, type SourceCache } from './compose.js';
 import { diag, hasErrors, sortDiagnostics, suggestionHint, type Diagnostic } from './diagnostics.js';
@@ -66,12 +66,12 @@ export interface RefParam {
 }
 
 export function refParams(meta: StageMeta): RefParam[] {
-  const props = ((meta.params as JsonSchema).properties ?? {}) as Record<string, JsonSchema>;
+  const props = propertiesOf(meta.params);
   const out: RefParam[] = [];
   for (const [param, s] of Object.entries(props)) {
+    const items = subSchema(s.items);
     if (typeof s[PLUGIN_REF_KEYWORD] === 'string') out.push({ param, kind: s[PLUGIN_REF_KEYWORD] as PluginKind, list: false });
-    else if (s.type === 'array' && isPlainObject(s.items) && typeof (s.items as JsonSchema)[PLUGIN_REF_KEYWORD] === 'string')
-      out.push({ param, kind: (s.items as JsonSchema)[PLUGIN_REF_KEYWORD] as PluginKind, list: true });
+    else if (s.type === 'array' && items && typeof items[PLUGIN_REF_KEYWORD] === 'string') out.push({ param, kind: items[PLUGIN_REF_KEYWORD] as PluginKind, list: true });
   }
   return out;
 }
@@ -363,7 +363,7 @@ async function validateSleeves(
 
 /** Moves shorthand params into the plugin they belong to (keeping their origins), e.g. inference `weights`. */
 function applyShorthands(meta: StageMeta, params: Record<string, unknown>, at: Path, origins: OriginMap, out: Diagnostic[]): void {
-  const props = (meta.params.properties ?? {}) as Record<string, JsonSchema>;
+  const props = propertiesOf(meta.params);
   for (const [short, candidates] of Object.entries(meta.shorthands ?? {})) {
     if (!(short in params)) continue;
     const refParam = candidates.find((c) => params[c] !== undefined) ?? candidates[candidates.length - 1];
@@ -460,14 +460,15 @@ function checkPaths(schema: JsonSchema, value: unknown, at: Path, origins: Origi
     return;
   }
   if (isPlainObject(value)) {
-    const props = (isPlainObject(schema.properties) ? schema.properties : {}) as Record<string, JsonSchema>;
-    const extra = isPlainObject(schema.additionalProperties) ? (schema.additionalProperties as JsonSchema) : undefined;
+    const props = propertiesOf(schema);
+    const extra = subSchema(schema.additionalProperties);
     for (const k of Object.keys(value)) {
       const s = Object.hasOwn(props, k) ? props[k] : extra;
       if (s) checkPaths(s, value[k], [...at, k], origins, baseDir, roots, out, (nv) => Object.defineProperty(value, k, { value: nv, enumerable: true, writable: true, configurable: true }));
     }
   } else if (Array.isArray(value) && isPlainObject(schema.items)) {
-    value.forEach((item, i) => checkPaths(schema.items as JsonSchema, item, [...at, i], origins, baseDir, roots, out, (nv) => (value[i] = nv)));
+    const items = subSchema(schema.items);
+    if (items) value.forEach((item, i) => checkPaths(items, item, [...at, i], origins, baseDir, roots, out, (nv) => (value[i] = nv)));
   }
 }
 

@@ -142,3 +142,22 @@ export function isPluginRef(v: unknown): v is PluginRef {
 export function refName(v: unknown): string | undefined {
   return isPluginRef(v) ? v.name : undefined;
 }
+
+/** Whether a value read from a schema (its `items`, `additionalProperties`, a property) is itself a schema object. */
+export function isSchema(v: unknown): v is JsonSchema {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Whether a value is a map of schemas (an object schema's `properties`). */
+function isSchemaMap(v: unknown): v is Record<string, JsonSchema> {
+  return isSchema(v) && Object.values(v).every(isSchema);
+}
+
+/** The `properties` of an object schema, each a schema; {} when it has none. */
+export function propertiesOf(schema: JsonSchema | undefined): Record<string, JsonSchema> {
+  const p = schema?.properties;
+  return isSchemaMap(p) ? p : {};
+}
+
+/** A schema read from a schema (its `items`, `additionalProperties`), when it is one. */
+export const subSchema = (v: unknown): JsonSchema | undefined => (isSchema(v) ? v : undefined);

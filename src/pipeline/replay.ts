@@ -13,6 +13,7 @@ import { FractalError } from '../core/errors.js';
 import { ownGet } from '../util/keyed.js';
 import type { BuiltStage } from './factory.js';
 import type { ReplayDecision, ReplayOutcome, RunCache, RunServices, StageEnv } from '../core/plugin.js';
+import { propertiesOf } from '../core/params.js';
 
 export type { ReplayOutcome };
 
@@ -53,7 +54,7 @@ export function replayServices(cache: RunCache): RunServices {
 async function runStages(stages: BuiltStage[], from: number, upto: number, c: SelectionContext, env: StageEnv, asOf: number, opts: ReplayOptions): Promise<SelectionContext> {
   for (let i = from; i < upto; i++) {
     const s = stages[i];
-    const props = (s.meta.params.properties ?? {}) as Record<string, unknown>;
+    const props = propertiesOf(s.meta.params);
     const params = { ...s.params };
     if ('as_of' in props) params.as_of = isoFromDay(asOf);
     if (opts.lookbackDays !== undefined && 'lookback_days' in props) params.lookback_days = opts.lookbackDays;
