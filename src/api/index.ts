@@ -8,12 +8,18 @@
  *   definePlugin, defineRanker, defineFilter, defineEngine, defineScanner, defineSimulator, defineReporter,
  *   defineStage                    plugin classes for a pipeline's own plugin modules (docs/plugin-modules.md)
  *   listPlugins(kind?)             the built-in plugins' meta
+ *   listRuns(out?), pruneRuns(out?), writeRunsIndex(out?)
+ *                                  the runs under a runs root; remove interrupted ones; write index.md/index.html
+ *   traceSymbol(folder, symbol)    one symbol's path through a run's funnel, read back from its artifacts
+ *   compareRuns(a, b, top?)        what changed between two runs (compareMarkdown, compareHtml render it)
+ *   writeSchemas, checkSchemas, writeDocs, checkDocs
+ *                                  the generated editor schemas and config reference, written or checked
  *   FractalError                   what every coded failure is (docs/errors.md)
  *
  * The types are in types.ts. This module loads only what validation needs; running (the container, the worker
  * pools, arrow, vega) and the lakehouse load when first used, so the CLI, a shell over it, starts fast.
  */
-import type { PluginKind, PluginMeta } from '../core/plugin.js';
+import { PLUGIN_KINDS, type PluginKind, type PluginMeta } from '../core/plugin.js';
 import { fractalVersion } from '../runs/manifest.js';
 import { getRegistry } from './config.js';
 
@@ -24,15 +30,22 @@ export { validate } from './validate.js';
 export { plan } from './plan.js';
 export { run } from './run.js';
 export { openLakehouse } from './lakehouse.js';
+export { listRuns, pruneRuns, writeRunsIndex } from './runs.js';
+export { traceSymbol } from './trace.js';
+export { compareRuns, formatMarkdown as compareMarkdown, formatHtml as compareHtml } from './compare.js';
+export { writeSchemas, checkSchemas, writeDocs, checkDocs } from './reference.js';
 export { definePlugin, defineRanker, defineFilter, defineEngine, defineScanner, defineSimulator, defineReporter, defineStage } from './plugins.js';
 export { FractalError } from '../core/errors.js';
-export { PLUGIN_KINDS } from '../core/plugin.js';
+export { PLUGIN_KINDS };
 
 /** The version of Fractal (its package.json). */
 export const version = (): string => fractalVersion();
 
-/** The built-in plugins' meta (name, description, params schema with defaults, capabilities), of one kind or all. */
+/**
+ * The built-in plugins' meta (name, description, params schema with defaults, capabilities), of one kind or all:
+ * kind by kind (PLUGIN_KINDS' order), by name within a kind, as `pipeline-run plugins` lists them.
+ */
 export function listPlugins(kind?: PluginKind): PluginMeta[] {
   const registry = getRegistry();
-  return registry.modules.filter((m) => !kind || m.kind === kind).flatMap((m) => m.classes.map((c) => c.meta));
+  return (kind ? [kind] : PLUGIN_KINDS).flatMap((k) => registry.names(k).map((n) => registry.lookup(k, n)!.cls.meta));
 }

@@ -121,3 +121,10 @@ export async function plan(file: string, options: PlanOptions = {}): Promise<Pla
     cleanup();
   }
 }
+
+const show = (v: unknown) => JSON.stringify(v);
+
+/** A diff as `plan --diff` prints it: `+ path: value`, `- path: value`, `~ path: before -> after`. */
+export function changeLines(changes: ConfigChange[]): string[] {
+  return changes.map((c) => (c.kind === 'added' ? `+ ${c.path}: ${show(c.after)}` : c.kind === 'removed' ? `- ${c.path}: ${show(c.before)}` : `~ ${c.path}: ${show(c.before)} -> ${show(c.after)}`));
+}

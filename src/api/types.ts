@@ -14,6 +14,7 @@ import type { Manifest } from '../runs/manifest.js';
 import type { RunSummary } from '../pipeline/runner.js';
 import type { CellExecutor, SleeveExecutor } from '../pipeline/executor.js';
 import type { Headline } from '../runs/headline.js';
+import type { PartialRun } from '../runs/run-folder.js';
 
 // ---- the plugin contract ----
 export type {
@@ -203,3 +204,51 @@ export type RunResult =
 
 /** The manifest's failure, when a run failed. */
 export type RunError = NonNullable<Manifest['error']>;
+
+// ---- runs, traces, comparisons (listRuns, traceSymbol, compareRuns) ----
+export type { Trace } from './trace.js';
+export type { Comparison, RunSide, MetricRow, WeightChange } from './compare.js';
+
+/** One run under a runs root, as listRuns gives it and the runs index shows it. */
+export interface RunRow {
+  name: string;
+  run_id: string;
+  folder: string;
+  outcome: string;
+  started_at: string;
+  duration_ms: number;
+  config_hash: string;
+  stages: string;
+  metrics?: { cagr?: number; sharpe?: number; max_drawdown?: number; volatility?: number; turnover?: number };
+  data_hash?: string | null;
+  kind?: string;
+  /** The compare page against the previous run of the same pipeline (relative to the runs root), when written. */
+  compare?: { with: string; page: string };
+  error?: string;
+  /** Interrupted or running runs (and failed ones without a manifest): the last whole event of the audit. */
+  last_event?: PartialRun['last_event'];
+  /** A running run's process. */
+  pid?: number;
+}
+
+/** What writeRunsIndex wrote. */
+export interface RunsIndex {
+  /** index.html and index.md, absolute. */
+  html: string;
+  md: string;
+  rows: RunRow[];
+  /** Compare pages written now (existing ones are kept: run folders do not change once written). */
+  comparePages: number;
+}
+
+/** What writeSchemas/checkSchemas and writeDocs/checkDocs found in a generated folder. */
+export interface GeneratedFiles {
+  /** The folder, absolute. */
+  dir: string;
+  /** How many files the registry generates. */
+  files: number;
+  /** The files (relative to dir) that differed or were missing: written by write*, only named by check*. */
+  stale: string[];
+  /** Docs: the pages of no plugin (removed by writeDocs). Schemas: always empty. */
+  extra: string[];
+}

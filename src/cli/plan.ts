@@ -13,7 +13,8 @@ import type { ConfigChange, PlanResult } from '../api/types.js';
 import { formatText } from './format.js';
 import { addConfigOptions, type ConfigOptions, writeJson } from './shared.js';
 
-export { diffValues, keyed } from '../api/plan.js';
+import { changeLines } from '../api/plan.js';
+export { changeLines, diffValues, keyed } from '../api/plan.js';
 export type Change = ConfigChange;
 
 interface PlanCliOptions extends ConfigOptions {
@@ -42,13 +43,6 @@ function tournamentPlan(p: Extract<PlanResult, { valid: true }>, json: boolean |
     '(* the champion)',
   ];
   return `${lines.join('\n')}\n`;
-}
-
-const show = (v: unknown) => JSON.stringify(v);
-
-/** A diff as `plan --diff` prints it: `+ path: value`, `- path: value`, `~ path: before -> after`. */
-export function changeLines(changes: ConfigChange[]): string[] {
-  return changes.map((c) => (c.kind === 'added' ? `+ ${c.path}: ${show(c.after)}` : c.kind === 'removed' ? `- ${c.path}: ${show(c.before)}` : `~ ${c.path}: ${show(c.before)} -> ${show(c.after)}`));
 }
 
 export function registerPlanCommand(program: Command): void {

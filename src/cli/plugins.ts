@@ -1,10 +1,11 @@
-/** `pipeline-run plugins [--kind K] [--json]`: every plugin with its description, params and defaults. */
+/** `pipeline-run plugins [--kind K] [--json]`: every plugin with its description, params and defaults (the API's listPlugins). */
 import type { Command } from 'commander';
 import type { JsonSchema, PluginKind, StageMeta } from '../core/plugin.js';
 import { PLUGIN_KINDS } from '../core/plugin.js';
 import { inputError } from '../core/errors.js';
 import { PLUGIN_REF_KEYWORD } from '../core/params.js';
-import { getRegistry, writeJson } from './shared.js';
+import { listPlugins } from '../api/index.js';
+import { writeJson } from './shared.js';
 
 function typeLabel(s: JsonSchema): string {
   if (typeof s[PLUGIN_REF_KEYWORD] === 'string') return `${s[PLUGIN_REF_KEYWORD]}`;
@@ -17,12 +18,11 @@ function typeLabel(s: JsonSchema): string {
 }
 
 export function describePlugins(kinds: PluginKind[]): string {
-  const registry = getRegistry();
   const out: string[] = [];
   for (const kind of kinds) {
     out.push(`${kind}s:`);
-    for (const name of registry.names(kind)) {
-      const meta = registry.lookup(kind, name)!.cls.meta;
+    for (const meta of listPlugins(kind)) {
+      const name = meta.name;
       const tags = [meta.planned ? '(planned)' : '', ...(meta.aliases ?? []).map((a) => `(alias ${a.name}, deprecated)`)].filter(Boolean).join(' ');
       out.push(`  ${name}${tags ? ` ${tags}` : ''}: ${meta.description}`);
       if (kind === 'stage') {
@@ -51,10 +51,7 @@ export function registerPluginsCommand(program: Command): void {
       if (opts.kind && !(PLUGIN_KINDS as readonly string[]).includes(opts.kind))
         throw inputError('USAGE', `unknown kind '${opts.kind}'`, `Kinds: ${PLUGIN_KINDS.join(', ')}.`);
       const kinds = opts.kind ? [opts.kind as PluginKind] : [...PLUGIN_KINDS];
-      if (opts.json) {
-        const registry = getRegistry();
-        const list = kinds.flatMap((k) => registry.names(k).map((n) => registry.lookup(k, n)!.cls.meta));
-        writeJson(list);
-      } else process.stdout.write(describePlugins(kinds));
+      if (opts.json) writeJson(kinds.flatMap((k) => listPlugins(k)));
+      else process.stdout.write(describePlugins(kinds));
     });
 }

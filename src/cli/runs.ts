@@ -1,225 +1,11 @@
 /**
- * `pipeline-run runs [--out DIR] [--prune]`: an index of every run under the runs root (index.md and index.html),
- * newest first, with outcome, config hash, duration and the key backtest metrics when the run has them. Runs whose
- * process died (`.<run_id>.partial/` with no live process) are listed as interrupted, with their last audit event;
- * `--prune` deletes those folders, naming each one.
+ * `pipeline-run runs [--out DIR] [--prune] [--json]`: the runs index (index.md, index.html), written by the API's
+ * writeRunsIndex (src/api/runs.ts); `--prune` is pruneRuns, `--json` prints listRuns.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { writeJson } from './shared.js';
+import { join, relative } from 'node:path';
 import type { Command } from 'commander';
-import { inputError } from '../core/errors.js';
-import { byCodeUnit } from '../util/order.js';
-import { describeEvent, lastAuditEvent, partialRuns, type PartialRun } from '../runs/run-folder.js';
-import { headlineMetrics } from '../runs/headline.js';
-
-interface RunRow {
-  name: string;
-  run_id: string;
-  folder: string;
-  outcome: string;
-  started_at: string;
-  duration_ms: number;
-  config_hash: string;
-  stages: string;
-  metrics?: { cagr?: number; sharpe?: number; max_drawdown?: number; volatility?: number; turnover?: number };
-  data_hash?: string | null;
-  kind?: string;
-  /** The compare page against the previous run of the same pipeline (relative to the runs root), when written. */
-  compare?: { with: string; page: string };
-  error?: string;
-  /** Interrupted or running runs (and failed ones without a manifest): the last whole event of the audit. */
-  last_event?: PartialRun['last_event'];
-  /** A running run's process. */
-  pid?: number;
-}
-
-export function collectRuns(root: string): RunRow[] {
-  const rows: RunRow[] = [];
-  // .cache (sleeve results) and other dot-folders are not pipelines.
-  for (const name of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name).sort()) {
-    for (const p of partialRuns(join(root, name))) {
-      rows.push({
-        name, run_id: p.run_id, folder: p.folder, outcome: p.state, started_at: p.running?.started_at ?? '', duration_ms: 0, config_hash: '', stages: '',
-        ...(p.last_event ? { last_event: p.last_event, error: `last event: ${describeEvent(p.last_event)}` } : { error: 'no audit event' }),
-        ...(p.state === 'running' && p.running ? { pid: p.running.pid } : {}),
-      });
-    }
-    for (const run of readdirSync(join(root, name), { withFileTypes: true })) {
-      if (!run.isDirectory() || run.name.startsWith('.')) continue; // .partial folders: above
-      const folder = join(root, name, run.name);
-      const mf = join(folder, 'manifest.json');
-      if (!existsSync(mf)) {
-        // A failed run whose manifest could not be written (a full disk), or an interrupted run a later run marked.
-        if (!run.name.endsWith('.failed')) continue;
-        const failed = existsSync(join(folder, 'FAILED')) ? readFileSync(join(folder, 'FAILED'), 'utf8').split('\n')[0] : '';
-        const last = lastAuditEvent(join(folder, 'audit.jsonl'));
-        rows.push({ name, run_id: run.name.replace(/\.failed$/, ''), folder, outcome: 'failed', started_at: last?.time ?? '', duration_ms: 0, config_hash: '', stages: '', error: failed || 'no FAILED record', ...(last ? { last_event: last } : {}) });
-        continue;
-      }
-      try {
-        const m = JSON.parse(readFileSync(mf, 'utf8'));
-        // A selection run's backtest, or a meta run's combined record.
-        const h = headlineMetrics(folder);
-        const metrics = h && h.sharpe !== null ? Object.fromEntries(Object.entries({ cagr: h.cagr, sharpe: h.sharpe, max_drawdown: h.max_drawdown, volatility: h.volatility, turnover: h.turnover }).filter(([, v]) => v !== null)) : undefined;
-        rows.push({
-          name: m.name, run_id: m.run_id, folder, outcome: m.outcome, started_at: m.started_at, duration_ms: m.duration_ms,
-          config_hash: m.config_hash, stages: (m.stages ?? []).map((s: { type: string }) => s.type).join(' → '),
-          data_hash: m.data_hash ?? null, kind: m.config?.pipeline ?? 'selection',
-          ...(metrics ? { metrics } : {}),
-          ...(m.error ? { error: `${m.error.stage ? `${m.error.stage}: ` : ''}[${m.error.code}] ${m.error.message}` } : {}),
-        });
-      } catch {
-        rows.push({ name, run_id: run.name, folder, outcome: 'unreadable manifest', started_at: '', duration_ms: 0, config_hash: '', stages: '' });
-      }
-    }
-  }
-  return rows.sort((a, b) => byCodeUnit(b.started_at, a.started_at));
-}
-
-const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '—' : `${(x * 100).toFixed(1)}%`);
-const fix = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(2));
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
-/** Runs with a manifest, per pipeline, in the order they started: each is compared with the one before it. */
-export function comparePairs(rows: RunRow[]): [RunRow, RunRow][] {
-  const byName = new Map<string, RunRow[]>();
-  for (const r of rows) if (r.config_hash) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
-  const pairs: [RunRow, RunRow][] = [];
-  for (const list of byName.values()) {
-    const sorted = [...list].sort((a, b) => byCodeUnit(a.started_at, b.started_at));
-    for (let i = 1; i < sorted.length; i++) pairs.push([sorted[i - 1]!, sorted[i]!]);
-  }
-  return pairs;
-}
-
-/**
- * Writes a compare page (`.compare/<pipeline>/<runA>--<runB>.html`) for each run and the run before it, unless it
- * exists (run folders do not change once written); records the link on the later run's row.
- */
-export async function writeComparePages(rows: RunRow[], root: string, write = true): Promise<number> {
-  const { compareRuns, formatHtml } = await import('./compare.js');
-  let written = 0;
-  for (const [a, b] of comparePairs(rows)) {
-    const page = join('.compare', a.name, `${a.run_id}--${b.run_id}.html`);
-    const file = join(root, page);
-    if (!write && !existsSync(file)) continue;
-    if (!existsSync(file)) {
-      try {
-        const c = await compareRuns(a.folder, b.folder);
-        const back = relative(dirname(file), root);
-        const report = (f: string) => {
-          const page = ['report.html', 'report.md', 'manifest.json'].find((x) => existsSync(join(f, x)));
-          return page ? relative(dirname(file), join(f, page)) : undefined;
-        };
-        mkdirSync(dirname(file), { recursive: true });
-        writeFileSync(`${file}.tmp`, formatHtml(c, (s) => report(s.folder), join(back, 'index.html')));
-        renameSync(`${file}.tmp`, file);
-        written++;
-      } catch {
-        continue; // an unreadable run: no page, the index still lists it
-      }
-    }
-    b.compare = { with: a.run_id, page };
-  }
-  return written;
-}
-
-const COLUMNS = ['pipeline', 'run', 'outcome', 'started', 'time', 'CAGR', 'Sharpe', 'max DD', 'turnover', 'vol', 'config', 'data', 'compare', 'note'] as const;
-/** Columns sorted as numbers (the rest as text). */
-const NUMERIC = new Set(['time', 'CAGR', 'Sharpe', 'max DD', 'turnover', 'vol']);
-
-export function renderIndex(rows: RunRow[], root: string): { md: string; html: string } {
-  const note = (r: RunRow) => (r.outcome === 'succeeded' ? '' : r.error ?? '');
-  const cells = (r: RunRow) => [r.name, r.run_id, r.outcome, r.started_at.replace('T', ' ').slice(0, 19), r.duration_ms ? `${(r.duration_ms / 1000).toFixed(1)} s` : '—', pct(r.metrics?.cagr), fix(r.metrics?.sharpe), pct(r.metrics?.max_drawdown), pct(r.metrics?.turnover), pct(r.metrics?.volatility), r.config_hash.slice(0, 8), (r.data_hash ?? '').replace(/^sha256:/, '').slice(0, 8), r.compare ? 'vs previous' : '', note(r)];
-  const sortValue = (r: RunRow, col: string) => {
-    const x = col === 'time' ? r.duration_ms : col === 'CAGR' ? r.metrics?.cagr : col === 'Sharpe' ? r.metrics?.sharpe : col === 'max DD' ? r.metrics?.max_drawdown : col === 'turnover' ? r.metrics?.turnover : col === 'vol' ? r.metrics?.volatility : undefined;
-    return x === undefined || !Number.isFinite(x) ? '' : String(x);
-  };
-  const link = (r: RunRow) => relative(root, join(r.folder, ['report.html', 'report.md', 'manifest.json', 'FAILED', 'audit.jsonl'].find((f) => existsSync(join(r.folder, f))) ?? ''));
-  const counts = (o: string) => rows.filter((r) => r.outcome === o).length;
-  const md = [
-    `# Runs (${rows.length})`,
-    '',
-    `| ${COLUMNS.join(' | ')} |`,
-    `|${COLUMNS.map(() => '---').join('|')}|`,
-    ...rows.map((r) => `| ${cells(r).map((c, i) => (COLUMNS[i] === 'run' ? `[${c}](${link(r)})` : COLUMNS[i] === 'compare' && r.compare ? `[vs ${r.compare.with}](${r.compare.page})` : c.replace(/\|/g, '/').replace(/\n/g, ' '))).join(' | ')} |`),
-    '',
-  ].join('\n');
-  const td = (r: RunRow, col: string, c: string) => {
-    const sort = NUMERIC.has(col) ? ` data-sort="${esc(sortValue(r, col))}"` : '';
-    if (col === 'run') return `<td><a href="${esc(link(r))}">${esc(c)}</a></td>`;
-    if (col === 'outcome') return `<td class="${esc(r.outcome)}">${esc(c)}</td>`;
-    if (col === 'compare') return `<td>${r.compare ? `<a href="${esc(r.compare.page)}" title="what changed since ${esc(r.compare.with)}">${esc(c)}</a>` : ''}</td>`;
-    if (col === 'config') return `<td title="${esc(r.config_hash)}"><code>${esc(c)}</code></td>`;
-    if (col === 'data') return `<td title="${esc(r.data_hash ?? '')}"><code>${esc(c)}</code></td>`;
-    if (col === 'note') return `<td class="note${r.outcome === 'succeeded' ? '' : ' error'}">${esc(c)}</td>`;
-    if (col === 'config' || col === 'data') return `<td><code>${esc(c)}</code></td>`;
-    return `<td${NUMERIC.has(col) ? ' class="num"' : ''}${sort}>${esc(c)}</td>`;
-  };
-  const names = [...new Set(rows.map((r) => r.name))].sort();
-  // The HTML table has no note column: a run that did not succeed gets its error on a full-width line below it (one
-  // <tbody> per run, so sorting and filtering move the two lines together).
-  const shown = COLUMNS.filter((c) => c !== 'note');
-  const group = (r: RunRow) => {
-    const c = cells(r);
-    const main = `<tr>${shown.map((col) => td(r, col, c[COLUMNS.indexOf(col)]!)).join('')}</tr>`;
-    const err = note(r) ? `<tr class="error-row"><td colspan="${shown.length}"><span class="${esc(r.outcome)}">${esc(r.outcome)}:</span> ${esc(note(r))}</td></tr>` : '';
-    return `<tbody data-outcome="${esc(r.outcome)}" data-pipeline="${esc(r.name)}">${main}${err}</tbody>`;
-  };
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Fractal runs</title><style>
-body{font:14px/1.4 system-ui,-apple-system,Segoe UI,sans-serif;margin:1.5rem;color:#222}
-table{border-collapse:collapse}td,th{padding:.3rem .55rem;text-align:left;vertical-align:top;white-space:nowrap}
-tbody{border-bottom:1px solid #e3e3e3}tbody:hover{background:#fafafa}
-th{position:sticky;top:0;background:#f3f3f3;cursor:pointer;user-select:none;border-bottom:1px solid #ccc}th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
-td.num{text-align:right;font-variant-numeric:tabular-nums}tr.error-row td{white-space:normal;padding-top:0;padding-left:1.6rem;font-size:13px;color:#6d1020;max-width:80rem}
-code{font-size:12px;color:#555}.failed,.interrupted,.unknown{color:#b00020;font-weight:600}.succeeded{color:#1b7f3b}.running{color:#8a6d00;font-weight:600}
-.controls{margin:.6rem 0 1rem;display:flex;gap:.8rem;align-items:center;flex-wrap:wrap}.controls input{width:18rem;padding:.25rem .4rem}.muted{color:#666}
-</style></head><body>
-<h1>Runs (${rows.length})</h1>
-<p class="muted">${['succeeded', 'failed', 'interrupted', 'running'].map((o) => `${counts(o)} ${o}`).join(' · ')}. Click a column to sort; "compare" shows what changed since the pipeline's previous run (config diff, data, metrics, weights).</p>
-<div class="controls"><label>filter <input id="q" type="search" placeholder="pipeline, run id, error text…"></label>
-<label>outcome <select id="outcome"><option value="">all</option>${['succeeded', 'failed', 'interrupted', 'running'].map((o) => `<option>${o}</option>`).join('')}</select></label>
-<label>pipeline <select id="pipeline"><option value="">all</option>${names.map((n) => `<option>${esc(n)}</option>`).join('')}</select></label>
-<span id="shown" class="muted"></span></div>
-<table id="runs"><thead><tr>${shown.map((h) => `<th data-type="${NUMERIC.has(h) ? 'num' : 'text'}">${h}</th>`).join('')}</tr></thead>
-${rows.map(group).join('\n')}
-</table>
-<script>
-(() => {
-  const table = document.getElementById('runs');
-  const groups = [...table.tBodies];
-  const q = document.getElementById('q'), outcome = document.getElementById('outcome'), pipeline = document.getElementById('pipeline');
-  const filter = () => {
-    const text = q.value.trim().toLowerCase();
-    let n = 0;
-    for (const g of groups) {
-      const show = (!outcome.value || g.dataset.outcome === outcome.value) && (!pipeline.value || g.dataset.pipeline === pipeline.value) && (!text || g.textContent.toLowerCase().includes(text));
-      g.hidden = !show;
-      if (show) n++;
-    }
-    document.getElementById('shown').textContent = n === groups.length ? '' : n + ' of ' + groups.length + ' shown';
-  };
-  for (const el of [q, outcome, pipeline]) el.addEventListener('input', filter);
-  table.querySelectorAll('th').forEach((th, i) => th.addEventListener('click', () => {
-    const dir = th.getAttribute('aria-sort') === 'ascending' ? -1 : 1;
-    table.querySelectorAll('th').forEach((h) => h.removeAttribute('aria-sort'));
-    th.setAttribute('aria-sort', dir === 1 ? 'ascending' : 'descending');
-    const num = th.dataset.type === 'num';
-    const key = (g) => { const c = g.rows[0].cells[i]; return num ? (c.dataset.sort === '' ? NaN : Number(c.dataset.sort)) : c.textContent; };
-    groups.sort((a, b) => {
-      const x = key(a), y = key(b);
-      if (num) return Number.isNaN(x) ? (Number.isNaN(y) ? 0 : 1) : Number.isNaN(y) ? -1 : (x - y) * dir;
-      return x.localeCompare(y) * dir;
-    });
-    for (const g of groups) table.appendChild(g);
-  }));
-})();
-</script>
-</body></html>
-`;
-  return { md, html };
-}
+import { listRuns, pruneRuns, writeRunsIndex } from '../api/runs.js';
+import { writeJson } from './shared.js';
 
 export function registerRunsCommand(program: Command): void {
   program
@@ -229,30 +15,17 @@ export function registerRunsCommand(program: Command): void {
     .option('--json', 'print the index as JSON instead')
     .option('--prune', 'delete the folders of interrupted runs (their process is gone), naming each')
     .action(async (opts: { out: string; json?: boolean; prune?: boolean }) => {
-      const root = resolve(opts.out);
-      if (!existsSync(root)) throw inputError('NO_RUNS', `no runs folder at ${opts.out}`, 'Run a pipeline first, or point --out at the runs root.');
-      let rows = collectRuns(root);
       if (opts.prune) {
-        const gone = rows.filter((r) => r.outcome === 'interrupted');
-        for (const r of gone) {
-          rmSync(r.folder, { recursive: true, force: true });
-          process.stderr.write(`removed interrupted run ${relative(process.cwd(), r.folder) || r.folder} (${r.error})\n`);
-        }
+        const gone = pruneRuns(opts.out);
+        for (const r of gone) process.stderr.write(`removed interrupted run ${relative(process.cwd(), r.folder) || r.folder} (${r.error})\n`);
         process.stderr.write(`${gone.length} interrupted run(s) removed\n`);
-        rows = rows.filter((r) => !gone.includes(r));
       }
       if (opts.json) {
         // The compare pages an earlier `runs` wrote (--json writes nothing).
-        await writeComparePages(rows, root, false);
-        writeJson(rows.map((r) => ({ ...r, metrics: r.metrics ?? null })));
+        writeJson((await listRuns(opts.out)).map((r) => ({ ...r, metrics: r.metrics ?? null })));
         return;
       }
-      await writeComparePages(rows, root);
-      const { md, html } = renderIndex(rows, root);
-      for (const [name, text] of [['index.md', md], ['index.html', html]] as const) {
-        writeFileSync(join(root, `${name}.tmp`), text);
-        renameSync(join(root, `${name}.tmp`), join(root, name));
-      }
+      const { rows } = await writeRunsIndex(opts.out);
       process.stdout.write(`${join(opts.out, 'index.html')}\n`);
       for (const r of rows.filter((x) => x.outcome === 'interrupted' || x.outcome === 'running' || x.outcome === 'unknown'))
         process.stderr.write(`${r.outcome}: ${relative(process.cwd(), r.folder) || r.folder} (${r.error})\n`);
