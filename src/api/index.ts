@@ -30,6 +30,8 @@ export { validate } from './validate.js';
 export { plan } from './plan.js';
 export { run } from './run.js';
 export { openLakehouse } from './lakehouse.js';
+export { bullmqExecutors, formatQueueStatus, queueStatus, startWorker } from './queue.js';
+export type { BullmqExecutors, QueueConnectionOptions, WorkerStartOptions } from './queue.js';
 export { listRuns, pruneRuns, writeRunsIndex } from './runs.js';
 export { traceSymbol } from './trace.js';
 export { compareRuns, formatMarkdown as compareMarkdown, formatHtml as compareHtml } from './compare.js';

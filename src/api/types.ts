@@ -56,6 +56,9 @@ export type { Headline } from '../runs/headline.js';
 export type { RunSummary } from '../pipeline/runner.js';
 export type { CellExecutor, CellJob, SleeveExecutor, SleeveTask } from '../pipeline/executor.js';
 
+// ---- distributed runs (startWorker, queueStatus, bullmqExecutors) ----
+export type { BatchStatus, QueueStatus } from '../exec/queue-status.js';
+
 // ---- the lakehouse (openLakehouse) ----
 export type { Lakehouse, SymbolRow, WriteReport, StatusReport, VerifyReport } from '../lakehouse/index.js';
 export type { Ohlcv } from '../lakehouse/ohlcv.js';

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { inputError } from '../core/errors.js';
 import { createProgress, setProgressQuiet } from './progress.js';
-import type { Lakehouse, WriteReport, SymbolRow } from '../lakehouse/index.js';
+import type { Lakehouse, WriteReport, SymbolRow } from '../api/types.js';
 import { lakehousePath, writeJson } from './shared.js';
 
 import { openLakehouse } from '../api/lakehouse.js';

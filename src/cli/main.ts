@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { asFractalError } from '../core/errors.js';
-import { fractalVersion } from '../runs/manifest.js';
+import { version } from '../api/index.js';
 import { registerCompareCommand } from './compare.js';
 import { registerDocsCommand } from './docs.js';
 import { registerLakehouseCommand } from './lakehouse.js';
@@ -23,7 +23,7 @@ const COMMANDS = ['run', 'runs', 'trace', 'compare', 'validate', 'plan', 'plugin
 export function buildProgram(): Command {
   const program = new Command('pipeline-run')
     .description('Fractal: declarative portfolio pipelines.\n  pipeline-run <file>            run a pipeline (same as `run <file>`)\n  pipeline-run validate <paths>  check pipeline files')
-    .version(fractalVersion())
+    .version(version())
     .option('--debug', 'show stack traces')
     .showHelpAfterError()
     .exitOverride();

@@ -13,7 +13,7 @@ import { formatText } from './format.js';
 import { createProgress, setProgressQuiet } from './progress.js';
 import { addConfigOptions, formatError, isDebug, writeJson } from './shared.js';
 import { inputError } from '../core/errors.js';
-import type { QueueExecutors } from '../exec/queue-executor.js';
+import { bullmqExecutors, type BullmqExecutors } from '../api/queue.js';
 
 interface RunCliOptions extends ConfigOptions {
   out: string;
@@ -53,19 +53,14 @@ export function registerRunCommand(program: Command): void {
       const quiet = opts.quiet || opts.json;
       if (opts.executor !== 'local' && opts.executor !== 'bullmq') throw inputError('CLI_BAD_OPTION', `--executor must be local or bullmq, got '${opts.executor}'`);
       // --executor bullmq: sleeves and cells go to workers through Redis (reachable, checked before anything is written).
-      let remote: QueueExecutors | undefined;
-      if (opts.executor === 'bullmq') {
-        const { checkRedis, redisUrl } = await import('../exec/queue-common.js');
-        const url = redisUrl(opts.redis);
-        await checkRedis(url, 5000, (m) => process.stderr.write(`warning: ${m}\n`));
-        const { queueExecutors } = await import('../exec/queue-executor.js');
-        remote = queueExecutors({ url, queue: opts.queue, log: quiet ? () => {} : (m) => process.stderr.write(`${m}\n`) });
-      }
+      let remote: BullmqExecutors | undefined;
+      if (opts.executor === 'bullmq')
+        remote = await bullmqExecutors({ redis: opts.redis, queue: opts.queue, warn: (m) => process.stderr.write(`warning: ${m}\n`), log: quiet ? () => {} : (m) => process.stderr.write(`${m}\n`) });
       const progress = createProgress();
       try {
         const r = await run(file, {
           ...opts,
-          ...(remote ? { cellExecutor: remote.cells, sleeveExecutor: remote.sleeves } : {}),
+          ...(remote ? { cellExecutor: remote.cellExecutor, sleeveExecutor: remote.sleeveExecutor } : {}),
           cache: opts.cache !== false,
           checkpoints: opts.checkpoints !== false,
           // --trace turns traces on; without it the environment decides (OTEL_TRACES_EXPORTER).

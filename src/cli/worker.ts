@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { inputError } from '../core/errors.js';
+import { formatQueueStatus, queueStatus, startWorker } from '../api/queue.js';
 import { lakehousePath, writeJson } from './shared.js';
 
 interface WorkerCliOptions {
@@ -36,17 +37,14 @@ export function registerWorkerCommands(program: Command): void {
     .option('--drain-ms <ms>', 'SIGTERM: how long running jobs may take before they are put back in the queue', '60000')
     .option('--quiet', 'print nothing but errors')
     .action(async (opts: WorkerCliOptions) => {
-      const { checkRedis, redisUrl } = await import('../exec/queue-common.js');
-      const url = redisUrl(opts.redis);
       const log = opts.quiet ? () => {} : (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
-      await checkRedis(url, 5000, (m) => process.stderr.write(`warning: ${m}\n`));
-      const { runWorker } = await import('../exec/queue-worker.js');
-      process.exitCode = await runWorker({
-        url,
+      process.exitCode = await startWorker({
+        redis: opts.redis,
         queue: opts.queue,
+        warn: (m) => process.stderr.write(`warning: ${m}\n`),
         concurrency: positive('--concurrency', opts.concurrency),
-        lakehousePath: lakehousePath(opts.lakehouse),
-        outRoot: opts.out,
+        lakehouse: lakehousePath(opts.lakehouse),
+        out: opts.out,
         lockMs: positive('--lock-ms', opts.lockMs, 1000),
         drainMs: positive('--drain-ms', opts.drainMs, 0),
         log,
@@ -62,12 +60,8 @@ export function registerWorkerCommands(program: Command): void {
     .option('--queue <name>', 'BullMQ queue name', 'fractal')
     .option('--json', 'print one JSON object')
     .action(async (opts: { redis?: string; queue: string; json?: boolean }) => {
-      const { checkRedis, redisUrl } = await import('../exec/queue-common.js');
-      const url = redisUrl(opts.redis);
-      await checkRedis(url);
-      const { queueStatus, formatQueueStatus } = await import('../exec/queue-status.js');
-      const status = await queueStatus(url, opts.queue);
+      const status = await queueStatus({ redis: opts.redis, queue: opts.queue });
       if (opts.json) writeJson(status);
-      else process.stdout.write(formatQueueStatus(status));
+      else process.stdout.write(await formatQueueStatus(status));
     });
 }
