@@ -4,11 +4,10 @@
  */
 import { params, int, type Static } from '../../../src/core/params.js';
 import type { PluginMeta, Reporter, StageEnv } from '../../../src/core/plugin.js';
-import type { AnyContext } from '../../../src/core/context.js';
+import type { AnyContext, BacktestParity } from '../../../src/core/context.js';
 import { metaMarkdown } from './meta-sections.js';
 import { tournamentMarkdown } from './tournament-sections.js';
 import { isoFromDay } from '../../../src/util/dates.js';
-import type { ParityView } from './parity-view.js';
 import { droppedBySteps, driftText, MONTHS, monthlyGrid, passedOnceRelaxed, pct as pctOf, relativeRows, STEP_NAMES, vetoOrder, vetoOutcome, windowRows, type SelectionView } from './selection-sections.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
@@ -118,7 +117,7 @@ export class MarkdownReporter implements Reporter<AnyContext, MarkdownParams> {
 }
 
 /** Parity (parity.json): the same decisions held by two simulators, side by side. */
-function parityMarkdown(p: ParityView): string[] {
+function parityMarkdown(p: BacktestParity): string[] {
   const r = p.record;
   const a = r.metrics[p.simulator]!;
   const b = r.metrics[p.reference]!;
