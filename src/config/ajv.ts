@@ -75,7 +75,9 @@ const compiled = new WeakMap<object, ValidateFunction>();
 export function compile(schema: JsonSchema): ValidateFunction {
   let fn = compiled.get(schema);
   if (!fn) {
-    fn = Object.hasOwn(precompiledValidators(), schemaKey(schema)) ? precompiledValidators()[schemaKey(schema)] : ajv.compile(schema);
+    const precompiled = precompiledValidators();
+    const key = schemaKey(schema);
+    fn = Object.hasOwn(precompiled, key) ? precompiled[key]! : ajv.compile(schema);
     compiled.set(schema, fn);
   }
   return fn;

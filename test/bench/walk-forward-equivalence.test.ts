@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { cli, repo } from '../cli/helpers.js';
+import { seededRandom as generator } from '../math/helpers.js';
 
 const PIPELINE = join(repo, 'pipelines', 'bench', 'walk_forward.yaml');
 // The job: train 252 returns, hold 21, step 21, at most 25 clusters, 2 per cluster, 6 bps on traded notional.
@@ -25,18 +26,6 @@ const TOL = 1e-9;
 // 25 clusters × 2, so the Ward cut and the top-2 rule both drop symbols.
 const N = 60;
 const PRICES = 400;
-
-/** mulberry32: a small seeded generator. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Market {
   symbols: string[];
