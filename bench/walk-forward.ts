@@ -27,6 +27,14 @@ const PRICES = 1261; // 1260 returns: 48 windows of 21 days after the first 252
 const TEST_DAYS = 1008;
 const TOLERANCE = 1e-9;
 const GNU_TIME = '/usr/bin/time';
+/**
+ * The figures issue 13 was filed with (this machine, quiet, one process each), printed beside today's so the table
+ * shows where the product came from; they are a record, not a measurement of this run.
+ */
+const BEFORE: Record<number, { fractal: number; numpy: number; rss: number }> = {
+  500: { fractal: 4.3, numpy: 0.61, rss: 472 },
+  2000: { fractal: 18.9, numpy: 3.9, rss: 1224 },
+};
 
 /** mulberry32: a small seeded generator. */
 function generator(seed: number): () => number {
@@ -218,12 +226,14 @@ const s = (x: number) => `${x.toFixed(2)} s`;
 const mib = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(0)} MiB`);
 console.log(`\nwalk-forward job, ${PRICES - 1} returns, 48 windows (train 252, test 21, step 21), whole processes, wall time incl. start-up${repeat > 1 ? `, best of ${repeat}` : ''}:\n`);
 console.log(`${availableParallelism()} cores; load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end (1 minute)\n`);
-console.log('| N | pipeline-run | numpy/scipy | ratio | peak RSS pipeline-run | peak RSS numpy | CPU pipeline-run | CPU numpy | same returns (1e-9) |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('| N | pipeline-run | numpy/scipy | ratio | before (issue 13): pipeline-run, numpy, ratio, RSS | peak RSS pipeline-run | peak RSS numpy | CPU pipeline-run | CPU numpy | same returns (1e-9) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 const cpu = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : s(x));
 for (const r of rows) {
-  const ratio = r.numpy ? (r.fractal.wallS / r.numpy.wallS).toFixed(1) : 'n/a';
-  console.log(`| ${r.n} | ${s(r.fractal.wallS)} | ${r.numpy ? s(r.numpy.wallS) : 'n/a'} | ${ratio} | ${mib(r.fractal.rssMiB)} | ${mib(r.numpy?.rssMiB ?? null)} | ${cpu(r.fractal.cpuS)} | ${cpu(r.numpy?.cpuS)} | ${r.agree} |`);
+  const ratio = r.numpy ? (r.fractal.wallS / r.numpy.wallS).toFixed(2) : 'n/a';
+  const b = BEFORE[r.n];
+  const before = b ? `${s(b.fractal)}, ${s(b.numpy)}, ${(b.fractal / b.numpy).toFixed(1)}, ${mib(b.rss)}` : 'not measured';
+  console.log(`| ${r.n} | ${s(r.fractal.wallS)} | ${r.numpy ? s(r.numpy.wallS) : 'n/a'} | ${ratio} | ${before} | ${mib(r.fractal.rssMiB)} | ${mib(r.numpy?.rssMiB ?? null)} | ${cpu(r.fractal.cpuS)} | ${cpu(r.numpy?.cpuS)} | ${r.agree} |`);
 }
 console.log('');
 for (const r of rows) console.log(`N=${r.n}: pipeline-run stages: ${r.stages}  [setup: CSV + lakehouse import ${r.setupS.toFixed(1)} s, not timed]`);
