@@ -45,6 +45,7 @@ import type { Ohlcv } from './ohlcv.js';
 import { Store, decodeOhlcv, encodeOhlcv, recover, sha256, describeSource, SYMBOLS_FILE, type OpenOptions, type SymbolWrite, type CommitOptions, type RecoveryReport } from './store.js';
 import { combinedDataIdentity, dataIdentity, entryKey, type Registry, type RegistryEntry, type SourceRef } from './registry.js';
 import { readFunding, readReturns, readPrices, readToxicBars, type ReturnsRequest } from './returns.js';
+import { returnsPanel, type MarketReader } from './panel.js';
 import { isoFromDay } from '../util/dates.js';
 import { generateSynthetic, type SyntheticOptions } from './sources/synthetic.js';
 import { readCsvSource, type CsvImportOptions } from './sources/csv.js';
@@ -55,7 +56,7 @@ import { tableFromIPC } from 'apache-arrow';
 import type { HealthOptions } from './health.js';
 import { codeOf, messageOf } from '../util/thrown.js';
 
-export type { Ohlcv, Registry, RegistryEntry, SourceRef, ReturnsRequest, SyntheticOptions, CsvImportOptions, CcxtOptions, HealthOptions };
+export type { MarketReader, Ohlcv, Registry, RegistryEntry, SourceRef, ReturnsRequest, SyntheticOptions, CsvImportOptions, CcxtOptions, HealthOptions };
 export { combinedDataIdentity, dataIdentity, generateSynthetic };
 
 export const DEFAULT_LAKEHOUSE = './lakehouse';
@@ -186,6 +187,8 @@ function report(entries: RegistryEntry[]): WriteReport {
 }
 
 export class Lakehouse {
+  private identity: { registry: Registry; id: string } | undefined;
+
   private constructor(private readonly store: Store) {}
 
   static async open(path: string, opts: OpenOptions = {}): Promise<Lakehouse> {
@@ -240,13 +243,24 @@ export class Lakehouse {
     return readToxicBars(this.store, req);
   }
 
+  /**
+   * The same three readers over a returns panel of `symbols` on `venue` (panel.ts): built once, then every request
+   * inside it is a slice; undefined when a symbol is not stored there.
+   */
+  returnsPanel(venue: string, symbols: string[], toxicThreshold: number): Promise<MarketReader | undefined> {
+    return returnsPanel(this.store, venue, symbols, toxicThreshold);
+  }
+
   entriesRead(): RegistryEntry[] {
     return this.store.entriesRead();
   }
 
   /** The data identity of every entry this lakehouse holds (see registry.ts `dataIdentity`). */
   dataIdentity(): string {
-    return dataIdentity(Object.values(this.registry().entries));
+    // Asked by every decision of a backtest: computed once per registry version.
+    const reg = this.registry();
+    if (this.identity?.registry !== reg) this.identity = { registry: reg, id: dataIdentity(Object.values(reg.entries)) };
+    return this.identity.id;
   }
 
   status(): StatusReport {

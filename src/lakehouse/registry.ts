@@ -49,6 +49,9 @@ export interface RegistryEntry extends SymbolMeta {
   last_date: string;
   /** sha256 of the file bytes, "sha256:<hex>". */
   checksum: string;
+  /** The file as its commit wrote it (store.ts checkBytes): readers hash the bytes only when the file's stamp
+   *  differs. Absent in stores written before stamps: always hashed. */
+  stamp?: FileStamp;
   bytes: number;
   /** Byte offsets of the date and close buffers in the file: lets the returns reader map them without decoding
    *  the Arrow metadata (the file stays self-describing; readers elsewhere ignore this). */
@@ -64,6 +67,13 @@ export interface RegistryEntry extends SymbolMeta {
    * ingest of the same symbol keeps them.
    */
   declared?: DeclaredFields;
+}
+
+/** Size, modification time (ns) and inode of a file (decimal strings: 64-bit integers). */
+export interface FileStamp {
+  size: number;
+  mtime_ns: string;
+  ino: string;
 }
 
 export interface Registry {

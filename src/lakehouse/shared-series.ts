@@ -11,9 +11,36 @@ import type { Ohlcv } from './ohlcv.js';
 
 const COLUMNS = ['open', 'high', 'low', 'close', 'volume'] as const;
 
-/** What a worker receives: each series' buffer and what it holds. */
+/** What a worker receives: each series' buffer and what it holds, and the returns panels built (panel.ts). */
 export interface SharedSeries {
   series: { key: string; checksum: string; rows: number; funding: boolean; buffer: SharedArrayBuffer }[];
+  panels?: { key: string; checksums: string[]; data: PanelData }[];
+}
+
+/**
+ * A returns panel's arrays (panel.ts), in shared memory: the universe's calendar, each symbol's returns on it
+ * (column-major, toxic-bar rule applied), the index of its bar on each day (-1 none, -2 a toxic spike) and its toxic
+ * bars. Built from the series of the file versions `checksums` names (one per symbol, in order).
+ */
+export interface PanelData {
+  axis: Int32Array;
+  returns: Float64Array;
+  bars: Int32Array;
+  toxic: { date: number; kind: 'spike' | 'reversal'; value: number; booked: number }[][];
+}
+
+/** Panels built in this thread (weakly held, as the series) and adopted from a parent thread. */
+const builtPanels = new Map<string, { checksums: string[]; data: WeakRef<PanelData> }>();
+const adoptedPanels = new Map<string, { checksums: string[]; data: PanelData }>();
+
+export function notePanel(key: string, checksums: string[], data: PanelData): void {
+  builtPanels.set(key, { checksums, data: new WeakRef(data) });
+}
+
+/** The panel a parent thread built for `key` from exactly these file versions, if it shared one. */
+export function adoptedPanel(key: string, checksums: string[]): PanelData | undefined {
+  const p = adoptedPanels.get(key);
+  return p && p.checksums.length === checksums.length && p.checksums.every((c, i) => c === checksums[i]) ? p.data : undefined;
 }
 
 const tag = (key: string, checksum: string) => `${key}\u0000${checksum}`;
@@ -61,6 +88,12 @@ export function shareDecoded(): SharedSeries | undefined {
     else decoded.delete(t);
   }
   if (!all.size) return undefined;
+  const panels: NonNullable<SharedSeries['panels']> = [...adoptedPanels].map(([key, p]) => ({ key, ...p }));
+  for (const [key, p] of builtPanels) {
+    const data = p.data.deref();
+    if (data) panels.push({ key, checksums: p.checksums, data });
+    else builtPanels.delete(key);
+  }
   const series: SharedSeries['series'] = [];
   for (const [t, o] of all) {
     const [key, checksum] = t.split('\u0000') as [string, string];
@@ -68,7 +101,7 @@ export function shareDecoded(): SharedSeries | undefined {
     const buffer = bufferOf.get(o) ?? bufferOf.get(inSharedMemory(o))!;
     series.push({ key, checksum, rows: o.date.length, funding: o.funding !== undefined, buffer });
   }
-  return { series };
+  return { series, ...(panels.length ? { panels } : {}) };
 }
 
 /** A worker takes its parent's shared series (views, no copy). */
@@ -79,6 +112,8 @@ export function adoptSharedSeries(shared: SharedSeries | undefined): void {
     bufferOf.set(o, x.buffer);
     adopted.set(tag(x.key, x.checksum), o);
   }
+  // Typed arrays over SharedArrayBuffers cross as views of the same memory; the toxic lists are small copies.
+  for (const p of shared.panels ?? []) adoptedPanels.set(p.key, { checksums: p.checksums, data: p.data });
 }
 
 function viewsOf(buffer: SharedArrayBuffer, n: number, funding: boolean): Ohlcv {

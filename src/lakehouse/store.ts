@@ -14,17 +14,17 @@
  * writer or `verify` replays the journal. So the store is always the old one or the new one, whole symbols at a time.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, type BigIntStats } from 'node:fs';
 import { readFile, rename, mkdir, unlink, readdir, stat, access } from 'node:fs/promises';
 import { join, dirname, resolve } from 'node:path';
 import { Table, makeData, makeVector, DateDay, Float64, Int32, Utf8, vectorFromArray, tableToIPC, tableFromIPC } from 'apache-arrow';
-import { inputError, runError, systemError } from '../core/errors.js';
+import { FractalError, inputError, runError, systemError } from '../core/errors.js';
 import { parseJsonText } from '../util/json-text.js';
 import { TMP_MARK, writeTemp, writeFileAtomic, fsyncDir } from './atomic.js';
 import { acquireLock, LOCK_FILE, type LockOptions } from './lock.js';
 import {
   REGISTRY_FILE, emptyRegistry, entryKey, loadRegistry, refreshStatuses,
-  type DeclaredFields, type Registry, type RegistryEntry, type SourceRef, type SymbolMeta,
+  type DeclaredFields, type FileStamp, type Registry, type RegistryEntry, type SourceRef, type SymbolMeta,
 } from './registry.js';
 import { seriesFindings, tradesDaily, type HealthOptions } from './health.js';
 import { isoFromDay } from '../util/dates.js';
@@ -65,13 +65,41 @@ export function sha256(buf: Uint8Array): string {
 }
 
 /**
- * Every file a run reads is checked against its registry checksum first (a few ms for hundreds of files): a
- * flipped byte or a file edited behind the registry's back fails the run, instead of flowing into the
- * decisions under a data hash that says the data was clean.
+ * Every file a run reads is checked against its registry checksum: a flipped byte or a file edited behind the
+ * registry's back fails the run, instead of flowing into the decisions under a data hash that says the data was
+ * clean. The bytes are hashed when the file is not the one the commit wrote, as far as the file system tells: its
+ * stamp (size, modification time in ns, inode) differs from the one recorded with the checksum (or none was). Any
+ * write to a file moves its modification time, a replaced file has another inode, so only the hashing of files
+ * nobody touched is saved (hashing was most of reading a market of thousands of files). `lakehouse verify` hashes
+ * every file regardless.
  */
 function checkBytes(buf: Uint8Array, e: RegistryEntry, path: string, key: string): void {
   if (sha256(buf) !== e.checksum)
     throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) does not match its registry checksum: the file changed or is damaged`, 'Run `pipeline-run lakehouse verify` to see every damaged file and `lakehouse repair` to re-fetch them.');
+}
+
+/** The stamp recorded for a file (bigint fields as decimal strings, JSON has no 64-bit integers). */
+export function stampOf(st: BigIntStats): FileStamp {
+  return { size: Number(st.size), mtime_ns: String(st.mtimeNs), ino: String(st.ino) };
+}
+
+const sameStamp = (a: FileStamp | undefined, st: BigIntStats) => a !== undefined && a.size === Number(st.size) && a.mtime_ns === String(st.mtimeNs) && a.ino === String(st.ino);
+
+/** A registered file's bytes, checked (see checkBytes): one open, stat and read. */
+function readChecked(e: RegistryEntry, path: string, key: string): Buffer {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const st = fstatSync(fd, { bigint: true });
+    const buf = readFileSync(fd);
+    if (!sameStamp(e.stamp, st)) checkBytes(buf, e, path, key);
+    return buf;
+  } catch (err) {
+    if (err instanceof FractalError) throw err;
+    throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${messageOf(err)}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------- Arrow I/O
@@ -441,13 +469,7 @@ export class Store {
       return shared;
     }
     const path = join(this.root, e.file);
-    let buf: Uint8Array;
-    try {
-      buf = readFileSync(path); // one call, not four awaited ones (open, stat, read, close): 2000 files a run
-    } catch (err) {
-      throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${messageOf(err)}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
-    }
-    checkBytes(buf, e, path, key);
+    const buf = readChecked(e, path, key); // synchronous calls, not awaited ones: 2000 files a run
     // Decoded into shared memory (one copy, the file's bytes then go): backtest workers read it from there.
     const data = inSharedMemory(decodeOhlcv(buf, path));
     this.cache.set(key, { checksum: e.checksum, data });
@@ -478,13 +500,7 @@ export class Store {
       return shared;
     }
     const path = join(this.root, e.file);
-    let buf: Buffer;
-    try {
-      buf = readFileSync(path);
-    } catch (err) {
-      throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${messageOf(err)}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
-    }
-    checkBytes(buf, e, path, key);
+    const buf = readChecked(e, path, key);
     let data: { date: Int32Array; close: Float64Array };
     if (e.offsets && buf.byteLength === e.bytes) {
       const n = e.rows;
@@ -578,6 +594,8 @@ export class Store {
           const rel = ohlcvPath(w.meta.venue, w.meta.symbol);
           const tmp = await writeTemp(join(this.root, rel), bytes);
           tmpCreated.push(tmp);
+          // The renames keep the file's inode and modification time: its stamp as readers will find it.
+          const stamp = stampOf(await stat(tmp, { bigint: true }));
           renames.push([tmp.slice(this.root.length + 1), rel]);
           const n = data.date.length;
           const entry: RegistryEntry = {
@@ -590,6 +608,7 @@ export class Store {
             first_date: isoFromDay(data.date[0]),
             last_date: isoFromDay(data.date[n - 1]),
             checksum: sha256(bytes),
+            stamp,
             bytes: bytes.byteLength,
             offsets: bufferOffsets(bytes),
             source: w.source,

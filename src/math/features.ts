@@ -383,6 +383,9 @@ export const FEATURE_NAMES = [
   'adx', 'dollarVolume', 'missingFraction',
 ] as const satisfies readonly (keyof SymbolFeatures)[];
 
+/** The features that read bar columns (close, high, low, volume); the others read the returns alone. */
+export const BAR_FEATURES: ReadonlySet<keyof SymbolFeatures> = new Set(['roc', 'efficiency', 'adx', 'dollarVolume']);
+
 /**
  * All features of one symbol over [end - lookback, end). Days before the column starts count as missing.
  * ROC and the efficiency ratio use the close column when given, else prices rebuilt from the returns; ADX needs

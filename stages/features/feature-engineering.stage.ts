@@ -6,7 +6,7 @@ import { asOfEnd, type FeatureTable, type SelectionContext } from '../../src/cor
 import { inputError, runError } from '../../src/core/errors.js';
 import { int, params, typed, type Static } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
-import { computeSelectedFeatures, type SymbolFeatures } from '../../src/math/features.js';
+import { BAR_FEATURES, computeSelectedFeatures, type SymbolFeatures } from '../../src/math/features.js';
 import { periodsPerYearFor } from '../../src/util/annualisation.js';
 
 /** Config-facing feature names and the kernel's field for each. */
@@ -59,7 +59,9 @@ export class FeatureEngineeringStage implements Stage<SelectionContext, FeatureP
     const n = returns.symbols.length;
     if (end < 2) throw inputError('NOT_ENOUGH_HISTORY', `feature_engineering needs at least 2 days of returns, got ${end}`);
     const pool = new Map((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
-    const prices = ctx.prices && ctx.prices.symbols.length === n && ctx.prices.dates.length === T ? ctx.prices : undefined;
+    // Bars only for the features that read them (ingestion may make a bar column only when it is first read).
+    const readsBars = names.some((k) => BAR_FEATURES.has(FEATURES[k]));
+    const prices = readsBars && ctx.prices && ctx.prices.symbols.length === n && ctx.prices.dates.length === T ? ctx.prices : undefined;
     const values: Record<string, Float64Array> = Object.fromEntries(names.map((k) => [k, new Float64Array(n)]));
     // Only the features asked for are computed.
     const kernels = names.map((k) => FEATURES[k]);

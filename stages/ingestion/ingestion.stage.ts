@@ -9,6 +9,7 @@ import type { Candidate, SelectionContext } from '../../src/core/context.js';
 import { asFractalError, FractalError, inputError, runError } from '../../src/core/errors.js';
 import { date, int, num, params, path, pluginRef, type Static } from '../../src/core/params.js';
 import { DEFAULT_HEALTH } from '../../src/lakehouse/health.js';
+import type { MarketReader, SymbolRow } from '../../src/lakehouse/index.js';
 import { inject } from 'inversify';
 import { type PreflightEnv, type RunCache, SERVICE, type Stage, type StageEnv, type StageMeta, type Universe } from '../../src/core/plugin.js';
 import { parseJsonText } from '../../src/util/json-text.js';
@@ -94,7 +95,7 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
     }
     {
       const venue = scan.venue;
-      const stored = new Map(scan.data.symbols().filter((r) => r.venue === venue).map((r) => [r.symbol, r] as const));
+      const stored = storedOn(scan);
       let candidates = p.candidates_path ? readCandidates(resolve(env.baseDir, p.candidates_path), venue) : scan.candidates;
       // Default as-of: the latest bar on the venue (the data decides, not the calendar).
       const span = venueSpan([...stored.values()]);
@@ -125,10 +126,13 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
       const symbols = candidates.map((c) => c.symbol);
       const toxicThreshold = p.toxic_threshold ?? DEFAULT_HEALTH.toxicMove;
       const request = { symbols, venue: scan.venue, end: asOf, lookbackDays: p.lookback_days, toxicThreshold };
-      const returns = await scan.data.readReturns(request);
-      const prices = await scan.data.readPrices(request);
+      // A source with history (every decision of a backtest rediscovers from it, reading every symbol of the
+      // venue): one returns panel per run, which each decision's reads slice (src/lakehouse/panel.ts).
+      const data: MarketReader = (scan.rediscover && !p.candidates_path && (await scan.data.returnsPanel(venue, [...stored.keys()], toxicThreshold))) || scan.data;
+      const returns = await data.readReturns(request);
+      const prices = await data.readPrices(request);
       // One policy for bad prints: the decisions below and the backtest's simulator read the same cleaned series.
-      const toxic = await scan.data.readToxicBars(request);
+      const toxic = await data.readToxicBars(request);
       for (const b of toxic) env.audit.event('ingestion', 'toxic_bar', { symbol: b.symbol, date: isoFromDay(b.date), kind: b.kind, value: b.value, booked: Number.isFinite(b.booked) ? b.booked : null, threshold: toxicThreshold });
       if (returns.dates.length < 2)
         throw inputError('NOT_ENOUGH_HISTORY', `only ${returns.dates.length} day(s) of data up to ${isoFromDay(asOf)} for ${symbols.length} symbols`, undefined, { param: [p.as_of ? 'as_of' : 'lookback_days'] });
@@ -139,15 +143,15 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
       ctx.as_of = asOf;
       ctx.raw_pool = candidates;
       ctx.discovery_funnel = funnel;
-      const data = scan.data;
+      const lh = scan.data;
       ctx.market = {
         venue: scan.venue,
         toxicThreshold,
         readReturns: (req) => data.readReturns({ venue: scan!.venue, ...req, toxicThreshold }),
         readToxicBars: (req) => data.readToxicBars({ venue: scan!.venue, ...req, toxicThreshold }),
-        calendar: async (end) => (await data.readReturns({ venue: scan!.venue, symbols: [...stored.keys()], end, allowEmpty: true })).dates,
+        calendar: async (end) => (await lh.readReturns({ venue: scan!.venue, symbols: [...stored.keys()], end, allowEmpty: true })).dates,
         assetType: (symbol) => stored.get(symbol)?.asset_type,
-        readFunding: (req) => data.readFunding({ venue: scan!.venue, ...req }),
+        readFunding: (req) => lh.readFunding({ venue: scan!.venue, ...req }),
         readBars: (req) => data.readPrices({ venue: scan!.venue, ...req, toxicThreshold }),
         tradingRules: (symbol) => tradingRulesOf(stored.get(symbol)),
       };
@@ -162,6 +166,14 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
       return ctx;
     }
   }
+}
+
+/** The symbols-table rows of the scan's venue, by symbol: made once per scan (every backtest decision asks). */
+const storedRows = new WeakMap<ScanResult, Map<string, SymbolRow>>();
+function storedOn(scan: ScanResult): Map<string, SymbolRow> {
+  let rows = storedRows.get(scan);
+  if (!rows) storedRows.set(scan, (rows = new Map(scan.data.symbols().filter((r) => r.venue === scan.venue).map((r) => [r.symbol, r] as const))));
+  return rows;
 }
 
 /** First and last bar over the venue's symbols. */

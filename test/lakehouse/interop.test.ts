@@ -45,3 +45,31 @@ test('a run reading a file that no longer matches its registry checksum fails, n
   const ro = await openLakehouse(dir, { readOnly: true });
   await expect(ro.readReturns({ symbols: ['BTCUSDT', 'ETHUSDT'], end: '2024-01-01', lookbackDays: 30 })).rejects.toMatchObject({ code: 'LAKEHOUSE_CORRUPT', message: expect.stringContaining('BTCUSDT') });
 });
+
+test('a file altered in place after its commit (same size, same inode, a new modification time) fails the read', async () => {
+  const { openSync, writeSync, closeSync, statSync, utimesSync } = await import('node:fs');
+  const dir = await tempDir();
+  const lh = await openLakehouse(dir, { create: true });
+  await lh.importCsv(CRYPTO, { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot' });
+  const file = join(dir, 'ohlcv', 'binance_spot', 'ETHUSDT.arrow');
+  const before = statSync(file, { bigint: true });
+  // The commit recorded the file as it left it: reads skip hashing exactly while the file still looks like this.
+  expect(lh.registry().entries['binance_spot/ETHUSDT']!.stamp).toEqual({ size: Number(before.size), mtime_ns: String(before.mtimeNs), ino: String(before.ino) });
+  const clean = await openLakehouse(dir, { readOnly: true });
+  await expect(clean.readOhlcv('ETHUSDT', 'binance_spot')).resolves.toBeDefined();
+
+  // One byte rewritten in place through a descriptor: no truncation, no new file.
+  const fd = openSync(file, 'r+');
+  const at = Number(before.size) - 200;
+  writeSync(fd, Buffer.from([readFileSync(file)[at]! ^ 0xff]), 0, 1, at);
+  closeSync(fd);
+  const after = statSync(file, { bigint: true });
+  if (after.mtimeNs === before.mtimeNs) utimesSync(file, new Date(), new Date(Number(before.mtimeNs / 1_000_000n) + 1000)); // a clock coarser than the two writes
+  expect(statSync(file, { bigint: true })).toMatchObject({ size: before.size, ino: before.ino });
+
+  const ro = await openLakehouse(dir, { readOnly: true });
+  await expect(ro.readOhlcv('ETHUSDT', 'binance_spot')).rejects.toMatchObject({ code: 'LAKEHOUSE_CORRUPT', message: expect.stringContaining('ETHUSDT') });
+  await expect(ro.readReturns({ symbols: ['ETHUSDT'], venue: 'binance_spot', end: '2024-01-01', lookbackDays: 30 })).rejects.toMatchObject({ code: 'LAKEHOUSE_CORRUPT' });
+  // `verify` hashes every file whatever its stamp.
+  expect((await ro.verify()).problems.map((p) => p.key)).toEqual(['binance_spot/ETHUSDT']);
+});
