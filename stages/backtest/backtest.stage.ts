@@ -54,6 +54,9 @@ interface PathSettings {
   market: SimulatorMarket;
 }
 
+/** CPU milliseconds a replay worker thread spends before its first decision is made (see `threads` below). */
+const WORKER_START_CPU_MS = 1250;
+
 const PARAMS = params({
   train_window: int('Days of history each decision sees.', 252, { min: 2 }),
   test_window: int('Days each set of weights is held.', 20, { min: 1 }),
@@ -68,7 +71,7 @@ const PARAMS = params({
   simulator: pluginRef('simulator', 'How the decisions are held: `vectorized` (weights with drift) or `event_driven` (orders, fills and a cash account); docs/backtest.md compares them.', 'vectorized'),
   parity: bool("Also hold the champion's decisions with the other simulator (the order-level `event_driven` against the `vectorized` reference; event_driven with its defaults when the simulator is vectorized) and write parity.json and a report section: how far the vectorized backtest can be trusted.", false),
   periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
-  workers: int('Threads deciding windows in parallel (windows are independent; any number gives the same bytes). When omitted the first decision is made in process and, when its CPU time times the windows exceeds 10 s, the others go to one thread per core (at least 4 windows each). 1 decides them in process.', undefined, { min: 1 }),
+  workers: int("Threads deciding windows in parallel (windows are independent; any number gives the same bytes). When omitted the first two decisions are made in process and the others go to one thread per core (at least 4 windows each) when what threads would save on them (the second decision's CPU time times their number, less a thread's share) outweighs a worker's start-up (about 1.25 CPU s). 1 decides them in process.", undefined, { min: 1 }),
   first_rebalance: oneOfStr(FIRST_REBALANCE, "When the first decision is made. 'after_train_days': on the train_window-th day of data, whose window holds train_window − 1 returns (the first day of data has no return). 'after_train_returns': one day later, once train_window returns exist, so every decision sees train_window returns (numpy's `R[t - train:t]` with the first decision at t = train).", 'after_train_days'),
 });
 export type BacktestParams = Static<typeof PARAMS>;
@@ -148,17 +151,22 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
     const dates = [...rebalances.map((t) => calendar[t]), asOfFinal];
     const replayOpts = { lookbackDays: train, challengers: wantChallengers };
     const progress = (done: number) => env.progress('backtest windows', Math.min(done, rebalances.length), rebalances.length);
-    // Workers pay a start-up (modules, a cold JIT: about a CPU second each, measured on the walk-forward bench):
-    // worth it only when the decisions take well over that in process (10 s). Without a `workers` param the first
-    // decision is made in process and its CPU time (which a busy machine does not inflate, unlike wall time)
-    // estimates the others. Decisions are independent: where each is made never changes it.
+    // Worker threads pay a start-up: about 1.25 CPU s each (measured at N=500 on the walk-forward bench: modules,
+    // the scan rebuilt, a cold JIT), which on their own cores costs the run that much wall time. Worth it only when
+    // the decisions left, D CPU s in process, lose more than that: D (1 - 1/t) > S per t threads. Without a `workers`
+    // param, two decisions are made in process and the second's CPU time (warm: the first also builds the run's
+    // returns panel and JITs the stages; CPU, which a busy machine does not inflate, unlike wall time) estimates the
+    // others. Decisions are independent: where each is made never changes it.
     let threads = p.workers;
     let head: ReplayOutcome[] = [];
     if (threads === undefined) {
-      const cpu0 = process.cpuUsage();
       head = await this.replays.replayMany(dates.slice(0, 1), { ...replayOpts, threads: 1, onProgress: progress });
+      const cpu0 = process.cpuUsage();
+      if (dates.length > 1) head.push(...(await this.replays.replayMany(dates.slice(1, 2), { ...replayOpts, threads: 1, onProgress: (done) => progress(1 + done) })));
       const cpu = process.cpuUsage(cpu0);
-      threads = ((cpu.user + cpu.system) / 1000) * (dates.length - 1) > 10_000 ? defaultThreads(dates.length - 1) : 1;
+      const left = dates.length - head.length;
+      const t = defaultThreads(left);
+      threads = t > 1 && ((cpu.user + cpu.system) / 1000) * left * (1 - 1 / t) > WORKER_START_CPU_MS ? t : 1;
     }
     const rest = await this.replays.replayMany(dates.slice(head.length), { ...replayOpts, threads, onProgress: (done) => progress(head.length + done) });
     const all = [...head, ...rest];

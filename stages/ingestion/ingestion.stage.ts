@@ -149,7 +149,8 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
         toxicThreshold,
         readReturns: (req) => data.readReturns({ venue: scan!.venue, ...req, toxicThreshold }),
         readToxicBars: (req) => data.readToxicBars({ venue: scan!.venue, ...req, toxicThreshold }),
-        calendar: async (end) => (await lh.readReturns({ venue: scan!.venue, symbols: [...stored.keys()], end, allowEmpty: true })).dates,
+        // Every day of the venue's data up to `end` (the toxic rule changes values, not days: the panel serves it).
+        calendar: async (end) => (await data.readReturns({ venue: scan!.venue, symbols: [...stored.keys()], end, allowEmpty: true, toxicThreshold })).dates,
         assetType: (symbol) => stored.get(symbol)?.asset_type,
         readFunding: (req) => lh.readFunding({ venue: scan!.venue, ...req }),
         readBars: (req) => data.readPrices({ venue: scan!.venue, ...req, toxicThreshold }),
