@@ -9,6 +9,8 @@
  * n + i is the cluster formed at row i.
  */
 
+import { wardMergesSimd } from './ward-wasm.js';
+
 export type LinkageMatrix = Float64Array;
 export type DistanceLayout = 'condensed' | 'square';
 
@@ -31,26 +33,37 @@ export function squareToCondensed(square: Float64Array, n: number): Float64Array
   return out;
 }
 
-function toWorkingSquare(distances: Float64Array, n: number, layout: DistanceLayout): Float64Array {
-  const work = new Float64Array(n * n);
+/**
+ * Writes the distances as a full symmetric matrix, row i at target[i * stride] (columns 0 … n - 1). A square input
+ * contributes its upper triangle, as scipy's squareform would, so an asymmetric input cannot change the answer;
+ * `asGiven` copies a square as it is (the caller vouches that it is symmetric and finite).
+ */
+function fillWorkingSquare(distances: Float64Array, n: number, layout: DistanceLayout, target: Float64Array, stride: number, asGiven = false): void {
   if (layout === 'square') {
     if (distances.length !== n * n) throw new Error(`square distances need ${n * n} entries, got ${distances.length}`);
-    // Use the upper triangle as scipy's squareform would, so an asymmetric input cannot change the answer.
+    if (asGiven) {
+      for (let i = 0; i < n; i++) target.set(distances.subarray(i * n, i * n + n), i * stride);
+      return;
+    }
     for (let i = 0; i < n; i++) {
-      for (let j = i + 1; j < n; j++) work[i * n + j] = work[j * n + i] = distances[i * n + j]!;
+      target[i * stride + i] = 0;
+      for (let j = i + 1; j < n; j++) target[i * stride + j] = target[j * stride + i] = finite(distances[i * n + j]!);
     }
   } else {
     if (distances.length !== (n * (n - 1)) / 2) {
       throw new Error(`condensed distances for ${n} points need ${(n * (n - 1)) / 2} entries, got ${distances.length}`);
     }
     let k = 0;
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) work[i * n + j] = work[j * n + i] = distances[k++]!;
+    for (let i = 0; i < n; i++) {
+      target[i * stride + i] = 0;
+      for (let j = i + 1; j < n; j++) target[i * stride + j] = target[j * stride + i] = finite(distances[k++]!);
+    }
   }
-  for (let k = 0; k < work.length; k++) {
-    const d = work[k]!;
-    if (!Number.isFinite(d)) throw new Error('distances must be finite (scipy refuses NaN and infinity too)');
-  }
-  return work;
+}
+
+function finite(d: number): number {
+  if (!Number.isFinite(d)) throw new Error('distances must be finite (scipy refuses NaN and infinity too)');
+  return d;
 }
 
 /** scipy's _ward update, same operation order so heights agree bit for bit in practice. */
@@ -63,14 +76,33 @@ function wardUpdate(dXI: number, dYI: number, dXY: number, sizeX: number, sizeY:
  * Ward linkage of n points given their pairwise distances, condensed (scipy pdist order, the default) or a square
  * row-major n x n matrix. n = 1 gives an empty linkage.
  */
-export function wardLinkage(distances: Float64Array, n: number, layout: DistanceLayout = 'condensed', opts: { consume?: boolean } = {}): LinkageMatrix {
+export function wardLinkage(
+  distances: Float64Array,
+  n: number,
+  layout: DistanceLayout = 'condensed',
+  opts: { consume?: boolean; kernel?: 'auto' | 'js' } = {},
+): LinkageMatrix {
   if (!Number.isInteger(n) || n < 1) throw new Error(`need at least one point, got n = ${n}`);
-  // consume: a full symmetric square the caller no longer needs becomes the working matrix (no n² copy).
-  const D = opts.consume && layout === 'square' && distances.length === n * n ? distances : toWorkingSquare(distances, n, layout);
+  // consume: a full symmetric square the caller no longer needs; it is used as it is (no checks, no copy in JS).
+  const asGiven = opts.consume === true && layout === 'square' && distances.length === n * n;
+  const raw = new Float64Array(Math.max(0, n - 1) * 4);
+  const simd = opts.kernel !== 'js' && wardMergesSimd(n, (matrix, stride) => fillWorkingSquare(distances, n, layout, matrix, stride, asGiven), raw);
+  if (!simd) {
+    let D = distances;
+    if (!asGiven) {
+      D = new Float64Array(n * n);
+      fillWorkingSquare(distances, n, layout, D, n);
+    }
+    nnChainMerges(D, n, raw);
+  }
+  return relabel(sortByHeight(raw, n), n);
+}
+
+/** The nearest-neighbour chain in plain JavaScript (the reference the SIMD kernels reproduce): merges into raw. */
+function nnChainMerges(D: Float64Array, n: number, raw: Float64Array): void {
   const size = new Int32Array(n).fill(1);
   const chain = new Int32Array(n);
   let chainLength = 0;
-  const raw = new Float64Array(Math.max(0, n - 1) * 4);
   // The live clusters in ascending slot order: scans skip merged slots, and ascending order keeps scipy's
   // tie-breaking (the lowest index wins).
   const active = Int32Array.from({ length: n }, (_, i) => i);
@@ -135,7 +167,6 @@ export function wardLinkage(distances: Float64Array, n: number, layout: Distance
       D[i * n + y] = d;
     }
   }
-  return relabel(sortByHeight(raw, n), n);
 }
 
 /** Stable sort of the raw merges by height (scipy: argsort kind='mergesort'). */
