@@ -1,6 +1,8 @@
 /**
  * Allocation: an engine turns returns (of atoms when synthesis ran, else of symbols) into weights under bounds,
  * cluster caps, direction caps and an optional beta target, falling back through a declared list of engines.
+ * The stage turns the context into arrays (the universe, bounds per asset, cluster caps, betas, net caps) and writes
+ * what `allocate` (src/portfolio/allocate.ts: estimates, engines, fallbacks, checks) decides.
  * See docs/allocation.md for the estimators, the checks made before solving and the artifacts written.
  */
 import { recordAdjustment, type ReturnsMatrix, type SelectionContext } from '../../src/core/context.js';
@@ -8,15 +10,13 @@ import { isoFromDay } from '../../src/util/dates.js';
 import { FractalError, inputError, runError, type ParamPath } from '../../src/core/errors.js';
 import { ownMap } from '../../src/util/keyed.js';
 import { fraction, num, params, str, typed, type Static } from '../../src/core/params.js';
-import type { EngineMeta, PluginRef, PreflightEnv, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
-import { correlationMatrix } from '../../src/math/correlation.js';
-import { estimateCovariance, expectedReturns, regulariseCovariance } from '../../src/math/covariance-estimators.js';
-import { QPInfeasibleError } from '../../src/math/qp.js';
+import type { PreflightEnv, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
+import { estimateCovariance } from '../../src/math/covariance-estimators.js';
 import { riskContributions } from '../../src/math/risk-parity.js';
 import { periodsPerYearFor } from '../../src/util/annualisation.js';
 import { ALLOCATION_PARAMS, BOUND, CAP_PARAMS, REGIME_CAPS } from '../../src/portfolio/allocation-params.js';
-import { emptyBookProblem, FEASIBILITY_TOLERANCE, portfolioVariance, violation, type AllocationEngine, type AllocationProblem } from '../../src/portfolio/engine.js';
-import { messageOf } from '../../src/util/thrown.js';
+import { allocate, clusterCaps, columnsWithReturns, engineChoices, type AllocationConstraints, type AssetReturns, type ClusterCaps, type Estimation } from '../../src/portfolio/allocate.js';
+import { emptyBookProblem, portfolioVariance, type AllocationEngine, type AllocationProblem } from '../../src/portfolio/engine.js';
 
 export const BETA_RELAXATION = [0.15, 0.25];
 
@@ -103,14 +103,9 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
     const periods = p.periods_per_year ?? (data.symbols.length ? Math.max(...data.symbols.map((s) => periodsPerYearFor(pool.get(physical(s))))) : 252);
 
     // Universe: columns with at least two observations.
-    const keep: number[] = [];
-    const dropped: number[] = [];
-    for (let j = 0; j < data.symbols.length; j++) {
-      let c = 0;
-      for (let t = 0; t < T && c < 2; t++) if (data.values[j * T + t] === data.values[j * T + t]) c++;
-      (c >= 2 ? keep : dropped).push(j);
-    }
-    const droppedNames = dropped.map((j) => data.symbols[j]!);
+    const keep = columnsWithReturns(data.values, data.symbols.length, T);
+    const kept = new Set(keep);
+    const droppedNames = data.symbols.filter((_, j) => !kept.has(j));
     if (data.symbols.length === 0)
       throw runError('NO_WINNERS', 'allocation: the policy stage left no winners (every candidate was vetoed or ineligible)', 'See the policy stage\'s veto records (audit.jsonl, or `pipeline-run trace <run> <symbol>`) and loosen the filters or widen the universe.');
     if (keep.length === 0) throw runError('EMPTY_UNIVERSE', `allocation: none of the ${data.symbols.length} winners has at least two returns`);
@@ -118,7 +113,6 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
     const n = symbols.length;
     const values = new Float64Array(n * T);
     keep.forEach((j, k) => values.set(data.values.subarray(j * T, (j + 1) * T), k * T));
-    const matrix = { values, nSymbols: n, nDays: T };
 
     // Constraints, checked against the universe before anything is solved.
     const [lb0, ub0] = p.bounds ?? [0, 1];
@@ -149,52 +143,33 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
     // is not something the engines can solve yet: refused up front, never silently exceeded.
     if (dc.gross !== undefined && lb.some((x) => x < 0))
       throw inputError('GROSS_CAP_UNSUPPORTED', `allocation: a gross direction cap (${dc.gross}) with negative bounds is not supported by the engines yet`, 'Express shorts as SHORT atoms (synthesis direction: SHORT or BOTH), whose book keeps gross = budget, or drop the gross cap.', { param: ['direction_caps', 'gross'] });
-    const groups: AllocationProblem['groups'] = [];
-    let capRecord: Record<string, unknown> | undefined;
+    let groups: AllocationProblem['groups'] = [];
+    let capRecord: ClusterCaps['record'] | undefined;
     if (ctx.clusters) {
       const requested = p.cluster_cap ?? 0.25;
       const regimeCaps: Record<string, number> = { ...REGIME_CAPS, ...Object.fromEntries(Object.entries(p.regime_caps ?? {}).map(([k, v]) => [k.toUpperCase(), v])) };
       const regimeCap = ctx.regime ? regimeCaps[ctx.regime] : undefined;
-      let cap = regimeCap === undefined ? requested : Math.min(requested, regimeCap);
       const label = new Map(ctx.clusters.symbols.map((s, i) => [s, ctx.clusters!.labels[i]!]));
-      const byLabel = new Map<number, number[]>();
-      symbols.forEach((s, i) => {
-        const l = label.get(physical(s));
-        if (l !== undefined) byLabel.set(l, [...(byLabel.get(l) ?? []), i]);
-      });
-      const capacityAt = (c: number) =>
-        [...byLabel.values()].reduce((acc, members) => acc + Math.min(c * budget, members.reduce((a, i) => a + ub[i]!, 0)), 0)
-        + symbols.reduce((acc: number, s, i) => acc + (label.has(physical(s)) ? 0 : ub[i]!), 0);
-      capRecord = { requested, regime: ctx.regime ?? null, regime_cap: regimeCap ?? null, applied: cap, relaxed: false };
-      // Fewer clusters than 1/cap (a highly correlated pool) cannot hold the budget under the cap: by the declared
-      // rule the cap rises to an equal share per cluster (relax), or the run stops (refuse); never silently.
-      if (capacityAt(cap) < budget - 1e-12 && byLabel.size > 0) {
-        const relaxed = Math.max(cap, 1 / byLabel.size);
-        const reason = `${byLabel.size} cluster(s) capped at ${cap} cannot hold the budget ${budget}`;
-        if (p.on_infeasible_caps === 'refuse')
-          throw runError('CLUSTER_CAPS_INFEASIBLE', `allocation${ctx.as_of !== undefined ? ` as of ${isoFromDay(ctx.as_of)}` : ''}: ${reason} (on_infeasible_caps: refuse)`, 'Set on_infeasible_caps: relax (the cap rises to 1/k, recorded), raise cluster_cap or regime_caps, or cut the tree into more clusters.', { param: ['on_infeasible_caps'] });
-        const adjustment = { stage: 'allocation', kind: 'cluster_cap_relaxed', rule: 'equal_share', from: cap, to: relaxed, clusters: byLabel.size, regime: ctx.regime ?? null, reason };
+      const caps = clusterCaps(symbols.map((s) => label.get(physical(s))), ub, budget, requested, ctx.regime, regimeCap, p.on_infeasible_caps);
+      if ('refused' in caps)
+        throw runError('CLUSTER_CAPS_INFEASIBLE', `allocation${ctx.as_of !== undefined ? ` as of ${isoFromDay(ctx.as_of)}` : ''}: ${caps.refused} (on_infeasible_caps: refuse)`, 'Set on_infeasible_caps: relax (the cap rises to 1/k, recorded), raise cluster_cap or regime_caps, or cut the tree into more clusters.', { param: ['on_infeasible_caps'] });
+      if (caps.relaxed) {
+        // Fewer clusters than 1/cap (a highly correlated pool) cannot hold the budget under the cap: by the declared
+        // rule the cap rose to an equal share per cluster, recorded.
+        const { from, to, clusters, reason } = caps.relaxed;
+        const adjustment = { stage: 'allocation', kind: 'cluster_cap_relaxed', rule: 'equal_share', from, to, clusters, regime: ctx.regime ?? null, reason };
         env.audit.event('allocation', 'cluster_cap_relaxed', adjustment);
         recordAdjustment(ctx, adjustment);
-        env.log(`allocation: cluster cap raised from ${cap} to ${relaxed.toFixed(4)} (${byLabel.size} clusters)`);
-        cap = relaxed;
-        capRecord = { ...capRecord, applied: cap, relaxed: true, rule: 'equal_share' };
+        env.log(`allocation: cluster cap raised from ${from} to ${to.toFixed(4)} (${clusters} clusters)`);
       }
-      for (const [l, members] of byLabel) groups.push({ name: `cluster_${l}`, members, cap });
-      const capacity = capacityAt(cap);
-      if (capacity < budget - 1e-12) {
-        throw inputError('CLUSTER_CAPS_BELOW_BUDGET', `allocation: ${groups.length} clusters capped at ${cap} can hold at most ${capacity.toFixed(4)}, below the budget ${budget}`, 'Raise cluster_cap, widen the bounds or widen the universe.', { param: ['cluster_cap'] });
+      groups = caps.groups;
+      capRecord = caps.record;
+      const cap = caps.record.applied;
+      if (caps.capacity < budget - 1e-12) {
+        throw inputError('CLUSTER_CAPS_BELOW_BUDGET', `allocation: ${groups.length} clusters capped at ${cap} can hold at most ${caps.capacity.toFixed(4)}, below the budget ${budget}`, 'Raise cluster_cap, widen the bounds or widen the universe.', { param: ['cluster_cap'] });
       }
       env.audit.event('allocation', 'cluster_caps', { clusters: groups.length, cap, requested, regime: ctx.regime ?? null, regime_cap: regimeCap ?? null });
     }
-
-    // Risk and return estimates.
-    const est = estimateCovariance(matrix, { estimator, missing, halflife: cov_p.halflife, periods });
-    const reg = regulariseCovariance(est.cov, n);
-    if (reg.shrinkage > 0 || reg.reason) env.audit.event('allocation', 'covariance_regularised', { shrinkage: reg.shrinkage, reason: reg.reason ?? null });
-    const mu = expectedReturns(matrix, erMethod, periods);
-    for (let i = 0; i < n; i++) if (mu[i] !== mu[i]) mu[i] = 0;
-    const corr = correlationMatrix(matrix, { missing });
 
     // Market neutrality: beta of each asset to the benchmark (pairwise, as the covariance).
     const mn = p.market_neutral;
@@ -203,7 +178,7 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
       const src = ctx.returns ?? data;
       const b = src.symbols.indexOf(mn.benchmark);
       if (b < 0) throw inputError('UNKNOWN_SYMBOL', `allocation.market_neutral.benchmark '${mn.benchmark}' is not in the returns`, undefined, { param: ['market_neutral', 'benchmark'] });
-      beta = new Float64Array(n);
+      const betas = new Float64Array(n);
       const ST = src.dates.length;
       const bench = src.values.subarray(b * ST, (b + 1) * ST);
       symbols.forEach((s, i) => {
@@ -213,8 +188,9 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
         pair.set(src.values.subarray(j * ST, (j + 1) * ST), 0);
         pair.set(bench, ST);
         const c = estimateCovariance({ values: pair, nSymbols: 2, nDays: ST }, { estimator: 'sample', missing: 'pairwise' }).cov;
-        beta![i] = src === data || !useAtoms ? c[1]! / c[3]! : (sign * c[1]!) / c[3]!;
+        betas[i] = src === data || !useAtoms ? c[1]! / c[3]! : (sign * c[1]!) / c[3]!;
       });
+      beta = betas;
     }
 
     // A net direction cap on a book of LONG and SHORT atoms: |Σ LONG weights − Σ SHORT weights| <= net.
@@ -226,67 +202,39 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
       netCaps.push({ name: 'net_max', a: sign, b: dc.net }, { name: 'net_min', a: sign.map((x) => -x), b: dc.net });
       env.audit.event('allocation', 'direction_caps', { net: dc.net, long_atoms: sign.filter((x) => x > 0).length, short_atoms: sign.filter((x) => x < 0).length });
     }
-    const engines = [p.engine, ...(p.fallback ?? [])];
-    const tolerances = mn ? [mn.tolerance ?? 0.05, ...BETA_RELAXATION.filter((t) => t > (mn.tolerance ?? 0.05))] : [undefined];
-    const attempts: { engine: string; beta_tolerance?: number; error: string; code?: string }[] = [];
-    let chosen: { engine: PluginRef; weights: Float64Array; diagnostics: Record<string, unknown>; betaTolerance?: number; adjustments: Record<string, unknown>[] } | undefined;
-    for (const [k, ref] of engines.entries()) {
-      const engine = env.plugins.get<AllocationEngine>('engine', ref.name);
-      // A sample covariance from no more days than assets is singular: engines built on it are not run on it.
-      if (env.plugins.meta<EngineMeta>('engine', ref.name).needs === 'covariance' && T <= n) {
-        const error = `${ref.name} needs a covariance matrix, and ${T} day(s) of returns for ${n} assets do not determine one (it needs more days than assets)`;
-        attempts.push({ engine: ref.name, error, code: 'TOO_FEW_OBSERVATIONS' });
-        env.audit.event('allocation', 'engine_failed', { engine: ref.name, attempts: attempts.filter((a) => a.engine === ref.name), days: T, assets: n });
-        continue;
-      }
-      const refParam: ParamPath = k === 0 ? ['engine', 'params'] : ['fallback', k - 1, 'params'];
-      for (const tol of tolerances) {
-        const linear: AllocationProblem['linear'] = [...netCaps];
-        if (beta && tol !== undefined) {
-          linear.push({ name: 'beta_max', a: beta, b: tol }, { name: 'beta_min', a: beta.map((x) => -x), b: tol });
-        }
-        const problem: AllocationProblem = { symbols, physical: symbols.map(physical), n, cov: reg.cov, mu, corr, riskFreeRate: rf, budget, lb, ub, groups, linear, conviction: convictionFor(ctx, symbols, physical), returns: { values, days: T }, ...(dc.gross !== undefined ? { gross: dc.gross } : {}) };
-        try {
-          const r = engine.run(problem, ref.params ?? {});
-          const v = violation(problem, r.weights);
-          if (!(v <= FEASIBILITY_TOLERANCE * Math.max(1, Math.abs(budget)) * 10)) throw runError('ENGINE_INFEASIBLE_RESULT', `${ref.name} returned weights that break a constraint by ${v.toExponential(2)}`);
-          chosen = { engine: ref, weights: r.weights, diagnostics: r.diagnostics ?? {}, betaTolerance: tol, adjustments: r.adjustments ?? [] };
-          break;
-        } catch (e) {
-          // A param the engine refuses (a budget for a symbol not in the universe) is the input's fault: no fallback hides it.
-          if (e instanceof FractalError && e.exitCode === 2) throw e.underParam(refParam);
-          const message = e instanceof QPInfeasibleError ? 'infeasible: the constraints have no common portfolio' : messageOf(e);
-          attempts.push({ engine: ref.name, ...(tol !== undefined ? { beta_tolerance: tol } : {}), error: message, ...(e instanceof FractalError ? { code: e.code } : {}) });
-          if (tol !== undefined) env.audit.event('allocation', 'beta_relaxation', { engine: ref.name, tolerance: tol, error: message });
-          if (!(e instanceof QPInfeasibleError) && !(e instanceof FractalError) && tol === undefined) {
-            // A solver or numerical failure: record and move to the next engine.
-          }
-        }
-      }
-      if (chosen) break;
-      env.audit.event('allocation', 'engine_failed', { engine: ref.name, attempts: attempts.filter((a) => a.engine === ref.name) });
-    }
-    if (!chosen && attempts.every((a) => a.code === 'TOO_FEW_OBSERVATIONS'))
+    const refs = [p.engine, ...(p.fallback ?? [])];
+    const tolerance = mn ? mn.tolerance ?? 0.05 : undefined;
+    const constraints: AllocationConstraints = {
+      budget, lb, ub, groups, linear: netCaps, ...(dc.gross !== undefined ? { gross: dc.gross } : {}),
+      ...(beta && tolerance !== undefined ? { beta: { beta, tolerances: [tolerance, ...BETA_RELAXATION.filter((t) => t > tolerance)] } } : {}),
+    };
+    const assets: AssetReturns = { values, days: T, symbols, physical: symbols.map(physical), ...withConviction(convictionFor(ctx, symbols, physical)) };
+    const estimation: Estimation = { estimator, missing, halflife: cov_p.halflife, periods, expectedReturns: erMethod, riskFreeRate: rf };
+    const chosen = allocate(assets, constraints, engineChoices(refs, env.plugins), estimation, (event, data) => env.audit.event('allocation', event, data));
+    const attempts = chosen.attempts;
+    if (chosen.engine === null && attempts.every((a) => a.code === 'TOO_FEW_OBSERVATIONS'))
       throw runError('TOO_FEW_OBSERVATIONS', `allocation: ${attempts.map((a) => a.error).join('; ')}`, undefined, { details: { days: T, assets: n } });
-    if (!chosen) {
-      throw runError('ALLOCATION_FAILED', `allocation: every engine failed (${attempts.map((a) => `${a.engine}: ${a.error}`).join('; ')})`, engines.length === 1 ? 'declare a fallback, e.g. fallback: [equal_weight]' : undefined);
+    if (chosen.engine === null) {
+      throw runError('ALLOCATION_FAILED', `allocation: every engine failed (${attempts.map((a) => `${a.engine}: ${a.error}`).join('; ')})`, refs.length === 1 ? 'declare a fallback, e.g. fallback: [equal_weight]' : undefined);
     }
-    if (chosen.engine.name !== engines[0]!.name) env.audit.event('allocation', 'fallback_used', { requested: engines[0]!.name, used: chosen.engine.name });
+    const engineName = chosen.engine;
+    if (engineName !== refs[0]!.name) env.audit.event('allocation', 'fallback_used', { requested: refs[0]!.name, used: engineName });
     // Which engine produced the weights: the backtest records it per rebalance.
-    ctx.allocation_engine = chosen.engine.name;
+    ctx.allocation_engine = engineName;
     for (const a of chosen.adjustments) {
-      const adjustment = { stage: 'allocation', engine: chosen.engine.name, kind: String(a.kind), ...a };
-      env.audit.event('allocation', String(a.kind), adjustment);
+      const adjustment = { stage: 'allocation', engine: engineName, ...a };
+      env.audit.event('allocation', a.kind, adjustment);
       recordAdjustment(ctx, adjustment);
     }
     if (chosen.betaTolerance !== undefined && mn && chosen.betaTolerance !== (mn.tolerance ?? 0.05))
       recordAdjustment(ctx, { stage: 'allocation', kind: 'beta_relaxed', from: mn.tolerance ?? 0.05, to: chosen.betaTolerance });
+    const { cov, mu } = chosen.estimates;
 
     const w = chosen.weights;
-    const variance = portfolioVariance(reg.cov, n, w);
+    const variance = portfolioVariance(cov, n, w);
     const er = w.reduce((s, x, i) => s + x * mu[i]!, 0);
     const vol = Math.sqrt(Math.max(0, variance));
-    const rc = riskContributions(reg.cov, n, w);
+    const rc = riskContributions(cov, n, w);
     // Net atoms into physical weights: a SHORT atom's weight is short exposure.
     const net = new Map<string, number>();
     symbols.forEach((s, i) => {
@@ -301,9 +249,9 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
     const metrics = {
       // The weights this block describes (a backtest rewrites the block with its own as-of decision: weights.json's).
       weights: Object.fromEntries(ctx.weights.map((x) => [x.symbol, x.weight])),
-      engine: chosen.engine.name,
-      requested_engine: engines[0]!.name,
-      fallback_used: chosen.engine.name !== engines[0]!.name,
+      engine: engineName,
+      requested_engine: refs[0]!.name,
+      fallback_used: engineName !== refs[0]!.name,
       attempts,
       expected_return: er,
       volatility: vol,
@@ -311,7 +259,7 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
       risk_free_rate: rf,
       periods_per_year: periods,
       risk_contributions: Object.fromEntries(symbols.map((s, i) => [s, rc[i]!])),
-      covariance: { estimator, missing, ...(est.shrinkage !== undefined ? { ledoit_wolf_shrinkage: est.shrinkage } : {}), regularisation: reg.shrinkage, ...(reg.reason ? { regularisation_reason: reg.reason } : {}) },
+      covariance: { estimator, missing, ...(chosen.estimates.shrinkage !== undefined ? { ledoit_wolf_shrinkage: chosen.estimates.shrinkage } : {}), regularisation: chosen.estimates.regularisation, ...(chosen.estimates.regularisationReason ? { regularisation_reason: chosen.estimates.regularisationReason } : {}) },
       expected_returns: erMethod,
       universe: { assets: n, atoms: useAtoms, source, dropped: droppedNames },
       ...(chosen.betaTolerance !== undefined ? { beta_tolerance: chosen.betaTolerance, portfolio_beta: w.reduce((s, x, i) => s + x * beta![i]!, 0) } : {}),
@@ -322,7 +270,7 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
     ctx.allocation_record = { metrics, ...(atomWeights ? { atoms: atomWeights } : {}) };
     await env.artifacts.writeJsonSection('metrics.json', 'allocation', metrics);
     env.audit.event('allocation', 'weights_allocated', {
-      engine: chosen.engine.name, requested_engine: engines[0]!.name, fallback_used: metrics.fallback_used, assets: n,
+      engine: engineName, requested_engine: refs[0]!.name, fallback_used: metrics.fallback_used, assets: n,
       expected_return: er, volatility: vol, sharpe: metrics.sharpe, artifact: 'weights.json',
     });
     return ctx;
@@ -338,6 +286,9 @@ function onlyColumns(m: ReturnsMatrix, keep: string[]): ReturnsMatrix {
   cols.forEach((j, k) => values.set(m.values.subarray(j * T, (j + 1) * T), k * T));
   return { dates: m.dates, symbols: cols.map((j) => m.symbols[j]!), values };
 }
+
+/** The conviction field of the assets, when a ranker ran. */
+const withConviction = (conviction: Float64Array | undefined): Pick<AssetReturns, 'conviction'> => (conviction ? { conviction } : {});
 
 function convictionFor(ctx: SelectionContext, symbols: string[], physical: (s: string) => string): Float64Array | undefined {
   const s = ctx.champion ? ctx.scores?.[ctx.champion] : undefined;

@@ -12,47 +12,25 @@
  * With challenger rankers, every decision is also re-made with each challenger as champion and held the same
  * way: challengers.json and challengers.arrow give each ranker's out-of-sample record. docs/backtest.md.
  */
-import type { BacktestRecord, BacktestWindow, RankerRecord, SelectionContext } from '../../src/core/context.js';
+import type { BacktestRecord, RankerRecord, SelectionContext } from '../../src/core/context.js';
 import { FractalError, inputError, runError } from '../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, pluginRef, str, refName, type Static } from '../../src/core/params.js';
 import { inject } from 'inversify';
-import { type EngineMeta, type Params, type PreflightEnv, type ReplayDecision, type ReplayOutcome, type Replays, type ScannerMeta, SERVICE, type SimulatorMeta, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
+import { type EngineMeta, type PreflightEnv, type ReplayOutcome, type Replays, type ScannerMeta, SERVICE, type SimulatorMeta, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
 import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
 import { benchmarkRelative, computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
 import { encodeColumns } from '../../src/runs/arrow.js';
 import { periodsPerYearFor } from '../../src/util/annualisation.js';
 import { alignColumns } from './market-panel.js';
 import { pathCosts, parityRecord, type ParityRecord } from './parity.js';
-import type { Costs, DecisionPath, Ledger, Simulator, SimulatorMarket } from '../../src/portfolio/simulator.js';
+import type { Costs, Ledger, Simulator } from '../../src/portfolio/simulator.js';
+import { holdPath, type HeldPath, type HoldSettings } from '../../src/portfolio/hold.js';
 import { defaultThreads } from '../../src/util/threads.js';
 
 /** Realised volatility more than this above the engine's declared band (EngineMeta.volatilityBand) is flagged. */
 export const BAND_DRIFT_LIMIT = 0.25;
 
 export const FIRST_REBALANCE = ['after_train_days', 'after_train_returns'] as const;
-
-/** One holding window as the backtest records it (the contract is core's: the reports and the run above read it). */
-type WindowRecord = BacktestWindow;
-
-/** One ranker's out-of-sample path: daily returns on the backtest's calendar and the windows that made them. */
-interface Path {
-  dates: Int32Array;
-  returns: Float64Array;
-  windows: WindowRecord[];
-  weightRows: { date: number; symbol: string; weight: number }[];
-  liquidated: boolean;
-  /** An order-level simulator's orders, fills and cash account. */
-  ledger?: Ledger;
-}
-
-interface PathSettings {
-  calendar: Int32Array;
-  rebalances: number[];
-  test: number;
-  costs: Costs;
-  simulator: { name: string; instance: Simulator; params: Params };
-  market: SimulatorMarket;
-}
 
 /** CPU milliseconds a replay worker thread spends before its first decision is made (see `threads` below). */
 const WORKER_START_CPU_MS = 1250;
@@ -177,7 +155,7 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
     }
     const decisions = all.slice(0, rebalances.length);
     const finalDecision = all[rebalances.length];
-    const settings: PathSettings = { calendar, rebalances, test, costs, simulator, market };
+    const settings: HoldSettings = { calendar, rebalances, test, costs, simulator, market };
 
     const champion = await holdPath(decisions, settings);
     champion.windows.forEach((record, k) => {
@@ -305,7 +283,7 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
 }
 
 /** One ranker's out-of-sample record for challengers.json. */
-function rankerRecord(role: 'champion' | 'challenger', path: Path, ppy: number, rf: number, finalWeights: { symbol: string; weight: number }[], bench?: Float64Array) {
+function rankerRecord(role: 'champion' | 'challenger', path: HeldPath, ppy: number, rf: number, finalWeights: { symbol: string; weight: number }[], bench?: Float64Array) {
   const metrics: Record<string, unknown> = { ...computeMetrics(path.returns, ppy, rf), ...pathCosts(path, ppy), liquidated: path.liquidated };
   if (bench) {
     let a = 0;
@@ -319,57 +297,6 @@ function rankerRecord(role: 'champion' | 'challenger', path: Path, ppy: number, 
     cash_windows: path.windows.filter((w) => w.cash_reason).length,
     weights_as_of: finalWeights.map((w) => ({ symbol: w.symbol, weight: w.weight })),
   };
-}
-
-/**
- * Holds a sequence of decisions (one per rebalance) on the calendar with the simulator: each decision's net
- * physical weights are held from the day after it until its holding period ends (then sold: cash until the next
- * decision). Every ranker's path, and both sides of a parity check, are made by this one function.
- */
-async function holdPath(decisions: ReplayDecision[], s: PathSettings, simulator = s.simulator): Promise<Path> {
-  const { calendar, rebalances, test, market } = s;
-  const T = calendar.length;
-  const path: DecisionPath = {
-    calendar,
-    rebalances: rebalances.map((t, k) => ({
-      at: t,
-      until: Math.min(t + test, k + 1 < rebalances.length ? rebalances[k + 1] : T - 1, T - 1),
-      weights: decisions[k].weights.filter((w) => w.weight !== 0).map((w) => ({ symbol: w.symbol, weight: w.weight })),
-    })),
-  };
-  const sim = await simulator.instance.simulate(path, market, s.costs, simulator.params);
-  const windows: WindowRecord[] = [];
-  const weightRows: { date: number; symbol: string; weight: number }[] = [];
-  path.rebalances.forEach((r, k) => {
-    const asOf = calendar[r.at];
-    const decided = decisions[k];
-    const w = sim.windows[k];
-    const start = r.at + 1 <= r.until ? calendar[r.at + 1] : asOf;
-    const end = r.at + 1 <= r.until ? calendar[r.until] : asOf;
-    for (const x of r.weights) weightRows.push({ date: asOf, symbol: x.symbol, weight: x.weight });
-    windows.push({
-      window: k,
-      as_of: isoFromDay(asOf),
-      start: isoFromDay(start),
-      end: isoFromDay(end),
-      holdings: r.weights.length,
-      winners: decided.winners,
-      engine: decided.engine,
-      turnover: w.turnover,
-      cost: w.cost,
-      borrow: w.borrow,
-      funding: w.funding,
-      return: w.return,
-      liquidated: w.liquidated,
-      weights: r.weights.map((x) => ({ symbol: x.symbol, weight: x.weight })),
-      ...(decided.cash_reason ? { cash_reason: decided.cash_reason } : {}),
-      ...(decided.adjustments?.length ? { adjustments: decided.adjustments } : {}),
-      ...(w.toxic.length ? { toxic_bars: w.toxic.map((b) => ({ symbol: b.symbol, date: isoFromDay(b.date), kind: b.kind, value: b.value, booked: Number.isFinite(b.booked) ? b.booked : null })) } : {}),
-      ...(w.unfilled ? { unfilled: w.unfilled } : {}),
-      ...(decided.regime ? { regime: decided.regime, ...(decided.regime_by ? { regime_by: decided.regime_by } : {}) } : {}),
-    });
-  });
-  return { dates: sim.dates, returns: sim.returns, windows, weightRows, liquidated: sim.liquidated, ...(sim.ledger ? { ledger: sim.ledger } : {}) };
 }
 
 /** orders.arrow, fills.arrow and cash.arrow: an order-level simulator's record, plain Arrow columns pandas reads as is. */
@@ -420,7 +347,7 @@ function otherModel(env: StageEnv, model: SimulatorMeta['model']): string {
 }
 
 /** A simulator by name with its params' defaults (a parity check's other side, not named in the pipeline). */
-function resolvedSimulator(env: StageEnv, name: string): PathSettings['simulator'] {
+function resolvedSimulator(env: StageEnv, name: string): HoldSettings['simulator'] {
   const instance = env.plugins.get<Simulator>('simulator', name);
   const schema = (instance.constructor as { meta?: { params?: { properties?: Record<string, { default?: unknown }> } } }).meta?.params?.properties ?? {};
   const params = Object.fromEntries(Object.entries(schema).filter(([, v]) => v.default !== undefined).map(([k, v]) => [k, v.default]));

@@ -2,20 +2,12 @@
  * Policy: a chain of veto filters, then top_n per cluster by champion conviction, a sector cap, and the HTR
  * relaxation loop (strict → relaxed → representative forcing → balanced fallback) until min_winners.
  *
- * The loop (seed 002 §6, CR-490, CR-540; docs/funnel.md):
- * 0. Entropy-aware hardening: when the pool's mean `entropy` feature exceeds `hardening_trigger` (0.95), every
- *    filter's `entropy_max` is multiplied by `hardening_factor` (0.9, "tighten by 10%").
- * 1. Strict: every filter at its thresholds; the top_n per cluster of the survivors by conviction; sector cap.
- * 2. Relaxed: soft filters at `relax(params, relaxation_amount)` (ceilings +20%, floors -20%, entropy ceilings keep
- *    20% of their distance to 1: 0.995 → 0.999); hard filters (darwinian, tail_risk) unchanged; same selection.
- * 3. Representative forcing: each cluster still without a winner adds its best-conviction member that no hard filter
- *    vetoes (soft vetoes overridden, and recorded); sector cap.
- * 4. Balanced fallback: round robin over clusters (best cluster first), each cluster's next best member that no
- *    hard filter vetoes (soft-clean members first), a sector quota of max(1, floor(sector_cap * min_winners)),
- *    until min_winners or no member is left; sector cap.
- * The loop stops at the first stage that gives min_winners; `relaxation: false` stops after stage 1.
- * Sector cap: while a sector holds more than max(1, floor(sector_cap * winners)) winners, its lowest-conviction
- * winner is dropped (symbols without a sector are not capped).
+ * The stage evaluates the filters (plugins) on the features and writes the record; the decision itself is
+ * `selectWinners` (src/portfolio/selection.ts, which has the loop's rules), over the pool and the filter results.
+ * 0. Entropy-aware hardening (`hardenEntropy`): when the pool's mean `entropy` feature exceeds `hardening_trigger`
+ *    (0.95), every filter's `entropy_max` is multiplied by `hardening_factor` (0.9, "tighten by 10%").
+ * 2. Relaxed thresholds are `relax(params, relaxation_amount)` of each soft filter (ceilings +20%, floors -20%,
+ *    entropy ceilings keep 20% of their distance to 1: 0.995 → 0.999); hard filters (darwinian, tail_risk) unchanged.
  */
 import type { Candidate, FeatureTable, SelectionContext, Veto } from '../../src/core/context.js';
 import { dict } from '../../src/util/keyed.js';
@@ -23,69 +15,7 @@ import { runError } from '../../src/core/errors.js';
 import { bool, fraction, int, params, pluginRefList, type Static } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { verdictsOf, type Filter, type FilterCheck } from './filter.js';
-import { byCodeUnit } from '../../src/util/order.js';
-
-export const HTR_STAGE_NAMES = { 1: 'strict', 2: 'relaxed', 3: 'representative_forcing', 4: 'balanced_fallback' } as const;
-export type HtrStage = keyof typeof HTR_STAGE_NAMES;
-
-interface Member {
-  symbol: string;
-  cluster: number;
-  conviction: number;
-  sector: string | null;
-}
-
-export interface Winner extends Member {
-  /** How it got in: top_n (stages 1-2), representative (stage 3), fallback (stage 4). */
-  reason: 'top_n' | 'representative' | 'fallback';
-  /** Soft vetoes it carries (overridden by stages 3-4). */
-  overridden: Veto[];
-}
-
-interface Evaluation {
-  params: Record<string, unknown>[];
-  vetoes: Record<string, Veto[]>;
-  hard: Set<string>;
-  soft: Set<string>;
-}
-
-/** The sector cap: drops the lowest-conviction winners of any sector above max(1, floor(cap * total)). */
-export function capSectors<T extends Member>(winners: T[], cap: number): { kept: T[]; pruned: T[] } {
-  let kept = [...winners];
-  const pruned: T[] = [];
-  for (;;) {
-    const allowed = Math.max(1, Math.floor(cap * kept.length + 1e-9));
-    const counts = new Map<string, number>();
-    for (const w of kept) if (w.sector !== null) counts.set(w.sector, (counts.get(w.sector) ?? 0) + 1);
-    // The most over-represented sector first (ties by name) so the outcome does not depend on input order.
-    const over = [...counts.entries()].filter(([, c]) => c > allowed).sort((a, b) => b[1] - a[1] || byCodeUnit(a[0], b[0]));
-    if (!over.length) return { kept, pruned };
-    const sector = over[0]![0];
-    const worst = kept.filter((w) => w.sector === sector).sort(byConviction).at(-1)!;
-    kept = kept.filter((w) => w !== worst);
-    pruned.push(worst);
-  }
-}
-
-/** Higher conviction first; ties by symbol. */
-const byConviction = (a: Member, b: Member): number => b.conviction - a.conviction || byCodeUnit(a.symbol, b.symbol);
-
-export function topNPerCluster(members: Member[], n: number): Member[] {
-  const byCluster = groupByCluster(members);
-  const out: Member[] = [];
-  for (const list of byCluster.values()) out.push(...list.slice(0, n));
-  return out.sort(byConviction);
-}
-
-function groupByCluster(members: Member[]): Map<number, Member[]> {
-  const map = new Map<number, Member[]>();
-  for (const m of [...members].sort(byConviction)) {
-    const list = map.get(m.cluster) ?? [];
-    list.push(m);
-    map.set(m.cluster, list);
-  }
-  return map;
-}
+import { hardenEntropy, HTR_STAGE_NAMES, selectWinners, type Evaluation, type HtrStage, type Member } from '../../src/portfolio/selection.js';
 
 const PARAMS = params({
   filters: pluginRefList('filter', 'Veto filters, applied in order.', ['darwinian', 'spectral', 'friction', 'tail_risk', 'roc']),
@@ -129,16 +59,7 @@ export class PolicyStage implements Stage<SelectionContext, PolicyParams> {
     const clusterCount = new Set(members.map((m) => m.cluster)).size;
 
     // 0. Entropy-aware hardening (CR-490).
-    const entropy = features.values.entropy;
-    let sum = 0;
-    let count = 0;
-    if (entropy) for (const v of entropy) if (Number.isFinite(v)) {
-      sum += v;
-      count++;
-    }
-    const meanEntropy = count ? sum / count : NaN;
-    const hardened = p.entropy_hardening && Number.isFinite(meanEntropy) && meanEntropy > p.hardening_trigger;
-    const strict = refs.map((r) => (hardened && typeof r.params.entropy_max === 'number' ? { ...r.params, entropy_max: r.params.entropy_max * p.hardening_factor } : { ...r.params }));
+    const { meanEntropy, hardened, strict } = hardenEntropy(features.values.entropy, refs.map((r) => r.params), { enabled: p.entropy_hardening, trigger: p.hardening_trigger, factor: p.hardening_factor });
     env.audit.event('policy', 'entropy_hardening', {
       mean_entropy: meanEntropy,
       trigger: p.hardening_trigger,
@@ -165,109 +86,30 @@ export class PolicyStage implements Stage<SelectionContext, PolicyParams> {
         }
         env.audit.event('policy', 'filter_applied', { htr_stage: stage, filter: refs[i]!.name, hard: f.hard, params: list[i], vetoed: new Set(vetoedHere.map((v) => v.symbol)).size, vetoes: vetoedHere });
       });
-      return { params: list, vetoes, hard, soft };
+      return { vetoes, hard, soft };
     };
 
-    const record = (stage: HtrStage, winners: Winner[], extra: Record<string, unknown> = {}) =>
-      env.audit.event('policy', 'htr_stage', { stage, name: HTR_STAGE_NAMES[stage], winners: winners.length, min_winners: minWinners, satisfied: winners.length >= minWinners, symbols: winners.map((w) => w.symbol), ...extra });
-
-    const asWinner = (m: Member, reason: Winner['reason'], ev: Evaluation): Winner => ({ ...m, reason, overridden: ev.vetoes[m.symbol] ?? [] });
-    const select = (ev: Evaluation): { winners: Winner[]; pruned: Member[] } => {
-      const eligible = members.filter((m) => !ev.vetoes[m.symbol]);
-      const picked = topNPerCluster(eligible, topN).map((m) => asWinner(m, 'top_n', ev));
-      const { kept, pruned } = capSectors(picked, sectorCap);
-      return { winners: kept, pruned };
-    };
-    const sectorEvent = (stage: HtrStage, pruned: Member[]) => {
-      if (pruned.length) env.audit.event('policy', 'sector_cap', { htr_stage: stage, sector_cap: sectorCap, pruned: pruned.map((m) => ({ symbol: m.symbol, sector: m.sector, conviction: m.conviction })) });
-    };
-
-    // 1. Strict.
-    const ev1 = evaluate(1, strict);
-    let ev = ev1;
-    let stage: HtrStage = 1;
-    let { winners, pruned } = select(ev1);
-    const allPruned: Member[] = [...pruned];
-    sectorEvent(1, pruned);
-    record(1, winners, { eligible: members.filter((m) => !ev1.vetoes[m.symbol]).length });
-
-    let ev2: Evaluation | undefined;
+    // The relaxed thresholds (soft filters only), evaluated only when stage 1 leaves too few winners.
     let relaxed: Record<string, unknown>[] | undefined;
-    if (winners.length < minWinners && p.relaxation) {
-      // 2. Relaxed thresholds (soft filters only).
+    const relax = (): Evaluation => {
       relaxed = strict.map((sp, i) => (filters[i]!.hard ? { ...sp } : filters[i]!.relax(sp, amount)));
-      ev2 = evaluate(2, relaxed);
-      ev = ev2;
-      stage = 2;
-      ({ winners, pruned } = select(ev2));
-      allPruned.push(...pruned);
-      sectorEvent(2, pruned);
-      record(2, winners, { eligible: members.filter((m) => !ev2!.vetoes[m.symbol]).length, relaxation_amount: amount });
-
-      if (winners.length < minWinners) {
-        // 3. Representative forcing: the best member (no hard veto) of every cluster without a winner.
-        stage = 3;
-        const represented = new Set(winners.map((w) => w.cluster));
-        const forced: Winner[] = [];
-        for (const [cluster, list] of groupByCluster(members)) {
-          if (represented.has(cluster)) continue;
-          const best = list.find((m) => !ev2!.hard.has(m.symbol));
-          if (best) forced.push(asWinner(best, 'representative', ev2));
-        }
-        ({ kept: winners, pruned } = capSectors([...winners, ...forced].sort(byConviction), sectorCap));
-        allPruned.push(...pruned);
-        sectorEvent(3, pruned);
-        env.audit.event('policy', 'representatives_forced', { forced: forced.map((w) => ({ symbol: w.symbol, cluster: w.cluster, conviction: w.conviction, overridden: w.overridden })) });
-        record(3, winners);
-
-        if (winners.length < minWinners) {
-          // 4. Balanced fallback: round robin over clusters until min_winners.
-          stage = 4;
-          const chosen = new Set(winners.map((w) => w.symbol));
-          const quota = Math.max(1, Math.floor(sectorCap * Math.max(minWinners, winners.length) + 1e-9));
-          const sectorCount = new Map<string, number>();
-          for (const w of winners) if (w.sector !== null) sectorCount.set(w.sector, (sectorCount.get(w.sector) ?? 0) + 1);
-          const queues = [...groupByCluster(members).values()]
-            .map((list) => list.filter((m) => !chosen.has(m.symbol) && !ev2!.hard.has(m.symbol)).sort((a, b) => Number(ev2!.soft.has(a.symbol)) - Number(ev2!.soft.has(b.symbol)) || byConviction(a, b)))
-            .filter((q) => q.length)
-            .sort((a, b) => byConviction(a[0]!, b[0]!));
-          const filled: Winner[] = [];
-          let progress = true;
-          while (winners.length + filled.length < minWinners && progress) {
-            progress = false;
-            for (const q of queues) {
-              if (winners.length + filled.length >= minWinners) break;
-              while (q.length) {
-                const m = q.shift()!;
-                if (m.sector !== null && (sectorCount.get(m.sector) ?? 0) >= quota) continue;
-                if (m.sector !== null) sectorCount.set(m.sector, (sectorCount.get(m.sector) ?? 0) + 1);
-                filled.push(asWinner(m, 'fallback', ev2!));
-                progress = true;
-                break;
-              }
-            }
-          }
-          ({ kept: winners, pruned } = capSectors([...winners, ...filled].sort(byConviction), sectorCap));
-          allPruned.push(...pruned);
-          sectorEvent(4, pruned);
-          env.audit.event('policy', 'balanced_fallback', { sector_quota: quota, filled: filled.map((w) => ({ symbol: w.symbol, cluster: w.cluster, conviction: w.conviction, overridden: w.overridden })) });
-          record(4, winners);
-        }
-      }
-    }
+      return evaluate(2, relaxed);
+    };
+    const selection = selectWinners(members, evaluate(1, strict), relax, { topN, sectorCap, minWinners, relaxation: p.relaxation, relaxationAmount: amount }, (event, data) => env.audit.event('policy', event, data));
+    const { winners, stage } = selection;
 
     ctx.winners = winners.map((w) => w.symbol);
-    ctx.vetoes = ev.vetoes;
+    ctx.vetoes = selection.vetoes;
     // For the report: how each winner got in, and the vetoes a relaxation stage overrode for it.
-    ctx.htr = { stage, stage_name: HTR_STAGE_NAMES[stage], winners: winners.map((w) => ({ symbol: w.symbol, reason: w.reason, overridden: w.overridden.map((v) => v.filter) })), strict_vetoes: ev2 ? ev1.vetoes : undefined };
+    ctx.htr = { stage, stage_name: HTR_STAGE_NAMES[stage], winners: winners.map((w) => ({ symbol: w.symbol, reason: w.reason, overridden: w.overridden.map((v) => v.filter) })), strict_vetoes: selection.strictVetoes };
     const filterRecords = refs.map((r, i) => ({ name: r.name, hard: filters[i]!.hard, strict: strict[i], ...(relaxed ? { relaxed: relaxed[i] } : {}) }));
     await env.artifacts.writeJson('vetoes.json', {
       htr_stage: stage,
       thresholds: stage === 1 ? 'strict' : 'relaxed',
       hardening: { mean_entropy: meanEntropy, trigger: p.hardening_trigger, applied: hardened },
       filters: filterRecords,
-      vetoes: ev.vetoes,
-      ...(ev2 ? { strict_vetoes: ev1.vetoes } : {}),
+      vetoes: selection.vetoes,
+      ...(selection.strictVetoes ? { strict_vetoes: selection.strictVetoes } : {}),
     });
     await env.artifacts.writeJson('winners.json', {
       champion,
@@ -280,9 +122,9 @@ export class PolicyStage implements Stage<SelectionContext, PolicyParams> {
       pool: members.length,
       clusters: clusterCount,
       winners: winners.map((w) => ({ symbol: w.symbol, cluster: w.cluster, conviction: w.conviction, sector: w.sector, reason: w.reason, overridden_vetoes: w.overridden })),
-      pruned_by_sector_cap: allPruned.filter((m) => !ctx.winners!.includes(m.symbol)).map((m) => ({ symbol: m.symbol, sector: m.sector, conviction: m.conviction })),
+      pruned_by_sector_cap: selection.pruned.filter((m) => !ctx.winners!.includes(m.symbol)).map((m) => ({ symbol: m.symbol, sector: m.sector, conviction: m.conviction })),
     });
-    env.audit.event('policy', 'winners_selected', { htr_stage: stage, winners: winners.length, min_winners: minWinners, satisfied: winners.length >= minWinners, symbols: ctx.winners, vetoed: Object.keys(ev.vetoes).length, artifacts: ['vetoes.json', 'winners.json'] });
+    env.audit.event('policy', 'winners_selected', { htr_stage: stage, winners: winners.length, min_winners: minWinners, satisfied: winners.length >= minWinners, symbols: ctx.winners, vetoed: Object.keys(selection.vetoes).length, artifacts: ['vetoes.json', 'winners.json'] });
     if (winners.length < minWinners) env.log(`policy: ${winners.length} winners after HTR stage ${stage}, fewer than min_winners ${minWinners}`);
     return ctx;
   }
