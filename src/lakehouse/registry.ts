@@ -53,9 +53,10 @@ export interface RegistryEntry extends SymbolMeta {
    *  differs. Absent in stores written before stamps: always hashed. */
   stamp?: FileStamp;
   bytes: number;
-  /** Byte offsets of the date and close buffers in the file: lets the returns reader map them without decoding
-   *  the Arrow metadata (the file stays self-describing; readers elsewhere ignore this). */
-  offsets?: { date: number; close: number };
+  /** Byte offsets of the column buffers in the file: lets readers copy them out without decoding the Arrow
+   *  metadata (the file stays self-describing; readers elsewhere ignore this). Stores written before the other
+   *  columns were recorded hold the date and close only. */
+  offsets?: ColumnOffsets;
   source: SourceRef;
   written_at: string;
   status: HealthStatus;
@@ -67,6 +68,16 @@ export interface RegistryEntry extends SymbolMeta {
    * ingest of the same symbol keeps them.
    */
   declared?: DeclaredFields;
+}
+
+export interface ColumnOffsets {
+  date: number;
+  close: number;
+  open?: number;
+  high?: number;
+  low?: number;
+  volume?: number;
+  funding?: number;
 }
 
 /** Size, modification time (ns) and inode of a file (decimal strings: 64-bit integers). */

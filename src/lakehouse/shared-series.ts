@@ -56,15 +56,20 @@ const bufferOf = new WeakMap<Ohlcv, SharedArrayBuffer>();
 
 const bytesFor = (rows: number, funding: boolean) => 8 * Math.ceil(rows / 2) + rows * 8 * (COLUMNS.length + (funding ? 1 : 0));
 
-/** The same series in one SharedArrayBuffer (date, then open … volume, then funding), so it can be shared. */
+/** An empty series of `rows` bars in one SharedArrayBuffer (date, then open … volume, then funding), to fill. */
+export function sharedOhlcv(rows: number, funding: boolean): Ohlcv {
+  const buffer = new SharedArrayBuffer(bytesFor(rows, funding));
+  const out = viewsOf(buffer, rows, funding);
+  bufferOf.set(out, buffer);
+  return out;
+}
+
+/** The same series in shared memory, so it can be shared. */
 export function inSharedMemory(o: Ohlcv): Ohlcv {
-  const rows = o.date.length;
-  const buffer = new SharedArrayBuffer(bytesFor(rows, o.funding !== undefined));
-  const out = viewsOf(buffer, rows, o.funding !== undefined);
+  const out = sharedOhlcv(o.date.length, o.funding !== undefined);
   out.date.set(o.date);
   for (const c of COLUMNS) out[c].set(o[c]);
   if (o.funding) out.funding!.set(o.funding);
-  bufferOf.set(out, buffer);
   return out;
 }
 

@@ -24,12 +24,12 @@ import { TMP_MARK, writeTemp, writeFileAtomic, fsyncDir } from './atomic.js';
 import { acquireLock, LOCK_FILE, type LockOptions } from './lock.js';
 import {
   REGISTRY_FILE, emptyRegistry, entryKey, loadRegistry, refreshStatuses,
-  type DeclaredFields, type FileStamp, type Registry, type RegistryEntry, type SourceRef, type SymbolMeta,
+  type ColumnOffsets, type DeclaredFields, type FileStamp, type Registry, type RegistryEntry, type SourceRef, type SymbolMeta,
 } from './registry.js';
 import { seriesFindings, tradesDaily, type HealthOptions } from './health.js';
 import { isoFromDay } from '../util/dates.js';
 import type { Ohlcv } from './ohlcv.js';
-import { inSharedMemory, noteDecoded, sharedSeriesFor } from './shared-series.js';
+import { inSharedMemory, noteDecoded, sharedOhlcv, sharedSeriesFor } from './shared-series.js';
 import { codeOf, messageOf } from '../util/thrown.js';
 
 export const SYMBOLS_FILE = 'symbols.arrow';
@@ -104,6 +104,22 @@ function readChecked(e: RegistryEntry, path: string, key: string): Buffer {
 
 // ---------------------------------------------------------------------------------------------------------- Arrow I/O
 
+/** A series in shared memory, its columns copied from the file's bytes at their recorded offsets; undefined when
+ *  the offsets do not cover every column. */
+function columnsAt(buf: Uint8Array, rows: number, at: ColumnOffsets): Ohlcv | undefined {
+  if (at.open === undefined || at.high === undefined || at.low === undefined || at.volume === undefined) return undefined;
+  const out = sharedOhlcv(rows, at.funding !== undefined);
+  const copy = (into: Int32Array | Float64Array, from: number) => new Uint8Array(into.buffer, into.byteOffset, into.byteLength).set(buf.subarray(from, from + into.byteLength));
+  copy(out.date, at.date);
+  copy(out.open, at.open);
+  copy(out.high, at.high);
+  copy(out.low, at.low);
+  copy(out.close, at.close);
+  copy(out.volume, at.volume);
+  if (at.funding !== undefined) copy(out.funding!, at.funding);
+  return out;
+}
+
 export function encodeOhlcv(o: Ohlcv): Uint8Array {
   const n = o.date.length;
   const table = new Table({
@@ -158,8 +174,11 @@ export function decodeOhlcv(buf: Uint8Array, what = 'file'): Ohlcv {
   }
 }
 
-/** Where the date and close buffers sit in an encoded file (single batch, no nulls), for the fast read path. */
-export function bufferOffsets(bytes: Uint8Array): { date: number; close: number } | undefined {
+/**
+ * Where the column buffers sit in an encoded file (single batch, no nulls), for the fast read paths: date and close
+ * (the returns reader), and every other column when all of them qualify (the bars).
+ */
+export function bufferOffsets(bytes: Uint8Array): ColumnOffsets | undefined {
   const table = tableFromIPC(bytes);
   const at = (name: string) => {
     const chunks = table.getChild(name)?.data;
@@ -169,7 +188,9 @@ export function bufferOffsets(bytes: Uint8Array): { date: number; close: number 
   };
   const date = at('date');
   const close = at('close');
-  return date === undefined || close === undefined ? undefined : { date, close };
+  if (date === undefined || close === undefined) return undefined;
+  const rest = { open: at('open'), high: at('high'), low: at('low'), volume: at('volume'), ...(table.getChild('funding') ? { funding: at('funding') } : {}) };
+  return Object.values(rest).every((x) => x !== undefined) ? { date, close, ...rest } : { date, close };
 }
 
 export function encodeSymbols(entries: RegistryEntry[]): Uint8Array {
@@ -470,8 +491,10 @@ export class Store {
     }
     const path = join(this.root, e.file);
     const buf = readChecked(e, path, key); // synchronous calls, not awaited ones: 2000 files a run
-    // Decoded into shared memory (one copy, the file's bytes then go): backtest workers read it from there.
-    const data = inSharedMemory(decodeOhlcv(buf, path));
+    // Into shared memory (one copy, the file's bytes then go): backtest workers read it from there. The columns are
+    // copied straight from their recorded offsets when the file is the one the registry describes (its size), the
+    // Arrow file decoded otherwise.
+    const data = (e.offsets && buf.byteLength === e.bytes && columnsAt(buf, e.rows, e.offsets)) || inSharedMemory(decodeOhlcv(buf, path));
     this.cache.set(key, { checksum: e.checksum, data });
     noteDecoded(key, e.checksum, data);
     return data;
