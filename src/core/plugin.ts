@@ -195,6 +195,18 @@ export interface StageEnv {
   pipeline: { name: string; hash: string; config: ResolvedConfig; stages: { type: string; ms?: number }[] };
   /** Where this run's folder will be once it completes (the temporary folder is renamed there). */
   finalRunDir: string;
+  /** Set while a backtest replays a decision: its schedule (a stage may reuse work across windows on it). */
+  replay?: { grid?: DecisionGrid };
+}
+
+/**
+ * A backtest's schedule in blocks of rows: decisions every `step` rows on windows made of whole blocks of `block`
+ * rows (gcd of the train window and the step) that start on the days `starts` (ascending, the calendar's).
+ */
+export interface DecisionGrid {
+  block: number;
+  step: number;
+  starts: number[];
 }
 
 /*
@@ -224,7 +236,7 @@ export interface Replays {
    * Many replays at once (independent decisions: backtest windows), on worker threads when `threads` > 1 and
    * the compiled workers exist, else one after the other; outcomes in date order, identical either way.
    */
-  replayMany(dates: number[], opts: { lookbackDays?: number; challengers?: boolean; threads?: number; onProgress?: (done: number) => void }): Promise<ReplayOutcome[]>;
+  replayMany(dates: number[], opts: { lookbackDays?: number; challengers?: boolean; grid?: DecisionGrid; threads?: number; onProgress?: (done: number) => void }): Promise<ReplayOutcome[]>;
 }
 
 export interface ChildRuns {

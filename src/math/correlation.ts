@@ -35,7 +35,17 @@ export interface CorrelationOptions extends MomentOptions {
   readonly undefinedAs?: 'nan' | 'zero';
 }
 
-import { crossProductsUpper } from './cross-products-wasm.js';
+import { crossProductsUpper, type RowOutput } from './cross-products-wasm.js';
+import { convert, packedCrossProducts, type BlockMoments } from './block-moments.js';
+
+/** Block moments reused across a backtest's windows (src/math/block-moments.ts), with the rows' days and columns. */
+export interface WindowMoments {
+  readonly cache: BlockMoments;
+  /** Day of each row of the data (the grid is in days). */
+  readonly dates: ArrayLike<number>;
+  /** What the columns are (reuse needs the same ones). */
+  readonly columns: readonly string[];
+}
 
 interface Window {
   readonly start: number;
@@ -273,6 +283,10 @@ export function averageCorrelation(
   options: Omit<CorrelationOptions, 'start' | 'undefinedAs'> & {
     /** Write the result here (n × n) instead of a new matrix: a caller deciding window after window reuses one. */
     out?: Float64Array;
+    /** Return the correlation distance of the mean instead (correlationDistanceInPlace of it, fused when it can be). */
+    distance?: boolean;
+    /** A backtest window's block moments: gap-free windows on its grid are merged from them (src/math/block-moments.ts). */
+    moments?: WindowMoments;
   } = {},
 ): Float64Array {
   if (lookbacks.length === 0) throw new Error('averageCorrelation needs at least one lookback');
@@ -280,6 +294,11 @@ export function averageCorrelation(
   const end = Math.min(data.nDays, options.end ?? data.nDays);
   if (options.out && options.out.length !== n * n) throw new Error(`out has ${options.out.length} entries, expected ${n}^2`);
   const total = options.out ? options.out.fill(0) : new Float64Array(n * n);
+  const single = lookbacks.length === 1;
+  // One lookback writes straight into the result (0 + rho and rho / 1 are rho: the same bits), as a distance when asked.
+  const output: RowOutput = single ? (options.distance ? 'distance' : 'write') : 'add';
+  let upperOnly = false;
+  let isDistance = false;
   let scratch: Float64Array | undefined;
   for (const lookback of lookbacks) {
     if (lookback !== 'all' && !(Number.isInteger(lookback) && lookback >= 2)) {
@@ -287,10 +306,15 @@ export function averageCorrelation(
     }
     const start = lookback === 'all' ? 0 : Math.max(0, end - lookback);
     // Gap-free windows (the usual case) take the direct path: no per-pair closure, no n x n scratch beyond one.
-    // One lookback writes straight into the result (0 + rho and rho / 1 are rho: the same bits).
     const minPeriods = Math.max(1, options.minPeriods ?? 1);
     if (end - start >= minPeriods && gapFree(data, start, end)) {
-      if (lookbacks.length === 1) {
+      const m = options.moments;
+      if ((m && m.cache.correlationInto(data, m.dates, m.columns, start, end, total, output)) || directCorrelationInto(data, start, end, total, output)) {
+        upperOnly = true;
+        isDistance = output === 'distance';
+        continue;
+      }
+      if (single) {
         completeCorrelationInto(data, start, end, total);
         continue;
       }
@@ -302,8 +326,29 @@ export function averageCorrelation(
     const corr = correlationMatrix(data, { ...options, start, end, undefinedAs: 'zero' });
     for (let k = 0; k < total.length; k++) total[k] = total[k]! + corr[k]!;
   }
-  if (lookbacks.length > 1) for (let k = 0; k < total.length; k++) total[k] = total[k]! / lookbacks.length;
+  // The row kernels write the upper triangle (and the diagonal); the matrix is symmetric.
+  if (upperOnly) mirrorUpper(total, n);
+  if (!single) for (let k = 0; k < total.length; k++) total[k] = total[k]! / lookbacks.length;
+  if (options.distance && !isDistance) correlationDistanceInPlace(total, n);
   return total;
+}
+
+/**
+ * completeCorrelationInto through the SIMD kernels (the same sums, the same rho rule, the same bits), the upper
+ * triangle and the diagonal written as `output` says; false without WebAssembly SIMD.
+ */
+function directCorrelationInto(data: ColumnMajorMatrix, start: number, end: number, out: Float64Array, output: RowOutput): boolean {
+  const n = data.nSymbols;
+  if (n < 2) return false;
+  const block = centreCompleteColumns(data, null, { start, end });
+  const packed = packedCrossProducts(block.centred, n, block.length);
+  if (!packed) return false;
+  try {
+    convert(packed.moments, null, n, packed.offsets, out, output);
+  } finally {
+    packed.free();
+  }
+  return true;
 }
 
 /** True when every symbol has a value on every day of [start, end). */

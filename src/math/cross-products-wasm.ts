@@ -98,21 +98,124 @@ const body: number[] = [
   ...END,
 ];
 
+// ------------------------------------------------------------------------------------------------- row kernels
+// Two kernels over one row of a packed upper triangle (src/math/block-moments.ts), two lanes = two columns j, j + 1
+// of the same row i, so each entry's arithmetic is the scalar one (IEEE add, multiply, divide and sqrt are exact
+// roundings in either form; WebAssembly never fuses a multiply and an add).
+const F64 = 0x7c;
+const F64X2_SUB = simd(0xf1);
+const F64X2_DIV = simd(0xf3);
+const F64X2_SQRT = simd(0xef);
+const F64X2_MAX = simd(0xf5);
+const F64X2_SPLAT = simd(0x14);
+const F64X2_EQ = simd(0x47);
+const F64X2_NE = simd(0x48);
+const F64X2_LT = simd(0x49);
+const F64X2_GT = simd(0x4a);
+const V128_AND = simd(0x4e);
+const V128_BITSELECT = simd(0x52);
+const f64x2Const = (v: number): number[] => {
+  const b = new Uint8Array(new Float64Array([v, v]).buffer);
+  return simd(0x0c, ...b);
+};
+const ONE = f64x2Const(1);
+const MINUS_ONE = f64x2Const(-1);
+const HALF = f64x2Const(0.5);
+const ZERO = V128_ZERO;
+
+// mergeRow(dst, a, b, d, len, fd): dst[k] = (a[k] + b[k]) + fd * d[k], k < len (even): Chan et al.'s merge of two
+// centred cross-product rows, fd = n_a n_b / n (mean_b,i − mean_a,i), d = mean_b − mean_a from column i & ~1.
+const mergeBody = (): number[] => {
+  const [DST, A, B, D, LEN, FD] = [0, 1, 2, 3, 4, 5];
+  const [KK, END_, FDV] = [6, 7, 8];
+  return [
+    ...vec([[...uleb(2), I32], [...uleb(1), V128]]),
+    ...get(FD), ...F64X2_SPLAT, ...set(FDV),
+    ...get(LEN), ...i32(3), ...SHL, ...set(END_),
+    ...i32(0), ...set(KK),
+    ...LOOP,
+    ...get(DST), ...get(KK), ...ADD,
+    ...get(A), ...get(KK), ...ADD, ...V128_LOAD(0),
+    ...get(B), ...get(KK), ...ADD, ...V128_LOAD(0),
+    ...F64X2_ADD,
+    ...get(FDV), ...get(D), ...get(KK), ...ADD, ...V128_LOAD(0), ...F64X2_MUL,
+    ...F64X2_ADD,
+    ...V128_STORE(0),
+    ...get(KK), ...i32(16), ...ADD, ...set(KK), ...get(KK), ...get(END_), ...LT_U, ...BR_IF0,
+    ...END,
+    ...END,
+  ];
+};
+
+/**
+ * corrRow(out, a, b, d, ss, len, fd, ssi): one row of correlations from centred cross products m (a[k], or with a
+ * second part (a[k] + b[k]) + fd * d[k]): rho = m / sqrt(ssi * ss[k]) clamped to [-1, 1], 0 where undefined (NaN, or
+ * a zero divisor), exactly completeCorrelationInto's rule; then written (out[k] = rho), added (out[k] += rho) or
+ * turned into the correlation distance (out[k] = sqrt(0.5 * max(0, 1 - rho))).
+ */
+export type RowOutput = 'write' | 'add' | 'distance';
+const ROW_OUTPUTS: RowOutput[] = ['write', 'add', 'distance'];
+const corrBody = (twoParts: boolean, output: RowOutput): number[] => {
+  const [OUT_, A, B, D, SS, LEN, FD, SSI] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [KK, END_, FDV, SSIV, M, DIV, RHO, X] = [8, 9, 10, 11, 12, 13, 14, 15];
+  const m = twoParts
+    ? [...get(A), ...get(KK), ...ADD, ...V128_LOAD(0), ...get(B), ...get(KK), ...ADD, ...V128_LOAD(0), ...F64X2_ADD, ...get(FDV), ...get(D), ...get(KK), ...ADD, ...V128_LOAD(0), ...F64X2_MUL, ...F64X2_ADD]
+    : [...get(A), ...get(KK), ...ADD, ...V128_LOAD(0)];
+  const store =
+    output === 'write'
+      ? [...get(OUT_), ...get(KK), ...ADD, ...get(X), ...V128_STORE(0)]
+      : output === 'add'
+        ? [...get(OUT_), ...get(KK), ...ADD, ...get(OUT_), ...get(KK), ...ADD, ...V128_LOAD(0), ...get(X), ...F64X2_ADD, ...V128_STORE(0)]
+        : [...get(OUT_), ...get(KK), ...ADD, ...HALF, ...ZERO, ...ONE, ...get(X), ...F64X2_SUB, ...F64X2_MAX, ...F64X2_MUL, ...F64X2_SQRT, ...V128_STORE(0)];
+  return [
+    ...vec([[...uleb(2), I32], [...uleb(6), V128]]),
+    ...get(FD), ...F64X2_SPLAT, ...set(FDV),
+    ...get(SSI), ...F64X2_SPLAT, ...set(SSIV),
+    ...get(LEN), ...i32(3), ...SHL, ...set(END_),
+    ...i32(0), ...set(KK),
+    ...LOOP,
+    ...m, ...set(M),
+    ...get(SSIV), ...get(SS), ...get(KK), ...ADD, ...V128_LOAD(0), ...F64X2_MUL, ...F64X2_SQRT, ...set(DIV),
+    ...get(M), ...get(DIV), ...F64X2_DIV, ...set(RHO),
+    // x = rho > 1 ? 1 : rho < -1 ? -1 : rho; then 0 where rho is NaN or the divisor is 0
+    ...ONE, ...get(RHO), ...get(RHO), ...ONE, ...F64X2_GT, ...V128_BITSELECT, ...set(X),
+    ...MINUS_ONE, ...get(X), ...get(RHO), ...MINUS_ONE, ...F64X2_LT, ...V128_BITSELECT, ...set(X),
+    ...get(X), ...get(RHO), ...get(RHO), ...F64X2_EQ, ...get(DIV), ...ZERO, ...F64X2_NE, ...V128_AND, ...V128_AND, ...set(X),
+    ...store,
+    ...get(KK), ...i32(16), ...ADD, ...set(KK), ...get(KK), ...get(END_), ...LT_U, ...BR_IF0,
+    ...END,
+    ...END,
+  ];
+};
+
+const corrNames = [false, true].flatMap((two) => ROW_OUTPUTS.map((o) => ({ two, o, name: `corr_${two ? 2 : 1}_${o}` })));
+const functions = [
+  { type: 0, name: 'cross', body },
+  { type: 1, name: 'mergeRow', body: mergeBody() },
+  ...corrNames.map(({ two, o, name }) => ({ type: 2, name, body: corrBody(two, o) })),
+];
+
 const bytes = Uint8Array.from([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-  ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), 0x00]])), // type (i32 × 6) -> ()
-  ...section(3, vec([uleb(0)])), //                                                 func 0 has type 0
+  ...section(1, vec([
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), 0x00], // cross: (i32 × 6) -> ()
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F64]]), 0x00], // mergeRow: (i32 × 5, f64) -> ()
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [F64], [F64]]), 0x00], // corrRow: (i32 × 6, f64 × 2) -> ()
+  ])),
+  ...section(3, vec(functions.map((f) => uleb(f.type)))),
   ...section(5, vec([[0x00, ...uleb(1)]])), //                                      memory: 1 page, grows
-  ...section(7, vec([[...name('cross'), 0x00, 0x00], [...name('mem'), 0x02, 0x00]])), // exports
-  ...section(10, vec([[...uleb(body.length), ...body]])),
+  ...section(7, vec([...functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]), [...name('mem'), 0x02, 0x00]])), // exports
+  ...section(10, vec(functions.map((f) => [...uleb(f.body.length), ...f.body]))),
 ]);
 
-// ------------------------------------------------------------------------------------------------- the kernel
-interface Kernel {
+// ------------------------------------------------------------------------------------------------- the kernels
+type CorrRow = (out: number, a: number, b: number, d: number, ss: number, len: number, fd: number, ssi: number) => void;
+type Kernel = {
   /** Rows [ib0, ib1) (multiples of 8) against columns ib0 … np − 1, into out as (ib1 − ib0) × np rows. */
   cross: (c: number, np: number, days: number, out: number, ib0: number, ib1: number) => void;
+  mergeRow: (dst: number, a: number, b: number, d: number, len: number, fd: number) => void;
   mem: { readonly buffer: ArrayBuffer; grow(pages: number): number };
-}
+} & Record<`corr_${1 | 2}_${RowOutput}`, CorrRow>;
 /** The engine's WebAssembly API (the project's TypeScript libs leave it undeclared). */
 const wasm = (globalThis as unknown as { WebAssembly?: { Module: new (b: Uint8Array) => object; Instance: new (m: object) => { exports: unknown } } }).WebAssembly;
 let kernel: Kernel | null | undefined;
@@ -134,33 +237,115 @@ export function simdAvailable(): boolean {
   return instance() !== null;
 }
 
+// ------------------------------------------------------------------------------------------------- its memory
+// Regions the callers hold (packed matrices kept across windows: src/math/block-moments.ts) are allocated from the
+// bottom of the module's memory; a call's transient work area sits above them. Memory never shrinks (WebAssembly's
+// cannot): freed regions are reused by size.
+let top = 0;
+const freed = new Map<number, number[]>();
+
+function ensureBytes(k: Kernel, need: number): void {
+  const have = k.mem.buffer.byteLength;
+  if (need > have) k.mem.grow(Math.ceil((need - have) / 65536));
+}
+
+/** A region of `bytes` (16-aligned) in the kernels' memory, kept until released; null without SIMD. */
+export function allocate(bytes: number): number | null {
+  const k = instance();
+  if (!k) return null;
+  const size = (bytes + 15) & ~15;
+  const reuse = freed.get(size)?.pop();
+  if (reuse !== undefined) return reuse;
+  const at = top;
+  top += size;
+  ensureBytes(k, top);
+  return at;
+}
+
+export function release(at: number, bytes: number): void {
+  const size = (bytes + 15) & ~15;
+  if (at + size === top) {
+    top = at;
+    // Freed regions just below the new top go too, so the top comes back down when everything is released.
+    for (let moved = true; moved; ) {
+      moved = false;
+      for (const [sz, list] of freed) {
+        const i = list.indexOf(top - sz);
+        if (i >= 0) {
+          list.splice(i, 1);
+          top -= sz;
+          moved = true;
+        }
+      }
+    }
+    return;
+  }
+  const list = freed.get(size) ?? [];
+  list.push(at);
+  freed.set(size, list);
+}
+
+/** The transient work area: `bytes` above every held region (valid until the next allocate). */
+function scratch(k: Kernel, bytes: number): number {
+  ensureBytes(k, top + bytes);
+  return top;
+}
+
+/** A view of the kernels' memory (a new one after the memory grew). */
+export function heap(): Float64Array {
+  return new Float64Array(instance()!.mem.buffer);
+}
+
+/** The kernels, for src/math/block-moments.ts; null without WebAssembly SIMD. */
+export function kernels(): Kernel | null {
+  return instance();
+}
+
+/**
+ * Cross products of a centred, symbol-major matrix (centred[j * days + k]) in bands of 64 rows, each band handed
+ * to `band(heap, base, ib0, ib1, np)` while it is in the kernels' memory: rows ib0 … ib1 − 1 (those < n), row i
+ * at heap[base + (i − ib0) * np + j] for columns j ≥ i & ~7 (the columns ≥ n are 0). Returns false without SIMD.
+ */
+export function crossProductBands(centred: Float64Array, n: number, days: number, reserve: number, band: (heap: Float64Array, base: number, ib0: number, ib1: number, np: number) => void): boolean {
+  const k = instance();
+  if (!k || n === 0 || days === 0) return false;
+  const np = (n + 7) & ~7;
+  const cBytes = days * np * 8;
+  // Rows go in bands of 64: the output in WebAssembly memory is 64 rows, not n × n (200 MB at n = 5000).
+  const rows = 64;
+  const at = scratch(k, reserve + cBytes + rows * np * 8);
+  const c0 = at + reserve;
+  let h = new Float64Array(k.mem.buffer);
+  // Day-major copy of the centred columns; the padding columns are zero.
+  for (let k2 = 0; k2 < days; k2++) {
+    const row = c0 / 8 + k2 * np;
+    for (let j = 0; j < n; j++) h[row + j] = centred[j * days + k2]!;
+    for (let j = n; j < np; j++) h[row + j] = 0;
+  }
+  const out = c0 + cBytes;
+  for (let ib0 = 0; ib0 < np; ib0 += rows) {
+    const ib1 = Math.min(np, ib0 + rows);
+    k.cross(c0, np, days, out, ib0, ib1);
+    if (h.buffer !== k.mem.buffer) h = new Float64Array(k.mem.buffer);
+    band(h, out / 8, ib0, ib1, np);
+  }
+  return true;
+}
+
+/** The first free byte above the held regions: a caller's own transient area of `bytes` starts here. */
+export function transient(bytes: number): number | null {
+  const k = instance();
+  if (!k) return null;
+  return scratch(k, bytes);
+}
+
 /**
  * Cross products of the columns of a centred, symbol-major matrix (centred[j * days + k]) for every pair i <= j,
  * written into `out` (row-major n × n, upper triangle and diagonal; the lower triangle is left as it was).
  * Returns false (nothing written) when WebAssembly SIMD is not available.
  */
 export function crossProductsUpper(centred: Float64Array, n: number, days: number, out: Float64Array): boolean {
-  const k = instance();
-  if (!k || n === 0 || days === 0) return false;
-  const np = (n + 7) & ~7;
-  const cBytes = days * np * 8;
-  // Rows go in bands of 64: the output in WebAssembly memory is 64 rows, not n × n (200 MB at n = 5000).
-  const band = 64;
-  const need = cBytes + band * np * 8;
-  const have = k.mem.buffer.byteLength;
-  if (need > have) k.mem.grow(Math.ceil((need - have) / 65536));
-  const heap = new Float64Array(k.mem.buffer);
-  // Day-major copy of the centred columns; the padding columns are zero.
-  for (let k2 = 0; k2 < days; k2++) {
-    const row = k2 * np;
-    for (let j = 0; j < n; j++) heap[row + j] = centred[j * days + k2]!;
-    for (let j = n; j < np; j++) heap[row + j] = 0;
-  }
-  const base = cBytes / 8;
-  for (let ib0 = 0; ib0 < np; ib0 += band) {
-    const ib1 = Math.min(np, ib0 + band);
-    k.cross(0, np, days, cBytes, ib0, ib1);
-    for (let i = ib0; i < Math.min(ib1, n); i++) out.set(heap.subarray(base + (i - ib0) * np + i, base + (i - ib0) * np + n), i * n + i);
-  }
-  return true;
+  return crossProductBands(centred, n, days, 0, (h, base, ib0, ib1, np) => {
+    for (let i = ib0; i < Math.min(ib1, n); i++) out.set(h.subarray(base + (i - ib0) * np + i, base + (i - ib0) * np + n), i * n + i);
+  });
 }

@@ -12,7 +12,7 @@ import { newSelectionContext, withChampion, type AnyContext, type SelectionConte
 import { FractalError } from '../core/errors.js';
 import { ownGet } from '../util/keyed.js';
 import type { BuiltStage } from './factory.js';
-import type { ReplayDecision, ReplayOutcome, RunCache, RunServices, StageEnv } from '../core/plugin.js';
+import type { DecisionGrid, ReplayDecision, ReplayOutcome, RunCache, RunServices, StageEnv } from '../core/plugin.js';
 import { propertiesOf } from '../core/params.js';
 
 export type { ReplayOutcome };
@@ -21,6 +21,8 @@ export interface ReplayOptions {
   lookbackDays?: number;
   /** Also decide with each challenger ranker as champion (ReplayOutcome.challengers). */
   challengers?: boolean;
+  /** The backtest's schedule, handed to the stages (StageEnv.replay). */
+  grid?: DecisionGrid;
 }
 
 
@@ -52,6 +54,7 @@ export function replayServices(cache: RunCache): RunServices {
 
 /** Runs stages [from, upto) on `c` as of `asOf`; a policy that lets nothing through is a decision to hold cash. */
 async function runStages(stages: BuiltStage[], from: number, upto: number, c: SelectionContext, env: StageEnv, asOf: number, opts: ReplayOptions): Promise<SelectionContext> {
+  if (opts.grid) env = { ...env, replay: { grid: opts.grid } };
   for (let i = from; i < upto; i++) {
     const s = stages[i];
     const props = propertiesOf(s.meta.params);

@@ -354,7 +354,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
     return withSpan('backtest windows', { 'fractal.run_id': runId, 'fractal.decisions': dates.length, 'fractal.threads': inPool ? Math.min(threads, dates.length) : 1 }, async () => {
       if (inPool) {
         const r = await pool!.run(
-          { config, hash: v.hash!, runId, pipelineFile: resolve(v.file), baseDir: v.baseDir, lakehousePath: opts.lakehousePath, upto: currentIndex, options: { lookbackDays: o.lookbackDays, challengers: o.challengers }, trace: injectTraceContext() },
+          { config, hash: v.hash!, runId, pipelineFile: resolve(v.file), baseDir: v.baseDir, lakehousePath: opts.lakehousePath, upto: currentIndex, options: { lookbackDays: o.lookbackDays, challengers: o.challengers, ...(o.grid ? { grid: o.grid } : {}) }, trace: injectTraceContext() },
           dates,
           Math.min(threads, dates.length),
           (done) => o.onProgress?.(done),
@@ -365,7 +365,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
       return withSpan('backtest batch', batchAttributes(dates), async () => {
         const out: ReplayOutcome[] = [];
         for (const d of dates) {
-          out.push(await replayOutcome(built.stages, currentIndex, quietEnv(env), runId, d, { lookbackDays: o.lookbackDays, challengers: o.challengers }));
+          out.push(await replayOutcome(built.stages, currentIndex, quietEnv(env), runId, d, { lookbackDays: o.lookbackDays, challengers: o.challengers, ...(o.grid ? { grid: o.grid } : {}) }));
           o.onProgress?.(out.length);
         }
         return out;

@@ -13,13 +13,16 @@ import { inputError, runError } from '../../src/core/errors.js';
 import { int, num, oneOfStr, params, typed, type Static } from '../../src/core/params.js';
 import { inject } from 'inversify';
 import { type RunCache, SERVICE, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
-import { averageCorrelation, correlationDistanceInPlace } from '../../src/math/correlation.js';
+import { averageCorrelation, type WindowMoments } from '../../src/math/correlation.js';
+import { BlockMoments } from '../../src/math/block-moments.js';
 import { cutWithCap, fclusterMaxclust, linkageRows, wardLinkage } from '../../src/math/ward.js';
 
 export type Lookback = number | 'all';
 
 /** The run cache's key of the clustering's n × n working matrix. */
 const SCRATCH = 'clustering.scratch';
+/** The run cache's key of the block moments reused across a backtest's windows (src/math/block-moments.ts). */
+const MOMENTS = 'clustering.moments';
 
 /** 'threshold': the distance cut, capped at max_clusters (the seed's rule); 'maxclust': the count cut alone. */
 export const CUTS = ['threshold', 'maxclust'] as const;
@@ -42,13 +45,13 @@ export interface ClusteringResult {
  * Partition the symbols of a column-major returns block (`nDays` rows, the last one the as-of date).
  * Exported for tests and for callers that cluster outside a pipeline.
  */
-export function clusterReturns(values: Float64Array, nSymbols: number, nDays: number, opts: { lookbacks: Lookback[]; threshold: number; maxClusters: number; cut?: Cut; scratch?: Float64Array }): ClusteringResult {
-  if (nSymbols === 1) return { labels: Int32Array.of(1), linkage: new Float64Array(0), rule: 'single', clusterCount: 1, distanceClusterCount: 1, days: nDays };
-  const { scratch } = opts;
-  const corr = averageCorrelation({ values, nSymbols, nDays }, opts.lookbacks, scratch && scratch.length === nSymbols * nSymbols ? { out: scratch } : {});
+export function clusterReturns(values: Float64Array, nSymbols: number, nDays: number, opts: { lookbacks: Lookback[]; threshold: number; maxClusters: number; cut?: Cut; scratch?: Float64Array; moments?: WindowMoments; end?: number }): ClusteringResult {
+  const end = opts.end ?? nDays;
+  if (nSymbols === 1) return { labels: Int32Array.of(1), linkage: new Float64Array(0), rule: 'single', clusterCount: 1, distanceClusterCount: 1, days: end };
+  const { scratch, moments } = opts;
   // The averaged correlation (symmetric, finite) becomes the distance matrix and then Ward's working matrix: one
   // n x n matrix for the three.
-  const distance = correlationDistanceInPlace(corr, nSymbols);
+  const distance = averageCorrelation({ values, nSymbols, nDays }, opts.lookbacks, { end, distance: true, ...(scratch && scratch.length === nSymbols * nSymbols ? { out: scratch } : {}), ...(moments ? { moments } : {}) });
   const linkage = wardLinkage(distance, nSymbols, 'square', { consume: true });
   const cut = opts.cut === 'maxclust' ? maxclustCut(linkage, opts.maxClusters) : cutWithCap(linkage, opts.threshold, opts.maxClusters);
   let distanceClusterCount = cut.clusterCount;
@@ -58,7 +61,7 @@ export function clusterReturns(values: Float64Array, nSymbols: number, nDays: nu
     for (let r = 0; r < nSymbols - 1; r++) if (linkage[r * 4 + 2]! > opts.threshold) above++;
     distanceClusterCount = above + 1;
   }
-  return { labels: cut.labels, linkage, rule: cut.rule, clusterCount: cut.clusterCount, distanceClusterCount, days: nDays };
+  return { labels: cut.labels, linkage, rule: cut.rule, clusterCount: cut.clusterCount, distanceClusterCount, days: end };
 }
 
 function maxclustCut(linkage: Float64Array, maxClusters: number): { labels: Int32Array; clusterCount: number; rule: 'maxclust' } {
@@ -107,8 +110,6 @@ export class ClusteringStage implements Stage<SelectionContext, ClusteringParams
     // Never read a row after the as-of date.
     const end = asOfEnd(returns, ctx.as_of);
     if (end < 2) throw inputError('NOT_ENOUGH_HISTORY', `clustering needs at least 2 days of returns up to the as-of date, got ${end}`);
-    const block = new Float64Array(n * end);
-    for (let j = 0; j < n; j++) block.set(returns.values.subarray(j * T, j * T + end), j * end);
 
     const lookbacks = normaliseLookbacks(p.lookbacks);
     const threshold = p.threshold;
@@ -119,7 +120,20 @@ export class ClusteringStage implements Stage<SelectionContext, ClusteringParams
     const cache = this.cache; // a stage made without the container (a test's) has none: a matrix per call then
     let scratch = cache?.get<Float64Array>(SCRATCH);
     if (cache && (!scratch || scratch.length !== n * n)) scratch = cache.set(SCRATCH, new Float64Array(n * n));
-    const result = clusterReturns(block, n, end, { lookbacks, threshold, maxClusters, cut, scratch });
+    // In a backtest's replay, block moments reused across its windows (kept per run and thread, like the scratch).
+    const grid = env.replay?.grid;
+    let moments: WindowMoments | undefined;
+    if (grid && cache) {
+      let blocks = cache.get<BlockMoments>(MOMENTS);
+      if (!blocks || blocks.grid !== grid) {
+        blocks?.release();
+        const made = new BlockMoments(grid);
+        blocks = cache.set(MOMENTS, made, () => made.release());
+      }
+      moments = { cache: blocks, dates: returns.dates, columns: returns.symbols };
+    }
+    // The rows after the as-of date are never read: every window ends at `end`.
+    const result = clusterReturns(returns.values, n, T, { lookbacks, threshold, maxClusters, cut, scratch, end, ...(moments ? { moments } : {}) });
 
     ctx.clusters = { labels: result.labels, symbols: returns.symbols, linkage: result.linkage };
     const members = new Map<number, string[]>();
