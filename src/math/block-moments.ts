@@ -22,7 +22,7 @@
  * for the same columns as the window that computed it, else everything is computed again (same bytes, more time).
  * Only the window's own rows are read (no look-ahead: every fold is of blocks inside the window).
  */
-import { allocate, crossProductBands, heap, kernels, release, transient, type RowOutput } from './cross-products-wasm.js';
+import { allocate, crossProductBands, crossProductsUpper, heap, kernels, release, transient, type RowOutput } from './cross-products-wasm.js';
 import type { ColumnMajorMatrix } from './correlation.js';
 
 /** A backtest's schedule in blocks of rows (src/core/plugin.ts DecisionGrid has the same shape). */
@@ -41,8 +41,24 @@ export interface MomentGrid {
  * cost per window, 2 · step rows of block products + (2 · step / block + 1) merges, is below the direct L rows.
  */
 const MERGE_ROWS = 8;
-/** The packed triangles one lookback may keep (G of them) at most, in bytes: beyond, the direct path. */
+/** The packed triangles one window length may keep at most, in bytes: beyond, the direct path. */
 const MEMORY_BUDGET = 256 * 2 ** 20;
+/** Up to this many bytes, every suffix of a group is kept; beyond, one in `spacing` (and the next few windows'). */
+const KEEP_ALL = 64 * 2 ** 20;
+
+/**
+ * How many suffixes apart the kept ones are: all of them (1) when G triangles are small, else about √G (G/c kept
+ * ones, c for the next windows, one prefix: ~2√G + 1 triangles instead of G + 1, for one more fold per window).
+ * Which suffixes are kept never changes a result: a suffix is the same right-to-left fold from wherever it restarts.
+ */
+function spacing(groups: number, n: number, keepAll = KEEP_ALL): number {
+  return groups * packedLength(n) * 8 <= keepAll ? 1 : Math.ceil(Math.sqrt(groups));
+}
+/** Triangles kept at most for windows of `groups` blocks. */
+function triangles(groups: number, n: number): number {
+  const c = spacing(groups, n);
+  return c === 1 ? groups + 1 : Math.ceil(groups / c) + c + 1;
+}
 
 /** Whether a window of `rows` rows is worth computing on the grid (cost and memory; a function of the window). */
 export function gridWorthIt(grid: MomentGrid, rows: number, n: number): boolean {
@@ -50,8 +66,10 @@ export function gridWorthIt(grid: MomentGrid, rows: number, n: number): boolean 
   if (block < 2 || rows % block !== 0 || step % block !== 0) return false;
   const groups = rows / block;
   if (groups < 2) return false;
-  if (2 * step + (2 * (step / block) + 1) * MERGE_ROWS >= rows) return false;
-  return groups * packedLength(n) * 8 <= MEMORY_BUDGET;
+  // Kept suffixes every c: one more fold per window when c > 1.
+  const folds = spacing(groups, n) === 1 ? 2 : 3;
+  if (folds * step + (folds * (step / block) + 1) * MERGE_ROWS >= rows) return false;
+  return triangles(groups, n) * packedLength(n) * 8 <= MEMORY_BUDGET;
 }
 
 /** n rounded up to even: every packed row has an even length, so the two-lane kernels need no tail. */
@@ -101,7 +119,11 @@ export class BlockMoments {
   /** A block's centred rows (reused: one block at a time). */
   private centred = new Float64Array(0);
 
-  constructor(readonly grid: MomentGrid) {}
+  /** `keepAll`: bytes up to which every suffix is kept (tests lower it to see the spaced ones give the same bits). */
+  constructor(
+    readonly grid: MomentGrid,
+    private readonly keepAll = KEEP_ALL,
+  ) {}
 
   /** Frees every kept triangle (the run is over). */
   release(): void {
@@ -217,10 +239,14 @@ export class BlockMoments {
     }
     let from = G;
     for (const k of kept.keys()) if (k >= j && k < from) from = k;
+    const c = spacing(G, w.data.nSymbols, this.keepAll);
+    const keep = (i: number) => i === from || i < j + c || i % c === 0;
     let right = from < G ? kept.get(from)! : null;
     for (let i = from - 1; i >= j; i--) {
-      right = this.fold(w, g * G + i, right, false);
-      kept.set(i, right);
+      const next = this.fold(w, g * G + i, right, false);
+      if (right && !keep(i + 1)) this.free(right);
+      if (keep(i)) kept.set(i, next);
+      right = next;
     }
     return right!;
   }
@@ -369,4 +395,32 @@ export function packedCrossProducts(centred: Float64Array, n: number, days: numb
     }
   });
   return { moments: { at, count: days, mean: new Float64Array(0) }, offsets, free: () => release(at, size) };
+}
+
+/**
+ * The direct path's conversion without a triangle in the kernels' memory: the cross products go into `out` itself
+ * (its upper triangle and diagonal, as completeCorrelationInto does), then each row is turned into correlations or
+ * distances through the kernels' memory. 'write' and 'distance' only (their rows hold nothing else); false without SIMD.
+ */
+export function correlationInPlace(centred: Float64Array, n: number, days: number, out: Float64Array, output: Exclude<RowOutput, 'add'>): boolean {
+  const k = kernels();
+  if (!k || n === 0 || days === 0 || !crossProductsUpper(centred, n, days, out)) return false;
+  const npad = padded(n);
+  const at = transient(3 * npad * 8)!;
+  const ssAt = at;
+  const inAt = at + npad * 8;
+  const rowAt = at + 2 * npad * 8;
+  const h = heap();
+  for (let i = 0; i < n; i++) h[ssAt / 8 + i] = out[i * n + i]!;
+  for (let c = n; c < npad; c++) h[ssAt / 8 + c] = 0;
+  const kernel = k[`corr_1_${output}`];
+  for (let i = 0; i < n; i++) {
+    const q = i & ~1;
+    const width = n - q;
+    h.set(out.subarray(i * n + q, i * n + n), inAt / 8);
+    kernel(rowAt, inAt, 0, 0, ssAt + q * 8, npad - q, 0, h[ssAt / 8 + i]!);
+    out.set(h.subarray(rowAt / 8, rowAt / 8 + width), i * n + q);
+    out[i * n + i] = output === 'write' ? 1 : 0;
+  }
+  return true;
 }

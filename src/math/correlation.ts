@@ -36,7 +36,7 @@ export interface CorrelationOptions extends MomentOptions {
 }
 
 import { crossProductsUpper, type RowOutput } from './cross-products-wasm.js';
-import { convert, packedCrossProducts, type BlockMoments } from './block-moments.js';
+import { convert, correlationInPlace, packedCrossProducts, type BlockMoments } from './block-moments.js';
 
 /** Block moments reused across a backtest's windows (src/math/block-moments.ts), with the rows' days and columns. */
 export interface WindowMoments {
@@ -341,6 +341,8 @@ function directCorrelationInto(data: ColumnMajorMatrix, start: number, end: numb
   const n = data.nSymbols;
   if (n < 2) return false;
   const block = centreCompleteColumns(data, null, { start, end });
+  // The cross products in `out` itself when it holds nothing else (no triangle of n² / 2 more).
+  if (output !== 'add') return correlationInPlace(block.centred, n, block.length, out, output);
   const packed = packedCrossProducts(block.centred, n, block.length);
   if (!packed) return false;
   try {
