@@ -124,16 +124,32 @@ const gatherBody = [
   ...END,
 ];
 
+// pack(dst, src, list, count): dst[j] = src[list[j]] for j < count (bytes for dst and src): a row keeps the
+// columns of the live clusters, in order. Compaction packs row by row from the front, so dst never passes src.
+const [PD, PS, PL, PC] = [0, 1, 2, 3];
+const packBody = [
+  ...LOOP,
+  ...get(PD), //                                                                  &dst[j]
+  ...get(PS), ...get(PL), ...I32_LOAD(0), ...i32(3), ...I32_SHL, ...I32_ADD, ...F64_LOAD(0), // src[list[j]]
+  ...F64_STORE(0),
+  ...get(PD), ...i32(8), ...I32_ADD, ...set(PD),
+  ...get(PL), ...i32(4), ...I32_ADD, ...set(PL),
+  ...get(PC), ...i32(1), ...I32_SUB, ...tee(PC), ...BR_IF0, //                  while (--count)
+  ...END,
+];
+
 const bytes = assemble([
   { exportAs: 'argmin', params: [I32, I32, I32, I32], locals: [[7, V128]], body: argminBody },
   { exportAs: 'update', params: [I32, I32, I32, I32, F64, F64, F64], locals: [[8, V128]], body: updateBody },
   { exportAs: 'gather', params: [I32, I32, I32, I32, I32], locals: [[1, I32]], body: gatherBody },
+  { exportAs: 'pack', params: [I32, I32, I32, I32], locals: [], body: packBody },
 ]);
 
 interface Kernel {
   argmin: (p: number, q: number, quads: number, out: number) => void;
   update: (rx: number, ry: number, sz: number, pairs: number, dxy: number, nx: number, ny: number) => void;
   gather: (dst: number, src: number, stride: number, list: number, count: number) => void;
+  pack: (dst: number, src: number, list: number, count: number) => void;
   mem: WasmMemory;
 }
 let kernel: Kernel | null | undefined;
@@ -147,11 +163,19 @@ export function wardSimdAvailable(): boolean {
   return instance() !== null;
 }
 
+/** Compact the working matrix when at most this fraction of its clusters is still live. */
+const COMPACT_WHEN_LIVE = 0.5;
+
 /**
  * Ward's nearest-neighbour chain in the SIMD kernels. `fill(matrix, stride)` writes the n x n distances, row i
  * at matrix[i * stride], columns 0 … n - 1 (the rest of the row is set here). The merges go into `raw` as rows
  * [x, y, height, size] in merge order, exactly as the JavaScript loop writes them. Returns false (nothing
  * written) when WebAssembly SIMD or the memory is not available.
+ *
+ * Once half the clusters have merged, the live ones are packed into a smaller matrix at the front (order kept, so
+ * "the lowest index wins" still means the lowest original index): scans and updates then run over live clusters
+ * only, and the working set shrinks as the clustering proceeds. Positions in the matrix map to the original
+ * indices through `ids`.
  */
 export function wardMergesSimd(n: number, fill: (matrix: Float64Array, stride: number) => void, raw: Float64Array): boolean {
   const k = instance();
@@ -175,6 +199,11 @@ export function wardMergesSimd(n: number, fill: (matrix: Float64Array, stride: n
   }
   mask.fill(0, 0, n).fill(Infinity, n, np);
   size.fill(1, 0, n).fill(0, n, np);
+  // m clusters (live or merged) in the matrix, rows `stride` wide (m rounded up to 4; the padding masked).
+  let m = n;
+  let stride = np;
+  let live = n;
+  const ids = Int32Array.from({ length: n }, (_, i) => i);
 
   // Row r is current once every live cluster rewritten after `fresh[r]` has been copied in; `written[v]` is when
   // row v was last rewritten, and the recency list holds the rewritten live clusters, most recent first.
@@ -190,17 +219,16 @@ export function wardMergesSimd(n: number, fill: (matrix: Float64Array, stride: n
     if (next[v]! >= 0) prev[next[v]!] = prev[v]!;
     prev[v] = next[v] = -1;
   };
-  const rowBytes = np * 8;
   const refresh = (r: number) => {
     const since = fresh[r]!;
     let count = 0;
     for (let v = head; v >= 0 && written[v]! > since; v = next[v]!) if (v !== r) list[count++] = v;
-    if (count > 0) k.gather(MATRIX + r * rowBytes, MATRIX + r * 8, rowBytes, LIST, count);
+    if (count > 0) k.gather(MATRIX + r * stride * 8, MATRIX + r * 8, stride * 8, LIST, count);
     fresh[r] = clock;
   };
   // First index of the row's minimum over live clusters (-1 if none is below +Infinity).
   const nearest = (r: number): number => {
-    k.argmin(MATRIX + r * rowBytes, MASKS, np >> 2, 0);
+    k.argmin(MATRIX + r * stride * 8, MASKS, stride >> 2, 0);
     let best = scratch[0]!;
     let at = scratch[2]!;
     for (const [v, i] of [[scratch[1]!, scratch[3]!], [scratch[4]!, scratch[6]!], [scratch[5]!, scratch[7]!]] as const) {
@@ -214,6 +242,40 @@ export function wardMergesSimd(n: number, fill: (matrix: Float64Array, stride: n
 
   const chain = new Int32Array(n);
   let chainLength = 0;
+  const compact = () => {
+    for (let i = 0; i < m; i++) if (mask[i] === 0) refresh(i);
+    // (the gather list is free again: it becomes the list of the live positions)
+    const position = new Int32Array(m).fill(-1);
+    let kept = 0;
+    for (let i = 0; i < m; i++) {
+      if (mask[i] !== 0) continue;
+      position[i] = kept;
+      list[kept++] = i;
+    }
+    const packed = (kept + 3) & ~3;
+    // Row a moves to a * packed, taking the live columns in order; a never moves up (a <= list[a]) and rows go
+    // front to back, so nothing is overwritten before it is read.
+    for (let a = 0; a < kept; a++) {
+      k.pack(MATRIX + a * packed * 8, MATRIX + list[a]! * stride * 8, LIST, kept);
+      W.fill(0, a * packed + kept, a * packed + packed);
+    }
+    for (let a = 0; a < kept; a++) {
+      ids[a] = ids[list[a]!]!;
+      size[a] = size[list[a]!]!;
+    }
+    mask.fill(0, 0, kept).fill(Infinity, kept, packed);
+    size.fill(0, kept, packed);
+    for (let c = 0; c < chainLength; c++) chain[c] = position[chain[c]!]!;
+    // Every row is current: the recency list starts empty.
+    written.fill(-1);
+    fresh.fill(clock);
+    next.fill(-1);
+    prev.fill(-1);
+    head = -1;
+    m = kept;
+    stride = packed;
+  };
+
   for (let step = 0; step < n - 1; step++) {
     if (chainLength === 0) {
       chainLength = 1;
@@ -231,14 +293,15 @@ export function wardMergesSimd(n: number, fill: (matrix: Float64Array, stride: n
       if (chainLength > 1) {
         // The chain's previous element wins ties (scipy starts its scan from it): reciprocal nearest neighbours.
         const before = chain[chainLength - 2]!;
-        const dBefore = W[x * np + before]!;
-        if (!(at >= 0 && W[x * np + at]! < dBefore)) {
+        const dBefore = W[x * stride + before]!;
+        if (!(at >= 0 && W[x * stride + at]! < dBefore)) {
           y = before;
           currentMin = dBefore;
           break;
         }
       }
-      // (-1: nothing below +Infinity in the row, where the JavaScript loop keeps y = 0 too)
+      // -1: nothing below +Infinity in the row (only for distances that overflow); the JavaScript loop then takes
+      // index 0 as well, the same choice as long as no compaction has renumbered the clusters.
       chain[chainLength++] = at >= 0 ? at : 0;
     }
     chainLength -= 2;
@@ -251,14 +314,14 @@ export function wardMergesSimd(n: number, fill: (matrix: Float64Array, stride: n
     refresh(y);
     const nx = size[x]!;
     const ny = size[y]!;
-    raw[step * 4] = x;
-    raw[step * 4 + 1] = y;
+    raw[step * 4] = ids[x]!;
+    raw[step * 4 + 1] = ids[y]!;
     raw[step * 4 + 2] = currentMin;
     raw[step * 4 + 3] = nx + ny;
     size[x] = 0;
     mask[x] = Infinity;
     size[y] = nx + ny;
-    k.update(MATRIX + x * rowBytes, MATRIX + y * rowBytes, SIZES, np >> 1, currentMin, nx, ny);
+    k.update(MATRIX + x * stride * 8, MATRIX + y * stride * 8, SIZES, stride >> 1, currentMin, nx, ny);
     clock++;
     unlink(x);
     unlink(y);
@@ -267,6 +330,7 @@ export function wardMergesSimd(n: number, fill: (matrix: Float64Array, stride: n
     next[y] = head;
     if (head >= 0) prev[head] = y;
     head = y;
+    if (--live <= m * COMPACT_WHEN_LIVE && live >= 4) compact();
   }
   return true;
 }
