@@ -183,24 +183,13 @@ export class BlockMoments {
     const n = data.nSymbols;
     const b = this.grid.block;
     let same = columns.length === this.columns.length && columns.every((c, k) => c === this.columns[k]);
-    // Bit patterns compared (two 32-bit halves per value): -0 and 0, or two NaNs, are different rows.
-    const bits = new Int32Array(data.values.buffer, data.values.byteOffset, data.values.length * 2);
+    const values = data.values;
     for (let k = a; same && k < a + G; k++) {
       const was = this.blocks.get(k);
       if (!was) continue;
       const r0 = start + (k - a) * b;
       for (let t = 0; t < b && same; t++) same = was.dates[t] === dates[r0 + t];
-      const kept = new Int32Array(was.values.buffer, was.values.byteOffset, was.values.length * 2);
-      for (let c = 0; c < n && same; c++) {
-        const from = 2 * (c * data.nDays + r0);
-        const to = 2 * c * b;
-        for (let x = 0; x < 2 * b; x++) {
-          if (bits[from + x] !== kept[to + x]) {
-            same = false;
-            break;
-          }
-        }
-      }
+      same &&= sameValues(values, was.values, n, data.nDays, r0, b);
     }
     if (!same) {
       this.release();
@@ -338,6 +327,20 @@ interface WindowRows {
   /** The window's first row in data, and its first block's index on the grid. */
   start: number;
   first: number;
+}
+
+/** Whether column c's rows r0 … r0 + b − 1 of `values` are `kept` (c * b …), bit for bit (a NaN never is; −0 is not 0). */
+function sameValues(values: Float64Array, kept: Float64Array, n: number, nDays: number, r0: number, b: number): boolean {
+  for (let c = 0; c < n; c++) {
+    const from = c * nDays + r0;
+    const to = c * b;
+    for (let t = 0; t < b; t++) {
+      const x = values[from + t]!;
+      const y = kept[to + t]!;
+      if (x !== y || (x === 0 && 1 / x !== 1 / y)) return false;
+    }
+  }
+  return true;
 }
 
 /**

@@ -293,8 +293,9 @@ export function averageCorrelation(
   const n = data.nSymbols;
   const end = Math.min(data.nDays, options.end ?? data.nDays);
   if (options.out && options.out.length !== n * n) throw new Error(`out has ${options.out.length} entries, expected ${n}^2`);
-  const total = options.out ? options.out.fill(0) : new Float64Array(n * n);
   const single = lookbacks.length === 1;
+  // One lookback overwrites every entry (its paths below write the whole matrix): no zeros first.
+  const total = options.out ? (single ? options.out : options.out.fill(0)) : new Float64Array(n * n);
   // One lookback writes straight into the result (0 + rho and rho / 1 are rho: the same bits), as a distance when asked.
   const output: RowOutput = single ? (options.distance ? 'distance' : 'write') : 'add';
   let upperOnly = false;
@@ -324,7 +325,8 @@ export function averageCorrelation(
       continue;
     }
     const corr = correlationMatrix(data, { ...options, start, end, undefinedAs: 'zero' });
-    for (let k = 0; k < total.length; k++) total[k] = total[k]! + corr[k]!;
+    if (single) total.set(corr);
+    else for (let k = 0; k < total.length; k++) total[k] = total[k]! + corr[k]!;
   }
   // The row kernels write the upper triangle (and the diagonal); the matrix is symmetric.
   if (upperOnly) mirrorUpper(total, n);
