@@ -32,8 +32,11 @@ export const BAND_DRIFT_LIMIT = 0.25;
 
 export const FIRST_REBALANCE = ['after_train_days', 'after_train_returns'] as const;
 
-/** CPU milliseconds a replay worker thread spends before its first decision is made (see `threads` below). */
-const WORKER_START_CPU_MS = 1250;
+/**
+ * CPU milliseconds a replay worker thread spends before it starts on its first decision (see `threads` below):
+ * measured on the walk-forward bench at N=500, 2 workers add 2.4-2.5 CPU s to the run, their cold decisions included.
+ */
+const WORKER_START_CPU_MS = 1000;
 
 const PARAMS = params({
   train_window: int('Days of history each decision sees.', 252, { min: 2 }),
@@ -49,7 +52,7 @@ const PARAMS = params({
   simulator: pluginRef('simulator', 'How the decisions are held: `vectorized` (weights with drift) or `event_driven` (orders, fills and a cash account); docs/backtest.md compares them.', 'vectorized'),
   parity: bool("Also hold the champion's decisions with the other simulator (the order-level `event_driven` against the `vectorized` reference; event_driven with its defaults when the simulator is vectorized) and write parity.json and a report section: how far the vectorized backtest can be trusted.", false),
   periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
-  workers: int("Threads deciding windows in parallel (windows are independent; any number gives the same bytes). When omitted the first two decisions are made in process and the others go to one thread per core (at least 4 windows each) when what threads would save on them (the second decision's CPU time times their number, less a thread's share) outweighs a worker's start-up (about 1.25 CPU s). 1 decides them in process.", undefined, { min: 1 }),
+  workers: int("Threads deciding windows in parallel (windows are independent; any number gives the same bytes). When omitted the first three decisions are made in process and the others go to one thread per core (at least 4 windows each) when what threads would save on them (a warm decision's CPU time times their number, less a thread's share) outweighs a worker's start-up (about 1 CPU s, plus a first decision as cold as the run's own). 1 decides them in process.", undefined, { min: 1 }),
   first_rebalance: oneOfStr(FIRST_REBALANCE, "When the first decision is made. 'after_train_days': on the train_window-th day of data, whose window holds train_window − 1 returns (the first day of data has no return). 'after_train_returns': one day later, once train_window returns exist, so every decision sees train_window returns (numpy's `R[t - train:t]` with the first decision at t = train).", 'after_train_days'),
 });
 export type BacktestParams = Static<typeof PARAMS>;
@@ -133,22 +136,29 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
     for (let t = (first + 1) % block; t < T; t += block) starts.push(calendar[t]!);
     const replayOpts = { lookbackDays: train, challengers: wantChallengers, grid: { block, step, starts } };
     const progress = (done: number) => env.progress('backtest windows', Math.min(done, rebalances.length), rebalances.length);
-    // Worker threads pay a start-up: about 1.25 CPU s each (measured at N=500 on the walk-forward bench: modules,
-    // the scan rebuilt, a cold JIT), which on their own cores costs the run that much wall time. Worth it only when
-    // the decisions left, D CPU s in process, lose more than that: D (1 - 1/t) > S per t threads. Without a `workers`
-    // param, two decisions are made in process and the second's CPU time (warm: the first also builds the run's
-    // returns panel and JITs the stages; CPU, which a busy machine does not inflate, unlike wall time) estimates the
-    // others. Decisions are independent: where each is made never changes it.
+    // Worker threads pay a start-up, on their own cores, in wall time: modules, the pipeline and the scan rebuilt
+    // (WORKER_START_CPU_MS), then a first decision as cold as the run's own first one (it also builds the returns
+    // panel, or its moments, from scratch). Worth it only when the decisions left, warm, lose more than that in
+    // process: warm × left × (1 - 1/t) > start-up + (first - warm), per t threads. Without a `workers` param three
+    // decisions are made in process and timed in CPU (which a busy machine does not inflate, unlike wall time): the
+    // first, and the faster of the next two as the warm cost (the JIT is still warming up on the second; measured on
+    // the walk-forward bench: N=500 0.12 s, 0.10 s, then 0.04 s; N=2000 0.6-0.8 s, then 0.14-0.26 s). Decisions are
+    // independent: where each is made never changes it.
     let threads = p.workers;
-    let head: ReplayOutcome[] = [];
+    const head: ReplayOutcome[] = [];
     if (threads === undefined) {
-      head = await this.replays.replayMany(dates.slice(0, 1), { ...replayOpts, threads: 1, onProgress: progress });
-      const cpu0 = process.cpuUsage();
-      if (dates.length > 1) head.push(...(await this.replays.replayMany(dates.slice(1, 2), { ...replayOpts, threads: 1, onProgress: (done) => progress(1 + done) })));
-      const cpu = process.cpuUsage(cpu0);
+      const cpuOf = async (k: number): Promise<number> => {
+        const cpu0 = process.cpuUsage();
+        head.push(...(await this.replays.replayMany(dates.slice(k, k + 1), { ...replayOpts, threads: 1, onProgress: () => progress(k + 1) })));
+        const cpu = process.cpuUsage(cpu0);
+        return (cpu.user + cpu.system) / 1000;
+      };
+      const first = await cpuOf(0);
+      let warm = first;
+      for (let k = 1; k < Math.min(3, dates.length); k++) warm = Math.min(warm, await cpuOf(k));
       const left = dates.length - head.length;
       const t = defaultThreads(left);
-      threads = t > 1 && ((cpu.user + cpu.system) / 1000) * left * (1 - 1 / t) > WORKER_START_CPU_MS ? t : 1;
+      threads = t > 1 && warm * left * (1 - 1 / t) > WORKER_START_CPU_MS + first - warm ? t : 1;
     }
     const rest = await this.replays.replayMany(dates.slice(head.length), { ...replayOpts, threads, onProgress: (done) => progress(head.length + done) });
     const all = [...head, ...rest];
