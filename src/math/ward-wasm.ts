@@ -163,12 +163,15 @@ export function wardSimdAvailable(): boolean {
   return instance() !== null;
 }
 
+/** The distances: a full symmetric n x n square used as it is, or a function that writes them (row i at matrix[i * stride]). */
+export type WardInput = { rows: Float64Array } | { fill: (matrix: Float64Array, stride: number) => void };
+
 /** Compact the working matrix when at most this fraction of its clusters is still live. */
 const COMPACT_WHEN_LIVE = 0.5;
 
 /**
- * Ward's nearest-neighbour chain in the SIMD kernels. `fill(matrix, stride)` writes the n x n distances, row i
- * at matrix[i * stride], columns 0 … n - 1 (the rest of the row is set here). The merges go into `raw` as rows
+ * Ward's nearest-neighbour chain in the SIMD kernels, on distances given as WardInput (`fill` writes columns
+ * 0 … n - 1 of each row; the rest of the row is set here). The merges go into `raw` as rows
  * [x, y, height, size] in merge order, exactly as the JavaScript loop writes them. Returns false (nothing
  * written) when WebAssembly SIMD or the memory is not available.
  *
@@ -177,7 +180,7 @@ const COMPACT_WHEN_LIVE = 0.5;
  * only, and the working set shrinks as the clustering proceeds. Positions in the matrix map to the original
  * indices through `ids`.
  */
-export function wardMergesSimd(n: number, fill: (matrix: Float64Array, stride: number) => void, raw: Float64Array): boolean {
+export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): boolean {
   const k = instance();
   if (!k || n < 2) return false;
   const np = (n + 3) & ~3;
@@ -192,10 +195,17 @@ export function wardMergesSimd(n: number, fill: (matrix: Float64Array, stride: n
   const mask = heap.subarray(MASKS / 8, MASKS / 8 + np);
   const size = heap.subarray(SIZES / 8, SIZES / 8 + np);
   const W = heap.subarray(MATRIX / 8, MATRIX / 8 + np * np);
-  fill(W, np);
-  for (let i = 0; i < n; i++) {
+  const finishRow = (i: number) => {
     W[i * np + i] = Infinity;
     W.fill(0, i * np + n, i * np + np);
+  };
+  // A full square given as it is is copied row by row when a row is first needed (just before its first scan or
+  // merge, so the scan reads it from cache): until the packing, positions are the original indices.
+  const rows = 'rows' in input ? input.rows : null;
+  let loaded = rows ? new Uint8Array(n) : null;
+  if (!rows) {
+    (input as { fill: (matrix: Float64Array, stride: number) => void }).fill(W, np);
+    for (let i = 0; i < n; i++) finishRow(i);
   }
   mask.fill(0, 0, n).fill(Infinity, n, np);
   size.fill(1, 0, n).fill(0, n, np);
@@ -220,6 +230,11 @@ export function wardMergesSimd(n: number, fill: (matrix: Float64Array, stride: n
     prev[v] = next[v] = -1;
   };
   const refresh = (r: number) => {
+    if (loaded && !loaded[r]) {
+      W.set(rows!.subarray(r * n, r * n + n), r * np);
+      finishRow(r);
+      loaded[r] = 1;
+    }
     const since = fresh[r]!;
     let count = 0;
     for (let v = head; v >= 0 && written[v]! > since; v = next[v]!) if (v !== r) list[count++] = v;
@@ -244,6 +259,7 @@ export function wardMergesSimd(n: number, fill: (matrix: Float64Array, stride: n
   let chainLength = 0;
   const compact = () => {
     for (let i = 0; i < m; i++) if (mask[i] === 0) refresh(i);
+    loaded = null;
     // (the gather list is free again: it becomes the list of the live positions)
     const position = new Int32Array(m).fill(-1);
     let kept = 0;

@@ -35,16 +35,11 @@ export function squareToCondensed(square: Float64Array, n: number): Float64Array
 
 /**
  * Writes the distances as a full symmetric matrix, row i at target[i * stride] (columns 0 … n - 1). A square input
- * contributes its upper triangle, as scipy's squareform would, so an asymmetric input cannot change the answer;
- * `asGiven` copies a square as it is (the caller vouches that it is symmetric and finite).
+ * contributes its upper triangle, as scipy's squareform would, so an asymmetric input cannot change the answer.
  */
-function fillWorkingSquare(distances: Float64Array, n: number, layout: DistanceLayout, target: Float64Array, stride: number, asGiven = false): void {
+function fillWorkingSquare(distances: Float64Array, n: number, layout: DistanceLayout, target: Float64Array, stride: number): void {
   if (layout === 'square') {
     if (distances.length !== n * n) throw new Error(`square distances need ${n * n} entries, got ${distances.length}`);
-    if (asGiven) {
-      for (let i = 0; i < n; i++) target.set(distances.subarray(i * n, i * n + n), i * stride);
-      return;
-    }
     for (let i = 0; i < n; i++) {
       target[i * stride + i] = 0;
       for (let j = i + 1; j < n; j++) target[i * stride + j] = target[j * stride + i] = finite(distances[i * n + j]!);
@@ -86,7 +81,9 @@ export function wardLinkage(
   // consume: a full symmetric square the caller no longer needs; it is used as it is (no checks, no copy in JS).
   const asGiven = opts.consume === true && layout === 'square' && distances.length === n * n;
   const raw = new Float64Array(Math.max(0, n - 1) * 4);
-  const simd = opts.kernel !== 'js' && wardMergesSimd(n, (matrix, stride) => fillWorkingSquare(distances, n, layout, matrix, stride, asGiven), raw);
+  const simd =
+    opts.kernel !== 'js' &&
+    wardMergesSimd(n, asGiven ? { rows: distances } : { fill: (matrix, stride) => fillWorkingSquare(distances, n, layout, matrix, stride) }, raw);
   if (!simd) {
     let D = distances;
     if (!asGiven) {
