@@ -97,7 +97,7 @@ interface Moments {
 
 interface Stacks {
   /** The right-to-left suffixes S_j of `group` computed so far, by j. */
-  front?: { group: number; suffix: Map<number, Moments> };
+  front?: { group: number; suffix: Map<number, Moments>; windows: number };
   /** The left-to-right prefix of `group` over its first `upto` blocks. */
   back?: { group: number; upto: number; moments: Moments | null };
 }
@@ -217,9 +217,12 @@ export class BlockMoments {
   private suffix(stacks: Stacks, w: WindowRows, g: number, j: number, G: number): Moments {
     if (stacks.front?.group !== g) {
       if (stacks.front) for (const m of stacks.front.suffix.values()) this.free(m);
-      stacks.front = { group: g, suffix: new Map() };
+      stacks.front = { group: g, suffix: new Map(), windows: 0 };
     }
     const kept = stacks.front.suffix;
+    // A thread's first window in a group keeps only its own suffix: a thread that decides one or two windows (the
+    // in-process ones before the workers) keeps no triangles for windows it will not make.
+    const first = stacks.front.windows++ === 0;
     // Suffixes left of j are behind every later window.
     for (const [k, m] of kept) {
       if (k >= j) continue;
@@ -229,7 +232,7 @@ export class BlockMoments {
     let from = G;
     for (const k of kept.keys()) if (k >= j && k < from) from = k;
     const c = spacing(G, w.data.nSymbols, this.keepAll);
-    const keep = (i: number) => i === from || i < j + c || i % c === 0;
+    const keep = (i: number) => i === from || i === j || (!first && (i < j + c || i % c === 0));
     let right = from < G ? kept.get(from)! : null;
     for (let i = from - 1; i >= j; i--) {
       const next = this.fold(w, g * G + i, right, false);
