@@ -1,13 +1,17 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is compiled to dist/ by `npm ci` / `npm install` (the `prepare` script) or `npm run build`.
+// Thin launcher: the CLI is compiled and bundled into dist/bundle/ by `npm ci` / `npm install` (the `prepare`
+// script) or `npm run build` (scripts/build.mjs).
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
-const entry = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'src', 'cli', 'main.js');
+const entry = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bundle', 'main.js');
 if (!existsSync(entry)) {
   console.error('pipeline-run: the CLI is not built yet; run `npm run build` (or `npm ci`) in the Fractal folder.');
   process.exit(2);
 }
+// Stack traces (--debug) name the TypeScript sources, through the bundle's source maps; only then, as reading the
+// maps costs start-up time.
+if (process.argv.includes('--debug') || process.env.FRACTAL_DEBUG === '1') process.setSourceMapsEnabled(true);
 const { main } = await import(pathToFileURL(entry).href);
 process.exitCode = await main(process.argv.slice(2));

@@ -20,7 +20,6 @@
  * pools, arrow, vega) and the lakehouse load when first used, so the CLI, a shell over it, starts fast.
  */
 import { PLUGIN_KINDS, type PluginKind, type PluginMeta } from '../core/plugin.js';
-import { fractalVersion } from '../runs/manifest.js';
 import { getRegistry } from './config.js';
 
 export type * from './types.js';
@@ -38,10 +37,8 @@ export { compareRuns, formatMarkdown as compareMarkdown, formatHtml as compareHt
 export { writeSchemas, checkSchemas, writeDocs, checkDocs } from './reference.js';
 export { definePlugin, defineRanker, defineFilter, defineEngine, defineScanner, defineSimulator, defineReporter, defineStage } from './plugins.js';
 export { FractalError } from '../core/errors.js';
+export { version } from './version.js';
 export { PLUGIN_KINDS };
-
-/** The version of Fractal (its package.json). */
-export const version = (): string => fractalVersion();
 
 /**
  * The built-in plugins' meta (name, description, params schema with defaults, capabilities), of one kind or all:

@@ -8,20 +8,13 @@ import { join, resolve } from 'node:path';
 import type { ValidationResult } from '../config/validate.js';
 import { FractalError, inputError } from '../core/errors.js';
 import type { ReusePlan } from '../pipeline/reuse.js';
+// Static, not loaded after the run: a run that failed for want of file descriptors (EMFILE) still reports its own
+// error rather than failing to open a module.
+import { headlineMetrics } from '../runs/headline.js';
 import type { ScannerMeta } from '../core/plugin.js';
 import { lakehousePath, validateWith } from './config.js';
-import type { ErrorInfo, RunOptions, RunResult } from './types.js';
-
-/** A coded error as plain data: code, exit code, message, hint, and where (file:line:col) when a param caused it. */
-export function errorInfo(err: FractalError): ErrorInfo {
-  return {
-    code: err.code,
-    exit_code: err.exitCode,
-    message: err.message,
-    ...(err.hint ? { hint: err.hint } : {}),
-    ...(err.location ? { location: err.location } : {}),
-  };
-}
+import { errorInfo } from './errors.js';
+import type { RunOptions, RunResult } from './types.js';
 
 /** Whether the pipeline, or any sleeve of a meta or cell of a tournament, has a scanner that reads the lakehouse (its meta says). */
 function readsLakehouse(v: ValidationResult): boolean {
@@ -104,7 +97,6 @@ async function runFile(file: string, options: RunOptions, span: SpanFn = untrace
     ...(options.checkpoints === false ? { checkpoints: false } : {}),
     ...(reuse ? { reuse } : {}),
   });
-  const { headlineMetrics } = await import('../runs/headline.js');
   const report = ['report.html', 'report.md'].find((f) => summary.artifacts.includes(f));
   return {
     outcome: summary.outcome,

@@ -4,40 +4,46 @@
  */
 import { Command, CommanderError } from 'commander';
 import { asFractalError } from '../core/errors.js';
-import { version } from '../api/index.js';
-import { registerCompareCommand } from './compare.js';
-import { registerDocsCommand } from './docs.js';
-import { registerLakehouseCommand } from './lakehouse.js';
-import { registerPlanCommand } from './plan.js';
-import { registerPluginsCommand } from './plugins.js';
-import { registerRunCommand } from './run.js';
-import { registerRunsCommand } from './runs.js';
-import { registerTraceCommand } from './trace.js';
-import { registerSchemaCommand } from './schema.js';
-import { registerValidateCommand } from './validate.js';
-import { registerWorkerCommands } from './worker.js';
+import { version } from '../api/version.js';
 import { errorJson, formatError, jsonWritten, setDebug, writeJson } from './shared.js';
 
-const COMMANDS = ['run', 'runs', 'trace', 'compare', 'validate', 'plan', 'plugins', 'schema', 'docs', 'lakehouse', 'worker', 'queue', 'help'];
+type Register = (program: Command) => void;
+/**
+ * Each command's module, in the order help lists them. A command loads only its own module (and what that imports:
+ * `validate` the registry and the validator, `lakehouse` the store, ...); help and usage errors load them all.
+ */
+const MODULES: [string[], () => Promise<Register>][] = [
+  [['run'], async () => (await import('./run.js')).registerRunCommand],
+  [['validate'], async () => (await import('./validate.js')).registerValidateCommand],
+  [['plan'], async () => (await import('./plan.js')).registerPlanCommand],
+  [['plugins'], async () => (await import('./plugins.js')).registerPluginsCommand],
+  [['schema'], async () => (await import('./schema.js')).registerSchemaCommand],
+  [['docs'], async () => (await import('./docs.js')).registerDocsCommand],
+  [['lakehouse'], async () => (await import('./lakehouse.js')).registerLakehouseCommand],
+  [['runs'], async () => (await import('./runs.js')).registerRunsCommand],
+  [['trace'], async () => (await import('./trace.js')).registerTraceCommand],
+  [['compare'], async () => (await import('./compare.js')).registerCompareCommand],
+  [['worker', 'queue'], async () => (await import('./worker.js')).registerWorkerCommands],
+];
 
-export function buildProgram(): Command {
+const COMMANDS = [...MODULES.flatMap(([names]) => names), 'help'];
+
+/**
+ * The program with the commands `args` may run: the one it names, none for a bare --version, else (help, usage
+ * errors, no command) all of them.
+ */
+export async function buildProgram(args: string[] = []): Promise<Command> {
   const program = new Command('pipeline-run')
     .description('Fractal: declarative portfolio pipelines.\n  pipeline-run <file>            run a pipeline (same as `run <file>`)\n  pipeline-run validate <paths>  check pipeline files')
     .version(version())
     .option('--debug', 'show stack traces')
     .showHelpAfterError()
     .exitOverride();
-  registerRunCommand(program);
-  registerValidateCommand(program);
-  registerPlanCommand(program);
-  registerPluginsCommand(program);
-  registerSchemaCommand(program);
-  registerDocsCommand(program);
-  registerLakehouseCommand(program);
-  registerRunsCommand(program);
-  registerTraceCommand(program);
-  registerCompareCommand(program);
-  registerWorkerCommands(program);
+  const named = args.find((a) => !a.startsWith('-'));
+  const versionOnly = named === undefined && args.some((a) => a === '--version' || a === '-V') && !args.some((a) => a === '--help' || a === '-h');
+  const chosen = versionOnly ? [] : MODULES.filter(([names]) => named !== undefined && names.includes(named));
+  const modules = versionOnly || chosen.length ? chosen : MODULES;
+  for (const register of await Promise.all(modules.map(([, load]) => load()))) register(program);
   return program;
 }
 
@@ -45,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug') || process.env.FRACTAL_DEBUG === '1';
   setDebug(debug);
   if (!argv.length) {
-    buildProgram().outputHelp({ error: true });
+    (await buildProgram()).outputHelp({ error: true });
     return 2;
   }
   // `pipeline-run file.yaml` is `pipeline-run run file.yaml`.
@@ -55,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
   const onlyGlobalFlagsBefore = lead >= 0 && argv.slice(0, lead).every((a) => a === '--debug');
   const args = first !== undefined && !COMMANDS.includes(first) && onlyGlobalFlagsBefore ? [...argv.slice(0, lead), 'run', ...argv.slice(lead)] : argv;
   try {
-    const program = buildProgram();
+    const program = await buildProgram(args);
     process.exitCode = 0;
     await program.parseAsync(args, { from: 'user' });
     return Number(process.exitCode ?? 0);

@@ -1,7 +1,7 @@
 /** What the commands share: loading the registry, the common options, validation of one file, error output. */
 import type { Command } from 'commander';
 import type { FractalError } from '../core/errors.js';
-import { errorInfo } from '../api/run.js';
+import { errorInfo } from '../api/errors.js';
 
 let debug = false;
 /** --debug (or FRACTAL_DEBUG=1): stack traces are shown. */
@@ -21,7 +21,7 @@ export function addConfigOptions(cmd: Command): Command {
 
 export type { ConfigOptions } from '../api/types.js';
 
-export { dataRoots, getRegistry, lakehousePath, validateWith } from '../api/config.js';
+export { lakehousePath } from '../api/paths.js';
 
 let jsonOut = false;
 /** `--json` output: exactly one JSON object on stdout per command (main prints one for an error otherwise). */

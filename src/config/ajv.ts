@@ -2,7 +2,7 @@
  * One ajv instance for documents and plugin params, and the translation of ajv errors into located diagnostics
  * a person can act on ("unknown key 'treshold' in params of stage 'clustering'. Did you mean 'threshold'?").
  */
-import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import { createRequire } from 'node:module';
 import { diag, suggestionHint, type Diagnostic, type DiagnosticCode } from './diagnostics.js';
 import { locateIn, parsePointer, type OriginMap } from './origins.js';
@@ -34,6 +34,9 @@ export const FORMATS = {
 
 /** One ajv configuration for documents and params, shared by the run-time instance and the build's precompiler. */
 export function createAjv(extra: Partial<Options> = {}): Ajv {
+  // ajv itself (~60 CommonJS modules) loads only here: the build's precompiled validators cover the built-in
+  // schemas, so a run or a validation compiles, and loads ajv, only for a third-party plugin's schema.
+  const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
   const a = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true, ...extra });
   a.addKeyword({ keyword: PLUGIN_REF_KEYWORD, schemaType: 'string' });
   a.addKeyword({ keyword: PATH_KEYWORD, schemaType: 'string' });
@@ -42,7 +45,7 @@ export function createAjv(extra: Partial<Options> = {}): Ajv {
   return a;
 }
 
-export const ajv = createAjv();
+let runtimeAjv: Ajv | undefined;
 
 /** The key of a schema among the precompiled validators: the sha256 of its canonical JSON. */
 export const schemaKey = (schema: JsonSchema): string => sha256(canonicalJson(schema));
@@ -77,7 +80,7 @@ export function compile(schema: JsonSchema): ValidateFunction {
   if (!fn) {
     const precompiled = precompiledValidators();
     const key = schemaKey(schema);
-    fn = Object.hasOwn(precompiled, key) ? precompiled[key]! : ajv.compile(schema);
+    fn = Object.hasOwn(precompiled, key) ? precompiled[key]! : (runtimeAjv ??= createAjv()).compile(schema);
     compiled.set(schema, fn);
   }
   return fn;

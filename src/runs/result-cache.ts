@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fractalVersion } from './manifest.js';
 import type { SleeveResult } from '../core/context.js';
@@ -61,8 +61,10 @@ let code: string | undefined;
 export function codeFingerprint(): string {
   if (code) return code;
   const h = createHash('sha256').update(fractalVersion());
-  const here = dirname(fileURLToPath(import.meta.url)); // <root>/src/runs or <root>/dist/src/runs
-  const root = join(here, '..', '..');
+  const here = dirname(fileURLToPath(import.meta.url)); // <root>/src/runs, <root>/dist/src/runs or <root>/dist/bundle
+  // The bundle the CLI and the API run from (scripts/build.mjs) is its own folder of chunks; else src/ and stages/.
+  const bundled = basename(here) === 'bundle';
+  const root = bundled ? here : join(here, '..', '..');
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => byCodeUnit(a.name, b.name))) {
       const p = join(d, e.name);
@@ -73,7 +75,8 @@ export function codeFingerprint(): string {
       }
     }
   };
-  for (const top of ['src', 'stages']) if (existsSync(join(root, top))) walk(join(root, top));
+  if (bundled) walk(root);
+  else for (const top of ['src', 'stages']) if (existsSync(join(root, top))) walk(join(root, top));
   return (code = h.digest('hex'));
 }
 

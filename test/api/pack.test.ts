@@ -30,10 +30,10 @@ const node = (script: string) => spawnSync(process.execPath, [script], { cwd: pr
 
 test('the tarball holds the built API, its declarations, the CLI and the schemas, and no sources, tests or runs', () => {
   const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  for (const f of ['package/dist/src/api/index.js', 'package/dist/src/api/index.d.ts', 'package/dist/src/api/types.d.ts', 'package/bin/pipeline-run.js', 'package/schemas/pipeline.schema.json']) expect(files).toContain(f);
+  for (const f of ['package/dist/bundle/index.js', 'package/dist/bundle/main.js', 'package/dist/bundle/replay-worker.js', 'package/dist/src/api/index.d.ts', 'package/dist/src/api/types.d.ts', 'package/bin/pipeline-run.js', 'package/schemas/pipeline.schema.json']) expect(files).toContain(f);
   expect(files.filter((f) => /^package\/(src|test|stages|runs|lakehouse)\//.test(f))).toEqual([]);
   const pkg = JSON.parse(readFileSync(join(project(), 'node_modules', 'fractal', 'package.json'), 'utf8'));
-  expect(pkg.exports['.']).toEqual({ types: './dist/src/api/index.d.ts', import: './dist/src/api/index.js', default: './dist/src/api/index.js' });
+  expect(pkg.exports['.']).toEqual({ types: './dist/src/api/index.d.ts', import: './dist/bundle/index.js', default: './dist/bundle/index.js' });
 });
 
 test('the demo runs through the installed API, and decides what the CLI decides in this repository', () => {
