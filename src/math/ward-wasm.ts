@@ -163,8 +163,15 @@ export function wardSimdAvailable(): boolean {
   return instance() !== null;
 }
 
-/** The distances: a full symmetric n x n square used as it is, or a function that writes them (row i at matrix[i * stride]). */
-export type WardInput = { rows: Float64Array } | { fill: (matrix: Float64Array, stride: number) => void };
+/**
+ * The distances: a full symmetric n x n square used as it is, a function that writes them (row i at
+ * matrix[i * stride]), or one that writes the full symmetric n x n square (stride n) straight into the engine's
+ * memory, so that they are written once, where the engine reads them.
+ */
+export type WardInput =
+  | { rows: Float64Array }
+  | { fill: (matrix: Float64Array, stride: number) => void }
+  | { square: (square: Float64Array) => void };
 
 /** Compact the working matrix when at most this fraction of its clusters is still live. */
 const COMPACT_WHEN_LIVE = 0.5;
@@ -203,8 +210,13 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
   // merge, so the scan reads it from cache): until the packing, positions are the original indices.
   const rows = 'rows' in input ? input.rows : null;
   let loaded = rows ? new Uint8Array(n) : null;
-  if (!rows) {
-    (input as { fill: (matrix: Float64Array, stride: number) => void }).fill(W, np);
+  if ('square' in input) {
+    input.square(W.subarray(0, n * n));
+    // Rows n wide move out to the stride, last first: a row's destination never reaches a lower row's source.
+    if (np !== n) for (let i = n - 1; i > 0; i--) W.copyWithin(i * np, i * n, i * n + n);
+    for (let i = 0; i < n; i++) finishRow(i);
+  } else if ('fill' in input) {
+    input.fill(W, np);
     for (let i = 0; i < n; i++) finishRow(i);
   }
   mask.fill(0, 0, n).fill(Infinity, n, np);

@@ -95,6 +95,27 @@ export function wardLinkage(
   return relabel(sortByHeight(raw, n), n);
 }
 
+/**
+ * Ward linkage of n points whose distances `write` puts into a square it is handed (row-major n x n, full,
+ * symmetric, finite; not checked): straight into the SIMD engine's working memory, so they are written once, where
+ * the engine reads them; for the JavaScript loop into `square()` (the caller's reusable n x n matrix) or a new one.
+ */
+export function wardLinkageWritten(
+  n: number,
+  write: (square: Float64Array) => void,
+  opts: { square?: () => Float64Array; kernel?: 'auto' | 'js' } = {},
+): LinkageMatrix {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`need at least one point, got n = ${n}`);
+  const raw = new Float64Array(Math.max(0, n - 1) * 4);
+  if (n < 2 || opts.kernel === 'js' || !wardMergesSimd(n, { square: write }, raw)) {
+    const D = opts.square?.() ?? new Float64Array(n * n);
+    if (D.length !== n * n) throw new Error(`square has ${D.length} entries, expected ${n}^2`);
+    write(D);
+    nnChainMerges(D, n, raw);
+  }
+  return relabel(sortByHeight(raw, n), n);
+}
+
 /** The nearest-neighbour chain in plain JavaScript (the reference the SIMD kernels reproduce): merges into raw. */
 function nnChainMerges(D: Float64Array, n: number, raw: Float64Array): void {
   const size = new Int32Array(n).fill(1);

@@ -15,11 +15,11 @@ import { inject } from 'inversify';
 import { type RunCache, SERVICE, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
 import { averageCorrelation, type WindowMoments } from '../../src/math/correlation.js';
 import { BlockMoments } from '../../src/math/block-moments.js';
-import { cutWithCap, fclusterMaxclust, linkageRows, wardLinkage } from '../../src/math/ward.js';
+import { cutWithCap, fclusterMaxclust, linkageRows, wardLinkageWritten } from '../../src/math/ward.js';
 
 export type Lookback = number | 'all';
 
-/** The run cache's key of the clustering's n × n working matrix. */
+/** The run cache's key of the clustering's n × n working matrix (only when Ward runs in JavaScript). */
 const SCRATCH = 'clustering.scratch';
 /** The run cache's key of the block moments reused across a backtest's windows (src/math/block-moments.ts). */
 const MOMENTS = 'clustering.moments';
@@ -45,14 +45,16 @@ export interface ClusteringResult {
  * Partition the symbols of a column-major returns block (`nDays` rows, the last one the as-of date).
  * Exported for tests and for callers that cluster outside a pipeline.
  */
-export function clusterReturns(values: Float64Array, nSymbols: number, nDays: number, opts: { lookbacks: Lookback[]; threshold: number; maxClusters: number; cut?: Cut; scratch?: Float64Array; moments?: WindowMoments; end?: number }): ClusteringResult {
+export function clusterReturns(values: Float64Array, nSymbols: number, nDays: number, opts: { lookbacks: Lookback[]; threshold: number; maxClusters: number; cut?: Cut; scratch?: () => Float64Array; moments?: WindowMoments; end?: number }): ClusteringResult {
   const end = opts.end ?? nDays;
   if (nSymbols === 1) return { labels: Int32Array.of(1), linkage: new Float64Array(0), rule: 'single', clusterCount: 1, distanceClusterCount: 1, days: end };
   const { scratch, moments } = opts;
-  // The averaged correlation (symmetric, finite) becomes the distance matrix and then Ward's working matrix: one
-  // n x n matrix for the three.
-  const distance = averageCorrelation({ values, nSymbols, nDays }, opts.lookbacks, { end, distance: true, ...(scratch && scratch.length === nSymbols * nSymbols ? { out: scratch } : {}), ...(moments ? { moments } : {}) });
-  const linkage = wardLinkage(distance, nSymbols, 'square', { consume: true });
+  // The averaged correlation (symmetric, finite) becomes the distance matrix in Ward's working matrix itself (the
+  // SIMD engine's memory; `scratch` only for the JavaScript loop): one n x n matrix for the three, written once.
+  const write = (square: Float64Array) => {
+    averageCorrelation({ values, nSymbols, nDays }, opts.lookbacks, { end, distance: true, out: square, ...(moments ? { moments } : {}) });
+  };
+  const linkage = wardLinkageWritten(nSymbols, write, scratch ? { square: scratch } : {});
   const cut = opts.cut === 'maxclust' ? maxclustCut(linkage, opts.maxClusters) : cutWithCap(linkage, opts.threshold, opts.maxClusters);
   let distanceClusterCount = cut.clusterCount;
   if (cut.rule === 'maxclust') {
@@ -115,11 +117,15 @@ export class ClusteringStage implements Stage<SelectionContext, ClusteringParams
     const threshold = p.threshold;
     const maxClusters = p.max_clusters;
     const cut = p.cut ?? 'threshold';
-    // One n × n working matrix per run (per worker thread) for the correlation, distance and Ward, not one per
-    // backtest window: nothing of it outlives clusterReturns.
+    // Without WebAssembly SIMD (Ward in JavaScript), one n × n working matrix per run (per worker thread) for the
+    // correlation, distance and Ward, not one per backtest window: nothing of it outlives clusterReturns.
     const cache = this.cache; // a stage made without the container (a test's) has none: a matrix per call then
-    let scratch = cache?.get<Float64Array>(SCRATCH);
-    if (cache && (!scratch || scratch.length !== n * n)) scratch = cache.set(SCRATCH, new Float64Array(n * n));
+    const scratch = cache
+      ? () => {
+          const kept = cache.get<Float64Array>(SCRATCH);
+          return kept && kept.length === n * n ? kept : cache.set(SCRATCH, new Float64Array(n * n));
+        }
+      : undefined;
     // In a backtest's replay, block moments reused across its windows (kept per run and thread, like the scratch).
     const grid = env.replay?.grid;
     let moments: WindowMoments | undefined;
@@ -133,7 +139,7 @@ export class ClusteringStage implements Stage<SelectionContext, ClusteringParams
       moments = { cache: blocks, dates: returns.dates, columns: returns.symbols };
     }
     // The rows after the as-of date are never read: every window ends at `end`.
-    const result = clusterReturns(returns.values, n, T, { lookbacks, threshold, maxClusters, cut, scratch, end, ...(moments ? { moments } : {}) });
+    const result = clusterReturns(returns.values, n, T, { lookbacks, threshold, maxClusters, cut, end, ...(scratch ? { scratch } : {}), ...(moments ? { moments } : {}) });
 
     ctx.clusters = { labels: result.labels, symbols: returns.symbols, linkage: result.linkage };
     const members = new Map<number, string[]>();

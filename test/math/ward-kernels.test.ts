@@ -5,7 +5,7 @@
  * skips, strict < from the chain's previous element) for tie-heavy inputs, where only the same walk gives the same
  * merges. Heights must match the transcription bit for bit; both engines must match each other bit for bit.
  */
-import { linkageRows, wardLinkage } from '../../src/math/ward.js';
+import { linkageRows, wardLinkage, wardLinkageWritten } from '../../src/math/ward.js';
 import { wardSimdAvailable } from '../../src/math/ward-wasm.js';
 import { gaussian, seededRandom } from './helpers.js';
 
@@ -146,11 +146,20 @@ function scipyNnChain(condensed: Float64Array, n: number): number[][] {
   return scipyLabel(order.map((r) => Z[r]!), n);
 }
 
-function linkage(condensed: Float64Array, n: number, kernel: Kernel, layout: 'condensed' | 'square' = 'condensed'): number[][] {
+// 'written': the square is written by a callback into the engine's own memory (wardLinkageWritten).
+function linkage(condensed: Float64Array, n: number, kernel: Kernel, layout: 'condensed' | 'square' | 'written' = 'condensed'): number[][] {
   if (layout === 'condensed') return linkageRows(wardLinkage(condensed, n, 'condensed', { kernel }));
+  const writeSquare = (square: Float64Array) => {
+    expect(square.length).toBe(n * n);
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      square[i * n + i] = 0;
+      for (let j = i + 1; j < n; j++) square[i * n + j] = square[j * n + i] = condensed[k++]!;
+    }
+  };
+  if (layout === 'written') return linkageRows(wardLinkageWritten(n, writeSquare, { kernel }));
   const square = new Float64Array(n * n);
-  let k = 0;
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) square[i * n + j] = square[j * n + i] = condensed[k++]!;
+  writeSquare(square);
   return linkageRows(wardLinkage(square, n, 'square', { consume: true, kernel }));
 }
 
@@ -200,7 +209,7 @@ describe("against scipy's nn_chain transcribed (ties, duplicates, large n): bit 
     const expected = scipyNnChain(condensed, n);
     for (const kernel of KERNELS) {
       // (the square layout is the same walk after the copy; checked on the smaller cases to keep the suite quick)
-      for (const layout of n > 1000 ? (['condensed'] as const) : (['condensed', 'square'] as const)) {
+      for (const layout of n > 1000 ? (['condensed', 'written'] as const) : (['condensed', 'square', 'written'] as const)) {
         const rows = linkage(condensed, n, kernel, layout);
         expect(rows.length).toBe(n - 1);
         // toEqual on numbers uses Object.is: same bits (NaN equal to NaN, 0 and -0 told apart).
@@ -213,6 +222,10 @@ describe("against scipy's nn_chain transcribed (ties, duplicates, large n): bit 
 test('engines agree bit for bit for every n from 2 to 40 (every padding of the SIMD rows)', () => {
   for (let n = 2; n <= 40; n++) {
     const condensed = pointsDistances(latticePoints(n, 5, 100 + n));
-    expect(linkage(condensed, n, 'auto')).toEqual(linkage(condensed, n, 'js'));
+    const expected = linkage(condensed, n, 'js');
+    expect(linkage(condensed, n, 'auto')).toEqual(expected);
+    // written into the engine's memory n wide, then moved out to the padded stride
+    expect(linkage(condensed, n, 'auto', 'written')).toEqual(expected);
+    expect(linkage(condensed, n, 'js', 'written')).toEqual(expected);
   }
 });
