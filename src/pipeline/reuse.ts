@@ -214,7 +214,14 @@ export function checkpointOf(
   index: number,
   type: string,
   ctx: object,
-  state: { hashes: { prefix: string[]; params: string[] }; writes: { file: string; section?: string }[]; data: DataSource[]; previous?: { refs: Map<string, unknown>; unrestorable: Record<string, number> } },
+  state: {
+    hashes: { prefix: string[]; params: string[] };
+    writes: { file: string; section?: string }[];
+    data: DataSource[];
+    /** The context keys the stage declares it provides (StageMeta.provides): the only fields it may change in place. */
+    provides?: readonly string[];
+    previous?: { refs: Map<string, unknown>; unrestorable: Record<string, number>; fields?: Record<string, string> };
+  },
   writer: CheckpointWriter,
 ): { checkpoint: StageCheckpoint; refs: Map<string, unknown> } {
   const t0 = performance.now();
@@ -223,6 +230,13 @@ export function checkpointOf(
   const refs = contextFields(ctx);
   for (const [name, value] of refs) {
     if (value === undefined) continue;
+    // A field the stage neither replaced nor provides is the value the previous checkpoint stored: its blob, without
+    // serialising and hashing it again (the returns matrix and the features would be, after every stage).
+    const stored = state.previous?.refs.get(name) === value ? state.previous.fields?.[name] : undefined;
+    if (stored !== undefined && !state.provides?.includes(name)) {
+      fields[name] = stored;
+      continue;
+    }
     let plain = isPlainData(value);
     if (plain) {
       try {

@@ -10,7 +10,7 @@ import { isMainThread } from 'node:worker_threads';
 import type { ValidationResult } from '../config/validate.js';
 import { ArtifactWriter } from '../runs/artifacts.js';
 import { AuditLedger } from '../runs/audit.js';
-import { fractalVersion, gitState, pluginModuleHashes, type Manifest } from '../runs/manifest.js';
+import { fractalVersion, gitState, gitStateAsync, pluginModuleHashes, type Manifest } from '../runs/manifest.js';
 import { newRunId, RunFolder } from '../runs/run-folder.js';
 import { newMetaContext, newSelectionContext, newTournamentContext, type AnyContext } from '../core/context.js';
 import { asFractalError, FractalError, inputError, type ErrorLocation } from '../core/errors.js';
@@ -171,6 +171,10 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
   const now = opts.now ?? (() => new Date());
   const started = now();
   const t0 = performance.now();
+  // The work tree's state, asked of git while the stages run; a manifest written before it answers (an interrupt)
+  // asks synchronously.
+  let git: Manifest['git'] | undefined;
+  const gitAnswer = gitStateAsync(v.baseDir).then((g) => (git = g));
   const runId = newRunId(started);
   const log = opts.log ?? (() => {});
   // A top-level run marks its pipeline's interrupted runs (process gone) failed, and says so; it deletes nothing.
@@ -385,7 +389,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
       profile: v.composed?.profile ?? null,
       data_hash: combinedDataIdentity(dataSources.keys()),
       data_inputs: [...dataSources.values()].reduce((a, n) => a + n, 0),
-      git: gitState(v.baseDir),
+      git: git !== undefined ? git : gitState(v.baseDir),
       plugin_modules: pluginModuleHashes(config.plugins, v.baseDir),
       started_at: started.toISOString(),
       finished_at: finished.toISOString(),
@@ -438,7 +442,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
       log(`stages 1-${r.from} (${config.stages.slice(0, r.from).map((s) => s.type).join(', ')}) reused from run ${r.runId}`);
       start = r.from;
       // What is not plain data (the market) keeps the stage that made it, as in the reused run.
-      previous = { refs: contextFieldsOf(ctx), unrestorable: r.checkpoints[r.from - 1].unrestorable };
+      previous = { refs: contextFieldsOf(ctx), unrestorable: r.checkpoints[r.from - 1].unrestorable, fields: r.checkpoints[r.from - 1].fields };
     }
     for (let i = start; i < built.stages.length; i++) {
       const s = built.stages[i];
@@ -460,8 +464,8 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
       audit.event(s.type, 'stage_finished', { index: i, ms: stageRecords[i].ms });
       if (checkpoints) {
         const data = [...dataSources].map(([data_hash, entries]) => ({ data_hash, entries }));
-        const { checkpoint, refs } = checkpointOf(i, s.type, ctx, { hashes: hashes!, writes: artifacts.log.slice(logStart), data, previous }, checkpoints);
-        previous = { refs, unrestorable: checkpoint.unrestorable };
+        const { checkpoint, refs } = checkpointOf(i, s.type, ctx, { hashes: hashes!, writes: artifacts.log.slice(logStart), data, provides: s.meta.provides, previous }, checkpoints);
+        previous = { refs, unrestorable: checkpoint.unrestorable, fields: checkpoint.fields };
       }
     }
     current = null;
@@ -474,6 +478,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
     process.off('SIGTERM', onSignal);
     for (const release of releases.reverse()) await release();
   }
+  await gitAnswer;
   if (!failure) {
     const m = manifest('succeeded');
     try {

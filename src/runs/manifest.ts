@@ -1,5 +1,6 @@
 /** What makes a run reproducible: the resolved config and its hash, the data hash, code and runtime versions. */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -70,6 +71,23 @@ export function gitState(path: string): Manifest['git'] {
     const lines = execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], opts).toString().split('\n').filter(Boolean);
     const untracked = lines.filter((l) => l.startsWith('??')).length;
     return { commit, dirty: lines.length > 0, changed: lines.length - untracked, untracked };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * gitState without blocking: the two git commands run as child processes while the run goes on (`git status` reads
+ * the whole work tree: ~0.15 s in this repository). The same answer as gitState, taken when the run starts.
+ */
+export async function gitStateAsync(path: string): Promise<Manifest['git']> {
+  const run = promisify(execFile);
+  const opts = { cwd: path, timeout: 5000 };
+  try {
+    const [head, status] = await Promise.all([run('git', ['rev-parse', 'HEAD'], opts), run('git', ['status', '--porcelain', '--untracked-files=all'], opts)]);
+    const lines = status.stdout.split('\n').filter(Boolean);
+    const untracked = lines.filter((l) => l.startsWith('??')).length;
+    return { commit: head.stdout.trim(), dirty: lines.length > 0, changed: lines.length - untracked, untracked };
   } catch {
     return null;
   }
