@@ -32,6 +32,12 @@ export interface ReplayJob {
   trace?: TraceCarrier;
 }
 
+/**
+ * One decision made in the calling thread, which is already warm (its JIT, the market it read, the run cache with
+ * the block moments of the decisions it made before): the replay pool gives this thread a share of the dates.
+ */
+export type DecideHere = (asOf: number) => Promise<ReplayOutcome>;
+
 /** A child run (a meta's sleeve, a tournament's cell): its file, validated again in the worker with the same inputs. */
 export interface SleeveTask {
   name: string;
@@ -90,10 +96,14 @@ export interface CellExecutor {
 
 /** The executors a run may be handed; each says whether it can run here (compiled workers exist). */
 export interface Executors {
-  /** Replays of backtest windows, the dates split in blocks. */
+  /**
+   * Replays of backtest windows, the dates split in `threads` contiguous blocks. With `decideHere` the first block is
+   * decided in the calling thread while `threads` - 1 workers decide the others (the sources returned are the
+   * workers' only: this thread records its own).
+   */
   replay?: {
     available(): boolean;
-    run(base: Omit<ReplayJob, 'dates'>, dates: number[], threads: number, onProgress: (done: number) => void): Promise<{ outcomes: ReplayOutcome[]; sources: DataSource[] }>;
+    run(base: Omit<ReplayJob, 'dates'>, dates: number[], threads: number, onProgress: (done: number) => void, decideHere?: DecideHere): Promise<{ outcomes: ReplayOutcome[]; sources: DataSource[] }>;
   };
   /** A meta pipeline's sleeves, each a child run; the first failure stops the others. */
   sleeves?: {

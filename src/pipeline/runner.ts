@@ -354,14 +354,19 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
     // Inside a worker (a sleeve's or a cell's) the windows are replayed in that worker: no pools in pools.
     const pool = opts.executors?.replay;
     const inPool = Boolean(pool && threads > 1 && dates.length > 1 && isMainThread && pool.available());
-    // One span for the windows; in the pool each worker's batch is a child span (its context goes with the job).
+    // One span for the windows; in the pool each worker's batch is a child span (its context goes with the job), as is
+    // this thread's.
+    const replayOptions = { lookbackDays: o.lookbackDays, challengers: o.challengers, ...(o.grid ? { grid: o.grid } : {}) };
+    const decideHere = (asOf: number) => replayOutcome(built.stages, currentIndex, quietEnv(env), runId, asOf, replayOptions);
     return withSpan('backtest windows', { 'fractal.run_id': runId, 'fractal.decisions': dates.length, 'fractal.threads': inPool ? Math.min(threads, dates.length) : 1 }, async () => {
       if (inPool) {
+        // This thread decides the first share itself, warm, alongside threads - 1 workers.
         const r = await pool!.run(
-          { config, hash: v.hash!, runId, pipelineFile: resolve(v.file), baseDir: v.baseDir, lakehousePath: opts.lakehousePath, upto: currentIndex, options: { lookbackDays: o.lookbackDays, challengers: o.challengers, ...(o.grid ? { grid: o.grid } : {}) }, trace: injectTraceContext() },
+          { config, hash: v.hash!, runId, pipelineFile: resolve(v.file), baseDir: v.baseDir, lakehousePath: opts.lakehousePath, upto: currentIndex, options: replayOptions, trace: injectTraceContext() },
           dates,
           Math.min(threads, dates.length),
           (done) => o.onProgress?.(done),
+          decideHere,
         );
         r.sources.forEach(env.recordData);
         return r.outcomes;
@@ -369,7 +374,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
       return withSpan('backtest batch', batchAttributes(dates), async () => {
         const out: ReplayOutcome[] = [];
         for (const d of dates) {
-          out.push(await replayOutcome(built.stages, currentIndex, quietEnv(env), runId, d, { lookbackDays: o.lookbackDays, challengers: o.challengers, ...(o.grid ? { grid: o.grid } : {}) }));
+          out.push(await decideHere(d));
           o.onProgress?.(out.length);
         }
         return out;

@@ -137,7 +137,7 @@ stages:
   expect(sleeveRuns.outcome).toBe('succeeded');
 }, 240_000);
 
-test("on worker threads: the backtest's decisions in two batches, each a worker's span under the run's windows span", async () => {
+test("on worker threads: the backtest's decisions in two batches under the run's windows span, the first decided in the run's thread, the second a worker's", async () => {
   const exporter = new InMemorySpanExporter();
   const r = await api.run(join(repo, 'pipelines', 'demo.yaml'), { out: join(tmp, 'runs'), set: ['stages.backtest.workers=2'], trace: { exporter } });
   if (r.outcome !== 'succeeded') throw new Error(`run ${r.outcome}`);
@@ -145,9 +145,9 @@ test("on worker threads: the backtest's decisions in two batches, each a worker'
   const stage = kids(kids(root).find((s) => s.name === 'run demo')!).find((s) => s.name === 'stage backtest')!;
   const [windows] = kids(stage);
   expect(windows.attributes['fractal.threads']).toBe(2);
-  // The workers start together: order the batches by their dates, not their start times.
+  // The batches run together: order them by their dates, not their start times.
   const batches = kids(windows).sort((a, b) => String(a.attributes['fractal.decisions.first']).localeCompare(String(b.attributes['fractal.decisions.first'])));
-  expect(batches.map((b) => [b.name, b.attributes['fractal.worker']])).toEqual([['backtest batch', true], ['backtest batch', true]]);
+  expect(batches.map((b) => [b.name, b.attributes['fractal.worker']])).toEqual([['backtest batch', undefined], ['backtest batch', true]]);
   // The two blocks of dates, in order, covering every decision once.
   const decisions = batches.map((b) => b.attributes['fractal.decisions'] as number);
   expect(decisions[0] + decisions[1]).toBe(windows.attributes['fractal.decisions']);
