@@ -50,7 +50,7 @@ export interface RegistryEntry extends SymbolMeta {
   /** sha256 of the file bytes, "sha256:<hex>". */
   checksum: string;
   /** The file as its commit wrote it (store.ts checkBytes): readers hash the bytes only when the file's stamp
-   *  differs. Absent in stores written before stamps: always hashed. */
+   *  differs or is racy. Absent in stores written before stamps: always hashed. */
   stamp?: FileStamp;
   bytes: number;
   /** Byte offsets of the column buffers in the file: lets readers copy them out without decoding the Arrow
@@ -85,6 +85,9 @@ export interface FileStamp {
   size: number;
   mtime_ns: string;
   ino: string;
+  /** When the commit registered the file, on the file-system clock (ns). A stamp whose mtime is not strictly older
+   *  is "racy" (a rewrite in the same clock tick keeps the mtime) and is not trusted; absent: not trusted. */
+  registered_ns?: string;
 }
 
 export interface Registry {

@@ -27,7 +27,7 @@ import {
   type ColumnOffsets, type DeclaredFields, type FileStamp, type Registry, type RegistryEntry, type SourceRef, type SymbolMeta,
 } from './registry.js';
 import { seriesFindings, tradesDaily, type HealthOptions } from './health.js';
-import { isoFromDay } from '../util/dates.js';
+import { dayFromIso, isoFromDay } from '../util/dates.js';
 import type { Ohlcv } from './ohlcv.js';
 import { inSharedMemory, noteDecoded, sharedOhlcv, sharedSeriesFor } from './shared-series.js';
 import { codeOf, messageOf } from '../util/thrown.js';
@@ -65,35 +65,59 @@ export function sha256(buf: Uint8Array): string {
 }
 
 /**
- * Every file a run reads is checked against its registry checksum: a flipped byte or a file edited behind the
- * registry's back fails the run, instead of flowing into the decisions under a data hash that says the data was
- * clean. The bytes are hashed when the file is not the one the commit wrote, as far as the file system tells: its
- * stamp (size, modification time in ns, inode) differs from the one recorded with the checksum (or none was). Any
- * write to a file moves its modification time, a replaced file has another inode, so only the hashing of files
- * nobody touched is saved (hashing was most of reading a market of thousands of files). `lakehouse verify` hashes
- * every file regardless.
+ * Every file a run reads is checked against its registry entry, in two ways:
+ * - Always, without hashing (`checkShape`): the rows the file holds against the registry's `rows`, its first and
+ *   last dates against `first_date`/`last_date`, dates strictly increasing, and, on the offset paths, every column
+ *   offset aligned and inside the file with no two columns overlapping. A truncated, shifted or swapped file, or a
+ *   registry whose rows or offsets were edited, fails here.
+ * - Its sha256 against the registry checksum, unless the file's stamp (size, modification time in ns, inode) is the
+ *   one the commit recorded and is not "racy": its modification time is strictly older than the moment the commit
+ *   registered it (`registered_ns`, read from the file-system clock, as git does for its index). A rewrite in the
+ *   same clock tick as the commit leaves the mtime unchanged, so such a stamp proves nothing and the file is hashed on
+ *   every read. Hashing was most of reading a market of thousands of files.
+ *
+ * What a trusted stamp does NOT catch: bytes rewritten in place with the size kept and the mtime put back (`touch -r`,
+ * `rsync --inplace -t`, a restore), and bit rot, which changes no metadata. A flipped price that keeps the shape
+ * above is then read as stored. `pipeline-run lakehouse verify` hashes every file regardless; FRACTAL_VERIFY_READS=1
+ * makes every read hash too (docs/lakehouse.md).
  */
 function checkBytes(buf: Uint8Array, e: RegistryEntry, path: string, key: string): void {
+  readCounters.hashed++;
   if (sha256(buf) !== e.checksum)
     throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) does not match its registry checksum: the file changed or is damaged`, 'Run `pipeline-run lakehouse verify` to see every damaged file and `lakehouse repair` to re-fetch them.');
 }
+
+/** How reads went in this thread: tests prove with these that a fast path ran (or that a file was hashed). */
+export const readCounters = { hashed: 0, viaOffsets: 0, decoded: 0 };
+
+/** FRACTAL_VERIFY_READS=1: hash every file on every read, whatever its stamp (read per file: tests set it). */
+const verifyEveryRead = () => process.env.FRACTAL_VERIFY_READS === '1';
 
 /** The stamp recorded for a file (bigint fields as decimal strings, JSON has no 64-bit integers). */
 export function stampOf(st: BigIntStats): FileStamp {
   return { size: Number(st.size), mtime_ns: String(st.mtimeNs), ino: String(st.ino) };
 }
 
-const sameStamp = (a: FileStamp | undefined, st: BigIntStats) => a !== undefined && a.size === Number(st.size) && a.mtime_ns === String(st.mtimeNs) && a.ino === String(st.ino);
+/** The file is the one its commit wrote, as far as its stamp can tell (see checkBytes): same stamp, not racy. */
+function trustedStamp(a: FileStamp | undefined, st: BigIntStats): boolean {
+  if (a?.registered_ns === undefined || a.size !== Number(st.size) || a.mtime_ns !== String(st.mtimeNs) || a.ino !== String(st.ino)) return false;
+  try {
+    return st.mtimeNs < BigInt(a.registered_ns);
+  } catch {
+    return false; // not an integer: hash
+  }
+}
 
-/** A registered file's bytes, checked (see checkBytes): one open, stat and read. */
-function readChecked(e: RegistryEntry, path: string, key: string): Buffer {
+/** A registered file's bytes, opened, stat'ed and read once; `hashed` says whether its checksum was checked. */
+function readChecked(e: RegistryEntry, path: string, key: string): { buf: Buffer; hashed: boolean } {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
     const st = fstatSync(fd, { bigint: true });
     const buf = readFileSync(fd);
-    if (!sameStamp(e.stamp, st)) checkBytes(buf, e, path, key);
-    return buf;
+    const hashed = verifyEveryRead() || !trustedStamp(e.stamp, st);
+    if (hashed) checkBytes(buf, e, path, key);
+    return { buf, hashed };
   } catch (err) {
     if (err instanceof FractalError) throw err;
     throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${messageOf(err)}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
@@ -102,22 +126,108 @@ function readChecked(e: RegistryEntry, path: string, key: string): Buffer {
   }
 }
 
+/** Why the rows read from a file do not fit its registry entry (count, first and last date, order), or undefined. */
+function shapeProblem(date: Int32Array, e: RegistryEntry): string | undefined {
+  const n = date.length;
+  if (n !== e.rows) return `it holds ${n} rows, the registry says ${e.rows}`;
+  if (n === 0) return undefined;
+  if (date[0] !== dayFromIso(e.first_date) || date[n - 1] !== dayFromIso(e.last_date))
+    return `its dates run ${dayText(date[0])}..${dayText(date[n - 1])}, the registry says ${e.first_date}..${e.last_date}`;
+  for (let i = 1; i < n; i++) if (!(date[i] > date[i - 1])) return `its dates do not increase at row ${i}`;
+  return undefined;
+}
+
+const dayText = (day: number) => (Math.abs(day) < 1e6 ? isoFromDay(day) : `day ${day}`);
+
+function corrupt(path: string, key: string, why: string): FractalError {
+  return runError('LAKEHOUSE_CORRUPT', `${path} (${key}) does not fit its registry entry: ${why}`, 'Run `pipeline-run lakehouse verify` and `lakehouse repair`.');
+}
+
+/**
+ * Whether the recorded offsets can be used for the columns `needed` in a file of `byteLength` bytes holding `rows`
+ * rows: each of them recorded, and every recorded one a safe integer aligned to its element size, inside the file,
+ * no two overlapping (Arrow lays the buffers one after another, each padded to 8 bytes: the gaps between them are
+ * the row count the file implies, so a registry claiming more rows than the file holds fails here).
+ */
+function offsetsFit(at: ColumnOffsets, needed: readonly (keyof ColumnOffsets)[], rows: number, byteLength: number): boolean {
+  if (!Number.isSafeInteger(rows) || rows < 0 || needed.some((name) => at[name] === undefined)) return false;
+  const spans: [number, number][] = [];
+  for (const name of OFFSET_COLUMNS) {
+    const off = at[name];
+    if (off === undefined) continue;
+    const width = name === 'date' ? 4 : 8;
+    if (!Number.isSafeInteger(off) || off < 0 || off % width !== 0 || off + rows * width > byteLength) return false;
+    spans.push([off, off + rows * width]);
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < spans.length; i++) if (spans[i][0] < spans[i - 1][1]) return false;
+  return true;
+}
+const OFFSET_COLUMNS = [...OHLCV_COLUMNS, 'funding'] as const;
+const DATES_AND_CLOSES = ['date', 'close'] as const;
+
 // ---------------------------------------------------------------------------------------------------------- Arrow I/O
 
 /** A series in shared memory, its columns copied from the file's bytes at their recorded offsets; undefined when
- *  the offsets do not cover every column. */
-function columnsAt(buf: Uint8Array, rows: number, at: ColumnOffsets): Ohlcv | undefined {
-  if (at.open === undefined || at.high === undefined || at.low === undefined || at.volume === undefined) return undefined;
-  const out = sharedOhlcv(rows, at.funding !== undefined);
-  const copy = (into: Int32Array | Float64Array, from: number) => new Uint8Array(into.buffer, into.byteOffset, into.byteLength).set(buf.subarray(from, from + into.byteLength));
-  copy(out.date, at.date);
-  copy(out.open, at.open);
-  copy(out.high, at.high);
-  copy(out.low, at.low);
-  copy(out.close, at.close);
-  copy(out.volume, at.volume);
-  if (at.funding !== undefined) copy(out.funding!, at.funding);
+ *  the offsets do not cover every column the file has or do not fit it (offsetsFit). */
+function columnsAt(buf: Uint8Array, rows: number, at: ColumnOffsets, hasFunding: boolean): Ohlcv | undefined {
+  const names = hasFunding ? OFFSET_COLUMNS : OHLCV_COLUMNS;
+  if (!offsetsFit(at, names, rows, buf.byteLength)) return undefined;
+  const out = sharedOhlcv(rows, hasFunding);
+  for (const name of names) {
+    const into = out[name]!;
+    const from = at[name]!;
+    new Uint8Array(into.buffer, into.byteOffset, into.byteLength).set(buf.subarray(from, from + into.byteLength));
+  }
   return out;
+}
+
+/**
+ * A registered file's bars: into shared memory (one copy, the file's bytes then go: backtest workers read it from
+ * there), the columns copied straight from their recorded offsets when the file has the registered size and the
+ * offsets fit it, the Arrow file decoded otherwise. Checked as checkBytes says; when the fast path's offsets do not
+ * fit or its rows do not match the registry, the file is hashed (if it was not) and decoded, and a decoded file that
+ * still does not match is LAKEHOUSE_CORRUPT.
+ */
+function readBars(e: RegistryEntry, path: string, key: string): Ohlcv {
+  const { buf, hashed } = readChecked(e, path, key); // synchronous calls, not awaited ones: 2000 files a run
+  if (e.offsets && buf.byteLength === e.bytes) {
+    const fast = columnsAt(buf, e.rows, e.offsets, e.offsets.funding !== undefined);
+    if (fast && shapeProblem(fast.date, e) === undefined) {
+      readCounters.viaOffsets++;
+      return fast;
+    }
+  }
+  return inSharedMemory(decodeChecked(buf, e, path, key, hashed));
+}
+
+/** Dates and closes only (the returns matrix): views of the file's bytes at the recorded offsets when they fit. */
+function readDatesAndCloses(e: RegistryEntry, path: string, key: string): { date: Int32Array; close: Float64Array } {
+  const { buf, hashed } = readChecked(e, path, key);
+  if (e.offsets && buf.byteLength === e.bytes && offsetsFit(e.offsets, DATES_AND_CLOSES, e.rows, buf.byteLength)) {
+    const n = e.rows;
+    const view = <T>(off: number, bytesPer: number, C: { new (b: ArrayBufferLike, o: number, n: number): T; new (n: number): T }): T => {
+      const abs = buf.byteOffset + off;
+      if (abs % bytesPer === 0) return new C(buf.buffer, abs, n);
+      return new C(buf.buffer.slice(abs, abs + n * bytesPer), 0, n); // unaligned (pooled small buffer): copy
+    };
+    const date = view(e.offsets.date, 4, Int32Array);
+    if (shapeProblem(date, e) === undefined) {
+      readCounters.viaOffsets++;
+      return { date, close: view(e.offsets.close, 8, Float64Array) };
+    }
+  }
+  return decodeChecked(buf, e, path, key, hashed);
+}
+
+/** The Arrow file decoded, after its checksum when the fast path refused a file whose stamp was trusted. */
+function decodeChecked(buf: Uint8Array, e: RegistryEntry, path: string, key: string, hashed: boolean): Ohlcv {
+  if (!hashed && e.offsets && buf.byteLength === e.bytes) checkBytes(buf, e, path, key); // the fast path saw a misfit
+  readCounters.decoded++;
+  const data = decodeOhlcv(buf, path);
+  const why = shapeProblem(data.date, e);
+  if (why !== undefined) throw corrupt(path, key, why);
+  return data;
 }
 
 export function encodeOhlcv(o: Ohlcv): Uint8Array {
@@ -490,11 +600,7 @@ export class Store {
       return shared;
     }
     const path = join(this.root, e.file);
-    const buf = readChecked(e, path, key); // synchronous calls, not awaited ones: 2000 files a run
-    // Into shared memory (one copy, the file's bytes then go): backtest workers read it from there. The columns are
-    // copied straight from their recorded offsets when the file is the one the registry describes (its size), the
-    // Arrow file decoded otherwise.
-    const data = (e.offsets && buf.byteLength === e.bytes && columnsAt(buf, e.rows, e.offsets)) || inSharedMemory(decodeOhlcv(buf, path));
+    const data = readBars(e, path, key);
     this.cache.set(key, { checksum: e.checksum, data });
     noteDecoded(key, e.checksum, data);
     return data;
@@ -522,20 +628,7 @@ export class Store {
       this.readLog.set(key, e);
       return shared;
     }
-    const path = join(this.root, e.file);
-    const buf = readChecked(e, path, key);
-    let data: { date: Int32Array; close: Float64Array };
-    if (e.offsets && buf.byteLength === e.bytes) {
-      const n = e.rows;
-      const view = <T>(off: number, bytesPer: number, C: { new (b: ArrayBufferLike, o: number, n: number): T; new (n: number): T }): T => {
-        const abs = buf.byteOffset + off;
-        if (abs % bytesPer === 0) return new C(buf.buffer, abs, n);
-        return new C(buf.buffer.slice(abs, abs + n * bytesPer), 0, n); // unaligned (pooled small buffer): copy
-      };
-      data = { date: view(e.offsets.date, 4, Int32Array), close: view(e.offsets.close, 8, Float64Array) };
-    } else {
-      data = decodeOhlcv(buf, path);
-    }
+    const data = readDatesAndCloses(e, join(this.root, e.file), key);
     this.closeCache.set(key, { checksum: e.checksum, data });
     this.readLog.set(key, e);
     return data;
@@ -651,6 +744,10 @@ export class Store {
         const symTmp = await writeTemp(join(this.root, SYMBOLS_FILE), encodeSymbols(all));
         tmpCreated.push(symTmp);
         renames.push([symTmp.slice(this.root.length + 1), SYMBOLS_FILE]);
+        // The moment the entries are registered, on the file-system clock (this file was written after every data
+        // file): a data file whose mtime is not strictly older is "racy" and always hashed (checkBytes).
+        const registered_ns = String((await stat(symTmp, { bigint: true })).mtimeNs);
+        for (const e of written) e.stamp = { ...e.stamp!, registered_ns };
         const regTmp = await writeTemp(join(this.root, REGISTRY_FILE), `${JSON.stringify(next, null, 1)}\n`);
         tmpCreated.push(regTmp);
         renames.push([regTmp.slice(this.root.length + 1), REGISTRY_FILE]);

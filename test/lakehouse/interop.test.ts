@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromIPC } from '@uwdata/flechette';
 import { openLakehouse } from '../../src/lakehouse/index.js';
+import { readCounters } from '../../src/lakehouse/store.js';
 import { CRYPTO, tempDir } from './helpers.js';
 
 test('an OHLCV file and the symbols table read back with another Arrow implementation, with plain types', async () => {
@@ -54,7 +55,7 @@ test('a file altered in place after its commit (same size, same inode, a new mod
   const file = join(dir, 'ohlcv', 'binance_spot', 'ETHUSDT.arrow');
   const before = statSync(file, { bigint: true });
   // The commit recorded the file as it left it: reads skip hashing exactly while the file still looks like this.
-  expect(lh.registry().entries['binance_spot/ETHUSDT']!.stamp).toEqual({ size: Number(before.size), mtime_ns: String(before.mtimeNs), ino: String(before.ino) });
+  expect(lh.registry().entries['binance_spot/ETHUSDT']!.stamp).toMatchObject({ size: Number(before.size), mtime_ns: String(before.mtimeNs), ino: String(before.ino) });
   const clean = await openLakehouse(dir, { readOnly: true });
   await expect(clean.readOhlcv('ETHUSDT', 'binance_spot')).resolves.toBeDefined();
 
@@ -82,11 +83,19 @@ test('bars read through the recorded column offsets are, bit for bit, what anoth
   for (const symbol of ['BTCUSDT', 'LUNAUSDT']) {
     // Every column's offset is recorded: the read copies them out of the file without decoding it.
     expect(Object.keys(ro.registry().entries[`binance_spot/${symbol}`]!.offsets!).sort()).toEqual(['close', 'date', 'high', 'low', 'open', 'volume']);
+    const [viaOffsets, decoded] = [readCounters.viaOffsets, readCounters.decoded];
     const o = await ro.readOhlcv(symbol, 'binance_spot');
+    // The offsets path ran, not the decoder (which gives the same values).
+    expect([readCounters.viaOffsets - viaOffsets, readCounters.decoded - decoded]).toEqual([1, 0]);
     const t = tableFromIPC(readFileSync(join(dir, 'ohlcv', 'binance_spot', `${symbol}.arrow`)), { useDate: false });
     const hex = (a: ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex');
     for (const c of ['open', 'high', 'low', 'close', 'volume'] as const) expect(hex(o[c])).toBe(hex(t.getChild(c)!.toArray() as Float64Array));
     const days = t.getChild('date')!.toArray() as unknown as ArrayLike<number>;
     expect([...o.date]).toEqual(Array.from(days, (d) => Math.round(Number(d) / (Number(d) > 1e7 ? 86_400_000 : 1))));
   }
+  // The returns reader's dates and closes come from the offsets too.
+  const fresh = await openLakehouse(dir, { readOnly: true });
+  const [viaOffsets, decoded] = [readCounters.viaOffsets, readCounters.decoded];
+  await fresh.readReturns({ symbols: ['BTCUSDT', 'ETHUSDT'], venue: 'binance_spot', end: '2024-01-01', lookbackDays: 30 });
+  expect([readCounters.viaOffsets - viaOffsets, readCounters.decoded - decoded]).toEqual([2, 0]);
 });

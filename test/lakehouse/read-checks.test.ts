@@ -1,0 +1,134 @@
+/**
+ * What a read checks when it does not hash a file (src/lakehouse/store.ts checkBytes): the stamp is trusted only
+ * when it is not "racy"; the rows, first and last dates and column offsets are checked on every read; a registry
+ * whose offsets or rows were edited gives the file decoded or LAKEHOUSE_CORRUPT, never garbage or a RangeError.
+ * FRACTAL_VERIFY_READS=1 hashes every read.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { openLakehouse } from '../../src/lakehouse/index.js';
+import { readCounters } from '../../src/lakehouse/store.js';
+import type { Registry, RegistryEntry } from '../../src/lakehouse/registry.js';
+import { CRYPTO, tempDir } from './helpers.js';
+
+const KEY = 'binance_spot/ETHUSDT';
+
+/** A store of two symbols; returns its folder and the ETHUSDT file. */
+async function store(): Promise<{ dir: string; file: string }> {
+  const dir = await tempDir();
+  const csv = join(dir, 'csv');
+  mkdirSync(csv);
+  for (const s of ['ETHUSDT', 'BTCUSDT']) copyFileSync(join(CRYPTO, `${s}.csv`), join(csv, `${s}.csv`));
+  const lh = await openLakehouse(join(dir, 'lh'), { create: true });
+  await lh.importCsv(csv, { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot' });
+  return { dir: join(dir, 'lh'), file: join(dir, 'lh', 'ohlcv', 'binance_spot', 'ETHUSDT.arrow') };
+}
+
+function editEntry(dir: string, edit: (e: RegistryEntry) => void): void {
+  const path = join(dir, 'registry.json');
+  const reg = JSON.parse(readFileSync(path, 'utf8')) as Registry;
+  edit(reg.entries[KEY]!);
+  writeFileSync(path, JSON.stringify(reg));
+}
+
+/** Overwrites bytes of `file` in place (same size, same inode) and puts its modification time back. */
+function rewriteKeepingMtime(file: string, at: number, bytes: Uint8Array): void {
+  const before = statSync(file, { bigint: true });
+  const fd = openSync(file, 'r+');
+  writeSync(fd, bytes, 0, bytes.length, at);
+  closeSync(fd);
+  // `touch -d @s.ns` (utimes takes a double: no nanoseconds)
+  execFileSync('touch', ['-m', '-d', `@${before.mtimeNs / 1_000_000_000n}.${String(before.mtimeNs % 1_000_000_000n).padStart(9, '0')}`, file]);
+  const after = statSync(file, { bigint: true });
+  expect([after.size, after.ino, after.mtimeNs]).toEqual([before.size, before.ino, before.mtimeNs]);
+}
+
+const f64 = (x: number) => new Uint8Array(new Float64Array([x]).buffer);
+const i32 = (x: number) => new Uint8Array(new Int32Array([x]).buffer);
+
+test('a commit records when it registered each file; a stamp whose mtime is not strictly older is racy and the file is hashed', async () => {
+  const { dir, file } = await store();
+  const st = statSync(file, { bigint: true });
+  const stamp = (await openLakehouse(dir, { readOnly: true })).registry().entries[KEY]!.stamp!;
+  expect(stamp).toMatchObject({ size: Number(st.size), mtime_ns: String(st.mtimeNs), ino: String(st.ino) });
+  expect(BigInt(stamp.registered_ns!)).toBeGreaterThanOrEqual(st.mtimeNs);
+
+  // The close of the first row rewritten in place within the commit's clock tick (the mtime did not move).
+  const entry = (await openLakehouse(dir, { readOnly: true })).registry().entries[KEY]!;
+  rewriteKeepingMtime(file, entry.offsets!.close, f64(1e9));
+  editEntry(dir, (e) => (e.stamp!.registered_ns = e.stamp!.mtime_ns)); // the same tick: racy
+  const racy = await openLakehouse(dir, { readOnly: true });
+  await expect(racy.readOhlcv('ETHUSDT', 'binance_spot')).rejects.toMatchObject({ code: 'LAKEHOUSE_CORRUPT', message: expect.stringContaining('ETHUSDT') });
+  await expect(racy.readReturns({ symbols: ['ETHUSDT'], venue: 'binance_spot', end: '2024-01-01', lookbackDays: 30 })).rejects.toMatchObject({ code: 'LAKEHOUSE_CORRUPT' });
+
+  // A stamp older than its registration is trusted: a rewrite that keeps the shape and puts the mtime back is what
+  // stamps cannot see (documented). FRACTAL_VERIFY_READS=1 and `verify` hash the file and name it.
+  editEntry(dir, (e) => (e.stamp!.registered_ns = String(BigInt(e.stamp!.mtime_ns) + 1n)));
+  const trusted = await openLakehouse(dir, { readOnly: true });
+  const hashed = readCounters.hashed;
+  expect((await trusted.readOhlcv('ETHUSDT', 'binance_spot')).close[0]).toBe(1e9);
+  expect(readCounters.hashed).toBe(hashed);
+  process.env.FRACTAL_VERIFY_READS = '1';
+  try {
+    const verifying = await openLakehouse(dir, { readOnly: true });
+    await expect(verifying.readOhlcv('ETHUSDT', 'binance_spot')).rejects.toMatchObject({ code: 'LAKEHOUSE_CORRUPT' });
+    await expect(verifying.readReturns({ symbols: ['ETHUSDT'], venue: 'binance_spot', end: '2024-01-01', lookbackDays: 30 })).rejects.toMatchObject({ code: 'LAKEHOUSE_CORRUPT' });
+  } finally {
+    delete process.env.FRACTAL_VERIFY_READS;
+  }
+  expect((await trusted.verify()).problems.map((p) => p.key)).toEqual([KEY]);
+});
+
+test('with a trusted stamp, a file whose dates no longer fit its registry entry fails the read without a hash of every read', async () => {
+  const { dir, file } = await store();
+  editEntry(dir, (e) => (e.stamp!.registered_ns = String(BigInt(e.stamp!.mtime_ns) + 1n)));
+  const entry = (await openLakehouse(dir, { readOnly: true })).registry().entries[KEY]!;
+  rewriteKeepingMtime(file, entry.offsets!.date + 4 * (entry.rows - 1), i32(0)); // the last date: 1970-01-01
+  const ro = await openLakehouse(dir, { readOnly: true });
+  await expect(ro.readOhlcv('ETHUSDT', 'binance_spot')).rejects.toMatchObject({ code: 'LAKEHOUSE_CORRUPT', message: expect.stringContaining('ETHUSDT') });
+  await expect(ro.readReturns({ symbols: ['ETHUSDT'], venue: 'binance_spot', end: '2024-01-01', lookbackDays: 30 })).rejects.toMatchObject({ code: 'LAKEHOUSE_CORRUPT' });
+});
+
+describe('a registry whose offsets or rows do not fit the file', () => {
+  const clean = async () => {
+    const { dir } = await store();
+    editEntry(dir, (e) => (e.stamp!.registered_ns = String(BigInt(e.stamp!.mtime_ns) + 1n))); // trusted: no hash first
+    const lh = await openLakehouse(dir, { readOnly: true });
+    return { dir, bars: await lh.readOhlcv('ETHUSDT', 'binance_spot'), returns: await lh.readReturns({ symbols: ['ETHUSDT'], venue: 'binance_spot', end: '2024-01-01' }) };
+  };
+  const hex = (a: Float64Array | Int32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex');
+
+  test.each([
+    ['close near the end, open past it', (e: RegistryEntry) => Object.assign(e.offsets!, { close: e.bytes - 16, open: e.bytes + 1000 })],
+    ['date misaligned', (e: RegistryEntry) => Object.assign(e.offsets!, { date: e.offsets!.date + 2 })],
+    ['close on top of date', (e: RegistryEntry) => Object.assign(e.offsets!, { close: e.offsets!.date })],
+    ['an offset not a number', (e: RegistryEntry) => Object.assign(e.offsets!, { close: '64' as unknown as number })],
+  ])('%s: the file is decoded instead, the same bars and returns', async (_, edit) => {
+    const { dir, bars, returns } = await clean();
+    editEntry(dir, edit);
+    const lh = await openLakehouse(dir, { readOnly: true });
+    const decoded = readCounters.decoded;
+    const o = await lh.readOhlcv('ETHUSDT', 'binance_spot');
+    for (const c of ['date', 'open', 'high', 'low', 'close', 'volume'] as const) expect(hex(o[c])).toBe(hex(bars[c]));
+    const lh2 = await openLakehouse(dir, { readOnly: true });
+    const r = await lh2.readReturns({ symbols: ['ETHUSDT'], venue: 'binance_spot', end: '2024-01-01' });
+    expect(hex(r.values)).toBe(hex(returns.values));
+    expect(readCounters.decoded).toBe(decoded + 2);
+  });
+
+  test.each([
+    ['rows + 50', (e: RegistryEntry) => (e.rows += 50)],
+    ['rows - 1', (e: RegistryEntry) => (e.rows -= 1)],
+    ['rows negative', (e: RegistryEntry) => (e.rows = -1)],
+    ['first date', (e: RegistryEntry) => (e.first_date = '2022-06-13')],
+    ['last date', (e: RegistryEntry) => (e.last_date = '2030-01-01')],
+  ])('%s: LAKEHOUSE_CORRUPT naming the file', async (_, edit) => {
+    const { dir } = await clean();
+    editEntry(dir, edit);
+    const lh = await openLakehouse(dir, { readOnly: true });
+    await expect(lh.readOhlcv('ETHUSDT', 'binance_spot')).rejects.toMatchObject({ code: 'LAKEHOUSE_CORRUPT', message: expect.stringContaining('ETHUSDT.arrow') });
+    const lh2 = await openLakehouse(dir, { readOnly: true });
+    await expect(lh2.readReturns({ symbols: ['ETHUSDT'], venue: 'binance_spot', end: '2024-01-01' })).rejects.toMatchObject({ code: 'LAKEHOUSE_CORRUPT', message: expect.stringContaining('ETHUSDT.arrow') });
+  });
+});
