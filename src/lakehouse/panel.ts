@@ -16,6 +16,7 @@
  */
 import type { PriceMatrix, ReturnsMatrix, ToxicBar as ToxicRow } from '../core/context.js';
 import { dayFromIso } from '../util/dates.js';
+import { lowerBound } from '../util/order.js';
 import type { Ohlcv } from './ohlcv.js';
 import type { Registry, RegistryEntry } from './registry.js';
 import { readPrices, readReturns, readToxicBars, type ReturnsRequest } from './returns.js';
@@ -119,6 +120,10 @@ interface Slice {
   rows: Int32Array;
 }
 
+/** Requests the panel served and those it handed to the plain readers, in this thread: tests prove with these
+ *  that the panel, not the fallback, answered. */
+export const panelCounters = { served: 0, fellBack: 0 };
+
 export class ReturnsPanel implements MarketReader {
   private readonly column = new Map<string, number>();
   private readonly firstDay: Int32Array;
@@ -141,6 +146,12 @@ export class ReturnsPanel implements MarketReader {
 
   /** The request's window on the panel, or undefined when the plain readers must answer it. */
   private slice(req: ReturnsRequest): Slice | undefined {
+    const s = this.window(req);
+    panelCounters[s ? 'served' : 'fellBack']++;
+    return s;
+  }
+
+  private window(req: ReturnsRequest): Slice | undefined {
     const { end, start, lookbackDays } = req;
     if (req.requireFullCoverage || typeof end !== 'number' || (start !== undefined && typeof start !== 'number')) return undefined;
     if ((req.venue ?? this.venue) !== this.venue || (req.toxicThreshold ?? this.toxicThreshold) !== this.toxicThreshold || req.toxicThreshold === undefined) return undefined;
@@ -254,14 +265,4 @@ export class ReturnsPanel implements MarketReader {
     }
     return out;
   }
-}
-
-function lowerBound(a: Int32Array, x: number): number {
-  let lo = 0, hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

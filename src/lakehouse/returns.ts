@@ -5,6 +5,7 @@
 import { inputError } from '../core/errors.js';
 import type { PriceMatrix, ReturnsMatrix } from '../core/context.js';
 import { dayFromIso, isoFromDay, parseIsoDay } from '../util/dates.js';
+import { lowerBound } from '../util/order.js';
 import type { RegistryEntry } from './registry.js';
 import type { Store } from './store.js';
 import { toxicBars as toxicBarsOf, type ToxicBar } from './toxic.js';
@@ -201,16 +202,6 @@ function buildAxisFresh(store: Store, req: ReturnsRequest): Axis {
 
 const windowText = (start: number | undefined, end: number) =>
   start === undefined ? `up to ${isoFromDay(end)}` : `in ${isoFromDay(start)}..${isoFromDay(end)}`;
-
-function lowerBound(a: Int32Array, x: number): number {
-  let lo = 0, hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 function missing(store: Store, problems: string[], asked: number) {
   return inputError(

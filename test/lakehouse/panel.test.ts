@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openLakehouse, type Lakehouse, type MarketReader } from '../../src/lakehouse/index.js';
+import { panelCounters } from '../../src/lakehouse/panel.js';
 import type { PriceMatrix, ReturnsMatrix } from '../../src/core/context.js';
 import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
 import { tempDir } from './helpers.js';
@@ -74,14 +75,22 @@ test('every as-of date, lookback and symbol subset: the same returns, bars and t
       for (const lookbackDays of [undefined, 1, 5, 30]) {
         const req = { symbols, venue: 'v', end, lookbackDays, toxicThreshold: 5 };
         const plain = await lh.readReturns(req).then((r) => ({ r }), (e: { code?: string }) => ({ e: e.code }));
+        const before = { ...panelCounters };
         const fromPanel = await panel.readReturns(req).then((r) => ({ r }), (e: { code?: string }) => ({ e: e.code }));
-        // A request the plain readers refuse (a symbol not listed yet, delisted) is refused the same way.
+        // A request the plain readers refuse (a symbol not listed yet, delisted) is refused the same way: handed to them.
         expect('e' in fromPanel ? fromPanel.e : undefined).toBe('e' in plain ? plain.e : undefined);
-        if (!('r' in plain) || !('r' in fromPanel)) continue;
+        if (!('r' in plain) || !('r' in fromPanel)) {
+          expect(panelCounters).toEqual({ ...before, fellBack: before.fellBack + 1 });
+          continue;
+        }
         same(fromPanel.r, plain.r);
         expect(fromPanel.r.dates[fromPanel.r.dates.length - 1]).toBeLessThanOrEqual(end);
-        samePrices(await panel.readPrices(req), await lh.readPrices(req));
+        const prices = await panel.readPrices(req);
+        samePrices(prices, await lh.readPrices(req));
         expect(await panel.readToxicBars(req)).toEqual(await lh.readToxicBars(req));
+        // The panel answered all three itself (a panel that hands every request to the plain readers would pass the
+        // comparisons above).
+        expect(panelCounters).toEqual({ ...before, served: before.served + 3 });
         served++;
       }
     }
@@ -90,17 +99,26 @@ test('every as-of date, lookback and symbol subset: the same returns, bars and t
 });
 
 test('windows with a start, symbols without bars in them (allowEmpty) and unknown symbols', async () => {
+  let servedWindows = 0;
   for (const [start, end] of [[10, 60], [28, 32], [74, 76], [100, 159], [0, 5]]) {
     for (const symbols of [SYMBOLS, ['CCC', 'BBB'], ['FFF']]) {
       const req = { symbols, venue: 'v', start: START + start, end: START + end, allowEmpty: true, toxicThreshold: 5 };
-      same(await panel.readReturns(req), await lh.readReturns(req));
+      const before = { ...panelCounters };
+      const plain = await lh.readReturns(req);
+      same(await panel.readReturns(req), plain);
       samePrices(await panel.readPrices(req), await lh.readPrices(req));
       expect(await panel.readToxicBars(req)).toEqual(await lh.readToxicBars(req));
+      // Served by the panel itself unless the window has no day at all (the plain readers answer that).
+      expect(panelCounters.served - before.served).toBe(plain.dates.length ? 3 : 0);
+      servedWindows += plain.dates.length ? 1 : 0;
     }
   }
+  expect(servedWindows).toBeGreaterThan(10);
   const unknown = { symbols: ['AAA', 'ZZZ'], venue: 'v', end: START + 50, toxicThreshold: 5 };
+  const before = { ...panelCounters };
   await expect(panel.readReturns(unknown)).rejects.toMatchObject({ code: 'LAKEHOUSE_MISSING_DATA' });
   await expect(panel.readReturns({ ...unknown, symbols: ['AAA', 'AAA'] })).rejects.toMatchObject({ code: 'LAKEHOUSE_DUPLICATE' });
+  expect(panelCounters).toEqual({ served: before.served, fellBack: before.fellBack + 2 });
 });
 
 test('the toxic rule is in the served returns: a spike is not booked, its reversal is booked from the last good close', async () => {
