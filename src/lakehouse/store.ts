@@ -66,10 +66,10 @@ export function sha256(buf: Uint8Array): string {
 
 /**
  * Every file a run reads is checked against its registry entry, in two ways:
- * - Always, without hashing (`checkShape`): the rows the file holds against the registry's `rows`, its first and
- *   last dates against `first_date`/`last_date`, dates strictly increasing, and, on the offset paths, every column
- *   offset aligned and inside the file with no two columns overlapping. A truncated, shifted or swapped file, or a
- *   registry whose rows or offsets were edited, fails here.
+ * - Always, without hashing (shapeProblem, offsetsFit): the rows the file holds against the registry's `rows`, its
+ *   first and last dates against `first_date`/`last_date`, dates strictly increasing, and, on the offset paths, every
+ *   column offset aligned and inside the file with no two columns overlapping. A truncated, shifted or swapped file,
+ *   or a registry whose rows or offsets were edited, fails here.
  * - Its sha256 against the registry checksum, unless the file's stamp (size, modification time in ns, inode) is the
  *   one the commit recorded and is not "racy": its modification time is strictly older than the moment the commit
  *   registered it (`registered_ns`, read from the file-system clock, as git does for its index). A rewrite in the
