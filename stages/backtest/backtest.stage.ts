@@ -37,6 +37,8 @@ export const FIRST_REBALANCE = ['after_train_days', 'after_train_returns'] as co
  * measured on the walk-forward bench at N=500, 2 workers add 2.4-2.5 CPU s to the run, their cold decisions included.
  */
 const WORKER_START_CPU_MS = 1000;
+/** At most this many decisions are made in process to time them before the rest may go to worker threads. */
+const PROBES = 8;
 
 const PARAMS = params({
   train_window: int('Days of history each decision sees.', 252, { min: 2 }),
@@ -52,7 +54,7 @@ const PARAMS = params({
   simulator: pluginRef('simulator', 'How the decisions are held: `vectorized` (weights with drift) or `event_driven` (orders, fills and a cash account); docs/backtest.md compares them.', 'vectorized'),
   parity: bool("Also hold the champion's decisions with the other simulator (the order-level `event_driven` against the `vectorized` reference; event_driven with its defaults when the simulator is vectorized) and write parity.json and a report section: how far the vectorized backtest can be trusted.", false),
   periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
-  workers: int("Threads deciding windows in parallel (windows are independent; any number gives the same bytes). When omitted the first three decisions are made in process and the others go to one thread per core (at least 4 windows each) when what threads would save on them (a warm decision's CPU time times their number, less a thread's share) outweighs a worker's start-up (about 1 CPU s, plus a first decision as cold as the run's own). 1 decides them in process.", undefined, { min: 1 }),
+  workers: int("Threads deciding windows in parallel (windows are independent; any number gives the same bytes). When omitted, up to eight decisions are made in process to time them, and the others go to one thread per core (at least 4 windows each; the run's own thread takes a share) when what threads would save on them (a warm decision's CPU time times their number, less a thread's share) outweighs a worker's start-up (about 1 CPU s, plus a first decision as cold as the run's own). 1 decides them in process.", undefined, { min: 1 }),
   first_rebalance: oneOfStr(FIRST_REBALANCE, "When the first decision is made. 'after_train_days': on the train_window-th day of data, whose window holds train_window − 1 returns (the first day of data has no return). 'after_train_returns': one day later, once train_window returns exist, so every decision sees train_window returns (numpy's `R[t - train:t]` with the first decision at t = train).", 'after_train_days'),
 });
 export type BacktestParams = Static<typeof PARAMS>;
@@ -139,9 +141,9 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
     // Worker threads pay a start-up, on their own cores, in wall time: modules, the pipeline and the scan rebuilt
     // (WORKER_START_CPU_MS), then a first decision as cold as the run's own first one (it also builds the returns
     // panel, or its moments, from scratch). Worth it only when the decisions left, warm, lose more than that in
-    // process: warm × left × (1 - 1/t) > start-up + (first - warm), per t threads. Without a `workers` param three
+    // process: warm × left × (1 - 1/t) > start-up + (first - warm), per t threads. Without a `workers` param up to PROBES
     // decisions are made in process and timed in CPU (which a busy machine does not inflate, unlike wall time): the
-    // first, and the faster of the next two as the warm cost (the JIT is still warming up on the second; measured on
+    // first, and the fastest of the others as the warm cost (the JIT is still warming up on the second; measured on
     // the walk-forward bench: N=500 0.12 s, 0.10 s, then 0.04 s; N=2000 0.6-0.8 s, then 0.14-0.26 s). Decisions are
     // independent: where each is made never changes it.
     let threads = p.workers;
@@ -155,10 +157,20 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
       };
       const first = await cpuOf(0);
       let warm = first;
-      for (let k = 1; k < Math.min(3, dates.length); k++) warm = Math.min(warm, await cpuOf(k));
-      const left = dates.length - head.length;
-      const t = defaultThreads(left);
-      threads = t > 1 && warm * left * (1 - 1 / t) > WORKER_START_CPU_MS + first - warm ? t : 1;
+      // Up to PROBES decisions in process: the early ones overstate the rest (the JIT, and the block moments that
+      // later windows reuse, are still cold: at N=500 the second and third cost 0.10 s, the average 0.03 s), so a
+      // clear gain sends the rest to threads at once and a marginal one waits for a warmer reading.
+      const worth = (margin: number) => {
+        const left = dates.length - head.length;
+        const t = defaultThreads(left);
+        return t > 1 && warm * left * (1 - 1 / t) > margin * (WORKER_START_CPU_MS + first - warm) ? t : 1;
+      };
+      threads = 1;
+      for (let k = 1; k < Math.min(PROBES, dates.length); k++) {
+        warm = Math.min(warm, await cpuOf(k));
+        if (k >= 2 && (threads = worth(2)) > 1) break;
+      }
+      if (threads === 1) threads = worth(1);
     }
     const rest = await this.replays.replayMany(dates.slice(head.length), { ...replayOpts, threads, onProgress: (done) => progress(head.length + done) });
     const all = [...head, ...rest];
