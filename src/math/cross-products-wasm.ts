@@ -15,58 +15,22 @@
  */
 
 // ------------------------------------------------------------------------------------------------- assembling
-const uleb = (v: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = v & 0x7f;
-    v >>>= 7;
-    if (v) b |= 0x80;
-    out.push(b);
-  } while (v);
-  return out;
-};
-const sleb = (v: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const b = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && !(b & 0x40)) || (v === -1 && b & 0x40)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-};
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const name = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
+import { BR_IF0, END, F64, F64X2_ADD, F64X2_DIV, F64X2_LT, F64X2_MUL, F64X2_SPLAT, F64X2_SQRT, F64X2_SUB, I32, LOOP, V128, V128_BITSELECT, V128_LOAD, V128_STORE, get, i32, name, section, set, uleb, vec } from './wasm-assembler.js';
 
-const I32 = 0x7f;
-const V128 = 0x7b;
 // Locals: the four parameters, then the i32 and v128 locals.
 const [C, NP, L, OUT, IB0, IB1] = [0, 1, 2, 3, 4, 5];
 const [STRIDE, IB, JB, P, Q, K, O] = [6, 7, 8, 9, 10, 11, 12];
 const ACC = [13, 14, 15, 16, 17, 18, 19, 20];
 const Y = 21;
 
-const get = (l: number) => [0x20, ...uleb(l)]; // local.get
-const set = (l: number) => [0x21, ...uleb(l)]; // local.set
-const i32 = (v: number) => [0x41, ...sleb(v)]; // i32.const
 const ADD = [0x6a]; // i32.add
 const SUB = [0x6b]; // i32.sub
 const MUL = [0x6c]; // i32.mul
 const SHL = [0x74]; // i32.shl
 const LT_U = [0x49]; // i32.lt_u
-const LOOP = [0x03, 0x40]; // loop (no result)
-const END = [0x0b];
-const BR_IF0 = [0x0d, 0x00]; // br_if 0 (the innermost loop)
 const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm];
-const V128_LOAD = (offset: number) => simd(0x00, 3, ...uleb(offset)); // v128.load align=8
 const LOAD64_SPLAT = (offset: number) => simd(0x0a, 3, ...uleb(offset)); // v128.load64_splat align=8
-const V128_STORE = (offset: number) => simd(0x0b, 3, ...uleb(offset)); // v128.store align=8
 const V128_ZERO = simd(0x0c, ...new Array<number>(16).fill(0)); // v128.const 0
-const F64X2_ADD = simd(0xf0);
-const F64X2_MUL = simd(0xf2);
 
 const body: number[] = [
   ...vec([
@@ -102,18 +66,11 @@ const body: number[] = [
 // Two kernels over one row of a packed upper triangle (src/math/block-moments.ts), two lanes = two columns j, j + 1
 // of the same row i, so each entry's arithmetic is the scalar one (IEEE add, multiply, divide and sqrt are exact
 // roundings in either form; WebAssembly never fuses a multiply and an add).
-const F64 = 0x7c;
-const F64X2_SUB = simd(0xf1);
-const F64X2_DIV = simd(0xf3);
-const F64X2_SQRT = simd(0xef);
 const F64X2_MAX = simd(0xf5);
-const F64X2_SPLAT = simd(0x14);
 const F64X2_EQ = simd(0x47);
 const F64X2_NE = simd(0x48);
-const F64X2_LT = simd(0x49);
 const F64X2_GT = simd(0x4a);
 const V128_AND = simd(0x4e);
-const V128_BITSELECT = simd(0x52);
 const f64x2Const = (v: number): number[] => {
   const b = new Uint8Array(new Float64Array([v, v]).buffer);
   return simd(0x0c, ...b);
