@@ -15,7 +15,7 @@
  */
 
 // ------------------------------------------------------------------------------------------------- assembling
-import { BR_IF0, END, F64, F64X2_ADD, F64X2_DIV, F64X2_LT, F64X2_MUL, F64X2_SPLAT, F64X2_SQRT, F64X2_SUB, I32, LOOP, V128, V128_BITSELECT, V128_LOAD, V128_STORE, get, i32, name, section, set, uleb, vec } from './wasm-assembler.js';
+import { BR_IF0, END, F64, F64X2_ADD, F64X2_DIV, F64X2_LT, F64X2_MUL, F64X2_SPLAT, F64X2_SQRT, F64X2_SUB, I32, LOOP, V128, V128_BITSELECT, V128_LOAD, V128_STORE, get, i32, instantiate, name, section, set, uleb, vec } from './wasm-assembler.js';
 
 // Locals: the four parameters, then the i32 and v128 locals.
 const [C, NP, L, OUT, IB0, IB1] = [0, 1, 2, 3, 4, 5];
@@ -173,19 +173,12 @@ type Kernel = {
   mergeRow: (dst: number, a: number, b: number, d: number, len: number, fd: number) => void;
   mem: { readonly buffer: ArrayBuffer; grow(pages: number): number };
 } & Record<`corr_${1 | 2}_${RowOutput}`, CorrRow>;
-/** The engine's WebAssembly API (the project's TypeScript libs leave it undeclared). */
-const wasm = (globalThis as unknown as { WebAssembly?: { Module: new (b: Uint8Array) => object; Instance: new (m: object) => { exports: unknown } } }).WebAssembly;
 let kernel: Kernel | null | undefined;
 
 function instance(): Kernel | null {
-  if (kernel !== undefined) return kernel;
-  try {
-    // Synchronous compile: the module is a few hundred bytes.
-    if (!wasm) throw new Error('no WebAssembly');
-    kernel = new wasm.Instance(new wasm.Module(bytes)).exports as Kernel;
-  } catch {
-    kernel = null; // no WebAssembly SIMD here: the caller's JavaScript loop does the work
-  }
+  // Synchronous compile: the module is a few hundred bytes. Null without WebAssembly SIMD: the caller's JavaScript
+  // loop does the work.
+  if (kernel === undefined) kernel = instantiate<Kernel>(bytes);
   return kernel;
 }
 
