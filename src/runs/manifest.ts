@@ -67,13 +67,17 @@ export function fractalVersion(): string {
 export function gitState(path: string): Manifest['git'] {
   try {
     const opts = { cwd: path, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'], timeout: 5000 };
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], opts).toString().trim();
-    const lines = execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], opts).toString().split('\n').filter(Boolean);
-    const untracked = lines.filter((l) => l.startsWith('??')).length;
-    return { commit, dirty: lines.length > 0, changed: lines.length - untracked, untracked };
+    return stateOf(execFileSync('git', ['rev-parse', 'HEAD'], opts).toString(), execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], opts).toString());
   } catch {
     return null;
   }
+}
+
+/** The manifest's git block from `git rev-parse HEAD` and `git status --porcelain` output. */
+function stateOf(head: string, status: string): NonNullable<Manifest['git']> {
+  const lines = status.split('\n').filter(Boolean);
+  const untracked = lines.filter((l) => l.startsWith('??')).length;
+  return { commit: head.trim(), dirty: lines.length > 0, changed: lines.length - untracked, untracked };
 }
 
 /**
@@ -85,9 +89,7 @@ export async function gitStateAsync(path: string): Promise<Manifest['git']> {
   const opts = { cwd: path, timeout: 5000 };
   try {
     const [head, status] = await Promise.all([run('git', ['rev-parse', 'HEAD'], opts), run('git', ['status', '--porcelain', '--untracked-files=all'], opts)]);
-    const lines = status.stdout.split('\n').filter(Boolean);
-    const untracked = lines.filter((l) => l.startsWith('??')).length;
-    return { commit: head.stdout.trim(), dirty: lines.length > 0, changed: lines.length - untracked, untracked };
+    return stateOf(head.stdout, status.stdout);
   } catch {
     return null;
   }
