@@ -95,10 +95,9 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
     }
     {
       const venue = scan.venue;
-      const stored = storedOn(scan);
+      const { rows: stored, span, symbols: venueSymbols } = venueOf(scan);
       let candidates = p.candidates_path ? readCandidates(resolve(env.baseDir, p.candidates_path), venue) : scan.candidates;
       // Default as-of: the latest bar on the venue (the data decides, not the calendar).
-      const span = venueSpan([...stored.values()]);
       if (!span) throw inputError('LAKEHOUSE_MISSING_DATA', `scanner '${ref.name}' found no data on venue ${venue}`, undefined, { param: ['scanner'] });
       const asOf = p.as_of ? dayFromIso(p.as_of) : span.last;
       checkAsOf(asOf, span, venue);
@@ -128,7 +127,7 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
       const request = { symbols, venue: scan.venue, end: asOf, lookbackDays: p.lookback_days, toxicThreshold };
       // A source with history (every decision of a backtest rediscovers from it, reading every symbol of the
       // venue): one returns panel per run, which each decision's reads slice (src/lakehouse/panel.ts).
-      const data: MarketReader = (scan.rediscover && !p.candidates_path && (await scan.data.returnsPanel(venue, [...stored.keys()], toxicThreshold))) || scan.data;
+      const data: MarketReader = (scan.rediscover && !p.candidates_path && (await scan.data.returnsPanel(venue, venueSymbols, toxicThreshold))) || scan.data;
       const returns = await data.readReturns(request);
       const prices = await data.readPrices(request);
       // One policy for bad prints: the decisions below and the backtest's simulator read the same cleaned series.
@@ -150,7 +149,7 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
         readReturns: (req) => data.readReturns({ venue: scan!.venue, ...req, toxicThreshold }),
         readToxicBars: (req) => data.readToxicBars({ venue: scan!.venue, ...req, toxicThreshold }),
         // Every day of the venue's data up to `end` (the toxic rule changes values, not days: the panel serves it).
-        calendar: async (end) => (await data.readReturns({ venue: scan!.venue, symbols: [...stored.keys()], end, allowEmpty: true, toxicThreshold })).dates,
+        calendar: async (end) => (await data.readReturns({ venue: scan!.venue, symbols: venueSymbols, end, allowEmpty: true, toxicThreshold })).dates,
         assetType: (symbol) => stored.get(symbol)?.asset_type,
         readFunding: (req) => lh.readFunding({ venue: scan!.venue, ...req }),
         readBars: (req) => data.readPrices({ venue: scan!.venue, ...req, toxicThreshold }),
@@ -169,12 +168,22 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
   }
 }
 
-/** The symbols-table rows of the scan's venue, by symbol: made once per scan (every backtest decision asks). */
-const storedRows = new WeakMap<ScanResult, Map<string, SymbolRow>>();
-function storedOn(scan: ScanResult): Map<string, SymbolRow> {
-  let rows = storedRows.get(scan);
-  if (!rows) storedRows.set(scan, (rows = new Map(scan.data.symbols().filter((r) => r.venue === scan.venue).map((r) => [r.symbol, r] as const))));
-  return rows;
+/** The scan's venue as every decision reads it: its symbols-table rows by symbol, their symbols, the span of its bars. */
+interface Venue {
+  rows: Map<string, SymbolRow>;
+  symbols: string[];
+  span: { first: number; last: number } | undefined;
+}
+
+/** Made once per scan (every backtest decision asks): readers get the symbols list, never change it. */
+const venues = new WeakMap<ScanResult, Venue>();
+function venueOf(scan: ScanResult): Venue {
+  let venue = venues.get(scan);
+  if (!venue) {
+    const rows = new Map(scan.data.symbols().filter((r) => r.venue === scan.venue).map((r) => [r.symbol, r] as const));
+    venues.set(scan, (venue = { rows, symbols: [...rows.keys()], span: venueSpan([...rows.values()]) }));
+  }
+  return venue;
 }
 
 /** First and last bar over the venue's symbols. */

@@ -183,8 +183,9 @@ const money = (x: number) => Math.round(x).toLocaleString('en-US');
 export function discover(cands: Candidate[], rules: DiscoveryRules, funnel: ScanResult['funnel']): Candidate[] {
   let out = cands;
   const step = (name: string, next: Candidate[], why: (c: Candidate) => Omit<DroppedSymbol, 'symbol'>, detail?: string) => {
-    const kept = new Set(next);
-    const dropped = out.filter((c) => !kept.has(c)).map((c) => ({ symbol: c.symbol, ...why(c) }));
+    // `next` is `out` filtered or cut, in order: as long, it dropped nothing (a backtest's every decision, mostly).
+    const kept = next.length === out.length ? undefined : new Set(next);
+    const dropped = kept ? out.filter((c) => !kept.has(c)).map((c) => ({ symbol: c.symbol, ...why(c) })) : [];
     out = next;
     funnel.push({ step: name, left: out.length, ...(detail ? { detail } : {}), ...(dropped.length ? { dropped } : {}) });
   };
@@ -222,10 +223,12 @@ export function discover(cands: Candidate[], rules: DiscoveryRules, funnel: Scan
   });
   const key = rules.sort_by === 'market_cap_rank' ? (c: Candidate) => c.market_cap_rank ?? Infinity : (c: Candidate) => -(c.volume_24h ?? -Infinity);
   const sorted = rules.sort_by === 'given' ? out : [...out].sort((a, b) => key(a) - key(b) || byCodeUnit(a.symbol, b.symbol));
-  const place = new Map(sorted.map((c, i) => [c, i + 1]));
   const by = rules.sort_by === 'given' ? "the source's order" : rules.sort_by;
   out = sorted;
-  step('limit', sorted.slice(0, rules.limit), (c) => ({ reason: `ranked ${place.get(c)} by ${by}, beyond the limit of ${rules.limit}`, rank: place.get(c)!, limit: rules.limit }), `top ${rules.limit} by ${rules.sort_by}`);
+  // Places are asked only of candidates beyond the limit: made then.
+  let place: Map<Candidate, number> | undefined;
+  const placeOf = (c: Candidate) => (place ??= new Map(sorted.map((x, i) => [x, i + 1]))).get(c)!;
+  step('limit', sorted.slice(0, rules.limit), (c) => ({ reason: `ranked ${placeOf(c)} by ${by}, beyond the limit of ${rules.limit}`, rank: placeOf(c), limit: rules.limit }), `top ${rules.limit} by ${rules.sort_by}`);
   return out;
 }
 

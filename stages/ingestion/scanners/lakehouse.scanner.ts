@@ -3,6 +3,7 @@
  * liquidity floors ($20M spot / $50M perpetual 24h quote volume), stablecoin, gold-token and regex exclusions,
  * identity dedup (BTCUSDT, BTCFDUSD, BTCUSDC are one identity; the most liquid is kept), sort and limit.
  */
+import type { Candidate } from '../../../src/core/context.js';
 import { inputError } from '../../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, str, strList, typed, type Static } from '../../../src/core/params.js';
 import type { ScannerMeta, PreflightEnv, StageEnv, Universe } from '../../../src/core/plugin.js';
@@ -62,10 +63,13 @@ export function discoverIn(lh: Lakehouse, p: DiscoveryParams, close: () => Promi
     const k = s.known[hi] - s.known[lo];
     return k > 0 ? (s.cum[hi] - s.cum[lo]) / k : undefined;
   };
+  // The venue's rows as candidates, made once for every decision: only read here (each decision's candidates are
+  // copies carrying that day's liquidity).
+  let listed: Candidate[] | undefined;
   const rediscover = async (asOf: number, opts: { freshness: Freshness }) => {
     const bars = await load();
     const f: ScanResult['funnel'] = [funnel[0], { ...funnel[1] }];
-    const fresh = freshAt(picked.rows.map(toCandidate), asOf, opts.freshness, (s) => bars.get(s)?.date, f);
+    const fresh = freshAt((listed ??= picked.rows.map(toCandidate)), asOf, opts.freshness, (s) => bars.get(s)?.date, f);
     const pit = fresh.map((c) => ({ ...c, volume_24h: liquidityAt(bars.get(c.symbol)!, asOf) }));
     const found = discover(pit, p, f);
     f.find((x) => x.step === 'liquidity')!.detail += `, mean quote volume of the bars in the ${LIQUIDITY_DAYS} calendar days to the as-of date`;
