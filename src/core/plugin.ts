@@ -195,7 +195,11 @@ export interface StageEnv {
   pipeline: { name: string; hash: string; config: ResolvedConfig; stages: { type: string; ms?: number }[] };
   /** Where this run's folder will be once it completes (the temporary folder is renamed there). */
   finalRunDir: string;
-  /** Set while a backtest replays a decision: its schedule (a stage may reuse work across windows on it). */
+  /**
+   * Set while a decision is replayed (a backtest's, quietly: its audit, artifacts and log are discarded, so a stage
+   * may skip what only they read), with the backtest's schedule when it has one (a stage may reuse work across
+   * windows on it).
+   */
   replay?: { grid?: DecisionGrid };
 }
 

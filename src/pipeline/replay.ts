@@ -54,7 +54,7 @@ export function replayServices(cache: RunCache): RunServices {
 
 /** Runs stages [from, upto) on `c` as of `asOf`; a policy that lets nothing through is a decision to hold cash. */
 async function runStages(stages: BuiltStage[], from: number, upto: number, c: SelectionContext, env: StageEnv, asOf: number, opts: ReplayOptions): Promise<SelectionContext> {
-  if (opts.grid) env = { ...env, replay: { grid: opts.grid } };
+  env = { ...env, replay: opts.grid ? { grid: opts.grid } : {} };
   for (let i = from; i < upto; i++) {
     const s = stages[i];
     const props = propertiesOf(s.meta.params);

@@ -122,8 +122,8 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
     const symbolBounds = ownMap(p.symbol_bounds);
     // A bound for a candidate the policy left out (on this date) simply does not apply; one for a name the run
     // never saw is a mistake in the params.
-    const seen = new Set([...symbols, ...symbols.map(physical), ...(ctx.raw_pool ?? []).map((c) => c.symbol), ...(ctx.returns?.symbols ?? [])]);
-    const unknown = [...symbolBounds.keys()].filter((s) => !seen.has(s));
+    const seen = symbolBounds.size ? new Set([...symbols, ...symbols.map(physical), ...(ctx.raw_pool ?? []).map((c) => c.symbol), ...(ctx.returns?.symbols ?? [])]) : undefined;
+    const unknown = seen ? [...symbolBounds.keys()].filter((s) => !seen.has(s)) : [];
     if (unknown.length) throw inputError('UNKNOWN_SYMBOL', `allocation.symbol_bounds names symbols the run never saw: ${unknown.join(', ')}`, `The candidates are ${[...new Set((ctx.raw_pool ?? []).map((c) => c.symbol))].slice(0, 5).join(', ')}${(ctx.raw_pool?.length ?? 0) > 5 ? ', …' : ''}.`, { param: ['symbol_bounds', unknown[0]], paramKey: true });
     const boundsParam = (s: string): ParamPath => (symbolBounds.has(s) ? ['symbol_bounds', s] : symbolBounds.has(physical(s)) ? ['symbol_bounds', physical(s)] : ['bounds']);
     symbols.forEach((s, i) => {

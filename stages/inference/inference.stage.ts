@@ -90,12 +90,24 @@ export class InferenceStage implements Stage<SelectionContext, InferenceParams> 
     const top = p.audit_top ?? 10;
     const keys = rankerKeys(refs);
     const symbols = features.symbols;
+    const results = refs.map((ref) => {
+      const result = env.plugins.get<Ranker>('ranker', ref.name).score(features, ref.params, ctx, env);
+      checkResult(ref.name, result, features);
+      return result;
+    });
+    ctx.scores = Object.fromEntries(results.map((r, k) => [keys[k], { symbols, conviction: r.conviction, ...(r.regime ? { regime: r.regime } : {}) }]));
+    ctx.champion = keys[0];
+    // Only the champion drives decisions: a challenger's regime reading is recorded (scores.json, audit), and used
+    // only when the backtest replays the decisions with that challenger as champion.
+    const regime: Regime | undefined = results[0].regime;
+    if (regime) ctx.regime = regime;
+    // The rest is the rankers' report (rankings, statistics, the audit, scores.json): a replayed decision's is discarded.
+    if (env.replay) return ctx;
+
     const scored: ScoredRanker[] = [];
     for (let r = 0; r < refs.length; r++) {
       const ref = refs[r];
-      const ranker = env.plugins.get<Ranker>('ranker', ref.name);
-      const result = ranker.score(features, ref.params, ctx, env);
-      checkResult(ref.name, result, features);
+      const result = results[r];
       const { order, rankOf } = descendingOrder(result.conviction);
       const s: ScoredRanker = { key: keys[r], ref, role: r === 0 ? 'champion' : 'challenger', result, order, rankOf };
       scored.push(s);
@@ -119,13 +131,6 @@ export class InferenceStage implements Stage<SelectionContext, InferenceParams> 
     const champion = scored[0];
     const comparison = scored.slice(1).map((c) => compareRankers(symbols, champion, c, top));
     if (comparison.length) env.audit.event('inference', 'champion_challenger', { champion: champion.key, comparisons: comparison });
-
-    ctx.scores = Object.fromEntries(scored.map((s) => [s.key, { symbols, conviction: s.result.conviction, ...(s.result.regime ? { regime: s.result.regime } : {}) }]));
-    ctx.champion = champion.key;
-    // Only the champion drives decisions: a challenger's regime reading is recorded (scores.json, audit), and used
-    // only when the backtest replays the decisions with that challenger as champion.
-    const regime: Regime | undefined = champion.result.regime;
-    if (regime) ctx.regime = regime;
 
     await env.artifacts.writeJson('scores.json', {
       champion: champion.key,
