@@ -1,59 +1,78 @@
 /**
  * The local worker pool for independent replays (backtest windows): the dates are split into contiguous blocks, one
  * per thread, each worker rebuilding the pipeline from the resolved config; the calling thread may decide the first
- * block itself, alongside the workers. Results come back in date order and are identical to replaying in the main
- * thread (the tests compare both). Workers run the compiled code (dist/): where it is not there (tests on the
- * TypeScript sources), `available()` is false and the caller replays in process.
+ * block itself, alongside the workers. A thread that finishes its block takes over dates from the back of the block
+ * with the most left (src/exec/replay-claims.ts), so no thread idles while a worker that started late still has
+ * dates: who decides a date never changes its outcome. Results come back in date order and are identical to
+ * replaying in the main thread (the tests compare both). Workers run the compiled code (dist/): where it is not there
+ * (tests on the TypeScript sources), `available()` is false and the caller replays in process.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { deserialiseError, FractalError, type SerialisedError } from '../core/errors.js';
-import type { DecideHere, ReplayJob } from '../pipeline/executor.js';
-import { batchAttributes } from '../pipeline/runner.js';
+import type { DecideHere, ReplayBase, ReplayJob } from '../pipeline/executor.js';
 import type { ReplayOutcome } from '../pipeline/replay.js';
 import type { DataSource } from '../core/plugin.js';
 import { shareDecoded } from '../lakehouse/shared-series.js';
-import { adoptSpans, withSpan, type PlainSpan } from '../util/tracing.js';
+import { adoptSpans, type PlainSpan } from '../util/tracing.js';
+import { decideClaimed, ReplayClaims } from './replay-claims.js';
 
 const workerUrl = new URL('./replay-worker.js', import.meta.url);
 
 export const poolAvailable = (): boolean => workerUrl.protocol === 'file:' && existsSync(fileURLToPath(workerUrl));
 
+/** What a worker posts: each decision as it is made (the date's index in the job), then its sources, or its error. */
+export type ReplayMessage =
+  | { kind: 'decided'; index: number; outcome: ReplayOutcome }
+  | { kind: 'done'; sources: DataSource[]; spans?: PlainSpan[] }
+  | { kind: 'error'; error: SerialisedError; spans?: PlainSpan[] };
+
 export async function replayInPool(
-  base: Omit<ReplayJob, 'dates'>,
+  base: ReplayBase,
   dates: number[],
   threads: number,
   onProgress: (done: number) => void,
   decideHere?: DecideHere,
 ): Promise<{ outcomes: ReplayOutcome[]; sources: DataSource[] }> {
+  const n = dates.length;
+  // One block per thread. The first is this thread's when it can decide (it is warm, and its decisions so far were
+  // the first dates, whose block moments the next ones reuse), the others the workers': one start-up fewer, one copy
+  // fewer of the per-thread memories (Ward's, the block moments').
+  const claims = ReplayClaims.split(n, Math.min(threads, n));
+  const owners = Array.from({ length: claims.blocks }, (_, k) => k).slice(decideHere ? 1 : 0);
+  const outcomes: (ReplayOutcome | undefined)[] = new Array(n);
   let done = 0;
-  const blocks = Array.from({ length: threads }, (_, k) => dates.slice(Math.floor((k * dates.length) / threads), Math.floor(((k + 1) * dates.length) / threads))).filter((b) => b.length);
-  // The first block in this thread when it can decide (it is warm, and its decisions so far were the first dates,
-  // whose block moments the next ones reuse), the others on workers: one start-up fewer, one copy fewer of the
-  // per-thread memories (Ward's, the block moments').
-  const here = decideHere ? blocks.shift()! : [];
+  const decided = (index: number, outcome: ReplayOutcome) => {
+    outcomes[index] = outcome;
+    onProgress(++done);
+  };
   const workers: Worker[] = [];
   // The market this thread has read, once in shared memory for every worker (not re-read and re-decoded in each).
-  const shared = blocks.length ? shareDecoded() : undefined;
-  // Set when a share fails: this thread's share stops before its next decision.
+  const shared = owners.length ? shareDecoded() : undefined;
+  // Set when a share fails: nothing more is handed out, and this thread stops before its next decision.
   const failed = new AbortController();
-  const onWorker = (block: number[]) =>
-    new Promise<{ outcomes: ReplayOutcome[]; sources: DataSource[] }>((resolve, reject) => {
-      const w = new Worker(workerUrl, { workerData: { ...base, dates: block, ...(shared ? { shared } : {}) } satisfies ReplayJob });
+  const fail = (err: unknown) => {
+    claims.close();
+    failed.abort(err);
+    throw err;
+  };
+  const onWorker = (own: number) =>
+    new Promise<DataSource[]>((resolve, reject) => {
+      const w = new Worker(workerUrl, { workerData: { ...base, dates, claims: { buffer: claims.buffer, own }, ...(shared ? { shared } : {}) } satisfies ReplayJob });
       workers.push(w);
       let settled = false;
-      w.on('message', (m: { kind: string; outcomes?: ReplayOutcome[]; sources?: DataSource[]; error?: SerialisedError; spans?: PlainSpan[] }) => {
+      w.on('message', (m: ReplayMessage) => {
         // A traced run: the worker's spans, exported here as part of the run's trace.
-        adoptSpans(m.spans);
-        if (m.kind === 'progress') onProgress(++done);
+        if (m.kind !== 'decided') adoptSpans(m.spans);
+        if (m.kind === 'decided') decided(m.index, m.outcome);
         else if (m.kind === 'done') {
           settled = true;
-          resolve({ outcomes: m.outcomes!, sources: m.sources! });
-        } else if (m.kind === 'error') {
+          resolve(m.sources);
+        } else {
           settled = true;
           // The stage's own error, as it would be in process (code, hint, the param that caused it).
-          reject(deserialiseError(m.error!));
+          reject(deserialiseError(m.error));
         }
       });
       w.once('error', (err) => {
@@ -63,32 +82,28 @@ export async function replayInPool(
       w.once('exit', (code) => {
         if (!settled) reject(new FractalError('REPLAY_FAILED', `a backtest worker exited (code ${code}) without a result`, { exitCode: 1 }));
       });
-    }).catch((err: unknown) => {
-      failed.abort(err);
-      throw err;
-    });
-  const inThisThread = async (): Promise<{ outcomes: ReplayOutcome[]; sources: DataSource[] }> => {
-    if (!here.length) return { outcomes: [], sources: [] };
-    return withSpan('backtest batch', batchAttributes(here), async () => {
-      const outcomes: ReplayOutcome[] = [];
-      for (const asOf of here) {
-        // Between two decisions the workers' messages are handled (progress, a failure), and a failure stops here.
-        await new Promise(setImmediate);
-        if (failed.signal.aborted) throw failed.signal.reason;
-        outcomes.push(await decideHere!(asOf));
-        onProgress(++done);
-      }
-      return { outcomes, sources: [] };
-    });
+    }).catch(fail);
+  const inThisThread = async (): Promise<DataSource[]> => {
+    if (!decideHere) return [];
+    await decideClaimed(claims, 0, dates, {}, async (i) => {
+      // Between two decisions the workers' messages are handled (their decisions, a failure), and a failure stops here.
+      await new Promise(setImmediate);
+      if (failed.signal.aborted) throw failed.signal.reason;
+      decided(i, await decideHere(dates[i]!));
+    }).catch(fail);
+    return [];
   };
   // The workers start first: they load while this thread decides its share.
-  const remote = blocks.map(onWorker);
+  const remote = owners.map(onWorker);
   const local = inThisThread();
   try {
-    const results = await Promise.all([local, ...remote]);
-    return { outcomes: results.flatMap((r) => r.outcomes), sources: results.flatMap((r) => r.sources) };
+    const sources = (await Promise.all([local, ...remote])).flat();
+    const missing = outcomes.findIndex((o) => o === undefined);
+    if (missing >= 0) throw new FractalError('REPLAY_FAILED', `the backtest pool ended without a decision for day ${dates[missing]}`, { exitCode: 1 });
+    return { outcomes: outcomes as ReplayOutcome[], sources };
   } finally {
     // Done or failed: no worker outlives the pool, nor does this thread's share go on deciding.
+    claims.close();
     failed.abort();
     for (const w of workers) void w.terminate();
     await local.catch(() => {});

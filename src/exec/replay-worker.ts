@@ -1,7 +1,8 @@
 /**
  * Worker thread of the replay pool: rebuilds the pipeline from the parent's resolved config (its own plugin
- * modules loaded by the same rules), replays the decision stages for its share of the dates, and returns plain
- * outcomes and the identities of the data it read (for the run's data hash).
+ * modules loaded by the same rules), replays the decision stages for the dates the pool's claims hand it (its own
+ * block, then dates taken over from others'), posts each plain outcome as it is made, and at the end the identities
+ * of the data it read (for the run's data hash).
  */
 import 'reflect-metadata';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -14,8 +15,9 @@ import { adoptSharedSeries } from '../lakehouse/shared-series.js';
 import { quietEnv, replayOutcome, replayServices } from '../pipeline/replay.js';
 import type { DataSource, StageEnv } from '../core/plugin.js';
 import type { ReplayJob } from '../pipeline/executor.js';
-import { batchAttributes } from '../pipeline/runner.js';
-import { collectedSpans, startTracing, withSpan, withTraceContext } from '../util/tracing.js';
+import { collectedSpans, startTracing, withTraceContext } from '../util/tracing.js';
+import { decideClaimed, ReplayClaims } from './replay-claims.js';
+import type { ReplayMessage } from './replay-pool.js';
 
 const job = workerData as ReplayJob;
 const port = parentPort!;
@@ -54,18 +56,19 @@ try {
       },
     }),
   );
-  const outcomes = await withTraceContext(job.trace, () =>
-    withSpan('backtest batch', { ...batchAttributes(job.dates), 'fractal.run_id': job.runId, 'fractal.worker': true }, async () => {
-      const out = [];
-      for (const asOf of job.dates) {
-        out.push(await replayOutcome(built.stages, job.upto, env, job.runId, asOf, job.options));
-        port.postMessage({ kind: 'progress' });
-      }
-      return out;
+  const claims = new ReplayClaims(job.claims.buffer);
+  await withTraceContext(job.trace, () =>
+    decideClaimed(claims, job.claims.own, job.dates, { 'fractal.run_id': job.runId, 'fractal.worker': true }, async (index) => {
+      const outcome = await replayOutcome(built.stages, job.upto, env, job.runId, job.dates[index]!, job.options);
+      post({ kind: 'decided', index, outcome });
     }),
   );
   for (const r of releases.reverse()) await r();
-  port.postMessage({ kind: 'done', outcomes, sources, spans: collectedSpans() });
+  post({ kind: 'done', sources, spans: collectedSpans() });
 } catch (err) {
-  port.postMessage({ kind: 'error', error: serialiseError(err), spans: collectedSpans() });
+  post({ kind: 'error', error: serialiseError(err), spans: collectedSpans() });
+}
+
+function post(m: ReplayMessage): void {
+  port.postMessage(m);
 }

@@ -15,7 +15,7 @@ import type { TraceCarrier } from '../util/tracing.js';
 import type { ReplayOptions, ReplayOutcome } from './replay.js';
 import type { SharedSeries } from '../lakehouse/shared-series.js';
 
-/** Backtest windows to replay: the run's resolved config, rebuilt in the worker, and the dates. */
+/** Backtest windows to replay: the run's resolved config, rebuilt in the worker, the dates, and which it decides. */
 export interface ReplayJob {
   config: ResolvedConfig;
   hash: string;
@@ -24,13 +24,22 @@ export interface ReplayJob {
   baseDir: string;
   lakehousePath: string;
   upto: number;
+  /** Every date of the pool, ascending; the worker decides those `claims` hands it. */
   dates: number[];
+  /**
+   * The pool's claim counters (src/exec/replay-claims.ts, in shared memory) and the block this worker owns: it
+   * decides its block from the front, then takes over dates from the back of the block with the most left.
+   */
+  claims: { buffer: SharedArrayBuffer; own: number };
   options: ReplayOptions;
   /** The market this process already read, in shared memory (src/lakehouse/shared-series.ts). */
   shared?: SharedSeries;
   /** The trace context of the run's span (src/util/tracing.ts): the batch's span joins the run's trace. */
   trace?: TraceCarrier;
 }
+
+/** A replay job as the runner states it: the pool adds the dates and how they are shared out. */
+export type ReplayBase = Omit<ReplayJob, 'dates' | 'claims'>;
 
 /**
  * One decision made in the calling thread, which is already warm (its JIT, the market it read, the run cache with
@@ -98,12 +107,13 @@ export interface CellExecutor {
 export interface Executors {
   /**
    * Replays of backtest windows, the dates split in `threads` contiguous blocks. With `decideHere` the first block is
-   * decided in the calling thread while `threads` - 1 workers decide the others (the sources returned are the
-   * workers' only: this thread records its own).
+   * decided in the calling thread while `threads` - 1 workers decide the others; a thread done with its block takes
+   * over dates left in another's. Outcomes in date order (the sources returned are the workers' only: this thread
+   * records its own).
    */
   replay?: {
     available(): boolean;
-    run(base: Omit<ReplayJob, 'dates'>, dates: number[], threads: number, onProgress: (done: number) => void, decideHere?: DecideHere): Promise<{ outcomes: ReplayOutcome[]; sources: DataSource[] }>;
+    run(base: ReplayBase, dates: number[], threads: number, onProgress: (done: number) => void, decideHere?: DecideHere): Promise<{ outcomes: ReplayOutcome[]; sources: DataSource[] }>;
   };
   /** A meta pipeline's sleeves, each a child run; the first failure stops the others. */
   sleeves?: {

@@ -1,7 +1,9 @@
 /**
  * The replay pool with the run's own thread deciding a share (src/exec/replay-pool.ts): with t threads, the run's
- * thread decides the first contiguous block of dates and t - 1 workers the others, in date order; progress counts
- * every decision; a failure in a worker, or in the run's thread, fails the run with the stage's error, as in process.
+ * thread decides the first contiguous block of dates and t - 1 workers the others; a thread done with its block takes
+ * over runs of dates from the back of the block with the most left (a worker that lags, or the run's thread). The
+ * outcomes come back in date order, identical to deciding in process; progress counts every decision once; a failure
+ * in a worker, in the run's thread, or in a date taken over fails the run with the stage's error, as in process.
  * Runs the built API (dist/): its pool runs the compiled workers.
  */
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,22 +46,83 @@ async function run(name: string, workers: number, stage: Record<string, unknown>
   return { r, decisions, progress, record };
 }
 
-test.each([2, 3])('with %i threads the run decides the first block itself and the workers the rest, in date order, every decision once', async (t) => {
+/** Each thread's decisions in the order made. */
+function byThread(decisions: Decision[]): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (const d of decisions) out.set(d.thread, [...(out.get(d.thread) ?? []), d.as_of]);
+  return out;
+}
+
+/** The decisions a thread made as runs of consecutive dates, each ascending: [first index, last index] in `dates`. */
+function runsOf(made: number[], dates: number[]): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const d of made) {
+    const i = dates.indexOf(d);
+    const last = runs[runs.length - 1];
+    if (last && i === last[1] + 1) last[1] = i;
+    else runs.push([i, i]);
+  }
+  return runs;
+}
+
+/** The same run's artifacts, byte for byte, and every decision made once, progress counted once each. */
+function expectSameRun(many: Awaited<ReturnType<typeof run>>, one: Awaited<ReturnType<typeof run>>) {
+  const dates = one.decisions.map((d) => d.as_of);
+  expect(many.r.outcome).toBe('succeeded');
+  expect(many.decisions.map((d) => d.as_of).sort((a, b) => a - b)).toEqual(dates);
+  // 0 when the windows start, then one step per decision (the final as-of decision is not a window).
+  expect(many.progress).toEqual([0, ...dates.map((_, k) => Math.min(k + 1, dates.length - 1))]);
+  for (const f of ['weights.json', 'metrics.json', 'returns.arrow']) expect(readFileSync(join(many.r.paths.folder, f))).toEqual(readFileSync(join(one.r.paths.folder, f)));
+}
+
+test.each([2, 3])('with %i threads the run starts on the first block itself and the workers on the others; every decision once, in date order', async (t) => {
   const one = await run(`one_${t}`, 1);
   const many = await run(`many_${t}`, t);
-  expect(many.r.outcome).toBe('succeeded');
   const dates = one.decisions.map((d) => d.as_of);
   expect(dates.length).toBeGreaterThan(10);
   expect(new Set(one.decisions.map((d) => d.thread))).toEqual(new Set([0]));
-  // The run's thread (threadId 0) made exactly the first ⌊n / t⌋ dates; each worker one contiguous block after.
-  const byThread = new Map<number, number[]>();
-  for (const d of many.decisions) byThread.set(d.thread, [...(byThread.get(d.thread) ?? []), d.as_of]);
-  expect(byThread.size).toBe(t);
-  expect(byThread.get(0)).toEqual(dates.slice(0, Math.floor(dates.length / t)));
-  expect([...byThread.values()].sort((a, b) => a[0]! - b[0]!).flat()).toEqual(dates);
-  // Progress counts every decision once (the windows, the final as-of decision is not a window).
-  expect(Math.max(...many.progress)).toBe(dates.length - 1);
-  for (const f of ['weights.json', 'metrics.json', 'returns.arrow']) expect(readFileSync(join(many.r.paths.folder, f))).toEqual(readFileSync(join(one.r.paths.folder, f)));
+  expectSameRun(many, one);
+  const threads = byThread(many.decisions);
+  // The run's thread (threadId 0) began at the first date; every thread decides runs of consecutive dates ascending.
+  expect(threads.get(0)![0]).toBe(dates[0]);
+  for (const made of threads.values()) for (const [a, b] of runsOf(made, dates)) expect(made.slice(made.indexOf(dates[a]!), made.indexOf(dates[a]!) + b - a + 1)).toEqual(dates.slice(a, b + 1));
+}, 120_000);
+
+test("a worker that lags: the run's thread takes over the back of its block, in runs decided ascending, and nothing changes", async () => {
+  const one = await run('lag_one', 1);
+  const lag = await run('lag_two', 2, { worker_ms: 150 });
+  const dates = one.decisions.map((d) => d.as_of);
+  expectSameRun(lag, one);
+  const threads = byThread(lag.decisions);
+  const half = Math.floor(dates.length / 2);
+  const worker = [...threads.keys()].find((k) => k !== 0)!;
+  // The worker decided the front of its block, from its first date on, and nothing else.
+  expect(threads.get(worker)).toEqual(dates.slice(half, half + threads.get(worker)!.length));
+  // The run's thread decided its block, then the rest of the worker's: from the back, each run ascending (the last
+  // date in its first run), down to the worker's last date.
+  const here = runsOf(threads.get(0)!, dates);
+  expect(here[0]).toEqual([0, half - 1]);
+  expect(here.length).toBeGreaterThan(2);
+  expect(here[1]![1]).toBe(dates.length - 1);
+  for (let k = 2; k < here.length; k++) expect(here[k]![1]).toBe(here[k - 1]![0] - 1);
+  expect(here[here.length - 1]![0]).toBe(half + threads.get(worker)!.length);
+}, 120_000);
+
+test("a run's thread that lags: a worker done with its block takes over the back of the run's block, and nothing changes", async () => {
+  const one = await run('slow_one', 1);
+  const slow = await run('slow_two', 2, { here_ms: 300 });
+  const dates = one.decisions.map((d) => d.as_of);
+  expectSameRun(slow, one);
+  const threads = byThread(slow.decisions);
+  const half = Math.floor(dates.length / 2);
+  const worker = [...threads.keys()].find((k) => k !== 0)!;
+  // The worker's first run is its own block; then it took dates from the back of the run's block (before `half`).
+  const taken = runsOf(threads.get(worker)!, dates);
+  expect(taken[0]).toEqual([half, dates.length - 1]);
+  expect(taken.length).toBeGreaterThan(1);
+  expect(taken[1]![1]).toBe(half - 1);
+  // The run's thread decided the front of its own block only.
+  expect(threads.get(0)).toEqual(dates.slice(0, threads.get(0)!.length));
 }, 120_000);
 
 test("a worker's failure fails the run with the stage's error, as the same failure in process does, and no worker goes on", async () => {
@@ -87,4 +150,25 @@ test("a failure in the run's own share fails the run with that error and stops t
   const size = readFileSync(pool.record).length;
   await new Promise((r) => setTimeout(r, 500));
   expect(readFileSync(pool.record).length).toBe(size);
+}, 120_000);
+
+test('a failure while taking over dates fails the run with the coded error: in the run\'s thread, or a worker that exits', async () => {
+  const ok = await run('steal_ok', 1);
+  const dates = ok.decisions.map((d) => d.as_of);
+  // The worker's last date but one (the last is also the run's own decision, before the backtest): the run's
+  // thread only decides it in the first run it takes over.
+  const taken = dates[dates.length - 2]!;
+  const here = await run('steal_fail_here', 2, { worker_ms: 150, fail_here_at: taken });
+  expect(here.r.outcome).toBe('failed');
+  expect(here.r.summary.error!.message).toContain(`this thread's failure at ${taken}`);
+  expect(byThread(here.decisions).get(0)!.length).toBeGreaterThan(Math.floor(dates.length / 2));
+  // A worker that ends (a crash) while the run's thread takes over its dates: REPLAY_FAILED, and nobody goes on.
+  const half = Math.floor(dates.length / 2);
+  const crash = await run('steal_crash', 2, { worker_ms: 150, exit_in_worker_at: dates[half + 1] });
+  expect(crash.r.outcome).toBe('failed');
+  expect(crash.r.summary.error!.code).toBe('REPLAY_FAILED');
+  expect(crash.r.summary.error!.message).toMatch(/exited \(code 3\)/);
+  const size = readFileSync(crash.record).length;
+  await new Promise((r) => setTimeout(r, 500));
+  expect(readFileSync(crash.record).length).toBe(size);
 }, 120_000);
