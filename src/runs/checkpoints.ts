@@ -49,7 +49,11 @@ export interface StageCheckpoint {
   ms?: number;
 }
 
-/** Plain data survives v8 serialisation as itself: primitives, typed arrays, Dates, and arrays, Maps, Sets and plain objects of them. */
+/**
+ * Plain data survives v8 serialisation as itself: primitives, typed arrays, Dates, and arrays, Maps, Sets and plain
+ * objects of them. An object with an accessor does not (serialising calls its getter and stores what it returned):
+ * a value made on read, such as the returns panel's price columns, is made again by the stage that made it.
+ */
 export function isPlainData(v: unknown, seen = new Set<unknown>()): boolean {
   if (v === null || v === undefined) return true;
   const t = typeof v;
@@ -63,7 +67,11 @@ export function isPlainData(v: unknown, seen = new Set<unknown>()): boolean {
   if (v instanceof Set) return [...v].every((x) => isPlainData(x, seen));
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) return false;
-  return Object.values(v as Record<string, unknown>).every((x) => isPlainData(x, seen));
+  for (const k of Object.keys(v)) {
+    const d = Object.getOwnPropertyDescriptor(v, k)!;
+    if (d.get || d.set || !isPlainData(d.value, seen)) return false;
+  }
+  return true;
 }
 
 /** The context's fields by name: its own keys but `extra`, and each of ctx.extra's as `extra.<key>`. */

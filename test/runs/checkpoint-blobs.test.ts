@@ -33,4 +33,17 @@ describe('checkpoint blobs across stages', () => {
     expect(readBlob(dir, second.checkpoint.fields.weights!)).toEqual([{ symbol: 'A', weight: 0.75 }]);
     expect(readBlob(dir, second.checkpoint.fields.returns!)).toEqual(returns);
   });
+
+  it('a field made on read (an accessor, the returns panel\'s price columns) is left to the stage that made it, never read for the checkpoint', () => {
+    const writer = new CheckpointWriter(dir);
+    let reads = 0;
+    const prices = { symbols: ['A'], dates: Int32Array.of(1, 2) } as { symbols: string[]; dates: Int32Array; close?: Float64Array };
+    Object.defineProperty(prices, 'close', { enumerable: true, get: () => (reads++, Float64Array.of(10, 11)) });
+    const ctx = { kind: 'selection', prices, weights: [{ symbol: 'A', weight: 1 }] };
+    const { checkpoint } = checkpointOf(0, 'ingestion', ctx, state(['prices', 'weights']), writer);
+    expect(checkpoint.unrestorable).toEqual({ prices: 0 });
+    expect(checkpoint.fields.prices).toBeUndefined();
+    expect(reads).toBe(0);
+    expect(readBlob(dir, checkpoint.fields.weights!)).toEqual([{ symbol: 'A', weight: 1 }]);
+  });
 });
