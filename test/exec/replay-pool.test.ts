@@ -110,7 +110,7 @@ test("a worker that lags: the run's thread takes over the back of its block, in 
 
 test("a run's thread that lags: a worker done with its block takes over the back of the run's block, and nothing changes", async () => {
   const one = await run('slow_one', 1);
-  const slow = await run('slow_two', 2, { here_ms: 300 });
+  const slow = await run('slow_two', 2, { here_ms: 400 });
   const dates = one.decisions.map((d) => d.as_of);
   expectSameRun(slow, one);
   const threads = byThread(slow.decisions);
