@@ -13,16 +13,24 @@
  * - j = 0: the window is group g, folded left to right: ((B_0 ⊕ B_1) ⊕ …) ⊕ B_{G−1}.
  * - j > 0: S ⊕ P, S = B_j ⊕ (B_{j+1} ⊕ (… ⊕ B_{G−1})) the suffix of group g folded right to left, P the prefix of
  *   group g + 1 (its first j blocks) folded left to right.
- * Consecutive windows then share their folds: a window costs step / block new blocks for the prefix, as many
- * (amortised) for the suffixes, and one merge fused with the conversion to correlations. The cache keeps the
- * suffixes of one group and one prefix: G packed upper triangles of the window's columns.
+ * Why not slide one window's moments to the next (add the entering rows, remove the leaving ones)? A window's bits
+ * would then depend on the windows before it, whose older rows a thread meeting the window cold does not have (a
+ * decision's data is its own window); the stacks read nothing but the window's own rows.
  *
- * The merge ⊕ is commutative to the bit ((a + b) and δᵢδⱼ do not depend on the order), so only the tree matters.
- * Reuse is checked, never assumed: a block is reused only when the window holds the same days and the same values
- * for the same columns as the window that computed it, else everything is computed again (same bytes, more time).
- * Only the window's own rows are read (no look-ahead: every fold is of blocks inside the window).
+ * A fold B ⊕ X is one kernel pass (src/math/cross-products-wasm.ts accumulate): the block's rows, centred, and the
+ * row √(n_X b / n) δ are added to X's packed triangle entry by entry, in place for the prefix; a run of suffixes is
+ * one pass too, storing the running sums where a suffix is kept. So a window costs about one block of products for
+ * the prefix, one to one and a half for the suffixes (those at multiples of a spacing c are kept, as memory allows:
+ * every second at 2000 symbols, none at 5000, whose window folds its suffix from scratch) and one pass that merges S
+ * and P fused with the conversion to correlations.
+ *
+ * The merge ⊕ is commutative to the bit ((a + b) and δᵢδⱼ do not depend on the order), so only the tree matters;
+ * a fold's running sum is what a stored and reloaded triangle holds, so where a run of folds starts or stops does
+ * not matter either. Reuse is checked, never assumed: a block is reused only when the window holds the same days and
+ * the same values for the same columns as the window that computed it, else everything is computed again (same
+ * bytes, more time). Only the window's own rows are read (no look-ahead: every fold is of blocks inside the window).
  */
-import { allocate, crossProductBands, crossProductsUpper, heap, kernels, release, transient, type RowOutput } from './cross-products-wasm.js';
+import { addProducts, allocate, crossProductsUpper, heap, kernels, packedLayout, release, transient, type RowOutput } from './cross-products-wasm.js';
 import type { ColumnMajorMatrix } from './correlation.js';
 
 /** A backtest's schedule in blocks of rows (src/core/plugin.ts DecisionGrid has the same shape). */
@@ -36,57 +44,88 @@ export interface MomentGrid {
 }
 
 /**
- * Cost of one merge pass over a packed triangle in rows of the cross-product kernel (measured at 2000 symbols: a
- * merge is memory-bound, about as long as 8 rows of products). The grid is used for a window of L rows when its
- * cost per window, 2 · step rows of block products + (2 · step / block + 1) merges, is below the direct L rows.
+ * A fold's triangle load and store in rows of products (measured at 2000 symbols: adding 22 rows to a packed
+ * triangle in place takes about as long as 24 rows from zero into the kernel's own band).
  */
-const MERGE_ROWS = 8;
+const PASS_ROWS = 2;
 /** The packed triangles one window length may keep at most, in bytes: beyond, the direct path. */
 const MEMORY_BUDGET = 256 * 2 ** 20;
-/** Up to this many bytes, every suffix of a group is kept; beyond, one in `spacing` (and the next few windows'). */
-const KEEP_ALL = 64 * 2 ** 20;
+/**
+ * Of which the suffixes kept for later windows (beyond a window's own two triangles, its suffix and the prefix):
+ * 5 triangles at 2000 symbols, every second suffix, 7 triangles in all (the two stacks kept 8 before).
+ */
+const KEEP_BUDGET = 96 * 2 ** 20;
 
 /**
- * How many suffixes apart the kept ones are: all of them (1) when G triangles are small, else about √G (G/c kept
- * ones, c for the next windows, one prefix: ~2√G + 1 triangles instead of G + 1, for one more fold per window).
- * Which suffixes are kept never changes a result: a suffix is the same right-to-left fold from wherever it restarts.
+ * Blocks folded per decision, on average over a run of windows of G blocks moving `shift` blocks a decision, when
+ * the suffixes kept are those at multiples of c (and the window's own): what correlationInto does, counted.
  */
-function spacing(groups: number, n: number, keepAll = KEEP_ALL): number {
-  return groups * packedLength(n) * 8 <= keepAll ? 1 : Math.ceil(Math.sqrt(groups));
+function foldsPerDecision(G: number, shift: number, c: number): number {
+  let p = { group: -1, upto: 0 };
+  let front = -1;
+  let kept = new Set<number>();
+  let folds = 0;
+  // One group to warm up, then G decisions (every position in the group when shift is 1).
+  const decisions = 2 * G;
+  for (let d = 0; d < decisions; d++) {
+    const a = d * shift;
+    const g = Math.floor(a / G);
+    const j = a - g * G;
+    let n = 0;
+    const prefix = (h: number, u: number) => {
+      n += p.group === h && p.upto <= u ? u - p.upto : u;
+      p = { group: h, upto: u };
+    };
+    if (j === 0) prefix(g, G);
+    else {
+      if (front !== g) kept = new Set();
+      front = g;
+      kept = new Set([...kept].filter((k) => k >= j && (k % c === 0 || k === j)));
+      if (!kept.has(j)) {
+        const from = Math.min(G, ...[...kept].filter((k) => k > j));
+        n += from - j;
+        for (let i = j; i < from; i++) if (i === j || i % c === 0) kept.add(i);
+      }
+      prefix(g + 1, j);
+    }
+    if (d >= decisions - G) folds += n;
+  }
+  return folds / G;
 }
-/** Triangles kept at most for windows of `groups` blocks. */
-function triangles(groups: number, n: number): number {
-  const c = spacing(groups, n);
-  return c === 1 ? groups + 1 : Math.ceil(groups / c) + c + 1;
+
+/** Suffixes kept for later windows with spacing c: those at multiples of c (the window's own and the prefix beside). */
+const checkpoints = (G: number, c: number) => Math.floor((G - 1) / c);
+
+/**
+ * How far apart the kept suffixes are for windows of `rows` rows, or 0 when the direct path is cheaper (or the
+ * memory too much): the cheapest spacing within the memory bounds, if its cost per decision, (folds of block + 1
+ * rows and a pass each) + the second triangle the conversion reads, is below the direct path's L rows.
+ */
+function spacingFor(grid: MomentGrid, rows: number, n: number): number {
+  const { block, step } = grid;
+  if (block < 2 || rows % block !== 0 || step % block !== 0) return 0;
+  const G = rows / block;
+  if (G < 2) return 0;
+  let best = 0;
+  let bestCost = rows;
+  for (let c = 1; c <= G; c++) {
+    const bytes = triangleBytes(n);
+    if (checkpoints(G, c) * bytes > KEEP_BUDGET || (checkpoints(G, c) + 2) * bytes > MEMORY_BUDGET) continue;
+    const cost = foldsPerDecision(G, step / block, c) * (block + 1 + PASS_ROWS) + PASS_ROWS;
+    if (cost < bestCost) [best, bestCost] = [c, cost];
+  }
+  return best;
 }
 
 /** Whether a window of `rows` rows is worth computing on the grid (cost and memory; a function of the window). */
 export function gridWorthIt(grid: MomentGrid, rows: number, n: number): boolean {
-  const { block, step } = grid;
-  if (block < 2 || rows % block !== 0 || step % block !== 0) return false;
-  const groups = rows / block;
-  if (groups < 2) return false;
-  // Kept suffixes every c: one more fold per window when c > 1.
-  const folds = spacing(groups, n) === 1 ? 2 : 3;
-  if (folds * step + (folds * (step / block) + 1) * MERGE_ROWS >= rows) return false;
-  return triangles(groups, n) * packedLength(n) * 8 <= MEMORY_BUDGET;
+  return spacingFor(grid, rows, n) > 0;
 }
 
 /** n rounded up to even: every packed row has an even length, so the two-lane kernels need no tail. */
 const padded = (n: number) => (n + 1) & ~1;
-/** Doubles of a packed triangle: row i holds columns (i & ~1) … npad − 1. */
-function packedLength(n: number): number {
-  const npad = padded(n);
-  let size = 0;
-  for (let i = 0; i < n; i++) size += npad - (i & ~1);
-  return size;
-}
-function rowOffsets(n: number): Int32Array {
-  const npad = padded(n);
-  const off = new Int32Array(n + 1);
-  for (let i = 0; i < n; i++) off[i + 1] = off[i]! + npad - (i & ~1);
-  return off;
-}
+/** Bytes of a packed triangle of n columns. */
+const triangleBytes = (n: number) => packedLayout(n).size * 8;
 
 /** Count, means and centred cross products (a packed triangle in the kernels' memory) of some rows. */
 interface Moments {
@@ -97,7 +136,7 @@ interface Moments {
 
 interface Stacks {
   /** The right-to-left suffixes S_j of `group` computed so far, by j. */
-  front?: { group: number; suffix: Map<number, Moments>; windows: number };
+  front?: { group: number; suffix: Map<number, Moments> };
   /** The left-to-right prefix of `group` over its first `upto` blocks. */
   back?: { group: number; upto: number; moments: Moments | null };
 }
@@ -113,16 +152,16 @@ interface BlockData {
  */
 export class BlockMoments {
   private columns: readonly string[] = [];
-  private offsets: Int32Array = new Int32Array(1);
+  private offsets: Int32Array = new Int32Array(0);
+  /** Doubles of one packed triangle of the columns. */
+  private size = 0;
   private blocks = new Map<number, BlockData>();
   private stacks = new Map<number, Stacks>();
-  /** A block's centred rows (reused: one block at a time). */
-  private centred = new Float64Array(0);
 
-  /** `keepAll`: bytes up to which every suffix is kept (tests lower it to see the spaced ones give the same bits). */
+  /** `spacing`: keep the suffixes this far apart instead of spacingFor's (tests: any spacing gives the same bits). */
   constructor(
     readonly grid: MomentGrid,
-    private readonly keepAll = KEEP_ALL,
+    private readonly spacing?: number,
   ) {}
 
   /** Frees every kept triangle (the run is over). */
@@ -142,7 +181,10 @@ export class BlockMoments {
     const n = data.nSymbols;
     const b = this.grid.block;
     const rows = end - start;
-    if (n < 2 || !kernels() || !gridWorthIt(this.grid, rows, n)) return false;
+    if (n < 2 || !kernels()) return false;
+    const spacing = spacingFor(this.grid, rows, n);
+    if (spacing === 0) return false;
+    const c = this.spacing ?? spacing;
     const G = rows / b;
     const a = this.blockAt(dates[start]!);
     if (a < 0 || a + G > this.grid.starts.length) return false;
@@ -157,7 +199,7 @@ export class BlockMoments {
     if (j === 0) {
       convert(this.prefix(stacks, window, g, G, G)!, null, n, this.offsets, out, output);
     } else {
-      const s = this.suffix(stacks, window, g, j, G);
+      const s = this.suffix(stacks, window, g, j, G, c);
       const p = this.prefix(stacks, window, g + 1, j, G)!;
       convert(s, p, n, this.offsets, out, output);
     }
@@ -194,7 +236,7 @@ export class BlockMoments {
     if (!same) {
       this.release();
       this.columns = [...columns];
-      this.offsets = rowOffsets(n);
+      ({ offsets: this.offsets, size: this.size } = packedLayout(n));
     }
     // A block goes once no kept fold holds it and it is before this window (windows move forward); every block a
     // kept fold holds stays, so that no fold is reused without its rows compared.
@@ -213,34 +255,33 @@ export class BlockMoments {
     }
   }
 
-  /** Suffix S_j of group g (blocks gG + j … gG + G − 1, right to left), from the nearest kept one. */
-  private suffix(stacks: Stacks, w: WindowRows, g: number, j: number, G: number): Moments {
+  /**
+   * Suffix S_j of group g (blocks gG + j … gG + G − 1, folded right to left), from the nearest kept one to its right:
+   * the suffixes at multiples of c are kept on the way (the next windows start from them), and the window's own.
+   */
+  private suffix(stacks: Stacks, w: WindowRows, g: number, j: number, G: number, c: number): Moments {
     if (stacks.front?.group !== g) {
       if (stacks.front) for (const m of stacks.front.suffix.values()) this.free(m);
-      stacks.front = { group: g, suffix: new Map(), windows: 0 };
+      stacks.front = { group: g, suffix: new Map() };
     }
     const kept = stacks.front.suffix;
-    // A thread's first window in a group keeps only its own suffix: a thread that decides one or two windows (the
-    // in-process ones before the workers) keeps no triangles for windows it will not make.
-    const first = stacks.front.windows++ === 0;
-    // Suffixes left of j are behind every later window.
+    const keep = (i: number) => i === j || i % c === 0;
+    // Suffixes left of j are behind every later window (windows move forward); an earlier window's own goes too.
     for (const [k, m] of kept) {
-      if (k >= j) continue;
+      if (k >= j && keep(k)) continue;
       this.free(m);
       kept.delete(k);
     }
+    const own = kept.get(j);
+    if (own) return own;
     let from = G;
-    for (const k of kept.keys()) if (k >= j && k < from) from = k;
-    const c = spacing(G, w.data.nSymbols, this.keepAll);
-    const keep = (i: number) => i === from || i === j || (!first && (i < j + c || i % c === 0));
-    let right = from < G ? kept.get(from)! : null;
-    for (let i = from - 1; i >= j; i--) {
-      const next = this.fold(w, g * G + i, right, false);
-      if (right && !keep(i + 1)) this.free(right);
-      if (keep(i)) kept.set(i, next);
-      right = next;
-    }
-    return right!;
+    for (const k of kept.keys()) if (k > j && k < from) from = k;
+    // One pass from the nearest kept suffix down to j, a triangle for each suffix kept on the way.
+    const steps: number[] = [];
+    for (let i = from - 1; i >= j; i--) steps.push(i);
+    const made = this.folds(w, steps.map((i) => g * G + i), from < G ? kept.get(from)! : null, steps.map(keep), false);
+    steps.forEach((i, s) => made[s] && kept.set(i, made[s]));
+    return kept.get(j)!;
   }
 
   /** Prefix of group h over its first u blocks (left to right), extending the kept one. */
@@ -251,15 +292,17 @@ export class BlockMoments {
       stacks.back = { group: h, upto: 0, moments: null };
     }
     const p = stacks.back!;
-    while (p.upto < u) {
-      p.moments = this.fold(w, h * G + p.upto, p.moments, true);
-      p.upto++;
+    if (p.upto < u) {
+      const ks: number[] = [];
+      for (let i = p.upto; i < u; i++) ks.push(h * G + i);
+      p.moments = this.folds(w, ks, p.moments, ks.map((_, s) => s === ks.length - 1), true)[ks.length - 1]!;
+      p.upto = u;
     }
     return p.moments;
   }
 
   private free(m: Moments): void {
-    release(m.at, this.offsets[this.offsets.length - 1]! * 8);
+    release(m.at, this.size * 8);
   }
 
   private dropStacks(s: Stacks): void {
@@ -270,58 +313,69 @@ export class BlockMoments {
   }
 
   /**
-   * Block k's moments merged with `other` (null: the block alone): into `other` itself when `inPlace`, else into a
-   * new triangle. The block's cross products come from the SIMD kernel band by band and are merged as they come.
+   * Blocks ks folded one after the other onto `from` (null: nothing), in one kernel pass: the moments after step s
+   * when keep[s] (a triangle each; the last step's goes into from's own when `inPlace`). A step is Chan's merge of
+   * block k into what came before: M2 = M2_before + Σ c cᵀ + f δ δᵀ, c the block's rows centred on its mean, δ = the
+   * block's mean − before's, f = n_before · b / n: the block's b rows and the row √f δ added entry by entry, the same
+   * bits as one step at a time (the kernel's running sum is what a stored and reloaded triangle would hold).
    */
-  private fold(w: WindowRows, k: number, other: Moments | null, inPlace: boolean): Moments {
+  private folds(w: WindowRows, ks: readonly number[], from: Moments | null, keep: readonly boolean[], inPlace: boolean): Array<Moments | undefined> {
     const { data } = w;
     const n = data.nSymbols;
-    const npad = padded(n);
     const b = this.grid.block;
-    const r0 = w.start + (k - w.first) * b;
-    // Centred within the block, as centreCompleteColumns centres a window (sum in row order, then the mean).
-    if (this.centred.length !== n * b) this.centred = new Float64Array(n * b);
-    const centred = this.centred;
-    const mean = new Float64Array(npad);
-    for (let c = 0; c < n; c++) {
-      const base = c * data.nDays + r0;
-      let sum = 0;
-      for (let t = 0; t < b; t++) sum += data.values[base + t]!;
-      const m = sum / b;
-      mean[c] = m;
-      for (let t = 0; t < b; t++) centred[c * b + t] = data.values[base + t]! - m;
-    }
-    const offsets = this.offsets;
-    const size = offsets[n]! * 8;
-    const target = other && inPlace ? other.at : allocate(size)!;
-    const k2 = kernels()!;
-    // δ = block mean − other's mean, in the kernels' memory below the bands (crossProductBands' reserve).
-    const dAt = transient(npad * 8)!;
-    let f = 0;
-    let merged = mean;
-    if (other) {
-      const nA = other.count;
-      f = (nA * b) / (nA + b);
-      const h = heap();
-      merged = new Float64Array(npad);
+    const made: Array<Moments | undefined> = [];
+    const segments: { rows: number; dst: number }[] = [];
+    let count = from?.count ?? 0;
+    let mean = from?.mean ?? null;
+    let rows = 0;
+    const plan = ks.map((k, s) => {
+      const r0 = w.start + (k - w.first) * b;
+      // Centred within the block, as centreCompleteColumns centres a window (sum in row order, then the mean).
+      const blockMean = new Float64Array(n);
       for (let c = 0; c < n; c++) {
-        const delta = mean[c]! - other.mean[c]!;
-        h[dAt / 8 + c] = delta;
-        merged[c] = (nA * other.mean[c]! + b * mean[c]!) / (nA + b);
+        const base = c * data.nDays + r0;
+        let sum = 0;
+        for (let t = 0; t < b; t++) sum += data.values[base + t]!;
+        blockMean[c] = sum / b;
       }
-      for (let c = n; c < npad; c++) h[dAt / 8 + c] = 0;
-    }
-    crossProductBands(centred, n, b, npad * 8, (h, base, ib0, ib1, np) => {
-      for (let i = ib0; i < Math.min(ib1, n); i++) {
-        const q = i & ~1;
-        const len = npad - q;
-        const row = base + (i - ib0) * np + q;
-        const dst = target + offsets[i]! * 8;
-        if (other) k2.mergeRow(dst, row * 8, other.at + offsets[i]! * 8, dAt + q * 8, len, f * h[dAt / 8 + i]!);
-        else h.copyWithin(dst / 8, row, row + len);
+      const before = mean;
+      let merged = blockMean;
+      let root = 0;
+      if (before) {
+        root = Math.sqrt((count * b) / (count + b));
+        merged = new Float64Array(n);
+        for (let c = 0; c < n; c++) merged[c] = (count * before[c]! + b * blockMean[c]!) / (count + b);
       }
+      rows += before ? b + 1 : b;
+      count += b;
+      mean = merged;
+      if (keep[s]) {
+        const dst = inPlace && from && s === ks.length - 1 ? from.at : allocate(this.size * 8)!;
+        segments.push({ rows, dst });
+        rows = 0;
+        made[s] = { at: dst, count, mean: merged };
+      }
+      return { r0, blockMean, before, root };
     });
-    return { at: target, count: (other?.count ?? 0) + b, mean: merged };
+    addProducts(
+      n,
+      segments,
+      (h, base, total) => {
+        let row = 0;
+        for (const { r0, blockMean, before, root } of plan) {
+          for (let c = 0; c < n; c++) {
+            const first = c * data.nDays + r0;
+            const to = base + (c & ~7) * total + (c & 7) + 8 * row;
+            const m = blockMean[c]!;
+            for (let t = 0; t < b; t++) h[to + 8 * t] = data.values[first + t]! - m;
+            if (before) h[to + 8 * b] = root * (m - before[c]!);
+          }
+          row += before ? b + 1 : b;
+        }
+      },
+      from ? from.at : null,
+    );
+    return made;
   }
 }
 
@@ -390,17 +444,17 @@ export function convert(s: Moments, p: Moments | null, n: number, offsets: Int32
 /** Packed cross products of a centred symbol-major matrix into a new triangle (the direct path); null without SIMD. */
 export function packedCrossProducts(centred: Float64Array, n: number, days: number): { moments: Moments; offsets: Int32Array; free: () => void } | null {
   if (!kernels() || n === 0 || days === 0) return null;
-  const offsets = rowOffsets(n);
-  const npad = padded(n);
-  const size = offsets[n]! * 8;
-  const at = allocate(size)!;
-  crossProductBands(centred, n, days, 0, (h, base, ib0, ib1, np) => {
-    for (let i = ib0; i < Math.min(ib1, n); i++) {
-      const q = i & ~1;
-      h.copyWithin(at / 8 + offsets[i]!, base + (i - ib0) * np + q, base + (i - ib0) * np + q + npad - q);
-    }
-  });
-  return { moments: { at, count: days, mean: new Float64Array(0) }, offsets, free: () => release(at, size) };
+  const { size, offsets } = packedLayout(n);
+  const at = allocate(size * 8)!;
+  addProducts(
+    n,
+    [{ rows: days, dst: at }],
+    (h, base) => {
+      for (let j = 0; j < n; j++) for (let t = 0; t < days; t++) h[base + (j & ~7) * days + (j & 7) + 8 * t] = centred[j * days + t]!;
+    },
+    null,
+  );
+  return { moments: { at, count: days, mean: new Float64Array(0) }, offsets, free: () => release(at, size * 8) };
 }
 
 /**

@@ -12,10 +12,14 @@
  * of 64 rows (row-major, np wide), of which the caller copies the upper triangle of the first n rows and columns. The kernel takes 8 rows
  * (i) and 2 columns (j) at a time: per day one 2-lane load of the columns, 8 splat loads of the rows (one cache
  * line), 8 multiplies and 8 adds into 8 accumulators.
+ *
+ * `accumulate` is the same 8 × 2 kernel for packed triangles kept across windows (src/math/block-moments.ts): it
+ * starts each entry from a triangle's (or from 0) and stores it into one or more triangles as it goes, so that
+ * merging a block into what a triangle holds costs no pass of its own.
  */
 
 // ------------------------------------------------------------------------------------------------- assembling
-import { BR_IF0, END, F64, F64X2_ADD, F64X2_DIV, F64X2_LT, F64X2_MUL, F64X2_SPLAT, F64X2_SQRT, F64X2_SUB, I32, LOOP, V128, V128_BITSELECT, V128_LOAD, V128_STORE, get, i32, instantiate, name, section, set, uleb, vec } from './wasm-assembler.js';
+import { BR_IF0, END, F64, F64X2_ADD, F64X2_DIV, F64X2_LT, F64X2_MUL, F64X2_SPLAT, F64X2_SQRT, F64X2_SUB, I32, I32_LOAD, LOOP, V128, V128_BITSELECT, V128_LOAD, V128_STORE, get, i32, instantiate, name, section, set, uleb, vec } from './wasm-assembler.js';
 
 // Locals: the four parameters, then the i32 and v128 locals.
 const [C, NP, L, OUT, IB0, IB1] = [0, 1, 2, 3, 4, 5];
@@ -28,6 +32,9 @@ const SUB = [0x6b]; // i32.sub
 const MUL = [0x6c]; // i32.mul
 const SHL = [0x74]; // i32.shl
 const LT_U = [0x49]; // i32.lt_u
+const AND = [0x71]; // i32.and
+const IF = [0x04, 0x40]; // if (no result)
+const ELSE = [0x05];
 const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm];
 const LOAD64_SPLAT = (offset: number) => simd(0x0a, 3, ...uleb(offset)); // v128.load64_splat align=8
 const V128_ZERO = simd(0x0c, ...new Array<number>(16).fill(0)); // v128.const 0
@@ -62,8 +69,65 @@ const body: number[] = [
   ...END,
 ];
 
+// ------------------------------------------------------------------------------------------------- packed kernel
+// accumulate(c, np, rows, src, from, segs, nseg, ib0, ib1, tb0): running cross products of the rows of c from a packed
+// triangle: per entry, the sum starts from src's entry and adds x * y row by row in row order; after each segment of
+// rows it is stored into that segment's triangle (segs: nseg pairs of i32, [rows, dst]). One segment with dst = src
+// adds rows to a triangle in place; several store the running sums on the way (a stack of folds, one pass, no
+// triangle read but src); from 0 instead of src when `from` is 0. Tiles ib0 … ib1 − 1 (rows, multiples of 8; tb0
+// the byte of tile ib0 in a triangle), so that a caller goes in bands.
+// The packed layout is in 8-row tiles: tile t (rows 8t … 8t + 7) holds columns 8t … np − 1 of each of its rows, row
+// after row, the tiles one after the other, so the kernel's 8 × 2 blocks of accumulators load and store as they are.
+// Per entry the arithmetic is the scalar one (a multiply then an add, row after row).
+const packedBody = (): number[] => {
+  const [C_, NP_, ROWS, SRC, FROM, SEGS, NSEG, IB0_, IB1_, TB0] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [IB_, JB_, P_, Q_, K_, TB, ROWB, O_, A, S_, M_] = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
+  const ACC_ = [21, 22, 23, 24, 25, 26, 27, 28];
+  const Y_ = 29;
+  // a = base + tb + o: the tile's entry (ib, jb); its row r is r * rowb further
+  const at = (base: number[]) => [...base, ...get(TB), ...ADD, ...get(O_), ...ADD, ...set(A)];
+  const nextRow = [...get(A), ...get(ROWB), ...ADD, ...set(A)];
+  // if (from) acc_r = src[ib + r][jb..jb+1] else acc_r = 0
+  const init = [...get(FROM), ...IF, ...at(get(SRC)), ...ACC_.flatMap((a) => [...get(A), ...V128_LOAD(0), ...set(a), ...nextRow]), ...ELSE, ...ACC_.flatMap((a) => [...V128_ZERO, ...set(a)]), ...END];
+  return [
+    ...vec([
+      [...uleb(11), I32],
+      [...uleb(9), V128],
+    ]),
+    ...get(IB0_), ...set(IB_), ...get(TB0), ...set(TB), //             ib = ib0, tb = tb0 (the tile's first byte in a triangle)
+    ...LOOP, //                                                        loop $tiles
+    ...get(NP_), ...get(IB_), ...SUB, ...i32(3), ...SHL, ...set(ROWB), // rowb = (np - ib) << 3 (bytes per packed row)
+    ...get(IB_), ...set(JB_), ...i32(0), ...set(O_), //                  jb = ib, o = 0
+    ...LOOP, //                                                          loop $columns
+    ...init,
+    ...get(C_), ...get(IB_), ...get(ROWS), ...MUL, ...i32(3), ...SHL, ...ADD, ...set(P_), // p = c + ib * rows * 8 (row 0 of ib's panel)
+    ...get(C_), ...get(JB_), ...i32(-8), ...AND, ...get(ROWS), ...MUL, ...get(JB_), ...i32(7), ...AND, ...ADD, ...i32(3), ...SHL, ...ADD, ...set(Q_), // q = c + ((jb & ~7) * rows + (jb & 7)) * 8
+    ...get(SEGS), ...set(S_), ...get(NSEG), ...set(M_), //                 s = segs, m = nseg
+    ...LOOP, //                                                            loop $segments
+    ...get(S_), ...I32_LOAD(0), ...set(K_), //                               k = s.rows
+    ...LOOP, //                                                              loop $rows
+    ...get(Q_), ...V128_LOAD(0), ...set(Y_),
+    ...ACC_.flatMap((a, r) => [...get(a), ...get(P_), ...LOAD64_SPLAT(8 * r), ...get(Y_), ...F64X2_MUL, ...F64X2_ADD, ...set(a)]),
+    ...get(P_), ...i32(64), ...ADD, ...set(P_), //                               p += 64 (the panel's next row)
+    ...get(Q_), ...i32(64), ...ADD, ...set(Q_),
+    ...get(K_), ...i32(1), ...SUB, ...set(K_), ...get(K_), ...BR_IF0,
+    ...END,
+    ...at([...get(S_), ...I32_LOAD(4)]), ...ACC_.flatMap((a) => [...get(A), ...get(a), ...V128_STORE(0), ...nextRow]), // s.dst[ib + r][jb..jb+1] = acc_r
+    ...get(S_), ...i32(8), ...ADD, ...set(S_),
+    ...get(M_), ...i32(1), ...SUB, ...set(M_), ...get(M_), ...BR_IF0, //     while (--m)
+    ...END,
+    ...get(O_), ...i32(16), ...ADD, ...set(O_),
+    ...get(JB_), ...i32(2), ...ADD, ...set(JB_), ...get(JB_), ...get(NP_), ...LT_U, ...BR_IF0, // jb += 2; while jb < np
+    ...END,
+    ...get(TB), ...get(ROWB), ...i32(3), ...SHL, ...ADD, ...set(TB), //  tb += 8 rows
+    ...get(IB_), ...i32(8), ...ADD, ...set(IB_), ...get(IB_), ...get(IB1_), ...LT_U, ...BR_IF0, // ib += 8; while ib < ib1
+    ...END,
+    ...END,
+  ];
+};
+
 // ------------------------------------------------------------------------------------------------- row kernels
-// Two kernels over one row of a packed upper triangle (src/math/block-moments.ts), two lanes = two columns j, j + 1
+// Row kernels over one row of a packed upper triangle (src/math/block-moments.ts), two lanes = two columns j, j + 1
 // of the same row i, so each entry's arithmetic is the scalar one (IEEE add, multiply, divide and sqrt are exact
 // roundings in either form; WebAssembly never fuses a multiply and an add).
 const F64X2_MAX = simd(0xf5);
@@ -79,30 +143,6 @@ const ONE = f64x2Const(1);
 const MINUS_ONE = f64x2Const(-1);
 const HALF = f64x2Const(0.5);
 const ZERO = V128_ZERO;
-
-// mergeRow(dst, a, b, d, len, fd): dst[k] = (a[k] + b[k]) + fd * d[k], k < len (even): Chan et al.'s merge of two
-// centred cross-product rows, fd = n_a n_b / n (mean_b,i − mean_a,i), d = mean_b − mean_a from column i & ~1.
-const mergeBody = (): number[] => {
-  const [DST, A, B, D, LEN, FD] = [0, 1, 2, 3, 4, 5];
-  const [KK, END_, FDV] = [6, 7, 8];
-  return [
-    ...vec([[...uleb(2), I32], [...uleb(1), V128]]),
-    ...get(FD), ...F64X2_SPLAT, ...set(FDV),
-    ...get(LEN), ...i32(3), ...SHL, ...set(END_),
-    ...i32(0), ...set(KK),
-    ...LOOP,
-    ...get(DST), ...get(KK), ...ADD,
-    ...get(A), ...get(KK), ...ADD, ...V128_LOAD(0),
-    ...get(B), ...get(KK), ...ADD, ...V128_LOAD(0),
-    ...F64X2_ADD,
-    ...get(FDV), ...get(D), ...get(KK), ...ADD, ...V128_LOAD(0), ...F64X2_MUL,
-    ...F64X2_ADD,
-    ...V128_STORE(0),
-    ...get(KK), ...i32(16), ...ADD, ...set(KK), ...get(KK), ...get(END_), ...LT_U, ...BR_IF0,
-    ...END,
-    ...END,
-  ];
-};
 
 /**
  * corrRow(out, a, b, d, ss, len, fd, ssi): one row of correlations from centred cross products m (a[k], or with a
@@ -148,7 +188,7 @@ const corrBody = (twoParts: boolean, output: RowOutput): number[] => {
 const corrNames = [false, true].flatMap((two) => ROW_OUTPUTS.map((o) => ({ two, o, name: `corr_${two ? 2 : 1}_${o}` })));
 const functions = [
   { type: 0, name: 'cross', body },
-  { type: 1, name: 'mergeRow', body: mergeBody() },
+  { type: 1, name: 'accumulate', body: packedBody() },
   ...corrNames.map(({ two, o, name }) => ({ type: 2, name, body: corrBody(two, o) })),
 ];
 
@@ -156,7 +196,7 @@ const bytes = Uint8Array.from([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
   ...section(1, vec([
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), 0x00], // cross: (i32 × 6) -> ()
-    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F64]]), 0x00], // mergeRow: (i32 × 5, f64) -> ()
+    [0x60, ...vec(new Array<number[]>(10).fill([I32])), 0x00], // accumulate: (i32 × 10) -> ()
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [F64], [F64]]), 0x00], // corrRow: (i32 × 6, f64 × 2) -> ()
   ])),
   ...section(3, vec(functions.map((f) => uleb(f.type)))),
@@ -170,7 +210,8 @@ type CorrRow = (out: number, a: number, b: number, d: number, ss: number, len: n
 type Kernel = {
   /** Rows [ib0, ib1) (multiples of 8) against columns ib0 … np − 1, into out as (ib1 − ib0) × np rows. */
   cross: (c: number, np: number, days: number, out: number, ib0: number, ib1: number) => void;
-  mergeRow: (dst: number, a: number, b: number, d: number, len: number, fd: number) => void;
+  /** src + the running cross products of c's rows, stored after each segment ([rows, dst] i32 pairs at segs). */
+  accumulate: (c: number, np: number, rows: number, src: number, from: number, segs: number, nseg: number, ib0: number, ib1: number, tb0: number) => void;
   mem: { readonly buffer: ArrayBuffer; grow(pages: number): number };
 } & Record<`corr_${1 | 2}_${RowOutput}`, CorrRow>;
 let kernel: Kernel | null | undefined;
@@ -256,15 +297,14 @@ export function kernels(): Kernel | null {
  * to `band(heap, base, ib0, ib1, np)` while it is in the kernels' memory: rows ib0 … ib1 − 1 (those < n), row i
  * at heap[base + (i − ib0) * np + j] for columns j ≥ i & ~7 (the columns ≥ n are 0). Returns false without SIMD.
  */
-export function crossProductBands(centred: Float64Array, n: number, days: number, reserve: number, band: (heap: Float64Array, base: number, ib0: number, ib1: number, np: number) => void): boolean {
+function crossProductBands(centred: Float64Array, n: number, days: number, band: (heap: Float64Array, base: number, ib0: number, ib1: number, np: number) => void): boolean {
   const k = instance();
   if (!k || n === 0 || days === 0) return false;
   const np = (n + 7) & ~7;
   const cBytes = days * np * 8;
   // Rows go in bands of 64: the output in WebAssembly memory is 64 rows, not n × n (200 MB at n = 5000).
   const rows = 64;
-  const at = scratch(k, reserve + cBytes + rows * np * 8);
-  const c0 = at + reserve;
+  const c0 = scratch(k, cBytes + rows * np * 8);
   let h = new Float64Array(k.mem.buffer);
   // Day-major copy of the centred columns; the padding columns are zero.
   for (let k2 = 0; k2 < days; k2++) {
@@ -282,6 +322,55 @@ export function crossProductBands(centred: Float64Array, n: number, days: number
   return true;
 }
 
+/**
+ * The packed triangle of n columns (accumulate's layout): its size in doubles, and where each row's column i & ~1
+ * is (offsets[i], in doubles from the triangle's start; a row runs on to column np − 1, np = n rounded up to 8).
+ */
+export function packedLayout(n: number): { size: number; offsets: Int32Array } {
+  const np = (n + 7) & ~7;
+  const offsets = new Int32Array(n);
+  let tile = 0;
+  for (let ib = 0; ib < np; ib += 8) {
+    for (let i = ib; i < Math.min(ib + 8, n); i++) offsets[i] = tile + (i - ib) * (np - ib) + ((i & ~1) - ib);
+    tile += 8 * (np - ib);
+  }
+  return { size: tile, offsets };
+}
+
+/**
+ * Running cross products of rows of n columns, from the packed triangle at `src` (null: from 0): after each segment
+ * of rows, the sums so far go into its triangle (`dst`, which may be src). `fill(heap, base, rows)` first writes
+ * the rows into the kernels' memory in panels of 8 columns, row k's column j at
+ * heap[base + (j & ~7) * rows + 8 k + (j & 7)] for j < n (the padding columns are zeroed here): a kernel tile reads
+ * its 8 columns' rows one after the other (64 bytes a row), not one page apart. Every segment has at least one
+ * row. False without SIMD.
+ */
+export function addProducts(n: number, segments: readonly { rows: number; dst: number }[], fill: (heap: Float64Array, base: number, np: number) => void, src: number | null): boolean {
+  const k = instance();
+  if (!k || n === 0 || segments.length === 0) return false;
+  const np = (n + 7) & ~7;
+  const rows = segments.reduce((sum, s) => sum + s.rows, 0);
+  const c0 = scratch(k, rows * np * 8 + segments.length * 8);
+  const segs = c0 + rows * np * 8;
+  const h = new Float64Array(k.mem.buffer);
+  // The last panel's padding columns are 0.
+  h.fill(0, c0 / 8 + (np - 8) * rows, c0 / 8 + np * rows);
+  fill(h, c0 / 8, rows);
+  const table = new Int32Array(k.mem.buffer, segs, 2 * segments.length);
+  segments.forEach((s, i) => {
+    table[2 * i] = s.rows;
+    table[2 * i + 1] = s.dst;
+  });
+  // In bands of 64 rows, as `cross`: the engine optimises a WebAssembly function after some calls, and a product
+  // in one call would run unoptimised (about 3x slower) in every thread's first few.
+  for (let ib0 = 0, tb0 = 0; ib0 < np; ib0 += 64) {
+    const ib1 = Math.min(np, ib0 + 64);
+    k.accumulate(c0, np, rows, src ?? 0, src === null ? 0 : 1, segs, segments.length, ib0, ib1, tb0);
+    for (let ib = ib0; ib < ib1; ib += 8) tb0 += 8 * (np - ib) * 8;
+  }
+  return true;
+}
+
 /** The first free byte above the held regions: a caller's own transient area of `bytes` starts here. */
 export function transient(bytes: number): number | null {
   const k = instance();
@@ -295,7 +384,7 @@ export function transient(bytes: number): number | null {
  * Returns false (nothing written) when WebAssembly SIMD is not available.
  */
 export function crossProductsUpper(centred: Float64Array, n: number, days: number, out: Float64Array): boolean {
-  return crossProductBands(centred, n, days, 0, (h, base, ib0, ib1, np) => {
+  return crossProductBands(centred, n, days, (h, base, ib0, ib1, np) => {
     for (let i = ib0; i < Math.min(ib1, n); i++) out.set(h.subarray(base + (i - ib0) * np + i, base + (i - ib0) * np + n), i * n + i);
   });
 }

@@ -1,8 +1,9 @@
 /**
  * Block moments (src/math/block-moments.ts): a backtest window's correlation merged from block moments equals a
- * plain two-pass correlation written here (1e-12), whatever windows the cache saw before, with the same bits for
- * a window made cold or after others (the merge order depends on the window alone); windows with gaps, off the grid,
- * several lookbacks, changed rows and changed columns.
+ * plain two-pass correlation written here (1e-12, also for returns whose mean is 50 times their spread), whatever
+ * windows the cache saw before, with the same bits for a window made cold, after others, in reverse order or with
+ * the kept suffixes any distance apart (the merge order depends on the window alone); windows with gaps, off the
+ * grid, several lookbacks, changed rows and changed columns.
  */
 import { BlockMoments, gridWorthIt, type MomentGrid } from '../../src/math/block-moments.js';
 import { averageCorrelation, type ColumnMajorMatrix } from '../../src/math/correlation.js';
@@ -47,10 +48,11 @@ interface Market {
   days: number[];
 }
 
-function market(n: number, T: number, seed: number, gaps: Array<[number, number]> = []): Market {
+/** Returns around `level` (a daily drift) with a spread of about `spread`, a common factor in them. */
+function market(n: number, T: number, seed: number, gaps: Array<[number, number]> = [], level = 0.0004, spread = 0.01): Market {
   const u = seededRandom(seed);
   const common = Array.from({ length: T }, () => u() - 0.5);
-  const columns = Array.from({ length: n }, (_, j) => Array.from({ length: T }, (_, t) => 0.0004 * (j % 5) + 0.01 * (0.6 * common[t]! + (u() - 0.5)) * (1 + (j % 3))));
+  const columns = Array.from({ length: n }, (_, j) => Array.from({ length: T }, (_, t) => level * (1 + (j % 5)) + spread * (0.6 * common[t]! + (u() - 0.5)) * (1 + (j % 3))));
   for (const [j, t] of gaps) columns[j]![t] = NaN;
   return { columns, days: Array.from({ length: T }, (_, t) => 19000 + t) };
 }
@@ -84,24 +86,33 @@ function maxDiff(a: Float64Array, ref: number[][]): number {
 const simd = simdAvailable();
 const maybe = simd ? test : test.skip;
 
-maybe('every window of a walk forward equals the two-pass correlation (1e-12), and is computed on the grid', () => {
-  const train = 120;
-  const step = 20;
-  const m = market(23, 420, 11);
+maybe.each([
+  ['daily returns', 0.0004, 0.01],
+  ['returns whose mean is 50 times their spread', 0.05, 0.001],
+])('every window of a walk forward equals the two-pass correlation (1e-12), on the grid: %s', (_, level, spread) => {
+  const train = 252;
+  const step = 21;
+  const n = 23;
+  const m = market(n, 252 + 30 * 21, 11, [], level, spread);
   const grid = gridOf(m, train, step);
-  expect(grid.block).toBe(20);
-  expect(gridWorthIt(grid, train, 23)).toBe(true);
-  const cache = new BlockMoments(grid);
-  const cols = names(23);
-  for (let end = train; end <= m.days.length; end += step) {
-    const w = windowOf(m, end, train);
-    const out = new Float64Array(23 * 23);
-    expect(cache.correlationInto(w.data, w.dates, cols, 0, train, out, 'write')).toBe(true);
-    // The lower triangle is the caller's to mirror: compare the upper one and the diagonal.
-    const ref = reference(w.columns, [train]);
-    for (let i = 0; i < 23; i++) for (let j = i; j < 23; j++) expect(Math.abs(out[i * 23 + j]! - ref[i]![j]!)).toBeLessThanOrEqual(TOL);
+  expect(grid.block).toBe(21);
+  expect(gridWorthIt(grid, train, n)).toBe(true);
+  const cols = names(n);
+  // Every suffix kept, every second (what 2000 symbols do), every fifth, none (5000 symbols: each from scratch).
+  for (const spacing of [1, 2, 5, 12]) {
+    const cache = new BlockMoments(grid, spacing);
+    for (let end = train; end <= m.days.length; end += step) {
+      const w = windowOf(m, end, train);
+      const out = new Float64Array(n * n);
+      expect(cache.correlationInto(w.data, w.dates, cols, 0, train, out, 'write')).toBe(true);
+      // The lower triangle is the caller's to mirror: compare the upper one and the diagonal.
+      const ref = reference(w.columns, [train]);
+      let worst = 0;
+      for (let i = 0; i < n; i++) for (let j = i; j < n; j++) worst = Math.max(worst, Math.abs(out[i * n + j]! - ref[i]![j]!));
+      expect(worst).toBeLessThanOrEqual(TOL);
+    }
+    cache.release();
   }
-  cache.release();
 });
 
 maybe('a window has the same bits made cold, after the windows before it, or after windows in another order', () => {
@@ -113,8 +124,8 @@ maybe('a window has the same bits made cold, after the windows before it, or aft
   const cols = names(17);
   const ends: number[] = [];
   for (let end = train; end <= m.days.length; end += step) ends.push(end);
-  const run = (order: number[], keepAll?: number) => {
-    const cache = new BlockMoments(grid, keepAll);
+  const run = (order: number[], spacing?: number) => {
+    const cache = new BlockMoments(grid, spacing);
     const got = new Map<number, Float64Array>();
     for (const end of order) {
       const w = windowOf(m, end, train);
@@ -129,8 +140,8 @@ maybe('a window has the same bits made cold, after the windows before it, or aft
   // Three workers' shares (contiguous blocks of windows), each with its own cache, and a shuffled order.
   const shares = [ends.slice(0, 4), ends.slice(4, 13), ends.slice(13)].map((share) => run(share));
   const shuffled = run([...ends].reverse());
-  // One suffix in three kept instead of all (what 2000 symbols do): the same folds, the same bits.
-  const spaced = run(ends, 0);
+  // The suffixes kept every second, every fourth or only the window's own: the same folds, the same bits.
+  const spaced = [2, 4, 6].map((spacing) => run(ends, spacing));
   for (const end of ends) {
     const a = inOrder.get(end)!;
     const cold = run([end]).get(end)!;
@@ -138,7 +149,7 @@ maybe('a window has the same bits made cold, after the windows before it, or aft
     expect(Buffer.from(cold.buffer)).toEqual(Buffer.from(a.buffer));
     expect(Buffer.from(shared.buffer)).toEqual(Buffer.from(a.buffer));
     expect(Buffer.from(shuffled.get(end)!.buffer)).toEqual(Buffer.from(a.buffer));
-    expect(Buffer.from(spaced.get(end)!.buffer)).toEqual(Buffer.from(a.buffer));
+    for (const s of spaced) expect(Buffer.from(s.get(end)!.buffer)).toEqual(Buffer.from(a.buffer));
     expect(maxDiff(a, reference(windowOf(m, end, train).columns, [train]))).toBeLessThanOrEqual(TOL);
   }
 });
@@ -201,12 +212,15 @@ maybe('changed rows or columns are never reused: the result is the cold one', ()
 test('windows off the grid, too short for it to pay, or too big for its memory take the direct path', () => {
   const grid: MomentGrid = { block: 21, step: 21, starts: [] };
   expect(gridWorthIt(grid, 252, 2000)).toBe(true);
-  // 2·21 rows of block products and 3 merges cost more than 63 rows done directly.
-  expect(gridWorthIt(grid, 63, 2000)).toBe(false);
+  // A window's two triangles of 5000 columns (100 MB each) fit the budget: each suffix folded from scratch, 6.5
+  // blocks of 22 rows a decision on average, against 252 rows directly.
+  expect(gridWorthIt(grid, 252, 5000)).toBe(true);
+  // Two triangles of 8000 columns do not (256 MB each).
+  expect(gridWorthIt(grid, 252, 8000)).toBe(false);
+  // Blocks of 2 rows: about 1.7 folds of 3 rows and a pass each cost more than 6 rows done directly.
+  expect(gridWorthIt({ block: 2, step: 2, starts: [] }, 6, 50)).toBe(false);
   expect(gridWorthIt(grid, 250, 2000)).toBe(false);
-  expect(gridWorthIt({ block: 4, step: 20, starts: [] }, 120, 50)).toBe(false);
-  // 12 packed triangles of 5000 columns: 1.2 GB.
-  expect(gridWorthIt(grid, 252, 5000)).toBe(false);
+  expect(gridWorthIt(grid, 21, 2000)).toBe(false);
   const m = market(6, 200, 1);
   const w = windowOf(m, 200, 120);
   // A window whose first day starts no block.
