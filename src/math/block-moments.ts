@@ -199,8 +199,9 @@ export class BlockMoments {
     if (j === 0) {
       convert(this.prefix(stacks, window, g, G, G)!, null, n, this.offsets, out, output);
     } else {
-      const s = this.suffix(stacks, window, g, j, G, c);
+      // The prefix first: starting a group's prefix frees the last one before the suffixes take theirs.
       const p = this.prefix(stacks, window, g + 1, j, G)!;
+      const s = this.suffix(stacks, window, g, j, G, c);
       convert(s, p, n, this.offsets, out, output);
     }
     return true;
