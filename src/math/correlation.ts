@@ -287,6 +287,8 @@ export function averageCorrelation(
     distance?: boolean;
     /** A backtest window's block moments: gap-free windows on its grid are merged from them (src/math/block-moments.ts). */
     moments?: WindowMoments;
+    /** Only the upper triangle and the diagonal are read (Ward mirrors in its own memory): the lower one may be left unwritten. */
+    upperOnly?: boolean;
   } = {},
 ): Float64Array {
   if (lookbacks.length === 0) throw new Error('averageCorrelation needs at least one lookback');
@@ -328,8 +330,9 @@ export function averageCorrelation(
     if (single) total.set(corr);
     else for (let k = 0; k < total.length; k++) total[k] = total[k]! + corr[k]!;
   }
-  // The row kernels write the upper triangle (and the diagonal); the matrix is symmetric.
-  if (upperOnly) mirrorUpper(total, n);
+  // The row kernels write the upper triangle (and the diagonal); the matrix is symmetric. Entry by entry, the mean
+  // and the distance below are the same on either side, so a caller reading the upper triangle needs no mirror.
+  if (upperOnly && !options.upperOnly) mirrorUpper(total, n);
   if (!single) for (let k = 0; k < total.length; k++) total[k] = total[k]! / lookbacks.length;
   if (options.distance && !isDistance) correlationDistanceInPlace(total, n);
   return total;

@@ -14,6 +14,10 @@
  * +Infinity, so a row's minimum never picks itself and the Ward update keeps it infinite. Dead columns keep stale
  * values that the mask hides; the update runs over whole rows, dead and padding entries included (harmless).
  *
+ * The clustering stage hands over the upper triangle only (the correlation's row kernels write that much): it is
+ * mirrored here, in the engine's memory, by a SIMD transpose of 2 x 2 blocks (two 16-byte loads, two shuffles, two
+ * 16-byte stores), tile by tile; a JavaScript copy moves one entry per strided store and takes ~2.5x as long.
+ *
  * Same bits: the update evaluates scipy's _ward expression in its order, lane by lane (WebAssembly never fuses a
  * multiply and an add); cluster sizes are exact in f64, so (size_i + size_x) and 1 / (size_x + size_y + size_i)
  * are the same numbers as in integers. The scan keeps, per lane, the first index of the lane's minimum under a
@@ -43,6 +47,7 @@ import {
   I32_MUL,
   I32_SHL,
   I32_SUB,
+  I8X16_SHUFFLE,
   instantiate,
   LOOP,
   BR_IF0,
@@ -138,11 +143,36 @@ const packBody = [
   ...END,
 ];
 
+// mirror(src, dst, stride, rowPairs, colPairs): the transpose of a block of 2 * rowPairs rows by 2 * colPairs columns
+// at src written at dst (bytes; rows `stride` bytes apart), two by two: rows i, i + 1 at columns j, j + 1 load as
+// a = (m[i][j], m[i][j+1]) and b = (m[i+1][j], m[i+1][j+1]), and row j takes (a0, b0), row j + 1 (a1, b1).
+const [MS, MD, MST, MR, MC, MSP, MDP, MCC, MA, MB] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+const LOW_LANES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+const HIGH_LANES = [8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31];
+const mirrorBody = [
+  ...LOOP, //                                                                    for each pair of source rows
+  ...get(MS), ...set(MSP), ...get(MD), ...set(MDP), ...get(MC), ...set(MCC),
+  ...LOOP, //                                                                    for each pair of columns
+  ...get(MSP), ...V128_LOAD(0), ...set(MA), //                                    a = row i
+  ...get(MSP), ...get(MST), ...I32_ADD, ...V128_LOAD(0), ...set(MB), //           b = row i + 1
+  ...get(MDP), ...get(MA), ...get(MB), ...I8X16_SHUFFLE(LOW_LANES), ...V128_STORE(0), //                  row j = (a0, b0)
+  ...get(MDP), ...get(MST), ...I32_ADD, ...get(MA), ...get(MB), ...I8X16_SHUFFLE(HIGH_LANES), ...V128_STORE(0), // row j + 1 = (a1, b1)
+  ...get(MSP), ...i32(16), ...I32_ADD, ...set(MSP),
+  ...get(MDP), ...get(MST), ...get(MST), ...I32_ADD, ...I32_ADD, ...set(MDP),
+  ...get(MCC), ...i32(1), ...I32_SUB, ...tee(MCC), ...BR_IF0, //                 while (--colPairs)
+  ...END,
+  ...get(MS), ...get(MST), ...get(MST), ...I32_ADD, ...I32_ADD, ...set(MS), //     src: two rows down
+  ...get(MD), ...i32(16), ...I32_ADD, ...set(MD), //                              dst: two columns on
+  ...get(MR), ...i32(1), ...I32_SUB, ...tee(MR), ...BR_IF0, //                    while (--rowPairs)
+  ...END,
+];
+
 const bytes = assemble([
   { exportAs: 'argmin', params: [I32, I32, I32, I32], locals: [[7, V128]], body: argminBody },
   { exportAs: 'update', params: [I32, I32, I32, I32, F64, F64, F64], locals: [[8, V128]], body: updateBody },
   { exportAs: 'gather', params: [I32, I32, I32, I32, I32], locals: [[1, I32]], body: gatherBody },
   { exportAs: 'pack', params: [I32, I32, I32, I32], locals: [], body: packBody },
+  { exportAs: 'mirror', params: [I32, I32, I32, I32, I32], locals: [[3, I32], [2, V128]], body: mirrorBody },
 ]);
 
 interface Kernel {
@@ -150,6 +180,7 @@ interface Kernel {
   update: (rx: number, ry: number, sz: number, pairs: number, dxy: number, nx: number, ny: number) => void;
   gather: (dst: number, src: number, stride: number, list: number, count: number) => void;
   pack: (dst: number, src: number, list: number, count: number) => void;
+  mirror: (src: number, dst: number, stride: number, rowPairs: number, colPairs: number) => void;
   mem: WasmMemory;
 }
 let kernel: Kernel | null | undefined;
@@ -165,13 +196,39 @@ export function wardSimdAvailable(): boolean {
 
 /**
  * The distances: a full symmetric n x n square used as it is, a function that writes them (row i at
- * matrix[i * stride]), or one that writes the full symmetric n x n square (stride n) straight into the engine's
- * memory, so that they are written once, where the engine reads them.
+ * matrix[i * stride]), or one that writes the upper triangle of the n x n square (row-major, stride n; the lower
+ * triangle is not read) straight into the engine's memory, so that they are written once, where the engine reads
+ * them, and mirrored there by the SIMD transpose.
  */
 export type WardInput =
   | { rows: Float64Array }
   | { fill: (matrix: Float64Array, stride: number) => void }
-  | { square: (square: Float64Array) => void };
+  | { upper: (square: Float64Array) => void };
+
+/** Tiles of the mirror, in entries: a source and a destination tile (2 x 32 KiB) stay in cache while it is copied. */
+const MIRROR_TILE = 64;
+
+/**
+ * Copies the upper triangle of the matrix at `base` (bytes; rows `stride` entries apart, n of them) onto the lower
+ * one, in tiles, through the transpose kernel. An odd n pairs its last row with the padding row below it (stride
+ * is a multiple of 4): what lands in padding is never read.
+ */
+function mirrorUpper(k: Kernel, W: Float64Array, base: number, stride: number, n: number): void {
+  const even = (n + 1) & ~1;
+  const rowBytes = stride * 8;
+  for (let ib = 0; ib < even; ib += MIRROR_TILE) {
+    const iEnd = Math.min(even, ib + MIRROR_TILE);
+    // The diagonal tile, pair of rows by pair of rows: the 2 x 2 block on the diagonal has one entry to copy.
+    for (let i = ib; i < iEnd; i += 2) {
+      W[(i + 1) * stride + i] = W[i * stride + i + 1]!;
+      if (i + 2 < iEnd) k.mirror(base + (i * stride + i + 2) * 8, base + ((i + 2) * stride + i) * 8, rowBytes, 1, (iEnd - i - 2) >> 1);
+    }
+    for (let jb = iEnd; jb < even; jb += MIRROR_TILE) {
+      const jEnd = Math.min(even, jb + MIRROR_TILE);
+      k.mirror(base + (ib * stride + jb) * 8, base + (jb * stride + ib) * 8, rowBytes, (iEnd - ib) >> 1, (jEnd - jb) >> 1);
+    }
+  }
+}
 
 /** Compact the working matrix when at most this fraction of its clusters is still live. */
 const COMPACT_WHEN_LIVE = 0.5;
@@ -210,10 +267,12 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
   // merge, so the scan reads it from cache): until the packing, positions are the original indices.
   const rows = 'rows' in input ? input.rows : null;
   let loaded = rows ? new Uint8Array(n) : null;
-  if ('square' in input) {
-    input.square(W.subarray(0, n * n));
-    // Rows n wide move out to the stride, last first: a row's destination never reaches a lower row's source.
-    if (np !== n) for (let i = n - 1; i > 0; i--) W.copyWithin(i * np, i * n, i * n + n);
+  if ('upper' in input) {
+    input.upper(W.subarray(0, n * n));
+    // Rows n wide move out to the stride (their upper part), last first: a row's destination never reaches a
+    // lower row's source.
+    if (np !== n) for (let i = n - 1; i > 0; i--) W.copyWithin(i * np + i, i * n + i, i * n + n);
+    mirrorUpper(k, W, MATRIX, np, n);
     for (let i = 0; i < n; i++) finishRow(i);
   } else if ('fill' in input) {
     input.fill(W, np);

@@ -9,6 +9,7 @@
  * n + i is the cluster formed at row i.
  */
 
+import { mirrorUpper } from './correlation.js';
 import { wardMergesSimd } from './ward-wasm.js';
 
 export type LinkageMatrix = Float64Array;
@@ -96,9 +97,10 @@ export function wardLinkage(
 }
 
 /**
- * Ward linkage of n points whose distances `write` puts into a square it is handed (row-major n x n, full,
- * symmetric, finite; not checked): straight into the SIMD engine's working memory, so they are written once, where
- * the engine reads them; for the JavaScript loop into `square()` (the caller's reusable n x n matrix) or a new one.
+ * Ward linkage of n points whose distances `write` puts into the upper triangle of a square it is handed (row-major
+ * n x n, finite; not checked; the lower triangle is not read, the diagonal is ignored): straight into the SIMD
+ * engine's working memory, so that they are written once, where the engine reads them, and mirrored there; for the
+ * JavaScript loop into `square()` (the caller's reusable n x n matrix) or a new one, mirrored here.
  */
 export function wardLinkageWritten(
   n: number,
@@ -107,10 +109,11 @@ export function wardLinkageWritten(
 ): LinkageMatrix {
   if (!Number.isInteger(n) || n < 1) throw new Error(`need at least one point, got n = ${n}`);
   const raw = new Float64Array(Math.max(0, n - 1) * 4);
-  if (n < 2 || opts.kernel === 'js' || !wardMergesSimd(n, { square: write }, raw)) {
+  if (n < 2 || opts.kernel === 'js' || !wardMergesSimd(n, { upper: write }, raw)) {
     const D = opts.square?.() ?? new Float64Array(n * n);
     if (D.length !== n * n) throw new Error(`square has ${D.length} entries, expected ${n}^2`);
     write(D);
+    mirrorUpper(D, n);
     nnChainMerges(D, n, raw);
   }
   return relabel(sortByHeight(raw, n), n);

@@ -57,6 +57,8 @@ export const V128_STORE = (offset: number) => simd(0x0b, 3, ...uleb(offset)); //
 export const F64X2_CONST = (a: number, b: number) => simd(0x0c, ...new Uint8Array(Float64Array.of(a, b).buffer));
 export const F64X2_SPLAT = simd(0x14);
 export const V128_BITSELECT = simd(0x52);
+/** i8x16.shuffle: byte k of the result is byte lanes[k] of a ++ b (0-15 from a, 16-31 from b). */
+export const I8X16_SHUFFLE = (lanes: number[]) => simd(0x0d, ...lanes);
 export const F64X2_LT = simd(0x49);
 export const F64X2_SQRT = simd(0xef);
 export const F64X2_ADD = simd(0xf0);

@@ -50,9 +50,10 @@ export function clusterReturns(values: Float64Array, nSymbols: number, nDays: nu
   if (nSymbols === 1) return { labels: Int32Array.of(1), linkage: new Float64Array(0), rule: 'single', clusterCount: 1, distanceClusterCount: 1, days: end };
   const { scratch, moments } = opts;
   // The averaged correlation (symmetric, finite) becomes the distance matrix in Ward's working matrix itself (the
-  // SIMD engine's memory; `scratch` only for the JavaScript loop): one n x n matrix for the three, written once.
+  // SIMD engine's memory; `scratch` only for the JavaScript loop): one n x n matrix for the three, written once,
+  // its upper triangle only (Ward mirrors it).
   const write = (square: Float64Array) => {
-    averageCorrelation({ values, nSymbols, nDays }, opts.lookbacks, { end, distance: true, out: square, ...(moments ? { moments } : {}) });
+    averageCorrelation({ values, nSymbols, nDays }, opts.lookbacks, { end, distance: true, out: square, upperOnly: true, ...(moments ? { moments } : {}) });
   };
   const linkage = wardLinkageWritten(nSymbols, write, scratch ? { square: scratch } : {});
   const cut = opts.cut === 'maxclust' ? maxclustCut(linkage, opts.maxClusters) : cutWithCap(linkage, opts.threshold, opts.maxClusters);

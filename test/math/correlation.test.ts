@@ -152,6 +152,28 @@ describe('averageCorrelation on gap-free windows (the direct path) gives the gen
     values[T * 5 + T - 1] = NaN;
     expect(sameBits(averageCorrelation(data, lookbacks), general(data, lookbacks))).toBe(true);
   });
+
+  // upperOnly (Ward mirrors in its own memory): the upper triangle and the diagonal as without it, as correlations
+  // and as distances, on gap-free windows and with a gap; the lower triangle is whatever it was.
+  it.each([
+    [9, 60, [40]],
+    [13, 90, [20, 60, 'all']],
+    [66, 130, [120]],
+  ] as [number, number, (number | 'all')[]][])('upperOnly: %i symbols, %i days, lookbacks %j: the same upper triangle', (n, T, lookbacks) => {
+    const normal = gaussian(seededRandom(2000 + n));
+    const values = Float64Array.from({ length: n * T }, () => 0.01 * normal());
+    const data = { values, nSymbols: n, nDays: T };
+    for (const gap of [false, true]) {
+      if (gap) values[T * 3 + T - 2] = NaN;
+      for (const distance of [false, true]) {
+        const full = averageCorrelation(data, lookbacks, { distance });
+        const upper = averageCorrelation(data, lookbacks, { distance, upperOnly: true, out: new Float64Array(n * n).fill(NaN) });
+        for (let i = 0; i < n; i++) {
+          for (let j = i; j < n; j++) expect(Object.is(upper[i * n + j], full[i * n + j])).toBe(true);
+        }
+      }
+    }
+  });
 });
 
 describe('cross products in WebAssembly SIMD', () => {

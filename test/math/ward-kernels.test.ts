@@ -146,20 +146,24 @@ function scipyNnChain(condensed: Float64Array, n: number): number[][] {
   return scipyLabel(order.map((r) => Z[r]!), n);
 }
 
-// 'written': the square is written by a callback into the engine's own memory (wardLinkageWritten).
+// 'written': the upper triangle is written by a callback into the engine's own memory (wardLinkageWritten), which
+// mirrors it; the diagonal and the lower triangle get NaN, so that reading them before the mirror would show.
 function linkage(condensed: Float64Array, n: number, kernel: Kernel, layout: 'condensed' | 'square' | 'written' = 'condensed'): number[][] {
   if (layout === 'condensed') return linkageRows(wardLinkage(condensed, n, 'condensed', { kernel }));
-  const writeSquare = (square: Float64Array) => {
-    expect(square.length).toBe(n * n);
-    let k = 0;
-    for (let i = 0; i < n; i++) {
-      square[i * n + i] = 0;
-      for (let j = i + 1; j < n; j++) square[i * n + j] = square[j * n + i] = condensed[k++]!;
-    }
-  };
-  if (layout === 'written') return linkageRows(wardLinkageWritten(n, writeSquare, { kernel }));
+  if (layout === 'written') {
+    const writeUpper = (square: Float64Array) => {
+      expect(square.length).toBe(n * n);
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j <= i; j++) square[i * n + j] = NaN;
+        for (let j = i + 1; j < n; j++) square[i * n + j] = condensed[k++]!;
+      }
+    };
+    return linkageRows(wardLinkageWritten(n, writeUpper, { kernel }));
+  }
   const square = new Float64Array(n * n);
-  writeSquare(square);
+  let k = 0;
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) square[i * n + j] = square[j * n + i] = condensed[k++]!;
   return linkageRows(wardLinkage(square, n, 'square', { consume: true, kernel }));
 }
 
@@ -224,7 +228,7 @@ test('engines agree bit for bit for every n from 2 to 40 (every padding of the S
     const condensed = pointsDistances(latticePoints(n, 5, 100 + n));
     const expected = linkage(condensed, n, 'js');
     expect(linkage(condensed, n, 'auto')).toEqual(expected);
-    // written into the engine's memory n wide, then moved out to the padded stride
+    // the upper triangle written into the engine's memory n wide, moved out to the padded stride, then mirrored
     expect(linkage(condensed, n, 'auto', 'written')).toEqual(expected);
     expect(linkage(condensed, n, 'js', 'written')).toEqual(expected);
   }
