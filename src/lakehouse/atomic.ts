@@ -14,14 +14,17 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `${basename(target)}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-/** Writes `data` to a fresh temporary file beside `target` and fsyncs it; the caller renames it (or a journal does). */
-export async function writeTemp(target: string, data: Uint8Array | string): Promise<string> {
+/**
+ * Writes `data` to a fresh temporary file beside `target` and fsyncs it (unless not `durable`: a lakehouse that does
+ * not outlive the process); the caller renames it (or a journal does).
+ */
+export async function writeTemp(target: string, data: Uint8Array | string, durable = true): Promise<string> {
   await mkdir(dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
   const fh = await open(tmp, 'wx');
   try {
     await fh.writeFile(data);
-    await fh.sync();
+    if (durable) await fh.sync();
   } catch (err) {
     // A full disk mid-write: no partial temporary file is left behind.
     await fh.close().catch(() => {});
@@ -45,14 +48,14 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** temp + fsync + rename + fsync(dir). */
-export async function writeFileAtomic(target: string, data: Uint8Array | string): Promise<void> {
-  const tmp = await writeTemp(target, data);
+/** temp + fsync + rename + fsync(dir); not `durable`: temp + rename (still never torn, not flushed). */
+export async function writeFileAtomic(target: string, data: Uint8Array | string, durable = true): Promise<void> {
+  const tmp = await writeTemp(target, data, durable);
   try {
     await rename(tmp, target);
   } catch (err) {
     await unlink(tmp).catch(() => {});
     throw err;
   }
-  await fsyncDir(dirname(target));
+  if (durable) await fsyncDir(dirname(target));
 }

@@ -4,9 +4,10 @@
  *
  * Public API
  *
- *   openLakehouse(path, { readOnly?: boolean, create?: boolean }): Promise<Lakehouse>
+ *   openLakehouse(path, { readOnly?: boolean, create?: boolean, durable?: boolean }): Promise<Lakehouse>
  *     Opens the folder. Read-only handles never write or lock, and fail (inputError LAKEHOUSE_MISSING) when the
- *     folder has no registry. Writers create the folder when missing.
+ *     folder has no registry. Writers create the folder when missing. durable: false (a lakehouse staged for one
+ *     run) writes every file whole but flushes nothing to the disk.
  *
  *   Reading (any handle)
  *     lh.symbols(): SymbolRow[]                           the symbols table, one plain row per symbol and venue

@@ -362,8 +362,11 @@ async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false);
 }
 
-/** Replays a journal left by a commit; returns true when there was one. Idempotent. Caller holds the lock. */
-async function applyJournal(root: string): Promise<boolean> {
+/**
+ * Replays a journal left by a commit; returns true when there was one. Idempotent. Caller holds the lock. The
+ * renames are flushed to the disk unless the lakehouse is not `durable`.
+ */
+async function applyJournal(root: string, durable = true): Promise<boolean> {
   const jpath = join(root, JOURNAL_FILE);
   let raw: string;
   try {
@@ -388,9 +391,9 @@ async function applyJournal(root: string): Promise<boolean> {
     }
     dirs.add(dirname(fin));
   }
-  for (const d of dirs) await fsyncDir(d);
+  if (durable) for (const d of dirs) await fsyncDir(d);
   await unlink(jpath);
-  await fsyncDir(root);
+  if (durable) await fsyncDir(root);
   return true;
 }
 
@@ -544,6 +547,12 @@ export interface OpenOptions {
   readOnly?: boolean;
   /** Create the folder when missing (writers only; default true for writers). */
   create?: boolean;
+  /**
+   * false: a lakehouse that does not outlive the process (a CSV or synthetic market staged for one run): its commits
+   * still write every file whole under a temporary name and rename it into place, but flush nothing to the disk (no
+   * fsync: nothing reads it after a crash). Default true.
+   */
+  durable?: boolean;
 }
 
 export class Store {
@@ -551,7 +560,7 @@ export class Store {
   private closeCache = new Map<string, { checksum: string; data: { date: Int32Array; close: Float64Array } }>();
   private readLog = new Map<string, RegistryEntry>();
 
-  private constructor(readonly root: string, readonly readOnly: boolean, private reg: Registry) {}
+  private constructor(readonly root: string, readonly readOnly: boolean, private reg: Registry, private readonly durable: boolean) {}
 
   static async open(path: string, opts: OpenOptions = {}): Promise<Store> {
     const root = resolve(path);
@@ -571,7 +580,7 @@ export class Store {
       await mkdir(join(root, OHLCV_DIR), { recursive: true });
       reg = emptyRegistry();
     }
-    return new Store(root, readOnly, reg);
+    return new Store(root, readOnly, reg, opts.durable ?? true);
   }
 
   /** Re-reads registry.json (another process may have committed). */
@@ -727,7 +736,7 @@ export class Store {
           if (w.merge && old) data = mergeOhlcv(await this.readEntry(old), w.data);
           const bytes = encodeOhlcv(data);
           const rel = ohlcvPath(w.meta.venue, w.meta.symbol);
-          const tmp = await writeTemp(join(this.root, rel), bytes);
+          const tmp = await writeTemp(join(this.root, rel), bytes, this.durable);
           tmpCreated.push(tmp);
           // The renames keep the file's inode and modification time: its stamp as readers will find it.
           const stamp = stampOf(await stat(tmp, { bigint: true }));
@@ -760,14 +769,14 @@ export class Store {
         next.updated_at = new Date(opts.nowMs ?? Date.now()).toISOString();
         refreshStatuses(next, opts.nowMs, opts.health);
         const all = Object.values(next.entries).sort((a, b) => (entryKey(a.venue, a.symbol) < entryKey(b.venue, b.symbol) ? -1 : 1));
-        const symTmp = await writeTemp(join(this.root, SYMBOLS_FILE), encodeSymbols(all));
+        const symTmp = await writeTemp(join(this.root, SYMBOLS_FILE), encodeSymbols(all), this.durable);
         tmpCreated.push(symTmp);
         renames.push([symTmp.slice(this.root.length + 1), SYMBOLS_FILE]);
         // The moment the entries are registered, on the file-system clock (this file was written after every data
         // file): a data file whose mtime is not strictly older is "racy" and always hashed (checkBytes).
         const registered_ns = String((await stat(symTmp, { bigint: true })).mtimeNs);
         for (const e of written) e.stamp = { ...e.stamp!, registered_ns };
-        const regTmp = await writeTemp(join(this.root, REGISTRY_FILE), `${JSON.stringify(next, null, 1)}\n`);
+        const regTmp = await writeTemp(join(this.root, REGISTRY_FILE), `${JSON.stringify(next, null, 1)}\n`, this.durable);
         tmpCreated.push(regTmp);
         renames.push([regTmp.slice(this.root.length + 1), REGISTRY_FILE]);
       } catch (err) {
@@ -777,14 +786,14 @@ export class Store {
       // The commit point: once journal.json exists, the commit will complete (here or on recovery).
       const journal: Journal = { started_at: new Date().toISOString(), pid: process.pid, renames };
       try {
-        await writeFileAtomic(join(this.root, JOURNAL_FILE), JSON.stringify(journal));
+        await writeFileAtomic(join(this.root, JOURNAL_FILE), JSON.stringify(journal), this.durable);
       } catch (err) {
         // Before the commit point: the store is as it was; the new files go.
         for (const t of tmpCreated) await unlink(t).catch(() => {});
         throw systemError(err, `writing the lakehouse ${this.root} (nothing was committed)`);
       }
       if (process.env.FRACTAL_LAKEHOUSE_CRASH_AFTER_JOURNAL) process.kill(process.pid, 'SIGKILL'); // test hook: die at the worst moment
-      await applyJournal(this.root);
+      await applyJournal(this.root, this.durable);
       this.reg = next;
       for (const e of written) this.readLog.delete(entryKey(e.venue, e.symbol));
       return written;
@@ -822,15 +831,15 @@ export class Store {
     const all = Object.values(next.entries).sort((a, b) => (entryKey(a.venue, a.symbol) < entryKey(b.venue, b.symbol) ? -1 : 1));
     const tmps: string[] = [];
     try {
-      tmps.push(await writeTemp(join(this.root, SYMBOLS_FILE), encodeSymbols(all)));
-      tmps.push(await writeTemp(join(this.root, REGISTRY_FILE), `${JSON.stringify(next, null, 1)}\n`));
+      tmps.push(await writeTemp(join(this.root, SYMBOLS_FILE), encodeSymbols(all), this.durable));
+      tmps.push(await writeTemp(join(this.root, REGISTRY_FILE), `${JSON.stringify(next, null, 1)}\n`, this.durable));
       const rel = (p: string) => p.slice(this.root.length + 1);
-      await writeFileAtomic(join(this.root, JOURNAL_FILE), JSON.stringify({ started_at: new Date().toISOString(), pid: process.pid, renames: [[rel(tmps[0]!), SYMBOLS_FILE], [rel(tmps[1]!), REGISTRY_FILE]] }));
+      await writeFileAtomic(join(this.root, JOURNAL_FILE), JSON.stringify({ started_at: new Date().toISOString(), pid: process.pid, renames: [[rel(tmps[0]!), SYMBOLS_FILE], [rel(tmps[1]!), REGISTRY_FILE]] }), this.durable);
     } catch (err) {
       for (const t of tmps) await unlink(t).catch(() => {});
       throw systemError(err, `writing the lakehouse ${this.root} (nothing was committed)`);
     }
-    await applyJournal(this.root);
+    await applyJournal(this.root, this.durable);
     this.reg = next;
   }
 
@@ -841,11 +850,11 @@ export class Store {
       for (const k of keys) delete next.entries[k];
       refreshStatuses(next);
       const all = Object.values(next.entries);
-      const symTmp = await writeTemp(join(this.root, SYMBOLS_FILE), encodeSymbols(all));
-      const regTmp = await writeTemp(join(this.root, REGISTRY_FILE), `${JSON.stringify(next, null, 1)}\n`);
+      const symTmp = await writeTemp(join(this.root, SYMBOLS_FILE), encodeSymbols(all), this.durable);
+      const regTmp = await writeTemp(join(this.root, REGISTRY_FILE), `${JSON.stringify(next, null, 1)}\n`, this.durable);
       const rel = (p: string) => p.slice(this.root.length + 1);
-      await writeFileAtomic(join(this.root, JOURNAL_FILE), JSON.stringify({ started_at: new Date().toISOString(), pid: process.pid, renames: [[rel(symTmp), SYMBOLS_FILE], [rel(regTmp), REGISTRY_FILE]] }));
-      await applyJournal(this.root);
+      await writeFileAtomic(join(this.root, JOURNAL_FILE), JSON.stringify({ started_at: new Date().toISOString(), pid: process.pid, renames: [[rel(symTmp), SYMBOLS_FILE], [rel(regTmp), REGISTRY_FILE]] }), this.durable);
+      await applyJournal(this.root, this.durable);
       for (const k of keys) {
         const e = this.reg.entries[k];
         if (e) await unlink(join(this.root, e.file)).catch(() => {});

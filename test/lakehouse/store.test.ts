@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFile, writeFile, readdir, rm } from 'node:fs/promises';
+import { open, readFile, writeFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openLakehouse, dataIdentity } from '../../src/lakehouse/index.js';
 import { writeTemp, writeFileAtomic } from '../../src/lakehouse/atomic.js';
@@ -42,6 +42,40 @@ describe('atomic writes', () => {
     expect(v.ok).toBe(true);
     expect(v.recovered?.tempFilesRemoved).toHaveLength(1);
     expect(lh.registry().entries['synthetic-spot/PUMPUSDT'].checksum).toBe(before);
+  });
+});
+
+describe('durability', () => {
+  /** How many fsyncs (FileHandle.sync: files and directories alike) `f` makes. */
+  async function syncsOf(f: () => Promise<unknown>): Promise<number> {
+    const probe = await open(join(await tempDir(), 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+    await probe.close();
+    const sync = proto.sync;
+    let syncs = 0;
+    proto.sync = function (this: unknown) {
+      syncs++;
+      return sync.call(this);
+    };
+    try {
+      await f();
+    } finally {
+      proto.sync = sync;
+    }
+    return syncs;
+  }
+
+  test('a lakehouse that does not outlive the process (durable: false) flushes none of its files, and holds what a durable one holds', async () => {
+    const [a, b] = [await tempDir(), await tempDir()];
+    const durable = await syncsOf(async () => (await openLakehouse(a)).seedSynthetic({ symbols: 8, days: 60 }));
+    const staged = await syncsOf(async () => (await openLakehouse(b, { durable: false })).seedSynthetic({ symbols: 8, days: 60 }));
+    // A durable commit flushes each of its files and folders; a staged one only the writer's lock (lock.ts), when taken.
+    expect(durable).toBeGreaterThan(16);
+    expect(staged).toBe(1);
+    const [x, y] = [await openLakehouse(a, { readOnly: true }), await openLakehouse(b, { readOnly: true })];
+    expect(y.dataIdentity()).toBe(x.dataIdentity());
+    expect(await readdir(join(b, 'ohlcv', 'synthetic-spot'))).toEqual(await readdir(join(a, 'ohlcv', 'synthetic-spot')));
+    expect(Array.from((await y.readOhlcv('PUMPUSDT', 'synthetic-spot')).close)).toEqual(Array.from((await x.readOhlcv('PUMPUSDT', 'synthetic-spot')).close));
   });
 });
 

@@ -12,7 +12,8 @@ export async function stageTemporary(label: string, fill: (writable: Lakehouse) 
   const dir = mkdtempSync(join(tmpdir(), `fractal-${label}-`));
   const close = async () => rmSync(dir, { recursive: true, force: true });
   try {
-    await fill(await openLakehouse(dir, { create: true }));
+    // Deleted when the run closes it, and never read after a crash: written whole, not flushed to the disk.
+    await fill(await openLakehouse(dir, { create: true, durable: false }));
     return { lakehouse: await openLakehouse(dir, { readOnly: true }), close };
   } catch (err) {
     await close();
