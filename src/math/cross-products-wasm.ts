@@ -13,9 +13,11 @@
  * (i) and 2 columns (j) at a time: per day one 2-lane load of the columns, 8 splat loads of the rows (one cache
  * line), 8 multiplies and 8 adds into 8 accumulators.
  *
- * `accumulate` is the same 8 × 2 kernel for packed triangles kept across windows (src/math/block-moments.ts): it
+ * `accumulate` computes the same sums for packed triangles kept across windows (src/math/block-moments.ts): it
  * starts each entry from a triangle's (or from 0) and stores it into one or more triangles as it goes, so that
- * merging a block into what a triangle holds costs no pass of its own.
+ * merging a block into what a triangle holds costs no pass of its own. It takes 4 rows and 4 columns at a time: per
+ * row of c two 2-lane loads and 4 splat loads for 8 multiplies and 8 adds (9 loads for the same in 8 × 2 tiles:
+ * a third less time at 2000 symbols, where the loads were the limit).
  */
 
 // ------------------------------------------------------------------------------------------------- assembling
@@ -33,6 +35,7 @@ const MUL = [0x6c]; // i32.mul
 const SHL = [0x74]; // i32.shl
 const LT_U = [0x49]; // i32.lt_u
 const AND = [0x71]; // i32.and
+const EQ = [0x46]; // i32.eq
 const IF = [0x04, 0x40]; // if (no result)
 const ELSE = [0x05];
 const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm];
@@ -77,50 +80,58 @@ const body: number[] = [
 // triangle read but src); from 0 instead of src when `from` is 0. Tiles ib0 … ib1 − 1 (rows, multiples of 8; tb0
 // the byte of tile ib0 in a triangle), so that a caller goes in bands.
 // The packed layout is in 8-row tiles: tile t (rows 8t … 8t + 7) holds columns 8t … np − 1 of each of its rows, row
-// after row, the tiles one after the other, so the kernel's 8 × 2 blocks of accumulators load and store as they are.
+// after row, the tiles one after the other, so the kernel's 4 × 4 blocks of accumulators load and store as they are.
 // Per entry the arithmetic is the scalar one (a multiply then an add, row after row).
 const packedBody = (): number[] => {
   const [C_, NP_, ROWS, SRC, FROM, SEGS, NSEG, IB0_, IB1_, TB0] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const [IB_, JB_, P_, Q_, K_, TB, ROWB, O_, A, S_, M_] = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
-  const ACC_ = [21, 22, 23, 24, 25, 26, 27, 28];
-  const Y_ = 29;
-  // a = base + tb + o: the tile's entry (ib, jb); its row r is r * rowb further
+  // acc[r][h]: row ib + r (r < 4), columns jb + 2h, jb + 2h + 1
+  const ACC_ = [0, 1, 2, 3].map((r) => [21 + 2 * r, 22 + 2 * r]);
+  const [Y0, Y1, X] = [29, 30, 31];
+  // a = base + tb + o: the entry (ib, jb) in its tile (o counts the half tile's rows and the columns); row r is r * rowb further
   const at = (base: number[]) => [...base, ...get(TB), ...ADD, ...get(O_), ...ADD, ...set(A)];
   const nextRow = [...get(A), ...get(ROWB), ...ADD, ...set(A)];
-  // if (from) acc_r = src[ib + r][jb..jb+1] else acc_r = 0
-  const init = [...get(FROM), ...IF, ...at(get(SRC)), ...ACC_.flatMap((a) => [...get(A), ...V128_LOAD(0), ...set(a), ...nextRow]), ...ELSE, ...ACC_.flatMap((a) => [...V128_ZERO, ...set(a)]), ...END];
+  const eachEntry = (f: (acc: number, offset: number) => number[]) => ACC_.flatMap((row) => [...row.flatMap((acc, h) => f(acc, 16 * h)), ...nextRow]);
+  // if (from) acc = src's entries else acc = 0
+  const init = [...get(FROM), ...IF, ...at(get(SRC)), ...eachEntry((acc, off) => [...get(A), ...V128_LOAD(off), ...set(acc)]), ...ELSE, ...ACC_.flat().flatMap((acc) => [...V128_ZERO, ...set(acc)]), ...END];
   return [
     ...vec([
       [...uleb(11), I32],
-      [...uleb(9), V128],
+      [...uleb(11), V128],
     ]),
     ...get(IB0_), ...set(IB_), ...get(TB0), ...set(TB), //             ib = ib0, tb = tb0 (the tile's first byte in a triangle)
-    ...LOOP, //                                                        loop $tiles
-    ...get(NP_), ...get(IB_), ...SUB, ...i32(3), ...SHL, ...set(ROWB), // rowb = (np - ib) << 3 (bytes per packed row)
-    ...get(IB_), ...set(JB_), ...i32(0), ...set(O_), //                  jb = ib, o = 0
+    ...LOOP, //                                                        loop $tiles (8 rows: two halves of 4)
+    ...get(NP_), ...get(IB_), ...i32(-8), ...AND, ...SUB, ...i32(3), ...SHL, ...set(ROWB), // rowb = (np - (ib & ~7)) << 3 (bytes per packed row)
+    ...get(IB_), ...i32(-8), ...AND, ...set(JB_), //                     jb = ib & ~7
+    ...get(IB_), ...i32(7), ...AND, ...get(ROWB), ...MUL, ...set(O_), // o = (ib & 7) * rowb (the half tile's first row)
     ...LOOP, //                                                          loop $columns
     ...init,
-    ...get(C_), ...get(IB_), ...get(ROWS), ...MUL, ...i32(3), ...SHL, ...ADD, ...set(P_), // p = c + ib * rows * 8 (row 0 of ib's panel)
+    ...get(C_), ...get(IB_), ...i32(-8), ...AND, ...get(ROWS), ...MUL, ...get(IB_), ...i32(7), ...AND, ...ADD, ...i32(3), ...SHL, ...ADD, ...set(P_), // p = c + ((ib & ~7) * rows + (ib & 7)) * 8
     ...get(C_), ...get(JB_), ...i32(-8), ...AND, ...get(ROWS), ...MUL, ...get(JB_), ...i32(7), ...AND, ...ADD, ...i32(3), ...SHL, ...ADD, ...set(Q_), // q = c + ((jb & ~7) * rows + (jb & 7)) * 8
     ...get(SEGS), ...set(S_), ...get(NSEG), ...set(M_), //                 s = segs, m = nseg
     ...LOOP, //                                                            loop $segments
     ...get(S_), ...I32_LOAD(0), ...set(K_), //                               k = s.rows
     ...LOOP, //                                                              loop $rows
-    ...get(Q_), ...V128_LOAD(0), ...set(Y_),
-    ...ACC_.flatMap((a, r) => [...get(a), ...get(P_), ...LOAD64_SPLAT(8 * r), ...get(Y_), ...F64X2_MUL, ...F64X2_ADD, ...set(a)]),
+    ...get(Q_), ...V128_LOAD(0), ...set(Y0), ...get(Q_), ...V128_LOAD(16), ...set(Y1), // y = c[k][jb..jb+3]
+    ...ACC_.flatMap(([a0, a1], r) => [
+      ...get(P_), ...LOAD64_SPLAT(8 * r), ...set(X), //                        x = splat(c[k][ib + r])
+      ...get(a0!), ...get(X), ...get(Y0), ...F64X2_MUL, ...F64X2_ADD, ...set(a0!),
+      ...get(a1!), ...get(X), ...get(Y1), ...F64X2_MUL, ...F64X2_ADD, ...set(a1!),
+    ]),
     ...get(P_), ...i32(64), ...ADD, ...set(P_), //                               p += 64 (the panel's next row)
     ...get(Q_), ...i32(64), ...ADD, ...set(Q_),
     ...get(K_), ...i32(1), ...SUB, ...set(K_), ...get(K_), ...BR_IF0,
     ...END,
-    ...at([...get(S_), ...I32_LOAD(4)]), ...ACC_.flatMap((a) => [...get(A), ...get(a), ...V128_STORE(0), ...nextRow]), // s.dst[ib + r][jb..jb+1] = acc_r
+    ...at([...get(S_), ...I32_LOAD(4)]), ...eachEntry((acc, off) => [...get(A), ...get(acc), ...V128_STORE(off)]), // s.dst's entries = acc
     ...get(S_), ...i32(8), ...ADD, ...set(S_),
     ...get(M_), ...i32(1), ...SUB, ...set(M_), ...get(M_), ...BR_IF0, //     while (--m)
     ...END,
-    ...get(O_), ...i32(16), ...ADD, ...set(O_),
-    ...get(JB_), ...i32(2), ...ADD, ...set(JB_), ...get(JB_), ...get(NP_), ...LT_U, ...BR_IF0, // jb += 2; while jb < np
+    ...get(O_), ...i32(32), ...ADD, ...set(O_),
+    ...get(JB_), ...i32(4), ...ADD, ...set(JB_), ...get(JB_), ...get(NP_), ...LT_U, ...BR_IF0, // jb += 4; while jb < np
     ...END,
-    ...get(TB), ...get(ROWB), ...i32(3), ...SHL, ...ADD, ...set(TB), //  tb += 8 rows
-    ...get(IB_), ...i32(8), ...ADD, ...set(IB_), ...get(IB_), ...get(IB1_), ...LT_U, ...BR_IF0, // ib += 8; while ib < ib1
+    // after the tile's second half, tb += 8 rows
+    ...get(TB), ...get(ROWB), ...i32(3), ...SHL, ...get(IB_), ...i32(7), ...AND, ...i32(4), ...EQ, ...MUL, ...ADD, ...set(TB),
+    ...get(IB_), ...i32(4), ...ADD, ...set(IB_), ...get(IB_), ...get(IB1_), ...LT_U, ...BR_IF0, // ib += 4; while ib < ib1
     ...END,
     ...END,
   ];
