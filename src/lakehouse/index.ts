@@ -17,6 +17,7 @@
  *         aligned on the union of the symbols' dates, never a day after `end` (inclusive as-of), the last
  *         `lookbackDays` dates; simple close-to-close returns from each symbol's previous close, NaN where it has no
  *         bar. Fails fast (inputError LAKEHOUSE_MISSING_DATA) naming EVERY missing symbol or date range at once.
+ *     lh.readDates(sameRequest): Promise<Int32Array>      that axis alone
  *     lh.readPrices(sameRequest): Promise<PriceMatrix>    close/open/high/low/volume on the same axis, NaN where missing
  *         (with `toxicThreshold`, both apply the toxic-bar rule of toxic.ts)
  *     lh.readToxicBars({ ...request, toxicThreshold })    the toxic bars inside the window, with what is booked instead
@@ -227,6 +228,11 @@ export class Lakehouse {
 
   readReturns(req: ReturnsRequest): Promise<ReturnsMatrix> {
     return readReturns(this.store, req);
+  }
+
+  /** The dates readReturns gives for the same request. */
+  async readDates(req: ReturnsRequest): Promise<Int32Array> {
+    return (await readReturns(this.store, req)).dates;
   }
 
   /** Close, open, high, low and volume on the same axis as readReturns for the same request. */

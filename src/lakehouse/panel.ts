@@ -26,9 +26,11 @@ import { toxicBars } from './toxic.js';
 
 export type { PanelData };
 
-/** What the panel serves: the three per-decision readers of the lakehouse, with the same contract. */
+/** What the panel serves: the per-decision readers of the lakehouse, with the same contract. */
 export interface MarketReader {
   readReturns(req: ReturnsRequest): Promise<ReturnsMatrix>;
+  /** The dates readReturns gives for the same request, without its values (a backtest's calendar: every symbol's). */
+  readDates(req: ReturnsRequest): Promise<Int32Array>;
   readPrices(req: ReturnsRequest): Promise<PriceMatrix>;
   readToxicBars(req: ReturnsRequest & { toxicThreshold: number }): Promise<ToxicRow[]>;
 }
@@ -206,6 +208,11 @@ export class ReturnsPanel implements MarketReader {
       else for (let r = 0; r < T; r++) values[k * T + r] = this.data.returns[base + s.rows[r]];
     }
     return { dates: this.datesOf(s), symbols: [...req.symbols], values };
+  }
+
+  async readDates(req: ReturnsRequest): Promise<Int32Array> {
+    const s = this.slice(req);
+    return s ? this.datesOf(s) : (await readReturns(this.store, req)).dates;
   }
 
   /**

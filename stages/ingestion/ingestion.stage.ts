@@ -149,7 +149,7 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
         readReturns: (req) => data.readReturns({ venue: scan!.venue, ...req, toxicThreshold }),
         readToxicBars: (req) => data.readToxicBars({ venue: scan!.venue, ...req, toxicThreshold }),
         // Every day of the venue's data up to `end` (the toxic rule changes values, not days: the panel serves it).
-        calendar: async (end) => (await data.readReturns({ venue: scan!.venue, symbols: venueSymbols, end, allowEmpty: true, toxicThreshold })).dates,
+        calendar: (end) => data.readDates({ venue: scan!.venue, symbols: venueSymbols, end, allowEmpty: true, toxicThreshold }),
         assetType: (symbol) => stored.get(symbol)?.asset_type,
         readFunding: (req) => lh.readFunding({ venue: scan!.venue, ...req }),
         readBars: (req) => data.readPrices({ venue: scan!.venue, ...req, toxicThreshold }),

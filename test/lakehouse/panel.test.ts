@@ -66,7 +66,7 @@ const samePrices = (a: PriceMatrix, b: PriceMatrix) => {
   for (const k of ['close', 'open', 'high', 'low', 'volume'] as const) expect(bits(a[k])).toBe(bits(b[k]));
 };
 
-test('every as-of date, lookback and symbol subset: the same returns, bars and toxic bars as the plain readers, bit for bit', async () => {
+test('every as-of date, lookback and symbol subset: the same returns, dates, bars and toxic bars as the plain readers, bit for bit', async () => {
   const subsets = [SYMBOLS, ['EEE', 'AAA'], ['DDD'], ['FFF', 'DDD'], ['BBB', 'CCC', 'EEE']];
   let served = 0;
   for (let t = 1; t < DAYS; t += 3) {
@@ -88,9 +88,10 @@ test('every as-of date, lookback and symbol subset: the same returns, bars and t
         const prices = await panel.readPrices(req);
         samePrices(prices, await lh.readPrices(req));
         expect(await panel.readToxicBars(req)).toEqual(await lh.readToxicBars(req));
-        // The panel answered all three itself (a panel that hands every request to the plain readers would pass the
+        expect([...(await panel.readDates(req))]).toEqual([...plain.r.dates]);
+        // The panel answered all four itself (a panel that hands every request to the plain readers would pass the
         // comparisons above).
-        expect(panelCounters).toEqual({ ...before, served: before.served + 3 });
+        expect(panelCounters).toEqual({ ...before, served: before.served + 4 });
         served++;
       }
     }
