@@ -8,9 +8,8 @@
  * read, by copying the entries of the rows rewritten since (a recency list says which): far fewer lines move, and
  * most merges read rows that are still in cache.
  *
- * Layout in the module's memory (bytes): 64 of scratch (the scan's four lane results), the gather list (i32 per
- * cluster), a mask per column (0 for a live cluster, +Infinity for a merged one and for padding), the cluster
- * sizes as f64, then the working matrix, row-major with a stride `np` = n rounded up to 4; the diagonal holds
+ * Layout in the module's memory (bytes): the gather list (i32 per cluster), a mask per column (0 for a live
+ * cluster, +Infinity for a merged one and for padding), the cluster sizes as f64, then the working matrix, row-major with a stride `np` = n rounded up to 4; the diagonal holds
  * +Infinity, so a row's minimum never picks itself and the Ward update keeps it infinite. Dead columns keep stale
  * values that the mask hides; the update runs over whole rows, dead and padding entries included (harmless).
  *
@@ -20,12 +19,25 @@
  *
  * Same bits: the update evaluates scipy's _ward expression in its order, lane by lane (WebAssembly never fuses a
  * multiply and an add); cluster sizes are exact in f64, so (size_i + size_x) and 1 / (size_x + size_y + size_i)
- * are the same numbers as in integers. The scan keeps, per lane, the first index of the lane's minimum under a
- * strict <, so the lexicographic (value, index) minimum over the lanes is the first index of the row's minimum,
- * exactly what a strict < scan in index order finds.
+ * are the same numbers as in integers. The scan takes the row's minimum under a strict < (pmin: a NaN is never
+ * taken), then the first index whose value == that minimum: the first index of the row's minimum, exactly what a
+ * strict < scan in index order finds (which keeps the first of equal values, 0 and -0 included).
  */
 import {
   assemble,
+  BLOCK,
+  BR,
+  BR_IF,
+  F64_CONST,
+  F64_EQ,
+  F64_LT,
+  F64X2_EQ,
+  F64X2_EXTRACT_LANE,
+  F64X2_PMIN,
+  I32_SHR_U,
+  RETURN,
+  SELECT,
+  V128_ANY_TRUE,
   ensureMemory,
   F64,
   F64_ADD,
@@ -34,7 +46,6 @@ import {
   F64X2_ADD,
   F64X2_CONST,
   F64X2_DIV,
-  F64X2_LT,
   F64X2_MUL,
   F64X2_SPLAT,
   F64X2_SQRT,
@@ -55,38 +66,47 @@ import {
   set,
   tee,
   V128,
-  V128_BITSELECT,
   V128_LOAD,
   V128_STORE,
   type WasmMemory,
 } from './wasm-assembler.js';
 
-// argmin(p, q, quads, out): over 4 * quads entries, value = row[k] + mask[k]; two f64x2 accumulators (entries
-// 4j, 4j+1 and 4j+2, 4j+3) keep per lane the minimum under a strict < and its index; stored at out as
-// [min0 (2 lanes), index0 (2 lanes), min1, index1]. Index -1 with +Infinity: the lane saw nothing smaller.
-const [AP, AQ, AC, AOUT, MIN0, IDX0, MIN1, IDX1, CUR, VAL, MASK] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+// argmin(p, q, quads) -> i32: the first index of the minimum of value = row[k] + mask[k] over 4 * quads entries,
+// -1 when none is below +Infinity. Two passes, both light: the minimum (two f64x2 accumulators under pmin, a
+// strict <, so a NaN is never taken), then the first entry equal to it (== holds for 0 and -0 alike, as a strict <
+// scan keeps the first of them), which the second pass reaches after half the row on average.
+const [AP, AQ, AC, MIN0, MIN1, VAL, TARGET, LEAST, AT] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
 const argminBody = [
   ...F64X2_CONST(Infinity, Infinity), ...tee(MIN0), ...set(MIN1), //        min0 = min1 = +inf
-  ...F64X2_CONST(-1, -1), ...tee(IDX0), ...set(IDX1), //                    idx0 = idx1 = -1
-  ...F64X2_CONST(0, 1), ...set(CUR), //                                     cur = (0, 1)
-  ...LOOP, //                                                               loop
-  ...get(AP), ...V128_LOAD(0), ...get(AQ), ...V128_LOAD(0), ...F64X2_ADD, ...tee(VAL), //   val = row[k..k+1] + mask[k..k+1]
-  ...get(MIN0), ...F64X2_LT, ...set(MASK), //                                  m = val < min0
-  ...get(VAL), ...get(MIN0), ...get(MASK), ...V128_BITSELECT, ...set(MIN0), // min0 = m ? val : min0
-  ...get(CUR), ...get(IDX0), ...get(MASK), ...V128_BITSELECT, ...set(IDX0), // idx0 = m ? cur : idx0
-  ...get(AP), ...V128_LOAD(16), ...get(AQ), ...V128_LOAD(16), ...F64X2_ADD, ...tee(VAL), // val = row[k+2..k+3] + mask[..]
-  ...get(MIN1), ...F64X2_LT, ...set(MASK),
-  ...get(VAL), ...get(MIN1), ...get(MASK), ...V128_BITSELECT, ...set(MIN1),
-  ...get(CUR), ...F64X2_CONST(2, 2), ...F64X2_ADD, ...get(IDX1), ...get(MASK), ...V128_BITSELECT, ...set(IDX1),
-  ...get(CUR), ...F64X2_CONST(4, 4), ...F64X2_ADD, ...set(CUR), //              cur += 4
+  ...get(AP), ...set(AT), //                                                 (AT keeps p for the second pass)
+  ...LOOP,
+  ...get(MIN0), ...get(AP), ...V128_LOAD(0), ...get(AQ), ...V128_LOAD(0), ...F64X2_ADD, ...F64X2_PMIN, ...set(MIN0), //   min0 = val < min0 ? val : min0
+  ...get(MIN1), ...get(AP), ...V128_LOAD(16), ...get(AQ), ...V128_LOAD(16), ...F64X2_ADD, ...F64X2_PMIN, ...set(MIN1), // (entries 4j + 2, 4j + 3)
   ...get(AP), ...i32(32), ...I32_ADD, ...set(AP), //                           p += 32
   ...get(AQ), ...i32(32), ...I32_ADD, ...set(AQ), //                           q += 32
   ...get(AC), ...i32(1), ...I32_SUB, ...tee(AC), ...BR_IF0, //                 while (--quads)
   ...END,
-  ...get(AOUT), ...get(MIN0), ...V128_STORE(0),
-  ...get(AOUT), ...get(IDX0), ...V128_STORE(16),
-  ...get(AOUT), ...get(MIN1), ...V128_STORE(32),
-  ...get(AOUT), ...get(IDX1), ...V128_STORE(48),
+  ...get(MIN0), ...get(MIN1), ...F64X2_PMIN, ...tee(MIN0), ...F64X2_EXTRACT_LANE(1), // the least of the four lanes
+  ...get(MIN0), ...F64X2_EXTRACT_LANE(0),
+  ...get(MIN0), ...F64X2_EXTRACT_LANE(1), ...get(MIN0), ...F64X2_EXTRACT_LANE(0), ...F64_LT, ...SELECT, ...set(LEAST),
+  ...BLOCK, //                                                                   nothing below +inf: -1
+  ...get(LEAST), ...F64_CONST(Infinity), ...F64_LT, ...BR_IF(0),
+  ...i32(-1), ...RETURN,
+  ...END,
+  ...get(LEAST), ...F64X2_SPLAT, ...set(TARGET),
+  ...get(AQ), ...get(AP), ...I32_SUB, ...set(AQ), //                          AQ = q - p, the mask's offset (both moved alike)
+  ...get(AT), ...set(AP), //                                                     p from the start
+  ...BLOCK,
+  ...LOOP, //                                                                    the first pair holding the minimum
+  ...get(AP), ...V128_LOAD(0), ...get(AP), ...get(AQ), ...I32_ADD, ...V128_LOAD(0), ...F64X2_ADD, ...tee(VAL),
+  ...get(TARGET), ...F64X2_EQ, ...V128_ANY_TRUE, ...BR_IF(1),
+  ...get(AP), ...i32(16), ...I32_ADD, ...set(AP),
+  ...BR(0),
+  ...END,
+  ...END,
+  ...get(AP), ...get(AT), ...I32_SUB, ...i32(3), ...I32_SHR_U, ...tee(AC), //   k = (p - start) / 8; the lane: k or k + 1
+  ...get(AC), ...i32(1), ...I32_ADD,
+  ...get(VAL), ...F64X2_EXTRACT_LANE(0), ...get(LEAST), ...F64_EQ, ...SELECT,
 ];
 
 // update(rx, ry, sz, pairs, dxy, nx, ny): row y = scipy's _ward(row x, row y, dxy, nx, ny, size) over 2 * pairs
@@ -168,7 +188,7 @@ const mirrorBody = [
 ];
 
 const bytes = assemble([
-  { exportAs: 'argmin', params: [I32, I32, I32, I32], locals: [[7, V128]], body: argminBody },
+  { exportAs: 'argmin', params: [I32, I32, I32], results: [I32], locals: [[4, V128], [1, F64], [1, I32]], body: argminBody },
   { exportAs: 'update', params: [I32, I32, I32, I32, F64, F64, F64], locals: [[8, V128]], body: updateBody },
   { exportAs: 'gather', params: [I32, I32, I32, I32, I32], locals: [[1, I32]], body: gatherBody },
   { exportAs: 'pack', params: [I32, I32, I32, I32], locals: [], body: packBody },
@@ -176,7 +196,7 @@ const bytes = assemble([
 ]);
 
 interface Kernel {
-  argmin: (p: number, q: number, quads: number, out: number) => void;
+  argmin: (p: number, q: number, quads: number) => number;
   update: (rx: number, ry: number, sz: number, pairs: number, dxy: number, nx: number, ny: number) => void;
   gather: (dst: number, src: number, stride: number, list: number, count: number) => void;
   pack: (dst: number, src: number, list: number, count: number) => void;
@@ -248,13 +268,12 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
   const k = instance();
   if (!k || n < 2) return false;
   const np = (n + 3) & ~3;
-  const LIST = 64;
+  const LIST = 0;
   const MASKS = LIST + np * 4;
   const SIZES = MASKS + np * 8;
   const MATRIX = SIZES + np * 8;
   if (!ensureMemory(k.mem, MATRIX + np * np * 8)) return false;
   const heap = new Float64Array(k.mem.buffer);
-  const scratch = heap.subarray(0, 8);
   const list = new Int32Array(k.mem.buffer, LIST, np);
   const mask = heap.subarray(MASKS / 8, MASKS / 8 + np);
   const size = heap.subarray(SIZES / 8, SIZES / 8 + np);
@@ -313,18 +332,7 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
     fresh[r] = clock;
   };
   // First index of the row's minimum over live clusters (-1 if none is below +Infinity).
-  const nearest = (r: number): number => {
-    k.argmin(MATRIX + r * stride * 8, MASKS, stride >> 2, 0);
-    let best = scratch[0]!;
-    let at = scratch[2]!;
-    for (const [v, i] of [[scratch[1]!, scratch[3]!], [scratch[4]!, scratch[6]!], [scratch[5]!, scratch[7]!]] as const) {
-      if (v < best || (v === best && i < at)) {
-        best = v;
-        at = i;
-      }
-    }
-    return at;
-  };
+  const nearest = (r: number): number => k.argmin(MATRIX + r * stride * 8, MASKS, stride >> 2);
 
   const chain = new Int32Array(n);
   let chainLength = 0;

@@ -42,13 +42,23 @@ export const I32_ADD = [0x6a];
 export const I32_SUB = [0x6b];
 export const I32_MUL = [0x6c];
 export const I32_SHL = [0x74];
+export const I32_SHR_U = [0x76];
 export const F64_ADD = [0xa0];
 export const I32_LOAD = (offset: number) => [0x28, 2, ...uleb(offset)]; // i32.load align=4
 export const F64_LOAD = (offset: number) => [0x2b, 3, ...uleb(offset)]; // f64.load align=8
 export const F64_STORE = (offset: number) => [0x39, 3, ...uleb(offset)]; // f64.store align=8
 export const LOOP = [0x03, 0x40]; // loop (no result)
+export const BLOCK = [0x02, 0x40]; // block (no result)
 export const END = [0x0b];
 export const BR_IF0 = [0x0d, 0x00]; // br_if 0 (the innermost loop)
+export const BR = (depth: number) => [0x0c, ...uleb(depth)]; // br: a loop's start, a block's end
+export const BR_IF = (depth: number) => [0x0d, ...uleb(depth)];
+export const RETURN = [0x0f];
+export const SELECT = [0x1b]; // a, b, c -> c ? a : b
+export const F64_LT = [0x63];
+export const F64_EQ = [0x61];
+/** f64.const */
+export const F64_CONST = (v: number) => [0x44, ...new Uint8Array(Float64Array.of(v).buffer)];
 
 const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm];
 export const V128_LOAD = (offset: number) => simd(0x00, 3, ...uleb(offset)); // v128.load align=8
@@ -60,6 +70,11 @@ export const V128_BITSELECT = simd(0x52);
 /** i8x16.shuffle: byte k of the result is byte lanes[k] of a ++ b (0-15 from a, 16-31 from b). */
 export const I8X16_SHUFFLE = (lanes: number[]) => simd(0x0d, ...lanes);
 export const F64X2_LT = simd(0x49);
+export const F64X2_EQ = simd(0x47);
+export const F64X2_EXTRACT_LANE = (lane: number) => simd(0x21, lane);
+export const V128_ANY_TRUE = simd(0x53);
+/** f64x2.pmin(a, b) = b < a ? b : a, lane by lane (a strict <: a NaN b is never taken). */
+export const F64X2_PMIN = simd(0xf6);
 export const F64X2_SQRT = simd(0xef);
 export const F64X2_ADD = simd(0xf0);
 export const F64X2_SUB = simd(0xf1);

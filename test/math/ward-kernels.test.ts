@@ -204,6 +204,14 @@ describe("against scipy's nn_chain transcribed (ties, duplicates, large n): bit 
         return { condensed: Float64Array.from({ length: (n * (n - 1)) / 2 }, () => Math.round(random() * 10) / 10), n };
       },
     ],
+    [
+      'zeros of both signs among ties (0 and -0 are equal to a strict <: the first one wins) n=47',
+      () => {
+        const random = seededRandom(26);
+        const n = 47;
+        return { condensed: Float64Array.from({ length: (n * (n - 1)) / 2 }, () => [0, -0, 0.25, 0.5][Math.floor(random() * 4)]!), n };
+      },
+    ],
     ['all distances equal n=33', () => ({ condensed: new Float64Array((33 * 32) / 2).fill(1), n: 33 })],
     ['all distances zero n=6', () => ({ condensed: new Float64Array(15), n: 6 })],
     ['gaussian n=2001 d=8', () => ({ condensed: pointsDistances(gaussianPoints(2001, 8, 25)), n: 2001 })],
