@@ -14,7 +14,7 @@ import { dict } from '../../src/util/keyed.js';
 import { runError } from '../../src/core/errors.js';
 import { bool, fraction, int, params, pluginRefList, type Static } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
-import { verdictsOf, type Filter, type FilterCheck } from './filter.js';
+import { verdictsOf, type Filter, type FilterCheck, type FilterVerdicts } from './filter.js';
 import { hardenEntropy, HTR_STAGE_NAMES, selectWinners, type Evaluation, type HtrStage, type Member } from '../../src/portfolio/selection.js';
 
 const PARAMS = params({
@@ -68,13 +68,16 @@ export class PolicyStage implements Stage<SelectionContext, PolicyParams> {
       ...(hardened ? { entropy_max: Object.fromEntries(refs.filter((r) => typeof r.params.entropy_max === 'number').map((r) => [r.name, { from: r.params.entropy_max, to: strict[refs.indexOf(r)]!.entropy_max }])) } : {}),
     });
 
+    // Each filter's strict verdicts: a hard filter keeps its thresholds in the relaxed stage, so its verdicts there are
+    // these (a filter's verdicts depend on the features, its params and the context only).
+    const strictVerdicts: FilterVerdicts[] = [];
     const evaluate = (stage: HtrStage, list: Record<string, unknown>[]): Evaluation => {
       // Keyed by symbol: no prototype, so a symbol named `constructor` or `__proto__` is a symbol like any other.
       const vetoes = dict<Veto[]>();
       const hard = new Set<string>();
       const soft = new Set<string>();
       filters.forEach((f, i) => {
-        const verdicts = f.evaluate(features, list[i]!, ctx);
+        const verdicts = stage === 1 ? (strictVerdicts[i] = f.evaluate(features, list[i]!, ctx)) : f.hard ? strictVerdicts[i]! : f.evaluate(features, list[i]!, ctx);
         const vetoedHere: { symbol: string; metric: string; value: FilterCheck['value']; threshold: FilterCheck['threshold'] }[] = [];
         for (const s of features.symbols) {
           for (const c of verdictsOf(verdicts, s)) {
