@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { writeJson } from './shared.js';
 import { traceSymbol, type Trace } from '../api/trace.js';
+import { wholeNumber } from '../util/words.js';
 
 export { readRunJson, traceSymbol, type Json, type Trace } from '../api/trace.js';
 
@@ -26,7 +27,7 @@ export function formatTrace(t: Trace): string {
   }
   if (t.discovery) {
     const c = t.discovery.candidate ?? {};
-    out.push('', `discovery  found by scanner '${t.discovery.scanner}' on ${t.discovery.venue} (as of ${t.discovery.as_of})`, `           ${[c.asset_type, c.sector, c.volume_24h !== undefined ? `24h volume ${Math.round(c.volume_24h).toLocaleString('en-US')}` : null, c.metadata?.status].filter(Boolean).join(', ')}`);
+    out.push('', `discovery  found by scanner '${t.discovery.scanner}' on ${t.discovery.venue} (as of ${t.discovery.as_of})`, `           ${[c.asset_type, c.sector, c.volume_24h !== undefined ? `24h volume ${wholeNumber(c.volume_24h)}` : null, c.metadata?.status].filter(Boolean).join(', ')}`);
   }
   if (t.features) out.push('', 'features   ' + Object.entries(t.features).map(([k, v]) => `${k} ${n(v)}`).join(', '));
   // The champion first (scores.json's keys are sorted, like every JSON artifact's).

@@ -8,6 +8,7 @@ import type { Lakehouse, SymbolRow } from '../../src/lakehouse/index.js';
 import { isoFromDay } from '../../src/util/dates.js';
 import { tradesDaily } from '../../src/lakehouse/health.js';
 import { byCodeUnit } from '../../src/util/order.js';
+import { wholeNumber } from '../../src/util/words.js';
 
 /** Discovery's record of each step (the contract is core's: the context and the reports carry it). */
 export type { DroppedSymbol, FunnelStep } from '../../src/core/context.js';
@@ -174,7 +175,6 @@ export interface DiscoveryRules {
   sort_by: 'volume_24h' | 'market_cap_rank' | 'given';
 }
 
-const money = (x: number) => Math.round(x).toLocaleString('en-US');
 
 /**
  * Liquidity floors, exclusions, identity dedup (the most liquid listing kept), sort and limit; each step counted, and
@@ -197,7 +197,7 @@ export function discover(cands: Candidate[], rules: DiscoveryRules, funnel: Scan
   step(
     'liquidity',
     out.filter((c) => c.volume_24h === undefined || c.volume_24h >= floor(c)),
-    (c) => ({ reason: `quote volume ${money(c.volume_24h!)} below the ${c.asset_type} floor of ${money(floor(c))}`, value: c.volume_24h!, floor: floor(c) }),
+    (c) => ({ reason: `quote volume ${wholeNumber(c.volume_24h!)} below the ${c.asset_type} floor of ${wholeNumber(floor(c))}`, value: c.volume_24h!, floor: floor(c) }),
     `spot >= ${rules.min_volume_spot}, perp >= ${rules.min_volume_perp}`,
   );
   const stable = new Set(rules.exclude_stablecoins ? STABLECOINS : []);

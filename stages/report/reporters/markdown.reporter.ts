@@ -8,6 +8,7 @@ import type { AnyContext, BacktestParity } from '../../../src/core/context.js';
 import { metaMarkdown } from './meta-sections.js';
 import { tournamentMarkdown } from './tournament-sections.js';
 import { isoFromDay } from '../../../src/util/dates.js';
+import { wholeNumber } from '../../../src/util/words.js';
 import { droppedBySteps, driftText, MONTHS, monthlyGrid, passedOnceRelaxed, pct as pctOf, relativeRows, STEP_NAMES, vetoOrder, vetoOutcome, windowRows, type SelectionView } from './selection-sections.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
@@ -84,7 +85,7 @@ export class MarkdownReporter implements Reporter<AnyContext, MarkdownParams> {
     if (sel.raw_pool) {
       lines.push('', `## Candidates (${sel.raw_pool.length})`, '', '| symbol | venue | asset type | sector | 24h volume |', '|---|---|---|---|---:|');
       for (const c of sel.raw_pool.slice(0, top))
-        lines.push(`| ${c.symbol} | ${c.venue ?? c.exchange ?? ''} | ${c.asset_type ?? ''} | ${c.sector ?? ''} | ${c.volume_24h === undefined ? '' : Math.round(c.volume_24h).toLocaleString('en-US')} |`);
+        lines.push(`| ${c.symbol} | ${c.venue ?? c.exchange ?? ''} | ${c.asset_type ?? ''} | ${c.sector ?? ''} | ${c.volume_24h === undefined ? '' : wholeNumber(c.volume_24h)} |`);
       if (sel.raw_pool.length > top) lines.push(`| … ${sel.raw_pool.length - top} more | | | | |`);
     }
     if (sel.returns) {
