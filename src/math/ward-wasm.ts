@@ -5,13 +5,16 @@
  * Why it is faster: the time goes to memory, not arithmetic. The JavaScript loop keeps the n x n matrix symmetric
  * by writing the merged cluster's column on every merge, one cache line (and at n = 2000 one page) per live
  * cluster. Here only the merged cluster's row is written; another row is brought up to date just before it is
- * read, by copying the entries of the rows rewritten since (a recency list says which): far fewer lines move, and
- * most merges read rows that are still in cache.
+ * read, by copying the entries of the rows rewritten since: far fewer lines move, and most merges read rows that
+ * are still in cache. A log of the merges says which rows those are; the gather kernel walks it itself, a
+ * sequential read (a linked list of the rewritten rows, walked in JavaScript, cost more than the copies).
  *
- * Layout in the module's memory (bytes): the gather list (i32 per cluster), a mask per column (0 for a live
- * cluster, +Infinity for a merged one and for padding), the cluster sizes as f64, then the working matrix, row-major with a stride `np` = n rounded up to 4; the diagonal holds
- * +Infinity, so a row's minimum never picks itself and the Ward update keeps it infinite. Dead columns keep stale
- * values that the mask hides; the update runs over whole rows, dead and padding entries included (harmless).
+ * Layout in the module's memory (bytes): the live positions that a compaction packs, the merge that last rewrote
+ * each row and the row that each merge rewrote (i32 per cluster, each), a mask per column (0 for a live cluster,
+ * +Infinity for a merged one and for padding), the cluster sizes as f64, then the working matrix, row-major with a
+ * stride `np` = n rounded up to 4; the diagonal holds +Infinity, so a row's minimum never picks itself and the Ward
+ * update keeps it infinite. Dead columns keep stale values that the mask hides; the update runs over whole rows,
+ * dead and padding entries included (harmless).
  *
  * The clustering stage hands over the upper triangle only (the correlation's row kernels write that much): it is
  * mirrored here, in the engine's memory, by a SIMD transpose of 2 x 2 blocks (two 16-byte loads, two shuffles, two
@@ -35,6 +38,7 @@ import {
   F64X2_EXTRACT_LANE,
   F64X2_PMIN,
   I32_SHR_U,
+  I32_NE,
   RETURN,
   SELECT,
   V128_ANY_TRUE,
@@ -135,16 +139,22 @@ const updateBody = [
   ...END,
 ];
 
-// gather(dst, src, stride, list, count): for v in list[0..count): dst[v] = src[v * stride] (bytes for dst and
-// stride): row r takes its entry for cluster v from row v.
-const [GD, GS, GST, GL, GC, GV] = [0, 1, 2, 3, 4, 5];
+// gather(dst, src, stride, log, written, t, count): for the merges t, t + 1, ... (count of them), v = log[t] (the
+// cluster the merge rewrote) and, when row v has not been rewritten since (written[v] == t: a later merge or v's
+// own merging into another cluster moved written[v]), dst[v] = src[v * stride]: row r takes its entry for cluster v
+// from row v. Bytes for dst, src, stride, log (at entry t) and written.
+const [GD, GS, GST, GL, GW, GT, GC, GV] = [0, 1, 2, 3, 4, 5, 6, 7];
 const gatherBody = [
   ...LOOP,
-  ...get(GL), ...I32_LOAD(0), ...set(GV), //                                     v = list[j]
+  ...get(GL), ...I32_LOAD(0), ...set(GV), //                                     v = log[t]
+  ...BLOCK,
+  ...get(GW), ...get(GV), ...i32(2), ...I32_SHL, ...I32_ADD, ...I32_LOAD(0), ...get(GT), ...I32_NE, ...BR_IF(0), // written[v] != t: skip
   ...get(GD), ...get(GV), ...i32(3), ...I32_SHL, ...I32_ADD, //                   &dst[v]
   ...get(GS), ...get(GV), ...get(GST), ...I32_MUL, ...I32_ADD, ...F64_LOAD(0), // src[v * stride]
   ...F64_STORE(0),
+  ...END,
   ...get(GL), ...i32(4), ...I32_ADD, ...set(GL),
+  ...get(GT), ...i32(1), ...I32_ADD, ...set(GT),
   ...get(GC), ...i32(1), ...I32_SUB, ...tee(GC), ...BR_IF0, //                  while (--count)
   ...END,
 ];
@@ -190,7 +200,7 @@ const mirrorBody = [
 const bytes = assemble([
   { exportAs: 'argmin', params: [I32, I32, I32], results: [I32], locals: [[4, V128], [1, F64], [1, I32]], body: argminBody },
   { exportAs: 'update', params: [I32, I32, I32, I32, F64, F64, F64], locals: [[8, V128]], body: updateBody },
-  { exportAs: 'gather', params: [I32, I32, I32, I32, I32], locals: [[1, I32]], body: gatherBody },
+  { exportAs: 'gather', params: [I32, I32, I32, I32, I32, I32, I32], locals: [[1, I32]], body: gatherBody },
   { exportAs: 'pack', params: [I32, I32, I32, I32], locals: [], body: packBody },
   { exportAs: 'mirror', params: [I32, I32, I32, I32, I32], locals: [[3, I32], [2, V128]], body: mirrorBody },
 ]);
@@ -198,7 +208,7 @@ const bytes = assemble([
 interface Kernel {
   argmin: (p: number, q: number, quads: number) => number;
   update: (rx: number, ry: number, sz: number, pairs: number, dxy: number, nx: number, ny: number) => void;
-  gather: (dst: number, src: number, stride: number, list: number, count: number) => void;
+  gather: (dst: number, src: number, stride: number, log: number, written: number, t: number, count: number) => void;
   pack: (dst: number, src: number, list: number, count: number) => void;
   mirror: (src: number, dst: number, stride: number, rowPairs: number, colPairs: number) => void;
   mem: WasmMemory;
@@ -269,12 +279,16 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
   if (!k || n < 2) return false;
   const np = (n + 3) & ~3;
   const LIST = 0;
-  const MASKS = LIST + np * 4;
+  const WRITTEN = LIST + np * 4;
+  const LOG = WRITTEN + np * 4;
+  const MASKS = LOG + np * 4;
   const SIZES = MASKS + np * 8;
   const MATRIX = SIZES + np * 8;
   if (!ensureMemory(k.mem, MATRIX + np * np * 8)) return false;
   const heap = new Float64Array(k.mem.buffer);
   const list = new Int32Array(k.mem.buffer, LIST, np);
+  const written = new Int32Array(k.mem.buffer, WRITTEN, np);
+  const log = new Int32Array(k.mem.buffer, LOG, np);
   const mask = heap.subarray(MASKS / 8, MASKS / 8 + np);
   const size = heap.subarray(SIZES / 8, SIZES / 8 + np);
   const W = heap.subarray(MATRIX / 8, MATRIX / 8 + np * np);
@@ -305,20 +319,12 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
   let live = n;
   const ids = Int32Array.from({ length: n }, (_, i) => i);
 
-  // Row r is current once every live cluster rewritten after `fresh[r]` has been copied in; `written[v]` is when
-  // row v was last rewritten, and the recency list holds the rewritten live clusters, most recent first.
-  const written = new Int32Array(n).fill(-1);
-  const fresh = new Int32Array(n).fill(-1);
-  const next = new Int32Array(n).fill(-1);
-  const prev = new Int32Array(n).fill(-1);
-  let head = -1;
+  // Row r is current once the entries of every live cluster rewritten after merge `fresh[r]` have been copied in:
+  // merge t rewrote row log[t], and that entry still counts while written[log[t]] == t (written[v] is the merge
+  // that last rewrote row v, -1 once v has merged into another cluster). Merges are numbered from 1.
+  written.fill(-1, 0, n);
+  const fresh = new Int32Array(n);
   let clock = 0;
-  const unlink = (v: number) => {
-    if (prev[v]! >= 0) next[prev[v]!] = next[v]!;
-    else if (head === v) head = next[v]!;
-    if (next[v]! >= 0) prev[next[v]!] = prev[v]!;
-    prev[v] = next[v] = -1;
-  };
   const refresh = (r: number) => {
     if (loaded && !loaded[r]) {
       W.set(rows!.subarray(r * n, r * n + n), r * np);
@@ -326,9 +332,7 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
       loaded[r] = 1;
     }
     const since = fresh[r]!;
-    let count = 0;
-    for (let v = head; v >= 0 && written[v]! > since; v = next[v]!) if (v !== r) list[count++] = v;
-    if (count > 0) k.gather(MATRIX + r * stride * 8, MATRIX + r * 8, stride * 8, LIST, count);
+    if (clock > since) k.gather(MATRIX + r * stride * 8, MATRIX + r * 8, stride * 8, LOG + (since + 1) * 4, WRITTEN, since + 1, clock - since);
     fresh[r] = clock;
   };
   // First index of the row's minimum over live clusters (-1 if none is below +Infinity).
@@ -339,7 +343,6 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
   const compact = () => {
     for (let i = 0; i < m; i++) if (mask[i] === 0) refresh(i);
     loaded = null;
-    // (the gather list is free again: it becomes the list of the live positions)
     const position = new Int32Array(m).fill(-1);
     let kept = 0;
     for (let i = 0; i < m; i++) {
@@ -361,12 +364,9 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
     mask.fill(0, 0, kept).fill(Infinity, kept, packed);
     size.fill(0, kept, packed);
     for (let c = 0; c < chainLength; c++) chain[c] = position[chain[c]!]!;
-    // Every row is current: the recency list starts empty.
+    // Every row is current: the log's earlier entries are never read again.
     written.fill(-1);
     fresh.fill(clock);
-    next.fill(-1);
-    prev.fill(-1);
-    head = -1;
     m = kept;
     stride = packed;
   };
@@ -418,13 +418,10 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
     size[y] = nx + ny;
     k.update(MATRIX + x * stride * 8, MATRIX + y * stride * 8, SIZES, stride >> 1, currentMin, nx, ny);
     clock++;
-    unlink(x);
-    unlink(y);
+    written[x] = -1;
     written[y] = clock;
+    log[clock] = y;
     fresh[y] = clock;
-    next[y] = head;
-    if (head >= 0) prev[head] = y;
-    head = y;
     if (--live <= m * COMPACT_WHEN_LIVE && live >= 4) compact();
   }
   return true;

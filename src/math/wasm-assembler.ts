@@ -41,6 +41,7 @@ export const i32 = (v: number) => [0x41, ...sleb(v)]; // i32.const
 export const I32_ADD = [0x6a];
 export const I32_SUB = [0x6b];
 export const I32_MUL = [0x6c];
+export const I32_NE = [0x47];
 export const I32_SHL = [0x74];
 export const I32_SHR_U = [0x76];
 export const F64_ADD = [0xa0];
