@@ -108,8 +108,8 @@ function spacingFor(grid: MomentGrid, rows: number, n: number): number {
   if (G < 2) return 0;
   let best = 0;
   let bestCost = rows;
+  const bytes = triangleBytes(n);
   for (let c = 1; c <= G; c++) {
-    const bytes = triangleBytes(n);
     if (checkpoints(G, c) * bytes > KEEP_BUDGET || (checkpoints(G, c) + 2) * bytes > MEMORY_BUDGET) continue;
     const cost = foldsPerDecision(G, step / block, c) * (block + 1 + PASS_ROWS) + PASS_ROWS;
     if (cost < bestCost) [best, bestCost] = [c, cost];
@@ -157,6 +157,7 @@ export class BlockMoments {
   private size = 0;
   private blocks = new Map<number, BlockData>();
   private stacks = new Map<number, Stacks>();
+  private spacings = new Map<string, number>();
 
   /** `spacing`: keep the suffixes this far apart instead of spacingFor's (tests: any spacing gives the same bits). */
   constructor(
@@ -182,7 +183,9 @@ export class BlockMoments {
     const b = this.grid.block;
     const rows = end - start;
     if (n < 2 || !kernels()) return false;
-    const spacing = spacingFor(this.grid, rows, n);
+    // The choice is a function of (rows, n) and costs a count of folds per spacing: made once per window length.
+    const key = `${rows}:${n}`;
+    const spacing = this.spacings.get(key) ?? this.spacings.set(key, spacingFor(this.grid, rows, n)).get(key)!;
     if (spacing === 0) return false;
     const c = this.spacing ?? spacing;
     const G = rows / b;
