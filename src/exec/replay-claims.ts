@@ -7,8 +7,14 @@
  * from the back, descending, would keep them lukewarm at best: at N=2000 a descending decision costs 103 ms CPU
  * against 75 ms ascending, measured in one thread on the walk-forward bench).
  *
+ * A worker starts late (it loads the modules and rebuilds the pipeline first). A thread done with its block takes
+ * the next block over, front first, while that block's owner has not started: it goes on ascending and warm, and
+ * nobody waits for a worker that is still loading (the owner, once ready, steals like any thread done early).
+ *
  * Each block is one 64-bit word, its front index in the high half and its back index (exclusive) in the low half,
- * changed by compare-and-exchange only: a date is claimed by exactly one thread, whoever gets there first.
+ * changed by compare-and-exchange only: a date is claimed by exactly one thread, whoever gets there first. After the
+ * words, one 32-bit state per block (NOT_STARTED, STARTED by its owner, ADOPTED by the thread before it), also set by
+ * compare-and-exchange: a block's front is advanced by one thread only.
  * `decideClaimed` is the loop every thread of the pool runs over its claims, the run's own and the workers'.
  */
 import { batchAttributes } from '../pipeline/runner.js';
@@ -29,16 +35,25 @@ const LOW = (1n << HALF) - 1n;
 const pack = (front: number, back: number): bigint => (BigInt(front) << HALF) | BigInt(back);
 const unpack = (w: bigint): { front: number; back: number } => ({ front: Number(w >> HALF), back: Number(w & LOW) });
 
+const NOT_STARTED = 0;
+const STARTED = 1;
+const ADOPTED = 2;
+
 export class ReplayClaims {
   private readonly words: BigInt64Array;
+  private readonly states: Int32Array;
+  /** By owner: the block whose front it advances (its own once started, then each next one it adopts); -1 none. */
+  private readonly fronts = new Map<number, number>();
 
   constructor(readonly buffer: SharedArrayBuffer) {
-    this.words = new BigInt64Array(buffer);
+    const blocks = buffer.byteLength / 12;
+    this.words = new BigInt64Array(buffer, 0, blocks);
+    this.states = new Int32Array(buffer, 8 * blocks, blocks);
   }
 
   /** `n` dates in `blocks` contiguous blocks of equal length (to one date), the first ones first. */
   static split(n: number, blocks: number): ReplayClaims {
-    const claims = new ReplayClaims(new SharedArrayBuffer(8 * blocks));
+    const claims = new ReplayClaims(new SharedArrayBuffer(12 * blocks));
     for (let k = 0; k < blocks; k++) claims.words[k] = pack(Math.floor((k * n) / blocks), Math.floor(((k + 1) * n) / blocks));
     return claims;
   }
@@ -53,16 +68,25 @@ export class ReplayClaims {
   }
 
   /**
-   * The next run for the owner of block `own`: its next date from the front, else a run stolen from another block;
-   * undefined when nothing is left worth taking.
+   * The next run for the owner of block `own`: its next date from the front (of its block, or of the next blocks it
+   * adopted), else a run stolen from another block; undefined when nothing is left worth taking.
    */
   next(own: number): ClaimedRun | undefined {
-    for (;;) {
-      const w = Atomics.load(this.words, own);
+    // The owner's first claim: its block is its own unless the thread before it adopted it meanwhile.
+    let k = this.fronts.get(own) ?? (Atomics.compareExchange(this.states, own, NOT_STARTED, STARTED) === ADOPTED ? -1 : own);
+    while (k >= 0) {
+      const w = Atomics.load(this.words, k);
       const { front, back } = unpack(w);
-      if (front >= back) return this.steal();
-      if (Atomics.compareExchange(this.words, own, w, pack(front + 1, back)) === w) return { from: front, to: front + 1, stolen: false };
+      if (front >= back) {
+        // The next block, while its owner is still starting: ascending on from here, the caches warm.
+        k = k + 1 < this.blocks && Atomics.compareExchange(this.states, k + 1, NOT_STARTED, ADOPTED) === NOT_STARTED ? k + 1 : -1;
+        this.fronts.set(own, k);
+        continue;
+      }
+      this.fronts.set(own, k);
+      if (Atomics.compareExchange(this.words, k, w, pack(front + 1, back)) === w) return { from: front, to: front + 1, stolen: false };
     }
+    return this.steal();
   }
 
   /**

@@ -43,11 +43,13 @@ export async function replayInPool(
   const owners = Array.from({ length: claims.blocks }, (_, k) => k).slice(decideHere ? 1 : 0);
   const outcomes: (ReplayOutcome | undefined)[] = new Array(n);
   let done = 0;
+  let everyDecided!: () => void;
+  const allIn = new Promise<void>((resolve) => (everyDecided = resolve));
   const decided = (index: number, outcome: ReplayOutcome) => {
     outcomes[index] = outcome;
     onProgress(++done);
+    if (done === n) everyDecided();
   };
-  const workers: Worker[] = [];
   // The market this thread has read, once in shared memory for every worker (not re-read and re-decoded in each).
   const shared = owners.length ? shareDecoded() : undefined;
   // Set when a share fails: nothing more is handed out, and this thread stops before its next decision.
@@ -57,16 +59,23 @@ export async function replayInPool(
     failed.abort(err);
     throw err;
   };
-  const onWorker = (own: number) =>
-    new Promise<DataSource[]>((resolve, reject) => {
-      const w = new Worker(workerUrl, { workerData: { ...base, dates, claims: { buffer: claims.buffer, own }, ...(shared ? { shared } : {}) } satisfies ReplayJob });
-      workers.push(w);
+  const failure = new Promise<never>((_, reject) => failed.signal.addEventListener('abort', () => reject(failed.signal.reason)));
+  failure.catch(() => {});
+  // Once every date is decided, a worker that decided none (still starting when the others took its block over) is
+  // ended, not waited for: what it would still do is load.
+  let ending = false;
+  const onWorker = (own: number) => {
+    const w = new Worker(workerUrl, { workerData: { ...base, dates, claims: { buffer: claims.buffer, own }, ...(shared ? { shared } : {}) } satisfies ReplayJob });
+    const worker = { w, decisions: 0, sources: undefined as unknown as Promise<DataSource[]> };
+    worker.sources = new Promise<DataSource[]>((resolve, reject) => {
       let settled = false;
       w.on('message', (m: ReplayMessage) => {
         // A traced run: the worker's spans, exported here as part of the run's trace.
         if (m.kind !== 'decided') adoptSpans(m.spans);
-        if (m.kind === 'decided') decided(m.index, m.outcome);
-        else if (m.kind === 'done') {
+        if (m.kind === 'decided') {
+          worker.decisions++;
+          decided(m.index, m.outcome);
+        } else if (m.kind === 'done') {
           settled = true;
           resolve(m.sources);
         } else {
@@ -82,30 +91,36 @@ export async function replayInPool(
       w.once('exit', (code) => {
         if (!settled) reject(new FractalError('REPLAY_FAILED', `a backtest worker exited (code ${code}) without a result`, { exitCode: 1 }));
       });
-    }).catch(fail);
-  const inThisThread = async (): Promise<DataSource[]> => {
-    if (!decideHere) return [];
+    }).catch((err: unknown) => (ending && worker.decisions === 0 ? [] : fail(err)));
+    return worker;
+  };
+  const inThisThread = async (): Promise<void> => {
+    if (!decideHere) return;
     await decideClaimed(claims, 0, dates, {}, async (i) => {
       // Between two decisions the workers' messages are handled (their decisions, a failure), and a failure stops here.
       await new Promise(setImmediate);
       if (failed.signal.aborted) throw failed.signal.reason;
       decided(i, await decideHere(dates[i]!));
     }).catch(fail);
-    return [];
   };
   // The workers start first: they load while this thread decides its share.
-  const remote = owners.map(onWorker);
+  const workers = owners.map(onWorker);
   const local = inThisThread();
   try {
-    const sources = (await Promise.all([local, ...remote])).flat();
+    // Every date decided (or, should one be left out, every thread ended), unless a thread fails first.
+    await Promise.race([Promise.all([local, Promise.race([allIn, Promise.all(workers.map((w) => w.sources))])]), failure]);
+    ending = true;
     const missing = outcomes.findIndex((o) => o === undefined);
     if (missing >= 0) throw new FractalError('REPLAY_FAILED', `the backtest pool ended without a decision for day ${dates[missing]}`, { exitCode: 1 });
+    // The data a worker read is part of the run's data identity: each worker that decided hands it over as it ends.
+    const sources = (await Promise.race([Promise.all(workers.filter((w) => w.decisions > 0).map((w) => w.sources)), failure])).flat();
     return { outcomes: outcomes as ReplayOutcome[], sources };
   } finally {
     // Done or failed: no worker outlives the pool, nor does this thread's share go on deciding.
+    ending = true;
     claims.close();
     failed.abort();
-    for (const w of workers) void w.terminate();
+    for (const { w } of workers) void w.terminate();
     await local.catch(() => {});
   }
 }

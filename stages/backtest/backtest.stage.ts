@@ -33,12 +33,13 @@ export const BAND_DRIFT_LIMIT = 0.25;
 export const FIRST_REBALANCE = ['after_train_days', 'after_train_returns'] as const;
 
 /**
- * CPU milliseconds a replay worker thread spends before it starts on its first decision (see `threads` below):
- * measured on the walk-forward bench at N=500, 2 workers add 2.4-2.5 CPU s to the run, their cold decisions included.
+ * CPU milliseconds a replay worker thread adds to the run before its first decision (see `threads` below): measured
+ * on the walk-forward bench, its own thread is ready after 80-90 ms, and the process's CPU (the compiler's and the
+ * collector's threads too) rises by about 600 ms with a worker whose first decision is its only cold one.
  */
-const WORKER_START_CPU_MS = 1000;
-/** At most this many decisions are made in process to time them before the rest may go to worker threads. */
-const PROBES = 8;
+const WORKER_START_CPU_MS = 600;
+/** The first (cold) decision costs about this many warm ones: see `threads` below. */
+const COLD_OVER_WARM = 4;
 
 const PARAMS = params({
   train_window: int('Days of history each decision sees.', 252, { min: 2 }),
@@ -54,7 +55,7 @@ const PARAMS = params({
   simulator: pluginRef('simulator', 'How the decisions are held: `vectorized` (weights with drift) or `event_driven` (orders, fills and a cash account); docs/backtest.md compares them.', 'vectorized'),
   parity: bool("Also hold the champion's decisions with the other simulator (the order-level `event_driven` against the `vectorized` reference; event_driven with its defaults when the simulator is vectorized) and write parity.json and a report section: how far the vectorized backtest can be trusted.", false),
   periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
-  workers: int("Threads deciding windows in parallel (windows are independent; any number gives the same bytes). When omitted, up to eight decisions are made in process to time them, and the others go to one thread per core (at least 4 windows each; the run's own thread takes a share) when what threads would save on them (a warm decision's CPU time times their number, less a thread's share) outweighs a worker's start-up (about 1 CPU s, plus a first decision as cold as the run's own). 1 decides them in process.", undefined, { min: 1 }),
+  workers: int("Threads deciding windows in parallel (windows are independent; any number gives the same bytes). When omitted, the first decision is made in process to time it, and the others go to one thread per core (at least 4 windows each; the run's own thread takes a share) when what threads save on them (a quarter of the first decision's CPU time times their number, less a thread's share) outweighs a worker's start-up (about 0.6 CPU s, plus its first decision, colder than the run's own); a worker still starting when the others are done is ended, never waited for. 1 decides them in process.", undefined, { min: 1 }),
   first_rebalance: oneOfStr(FIRST_REBALANCE, "When the first decision is made. 'after_train_days': on the train_window-th day of data, whose window holds train_window − 1 returns (the first day of data has no return). 'after_train_returns': one day later, once train_window returns exist, so every decision sees train_window returns (numpy's `R[t - train:t]` with the first decision at t = train).", 'after_train_days'),
 });
 export type BacktestParams = Static<typeof PARAMS>;
@@ -138,39 +139,24 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
     for (let t = (first + 1) % block; t < T; t += block) starts.push(calendar[t]!);
     const replayOpts = { lookbackDays: train, challengers: wantChallengers, grid: { block, step, starts } };
     const progress = (done: number) => env.progress('backtest windows', Math.min(done, rebalances.length), rebalances.length);
-    // Worker threads pay a start-up, on their own cores, in wall time: modules, the pipeline and the scan rebuilt
-    // (WORKER_START_CPU_MS), then a first decision as cold as the run's own first one (it also builds the returns
-    // panel, or its moments, from scratch). Worth it only when the decisions left, warm, lose more than that in
-    // process: warm × left × (1 - 1/t) > start-up + (first - warm), per t threads. Without a `workers` param up to PROBES
-    // decisions are made in process and timed in CPU (which a busy machine does not inflate, unlike wall time): the
-    // first, and the fastest of the others as the warm cost (the JIT is still warming up on the second; measured on
-    // the walk-forward bench: N=500 0.12 s, 0.10 s, then 0.04 s; N=2000 0.6-0.8 s, then 0.14-0.26 s). Decisions are
-    // independent: where each is made never changes it.
+    // Worker threads pay a start-up on their own cores: modules loaded, the pipeline rebuilt, the compiler's work
+    // (WORKER_START_CPU_MS), then a first decision colder than the run's own first one. The pool never waits for a
+    // worker that is still starting (this thread takes its dates over, src/exec/replay-claims.ts), so a worker costs
+    // wall time only through its CPU: worth it when what t threads save on the decisions left, warm, outweighs that:
+    // warm × left × (1 - 1/t) > start-up + first. Without a `workers` param the first decision is made in process and
+    // timed in CPU (which a busy machine does not inflate, unlike wall time), and the workers start right after it;
+    // a warm decision is estimated from it (the walk-forward bench: N=500 54-67 ms, then 8-45 ms; N=2000 210-225 ms,
+    // then 45-60 ms: COLD_OVER_WARM). Decisions are independent: where each is made never changes it.
     let threads = p.workers;
     const head: ReplayOutcome[] = [];
     if (threads === undefined) {
-      const cpuOf = async (k: number): Promise<number> => {
-        const cpu0 = process.cpuUsage();
-        head.push(...(await this.replays.replayMany(dates.slice(k, k + 1), { ...replayOpts, threads: 1, onProgress: () => progress(k + 1) })));
-        const cpu = process.cpuUsage(cpu0);
-        return (cpu.user + cpu.system) / 1000;
-      };
-      const first = await cpuOf(0);
-      let warm = first;
-      // Up to PROBES decisions in process: the early ones overstate the rest (the JIT, and the block moments that
-      // later windows reuse, are still cold: at N=500 the second and third cost 0.10 s, the average 0.03 s), so a
-      // clear gain sends the rest to threads at once and a marginal one waits for a warmer reading.
-      const worth = (margin: number) => {
-        const left = dates.length - head.length;
-        const t = defaultThreads(left);
-        return t > 1 && warm * left * (1 - 1 / t) > margin * (WORKER_START_CPU_MS + first - warm) ? t : 1;
-      };
-      threads = 1;
-      for (let k = 1; k < Math.min(PROBES, dates.length); k++) {
-        warm = Math.min(warm, await cpuOf(k));
-        if (k >= 2 && (threads = worth(2)) > 1) break;
-      }
-      if (threads === 1) threads = worth(1);
+      const cpu0 = process.cpuUsage();
+      head.push(...(await this.replays.replayMany(dates.slice(0, 1), { ...replayOpts, threads: 1, onProgress: () => progress(1) })));
+      const cpu = process.cpuUsage(cpu0);
+      const first = (cpu.user + cpu.system) / 1000;
+      const left = dates.length - 1;
+      const t = defaultThreads(left);
+      threads = (first / COLD_OVER_WARM) * left * (1 - 1 / t) > WORKER_START_CPU_MS + first ? t : 1;
     }
     const rest = await this.replays.replayMany(dates.slice(head.length), { ...replayOpts, threads, onProgress: (done) => progress(head.length + done) });
     const all = [...head, ...rest];

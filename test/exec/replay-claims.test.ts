@@ -1,7 +1,8 @@
 /**
  * The replay pool's claims (src/exec/replay-claims.ts): owners take their block from the front one date at a time,
- * a thread whose block is empty takes the back half of the block with the most left (3 or more), and threads
- * claiming at once, each in its own worker, never claim a date twice nor leave one out.
+ * a thread whose block is empty goes on with the next block while its owner has not started, else takes the back
+ * half of the block with the most left (3 or more), and threads claiming at once, each in its own worker, never claim
+ * a date twice nor leave one out.
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,33 +18,53 @@ function drain(claims: ReplayClaims, own: number) {
 }
 
 test('the owner goes ascending from the front; a thief takes the back half of the fullest block while 3 or more are left', () => {
-  // Blocks [0, 6), [6, 13), [13, 20).
+  // Blocks [0, 6), [6, 13), [13, 20), each owner started.
   const claims = ReplayClaims.split(20, 3);
   expect(claims.next(0)).toEqual({ from: 0, to: 1, stolen: false });
   expect(claims.next(0)).toEqual({ from: 1, to: 2, stolen: false });
+  expect(claims.next(1)).toEqual({ from: 6, to: 7, stolen: false });
   expect(claims.next(2)).toEqual({ from: 13, to: 14, stolen: false });
   expect(drain(claims, 0)).toEqual([
     { from: 2, to: 3, stolen: false },
     { from: 3, to: 4, stolen: false },
     { from: 4, to: 5, stolen: false },
     { from: 5, to: 6, stolen: false },
-    // Left: block 1 has 7 (6..12), block 2 has 6 (14..19): half of block 1's, from its back.
+    // Left: block 1 has 6 (7..12), block 2 has 6 (14..19): half of the first of them, from its back.
     { from: 10, to: 13, stolen: true },
-    // 4 against 6: block 2's back 3.
+    // 3 against 6: block 2's back 3.
     { from: 17, to: 20, stolen: true },
-    // 4 against 3, then 2 against 3; then 2 and 2, too few to be worth taking.
-    { from: 8, to: 10, stolen: true },
+    // 3 and 3: block 1's back 1, then block 2's; then 2 and 2, too few to be worth taking.
+    { from: 9, to: 10, stolen: true },
     { from: 16, to: 17, stolen: true },
   ]);
   // What is left is the owners' own.
   expect(drain(claims, 1)).toEqual([
-    { from: 6, to: 7, stolen: false },
     { from: 7, to: 8, stolen: false },
+    { from: 8, to: 9, stolen: false },
   ]);
   expect(drain(claims, 2)).toEqual([
     { from: 14, to: 15, stolen: false },
     { from: 15, to: 16, stolen: false },
   ]);
+});
+
+test('a thread done with its block goes on with the next one while its owner has not started; the owner, late, steals', () => {
+  // Blocks [0, 6), [6, 13), [13, 20); the owners of blocks 1 and 2 are still starting.
+  // Nobody else started: block 0, then block 1 from its front, then block 2, ascending on, no date stolen (the
+  // caches stay warm); the owners, ready at last, find nothing left.
+  const alone = ReplayClaims.split(20, 3);
+  expect(drain(alone, 0)).toEqual(Array.from({ length: 20 }, (_, i) => ({ from: i, to: i + 1, stolen: false })));
+  expect(alone.next(1)).toBeUndefined();
+  expect(alone.next(2)).toBeUndefined();
+  // Block 1 taken over up to 9, block 2 not yet.
+  const claims2 = ReplayClaims.split(20, 3);
+  for (let i = 0; i < 9; i++) claims2.next(0);
+  // Block 1's owner, ready now, finds its block taken over: it steals (block 2, untouched, has the most left: 7).
+  expect(claims2.next(1)).toEqual({ from: 17, to: 20, stolen: true });
+  // Block 2's owner starts on its own block, what is left of it.
+  expect(claims2.next(2)).toEqual({ from: 13, to: 14, stolen: false });
+  // The thread that adopted block 1 goes on at its front.
+  expect(claims2.next(0)).toEqual({ from: 9, to: 10, stolen: false });
 });
 
 test('closed, nothing more is handed out', () => {
