@@ -22,7 +22,8 @@
  *
  * Same bits: the update evaluates scipy's _ward expression in its order, lane by lane (WebAssembly never fuses a
  * multiply and an add); cluster sizes are exact in f64, so (size_i + size_x) and 1 / (size_x + size_y + size_i)
- * are the same numbers as in integers. The scan takes the row's minimum under a strict < (pmin: a NaN is never
+ * are the same numbers as in integers, and the latter comes from a table of 1 / k filled by that very division
+ * (correctly rounded, so the same bits). The scan takes the row's minimum under a strict < (pmin: a NaN is never
  * taken), then the first index whose value == that minimum: the first index of the row's minimum, exactly what a
  * strict < scan in index order finds (which keeps the first of equal values, 0 and -0 included).
  */
@@ -38,18 +39,18 @@ import {
   F64X2_EXTRACT_LANE,
   F64X2_PMIN,
   I32_SHR_U,
+  I32_TRUNC_F64_U,
+  F64X2_REPLACE_LANE,
   I32_NE,
   RETURN,
   SELECT,
   V128_ANY_TRUE,
   ensureMemory,
   F64,
-  F64_ADD,
   F64_LOAD,
   F64_STORE,
   F64X2_ADD,
   F64X2_CONST,
-  F64X2_DIV,
   F64X2_MUL,
   F64X2_SPLAT,
   F64X2_SQRT,
@@ -113,17 +114,21 @@ const argminBody = [
   ...get(VAL), ...F64X2_EXTRACT_LANE(0), ...get(LEAST), ...F64_EQ, ...SELECT,
 ];
 
-// update(rx, ry, sz, pairs, dxy, nx, ny): row y = scipy's _ward(row x, row y, dxy, nx, ny, size) over 2 * pairs
-// entries, in scipy's order: sqrt((s + nx) * t * a * a + (s + ny) * t * b * b - s * t * dxy * dxy), t = 1 / (nx + ny + s).
-const [RX, RY, SZ, UC, DXY, NX, NY, VNXY, VNX, VNY, VD, SI, T, AV, BV] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+// update(rx, ry, sz, pairs, dxy, nx, ny, recip): row y = scipy's _ward(row x, row y, dxy, nx, ny, size) over
+// 2 * pairs entries, in scipy's order: sqrt((s + nx) * t * a * a + (s + ny) * t * b * b - s * t * dxy * dxy),
+// t = 1 / (nx + ny + s). t is read from a table of 1 / k (recip: the byte address of its entry nx + ny; s is a whole
+// number), the same correctly rounded quotient, without a division per entry: the divider is left to the square
+// root, and the two were the loop's bottleneck.
+const [RX, RY, SZ, UC, DXY, NX, NY, RB, VNX, VNY, VD, SI, T, AV, BV] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
 const updateBody = [
-  ...get(NX), ...get(NY), ...F64_ADD, ...F64X2_SPLAT, ...set(VNXY), //        vnxy = splat(nx + ny)
   ...get(NX), ...F64X2_SPLAT, ...set(VNX),
   ...get(NY), ...F64X2_SPLAT, ...set(VNY),
   ...get(DXY), ...F64X2_SPLAT, ...set(VD),
   ...LOOP,
   ...get(SZ), ...V128_LOAD(0), ...set(SI), //                                  s = size[k..k+1]
-  ...F64X2_CONST(1, 1), ...get(VNXY), ...get(SI), ...F64X2_ADD, ...F64X2_DIV, ...set(T), // t = 1 / (nx + ny + s)
+  ...get(RB), ...get(SZ), ...F64_LOAD(0), ...I32_TRUNC_F64_U, ...i32(3), ...I32_SHL, ...I32_ADD, ...F64_LOAD(0), ...F64X2_SPLAT,
+  ...get(RB), ...get(SZ), ...F64_LOAD(8), ...I32_TRUNC_F64_U, ...i32(3), ...I32_SHL, ...I32_ADD, ...F64_LOAD(0),
+  ...F64X2_REPLACE_LANE(1), ...set(T), //                                      t = (recip[nx + ny + s_k], recip[nx + ny + s_k+1])
   ...get(RX), ...V128_LOAD(0), ...set(AV), //                                   a = row x
   ...get(RY), ...V128_LOAD(0), ...set(BV), //                                   b = row y
   ...get(RY),
@@ -199,7 +204,7 @@ const mirrorBody = [
 
 const bytes = assemble([
   { exportAs: 'argmin', params: [I32, I32, I32], results: [I32], locals: [[4, V128], [1, F64], [1, I32]], body: argminBody },
-  { exportAs: 'update', params: [I32, I32, I32, I32, F64, F64, F64], locals: [[8, V128]], body: updateBody },
+  { exportAs: 'update', params: [I32, I32, I32, I32, F64, F64, F64, I32], locals: [[7, V128]], body: updateBody },
   { exportAs: 'gather', params: [I32, I32, I32, I32, I32, I32, I32], locals: [[1, I32]], body: gatherBody },
   { exportAs: 'pack', params: [I32, I32, I32, I32], locals: [], body: packBody },
   { exportAs: 'mirror', params: [I32, I32, I32, I32, I32], locals: [[3, I32], [2, V128]], body: mirrorBody },
@@ -207,7 +212,7 @@ const bytes = assemble([
 
 interface Kernel {
   argmin: (p: number, q: number, quads: number) => number;
-  update: (rx: number, ry: number, sz: number, pairs: number, dxy: number, nx: number, ny: number) => void;
+  update: (rx: number, ry: number, sz: number, pairs: number, dxy: number, nx: number, ny: number, recip: number) => void;
   gather: (dst: number, src: number, stride: number, log: number, written: number, t: number, count: number) => void;
   pack: (dst: number, src: number, list: number, count: number) => void;
   mirror: (src: number, dst: number, stride: number, rowPairs: number, colPairs: number) => void;
@@ -283,7 +288,8 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
   const LOG = WRITTEN + np * 4;
   const MASKS = LOG + np * 4;
   const SIZES = MASKS + np * 8;
-  const MATRIX = SIZES + np * 8;
+  const RECIP = SIZES + np * 8;
+  const MATRIX = RECIP + (np + 4) * 8;
   if (!ensureMemory(k.mem, MATRIX + np * np * 8)) return false;
   const heap = new Float64Array(k.mem.buffer);
   const list = new Int32Array(k.mem.buffer, LIST, np);
@@ -292,6 +298,9 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
   const mask = heap.subarray(MASKS / 8, MASKS / 8 + np);
   const size = heap.subarray(SIZES / 8, SIZES / 8 + np);
   const W = heap.subarray(MATRIX / 8, MATRIX / 8 + np * np);
+  // 1 / k for the sizes a merge can sum to (k <= n), as the update's t = 1 / (nx + ny + s) would divide them.
+  const recip = heap.subarray(RECIP / 8, RECIP / 8 + n + 1);
+  for (let s = 1; s <= n; s++) recip[s] = 1 / s;
   const finishRow = (i: number) => {
     W[i * np + i] = Infinity;
     W.fill(0, i * np + n, i * np + np);
@@ -416,7 +425,7 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
     size[x] = 0;
     mask[x] = Infinity;
     size[y] = nx + ny;
-    k.update(MATRIX + x * stride * 8, MATRIX + y * stride * 8, SIZES, stride >> 1, currentMin, nx, ny);
+    k.update(MATRIX + x * stride * 8, MATRIX + y * stride * 8, SIZES, stride >> 1, currentMin, nx, ny, RECIP + (nx + ny) * 8);
     clock++;
     written[x] = -1;
     written[y] = clock;

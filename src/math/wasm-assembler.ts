@@ -45,6 +45,7 @@ export const I32_NE = [0x47];
 export const I32_SHL = [0x74];
 export const I32_SHR_U = [0x76];
 export const F64_ADD = [0xa0];
+export const I32_TRUNC_F64_U = [0xab];
 export const I32_LOAD = (offset: number) => [0x28, 2, ...uleb(offset)]; // i32.load align=4
 export const F64_LOAD = (offset: number) => [0x2b, 3, ...uleb(offset)]; // f64.load align=8
 export const F64_STORE = (offset: number) => [0x39, 3, ...uleb(offset)]; // f64.store align=8
@@ -73,6 +74,7 @@ export const I8X16_SHUFFLE = (lanes: number[]) => simd(0x0d, ...lanes);
 export const F64X2_LT = simd(0x49);
 export const F64X2_EQ = simd(0x47);
 export const F64X2_EXTRACT_LANE = (lane: number) => simd(0x21, lane);
+export const F64X2_REPLACE_LANE = (lane: number) => simd(0x22, lane);
 export const V128_ANY_TRUE = simd(0x53);
 /** f64x2.pmin(a, b) = b < a ? b : a, lane by lane (a strict <: a NaN b is never taken). */
 export const F64X2_PMIN = simd(0xf6);
