@@ -32,7 +32,6 @@ import {
   BLOCK,
   BR,
   BR_IF,
-  F64_CONST,
   F64_EQ,
   F64_LT,
   F64X2_EQ,
@@ -76,11 +75,12 @@ import {
   type WasmMemory,
 } from './wasm-assembler.js';
 
-// argmin(p, q, quads) -> i32: the first index of the minimum of value = row[k] + mask[k] over 4 * quads entries,
-// -1 when none is below +Infinity. Two passes, both light: the minimum (two f64x2 accumulators under pmin, a
-// strict <, so a NaN is never taken), then the first entry equal to it (== holds for 0 and -0 alike, as a strict <
-// scan keeps the first of them), which the second pass reaches after half the row on average.
-const [AP, AQ, AC, MIN0, MIN1, VAL, TARGET, LEAST, AT] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+// argmin(p, q, quads, bound) -> i32: the first index of the minimum of value = row[k] + mask[k] over 4 * quads
+// entries, -1 when the minimum is not below `bound` (+Infinity: when no value is). Two passes, both light: the
+// minimum (two f64x2 accumulators under pmin, a strict <, so a NaN is never taken), then, only if it is below the
+// bound, the first entry equal to it (== holds for 0 and -0 alike, as a strict < scan keeps the first of them),
+// which the second pass reaches after half the row on average.
+const [AP, AQ, AC, BOUND, MIN0, MIN1, VAL, TARGET, LEAST, AT] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 const argminBody = [
   ...F64X2_CONST(Infinity, Infinity), ...tee(MIN0), ...set(MIN1), //        min0 = min1 = +inf
   ...get(AP), ...set(AT), //                                                 (AT keeps p for the second pass)
@@ -94,8 +94,8 @@ const argminBody = [
   ...get(MIN0), ...get(MIN1), ...F64X2_PMIN, ...tee(MIN0), ...F64X2_EXTRACT_LANE(1), // the least of the four lanes
   ...get(MIN0), ...F64X2_EXTRACT_LANE(0),
   ...get(MIN0), ...F64X2_EXTRACT_LANE(1), ...get(MIN0), ...F64X2_EXTRACT_LANE(0), ...F64_LT, ...SELECT, ...set(LEAST),
-  ...BLOCK, //                                                                   nothing below +inf: -1
-  ...get(LEAST), ...F64_CONST(Infinity), ...F64_LT, ...BR_IF(0),
+  ...BLOCK, //                                                                   nothing below the bound: -1
+  ...get(LEAST), ...get(BOUND), ...F64_LT, ...BR_IF(0),
   ...i32(-1), ...RETURN,
   ...END,
   ...get(LEAST), ...F64X2_SPLAT, ...set(TARGET),
@@ -203,7 +203,7 @@ const mirrorBody = [
 ];
 
 const bytes = assemble([
-  { exportAs: 'argmin', params: [I32, I32, I32], results: [I32], locals: [[4, V128], [1, F64], [1, I32]], body: argminBody },
+  { exportAs: 'argmin', params: [I32, I32, I32, F64], results: [I32], locals: [[4, V128], [1, F64], [1, I32]], body: argminBody },
   { exportAs: 'update', params: [I32, I32, I32, I32, F64, F64, F64, I32], locals: [[7, V128]], body: updateBody },
   { exportAs: 'gather', params: [I32, I32, I32, I32, I32, I32, I32], locals: [[1, I32]], body: gatherBody },
   { exportAs: 'pack', params: [I32, I32, I32, I32], locals: [], body: packBody },
@@ -211,7 +211,7 @@ const bytes = assemble([
 ]);
 
 interface Kernel {
-  argmin: (p: number, q: number, quads: number) => number;
+  argmin: (p: number, q: number, quads: number, bound: number) => number;
   update: (rx: number, ry: number, sz: number, pairs: number, dxy: number, nx: number, ny: number, recip: number) => void;
   gather: (dst: number, src: number, stride: number, log: number, written: number, t: number, count: number) => void;
   pack: (dst: number, src: number, list: number, count: number) => void;
@@ -344,8 +344,6 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
     if (clock > since) k.gather(MATRIX + r * stride * 8, MATRIX + r * 8, stride * 8, LOG + (since + 1) * 4, WRITTEN, since + 1, clock - since);
     fresh[r] = clock;
   };
-  // First index of the row's minimum over live clusters (-1 if none is below +Infinity).
-  const nearest = (r: number): number => k.argmin(MATRIX + r * stride * 8, MASKS, stride >> 2);
 
   const chain = new Int32Array(n);
   let chainLength = 0;
@@ -393,16 +391,15 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
     for (;;) {
       x = chain[chainLength - 1]!;
       refresh(x);
-      const at = nearest(x);
-      if (chainLength > 1) {
-        // The chain's previous element wins ties (scipy starts its scan from it): reciprocal nearest neighbours.
-        const before = chain[chainLength - 2]!;
-        const dBefore = W[x * stride + before]!;
-        if (!(at >= 0 && W[x * stride + at]! < dBefore)) {
-          y = before;
-          currentMin = dBefore;
-          break;
-        }
+      // The chain's previous element wins ties (scipy starts its scan from it): only a distance below it extends
+      // the chain, and the scan looks for the index only then (-1: the pair x, before is reciprocal).
+      const before = chainLength > 1 ? chain[chainLength - 2]! : -1;
+      const dBefore = before >= 0 ? W[x * stride + before]! : Infinity;
+      const at = k.argmin(MATRIX + x * stride * 8, MASKS, stride >> 2, dBefore);
+      if (before >= 0 && at < 0) {
+        y = before;
+        currentMin = dBefore;
+        break;
       }
       // -1: nothing below +Infinity in the row (only for distances that overflow); the JavaScript loop then takes
       // index 0 as well, the same choice as long as no compaction has renumbered the clusters.

@@ -59,8 +59,6 @@ export const RETURN = [0x0f];
 export const SELECT = [0x1b]; // a, b, c -> c ? a : b
 export const F64_LT = [0x63];
 export const F64_EQ = [0x61];
-/** f64.const */
-export const F64_CONST = (v: number) => [0x44, ...new Uint8Array(Float64Array.of(v).buffer)];
 
 const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm];
 export const V128_LOAD = (offset: number) => simd(0x00, 3, ...uleb(offset)); // v128.load align=8
