@@ -1,5 +1,5 @@
 /**
- * The nearest-neighbour chain of Ward's linkage with its two row kernels in WebAssembly SIMD: the same merges, the
+ * The nearest-neighbour chain of Ward's linkage with its row kernels in WebAssembly SIMD: the same merges, the
  * same heights bit for bit and the same tie-breaking as the JavaScript loop in ward.ts (and scipy's nn_chain).
  *
  * Why it is faster: the time goes to memory, not arithmetic. The JavaScript loop keeps the n x n matrix symmetric
@@ -11,10 +11,10 @@
  *
  * Layout in the module's memory (bytes): the live positions that a compaction packs, the merge that last rewrote
  * each row and the row that each merge rewrote (i32 per cluster, each), a mask per column (0 for a live cluster,
- * +Infinity for a merged one and for padding), the cluster sizes as f64, then the working matrix, row-major with a
- * stride `np` = n rounded up to 4; the diagonal holds +Infinity, so a row's minimum never picks itself and the Ward
- * update keeps it infinite. Dead columns keep stale values that the mask hides; the update runs over whole rows,
- * dead and padding entries included (harmless).
+ * +Infinity for a merged one and for padding), the cluster sizes as f64, a table of 1 / k for k <= n, then the
+ * working matrix, row-major with a stride `np` = n rounded up to 4; the diagonal holds +Infinity, so a row's
+ * minimum never picks itself and the Ward update keeps it infinite. Dead columns keep stale values that the mask
+ * hides; the update runs over whole rows, dead and padding entries included (harmless).
  *
  * The clustering stage hands over the upper triangle only (the correlation's row kernels write that much): it is
  * mirrored here, in the engine's memory, by a SIMD transpose of 2 x 2 blocks (two 16-byte loads, two shuffles, two
