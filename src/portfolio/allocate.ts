@@ -8,8 +8,7 @@
  */
 import { FractalError, runError, type ParamPath } from '../core/errors.js';
 import type { EngineMeta, Params, PluginRef, PluginResolver } from '../core/plugin.js';
-import { correlationMatrix } from '../math/correlation.js';
-import { estimateCovariance, expectedReturns, regulariseCovariance } from '../math/covariance-estimators.js';
+import { estimateRisk, expectedReturns, regulariseCovariance } from '../math/covariance-estimators.js';
 import { QPInfeasibleError } from '../math/qp.js';
 import { messageOf } from '../util/thrown.js';
 import { FEASIBILITY_TOLERANCE, violation, type AllocationEngine, type AllocationProblem } from './engine.js';
@@ -133,12 +132,13 @@ export function allocate(returns: AssetReturns, constraints: AllocationConstrain
   const n = symbols.length;
   const { budget } = constraints;
   const matrix = { values, nSymbols: n, nDays: T };
-  const est = estimateCovariance(matrix, { estimator: estimation.estimator, missing: estimation.missing, halflife: estimation.halflife, periods: estimation.periods });
+  // The covariance and the correlation from one pass over the window where the estimator is the sample's.
+  const est = estimateRisk(matrix, { estimator: estimation.estimator, missing: estimation.missing, halflife: estimation.halflife, periods: estimation.periods });
   const reg = regulariseCovariance(est.cov, n);
   if (reg.shrinkage > 0 || reg.reason) audit('covariance_regularised', { shrinkage: reg.shrinkage, reason: reg.reason ?? null });
   const mu = expectedReturns(matrix, estimation.expectedReturns, estimation.periods);
   for (let i = 0; i < n; i++) if (mu[i] !== mu[i]) mu[i] = 0;
-  const corr = correlationMatrix(matrix, { missing: estimation.missing });
+  const corr = est.corr;
   const estimates: AllocationEstimates = { cov: reg.cov, mu, regularisation: reg.shrinkage, ...(est.shrinkage !== undefined ? { shrinkage: est.shrinkage } : {}), ...(reg.reason ? { regularisationReason: reg.reason } : {}) };
 
   const beta = constraints.beta;

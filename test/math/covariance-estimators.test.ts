@@ -1,7 +1,8 @@
 /** Estimators against independent references: the published Ledoit-Wolf formula (sklearn), pandas cov, CAGR. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { estimateCovariance, expectedReturns, ledoitWolf, regulariseCovariance, choleskyCheck, ewmaCovariance } from '../../src/math/covariance-estimators.js';
+import { correlationMatrix, covarianceMatrix } from '../../src/math/correlation.js';
+import { estimateCovariance, estimateRisk, expectedReturns, ledoitWolf, regulariseCovariance, choleskyCheck, ewmaCovariance, sampleMoments } from '../../src/math/covariance-estimators.js';
 import { DATA_DIR } from '../data.js';
 
 const REF = JSON.parse(readFileSync(new URL('../stages/fixtures/allocation/reference.json', import.meta.url), 'utf8'));
@@ -67,4 +68,67 @@ test('a singular covariance is shrunk until positive definite and the intensity 
   const r = regulariseCovariance(C, 2);
   expect(r.shrinkage).toBeGreaterThan(0);
   expect(choleskyCheck(r.cov, 2)).toBeGreaterThan(1e-10);
+});
+
+/** Entry by entry the same number: NaN where NaN, -0 where -0, every bit of every finite value. */
+function expectSameBits(actual: Float64Array, expected: Float64Array) {
+  expect(actual.length).toBe(expected.length);
+  const differ = Array.from(actual, (x, k) => k).filter((k) => !Object.is(actual[k], expected[k]));
+  expect(differ.map((k) => [k, actual[k], expected[k]])).toEqual([]);
+}
+
+/** 13 columns (not a multiple of the SIMD kernel's 8) x 61 days: gaps, a late listing, constant columns, a nearly empty one. */
+function awkwardReturns() {
+  const n = 13, T = 61;
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 48271) % 2147483647) / 2147483647 - 0.5) * 0.06;
+  const values = new Float64Array(n * T);
+  for (let k = 0; k < values.length; k++) values[k] = rnd();
+  for (let t = 0; t < T; t++) {
+    values[2 * T + t] = 0.01; // constant
+    values[3 * T + t] = t % 5 === 0 ? NaN : 0.003; // constant with gaps
+    values[4 * T + t] = t < 20 ? NaN : values[4 * T + t]!; // listed late
+    values[5 * T + t] = t === 30 ? 0.02 : NaN; // one value
+    values[6 * T + t] = NaN; // none
+    if (t % 7 === 3) values[8 * T + t] = NaN; // scattered gaps
+    values[9 * T + t] = values[0 * T + t]! * -2; // perfectly anti-correlated with column 0 (a clamp at -1)
+  }
+  return { values, nSymbols: n, nDays: T };
+}
+
+describe('sampleMoments and estimateRisk: the sums shared, the bits of covarianceMatrix and correlationMatrix', () => {
+  const gapFree = { ...awkwardReturns() };
+  gapFree.values = gapFree.values.map((x, k) => (x === x ? x : 0.001 * (k % 3)));
+  const cases = { 'gaps, NaNs and constant columns': awkwardReturns(), 'no gap (constant columns kept)': gapFree, 'the PyPortfolioOpt prices (late listings)': data };
+  for (const [name, m] of Object.entries(cases)) {
+    for (const missing of ['pairwise', 'complete'] as const) {
+      test(`${name}, ${missing}`, () => {
+        const { cov, corr } = sampleMoments(m, missing);
+        expectSameBits(cov, covarianceMatrix(m, { missing }));
+        expectSameBits(corr, correlationMatrix(m, { missing }));
+      });
+    }
+  }
+
+  test('no complete row at all (complete): every entry undefined, as apart', () => {
+    const m = awkwardReturns();
+    const { cov, corr } = sampleMoments(m, 'complete');
+    expect(cov.every((x) => Number.isNaN(x)) && corr.every((x) => Number.isNaN(x))).toBe(true);
+    expectSameBits(cov, covarianceMatrix(m, { missing: 'complete' }));
+    expectSameBits(corr, correlationMatrix(m, { missing: 'complete' }));
+  });
+
+  for (const estimator of ['sample', 'ledoit_wolf', 'ewma'] as const) {
+    test(`estimateRisk(${estimator}) is estimateCovariance and correlationMatrix`, () => {
+      const m = awkwardReturns();
+      const options = { estimator, missing: 'pairwise' as const, halflife: 20, periods: 252 };
+      const risk = estimateRisk(gapFree, options);
+      const apart = estimateCovariance(gapFree, options);
+      expectSameBits(risk.cov, apart.cov);
+      expect(risk.shrinkage).toBe(apart.shrinkage);
+      expectSameBits(risk.corr, correlationMatrix(gapFree, { missing: 'pairwise' }));
+      expectSameBits(estimateRisk(m, options).cov, estimateCovariance(m, options).cov);
+      expectSameBits(estimateRisk(m, options).corr, correlationMatrix(m, { missing: 'pairwise' }));
+    });
+  }
 });
