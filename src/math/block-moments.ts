@@ -30,7 +30,7 @@
  * the same values for the same columns as the window that computed it, else everything is computed again (same
  * bytes, more time). Only the window's own rows are read (no look-ahead: every fold is of blocks inside the window).
  */
-import { addProducts, allocate, crossProductsUpper, heap, kernels, packedLayout, release, transient, type RowOutput } from './cross-products-wasm.js';
+import { addProducts, allocate, heap, kernels, packedLayout, productBands, release, transient, type RowOutput } from './cross-products-wasm.js';
 import type { ColumnMajorMatrix } from './correlation.js';
 
 /** A backtest's schedule in blocks of rows (src/core/plugin.ts DecisionGrid has the same shape). */
@@ -462,29 +462,46 @@ export function packedCrossProducts(centred: Float64Array, n: number, days: numb
 }
 
 /**
- * The direct path's conversion without a triangle in the kernels' memory: the cross products go into `out` itself
- * (its upper triangle and diagonal, as completeCorrelationInto does), then each row is turned into correlations or
- * distances through the kernels' memory. 'write' and 'distance' only (their rows hold nothing else); false without SIMD.
+ * The direct path's correlations or distances without a triangle of n² / 2: the cross products (accumulate's 4 × 4
+ * tiles, each entry summed from 0 in day order) a band of 64 rows at a time, each band's rows turned into
+ * correlations or distances through the kernels' memory while it is there. The sums of squares come first, in
+ * JavaScript with the kernel's arithmetic for entry (i, i) (0 + x₀x₀ + x₁x₁ + …), since a row needs every later
+ * column's. 'write' and 'distance' only (their rows hold nothing else); false without SIMD.
  */
 export function correlationInPlace(centred: Float64Array, n: number, days: number, out: Float64Array, output: Exclude<RowOutput, 'add'>): boolean {
   const k = kernels();
-  if (!k || n === 0 || days === 0 || !crossProductsUpper(centred, n, days, out)) return false;
+  if (!k || n === 0 || days === 0) return false;
   const npad = padded(n);
-  const at = transient(3 * npad * 8)!;
-  const ssAt = at;
-  const inAt = at + npad * 8;
-  const rowAt = at + 2 * npad * 8;
+  const { offsets } = packedLayout(n);
+  // Work area: the sums of squares, one row of output.
+  const work = transient(2 * npad * 8)!;
+  const ss = work / 8;
+  const rowAt = work + npad * 8;
+  const row = rowAt / 8;
   const h = heap();
-  for (let i = 0; i < n; i++) h[ssAt / 8 + i] = out[i * n + i]!;
-  for (let c = n; c < npad; c++) h[ssAt / 8 + c] = 0;
-  const kernel = k[`corr_1_${output}`];
   for (let i = 0; i < n; i++) {
-    const q = i & ~1;
-    const width = n - q;
-    h.set(out.subarray(i * n + q, i * n + n), inAt / 8);
-    kernel(rowAt, inAt, 0, 0, ssAt + q * 8, npad - q, 0, h[ssAt / 8 + i]!);
-    out.set(h.subarray(rowAt / 8, rowAt / 8 + width), i * n + q);
-    out[i * n + i] = output === 'write' ? 1 : 0;
+    const base = i * days;
+    let s = 0;
+    for (let t = 0; t < days; t++) s += centred[base + t]! * centred[base + t]!;
+    h[ss + i] = s;
   }
-  return true;
+  for (let c = n; c < npad; c++) h[ss + c] = 0;
+  const kernel = k[`corr_1_${output}`];
+  const diagonal = output === 'write' ? 1 : 0;
+  return productBands(
+    n,
+    days,
+    2 * npad * 8,
+    (mem, base) => {
+      for (let j = 0; j < n; j++) for (let t = 0; t < days; t++) mem[base + (j & ~7) * days + (j & 7) + 8 * t] = centred[j * days + t]!;
+    },
+    (mem, at, tile0, ib0, ib1) => {
+      for (let i = ib0; i < Math.min(ib1, n); i++) {
+        const q = i & ~1;
+        kernel(rowAt, at + (offsets[i]! - tile0) * 8, 0, 0, work + q * 8, npad - q, 0, mem[ss + i]!);
+        out.set(mem.subarray(row, row + n - q), i * n + q);
+        out[i * n + i] = diagonal;
+      }
+    },
+  );
 }

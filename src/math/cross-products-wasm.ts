@@ -382,6 +382,37 @@ export function addProducts(n: number, segments: readonly { rows: number; dst: n
   return true;
 }
 
+/**
+ * Cross products from 0 of rows of n columns (`fill` writes them as for addProducts), handed over a band of 64 rows
+ * of the packed triangle at a time: `band(heap, at, tile0, ib0, ib1)` while rows ib0 … ib1 − 1 are in the kernels'
+ * memory, row i's column i & ~1 at byte at + (offsets[i] − tile0) * 8 (packedLayout's offsets). No triangle of n² / 2
+ * is held: the direct path's memory is the rows and one band. The first `reserve` bytes of the transient area
+ * (transient()) are left to the caller. False without SIMD.
+ */
+export function productBands(n: number, rows: number, reserve: number, fill: (heap: Float64Array, base: number, rows: number) => void, band: (heap: Float64Array, at: number, tile0: number, ib0: number, ib1: number) => void): boolean {
+  const k = instance();
+  if (!k || n === 0 || rows === 0) return false;
+  const np = (n + 7) & ~7;
+  const skip = (reserve + 15) & ~15;
+  const c0 = scratch(k, skip + rows * np * 8 + 16 + 64 * np * 8) + skip;
+  const segs = c0 + rows * np * 8;
+  const at = segs + 16;
+  const h = new Float64Array(k.mem.buffer);
+  h.fill(0, c0 / 8 + (np - 8) * rows, c0 / 8 + np * rows);
+  fill(h, c0 / 8, rows);
+  const table = new Int32Array(k.mem.buffer, segs, 2);
+  table[0] = rows;
+  table[1] = at;
+  for (let ib0 = 0, tile0 = 0; ib0 < np; ib0 += 64) {
+    const ib1 = Math.min(np, ib0 + 64);
+    // tb0 = 0: the band's tiles are stored from `at` on, as if the triangle started at the band.
+    k.accumulate(c0, np, rows, 0, 0, segs, 1, ib0, ib1, 0);
+    band(h, at, tile0, ib0, ib1);
+    for (let ib = ib0; ib < ib1; ib += 8) tile0 += 8 * (np - ib);
+  }
+  return true;
+}
+
 /** The first free byte above the held regions: a caller's own transient area of `bytes` starts here. */
 export function transient(bytes: number): number | null {
   const k = instance();

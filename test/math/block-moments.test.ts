@@ -5,7 +5,7 @@
  * the kept suffixes any distance apart (the merge order depends on the window alone); windows with gaps, off the
  * grid, several lookbacks, changed rows and changed columns.
  */
-import { BlockMoments, gridWorthIt, type MomentGrid } from '../../src/math/block-moments.js';
+import { BlockMoments, correlationInPlace, gridWorthIt, type MomentGrid } from '../../src/math/block-moments.js';
 import { averageCorrelation, type ColumnMajorMatrix } from '../../src/math/correlation.js';
 import { simdAvailable } from '../../src/math/cross-products-wasm.js';
 import { seededRandom } from './helpers.js';
@@ -226,4 +226,42 @@ test('windows off the grid, too short for it to pay, or too big for its memory t
   // A window whose first day starts no block.
   const cache = new BlockMoments({ block: 20, step: 20, starts: [w.dates[5]!, w.dates[25]!] });
   expect(cache.correlationInto(w.data, w.dates, names(6), 0, 120, new Float64Array(36), 'write')).toBe(false);
+});
+
+maybe.each([
+  [1, 3],
+  [2, 21],
+  [7, 5],
+  [9, 252],
+  [17, 40],
+  [64, 21],
+  [65, 30],
+  [131, 22],
+])('the direct path, %i columns × %i days: each entry the scalar sums, rho and distance bit for bit, the lower triangle left alone (but for the pair of an odd row)', (n, days) => {
+  const u = seededRandom(100 + n);
+  // Centred columns, one of them constant (rho undefined: 0) when there are several.
+  const centred = Float64Array.from({ length: n * days }, (_, k) => (n > 2 && Math.floor(k / days) === 1 ? 0 : 0.01 * (u() - 0.5)));
+  const sum = (i: number, j: number) => {
+    let s = 0;
+    for (let t = 0; t < days; t++) s += centred[i * days + t]! * centred[j * days + t]!;
+    return s;
+  };
+  for (const output of ['write', 'distance'] as const) {
+    const out = new Float64Array(n * n).fill(-7);
+    expect(correlationInPlace(centred, n, days, out, output)).toBe(true);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        // The kernels write pairs of columns: an odd row's entry left of the diagonal too (its correlation).
+        if (j < (i & ~1)) {
+          expect(out[i * n + j]).toBe(-7);
+          continue;
+        }
+        const divisor = Math.sqrt(sum(i, i) * sum(j, j));
+        let rho = divisor === 0 ? 0 : sum(i, j) / divisor;
+        rho = rho > 1 ? 1 : rho < -1 ? -1 : rho === rho ? rho : 0;
+        if (i === j) rho = 1;
+        expect(Object.is(out[i * n + j], output === 'write' ? rho : i === j ? 0 : Math.sqrt(0.5 * Math.max(0, 1 - rho)))).toBe(true);
+      }
+    }
+  }
 });
