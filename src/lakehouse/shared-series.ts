@@ -11,10 +11,24 @@ import type { Ohlcv } from './ohlcv.js';
 
 const COLUMNS = ['open', 'high', 'low', 'close', 'volume'] as const;
 
-/** What a worker receives: each series' buffer and what it holds, and the returns panels built (panel.ts). */
+/**
+ * What a worker receives: each series' buffer and what it holds, the returns panels built (panel.ts) and the
+ * lakehouse scanner's liquidity sums (stages/ingestion/scanners/lakehouse.scanner.ts).
+ */
 export interface SharedSeries {
   series: { key: string; checksum: string; rows: number; funding: boolean; buffer: SharedArrayBuffer }[];
   panels?: { key: string; checksums: string[]; data: PanelData }[];
+  liquidity?: { key: string; checksums: string[]; data: LiquiditySums[] }[];
+}
+
+/**
+ * One symbol's running sums of daily quote volume over its stored bars, in shared memory: `cum[i]` the sum of
+ * close * volume over its first i bars where that product is finite, `known[i]` how many of them it is. Built from
+ * the series of one file version (one entry of `checksums` per symbol, in order).
+ */
+export interface LiquiditySums {
+  cum: Float64Array;
+  known: Int32Array;
 }
 
 /**
@@ -29,6 +43,8 @@ export interface PanelData {
   toxic: { date: number; kind: 'spike' | 'reversal'; value: number; booked: number }[][];
 }
 
+const sameVersions = (a: string[], b: string[]) => a.length === b.length && a.every((c, i) => c === b[i]);
+
 /** Panels built in this thread (weakly held, as the series) and adopted from a parent thread. */
 const builtPanels = new Map<string, { checksums: string[]; data: WeakRef<PanelData> }>();
 const adoptedPanels = new Map<string, { checksums: string[]; data: PanelData }>();
@@ -40,7 +56,21 @@ export function notePanel(key: string, checksums: string[], data: PanelData): vo
 /** The panel a parent thread built for `key` from exactly these file versions, if it shared one. */
 export function adoptedPanel(key: string, checksums: string[]): PanelData | undefined {
   const p = adoptedPanels.get(key);
-  return p && p.checksums.length === checksums.length && p.checksums.every((c, i) => c === checksums[i]) ? p.data : undefined;
+  return p && sameVersions(p.checksums, checksums) ? p.data : undefined;
+}
+
+/** Liquidity sums built in this thread (weakly held, as the panels) and adopted from a parent thread. */
+const builtSums = new Map<string, { checksums: string[]; data: WeakRef<LiquiditySums[]> }>();
+const adoptedSums = new Map<string, { checksums: string[]; data: LiquiditySums[] }>();
+
+export function noteLiquidity(key: string, checksums: string[], data: LiquiditySums[]): void {
+  builtSums.set(key, { checksums, data: new WeakRef(data) });
+}
+
+/** The liquidity sums a parent thread built for `key` from exactly these file versions, if it shared them. */
+export function adoptedLiquidity(key: string, checksums: string[]): LiquiditySums[] | undefined {
+  const p = adoptedSums.get(key);
+  return p && sameVersions(p.checksums, checksums) ? p.data : undefined;
 }
 
 const tag = (key: string, checksum: string) => `${key}\u0000${checksum}`;
@@ -99,6 +129,12 @@ export function shareDecoded(): SharedSeries | undefined {
     if (data) panels.push({ key, checksums: p.checksums, data });
     else builtPanels.delete(key);
   }
+  const liquidity: NonNullable<SharedSeries['liquidity']> = [...adoptedSums].map(([key, p]) => ({ key, ...p }));
+  for (const [key, p] of builtSums) {
+    const data = p.data.deref();
+    if (data) liquidity.push({ key, checksums: p.checksums, data });
+    else builtSums.delete(key);
+  }
   const series: SharedSeries['series'] = [];
   for (const [t, o] of all) {
     const [key, checksum] = t.split('\u0000') as [string, string];
@@ -106,7 +142,7 @@ export function shareDecoded(): SharedSeries | undefined {
     const buffer = bufferOf.get(o) ?? bufferOf.get(inSharedMemory(o))!;
     series.push({ key, checksum, rows: o.date.length, funding: o.funding !== undefined, buffer });
   }
-  return { series, ...(panels.length ? { panels } : {}) };
+  return { series, ...(panels.length ? { panels } : {}), ...(liquidity.length ? { liquidity } : {}) };
 }
 
 /** A worker takes its parent's shared series (views, no copy). */
@@ -119,6 +155,7 @@ export function adoptSharedSeries(shared: SharedSeries | undefined): void {
   }
   // Typed arrays over SharedArrayBuffers cross as views of the same memory; the toxic lists are small copies.
   for (const p of shared.panels ?? []) adoptedPanels.set(p.key, { checksums: p.checksums, data: p.data });
+  for (const p of shared.liquidity ?? []) adoptedSums.set(p.key, { checksums: p.checksums, data: p.data });
 }
 
 function viewsOf(buffer: SharedArrayBuffer, n: number, funding: boolean): Ohlcv {

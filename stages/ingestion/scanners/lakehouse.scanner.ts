@@ -8,6 +8,8 @@ import { inputError } from '../../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, str, strList, typed, type Static } from '../../../src/core/params.js';
 import type { ScannerMeta, PreflightEnv, StageEnv, Universe } from '../../../src/core/plugin.js';
 import type { Lakehouse } from '../../../src/lakehouse/index.js';
+import { entryKey } from '../../../src/lakehouse/registry.js';
+import { adoptedLiquidity, noteLiquidity, type LiquiditySums } from '../../../src/lakehouse/shared-series.js';
 import { barsUpTo, discover, freshAt, LIQUIDITY_DAYS, pickVenue, toCandidate, type Freshness, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
 
 /** The discovery params, shared with the synthetic scanner (which stages a market and then discovers the same way). */
@@ -37,27 +39,30 @@ export function discoverIn(lh: Lakehouse, p: DiscoveryParams, close: () => Promi
   const candidates = discover(picked.rows.map(toCandidate), p, funnel);
 
   // Point in time: each symbol's mean daily quote volume over its bars in the LIQUIDITY_DAYS calendar days up to
-  // the as-of date (never older bars: a delisted coin has none), from prefix sums built once per run (every
-  // backtest replay then costs O(symbols log bars)).
-  let sums: Map<string, { date: Int32Array; cum: Float64Array; known: Int32Array }> | undefined;
-  const load = async () => {
-    if (sums) return sums;
-    sums = new Map();
-    for (const r of picked.rows) {
+  // the as-of date (never older bars: a delisted coin has none), from running sums built once per run (every
+  // backtest replay then costs O(symbols log bars)), or adopted from the thread that built them for the same venue,
+  // symbols and file versions (a backtest worker: src/lakehouse/shared-series.ts). Loaded once (concurrent
+  // decisions wait for the same load); `shared` holds the sums for as long as this scan lives, as what is noted for
+  // sharing is weakly held.
+  type Sums = { bySymbol: Map<string, { date: Int32Array } & LiquiditySums>; shared: LiquiditySums[] };
+  let loading: Promise<Sums> | undefined;
+  const build = async (): Promise<Sums> => {
+    const registry = lh.registry();
+    const key = `${picked.venue}\u0000${picked.rows.map((r) => r.symbol).join('\u0001')}`;
+    const checksums = picked.rows.map((r) => registry.entries[entryKey(picked.venue, r.symbol)]!.checksum);
+    const adopted = adoptedLiquidity(key, checksums);
+    const sums: Sums = { bySymbol: new Map(), shared: [] };
+    for (const [j, r] of picked.rows.entries()) {
+      // Read either way: the series' dates, and the entry logged as read (the run's data hash).
       const o = await lh.readOhlcv(r.symbol, picked.venue);
-      const cum = new Float64Array(o.date.length + 1);
-      const known = new Int32Array(o.date.length + 1);
-      for (let i = 0; i < o.date.length; i++) {
-        const dv = o.close[i] * o.volume[i];
-        const ok = Number.isFinite(dv);
-        known[i + 1] = known[i] + (ok ? 1 : 0);
-        cum[i + 1] = cum[i] + (ok ? dv : 0);
-      }
-      sums.set(r.symbol, { date: o.date, cum, known });
+      const s = adopted?.[j] ?? runningSums(o);
+      sums.shared.push(s);
+      sums.bySymbol.set(r.symbol, { date: o.date, ...s });
     }
+    if (!adopted) noteLiquidity(key, checksums, sums.shared);
     return sums;
   };
-  const liquidityAt = (s: { date: Int32Array; cum: Float64Array; known: Int32Array }, asOf: number): number | undefined => {
+  const liquidityAt = (s: { date: Int32Array } & LiquiditySums, asOf: number): number | undefined => {
     const hi = barsUpTo(s.date, asOf);
     const lo = barsUpTo(s.date, asOf - LIQUIDITY_DAYS);
     const k = s.known[hi] - s.known[lo];
@@ -67,7 +72,7 @@ export function discoverIn(lh: Lakehouse, p: DiscoveryParams, close: () => Promi
   // copies carrying that day's liquidity).
   let listed: Candidate[] | undefined;
   const rediscover = async (asOf: number, opts: { freshness: Freshness }) => {
-    const bars = await load();
+    const bars = (await (loading ??= build())).bySymbol;
     const f: ScanResult['funnel'] = [funnel[0], { ...funnel[1] }];
     const fresh = freshAt((listed ??= picked.rows.map(toCandidate)), asOf, opts.freshness, (s) => bars.get(s)?.date, f);
     const pit = fresh.map((c) => ({ ...c, volume_24h: liquidityAt(bars.get(c.symbol)!, asOf) }));
@@ -76,6 +81,19 @@ export function discoverIn(lh: Lakehouse, p: DiscoveryParams, close: () => Promi
     return { candidates: found, funnel: f };
   };
   return { candidates, data: lh, venue: picked.venue, funnel, close, rediscover };
+}
+
+/** A series' running sums of finite daily quote volumes (close * volume) and of how many there are, in shared memory. */
+function runningSums(o: { date: Int32Array; close: Float64Array; volume: Float64Array }): LiquiditySums {
+  const cum = new Float64Array(new SharedArrayBuffer(8 * (o.date.length + 1)));
+  const known = new Int32Array(new SharedArrayBuffer(4 * (o.date.length + 1)));
+  for (let i = 0; i < o.date.length; i++) {
+    const dv = o.close[i] * o.volume[i];
+    const ok = Number.isFinite(dv);
+    known[i + 1] = known[i] + (ok ? 1 : 0);
+    cum[i + 1] = cum[i] + (ok ? dv : 0);
+  }
+  return { cum, known };
 }
 
 export class LakehouseScanner implements Scanner<DiscoveryParams> {
