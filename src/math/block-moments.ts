@@ -229,14 +229,15 @@ export class BlockMoments {
     const n = data.nSymbols;
     const b = this.grid.block;
     let same = columns.length === this.columns.length && columns.every((c, k) => c === this.columns[k]);
-    const values = data.values;
+    const held: Array<{ r0: number; kept: Float64Array }> = [];
     for (let k = a; same && k < a + G; k++) {
       const was = this.blocks.get(k);
       if (!was) continue;
       const r0 = start + (k - a) * b;
       for (let t = 0; t < b && same; t++) same = was.dates[t] === dates[r0 + t];
-      same &&= sameValues(values, was.values, n, data.nDays, r0, b);
+      held.push({ r0, kept: was.values });
     }
+    same &&= sameValues(data, held, b);
     if (!same) {
       this.release();
       this.columns = [...columns];
@@ -249,13 +250,20 @@ export class BlockMoments {
       if (st.front) for (const j of st.front.suffix.keys()) keep = Math.min(keep, st.front.group * size + j);
       if (st.back?.moments) keep = Math.min(keep, st.back.group * size);
     }
-    for (const k of this.blocks.keys()) if (k < keep) this.blocks.delete(k);
+    // A dropped block's arrays take the next new block's rows (not 336 KB allocated and faulted in per block at 2000 symbols).
+    const spare: BlockData[] = [];
+    for (const [k, was] of this.blocks) {
+      if (k >= keep) continue;
+      if (was.values.length === n * b) spare.push(was);
+      this.blocks.delete(k);
+    }
     for (let k = a; k < a + G; k++) {
       if (this.blocks.has(k)) continue;
       const r0 = start + (k - a) * b;
-      const values = new Float64Array(n * b);
-      for (let c = 0; c < n; c++) values.set(data.values.subarray(c * data.nDays + r0, c * data.nDays + r0 + b), c * b);
-      this.blocks.set(k, { dates: Int32Array.from({ length: b }, (_, t) => dates[r0 + t]!), values });
+      const block = spare.pop() ?? { dates: new Int32Array(b), values: new Float64Array(n * b) };
+      for (let c = 0; c < n; c++) block.values.set(data.values.subarray(c * data.nDays + r0, c * data.nDays + r0 + b), c * b);
+      for (let t = 0; t < b; t++) block.dates[t] = dates[r0 + t]!;
+      this.blocks.set(k, block);
     }
   }
 
@@ -390,15 +398,23 @@ interface WindowRows {
   first: number;
 }
 
-/** Whether column c's rows r0 … r0 + b − 1 of `values` are `kept` (c * b …), bit for bit (a NaN never is; −0 is not 0). */
-function sameValues(values: Float64Array, kept: Float64Array, n: number, nDays: number, r0: number, b: number): boolean {
+/**
+ * Whether every held block's rows r0 … r0 + b − 1 of `data` are its `kept` values (column c at c * b …), bit for bit
+ * (a NaN never is; −0 is not 0). Column by column, each column's blocks one after the other: the window's rows of
+ * a column are contiguous (2 KB for 12 blocks), where a block's are 168 bytes a column apart (a cache miss each;
+ * the window's matrix is fresh, not in cache: this was 70% of the check at 2000 symbols).
+ */
+function sameValues(data: ColumnMajorMatrix, held: ReadonlyArray<{ r0: number; kept: Float64Array }>, b: number): boolean {
+  const { values, nSymbols: n, nDays } = data;
   for (let c = 0; c < n; c++) {
-    const from = c * nDays + r0;
-    const to = c * b;
-    for (let t = 0; t < b; t++) {
-      const x = values[from + t]!;
-      const y = kept[to + t]!;
-      if (x !== y || (x === 0 && 1 / x !== 1 / y)) return false;
+    for (const { r0, kept } of held) {
+      const from = c * nDays + r0;
+      const to = c * b;
+      for (let t = 0; t < b; t++) {
+        const x = values[from + t]!;
+        const y = kept[to + t]!;
+        if (x !== y || (x === 0 && 1 / x !== 1 / y)) return false;
+      }
     }
   }
   return true;

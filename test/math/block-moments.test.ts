@@ -209,6 +209,34 @@ maybe('changed rows or columns are never reused: the result is the cold one', ()
   cache.release();
 });
 
+maybe.each([
+  ['the first block the two windows share, first column', 0, 60],
+  ['the last block they share, last column', 8, 149],
+])('a revision in %s is never reused: the result is the cold one', (_, column, row) => {
+  const train = 120;
+  const step = 30;
+  const m = market(9, 300, 4);
+  const grid = gridOf(m, train, step);
+  const cols = names(9);
+  const cache = new BlockMoments(grid);
+  for (const end of [120, 150]) {
+    const w = windowOf(m, end, train);
+    averageCorrelation(w.data, [train], { moments: { cache, dates: w.dates, columns: cols } });
+  }
+  const revised = { ...m, columns: m.columns.map((c) => c.slice()) };
+  revised.columns[column]![row] = revised.columns[column]![row]! + 0.01;
+  const w = windowOf(revised, 180, train);
+  const warm = averageCorrelation(w.data, [train], { moments: { cache, dates: w.dates, columns: cols } });
+  const cold = averageCorrelation(w.data, [train], { moments: { cache: new BlockMoments(grid), dates: w.dates, columns: cols } });
+  expect(Buffer.from(warm.buffer)).toEqual(Buffer.from(cold.buffer));
+  // The unrevised window from the same cache is its own cold result too (the revision was not kept either way).
+  const again = windowOf(m, 180, train);
+  const warmAgain = averageCorrelation(again.data, [train], { moments: { cache, dates: again.dates, columns: cols } });
+  const coldAgain = averageCorrelation(again.data, [train], { moments: { cache: new BlockMoments(grid), dates: again.dates, columns: cols } });
+  expect(Buffer.from(warmAgain.buffer)).toEqual(Buffer.from(coldAgain.buffer));
+  cache.release();
+});
+
 test('windows off the grid, too short for it to pay, or too big for its memory take the direct path', () => {
   const grid: MomentGrid = { block: 21, step: 21, starts: [] };
   expect(gridWorthIt(grid, 252, 2000)).toBe(true);
