@@ -204,18 +204,22 @@ function completeRows(data: ColumnMajorMatrix, window: Window): Int32Array {
 type PairResult = (sums: PairSums) => number;
 
 /**
- * Shared driver: complete columns go through the blocked dot-product path, any pair involving a column with a
- * gap through the per-pair two-pass path. `finish` turns the sums of one pair into the output entry.
+ * Shared driver: complete columns go through the blocked dot-product path (the SIMD kernel, or the JavaScript loop
+ * without WebAssembly SIMD: each pair's products summed day by day from 0 either way, so the same bits), any pair
+ * involving a column with a gap through the per-pair two-pass path. Each `finish` turns the sums of one pair into
+ * its matrix's entry: several matrices from one pass of sums.
  */
-function pairwiseMatrix(data: ColumnMajorMatrix, options: MomentOptions, finish: PairResult): Float64Array {
+function pairwiseMatrices(data: ColumnMajorMatrix, options: MomentOptions, finishes: readonly PairResult[]): Float64Array[] {
   const window = resolveWindow(data, options);
   const n = data.nSymbols;
-  const out = new Float64Array(n * n);
+  const outs = finishes.map(() => new Float64Array(n * n));
   const missing = options.missing ?? 'pairwise';
   const rows = missing === 'complete' ? completeRows(data, window) : null;
   const block = centreCompleteColumns(data, rows, window);
+  // The upper triangle is all the loop below reads. The kernel multiplies every column, a gapped one's partial
+  // centred row too: those pairs are summed again over their overlap.
   const cross = new Float64Array(n * n);
-  centredCrossProducts(block, n, cross);
+  if (!(block.length > 0 && crossProductsUpper(block.centred, n, block.length, cross))) centredCrossProducts(block, n, cross);
   const sums: PairSums = { nobs: 0, crossProduct: 0, sumSquaresX: 0, sumSquaresY: 0 };
   const length = window.end - window.start;
   for (let i = 0; i < n; i++) {
@@ -231,32 +235,46 @@ function pairwiseMatrix(data: ColumnMajorMatrix, options: MomentOptions, finish:
       } else {
         pairSums(data.values, i * data.nDays + window.start, j * data.nDays + window.start, length, sums);
       }
-      out[i * n + j] = out[j * n + i] = finish(sums);
+      for (let f = 0; f < finishes.length; f++) outs[f]![i * n + j] = outs[f]![j * n + i] = finishes[f]!(sums);
     }
   }
-  return out;
+  return outs;
 }
 
-/** Sample covariance matrix (ddof = 1), pandas DataFrame.cov() semantics for missing data. */
-export function covarianceMatrix(data: ColumnMajorMatrix, options: MomentOptions = {}): Float64Array {
-  const minPeriods = Math.max(1, options.minPeriods ?? 1);
-  return pairwiseMatrix(data, options, (s) =>
-    s.nobs < minPeriods || s.nobs < 2 ? NaN : s.crossProduct / (s.nobs - 1),
-  );
-}
+/** ddof = 1 covariance of a pair's sums (NaN under minPeriods or 2 observations). */
+const covarianceOf = (minPeriods: number): PairResult => (s) => (s.nobs < minPeriods || s.nobs < 2 ? NaN : s.crossProduct / (s.nobs - 1));
 
-/** Pearson correlation matrix, pandas DataFrame.corr() semantics (pair-specific means and variances). */
-export function correlationMatrix(data: ColumnMajorMatrix, options: CorrelationOptions = {}): Float64Array {
-  const minPeriods = Math.max(1, options.minPeriods ?? 1);
-  const out = pairwiseMatrix(data, options, (s) => {
+/** Pearson correlation of a pair's sums, clamped to [-1, 1] (NaN under minPeriods or without variance). */
+const correlationOf =
+  (minPeriods: number): PairResult =>
+  (s) => {
     if (s.nobs < minPeriods) return NaN;
     const divisor = Math.sqrt(s.sumSquaresX * s.sumSquaresY);
     if (divisor === 0) return NaN;
     const rho = s.crossProduct / divisor;
     return rho > 1 ? 1 : rho < -1 ? -1 : rho;
-  });
+  };
+
+/** Sample covariance matrix (ddof = 1), pandas DataFrame.cov() semantics for missing data. */
+export function covarianceMatrix(data: ColumnMajorMatrix, options: MomentOptions = {}): Float64Array {
+  return pairwiseMatrices(data, options, [covarianceOf(Math.max(1, options.minPeriods ?? 1))])[0]!;
+}
+
+/** Pearson correlation matrix, pandas DataFrame.corr() semantics (pair-specific means and variances). */
+export function correlationMatrix(data: ColumnMajorMatrix, options: CorrelationOptions = {}): Float64Array {
+  const out = pairwiseMatrices(data, options, [correlationOf(Math.max(1, options.minPeriods ?? 1))])[0]!;
   if (options.undefinedAs === 'zero') fillUndefinedCorrelation(out, data.nSymbols);
   return out;
+}
+
+/**
+ * covarianceMatrix(data, options) and correlationMatrix(data, options) from one pass of sums (an allocation needs
+ * both of the same window): the same bits as the two computed apart.
+ */
+export function covarianceAndCorrelation(data: ColumnMajorMatrix, options: MomentOptions = {}): { cov: Float64Array; corr: Float64Array } {
+  const minPeriods = Math.max(1, options.minPeriods ?? 1);
+  const [cov, corr] = pairwiseMatrices(data, options, [covarianceOf(minPeriods), correlationOf(minPeriods)]);
+  return { cov: cov!, corr: corr! };
 }
 
 /** NaN correlations become 0 off the diagonal and 1 on it (a zero-variance symbol is uncorrelated with all). */

@@ -11,8 +11,7 @@
  *   mean_historical_return with compounding), each over the days a symbol has a value.
  * All outputs are dense row-major n x n Float64Arrays.
  */
-import { covarianceMatrix, type ColumnMajorMatrix, type MissingPolicy } from './correlation.js';
-import { crossProductsUpper } from './cross-products-wasm.js';
+import { covarianceAndCorrelation, covarianceMatrix, type ColumnMajorMatrix, type MissingPolicy } from './correlation.js';
 
 export type CovarianceEstimator = 'sample' | 'ledoit_wolf' | 'ewma';
 
@@ -61,135 +60,16 @@ export interface RiskEstimates extends CovarianceResult {
 
 /**
  * estimateCovariance(data, options) and correlationMatrix(data, { missing }) (src/math/correlation.ts) together:
- * the sample estimator's covariance and the correlation come from one set of sums (sampleMoments), the same bits
+ * the sample estimator's covariance and the correlation come from one set of sums (covarianceAndCorrelation), the same bits
  * as the two computed apart.
  */
 export function estimateRisk(data: ColumnMajorMatrix, options: CovarianceOptions = {}): RiskEstimates {
-  const moments = sampleMoments(data, options.missing ?? 'pairwise');
+  const moments = covarianceAndCorrelation(data, { missing: options.missing ?? 'pairwise' });
   if ((options.estimator ?? 'sample') !== 'sample') return { ...estimateCovariance(data, options), corr: moments.corr };
   const periods = options.periods ?? 1;
   const cov = moments.cov;
   if (periods !== 1) for (let k = 0; k < cov.length; k++) cov[k] = cov[k]! * periods;
   return { cov, corr: moments.corr };
-}
-
-/**
- * covarianceMatrix(data, { missing }) and correlationMatrix(data, { missing }) of src/math/correlation.ts from one
- * pass of sums instead of two, with their arithmetic in their order, hence their bits: the columns without a gap
- * (all of them on 'complete' rows) centred two-pass, each pair's centred products summed day by day from 0 (the
- * SIMD kernel sums each pair so too), a pair with a gapped column summed over its overlap with its own means
- * (pairSums); then cov = s_xy / (nobs - 1) (NaN under 2 observations) and rho = s_xy / sqrt(s_xx s_yy) clamped to
- * [-1, 1] (NaN without observations or variance), the diagonal included.
- */
-export function sampleMoments(data: ColumnMajorMatrix, missing: MissingPolicy = 'pairwise'): { cov: Float64Array; corr: Float64Array } {
-  const { values, nSymbols: n, nDays } = data;
-  if (values.length !== n * nDays) throw new Error(`values has ${values.length} entries, expected ${n} x ${nDays}`);
-  const rows = missing === 'complete' ? completeRows(data) : null;
-  const length = rows ? rows.length : nDays;
-  const centred = new Float64Array(n * length);
-  const gapped = new Uint8Array(n);
-  for (let j = 0; j < n; j++) {
-    const base = j * nDays;
-    const out = j * length;
-    let sum = 0;
-    for (let k = 0; k < length; k++) {
-      const x = values[base + (rows ? rows[k]! : k)]!;
-      if (x !== x) {
-        gapped[j] = 1;
-        break;
-      }
-      centred[out + k] = x;
-      sum += x;
-    }
-    if (gapped[j]) continue;
-    const mean = sum / length;
-    for (let k = 0; k < length; k++) centred[out + k] = centred[out + k]! - mean;
-  }
-  // The products of every pair, a gapped column's (from whatever its centred row holds) overwritten below.
-  const cross = new Float64Array(n * n);
-  if (!crossProductsUpper(centred, n, length, cross)) crossProductsUpperJs(centred, n, length, cross);
-  const cov = new Float64Array(n * n);
-  const corr = new Float64Array(n * n);
-  const pair: PairSums = { nobs: 0, crossProduct: 0, sumSquaresX: 0, sumSquaresY: 0 };
-  for (let i = 0; i < n; i++) {
-    for (let j = i; j < n; j++) {
-      if (gapped[i] || gapped[j]) pairSums(values, i * nDays, j * nDays, nDays, pair);
-      else {
-        pair.nobs = length;
-        pair.crossProduct = cross[i * n + j]!;
-        pair.sumSquaresX = cross[i * n + i]!;
-        pair.sumSquaresY = cross[j * n + j]!;
-      }
-      const { nobs, crossProduct } = pair;
-      cov[i * n + j] = cov[j * n + i] = nobs < 2 ? NaN : crossProduct / (nobs - 1);
-      let rho = NaN;
-      const divisor = Math.sqrt(pair.sumSquaresX * pair.sumSquaresY);
-      if (nobs >= 1 && divisor !== 0) {
-        rho = crossProduct / divisor;
-        rho = rho > 1 ? 1 : rho < -1 ? -1 : rho;
-      }
-      corr[i * n + j] = corr[j * n + i] = rho;
-    }
-  }
-  return { cov, corr };
-}
-
-/** Σ_k c_ik c_jk for i <= j into `out`'s upper triangle, each summed day by day from 0 (where there is no SIMD). */
-function crossProductsUpperJs(centred: Float64Array, n: number, length: number, out: Float64Array): void {
-  for (let i = 0; i < n; i++) {
-    const oi = i * length;
-    for (let j = i; j < n; j++) {
-      const oj = j * length;
-      let s = 0;
-      for (let k = 0; k < length; k++) s += centred[oi + k]! * centred[oj + k]!;
-      out[i * n + j] = s;
-    }
-  }
-}
-
-interface PairSums {
-  nobs: number;
-  crossProduct: number;
-  sumSquaresX: number;
-  sumSquaresY: number;
-}
-
-/** A pair's sums over the days both columns have a value, centred on the means of those days (two passes). */
-function pairSums(values: Float64Array, offsetX: number, offsetY: number, length: number, out: PairSums): void {
-  let nobs = 0;
-  let sumX = 0;
-  let sumY = 0;
-  for (let t = 0; t < length; t++) {
-    const x = values[offsetX + t]!;
-    const y = values[offsetY + t]!;
-    if (x === x && y === y) {
-      nobs++;
-      sumX += x;
-      sumY += y;
-    }
-  }
-  out.nobs = nobs;
-  let crossProduct = 0;
-  let sumSquaresX = 0;
-  let sumSquaresY = 0;
-  if (nobs > 0) {
-    const meanX = sumX / nobs;
-    const meanY = sumY / nobs;
-    for (let t = 0; t < length; t++) {
-      const x = values[offsetX + t]!;
-      const y = values[offsetY + t]!;
-      if (x === x && y === y) {
-        const dx = x - meanX;
-        const dy = y - meanY;
-        crossProduct += dx * dy;
-        sumSquaresX += dx * dx;
-        sumSquaresY += dy * dy;
-      }
-    }
-  }
-  out.crossProduct = crossProduct;
-  out.sumSquaresX = sumSquaresX;
-  out.sumSquaresY = sumSquaresY;
 }
 
 /**
