@@ -337,56 +337,56 @@ export class BlockMoments {
     const b = this.grid.block;
     const made: Array<Moments | undefined> = [];
     const segments: { rows: number; dst: number }[] = [];
-    let count = from?.count ?? 0;
-    let mean = from?.mean ?? null;
+    const count = from?.count ?? 0;
+    const mean = from?.mean ?? null;
     let rows = 0;
+    // The rows and triangles first (the kernel's segments); the means as the rows are written, column by column, so
+    // that a column's rows are read from the window once (its sum, then its centred rows while in cache).
     const plan = ks.map((k, s) => {
       const r0 = w.start + (k - w.first) * b;
-      // Centred within the block, as centreCompleteColumns centres a window (sum in row order, then the mean).
-      const blockMean = new Float64Array(n);
-      for (let c = 0; c < n; c++) {
-        const base = c * data.nDays + r0;
-        let sum = 0;
-        for (let t = 0; t < b; t++) sum += data.values[base + t]!;
-        blockMean[c] = sum / b;
-      }
-      const before = mean;
-      let merged = blockMean;
-      let root = 0;
-      if (before) {
-        root = Math.sqrt((count * b) / (count + b));
-        merged = new Float64Array(n);
-        for (let c = 0; c < n; c++) merged[c] = (count * before[c]! + b * blockMean[c]!) / (count + b);
-      }
-      rows += before ? b + 1 : b;
-      count += b;
-      mean = merged;
+      const merges = s > 0 || from !== null;
+      rows += merges ? b + 1 : b;
       if (keep[s]) {
         const dst = inPlace && from && s === ks.length - 1 ? from.at : allocate(this.size * 8)!;
         segments.push({ rows, dst });
         rows = 0;
-        made[s] = { at: dst, count, mean: merged };
+        made[s] = { at: dst, count: count + (s + 1) * b, mean: new Float64Array(0) };
       }
-      return { r0, blockMean, before, root };
+      return { r0, merges };
     });
+    const means: Float64Array[] = [];
     addProducts(
       n,
       segments,
       (h, base, total) => {
         let row = 0;
-        for (const { r0, blockMean, before, root } of plan) {
+        let before = mean;
+        let done = count;
+        for (const { r0, merges } of plan) {
+          // Centred within the block, as centreCompleteColumns centres a window (sum in row order, then the mean).
+          const merged = new Float64Array(n);
+          const root = merges ? Math.sqrt((done * b) / (done + b)) : 0;
           for (let c = 0; c < n; c++) {
             const first = c * data.nDays + r0;
+            let sum = 0;
+            for (let t = 0; t < b; t++) sum += data.values[first + t]!;
+            const m = sum / b;
             const to = base + (c & ~7) * total + (c & 7) + 8 * row;
-            const m = blockMean[c]!;
             for (let t = 0; t < b; t++) h[to + 8 * t] = data.values[first + t]! - m;
-            if (before) h[to + 8 * b] = root * (m - before[c]!);
+            if (before) {
+              h[to + 8 * b] = root * (m - before[c]!);
+              merged[c] = (done * before[c]! + b * m) / (done + b);
+            } else merged[c] = m;
           }
-          row += before ? b + 1 : b;
+          means.push(merged);
+          before = merged;
+          done += b;
+          row += merges ? b + 1 : b;
         }
       },
       from ? from.at : null,
     );
+    made.forEach((m, s) => m && (m.mean = means[s]!));
     return made;
   }
 }
