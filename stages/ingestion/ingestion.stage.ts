@@ -14,7 +14,7 @@ import { inject } from 'inversify';
 import { type PreflightEnv, type RunCache, SERVICE, type Stage, type StageEnv, type StageMeta, type Universe } from '../../src/core/plugin.js';
 import { parseJsonText } from '../../src/util/json-text.js';
 import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
-import { DEFAULT_FRESHNESS, freshAt, type ScanResult, type Scanner } from './scanner.js';
+import { barSpan, DEFAULT_FRESHNESS, freshAt, type BarSpan, type ScanResult, type Scanner } from './scanner.js';
 import { codeOf } from '../../src/util/thrown.js';
 
 const PARAMS = params({
@@ -111,9 +111,9 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
         funnel = r.funnel;
       } else {
         // A given list, or a source without history (a CSV, a live scanner): tradable at the as-of date all the same.
-        const dates = new Map<string, Int32Array>();
-        for (const c of candidates) if (stored.has(c.symbol)) dates.set(c.symbol, (await scan.data.readOhlcv(c.symbol, venue)).date);
-        candidates = freshAt(candidates, asOf, freshness, (s) => dates.get(s), funnel);
+        const spans = new Map<string, BarSpan>();
+        for (const c of candidates) if (stored.has(c.symbol)) spans.set(c.symbol, barSpan((await scan.data.readOhlcv(c.symbol, venue)).date));
+        candidates = freshAt(candidates, asOf, freshness, (c) => spans.get(c.symbol), funnel);
       }
       const stale = funnel.find((f) => f.step === 'fresh_at_as_of')?.dropped ?? [];
       if (stale.length) env.audit.event('ingestion', 'not_fresh_at_as_of', { as_of: isoFromDay(asOf), freshness, symbols: stale });

@@ -68,24 +68,57 @@ export function barsUpTo(dates: Int32Array, day: number): number {
  * inside a long gap of the source).
  */
 export function staleReason(dates: Int32Array, asOf: number, assetType: string | undefined, freshness: Freshness): string | undefined {
-  const k = barsUpTo(dates, asOf);
+  return staleAfter(dates, barsUpTo(dates, asOf), asOf, assetType, freshnessLimit(freshness, assetType));
+}
+
+/** staleReason with the symbol's bars up to `asOf` (k of them) and its freshness limit already found. */
+function staleAfter(dates: Int32Array, k: number, asOf: number, assetType: string | undefined, limit: number): string | undefined {
   if (k === 0) return dates.length ? `listed ${isoFromDay(dates[0])}, after ${isoFromDay(asOf)}` : 'no bars';
   const last = dates[k - 1];
-  const limit = freshnessLimit(freshness, assetType);
   const lag = asOf - last;
   return lag > limit ? `last bar ${isoFromDay(last)}, ${lag} days before ${isoFromDay(asOf)} (freshness ${limit} days for ${assetType ?? 'spot'})` : undefined;
 }
 
+/**
+ * A symbol's bar dates with their first and last day and the longest step between two bars: what tells, without
+ * searching the dates, that a symbol is fresh on any day of its history when no gap is longer than the freshness
+ * limit (a backtest asks again at every decision; the plain test is staleReason).
+ */
+export interface BarSpan {
+  dates: Int32Array;
+  first: number;
+  last: number;
+  maxStep: number;
+}
+
+export function barSpan(dates: Int32Array): BarSpan {
+  let maxStep = 0;
+  for (let i = 1; i < dates.length; i++) maxStep = Math.max(maxStep, dates[i] - dates[i - 1]);
+  return { dates, first: dates.length ? dates[0] : Infinity, last: dates.length ? dates[dates.length - 1] : -Infinity, maxStep };
+}
+
+/** Whether the symbol has no bar within `limit` days on or before `asOf`: staleReason's rule, searched only inside a long gap. */
+export function staleOn(s: BarSpan, asOf: number, limit: number): boolean {
+  if (asOf < s.first) return true; // not listed yet (or no bars at all)
+  if (asOf >= s.last) return asOf - s.last > limit;
+  // Inside the history, the last bar lies at most the longest step less a day before any day.
+  if (s.maxStep - 1 <= limit) return false;
+  return asOf - s.dates[barsUpTo(s.dates, asOf) - 1] > limit;
+}
+
 /** The freshness step of discovery: candidates with a recent bar kept, the others named with their reason. */
-export function freshAt(cands: Candidate[], asOf: number, freshness: Freshness, datesOf: (symbol: string) => Int32Array | undefined, funnel: FunnelStep[]): Candidate[] {
+export function freshAt(cands: Candidate[], asOf: number, freshness: Freshness, spanOf: (c: Candidate, i: number) => BarSpan | undefined, funnel: FunnelStep[]): Candidate[] {
   const dropped: DroppedSymbol[] = [];
-  const kept = cands.filter((c) => {
-    const dates = datesOf(c.symbol);
-    if (!dates) return true; // unknown to the source: the returns reader names it
-    const reason = staleReason(dates, asOf, c.asset_type, freshness);
-    const k = barsUpTo(dates, asOf);
-    if (reason) dropped.push({ symbol: c.symbol, reason, ...(k > 0 ? { last_bar: isoFromDay(dates[k - 1]!) } : {}) });
-    return !reason;
+  const limits = new Map<string | undefined, number>();
+  const kept = cands.filter((c, i) => {
+    const s = spanOf(c, i);
+    if (!s) return true; // unknown to the source: the returns reader names it
+    let limit = limits.get(c.asset_type);
+    if (limit === undefined) limits.set(c.asset_type, (limit = freshnessLimit(freshness, c.asset_type)));
+    if (!staleOn(s, asOf, limit)) return true;
+    const k = barsUpTo(s.dates, asOf);
+    dropped.push({ symbol: c.symbol, reason: staleAfter(s.dates, k, asOf, c.asset_type, limit)!, ...(k > 0 ? { last_bar: isoFromDay(s.dates[k - 1]!) } : {}) });
+    return false;
   });
   funnel.push({ step: 'fresh_at_as_of', left: kept.length, detail: `a bar within ${Object.entries(freshness).map(([t, d]) => `${d} days (${t})`).join(', ')} of ${isoFromDay(asOf)}`, ...(dropped.length ? { dropped } : {}) });
   return kept;
@@ -121,6 +154,8 @@ export const toCandidate = (r: SymbolRow): Candidate => ({
   volume_24h: r.volume_24h ?? undefined,
   metadata: { first_date: r.first_date, last_date: r.last_date, rows: r.rows, status: r.status, reasons: r.reasons, source: r.source },
 });
+
+
 
 /** Base assets that are stablecoins or gold-pegged tokens: they carry no crypto risk premium to select on. */
 export const STABLECOINS = ['USDT', 'USDC', 'BUSD', 'FDUSD', 'TUSD', 'DAI', 'USDP', 'USDD', 'UST', 'USTC', 'PYUSD', 'FRAX', 'GUSD', 'LUSD', 'USDE', 'USDX', 'EURT', 'EURC', 'AEUR', 'SUSD'];

@@ -10,7 +10,7 @@ import type { ScannerMeta, PreflightEnv, StageEnv, Universe } from '../../../src
 import type { Lakehouse } from '../../../src/lakehouse/index.js';
 import { entryKey } from '../../../src/lakehouse/registry.js';
 import { adoptedLiquidity, noteLiquidity, type LiquiditySums } from '../../../src/lakehouse/shared-series.js';
-import { barsUpTo, discover, freshAt, LIQUIDITY_DAYS, pickVenue, toCandidate, type Freshness, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
+import { barSpan, barsUpTo, discover, freshAt, LIQUIDITY_DAYS, pickVenue, toCandidate, type BarSpan, type Freshness, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
 
 /** The discovery params, shared with the synthetic scanner (which stages a market and then discovers the same way). */
 export const DISCOVERY_PARAMS = {
@@ -43,39 +43,45 @@ export function discoverIn(lh: Lakehouse, p: DiscoveryParams, close: () => Promi
   // backtest replay then costs O(symbols log bars)), or adopted from the thread that built them for the same venue,
   // symbols and file versions (a backtest worker: src/lakehouse/shared-series.ts). Loaded once (concurrent
   // decisions wait for the same load); `shared` holds the sums for as long as this scan lives, as what is noted for
-  // sharing is weakly held.
-  type Sums = { bySymbol: Map<string, { date: Int32Array } & LiquiditySums>; shared: LiquiditySums[] };
+  // sharing is weakly held. Each row's bar span (scanner.ts BarSpan) is made with them, for the freshness step.
+  type Series = { span: BarSpan } & LiquiditySums;
+  type Sums = { byRow: Series[]; shared: LiquiditySums[] };
   let loading: Promise<Sums> | undefined;
   const build = async (): Promise<Sums> => {
     const registry = lh.registry();
     const key = `${picked.venue}\u0000${picked.rows.map((r) => r.symbol).join('\u0001')}`;
     const checksums = picked.rows.map((r) => registry.entries[entryKey(picked.venue, r.symbol)]!.checksum);
     const adopted = adoptedLiquidity(key, checksums);
-    const sums: Sums = { bySymbol: new Map(), shared: [] };
+    const sums: Sums = { byRow: [], shared: [] };
     for (const [j, r] of picked.rows.entries()) {
       // Read either way: the series' dates, and the entry logged as read (the run's data hash).
       const o = await lh.readOhlcv(r.symbol, picked.venue);
       const s = adopted?.[j] ?? runningSums(o);
       sums.shared.push(s);
-      sums.bySymbol.set(r.symbol, { date: o.date, ...s });
+      sums.byRow.push({ span: barSpan(o.date), ...s });
     }
     if (!adopted) noteLiquidity(key, checksums, sums.shared);
     return sums;
   };
-  const liquidityAt = (s: { date: Int32Array } & LiquiditySums, asOf: number): number | undefined => {
-    const hi = barsUpTo(s.date, asOf);
-    const lo = barsUpTo(s.date, asOf - LIQUIDITY_DAYS);
+  const liquidityAt = (s: Series, asOf: number): number | undefined => {
+    const hi = barsUpTo(s.span.dates, asOf);
+    const lo = barsUpTo(s.span.dates, asOf - LIQUIDITY_DAYS);
     const k = s.known[hi] - s.known[lo];
     return k > 0 ? (s.cum[hi] - s.cum[lo]) / k : undefined;
   };
   // The venue's rows as candidates, made once for every decision: only read here (each decision's candidates are
-  // copies carrying that day's liquidity).
-  let listed: Candidate[] | undefined;
+  // copies carrying that day's liquidity), with their rows' places.
+  let listed: { candidates: Candidate[]; row: Map<Candidate, number> } | undefined;
   const rediscover = async (asOf: number, opts: { freshness: Freshness }) => {
-    const bars = (await (loading ??= build())).bySymbol;
+    const series = (await (loading ??= build())).byRow;
     const f: ScanResult['funnel'] = [funnel[0], { ...funnel[1] }];
-    const fresh = freshAt((listed ??= picked.rows.map(toCandidate)), asOf, opts.freshness, (s) => bars.get(s)?.date, f);
-    const pit = fresh.map((c) => ({ ...c, volume_24h: liquidityAt(bars.get(c.symbol)!, asOf) }));
+    if (!listed) {
+      const candidates = picked.rows.map(toCandidate);
+      listed = { candidates, row: new Map(candidates.map((c, i) => [c, i])) };
+    }
+    const fresh = freshAt(listed.candidates, asOf, opts.freshness, (_c, i) => series[i].span, f);
+    const row = listed.row;
+    const pit = fresh.map((c) => ({ ...c, volume_24h: liquidityAt(series[row.get(c)!], asOf) }));
     const found = discover(pit, p, f);
     f.find((x) => x.step === 'liquidity')!.detail += `, mean quote volume of the bars in the ${LIQUIDITY_DAYS} calendar days to the as-of date`;
     return { candidates: found, funnel: f };
