@@ -63,6 +63,25 @@ export function barsUpTo(dates: Int32Array, day: number): number {
 }
 
 /**
+ * Where `dates` lie in a reference calendar `ref` (both ascending): the index in `ref` of their first day when they
+ * are an unbroken run of it (a symbol listed and delisted inside the calendar, no day missing), else -1. Then the
+ * count of its bars up to any day is that of the calendar less the offset, clamped to the series (barsUpToIn):
+ * one search of the calendar a decision serves every such symbol, instead of one search of each symbol's dates.
+ */
+export function calendarOffset(ref: Int32Array, dates: Int32Array): number {
+  if (!dates.length) return -1;
+  const at = barsUpTo(ref, dates[0]) - 1;
+  if (at < 0 || ref[at] !== dates[0] || at + dates.length > ref.length) return -1;
+  for (let i = 1; i < dates.length; i++) if (ref[at + i] !== dates[i]) return -1;
+  return at;
+}
+
+/** barsUpTo(dates, day) for dates at `offset` of a calendar, from the calendar's own count up to that day. */
+export function barsUpToIn(calendarCount: number, offset: number, length: number): number {
+  return Math.min(length, Math.max(0, calendarCount - offset));
+}
+
+/**
  * Why a symbol is not tradable at `asOf`, or undefined when it is: no bar on or before that day (listed later), or
  * its last bar on or before it is more than the freshness limit of its asset type before it (delisted, halted, or
  * inside a long gap of the source).

@@ -5,7 +5,7 @@
  * limits, a single bar and no bars, on every day from before the first bar to after the last.
  */
 import type { FunnelStep } from '../../src/core/context.js';
-import { barSpan, freshAt, staleOn, staleReason, toCandidate, type Freshness } from '../../stages/ingestion/scanner.js';
+import { barSpan, barsUpTo, barsUpToIn, calendarOffset, freshAt, staleOn, staleReason, toCandidate, type Freshness } from '../../stages/ingestion/scanner.js';
 import type { SymbolRow } from '../../src/lakehouse/index.js';
 
 /** Ascending bar days: a listing day, then steps of 1 day with gaps of `gaps[i]` days inserted, up to a delisting day. */
@@ -72,4 +72,30 @@ test("freshAt keeps and names exactly the symbols the plain rule does, with stal
       expect(d.last_bar).toBe(before.length ? new Date(before[before.length - 1] * 86_400_000).toISOString().slice(0, 10) : undefined);
     }
   }
+});
+
+test("a series' bar counts from its offset in a reference calendar equal a count of its own dates, on every day", () => {
+  // A calendar with weekend-like holes; series cut from it (listed late, delisted early), and series that are not an
+  // unbroken run of it (a day missing, a day the calendar lacks, running past its end, no bars).
+  const calendar = new Int32Array([...Array(300).keys()].filter((d) => d % 7 !== 5 && d % 7 !== 6));
+  const slice = (a: number, b: number) => calendar.slice(a, b);
+  const runs = [slice(0, calendar.length), slice(0, 1), slice(17, 18), slice(30, 120), slice(100, calendar.length), slice(0, 50)];
+  const broken = [
+    new Int32Array([...slice(10, 40)].filter((_, i) => i !== 12)), // a day missing
+    new Int32Array([...slice(10, 20), 40, ...slice(30, 40)].sort((x, y) => x - y)), // a Saturday, which the calendar lacks
+    new Int32Array([...slice(200, calendar.length), 300, 301]), // past the calendar's end
+    new Int32Array([-3, ...slice(0, 10)]), // before its start
+    new Int32Array([]),
+  ];
+  for (const dates of runs) {
+    const offset = calendarOffset(calendar, dates);
+    expect(offset).toBe(calendar.indexOf(dates[0]));
+    const differ: number[] = [];
+    for (let day = -5; day <= 310; day++) {
+      const own = [...dates].filter((d) => d <= day).length;
+      if (barsUpToIn(barsUpTo(calendar, day), offset, dates.length) !== own) differ.push(day);
+    }
+    expect(differ).toEqual([]);
+  }
+  for (const dates of broken) expect(calendarOffset(calendar, dates)).toBe(-1);
 });

@@ -10,7 +10,7 @@ import type { ScannerMeta, PreflightEnv, StageEnv, Universe } from '../../../src
 import type { Lakehouse } from '../../../src/lakehouse/index.js';
 import { entryKey } from '../../../src/lakehouse/registry.js';
 import { adoptedLiquidity, noteLiquidity, type LiquiditySums } from '../../../src/lakehouse/shared-series.js';
-import { barSpan, barsUpTo, discover, freshAt, LIQUIDITY_DAYS, pickVenue, toCandidate, type BarSpan, type Freshness, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
+import { barSpan, barsUpTo, barsUpToIn, calendarOffset, discover, freshAt, LIQUIDITY_DAYS, pickVenue, toCandidate, type BarSpan, type Freshness, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
 
 /** The discovery params, shared with the synthetic scanner (which stages a market and then discovers the same way). */
 export const DISCOVERY_PARAMS = {
@@ -43,29 +43,35 @@ export function discoverIn(lh: Lakehouse, p: DiscoveryParams, close: () => Promi
   // backtest replay then costs O(symbols log bars)), or adopted from the thread that built them for the same venue,
   // symbols and file versions (a backtest worker: src/lakehouse/shared-series.ts). Loaded once (concurrent
   // decisions wait for the same load); `shared` holds the sums for as long as this scan lives, as what is noted for
-  // sharing is weakly held. Each row's bar span (scanner.ts BarSpan) is made with them, for the freshness step.
-  type Series = { span: BarSpan } & LiquiditySums;
-  type Sums = { byRow: Series[]; shared: LiquiditySums[] };
+  // sharing is weakly held. Each row's bar span (scanner.ts BarSpan) is made with them, for the freshness step, and
+  // its offset in the run's reference calendar (the longest series' dates; -1 when not an unbroken run of it), so a
+  // decision searches that calendar once rather than every symbol's dates twice.
+  type Series = { span: BarSpan; offset: number } & LiquiditySums;
+  type Sums = { byRow: Series[]; shared: LiquiditySums[]; calendar: Int32Array };
   let loading: Promise<Sums> | undefined;
   const build = async (): Promise<Sums> => {
     const registry = lh.registry();
     const key = `${picked.venue}\u0000${picked.rows.map((r) => r.symbol).join('\u0001')}`;
     const checksums = picked.rows.map((r) => registry.entries[entryKey(picked.venue, r.symbol)]!.checksum);
     const adopted = adoptedLiquidity(key, checksums);
-    const sums: Sums = { byRow: [], shared: [] };
+    const sums: Sums = { byRow: [], shared: [], calendar: new Int32Array(0) };
     for (const [j, r] of picked.rows.entries()) {
       // Read either way: the series' dates, and the entry logged as read (the run's data hash).
       const o = await lh.readOhlcv(r.symbol, picked.venue);
       const s = adopted?.[j] ?? runningSums(o);
       sums.shared.push(s);
-      sums.byRow.push({ span: barSpan(o.date), ...s });
+      sums.byRow.push({ span: barSpan(o.date), offset: -1, ...s });
+      if (o.date.length > sums.calendar.length) sums.calendar = o.date;
     }
     if (!adopted) noteLiquidity(key, checksums, sums.shared);
+    for (const s of sums.byRow) s.offset = calendarOffset(sums.calendar, s.span.dates);
     return sums;
   };
-  const liquidityAt = (s: Series, asOf: number): number | undefined => {
-    const hi = barsUpTo(s.span.dates, asOf);
-    const lo = barsUpTo(s.span.dates, asOf - LIQUIDITY_DAYS);
+  // `upTo` and `from`: the reference calendar's bar counts up to the as-of date and to LIQUIDITY_DAYS before it.
+  const liquidityAt = (s: Series, asOf: number, upTo: number, from: number): number | undefined => {
+    const n = s.span.dates.length;
+    const hi = s.offset < 0 ? barsUpTo(s.span.dates, asOf) : barsUpToIn(upTo, s.offset, n);
+    const lo = s.offset < 0 ? barsUpTo(s.span.dates, asOf - LIQUIDITY_DAYS) : barsUpToIn(from, s.offset, n);
     const k = s.known[hi] - s.known[lo];
     return k > 0 ? (s.cum[hi] - s.cum[lo]) / k : undefined;
   };
@@ -73,7 +79,7 @@ export function discoverIn(lh: Lakehouse, p: DiscoveryParams, close: () => Promi
   // copies carrying that day's liquidity), with their rows' places.
   let listed: { candidates: Candidate[]; row: Map<Candidate, number> } | undefined;
   const rediscover = async (asOf: number, opts: { freshness: Freshness }) => {
-    const series = (await (loading ??= build())).byRow;
+    const { byRow: series, calendar } = await (loading ??= build());
     const f: ScanResult['funnel'] = [funnel[0], { ...funnel[1] }];
     if (!listed) {
       const candidates = picked.rows.map(toCandidate);
@@ -81,7 +87,9 @@ export function discoverIn(lh: Lakehouse, p: DiscoveryParams, close: () => Promi
     }
     const fresh = freshAt(listed.candidates, asOf, opts.freshness, (_c, i) => series[i].span, f);
     const row = listed.row;
-    const pit = fresh.map((c) => ({ ...c, volume_24h: liquidityAt(series[row.get(c)!], asOf) }));
+    const upTo = barsUpTo(calendar, asOf);
+    const from = barsUpTo(calendar, asOf - LIQUIDITY_DAYS);
+    const pit = fresh.map((c) => ({ ...c, volume_24h: liquidityAt(series[row.get(c)!], asOf, upTo, from) }));
     const found = discover(pit, p, f);
     f.find((x) => x.step === 'liquidity')!.detail += `, mean quote volume of the bars in the ${LIQUIDITY_DAYS} calendar days to the as-of date`;
     return { candidates: found, funnel: f };
