@@ -191,12 +191,8 @@ export interface StageEnv {
   recordData: (source: DataSource) => void;
   /** The run's data hash so far (what the manifest will say), or null before any data is read. */
   dataHash: () => string | null;
-  /**
-   * The pipeline being run and what has happened so far (for reporters): each stage run so far, its wall time
-   * (`ms`) and the process's CPU time over it (`cpuMs`, user + system, every thread's; absent for a stage reused
-   * from an earlier run rather than run). The stages before a backtest are a cold decision: their CPU prices one.
-   */
-  pipeline: { name: string; hash: string; config: ResolvedConfig; stages: { type: string; ms?: number; cpuMs?: number }[] };
+  /** The pipeline being run and what has happened so far (for reporters). */
+  pipeline: { name: string; hash: string; config: ResolvedConfig; stages: { type: string; ms?: number }[] };
   /** Where this run's folder will be once it completes (the temporary folder is renamed there). */
   finalRunDir: string;
   /**

@@ -457,9 +457,6 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
       audit.event(s.type, 'stage_started', { index: i, params: s.params });
       const logStart = artifacts.log.length;
       let ms = 0;
-      // The process's CPU over the stage too (not in the manifest: it varies run to run): a backtest prices a
-      // decision by what the stages before it took (StageEnv.pipeline.stages).
-      const cpu0 = process.cpuUsage();
       // The stage's span holds exactly what the manifest times (its `ms`), and what the stage decided.
       ctx = await withTimedSpan(`stage ${s.type}`, { 'fractal.stage.type': s.type, 'fractal.stage.index': i, 'fractal.run_id': runId }, async (span, clock) => {
         const out = (await s.stage.execute(ctx, s.params, env)) ?? ctx;
@@ -468,9 +465,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
         return out;
       });
       stageRecords[i] = { type: s.type, ms: Math.round(ms * 10) / 10, outcome: 'succeeded' };
-      const cpu = process.cpuUsage(cpu0);
       env.pipeline.stages[i].ms = ms;
-      env.pipeline.stages[i].cpuMs = (cpu.user + cpu.system) / 1000;
       audit.event(s.type, 'stage_finished', { index: i, ms: stageRecords[i].ms });
       if (checkpoints) {
         const data = [...dataSources].map(([data_hash, entries]) => ({ data_hash, entries }));

@@ -38,16 +38,8 @@ export const FIRST_REBALANCE = ['after_train_days', 'after_train_returns'] as co
  * collector's threads too) rises by about 600 ms with a worker whose first decision is its only cold one.
  */
 const WORKER_START_CPU_MS = 600;
-/**
- * The first decision made again in process (the run's own made, so not the coldest) costs about this many warm ones
- * (the walk-forward bench: N=500 54-67 ms, then 8-45 ms; N=2000 210-225 ms, then 45-60 ms): see `threads` below.
- */
+/** The first (cold) decision costs about this many warm ones: see `threads` below. */
 const COLD_OVER_WARM = 4;
-/**
- * The run's own stages before the backtest (a decision in a cold process: the market opened, every stage's code
- * compiled) cost about this many warm decisions (the walk-forward bench: N=500 185-210 CPU ms, N=2000 535-580 ms).
- */
-const RUN_OVER_WARM = 10;
 
 const PARAMS = params({
   train_window: int('Days of history each decision sees.', 252, { min: 2 }),
@@ -63,7 +55,7 @@ const PARAMS = params({
   simulator: pluginRef('simulator', 'How the decisions are held: `vectorized` (weights with drift) or `event_driven` (orders, fills and a cash account); docs/backtest.md compares them.', 'vectorized'),
   parity: bool("Also hold the champion's decisions with the other simulator (the order-level `event_driven` against the `vectorized` reference; event_driven with its defaults when the simulator is vectorized) and write parity.json and a report section: how far the vectorized backtest can be trusted.", false),
   periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
-  workers: int("Threads deciding windows in parallel (windows are independent; any number gives the same bytes). When omitted, the windows go to one thread per core (at least 4 windows each; the run's own thread takes a share) when what threads save on them (a warm decision's CPU time, a tenth of what the run's own stages before the backtest took, times their number, less a thread's share) outweighs a worker's start-up (about 0.6 CPU s, plus its first decision, as cold as the run's own); when those stages were reused from an earlier run, the first decision is made in process to time it instead (a warm one a quarter of it). A worker still starting when the others are done is ended, never waited for. 1 decides them in process.", undefined, { min: 1 }),
+  workers: int("Threads deciding windows in parallel (windows are independent; any number gives the same bytes). When omitted, the first decision is made in process to time it, and the others go to one thread per core (at least 4 windows each; the run's own thread takes a share) when what threads save on them (a quarter of the first decision's CPU time times their number, less a thread's share) outweighs a worker's start-up (about 0.6 CPU s, plus its first decision, colder than the run's own); a worker still starting when the others are done is ended, never waited for. 1 decides them in process.", undefined, { min: 1 }),
   first_rebalance: oneOfStr(FIRST_REBALANCE, "When the first decision is made. 'after_train_days': on the train_window-th day of data, whose window holds train_window − 1 returns (the first day of data has no return). 'after_train_returns': one day later, once train_window returns exist, so every decision sees train_window returns (numpy's `R[t - train:t]` with the first decision at t = train).", 'after_train_days'),
 });
 export type BacktestParams = Static<typeof PARAMS>;
@@ -148,30 +140,23 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
     const replayOpts = { lookbackDays: train, challengers: wantChallengers, grid: { block, step, starts } };
     const progress = (done: number) => env.progress('backtest windows', Math.min(done, rebalances.length), rebalances.length);
     // Worker threads pay a start-up on their own cores: modules loaded, the pipeline rebuilt, the compiler's work
-    // (WORKER_START_CPU_MS), then a first decision as cold as the run's own. The pool never waits for a worker that
-    // is still starting (this thread takes its dates over, src/exec/replay-claims.ts), so a worker costs wall time
-    // only through its CPU: worth it when what t threads save on the decisions left, warm, outweighs that:
-    // warm × left × (1 - 1/t) > start-up + first. Without a `workers` param, `first` is the CPU the run's own stages
-    // before this one took (the same decision, cold, already made: the workers start at once, while this thread
-    // makes the first decision), a warm decision a RUN_OVER_WARM-th of it; when those stages were reused rather than
-    // run, the first decision is made in process to time it (a warm one a COLD_OVER_WARM-th of it). CPU, which a
-    // busy machine does not inflate, unlike wall time. Decisions are independent: where each is made never changes it.
+    // (WORKER_START_CPU_MS), then a first decision colder than the run's own first one. The pool never waits for a
+    // worker that is still starting (this thread takes its dates over, src/exec/replay-claims.ts), so a worker costs
+    // wall time only through its CPU: worth it when what t threads save on the decisions left, warm, outweighs that:
+    // warm × left × (1 - 1/t) > start-up + first. Without a `workers` param the first decision is made in process and
+    // timed in CPU (which a busy machine does not inflate, unlike wall time), and the workers start right after it;
+    // a warm decision is estimated from it (the walk-forward bench: N=500 54-67 ms, then 8-45 ms; N=2000 210-225 ms,
+    // then 45-60 ms: COLD_OVER_WARM). Decisions are independent: where each is made never changes it.
     let threads = p.workers;
     const head: ReplayOutcome[] = [];
     if (threads === undefined) {
-      const ran = env.pipeline.stages.slice(0, env.pipeline.stages.findIndex((s) => s.cpuMs === undefined));
-      let first = ran.reduce((a, s) => a + s.cpuMs!, 0);
-      let warm = first / RUN_OVER_WARM;
-      if (ran.length === 0) {
-        const cpu0 = process.cpuUsage();
-        head.push(...(await this.replays.replayMany(dates.slice(0, 1), { ...replayOpts, threads: 1, onProgress: () => progress(1) })));
-        const cpu = process.cpuUsage(cpu0);
-        first = (cpu.user + cpu.system) / 1000;
-        warm = first / COLD_OVER_WARM;
-      }
-      const left = dates.length - head.length;
+      const cpu0 = process.cpuUsage();
+      head.push(...(await this.replays.replayMany(dates.slice(0, 1), { ...replayOpts, threads: 1, onProgress: () => progress(1) })));
+      const cpu = process.cpuUsage(cpu0);
+      const first = (cpu.user + cpu.system) / 1000;
+      const left = dates.length - 1;
       const t = defaultThreads(left);
-      threads = warm * left * (1 - 1 / t) > WORKER_START_CPU_MS + first ? t : 1;
+      threads = (first / COLD_OVER_WARM) * left * (1 - 1 / t) > WORKER_START_CPU_MS + first ? t : 1;
     }
     const rest = await this.replays.replayMany(dates.slice(head.length), { ...replayOpts, threads, onProgress: (done) => progress(head.length + done) });
     const all = [...head, ...rest];

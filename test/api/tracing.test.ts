@@ -8,7 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { repo } from '../cli/helpers.js';
@@ -172,35 +172,6 @@ test("on worker threads: the backtest's decisions in two batches under the run's
     expect(ms(b.startTime as [number, number])).toBeGreaterThanOrEqual(ms(windows.startTime as [number, number]) - 1);
     expect(ms(b.endTime as [number, number])).toBeLessThanOrEqual(ms(windows.endTime as [number, number]) + 1);
   }
-}, 120_000);
-
-test("without a `workers` param, the backtest prices a decision by the run's own stages before it: costly ones start the workers at once, no decision timed first", async () => {
-  const dir = mkdtempSync(join(tmp, 'auto-'));
-  copyFileSync(join(repo, 'test', 'exec', 'fixtures', 'thread-plugins.js'), join(dir, 'plugins.js'));
-  const symbols = ['AAA', 'BBB', 'CCC'];
-  const rows = Array.from({ length: 101 }, (_, t) => [new Date(Date.UTC(2024, 0, 1 + t)).toISOString().slice(0, 10), ...symbols.map((_, j) => (100 * (1 + 0.01 * Math.sin(t * (j + 1)))).toFixed(6))].join(','));
-  const csv = join(dir, 'closes.csv');
-  writeFileSync(csv, `${['date', ...symbols].join(',')}\n${rows.join('\n')}\n`);
-  const threadsFor = async (runCpuMs: number) => {
-    const file = join(dir, `auto_${runCpuMs}.yaml`);
-    writeFileSync(
-      file,
-      `pipeline: selection\nversion: "4.0"\nname: auto_${runCpuMs}\nplugins: [./plugins.js]\nstages:\n  - type: ingestion\n    params: { scanner: { name: csv, params: { path: ${JSON.stringify(csv)}, layout: wide, asset_type: equity } } }\n  - type: thread_record\n    params: { run_cpu_ms: ${runCpuMs} }\n  - type: backtest\n    params: { train_window: 20, test_window: 1, step_size: 1 }\n`,
-    );
-    const exporter = new InMemorySpanExporter();
-    const r = await api.run(file, { out: join(tmp, 'runs'), dataRoot: [dir], trace: { exporter } });
-    if (r.outcome !== 'succeeded') throw new Error(`run ${r.outcome}`);
-    const { root, kids } = tree(exporter.getFinishedSpans());
-    const stage = kids(kids(root).find((s) => s.name === `run auto_${runCpuMs}`)!).find((s) => s.name === 'stage backtest')!;
-    // One call for every decision: none made beforehand to time it.
-    return kids(stage).map((w) => [w.attributes['fractal.decisions'], w.attributes['fractal.threads']]);
-  };
-  // 82 decisions (81 windows and the as-of one). A run's own decision of 1.5 CPU s prices a warm one at 150 ms: on
-  // the 82, threads save more than a worker's start-up (0.6 s) and first decision (1.5 s) cost.
-  const cores = availableParallelism();
-  expect(await threadsFor(1500)).toEqual([[82, cores > 1 ? Math.min(cores, 20) : 1]]);
-  // A cheap one (this fixture's decisions take well under 100 ms CPU): one thread.
-  expect(await threadsFor(0)).toEqual([[82, 1]]);
 }, 120_000);
 
 test('the OTLP exporter posts the tree to the endpoint the OTEL_* environment names (the CLI with --trace)', async () => {
