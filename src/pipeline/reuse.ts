@@ -73,13 +73,35 @@ function findRun(run: string, config: ResolvedConfig, runsRoot: string): string 
   const isRun = (d: string) => existsSync(join(d, 'manifest.json')) && statSync(d).isDirectory();
   if (existsSync(run) && isRun(resolve(run))) return resolve(run);
   const parent = join(runsRoot, config.name);
-  if (run === 'latest') {
-    if (!existsSync(parent)) return undefined;
-    const ids = readdirSync(parent).filter((n) => !n.startsWith('.') && !n.endsWith('.failed')).sort(byCodeUnit).reverse();
-    return ids.map((n) => join(parent, n)).find(isRun);
-  }
+  if (run === 'latest') return existsSync(parent) ? latestRun(parent) : undefined;
   for (const d of [join(parent, run), join(parent, `${run}.failed`)]) if (existsSync(d) && isRun(d)) return d;
   return undefined;
+}
+
+/**
+ * The newest run folder under a pipeline's runs folder (not `.failed`, with a manifest), or undefined. A run id
+ * orders runs by the second they started (YYYYMMDDTHHMMSSZ-random); runs started within one second are ordered by
+ * their manifests' started_at (milliseconds), not by the random part of their ids.
+ */
+export function latestRun(parent: string): string | undefined {
+  const isRun = (d: string) => existsSync(join(d, 'manifest.json')) && statSync(d).isDirectory();
+  const ids = readdirSync(parent).filter((n) => !n.startsWith('.') && !n.endsWith('.failed')).sort(byCodeUnit).reverse();
+  const newest = ids.find((n) => isRun(join(parent, n)));
+  if (newest === undefined) return undefined;
+  const second = (id: string) => id.split('-')[0];
+  const startedAt = (id: string): string => {
+    try {
+      return String((JSON.parse(readFileSync(join(parent, id, 'manifest.json'), 'utf8')) as { started_at?: unknown }).started_at ?? '');
+    } catch {
+      return '';
+    }
+  };
+  let best = newest;
+  for (const id of ids) {
+    if (second(id) !== second(newest) || id === newest || !isRun(join(parent, id))) continue;
+    if (startedAt(id) > startedAt(best)) best = id;
+  }
+  return join(parent, best);
 }
 
 /** The params that differ between two stages' params, as `name: before → after` (top-level keys). */

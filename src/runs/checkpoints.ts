@@ -102,23 +102,30 @@ export class CheckpointWriter {
   blob(value: unknown): string {
     const bytes = serialize(value);
     const sha = createHash('sha256').update(bytes).digest('hex');
-    if (!this.blobs.has(sha)) {
-      try {
-        mkdirSync(join(this.dir, 'blobs'), { recursive: true });
-        const path = join(this.dir, 'blobs', sha);
-        if (!existsSync(path)) writeWhole(path, bytes);
-      } catch (err) {
-        throw systemError(err, `writing a stage checkpoint in ${this.dir}`);
-      }
-      this.blobs.add(sha);
-    }
+    this.store(sha, bytes);
     return sha;
   }
 
-  /** Copies a blob of another run's checkpoints (a reused stage's) into this run's. */
+  /**
+   * Copies a blob of another run's checkpoints (a reused stage's) into this run's, byte for byte under its name: the
+   * checkpoints that name it are copied as they are. (Serialising the restored value again need not give the same
+   * bytes: a typed array over shared memory comes back over a plain buffer, so its blob would get another name.)
+   */
   copyBlob(fromRunDir: string, sha: string): void {
     if (this.blobs.has(sha)) return;
-    this.blob(readBlob(fromRunDir, sha));
+    this.store(sha, readBlobBytes(fromRunDir, sha));
+  }
+
+  private store(sha: string, bytes: Uint8Array): void {
+    if (this.blobs.has(sha)) return;
+    try {
+      mkdirSync(join(this.dir, 'blobs'), { recursive: true });
+      const path = join(this.dir, 'blobs', sha);
+      if (!existsSync(path)) writeWhole(path, bytes);
+    } catch (err) {
+      throw systemError(err, `writing a stage checkpoint in ${this.dir}`);
+    }
+    this.blobs.add(sha);
   }
 
   write(cp: StageCheckpoint): void {
@@ -142,9 +149,13 @@ export function readCheckpoint(runDir: string, index: number): StageCheckpoint |
   }
 }
 
-export function readBlob(runDir: string, sha: string): unknown {
+/** A blob's bytes, checked against its name: a changed or torn blob is refused, never restored. */
+function readBlobBytes(runDir: string, sha: string): Uint8Array {
   const bytes = readFileSync(join(runDir, CHECKPOINT_DIR, 'blobs', sha));
-  // The file is named by its content: a changed or torn blob is refused, never restored.
   if (createHash('sha256').update(bytes).digest('hex') !== sha) throw new Error(`checkpoint blob ${sha} does not match its hash`);
-  return deserialize(bytes);
+  return bytes;
+}
+
+export function readBlob(runDir: string, sha: string): unknown {
+  return deserialize(readBlobBytes(runDir, sha));
 }

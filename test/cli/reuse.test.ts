@@ -91,8 +91,9 @@ test('from allocation with a changed allocation: the same artifacts as a full ru
   expect(trace.code).toBe(0);
   expect(trace.stdout).toMatch(/^discovery\s+found by scanner 'synthetic'/m);
   expect(trace.stdout).toMatch(/^filters/m);
-  // A reused run can be reused in turn (`latest`), here from the policy stage, and is still the full run's bytes.
-  const again = json(['run', file, '--out', out, ...set, '--from', 'policy', '--reuse', 'latest']);
+  // A reused run can be reused in turn, here from the policy stage, and is still the full run's bytes (its restored
+  // checkpoints name blobs copied byte for byte from the run it reused).
+  const again = json(['run', file, '--out', out, ...set, '--from', 'policy', '--reuse', reused.out.folder]);
   expect(again.code).toBe(0);
   expectSameArtifacts(full.out.folder, again.out.folder);
 }, 240_000);

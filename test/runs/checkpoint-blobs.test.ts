@@ -4,11 +4,13 @@
  * provides is stored again even when it is the same object changed in place. Checked against the blob a fresh
  * serialisation of the value gives (readBlob), not against the code's own bookkeeping.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
 import { CheckpointWriter, readBlob } from '../../src/runs/checkpoints.js';
-import { checkpointOf } from '../../src/pipeline/reuse.js';
+import { checkpointOf, latestRun } from '../../src/pipeline/reuse.js';
 
 describe('checkpoint blobs across stages', () => {
   let dir: string;
@@ -45,5 +47,60 @@ describe('checkpoint blobs across stages', () => {
     expect(checkpoint.fields.prices).toBeUndefined();
     expect(reads).toBe(0);
     expect(readBlob(dir, checkpoint.fields.weights!)).toEqual([{ symbol: 'A', weight: 1 }]);
+  });
+});
+
+describe('a reused stage\'s blobs copied into the new run', () => {
+  it('keep their names and bytes, also where serialising the restored value again gives other bytes (an array)', () => {
+    const from = mkdtempSync(join(tmpdir(), 'fractal-cp-from-'));
+    const to = mkdtempSync(join(tmpdir(), 'fractal-cp-to-'));
+    try {
+      const source = new CheckpointWriter(from);
+      const value = [{ symbol: 'A', weight: 0.5 }, { symbol: 'B', weight: 0.5 }];
+      const sha = source.blob(value);
+      // The premise: a deserialised array serialises to other bytes (V8 writes it back as a sparse array), so a copy
+      // made by serialising the restored value would be stored under another name than the checkpoint says.
+      expect(createHash('sha256').update(serialize(deserialize(readFileSync(join(from, 'checkpoints', 'blobs', sha))))).digest('hex')).not.toBe(sha);
+      new CheckpointWriter(to).copyBlob(from, sha);
+      expect(readFileSync(join(to, 'checkpoints', 'blobs', sha)).equals(readFileSync(join(from, 'checkpoints', 'blobs', sha)))).toBe(true);
+      expect(readBlob(to, sha)).toEqual(value);
+    } finally {
+      rmSync(from, { recursive: true, force: true });
+      rmSync(to, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('--reuse latest', () => {
+  it('is the run that started last, also among runs started in the same second (their ids then order at random)', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'fractal-latest-'));
+    try {
+      const run = (id: string, startedAt: string | null) => {
+        mkdirSync(join(parent, id));
+        if (startedAt !== null) writeFileSync(join(parent, id, 'manifest.json'), JSON.stringify({ run_id: id, started_at: startedAt }));
+      };
+      run('20261130T145356Z-03618d', '2026-11-30T14:53:56.100Z');
+      run('20261130T145357Z-f00000', '2026-11-30T14:53:57.050Z');
+      run('20261130T145357Z-a52d22', '2026-11-30T14:53:57.700Z');
+      run('20261130T145357Z-51d415', '2026-11-30T14:53:57.400Z');
+      // Not runs: an interrupted one (no manifest) and a failed one, even though newer.
+      run('20261130T145358Z-ffffff', null);
+      run('20261130T145359Z-000000.failed', '2026-11-30T14:53:59.000Z');
+      expect(latestRun(parent)).toBe(join(parent, '20261130T145357Z-a52d22'));
+      // A newer second wins whatever the milliseconds.
+      run('20261130T145400Z-000001', '2026-11-30T14:54:00.000Z');
+      expect(latestRun(parent)).toBe(join(parent, '20261130T145400Z-000001'));
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('is undefined when there is no run', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'fractal-latest-'));
+    try {
+      expect(latestRun(parent)).toBeUndefined();
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 });
