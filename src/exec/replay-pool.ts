@@ -2,15 +2,16 @@
  * The local worker pool for independent replays (backtest windows): the dates are split into contiguous blocks, one
  * per thread, each worker rebuilding the pipeline from the resolved config; the calling thread may decide the first
  * block itself, alongside the workers. A thread that finishes its block takes over dates from the back of the block
- * with the most left (src/exec/replay-claims.ts), so no thread idles while a worker that started late still has
- * dates: who decides a date never changes its outcome. Results come back in date order and are identical to
+ * with the most left (src/exec/replay-claims.ts), and a block whose worker has not started yet (still loading) is
+ * taken over whole by a thread that is free, so no thread idles while dates remain: who decides a date never changes
+ * its outcome. Once every date is decided, a worker that decided none is terminated, not awaited. Results come back in date order and are identical to
  * replaying in the main thread (the tests compare both). Workers run the compiled code (dist/): where it is not there
  * (tests on the TypeScript sources), `available()` is false and the caller replays in process.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { deserialiseError, FractalError, type SerialisedError } from '../core/errors.js';
+import { deserialiseError, runError, type SerialisedError } from '../core/errors.js';
 import type { DecideHere, ReplayBase, ReplayJob } from '../pipeline/executor.js';
 import type { ReplayOutcome } from '../pipeline/replay.js';
 import type { DataSource } from '../core/plugin.js';
@@ -86,10 +87,10 @@ export async function replayInPool(
       });
       w.once('error', (err) => {
         settled = true;
-        reject(new FractalError('REPLAY_FAILED', `a backtest worker crashed: ${err.message}`, { exitCode: 1 }));
+        reject(runError('REPLAY_FAILED', `a backtest worker crashed: ${err.message}`));
       });
       w.once('exit', (code) => {
-        if (!settled) reject(new FractalError('REPLAY_FAILED', `a backtest worker exited (code ${code}) without a result`, { exitCode: 1 }));
+        if (!settled) reject(runError('REPLAY_FAILED', `a backtest worker exited (code ${code}) without a result`));
       });
     }).catch((err: unknown) => (ending && worker.decisions === 0 ? [] : fail(err)));
     return worker;
@@ -111,7 +112,7 @@ export async function replayInPool(
     await Promise.race([Promise.all([local, Promise.race([allIn, Promise.all(workers.map((w) => w.sources))])]), failure]);
     ending = true;
     const missing = outcomes.findIndex((o) => o === undefined);
-    if (missing >= 0) throw new FractalError('REPLAY_FAILED', `the backtest pool ended without a decision for day ${dates[missing]}`, { exitCode: 1 });
+    if (missing >= 0) throw runError('REPLAY_FAILED', `the backtest pool ended without a decision for day ${dates[missing]}`);
     // The data a worker read is part of the run's data identity: each worker that decided hands it over as it ends.
     const sources = (await Promise.race([Promise.all(workers.filter((w) => w.decisions > 0).map((w) => w.sources)), failure])).flat();
     return { outcomes: outcomes as ReplayOutcome[], sources };

@@ -24,9 +24,10 @@
  * every second at 2000 symbols, none at 5000, whose window folds its suffix from scratch) and one pass that merges S
  * and P fused with the conversion to correlations.
  *
- * The merge ⊕ is commutative to the bit ((a + b) and δᵢδⱼ do not depend on the order), so only the tree matters;
- * a fold's running sum is what a stored and reloaded triangle holds, so where a run of folds starts or stops does
- * not matter either. Reuse is checked, never assumed: a block is reused only when the window holds the same days and
+ * A fold adds B's rows onto X's running sums in row order, so a window's bits depend on the fixed order of its
+ * folds (the prefix left to right, the suffix right to left, then S ⊕ P), which depends on the window alone; a
+ * fold's running sum is what a stored and reloaded triangle holds, so where a run of folds starts or stops does not
+ * matter. Reuse is checked, never assumed: a block is reused only when the window holds the same days and
  * the same values for the same columns as the window that computed it, else everything is computed again (same
  * bytes, more time). Only the window's own rows are read (no look-ahead: every fold is of blocks inside the window).
  */

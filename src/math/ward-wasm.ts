@@ -11,7 +11,7 @@
  *
  * Layout in the module's memory (bytes): the live positions that a compaction packs, the merge that last rewrote
  * each row and the row that each merge rewrote (i32 per cluster, each), a mask per column (0 for a live cluster,
- * +Infinity for a merged one and for padding), the cluster sizes as f64, a table of 1 / k for k <= n, then the
+ * +Infinity for a merged one and for padding), the cluster sizes as f64, a table of 1 / k for k <= 2n, then the
  * working matrix, row-major with a stride `np` = n rounded up to 4; the diagonal holds +Infinity, so a row's
  * minimum never picks itself and the Ward update keeps it infinite. Dead columns keep stale values that the mask
  * hides; the update runs over whole rows, dead and padding entries included (harmless).
@@ -289,7 +289,7 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
   const MASKS = LOG + np * 4;
   const SIZES = MASKS + np * 8;
   const RECIP = SIZES + np * 8;
-  const MATRIX = RECIP + (np + 4) * 8;
+  const MATRIX = RECIP + (2 * np + 4) * 8;
   if (!ensureMemory(k.mem, MATRIX + np * np * 8)) return false;
   const heap = new Float64Array(k.mem.buffer);
   const list = new Int32Array(k.mem.buffer, LIST, np);
@@ -298,9 +298,10 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
   const mask = heap.subarray(MASKS / 8, MASKS / 8 + np);
   const size = heap.subarray(SIZES / 8, SIZES / 8 + np);
   const W = heap.subarray(MATRIX / 8, MATRIX / 8 + np * np);
-  // 1 / k for the sizes a merge can sum to (k <= n), as the update's t = 1 / (nx + ny + s) would divide them.
-  const recip = heap.subarray(RECIP / 8, RECIP / 8 + n + 1);
-  for (let s = 1; s <= n; s++) recip[s] = 1 / s;
+  // 1 / k as the update's t = 1 / (nx + ny + s) would divide: k <= n for a live column, up to 2n for the merged
+  // cluster's own column (its size is already nx + ny when the update runs), whose diagonal must stay +Infinity.
+  const recip = heap.subarray(RECIP / 8, RECIP / 8 + 2 * n + 1);
+  for (let s = 1; s <= 2 * n; s++) recip[s] = 1 / s;
   const finishRow = (i: number) => {
     W[i * np + i] = Infinity;
     W.fill(0, i * np + n, i * np + np);

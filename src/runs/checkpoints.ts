@@ -109,7 +109,7 @@ export class CheckpointWriter {
   /**
    * Copies a blob of another run's checkpoints (a reused stage's) into this run's, byte for byte under its name: the
    * checkpoints that name it are copied as they are. (Serialising the restored value again need not give the same
-   * bytes: a typed array over shared memory comes back over a plain buffer, so its blob would get another name.)
+   * bytes: V8 writes a deserialised array back as a sparse one, so its blob would get another name.)
    */
   copyBlob(fromRunDir: string, sha: string): void {
     if (this.blobs.has(sha)) return;
