@@ -68,8 +68,9 @@ export class PolicyStage implements Stage<SelectionContext, PolicyParams> {
       ...(hardened ? { entropy_max: Object.fromEntries(refs.filter((r) => typeof r.params.entropy_max === 'number').map((r) => [r.name, { from: r.params.entropy_max, to: strict[refs.indexOf(r)]!.entropy_max }])) } : {}),
     });
 
-    // Each filter's strict verdicts: a hard filter keeps its thresholds in the relaxed stage, so its verdicts there are
-    // these (a filter's verdicts depend on the features, its params and the context only).
+    // Each filter's strict verdicts: a filter whose relaxed params are its strict params (the same object: a hard
+    // filter keeps its thresholds) has these verdicts in the relaxed stage too (a filter's verdicts depend on the
+    // features, its params and the context only).
     const strictVerdicts: FilterVerdicts[] = [];
     const evaluate = (stage: HtrStage, list: Record<string, unknown>[]): Evaluation => {
       // Keyed by symbol: no prototype, so a symbol named `constructor` or `__proto__` is a symbol like any other.
@@ -77,7 +78,7 @@ export class PolicyStage implements Stage<SelectionContext, PolicyParams> {
       const hard = new Set<string>();
       const soft = new Set<string>();
       filters.forEach((f, i) => {
-        const verdicts = stage === 1 ? (strictVerdicts[i] = f.evaluate(features, list[i]!, ctx)) : f.hard ? strictVerdicts[i]! : f.evaluate(features, list[i]!, ctx);
+        const verdicts = stage === 1 ? (strictVerdicts[i] = f.evaluate(features, list[i]!, ctx)) : list[i] === strict[i] ? strictVerdicts[i]! : f.evaluate(features, list[i]!, ctx);
         const vetoedHere: { symbol: string; metric: string; value: FilterCheck['value']; threshold: FilterCheck['threshold'] }[] = [];
         for (const s of features.symbols) {
           for (const c of verdictsOf(verdicts, s)) {
@@ -95,7 +96,7 @@ export class PolicyStage implements Stage<SelectionContext, PolicyParams> {
     // The relaxed thresholds (soft filters only), evaluated only when stage 1 leaves too few winners.
     let relaxed: Record<string, unknown>[] | undefined;
     const relax = (): Evaluation => {
-      relaxed = strict.map((sp, i) => (filters[i]!.hard ? { ...sp } : filters[i]!.relax(sp, amount)));
+      relaxed = strict.map((sp, i) => (filters[i]!.hard ? sp : filters[i]!.relax(sp, amount)));
       return evaluate(2, relaxed);
     };
     const selection = selectWinners(members, evaluate(1, strict), relax, { topN, sectorCap, minWinners, relaxation: p.relaxation, relaxationAmount: amount }, (event, data) => env.audit.event('policy', event, data));
