@@ -540,9 +540,16 @@ function stageAttributes(ctx: unknown): Attributes {
   };
 }
 
-/** A batch of backtest decisions (each window's, and the final as-of one): how many, and the first and last date. */
+/**
+ * A batch of backtest decisions (each window's, and the final as-of one): how many, and the earliest and latest date
+ * (a thread that takes over dates decides them out of order).
+ */
 export function batchAttributes(dates: number[]): Attributes {
-  return { 'fractal.decisions': dates.length, ...(dates.length ? { 'fractal.decisions.first': isoFromDay(dates[0]), 'fractal.decisions.last': isoFromDay(dates[dates.length - 1]) } : {}) };
+  if (!dates.length) return { 'fractal.decisions': 0 };
+  let first = dates[0]!;
+  let last = dates[0]!;
+  for (const d of dates) [first, last] = [Math.min(first, d), Math.max(last, d)];
+  return { 'fractal.decisions': dates.length, 'fractal.decisions.first': isoFromDay(first), 'fractal.decisions.last': isoFromDay(last) };
 }
 
 export type { Span };
