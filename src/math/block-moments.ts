@@ -118,9 +118,32 @@ function spacingFor(grid: MomentGrid, rows: number, n: number): number {
   return best;
 }
 
-/** Whether a window of `rows` rows is worth computing on the grid (cost and memory; a function of the window). */
-export function gridWorthIt(grid: MomentGrid, rows: number, n: number): boolean {
-  return spacingFor(grid, rows, n) > 0;
+/**
+ * The spacing for windows of `rows` rows when one decision's windows are of `lengths` rows (the clustering's
+ * lookbacks, in its order), or 0 for the direct path: the lengths share one memory budget per thread, each taking
+ * what spacingFor keeps, in the order given, as long as the total fits; a length that does not fit takes the direct
+ * path. A function of the lengths, the grid and n alone, so every thread makes the same choice (the bits differ
+ * between the grid and the direct path).
+ */
+function sharedSpacing(grid: MomentGrid, lengths: readonly number[], rows: number, n: number): number {
+  let used = 0;
+  for (const L of new Set([...lengths, rows])) {
+    const c = spacingFor(grid, L, n);
+    if (c === 0) {
+      if (L === rows) return 0;
+      continue;
+    }
+    const bytes = (checkpoints(L / grid.block, c) + 2) * triangleBytes(n);
+    const fits = used + bytes <= MEMORY_BUDGET;
+    if (L === rows) return fits ? c : 0;
+    if (fits) used += bytes;
+  }
+  return 0;
+}
+
+/** Whether a window of `rows` rows is worth computing on the grid beside windows of `lengths` rows (cost and memory). */
+export function gridWorthIt(grid: MomentGrid, rows: number, n: number, lengths: readonly number[] = [rows]): boolean {
+  return sharedSpacing(grid, lengths, rows, n) > 0;
 }
 
 /** n rounded up to even: every packed row has an even length, so the two-lane kernels need no tail. */
@@ -160,9 +183,13 @@ export class BlockMoments {
   private stacks = new Map<number, Stacks>();
   private spacings = new Map<string, number>();
 
-  /** `spacing`: keep the suffixes this far apart instead of spacingFor's (tests: any spacing gives the same bits). */
+  /**
+   * `lengths`: the window lengths (rows) one decision asks for, in its order: they share the memory budget
+   * (sharedSpacing). `spacing`: keep the suffixes this far apart instead (tests: any spacing gives the same bits).
+   */
   constructor(
     readonly grid: MomentGrid,
+    private readonly lengths: readonly number[] = [],
     private readonly spacing?: number,
   ) {}
 
@@ -184,9 +211,9 @@ export class BlockMoments {
     const b = this.grid.block;
     const rows = end - start;
     if (n < 2 || !kernels()) return false;
-    // The choice is a function of (rows, n) and costs a count of folds per spacing: made once per window length.
+    // The choice is a function of (rows, n, the lengths) and costs a count of folds per spacing: made once per length.
     const key = `${rows}:${n}`;
-    const spacing = this.spacings.get(key) ?? this.spacings.set(key, spacingFor(this.grid, rows, n)).get(key)!;
+    const spacing = this.spacings.get(key) ?? this.spacings.set(key, sharedSpacing(this.grid, this.lengths, rows, n)).get(key)!;
     if (spacing === 0) return false;
     const c = this.spacing ?? spacing;
     const G = rows / b;

@@ -134,7 +134,8 @@ export class ClusteringStage implements Stage<SelectionContext, ClusteringParams
       let blocks = cache.get<BlockMoments>(MOMENTS);
       if (!blocks || blocks.grid !== grid) {
         blocks?.release();
-        const made = new BlockMoments(grid);
+        // The lookbacks in days are the windows' lengths in rows: they share the memory budget, in their order.
+        const made = new BlockMoments(grid, lookbacks.filter((l): l is number => typeof l === 'number'));
         blocks = cache.set(MOMENTS, made, () => made.release());
       }
       moments = { cache: blocks, dates: returns.dates, columns: returns.symbols };

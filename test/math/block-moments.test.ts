@@ -100,7 +100,7 @@ maybe.each([
   const cols = names(n);
   // Every suffix kept, every second (what 2000 symbols do), every fifth, none (5000 symbols: each from scratch).
   for (const spacing of [1, 2, 5, 12]) {
-    const cache = new BlockMoments(grid, spacing);
+    const cache = new BlockMoments(grid, [], spacing);
     for (let end = train; end <= m.days.length; end += step) {
       const w = windowOf(m, end, train);
       const out = new Float64Array(n * n);
@@ -125,7 +125,7 @@ maybe('a window has the same bits made cold, after the windows before it, or aft
   const ends: number[] = [];
   for (let end = train; end <= m.days.length; end += step) ends.push(end);
   const run = (order: number[], spacing?: number) => {
-    const cache = new BlockMoments(grid, spacing);
+    const cache = new BlockMoments(grid, [], spacing);
     const got = new Map<number, Float64Array>();
     for (const end of order) {
       const w = windowOf(m, end, train);
@@ -249,6 +249,13 @@ test('windows off the grid, too short for it to pay, or too big for its memory t
   expect(gridWorthIt({ block: 2, step: 2, starts: [] }, 6, 50)).toBe(false);
   expect(gridWorthIt(grid, 250, 2000)).toBe(false);
   expect(gridWorthIt(grid, 21, 2000)).toBe(false);
+  // Several lookbacks share one budget per thread, taken in their order: at 2000 columns (16 MB a triangle) 63 rows
+  // keep 4 triangles and 126 rows 7, so 252 rows (7 more) no longer fit 256 MB; at 5000 (100 MB) only the first does.
+  expect([63, 126, 252].map((rows) => gridWorthIt(grid, rows, 2000, [63, 126, 252]))).toEqual([true, true, false]);
+  expect([63, 126, 252].map((rows) => gridWorthIt(grid, rows, 5000, [63, 126, 252]))).toEqual([true, false, false]);
+  expect([63, 126, 252].map((rows) => gridWorthIt(grid, rows, 500, [63, 126, 252]))).toEqual([true, true, true]);
+  // The order decides which one fits, whatever order the windows come in.
+  expect([252, 126, 63].map((rows) => gridWorthIt(grid, rows, 5000, [252, 126, 63]))).toEqual([true, false, false]);
   const m = market(6, 200, 1);
   const w = windowOf(m, 200, 120);
   // A window whose first day starts no block.
