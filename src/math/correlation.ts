@@ -318,7 +318,7 @@ export function averageCorrelation(
   const total = options.out ? (single ? options.out : options.out.fill(0)) : new Float64Array(n * n);
   // One lookback writes straight into the result (0 + rho and rho / 1 are rho: the same bits), as a distance when asked.
   const output: RowOutput = single ? (options.distance ? 'distance' : 'write') : 'add';
-  let upperOnly = false;
+  let wroteUpperOnly = false;
   let isDistance = false;
   let scratch: Float64Array | undefined;
   for (const lookback of lookbacks) {
@@ -331,7 +331,7 @@ export function averageCorrelation(
     if (end - start >= minPeriods && gapFree(data, start, end)) {
       const m = options.moments;
       if ((m && m.cache.correlationInto(data, m.dates, m.columns, start, end, total, output)) || directCorrelationInto(data, start, end, total, output)) {
-        upperOnly = true;
+        wroteUpperOnly = true;
         isDistance = output === 'distance';
         continue;
       }
@@ -350,7 +350,7 @@ export function averageCorrelation(
   }
   // The row kernels write the upper triangle (and the diagonal); the matrix is symmetric. Entry by entry, the mean
   // and the distance below are the same on either side, so a caller reading the upper triangle needs no mirror.
-  if (upperOnly && !options.upperOnly) mirrorUpper(total, n);
+  if (wroteUpperOnly && !options.upperOnly) mirrorUpper(total, n);
   if (!single) for (let k = 0; k < total.length; k++) total[k] = total[k]! / lookbacks.length;
   if (options.distance && !isDistance) correlationDistanceInPlace(total, n);
   return total;

@@ -356,7 +356,7 @@ export function packedLayout(n: number): { size: number; offsets: Int32Array } {
  * its 8 columns' rows one after the other (64 bytes a row), not one page apart. Every segment has at least one
  * row. False without SIMD.
  */
-export function addProducts(n: number, segments: readonly { rows: number; dst: number }[], fill: (heap: Float64Array, base: number, np: number) => void, src: number | null): boolean {
+export function addProducts(n: number, segments: readonly { rows: number; dst: number }[], fill: (heap: Float64Array, base: number, rows: number) => void, src: number | null): boolean {
   const k = instance();
   if (!k || n === 0 || segments.length === 0) return false;
   const np = (n + 7) & ~7;

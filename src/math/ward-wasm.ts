@@ -248,7 +248,7 @@ const MIRROR_TILE = 64;
  * one, in tiles, through the transpose kernel. An odd n pairs its last row with the padding row below it (stride
  * is a multiple of 4): what lands in padding is never read.
  */
-function mirrorUpper(k: Kernel, W: Float64Array, base: number, stride: number, n: number): void {
+function mirrorInEngine(k: Kernel, W: Float64Array, base: number, stride: number, n: number): void {
   const even = (n + 1) & ~1;
   const rowBytes = stride * 8;
   for (let ib = 0; ib < even; ib += MIRROR_TILE) {
@@ -315,7 +315,7 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
     // Rows n wide move out to the stride (their upper part), last first: a row's destination never reaches a
     // lower row's source.
     if (np !== n) for (let i = n - 1; i > 0; i--) W.copyWithin(i * np + i, i * n + i, i * n + n);
-    mirrorUpper(k, W, MATRIX, np, n);
+    mirrorInEngine(k, W, MATRIX, np, n);
     for (let i = 0; i < n; i++) finishRow(i);
   } else if ('fill' in input) {
     input.fill(W, np);

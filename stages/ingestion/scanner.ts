@@ -174,8 +174,6 @@ export const toCandidate = (r: SymbolRow): Candidate => ({
   metadata: { first_date: r.first_date, last_date: r.last_date, rows: r.rows, status: r.status, reasons: r.reasons, source: r.source },
 });
 
-
-
 /** Base assets that are stablecoins or gold-pegged tokens: they carry no crypto risk premium to select on. */
 export const STABLECOINS = ['USDT', 'USDC', 'BUSD', 'FDUSD', 'TUSD', 'DAI', 'USDP', 'USDD', 'UST', 'USTC', 'PYUSD', 'FRAX', 'GUSD', 'LUSD', 'USDE', 'USDX', 'EURT', 'EURC', 'AEUR', 'SUSD'];
 export const GOLD_TOKENS = ['PAXG', 'XAUT', 'XAUM', 'DGX', 'PMGT', 'CACHE'];
@@ -228,7 +226,6 @@ export interface DiscoveryRules {
   /** 'given' keeps the source's own order (a screener's sort). */
   sort_by: 'volume_24h' | 'market_cap_rank' | 'given';
 }
-
 
 /**
  * Liquidity floors, exclusions, identity dedup (the most liquid listing kept), sort and limit; each step counted, and
