@@ -149,7 +149,7 @@ test("on worker threads: the backtest's decisions in two batches under the run's
   const file = join(dir, 'traced_workers.yaml');
   writeFileSync(
     file,
-    `pipeline: selection\nversion: "4.0"\nname: traced_workers\nplugins: [./plugins.js]\nstages:\n  - type: ingestion\n    params: { scanner: { name: csv, params: { path: ${JSON.stringify(csv)}, layout: wide, asset_type: equity } } }\n  - type: thread_record\n    params: ${JSON.stringify({ record: join(dir, 'record.jsonl'), wait_for_worker: true })}\n  - type: backtest\n    params: { train_window: 20, test_window: 5, step_size: 5, workers: 2 }\n`,
+    `pipeline: selection\nversion: "4.0"\nname: traced_workers\nplugins: [./plugins.js]\nstages:\n  - type: ingestion\n    params: { scanner: { name: csv, params: { path: ${JSON.stringify(csv)}, layout: wide, asset_type: equity } } }\n  - type: thread_record\n    params: ${JSON.stringify({ record: join(dir, 'record.jsonl'), wait_for_workers: 1 })}\n  - type: backtest\n    params: { train_window: 20, test_window: 5, step_size: 5, workers: 2 }\n`,
   );
   const exporter = new InMemorySpanExporter();
   const r = await api.run(file, { out: join(tmp, 'runs'), dataRoot: [dir], trace: { exporter } });

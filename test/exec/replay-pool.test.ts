@@ -2,7 +2,8 @@
  * The replay pool with the run's own thread deciding a share (src/exec/replay-pool.ts): with t threads, the run's
  * thread decides the first contiguous block of dates and t - 1 workers the others; a thread done with its block takes
  * over runs of dates from the back of the block with the most left (a worker that lags, or the run's thread). The
- * run's thread goes on with a worker's block while that worker is still starting, and does not wait for it. The
+ * run's thread goes on with a worker's block while that worker is still starting, and does not wait for it (so the tests
+ * of what workers do hold every thread at its first decision until the workers have begun: the fixture's gate). The
  * outcomes come back in date order, identical to deciding in process; progress counts every decision once; a failure
  * in a worker, in the run's thread, or in a date taken over fails the run with the stage's error, as in process.
  * Runs the built API (dist/): its pool runs the compiled workers.
@@ -78,20 +79,27 @@ function expectSameRun(many: Awaited<ReturnType<typeof run>>, one: Awaited<Retur
 
 test.each([2, 3])('with %i threads the run starts on the first block itself and the workers on the others; every decision once, in date order', async (t) => {
   const one = await run(`one_${t}`, 1);
-  const many = await run(`many_${t}`, t);
+  // Every worker starts on its own block (the gate: no thread goes on until the t - 1 workers have begun).
+  const many = await run(`many_${t}`, t, { wait_for_workers: t - 1 });
   const dates = one.decisions.map((d) => d.as_of);
   expect(dates.length).toBeGreaterThan(10);
   expect(new Set(one.decisions.map((d) => d.thread))).toEqual(new Set([0]));
   expectSameRun(many, one);
   const threads = byThread(many.decisions);
-  // The run's thread (threadId 0) began at the first date; every thread decides runs of consecutive dates ascending.
+  // Each of the t threads decided dates: the split between threads is what the run's bytes must not depend on.
+  expect(threads.size).toBe(t);
+  // The run's thread (threadId 0) began at the first date, each worker at the first of its own block; every thread
+  // decides runs of consecutive dates ascending.
   expect(threads.get(0)![0]).toBe(dates[0]);
+  expect([...threads.entries()].filter(([k]) => k !== 0).map(([, made]) => made[0]).sort((a, b) => a - b)).toEqual(
+    Array.from({ length: t - 1 }, (_, k) => dates[Math.floor(((k + 1) * dates.length) / t)]),
+  );
   for (const made of threads.values()) for (const [a, b] of runsOf(made, dates)) expect(made.slice(made.indexOf(dates[a]!), made.indexOf(dates[a]!) + b - a + 1)).toEqual(dates.slice(a, b + 1));
 }, 120_000);
 
 test("a worker that lags: the run's thread takes over the back of its block, in runs decided ascending, and nothing changes", async () => {
   const one = await run('lag_one', 1);
-  const lag = await run('lag_two', 2, { worker_ms: 150, wait_for_worker: true });
+  const lag = await run('lag_two', 2, { worker_ms: 150, wait_for_workers: 1 });
   const dates = one.decisions.map((d) => d.as_of);
   expectSameRun(lag, one);
   const threads = byThread(lag.decisions);
@@ -111,7 +119,7 @@ test("a worker that lags: the run's thread takes over the back of its block, in 
 
 test("a run's thread that lags: a worker done with its block takes over the back of the run's block, and nothing changes", async () => {
   const one = await run('slow_one', 1);
-  const slow = await run('slow_two', 2, { here_ms: 400 });
+  const slow = await run('slow_two', 2, { here_ms: 400, wait_for_workers: 1 });
   const dates = one.decisions.map((d) => d.as_of);
   expectSameRun(slow, one);
   const threads = byThread(slow.decisions);
@@ -129,25 +137,29 @@ test("a run's thread that lags: a worker done with its block takes over the back
 test("a worker still starting when the run's thread is done: that thread decides every date, ascending, and the run does not wait for the worker", async () => {
   const one = await run('late_one', 1);
   const mark = join(tmp, 'slow-start');
+  const loaded = join(tmp, 'slow-start.loaded');
   writeFileSync(mark, '');
   try {
-    const t0 = Date.now();
+    // The worker's module loads for as long as the mark is there (up to 120 s, past this test's timeout): a run that
+    // waited for the worker would not return in time.
     const late = await run('late_two', 2);
-    // The worker's module takes 5 s to load: the run was done before, without it.
-    expect(Date.now() - t0).toBeLessThan(5000);
     expectSameRun(late, one);
     expect(late.decisions.map((d) => d.thread)).toEqual(late.decisions.map(() => 0));
     expect(late.decisions.map((d) => d.as_of)).toEqual(one.decisions.map((d) => d.as_of));
+    expect(existsSync(loaded)).toBe(false);
   } finally {
     rmSync(mark);
   }
-}, 120_000);
+  // The worker was terminated, not left loading: with the mark gone a live one would finish loading at once.
+  await new Promise((r) => setTimeout(r, 500));
+  expect(existsSync(loaded)).toBe(false);
+}, 60_000);
 
 test("a worker's failure fails the run with the stage's error, as the same failure in process does, and no worker goes on", async () => {
   const ok = await run('ok_w', 1);
   const here = await run('fail_here', 1, { fail_here_at: ok.decisions[0]!.as_of });
   expect(here.r.outcome).toBe('failed');
-  const pool = await run('fail_worker', 2, { fail_in_worker: true, wait_for_worker: true });
+  const pool = await run('fail_worker', 2, { fail_in_worker: true, wait_for_workers: 1 });
   expect(pool.r.outcome).toBe('failed');
   const error = pool.r.summary.error!;
   expect(error.message).toMatch(/worker failure at \d+/);
@@ -176,13 +188,13 @@ test('a failure while taking over dates fails the run with the coded error: in t
   // The worker's last date but one (the last is also the run's own decision, before the backtest): the run's
   // thread only decides it in the first run it takes over.
   const taken = dates[dates.length - 2]!;
-  const here = await run('steal_fail_here', 2, { worker_ms: 150, fail_here_at: taken, wait_for_worker: true });
+  const here = await run('steal_fail_here', 2, { worker_ms: 150, fail_here_at: taken, wait_for_workers: 1 });
   expect(here.r.outcome).toBe('failed');
   expect(here.r.summary.error!.message).toContain(`this thread's failure at ${taken}`);
   expect(byThread(here.decisions).get(0)!.length).toBeGreaterThan(Math.floor(dates.length / 2));
   // A worker that ends (a crash) while the run's thread takes over its dates: REPLAY_FAILED, and nobody goes on.
   const half = Math.floor(dates.length / 2);
-  const crash = await run('steal_crash', 2, { worker_ms: 150, exit_in_worker_at: dates[half + 1], wait_for_worker: true });
+  const crash = await run('steal_crash', 2, { worker_ms: 150, exit_in_worker_at: dates[half + 1], wait_for_workers: 1 });
   expect(crash.r.outcome).toBe('failed');
   expect(crash.r.summary.error!.code).toBe('REPLAY_FAILED');
   expect(crash.r.summary.error!.message).toMatch(/exited \(code 3\)/);
