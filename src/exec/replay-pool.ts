@@ -4,9 +4,10 @@
  * block itself, alongside the workers. A thread that finishes its block takes over dates from the back of the block
  * with the most left (src/exec/replay-claims.ts), and a block whose worker has not started yet (still loading) is
  * taken over whole by a thread that is free, so no thread idles while dates remain: who decides a date never changes
- * its outcome. Once every date is decided, a worker that decided none is terminated, not awaited. Results come back in date order and are identical to
- * replaying in the main thread (the tests compare both). Workers run the compiled code (dist/): where it is not there
- * (tests on the TypeScript sources), `available()` is false and the caller replays in process.
+ * its outcome. Once every date is decided, a worker that decided none is terminated, not awaited. Results come back
+ * in date order and are identical to replaying in the main thread (the tests compare both). Workers run the compiled
+ * code (dist/): where it is not there (tests on the TypeScript sources), `available()` is false and the caller
+ * replays in process.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -7,13 +7,10 @@
  * `s += x * y` does. So the SIMD changes which pairs are computed together, never the arithmetic of one pair.
  *
  * The module is written out below instruction by instruction (the WAT beside each line), assembled here at
- * load time: no toolchain, nothing prebuilt. Layout in its memory: the centred matrix day-major,
- * c[k * np + j] (np = the symbol count rounded up to 8, the padding columns zero), then the output of one band
- * of 64 rows (row-major, np wide), of which the caller copies the upper triangle of the first n rows and columns. The kernel takes 8 rows
- * (i) and 2 columns (j) at a time: per day one 2-lane load of the columns, 8 splat loads of the rows (one cache
- * line), 8 multiplies and 8 adds into 8 accumulators.
+ * load time: no toolchain, nothing prebuilt.
  *
- * `accumulate` computes the same sums for packed triangles kept across windows (src/math/block-moments.ts): it
+ * `accumulate` computes these sums, for the direct products (crossProductsUpper, productBands) and for packed
+ * triangles kept across windows (src/math/block-moments.ts): it
  * starts each entry from a triangle's (or from 0) and stores it into one or more triangles as it goes, so that
  * merging a block into what a triangle holds costs no pass of its own. It takes 4 rows and 4 columns at a time: per
  * row of c two 2-lane loads and 4 splat loads for 8 multiplies and 8 adds (9 loads for the same in 8 × 2 tiles:
@@ -22,12 +19,6 @@
 
 // ------------------------------------------------------------------------------------------------- assembling
 import { BR_IF0, END, F64, F64X2_ADD, F64X2_DIV, F64X2_LT, F64X2_MUL, F64X2_SPLAT, F64X2_SQRT, F64X2_SUB, I32, I32_LOAD, LOOP, V128, V128_BITSELECT, V128_LOAD, V128_STORE, get, i32, instantiate, name, section, set, uleb, vec } from './wasm-assembler.js';
-
-// Locals: the four parameters, then the i32 and v128 locals.
-const [C, NP, L, OUT, IB0, IB1] = [0, 1, 2, 3, 4, 5];
-const [STRIDE, IB, JB, P, Q, K, O] = [6, 7, 8, 9, 10, 11, 12];
-const ACC = [13, 14, 15, 16, 17, 18, 19, 20];
-const Y = 21;
 
 const ADD = [0x6a]; // i32.add
 const SUB = [0x6b]; // i32.sub
@@ -41,36 +32,6 @@ const ELSE = [0x05];
 const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm];
 const LOAD64_SPLAT = (offset: number) => simd(0x0a, 3, ...uleb(offset)); // v128.load64_splat align=8
 const V128_ZERO = simd(0x0c, ...new Array<number>(16).fill(0)); // v128.const 0
-
-const body: number[] = [
-  ...vec([
-    [...uleb(7), I32],
-    [...uleb(9), V128],
-  ]),
-  ...get(NP), ...i32(3), ...SHL, ...set(STRIDE), //                 stride = np << 3 (bytes per day)
-  ...get(IB0), ...set(IB), //                                        ib = ib0
-  ...LOOP, //                                                        loop $rows
-  ...get(IB), ...set(JB), //                                           jb = ib
-  ...LOOP, //                                                          loop $columns
-  ...ACC.flatMap((a) => [...V128_ZERO, ...set(a)]), //                   acc0..7 = 0
-  ...get(C), ...get(IB), ...i32(3), ...SHL, ...ADD, ...set(P), //        p = c + ib * 8   (day 0, row ib)
-  ...get(C), ...get(JB), ...i32(3), ...SHL, ...ADD, ...set(Q), //        q = c + jb * 8   (day 0, column jb)
-  ...get(L), ...set(K), //                                               k = days
-  ...LOOP, //                                                            loop $days
-  ...get(Q), ...V128_LOAD(0), ...set(Y), //                                y = c[k][jb], c[k][jb + 1]
-  ...ACC.flatMap((a, r) => [...get(a), ...get(P), ...LOAD64_SPLAT(8 * r), ...get(Y), ...F64X2_MUL, ...F64X2_ADD, ...set(a)]), // acc_r += splat(c[k][ib + r]) * y
-  ...get(P), ...get(STRIDE), ...ADD, ...set(P), //                         p += stride
-  ...get(Q), ...get(STRIDE), ...ADD, ...set(Q), //                         q += stride
-  ...get(K), ...i32(1), ...SUB, ...set(K), ...get(K), ...BR_IF0, //        if (--k) continue $days
-  ...END,
-  ...get(OUT), ...get(IB), ...get(IB0), ...SUB, ...get(NP), ...MUL, ...get(JB), ...ADD, ...i32(3), ...SHL, ...ADD, ...set(O), // o = out + ((ib - ib0) * np + jb) * 8
-  ...ACC.flatMap((a) => [...get(O), ...get(a), ...V128_STORE(0), ...get(O), ...get(STRIDE), ...ADD, ...set(O)]), // out[ib + r][jb..jb+1] = acc_r
-  ...get(JB), ...i32(2), ...ADD, ...set(JB), ...get(JB), ...get(NP), ...LT_U, ...BR_IF0, // jb += 2; while jb < np
-  ...END,
-  ...get(IB), ...i32(8), ...ADD, ...set(IB), ...get(IB), ...get(IB1), ...LT_U, ...BR_IF0, //   ib += 8; while ib < ib1
-  ...END,
-  ...END,
-];
 
 // ------------------------------------------------------------------------------------------------- packed kernel
 // accumulate(c, np, rows, src, from, segs, nseg, ib0, ib1, tb0): running cross products of the rows of c from a packed
@@ -198,15 +159,13 @@ const corrBody = (twoParts: boolean, output: RowOutput): number[] => {
 
 const corrNames = [false, true].flatMap((two) => ROW_OUTPUTS.map((o) => ({ two, o, name: `corr_${two ? 2 : 1}_${o}` })));
 const functions = [
-  { type: 0, name: 'cross', body },
-  { type: 1, name: 'accumulate', body: packedBody() },
-  ...corrNames.map(({ two, o, name }) => ({ type: 2, name, body: corrBody(two, o) })),
+  { type: 0, name: 'accumulate', body: packedBody() },
+  ...corrNames.map(({ two, o, name }) => ({ type: 1, name, body: corrBody(two, o) })),
 ];
 
 const bytes = Uint8Array.from([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
   ...section(1, vec([
-    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), 0x00], // cross: (i32 × 6) -> ()
     [0x60, ...vec(new Array<number[]>(10).fill([I32])), 0x00], // accumulate: (i32 × 10) -> ()
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [F64], [F64]]), 0x00], // corrRow: (i32 × 6, f64 × 2) -> ()
   ])),
@@ -219,8 +178,6 @@ const bytes = Uint8Array.from([
 // ------------------------------------------------------------------------------------------------- the kernels
 type CorrRow = (out: number, a: number, b: number, d: number, ss: number, len: number, fd: number, ssi: number) => void;
 type Kernel = {
-  /** Rows [ib0, ib1) (multiples of 8) against columns ib0 … np − 1, into out as (ib1 − ib0) × np rows. */
-  cross: (c: number, np: number, days: number, out: number, ib0: number, ib1: number) => void;
   /** src + the running cross products of c's rows, stored after each segment ([rows, dst] i32 pairs at segs). */
   accumulate: (c: number, np: number, rows: number, src: number, from: number, segs: number, nseg: number, ib0: number, ib1: number, tb0: number) => void;
   mem: { readonly buffer: ArrayBuffer; grow(pages: number): number };
@@ -304,36 +261,6 @@ export function kernels(): Kernel | null {
 }
 
 /**
- * Cross products of a centred, symbol-major matrix (centred[j * days + k]) in bands of 64 rows, each band handed
- * to `band(heap, base, ib0, ib1, np)` while it is in the kernels' memory: rows ib0 … ib1 − 1 (those < n), row i
- * at heap[base + (i − ib0) * np + j] for columns j ≥ i & ~7 (the columns ≥ n are 0). Returns false without SIMD.
- */
-function crossProductBands(centred: Float64Array, n: number, days: number, band: (heap: Float64Array, base: number, ib0: number, ib1: number, np: number) => void): boolean {
-  const k = instance();
-  if (!k || n === 0 || days === 0) return false;
-  const np = (n + 7) & ~7;
-  const cBytes = days * np * 8;
-  // Rows go in bands of 64: the output in WebAssembly memory is 64 rows, not n × n (200 MB at n = 5000).
-  const rows = 64;
-  const c0 = scratch(k, cBytes + rows * np * 8);
-  let h = new Float64Array(k.mem.buffer);
-  // Day-major copy of the centred columns; the padding columns are zero.
-  for (let k2 = 0; k2 < days; k2++) {
-    const row = c0 / 8 + k2 * np;
-    for (let j = 0; j < n; j++) h[row + j] = centred[j * days + k2]!;
-    for (let j = n; j < np; j++) h[row + j] = 0;
-  }
-  const out = c0 + cBytes;
-  for (let ib0 = 0; ib0 < np; ib0 += rows) {
-    const ib1 = Math.min(np, ib0 + rows);
-    k.cross(c0, np, days, out, ib0, ib1);
-    if (h.buffer !== k.mem.buffer) h = new Float64Array(k.mem.buffer);
-    band(h, out / 8, ib0, ib1, np);
-  }
-  return true;
-}
-
-/**
  * The packed triangle of n columns (accumulate's layout): its size in doubles, and where each row's column i & ~1
  * is (offsets[i], in doubles from the triangle's start; a row runs on to column np − 1, np = n rounded up to 8).
  */
@@ -372,7 +299,7 @@ export function addProducts(n: number, segments: readonly { rows: number; dst: n
     table[2 * i] = s.rows;
     table[2 * i + 1] = s.dst;
   });
-  // In bands of 64 rows, as `cross`: the engine optimises a WebAssembly function after some calls, and a product
+  // In bands of 64 rows: the engine optimises a WebAssembly function after some calls, and a product
   // in one call would run unoptimised (about 3x slower) in every thread's first few.
   for (let ib0 = 0, tb0 = 0; ib0 < np; ib0 += 64) {
     const ib1 = Math.min(np, ib0 + 64);
@@ -426,7 +353,20 @@ export function transient(bytes: number): number | null {
  * Returns false (nothing written) when WebAssembly SIMD is not available.
  */
 export function crossProductsUpper(centred: Float64Array, n: number, days: number, out: Float64Array): boolean {
-  return crossProductBands(centred, n, days, (h, base, ib0, ib1, np) => {
-    for (let i = ib0; i < Math.min(ib1, n); i++) out.set(h.subarray(base + (i - ib0) * np + i, base + (i - ib0) * np + n), i * n + i);
-  });
+  const { offsets } = packedLayout(n);
+  return productBands(
+    n,
+    days,
+    0,
+    (mem, base) => {
+      for (let j = 0; j < n; j++) for (let t = 0; t < days; t++) mem[base + (j & ~7) * days + (j & 7) + 8 * t] = centred[j * days + t]!;
+    },
+    (mem, at, tile0, ib0, ib1) => {
+      // Row i of the band holds columns i & ~1 … np − 1.
+      for (let i = ib0; i < Math.min(ib1, n); i++) {
+        const from = at / 8 + offsets[i]! - tile0 + (i & 1);
+        out.set(mem.subarray(from, from + n - i), i * n + i);
+      }
+    },
+  );
 }

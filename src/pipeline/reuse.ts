@@ -68,9 +68,11 @@ export function stageIndex(config: ResolvedConfig, from: string): number | undef
   return undefined;
 }
 
+/** A run folder: a folder with a manifest (a run that completed, or failed and was recorded). */
+const isRun = (d: string) => existsSync(join(d, 'manifest.json')) && statSync(d).isDirectory();
+
 /** `--reuse`: a run folder, a run id under <runsRoot>/<name>/, or `latest` (the newest run of the pipeline that succeeded). */
 function findRun(run: string, config: ResolvedConfig, runsRoot: string): string | undefined {
-  const isRun = (d: string) => existsSync(join(d, 'manifest.json')) && statSync(d).isDirectory();
   if (existsSync(run) && isRun(resolve(run))) return resolve(run);
   const parent = join(runsRoot, config.name);
   if (run === 'latest') return existsSync(parent) ? latestRun(parent) : undefined;
@@ -84,7 +86,6 @@ function findRun(run: string, config: ResolvedConfig, runsRoot: string): string 
  * their manifests' started_at (milliseconds), not by the random part of their ids.
  */
 export function latestRun(parent: string): string | undefined {
-  const isRun = (d: string) => existsSync(join(d, 'manifest.json')) && statSync(d).isDirectory();
   const ids = readdirSync(parent).filter((n) => !n.startsWith('.') && !n.endsWith('.failed')).sort(byCodeUnit).reverse();
   const newest = ids.find((n) => isRun(join(parent, n)));
   if (newest === undefined) return undefined;

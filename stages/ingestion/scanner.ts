@@ -7,7 +7,7 @@ import type { Params, PreflightEnv, StageEnv, Universe } from '../../src/core/pl
 import type { Lakehouse, SymbolRow } from '../../src/lakehouse/index.js';
 import { isoFromDay } from '../../src/util/dates.js';
 import { tradesDaily } from '../../src/lakehouse/health.js';
-import { byCodeUnit } from '../../src/util/order.js';
+import { byCodeUnit, lowerBound } from '../../src/util/order.js';
 import { wholeNumber } from '../../src/util/words.js';
 
 /** Discovery's record of each step (the contract is core's: the context and the reports carry it). */
@@ -50,16 +50,9 @@ export function freshnessLimit(freshness: Freshness, assetType: string | undefin
   return tradesDaily(assetType ?? 'spot') ? freshness.spot ?? DEFAULT_FRESHNESS.spot : freshness.equity ?? DEFAULT_FRESHNESS.equity;
 }
 
-/** Index one past the last element of ascending `dates` that is <= day. */
+/** Index one past the last element of ascending `dates` that is <= day (days are whole numbers). */
 export function barsUpTo(dates: Int32Array, day: number): number {
-  let lo = 0;
-  let hi = dates.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (dates[mid] <= day) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return lowerBound(dates, day + 1);
 }
 
 /**

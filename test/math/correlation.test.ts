@@ -177,7 +177,7 @@ describe('averageCorrelation on gap-free windows (the direct path) gives the gen
 });
 
 describe('cross products in WebAssembly SIMD', () => {
-  it('give the JavaScript sums bit for bit (each pair summed day by day from 0), on sizes around the 8 × 2 blocks and the 64-row bands', async () => {
+  it('give the JavaScript sums bit for bit (each pair summed day by day from 0), on sizes around the 4 × 4 tiles, the 8-column panels and the 64-row bands', async () => {
     const { crossProductsUpper, simdAvailable } = await import('../../src/math/cross-products-wasm.js');
     expect(simdAvailable()).toBe(true); // Node 20 on x64 and arm64 has WebAssembly SIMD
     const normal = gaussian(seededRandom(77));
