@@ -11,12 +11,15 @@ import type { Ohlcv } from './ohlcv.js';
 
 const COLUMNS = ['open', 'high', 'low', 'close', 'volume'] as const;
 
+/** Byte offsets of a series' columns in its buffer. */
+export type SeriesPlaces = { [C in 'date' | (typeof COLUMNS)[number]]: number } & { funding?: number };
+
 /**
- * What a worker receives: each series' buffer and what it holds, the returns panels built (panel.ts) and the
- * lakehouse scanner's liquidity sums (stages/ingestion/scanners/lakehouse.scanner.ts).
+ * What a worker receives: each series' buffer, where its columns sit in it and how many rows they hold, the returns
+ * panels built (panel.ts) and the lakehouse scanner's liquidity sums (stages/ingestion/scanners/lakehouse.scanner.ts).
  */
 export interface SharedSeries {
-  series: { key: string; checksum: string; rows: number; funding: boolean; buffer: SharedArrayBuffer }[];
+  series: { key: string; checksum: string; rows: number; buffer: SharedArrayBuffer; at: SeriesPlaces }[];
   panels?: { key: string; checksums: string[]; data: PanelData }[];
   liquidity?: { key: string; checksums: string[]; data: LiquiditySums[] }[];
 }
@@ -81,25 +84,62 @@ const tag = (key: string, checksum: string) => `${key}\u0000${checksum}`;
  */
 const decoded = new Map<string, WeakRef<Ohlcv>>();
 const adopted = new Map<string, Ohlcv>();
-/** The buffer behind a series laid out by `inSharedMemory` (or adopted). */
-const bufferOf = new WeakMap<Ohlcv, SharedArrayBuffer>();
 
-const bytesFor = (rows: number, funding: boolean) => 8 * Math.ceil(rows / 2) + rows * 8 * (COLUMNS.length + (funding ? 1 : 0));
+/**
+ * Shared memory is carved out of chunks (8-byte aligned slices): allocating one SharedArrayBuffer per series cost
+ * more than filling it (a fifth of reading a market of 2000 files). A chunk lives as long as any series in it.
+ */
+const CHUNK_BYTES = 8 << 20;
+let chunk: SharedArrayBuffer | undefined;
+let chunkUsed = 0;
 
-/** An empty series of `rows` bars in one SharedArrayBuffer (date, then open … volume, then funding), to fill. */
-export function sharedOhlcv(rows: number, funding: boolean): Ohlcv {
-  const buffer = new SharedArrayBuffer(bytesFor(rows, funding));
-  const out = viewsOf(buffer, rows, funding);
-  bufferOf.set(out, buffer);
+/** `bytes` bytes of shared memory (zeroed), at an offset of its buffer that is a multiple of 8. */
+export function sharedBytes(bytes: number): Uint8Array {
+  const size = 8 * Math.ceil(bytes / 8);
+  if (size > CHUNK_BYTES / 4) return new Uint8Array(new SharedArrayBuffer(size), 0, bytes);
+  if (!chunk || chunkUsed + size > CHUNK_BYTES) {
+    chunk = new SharedArrayBuffer(CHUNK_BYTES);
+    chunkUsed = 0;
+  }
+  const out = new Uint8Array(chunk, chunkUsed, bytes);
+  chunkUsed += size;
   return out;
 }
 
-/** The same series in shared memory, so it can be shared. */
+/** A zeroed typed array of `length` elements in shared memory (sharedBytes). */
+export function sharedArray<T extends Float64Array | Int32Array>(C: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number }, length: number): T {
+  const bytes = sharedBytes(length * C.BYTES_PER_ELEMENT);
+  return new C(bytes.buffer, bytes.byteOffset, length);
+}
+
+/** The series whose columns sit at `at` in `buffer` (views, no copy). */
+export function seriesAt(buffer: ArrayBufferLike, rows: number, at: SeriesPlaces): Ohlcv {
+  const col = (off: number) => new Float64Array(buffer, off, rows);
+  const out: Ohlcv = { date: new Int32Array(buffer, at.date, rows), open: col(at.open), high: col(at.high), low: col(at.low), close: col(at.close), volume: col(at.volume) };
+  if (at.funding !== undefined) out.funding = col(at.funding);
+  return out;
+}
+
+/** Where the series' columns sit when they all are views of one SharedArrayBuffer; undefined otherwise. */
+function placesOf(o: Ohlcv): { buffer: SharedArrayBuffer; at: SeriesPlaces } | undefined {
+  const buffer = o.date.buffer;
+  if (!(buffer instanceof SharedArrayBuffer) || COLUMNS.some((c) => o[c].buffer !== buffer) || (o.funding && o.funding.buffer !== buffer)) return undefined;
+  const at: SeriesPlaces = { date: o.date.byteOffset, open: o.open.byteOffset, high: o.high.byteOffset, low: o.low.byteOffset, close: o.close.byteOffset, volume: o.volume.byteOffset };
+  if (o.funding) at.funding = o.funding.byteOffset;
+  return { buffer, at };
+}
+
+/** The same series in shared memory (date, then open … volume, then funding), so it can be shared. */
 export function inSharedMemory(o: Ohlcv): Ohlcv {
-  const out = sharedOhlcv(o.date.length, o.funding !== undefined);
+  const n = o.date.length;
+  const columns = o.funding ? [...COLUMNS, 'funding' as const] : COLUMNS;
+  const dateBytes = 8 * Math.ceil(n / 2);
+  const bytes = sharedBytes(dateBytes + 8 * n * columns.length);
+  const at = { date: bytes.byteOffset } as SeriesPlaces;
+  columns.forEach((c, k) => (at[c] = bytes.byteOffset + dateBytes + 8 * n * k));
+  const out = seriesAt(bytes.buffer, n, at);
   out.date.set(o.date);
-  for (const c of COLUMNS) out[c].set(o[c]);
-  if (o.funding) out.funding!.set(o.funding);
+  for (const c of columns) out[c]!.set(o[c]!);
   return out;
 }
 
@@ -139,8 +179,8 @@ export function shareDecoded(): SharedSeries | undefined {
   for (const [t, o] of all) {
     const [key, checksum] = t.split('\u0000') as [string, string];
     // A series not laid out in shared memory (written by this process, say) is copied once.
-    const buffer = bufferOf.get(o) ?? bufferOf.get(inSharedMemory(o))!;
-    series.push({ key, checksum, rows: o.date.length, funding: o.funding !== undefined, buffer });
+    const { buffer, at } = placesOf(o) ?? placesOf(inSharedMemory(o))!;
+    series.push({ key, checksum, rows: o.date.length, buffer, at });
   }
   return { series, ...(panels.length ? { panels } : {}), ...(liquidity.length ? { liquidity } : {}) };
 }
@@ -148,26 +188,8 @@ export function shareDecoded(): SharedSeries | undefined {
 /** A worker takes its parent's shared series (views, no copy). */
 export function adoptSharedSeries(shared: SharedSeries | undefined): void {
   if (!shared) return;
-  for (const x of shared.series) {
-    const o = viewsOf(x.buffer, x.rows, x.funding);
-    bufferOf.set(o, x.buffer);
-    adopted.set(tag(x.key, x.checksum), o);
-  }
+  for (const x of shared.series) adopted.set(tag(x.key, x.checksum), seriesAt(x.buffer, x.rows, x.at));
   // Typed arrays over SharedArrayBuffers cross as views of the same memory; the toxic lists are small copies.
   for (const p of shared.panels ?? []) adoptedPanels.set(p.key, { checksums: p.checksums, data: p.data });
   for (const p of shared.liquidity ?? []) adoptedSums.set(p.key, { checksums: p.checksums, data: p.data });
-}
-
-function viewsOf(buffer: SharedArrayBuffer, n: number, funding: boolean): Ohlcv {
-  let at = 0;
-  const date = new Int32Array(buffer, at, n);
-  at += 8 * Math.ceil(n / 2);
-  const col = () => {
-    const a = new Float64Array(buffer, at, n);
-    at += 8 * n;
-    return a;
-  };
-  const out: Ohlcv = { date, open: col(), high: col(), low: col(), close: col(), volume: col() };
-  if (funding) out.funding = col();
-  return out;
 }

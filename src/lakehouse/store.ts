@@ -14,7 +14,7 @@
  * writer or `verify` replays the journal. So the store is always the old one or the new one, whole symbols at a time.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync, readSync, type BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import { readFile, rename, mkdir, unlink, readdir, stat, access } from 'node:fs/promises';
 import { join, dirname, resolve } from 'node:path';
 import { Table, makeData, makeVector, DateDay, Float64, Int32, Utf8, vectorFromArray, tableToIPC, tableFromIPC } from 'apache-arrow';
@@ -29,7 +29,7 @@ import {
 import { seriesFindings, tradesDaily, type HealthOptions } from './health.js';
 import { dayFromIso, isoFromDay } from '../util/dates.js';
 import type { Ohlcv } from './ohlcv.js';
-import { inSharedMemory, noteDecoded, sharedOhlcv, sharedSeriesFor } from './shared-series.js';
+import { inSharedMemory, noteDecoded, seriesAt, sharedBytes, sharedSeriesFor } from './shared-series.js';
 import { codeOf, messageOf } from '../util/thrown.js';
 
 export const SYMBOLS_FILE = 'symbols.arrow';
@@ -109,37 +109,45 @@ function trustedStamp(a: FileStamp | undefined, st: BigIntStats): boolean {
 }
 
 /**
- * The one buffer readBars reads every file into, grown as needed: what it keeps is copied out before the next read,
- * so a run reading 2000 files allocates (and collects) one buffer instead of 2000.
+ * The one buffer the synchronous reads of files to decode use, grown as needed: what is kept is copied out before
+ * the next read, so reading 2000 such files allocates (and collects) one buffer instead of 2000.
  */
 let scratch = Buffer.alloc(0);
 
-/** The file's first `size` bytes (fewer when it ends sooner), in the scratch buffer: valid until the next call. */
-function readIntoScratch(fd: number, size: number): Buffer {
+function scratchOf(size: number): Buffer {
   if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, 2 * scratch.length));
-  let n = 0;
-  for (let got = -1; got !== 0 && n < size; n += got) got = readSync(fd, scratch, n, size - n, n);
-  return scratch.subarray(0, n);
+  return scratch;
+}
+
+/** Opens, stats and reads a file once, into `into(size)` (at least `size` bytes): its first `size` bytes (fewer when
+ *  it ends sooner) and its stamp as read. */
+function readFileInto(path: string, into: (size: number) => Uint8Array): { bytes: Uint8Array; st: BigIntStats } {
+  const fd = openSync(path, 'r');
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    const size = Number(st.size);
+    const target = into(size);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < size; n += got) got = readSync(fd, target, n, size - n, n);
+    return { bytes: target.subarray(0, n), st };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
- * A registered file's bytes, opened, stat'ed and read once; `hashed` says whether its checksum was checked. With
- * `transient`, into the scratch buffer (the caller copies out what it keeps before reading another file).
+ * A registered file's bytes, opened, stat'ed and read once (into `into(size)`); `hashed` says whether its checksum
+ * was checked.
  */
-function readChecked(e: RegistryEntry, path: string, key: string, transient = false): { buf: Buffer; hashed: boolean } {
-  let fd: number | undefined;
+function readChecked(e: RegistryEntry, path: string, key: string, into: (size: number) => Uint8Array = (size) => Buffer.allocUnsafe(size)): { buf: Uint8Array; hashed: boolean } {
   try {
-    fd = openSync(path, 'r');
-    const st = fstatSync(fd, { bigint: true });
-    const buf = transient ? readIntoScratch(fd, Number(st.size)) : readFileSync(fd);
+    const { bytes, st } = readFileInto(path, into);
     const hashed = verifyEveryRead() || !trustedStamp(e.stamp, st);
-    if (hashed) checkBytes(buf, e, path, key);
-    return { buf, hashed };
+    if (hashed) checkBytes(bytes, e, path, key);
+    return { buf: bytes, hashed };
   } catch (err) {
     if (err instanceof FractalError) throw err;
     throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${messageOf(err)}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -185,39 +193,29 @@ const DATES_AND_CLOSES = ['date', 'close'] as const;
 
 // ---------------------------------------------------------------------------------------------------------- Arrow I/O
 
-/** A series in shared memory, its columns copied from the file's bytes at their recorded offsets; undefined when
- *  the offsets do not cover every column the file has or do not fit it (offsetsFit). */
-function columnsAt(buf: Uint8Array, rows: number, at: ColumnOffsets, hasFunding: boolean): Ohlcv | undefined {
-  const names = hasFunding ? OFFSET_COLUMNS : OHLCV_COLUMNS;
-  if (!offsetsFit(at, names, rows, buf.byteLength)) return undefined;
-  const out = sharedOhlcv(rows, hasFunding);
-  for (const name of names) {
-    const into = out[name]!;
-    const from = at[name]!;
-    new Uint8Array(into.buffer, into.byteOffset, into.byteLength).set(buf.subarray(from, from + into.byteLength));
-  }
-  return out;
-}
-
 /**
- * A registered file's bars: into shared memory (one copy, the file's bytes then go: backtest workers read it from
- * there), the columns copied straight from their recorded offsets when the file has the registered size and the
- * offsets fit it, the Arrow file decoded otherwise. Checked as checkBytes says; when the fast path's offsets do not
- * fit or its rows do not match the registry, the file is hashed (if it was not) and decoded, and a decoded file that
- * still does not match is LAKEHOUSE_CORRUPT.
+ * A registered file's bars, in shared memory (backtest workers read them from there). A file of the registered size
+ * whose recorded offsets fit it (offsetsFit) is read straight into shared memory, and its columns are views of the
+ * bytes read once their dates have the registry's shape: no copy. Any other file is read into the scratch buffer,
+ * decoded and copied there. Checked as checkBytes says; when the fast path's offsets do not fit or its rows do not
+ * match the registry, the file is hashed (if it was not) and decoded, and a decoded file that still does not match
+ * is LAKEHOUSE_CORRUPT.
  */
 function readBars(e: RegistryEntry, path: string, key: string): Ohlcv {
-  // Synchronous calls, not awaited ones (2000 files a run); the columns leave the scratch buffer as copies in shared
-  // memory, by their offsets or decoded.
-  const { buf, hashed } = readChecked(e, path, key, true);
-  if (e.offsets && buf.byteLength === e.bytes) {
-    const fast = columnsAt(buf, e.rows, e.offsets, e.offsets.funding !== undefined);
-    if (fast && shapeProblem(fast.date, e) === undefined) {
+  const at = e.offsets;
+  const inPlace = (size: number) => at !== undefined && size === e.bytes && offsetsFit(at, at.funding !== undefined ? OFFSET_COLUMNS : OHLCV_COLUMNS, e.rows, size);
+  const { buf, hashed } = readChecked(e, path, key, (size) => (inPlace(size) ? sharedBytes(size) : scratchOf(size)));
+  const shared = buf.buffer instanceof SharedArrayBuffer;
+  if (shared && at && buf.byteLength === e.bytes) {
+    const base = buf.byteOffset;
+    const fast = seriesAt(buf.buffer, e.rows, { date: base + at.date, open: base + at.open!, high: base + at.high!, low: base + at.low!, close: base + at.close, volume: base + at.volume!, ...(at.funding !== undefined ? { funding: base + at.funding } : {}) });
+    if (shapeProblem(fast.date, e) === undefined) {
       readCounters.viaOffsets++;
       return fast;
     }
   }
-  return inSharedMemory(decodeChecked(buf, e, path, key, hashed));
+  // Bytes in shared memory are decoded from a copy: the decoded columns are then copied into shared memory whole.
+  return inSharedMemory(decodeChecked(shared ? buf.slice() : buf, e, path, key, hashed));
 }
 
 /** Dates and closes only (the returns matrix): views of the file's bytes at the recorded offsets when they fit. */

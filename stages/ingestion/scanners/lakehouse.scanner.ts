@@ -9,7 +9,7 @@ import { bool, int, num, oneOfStr, params, str, strList, typed, type Static } fr
 import type { ScannerMeta, PreflightEnv, StageEnv, Universe } from '../../../src/core/plugin.js';
 import type { Lakehouse } from '../../../src/lakehouse/index.js';
 import { entryKey } from '../../../src/lakehouse/registry.js';
-import { adoptedLiquidity, noteLiquidity, type LiquiditySums } from '../../../src/lakehouse/shared-series.js';
+import { adoptedLiquidity, noteLiquidity, sharedArray, type LiquiditySums } from '../../../src/lakehouse/shared-series.js';
 import { barSpan, barsUpTo, barsUpToIn, calendarOffset, discover, freshAt, LIQUIDITY_DAYS, pickVenue, toCandidate, type BarSpan, type Freshness, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
 
 /** The discovery params, shared with the synthetic scanner (which stages a market and then discovers the same way). */
@@ -99,8 +99,8 @@ export function discoverIn(lh: Lakehouse, p: DiscoveryParams, close: () => Promi
 
 /** A series' running sums of finite daily quote volumes (close * volume) and of how many there are, in shared memory. */
 function runningSums(o: { date: Int32Array; close: Float64Array; volume: Float64Array }): LiquiditySums {
-  const cum = new Float64Array(new SharedArrayBuffer(8 * (o.date.length + 1)));
-  const known = new Int32Array(new SharedArrayBuffer(4 * (o.date.length + 1)));
+  const cum = sharedArray(Float64Array, o.date.length + 1);
+  const known = sharedArray(Int32Array, o.date.length + 1);
   for (let i = 0; i < o.date.length; i++) {
     const dv = o.close[i] * o.volume[i];
     const ok = Number.isFinite(dv);
