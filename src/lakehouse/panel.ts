@@ -92,17 +92,33 @@ function buildPanel(series: Ohlcv[], toxicThreshold: number): PanelData {
   const n = series.length;
   const axis = new Int32Array(new SharedArrayBuffer(4 * D));
   for (let i = 0; i < span; i++) if (rowOfDay[i] >= 0) axis[rowOfDay[i]] = min + i;
-  const returns = new Float64Array(new SharedArrayBuffer(8 * D * n)).fill(NaN);
-  const bars = new Int32Array(new SharedArrayBuffer(4 * D * n)).fill(NO_BAR);
+  const returns = new Float64Array(new SharedArrayBuffer(8 * D * n));
+  const bars = new Int32Array(new SharedArrayBuffer(4 * D * n));
   const toxic: PanelData['toxic'] = [];
   for (let j = 0; j < n; j++) {
     const { date: d, close: c } = series[j];
     const base = j * D;
-    // Simple close-to-close returns from the previous stored close, NaN on the first bar (as returns.ts).
-    for (let i = 0; i < d.length; i++) {
-      const g = base + rowOfDay[d[i] - min];
-      bars[g] = i;
-      if (i > 0) returns[g] = c[i] / c[i - 1] - 1;
+    const len = d.length;
+    // Simple close-to-close returns from the previous stored close, NaN on the first bar (as returns.ts). A series
+    // whose bars are an unbroken run of the calendar (most) fills its column in one pass, without a day lookup.
+    const at = len ? rowOfDay[d[0] - min] : 0;
+    if (len && rowOfDay[d[len - 1] - min] - at === len - 1) {
+      returns.fill(NaN, base, base + at + 1);
+      bars.fill(NO_BAR, base, base + at);
+      for (let i = 0, g = base + at; i < len; i++, g++) {
+        bars[g] = i;
+        if (i > 0) returns[g] = c[i] / c[i - 1] - 1;
+      }
+      returns.fill(NaN, base + at + len, base + D);
+      bars.fill(NO_BAR, base + at + len, base + D);
+    } else {
+      returns.fill(NaN, base, base + D);
+      bars.fill(NO_BAR, base, base + D);
+      for (let i = 0; i < len; i++) {
+        const g = base + rowOfDay[d[i] - min];
+        bars[g] = i;
+        if (i > 0) returns[g] = c[i] / c[i - 1] - 1;
+      }
     }
     const own: PanelData['toxic'][number] = [];
     for (const b of toxicBars(c, toxicThreshold)) {

@@ -2,7 +2,8 @@
  * The returns panel (src/lakehouse/panel.ts) serves every decision's reads from one build: what it serves must be,
  * bit for bit, what the plain readers (returns.ts) read from the files for the same request, on a market with
  * what makes alignment hard: late listings, delistings, gaps, a symbol that trades on days no other does, toxic
- * spikes and their reversals. And no request ever sees a day after its `end`.
+ * spikes and their reversals (and one symbol with a bar on every day of the calendar from its listing to its
+ * delisting: the build's one-pass column). And no request ever sees a day after its `end`.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import type { PriceMatrix, ReturnsMatrix } from '../../src/core/context.js';
 import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
 import { tempDir } from './helpers.js';
 
-const SYMBOLS = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE', 'FFF'];
+const SYMBOLS = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE', 'FFF', 'GGG'];
 const DAYS = 160;
 const START = dayFromIso('2023-01-02');
 
@@ -32,6 +33,7 @@ function marketCsv(): string {
       if (s === 'EEE' && (t === 50 || t === 90 || t === 91)) c *= 9; // a spike given back; a spike that lasts two days
       if (s === 'EEE' && t === 120) close[j] *= 8; // a rise that persists
       if (s === 'FFF' && t % 2 === 1 && t < 150) return ''; // every other day only
+      if (s === 'GGG' && (t <= 30 || t >= 75)) return ''; // listed late, delisted, a bar on every day of the calendar between
       return c.toPrecision(10);
     });
     // Day 75 has a bar for FFF alone; no symbol has a bar on day 30 (a market holiday).
