@@ -196,7 +196,15 @@ function sortByHeight(raw: Float64Array, n: number): Float64Array {
   const order = Array.from({ length: m }, (_, k) => k);
   order.sort((a, b) => raw[a * 4 + 2]! - raw[b * 4 + 2]!);
   const out = new Float64Array(m * 4);
-  order.forEach((src, dst) => out.set(raw.subarray(src * 4, src * 4 + 4), dst * 4));
+  // Row by row, without a view per row (n - 1 of them per linkage).
+  for (let dst = 0; dst < m; dst++) {
+    const from = order[dst]! * 4;
+    const to = dst * 4;
+    out[to] = raw[from]!;
+    out[to + 1] = raw[from + 1]!;
+    out[to + 2] = raw[from + 2]!;
+    out[to + 3] = raw[from + 3]!;
+  }
   return out;
 }
 

@@ -144,6 +144,8 @@ export class ClusteringStage implements Stage<SelectionContext, ClusteringParams
     const result = clusterReturns(returns.values, n, T, { lookbacks, threshold, maxClusters, cut, end, ...(scratch ? { scratch } : {}), ...(moments ? { moments } : {}) });
 
     ctx.clusters = { labels: result.labels, symbols: returns.symbols, linkage: result.linkage };
+    // The rest is the record (clusters.json, the audit, the log): a replayed decision's is discarded.
+    if (env.replay) return ctx;
     const members = new Map<number, string[]>();
     result.labels.forEach((label, j) => {
       const list = members.get(label) ?? [];
