@@ -87,10 +87,26 @@ export function capSectors<T extends Member>(winners: T[], cap: number): { kept:
   }
 }
 
+/**
+ * The n best members of each cluster (byConviction), best first. One pass keeping each cluster's best n in order,
+ * not a sort of the whole pool: byConviction is a total order on distinct symbols, so the same members either way.
+ */
 export function topNPerCluster(members: Member[], n: number): Member[] {
-  const byCluster = groupByCluster(members);
+  const best = new Map<number, Member[]>();
+  for (const m of members) {
+    let list = best.get(m.cluster);
+    if (!list) best.set(m.cluster, (list = []));
+    if (list.length === n && byConviction(m, list[n - 1]!) >= 0) continue;
+    // Insertion after its equals, as a stable sort would place it.
+    let at = list.length === n ? n - 1 : list.length;
+    while (at > 0 && byConviction(m, list[at - 1]!) < 0) {
+      list[at] = list[at - 1]!;
+      at--;
+    }
+    list[at] = m;
+  }
   const out: Member[] = [];
-  for (const list of byCluster.values()) out.push(...list.slice(0, n));
+  for (const list of best.values()) out.push(...list);
   return out.sort(byConviction);
 }
 

@@ -22,3 +22,23 @@ export function dict<V>(entries: Iterable<readonly [string, V]> = []): Record<st
   for (const [k, v] of entries) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
   return out;
 }
+
+// A decision's stages look names up in the same arrays (the returns' symbols behind the features, the scores and
+// the clusters; the ingestion's candidates): each lookup is built once per array, not once per stage. The
+// context's arrays are never changed once made, so a lookup never goes stale.
+const positionsOf = new WeakMap<readonly string[], ReadonlyMap<string, number>>();
+const bySymbolOf = new WeakMap<readonly { symbol: string }[], ReadonlyMap<string, { symbol: string }>>();
+
+/** Each name's position in `names` (the last one, if a name repeats), built once per array. */
+export function positions(names: readonly string[]): ReadonlyMap<string, number> {
+  let map = positionsOf.get(names);
+  if (!map) positionsOf.set(names, (map = new Map(names.map((s, j) => [s, j]))));
+  return map;
+}
+
+/** The items by their `symbol` (the last one, if a symbol repeats), built once per array. */
+export function bySymbol<T extends { symbol: string }>(items: readonly T[]): ReadonlyMap<string, T> {
+  let map = bySymbolOf.get(items) as ReadonlyMap<string, T> | undefined;
+  if (!map) bySymbolOf.set(items, (map = new Map(items.map((c) => [c.symbol, c]))));
+  return map;
+}

@@ -8,7 +8,7 @@
 import { recordAdjustment, type ReturnsMatrix, type SelectionContext } from '../../src/core/context.js';
 import { isoFromDay } from '../../src/util/dates.js';
 import { FractalError, inputError, runError, type ParamPath } from '../../src/core/errors.js';
-import { ownMap } from '../../src/util/keyed.js';
+import { bySymbol, ownMap, positions } from '../../src/util/keyed.js';
 import { fraction, num, params, str, typed, type Static } from '../../src/core/params.js';
 import type { PreflightEnv, Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { estimateCovariance } from '../../src/math/covariance-estimators.js';
@@ -99,7 +99,7 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
     const rf = p.risk_free_rate ?? 0;
     const atomById = new Map((ctx.atoms ?? []).map((a) => [a.id, a]));
     const physical = (id: string) => (useAtoms ? atomById.get(id)?.symbol ?? id : id);
-    const pool = new Map((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
+    const pool = bySymbol(ctx.raw_pool ?? []);
     const periods = p.periods_per_year ?? (data.symbols.length ? Math.max(...data.symbols.map((s) => periodsPerYearFor(pool.get(physical(s))))) : 252);
 
     // Universe: columns with at least two observations.
@@ -149,8 +149,12 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
       const requested = p.cluster_cap ?? 0.25;
       const regimeCaps: Record<string, number> = { ...REGIME_CAPS, ...Object.fromEntries(Object.entries(p.regime_caps ?? {}).map(([k, v]) => [k.toUpperCase(), v])) };
       const regimeCap = ctx.regime ? regimeCaps[ctx.regime] : undefined;
-      const label = new Map(ctx.clusters.symbols.map((s, i) => [s, ctx.clusters!.labels[i]!]));
-      const caps = clusterCaps(symbols.map((s) => label.get(physical(s))), ub, budget, requested, ctx.regime, regimeCap, p.on_infeasible_caps);
+      const { symbols: clustered, labels } = ctx.clusters;
+      const labelOf = (s: string) => {
+        const i = positions(clustered).get(s);
+        return i === undefined ? undefined : labels[i];
+      };
+      const caps = clusterCaps(symbols.map((s) => labelOf(physical(s))), ub, budget, requested, ctx.regime, regimeCap, p.on_infeasible_caps);
       if ('refused' in caps)
         throw runError('CLUSTER_CAPS_INFEASIBLE', `allocation${ctx.as_of !== undefined ? ` as of ${isoFromDay(ctx.as_of)}` : ''}: ${caps.refused} (on_infeasible_caps: refuse)`, 'Set on_infeasible_caps: relax (the cap rises to 1/k, recorded), raise cluster_cap or regime_caps, or cut the tree into more clusters.', { param: ['on_infeasible_caps'] });
       if (caps.relaxed) {
@@ -293,7 +297,7 @@ const withConviction = (conviction: Float64Array | undefined): Pick<AssetReturns
 function convictionFor(ctx: SelectionContext, symbols: string[], physical: (s: string) => string): Float64Array | undefined {
   const s = ctx.champion ? ctx.scores?.[ctx.champion] : undefined;
   if (!s) return undefined;
-  const idx = new Map(s.symbols.map((x, i) => [x, i]));
+  const idx = positions(s.symbols);
   return Float64Array.from(symbols, (x) => {
     const i = idx.get(x) ?? idx.get(physical(x));
     return i === undefined ? -Infinity : s.conviction[i]!;

@@ -8,6 +8,7 @@ import { int, params, typed, type Static } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { BAR_FEATURES, computeSelectedFeatures, type SymbolFeatures } from '../../src/math/features.js';
 import { periodsPerYearFor } from '../../src/util/annualisation.js';
+import { bySymbol } from '../../src/util/keyed.js';
 
 /** Config-facing feature names and the kernel's field for each. */
 export const FEATURES = {
@@ -58,7 +59,7 @@ export class FeatureEngineeringStage implements Stage<SelectionContext, FeatureP
     const end = asOfEnd(returns, ctx.as_of);
     const n = returns.symbols.length;
     if (end < 2) throw inputError('NOT_ENOUGH_HISTORY', `feature_engineering needs at least 2 days of returns, got ${end}`);
-    const pool = new Map((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
+    const pool = bySymbol(ctx.raw_pool ?? []);
     // Bars only for the features that read them (ingestion may make a bar column only when it is first read).
     const readsBars = names.some((k) => BAR_FEATURES.has(FEATURES[k]));
     const prices = readsBars && ctx.prices && ctx.prices.symbols.length === n && ctx.prices.dates.length === T ? ctx.prices : undefined;

@@ -155,15 +155,30 @@ export function zscores(x: Float64Array, ddof = 1): Float64Array {
  */
 export function rankAverage(x: Float64Array): Float64Array {
   const out = new Float64Array(x.length).fill(NaN);
-  const idx: number[] = [];
-  for (let i = 0; i < x.length; i++) if (Number.isFinite(x[i])) idx.push(i);
-  idx.sort((a, b) => x[a] - x[b] || a - b);
-  for (let s = 0; s < idx.length; ) {
-    let e = s;
-    while (e + 1 < idx.length && x[idx[e + 1]] === x[idx[s]]) e++;
-    const r = (s + e) / 2 + 1;
-    for (let k = s; k <= e; k++) out[idx[k]] = r;
-    s = e + 1;
+  let m = 0;
+  for (let i = 0; i < x.length; i++) if (Number.isFinite(x[i])) m++;
+  const sorted = new Float64Array(m);
+  m = 0;
+  for (let i = 0; i < x.length; i++) if (Number.isFinite(x[i])) sorted[m++] = x[i];
+  // The values sorted natively (no comparator called back); each value's ties are the run [s, e) of its equals there
+  // (-0 and 0 are equal under < as under ===), found by two binary searches.
+  sorted.sort();
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (!Number.isFinite(v)) continue;
+    let s = 0;
+    let e = m;
+    for (let hi = m; s < hi; ) {
+      const mid = (s + hi) >>> 1;
+      if (sorted[mid] < v) s = mid + 1;
+      else hi = mid;
+    }
+    for (let lo = s; lo < e; ) {
+      const mid = (lo + e) >>> 1;
+      if (sorted[mid] > v) e = mid;
+      else lo = mid + 1;
+    }
+    out[i] = (s + e - 1) / 2 + 1;
   }
   return out;
 }

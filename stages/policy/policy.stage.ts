@@ -10,7 +10,7 @@
  *    entropy ceilings keep 20% of their distance to 1: 0.995 → 0.999); hard filters (darwinian, tail_risk) unchanged.
  */
 import type { Candidate, FeatureTable, SelectionContext, Veto } from '../../src/core/context.js';
-import { dict } from '../../src/util/keyed.js';
+import { bySymbol, dict, positions } from '../../src/util/keyed.js';
 import { runError } from '../../src/core/errors.js';
 import { bool, fraction, int, params, pluginRefList, type Static } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
@@ -135,27 +135,30 @@ export class PolicyStage implements Stage<SelectionContext, PolicyParams> {
 
   /** The pool: feature-table symbols with a finite champion conviction, their cluster and sector. */
   private members(features: FeatureTable, scores: { symbols: string[]; conviction: Float64Array }, ctx: SelectionContext, env: StageEnv): Member[] {
-    const conviction = new Map(scores.symbols.map((s, i) => [s, scores.conviction[i]!]));
-    const clusterOf = new Map<string, number>();
-    if (ctx.clusters) ctx.clusters.symbols.forEach((s, i) => clusterOf.set(s, ctx.clusters!.labels[i]!));
-    else env.audit.event('policy', 'no_clusters', { reason: 'no clustering stage ran: the pool is one cluster, so top_n applies to the whole pool' });
-    const pool = new Map<string, Candidate>((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
+    const clusters = ctx.clusters;
+    if (!clusters) env.audit.event('policy', 'no_clusters', { reason: 'no clustering stage ran: the pool is one cluster, so top_n applies to the whole pool' });
+    // Usually one array of symbols behind the features, the scores and the clusters: read by position then.
+    const scoreAt = scores.symbols === features.symbols ? undefined : positions(scores.symbols);
+    const clusterAt = !clusters || clusters.symbols === features.symbols ? undefined : positions(clusters.symbols);
+    const pool = bySymbol<Candidate>(ctx.raw_pool ?? []);
     const out: Member[] = [];
     const unscored: string[] = [];
     const unclustered: string[] = [];
-    for (const s of features.symbols) {
-      const c = conviction.get(s);
+    features.symbols.forEach((s, j) => {
+      const si = scoreAt ? scoreAt.get(s) : j;
+      const c = si === undefined ? undefined : scores.conviction[si];
       if (c === undefined || !Number.isFinite(c)) {
         unscored.push(s);
-        continue;
+        return;
       }
-      const cluster = ctx.clusters ? clusterOf.get(s) : 1;
+      const ci = clusterAt ? clusterAt.get(s) : j;
+      const cluster = clusters ? (ci === undefined ? undefined : clusters.labels[ci]) : 1;
       if (cluster === undefined) {
         unclustered.push(s);
-        continue;
+        return;
       }
       out.push({ symbol: s, cluster, conviction: c, sector: pool.get(s)?.sector ?? null });
-    }
+    });
     if (unscored.length || unclustered.length) env.audit.event('policy', 'ineligible', { no_conviction: unscored, no_cluster: unclustered });
     return out;
   }

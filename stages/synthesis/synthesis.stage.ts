@@ -13,6 +13,7 @@ import { runError } from '../../src/core/errors.js';
 import { params, str, typed, type Static } from '../../src/core/params.js';
 import type { Stage, StageEnv, StageMeta } from '../../src/core/plugin.js';
 import { isoFromDay } from '../../src/util/dates.js';
+import { bySymbol, positions } from '../../src/util/keyed.js';
 
 export type Direction = 'LONG' | 'SHORT';
 export type Atom = { id: string; symbol: string; logic: string; direction: Direction };
@@ -58,8 +59,8 @@ export class SynthesisStage implements Stage<SelectionContext, SynthesisParams> 
     if (!returns) throw runError('NO_RETURNS', 'synthesis needs returns; the ingestion stage provides them');
     const winners = ctx.winners ?? [];
     const directions: Direction[] = p.direction === 'BOTH' ? ['LONG', 'SHORT'] : [p.direction];
-    const pool = new Map((ctx.raw_pool ?? []).map((c) => [c.symbol, c]));
-    const index = new Map(returns.symbols.map((s, j) => [s, j]));
+    const pool = bySymbol(ctx.raw_pool ?? []);
+    const index = positions(returns.symbols);
     const T = returns.dates.length;
     const end = asOfEnd(returns, ctx.as_of);
 
