@@ -62,34 +62,38 @@ export function fractalVersion(): string {
 
 /**
  * The commit of the repository holding `path`, and its work tree's changes: tracked files changed and untracked files
- * (ignored ones do not count: a runs/ or lakehouse/ folder the repository ignores is not a change); null outside git.
+ * (ignored ones do not count: a runs/ or lakehouse/ folder the repository ignores is not a change); null outside git
+ * (or before the first commit).
  */
 export function gitState(path: string): Manifest['git'] {
   try {
-    const opts = { cwd: path, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'], timeout: 5000 };
-    return stateOf(execFileSync('git', ['rev-parse', 'HEAD'], opts).toString(), execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], opts).toString());
+    return stateOf(execFileSync('git', GIT_STATUS, { cwd: path, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString());
   } catch {
     return null;
   }
 }
 
-/** The manifest's git block from `git rev-parse HEAD` and `git status --porcelain` output. */
-function stateOf(head: string, status: string): NonNullable<Manifest['git']> {
+// One git process for the commit and the changes: `--branch` heads the porcelain v2 listing with `# branch.oid`, and
+// each changed or untracked path is one line (`?` marks an untracked one) as in the v1 listing.
+const GIT_STATUS = ['status', '--porcelain=v2', '--branch', '--untracked-files=all'];
+
+/** The manifest's git block from `git status --porcelain=v2 --branch` output; null when HEAD has no commit yet. */
+function stateOf(status: string): Manifest['git'] {
   const lines = status.split('\n').filter(Boolean);
-  const untracked = lines.filter((l) => l.startsWith('??')).length;
-  return { commit: head.trim(), dirty: lines.length > 0, changed: lines.length - untracked, untracked };
+  const commit = lines.find((l) => l.startsWith('# branch.oid '))?.slice('# branch.oid '.length).trim();
+  if (commit === undefined || commit === '(initial)') return null;
+  const entries = lines.filter((l) => !l.startsWith('#'));
+  const untracked = entries.filter((l) => l.startsWith('? ')).length;
+  return { commit, dirty: entries.length > 0, changed: entries.length - untracked, untracked };
 }
 
 /**
- * gitState without blocking: the two git commands run as child processes while the run goes on (`git status` reads
- * the whole work tree: ~0.15 s in this repository). The same answer as gitState, taken when the run starts.
+ * gitState without blocking: git runs as a child process while the run goes on (`git status` reads the whole work
+ * tree: ~0.15 s in this repository). The same answer as gitState, taken when the run starts.
  */
 export async function gitStateAsync(path: string): Promise<Manifest['git']> {
-  const run = promisify(execFile);
-  const opts = { cwd: path, timeout: 5000 };
   try {
-    const [head, status] = await Promise.all([run('git', ['rev-parse', 'HEAD'], opts), run('git', ['status', '--porcelain', '--untracked-files=all'], opts)]);
-    return stateOf(head.stdout, status.stdout);
+    return stateOf((await promisify(execFile)('git', GIT_STATUS, { cwd: path, timeout: 5000 })).stdout);
   } catch {
     return null;
   }
