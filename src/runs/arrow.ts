@@ -10,9 +10,25 @@ export async function encodeColumns(columns: Record<string, Column>): Promise<Ui
   for (const [name, c] of Object.entries(columns)) {
     if (c.kind === 'date') vectors[name] = makeVector(makeData({ type: new DateDay(), data: c.values, length: c.values.length }));
     else if (c.kind === 'float' || c.kind === 'int') vectors[name] = makeVector(c.values);
+    else if (c.values.every((x) => typeof x === 'string')) vectors[name] = makeVector(makeData({ type: new Utf8(), length: c.values.length, nullCount: 0, ...utf8Buffers(c.values) }));
     else vectors[name] = vectorFromArray(c.values, new Utf8());
   }
   return tableToIPC(new Table(vectors as never), 'file');
+}
+
+/**
+ * A string column's offsets and UTF-8 bytes, made directly: the same buffers Arrow's builder (vectorFromArray) makes
+ * for strings without nulls, so the same file, without the builder's machinery (the cost of a small run's first
+ * weights.arrow was mostly compiling it).
+ */
+function utf8Buffers(values: string[]): { valueOffsets: Int32Array; data: Uint8Array } {
+  const encoder = new TextEncoder();
+  const encoded = values.map((s) => encoder.encode(s));
+  const valueOffsets = new Int32Array(values.length + 1);
+  for (let i = 0; i < encoded.length; i++) valueOffsets[i + 1] = valueOffsets[i]! + encoded[i]!.length;
+  const data = new Uint8Array(valueOffsets[values.length]!);
+  for (let i = 0; i < encoded.length; i++) data.set(encoded[i]!, valueOffsets[i]!);
+  return { valueOffsets, data };
 }
 
 /**
