@@ -62,9 +62,17 @@ export function isPlainData(v: unknown, seen = new Set<unknown>()): boolean {
   if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date || v instanceof RegExp) return true;
   if (seen.has(v)) return true;
   seen.add(v);
+  // every(), not v[i] in a loop: optimised code loading elements of both packed and holey arrays may turn a packed
+  // array holey in place, which changes its blob. Maps and Sets are walked without a spread copy.
   if (Array.isArray(v)) return v.every((x) => isPlainData(x, seen));
-  if (v instanceof Map) return [...v].every(([k, x]) => isPlainData(k, seen) && isPlainData(x, seen));
-  if (v instanceof Set) return [...v].every((x) => isPlainData(x, seen));
+  if (v instanceof Map) {
+    for (const [k, x] of v) if (!isPlainData(k, seen) || !isPlainData(x, seen)) return false;
+    return true;
+  }
+  if (v instanceof Set) {
+    for (const x of v) if (!isPlainData(x, seen)) return false;
+    return true;
+  }
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) return false;
   for (const k of Object.keys(v)) {
@@ -119,7 +127,7 @@ export class CheckpointWriter {
   private store(sha: string, bytes: Uint8Array): void {
     if (this.blobs.has(sha)) return;
     try {
-      mkdirSync(join(this.dir, 'blobs'), { recursive: true });
+      if (!this.blobs.size) mkdirSync(join(this.dir, 'blobs'), { recursive: true });
       const path = join(this.dir, 'blobs', sha);
       if (!existsSync(path)) writeWhole(path, bytes);
     } catch (err) {
