@@ -18,7 +18,6 @@ import { optimalBlockLength, pairedBootstrap } from '../../src/math/bootstrap.js
 import { computeMetrics } from '../../src/math/metrics.js';
 import { cscv, MAX_BLOCKS } from '../../src/math/pbo.js';
 import { deflatedSharpe, deflatedThreshold, probabilisticSharpe, sampleMoments, sharpeVariance } from '../../src/math/probabilistic-sharpe.js';
-import { sharpeDifferenceTest } from '../../src/math/sharpe-difference.js';
 import { encodeColumns } from '../../src/runs/arrow.js';
 import { canonicalJson, sha256 } from '../../src/util/hash.js';
 import { codeFingerprint, readEntry, writeEntry } from '../../src/runs/result-cache.js';
@@ -86,7 +85,9 @@ export class TournamentCompareStage implements Stage<TournamentContext, Tourname
       ? sha256(canonicalJson({ params: p, champion: t.champion, cells: ran.map((c) => [c.id, c.key]), code: codeFingerprint() }))
       : undefined;
     const known = statsKey && this.childRuns.useCache ? readEntry<Statistics>(this.childRuns.runsRoot, 'comparisons', statsKey) : undefined;
-    const computed = known ?? statistics(values, T, N, ran, champ, ppy, bs, S, prewhiten, env);
+    // The Ledoit-Wolf test's matrix algebra (ml-matrix, a sixth of the stages' code) loads only when it is needed, not
+    // with the stages every run loads.
+    const computed = known ?? statistics(values, T, N, ran, champ, ppy, bs, S, prewhiten, env, (await import('../../src/math/sharpe-difference.js')).sharpeDifferenceTest);
     if (statsKey && !known) writeEntry(this.childRuns.runsRoot, 'comparisons', statsKey, computed);
     const { meanBlock, variance, threshold, pbo } = computed;
     const stats = new Map(Object.entries(computed.cells));
@@ -137,6 +138,7 @@ interface Statistics {
 function statistics(
   values: Float64Array, T: number, N: number, ran: CellOutcome[], champ: number, ppy: number,
   bs: { resamples: number; block_length: number | 'auto'; seed: number; confidence: number }, S: number, prewhiten: boolean, env: StageEnv,
+  sharpeDifferenceTest: typeof import('../../src/math/sharpe-difference.js').sharpeDifferenceTest,
 ): Statistics {
   const column = (j: number) => values.subarray(j * T, (j + 1) * T);
   // The stationary bootstrap, paired: one index vector per resample for every cell.
