@@ -3,10 +3,12 @@
  * (src/lakehouse/shared-series.ts). A worker is another thread; here the same thread plays it, adopting what it
  * shared, which is what the worker runs. The point-in-time liquidity is checked against a mean written here.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Candidate } from '../../src/core/context.js';
 import { openLakehouse, type Lakehouse } from '../../src/lakehouse/index.js';
 import { adoptSharedSeries, shareDecoded, type SharedSeries } from '../../src/lakehouse/shared-series.js';
-import { dayFromIso } from '../../src/util/dates.js';
+import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
 import { DEFAULT_FRESHNESS, LIQUIDITY_DAYS } from '../../stages/ingestion/scanner.js';
 import { discoverIn, type DiscoveryParams } from '../../stages/ingestion/scanners/lakehouse.scanner.js';
 import { tempDir } from '../lakehouse/helpers.js';
@@ -24,8 +26,8 @@ async function decide(dir: string, asOf: number): Promise<Candidate[]> {
 }
 
 /** Mean close × volume of the finite ones among a symbol's bars in (asOf - LIQUIDITY_DAYS, asOf]. */
-async function meanVolume(lh: Lakehouse, symbol: string, asOf: number): Promise<number> {
-  const o = await lh.readOhlcv(symbol, VENUE);
+async function meanVolume(lh: Lakehouse, symbol: string, asOf: number, venue = VENUE): Promise<number> {
+  const o = await lh.readOhlcv(symbol, venue);
   const dv: number[] = [];
   for (let i = 0; i < o.date.length; i++) if (o.date[i] > asOf - LIQUIDITY_DAYS && o.date[i] <= asOf && Number.isFinite(o.close[i] * o.volume[i])) dv.push(o.close[i] * o.volume[i]);
   return dv.reduce((a, b) => a + b, 0) / dv.length;
@@ -67,4 +69,28 @@ test('a worker adopts the scan liquidity sums built from the same file versions,
   // Sums of other file versions of the same symbols are not taken: the worker builds its own, the same bits.
   adoptSharedSeries({ ...doubled, liquidity: [{ ...doubled.liquidity![0]!, checksums: sums.checksums.map((c, j) => (j === 3 ? `${c}0` : c)) }] });
   expect(await decide(dir, asOf)).toEqual(mine);
+});
+
+test('point-in-time liquidity counts only finite quote volumes: none yet, none at all (a CSV of closes) or from some day on', async () => {
+  const dir = await tempDir();
+  const csv = join(dir, 'csv');
+  mkdirSync(csv);
+  const start = dayFromIso('2024-01-01');
+  const file = (name: string, volume: (t: number) => string) =>
+    writeFileSync(join(csv, `${name}.csv`), ['date,open,high,low,close,volume', ...Array.from({ length: 90 }, (_, t) => `${isoFromDay(start + t)},${10 + t},${11 + t},${9 + t},${10 + t},${volume(t)}`)].join('\n'));
+  file('ALLVOL', (t) => String(1000 + t));
+  file('LATEVOL', (t) => (t < 50 ? '' : String(2000 + t)));
+  file('NOVOL', () => '');
+  const lh = await openLakehouse(join(dir, 'lh'));
+  await lh.importCsv(csv, { layout: 'ohlcv', venue: 'v', assetType: 'spot' });
+  const ro = await openLakehouse(join(dir, 'lh'), { readOnly: true });
+  const scan = discoverIn(ro, { ...P, venue: 'v' }, async () => {});
+  for (const t of [10, 49, 50, 60, 89]) {
+    const got = byVolume((await scan.rediscover!(start + t, { freshness: DEFAULT_FRESHNESS })).candidates);
+    for (const symbol of ['ALLVOL', 'LATEVOL', 'NOVOL']) {
+      const mean = await meanVolume(ro, symbol, start + t, 'v');
+      if (Number.isNaN(mean)) expect(got[symbol]).toBeUndefined();
+      else expect(got[symbol]).toBeCloseTo(mean, 6);
+    }
+  }
 });

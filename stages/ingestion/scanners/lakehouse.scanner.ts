@@ -97,17 +97,31 @@ export function discoverIn(lh: Lakehouse, p: DiscoveryParams, close: () => Promi
   return { candidates, data: lh, venue: picked.venue, funnel, close, rediscover };
 }
 
-/** A series' running sums of finite daily quote volumes (close * volume) and of how many there are, in shared memory. */
+/**
+ * A series' running sums of finite daily quote volumes (close * volume) and of how many there are, in shared memory.
+ * Sums start at the first finite one: before it they are zeros, and a series without any (a CSV of closes) gets
+ * views of one zeroed buffer shared by every such series, read only, instead of two arrays of its own.
+ */
 function runningSums(o: { date: Int32Array; close: Float64Array; volume: Float64Array }): LiquiditySums {
-  const cum = sharedArray(Float64Array, o.date.length + 1);
-  const known = sharedArray(Int32Array, o.date.length + 1);
-  for (let i = 0; i < o.date.length; i++) {
+  const n = o.date.length;
+  let i = 0;
+  while (i < n && !Number.isFinite(o.close[i] * o.volume[i])) i++;
+  if (i === n) return zeroSums(n + 1);
+  const cum = sharedArray(Float64Array, n + 1);
+  const known = sharedArray(Int32Array, n + 1);
+  for (; i < n; i++) {
     const dv = o.close[i] * o.volume[i];
     const ok = Number.isFinite(dv);
     known[i + 1] = known[i] + (ok ? 1 : 0);
     cum[i + 1] = cum[i] + (ok ? dv : 0);
   }
   return { cum, known };
+}
+
+let zeros: LiquiditySums | undefined;
+function zeroSums(length: number): LiquiditySums {
+  if (!zeros || zeros.cum.length < length) zeros = { cum: sharedArray(Float64Array, 2 * length), known: sharedArray(Int32Array, 2 * length) };
+  return { cum: zeros.cum.subarray(0, length), known: zeros.known.subarray(0, length) };
 }
 
 export class LakehouseScanner implements Scanner<DiscoveryParams> {
