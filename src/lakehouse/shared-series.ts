@@ -1,8 +1,9 @@
 /**
- * The market, decoded once per process tree: each stored series a run reads is decoded into its own
- * SharedArrayBuffer, and the backtest's worker threads receive those buffers (a SharedArrayBuffer crosses to a
- * worker without a copy). A worker's store then serves those files from shared memory instead of opening, hashing
- * and decoding every file again in every thread, and no thread holds a copy of its own.
+ * The market, read once per process tree: each stored series a run reads lives in shared memory (read straight into
+ * it, or decoded and copied there; see sharedBytes), and the backtest's worker threads receive those buffers (a
+ * SharedArrayBuffer crosses to a worker without a copy). A worker's store then serves those files from shared
+ * memory instead of opening, hashing and decoding every file again in every thread, and no thread holds a copy of
+ * its own.
  *
  * Keyed by the registry entry and its checksum: a series is only served for the very file version (checksum) the
  * registry lists, which the thread that read it first had checked against that checksum.
