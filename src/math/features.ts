@@ -449,7 +449,8 @@ export function computeSelectedFeatures(columns: FeatureColumns, options: Featur
   const end = Math.min(length, options.end ?? length);
   const start = Math.max(0, end - lookback);
   const priceStart = Math.max(0, end - lookback - 1);
-  const returns = columns.returns.subarray(start, end);
+  // The whole column when the window is all of it (a stage cutting columns to the window already made this view).
+  const returns = start === 0 && end === length ? columns.returns : columns.returns.subarray(start, end);
   const close = columns.close?.subarray(priceStart, end);
   let prices: Float64Array | undefined;
   const pricesOf = () => (prices ??= close ?? pricesFromReturns(returns));

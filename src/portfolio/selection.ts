@@ -145,31 +145,40 @@ export function selectWinners(members: Member[], strict: Evaluation, relaxed: ()
   const { topN, sectorCap, minWinners } = rules;
   const record = (stage: HtrStage, winners: Winner[], extra: Record<string, unknown> = {}) =>
     audit('htr_stage', { stage, name: HTR_STAGE_NAMES[stage], winners: winners.length, min_winners: minWinners, satisfied: winners.length >= minWinners, symbols: winners.map((w) => w.symbol), ...extra });
-  const asWinner = (m: Member, reason: Winner['reason'], ev: Evaluation): Winner => ({ ...m, reason, overridden: ev.vetoes[m.symbol] ?? [] });
-  const select = (ev: Evaluation): { winners: Winner[]; pruned: Member[] } => {
-    const eligible = members.filter((m) => !ev.vetoes[m.symbol]);
+  // Each evaluation's vetoed symbols as a Set: a hashed lookup per member, where a lookup in the keyed record by a
+  // symbol string the engine has not interned is slow (and a symbol without vetoes is most of the pool).
+  const vetoedIn = new Map<Evaluation, Set<string>>();
+  const vetoed = (ev: Evaluation): Set<string> => {
+    let set = vetoedIn.get(ev);
+    if (!set) vetoedIn.set(ev, (set = new Set(Object.keys(ev.vetoes))));
+    return set;
+  };
+  const asWinner = (m: Member, reason: Winner['reason'], ev: Evaluation): Winner => ({ ...m, reason, overridden: vetoed(ev).has(m.symbol) ? ev.vetoes[m.symbol]! : [] });
+  const select = (ev: Evaluation): { winners: Winner[]; pruned: Member[]; eligible: number } => {
+    const excluded = vetoed(ev);
+    const eligible = excluded.size ? members.filter((m) => !excluded.has(m.symbol)) : members;
     const picked = topNPerCluster(eligible, topN).map((m) => asWinner(m, 'top_n', ev));
     const { kept, pruned } = capSectors(picked, sectorCap);
-    return { winners: kept, pruned };
+    return { winners: kept, pruned, eligible: eligible.length };
   };
   const sectorEvent = (stage: HtrStage, pruned: Member[]) => {
     if (pruned.length) audit('sector_cap', { htr_stage: stage, sector_cap: sectorCap, pruned: pruned.map((m) => ({ symbol: m.symbol, sector: m.sector, conviction: m.conviction })) });
   };
 
   // 1. Strict.
-  let { winners, pruned } = select(strict);
+  let { winners, pruned, eligible } = select(strict);
   const allPruned: Member[] = [...pruned];
   sectorEvent(1, pruned);
-  record(1, winners, { eligible: members.filter((m) => !strict.vetoes[m.symbol]).length });
+  record(1, winners, { eligible });
   if (winners.length >= minWinners || !rules.relaxation) return { winners, stage: 1, vetoes: strict.vetoes, pruned: allPruned };
 
   // 2. Relaxed thresholds (soft filters only).
   const ev2 = relaxed();
   const done = (stage: HtrStage): Selection => ({ winners, stage, vetoes: ev2.vetoes, strictVetoes: strict.vetoes, pruned: allPruned });
-  ({ winners, pruned } = select(ev2));
+  ({ winners, pruned, eligible } = select(ev2));
   allPruned.push(...pruned);
   sectorEvent(2, pruned);
-  record(2, winners, { eligible: members.filter((m) => !ev2.vetoes[m.symbol]).length, relaxation_amount: rules.relaxationAmount });
+  record(2, winners, { eligible, relaxation_amount: rules.relaxationAmount });
   if (winners.length >= minWinners) return done(2);
 
   // 3. Representative forcing: the best member (no hard veto) of every cluster without a winner.

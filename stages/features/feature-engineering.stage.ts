@@ -66,10 +66,13 @@ export class FeatureEngineeringStage implements Stage<SelectionContext, FeatureP
     const values: Record<string, Float64Array> = Object.fromEntries(names.map((k) => [k, new Float64Array(n)]));
     // Only the features asked for are computed.
     const kernels = names.map((k) => FEATURES[k]);
+    // Each symbol's columns from the first row its window reads (the bars one row before the first return), so that
+    // the window is the whole view: one view per column and symbol, not a view of a view.
+    const from = Math.max(0, end - lookback - (prices ? 1 : 0));
+    const col = (a: Float64Array | undefined, j: number) => a?.subarray(j * T + from, j * T + end);
     for (let j = 0; j < n; j++) {
-      const col = (a: Float64Array | undefined) => a?.subarray(j * T, j * T + end);
       const f = computeSelectedFeatures(
-        { returns: returns.values.subarray(j * T, j * T + end), close: col(prices?.close), high: col(prices?.high), low: col(prices?.low), volume: col(prices?.volume) },
+        { returns: returns.values.subarray(j * T + from, j * T + end), close: col(prices?.close, j), high: col(prices?.high, j), low: col(prices?.low, j), volume: col(prices?.volume, j) },
         {
           lookback,
           periodsPerYear: p.periods_per_year ?? periodsPerYearFor(pool.get(returns.symbols[j])),

@@ -56,7 +56,6 @@ export class PolicyStage implements Stage<SelectionContext, PolicyParams> {
     const filters = refs.map((r) => env.plugins.get<Filter>('filter', r.name));
 
     const members = this.members(features, scores, ctx, env);
-    const clusterCount = new Set(members.map((m) => m.cluster)).size;
 
     // 0. Entropy-aware hardening (CR-490).
     const { meanEntropy, hardened, strict } = hardenEntropy(features.values.entropy, refs.map((r) => r.params), { enabled: p.entropy_hardening, trigger: p.hardening_trigger, factor: p.hardening_factor });
@@ -106,6 +105,9 @@ export class PolicyStage implements Stage<SelectionContext, PolicyParams> {
     ctx.vetoes = selection.vetoes;
     // For the report: how each winner got in, and the vetoes a relaxation stage overrode for it.
     ctx.htr = { stage, stage_name: HTR_STAGE_NAMES[stage], winners: winners.map((w) => ({ symbol: w.symbol, reason: w.reason, overridden: w.overridden.map((v) => v.filter) })), strict_vetoes: selection.strictVetoes };
+    // The rest is the record (vetoes.json, winners.json, the audit, the log): a replayed decision's is discarded.
+    if (env.replay) return ctx;
+    const clusterCount = new Set(members.map((m) => m.cluster)).size;
     const filterRecords = refs.map((r, i) => ({ name: r.name, hard: filters[i]!.hard, strict: strict[i], ...(relaxed ? { relaxed: relaxed[i] } : {}) }));
     await env.artifacts.writeJson('vetoes.json', {
       htr_stage: stage,
