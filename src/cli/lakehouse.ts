@@ -71,7 +71,7 @@ export function registerLakehouseCommand(program: Command): void {
     .action(async (opts: { synthetic?: boolean; symbols: number; days: number; seed: number; end: string; replace?: boolean }, cmd: Command) => {
       if (!opts.synthetic) throw inputError('CLI_BAD_OPTION', '`lakehouse seed` needs --synthetic (the only seed source).', 'Use `lakehouse import` for CSV files and `lakehouse ingest` for exchanges.');
       const lh = await openLakehouse(pathOf(cmd), { writable: true });
-      const progress = createProgress();
+      const progress = await createProgress();
       try {
         const rep = await lh.seedSynthetic({ ...opts, progress: progress.update });
         printWrite('Seeded', lh, rep);
@@ -94,7 +94,7 @@ export function registerLakehouseCommand(program: Command): void {
         throw inputError('CLI_BAD_OPTION', `--layout must be wide or ohlcv, got "${opts.layout}".`);
       }
       const lh = await openLakehouse(pathOf(cmd), { writable: true });
-      const progress = createProgress();
+      const progress = await createProgress();
       try {
         const rep = await lh.importCsv(path, { layout: opts.layout as 'wide' | 'ohlcv' | undefined, venue: opts.venue, assetType: opts.assetType, replace: opts.replace, progress: progress.update });
         printWrite('Imported', lh, rep);
@@ -118,7 +118,7 @@ export function registerLakehouseCommand(program: Command): void {
     .action(async (opts: { exchange: string; quote: string; type: string; minVolume?: number; since?: string; symbols?: string; maxSymbols?: number; replace?: boolean }, cmd: Command) => {
       if (opts.type !== 'spot' && opts.type !== 'swap') throw inputError('CLI_BAD_OPTION', `--type must be spot or swap, got "${opts.type}".`);
       const lh = await openLakehouse(pathOf(cmd), { writable: true });
-      const progress = createProgress();
+      const progress = await createProgress();
       try {
         const rep = await lh.ingestCcxt({
           exchange: opts.exchange, quote: opts.quote, type: opts.type, minVolume: opts.minVolume, since: opts.since,
@@ -194,7 +194,7 @@ export function registerLakehouseCommand(program: Command): void {
     .option('--lakehouse <path>', LAKEHOUSE_HELP)
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const lh = await openLakehouse(pathOf(cmd), { writable: true, create: false });
-      const progress = createProgress();
+      const progress = await createProgress();
       let rep;
       try {
         rep = await lh.repair({ progress: progress.update });

@@ -56,7 +56,7 @@ export function registerRunCommand(program: Command): void {
       let remote: BullmqExecutors | undefined;
       if (opts.executor === 'bullmq')
         remote = await bullmqExecutors({ redis: opts.redis, queue: opts.queue, warn: (m) => process.stderr.write(`warning: ${m}\n`), log: quiet ? () => {} : (m) => process.stderr.write(`${m}\n`) });
-      const progress = createProgress();
+      const progress = await createProgress();
       try {
         const r = await run(file, {
           ...opts,
