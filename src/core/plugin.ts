@@ -145,6 +145,12 @@ export interface StageMeta extends PluginMeta {
    * overwrite the first's weights, a second `backtest` would replay the first. Refused at validation unless set.
    */
   repeatable?: boolean;
+  /**
+   * A stage that replays the stages before it on worker threads (the backtest), and the param saying how many threads
+   * (omitted: up to one per core; 1: none, in process). The runner starts the workers as the run begins, so that they
+   * load on idle cores while the stages before this one run (src/pipeline/runner.ts).
+   */
+  replays?: { threadsParam: string };
 }
 
 export interface PluginClass<T = unknown, M extends PluginMeta = PluginMeta> {
@@ -238,7 +244,8 @@ export interface Replays {
   replay(asOf: number, opts?: { lookbackDays?: number }): Promise<import('./context.js').SelectionContext>;
   /**
    * Many replays at once (independent decisions: backtest windows), on worker threads when `threads` > 1 and
-   * the compiled workers exist, else one after the other; outcomes in date order, identical either way.
+   * the compiled workers exist, else one after the other; outcomes in date order, identical either way. The workers
+   * are those the run started as it began (StageMeta.replays), and more if `threads` asks for more.
    */
   replayMany(dates: number[], opts: { lookbackDays?: number; challengers?: boolean; grid?: DecisionGrid; threads?: number; onProgress?: (done: number) => void }): Promise<ReplayOutcome[]>;
 }

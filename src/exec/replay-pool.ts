@@ -1,19 +1,21 @@
 /**
- * The local worker pool for independent replays (backtest windows): the dates are split into contiguous blocks, one
- * per thread, each worker rebuilding the pipeline from the resolved config; the calling thread may decide the first
- * block itself, alongside the workers. A thread that finishes its block takes over dates from the back of the block
- * with the most left (src/exec/replay-claims.ts), and a block whose worker has not started yet (still loading) is
- * taken over whole by a thread that is free, so no thread idles while dates remain: who decides a date never changes
- * its outcome. Once every date is decided, a worker that decided none is terminated, not awaited. Results come back
- * in date order and are identical to replaying in the main thread (the tests compare both). Workers run the compiled
- * code (dist/): where it is not there (tests on the TypeScript sources), `available()` is false and the caller
- * replays in process.
+ * The local worker pool for independent replays (backtest windows). A run starts its workers as it begins
+ * (`startReplayWorkers`, src/pipeline/runner.ts): each loads the engine and rebuilds the pipeline from the resolved
+ * config on a core the run's own thread leaves idle while it reads the data and runs the live stages, then waits for
+ * its job. When the backtest has its dates, they are split into contiguous blocks, one per thread; the calling
+ * thread may decide the first block itself, alongside the workers. A thread that finishes its block takes over dates
+ * from the back of the block with the most left (src/exec/replay-claims.ts), and a block whose worker has not started
+ * yet (still loading) is taken over whole by a thread that is free, so no thread idles while dates remain: who
+ * decides a date never changes its outcome. Once every date is decided, a worker that decided none is terminated,
+ * not awaited. Results come back in date order and are identical to replaying in the main thread (the tests compare
+ * both). Workers run the compiled code (dist/): where it is not there (tests on the TypeScript sources),
+ * `available()` is false and the caller replays in process.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { deserialiseError, runError, type SerialisedError } from '../core/errors.js';
-import type { DecideHere, ReplayBase, ReplayJob } from '../pipeline/executor.js';
+import type { DecideHere, ReplayBase, ReplayJob, ReplaySetup, ReplayWorkers } from '../pipeline/executor.js';
 import type { ReplayOutcome } from '../pipeline/replay.js';
 import type { DataSource } from '../core/plugin.js';
 import { shareDecoded } from '../lakehouse/shared-series.js';
@@ -30,8 +32,65 @@ export type ReplayMessage =
   | { kind: 'done'; sources: DataSource[]; spans?: PlainSpan[] }
   | { kind: 'error'; error: SerialisedError; spans?: PlainSpan[] };
 
-export async function replayInPool(
-  base: ReplayBase,
+/** A worker of the pool: started with the run's setup, handed its job (once) when the dates are known. */
+interface PoolWorker {
+  w: Worker;
+  decisions: number;
+  /** Where its decisions go, once it has its job. */
+  onDecided?: (index: number, outcome: ReplayOutcome) => void;
+  /** The data it read, once done; or its error (its setup's, its job's, or its thread's end). */
+  result: Promise<DataSource[]>;
+}
+
+function startWorker(setup: ReplaySetup): PoolWorker {
+  const w = new Worker(workerUrl, { workerData: setup });
+  // While it waits for its job it never keeps the process alive (a run that ends without using it exits).
+  w.unref();
+  const worker: PoolWorker = { w, decisions: 0, result: Promise.resolve([]) };
+  worker.result = new Promise<DataSource[]>((resolve, reject) => {
+    let settled = false;
+    w.on('message', (m: ReplayMessage) => {
+      // A traced run: the worker's spans, exported here as part of the run's trace.
+      if (m.kind !== 'decided') adoptSpans(m.spans);
+      if (m.kind === 'decided') {
+        worker.decisions++;
+        worker.onDecided?.(m.index, m.outcome);
+      } else if (m.kind === 'done') {
+        settled = true;
+        resolve(m.sources);
+      } else {
+        settled = true;
+        // The stage's own error, as it would be in process (code, hint, the param that caused it).
+        reject(deserialiseError(m.error));
+      }
+    });
+    w.once('error', (err) => {
+      settled = true;
+      reject(runError('REPLAY_FAILED', `a backtest worker crashed: ${err.message}`));
+    });
+    w.once('exit', (code) => {
+      if (!settled) reject(runError('REPLAY_FAILED', `a backtest worker exited (code ${code}) without a result`));
+    });
+  });
+  // A worker never handed dates is ended without asking how it ended.
+  worker.result.catch(() => {});
+  return worker;
+}
+
+/** `workers` replay workers started now for a run: they load and rebuild its pipeline, then wait for its dates. */
+export function startReplayWorkers(setup: ReplaySetup, workers: number): ReplayWorkers {
+  const idle = Array.from({ length: workers }, () => startWorker(setup));
+  return {
+    run: (job, dates, threads, onProgress, decideHere) => replayInPool(() => idle.shift() ?? startWorker(setup), job, dates, threads, onProgress, decideHere),
+    close: () => {
+      for (const { w } of idle.splice(0)) void w.terminate();
+    },
+  };
+}
+
+async function replayInPool(
+  take: () => PoolWorker,
+  job: ReplayBase,
   dates: number[],
   threads: number,
   onProgress: (done: number) => void,
@@ -67,34 +126,12 @@ export async function replayInPool(
   // ended, not waited for: what it would still do is load.
   let ending = false;
   const onWorker = (own: number) => {
-    const w = new Worker(workerUrl, { workerData: { ...base, dates, claims: { buffer: claims.buffer, own }, ...(shared ? { shared } : {}) } satisfies ReplayJob });
-    const worker = { w, decisions: 0, sources: undefined as unknown as Promise<DataSource[]> };
-    worker.sources = new Promise<DataSource[]>((resolve, reject) => {
-      let settled = false;
-      w.on('message', (m: ReplayMessage) => {
-        // A traced run: the worker's spans, exported here as part of the run's trace.
-        if (m.kind !== 'decided') adoptSpans(m.spans);
-        if (m.kind === 'decided') {
-          worker.decisions++;
-          decided(m.index, m.outcome);
-        } else if (m.kind === 'done') {
-          settled = true;
-          resolve(m.sources);
-        } else {
-          settled = true;
-          // The stage's own error, as it would be in process (code, hint, the param that caused it).
-          reject(deserialiseError(m.error));
-        }
-      });
-      w.once('error', (err) => {
-        settled = true;
-        reject(runError('REPLAY_FAILED', `a backtest worker crashed: ${err.message}`));
-      });
-      w.once('exit', (code) => {
-        if (!settled) reject(runError('REPLAY_FAILED', `a backtest worker exited (code ${code}) without a result`));
-      });
-    }).catch((err: unknown) => (ending && worker.decisions === 0 ? [] : fail(err)));
-    return worker;
+    const worker = take();
+    worker.onDecided = decided;
+    // It has work now: the process waits for it.
+    worker.w.ref();
+    worker.w.postMessage({ ...job, dates, claims: { buffer: claims.buffer, own }, ...(shared ? { shared } : {}) } satisfies ReplayJob);
+    return { worker, sources: worker.result.catch((err: unknown) => (ending && worker.decisions === 0 ? [] : fail(err))) };
   };
   const inThisThread = async (): Promise<void> => {
     if (!decideHere) return;
@@ -105,7 +142,7 @@ export async function replayInPool(
       decided(i, await decideHere(dates[i]!));
     }).catch(fail);
   };
-  // The workers start first: they load while this thread decides its share.
+  // The workers get their blocks first (a worker started now loads while this thread decides its share).
   const workers = owners.map(onWorker);
   const local = inThisThread();
   try {
@@ -115,14 +152,14 @@ export async function replayInPool(
     const missing = outcomes.findIndex((o) => o === undefined);
     if (missing >= 0) throw runError('REPLAY_FAILED', `the backtest pool ended without a decision for day ${dates[missing]}`);
     // The data a worker read is part of the run's data identity: each worker that decided hands it over as it ends.
-    const sources = (await Promise.race([Promise.all(workers.filter((w) => w.decisions > 0).map((w) => w.sources)), failure])).flat();
+    const sources = (await Promise.race([Promise.all(workers.filter((x) => x.worker.decisions > 0).map((x) => x.sources)), failure])).flat();
     return { outcomes: outcomes as ReplayOutcome[], sources };
   } finally {
     // Done or failed: no worker outlives the pool, nor does this thread's share go on deciding.
     ending = true;
     claims.close();
     failed.abort();
-    for (const { w } of workers) void w.terminate();
+    for (const { worker } of workers) void worker.w.terminate();
     await local.catch(() => {});
   }
 }

@@ -15,14 +15,18 @@ import type { TraceCarrier } from '../util/tracing.js';
 import type { ReplayOptions, ReplayOutcome } from './replay.js';
 import type { SharedSeries } from '../lakehouse/shared-series.js';
 
-/** Backtest windows to replay: the run's resolved config, rebuilt in the worker, the dates, and which it decides. */
-export interface ReplayJob {
+/** What a replay worker rebuilds the run's pipeline from: known as the run starts, before any date is. */
+export interface ReplaySetup {
   config: ResolvedConfig;
   hash: string;
-  runId: string;
   pipelineFile: string;
   baseDir: string;
   lakehousePath: string;
+}
+
+/** Backtest windows to replay, handed to a worker that has rebuilt the pipeline: the dates, and which it decides. */
+export interface ReplayJob {
+  runId: string;
   upto: number;
   /** Every date of the pool, ascending; the worker decides those `claims` hands it. */
   dates: number[];
@@ -38,8 +42,24 @@ export interface ReplayJob {
   trace?: TraceCarrier;
 }
 
-/** A replay job as the runner states it: the pool adds the dates and how they are shared out. */
-export type ReplayBase = Omit<ReplayJob, 'dates' | 'claims'>;
+/** A replay job as the runner states it: the pool adds the dates, how they are shared out and the shared market. */
+export type ReplayBase = Omit<ReplayJob, 'dates' | 'claims' | 'shared'>;
+
+/**
+ * Replay workers started for one run (Executors.replay.start): each loads the engine and rebuilds the pipeline, then
+ * waits for its share of the dates. A worker that is waiting never keeps the process alive.
+ */
+export interface ReplayWorkers {
+  /**
+   * The dates split in `threads` contiguous blocks, decided by the started workers (more are started if `threads`
+   * asks for more) and, with `decideHere`, the calling thread, which takes the first block; a thread done with its
+   * block takes over dates left in another's. Outcomes in date order (the sources returned are the workers' only:
+   * this thread records its own). The workers it used are ended when it returns.
+   */
+  run(job: ReplayBase, dates: number[], threads: number, onProgress: (done: number) => void, decideHere?: DecideHere): Promise<{ outcomes: ReplayOutcome[]; sources: DataSource[] }>;
+  /** Ends the workers never handed dates. */
+  close(): void;
+}
 
 /**
  * One decision made in the calling thread, which is already warm (its JIT, the market it read, the run cache with
@@ -106,14 +126,12 @@ export interface CellExecutor {
 /** The executors a run may be handed; each says whether it can run here (compiled workers exist). */
 export interface Executors {
   /**
-   * Replays of backtest windows, the dates split in `threads` contiguous blocks. With `decideHere` the first block is
-   * decided in the calling thread while `threads` - 1 workers decide the others; a thread done with its block takes
-   * over dates left in another's. Outcomes in date order (the sources returned are the workers' only: this thread
-   * records its own).
+   * Replays of backtest windows: `start` starts `workers` worker threads for a run as it begins, so that they load on
+   * idle cores while the stages before the backtest run; the run hands them the dates (ReplayWorkers.run).
    */
   replay?: {
     available(): boolean;
-    run(base: ReplayBase, dates: number[], threads: number, onProgress: (done: number) => void, decideHere?: DecideHere): Promise<{ outcomes: ReplayOutcome[]; sources: DataSource[] }>;
+    start(setup: ReplaySetup, workers: number): ReplayWorkers;
   };
   /** A meta pipeline's sleeves, each a child run; the first failure stops the others. */
   sleeves?: {

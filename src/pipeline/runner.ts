@@ -5,6 +5,7 @@
  * failure, the error (coded, with the exit code it gives and, when a param caused it, the param's file:line:col),
  * and a manifest saying so. A full disk still leaves the folder marked failed, never a torn or unmarked one.
  */
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import type { ValidationResult } from '../config/validate.js';
@@ -16,7 +17,7 @@ import { newMetaContext, newSelectionContext, newTournamentContext, type AnyCont
 import { asFractalError, FractalError, inputError, type ErrorLocation } from '../core/errors.js';
 import { PipelineFactory, type BuiltPipeline } from './factory.js';
 import type { ChildRun, PreflightEnv, Replays, ReplayOutcome, RunServices, RunSpec, StageEnv } from '../core/plugin.js';
-import type { CellExecutor, CellJob, Executors, SleeveExecutor, SleeveTask } from './executor.js';
+import type { CellExecutor, CellJob, Executors, ReplaySetup, SleeveExecutor, SleeveTask } from './executor.js';
 import { canonicalJson } from '../util/hash.js';
 import { isoFromDay } from '../util/dates.js';
 import { locateIn } from '../config/origins.js';
@@ -349,11 +350,17 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
     },
   };
   built.scope.attach(services);
+  // A stage that replays on worker threads (StageMeta.replays: the backtest) has its workers started now: they load the
+  // engine and rebuild the pipeline on cores this thread leaves idle while it reads the data and runs the stages before
+  // it, and are ready when it has dates (on the walk-forward bench at N=2000 a worker started with the backtest needed
+  // ~0.7 s before it decided). Only in the main thread: a run in a worker (a sleeve, a cell) replays in that worker,
+  // and a meta's or tournament's children that run in process run one after the other, each with its own workers.
+  const replayPool = opts.executors?.replay;
+  const replaySetup: ReplaySetup = { config, hash: v.hash, pipelineFile: resolve(v.file), baseDir: v.baseDir, lakehousePath: opts.lakehousePath };
+  const replayWorkers = replayPool && isMainThread && replayPool.available() ? replayPool.start(replaySetup, workersToStart(built, opts.reuse?.from ?? 0)) : undefined;
   async function replayMany(dates: number[], o: Parameters<Replays['replayMany']>[1]): Promise<ReplayOutcome[]> {
     const threads = o.threads ?? 1;
-    // Inside a worker (a sleeve's or a cell's) the windows are replayed in that worker: no pools in pools.
-    const pool = opts.executors?.replay;
-    const inPool = Boolean(pool && threads > 1 && dates.length > 1 && isMainThread && pool.available());
+    const inPool = Boolean(replayWorkers && threads > 1 && dates.length > 1);
     // One span for the windows; in the pool each worker's batch is a child span (its context goes with the job), as is
     // this thread's.
     const replayOptions = { lookbackDays: o.lookbackDays, challengers: o.challengers, ...(o.grid ? { grid: o.grid } : {}) };
@@ -361,13 +368,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
     return withSpan('backtest windows', { 'fractal.run_id': runId, 'fractal.decisions': dates.length, 'fractal.threads': inPool ? Math.min(threads, dates.length) : 1 }, async () => {
       if (inPool) {
         // This thread decides the first share itself, warm, alongside threads - 1 workers.
-        const r = await pool!.run(
-          { config, hash: v.hash!, runId, pipelineFile: resolve(v.file), baseDir: v.baseDir, lakehousePath: opts.lakehousePath, upto: currentIndex, options: replayOptions, trace: injectTraceContext() },
-          dates,
-          Math.min(threads, dates.length),
-          (done) => o.onProgress?.(done),
-          decideHere,
-        );
+        const r = await replayWorkers!.run({ runId, upto: currentIndex, options: replayOptions, trace: injectTraceContext() }, dates, Math.min(threads, dates.length), (done) => o.onProgress?.(done), decideHere);
         r.sources.forEach(env.recordData);
         return r.outcomes;
       }
@@ -481,6 +482,8 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    // Workers started for replays that never came (a failure before the backtest, or it decided in process).
+    replayWorkers?.close();
     for (const release of releases.reverse()) await release();
   }
   await gitAnswer;
@@ -527,6 +530,17 @@ function summary(m: Manifest, folder: string): RunSummary {
     artifacts: m.artifacts,
     ...(m.error ? { error: m.error } : {}),
   };
+}
+
+/**
+ * How many replay workers a run starts as it begins: those of a stage that replays (StageMeta.replays) and will run
+ * (`from` on), one per thread it asks for, or per core when it asks for no number, less the run's own thread.
+ */
+function workersToStart(built: BuiltPipeline, from: number): number {
+  const stage = built.stages.slice(from).find((s) => s.meta.replays);
+  if (!stage) return 0;
+  const asked = stage.params[stage.meta.replays!.threadsParam] as number | undefined;
+  return (asked ?? availableParallelism()) - 1;
 }
 
 /** What a stage decided, as span attributes: the symbols it holds returns for, the engine, the windows of a backtest. */

@@ -8,25 +8,14 @@
  * in a worker, in the run's thread, or in a date taken over fails the run with the stage's error, as in process.
  * Runs the built API (dist/): its pool runs the compiled workers.
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repo } from '../cli/helpers.js';
+import { threadPipeline, threadRuns, type Api } from './thread-runs.js';
 
-type Api = typeof import('../../src/api/index.js');
 let api: Api;
 let tmp: string;
 let csv: string;
-const SYMBOLS = ['AAA', 'BBB', 'CCC'];
-const DAYS = 101;
-beforeAll(async () => {
-  api = (await import(join(repo, 'dist', 'src', 'api', 'index.js'))) as Api;
-  tmp = mkdtempSync(join(tmpdir(), 'fractal-replay-pool-'));
-  copyFileSync(join(new URL('.', import.meta.url).pathname, 'fixtures', 'thread-plugins.js'), join(tmp, 'plugins.js'));
-  const rows = Array.from({ length: DAYS }, (_, t) => [new Date(Date.UTC(2024, 0, 1 + t)).toISOString().slice(0, 10), ...SYMBOLS.map((_, j) => (100 * (1 + 0.01 * Math.sin(t * (j + 1)))).toFixed(6))].join(','));
-  csv = join(tmp, 'closes.csv');
-  writeFileSync(csv, `${['date', ...SYMBOLS].join(',')}\n${rows.join('\n')}\n`);
-});
+beforeAll(async () => ({ api, tmp, csv } = await threadRuns('fractal-replay-pool-')));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 interface Decision {
@@ -34,12 +23,7 @@ interface Decision {
   as_of: number;
 }
 async function run(name: string, workers: number, stage: Record<string, unknown> = {}) {
-  const record = join(tmp, `${name}.jsonl`);
-  const file = join(tmp, `${name}.yaml`);
-  writeFileSync(
-    file,
-    `pipeline: selection\nversion: "4.0"\nname: ${name}\nplugins: [./plugins.js]\nstages:\n  - type: ingestion\n    params: { scanner: { name: csv, params: { path: ${JSON.stringify(csv)}, layout: wide, asset_type: equity } } }\n  - type: thread_record\n    params: ${JSON.stringify({ record, ...stage })}\n  - type: backtest\n    params: { train_window: 20, test_window: 5, step_size: 5, workers: ${workers} }\n`,
-  );
+  const { file, record } = threadPipeline(tmp, csv, name, workers, stage);
   const progress: number[] = [];
   const r = await api.run(file, { out: join(tmp, 'runs'), dataRoot: [tmp], onProgress: (label, done) => label === 'backtest windows' && progress.push(done) });
   if (r.outcome === 'invalid') throw new Error(JSON.stringify(r.diagnostics));
