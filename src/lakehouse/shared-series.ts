@@ -27,12 +27,15 @@ export interface SharedSeries {
 
 /**
  * One symbol's running sums of daily quote volume over its stored bars, in shared memory: `cum[i]` the sum of
- * close * volume over its first i bars where that product is finite, `known[i]` how many of them it is. Built from
- * the series of one file version (one entry of `checksums` per symbol, in order).
+ * close * volume over its first i bars where that product is finite, `known[i]` how many of them it is; and, once
+ * the scan has placed them, where its bars sit: the longest step between two of them and their offset in the scan's
+ * reference calendar (stages/ingestion/scanner.ts barSpan, calendarOffset). Built from the series of one file
+ * version (one entry of `checksums` per symbol, in order).
  */
 export interface LiquiditySums {
   cum: Float64Array;
   known: Int32Array;
+  bars?: { maxStep: number; offset: number };
 }
 
 /**

@@ -106,6 +106,11 @@ export interface BarSpan {
 export function barSpan(dates: Int32Array): BarSpan {
   let maxStep = 0;
   for (let i = 1; i < dates.length; i++) maxStep = Math.max(maxStep, dates[i] - dates[i - 1]);
+  return spanWithStep(dates, maxStep);
+}
+
+/** barSpan with the longest step already known (found for the same dates by the thread that shared it). */
+export function spanWithStep(dates: Int32Array, maxStep: number): BarSpan {
   return { dates, first: dates.length ? dates[0] : Infinity, last: dates.length ? dates[dates.length - 1] : -Infinity, maxStep };
 }
 

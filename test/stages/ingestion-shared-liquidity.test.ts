@@ -66,6 +66,12 @@ test('a worker adopts the scan liquidity sums built from the same file versions,
   adoptSharedSeries(shared);
   expect(await decide(dir, asOf)).toEqual(mine);
 
+  // With them, where each symbol's bars sit: a worker skips those passes over the dates. Handed as not an unbroken
+  // run of the calendar (offset -1), each symbol's own dates are searched instead: the same candidates.
+  for (const s of sums.data) expect(s.bars).toEqual({ maxStep: expect.any(Number), offset: expect.any(Number) });
+  adoptSharedSeries({ ...shared, liquidity: [{ ...sums, data: sums.data.map((s) => ({ ...s, bars: { ...s.bars!, offset: -1 } })) }] });
+  expect(await decide(dir, asOf)).toEqual(mine);
+
   // Sums of other file versions of the same symbols are not taken: the worker builds its own, the same bits.
   adoptSharedSeries({ ...doubled, liquidity: [{ ...doubled.liquidity![0]!, checksums: sums.checksums.map((c, j) => (j === 3 ? `${c}0` : c)) }] });
   expect(await decide(dir, asOf)).toEqual(mine);

@@ -10,7 +10,7 @@ import type { ScannerMeta, PreflightEnv, StageEnv, Universe } from '../../../src
 import type { Lakehouse } from '../../../src/lakehouse/index.js';
 import { entryKey } from '../../../src/lakehouse/registry.js';
 import { adoptedLiquidity, noteLiquidity, sharedArray, type LiquiditySums } from '../../../src/lakehouse/shared-series.js';
-import { barSpan, barsUpTo, barsUpToIn, calendarOffset, discover, freshAt, LIQUIDITY_DAYS, pickVenue, toCandidate, type BarSpan, type Freshness, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
+import { barSpan, barsUpTo, barsUpToIn, calendarOffset, discover, freshAt, LIQUIDITY_DAYS, pickVenue, spanWithStep, toCandidate, type BarSpan, type Freshness, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
 
 /** The discovery params, shared with the synthetic scanner (which stages a market and then discovers the same way). */
 export const DISCOVERY_PARAMS = {
@@ -60,11 +60,16 @@ export function discoverIn(lh: Lakehouse, p: DiscoveryParams, close: () => Promi
       const o = await lh.readOhlcv(r.symbol, picked.venue);
       const s = adopted?.[j] ?? runningSums(o);
       sums.shared.push(s);
-      sums.byRow.push({ span: barSpan(o.date), offset: -1, ...s });
+      sums.byRow.push({ span: s.bars ? spanWithStep(o.date, s.bars.maxStep) : barSpan(o.date), offset: s.bars?.offset ?? -1, ...s });
       if (o.date.length > sums.calendar.length) sums.calendar = o.date;
     }
+    // Placed once per file versions: a thread that adopted the sums with their places skips both passes over the dates.
+    for (const [j, s] of sums.byRow.entries()) {
+      if (s.bars) continue;
+      s.offset = calendarOffset(sums.calendar, s.span.dates);
+      sums.shared[j]!.bars = { maxStep: s.span.maxStep, offset: s.offset };
+    }
     if (!adopted) noteLiquidity(key, checksums, sums.shared);
-    for (const s of sums.byRow) s.offset = calendarOffset(sums.calendar, s.span.dates);
     return sums;
   };
   // `upTo` and `from`: the reference calendar's bar counts up to the as-of date and to LIQUIDITY_DAYS before it.
