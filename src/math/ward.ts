@@ -11,6 +11,7 @@
 
 import { mirrorUpper } from './correlation.js';
 import { wardMergesSimd } from './ward-wasm.js';
+import { stableOrder } from '../util/order.js';
 
 export type LinkageMatrix = Float64Array;
 export type DistanceLayout = 'condensed' | 'square';
@@ -193,8 +194,9 @@ function nnChainMerges(D: Float64Array, n: number, raw: Float64Array): void {
 /** Stable sort of the raw merges by height (scipy: argsort kind='mergesort'). */
 function sortByHeight(raw: Float64Array, n: number): Float64Array {
   const m = n - 1;
-  const order = Array.from({ length: m }, (_, k) => k);
-  order.sort((a, b) => raw[a * 4 + 2]! - raw[b * 4 + 2]!);
+  const heights = new Float64Array(m);
+  for (let k = 0; k < m; k++) heights[k] = raw[k * 4 + 2]!;
+  const order = stableOrder(heights);
   const out = new Float64Array(m * 4);
   // Row by row, without a view per row (n - 1 of them per linkage).
   for (let dst = 0; dst < m; dst++) {

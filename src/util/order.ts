@@ -14,3 +14,28 @@ export function lowerBound(a: Int32Array, x: number): number {
   }
   return lo;
 }
+
+/**
+ * The indices of `keys` in ascending order of their keys, equal keys in index order (a stable argsort, numpy's
+ * kind='mergesort'; -0 and 0 are equal): the keys sorted natively, each index then placed after the equal keys
+ * before it, with no comparator called back. The keys are numbers, not NaN.
+ */
+export function stableOrder(keys: Float64Array): Int32Array {
+  const m = keys.length;
+  const sorted = Float64Array.from(keys).sort();
+  // placed[s]: how many indices already went to the run of equal keys that starts at s.
+  const placed = new Int32Array(m);
+  const order = new Int32Array(m);
+  for (let i = 0; i < m; i++) {
+    const key = keys[i]!;
+    let lo = 0;
+    let hi = m;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! < key) lo = mid + 1;
+      else hi = mid;
+    }
+    order[lo + placed[lo]!++] = i;
+  }
+  return order;
+}
