@@ -146,9 +146,9 @@ export interface StageMeta extends PluginMeta {
    */
   repeatable?: boolean;
   /**
-   * A stage that replays the stages before it on worker threads (the backtest), and the param saying how many threads
-   * (omitted: up to one per core; 1: none, in process). The runner starts the workers as the run begins, so that they
-   * load on idle cores while the stages before this one run (src/pipeline/runner.ts).
+   * A stage that replays the stages before it on worker threads (the backtest), and the param saying how many threads.
+   * When it is given, the runner starts the workers as the run begins, so that they load on idle cores while the
+   * stages before this one run (src/pipeline/runner.ts); omitted, the stage decides when it runs.
    */
   replays?: { threadsParam: string };
 }

@@ -1,15 +1,15 @@
 /**
- * The local worker pool for independent replays (backtest windows). A run starts its workers as it begins
- * (`startReplayWorkers`, src/pipeline/runner.ts): each loads the engine and rebuilds the pipeline from the resolved
- * config on a core the run's own thread leaves idle while it reads the data and runs the live stages, then waits for
- * its job. When the backtest has its dates, they are split into contiguous blocks, one per thread; the calling
- * thread may decide the first block itself, alongside the workers. A thread that finishes its block takes over dates
- * from the back of the block with the most left (src/exec/replay-claims.ts), and a block whose worker has not started
- * yet (still loading) is taken over whole by a thread that is free, so no thread idles while dates remain: who
- * decides a date never changes its outcome. Once every date is decided, a worker that decided none is terminated,
- * not awaited. Results come back in date order and are identical to replaying in the main thread (the tests compare
- * both). Workers run the compiled code (dist/): where it is not there (tests on the TypeScript sources),
- * `available()` is false and the caller replays in process.
+ * The local worker pool for independent replays (backtest windows). A run whose backtest says how many threads starts
+ * its workers as it begins (`startReplayWorkers`, src/pipeline/runner.ts): each loads the engine and rebuilds the
+ * pipeline from the resolved config on a core the run's own thread leaves idle while it reads the data and runs the
+ * live stages, then waits for its job; otherwise the pool starts them once there are dates. The dates are split into
+ * contiguous blocks, one per thread; the calling thread may decide the first block itself, alongside the workers. A
+ * thread that finishes its block takes over dates from the back of the block with the most left
+ * (src/exec/replay-claims.ts), and a block whose worker has not started yet (still loading) is taken over whole by a
+ * thread that is free, so no thread idles while dates remain: who decides a date never changes its outcome. Once
+ * every date is decided, a worker that decided none is terminated, not awaited. Results come back in date order and
+ * are identical to replaying in the main thread (the tests compare both). Workers run the compiled code (dist/): where
+ * it is not there (tests on the TypeScript sources), `available()` is false and the caller replays in process.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -5,7 +5,6 @@
  * failure, the error (coded, with the exit code it gives and, when a param caused it, the param's file:line:col),
  * and a manifest saying so. A full disk still leaves the folder marked failed, never a torn or unmarked one.
  */
-import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import type { ValidationResult } from '../config/validate.js';
@@ -350,10 +349,10 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
     },
   };
   built.scope.attach(services);
-  // A stage that replays on worker threads (StageMeta.replays: the backtest) has its workers started now: they load the
-  // engine and rebuild the pipeline on cores this thread leaves idle while it reads the data and runs the stages before
-  // it, and are ready when it has dates (on the walk-forward bench at N=2000 a worker started with the backtest needed
-  // ~0.7 s before it decided). Only in the main thread: a run in a worker (a sleeve, a cell) replays in that worker,
+  // A stage that replays on worker threads (StageMeta.replays: the backtest) and says how many has its workers started
+  // now: they load the engine and rebuild the pipeline on cores this thread leaves idle while it reads the data and
+  // runs the stages before it, and are ready when it has dates (on the walk-forward bench at N=2000 a worker started
+  // with the backtest needed ~0.7 s before it decided). Only in the main thread: a run in a worker (a sleeve, a cell) replays in that worker,
   // and a meta's or tournament's children that run in process run one after the other, each with its own workers.
   const replayPool = opts.executors?.replay;
   const replaySetup: ReplaySetup = { config, hash: v.hash, pipelineFile: resolve(v.file), baseDir: v.baseDir, lakehousePath: opts.lakehousePath };
@@ -534,13 +533,15 @@ function summary(m: Manifest, folder: string): RunSummary {
 
 /**
  * How many replay workers a run starts as it begins: those of a stage that replays (StageMeta.replays) and will run
- * (`from` on), one per thread it asks for, or per core when it asks for no number, less the run's own thread.
+ * (`from` on), one per thread it asks for less the run's own. None when it asks for no number: it decides once it has
+ * timed a decision, and a worker started for nothing costs its start-up (on the walk-forward bench at N=500, where
+ * the backtest decides in process, a worker started as the run began added 0.4-1.2 CPU s and made a busy 2-core
+ * machine's run slower).
  */
 function workersToStart(built: BuiltPipeline, from: number): number {
   const stage = built.stages.slice(from).find((s) => s.meta.replays);
-  if (!stage) return 0;
-  const asked = stage.params[stage.meta.replays!.threadsParam] as number | undefined;
-  return (asked ?? availableParallelism()) - 1;
+  const asked = stage?.params[stage.meta.replays!.threadsParam] as number | undefined;
+  return asked === undefined ? 0 : asked - 1;
 }
 
 /** What a stage decided, as span attributes: the symbols it holds returns for, the engine, the windows of a backtest. */

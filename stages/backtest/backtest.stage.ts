@@ -33,15 +33,11 @@ export const BAND_DRIFT_LIMIT = 0.25;
 export const FIRST_REBALANCE = ['after_train_days', 'after_train_returns'] as const;
 
 /**
- * CPU milliseconds a replay worker still spends, once handed its dates, before it decides as fast as the run's own
- * thread (see `threads` below): its own data setup (the ingestion stage's first execute: the shared market adopted,
- * the universe and calendar rebuilt, the modules it loads then) and the compiler's work on a first decision, beyond
- * that decision's own cost. Its start-up (modules loaded, the pipeline rebuilt) is not in it: the run pays that as it
- * begins, on a core its own thread leaves idle (src/pipeline/runner.ts). Measured on the walk-forward bench, from its
- * job to the end of its first decision, less that decision: 0.25-0.35 s at N=500 and N=2000 at best (up to twice that
- * on a busy machine); rounded up.
+ * CPU milliseconds a replay worker thread adds to the run before its first decision (see `threads` below): measured
+ * on the walk-forward bench, its own thread is ready after 80-90 ms, and the process's CPU (the compiler's and the
+ * collector's threads too) rises by about 600 ms with a worker whose first decision is its only cold one.
  */
-const WORKER_SETUP_CPU_MS = 400;
+const WORKER_START_CPU_MS = 600;
 /** The first (cold) decision costs about this many warm ones: see `threads` below. */
 const COLD_OVER_WARM = 4;
 
@@ -59,7 +55,7 @@ const PARAMS = params({
   simulator: pluginRef('simulator', 'How the decisions are held: `vectorized` (weights with drift) or `event_driven` (orders, fills and a cash account); docs/backtest.md compares them.', 'vectorized'),
   parity: bool("Also hold the champion's decisions with the other simulator (the order-level `event_driven` against the `vectorized` reference; event_driven with its defaults when the simulator is vectorized) and write parity.json and a report section: how far the vectorized backtest can be trusted.", false),
   periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
-  workers: int("Threads deciding windows in parallel (windows are independent; any number gives the same bytes). The workers start as the run begins, so that they load while the data is read and the stages before the backtest run. When omitted, the first decision is made in process to time it, and the others go to one thread per core (at least 4 windows each; the run's own thread takes a share) when what threads save on them (a quarter of the first decision's CPU time times their number, less a thread's share) outweighs what a started worker still costs before it decides at full speed (about 0.4 CPU s, plus its first decision, colder than the run's own); a worker still starting when the others are done is ended, never waited for, and one not used is ended with the run. 1 decides them in process.", undefined, { min: 1 }),
+  workers: int("Threads deciding windows in parallel (windows are independent; any number gives the same bytes); given, the workers start as the run begins, so that they load while the data is read and the stages before the backtest run. When omitted, the first decision is made in process to time it, and the others go to one thread per core (at least 4 windows each; the run's own thread takes a share) when what threads save on them (a quarter of the first decision's CPU time times their number, less a thread's share) outweighs a worker's start-up (about 0.6 CPU s, plus its first decision, colder than the run's own); a worker still starting when the others are done is ended, never waited for. 1 decides them in process.", undefined, { min: 1 }),
   first_rebalance: oneOfStr(FIRST_REBALANCE, "When the first decision is made. 'after_train_days': on the train_window-th day of data, whose window holds train_window − 1 returns (the first day of data has no return). 'after_train_returns': one day later, once train_window returns exist, so every decision sees train_window returns (numpy's `R[t - train:t]` with the first decision at t = train).", 'after_train_days'),
 });
 export type BacktestParams = Static<typeof PARAMS>;
@@ -144,18 +140,14 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
     for (let t = (first + 1) % block; t < T; t += block) starts.push(calendar[t]!);
     const replayOpts = { lookbackDays: train, challengers: wantChallengers, grid: { block, step, starts } };
     const progress = (done: number) => env.progress('backtest windows', Math.min(done, rebalances.length), rebalances.length);
-    // Worker threads start as the run begins (StageMeta.replays), so their start-up is paid, on a core this thread
-    // leaves idle, by the time the dates are known. What a worker still costs is its own data setup and the
-    // compiler's work (WORKER_SETUP_CPU_MS), then a first decision colder than this thread's. The pool never waits for
-    // a worker that is still starting (this thread takes its dates over, src/exec/replay-claims.ts), so a worker costs
-    // wall time only through its CPU, and through a first decision this thread may have to wait for at the end:
-    // worth it when what t threads save on the decisions left, warm, outweighs that: warm × left × (1 - 1/t) >
-    // setup + first. Without a `workers` param the first decision is made in process and timed in CPU (which a busy
-    // machine does not inflate as much as wall time), and the workers get their dates right after it; a warm decision
-    // is estimated from it (the walk-forward bench: N=500 54-67 ms, then 8-45 ms; N=2000 210-225 ms, then 45-60 ms:
-    // COLD_OVER_WARM). So N=2000 takes a worker and N=500 does not: its 48 decisions left save about 0.36 CPU s on
-    // two threads, less than the worker's setup and first. Decisions are independent: where each is made never
-    // changes it.
+    // Worker threads pay a start-up on their own cores: modules loaded, the pipeline rebuilt, the compiler's work
+    // (WORKER_START_CPU_MS), then a first decision colder than the run's own first one. The pool never waits for a
+    // worker that is still starting (this thread takes its dates over, src/exec/replay-claims.ts), so a worker costs
+    // wall time only through its CPU: worth it when what t threads save on the decisions left, warm, outweighs that:
+    // warm × left × (1 - 1/t) > start-up + first. Without a `workers` param the first decision is made in process and
+    // timed in CPU (which a busy machine does not inflate, unlike wall time), and the workers start right after it;
+    // a warm decision is estimated from it (the walk-forward bench: N=500 54-67 ms, then 8-45 ms; N=2000 210-225 ms,
+    // then 45-60 ms: COLD_OVER_WARM). Decisions are independent: where each is made never changes it.
     let threads = p.workers;
     const head: ReplayOutcome[] = [];
     if (threads === undefined) {
@@ -165,7 +157,7 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
       const first = (cpu.user + cpu.system) / 1000;
       const left = dates.length - 1;
       const t = defaultThreads(left);
-      threads = (first / COLD_OVER_WARM) * left * (1 - 1 / t) > WORKER_SETUP_CPU_MS + first ? t : 1;
+      threads = (first / COLD_OVER_WARM) * left * (1 - 1 / t) > WORKER_START_CPU_MS + first ? t : 1;
     }
     const rest = await this.replays.replayMany(dates.slice(head.length), { ...replayOpts, threads, onProgress: (done) => progress(head.length + done) });
     const all = [...head, ...rest];
