@@ -148,7 +148,8 @@ export interface StageMeta extends PluginMeta {
   /**
    * A stage that replays the stages before it on worker threads (the backtest), and the param saying how many threads.
    * When it is given, the runner starts the workers as the run begins, so that they load on idle cores while the
-   * stages before this one run (src/pipeline/runner.ts); omitted, the stage decides when it runs.
+   * stages before this one run (src/pipeline/runner.ts); omitted, the stage decides when it runs. A stage that can
+   * tell its replays before it runs says so (Stage.schedule): the runner hands them to the workers at once.
    */
   replays?: { threadsParam: string };
 }
@@ -247,8 +248,22 @@ export interface Replays {
    * the compiled workers exist, else one after the other; outcomes in date order, identical either way. The workers
    * are those the run started as it began (StageMeta.replays), and more if `threads` asks for more.
    */
-  replayMany(dates: number[], opts: { lookbackDays?: number; challengers?: boolean; grid?: DecisionGrid; threads?: number; onProgress?: (done: number) => void }): Promise<ReplayOutcome[]>;
+  replayMany(dates: number[], opts: ReplayManyOptions): Promise<ReplayOutcome[]>;
 }
+
+export interface ReplayManyOptions {
+  lookbackDays?: number;
+  challengers?: boolean;
+  grid?: DecisionGrid;
+  threads?: number;
+  onProgress?: (done: number) => void;
+}
+
+/**
+ * The replays a stage will ask for when it runs (Stage.schedule): exactly the dates and options of its replayMany,
+ * with the number of threads (`threads` > 1), known before the stages between run.
+ */
+export type ReplaySchedule = { dates: number[] } & Required<Pick<ReplayManyOptions, 'threads'>> & Omit<ReplayManyOptions, 'threads' | 'onProgress'>;
 
 export interface ChildRuns {
   /**
@@ -358,6 +373,15 @@ export interface Stage<C = AnyContext, P = Params> {
    * learns the universe (ingestion) records it in `env.universe` for the stages after it.
    */
   preflight?(params: P, env: PreflightEnv): Promise<FractalError[]> | FractalError[];
+  /**
+   * A stage that replays (StageMeta.replays): the replayMany it will make, as soon as the context before it has what
+   * that needs (the market, the calendar: once ingestion has run), so that the runner starts it on the workers while
+   * the stages in between run; undefined while it cannot tell yet (asked again after the next stage), null when it
+   * will not replay on workers or not know how many before it runs (not asked again). It must be what `execute`
+   * asks for (the runner compares and, should they differ, starts over); a failure here is ignored (the stage fails
+   * the same way when it runs). It must not change the context.
+   */
+  schedule?(ctx: C, params: P, env: StageEnv): Promise<ReplaySchedule | null | undefined> | ReplaySchedule | null | undefined;
 }
 
 /** The symbols a run can at most see: its scanner's source's symbols table on one venue, learned without reading bars. */

@@ -94,12 +94,14 @@ async function replayInPool(
   dates: number[],
   threads: number,
   onProgress: (done: number) => void,
-  decideHere?: DecideHere,
+  decideHere?: DecideHere | Promise<DecideHere>,
 ): Promise<{ outcomes: ReplayOutcome[]; sources: DataSource[] }> {
   const n = dates.length;
-  // One block per thread. The first is this thread's when it can decide (it is warm, and its decisions so far were
+  // One block per thread. The first is this thread's when it decides (it is warm, and its decisions so far were
   // the first dates, whose block moments the next ones reuse), the others the workers': one start-up fewer, one copy
-  // fewer of the per-thread memories (Ward's, the block moments').
+  // fewer of the per-thread memories (Ward's, the block moments'). A thread that joins later (an early job: it runs
+  // the stages before the backtest first) keeps the first block: the workers are rarely ready before it joins, and
+  // one done with its own block meanwhile takes over the back of the first like any thread done early.
   const claims = ReplayClaims.split(n, Math.min(threads, n));
   const owners = Array.from({ length: claims.blocks }, (_, k) => k).slice(decideHere ? 1 : 0);
   const outcomes: (ReplayOutcome | undefined)[] = new Array(n);
@@ -135,12 +137,19 @@ async function replayInPool(
   };
   const inThisThread = async (): Promise<void> => {
     if (!decideHere) return;
-    await decideClaimed(claims, 0, dates, {}, async (i) => {
-      // Between two decisions the workers' messages are handled (their decisions, a failure), and a failure stops here.
-      await new Promise(setImmediate);
-      if (failed.signal.aborted) throw failed.signal.reason;
-      decided(i, await decideHere(dates[i]!));
-    }).catch(fail);
+    try {
+      // An early job's owner joins once it reaches the stage that asked for it; a rejection cancels the job.
+      const decide = await decideHere;
+      if (failed.signal.aborted) return;
+      await decideClaimed(claims, 0, dates, {}, async (i) => {
+        // Between two decisions the workers' messages are handled (their decisions, a failure), and a failure stops here.
+        await new Promise(setImmediate);
+        if (failed.signal.aborted) throw failed.signal.reason;
+        decided(i, await decide(dates[i]!));
+      });
+    } catch (err) {
+      fail(err);
+    }
   };
   // The workers get their blocks first (a worker started now loads while this thread decides its share).
   const workers = owners.map(onWorker);

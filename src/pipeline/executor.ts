@@ -53,10 +53,12 @@ export interface ReplayWorkers {
   /**
    * The dates split in `threads` contiguous blocks, decided by the started workers (more are started if `threads`
    * asks for more) and, with `decideHere`, the calling thread, which takes the first block; a thread done with its
-   * block takes over dates left in another's. Outcomes in date order (the sources returned are the workers' only:
-   * this thread records its own). The workers it used are ended when it returns.
+   * block takes over dates left in another's. `decideHere` may be a promise: the calling thread joins when it
+   * resolves (an early job, handed out while the run's stages before the backtest still run), taking the last block
+   * unless a worker took it over; when it rejects, the job stops with that error. Outcomes in date order (the sources
+   * returned are the workers' only: this thread records its own). The workers it used are ended when it returns.
    */
-  run(job: ReplayBase, dates: number[], threads: number, onProgress: (done: number) => void, decideHere?: DecideHere): Promise<{ outcomes: ReplayOutcome[]; sources: DataSource[] }>;
+  run(job: ReplayBase, dates: number[], threads: number, onProgress: (done: number) => void, decideHere?: DecideHere | Promise<DecideHere>): Promise<{ outcomes: ReplayOutcome[]; sources: DataSource[] }>;
   /** Ends the workers never handed dates. */
   close(): void;
 }

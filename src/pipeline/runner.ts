@@ -13,16 +13,16 @@ import { AuditLedger } from '../runs/audit.js';
 import { fractalVersion, gitState, gitStateAsync, pluginModuleHashes, type Manifest } from '../runs/manifest.js';
 import { newRunId, RunFolder } from '../runs/run-folder.js';
 import { newMetaContext, newSelectionContext, newTournamentContext, type AnyContext } from '../core/context.js';
-import { asFractalError, FractalError, inputError, type ErrorLocation } from '../core/errors.js';
+import { asFractalError, FractalError, inputError, runError, type ErrorLocation } from '../core/errors.js';
 import { PipelineFactory, type BuiltPipeline } from './factory.js';
-import type { ChildRun, PreflightEnv, Replays, ReplayOutcome, RunServices, RunSpec, StageEnv } from '../core/plugin.js';
-import type { CellExecutor, CellJob, Executors, ReplaySetup, SleeveExecutor, SleeveTask } from './executor.js';
+import type { ChildRun, PreflightEnv, ReplayManyOptions, ReplayOutcome, ReplaySchedule, RunServices, RunSpec, StageEnv } from '../core/plugin.js';
+import type { CellExecutor, CellJob, DecideHere, Executors, ReplaySetup, ReplayWorkers, SleeveExecutor, SleeveTask } from './executor.js';
 import { canonicalJson } from '../util/hash.js';
 import { isoFromDay } from '../util/dates.js';
 import { locateIn } from '../config/origins.js';
 import { markInterrupted } from '../runs/run-folder.js';
 import { childRunOf } from './sleeve-result.js';
-import { quietEnv, replayOutcome, replayPrefix } from './replay.js';
+import { quietEnv, replayOutcome, replayPrefix, type ReplayOptions } from './replay.js';
 import { combinedDataIdentity } from '../lakehouse/registry.js';
 import { CheckpointWriter, contextFields as contextFieldsOf } from '../runs/checkpoints.js';
 import { injectTraceContext, withSpan, withTimedSpan, type Attributes, type Span } from '../util/tracing.js';
@@ -357,13 +357,73 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
   const replayPool = opts.executors?.replay;
   const replaySetup: ReplaySetup = { config, hash: v.hash, pipelineFile: resolve(v.file), baseDir: v.baseDir, lakehousePath: opts.lakehousePath };
   const replayWorkers = replayPool && isMainThread && replayPool.available() ? replayPool.start(replaySetup, workersToStart(built, opts.reuse?.from ?? 0)) : undefined;
-  async function replayMany(dates: number[], o: Parameters<Replays['replayMany']>[1]): Promise<ReplayOutcome[]> {
+  const replayOptionsOf = (o: Omit<ReplayManyOptions, 'threads' | 'onProgress'>): ReplayOptions => ({ lookbackDays: o.lookbackDays, challengers: o.challengers, ...(o.grid ? { grid: o.grid } : {}) });
+  // The stage that replays (StageMeta.replays), when it runs in this run: its replays may start before it does.
+  const replayingIndex = built.stages.findIndex((s, i) => i >= (opts.reuse?.from ?? 0) && s.meta.replays);
+  /**
+   * The replaying stage's replays handed to the workers before it runs (Stage.schedule), as soon as the context has
+   * what they need (ingestion has opened the market): its decisions do not depend on the stages in between (each
+   * replays them as of its own date), so the workers decide while this thread runs those stages; this thread joins
+   * when the stage asks (`replayMany`), or cancels the job (a failure before it, a different ask).
+   */
+  let early: { schedule: ReplaySchedule; join: (decide: DecideHere, onProgress?: (done: number) => void) => ReturnType<ReplayWorkers['run']>; cancel: () => Promise<void> } | undefined;
+  let scheduled = false;
+  async function startEarly(before: number): Promise<void> {
+    if (scheduled || !replayWorkers || before >= replayingIndex) return;
+    const s = built.stages[replayingIndex]!;
+    // A schedule that cannot be made (or fails: the stage fails the same way when it runs) starts nothing.
+    const schedule = await Promise.resolve()
+      .then(() => (s.stage.schedule ? s.stage.schedule(ctx, s.params, env) : null))
+      .catch(() => null);
+    scheduled = schedule !== undefined;
+    if (!schedule || schedule.threads < 2 || schedule.dates.length < 2) return;
+    let joined!: (decide: DecideHere) => void;
+    let cancelled!: (err: unknown) => void;
+    const here = new Promise<DecideHere>((resolve, reject) => ([joined, cancelled] = [resolve, reject]));
+    here.catch(() => {});
+    let done = 0;
+    let report: ((done: number) => void) | undefined;
+    const threads = Math.min(schedule.threads, schedule.dates.length);
+    // The windows' span is the run's child (the stage has not begun); each worker's batch is its child.
+    const result = withSpan('backtest windows', { 'fractal.run_id': runId, 'fractal.decisions': schedule.dates.length, 'fractal.threads': threads, 'fractal.early': true }, () =>
+      replayWorkers.run({ runId, upto: replayingIndex, options: replayOptionsOf(schedule), trace: injectTraceContext() }, schedule.dates, threads, (d) => {
+        done = d;
+        report?.(d);
+      }, here),
+    );
+    result.catch(() => {});
+    early = {
+      schedule,
+      join: (decide, onProgress) => {
+        // The stage's progress takes in, one by one as ever, what the workers decided before it ran.
+        report = onProgress;
+        for (let k = 1; k <= done; k++) onProgress?.(k);
+        joined(decide);
+        return result;
+      },
+      cancel: async () => {
+        cancelled(runError('REPLAY_FAILED', 'the backtest did not take the replays handed out before it ran'));
+        await result.catch(() => {});
+      },
+    };
+  }
+  async function replayMany(dates: number[], o: ReplayManyOptions): Promise<ReplayOutcome[]> {
     const threads = o.threads ?? 1;
+    const replayOptions = replayOptionsOf(o);
+    const decideHere = (asOf: number) => replayOutcome(built.stages, currentIndex, quietEnv(env), runId, asOf, replayOptions);
+    const handed = early;
+    early = undefined;
+    if (handed) {
+      if (currentIndex === replayingIndex && sameReplays(handed.schedule, dates, o)) {
+        const r = await handed.join(decideHere, o.onProgress);
+        r.sources.forEach(env.recordData);
+        return r.outcomes;
+      }
+      await handed.cancel();
+    }
     const inPool = Boolean(replayWorkers && threads > 1 && dates.length > 1);
     // One span for the windows; in the pool each worker's batch is a child span (its context goes with the job), as is
     // this thread's.
-    const replayOptions = { lookbackDays: o.lookbackDays, challengers: o.challengers, ...(o.grid ? { grid: o.grid } : {}) };
-    const decideHere = (asOf: number) => replayOutcome(built.stages, currentIndex, quietEnv(env), runId, asOf, replayOptions);
     return withSpan('backtest windows', { 'fractal.run_id': runId, 'fractal.decisions': dates.length, 'fractal.threads': inPool ? Math.min(threads, dates.length) : 1 }, async () => {
       if (inPool) {
         // This thread decides the first share itself, warm, alongside threads - 1 workers.
@@ -451,6 +511,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
     }
     for (let i = start; i < built.stages.length; i++) {
       const s = built.stages[i];
+      await startEarly(i);
       current = s.type;
       currentIndex = i;
       log(`stage ${i + 1}/${built.stages.length}: ${s.type}`);
@@ -481,7 +542,9 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    // Workers started for replays that never came (a failure before the backtest, or it decided in process).
+    // Replays handed out that the backtest never took (a failure before it), and workers started for replays that
+    // never came (a failure before the backtest, or it decided in process).
+    await early?.cancel();
     replayWorkers?.close();
     for (const release of releases.reverse()) await release();
   }
@@ -513,6 +576,13 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
   const at = error.location ? `${error.location.file}:${error.location.line}:${error.location.column}: ` : '';
   const failed = folder.fail(m, `stage '${current}' failed: [${error.code}] ${at}${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}${rawFailure instanceof Error && rawFailure.stack ? `\n\n${rawFailure.stack}` : ''}`);
   return { summary: { ...summary(m, failed.path), ...(failed.unwritten.length ? { unwritten: failed.unwritten } : {}) }, context: ctx };
+}
+
+/** Whether a stage asks for exactly the replays it scheduled (Stage.schedule): same dates, options and threads. */
+function sameReplays(s: ReplaySchedule, dates: number[], o: ReplayManyOptions): boolean {
+  const { onProgress: _, ...asked } = o;
+  const { dates: scheduled, ...planned } = s;
+  return scheduled.length === dates.length && scheduled.every((d, i) => d === dates[i]) && canonicalJson({ ...asked, threads: o.threads ?? 1 }) === canonicalJson(planned);
 }
 
 function summary(m: Manifest, folder: string): RunSummary {

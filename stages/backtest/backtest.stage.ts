@@ -16,7 +16,7 @@ import type { BacktestRecord, RankerRecord, SelectionContext } from '../../src/c
 import { FractalError, inputError, runError } from '../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, pluginRef, str, refName, type Static } from '../../src/core/params.js';
 import { inject } from 'inversify';
-import { type EngineMeta, type PreflightEnv, type ReplayOutcome, type Replays, type ScannerMeta, SERVICE, type SimulatorMeta, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
+import { type EngineMeta, type PreflightEnv, type ReplayOutcome, type Replays, type ReplaySchedule, type ScannerMeta, SERVICE, type SimulatorMeta, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
 import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
 import { benchmarkRelative, computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
 import { encodeColumns } from '../../src/runs/arrow.js';
@@ -40,6 +40,8 @@ export const FIRST_REBALANCE = ['after_train_days', 'after_train_returns'] as co
 const WORKER_START_CPU_MS = 600;
 /** The first (cold) decision costs about this many warm ones: see `threads` below. */
 const COLD_OVER_WARM = 4;
+/** Decisions × candidates × train window from which workers pay without timing a decision first: `threadsBefore`. */
+const LARGE_WORK = 12_000_000;
 
 const PARAMS = params({
   train_window: int('Days of history each decision sees.', 252, { min: 2 }),
@@ -55,7 +57,7 @@ const PARAMS = params({
   simulator: pluginRef('simulator', 'How the decisions are held: `vectorized` (weights with drift) or `event_driven` (orders, fills and a cash account); docs/backtest.md compares them.', 'vectorized'),
   parity: bool("Also hold the champion's decisions with the other simulator (the order-level `event_driven` against the `vectorized` reference; event_driven with its defaults when the simulator is vectorized) and write parity.json and a report section: how far the vectorized backtest can be trusted.", false),
   periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
-  workers: int("Threads deciding windows in parallel (windows are independent; any number gives the same bytes); given, the workers start as the run begins, so that they load while the data is read and the stages before the backtest run. When omitted, the first decision is made in process to time it, and the others go to one thread per core (at least 4 windows each; the run's own thread takes a share) when what threads save on them (a quarter of the first decision's CPU time times their number, less a thread's share) outweighs a worker's start-up (about 0.6 CPU s, plus its first decision, colder than the run's own); a worker still starting when the others are done is ended, never waited for. 1 decides them in process.", undefined, { min: 1 }),
+  workers: int("Threads deciding windows in parallel (windows are independent; any number gives the same bytes); given, the workers start as the run begins, so that they load while the data is read, and get their dates once ingestion has run, deciding while the stages before the backtest run. When omitted and the work is large (decisions × candidates × train_window of 12 million or more), one thread per core is used the same way, the workers started with their dates; otherwise the first decision is made in process to time it, and the others go to one thread per core (at least 4 windows each; the run's own thread takes a share) when what threads save on them (a quarter of the first decision's CPU time times their number, less a thread's share) outweighs a worker's start-up (about 0.6 CPU s, plus its first decision, colder than the run's own); a worker still starting when the others are done is ended, never waited for. 1 decides them in process.", undefined, { min: 1 }),
   first_rebalance: oneOfStr(FIRST_REBALANCE, "When the first decision is made. 'after_train_days': on the train_window-th day of data, whose window holds train_window − 1 returns (the first day of data has no return). 'after_train_returns': one day later, once train_window returns exist, so every decision sees train_window returns (numpy's `R[t - train:t]` with the first decision at t = train).", 'after_train_days'),
 });
 export type BacktestParams = Static<typeof PARAMS>;
@@ -99,14 +101,50 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
     return out;
   }
 
-  async execute(ctx: SelectionContext, p: BacktestParams, env: StageEnv): Promise<SelectionContext> {
+  /**
+   * The decisions this stage will replay, once ingestion has opened the market: the runner hands them to the workers
+   * while the stages in between run. Only when it knows, before deciding, that workers pay (`workers` > 1, or the
+   * work is large: see `threadsBefore`); null otherwise.
+   */
+  async schedule(ctx: SelectionContext, p: BacktestParams): Promise<ReplaySchedule | null | undefined> {
+    if (!ctx.market || ctx.as_of === undefined || !ctx.raw_pool) return undefined;
+    const { dates, replayOpts, threads } = await this.plan(ctx, p);
+    return threads !== undefined && threads > 1 ? { dates, ...replayOpts, threads } : null;
+  }
+
+  /** The calendar, the rebalances and the replays they ask for: one rule for `schedule` and `execute`. */
+  private async plan(ctx: SelectionContext, p: BacktestParams) {
     const market = ctx.market;
     if (!market || ctx.as_of === undefined || !ctx.raw_pool) throw runError('BACKTEST_NO_MARKET', 'the backtest needs the market the ingestion stage opened; put ingestion first');
     const train = p.train_window;
-    const test = p.test_window;
     const step = p.step_size;
+    // The calendar: every day of the venue's data up to the run's as-of date. Not the as-of candidates' days: who is
+    // a candidate then depends on data after every earlier rebalance (a coin delisted since would move them all).
+    const calendar = await market.calendar(ctx.as_of);
+    const T = calendar.length;
+    if (T < train + 2)
+      throw inputError('BACKTEST_TOO_SHORT', `the data has ${T} days up to ${isoFromDay(ctx.as_of)}; train_window ${train} leaves nothing to test`, 'Lower train_window (a profile such as development does) or load more history.', { param: ['train_window'] });
+    const rebalances: number[] = [];
+    const first = p.first_rebalance === 'after_train_returns' ? train : train - 1;
+    for (let t = first; t < T - 1; t += step) rebalances.push(t);
+    // One more decision at the as-of date itself (nothing left to hold): the run's weights.json, made by the same
+    // point-in-time rule as every rebalance, and dated.
+    const dates = [...rebalances.map((t) => calendar[t]!), calendar[T - 1]!];
+    // The schedule in blocks of gcd(train, step) rows aligned with the windows: stages may reuse work across windows.
+    const block = gcd(train, step);
+    const starts: number[] = [];
+    for (let t = (first + 1) % block; t < T; t += block) starts.push(calendar[t]!);
+    const replayOpts = { lookbackDays: train, challengers: p.challengers !== false, grid: { block, step, starts } };
+    return { calendar, rebalances, dates, replayOpts, threads: p.workers ?? threadsBefore(dates.length, ctx.raw_pool.length, train) };
+  }
+
+  async execute(ctx: SelectionContext, p: BacktestParams, env: StageEnv): Promise<SelectionContext> {
+    const { calendar, rebalances, dates, replayOpts, threads: known } = await this.plan(ctx, p);
+    const market = ctx.market!;
+    const train = p.train_window;
+    const test = p.test_window;
     const rf = p.risk_free_rate ?? 0;
-    const ppy = p.periods_per_year ?? periodsPerYearFor(ctx.raw_pool[0]);
+    const ppy = p.periods_per_year ?? periodsPerYearFor(ctx.raw_pool![0]);
     const simRef = p.simulator;
     const simulator = { name: simRef.name, instance: env.plugins.get<Simulator>('simulator', simRef.name), params: simRef.params ?? {} };
     const costs: Costs = {
@@ -115,40 +153,22 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
       borrowRate: p.borrow_rate ?? 0.05,
       fundingRate: p.funding_rate ?? 0.1095,
     };
-
-    // The calendar: every day of the venue's data up to the run's as-of date. Not the as-of candidates' days: who is
-    // a candidate then depends on data after every earlier rebalance (a coin delisted since would move them all).
-    const calendar = await market.calendar(ctx.as_of);
-    const T = calendar.length;
-    if (T < train + 2)
-      throw inputError('BACKTEST_TOO_SHORT', `the data has ${T} days up to ${isoFromDay(ctx.as_of)}; train_window ${train} leaves nothing to test`, 'Lower train_window (a profile such as development does) or load more history.', { param: ['train_window'] });
     const benchmark = p.benchmark;
-    const rebalances: number[] = [];
-    const first = p.first_rebalance === 'after_train_returns' ? train : train - 1;
-    for (let t = first; t < T - 1; t += step) rebalances.push(t);
+    const asOfFinal = dates[dates.length - 1]!;
 
     // Every decision first (independent: in parallel when there are cores for it), then the holding path in order.
     env.progress('backtest windows', 0, rebalances.length);
-    // One more decision at the as-of date itself (nothing left to hold): the run's weights.json, made by the same
-    // point-in-time rule as every rebalance, and dated.
-    const asOfFinal = calendar[T - 1];
-    const wantChallengers = p.challengers !== false;
-    const dates = [...rebalances.map((t) => calendar[t]), asOfFinal];
-    // The schedule in blocks of gcd(train, step) rows aligned with the windows: stages may reuse work across windows.
-    const block = gcd(train, step);
-    const starts: number[] = [];
-    for (let t = (first + 1) % block; t < T; t += block) starts.push(calendar[t]!);
-    const replayOpts = { lookbackDays: train, challengers: wantChallengers, grid: { block, step, starts } };
     const progress = (done: number) => env.progress('backtest windows', Math.min(done, rebalances.length), rebalances.length);
     // Worker threads pay a start-up on their own cores: modules loaded, the pipeline rebuilt, the compiler's work
     // (WORKER_START_CPU_MS), then a first decision colder than the run's own first one. The pool never waits for a
     // worker that is still starting (this thread takes its dates over, src/exec/replay-claims.ts), so a worker costs
     // wall time only through its CPU: worth it when what t threads save on the decisions left, warm, outweighs that:
-    // warm × left × (1 - 1/t) > start-up + first. Without a `workers` param the first decision is made in process and
-    // timed in CPU (which a busy machine does not inflate, unlike wall time), and the workers start right after it;
-    // a warm decision is estimated from it (the walk-forward bench: N=500 54-67 ms, then 8-45 ms; N=2000 210-225 ms,
-    // then 45-60 ms: COLD_OVER_WARM). Decisions are independent: where each is made never changes it.
-    let threads = p.workers;
+    // warm × left × (1 - 1/t) > start-up + first. Unless `workers` says or the work is clearly large
+    // (`threadsBefore`), the first decision is made in process and timed in CPU (which a busy machine does not
+    // inflate, unlike wall time), and the workers start right after it; a warm decision is estimated from it (the
+    // walk-forward bench: N=500 54-67 ms, then 8-45 ms; N=2000 210-225 ms, then 45-60 ms: COLD_OVER_WARM).
+    // Decisions are independent: where each is made never changes it.
+    let threads = known;
     const head: ReplayOutcome[] = [];
     if (threads === undefined) {
       const cpu0 = process.cpuUsage();
@@ -296,6 +316,18 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
+ * Threads for the decisions, known before any is made, when the work is clearly large enough for workers to pay;
+ * undefined: the first decision is timed (see `execute`). Known before, the dates go to the workers once ingestion
+ * has run, while the stages before the backtest run (Stage.schedule). A decision's CPU grows with the candidates and
+ * the window it reads: on the walk-forward bench (49 decisions, train 252), N=2000 (24.7 M) decides warm in 45-60 ms
+ * and the timed rule takes a worker; N=500 (6.2 M) in 8-45 ms, and a worker does not pay (measured with its dates
+ * handed out early: +0.6 CPU s, wall no better); the demo is 0.2 M. LARGE_WORK sits between, at N ≈ 1000 there.
+ */
+function threadsBefore(decisions: number, symbols: number, train: number): number | undefined {
+  return decisions * symbols * train >= LARGE_WORK ? defaultThreads(decisions) : undefined;
+}
 
 /** One ranker's out-of-sample record for challengers.json. */
 function rankerRecord(role: 'champion' | 'challenger', path: HeldPath, ppy: number, rf: number, finalWeights: { symbol: string; weight: number }[], bench?: Float64Array) {

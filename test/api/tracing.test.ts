@@ -137,7 +137,7 @@ stages:
   expect(sleeveRuns.outcome).toBe('succeeded');
 }, 240_000);
 
-test("on worker threads: the backtest's decisions in two batches under the run's windows span, the first decided in the run's thread, the second a worker's", async () => {
+test("on worker threads: the backtest's decisions in two batches under the windows span, handed out before the backtest's stage began, the first decided in the run's thread, the second a worker's", async () => {
   // The pool never waits for a worker still starting (the run's thread takes its dates over): the run's thread waits
   // here for the worker's first decision (test/exec/fixtures/thread-plugins.js), so that the worker has a batch.
   const dir = mkdtempSync(join(tmp, 'workers-'));
@@ -155,9 +155,16 @@ test("on worker threads: the backtest's decisions in two batches under the run's
   const r = await api.run(file, { out: join(tmp, 'runs'), dataRoot: [dir], trace: { exporter } });
   if (r.outcome !== 'succeeded') throw new Error(`run ${r.outcome}`);
   const { root, kids } = tree(exporter.getFinishedSpans());
-  const stage = kids(kids(root).find((s) => s.name === 'run traced_workers')!).find((s) => s.name === 'stage backtest')!;
-  const [windows] = kids(stage);
+  const run = kids(root).find((s) => s.name === 'run traced_workers')!;
+  // The backtest's dates go to the workers once ingestion has run, before the backtest's stage begins: the windows
+  // span is the run's child, started before the stage's span and ended inside it (the stage takes its outcomes).
+  const stage = kids(run).find((s) => s.name === 'stage backtest')!;
+  expect(kids(stage)).toEqual([]);
+  const windows = kids(run).find((s) => s.name === 'backtest windows')!;
+  expect(windows.attributes['fractal.early']).toBe(true);
   expect(windows.attributes['fractal.threads']).toBe(2);
+  expect(ms(windows.startTime as [number, number])).toBeLessThan(ms(stage.startTime as [number, number]));
+  expect(ms(windows.endTime as [number, number])).toBeLessThanOrEqual(ms(stage.endTime as [number, number]));
   // The batches run together: order them by their dates, not their start times.
   const batches = kids(windows).sort((a, b) => String(a.attributes['fractal.decisions.first']).localeCompare(String(b.attributes['fractal.decisions.first'])));
   expect(batches.map((b) => [b.name, b.attributes['fractal.worker']])).toEqual([['backtest batch', undefined], ['backtest batch', true]]);
