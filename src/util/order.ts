@@ -5,12 +5,23 @@
 export const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The first index of ascending `a` whose value is not below `x` (a.length when none is). */
-export function lowerBound(a: Int32Array, x: number): number {
+export function lowerBound(a: Int32Array | Float64Array, x: number): number {
   let lo = 0, hi = a.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (a[mid] < x) lo = mid + 1;
     else hi = mid;
+  }
+  return lo;
+}
+
+/** The first index of ascending `a` whose value is above `x` (a.length when none is). */
+export function upperBound(a: Int32Array | Float64Array, x: number): number {
+  let lo = 0, hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] > x) hi = mid;
+    else lo = mid + 1;
   }
   return lo;
 }
@@ -27,14 +38,7 @@ export function stableOrder(keys: Float64Array): Int32Array {
   const placed = new Int32Array(m);
   const order = new Int32Array(m);
   for (let i = 0; i < m; i++) {
-    const key = keys[i]!;
-    let lo = 0;
-    let hi = m;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (sorted[mid]! < key) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = lowerBound(sorted, keys[i]!);
     order[lo + placed[lo]!++] = i;
   }
   return order;

@@ -6,6 +6,8 @@
  * NaN means missing everywhere.
  */
 
+import { lowerBound, upperBound } from '../../src/util/order.js';
+
 /* eslint-disable no-loss-of-precision -- Cody's coefficients digit for digit as published; each runs as its nearest double */
 const A = [3.1611237438705656, 113.864154151050156, 377.485237685302021, 3209.37758913846947, 0.185777706184603153];
 const B = [23.6012909523441209, 244.024637934444173, 1282.61652607737228, 2844.23683343917062];
@@ -160,25 +162,12 @@ export function rankAverage(x: Float64Array): Float64Array {
   const sorted = new Float64Array(m);
   m = 0;
   for (let i = 0; i < x.length; i++) if (Number.isFinite(x[i])) sorted[m++] = x[i];
-  // The values sorted natively (no comparator called back); each value's ties are the run [s, e) of its equals there
-  // (-0 and 0 are equal under < as under ===), found by two binary searches.
+  // The values sorted natively (no comparator called back); each value's ties are the run of its equals there
+  // (-0 and 0 are equal under < as under ===), from lowerBound to upperBound.
   sorted.sort();
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
-    if (!Number.isFinite(v)) continue;
-    let s = 0;
-    let e = m;
-    for (let hi = m; s < hi; ) {
-      const mid = (s + hi) >>> 1;
-      if (sorted[mid] < v) s = mid + 1;
-      else hi = mid;
-    }
-    for (let lo = s; lo < e; ) {
-      const mid = (lo + e) >>> 1;
-      if (sorted[mid] > v) e = mid;
-      else lo = mid + 1;
-    }
-    out[i] = (s + e - 1) / 2 + 1;
+    if (Number.isFinite(v)) out[i] = (lowerBound(sorted, v) + upperBound(sorted, v) - 1) / 2 + 1;
   }
   return out;
 }
