@@ -27,8 +27,12 @@ async function run(name: string, workers: number, stage: Record<string, unknown>
   const progress: number[] = [];
   const r = await api.run(file, { out: join(tmp, 'runs'), dataRoot: [tmp], onProgress: (label, done) => label === 'backtest windows' && progress.push(done) });
   if (r.outcome === 'invalid') throw new Error(JSON.stringify(r.diagnostics));
-  // The first line is the run's own decision (as of the last day); then the backtest's, in the order made.
-  const decisions = existsSync(record) ? readFileSync(record, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Decision).slice(1) : [];
+  // The backtest's decisions in the order made, and the run's own (as of the last day): the run's thread's first line,
+  // since it decides for the backtest only after its own stages. Not always the file's first line: with the workers'
+  // count given, they have the backtest's dates once ingestion has run, and may record one before it.
+  const lines = existsSync(record) ? readFileSync(record, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Decision) : [];
+  const own = lines.findIndex((d) => d.thread === 0);
+  const decisions = lines.filter((_, k) => k !== own);
   return { r, decisions, progress, record };
 }
 
