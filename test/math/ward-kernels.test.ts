@@ -241,3 +241,19 @@ test('engines agree bit for bit for every n from 2 to 40 (every padding of the S
     expect(linkage(condensed, n, 'js', 'written')).toEqual(expected);
   }
 });
+
+test("the diagonal is never read: a square whose diagonal holds NaN, -1 or 0 gives the same merges and heights, in both engines", () => {
+  for (const n of [2, 3, 9, 33]) {
+    const condensed = pointsDistances(gaussianPoints(n, 3, 700 + n));
+    for (const kernel of KERNELS) {
+      const expected = linkage(condensed, n, kernel, 'condensed');
+      for (const diagonal of [NaN, -1, 0]) {
+        const square = new Float64Array(n * n);
+        let k = 0;
+        for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) square[i * n + j] = square[j * n + i] = condensed[k++]!;
+        for (let i = 0; i < n; i++) square[i * n + i] = diagonal;
+        expect(linkageRows(wardLinkage(square, n, 'square', { consume: true, kernel }))).toEqual(expected);
+      }
+    }
+  }
+});
