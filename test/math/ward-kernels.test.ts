@@ -148,7 +148,8 @@ function scipyNnChain(condensed: Float64Array, n: number): number[][] {
 
 // 'written': the upper triangle is written by a callback into the engine's own memory (wardLinkageWritten), which
 // mirrors it; the diagonal and the lower triangle get NaN, so that reading them before the mirror would show.
-function linkage(condensed: Float64Array, n: number, kernel: Kernel, layout: 'condensed' | 'square' | 'written' = 'condensed'): number[][] {
+/** `diagonal`: what the square layout holds on its diagonal (never read). */
+function linkage(condensed: Float64Array, n: number, kernel: Kernel, layout: 'condensed' | 'square' | 'written' = 'condensed', diagonal = 0): number[][] {
   if (layout === 'condensed') return linkageRows(wardLinkage(condensed, n, 'condensed', { kernel }));
   if (layout === 'written') {
     const writeUpper = (square: Float64Array) => {
@@ -164,6 +165,7 @@ function linkage(condensed: Float64Array, n: number, kernel: Kernel, layout: 'co
   const square = new Float64Array(n * n);
   let k = 0;
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) square[i * n + j] = square[j * n + i] = condensed[k++]!;
+  for (let i = 0; i < n; i++) square[i * n + i] = diagonal;
   return linkageRows(wardLinkage(square, n, 'square', { consume: true, kernel }));
 }
 
@@ -247,13 +249,7 @@ test("the diagonal is never read: a square whose diagonal holds NaN, -1 or 0 giv
     const condensed = pointsDistances(gaussianPoints(n, 3, 700 + n));
     for (const kernel of KERNELS) {
       const expected = linkage(condensed, n, kernel, 'condensed');
-      for (const diagonal of [NaN, -1, 0]) {
-        const square = new Float64Array(n * n);
-        let k = 0;
-        for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) square[i * n + j] = square[j * n + i] = condensed[k++]!;
-        for (let i = 0; i < n; i++) square[i * n + i] = diagonal;
-        expect(linkageRows(wardLinkage(square, n, 'square', { consume: true, kernel }))).toEqual(expected);
-      }
+      for (const diagonal of [NaN, -1, 0]) expect(linkage(condensed, n, kernel, 'square', diagonal)).toEqual(expected);
     }
   }
 });
