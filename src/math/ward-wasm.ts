@@ -282,75 +282,138 @@ const COMPACT_WHEN_LIVE = 0.5;
 export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): boolean {
   const k = instance();
   if (!k || n < 2) return false;
-  const np = (n + 3) & ~3;
-  const LIST = 0;
-  const WRITTEN = LIST + np * 4;
-  const LOG = WRITTEN + np * 4;
-  const MASKS = LOG + np * 4;
-  const SIZES = MASKS + np * 8;
-  const RECIP = SIZES + np * 8;
-  const MATRIX = RECIP + (2 * np + 4) * 8;
-  if (!ensureMemory(k.mem, MATRIX + np * np * 8)) return false;
-  const heap = new Float64Array(k.mem.buffer);
-  const list = new Int32Array(k.mem.buffer, LIST, np);
-  const written = new Int32Array(k.mem.buffer, WRITTEN, np);
-  const log = new Int32Array(k.mem.buffer, LOG, np);
-  const mask = heap.subarray(MASKS / 8, MASKS / 8 + np);
-  const size = heap.subarray(SIZES / 8, SIZES / 8 + np);
-  const W = heap.subarray(MATRIX / 8, MATRIX / 8 + np * np);
-  // 1 / k as the update's t = 1 / (nx + ny + s) would divide: k <= n for a live column, up to 2n for the merged
-  // cluster's own column (its size is already nx + ny when the update runs), whose diagonal must stay +Infinity.
-  const recip = heap.subarray(RECIP / 8, RECIP / 8 + 2 * n + 1);
-  for (let s = 1; s <= 2 * n; s++) recip[s] = 1 / s;
-  const finishRow = (i: number) => {
-    W[i * np + i] = Infinity;
-    W.fill(0, i * np + n, i * np + np);
-  };
-  // A full square given as it is is copied row by row when a row is first needed (just before its first scan or
-  // merge, so the scan reads it from cache): until the packing, positions are the original indices.
-  const rows = 'rows' in input ? input.rows : null;
-  let loaded = rows ? new Uint8Array(n) : null;
-  if ('upper' in input) {
-    input.upper(W.subarray(0, n * n));
-    // Rows n wide move out to the stride (their upper part), last first: a row's destination never reaches a
-    // lower row's source.
-    if (np !== n) for (let i = n - 1; i > 0; i--) W.copyWithin(i * np + i, i * n + i, i * n + n);
-    mirrorInEngine(k, W, MATRIX, np, n);
-    for (let i = 0; i < n; i++) finishRow(i);
-  } else if ('fill' in input) {
-    input.fill(W, np);
-    for (let i = 0; i < n; i++) finishRow(i);
-  }
-  mask.fill(0, 0, n).fill(Infinity, n, np);
-  size.fill(1, 0, n).fill(0, n, np);
-  // m clusters (live or merged) in the matrix, rows `stride` wide (m rounded up to 4; the padding masked).
-  let m = n;
-  let stride = np;
-  let live = n;
-  const ids = Int32Array.from({ length: n }, (_, i) => i);
+  const chain = NnChain.make(k, n, input);
+  if (!chain) return false;
+  chain.run(raw);
+  return true;
+}
 
+/**
+ * One run of the chain: its state in fields and its steps in methods, not in closures made per call. A closure
+ * made per call is a new call target each time: the optimised code, specialised on the last one, was thrown away
+ * (deoptimised and compiled again) on each new run, five times per thread at 2000 symbols (`--trace-deopt`).
+ */
+class NnChain {
+  // Byte offsets in the module's memory (see the layout at the top of this file).
+  private readonly LIST: number;
+  private readonly WRITTEN: number;
+  private readonly LOG: number;
+  private readonly MASKS: number;
+  private readonly SIZES: number;
+  private readonly RECIP: number;
+  private readonly MATRIX: number;
+  private readonly np: number;
+  private readonly list: Int32Array;
+  private readonly written: Int32Array;
+  private readonly log: Int32Array;
+  private readonly mask: Float64Array;
+  private readonly size: Float64Array;
+  private readonly W: Float64Array;
+  /** A full square given as it is, copied row by row when a row is first needed; null once packed or not given. */
+  private readonly rows: Float64Array | null;
+  private loaded: Uint8Array | null;
+  // m clusters (live or merged) in the matrix, rows `stride` wide (m rounded up to 4; the padding masked).
+  private m: number;
+  private stride: number;
+  private live: number;
+  private readonly ids: Int32Array;
   // Row r is current once the entries of every live cluster rewritten after merge `fresh[r]` have been copied in:
   // merge t rewrote row log[t], and that entry still counts while written[log[t]] == t (written[v] is the merge
   // that last rewrote row v, -1 once v has merged into another cluster). Merges are numbered from 1.
-  written.fill(-1, 0, n);
-  const fresh = new Int32Array(n);
-  let clock = 0;
-  const refresh = (r: number) => {
+  private readonly fresh: Int32Array;
+  private clock = 0;
+  private readonly chain: Int32Array;
+  private chainLength = 0;
+
+  /** The chain on `input`'s distances, in the engine's memory; null when the memory cannot be had. */
+  static make(k: Kernel, n: number, input: WardInput): NnChain | null {
+    const at = NnChain.layout((n + 3) & ~3);
+    if (!ensureMemory(k.mem, at.end)) return null;
+    return new NnChain(k, n, at, input);
+  }
+
+  /** Where each part sits for a stride of np, in bytes, and where the matrix (the last part) ends. */
+  private static layout(np: number) {
+    const LIST = 0;
+    const WRITTEN = LIST + np * 4;
+    const LOG = WRITTEN + np * 4;
+    const MASKS = LOG + np * 4;
+    const SIZES = MASKS + np * 8;
+    const RECIP = SIZES + np * 8;
+    const MATRIX = RECIP + (2 * np + 4) * 8;
+    return { np, LIST, WRITTEN, LOG, MASKS, SIZES, RECIP, MATRIX, end: MATRIX + np * np * 8 };
+  }
+
+  private constructor(
+    private readonly k: Kernel,
+    private readonly n: number,
+    at: ReturnType<typeof NnChain.layout>,
+    input: WardInput,
+  ) {
+    const np = (this.np = at.np);
+    ({ LIST: this.LIST, WRITTEN: this.WRITTEN, LOG: this.LOG, MASKS: this.MASKS, SIZES: this.SIZES, RECIP: this.RECIP, MATRIX: this.MATRIX } = at);
+    const heap = new Float64Array(k.mem.buffer);
+    this.list = new Int32Array(k.mem.buffer, this.LIST, np);
+    this.written = new Int32Array(k.mem.buffer, this.WRITTEN, np);
+    this.log = new Int32Array(k.mem.buffer, this.LOG, np);
+    this.mask = heap.subarray(this.MASKS / 8, this.MASKS / 8 + np);
+    this.size = heap.subarray(this.SIZES / 8, this.SIZES / 8 + np);
+    const W = (this.W = heap.subarray(this.MATRIX / 8, this.MATRIX / 8 + np * np));
+    // 1 / k as the update's t = 1 / (nx + ny + s) would divide: k <= n for a live column, up to 2n for the merged
+    // cluster's own column (its size is already nx + ny when the update runs), whose diagonal must stay +Infinity.
+    const recip = heap.subarray(this.RECIP / 8, this.RECIP / 8 + 2 * n + 1);
+    for (let s = 1; s <= 2 * n; s++) recip[s] = 1 / s;
+    // A full square given as it is is copied row by row when a row is first needed (just before its first scan or
+    // merge, so the scan reads it from cache): until the packing, positions are the original indices.
+    this.rows = 'rows' in input ? input.rows : null;
+    this.loaded = this.rows ? new Uint8Array(n) : null;
+    if ('upper' in input) {
+      input.upper(W.subarray(0, n * n));
+      // Rows n wide move out to the stride (their upper part), last first: a row's destination never reaches a
+      // lower row's source.
+      if (np !== n) for (let i = n - 1; i > 0; i--) W.copyWithin(i * np + i, i * n + i, i * n + n);
+      mirrorInEngine(k, W, this.MATRIX, np, n);
+      for (let i = 0; i < n; i++) this.finishRow(i);
+    } else if ('fill' in input) {
+      input.fill(W, np);
+      for (let i = 0; i < n; i++) this.finishRow(i);
+    }
+    this.mask.fill(0, 0, n).fill(Infinity, n, np);
+    this.size.fill(1, 0, n).fill(0, n, np);
+    this.m = n;
+    this.stride = np;
+    this.live = n;
+    this.ids = Int32Array.from({ length: n }, (_, i) => i);
+    this.written.fill(-1, 0, n);
+    this.fresh = new Int32Array(n);
+    this.chain = new Int32Array(n);
+  }
+
+  private finishRow(i: number): void {
+    const { W, np } = this;
+    W[i * np + i] = Infinity;
+    W.fill(0, i * np + this.n, i * np + np);
+  }
+
+  private refresh(r: number): void {
+    const loaded = this.loaded;
     if (loaded && !loaded[r]) {
-      W.set(rows!.subarray(r * n, r * n + n), r * np);
-      finishRow(r);
+      this.W.set(this.rows!.subarray(r * this.n, r * this.n + this.n), r * this.np);
+      this.finishRow(r);
       loaded[r] = 1;
     }
-    const since = fresh[r]!;
-    if (clock > since) k.gather(MATRIX + r * stride * 8, MATRIX + r * 8, stride * 8, LOG + (since + 1) * 4, WRITTEN, since + 1, clock - since);
-    fresh[r] = clock;
-  };
+    const since = this.fresh[r]!;
+    const clock = this.clock;
+    const stride = this.stride;
+    if (clock > since) this.k.gather(this.MATRIX + r * stride * 8, this.MATRIX + r * 8, stride * 8, this.LOG + (since + 1) * 4, this.WRITTEN, since + 1, clock - since);
+    this.fresh[r] = clock;
+  }
 
-  const chain = new Int32Array(n);
-  let chainLength = 0;
-  const compact = () => {
-    for (let i = 0; i < m; i++) if (mask[i] === 0) refresh(i);
-    loaded = null;
+  private compact(): void {
+    const { mask, list, ids, size, chain, k, W, MATRIX } = this;
+    const m = this.m;
+    for (let i = 0; i < m; i++) if (mask[i] === 0) this.refresh(i);
+    this.loaded = null;
     const position = new Int32Array(m).fill(-1);
     let kept = 0;
     for (let i = 0; i < m; i++) {
@@ -362,7 +425,7 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
     // Row a moves to a * packed, taking the live columns in order; a never moves up (a <= list[a]) and rows go
     // front to back, so nothing is overwritten before it is read.
     for (let a = 0; a < kept; a++) {
-      k.pack(MATRIX + a * packed * 8, MATRIX + list[a]! * stride * 8, LIST, kept);
+      k.pack(MATRIX + a * packed * 8, MATRIX + list[a]! * this.stride * 8, this.LIST, kept);
       W.fill(0, a * packed + kept, a * packed + packed);
     }
     for (let a = 0; a < kept; a++) {
@@ -371,65 +434,70 @@ export function wardMergesSimd(n: number, input: WardInput, raw: Float64Array): 
     }
     mask.fill(0, 0, kept).fill(Infinity, kept, packed);
     size.fill(0, kept, packed);
-    for (let c = 0; c < chainLength; c++) chain[c] = position[chain[c]!]!;
+    for (let c = 0; c < this.chainLength; c++) chain[c] = position[chain[c]!]!;
     // Every row is current: the log's earlier entries are never read again.
-    written.fill(-1);
-    fresh.fill(clock);
-    m = kept;
-    stride = packed;
-  };
-
-  for (let step = 0; step < n - 1; step++) {
-    if (chainLength === 0) {
-      chainLength = 1;
-      let first = 0;
-      while (mask[first] !== 0) first++;
-      chain[0] = first;
-    }
-    let x: number;
-    let y: number;
-    let currentMin: number;
-    for (;;) {
-      x = chain[chainLength - 1]!;
-      refresh(x);
-      // The chain's previous element wins ties (scipy starts its scan from it): only a distance below it extends
-      // the chain, and the scan looks for the index only then (-1: the pair x, before is reciprocal).
-      const before = chainLength > 1 ? chain[chainLength - 2]! : -1;
-      const dBefore = before >= 0 ? W[x * stride + before]! : Infinity;
-      const at = k.argmin(MATRIX + x * stride * 8, MASKS, stride >> 2, dBefore);
-      if (before >= 0 && at < 0) {
-        y = before;
-        currentMin = dBefore;
-        break;
-      }
-      // -1: nothing below +Infinity in the row (only for distances that overflow); the JavaScript loop then takes
-      // index 0 as well, the same choice as long as no compaction has renumbered the clusters.
-      chain[chainLength++] = at >= 0 ? at : 0;
-    }
-    chainLength -= 2;
-    if (x > y) {
-      const swap = x;
-      x = y;
-      y = swap;
-    }
-    refresh(x);
-    refresh(y);
-    const nx = size[x]!;
-    const ny = size[y]!;
-    raw[step * 4] = ids[x]!;
-    raw[step * 4 + 1] = ids[y]!;
-    raw[step * 4 + 2] = currentMin;
-    raw[step * 4 + 3] = nx + ny;
-    size[x] = 0;
-    mask[x] = Infinity;
-    size[y] = nx + ny;
-    k.update(MATRIX + x * stride * 8, MATRIX + y * stride * 8, SIZES, stride >> 1, currentMin, nx, ny, RECIP + (nx + ny) * 8);
-    clock++;
-    written[x] = -1;
-    written[y] = clock;
-    log[clock] = y;
-    fresh[y] = clock;
-    if (--live <= m * COMPACT_WHEN_LIVE && live >= 4) compact();
+    this.written.fill(-1);
+    this.fresh.fill(this.clock);
+    this.m = kept;
+    this.stride = packed;
   }
-  return true;
+
+  /** The n − 1 merges into `raw`, rows [x, y, height, size] in merge order. */
+  run(raw: Float64Array): void {
+    const { n, mask, size, ids, chain, k, W, written, log, MATRIX } = this;
+    for (let step = 0; step < n - 1; step++) {
+      if (this.chainLength === 0) {
+        this.chainLength = 1;
+        let first = 0;
+        while (mask[first] !== 0) first++;
+        chain[0] = first;
+      }
+      let x: number;
+      let y: number;
+      let currentMin: number;
+      for (;;) {
+        x = chain[this.chainLength - 1]!;
+        this.refresh(x);
+        const stride = this.stride;
+        // The chain's previous element wins ties (scipy starts its scan from it): only a distance below it extends
+        // the chain, and the scan looks for the index only then (-1: the pair x, before is reciprocal).
+        const before = this.chainLength > 1 ? chain[this.chainLength - 2]! : -1;
+        const dBefore = before >= 0 ? W[x * stride + before]! : Infinity;
+        const at = k.argmin(MATRIX + x * stride * 8, this.MASKS, stride >> 2, dBefore);
+        if (before >= 0 && at < 0) {
+          y = before;
+          currentMin = dBefore;
+          break;
+        }
+        // -1: nothing below +Infinity in the row (only for distances that overflow); the JavaScript loop then takes
+        // index 0 as well, the same choice as long as no compaction has renumbered the clusters.
+        chain[this.chainLength++] = at >= 0 ? at : 0;
+      }
+      this.chainLength -= 2;
+      if (x > y) {
+        const swap = x;
+        x = y;
+        y = swap;
+      }
+      this.refresh(x);
+      this.refresh(y);
+      const nx = size[x]!;
+      const ny = size[y]!;
+      raw[step * 4] = ids[x]!;
+      raw[step * 4 + 1] = ids[y]!;
+      raw[step * 4 + 2] = currentMin;
+      raw[step * 4 + 3] = nx + ny;
+      size[x] = 0;
+      mask[x] = Infinity;
+      size[y] = nx + ny;
+      const stride = this.stride;
+      k.update(MATRIX + x * stride * 8, MATRIX + y * stride * 8, this.SIZES, stride >> 1, currentMin, nx, ny, this.RECIP + (nx + ny) * 8);
+      const clock = ++this.clock;
+      written[x] = -1;
+      written[y] = clock;
+      log[clock] = y;
+      this.fresh[y] = clock;
+      if (--this.live <= this.m * COMPACT_WHEN_LIVE && this.live >= 4) this.compact();
+    }
+  }
 }
