@@ -105,6 +105,9 @@ interface Timed {
   rssMiB: number | null;
   /** User + system CPU seconds (GNU time), steadier than wall time on a shared machine. */
   cpuS: number | null;
+  /** Of which system time, and the minor page faults behind most of it (first touches of fresh memory). */
+  sysS: number | null;
+  faults: number | null;
   stdout: string;
   stderr: string;
 }
@@ -113,18 +116,21 @@ interface Timed {
 function timed(command: string, args: string[], dir: string): Timed {
   const rssFile = join(dir, 'time.out');
   const gnu = existsSync(GNU_TIME);
-  const [cmd, argv] = gnu ? [GNU_TIME, ['-f', '%M %U %S', '-o', rssFile, command, ...args]] : [command, args];
+  const [cmd, argv] = gnu ? [GNU_TIME, ['-f', '%M %U %S %R', '-o', rssFile, command, ...args]] : [command, args];
   const t0 = performance.now();
   const r = spawnSync(cmd, argv, { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1' }, maxBuffer: 1 << 28 });
   const wallS = (performance.now() - t0) / 1000;
   let rssMiB: number | null = null;
   let cpuS: number | null = null;
+  let sysS: number | null = null;
+  let faults: number | null = null;
   if (gnu && existsSync(rssFile)) {
-    const [kb, user, sys] = readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+    const [kb, user, sys, minor] = readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
     if (Number.isFinite(kb)) rssMiB = kb / 1024;
-    if (Number.isFinite(user) && Number.isFinite(sys)) cpuS = user + sys;
+    if (Number.isFinite(user) && Number.isFinite(sys)) [cpuS, sysS] = [user + sys, sys];
+    if (Number.isFinite(minor)) faults = minor;
   }
-  return { ok: r.status === 0, wallS, rssMiB, cpuS, stdout: r.stdout ?? '', stderr: r.stderr ?? String(r.error ?? '') };
+  return { ok: r.status === 0, wallS, rssMiB, cpuS, sysS, faults, stdout: r.stdout ?? '', stderr: r.stderr ?? String(r.error ?? '') };
 }
 
 /** The fastest of `repeat` runs (the machine is shared: the best run is the figure); stops at the first failure. */
@@ -136,6 +142,22 @@ function best(repeat: number, run: () => Timed): Timed {
     if (!fastest || r.wallS < fastest.wallS) fastest = r;
   }
   return fastest!;
+}
+
+/**
+ * What a first touch of fresh memory costs on this machine, in microseconds per 4 KiB page, and what touching the same
+ * page again costs: a child process writes one byte per page of 256 MiB it has just allocated, twice. A process pays
+ * the first figure for every page of its peak RSS (the kernel zeroes and maps it; on a virtual machine the host may
+ * back it too), most of the system time in the table below. Context for the figures, not a figure of the job.
+ */
+function firstTouch(): { fresh: number; again: number } | null {
+  const code = `const a = new Uint8Array(256 << 20); const pass = () => { const t = performance.now(); for (let i = 0; i < a.length; i += 4096) a[i]++; return (performance.now() - t) * 1000 / (a.length / 4096); }; const fresh = pass(); console.log(JSON.stringify({ fresh, again: pass() }));`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
+  try {
+    return r.status === 0 ? (JSON.parse(r.stdout) as { fresh: number; again: number }) : null;
+  } catch {
+    return null;
+  }
 }
 
 function hasNumpy(): boolean {
@@ -226,14 +248,20 @@ const s = (x: number) => `${x.toFixed(2)} s`;
 const mib = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(0)} MiB`);
 console.log(`\nwalk-forward job, ${PRICES - 1} returns, 48 windows (train 252, test 21, step 21), whole processes, wall time incl. start-up${repeat > 1 ? `, best of ${repeat}` : ''}:\n`);
 console.log(`${availableParallelism()} cores; load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end (1 minute)\n`);
+const touch = firstTouch();
+if (touch) console.log(`first touch of a fresh 4 KiB page on this machine: ${touch.fresh.toFixed(2)} µs (touching it again: ${touch.again.toFixed(3)} µs); the CPU columns give the system time and minor page faults beside the total\n`);
 console.log('| N | pipeline-run | numpy/scipy | ratio | before (issue 13): pipeline-run, numpy, ratio, RSS | peak RSS pipeline-run | peak RSS numpy | CPU pipeline-run | CPU numpy | same returns (1e-9) |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
-const cpu = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : s(x));
+const cpu = (t: Timed | null | undefined) => {
+  if (!t || t.cpuS === null) return 'n/a';
+  const faults = t.faults === null ? '' : `, ${(t.faults / 1000).toFixed(0)}k faults`;
+  return t.sysS === null ? s(t.cpuS) : `${s(t.cpuS)} (${t.sysS.toFixed(2)} sys${faults})`;
+};
 for (const r of rows) {
   const ratio = r.numpy ? (r.fractal.wallS / r.numpy.wallS).toFixed(2) : 'n/a';
   const b = BEFORE[r.n];
   const before = b ? `${s(b.fractal)}, ${s(b.numpy)}, ${(b.fractal / b.numpy).toFixed(1)}, ${mib(b.rss)}` : 'not measured';
-  console.log(`| ${r.n} | ${s(r.fractal.wallS)} | ${r.numpy ? s(r.numpy.wallS) : 'n/a'} | ${ratio} | ${before} | ${mib(r.fractal.rssMiB)} | ${mib(r.numpy?.rssMiB ?? null)} | ${cpu(r.fractal.cpuS)} | ${cpu(r.numpy?.cpuS)} | ${r.agree} |`);
+  console.log(`| ${r.n} | ${s(r.fractal.wallS)} | ${r.numpy ? s(r.numpy.wallS) : 'n/a'} | ${ratio} | ${before} | ${mib(r.fractal.rssMiB)} | ${mib(r.numpy?.rssMiB ?? null)} | ${cpu(r.fractal)} | ${cpu(r.numpy)} | ${r.agree} |`);
 }
 console.log('');
 for (const r of rows) console.log(`N=${r.n}: pipeline-run stages: ${r.stages}  [setup: CSV + lakehouse import ${r.setupS.toFixed(1)} s, not timed]`);
