@@ -15,6 +15,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { Redis, type RedisOptions } from 'ioredis';
 import type { JobsOptions } from 'bullmq';
 import type { ChildRun } from '../core/plugin.js';
+import type { Manifest } from '../runs/manifest.js';
 import { inputError, runError } from '../core/errors.js';
 
 export const DEFAULT_QUEUE = 'fractal';
@@ -89,6 +90,8 @@ export interface ChildJobData {
   nested?: boolean;
   /** W3C trace context of the submitting span (a carrier), for a worker-side span per job (docs/distributed.md). */
   trace?: Record<string, string>;
+  /** The submitter's work tree (its commit and changes, null outside git): the child run's manifest records it. */
+  git?: Manifest['git'];
 }
 
 /** The parent ("gather") job of one batch: what `queue status` shows. */

@@ -88,6 +88,7 @@ export function queueExecutors(o: QueueExecutorOptions): QueueExecutors {
       finalPrefixes: (t.finalPrefixes ?? []).map((x) => ({ from: rel(x.from), to: rel(x.to) })), ...(p.children.length ? { nested: true } : {}),
       // A traced submitter's context (src/util/tracing.ts): the worker's span of this job joins its trace.
       ...(t.trace && Object.keys(t.trace).length ? { trace: t.trace } : {}),
+      ...(t.git !== undefined ? { git: t.git } : {}),
     };
     // A nested meta's sleeves are required by it as a meta's are.
     return { name: 'child', queueName: o.queue, data, opts: childJobOptions(role, p.id), ...(p.children.length ? { children: p.children.map((c) => flowChild(c, 'sleeve', runsRoot)) } : {}) };

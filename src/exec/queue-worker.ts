@@ -90,6 +90,7 @@ async function runChild(job: Job<ChildJobData>, o: WorkerOptions): Promise<Child
     finalPrefixes,
     folderName: d.folderName,
     handleSignals: false,
+    ...(d.git !== undefined ? { git: d.git } : {}),
     ...(d.nested ? { sleeveExecutor: childrenOf(job, out) } : {}),
   });
   const run = childRunOf(d.name, d.kind, r.summary, r.context);

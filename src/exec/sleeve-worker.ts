@@ -14,7 +14,7 @@ async function childRun(t: SleeveTask): Promise<ReturnType<typeof childRunOf>> {
   const v = await validateFile(t.file, { registry, profile: t.profile, sets: t.sets, dataRoots: t.dataRoots });
   if (!v.ok) throw new Error(`${t.file} is not valid: ${v.diagnostics.map((d) => `${d.code} ${d.message}`).join('; ')}`);
   if (v.hash !== t.expectHash) throw new Error(`${t.file} resolves differently in the worker (config ${v.hash?.slice(0, 12)}, expected ${t.expectHash.slice(0, 12)}): it changed during the run`);
-  const r = await executePipeline(v, { outRoot: t.outRoot, cacheRoot: t.cacheRoot, lakehousePath: t.lakehousePath, noCache: t.noCache, finalPrefixes: t.finalPrefixes, folderName: t.folderName });
+  const r = await executePipeline(v, { outRoot: t.outRoot, cacheRoot: t.cacheRoot, lakehousePath: t.lakehousePath, noCache: t.noCache, finalPrefixes: t.finalPrefixes, folderName: t.folderName, ...(t.git !== undefined ? { git: t.git } : {}) });
   return childRunOf(t.name, t.kind, r.summary, r.context);
 }
 

@@ -12,6 +12,7 @@
 import type { ChildRun, DataSource } from '../core/plugin.js';
 import type { ResolvedConfig } from '../core/resolved-config.js';
 import type { TraceCarrier } from '../util/tracing.js';
+import type { Manifest } from '../runs/manifest.js';
 import type { ReplayOptions, ReplayOutcome } from './replay.js';
 import type { SharedSeries } from '../lakehouse/shared-series.js';
 
@@ -97,6 +98,8 @@ export interface SleeveTask {
   children?: SleeveTask[];
   /** The trace context of the parent's span (src/util/tracing.ts injectTraceContext): the child run joins its trace. */
   trace?: TraceCarrier;
+  /** The work tree's state as the parent run saw it: the child's manifest records it (RunOptions.git). */
+  git?: Manifest['git'];
 }
 
 /**

@@ -58,6 +58,12 @@ export interface RunOptions {
   sleeveExecutor?: SleeveExecutor;
   /** false: SIGINT/SIGTERM are left to the caller (a queue worker drains instead of marking its child run failed). */
   handleSignals?: boolean;
+  /**
+   * The work tree's state as the run that started this one saw it (a sleeve's meta, a cell's tournament; null outside
+   * git): recorded in the manifest as it is, instead of asking git again. One `git status` per command, not one per
+   * child run: a fork of the whole process each, which at 400 tiny cells was half the tournament's time.
+   */
+  git?: Manifest['git'];
 }
 
 /** Where a tournament's preflight may look for cells that already ran (the result cache); none with --no-cache. */
@@ -173,8 +179,8 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
   const t0 = performance.now();
   // The work tree's state, asked of git while the stages run; a manifest written before it answers (an interrupt)
   // asks synchronously.
-  let git: Manifest['git'] | undefined;
-  const gitAnswer = gitStateAsync(v.baseDir).then((g) => (git = g));
+  let git: Manifest['git'] | undefined = opts.git;
+  const gitAnswer = git !== undefined ? Promise.resolve(git) : gitStateAsync(v.baseDir).then((g) => (git = g));
   const runId = newRunId(started);
   const log = opts.log ?? (() => {});
   // A top-level run marks its pipeline's interrupted runs (process gone) failed, and says so; it deletes nothing.
@@ -217,7 +223,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
       const id = await identify(g);
       if (!opts.noCache && id.key && readCached(cacheRoot, id.key)) continue; // its meta takes it from the cache
       const children = await subtree(g, cacheRoot);
-      out.push({ name: s.name, kind: s.kind, file: resolve(child.baseDir, s.file), profile: g.composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: child.dataRoots, outRoot: '', cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: [], ...id, ...(children ? { children } : {}) });
+      out.push({ name: s.name, kind: s.kind, file: resolve(child.baseDir, s.file), profile: g.composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: child.dataRoots, outRoot: '', cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: [], git: await gitAnswer, ...id, ...(children ? { children } : {}) });
     }
     return out;
   };
@@ -273,6 +279,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
           cacheRoot: opts.cacheRoot ?? resolve(opts.outRoot),
           outRoot: join(folder.dir, 'cells'),
           finalPrefixes: [...(opts.finalPrefixes ?? []), { from: folder.dir, to: join(folder.parent, runId) }],
+          git: await gitAnswer,
         };
         const t = config.tournament!;
         const kind = t.base.kind;
@@ -282,7 +289,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
           name: c.id, kind, file: resolve(v.baseDir, t.base.file), profile: v.cells![c.id].composed?.profile?.name,
           sets: [...(t.base.set ?? []), ...Object.entries(c.overrides).map(([p, x]) => `${p}=${canonicalJson(x)}`)],
           expectHash: c.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath,
-          noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes, folderName: c.id, key: o.keys?.[c.id] ?? null, trace: injectTraceContext(),
+          noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes, folderName: c.id, key: o.keys?.[c.id] ?? null, git: childOpts.git, trace: injectTraceContext(),
         }));
         const local = opts.executors?.cells;
         const executor = opts.cellExecutor ?? (local && o.threads > 1 && cells.length > 1 && isMainThread && local.available() ? local : undefined);
@@ -315,13 +322,14 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
           finalPrefixes: [...(opts.finalPrefixes ?? []), { from: folder.dir, to: join(folder.parent, runId) }],
           // A sleeve's folder is its pipeline's name, never this run's own folder name (a meta cell's id).
           folderName: undefined,
+          git: await gitAnswer,
         };
         for (const n of names) if (!v.sleeves?.[n]) throw new FractalError('SLEEVE_UNKNOWN', `no sleeve named '${n}' in ${v.file}`);
         const sleeves = (config.sleeves ?? []).filter((s) => names.includes(s.name));
         const tasks = (): SleeveTask[] =>
           // The worker validates the sleeve with exactly the inputs the meta's validation used (same profile, same
           // overrides) and refuses to run if the resolved config differs (its hash is checked).
-          sleeves.map((s) => ({ name: s.name, kind: s.kind, file: resolve(v.baseDir, s.file), profile: v.sleeves![s.name].composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes, trace: injectTraceContext() }));
+          sleeves.map((s) => ({ name: s.name, kind: s.kind, file: resolve(v.baseDir, s.file), profile: v.sleeves![s.name].composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes, git: childOpts.git, trace: injectTraceContext() }));
         const remote = opts.sleeveExecutor;
         let done: (ChildRun | undefined)[] = [];
         if (remote) {

@@ -1,0 +1,115 @@
+/**
+ * A command asks git about its work tree once: a tournament's cells and a meta's sleeves record the state their parent
+ * run saw in their manifests, instead of each forking the process to run `git status` (at 400 tiny cells those forks
+ * were half the tournament's time). Checked through a `git` on PATH that logs every call and runs the real one.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli } from './helpers.js';
+
+let tmp: string;
+let dir: string;
+let calls: string;
+let env: Record<string, string>;
+
+const realGit = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim();
+const git = (...args: string[]) => spawnSync(realGit, ['-c', 'user.email=t@example.org', '-c', 'user.name=t', ...args], { cwd: dir, encoding: 'utf8' });
+
+const SELECTION = (name: string, lookback: number) => `pipeline: selection
+version: "4.0"
+name: ${name}
+stages:
+  - type: ingestion
+    params: { scanner: { name: synthetic, params: { symbols: 8, days: 120, seed: 1 } }, lookback_days: 60 }
+  - type: feature_engineering
+    params: { lookback: ${lookback} }
+  - type: inference
+    params: { ranker: mps }
+  - type: allocation
+    params: { engine: equal_weight }
+  - type: backtest
+    params: { train_window: 40, test_window: 20, step_size: 20 }
+`;
+
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'fractal-child-git-'));
+  dir = join(tmp, 'repo');
+  mkdirSync(dir);
+  // The wrapper: one line per call with its arguments, then the real git.
+  const bin = join(tmp, 'bin');
+  mkdirSync(bin);
+  calls = join(tmp, 'git-calls.log');
+  writeFileSync(join(bin, 'git'), `#!/bin/sh\necho "$*" >> '${calls}'\nexec '${realGit}' "$@"\n`);
+  chmodSync(join(bin, 'git'), 0o755);
+  env = { PATH: `${bin}:${process.env.PATH}` };
+  writeFileSync(join(dir, '.gitignore'), 'runs/\n');
+  writeFileSync(join(dir, 'tiny.yaml'), SELECTION('tiny', 10));
+  writeFileSync(join(dir, 'short.yaml'), SELECTION('short_lookback', 5));
+  writeFileSync(
+    join(dir, 'sweep.yaml'),
+    `pipeline: tournament
+version: "4.0"
+name: sweep
+base: ./tiny.yaml
+champion: c5_20
+matrix:
+  stages.feature_engineering.lookback: [5, 8]
+  stages.backtest.test_window: [10, 20]
+cells: { id: "c{lookback}_{test_window}", max: 4 }
+statistics: { bootstrap: { resamples: 100 }, cscv_blocks: 2 }
+`,
+  );
+  writeFileSync(
+    join(dir, 'meta.yaml'),
+    `pipeline: meta
+version: "4.0"
+name: two_sleeves
+sleeves:
+  - { name: a, pipeline: ./tiny.yaml }
+  - { name: b, pipeline: ./short.yaml }
+stages:
+  - type: meta_returns
+  - type: meta_optimize
+    params: { engine: equal_weight, train_window: 20 }
+  - type: meta_flatten
+`,
+  );
+  git('init', '-q');
+  git('add', '-A');
+  git('commit', '-qm', 'pipelines');
+  // One file the repository does not hold: the state the manifests must carry says so.
+  writeFileSync(join(dir, 'notes.txt'), 'not committed\n');
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** The manifests under a run folder, the run's own first. */
+function manifests(folder: string): { file: string; git: unknown }[] {
+  const out: { file: string; git: unknown }[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else if (e.name === 'manifest.json') out.push({ file: join(d, e.name), git: JSON.parse(readFileSync(join(d, e.name), 'utf8')).git });
+    }
+  };
+  walk(folder);
+  return out.sort((a, b) => a.file.length - b.file.length);
+}
+
+test.each([
+  ['a tournament', 'sweep.yaml', 4],
+  ['a meta pipeline', 'meta.yaml', 2],
+])('%s asks git once; its child runs record the state its own manifest records', (_what, file, children) => {
+  writeFileSync(calls, '');
+  const r = cli([file, '--out', 'runs', '--json', '--no-cache'], { cwd: dir, env });
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const statusCalls = readFileSync(calls, 'utf8').split('\n').filter((l) => l.startsWith('status'));
+  expect(statusCalls).toHaveLength(1);
+  const all = manifests(JSON.parse(r.stdout).folder as string);
+  expect(all).toHaveLength(1 + children);
+  const own = all[0]!.git;
+  expect(own).toEqual({ commit: git('rev-parse', 'HEAD').stdout.trim(), dirty: true, changed: 0, untracked: 1 });
+  for (const m of all) expect({ file: m.file, git: m.git }).toEqual({ file: m.file, git: own });
+});
