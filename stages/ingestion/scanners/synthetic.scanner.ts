@@ -7,7 +7,7 @@ import { int, params, type Static } from '../../../src/core/params.js';
 import type { ScannerMeta, StageEnv } from '../../../src/core/plugin.js';
 import type { ScanEnv, ScanResult, Scanner } from '../scanner.js';
 import { DISCOVERY_PARAMS, discoverIn } from './lakehouse.scanner.js';
-import { stageTemporary } from './staged.js';
+import { stageOnce } from './staged.js';
 
 const PARAMS = params({
   symbols: int('Number of spot symbols.', 60, { min: 8 }),
@@ -45,5 +45,6 @@ export class SyntheticScanner implements Scanner<SyntheticParams> {
   }
 }
 
+// The market is a function of these three params alone: staged once per process for every run that asks for it.
 const stage = (p: SyntheticParams, env: ScanEnv) =>
-  stageTemporary('synthetic', (lh) => lh.seedSynthetic({ symbols: p.symbols, days: p.days, seed: p.seed, progress: env.progress }));
+  stageOnce('synthetic', JSON.stringify([p.symbols, p.days, p.seed]), (lh) => lh.seedSynthetic({ symbols: p.symbols, days: p.days, seed: p.seed, progress: env.progress }));

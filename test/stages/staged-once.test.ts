@@ -1,0 +1,96 @@
+/**
+ * A synthetic market is staged once per process (stages/ingestion/scanners/staged.ts stageOnce): later runs, other
+ * threads and a race between them read the one complete staging, and the folder goes with the process (a killed
+ * process's folder goes with the next one that stages).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stageOnce } from '../../stages/ingestion/scanners/staged.js';
+import type { Lakehouse } from '../../src/lakehouse/index.js';
+import { cli } from '../cli/helpers.js';
+
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'fractal-staged-once-'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+test('the same key is staged once and read by every later caller; another key is staged apart', async () => {
+  let fills = 0;
+  const fill = (seed: number) => async (lh: Lakehouse) => {
+    fills++;
+    await lh.seedSynthetic({ symbols: 8, days: 40, seed });
+  };
+  const a = await stageOnce('test', 'key-a', fill(1));
+  const again = await stageOnce('test', 'key-a', fill(1));
+  expect(fills).toBe(1);
+  expect(again.lakehouse.root).toBe(a.lakehouse.root);
+  expect(again.lakehouse.dataIdentity()).toBe(a.lakehouse.dataIdentity());
+  // Closing a run's handle leaves the staging for the others.
+  await a.close();
+  expect(existsSync(a.lakehouse.root)).toBe(true);
+  const b = await stageOnce('test', 'key-b', fill(2));
+  expect(fills).toBe(2);
+  expect(b.lakehouse.root).not.toBe(a.lakehouse.root);
+  expect(b.lakehouse.dataIdentity()).not.toBe(a.lakehouse.dataIdentity());
+});
+
+test('callers racing on a new key all read one complete staging', async () => {
+  const fill = async (lh: Lakehouse) => {
+    await lh.seedSynthetic({ symbols: 8, days: 40, seed: 3 });
+  };
+  const all = await Promise.all([1, 2, 3].map(() => stageOnce('test', 'key-race', fill)));
+  expect(new Set(all.map((s) => s.lakehouse.root)).size).toBe(1);
+  expect(new Set(all.map((s) => s.lakehouse.dataIdentity())).size).toBe(1);
+  expect(all[0]!.lakehouse.symbols().length).toBeGreaterThan(0);
+  // No half-staged folder is left beside it.
+  expect(readdirSync(join(all[0]!.lakehouse.root, '..')).filter((f) => f.startsWith('.test-'))).toEqual([]);
+});
+
+test('a tournament on a synthetic market leaves no staging behind, and clears a killed process’s', () => {
+  const temp = join(tmp, 'tmpdir');
+  mkdirSync(temp);
+  // A process that is gone (it exited) and left its folder, as a killed one would.
+  const gone = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim();
+  mkdirSync(join(temp, `fractal-staged-${gone}`, 'synthetic-left'), { recursive: true });
+  writeFileSync(
+    join(tmp, 'tiny.yaml'),
+    `pipeline: selection
+version: "4.0"
+name: tiny
+stages:
+  - type: ingestion
+    params: { scanner: { name: synthetic, params: { symbols: 8, days: 120, seed: 1 } }, lookback_days: 60 }
+  - type: feature_engineering
+    params: { lookback: 10 }
+  - type: inference
+    params: { ranker: mps }
+  - type: allocation
+    params: { engine: equal_weight }
+  - type: backtest
+    params: { train_window: 40, test_window: 20, step_size: 20 }
+`,
+  );
+  writeFileSync(
+    join(tmp, 'sweep.yaml'),
+    `pipeline: tournament
+version: "4.0"
+name: sweep
+base: ./tiny.yaml
+champion: c5_20
+matrix:
+  stages.feature_engineering.lookback: [5, 8]
+  stages.backtest.test_window: [10, 20]
+cells: { id: "c{lookback}_{test_window}", max: 4 }
+statistics: { bootstrap: { resamples: 100 }, cscv_blocks: 2 }
+`,
+  );
+  const r = cli([join(tmp, 'sweep.yaml'), '--out', join(tmp, 'runs'), '--json', '--no-cache'], { env: { TMPDIR: temp } });
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const cells = JSON.parse(r.stdout).folder as string;
+  expect(readdirSync(join(cells, 'cells')).sort()).toEqual(['c5_10', 'c5_20', 'c8_10', 'c8_20']);
+  expect(readdirSync(temp).filter((f) => f.startsWith('fractal-'))).toEqual([]);
+});
