@@ -8,6 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './helpers.js';
+import { tinySelection, tinySweep } from '../tiny-pipelines.js';
 
 let tmp: string;
 let dir: string;
@@ -17,21 +18,6 @@ let env: Record<string, string>;
 const realGit = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim();
 const git = (...args: string[]) => spawnSync(realGit, ['-c', 'user.email=t@example.org', '-c', 'user.name=t', ...args], { cwd: dir, encoding: 'utf8' });
 
-const SELECTION = (name: string, lookback: number) => `pipeline: selection
-version: "4.0"
-name: ${name}
-stages:
-  - type: ingestion
-    params: { scanner: { name: synthetic, params: { symbols: 8, days: 120, seed: 1 } }, lookback_days: 60 }
-  - type: feature_engineering
-    params: { lookback: ${lookback} }
-  - type: inference
-    params: { ranker: mps }
-  - type: allocation
-    params: { engine: equal_weight }
-  - type: backtest
-    params: { train_window: 40, test_window: 20, step_size: 20 }
-`;
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'fractal-child-git-'));
@@ -45,22 +31,9 @@ beforeAll(() => {
   chmodSync(join(bin, 'git'), 0o755);
   env = { PATH: `${bin}:${process.env.PATH}` };
   writeFileSync(join(dir, '.gitignore'), 'runs/\n');
-  writeFileSync(join(dir, 'tiny.yaml'), SELECTION('tiny', 10));
-  writeFileSync(join(dir, 'short.yaml'), SELECTION('short_lookback', 5));
-  writeFileSync(
-    join(dir, 'sweep.yaml'),
-    `pipeline: tournament
-version: "4.0"
-name: sweep
-base: ./tiny.yaml
-champion: c5_20
-matrix:
-  stages.feature_engineering.lookback: [5, 8]
-  stages.backtest.test_window: [10, 20]
-cells: { id: "c{lookback}_{test_window}", max: 4 }
-statistics: { bootstrap: { resamples: 100 }, cscv_blocks: 2 }
-`,
-  );
+  writeFileSync(join(dir, 'tiny.yaml'), tinySelection());
+  writeFileSync(join(dir, 'short.yaml'), tinySelection('short_lookback', 5));
+  writeFileSync(join(dir, 'sweep.yaml'), tinySweep);
   writeFileSync(
     join(dir, 'meta.yaml'),
     `pipeline: meta

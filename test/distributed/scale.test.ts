@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { pipelineRun, RedisServer, startWorker, stopAll, type Proc } from './harness.js';
+import { tinySelection } from '../tiny-pipelines.js';
 
 const BOUND = 32 * 1024 * 1024;
 const GROUPS = 5;
@@ -33,21 +34,7 @@ function du(p: string): number {
 }
 
 test('2,000 tiny cells: Redis memory under 32 MB, the event stream trimmed, nothing left once collected', async () => {
-  writeFileSync(join(tmp, 'tiny.yaml'), `pipeline: selection
-version: "4.0"
-name: tiny
-stages:
-  - type: ingestion
-    params: { scanner: { name: synthetic, params: { symbols: 8, days: 120, seed: 1 } }, lookback_days: 60 }
-  - type: feature_engineering
-    params: { lookback: 10 }
-  - type: inference
-    params: { ranker: mps }
-  - type: allocation
-    params: { engine: equal_weight }
-  - type: backtest
-    params: { train_window: 40, test_window: 20, step_size: 20 }
-`);
+  writeFileSync(join(tmp, 'tiny.yaml'), tinySelection());
   const files: string[] = [];
   for (let g = 0; g < GROUPS; g++) {
     const lookbacks = Array.from({ length: LOOKBACKS }, (_, i) => 5 + g * LOOKBACKS + i);

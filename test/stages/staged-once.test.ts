@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { stageOnce } from '../../stages/ingestion/scanners/staged.js';
 import type { Lakehouse } from '../../src/lakehouse/index.js';
 import { cli } from '../cli/helpers.js';
+import { tinySelection, tinySweep } from '../tiny-pipelines.js';
 
 let tmp: string;
 beforeAll(() => {
@@ -55,38 +56,8 @@ test('a tournament on a synthetic market leaves no staging behind, and clears a 
   // A process that is gone (it exited) and left its folder, as a killed one would.
   const gone = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim();
   mkdirSync(join(temp, `fractal-staged-${gone}`, 'synthetic-left'), { recursive: true });
-  writeFileSync(
-    join(tmp, 'tiny.yaml'),
-    `pipeline: selection
-version: "4.0"
-name: tiny
-stages:
-  - type: ingestion
-    params: { scanner: { name: synthetic, params: { symbols: 8, days: 120, seed: 1 } }, lookback_days: 60 }
-  - type: feature_engineering
-    params: { lookback: 10 }
-  - type: inference
-    params: { ranker: mps }
-  - type: allocation
-    params: { engine: equal_weight }
-  - type: backtest
-    params: { train_window: 40, test_window: 20, step_size: 20 }
-`,
-  );
-  writeFileSync(
-    join(tmp, 'sweep.yaml'),
-    `pipeline: tournament
-version: "4.0"
-name: sweep
-base: ./tiny.yaml
-champion: c5_20
-matrix:
-  stages.feature_engineering.lookback: [5, 8]
-  stages.backtest.test_window: [10, 20]
-cells: { id: "c{lookback}_{test_window}", max: 4 }
-statistics: { bootstrap: { resamples: 100 }, cscv_blocks: 2 }
-`,
-  );
+  writeFileSync(join(tmp, 'tiny.yaml'), tinySelection());
+  writeFileSync(join(tmp, 'sweep.yaml'), tinySweep);
   const r = cli([join(tmp, 'sweep.yaml'), '--out', join(tmp, 'runs'), '--json', '--no-cache'], { env: { TMPDIR: temp } });
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
