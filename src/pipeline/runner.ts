@@ -5,7 +5,7 @@
  * failure, the error (coded, with the exit code it gives and, when a param caused it, the param's file:line:col),
  * and a manifest saying so. A full disk still leaves the folder marked failed, never a torn or unmarked one.
  */
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import type { ValidationResult } from '../config/validate.js';
 import { ArtifactWriter } from '../runs/artifacts.js';
@@ -20,6 +20,7 @@ import type { CellExecutor, CellJob, DecideHere, Executors, ReplaySetup, ReplayW
 import { canonicalJson } from '../util/hash.js';
 import { isoFromDay } from '../util/dates.js';
 import { locateIn } from '../config/origins.js';
+import { isInside } from '../config/roots.js';
 import { markInterrupted } from '../runs/run-folder.js';
 import { childRunOf } from './sleeve-result.js';
 import { quietEnv, replayOutcome, replayPrefix, type ReplayOptions } from './replay.js';
@@ -181,6 +182,9 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
   // asks synchronously.
   let git: Manifest['git'] | undefined = opts.git;
   const gitAnswer = git !== undefined ? Promise.resolve(git) : gitStateAsync(v.baseDir).then((g) => (git = g));
+  // A child run (a cell, a sleeve) whose pipeline sits in this run's folder or below is in the same work tree: it
+  // records this run's state. One elsewhere (another repository, maybe) asks git itself.
+  const gitFor = async (childBaseDir: string): Promise<Manifest['git'] | undefined> => (isInside(resolve(v.baseDir), resolve(childBaseDir)) ? await gitAnswer : undefined);
   const runId = newRunId(started);
   const log = opts.log ?? (() => {});
   // A top-level run marks its pipeline's interrupted runs (process gone) failed, and says so; it deletes nothing.
@@ -223,7 +227,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
       const id = await identify(g);
       if (!opts.noCache && id.key && readCached(cacheRoot, id.key)) continue; // its meta takes it from the cache
       const children = await subtree(g, cacheRoot);
-      out.push({ name: s.name, kind: s.kind, file: resolve(child.baseDir, s.file), profile: g.composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: child.dataRoots, outRoot: '', cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: [], git: await gitAnswer, ...id, ...(children ? { children } : {}) });
+      out.push({ name: s.name, kind: s.kind, file: resolve(child.baseDir, s.file), profile: g.composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: child.dataRoots, outRoot: '', cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: [], git: await gitFor(g.baseDir), ...id, ...(children ? { children } : {}) });
     }
     return out;
   };
@@ -279,7 +283,8 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
           cacheRoot: opts.cacheRoot ?? resolve(opts.outRoot),
           outRoot: join(folder.dir, 'cells'),
           finalPrefixes: [...(opts.finalPrefixes ?? []), { from: folder.dir, to: join(folder.parent, runId) }],
-          git: await gitAnswer,
+          // Every cell is the base pipeline: one folder.
+          git: await gitFor(dirname(resolve(v.baseDir, config.tournament!.base.file))),
         };
         const t = config.tournament!;
         const kind = t.base.kind;
@@ -322,14 +327,16 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
           finalPrefixes: [...(opts.finalPrefixes ?? []), { from: folder.dir, to: join(folder.parent, runId) }],
           // A sleeve's folder is its pipeline's name, never this run's own folder name (a meta cell's id).
           folderName: undefined,
-          git: await gitAnswer,
+          git: undefined,
         };
+        const sleeveGit = new Map<string, Manifest['git'] | undefined>();
+        for (const n of names) sleeveGit.set(n, await gitFor(v.sleeves![n]!.baseDir));
         for (const n of names) if (!v.sleeves?.[n]) throw new FractalError('SLEEVE_UNKNOWN', `no sleeve named '${n}' in ${v.file}`);
         const sleeves = (config.sleeves ?? []).filter((s) => names.includes(s.name));
         const tasks = (): SleeveTask[] =>
           // The worker validates the sleeve with exactly the inputs the meta's validation used (same profile, same
           // overrides) and refuses to run if the resolved config differs (its hash is checked).
-          sleeves.map((s) => ({ name: s.name, kind: s.kind, file: resolve(v.baseDir, s.file), profile: v.sleeves![s.name].composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes, git: childOpts.git, trace: injectTraceContext() }));
+          sleeves.map((s) => ({ name: s.name, kind: s.kind, file: resolve(v.baseDir, s.file), profile: v.sleeves![s.name].composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes, git: sleeveGit.get(s.name), trace: injectTraceContext() }));
         const remote = opts.sleeveExecutor;
         let done: (ChildRun | undefined)[] = [];
         if (remote) {
@@ -348,7 +355,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
             out.push(done[i]!);
             continue;
           }
-          const r = await withSpan(`sleeve ${s.name}`, { 'fractal.sleeve': s.name, 'fractal.pipeline.kind': s.kind, 'fractal.config_hash': s.config_hash }, () => executePipeline(v.sleeves![s.name], { ...childOpts, log: (m) => log(`  [${s.name}] ${m}`), sleeveExecutor: undefined, handleSignals: opts.handleSignals }));
+          const r = await withSpan(`sleeve ${s.name}`, { 'fractal.sleeve': s.name, 'fractal.pipeline.kind': s.kind, 'fractal.config_hash': s.config_hash }, () => executePipeline(v.sleeves![s.name], { ...childOpts, git: sleeveGit.get(s.name), log: (m) => log(`  [${s.name}] ${m}`), sleeveExecutor: undefined, handleSignals: opts.handleSignals }));
           out.push(childRunOf(s.name, s.kind, r.summary, r.context));
           o.onDone?.(out.length);
         }

@@ -14,8 +14,11 @@ let tmp: string;
 let dir: string;
 let calls: string;
 let env: Record<string, string>;
+let outside: string;
 
 const realGit = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim();
+// Every test here needs git itself.
+const gitTest = realGit ? test : test.skip;
 const git = (...args: string[]) => spawnSync(realGit, ['-c', 'user.email=t@example.org', '-c', 'user.name=t', ...args], { cwd: dir, encoding: 'utf8' });
 
 
@@ -34,21 +37,26 @@ beforeAll(() => {
   writeFileSync(join(dir, 'tiny.yaml'), tinySelection());
   writeFileSync(join(dir, 'short.yaml'), tinySelection('short_lookback', 5));
   writeFileSync(join(dir, 'sweep.yaml'), tinySweep);
-  writeFileSync(
-    join(dir, 'meta.yaml'),
-    `pipeline: meta
+  const meta = (sleeves: string) => `pipeline: meta
 version: "4.0"
 name: two_sleeves
 sleeves:
-  - { name: a, pipeline: ./tiny.yaml }
-  - { name: b, pipeline: ./short.yaml }
+${sleeves}
 stages:
   - type: meta_returns
   - type: meta_optimize
     params: { engine: equal_weight, train_window: 20 }
   - type: meta_flatten
-`,
-  );
+`;
+  writeFileSync(join(dir, 'meta.yaml'), meta('  - { name: a, pipeline: ./tiny.yaml }\n  - { name: b, pipeline: ./short.yaml }'));
+  // A meta in a folder of its own whose sleeves sit outside it: they may be in another work tree, so each asks git.
+  mkdirSync(join(dir, 'metas'));
+  writeFileSync(join(dir, 'metas', 'meta.yaml'), meta('  - { name: a, pipeline: ../tiny.yaml }\n  - { name: b, pipeline: ../short.yaml }'));
+  // Outside any repository: one call that finds none, and null in every manifest.
+  outside = join(tmp, 'outside');
+  mkdirSync(outside);
+  writeFileSync(join(outside, 'tiny.yaml'), tinySelection());
+  writeFileSync(join(outside, 'sweep.yaml'), tinySweep);
   git('init', '-q');
   git('add', '-A');
   git('commit', '-qm', 'pipelines');
@@ -70,19 +78,39 @@ function manifests(folder: string): { file: string; git: unknown }[] {
   return out.sort((a, b) => a.file.length - b.file.length);
 }
 
-test.each([
+/** The `git status` calls a command made, and the git block of every manifest it wrote (the run's own first). */
+function run(file: string, cwd: string): { statusCalls: number; all: { file: string; git: unknown }[] } {
+  writeFileSync(calls, '');
+  const r = cli([file, '--out', 'runs', '--json', '--no-cache'], { cwd, env });
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const statusCalls = readFileSync(calls, 'utf8').split('\n').filter((l) => l.startsWith('status')).length;
+  return { statusCalls, all: manifests(JSON.parse(r.stdout).folder as string) };
+}
+
+const committed = () => ({ commit: git('rev-parse', 'HEAD').stdout.trim(), dirty: true, changed: 0, untracked: 1 });
+
+gitTest.each([
   ['a tournament', 'sweep.yaml', 4],
   ['a meta pipeline', 'meta.yaml', 2],
 ])('%s asks git once; its child runs record the state its own manifest records', (_what, file, children) => {
-  writeFileSync(calls, '');
-  const r = cli([file, '--out', 'runs', '--json', '--no-cache'], { cwd: dir, env });
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-  const statusCalls = readFileSync(calls, 'utf8').split('\n').filter((l) => l.startsWith('status'));
-  expect(statusCalls).toHaveLength(1);
-  const all = manifests(JSON.parse(r.stdout).folder as string);
+  const { statusCalls, all } = run(file, dir);
+  expect(statusCalls).toBe(1);
   expect(all).toHaveLength(1 + children);
-  const own = all[0]!.git;
-  expect(own).toEqual({ commit: git('rev-parse', 'HEAD').stdout.trim(), dirty: true, changed: 0, untracked: 1 });
-  for (const m of all) expect({ file: m.file, git: m.git }).toEqual({ file: m.file, git: own });
+  expect(all[0]!.git).toEqual(committed());
+  for (const m of all) expect({ file: m.file, git: m.git }).toEqual({ file: m.file, git: all[0]!.git });
+});
+
+gitTest('sleeves outside the meta’s folder ask git themselves (the same work tree here, so the same state)', () => {
+  const { statusCalls, all } = run(join('metas', 'meta.yaml'), dir);
+  expect(statusCalls).toBe(3);
+  expect(all).toHaveLength(3);
+  for (const m of all) expect({ file: m.file, git: m.git }).toEqual({ file: m.file, git: committed() });
+});
+
+gitTest('outside any repository: one call, and null in every manifest', () => {
+  const { statusCalls, all } = run('sweep.yaml', outside);
+  expect(statusCalls).toBe(1);
+  expect(all).toHaveLength(5);
+  for (const m of all) expect({ file: m.file, git: m.git }).toEqual({ file: m.file, git: null });
 });

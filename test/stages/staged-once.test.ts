@@ -16,7 +16,11 @@ let tmp: string;
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'fractal-staged-once-'));
 });
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
+  // This process's own stagings (the first two tests stage in it): jest does not run the module's exit listener.
+  rmSync(join(tmpdir(), `fractal-staged-${process.pid}`), { recursive: true, force: true });
+});
 
 test('the same key is staged once and read by every later caller; another key is staged apart', async () => {
   let fills = 0;

@@ -29,22 +29,36 @@ export async function stageTemporary(label: string, fill: (writable: Lakehouse) 
  */
 const processRoot = () => join(tmpdir(), `fractal-staged-${process.pid}`);
 
-// The process's main thread removes the folder as it exits (a worker thread's end must not: the others read it).
-if (isMainThread) process.once('exit', () => rmSync(processRoot(), { recursive: true, force: true }));
+const removeQuietly = (dir: string) => {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    /* held open or not ours (another user's, a virus scanner): left for the next sweep */
+  }
+};
+
+// The main thread owns the folder: one left under this pid by a process that is gone (the pid reused, a container's
+// /tmp kept) is removed before anything is staged here, and this process's is removed as it exits. A worker
+// thread's end must not remove it: the others read it.
+if (isMainThread) {
+  removeQuietly(processRoot());
+  process.once('exit', () => removeQuietly(processRoot()));
+}
 
 /** Removes the folders of processes that are gone without removing theirs (killed): once per process, on first use. */
 let swept = false;
 function sweepDead(): void {
   if (swept) return;
   swept = true;
+  let names: string[];
   try {
-    for (const name of readdirSync(tmpdir())) {
-      const pid = /^fractal-staged-(\d+)$/.exec(name)?.[1];
-      if (!pid || Number(pid) === process.pid || alive(Number(pid))) continue;
-      rmSync(join(tmpdir(), name), { recursive: true, force: true });
-    }
+    names = readdirSync(tmpdir());
   } catch {
-    /* another user's folder, or the temporary folder unreadable: left as it is */
+    return; // the temporary folder unreadable: nothing to sweep
+  }
+  for (const name of names) {
+    const pid = /^fractal-staged-(\d+)$/.exec(name)?.[1];
+    if (pid && Number(pid) !== process.pid && !alive(Number(pid))) removeQuietly(join(tmpdir(), name));
   }
 }
 
@@ -60,9 +74,10 @@ const alive = (pid: number): boolean => {
 /**
  * A market that is a function of `key` alone (a synthetic market of given params), staged once per process and read
  * by every run that asks for it, instead of written and deleted by each: at 400 tiny cells on one synthetic market,
- * staging was a fifth of each cell's time. Staged under a folder of its own and renamed into place whole, so a run
- * only ever reads a complete one; a thread that loses the race to stage it reads the winner's. Read-only once there;
- * removed with the process (the `exit` above).
+ * staging was about half of each cell's time. Staged under a folder of its own and renamed into place whole, so a
+ * run only ever reads a complete one; a thread that loses the race to stage it reads the winner's. Read-only once
+ * there; kept until the process exits (the `exit` above), so a long-lived process keeps one per distinct key: the
+ * caller shares only markets small enough for that (synthetic.scanner.ts).
  */
 export async function stageOnce(label: string, key: string, fill: (writable: Lakehouse) => Promise<unknown>): Promise<{ lakehouse: Lakehouse; close: () => Promise<void> }> {
   const { openLakehouse } = await import('../../../src/lakehouse/index.js');

@@ -7,7 +7,8 @@ import { int, params, type Static } from '../../../src/core/params.js';
 import type { ScannerMeta, StageEnv } from '../../../src/core/plugin.js';
 import type { ScanEnv, ScanResult, Scanner } from '../scanner.js';
 import { DISCOVERY_PARAMS, discoverIn } from './lakehouse.scanner.js';
-import { stageOnce } from './staged.js';
+import type { Lakehouse } from '../../../src/lakehouse/index.js';
+import { stageOnce, stageTemporary } from './staged.js';
 
 const PARAMS = params({
   symbols: int('Number of spot symbols.', 60, { min: 8 }),
@@ -45,6 +46,15 @@ export class SyntheticScanner implements Scanner<SyntheticParams> {
   }
 }
 
+/**
+ * Symbols × days up to which a market is staged once per process and kept until it exits (a few MiB: the default
+ * market is 60 × 750); a larger one is staged for its run alone and deleted with it, as a long-lived process (a queue
+ * worker, an API host) would otherwise keep every one it was asked for.
+ */
+const SHARED_SIZE = 1_000_000;
+
 // The market is a function of these three params alone: staged once per process for every run that asks for it.
-const stage = (p: SyntheticParams, env: ScanEnv) =>
-  stageOnce('synthetic', JSON.stringify([p.symbols, p.days, p.seed]), (lh) => lh.seedSynthetic({ symbols: p.symbols, days: p.days, seed: p.seed, progress: env.progress }));
+const stage = (p: SyntheticParams, env: ScanEnv) => {
+  const fill = (lh: Lakehouse) => lh.seedSynthetic({ symbols: p.symbols, days: p.days, seed: p.seed, progress: env.progress });
+  return p.symbols * p.days <= SHARED_SIZE ? stageOnce('synthetic', JSON.stringify([p.symbols, p.days, p.seed]), fill) : stageTemporary('synthetic', fill);
+};
