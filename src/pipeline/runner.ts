@@ -183,8 +183,8 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
   let git: Manifest['git'] | undefined = opts.git;
   const gitAnswer = git !== undefined ? Promise.resolve(git) : gitStateAsync(v.baseDir).then((g) => (git = g));
   // A child run (a cell, a sleeve) whose pipeline sits in this run's folder or below is in the same work tree: it
-  // records this run's state. One elsewhere (another repository, maybe) asks git itself.
-  const gitFor = async (childBaseDir: string): Promise<Manifest['git'] | undefined> => (isInside(resolve(v.baseDir), resolve(childBaseDir)) ? await gitAnswer : undefined);
+  // records this run's state (`mine`, once git answered). One elsewhere (another repository, maybe) asks git itself.
+  const gitFor = (mine: Manifest['git'], childBaseDir: string): Manifest['git'] | undefined => (isInside(resolve(v.baseDir), resolve(childBaseDir)) ? mine : undefined);
   const runId = newRunId(started);
   const log = opts.log ?? (() => {});
   // A top-level run marks its pipeline's interrupted runs (process gone) failed, and says so; it deletes nothing.
@@ -227,7 +227,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
       const id = await identify(g);
       if (!opts.noCache && id.key && readCached(cacheRoot, id.key)) continue; // its meta takes it from the cache
       const children = await subtree(g, cacheRoot);
-      out.push({ name: s.name, kind: s.kind, file: resolve(child.baseDir, s.file), profile: g.composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: child.dataRoots, outRoot: '', cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: [], git: await gitFor(g.baseDir), ...id, ...(children ? { children } : {}) });
+      out.push({ name: s.name, kind: s.kind, file: resolve(child.baseDir, s.file), profile: g.composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: child.dataRoots, outRoot: '', cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: [], git: gitFor(await gitAnswer, g.baseDir), ...id, ...(children ? { children } : {}) });
     }
     return out;
   };
@@ -284,7 +284,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
           outRoot: join(folder.dir, 'cells'),
           finalPrefixes: [...(opts.finalPrefixes ?? []), { from: folder.dir, to: join(folder.parent, runId) }],
           // Every cell is the base pipeline: one folder.
-          git: await gitFor(dirname(resolve(v.baseDir, config.tournament!.base.file))),
+          git: gitFor(await gitAnswer, dirname(resolve(v.baseDir, config.tournament!.base.file))),
         };
         const t = config.tournament!;
         const kind = t.base.kind;
@@ -329,14 +329,14 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
           folderName: undefined,
           git: undefined,
         };
-        const sleeveGit = new Map<string, Manifest['git'] | undefined>();
-        for (const n of names) sleeveGit.set(n, await gitFor(v.sleeves![n]!.baseDir));
         for (const n of names) if (!v.sleeves?.[n]) throw new FractalError('SLEEVE_UNKNOWN', `no sleeve named '${n}' in ${v.file}`);
+        const mine = await gitAnswer;
+        const sleeveGit = (name: string) => gitFor(mine, v.sleeves![name]!.baseDir);
         const sleeves = (config.sleeves ?? []).filter((s) => names.includes(s.name));
         const tasks = (): SleeveTask[] =>
           // The worker validates the sleeve with exactly the inputs the meta's validation used (same profile, same
           // overrides) and refuses to run if the resolved config differs (its hash is checked).
-          sleeves.map((s) => ({ name: s.name, kind: s.kind, file: resolve(v.baseDir, s.file), profile: v.sleeves![s.name].composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes, git: sleeveGit.get(s.name), trace: injectTraceContext() }));
+          sleeves.map((s) => ({ name: s.name, kind: s.kind, file: resolve(v.baseDir, s.file), profile: v.sleeves![s.name].composed?.profile?.name, sets: s.set, expectHash: s.config_hash, dataRoots: v.dataRoots, outRoot: childOpts.outRoot, cacheRoot: childOpts.cacheRoot, lakehousePath: opts.lakehousePath, noCache: opts.noCache, finalPrefixes: childOpts.finalPrefixes, git: sleeveGit(s.name), trace: injectTraceContext() }));
         const remote = opts.sleeveExecutor;
         let done: (ChildRun | undefined)[] = [];
         if (remote) {
@@ -355,7 +355,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
             out.push(done[i]!);
             continue;
           }
-          const r = await withSpan(`sleeve ${s.name}`, { 'fractal.sleeve': s.name, 'fractal.pipeline.kind': s.kind, 'fractal.config_hash': s.config_hash }, () => executePipeline(v.sleeves![s.name], { ...childOpts, git: sleeveGit.get(s.name), log: (m) => log(`  [${s.name}] ${m}`), sleeveExecutor: undefined, handleSignals: opts.handleSignals }));
+          const r = await withSpan(`sleeve ${s.name}`, { 'fractal.sleeve': s.name, 'fractal.pipeline.kind': s.kind, 'fractal.config_hash': s.config_hash }, () => executePipeline(v.sleeves![s.name], { ...childOpts, git: sleeveGit(s.name), log: (m) => log(`  [${s.name}] ${m}`), sleeveExecutor: undefined, handleSignals: opts.handleSignals }));
           out.push(childRunOf(s.name, s.kind, r.summary, r.context));
           o.onDone?.(out.length);
         }

@@ -9,14 +9,23 @@ import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import type { Lakehouse } from '../../../src/lakehouse/index.js';
 
-export async function stageTemporary(label: string, fill: (writable: Lakehouse) => Promise<unknown>): Promise<{ lakehouse: Lakehouse; close: () => Promise<void> }> {
+/** Writes a staging: deleted with its run or its process and never read after a crash, so written whole, not flushed to the disk. */
+async function fillStaging(dir: string, fill: (writable: Lakehouse) => Promise<unknown>): Promise<void> {
   const { openLakehouse } = await import('../../../src/lakehouse/index.js');
+  await fill(await openLakehouse(dir, { create: true, durable: false }));
+}
+
+async function readStaging(dir: string): Promise<Lakehouse> {
+  const { openLakehouse } = await import('../../../src/lakehouse/index.js');
+  return openLakehouse(dir, { readOnly: true });
+}
+
+export async function stageTemporary(label: string, fill: (writable: Lakehouse) => Promise<unknown>): Promise<{ lakehouse: Lakehouse; close: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), `fractal-${label}-`));
   const close = async () => rmSync(dir, { recursive: true, force: true });
   try {
-    // Deleted when the run closes it, and never read after a crash: written whole, not flushed to the disk.
-    await fill(await openLakehouse(dir, { create: true, durable: false }));
-    return { lakehouse: await openLakehouse(dir, { readOnly: true }), close };
+    await fillStaging(dir, fill);
+    return { lakehouse: await readStaging(dir), close };
   } catch (err) {
     await close();
     throw err;
@@ -80,7 +89,6 @@ const alive = (pid: number): boolean => {
  * caller shares only markets small enough for that (synthetic.scanner.ts).
  */
 export async function stageOnce(label: string, key: string, fill: (writable: Lakehouse) => Promise<unknown>): Promise<{ lakehouse: Lakehouse; close: () => Promise<void> }> {
-  const { openLakehouse } = await import('../../../src/lakehouse/index.js');
   const root = processRoot();
   const dir = join(root, `${label}-${createHash('sha256').update(key).digest('hex').slice(0, 24)}`);
   if (!existsSync(dir)) {
@@ -88,8 +96,7 @@ export async function stageOnce(label: string, key: string, fill: (writable: Lak
     mkdirSync(root, { recursive: true });
     const work = mkdtempSync(join(root, `.${label}-`));
     try {
-      // Never read after a crash (the process's folder goes with it): written whole, not flushed to the disk.
-      await fill(await openLakehouse(work, { create: true, durable: false }));
+      await fillStaging(work, fill);
       renameSync(work, dir);
     } catch (err) {
       rmSync(work, { recursive: true, force: true });
@@ -97,5 +104,5 @@ export async function stageOnce(label: string, key: string, fill: (writable: Lak
       if (!existsSync(dir)) throw err;
     }
   }
-  return { lakehouse: await openLakehouse(dir, { readOnly: true }), close: async () => {} };
+  return { lakehouse: await readStaging(dir), close: async () => {} };
 }
