@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import type { ValidationResult } from '../config/validate.js';
 import { FractalError, inputError } from '../core/errors.js';
 import type { ReusePlan } from '../pipeline/reuse.js';
+import type { PreflightFindings } from '../pipeline/runner.js';
 // Static, not loaded after the run: a run that failed for want of file descriptors (EMFILE) still reports its own
 // error rather than failing to open a module.
 import { headlineMetrics } from '../runs/headline.js';
@@ -69,7 +70,8 @@ async function runFile(file: string, options: RunOptions, span: SpanFn = untrace
   const executors = options.workers === false ? undefined : (await import('../exec/executors.js')).workerExecutors;
   const noCache = options.cache === false;
   // What the config and the lakehouse's symbols table can tell, before any folder exists: every problem at once.
-  const problems = await span('preflight', { 'fractal.config_hash': v.hash ?? '' }, () => preflightPipeline(v, { lakehousePath: lakehouse, ...(noCache ? {} : { cacheRoot: resolve(out) }) }));
+  const found: PreflightFindings = {};
+  const problems = await span('preflight', { 'fractal.config_hash': v.hash ?? '' }, () => preflightPipeline(v, { lakehousePath: lakehouse, ...(noCache ? {} : { cacheRoot: resolve(out) }) }, undefined, found));
   if (problems.length) return invalid(problems);
   // --from/--reuse: the stages before `from` come from another run when nothing deciding them changed; else refused.
   let reuse: ReusePlan | undefined;
@@ -90,7 +92,7 @@ async function runFile(file: string, options: RunOptions, span: SpanFn = untrace
     ...(options.log ? { log: options.log } : {}),
     ...(options.onProgress ? { progress: options.onProgress } : {}),
     noCache,
-    preflighted: true,
+    preflighted: found,
     ...(executors ? { executors } : {}),
     ...(options.cellExecutor ? { cellExecutor: options.cellExecutor } : {}),
     ...(options.sleeveExecutor ? { sleeveExecutor: options.sleeveExecutor } : {}),

@@ -382,6 +382,13 @@ export interface Stage<C = AnyContext, P = Params> {
    * the same way when it runs). It must not change the context.
    */
   schedule?(ctx: C, params: P, env: StageEnv): Promise<ReplaySchedule | null | undefined> | ReplaySchedule | null | undefined;
+  /**
+   * A stage that replays (StageMeta.replays), its threads param not given: the threads its replays will take when
+   * the preflight's findings already tell (the universe, read before any bar), so that the runner starts the workers
+   * as the run begins, as it does when the param is given; undefined when it cannot tell or one thread will do. An
+   * estimate: a worker started on it and then not needed is ended with the run, never waited for.
+   */
+  threadsAhead?(params: P, env: PreflightEnv): number | undefined;
 }
 
 /** The symbols a run can at most see: its scanner's source's symbols table on one venue, learned without reading bars. */
@@ -390,6 +397,8 @@ export interface Universe {
   symbols: { symbol: string; first_date: string; last_date: string; rows: number }[];
   /** The decision date (the as_of param, else the venue's last bar), as a day number. */
   asOf?: number;
+  /** The most candidates a decision keeps (the scanner's limit), when it has one. */
+  limit?: number;
 }
 
 export interface PreflightEnv {

@@ -16,7 +16,7 @@ import type { BacktestRecord, RankerRecord, SelectionContext } from '../../src/c
 import { FractalError, inputError, runError } from '../../src/core/errors.js';
 import { bool, int, num, oneOfStr, params, pluginRef, str, refName, type Static } from '../../src/core/params.js';
 import { inject } from 'inversify';
-import { type EngineMeta, type PreflightEnv, type ReplayOutcome, type Replays, type ReplaySchedule, type ScannerMeta, SERVICE, type SimulatorMeta, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
+import { type EngineMeta, type PreflightEnv, type ReplayOutcome, type Replays, type ReplaySchedule, type ScannerMeta, SERVICE, type SimulatorMeta, type Stage, type StageEnv, type StageMeta, type Universe } from '../../src/core/plugin.js';
 import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
 import { benchmarkRelative, computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
 import { encodeColumns } from '../../src/runs/arrow.js';
@@ -57,7 +57,7 @@ const PARAMS = params({
   simulator: pluginRef('simulator', 'How the decisions are held: `vectorized` (weights with drift) or `event_driven` (orders, fills and a cash account); docs/backtest.md compares them.', 'vectorized'),
   parity: bool("Also hold the champion's decisions with the other simulator (the order-level `event_driven` against the `vectorized` reference; event_driven with its defaults when the simulator is vectorized) and write parity.json and a report section: how far the vectorized backtest can be trusted.", false),
   periods_per_year: int('Annualisation; by asset type when omitted (365 crypto, 252 otherwise).', undefined, { min: 1 }),
-  workers: int("Threads deciding windows in parallel (windows are independent; any number gives the same bytes); given, the workers start as the run begins, so that they load while the data is read, and get their dates once ingestion has run, deciding while the stages before the backtest run. When omitted and the work is large (decisions × candidates × train_window of 12 million or more), one thread per core is used the same way, the workers started with their dates; otherwise the first decision is made in process to time it, and the others go to one thread per core (at least 4 windows each; the run's own thread takes a share) when what threads save on them (a quarter of the first decision's CPU time times their number, less a thread's share) outweighs a worker's start-up (about 0.6 CPU s, plus its first decision, colder than the run's own); a worker still starting when the others are done is ended, never waited for. 1 decides them in process.", undefined, { min: 1 }),
+  workers: int("Threads deciding windows in parallel (windows are independent; any number gives the same bytes); given, the workers start as the run begins, so that they load while the data is read, and get their dates once ingestion has run, deciding while the stages before the backtest run. When omitted and the work is large (decisions × candidates × train_window of 12 million or more), one thread per core is used the same way, the workers started as the run begins when the lakehouse's symbols table already says so (the venue's symbols up to the scanner's limit, the longest series' days), else with their dates; otherwise the first decision is made in process to time it, and the others go to one thread per core (at least 4 windows each; the run's own thread takes a share) when what threads save on them (a quarter of the first decision's CPU time times their number, less a thread's share) outweighs a worker's start-up (about 0.6 CPU s, plus its first decision, colder than the run's own); a worker still starting when the others are done is ended, never waited for. 1 decides them in process.", undefined, { min: 1 }),
   first_rebalance: oneOfStr(FIRST_REBALANCE, "When the first decision is made. 'after_train_days': on the train_window-th day of data, whose window holds train_window − 1 returns (the first day of data has no return). 'after_train_returns': one day later, once train_window returns exist, so every decision sees train_window returns (numpy's `R[t - train:t]` with the first decision at t = train).", 'after_train_days'),
 });
 export type BacktestParams = Static<typeof PARAMS>;
@@ -84,21 +84,29 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
     const benchmark = p.benchmark;
     if (benchmark !== undefined && !u.symbols.some((s) => s.symbol === benchmark))
       out.push(inputError('UNKNOWN_SYMBOL', `backtest benchmark '${benchmark}' is not on venue ${u.venue}`, undefined, { param: ['benchmark'] }));
-    // The most days the calendar up to the as-of date can have: calendar days since the first bar, and no more
-    // than all the symbols' bars together. Fewer than train_window + 2 leaves nothing to test, whatever is found.
-    let first = Infinity;
-    let bars = 0;
-    for (const s of u.symbols) {
-      const f = dayFromIso(s.first_date);
-      if (f > u.asOf) continue;
-      first = Math.min(first, f);
-      bars += Math.min(s.rows, Math.min(dayFromIso(s.last_date), u.asOf) - f + 1);
-    }
-    const most = Number.isFinite(first) ? Math.min(u.asOf - first + 1, bars) : 0;
+    // Fewer days than train_window + 2 leaves nothing to test, whatever is found.
+    const { most } = calendarBounds(u, u.asOf);
     const train = p.train_window;
     if (most < train + 2)
       out.push(inputError('BACKTEST_TOO_SHORT', `venue ${u.venue} has at most ${most} days of data up to ${isoFromDay(u.asOf)}; train_window ${train} leaves nothing to test`, 'Lower train_window (a profile such as development does) or load more history.', { param: ['train_window'] }));
     return out;
+  }
+
+  /**
+   * Threads for the decisions, known from the universe before the run begins when the work is clearly large
+   * (`threadsBefore`, on the decisions the longest series allows and the venue's symbols up to the scanner's limit:
+   * liquidity floors come later): the runner starts the workers then, so that they load while ingestion reads the
+   * data. `schedule` and `execute` decide on what ingestion found; a worker started for nothing is ended unused.
+   */
+  threadsAhead(p: BacktestParams, env: PreflightEnv): number | undefined {
+    const u = env.universe;
+    if (p.workers !== undefined || !u || u.asOf === undefined) return undefined;
+    // The calendar's days estimated by the longest series' (never more than it can have).
+    const { longest: days, symbols } = calendarBounds(u, u.asOf);
+    const first = p.first_rebalance === 'after_train_returns' ? p.train_window : p.train_window - 1;
+    // Rebalances at first, first + step, … below days − 1, and the as-of decision (plan() below).
+    const decisions = days - 1 > first ? Math.ceil((days - 1 - first) / p.step_size) + 1 : 0;
+    return decisions > 1 ? threadsBefore(decisions, Math.min(symbols, u.limit ?? Infinity), p.train_window) : undefined;
   }
 
   /**
@@ -316,6 +324,28 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
+ * What the symbols table tells of the calendar up to `asOf`: the most days it can have (calendar days since the first
+ * bar, no more than all the symbols' bars together), the bars of the longest series (the calendar has at least as
+ * many days, and most often as many: the days the longest series trades) and the symbols listed by then.
+ */
+function calendarBounds(u: Universe, asOf: number): { most: number; longest: number; symbols: number } {
+  let first = Infinity;
+  let bars = 0;
+  let longest = 0;
+  let symbols = 0;
+  for (const s of u.symbols) {
+    const f = dayFromIso(s.first_date);
+    if (f > asOf) continue;
+    first = Math.min(first, f);
+    const held = Math.min(s.rows, Math.min(dayFromIso(s.last_date), asOf) - f + 1);
+    bars += held;
+    longest = Math.max(longest, held);
+    symbols++;
+  }
+  return { most: Number.isFinite(first) ? Math.min(asOf - first + 1, bars) : 0, longest, symbols };
+}
 
 /**
  * Threads for the decisions, known before any is made, when the work is clearly large enough for workers to pay;

@@ -158,6 +158,6 @@ export class LakehouseScanner implements Scanner<DiscoveryParams> {
     const lh = await openLakehouse(env.lakehousePath, { readOnly: true });
     const picked = pickVenue(lh.symbols(), p.venue);
     if ('error' in picked) throw inputError('SCAN_VENUE', picked.error, 'Run `pipeline-run lakehouse status` to see what the lakehouse holds.', { param: ['venue'] });
-    return { venue: picked.venue, symbols: picked.rows.map((r) => ({ symbol: r.symbol, first_date: r.first_date, last_date: r.last_date, rows: r.rows })) };
+    return { venue: picked.venue, symbols: picked.rows.map((r) => ({ symbol: r.symbol, first_date: r.first_date, last_date: r.last_date, rows: r.rows })), limit: p.limit };
   }
 }
