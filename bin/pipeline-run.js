@@ -4,7 +4,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 
+if (process.env.INL) setFlagsFromString(`--max-inlined-bytecode-size-cumulative=${process.env.INL}`);
 const entry = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bundle', 'main.js');
 if (!existsSync(entry)) {
   console.error('pipeline-run: the CLI is not built yet; run `npm run build` (or `npm ci`) in the Fractal folder.');

@@ -4,7 +4,8 @@
  *   <out>/<name>/<run_id>.failed/   a failed run: FAILED (the error), manifest.json outcome "failed", the audit up to the failure
  *   <out>/<name>/.<run_id>.partial/ only while running (RUNNING names the process), or after a crash: `runs` lists
  *                                   it as interrupted, a later run of the pipeline marks it failed, `runs --prune`
- *                                   removes it
+ *                                   removes it; made as .<run_id>.starting/ until RUNNING is in it (a crash in that
+ *                                   instant leaves that name, which nothing reads)
  * Every file is written whole or not at all (a temporary name, then a rename). When the disk is full the failure is
  * still marked: the folder is renamed to <run_id>.failed even if FAILED or manifest.json could not be written.
  */
@@ -25,6 +26,8 @@ export function newRunId(now = new Date()): string {
 }
 
 export const partialName = (runId: string) => `.${runId}.partial`;
+/** Where a run folder is made before it is a `.partial` one: RUNNING goes in first (see RunFolder). */
+const startingName = (runId: string) => `.${runId}.starting`;
 const PARTIAL_RE = /^\.(.+)\.partial$/;
 export const RUNNING_FILE = 'RUNNING';
 
@@ -97,9 +100,13 @@ export class RunFolder {
   constructor(outRoot: string, readonly name: string, readonly runId: string, startedAt = new Date()) {
     this.parent = join(outRoot, name);
     this.dir = join(this.parent, partialName(runId));
+    // Made under another name with RUNNING in it, then renamed: a concurrent run of the pipeline marks failed every
+    // `.partial` folder without a live RUNNING (markInterrupted), and it once took a folder made and not yet recorded,
+    // which its run then lost (RUN_NOT_MARKED, two runs of one pipeline at a time).
+    const starting = join(this.parent, startingName(runId));
     try {
       mkdirSync(this.parent, { recursive: true });
-      mkdirSync(this.dir);
+      mkdirSync(starting);
     } catch (err) {
       const code = whyNotCreated(this.parent, err as NodeJS.ErrnoException);
       // A full disk or too many open files is the machine's state, not a wrong --out.
@@ -108,10 +115,11 @@ export class RunFolder {
     }
     try {
       const info: RunningInfo = { pid: process.pid, host: hostname(), ...(procStart('self') ? { proc_start: procStart('self') } : {}), started_at: startedAt.toISOString() };
-      writeWhole(join(this.dir, RUNNING_FILE), `${JSON.stringify(info)}\n`);
+      writeWhole(join(starting, RUNNING_FILE), `${JSON.stringify(info)}\n`);
+      renameSync(starting, this.dir);
     } catch (err) {
       // Nothing of the run exists yet: leave nothing behind.
-      rmSync(this.dir, { recursive: true, force: true });
+      rmSync(starting, { recursive: true, force: true });
       const e = systemError(err, `creating the run folder ${this.dir} (nothing was written)`);
       throw e;
     }
@@ -160,13 +168,15 @@ export class RunFolder {
 
   private finish(target: string): string {
     if (this.done) throw new Error('run folder already finished');
+    fsyncDir(this.dir);
+    renameSync(this.dir, target);
+    // RUNNING goes once the folder has its final name: a `.partial` folder without it would be taken by a concurrent
+    // run of the pipeline for an interrupted one (markInterrupted) and renamed from under this run.
     try {
-      unlinkSync(join(this.dir, RUNNING_FILE));
+      unlinkSync(join(target, RUNNING_FILE));
     } catch {
       /* gone already: the folder's name says whether it ran to the end */
     }
-    fsyncDir(this.dir);
-    renameSync(this.dir, target);
     fsyncDir(this.parent);
     this.done = true;
     return target;
@@ -260,8 +270,9 @@ export function markInterrupted(pipelineDir: string): { from: string; to: string
       renameSync(p.folder, to);
       done.push({ from: p.folder, to, ...(p.last_event ? { last_event: p.last_event } : {}) });
     } catch (err) {
-      if (!isSystemError(err)) throw err;
-      // Marking is a courtesy of a later run: a disk that refuses it must not stop that run.
+      // Marking is a courtesy of a later run: a disk that refuses it, or a folder gone meanwhile (its own run or
+      // another marking it), must not stop that run.
+      if (!isSystemError(err) && codeOf(err) !== 'ENOENT') throw err;
     }
   }
   return done;
