@@ -9,8 +9,9 @@ import { setFlagsFromString } from 'node:v8';
 // TurboFan inlines at most 200 bytecodes into a function rather than its default 920: a run's hot code runs for
 // seconds, not hours, and the compile time of large inlined graphs was not earned back (the optimising compiler took
 // ~1 of 7 CPU s at N=2000). Alternating runs of the walk-forward bench on 2 cores: wall -5% at N=500, -3% at N=2000
-// and N=5000. Set before any of the engine's code is compiled; worker threads share the process's flags.
-setFlagsFromString('--max-inlined-bytecode-size-cumulative=200');
+// and N=5000. Set before any of the engine's code is compiled; worker threads share the process's flags. Only on the
+// V8 it was measured on (Node 20's): another V8 keeps its defaults, and one without the flag would print an error.
+if (process.versions.v8.startsWith('11.3.')) setFlagsFromString('--max-inlined-bytecode-size-cumulative=200');
 const entry = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bundle', 'main.js');
 if (!existsSync(entry)) {
   console.error('pipeline-run: the CLI is not built yet; run `npm run build` (or `npm ci`) in the Fractal folder.');
