@@ -66,9 +66,14 @@ try {
     const jobs = j.cells.map((c) => ['crypto_long.yaml', ...Object.entries(c.overrides).flatMap(([p, v]) => ['--set', `${p}=${JSON.stringify(v)}`]), '--lakehouse', lh, '--out', join(tmp, 'runs-peer'), '--no-cache', '--quiet']);
     const t0 = performance.now();
     let next = 0;
-    await Promise.all(Array.from({ length: cores }, async () => {
-      while (next < jobs.length) await timed(jobs[next++]);
+    // Every lane stops at the first failure and is waited for before the folder goes: a lane still running would
+    // write into the folder being removed, and its ENOTEMPTY would hide the failure itself.
+    let failed = false;
+    const lanes = await Promise.allSettled(Array.from({ length: cores }, async () => {
+      while (!failed && next < jobs.length) await timed(jobs[next++]).catch((err) => ((failed = true), Promise.reject(err)));
     }));
+    const failure = lanes.find((l) => l.status === 'rejected');
+    if (failure) throw failure.reason;
     const peer = (performance.now() - t0) / 1000;
     console.log(`  peer: ${jobs.length} x pipeline-run crypto_long.yaml --set ..., ${cores} at a time: ${fmt(peer)} (no comparison computed); the tournament took ${(first.seconds / peer).toFixed(2)}x that`);
   }
