@@ -70,7 +70,14 @@ try {
     // write into the folder being removed, and its ENOTEMPTY would hide the failure itself.
     let failed = false;
     const lanes = await Promise.allSettled(Array.from({ length: cores }, async () => {
-      while (!failed && next < jobs.length) await timed(jobs[next++]).catch((err) => ((failed = true), Promise.reject(err)));
+      while (!failed && next < jobs.length) {
+        try {
+          await timed(jobs[next++]);
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
+      }
     }));
     const failure = lanes.find((l) => l.status === 'rejected');
     if (failure) throw failure.reason;

@@ -103,7 +103,7 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
     if (p.workers !== undefined || !u || u.asOf === undefined) return undefined;
     // The calendar's days estimated by the longest series' (never more than it can have).
     const { longest: days, symbols } = calendarBounds(u, u.asOf);
-    const first = p.first_rebalance === 'after_train_returns' ? p.train_window : p.train_window - 1;
+    const first = firstRebalance(p);
     // Rebalances at first, first + step, … below days − 1, and the as-of decision (plan() below).
     const decisions = days - 1 > first ? Math.ceil((days - 1 - first) / p.step_size) + 1 : 0;
     return decisions > 1 ? threadsBefore(decisions, Math.min(symbols, u.limit ?? Infinity), p.train_window) : undefined;
@@ -133,7 +133,7 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
     if (T < train + 2)
       throw inputError('BACKTEST_TOO_SHORT', `the data has ${T} days up to ${isoFromDay(ctx.as_of)}; train_window ${train} leaves nothing to test`, 'Lower train_window (a profile such as development does) or load more history.', { param: ['train_window'] });
     const rebalances: number[] = [];
-    const first = p.first_rebalance === 'after_train_returns' ? train : train - 1;
+    const first = firstRebalance(p);
     for (let t = first; t < T - 1; t += step) rebalances.push(t);
     // One more decision at the as-of date itself (nothing left to hold): the run's weights.json, made by the same
     // point-in-time rule as every rebalance, and dated.
@@ -324,6 +324,9 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** The calendar row of the first rebalance: the train_window-th day, or one later once train_window returns exist. */
+const firstRebalance = (p: BacktestParams): number => (p.first_rebalance === 'after_train_returns' ? p.train_window : p.train_window - 1);
 
 /**
  * What the symbols table tells of the calendar up to `asOf`: the most days it can have (calendar days since the first
