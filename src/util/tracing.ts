@@ -83,17 +83,29 @@ export async function withTimedSpan<T>(name: string, attributes: Attributes, fn:
   let end: number | undefined;
   const clock: SpanClock = { start, stop: () => (end ??= performance.now()) };
   if (!o) return fn(NO_SPAN, clock);
-  const at = (t: number) => performance.timeOrigin + t;
-  return o.trace.getTracer(TRACER).startActiveSpan(name, { attributes, startTime: at(start) }, async (span) => {
+  return o.trace.getTracer(TRACER).startActiveSpan(name, { attributes, startTime: hrTimeAt(start) }, async (span) => {
     try {
       return await fn(span, clock);
     } catch (err) {
       failed(span, err);
       throw err;
     } finally {
-      span.end(at(clock.stop()));
+      span.end(hrTimeAt(clock.stop()));
     }
   });
+}
+
+/**
+ * performance.now() as an OpenTelemetry HrTime. Not `timeOrigin + t` in milliseconds: at epoch scale a double's step
+ * is 0.24 µs, which moved a span's duration off the manifest's figure by more than its 0.05 ms rounding. Adding the
+ * whole seconds and nanoseconds apart keeps the duration exact to the nanosecond.
+ */
+export function hrTimeAt(t: number): [number, number] {
+  const origin = performance.timeOrigin;
+  const originS = Math.floor(origin / 1e3);
+  const s = Math.floor(t / 1e3);
+  const ns = Math.round((origin - originS * 1e3) * 1e6) + Math.round((t - s * 1e3) * 1e6);
+  return [originS + s + Math.floor(ns / 1e9), ns % 1e9];
 }
 
 /** Marks a span failed: status ERROR, the exception recorded, `fractal.outcome` = failed, the error's code. */
