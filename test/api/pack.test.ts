@@ -21,7 +21,7 @@ beforeAll(() => {
   mkdirSync(join(project, 'plugins'), { recursive: true });
   // arquero's flechette 2.7 does not install (TOOLCHAIN.md): a consumer pins it as Fractal does.
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', overrides: { '@uwdata/flechette': '2.6.0' } }, null, 2));
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: project, stdio: 'pipe', encoding: 'utf8' });
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--fetch-retries=5', tarball], { cwd: project, stdio: 'pipe', encoding: 'utf8' });
 }, 300_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

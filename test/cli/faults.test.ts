@@ -136,21 +136,34 @@ describe('3. a full disk, a read-only disk, no file descriptors', () => {
 
 // ---------------------------------------------------------------------------------------------------- item 4
 
-/** Starts the demo, waits until its backtest has started, and kills it with SIGKILL. */
+/**
+ * Starts the demo, waits until its backtest has started, and kills it with SIGKILL while the backtest's
+ * `stage_started` is still the audit's last event. The child runs on between the poll's read and the kill: it is
+ * stopped (SIGSTOP) first and the audit read again; a run already past that point is killed and started afresh.
+ */
 async function killMidBacktest(out: string): Promise<string> {
-  const child = spawn(process.execPath, [join(REPO, 'bin', 'pipeline-run.js'), 'demo.yaml', '--out', out, '--quiet'], { cwd: root, stdio: 'ignore' });
   const dir = join(out, 'demo');
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const partial = existsSync(dir) ? readdirSync(dir).find((n) => n.endsWith('.partial')) : undefined;
-    if (partial && existsSync(join(dir, partial, 'audit.jsonl')) && /"stage":"backtest","event":"stage_started"/.test(lines(join(dir, partial, 'audit.jsonl')))) {
-      child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
-      return partial;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    rmSync(dir, { recursive: true, force: true });
+    const child = spawn(process.execPath, [join(REPO, 'bin', 'pipeline-run.js'), 'demo.yaml', '--out', out, '--quiet'], { cwd: root, stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', r));
+    const audit = () => {
+      const partial = existsSync(dir) ? readdirSync(dir).find((n) => n.endsWith('.partial')) : undefined;
+      return partial && existsSync(join(dir, partial, 'audit.jsonl')) ? { partial, text: lines(join(dir, partial, 'audit.jsonl')) } : undefined;
+    };
+    const deadline = Date.now() + 30_000;
+    let seen: { partial: string; text: string } | undefined;
+    while (!(seen = audit()) || !/"stage":"backtest","event":"stage_started"/.test(seen.text)) {
+      if (Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 20));
     }
-    if (Date.now() > deadline) throw new Error('the backtest never started');
-    await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGSTOP');
+    const last = audit()?.text.trim().split('\n').pop() ?? '';
+    child.kill('SIGKILL');
+    await exited;
+    if (seen && /"stage":"backtest","event":"stage_started"/.test(last)) return seen.partial;
   }
+  throw new Error('could not stop the demo while its backtest had started and not yet recorded anything');
 }
 
 describe('4. a run killed mid-backtest is listed, marked by a later run, pruned on request', () => {
@@ -176,7 +189,7 @@ describe('4. a run killed mid-backtest is listed, marked by a later run, pruned 
     expect(marked?.data.runs.map((x) => x.folder)).toEqual([join(out, 'demo', `${runId}.failed`)]);
     const rows = JSON.parse(run(['runs', '--out', out, '--json']).stdout) as { run_id: string; outcome: string; error?: string }[];
     expect(rows.find((x) => x.run_id === runId)).toMatchObject({ outcome: 'failed', error: expect.stringContaining('RUN_INTERRUPTED') });
-  });
+  }, 180_000);
 
   test('runs --prune removes interrupted folders, naming each; completed runs stay', async () => {
     const out = join(root, 'pruned');
@@ -189,7 +202,7 @@ describe('4. a run killed mid-backtest is listed, marked by a later run, pruned 
     expect(p.stderr).toContain('1 interrupted run(s) removed');
     expect(readdirSync(join(out, 'demo'))).toEqual([]);
     expect(readdirSync(join(root, 'other', 'demo')).length).toBe(1);
-  });
+  }, 180_000);
 });
 
 // ---------------------------------------------------------------------------------------------------- item 6

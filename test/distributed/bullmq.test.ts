@@ -168,8 +168,10 @@ test('SIGTERM drains a worker: its running job finishes or goes back to the queu
 test('Redis killed and restarted (AOF) mid-tournament: the run completes with the same results', async () => {
   const s = await redis();
   const out = join(tmp, 'killed-redis');
-  const w1 = worker(s, out);
-  worker(s, out);
+  // Locks as long as the default's order (the harness's 4 s suit the killed-worker test): a lock must outlive Redis
+  // being down and the clients' reconnect backoff, or the stalled-job check hands a live job to the other worker.
+  const w1 = worker(s, out, ['--lock-ms', '20000']);
+  worker(s, out, ['--lock-ms', '20000']);
   const p = pipelineRun([...TOURNAMENT(), '--no-cache', '--out', out, '--lakehouse', lh, '--executor', 'bullmq', '--redis', s.url, '--json']);
   procs.push(p);
   await w1.waitFor(/ done$/);

@@ -87,7 +87,8 @@ test.each([2, 3])('with %i threads the run starts on the first block itself and 
 
 test("a worker that lags: the run's thread takes over the back of its block, in runs decided ascending, and nothing changes", async () => {
   const one = await run('lag_one', 1);
-  const lag = await run('lag_two', 2, { worker_ms: 150, wait_for_workers: 1 });
+  // 500 ms a date: this thread can pause (GC, a busy CI machine) for ~1 s and still take over more than one run.
+  const lag = await run('lag_two', 2, { worker_ms: 500, wait_for_workers: 1 });
   const dates = one.decisions.map((d) => d.as_of);
   expectSameRun(lag, one);
   const threads = byThread(lag.decisions);
@@ -176,7 +177,8 @@ test('a failure while taking over dates fails the run with the coded error: in t
   // The worker's last date but one (the last is also the run's own decision, before the backtest): the run's
   // thread only decides it in the first run it takes over.
   const taken = dates[dates.length - 2]!;
-  const here = await run('steal_fail_here', 2, { worker_ms: 150, fail_here_at: taken, wait_for_workers: 1 });
+  // 500 ms a date, as above: a pause of this thread cannot let the worker reach the failing date first.
+  const here = await run('steal_fail_here', 2, { worker_ms: 500, fail_here_at: taken, wait_for_workers: 1 });
   expect(here.r.outcome).toBe('failed');
   expect(here.r.summary.error!.message).toContain(`this thread's failure at ${taken}`);
   expect(byThread(here.decisions).get(0)!.length).toBeGreaterThan(Math.floor(dates.length / 2));

@@ -67,7 +67,6 @@ describe('crypto_meta.yaml on real crypto data', () => {
     expect(hits.map((e) => e.data.sleeve).sort()).toEqual(['long', 'short']);
     expect(hits[0].data.from).toContain(first.run_id);
     for (const f of ['weights.json', 'cluster_tree.json', 'returns.arrow']) expect(readFileSync(join(again.folder, f))).toEqual(readFileSync(join(first.folder, f)));
-    expect(again.duration_ms).toBeLessThan(first.duration_ms);
     const forced = await run('crypto_meta.yaml', { noCache: true });
     expect(events(forced.folder).filter((e) => e.event === 'sleeve_cache_hit')).toEqual([]);
     expect(readFileSync(join(forced.folder, 'weights.json'))).toEqual(readFileSync(join(first.folder, 'weights.json')));
