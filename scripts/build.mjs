@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rm, writeFile, rename, readFile } from 'node:fs/promises';
 import { join, dirname, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { precompileValidators } from './precompile-validators.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -99,6 +99,9 @@ try {
   await writeFile(join(tmp, 'package.json'), '{ "type": "module" }\n');
   validators = await precompileValidators(tmp);
   await bundle(tmp);
+  // The code's identity for caches and checkpoints (src/runs/code-fingerprint.ts): hashed once here, not per run.
+  const { CODE_FINGERPRINT_FILE, codeTreeHash } = await import(pathToFileURL(join(tmp, 'src', 'runs', 'code-fingerprint.js')).href);
+  await writeFile(join(tmp, 'bundle', CODE_FINGERPRINT_FILE), `${codeTreeHash(join(tmp, 'bundle'), [''])}\n`);
   await rm(join(root, 'dist'), { recursive: true, force: true });
   await rename(tmp, join(root, 'dist'));
 } catch (err) {

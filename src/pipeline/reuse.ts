@@ -137,7 +137,7 @@ export async function planReuse(v: ValidationResult, spec: RunSpec, req: { from?
     checkpoints.push(cp);
   }
   const last = checkpoints[from - 1];
-  if (last.code !== codeFingerprint()) throw inputError('REUSE_CODE_CHANGED', `${where} was made by another build of Fractal (${manifest.fractal_version}); its checkpoints are not reused`);
+  if (last.code !== codeFingerprint()) throw inputError('REUSE_CODE_CHANGED', `${where} was made by other code (Fractal ${manifest.fractal_version}, built from sources that differ from this build's); its checkpoints are not reused`);
   const mine = prefixHashes(config, v.baseDir);
   if (mine.prefix[from - 1] !== last.prefix_hash) {
     const old = (manifest.config as ResolvedConfig | undefined)?.stages ?? [];

@@ -15,11 +15,11 @@ import { threadId } from 'node:worker_threads';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fractalVersion } from './manifest.js';
+import { CODE_FINGERPRINT_FILE, codeTreeHash } from './code-fingerprint.js';
 import type { SleeveResult } from '../core/context.js';
 import type { RunSpec, ScannerMeta, StageEnv } from '../core/plugin.js';
 import { isPluginRef } from '../core/params.js';
 import type { ResolvedConfig } from '../core/resolved-config.js';
-import { byCodeUnit } from '../util/order.js';
 import { canonicalJson } from '../util/hash.js';
 import { combinedDataIdentity } from '../lakehouse/registry.js';
 
@@ -55,29 +55,24 @@ export async function sleeveDataIdentity(config: ResolvedConfig, baseDir: string
 
 let code: string | undefined;
 /**
- * The engine's own code, as a fingerprint (version, and path/size/mtime of every module it runs from): a new
- * build invalidates every cached sleeve, so a fixed bug never serves old numbers.
+ * The engine's own code, as a fingerprint (version, and the hash of the code it runs from: the bundle's, written by
+ * the build, else src/ and stages/ hashed now): another build invalidates every cached sleeve, so a fixed bug never
+ * serves old numbers, and a rebuild of the same code invalidates nothing.
  */
 export function codeFingerprint(): string {
   if (code) return code;
-  const h = createHash('sha256').update(fractalVersion());
   const here = dirname(fileURLToPath(import.meta.url)); // <root>/src/runs, <root>/dist/src/runs or <root>/dist/bundle
   // The bundle the CLI and the API run from (scripts/build.mjs) is its own folder of chunks; else src/ and stages/.
   const bundled = basename(here) === 'bundle';
   const root = bundled ? here : join(here, '..', '..');
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => byCodeUnit(a.name, b.name))) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (/\.(js|ts)$/.test(e.name)) {
-        const st = statSync(p);
-        h.update(`${p.slice(root.length)}:${st.size}:${st.mtimeMs}\n`);
-      }
-    }
-  };
-  if (bundled) walk(root);
-  else for (const top of ['src', 'stages']) if (existsSync(join(root, top))) walk(join(root, top));
-  return (code = h.digest('hex'));
+  let tree: string;
+  try {
+    tree = bundled ? readFileSync(join(root, CODE_FINGERPRINT_FILE), 'utf8').trim() : '';
+  } catch {
+    tree = '';
+  }
+  if (!tree) tree = codeTreeHash(root, bundled ? [''] : ['src', 'stages'].filter((top) => existsSync(join(root, top))));
+  return (code = createHash('sha256').update(`${fractalVersion()}\n${tree}`).digest('hex'));
 }
 
 /** The sleeve's inputs that are neither config nor market data: its own plugin modules and a candidates file. */
