@@ -39,8 +39,8 @@ export function formatText(ds: Diagnostic[]): string {
   return out.length ? `${out.join('\n')}\n` : '';
 }
 
-export function formatJson(results: { file: string; valid: boolean; diagnostics: Diagnostic[] }[]): string {
-  const ds = results.flatMap((r) => r.diagnostics);
+/** The files' verdicts and the diagnostics once each (a sleeve's, reached from two files, is one problem). */
+export function formatJson(results: { file: string; valid: boolean }[], ds: Diagnostic[]): string {
   return `${JSON.stringify(
     {
       valid: results.every((r) => r.valid),

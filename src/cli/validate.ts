@@ -16,7 +16,7 @@ export interface ValidateOptions extends ConfigOptions {
 /** validate() (src/api/validate.ts), formatted for the terminal, a JSON reader or GitHub annotations. */
 export async function validatePaths(paths: string[], opts: ValidateOptions): Promise<{ output: string; summary: string; exitCode: number }> {
   const r = await validate(paths, opts);
-  const output = opts.format === 'json' ? formatJson(r.files) : opts.format === 'github' ? formatGithub(r.diagnostics) : formatText(r.diagnostics);
+  const output = opts.format === 'json' ? formatJson(r.files, r.diagnostics) : opts.format === 'github' ? formatGithub(r.diagnostics) : formatText(r.diagnostics);
   const invalid = r.files.filter((f) => !f.valid).length;
   const n = r.files.length;
   const summary = `${n} file${n === 1 ? '' : 's'} checked: ${invalid ? `${invalid} invalid, ` : 'all valid, '}${r.errors} error${r.errors === 1 ? '' : 's'}, ${r.warnings} warning${r.warnings === 1 ? '' : 's'}`;

@@ -108,6 +108,16 @@ export function diag(
   return { ...at, severity, code, message, hint, layer: layerOf(code) };
 }
 
+/**
+ * Where a file names another that has errors of its own (a meta's sleeve, a tournament's base): those errors are
+ * located in that other file, so the naming file gets one error where it names it, and its own report says why it
+ * is invalid. Undefined when the named file has no errors outside the naming file.
+ */
+export function namedFileInvalid(code: DiagnosticCode, at: Location, what: string, named: readonly Diagnostic[], hint: string): Diagnostic | undefined {
+  const errors = named.filter((d) => d.severity === 'error' && d.file !== at.file).length;
+  return errors ? diag(code, at, `${what} is not a valid pipeline (${errors} error${errors === 1 ? '' : 's'} in that file)`, hint) : undefined;
+}
+
 const LAYER_ORDER: Layer[] = ['file', 'syntax', 'schema', 'plugins', 'graph', 'references'];
 
 /** Stable order: by file, then position, then layer, then code. */

@@ -12,7 +12,7 @@ import type { JsonSchema, StageMeta } from '../core/plugin.js';
 import type { PluginRegistry } from '../core/registry.js';
 import { propertiesOf } from '../core/params.js';
 import { CLI_LOCATION, type SetExpr } from './compose.js';
-import { diag, hasErrors, suggestionHint, type Diagnostic, type Location } from './diagnostics.js';
+import { diag, hasErrors, namedFileInvalid, suggestionHint, type Diagnostic, type Location } from './diagnostics.js';
 import { NAME_PATTERN } from './documents.js';
 import { canonicalJson, sha256 } from '../util/hash.js';
 import { dropBelow, isPlainObject, locateIn, pointer, recordOrigins, type OriginMap } from './origins.js';
@@ -190,6 +190,8 @@ export async function validateTournament(
   const profile = opts.profile;
   const base = await validateFile(target, { registry: opts.registry, profile, sets: opts.baseSets, stack: [...(opts.stack ?? []), rootFile], sources: opts.sources, dataRoots: opts.dataRoots });
   out.push(...base.diagnostics);
+  const invalid = namedFileInvalid('REF_TOURNAMENT_BASE_INVALID', baseAt, `the base ${doc.base}`, base.diagnostics, 'Fix the base pipeline; every cell is that file with its overrides.');
+  if (invalid) out.push(invalid);
   if (!base.resolved) return {};
   const kind = base.resolved.pipeline;
   if (kind === 'tournament') {

@@ -13,7 +13,7 @@ import type { DocumentKind, ResolvedConfig, ResolvedSleeve, ResolvedStage } from
 import { PATH_KEYWORD, PLUGIN_REF_KEYWORD, propertiesOf, subSchema } from '../core/params.js';
 import { ajvDiagnostics, compile } from './ajv.js';
 import { applyOverlays, composeExtends, type Composed, type SetExpr, type SourceCache } from './compose.js';
-import { diag, hasErrors, sortDiagnostics, suggestionHint, type Diagnostic } from './diagnostics.js';
+import { diag, hasErrors, namedFileInvalid, sortDiagnostics, suggestionHint, type Diagnostic } from './diagnostics.js';
 import { an } from '../util/words.js';
 import { checkVersion, DOCUMENT_KINDS, DOCUMENT_SCHEMAS, TOURNAMENT_STAGE_PARAMS, TOURNAMENT_STAGES } from './documents.js';
 import { applyTournamentSets, validateTournament } from './tournament.js';
@@ -338,6 +338,8 @@ async function validateSleeves(
       sources: opts.sources,
     });
     out.push(...child.diagnostics);
+    const invalid = namedFileInvalid('REF_SLEEVE_INVALID', valueAt, `sleeve '${sl.name}': ${spec}`, child.diagnostics, "Fix the sleeve's file; a meta pipeline runs only when every sleeve is valid.");
+    if (invalid) out.push(invalid);
     if (!child.resolved) continue;
     const expected = key === 'pipeline' ? 'selection' : 'meta';
     if (child.resolved.pipeline !== expected) {

@@ -93,11 +93,14 @@ describe('formatJson', () => {
   it('has valid, files, error and warning counts, and every diagnostic with its location, code, layer, message and hint', () => {
     const e = diag('PARAM_UNKNOWN_KEY', { file: 'a.yaml', line: 6, column: 31, endColumn: 39 }, "unknown key 'treshold'", "Did you mean 'threshold'?");
     const w = diag('PLUGIN_DEPRECATED_NAME', { file: 'b.yaml', line: 8, column: 15 }, 'deprecated', "Use 'regime'.", 'warning');
-    const text = formatJson([
-      { file: 'a.yaml', valid: false, diagnostics: [e] },
-      { file: 'b.yaml', valid: true, diagnostics: [w] },
-      { file: 'c.yaml', valid: true, diagnostics: [] },
-    ]);
+    const text = formatJson(
+      [
+        { file: 'a.yaml', valid: false },
+        { file: 'b.yaml', valid: true },
+        { file: 'c.yaml', valid: true },
+      ],
+      [e, w],
+    );
     expect(text.endsWith('\n')).toBe(true);
     const out = JSON.parse(text);
     expect(out).toEqual({
@@ -117,7 +120,7 @@ describe('formatJson', () => {
   });
 
   it('is valid when every file is', () => {
-    const out = JSON.parse(formatJson([{ file: 'a.yaml', valid: true, diagnostics: [] }]));
+    const out = JSON.parse(formatJson([{ file: 'a.yaml', valid: true }], []));
     expect(out).toEqual({ valid: true, files: [{ file: 'a.yaml', valid: true }], errors: 0, warnings: 0, diagnostics: [] });
   });
 });

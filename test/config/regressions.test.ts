@@ -68,3 +68,45 @@ test('a wrapped profile refuses keys beside `stages`', async () => {
   write('profiles/mixed.yaml', 'stages:\n  clustering: { threshold: 0.5 }\nclustring: { threshold: 0.4 }\n');
   expect(await codes(write('w.yaml', HEAD), { profile: 'mixed' })).toEqual(['mixed.yaml:3:1:SCHEMA_UNKNOWN_KEY']);
 });
+
+describe('a file that names an invalid pipeline says so where it names it (found in a walkthrough of the README)', () => {
+  // A meta's sleeve and a tournament's base with an unknown param: the sleeve's error is located in the sleeve's
+  // file, and the meta (or tournament) got no diagnostic of its own, so `validate meta.yaml` never named it and the
+  // text and JSON reports counted the sleeve's error once and twice.
+  const SLEEVE = `pipeline: selection\nversion: "4.0"\nname: sleeve\nstages:\n${['ingestion', 'feature_engineering', 'inference', 'clustering'].map((t) => `  - type: ${t}\n`).join('')}  - type: policy\n    params: { top_nn: 2 }\n${['synthesis', 'allocation', 'backtest'].map((t) => `  - type: ${t}\n`).join('')}`;
+  const META = 'pipeline: meta\nversion: "4.0"\nname: m\nsleeves:\n  - { name: long, pipeline: ./sleeve.yaml }\nstages:\n  - type: meta_returns\n  - type: meta_optimize\n  - type: meta_flatten\n';
+  const TOURNAMENT = 'pipeline: tournament\nversion: "4.0"\nname: t\nbase: ./sleeve.yaml\nmatrix:\n  stages.backtest.step_size: [20, 30]\n';
+  const at = (text: string, needle: string) => {
+    const lines = text.split('\n');
+    const line = lines.findIndex((l) => l.includes(needle));
+    return `${line + 1}:${lines[line]!.indexOf(needle) + 1}`;
+  };
+
+  test('a meta: REF_SLEEVE_INVALID at the sleeve\'s file name, beside the sleeve\'s own error', async () => {
+    write('sleeve.yaml', SLEEVE);
+    expect(await codes(write('m.yaml', META))).toEqual([`m.yaml:${at(META, './sleeve.yaml')}:REF_SLEEVE_INVALID`, `sleeve.yaml:${at(SLEEVE, 'top_nn')}:PARAM_UNKNOWN_KEY`]);
+  });
+
+  test('a tournament: REF_TOURNAMENT_BASE_INVALID at the base\'s file name', async () => {
+    write('sleeve.yaml', SLEEVE);
+    const found = await codes(write('t.yaml', TOURNAMENT));
+    expect(found).toContain(`sleeve.yaml:${at(SLEEVE, 'top_nn')}:PARAM_UNKNOWN_KEY`);
+    expect(found).toContain(`t.yaml:${at(TOURNAMENT, './sleeve.yaml')}:REF_TOURNAMENT_BASE_INVALID`);
+  });
+
+  test('a valid sleeve adds nothing', async () => {
+    write('sleeve.yaml', SLEEVE.replace('top_nn', 'top_n'));
+    expect(await codes(write('m.yaml', META))).toEqual([]);
+  });
+
+  test('validate: the text summary and the JSON count the same errors, each once', async () => {
+    write('sleeve.yaml', SLEEVE);
+    write('m.yaml', META);
+    const { validatePaths } = await import('../../src/cli/validate.js');
+    const text = await validatePaths([join(dir, 'sleeve.yaml'), join(dir, 'm.yaml')], { format: 'text' });
+    const json = JSON.parse((await validatePaths([join(dir, 'sleeve.yaml'), join(dir, 'm.yaml')], { format: 'json' })).output);
+    expect(text.summary).toBe('2 files checked: 2 invalid, 2 errors, 0 warnings');
+    expect(json.errors).toBe(2);
+    expect(json.diagnostics.map((d: { code: string }) => d.code)).toEqual(['REF_SLEEVE_INVALID', 'PARAM_UNKNOWN_KEY']);
+  });
+});
