@@ -3,7 +3,8 @@
  * trace unless --debug; exit codes are 0 done, 1 a run failed, 2 invalid input or usage.
  */
 import { Command, CommanderError } from 'commander';
-import { asFractalError } from '../core/errors.js';
+import { existsSync } from 'node:fs';
+import { asFractalError, inputError } from '../core/errors.js';
 import { version } from '../api/version.js';
 import { errorJson, formatError, jsonWritten, setDebug, writeJson } from './shared.js';
 
@@ -47,6 +48,17 @@ export async function buildProgram(args: string[] = []): Promise<Command> {
   return program;
 }
 
+/**
+ * `pipeline-run valdate pipelines/` would run the file `valdate`: a word that is no file, has no extension and is
+ * close to a command's name is a mistyped command (USAGE, with the name it meant), not a missing pipeline file.
+ */
+async function refuseMistypedCommand(word: string): Promise<void> {
+  if (/[\\/.]/.test(word) || existsSync(word)) return;
+  const { didYouMean } = await import('../config/diagnostics.js');
+  const meant = didYouMean(word, COMMANDS);
+  if (meant) throw inputError('USAGE', `unknown command '${word}'`, `Did you mean '${meant}'? Commands: ${COMMANDS.join(', ')}; a pipeline file runs as \`pipeline-run <file>\`.`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug') || process.env.FRACTAL_DEBUG === '1';
   setDebug(debug);
@@ -61,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
   const onlyGlobalFlagsBefore = lead >= 0 && argv.slice(0, lead).every((a) => a === '--debug');
   const args = first !== undefined && !COMMANDS.includes(first) && onlyGlobalFlagsBefore ? [...argv.slice(0, lead), 'run', ...argv.slice(lead)] : argv;
   try {
+    if (args !== argv) await refuseMistypedCommand(first!);
     const program = await buildProgram(args);
     process.exitCode = 0;
     await program.parseAsync(args, { from: 'user' });

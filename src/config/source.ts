@@ -40,7 +40,7 @@ export function loadSource(path: string): { source?: SourceDoc; diagnostics: Dia
   let bytes: Buffer;
   try {
     const st = statSync(absPath);
-    if (st.isDirectory()) return { diagnostics: [diag('FILE_UNREADABLE', at, `'${file}' is a folder, not a config file`)] };
+    if (st.isDirectory()) return { diagnostics: [diag('FILE_UNREADABLE', at, `'${file}' is a folder, not a config file`, `Name a pipeline file; \`pipeline-run validate ${file}\` checks every pipeline file in a folder.`)] };
     if (st.size > MAX_BYTES) return { diagnostics: [diag('FILE_UNREADABLE', at, `'${file}' is ${st.size} bytes; config files are at most ${MAX_BYTES}`)] };
     bytes = readFileSync(absPath);
   } catch (err) {

@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { didYouMean } from '../config/diagnostics.js';
 import type { ValidationResult } from '../config/validate.js';
 import { newMetaContext, newSelectionContext, newTournamentContext, type AnyContext } from '../core/context.js';
 import { inputError } from '../core/errors.js';
@@ -123,9 +124,15 @@ export async function planReuse(v: ValidationResult, spec: RunSpec, req: { from?
   const config = v.resolved!;
   if (!req.from || !req.run) throw inputError('REUSE_FROM_UNKNOWN', `${req.from ? '--from' : '--reuse'} needs ${req.from ? '--reuse <run>' : '--from <stage>'}: which stage to start at, and which run to take the stages before it from`);
   const folder = findRun(req.run, config, env.runsRoot);
-  if (!folder) throw inputError('REUSE_RUN_NOT_FOUND', `--reuse ${req.run}: no run folder there, and no run of '${config.name}' with that id under ${env.runsRoot}`);
+  if (!folder)
+    throw req.run === 'latest'
+      ? inputError('REUSE_RUN_NOT_FOUND', `--reuse latest: no finished run of '${config.name}' under ${env.runsRoot}`, 'Run the pipeline in full once; later runs can start from it.')
+      : inputError('REUSE_RUN_NOT_FOUND', `--reuse ${req.run}: no run folder there, and no run of '${config.name}' with that id under ${env.runsRoot}`);
   const from = stageIndex(config, req.from);
-  if (from === undefined) throw inputError('REUSE_FROM_UNKNOWN', `--from ${req.from}: the pipeline's stages are ${config.stages.map((s, i) => `${i + 1} ${s.type}`).join(', ')}`);
+  if (from === undefined) {
+    const meant = didYouMean(req.from, config.stages.map((s) => s.type));
+    throw inputError('REUSE_FROM_UNKNOWN', `--from ${req.from}: the pipeline's stages are ${config.stages.map((s, i) => `${i + 1} ${s.type}`).join(', ')}`, meant ? `Did you mean '${meant}'?` : 'Name a stage by its type, `type#n` for a repeat, or its number.');
+  }
   if (from === 0) throw inputError('REUSE_FROM_UNKNOWN', `--from ${req.from}: nothing comes before the first stage to reuse`, 'Run without --from and --reuse, or start at a later stage.');
   const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8')) as Manifest;
   const where = `run ${manifest.run_id} (${folder})`;

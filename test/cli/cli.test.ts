@@ -77,6 +77,27 @@ describe('validate', () => {
   });
 });
 
+describe('a mistyped command', () => {
+  test('is a usage error naming the command it meant, not a missing pipeline file (exit 2)', () => {
+    for (const [typed, meant] of [['valdate', 'validate'], ['plna', 'plan'], ['tracee', 'trace']] as const) {
+      const r = cli([typed, 'pipelines/']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`error USAGE: unknown command '${typed}'`);
+      expect(r.stderr).toContain(`Did you mean '${meant}'?`);
+    }
+    const json = cli(['valdate', '--json']);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout).error).toMatchObject({ code: 'USAGE', exit_code: 2 });
+  });
+
+  test('a word far from every command is still a file to run; a folder is pointed at validate', () => {
+    expect(cli(['nosuch']).stderr).toContain('FILE_NOT_FOUND');
+    const folder = cli(['pipelines']);
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toContain("hint: Name a pipeline file; `pipeline-run validate pipelines` checks every pipeline file in a folder.");
+  });
+});
+
 describe('run', () => {
   const fixtures = join(repo, 'test', 'runs', 'fixtures');
 

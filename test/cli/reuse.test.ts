@@ -104,21 +104,24 @@ test('refused, coded and with the reason, before anything is written', () => {
   const out = join(tmp, 'refused');
   const first = json(['run', file, '--out', out]);
   expect(first.out.outcome).toBe('succeeded');
-  const refused = (args: string[], code: string, message: RegExp) => {
-    const before = runs(out);
-    const r = json(['run', file, '--out', out, ...args]);
+  const refused = (args: string[], code: string, message: RegExp, hint?: RegExp, where = out) => {
+    const before = runs(where);
+    const r = json(['run', file, '--out', where, ...args]);
     expect(r.code).toBe(2);
     expect(r.out.outcome).toBe('invalid');
     expect(r.out.errors[0].code).toBe(code);
     expect(r.out.errors[0].message).toMatch(message);
-    expect(runs(out)).toBe(before);
+    if (hint) expect(r.out.errors[0].hint).toMatch(hint);
+    expect(runs(where)).toBe(before);
   };
   // A stage before --from configured differently: which stage, which param, before and after.
   refused(['--set', 'stages.clustering.threshold=0.5', '--from', 'policy', '--reuse', first.out.folder], 'REUSE_CONFIG_CHANGED', /stage 4 'clustering' changed: threshold: 0\.7 → 0\.5/);
   // ... but the same change at or after --from is what --from is for.
   expect(json(['run', file, '--out', out, '--set', 'stages.clustering.threshold=0.5', '--from', 'clustering', '--reuse', first.out.folder]).code).toBe(0);
   refused(['--from', 'policy', '--reuse', join(tmp, 'nowhere')], 'REUSE_RUN_NOT_FOUND', /nowhere/);
-  refused(['--from', 'allocatoin', '--reuse', first.out.folder], 'REUSE_FROM_UNKNOWN', /7 allocation/);
+  refused(['--from', 'allocatoin', '--reuse', first.out.folder], 'REUSE_FROM_UNKNOWN', /7 allocation/, /Did you mean 'allocation'\?/);
+  // `latest` where the pipeline never ran: said as such, not as an unknown run id.
+  refused(['--from', 'policy', '--reuse', 'latest'], 'REUSE_RUN_NOT_FOUND', /--reuse latest: no finished run of 'reuse_demo'/, /Run the pipeline in full once/, join(tmp, 'never-ran'));
   refused(['--from', 'ingestion', '--reuse', first.out.folder], 'REUSE_FROM_UNKNOWN', /nothing comes before/);
   refused(['--from', 'policy'], 'REUSE_FROM_UNKNOWN', /needs --reuse/);
   const bare = json(['run', file, '--out', join(tmp, 'bare'), '--no-checkpoints']);
