@@ -14,6 +14,7 @@ import { inject } from 'inversify';
 import { type ChildRuns, SERVICE, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
 import { readCached, resultKey, writeCached } from '../../src/runs/result-cache.js';
 import { availableParallelism } from 'node:os';
+import { relative } from 'node:path';
 
 const PARAMS = params({
   join: oneOfStr(['inner', 'outer'] as const, "Calendar of the sleeves' returns: 'inner' the days all have, 'outer' every day any has (missing days are flat).", 'inner'),
@@ -53,7 +54,8 @@ export class MetaReturnsStage implements Stage<MetaContext, MetaReturnsParams> {
       }
       const hit = keys[s.name] ? readCached(this.childRuns.runsRoot, keys[s.name].key) : undefined;
       if (hit) {
-        cached[s.name] = { ...hit, name: s.name, data_hash: keys[s.name].data_hash };
+        // Where the result was made, from this run's folder (as a sleeve run here is named): the runs root can move whole.
+        cached[s.name] = { ...hit, name: s.name, data_hash: keys[s.name].data_hash, run: relative(env.finalRunDir, hit.run) };
         env.audit.event('meta_returns', 'sleeve_cache_hit', { sleeve: s.name, config_hash: s.config_hash, data_hash: keys[s.name].data_hash, from: hit.run });
         env.log(`sleeve ${s.name}: unchanged, from the cache (${hit.run})`);
       } else toRun.push(s.name);

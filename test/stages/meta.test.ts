@@ -5,7 +5,7 @@
  */
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { validateFile } from '../../src/config/validate.js';
 import { runPipeline } from '../../src/pipeline/runner.js';
 import { openLakehouse } from '../../src/lakehouse/index.js';
@@ -66,6 +66,13 @@ describe('crypto_meta.yaml on real crypto data', () => {
     const hits = events(again.folder).filter((e) => e.event === 'sleeve_cache_hit');
     expect(hits.map((e) => e.data.sleeve).sort()).toEqual(['long', 'short']);
     expect(hits[0].data.from).toContain(first.run_id);
+    // The cached sleeves' runs are named from this run's folder, as a sleeve run here is: the runs root can move whole.
+    for (const sl of read(again.folder, 'sleeves.json').sleeves as { run: string; cached: boolean }[]) {
+      expect(sl.cached).toBe(true);
+      expect(isAbsolute(sl.run)).toBe(false);
+      expect(resolve(again.folder, sl.run).startsWith(join(first.folder, 'sleeves'))).toBe(true);
+      expect(existsSync(join(again.folder, sl.run, 'manifest.json'))).toBe(true);
+    }
     for (const f of ['weights.json', 'cluster_tree.json', 'returns.arrow']) expect(readFileSync(join(again.folder, f))).toEqual(readFileSync(join(first.folder, f)));
     const forced = await run('crypto_meta.yaml', { noCache: true });
     expect(events(forced.folder).filter((e) => e.event === 'sleeve_cache_hit')).toEqual([]);
