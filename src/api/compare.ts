@@ -78,7 +78,7 @@ const METRICS: [string, MetricRow['unit']][] = [
 
 function side(folder: string): RunSide & { manifest: Json } {
   const manifest = readJson(folder, 'manifest.json');
-  if (!manifest) throw inputError('NOT_A_RUN', `${folder} is not a run folder (no manifest.json)`, 'Give two folders `pipeline-run` printed, e.g. runs/<name>/<run_id>.');
+  if (!manifest) throw inputError('NOT_A_RUN', `${folder} is not a run folder (no manifest.json)`, 'Give two folders `pipeline-run` printed (runs/<name>/<run_id>), or run ids of runs under the runs root (--out).');
   const all = readJson(folder, 'metrics.json') ?? {};
   const record = all.backtest ? 'backtest' : all.meta ? 'meta' : null;
   return {

@@ -12,6 +12,24 @@ import { describeEvent, lastAuditEvent, partialRuns } from '../runs/run-folder.j
 import type { RunRow, RunsIndex } from './types.js';
 import { headlineMetrics } from '../runs/headline.js';
 
+/** A run id as run folders are named: the second it started (UTC) and 6 hex digits. */
+const RUN_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+
+/**
+ * The folder a command's run argument names: a path as given; a bare run id (`20261201T052010Z-824f4e`) found under
+ * the runs root `out` (runs/<pipeline>/<id>, or its `.failed` folder) when exactly one pipeline there has it. Anything
+ * else comes back resolved, for the reader to report (NOT_A_RUN).
+ */
+export function runFolderOf(arg: string, out = 'runs'): string {
+  if (existsSync(arg) || !RUN_ID.test(arg) || !existsSync(out)) return resolve(arg);
+  const found: string[] = [];
+  for (const e of readdirSync(out, { withFileTypes: true })) {
+    if (!e.isDirectory() || e.name.startsWith('.')) continue;
+    for (const name of [arg, `${arg}.failed`]) if (existsSync(join(out, e.name, name, 'manifest.json'))) found.push(join(out, e.name, name));
+  }
+  return resolve(found.length === 1 ? found[0]! : arg);
+}
+
 export function collectRuns(root: string): RunRow[] {
   const rows: RunRow[] = [];
   // .cache (sleeve results) and other dot-folders are not pipelines.

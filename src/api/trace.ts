@@ -46,7 +46,7 @@ export interface Trace {
 
 export function traceSymbol(folder: string, symbol: string): Trace {
   const manifest = readRunJson(folder, 'manifest.json');
-  if (!manifest) throw inputError('NOT_A_RUN', `${folder} is not a run folder (no manifest.json)`, 'Give the folder `pipeline-run` printed, e.g. runs/<name>/<run_id>.');
+  if (!manifest) throw inputError('NOT_A_RUN', `${folder} is not a run folder (no manifest.json)`, 'Give the folder `pipeline-run` printed (runs/<name>/<run_id>), or a run id of a run under the runs root (--out).');
   const t: Trace = { symbol, run: manifest.run_id };
   if (manifest.config?.pipeline === 'meta') return traceMeta(folder, symbol, t);
   const cands = readRunJson(folder, 'candidates.json');

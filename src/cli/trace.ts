@@ -1,7 +1,7 @@
 /** `pipeline-run trace <run folder> <symbol> [--json]`: prints what the API's traceSymbol (src/api/trace.ts) reads back. */
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { writeJson } from './shared.js';
+import { runFolderOf } from '../api/runs.js';
 import { traceSymbol, type Trace } from '../api/trace.js';
 import { wholeNumber } from '../util/words.js';
 
@@ -50,11 +50,12 @@ export function registerTraceCommand(program: Command): void {
   program
     .command('trace')
     .description("one symbol's path through a run's funnel: discovery, features, scores, cluster, filter verdicts, relaxation, atom, weight")
-    .argument('<run>', 'a run folder (as printed by pipeline-run)')
+    .argument('<run>', 'a run folder (as printed by pipeline-run), or a run id under --out')
     .argument('<symbol>', 'the symbol')
+    .option('--out <dir>', 'the runs root a run id is looked up in', 'runs')
     .option('--json', 'machine-readable output')
-    .action((run: string, symbol: string, opts: { json?: boolean }) => {
-      const t = traceSymbol(resolve(run), symbol);
+    .action((run: string, symbol: string, opts: { json?: boolean; out: string }) => {
+      const t = traceSymbol(runFolderOf(run, opts.out), symbol);
       if (opts.json) writeJson(t);
       else process.stdout.write(formatTrace(t));
     });

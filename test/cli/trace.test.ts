@@ -7,7 +7,7 @@
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { openLakehouse } from '../../src/lakehouse/index.js';
 import { DATA_DIR } from '../data.js';
 import { cli } from './helpers.js';
@@ -115,4 +115,20 @@ test('filter verdicts: vetoed at the strict thresholds only is "passed once rela
   const stage = { representative: 'HTR stage 3 (representative_forcing)', fallback: 'HTR stage 4 (balanced_fallback)' }[forced.reason as 'representative' | 'fallback'];
   expect(stage).toBeDefined();
   expect(f).toMatchObject({ verdict: 'vetoed', overridden: `overridden: selected by ${forced.reason} at ${stage}` });
+});
+
+test('a run id stands for its folder under the runs root (--out), for trace and compare alike', () => {
+  const id = basename(run);
+  const byFolder = cli(['trace', run, 'LUNAUSDT', '--json']);
+  const byId = cli(['trace', id, 'LUNAUSDT', '--json', '--out', join(tmp, 'runs')]);
+  expect(byId.code).toBe(0);
+  expect(JSON.parse(byId.stdout)).toEqual(JSON.parse(byFolder.stdout));
+  const compared = cli(['compare', id, run, '--json', '--out', join(tmp, 'runs')]);
+  expect(compared.code).toBe(0);
+  expect(JSON.parse(compared.stdout).a.folder).toBe(run);
+  // An id no run has: NOT_A_RUN, saying that an id is looked up under --out.
+  const none = cli(['trace', '20200101T000000Z-abcdef', 'LUNAUSDT', '--out', join(tmp, 'runs')]);
+  expect(none.code).toBe(2);
+  expect(none.stderr).toContain('NOT_A_RUN');
+  expect(none.stderr).toContain('a run id of a run under the runs root (--out)');
 });
