@@ -2,7 +2,8 @@
  * compareRuns(folderA, folderB) (`pipeline-run compare <runA> <runB> [--format md|json|html]`): what changed between two runs, read back from their
  * folders: the resolved configs' diff (as `plan --diff` prints it; a meta run's sleeves too), the data and code
  * identities, the metrics side by side with their differences, how the daily out-of-sample returns track each other
- * on their common days, and the weights that changed most. Works on selection and meta runs (and across them).
+ * on their common days, and the weights that changed most. Works on selection and meta runs (and across them), and on
+ * tournaments: their champion cells' records, and every cell's side by side.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -12,6 +13,7 @@ import { decodeNumericColumns } from '../runs/arrow.js';
 import type { ConfigChange as Change } from './types.js';
 import { changeLines, diffValues, keyed } from './plan.js';
 import { readRunJson, type Json } from './trace.js';
+import { championOf } from '../runs/headline.js';
 
 
 const readJson = readRunJson;
@@ -30,9 +32,28 @@ export interface RunSide {
   git: { commit: string; dirty: boolean } | null;
   plugin_modules: { path: string; sha256: string }[];
   error: { code: string; message: string } | null;
-  /** The out-of-sample record compared: a selection run's `backtest` block or a meta run's `meta` block. */
-  record: 'backtest' | 'meta' | null;
+  /** The out-of-sample record compared: a selection run's `backtest` block, a meta run's `meta` block, a tournament's champion cell. */
+  record: 'backtest' | 'meta' | 'champion' | null;
+  /** A tournament: its champion cell's id (the record compared) and run folder. */
+  champion: { cell: string; run: string | null } | null;
   metrics: Json | null;
+}
+
+/** One tournament cell in two runs: its out-of-sample figures in each (null where the run has no such cell). */
+export interface CellRow {
+  cell: string;
+  a: CellFigures | null;
+  b: CellFigures | null;
+}
+
+export interface CellFigures {
+  outcome: string;
+  rank: number | null;
+  sharpe: number | null;
+  cagr: number | null;
+  max_drawdown: number | null;
+  /** Share of paired bootstrap resamples in which the cell's Sharpe beats the champion's. */
+  p_beats_champion: number | null;
 }
 
 export interface MetricRow {
@@ -65,6 +86,8 @@ export interface Comparison {
   weights: { as_of: { a: string | null; b: string | null }; changes: WeightChange[]; unchanged: number };
   /** Meta runs: the sleeve weights (meta_weights.json). */
   meta_weights: WeightChange[] | null;
+  /** Tournaments: every cell of either run, by B's rank (then A's). */
+  cells: CellRow[] | null;
 }
 
 const LABELS: Record<string, string> = { cagr: 'CAGR', total_return: 'total return', volatility: 'volatility (annual)', sharpe: 'Sharpe', sortino: 'Sortino', max_drawdown: 'max drawdown', calmar: 'Calmar', hit_rate: 'hit rate', turnover: 'turnover per rebalance', costs: 'trading costs (total)', days: 'days', windows: 'windows', rebalances: 'meta rebalances' };
@@ -80,7 +103,8 @@ function side(folder: string): RunSide & { manifest: Json } {
   const manifest = readJson(folder, 'manifest.json');
   if (!manifest) throw inputError('NOT_A_RUN', `${folder} is not a run folder (no manifest.json)`, 'Give two folders `pipeline-run` printed (runs/<name>/<run_id>), or run ids of runs under the runs root (--out).');
   const all = readJson(folder, 'metrics.json') ?? {};
-  const record = all.backtest ? 'backtest' : all.meta ? 'meta' : null;
+  const champion = championOf(readJson(folder, 'tournament.json'));
+  const record = all.backtest ? 'backtest' : all.meta ? 'meta' : champion ? 'champion' : null;
   return {
     manifest,
     folder,
@@ -96,8 +120,31 @@ function side(folder: string): RunSide & { manifest: Json } {
     plugin_modules: manifest.plugin_modules ?? [],
     error: manifest.error ? { code: manifest.error.code, message: manifest.error.message } : null,
     record,
-    metrics: record ? all[record] : null,
+    champion: champion ? { cell: champion.id, run: champion.run } : null,
+    metrics: record === 'champion' ? champion!.metrics : record ? all[record] : null,
   };
+}
+
+/** Each cell of a tournament run by id, with the figures compare shows. */
+function cellFigures(folder: string): Map<string, CellFigures> {
+  const cells = (readJson(folder, 'tournament.json')?.cells ?? []) as Json[];
+  const out = new Map<string, CellFigures>();
+  for (const c of cells) {
+    if (typeof c.id !== 'string') continue;
+    const m = (c.metrics ?? {}) as Json;
+    out.set(c.id, { outcome: typeof c.outcome === 'string' ? c.outcome : 'unknown', rank: num(c.rank), sharpe: num(m.sharpe), cagr: num(m.cagr), max_drawdown: num(m.max_drawdown), p_beats_champion: num(c.p_beats_champion) });
+  }
+  return out;
+}
+
+function cellRows(a: RunSide, b: RunSide): CellRow[] | null {
+  if (a.kind !== 'tournament' && b.kind !== 'tournament') return null;
+  const ca = cellFigures(a.folder);
+  const cb = cellFigures(b.folder);
+  const rank = (f: CellFigures | null | undefined) => f?.rank ?? Infinity;
+  return [...new Set([...ca.keys(), ...cb.keys()])]
+    .map((cell) => ({ cell, a: ca.get(cell) ?? null, b: cb.get(cell) ?? null }))
+    .sort((x, y) => rank(x.b) - rank(y.b) || rank(x.a) - rank(y.a) || (x.cell < y.cell ? -1 : 1));
 }
 
 const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
@@ -193,8 +240,10 @@ export async function compareRuns(folderA: string, folderB: string, top = 15): P
     const y = num(b.metrics?.[metric]);
     return { metric, a: x, b: y, difference: x !== null && y !== null ? y - x : null, unit };
   });
-  const ra = await returnsOf(a.folder);
-  const rb = await returnsOf(b.folder);
+  // A tournament's daily record is its champion cell's (the record compared).
+  const recordFolder = (s: RunSide) => (s.champion?.run ? join(s.folder, s.champion.run) : s.folder);
+  const ra = await returnsOf(recordFolder(a));
+  const rb = await returnsOf(recordFolder(b));
   const ppy = num(a.metrics?.periods_per_year) ?? num(b.metrics?.periods_per_year) ?? 365;
   const wa = readJson(a.folder, 'weights.json');
   const wb = readJson(b.folder, 'weights.json');
@@ -211,8 +260,14 @@ export async function compareRuns(folderA: string, folderB: string, top = 15): P
     returns: ra && rb ? tracking(ra, rb, ppy) : null,
     weights: { as_of: { a: (a.metrics?.weights_as_of as string | undefined) ?? null, b: (b.metrics?.weights_as_of as string | undefined) ?? null }, changes: w.changes.slice(0, top), unchanged: w.unchanged },
     meta_weights: metaA && metaB ? weightChanges(weightsOf(metaA), weightsOf(metaB)).changes : null,
+    cells: cellRows(a, b),
   };
 }
+
+/** What the record compared is, for the metrics' heading: "backtest", "meta", "champion cell hrp_mps_30". */
+const recordLabel = (s: RunSide) => (s.record === 'champion' ? `champion cell ${s.champion!.cell}` : s.record ?? '—');
+/** Neither run holds weights of its own (two tournaments: their weights are their cells'). */
+const noWeights = (c: Comparison) => c.a.kind === 'tournament' && c.b.kind === 'tournament';
 
 const pct = (x: number | null, sign = false) => (x === null ? '—' : `${sign && x > 0 ? '+' : ''}${(x * 100).toFixed(2)}%`);
 const fix = (x: number | null, sign = false) => (x === null ? '—' : `${sign && x > 0 ? '+' : ''}${x.toFixed(3)}`);
@@ -251,19 +306,25 @@ export function formatMarkdown(c: Comparison): string {
   }
   L.push('', '## Data', '', c.data.same ? `The same data: \`${c.data.a ?? 'none'}\`.` : `Different data: A \`${c.data.a ?? 'none'}\`, B \`${c.data.b ?? 'none'}\`.`);
   if (c.metrics.length) {
-    L.push('', `## Metrics (out of sample: ${c.a.record ?? '—'} record of A, ${c.b.record ?? '—'} record of B)`, '', '| metric | A | B | B − A |', '|---|---:|---:|---:|');
+    L.push('', `## Metrics (out of sample: ${recordLabel(c.a)} record of A, ${recordLabel(c.b)} record of B)`, '', '| metric | A | B | B − A |', '|---|---:|---:|---:|');
     for (const m of c.metrics) L.push(`| ${labelOf(m.metric)} | ${fmt(m, m.a)} | ${fmt(m, m.b)} | ${fmt(m, m.difference, true)} |`);
   } else L.push('', '## Metrics', '', 'Neither run has an out-of-sample record.');
   if (c.returns) {
     const r = c.returns;
     L.push('', '## Daily returns', '', r.common_days ? (r.identical ? `Identical on the ${r.common_days} days they share (${r.first} to ${r.last}).` : `On the ${r.common_days} days they share (${r.first} to ${r.last}): correlation ${fix(r.correlation)}, tracking error ${pct(r.tracking_error)} a year.`) : 'The two records share no day.');
   }
-  L.push('', `## Weights that changed most (A as of ${c.weights.as_of.a ?? '—'}, B as of ${c.weights.as_of.b ?? '—'})`, '');
-  if (!c.weights.changes.length) L.push(`No weight changed${c.weights.unchanged ? ` (${c.weights.unchanged} holdings)` : ''}.`);
-  else {
-    L.push('| symbol | A | B | change |', '|---|---:|---:|---:|');
-    for (const w of c.weights.changes) L.push(`| ${w.symbol} | ${pct(w.a)} | ${pct(w.b)} | ${pct(w.change, true)} |`);
-    if (c.weights.unchanged) L.push('', `${c.weights.unchanged} other holding(s) unchanged.`);
+  if (c.cells) {
+    L.push('', '## Cells (out of sample; by rank in B)', '', '| cell | rank A | rank B | Sharpe A | Sharpe B | CAGR A | CAGR B | P(beats champion) A | P(beats champion) B |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of c.cells) L.push(`| ${r.cell}${cellNote(c, r)} | ${cellText(r.a, (f) => count(f.rank))} | ${cellText(r.b, (f) => count(f.rank))} | ${cellText(r.a, (f) => fix(f.sharpe))} | ${cellText(r.b, (f) => fix(f.sharpe))} | ${cellText(r.a, (f) => pct(f.cagr))} | ${cellText(r.b, (f) => pct(f.cagr))} | ${cellText(r.a, (f) => fix(f.p_beats_champion))} | ${cellText(r.b, (f) => fix(f.p_beats_champion))} |`);
+  }
+  if (!noWeights(c)) {
+    L.push('', `## Weights that changed most (A as of ${c.weights.as_of.a ?? '—'}, B as of ${c.weights.as_of.b ?? '—'})`, '');
+    if (!c.weights.changes.length) L.push(`No weight changed${c.weights.unchanged ? ` (${c.weights.unchanged} holdings)` : ''}.`);
+    else {
+      L.push('| symbol | A | B | change |', '|---|---:|---:|---:|');
+      for (const w of c.weights.changes) L.push(`| ${w.symbol} | ${pct(w.a)} | ${pct(w.b)} | ${pct(w.change, true)} |`);
+      if (c.weights.unchanged) L.push('', `${c.weights.unchanged} other holding(s) unchanged.`);
+    }
   }
   if (c.meta_weights?.length) {
     L.push('', '## Sleeve weights', '', '| sleeve | A | B | change |', '|---|---:|---:|---:|');
@@ -271,6 +332,14 @@ export function formatMarkdown(c: Comparison): string {
   }
   return `${L.join('\n')}\n`;
 }
+
+/** A cell's figure in one run: '—' where the run has no such cell, its outcome where it did not succeed. */
+const cellText = (f: CellFigures | null, show: (f: CellFigures) => string) => (!f ? '—' : f.outcome !== 'succeeded' ? f.outcome : show(f));
+/** Which cell is each run's champion. */
+const cellNote = (c: Comparison, r: CellRow) => {
+  const of = [c.a.champion?.cell === r.cell ? 'A' : null, c.b.champion?.cell === r.cell ? 'B' : null].filter(Boolean);
+  return of.length ? ` (champion of ${of.join(' and ')})` : '';
+};
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -297,13 +366,18 @@ export function formatHtml(c: Comparison, link: (s: RunSide) => string | undefin
     ...c.sleeves.filter((s) => !s.same).map((s) => `<p>Sleeve <code>${esc(s.sleeve)}</code>${s.note ? `: ${esc(s.note)}` : ''}</p>${s.changes.length ? `<pre>${changeLines(s.changes).map(diffLine).join('\n')}</pre>` : ''}`),
     `<h2>Data</h2><p>${c.data.same ? `The same data: <code>${esc(c.data.a ?? 'none')}</code>.` : `Different data: A <code>${esc(c.data.a ?? 'none')}</code>, B <code>${esc(c.data.b ?? 'none')}</code>.`}</p>`,
   ];
-  if (c.metrics.length) parts.push(`<h2>Metrics <span class="muted">(out of sample)</span></h2><table><tr><th>metric</th><th>A</th><th>B</th><th>B − A</th></tr>${c.metrics.map((m) => `<tr><td>${esc(labelOf(m.metric))}</td><td class="num">${fmt(m, m.a)}</td><td class="num">${fmt(m, m.b)}</td><td class="num ${m.difference !== null && m.difference !== 0 ? (m.difference > 0) === (m.metric !== 'volatility' && m.metric !== 'turnover' && m.metric !== 'costs') ? 'better' : 'worse' : ''}">${fmt(m, m.difference, true)}</td></tr>`).join('')}</table>`);
+  if (c.metrics.length) parts.push(`<h2>Metrics <span class="muted">(out of sample: ${esc(recordLabel(c.a))} record of A, ${esc(recordLabel(c.b))} record of B)</span></h2><table><tr><th>metric</th><th>A</th><th>B</th><th>B − A</th></tr>${c.metrics.map((m) => `<tr><td>${esc(labelOf(m.metric))}</td><td class="num">${fmt(m, m.a)}</td><td class="num">${fmt(m, m.b)}</td><td class="num ${m.difference !== null && m.difference !== 0 ? (m.difference > 0) === (m.metric !== 'volatility' && m.metric !== 'turnover' && m.metric !== 'costs') ? 'better' : 'worse' : ''}">${fmt(m, m.difference, true)}</td></tr>`).join('')}</table>`);
   if (c.returns) {
     const r = c.returns;
     parts.push(`<p class="muted">${r.common_days ? (r.identical ? `Daily returns identical on the ${r.common_days} days they share.` : `Daily returns on the ${r.common_days} days they share (${r.first} to ${r.last}): correlation ${fix(r.correlation)}, tracking error ${pct(r.tracking_error)} a year.`) : 'The two records share no day.'}</p>`);
   }
-  parts.push(`<h2>Weights that changed most</h2><p class="muted">A as of ${esc(c.weights.as_of.a ?? '—')}, B as of ${esc(c.weights.as_of.b ?? '—')}.</p>`);
-  parts.push(c.weights.changes.length ? `<table><tr><th>symbol</th><th>A</th><th>B</th><th>change</th></tr>${c.weights.changes.map((w) => `<tr><td>${esc(w.symbol)}</td><td class="num">${pct(w.a)}</td><td class="num">${pct(w.b)}</td><td class="num">${pct(w.change, true)}</td></tr>`).join('')}</table>${c.weights.unchanged ? `<p class="muted">${c.weights.unchanged} other holding(s) unchanged.</p>` : ''}` : '<p>No weight changed.</p>');
+  if (c.cells) {
+    const num = (f: (x: CellFigures) => string) => (x: CellFigures | null) => `<td class="num">${esc(cellText(x, f))}</td>`;
+    const cols: [string, (x: CellFigures | null) => string][] = [['rank', num((f) => count(f.rank))], ['Sharpe', num((f) => fix(f.sharpe))], ['CAGR', num((f) => pct(f.cagr))], ['P(beats champion)', num((f) => fix(f.p_beats_champion))]];
+    parts.push(`<h2>Cells <span class="muted">(out of sample; by rank in B)</span></h2><table><tr><th>cell</th>${cols.map(([h]) => `<th>${esc(h)} A</th><th>${esc(h)} B</th>`).join('')}</tr>${c.cells.map((r) => `<tr><td>${esc(r.cell)}<span class="muted">${esc(cellNote(c, r))}</span></td>${cols.map(([, f]) => `${f(r.a)}${f(r.b)}`).join('')}</tr>`).join('')}</table>`);
+  }
+  if (!noWeights(c)) parts.push(`<h2>Weights that changed most</h2><p class="muted">A as of ${esc(c.weights.as_of.a ?? '—')}, B as of ${esc(c.weights.as_of.b ?? '—')}.</p>`);
+  if (!noWeights(c)) parts.push(c.weights.changes.length ? `<table><tr><th>symbol</th><th>A</th><th>B</th><th>change</th></tr>${c.weights.changes.map((w) => `<tr><td>${esc(w.symbol)}</td><td class="num">${pct(w.a)}</td><td class="num">${pct(w.b)}</td><td class="num">${pct(w.change, true)}</td></tr>`).join('')}</table>${c.weights.unchanged ? `<p class="muted">${c.weights.unchanged} other holding(s) unchanged.</p>` : ''}` : '<p>No weight changed.</p>');
   if (c.meta_weights?.length) parts.push(`<h2>Sleeve weights</h2><table><tr><th>sleeve</th><th>A</th><th>B</th><th>change</th></tr>${c.meta_weights.map((w) => `<tr><td>${esc(w.symbol)}</td><td class="num">${pct(w.a)}</td><td class="num">${pct(w.b)}</td><td class="num">${pct(w.change, true)}</td></tr>`).join('')}</table>`);
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Compare ${esc(c.a.run_id)} and ${esc(c.b.run_id)}</title><style>
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;color:#222;max-width:880px;margin:2rem auto;padding:0 1rem}

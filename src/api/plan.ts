@@ -24,7 +24,11 @@ export function keyed(config: ResolvedConfig): Record<string, unknown> {
     counts.set(s.type, n);
     stages[n === 1 ? s.type : `${s.type}#${n}`] = s.params;
   }
-  return { ...config, stages, stage_order: config.stages.map((s) => s.type) };
+  const keyedConfig: Record<string, unknown> = { ...config, stages, stage_order: config.stages.map((s) => s.type) };
+  // A tournament's cells by id, with their overrides: each cell's config hash follows from the base's (shown as
+  // tournament.base.config_hash), so a change to the base is one line, not one per cell.
+  if (config.tournament) keyedConfig.tournament = { ...config.tournament, cells: Object.fromEntries(config.tournament.cells.map((c) => [c.id, c.overrides])) };
+  return keyedConfig;
 }
 
 /** The changes from `a` to `b`, by dotted path (objects compared key by key, anything else as a whole). */

@@ -137,6 +137,8 @@ export function renderIndex(rows: RunRow[], root: string): { md: string; html: s
   const md = [
     `# Runs (${rows.length})`,
     '',
+    "Metrics are out of sample; a tournament's are its champion cell's.",
+    '',
     `| ${COLUMNS.join(' | ')} |`,
     `|${COLUMNS.map(() => '---').join('|')}|`,
     ...rows.map((r) => `| ${cells(r).map((c, i) => (COLUMNS[i] === 'run' ? `[${c}](${link(r)})` : COLUMNS[i] === 'compare' && r.compare ? `[vs ${r.compare.with}](${r.compare.page})` : c.replace(/\|/g, '/').replace(/\n/g, ' '))).join(' | ')} |`),
@@ -173,7 +175,7 @@ code{font-size:12px;color:#555}.failed,.interrupted,.unknown{color:#b00020;font-
 .controls{margin:.6rem 0 1rem;display:flex;gap:.8rem;align-items:center;flex-wrap:wrap}.controls input{width:18rem;padding:.25rem .4rem}.muted{color:#666}
 </style></head><body>
 <h1>Runs (${rows.length})</h1>
-<p class="muted">${['succeeded', 'failed', 'interrupted', 'running'].map((o) => `${counts(o)} ${o}`).join(' · ')}. Click a column to sort; "compare" shows what changed since the pipeline's previous run (config diff, data, metrics, weights).</p>
+<p class="muted">${['succeeded', 'failed', 'interrupted', 'running'].map((o) => `${counts(o)} ${o}`).join(' · ')}. Click a column to sort; "compare" shows what changed since the pipeline's previous run (config diff, data, metrics, weights). Metrics are out of sample; a tournament's are its champion cell's.</p>
 <div class="controls"><label>filter <input id="q" type="search" placeholder="pipeline, run id, error text…"></label>
 <label>outcome <select id="outcome"><option value="">all</option>${['succeeded', 'failed', 'interrupted', 'running'].map((o) => `<option>${o}</option>`).join('')}</select></label>
 <label>pipeline <select id="pipeline"><option value="">all</option>${names.map((n) => `<option>${esc(n)}</option>`).join('')}</select></label>

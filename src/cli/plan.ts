@@ -52,7 +52,7 @@ export function registerPlanCommand(program: Command): void {
       .description('print the resolved config (YAML) and its hash; --diff shows what changes against another file or a git ref')
       .argument('<file>', 'pipeline file'),
   )
-    .option('--diff <file-or-ref>', 'another pipeline file, or a git ref (the same file at that commit)')
+    .option('--diff <file-or-ref>', 'another pipeline file, or a git ref (the same file at that commit); --profile and --set apply to both sides')
     .option('--json', 'machine-readable output')
     .option('--out <dir>', 'runs root whose result cache a tournament\'s cells are looked up in', 'runs')
     .option('--lakehouse <dir>', 'lakehouse folder the cells would read (default: FRACTAL_LAKEHOUSE, the file\'s `lakehouse:`, or ./lakehouse)')

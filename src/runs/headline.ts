@@ -1,13 +1,17 @@
 /**
- * A run's headline metrics, read back from its metrics.json: the out-of-sample record of a selection run's backtest
- * or of a meta run's walk-forward. What `--json`, the runs index and `compare` show beside a run's ids and hashes.
+ * A run's headline metrics, read back from its folder: the out-of-sample record of a selection run's backtest or of a
+ * meta run's walk-forward (metrics.json), or of a tournament's champion cell (tournament.json: the configuration the
+ * tournament is about, not its best cell, whose record is chosen after the fact). What `--json`, the runs index and
+ * `compare` show beside a run's ids and hashes.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface Headline {
-  /** Which record the figures are of: a selection run's `backtest` block or a meta run's `meta` block. */
-  record: 'backtest' | 'meta';
+  /** Which record the figures are of: a selection run's `backtest` block, a meta run's `meta` block, a tournament's champion cell. */
+  record: 'backtest' | 'meta' | 'champion';
+  /** A tournament: the champion cell's id. */
+  cell?: string;
   cagr: number | null;
   sharpe: number | null;
   max_drawdown: number | null;
@@ -39,12 +43,26 @@ export function headlineOf(metrics: unknown): Headline | null {
   };
 }
 
-/** The headline of the run in `folder`, or null (no metrics.json, unreadable, or no out-of-sample record). */
+/** A tournament's champion cell (tournament.json's `champion` among its `cells`), with its metrics and calendar. */
+export function championOf(tournament: unknown): { id: string; metrics: Record<string, unknown>; run: string | null; first: string | null; last: string | null } | null {
+  if (!tournament || typeof tournament !== 'object') return null;
+  const t = tournament as { champion?: unknown; cells?: { id?: unknown; metrics?: unknown; run?: unknown }[]; calendar?: { first?: unknown; last?: unknown } };
+  const cell = Array.isArray(t.cells) ? t.cells.find((c) => c.id === t.champion) : undefined;
+  if (!cell || typeof cell.id !== 'string' || !cell.metrics || typeof cell.metrics !== 'object') return null;
+  const day = (x: unknown) => (typeof x === 'string' ? x : null);
+  return { id: cell.id, metrics: cell.metrics as Record<string, unknown>, run: typeof cell.run === 'string' ? cell.run : null, first: day(t.calendar?.first), last: day(t.calendar?.last) };
+}
+
+/** The headline of the run in `folder`, or null (no metrics.json or tournament.json, unreadable, or no out-of-sample record). */
 export function headlineMetrics(folder: string): Headline | null {
-  const f = join(folder, 'metrics.json');
-  if (!existsSync(f)) return null;
   try {
-    return headlineOf(JSON.parse(readFileSync(f, 'utf8')));
+    const f = join(folder, 'metrics.json');
+    if (existsSync(f)) return headlineOf(JSON.parse(readFileSync(f, 'utf8')));
+    const t = join(folder, 'tournament.json');
+    const champion = existsSync(t) ? championOf(JSON.parse(readFileSync(t, 'utf8'))) : null;
+    if (!champion) return null;
+    const m = champion.metrics;
+    return { record: 'champion', cell: champion.id, cagr: num(m.cagr), sharpe: num(m.sharpe), max_drawdown: num(m.max_drawdown), turnover: num(m.turnover), volatility: num(m.volatility), first: champion.first, last: champion.last };
   } catch {
     return null;
   }

@@ -141,6 +141,52 @@ stages:
   for (const w of c.meta_weights) expect(w.b).toBe(sleeveWeights.get(w.symbol) ?? 0);
 });
 
+test('tournaments: the champion cell\'s record as the headline and in compare, every cell side by side, the base changed once', () => {
+  writeFileSync(join(tmp, 'base.yaml'), selection(2, 'base'));
+  const tournament = `pipeline: tournament
+version: "4.0"
+name: cmp_tournament
+base: ./base.yaml
+champion: inverse_vol_30
+matrix:
+  stages.allocation.engine: [inverse_vol, equal_weight]
+  stages.backtest.step_size: [30, 60]
+cells: { id: "{engine}_{step_size}" }
+`;
+  writeFileSync(join(tmp, 't.yaml'), tournament);
+  const a = JSON.parse(cli([join(tmp, 't.yaml'), '--out', runs, '--json']).stdout);
+  expect(a.outcome).toBe('succeeded');
+  // The base changed: every cell changes with it.
+  writeFileSync(join(tmp, 'base.yaml'), selection(3, 'base'));
+  const b = JSON.parse(cli([join(tmp, 't.yaml'), '--out', runs, '--json']).stdout);
+  expect(b.outcome).toBe('succeeded');
+  const ta = read(a.folder, 'tournament.json');
+  const tb = read(b.folder, 'tournament.json');
+  const championB = tb.cells.find((x: { id: string }) => x.id === 'inverse_vol_30');
+  expect(b.metrics).toEqual({ record: 'champion', cell: 'inverse_vol_30', cagr: championB.metrics.cagr, sharpe: championB.metrics.sharpe, max_drawdown: championB.metrics.max_drawdown, turnover: championB.metrics.turnover, volatility: championB.metrics.volatility, first: tb.calendar.first, last: tb.calendar.last });
+  const c = JSON.parse(cli(['compare', a.folder, b.folder, '--json']).stdout);
+  expect(c.a.record).toBe('champion');
+  expect(c.a.champion.cell).toBe('inverse_vol_30');
+  expect(c.metrics.find((r: { metric: string }) => r.metric === 'sharpe')).toMatchObject({ a: ta.cells.find((x: { id: string }) => x.id === 'inverse_vol_30').metrics.sharpe, b: championB.metrics.sharpe });
+  // The base's change is one line (its hash), not one per cell; the policy's change itself is the base's, not the tournament's.
+  expect(c.config.changes.map((x: { path: string }) => x.path)).toEqual(['tournament.base.config_hash']);
+  // Every cell of both, by B's rank, each figure from its own tournament.json.
+  const byRank = [...tb.cells].sort((x: { rank: number }, y: { rank: number }) => x.rank - y.rank).map((x: { id: string }) => x.id);
+  expect(c.cells.map((r: { cell: string }) => r.cell)).toEqual(byRank);
+  for (const r of c.cells) {
+    for (const [side, t] of [['a', ta], ['b', tb]] as const) {
+      const cell = t.cells.find((x: { id: string }) => x.id === r.cell);
+      expect(r[side]).toEqual({ outcome: cell.outcome, rank: cell.rank, sharpe: cell.metrics.sharpe, cagr: cell.metrics.cagr, max_drawdown: cell.metrics.max_drawdown, p_beats_champion: cell.p_beats_champion });
+    }
+  }
+  const md = cli(['compare', a.folder, b.folder]).stdout;
+  expect(md).toContain('## Metrics (out of sample: champion cell inverse_vol_30 record of A, champion cell inverse_vol_30 record of B)');
+  expect(md).toContain('## Cells (out of sample; by rank in B)');
+  expect(md).toContain('| inverse_vol_30 (champion of A and B) |');
+  // Tournaments hold no weights of their own.
+  expect(md).not.toContain('## Weights that changed most');
+});
+
 test('bad input: a folder that is not a run, an unknown format', () => {
   const r = cli(['compare', A.folder, tmp]);
   expect(r.code).toBe(2);
