@@ -7,7 +7,6 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { isPlainObject } from '../config/origins.js';
-import { inputError } from '../core/errors.js';
 import { plan } from '../api/plan.js';
 import type { ConfigChange, PlanResult } from '../api/types.js';
 import { formatText } from './format.js';
@@ -59,8 +58,12 @@ export function registerPlanCommand(program: Command): void {
     .action(async (file: string, opts: PlanCliOptions) => {
       const p = await plan(file, opts);
       if (!p.valid) {
+        // As `run` says it: the located diagnostics, then one line (no second error pointing back at validate).
+        if (opts.json) writeJson({ valid: false, file: p.file, diagnostics: p.diagnostics });
         process.stderr.write(formatText(p.diagnostics));
-        throw inputError('CONFIG_INVALID', `${p.file} is not valid`);
+        process.stderr.write(`${p.file} is not valid; nothing planned.\n`);
+        process.exitCode = 2;
+        return;
       }
       if (p.tournament) {
         process.stdout.write(tournamentPlan(p, opts.json));

@@ -29,8 +29,10 @@ export function registerValidateCommand(program: Command): void {
       .command('validate')
       .description('validate pipeline files (every layer, every problem, with file:line:col); runs nothing')
       .argument('<paths...>', 'pipeline files or folders')
-      .option('--format <format>', `output format: ${FORMATS.join(' | ')}`, 'text'),
-  ).action(async (paths: string[], opts: ValidateOptions) => {
+      .option('--format <format>', `output format: ${FORMATS.join(' | ')}`, 'text')
+      .option('--json', 'the same as --format json'),
+  ).action(async (paths: string[], given: ValidateOptions & { json?: boolean }) => {
+    const opts = given.json ? { ...given, format: 'json' as const } : given;
     if (!FORMATS.includes(opts.format)) throw inputError('USAGE', `unknown --format '${opts.format}'`, `Use one of: ${FORMATS.join(', ')}.`);
     const r = await validatePaths(paths, opts);
     process.stdout.write(r.output);

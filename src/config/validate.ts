@@ -136,9 +136,11 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
     diagnostics.push(...(composed.brokenExtends ? ds.filter((d) => d.code !== 'SCHEMA_MISSING_KEY') : ds));
   }
   if (typeof doc.lakehouse === 'string') {
+    const written = doc.lakehouse;
     doc.lakehouse = rebase(doc.lakehouse, origins, ['lakehouse'], baseDir);
+    // Named as written at the location shown (a base file's own path, relative to that file), and where it resolves.
     if (!existsSync(resolve(baseDir, doc.lakehouse as string)))
-      diagnostics.push(diag('REF_PATH_NOT_FOUND', locateIn(origins, ['lakehouse']), `lakehouse folder '${doc.lakehouse}' does not exist (yet)`, 'Fill it with `pipeline-run lakehouse seed|import|ingest`; runs read it read-only.', 'warning'));
+      diagnostics.push(diag('REF_PATH_NOT_FOUND', locateIn(origins, ['lakehouse']), `lakehouse folder '${written}' (${displayPath(resolve(baseDir, doc.lakehouse as string))}) does not exist (yet)`, 'Fill it with `pipeline-run lakehouse seed|import|ingest`; runs read it read-only.', 'warning'));
   }
   if (doc.version !== undefined && (typeof doc.version === 'string' || typeof doc.version === 'number')) {
     const v = checkVersion(doc.version);

@@ -51,6 +51,10 @@ describe('validate', () => {
       '5:24:PLUGIN_UNKNOWN',
       '7:15:PARAM_UNKNOWN_KEY',
     ]);
+    // --json, as every other command takes it, is the same report.
+    const alias = cli(['validate', '--json', f]);
+    expect(alias.code).toBe(2);
+    expect(alias.stdout).toBe(r.stdout);
   });
 
   test('github format emits workflow annotations', () => {
@@ -245,7 +249,13 @@ describe('plan, plugins, schema', () => {
     writeFileSync(a, 'pipeline: selection\nversion: "4.0"\nname: p\nstages:\n  - type: clustering\n    params: { threshold: 0.7 }\n');
     writeFileSync(b, 'pipeline: selection\nversion: "4.0"\nname: p\nstages:\n  - type: clustering\n    params: { threshold: 0.5, max_clusters: 10 }\n');
     // clustering alone needs returns: the graph layer refuses it; plan refuses invalid files with exit 2.
-    expect(cli(['plan', a]).code).toBe(2);
+    const invalid = cli(['plan', a]);
+    expect(invalid.code).toBe(2);
+    // The located diagnostics and one closing line, as `run` says it; no second error sending the reader to validate.
+    expect(invalid.stderr).toContain('error GRAPH_MISSING_INPUT');
+    expect(invalid.stderr).toContain(`${a} is not valid; nothing planned.`);
+    expect(invalid.stderr).not.toContain('CONFIG_INVALID');
+    expect(JSON.parse(cli(['plan', a, '--json']).stdout)).toMatchObject({ valid: false, diagnostics: [expect.objectContaining({ code: 'GRAPH_MISSING_INPUT' })] });
     const head = 'pipeline: selection\nversion: "4.0"\nname: p\nstages:\n  - type: ingestion\n';
     writeFileSync(a, `${head}  - type: clustering\n    params: { threshold: 0.7 }\n`);
     writeFileSync(b, `${head}  - type: clustering\n    params: { threshold: 0.5, max_clusters: 10 }\n`);
