@@ -123,7 +123,7 @@ export const ERRORS = {
   TREE_MISMATCH: { exit: 1, summary: 'the weight tree and the flattened weights disagree' },
   SLEEVE_UNKNOWN: { exit: 1, summary: 'a meta stage asked for a sleeve the meta pipeline does not declare' },
   TOURNAMENT_CHAMPION_FAILED: { exit: 1, summary: "a tournament's champion cell failed: every other cell is compared with it", hint: 'Fix the champion, or name another one (champion: <cell id>); cells.json lists every cell with its error.' },
-  TOURNAMENT_ALL_CELLS_FAILED: { exit: 1, summary: 'every cell of a tournament failed', hint: "Each failed cell keeps its run folder under cells/ with the error; cells.json lists them." },
+  TOURNAMENT_ALL_CELLS_FAILED: { exit: 1, summary: 'every cell of a tournament failed', hint: 'cells.json lists every cell with its error, and its run folder under cells/ when it left one.' },
   TOURNAMENT_NO_COMMON_DAYS: { exit: 1, summary: 'the cells of a tournament that ran share fewer than 3 days of out-of-sample returns', hint: "Cells are compared on the days they all have: check the cells' backtest periods (cells.json lists each cell's days)." },
   CELL_UNKNOWN: { exit: 1, summary: 'a tournament stage asked for a cell the tournament does not declare (a bug)' },
   CHILD_RUN_FAILED: { exit: 1, summary: "a sleeve's or cell's worker could not run it (it no longer validates as its parent did, or the worker crashed); recorded as that child's error" },

@@ -120,6 +120,13 @@ const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 export const parentJobId = (role: string, childIds: string[]) => `p${sha(`${role}\n${[...childIds].sort().join('\n')}`).slice(0, 40)}`;
 /** A child without a content identity (a live scanner): unique to this submission. */
 export const oneOffJobId = (expectHash: string) => `x${sha(`${expectHash}\n${randomUUID()}`).slice(0, 40)}`;
+/**
+ * A child's job id: its content identity (the result cache's key) and its place in a batch (a sleeve or a cell, and
+ * its name there). The same batch submitted again attaches to its jobs; another batch that computes the same thing (a
+ * meta's sleeve that is also a tournament's cell) has jobs of its own, so it never waits on, or adopts, a job whose
+ * run belongs to a batch that may never be collected.
+ */
+export const childJobId = (key: string, role: 'sleeve' | 'cell', name: string) => `c${sha(`${key}\n${role}\n${name}`).slice(0, 40)}`;
 /** The n-th repeat of a content key within one flow: its own job, with an id stable across submissions. */
 export const derivedJobId = (key: string, n: number) => `d${sha(`${key}#${n}`).slice(0, 40)}`;
 

@@ -17,7 +17,7 @@ import { FractalError, runError } from '../core/errors.js';
 import type { ChildRun } from '../core/plugin.js';
 import type { CellExecutor, SleeveExecutor, SleeveTask } from '../pipeline/executor.js';
 import { fractalVersion } from '../runs/manifest.js';
-import { adopt, childJobOptions, connect, EVENTS_MAX_LEN, derivedJobId, gatherJobOptions, jobDir, oneOffJobId, parentJobId, parseReason, portable, type ChildJobData, type ChildPointer, type GatherJobData } from './queue-common.js';
+import { adopt, childJobId, childJobOptions, connect, EVENTS_MAX_LEN, derivedJobId, gatherJobOptions, jobDir, oneOffJobId, parentJobId, parseReason, portable, type ChildJobData, type ChildPointer, type GatherJobData } from './queue-common.js';
 
 export interface QueueExecutorOptions {
   url: string;
@@ -37,6 +37,11 @@ interface Planned {
   id: string;
   children: Planned[];
 }
+
+/** Failures of a worker's set-up, not of the child it was given (queue-worker.ts checks them before running it). */
+const WORKER_SETUP_CODES = new Set(['QUEUE_CONFIG_MISMATCH', 'QUEUE_DATA_MISMATCH', 'QUEUE_ENGINE_MISMATCH', 'QUEUE_RESULT_MISSING']);
+/** `message` without a leading `prefix` (the worker's messages already name their child: once is enough). */
+const without = (message: string, prefix: string) => (message.startsWith(prefix) ? message.slice(prefix.length) : message);
 
 export function queueExecutors(o: QueueExecutorOptions): QueueExecutors {
   const connection = connect(o.url);
@@ -66,16 +71,18 @@ export function queueExecutors(o: QueueExecutorOptions): QueueExecutors {
     });
 
   /**
-   * Job ids for the tasks: content keys. A key met again in one flow (the same sleeve under several meta cells)
-   * gets a derived id, the same on every submission of the flow (`<key>#<n>` hashed), so a resubmission still attaches.
+   * Job ids for the tasks: content keys in their batch (childJobId). A key met again in one flow (the same sleeve
+   * under several meta cells) gets a derived id, the same on every submission of the flow (`<key>#<n>` hashed), so a
+   * resubmission still attaches.
    */
-  const plan = (tasks: SleeveTask[], seen: Map<string, number>): Planned[] =>
+  const plan = (tasks: SleeveTask[], role: 'sleeve' | 'cell', seen: Map<string, number>): Planned[] =>
     tasks.map((task) => {
-      const key = task.key ?? oneOffJobId(task.expectHash);
+      const key = task.key ? childJobId(task.key, role, task.name) : oneOffJobId(task.expectHash);
       const n = seen.get(key) ?? 0;
       seen.set(key, n + 1);
       const id = n === 0 ? key : derivedJobId(key, n);
-      return { task, id, children: plan(task.children ?? [], seen) };
+      // A nested meta's own sleeves are sleeves, whatever its role.
+      return { task, id, children: plan(task.children ?? [], 'sleeve', seen) };
     });
 
   const flowChild = (p: Planned, role: 'sleeve' | 'cell', runsRoot: string): FlowJob => {
@@ -100,7 +107,7 @@ export function queueExecutors(o: QueueExecutorOptions): QueueExecutors {
   async function submit(role: 'sleeves' | 'cells', tasks: SleeveTask[], onDone?: (n: number) => void): Promise<{ planned: Planned[]; runsRoot: string; processed: Map<string, ChildPointer>; failed: Map<string, string>; parent: string }> {
     listen();
     const runsRoot = tasks[0].cacheRoot;
-    const planned = plan(tasks, new Map());
+    const planned = plan(tasks, role === 'sleeves' ? 'sleeve' : 'cell', new Map());
     const parent = parentJobId(role, planned.map((p) => p.id));
     const folder = relative(runsRoot, tasks[0].outRoot);
     const gather: GatherJobData = { role, run: folder.split('/')[0] ?? '', folder, children: tasks.length, submitted_at: new Date().toISOString() };
@@ -164,10 +171,15 @@ export function queueExecutors(o: QueueExecutorOptions): QueueExecutors {
       const out: ChildRun[] = [];
       for (const p of planned) {
         const pointer = processed.get(p.id);
-        if (pointer) out.push(adopt(pointer.result, runsRoot, p.task.outRoot));
+        if (pointer) out.push({ ...adopt(pointer.result, runsRoot, p.task.outRoot), name: p.task.name });
         else out.push(await failedChild(p, failed.get(p.id) ?? (await reasonOf(p.id)), runsRoot));
       }
       await release(parent, planned, runsRoot);
+      // A worker set up unlike the submitter (other files, data, version or runs root) fails whatever cells it takes,
+      // and fast, so it takes most of them: that is the set-up's failure, not the cells'. The tournament fails with
+      // it, as a meta does, instead of comparing the few cells the good workers ran.
+      const setup = out.find((r) => r.error && WORKER_SETUP_CODES.has(r.error.code));
+      if (setup) throw new FractalError(setup.error!.code as never, `cell ${setup.name}: ${without(setup.error!.message, `cell ${setup.name}: `)}`, { exitCode: 1 });
       return out;
     },
   };
@@ -189,12 +201,12 @@ export function queueExecutors(o: QueueExecutorOptions): QueueExecutors {
           const deep = job ? await failedLeaf(job) : undefined;
           const { code, message } = parseReason(deep ?? job?.failedReason);
           await release(parent, planned, runsRoot);
-          throw new FractalError(code as never, `sleeve ${p.task.name}: ${message}`, { exitCode: 1 });
+          throw new FractalError(code as never, `sleeve ${p.task.name}: ${without(message, `sleeve ${p.task.name}: `)}`, { exitCode: 1 });
         }
         await release(parent, planned, runsRoot);
         throw runError('QUEUE_JOB_FAILED', `the sleeves' job ${parent} failed without a failed sleeve job (removed from Redis?)`);
       }
-      const out = planned.map((p) => adopt(processed.get(p.id)!.result, runsRoot, p.task.outRoot));
+      const out = planned.map((p) => ({ ...adopt(processed.get(p.id)!.result, runsRoot, p.task.outRoot), name: p.task.name }));
       await release(parent, planned, runsRoot);
       return out;
     },

@@ -61,7 +61,8 @@ export class TournamentCellsStage implements Stage<TournamentContext, Tournament
       : [];
     env.progress('cells', toRun.length, toRun.length);
     for (const run of runs) {
-      const c = t.cells.find((x) => x.id === run.name)!;
+      const c = t.cells.find((x) => x.id === run.name);
+      if (!c) throw runError('QUEUE_JOB_FAILED', `a cell's run came back as '${run.name}', which is no cell of this tournament`, 'Run the tournament again; report it if it recurs.');
       const rel = run.folder.startsWith(env.runDir) ? run.folder.slice(env.runDir.length + 1) : run.folder || null;
       if (run.outcome !== 'succeeded' || !run.result) {
         const error = run.error ?? { code: 'CHILD_NO_RETURNS', message: 'the run produced no out-of-sample returns', stage: null };
@@ -87,7 +88,7 @@ export class TournamentCellsStage implements Stage<TournamentContext, Tournament
     const champion = ctx.cells.find((c) => c.id === t.champion)!;
     env.audit.event('tournament_cells', 'cells_done', { cells: ctx.cells.length, cached: ctx.cells.filter((c) => c.cached).length, failed: failed.map((c) => c.id) });
     if (failed.length === ctx.cells.length)
-      throw runError('TOURNAMENT_ALL_CELLS_FAILED', `every cell failed (${failed.map((c) => `${c.id}: ${c.error?.message}`).join('; ')})`, 'Each failed cell keeps its run folder under cells/ with the error; cells.json lists them.');
+      throw runError('TOURNAMENT_ALL_CELLS_FAILED', `every cell failed (${failed.length}): ${failed.slice(0, 3).map((c) => `${c.id}: ${c.error?.message}`).join('; ')}${failed.length > 3 ? `; and ${failed.length - 3} more` : ''}`, 'cells.json lists every cell with its error, and its run folder under cells/ when it left one.');
     if (champion.outcome === 'failed')
       throw runError('TOURNAMENT_CHAMPION_FAILED', `the champion '${champion.id}' failed: ${champion.error?.message}`, 'Every cell is compared with the champion: fix it, or name another champion. cells.json lists every cell.');
     return ctx;

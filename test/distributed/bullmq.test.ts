@@ -258,9 +258,39 @@ test('a worker whose lakehouse holds other data refuses the sleeve (QUEUE_DATA_M
   const error = (r.summary as unknown as { error: { code: string; message: string } }).error;
   expect(error.code).toBe('QUEUE_DATA_MISMATCH');
   expect(error.message).toMatch(/^sleeve (long|short): .*the lakehouse .*other-lh gives data/);
-  // Refused once: an input problem is not retried.
+  // Refused once: an input problem is not retried; the sleeve is named once.
   const name = /^sleeve (\S+):/.exec(error.message)![1];
+  expect(error.message).not.toContain(`sleeve ${name}: sleeve`);
   expect(w.count(new RegExp(`sleeve ${name} \\S+ started`))).toBe(1);
+  // A tournament on such a worker fails with the same error: a worker set up unlike the submitter fails every cell it
+  // takes, and fast; the tournament used to "succeed" comparing the few cells a good worker ran.
+  const t = await submit(s, [...TOURNAMENT(), '--no-cache'], out);
+  expect(t.code).toBe(1);
+  const tError = (t.summary as unknown as { error: { code: string; message: string } }).error;
+  expect(tError.code).toBe('QUEUE_DATA_MISMATCH');
+  expect(tError.message).toMatch(/^cell \S+: .*the lakehouse .*other-lh gives data/);
+  expect(tError.message).not.toMatch(/^cell (\S+): cell \1/);
+}, 300_000);
+
+test('a batch never collected (its submitter killed) does not hold up another batch that computes the same child', async () => {
+  // crypto_meta's sleeve `long` is crypto_long.yaml as written: the very work of the tournament's champion cell.
+  const s = await redis();
+  const out = join(tmp, 'uncollected');
+  const w = worker(s, out);
+  const meta = pipelineRun([join(tmp, 'crypto_meta.yaml'), '--no-cache', '--out', out, '--lakehouse', lh, '--executor', 'bullmq', '--redis', s.url]);
+  procs.push(meta);
+  await w.waitFor(/sleeve \S+ \S+ started/);
+  meta.kill('SIGKILL');
+  await meta.exited;
+  // The worker finishes the dead batch's sleeves; nobody collects them.
+  await w.waitFor(/gather \S+ started/);
+  const t = await submit(s, [...TOURNAMENT(), '--no-cache'], out);
+  expect(t.code).toBe(0);
+  expect(t.summary.outcome).toBe('succeeded');
+  const cells = JSON.parse(readFileSync(join(t.summary.folder, 'cells.json'), 'utf8')) as { id: string; outcome: string }[];
+  expect(cells.map((c) => [c.id, c.outcome])).toEqual(cells.map((c) => [c.id, 'succeeded']));
+  expect(Object.values(cellRuns(t.summary.folder))).toEqual([1, 1, 1, 1]);
+  for (const f of ['tournament.json', 'cells.json']) expect(bytes(t.summary.folder, f)).toEqual(bytes(localT(), f));
 }, 300_000);
 
 test('usage: --executor bullmq without a Redis URL, an unknown executor, an unreachable Redis', () => {
