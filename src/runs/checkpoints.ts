@@ -82,6 +82,48 @@ export function isPlainData(v: unknown, seen = new Set<unknown>()): boolean {
   return true;
 }
 
+/**
+ * A copy of plain data whose V8 serialisation depends on its values alone. V8 writes an array in one of two forms
+ * by how its elements are stored (packed: dense; holey: sparse), and a typed array with its whole underlying buffer:
+ * the same cells made in this process and read back from a worker's JSON gave two blobs. Here every array is built
+ * by push (packed), every typed array owns exactly its bytes; shared references stay shared.
+ */
+export function canonicalCopy<T>(value: T, made = new Map<unknown, unknown>()): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (made.has(value)) return made.get(value) as T;
+  const v = value as unknown;
+  let out: unknown;
+  if (Array.isArray(v)) {
+    const a: unknown[] = [];
+    made.set(v, a);
+    for (let i = 0; i < v.length; i++) a.push(canonicalCopy(v[i], made));
+    return a as T;
+  }
+  if (ArrayBuffer.isView(v)) {
+    const whole = v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && !(v.buffer instanceof SharedArrayBuffer);
+    out = whole ? v : v instanceof DataView ? new DataView(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength)) : new (v.constructor as new (x: ArrayBufferView) => ArrayBufferView)(v);
+  } else if (v instanceof Map) {
+    const m = new Map();
+    made.set(v, m);
+    for (const [k, x] of v) m.set(canonicalCopy(k, made), canonicalCopy(x, made));
+    return m as T;
+  } else if (v instanceof Set) {
+    const st = new Set();
+    made.set(v, st);
+    for (const x of v) st.add(canonicalCopy(x, made));
+    return st as T;
+  } else if (v instanceof Date || v instanceof RegExp || v instanceof ArrayBuffer) out = v;
+  else {
+    const from = v as Record<string, unknown>;
+    const o: Record<string, unknown> = Object.getPrototypeOf(from) === null ? Object.create(null) : {};
+    made.set(v, o);
+    for (const k of Object.keys(from)) o[k] = canonicalCopy(from[k], made);
+    return o as T;
+  }
+  made.set(v, out);
+  return out as T;
+}
+
 /** The context's fields by name: its own keys but `extra`, and each of ctx.extra's as `extra.<key>`. */
 export function contextFields(ctx: object): Map<string, unknown> {
   const out = new Map<string, unknown>();
@@ -108,7 +150,7 @@ export class CheckpointWriter {
 
   /** Stores one field's value (once per content) and returns its hash. */
   blob(value: unknown): string {
-    const bytes = serialize(value);
+    const bytes = serialize(canonicalCopy(value));
     const sha = createHash('sha256').update(bytes).digest('hex');
     this.store(sha, bytes);
     return sha;

@@ -65,6 +65,17 @@ const local = (args: string[], out: string) => {
   return JSON.parse(r.stdout).folder as string;
 };
 
+/** Every stage checkpoint's fields, each as its blob's bytes (latin1) with run ids taken out. */
+const checkpointBlobs = (folder: string) => {
+  const dir = join(folder, 'checkpoints');
+  const out: Record<string, string> = {};
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+    const cp = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { type: string; fields: Record<string, string> };
+    for (const [field, sha] of Object.entries(cp.fields)) out[`${cp.type}.${field}`] = readFileSync(join(dir, 'blobs', sha), 'latin1').replace(/\d{8}T\d{6}Z-[0-9a-f]{6}/g, 'RUN_ID');
+  }
+  return out;
+};
+
 /** Each cell's run folders (a cell run twice would leave two). */
 const cellRuns = (folder: string) => Object.fromEntries(readdirSync(join(folder, 'cells')).map((c) => [c, readdirSync(join(folder, 'cells', c)).length]));
 
@@ -87,6 +98,9 @@ test('the same bytes as --executor local with 1 and with 3 workers: a tournament
     expect(t.code).toBe(0);
     for (const f of ['tournament.json', 'cells.json']) expect({ workers, f, text: bytes(t.summary.folder, f) }).toEqual({ workers, f, text: bytes(localT(), f) });
     expect(readFileSync(join(t.summary.folder, 'cell_returns.arrow')).equals(readFileSync(join(localTournament, 'cell_returns.arrow')))).toBe(true);
+    // The stages' checkpoints too: each field's blob, run ids apart (a cell made here and one read back from a
+    // worker's JSON once serialised as a sparse and a dense array).
+    expect({ workers, blobs: checkpointBlobs(t.summary.folder) }).toEqual({ workers, blobs: checkpointBlobs(localTournament) });
     expect(cellRuns(t.summary.folder)).toEqual(cellRuns(localTournament));
     const m = await submit(s, [join(tmp, 'nested_meta.yaml'), '--no-cache'], out);
     expect(m.code).toBe(0);

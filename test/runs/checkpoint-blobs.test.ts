@@ -104,3 +104,42 @@ describe('--reuse latest', () => {
     }
   });
 });
+
+describe('a blob depends on the values alone (found comparing a BullMQ run with a local one)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fractal-cp-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a holey array and a packed one with the same values: one blob (V8 writes them as sparse and dense)', () => {
+    const holey: number[] = new Array(3);
+    holey[2] = 3;
+    holey[0] = 1;
+    holey[1] = 2;
+    const packed = JSON.parse('[1,2,3]') as number[];
+    // The premise: V8 itself serialises the two differently.
+    expect(Buffer.from(serialize(holey)).equals(Buffer.from(serialize(packed)))).toBe(false);
+    const w = new CheckpointWriter(dir);
+    expect(w.blob([{ cells: holey }])).toBe(w.blob([{ cells: packed }]));
+    expect(readBlob(dir, w.blob([{ cells: holey }]))).toEqual([{ cells: [1, 2, 3] }]);
+  });
+
+  it('a typed array viewing part of a larger buffer: the blob of its own values, not of the buffer', () => {
+    const big = new Float64Array([9, 9, 1.5, -2, 9]);
+    const view = big.subarray(2, 4);
+    const own = Float64Array.of(1.5, -2);
+    const w = new CheckpointWriter(dir);
+    expect(w.blob({ values: view })).toBe(w.blob({ values: own }));
+    expect(readBlob(dir, w.blob({ values: view }))).toEqual({ values: own });
+  });
+
+  it('maps, sets, dates and shared references survive the copy as they are', () => {
+    const shared = { symbol: 'A' };
+    const value = { m: new Map([['k', [shared]]]), s: new Set([1, 2]), d: new Date(Date.UTC(2024, 0, 2)), again: shared };
+    const w = new CheckpointWriter(dir);
+    const back = readBlob(dir, w.blob(value)) as typeof value;
+    expect(back).toEqual(value);
+    expect(back.again).toBe(back.m.get('k')![0]);
+  });
+});
