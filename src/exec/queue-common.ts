@@ -42,6 +42,28 @@ export function connect(url: string, extra: RedisOptions = {}): Redis {
   return r;
 }
 
+/**
+ * An 'error' listener for BullMQ's objects while Redis is away: one line at most every `everyMs` with how many like it
+ * were held back (the connections retry every 2 s or less, each failure an event). Without a listener BullMQ prints
+ * every error object whole on stderr, several times a second per connection.
+ */
+export function rateLimitedErrors(log: (m: string) => void, what: string, everyMs = 30_000): (err: Error) => void {
+  // By message: another error is said at once, the same one again only after `everyMs`.
+  const seen = new Map<string, { last: number; held: number }>();
+  return (err) => {
+    const now = Date.now();
+    const s = seen.get(err.message) ?? { last: -Infinity, held: 0 };
+    seen.set(err.message, s);
+    if (now - s.last < everyMs) {
+      s.held++;
+      return;
+    }
+    log(`${what}: ${err.message}${s.held ? ` (and ${s.held} more since the last such line)` : ''}; retrying`);
+    s.last = now;
+    s.held = 0;
+  };
+}
+
 /** Fails fast with a coded error when Redis does not answer within `ms`. Warns about a policy that may evict jobs. */
 export async function checkRedis(url: string, ms = 5000, warn: (m: string) => void = () => {}): Promise<void> {
   const r = new Redis(url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, connectTimeout: ms, retryStrategy: () => null });

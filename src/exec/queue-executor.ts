@@ -17,7 +17,7 @@ import { FractalError, runError } from '../core/errors.js';
 import type { ChildRun } from '../core/plugin.js';
 import type { CellExecutor, SleeveExecutor, SleeveTask } from '../pipeline/executor.js';
 import { fractalVersion } from '../runs/manifest.js';
-import { adopt, childJobId, childJobOptions, connect, EVENTS_MAX_LEN, derivedJobId, gatherJobOptions, jobDir, oneOffJobId, parentJobId, parseReason, portable, type ChildJobData, type ChildPointer, type GatherJobData } from './queue-common.js';
+import { adopt, childJobId, childJobOptions, connect, rateLimitedErrors, EVENTS_MAX_LEN, derivedJobId, gatherJobOptions, jobDir, oneOffJobId, parentJobId, parseReason, portable, type ChildJobData, type ChildPointer, type GatherJobData } from './queue-common.js';
 
 export interface QueueExecutorOptions {
   url: string;
@@ -48,6 +48,10 @@ export function queueExecutors(o: QueueExecutorOptions): QueueExecutors {
   const eventsConnection = connect(o.url);
   const queue = new Queue(o.queue, { connection, streams: { events: { maxLen: EVENTS_MAX_LEN } } });
   const flows = new FlowProducer({ connection });
+  // Redis away: the waits retry on their own; say so now and then, not several times a second.
+  const trouble = rateLimitedErrors(o.log, 'queue: redis');
+  queue.on('error', trouble);
+  flows.on('error', trouble);
   let events: QueueEvents | undefined;
   const waiters = new Set<() => void>();
   const wake = () => {
@@ -56,7 +60,7 @@ export function queueExecutors(o: QueueExecutorOptions): QueueExecutors {
   const listen = () => {
     if (events) return;
     events = new QueueEvents(o.queue, { connection: eventsConnection });
-    events.on('error', () => {});
+    events.on('error', trouble);
     for (const e of ['completed', 'failed', 'stalled', 'active'] as const) events.on(e, wake);
   };
   const pause = (ms: number) =>

@@ -24,7 +24,7 @@ import { flushTracing, startTracing, tracingRequested, withSpan, withTraceContex
 import { childRunOf } from '../pipeline/sleeve-result.js';
 import { fractalVersion } from '../runs/manifest.js';
 import { dataIdentityOf } from '../runs/result-cache.js';
-import { adopt, childRunJson, connect, EVENTS_MAX_LEN, jobDir, localPath, type ChildJobData, type ChildPointer, type GatherJobData } from './queue-common.js';
+import { adopt, childRunJson, connect, EVENTS_MAX_LEN, rateLimitedErrors, jobDir, localPath, type ChildJobData, type ChildPointer, type GatherJobData } from './queue-common.js';
 
 export interface WorkerOptions {
   url: string;
@@ -144,7 +144,9 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     },
     { connection: workerConnection, concurrency: o.concurrency, lockDuration: o.lockMs, stalledInterval: Math.max(1000, Math.round(o.lockMs / 2)), maxStalledCount: 2 },
   );
-  worker.on('error', (err) => o.log(`worker: ${err.message}`));
+  const trouble = rateLimitedErrors(o.log, 'redis');
+  worker.on('error', trouble);
+  queue.on('error', trouble);
   worker.on('active', (job) => o.log(`${job.name === 'gather' ? 'gather' : `${(job.data as ChildJobData).role} ${(job.data as ChildJobData).name}`} ${job.id} started`));
   worker.on('completed', (job) => o.log(`${job.id} done`));
   worker.on('failed', (job, err) => o.log(`${job?.id} failed: ${err.message}`));
