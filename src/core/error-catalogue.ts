@@ -46,7 +46,7 @@ export const ERRORS = {
   LAKEHOUSE_DUPLICATE: { exit: 2, summary: 'one write names the same venue/symbol twice' },
   LAKEHOUSE_SOURCE_CLASH: { exit: 2, summary: 'an import would overwrite symbols stored from another source; nothing was written', hint: 'Pass --replace to overwrite them, or import under another --venue.' },
   LAKEHOUSE_CORRUPT: { exit: 1, summary: 'a stored file does not match its checksum or cannot be decoded', hint: LAKEHOUSE_FIX },
-  LAKEHOUSE_REGISTRY: { exit: 1, summary: "the lakehouse's registry.json is unreadable", hint: 'Run `lakehouse verify`; restore the folder from a backup if it persists.' },
+  LAKEHOUSE_REGISTRY: { exit: 1, summary: "the lakehouse's registry.json is unreadable", hint: 'Every reader, verify and repair included, starts from registry.json: restore it (or the folder) from a backup, or build the lakehouse again by importing its sources.' },
   LAKEHOUSE_JOURNAL: { exit: 1, summary: "the lakehouse's commit journal is unreadable or names files that are gone", hint: 'It is written atomically, so this is outside damage: restore the folder from a backup.' },
   LAKEHOUSE_LOCKED: { exit: 1, summary: 'another process held the lakehouse writer lock for longer than the wait', hint: 'Wait for the other writer, or remove a stale lock that `lakehouse status` names.' },
   LAKEHOUSE_READ_ONLY: { exit: 1, summary: 'a write through a lakehouse handle opened read-only (a bug in the caller)' },

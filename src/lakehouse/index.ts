@@ -64,6 +64,12 @@ export { combinedDataIdentity, dataIdentity, generateSynthetic };
 export const DEFAULT_LAKEHOUSE = './lakehouse';
 
 /** --lakehouse flag, else FRACTAL_LAKEHOUSE, else ./lakehouse. */
+/** The import that takes a CSV source again into the same venue of the same lakehouse, as a command to run. */
+function importCommand(path: string, layout: string | undefined, venue: string, assetType: string, root: string): string {
+  const arg = (x: string) => (/^[\w./@:+-]+$/.test(x) ? x : `'${x.replace(/'/g, `'\\''`)}'`);
+  return ['pipeline-run lakehouse import', arg(path), ...(layout ? ['--layout', layout] : []), '--venue', arg(venue), '--asset-type', assetType, '--lakehouse', arg(root)].join(' ');
+}
+
 export function resolveLakehousePath(flag?: string): string {
   return resolve(flag ?? process.env.FRACTAL_LAKEHOUSE ?? DEFAULT_LAKEHOUSE);
 }
@@ -414,7 +420,7 @@ export class Lakehouse {
         const w = got.find((g) => g.meta.symbol === e.symbol);
         const change = w ? await sourceChange(this.store, e, w.data) : undefined;
         if (!w) skipped.push({ key, why: `${src.path} no longer has ${e.symbol}`, reason: 'symbol_gone' });
-        else if (change) skipped.push({ key, why: `the source changed since it was imported: ${change}; nothing was written for it (run \`pipeline-run lakehouse import ${src.path}\` to take the new rows)`, reason: 'source_changed' });
+        else if (change) skipped.push({ key, why: `the source changed since it was imported: ${change}; nothing was written for it (run \`${importCommand(src.path, src.layout, e.venue, e.asset_type, this.root)}\` to take the new rows)`, reason: 'source_changed' });
         else writes.push({ ...w, meta: { ...w.meta, exchange: e.exchange, sector: e.sector, market_cap_rank: e.market_cap_rank } });
       } catch (err) {
         skipped.push({ key, why: `${describeSource(src)}: ${messageOf(err).split('\n')[0]}`, reason: 'source_unreadable' });

@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import { readFile, rename, mkdir, unlink, readdir, stat, access } from 'node:fs/promises';
-import { join, dirname, resolve } from 'node:path';
+import { join, dirname, resolve, sep } from 'node:path';
 import { Table, makeData, makeVector, DateDay, Float64, Int32, Utf8, vectorFromArray, tableToIPC, tableFromIPC } from 'apache-arrow';
 import { FractalError, inputError, runError, systemError } from '../core/errors.js';
 import { parseJsonText } from '../util/json-text.js';
@@ -84,7 +84,7 @@ export function sha256(buf: Uint8Array): string {
 function checkBytes(buf: Uint8Array, e: RegistryEntry, path: string, key: string): void {
   readCounters.hashed++;
   if (sha256(buf) !== e.checksum)
-    throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) does not match its registry checksum: the file changed or is damaged`, 'Run `pipeline-run lakehouse verify` to see every damaged file and `lakehouse repair` to re-fetch them.');
+    throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) does not match its registry checksum: the file changed or is damaged`, repairHint(path));
 }
 
 /** How reads went in this thread: tests prove with these that a fast path ran (or that a file was hashed). */
@@ -147,8 +147,18 @@ function readChecked(e: RegistryEntry, path: string, key: string, into: (size: n
     return { buf: bytes, hashed };
   } catch (err) {
     if (err instanceof FractalError) throw err;
-    throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${messageOf(err)}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
+    throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${messageOf(err)}`, repairHint(path), { cause: err });
   }
+}
+
+/**
+ * What to run about a damaged file, naming its lakehouse (the folder above its ohlcv/ tree), so the commands check
+ * the lakehouse the run read and not ./lakehouse.
+ */
+function repairHint(file: string): string {
+  const at = file.lastIndexOf(`${sep}ohlcv${sep}`);
+  const flag = at > 0 ? ` --lakehouse ${/^[\w./@:+-]+$/.test(file.slice(0, at)) ? file.slice(0, at) : `'${file.slice(0, at)}'`}` : '';
+  return `Run \`pipeline-run lakehouse verify${flag}\` to see every damaged file and \`pipeline-run lakehouse repair${flag}\` to restore them from their sources.`;
 }
 
 /** Why the rows read from a file do not fit its registry entry (count, first and last date, order), or undefined. */
@@ -165,7 +175,7 @@ function shapeProblem(date: Int32Array, e: RegistryEntry): string | undefined {
 const dayText = (day: number) => (Math.abs(day) < 1e6 ? isoFromDay(day) : `day ${day}`);
 
 function corrupt(path: string, key: string, why: string): FractalError {
-  return runError('LAKEHOUSE_CORRUPT', `${path} (${key}) does not fit its registry entry: ${why}`, 'Run `pipeline-run lakehouse verify` and `lakehouse repair`.');
+  return runError('LAKEHOUSE_CORRUPT', `${path} (${key}) does not fit its registry entry: ${why}`, repairHint(path));
 }
 
 /**
@@ -284,7 +294,7 @@ export function decodeOhlcv(buf: Uint8Array, what = 'file'): Ohlcv {
   try {
     table = tableFromIPC(buf);
   } catch (err) {
-    throw runError('LAKEHOUSE_CORRUPT', `${what} is not a readable Arrow IPC file: ${messageOf(err)}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
+    throw runError('LAKEHOUSE_CORRUPT', `${what} is not a readable Arrow IPC file: ${messageOf(err)}`, repairHint(what), { cause: err });
   }
   try {
     return {
@@ -297,7 +307,7 @@ export function decodeOhlcv(buf: Uint8Array, what = 'file'): Ohlcv {
       ...(table.getChild('funding') ? { funding: column(table, 'funding', Float64Array) } : {}),
     };
   } catch (err) {
-    throw runError('LAKEHOUSE_CORRUPT', `${what}: ${messageOf(err)}`, 'Run `lakehouse verify` and `lakehouse repair`.', { cause: err });
+    throw runError('LAKEHOUSE_CORRUPT', `${what}: ${messageOf(err)}`, repairHint(what), { cause: err });
   }
 }
 

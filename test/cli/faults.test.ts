@@ -263,5 +263,10 @@ describe('6. lakehouse repair keeps the venue calendar and never mixes a changed
     const changed = JSON.parse(run(['lakehouse', 'repair', '--json', '--lakehouse', lh]).stdout);
     expect(changed.skipped).toEqual([{ key: 'csv/BBB', reason: 'source_changed', why: expect.stringContaining(`2 row(s) differ (first on ${day(30)})`) }]);
     expect(bbb().rows).toBe(60);
+    // The import it suggests, run as written, takes the new rows into this lakehouse's venue: nothing left to skip.
+    const suggested = /run `pipeline-run (lakehouse import [^`]+)`/.exec(changed.skipped[0].why)![1]!.split(' ');
+    expect(suggested).toEqual(['lakehouse', 'import', csv, '--layout', 'wide', '--venue', 'csv', '--asset-type', 'spot', '--lakehouse', lh]);
+    expect(run(suggested).code).toBe(0);
+    expect(JSON.parse(run(['lakehouse', 'repair', '--json', '--lakehouse', lh]).stdout).skipped).toEqual([]);
   });
 });

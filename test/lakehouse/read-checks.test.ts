@@ -60,6 +60,8 @@ test('a commit records when it registered each file; a stamp whose mtime is not 
   editEntry(dir, (e) => (e.stamp!.registered_ns = e.stamp!.mtime_ns)); // the same tick: racy
   const racy = await openLakehouse(dir, { readOnly: true });
   await expect(racy.readOhlcv('ETHUSDT', 'binance_spot')).rejects.toMatchObject({ code: 'LAKEHOUSE_CORRUPT', message: expect.stringContaining('ETHUSDT') });
+  // The hint names this lakehouse, not ./lakehouse.
+  await expect(racy.readOhlcv('ETHUSDT', 'binance_spot')).rejects.toMatchObject({ hint: expect.stringContaining(`lakehouse verify --lakehouse ${dir}`) });
   await expect(racy.readReturns({ symbols: ['ETHUSDT'], venue: 'binance_spot', end: '2024-01-01', lookbackDays: 30 })).rejects.toMatchObject({ code: 'LAKEHOUSE_CORRUPT' });
 
   // A stamp older than its registration is trusted: a rewrite that keeps the shape and puts the mtime back is what
