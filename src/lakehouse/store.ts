@@ -462,6 +462,8 @@ function sameSource(a: SourceRef, b: SourceRef): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === 'csv' && b.kind === 'csv') return resolve(a.path) === resolve(b.path);
   if (a.kind === 'ccxt' && b.kind === 'ccxt') return a.exchange === b.exchange;
+  // Another seed, size or end is another market: seeding it over one would mix the two, symbol by symbol.
+  if (a.kind === 'synthetic' && b.kind === 'synthetic') return a.seed === b.seed && a.symbols === b.symbols && a.days === b.days && a.end === b.end;
   return true;
 }
 
@@ -472,7 +474,7 @@ export function describeSource(s: SourceRef): string {
     case 'ccxt':
       return `ccxt ${s.exchange} ${s.type}`;
     case 'synthetic':
-      return `synthetic seed ${s.seed}`;
+      return `synthetic seed ${s.seed} (${s.symbols} symbols × ${s.days} days to ${s.end})`;
   }
 }
 

@@ -138,7 +138,7 @@ test('refused when the data changed since the reused run (its data hash against 
   const first = json(['run', file, '--out', out, '--lakehouse', lh]);
   expect(first.out.outcome).toBe('succeeded');
   expect(json(['run', file, '--out', out, '--lakehouse', lh, '--from', 'allocation', '--reuse', first.out.run_id]).code).toBe(0);
-  expect(cli(['lakehouse', 'seed', '--synthetic', '--symbols', '30', '--days', '500', '--seed', '2', '--lakehouse', lh]).code).toBe(0);
+  expect(cli(['lakehouse', 'seed', '--synthetic', '--symbols', '30', '--days', '500', '--seed', '2', '--replace', '--lakehouse', lh]).code).toBe(0);
   const r = json(['run', file, '--out', out, '--lakehouse', lh, '--from', 'allocation', '--reuse', first.out.run_id]);
   expect(r.code).toBe(2);
   expect(r.out.errors[0].code).toBe('REUSE_DATA_CHANGED');

@@ -75,6 +75,8 @@ describe('CSV bad input is refused with file:line and nothing is written', () =>
   test('unsorted dates', () => refused('date,A\n2020-01-02,1\n2020-01-01,2\n', 'wide', ['FILE:3: date 2020-01-01 is before the previous row\'s 2020-01-02']));
   test('duplicate dates', () => refused('date,open,high,low,close,volume\n2020-01-01,1,1,1,1,1\n2020-01-01,1,1,1,1,1\n', 'ohlcv', ['FILE:3: duplicate date 2020-01-01']));
   test('a header clash', () => refused('date,A,B,A\n2020-01-01,1,2,3\n', 'wide', ['FILE:1: header clash: column 4 "A" repeats column 2']));
+  // It stored symbols named open, high, low, close and volume.
+  test('an OHLCV file given --layout wide', () => refused('date,open,high,low,close,volume\n2020-01-01,1,2,0.5,1.5,10\n', 'wide', ['FILE:1: the header has open, high, low and close columns: this is an OHLCV file of one symbol (--layout ohlcv)']));
   test('every problem at once', () =>
     refused('date,A\n2020-01-01,x\n2020-01-01,1\nnot-a-date,2\n', 'wide', ['FILE:2: A: bad price "x"', 'FILE:3: duplicate date', 'FILE:4: bad date "not-a-date"']));
 

@@ -94,3 +94,22 @@ describe('synthetic source', () => {
     expect(() => generateSynthetic({ end: '2025-02-30' })).toThrow(expect.objectContaining({ code: 'SYNTHETIC_END' }));
   });
 });
+
+describe('seeding over a stored market (found in a walkthrough: a second seed of another size mixed two markets)', () => {
+  test('the same market again is rewritten as it is; another seed or size over its symbols is refused, nothing written', async () => {
+    const lh = await openLakehouse(await tempDir());
+    const stored = () => Object.fromEntries(Object.entries(lh.registry().entries).map(([k, e]) => [k, e.checksum]));
+    await lh.seedSynthetic({ symbols: 12, days: 120, seed: 5 });
+    const first = stored();
+    await lh.seedSynthetic({ symbols: 12, days: 120, seed: 5 });
+    expect(stored()).toEqual(first);
+    const before = JSON.stringify(lh.registry());
+    for (const other of [{ symbols: 12, days: 60, seed: 5 }, { symbols: 12, days: 120, seed: 6 }]) {
+      await expect(lh.seedSynthetic(other)).rejects.toMatchObject({ code: 'LAKEHOUSE_SOURCE_CLASH', exitCode: 2, message: expect.stringContaining(`now from synthetic seed ${other.seed} (12 symbols × ${other.days} days`) });
+      expect(JSON.stringify(lh.registry()) === before).toBe(true);
+    }
+    // --replace is the way to overwrite them.
+    await lh.seedSynthetic({ symbols: 12, days: 60, seed: 5, replace: true });
+    expect(lh.registry().entries['synthetic-spot/PUMPUSDT']).toMatchObject({ rows: 60, source: { kind: 'synthetic', seed: 5, days: 60 } });
+  });
+});

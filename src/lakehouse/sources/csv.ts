@@ -172,6 +172,9 @@ function symbolNameProblem(s: string): string | undefined {
   return nameProblem(s);
 }
 
+/** The columns that make a file OHLCV (detectLayout), and that a wide file cannot hold as symbols all at once. */
+const OHLC_HEADERS = ['open', 'high', 'low', 'close'];
+
 /** A wide file of closes: returns one series per column (rows where the cell is empty are absent). */
 export function parseWide(file: string, text: string, problems: Problems): { symbol: string; data: Ohlcv }[] {
   const ls = lines(file, text);
@@ -182,6 +185,8 @@ export function parseWide(file: string, text: string, problems: Problems): { sym
   const header = splitLine(ls[0]).map((h) => h.trim());
   if (!DATE_HEADERS.has(header[0].toLowerCase())) problems.add(`${file}:1: the first column must be the date (named date), found ${showCell(header[0])}`);
   const symbols = header.slice(1);
+  // An OHLCV file read as wide would store symbols named open, high, low, close: say which layout it is instead.
+  if (OHLC_HEADERS.every((h) => symbols.some((x) => x.toLowerCase() === h))) problems.add(`${file}:1: the header has open, high, low and close columns: this is an OHLCV file of one symbol (--layout ohlcv), not a wide file of closes`);
   const seen = new Map<string, number>();
   symbols.forEach((s, i) => {
     const bad = symbolNameProblem(s);
@@ -287,7 +292,7 @@ const stripExt = (name: string) => name.replace(/\.csv(\.gz)?$/i, '');
 async function detectLayout(file: string): Promise<CsvLayout> {
   const first = (await readText(file)).slice(0, 4096).split(/\r?\n/)[0] ?? '';
   const header = splitLine(first).map((h) => h.trim().toLowerCase());
-  return ['open', 'high', 'low', 'close'].every((h) => header.includes(h)) ? 'ohlcv' : 'wide';
+  return OHLC_HEADERS.every((h) => header.includes(h)) ? 'ohlcv' : 'wide';
 }
 
 /** Reads and checks a file or a folder of files; throws one input error listing every problem (file:line). */
