@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { repoRootOf } from '../config/compose.js';
 import { isPlainObject } from '../config/origins.js';
 import type { ValidationResult } from '../config/validate.js';
@@ -84,7 +84,10 @@ async function resolveAtRef(file: string, ref: string, opts: ConfigOptions): Pro
     const rel = relative(root, resolve(file));
     const there = join(dir, rel);
     if (!existsSync(there)) throw inputError('USAGE', `${rel} does not exist at ${ref}`);
-    return { ...(await validateWith(there, opts)), cleanup };
+    const v = await validateWith(there, opts);
+    // Problems found in the export are named `file@ref`, not by the temporary folder they were read from.
+    const named = (f: string) => (resolve(f).startsWith(dir + sep) ? `${relative(dir, resolve(f))}@${ref}` : f);
+    return { ...v, diagnostics: v.diagnostics.map((d) => ({ ...d, file: named(d.file) })), cleanup };
   } catch (err) {
     cleanup();
     throw err;

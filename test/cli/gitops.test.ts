@@ -98,6 +98,21 @@ test('plan-changed: every pipeline the branch reaches, with its resolved diff; n
   expect(bad.code).toBe(0);
   expect(bad.stdout).toMatch(/### `pipelines\/long.yaml` \(not compared\)/);
   expect(run(root, process.execPath, [join(FRACTAL, 'plan-changed.mjs'), '--base', 'nope', '--cli', CLI]).code).toBe(2);
+
+  // A change that fixes a pipeline broken at the base: named invalid there (file@ref, no temporary path), and what it
+  // resolves to now.
+  git(root, 'add', '-A');
+  git(root, 'commit', '-qm', 'broken');
+  write(root, { 'pipelines/long.yaml': pipeline('long', 3) });
+  const fixed = run(root, process.execPath, [join(FRACTAL, 'plan-changed.mjs'), '--base', 'HEAD', '--cli', CLI]);
+  expect(fixed.code).toBe(0);
+  expect(fixed.stdout).toMatch(/### `pipelines\/long.yaml` \(not valid at [0-9a-f]+, valid now\)\n\nAt [0-9a-f]+: pipelines\/long.yaml@HEAD:\d+:\d+: error PARAM_WRONG_TYPE/);
+  expect(fixed.stdout).toMatch(/Resolves now to `sha256:[0-9a-f]{16}`/);
+  expect(fixed.stdout).not.toContain('fractal-plan-');
+  // A CLI that cannot run at all fails the step: nothing was compared.
+  const broken = run(root, process.execPath, [join(FRACTAL, 'plan-changed.mjs'), '--base', 'HEAD', '--cli', `${process.execPath} ${join(tmp, 'no-such-cli.js')}`]);
+  expect(broken.code).toBe(1);
+  expect(broken.stderr).toContain('did not run');
 });
 
 test('run-scheduled: runs every pipeline, keeps going past a failure, writes the index and a summary, exits 1', () => {
@@ -108,10 +123,12 @@ test('run-scheduled: runs every pipeline, keeps going past a failure, writes the
     'pipelines/dry.yaml': pipeline('dry').replace('seed: 3 }', 'seed: 3, min_volume_spot: 1e15 }'),
   });
   const summary = join(root, 'summary.md');
-  const r = run(root, process.execPath, [join(FRACTAL, 'run-scheduled.mjs'), '--out', 'runs', '--summary', summary, '--cli', CLI, 'pipelines/dry.yaml', 'pipelines/good.yaml']);
+  const r = run(root, process.execPath, [join(FRACTAL, 'run-scheduled.mjs'), '--out', 'runs', '--summary', summary, '--cli', CLI, 'pipelines/dry.yaml', 'pipelines/good.yaml', 'pipelines/gone.yaml']);
   expect(r.code).toBe(1);
   const md = readFileSync(summary, 'utf8');
-  expect(md).toContain('1 of 2 succeeded.');
+  expect(md).toContain('1 of 3 succeeded.');
+  // A file that is not valid (here: not there) says which error and where, not only that validate has something to say.
+  expect(md).toMatch(/\| `pipelines\/gone.yaml` \| invalid \|.*\| \[FILE_NOT_FOUND\] pipelines\/gone.yaml:1:1: file not found/);
   expect(md).toMatch(/\| `pipelines\/dry.yaml` \| failed \| — \| — \| — \| — \| \d{8}T\d{6}Z-[0-9a-f]+ \| \[EMPTY_UNIVERSE\] scanner 'synthetic' found no candidates/);
   expect(md).toMatch(/\| `pipelines\/good.yaml` \| succeeded \|/);
   expect(existsSync(join(root, 'runs', 'index.html'))).toBe(true);

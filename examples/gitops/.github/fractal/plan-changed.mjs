@@ -55,7 +55,13 @@ function filesAt(base, dir) {
 function cli(opts, args) {
   const [cmd, ...pre] = opts.cli.split(' ').filter(Boolean);
   const r = spawnSync(cmd, [...pre, ...args], { encoding: 'utf8' });
-  return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  // plan exits 0 or 2 (an invalid file); anything else is the CLI failing to run at all (not installed, a crash):
+  // no pipeline was compared, and saying "not compared" for each would hide that.
+  if (r.status !== 0 && r.status !== 2) {
+    process.stderr.write(`${opts.cli} ${args.join(' ')} did not run (${r.error ? r.error.message : `exit ${r.status ?? r.signal}`}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}\n`);
+    process.exit(1);
+  }
+  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
 const firstError = (text) => (text.split('\n').find((l) => /error/i.test(l)) ?? text.split('\n')[0] ?? '').trim();
@@ -82,6 +88,13 @@ function main() {
     }
     const r = cli(opts, ['plan', file, '--diff', opts.base, ...profile]);
     if (r.code !== 0) {
+      const now = cli(opts, ['plan', file, ...profile]);
+      if (now.code === 0) {
+        // Valid now, not at the base (this change fixes it): what it resolves to now.
+        counts.changed++;
+        sections.push(`### \`${file}\` (not valid at ${short}, valid now)\n\nAt ${short}: ${firstError(r.stderr || r.stdout)}. Resolves now to \`${(/sha256:([0-9a-f]{16})/.exec(now.stdout) ?? [])[0] ?? '?'}\`:\n\n<details><summary>resolved config</summary>\n\n\`\`\`yaml\n${now.stdout.trimEnd()}\n\`\`\`\n</details>`);
+        continue;
+      }
       counts.invalid++;
       sections.push(`### \`${file}\` (not compared)\n\n${firstError(r.stderr || r.stdout)} (see the validate step's annotations)`);
       continue;

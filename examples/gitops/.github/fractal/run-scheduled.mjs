@@ -49,7 +49,9 @@ function main() {
     } catch {
       s = { outcome: 'error', error: { code: 'NO_OUTPUT', message: (r.stderr.trim().split('\n').pop() ?? '') || `exit ${r.code}` } };
     }
-    const err = s.error ?? s.errors?.[0] ?? (s.diagnostics ? { code: 'CONFIG_INVALID', message: `${s.diagnostics.filter((d) => d.severity === 'error').length} error(s): run pipeline-run validate` } : undefined);
+    // An invalid file: its first error with its place (file:line:col), and how many more the validate step lists.
+    const invalid = s.diagnostics?.filter((d) => d.severity === 'error') ?? [];
+    const err = s.error ?? s.errors?.[0] ?? (invalid.length ? { code: invalid[0].code, message: `${invalid[0].file}:${invalid[0].line}:${invalid[0].column}: ${invalid[0].message}${invalid.length > 1 ? ` (and ${invalid.length - 1} more: see the validate step)` : ''}` } : undefined);
     rows.push({ file, exit: r.code, outcome: s.outcome, run_id: s.run_id ?? '', folder: s.folder ?? '', metrics: s.metrics ?? null, error: err ? `[${err.code}] ${err.message}` : '' });
     process.stderr.write(`${file}: ${s.outcome}${err ? ` ${err.code ? `[${err.code}] ` : ''}${err.message}` : ''}\n`);
   }
