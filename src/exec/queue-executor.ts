@@ -62,6 +62,9 @@ export function queueExecutors(o: QueueExecutorOptions): QueueExecutors {
     events = new QueueEvents(o.queue, { connection: eventsConnection });
     events.on('error', trouble);
     for (const e of ['completed', 'failed', 'stalled', 'active'] as const) events.on(e, wake);
+    // A worker that stopped renewing its lock (killed, a lost machine): its job goes back to the queue. Said here, or
+    // the run just waits the lock's length in silence.
+    events.on('stalled', ({ jobId }) => o.log(`queue: job ${jobId} stalled (its worker stopped answering); it goes back to the queue for another worker`));
   };
   const pause = (ms: number) =>
     new Promise<void>((r) => {

@@ -144,7 +144,8 @@ test('a worker SIGKILLed mid-job: another worker runs the job again, and the cel
   const s = await redis();
   const out = join(tmp, 'killed-worker');
   const victim = worker(s, out);
-  const p = pipelineRun([...TOURNAMENT(), '--no-cache', '--out', out, '--lakehouse', lh, '--executor', 'bullmq', '--redis', s.url, '--json']);
+  // Without --json: the submitter's log is what a person watching it sees.
+  const p = pipelineRun([...TOURNAMENT(), '--no-cache', '--out', out, '--lakehouse', lh, '--executor', 'bullmq', '--redis', s.url]);
   procs.push(p);
   const started = await victim.waitFor(/cell \S+ \S+ started/);
   const [, cell, id] = /cell (\S+) (\S+) started/.exec(started)!;
@@ -154,7 +155,9 @@ test('a worker SIGKILLed mid-job: another worker runs the job again, and the cel
   const other = worker(s, out);
   await other.waitFor(new RegExp(`cell ${cell} ${id} started`), 120_000);
   expect(await p.exited).toBe(0);
-  const folder = JSON.parse(p.stdout).folder;
+  // The submitter said why it waited.
+  expect(p.lines.join('\n')).toContain(`queue: job ${id} stalled (its worker stopped answering)`);
+  const folder = p.stdout.trim();
   expect(cellRuns(folder)).toEqual(Object.fromEntries(Object.keys(cellRuns(localT())).map((c) => [c, 1])));
   for (const f of ['tournament.json', 'cells.json']) expect(bytes(folder, f)).toEqual(bytes(localT(), f));
 }, 300_000);
