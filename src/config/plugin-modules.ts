@@ -12,6 +12,7 @@ import { PLUGIN_KINDS, type PluginClass, type PluginKind } from '../core/plugin.
 import { pluginModule, type PluginRegistry } from '../core/registry.js';
 import { repoRootOf } from './compose.js';
 import { diag, type Diagnostic, type Location } from './diagnostics.js';
+import { moduleGraph } from './module-graph.js';
 import { messageOf } from '../util/thrown.js';
 
 export function pluginRoot(pipelineFile: string): string {
@@ -36,6 +37,10 @@ export function checkPluginPath(spec: string, declaringFile: string, rootFile: s
     return { diagnostic: diag('REF_PLUGIN_MODULE_OUTSIDE_REPO', at, `plugin module '${spec}' is a link to a file outside the pipeline's repository (${real})`, 'Copy the module into the repository instead of linking to it.') };
   if (!['.js', '.mjs'].includes(extname(real)))
     return { diagnostic: diag('REF_PLUGIN_MODULE_INVALID', at, `plugin module '${spec}' must be a .js or .mjs file (Node 20 does not load .ts)`, 'Compile it to JavaScript first.') };
+  // What it imports by path is held to the same rule (a one-line module re-exporting a file from elsewhere).
+  const away = moduleGraph(real).files.find((f) => !inside(root, f));
+  if (away)
+    return { diagnostic: diag('REF_PLUGIN_MODULE_OUTSIDE_REPO', at, `plugin module '${spec}' imports ${away}, outside the pipeline's repository (${root})`, 'Plugin modules and the files they import load only from inside the repository; copy it in.') };
   return { path: real };
 }
 

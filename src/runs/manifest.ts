@@ -2,9 +2,10 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync, realpathSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { moduleGraph } from '../config/module-graph.js';
 
 export interface Manifest {
   fractal_version: string;
@@ -104,7 +105,13 @@ export function pluginModuleHashes(modules: string[] | undefined, baseDir: strin
   return (modules ?? []).map((p) => {
     let sha256: string;
     try {
-      sha256 = `sha256:${createHash('sha256').update(readFileSync(resolve(baseDir, p))).digest('hex')}`;
+      // The module's own bytes when it imports no file (what `sha256sum` gives); else each file it runs, in order.
+      const entry = realpathSync(resolve(baseDir, p));
+      const files = moduleGraph(entry).files;
+      const h = createHash('sha256');
+      if (files.length === 1) h.update(readFileSync(entry));
+      else for (const f of files) h.update(`${relative(dirname(entry), f)}\n`).update(readFileSync(f));
+      sha256 = `sha256:${h.digest('hex')}`;
     } catch {
       sha256 = 'unreadable';
     }

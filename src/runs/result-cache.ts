@@ -9,13 +9,14 @@
  * cell as a job (a distributed executor can use it as the job id).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fractalVersion } from './manifest.js';
 import { CODE_FINGERPRINT_FILE, codeTreeHash } from './code-fingerprint.js';
+import { moduleGraph } from '../config/module-graph.js';
 import type { SleeveResult } from '../core/context.js';
 import type { RunSpec, ScannerMeta, StageEnv } from '../core/plugin.js';
 import { isPluginRef } from '../core/params.js';
@@ -75,10 +76,22 @@ export function codeFingerprint(): string {
   return (code = createHash('sha256').update(`${fractalVersion()}\n${tree}`).digest('hex'));
 }
 
-/** The sleeve's inputs that are neither config nor market data: its own plugin modules and a candidates file. */
+/**
+ * The sleeve's inputs that are neither config nor market data: its own plugin modules, with every file they import
+ * (a helper a ranker imports changes its scores as much as the ranker does), and a candidates file.
+ */
 export function inputsFingerprint(config: ResolvedConfig, baseDir: string): string {
   const h = createHash('sha256');
-  for (const p of config.plugins ?? []) hashPath(h, resolve(baseDir, p));
+  for (const p of config.plugins ?? []) {
+    const entry = resolve(baseDir, p);
+    if (!existsSync(entry)) {
+      hashPath(h, entry);
+      continue;
+    }
+    // Paths relative to the module (the same key in any checkout), bytes as they are.
+    const real = realpathSync(entry);
+    for (const f of moduleGraph(real).files) h.update(`${relative(dirname(real), f)}\n`).update(readFileSync(f));
+  }
   const ingestion = config.stages.find((s) => s.type === 'ingestion');
   if (typeof ingestion?.params.candidates_path === 'string') hashPath(h, resolve(baseDir, ingestion.params.candidates_path));
   return sha(h);

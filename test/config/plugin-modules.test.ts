@@ -61,6 +61,23 @@ describe('plugin modules inside a repository (a folder with .git)', () => {
     expect(r.diagnostics[0].message).toContain('absolute path outside');
   });
 
+  it('refuses a module that imports (or re-exports) a file outside the repository; one importing a file inside loads', async () => {
+    const root = repo({
+      'outside.js': ranker('far_ranker'),
+      'repo/p.yaml': pipeline(['./relay.js'], 'far_ranker'),
+      'repo/relay.js': "export { default } from '../outside.js';\n",
+      'repo/q.yaml': pipeline(['./near.js'], 'near_ranker'),
+      'repo/near.js': "import { alpha } from './lib/alpha.js';\nexport default class Near { static meta = { kind: 'ranker', name: 'near_ranker', description: 'imports a helper', params: { type: 'object', additionalProperties: false, properties: { alpha: { type: 'number', default: alpha } } } }; }\n",
+      'repo/lib/alpha.js': 'export const alpha = 0.25;\n',
+    });
+    const r = await validate(join(root, 'repo/p.yaml'));
+    expect(codes(r)[0]).toBe('3:11 REF_PLUGIN_MODULE_OUTSIDE_REPO');
+    expect(r.diagnostics[0].message).toContain(`imports ${join(root, 'outside.js')}, outside the pipeline's repository`);
+    const q = await validate(join(root, 'repo/q.yaml'));
+    expect(q.diagnostics).toEqual([]);
+    expect(q.resolved!.stages[2].params.ranker).toEqual({ name: 'near_ranker', params: { alpha: 0.25 } });
+  });
+
   it('refuses a symlink inside the repository that points outside it', async () => {
     const root = repo({ 'outside.js': ranker('linked_ranker'), 'repo/p.yaml': pipeline(['./link.js'], 'linked_ranker') });
     symlinkSync(join(root, 'outside.js'), join(root, 'repo/link.js'));
