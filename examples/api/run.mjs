@@ -14,6 +14,8 @@ console.error(`calm: config sha256:${p.hash.slice(0, 12)}, stages ${p.config.sta
 for (const file of ['demo.yaml', 'calm.yaml']) {
   const r = await run(file, { out: 'runs', log: (m) => console.error(`  ${m}`) });
   if (r.outcome === 'invalid') {
+    // Found by validation (diagnostics, each at file:line:col) or before anything was written (errors).
+    for (const d of r.diagnostics) console.error(`${d.file}:${d.line}:${d.column}: ${d.code} ${d.message}`);
     for (const e of r.errors) console.error(`${e.code}: ${e.message}`);
     process.exit(r.exitCode);
   }

@@ -23,7 +23,7 @@ import { PLUGIN_KINDS, type PluginKind, type PluginMeta } from '../core/plugin.j
 import { getRegistry } from './config.js';
 
 export type * from './types.js';
-export type { MetaOf, Implementation } from './plugins.js';
+export type { MetaOf, Implementation, PluginFilter } from './plugins.js';
 export type { OpenLakehouseOptions } from './lakehouse.js';
 export { validate } from './validate.js';
 export { plan } from './plan.js';

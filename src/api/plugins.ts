@@ -9,7 +9,7 @@ import type { AllocationEngine } from '../portfolio/engine.js';
 import type { Simulator } from '../portfolio/simulator.js';
 import type { EngineMeta, Params, PluginClass, PluginMeta, Reporter, ScannerMeta, SimulatorMeta, Stage, StageMeta } from '../core/plugin.js';
 import { pluginModule, PluginRegistry } from '../core/registry.js';
-import type { Filter } from '../../stages/policy/filter.js';
+import type { Filter, FilterCheck } from '../../stages/policy/filter.js';
 import type { Ranker } from '../../stages/inference/ranker.js';
 import type { Scanner } from '../../stages/ingestion/scanner.js';
 
@@ -45,7 +45,12 @@ export function definePlugin<I extends object, M extends PluginMeta = PluginMeta
 /** A ranker: `score(features, params, ctx, env)` returns one conviction per symbol of `features.symbols`. */
 export const defineRanker = <P = Params>(meta: MetaOf<PluginMeta>, implementation: Implementation<Ranker<P>>) => definePlugin<Ranker<P>>({ ...meta, kind: 'ranker' }, implementation);
 /** A veto filter: `hard`, `evaluate(features, params, ctx)` (checks per symbol) and `relax(params, amount)`. */
-export const defineFilter = <P = Params>(meta: MetaOf<PluginMeta>, implementation: Implementation<Filter<P>>) => definePlugin<Filter<P>>({ ...meta, kind: 'filter' }, implementation);
+/**
+ * A filter of a plugin module, whose `evaluate` may return its verdicts as a Map keyed by symbol (docs/plugin-modules.md:
+ * a module has no `dict()`, and a plain object keyed by user-chosen names would take `__proto__` as its prototype).
+ */
+export type PluginFilter<P = Params> = Omit<Filter<P>, 'evaluate'> & { evaluate(...args: Parameters<Filter<P>['evaluate']>): ReturnType<Filter<P>['evaluate']> | Map<string, FilterCheck[]> };
+export const defineFilter = <P = Params>(meta: MetaOf<PluginMeta>, implementation: Implementation<PluginFilter<P>>) => definePlugin<PluginFilter<P>>({ ...meta, kind: 'filter' }, implementation);
 /** An allocation engine: `allocate(problem, params)`; its meta says what it needs and honours. */
 export const defineEngine = (meta: MetaOf<EngineMeta>, implementation: Implementation<AllocationEngine>) => definePlugin<AllocationEngine, EngineMeta>({ ...meta, kind: 'engine' }, implementation);
 /** A scanner: `scan(params, env)`; its meta says whether it is live, point in time, cacheable and reads the lakehouse. */

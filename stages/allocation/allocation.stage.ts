@@ -222,7 +222,12 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
       throw runError('ALLOCATION_FAILED', `allocation: every engine failed (${attempts.map((a) => `${a.engine}: ${a.error}`).join('; ')})`, refs.length === 1 ? 'declare a fallback, e.g. fallback: [equal_weight]' : undefined);
     }
     const engineName = chosen.engine;
-    if (engineName !== refs[0]!.name) env.audit.event('allocation', 'fallback_used', { requested: refs[0]!.name, used: engineName });
+    if (engineName !== refs[0]!.name) {
+      // Said where a person sees it, with why: a fallback's weights are not the requested engine's.
+      const why = attempts.find((a) => a.engine === refs[0]!.name);
+      env.audit.event('allocation', 'fallback_used', { requested: refs[0]!.name, used: engineName, ...(why ? { code: why.code, error: why.error } : {}) });
+      env.log(`allocation: ${refs[0]!.name} gave no usable weights${why ? ` (${why.code ?? 'error'}: ${why.error})` : ''}; the fallback ${engineName} decided`);
+    }
     // Which engine produced the weights: the backtest records it per rebalance.
     ctx.allocation_engine = engineName;
     for (const a of chosen.adjustments) {

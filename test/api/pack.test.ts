@@ -110,9 +110,15 @@ console.log(JSON.stringify({ bad: bad.diagnostics.map((d) => d.code), builtin: l
 });
 
 test('the declarations type-check a TypeScript consumer, and catch a wrong use', () => {
-  const good = `import { run, defineRanker, type RunResult, type Ranker } from 'fractal';
+  const good = `import { run, defineRanker, defineFilter, type RunResult, type Ranker } from 'fractal';
 const calm: Ranker<{ scale: number }> = { score: (features, p) => ({ conviction: features.values.volatility.map((v) => -v * p.scale) }) };
 export const Calm = defineRanker({ name: 'calm', description: 'calm', params: { type: 'object', additionalProperties: false, properties: {} } }, calm);
+// A filter's verdicts as a Map keyed by symbol, as docs/plugin-modules.md says to return them.
+export const Quiet = defineFilter({ name: 'quiet', description: 'quiet', params: { type: 'object', additionalProperties: false, properties: {} } }, {
+  hard: false,
+  relax: (p) => p,
+  evaluate: (features) => new Map(features.symbols.map((s) => [s, [{ metric: 'volatility', value: null, threshold: 1, rule: 'max' as const, vetoed: false }]])),
+});
 export async function go(): Promise<string | null> {
   const r: RunResult = await run('demo.yaml', { out: 'runs', cache: false });
   return r.outcome === 'invalid' ? r.errors[0]?.code ?? null : r.paths.folder;

@@ -317,8 +317,12 @@ describe('9. degenerate estimates are refused or fall back, with the reason in t
     const failed = events.filter((e) => e.event === 'engine_failed');
     expect(failed.map((e) => e.data.engine)).toEqual(['min_variance', 'hrp']);
     expect(failed[0].data.attempts[0].code).toBe('TOO_FEW_OBSERVATIONS');
-    expect(events.find((e) => e.event === 'fallback_used').data).toEqual({ requested: 'min_variance', used: 'equal_weight' });
+    expect(events.find((e) => e.event === 'fallback_used').data).toEqual({ requested: 'min_variance', used: 'equal_weight', code: 'TOO_FEW_OBSERVATIONS', error: expect.stringContaining('min_variance needs a covariance matrix') });
     expect(JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8')).allocation.engine).toBe('equal_weight');
+    // And on the console, where a person running it sees it: the run succeeded, but not with the engine asked for.
+    const said = run(['run', fb]);
+    expect(said.code).toBe(0);
+    expect(said.stderr).toMatch(/allocation: min_variance gave no usable weights \(TOO_FEW_OBSERVATIONS: min_variance needs a covariance matrix.*\); the fallback equal_weight decided/);
   });
 
   test('a zero budget that can only allocate nothing is refused before the run (test/stages/carry-costs.test.ts runs a dollar-neutral one)', () => {
