@@ -48,13 +48,27 @@ function isPluginClass(v: unknown): v is PluginClass {
   return typeof v === 'function' && typeof (v as { meta?: unknown }).meta === 'object' && (v as { meta?: unknown }).meta !== null;
 }
 
+/**
+ * Where in the module's own files a load failed, as ` at file:line[:col]` (a throw at import: its first frame there),
+ * or '' when the stack names none of them (Node 20's loader gives a syntax error in a module no place).
+ */
+function whereInModule(err: unknown, realPath: string): string {
+  const stack = (err as Error | undefined)?.stack ?? '';
+  const files = new Set(moduleGraph(realPath).files);
+  for (const m of stack.matchAll(/(?:file:\/\/)?(\/[^\s():]+):(\d+)(?::(\d+))?/g)) {
+    const path = decodeURI(m[1]!);
+    if (files.has(path)) return ` at ${relative(dirname(realPath), path)}:${m[2]}${m[3] ? `:${m[3]}` : ''}`;
+  }
+  return '';
+}
+
 /** Imports a checked module and adds its classes to `registry`, one container module per kind. */
 export async function loadPluginModule(realPath: string, spec: string, registry: PluginRegistry, at: Location): Promise<Diagnostic[]> {
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(realPath).href)) as Record<string, unknown>;
   } catch (err) {
-    return [diag('REF_PLUGIN_MODULE_INVALID', at, `plugin module '${spec}' failed to load: ${messageOf(err).split('\n')[0]}`)];
+    return [diag('REF_PLUGIN_MODULE_INVALID', at, `plugin module '${spec}' failed to load${whereInModule(err, realPath)}: ${messageOf(err).split('\n')[0]}`)];
   }
   const exported = [mod.default, ...Object.entries(mod).filter(([k]) => k !== 'default').map(([, v]) => v)].flatMap((v) => (Array.isArray(v) ? v : [v]));
   const classes = [...new Set(exported.filter(isPluginClass))];

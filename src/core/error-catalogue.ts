@@ -149,6 +149,7 @@ export const ERRORS = {
   REPLAY_FAILED: { exit: 1, summary: 'a backtest worker thread crashed or exited without a result' },
   NESTED_REPLAY: { exit: 1, summary: 'a replayed stage tried to replay again (a bug in the stage)' },
   PLUGIN_NOT_IMPLEMENTED: { exit: 1, summary: 'a plugin method that is declared but not implemented' },
+  PLUGIN_FAILED: { exit: 1, summary: "a pipeline's own plugin module threw an error that is not a coded one (the module and its file:line:col are named)", hint: "The error is in the plugin's code: fix it there (`--debug` prints the whole stack)." },
   STAGE_FAILED: { exit: 1, summary: 'a stage threw an error that is not a coded one (a bug: the FAILED file has the stack)', hint: 'Run with --debug for the stack trace, and please report it.' },
   INTERNAL_ERROR: { exit: 1, summary: 'an error outside any run that is not a coded one (a bug)', hint: 'Run with --debug for the stack trace, and please report it.' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -24,6 +24,7 @@ import { isInside } from '../config/roots.js';
 import { markInterrupted } from '../runs/run-folder.js';
 import { childRunOf } from './sleeve-result.js';
 import { quietEnv, replayOutcome, replayPrefix, type ReplayOptions } from './replay.js';
+import { pluginFailure } from './plugin-failure.js';
 import { combinedDataIdentity } from '../lakehouse/registry.js';
 import { CheckpointWriter, contextFields as contextFieldsOf } from '../runs/checkpoints.js';
 import { injectTraceContext, withSpan, withTimedSpan, type Attributes, type Span } from '../util/tracing.js';
@@ -562,7 +563,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
     audit.event(null, 'run_finished', { stages: stageRecords.length });
   } catch (err) {
     rawFailure = err;
-    failure = locateError(v, asFractalError(err, 'STAGE_FAILED', `running ${current ? `stage '${current}'` : 'the pipeline'} into ${folder.dir}`), current ? currentIndex : undefined);
+    failure = locateError(v, pluginFailure(asFractalError(err, 'STAGE_FAILED', `running ${current ? `stage '${current}'` : 'the pipeline'} into ${folder.dir}`), config.plugins, v.baseDir), current ? currentIndex : undefined);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -109,6 +109,13 @@ describe('what a module must hold', () => {
     expect(r.diagnostics[0].message).toContain('.js');
   });
 
+  it('a module that throws as it loads: refused with the place in its own files (a helper it imports, here)', async () => {
+    const root = tmpTree({ 'r.js': "import './lib/setup.js';\nexport default class R {}\n", 'lib/setup.js': "const ready = false;\nif (!ready) throw new Error('not configured');\n", 'p.yaml': pipeline(['./r.js']) });
+    const r = await validate(join(root, 'p.yaml'));
+    expect(codes(r)).toEqual(['3:11 REF_PLUGIN_MODULE_INVALID']);
+    expect(r.diagnostics[0].message).toBe("plugin module './r.js' failed to load at lib/setup.js:2:19: not configured");
+  });
+
   it('registers every class of a module exporting a list, each under its own kind', async () => {
     const two = `${ranker('list_ranker').replace('export default class', 'class')}
 export class ListFilter {
