@@ -118,7 +118,9 @@ describe('run', () => {
     const r = cli(['run', join(fixtures, 'boom.yaml'), '--out', tmp]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/failed in stage 'boom'/);
-    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    // No stack trace (the plugin's frame is named in the message: `threw at stages.js:24:11`).
+    expect(r.stderr).not.toMatch(/^\s+at .*\.js:\d+/m);
+    expect(r.stderr).toMatch(/error PLUGIN_FAILED: plugin module \.\/stages\.js threw at stages\.js:\d+:\d+: kaboom/);
     const [only] = readdirSync(join(tmp, 'spine_boom'));
     expect(only).toMatch(/\.failed$/);
   });
