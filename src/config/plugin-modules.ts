@@ -8,7 +8,8 @@ import { existsSync, realpathSync } from 'node:fs';
 import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FractalError } from '../core/errors.js';
-import { PLUGIN_KINDS, type PluginClass, type PluginKind } from '../core/plugin.js';
+import { PLUGIN_KINDS, type JsonSchema, type PluginClass, type PluginKind } from '../core/plugin.js';
+import { compile } from './ajv.js';
 import { pluginModule, type PluginRegistry } from '../core/registry.js';
 import { repoRootOf } from './compose.js';
 import { diag, type Diagnostic, type Location } from './diagnostics.js';
@@ -62,6 +63,34 @@ function whereInModule(err: unknown, realPath: string): string {
   return '';
 }
 
+/**
+ * What is wrong with a class's params schema on its own, or undefined: a schema ajv cannot compile (`type: 'nmber'`),
+ * or a `default` its own property refuses. Found when the module loads, not blamed on a pipeline that leaves the
+ * param out (the default is filled in there and then refused at the pipeline's line).
+ */
+function paramsProblem(C: PluginClass): string | undefined {
+  const schema = C.meta.params as JsonSchema | undefined;
+  if (!schema || typeof schema !== 'object') return undefined; // the registry's own checks say so
+  try {
+    compile(schema);
+  } catch (err) {
+    return `has a params schema that does not compile: ${messageOf(err).split('\n')[0]}`;
+  }
+  const props = (schema as { properties?: Record<string, JsonSchema & { default?: unknown }> }).properties ?? {};
+  for (const [name, prop] of Object.entries(props)) {
+    if (!prop || typeof prop !== 'object' || !('default' in prop)) continue;
+    // The property alone, under an object (ajv's strict mode refuses a `default` at a schema's root).
+    let check;
+    try {
+      check = compile({ type: 'object', properties: { [name]: prop } } as JsonSchema);
+    } catch {
+      continue; // a property that only compiles inside its schema ($ref): the whole schema compiled above
+    }
+    if (!check({ [name]: structuredClone(prop.default) })) return `param '${name}' has the default ${JSON.stringify(prop.default)}, which its own schema refuses (${check.errors?.[0]?.message ?? 'invalid'})`;
+  }
+  return undefined;
+}
+
 /** Imports a checked module and adds its classes to `registry`, one container module per kind. */
 export async function loadPluginModule(realPath: string, spec: string, registry: PluginRegistry, at: Location): Promise<Diagnostic[]> {
   let mod: Record<string, unknown>;
@@ -80,6 +109,11 @@ export async function loadPluginModule(realPath: string, spec: string, registry:
     const kind = C.meta.kind;
     if (!(PLUGIN_KINDS as readonly string[]).includes(kind)) {
       out.push(diag('REF_PLUGIN_MODULE_INVALID', at, `plugin module '${spec}': class ${C.name} has unknown kind '${String(kind)}'`, `Kinds: ${PLUGIN_KINDS.join(', ')}.`));
+      continue;
+    }
+    const problem = paramsProblem(C);
+    if (problem) {
+      out.push(diag('REF_PLUGIN_MODULE_INVALID', at, `plugin module '${spec}': class ${C.name} ${problem}`, 'Fix the params schema in the module: a pipeline that leaves the param out would get that default.'));
       continue;
     }
     byKind.set(kind, [...(byKind.get(kind) ?? []), C]);

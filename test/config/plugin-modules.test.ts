@@ -116,6 +116,22 @@ describe('what a module must hold', () => {
     expect(r.diagnostics[0].message).toBe("plugin module './r.js' failed to load at lib/setup.js:2:19: not configured");
   });
 
+  it('a params schema that does not compile, or a default its own schema refuses, is the module\'s error, found as it loads', async () => {
+    const bad = (name: string, alpha: string) => `export default class R_${name} {\n  static meta = { kind: 'ranker', name: '${name}', description: 'd', params: { type: 'object', additionalProperties: false, properties: { alpha: ${alpha} } } };\n}\n`;
+    const root = tmpTree({
+      'neg.js': bad('neg_default', "{ type: 'number', minimum: 0, default: -5 }"),
+      'typo.js': bad('typo_type', "{ type: 'nmber', default: 1 }"),
+      'p.yaml': pipeline(['./neg.js'], 'mps'),
+      'q.yaml': pipeline(['./typo.js'], 'mps'),
+    });
+    const neg = await validate(join(root, 'p.yaml'));
+    expect(codes(neg)).toEqual(['3:11 REF_PLUGIN_MODULE_INVALID']);
+    expect(neg.diagnostics[0].message).toBe("plugin module './neg.js': class R_neg_default param 'alpha' has the default -5, which its own schema refuses (must be >= 0)");
+    const typo = await validate(join(root, 'q.yaml'));
+    expect(codes(typo)).toEqual(['3:11 REF_PLUGIN_MODULE_INVALID']);
+    expect(typo.diagnostics[0].message).toMatch(/^plugin module '\.\/typo\.js': class R_typo_type has a params schema that does not compile: /);
+  });
+
   it('registers every class of a module exporting a list, each under its own kind', async () => {
     const two = `${ranker('list_ranker').replace('export default class', 'class')}
 export class ListFilter {
