@@ -226,7 +226,23 @@ export async function validateTournament(
   heatmap?.forEach((h, i) => {
     if (typeof h === 'string' && !axisKeys.includes(h)) out.push(diag('REF_MATRIX_UNKNOWN_PATH', locateIn(origins, ['report', 'heatmap', i]), `report.heatmap names '${h}', which is not an axis of the matrix`, suggestionHint(h, axisKeys, 'axes')));
   });
-  if (out.length > before && hasErrors(out.slice(before))) return { base };
+  if (out.length > before && hasErrors(out.slice(before))) {
+    // No cell can be made, but each value of an axis that does reach a param is checked alone (the base with that one
+    // override), so one pass also reports the bad values; the ids and the champion wait for the paths to be fixed.
+    const seen = new Set<string>(base.diagnostics.map(key));
+    for (const a of axes.filter((x) => !checkPath(x.path, base.resolved!, base.registry, varied))) {
+      for (const [i, v] of a.values.entries()) {
+        const sets: SetExpr[] = [...opts.baseSets, { expr: `${a.path}=${canonicalJson(v)}`, at: locateIn(origins, ['matrix', a.path, i]) }];
+        const r = await validateFile(target, { registry: opts.registry, profile, sets, stack: [...(opts.stack ?? []), rootFile], sources: opts.sources, dataRoots: opts.dataRoots });
+        for (const d of r.diagnostics) {
+          if (seen.has(key(d))) continue;
+          seen.add(key(d));
+          out.push(d);
+        }
+      }
+    }
+    return { base };
+  }
 
   // Size, before anything is enumerated or validated.
   const cellsDoc = isPlainObject(doc.cells) ? doc.cells : {};

@@ -38,6 +38,8 @@ matrix:
   expect(r.code).toBe(2);
   expect(r.stdout).toContain(`${f}:5:3: error REF_MATRIX_UNKNOWN_PATH matrix path 'stages.allocation.engin': stage 'allocation' has no param 'engin'`);
   expect(r.stdout).toMatch(/hint: Did you mean 'engine'\?/);
+  // The same pass checks each value of the axes whose paths do reach a param.
+  expect(r.stdout).toContain(`${f}:6:35: error PARAM_OUT_OF_RANGE 'step_size' in params of stage 'backtest' must be >= 1, got -1`);
   writeFileSync(f, readFileSync(f, 'utf8').replace('engin:', 'engine:'));
   const again = cli(['validate', f]);
   expect(again.stdout).toContain(`${f}:6:35: error PARAM_OUT_OF_RANGE 'step_size' in params of stage 'backtest' must be >= 1, got -1`);
