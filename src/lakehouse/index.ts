@@ -49,6 +49,7 @@ import { combinedDataIdentity, dataIdentity, entryKey, type Registry, type Regis
 import { readFunding, readReturns, readPrices, readToxicBars, type ReturnsRequest } from './returns.js';
 import { returnsPanel, type MarketReader } from './panel.js';
 import { isoFromDay } from '../util/dates.js';
+import { shellArg } from '../util/shell-arg.js';
 import { generateSynthetic, type SyntheticOptions } from './sources/synthetic.js';
 import { readCsvSource, type CsvImportOptions } from './sources/csv.js';
 import type { CcxtOptions } from './sources/ccxt.js';
@@ -66,8 +67,7 @@ export const DEFAULT_LAKEHOUSE = './lakehouse';
 /** --lakehouse flag, else FRACTAL_LAKEHOUSE, else ./lakehouse. */
 /** The import that takes a CSV source again into the same venue of the same lakehouse, as a command to run. */
 function importCommand(path: string, layout: string | undefined, venue: string, assetType: string, root: string): string {
-  const arg = (x: string) => (/^[\w./@:+-]+$/.test(x) ? x : `'${x.replace(/'/g, `'\\''`)}'`);
-  return ['pipeline-run lakehouse import', arg(path), ...(layout ? ['--layout', layout] : []), '--venue', arg(venue), '--asset-type', assetType, '--lakehouse', arg(root)].join(' ');
+  return ['pipeline-run lakehouse import', shellArg(path), ...(layout ? ['--layout', layout] : []), '--venue', shellArg(venue), '--asset-type', assetType, '--lakehouse', shellArg(root)].join(' ');
 }
 
 export function resolveLakehousePath(flag?: string): string {

@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import { readFile, rename, mkdir, unlink, readdir, stat, access } from 'node:fs/promises';
 import { join, dirname, resolve, sep } from 'node:path';
+import { shellArg } from '../util/shell-arg.js';
 import { Table, makeData, makeVector, DateDay, Float64, Int32, Utf8, vectorFromArray, tableToIPC, tableFromIPC } from 'apache-arrow';
 import { FractalError, inputError, runError, systemError } from '../core/errors.js';
 import { parseJsonText } from '../util/json-text.js';
@@ -157,7 +158,7 @@ function readChecked(e: RegistryEntry, path: string, key: string, into: (size: n
  */
 function repairHint(file: string): string {
   const at = file.lastIndexOf(`${sep}ohlcv${sep}`);
-  const flag = at > 0 ? ` --lakehouse ${/^[\w./@:+-]+$/.test(file.slice(0, at)) ? file.slice(0, at) : `'${file.slice(0, at)}'`}` : '';
+  const flag = at > 0 ? ` --lakehouse ${shellArg(file.slice(0, at))}` : '';
   return `Run \`pipeline-run lakehouse verify${flag}\` to see every damaged file and \`pipeline-run lakehouse repair${flag}\` to restore them from their sources.`;
 }
 
