@@ -175,6 +175,15 @@ describe('7. input errors exit 2 with the hint and the file:line:col of the para
     expect(r.stderr).toContain('hint: Lower train_window');
   });
 
+  test('a train window longer than a synthetic market is refused before the run, as on a lakehouse', () => {
+    const f = pipeline('long_synthetic', `  - type: ingestion\n    params: { scanner: { name: synthetic, params: { symbols: 12, days: 90 } } }\n  - type: allocation\n    params: { engine: equal_weight }\n  - type: backtest\n    params: { train_window: 120 }\n`);
+    const r = run(['run', f]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`error BACKTEST_TOO_SHORT: ${pos(f, '120')}: venue synthetic-spot has at most 90 days of data`);
+    expect(r.stderr).toContain('nothing was run');
+    expect(runsOf('long_synthetic')).toEqual([]);
+  });
+
   test('a param set by a profile or --set is located there', () => {
     mkdirSync(join(repo, 'profiles'), { recursive: true });
     writeFileSync(join(repo, 'profiles', 'tight.yaml'), 'allocation:\n  bounds: [0, 0.02]\n');

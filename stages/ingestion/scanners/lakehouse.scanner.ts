@@ -155,9 +155,13 @@ export class LakehouseScanner implements Scanner<DiscoveryParams> {
 
   async universe(p: DiscoveryParams, env: PreflightEnv): Promise<Universe> {
     const { openLakehouse } = await import('../../../src/lakehouse/index.js');
-    const lh = await openLakehouse(env.lakehousePath, { readOnly: true });
-    const picked = pickVenue(lh.symbols(), p.venue);
-    if ('error' in picked) throw inputError('SCAN_VENUE', picked.error, 'Run `pipeline-run lakehouse status` to see what the lakehouse holds.', { param: ['venue'] });
-    return { venue: picked.venue, symbols: picked.rows.map((r) => ({ symbol: r.symbol, first_date: r.first_date, last_date: r.last_date, rows: r.rows })), limit: p.limit };
+    return universeIn(await openLakehouse(env.lakehousePath, { readOnly: true }), p);
   }
+}
+
+/** The venue a scan with these params would pick in `lh` and its symbols table (no bars read). */
+export function universeIn(lh: Lakehouse, p: DiscoveryParams): Universe {
+  const picked = pickVenue(lh.symbols(), p.venue);
+  if ('error' in picked) throw inputError('SCAN_VENUE', picked.error, 'Run `pipeline-run lakehouse status` to see what the lakehouse holds.', { param: ['venue'] });
+  return { venue: picked.venue, symbols: picked.rows.map((r) => ({ symbol: r.symbol, first_date: r.first_date, last_date: r.last_date, rows: r.rows })), limit: p.limit };
 }

@@ -4,9 +4,9 @@
  * The same seed gives the same market, byte for byte.
  */
 import { int, params, type Static } from '../../../src/core/params.js';
-import type { ScannerMeta, StageEnv } from '../../../src/core/plugin.js';
+import type { PreflightEnv, ScannerMeta, StageEnv, Universe } from '../../../src/core/plugin.js';
 import type { ScanEnv, ScanResult, Scanner } from '../scanner.js';
-import { DISCOVERY_PARAMS, discoverIn } from './lakehouse.scanner.js';
+import { DISCOVERY_PARAMS, discoverIn, universeIn } from './lakehouse.scanner.js';
 import type { Lakehouse } from '../../../src/lakehouse/index.js';
 import { stageOnce, stageTemporary } from './staged.js';
 
@@ -44,6 +44,17 @@ export class SyntheticScanner implements Scanner<SyntheticParams> {
       await close();
     }
   }
+
+  /**
+   * The staged market's venue and symbols table, for the preflight (a train window longer than the market is then
+   * refused before the run starts). Only for a market staged once per process, which the scan then reuses; a larger
+   * one would be staged twice, so its preflight does without.
+   */
+  async universe(p: SyntheticParams, env: PreflightEnv): Promise<Universe | undefined> {
+    if (!sharedSize(p)) return undefined;
+    const { lakehouse } = await stage(p, { ...env, progress: () => {} });
+    return universeIn(lakehouse, p);
+  }
 }
 
 /**
@@ -53,8 +64,10 @@ export class SyntheticScanner implements Scanner<SyntheticParams> {
  */
 const SHARED_SIZE = 1_000_000;
 
+const sharedSize = (p: SyntheticParams) => p.symbols * p.days <= SHARED_SIZE;
+
 // The market is a function of these three params alone: staged once per process for every run that asks for it.
 const stage = (p: SyntheticParams, env: ScanEnv) => {
   const fill = (lh: Lakehouse) => lh.seedSynthetic({ symbols: p.symbols, days: p.days, seed: p.seed, progress: env.progress });
-  return p.symbols * p.days <= SHARED_SIZE ? stageOnce('synthetic', JSON.stringify([p.symbols, p.days, p.seed]), fill) : stageTemporary('synthetic', fill);
+  return sharedSize(p) ? stageOnce('synthetic', JSON.stringify([p.symbols, p.days, p.seed]), fill) : stageTemporary('synthetic', fill);
 };
