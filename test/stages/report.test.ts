@@ -60,6 +60,22 @@ test('report.html is self-contained: no script, no external resource', () => {
   for (const t of ['Equity (starts at 1) and drawdown', 'Regime at each rebalance', 'Rolling 30-day Sharpe and volatility', 'Turnover, trading costs and exposure at each rebalance', 'Weights at each rebalance']) expect(html).toContain(t);
 });
 
+test('the latest decision is labelled as having no out-of-sample record, with the dates that say why', () => {
+  const html = readFileSync(join(folder, 'report.html'), 'utf8');
+  const md = readFileSync(join(folder, 'report.md'), 'utf8');
+  const m = JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8')).backtest;
+  // The latest decision is made on the market's last close, the last day of the out-of-sample record: held from the
+  // day after, it has earned nothing.
+  const decided = /Decided on the data up to (\d{4}-\d{2}-\d{2}) \(its close the last data seen\)/.exec(html)?.[1];
+  expect(decided).toBe(m.last);
+  for (const text of [html, md]) {
+    expect(text).toContain('Weights of the latest decision');
+    expect(text).toContain(`This decision has no out-of-sample record yet: the performance above ends at ${m.last}`);
+  }
+  // The label sits before the weights chart, not after it.
+  expect(html.indexOf('no out-of-sample record yet')).toBeLessThan(html.indexOf('Weights as of'));
+});
+
 test('the metrics shown are the run metrics', () => {
   const html = readFileSync(join(folder, 'report.html'), 'utf8');
   const m = JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8')).backtest;

@@ -13,7 +13,7 @@ import { correlationMatrix } from '../../../src/math/correlation.js';
 import { drawdownSeries, equityCurve, rollingStats } from '../../../src/math/metrics.js';
 import { leavesList } from '../../../src/math/ward.js';
 import { dendrogramSvg, equityComparisonSpec, equityGapSpec, escapeXml as esc, funnelSpec, heatmapSpec, performanceSpec, renderSvg, rollingSpec, tradingSpec, weightsOverTimeSpec, weightsSpec } from '../../../src/report/charts.js';
-import { droppedBySteps, driftText, MONTHS, monthlyGrid, num, passedOnceRelaxed, pct, regimePeriods, regimeSource, relativeRows, STEP_NAMES, tradingRows, vetoOrder, vetoOutcome, windowRows, type SelectionView } from './selection-sections.js';
+import { latestDecisionText, droppedBySteps, driftText, MONTHS, monthlyGrid, num, passedOnceRelaxed, pct, regimePeriods, regimeSource, relativeRows, STEP_NAMES, tradingRows, vetoOrder, vetoOutcome, windowRows, type SelectionView } from './selection-sections.js';
 
 
 /** A monthly return's cell colour: green for gains, red for losses, stronger with size (±20% is full). */
@@ -93,8 +93,10 @@ export async function renderHtmlReport(ctx: AnyContext, p: HtmlParams, env: Stag
   }
 
   if (sel.weights?.length) {
-    sections.push('<h2>Weights</h2>');
-    sections.push(await renderSvg(weightsSpec(sel.weights.map((w) => ({ symbol: w.symbol, weight: w.weight })), `Weights as of ${sel.as_of !== undefined ? isoFromDay(sel.as_of) : 'the last rebalance'}`)));
+    // The latest decision is not part of the record above: a reader must not take it for what earned it.
+    const asOf = sel.as_of !== undefined ? isoFromDay(sel.as_of) : undefined;
+    sections.push(`<h2>Weights of the latest decision</h2><p class="muted">${esc(latestDecisionText(asOf, bt ? String(bt.metrics.last) : undefined))} The selection and clusters below are this decision's.</p>`);
+    sections.push(await renderSvg(weightsSpec(sel.weights.map((w) => ({ symbol: w.symbol, weight: w.weight })), `Weights as of ${asOf ?? 'the last rebalance'}`)));
   }
 
   const funnel = sel.discovery_funnel;

@@ -30,6 +30,14 @@ export function driftText(bt: BacktestView): string | undefined {
   return `DRIFT: realised volatility ${pct(b.realised, 1)} is ${(b.drift * 100).toFixed(1)} points above the ${b.engine} band of ${pct(b.band, 1)} (flagged beyond ${((b.limit ?? 0.25) * 100).toFixed(0)} points): the portfolio is riskier than its engine is meant to give.`;
 }
 
+/**
+ * What the weights shown are: the decision on the last data, which has earned nothing yet. A reader must not take
+ * them for the portfolio behind the out-of-sample record, which the walk-forward windows' earlier decisions made.
+ */
+export function latestDecisionText(asOf: string | undefined, recordEnds: string | undefined): string {
+  return `Decided on the data up to ${asOf ? `${asOf} (its close the last data seen)` : 'the last date'}, to hold from the next day. This decision has no out-of-sample record yet${recordEnds ? `: the performance above ends at ${recordEnds} and comes from the walk-forward windows' earlier decisions` : ''}.`;
+}
+
 /** The per-window table: each rebalance's date, holding period, engine, regime, holdings, turnover, costs, carry, return, notes. */
 export function windowRows(bt: BacktestView): { head: string[]; rows: string[][]; numeric: Set<number> } {
   // Held from the day after the decision to `held to` (one line per window: the decision, then when it ended).
