@@ -32,6 +32,11 @@ test('the tarball holds the built API, its declarations, the CLI and the schemas
   const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n').filter(Boolean);
   for (const f of ['package/dist/bundle/index.js', 'package/dist/bundle/main.js', 'package/dist/bundle/replay-worker.js', 'package/dist/src/api/index.d.ts', 'package/dist/src/api/types.d.ts', 'package/bin/pipeline-run.js', 'package/schemas/pipeline.schema.json']) expect(files).toContain(f);
   expect(files.filter((f) => /^package\/(src|test|stages|runs|lakehouse)\//.test(f))).toEqual([]);
+  // Every page the shipped code points a reader at (a hint, a message) is in the package beside it.
+  const pages = new Set<string>();
+  for (const f of readdirSync(join(repo, 'dist', 'bundle')).filter((x) => x.endsWith('.js'))) for (const m of readFileSync(join(repo, 'dist', 'bundle', f), 'utf8').matchAll(/docs\/[a-z-]+(\/[a-z-]+)?\.md/g)) pages.add(m[0]);
+  expect(pages.size).toBeGreaterThan(5);
+  expect([...pages].filter((d) => !files.includes(`package/${d}`))).toEqual([]);
   const pkg = JSON.parse(readFileSync(join(project(), 'node_modules', 'fractal', 'package.json'), 'utf8'));
   expect(pkg.exports['.']).toEqual({ types: './dist/src/api/index.d.ts', import: './dist/bundle/index.js', default: './dist/bundle/index.js' });
 });
