@@ -124,6 +124,8 @@ export interface GatherJobData {
   folder: string;
   children: number;
   submitted_at: string;
+  /** When a submitter started again (its first one killed) took the batch over: `folder` is then the new run's. */
+  attached_at?: string;
 }
 
 /** A child job's return value: small, a pointer to its files under the runs root. */

@@ -129,7 +129,12 @@ export function queueExecutors(o: QueueExecutorOptions): QueueExecutors {
         await existing.remove({ removeChildren: true }).catch(() => {});
         await flows.add(tree);
       } else o.log(`queue: ${tasks.length} ${role} already done as job ${parent}; collecting them`);
-    } else if (existing) o.log(`queue: attached to ${role} job ${parent} (${state}), submitted earlier`);
+    } else if (existing) {
+      // The batch is now this run's: queue status must name the folder that will collect it, not the killed
+      // submitter's (marked failed by this run's start).
+      await existing.updateData({ ...(existing.data as GatherJobData), run: gather.run, folder, attached_at: new Date().toISOString() }).catch(() => {});
+      o.log(`queue: attached to ${role} job ${parent} (${state}), submitted earlier`);
+    }
     else await flows.add(tree);
     let job: Job | undefined;
     for (;;) {

@@ -13,6 +13,8 @@ export interface BatchStatus {
   folder: string;
   state: string;
   submitted_at: string | null;
+  /** When a restarted submitter took the batch over (`folder` is its run's). */
+  attached_at: string | null;
   children: number;
   done: number;
   waiting: number;
@@ -40,7 +42,7 @@ export async function queueStatus(url: string, name: string): Promise<QueueStatu
     for (const p of parents) {
       const d = p.data as GatherJobData;
       const deps = await p.getDependencies({ unprocessed: { count: 100000 }, processed: { count: 100000 }, ignored: { count: 100000 }, failed: { count: 100000 } });
-      const b: BatchStatus = { job: p.id!, role: d.role, run: d.run, folder: d.folder, state: await p.getState(), submitted_at: d.submitted_at ?? null, children: d.children, done: Object.keys(deps.processed ?? {}).length, waiting: 0, active: 0, failed: 0, stalled: 0, failures: [] };
+      const b: BatchStatus = { job: p.id!, role: d.role, run: d.run, folder: d.folder, state: await p.getState(), submitted_at: d.submitted_at ?? null, attached_at: d.attached_at ?? null, children: d.children, done: Object.keys(deps.processed ?? {}).length, waiting: 0, active: 0, failed: 0, stalled: 0, failures: [] };
       for (const [k, reason] of Object.entries(deps.ignored ?? {})) {
         b.failed++;
         const child = await queue.getJob(k.slice(k.lastIndexOf(':') + 1));
@@ -75,7 +77,7 @@ export function formatQueueStatus(s: QueueStatus): string {
   const lines = [`queue '${s.queue}': ${s.workers} worker connection(s); jobs ${Object.entries(s.counts).map(([k, n]) => `${k} ${n}`).join(', ')}`];
   if (!s.runs.length) lines.push('no submitted runs in the queue');
   for (const r of s.runs) {
-    lines.push(`${r.folder} (${r.role}, job ${r.job}, ${r.state}${r.submitted_at ? `, submitted ${r.submitted_at}` : ''}): ${r.children} children: ${r.done} done, ${r.waiting} waiting, ${r.active} active, ${r.failed} failed, ${r.stalled} stalled`);
+    lines.push(`${r.folder} (${r.role}, job ${r.job}, ${r.state}${r.submitted_at ? `, submitted ${r.submitted_at}` : ''}${r.attached_at ? `, taken over ${r.attached_at}` : ''}): ${r.children} children: ${r.done} done, ${r.waiting} waiting, ${r.active} active, ${r.failed} failed, ${r.stalled} stalled`);
     for (const f of r.failures) lines.push(`  failed ${f.name}: ${f.reason}`);
   }
   return `${lines.join('\n')}\n`;

@@ -8,7 +8,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DATA_DIR } from '../data.js';
 import { cli, repo } from '../cli/helpers.js';
 import { pipelineRun, RedisServer, startWorker, stopAll, type Proc } from './harness.js';
@@ -240,12 +240,15 @@ statistics: { bootstrap: { resamples: 200 } }
 test('the submitter killed and started again re-attaches to its jobs: no cell runs twice', async () => {
   const s = await redis();
   const out = join(tmp, 'killed-submitter');
-  const w = worker(s, out);
+  // Long locks: the worker is held stopped (SIGSTOP) below for longer than the harness's 4 s locks.
+  const w = worker(s, out, ['--lock-ms', '60000']);
   const args = [...TOURNAMENT(), '--out', out, '--lakehouse', lh, '--executor', 'bullmq', '--redis', s.url];
   const first = pipelineRun(args);
   procs.push(first);
   await w.waitFor(/ done$/); // one cell done, the next running
   first.kill('SIGKILL');
+  // The worker held (SIGSTOP) until the second submitter has attached, so that it attaches to a batch still running.
+  w.kill('SIGSTOP');
   await first.exited;
   // The jobs go on without their submitter: queue status shows its run.
   const status = pipelineRun(['queue', 'status', '--redis', s.url, '--json']);
@@ -257,8 +260,19 @@ test('the submitter killed and started again re-attaches to its jobs: no cell ru
   expect(runs[0].done + runs[0].waiting + runs[0].active).toBe(4);
   const second = pipelineRun(args);
   procs.push(second);
+  await second.waitFor(/queue: attached to cells job/);
+  const taken = pipelineRun(['queue', 'status', '--redis', s.url, '--json']);
+  expect(await taken.exited).toBe(0);
+  const [batch] = JSON.parse(taken.stdout).runs as { folder: string; attached_at: string | null }[];
+  // The folder that will collect the batch: the second run's, not the first's (marked failed as the second began).
+  const firstFolder = runs[0].folder.split('/')[1];
+  expect(batch.folder).toMatch(/^tournament_crypto\/\.[0-9TZa-f-]+\.partial\/cells$/);
+  expect(batch.folder.split('/')[1]).not.toBe(firstFolder);
+  expect(existsSync(join(out, dirname(batch.folder)))).toBe(true);
+  expect(existsSync(join(out, dirname(runs[0].folder)))).toBe(false);
+  expect(batch.attached_at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+  w.kill('SIGCONT');
   expect(await second.exited).toBe(0);
-  expect(second.lines.join('\n')).toMatch(/queue: (attached to cells job|4 cells already done)/);
   const folder = second.stdout.trim();
   expect(Object.values(cellRuns(folder))).toEqual([1, 1, 1, 1]);
   for (const c of Object.keys(cellRuns(folder))) expect({ c, runs: w.count(new RegExp(`cell ${c} \\S+ started`)) }).toEqual({ c, runs: 1 });
