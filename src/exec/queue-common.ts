@@ -10,7 +10,7 @@
  * return value; the run folders and results are files under the runs root shared by the workers and the submitter.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, cpSync, rmSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, cpSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { JobsOptions } from 'bullmq';
@@ -114,6 +114,8 @@ export interface ChildJobData {
   trace?: Record<string, string>;
   /** The submitter's work tree (its commit and changes, null outside git): the child run's manifest records it. */
   git?: Manifest['git'];
+  /** The submitter's runs root identity (runsRootId): a worker whose --out holds another refuses the job. */
+  root?: string;
 }
 
 /** The parent ("gather") job of one batch: what `queue status` shows. */
@@ -171,6 +173,36 @@ export function childJobOptions(role: 'sleeve' | 'cell', jobId: string): JobsOpt
   };
 }
 export const gatherJobOptions = (jobId: string): JobsOptions => ({ jobId, removeOnComplete: { age: 24 * 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600, count: 1000 } });
+
+/**
+ * The runs root's identity: a random id in <root>/.jobs/ROOT, made by the first submitter that needs it (`create`)
+ * and never changed. A job carries its submitter's; a worker whose --out holds another, or none, writes elsewhere
+ * than the submitter reads, and refuses the job before writing anything (QUEUE_OUT_MISMATCH).
+ */
+export function runsRootId(runsRoot: string, create: boolean): string | undefined {
+  const file = join(runsRoot, JOBS_DIR, 'ROOT');
+  const read = () => {
+    try {
+      return readFileSync(file, 'utf8').trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const found = read();
+  if (found || !create) return found;
+  mkdirSync(dirname(file), { recursive: true });
+  // Whole or not at all, and the first of two submitters wins: written aside, then linked (link fails if it exists).
+  const tmp = `${file}.${process.pid}.${randomUUID()}`;
+  writeFileSync(tmp, `${randomUUID()}\n`);
+  try {
+    linkSync(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    unlinkSync(tmp);
+  }
+  return read();
+}
 
 /** The folder of a child job's files under the runs root. */
 export const jobDir = (runsRoot: string, jobId: string) => join(runsRoot, JOBS_DIR, jobId);

@@ -17,7 +17,7 @@ import { FractalError, runError } from '../core/errors.js';
 import type { ChildRun } from '../core/plugin.js';
 import type { CellExecutor, SleeveExecutor, SleeveTask } from '../pipeline/executor.js';
 import { fractalVersion } from '../runs/manifest.js';
-import { adopt, childJobId, childJobOptions, connect, rateLimitedErrors, EVENTS_MAX_LEN, derivedJobId, gatherJobOptions, jobDir, oneOffJobId, parentJobId, parseReason, portable, type ChildJobData, type ChildPointer, type GatherJobData } from './queue-common.js';
+import { adopt, childJobId, childJobOptions, connect, rateLimitedErrors, EVENTS_MAX_LEN, derivedJobId, gatherJobOptions, jobDir, oneOffJobId, parentJobId, parseReason, portable, runsRootId, type ChildJobData, type ChildPointer, type GatherJobData } from './queue-common.js';
 
 export interface QueueExecutorOptions {
   url: string;
@@ -39,7 +39,7 @@ interface Planned {
 }
 
 /** Failures of a worker's set-up, not of the child it was given (queue-worker.ts checks them before running it). */
-const WORKER_SETUP_CODES = new Set(['QUEUE_CONFIG_MISMATCH', 'QUEUE_DATA_MISMATCH', 'QUEUE_ENGINE_MISMATCH', 'QUEUE_RESULT_MISSING']);
+const WORKER_SETUP_CODES = new Set(['QUEUE_CONFIG_MISMATCH', 'QUEUE_DATA_MISMATCH', 'QUEUE_ENGINE_MISMATCH', 'QUEUE_OUT_MISMATCH', 'QUEUE_RESULT_MISSING']);
 /** `message` without a leading `prefix` (the worker's messages already name their child: once is enough). */
 const without = (message: string, prefix: string) => (message.startsWith(prefix) ? message.slice(prefix.length) : message);
 
@@ -92,8 +92,11 @@ export function queueExecutors(o: QueueExecutorOptions): QueueExecutors {
       return { task, id, children: plan(task.children ?? [], 'sleeve', seen) };
     });
 
+  const roots = new Map<string, string | undefined>();
+  const rootOf = (runsRoot: string) => (roots.has(runsRoot) ? roots.get(runsRoot) : roots.set(runsRoot, runsRootId(runsRoot, true)).get(runsRoot));
   const flowChild = (p: Planned, role: 'sleeve' | 'cell', runsRoot: string): FlowJob => {
     const t = p.task;
+    const root = rootOf(runsRoot);
     const rel = (x: string) => relative(runsRoot, x);
     const data: ChildJobData = {
       role, name: t.name, kind: t.kind, file: portable(t.file), ...(t.profile ? { profile: t.profile } : {}), ...(t.sets?.length ? { sets: t.sets } : {}),
@@ -103,6 +106,7 @@ export function queueExecutors(o: QueueExecutorOptions): QueueExecutors {
       // A traced submitter's context (src/util/tracing.ts): the worker's span of this job joins its trace.
       ...(t.trace && Object.keys(t.trace).length ? { trace: t.trace } : {}),
       ...(t.git !== undefined ? { git: t.git } : {}),
+      ...(root ? { root } : {}),
     };
     // A nested meta's sleeves are required by it as a meta's are.
     return { name: 'child', queueName: o.queue, data, opts: childJobOptions(role, p.id), ...(p.children.length ? { children: p.children.map((c) => flowChild(c, 'sleeve', runsRoot)) } : {}) };

@@ -24,7 +24,7 @@ import { flushTracing, startTracing, tracingRequested, withSpan, withTraceContex
 import { childRunOf } from '../pipeline/sleeve-result.js';
 import { fractalVersion } from '../runs/manifest.js';
 import { dataIdentityOf } from '../runs/result-cache.js';
-import { adopt, childRunJson, connect, EVENTS_MAX_LEN, rateLimitedErrors, jobDir, localPath, type ChildJobData, type ChildPointer, type GatherJobData } from './queue-common.js';
+import { adopt, childRunJson, connect, EVENTS_MAX_LEN, JOBS_DIR, rateLimitedErrors, jobDir, localPath, runsRootId, type ChildJobData, type ChildPointer, type GatherJobData } from './queue-common.js';
 
 export interface WorkerOptions {
   url: string;
@@ -68,6 +68,10 @@ async function runChild(job: Job<ChildJobData>, o: WorkerOptions): Promise<Child
   const out = resolve(o.outRoot);
   const what = `${d.role} ${d.name}`;
   if (d.engine !== fractalVersion()) throw unrecoverable(runError('QUEUE_ENGINE_MISMATCH', `${what} was submitted by Fractal ${d.engine}; this worker runs ${fractalVersion()}`));
+  // Checked before anything is written: a worker on another folder would leave its job folders where no submitter
+  // collects or removes them.
+  if (d.root && runsRootId(out, false) !== d.root)
+    throw unrecoverable(runError('QUEUE_OUT_MISMATCH', `${what}: this worker's --out ${out} is not the submitter's runs root (${existsSync(join(out, JOBS_DIR, 'ROOT')) ? 'it holds another runs root\'s identity' : `it has no ${JOBS_DIR}/ROOT`}): the worker would write where the submitter cannot read`));
   const file = localPath(d.file);
   const v = await validateFile(file, { registry, profile: d.profile, sets: d.sets, dataRoots: d.dataRoots?.map(localPath) });
   if (!v.ok || !v.resolved) throw unrecoverable(runError('QUEUE_CONFIG_MISMATCH', `${what}: ${file} does not validate on this worker: ${v.diagnostics.filter((x) => x.severity === 'error').map((x) => `${x.code} ${x.message}`).join('; ')}`));

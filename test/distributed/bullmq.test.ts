@@ -308,6 +308,30 @@ test('a worker whose lakehouse holds other data refuses the sleeve (QUEUE_DATA_M
   expect(tError.message).not.toMatch(/^cell (\S+): cell \1/);
 }, 300_000);
 
+test('a worker whose --out is another folder refuses its jobs before writing anything (QUEUE_OUT_MISMATCH): the run fails with it', async () => {
+  const s = await redis();
+  const out = join(tmp, 'out-submitter');
+  const elsewhere = join(tmp, 'out-worker');
+  mkdirSync(elsewhere, { recursive: true });
+  const w = worker(s, elsewhere);
+  const t = await submit(s, [...TOURNAMENT(), '--no-cache'], out);
+  expect(t.code).toBe(1);
+  const error = (t.summary as unknown as { error: { code: string; message: string } }).error;
+  expect(error.code).toBe('QUEUE_OUT_MISMATCH');
+  expect(error.message).toMatch(/^cell \S+: this worker's --out .*out-worker is not the submitter's runs root \(it has no \.jobs\/ROOT\)/);
+  // Nothing of the jobs under the worker's folder (it used to keep a job folder per cell, which no submitter removes),
+  // and the submitter's runs root keeps only its identity.
+  expect(readdirSync(elsewhere)).toEqual([]);
+  expect(readdirSync(join(out, '.jobs'))).toEqual(['ROOT']);
+  expect(w.count(/cell \S+ \S+ started/)).toBeGreaterThan(0);
+  // A second runs root made elsewhere has its own identity: a worker there is refused as well, for another reason.
+  mkdirSync(join(elsewhere, '.jobs'), { recursive: true });
+  writeFileSync(join(elsewhere, '.jobs', 'ROOT'), 'another-root\n');
+  const again = await submit(s, [...TOURNAMENT(), '--no-cache'], out);
+  expect((again.summary as unknown as { error: { code: string; message: string } }).error.message).toMatch(/it holds another runs root's identity/);
+  expect(readdirSync(join(elsewhere, '.jobs'))).toEqual(['ROOT']);
+}, 300_000);
+
 test('a batch never collected (its submitter killed) does not hold up another batch that computes the same child', async () => {
   // crypto_meta's sleeve `long` is crypto_long.yaml as written: the very work of the tournament's champion cell.
   const s = await redis();
