@@ -120,9 +120,12 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
     const ub = new Float64Array(n).fill(ub0);
     // Keyed by symbols users name: a Map, so a symbol called `constructor` or `__proto__` is just a symbol.
     const symbolBounds = ownMap(p.symbol_bounds);
-    // A bound for a candidate the policy left out (on this date) simply does not apply; one for a name the run
-    // never saw is a mistake in the params.
-    const seen = symbolBounds.size ? new Set([...symbols, ...symbols.map(physical), ...(ctx.raw_pool ?? []).map((c) => c.symbol), ...(ctx.returns?.symbols ?? [])]) : undefined;
+    // A bound for a candidate the policy left out (on this date) simply does not apply, nor does one for a symbol
+    // the scanner found but dropped on this date (not listed yet, delisted, illiquid: its funnel names it); one for
+    // a name the scanner never saw is a mistake in the params. A name judged on the date's candidates alone would
+    // fail a run whose bound names a coin delisted later, and so change a meta's earlier days when data is appended.
+    const dropped = (ctx.discovery_funnel ?? []).flatMap((f) => (f.dropped ?? []).map((d) => d.symbol));
+    const seen = symbolBounds.size ? new Set([...symbols, ...symbols.map(physical), ...(ctx.raw_pool ?? []).map((c) => c.symbol), ...(ctx.returns?.symbols ?? []), ...dropped]) : undefined;
     const unknown = seen ? [...symbolBounds.keys()].filter((s) => !seen.has(s)) : [];
     if (unknown.length) throw inputError('UNKNOWN_SYMBOL', `allocation.symbol_bounds names symbols the run never saw: ${unknown.join(', ')}`, `The candidates are ${[...new Set((ctx.raw_pool ?? []).map((c) => c.symbol))].slice(0, 5).join(', ')}${(ctx.raw_pool?.length ?? 0) > 5 ? ', …' : ''}.`, { param: ['symbol_bounds', unknown[0]], paramKey: true });
     const boundsParam = (s: string): ParamPath => (symbolBounds.has(s) ? ['symbol_bounds', s] : symbolBounds.has(physical(s)) ? ['symbol_bounds', physical(s)] : ['bounds']);

@@ -187,8 +187,10 @@ export function identityOf(c: Candidate): string {
 }
 
 /**
- * One venue per run: the requested one, else (when several remain) the spot venue with the most symbols, so a
- * spot and a perpetual listing of one coin never land in one returns matrix.
+ * One venue per run, so a spot and a perpetual listing of one coin never land in one returns matrix: the requested
+ * one, else the only venue, else the only one with spot (non-perp) assets. Several spot venues and no `venue` is an
+ * error: any rule among them that counts symbols would change every past decision as listings are added (a run's
+ * result on day d must not depend on data after d), and a rule on dates alone would pick silently.
  */
 export function pickVenue(rows: SymbolRow[], requested?: string): { venue: string; rows: SymbolRow[]; detail: string; dropped: DroppedSymbol[] } | { error: string } {
   const venues = [...new Set(rows.map((r) => r.venue))].sort();
@@ -197,11 +199,10 @@ export function pickVenue(rows: SymbolRow[], requested?: string): { venue: strin
     return { venue: requested, rows: rows.filter((r) => r.venue === requested), detail: `venue ${requested} (requested)`, dropped: otherVenues(rows, requested) };
   }
   if (!venues.length) return { error: 'the lakehouse holds no symbols' };
-  const score = (v: string) => {
-    const vr = rows.filter((r) => r.venue === v);
-    return (vr.some((r) => r.asset_type !== 'perp') ? 1e9 : 0) + vr.length;
-  };
-  const venue = [...venues].sort((a, b) => score(b) - score(a) || byCodeUnit(a, b))[0];
+  const spot = venues.filter((v) => rows.some((r) => r.venue === v && r.asset_type !== 'perp'));
+  if (spot.length > 1) return { error: `the lakehouse holds several spot venues (${spot.join(', ')}) and \`venue\` does not choose one: set it (choosing by their symbols would change past decisions as listings are added)` };
+  const venue = spot[0] ?? (venues.length === 1 ? venues[0]! : undefined);
+  if (venue === undefined) return { error: `the lakehouse holds several venues (${venues.join(', ')}) and \`venue\` does not choose one: set it` };
   return { venue, rows: rows.filter((r) => r.venue === venue), detail: venues.length > 1 ? `venue ${venue} (of ${venues.join(', ')}; set \`venue\` to choose)` : `venue ${venue}`, dropped: otherVenues(rows, venue) };
 }
 

@@ -43,7 +43,7 @@ test('floors by asset type ($20M spot, $50M perpetual), stablecoins and gold tok
   expect(limited.at(-1)).toMatchObject({ step: 'limit', left: 2, dropped: [{ symbol: 'CUSDT', rank: 3, limit: 2, reason: 'ranked 3 by volume_24h, beyond the limit of 2' }] });
 });
 
-test('venue isolation: one venue per run, the spot venue with most symbols unless one is named', () => {
+test('venue isolation: one venue per run, the only spot venue unless one is named', () => {
   const row = (symbol: string, venue: string, asset_type: string) => ({ symbol, venue, asset_type }) as never;
   const rows = [row('BTCUSDT', 'binance-perp', 'perp'), row('ETHUSDT', 'binance-perp', 'perp'), row('BTCUSDT', 'binance', 'spot')];
   const auto = pickVenue(rows);
@@ -52,4 +52,13 @@ test('venue isolation: one venue per run, the spot venue with most symbols unles
   const named = pickVenue(rows, 'binance-perp');
   expect('venue' in named && named.rows.map((r) => r.symbol)).toEqual(['BTCUSDT', 'ETHUSDT']);
   expect(pickVenue(rows, 'kraken')).toEqual({ error: expect.stringContaining("venue 'kraken' is not in the lakehouse") });
+  // Two spot venues: no rule picks one. Counting symbols did, and a listing added after a date changed the venue
+  // and so every decision before it.
+  const two = [...rows, row('ETHUSDT', 'kraken', 'spot'), row('SOLUSDT', 'kraken', 'spot')];
+  expect(pickVenue(two)).toEqual({ error: expect.stringContaining('several spot venues (binance, kraken) and `venue` does not choose one') });
+  expect('venue' in pickVenue(two, 'binance') && (pickVenue(two, 'binance') as { rows: unknown[] }).rows.length).toBe(1);
+  // Perpetual venues only: one is picked only when it is the only one.
+  const perps = [row('BTCUSDT', 'a-perp', 'perp'), row('BTCUSDT', 'b-perp', 'perp'), row('ETHUSDT', 'b-perp', 'perp')];
+  expect(pickVenue(perps)).toEqual({ error: expect.stringContaining('several venues (a-perp, b-perp)') });
+  expect('venue' in pickVenue(perps.slice(1)) && (pickVenue(perps.slice(1)) as { venue: string }).venue).toBe('b-perp');
 });
