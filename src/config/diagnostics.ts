@@ -80,6 +80,7 @@ export const CODES = {
   REF_SLEEVE_NO_BACKTEST: 'references',
   REF_META_CYCLE: 'references',
   REF_TOURNAMENT_BASE_INVALID: 'references',
+  REF_TOURNAMENT_BASE_OUTSIDE_REPO: 'references',
   REF_MATRIX_UNKNOWN_PATH: 'references',
   REF_MATRIX_EXCLUDE_UNMATCHED: 'references',
   REF_CELL_ID_INVALID: 'references',

@@ -5,7 +5,7 @@
  * "did you mean"), a value the target plugin refuses on the value itself (each cell is the base validated with its
  * overrides as `--set`s that point back into this file), a matrix over `cells.max` before anything else runs.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { dict } from '../util/keyed.js';
 import type { JsonSchema, StageMeta } from '../core/plugin.js';
@@ -17,6 +17,7 @@ import { NAME_PATTERN } from './documents.js';
 import { canonicalJson, sha256 } from '../util/hash.js';
 import { dropBelow, isPlainObject, locateIn, pointer, recordOrigins, type OriginMap } from './origins.js';
 import { displayPath, type Path } from './source.js';
+import { repositoryOf, rootHolding } from './roots.js';
 import type { ValidateOptions, ValidationResult } from './validate.js';
 import type { ResolvedConfig, ResolvedTournament } from '../core/resolved-config.js';
 
@@ -158,6 +159,14 @@ function checkPath(path: string, base: ResolvedConfig, registry: PluginRegistry,
   return undefined;
 }
 
+const realPath = (f: string) => {
+  try {
+    return realpathSync(f);
+  } catch {
+    return resolve(f);
+  }
+};
+
 export interface TournamentValidation {
   resolved?: ResolvedTournament;
   base?: ValidationResult;
@@ -183,8 +192,22 @@ export async function validateTournament(
   const o = origins.get(pointer(['base']));
   const declaringDir = o && 'src' in o ? dirname(o.src.absPath) : dirname(rootFile);
   const target = resolve(declaringDir, doc.base);
+  const repo = repositoryOf(rootFile);
+  // Checked before anything opens it, links resolved: a base is a pipeline file of the tournament's repository.
+  if (!rootHolding(target, [repo])) {
+    out.push(diag('REF_TOURNAMENT_BASE_OUTSIDE_REPO', baseAt, `the base ${doc.base} is outside the tournament's repository (${displayPath(repo)}); it is not read`, 'A tournament sweeps a pipeline file of its own repository.'));
+    return {};
+  }
   if (!existsSync(target) || !statSync(target).isFile()) {
     out.push(diag('REF_TOURNAMENT_BASE_INVALID', baseAt, `base pipeline not found: ${doc.base}`, `Paths are relative to the file that names the base (${displayPath(declaringDir)}).`));
+    return {};
+  }
+  // A tournament that is its own base, directly or through others: refused before the recursion that would not end.
+  const stack = [...(opts.stack ?? []), rootFile];
+  const loop = stack.map(realPath).indexOf(realPath(target));
+  if (loop >= 0) {
+    const chain = [...stack.slice(loop), target].map((f) => displayPath(f));
+    out.push(diag('REF_TOURNAMENT_BASE_INVALID', baseAt, `the base ${doc.base} is a tournament that leads back to this one: ${chain.join(' -> ')}`, "A tournament's base is a selection or meta pipeline."));
     return {};
   }
   const profile = opts.profile;

@@ -1,5 +1,5 @@
 /** Problems found in review, each kept from coming back. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateFile } from '../../src/config/validate.js';
@@ -108,5 +108,38 @@ describe('a file that names an invalid pipeline says so where it names it (found
     expect(text.summary).toBe('2 files checked: 2 invalid, 2 errors, 0 warnings');
     expect(json.errors).toBe(2);
     expect(json.diagnostics.map((d: { code: string }) => d.code)).toEqual(['REF_SLEEVE_INVALID', 'PARAM_UNKNOWN_KEY']);
+  });
+});
+
+describe("a tournament's base is a file of its own repository, and never itself (found by an adversarial review)", () => {
+  const T = (base: string) => `pipeline: tournament\nversion: "4.0"\nname: t\nbase: ${base}\nmatrix:\n  stages.allocation.engine: [hrp]\n`;
+  let outside: string;
+  beforeAll(() => {
+    outside = mkdtempSync(join(tmpdir(), 'fractal-reg-outside-'));
+    writeFileSync(join(outside, 'base.yaml'), 'pipeline: selection\nversion: "4.0"\nstages:\n  - type: ingestion\n  - type: backtest\n');
+  });
+  afterAll(() => rmSync(outside, { recursive: true, force: true }));
+
+  test.each([
+    ['a path up and out', () => join('..', outside.split('/').pop()!, 'base.yaml')],
+    ['an absolute path', () => '/etc/passwd'],
+    ['a link inside the repository to a file outside it', () => (symlinkSync(join(outside, 'base.yaml'), join(dir, 'outs.yaml')), './outs.yaml')],
+  ])('%s: REF_TOURNAMENT_BASE_OUTSIDE_REPO, and the file is not read', async (_, base) => {
+    const name = base();
+    const f = write('tout.yaml', T(name));
+    const v = await validateFile(f, { registry: builtinRegistry() });
+    expect(v.diagnostics.map((d) => `${d.file.split('/').pop()}:${d.line}:${d.code}`)).toEqual(['tout.yaml:4:REF_TOURNAMENT_BASE_OUTSIDE_REPO']);
+    // Nothing of the outside file is quoted (/etc/passwd's first line would be).
+    expect(JSON.stringify(v.diagnostics)).not.toMatch(/root:x:0|pipeline: selection/);
+  });
+
+  test('a tournament that is its own base, or two that are each other\'s: REF_TOURNAMENT_BASE_INVALID, not a stack overflow', async () => {
+    const self = write('tself.yaml', T('./tself.yaml'));
+    expect(await codes(self)).toEqual(['tself.yaml:4:7:REF_TOURNAMENT_BASE_INVALID']);
+    write('tb.yaml', T('./ta.yaml'));
+    const a = write('ta.yaml', T('./tb.yaml'));
+    const v = await validateFile(a, { registry: builtinRegistry() });
+    expect(v.diagnostics.map((d) => d.code)).toContain('REF_TOURNAMENT_BASE_INVALID');
+    expect(v.diagnostics.find((d) => /leads back/.test(d.message))?.message).toMatch(/ta\.yaml -> .*tb\.yaml -> .*ta\.yaml/);
   });
 });
