@@ -4,11 +4,11 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, normalize } from 'node:path';
 import { runError } from '../core/errors.js';
 import { parseJsonText } from '../util/json-text.js';
 import { staleFinding, type HealthOptions, type HealthStatus } from './health.js';
-import { dayFromIso, isoFromDay } from '../util/dates.js';
+import { dayFromIso, isoFromDay, parseIsoDay } from '../util/dates.js';
 import { codeOf } from '../util/thrown.js';
 
 export const REGISTRY_FILE = 'registry.json';
@@ -110,6 +110,7 @@ export async function loadRegistry(root: string): Promise<Registry | undefined> 
     raw = await readFile(path, 'utf8');
   } catch (err) {
     if (codeOf(err) === 'ENOENT') return undefined;
+    if (codeOf(err) === 'EISDIR') throw runError('LAKEHOUSE_REGISTRY', `${path} is unreadable: a folder, not a file`);
     throw err;
   }
   const parsed = parseJsonText(raw);
@@ -117,7 +118,32 @@ export async function loadRegistry(root: string): Promise<Registry | undefined> 
   if (!parsed.ok) throw runError('LAKEHOUSE_REGISTRY', `${path} is unreadable: not valid JSON at ${parsed.error}`);
   if (!reg || typeof reg !== 'object' || reg.format !== 'fractal-lakehouse-registry' || typeof reg.entries !== 'object' || reg.entries === null)
     throw runError('LAKEHOUSE_REGISTRY', `${path} is unreadable: not a lakehouse registry`);
+  for (const [key, e] of Object.entries(reg.entries)) {
+    const problem = entryProblem(e);
+    if (problem) throw runError('LAKEHOUSE_REGISTRY', `${path} is damaged: entry ${key}: ${problem}`);
+  }
   return reg;
+}
+
+/**
+ * What makes a registry entry unusable, checked before any reader follows it: a file path that leaves the lakehouse
+ * (a damaged or planted registry must not make a run open /etc/passwd) and dates that are not dates (they would
+ * be read as a venue with no days, an input error blamed on the pipeline).
+ */
+function entryProblem(e: RegistryEntry): string | undefined {
+  if (!e || typeof e !== 'object') return 'not an object';
+  if (typeof e.file !== 'string' || !insideRoot(e.file)) return `its file ${JSON.stringify(e.file)} is not a path inside the lakehouse`;
+  for (const k of ['first_date', 'last_date'] as const) if (typeof e[k] !== 'string' || parseIsoDay(e[k]) === undefined) return `its ${k} ${JSON.stringify(e[k])} is not a date`;
+  if (e.first_date > e.last_date) return `its first_date ${e.first_date} is after its last_date ${e.last_date}`;
+  if (!Number.isInteger(e.rows) || e.rows < 0) return `its rows ${JSON.stringify(e.rows)} is not a count`;
+  return undefined;
+}
+
+/** A path relative to a root that stays inside it, written as a commit writes them ("venue/SYMBOL.arrow"). */
+export function insideRoot(rel: string): boolean {
+  if (!rel || rel.includes('\0') || isAbsolute(rel) || rel.includes('\\')) return false;
+  const n = normalize(rel);
+  return n !== '..' && !n.startsWith('../') && n !== '.';
 }
 
 export function isLive(source: SourceRef): boolean {

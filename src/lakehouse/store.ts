@@ -24,7 +24,7 @@ import { parseJsonText } from '../util/json-text.js';
 import { TMP_MARK, writeTemp, writeFileAtomic, fsyncDir } from './atomic.js';
 import { acquireLock, LOCK_FILE, type LockOptions } from './lock.js';
 import {
-  REGISTRY_FILE, emptyRegistry, entryKey, loadRegistry, refreshStatuses,
+  REGISTRY_FILE, emptyRegistry, entryKey, insideRoot, loadRegistry, refreshStatuses,
   type ColumnOffsets, type DeclaredFields, type FileStamp, type Registry, type RegistryEntry, type SourceRef, type SymbolMeta,
 } from './registry.js';
 import { seriesFindings, tradesDaily, type HealthOptions } from './health.js';
@@ -388,6 +388,12 @@ async function applyJournal(root: string, durable = true): Promise<boolean> {
   if (!parsed.ok || !Array.isArray((parsed.value as Journal | null)?.renames))
     throw runError('LAKEHOUSE_JOURNAL', `${jpath} is unreadable: ${parsed.ok ? 'not a commit journal' : `not valid JSON at ${parsed.error}`}`);
   const journal = parsed.value as Journal;
+  // Each entry is checked before any is applied: a damaged or planted journal must not rename files outside the
+  // lakehouse (every writer replays it), and a commit's temporary files carry TMP_MARK.
+  for (const entry of journal.renames as unknown[]) {
+    const ok = Array.isArray(entry) && entry.length === 2 && entry.every((x) => typeof x === 'string' && insideRoot(x)) && (entry[0] as string).includes(TMP_MARK);
+    if (!ok) throw runError('LAKEHOUSE_JOURNAL', `${jpath} is damaged: it names ${JSON.stringify(entry)}, not a rename of a commit's temporary file inside the lakehouse`, 'Nothing was renamed. Restore the folder from a backup.');
+  }
   const dirs = new Set<string>();
   for (const [tmpRel, finalRel] of journal.renames) {
     const tmp = join(root, tmpRel);
