@@ -4,8 +4,8 @@
  * references (extends, profiles, plugin modules, paths named by params). A valid file yields the resolved
  * config: explicit, defaults filled, plugin references as `{name, params}`; it is what runs and what is hashed.
  */
-import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
+import { existsSync, readdirSync, statSync, type Dirent } from 'node:fs';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { DOCUMENT_PROVIDES, type ContextKey } from '../core/context.js';
 import type { JsonSchema, PluginKind, PluginRef, StageMeta } from '../core/plugin.js';
 import type { PluginRegistry } from '../core/registry.js';
@@ -476,6 +476,17 @@ function checkPaths(schema: JsonSchema, value: unknown, at: Path, origins: Origi
   }
 }
 
+/** The entries of a folder that are links resolving outside every root (names only; the targets are not read). */
+function linksOutOf(dir: string, roots: string[]): string[] {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.filter((e) => e.isSymbolicLink() && !rootHolding(join(dir, e.name), roots)).map((e) => e.name).sort();
+}
+
 function checkPath(want: string, v: string, at: Path, origins: OriginMap, baseDir: string, roots: string[], out: Diagnostic[]): void {
   const name = at.filter((t) => typeof t === 'string').slice(-1)[0] ?? 'path';
   const p = resolve(baseDir, v);
@@ -486,7 +497,15 @@ function checkPath(want: string, v: string, at: Path, origins: OriginMap, baseDi
   }
   const st = existsSync(p) ? statSync(p) : undefined;
   const ok = st && (want === 'any' ? st.isFile() || st.isDirectory() : want === 'file' ? st.isFile() : st.isDirectory());
-  if (ok) return;
+  if (ok) {
+    // A folder inside the roots may hold links to files outside them, which a reader of the folder would open.
+    const escaping = st!.isDirectory() ? linksOutOf(p, roots) : [];
+    if (escaping.length) {
+      const [repo, ...data] = roots;
+      out.push(diag('REF_PATH_OUTSIDE_ROOTS', locateIn(origins, at), `${name}: '${v}' holds ${escaping.length === 1 ? 'a link' : `${escaping.length} links`} to files outside the pipeline's repository (${displayPath(repo)})${data.length ? ` and the data roots (${data.map(displayPath).join(', ')})` : ''}: ${escaping.slice(0, 5).join(', ')}${escaping.length > 5 ? ', …' : ''}; they are not read`, 'Copy the files into the folder, or declare their folder a data root (--data-root DIR or FRACTAL_DATA).'));
+    }
+    return;
+  }
   const what = want === 'dir' ? 'folder' : want === 'file' ? 'file' : 'file or folder';
   const kindOf = (s: NonNullable<typeof st>) => (s.isDirectory() ? 'folder' : s.isFile() ? 'file' : 'device, pipe or socket');
   const message = st ? `${name}: '${v}' is a ${kindOf(st)}, not a ${what}` : `${name}: ${what} '${v}' not found`;

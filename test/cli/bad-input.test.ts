@@ -83,6 +83,25 @@ describe('1. nothing outside the repository and the declared data roots is read'
     expect(output(v)).not.toContain('TOPSECRET');
   });
 
+  test('a folder inside the repository holding a link to a file outside it is refused at validate (its files are read one by one)', () => {
+    const dir = join(repo, 'ohl');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'BTCUSDT.csv'), 'date,open,high,low,close,volume\n2024-01-01,1,1,1,1,1\n');
+    symlinkSync(join(outside, 'secret.csv'), join(dir, 'SECRETUSDT.csv'));
+    const f = pipeline('out_folder_link', '  - type: ingestion\n    params: { scanner: { name: csv, params: { path: ./ohl, layout: ohlcv } } }\n');
+    const v = run(['validate', f]);
+    expect(v.code).toBe(2);
+    expect(v.stdout).toContain(`${pos(f, './ohl')}: error REF_PATH_OUTSIDE_ROOTS path: './ohl' holds a link to files outside the pipeline's repository`);
+    expect(v.stdout).toContain('SECRETUSDT.csv');
+    expect(output(v)).not.toContain('TOPSECRET');
+    const r = run(['run', f, '--json']);
+    expect(r.code).toBe(2);
+    expect(output(r)).not.toContain('TOPSECRET');
+    expect(runsOf('out_folder_link')).toEqual([]);
+    // The same folder is read when the link's target is a declared data root.
+    expect(run(['validate', f, '--data-root', outside]).code).toBe(0);
+  });
+
   test('extends and sleeves outside the repository are refused before they are read', () => {
     const ext = join(repo, 'out_extends.yaml');
     writeFileSync(ext, 'extends: ../outside/base.yaml\nname: out_extends\n');
