@@ -5,6 +5,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { diag, sortDiagnostics } from '../config/diagnostics.js';
+import { repositoryOf, rootHolding } from '../config/roots.js';
 import { displayPath } from '../config/source.js';
 import { inputError } from '../core/errors.js';
 import { byCodeUnit } from '../util/order.js';
@@ -15,16 +16,23 @@ const SKIP_DIRS = new Set(['node_modules', '.git', 'profiles', 'schemas', 'runs'
 const CONFIG_EXT = /\.(ya?ml|json)$/i;
 
 /** Expands folders into the pipeline files they hold; files named explicitly are always kept. */
-export function collectFiles(paths: string[]): { files: string[]; explicit: Set<string>; missing: string[] } {
+export function collectFiles(paths: string[]): { files: string[]; explicit: Set<string>; missing: string[]; outside: string[] } {
   const files: string[] = [];
   const explicit = new Set<string>();
   const missing: string[] = [];
-  const walk = (dir: string) => {
+  // Links found in a folder that lead out of the folder's repository: named, never read (a PR could add one to
+  // /etc/passwd, and a code frame would quote it).
+  const outside: string[] = [];
+  const walk = (dir: string, repo: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => byCodeUnit(a.name, b.name))) {
       if (e.name.startsWith('.')) continue;
       const full = join(dir, e.name);
+      if (e.isSymbolicLink() && !rootHolding(full, [repo])) {
+        if (CONFIG_EXT.test(e.name)) outside.push(full);
+        continue;
+      }
       if (e.isDirectory()) {
-        if (!SKIP_DIRS.has(e.name)) walk(full);
+        if (!SKIP_DIRS.has(e.name)) walk(full, repo);
       } else if (CONFIG_EXT.test(e.name) && !/^(package(-lock)?|tsconfig)\.json$/.test(e.name)) files.push(full);
     }
   };
@@ -37,13 +45,13 @@ export function collectFiles(paths: string[]): { files: string[]; explicit: Set<
       missing.push(p);
       continue;
     }
-    if (st.isDirectory()) walk(abs);
+    if (st.isDirectory()) walk(abs, repositoryOf(join(abs, '_'))); // the repository holding the folder (the folder itself outside git)
     else {
       files.push(abs);
       explicit.add(abs);
     }
   }
-  return { files: [...new Set(files)], explicit, missing };
+  return { files: [...new Set(files)], explicit, missing, outside };
 }
 
 /**
@@ -52,14 +60,18 @@ export function collectFiles(paths: string[]): { files: string[]; explicit: Set<
  */
 export async function validate(paths: string | string[], options: ConfigOptions = {}): Promise<ValidateResult> {
   const list = typeof paths === 'string' ? [paths] : paths;
-  const { files, explicit, missing } = collectFiles(list);
+  const { files, explicit, missing, outside } = collectFiles(list);
   const results: (FileValidation & { extended: string[] })[] = [];
   for (const m of missing) results.push({ file: m, valid: false, diagnostics: [diag('FILE_NOT_FOUND', { file: m, line: 1, column: 1 }, `no such file or folder: ${m}`)], extended: [] });
+  for (const o of outside) {
+    const file = displayPath(o);
+    results.push({ file, valid: false, diagnostics: [diag('FILE_OUTSIDE_REPO', { file, line: 1, column: 1 }, `${file} is a link to a file outside its repository (${displayPath(repositoryOf(o))}); it is not read`, 'Pipeline files of a repository are files of that repository: copy it in, or remove the link.')], extended: [] });
+  }
   for (const f of files) {
     const r = await validateWith(f, options);
     results.push({ file: displayPath(f), valid: r.ok, diagnostics: r.diagnostics, extended: (r.composed?.files ?? []).slice(1).map((x) => resolve(x)) });
   }
-  if (!files.length && !missing.length) throw inputError('NO_FILES', `no pipeline files (*.yaml, *.yml, *.json) under ${list.join(', ')}`);
+  if (!files.length && !missing.length && !outside.length) throw inputError('NO_FILES', `no pipeline files (*.yaml, *.yml, *.json) under ${list.join(', ')}`);
   // A base file found in a folder is checked through the files that extend it, not on its own.
   const extendedByOthers = new Set(results.flatMap((r) => r.extended));
   const kept = results.filter((r) => !(extendedByOthers.has(resolve(r.file)) && !explicit.has(resolve(r.file)))).map(({ file, valid, diagnostics }) => ({ file, valid, diagnostics }));

@@ -182,6 +182,12 @@ function applyProfile(c: Composed, name: string, at: Location, stageTypes: strin
     out.push(diag('REF_PROFILE_NOT_FOUND', at, `profile '${name}' not found`, known.length ? `${suggestionHint(name, known, 'profiles')} ${where}` : where));
     return;
   }
+  // Links resolved: a profile is a file of the pipeline's repository, never read from outside it.
+  const repo = repositoryOf(c.root.absPath);
+  if (!rootHolding(file, [repo])) {
+    out.push(diag('REF_PROFILE_OUTSIDE_REPO', at, `profile '${name}': ${displayPath(file)} leads outside the pipeline's repository (${displayPath(repo)}); it is not read`, 'Profiles are files of the repository: copy it in, or remove the link.'));
+    return;
+  }
   const loaded = load(file, sources);
   out.push(...loaded.diagnostics);
   const src = loaded.source;

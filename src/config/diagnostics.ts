@@ -26,6 +26,7 @@ export type Layer = 'file' | 'syntax' | 'schema' | 'plugins' | 'graph' | 'refere
 export const CODES = {
   // file: the bytes cannot be read as a document at all
   FILE_NOT_FOUND: 'file',
+  FILE_OUTSIDE_REPO: 'file',
   FILE_UNREADABLE: 'file',
   FILE_EMPTY: 'file',
   FILE_BINARY: 'file',
@@ -66,6 +67,7 @@ export const CODES = {
   REF_EXTENDS_OUTSIDE_REPO: 'references',
   REF_PROFILE_NOT_FOUND: 'references',
   REF_PROFILE_UNKNOWN_STAGE: 'references',
+  REF_PROFILE_OUTSIDE_REPO: 'references',
   REF_SET_INVALID: 'references',
   REF_SET_UNKNOWN_PATH: 'references',
   REF_PLUGIN_MODULE_NOT_FOUND: 'references',

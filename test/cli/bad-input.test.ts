@@ -102,6 +102,25 @@ describe('1. nothing outside the repository and the declared data roots is read'
     expect(run(['validate', f, '--data-root', outside]).code).toBe(0);
   });
 
+  test('a profile, or a pipeline file found in a folder, that is a link to a file outside the repository is named, never read', () => {
+    mkdirSync(join(repo, 'profiles'), { recursive: true });
+    symlinkSync(join(outside, 'base.yaml'), join(repo, 'profiles', 'evil.yaml'));
+    const f = pipeline('profile_link', LAKEHOUSE_SCAN);
+    const p = run(['validate', f, '--profile', 'evil']);
+    expect(p.code).toBe(2);
+    expect(p.stdout).toMatch(/error REF_PROFILE_OUTSIDE_REPO profile 'evil': profiles\/evil\.yaml leads outside the pipeline's repository/);
+    expect(output(p)).not.toContain('TOPSECRET');
+    const dir = join(repo, 'linked');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'ok.yaml'), 'pipeline: selection\nversion: "4.0"\nname: ok\nstages:\n  - type: ingestion\n');
+    symlinkSync(join(outside, 'base.yaml'), join(dir, 'zz_link.yaml'));
+    const v = run(['validate', dir]);
+    expect(v.code).toBe(2);
+    expect(v.stdout).toMatch(/linked\/zz_link\.yaml:1:1: error FILE_OUTSIDE_REPO .*is a link to a file outside its repository/);
+    expect(v.stderr).toContain('2 files checked: 1 invalid');
+    expect(output(v)).not.toContain('TOPSECRET');
+  });
+
   test('extends and sleeves outside the repository are refused before they are read', () => {
     const ext = join(repo, 'out_extends.yaml');
     writeFileSync(ext, 'extends: ../outside/base.yaml\nname: out_extends\n');
