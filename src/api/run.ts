@@ -91,6 +91,7 @@ async function runFile(file: string, options: RunOptions, span: SpanFn = untrace
     lakehousePath: lakehouse,
     ...(options.log ? { log: options.log } : {}),
     ...(options.onProgress ? { progress: options.onProgress } : {}),
+    ...(options.onInterrupted ? { onInterrupted: options.onInterrupted } : {}),
     noCache,
     preflighted: found,
     ...(executors ? { executors } : {}),

@@ -149,6 +149,12 @@ export interface RunOptions extends ConfigOptions {
   onWarnings?: (warnings: Diagnostic[]) => void;
   /** Progress of long work (backtest windows, sleeves, cells). */
   onProgress?: (label: string, done: number, total: number) => void;
+  /**
+   * Called when SIGINT, SIGTERM or SIGHUP stops the run, with its summary (outcome failed, RUN_INTERRUPTED), once
+   * its folder is marked failed; the process then ends by that signal. Without it a line on stderr says where the
+   * run is.
+   */
+  onInterrupted?: (summary: RunSummary) => void;
   /** Where a tournament's cells run (a distributed executor); the local worker pool when omitted. */
   cellExecutor?: CellExecutor;
   /** Where a meta's sleeves run (a distributed executor: src/exec/queue-executor.ts); the local worker pool when omitted. */

@@ -69,6 +69,13 @@ export function registerRunCommand(program: Command): void {
           // Validation warnings (deprecated names): printed before anything runs.
           onWarnings: (ws) => void (opts.quiet ? undefined : process.stderr.write(formatText(ws))),
           onProgress: (label, done, total) => progress.update(label, done, total),
+          // A signal ends the process: what a finished run prints (the error, or the --json summary) comes first.
+          onInterrupted: (summary) => {
+            progress.stop();
+            if (opts.json) writeJson(summary);
+            process.stderr.write(`\nrun ${summary.run_id} failed${summary.error?.stage ? ` in stage '${summary.error.stage}'` : ''}:\n${formatError(summary.error!)}`);
+            process.stderr.write(`the failed run is in ${summary.folder}\n`);
+          },
         });
         progress.stop();
         if (r.outcome === 'invalid') {

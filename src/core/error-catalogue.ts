@@ -145,7 +145,7 @@ export const ERRORS = {
   READ_ONLY_FILESYSTEM: { exit: 1, summary: 'a write to a read-only file system (EROFS); the path is named', hint: 'Point --out (or --lakehouse) at a writable disk.' },
   TOO_MANY_OPEN_FILES: { exit: 1, summary: 'the process ran out of file descriptors (EMFILE, ENFILE)', hint: 'Raise the limit (`ulimit -n`) or run fewer workers.' },
   RUN_NOT_MARKED: { exit: 1, summary: 'a failed run could not even be renamed to <run_id>.failed; its .partial folder is named', hint: 'Free space, then `pipeline-run runs --prune` removes it.' },
-  RUN_INTERRUPTED: { exit: 1, summary: 'the run was stopped by a signal (Ctrl-C, SIGTERM), or its process died (found later by `runs`)', hint: '`pipeline-run runs` lists interrupted runs; `runs --prune` removes them.' },
+  RUN_INTERRUPTED: { exit: 1, summary: 'the run was stopped by a signal (Ctrl-C, SIGTERM, SIGHUP; the process then ends by that signal), or its process died (found later by `runs`)', hint: '`pipeline-run runs` lists interrupted runs; `runs --prune` removes them.' },
   ARTIFACT_PATH: { exit: 1, summary: 'a stage tried to write an artifact outside its run folder (a bug in the stage)' },
   REPLAY_FAILED: { exit: 1, summary: 'a backtest worker thread crashed or exited without a result' },
   NESTED_REPLAY: { exit: 1, summary: 'a replayed stage tried to replay again (a bug in the stage)' },

@@ -58,8 +58,13 @@ export interface RunOptions {
   reuse?: ReusePlan;
   /** Where a meta's sleeves run: this executor when given (a queue), else `executors.sleeves` (the local worker pool). */
   sleeveExecutor?: SleeveExecutor;
-  /** false: SIGINT/SIGTERM are left to the caller (a queue worker drains instead of marking its child run failed). */
+  /** false: SIGINT/SIGTERM/SIGHUP are left to the caller (a queue worker drains instead of marking its child run failed). */
   handleSignals?: boolean;
+  /**
+   * Called when a signal stops the run, once its folder is marked failed (RUN_INTERRUPTED) and before the process
+   * ends by that signal: the caller's last word (the CLI prints the error, or the --json summary).
+   */
+  onInterrupted?: (summary: RunSummary) => void;
   /**
    * The work tree's state as the run that started this one saw it (a sleeve's meta, a cell's tournament; null outside
    * git): recorded in the manifest as it is, instead of asking git again. One `git status` per command, not one per
@@ -290,6 +295,8 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
         for (const id of ids) if (!v.cells?.[id]) throw new FractalError('CELL_UNKNOWN', `no cell '${id}' in ${v.file}`);
         const childOpts = {
           ...opts,
+          // The top-level run has the last word when a signal stops the run, not each child run.
+          onInterrupted: undefined,
           cacheRoot: opts.cacheRoot ?? resolve(opts.outRoot),
           outRoot: join(folder.dir, 'cells'),
           finalPrefixes: [...(opts.finalPrefixes ?? []), { from: folder.dir, to: join(folder.parent, runId) }],
@@ -332,6 +339,8 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
       runSleeves: async (names, o) => {
         const childOpts = {
           ...opts,
+          // The top-level run has the last word when a signal stops the run, not each child run.
+          onInterrupted: undefined,
           cacheRoot: opts.cacheRoot ?? resolve(opts.outRoot),
           outRoot: join(folder.dir, 'sleeves'),
           finalPrefixes: [...(opts.finalPrefixes ?? []), { from: folder.dir, to: join(folder.parent, runId) }],
@@ -497,25 +506,39 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
   const markFailed = (idx: number) => {
     if (idx >= 0 && stageRecords[idx].outcome === 'skipped') stageRecords[idx] = { type: stageRecords[idx].type, ms: null, outcome: 'failed' };
   };
-  // Ctrl-C or a kill: the folder is marked failed (interrupted) before the process exits, never left looking
-  // complete. (A stage busy in synchronous code is interrupted when it next yields.)
+  // Ctrl-C, a kill or a closed terminal: the folder is marked failed (interrupted) before the process ends, never
+  // left looking complete. (A stage busy in synchronous code is interrupted when it next yields.) The process then
+  // ends by the signal itself, as a shell expects of a program it interrupted (130 for Ctrl-C, 143, 129), so a loop
+  // over files stops too.
   const onSignal = (signal: NodeJS.Signals) => {
+    for (const sig of STOP_SIGNALS) process.removeListener(sig, onSignal);
     audit.tryEvent(current, 'run_interrupted', { signal });
     if (current) markFailed(currentIndex);
-    const error = { code: 'RUN_INTERRUPTED', message: `interrupted by ${signal}`, stage: current, exit_code: 1 as const };
-    let where: string;
+    const error = { code: 'RUN_INTERRUPTED', message: `interrupted by ${signal}${current ? ` during stage '${current}'` : ''}`, stage: current, exit_code: 1 as const };
+    const m = manifest('failed', error);
+    let where = folder.dir;
+    let unwritten: string[] = [];
     try {
-      where = folder.fail(manifest('failed', error), `[RUN_INTERRUPTED] interrupted by ${signal} during stage '${current}'`).path;
+      ({ path: where, unwritten } = folder.fail(m, `[RUN_INTERRUPTED] interrupted by ${signal} during stage '${current}'`));
     } catch (err) {
-      where = `${folder.dir} (${messageOf(err)})`;
+      unwritten = [messageOf(err)];
     }
-    process.stderr.write(`\ninterrupted by ${signal}; the partial run is marked failed in ${where}\n`);
-    process.exit(signal === 'SIGINT' ? 130 : 143);
+    try {
+      opts.onInterrupted?.({ ...summary(m, where), ...(unwritten.length ? { unwritten } : {}) });
+    } catch {
+      /* the caller's last word must not keep the process from ending */
+    }
+    if (!opts.onInterrupted) process.stderr.write(`\ninterrupted by ${signal}; the partial run is marked failed in ${where}\n`);
+    // A run in this thread and its child runs (a sleeve, a cell) hear the same signal, innermost first (each handler is
+    // prepended): a child marks its folder before its parent's is renamed, and the outermost ends the process.
+    if (--interruptibleRuns > 0) return;
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    else process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 15));
   };
   const signals = opts.handleSignals !== false;
   if (signals) {
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    for (const sig of STOP_SIGNALS) process.prependOnceListener(sig, onSignal);
+    interruptibleRuns++;
   }
   let failure: FractalError | undefined;
   let rawFailure: unknown;
@@ -565,8 +588,8 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
     rawFailure = err;
     failure = locateError(v, pluginFailure(asFractalError(err, 'STAGE_FAILED', `running ${current ? `stage '${current}'` : 'the pipeline'} into ${folder.dir}`), config.plugins, v.baseDir), current ? currentIndex : undefined);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    if (signals && STOP_SIGNALS.some((sig) => process.listeners(sig).includes(onSignal))) interruptibleRuns--;
+    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
     // Replays handed out that the backtest never took (a failure before it), and workers started for replays that
     // never came (a failure before the backtest, or it decided in process).
     await early?.cancel();
@@ -609,6 +632,12 @@ function sameReplays(s: ReplaySchedule, dates: number[], o: ReplayManyOptions): 
   const { dates: scheduled, ...planned } = s;
   return scheduled.length === dates.length && scheduled.every((d, i) => d === dates[i]) && canonicalJson({ ...asked, threads: o.threads ?? 1 }) === canonicalJson(planned);
 }
+
+/** The signals that stop a run (Ctrl-C, a kill, a closed terminal), with their numbers for the exit status 128 + n. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+/** Runs of this thread listening for STOP_SIGNALS (a meta and its in-process sleeves). */
+let interruptibleRuns = 0;
 
 function summary(m: Manifest, folder: string): RunSummary {
   return {

@@ -125,25 +125,36 @@ describe('run', () => {
     expect(only).toMatch(/\.failed$/);
   });
 
-  test('Ctrl-C during a run marks the folder failed (interrupted) and exits 130', async () => {
-    const child = spawn(process.execPath, [join(repo, 'bin', 'pipeline-run.js'), join(fixtures, 'nap.yaml'), '--out', tmp], { env: { ...process.env, CI: '1' } });
-    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  test.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s during a run marks the folder failed (interrupted), says so (--json too), and ends the process by the signal', async (signal) => {
+    const out = join(tmp, `sig-${signal}`);
+    const child = spawn(process.execPath, [join(repo, 'bin', 'pipeline-run.js'), join(fixtures, 'nap.yaml'), '--out', out, '--json'], { env: { ...process.env, CI: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b) => (stdout += b));
+    child.stderr.on('data', (b) => (stderr += b));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('close', (code, sig) => res({ code, signal: sig })));
     // Wait until the run is under way (its audit shows the nap stage started), then interrupt it.
     const deadline = Date.now() + 20000;
     for (;;) {
-      const parent = join(tmp, 'spine_nap');
+      const parent = join(out, 'spine_nap');
       const partial = existsSync(parent) ? readdirSync(parent, { withFileTypes: true }).find((d) => d.name.endsWith('.partial')) : undefined;
       if (partial && readFileSync(join(parent, partial.name, 'audit.jsonl'), 'utf8').includes('"stage":"nap","event":"stage_started"')) break;
       if (Date.now() > deadline) throw new Error('the run never reached the nap stage');
       await new Promise((r) => setTimeout(r, 50));
     }
-    child.kill('SIGINT');
-    expect(await exited).toBe(130);
-    const [only] = readdirSync(join(tmp, 'spine_nap'));
+    child.kill(signal);
+    // Ended by the signal, as a shell expects of an interrupted program (it shows 128 + n), so a loop stops too.
+    expect(await exited).toEqual({ code: null, signal });
+    const [only] = readdirSync(join(out, 'spine_nap'));
     expect(only).toMatch(/\.failed$/);
-    const m = JSON.parse(readFileSync(join(tmp, 'spine_nap', only, 'manifest.json'), 'utf8'));
+    const m = JSON.parse(readFileSync(join(out, 'spine_nap', only, 'manifest.json'), 'utf8'));
     expect(m.error).toMatchObject({ code: 'RUN_INTERRUPTED', stage: 'nap', exit_code: 1 });
     expect(m.stages.map((x: { outcome: string }) => x.outcome)).toEqual(['succeeded', 'failed', 'skipped']);
+    // The --json summary of the failed run, as a run that fails prints it; the error on stderr.
+    const summary = JSON.parse(stdout);
+    expect(summary).toMatchObject({ outcome: 'failed', folder: join(out, 'spine_nap', only), error: { code: 'RUN_INTERRUPTED', message: `interrupted by ${signal} during stage 'nap'` } });
+    expect(stderr).toContain(`error RUN_INTERRUPTED: interrupted by ${signal} during stage 'nap'`);
+    expect(stderr).toContain(`the failed run is in ${join(out, 'spine_nap', only)}`);
   });
 
   test('an invalid file exits 2 and writes nothing', () => {
