@@ -32,6 +32,7 @@ export const ERRORS = {
   REUSE_NO_CHECKPOINT: { exit: 2, summary: 'the run to reuse holds no checkpoint of a stage before --from (made before checkpoints, with --no-checkpoints, or it failed earlier)', hint: 'Run the pipeline once in full; later runs can start from any of its stages.' },
   REUSE_CONFIG_CHANGED: { exit: 2, summary: 'a stage before --from is configured differently from the run to reuse (its params, the stages, plugin modules or input files); the message names it', hint: 'Start from the first stage that changed (--from), or run in full.' },
   REUSE_DATA_CHANGED: { exit: 2, summary: 'the data differs from what the run to reuse read (its data hash), or cannot be known before running (a live scanner)', hint: 'Run in full: the earlier stages must see the new data.' },
+  REUSE_RUN_DAMAGED: { exit: 2, summary: 'the run to reuse is damaged: its manifest is not a run\'s, or a checkpoint blob or an artifact the reused stages wrote is missing or changed; nothing was written', hint: 'Reuse another run (`pipeline-run runs` lists them), or run in full.' },
   REUSE_CODE_CHANGED: { exit: 2, summary: "Fractal's code differs from the build that made the run to reuse", hint: 'Run in full once with this build; later runs can reuse it.' },
   NOT_A_RUN: { exit: 2, summary: '`trace` was given a folder that is not a run folder', hint: 'Give the folder `pipeline-run` printed, e.g. runs/<name>/<run_id>.' },
   SYMBOL_NOT_IN_RUN: { exit: 2, summary: '`trace` was asked for a symbol the run never saw' },

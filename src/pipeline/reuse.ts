@@ -24,7 +24,7 @@ import { canonicalJson } from '../util/hash.js';
 import { byCodeUnit } from '../util/order.js';
 import type { ArtifactWriter } from '../runs/artifacts.js';
 import type { AuditLedger } from '../runs/audit.js';
-import { contextFields, isPlainData, readBlob, readCheckpoint, setContextField, type CheckpointWriter, type StageCheckpoint } from '../runs/checkpoints.js';
+import { blobProblem, contextFields, isPlainData, readBlob, readCheckpoint, setContextField, type CheckpointWriter, type StageCheckpoint } from '../runs/checkpoints.js';
 import type { Manifest } from '../runs/manifest.js';
 import { codeFingerprint, dataIdentityOf, inputsFingerprint } from '../runs/result-cache.js';
 import type { BuiltStage } from './factory.js';
@@ -134,7 +134,7 @@ export async function planReuse(v: ValidationResult, spec: RunSpec, req: { from?
     throw inputError('REUSE_FROM_UNKNOWN', `--from ${req.from}: the pipeline's stages are ${config.stages.map((s, i) => `${i + 1} ${s.type}`).join(', ')}`, meant ? `Did you mean '${meant}'?` : 'Name a stage by its type, `type#n` for a repeat, or its number.');
   }
   if (from === 0) throw inputError('REUSE_FROM_UNKNOWN', `--from ${req.from}: nothing comes before the first stage to reuse`, 'Run without --from and --reuse, or start at a later stage.');
-  const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8')) as Manifest;
+  const manifest = readManifest(folder);
   const where = `run ${manifest.run_id} (${folder})`;
   const checkpoints: StageCheckpoint[] = [];
   for (let i = 0; i < from; i++) {
@@ -143,6 +143,17 @@ export async function planReuse(v: ValidationResult, spec: RunSpec, req: { from?
       throw inputError('REUSE_NO_CHECKPOINT', `${where} has no checkpoint of stage ${i + 1} '${config.stages[i].type}'${manifest.stages[i]?.outcome === 'failed' ? ' (it failed there)' : manifest.stages[i]?.outcome === 'skipped' ? ' (it failed before)' : ''}`);
     checkpoints.push(cp);
   }
+  // Everything the reuse will read, checked before anything is written: a damaged run is refused as input, never
+  // found half-way through a new run as a failure of its first stage.
+  for (const cp of checkpoints) {
+    for (const blob of Object.values(cp.fields)) {
+      const problem = blobProblem(folder, blob);
+      if (problem) throw inputError('REUSE_RUN_DAMAGED', `${where} cannot be reused: stage ${cp.index + 1} '${cp.type}': ${problem}`);
+    }
+    const missing = writesOf(cp).map((w) => w.file).filter((f) => !existsSync(join(folder, f)));
+    if (missing.length) throw inputError('REUSE_RUN_DAMAGED', `${where} cannot be reused: stage ${cp.index + 1} '${cp.type}' wrote ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} gone`);
+  }
+  if (!existsSync(join(folder, 'audit.jsonl'))) throw inputError('REUSE_RUN_DAMAGED', `${where} cannot be reused: its audit.jsonl is gone`);
   const last = checkpoints[from - 1];
   if (last.code !== codeFingerprint()) throw inputError('REUSE_CODE_CHANGED', `${where} was made by other code (Fractal ${manifest.fractal_version}, built from sources that differ from this build's); its checkpoints are not reused`);
   const mine = prefixHashes(config, v.baseDir);
@@ -162,6 +173,19 @@ export async function planReuse(v: ValidationResult, spec: RunSpec, req: { from?
   if (!now) throw inputError('REUSE_DATA_CHANGED', `cannot reuse ${where}: the data this pipeline reads cannot be identified before running (a live scanner), so it may have changed`);
   if (then !== null && now !== then) throw inputError('REUSE_DATA_CHANGED', `cannot reuse ${where}: the data changed since (data hash ${then.slice(0, 19)}… then, ${now.slice(0, 19)}… now)`);
   return { from, folder, runId: manifest.run_id, checkpoints };
+}
+
+/** The manifest of a run to reuse; one that is not a run's manifest is REUSE_RUN_DAMAGED (input), not a crash. */
+function readManifest(folder: string): Manifest {
+  const file = join(folder, 'manifest.json');
+  let m: Partial<Manifest> | null;
+  try {
+    m = JSON.parse(readFileSync(file, 'utf8')) as Partial<Manifest> | null;
+  } catch (err) {
+    throw inputError('REUSE_RUN_DAMAGED', `${folder} cannot be reused: its manifest.json is ${err instanceof SyntaxError ? `not valid JSON (${err.message})` : `unreadable (${(err as Error).message})`}`);
+  }
+  if (!m || typeof m !== 'object' || typeof m.run_id !== 'string' || !Array.isArray(m.stages)) throw inputError('REUSE_RUN_DAMAGED', `${folder} cannot be reused: its manifest.json is not a run's manifest (no run_id or stages)`);
+  return m as Manifest;
 }
 
 /** Restores the context after stage `plan.from - 1`; stages that made a field that is not plain data run again, quietly. */

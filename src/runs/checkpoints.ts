@@ -206,6 +206,16 @@ function readBlobBytes(runDir: string, sha: string): Uint8Array {
   return bytes;
 }
 
+/** Why a blob cannot be restored (missing, unreadable, or not the bytes its name says), or undefined when it can. */
+export function blobProblem(runDir: string, sha: string): string | undefined {
+  try {
+    readBlobBytes(runDir, sha);
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? `checkpoint blob ${sha.slice(0, 12)}… is missing` : err instanceof Error && /does not match/.test(err.message) ? `checkpoint blob ${sha.slice(0, 12)}… does not match its hash (changed or torn)` : `checkpoint blob ${sha.slice(0, 12)}… is unreadable (${(err as Error).message})`;
+  }
+}
+
 export function readBlob(runDir: string, sha: string): unknown {
   return deserialize(readBlobBytes(runDir, sha));
 }

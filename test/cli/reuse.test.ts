@@ -5,7 +5,7 @@
  * before --from, the data, or the run named changes or is missing, it is refused, coded, with the reason, and nothing
  * is written.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './helpers.js';
@@ -127,6 +127,22 @@ test('refused, coded and with the reason, before anything is written', () => {
   const bare = json(['run', file, '--out', join(tmp, 'bare'), '--no-checkpoints']);
   expect(existsSync(join(bare.out.folder, 'checkpoints'))).toBe(false);
   refused(['--from', 'policy', '--reuse', bare.out.folder], 'REUSE_NO_CHECKPOINT', /no checkpoint of stage 1 'ingestion'/);
+  // A damaged run to reuse: refused as input before anything is written (it failed the new run's first stage as
+  // STAGE_FAILED, "please report it", or crashed on its manifest).
+  const damaged = (name: string, damage: (folder: string) => void) => {
+    const r = json(['run', file, '--out', join(tmp, name)]);
+    damage(r.out.folder);
+    return r.out.folder as string;
+  };
+  const blobs = (folder: string) => readdirSync(join(folder, 'checkpoints', 'blobs')).map((b) => join(folder, 'checkpoints', 'blobs', b)).sort((a, b) => statSync(b).size - statSync(a).size);
+  const torn = damaged('torn', (f) => truncateSync(blobs(f)[0], 10));
+  refused(['--from', 'allocation', '--reuse', torn], 'REUSE_RUN_DAMAGED', /cannot be reused: stage \d+ '\w+': checkpoint blob \w+… does not match its hash/, /Reuse another run/, join(tmp, 'torn'));
+  const gone = damaged('gone', (f) => blobs(f).forEach((b) => rmSync(b)));
+  refused(['--from', 'allocation', '--reuse', gone], 'REUSE_RUN_DAMAGED', /checkpoint blob \w+… is missing/, undefined, join(tmp, 'gone'));
+  const garbage = damaged('garbage', (f) => writeFileSync(join(f, 'manifest.json'), '{ not json'));
+  refused(['--from', 'allocation', '--reuse', garbage], 'REUSE_RUN_DAMAGED', /its manifest\.json is not valid JSON/, undefined, join(tmp, 'garbage'));
+  const empty = damaged('empty', (f) => writeFileSync(join(f, 'manifest.json'), '{}'));
+  refused(['--from', 'allocation', '--reuse', empty], 'REUSE_RUN_DAMAGED', /not a run's manifest/, undefined, join(tmp, 'empty'));
 }, 240_000);
 
 test('refused when the data changed since the reused run (its data hash against the lakehouse now)', () => {
