@@ -79,7 +79,9 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(args, { from: 'user' });
     return Number(process.exitCode ?? 0);
   } catch (err) {
-    const json = argv.includes('--json');
+    // --json, or --format json (compare, validate, plan): a reader of stdout gets one JSON object whatever happens.
+    const formatAt = argv.findIndex((a) => a === '--format' || a.startsWith('--format='));
+    const json = argv.includes('--json') || (formatAt >= 0 && (argv[formatAt] === '--format=json' || argv[formatAt + 1] === 'json'));
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
       // Commander already printed the usage error on stderr.

@@ -516,13 +516,14 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
     if (current) markFailed(currentIndex);
     const error = { code: 'RUN_INTERRUPTED', message: `interrupted by ${signal}${current ? ` during stage '${current}'` : ''}`, stage: current, exit_code: 1 as const };
     const m = manifest('failed', error);
-    let where = folder.dir;
-    let unwritten: string[] = [];
-    try {
-      ({ path: where, unwritten } = folder.fail(m, `[RUN_INTERRUPTED] interrupted by ${signal} during stage '${current}'`));
-    } catch (err) {
-      unwritten = [messageOf(err)];
-    }
+    const marked = (() => {
+      try {
+        return folder.fail(m, `[RUN_INTERRUPTED] interrupted by ${signal} during stage '${current}'`);
+      } catch (err) {
+        return { path: folder.dir, unwritten: [messageOf(err)] };
+      }
+    })();
+    const { path: where, unwritten } = marked;
     try {
       opts.onInterrupted?.({ ...summary(m, where), ...(unwritten.length ? { unwritten } : {}) });
     } catch {

@@ -118,3 +118,9 @@ export function pluginModuleHashes(modules: string[] | undefined, baseDir: strin
     return { path: p, sha256 };
   });
 }
+
+/** The fields every row and page read from a manifest, of the right types. */
+export const isManifestLike = (m: unknown): boolean => {
+  const x = m as Record<string, unknown> | null;
+  return !!x && typeof x === 'object' && !Array.isArray(x) && ['name', 'run_id', 'outcome', 'started_at', 'config_hash'].every((k) => typeof x[k] === 'string') && Array.isArray(x.stages);
+};

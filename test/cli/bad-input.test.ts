@@ -330,6 +330,32 @@ describe('8. other holes', () => {
     expect(t.stderr).not.toContain('pipeline-run plugins');
   });
 
+  test('a manifest that is valid JSON but not a run\'s ({}, []) spoils nothing: runs lists it as unreadable, compare and trace refuse it (NOT_A_RUN)', () => {
+    const f = pipeline('damaged_manifest', `${LAKEHOUSE_SCAN}  - type: allocation\n    params: { engine: equal_weight }\n`);
+    const good = run(['run', f]);
+    expect(good.code).toBe(0);
+    const bad = run(['run', f]).stdout.trim();
+    for (const text of ['{}', '[]']) {
+      writeFileSync(join(bad, 'manifest.json'), text);
+      const index = run(['runs', '--out', join(repo, 'runs'), '--json']);
+      expect(index.code).toBe(0);
+      const rows = JSON.parse(index.stdout) as { run_id: string; outcome: string }[];
+      expect(rows.find((r) => bad.endsWith(r.run_id))?.outcome).toBe('unreadable manifest');
+      expect(rows.some((r) => good.stdout.trim().endsWith(r.run_id) && r.outcome === 'succeeded')).toBe(true);
+      const c = run(['compare', good.stdout.trim(), bad, '--format', 'json']);
+      expect(c.code).toBe(2);
+      expect(json(c).error).toMatchObject({ code: 'NOT_A_RUN', message: expect.stringContaining("manifest.json is not a run's manifest") });
+      const t = run(['trace', bad, 'AUSDT']);
+      expect(t.code).toBe(2);
+      expect(t.stderr).toContain('error NOT_A_RUN');
+      expect(output(c) + output(t) + output(index)).not.toMatch(/INTERNAL_ERROR|undefined/);
+    }
+    // --format json on a failure prints one JSON object too, as --json does.
+    const missing = run(['compare', '/etc', '/tmp', '--format', 'json']);
+    expect(missing.code).toBe(2);
+    expect(json(missing)).toMatchObject({ outcome: 'error', error: { code: 'NOT_A_RUN' } });
+  });
+
   test('--set may name a symbol called __proto__ (an own key, honoured)', () => {
     const csv = join(repo, 'proto.csv');
     const names = ['__proto__', 'constructor', 'AAA', 'BBB'];
