@@ -142,7 +142,9 @@ export function runOrderBook(panel: BarPanel, path: DecisionPath, s: OrderBookSe
       const reduces = o.side * units[j] < 0 && o.remaining <= Math.abs(units[j]) * (1 + 1e-12);
       let qty = o.remaining;
       if (s.maxParticipation !== undefined) {
-        const vol = panel.volume[j * T + t];
+        // At the open the day's volume is not known yet: an open fill takes part in the previous bar's, the last one
+        // known then (a close fill in its own day's, known by the close).
+        const vol = at === 'open' ? (t > 0 ? panel.volume[j * T + t - 1] : NaN) : panel.volume[j * T + t];
         if (!hasBar) {
           // No bar, no volume to take part in: only a reduction fills, at the last price (a delisted name exits).
           if (!reduces) {

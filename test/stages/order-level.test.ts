@@ -166,6 +166,20 @@ test('a participation cap fills that share of each bar and carries the rest; a n
   expect(readJson(s.folder, 'metrics.json').backtest.simulator.unfilled).toBe(2);
 });
 
+test('at the open, the cap takes part in the previous bar\'s volume: the day\'s own is not known until its close', async () => {
+  // Found by a look-ahead review: an open fill was capped by the whole day's volume. 100 units bought at the close of
+  // 01-03 (the first rebalance), held 2 days, then sold at the next opens (fill next_open) under a cap of half a
+  // bar's volume: 01-05 traded 20 units, 01-06 traded 1,000. The sale at the open of 01-06 knows only 01-05's 20: 10
+  // units, the other 90 at the open of 01-07 (01-06's 1,000 allow 500). Capped by its own day it sold all 100 at once.
+  const vols = [1000, 1000, 1000, 1000, 20, 1000, 1000, 1000, 1000, 1000];
+  const dir = market('cap-open', { ZZZ: vols.map((v) => [100, 100, v] as [number, number, number]) });
+  const s = await runYaml(tmp, 'cap_open', pipeline('cap_open', dir, `{ train_window: 3, test_window: 2, step_size: 4, slippage_bps: 0, commission_bps: 0, workers: 1,
+      simulator: { name: event_driven, params: { capital: 10000, fill: next_open, max_participation: 0.5 } } }`));
+  expect(s.outcome).toBe('succeeded');
+  const fills = rows(s.folder, 'fills.arrow').filter((f) => f.side === 'sell' && iso(f.date) < '2024-01-08');
+  expect(fills.map((f) => [iso(f.date), f.at, f.quantity])).toEqual([['2024-01-06', 'open', 10], ['2024-01-07', 'open', 90]]);
+});
+
 test('a delisted symbol is exited at its last price, even under a participation cap', async () => {
   // GONE's last bar is 01-04 at 50; the decision of 01-08 no longer has it (not fresh: 4 days without a bar), so
   // its units are sold at the last price; the order is due at the next open, which has no bar: it fills at the
