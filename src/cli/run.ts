@@ -95,8 +95,7 @@ export function registerRunCommand(program: Command): void {
         if (opts.json) writeJson({ ...summary, metrics: r.metrics });
         else if (summary.outcome === 'succeeded' && !opts.quiet) {
           process.stderr.write(`run ${summary.run_id} succeeded in ${summary.duration_ms} ms\n`);
-          const band = volatilityDrift(summary.folder);
-          if (band) process.stderr.write(`${band}\n`);
+          for (const flag of recordFlags(summary.folder)) process.stderr.write(`${flag}\n`);
           process.stdout.write(`${summary.folder}\n`);
           if (r.paths.report) process.stderr.write(`report: ${r.paths.report}\n`);
         }
@@ -115,14 +114,20 @@ export function registerRunCommand(program: Command): void {
     });
 }
 
-/** The volatility-band DRIFT flag of a backtest (metrics.json), as a console line; undefined when not flagged. */
-function volatilityDrift(folder: string): string | undefined {
+/**
+ * A backtest's flags (metrics.json) as console lines: the volatility band's DRIFT, and SURVIVORSHIP when past
+ * decisions drew from a universe that is not point in time. None when neither is raised.
+ */
+function recordFlags(folder: string): string[] {
   try {
-    const band = JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8')).backtest?.volatility_band;
-    if (!band?.flagged) return undefined;
+    const bt = JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8')).backtest;
+    const out: string[] = [];
+    const band = bt?.volatility_band;
     const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-    return `DRIFT: realised volatility ${pct(band.realised)} is ${(band.drift * 100).toFixed(1)} points above the ${band.engine} band of ${pct(band.band)} (flagged beyond ${((band.limit ?? 0.25) * 100).toFixed(0)} points); see the report`;
+    if (band?.flagged) out.push(`DRIFT: realised volatility ${pct(band.realised)} is ${(band.drift * 100).toFixed(1)} points above the ${band.engine} band of ${pct(band.band)} (flagged beyond ${((band.limit ?? 0.25) * 100).toFixed(0)} points); see the report`);
+    if (bt?.universe_point_in_time === false) out.push(`SURVIVORSHIP: the universe is not point in time (${(bt.universe_caveats ?? []).join('; ') || 'a live scanner'}): the record is an upper bound; see the report`);
+    return out;
   } catch {
-    return undefined;
+    return [];
   }
 }

@@ -332,6 +332,9 @@ export interface BacktestMetrics extends OutOfSampleMetrics {
   carry?: { borrow: number; funding: number; per_year: number };
   volatility_band?: { engine: string; band: number; realised: number; drift: number; limit?: number; flagged: boolean } | null;
   verification?: { metric: string; agrees: boolean }[];
+  /** False when past decisions drew from a universe chosen with later knowledge; `universe_caveats` say why. */
+  universe_point_in_time?: boolean;
+  universe_caveats?: string[];
   [figure: string]: unknown;
 }
 

@@ -218,10 +218,10 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
     const verification = verifyMetrics(r, ppy, rf);
     for (const v of verification) if (!v.agrees) env.audit.event('backtest', 'verification_disagreement', v);
     const engine = engineOf(env);
-    // Live scanners only know today's tickers: every past decision then starts from today's universe.
-    const scannerName = refName(env.pipeline.config.stages.find((st) => st.type === 'ingestion')?.params.scanner);
-    const pointInTime = scannerName === undefined || env.plugins.meta<ScannerMeta>('scanner', scannerName).pointInTime;
-    if (!pointInTime) env.audit.event('backtest', 'universe_not_point_in_time', { scanner: scannerName, note: "a live scanner's universe is today's: past decisions are survivorship-biased" });
+    // Whether each past decision drew from the universe as it was then; why not, when it did not.
+    const universeCaveats = universeNotPointInTime(env);
+    const pointInTime = universeCaveats.length === 0;
+    if (!pointInTime) env.audit.event('backtest', 'universe_not_point_in_time', { scanner: refName(env.pipeline.config.stages.find((st) => st.type === 'ingestion')?.params.scanner) ?? null, reasons: universeCaveats, note: 'past decisions drew from a universe chosen with later knowledge: the record is survivorship-biased' });
     const band = engine !== undefined ? env.plugins.meta<EngineMeta>('engine', engine).volatilityBand : undefined;
     const last = finalDecision.weights;
     const summary = {
@@ -234,6 +234,7 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
       ...pathCosts(champion, ppy),
       weights_as_of: isoFromDay(asOfFinal),
       universe_point_in_time: pointInTime,
+      ...(pointInTime ? {} : { universe_caveats: universeCaveats }),
       risk_free_rate: rf,
       engines: champion.windows.reduce<Record<string, number>>((acc, w) => (w.engine ? { ...acc, [w.engine]: (acc[w.engine] ?? 0) + 1 } : acc), {}),
       gross_exposure: last.reduce((a, w) => a + Math.abs(w.weight), 0),
@@ -437,4 +438,22 @@ function resolvedSimulator(env: StageEnv, name: string): HoldSettings['simulator
 /** The allocation engine named in the pipeline (for the volatility band), if any. */
 function engineOf(env: StageEnv): string | undefined {
   return refName(env.pipeline.config.stages.find((s) => s.type === 'allocation')?.params.engine);
+}
+
+/**
+ * Why the backtest's past decisions did not draw from the universe as it was on their dates (empty: they did). A
+ * live scanner knows only today's tickers; a candidates file is a list chosen today, with the names' later history
+ * known (the survivors); a ranking by market cap reads a stored snapshot, today's ranks, not each date's.
+ */
+function universeNotPointInTime(env: StageEnv): string[] {
+  const ingestion = env.pipeline.config.stages.find((st) => st.type === 'ingestion')?.params;
+  if (!ingestion) return [];
+  const scanner = ingestion.scanner;
+  const name = refName(scanner);
+  const out: string[] = [];
+  if (name !== undefined && !env.plugins.meta<ScannerMeta>('scanner', name).pointInTime) out.push(`the ${name} scanner knows only today's tickers: every past decision starts from today's universe`);
+  if (typeof ingestion.candidates_path === 'string') out.push(`the candidates come from a fixed list (${ingestion.candidates_path}), chosen with the names' later history known`);
+  const scannerParams = (scanner && typeof scanner === 'object' ? (scanner as { params?: Record<string, unknown> }).params : undefined) ?? {};
+  if (scannerParams.sort_by === 'market_cap_rank') out.push("the scanner ranks by market cap as stored (a snapshot, today's ranks), not as of each decision's date");
+  return out;
 }

@@ -60,3 +60,47 @@ test('the same market through the built-in synthetic scanner is point in time', 
   expect(auditEvents(s.folder).some((e) => e.event === 'universe_not_point_in_time')).toBe(false);
   expect(readFileSync(join(s.folder, 'returns.arrow')).length).toBeGreaterThan(0);
 });
+
+describe('a universe chosen with later knowledge is flagged, with why, in metrics.json, the audit and the report', () => {
+  const flagged = async (name: string, ingestion: string) => {
+    const s = await runYaml(tmp, name, `pipeline: selection
+version: "4.0"
+name: ${name}
+stages:
+  - type: ingestion
+    params: ${ingestion}
+  - type: allocation
+    params: { engine: equal_weight }
+  - type: backtest
+    params: { train_window: 60, test_window: 20, step_size: 20 }
+  - type: report
+`);
+    expect(s.outcome).toBe('succeeded');
+    const m = readJson(s.folder, 'metrics.json').backtest;
+    const md = readFileSync(join(s.folder, 'report.md'), 'utf8');
+    const html = readFileSync(join(s.folder, 'report.html'), 'utf8');
+    return { m, md, html, events: auditEvents(s.folder).filter((e) => e.event === 'universe_not_point_in_time') };
+  };
+
+  test('a fixed candidates file: the names were picked knowing their later history', async () => {
+    writeFileSync(join(tmp, 'survivors.json'), JSON.stringify([{ symbol: 'KOKUSDT' }, { symbol: 'TIHIUSDT' }, { symbol: 'XELUSDT' }, { symbol: 'BOLUSDT' }]));
+    const r = await flagged('fixed_list', '{ scanner: { name: synthetic, params: { symbols: 12, days: 200, seed: 5 } }, candidates_path: ./survivors.json, lookback_days: 150 }');
+    expect(r.m.universe_point_in_time).toBe(false);
+    expect(r.m.universe_caveats).toEqual(['the candidates come from a fixed list (./survivors.json), chosen with the names\' later history known']);
+    expect(r.events).toHaveLength(1);
+    for (const text of [r.md, r.html]) expect(text).toContain('SURVIVORSHIP: the universe is not point in time (the candidates come from a fixed list');
+  });
+
+  test('a ranking by the stored market cap (today\'s ranks, not each date\'s)', async () => {
+    const r = await flagged('by_cap', '{ scanner: { name: synthetic, params: { symbols: 12, days: 200, seed: 5, sort_by: market_cap_rank, limit: 6 } }, lookback_days: 150 }');
+    expect(r.m.universe_point_in_time).toBe(false);
+    expect(r.m.universe_caveats).toEqual(["the scanner ranks by market cap as stored (a snapshot, today's ranks), not as of each decision's date"]);
+  });
+
+  test('the lakehouse-like default (liquidity as of each date) is not flagged', async () => {
+    const r = await flagged('by_volume', '{ scanner: { name: synthetic, params: { symbols: 12, days: 200, seed: 5, limit: 6 } }, lookback_days: 150 }');
+    expect(r.m.universe_point_in_time).toBe(true);
+    expect(r.m.universe_caveats).toBeUndefined();
+    expect(r.md).not.toContain('SURVIVORSHIP');
+  });
+});

@@ -38,6 +38,14 @@ export function latestDecisionText(asOf: string | undefined, recordEnds: string 
   return `Decided on the data up to ${asOf ? `${asOf} (its close the last data seen)` : 'the last date'}, to hold from the next day. This decision has no out-of-sample record yet${recordEnds ? `: the performance above ends at ${recordEnds} and comes from the walk-forward windows' earlier decisions` : ''}.`;
 }
 
+/** The survivorship flag in words, or undefined when every past decision drew from the universe as it was then. */
+export function universeText(bt: BacktestView): string | undefined {
+  const m = bt.metrics;
+  if (m.universe_point_in_time !== false) return undefined;
+  const why = m.universe_caveats?.length ? m.universe_caveats.join('; ') : 'the scanner cannot tell which names traded on past dates';
+  return `SURVIVORSHIP: the universe is not point in time (${why}). The record below is out of sample in time, but its past decisions chose among names picked with later knowledge: read it as an upper bound.`;
+}
+
 /** The per-window table: each rebalance's date, holding period, engine, regime, holdings, turnover, costs, carry, return, notes. */
 export function windowRows(bt: BacktestView): { head: string[]; rows: string[][]; numeric: Set<number> } {
   // Held from the day after the decision to `held to` (one line per window: the decision, then when it ended).
