@@ -89,6 +89,21 @@ export interface Comparison {
   meta_weights: WeightChange[] | null;
   /** Tournaments: every cell of either run, by B's rank (then A's). */
   cells: CellRow[] | null;
+  /** Tournaments: what the whole comparison of cells said in each run (null for a run that is not a tournament). */
+  tournament: { a: TournamentFigures | null; b: TournamentFigures | null } | null;
+}
+
+/** A tournament's own figures: its cells, the best of them, and the statistics about the search (tournament.json). */
+export interface TournamentFigures {
+  cells: number;
+  best: string | null;
+  best_sharpe: number | null;
+  best_dsr: number | null;
+  /** SR0, annualised: what the best of the cells reaches by luck alone. */
+  threshold_sharpe: number | null;
+  pbo: number | null;
+  /** Cells whose Holm-adjusted Ledoit–Wolf p against the champion is below 0.05. */
+  beat_champion: string[];
 }
 
 const LABELS: Record<string, string> = { cagr: 'CAGR', total_return: 'total return', volatility: 'volatility (annual)', sharpe: 'Sharpe', sortino: 'Sortino', max_drawdown: 'max drawdown', calmar: 'Calmar', hit_rate: 'hit rate', turnover: 'turnover per rebalance', costs: 'trading costs (total)', days: 'days', windows: 'windows', rebalances: 'meta rebalances' };
@@ -137,6 +152,24 @@ function cellFigures(folder: string): Map<string, CellFigures> {
     out.set(c.id, { outcome: typeof c.outcome === 'string' ? c.outcome : 'unknown', rank: num(c.rank), sharpe: num(m.sharpe), cagr: num(m.cagr), max_drawdown: num(m.max_drawdown), p_beats_champion: num(c.p_beats_champion) });
   }
   return out;
+}
+
+function tournamentFigures(folder: string): TournamentFigures | null {
+  const j = readJson(folder, 'tournament.json');
+  if (!j) return null;
+  const cells = (Array.isArray(j.cells) ? j.cells : []) as Json[];
+  const best = cells.find((c) => c.rank === 1);
+  const ppy = num(j.periods_per_year) ?? 365;
+  const sr0 = num((j.deflation as Json | undefined)?.threshold_sharpe);
+  return {
+    cells: cells.filter((c) => c.outcome === 'succeeded').length,
+    best: typeof best?.id === 'string' ? best.id : null,
+    best_sharpe: num((best?.metrics as Json | undefined)?.sharpe),
+    best_dsr: num(best?.dsr),
+    threshold_sharpe: sr0 === null ? null : sr0 * Math.sqrt(ppy),
+    pbo: num((j.pbo as Json | undefined)?.value),
+    beat_champion: cells.filter((c) => { const p = num((c.sharpe_test as Json | undefined)?.p_holm); return p !== null && p < 0.05 && num((c.sharpe_test as Json).delta)! > 0; }).map((c) => String(c.id)),
+  };
 }
 
 function cellRows(a: RunSide, b: RunSide): CellRow[] | null {
@@ -263,7 +296,22 @@ export async function compareRuns(folderA: string, folderB: string, top = 15): P
     weights: { as_of: { a: (a.metrics?.weights_as_of as string | undefined) ?? null, b: (b.metrics?.weights_as_of as string | undefined) ?? null }, changes: w.changes.slice(0, top), unchanged: w.unchanged },
     meta_weights: metaA && metaB ? weightChanges(weightsOf(metaA), weightsOf(metaB)).changes : null,
     cells: cellRows(a, b),
+    tournament: a.kind === 'tournament' || b.kind === 'tournament' ? { a: tournamentFigures(a.folder), b: tournamentFigures(b.folder) } : null,
   };
+}
+
+/** The tournament block's rows: label, then how each side shows. */
+function tournamentRows(t: NonNullable<Comparison['tournament']>): [string, string, string][] {
+  const f = (x: TournamentFigures | null, show: (y: TournamentFigures) => string) => (x ? show(x) : '—');
+  const rows: [string, (y: TournamentFigures) => string][] = [
+    ['cells that ran', (y) => String(y.cells)],
+    ['best cell (Sharpe)', (y) => (y.best ? `${y.best} (${fix(y.best_sharpe)})` : '—')],
+    ["best cell's DSR", (y) => fix(y.best_dsr)],
+    ['SR0: the best Sharpe luck alone gives', (y) => fix(y.threshold_sharpe)],
+    ['PBO', (y) => fix(y.pbo)],
+    ['beat the champion (Holm p < 0.05)', (y) => (y.beat_champion.length ? y.beat_champion.join(', ') : 'none')],
+  ];
+  return rows.map(([k, show]) => [k, f(t.a, show), f(t.b, show)]);
 }
 
 /** What the record compared is, for the metrics' heading: "backtest", "meta", "champion cell hrp_mps_30". */
@@ -283,7 +331,9 @@ function summaryLine(c: Comparison): string {
   const sharpe = c.metrics.find((m) => m.metric === 'sharpe');
   const cagr = c.metrics.find((m) => m.metric === 'cagr');
   const effect = sharpe?.difference !== null && sharpe?.difference !== undefined ? `; Sharpe ${fix(sharpe.a)} → ${fix(sharpe.b)}${cagr && cagr.difference !== null ? `, CAGR ${pct(cagr.a)} → ${pct(cagr.b)}` : ''}` : '';
-  return `${what.length ? `Changed: ${what.join(', ')}` : 'Same config, data and code'}${effect}.`;
+  const t = c.tournament;
+  const search = t?.a && t?.b ? `; best cell ${t.a.best ?? '—'} → ${t.b.best ?? '—'}, PBO ${fix(t.a.pbo)} → ${fix(t.b.pbo)}` : '';
+  return `${what.length ? `Changed: ${what.join(', ')}` : 'Same config, data and code'}${effect}${search}.`;
 }
 
 export function formatMarkdown(c: Comparison): string {
@@ -314,6 +364,10 @@ export function formatMarkdown(c: Comparison): string {
   if (c.returns) {
     const r = c.returns;
     L.push('', '## Daily returns', '', r.common_days ? (r.identical ? `Identical on the ${r.common_days} days they share (${r.first} to ${r.last}).` : `On the ${r.common_days} days they share (${r.first} to ${r.last}): correlation ${fix(r.correlation)}, tracking error ${pct(r.tracking_error)} a year.`) : 'The two records share no day.');
+  }
+  if (c.tournament) {
+    L.push('', '## Tournament (the search over cells: the choice among them is in sample; docs/tournaments.md)', '', '| | A | B |', '|---|---|---|');
+    for (const [k, x, y] of tournamentRows(c.tournament)) L.push(`| ${k} | ${x} | ${y} |`);
   }
   if (c.cells) {
     L.push('', '## Cells (out of sample; by rank in B)', '', '| cell | rank A | rank B | Sharpe A | Sharpe B | CAGR A | CAGR B | P(beats champion) A | P(beats champion) B |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
@@ -373,6 +427,8 @@ export function formatHtml(c: Comparison, link: (s: RunSide) => string | undefin
     const r = c.returns;
     parts.push(`<p class="muted">${r.common_days ? (r.identical ? `Daily returns identical on the ${r.common_days} days they share.` : `Daily returns on the ${r.common_days} days they share (${r.first} to ${r.last}): correlation ${fix(r.correlation)}, tracking error ${pct(r.tracking_error)} a year.`) : 'The two records share no day.'}</p>`);
   }
+  if (c.tournament)
+    parts.push(`<h2>Tournament <span class="muted">(the search over cells: the choice among them is in sample)</span></h2><table><tr><th></th><th>A</th><th>B</th></tr>${tournamentRows(c.tournament).map(([k, x, y]) => `<tr><td>${esc(k)}</td><td>${esc(x)}</td><td>${esc(y)}</td></tr>`).join('')}</table>`);
   if (c.cells) {
     const num = (f: (x: CellFigures) => string) => (x: CellFigures | null) => `<td class="num">${esc(cellText(x, f))}</td>`;
     const cols: [string, (x: CellFigures | null) => string][] = [['rank', num((f) => count(f.rank))], ['Sharpe', num((f) => fix(f.sharpe))], ['CAGR', num((f) => pct(f.cagr))], ['P(beats champion)', num((f) => fix(f.p_beats_champion))]];

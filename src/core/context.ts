@@ -482,7 +482,8 @@ export interface CellComparison {
   dsr: number | null;
   p_beats_champion: number | null;
   /** Ledoit–Wolf test of this cell's Sharpe ratio against the champion's (delta per period). */
-  sharpe_test: { delta: number; se: number; z: number; p: number } | null;
+  /** `p_holm`: p adjusted by Holm's step-down over every cell tested against the champion (absent for the champion). */
+  sharpe_test: { delta: number; se: number; z: number; p: number; p_holm?: number } | null;
 }
 
 /** tournament.json (docs/tournaments.md). */

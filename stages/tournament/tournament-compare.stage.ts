@@ -6,6 +6,7 @@
  * cell_returns.arrow. The statistics are the pure functions of src/math (docs/tournaments.md says what each means
  * and when not to trust it).
  */
+import { holm } from '../../src/math/multiple-testing.js';
 import type { CellComparison, CellOutcome, Comparison, TournamentContext } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
 import { dict } from '../../src/util/keyed.js';
@@ -184,6 +185,12 @@ function statistics(
       sharpe_test: { delta: lw.delta, se: lw.se, z: lw.z, p: lw.p },
     };
   });
+  // Holm's step-down adjustment of the Ledoit–Wolf p-values over the cells tested against the champion: the
+  // family-wise error rate held at any dependence between the tests (Holm 1979), for "does any cell beat it".
+  const tested = ran.map((c) => c.id).filter((id) => id !== ran[champ]!.id && Number.isFinite(cells[id]!.sharpe_test!.p));
+  const adjusted = holm(tested.map((id) => cells[id]!.sharpe_test!.p));
+  tested.forEach((id, k) => (cells[id]!.sharpe_test!.p_holm = adjusted[k]!));
   // JSON's own numbers (NaN as null), so a result read back from the cache is the same value.
   return JSON.parse(canonicalJson({ meanBlock, variance, threshold, pbo, cells })) as Statistics;
 }
+

@@ -179,7 +179,20 @@ cells: { id: "{engine}_{step_size}" }
       expect(r[side]).toEqual({ outcome: cell.outcome, rank: cell.rank, sharpe: cell.metrics.sharpe, cagr: cell.metrics.cagr, max_drawdown: cell.metrics.max_drawdown, p_beats_champion: cell.p_beats_champion });
     }
   }
+  // The search itself, from each tournament.json: a change in the best cell or in PBO is not hidden behind the
+  // champion's record.
+  for (const [side, t] of [['a', ta], ['b', tb]] as const) {
+    const best = t.cells.find((x: { rank: number }) => x.rank === 1);
+    expect(c.tournament[side]).toEqual({
+      cells: t.cells.length, best: best.id, best_sharpe: best.metrics.sharpe, best_dsr: best.dsr,
+      threshold_sharpe: t.deflation.threshold_sharpe * Math.sqrt(t.periods_per_year), pbo: t.pbo.value,
+      beat_champion: t.cells.filter((x: { sharpe_test: { p_holm?: number; delta: number } }) => (x.sharpe_test.p_holm ?? 1) < 0.05 && x.sharpe_test.delta > 0).map((x: { id: string }) => x.id),
+    });
+  }
   const md = cli(['compare', a.folder, b.folder]).stdout;
+  expect(md).toContain(`best cell ${c.tournament.a.best} → ${c.tournament.b.best}, PBO `);
+  expect(md).toContain('## Tournament (the search over cells');
+  expect(md).toMatch(/\| PBO \| [0-9.]+ \| [0-9.]+ \|/);
   expect(md).toContain('## Metrics (out of sample: champion cell inverse_vol_30 record of A, champion cell inverse_vol_30 record of B)');
   expect(md).toContain('## Cells (out of sample; by rank in B)');
   expect(md).toContain('| inverse_vol_30 (champion of A and B) |');

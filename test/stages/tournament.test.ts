@@ -171,6 +171,18 @@ describe('tournament_crypto.yaml, 4 cells', () => {
     });
     expect(j.cells[champ].p_beats_champion).toBe(0.5);
     expect(j.cells[champ].sharpe_test.p).toBe(1);
+    // Holm's step-down over the cells tested against the champion, written out here: sorted ascending, the k-th
+    // (from 0) times m − k, capped at 1, never below the one before.
+    expect(j.cells[champ].sharpe_test.p_holm).toBeUndefined();
+    type Tested = { id: string; sharpe_test: { p: number; p_holm?: number } };
+    const others = (j.cells as Tested[]).filter((c) => c.id !== j.champion);
+    const sorted = [...others].sort((a, b) => a.sharpe_test.p - b.sharpe_test.p);
+    let floor = 0;
+    for (const [k, c] of sorted.entries()) {
+      floor = Math.max(floor, Math.min(1, (sorted.length - k) * c.sharpe_test.p));
+      expect(c.sharpe_test.p_holm).toBeCloseTo(floor, 15);
+      expect(c.sharpe_test.p_holm).toBeGreaterThanOrEqual(c.sharpe_test.p);
+    }
     // Ranks follow the Sharpe ratio.
     const bySharpe = [...j.cells].sort((a: any, b: any) => b.metrics.sharpe - a.metrics.sharpe).map((c: any) => c.id);
     expect(j.cells.slice().sort((a: any, b: any) => a.rank - b.rank).map((c: any) => c.id)).toEqual(bySharpe);

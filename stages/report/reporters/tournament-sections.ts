@@ -18,6 +18,8 @@ import { readEntry, writeEntry } from '../../../src/runs/result-cache.js';
 
 const pct = (x: unknown, d = 1) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(d)}%` : '—');
 const fix = (x: unknown, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '—');
+/** A probability to two places, never rounded to a certainty it is not: 0.9965 is "> 0.99", 0.003 "< 0.01". */
+const prob = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? (x > 0.99 && x < 1 ? '> 0.99' : x < 0.01 && x > 0 ? '< 0.01' : x.toFixed(2)) : '—');
 const pval = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? (x < 0.001 ? '<0.001' : x.toFixed(3)) : '—');
 
 interface View {
@@ -64,9 +66,53 @@ function caveats(ctx: TournamentContext, json: View['json']): string[] {
     const mean = s / ((n * (n - 1)) / 2);
     if (mean > 0.8) out.push(`The cells overlap heavily (mean pairwise correlation of their daily returns ${mean.toFixed(2)}): they are not ${n} independent trials, so the deflation (which counts ${N}) is conservative and small Sharpe differences are within noise.`);
   }
-  if (N > 1) out.push(`${N} cells were tried: the best of them looks better than it is by luck alone (about ${fix(json.deflation.threshold_sharpe * Math.sqrt(json.periods_per_year))} of annualised Sharpe here, SR0). DSR accounts for that; P(beats champion) and the Ledoit–Wolf p-values do not, and are not adjusted for testing every cell against the champion.`);
+  if (comp.ids.length > 1) out.push(...sharedStart(comp), ...cashDays(comp));
+  if (N > 1) out.push(`${N} cells were tried: the best of them looks better than it is by luck alone (about ${fix(json.deflation.threshold_sharpe * Math.sqrt(json.periods_per_year))} of annualised Sharpe here, SR0). DSR accounts for that; P(beats champion) and the Ledoit–Wolf p are per cell, not adjusted for testing every cell against the champion: the Holm column is (read a cell as better than the champion only where it is small).`);
   if (json.pbo.value === null && json.pbo.reason) out.push(`PBO not computed: ${json.pbo.reason}.`);
   return out;
+}
+
+type Compared = NonNullable<TournamentContext['comparison']>;
+const isoDay = (d: number) => new Date(d * 86_400_000).toISOString().slice(0, 10);
+
+/**
+ * The first compared days on which every cell earned exactly the same (the same book: too few candidates yet for any
+ * setting to choose differently). They weigh on every cell alike, and with a large move in them they make every
+ * level (CAGR, Sharpe, PSR, DSR) look better or worse than the settings earned; differences between cells do not
+ * depend on them.
+ */
+function sharedStart(comp: Compared): string[] {
+  const n = comp.ids.length;
+  const T = comp.dates.length;
+  let k = 0;
+  for (; k < T; k++) {
+    const x = comp.values[k];
+    let same = true;
+    for (let j = 1; j < n && same; j++) same = Object.is(comp.values[j * T + k], x);
+    if (!same) break;
+  }
+  if (k < 5) return [];
+  let growth = 1;
+  for (let t = 0; t < k; t++) growth *= 1 + comp.values[t];
+  return [`Every cell earned exactly the same on the first ${k} compared days (${isoDay(comp.dates[0]!)} to ${isoDay(comp.dates[k - 1]!)}, ${pct(growth - 1)} in all): they held the same book, as the data then left the settings nothing to choose between. Those days shift every cell's CAGR, Sharpe, PSR and DSR alike; compare the cells on what follows them (a later start, the equity chart) before reading the levels.`];
+}
+
+/**
+ * Cells that spent a large share of the compared days on exactly zero (cash: a holding period that ends before the
+ * next decision, or decisions that found nothing to hold). Their record mixes the setting with time in cash.
+ */
+function cashDays(comp: Compared): string[] {
+  const n = comp.ids.length;
+  const T = comp.dates.length;
+  const share = comp.ids.map((_, j) => {
+    let z = 0;
+    for (let t = 0; t < T; t++) if (comp.values[j * T + t] === 0) z++;
+    return z / T;
+  });
+  const typical = [...share].sort((a, b) => a - b)[Math.floor(n / 2)]!;
+  const idle = comp.ids.map((id, j) => ({ id, s: share[j]! })).filter((c) => c.s >= 0.1 && c.s >= typical + 0.1);
+  if (!idle.length) return [];
+  return [`${idle.length} cell(s) earned exactly nothing on many of the compared days, in cash: ${idle.slice(0, 8).map((c) => `${c.id} ${pct(c.s, 0)}`).join(', ')}${idle.length > 8 ? ', …' : ''} (the typical cell ${pct(typical, 0)}). A backtest whose test_window is shorter than its step_size sells at the end of each holding period and waits in cash: such a cell compares time invested as much as its setting.`];
 }
 
 const overridesText = (o: Record<string, unknown>) => Object.entries(o).map(([p, v]) => `${p.split('.').pop()}=${idPart(v)}`).join(', ') || '(the base as written)';
@@ -101,11 +147,11 @@ export function tournamentMarkdown(ctx: TournamentContext, env: StageEnv): strin
     chars[at(c.metrics!.sharpe)] = '●';
     return `\`${chars.join('')}\``;
   };
-  lines.push('', `### Ranked by Sharpe (interval bars from ${fix(lo)} to ${fix(hi)}; | or ┼ is 0)`, '', '| # | cell | overrides | Sharpe | interval | CAGR | max drawdown | Sortino | turnover | costs | PSR | DSR | P(> champion) | LW p | run |', '|---:|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  lines.push('', `### Ranked by Sharpe (interval bars from ${fix(lo)} to ${fix(hi)}; | or ┼ is 0)`, '', '| # | cell | overrides | Sharpe | interval | CAGR | max drawdown | Sortino | turnover | costs | PSR | DSR | P(> champion) | LW p | Holm p | run |', '|---:|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const c of v.ranked) {
     const m = c.metrics!;
     const link = v.links.get(c.id);
-    lines.push(`| ${c.rank} | ${c.id === j.champion ? `**${c.id}** (champion)` : c.id} | ${overridesText(c.overrides)} | ${fix(m.sharpe)} | ${bar(c)} [${fix(c.intervals!.sharpe[0])}, ${fix(c.intervals!.sharpe[1])}] | ${pct(m.cagr)} | ${pct(m.max_drawdown)} | ${fix(m.sortino)} | ${pct(m.turnover)} | ${pct(m.costs, 2)} | ${fix(c.psr)} | ${fix(c.dsr)} | ${fix(c.p_beats_champion)} | ${pval(c.sharpe_test?.p)} | ${link ? `[${link.label}](${link.href})` : '—'} |`);
+    lines.push(`| ${c.rank} | ${c.id === j.champion ? `**${c.id}** (champion)` : c.id} | ${overridesText(c.overrides)} | ${fix(m.sharpe)} | ${bar(c)} [${fix(c.intervals!.sharpe[0])}, ${fix(c.intervals!.sharpe[1])}] | ${pct(m.cagr)} | ${pct(m.max_drawdown)} | ${fix(m.sortino)} | ${pct(m.turnover)} | ${pct(m.costs, 2)} | ${fix(c.psr)} | ${fix(c.dsr)} | ${prob(c.p_beats_champion)} | ${pval(c.sharpe_test?.p)} | ${pval(c.sharpe_test?.p_holm)} | ${link ? `[${link.label}](${link.href})` : '—'} |`);
   }
   if (v.failed.length) {
     lines.push('', '### Failed cells', '', '| cell | overrides | error | run |', '|---|---|---|---|');
@@ -164,11 +210,11 @@ export async function tournamentHtml(ctx: TournamentContext, env: StageEnv, resu
     const m = c.metrics!;
     const link = v.links.get(c.id);
     const champ = c.id === j.champion;
-    return `<tr${champ ? ' class="champ"' : ''}><td class="num">${c.rank}</td><td><b>${esc(c.id)}</b>${champ ? ' <span class="tag">champion</span>' : ''}<div class="muted small">${esc(overridesText(c.overrides))}</div></td><td class="num">${fix(m.sharpe)}</td><td>${barSvg(c, lo, hi, champSharpe)}<div class="muted small">[${fix(c.intervals!.sharpe[0])}, ${fix(c.intervals!.sharpe[1])}]</div></td><td class="num">${pct(m.cagr)}</td><td class="num">${pct(m.max_drawdown)}</td><td class="num">${fix(m.sortino)}</td><td class="num">${fix(m.calmar)}</td><td class="num">${pct(m.turnover)}</td><td class="num">${pct(m.costs, 2)}</td><td class="num">${fix(c.psr)}</td><td class="num">${fix(c.dsr)}</td><td class="num">${fix(c.p_beats_champion)}</td><td class="num">${pval(c.sharpe_test?.p)}</td><td>${link ? `<a href="${esc(link.href)}">${esc(link.label)}</a>` : '—'}</td></tr>`;
+    return `<tr${champ ? ' class="champ"' : ''}><td class="num">${c.rank}</td><td><b>${esc(c.id)}</b>${champ ? ' <span class="tag">champion</span>' : ''}<div class="muted small">${esc(overridesText(c.overrides))}</div></td><td class="num">${fix(m.sharpe)}</td><td>${barSvg(c, lo, hi, champSharpe)}<div class="muted small">[${fix(c.intervals!.sharpe[0])}, ${fix(c.intervals!.sharpe[1])}]</div></td><td class="num">${pct(m.cagr)}</td><td class="num">${pct(m.max_drawdown)}</td><td class="num">${fix(m.sortino)}</td><td class="num">${fix(m.calmar)}</td><td class="num">${pct(m.turnover)}</td><td class="num">${pct(m.costs, 2)}</td><td class="num">${fix(c.psr)}</td><td class="num">${fix(c.dsr)}</td><td class="num">${prob(c.p_beats_champion)}</td><td class="num">${pval(c.sharpe_test?.p)}</td><td class="num">${pval(c.sharpe_test?.p_holm)}</td><td>${link ? `<a href="${esc(link.href)}">${esc(link.label)}</a>` : '—'}</td></tr>`;
   });
   out.push(`<h3>Ranked by Sharpe ratio</h3>
-<p class="muted small">Annualised, on the common calendar. Bars: the ${pct(j.bootstrap.confidence, 0)} stationary-bootstrap interval (mean block ${fix(j.bootstrap.block_length, 2)} days, ${j.bootstrap.resamples} paired resamples, seed ${j.bootstrap.seed}), the dot the point estimate, grey 0, dashed orange the champion. PSR: P(true Sharpe &gt; 0). DSR: PSR against SR0 = ${fix(j.deflation.threshold_sharpe * Math.sqrt(j.periods_per_year))}, what the best of ${j.deflation.trials} trials reaches by luck. P(&gt; champion): share of paired resamples where the cell's Sharpe beats the champion's. LW p: Ledoit–Wolf test of the Sharpe difference with the champion.</p>
-<div class="wide"><table class="ranked"><tr><th>#</th><th>cell</th><th>Sharpe</th><th>interval</th><th>CAGR</th><th>max DD</th><th>Sortino</th><th>Calmar</th><th>turnover</th><th>costs</th><th>PSR</th><th>DSR</th><th>P(&gt;&nbsp;champ.)</th><th>LW p</th><th>run</th></tr>${rows.join('')}</table></div>`);
+<p class="muted small">Annualised, on the common calendar. Bars: the ${pct(j.bootstrap.confidence, 0)} stationary-bootstrap interval (mean block ${fix(j.bootstrap.block_length, 2)} days, ${j.bootstrap.resamples} paired resamples, seed ${j.bootstrap.seed}), the dot the point estimate, grey 0, dashed orange the champion. PSR: P(true Sharpe &gt; 0). DSR: PSR against SR0 = ${fix(j.deflation.threshold_sharpe * Math.sqrt(j.periods_per_year))}, what the best of ${j.deflation.trials} trials reaches by luck. P(&gt; champion): share of paired resamples where the cell's Sharpe beats the champion's. LW p: Ledoit–Wolf test of the Sharpe difference with the champion. Holm p: the same adjusted by Holm's step-down for testing all ${j.deflation.trials - 1} other cells against the champion (below 0.05: better than the champion at a family-wise error of 5%).</p>
+<div class="wide"><table class="ranked"><tr><th>#</th><th>cell</th><th>Sharpe</th><th>interval</th><th>CAGR</th><th>max DD</th><th>Sortino</th><th>Calmar</th><th>turnover</th><th>costs</th><th>PSR</th><th>DSR</th><th>P(&gt;&nbsp;champ.)</th><th>LW p</th><th title="Holm-adjusted over the cells tested against the champion">Holm p</th><th>run</th></tr>${rows.join('')}</table></div>`);
   if (v.failed.length)
     out.push(`<h3>Failed cells</h3><table><tr><th>cell</th><th>overrides</th><th>error</th><th>run</th></tr>${v.failed.map((c) => `<tr><td>${esc(c.id)}</td><td>${esc(overridesText(c.overrides))}</td><td><code>${esc(c.error?.code ?? '')}</code> ${esc(c.error?.message ?? '')}</td><td>${c.run ? `<a href="${esc(join(c.run, 'FAILED'))}">FAILED</a>` : '—'}</td></tr>`).join('')}</table>`);
 
