@@ -92,7 +92,7 @@ test('a sleeve whose caps no universe could fill refuses the meta before anythin
 test('a failing sleeve is left out and recorded; the rest completes', async () => {
   // Caps of 5% on a venue of 49 symbols pass the preflight; the dozen winners the policy leaves cannot hold 100%.
   writeFileSync(join(tmp, 'broken.yaml'), readFileSync(join(tmp, 'crypto_long.yaml'), 'utf8').replace('name: crypto_long', 'name: broken').replace('{ engine: hrp, fallback: [equal_weight] }', '{ engine: hrp, bounds: [0, 0.05] }'));
-  writeFileSync(join(tmp, 'degrade.yaml'), 'pipeline: meta\nversion: "4.0"\nname: degrade\nsleeves:\n  - { name: good, pipeline: ./crypto_long.yaml }\n  - { name: bad, pipeline: ./broken.yaml }\nstages:\n  - type: meta_returns\n  - type: meta_optimize\n  - type: meta_flatten\n');
+  writeFileSync(join(tmp, 'degrade.yaml'), 'pipeline: meta\nversion: "4.0"\nname: degrade\nsleeves:\n  - { name: good, pipeline: ./crypto_long.yaml }\n  - { name: bad, pipeline: ./broken.yaml }\nstages:\n  - type: meta_returns\n  - type: meta_optimize\n  - type: meta_flatten\n  - type: report\n');
   const s = await run('degrade.yaml');
   expect(s.outcome).toBe('succeeded');
   const failed = events(s.folder).find((e) => e.event === 'sleeve_failed');
@@ -100,6 +100,8 @@ test('a failing sleeve is left out and recorded; the rest completes', async () =
   expect(failed.data.error.code).toBe('CAPS_BELOW_BUDGET');
   expect(Object.keys(read(s.folder, 'metrics.json').meta.meta_weights)).toEqual(['good']);
   expect(read(s.folder, 'cluster_tree.json').children.find((c: { name: string }) => c.name === 'bad').note).toContain('run failed');
+  // Leaving it out is a judgement on the whole history: the report says what that does to the record.
+  for (const f of ['report.md', 'report.html']) expect(readFileSync(join(s.folder, f), 'utf8')).toContain("A sleeve left out is missing from every day of the meta's record, including the days before");
 });
 
 test('when the meta optimisation fails, the equal-weight proxy stands in (recorded)', async () => {

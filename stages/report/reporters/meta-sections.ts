@@ -90,6 +90,12 @@ function attributionRows(a: NonNullable<ReturnType<typeof sleeveAttribution>>): 
 
 const ATTRIBUTION_NOTE = "Over the meta's out-of-sample days: each sleeve's mean meta weight at the rebalances, its own record's return and Sharpe on those days, and its contribution to the meta's return (its drifted meta weight × its daily return, summed over the days: return points, not compounded). The contributions and the meta's trading costs add up to the sum of the meta's daily returns.";
 
+/**
+ * What leaving a sleeve out does to the record: a run that failed (or gave no returns) is left out of every day, the
+ * days before its failure too. It is the one whole-history judgement a meta makes, so a reader is told.
+ */
+const LEFT_OUT_NOTE = "A sleeve left out is missing from every day of the meta's record, including the days before whatever made its run fail: on data that ended earlier its run might have succeeded, and the meta's past would then hold it. Fix the sleeve's run (its failed folder says why) before reading the record.";
+
 export function metaMarkdown(ctx: MetaContext, top: number): string[] {
   const m = ctx.meta_metrics;
   const asOf = ctx.as_of !== undefined ? ` as of ${isoFromDay(ctx.as_of)}` : '';
@@ -99,6 +105,7 @@ export function metaMarkdown(ctx: MetaContext, top: number): string[] {
     const w = ownGet(ctx.meta_weights, s.name);
     lines.push(`| ${s.name} | ${s.kind} | ${w !== undefined ? pct(w) : '—'} | ${r ? (r.cached ? `cache (${r.run})` : r.run) : `left out: ${ownGet(ctx.vetoed_sleeves, s.name) ?? ''}`} |`);
   }
+  if (Object.keys(ctx.vetoed_sleeves ?? {}).length) lines.push('', `**${LEFT_OUT_NOTE}**`);
   const note = walkForwardNote(ctx);
   if (m && note) {
     lines.push('', '## Meta walk-forward', '', note, '', '| metric | value |', '|---|---:|');
@@ -130,7 +137,7 @@ export async function metaHtml(ctx: MetaContext, top: number): Promise<string[]>
     const whole = mw.every((w) => w.weight >= 0 && w.weight <= 1);
     out.push(await renderSvg(weightsSpec(mw, `Meta weights${asOf} (${String(ctx.meta_engine ?? '')})`, whole ? [0, 1] : undefined)));
     const vetoed = Object.entries(ctx.vetoed_sleeves ?? {});
-    if (vetoed.length) out.push(`<p>Left out: ${vetoed.map(([n, w]) => `<b>${esc(n)}</b> (${esc(w)})`).join(', ')}.</p>`);
+    if (vetoed.length) out.push(`<p class="flag">Left out: ${vetoed.map(([n, w]) => `<b>${esc(n)}</b> (${esc(w)})`).join(', ')}. ${esc(LEFT_OUT_NOTE)}</p>`);
   }
   const note = walkForwardNote(ctx);
   if (m && note && ctx.meta_returns) {
