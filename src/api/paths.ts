@@ -4,6 +4,7 @@
  */
 import { delimiter, resolve } from 'node:path';
 import type { ConfigOptions } from './types.js';
+import { inputError } from '../core/errors.js';
 
 /**
  * Folders a pipeline's params may read data from besides its own repository, all declared outside the pipeline
@@ -11,7 +12,9 @@ import type { ConfigOptions } from './types.js';
  * FRACTAL_LAKEHOUSE.
  */
 export function dataRoots(opts: ConfigOptions): string[] {
-  const env = (process.env.FRACTAL_DATA ?? '').split(delimiter).filter(Boolean);
+  // An empty root would resolve to the current folder: an unset shell variable must not widen what may be read.
+  if ((opts.dataRoot ?? []).some((d) => !d.trim())) throw inputError('CLI_BAD_OPTION', "--data-root '' names no folder (an unset shell variable?); it would make the current folder a data root", 'Give the folder to read data from, or leave --data-root out.');
+  const env = (process.env.FRACTAL_DATA ?? '').split(delimiter).filter((d) => d.trim());
   const lakehouse = opts.lakehouse ?? process.env.FRACTAL_LAKEHOUSE;
   return [...(opts.dataRoot ?? []), ...env, ...(lakehouse ? [lakehouse] : [])].map((d) => resolve(d));
 }

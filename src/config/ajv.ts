@@ -97,10 +97,12 @@ const code = (p: Prefix, what: 'UNKNOWN_KEY' | 'MISSING' | 'WRONG_TYPE' | 'OUT_O
 };
 
 const show = (v: unknown): string => {
+  // YAML's .nan and .inf, and a literal too large for a double (1e400), are numbers JSON writes as null.
+  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? '.nan (not a number)' : `${v > 0 ? '' : '-'}.inf (an infinite number, or a literal too large for one: 1e400 is read as .inf)`;
   const s = JSON.stringify(v);
   return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
 };
-const typeOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'list' : typeof v === 'object' ? 'mapping' : typeof v);
+const typeOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'list' : typeof v === 'object' ? 'mapping' : typeof v === 'number' && !Number.isFinite(v) ? 'non-finite number' : typeof v);
 const friendlyType = (t: unknown): string => (Array.isArray(t) ? t.map(friendlyType).join(' or ') : t === 'object' ? 'a mapping' : t === 'array' ? 'a list' : t === 'integer' ? 'an integer' : `a ${String(t)}`);
 
 /**

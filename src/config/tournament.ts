@@ -234,6 +234,14 @@ export async function validateTournament(
   const exclude = (Array.isArray(matrix.exclude) ? matrix.exclude : []).filter(isPlainObject) as Record<string, unknown>[];
   const varied = new Set([...axisKeys, ...include.flatMap((e) => Object.keys(e))]);
   const before = out.length;
+  // .nan and .inf take no param's value, and as JSON they would read as null: named where they are written.
+  const nonFinite = (v: unknown): boolean => (typeof v === 'number' ? !Number.isFinite(v) : Array.isArray(v) ? v.some(nonFinite) : isPlainObject(v) ? Object.values(v).some(nonFinite) : false);
+  const badValue = (v: unknown, at: Path) => {
+    if (nonFinite(v)) out.push(diag('PARAM_WRONG_TYPE', locateIn(origins, at), `matrix value at ${at.slice(1).join('.')} is or holds .nan or .inf (or a literal too large for a double, read as .inf): no param takes it`, 'Write a finite number.'));
+  };
+  axes.forEach((a) => a.values.forEach((v, i) => badValue(v, ['matrix', a.path, i])));
+  include.forEach((e, i) => Object.entries(e).forEach(([k, v]) => badValue(v, ['matrix', 'include', i, k])));
+  if (out.length > before) return {};
   const pathProblem = (path: string, at: Path) => {
     const problem = checkPath(path, base.resolved!, base.registry, varied);
     if (problem) out.push(diag('REF_MATRIX_UNKNOWN_PATH', locateIn(origins, at, 'key'), problem.message, problem.hint));

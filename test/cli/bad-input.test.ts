@@ -136,6 +136,20 @@ describe('1. nothing outside the repository and the declared data roots is read'
     expect(output(m)).not.toContain('TOPSECRET');
   });
 
+  test("an empty --data-root (an unset shell variable) is refused, not taken for the current folder", () => {
+    const f = pipeline('empty_root', `  - type: ingestion\n    params: { scanner: { name: csv, params: { path: ${join(outside, 'secret.csv')} } } }\n`);
+    for (const args of [['validate', f, '--data-root', ''], ['run', f, '--data-root', ' ']]) {
+      const r = cli(args, { cwd: outside, env: { FRACTAL_DATA: '', FRACTAL_LAKEHOUSE: '' } });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("error CLI_BAD_OPTION: --data-root '' names no folder");
+      expect(output(r)).not.toContain('TOPSECRET');
+    }
+    // An empty entry of FRACTAL_DATA (a trailing ':') is no root either: the file stays outside.
+    const e = cli(['validate', f], { cwd: outside, env: { FRACTAL_DATA: ':', FRACTAL_LAKEHOUSE: '' } });
+    expect(e.code).toBe(2);
+    expect(e.stdout).toContain('REF_PATH_OUTSIDE_ROOTS');
+  });
+
   test('a data root declared outside the file (--data-root, FRACTAL_DATA) lets it be read; an error quotes at most the offending cell, cut', () => {
     const f = pipeline('data_root', `  - type: ingestion\n    params: { scanner: { name: csv, params: { path: ${join(outside, 'secret.csv')} } } }\n`);
     for (const r of [run(['run', f, '--data-root', outside]), run(['run', f], { FRACTAL_DATA: outside })]) {

@@ -143,3 +143,23 @@ describe("a tournament's base is a file of its own repository, and never itself 
     expect(v.diagnostics.find((d) => /leads back/.test(d.message))?.message).toMatch(/ta\.yaml -> .*tb\.yaml -> .*ta\.yaml/);
   });
 });
+
+test('.nan, .inf and a literal too large for a double are named as such, not as "null" (found by a fault review)', async () => {
+  const f = write('nonfinite.yaml', 'pipeline: selection\nversion: "4.0"\nstages:\n  - type: ingestion\n    params: { lookback_days: .nan }\n  - type: clustering\n    params: { max_clusters: 1e400, threshold: -.inf }\n');
+  const v = await validateFile(f, { registry: builtinRegistry() });
+  const messages = v.diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`);
+  expect(messages).toEqual([
+    "5:30 PARAM_WRONG_TYPE 'lookback_days' in params of stage 'ingestion' must be an integer, got non-finite number .nan (not a number)",
+    "7:29 PARAM_WRONG_TYPE 'max_clusters' in params of stage 'clustering' must be an integer, got non-finite number .inf (an infinite number, or a literal too large for one: 1e400 is read as .inf)",
+    "7:47 PARAM_WRONG_TYPE 'threshold' in params of stage 'clustering' must be a number, got non-finite number -.inf (an infinite number, or a literal too large for one: 1e400 is read as .inf)",
+  ]);
+  expect(messages.join('\n')).not.toContain('null');
+});
+
+test('a matrix value that is .nan or .inf is named at the value, not as "null null"', async () => {
+  write('tbase.yaml', 'pipeline: selection\nversion: "4.0"\nname: tb\nstages:\n  - type: ingestion\n  - type: clustering\n  - type: allocation\n  - type: backtest\n');
+  const f = write('tnan.yaml', 'pipeline: tournament\nversion: "4.0"\nname: tn\nbase: ./tbase.yaml\nmatrix:\n  stages.clustering.threshold: [0.5, .nan]\n  include: [{ stages.clustering.max_clusters: .inf }]\n');
+  const v = await validateFile(f, { registry: builtinRegistry() });
+  expect(v.diagnostics.map((d) => `${d.line}:${d.column} ${d.code}`)).toEqual(['6:38 PARAM_WRONG_TYPE', '7:47 PARAM_WRONG_TYPE']);
+  expect(v.diagnostics.map((d) => d.message).join('\n')).not.toContain('null');
+});
