@@ -19,6 +19,18 @@ function sourceLine(lineCache: Map<string, string[] | null>, file: string, line:
   return lineCache.get(file)?.[line - 1];
 }
 
+/** Characters of a source line a code frame shows at most. */
+const FRAME_WIDTH = 160;
+
+/** At most FRAME_WIDTH characters of `line` around `column` (1-based), with … where cut, and the column within them. */
+export function windowAround(line: string, column: number): { text: string; column: number } {
+  if (line.length <= FRAME_WIDTH) return { text: line, column };
+  const start = Math.max(0, Math.min(column - 1 - FRAME_WIDTH / 2, line.length - FRAME_WIDTH));
+  const head = start > 0 ? '…' : '';
+  const tail = start + FRAME_WIDTH < line.length ? '…' : '';
+  return { text: `${head}${line.slice(start, start + FRAME_WIDTH)}${tail}`, column: column - start + head.length };
+}
+
 export function formatText(ds: Diagnostic[]): string {
   const out: string[] = [];
   const lineCache = new Map<string, string[] | null>();
@@ -29,10 +41,11 @@ export function formatText(ds: Diagnostic[]): string {
     const src = d.layer === 'file' ? undefined : sourceLine(lineCache, d.file, d.line)?.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
     if (src !== undefined) {
       const gutter = String(d.line).padStart(5);
-      const shown = src.replace(/\t/g, ' ');
-      const width = Math.max(1, Math.min((d.endColumn ?? d.column + 1) - d.column, shown.length - d.column + 1));
+      // A long line (minified JSON, a deeply nested flow mapping) is cut to a window around the column.
+      const { text: shown, column } = windowAround(src.replace(/\t/g, ' '), d.column);
+      const width = Math.max(1, Math.min((d.endColumn ?? d.column + 1) - d.column, shown.length - column + 1));
       out.push(`${gutter} | ${shown}`);
-      out.push(`${' '.repeat(gutter.length)} | ${' '.repeat(Math.max(0, d.column - 1))}${'^'.repeat(width)}`);
+      out.push(`${' '.repeat(gutter.length)} | ${' '.repeat(Math.max(0, column - 1))}${'^'.repeat(width)}`);
     }
     if (d.hint) out.push(`  hint: ${d.hint}`);
   }

@@ -68,7 +68,8 @@ export function loadSource(path: string): { source?: SourceDoc; diagnostics: Dia
     return { file, line: p.line, column: p.col };
   };
   for (const e of doc.errors) {
-    const message = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    // The parser's own stack ran out: say what that means for the document, not which engine limit it hit.
+    const message = /Maximum call stack size exceeded/.test(e.message) ? 'the document nests too deeply to parse (mappings or lists inside each other thousands of levels down)' : e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     // An unclosed { or [ is noticed where the next item starts; point at the bracket that was left open.
     const opener = /end with (a )?[}\]]/i.test(message) ? unclosedFlowStart(text, e.pos[0]) : undefined;
     const where = pos(opener ?? e.pos[0]);

@@ -1,5 +1,5 @@
 /** Problems found in review, each kept from coming back. */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateFile } from '../../src/config/validate.js';
@@ -162,4 +162,18 @@ test('a matrix value that is .nan or .inf is named at the value, not as "null nu
   const v = await validateFile(f, { registry: builtinRegistry() });
   expect(v.diagnostics.map((d) => `${d.line}:${d.column} ${d.code}`)).toEqual(['6:38 PARAM_WRONG_TYPE', '7:47 PARAM_WRONG_TYPE']);
   expect(v.diagnostics.map((d) => d.message).join('\n')).not.toContain('null');
+});
+
+test('a document nested thousands of levels deep is a syntax error that says so, and its code frame is a window, not the whole line', async () => {
+  const f = write('deep.yaml', `pipeline: selection\nversion: "4.0"\nstages:\n  - type: ingestion\n    params: ${'{a: '.repeat(5000)}1${'}'.repeat(5000)}\n`);
+  const v = await validateFile(f, { registry: builtinRegistry() });
+  expect(v.diagnostics.map((d) => `${d.line} ${d.code} ${d.message}`)).toEqual(['5 SYNTAX_ERROR YAML syntax error: the document nests too deeply to parse (mappings or lists inside each other thousands of levels down)']);
+  const { formatText } = await import('../../src/cli/format.js');
+  const lines = formatText(v.diagnostics).split('\n');
+  expect(Math.max(...lines.map((l) => l.length))).toBeLessThan(200);
+  // The caret still points at the column the diagnostic names, inside the window.
+  const [frame, caret] = [lines[1], lines[2]];
+  const col = v.diagnostics[0].column;
+  const source = readFileSync(f, 'utf8').split('\n')[4];
+  expect(frame.slice(8)[caret.indexOf('^') - 8]).toBe(source[col - 1]);
 });
