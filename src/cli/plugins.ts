@@ -1,6 +1,7 @@
 /** `pipeline-run plugins [--kind K] [--json]`: every plugin with its description, params and defaults (the API's listPlugins). */
 import type { Command } from 'commander';
-import type { JsonSchema, PluginKind, StageMeta } from '../core/plugin.js';
+import type { JsonSchema, PluginKind, PluginMeta, StageMeta } from '../core/plugin.js';
+import { formatText } from './format.js';
 import { PLUGIN_KINDS } from '../core/plugin.js';
 import { inputError } from '../core/errors.js';
 import { PLUGIN_REF_KEYWORD } from '../core/params.js';
@@ -17,13 +18,16 @@ function typeLabel(s: JsonSchema): string {
   return Array.isArray(s.type) ? s.type.join('|') : String(s.type ?? 'any');
 }
 
-export function describePlugins(kinds: PluginKind[]): string {
+/** A plugin's meta, and where it comes from when a pipeline's own modules are listed beside the built-ins. */
+type Listed = PluginMeta & { origin?: string };
+
+export function describePlugins(kinds: PluginKind[], list: (kind: PluginKind) => Listed[] = listPlugins): string {
   const out: string[] = [];
   for (const kind of kinds) {
     out.push(`${kind}s:`);
-    for (const meta of listPlugins(kind)) {
+    for (const meta of list(kind)) {
       const name = meta.name;
-      const tags = [meta.planned ? '(planned)' : '', ...(meta.aliases ?? []).map((a) => `(alias ${a.name}, deprecated)`)].filter(Boolean).join(' ');
+      const tags = [meta.origin && !meta.origin.startsWith('built-in') ? `(from ${meta.origin})` : '', meta.planned ? '(planned)' : '', ...(meta.aliases ?? []).map((a) => `(alias ${a.name}, deprecated)`)].filter(Boolean).join(' ');
       out.push(`  ${name}${tags ? ` ${tags}` : ''}: ${meta.description}`);
       if (kind === 'stage') {
         const sm = meta as StageMeta;
@@ -43,15 +47,29 @@ export function describePlugins(kinds: PluginKind[]): string {
 
 export function registerPluginsCommand(program: Command): void {
   program
-    .command('plugins')
-    .description('list every plugin with its params and defaults')
+    .command('plugins [pipeline]')
+    .description("list every plugin with its params and defaults; given a pipeline file, its own plugin modules' too")
     .option('--kind <kind>', `only this kind: ${PLUGIN_KINDS.join(' | ')}`)
     .option('--json', 'machine-readable output')
-    .action((opts: { kind?: string; json?: boolean }) => {
+    .action(async (file: string | undefined, opts: { kind?: string; json?: boolean }) => {
       if (opts.kind && !(PLUGIN_KINDS as readonly string[]).includes(opts.kind))
         throw inputError('USAGE', `unknown kind '${opts.kind}'`, `Kinds: ${PLUGIN_KINDS.join(', ')}.`);
       const kinds = opts.kind ? [opts.kind as PluginKind] : [...PLUGIN_KINDS];
-      if (opts.json) writeJson(kinds.flatMap((k) => listPlugins(k)));
-      else process.stdout.write(describePlugins(kinds));
+      let list: (kind: PluginKind) => Listed[] = listPlugins;
+      if (file) {
+        // The pipeline's registry: the built-ins and the modules its `plugins:` loads (a module that cannot load is
+        // the file's error, printed as validate prints it).
+        const { validateWith } = await import('../api/config.js');
+        const v = await validateWith(file, {});
+        const broken = v.diagnostics.filter((d) => d.severity === 'error' && d.code.startsWith('REF_PLUGIN_MODULE'));
+        if (broken.length) {
+          process.stderr.write(formatText(broken));
+          throw inputError('CONFIG_INVALID', `${file}: its plugin modules do not load; nothing is listed`);
+        }
+        const r = v.registry;
+        list = (kind) => r.names(kind).map((n) => ({ ...r.lookup(kind, n)!.cls.meta, origin: r.originOf(kind, n) }));
+      }
+      if (opts.json) writeJson(kinds.flatMap((k) => list(k)));
+      else process.stdout.write(describePlugins(kinds, list));
     });
 }

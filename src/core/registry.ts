@@ -54,7 +54,7 @@ const CAPABILITIES: Partial<Record<PluginKind, Record<string, { check: (v: unkno
 };
 
 export class PluginRegistry {
-  private readonly byKind = new Map<PluginKind, Map<string, { cls: PluginClass; origin: string }>>();
+  private readonly byKind = new Map<PluginKind, Map<string, { cls: PluginClass; origin: string; module: string }>>();
   private readonly aliases = new Map<PluginKind, Map<string, { name: string; alias: PluginAlias }>>();
   readonly modules: PluginModule[] = [];
 
@@ -101,7 +101,7 @@ export class PluginRegistry {
       if (names.has(a.name) || aliases.has(a.name))
         throw new FractalError('PLUGIN_DUPLICATE', `${kind} alias '${a.name}' of '${meta.name}' clashes with an existing ${kind} name`, { exitCode: 2 });
     }
-    names.set(meta.name, { cls: C, origin: where });
+    names.set(meta.name, { cls: C, origin: where, module: origin });
     for (const a of meta.aliases ?? []) aliases.set(a.name, { name: meta.name, alias: a });
   }
 
@@ -115,6 +115,12 @@ export class PluginRegistry {
 
   stage(name: string): (Lookup & { cls: StageClass }) | undefined {
     return this.lookup('stage', name) as (Lookup & { cls: StageClass }) | undefined;
+  }
+
+  /** Where a plugin comes from: `built-in <kind>s`, or `plugin module <path>` for a pipeline's own. */
+  originOf(kind: PluginKind, name: string): string | undefined {
+    const canonical = this.lookup(kind, name)?.name;
+    return canonical === undefined ? undefined : this.byKind.get(kind)!.get(canonical)!.module;
   }
 
   /** Canonical names of a kind, in registration order (built-in stages are registered in flow order). */

@@ -294,6 +294,28 @@ describe('plan, plugins, schema', () => {
     expect(cli(['plugins', '--kind', 'rankers']).code).toBe(2);
   });
 
+  test("plugins <pipeline> lists the pipeline's own plugin modules beside the built-ins, saying where each comes from", () => {
+    const file = join(repo, 'examples', 'api', 'calm.yaml');
+    const r = cli(['plugins', file, '--kind', 'ranker']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ {2}calm \(from plugin module \.\/plugins\/calm\.ranker\.js\): /m);
+    expect(r.stdout).toMatch(/^ {6}scale: number = 1 /m);
+    expect(r.stdout).toMatch(/^ {2}mps: /m); // the built-ins, untagged
+    const j = JSON.parse(cli(['plugins', file, '--json']).stdout) as { kind: string; name: string; origin: string }[];
+    expect(j.find((m) => m.name === 'calm')).toMatchObject({ kind: 'ranker', origin: 'plugin module ./plugins/calm.ranker.js' });
+    expect(j.find((m) => m.name === 'mps')?.origin).toBe('built-in rankers');
+    // Without the file, the pipeline's module is not known.
+    expect(cli(['plugins', '--kind', 'ranker']).stdout).not.toContain('calm');
+    // A module that cannot load is the file's error, as validate gives it.
+    const broken = join(tmp, 'broken-plugins.yaml');
+    writeFileSync(join(tmp, 'bad.ranker.js'), 'export default class {\n');
+    writeFileSync(broken, 'pipeline: selection\nversion: "4.0"\nplugins: [./bad.ranker.js]\nstages:\n  - type: ingestion\n');
+    const b = cli(['plugins', broken]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain('REF_PLUGIN_MODULE_INVALID');
+    expect(b.stderr).toContain('error CONFIG_INVALID');
+  });
+
   test('schema --check passes on the committed schemas and fails when one drifts', () => {
     expect(cli(['schema', '--check']).code).toBe(0);
     cpSync(join(repo, 'schemas'), join(tmp, 'schemas'), { recursive: true });
