@@ -272,6 +272,22 @@ export async function validateTournament(
         }
       }
     }
+    // The champion too, when the ids can be made from the matrix alone (every placeholder an axis or include key):
+    // an unknown champion need not wait for the paths to be fixed.
+    const champ = typeof doc.champion === 'string' ? doc.champion : undefined;
+    const template = isPlainObject(doc.cells) && typeof doc.cells.id === 'string' ? doc.cells.id : undefined;
+    const bounds = matrixBounds(axes, include, exclude);
+    if (champ !== undefined && bounds.max <= ENUMERATION_LIMIT) {
+      const pathOf = (ph: string) => (varied.has(ph) ? ph : [...varied].filter((x) => x.split('.').pop() === ph).length === 1 ? [...varied].find((x) => x.split('.').pop() === ph) : undefined);
+      const renderable = !template || [...template.matchAll(/\{([^{}]*)\}/g)].every((m) => pathOf(m[1]) !== undefined);
+      const combos = renderable ? expandMatrix(axes, include, exclude) : [];
+      // A combination without a placeholder's value takes the base's there, which the paths would have to give.
+      const complete = combos.every((c) => !template || [...template.matchAll(/\{([^{}]*)\}/g)].every((m) => c.values.has(pathOf(m[1])!)));
+      if (renderable && complete && combos.length) {
+        const ids = combos.map((c) => (template ? template.replace(/\{([^{}]*)\}/g, (_m, ph: string) => idPart(c.values.get(pathOf(ph)!))) : [...c.values.values()].map(idPart).join('_')));
+        if (!ids.includes(champ)) out.push(diag('REF_CHAMPION_UNKNOWN', locateIn(origins, ['champion']), `champion '${champ}' is not a cell of this tournament`, suggestionHint(champ, ids, 'cell ids')));
+      }
+    }
     return { base };
   }
 

@@ -177,3 +177,11 @@ test('a document nested thousands of levels deep is a syntax error that says so,
   const source = readFileSync(f, 'utf8').split('\n')[4];
   expect(frame.slice(8)[caret.indexOf('^') - 8]).toBe(source[col - 1]);
 });
+
+test('an unknown champion is reported in the same pass as an unknown matrix path (it waited for the paths to be fixed)', async () => {
+  write('tbase2.yaml', 'pipeline: selection\nversion: "4.0"\nname: tb2\nstages:\n  - type: ingestion\n  - type: clustering\n  - type: allocation\n  - type: backtest\n');
+  const f = write('tchamp.yaml', 'pipeline: tournament\nversion: "4.0"\nname: tc\nbase: ./tbase2.yaml\nchampion: hrp_31\nmatrix:\n  stages.allocation.engine: [hrp, equal_weight]\n  stages.backtest.step_sise: [30, 60]\ncells: { id: "{engine}_{step_sise}" }\n');
+  const v = await validateFile(f, { registry: builtinRegistry() });
+  expect(v.diagnostics.map((d) => `${d.line} ${d.code}`)).toEqual(['5 REF_CHAMPION_UNKNOWN', '8 REF_MATRIX_UNKNOWN_PATH']);
+  expect(v.diagnostics[0].hint).toContain('hrp_30');
+});
