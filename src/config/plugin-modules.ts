@@ -4,7 +4,7 @@
  * elsewhere, never a `..` or symlink escape. A module exports plugin classes (default export: a class or a list;
  * or named exports); each registers under its own `meta.kind`, one container module per kind, like the built-ins.
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FractalError } from '../core/errors.js';
@@ -53,12 +53,25 @@ function isPluginClass(v: unknown): v is PluginClass {
  * Where in the module's own files a load failed, as ` at file:line[:col]` (a throw at import: its first frame there),
  * or '' when the stack names none of them (Node 20's loader gives a syntax error in a module no place).
  */
-function whereInModule(err: unknown, realPath: string): string {
+async function whereInModule(err: unknown, realPath: string): Promise<string> {
+  const files = moduleGraph(realPath).files;
+  // Node's module loader names no place for a syntax error (or, under another loader, the wrong one): the module's
+  // files are parsed again, by acorn (the parser arquero already brings), to find it. Only on this failure path.
+  if (err instanceof SyntaxError) {
+    const { parse } = await import('acorn');
+    for (const file of files) {
+      try {
+        parse(readFileSync(file, 'utf8'), { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true });
+      } catch (e) {
+        const loc = (e as { loc?: { line: number; column: number } }).loc;
+        if (loc) return ` at ${relative(dirname(realPath), file)}:${loc.line}:${loc.column + 1}`;
+      }
+    }
+  }
   const stack = (err as Error | undefined)?.stack ?? '';
-  const files = new Set(moduleGraph(realPath).files);
   for (const m of stack.matchAll(/(?:file:\/\/)?(\/[^\s():]+):(\d+)(?::(\d+))?/g)) {
     const path = decodeURI(m[1]!);
-    if (files.has(path)) return ` at ${relative(dirname(realPath), path)}:${m[2]}${m[3] ? `:${m[3]}` : ''}`;
+    if (files.includes(path)) return ` at ${relative(dirname(realPath), path)}:${m[2]}${m[3] ? `:${m[3]}` : ''}`;
   }
   return '';
 }
@@ -97,7 +110,7 @@ export async function loadPluginModule(realPath: string, spec: string, registry:
   try {
     mod = (await import(pathToFileURL(realPath).href)) as Record<string, unknown>;
   } catch (err) {
-    return [diag('REF_PLUGIN_MODULE_INVALID', at, `plugin module '${spec}' failed to load${whereInModule(err, realPath)}: ${messageOf(err).split('\n')[0]}`)];
+    return [diag('REF_PLUGIN_MODULE_INVALID', at, `plugin module '${spec}' failed to load${await whereInModule(err, realPath)}: ${messageOf(err).split('\n')[0]}`)];
   }
   const exported = [mod.default, ...Object.entries(mod).filter(([k]) => k !== 'default').map(([, v]) => v)].flatMap((v) => (Array.isArray(v) ? v : [v]));
   const classes = [...new Set(exported.filter(isPluginClass))];

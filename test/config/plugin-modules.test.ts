@@ -116,6 +116,16 @@ describe('what a module must hold', () => {
     expect(r.diagnostics[0].message).toBe("plugin module './r.js' failed to load at lib/setup.js:2:19: not configured");
   });
 
+  it('a syntax error is refused with its place, in the module or in a file it imports (Node names none)', async () => {
+    const own = tmpTree({ 'r.js': "export default class R {\n  static meta = {\n    kind: 'ranker',,\n  };\n}\n", 'p.yaml': pipeline(['./r.js']) });
+    const a = await validate(join(own, 'p.yaml'));
+    expect(codes(a)).toEqual(['3:11 REF_PLUGIN_MODULE_INVALID']);
+    expect(a.diagnostics[0].message).toBe("plugin module './r.js' failed to load at r.js:3:20: Unexpected token ','");
+    const imported = tmpTree({ 'r.js': "import { k } from './lib/k.js';\nexport default class R {}\n", 'lib/k.js': 'export const k = (1 + ;\n', 'p.yaml': pipeline(['./r.js']) });
+    const b = await validate(join(imported, 'p.yaml'));
+    expect(b.diagnostics[0].message).toMatch(/^plugin module '\.\/r\.js' failed to load at lib\/k\.js:1:23: Unexpected token/);
+  });
+
   it('a params schema that does not compile, or a default its own schema refuses, is the module\'s error, found as it loads', async () => {
     const bad = (name: string, alpha: string) => `export default class R_${name} {\n  static meta = { kind: 'ranker', name: '${name}', description: 'd', params: { type: 'object', additionalProperties: false, properties: { alpha: ${alpha} } } };\n}\n`;
     const root = tmpTree({
