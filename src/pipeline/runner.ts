@@ -623,7 +623,10 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
   audit.tryEvent(null, 'run_failed', { stage: current, code: error.code });
   const m = manifest('failed', error);
   const at = error.location ? `${error.location.file}:${error.location.line}:${error.location.column}: ` : '';
-  const failed = folder.fail(m, `stage '${current}' failed: [${error.code}] ${at}${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}${rawFailure instanceof Error && rawFailure.stack ? `\n\n${rawFailure.stack}` : ''}`);
+  // The stack where it helps: a failure nobody coded (a bug) or a plugin's own code; a coded fault (a full disk, a
+  // refused permission) says all there is in its message.
+  const traced = rawFailure instanceof Error && rawFailure.stack && ['STAGE_FAILED', 'INTERNAL_ERROR', 'PLUGIN_FAILED'].includes(error.code);
+  const failed = folder.fail(m, `stage '${current}' failed: [${error.code}] ${at}${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}${traced ? `\n\n${(rawFailure as Error).stack}` : ''}`);
   return { summary: { ...summary(m, failed.path), ...(failed.unwritten.length ? { unwritten: failed.unwritten } : {}) }, context: ctx };
 }
 

@@ -77,7 +77,11 @@ describe('3. a full disk, a read-only disk, no file descriptors', () => {
     expectWholeAudit(join(folder, 'audit.jsonl'));
     if (files.includes('manifest.json')) expect(JSON.parse(lines(join(folder, 'manifest.json'))).error).toMatchObject({ code: 'DISK_FULL', exit_code: 1 });
     else expect(s.unwritten.join(' ')).toContain('manifest.json');
-    if (lines(join(folder, 'FAILED')) !== '') expect(lines(join(folder, 'FAILED'))).toContain('[DISK_FULL]');
+    if (lines(join(folder, 'FAILED')) !== '') {
+      expect(lines(join(folder, 'FAILED'))).toContain('[DISK_FULL]');
+      // A coded fault says all there is: no stack trace under it.
+      expect(lines(join(folder, 'FAILED'))).not.toMatch(/^\s+at .*:\d+:\d+\)?$/m);
+    }
   });
 
   onTmpfs('with no room for the run folder itself, nothing is left behind', () => {
