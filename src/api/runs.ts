@@ -56,14 +56,15 @@ export function collectRuns(root: string): RunRow[] {
       }
       try {
         const m = JSON.parse(readFileSync(mf, 'utf8'));
-        // Valid JSON that is not a run's manifest ({}, [], a hand edit) is as unreadable as broken JSON.
-        if (!isManifestLike(m)) throw new Error('not a manifest');
+        // Valid JSON that is not a run's manifest ({}, [], a hand edit) is as unreadable as broken JSON; one whose
+        // name, id and outcome are there is listed with what it has.
+        if (!isManifestLike(m) && !['name', 'run_id', 'outcome'].every((k) => typeof m?.[k] === 'string')) throw new Error('not a manifest');
         // A selection run's backtest, or a meta run's combined record.
         const h = headlineMetrics(folder);
         const metrics = h && h.sharpe !== null ? Object.fromEntries(Object.entries({ cagr: h.cagr, sharpe: h.sharpe, max_drawdown: h.max_drawdown, volatility: h.volatility, turnover: h.turnover }).filter(([, v]) => v !== null)) : undefined;
         rows.push({
-          name: m.name, run_id: m.run_id, folder, outcome: m.outcome, started_at: m.started_at, duration_ms: m.duration_ms,
-          config_hash: m.config_hash, stages: (m.stages ?? []).map((s: { type: string }) => s.type).join(' → '),
+          name: m.name, run_id: m.run_id, folder, outcome: m.outcome, started_at: typeof m.started_at === 'string' ? m.started_at : '', duration_ms: typeof m.duration_ms === 'number' ? m.duration_ms : 0,
+          config_hash: typeof m.config_hash === 'string' ? m.config_hash : '', stages: (m.stages ?? []).map((s: { type: string }) => s.type).join(' → '),
           data_hash: m.data_hash ?? null, kind: m.config?.pipeline ?? 'selection',
           ...(metrics ? { metrics } : {}),
           ...(m.error ? { error: `${m.error.stage ? `${m.error.stage}: ` : ''}[${m.error.code}] ${m.error.message}` } : {}),

@@ -61,10 +61,12 @@ export function registerPluginsCommand(program: Command): void {
         // the file's error, printed as validate prints it).
         const { validateWith } = await import('../api/config.js');
         const v = await validateWith(file, {});
-        const broken = v.diagnostics.filter((d) => d.severity === 'error' && d.code.startsWith('REF_PLUGIN_MODULE'));
+        // A file that cannot be read or parsed has no `plugins:` to read, and a module that cannot load lists
+        // nothing: either is the file's error (listing the built-ins alone would say it has no modules).
+        const broken = v.diagnostics.filter((d) => d.severity === 'error' && (d.layer === 'file' || d.layer === 'syntax' || d.code.startsWith('REF_PLUGIN_MODULE')));
         if (broken.length) {
           process.stderr.write(formatText(broken));
-          throw inputError('CONFIG_INVALID', `${file}: its plugin modules do not load; nothing is listed`);
+          throw inputError('CONFIG_INVALID', `${file}: its plugin modules cannot be read; nothing is listed`);
         }
         const r = v.registry;
         list = (kind) => r.names(kind).map((n) => ({ ...r.lookup(kind, n)!.cls.meta, origin: r.originOf(kind, n) }));

@@ -182,10 +182,11 @@ function applyProfile(c: Composed, name: string, at: Location, stageTypes: strin
     out.push(diag('REF_PROFILE_NOT_FOUND', at, `profile '${name}' not found`, known.length ? `${suggestionHint(name, known, 'profiles')} ${where}` : where));
     return;
   }
-  // Links resolved: a profile is a file of the pipeline's repository, never read from outside it.
-  const repo = repositoryOf(c.root.absPath);
-  if (!rootHolding(file, [repo])) {
-    out.push(diag('REF_PROFILE_OUTSIDE_REPO', at, `profile '${name}': ${displayPath(file)} leads outside the pipeline's repository (${displayPath(repo)}); it is not read`, 'Profiles are files of the repository: copy it in, or remove the link.'));
+  // Links resolved: a profile is a file of the folder whose profiles/ holds it (the repository or, outside git, a
+  // folder above the pipeline), never one a link leads to from there.
+  const holder = dirname(dirname(file));
+  if (!rootHolding(file, [holder])) {
+    out.push(diag('REF_PROFILE_OUTSIDE_REPO', at, `profile '${name}': ${displayPath(file)} leads outside ${displayPath(holder)}, the folder whose profiles/ holds it; it is not read`, 'Profiles are files of the repository: copy it in, or remove the link.'));
     return;
   }
   const loaded = load(file, sources);

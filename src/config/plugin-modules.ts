@@ -55,23 +55,29 @@ function isPluginClass(v: unknown): v is PluginClass {
  */
 async function whereInModule(err: unknown, realPath: string): Promise<string> {
   const files = moduleGraph(realPath).files;
-  // Node's module loader names no place for a syntax error (or, under another loader, the wrong one): the module's
-  // files are parsed again, by acorn (the parser arquero already brings), to find it. Only on this failure path.
-  if (err instanceof SyntaxError) {
+  const at = (file: string, line: number | string, column?: number | string) => ` at ${relative(dirname(realPath), file)}:${line}${column !== undefined ? `:${column}` : ''}`;
+  // A syntax error in a module's source: Node's loader names no place for it (or, under another loader, only a
+  // line), so the JavaScript files are parsed again, by acorn (the parser arquero already brings), to find it.
+  // Only on this failure path; a SyntaxError thrown while the module runs (JSON.parse) parses clean and keeps its frame.
+  const parsedAt = async (file: string): Promise<string | undefined> => {
+    if (!(err instanceof SyntaxError) || !/\.(m?js|cjs)$/.test(file)) return undefined;
     const { parse } = await import('acorn');
-    for (const file of files) {
-      try {
-        parse(readFileSync(file, 'utf8'), { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true });
-      } catch (e) {
-        const loc = (e as { loc?: { line: number; column: number } }).loc;
-        if (loc) return ` at ${relative(dirname(realPath), file)}:${loc.line}:${loc.column + 1}`;
-      }
+    try {
+      parse(readFileSync(file, 'utf8'), { ecmaVersion: 'latest', sourceType: file.endsWith('.cjs') ? 'script' : 'module', allowHashBang: true });
+      return undefined;
+    } catch (e) {
+      const loc = (e as { loc?: { line: number; column: number } }).loc;
+      return loc ? at(file, loc.line, loc.column + 1) : undefined;
     }
-  }
+  };
   const stack = (err as Error | undefined)?.stack ?? '';
   for (const m of stack.matchAll(/(?:file:\/\/)?(\/[^\s():]+):(\d+)(?::(\d+))?/g)) {
     const path = decodeURI(m[1]!);
-    if (files.includes(path)) return ` at ${relative(dirname(realPath), path)}:${m[2]}${m[3] ? `:${m[3]}` : ''}`;
+    if (files.includes(path)) return (await parsedAt(path)) ?? at(path, m[2]!, m[3]);
+  }
+  for (const file of files) {
+    const found = await parsedAt(file);
+    if (found) return found;
   }
   return '';
 }

@@ -210,7 +210,9 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
   try {
     audit = new AuditLedger(`${folder.dir}/audit.jsonl`, runId, now);
   } catch (err) {
-    folder.fail({ run_id: runId, name: config.name, outcome: 'failed' }, String(messageOf(err)));
+    // A manifest whole enough for `runs`, compare and trace: what is known before the run could begin.
+    const e = asFractalError(err, 'STAGE_FAILED', `creating the audit of ${folder.dir}`);
+    folder.fail({ run_id: runId, name: config.name, outcome: 'failed', started_at: started.toISOString(), config_hash: v.hash ?? '', stages: [], error: { code: e.code, message: e.message, stage: null, exit_code: e.exitCode } }, String(messageOf(err)));
     throw err;
   }
   const artifacts = new ArtifactWriter(folder.dir);
@@ -518,23 +520,26 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
     const m = manifest('failed', error);
     const marked = (() => {
       try {
-        return folder.fail(m, `[RUN_INTERRUPTED] interrupted by ${signal} during stage '${current}'`);
+        return folder.fail(m, `[RUN_INTERRUPTED] interrupted by ${signal}${current ? ` during stage '${current}'` : ''}`);
       } catch (err) {
         return { path: folder.dir, unwritten: [messageOf(err)] };
       }
     })();
     const { path: where, unwritten } = marked;
+    // A run in this thread and its child runs (a sleeve, a cell) hear the same signal, innermost first (each handler is
+    // prepended): a child marks its folder before its parent's is renamed, and the outermost, last, has the last word
+    // and ends the process.
+    if (--interruptibleRuns > 0) return;
     try {
       opts.onInterrupted?.({ ...summary(m, where), ...(unwritten.length ? { unwritten } : {}) });
     } catch {
       /* the caller's last word must not keep the process from ending */
     }
     if (!opts.onInterrupted) process.stderr.write(`\ninterrupted by ${signal}; the partial run is marked failed in ${where}\n`);
-    // A run in this thread and its child runs (a sleeve, a cell) hear the same signal, innermost first (each handler is
-    // prepended): a child marks its folder before its parent's is renamed, and the outermost ends the process.
-    if (--interruptibleRuns > 0) return;
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    else process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 15));
+    // Ended by the signal once the process's exit handlers have run (a staged market's folder is removed there):
+    // the last of them sends it again, now with no listener, so the default action ends the process.
+    if (process.listenerCount(signal) === 0) process.once('exit', () => process.kill(process.pid, signal));
+    process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 15));
   };
   const signals = opts.handleSignals !== false;
   if (signals) {

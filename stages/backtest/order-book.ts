@@ -113,6 +113,20 @@ export function runOrderBook(panel: BarPanel, path: DecisionPath, s: OrderBookSe
       if (Number.isFinite(c) && c > 0) scale[j] = mark[j] === c * scale[j] ? scale[j] : mark[j] / c;
     }
   };
+  /**
+   * The symbol's last finite volume on a bar before day t; 0 when none came before (nothing known yet to take part
+   * in); NaN when the symbol has no volume data at all (not capped, as documented).
+   */
+  const hasVolume = new Map<number, boolean>();
+  const lastVolumeBefore = (j: number, t: number): number => {
+    if (!hasVolume.has(j)) hasVolume.set(j, panel.volume.subarray(j * T, (j + 1) * T).some(Number.isFinite));
+    if (!hasVolume.get(j)) return NaN;
+    for (let u = t - 1; u >= 0; u--) {
+      const v = panel.volume[j * T + u];
+      if (Number.isFinite(v) && Number.isFinite(panel.close[j * T + u])) return v;
+    }
+    return 0;
+  };
   const floorToLot = (q: number, lot: number) => (lot > 0 ? Math.floor(q / lot + 1e-9) * lot : q);
 
   /** Fills `batch` at day t's open or close: sells first (they free cash), then buys. Returns the orders to retry at the close. */
@@ -142,9 +156,10 @@ export function runOrderBook(panel: BarPanel, path: DecisionPath, s: OrderBookSe
       const reduces = o.side * units[j] < 0 && o.remaining <= Math.abs(units[j]) * (1 + 1e-12);
       let qty = o.remaining;
       if (s.maxParticipation !== undefined) {
-        // At the open the day's volume is not known yet: an open fill takes part in the previous bar's, the last one
-        // known then (a close fill in its own day's, known by the close).
-        const vol = at === 'open' ? (t > 0 ? panel.volume[j * T + t - 1] : NaN) : panel.volume[j * T + t];
+        // At the open the day's volume is not known yet: an open fill takes part in the symbol's last bar's volume
+        // before it, the last one known then (a close fill in its own day's, known by the close). None known yet (a
+        // listing day's open): nothing to take part in, and the order waits for a bar whose volume is known.
+        const vol = at === 'open' ? lastVolumeBefore(j, t) : panel.volume[j * T + t];
         if (!hasBar) {
           // No bar, no volume to take part in: only a reduction fills, at the last price (a delisted name exits).
           if (!reduces) {

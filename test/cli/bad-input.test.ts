@@ -108,7 +108,7 @@ describe('1. nothing outside the repository and the declared data roots is read'
     const f = pipeline('profile_link', LAKEHOUSE_SCAN);
     const p = run(['validate', f, '--profile', 'evil']);
     expect(p.code).toBe(2);
-    expect(p.stdout).toMatch(/error REF_PROFILE_OUTSIDE_REPO profile 'evil': profiles\/evil\.yaml leads outside the pipeline's repository/);
+    expect(p.stdout).toMatch(/error REF_PROFILE_OUTSIDE_REPO profile 'evil': profiles\/evil\.yaml leads outside .*repo, the folder whose profiles\/ holds it/);
     expect(output(p)).not.toContain('TOPSECRET');
     const dir = join(repo, 'linked');
     mkdirSync(dir);

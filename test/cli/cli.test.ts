@@ -314,6 +314,12 @@ describe('plan, plugins, schema', () => {
     expect(b.code).toBe(2);
     expect(b.stderr).toContain('REF_PLUGIN_MODULE_INVALID');
     expect(b.stderr).toContain('error CONFIG_INVALID');
+    // So is a file that is not there, or not YAML: not an empty list of modules.
+    for (const bad of [join(tmp, 'nosuch.yaml'), (writeFileSync(join(tmp, 'notyaml.yaml'), 'plugins: [./x.js\nstages: ]'), join(tmp, 'notyaml.yaml'))]) {
+      const n = cli(['plugins', bad]);
+      expect(n.code).toBe(2);
+      expect(n.stderr).toContain('error CONFIG_INVALID');
+    }
   });
 
   test('schema --check passes on the committed schemas and fails when one drifts', () => {

@@ -124,6 +124,10 @@ describe('what a module must hold', () => {
     const imported = tmpTree({ 'r.js': "import { k } from './lib/k.js';\nexport default class R {}\n", 'lib/k.js': 'export const k = (1 + ;\n', 'p.yaml': pipeline(['./r.js']) });
     const b = await validate(join(imported, 'p.yaml'));
     expect(b.diagnostics[0].message).toMatch(/^plugin module '\.\/r\.js' failed to load at lib\/k\.js:1:23: Unexpected token/);
+    // A SyntaxError thrown while the module runs (JSON.parse) keeps its own frame: the source parses clean.
+    const running = tmpTree({ 'r.js': "const cfg = '{bad';\nexport const parsed = JSON.parse(cfg);\nexport default class R {}\n", 'p.yaml': pipeline(['./r.js']) });
+    const c = await validate(join(running, 'p.yaml'));
+    expect(c.diagnostics[0].message).toMatch(/^plugin module '\.\/r\.js' failed to load at r\.js:2:\d+: /);
   });
 
   it('a params schema that does not compile, or a default its own schema refuses, is the module\'s error, found as it loads', async () => {
