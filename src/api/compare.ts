@@ -102,8 +102,8 @@ export interface TournamentFigures {
   /** SR0, annualised: what the best of the cells reaches by luck alone. */
   threshold_sharpe: number | null;
   pbo: number | null;
-  /** Cells whose Holm-adjusted Ledoit–Wolf p against the champion is below 0.05. */
-  beat_champion: string[];
+  /** Cells whose Holm-adjusted Ledoit–Wolf p against the champion is below 0.05 with a higher Sharpe; null for a tournament made before Holm's adjustment was recorded. */
+  beat_champion: string[] | null;
 }
 
 const LABELS: Record<string, string> = { cagr: 'CAGR', total_return: 'total return', volatility: 'volatility (annual)', sharpe: 'Sharpe', sortino: 'Sortino', max_drawdown: 'max drawdown', calmar: 'Calmar', hit_rate: 'hit rate', turnover: 'turnover per rebalance', costs: 'trading costs (total)', days: 'days', windows: 'windows', rebalances: 'meta rebalances' };
@@ -168,7 +168,8 @@ function tournamentFigures(folder: string): TournamentFigures | null {
     best_dsr: num(best?.dsr),
     threshold_sharpe: sr0 === null ? null : sr0 * Math.sqrt(ppy),
     pbo: num((j.pbo as Json | undefined)?.value),
-    beat_champion: cells.filter((c) => { const p = num((c.sharpe_test as Json | undefined)?.p_holm); return p !== null && p < 0.05 && num((c.sharpe_test as Json).delta)! > 0; }).map((c) => String(c.id)),
+    // Made before Holm's adjustment was recorded: not known (null), rather than "none".
+    beat_champion: cells.some((c) => num((c.sharpe_test as Json | undefined)?.p_holm) !== null) ? cells.filter((c) => { const p = num((c.sharpe_test as Json | undefined)?.p_holm); return p !== null && p < 0.05 && num((c.sharpe_test as Json).delta)! > 0; }).map((c) => String(c.id)) : null,
   };
 }
 
@@ -309,7 +310,7 @@ function tournamentRows(t: NonNullable<Comparison['tournament']>): [string, stri
     ["best cell's DSR", (y) => fix(y.best_dsr)],
     ['SR0: the best Sharpe luck alone gives', (y) => fix(y.threshold_sharpe)],
     ['PBO', (y) => fix(y.pbo)],
-    ['beat the champion (Holm p < 0.05)', (y) => (y.beat_champion.length ? y.beat_champion.join(', ') : 'none')],
+    ['beat the champion (Holm p < 0.05, higher Sharpe)', (y) => (y.beat_champion === null ? '—' : y.beat_champion.length ? y.beat_champion.join(', ') : 'none')],
   ];
   return rows.map(([k, show]) => [k, f(t.a, show), f(t.b, show)]);
 }
@@ -321,6 +322,8 @@ const noWeights = (c: Comparison) => c.a.kind === 'tournament' && c.b.kind === '
 
 const pct = (x: number | null, sign = false) => (x === null ? '—' : `${sign && x > 0 ? '+' : ''}${(x * 100).toFixed(2)}%`);
 const fix = (x: number | null, sign = false) => (x === null ? '—' : `${sign && x > 0 ? '+' : ''}${x.toFixed(3)}`);
+/** A probability to three places, never rounded to a certainty it is not (0.9996 is "> 0.999"). */
+const prob = (x: number | null) => (x === null ? '—' : x > 0.999 && x < 1 ? '> 0.999' : x < 0.001 && x > 0 ? '< 0.001' : x.toFixed(3));
 const count = (x: number | null, sign = false) => (x === null ? '—' : `${sign && x > 0 ? '+' : ''}${Math.round(x)}`);
 const fmt = (row: MetricRow, x: number | null, sign = false) => (row.unit === 'fraction' ? (sign && x !== null ? `${x > 0 ? '+' : ''}${(x * 100).toFixed(2)} pts` : pct(x)) : row.unit === 'ratio' ? fix(x, sign) : count(x, sign));
 const label = (s: RunSide) => `${s.name} ${s.run_id}`;
@@ -371,7 +374,7 @@ export function formatMarkdown(c: Comparison): string {
   }
   if (c.cells) {
     L.push('', '## Cells (out of sample; by rank in B)', '', '| cell | rank A | rank B | Sharpe A | Sharpe B | CAGR A | CAGR B | P(beats champion) A | P(beats champion) B |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-    for (const r of c.cells) L.push(`| ${r.cell}${cellNote(c, r)} | ${cellText(r.a, (f) => count(f.rank))} | ${cellText(r.b, (f) => count(f.rank))} | ${cellText(r.a, (f) => fix(f.sharpe))} | ${cellText(r.b, (f) => fix(f.sharpe))} | ${cellText(r.a, (f) => pct(f.cagr))} | ${cellText(r.b, (f) => pct(f.cagr))} | ${cellText(r.a, (f) => fix(f.p_beats_champion))} | ${cellText(r.b, (f) => fix(f.p_beats_champion))} |`);
+    for (const r of c.cells) L.push(`| ${r.cell}${cellNote(c, r)} | ${cellText(r.a, (f) => count(f.rank))} | ${cellText(r.b, (f) => count(f.rank))} | ${cellText(r.a, (f) => fix(f.sharpe))} | ${cellText(r.b, (f) => fix(f.sharpe))} | ${cellText(r.a, (f) => pct(f.cagr))} | ${cellText(r.b, (f) => pct(f.cagr))} | ${cellText(r.a, (f) => prob(f.p_beats_champion))} | ${cellText(r.b, (f) => prob(f.p_beats_champion))} |`);
   }
   if (!noWeights(c)) {
     L.push('', `## Weights that changed most (A as of ${c.weights.as_of.a ?? '—'}, B as of ${c.weights.as_of.b ?? '—'})`, '');
@@ -431,7 +434,7 @@ export function formatHtml(c: Comparison, link: (s: RunSide) => string | undefin
     parts.push(`<h2>Tournament <span class="muted">(the search over cells: the choice among them is in sample)</span></h2><table><tr><th></th><th>A</th><th>B</th></tr>${tournamentRows(c.tournament).map(([k, x, y]) => `<tr><td>${esc(k)}</td><td>${esc(x)}</td><td>${esc(y)}</td></tr>`).join('')}</table>`);
   if (c.cells) {
     const num = (f: (x: CellFigures) => string) => (x: CellFigures | null) => `<td class="num">${esc(cellText(x, f))}</td>`;
-    const cols: [string, (x: CellFigures | null) => string][] = [['rank', num((f) => count(f.rank))], ['Sharpe', num((f) => fix(f.sharpe))], ['CAGR', num((f) => pct(f.cagr))], ['P(beats champion)', num((f) => fix(f.p_beats_champion))]];
+    const cols: [string, (x: CellFigures | null) => string][] = [['rank', num((f) => count(f.rank))], ['Sharpe', num((f) => fix(f.sharpe))], ['CAGR', num((f) => pct(f.cagr))], ['P(beats champion)', num((f) => prob(f.p_beats_champion))]];
     parts.push(`<h2>Cells <span class="muted">(out of sample; by rank in B)</span></h2><table><tr><th>cell</th>${cols.map(([h]) => `<th>${esc(h)} A</th><th>${esc(h)} B</th>`).join('')}</tr>${c.cells.map((r) => `<tr><td>${esc(r.cell)}<span class="muted">${esc(cellNote(c, r))}</span></td>${cols.map(([, f]) => `${f(r.a)}${f(r.b)}`).join('')}</tr>`).join('')}</table>`);
   }
   if (!noWeights(c)) parts.push(`<h2>Weights that changed most</h2><p class="muted">A as of ${esc(c.weights.as_of.a ?? '—')}, B as of ${esc(c.weights.as_of.b ?? '—')}.</p>`);

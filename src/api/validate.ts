@@ -33,7 +33,11 @@ export function collectFiles(paths: string[]): { files: string[]; explicit: Set<
       }
       if (e.isDirectory()) {
         if (!SKIP_DIRS.has(e.name)) walk(full, repo);
-      } else if (CONFIG_EXT.test(e.name) && !/^(package(-lock)?|tsconfig)\.json$/.test(e.name)) files.push(full);
+      } else if (CONFIG_EXT.test(e.name) && !/^(package(-lock)?|tsconfig)\.json$/.test(e.name)) {
+        // Reached through a folder that is itself a link out of the repository: named, not read, as a linked file is.
+        if (rootHolding(full, [repo])) files.push(full);
+        else outside.push(full);
+      }
     }
   };
   for (const p of paths) {

@@ -47,8 +47,8 @@ export const ERRORS = {
   LAKEHOUSE_DUPLICATE: { exit: 2, summary: 'one write names the same venue/symbol twice' },
   LAKEHOUSE_SOURCE_CLASH: { exit: 2, summary: 'an import would overwrite symbols stored from another source; nothing was written', hint: 'Pass --replace to overwrite them, or import under another --venue.' },
   LAKEHOUSE_CORRUPT: { exit: 1, summary: 'a stored file does not match its checksum or cannot be decoded', hint: LAKEHOUSE_FIX },
-  LAKEHOUSE_REGISTRY: { exit: 1, summary: "the lakehouse's registry.json is unreadable", hint: 'Every reader, verify and repair included, starts from registry.json: restore it (or the folder) from a backup, or build the lakehouse again by importing its sources.' },
-  LAKEHOUSE_JOURNAL: { exit: 1, summary: "the lakehouse's commit journal is unreadable or names files that are gone", hint: 'It is written atomically, so this is outside damage: restore the folder from a backup.' },
+  LAKEHOUSE_REGISTRY: { exit: 1, summary: "the lakehouse's registry.json is unreadable, or an entry names a file outside the lakehouse or dates that are not dates", hint: 'Every reader, verify and repair included, starts from registry.json: restore it (or the folder) from a backup, or build the lakehouse again by importing its sources.' },
+  LAKEHOUSE_JOURNAL: { exit: 1, summary: "the lakehouse's commit journal is unreadable, names files that are gone, or names paths outside the lakehouse (nothing is renamed)", hint: 'It is written atomically, so this is outside damage: restore the folder from a backup.' },
   LAKEHOUSE_LOCKED: { exit: 1, summary: 'another process held the lakehouse writer lock for longer than the wait', hint: 'Wait for the other writer, or remove a stale lock that `lakehouse status` names.' },
   LAKEHOUSE_READ_ONLY: { exit: 1, summary: 'a write through a lakehouse handle opened read-only (a bug in the caller)' },
   LAKEHOUSE_WRITE: { exit: 1, summary: 'a series handed to the store is inconsistent (column lengths, order, non-finite or non-positive prices); nothing was written' },
@@ -74,7 +74,7 @@ export const ERRORS = {
   TRADINGVIEW_FAILED: { exit: 1, summary: 'the TradingView screener request failed', hint: 'Check the network, the market name and the filters.' },
 
   // ------------------------------------------------------------------ the data a run reads (exit 2: the params ask for what is not there)
-  SCAN_VENUE: { exit: 2, summary: 'the scanner asks for a venue the lakehouse does not hold', hint: 'Run `pipeline-run lakehouse status` to see what the lakehouse holds.' },
+  SCAN_VENUE: { exit: 2, summary: 'the scanner asks for a venue the lakehouse does not hold, or names none where the lakehouse holds several spot venues', hint: 'Run `pipeline-run lakehouse status` to see what the lakehouse holds.' },
   AS_OF_OUTSIDE_DATA: { exit: 2, summary: "`as_of` before the venue's first bar or after its last one", hint: "Omit `as_of` to decide as of the data's last day." },
   NOT_ENOUGH_HISTORY: { exit: 2, summary: 'fewer days of data up to the as-of date than the run needs', hint: 'Lower lookback_days (or the as-of date) or load more history.' },
   META_TOO_SHORT: { exit: 2, summary: "the sleeves' common out-of-sample record is no longer than meta_optimize's train_window", hint: "Lower meta_optimize's train_window, or give the sleeves longer out-of-sample records." },

@@ -128,6 +128,8 @@ export interface GatherJobData {
   submitted_at: string;
   /** When a submitter started again (its first one killed) took the batch over: `folder` is then the new run's. */
   attached_at?: string;
+  /** The runs root's identity the batch's jobs carry (runsRootId). */
+  root?: string;
 }
 
 /** A child job's return value: small, a pointer to its files under the runs root. */
@@ -197,7 +199,18 @@ export function runsRootId(runsRoot: string, create: boolean): string | undefine
   try {
     linkSync(tmp, file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      /* another submitter's came first */
+    } else if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
+      // A file system without hard links (SMB, some FUSE mounts): created exclusively instead (a reader that comes
+      // between the create and the write finds it empty, and a worker retries such a job).
+      try {
+        writeFileSync(file, readFileSync(tmp), { flag: 'wx' });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    } else throw err;
   } finally {
     unlinkSync(tmp);
   }

@@ -121,11 +121,18 @@ export function queueExecutors(o: QueueExecutorOptions): QueueExecutors {
     const planned = plan(tasks, role === 'sleeves' ? 'sleeve' : 'cell', new Map());
     const parent = parentJobId(role, planned.map((p) => p.id));
     const folder = relative(runsRoot, tasks[0].outRoot);
-    const gather: GatherJobData = { role, run: folder.split('/')[0] ?? '', folder, children: tasks.length, submitted_at: new Date().toISOString() };
+    const root = rootOf(runsRoot);
+    const gather: GatherJobData = { role, run: folder.split('/')[0] ?? '', folder, children: tasks.length, submitted_at: new Date().toISOString(), ...(root ? { root } : {}) };
     const tree: FlowJob = { name: 'gather', queueName: o.queue, data: gather, opts: gatherJobOptions(parent), children: planned.map((p) => flowChild(p, role === 'sleeves' ? 'sleeve' : 'cell', runsRoot)) };
     const existing = await queue.getJob(parent);
     const state = existing ? await existing.getState() : 'unknown';
-    if (existing && (state === 'completed' || state === 'failed')) {
+    if (existing && (existing.data as GatherJobData).root !== undefined && (existing.data as GatherJobData).root !== root) {
+      // Submitted into a runs root that is gone (deleted and made again, so another identity): its jobs would be
+      // refused by every worker on this one. Submitted again.
+      o.log(`queue: job ${parent} was submitted into another runs root; submitting it again`);
+      await existing.remove({ removeChildren: true }).catch(() => {});
+      await flows.add(tree);
+    } else if (existing && (state === 'completed' || state === 'failed')) {
       // Done before (this submitter died before collecting): usable only if every child's files are still there.
       const values = await existing.getChildrenValues<ChildPointer>();
       const whole = Object.keys(values).length === tasks.length && Object.values(values).every((p) => existsSync(join(runsRoot, p.result)));

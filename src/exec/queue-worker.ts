@@ -70,8 +70,14 @@ async function runChild(job: Job<ChildJobData>, o: WorkerOptions): Promise<Child
   if (d.engine !== fractalVersion()) throw unrecoverable(runError('QUEUE_ENGINE_MISMATCH', `${what} was submitted by Fractal ${d.engine}; this worker runs ${fractalVersion()}`));
   // Checked before anything is written: a worker on another folder would leave its job folders where no submitter
   // collects or removes them.
-  if (d.root && runsRootId(out, false) !== d.root)
-    throw unrecoverable(runError('QUEUE_OUT_MISMATCH', `${what}: this worker's --out ${out} is not the submitter's runs root (${existsSync(join(out, JOBS_DIR, 'ROOT')) ? 'it holds another runs root\'s identity' : `it has no ${JOBS_DIR}/ROOT`}): the worker would write where the submitter cannot read`));
+  if (d.root) {
+    const here = runsRootId(out, false);
+    const mismatch = runError('QUEUE_OUT_MISMATCH', `${what}: this worker's --out ${out} is not the submitter's runs root (${here ? 'it holds another runs root\'s identity' : `it has no ${JOBS_DIR}/ROOT`}): the worker would write where the submitter cannot read`);
+    // Another identity is final. None yet may be a shared file system's cache that has not seen the file the
+    // submitter just made: retried (with the job's backoff) before the job fails.
+    if (here && here !== d.root) throw unrecoverable(mismatch);
+    if (!here) throw mismatch;
+  }
   const file = localPath(d.file);
   const v = await validateFile(file, { registry, profile: d.profile, sets: d.sets, dataRoots: d.dataRoots?.map(localPath) });
   if (!v.ok || !v.resolved) throw unrecoverable(runError('QUEUE_CONFIG_MISMATCH', `${what}: ${file} does not validate on this worker: ${v.diagnostics.filter((x) => x.severity === 'error').map((x) => `${x.code} ${x.message}`).join('; ')}`));

@@ -11,6 +11,7 @@
  * run's files and their list are those of a full run), its audit events (re-emitted, with a `stage_reused` event
  * naming the run) and the data it recorded.
  */
+import { messageOf } from '../util/thrown.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -154,6 +155,16 @@ export async function planReuse(v: ValidationResult, spec: RunSpec, req: { from?
     if (missing.length) throw inputError('REUSE_RUN_DAMAGED', `${where} cannot be reused: stage ${cp.index + 1} '${cp.type}' wrote ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} gone`);
   }
   if (!existsSync(join(folder, 'audit.jsonl'))) throw inputError('REUSE_RUN_DAMAGED', `${where} cannot be reused: its audit.jsonl is gone`);
+  // The files the reuse parses (the sections' JSON files, the audit's lines): torn or edited, refused here too.
+  const parsed = (file: string, text: () => string[]) => {
+    try {
+      for (const t of text()) JSON.parse(t);
+    } catch (err) {
+      throw inputError('REUSE_RUN_DAMAGED', `${where} cannot be reused: its ${file} is not valid JSON (${messageOf(err)})`);
+    }
+  };
+  for (const file of new Set(checkpoints.flatMap((cp) => writesOf(cp).filter((w) => w.section !== undefined).map((w) => w.file)))) parsed(file, () => [readFileSync(join(folder, file), 'utf8')]);
+  parsed('audit.jsonl', () => readFileSync(join(folder, 'audit.jsonl'), 'utf8').split('\n').filter(Boolean));
   const last = checkpoints[from - 1];
   if (last.code !== codeFingerprint()) throw inputError('REUSE_CODE_CHANGED', `${where} was made by other code (Fractal ${manifest.fractal_version}, built from sources that differ from this build's); its checkpoints are not reused`);
   const mine = prefixHashes(config, v.baseDir);

@@ -119,6 +119,12 @@ describe('1. nothing outside the repository and the declared data roots is read'
     expect(v.stdout).toMatch(/linked\/zz_link\.yaml:1:1: error FILE_OUTSIDE_REPO .*is a link to a file outside its repository/);
     expect(v.stderr).toContain('2 files checked: 1 invalid');
     expect(output(v)).not.toContain('TOPSECRET');
+    // A folder given to validate that is itself a link out of the repository: its files are named, not read.
+    symlinkSync(outside, join(repo, 'linked_out'));
+    const l = run(['validate', join(repo, 'linked_out')]);
+    expect(l.code).toBe(2);
+    expect(l.stdout).toMatch(/linked_out\/base\.yaml:1:1: error FILE_OUTSIDE_REPO /);
+    expect(output(l)).not.toContain('TOPSECRET');
   });
 
   test('extends and sleeves outside the repository are refused before they are read', () => {

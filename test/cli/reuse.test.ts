@@ -141,6 +141,8 @@ test('refused, coded and with the reason, before anything is written', () => {
   refused(['--from', 'allocation', '--reuse', gone], 'REUSE_RUN_DAMAGED', /checkpoint blob \w+… is missing/, undefined, join(tmp, 'gone'));
   const garbage = damaged('garbage', (f) => writeFileSync(join(f, 'manifest.json'), '{ not json'));
   refused(['--from', 'allocation', '--reuse', garbage], 'REUSE_RUN_DAMAGED', /its manifest\.json is not valid JSON/, undefined, join(tmp, 'garbage'));
+  const tornAudit = damaged('torn-audit', (f) => writeFileSync(join(f, 'audit.jsonl'), readFileSync(join(f, 'audit.jsonl'), 'utf8').slice(0, -40)));
+  refused(['--from', 'allocation', '--reuse', tornAudit], 'REUSE_RUN_DAMAGED', /its audit\.jsonl is not valid JSON/, undefined, join(tmp, 'torn-audit'));
   const empty = damaged('empty', (f) => writeFileSync(join(f, 'manifest.json'), '{}'));
   refused(['--from', 'allocation', '--reuse', empty], 'REUSE_RUN_DAMAGED', /not a run's manifest/, undefined, join(tmp, 'empty'));
 }, 240_000);
