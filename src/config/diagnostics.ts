@@ -60,6 +60,7 @@ export const CODES = {
   // graph: what stages require and provide
   GRAPH_MISSING_INPUT: 'graph',
   GRAPH_WINNERS_UNUSED: 'graph',
+  GRAPH_WINDOW_SHORTER_THAN_LOOKBACK: 'graph',
   GRAPH_DUPLICATE_STAGE: 'graph',
   // references: other files
   REF_EXTENDS_NOT_FOUND: 'references',

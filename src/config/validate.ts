@@ -217,6 +217,7 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
     for (const p of s.meta!.provides) if (!provided.has(p)) provided.set(p, s.type);
   }
   diagnostics.push(...unusedWinners(stages, origins));
+  diagnostics.push(...shortDecisionWindow(stages, origins));
 
   // Meta pipelines: every sleeve is a valid pipeline of the right kind, recursively, with no cycle.
   let sleeves: { resolved: ResolvedSleeve[]; results: Record<string, ValidationResult> } | undefined;
@@ -265,6 +266,24 @@ function tournamentStages(doc: Record<string, unknown>, origins: OriginMap): voi
   };
   copy('/cells/workers', '/stages/0/params/workers');
   copy(`/${Object.keys(TOURNAMENT_STAGE_PARAMS)[0]}`, '/stages/1/params');
+}
+
+/**
+ * The days each decision reads (a backtest's train_window, which it sets as ingestion's lookback_days; ingestion's
+ * lookback_days without a backtest) against the features' lookback: a window shorter than the lookback leaves every
+ * feature counting missing days, and the filters on completeness then veto every candidate, so every decision holds
+ * cash and the run still succeeds. A warning at the window, naming both.
+ */
+function shortDecisionWindow(stages: (ResolvedStage & { index: number })[], origins: OriginMap): Diagnostic[] {
+  const features = stages.find((s) => s.type === 'feature_engineering');
+  const lookback = features?.params.lookback;
+  if (typeof lookback !== 'number') return [];
+  const backtest = stages.find((s) => s.type === 'backtest');
+  const ingestion = stages.find((s) => s.type === 'ingestion');
+  const [owner, param, days] = backtest ? [backtest, 'train_window', backtest.params.train_window] : [ingestion, 'lookback_days', ingestion?.params.lookback_days];
+  // A window out of its own range is reported by its params check already.
+  if (!owner || typeof days !== 'number' || days < 2 || days >= lookback) return [];
+  return [diag('GRAPH_WINDOW_SHORTER_THAN_LOOKBACK', locateIn(origins, ['stages', owner.index, 'params', param]), `${owner.type} ${param} ${days} gives each decision ${days} days of returns, fewer than feature_engineering's lookback of ${lookback}: every feature counts the missing days, and filters on data completeness may veto every candidate (each decision then holds cash)`, `Raise ${param} to at least ${lookback}, or lower feature_engineering's lookback.`, 'warning')];
 }
 
 /**

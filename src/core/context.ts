@@ -335,6 +335,9 @@ export interface BacktestMetrics extends OutOfSampleMetrics {
   /** False when past decisions drew from a universe chosen with later knowledge; `universe_caveats` say why. */
   universe_point_in_time?: boolean;
   universe_caveats?: string[];
+  /** Decisions that held cash (a window with a cash_reason), and how many for each reason. */
+  cash_windows?: number;
+  cash_reasons?: Record<string, number>;
   [figure: string]: unknown;
 }
 

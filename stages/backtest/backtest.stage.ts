@@ -235,6 +235,9 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
       weights_as_of: isoFromDay(asOfFinal),
       universe_point_in_time: pointInTime,
       ...(pointInTime ? {} : { universe_caveats: universeCaveats }),
+      // Decisions that held cash, by why: a record of cash is flagged, not passed off as a flat strategy.
+      cash_windows: champion.windows.filter((w) => w.cash_reason).length,
+      cash_reasons: champion.windows.reduce<Record<string, number>>((acc, w) => (w.cash_reason ? { ...acc, [w.cash_reason]: (acc[w.cash_reason] ?? 0) + 1 } : acc), {}),
       risk_free_rate: rf,
       engines: champion.windows.reduce<Record<string, number>>((acc, w) => (w.engine ? { ...acc, [w.engine]: (acc[w.engine] ?? 0) + 1 } : acc), {}),
       gross_exposure: last.reduce((a, w) => a + Math.abs(w.weight), 0),
@@ -319,7 +322,7 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
     // At least what the run above reads (the OutOfSampleRecord contract), checked here by the compiler.
     const record: BacktestRecord = { dates: d, returns: r, benchmark: bench, windows: champion.windows, metrics: summary, ...(challengers ? { challengers: { ...challengers, returns: { [challengers.champion]: r, ...challengerReturns } } } : {}), ...(parity ? { parity } : {}) };
     ctx.backtest = record;
-    env.log(`backtest: ${champion.windows.length} windows, ${isoFromDay(d[0])} to ${isoFromDay(d[d.length - 1])}, CAGR ${(metrics.cagr * 100).toFixed(1)}%, Sharpe ${metrics.sharpe.toFixed(2)}, max drawdown ${(metrics.max_drawdown * 100).toFixed(1)}%${keys.length ? `; challengers ${keys.map((k) => `${k} Sharpe ${(challengerRecords[k]!.metrics.sharpe as number).toFixed(2)}`).join(', ')}` : ''}`);
+    env.log(`backtest: ${champion.windows.length} windows, ${isoFromDay(d[0])} to ${isoFromDay(d[d.length - 1])}, CAGR ${(metrics.cagr * 100).toFixed(1)}%, Sharpe ${Number.isFinite(metrics.sharpe) ? metrics.sharpe.toFixed(2) : '— (no variation: a flat record)'}, max drawdown ${(metrics.max_drawdown * 100).toFixed(1)}%${keys.length ? `; challengers ${keys.map((k) => `${k} Sharpe ${(challengerRecords[k]!.metrics.sharpe as number).toFixed(2)}`).join(', ')}` : ''}`);
     return ctx;
   }
 }

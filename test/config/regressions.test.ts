@@ -185,3 +185,16 @@ test('an unknown champion is reported in the same pass as an unknown matrix path
   expect(v.diagnostics.map((d) => `${d.line} ${d.code}`)).toEqual(['5 REF_CHAMPION_UNKNOWN', '8 REF_MATRIX_UNKNOWN_PATH']);
   expect(v.diagnostics[0].hint).toContain('hrp_30');
 });
+
+test('a decision window shorter than the features\' lookback is a warning at the window (every decision could hold cash, silently)', async () => {
+  const f = write('short.yaml', 'pipeline: selection\nversion: "4.0"\nstages:\n  - type: ingestion\n  - type: feature_engineering\n    params: { lookback: 60 }\n  - type: allocation\n  - type: backtest\n    params: { train_window: 30 }\n');
+  const v = await validateFile(f, { registry: builtinRegistry() });
+  expect(v.ok).toBe(true);
+  expect(v.diagnostics.map((d) => `${d.line}:${d.column} ${d.severity} ${d.code}`)).toEqual(['9:29 warning GRAPH_WINDOW_SHORTER_THAN_LOOKBACK']);
+  expect(v.diagnostics[0].message).toContain('train_window 30 gives each decision 30 days of returns, fewer than feature_engineering\'s lookback of 60');
+  // Without a backtest, ingestion's lookback_days is the window; equal to the lookback is enough.
+  const g = write('short2.yaml', 'pipeline: selection\nversion: "4.0"\nstages:\n  - type: ingestion\n    params: { lookback_days: 20 }\n  - type: feature_engineering\n    params: { lookback: 60 }\n  - type: allocation\n');
+  expect(await codes(g)).toEqual(['short2.yaml:5:30:GRAPH_WINDOW_SHORTER_THAN_LOOKBACK']);
+  const ok = write('enough.yaml', 'pipeline: selection\nversion: "4.0"\nstages:\n  - type: ingestion\n  - type: feature_engineering\n    params: { lookback: 60 }\n  - type: allocation\n  - type: backtest\n    params: { train_window: 60 }\n');
+  expect(await codes(ok)).toEqual([]);
+});

@@ -76,6 +76,39 @@ test('the latest decision is labelled as having no out-of-sample record, with th
   expect(html.indexOf('no out-of-sample record yet')).toBeLessThan(html.indexOf('Weights as of'));
 });
 
+test('a record that is mostly cash is flagged as such, with why (the run still succeeds)', async () => {
+  // The same market, each decision reading 30 days for features over 60: the completeness filter vetoes everything.
+  const file = join(tmp, 'cash.yaml');
+  writeFileSync(file, `pipeline: selection
+version: "4.0"
+name: cash_check
+stages:
+  - type: ingestion
+    params: { scanner: { name: synthetic, params: { symbols: 24, days: 420, seed: 5 } }, lookback_days: 120 }
+  - type: feature_engineering
+    params: { lookback: 60 }
+  - type: inference
+  - type: clustering
+  - type: policy
+  - type: synthesis
+  - type: allocation
+    params: { engine: inverse_vol }
+  - type: backtest
+    params: { train_window: 30, test_window: 30, step_size: 30 }
+  - type: report
+`);
+  const v = await validateFile(file, { registry: builtinRegistry() });
+  expect(v.diagnostics.map((d) => d.code)).toEqual(['GRAPH_WINDOW_SHORTER_THAN_LOOKBACK']);
+  const s = await runPipeline(v, { outRoot: join(tmp, 'runs'), lakehousePath: join(tmp, 'none') });
+  expect(s.outcome).toBe('succeeded');
+  const m = JSON.parse(readFileSync(join(s.folder, 'metrics.json'), 'utf8')).backtest;
+  expect(m.cash_windows).toBe(m.windows);
+  expect(Object.values(m.cash_reasons as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(m.windows);
+  for (const f of ['report.md', 'report.html']) expect(readFileSync(join(s.folder, f), 'utf8')).toContain(`CASH: every one of the ${m.windows} decisions held cash`);
+  // The full run above holds something: no flag there.
+  expect(readFileSync(join(folder, 'report.md'), 'utf8')).not.toContain('CASH:');
+});
+
 test('the metrics shown are the run metrics', () => {
   const html = readFileSync(join(folder, 'report.html'), 'utf8');
   const m = JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8')).backtest;

@@ -13,7 +13,7 @@ import { correlationMatrix } from '../../../src/math/correlation.js';
 import { drawdownSeries, equityCurve, rollingStats } from '../../../src/math/metrics.js';
 import { leavesList } from '../../../src/math/ward.js';
 import { dendrogramSvg, equityComparisonSpec, equityGapSpec, escapeXml as esc, funnelSpec, heatmapSpec, performanceSpec, renderSvg, rollingSpec, tradingSpec, weightsOverTimeSpec, weightsSpec } from '../../../src/report/charts.js';
-import { latestDecisionText, universeText, droppedBySteps, driftText, MONTHS, monthlyGrid, num, passedOnceRelaxed, pct, regimePeriods, regimeSource, relativeRows, STEP_NAMES, tradingRows, vetoOrder, vetoOutcome, windowRows, type SelectionView } from './selection-sections.js';
+import { cashText, latestDecisionText, universeText, droppedBySteps, driftText, MONTHS, monthlyGrid, num, passedOnceRelaxed, pct, regimePeriods, regimeSource, relativeRows, STEP_NAMES, tradingRows, vetoOrder, vetoOutcome, windowRows, type SelectionView } from './selection-sections.js';
 
 
 /** A monthly return's cell colour: green for gains, red for losses, stronger with size (±20% is full). */
@@ -64,7 +64,8 @@ export async function renderHtmlReport(ctx: AnyContext, p: HtmlParams, env: Stag
     const drift = driftText(bt);
     const verification = m.verification ?? [];
     const survivorship = universeText(bt);
-    sections.push(`<h2>Performance${bt.challengers ? ` (${esc(bt.challengers.champion)} as champion)` : ''}</h2>${drift ? `<p class="flag">${esc(drift)}</p>` : ''}${survivorship ? `<p class="flag">${esc(survivorship)}</p>` : ''}<p class="muted">Out of sample: ${esc(String(m.first))} to ${esc(String(m.last))}, ${m.windows} walk-forward windows (each day's return comes from weights decided on data up to the day before), ${m.periods_per_year} periods a year. Carry (borrow, funding) is charged daily on exposure, apart from trading costs.</p>
+    const cash = cashText(bt);
+    sections.push(`<h2>Performance${bt.challengers ? ` (${esc(bt.challengers.champion)} as champion)` : ''}</h2>${drift ? `<p class="flag">${esc(drift)}</p>` : ''}${cash ? `<p class="flag">${esc(cash)}</p>` : ''}${survivorship ? `<p class="flag">${esc(survivorship)}</p>` : ''}<p class="muted">Out of sample: ${esc(String(m.first))} to ${esc(String(m.last))}, ${m.windows} walk-forward windows (each day's return comes from weights decided on data up to the day before), ${m.periods_per_year} periods a year. Carry (borrow, funding) is charged daily on exposure, apart from trading costs.</p>
 <div class="side"><table class="metrics">${cols}${body}</table>${rel ? `<table class="metrics"><tr><th colspan="2">against ${esc(b!.symbol)}</th></tr>${rel.map(([k, v]) => `<tr><td>${k}</td><td class="num">${v}</td></tr>`).join('')}</table>` : ''}</div>
 <p class="muted">Second-route check of Sharpe, CAGR and max drawdown: ${verification.every((v) => v.agrees) ? 'agrees' : `<b>disagrees</b> (${verification.filter((v) => !v.agrees).map((v) => v.metric).join(', ')})`}.${band ? ` Volatility band (${esc(band.engine)} ${pct(band.band)}): realised ${pct(band.realised)}, drift ${pct(band.drift)}${band.flagged ? ' <b>DRIFT</b>' : ', within it'}.` : ''}${rel ? ` Beta and alpha from an OLS fit of daily excess returns on ${esc(b!.symbol)}'s; alpha annualised arithmetically (docs/math.md).` : ''}</p>`);
     const bench = bt.benchmark && b ? { name: b.symbol, equity: equityCurve(bt.benchmark) } : undefined;

@@ -46,6 +46,16 @@ export function universeText(bt: BacktestView): string | undefined {
   return `SURVIVORSHIP: the universe is not point in time (${why}). The record below is out of sample in time, but its past decisions chose among names picked with later knowledge: read it as an upper bound.`;
 }
 
+/** The cash flag in words: when at least half the decisions held cash, what the record mostly is. */
+export function cashText(bt: BacktestView): string | undefined {
+  const m = bt.metrics;
+  const n = bt.windows.length;
+  const k = m.cash_windows ?? 0;
+  if (!n || k * 2 < n) return undefined;
+  const why = Object.entries(m.cash_reasons ?? {}).map(([r, c]) => `${r} ×${c}`).join(', ');
+  return `CASH: ${k === n ? `every one of the ${n} decisions` : `${k} of the ${n} decisions`} held cash (${why}): the record is ${k === n ? 'flat: it shows no strategy at all' : 'mostly cash'}. See the walk-forward windows and the policy's vetoes.`;
+}
+
 /** The per-window table: each rebalance's date, holding period, engine, regime, holdings, turnover, costs, carry, return, notes. */
 export function windowRows(bt: BacktestView): { head: string[]; rows: string[][]; numeric: Set<number> } {
   // Held from the day after the decision to `held to` (one line per window: the decision, then when it ended).
