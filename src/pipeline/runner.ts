@@ -21,7 +21,7 @@ import { canonicalJson } from '../util/hash.js';
 import { isoFromDay } from '../util/dates.js';
 import { locateIn } from '../config/origins.js';
 import { isInside } from '../config/roots.js';
-import { markInterrupted } from '../runs/run-folder.js';
+import { markChildRunsInterrupted, markInterrupted } from '../runs/run-folder.js';
 import { childRunOf } from './sleeve-result.js';
 import { quietEnv, replayOutcome, replayPrefix, type ReplayOptions } from './replay.js';
 import { pluginFailure } from './plugin-failure.js';
@@ -518,6 +518,8 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
     if (current) markFailed(currentIndex);
     const error = { code: 'RUN_INTERRUPTED', message: `interrupted by ${signal}${current ? ` during stage '${current}'` : ''}`, stage: current, exit_code: 1 as const };
     const m = manifest('failed', error);
+    // Child runs in worker threads end with the process, unmarked: marked here, inside this folder, before it is.
+    markChildRunsInterrupted(folder.dir, `interrupted by ${signal} with the run that holds it`);
     const marked = (() => {
       try {
         return folder.fail(m, `[RUN_INTERRUPTED] interrupted by ${signal}${current ? ` during stage '${current}'` : ''}`);

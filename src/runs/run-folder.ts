@@ -278,4 +278,56 @@ export function markInterrupted(pipelineDir: string): { from: string; to: string
   return done;
 }
 
+/**
+ * Marks the child runs still unfinished inside a run folder (a meta's sleeves, a tournament's cells, run by worker
+ * threads that end with the process) failed with `why`: each `.<run_id>.partial` under `<dir>/sleeves|cells/<name>/`,
+ * at any depth, becomes `<run_id>.failed` with a FAILED that says so. Best effort: the caller is ending the process.
+ */
+export function markChildRunsInterrupted(dir: string, why: string): number {
+  let marked = 0;
+  const visit = (runDir: string, depth: number) => {
+    if (depth > 8) return;
+    for (const group of ['sleeves', 'cells']) {
+      let names: string[];
+      try {
+        names = readdirSync(join(runDir, group));
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        const parent = join(runDir, group, name);
+        let runs: string[];
+        try {
+          runs = readdirSync(parent);
+        } catch {
+          continue;
+        }
+        for (const r of runs) {
+          const m = PARTIAL_RE.exec(r);
+          const child = join(parent, r);
+          if (!m) {
+            visit(child, depth + 1);
+            continue;
+          }
+          visit(child, depth + 1);
+          try {
+            writeWhole(join(child, 'FAILED'), `[RUN_INTERRUPTED] ${why}\n`);
+            try {
+              unlinkSync(join(child, RUNNING_FILE));
+            } catch {
+              /* none */
+            }
+            renameSync(child, join(parent, `${m[1]}.failed`));
+            marked++;
+          } catch {
+            /* left as it is: a later run or `runs` finds it */
+          }
+        }
+      }
+    }
+  };
+  visit(dir, 0);
+  return marked;
+}
+
 export { describeEvent };

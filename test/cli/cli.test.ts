@@ -157,6 +157,58 @@ describe('run', () => {
     expect(stderr).toContain(`the failed run is in ${join(out, 'spine_nap', only)}`);
   });
 
+  test("Ctrl-C during a meta whose sleeves run in worker threads marks the sleeves' folders too: nothing is left looking unfinished", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fractal-sig-meta-'));
+    try {
+      cpSync(join(fixtures, 'stages.js'), join(dir, 'stages.js'));
+      // Each sleeve: a small backtest, then a nap (the sleeves are in the nap, in their worker threads, when Ctrl-C comes).
+      for (const n of ['a', 'b'])
+        writeFileSync(join(dir, `${n}.yaml`), `pipeline: selection\nversion: "4.0"\nname: sleeve_${n}\nplugins: [./stages.js]\nstages:\n  - type: ingestion\n    params: { scanner: { name: synthetic, params: { symbols: 12, days: 200, seed: ${n === 'a' ? 1 : 2} } }, lookback_days: 60 }\n  - type: allocation\n    params: { engine: equal_weight }\n  - type: backtest\n    params: { train_window: 60, test_window: 20, step_size: 20, workers: 1 }\n  - type: nap\n    params: { ms: 30000 }\n`);
+      writeFileSync(join(dir, 'm.yaml'), 'pipeline: meta\nversion: "4.0"\nname: sig_meta\nsleeves:\n  - { name: a, pipeline: ./a.yaml }\n  - { name: b, pipeline: ./b.yaml }\nstages:\n  - type: meta_returns\n    params: { workers: 2 }\n  - type: meta_optimize\n  - type: meta_flatten\n');
+      const out = join(dir, 'runs');
+      const child = spawn(process.execPath, [join(repo, 'bin', 'pipeline-run.js'), join(dir, 'm.yaml'), '--out', out, '--no-cache'], { env: { ...process.env, CI: '1' } });
+      const exited = new Promise<NodeJS.Signals | null>((res) => child.on('close', (_c, sig) => res(sig)));
+      // Until both sleeves have reached their nap (their audits say so).
+      const napping = () => {
+        const found: string[] = [];
+        const walk = (d: string) => {
+          for (const e of existsSync(d) ? readdirSync(d, { withFileTypes: true }) : []) {
+            if (!e.isDirectory()) continue;
+            const p = join(d, e.name);
+            if (existsSync(join(p, 'audit.jsonl')) && readFileSync(join(p, 'audit.jsonl'), 'utf8').includes('"stage":"nap","event":"stage_started"')) found.push(p);
+            walk(p);
+          }
+        };
+        walk(out);
+        return found.length;
+      };
+      const deadline = Date.now() + 60000;
+      while (napping() < 2) {
+        if (Date.now() > deadline) throw new Error('the sleeves never reached their nap');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      child.kill('SIGINT');
+      expect(await exited).toBe('SIGINT');
+      const left: string[] = [];
+      const failed: string[] = [];
+      const walk = (d: string) => {
+        for (const e of readdirSync(d, { withFileTypes: true })) {
+          if (!e.isDirectory()) continue;
+          if (e.name.endsWith('.partial')) left.push(join(d, e.name));
+          if (e.name.endsWith('.failed')) failed.push(join(d, e.name));
+          walk(join(d, e.name));
+        }
+      };
+      walk(out);
+      expect(left).toEqual([]);
+      // The meta's folder and both sleeves', each with a FAILED that says why.
+      expect(failed.length).toBe(3);
+      for (const f of failed) expect(readFileSync(join(f, 'FAILED'), 'utf8')).toMatch(/^\[RUN_INTERRUPTED\] interrupted by SIGINT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   test('an invalid file exits 2 and writes nothing', () => {
     const f = join(tmp, 'bad.yaml');
     writeFileSync(f, BAD);
