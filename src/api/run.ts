@@ -91,6 +91,8 @@ async function runFile(file: string, options: RunOptions, span: SpanFn = untrace
     lakehousePath: lakehouse,
     ...(options.log ? { log: options.log } : {}),
     ...(options.onProgress ? { progress: options.onProgress } : {}),
+    // The host's signals are its own unless it hands them to the run (the CLI does).
+    handleSignals: options.handleSignals === true,
     ...(options.onInterrupted ? { onInterrupted: options.onInterrupted } : {}),
     noCache,
     preflighted: found,

@@ -150,9 +150,15 @@ export interface RunOptions extends ConfigOptions {
   /** Progress of long work (backtest windows, sleeves, cells). */
   onProgress?: (label: string, done: number, total: number) => void;
   /**
-   * Called when SIGINT, SIGTERM or SIGHUP stops the run, with its summary (outcome failed, RUN_INTERRUPTED), once
-   * its folder is marked failed; the process then ends by that signal. Without it a line on stderr says where the
-   * run is.
+   * true: SIGINT, SIGTERM and SIGHUP belong to the run while it lasts, as in the CLI: the run's folder (and its child
+   * runs') is marked failed (RUN_INTERRUPTED), `onInterrupted` is called, and the process ends by that signal.
+   * Default false: the host's signals stay the host's (a daemon that drains on SIGTERM or reloads on SIGHUP); a run
+   * its process left unfinished stays `.partial`, found as interrupted by `runs` and marked by the next run.
+   */
+  handleSignals?: boolean;
+  /**
+   * With `handleSignals`: called when a signal stops the run, with its summary (outcome failed, RUN_INTERRUPTED), once
+   * its folder is marked failed, before the process ends. Without it a line on stderr says where the run is.
    */
   onInterrupted?: (summary: RunSummary) => void;
   /** Where a tournament's cells run (a distributed executor); the local worker pool when omitted. */

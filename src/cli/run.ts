@@ -70,6 +70,7 @@ export function registerRunCommand(program: Command): void {
           onWarnings: (ws) => void (opts.quiet ? undefined : process.stderr.write(formatText(ws))),
           onProgress: (label, done, total) => progress.update(label, done, total),
           // A signal ends the process: what a finished run prints (the error, or the --json summary) comes first.
+          handleSignals: true,
           onInterrupted: (summary) => {
             progress.stop();
             if (opts.json) writeJson(summary);

@@ -2,6 +2,7 @@
  * The public API in process (src/api/index.ts): what each entry point returns for valid and invalid input, that
  * nothing is written when a run is refused, and that the plugin helpers apply the registry's rules when called.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,4 +72,24 @@ test('the define* helpers make plugin classes, and refuse a meta the registry wo
   expect(() => defineRanker({ name: 'loose', description: 'x', params: { type: 'object', properties: {} } }, { score: () => ({ conviction: new Float64Array() }) })).toThrow(/additionalProperties/);
   expect(listPlugins('ranker').map((m) => m.name)).toEqual(expect.arrayContaining(['mps', 'cars', 'regime']));
   expect(readdirSync(dir).includes('runs')).toBe(false);
+});
+
+test("run() leaves the host's signals alone unless asked (handleSignals): a daemon's SIGTERM handler runs, the process is not ended", () => {
+  const out = join(dir, 'signals');
+  const script = join(dir, 'host.mjs');
+  writeFileSync(
+    script,
+    `import { run } from ${JSON.stringify(join(REPO, 'dist', 'bundle', 'index.js'))};
+let heard = 0;
+process.on('SIGTERM', () => { heard++; });
+const pending = run(${JSON.stringify(join(REPO, 'test', 'runs', 'fixtures', 'nap.yaml'))}, { out: ${JSON.stringify(out)}, workers: false });
+setTimeout(() => process.kill(process.pid, 'SIGTERM'), 800);
+setTimeout(() => { console.log(JSON.stringify({ heard, listeners: process.listenerCount('SIGTERM') + process.listenerCount('SIGINT') + process.listenerCount('SIGHUP') })); process.exit(0); }, 1600);
+void pending;
+`,
+  );
+  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+  expect(r.status).toBe(0);
+  expect(JSON.parse(r.stdout)).toEqual({ heard: 1, listeners: 1 });
+  expect(r.stderr).not.toContain('interrupted by');
 });
