@@ -32,15 +32,24 @@ function readsLakehouse(v: ValidationResult): boolean {
  * a FractalError.
  */
 export async function run(file: string, options: RunOptions = {}): Promise<RunResult> {
-  // Traces: asked for by `trace`, or by the environment (OTEL_TRACES_EXPORTER); the SDK loads only then.
-  const traced = options.trace === undefined ? (await import('../util/tracing.js')).tracingRequested() : Boolean(options.trace);
-  if (!traced) return runFile(file, options);
   const tracing = await import('../util/tracing.js');
+  // Traces: asked for by `trace`, or by the environment (OTEL_TRACES_EXPORTER); the SDK loads only then.
+  // OTEL_SDK_DISABLED=true turns them off whatever else says.
+  const disabled = process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
+  const traced = !disabled && (options.trace === undefined ? tracing.tracingRequested() : Boolean(options.trace));
+  if (!traced) {
+    // Not traced, while an earlier run in this process started the SDK (or the caller said so): no span of this run
+    // reaches the exporters in force. A program's own tracer provider still gets the spans of a run asked nothing.
+    const quiet = disabled || options.trace === false || tracing.tracingStarted();
+    return quiet ? tracing.withoutTracing(() => runFile(file, options)) : runFile(file, options);
+  }
   const { fractalVersion } = await import('../runs/manifest.js');
-  await tracing.startTracing({ ...(typeof options.trace === 'object' && options.trace.exporter ? { exporter: options.trace.exporter } : {}), version: fractalVersion() });
+  const scoped = await tracing.startTracing({ ...(typeof options.trace === 'object' && options.trace.exporter ? { exporter: options.trace.exporter } : {}), version: fractalVersion() });
   try {
     // One trace: validation and preflight, then the run (`run <name>`, its stages, their windows, sleeves and cells).
     return await tracing.withSpan('pipeline-run', { 'fractal.file': file }, async (span) => {
+      // The caller's exporter takes this run's trace alone.
+      scoped?.bind(span.spanContext().traceId);
       const r = await runFile(file, options, tracing.withSpan);
       span.setAttribute('fractal.outcome', r.outcome);
       if (r.outcome !== 'succeeded') span.setStatus({ code: 2, message: r.outcome === 'invalid' ? 'invalid input' : r.summary.error?.code ?? 'failed' });
@@ -49,6 +58,7 @@ export async function run(file: string, options: RunOptions = {}): Promise<RunRe
     });
   } finally {
     await tracing.flushTracing();
+    await scoped?.release();
   }
 }
 

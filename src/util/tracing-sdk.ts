@@ -18,21 +18,37 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { PlainSpan, TracingOptions } from './tracing.js';
 
-/** Fans every span out to the processors in force; more can be added while running (another exporter). */
+/**
+ * Fans every span out to the processors in force: the thread's own (the environment's exporters, a worker's
+ * collector) take every span; a caller's exporter (the API's `trace: { exporter }`) takes only the spans of the traces
+ * bound to it (its run's), and leaves when its run ends, so a long-lived process neither duplicates spans across runs
+ * nor keeps every exporter it was ever given.
+ */
 class FanOut implements SpanProcessor {
   readonly processors: SpanProcessor[] = [];
+  readonly scoped = new Map<SpanProcessor, Set<string>>();
+  private *to(traceId: string): Iterable<SpanProcessor> {
+    yield* this.processors;
+    for (const [p, traces] of this.scoped) if (traces.has(traceId)) yield p;
+  }
   onStart(span: Parameters<SpanProcessor['onStart']>[0], parent: Parameters<SpanProcessor['onStart']>[1]): void {
-    for (const p of this.processors) p.onStart(span, parent);
+    for (const p of this.to(span.spanContext().traceId)) p.onStart(span, parent);
   }
   onEnd(span: ReadableSpan): void {
-    for (const p of this.processors) p.onEnd(span);
+    for (const p of this.to(span.spanContext().traceId)) p.onEnd(span);
   }
   async forceFlush(): Promise<void> {
-    await Promise.all(this.processors.map((p) => p.forceFlush()));
+    await Promise.all([...this.processors, ...this.scoped.keys()].map((p) => p.forceFlush()));
   }
   async shutdown(): Promise<void> {
-    await Promise.all(this.processors.map((p) => p.shutdown()));
+    await Promise.all([...this.processors, ...this.scoped.keys()].map((p) => p.shutdown()));
   }
+}
+
+/** A caller's exporter, for the traces bound to it until it is released. */
+export interface ScopedExporter {
+  bind(traceId: string): void;
+  release(): Promise<void>;
 }
 
 /** Keeps finished spans as plain data (a worker thread's, for its parent). */
@@ -80,6 +96,8 @@ export interface TracingSdk {
   shutdown(): Promise<void>;
   drain(): PlainSpan[];
   adopt(spans: PlainSpan[]): void;
+  /** The caller's exporter of the last startSdk call, scoped to the traces it binds (undefined without one). */
+  scoped?: ScopedExporter;
 }
 
 function exportersFromEnv(): SpanProcessor[] {
@@ -93,33 +111,53 @@ function exportersFromEnv(): SpanProcessor[] {
   return out;
 }
 
+/** A caller's exporter as a processor of `fan` for the traces bound to it. */
+function scope(fan: FanOut, exporter: unknown): ScopedExporter {
+  const p = new SimpleSpanProcessor(exporter as SpanExporter);
+  const traces = new Set<string>();
+  fan.scoped.set(p, traces);
+  return {
+    bind: (traceId) => void traces.add(traceId),
+    release: async () => {
+      await p.forceFlush().catch(() => {});
+      fan.scoped.delete(p);
+    },
+  };
+}
+
+type SdkState = TracingSdk & { fan: FanOut; collector?: Collector; resource: Resource; environment: boolean };
+
 /** Starts (or extends) this thread's SDK. */
 export function startSdk(current: TracingSdk | undefined, opts: TracingOptions): TracingSdk {
-  const state = current as (TracingSdk & { fan: FanOut; collector?: Collector; resource: Resource }) | undefined;
+  const state = current as SdkState | undefined;
+  // The environment's exporters, once per thread, unless a caller's exporter is the only one asked for
+  // (OTEL_TRACES_EXPORTER unset).
+  const wantsEnvironment = !opts.collect && (!opts.exporter || Boolean(process.env.OTEL_TRACES_EXPORTER));
   if (state) {
-    if (opts.exporter) state.fan.processors.push(new SimpleSpanProcessor(opts.exporter as SpanExporter));
-    return state;
+    if (wantsEnvironment && !state.environment && !state.collector) {
+      state.fan.processors.push(...exportersFromEnv());
+      state.environment = true;
+    }
+    return Object.assign(state, { scoped: opts.exporter ? scope(state.fan, opts.exporter) : undefined });
   }
   const fan = new FanOut();
   let collector: Collector | undefined;
   if (opts.collect) {
     collector = new Collector();
     fan.processors.push(new SimpleSpanProcessor(collector));
-  } else {
-    if (opts.exporter) fan.processors.push(new SimpleSpanProcessor(opts.exporter as SpanExporter));
-    // The environment's exporters too, unless a caller's exporter is the only one asked for (OTEL_TRACES_EXPORTER unset).
-    if (!opts.exporter || process.env.OTEL_TRACES_EXPORTER) fan.processors.push(...exportersFromEnv());
-  }
+  } else if (wantsEnvironment) fan.processors.push(...exportersFromEnv());
   const resource = defaultResource()
     .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'fractal', [ATTR_SERVICE_VERSION]: opts.version ?? 'unknown' }))
     .merge(detectResources({ detectors: [envDetector] }));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [fan] });
   // A program that registered its own provider keeps it (the API's globals refuse a second): Fractal's spans go there.
   provider.register();
-  const sdk: TracingSdk & { fan: FanOut; collector?: Collector; resource: Resource } = {
+  const sdk: SdkState = {
     fan,
     collector,
     resource,
+    environment: wantsEnvironment,
+    ...(opts.exporter && !opts.collect ? { scoped: scope(fan, opts.exporter) } : {}),
     flush: () => provider.forceFlush(),
     shutdown: async () => {
       await provider.shutdown();

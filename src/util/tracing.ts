@@ -10,6 +10,7 @@
  * join the run's trace. A worker thread that has no exporter of its own hands its finished spans back to the parent
  * (`collectedSpans()` in the worker, `adoptSpans()` in the parent).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Attributes, Span } from '@opentelemetry/api';
 
 export type { Attributes, Span };
@@ -19,8 +20,16 @@ let api: OtelApi | undefined;
 /** Where @opentelemetry/api 1.x keeps its registered globals (tracer provider, propagator, context manager). */
 const OTEL_GLOBALS = Symbol.for('opentelemetry.js.api.1');
 
+/**
+ * Work that must record no span although tracing is on in this process (an API run asked without tracing while an
+ * earlier one started the SDK): its spans would otherwise reach the earlier run's exporters.
+ */
+const untraced = new AsyncLocalStorage<true>();
+export const withoutTracing = <T>(fn: () => T): T => untraced.run(true, fn);
+
 /** The API when tracing is on here or the process registered OpenTelemetry globals; undefined otherwise (nothing loaded). */
 async function otel(): Promise<OtelApi | undefined> {
+  if (untraced.getStore()) return undefined;
   if (api) return api;
   if ((globalThis as Record<symbol, unknown>)[OTEL_GLOBALS] === undefined) return undefined;
   return (api = await import('@opentelemetry/api'));
@@ -52,7 +61,7 @@ export const tracingStarted = (): boolean => sdk !== undefined;
  * this is the API's no-op span: `fn` runs as it would without it.
  */
 export async function withSpan<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T> | T): Promise<T> {
-  const o = api ?? (await otel());
+  const o = untraced.getStore() ? undefined : (api ?? (await otel()));
   if (!o) return fn(NO_SPAN);
   return o.trace.getTracer(TRACER).startActiveSpan(name, { attributes }, async (span) => {
     try {
@@ -78,7 +87,7 @@ export interface SpanClock {
  * start, `clock.stop()` at the end), so the span's duration is the figure a manifest records.
  */
 export async function withTimedSpan<T>(name: string, attributes: Attributes, fn: (span: Span, clock: SpanClock) => Promise<T> | T): Promise<T> {
-  const o = api ?? (await otel());
+  const o = untraced.getStore() ? undefined : (api ?? (await otel()));
   const start = performance.now();
   let end: number | undefined;
   const clock: SpanClock = { start, stop: () => (end ??= performance.now()) };
@@ -121,7 +130,7 @@ function failed(span: Span, err: unknown): void {
 /** The active trace context as a plain carrier (empty when tracing is off). */
 export function injectTraceContext(): TraceCarrier {
   const carrier: TraceCarrier = {};
-  api?.propagation.inject(api.context.active(), carrier);
+  if (!untraced.getStore()) api?.propagation.inject(api.context.active(), carrier);
   return carrier;
 }
 
@@ -167,10 +176,11 @@ let sdk: import('./tracing-sdk.js').TracingSdk | undefined;
  * given, and those of OTEL_TRACES_EXPORTER (otlp, the default, to OTEL_EXPORTER_OTLP_ENDPOINT; console; none).
  * When a program already registered its own tracer provider, Fractal's spans go there and nothing is started.
  */
-export async function startTracing(opts: TracingOptions = {}): Promise<void> {
+export async function startTracing(opts: TracingOptions = {}): Promise<import('./tracing-sdk.js').ScopedExporter | undefined> {
   api ??= await import('@opentelemetry/api');
   const { startSdk } = await import('./tracing-sdk.js');
   sdk = startSdk(sdk, opts);
+  return sdk.scoped;
 }
 
 /**

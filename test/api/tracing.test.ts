@@ -236,3 +236,35 @@ test('off by default: a run loads no OpenTelemetry module at all (no API, no SDK
   const v = spawnSync(process.execPath, ['--import', join(tmp, 'register.mjs'), join(repo, 'bin', 'pipeline-run.js'), '--version'], { encoding: 'utf8', env });
   expect(v.stderr).not.toContain('LOADED');
 }, 120_000);
+
+test('in one long-lived process, each run\'s exporter gets that run\'s trace once, and a run asked without tracing reaches none (found by an API walkthrough)', async () => {
+  const file = join(repo, 'test', 'runs', 'fixtures', 'ok.yaml');
+  const a = new InMemorySpanExporter();
+  const b = new InMemorySpanExporter();
+  const first = await api.run(file, { out: join(tmp, 'runs-many'), workers: false, trace: { exporter: a } });
+  const once = a.getFinishedSpans().length;
+  expect(once).toBeGreaterThan(3);
+  tree(a.getFinishedSpans());
+  // The same exporter again: its second run's spans once, not twice; the first run's still there.
+  await api.run(file, { out: join(tmp, 'runs-many'), workers: false, trace: { exporter: a } });
+  expect(a.getFinishedSpans().length).toBe(2 * once);
+  expect(new Set(a.getFinishedSpans().map((s) => s.spanContext().traceId)).size).toBe(2);
+  // Another exporter: the first no longer hears of later runs.
+  await api.run(file, { out: join(tmp, 'runs-many'), workers: false, trace: { exporter: b } });
+  expect(b.getFinishedSpans().length).toBe(once);
+  expect(a.getFinishedSpans().length).toBe(2 * once);
+  // Without tracing (off by default, or false): nothing anywhere, although the SDK is running in this process.
+  await api.run(file, { out: join(tmp, 'runs-many'), workers: false });
+  await api.run(file, { out: join(tmp, 'runs-many'), workers: false, trace: false });
+  expect([a.getFinishedSpans().length, b.getFinishedSpans().length]).toEqual([2 * once, once]);
+  // OTEL_SDK_DISABLED=true: off whatever else says, an exporter given included.
+  const c = new InMemorySpanExporter();
+  process.env.OTEL_SDK_DISABLED = 'true';
+  try {
+    await api.run(file, { out: join(tmp, 'runs-many'), workers: false, trace: { exporter: c } });
+  } finally {
+    delete process.env.OTEL_SDK_DISABLED;
+  }
+  expect([a.getFinishedSpans().length, b.getFinishedSpans().length, c.getFinishedSpans().length]).toEqual([2 * once, once, 0]);
+  expect(first.outcome).toBe('succeeded');
+});
