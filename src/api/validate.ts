@@ -75,7 +75,7 @@ export async function validate(paths: string | string[], options: ConfigOptions 
     const r = await validateWith(f, options);
     results.push({ file: displayPath(f), valid: r.ok, diagnostics: r.diagnostics, extended: (r.composed?.files ?? []).slice(1).map((x) => resolve(x)) });
   }
-  if (!files.length && !missing.length && !outside.length) throw inputError('NO_FILES', `no pipeline files (*.yaml, *.yml, *.json) under ${list.join(', ')}`);
+  if (!files.length && !missing.length && !outside.length) throw inputError('NO_FILES', list.length ? `no pipeline files (*.yaml, *.yml, *.json) under ${list.join(', ')}` : 'no files or folders given to validate');
   // A base file found in a folder is checked through the files that extend it, not on its own.
   const extendedByOthers = new Set(results.flatMap((r) => r.extended));
   const kept = results.filter((r) => !(extendedByOthers.has(resolve(r.file)) && !explicit.has(resolve(r.file)))).map(({ file, valid, diagnostics }) => ({ file, valid, diagnostics }));
