@@ -14,7 +14,7 @@
  * writer or `verify` replays the journal. So the store is always the old one or the new one, whole symbols at a time.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { readFile, rename, mkdir, unlink, readdir, stat, access } from 'node:fs/promises';
 import { join, dirname, resolve, sep } from 'node:path';
 import { shellArg } from '../util/shell-arg.js';
@@ -86,6 +86,16 @@ function checkBytes(buf: Uint8Array, e: RegistryEntry, path: string, key: string
   readCounters.hashed++;
   if (sha256(buf) !== e.checksum)
     throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) does not match its registry checksum: the file changed or is damaged`, repairHint(path));
+}
+
+/** registry.json's size, mtime and inode as one string ('' when it cannot be read). */
+function registryStamp(root: string): string {
+  try {
+    const st = statSync(join(root, REGISTRY_FILE), { bigint: true });
+    return `${st.size}:${st.mtimeNs}:${st.ino}`;
+  } catch {
+    return '';
+  }
 }
 
 /** How reads went in this thread: tests prove with these that a fast path ran (or that a file was hashed). */
@@ -577,7 +587,24 @@ export class Store {
   private closeCache = new Map<string, { checksum: string; data: { date: Int32Array; close: Float64Array } }>();
   private readLog = new Map<string, RegistryEntry>();
 
-  private constructor(readonly root: string, readonly readOnly: boolean, private reg: Registry, private readonly durable: boolean) {}
+  /** registry.json's identity when this handle read it (size, mtime, inode): a commit since replaces the file. */
+  private regStamp: string;
+
+  private constructor(readonly root: string, readonly readOnly: boolean, private reg: Registry, private readonly durable: boolean, stamp = registryStamp(root)) {
+    this.regStamp = stamp;
+  }
+
+  /**
+   * A read that found a file unlike its registry entry, while a writer committed since this handle read the registry
+   * (registry.json replaced, or a commit under way): the data changed under the run, which is not damage. Said so,
+   * instead of LAKEHOUSE_CORRUPT and a repair the files do not need.
+   */
+  private changedUnder(err: unknown): unknown {
+    if (!(err instanceof FractalError) || err.code !== 'LAKEHOUSE_CORRUPT') return err;
+    const now = registryStamp(this.root);
+    if (now === this.regStamp && !existsSync(join(this.root, JOURNAL_FILE))) return err;
+    return runError('LAKEHOUSE_CHANGED', `the lakehouse ${this.root} was written (a commit) while this run read it: ${err.message.split(':')[0]} is a newer version than the registry the run started from`, 'A run reads one version of the data: run it again, or schedule imports and runs apart. Nothing is damaged (`lakehouse verify` agrees).');
+  }
 
   static async open(path: string, opts: OpenOptions = {}): Promise<Store> {
     const root = resolve(path);
@@ -588,6 +615,8 @@ export class Store {
       if (st && !st.isDirectory()) throw inputError('LAKEHOUSE_NOT_A_FOLDER', `the lakehouse path ${root} is not a folder (${p} is a file)`, 'Point --lakehouse / FRACTAL_LAKEHOUSE at a folder.');
       if (st || dirname(p) === p) break;
     }
+    // Taken before the registry is read: a commit between the two is then seen as a change, not missed.
+    const stamp = registryStamp(root);
     let reg = await loadRegistry(root);
     if (!reg) {
       if (readOnly || opts.create === false) {
@@ -597,11 +626,12 @@ export class Store {
       await mkdir(join(root, OHLCV_DIR), { recursive: true });
       reg = emptyRegistry();
     }
-    return new Store(root, readOnly, reg, opts.durable ?? true);
+    return new Store(root, readOnly, reg, opts.durable ?? true, stamp);
   }
 
   /** Re-reads registry.json (another process may have committed). */
   async reload(): Promise<void> {
+    this.regStamp = registryStamp(this.root);
     this.reg = (await loadRegistry(this.root)) ?? emptyRegistry();
   }
 
@@ -645,7 +675,12 @@ export class Store {
       return shared;
     }
     const path = join(this.root, e.file);
-    const data = readBars(e, path, key);
+    let data: Ohlcv;
+    try {
+      data = readBars(e, path, key);
+    } catch (err) {
+      throw this.changedUnder(err);
+    }
     this.cache.set(key, { checksum: e.checksum, data });
     noteDecoded(key, e.checksum, data);
     return data;
@@ -673,7 +708,12 @@ export class Store {
       this.readLog.set(key, e);
       return shared;
     }
-    const data = readDatesAndCloses(e, join(this.root, e.file), key);
+    let data: { date: Int32Array; close: Float64Array };
+    try {
+      data = readDatesAndCloses(e, join(this.root, e.file), key);
+    } catch (err) {
+      throw this.changedUnder(err);
+    }
     this.closeCache.set(key, { checksum: e.checksum, data });
     this.readLog.set(key, e);
     return data;

@@ -134,3 +134,21 @@ describe('a registry whose offsets or rows do not fit the file', () => {
     await expect(lh2.readReturns({ symbols: ['ETHUSDT'], venue: 'binance_spot', end: '2024-01-01' })).rejects.toMatchObject({ code: 'LAKEHOUSE_CORRUPT', message: expect.stringContaining('ETHUSDT.arrow') });
   });
 });
+
+test('a file newer than the registry a reader started from, because a writer committed meanwhile, is LAKEHOUSE_CHANGED, not damage (found running imports beside runs)', async () => {
+  const { dir } = await store();
+  const reader = await openLakehouse(dir, { readOnly: true });
+  // An import commits a longer ETHUSDT (one more day) while the reader holds the older registry.
+  const csv = join(dir, '..', 'more');
+  mkdirSync(csv);
+  const rows = readFileSync(join(CRYPTO, 'ETHUSDT.csv'), 'utf8').trim().split('\n');
+  const last = rows[rows.length - 1]!.split(',');
+  const next = new Date(Date.parse(`${last[0]}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+  writeFileSync(join(csv, 'ETHUSDT.csv'), [...rows, [next, ...last.slice(1)].join(',')].join('\n') + '\n');
+  const writer = await openLakehouse(dir, { create: true });
+  await writer.importCsv(csv, { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot', replace: true });
+  await expect(reader.readOhlcv('ETHUSDT', 'binance_spot')).rejects.toMatchObject({ code: 'LAKEHOUSE_CHANGED', message: expect.stringContaining('was written (a commit) while this run read it') });
+  // A reader opened after the commit reads it, and the folder verifies.
+  expect((await (await openLakehouse(dir, { readOnly: true })).readOhlcv('ETHUSDT', 'binance_spot')).date.length).toBe(rows.length);
+  // (Damage with no commit since stays LAKEHOUSE_CORRUPT: the tests above.)
+});
