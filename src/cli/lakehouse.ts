@@ -52,11 +52,27 @@ function table(rows: SymbolRow[]): string {
   return [head, ...body].map((cells) => cells.map((c, i) => (widths[i] ? c.padEnd(widths[i]) : c)).join('  ').trimEnd()).join('\n');
 }
 
+/**
+ * What every lakehouse command does first: say whom it waits for when another writer holds the lock (after a second
+ * of silence a wait of up to two minutes looked like a hang), and turn Ctrl-C, SIGTERM and SIGHUP into an exit, so
+ * the lock it holds is removed as it exits (lock.ts). A killed writer left its LOCK, which a writer on another host
+ * (a CI runner restoring a cached lakehouse) cannot tell is stale.
+ */
+async function lakehouseCommandStarts(): Promise<void> {
+  const { setDefaultLockWait } = await import('../lakehouse/lock.js');
+  setDefaultLockWait((holder) =>
+    process.stderr.write(`waiting for the lakehouse lock, held by ${holder ? `pid ${holder.pid} on ${holder.host} since ${holder.since}${holder.command ? ` (${holder.command})` : ''}` : 'an unknown process'}…\n`),
+  );
+  const numbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => process.exit(128 + numbers[sig]!));
+}
+
 export function registerLakehouseCommand(program: Command): void {
   const lakehouse = program
     .command('lakehouse')
     .description('fill, inspect, verify and repair the market-data lakehouse')
-    .option('--lakehouse <path>', LAKEHOUSE_HELP);
+    .option('--lakehouse <path>', LAKEHOUSE_HELP)
+    .hook('preAction', lakehouseCommandStarts);
 
   lakehouse
     .command('seed')
@@ -159,11 +175,17 @@ export function registerLakehouseCommand(program: Command): void {
       if (opts.json) setProgressQuiet(true);
       const lh = await openLakehouse(pathOf(cmd), {});
       const st = lh.status();
+      // Who holds the writer lock, if anyone: a writer waiting on it would otherwise wait in silence for a reason
+      // status did not show (a LOCK left by a writer killed on another host: remove it by hand once that is known).
+      const { readLock, isStale } = await import('../lakehouse/lock.js');
+      const held = await readLock(pathOf(cmd));
+      const lock = held ? { ...(held.info ?? {}), stale_here: isStale(held), file: `${pathOf(cmd)}/LOCK` } : null;
       if (opts.json) {
-        writeJson(st);
+        writeJson({ ...st, lock });
         return;
       }
       console.log(`${st.root}: ${st.symbols} symbol(s), ${st.stable} STABLE, ${st.degraded} DEGRADED; venues ${Object.entries(st.venues).map(([v, n]) => `${v} (${n})`).join(', ')}; updated ${st.updated_at}`);
+      if (held) console.log(`locked by ${held.info ? `pid ${held.info.pid} on ${held.info.host} since ${held.info.since}${held.info.command ? ` (${held.info.command})` : ''}` : 'an unreadable LOCK'}${lock!.stale_here ? ': its process is gone, the next writer clears it' : held.info && held.info.host !== (await import('node:os')).hostname() ? `: another host's; if that writer is gone, remove ${lock!.file}` : ''}`);
       if (st.entries.length) console.log(table(st.entries));
     });
 

@@ -3,6 +3,7 @@
  * token. A lock whose pid is dead on this host is stale (a writer was killed): it is moved aside and cleared. Waiting
  * writers poll until the lock is free or the timeout passes, then fail naming the holder.
  */
+import { readFileSync, unlinkSync } from 'node:fs';
 import { open, readFile, rename, unlink, link, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,15 @@ export interface LockOptions {
   pollMs?: number;
   /** Called once when the lock is busy, e.g. to tell the user whom we wait for. */
   onWait?: (holder: LockInfo | undefined) => void;
+}
+
+/**
+ * What a writer does, by default, when the lock is busy (the CLI says whom it waits for on stderr; a program using
+ * the API sets none and passes `onWait` itself if it wants to).
+ */
+let defaultOnWait: LockOptions['onWait'];
+export function setDefaultLockWait(fn: LockOptions['onWait']): void {
+  defaultOnWait = fn;
 }
 
 export function pidAlive(pid: number): boolean {
@@ -91,7 +101,9 @@ async function clearStale(root: string, staleRaw: string): Promise<void> {
 
 export async function acquireLock(root: string, opts: LockOptions = {}): Promise<LockHandle> {
   const path = join(root, LOCK_FILE);
-  const timeoutMs = opts.timeoutMs ?? 120_000;
+  // How long to wait: the caller's, else FRACTAL_LAKEHOUSE_LOCK_WAIT (seconds), else two minutes.
+  const fromEnv = Number(process.env.FRACTAL_LAKEHOUSE_LOCK_WAIT);
+  const timeoutMs = opts.timeoutMs ?? (process.env.FRACTAL_LAKEHOUSE_LOCK_WAIT && Number.isFinite(fromEnv) && fromEnv >= 0 ? fromEnv * 1000 : 120_000);
   const pollMs = opts.pollMs ?? 25;
   const info: LockInfo = {
     pid: process.pid,
@@ -111,9 +123,21 @@ export async function acquireLock(root: string, opts: LockOptions = {}): Promise
       } finally {
         await fh.close();
       }
+      // A process that ends while holding the lock (process.exit, a signal the command turns into one) removes it
+      // as it exits: the next writer on another host could not tell it is stale. An interrupted commit is finished
+      // by that next writer from the journal.
+      const onExit = () => {
+        try {
+          if (parseLock(readFileSync(path, 'utf8'))?.token === info.token) unlinkSync(path);
+        } catch {
+          /* gone already */
+        }
+      };
+      process.on('exit', onExit);
       return {
         info,
         async release() {
+          process.removeListener('exit', onExit);
           // Only remove the lock if it is still ours (it could have been judged stale and cleared if we were frozen).
           const cur = await readLock(root);
           if (cur?.info?.token === info.token) await unlink(path).catch(() => {});
@@ -130,7 +154,7 @@ export async function acquireLock(root: string, opts: LockOptions = {}): Promise
     }
     if (!warned) {
       warned = true;
-      opts.onWait?.(cur.info);
+      (opts.onWait ?? defaultOnWait)?.(cur.info);
     }
     if (Date.now() - started > timeoutMs) {
       const who = cur.info ? `pid ${cur.info.pid} on ${cur.info.host} since ${cur.info.since}${cur.info.command ? ` (${cur.info.command})` : ''}` : 'an unknown process';

@@ -61,3 +61,39 @@ describe('writer lock', () => {
     expect(events.join('')).toMatch(/^(a\+a-b\+b-|b\+b-a\+a-)$/);
   });
 });
+
+describe('a lock a writer cannot leave behind, and one it cannot judge (found operating a nightly job)', () => {
+  const cli = (args: string[], env: Record<string, string> = {}) =>
+    new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((res) => {
+      const p = spawn(process.execPath, [join(new URL('../..', import.meta.url).pathname, 'bin', 'pipeline-run.js'), ...args], { env: { ...process.env, CI: '1', ...env } });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (b) => (stdout += b));
+      p.stderr.on('data', (b) => (stderr += b));
+      p.on('close', (code, signal) => res({ code, signal, stdout, stderr }));
+    });
+
+  test('a process that exits holding the lock removes it', async () => {
+    const dir = await tempDir();
+    const lockModule = join(new URL('../..', import.meta.url).pathname, 'dist', 'src', 'lakehouse', 'lock.js');
+    const p = spawn(process.execPath, ['--input-type=module', '-e', `const { acquireLock } = await import(${JSON.stringify(lockModule)}); await acquireLock(${JSON.stringify(dir)}); process.exit(143);`]);
+    await new Promise((r) => p.on('exit', r));
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  test("another host's lock: a writer says whom it waits for, status shows it, and the wait is set by FRACTAL_LAKEHOUSE_LOCK_WAIT", async () => {
+    const dir = await tempDir();
+    const seeded = await cli(['lakehouse', 'seed', '--synthetic', '--symbols', '8', '--days', '60', '--lakehouse', dir]);
+    expect(seeded.code).toBe(0);
+    await writeFile(join(dir, LOCK_FILE), JSON.stringify({ pid: 999999, host: 'ci-runner-7', token: 'elsewhere', since: '2026-11-30T01:00:00Z', command: 'pipeline-run lakehouse ingest' }));
+    const st = await cli(['lakehouse', 'status', '--lakehouse', dir]);
+    expect(st.stdout).toContain(`locked by pid 999999 on ci-runner-7 since 2026-11-30T01:00:00Z (pipeline-run lakehouse ingest): another host's; if that writer is gone, remove ${dir}/LOCK`);
+    const json = JSON.parse((await cli(['lakehouse', 'status', '--json', '--lakehouse', dir])).stdout);
+    expect(json.lock).toMatchObject({ pid: 999999, host: 'ci-runner-7', stale_here: false });
+    const v = await cli(['lakehouse', 'verify', '--lakehouse', dir], { FRACTAL_LAKEHOUSE_LOCK_WAIT: '1' });
+    expect(v.code).toBe(1);
+    expect(v.stderr).toContain('waiting for the lakehouse lock, held by pid 999999 on ci-runner-7');
+    expect(v.stderr).toContain('error LAKEHOUSE_LOCKED');
+    expect(v.stderr).toContain('gave up after 1 s');
+  }, 60_000);
+});
