@@ -150,3 +150,23 @@ test('the example workflows pass actionlint; a broken copy fails it', () => {
   expect(`${bad.stdout}${bad.stderr}`).toMatch(/timout-minutes/);
   expect(`${bad.stdout}${bad.stderr}`).toMatch(/node-versionn/);
 });
+
+test("the pull-request check's production step fails on a profile the change breaks (the check went green, every night then failed)", () => {
+  const root = join(tmp, 'repo-profile');
+  write(root, {
+    'pipelines/long.yaml': pipeline('long'),
+    'profiles/production.yaml': 'policy: { min_winnerz: 4 }\n',
+  });
+  mkdirSync(join(root, '.git'), { recursive: true });
+  // The step's own command, as the workflow writes it.
+  const workflow = readFileSync(join(repo, 'examples', 'gitops', '.github', 'workflows', 'pipeline-check.yml'), 'utf8');
+  const step = /- name: Validate every pipeline under the production profile[\s\S]*?run: (.+)\n/.exec(workflow)![1]!;
+  expect(step).toBe('npx pipeline-run validate --format github --profile production pipelines/');
+  const args = step.replace(/^npx pipeline-run /, '').split(' ');
+  const r = run(root, process.execPath, [join(repo, 'bin', 'pipeline-run.js'), ...args]);
+  expect(r.code).toBe(2);
+  expect(r.stdout).toMatch(/^::error file=profiles\/production\.yaml,line=1,/m);
+  expect(r.stdout).toContain('min_winnerz');
+  // Without the profile the same files validate: the first step alone would have passed.
+  expect(run(root, process.execPath, [join(repo, 'bin', 'pipeline-run.js'), 'validate', '--format', 'github', 'pipelines/']).code).toBe(0);
+});
