@@ -244,10 +244,95 @@ export async function listRuns(out = 'runs'): Promise<RunRow[]> {
 }
 
 /** Deletes the folders of interrupted runs (their process is gone) under `out`; returns the runs removed. */
-export function pruneRuns(out = 'runs'): RunRow[] {
-  const gone = collectRuns(runsRoot(out)).filter((r) => r.outcome === 'interrupted');
+export function pruneRuns(out = 'runs', opts: { keep?: number } = {}): RunRow[] {
+  const root = runsRoot(out);
+  const rows = collectRuns(root);
+  const gone = rows.filter((r) => r.outcome === 'interrupted');
+  if (opts.keep !== undefined) gone.push(...olderThanKept(root, rows, opts.keep));
   for (const r of gone) rmSync(r.folder, { recursive: true, force: true });
+  if (opts.keep !== undefined) forgetRemoved(root, gone);
   return gone;
+}
+
+/**
+ * The finished runs (succeeded or failed) of each pipeline beyond its `keep` newest, except those a kept run still
+ * points into: a meta's cached sleeves (sleeves.json) and a tournament's cached cells (tournament.json) are other
+ * runs' folders. Running and interrupted runs are not counted.
+ */
+function olderThanKept(root: string, rows: RunRow[], keep: number): RunRow[] {
+  const finished = rows.filter((r) => r.outcome === 'succeeded' || r.outcome === 'failed' || r.outcome === 'unreadable manifest');
+  const byPipeline = new Map<string, RunRow[]>();
+  for (const r of finished) byPipeline.set(dirname(r.folder), [...(byPipeline.get(dirname(r.folder)) ?? []), r]);
+  const kept = new Set<string>();
+  const candidates: RunRow[] = [];
+  for (const list of byPipeline.values()) {
+    // Newest first: by start time, then by id (a run id begins with the second it started).
+    const sorted = [...list].sort((a, b) => byCodeUnit(b.started_at, a.started_at) || byCodeUnit(b.run_id, a.run_id));
+    sorted.slice(0, keep).forEach((r) => kept.add(r.folder));
+    candidates.push(...sorted.slice(keep));
+  }
+  // What the kept runs point into stays, and what that points into (a nested meta), until nothing is added.
+  const topOf = (p: string): string | undefined => {
+    const rel = relative(root, p).split('/');
+    return rel.length >= 2 && rel[0] !== '..' ? join(root, rel[0]!, rel[1]!) : undefined;
+  };
+  const queue = [...kept];
+  while (queue.length) {
+    const folder = queue.pop()!;
+    for (const ref of referencedRuns(folder)) {
+      const top = topOf(ref);
+      if (top && !kept.has(top)) {
+        kept.add(top);
+        queue.push(top);
+      }
+    }
+  }
+  return candidates.filter((r) => !kept.has(r.folder));
+}
+
+/** The run folders a run points into, resolved: its sleeves' and cells' runs, nested ones included. */
+function referencedRuns(folder: string): string[] {
+  const out: string[] = [];
+  const read = (file: string) => {
+    try {
+      return JSON.parse(readFileSync(join(folder, file), 'utf8')) as { sleeves?: { run?: unknown }[]; cells?: { run?: unknown }[] };
+    } catch {
+      return undefined;
+    }
+  };
+  for (const s of read('sleeves.json')?.sleeves ?? []) if (typeof s.run === 'string') out.push(resolve(folder, s.run));
+  for (const c of read('tournament.json')?.cells ?? []) if (typeof c.run === 'string') out.push(resolve(folder, c.run));
+  // A run's own children (sleeves/, cells/) may be metas or tournaments pointing elsewhere in turn.
+  for (const group of ['sleeves', 'cells']) {
+    const dir = join(folder, group);
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) for (const run of existsSync(join(dir, name)) ? readdirSync(join(dir, name)) : []) out.push(...referencedRuns(join(dir, name, run)));
+  }
+  return out;
+}
+
+/**
+ * After runs were removed: the cached results that pointed into them (a later meta served from the cache would point
+ * at a folder that is gone) and the compare pages that named them.
+ */
+function forgetRemoved(root: string, gone: RunRow[]): void {
+  if (!gone.length) return;
+  const removed = gone.map((r) => r.folder);
+  const inside = (p: string) => removed.some((f) => p === f || p.startsWith(`${f}/`));
+  const cache = join(root, '.cache', 'sleeves');
+  for (const f of existsSync(cache) ? readdirSync(cache) : []) {
+    try {
+      const run = (JSON.parse(readFileSync(join(cache, f), 'utf8')) as { run?: unknown }).run;
+      if (typeof run === 'string' && inside(resolve(root, run))) rmSync(join(cache, f), { force: true });
+    } catch {
+      /* unreadable: a miss already */
+    }
+  }
+  const ids = new Set(gone.map((r) => r.run_id.replace(/\.failed$/, '')));
+  const compare = join(root, '.compare');
+  for (const pipeline of existsSync(compare) ? readdirSync(compare) : []) {
+    for (const page of readdirSync(join(compare, pipeline))) if ([...ids].some((id) => page.includes(id))) rmSync(join(compare, pipeline, page), { force: true });
+  }
 }
 
 /**

@@ -6,6 +6,7 @@ import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { listRuns, pruneRuns, writeRunsIndex } from '../api/runs.js';
 import { writeJson } from './shared.js';
+import { inputError } from '../core/errors.js';
 
 export function registerRunsCommand(program: Command): void {
   program
@@ -14,11 +15,17 @@ export function registerRunsCommand(program: Command): void {
     .option('--out <dir>', 'runs root', 'runs')
     .option('--json', 'print the index as JSON instead')
     .option('--prune', 'delete the folders of interrupted runs (their process is gone), naming each')
-    .action(async (opts: { out: string; json?: boolean; prune?: boolean }) => {
+    .option('--keep <n>', "with --prune: also delete each pipeline's finished runs beyond its n newest (except those a kept run points into), and the cache entries and compare pages of what is deleted", (v: string) => {
+      const n = Number(v);
+      if (!/^\d+$/.test(v.trim()) || n < 1) throw inputError('CLI_BAD_OPTION', `--keep must be a whole number of runs, at least 1, got "${v}"`);
+      return n;
+    })
+    .action(async (opts: { out: string; json?: boolean; prune?: boolean; keep?: number }) => {
+      if (opts.keep !== undefined && !opts.prune) throw inputError('CLI_BAD_OPTION', '--keep goes with --prune: `runs --prune --keep N`');
       if (opts.prune) {
-        const gone = pruneRuns(opts.out);
-        for (const r of gone) process.stderr.write(`removed interrupted run ${relative(process.cwd(), r.folder) || r.folder} (${r.error})\n`);
-        process.stderr.write(`${gone.length} interrupted run(s) removed\n`);
+        const gone = pruneRuns(opts.out, opts.keep !== undefined ? { keep: opts.keep } : {});
+        for (const r of gone) process.stderr.write(`removed ${r.outcome === 'interrupted' ? 'interrupted' : `older (${r.outcome})`} run ${relative(process.cwd(), r.folder) || r.folder}${r.outcome === 'interrupted' ? ` (${r.error})` : ''}\n`);
+        process.stderr.write(`${gone.length} run(s) removed\n`);
       }
       if (opts.json) {
         // The compare pages an earlier `runs` wrote (--json writes nothing).

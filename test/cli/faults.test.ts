@@ -203,7 +203,7 @@ describe('4. a run killed mid-backtest is listed, marked by a later run, pruned 
     const p = run(['runs', '--out', out, '--prune']);
     expect(p.code).toBe(0);
     expect(p.stderr).toContain(`removed interrupted run ${join('pruned', 'demo', partial)} (last event: backtest: stage_started at `);
-    expect(p.stderr).toContain('1 interrupted run(s) removed');
+    expect(p.stderr).toContain('1 run(s) removed');
     expect(readdirSync(join(out, 'demo'))).toEqual([]);
     expect(readdirSync(join(root, 'other', 'demo')).length).toBe(1);
   }, 180_000);
