@@ -125,6 +125,9 @@ test('run-scheduled: runs every pipeline, keeps going past a failure, writes the
   const summary = join(root, 'summary.md');
   const r = run(root, process.execPath, [join(FRACTAL, 'run-scheduled.mjs'), '--out', 'runs', '--summary', summary, '--cli', CLI, 'pipelines/dry.yaml', 'pipelines/good.yaml', 'pipelines/gone.yaml']);
   expect(r.code).toBe(1);
+  // The job's log says which pipeline runs, and how each ended and how long it took.
+  expect(r.stderr).toContain('pipelines/good.yaml: running…');
+  expect(r.stderr).toMatch(/pipelines\/good\.yaml: succeeded in \d+\.\d s/);
   const md = readFileSync(summary, 'utf8');
   expect(md).toContain('1 of 3 succeeded.');
   // A file that is not valid (here: not there) says which error and where, not only that validate has something to say.

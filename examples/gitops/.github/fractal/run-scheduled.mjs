@@ -42,6 +42,9 @@ function main() {
   const opts = parseArgs(process.argv.slice(2));
   const rows = [];
   for (const file of opts.files) {
+    // A line before and after each run: the job's log shows which pipeline is running and how long each took.
+    const started = Date.now();
+    process.stderr.write(`${file}: running…\n`);
     const r = cli(opts, [file, '--out', opts.out, '--json', ...(opts.profile ? ['--profile', opts.profile] : [])]);
     let s;
     try {
@@ -53,7 +56,7 @@ function main() {
     const invalid = s.diagnostics?.filter((d) => d.severity === 'error') ?? [];
     const err = s.error ?? s.errors?.[0] ?? (invalid.length ? { code: invalid[0].code, message: `${invalid[0].file}:${invalid[0].line}:${invalid[0].column}: ${invalid[0].message}${invalid.length > 1 ? ` (and ${invalid.length - 1} more: see the validate step)` : ''}` } : undefined);
     rows.push({ file, exit: r.code, outcome: s.outcome, run_id: s.run_id ?? '', folder: s.folder ?? '', metrics: s.metrics ?? null, error: err ? `[${err.code}] ${err.message}` : '' });
-    process.stderr.write(`${file}: ${s.outcome}${err ? ` ${err.code ? `[${err.code}] ` : ''}${err.message}` : ''}\n`);
+    process.stderr.write(`${file}: ${s.outcome} in ${((Date.now() - started) / 1000).toFixed(1)} s${err ? ` ${err.code ? `[${err.code}] ` : ''}${err.message}` : ''}\n`);
   }
   const index = cli(opts, ['runs', '--out', opts.out]);
   const failed = rows.filter((r) => r.exit !== 0);
