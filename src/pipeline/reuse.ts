@@ -107,6 +107,22 @@ export function latestRun(parent: string): string | undefined {
   return join(parent, best);
 }
 
+/** Every finished run folder of a pipeline (not `.failed`, with a manifest), newest first (as latestRun orders them). */
+function runsNewestFirst(parent: string): string[] {
+  if (!existsSync(parent)) return [];
+  const started = (id: string): string => {
+    try {
+      return String((JSON.parse(readFileSync(join(parent, id, 'manifest.json'), 'utf8')) as { started_at?: unknown }).started_at ?? '');
+    } catch {
+      return '';
+    }
+  };
+  return readdirSync(parent)
+    .filter((n) => !n.startsWith('.') && !n.endsWith('.failed') && isRun(join(parent, n)))
+    .sort((a, b) => byCodeUnit(b.split('-')[0]!, a.split('-')[0]!) || byCodeUnit(started(b), started(a)))
+    .map((n) => join(parent, n));
+}
+
 /** The params that differ between two stages' params, as `name: before → after` (top-level keys). */
 function paramChanges(before: Record<string, unknown> | undefined, after: Record<string, unknown>): string {
   const keys = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after)])].sort(byCodeUnit);
@@ -124,7 +140,7 @@ function paramChanges(before: Record<string, unknown> | undefined, after: Record
 export async function planReuse(v: ValidationResult, spec: RunSpec, req: { from?: string; run?: string }, env: { runsRoot: string; lakehousePath: string; plugins: PluginResolver }): Promise<ReusePlan> {
   const config = v.resolved!;
   if (!req.from || !req.run) throw inputError('REUSE_FROM_UNKNOWN', `${req.from ? '--from' : '--reuse'} needs ${req.from ? '--reuse <run>' : '--from <stage>'}: which stage to start at, and which run to take the stages before it from`);
-  const folder = findRun(req.run, config, env.runsRoot);
+  let folder = findRun(req.run, config, env.runsRoot);
   if (!folder)
     throw req.run === 'latest'
       ? inputError('REUSE_RUN_NOT_FOUND', `--reuse latest: no finished run of '${config.name}' under ${env.runsRoot}`, 'Run the pipeline in full once; later runs can start from it.')
@@ -135,6 +151,16 @@ export async function planReuse(v: ValidationResult, spec: RunSpec, req: { from?
     throw inputError('REUSE_FROM_UNKNOWN', `--from ${req.from}: the pipeline's stages are ${config.stages.map((s, i) => `${i + 1} ${s.type}`).join(', ')}`, meant ? `Did you mean '${meant}'?` : 'Name a stage by its type, `type#n` for a repeat, or its number.');
   }
   if (from === 0) throw inputError('REUSE_FROM_UNKNOWN', `--from ${req.from}: nothing comes before the first stage to reuse`, 'Run without --from and --reuse, or start at a later stage.');
+  // `latest`: the newest run whose stages before --from were configured as now (a development run after a production
+  // one must not hide it), else the newest, whose refusal then says what differs.
+  if (req.run === 'latest') {
+    const wanted = prefixHashes(config, v.baseDir).prefix[from - 1];
+    const fits = runsNewestFirst(join(env.runsRoot, config.name)).find((f) => {
+      const cp = readCheckpoint(f, from - 1);
+      return cp?.prefix_hash === wanted && cp.code === codeFingerprint();
+    });
+    if (fits) folder = fits;
+  }
   const manifest = readManifest(folder);
   const where = `run ${manifest.run_id} (${folder})`;
   const checkpoints: StageCheckpoint[] = [];

@@ -162,3 +162,22 @@ test('refused when the data changed since the reused run (its data hash against 
   expect(r.out.errors[0].code).toBe('REUSE_DATA_CHANGED');
   expect(r.out.errors[0].message).toContain(first.out.data_hash.slice(0, 19));
 }, 240_000);
+
+test('--reuse latest takes the newest run whose stages before --from are configured as now, not merely the newest', () => {
+  const file = join(tmp, 'reuse_demo.yaml');
+  writeFileSync(file, PIPELINE);
+  const out = join(tmp, 'latest');
+  const production = json(['run', file, '--out', out]);
+  expect(production.out.outcome).toBe('succeeded');
+  // A newer run with another clustering (a development profile, say).
+  const dev = json(['run', file, '--out', out, '--set', 'stages.clustering.threshold=0.5']);
+  expect(dev.out.outcome).toBe('succeeded');
+  const r = json(['run', file, '--out', out, '--from', 'allocation', '--reuse', 'latest']);
+  expect(r.code).toBe(0);
+  const m = JSON.parse(readFileSync(join(r.out.folder, 'manifest.json'), 'utf8'));
+  expect(m.reused.run_id).toBe(production.out.run_id);
+  // With no run configured as now, the newest is named in the refusal, as before.
+  const none = json(['run', file, '--out', out, '--from', 'allocation', '--reuse', 'latest', '--set', 'stages.clustering.threshold=0.6']);
+  expect(none.code).toBe(2);
+  expect(none.out.errors[0].code).toBe('REUSE_CONFIG_CHANGED');
+}, 240_000);
