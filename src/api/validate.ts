@@ -1,8 +1,9 @@
 /**
- * validate(paths): every layer, every problem, nothing run. In folders, pipeline files are *.yaml, *.yml and *.json
- * outside profiles/, schemas/ and build folders; a file that another one `extends` is checked through that one.
+ * validate(paths): every layer, every problem, nothing run. In folders, pipeline files are *.yaml, *.yml and the
+ * *.json that declare one (a top-level `pipeline` or `extends`), outside profiles/, schemas/ and build folders; a
+ * file that another one `extends` is checked through that one.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { diag, sortDiagnostics } from '../config/diagnostics.js';
 import { repositoryOf, rootHolding } from '../config/roots.js';
@@ -16,6 +17,16 @@ const SKIP_DIRS = new Set(['node_modules', '.git', 'profiles', 'schemas', 'runs'
 const CONFIG_EXT = /\.(ya?ml|json)$/i;
 
 /** Expands folders into the pipeline files they hold; files named explicitly are always kept. */
+/** Whether a JSON file declares a pipeline (a top-level `pipeline` or `extends` key), read no further than needed. */
+function looksLikePipelineJson(file: string): boolean {
+  try {
+    const v = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) && ('pipeline' in v || 'extends' in v);
+  } catch {
+    return true; // not even JSON: validate says why
+  }
+}
+
 export function collectFiles(paths: string[]): { files: string[]; explicit: Set<string>; missing: string[]; outside: string[] } {
   const files: string[] = [];
   const explicit = new Set<string>();
@@ -35,8 +46,9 @@ export function collectFiles(paths: string[]): { files: string[]; explicit: Set<
         if (!SKIP_DIRS.has(e.name)) walk(full, repo);
       } else if (CONFIG_EXT.test(e.name) && !/^(package(-lock)?|tsconfig)\.json$/.test(e.name)) {
         // Reached through a folder that is itself a link out of the repository: named, not read, as a linked file is.
-        if (rootHolding(full, [repo])) files.push(full);
-        else outside.push(full);
+        if (!rootHolding(full, [repo])) outside.push(full);
+        // A JSON file found in a folder is a pipeline only if it says so (a tool's config, a data file are not).
+        else if (!/\.json$/i.test(e.name) || looksLikePipelineJson(full)) files.push(full);
       }
     }
   };

@@ -198,3 +198,19 @@ test('a decision window shorter than the features\' lookback is a warning at the
   const ok = write('enough.yaml', 'pipeline: selection\nversion: "4.0"\nstages:\n  - type: ingestion\n  - type: feature_engineering\n    params: { lookback: 60 }\n  - type: allocation\n  - type: backtest\n    params: { train_window: 60 }\n');
   expect(await codes(ok)).toEqual([]);
 });
+
+test('validate on a folder takes a JSON file for a pipeline only if it declares one (a tool config beside the pipelines is not reported)', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'fractal-jsonwalk-'));
+  try {
+    mkdirSync(join(d, '.git'));
+    writeFileSync(join(d, 'p.yaml'), 'pipeline: selection\nversion: "4.0"\nstages:\n  - type: ingestion\n');
+    writeFileSync(join(d, 'q.json'), '{ "pipeline": "selection", "version": "4.0", "stages": [{ "type": "ingestion" }] }\n');
+    writeFileSync(join(d, 'tsconfig.base.json'), '{ "compilerOptions": {} }\n');
+    writeFileSync(join(d, 'broken.json'), '{ not json');
+    const { validate } = await import('../../src/api/validate.js');
+    const r = await validate(d, {});
+    expect(r.files.map((f) => f.file.split('/').pop()).sort()).toEqual(['broken.json', 'p.yaml', 'q.json']);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
