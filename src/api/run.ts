@@ -43,6 +43,9 @@ export async function run(file: string, options: RunOptions = {}): Promise<RunRe
     const quiet = disabled || options.trace === false || tracing.tracingStarted();
     return quiet ? tracing.withoutTracing(() => runFile(file, options)) : runFile(file, options);
   }
+  const given = typeof options.trace === 'object' ? options.trace.exporter : undefined;
+  if (given !== undefined && typeof (given as { export?: unknown } | null)?.export !== 'function')
+    throw inputError('USAGE', 'run(): trace.exporter is not an OpenTelemetry SpanExporter (an object with export() and shutdown())', 'Pass an exporter of @opentelemetry/sdk-trace-base, such as InMemorySpanExporter, or trace: true for the OTEL_* environment.');
   const { fractalVersion } = await import('../runs/manifest.js');
   const scoped = await tracing.startTracing({ ...(typeof options.trace === 'object' && options.trace.exporter ? { exporter: options.trace.exporter } : {}), version: fractalVersion() });
   try {

@@ -268,3 +268,7 @@ test('in one long-lived process, each run\'s exporter gets that run\'s trace onc
   expect([a.getFinishedSpans().length, b.getFinishedSpans().length, c.getFinishedSpans().length]).toEqual([2 * once, once, 0]);
   expect(first.outcome).toBe('succeeded');
 });
+
+test('an exporter that is not one is refused, not ignored', async () => {
+  await expect(api.run(join(repo, 'test', 'runs', 'fixtures', 'ok.yaml'), { out: join(tmp, 'runs-bad'), workers: false, trace: { exporter: {} } })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('trace.exporter is not an OpenTelemetry SpanExporter') });
+});
