@@ -5,9 +5,9 @@
  * before --from, the data, or the run named changes or is missing, it is refused, coded, with the reason, and nothing
  * is written.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { cli } from './helpers.js';
 
 let tmp: string;
@@ -129,10 +129,12 @@ test('refused, coded and with the reason, before anything is written', () => {
   refused(['--from', 'policy', '--reuse', bare.out.folder], 'REUSE_NO_CHECKPOINT', /no checkpoint of stage 1 'ingestion'/);
   // A damaged run to reuse: refused as input before anything is written (it failed the new run's first stage as
   // STAGE_FAILED, "please report it", or crashed on its manifest).
+  // A copy of the first run (whole and good) in a runs root of its own, then damaged.
   const damaged = (name: string, damage: (folder: string) => void) => {
-    const r = json(['run', file, '--out', join(tmp, name)]);
-    damage(r.out.folder);
-    return r.out.folder as string;
+    const folder = join(tmp, name, 'reuse_demo', basename(first.out.folder));
+    cpSync(first.out.folder, folder, { recursive: true });
+    damage(folder);
+    return folder;
   };
   const blobs = (folder: string) => readdirSync(join(folder, 'checkpoints', 'blobs')).map((b) => join(folder, 'checkpoints', 'blobs', b)).sort((a, b) => statSync(b).size - statSync(a).size);
   const torn = damaged('torn', (f) => truncateSync(blobs(f)[0], 10));
