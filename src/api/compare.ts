@@ -5,11 +5,10 @@
  * on their common days, and the weights that changed most. Works on selection and meta runs (and across them), and on
  * tournaments: their champion cells' records, and every cell's side by side.
  */
-import { isManifestLike } from '../runs/manifest.js';
+import { runManifest } from '../runs/manifest.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { ResolvedConfig } from '../core/resolved-config.js';
-import { inputError } from '../core/errors.js';
 import { decodeNumericColumns } from '../runs/arrow.js';
 import type { ConfigChange as Change } from './types.js';
 import { changeLines, diffValues, keyed } from './plan.js';
@@ -116,9 +115,7 @@ const METRICS: [string, MetricRow['unit']][] = [
 ];
 
 function side(folder: string): RunSide & { manifest: Json } {
-  const manifest = readJson(folder, 'manifest.json');
-  if (!manifest) throw inputError('NOT_A_RUN', `${folder} is not a run folder (no manifest.json)`, 'Give two folders `pipeline-run` printed (runs/<name>/<run_id>), or run ids of runs under the runs root (--out).');
-  if (!isManifestLike(manifest)) throw inputError('NOT_A_RUN', `${folder}/manifest.json is not a run's manifest (no name, run id, outcome or stages): damaged or edited`, 'Give two folders `pipeline-run` printed (runs/<name>/<run_id>), or run ids of runs under the runs root (--out).');
+  const manifest = runManifest(folder, readJson(folder, 'manifest.json'), 'Give two folders `pipeline-run` printed (runs/<name>/<run_id>), or run ids of runs under the runs root (--out).');
   const all = readJson(folder, 'metrics.json') ?? {};
   const champion = championOf(readJson(folder, 'tournament.json'));
   const record = all.backtest ? 'backtest' : all.meta ? 'meta' : champion ? 'champion' : null;

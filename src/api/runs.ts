@@ -4,7 +4,6 @@
  * process died (`.<run_id>.partial/` with no live process) are listed as interrupted, with their last audit event;
  * `--prune` deletes those folders, naming each one.
  */
-import { isManifestLike } from '../runs/manifest.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { inputError } from '../core/errors.js';
@@ -58,7 +57,7 @@ export function collectRuns(root: string): RunRow[] {
         const m = JSON.parse(readFileSync(mf, 'utf8'));
         // Valid JSON that is not a run's manifest ({}, [], a hand edit) is as unreadable as broken JSON; one whose
         // name, id and outcome are there is listed with what it has.
-        if (!isManifestLike(m) && !['name', 'run_id', 'outcome'].every((k) => typeof m?.[k] === 'string')) throw new Error('not a manifest');
+        if (!['name', 'run_id', 'outcome'].every((k) => typeof m?.[k] === 'string')) throw new Error('not a manifest');
         // A selection run's backtest, or a meta run's combined record.
         const h = headlineMetrics(folder);
         const metrics = h && h.sharpe !== null ? Object.fromEntries(Object.entries({ cagr: h.cagr, sharpe: h.sharpe, max_drawdown: h.max_drawdown, volatility: h.volatility, turnover: h.turnover }).filter(([, v]) => v !== null)) : undefined;

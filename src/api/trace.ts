@@ -4,7 +4,7 @@
  * ranker, its cluster, each filter's verdict (value and threshold), the relaxation stage that admitted or left
  * it, and its final atoms and weight.
  */
-import { isManifestLike } from '../runs/manifest.js';
+import { runManifest } from '../runs/manifest.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inputError } from '../core/errors.js';
@@ -46,9 +46,7 @@ export interface Trace {
 }
 
 export function traceSymbol(folder: string, symbol: string): Trace {
-  const manifest = readRunJson(folder, 'manifest.json');
-  if (!manifest) throw inputError('NOT_A_RUN', `${folder} is not a run folder (no manifest.json)`, 'Give the folder `pipeline-run` printed (runs/<name>/<run_id>), or a run id of a run under the runs root (--out).');
-  if (!isManifestLike(manifest)) throw inputError('NOT_A_RUN', `${folder}/manifest.json is not a run's manifest (no name, run id, outcome or stages): damaged or edited`, 'Give the folder `pipeline-run` printed (runs/<name>/<run_id>), or a run id of a run under the runs root (--out).');
+  const manifest = runManifest(folder, readRunJson(folder, 'manifest.json'), 'Give the folder `pipeline-run` printed (runs/<name>/<run_id>), or a run id of a run under the runs root (--out).');
   const t: Trace = { symbol, run: manifest.run_id };
   if (manifest.config?.pipeline === 'meta') return traceMeta(folder, symbol, t);
   const cands = readRunJson(folder, 'candidates.json');

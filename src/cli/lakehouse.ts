@@ -10,6 +10,7 @@ import type { Lakehouse, WriteReport, SymbolRow } from '../api/types.js';
 import { lakehousePath, writeJson } from './shared.js';
 
 import { openLakehouse } from '../api/lakehouse.js';
+import { exitStatusOf, STOP_SIGNALS } from '../util/signals.js';
 
 interface PathOpts {
   lakehouse?: string;
@@ -63,8 +64,7 @@ async function lakehouseCommandStarts(): Promise<void> {
   setDefaultLockWait((holder) =>
     process.stderr.write(`waiting for the lakehouse lock, held by ${holder ? `pid ${holder.pid} on ${holder.host} since ${holder.since}${holder.command ? ` (${holder.command})` : ''}` : 'an unknown process'}…\n`),
   );
-  const numbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => process.exit(128 + numbers[sig]!));
+  for (const sig of STOP_SIGNALS) process.once(sig, () => process.exit(exitStatusOf(sig)));
 }
 
 export function registerLakehouseCommand(program: Command): void {

@@ -5,6 +5,7 @@
  * holds exactly one JSON object whatever happens.
  */
 import type { Command } from 'commander';
+import { cashFlag, survivorshipFlag } from '../runs/record-flags.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../api/run.js';
@@ -126,10 +127,10 @@ function recordFlags(folder: string): string[] {
     const band = bt?.volatility_band;
     const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
     if (band?.flagged) out.push(`DRIFT: realised volatility ${pct(band.realised)} is ${(band.drift * 100).toFixed(1)} points above the ${band.engine} band of ${pct(band.band)} (flagged beyond ${((band.limit ?? 0.25) * 100).toFixed(0)} points); see the report`);
-    const n = typeof bt?.windows === 'number' ? bt.windows : 0;
-    const k = typeof bt?.cash_windows === 'number' ? bt.cash_windows : 0;
-    if (n && k * 2 >= n) out.push(`CASH: ${k === n ? `every one of the ${n} decisions` : `${k} of the ${n} decisions`} held cash (${Object.entries(bt.cash_reasons ?? {}).map(([r, c]) => `${r} ×${c}`).join(', ')}); each window's cash_reason is in audit.jsonl (and the report, with a report stage)`);
-    if (bt?.universe_point_in_time === false) out.push(`SURVIVORSHIP: the universe is not point in time (${(bt.universe_caveats ?? []).join('; ') || 'a live scanner'}): the record is an upper bound; see the report`);
+    const cash = bt ? cashFlag(bt) : undefined;
+    if (cash) out.push(`${cash.text}; each window's cash_reason is in audit.jsonl (and the report, with a report stage)`);
+    const survivorship = bt ? survivorshipFlag(bt) : undefined;
+    if (survivorship) out.push(`${survivorship}: the record is an upper bound; see the report`);
     return out;
   } catch {
     return [];

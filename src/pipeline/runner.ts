@@ -22,6 +22,7 @@ import { isoFromDay } from '../util/dates.js';
 import { locateIn } from '../config/origins.js';
 import { isInside } from '../config/roots.js';
 import { markChildRunsInterrupted, markInterrupted } from '../runs/run-folder.js';
+import { exitStatusOf, STOP_SIGNALS } from '../util/signals.js';
 import { childRunOf } from './sleeve-result.js';
 import { quietEnv, replayOutcome, replayPrefix, type ReplayOptions } from './replay.js';
 import { pluginFailure } from './plugin-failure.js';
@@ -541,7 +542,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
     // Ended by the signal once the process's exit handlers have run (a staged market's folder is removed there):
     // the last of them sends it again, now with no listener, so the default action ends the process.
     if (process.listenerCount(signal) === 0) process.once('exit', () => process.kill(process.pid, signal));
-    process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 15));
+    process.exit(exitStatusOf(signal));
   };
   const signals = opts.handleSignals !== false;
   if (signals) {
@@ -644,9 +645,6 @@ function sameReplays(s: ReplaySchedule, dates: number[], o: ReplayManyOptions): 
   return scheduled.length === dates.length && scheduled.every((d, i) => d === dates[i]) && canonicalJson({ ...asked, threads: o.threads ?? 1 }) === canonicalJson(planned);
 }
 
-/** The signals that stop a run (Ctrl-C, a kill, a closed terminal), with their numbers for the exit status 128 + n. */
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 /** Runs of this thread listening for STOP_SIGNALS (a meta and its in-process sleeves). */
 let interruptibleRuns = 0;
 

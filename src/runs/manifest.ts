@@ -1,4 +1,5 @@
 /** What makes a run reproducible: the resolved config and its hash, the data hash, code and runtime versions. */
+import { inputError } from '../core/errors.js';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
@@ -120,6 +121,16 @@ export function pluginModuleHashes(modules: string[] | undefined, baseDir: strin
 }
 
 /** The fields every row and page read from a manifest, of the right types. */
+/**
+ * A run folder's manifest as compare and trace read it, or NOT_A_RUN: there is none, or it is not a run's (damaged or
+ * edited). `hint` says what to give instead.
+ */
+export function runManifest<T>(folder: string, manifest: T | undefined, hint: string): T {
+  if (!manifest) throw inputError('NOT_A_RUN', `${folder} is not a run folder (no manifest.json)`, hint);
+  if (!isManifestLike(manifest)) throw inputError('NOT_A_RUN', `${folder}/manifest.json is not a run's manifest (no name, run id, outcome or stages): damaged or edited`, hint);
+  return manifest;
+}
+
 export const isManifestLike = (m: unknown): boolean => {
   const x = m as Record<string, unknown> | null;
   return !!x && typeof x === 'object' && !Array.isArray(x) && ['name', 'run_id', 'outcome', 'started_at', 'config_hash'].every((k) => typeof x[k] === 'string') && Array.isArray(x.stages);

@@ -6,6 +6,7 @@
 import { ownGet } from '../../../src/util/keyed.js';
 import type { BacktestRecord, BacktestWindow, SelectionContext } from '../../../src/core/context.js';
 import { monthlyReturns, type MonthReturn } from '../../../src/math/metrics.js';
+import { cashFlag, survivorshipFlag } from '../../../src/runs/record-flags.js';
 
 /** One holding window as the backtest stage records it (metrics.json's windows, the audit's `window` events). */
 export type WindowView = BacktestWindow;
@@ -40,20 +41,14 @@ export function latestDecisionText(asOf: string | undefined, recordEnds: string 
 
 /** The survivorship flag in words, or undefined when every past decision drew from the universe as it was then. */
 export function universeText(bt: BacktestView): string | undefined {
-  const m = bt.metrics;
-  if (m.universe_point_in_time !== false) return undefined;
-  const why = m.universe_caveats?.length ? m.universe_caveats.join('; ') : 'the scanner cannot tell which names traded on past dates';
-  return `SURVIVORSHIP: the universe is not point in time (${why}). The record below is out of sample in time, but its past decisions chose among names picked with later knowledge: read it as an upper bound.`;
+  const flag = survivorshipFlag(bt.metrics);
+  return flag && `${flag}. The record below is out of sample in time, but its past decisions chose among names picked with later knowledge: read it as an upper bound.`;
 }
 
 /** The cash flag in words: when at least half the decisions held cash, what the record mostly is. */
 export function cashText(bt: BacktestView): string | undefined {
-  const m = bt.metrics;
-  const n = bt.windows.length;
-  const k = m.cash_windows ?? 0;
-  if (!n || k * 2 < n) return undefined;
-  const why = Object.entries(m.cash_reasons ?? {}).map(([r, c]) => `${r} ×${c}`).join(', ');
-  return `CASH: ${k === n ? `every one of the ${n} decisions` : `${k} of the ${n} decisions`} held cash (${why}): the record is ${k === n ? 'flat: it shows no strategy at all' : 'mostly cash'}. See the walk-forward windows and the policy's vetoes.`;
+  const flag = cashFlag(bt.metrics);
+  return flag && `${flag.text}: the record is ${flag.flat ? 'flat: it shows no strategy at all' : 'mostly cash'}. See the walk-forward windows and the policy's vetoes.`;
 }
 
 /** The per-window table: each rebalance's date, holding period, engine, regime, holdings, turnover, costs, carry, return, notes. */

@@ -1,0 +1,29 @@
+/**
+ * The flags a backtest's record raises, as metrics.json states them: the sentence the report (report.md and
+ * report.html) and the console both begin with, so they say the same thing.
+ */
+
+/** The fields of metrics.json's backtest block the flags read. */
+export interface FlaggedRecord {
+  windows?: unknown;
+  cash_windows?: unknown;
+  cash_reasons?: unknown;
+  universe_point_in_time?: unknown;
+  universe_caveats?: unknown;
+}
+
+/** CASH, when at least half the decisions held cash: the sentence, and whether every one did (a flat record). */
+export function cashFlag(m: FlaggedRecord): { text: string; flat: boolean } | undefined {
+  const n = typeof m.windows === 'number' ? m.windows : 0;
+  const k = typeof m.cash_windows === 'number' ? m.cash_windows : 0;
+  if (!n || k * 2 < n) return undefined;
+  const why = Object.entries((m.cash_reasons ?? {}) as Record<string, number>).map(([r, c]) => `${r} ×${c}`).join(', ');
+  return { text: `CASH: ${k === n ? `every one of the ${n} decisions` : `${k} of the ${n} decisions`} held cash (${why})`, flat: k === n };
+}
+
+/** SURVIVORSHIP, when past decisions drew from a universe chosen with later knowledge: the sentence and why. */
+export function survivorshipFlag(m: FlaggedRecord): string | undefined {
+  if (m.universe_point_in_time !== false) return undefined;
+  const caveats = Array.isArray(m.universe_caveats) ? (m.universe_caveats as string[]) : [];
+  return `SURVIVORSHIP: the universe is not point in time (${caveats.length ? caveats.join('; ') : 'the scanner cannot tell which names traded on past dates'})`;
+}
