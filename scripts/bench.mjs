@@ -1,7 +1,8 @@
 // npm run bench: the benchmarks in bench/, one after another, on the built code (timings live here, never in tests).
 //   npm run bench                                   every benchmark
 //   npm run bench -- --only walk-forward --n 500    some of them; --n sets the walk-forward job's symbol counts,
-//                                                   --repeat R keeps its fastest of R runs
+//                                                   --repeat R keeps its fastest of R runs; --cells N the
+//                                                   queue-scale benchmark's cell count
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -15,6 +16,7 @@ const benches = [
   { name: 'funnel', title: 'the selection funnel on 1000 symbols x 500 days', file: 'dist/bench/funnel.js', args: ['1000', '500'] },
   { name: 'walk-forward', title: 'the walk-forward job: pipeline-run on pipelines/bench/walk_forward.yaml vs numpy/scipy', file: 'dist/bench/walk-forward.js', args: [] },
   { name: 'simulator', title: 'simulators: event_driven against vectorized (500 symbols, the demo, the crypto example)', file: 'bench/simulator.mjs', args: [] },
+  { name: 'queue-scale', title: 'the distributed queue at scale: 2,000 tiny cells through 3 workers on Redis (memory bound, stream trimming, clean-up)', file: 'bench/queue-scale.mjs', args: [] },
   { name: 'tournament', title: 'tournaments: pipeline-run on tournament_crypto.yaml (24 cells) and tournament_meta.yaml, first run and cached re-run, against one pipeline-run per cell', file: 'bench/tournament.mjs', args: [] },
 ];
 
@@ -31,6 +33,7 @@ const option = (flag) => {
 const only = option('--only')?.split(',');
 const ns = option('--n');
 const repeat = option('--repeat');
+const cells = option('--cells');
 const unknown = (only ?? []).filter((n) => !benches.some((b) => b.name === n));
 if (unknown.length) {
   console.error(`unknown benchmark ${unknown.join(', ')} (benchmarks: ${benches.map((b) => b.name).join(', ')})`);
@@ -46,7 +49,8 @@ for (const b of benches.filter((x) => !only || only.includes(x.name))) {
     failed++;
     continue;
   }
-  const args = b.name === 'walk-forward' ? [...(ns ? ['--n', ns] : []), ...(repeat ? ['--repeat', repeat] : [])] : b.args;
+  const args =
+    b.name === 'walk-forward' ? [...(ns ? ['--n', ns] : []), ...(repeat ? ['--repeat', repeat] : [])] : b.name === 'queue-scale' && cells ? ['--cells', cells] : b.args;
   const r = spawnSync(process.execPath, ['--expose-gc', path, ...args], { stdio: 'inherit', cwd: root });
   if (r.status !== 0) failed++;
 }

@@ -1,8 +1,9 @@
 /**
- * 2,000 tiny cells on the queue at once (five tournaments of 400 cells, submitted together, on a synthetic 8-symbol
- * market) through 3 workers: Redis memory stays under the bound docs/distributed.md states (32 MB over an empty
- * Redis), the event stream stays trimmed, and once every run has collected its cells Redis holds none of their jobs.
- * The figures it prints are the measurements behind the scale plan. Slow by nature (every cell is a real run).
+ * Many tiny cells on the queue at once (two tournaments of 100 cells, submitted together, on a synthetic 8-symbol
+ * market) through 3 workers: Redis memory per cell stays under what the bound docs/distributed.md states (32 MB
+ * over an empty Redis for 2,000 cells) allows, and once every run has collected its cells Redis holds none of their
+ * jobs. The measurement at the stated size (2,000 cells), with the event stream's trimming (it passes its 2,000
+ * entries only there) and the throughput, is `npm run bench -- --only queue-scale` (bench/queue-scale.mjs).
  */
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,9 +12,11 @@ import { Redis } from 'ioredis';
 import { pipelineRun, RedisServer, startWorker, stopAll, type Proc } from './harness.js';
 import { tinySelection } from '../tiny-pipelines.js';
 
+/** docs/distributed.md: 2,000 cells waiting add at most 32 MB to an empty Redis. */
 const BOUND = 32 * 1024 * 1024;
-const GROUPS = 5;
-const LOOKBACKS = 8;
+const STATED_CELLS = 2000;
+const GROUPS = 2;
+const LOOKBACKS = 2;
 const WINDOWS = 50;
 
 let tmp: string;
@@ -33,7 +36,7 @@ function du(p: string): number {
   return st.isDirectory() ? readdirSync(p).reduce((a, f) => a + du(join(p, f)), 0) : st.size;
 }
 
-test('2,000 tiny cells: Redis memory under 32 MB, the event stream trimmed, nothing left once collected', async () => {
+test('200 tiny cells: Redis memory per cell within the bound stated for 2,000, nothing left once collected', async () => {
   writeFileSync(join(tmp, 'tiny.yaml'), tinySelection());
   const files: string[] = [];
   for (let g = 0; g < GROUPS; g++) {
@@ -78,11 +81,9 @@ statistics: { bootstrap: { resamples: 100 }, cscv_blocks: 4 }
       await new Promise((res) => setTimeout(res, 250));
     }
   })();
-  const t0 = Date.now();
   const submitters = files.map((f) => pipelineRun([f, '--out', out, '--lakehouse', join(tmp, 'no-lakehouse'), '--executor', 'bullmq', '--redis', server!.url, '--json'], tmp));
   procs.push(...submitters);
   const codes = await Promise.all(submitters.map((s) => s.exited));
-  const seconds = (Date.now() - t0) / 1000;
   sampling = false;
   await sampler;
   const left = await r.dbsize();
@@ -90,15 +91,17 @@ statistics: { bootstrap: { resamples: 100 }, cscv_blocks: 4 }
   const cells = GROUPS * LOOKBACKS * WINDOWS;
   const folders = submitters.map((s) => JSON.parse(s.stdout).folder as string);
   const cellBytes = folders.reduce((a, f) => a + du(join(f, 'cells')), 0);
+  const perCell = (peak - baseline) / cells;
   console.log(
-    `scale: ${cells} cells in ${seconds.toFixed(0)} s (${(cells / seconds).toFixed(1)} cells/s); Redis used_memory ${(baseline / 1048576).toFixed(1)} MB empty, ` +
-      `peak ${(peak / 1048576).toFixed(1)} MB (${((peak - baseline) / cells / 1024).toFixed(2)} KB per cell; ${queuedAtPeak} waiting then), event stream at most ${peakEvents} entries, ` +
+    `scale: ${cells} cells; Redis used_memory ${(baseline / 1048576).toFixed(1)} MB empty, ` +
+      `peak ${(peak / 1048576).toFixed(1)} MB (${(perCell / 1024).toFixed(2)} KB per cell; ${queuedAtPeak} waiting then), event stream at most ${peakEvents} entries, ` +
       `${left} keys left; cell run folders ${(cellBytes / cells / 1024).toFixed(0)} KB per cell`,
   );
   expect(codes).toEqual(codes.map(() => 0));
   for (const f of folders) expect(readdirSync(join(f, 'cells')).length).toBe(LOOKBACKS * WINDOWS);
-  expect(peak - baseline).toBeLessThan(BOUND);
-  expect(peakEvents).toBeLessThan(3000); // trimmed to about 2,000 (MAXLEN ~)
+  // The growth over the empty server, fixed costs included, counted as if per cell: 2,000 cells at this rate stay
+  // under the bound the docs state (bench/queue-scale.mjs measures the 2,000 themselves).
+  expect(perCell * STATED_CELLS).toBeLessThan(BOUND);
   expect(left).toBeLessThan(10); // the queue's own keys (meta, id, events, stalled-check), no job of these runs
   expect(readdirSync(join(out, '.jobs'))).toEqual(['ROOT']); // the runs root's identity (queue-common.ts runsRootId)
-}, 1_200_000);
+}, 600_000);
