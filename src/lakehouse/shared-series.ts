@@ -20,7 +20,8 @@ export type SeriesPlaces = { [C in 'date' | (typeof COLUMNS)[number]]: number } 
  * panels built (panel.ts) and the lakehouse scanner's liquidity sums (stages/ingestion/scanners/lakehouse.scanner.ts).
  */
 export interface SharedSeries {
-  series: { key: string; checksum: string; rows: number; buffer: SharedArrayBuffer; at: SeriesPlaces }[];
+  /** `deferred`: its open, high and low are not read yet (withDeferredColumns): the worker reads them when asked. */
+  series: { key: string; checksum: string; rows: number; buffer: SharedArrayBuffer; at: SeriesPlaces; deferred?: true }[];
   panels?: { key: string; checksums: string[]; data: PanelData }[];
   liquidity?: { key: string; checksums: string[]; data: LiquiditySums[] }[];
 }
@@ -116,6 +117,57 @@ export function sharedArray<T extends Float64Array | Int32Array>(C: { new (buffe
   return new C(bytes.buffer, bytes.byteOffset, length);
 }
 
+/**
+ * The columns a series read from its file may leave unread until one of them is first asked for (store.ts readBars):
+ * open, high and low, which decisions ranking on closes and volumes, the returns and the liquidity never read. Their
+ * places are kept in the series' shared memory, whose pages cost nothing until written, and filled from the file on
+ * first access, in each thread that asks (the same bytes into the same places: harmless when two threads do it at
+ * once, and a thread reads them only after its own fill).
+ */
+export const DEFERRED_COLUMNS = ['open', 'high', 'low'] as const;
+type DeferredViews = Pick<Ohlcv, (typeof DEFERRED_COLUMNS)[number]>;
+
+const DEFERRED = Symbol('deferred price columns');
+interface DeferredState {
+  filled: boolean;
+  /** Writes the columns' values into `views` (throws a coded error when the file is no longer the one first read). */
+  fill: (views: DeferredViews) => void;
+  views: DeferredViews;
+}
+const deferredState = (o: Ohlcv): DeferredState | undefined => (o as Ohlcv & { [DEFERRED]?: DeferredState })[DEFERRED];
+
+/**
+ * `o` (returned, changed in place) with open, high and low as accessors over its views of the still unwritten places:
+ * the first read of any of them runs `fill` once, in this thread.
+ */
+export function withDeferredColumns(o: Ohlcv, fill: DeferredState['fill']): Ohlcv {
+  const state: DeferredState = { filled: false, fill, views: { open: o.open, high: o.high, low: o.low } };
+  for (const c of DEFERRED_COLUMNS) {
+    Object.defineProperty(o, c, {
+      enumerable: true,
+      configurable: true,
+      get: () => {
+        if (!state.filled) {
+          state.fill(state.views);
+          state.filled = true;
+        }
+        return state.views[c];
+      },
+    });
+  }
+  Object.defineProperty(o, DEFERRED, { value: state });
+  return o;
+}
+
+/** Whether `o`'s deferred columns are still unread (reading them would fill them). */
+export const hasUnreadColumns = (o: Ohlcv): boolean => deferredState(o)?.filled === false;
+
+/** The series' column views, deferred ones included, without filling them. */
+function viewsOf(o: Ohlcv): Ohlcv {
+  const d = deferredState(o);
+  return d ? { date: o.date, close: o.close, volume: o.volume, ...d.views, ...(o.funding ? { funding: o.funding } : {}) } : o;
+}
+
 /** The series whose columns sit at `at` in `buffer` (views, no copy). */
 export function seriesAt(buffer: ArrayBufferLike, rows: number, at: SeriesPlaces): Ohlcv {
   const col = (off: number) => new Float64Array(buffer, off, rows);
@@ -125,7 +177,8 @@ export function seriesAt(buffer: ArrayBufferLike, rows: number, at: SeriesPlaces
 }
 
 /** Where the series' columns sit when they all are views of one SharedArrayBuffer; undefined otherwise. */
-function placesOf(o: Ohlcv): { buffer: SharedArrayBuffer; at: SeriesPlaces } | undefined {
+function placesOf(series: Ohlcv): { buffer: SharedArrayBuffer; at: SeriesPlaces } | undefined {
+  const o = viewsOf(series);
   const buffer = o.date.buffer;
   if (!(buffer instanceof SharedArrayBuffer) || COLUMNS.some((c) => o[c].buffer !== buffer) || (o.funding && o.funding.buffer !== buffer)) return undefined;
   const at: SeriesPlaces = { date: o.date.byteOffset, open: o.open.byteOffset, high: o.high.byteOffset, low: o.low.byteOffset, close: o.close.byteOffset, volume: o.volume.byteOffset };
@@ -153,9 +206,18 @@ export function noteDecoded(key: string, checksum: string, data: Ohlcv): void {
   decoded.set(tag(key, checksum), new WeakRef(data));
 }
 
-/** The series of this file version, when a parent thread shared it. */
-export function sharedSeriesFor(key: string, checksum: string): Ohlcv | undefined {
-  return adopted.get(tag(key, checksum));
+/** Adopted series whose deferred columns the parent had not read: the first store to serve one gives its fill. */
+const adoptedUnread = new Set<string>();
+
+/**
+ * The series of this file version, when a parent thread shared it; `fill` reads its deferred columns, when the parent
+ * had not (withDeferredColumns), from the file the asking store knows.
+ */
+export function sharedSeriesFor(key: string, checksum: string, fill: DeferredState['fill']): Ohlcv | undefined {
+  const t = tag(key, checksum);
+  const o = adopted.get(t);
+  if (o && adoptedUnread.delete(t)) withDeferredColumns(o, fill);
+  return o;
 }
 
 /** Every series this thread decoded (and still holds) or adopted, for worker threads; undefined when none. */
@@ -184,7 +246,7 @@ export function shareDecoded(): SharedSeries | undefined {
     const [key, checksum] = t.split('\u0000') as [string, string];
     // A series not laid out in shared memory (written by this process, say) is copied once.
     const { buffer, at } = placesOf(o) ?? placesOf(inSharedMemory(o))!;
-    series.push({ key, checksum, rows: o.date.length, buffer, at });
+    series.push({ key, checksum, rows: o.date.length, buffer, at, ...(hasUnreadColumns(o) ? { deferred: true as const } : {}) });
   }
   return { series, ...(panels.length ? { panels } : {}), ...(liquidity.length ? { liquidity } : {}) };
 }
@@ -192,7 +254,10 @@ export function shareDecoded(): SharedSeries | undefined {
 /** A worker takes its parent's shared series (views, no copy). */
 export function adoptSharedSeries(shared: SharedSeries | undefined): void {
   if (!shared) return;
-  for (const x of shared.series) adopted.set(tag(x.key, x.checksum), seriesAt(x.buffer, x.rows, x.at));
+  for (const x of shared.series) {
+    adopted.set(tag(x.key, x.checksum), seriesAt(x.buffer, x.rows, x.at));
+    if (x.deferred) adoptedUnread.add(tag(x.key, x.checksum));
+  }
   // Typed arrays over SharedArrayBuffers cross as views of the same memory; the toxic lists are small copies.
   for (const p of shared.panels ?? []) adoptedPanels.set(p.key, { checksums: p.checksums, data: p.data });
   for (const p of shared.liquidity ?? []) adoptedSums.set(p.key, { checksums: p.checksums, data: p.data });

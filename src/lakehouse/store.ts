@@ -30,7 +30,7 @@ import {
 import { seriesFindings, tradesDaily, type HealthOptions } from './health.js';
 import { dayFromIso, isoFromDay } from '../util/dates.js';
 import type { Ohlcv } from './ohlcv.js';
-import { inSharedMemory, noteDecoded, seriesAt, sharedBytes, sharedSeriesFor } from './shared-series.js';
+import { DEFERRED_COLUMNS, inSharedMemory, noteDecoded, seriesAt, sharedBytes, sharedSeriesFor, withDeferredColumns } from './shared-series.js';
 import { codeOf, messageOf } from '../util/thrown.js';
 
 export const SYMBOLS_FILE = 'symbols.arrow';
@@ -214,15 +214,86 @@ const DATES_AND_CLOSES = ['date', 'close'] as const;
 
 // ---------------------------------------------------------------------------------------------------------- Arrow I/O
 
+/** Reads exactly `length` bytes at `position` of the file into `into` at `offset`; false when the file ends first. */
+function preadFully(fd: number, into: Uint8Array, offset: number, length: number, position: number): boolean {
+  for (let n = 0; n < length; ) {
+    const got = readSync(fd, into, offset + n, length - n, position + n);
+    if (got === 0) return false;
+    n += got;
+  }
+  return true;
+}
+
 /**
- * A registered file's bars, in shared memory (backtest workers read them from there). A file of the registered size
- * whose recorded offsets fit it (offsetsFit) is read straight into shared memory, and its columns are views of the
+ * A registered file's bars as its first read takes them: the columns every reader needs (dates, closes, volumes and
+ * any funding) read at their recorded offsets into shared memory laid out as the file is, when its stamp is trusted
+ * (see checkBytes), its size the registered one and its offsets fit; open, high and low keep their places there,
+ * unread (`deferred`: see shared-series.ts withDeferredColumns; a market of 2000 files read whole was most of the
+ * run's fresh memory at N = 2000). Undefined when this path does not apply: readBars reads the file whole.
+ */
+function readFirstColumns(e: RegistryEntry, path: string): Ohlcv | undefined {
+  const at = e.offsets;
+  if (!at || verifyEveryRead() || !offsetsFit(at, at.funding !== undefined ? OFFSET_COLUMNS : OHLCV_COLUMNS, e.rows, e.bytes)) return undefined;
+  const fd = openSync(path, 'r');
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    if (!trustedStamp(e.stamp, st) || Number(st.size) !== e.bytes) return undefined;
+    const buf = sharedBytes(e.bytes);
+    const first = [['date', 4], ['close', 8], ['volume', 8], ...(at.funding !== undefined ? [['funding', 8] as const] : [])] as const;
+    for (const [c, width] of first) if (!preadFully(fd, buf, at[c]!, width * e.rows, at[c]!)) return undefined;
+    const base = buf.byteOffset;
+    const series = seriesAt(buf.buffer, e.rows, { date: base + at.date, open: base + at.open!, high: base + at.high!, low: base + at.low!, close: base + at.close, volume: base + at.volume!, ...(at.funding !== undefined ? { funding: base + at.funding } : {}) });
+    return shapeProblem(series.date, e) === undefined ? series : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Fills a series' deferred columns (readFirstColumns) from its file: at their offsets while the file keeps the stamp
+ * its first read trusted, else from the whole file, which must still hash to the registry's checksum (a file changed
+ * since is LAKEHOUSE_CORRUPT, which the store turns into LAKEHOUSE_CHANGED when a commit explains it).
+ */
+function fillDeferred(e: RegistryEntry, path: string, key: string, views: Pick<Ohlcv, (typeof DEFERRED_COLUMNS)[number]>): void {
+  const at = e.offsets!;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const st = fstatSync(fd, { bigint: true });
+      if (!verifyEveryRead() && trustedStamp(e.stamp, st) && Number(st.size) === e.bytes) {
+        const bytes = (v: Float64Array) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+        if (DEFERRED_COLUMNS.every((c) => preadFully(fd, bytes(views[c]), 0, 8 * e.rows, at[c]!))) return;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${messageOf(err)}`, repairHint(path), { cause: err });
+  }
+  const { buf } = readChecked({ ...e, stamp: undefined }, path, key, scratchOf); // no stamp: hashed
+  const data = decodeChecked(buf, e, path, key, true);
+  for (const c of DEFERRED_COLUMNS) views[c].set(data[c]);
+}
+
+/**
+ * A registered file's bars, in shared memory (backtest workers read them from there), as readFirstColumns reads
+ * them when it can (`deferred`: open, high and low still to fill). Otherwise a file of the registered size whose
+ * recorded offsets fit it (offsetsFit) is read whole straight into shared memory, and its columns are views of the
  * bytes read once their dates have the registry's shape: no copy. Any other file is read into the scratch buffer,
  * decoded and copied there. Checked as checkBytes says; when the fast path's offsets do not fit or its rows do not
  * match the registry, the file is hashed (if it was not) and decoded, and a decoded file that still does not match
  * is LAKEHOUSE_CORRUPT.
  */
-function readBars(e: RegistryEntry, path: string, key: string): Ohlcv {
+function readBars(e: RegistryEntry, path: string, key: string): { data: Ohlcv; deferred: boolean } {
+  const first = readFirstColumns(e, path);
+  if (first) {
+    readCounters.viaOffsets++;
+    return { data: first, deferred: true };
+  }
+  return { data: readWholeBars(e, path, key), deferred: false };
+}
+
+function readWholeBars(e: RegistryEntry, path: string, key: string): Ohlcv {
   const at = e.offsets;
   const inPlace = (size: number) => at !== undefined && size === e.bytes && offsetsFit(at, at.funding !== undefined ? OFFSET_COLUMNS : OHLCV_COLUMNS, e.rows, size);
   const { buf, hashed } = readChecked(e, path, key, (size) => (inPlace(size) ? sharedBytes(size) : scratchOf(size)));
@@ -669,7 +740,7 @@ export class Store {
     const hit = this.cache.get(key);
     if (hit && hit.checksum === e.checksum) return hit.data;
     // This file version as the parent thread read and checked it (src/lakehouse/shared-series.ts).
-    const shared = sharedSeriesFor(key, e.checksum);
+    const shared = sharedSeriesFor(key, e.checksum, this.deferredFill(e));
     if (shared) {
       this.cache.set(key, { checksum: e.checksum, data: shared });
       return shared;
@@ -677,13 +748,25 @@ export class Store {
     const path = join(this.root, e.file);
     let data: Ohlcv;
     try {
-      data = readBars(e, path, key);
+      const read = readBars(e, path, key);
+      data = read.deferred ? withDeferredColumns(read.data, this.deferredFill(e)) : read.data;
     } catch (err) {
       throw this.changedUnder(err);
     }
     this.cache.set(key, { checksum: e.checksum, data });
     noteDecoded(key, e.checksum, data);
     return data;
+  }
+
+  /** How this store fills a series' deferred columns (shared-series.ts withDeferredColumns) from entry `e`'s file. */
+  private deferredFill(e: RegistryEntry): (views: Pick<Ohlcv, (typeof DEFERRED_COLUMNS)[number]>) => void {
+    return (views) => {
+      try {
+        fillDeferred(e, join(this.root, e.file), entryKey(e.venue, e.symbol), views);
+      } catch (err) {
+        throw this.changedUnder(err);
+      }
+    };
   }
 
   /**
@@ -702,7 +785,7 @@ export class Store {
       this.readLog.set(key, e);
       return hitC.data;
     }
-    const shared = sharedSeriesFor(key, e.checksum);
+    const shared = sharedSeriesFor(key, e.checksum, this.deferredFill(e));
     if (shared) {
       this.cache.set(key, { checksum: e.checksum, data: shared });
       this.readLog.set(key, e);
