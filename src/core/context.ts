@@ -132,9 +132,10 @@ export interface MarketSource {
   readFunding(req: { symbols: string[]; start: number; end: number }): Promise<ReturnsMatrix | undefined>;
   /**
    * Daily bars (open, close, volume as printed; a toxic spike bar is no bar: NaN) on the union of the symbols'
-   * dates in [start, end]: what an order-level simulator fills at and caps participation by.
+   * dates in [start, end]: what an order-level simulator fills at and caps participation by. `printed`: every bar as
+   * printed, a spike's too (the toxic rule judges a day by its close, which its open does not know yet).
    */
-  readBars(req: { symbols: string[]; start: number; end: number; allowEmpty?: boolean }): Promise<PriceMatrix>;
+  readBars(req: { symbols: string[]; start: number; end: number; allowEmpty?: boolean; printed?: boolean }): Promise<PriceMatrix>;
   /** A symbol's trading rules from the symbols table, where it has them (lot size in units, minimum order notional). */
   tradingRules(symbol: string): { lot_size?: number; min_notional?: number };
 }

@@ -1,7 +1,9 @@
 /**
  * The market as an order-level simulator reads it: every symbol of a decision path on the backtest's calendar,
  * column-major typed arrays, read once. Returns are the booked series (the toxic-bar rule of src/lakehouse/toxic.ts,
- * as the decisions and the vectorized simulator see them); bars are as printed, a toxic spike being no bar.
+ * as the decisions and the vectorized simulator see them); closes and volumes are as printed, a toxic spike being no
+ * bar; opens are as printed on every bar, a spike's too: the rule judges a bar by its close, which is not known at
+ * its open (order-book.ts judges an open by what is known then).
  */
 import type { ToxicBar } from '../../src/core/context.js';
 import { carryRates, type CarryRates } from '../../src/portfolio/carry.js';
@@ -14,12 +16,13 @@ export interface BarPanel {
   symbols: string[];
   /** Booked close-to-close returns, `returns[j * T + t]`; NaN = nothing booked (no bar, a spike). */
   returns: Float64Array;
-  /** Printed close, open and volume (units); NaN where the symbol has no bar (or a toxic spike prints). */
+  /** Printed close and volume (units); NaN where the symbol has no bar (or a toxic spike prints). */
   close: Float64Array;
-  open: Float64Array;
   volume: Float64Array;
-  /** 1 where the bar is a toxic spike or the reversal that gives it back (its open is not trusted). */
-  toxic: Uint8Array;
+  /** Printed open on every bar (a toxic spike's too); NaN where the symbol has no bar. */
+  open: Float64Array;
+  /** The toxic-bar rule's threshold (a close-to-close rise above it is a bad print): an open beyond it is not trusted. */
+  toxicThreshold: number;
   toxicBars: ToxicBar[];
   carry: CarryRates;
 }
@@ -63,20 +66,12 @@ export async function readBarPanel(market: SimulatorMarket, symbols: string[], c
       returns = alignColumns(r.dates, r.symbols, r.values, calendar, symbols);
       const b = await market.readBars({ symbols, start, end, allowEmpty: true });
       close = alignColumns(b.dates, b.symbols, b.close, calendar, symbols);
-      open = b.open ? alignColumns(b.dates, b.symbols, b.open, calendar, symbols) : close.slice();
       volume = b.volume ? alignColumns(b.dates, b.symbols, b.volume, calendar, symbols) : nan();
       toxicBars = await market.readToxicBars({ symbols, start, end, allowEmpty: true });
-    }
-  }
-  const toxic = new Uint8Array(n * T);
-  if (toxicBars.length) {
-    const row = new Map<number, number>();
-    calendar.forEach((d, t) => row.set(d, t));
-    const col = new Map(symbols.map((s, j) => [s, j] as const));
-    for (const b of toxicBars) {
-      const t = row.get(b.date);
-      const j = col.get(b.symbol);
-      if (t !== undefined && j !== undefined) toxic[j * T + t] = 1;
+      // Opens as printed, a spike's included (without spikes, the bars already read have them all). Close-only data
+      // has none: its "open" is the printed close, which a fill at it cannot know before that close.
+      const printed = toxicBars.some((x) => x.kind === 'spike') ? await market.readBars({ symbols, start, end, allowEmpty: true, printed: true }) : b;
+      open = alignColumns(printed.dates, printed.symbols, printed.open ?? printed.close, calendar, symbols);
     }
   }
   const f = n ? await market.readFunding({ symbols, start, end }) : undefined;
@@ -84,5 +79,5 @@ export async function readBarPanel(market: SimulatorMarket, symbols: string[], c
   const perp = Uint8Array.from(symbols, (s) => (market.assetType(s) === 'perp' ? 1 : 0));
   // Day t accrues the calendar days since day t − 1, as each window of the vectorized simulator does.
   const carry = carryRates(calendar, calendar[0] - 1, perp, costs.borrowRate, costs.fundingRate, funding);
-  return { dates: calendar, symbols, returns, close, open, volume, toxic, toxicBars, carry };
+  return { dates: calendar, symbols, returns, close, open, volume, toxicThreshold: market.toxicThreshold, toxicBars, carry };
 }

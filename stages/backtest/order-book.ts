@@ -4,8 +4,10 @@
  * path and settings give the same result.
  *
  * A day, in order:
- * 1. the open: orders due at it fill at the open (an order for a bar without a trusted open, no bar or a toxic
- *    one, fills at the day's booked close instead);
+ * 1. the open: orders due at it fill at the open, when it is trusted by what is known at the open: printed, and
+ *    within the toxic-bar rule's threshold of the last booked price (scaled onto the booked series), up or down. An
+ *    order for a bar without a trusted open fills at the day's booked close instead. (The toxic rule itself judges
+ *    a bar by its close, which the open does not know: a spike's open is as good as any.)
  * 2. carry (borrow, funding) on the exposure held over the day, at the previous marks, paid out of cash
  *    (src/portfolio/carry.ts, the same function as the vectorized simulator's);
  * 3. marks move by the day's booked return (a missing bar is an unchanged price; a toxic print is not booked);
@@ -128,6 +130,10 @@ export function runOrderBook(panel: BarPanel, path: DecisionPath, s: OrderBookSe
     return 0;
   };
   const floorToLot = (q: number, lot: number) => (lot > 0 ? Math.floor(q / lot + 1e-9) * lot : q);
+  // An open moved beyond the toxic threshold from the last booked price, either way, is not trusted (a bad print
+  // as far as the open can tell); nothing booked yet, any positive print is.
+  const ceiling = 1 + panel.toxicThreshold;
+  const trustedOpen = (price: number, last: number) => Number.isFinite(price) && price > 0 && (!(last > 0) || (price / last <= ceiling && price / last >= 1 / ceiling));
 
   /** Fills `batch` at day t's open or close: sells first (they free cash), then buys. Returns the orders to retry at the close. */
   const fillBatch = (t: number, at: 'open' | 'close', batch: Order[], k: number): Order[] => {
@@ -139,16 +145,20 @@ export function runOrderBook(panel: BarPanel, path: DecisionPath, s: OrderBookSe
     for (const o of ordered) {
       if (o.done) continue;
       const j = o.j;
-      const hasBar = Number.isFinite(panel.close[j * T + t]);
+      let hasBar: boolean;
       let price: number;
       if (at === 'open') {
-        const op = panel.open[j * T + t];
-        if (!hasBar || panel.toxic[j * T + t] || !Number.isFinite(op)) {
+        // What the open shows, before the day's close: its print, on the booked series' scale.
+        price = panel.open[j * T + t] * scale[j];
+        hasBar = Number.isFinite(price);
+        if (!trustedOpen(price, mark[j])) {
           deferred.push(o); // no trusted open: the day's booked close
           continue;
         }
-        price = op * scale[j];
-      } else price = mark[j];
+      } else {
+        hasBar = Number.isFinite(panel.close[j * T + t]);
+        price = mark[j];
+      }
       if (!Number.isFinite(price) || price <= 0) {
         finish(o, 'no price');
         continue;

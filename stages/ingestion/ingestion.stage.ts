@@ -152,7 +152,7 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
         calendar: (end) => data.readDates({ venue: scan!.venue, symbols: venueSymbols, end, allowEmpty: true, toxicThreshold }),
         assetType: (symbol) => stored.get(symbol)?.asset_type,
         readFunding: (req) => lh.readFunding({ venue: scan!.venue, ...req }),
-        readBars: (req) => data.readPrices({ venue: scan!.venue, ...req, toxicThreshold }),
+        readBars: ({ printed, ...req }) => data.readPrices({ venue: scan!.venue, ...req, ...(printed ? {} : { toxicThreshold }) }),
         tradingRules: (symbol) => tradingRulesOf(stored.get(symbol)),
       };
       ctx.toxic_bars = toxic;
