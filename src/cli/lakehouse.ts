@@ -180,12 +180,15 @@ export function registerLakehouseCommand(program: Command): void {
       const { readLock, isStale } = await import('../lakehouse/lock.js');
       const held = await readLock(pathOf(cmd));
       const lock = held ? { ...(held.info ?? {}), stale_here: isStale(held), file: `${pathOf(cmd)}/LOCK` } : null;
+      const versions = await lh.keptVersions();
       if (opts.json) {
-        writeJson({ ...st, lock });
+        writeJson({ ...st, lock, versions });
         return;
       }
       console.log(`${st.root}: ${st.symbols} symbol(s), ${st.stable} STABLE, ${st.degraded} DEGRADED; venues ${Object.entries(st.venues).map(([v, n]) => `${v} (${n})`).join(', ')}; updated ${st.updated_at}`);
       if (held) console.log(`locked by ${held.info ? `pid ${held.info.pid} on ${held.info.host} since ${held.info.since}${held.info.command ? ` (${held.info.command})` : ''}` : 'an unreadable LOCK'}${lock!.stale_here ? ': its process is gone, the next writer clears it' : held.info && held.info.host !== (await import('node:os')).hostname() ? `: another host's; if that writer is gone, remove ${lock!.file}` : ''}`);
+      if (versions.files)
+        console.log(`${versions.files} replaced file(s) kept for runs that started before the imports that replaced them (versions/, ${versions.bytes < 2 ** 20 ? `${Math.ceil(versions.bytes / 1024)} KiB` : `${(versions.bytes / 2 ** 20).toFixed(1)} MiB`}; removed by a writer after FRACTAL_LAKEHOUSE_KEEP_VERSIONS hours, 24 unless set)`);
       if (st.entries.length) console.log(table(st.entries));
     });
 

@@ -287,6 +287,11 @@ export class Lakehouse {
     };
   }
 
+  /** Files replaced by commits and kept for the runs that started before them (store.ts VERSIONS_DIR). */
+  keptVersions(): Promise<{ files: number; bytes: number }> {
+    return this.store.keptVersions();
+  }
+
   // ------------------------------------------------------------------------------------------------------ writers
 
   private commit(writes: SymbolWrite[], opts: WriteOptions, label: string) {

@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
-import { readFile, rename, mkdir, unlink, readdir, stat, access } from 'node:fs/promises';
+import { readFile, rename, mkdir, unlink, readdir, stat, access, link } from 'node:fs/promises';
 import { join, dirname, resolve, sep } from 'node:path';
 import { shellArg } from '../util/shell-arg.js';
 import { Table, makeData, makeVector, DateDay, Float64, Int32, Utf8, vectorFromArray, tableToIPC, tableFromIPC } from 'apache-arrow';
@@ -60,6 +60,30 @@ export function checkName(kind: 'symbol' | 'venue', name: string): void {
 }
 
 export const ohlcvPath = (venue: string, symbol: string) => `${OHLCV_DIR}/${venue}/${symbol}.arrow`;
+
+/**
+ * Data files a commit replaced (or a removal took out), kept for the readers that started before it: a run holds the
+ * registry it opened and reads the files it names, and finds a replaced one here, under
+ * `versions/<venue>/<SYMBOL>.<first 16 hex digits of its checksum>.arrow`. A hard link made before the commit point,
+ * so the kept file is the very inode the reader's registry stamps (no copy, no hash to trust it). Each writer removes
+ * the versions older than FRACTAL_LAKEHOUSE_KEEP_VERSIONS hours (24): a run still reading one after that fails
+ * with LAKEHOUSE_CHANGED, as every run did before versions were kept.
+ */
+export const VERSIONS_DIR = 'versions';
+
+/** Where entry `e`'s file is kept once a commit replaces it; undefined for a file outside ohlcv/ or an odd checksum. */
+export function versionPath(e: Pick<RegistryEntry, 'file' | 'checksum'>): string | undefined {
+  const hex = /^sha256:([0-9a-f]{16})/.exec(e.checksum)?.[1];
+  if (!hex || !e.file.startsWith(`${OHLCV_DIR}/`) || !e.file.endsWith('.arrow')) return undefined;
+  return `${VERSIONS_DIR}/${e.file.slice(OHLCV_DIR.length + 1, -'.arrow'.length)}.${hex}.arrow`;
+}
+
+/** How long superseded versions are kept, in milliseconds (FRACTAL_LAKEHOUSE_KEEP_VERSIONS hours, default 24). */
+function keepVersionsMs(): number {
+  const raw = process.env.FRACTAL_LAKEHOUSE_KEEP_VERSIONS;
+  const hours = raw === undefined || raw.trim() === '' ? 24 : Number(raw);
+  return (Number.isFinite(hours) && hours >= 0 ? hours : 24) * 3_600_000;
+}
 
 export function sha256(buf: Uint8Array): string {
   return `sha256:${createHash('sha256').update(buf).digest('hex')}`;
@@ -130,12 +154,51 @@ function scratchOf(size: number): Buffer {
   return scratch;
 }
 
-/** Opens, stats and reads a file once, into `into(size)` (at least `size` bytes): its first `size` bytes (fewer when
- *  it ends sooner) and its stamp as read. */
-function readFileInto(path: string, into: (size: number) => Uint8Array): { bytes: Uint8Array; st: BigIntStats } {
-  const fd = openSync(path, 'r');
+/**
+ * Opens the file holding entry `e`'s version, with its stamp: the registered path while its stamp is `e`'s, else the
+ * version a later commit kept aside for readers like this one (VERSIONS_DIR) when its stamp is `e`'s, else the
+ * registered path as it is (whose bytes the caller then hashes: damage, or a version no longer kept).
+ */
+function openEntry(e: RegistryEntry, path: string): { fd: number; st: BigIntStats } {
+  let fd: number | undefined;
+  let failure: unknown;
   try {
+    fd = openSync(path, 'r');
     const st = fstatSync(fd, { bigint: true });
+    if (!e.stamp || trustedStamp(e.stamp, st)) return { fd, st };
+  } catch (err) {
+    failure = err;
+  }
+  const rel = versionPath(e);
+  const root = path.endsWith(`${sep}${e.file}`) || path.endsWith(`/${e.file}`) ? path.slice(0, path.length - e.file.length - 1) : undefined;
+  if (rel && root !== undefined) {
+    let kept: number | undefined;
+    try {
+      kept = openSync(join(root, rel), 'r');
+      const st = fstatSync(kept, { bigint: true });
+      if (trustedStamp(e.stamp, st)) {
+        if (fd !== undefined) closeSync(fd);
+        return { fd: kept, st };
+      }
+    } catch {
+      /* not kept (or no longer): the registered path decides */
+    }
+    if (kept !== undefined) closeSync(kept);
+  }
+  if (fd === undefined) throw failure;
+  try {
+    return { fd, st: fstatSync(fd, { bigint: true }) };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
+/** Opens, stats and reads entry `e`'s file once (openEntry), into `into(size)` (at least `size` bytes): its first
+ *  `size` bytes (fewer when it ends sooner) and its stamp as read. */
+function readFileInto(e: RegistryEntry, path: string, into: (size: number) => Uint8Array): { bytes: Uint8Array; st: BigIntStats } {
+  const { fd, st } = openEntry(e, path);
+  try {
     const size = Number(st.size);
     const target = into(size);
     let n = 0;
@@ -152,7 +215,7 @@ function readFileInto(path: string, into: (size: number) => Uint8Array): { bytes
  */
 function readChecked(e: RegistryEntry, path: string, key: string, into: (size: number) => Uint8Array = (size) => Buffer.allocUnsafe(size)): { buf: Uint8Array; hashed: boolean } {
   try {
-    const { bytes, st } = readFileInto(path, into);
+    const { bytes, st } = readFileInto(e, path, into);
     const hashed = verifyEveryRead() || !trustedStamp(e.stamp, st);
     if (hashed) checkBytes(bytes, e, path, key);
     return { buf: bytes, hashed };
@@ -234,9 +297,14 @@ function preadFully(fd: number, into: Uint8Array, offset: number, length: number
 function readFirstColumns(e: RegistryEntry, path: string): Ohlcv | undefined {
   const at = e.offsets;
   if (!at || verifyEveryRead() || !offsetsFit(at, at.funding !== undefined ? OFFSET_COLUMNS : OHLCV_COLUMNS, e.rows, e.bytes)) return undefined;
-  const fd = openSync(path, 'r');
+  let opened: { fd: number; st: BigIntStats };
   try {
-    const st = fstatSync(fd, { bigint: true });
+    opened = openEntry(e, path);
+  } catch {
+    return undefined; // readWholeBars says what is wrong with it
+  }
+  const { fd, st } = opened;
+  try {
     if (!trustedStamp(e.stamp, st) || Number(st.size) !== e.bytes) return undefined;
     const buf = sharedBytes(e.bytes);
     const first = [['date', 4], ['close', 8], ['volume', 8], ...(at.funding !== undefined ? [['funding', 8] as const] : [])] as const;
@@ -257,9 +325,8 @@ function readFirstColumns(e: RegistryEntry, path: string): Ohlcv | undefined {
 function fillDeferred(e: RegistryEntry, path: string, key: string, views: Pick<Ohlcv, (typeof DEFERRED_COLUMNS)[number]>): void {
   const at = e.offsets!;
   try {
-    const fd = openSync(path, 'r');
+    const { fd, st } = openEntry(e, path);
     try {
-      const st = fstatSync(fd, { bigint: true });
       if (!verifyEveryRead() && trustedStamp(e.stamp, st) && Number(st.size) === e.bytes) {
         const bytes = (v: Float64Array) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
         if (DEFERRED_COLUMNS.every((c) => preadFully(fd, bytes(views[c]), 0, 8 * e.rows, at[c]!))) return;
@@ -507,6 +574,42 @@ async function* walkFiles(dir: string): AsyncGenerator<string> {
   }
 }
 
+/**
+ * Keeps entry `e`'s file as it is under VERSIONS_DIR (a hard link: the same inode, so the same stamp), for readers
+ * that hold a registry naming it. Best effort: where links cannot be made, such a reader meets the newer file and
+ * fails with LAKEHOUSE_CHANGED, as before versions were kept.
+ */
+async function keepVersion(root: string, e: RegistryEntry): Promise<void> {
+  const rel = versionPath(e);
+  if (!rel) return;
+  try {
+    await mkdir(dirname(join(root, rel)), { recursive: true });
+    await link(join(root, e.file), join(root, rel));
+  } catch {
+    /* already kept (the same version), the file is gone, or no links here */
+  }
+}
+
+/**
+ * Removes kept versions superseded longer than `keepMs` ago (a file's ctime: the replacing rename or the removal
+ * changed its link count, and nothing else touches it). Caller holds the lock.
+ */
+async function pruneVersions(root: string, keepMs: number): Promise<string[]> {
+  const removed: string[] = [];
+  const now = Date.now();
+  for await (const f of walkFiles(join(root, VERSIONS_DIR))) {
+    try {
+      if (now - (await stat(f)).ctimeMs >= keepMs) {
+        await unlink(f);
+        removed.push(f.slice(root.length + 1));
+      }
+    } catch {
+      /* gone already */
+    }
+  }
+  return removed;
+}
+
 export interface RecoveryReport {
   journalReplayed: boolean;
   tempFilesRemoved: string[];
@@ -674,7 +777,7 @@ export class Store {
     if (!(err instanceof FractalError) || err.code !== 'LAKEHOUSE_CORRUPT') return err;
     const now = registryStamp(this.root);
     if (now === this.regStamp && !existsSync(join(this.root, JOURNAL_FILE))) return err;
-    return runError('LAKEHOUSE_CHANGED', `the lakehouse ${this.root} was written (a commit) while this run read it: ${err.message.split(':')[0]} is a newer version than the registry the run started from`, 'A run reads one version of the data: run it again, or schedule imports and runs apart. Nothing is damaged (`lakehouse verify` agrees).');
+    return runError('LAKEHOUSE_CHANGED', `the lakehouse ${this.root} was written (a commit) while this run read it: ${err.message.split(':')[0]} is a newer version than the registry the run started from, and the version the run needs is no longer kept (versions/ keeps replaced files FRACTAL_LAKEHOUSE_KEEP_VERSIONS hours, 24 unless set)`, 'A run reads one version of the data: run it again, or keep versions longer than a run takes. Nothing is damaged (`lakehouse verify` agrees).');
   }
 
   static async open(path: string, opts: OpenOptions = {}): Promise<Store> {
@@ -815,6 +918,7 @@ export class Store {
     try {
       await recover(this.root);
       await this.reload();
+      await pruneVersions(this.root, keepVersionsMs());
       return await fn();
     } finally {
       await handle.release();
@@ -923,6 +1027,11 @@ export class Store {
         for (const t of tmpCreated) await unlink(t).catch(() => {});
         throw systemError(err, `writing the lakehouse ${this.root} (nothing was committed)`);
       }
+      // The files this commit replaces stay readable, as they are, for the readers that started before it.
+      for (const e of written) {
+        const old = reg.entries[entryKey(e.venue, e.symbol)];
+        if (old && old.checksum !== e.checksum) await keepVersion(this.root, old);
+      }
       // The commit point: once journal.json exists, the commit will complete (here or on recovery).
       const journal: Journal = { started_at: new Date().toISOString(), pid: process.pid, renames };
       try {
@@ -997,7 +1106,9 @@ export class Store {
       await applyJournal(this.root, this.durable);
       for (const k of keys) {
         const e = this.reg.entries[k];
-        if (e) await unlink(join(this.root, e.file)).catch(() => {});
+        if (!e) continue;
+        await keepVersion(this.root, e); // a run that started before the removal still reads it
+        await unlink(join(this.root, e.file)).catch(() => {});
       }
       this.reg = next;
     }, lock);
@@ -1012,6 +1123,17 @@ export class Store {
       if (!known.has(rel) && !rel.includes(TMP_MARK)) out.push(rel);
     }
     return out.sort();
+  }
+
+  /** The superseded files kept for earlier readers (VERSIONS_DIR): how many, and their bytes. */
+  async keptVersions(): Promise<{ files: number; bytes: number }> {
+    let files = 0;
+    let bytes = 0;
+    for await (const f of walkFiles(join(this.root, VERSIONS_DIR))) {
+      files++;
+      bytes += await stat(f).then((st) => st.size, () => 0);
+    }
+    return { files, bytes };
   }
 
   async fileSize(rel: string): Promise<number> {

@@ -135,20 +135,57 @@ describe('a registry whose offsets or rows do not fit the file', () => {
   });
 });
 
-test('a file newer than the registry a reader started from, because a writer committed meanwhile, is LAKEHOUSE_CHANGED, not damage (found running imports beside runs)', async () => {
-  const { dir } = await store();
-  const reader = await openLakehouse(dir, { readOnly: true });
-  // An import commits a longer ETHUSDT (one more day) while the reader holds the older registry.
-  const csv = join(dir, '..', 'more');
+/** ETHUSDT's rows with one more day, as a CSV folder beside the store (`name`). */
+function oneMoreDay(dir: string, name: string, close?: string): { csv: string; rows: number } {
+  const csv = join(dir, '..', name);
   mkdirSync(csv);
   const rows = readFileSync(join(CRYPTO, 'ETHUSDT.csv'), 'utf8').trim().split('\n');
   const last = rows[rows.length - 1]!.split(',');
   const next = new Date(Date.parse(`${last[0]}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
-  writeFileSync(join(csv, 'ETHUSDT.csv'), [...rows, [next, ...last.slice(1)].join(',')].join('\n') + '\n');
-  const writer = await openLakehouse(dir, { create: true });
-  await writer.importCsv(csv, { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot', replace: true });
-  await expect(reader.readOhlcv('ETHUSDT', 'binance_spot')).rejects.toMatchObject({ code: 'LAKEHOUSE_CHANGED', message: expect.stringContaining('was written (a commit) while this run read it') });
-  // A reader opened after the commit reads it, and the folder verifies.
-  expect((await (await openLakehouse(dir, { readOnly: true })).readOhlcv('ETHUSDT', 'binance_spot')).date.length).toBe(rows.length);
-  // (Damage with no commit since stays LAKEHOUSE_CORRUPT: the tests above.)
+  const cells = [next, ...last.slice(1)];
+  if (close) cells[4] = close;
+  writeFileSync(join(csv, 'ETHUSDT.csv'), [...rows, cells.join(',')].join('\n') + '\n');
+  return { csv, rows: rows.length };
+}
+
+describe('a reader that started before a commit (found running imports beside runs)', () => {
+  const env = process.env.FRACTAL_LAKEHOUSE_KEEP_VERSIONS;
+  afterEach(() => {
+    if (env === undefined) delete process.env.FRACTAL_LAKEHOUSE_KEEP_VERSIONS;
+    else process.env.FRACTAL_LAKEHOUSE_KEEP_VERSIONS = env;
+  });
+
+  test('reads the version its registry names, kept aside by the commit that replaced it, whole: every column, the returns', async () => {
+    const { dir } = await store();
+    const reader = await openLakehouse(dir, { readOnly: true });
+    const before = await (await openLakehouse(dir, { readOnly: true })).readOhlcv('ETHUSDT', 'binance_spot');
+    const want = { date: Array.from(before.date), open: Array.from(before.open), close: Array.from(before.close) };
+    // An import commits a longer ETHUSDT (one more day) while the reader holds the older registry.
+    const { csv, rows } = oneMoreDay(dir, 'more');
+    const writer = await openLakehouse(dir, { create: true });
+    await writer.importCsv(csv, { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot', replace: true });
+    const got = await reader.readOhlcv('ETHUSDT', 'binance_spot');
+    expect({ date: Array.from(got.date), open: Array.from(got.open), close: Array.from(got.close) }).toEqual(want);
+    expect(got.date.length).toBe(rows - 1);
+    const r = await reader.readReturns({ symbols: ['ETHUSDT', 'BTCUSDT'], venue: 'binance_spot', end: '2030-01-01' });
+    expect(r.dates[r.dates.length - 1]).toBe(want.date[want.date.length - 1]);
+    // A reader opened after the commit reads the new version, and the folder verifies (a kept version is no orphan).
+    expect((await (await openLakehouse(dir, { readOnly: true })).readOhlcv('ETHUSDT', 'binance_spot')).date.length).toBe(rows);
+    const after = await openLakehouse(dir, { readOnly: true });
+    const v = await after.verify();
+    expect({ ok: v.ok, orphans: v.orphans }).toEqual({ ok: true, orphans: [] });
+    expect((await after.keptVersions()).files).toBe(1); // what `lakehouse status` reports
+  });
+
+  test('a version no longer kept (FRACTAL_LAKEHOUSE_KEEP_VERSIONS hours, pruned by a later writer) is LAKEHOUSE_CHANGED, not damage', async () => {
+    const { dir } = await store();
+    const reader = await openLakehouse(dir, { readOnly: true });
+    process.env.FRACTAL_LAKEHOUSE_KEEP_VERSIONS = '0';
+    const writer = await openLakehouse(dir, { create: true });
+    await writer.importCsv(oneMoreDay(dir, 'more').csv, { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot', replace: true });
+    // The next commit prunes what the first kept (0 hours).
+    await writer.importCsv(oneMoreDay(dir, 'other', '1234.5').csv, { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot', replace: true });
+    await expect(reader.readOhlcv('ETHUSDT', 'binance_spot')).rejects.toMatchObject({ code: 'LAKEHOUSE_CHANGED', message: expect.stringContaining('was written (a commit) while this run read it') });
+    // (Damage with no commit since stays LAKEHOUSE_CORRUPT: the tests above.)
+  });
 });
