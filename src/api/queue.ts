@@ -26,9 +26,17 @@ export interface WorkerStartOptions extends QueueConnectionOptions {
   out?: string;
   /** A job's lock: a dead worker's job is taken over after about this long (30000 ms). */
   lockMs?: number;
-  /** On SIGTERM, how long running jobs may take before they go back to the queue (60000 ms). */
+  /**
+   * On SIGTERM (or `signal`), how long running jobs may take before they go back to the queue (60000 ms). Past it the
+   * process exits: the runs still going in it cannot be stopped otherwise, and must not write on while another
+   * worker takes their jobs.
+   */
   drainMs?: number;
   log?: (message: string) => void;
+  /** Aborting it drains the worker as SIGTERM does; the promise then resolves (0) once it has stopped. */
+  signal?: AbortSignal;
+  /** Whether SIGTERM and SIGINT drain the worker (true); false leaves the process's signals to the program. */
+  handleSignals?: boolean;
 }
 
 async function connected(o: QueueConnectionOptions): Promise<string> {
@@ -38,7 +46,10 @@ async function connected(o: QueueConnectionOptions): Promise<string> {
   return url;
 }
 
-/** Runs a worker until SIGTERM or SIGINT (which drain it); resolves to the process exit code. */
+/**
+ * Runs a worker until SIGTERM or SIGINT (unless `handleSignals: false`) or until `signal` is aborted, which drain it;
+ * resolves to the process exit code once it has stopped.
+ */
 export async function startWorker(o: WorkerStartOptions): Promise<number> {
   const url = await connected(o);
   const { runWorker } = await import('../exec/queue-worker.js');
@@ -51,6 +62,8 @@ export async function startWorker(o: WorkerStartOptions): Promise<number> {
     lockMs: o.lockMs ?? 30_000,
     drainMs: o.drainMs ?? 60_000,
     log: o.log ?? (() => {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.handleSignals !== undefined ? { handleSignals: o.handleSignals } : {}),
   });
 }
 

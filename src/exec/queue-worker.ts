@@ -37,6 +37,10 @@ export interface WorkerOptions {
   /** SIGTERM: how long running jobs may take to finish before they are put back in the queue. */
   drainMs: number;
   log: (m: string) => void;
+  /** Drains the worker as SIGTERM does when aborted (a program that runs a worker among other work). */
+  signal?: AbortSignal;
+  /** Whether SIGTERM and SIGINT drain it (default true); false leaves the process's signals to the program. */
+  handleSignals?: boolean;
 }
 
 const registry = builtinRegistry();
@@ -164,9 +168,13 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
 
   return new Promise<number>((done) => {
     let stopping = false;
+    const onTerm = () => void stop('SIGTERM');
+    const onInt = () => void stop('SIGINT');
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
       o.log(`${signal}: draining (${active.size} running; at most ${Math.round(o.drainMs / 1000)} s)`);
       const closed = worker.close().then(() => true);
       const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), o.drainMs).unref());
@@ -186,7 +194,11 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       o.log('worker stopped');
       done(0);
     };
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    process.once('SIGINT', () => void stop('SIGINT'));
+    if (o.handleSignals !== false) {
+      process.once('SIGTERM', onTerm);
+      process.once('SIGINT', onInt);
+    }
+    if (o.signal?.aborted) void stop('stop requested');
+    else o.signal?.addEventListener('abort', () => void stop('stop requested'), { once: true });
   });
 }

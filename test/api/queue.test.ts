@@ -3,8 +3,12 @@
  * catalogue's codes; the working paths (workers, flows, status) are exercised against a real redis-server by
  * test/distributed/*, whose CLI commands are shells over these functions.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { bullmqExecutors, FractalError, queueStatus, startWorker } from '../../src/api/index.js';
+import { RedisServer } from '../distributed/harness.js';
 
 /** A port nothing listens on: bind an ephemeral one and close it. */
 async function deadPort(): Promise<number> {
@@ -35,4 +39,26 @@ describe('distributed runs from code', () => {
     expect((err as FractalError).code).toBe('QUEUE_UNREACHABLE');
     expect((err as FractalError).message).toContain(redis);
   });
+
+  it('a worker a program starts stops when its signal is aborted, and leaves the process\'s signals alone when asked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fractal-api-worker-'));
+    const server = new RedisServer(dir);
+    try {
+      await server.start();
+      const listeners = [process.listenerCount('SIGTERM'), process.listenerCount('SIGINT')];
+      const stop = new AbortController();
+      const lines: string[] = [];
+      let started!: () => void;
+      const ready = new Promise<void>((r) => (started = r));
+      const worker = startWorker({ redis: server.url, lakehouse: join(dir, 'lh'), out: join(dir, 'runs'), signal: stop.signal, handleSignals: false, log: (m) => (lines.push(m), /^worker /.test(m) && started()) });
+      await ready;
+      expect([process.listenerCount('SIGTERM'), process.listenerCount('SIGINT')]).toEqual(listeners);
+      stop.abort();
+      await expect(worker).resolves.toBe(0);
+      expect(lines.slice(-2)).toEqual(['stop requested: draining (0 running; at most 60 s)', 'worker stopped']);
+    } finally {
+      await server.stop('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
