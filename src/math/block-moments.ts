@@ -19,10 +19,11 @@
  *
  * A fold B ⊕ X is one kernel pass (src/math/cross-products-wasm.ts accumulate): the block's rows, centred, and the
  * row √(n_X b / n) δ are added to X's packed triangle entry by entry, in place for the prefix; a run of suffixes is
- * one pass too, storing the running sums where a suffix is kept. So a window costs about one block of products for
- * the prefix, one to one and a half for the suffixes (those at multiples of a spacing c are kept, as memory allows:
- * every second at 2000 symbols, none at 5000, whose window folds its suffix from scratch) and one pass that merges S
- * and P fused with the conversion to correlations.
+ * one pass too, storing the running sums where a suffix is kept. So a window costs one block of products for the
+ * prefix, and for the suffixes as many as the kept ones leave to fold (those at multiples of a spacing c are kept,
+ * as memory allows: windows of 12 blocks moving one a decision fold 1.9 blocks in all with every suffix kept (c = 1:
+ * 1000 symbols), 4 with one (c = 6: 2000 symbols) and 6.5 with none (5000 symbols, whose window folds its suffix
+ * from scratch)), and one pass that merges S and P fused with the conversion to correlations.
  *
  * A fold adds B's rows onto X's running sums in row order, so a window's bits depend on the fixed order of its
  * folds (the prefix left to right, the suffix right to left, then S ⊕ P), which depends on the window alone; a
@@ -52,10 +53,13 @@ const PASS_ROWS = 2;
 /** The packed triangles one window length may keep at most, in bytes: beyond, the direct path. */
 const MEMORY_BUDGET = 256 * 2 ** 20;
 /**
- * Of which the suffixes kept for later windows (beyond a window's own two triangles, its suffix and the prefix):
- * 5 triangles at 2000 symbols, every second suffix, 7 triangles in all (the two stacks kept 8 before).
+ * Of which the suffixes kept for later windows (beyond a window's own two triangles, its suffix and the prefix): one
+ * triangle at 2000 symbols (16 MB: the suffix halfway along the group), 3 in all per thread. Each kept triangle is
+ * memory first touched once per thread, and on this machine that costs what the folds it saves do: at 2000 symbols,
+ * budgets of 16, 32, 48 and 96 MiB ran the walk-forward job in the same time within noise (4.2-4.3 s; 96 MiB
+ * 4.3-4.6 s) at peak RSS 525, 550, 585 and 645 MiB (alternating runs, 2 cores); the smallest was kept.
  */
-const KEEP_BUDGET = 96 * 2 ** 20;
+const KEEP_BUDGET = 16 * 2 ** 20;
 
 /**
  * Blocks folded per decision, on average over a run of windows of G blocks moving `shift` blocks a decision, when

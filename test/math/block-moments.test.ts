@@ -249,9 +249,11 @@ test('windows off the grid, too short for it to pay, or too big for its memory t
   expect(gridWorthIt({ block: 2, step: 2, starts: [] }, 6, 50)).toBe(false);
   expect(gridWorthIt(grid, 250, 2000)).toBe(false);
   expect(gridWorthIt(grid, 21, 2000)).toBe(false);
-  // Several lookbacks share one budget per thread, taken in their order: at 2000 columns (16 MB a triangle) 63 rows
-  // keep 4 triangles and 126 rows 7, so 252 rows (7 more) no longer fit 256 MB; at 5000 (100 MB) only the first does.
-  expect([63, 126, 252].map((rows) => gridWorthIt(grid, rows, 2000, [63, 126, 252]))).toEqual([true, true, false]);
+  // Several lookbacks share one budget per thread, taken in their order: at 4000 columns (64 MB a triangle, none kept
+  // beside a window's own two) 63 and 126 rows take 4 triangles, so 252 rows (2 more) no longer fit 256 MiB; at 2000
+  // (16 MB, 3 triangles a length) all three do; at 5000 (100 MB) only the first does.
+  expect([63, 126, 252].map((rows) => gridWorthIt(grid, rows, 4000, [63, 126, 252]))).toEqual([true, true, false]);
+  expect([63, 126, 252].map((rows) => gridWorthIt(grid, rows, 2000, [63, 126, 252]))).toEqual([true, true, true]);
   expect([63, 126, 252].map((rows) => gridWorthIt(grid, rows, 5000, [63, 126, 252]))).toEqual([true, false, false]);
   expect([63, 126, 252].map((rows) => gridWorthIt(grid, rows, 500, [63, 126, 252]))).toEqual([true, true, true]);
   // The order decides which one fits, whatever order the windows come in.
