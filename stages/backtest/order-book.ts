@@ -115,19 +115,26 @@ export function runOrderBook(panel: BarPanel, path: DecisionPath, s: OrderBookSe
       if (Number.isFinite(c) && c > 0) scale[j] = mark[j] === c * scale[j] ? scale[j] : mark[j] / c;
     }
   };
+  // The first day on which any symbol of the panel printed a volume on a bar: from then on the data is known to carry
+  // volumes (before it, and in data without any, nothing is known to cap by).
+  let firstVolumeDay = Infinity;
+  for (let j = 0; j < n; j++)
+    for (let t = 0; t < Math.min(T, firstVolumeDay); t++)
+      if (Number.isFinite(panel.volume[j * T + t]) && Number.isFinite(panel.close[j * T + t])) {
+        firstVolumeDay = t;
+        break;
+      }
   /**
-   * The symbol's last finite volume on a bar before day t; 0 when none came before (nothing known yet to take part
-   * in); NaN when the symbol has no volume data at all (not capped, as documented).
+   * The symbol's last finite volume on a bar before day t, what is known of it then; when it has none yet, 0 (nothing
+   * to take part in) if the data is known by then to carry volumes, else NaN (not capped, as documented). Decided
+   * from the days before t alone: whether the symbol prints a volume later must not change a fill today.
    */
-  const hasVolume = new Map<number, boolean>();
   const lastVolumeBefore = (j: number, t: number): number => {
-    if (!hasVolume.has(j)) hasVolume.set(j, panel.volume.subarray(j * T, (j + 1) * T).some(Number.isFinite));
-    if (!hasVolume.get(j)) return NaN;
     for (let u = t - 1; u >= 0; u--) {
       const v = panel.volume[j * T + u];
       if (Number.isFinite(v) && Number.isFinite(panel.close[j * T + u])) return v;
     }
-    return 0;
+    return firstVolumeDay < t ? 0 : NaN;
   };
   const floorToLot = (q: number, lot: number) => (lot > 0 ? Math.floor(q / lot + 1e-9) * lot : q);
   // An open moved beyond the toxic threshold from the last booked price, either way, is not trusted (a bad print
@@ -167,9 +174,11 @@ export function runOrderBook(panel: BarPanel, path: DecisionPath, s: OrderBookSe
       let qty = o.remaining;
       if (s.maxParticipation !== undefined) {
         // At the open the day's volume is not known yet: an open fill takes part in the symbol's last bar's volume
-        // before it, the last one known then (a close fill in its own day's, known by the close). None known yet (a
-        // listing day's open): nothing to take part in, and the order waits for a bar whose volume is known.
-        const vol = at === 'open' ? lastVolumeBefore(j, t) : panel.volume[j * T + t];
+        // before it, the last one known then (a close fill in its own day's, known by the close, or the last one known
+        // when its bar has none). None known yet (a listing day's open) in data known to carry volumes: nothing to
+        // take part in, and the order waits for a bar whose volume is known; in data without any so far: not capped.
+        const today = panel.volume[j * T + t];
+        const vol = at === 'close' && Number.isFinite(today) ? today : lastVolumeBefore(j, t);
         if (!hasBar) {
           // No bar, no volume to take part in: only a reduction fills, at the last price (a delisted name exits).
           if (!reduces) {

@@ -72,3 +72,16 @@ test('an open beyond the toxic threshold of the last booked price is not trusted
   const fills = s.ledger!.fills.filter((f) => f.date === DAYS[3]);
   expect(fills).toEqual([expect.objectContaining({ at: 'close', reference_price: 102.8 })]);
 });
+
+test('the participation cap at an open is decided by the volumes known before it: a later volume changes nothing today', () => {
+  // No volume on any bar up to day 4; day 5 prints one (or not). The sale due at day 3's open must fill the same way.
+  const fillsOnDay3 = (later: number) => {
+    const p = panel(102.8);
+    p.volume = Float64Array.from([NaN, NaN, NaN, NaN, NaN, later]);
+    return runOrderBook(p, path, { ...settings, maxParticipation: 0.5 }).ledger!.fills.filter((f) => f.date === DAYS[3]);
+  };
+  const without = fillsOnDay3(NaN);
+  // Nothing known to cap by: the whole sale fills at the open.
+  expect(without).toEqual([expect.objectContaining({ at: 'open', quantity: 100 })]);
+  expect(fillsOnDay3(1e9)).toEqual(without);
+});
