@@ -19,6 +19,7 @@ import type { DecideHere, ReplayBase, ReplayJob, ReplaySetup, ReplayWorkers } fr
 import type { ReplayOutcome } from '../pipeline/replay.js';
 import type { DataSource } from '../core/plugin.js';
 import { shareDecoded } from '../lakehouse/shared-series.js';
+import { lakehousePins } from '../lakehouse/pins.js';
 import { adoptSpans, type PlainSpan } from '../util/tracing.js';
 import { decideClaimed, ReplayClaims } from './replay-claims.js';
 
@@ -115,6 +116,8 @@ async function replayInPool(
   };
   // The market this thread has read, once in shared memory for every worker (not re-read and re-decoded in each).
   const shared = owners.length ? shareDecoded() : undefined;
+  // The lakehouse versions this run reads: a worker opening the lakehouse itself would read registry.json as it is now.
+  const pins = lakehousePins();
   // Set when a share fails: nothing more is handed out, and this thread stops before its next decision.
   const failed = new AbortController();
   const fail = (err: unknown) => {
@@ -132,7 +135,7 @@ async function replayInPool(
     worker.onDecided = decided;
     // It has work now: the process waits for it.
     worker.w.ref();
-    worker.w.postMessage({ ...job, dates, claims: { buffer: claims.buffer, own }, ...(shared ? { shared } : {}) } satisfies ReplayJob);
+    worker.w.postMessage({ ...job, dates, claims: { buffer: claims.buffer, own }, ...(shared ? { shared } : {}), pins } satisfies ReplayJob);
     return { worker, sources: worker.result.catch((err: unknown) => (ending && worker.decisions === 0 ? [] : fail(err))) };
   };
   const inThisThread = async (): Promise<void> => {

@@ -12,6 +12,7 @@ import { createContainer } from '../pipeline/container.js';
 import { serialiseError } from '../core/errors.js';
 import { PipelineFactory, type BuiltPipeline } from '../pipeline/factory.js';
 import { adoptSharedSeries } from '../lakehouse/shared-series.js';
+import { withLakehousePins } from '../lakehouse/pins.js';
 import { quietEnv, replayOutcome, replayServices } from '../pipeline/replay.js';
 import type { DataSource, StageEnv } from '../core/plugin.js';
 import type { PluginRegistry } from '../core/registry.js';
@@ -40,6 +41,11 @@ rebuilt.catch(() => {});
 
 async function replay(job: ReplayJob): Promise<void> {
   adoptSharedSeries(job.shared);
+  // The run's versions of its lakehouses (src/lakehouse/pins.ts), not registry.json as it is by now.
+  await withLakehousePins(() => decide(job), job.pins ?? []);
+}
+
+async function decide(job: ReplayJob): Promise<void> {
   // A traced run hands its context with the job: this batch is a span of its trace, handed back when done.
   if (job.trace?.traceparent) await startTracing({ collect: true });
   try {

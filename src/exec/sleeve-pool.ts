@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { ChildRun } from '../core/plugin.js';
 import type { SleeveTask } from '../pipeline/executor.js';
 import { adoptSpans, type PlainSpan } from '../util/tracing.js';
+import { lakehousePins, type PinnedRegistry } from '../lakehouse/pins.js';
 
 const what = (t: SleeveTask) => `${t.folderName ? 'cell' : 'sleeve'} ${t.name}`;
 
@@ -25,6 +26,8 @@ export const sleevePoolAvailable = (): boolean => workerUrl.protocol === 'file:'
  */
 export async function runSleevesInPool(tasks: SleeveTask[], threads: number, onDone: (done: number) => void, failures: 'stop' | 'record' = 'stop'): Promise<ChildRun[]> {
   const out: ChildRun[] = new Array(tasks.length);
+  // The lakehouse versions the parent run reads (src/lakehouse/pins.ts): its children read the same ones.
+  const pins = lakehousePins();
   const live = new Set<Worker>();
   let next = 0;
   let done = 0;
@@ -62,7 +65,7 @@ export async function runSleevesInPool(tasks: SleeveTask[], threads: number, onD
       w.on('message', onMessage);
       w.once('error', onError);
       w.once('exit', onExit);
-      w.postMessage(tasks[i]);
+      w.postMessage({ ...tasks[i], pins });
     });
   const lanes = Array.from({ length: Math.min(threads, tasks.length) }, async () => {
     let w: Worker | undefined;

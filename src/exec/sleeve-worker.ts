@@ -7,6 +7,7 @@ import { executePipeline } from '../pipeline/runner.js';
 import { childRunOf } from '../pipeline/sleeve-result.js';
 import type { CellJob, SleeveTask } from '../pipeline/executor.js';
 import { collectedSpans, startTracing, withSpan, withTraceContext } from '../util/tracing.js';
+import { withLakehousePins, type PinnedRegistry } from '../lakehouse/pins.js';
 
 const registry = builtinRegistry();
 
@@ -36,4 +37,5 @@ async function runTask(t: SleeveTask): Promise<void> {
   }
 }
 
-parentPort!.on('message', (t: SleeveTask) => void runTask(t));
+// A child run reads the lakehouse versions its parent run reads (src/lakehouse/pins.ts).
+parentPort!.on('message', (t: SleeveTask & { pins?: PinnedRegistry[] }) => void withLakehousePins(() => runTask(t), t.pins ?? []));

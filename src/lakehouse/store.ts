@@ -32,6 +32,7 @@ import { dayFromIso, isoFromDay } from '../util/dates.js';
 import type { Ohlcv } from './ohlcv.js';
 import { DEFERRED_COLUMNS, inSharedMemory, noteDecoded, seriesAt, sharedBytes, sharedSeriesFor, withDeferredColumns } from './shared-series.js';
 import { codeOf, messageOf } from '../util/thrown.js';
+import { pinnedRegistry, pinRegistry } from './pins.js';
 
 export const SYMBOLS_FILE = 'symbols.arrow';
 export const JOURNAL_FILE = 'journal.json';
@@ -64,18 +65,23 @@ export const ohlcvPath = (venue: string, symbol: string) => `${OHLCV_DIR}/${venu
 /**
  * Data files a commit replaced (or a removal took out), kept for the readers that started before it: a run holds the
  * registry it opened and reads the files it names, and finds a replaced one here, under
- * `versions/<venue>/<SYMBOL>.<first 16 hex digits of its checksum>.arrow`. A hard link made before the commit point,
- * so the kept file is the very inode the reader's registry stamps (no copy, no hash to trust it). Each writer removes
+ * `versions/<venue>/<SYMBOL>.<first 16 hex digits of its checksum>.<inode>.arrow`. A hard link made before the commit
+ * point, so the kept file is the very inode the reader's registry stamps (no copy, no hash to trust it); the inode in
+ * the name tells apart the same bytes written again by a later commit (another file, another stamp). Each writer removes
  * the versions older than FRACTAL_LAKEHOUSE_KEEP_VERSIONS hours (24): a run still reading one after that fails
  * with LAKEHOUSE_CHANGED, as every run did before versions were kept.
  */
 export const VERSIONS_DIR = 'versions';
 
-/** Where entry `e`'s file is kept once a commit replaces it; undefined for a file outside ohlcv/ or an odd checksum. */
-export function versionPath(e: Pick<RegistryEntry, 'file' | 'checksum'>): string | undefined {
+/**
+ * Where entry `e`'s file is kept once a commit replaces it; undefined for a file outside ohlcv/, an odd checksum, or
+ * an entry without a stamp (a store written before stamps: its readers hash every file anyway).
+ */
+export function versionPath(e: Pick<RegistryEntry, 'file' | 'checksum' | 'stamp'>): string | undefined {
   const hex = /^sha256:([0-9a-f]{16})/.exec(e.checksum)?.[1];
-  if (!hex || !e.file.startsWith(`${OHLCV_DIR}/`) || !e.file.endsWith('.arrow')) return undefined;
-  return `${VERSIONS_DIR}/${e.file.slice(OHLCV_DIR.length + 1, -'.arrow'.length)}.${hex}.arrow`;
+  const ino = e.stamp?.ino;
+  if (!hex || typeof ino !== 'string' || !/^\d+$/.test(ino) || !e.file.startsWith(`${OHLCV_DIR}/`) || !e.file.endsWith('.arrow')) return undefined;
+  return `${VERSIONS_DIR}/${e.file.slice(OHLCV_DIR.length + 1, -'.arrow'.length)}.${hex}.${ino}.arrow`;
 }
 
 /** How long superseded versions are kept, in milliseconds (FRACTAL_LAKEHOUSE_KEEP_VERSIONS hours, default 24). */
@@ -211,12 +217,12 @@ function readFileInto(e: RegistryEntry, path: string, into: (size: number) => Ui
 
 /**
  * A registered file's bytes, opened, stat'ed and read once (into `into(size)`); `hashed` says whether its checksum
- * was checked.
+ * was checked (always with `hashAlways`: a caller that found the file unlike its stamp a moment ago).
  */
-function readChecked(e: RegistryEntry, path: string, key: string, into: (size: number) => Uint8Array = (size) => Buffer.allocUnsafe(size)): { buf: Uint8Array; hashed: boolean } {
+function readChecked(e: RegistryEntry, path: string, key: string, into: (size: number) => Uint8Array = (size) => Buffer.allocUnsafe(size), hashAlways = false): { buf: Uint8Array; hashed: boolean } {
   try {
     const { bytes, st } = readFileInto(e, path, into);
-    const hashed = verifyEveryRead() || !trustedStamp(e.stamp, st);
+    const hashed = hashAlways || verifyEveryRead() || !trustedStamp(e.stamp, st);
     if (hashed) checkBytes(bytes, e, path, key);
     return { buf: bytes, hashed };
   } catch (err) {
@@ -337,7 +343,7 @@ function fillDeferred(e: RegistryEntry, path: string, key: string, views: Pick<O
   } catch (err) {
     throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${messageOf(err)}`, repairHint(path), { cause: err });
   }
-  const { buf } = readChecked({ ...e, stamp: undefined }, path, key, scratchOf); // no stamp: hashed
+  const { buf } = readChecked(e, path, key, scratchOf, true);
   const data = decodeChecked(buf, e, path, key, true);
   for (const c of DEFERRED_COLUMNS) views[c].set(data[c]);
 }
@@ -583,12 +589,19 @@ async function keepVersion(root: string, e: RegistryEntry): Promise<void> {
   const rel = versionPath(e);
   if (!rel) return;
   try {
+    // Only the file the entry stamps (a file replaced by hand since is not that version).
+    if (String((await stat(join(root, e.file), { bigint: true })).ino) !== e.stamp?.ino) return;
     await mkdir(dirname(join(root, rel)), { recursive: true });
     await link(join(root, e.file), join(root, rel));
-  } catch {
-    /* already kept (the same version), the file is gone, or no links here */
+  } catch (err) {
+    const code = codeOf(err);
+    if (code === 'EEXIST' || code === 'ENOENT') return; // kept already (this very inode), or the file is gone
+    if (!warnedKeep) process.emitWarning(`the lakehouse ${root} could not keep ${e.file} for the runs that started before this commit (${code ?? messageOf(err)}): such a run fails with LAKEHOUSE_CHANGED`, { code: 'FRACTAL_LAKEHOUSE_VERSIONS' });
+    warnedKeep = true;
   }
 }
+/** A failure to keep versions is said once per process (a file system without hard links fails every one). */
+let warnedKeep = false;
 
 /**
  * Removes kept versions superseded longer than `keepMs` ago (a file's ctime: the replacing rename or the removal
@@ -789,9 +802,16 @@ export class Store {
       if (st && !st.isDirectory()) throw inputError('LAKEHOUSE_NOT_A_FOLDER', `the lakehouse path ${root} is not a folder (${p} is a file)`, 'Point --lakehouse / FRACTAL_LAKEHOUSE at a folder.');
       if (st || dirname(p) === p) break;
     }
+    // A run reads one version of a lakehouse however often it opens it (pins.ts).
+    const pinned = readOnly ? pinnedRegistry(root) : undefined;
+    if (pinned) return new Store(root, readOnly, pinned.registry, opts.durable ?? true, pinned.stamp);
     // Taken before the registry is read: a commit between the two is then seen as a change, not missed.
     const stamp = registryStamp(root);
     let reg = await loadRegistry(root);
+    if (reg && readOnly) {
+      const pin = pinRegistry({ root, registry: reg, stamp });
+      return new Store(root, readOnly, pin.registry, opts.durable ?? true, pin.stamp);
+    }
     if (!reg) {
       if (readOnly || opts.create === false) {
         const why = (await exists(root)) ? 'has no registry.json' : 'does not exist';
@@ -1102,13 +1122,13 @@ export class Store {
       const symTmp = await writeTemp(join(this.root, SYMBOLS_FILE), encodeSymbols(all), this.durable);
       const regTmp = await writeTemp(join(this.root, REGISTRY_FILE), `${JSON.stringify(next, null, 1)}\n`, this.durable);
       const rel = (p: string) => p.slice(this.root.length + 1);
+      // Kept before the commit point, as a commit keeps what it replaces: a run that started before still reads them.
+      for (const k of keys) if (this.reg.entries[k]) await keepVersion(this.root, this.reg.entries[k]);
       await writeFileAtomic(join(this.root, JOURNAL_FILE), JSON.stringify({ started_at: new Date().toISOString(), pid: process.pid, renames: [[rel(symTmp), SYMBOLS_FILE], [rel(regTmp), REGISTRY_FILE]] }), this.durable);
       await applyJournal(this.root, this.durable);
       for (const k of keys) {
         const e = this.reg.entries[k];
-        if (!e) continue;
-        await keepVersion(this.root, e); // a run that started before the removal still reads it
-        await unlink(join(this.root, e.file)).catch(() => {});
+        if (e) await unlink(join(this.root, e.file)).catch(() => {});
       }
       this.reg = next;
     }, lock);

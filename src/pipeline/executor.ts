@@ -15,6 +15,7 @@ import type { TraceCarrier } from '../util/tracing.js';
 import type { Manifest } from '../runs/manifest.js';
 import type { ReplayOptions, ReplayOutcome } from './replay.js';
 import type { SharedSeries } from '../lakehouse/shared-series.js';
+import type { PinnedRegistry } from '../lakehouse/pins.js';
 
 /** What a replay worker rebuilds the run's pipeline from: known as the run starts, before any date is. */
 export interface ReplaySetup {
@@ -41,10 +42,12 @@ export interface ReplayJob {
   shared?: SharedSeries;
   /** The trace context of the run's span (src/util/tracing.ts): the batch's span joins the run's trace. */
   trace?: TraceCarrier;
+  /** The lakehouse registries the run reads (src/lakehouse/pins.ts): the worker reads the same versions. */
+  pins?: PinnedRegistry[];
 }
 
-/** A replay job as the runner states it: the pool adds the dates, how they are shared out and the shared market. */
-export type ReplayBase = Omit<ReplayJob, 'dates' | 'claims' | 'shared'>;
+/** A replay job as the runner states it: the pool adds the dates, how they are shared out, the shared market and the pins. */
+export type ReplayBase = Omit<ReplayJob, 'dates' | 'claims' | 'shared' | 'pins'>;
 
 /**
  * Replay workers started for one run (Executors.replay.start): each loads the engine and rebuilds the pipeline, then

@@ -31,6 +31,7 @@ import { CheckpointWriter, contextFields as contextFieldsOf } from '../runs/chec
 import { injectTraceContext, withSpan, withTimedSpan, type Attributes, type Span } from '../util/tracing.js';
 import { checkpointOf, prefixHashes, restoreReused, type ReusePlan } from './reuse.js';
 import { messageOf } from '../util/thrown.js';
+import { withLakehousePins } from '../lakehouse/pins.js';
 
 export interface RunOptions {
   outRoot: string;
@@ -172,13 +173,14 @@ export async function runPipeline(v: ValidationResult, opts: RunOptions): Promis
  */
 export async function executePipeline(v: ValidationResult, opts: RunOptions): Promise<{ summary: RunSummary; context: AnyContext }> {
   const attributes: Attributes = { 'fractal.pipeline.name': v.resolved?.name ?? '', 'fractal.pipeline.kind': v.resolved?.pipeline ?? '', 'fractal.config_hash': v.hash ?? '', 'fractal.child_run': Boolean(opts.finalPrefixes) };
-  return withSpan(`run ${v.resolved?.name ?? v.file}`, attributes, async (span) => {
+  // One version of each lakehouse for the whole run, its worker threads and child runs included (src/lakehouse/pins.ts).
+  return withLakehousePins(() => withSpan(`run ${v.resolved?.name ?? v.file}`, attributes, async (span) => {
     const r = await runValidated(v, opts);
     const s = r.summary;
     span.setAttributes({ 'fractal.run_id': s.run_id, 'fractal.data_hash': s.data_hash ?? '', 'fractal.outcome': s.outcome, 'fractal.folder': s.folder, ...(s.error ? { 'fractal.error.code': s.error.code } : {}) });
     if (s.outcome !== 'succeeded') span.setStatus({ code: 2, message: s.error?.message ?? 'failed' });
     return r;
-  });
+  }));
 }
 
 async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ summary: RunSummary; context: AnyContext }> {

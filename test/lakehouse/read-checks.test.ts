@@ -9,6 +9,7 @@ import { copyFileSync, closeSync, mkdirSync, openSync, readFileSync, statSync, w
 import { join } from 'node:path';
 import { openLakehouse } from '../../src/lakehouse/index.js';
 import { readCounters } from '../../src/lakehouse/store.js';
+import { lakehousePins, withLakehousePins } from '../../src/lakehouse/pins.js';
 import type { Registry, RegistryEntry } from '../../src/lakehouse/registry.js';
 import { CRYPTO, tempDir } from './helpers.js';
 
@@ -175,6 +176,38 @@ describe('a reader that started before a commit (found running imports beside ru
     const v = await after.verify();
     expect({ ok: v.ok, orphans: v.orphans }).toEqual({ ok: true, orphans: [] });
     expect((await after.keptVersions()).files).toBe(1); // what `lakehouse status` reports
+  });
+
+  test('the same bytes written again later are another version: a reader of the second one still finds it kept (A, B, A, B)', async () => {
+    const { dir } = await store();
+    const writer = await openLakehouse(dir, { create: true });
+    const a = join(dir, '..', 'a');
+    mkdirSync(a);
+    copyFileSync(join(CRYPTO, 'ETHUSDT.csv'), join(a, 'ETHUSDT.csv'));
+    const b = oneMoreDay(dir, 'b').csv;
+    const put = (csv: string) => writer.importCsv(csv, { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot', replace: true });
+    await put(b);
+    await put(a); // A's bytes again: a new file (another inode) with A's checksum
+    const reader = await openLakehouse(dir, { readOnly: true });
+    await put(b);
+    const got = await reader.readOhlcv('ETHUSDT', 'binance_spot');
+    expect(got.date.length).toBe(readFileSync(join(CRYPTO, 'ETHUSDT.csv'), 'utf8').trim().split('\n').length - 1);
+    expect(Array.from(got.high).every(Number.isFinite)).toBe(true); // the deferred columns, from the kept file too
+  });
+
+  test('every read-only open inside a run reads the registry the run first read (src/lakehouse/pins.ts)', async () => {
+    const { dir } = await store();
+    const writer = await openLakehouse(dir, { create: true });
+    const { csv, rows } = oneMoreDay(dir, 'more');
+    const lengthIn = async () => (await (await openLakehouse(dir, { readOnly: true })).readOhlcv('ETHUSDT', 'binance_spot')).date.length;
+    const inRun = await withLakehousePins(async () => {
+      const first = await lengthIn();
+      await writer.importCsv(csv, { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot', replace: true });
+      // Another open in the same run (a scanner's data identity, a child run): the version the run started with.
+      return [first, await lengthIn(), lakehousePins().length];
+    });
+    expect(inRun).toEqual([rows - 1, rows - 1, 1]);
+    expect(await lengthIn()).toBe(rows); // outside any run: registry.json as it is now
   });
 
   test('a version no longer kept (FRACTAL_LAKEHOUSE_KEEP_VERSIONS hours, pruned by a later writer) is LAKEHOUSE_CHANGED, not damage', async () => {
