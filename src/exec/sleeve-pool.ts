@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { ChildRun } from '../core/plugin.js';
 import type { SleeveTask } from '../pipeline/executor.js';
 import { adoptSpans, type PlainSpan } from '../util/tracing.js';
-import { lakehousePins, type PinnedRegistry } from '../lakehouse/pins.js';
+import { lakehousePins } from '../lakehouse/pins.js';
 
 const what = (t: SleeveTask) => `${t.folderName ? 'cell' : 'sleeve'} ${t.name}`;
 
