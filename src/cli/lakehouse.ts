@@ -43,6 +43,13 @@ function printWrite(verb: string, lh: Lakehouse, rep: WriteReport): void {
   const degraded = rep.written.filter((w) => w.status !== 'STABLE');
   const venues = [...new Set(rep.written.map((w) => w.key.split('/')[0]))].join(', ');
   console.log(`${verb} ${rep.written.length} symbol(s) into ${lh.root}${venues ? ` (venue ${venues})` : ''}: ${rep.written.length - degraded.length} STABLE, ${degraded.length} DEGRADED`);
+  // What the write did: a daily append should say it added the day, and a re-import that it changed nothing.
+  const count = (c: string) => rep.written.filter((w) => w.change === c).length;
+  const changed = rep.written.filter((w) => w.change === 'changed');
+  const delta = changed.reduce((a, w) => a + w.rows - (w.rows_before ?? 0), 0);
+  console.log(`  ${count('new')} new, ${changed.length} changed${changed.length ? ` (${delta >= 0 ? '+' : ''}${delta} row(s) in all)` : ''}, ${count('unchanged')} unchanged`);
+  for (const w of changed.slice(0, 10)) console.log(`  changed ${w.key}: ${w.rows_before} -> ${w.rows} rows, now ${w.first_date}..${w.last_date}`);
+  if (changed.length > 10) console.log(`  … and ${changed.length - 10} more changed`);
   for (const d of degraded) console.log(`  DEGRADED ${d.key}: ${d.reasons.join('; ')}`);
 }
 

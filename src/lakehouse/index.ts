@@ -105,7 +105,11 @@ export interface WriteOptions {
 }
 
 export interface WriteReport {
-  written: { key: string; rows: number; first_date: string; last_date: string; status: string; reasons: string[] }[];
+  /**
+   * Each symbol written, and what the write did to it: `new`, `changed` (its bars differ: `rows_before` the rows it
+   * had) or `unchanged` (the same bars again).
+   */
+  written: { key: string; rows: number; first_date: string; last_date: string; status: string; reasons: string[]; change: 'new' | 'changed' | 'unchanged'; rows_before: number | null }[];
 }
 
 export interface IngestReport extends WriteReport {
@@ -188,9 +192,14 @@ async function sourceChange(store: { readEntry(e: RegistryEntry): Promise<Ohlcv>
   return `${parts.join(', ')} (first on ${isoFromDay(first!)})`;
 }
 
-function report(entries: RegistryEntry[]): WriteReport {
+function report(entries: RegistryEntry[], before: Map<string, RegistryEntry | undefined>): WriteReport {
   return {
-    written: entries.map((e) => ({ key: entryKey(e.venue, e.symbol), rows: e.rows, first_date: e.first_date, last_date: e.last_date, status: e.status, reasons: e.reasons })),
+    written: entries.map((e) => {
+      const key = entryKey(e.venue, e.symbol);
+      const old = before.get(key);
+      const change = !old ? 'new' : old.checksum === e.checksum ? 'unchanged' : 'changed';
+      return { key, rows: e.rows, first_date: e.first_date, last_date: e.last_date, status: e.status, reasons: e.reasons, change, rows_before: old ? old.rows : null };
+    }),
   };
 }
 
@@ -294,22 +303,24 @@ export class Lakehouse {
 
   // ------------------------------------------------------------------------------------------------------ writers
 
-  private commit(writes: SymbolWrite[], opts: WriteOptions, label: string) {
+  private async commit(writes: SymbolWrite[], opts: WriteOptions, label: string): Promise<WriteReport> {
+    const before = new Map<string, RegistryEntry | undefined>();
     const commitOpts: CommitOptions = {
       replace: opts.replace, lock: opts.lock, health: opts.health,
       onProgress: opts.progress ? (d, t) => opts.progress!(label, d, t) : undefined,
+      onWritten: (e, previous) => before.set(entryKey(e.venue, e.symbol), previous),
     };
-    return this.store.commit(writes, commitOpts);
+    return report(await this.store.commit(writes, commitOpts), before);
   }
 
   async seedSynthetic(opts: SyntheticOptions & WriteOptions = {}): Promise<WriteReport> {
     const { writes } = generateSynthetic(opts);
-    return report(await this.commit(writes, opts, 'writing synthetic'));
+    return this.commit(writes, opts, 'writing synthetic');
   }
 
   async importCsv(path: string, opts: CsvImportOptions & WriteOptions = {}): Promise<WriteReport> {
     const writes = await readCsvSource(path, { ...opts, onProgress: opts.progress ? (d, t) => opts.progress!('reading CSV', d, t) : undefined });
-    return report(await this.commit(writes, opts, 'writing'));
+    return this.commit(writes, opts, 'writing');
   }
 
   async ingestCcxt(opts: CcxtOptions & WriteOptions): Promise<IngestReport> {
@@ -318,8 +329,8 @@ export class Lakehouse {
     await this.store.reload();
     const fetched = await fetchCcxt({ ...opts, onProgress: opts.progress }, this.registry());
     // Merged with what is stored under the lock, so a concurrent writer's rows are kept.
-    const written = fetched.writes.length ? await this.commit(fetched.writes, opts, 'writing') : [];
-    return { ...report(written), upToDate: fetched.upToDate, requests: fetched.requests };
+    const written = fetched.writes.length ? await this.commit(fetched.writes, opts, 'writing') : { written: [] };
+    return { ...written, upToDate: fetched.upToDate, requests: fetched.requests };
   }
 
   /**

@@ -660,6 +660,8 @@ export interface CommitOptions {
   /** Progress while writing files. */
   onProgress?: (done: number, total: number) => void;
   nowMs?: number;
+  /** Each entry written with the one it replaces (undefined for a new symbol), as the commit found it under the lock. */
+  onWritten?: (entry: RegistryEntry, previous: RegistryEntry | undefined) => void;
 }
 
 function sameSource(a: SourceRef, b: SourceRef): boolean {
@@ -1065,6 +1067,7 @@ export class Store {
       await applyJournal(this.root, this.durable);
       this.reg = next;
       for (const e of written) this.readLog.delete(entryKey(e.venue, e.symbol));
+      if (opts.onWritten) for (const e of written) opts.onWritten(e, reg.entries[entryKey(e.venue, e.symbol)]);
       return written;
     }, opts.lock);
   }

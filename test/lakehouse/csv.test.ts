@@ -12,6 +12,7 @@ describe('CSV source on the real files', () => {
     const lh = await openLakehouse(dir);
     const rep = await lh.importCsv(CRYPTO, { layout: 'ohlcv' });
     expect(rep.written).toHaveLength(49);
+    expect(rep.written.every((w) => w.change === 'new' && w.rows_before === null)).toBe(true);
     const btc = await lh.readOhlcv('BTCUSDT');
     expect(btc.date.length).toBe(999);
     expect(iso(btc.date[0])).toBe('2022-06-12');
@@ -26,8 +27,24 @@ describe('CSV source on the real files', () => {
     expect(row).toMatchObject({ venue: 'csv', asset_type: 'spot', base: 'ETH', quote: 'USDT', source: 'csv', first_date: '2022-06-12', last_date: '2025-03-06', rows: 999 });
     // Re-importing the same files is allowed (same source) and changes nothing.
     const sums = Object.values(lh.registry().entries).map((e) => e.checksum);
-    await lh.importCsv(CRYPTO, { layout: 'ohlcv' });
+    const again = await lh.importCsv(CRYPTO, { layout: 'ohlcv' });
     expect(Object.values(lh.registry().entries).map((e) => e.checksum)).toEqual(sums);
+    expect(again.written.every((w) => w.change === 'unchanged' && w.rows_before === w.rows)).toBe(true);
+  });
+
+  test('an import says what it did to each symbol: new, changed (with the rows it had) or unchanged', async () => {
+    const dir = await tempDir();
+    const lh = await openLakehouse(dir);
+    const csv = join(dir, 'csv');
+    await mkdir(csv);
+    const lines = (await import('node:fs')).readFileSync(join(CRYPTO, 'BTCUSDT.csv'), 'utf8').trim().split('\n');
+    await writeFile(join(csv, 'BTCUSDT.csv'), lines.slice(0, -3).join('\n') + '\n'); // three days short
+    await lh.importCsv(csv, { layout: 'ohlcv' });
+    await writeFile(join(csv, 'BTCUSDT.csv'), lines.join('\n') + '\n'); // the three days appended
+    await writeFile(join(csv, 'ETHUSDT.csv'), (await import('node:fs')).readFileSync(join(CRYPTO, 'ETHUSDT.csv')));
+    const rep = await lh.importCsv(csv, { layout: 'ohlcv' });
+    const by = Object.fromEntries(rep.written.map((w) => [w.key, { change: w.change, rows_before: w.rows_before, rows: w.rows }]));
+    expect(by).toEqual({ 'csv/BTCUSDT': { change: 'changed', rows_before: lines.length - 4, rows: lines.length - 1 }, 'csv/ETHUSDT': { change: 'new', rows_before: null, rows: 999 } });
   });
 
   test('a wide file of closes: 20 symbols, each starting at its listing', async () => {
