@@ -246,7 +246,8 @@ export function shareDecoded(): SharedSeries | undefined {
     const [key, checksum] = t.split('\u0000') as [string, string];
     // A series not laid out in shared memory (written by this process, say) is copied once.
     const { buffer, at } = placesOf(o) ?? placesOf(inSharedMemory(o))!;
-    series.push({ key, checksum, rows: o.date.length, buffer, at, ...(hasUnreadColumns(o) ? { deferred: true as const } : {}) });
+    // Unread here, or adopted unread and not yet served by a store of this thread: the receiver reads them itself.
+    series.push({ key, checksum, rows: o.date.length, buffer, at, ...(hasUnreadColumns(o) || adoptedUnread.has(t) ? { deferred: true as const } : {}) });
   }
   return { series, ...(panels.length ? { panels } : {}), ...(liquidity.length ? { liquidity } : {}) };
 }
