@@ -65,6 +65,8 @@ export function collectRuns(root: string): RunRow[] {
           name: m.name, run_id: m.run_id, folder, outcome: m.outcome, started_at: typeof m.started_at === 'string' ? m.started_at : '', duration_ms: typeof m.duration_ms === 'number' ? m.duration_ms : 0,
           config_hash: typeof m.config_hash === 'string' ? m.config_hash : '', stages: (m.stages ?? []).map((s: { type: string }) => s.type).join(' → '),
           data_hash: m.data_hash ?? null, kind: m.config?.pipeline ?? 'selection',
+          // The profile the config was run under (research and production runs of one pipeline side by side).
+          profile: typeof m.profile?.name === 'string' ? m.profile.name : null,
           ...(metrics ? { metrics } : {}),
           ...(m.error ? { error: `${m.error.stage ? `${m.error.stage}: ` : ''}[${m.error.code}] ${m.error.message}` } : {}),
         });
@@ -124,13 +126,13 @@ export async function writeComparePages(rows: RunRow[], root: string, write = tr
   return written;
 }
 
-const COLUMNS = ['pipeline', 'run', 'outcome', 'started', 'time', 'CAGR', 'Sharpe', 'max DD', 'turnover', 'vol', 'config', 'data', 'compare', 'note'] as const;
+const COLUMNS = ['pipeline', 'run', 'outcome', 'profile', 'started', 'time', 'CAGR', 'Sharpe', 'max DD', 'turnover', 'vol', 'config', 'data', 'compare', 'note'] as const;
 /** Columns sorted as numbers (the rest as text). */
 const NUMERIC = new Set(['time', 'CAGR', 'Sharpe', 'max DD', 'turnover', 'vol']);
 
 export function renderIndex(rows: RunRow[], root: string): { md: string; html: string } {
   const note = (r: RunRow) => (r.outcome === 'succeeded' ? '' : r.error ?? '');
-  const cells = (r: RunRow) => [r.name, r.run_id, r.outcome, r.started_at.replace('T', ' ').slice(0, 19), r.duration_ms ? `${(r.duration_ms / 1000).toFixed(1)} s` : '—', pct(r.metrics?.cagr), fix(r.metrics?.sharpe), pct(r.metrics?.max_drawdown), pct(r.metrics?.turnover), pct(r.metrics?.volatility), r.config_hash.slice(0, 8), (r.data_hash ?? '').replace(/^sha256:/, '').slice(0, 8), r.compare ? 'vs previous' : '', note(r)];
+  const cells = (r: RunRow) => [r.name, r.run_id, r.outcome, r.profile ?? '', r.started_at.replace('T', ' ').slice(0, 19), r.duration_ms ? `${(r.duration_ms / 1000).toFixed(1)} s` : '—', pct(r.metrics?.cagr), fix(r.metrics?.sharpe), pct(r.metrics?.max_drawdown), pct(r.metrics?.turnover), pct(r.metrics?.volatility), r.config_hash.slice(0, 8), (r.data_hash ?? '').replace(/^sha256:/, '').slice(0, 8), r.compare ? 'vs previous' : '', note(r)];
   const sortValue = (r: RunRow, col: string) => {
     const x = col === 'time' ? r.duration_ms : col === 'CAGR' ? r.metrics?.cagr : col === 'Sharpe' ? r.metrics?.sharpe : col === 'max DD' ? r.metrics?.max_drawdown : col === 'turnover' ? r.metrics?.turnover : col === 'vol' ? r.metrics?.volatility : undefined;
     return x === undefined || !Number.isFinite(x) ? '' : String(x);

@@ -237,6 +237,8 @@ export interface RunRow {
   metrics?: { cagr?: number; sharpe?: number; max_drawdown?: number; volatility?: number; turnover?: number };
   data_hash?: string | null;
   kind?: string;
+  /** The profile the run's config was composed with (`--profile`), null without one. */
+  profile?: string | null;
   /** The compare page against the previous run of the same pipeline (relative to the runs root), when written. */
   compare?: { with: string; page: string };
   error?: string;

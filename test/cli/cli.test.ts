@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, cpSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, cpSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, repo } from './helpers.js';
@@ -304,6 +304,26 @@ describe('runs', () => {
     expect(lines[1]).toContain(`[${ok.run_id}](spine_ok/${ok.run_id}/report.html)`);
     expect(readFileSync(join(tmp, 'index.html'), 'utf8')).toContain(`href="spine_ok/${ok.run_id}/report.html"`);
     expect(cli(['runs', '--out', join(tmp, 'nope')]).code).toBe(2);
+  });
+
+  test('the index names the profile each run was composed with (research and production runs of one pipeline side by side)', () => {
+    const dir = join(tmp, 'profiled');
+    mkdirSync(join(dir, 'profiles'), { recursive: true });
+    const fixtures = join(repo, 'test', 'runs', 'fixtures');
+    for (const f of ['ok.yaml', 'stages.js']) copyFileSync(join(fixtures, f), join(dir, f));
+    writeFileSync(join(dir, 'profiles', 'research.yaml'), 'tick: { label: research }\n');
+    const out = join(tmp, 'profiled-runs');
+    const plain = JSON.parse(cli([join(dir, 'ok.yaml'), '--out', out, '--json']).stdout);
+    const profiled = JSON.parse(cli([join(dir, 'ok.yaml'), '--profile', 'research', '--out', out, '--json']).stdout);
+    expect(cli(['runs', '--out', out]).code).toBe(0);
+    const md = readFileSync(join(out, 'index.md'), 'utf8');
+    expect(md).toContain('| pipeline | run | outcome | profile |');
+    const row = (id: string) => md.split('\n').find((l) => l.startsWith(`| spine_ok | [${id}]`));
+    expect(row(profiled.run_id)).toContain('| succeeded | research |');
+    expect(row(plain.run_id)).toContain('| succeeded |  |');
+    const json = JSON.parse(cli(['runs', '--out', out, '--json']).stdout);
+    const rows = Array.isArray(json) ? json : json.rows;
+    expect(Object.fromEntries(rows.map((r: { run_id: string; profile: string | null }) => [r.run_id, r.profile]))).toEqual({ [plain.run_id]: null, [profiled.run_id]: 'research' });
   });
 });
 
