@@ -166,24 +166,30 @@ function scratchOf(size: number): Buffer {
  * registered path as it is (whose bytes the caller then hashes: damage, or a version no longer kept).
  */
 function openEntry(e: RegistryEntry, path: string): { fd: number; st: BigIntStats } {
-  let fd: number | undefined;
+  let opened: { fd: number; st: BigIntStats } | undefined;
   let failure: unknown;
   try {
-    fd = openSync(path, 'r');
-    const st = fstatSync(fd, { bigint: true });
-    if (!e.stamp || trustedStamp(e.stamp, st)) return { fd, st };
+    const fd = openSync(path, 'r');
+    try {
+      opened = { fd, st: fstatSync(fd, { bigint: true }) };
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    if (!e.stamp || trustedStamp(e.stamp, opened.st)) return opened;
   } catch (err) {
     failure = err;
   }
+  // `path` is the entry's file under the lakehouse root: the kept version is under the same root.
   const rel = versionPath(e);
-  const root = path.endsWith(`${sep}${e.file}`) || path.endsWith(`/${e.file}`) ? path.slice(0, path.length - e.file.length - 1) : undefined;
-  if (rel && root !== undefined) {
+  const root = path.slice(0, -(e.file.length + 1));
+  if (rel && join(root, e.file) === path) {
     let kept: number | undefined;
     try {
       kept = openSync(join(root, rel), 'r');
       const st = fstatSync(kept, { bigint: true });
       if (trustedStamp(e.stamp, st)) {
-        if (fd !== undefined) closeSync(fd);
+        if (opened) closeSync(opened.fd);
         return { fd: kept, st };
       }
     } catch {
@@ -191,13 +197,8 @@ function openEntry(e: RegistryEntry, path: string): { fd: number; st: BigIntStat
     }
     if (kept !== undefined) closeSync(kept);
   }
-  if (fd === undefined) throw failure;
-  try {
-    return { fd, st: fstatSync(fd, { bigint: true }) };
-  } catch (err) {
-    closeSync(fd);
-    throw err;
-  }
+  if (!opened) throw failure;
+  return opened;
 }
 
 /** Opens, stats and reads entry `e`'s file once (openEntry), into `into(size)` (at least `size` bytes): its first
