@@ -86,7 +86,9 @@ function buildPanel(series: Ohlcv[], toxicThreshold: number): PanelData {
   }
   const span = max >= min ? max - min + 1 : 0;
   const rowOfDay = new Int32Array(span).fill(-1);
-  for (const o of series) for (let i = 0; i < o.date.length; i++) rowOfDay[o.date[i] - min] = 0;
+  // Each series' dates in a local: a series with deferred columns has accessors of its own (a shape per series), so
+  // `o.date` is a slow property load, too slow to repeat per bar.
+  for (const { date } of series) for (let i = 0; i < date.length; i++) rowOfDay[date[i] - min] = 0;
   let D = 0;
   for (let i = 0; i < span; i++) if (rowOfDay[i] === 0) rowOfDay[i] = D++;
   const n = series.length;

@@ -108,14 +108,17 @@ export function discoverIn(lh: Lakehouse, p: DiscoveryParams, close: () => Promi
  * views of one zeroed buffer shared by every such series, read only, instead of two arrays of its own.
  */
 function runningSums(o: { date: Int32Array; close: Float64Array; volume: Float64Array }): LiquiditySums {
+  // The columns in locals: a series with deferred columns has accessors of its own (a shape per series), and a
+  // property load per bar from such an object cost 40 ms over 2000 series of 1261 bars.
+  const { close, volume } = o;
   const n = o.date.length;
   let i = 0;
-  while (i < n && !Number.isFinite(o.close[i] * o.volume[i])) i++;
+  while (i < n && !Number.isFinite(close[i] * volume[i])) i++;
   if (i === n) return zeroSums(n + 1);
   const cum = sharedArray(Float64Array, n + 1);
   const known = sharedArray(Int32Array, n + 1);
   for (; i < n; i++) {
-    const dv = o.close[i] * o.volume[i];
+    const dv = close[i] * volume[i];
     const ok = Number.isFinite(dv);
     known[i + 1] = known[i] + (ok ? 1 : 0);
     cum[i + 1] = cum[i] + (ok ? dv : 0);
