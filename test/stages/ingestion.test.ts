@@ -2,7 +2,7 @@
  * The ingestion stage end to end through the runner: scanners (csv, lakehouse, synthetic), point-in-time loading,
  * and the data it records. Expected returns are recomputed here straight from the CSV text, not by our readers.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateFile } from '../../src/config/validate.js';
@@ -65,6 +65,30 @@ test('csv scanner on a wide file of real closes: every symbol, returns equal clo
   // One data identity: the audit's returns_loaded shows the manifest's value.
   const loaded = readFileSync(join(s.folder, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.event === 'returns_loaded');
   expect(loaded.data.data_hash).toBe(m.data_hash);
+});
+
+test('a csv pipeline gives the same artifacts from any folder: the funnel names the file as the config does', async () => {
+  // The same pipeline file beside the same CSV, in two folders: what the run writes must not depend on where the
+  // project sits (reproducible bytes across machines and checkouts), and no absolute path may leak into it.
+  const csv = readFileSync(join(DATA_DIR, 'pypfopt', 'stock_prices.csv'));
+  const yaml = `${head('anywhere')}  - type: ingestion\n    params: { scanner: { name: csv, params: { path: prices.csv, layout: wide } }, lookback_days: 120 }\n  - type: feature_engineering\n`;
+  const folders = ['first', 'second'].map((d) => join(tmp, 'anywhere', d));
+  const runs: Awaited<ReturnType<typeof runPipeline>>[] = [];
+  for (const dir of folders) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'prices.csv'), csv);
+    writeFileSync(join(dir, 'pipeline.yaml'), yaml);
+    const v = await validateFile(join(dir, 'pipeline.yaml'), { registry: builtinRegistry() });
+    expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    runs.push(await runPipeline(v, { outRoot: join(dir, 'runs'), lakehousePath: join(dir, 'lakehouse') }));
+  }
+  const [a, b] = runs.map((r) => readFileSync(join(r.folder, 'candidates.json'), 'utf8'));
+  expect(a).toBe(b);
+  expect(JSON.parse(a!).funnel[0]).toMatchObject({ step: 'universe', detail: 'prices.csv' });
+  // The artifacts the stages write (the manifest and the audit's run_started name the pipeline file as invoked).
+  for (const [i, r] of runs.entries()) for (const f of ['candidates.json', 'features.json']) expect(readFileSync(join(r.folder, f), 'utf8')).not.toContain(folders[i]);
+  const discovery = (r: (typeof runs)[number]) => readFileSync(join(r.folder, 'audit.jsonl'), 'utf8').split('\n').find((l) => l.includes('"event":"discovery"'))!.replace(/"time":"[^"]+","run_id":"[^"]+"/, '');
+  expect(discovery(runs[0])).toBe(discovery(runs[1]));
 });
 
 describe('lakehouse scanner over ../shared/data/crypto', () => {

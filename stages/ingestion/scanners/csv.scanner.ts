@@ -39,7 +39,7 @@ export class CsvScanner implements Scanner<CsvParams> {
     const rows = lakehouse.symbols();
     const picked = pickVenue(rows, p.venue);
     const candidates = 'error' in picked ? [] : picked.rows.map(toCandidate);
-    return { candidates, data: lakehouse, venue: p.venue, funnel: [{ step: 'universe', left: rows.length, detail: file }], close };
+    return { candidates, data: lakehouse, venue: p.venue, funnel: [{ step: 'universe', left: rows.length, detail: p.path }], close };
   }
 
   /** The identity of the staged data (its bytes and the params that shape it), staged the same way as a scan. */
