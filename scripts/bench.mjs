@@ -1,8 +1,8 @@
 // npm run bench: the benchmarks in bench/, one after another, on the built code (timings live here, never in tests).
 //   npm run bench                                   every benchmark
 //   npm run bench -- --only walk-forward --n 500    some of them; --n sets the walk-forward job's symbol counts,
-//                                                   --repeat R keeps its fastest of R runs; --cells N the
-//                                                   queue-scale benchmark's cell count
+//                                                   --repeat R keeps its fastest of R runs, --no-floor skips its
+//                                                   N=30 floor; --cells N the queue-scale benchmark's cell count
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -50,7 +50,7 @@ for (const b of benches.filter((x) => !only || only.includes(x.name))) {
     continue;
   }
   const args =
-    b.name === 'walk-forward' ? [...(ns ? ['--n', ns] : []), ...(repeat ? ['--repeat', repeat] : [])] : b.name === 'queue-scale' && cells ? ['--cells', cells] : b.args;
+    b.name === 'walk-forward' ? [...(ns ? ['--n', ns] : []), ...(repeat ? ['--repeat', repeat] : []), ...(argv.includes('--no-floor') ? ['--no-floor'] : [])] : b.name === 'queue-scale' && cells ? ['--cells', cells] : b.args;
   const r = spawnSync(process.execPath, ['--expose-gc', path, ...args], { stdio: 'inherit', cwd: root });
   if (r.status !== 0) failed++;
 }
