@@ -136,6 +136,11 @@ export interface MarketSource {
    * printed, a spike's too (the toxic rule judges a day by its close, which its open does not know yet).
    */
   readBars(req: { symbols: string[]; start: number; end: number; allowEmpty?: boolean; printed?: boolean }): Promise<PriceMatrix>;
+  /**
+   * Whether a symbol's bars carry an open of their own: false for a series stored from closes alone (a wide CSV),
+   * whose stored open is its close, a price nobody knows at the open.
+   */
+  opensPrinted(symbol: string): boolean;
   /** A symbol's trading rules from the symbols table, where it has them (lot size in units, minimum order notional). */
   tradingRules(symbol: string): { lot_size?: number; min_notional?: number };
 }

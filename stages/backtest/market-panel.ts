@@ -68,10 +68,14 @@ export async function readBarPanel(market: SimulatorMarket, symbols: string[], c
       close = alignColumns(b.dates, b.symbols, b.close, calendar, symbols);
       volume = b.volume ? alignColumns(b.dates, b.symbols, b.volume, calendar, symbols) : nan();
       toxicBars = await market.readToxicBars({ symbols, start, end, allowEmpty: true });
-      // Opens as printed, a spike's included (without spikes, the bars already read have them all). Close-only data
-      // has none: its "open" is the printed close, which a fill at it cannot know before that close.
+      // Opens as printed, a spike's included (without spikes, the bars already read have them all). A series of
+      // closes alone has none: its stored "open" is the day's close, which nobody knows at the open, so its opens stay
+      // NaN and an order due at one fills at that day's close (order-book.ts: an open not trusted), recorded so.
       const printed = toxicBars.some((x) => x.kind === 'spike') ? await market.readBars({ symbols, start, end, allowEmpty: true, printed: true }) : b;
-      open = alignColumns(printed.dates, printed.symbols, printed.open ?? printed.close, calendar, symbols);
+      if (printed.open) {
+        open = alignColumns(printed.dates, printed.symbols, printed.open, calendar, symbols);
+        symbols.forEach((s, j) => market.opensPrinted(s) || open.fill(NaN, j * T, (j + 1) * T));
+      }
     }
   }
   const f = n ? await market.readFunding({ symbols, start, end }) : undefined;

@@ -20,6 +20,7 @@ const market: SimulatorMarket = {
   readToxicBars: async () => [],
   readFunding: async () => undefined,
   readBars: async () => { throw new Error('no bars'); },
+  opensPrinted: () => true,
   assetType: () => 'spot',
   tradingRules: () => ({}),
 };

@@ -180,6 +180,46 @@ test('at the open, the cap takes part in the previous bar\'s volume: the day\'s 
   expect(fills.map((f) => [iso(f.date), f.at, f.quantity])).toEqual([['2024-01-06', 'open', 10], ['2024-01-07', 'open', 90]]);
 });
 
+test('closes alone (a wide CSV): an order due at the next open fills at that day\'s close, and says so', async () => {
+  // A wide file stores each close as its bar's open too: that "open" is the day's close, which nobody knows at the
+  // open, so a fill there would be one at the close labelled as at the open. The same closes as per-symbol OHLCV
+  // files with opens of their own (1% below the close) fill at those opens.
+  const closes: Record<string, number[]> = { AAA: [10, 11, 12, 13, 14, 15, 16, 17, 18, 19], BBB: Array.from({ length: 10 }, () => 20) };
+  const dir = join(tmp, 'wide-closes');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'closes.csv'), ['date,AAA,BBB', ...closes.AAA.map((c, i) => `${day(i)},${c},${closes.BBB[i]}`)].join('\n'));
+  const backtest = '{ train_window: 3, test_window: 2, step_size: 2, slippage_bps: 0, commission_bps: 0, workers: 1, simulator: { name: event_driven, params: { capital: 10000, fill: next_open } } }';
+  const wide = await runYaml(tmp, 'wide_closes', `pipeline: selection
+version: "4.0"
+name: wide_closes
+stages:
+  - type: ingestion
+    params: { scanner: { name: csv, params: { path: ${JSON.stringify(join(dir, 'closes.csv'))}, layout: wide, asset_type: spot } } }
+  - type: allocation
+    params: { engine: equal_weight }
+  - type: backtest
+    params: ${backtest}
+`);
+  expect(wide.outcome).toBe('succeeded');
+  const bars = market('with-opens', Object.fromEntries(Object.entries(closes).map(([sym, cs]) => [sym, cs.map((c) => [c * 0.99, c, 1000] as [number, number, number])])));
+  const withOpens = await runYaml(tmp, 'with_opens', pipeline('with_opens', bars, backtest));
+  expect(withOpens.outcome).toBe('succeeded');
+  const next = (d: string) => day(Array.from({ length: 10 }, (_, i) => day(i)).indexOf(d) + 1);
+  for (const [run, at] of [[wide, 'close'], [withOpens, 'open']] as const) {
+    const orders = new Map(rows(run.folder, 'orders.arrow').map((o) => [o.order_id as number, iso(o.date)]));
+    const first = [...orders.values()].sort()[0];
+    // Every order after the first rebalance's (which fills at its own close: the book is in place on the first test
+    // day) fills on the next day: at its close for closes alone, at its open otherwise, at that day's price.
+    const later = rows(run.folder, 'fills.arrow').filter((f) => orders.get(f.order_id) !== first);
+    expect(later.length).toBeGreaterThan(0);
+    for (const f of later) {
+      const d = iso(f.date);
+      const c = closes[f.symbol as string]![Number(d.slice(8)) - 1]!;
+      expect({ d, at: f.at, price: f.price }).toEqual({ d: next(orders.get(f.order_id)!), at, price: at === 'open' ? c * 0.99 : c });
+    }
+  }
+});
+
 test('a delisted symbol is exited at its last price, even under a participation cap', async () => {
   // GONE's last bar is 01-04 at 50; the decision of 01-08 no longer has it (not fresh: 4 days without a bar), so
   // its units are sold at the last price; the order is due at the next open, which has no bar: it fills at the
