@@ -14,9 +14,10 @@ import { hostname } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { builtinRegistry } from '../../stages/index.js';
-import { validateFile } from '../config/validate.js';
+import { validateFile, type ValidationResult } from '../config/validate.js';
 import { FractalError, runError } from '../core/errors.js';
 import type { ChildRun } from '../core/plugin.js';
+import type { ResolvedConfig } from '../core/resolved-config.js';
 import type { SleeveExecutor } from '../pipeline/executor.js';
 import { PipelineFactory } from '../pipeline/factory.js';
 import { executePipeline, specOf } from '../pipeline/runner.js';
@@ -24,6 +25,7 @@ import { flushTracing, startTracing, tracingRequested, withSpan, withTraceContex
 import { childRunOf } from '../pipeline/sleeve-result.js';
 import { fractalVersion } from '../runs/manifest.js';
 import { dataIdentityOf } from '../runs/result-cache.js';
+import { withLakehousePins } from '../lakehouse/pins.js';
 import { adopt, childRunJson, connect, EVENTS_MAX_LEN, JOBS_DIR, rateLimitedErrors, jobDir, localPath, runsRootId, type ChildJobData, type ChildPointer, type GatherJobData } from './queue-common.js';
 
 export interface WorkerOptions {
@@ -86,8 +88,17 @@ async function runChild(job: Job<ChildJobData>, o: WorkerOptions): Promise<Child
   const v = await validateFile(file, { registry, profile: d.profile, sets: d.sets, dataRoots: d.dataRoots?.map(localPath) });
   if (!v.ok || !v.resolved) throw unrecoverable(runError('QUEUE_CONFIG_MISMATCH', `${what}: ${file} does not validate on this worker: ${v.diagnostics.filter((x) => x.severity === 'error').map((x) => `${x.code} ${x.message}`).join('; ')}`));
   if (v.hash !== d.expectHash) throw unrecoverable(runError('QUEUE_CONFIG_MISMATCH', `${what}: ${file} resolves to config ${v.hash?.slice(0, 12)} on this worker, the submitter's is ${d.expectHash.slice(0, 12)}`));
+  // The check and the run read one version of the lakehouse (pins.ts): an import committing between them would
+  // otherwise give the run other data than the one checked, and the child a data hash its parent did not submit.
+  const resolved = v.resolved;
+  return withLakehousePins(() => checkAndRun(job, o, v, resolved, out, what));
+}
+
+/** The child's data checked against the submitter's, then its run: in one scope of pinned lakehouse versions. */
+async function checkAndRun(job: Job<ChildJobData>, o: WorkerOptions, v: ValidationResult, resolved: ResolvedConfig, out: string, what: string): Promise<ChildPointer> {
+  const d = job.data;
   if (d.dataHash) {
-    const built = new PipelineFactory(v.registry).build(v.resolved);
+    const built = new PipelineFactory(v.registry).build(resolved);
     const here = await dataIdentityOf(specOf(v)!, { plugins: built.resolver, lakehousePath: o.lakehousePath });
     if (here !== d.dataHash) throw unrecoverable(runError('QUEUE_DATA_MISMATCH', `${what}: the lakehouse ${o.lakehousePath} gives data ${here?.slice(0, 12) ?? 'that cannot be identified'}, the submitter's gave ${d.dataHash.slice(0, 12)}`));
   }

@@ -4,9 +4,10 @@
  * and sleeves.json, apart from run ids) with 1 and 3 workers; a worker SIGKILLed mid-job (its job is re-run by
  * another worker, one result); Redis killed and restarted mid-tournament (the run completes); a poison cell (it fails
  * at run time) fails once while the others finish; the submitter killed and started again re-attaches without
- * running any cell twice.
+ * running any cell twice; an import committing while a worker runs a sleeve does not reach the sleeve's run.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { openLakehouse } from '../../src/lakehouse/index.js';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DATA_DIR } from '../data.js';
@@ -352,6 +353,64 @@ test('a batch never collected (its submitter killed) does not hold up another ba
   expect(Object.values(cellRuns(t.summary.folder))).toEqual([1, 1, 1, 1]);
   for (const f of ['tournament.json', 'cells.json']) expect(bytes(t.summary.folder, f)).toEqual(bytes(localT(), f));
 }, 300_000);
+
+test('an import committing while a worker runs a sleeve: the sleeve reads the version it was checked against', async () => {
+  // The sleeve's first stage (fixtures/commit.stage.mjs) imports changed bars into the worker's lakehouse, a commit
+  // landing after the worker checked the data against the submitter's and before the run reads its bars. The run
+  // must read the version it was checked against (src/lakehouse/pins.ts, kept versions): the same returns as a run
+  // on a lakehouse that never changed, and the data hash the submitter sent.
+  const dir = join(tmp, 'race');
+  mkdirSync(join(dir, 'bars'), { recursive: true });
+  mkdirSync(join(dir, 'changed'), { recursive: true });
+  mkdirSync(join(dir, 'node_modules'), { recursive: true });
+  symlinkSync(repo, join(dir, 'node_modules', 'fractal')); // the module imports the API as a user's would
+  copyFileSync(join(repo, 'test', 'distributed', 'fixtures', 'commit.stage.mjs'), join(dir, 'commit.stage.mjs'));
+  const day = (t: number) => new Date(Date.UTC(2024, 0, 1 + t)).toISOString().slice(0, 10);
+  for (const [j, symbol] of ['AAA', 'BBB', 'CCC', 'DDD'].entries()) {
+    const closes: number[] = [];
+    for (let t = 0, p = 100; t < 160; t++) closes.push((p *= 1 + 0.01 * Math.sin(0.7 * t * (j + 1)) + 0.002 * (j - 1)));
+    const csv = (c: number[]) => ['date,open,high,low,close,volume', ...c.map((x, t) => `${day(t)},${x},${x * 1.01},${x * 0.99},${x},1000000`)].join('\n');
+    writeFileSync(join(dir, 'bars', `${symbol}.csv`), csv(closes));
+    // What the commit brings: AAA's last 60 closes 5% higher.
+    if (symbol === 'AAA') writeFileSync(join(dir, 'changed', 'AAA.csv'), csv(closes.map((x, t) => (t >= 100 ? x * 1.05 : x))));
+  }
+  const sleeve = (commit: boolean) => `pipeline: selection
+version: "4.0"
+name: race_sleeve
+${commit ? 'plugins: [./commit.stage.mjs]\n' : ''}stages:
+${commit ? '  - type: commit_import\n' : ''}  - type: ingestion
+    params: { scanner: { name: lakehouse, params: { venue: race, min_volume_spot: 0, exclude_stablecoins: false } }, lookback_days: 60 }
+  - type: allocation
+    params: { engine: equal_weight }
+  - type: backtest
+    params: { train_window: 40, test_window: 20, step_size: 20 }
+`;
+  writeFileSync(join(dir, 'sleeve.yaml'), sleeve(true));
+  writeFileSync(join(dir, 'plain.yaml'), sleeve(false));
+  writeFileSync(join(dir, 'meta.yaml'), 'pipeline: meta\nversion: "4.0"\nname: race_meta\nsleeves:\n  - { name: only, pipeline: ./sleeve.yaml }\nstages:\n  - type: meta_returns\n  - type: meta_optimize\n    params: { engine: equal_weight, train_window: 20, test_window: 10, step_size: 10 }\n  - type: meta_flatten\n');
+  const lakehouse = (name: string) => {
+    const at = join(dir, name);
+    expect(cli(['lakehouse', 'import', join(dir, 'bars'), '--layout', 'ohlcv', '--venue', 'race', '--asset-type', 'spot', '--lakehouse', at]).code).toBe(0);
+    return at;
+  };
+  const shared = lakehouse('lh');
+  const identity = async (at: string) => (await openLakehouse(at, { readOnly: true })).dataIdentity();
+  const before = await identity(shared);
+  // The reference: the same stages without the commit, on a lakehouse that never changes.
+  const reference = JSON.parse(cli([join(dir, 'plain.yaml'), '--lakehouse', lakehouse('lh-reference'), '--out', join(dir, 'local'), '--json', '--no-cache']).stdout).folder as string;
+  const s = await redis();
+  const out = join(dir, 'runs');
+  procs.push(startWorker(s, out, shared));
+  const p = pipelineRun([join(dir, 'meta.yaml'), '--out', out, '--lakehouse', shared, '--executor', 'bullmq', '--redis', s.url, '--json']);
+  procs.push(p);
+  expect(await p.exited).toBe(0);
+  expect(await identity(shared)).not.toBe(before); // the commit landed
+  const sleeves = JSON.parse(readFileSync(join(JSON.parse(p.stdout).folder, 'sleeves.json'), 'utf8')) as { sleeves: { data_hash: string; run: string }[] };
+  expect(sleeves.sleeves.map((x) => x.data_hash)).toEqual([before]);
+  const ran = join(JSON.parse(p.stdout).folder, sleeves.sleeves[0]!.run);
+  expect(JSON.parse(readFileSync(join(ran, 'manifest.json'), 'utf8')).data_hash).toBe(before);
+  expect(readFileSync(join(ran, 'returns.arrow')).equals(readFileSync(join(reference, 'returns.arrow')))).toBe(true);
+}, 120_000);
 
 test('usage: --executor bullmq without a Redis URL, an unknown executor, an unreachable Redis', () => {
   const env = { FRACTAL_REDIS_URL: '' };
