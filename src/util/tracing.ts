@@ -130,7 +130,11 @@ function failed(span: Span, err: unknown): void {
 /** The active trace context as a plain carrier (empty when tracing is off). */
 export function injectTraceContext(): TraceCarrier {
   const carrier: TraceCarrier = {};
-  if (!untraced.getStore()) api?.propagation.inject(api.context.active(), carrier);
+  if (untraced.getStore() || !api) return carrier;
+  api.propagation.inject(api.context.active(), carrier);
+  // A program's own provider may have registered no propagator: the W3C traceparent of the active span, written here.
+  const active = api.trace.getSpanContext(api.context.active());
+  if (!carrier.traceparent && active && api.isSpanContextValid(active)) carrier.traceparent = `00-${active.traceId}-${active.spanId}-0${active.traceFlags & 1}`;
   return carrier;
 }
 
@@ -206,9 +210,42 @@ export function collectedSpans(): PlainSpan[] {
   return sdk?.drain() ?? [];
 }
 
-/** Spans a worker thread finished, exported through this thread's exporters as if made here. */
+/**
+ * Spans a worker thread finished, exported through this thread's exporters as if made here; in a program with a
+ * tracer provider of its own (no SDK of Fractal's here), made again in that provider.
+ */
 export function adoptSpans(spans: PlainSpan[] | undefined): void {
-  if (spans?.length) sdk?.adopt(spans);
+  if (!spans?.length) return;
+  if (sdk) sdk.adopt(spans);
+  else if (api && !untraced.getStore()) remake(api, spans);
+}
+
+/**
+ * A worker's finished spans made again through the API, for a program's own tracer provider: the same names, kinds,
+ * times, attributes, events and status, each under its parent (this thread's span, or one made again here), so the
+ * tree and the trace hold; the provider gives them span ids of its own.
+ */
+function remake(otel: OtelApi, spans: PlainSpan[]): void {
+  const tracer = otel.trace.getTracer(TRACER);
+  const byId = new Map(spans.map((s) => [s.spanId, s] as const));
+  const made = new Map<string, Span>();
+  const make = (p: PlainSpan): Span => {
+    const done = made.get(p.spanId);
+    if (done) return done;
+    const local = p.parentSpanId ? byId.get(p.parentSpanId) : undefined;
+    const parent = local
+      ? otel.trace.setSpan(otel.ROOT_CONTEXT, make(local))
+      : p.parentSpanId
+        ? otel.trace.setSpanContext(otel.ROOT_CONTEXT, { traceId: p.traceId, spanId: p.parentSpanId, traceFlags: p.traceFlags, isRemote: true })
+        : otel.ROOT_CONTEXT;
+    const span = tracer.startSpan(p.name, { kind: p.kind, startTime: p.startTime, attributes: p.attributes }, parent);
+    for (const e of p.events) span.addEvent(e.name, e.attributes, e.time);
+    span.setStatus(p.status);
+    span.end(p.endTime);
+    made.set(p.spanId, span);
+    return span;
+  };
+  for (const p of spans) make(p);
 }
 
 /** Whether tracing is asked for by the environment: OTEL_TRACES_EXPORTER names an exporter (not `none`) and OTEL_SDK_DISABLED is not true. */

@@ -182,6 +182,62 @@ test("on worker threads: the backtest's decisions in two batches under the windo
   }
 }, 120_000);
 
+test("a program's own tracer provider gets the spans made on worker threads too, in the run's tree", () => {
+  // A program that set up OpenTelemetry itself (no `trace` option, so Fractal starts no SDK of its own): its provider
+  // gets the run's spans, and the sleeves' (made on worker threads and handed back) are made again in it under the
+  // stage that ran them. With a provider registered whole (propagator included) and one set without a propagator.
+  const dir = mkdtempSync(join(tmp, 'own-provider-'));
+  const sleeve = (name: string, seed: number) => `pipeline: selection\nversion: "4.0"\nname: ${name}\nstages:\n  - type: ingestion\n    params: { scanner: { name: synthetic, params: { symbols: 24, days: 420, seed: ${seed} } }, lookback_days: 200 }\n  - type: allocation\n    params: { engine: equal_weight }\n  - type: backtest\n    params: { train_window: 120, test_window: 30, step_size: 30 }\n`;
+  writeFileSync(join(dir, 'a.yaml'), sleeve('own_a', 1));
+  writeFileSync(join(dir, 'b.yaml'), sleeve('own_b', 2));
+  writeFileSync(join(dir, 'meta.yaml'), 'pipeline: meta\nversion: "4.0"\nname: own_meta\nsleeves:\n  - { name: a, pipeline: ./a.yaml }\n  - { name: b, pipeline: ./b.yaml }\nstages:\n  - type: meta_returns\n    params: { workers: 2 }\n  - type: meta_optimize\n    params: { engine: equal_weight, train_window: 60, test_window: 30, step_size: 30 }\n  - type: meta_flatten\n');
+  writeFileSync(
+    join(dir, 'program.mjs'),
+    `import { createRequire } from 'node:module';
+import { join } from 'node:path';
+const [repo, file, out, mode] = process.argv.slice(2);
+const require = createRequire(join(repo, 'package.json'));
+const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
+const { InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+const otel = require('@opentelemetry/api');
+const exporter = new InMemorySpanExporter();
+const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+if (mode === 'register') provider.register();
+else {
+  otel.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  otel.trace.setGlobalTracerProvider(provider);
+}
+const api = await import(join(repo, 'dist', 'src', 'api', 'index.js'));
+const r = await api.run(file, { out, cache: false });
+await provider.forceFlush();
+const spans = exporter.getFinishedSpans().map((s) => ({ name: s.name, trace: s.spanContext().traceId, id: s.spanContext().spanId, parent: s.parentSpanContext?.spanId ?? null, worker: s.attributes['fractal.worker'] ?? null }));
+console.log(JSON.stringify({ outcome: r.outcome, spans }));
+`,
+  );
+  for (const mode of ['register', 'no-propagator']) {
+    const p = spawnSync(process.execPath, [join(dir, 'program.mjs'), repo, join(dir, 'meta.yaml'), join(dir, `runs-${mode}`), mode], { encoding: 'utf8', env: { ...process.env, OTEL_TRACES_EXPORTER: '' } });
+    expect({ mode, code: p.status, stderr: p.stderr.split('\n').filter((l) => /error/i.test(l)) }).toEqual({ mode, code: 0, stderr: [] });
+    const out = JSON.parse(p.stdout) as { outcome: string; spans: { name: string; trace: string; id: string; parent: string | null; worker: boolean | null }[] };
+    expect(out.outcome).toBe('succeeded');
+    const byId = new Map(out.spans.map((x) => [x.id, x]));
+    const parentName = (x: { parent: string | null }) => (x.parent ? (byId.get(x.parent)?.name ?? 'MISSING') : null);
+    // One trace, one root, every parent present.
+    expect({ mode, traces: new Set(out.spans.map((x) => x.trace)).size, roots: out.spans.filter((x) => !x.parent).map((x) => x.name), orphans: out.spans.filter((x) => parentName(x) === 'MISSING').map((x) => x.name) }).toEqual({ mode, traces: 1, roots: ['run own_meta'], orphans: [] });
+    const sleeves = out.spans.filter((x) => x.name.startsWith('sleeve '));
+    expect(sleeves.map((x) => [x.name, x.worker, parentName(x)]).sort()).toEqual([['sleeve a', true, 'stage meta_returns'], ['sleeve b', true, 'stage meta_returns']]);
+    for (const x of sleeves) {
+      const run = out.spans.filter((y) => y.parent === x.id);
+      expect(run.map((y) => y.name)).toEqual([x.name === 'sleeve a' ? 'run own_a' : 'run own_b']);
+      expect(out.spans.filter((y) => y.parent === run[0]!.id).map((y) => y.name).sort()).toEqual(['stage allocation', 'stage backtest', 'stage ingestion']);
+    }
+    // The sleeves' backtest batches (made in the worker that ran the sleeve) under their windows.
+    const batches = out.spans.filter((x) => x.name === 'backtest batch');
+    expect(batches.length).toBeGreaterThanOrEqual(2);
+    expect([...new Set(batches.map(parentName))]).toEqual(['backtest windows']);
+  }
+}, 120_000);
+
 test('the OTLP exporter posts the tree to the endpoint the OTEL_* environment names (the CLI with --trace)', async () => {
   const bodies: { url: string; body: { resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: { traceId: string; spanId: string; parentSpanId?: string; name: string }[] }[] }[] } }[] = [];
   const server = createServer((req, res) => {
