@@ -192,10 +192,13 @@ export async function startTracing(opts: TracingOptions = {}): Promise<import('.
  * endpoint) never fails the run: one line on stderr says so.
  */
 export async function flushTracing(): Promise<void> {
+  const started = performance.now();
   try {
     await sdk?.flush();
   } catch (err) {
-    process.stderr.write(`tracing: spans not exported: ${(err as Error)?.message ?? String(err)}\n`);
+    // The exporter retries until its timeout (10 s unless set): say how long that was and what bounds it.
+    const waited = ((performance.now() - started) / 1000).toFixed(1);
+    process.stderr.write(`tracing: spans not exported: ${(err as Error)?.message ?? String(err)} (after ${waited} s of retries; OTEL_EXPORTER_OTLP_TIMEOUT, in ms, bounds the wait)\n`);
   }
 }
 

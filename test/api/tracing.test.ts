@@ -328,3 +328,22 @@ test('in one long-lived process, each run\'s exporter gets that run\'s trace onc
 test('an exporter that is not one is refused, not ignored', async () => {
   await expect(api.run(join(repo, 'test', 'runs', 'fixtures', 'ok.yaml'), { out: join(tmp, 'runs-bad'), workers: false, trace: { exporter: {} } })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('trace.exporter is not an OpenTelemetry SpanExporter') });
 });
+
+test('a collector that refuses the spans never fails the run: one line says so, how long the retries took and what bounds them', async () => {
+  // A port nobody listens on (taken, then let go).
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const r = spawnSync(process.execPath, [join(repo, 'bin', 'pipeline-run.js'), 'run', join(repo, 'test', 'runs', 'fixtures', 'ok.yaml'), '--out', join(tmp, 'refused'), '--trace', '--quiet'], {
+    encoding: 'utf8',
+    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '500', OTEL_TRACES_EXPORTER: 'otlp' },
+  });
+  expect(r.status).toBe(0);
+  const lines = r.stderr.split('\n').filter((l) => l.startsWith('tracing:'));
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^tracing: spans not exported: .*ECONNREFUSED.* \(after \d+\.\d s of retries; OTEL_EXPORTER_OTLP_TIMEOUT, in ms, bounds the wait\)$/);
+});
