@@ -4,7 +4,7 @@
  * and sleeves.json, apart from run ids) with 1 and 3 workers; a worker SIGKILLed mid-job (its job is re-run by
  * another worker, one result); Redis killed and restarted mid-tournament (the run completes); a poison cell (it fails
  * at run time) fails once while the others finish; the submitter killed and started again re-attaches without
- * running any cell twice; an import committing while a worker runs a sleeve does not reach the sleeve's run.
+ * running any cell twice; an import committing after a worker checked a sleeve's data does not reach the sleeve's run.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { openLakehouse } from '../../src/lakehouse/index.js';
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DATA_DIR } from '../data.js';
 import { cli, repo } from '../cli/helpers.js';
-import { pipelineRun, RedisServer, startWorker, stopAll, type Proc } from './harness.js';
+import { BIN, pipelineRun, Proc, RedisServer, startWorker, stopAll } from './harness.js';
 
 let tmp: string;
 let lh: string;
@@ -354,11 +354,12 @@ test('a batch never collected (its submitter killed) does not hold up another ba
   for (const f of ['tournament.json', 'cells.json']) expect(bytes(t.summary.folder, f)).toEqual(bytes(localT(), f));
 }, 300_000);
 
-test('an import committing while a worker runs a sleeve: the sleeve reads the version it was checked against', async () => {
-  // The sleeve's first stage (fixtures/commit.stage.mjs) imports changed bars into the worker's lakehouse, a commit
-  // landing after the worker checked the data against the submitter's and before the run reads its bars. The run
-  // must read the version it was checked against (src/lakehouse/pins.ts, kept versions): the same returns as a run
-  // on a lakehouse that never changed, and the data hash the submitter sent.
+test('an import committing after a worker checked a sleeve\'s data: the sleeve reads the version it was checked against', async () => {
+  // The sleeve's first stage (fixtures/commit.stage.mjs), in its preflight on the worker, imports changed bars into
+  // the worker's lakehouse: a commit landing after the worker checked the job's data against the submitter's and
+  // before the run's own checks read the lakehouse. The run must read the version it was checked against
+  // (src/lakehouse/pins.ts, kept versions): the data hash the submitter sent, and the same returns as a run on a
+  // lakehouse that never changed. (Before the check and the run shared one scope, the run read the new version.)
   const dir = join(tmp, 'race');
   mkdirSync(join(dir, 'bars'), { recursive: true });
   mkdirSync(join(dir, 'changed'), { recursive: true });
@@ -400,7 +401,8 @@ ${commit ? '  - type: commit_import\n' : ''}  - type: ingestion
   const reference = JSON.parse(cli([join(dir, 'plain.yaml'), '--lakehouse', lakehouse('lh-reference'), '--out', join(dir, 'local'), '--json', '--no-cache']).stdout).folder as string;
   const s = await redis();
   const out = join(dir, 'runs');
-  procs.push(startWorker(s, out, shared));
+  // A worker as startWorker makes one, told to commit in the fixture's preflight.
+  procs.push(new Proc(process.execPath, [BIN, 'worker', '--redis', s.url, '--out', out, '--lakehouse', shared, '--lock-ms', '4000', '--drain-ms', '5000'], { env: { FRACTAL_TEST_COMMIT_IN_PREFLIGHT: '1' } }));
   const p = pipelineRun([join(dir, 'meta.yaml'), '--out', out, '--lakehouse', shared, '--executor', 'bullmq', '--redis', s.url, '--json']);
   procs.push(p);
   expect(await p.exited).toBe(0);
