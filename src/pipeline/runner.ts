@@ -20,6 +20,7 @@ import type { CellExecutor, CellJob, DecideHere, Executors, ReplaySetup, ReplayW
 import { canonicalJson } from '../util/hash.js';
 import { isoFromDay } from '../util/dates.js';
 import { locateIn } from '../config/origins.js';
+import { displayPath } from '../config/source.js';
 import { isInside } from '../config/roots.js';
 import { markChildRunsInterrupted, markInterrupted } from '../runs/run-folder.js';
 import { exitStatusOf, STOP_SIGNALS } from '../util/signals.js';
@@ -166,6 +167,13 @@ export async function preflightPipeline(v: ValidationResult, opts: Pick<RunOptio
 export async function runPipeline(v: ValidationResult, opts: RunOptions): Promise<RunSummary> {
   return (await executePipeline(v, opts)).summary;
 }
+
+/**
+ * The pipeline file as a run records it: relative to the working directory when it is inside it (a sleeve's or a
+ * cell's file is known by its absolute path), so that two checkouts of one project run from their roots record the
+ * same bytes; as it is otherwise.
+ */
+const recordedPath = (file: string) => displayPath(resolve(file));
 
 /**
  * Runs a validated pipeline; returns the summary and the final context (meta pipelines read their sleeves'). The run is
@@ -487,7 +495,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
       node_version: process.version,
       run_id: runId,
       name: config.name,
-      pipeline_file: v.file,
+      pipeline_file: recordedPath(v.file),
       config_hash: v.hash!,
       config,
       profile: v.composed?.profile ?? null,
@@ -554,7 +562,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
   let failure: FractalError | undefined;
   let rawFailure: unknown;
   try {
-    audit.event(null, 'run_started', { name: config.name, config_hash: v.hash, pipeline_file: v.file, stages: config.stages.map((s) => s.type) });
+    audit.event(null, 'run_started', { name: config.name, config_hash: v.hash, pipeline_file: recordedPath(v.file), stages: config.stages.map((s) => s.type) });
     if (marked.length) audit.event(null, 'interrupted_runs_marked', { runs: marked.map((m) => ({ folder: m.to, last_event: m.last_event ?? null })) });
     let start = 0;
     let previous: Parameters<typeof checkpointOf>[3]['previous'];
