@@ -252,8 +252,9 @@ let failed = false;
 // The floor: the same job on a handful of symbols, where nearly all of a process's time is start-up, reading and
 // writing rather than the decisions. Neither program can take less than that at any N; it tells which targets
 // (a fraction of numpy's time) are reachable at all on this machine.
+// Run last, with the machine's caches as warm as for the others (a first process start is slower).
 const floor = argv.includes('--no-floor') || ns.includes(FLOOR_N) ? [] : [FLOOR_N];
-for (const n of [...floor, ...ns]) {
+for (const n of [...ns, ...floor]) {
   try {
     rows.push(runOne(n, numpy, repeat));
   } catch (err) {
@@ -274,6 +275,7 @@ const cpu = (t: Timed | null | undefined) => {
   const faults = t.faults === null ? '' : `, ${(t.faults / 1000).toFixed(0)}k faults`;
   return t.sysS === null ? s(t.cpuS) : `${s(t.cpuS)} (${t.sysS.toFixed(2)} sys${faults})`;
 };
+rows.sort((x, y) => x.n - y.n);
 for (const r of rows) {
   const ratio = r.numpy ? (r.fractal.wallS / r.numpy.wallS).toFixed(2) : 'n/a';
   const b = BEFORE[r.n];
@@ -285,7 +287,9 @@ for (const r of rows) console.log(`N=${r.n}: pipeline-run stages: ${r.stages}  [
 const least = rows.find((r) => r.n === FLOOR_N);
 if (least) {
   console.log(`\nthe floor: at N=${FLOOR_N} pipeline-run takes ${s(least.fractal.wallS)}${least.numpy ? ` and numpy/scipy ${s(least.numpy.wallS)}` : ''}: start-up, reading, writing and 48 decisions on ${FLOOR_N} symbols; a larger N only adds to it.`);
-  for (const r of rows) {
+  // A verdict from single runs would be noise (a numpy run at N=40 was seen faster than one at N=30): best of 3 at least.
+  if (repeat < 3) console.log('(a verdict on each target against the floor needs --repeat 3 or more)');
+  else for (const r of rows) {
     if (r.n === FLOOR_N || !r.numpy) continue;
     const half = r.numpy.wallS / 2;
     console.log(`N=${r.n}: half of numpy/scipy's time is ${s(half)}, ${half > least.fractal.wallS ? `${s(half - least.fractal.wallS)} above the floor` : `${s(least.fractal.wallS - half)} BELOW the floor: out of reach unless the run's fixed costs shrink by more than that and its decisions at N=${r.n} cost nothing`}`);
