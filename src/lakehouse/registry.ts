@@ -176,7 +176,7 @@ export function refreshStatuses(reg: Registry, nowMs = Date.now(), options: Part
  * the entries it happened to read: discovery reads the whole symbols table, so any entry can change a decision, and a
  * set known before the run is what lets the sleeve cache key on the same value. Each entry contributes its file's
  * checksum, its rows and dates, the symbols-table fields discovery reads and the trading rules (lot size, minimum
- * notional) the order-level simulator reads; the order of the entries does not
+ * notional) and whether it holds closes alone that the order-level simulator reads; the order of the entries does not
  * matter. The manifest's `data_hash`, the audit's `returns_loaded`, the sleeve cache key and the report all show it.
  */
 export function dataIdentity(entries: Iterable<IdentityFields>): string {
@@ -185,13 +185,16 @@ export function dataIdentity(entries: Iterable<IdentityFields>): string {
       const fields: unknown[] = [`${e.venue}/${e.symbol}`, e.checksum, e.rows, e.first_date, e.last_date, e.exchange, e.asset_type, e.base, e.quote, e.sector, e.market_cap_rank, e.volume_24h];
       // The trading rules count only where known, so a store without them keeps the identity it always had.
       if ((e.lot_size ?? null) !== null || (e.min_notional ?? null) !== null) fields.push(e.lot_size, e.min_notional);
+      // Closes alone (a wide CSV) have no opens of their own, which the order-level simulator fills by: the same
+      // file bytes as OHLCV bars with opens equal to the closes, not the same data.
+      if (e.source?.kind === 'csv' && e.source.layout === 'wide') fields.push('closes only');
       return fields.map((x) => (x === null || x === undefined ? '' : String(x))).join('\t');
     })
     .sort();
   return `sha256:${createHash('sha256').update(lines.join('\n')).digest('hex')}`;
 }
 
-type IdentityFields = Pick<RegistryEntry, 'venue' | 'symbol' | 'checksum' | 'rows' | 'first_date' | 'last_date'> & Partial<SymbolMeta>;
+type IdentityFields = Pick<RegistryEntry, 'venue' | 'symbol' | 'checksum' | 'rows' | 'first_date' | 'last_date'> & Partial<SymbolMeta> & { source?: SourceRef };
 
 /**
  * The identity of data from several sources (a meta pipeline whose sleeves read different lakehouses): the one

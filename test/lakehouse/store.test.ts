@@ -235,6 +235,14 @@ describe('read-only runs', () => {
     expect(dataIdentity(all.slice(1))).not.toBe(hash1);
     expect(dataIdentity(all.map((e, i) => (i ? e : { ...e, volume_24h: (e.volume_24h ?? 0) + 1 })))).not.toBe(hash1);
     expect(dataIdentity(all.map((e, i) => (i ? e : { ...e, checksum: 'sha256:0' })))).not.toBe(hash1);
+    // The same bytes from a wide CSV (closes alone: no opens of their own) are other data than from OHLCV files.
+    const wide = (e: (typeof all)[number]) => e.source.kind === 'csv' && e.source.layout === 'wide';
+    const bars = all.findIndex((e) => !wide(e));
+    const closes = all.findIndex(wide);
+    expect([bars, closes].every((k) => k >= 0)).toBe(true);
+    expect(dataIdentity(all.map((e, i) => (i !== bars ? e : { ...e, source: { kind: 'csv' as const, path: 'closes.csv', layout: 'wide' as const } })))).not.toBe(hash1);
+    // Where it was read from is not part of it: the same data imported from elsewhere is the same data.
+    expect(dataIdentity(all.map((e, i) => (i !== closes ? e : { ...e, source: { kind: 'csv' as const, path: 'elsewhere/closes.csv', layout: 'wide' as const } })))).toBe(hash1);
   });
 
   test('readPrices gives the bars on the same axis as readReturns', async () => {
