@@ -376,6 +376,8 @@ export interface BacktestParity {
     differences: Record<'sharpe' | 'cagr' | 'max_drawdown' | 'total_return' | 'turnover' | 'costs' | 'carry', number>;
     tracking_error: number;
     largest_equity_gap: { date: string; relative: number } | null;
+    /** Fills at an open and at a close (a next-open order on closes alone, or on an open not trusted, fills at a close). */
+    fills: { at_open: number; at_close: number };
     unfilled: { orders: number; of: number; by_reason: Record<string, number> };
   };
 }

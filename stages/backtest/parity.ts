@@ -81,6 +81,8 @@ export function parityRecord(sim: ParitySide, reference: ParitySide, ppy: number
     tracking_error: tracking,
     largest_equity_gap: T ? { date: isoFromDay(d[gapAt]), gap: ea[gapAt] - eb[gapAt], relative: ea[gapAt] / eb[gapAt] - 1, [sim.name]: ea[gapAt], [reference.name]: eb[gapAt] } : null,
     final_equity: T ? { [sim.name]: ea[T - 1], [reference.name]: eb[T - 1] } : null,
+    // Where the fills happened: a next-open fill on data of closes alone, or on an open not trusted, is at a close.
+    fills: { at_open: (sim.ledger?.fills ?? []).filter((x) => x.at === 'open').length, at_close: (sim.ledger?.fills ?? []).filter((x) => x.at === 'close').length },
     unfilled: {
       orders: unfilled.length,
       of: sim.ledger?.orders.length ?? 0,

@@ -95,6 +95,10 @@ test('fractional units, fills at the close, the same costs: the order-level equi
   expect(Math.abs(p.largest_equity_gap.gap)).toBeLessThan(1e-9);
   expect(p.largest_equity_gap.date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   expect(p.unfilled).toMatchObject({ orders: 0, list: [] });
+  // Every fill, counted by where it happened, as fills.arrow has them.
+  const fillsAt = Array.from(tableFromIPC(readFileSync(join(ed.folder, 'fills.arrow'))).getChild('at')!.toArray() as ArrayLike<string>);
+  expect(p.fills).toEqual({ at_open: fillsAt.filter((a) => a === 'open').length, at_close: fillsAt.filter((a) => a === 'close').length });
+  expect(p.fills.at_open + p.fills.at_close).toBe(btA.simulator.fills);
 
   // The account in dollars tells the same story: equity / capital is the equity curve (every day here: with trading
   // costs, a rebalance day's account has paid for the trade the curve books on the first held day).

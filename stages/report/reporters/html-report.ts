@@ -224,7 +224,7 @@ async function parityHtml(p: NonNullable<BacktestRecord['parity']>, dates: Int32
   return [
     `<h2>Parity: ${esc(p.simulator)} against ${esc(p.reference)}</h2><p class="muted">The champion's decisions (the same net physical weights at every rebalance) held by the order-level simulator${fill ? ` (${esc(fill)}${settings?.capital ? `, capital ${esc(String(settings.capital))}` : ''})` : ''} and by the vectorized one, on the same calendar and costs: how far the vectorized backtest can be trusted. Differences are ${esc(p.simulator)} minus ${esc(p.reference)}.</p>
 <table class="metrics"><tr><th></th><th>${esc(p.simulator)}</th><th>${esc(p.reference)}</th><th>difference</th></tr>${rows.map(([label, f, d]) => `<tr><td>${label}</td><td class="num">${f(a)}</td><td class="num">${f(b)}</td><td class="num">${d}</td></tr>`).join('')}</table>
-<p class="muted">Tracking error (annual): ${pct(r.tracking_error)}. Largest equity gap: ${gap ? `${pct(gap.relative)} of the reference's equity on ${esc(gap.date)}` : '—'}. Orders not completed: ${r.unfilled.orders} of ${r.unfilled.of}${reasons ? ` (${reasons})` : ''}.</p>`,
+<p class="muted">Tracking error (annual): ${pct(r.tracking_error)}. Largest equity gap: ${gap ? `${pct(gap.relative)} of the reference's equity on ${esc(gap.date)}` : '—'}. Orders not completed: ${r.unfilled.orders} of ${r.unfilled.of}${reasons ? ` (${reasons})` : ''}. Fills: ${r.fills.at_open} at an open, ${r.fills.at_close} at a close.</p>`,
     await renderSvg(equityComparisonSpec(dates, [{ name: p.simulator, equity: ea }, { name: p.reference, equity: eb }], 'Equity, same decisions, two simulators')),
     await renderSvg(equityGapSpec(dates, rel, `Equity gap (${p.simulator} / ${p.reference} − 1)`)),
   ];

@@ -131,6 +131,6 @@ function parityMarkdown(p: BacktestParity): string[] {
     `The champion's decisions held by both simulators on the same calendar and costs (parity.json). Differences are ${p.simulator} minus ${p.reference}.`, '',
     `| metric | ${p.simulator} | ${p.reference} | difference |`, '|---|---:|---:|---:|',
     ...rows.map(([label, get, d, as]) => `| ${label} | ${f(get(a), as)} | ${f(get(b), as)} | ${f(d, as)} |`),
-    '', `Tracking error ${pct(r.tracking_error)} a year; largest equity gap ${gap ? `${pct(gap.relative)} on ${gap.date}` : '—'}; orders not completed: ${r.unfilled.orders} of ${r.unfilled.of}.`,
+    '', `Tracking error ${pct(r.tracking_error)} a year; largest equity gap ${gap ? `${pct(gap.relative)} on ${gap.date}` : '—'}; orders not completed: ${r.unfilled.orders} of ${r.unfilled.of}; fills: ${r.fills.at_open} at an open, ${r.fills.at_close} at a close.`,
   ];
 }
