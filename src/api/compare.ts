@@ -346,7 +346,7 @@ export function formatMarkdown(c: Comparison): string {
   row('kind', (s) => s.kind);
   row('config', (s) => `\`${s.config_hash.slice(0, 16)}\``);
   row('data', (s) => (s.data_hash ? `\`${s.data_hash.slice(0, 23)}\`` : '—'));
-  row('code', (s) => `${s.fractal_version ?? '?'}${s.git ? ` @ ${s.git.commit.slice(0, 10)}${s.git.dirty ? ' (dirty)' : ''}` : ''}`);
+  row('code', (s) => `${s.fractal_version ?? '?'}${s.git ? ` @ ${s.git.commit?.slice(0, 10) ?? 'no commit yet'}${s.git.dirty ? ' (dirty)' : ''}` : ''}`);
   if (c.a.plugin_modules.length || c.b.plugin_modules.length) row('plugin modules', (s) => s.plugin_modules.map((p) => `${p.path} \`${p.sha256.slice(7, 19)}\``).join('<br>') || '—');
   L.push('', '## Config', '');
   if (c.config.same) L.push('The resolved configs are identical.');
@@ -411,7 +411,7 @@ export function formatHtml(c: Comparison, link: (s: RunSide) => string | undefin
     ['outcome', (s) => `<span class="${esc(s.outcome)}">${esc(s.outcome)}</span>${s.error ? `: [${esc(s.error.code)}] ${esc(s.error.message)}` : ''}`],
     ['config', (s) => `<code>${esc(s.config_hash.slice(0, 16))}</code>`],
     ['data', (s) => (s.data_hash ? `<code>${esc(s.data_hash.slice(0, 23))}</code>` : '—')],
-    ['code', (s) => esc(`${s.fractal_version ?? '?'}${s.git ? ` @ ${s.git.commit.slice(0, 10)}${s.git.dirty ? ' (dirty)' : ''}` : ''}`)],
+    ['code', (s) => esc(`${s.fractal_version ?? '?'}${s.git ? ` @ ${s.git.commit?.slice(0, 10) ?? 'no commit yet'}${s.git.dirty ? ' (dirty)' : ''}` : ''}`)],
   ];
   const diffLine = (l: string) => `<span class="${l[0] === '+' ? 'add' : l[0] === '-' ? 'del' : 'chg'}">${esc(l)}</span>`;
   const parts: string[] = [

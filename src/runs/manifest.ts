@@ -24,9 +24,9 @@ export interface Manifest {
   /**
    * The commit of the repository holding the pipeline, and whether its work tree differs from it: `dirty` when a
    * tracked file changed or an untracked (not ignored) file exists, such as a new plugin module; `changed` and
-   * `untracked` count them. Null outside git.
+   * `untracked` count them. Null outside git; `commit` null in a repository without a commit yet.
    */
-  git: { commit: string; dirty: boolean; changed: number; untracked: number } | null;
+  git: { commit: string | null; dirty: boolean; changed: number; untracked: number } | null;
   /** The pipeline's own plugin modules (`plugins:`) as loaded: path relative to the pipeline's folder, sha256 of the code. */
   plugin_modules: { path: string; sha256: string }[];
   started_at: string;
@@ -79,14 +79,17 @@ export function gitState(path: string): Manifest['git'] {
 // each changed or untracked path is one line (`?` marks an untracked one) as in the v1 listing.
 const GIT_STATUS = ['status', '--porcelain=v2', '--branch', '--untracked-files=all'];
 
-/** The manifest's git block from `git status --porcelain=v2 --branch` output; null when HEAD has no commit yet. */
+/**
+ * The manifest's git block from `git status --porcelain=v2 --branch` output; `commit` null in a repository with no
+ * commit yet (every file then untracked or only staged: nothing reproduces the run), unlike null for no repository.
+ */
 function stateOf(status: string): Manifest['git'] {
   const lines = status.split('\n').filter(Boolean);
-  const commit = lines.find((l) => l.startsWith('# branch.oid '))?.slice('# branch.oid '.length).trim();
-  if (commit === undefined || commit === '(initial)') return null;
+  const oid = lines.find((l) => l.startsWith('# branch.oid '))?.slice('# branch.oid '.length).trim();
+  if (oid === undefined) return null;
   const entries = lines.filter((l) => !l.startsWith('#'));
   const untracked = entries.filter((l) => l.startsWith('? ')).length;
-  return { commit, dirty: entries.length > 0, changed: entries.length - untracked, untracked };
+  return { commit: oid === '(initial)' ? null : oid, dirty: entries.length > 0, changed: entries.length - untracked, untracked };
 }
 
 /**

@@ -114,3 +114,14 @@ gitTest('outside any repository: one call, and null in every manifest', () => {
   expect(all).toHaveLength(5);
   for (const m of all) expect({ file: m.file, git: m.git }).toEqual({ file: m.file, git: null });
 });
+
+gitTest('a repository without a commit yet: commit null, the files untracked (not null, which says no repository)', () => {
+  const fresh = join(tmp, 'fresh');
+  mkdirSync(fresh);
+  writeFileSync(join(fresh, '.gitignore'), 'runs/\n');
+  writeFileSync(join(fresh, 'tiny.yaml'), tinySelection());
+  expect(spawnSync(realGit, ['init', '-q'], { cwd: fresh }).status).toBe(0);
+  const { all } = run('tiny.yaml', fresh);
+  expect(all).toHaveLength(1);
+  expect(all[0]!.git).toEqual({ commit: null, dirty: true, changed: 0, untracked: 2 });
+});
