@@ -12,8 +12,10 @@
  *    (src/portfolio/carry.ts, the same function as the vectorized simulator's);
  * 3. marks move by the day's booked return (a missing bar is an unchanged price; a toxic print is not booked);
  *    equity ≤ 0 liquidates the book for good;
- * 4. the close: a holding period that ends sells the book; orders carried from an earlier bar fill; the day's
- *    return is taken; then a rebalance decided at this close sizes its orders on the equity before it trades and
+ * 4. the close: orders due at this open that found no trusted open fill (whatever is decided at this close); a
+ *    holding period that ends sells the book; orders carried from an earlier bar fill unless a rebalance decided at
+ *    this close supersedes them; the day's return is taken; then a rebalance decided at this close sizes its orders
+ *    on the equity before it trades and
  *    fills them here (fill: close, and always for the first rebalance: pre-start priming) or at the next open. Its
  *    costs show in the first day it is held, as in the vectorized simulator.
  *
@@ -351,6 +353,11 @@ export function runOrderBook(panel: BarPanel, path: DecisionPath, s: OrderBookSe
         continue;
       }
       const exitK = exitAt.get(t);
+      // Orders due at this open that found no trusted open (a bad print, or closes alone) fill at this close, the first
+      // price known after it, even where a rebalance or an exit is decided at this close: that decision trades from
+      // the book they leave. (Superseded instead, as carried orders are, a market of closes alone rebalanced every
+      // day never filled an order after the first rebalance.)
+      if (deferred.length && (exitK !== undefined || rebalanceAt.has(t))) fillBatch(t, 'close', deferred, k);
       if (exitK !== undefined) {
         cancelLive('replaced by the exit at the end of the holding period');
         const exits: Order[] = [];
@@ -358,7 +365,8 @@ export function runOrderBook(panel: BarPanel, path: DecisionPath, s: OrderBookSe
         live = exits;
         if (s.fill === 'close') fillBatch(t, 'close', exits, k);
       } else if (!rebalanceAt.has(t)) {
-        // Carried orders fill at the close, unless a rebalance decided at this close supersedes them.
+        // Carried orders fill at the close, unless a rebalance decided at this close supersedes them (with those
+        // deferred from this open: one batch, sells first).
         fillBatch(t, 'close', [...deferred, ...live.filter((o) => !o.done && o.when === 'close')], k);
       }
       live = live.filter((o) => !o.done);

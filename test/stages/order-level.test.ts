@@ -218,6 +218,27 @@ stages:
       expect({ d, at: f.at, price: f.price }).toEqual({ d: next(orders.get(f.order_id)!), at, price: at === 'open' ? c * 0.99 : c });
     }
   }
+  // Rebalanced every day: an order due at the next open fills at that day's close before the rebalance decided at
+  // that close, which trades from there (found by review: superseded by it, no order filled after the first).
+  const daily = backtest.replace('train_window: 3, test_window: 2, step_size: 2', 'train_window: 3, test_window: 1, step_size: 1');
+  const every = await runYaml(tmp, 'wide_daily', `pipeline: selection
+version: "4.0"
+name: wide_daily
+stages:
+  - type: ingestion
+    params: { scanner: { name: csv, params: { path: ${JSON.stringify(join(dir, 'closes.csv'))}, layout: wide, asset_type: spot } } }
+  - type: allocation
+    params: { engine: inverse_vol }
+  - type: backtest
+    params: ${daily}
+`);
+  expect(every.outcome).toBe('succeeded');
+  const orders = rows(every.folder, 'orders.arrow');
+  expect(orders.length).toBeGreaterThan(8);
+  expect(orders.filter((o) => o.status !== 'filled').map((o) => [iso(o.date), o.reason])).toEqual([]);
+  const placed = new Map(orders.map((o) => [o.order_id as number, iso(o.date)]));
+  const first = [...placed.values()].sort()[0];
+  for (const f of rows(every.folder, 'fills.arrow')) if (placed.get(f.order_id) !== first) expect({ d: iso(f.date), at: f.at }).toEqual({ d: next(placed.get(f.order_id)!), at: 'close' });
 });
 
 test('a delisted symbol is exited at its last price, even under a participation cap', async () => {
