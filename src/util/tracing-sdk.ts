@@ -96,6 +96,11 @@ export interface TracingSdk {
   shutdown(): Promise<void>;
   drain(): PlainSpan[];
   adopt(spans: PlainSpan[]): void;
+  /**
+   * Whether this SDK's provider is the one the API's globals hold (the spans made through the API reach it); false
+   * when the program had registered its own first, which then gets every span made here.
+   */
+  global: boolean;
   /** The caller's exporter of the last startSdk call, scoped to the traces it binds (undefined without one). */
   scoped?: ScopedExporter;
 }
@@ -153,6 +158,7 @@ export function startSdk(current: TracingSdk | undefined, opts: TracingOptions):
   // A program that registered its own provider keeps it (the API's globals refuse a second): Fractal's spans go there.
   provider.register();
   const sdk: SdkState = {
+    global: (trace.getTracerProvider() as { getDelegate?: () => unknown }).getDelegate?.() === provider,
     fan,
     collector,
     resource,

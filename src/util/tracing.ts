@@ -219,7 +219,8 @@ export function collectedSpans(): PlainSpan[] {
  */
 export function adoptSpans(spans: PlainSpan[] | undefined): void {
   if (!spans?.length) return;
-  if (sdk) sdk.adopt(spans);
+  // Where this thread's spans went: Fractal's provider when it is the registered one, else the program's.
+  if (sdk?.global) sdk.adopt(spans);
   else if (api && !untraced.getStore()) remake(api, spans);
 }
 
@@ -232,10 +233,13 @@ function remake(otel: OtelApi, spans: PlainSpan[]): void {
   const tracer = otel.trace.getTracer(TRACER);
   const byId = new Map(spans.map((s) => [s.spanId, s] as const));
   const made = new Map<string, Span>();
+  const making = new Set<string>();
   const make = (p: PlainSpan): Span => {
     const done = made.get(p.spanId);
     if (done) return done;
-    const local = p.parentSpanId ? byId.get(p.parentSpanId) : undefined;
+    making.add(p.spanId);
+    // A parent among the spans comes first; one that is being made (ids that loop) is taken as remote.
+    const local = p.parentSpanId && !making.has(p.parentSpanId) ? byId.get(p.parentSpanId) : undefined;
     const parent = local
       ? otel.trace.setSpan(otel.ROOT_CONTEXT, make(local))
       : p.parentSpanId
@@ -246,6 +250,7 @@ function remake(otel: OtelApi, spans: PlainSpan[]): void {
     span.setStatus(p.status);
     span.end(p.endTime);
     made.set(p.spanId, span);
+    making.delete(p.spanId);
     return span;
   };
   for (const p of spans) make(p);

@@ -185,7 +185,8 @@ test("on worker threads: the backtest's decisions in two batches under the windo
 test("a program's own tracer provider gets the spans made on worker threads too, in the run's tree", () => {
   // A program that set up OpenTelemetry itself (no `trace` option, so Fractal starts no SDK of its own): its provider
   // gets the run's spans, and the sleeves' (made on worker threads and handed back) are made again in it under the
-  // stage that ran them. With a provider registered whole (propagator included) and one set without a propagator.
+  // stage that ran them. With a provider registered whole (propagator included), one set without a propagator, and
+  // a registered one while the run also asks for tracing.
   const dir = mkdtempSync(join(tmp, 'own-provider-'));
   const sleeve = (name: string, seed: number) => `pipeline: selection\nversion: "4.0"\nname: ${name}\nstages:\n  - type: ingestion\n    params: { scanner: { name: synthetic, params: { symbols: 24, days: 420, seed: ${seed} } }, lookback_days: 200 }\n  - type: allocation\n    params: { engine: equal_weight }\n  - type: backtest\n    params: { train_window: 120, test_window: 30, step_size: 30 }\n`;
   writeFileSync(join(dir, 'a.yaml'), sleeve('own_a', 1));
@@ -203,27 +204,39 @@ const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-asyn
 const otel = require('@opentelemetry/api');
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-if (mode === 'register') provider.register();
+if (mode !== 'no-propagator') provider.register();
 else {
   otel.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   otel.trace.setGlobalTracerProvider(provider);
 }
 const api = await import(join(repo, 'dist', 'src', 'api', 'index.js'));
-const r = await api.run(file, { out, cache: false });
+const r = await api.run(file, { out, cache: false, ...(mode === 'register-and-trace' ? { trace: true } : {}) });
+if (mode === 'register') {
+  // Spans handed back whose parent ids loop (bad input, or ids that collide) are made once each, not forever.
+  const { adoptSpans } = await import(join(repo, 'dist', 'src', 'util', 'tracing.js'));
+  const plain = (name, id, parent) => ({ name, kind: 0, traceId: '1'.repeat(32), spanId: id, parentSpanId: parent, traceFlags: 1, startTime: [1, 0], endTime: [2, 0], duration: [1, 0], status: { code: 0 }, attributes: {}, events: [] });
+  adoptSpans([plain('loop a', 'a'.repeat(16), 'b'.repeat(16)), plain('loop b', 'b'.repeat(16), 'a'.repeat(16)), plain('self', 'c'.repeat(16), 'c'.repeat(16))]);
+}
 await provider.forceFlush();
 const spans = exporter.getFinishedSpans().map((s) => ({ name: s.name, trace: s.spanContext().traceId, id: s.spanContext().spanId, parent: s.parentSpanContext?.spanId ?? null, worker: s.attributes['fractal.worker'] ?? null }));
 console.log(JSON.stringify({ outcome: r.outcome, spans }));
 `,
   );
-  for (const mode of ['register', 'no-propagator']) {
-    const p = spawnSync(process.execPath, [join(dir, 'program.mjs'), repo, join(dir, 'meta.yaml'), join(dir, `runs-${mode}`), mode], { encoding: 'utf8', env: { ...process.env, OTEL_TRACES_EXPORTER: '' } });
+  // 'register-and-trace': the run asks for tracing too (Fractal's SDK starts, but the program's provider stays the
+  // registered one): every span still goes to the program's provider (found by review: the sleeves went to
+  // Fractal's exporters instead, splitting the tree).
+  for (const mode of ['register', 'no-propagator', 'register-and-trace']) {
+    const p = spawnSync(process.execPath, [join(dir, 'program.mjs'), repo, join(dir, 'meta.yaml'), join(dir, `runs-${mode}`), mode], { encoding: 'utf8', env: { ...process.env, OTEL_TRACES_EXPORTER: mode === 'register-and-trace' ? 'none' : '' } });
     expect({ mode, code: p.status, stderr: p.stderr.split('\n').filter((l) => /error/i.test(l)) }).toEqual({ mode, code: 0, stderr: [] });
-    const out = JSON.parse(p.stdout) as { outcome: string; spans: { name: string; trace: string; id: string; parent: string | null; worker: boolean | null }[] };
+    const parsed = JSON.parse(p.stdout) as { outcome: string; spans: { name: string; trace: string; id: string; parent: string | null; worker: boolean | null }[] };
+    const loops = parsed.spans.filter((x) => ['loop a', 'loop b', 'self'].includes(x.name));
+    expect(loops.map((x) => x.name).sort()).toEqual(mode === 'register' ? ['loop a', 'loop b', 'self'] : []);
+    const out = { ...parsed, spans: parsed.spans.filter((x) => !loops.includes(x)) };
     expect(out.outcome).toBe('succeeded');
     const byId = new Map(out.spans.map((x) => [x.id, x]));
     const parentName = (x: { parent: string | null }) => (x.parent ? (byId.get(x.parent)?.name ?? 'MISSING') : null);
     // One trace, one root, every parent present.
-    expect({ mode, traces: new Set(out.spans.map((x) => x.trace)).size, roots: out.spans.filter((x) => !x.parent).map((x) => x.name), orphans: out.spans.filter((x) => parentName(x) === 'MISSING').map((x) => x.name) }).toEqual({ mode, traces: 1, roots: ['run own_meta'], orphans: [] });
+    expect({ mode, traces: new Set(out.spans.map((x) => x.trace)).size, roots: out.spans.filter((x) => !x.parent).map((x) => x.name), orphans: out.spans.filter((x) => parentName(x) === 'MISSING').map((x) => x.name) }).toEqual({ mode, traces: 1, roots: [mode === 'register-and-trace' ? 'pipeline-run' : 'run own_meta'], orphans: [] });
     const sleeves = out.spans.filter((x) => x.name.startsWith('sleeve '));
     expect(sleeves.map((x) => [x.name, x.worker, parentName(x)]).sort()).toEqual([['sleeve a', true, 'stage meta_returns'], ['sleeve b', true, 'stage meta_returns']]);
     for (const x of sleeves) {
