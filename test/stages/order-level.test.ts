@@ -189,17 +189,18 @@ test('closes alone (a wide CSV): an order due at the next open fills at that day
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'closes.csv'), ['date,AAA,BBB', ...closes.AAA.map((c, i) => `${day(i)},${c},${closes.BBB[i]}`)].join('\n'));
   const backtest = '{ train_window: 3, test_window: 2, step_size: 2, slippage_bps: 0, commission_bps: 0, workers: 1, simulator: { name: event_driven, params: { capital: 10000, fill: next_open } } }';
-  const wide = await runYaml(tmp, 'wide_closes', `pipeline: selection
+  const onCloses = (name: string, engine: string, params: string) => `pipeline: selection
 version: "4.0"
-name: wide_closes
+name: ${name}
 stages:
   - type: ingestion
     params: { scanner: { name: csv, params: { path: ${JSON.stringify(join(dir, 'closes.csv'))}, layout: wide, asset_type: spot } } }
   - type: allocation
-    params: { engine: equal_weight }
+    params: { engine: ${engine} }
   - type: backtest
-    params: ${backtest}
-`);
+    params: ${params}
+`;
+  const wide = await runYaml(tmp, 'wide_closes', onCloses('wide_closes', 'equal_weight', backtest));
   expect(wide.outcome).toBe('succeeded');
   const bars = market('with-opens', Object.fromEntries(Object.entries(closes).map(([sym, cs]) => [sym, cs.map((c) => [c * 0.99, c, 1000] as [number, number, number])])));
   const withOpens = await runYaml(tmp, 'with_opens', pipeline('with_opens', bars, backtest));
@@ -221,17 +222,7 @@ stages:
   // Rebalanced every day: an order due at the next open fills at that day's close before the rebalance decided at
   // that close, which trades from there (found by review: superseded by it, no order filled after the first).
   const daily = backtest.replace('train_window: 3, test_window: 2, step_size: 2', 'train_window: 3, test_window: 1, step_size: 1');
-  const every = await runYaml(tmp, 'wide_daily', `pipeline: selection
-version: "4.0"
-name: wide_daily
-stages:
-  - type: ingestion
-    params: { scanner: { name: csv, params: { path: ${JSON.stringify(join(dir, 'closes.csv'))}, layout: wide, asset_type: spot } } }
-  - type: allocation
-    params: { engine: inverse_vol }
-  - type: backtest
-    params: ${daily}
-`);
+  const every = await runYaml(tmp, 'wide_daily', onCloses('wide_daily', 'inverse_vol', daily));
   expect(every.outcome).toBe('succeeded');
   const orders = rows(every.folder, 'orders.arrow');
   expect(orders.length).toBeGreaterThan(8);
