@@ -284,6 +284,15 @@ const DATES_AND_CLOSES = ['date', 'close'] as const;
 
 // ---------------------------------------------------------------------------------------------------------- Arrow I/O
 
+/** The columns whose offsets the registry records for a file: OHLCV, and funding where the file has it. */
+const recordedColumns = (at: ColumnOffsets) => (at.funding !== undefined ? OFFSET_COLUMNS : OHLCV_COLUMNS);
+
+/** A series over bytes laid out as its file is (`buf` holds the file from its first byte; `at` its column offsets). */
+function seriesInFileLayout(buf: Uint8Array, rows: number, at: ColumnOffsets): Ohlcv {
+  const base = buf.byteOffset;
+  return seriesAt(buf.buffer, rows, { date: base + at.date, open: base + at.open!, high: base + at.high!, low: base + at.low!, close: base + at.close, volume: base + at.volume!, ...(at.funding !== undefined ? { funding: base + at.funding } : {}) });
+}
+
 /** Reads exactly `length` bytes at `position` of the file into `into` at `offset`; false when the file ends first. */
 function preadFully(fd: number, into: Uint8Array, offset: number, length: number, position: number): boolean {
   for (let n = 0; n < length; ) {
@@ -303,7 +312,7 @@ function preadFully(fd: number, into: Uint8Array, offset: number, length: number
  */
 function readFirstColumns(e: RegistryEntry, path: string): Ohlcv | undefined {
   const at = e.offsets;
-  if (!at || verifyEveryRead() || !offsetsFit(at, at.funding !== undefined ? OFFSET_COLUMNS : OHLCV_COLUMNS, e.rows, e.bytes)) return undefined;
+  if (!at || verifyEveryRead() || !offsetsFit(at, recordedColumns(at), e.rows, e.bytes)) return undefined;
   let opened: { fd: number; st: BigIntStats };
   try {
     opened = openEntry(e, path);
@@ -316,8 +325,7 @@ function readFirstColumns(e: RegistryEntry, path: string): Ohlcv | undefined {
     const buf = sharedBytes(e.bytes);
     const first = [['date', 4], ['close', 8], ['volume', 8], ...(at.funding !== undefined ? [['funding', 8] as const] : [])] as const;
     for (const [c, width] of first) if (!preadFully(fd, buf, at[c]!, width * e.rows, at[c]!)) return undefined;
-    const base = buf.byteOffset;
-    const series = seriesAt(buf.buffer, e.rows, { date: base + at.date, open: base + at.open!, high: base + at.high!, low: base + at.low!, close: base + at.close, volume: base + at.volume!, ...(at.funding !== undefined ? { funding: base + at.funding } : {}) });
+    const series = seriesInFileLayout(buf, e.rows, at);
     return shapeProblem(series.date, e) === undefined ? series : undefined;
   } finally {
     closeSync(fd);
@@ -369,12 +377,11 @@ function readBars(e: RegistryEntry, path: string, key: string): { data: Ohlcv; d
 
 function readWholeBars(e: RegistryEntry, path: string, key: string): Ohlcv {
   const at = e.offsets;
-  const inPlace = (size: number) => at !== undefined && size === e.bytes && offsetsFit(at, at.funding !== undefined ? OFFSET_COLUMNS : OHLCV_COLUMNS, e.rows, size);
+  const inPlace = (size: number) => at !== undefined && size === e.bytes && offsetsFit(at, recordedColumns(at), e.rows, size);
   const { buf, hashed } = readChecked(e, path, key, (size) => (inPlace(size) ? sharedBytes(size) : scratchOf(size)));
   const shared = buf.buffer instanceof SharedArrayBuffer;
   if (shared && at && buf.byteLength === e.bytes) {
-    const base = buf.byteOffset;
-    const fast = seriesAt(buf.buffer, e.rows, { date: base + at.date, open: base + at.open!, high: base + at.high!, low: base + at.low!, close: base + at.close, volume: base + at.volume!, ...(at.funding !== undefined ? { funding: base + at.funding } : {}) });
+    const fast = seriesInFileLayout(buf, e.rows, at);
     if (shapeProblem(fast.date, e) === undefined) {
       readCounters.viaOffsets++;
       return fast;
