@@ -104,3 +104,41 @@ test('the order-level simulator too (fills at the next open under a participatio
   const rows = (file: string) => tableFromIPC(readFileSync(join(short, file))).numRows;
   expect(rows('fills.arrow')).toBeGreaterThan(rows('orders.arrow'));
 }, 180_000);
+
+test('the order-level simulator on closes alone (a wide CSV), rebalanced every day: cut and full data give the same days', async () => {
+  // Every order due at an open fills at that day's close, before that close's rebalance (order-book.ts): decided by
+  // the day's own close, never a later one.
+  const [header, ...lines] = readFileSync(join(DATA_DIR, 'pypfopt', 'stock_prices.csv'), 'utf8').trim().split(/\r?\n/);
+  const recent = lines.filter((l) => l.slice(0, 10) >= '2016-06-01');
+  const write = (name: string, rows: string[]) => {
+    const file = join(tmp, `${name}.csv`);
+    writeFileSync(file, [header, ...rows].join('\n'));
+    return file;
+  };
+  const pipeline = (csv: string) => `pipeline: selection
+version: "4.0"
+name: closes_daily
+stages:
+  - type: ingestion
+    params: { scanner: { name: csv, params: { path: ${JSON.stringify(csv)}, layout: wide, asset_type: equity } }, lookback_days: 60 }
+  - type: allocation
+    params: { engine: inverse_vol }
+  - type: backtest
+    params: { train_window: 60, test_window: 1, step_size: 1, workers: 1, simulator: { name: event_driven, params: { fill: next_open } } }
+`;
+  const run = async (name: string, rows: string[]) => {
+    const s = await runYaml(tmp, name, pipeline(write(name, rows)), join(tmp, 'none'), join(tmp, `runs-${name}`));
+    expect(s.outcome).toBe('succeeded');
+    return s.folder;
+  };
+  const full = await run('closes-full', recent);
+  const short = await run('closes-cut', recent.filter((l) => l.slice(0, 10) <= '2017-06-30'));
+  const a = columns(full, 'returns.arrow').get('return')!;
+  const b = columns(short, 'returns.arrow').get('return')!;
+  for (const [d, x] of b) expect({ d, x: a.get(d) }).toEqual({ d, x });
+  expect(b.size).toBeGreaterThan(200);
+  // Every fill after the first rebalance's is at a close (closes alone), and the orders do fill.
+  const at = tableFromIPC(readFileSync(join(short, 'fills.arrow'))).getChild('at')!.toArray() as string[];
+  expect(at.filter((x) => x === 'close').length).toBeGreaterThan(200);
+  expect(at.filter((x) => x === 'open')).toEqual([]);
+}, 180_000);
