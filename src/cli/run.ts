@@ -117,13 +117,16 @@ export function registerRunCommand(program: Command): void {
 }
 
 /**
- * A backtest's flags (metrics.json) as console lines: the volatility band's DRIFT, CASH when at least half the
- * decisions held cash, and SURVIVORSHIP when past decisions drew from a universe that is not point in time.
+ * A backtest's flags (metrics.json) as console lines: CASH when the as-of decision holds cash, the volatility band's
+ * DRIFT, CASH when at least half the decisions held cash, and SURVIVORSHIP when past decisions drew from a universe that is not point in time.
  */
 function recordFlags(folder: string): string[] {
   try {
-    const bt = JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8')).backtest;
+    const metrics = JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8'));
+    const bt = metrics.backtest;
     const out: string[] = [];
+    const asOf = metrics.allocation;
+    if (typeof asOf?.cash_reason === 'string') out.push(`CASH: the decision as of ${asOf.decision?.as_of ?? 'the as-of date'} holds cash (${asOf.cash_reason}): weights.json is empty`);
     const band = bt?.volatility_band;
     const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
     if (band?.flagged) out.push(`DRIFT: realised volatility ${pct(band.realised)} is ${(band.drift * 100).toFixed(1)} points above the ${band.engine} band of ${pct(band.band)} (flagged beyond ${((band.limit ?? 0.25) * 100).toFixed(0)} points); see the report`);

@@ -189,7 +189,10 @@ export interface SelectionContext {
   allocation_engine?: string;
   /** What the allocation stage wrote for its decision (its metrics.json block, atom weights): a replay hands it on. */
   allocation_record?: AllocationRecord;
-  /** Set when the decision is to hold cash, with why (a replayed decision: a stage's `cashOn` error). */
+  /**
+   * Set when the decision is to hold cash, with why (a stage's `cashOn` error: a replayed decision's, or the run's
+   * own as-of decision in a run with a backtest).
+   */
   cash_reason?: string;
   /**
    * Values a plugin module's own stage provides under its own key (declared in its `provides`). The built-in stages

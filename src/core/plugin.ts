@@ -137,7 +137,8 @@ export interface StageMeta extends PluginMeta {
   /**
    * Error codes on which a replayed decision (a backtest window) holds cash instead of failing the run, with the
    * reason recorded: e.g. the allocation stage's `{ NO_WINNERS: 'no winners' }` (the policy let nothing through on
-   * that date). A run's own decision still fails on them.
+   * that date). So does the run's own decision when a later stage replays (the backtest: src/pipeline/runner.ts
+   * holdsCash); a run with nothing that replays still fails on them.
    */
   cashOn?: Record<string, string>;
   /**

@@ -80,7 +80,7 @@ async function runStages(stages: BuiltStage[], from: number, upto: number, c: Se
 }
 
 /** The reason to hold cash when the stage declares the error's code so (StageMeta.cashOn), else undefined. */
-function cashReason(err: unknown, s: BuiltStage): string | undefined {
+export function cashReason(err: unknown, s: BuiltStage): string | undefined {
   return err instanceof FractalError ? ownGet(s.meta.cashOn, err.code) : undefined;
 }
 

@@ -167,7 +167,7 @@ export async function planReuse(v: ValidationResult, spec: RunSpec, req: { from?
   for (let i = 0; i < from; i++) {
     const cp = readCheckpoint(folder, i);
     if (!cp || cp.type !== manifest.stages[i]?.type)
-      throw inputError('REUSE_NO_CHECKPOINT', `${where} has no checkpoint of stage ${i + 1} '${config.stages[i].type}'${manifest.stages[i]?.outcome === 'failed' ? ' (it failed there)' : manifest.stages[i]?.outcome === 'skipped' ? ' (it failed before)' : ''}`);
+      throw inputError('REUSE_NO_CHECKPOINT', `${where} has no checkpoint of stage ${i + 1} '${config.stages[i].type}'${missedBecause(manifest.stages, i)}`);
     checkpoints.push(cp);
   }
   // Everything the reuse will read, checked before anything is written: a damaged run is refused as input, never
@@ -358,4 +358,13 @@ export function checkpointOf(
   checkpoint.ms = Math.round((performance.now() - t0) * 10) / 10;
   writer.write(checkpoint);
   return { checkpoint, refs };
+}
+
+/** Why a run has no checkpoint of stage i, from its manifest's outcomes: what a REUSE_NO_CHECKPOINT says. */
+function missedBecause(stages: Manifest['stages'], i: number): string {
+  const outcome = stages[i]?.outcome;
+  if (outcome === 'failed') return ' (it failed there)';
+  if (outcome === 'cash') return ' (its decision held cash there)';
+  if (outcome !== 'skipped') return '';
+  return stages.slice(0, i).some((s) => s.outcome === 'cash') ? ' (skipped: the decision held cash before it)' : ' (it failed before)';
 }

@@ -25,7 +25,7 @@ import { isInside } from '../config/roots.js';
 import { markChildRunsInterrupted, markInterrupted } from '../runs/run-folder.js';
 import { exitStatusOf, STOP_SIGNALS } from '../util/signals.js';
 import { childRunOf } from './sleeve-result.js';
-import { quietEnv, replayOutcome, replayPrefix, type ReplayOptions } from './replay.js';
+import { cashReason, quietEnv, replayOutcome, replayPrefix, type ReplayOptions } from './replay.js';
 import { pluginFailure } from './plugin-failure.js';
 import { combinedDataIdentity } from '../lakehouse/registry.js';
 import { CheckpointWriter, contextFields as contextFieldsOf } from '../runs/checkpoints.js';
@@ -454,6 +454,17 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
       },
     };
   }
+  /**
+   * The run's own decision holds cash instead of failing on what a replayed decision holds cash on (StageMeta.cashOn:
+   * no winners, nothing tradable), in a selection run whose later stage replays decisions (the backtest): else a day
+   * without winners, appended, would fail the run and take its whole out-of-sample record with it (a meta would leave
+   * the sleeve out of every earlier day). A run with nothing that replays still fails: its decision is all it has.
+   */
+  function holdsCash(err: unknown, index: number): { reason: string; error: FractalError } | undefined {
+    if (config.pipeline !== 'selection' || replayingIndex <= index || !(err instanceof FractalError)) return undefined;
+    const reason = cashReason(err, built.stages[index]!);
+    return reason === undefined ? undefined : { reason, error: err };
+  }
   async function replayMany(dates: number[], o: ReplayManyOptions): Promise<ReplayOutcome[]> {
     const threads = o.threads ?? 1;
     const replayOptions = replayOptionsOf(o);
@@ -561,6 +572,8 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
   }
   let failure: FractalError | undefined;
   let rawFailure: unknown;
+  /** Where the run's own decision held cash (a stage's cashOn error), and that error. */
+  let heldCash: { index: number; error: FractalError } | undefined;
   try {
     audit.event(null, 'run_started', { name: config.name, config_hash: v.hash, pipeline_file: recordedPath(v.file), stages: config.stages.map((s) => s.type) });
     if (marked.length) audit.event(null, 'interrupted_runs_marked', { runs: marked.map((m) => ({ folder: m.to, last_event: m.last_event ?? null })) });
@@ -585,16 +598,45 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
       audit.event(s.type, 'stage_started', { index: i, params: s.params });
       const logStart = artifacts.log.length;
       let ms = 0;
+      let held: { reason: string; error: FractalError } | undefined;
       // The stage's span holds exactly what the manifest times (its `ms`), and what the stage decided.
       ctx = await withTimedSpan(`stage ${s.type}`, { 'fractal.stage.type': s.type, 'fractal.stage.index': i, 'fractal.run_id': runId }, async (span, clock) => {
-        const out = (await s.stage.execute(ctx, s.params, env)) ?? ctx;
+        let out: AnyContext;
+        try {
+          out = (await s.stage.execute(ctx, s.params, env)) ?? ctx;
+        } catch (err) {
+          held = holdsCash(err, i);
+          if (!held) throw err;
+          out = ctx;
+        }
         ms = clock.stop() - clock.start;
-        span.setAttributes({ ...stageAttributes(out), 'fractal.stage.ms': Math.round(ms * 10) / 10, 'fractal.outcome': 'succeeded' });
+        span.setAttributes({ ...stageAttributes(out), 'fractal.stage.ms': Math.round(ms * 10) / 10, 'fractal.outcome': held ? 'cash' : 'succeeded' });
         return out;
       });
-      stageRecords[i] = { type: s.type, ms: Math.round(ms * 10) / 10, outcome: 'succeeded' };
+      stageRecords[i] = { type: s.type, ms: Math.round(ms * 10) / 10, outcome: held ? 'cash' : 'succeeded' };
       env.pipeline.stages[i].ms = ms;
-      audit.event(s.type, 'stage_finished', { index: i, ms: stageRecords[i].ms });
+      audit.event(s.type, 'stage_finished', { index: i, ms: stageRecords[i].ms, ...(held ? { outcome: 'cash' } : {}) });
+      if (heldCash && i === replayingIndex && ctx.kind === 'selection' && (ctx.backtest?.windows ?? []).every((w) => w.cash_reason !== undefined)) {
+        // Not one decision of the record held anything either: cash alone is no record (a liquidity floor or a filter
+        // nothing ever passes), and the run fails on what its own decision met, as a run without a backtest does.
+        const e = heldCash.error;
+        stageRecords[heldCash.index] = { ...stageRecords[heldCash.index]!, outcome: 'failed' };
+        current = config.stages[heldCash.index]!.type;
+        currentIndex = heldCash.index;
+        throw new FractalError(e.code, `${e.message}; every one of the backtest's ${ctx.backtest?.windows.length ?? 0} decisions held cash too: the run has no record`, e.options);
+      }
+      if (held && ctx.kind === 'selection') {
+        heldCash = { index: i, error: held.error };
+        // The run's own decision holds cash, as a replayed one would on that date; the stages up to the one that
+        // replays are skipped (they decide nothing more), and it replays every date, this one included.
+        const asOf = ctx.as_of !== undefined ? isoFromDay(ctx.as_of) : null;
+        ctx.weights = [];
+        ctx.cash_reason = held.reason;
+        audit.event(s.type, 'decision_held_cash', { index: i, as_of: asOf, reason: held.reason, code: held.error.code, message: held.error.message, skipped: config.stages.slice(i + 1, replayingIndex).map((x) => x.type) });
+        log(`${s.type}: the decision as of ${asOf ?? 'the as-of date'} holds cash (${held.reason}: [${held.error.code}] ${held.error.message})${replayingIndex > i + 1 ? `; ${config.stages.slice(i + 1, replayingIndex).map((x) => x.type).join(', ')} skipped` : ''}`);
+        i = replayingIndex - 1;
+        continue;
+      }
       if (checkpoints) {
         const data = [...dataSources].map(([data_hash, entries]) => ({ data_hash, entries }));
         const { checkpoint, refs } = checkpointOf(i, s.type, ctx, { hashes: hashes!, writes: artifacts.log.slice(logStart), data, provides: s.meta.provides, previous }, checkpoints);

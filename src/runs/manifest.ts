@@ -32,8 +32,12 @@ export interface Manifest {
   started_at: string;
   finished_at: string;
   duration_ms: number;
-  /** Each stage's time and outcome; `reused`: taken from the run `reused` names (`run --from --reuse`), not run. */
-  stages: { type: string; ms: number | null; outcome: 'succeeded' | 'failed' | 'skipped' | 'reused' }[];
+  /**
+   * Each stage's time and outcome; `reused`: taken from the run `reused` names (`run --from --reuse`), not run;
+   * `cash`: the run's own decision held cash there (a backtest's run: audit.jsonl's decision_held_cash says why), and
+   * the stages after it up to the backtest are `skipped`.
+   */
+  stages: { type: string; ms: number | null; outcome: 'succeeded' | 'failed' | 'skipped' | 'reused' | 'cash' }[];
   /** Set when the stages before `from` were taken from another run's checkpoints (src/pipeline/reuse.ts). */
   reused?: { run_id: string; folder: string; from: string; stages: string[] };
   artifacts: string[];

@@ -41,8 +41,8 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
     requires: ['returns'],
     reads: ['atoms', 'winners', 'clusters', 'scores', 'regime'],
     provides: ['weights'],
-    // A past date on which the policy let nothing through.
-    cashOn: { NO_WINNERS: 'no winners' },
+    // A date on which the policy let nothing through, or none of its winners has two returns to allocate on.
+    cashOn: { NO_WINNERS: 'no winners', EMPTY_UNIVERSE: 'no winner with two returns' },
     params: PARAMS,
   };
 

@@ -152,7 +152,6 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
     const train = p.train_window;
     const test = p.test_window;
     const rf = p.risk_free_rate ?? 0;
-    const ppy = p.periods_per_year ?? periodsPerYearFor(ctx.raw_pool![0]);
     const simRef = p.simulator;
     const simulator = { name: simRef.name, instance: env.plugins.get<Simulator>('simulator', simRef.name), params: simRef.params ?? {} };
     const costs: Costs = {
@@ -196,6 +195,10 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
     }
     const decisions = all.slice(0, rebalances.length);
     const finalDecision = all[rebalances.length];
+    // Annualised by the as-of candidates' asset type; when the run's own decision found none (it holds cash), by the
+    // first symbol any decision held.
+    const heldFirst = ctx.raw_pool![0] ? undefined : all.find((o) => o.weights.length)?.weights[0]?.symbol;
+    const ppy = p.periods_per_year ?? periodsPerYearFor(ctx.raw_pool![0] ?? (heldFirst !== undefined ? { asset_type: market.assetType(heldFirst) } : undefined));
     const settings: HoldSettings = { calendar, rebalances, test, costs, simulator, market };
 
     const champion = await holdPath(decisions, settings);
@@ -313,12 +316,16 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
     if (finalDecision.allocation) {
       await env.artifacts.writeJsonSection('metrics.json', 'allocation', { ...finalDecision.allocation.metrics, decision });
       if (finalDecision.allocation.atoms) await env.artifacts.writeJson('atoms.json', finalDecision.allocation.atoms);
-    } else if (ctx.allocation_record) {
-      // The as-of decision holds cash: the block says so rather than describe the allocation stage's own decision.
+    } else if (ctx.allocation_record || finalDecision.cash_reason !== undefined) {
+      // The as-of decision holds cash: the block says so rather than describe the allocation stage's own decision
+      // (or, when the run's own decision held cash before it, where its record would be).
       await env.artifacts.writeJsonSection('metrics.json', 'allocation', { weights: {}, cash_reason: finalDecision.cash_reason ?? null, decision });
       await env.artifacts.writeJson('atoms.json', []);
     }
     ctx.weights = last;
+    // The run's weights are this decision's: so is whether it holds cash.
+    if (finalDecision.cash_reason !== undefined) ctx.cash_reason = finalDecision.cash_reason;
+    else delete ctx.cash_reason;
     // At least what the run above reads (the OutOfSampleRecord contract), checked here by the compiler.
     const record: BacktestRecord = { dates: d, returns: r, benchmark: bench, windows: champion.windows, metrics: summary, ...(challengers ? { challengers: { ...challengers, returns: { [challengers.champion]: r, ...challengerReturns } } } : {}), ...(parity ? { parity } : {}) };
     ctx.backtest = record;

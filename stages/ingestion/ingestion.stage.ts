@@ -121,25 +121,18 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
       // The scanner is the candidates' logic unless they say otherwise (synthesis names atoms by it).
       candidates = candidates.map((c) => ({ ...c, metadata: { scanner: ref.name, ...c.metadata } }));
       env.audit.event('ingestion', 'discovery', { scanner: ref.name, venue, as_of: isoFromDay(asOf), point_in_time: Boolean(scan.rediscover && !p.candidates_path), funnel, candidates: candidates.length });
-      if (!candidates.length)
-        throw runError('EMPTY_UNIVERSE', `scanner '${ref.name}' found no candidates tradable at ${isoFromDay(asOf)} (${funnel.map((f) => `${f.step}: ${f.left}`).join(' → ')})`, 'Loosen the scanner params (venue, liquidity floors, exclusions, freshness_days) or check the data.');
+      const writeCandidates = () => env.artifacts.writeJson('candidates.json', { scanner: ref.name, venue, as_of: isoFromDay(asOf), point_in_time: Boolean(scan.rediscover && !p.candidates_path), funnel, candidates });
       const symbols = candidates.map((c) => c.symbol);
       const toxicThreshold = p.toxic_threshold ?? DEFAULT_HEALTH.toxicMove;
       const request = { symbols, venue: scan.venue, end: asOf, lookbackDays: p.lookback_days, toxicThreshold };
       // A source with history (every decision of a backtest rediscovers from it, reading every symbol of the
       // venue): one returns panel per run, which each decision's reads slice (src/lakehouse/panel.ts).
       const data: MarketReader = (scan.rediscover && !p.candidates_path && (await scan.data.returnsPanel(venue, venueSymbols, toxicThreshold))) || scan.data;
-      const returns = await data.readReturns(request);
-      const prices = await data.readPrices(request);
-      // One policy for bad prints: the decisions below and the backtest's simulator read the same cleaned series.
-      const toxic = await data.readToxicBars(request);
-      for (const b of toxic) env.audit.event('ingestion', 'toxic_bar', { symbol: b.symbol, date: isoFromDay(b.date), kind: b.kind, value: b.value, booked: Number.isFinite(b.booked) ? b.booked : null, threshold: toxicThreshold });
-      if (returns.dates.length < 2)
-        throw inputError('NOT_ENOUGH_HISTORY', `only ${returns.dates.length} day(s) of data up to ${isoFromDay(asOf)} for ${symbols.length} symbols`, undefined, { param: [p.as_of ? 'as_of' : 'lookback_days'] });
       // The run's data identity: the whole source it discovers from (see src/lakehouse/registry.ts dataIdentity).
       const dataHash = scan.data.dataIdentity();
       env.recordData({ data_hash: dataHash, entries: Object.keys(scan.data.registry().entries).length });
-
+      // The market is open before the as-of day's candidates are judged: a backtest's run whose own decision holds
+      // cash on them (nothing tradable, too little history: the runner's holdsCash) still replays the earlier dates.
       ctx.as_of = asOf;
       ctx.raw_pool = candidates;
       ctx.discovery_funnel = funnel;
@@ -161,12 +154,23 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
         },
         tradingRules: (symbol) => tradingRulesOf(stored.get(symbol)),
       };
+      if (!candidates.length) {
+        await writeCandidates();
+        throw runError('EMPTY_UNIVERSE', `scanner '${ref.name}' found no candidates tradable at ${isoFromDay(asOf)} (${funnel.map((f) => `${f.step}: ${f.left}`).join(' → ')})`, 'Loosen the scanner params (venue, liquidity floors, exclusions, freshness_days) or check the data.');
+      }
+      const returns = await data.readReturns(request);
+      const prices = await data.readPrices(request);
+      // One policy for bad prints: the decisions below and the backtest's simulator read the same cleaned series.
+      const toxic = await data.readToxicBars(request);
+      for (const b of toxic) env.audit.event('ingestion', 'toxic_bar', { symbol: b.symbol, date: isoFromDay(b.date), kind: b.kind, value: b.value, booked: Number.isFinite(b.booked) ? b.booked : null, threshold: toxicThreshold });
+      if (returns.dates.length < 2)
+        throw inputError('NOT_ENOUGH_HISTORY', `only ${returns.dates.length} day(s) of data up to ${isoFromDay(asOf)} for ${symbols.length} symbols`, undefined, { param: [p.as_of ? 'as_of' : 'lookback_days'] });
       ctx.toxic_bars = toxic;
       ctx.returns = returns;
       ctx.prices = prices;
       const first = isoFromDay(returns.dates[0]);
       const last = isoFromDay(returns.dates[returns.dates.length - 1]);
-      await env.artifacts.writeJson('candidates.json', { scanner: ref.name, venue, as_of: isoFromDay(asOf), point_in_time: Boolean(scan.rediscover && !p.candidates_path), funnel, candidates });
+      await writeCandidates();
       env.audit.event('ingestion', 'returns_loaded', { symbols: symbols.length, days: returns.dates.length, first, last, as_of: isoFromDay(asOf), data_hash: dataHash });
       env.log(`ingestion: ${symbols.length} symbols × ${returns.dates.length} days (${first} to ${last}) from ${ref.name}/${scan.venue}`);
       return ctx;

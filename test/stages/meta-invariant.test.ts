@@ -114,6 +114,66 @@ test('a bound on a coin delisted before the last date fails nothing: the same ea
   expect([...ra].filter(([d, x]) => !Object.is(x, rb.get(d)))).toEqual([]);
 }, 180_000);
 
+describe('a sleeve whose policy lets nothing through on the appended days', () => {
+  // From VETO on, a hard filter (test/stages/fixtures/cash/plugins.js) vetoes every candidate of the short sleeve:
+  // its decisions from then on, its run's own decision on the last day included, have no winners. The cut data end
+  // before VETO, where it decides as ever.
+  const VETO = '2025-01-20';
+  beforeAll(() => {
+    copyFileSync(join(REPO_DIR, 'test', 'stages', 'fixtures', 'cash', 'plugins.js'), join(tmp, 'cash-plugins.js'));
+    const short = readFileSync(join(REPO_DIR, 'pipelines', 'crypto_short.yaml'), 'utf8');
+    const filters = 'filters: [darwinian, tail_risk]';
+    expect(short).toContain(filters);
+    const vetoed = short
+      .replace('name: crypto_short\n', 'name: short_vetoed\nplugins: [./cash-plugins.js]\n')
+      .replace(filters, `filters: [darwinian, tail_risk, { name: veto_from, params: { from: "${VETO}" } }]`);
+    writeFileSync(join(tmp, 'short_vetoed.yaml'), vetoed);
+    writeFileSync(
+      join(tmp, 'meta_vetoed.yaml'),
+      'pipeline: meta\nversion: "4.0"\nname: meta_vetoed\nsleeves:\n  - { name: long, pipeline: ./crypto_long.yaml }\n  - { name: short, pipeline: ./short_vetoed.yaml }\nstages:\n  - type: meta_returns\n    params: { join: inner }\n  - type: meta_optimize\n    params: { engine: risk_parity }\n  - type: meta_flatten\n',
+    );
+  });
+
+  test("holds cash from then on, its run's own decision too, and the meta's earlier days do not change", async () => {
+    const cut = await run('meta_vetoed.yaml', 'cut', { out: 'runs-cash', noCache: true });
+    const full = await run('meta_vetoed.yaml', 'full', { out: 'runs-cash', noCache: true });
+    // Both sleeves are in both metas (a failed sleeve would be left out of every day of the full one).
+    for (const s of [cut, full]) {
+      const sleeves = JSON.parse(readFileSync(join(s.folder, 'sleeves.json'), 'utf8')).sleeves as { name: string; vetoed: string | null }[];
+      expect(sleeves.map((x) => `${x.name}: ${x.vetoed ?? 'in'}`)).toEqual(['long: in', 'short: in']);
+    }
+    const a = levels(cut.folder);
+    const b = levels(full.folder);
+    expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+    for (const [level, fileA] of a) {
+      const ra = returnsOf(fileA);
+      const rb = returnsOf(b.get(level)!);
+      expect(ra.size).toBeGreaterThan(300);
+      expect({ level, changed: [...ra].filter(([d, x]) => !Object.is(x, rb.get(d))).map(([d]) => new Date(d).toISOString().slice(0, 10)).slice(0, 5) }).toEqual({ level, changed: [] });
+    }
+
+    // The short sleeve's run on the full data: its own decision (2025-03-06) held cash where the allocation stage
+    // found no winners; the backtest ran; its decisions from VETO on held cash, those before did not.
+    const [shortRun] = readdirSync(join(full.folder, 'sleeves', 'short_vetoed'));
+    const folder = join(full.folder, 'sleeves', 'short_vetoed', shortRun!);
+    const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8'));
+    expect(manifest.outcome).toBe('succeeded');
+    expect(manifest.stages.map((x: { type: string; outcome: string }) => `${x.type}:${x.outcome}`)).toEqual([
+      'ingestion:succeeded', 'feature_engineering:succeeded', 'inference:succeeded', 'clustering:succeeded', 'policy:succeeded', 'synthesis:succeeded', 'allocation:cash', 'backtest:succeeded',
+    ]);
+    expect(JSON.parse(readFileSync(join(folder, 'weights.json'), 'utf8'))).toEqual([]);
+    const allocation = JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8')).allocation;
+    expect(allocation).toMatchObject({ weights: {}, cash_reason: 'no winners', decision: { by: 'backtest', as_of: '2025-03-06' } });
+    const audit = readFileSync(join(folder, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(audit.filter((e) => e.event === 'decision_held_cash').map((e) => e.data)).toEqual([expect.objectContaining({ as_of: '2025-03-06', reason: 'no winners', code: 'NO_WINNERS', skipped: [] })]);
+    const windows = audit.filter((e) => e.event === 'window').map((e) => e.data as { as_of: string; cash_reason?: string });
+    const after = windows.filter((w) => w.as_of >= VETO);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((w) => w.cash_reason === 'no winners')).toBe(true);
+    expect(windows.filter((w) => w.as_of < VETO).some((w) => w.cash_reason === undefined)).toBe(true);
+  }, 240_000);
+});
+
 describe('nested_meta.yaml: the same bytes cached or not, on one worker or two', () => {
   const JSON_ARTIFACTS = ['weights.json', 'meta_weights.json', 'cluster_tree.json', 'meta_rebalances.json', 'metrics.json', 'sleeves.json'];
   const BINARY = ['returns.arrow', 'equity.arrow', 'weights.arrow'];

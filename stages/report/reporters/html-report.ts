@@ -13,7 +13,7 @@ import { correlationMatrix } from '../../../src/math/correlation.js';
 import { drawdownSeries, equityCurve, rollingStats } from '../../../src/math/metrics.js';
 import { leavesList } from '../../../src/math/ward.js';
 import { dendrogramSvg, equityComparisonSpec, equityGapSpec, escapeXml as esc, funnelSpec, heatmapSpec, performanceSpec, renderSvg, rollingSpec, tradingSpec, weightsOverTimeSpec, weightsSpec } from '../../../src/report/charts.js';
-import { cashText, latestDecisionText, universeText, droppedBySteps, driftText, MONTHS, monthlyGrid, num, passedOnceRelaxed, pct, regimePeriods, regimeSource, relativeRows, STEP_NAMES, tradingRows, vetoOrder, vetoOutcome, windowRows, type SelectionView } from './selection-sections.js';
+import { cashText, heldCashText, latestDecisionText, universeText, droppedBySteps, driftText, MONTHS, monthlyGrid, num, passedOnceRelaxed, pct, regimePeriods, regimeSource, relativeRows, STEP_NAMES, tradingRows, vetoOrder, vetoOutcome, windowRows, type SelectionView } from './selection-sections.js';
 
 
 /** A monthly return's cell colour: green for gains, red for losses, stronger with size (±20% is full). */
@@ -94,7 +94,9 @@ export async function renderHtmlReport(ctx: AnyContext, p: HtmlParams, env: Stag
     if (bt.parity) sections.push(...(await parityHtml(bt.parity, bt.dates)));
   }
 
-  if (sel.weights?.length) {
+  if (sel.cash_reason !== undefined && !sel.weights?.length) {
+    sections.push(`<h2>The latest decision</h2><p class="flag">${esc(heldCashText(sel.as_of !== undefined ? isoFromDay(sel.as_of) : undefined, sel.cash_reason))}</p>`);
+  } else if (sel.weights?.length) {
     // The latest decision is not part of the record above: a reader must not take it for what earned it.
     const asOf = sel.as_of !== undefined ? isoFromDay(sel.as_of) : undefined;
     sections.push(`<h2>Weights of the latest decision</h2><p class="muted">${esc(latestDecisionText(asOf, bt ? String(bt.metrics.last) : undefined))} The selection and clusters below are this decision's.</p>`);

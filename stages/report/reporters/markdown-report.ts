@@ -9,7 +9,7 @@ import { metaMarkdown } from './meta-sections.js';
 import { tournamentMarkdown } from './tournament-sections.js';
 import { isoFromDay } from '../../../src/util/dates.js';
 import { wholeNumber } from '../../../src/util/words.js';
-import { cashText, latestDecisionText, universeText, droppedBySteps, driftText, MONTHS, monthlyGrid, passedOnceRelaxed, pct as pctOf, relativeRows, STEP_NAMES, vetoOrder, vetoOutcome, windowRows, type SelectionView } from './selection-sections.js';
+import { cashText, heldCashText, latestDecisionText, universeText, droppedBySteps, driftText, MONTHS, monthlyGrid, passedOnceRelaxed, pct as pctOf, relativeRows, STEP_NAMES, vetoOrder, vetoOutcome, windowRows, type SelectionView } from './selection-sections.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const fmt = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : '—');
@@ -101,7 +101,9 @@ export async function renderMarkdownReport(ctx: AnyContext, p: MarkdownParams, e
     if (relaxed.length) lines.push('', `Vetoed at the strict thresholds only, passed once relaxed: ${relaxed.join(', ')}.`);
   }
   if (sel.winners) lines.push('', `## Winners (${sel.winners.length})`, '', sel.winners.join(', '));
-  if (sel.weights) {
+  if (sel.cash_reason !== undefined && !sel.weights?.length) {
+    lines.push('', '## The latest decision', '', `**${heldCashText(sel.as_of !== undefined ? isoFromDay(sel.as_of) : undefined, sel.cash_reason)}**`);
+  } else if (sel.weights) {
     lines.push('', '## Weights of the latest decision', '', latestDecisionText(sel.as_of !== undefined ? isoFromDay(sel.as_of) : undefined, sel.backtest ? String(sel.backtest.metrics.last) : undefined), '', '| symbol | direction | weight |', '|---|---|---:|');
     for (const w of [...sel.weights].sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight)).slice(0, top)) lines.push(`| ${w.symbol} | ${w.direction} | ${pct(w.weight)} |`);
   }

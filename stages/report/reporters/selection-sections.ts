@@ -39,6 +39,11 @@ export function latestDecisionText(asOf: string | undefined, recordEnds: string 
   return `Decided on the data up to ${asOf ? `${asOf} (its close the last data seen)` : 'the last date'}, to hold from the next day. This decision has no out-of-sample record yet${recordEnds ? `: the performance above ends at ${recordEnds} and comes from the walk-forward windows' earlier decisions` : ''}.`;
 }
 
+/** The latest decision when it holds cash (`cash_reason`): said, since its weights are nothing to show. */
+export function heldCashText(asOf: string | undefined, reason: string): string {
+  return `The decision as of ${asOf ?? 'the last date'} holds cash: ${reason}. It follows the rule every walk-forward decision follows (a window on such a date holds cash too); weights.json is empty.`;
+}
+
 /** The survivorship flag in words, or undefined when every past decision drew from the universe as it was then. */
 export function universeText(bt: BacktestView): string | undefined {
   const flag = survivorshipFlag(bt.metrics);

@@ -1,0 +1,154 @@
+/**
+ * A run whose own decision finds nothing tradable holds cash, as its backtest's decisions do, instead of failing:
+ * else a day on which the liquidity floor leaves nothing, appended, takes the whole out-of-sample record with it
+ * (and a meta leaves the sleeve out of every earlier day: test/stages/meta-invariant.test.ts has that case for a
+ * policy that lets nothing through). A seeded spot market whose volume collapses for its last 60 days: the 30-day
+ * mean quote volume falls below the lakehouse scanner's $20M floor, so no symbol is tradable at the end.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import { validateFile } from '../../src/config/validate.js';
+import { runPipeline } from '../../src/pipeline/runner.js';
+import { openLakehouse } from '../../src/lakehouse/index.js';
+import { builtinRegistry } from '../../stages/index.js';
+import { REPO_DIR } from '../data.js';
+
+const DAYS = 420;
+/** The first day of thin volume, and the last day of the cut data (well before the floor bites). */
+const THIN_FROM = 360;
+const CUT_AT = 340;
+const SYMBOLS = ['AAAUSDT', 'BBBUSDT', 'CCCUSDT', 'DDDUSDT', 'EEEUSDT', 'FFFUSDT'];
+const DAY0 = Date.UTC(2023, 0, 1);
+const iso = (t: number) => new Date(DAY0 + t * 86_400_000).toISOString().slice(0, 10);
+
+let tmp: string;
+
+/** mulberry32 */
+function generator(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** OHLCV files of the market's first `days` days: quote volume ~$50M a day, ~$1M from THIN_FROM on. */
+function writeMarket(dir: string, days: number): void {
+  mkdirSync(dir, { recursive: true });
+  const u = generator(42);
+  for (const [j, symbol] of SYMBOLS.entries()) {
+    let close = 50 + 20 * j;
+    const rows = ['date,open,high,low,close,volume'];
+    for (let t = 0; t < DAYS; t++) {
+      const open = close;
+      close = open * (1 + 0.03 * (u() - 0.5) + 0.001 * (j - 2.5));
+      const quote = (t < THIN_FROM ? 50e6 : 1e6) * (0.8 + 0.4 * u());
+      if (t < days) rows.push(`${iso(t)},${open.toFixed(6)},${(Math.max(open, close) * 1.01).toFixed(6)},${(Math.min(open, close) * 0.99).toFixed(6)},${close.toFixed(6)},${(quote / close).toFixed(4)}`);
+    }
+    writeFileSync(join(dir, `${symbol}.csv`), `${rows.join('\n')}\n`);
+  }
+}
+
+const PIPELINE = `pipeline: selection
+version: "4.0"
+name: thin_end
+stages:
+  - type: ingestion
+    params: { scanner: lakehouse, lookback_days: 60 }
+  - type: feature_engineering
+    params: { lookback: 30 }
+  - type: inference
+    params: { rankers: [mps] }
+  - type: policy
+    params: { filters: [], min_winners: 2 }
+  - type: synthesis
+  - type: allocation
+    params: { engine: equal_weight }
+  - type: backtest
+    params: { train_window: 60, test_window: 20, step_size: 20 }
+  - type: report
+`;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'fractal-cash-'));
+  for (const [which, days] of [['full', DAYS], ['cut', CUT_AT + 1]] as const) {
+    writeMarket(join(tmp, `csv-${which}`), days);
+    const lh = await openLakehouse(join(tmp, `lakehouse-${which}`), { create: true });
+    await lh.importCsv(join(tmp, `csv-${which}`), { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot' });
+  }
+  writeFileSync(join(tmp, 'thin_end.yaml'), PIPELINE);
+}, 60_000);
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function returnsOf(folder: string): Map<number, number> {
+  const t = tableFromIPC(readFileSync(join(folder, 'returns.arrow')));
+  const d = t.getChild('date')!.toArray() as ArrayLike<number>;
+  const r = t.getChild('return')!.toArray() as Float64Array;
+  return new Map(Array.from(d, (x, i) => [Number(x), r[i]!]));
+}
+
+test("nothing tradable on the as-of date: the run's own decision holds cash, the backtest runs, the earlier days are those of the cut data", async () => {
+  const v = await validateFile(join(tmp, 'thin_end.yaml'), { registry: builtinRegistry() });
+  expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  const cut = await runPipeline(v, { outRoot: join(tmp, 'runs'), lakehousePath: join(tmp, 'lakehouse-cut') });
+  expect(cut.error).toBeUndefined();
+  // The whole process, as a user runs it: it succeeds and says the decision holds cash.
+  const cli = spawnSync(process.execPath, [join(REPO_DIR, 'bin', 'pipeline-run.js'), 'run', join(tmp, 'thin_end.yaml'), '--lakehouse', join(tmp, 'lakehouse-full'), '--out', join(tmp, 'runs')], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+  expect({ status: cli.status, stderr: cli.stderr }).toMatchObject({ status: 0 });
+  expect(cli.stderr).toContain(`CASH: the decision as of ${iso(DAYS - 1)} holds cash (nothing tradable): weights.json is empty`);
+  const folder = cli.stdout.trim();
+
+  const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8'));
+  expect(manifest.outcome).toBe('succeeded');
+  expect(manifest.stages.map((s: { type: string; outcome: string }) => `${s.type}:${s.outcome}`)).toEqual([
+    'ingestion:cash', 'feature_engineering:skipped', 'inference:skipped', 'policy:skipped', 'synthesis:skipped', 'allocation:skipped', 'backtest:succeeded', 'report:succeeded',
+  ]);
+  // Discovery's record is there, with the step that left nothing.
+  const candidates = JSON.parse(readFileSync(join(folder, 'candidates.json'), 'utf8'));
+  expect(candidates.candidates).toEqual([]);
+  expect(candidates.funnel.find((f: { step: string }) => f.step === 'liquidity').left).toBe(0);
+  const audit = readFileSync(join(folder, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  expect(audit.filter((e) => e.event === 'decision_held_cash').map((e) => e.data)).toEqual([
+    expect.objectContaining({ as_of: iso(DAYS - 1), reason: 'nothing tradable', code: 'EMPTY_UNIVERSE', skipped: ['feature_engineering', 'inference', 'policy', 'synthesis', 'allocation'] }),
+  ]);
+  expect(JSON.parse(readFileSync(join(folder, 'weights.json'), 'utf8'))).toEqual([]);
+  const metrics = JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8'));
+  expect(metrics.allocation).toMatchObject({ weights: {}, cash_reason: 'nothing tradable', decision: { as_of: iso(DAYS - 1) } });
+  // Spot is annualised over 365 days, as the cut run's (whose as-of candidates say so) is.
+  expect(metrics.backtest.periods_per_year).toBe(365);
+  expect(JSON.parse(readFileSync(join(cut.folder, 'metrics.json'), 'utf8')).backtest.periods_per_year).toBe(365);
+
+  // The decisions once the 30-day mean is below the floor held cash; every one before the thin days held symbols.
+  const windows = audit.filter((e) => e.event === 'window').map((e) => e.data as { as_of: string; cash_reason?: string; holdings: number });
+  const dry = windows.filter((w) => w.as_of >= iso(THIN_FROM + 30));
+  expect(dry.length).toBeGreaterThan(0);
+  expect(dry.every((w) => w.cash_reason === 'nothing tradable')).toBe(true);
+  expect(windows.filter((w) => w.as_of < iso(THIN_FROM)).every((w) => w.cash_reason === undefined && w.holdings > 0)).toBe(true);
+
+  // Appending the thin days changed no earlier day.
+  const a = returnsOf(cut.folder);
+  const b = returnsOf(folder);
+  expect(a.size).toBeGreaterThan(200);
+  expect([...a].filter(([d, x]) => !Object.is(x, b.get(d)))).toEqual([]);
+  expect(b.size).toBe(a.size + DAYS - 1 - CUT_AT);
+
+  // The reports say the as-of decision holds cash.
+  for (const f of ['report.html', 'report.md']) expect([f, readFileSync(join(folder, f), 'utf8')]).toEqual([f, expect.stringContaining(`The decision as of ${iso(DAYS - 1)} holds cash: nothing tradable.`)]);
+}, 120_000);
+
+test('nothing tradable on any date: the run fails on the error its own decision met, as a run without a backtest does', async () => {
+  writeFileSync(join(tmp, 'never.yaml'), PIPELINE.replace('name: thin_end', 'name: never').replace('{ scanner: lakehouse, lookback_days: 60 }', '{ scanner: { name: lakehouse, params: { min_volume_spot: 1.0e+15 } }, lookback_days: 60 }'));
+  const cli = spawnSync(process.execPath, [join(REPO_DIR, 'bin', 'pipeline-run.js'), 'run', join(tmp, 'never.yaml'), '--lakehouse', join(tmp, 'lakehouse-full'), '--out', join(tmp, 'runs'), '--json'], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+  expect(cli.status).toBe(1);
+  const summary = JSON.parse(cli.stdout);
+  expect(summary).toMatchObject({ outcome: 'failed', error: { code: 'EMPTY_UNIVERSE', stage: 'ingestion' } });
+  expect(summary.error.message).toMatch(/found no candidates tradable at .*; every one of the backtest's \d+ decisions held cash too: the run has no record/);
+  const manifest = JSON.parse(readFileSync(join(summary.folder, 'manifest.json'), 'utf8'));
+  expect(manifest.stages.map((s: { type: string; outcome: string }) => `${s.type}:${s.outcome}`).slice(0, 2)).toEqual(['ingestion:failed', 'feature_engineering:skipped']);
+}, 120_000);
