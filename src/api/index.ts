@@ -19,8 +19,7 @@
  * The types are in types.ts. This module loads only what validation needs; running (the container, the worker
  * pools, arrow, vega) and the lakehouse load when first used, so the CLI, a shell over it, starts fast.
  */
-import { PLUGIN_KINDS, type PluginKind, type PluginMeta } from '../core/plugin.js';
-import { getRegistry } from './config.js';
+import { PLUGIN_KINDS } from '../core/plugin.js';
 
 export type * from './types.js';
 export type { MetaOf, Implementation, PluginFilter } from './plugins.js';
@@ -38,13 +37,6 @@ export { writeSchemas, checkSchemas, writeDocs, checkDocs } from './reference.js
 export { definePlugin, defineRanker, defineFilter, defineEngine, defineScanner, defineSimulator, defineReporter, defineStage } from './plugins.js';
 export { FractalError } from '../core/errors.js';
 export { version } from './version.js';
+export { listPlugins } from './config.js';
 export { PLUGIN_KINDS };
 
-/**
- * The built-in plugins' meta (name, description, params schema with defaults, capabilities), of one kind or all:
- * kind by kind (PLUGIN_KINDS' order), by name within a kind, as `pipeline-run plugins` lists them.
- */
-export function listPlugins(kind?: PluginKind): PluginMeta[] {
-  const registry = getRegistry();
-  return (kind ? [kind] : PLUGIN_KINDS).flatMap((k) => registry.names(k).map((n) => registry.lookup(k, n)!.cls.meta));
-}

@@ -5,7 +5,7 @@ import { formatText } from './format.js';
 import { PLUGIN_KINDS } from '../core/plugin.js';
 import { inputError } from '../core/errors.js';
 import { PLUGIN_REF_KEYWORD } from '../core/params.js';
-import { listPlugins } from '../api/index.js';
+import { listPlugins } from '../api/config.js';
 import { writeJson } from './shared.js';
 
 function typeLabel(s: JsonSchema): string {
