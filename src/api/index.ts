@@ -16,27 +16,65 @@
  *                                  the generated editor schemas and config reference, written or checked
  *   FractalError                   what every coded failure is (docs/errors.md)
  *
+ * Every function here goes through the API's boundary (boundary.ts): the errors it throws or returns name the API's
+ * options (`lakehouse`, `out`) where the command line's name its flags (`--lakehouse`, `--out`; option-names.ts).
+ *
  * The types are in types.ts. This module loads only what validation needs; running (the container, the worker
- * pools, arrow, vega) and the lakehouse load when first used, so the CLI, a shell over it, starts fast.
+ * pools, arrow, vega) and the lakehouse load when first used, so the CLI, a shell over it, starts fast. The CLI
+ * imports the modules behind it, not this one: it keeps its flags' names.
  */
 import { PLUGIN_KINDS } from '../core/plugin.js';
+import { apiFunction, apiLakehouse, apiRunResult } from './boundary.js';
+import { listPlugins as listPluginsImpl } from './config.js';
+import { validate as validateImpl } from './validate.js';
+import { plan as planImpl } from './plan.js';
+import { run as runImpl } from './run.js';
+import { openLakehouse as openLakehouseImpl } from './lakehouse.js';
+import * as queue from './queue.js';
+import * as runs from './runs.js';
+import { traceSymbol as traceSymbolImpl } from './trace.js';
+import * as compare from './compare.js';
+import * as reference from './reference.js';
+import * as plugins from './plugins.js';
+import { version as versionImpl } from './version.js';
 
 export type * from './types.js';
 export type { MetaOf, Implementation, PluginFilter } from './plugins.js';
 export type { OpenLakehouseOptions } from './lakehouse.js';
-export { validate } from './validate.js';
-export { plan } from './plan.js';
-export { run } from './run.js';
-export { openLakehouse } from './lakehouse.js';
-export { bullmqExecutors, formatQueueStatus, queueStatus, startWorker } from './queue.js';
 export type { BullmqExecutors, QueueConnectionOptions, WorkerStartOptions } from './queue.js';
-export { listRuns, pruneRuns, writeRunsIndex } from './runs.js';
-export { traceSymbol } from './trace.js';
-export { compareRuns, formatMarkdown as compareMarkdown, formatHtml as compareHtml } from './compare.js';
-export { writeSchemas, checkSchemas, writeDocs, checkDocs } from './reference.js';
-export { definePlugin, defineRanker, defineFilter, defineEngine, defineScanner, defineSimulator, defineReporter, defineStage } from './plugins.js';
 export { FractalError } from '../core/errors.js';
-export { version } from './version.js';
-export { listPlugins } from './config.js';
 export { PLUGIN_KINDS };
 
+export const validate = apiFunction('validate', validateImpl);
+export const plan = apiFunction('plan', planImpl);
+export const run = apiFunction('run', runImpl, apiRunResult);
+export const openLakehouse = apiFunction('openLakehouse', openLakehouseImpl, apiLakehouse);
+export const bullmqExecutors = apiFunction('bullmqExecutors', queue.bullmqExecutors);
+export const formatQueueStatus = apiFunction('formatQueueStatus', queue.formatQueueStatus);
+export const queueStatus = apiFunction('queueStatus', queue.queueStatus);
+export const startWorker = apiFunction('startWorker', queue.startWorker);
+export const listRuns = apiFunction('listRuns', runs.listRuns);
+export const pruneRuns = apiFunction('pruneRuns', runs.pruneRuns);
+export const writeRunsIndex = apiFunction('writeRunsIndex', runs.writeRunsIndex);
+export const traceSymbol = apiFunction('traceSymbol', traceSymbolImpl);
+export const compareRuns = apiFunction('compareRuns', compare.compareRuns);
+export const compareMarkdown = apiFunction('compareMarkdown', compare.formatMarkdown);
+export const compareHtml = apiFunction('compareHtml', compare.formatHtml);
+export const writeSchemas = apiFunction('writeSchemas', reference.writeSchemas);
+export const checkSchemas = apiFunction('checkSchemas', reference.checkSchemas);
+export const writeDocs = apiFunction('writeDocs', reference.writeDocs);
+export const checkDocs = apiFunction('checkDocs', reference.checkDocs);
+export const definePlugin = apiFunction('definePlugin', plugins.definePlugin);
+export const defineRanker = apiFunction('defineRanker', plugins.defineRanker);
+export const defineFilter = apiFunction('defineFilter', plugins.defineFilter);
+export const defineEngine = apiFunction('defineEngine', plugins.defineEngine);
+export const defineScanner = apiFunction('defineScanner', plugins.defineScanner);
+export const defineSimulator = apiFunction('defineSimulator', plugins.defineSimulator);
+export const defineReporter = apiFunction('defineReporter', plugins.defineReporter);
+export const defineStage = apiFunction('defineStage', plugins.defineStage);
+export const version = apiFunction('version', versionImpl);
+/**
+ * The built-in plugins' meta (name, description, params schema with defaults, capabilities), of one kind or all:
+ * kind by kind (PLUGIN_KINDS' order), by name within a kind, as `pipeline-run plugins` lists them.
+ */
+export const listPlugins = apiFunction('listPlugins', listPluginsImpl);
