@@ -60,7 +60,7 @@ export type { CellExecutor, CellJob, SleeveExecutor, SleeveTask } from '../pipel
 export type { BatchStatus, QueueStatus } from '../exec/queue-status.js';
 
 // ---- the lakehouse (openLakehouse) ----
-export type { Lakehouse, SymbolRow, WriteReport, StatusReport, VerifyReport } from '../lakehouse/index.js';
+export type { Lakehouse, SymbolRow, WriteReport, ClosesOnlyNote, DayRange, StatusReport, VerifyReport } from '../lakehouse/index.js';
 export type { Ohlcv } from '../lakehouse/ohlcv.js';
 export type { Registry, RegistryEntry } from '../lakehouse/registry.js';
 

@@ -137,10 +137,11 @@ export interface MarketSource {
    */
   readBars(req: { symbols: string[]; start: number; end: number; allowEmpty?: boolean; printed?: boolean }): Promise<PriceMatrix>;
   /**
-   * Whether a symbol's bars carry an open of their own: false for a series stored from closes alone (a wide CSV),
-   * whose stored open is its close, a price nobody knows at the open.
+   * Whether a symbol's bar on `day` carries an open of its own (without a day: whether every bar does): false on the
+   * days of a series stored from closes alone (a wide CSV, the older days of one an exchange
+   * has added bars to since), whose stored open is the day's close, a price nobody knows at the open.
    */
-  opensPrinted(symbol: string): boolean;
+  opensPrinted(symbol: string, day?: EpochDay): boolean;
   /** A symbol's trading rules from the symbols table, where it has them (lot size in units, minimum order notional). */
   tradingRules(symbol: string): { lot_size?: number; min_notional?: number };
 }

@@ -45,7 +45,7 @@ import { inputError } from '../core/errors.js';
 import { dict } from '../util/keyed.js';
 import type { Ohlcv } from './ohlcv.js';
 import { Store, decodeOhlcv, encodeOhlcv, recover, sha256, describeSource, SYMBOLS_FILE, type OpenOptions, type SymbolWrite, type CommitOptions, type RecoveryReport } from './store.js';
-import { combinedDataIdentity, dataIdentity, entryKey, type Registry, type RegistryEntry, type SourceRef } from './registry.js';
+import { closesOnlyRanges, combinedDataIdentity, dataIdentity, entryKey, type DayRange, type Registry, type RegistryEntry, type SourceRef } from './registry.js';
 import { readFunding, readReturns, readPrices, readToxicBars, type ReturnsRequest } from './returns.js';
 import { returnsPanel, type MarketReader } from './panel.js';
 import { isoFromDay } from '../util/dates.js';
@@ -59,7 +59,7 @@ import { tableFromIPC } from 'apache-arrow';
 import type { HealthOptions } from './health.js';
 import { codeOf, messageOf } from '../util/thrown.js';
 
-export type { MarketReader, Ohlcv, Registry, RegistryEntry, SourceRef, ReturnsRequest, SyntheticOptions, CsvImportOptions, CcxtOptions, HealthOptions };
+export type { DayRange, MarketReader, Ohlcv, Registry, RegistryEntry, SourceRef, ReturnsRequest, SyntheticOptions, CsvImportOptions, CcxtOptions, HealthOptions };
 export { combinedDataIdentity, dataIdentity, generateSynthetic };
 
 export const DEFAULT_LAKEHOUSE = './lakehouse';
@@ -91,6 +91,8 @@ export interface SymbolRow {
   last_date: string;
   rows: number;
   source: SourceRef['kind'];
+  /** The days whose bars hold a close alone (no open printed: a wide CSV), inclusive; empty when none. */
+  closes_only: DayRange[];
   status: 'STABLE' | 'DEGRADED';
   reasons: string[];
 }
@@ -109,7 +111,22 @@ export interface WriteReport {
    * Each symbol written, and what the write did to it: `new`, `changed` (its bars differ: `rows_before` the rows it
    * had) or `unchanged` (the same bars again).
    */
-  written: { key: string; rows: number; first_date: string; last_date: string; status: string; reasons: string[]; change: 'new' | 'changed' | 'unchanged'; rows_before: number | null }[];
+  written: { key: string; rows: number; first_date: string; last_date: string; status: string; reasons: string[]; change: 'new' | 'changed' | 'unchanged'; rows_before: number | null; closes_only: ClosesOnlyNote | null }[];
+}
+
+/**
+ * The days a symbol written holds closes alone, and why: `wide_csv` (a wide file holds closes alone) or
+ * `earlier_bars` (bars stored from closes alone before this write added bars with printed opens).
+ */
+export interface ClosesOnlyNote {
+  days: DayRange[];
+  why: 'wide_csv' | 'earlier_bars';
+}
+
+function closesOnlyNote(e: RegistryEntry): ClosesOnlyNote | null {
+  const days = closesOnlyRanges(e);
+  if (!days.length) return null;
+  return { days, why: e.source.kind === 'csv' && e.source.layout === 'wide' ? 'wide_csv' : 'earlier_bars' };
 }
 
 export interface IngestReport extends WriteReport {
@@ -198,7 +215,7 @@ function report(entries: RegistryEntry[], before: Map<string, RegistryEntry | un
       const key = entryKey(e.venue, e.symbol);
       const old = before.get(key);
       const change = !old ? 'new' : old.checksum === e.checksum ? 'unchanged' : 'changed';
-      return { key, rows: e.rows, first_date: e.first_date, last_date: e.last_date, status: e.status, reasons: e.reasons, change, rows_before: old ? old.rows : null };
+      return { key, rows: e.rows, first_date: e.first_date, last_date: e.last_date, status: e.status, reasons: e.reasons, change, rows_before: old ? old.rows : null, closes_only: closesOnlyNote(e) };
     }),
   };
 }
@@ -233,7 +250,7 @@ export class Lakehouse {
       symbol: e.symbol, venue: e.venue, exchange: e.exchange, asset_type: e.asset_type, base: e.base, quote: e.quote,
       sector: e.sector, market_cap_rank: e.market_cap_rank, volume_24h: e.volume_24h, lot_size: e.lot_size ?? null,
       min_notional: e.min_notional ?? null, first_date: e.first_date,
-      last_date: e.last_date, rows: e.rows, source: e.source.kind, status: e.status, reasons: e.reasons,
+      last_date: e.last_date, rows: e.rows, source: e.source.kind, closes_only: closesOnlyRanges(e), status: e.status, reasons: e.reasons,
     }));
   }
 

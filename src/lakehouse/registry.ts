@@ -58,6 +58,12 @@ export interface RegistryEntry extends SymbolMeta {
    *  columns were recorded hold the date and close only. */
   offsets?: ColumnOffsets;
   source: SourceRef;
+  /**
+   * The days whose bars hold a close alone, stored as the bar's open, high and low too (no open anyone printed): a
+   * wide CSV's, and those a later source's rows merged over such a series left in place. Inclusive ISO-day ranges, ascending; absent when every open was
+   * printed. Stores written before it was recorded lack it: closesOnlyRanges reads their wide CSVs as closes alone.
+   */
+  closes_only?: DayRange[];
   written_at: string;
   status: HealthStatus;
   reasons: string[];
@@ -69,6 +75,9 @@ export interface RegistryEntry extends SymbolMeta {
    */
   declared?: DeclaredFields;
 }
+
+/** An inclusive range of days, [first, last] as YYYY-MM-DD. */
+export type DayRange = [string, string];
 
 export interface ColumnOffsets {
   date: number;
@@ -134,8 +143,45 @@ function entryProblem(e: RegistryEntry): string | undefined {
   if (!e || typeof e !== 'object') return 'not an object';
   if (typeof e.file !== 'string' || !insideRoot(e.file)) return `its file ${JSON.stringify(e.file)} is not a path inside the lakehouse`;
   for (const k of ['first_date', 'last_date'] as const) if (typeof e[k] !== 'string' || parseIsoDay(e[k]) === undefined) return `its ${k} ${JSON.stringify(e[k])} is not a date`;
+  // Misread, closes-only days would let the simulator fill at opens that are closes: refuse them as damage.
+  if (e.closes_only !== undefined && !(Array.isArray(e.closes_only) && e.closes_only.every(isDayRange)))
+    return `its closes_only ${JSON.stringify(e.closes_only).slice(0, 80)} is not a list of [first, last] date pairs`;
   // Rows and dates that parse but do not fit the file are found where the file is read (LAKEHOUSE_CORRUPT, naming it).
   return undefined;
+}
+
+function isDayRange(r: unknown): boolean {
+  if (!Array.isArray(r) || r.length !== 2 || !r.every((d) => typeof d === 'string')) return false;
+  const [a, b] = (r as string[]).map(parseIsoDay);
+  return a !== undefined && b !== undefined && a <= b;
+}
+
+/**
+ * The days an entry holds closes alone (see RegistryEntry.closes_only). An entry written before they were recorded
+ * has none unless it is a wide CSV's, which is closes alone on every day.
+ */
+export function closesOnlyRanges(e: Pick<RegistryEntry, 'first_date' | 'last_date'> & { source?: SourceRef; closes_only?: DayRange[] }): DayRange[] {
+  if (e.closes_only) return e.closes_only;
+  return e.source?.kind === 'csv' && e.source.layout === 'wide' ? [[e.first_date, e.last_date]] : [];
+}
+
+/** Epoch-day spans of closesOnlyRanges, made once per entry object (the simulator asks for every day). */
+const spans = new WeakMap<object, Int32Array>();
+function closesOnlySpans(e: RegistryEntry): Int32Array {
+  let s = spans.get(e);
+  if (!s) spans.set(e, (s = Int32Array.from(closesOnlyRanges(e).flatMap(([a, b]) => [dayFromIso(a), dayFromIso(b)]))));
+  return s;
+}
+
+/**
+ * Whether the entry's bar on `day` has an open of its own; without a day, whether every bar's has. False on a day
+ * of closes alone, whose stored open is the day's close, a price nobody knows at the open.
+ */
+export function opensPrintedOn(e: RegistryEntry, day?: number): boolean {
+  const s = closesOnlySpans(e);
+  if (day === undefined) return s.length === 0;
+  for (let i = 0; i < s.length; i += 2) if (day >= s[i] && day <= s[i + 1]) return false;
+  return true;
 }
 
 /** A path relative to a root that stays inside it, written as a commit writes them ("venue/SYMBOL.arrow"). */
@@ -176,7 +222,7 @@ export function refreshStatuses(reg: Registry, nowMs = Date.now(), options: Part
  * the entries it happened to read: discovery reads the whole symbols table, so any entry can change a decision, and a
  * set known before the run is what lets the sleeve cache key on the same value. Each entry contributes its file's
  * checksum, its rows and dates, the symbols-table fields discovery reads and the trading rules (lot size, minimum
- * notional) and whether it holds closes alone that the order-level simulator reads; the order of the entries does not
+ * notional) and which days it holds closes alone for, which the order-level simulator reads; the order of the entries does not
  * matter. The manifest's `data_hash`, the audit's `returns_loaded`, the sleeve cache key and the report all show it.
  */
 export function dataIdentity(entries: Iterable<IdentityFields>): string {
@@ -185,16 +231,20 @@ export function dataIdentity(entries: Iterable<IdentityFields>): string {
       const fields: unknown[] = [`${e.venue}/${e.symbol}`, e.checksum, e.rows, e.first_date, e.last_date, e.exchange, e.asset_type, e.base, e.quote, e.sector, e.market_cap_rank, e.volume_24h];
       // The trading rules count only where known, so a store without them keeps the identity it always had.
       if ((e.lot_size ?? null) !== null || (e.min_notional ?? null) !== null) fields.push(e.lot_size, e.min_notional);
-      // Closes alone (a wide CSV) have no opens of their own, which the order-level simulator fills by: the same
-      // file bytes as OHLCV bars with opens equal to the closes, not the same data.
-      if (e.source?.kind === 'csv' && e.source.layout === 'wide') fields.push('closes only');
+      // Closes alone have no opens of their own, which the order-level simulator fills by: the same file bytes as
+      // OHLCV bars with printed opens are not the same data, nor are they with other days of closes alone. A whole
+      // series of them counts as it always has (a wide CSV's), so a store written before the days were recorded
+      // keeps its identity.
+      const closesOnly = closesOnlyRanges(e);
+      const whole = closesOnly.length === 1 && closesOnly[0][0] === e.first_date && closesOnly[0][1] === e.last_date;
+      if (closesOnly.length) fields.push(whole ? 'closes only' : `closes only ${closesOnly.map((r) => r.join('..')).join(',')}`);
       return fields.map((x) => (x === null || x === undefined ? '' : String(x))).join('\t');
     })
     .sort();
   return `sha256:${createHash('sha256').update(lines.join('\n')).digest('hex')}`;
 }
 
-type IdentityFields = Pick<RegistryEntry, 'venue' | 'symbol' | 'checksum' | 'rows' | 'first_date' | 'last_date'> & Partial<SymbolMeta> & { source?: SourceRef };
+type IdentityFields = Pick<RegistryEntry, 'venue' | 'symbol' | 'checksum' | 'rows' | 'first_date' | 'last_date'> & Partial<SymbolMeta> & { source?: SourceRef; closes_only?: DayRange[] };
 
 /**
  * The identity of data from several sources (a meta pipeline whose sleeves read different lakehouses): the one

@@ -24,8 +24,8 @@ import { parseJsonText } from '../util/json-text.js';
 import { TMP_MARK, writeTemp, writeFileAtomic, fsyncDir } from './atomic.js';
 import { acquireLock, LOCK_FILE, type LockOptions } from './lock.js';
 import {
-  REGISTRY_FILE, emptyRegistry, entryKey, insideRoot, loadRegistry, refreshStatuses,
-  type ColumnOffsets, type DeclaredFields, type FileStamp, type Registry, type RegistryEntry, type SourceRef, type SymbolMeta,
+  REGISTRY_FILE, closesOnlyRanges, emptyRegistry, entryKey, insideRoot, loadRegistry, refreshStatuses,
+  type ColumnOffsets, type DayRange, type DeclaredFields, type FileStamp, type Registry, type RegistryEntry, type SourceRef, type SymbolMeta,
 } from './registry.js';
 import { seriesFindings, tradesDaily, type HealthOptions } from './health.js';
 import { dayFromIso, isoFromDay } from '../util/dates.js';
@@ -740,6 +740,30 @@ export function mergeOhlcv(a: Ohlcv, b: Ohlcv): Ohlcv {
   };
 }
 
+/**
+ * The days of `data` (the series an entry will hold) that hold closes alone (RegistryEntry.closes_only): the write's
+ * own days when it is a wide CSV's, and the days of closes alone of the entry it merges over (`merged`) that its rows
+ * did not replace, so an exchange's bars appended to a wide CSV's leave the older ones known as closes alone.
+ */
+export function closesOnlyDays(data: Ohlcv, w: SymbolWrite, merged: RegistryEntry | undefined): DayRange[] {
+  const n = data.date.length;
+  const wide = w.source.kind === 'csv' && w.source.layout === 'wide';
+  const written = new Set(w.data.date);
+  const before = merged ? closesOnlyRanges(merged).map(([a, b]) => [dayFromIso(a), dayFromIso(b)] as const) : [];
+  const out: DayRange[] = [];
+  let start = -1;
+  for (let i = 0; i <= n; i++) {
+    const d = data.date[i];
+    const alone = i < n && (written.has(d) ? wide : before.some(([a, b]) => d >= a && d <= b));
+    if (alone && start < 0) start = i;
+    else if (!alone && start >= 0) {
+      out.push([isoFromDay(data.date[start]), isoFromDay(data.date[i - 1])]);
+      start = -1;
+    }
+  }
+  return out;
+}
+
 /** Union of the dates of the equity series written to one venue in this batch: the venue's session calendar. */
 /**
  * The sessions of each venue (equities and ETFs): the union of its symbols' dates, those written now and those
@@ -1007,7 +1031,9 @@ export class Store {
           const key = entryKey(w.meta.venue, w.meta.symbol);
           const old = reg.entries[key];
           let data = w.data;
-          if (w.merge && old) data = mergeOhlcv(await this.readEntry(old), w.data);
+          const merged = w.merge ? old : undefined;
+          if (merged) data = mergeOhlcv(await this.readEntry(merged), w.data);
+          const closesOnly = closesOnlyDays(data, w, merged);
           const bytes = encodeOhlcv(data);
           const rel = ohlcvPath(w.meta.venue, w.meta.symbol);
           const tmp = await writeTemp(join(this.root, rel), bytes, this.durable);
@@ -1030,6 +1056,7 @@ export class Store {
             bytes: bytes.byteLength,
             offsets: bufferOffsets(bytes),
             source: w.source,
+            ...(closesOnly.length ? { closes_only: closesOnly } : {}),
             written_at: new Date(opts.nowMs ?? Date.now()).toISOString(),
             status: 'STABLE',
             reasons: [],

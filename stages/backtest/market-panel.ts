@@ -3,7 +3,7 @@
  * column-major typed arrays, read once. Returns are the booked series (the toxic-bar rule of src/lakehouse/toxic.ts,
  * as the decisions and the vectorized simulator see them); closes and volumes are as printed, a toxic spike being no
  * bar; opens are as printed on every bar, a spike's too: the rule judges a bar by its close, which is not known at
- * its open (order-book.ts judges an open by what is known then).
+ * its open (order-book.ts judges an open by what is known then), and NaN on a day of closes alone (no open printed).
  */
 import type { ToxicBar } from '../../src/core/context.js';
 import { carryRates, type CarryRates } from '../../src/portfolio/carry.js';
@@ -19,7 +19,7 @@ export interface BarPanel {
   /** Printed close and volume (units); NaN where the symbol has no bar (or a toxic spike prints). */
   close: Float64Array;
   volume: Float64Array;
-  /** Printed open on every bar (a toxic spike's too); NaN where the symbol has no bar. */
+  /** Printed open on every bar (a toxic spike's too); NaN where the symbol has no bar or no open was printed (closes alone). */
   open: Float64Array;
   /** The toxic-bar rule's threshold (a close-to-close rise above it is a bad print): an open beyond it is not trusted. */
   toxicThreshold: number;
@@ -68,13 +68,17 @@ export async function readBarPanel(market: SimulatorMarket, symbols: string[], c
       close = alignColumns(b.dates, b.symbols, b.close, calendar, symbols);
       volume = b.volume ? alignColumns(b.dates, b.symbols, b.volume, calendar, symbols) : nan();
       toxicBars = await market.readToxicBars({ symbols, start, end, allowEmpty: true });
-      // Opens as printed, a spike's included (without spikes, the bars already read have them all). A series of
-      // closes alone has none: its stored "open" is the day's close, which nobody knows at the open, so its opens stay
-      // NaN and an order due at one fills at that day's close (order-book.ts: an open not trusted), recorded so.
+      // Opens as printed, a spike's included (without spikes, the bars already read have them all). A day of closes
+      // alone has none: its stored "open" is the day's close, which nobody knows at the open, so that open stays NaN
+      // and an order due at it fills at that day's close (order-book.ts: an open not trusted), recorded so. Only those
+      // days: an exchange's bars added to a wide CSV's keep their printed opens.
       const printed = toxicBars.some((x) => x.kind === 'spike') ? await market.readBars({ symbols, start, end, allowEmpty: true, printed: true }) : b;
       if (printed.open) {
         open = alignColumns(printed.dates, printed.symbols, printed.open, calendar, symbols);
-        symbols.forEach((s, j) => market.opensPrinted(s) || open.fill(NaN, j * T, (j + 1) * T));
+        symbols.forEach((s, j) => {
+          if (market.opensPrinted(s)) return;
+          for (let t = 0; t < T; t++) if (!market.opensPrinted(s, calendar[t])) open[j * T + t] = NaN;
+        });
       }
     }
   }

@@ -1,6 +1,6 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openLakehouse } from '../../src/lakehouse/index.js';
+import { dataIdentity, openLakehouse } from '../../src/lakehouse/index.js';
 import { binanceReplay, tempDir } from './helpers.js';
 
 const day = (iso: string) => Date.parse(`${iso}T00:00:00Z`);
@@ -76,6 +76,37 @@ describe('ccxt source (real ccxt binance parser, recorded responses)', () => {
       delete process.env.FRACTAL_BINANCE_API_KEY;
       delete process.env.FRACTAL_BINANCE_SECRET;
     }
+  });
+
+  test('bars fetched over a wide CSV\'s series leave its older days known as closes alone, and the data identity says which days', async () => {
+    // Found by review: the ccxt write took the whole entry's source from ccxt, and its older bars (closes alone, their
+    // opens copies of their closes) were then taken as printed. Closes for 06-01..06-15 from a wide file; Binance's
+    // bars from 06-12 replace 06-12..06-15 and add the days after.
+    const dir = await tempDir();
+    const csv = join(await tempDir(), 'closes.csv');
+    const days = Array.from({ length: 15 }, (_, i) => `2022-06-${String(i + 1).padStart(2, '0')}`);
+    await writeFile(csv, ['date,BTCUSDT,ETHUSDT', ...days.map((d, i) => `${d},${30000 + i},${1800 + i}`)].join('\n'));
+    const lh = await openLakehouse(dir);
+    await lh.importCsv(csv, { layout: 'wide', venue: 'binance', assetType: 'spot' });
+    const replay = await binanceReplay();
+    const base = { exchange: 'binance', since: '2022-06-12', replace: true, fetchImplementation: replay.fetch, exchangeOptions: { rateLimit: 1 } };
+    const rep = await lh.ingestCcxt({ ...base, nowMs: day('2022-06-16') + 3600e3 });
+    const alone = [['2022-06-01', '2022-06-11']];
+    expect(rep.written.map((w) => [w.key, w.closes_only])).toEqual([['binance/BTCUSDT', { days: alone, why: 'earlier_bars' }], ['binance/ETHUSDT', { days: alone, why: 'earlier_bars' }]]);
+    expect(lh.symbols().map((r) => [r.symbol, r.source, r.first_date, r.last_date, r.closes_only])).toEqual([['BTCUSDT', 'ccxt', '2022-06-01', '2022-06-15', alone], ['ETHUSDT', 'ccxt', '2022-06-01', '2022-06-15', alone]]);
+    const btc = await lh.readOhlcv('BTCUSDT', 'binance');
+    expect([btc.open[10], btc.close[10], btc.open[11]]).toEqual([30010, 30010, 28424.71]); // 06-11 from the file, 06-12 Binance's
+    // The identity differs from the same bars with every open taken as printed, and with other days of closes alone.
+    const entries = Object.values(lh.registry().entries);
+    const id = lh.dataIdentity();
+    expect(id).not.toBe(dataIdentity(entries.map((e) => ({ ...e, closes_only: undefined }))));
+    expect(id).not.toBe(dataIdentity(entries.map((e) => ({ ...e, closes_only: [['2022-06-01', '2022-06-10'] as [string, string]] }))));
+    // A later update of the same source keeps them, and adds days with printed opens.
+    await lh.ingestCcxt({ ...base, nowMs: day('2022-06-20') + 3600e3 });
+    expect(lh.symbols().map((r) => [r.symbol, r.last_date, r.closes_only])).toEqual([['BTCUSDT', '2022-06-19', alone], ['ETHUSDT', '2022-06-19', alone]]);
+    // A full re-fetch (a repair's) replaces the file's bars with the exchange's: none left.
+    await lh.ingestCcxt({ ...base, full: true, nowMs: day('2022-06-20') + 3600e3 });
+    expect(lh.symbols().map((r) => [r.symbol, r.first_date, r.closes_only])).toEqual([['BTCUSDT', '2022-06-12', []], ['ETHUSDT', '2022-06-12', []]]);
   });
 
   test('an unknown exchange id is an input error with suggestions', async () => {

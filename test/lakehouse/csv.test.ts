@@ -1,4 +1,4 @@
-import { readdir, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openLakehouse } from '../../src/lakehouse/index.js';
 import { tempDir, CRYPTO, STOCKS } from './helpers.js';
@@ -119,5 +119,25 @@ describe('CSV bad input is refused with file:line and nothing is written', () =>
     expect((await lh.readOhlcv('BTCUSDT')).date.length).toBe(999);
     await lh.importCsv(join(src, 'other'), { replace: true });
     expect((await lh.readOhlcv('BTCUSDT')).date.length).toBe(2);
+  });
+});
+
+describe('closes alone', () => {
+  test('a registry written before the days of closes alone were recorded: a wide file is closes alone on every day, with the identity it had', async () => {
+    const dir = await tempDir();
+    const lh = await openLakehouse(dir);
+    await lh.importCsv(STOCKS, { layout: 'wide', venue: 'us' });
+    const id = lh.dataIdentity();
+    const file = join(dir, 'registry.json');
+    const reg = JSON.parse(await readFile(file, 'utf8'));
+    for (const e of Object.values(reg.entries) as Record<string, unknown>[]) delete e.closes_only;
+    await writeFile(file, JSON.stringify(reg));
+    const old = await openLakehouse(dir, { readOnly: true });
+    expect(old.symbols().filter((r) => !(r.closes_only.length === 1 && r.closes_only[0]![0] === r.first_date && r.closes_only[0]![1] === r.last_date))).toEqual([]);
+    expect(old.dataIdentity()).toBe(id);
+    // A damaged list is refused where the registry is read, never taken as "no days".
+    reg.entries['us/AAPL'].closes_only = [['2020-01-05', '2020-01-01']];
+    await writeFile(file, JSON.stringify(reg));
+    await expect(openLakehouse(dir, { readOnly: true })).rejects.toMatchObject({ code: 'LAKEHOUSE_REGISTRY', message: expect.stringContaining('entry us/AAPL: its closes_only') });
   });
 });

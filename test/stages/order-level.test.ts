@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from '@uwdata/flechette';
 import { auditEvents, readJson, runYaml } from './pipeline-helpers.js';
+import { openLakehouse } from '../../src/lakehouse/index.js';
+import { binanceReplay } from '../lakehouse/helpers.js';
 
 let tmp: string;
 beforeAll(() => {
@@ -231,6 +233,58 @@ stages:
   const first = [...placed.values()].sort()[0];
   for (const f of rows(every.folder, 'fills.arrow')) if (placed.get(f.order_id) !== first) expect({ d: iso(f.date), at: f.at }).toEqual({ d: next(placed.get(f.order_id)!), at: 'close' });
 });
+
+test('an exchange\'s bars added to a wide CSV\'s: the CSV\'s days still fill at their close, the exchange\'s at their printed open', async () => {
+  // Found by review: a ccxt ingest over a series first imported from a wide CSV took the whole entry's source from
+  // ccxt, so the older days' "opens" (copies of their closes) were filled at as if printed. Closes of BTC and ETH
+  // from a wide file for 2022-06-01..06-15, then Binance's real bars (recorded) from 06-12 to 06-19, which replace
+  // the file's 06-12..06-15: the days up to 06-11 have no open anyone printed, the later ones have Binance's.
+  const lakehouse = join(tmp, 'wide-then-ccxt');
+  const btc = Array.from({ length: 15 }, (_, i) => 30000 + 100 * i + (i % 3) * 250);
+  const eth = Array.from({ length: 15 }, (_, i) => 1800 - 5 * i + (i % 2) * 30);
+  const june = (i: number) => `2022-06-${String(i + 1).padStart(2, '0')}`;
+  const csv = join(tmp, 'btc-eth-closes.csv');
+  writeFileSync(csv, ['date,BTCUSDT,ETHUSDT', ...btc.map((c, i) => `${june(i)},${c},${eth[i]}`)].join('\n'));
+  const lh = await openLakehouse(lakehouse, { create: true });
+  await lh.importCsv(csv, { layout: 'wide', venue: 'binance', assetType: 'spot' });
+  const replay = await binanceReplay();
+  await lh.ingestCcxt({ exchange: 'binance', since: '2022-06-12', replace: true, nowMs: Date.parse('2022-06-20T01:00:00Z'), fetchImplementation: replay.fetch, exchangeOptions: { rateLimit: 1 } });
+  // What each day's bar really was, from the two sources themselves (not from the store).
+  const closeOf = new Map<string, number>();
+  const openOf = new Map<string, number>();
+  btc.forEach((c, i) => (closeOf.set(`BTCUSDT ${june(i)}`, c), closeOf.set(`ETHUSDT ${june(i)}`, eth[i]!)));
+  for (const [sym, klines] of Object.entries(replay.fixture.klines)) {
+    for (const k of klines) {
+      const d = new Date(k[0] as number).toISOString().slice(0, 10);
+      openOf.set(`${sym} ${d}`, Number(k[1]));
+      closeOf.set(`${sym} ${d}`, Number(k[4]));
+    }
+  }
+  const s = await runYaml(tmp, 'wide_then_ccxt', `pipeline: selection
+version: "4.0"
+name: wide_then_ccxt
+stages:
+  - type: ingestion
+    params: { scanner: { name: lakehouse, params: { venue: binance, min_volume_spot: 0 } } }
+  - type: allocation
+    params: { engine: equal_weight }
+  - type: backtest
+    params: { train_window: 3, test_window: 2, step_size: 2, slippage_bps: 0, commission_bps: 0, workers: 1, simulator: { name: event_driven, params: { capital: 1000000, fill: next_open } } }
+`, lakehouse);
+  expect(s.outcome).toBe('succeeded');
+  const orders = new Map(rows(s.folder, 'orders.arrow').map((o) => [o.order_id as number, iso(o.date)]));
+  const first = [...orders.values()].sort()[0];
+  const later = rows(s.folder, 'fills.arrow').filter((f) => orders.get(f.order_id) !== first);
+  const days = later.map((f) => iso(f.date));
+  // Both kinds of day are traded (else the test proves nothing).
+  expect(days.some((d) => d <= '2022-06-11') && days.some((d) => d >= '2022-06-12')).toBe(true);
+  for (const f of later) {
+    const d = iso(f.date);
+    const key = `${f.symbol} ${d}`;
+    const want = d <= '2022-06-11' ? { at: 'close', price: closeOf.get(key) } : { at: 'open', price: openOf.get(key) };
+    expect({ key, at: f.at, price: f.price }).toEqual({ key, ...want });
+  }
+}, 60_000);
 
 test('a delisted symbol is exited at its last price, even under a participation cap', async () => {
   // GONE's last bar is 01-04 at 50; the decision of 01-08 no longer has it (not fresh: 4 days without a bar), so
