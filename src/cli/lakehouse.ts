@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { inputError } from '../core/errors.js';
 import { createProgress, setProgressQuiet } from './progress.js';
-import type { Lakehouse, WriteReport, SymbolRow } from '../api/types.js';
+import type { DayRange, Lakehouse, WriteReport, SymbolRow } from '../api/types.js';
 import { lakehousePath, writeJson } from './shared.js';
 
 import { openLakehouse } from '../api/lakehouse.js';
@@ -51,11 +51,26 @@ function printWrite(verb: string, lh: Lakehouse, rep: WriteReport): void {
   for (const w of changed.slice(0, 10)) console.log(`  changed ${w.key}: ${w.rows_before} -> ${w.rows} rows, now ${w.first_date}..${w.last_date}`);
   if (changed.length > 10) console.log(`  … and ${changed.length - 10} more changed`);
   for (const d of degraded) console.log(`  DEGRADED ${d.key}: ${d.reasons.join('; ')}`);
+  // Bars of closes alone the user did not ask for as such (a wide file is closes alone by its layout): say so, as the
+  // order-level simulator fills an order due at their open at the close instead.
+  const alone = rep.written.filter((w) => w.closes_only && w.closes_only.why !== 'wide_csv');
+  for (const w of alone.slice(0, 10)) {
+    const c = w.closes_only!;
+    console.log(c.why === 'single_prints'
+      ? `  closes only ${w.key}: every bar is a single print (open = high = low = close), so its opens are copies of its closes: kept as closes alone (an order due at an open fills at that day's close)`
+      : `  closes only ${w.key} on ${showDays(c.days)}: bars stored from closes alone before; the bars with printed opens are used as such`);
+  }
+  if (alone.length > 10) console.log(`  … and ${alone.length - 10} more of closes only`);
 }
 
+/** Days of closes alone as `lakehouse status` and the writers show them. */
+const showDays = (days: DayRange[]) => days.map(([a, b]) => (a === b ? a : `${a}..${b}`)).join(', ');
+
 function table(rows: SymbolRow[]): string {
-  const head = ['venue', 'symbol', 'type', 'sector', 'rows', 'first', 'last', 'status', 'reasons'];
-  const body = rows.map((r) => [r.venue, r.symbol, r.asset_type, r.sector ?? '', String(r.rows), r.first_date, r.last_date, r.status, r.reasons.join('; ')]);
+  // closes_only: `all` for a series of closes alone (a wide CSV, single prints), else its days of them, if any.
+  const alone = (r: SymbolRow) => (!r.closes_only.length ? '' : r.closes_only.length === 1 && r.closes_only[0][0] === r.first_date && r.closes_only[0][1] === r.last_date ? 'all' : showDays(r.closes_only));
+  const head = ['venue', 'symbol', 'type', 'sector', 'rows', 'first', 'last', 'closes_only', 'status', 'reasons'];
+  const body = rows.map((r) => [r.venue, r.symbol, r.asset_type, r.sector ?? '', String(r.rows), r.first_date, r.last_date, alone(r), r.status, r.reasons.join('; ')]);
   const widths = head.map((h, i) => (i === head.length - 1 ? 0 : Math.max(h.length, ...body.map((b) => b[i].length))));
   return [head, ...body].map((cells) => cells.map((c, i) => (widths[i] ? c.padEnd(widths[i]) : c)).join('  ').trimEnd()).join('\n');
 }

@@ -138,7 +138,7 @@ export interface MarketSource {
   readBars(req: { symbols: string[]; start: number; end: number; allowEmpty?: boolean; printed?: boolean }): Promise<PriceMatrix>;
   /**
    * Whether a symbol's bar on `day` carries an open of its own (without a day: whether every bar does): false on the
-   * days of a series stored from closes alone (a wide CSV, the older days of one an exchange
+   * days of a series stored from closes alone (a wide CSV, a file of single prints, the older days of one an exchange
    * has added bars to since), whose stored open is the day's close, a price nobody knows at the open.
    */
   opensPrinted(symbol: string, day?: EpochDay): boolean;

@@ -91,7 +91,7 @@ export interface SymbolRow {
   last_date: string;
   rows: number;
   source: SourceRef['kind'];
-  /** The days whose bars hold a close alone (no open printed: a wide CSV), inclusive; empty when none. */
+  /** The days whose bars hold a close alone (no open printed: a wide CSV, single prints), inclusive; empty when none. */
   closes_only: DayRange[];
   status: 'STABLE' | 'DEGRADED';
   reasons: string[];
@@ -115,18 +115,22 @@ export interface WriteReport {
 }
 
 /**
- * The days a symbol written holds closes alone, and why: `wide_csv` (a wide file holds closes alone) or
+ * The days a symbol written holds closes alone, and why: `wide_csv` (a wide file holds closes alone), `single_prints`
+ * (every bar is open = high = low = close: its opens are copies of its closes, whatever its layout says) or
  * `earlier_bars` (bars stored from closes alone before this write added bars with printed opens).
  */
 export interface ClosesOnlyNote {
   days: DayRange[];
-  why: 'wide_csv' | 'earlier_bars';
+  why: 'wide_csv' | 'single_prints' | 'earlier_bars';
 }
 
 function closesOnlyNote(e: RegistryEntry): ClosesOnlyNote | null {
   const days = closesOnlyRanges(e);
   if (!days.length) return null;
-  return { days, why: e.source.kind === 'csv' && e.source.layout === 'wide' ? 'wide_csv' : 'earlier_bars' };
+  if (e.source.kind === 'csv' && e.source.layout === 'wide') return { days, why: 'wide_csv' };
+  // A whole series of closes alone from another source is only ever found so (store.ts closesOnlyDays).
+  const whole = days.length === 1 && days[0][0] === e.first_date && days[0][1] === e.last_date;
+  return { days, why: whole ? 'single_prints' : 'earlier_bars' };
 }
 
 export interface IngestReport extends WriteReport {

@@ -60,7 +60,8 @@ export interface RegistryEntry extends SymbolMeta {
   source: SourceRef;
   /**
    * The days whose bars hold a close alone, stored as the bar's open, high and low too (no open anyone printed): a
-   * wide CSV's, and those a later source's rows merged over such a series left in place. Inclusive ISO-day ranges, ascending; absent when every open was
+   * wide CSV's, a file whose every bar is a single print (open = high = low = close), and those a later source's
+   * rows merged over such a series left in place. Inclusive ISO-day ranges, ascending; absent when every open was
    * printed. Stores written before it was recorded lack it: closesOnlyRanges reads their wide CSVs as closes alone.
    */
   closes_only?: DayRange[];

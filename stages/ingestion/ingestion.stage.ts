@@ -147,7 +147,7 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
         assetType: (symbol) => stored.get(symbol)?.asset_type,
         readFunding: (req) => lh.readFunding({ venue: scan!.venue, ...req }),
         readBars: ({ printed, ...req }) => data.readPrices({ venue: scan!.venue, ...req, ...(printed ? {} : { toxicThreshold }) }),
-        // Closes alone (a wide CSV) are stored as the bar's open, high and low too: the registry
+        // Closes alone (a wide CSV, single prints) are stored as the bar's open, high and low too: the registry
         // entry says on which days (registry.ts closesOnlyRanges).
         opensPrinted: (symbol, day) => {
           const entry = lh.registry().entries[entryKey(scan!.venue, symbol)];

@@ -44,6 +44,26 @@ describe('lakehouse CLI', () => {
     expect(v.exitCode).toBeUndefined();
   });
 
+  test('an import says which symbols it keeps as closes alone though their layout has opens; status shows the days of closes alone', async () => {
+    const src = await tempDir();
+    const rows = (open: (c: number) => number) => ['date,open,high,low,close,volume', ...[5, 6, 7].map((c, i) => `2021-03-0${i + 1},${open(c)},${c},${open(c)},${c},10`)].join('\n');
+    await writeFile(join(src, 'FLAT.csv'), rows((c) => c));
+    await writeFile(join(src, 'REAL.csv'), rows((c) => c - 0.5));
+    const dir = await tempDir();
+    const a = await cli(['lakehouse', 'import', src, '--layout', 'ohlcv', '--lakehouse', dir]);
+    expect(a.out).toContain('closes only csv/FLAT: every bar is a single print (open = high = low = close)');
+    expect(a.out).not.toContain('closes only csv/REAL');
+    const b = await cli(['lakehouse', 'import', STOCKS, '--layout', 'wide', '--venue', 'us', '--lakehouse', dir]);
+    expect(b.out).not.toContain('closes only'); // a wide file is closes alone by its layout: nothing to warn of
+    const st = (await cli(['lakehouse', 'status', '--lakehouse', dir])).out.split('\n');
+    expect(st[1]).toMatch(/^venue\s+symbol\s+type\s+sector\s+rows\s+first\s+last\s+closes_only\s+status/);
+    expect(st.find((l) => /^csv\s+FLAT\s/.test(l))).toMatch(/2021-03-03\s+all\s+STABLE/);
+    expect(st.find((l) => /^csv\s+REAL\s/.test(l))).toMatch(/2021-03-03\s+STABLE/);
+    expect(st.find((l) => /^us\s+AAPL/.test(l))).toMatch(/2018-04-11\s+all\s+STABLE/);
+    const json = JSON.parse((await cli(['lakehouse', 'status', '--json', '--lakehouse', dir])).out);
+    expect(json.entries.find((e: { symbol: string }) => e.symbol === 'FLAT').closes_only).toEqual([['2021-03-01', '2021-03-03']]);
+  });
+
   test('verify sets exit code 1 on corruption; repair fixes it', async () => {
     const dir = await tempDir();
     await cli(['lakehouse', 'seed', '--synthetic', '--symbols', '8', '--days', '60', '--lakehouse', dir]);

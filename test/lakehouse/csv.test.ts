@@ -1,6 +1,6 @@
 import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openLakehouse } from '../../src/lakehouse/index.js';
+import { dataIdentity, openLakehouse } from '../../src/lakehouse/index.js';
 import { tempDir, CRYPTO, STOCKS } from './helpers.js';
 
 const iso = (d: number) => new Date(d * 86400e3).toISOString().slice(0, 10);
@@ -123,6 +123,30 @@ describe('CSV bad input is refused with file:line and nothing is written', () =>
 });
 
 describe('closes alone', () => {
+  test('an OHLCV file whose every bar is a single print (open = high = low = close) is stored as closes alone, as a wide file is', async () => {
+    // Its opens are copies of its closes: the same data as the wide file of those closes, not bars with opens.
+    const src = await tempDir();
+    const bars = (open: (c: number, i: number) => number) => ['date,open,high,low,close,volume', ...[10, 11, 12, 11].map((c, i) => {
+      const o = open(c, i);
+      return `2020-01-0${i + 1},${o},${Math.max(o, c)},${Math.min(o, c)},${c},100`;
+    })].join('\n');
+    await writeFile(join(src, 'AAA.csv'), bars((c) => c));
+    await writeFile(join(src, 'BBB.csv'), bars((c, i) => (i === 2 ? c - 0.5 : c))); // one bar with an open of its own
+    const wide = join(await tempDir(), 'wide.csv');
+    await writeFile(wide, 'date,AAA\n2020-01-01,10\n2020-01-02,11\n2020-01-03,12\n2020-01-04,11\n');
+    const lh = await openLakehouse(await tempDir());
+    const rep = await lh.importCsv(src, { layout: 'ohlcv', venue: 'bars' });
+    const note = Object.fromEntries(rep.written.map((w) => [w.key, w.closes_only]));
+    expect(note).toEqual({ 'bars/AAA': { days: [['2020-01-01', '2020-01-04']], why: 'single_prints' }, 'bars/BBB': null });
+    await lh.importCsv(wide, { layout: 'wide', venue: 'closes' });
+    const rows = Object.fromEntries(lh.symbols().map((r) => [`${r.venue}/${r.symbol}`, r.closes_only]));
+    expect(rows).toMatchObject({ 'bars/AAA': [['2020-01-01', '2020-01-04']], 'bars/BBB': [], 'closes/AAA': [['2020-01-01', '2020-01-04']] });
+    // The data identity counts it as closes alone: not the identity it had when its opens were taken as printed.
+    const entries = Object.values(lh.registry().entries);
+    const printed = entries.map((e) => (e.venue === 'bars' && e.symbol === 'AAA' ? { ...e, closes_only: undefined } : e));
+    expect(lh.dataIdentity()).not.toBe(dataIdentity(printed));
+  });
+
   test('a registry written before the days of closes alone were recorded: a wide file is closes alone on every day, with the identity it had', async () => {
     const dir = await tempDir();
     const lh = await openLakehouse(dir);

@@ -174,7 +174,8 @@ test('at the open, the cap takes part in the previous bar\'s volume: the day\'s 
   // bar's volume: 01-05 traded 20 units, 01-06 traded 1,000. The sale at the open of 01-06 knows only 01-05's 20: 10
   // units, the other 90 at the open of 01-07 (01-06's 1,000 allow 500). Capped by its own day it sold all 100 at once.
   const vols = [1000, 1000, 1000, 1000, 20, 1000, 1000, 1000, 1000, 1000];
-  const dir = market('cap-open', { ZZZ: vols.map((v) => [100, 100, v] as [number, number, number]) });
+  // Opens of their own (a file of single prints, open = high = low = close, is closes alone: no open to fill at).
+  const dir = market('cap-open', { ZZZ: vols.map((v) => [99, 100, v] as [number, number, number]) });
   const s = await runYaml(tmp, 'cap_open', pipeline('cap_open', dir, `{ train_window: 3, test_window: 2, step_size: 4, slippage_bps: 0, commission_bps: 0, workers: 1,
       simulator: { name: event_driven, params: { capital: 10000, fill: next_open, max_participation: 0.5 } } }`));
   expect(s.outcome).toBe('succeeded');
@@ -285,6 +286,28 @@ stages:
     expect({ key, at: f.at, price: f.price }).toEqual({ key, ...want });
   }
 }, 60_000);
+
+test('OHLCV files whose every bar is a single print (open = high = low = close) are closes alone: an order due at the next open fills at that day\'s close', async () => {
+  // Closes written out as OHLCV bars: their "opens" are the days' closes, known to nobody at the open. CCC has one
+  // bar with an open of its own, so its opens are taken as printed.
+  const closes: Record<string, number[]> = { AAA: [10, 11, 12, 13, 14, 15, 16, 17, 18, 19], BBB: [20, 20, 21, 21, 22, 22, 21, 21, 20, 20] };
+  const ccc = [30, 31, 32, 33, 34, 35, 36, 37, 38, 39];
+  const dir = market('single-prints', {
+    ...Object.fromEntries(Object.entries(closes).map(([sym, cs]) => [sym, cs.map((c) => [c, c, 1000] as [number, number, number])])),
+    CCC: ccc.map((c, i) => [i === 0 ? c * 0.99 : c, c, 1000] as [number, number, number]),
+  });
+  const s = await runYaml(tmp, 'single_prints', pipeline('single_prints', dir, '{ train_window: 3, test_window: 2, step_size: 2, slippage_bps: 0, commission_bps: 0, workers: 1, simulator: { name: event_driven, params: { capital: 10000, fill: next_open } } }'));
+  expect(s.outcome).toBe('succeeded');
+  const orders = new Map(rows(s.folder, 'orders.arrow').map((o) => [o.order_id as number, iso(o.date)]));
+  const first = [...orders.values()].sort()[0];
+  const later = rows(s.folder, 'fills.arrow').filter((f) => orders.get(f.order_id) !== first);
+  expect(new Set(later.map((f) => f.symbol))).toEqual(new Set(['AAA', 'BBB', 'CCC']));
+  for (const f of later) {
+    const i = Number(iso(f.date).slice(8)) - 1;
+    const want = f.symbol === 'CCC' ? { at: 'open', price: ccc[i] } : { at: 'close', price: closes[f.symbol as string]![i] };
+    expect({ symbol: f.symbol, d: iso(f.date), at: f.at, price: f.price }).toEqual({ symbol: f.symbol, d: iso(f.date), ...want });
+  }
+});
 
 test('a delisted symbol is exited at its last price, even under a participation cap', async () => {
   // GONE's last bar is 01-04 at 50; the decision of 01-08 no longer has it (not fresh: 4 days without a bar), so
