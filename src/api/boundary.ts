@@ -9,8 +9,8 @@ import { FractalError } from '../core/errors.js';
 import { CLI_FLAGS, CLI_PHRASES } from './option-names.js';
 import type { RunResult } from './types.js';
 
-/** A flag as a word of its own (not inside a longer word or path). */
-const FLAG = /(?<![\w-])--[a-z][a-z0-9-]*/g;
+/** A flag as a word of its own (not inside a longer word, nor a path's component: `/data/--out/lh` stays). */
+const FLAG = /(?<![\w\-/\\.])--[a-z][a-z0-9-]*(?![\w/\\])/g;
 const ONE_FLAG = /^--[a-z][a-z0-9-]*$/;
 
 /** The API's name for `flag` in the function `fn`, or undefined when the table has none (the flag is kept). */

@@ -47,5 +47,7 @@ test("every hint of the catalogue, in the API's words, names no flag outside a c
   expect(apiText('Run `pipeline-run lakehouse verify --lakehouse /x` first; or point --lakehouse at /x.')).toBe('Run `pipeline-run lakehouse verify --lakehouse /x` first; or point `lakehouse` at /x.');
   expect(apiText('Pass --replace to overwrite them, or import under another --venue.')).toBe('Pass `replace` to overwrite them, or import under another `venue`.');
   expect(apiText('the file a--b and --no-such-flag')).toBe('the file a--b and --no-such-flag');
+  // A flag's name as a path's component is the path's (found by review: `/data/--days/lh` became /data/`days`/lh).
+  expect(apiText('No lakehouse at /data/--days/lh nor at C:\\x\\--out\\y nor --out/z; pass --out.')).toBe('No lakehouse at /data/--days/lh nor at C:\\x\\--out\\y nor --out/z; pass `out`.');
   expect(apiText("(`--debug` prints the whole stack)")).not.toContain('--debug');
 });
