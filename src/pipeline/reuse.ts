@@ -167,7 +167,7 @@ export async function planReuse(v: ValidationResult, spec: RunSpec, req: { from?
   for (let i = 0; i < from; i++) {
     const cp = readCheckpoint(folder, i);
     if (!cp || cp.type !== manifest.stages[i]?.type)
-      throw inputError('REUSE_NO_CHECKPOINT', `${where} has no checkpoint of stage ${i + 1} '${config.stages[i].type}'${missedBecause(manifest.stages, i)}`);
+      throw inputError('REUSE_NO_CHECKPOINT', `${where} has no checkpoint of stage ${i + 1} '${config.stages[i].type}'${missedBecause(manifest.stages, i)}`, heldCashBefore(manifest.stages, i) ? 'Its own decision held cash there, so the stages after it did not run (a full run on the same data holds cash again): start --from that stage or an earlier one.' : undefined);
     checkpoints.push(cp);
   }
   // Everything the reuse will read, checked before anything is written: a damaged run is refused as input, never
@@ -366,5 +366,10 @@ function missedBecause(stages: Manifest['stages'], i: number): string {
   if (outcome === 'failed') return ' (it failed there)';
   if (outcome === 'cash') return ' (its decision held cash there)';
   if (outcome !== 'skipped') return '';
-  return stages.slice(0, i).some((s) => s.outcome === 'cash') ? ' (skipped: the decision held cash before it)' : ' (it failed before)';
+  return heldCashBefore(stages, i) ? ' (skipped: the decision held cash before it)' : ' (it failed before)';
+}
+
+/** Whether the run's own decision held cash at stage i or before it (its later stages up to the backtest were skipped). */
+function heldCashBefore(stages: Manifest['stages'], i: number): boolean {
+  return stages.slice(0, i + 1).some((s) => s.outcome === 'cash');
 }

@@ -460,10 +460,16 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
    * without winners, appended, would fail the run and take its whole out-of-sample record with it (a meta would leave
    * the sleeve out of every earlier day). A run with nothing that replays still fails: its decision is all it has.
    */
-  function holdsCash(err: unknown, index: number): { reason: string; error: FractalError } | undefined {
-    if (config.pipeline !== 'selection' || replayingIndex <= index || !(err instanceof FractalError)) return undefined;
+  function holdsCash(err: unknown, index: number, c: AnyContext): { reason: string; error: FractalError } | undefined {
+    if (c.kind !== 'selection' || replayingIndex <= index || !(err instanceof FractalError)) return undefined;
     const reason = cashReason(err, built.stages[index]!);
-    return reason === undefined ? undefined : { reason, error: err };
+    // Only once the market is open, which the backtest replays from (a stage before ingestion fails as ever); nor
+    // when a stage after the backtest requires what the skipped stages alone provide (it would fail on its absence).
+    if (reason === undefined || !c.market || c.as_of === undefined) return undefined;
+    const skipped = new Set(built.stages.slice(index, replayingIndex).flatMap((s) => s.meta.provides));
+    const elsewhere = new Set([...built.stages.slice(0, index), ...built.stages.slice(replayingIndex)].flatMap((s) => s.meta.provides));
+    if (built.stages.slice(replayingIndex + 1).some((s) => s.meta.requires.some((f) => skipped.has(f) && !elsewhere.has(f)))) return undefined;
+    return { reason, error: err };
   }
   async function replayMany(dates: number[], o: ReplayManyOptions): Promise<ReplayOutcome[]> {
     const threads = o.threads ?? 1;
@@ -605,7 +611,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
         try {
           out = (await s.stage.execute(ctx, s.params, env)) ?? ctx;
         } catch (err) {
-          held = holdsCash(err, i);
+          held = holdsCash(err, i, ctx);
           if (!held) throw err;
           out = ctx;
         }
@@ -625,6 +631,11 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
         currentIndex = heldCash.index;
         throw new FractalError(e.code, `${e.message}; every one of the backtest's ${ctx.backtest?.windows.length ?? 0} decisions held cash too: the run has no record`, e.options);
       }
+      if (heldCash && i === replayingIndex && ctx.kind === 'selection' && ctx.cash_reason === undefined) {
+        // The backtest's decision on the as-of date reads its train_window days, the stages' own their lookback_days:
+        // the first may hold positions where the second held cash. weights.json is the backtest's.
+        log(`${s.type}: its decision as of ${ctx.as_of !== undefined ? isoFromDay(ctx.as_of) : 'the as-of date'} holds positions (weights.json), where the stages' own decision held cash`);
+      }
       if (held && ctx.kind === 'selection') {
         heldCash = { index: i, error: held.error };
         // The run's own decision holds cash, as a replayed one would on that date; the stages up to the one that
@@ -633,7 +644,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
         ctx.weights = [];
         ctx.cash_reason = held.reason;
         audit.event(s.type, 'decision_held_cash', { index: i, as_of: asOf, reason: held.reason, code: held.error.code, message: held.error.message, skipped: config.stages.slice(i + 1, replayingIndex).map((x) => x.type) });
-        log(`${s.type}: the decision as of ${asOf ?? 'the as-of date'} holds cash (${held.reason}: [${held.error.code}] ${held.error.message})${replayingIndex > i + 1 ? `; ${config.stages.slice(i + 1, replayingIndex).map((x) => x.type).join(', ')} skipped` : ''}`);
+        log(`${s.type}: the stages' own decision as of ${asOf ?? 'the as-of date'} holds cash (${held.reason}: [${held.error.code}] ${held.error.message})${replayingIndex > i + 1 ? `; ${config.stages.slice(i + 1, replayingIndex).map((x) => x.type).join(', ')} skipped` : ''}`);
         i = replayingIndex - 1;
         continue;
       }

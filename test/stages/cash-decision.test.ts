@@ -6,7 +6,7 @@
  * mean quote volume falls below the lakehouse scanner's $20M floor, so no symbol is tradable at the end.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
@@ -152,3 +152,28 @@ test('nothing tradable on any date: the run fails on the error its own decision 
   const manifest = JSON.parse(readFileSync(join(summary.folder, 'manifest.json'), 'utf8'));
   expect(manifest.stages.map((s: { type: string; outcome: string }) => `${s.type}:${s.outcome}`).slice(0, 2)).toEqual(['ingestion:failed', 'feature_engineering:skipped']);
 }, 120_000);
+
+/** pipeline-run on a pipeline file of the tmp folder over the full data, as a user runs it. */
+function cliRun(file: string) {
+  const r = spawnSync(process.execPath, [join(REPO_DIR, 'bin', 'pipeline-run.js'), 'run', join(tmp, file), '--lakehouse', join(tmp, 'lakehouse-full'), '--out', join(tmp, 'runs'), '--json'], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+  return { status: r.status, summary: r.stdout ? JSON.parse(r.stdout) : undefined, stderr: r.stderr };
+}
+
+describe('where holding cash cannot stand for the decision, the run fails on its error as before (found by review)', () => {
+  test('a stage after the backtest requires what the skipped stages provide (clustering: the returns)', async () => {
+    writeFileSync(join(tmp, 'later.yaml'), PIPELINE.replace('name: thin_end', 'name: later') + '  - type: clustering\n');
+    const r = cliRun('later.yaml');
+    expect({ status: r.status, code: r.summary?.error?.code, stage: r.summary?.error?.stage }).toEqual({ status: 1, code: 'EMPTY_UNIVERSE', stage: 'ingestion' });
+    expect(readFileSync(join(r.summary.folder, 'audit.jsonl'), 'utf8')).not.toContain('decision_held_cash');
+  }, 120_000);
+
+  test('a stage declaring NO_WINNERS a decision to hold cash, placed before ingestion: no market is open to replay from', async () => {
+    // The plugin imports the API as a user's module does.
+    mkdirSync(join(tmp, 'node_modules'), { recursive: true });
+    symlinkSync(REPO_DIR, join(tmp, 'node_modules', 'fractal'));
+    copyFileSync(join(REPO_DIR, 'test', 'stages', 'fixtures', 'cash', 'gate.stage.mjs'), join(tmp, 'gate.stage.mjs'));
+    writeFileSync(join(tmp, 'gate.yaml'), PIPELINE.replace('name: thin_end\n', 'name: gate\nplugins: [./gate.stage.mjs]\n').replace('stages:\n', 'stages:\n  - type: no_winners_gate\n'));
+    const r = cliRun('gate.yaml');
+    expect({ status: r.status, code: r.summary?.error?.code, stage: r.summary?.error?.stage, message: r.summary?.error?.message }).toEqual({ status: 1, code: 'NO_WINNERS', stage: 'no_winners_gate', message: 'the gate lets nothing through' });
+  }, 120_000);
+});
