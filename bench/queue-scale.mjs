@@ -11,7 +11,7 @@
 // `node bench/queue-scale.mjs [--cells N] [--tournaments K] [--json]` (K tournaments of N/K cells each, a multiple of
 // 50; by default tournaments of at most 400 cells; --json prints the figures as one object). Needs redis-server.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -65,21 +65,7 @@ const du = (p) => {
 };
 
 /** The tiny base pipeline of the cells: 8 synthetic symbols x 120 days, a backtest of a few windows. */
-const TINY = `pipeline: selection
-version: "4.0"
-name: tiny
-stages:
-  - type: ingestion
-    params: { scanner: { name: synthetic, params: { symbols: 8, days: 120, seed: 1 } }, lookback_days: 60 }
-  - type: feature_engineering
-    params: { lookback: 10 }
-  - type: inference
-    params: { ranker: mps }
-  - type: allocation
-    params: { engine: equal_weight }
-  - type: backtest
-    params: { train_window: 40, test_window: 20, step_size: 20 }
-`;
+const TINY = readFileSync(join(root, 'pipelines', 'bench', 'tiny.yaml'), 'utf8');
 
 /** Tournament g of `cells` cells (a multiple of 50): feature lookbacks x 50 test windows, no cell shared with another. */
 function tournament(g, cells) {

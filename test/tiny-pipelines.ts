@@ -2,23 +2,16 @@
  * Pipelines small enough that a run takes a fraction of a second (8 synthetic symbols × 120 days, a backtest of a
  * few windows), for tests that need many runs: tournaments' cells, metas' sleeves, queues.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_DIR } from './data.js';
 
-/** A selection pipeline on the synthetic scanner; `lookback` is its feature window. */
-export const tinySelection = (name = 'tiny', lookback = 10) => `pipeline: selection
-version: "4.0"
-name: ${name}
-stages:
-  - type: ingestion
-    params: { scanner: { name: synthetic, params: { symbols: 8, days: 120, seed: 1 } }, lookback_days: 60 }
-  - type: feature_engineering
-    params: { lookback: ${lookback} }
-  - type: inference
-    params: { ranker: mps }
-  - type: allocation
-    params: { engine: equal_weight }
-  - type: backtest
-    params: { train_window: 40, test_window: 20, step_size: 20 }
-`;
+/** A selection pipeline on the synthetic scanner (pipelines/bench/tiny.yaml, as the queue benchmark reads it); `lookback` is its feature window. */
+export const tinySelection = (name = 'tiny', lookback = 10): string => {
+  const text = readFileSync(join(REPO_DIR, 'pipelines', 'bench', 'tiny.yaml'), 'utf8');
+  if (!text.includes('\nname: tiny\n') || !text.includes('params: { lookback: 10 }')) throw new Error('pipelines/bench/tiny.yaml changed: its name or feature lookback is not where tinySelection rewrites them');
+  return text.replace('\nname: tiny\n', `\nname: ${name}\n`).replace('params: { lookback: 10 }', `params: { lookback: ${lookback} }`);
+};
 
 /** A tournament of 4 cells (lookback 5 or 8, test window 10 or 20) on `./tiny.yaml` (tinySelection()). */
 export const tinySweep = `pipeline: tournament
