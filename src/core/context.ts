@@ -137,11 +137,12 @@ export interface MarketSource {
    */
   readBars(req: { symbols: string[]; start: number; end: number; allowEmpty?: boolean; printed?: boolean }): Promise<PriceMatrix>;
   /**
-   * Whether a symbol's bar on `day` carries an open of its own (without a day: whether every bar does): false on the
-   * days of a series stored from closes alone (a wide CSV, a file of single prints, the older days of one an exchange
-   * has added bars to since), whose stored open is the day's close, a price nobody knows at the open.
+   * The days on which a symbol's bars hold a close alone, as inclusive [first, last] epoch-day spans, ascending (none:
+   * every open was printed): a series stored from closes alone (a wide CSV, a CSV file of single prints, the older
+   * days of one an exchange has added bars to since), whose stored open is the day's close, a price nobody knows at
+   * the open.
    */
-  opensPrinted(symbol: string, day?: EpochDay): boolean;
+  closesAlone(symbol: string): ReadonlyArray<readonly [EpochDay, EpochDay]>;
   /** A symbol's trading rules from the symbols table, where it has them (lot size in units, minimum order notional). */
   tradingRules(symbol: string): { lot_size?: number; min_notional?: number };
 }

@@ -171,8 +171,8 @@ export interface VerifyReport {
 export interface RepairReport {
   verify: VerifyReport;
   repaired: { key: string; before: string[]; after: string[]; status: string; changed: boolean }[];
-  /** Symbols left as they were, and why; `source_changed`: the source no longer gives the rows that were imported. */
-  skipped: { key: string; why: string; reason?: 'source_changed' | 'source_unreadable' | 'symbol_gone' | 'fetch_failed' }[];
+  /** Symbols left as they were, and why; `source_changed`: the source no longer gives the rows that were imported; `mixed_sources`: an exchange's series over days of closes alone (a wide CSV's), which a re-fetch would drop. */
+  skipped: { key: string; why: string; reason?: 'source_changed' | 'source_unreadable' | 'symbol_gone' | 'fetch_failed' | 'mixed_sources' }[];
   orphansRemoved: string[];
 }
 
@@ -218,7 +218,8 @@ function report(entries: RegistryEntry[], before: Map<string, RegistryEntry | un
     written: entries.map((e) => {
       const key = entryKey(e.venue, e.symbol);
       const old = before.get(key);
-      const change = !old ? 'new' : old.checksum === e.checksum ? 'unchanged' : 'changed';
+      // The same bytes with other days of closes alone (a store written before they were recorded) is a change too.
+      const change = !old ? 'new' : old.checksum === e.checksum && JSON.stringify(closesOnlyRanges(old)) === JSON.stringify(closesOnlyRanges(e)) ? 'unchanged' : 'changed';
       return { key, rows: e.rows, first_date: e.first_date, last_date: e.last_date, status: e.status, reasons: e.reasons, change, rows_before: old ? old.rows : null, closes_only: closesOnlyNote(e) };
     }),
   };
@@ -464,8 +465,12 @@ export class Lakehouse {
       }
     }
     if (writes.length) await this.commit(writes, { ...opts, replace: false }, 'repairing');
-    // ccxt: a full re-fetch of each symbol from its first stored day.
-    const live = targets.filter((t) => t.source.kind === 'ccxt');
+    // ccxt: a full re-fetch of each symbol from its first stored day. Not a series that holds days of closes alone
+    // from before the exchange's bars (a wide CSV's): the re-fetch would replace the file with what the exchange
+    // has, and those days would go (found by review).
+    const mixed = targets.filter((t) => t.source.kind === 'ccxt' && closesOnlyRanges(t).length > 0);
+    for (const e of mixed) skipped.push({ key: entryKey(e.venue, e.symbol), why: `it holds days of closes alone (${closesOnlyRanges(e).map((r) => r.join(' to ')).join(', ')}) from before the exchange's bars, which a re-fetch would drop: re-import their CSV with --replace, then ingest again`, reason: 'mixed_sources' });
+    const live = targets.filter((t) => t.source.kind === 'ccxt' && closesOnlyRanges(t).length === 0);
     const groups = new Map<string, RegistryEntry[]>();
     for (const e of live) {
       const s = e.source as Extract<SourceRef, { kind: 'ccxt' }>;

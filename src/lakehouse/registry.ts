@@ -145,16 +145,30 @@ function entryProblem(e: RegistryEntry): string | undefined {
   if (typeof e.file !== 'string' || !insideRoot(e.file)) return `its file ${JSON.stringify(e.file)} is not a path inside the lakehouse`;
   for (const k of ['first_date', 'last_date'] as const) if (typeof e[k] !== 'string' || parseIsoDay(e[k]) === undefined) return `its ${k} ${JSON.stringify(e[k])} is not a date`;
   // Misread, closes-only days would let the simulator fill at opens that are closes: refuse them as damage.
-  if (e.closes_only !== undefined && !(Array.isArray(e.closes_only) && e.closes_only.every(isDayRange)))
-    return `its closes_only ${JSON.stringify(e.closes_only).slice(0, 80)} is not a list of [first, last] date pairs`;
+  if (e.closes_only !== undefined) {
+    const why = rangesProblem(e.closes_only, e.first_date, e.last_date);
+    if (why) return `its closes_only ${JSON.stringify(e.closes_only).slice(0, 80)} ${why}`;
+  }
   // Rows and dates that parse but do not fit the file are found where the file is read (LAKEHOUSE_CORRUPT, naming it).
   return undefined;
 }
 
-function isDayRange(r: unknown): boolean {
-  if (!Array.isArray(r) || r.length !== 2 || !r.every((d) => typeof d === 'string')) return false;
-  const [a, b] = (r as string[]).map(parseIsoDay);
-  return a !== undefined && b !== undefined && a <= b;
+/**
+ * What is wrong with a closes_only list, as a commit writes them: at least one range (an entry with none has no
+ * field), each [first, last] of dates with first <= last, ascending, apart (a printed day between two), inside the
+ * entry's days. Anything else is damage: one set of days has one way to be written, so one data identity.
+ */
+function rangesProblem(ranges: unknown, first: string, last: string): string | undefined {
+  if (!Array.isArray(ranges) || ranges.length === 0) return 'is not a non-empty list of [first, last] date pairs';
+  let before = (parseIsoDay(first) ?? 0) - 2;
+  for (const r of ranges as unknown[]) {
+    if (!Array.isArray(r) || r.length !== 2 || !r.every((d) => typeof d === 'string')) return 'is not a list of [first, last] date pairs';
+    const [a, b] = (r as string[]).map(parseIsoDay);
+    if (a === undefined || b === undefined || a > b) return 'holds a range that is not [first, last] dates';
+    if (a <= before + 1) return 'is not ascending ranges with a day between them';
+    before = b;
+  }
+  return before > (parseIsoDay(last) ?? 0) || (parseIsoDay((ranges as DayRange[])[0]![0]) ?? 0) < (parseIsoDay(first) ?? 0) ? `reaches outside the entry's days (${first} to ${last})` : undefined;
 }
 
 /**
@@ -166,23 +180,9 @@ export function closesOnlyRanges(e: Pick<RegistryEntry, 'first_date' | 'last_dat
   return e.source?.kind === 'csv' && e.source.layout === 'wide' ? [[e.first_date, e.last_date]] : [];
 }
 
-/** Epoch-day spans of closesOnlyRanges, made once per entry object (the simulator asks for every day). */
-const spans = new WeakMap<object, Int32Array>();
-function closesOnlySpans(e: RegistryEntry): Int32Array {
-  let s = spans.get(e);
-  if (!s) spans.set(e, (s = Int32Array.from(closesOnlyRanges(e).flatMap(([a, b]) => [dayFromIso(a), dayFromIso(b)]))));
-  return s;
-}
-
-/**
- * Whether the entry's bar on `day` has an open of its own; without a day, whether every bar's has. False on a day
- * of closes alone, whose stored open is the day's close, a price nobody knows at the open.
- */
-export function opensPrintedOn(e: RegistryEntry, day?: number): boolean {
-  const s = closesOnlySpans(e);
-  if (day === undefined) return s.length === 0;
-  for (let i = 0; i < s.length; i += 2) if (day >= s[i] && day <= s[i + 1]) return false;
-  return true;
+/** closesOnlyRanges as inclusive epoch-day spans: the days whose stored open is the day's close (no open printed). */
+export function closesOnlySpans(e: Parameters<typeof closesOnlyRanges>[0]): [number, number][] {
+  return closesOnlyRanges(e).map(([a, b]) => [dayFromIso(a), dayFromIso(b)]);
 }
 
 /** A path relative to a root that stays inside it, written as a commit writes them ("venue/SYMBOL.arrow"). */

@@ -748,13 +748,14 @@ export function singlePrints(o: Ohlcv): boolean {
 
 /**
  * The days of `data` (the series an entry will hold) that hold closes alone (RegistryEntry.closes_only): every day
- * when every bar is a single print, whatever the source says (its opens are copies of its closes); else the write's
+ * when a CSV's bars are every one a single print, whatever its layout says (its opens are copies of its closes; an
+ * exchange's bars are what it printed, a flat day included); else the write's
  * own days when it is a wide CSV's, and the days of closes alone of the entry it merges over (`merged`) that its rows
  * did not replace, so an exchange's bars appended to a wide CSV's leave the older ones known as closes alone.
  */
 export function closesOnlyDays(data: Ohlcv, w: SymbolWrite, merged: RegistryEntry | undefined): DayRange[] {
   const n = data.date.length;
-  if (singlePrints(data)) return [[isoFromDay(data.date[0]), isoFromDay(data.date[n - 1])]];
+  if (w.source.kind === 'csv' && singlePrints(data)) return [[isoFromDay(data.date[0]), isoFromDay(data.date[n - 1])]];
   const wide = w.source.kind === 'csv' && w.source.layout === 'wide';
   const written = new Set(w.data.date);
   const before = merged ? closesOnlyRanges(merged).map(([a, b]) => [dayFromIso(a), dayFromIso(b)] as const) : [];

@@ -104,7 +104,7 @@ export interface Simulation {
 }
 
 /** Bars and reference data a simulator reads; the ingestion stage's market (same toxic-bar rule as the decisions). */
-export type SimulatorMarket = Pick<MarketSource, 'toxicThreshold' | 'readReturns' | 'readToxicBars' | 'readFunding' | 'readBars' | 'opensPrinted' | 'assetType' | 'tradingRules'>;
+export type SimulatorMarket = Pick<MarketSource, 'toxicThreshold' | 'readReturns' | 'readToxicBars' | 'readFunding' | 'readBars' | 'closesAlone' | 'assetType' | 'tradingRules'>;
 
 /** A simulator; `P` is its params type (derived from its params schema: src/core/params.ts). */
 export interface Simulator<P = Params> {

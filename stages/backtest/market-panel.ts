@@ -9,6 +9,7 @@ import type { ToxicBar } from '../../src/core/context.js';
 import { carryRates, type CarryRates } from '../../src/portfolio/carry.js';
 import type { Costs, SimulatorMarket } from '../../src/portfolio/simulator.js';
 import { codeOf } from '../../src/util/thrown.js';
+import { lowerBound } from '../../src/util/order.js';
 
 export interface BarPanel {
   /** The calendar (every day of the path and before it). */
@@ -76,8 +77,7 @@ export async function readBarPanel(market: SimulatorMarket, symbols: string[], c
       if (printed.open) {
         open = alignColumns(printed.dates, printed.symbols, printed.open, calendar, symbols);
         symbols.forEach((s, j) => {
-          if (market.opensPrinted(s)) return;
-          for (let t = 0; t < T; t++) if (!market.opensPrinted(s, calendar[t])) open[j * T + t] = NaN;
+          for (const [first, last] of market.closesAlone(s)) open.fill(NaN, j * T + lowerBound(calendar, first), j * T + lowerBound(calendar, last + 1));
         });
       }
     }

@@ -10,7 +10,7 @@ import { asFractalError, FractalError, inputError, runError } from '../../src/co
 import { date, int, num, params, path, pluginRef, type Static } from '../../src/core/params.js';
 import { DEFAULT_HEALTH } from '../../src/lakehouse/health.js';
 import type { MarketReader, SymbolRow } from '../../src/lakehouse/index.js';
-import { entryKey, opensPrintedOn } from '../../src/lakehouse/registry.js';
+import { closesOnlySpans, entryKey } from '../../src/lakehouse/registry.js';
 import { inject } from 'inversify';
 import { type PreflightEnv, type RunCache, SERVICE, type Stage, type StageEnv, type StageMeta, type Universe } from '../../src/core/plugin.js';
 import { parseJsonText } from '../../src/util/json-text.js';
@@ -149,9 +149,9 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
         readBars: ({ printed, ...req }) => data.readPrices({ venue: scan!.venue, ...req, ...(printed ? {} : { toxicThreshold }) }),
         // Closes alone (a wide CSV, single prints) are stored as the bar's open, high and low too: the registry
         // entry says on which days (registry.ts closesOnlyRanges).
-        opensPrinted: (symbol, day) => {
+        closesAlone: (symbol) => {
           const entry = lh.registry().entries[entryKey(scan!.venue, symbol)];
-          return !entry || opensPrintedOn(entry, day);
+          return entry ? closesOnlySpans(entry) : [];
         },
         tradingRules: (symbol) => tradingRulesOf(stored.get(symbol)),
       };

@@ -109,6 +109,43 @@ describe('ccxt source (real ccxt binance parser, recorded responses)', () => {
     expect(lh.symbols().map((r) => [r.symbol, r.first_date, r.closes_only])).toEqual([['BTCUSDT', '2022-06-12', []], ['ETHUSDT', '2022-06-12', []]]);
   });
 
+  test("repair leaves an exchange's series over a wide CSV's days as it is: a full re-fetch would drop them (found by review)", async () => {
+    const dir = await tempDir();
+    const csv = join(await tempDir(), 'closes.csv');
+    const days = Array.from({ length: 15 }, (_, i) => `2022-06-${String(i + 1).padStart(2, '0')}`);
+    await writeFile(csv, ['date,BTCUSDT', ...days.map((d, i) => `${d},${30000 + i}`)].join('\n'));
+    const lh = await openLakehouse(dir);
+    await lh.importCsv(csv, { layout: 'wide', venue: 'binance', assetType: 'spot' });
+    const replay = await binanceReplay();
+    const opts = { fetchImplementation: replay.fetch, exchangeOptions: { rateLimit: 1 } };
+    await lh.ingestCcxt({ exchange: 'binance', since: '2022-06-12', replace: true, symbols: ['BTC/USDT'], nowMs: day('2022-06-16') + 3600e3, ...opts });
+    // Opened now, years later, the series is stale: DEGRADED, which repair re-fetches.
+    const now = await openLakehouse(dir);
+    expect(now.symbols().map((r) => [r.symbol, r.status])).toEqual([['BTCUSDT', 'DEGRADED']]);
+    replay.log.length = 0;
+    const rep = await now.repair({ ...opts, nowMs: day('2022-06-24') + 3600e3 });
+    expect(rep.skipped.map((s) => [s.key, s.reason])).toEqual([['binance/BTCUSDT', 'mixed_sources']]);
+    expect(klinesCalls(replay.log)).toEqual([]);
+    expect(now.symbols().map((r) => [r.symbol, r.first_date, r.last_date, r.closes_only])).toEqual([['BTCUSDT', '2022-06-01', '2022-06-15', [['2022-06-01', '2022-06-11']]]]);
+  });
+
+  test("an exchange's bars are what it printed: a series of flat days from it is not taken for closes alone (found by review)", async () => {
+    const replay = await binanceReplay();
+    const lh = await openLakehouse(await tempDir());
+    // One day fetched, its bar made flat (open = high = low = close) as a quiet market can print it.
+    const flat = async (url: string) => {
+      const r = await replay.fetch(url);
+      if (!url.includes('/api/v3/klines')) return r;
+      const rows = (await r.json()) as unknown[][];
+      const body = JSON.stringify(rows.map((k) => [k[0], k[4], k[4], k[4], ...k.slice(4)]));
+      return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    const rep = await lh.ingestCcxt({ exchange: 'binance', since: '2022-06-12', symbols: ['BTC/USDT'], nowMs: day('2022-06-14') + 3600e3, fetchImplementation: flat, exchangeOptions: { rateLimit: 1 } });
+    expect(rep.written.map((w) => [w.key, w.rows, w.closes_only])).toEqual([['binance/BTCUSDT', 2, null]]);
+    const btc = await lh.readOhlcv('BTCUSDT', 'binance');
+    expect(Array.from(btc.open)).toEqual(Array.from(btc.close));
+  });
+
   test('an unknown exchange id is an input error with suggestions', async () => {
     const lh = await openLakehouse(await tempDir());
     await expect(lh.ingestCcxt({ exchange: 'binanse' })).rejects.toMatchObject({ code: 'CCXT_EXCHANGE', exitCode: 2 });

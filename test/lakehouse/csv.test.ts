@@ -159,9 +159,39 @@ describe('closes alone', () => {
     const old = await openLakehouse(dir, { readOnly: true });
     expect(old.symbols().filter((r) => !(r.closes_only.length === 1 && r.closes_only[0]![0] === r.first_date && r.closes_only[0]![1] === r.last_date))).toEqual([]);
     expect(old.dataIdentity()).toBe(id);
-    // A damaged list is refused where the registry is read, never taken as "no days".
-    reg.entries['us/AAPL'].closes_only = [['2020-01-05', '2020-01-01']];
+    // A damaged list is refused where the registry is read, never taken as "no days"; so is a list a commit never
+    // writes (found by review: an empty one read a wide file's every open as printed; unsorted, overlapping or
+    // outside ranges gave the same days other identities).
+    const { first_date: first, last_date: last } = reg.entries['us/AAPL'] as { first_date: string; last_date: string };
+    for (const damaged of [
+      [['2020-01-05', '2020-01-01']],
+      [],
+      [[first, first], [first, last]],
+      [['2020-01-03', '2020-01-04'], [first, first]],
+      [[first, '2020-01-02'], ['2020-01-03', last]],
+      [['1980-01-01', last]],
+      [[first, '2099-01-01']],
+    ]) {
+      reg.entries['us/AAPL'].closes_only = damaged;
+      await writeFile(file, JSON.stringify(reg));
+      await expect(openLakehouse(dir, { readOnly: true })).rejects.toMatchObject({ code: 'LAKEHOUSE_REGISTRY', message: expect.stringContaining('entry us/AAPL: its closes_only') });
+    }
+  });
+
+  test("a single-print file stored before the days were recorded, imported again: reported changed (found by review: 'unchanged', its identity changed)", async () => {
+    const src = await tempDir();
+    await writeFile(join(src, 'AAA.csv'), ['date,open,high,low,close,volume', '2020-01-01,10,10,10,10,1', '2020-01-02,11,11,11,11,1'].join('\n'));
+    const dir = await tempDir();
+    const lh = await openLakehouse(dir);
+    await lh.importCsv(src, { layout: 'ohlcv', venue: 'bars' });
+    const file = join(dir, 'registry.json');
+    const reg = JSON.parse(await readFile(file, 'utf8'));
+    delete reg.entries['bars/AAA'].closes_only;
     await writeFile(file, JSON.stringify(reg));
-    await expect(openLakehouse(dir, { readOnly: true })).rejects.toMatchObject({ code: 'LAKEHOUSE_REGISTRY', message: expect.stringContaining('entry us/AAPL: its closes_only') });
+    const old = await openLakehouse(dir);
+    expect(old.symbols()[0]!.closes_only).toEqual([]);
+    const rep = await old.importCsv(src, { layout: 'ohlcv', venue: 'bars', replace: true });
+    expect(rep.written.map((w) => [w.key, w.change, w.closes_only?.why])).toEqual([['bars/AAA', 'changed', 'single_prints']]);
+    expect((await openLakehouse(dir)).symbols()[0]!.closes_only).toEqual([['2020-01-01', '2020-01-02']]);
   });
 });

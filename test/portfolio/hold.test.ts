@@ -20,7 +20,7 @@ const market: SimulatorMarket = {
   readToxicBars: async () => [],
   readFunding: async () => undefined,
   readBars: async () => { throw new Error('no bars'); },
-  opensPrinted: () => true,
+  closesAlone: () => [],
   assetType: () => 'spot',
   tradingRules: () => ({}),
 };
