@@ -15,6 +15,7 @@ import { runPipeline } from '../../src/pipeline/runner.js';
 import { openLakehouse } from '../../src/lakehouse/index.js';
 import { builtinRegistry } from '../../stages/index.js';
 import { REPO_DIR } from '../data.js';
+import { seededRandom } from '../math/helpers.js';
 
 const DAYS = 420;
 /** The first day of thin volume, and the last day of the cut data (well before the floor bites). */
@@ -26,22 +27,10 @@ const iso = (t: number) => new Date(DAY0 + t * 86_400_000).toISOString().slice(0
 
 let tmp: string;
 
-/** mulberry32 */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** OHLCV files of the market's first `days` days: quote volume ~$50M a day, ~$1M from THIN_FROM on. */
 function writeMarket(dir: string, days: number): void {
   mkdirSync(dir, { recursive: true });
-  const u = generator(42);
+  const u = seededRandom(42);
   for (const [j, symbol] of SYMBOLS.entries()) {
     let close = 50 + 20 * j;
     const rows = ['date,open,high,low,close,volume'];
