@@ -138,7 +138,9 @@ describe('run', () => {
     for (;;) {
       const parent = join(out, 'spine_nap');
       const partial = existsSync(parent) ? readdirSync(parent, { withFileTypes: true }).find((d) => d.name.endsWith('.partial')) : undefined;
-      if (partial && readFileSync(join(parent, partial.name, 'audit.jsonl'), 'utf8').includes('"stage":"nap","event":"stage_started"')) break;
+      // The folder is made before its audit file: poll until both are there (CI once read between the two).
+      const audit = partial ? join(parent, partial.name, 'audit.jsonl') : undefined;
+      if (audit && existsSync(audit) && readFileSync(audit, 'utf8').includes('"stage":"nap","event":"stage_started"')) break;
       if (Date.now() > deadline) throw new Error('the run never reached the nap stage');
       await new Promise((r) => setTimeout(r, 50));
     }
