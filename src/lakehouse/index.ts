@@ -469,7 +469,7 @@ export class Lakehouse {
     // from before the exchange's bars (a wide CSV's): the re-fetch would replace the file with what the exchange
     // has, and those days would go (found by review).
     const mixed = targets.filter((t) => t.source.kind === 'ccxt' && closesOnlyRanges(t).length > 0);
-    for (const e of mixed) skipped.push({ key: entryKey(e.venue, e.symbol), why: `it holds days of closes alone (${closesOnlyRanges(e).map((r) => r.join(' to ')).join(', ')}) from before the exchange's bars, which a re-fetch would drop: re-import their CSV with --replace, then ingest again`, reason: 'mixed_sources' });
+    for (const e of mixed) skipped.push({ key: entryKey(e.venue, e.symbol), why: `it holds days of closes alone (${closesOnlyRanges(e).map((r) => r.join(' to ')).join(', ')}) from before the exchange's bars, which a re-fetch would drop: re-import their CSV with --replace, then ingest again with --replace (which merges the exchange's bars over it)`, reason: 'mixed_sources' });
     const live = targets.filter((t) => t.source.kind === 'ccxt' && closesOnlyRanges(t).length === 0);
     const groups = new Map<string, RegistryEntry[]>();
     for (const e of live) {

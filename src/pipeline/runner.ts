@@ -466,9 +466,14 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
     // Only once the market is open, which the backtest replays from (a stage before ingestion fails as ever); nor
     // when a stage after the backtest requires what the skipped stages alone provide (it would fail on its absence).
     if (reason === undefined || !c.market || c.as_of === undefined) return undefined;
-    const skipped = new Set(built.stages.slice(index, replayingIndex).flatMap((s) => s.meta.provides));
-    const elsewhere = new Set([...built.stages.slice(0, index), ...built.stages.slice(replayingIndex)].flatMap((s) => s.meta.provides));
-    if (built.stages.slice(replayingIndex + 1).some((s) => s.meta.requires.some((f) => skipped.has(f) && !elsewhere.has(f)))) return undefined;
+    // What each later stage finds: what the stages before this one provided, the empty book set here, and what the
+    // stages from the backtest up to it provide (found by review: counting its own `provides` let a stage through
+    // that requires and rewrites a field only the skipped stages make).
+    const provided = new Set<string>([...built.stages.slice(0, index).flatMap((s) => s.meta.provides), 'weights', ...built.stages[replayingIndex]!.meta.provides]);
+    for (const s of built.stages.slice(replayingIndex + 1)) {
+      if (s.meta.requires.some((f) => !provided.has(f))) return undefined;
+      for (const f of s.meta.provides) provided.add(f);
+    }
     return { reason, error: err };
   }
   async function replayMany(dates: number[], o: ReplayManyOptions): Promise<ReplayOutcome[]> {

@@ -156,6 +156,13 @@ describe('where holding cash cannot stand for the decision, the run fails on its
     expect(readFileSync(join(r.summary.folder, 'audit.jsonl'), 'utf8')).not.toContain('decision_held_cash');
   }, 120_000);
 
+  test('a stage after the backtest requires and rewrites what a skipped stage alone provides (the features)', async () => {
+    copyFileSync(join(REPO_DIR, 'test', 'stages', 'fixtures', 'cash', 'refine.stage.mjs'), join(tmp, 'refine.stage.mjs'));
+    writeFileSync(join(tmp, 'refine.yaml'), PIPELINE.replace('name: thin_end\n', 'name: refine\nplugins: [./refine.stage.mjs]\n') + '  - type: refine_features\n');
+    const r = cliRun('refine.yaml');
+    expect({ status: r.status, code: r.summary?.error?.code, stage: r.summary?.error?.stage }).toEqual({ status: 1, code: 'EMPTY_UNIVERSE', stage: 'ingestion' });
+  }, 120_000);
+
   test('a stage declaring NO_WINNERS a decision to hold cash, placed before ingestion: no market is open to replay from', async () => {
     // The plugin imports the API as a user's module does.
     mkdirSync(join(tmp, 'node_modules'), { recursive: true });
