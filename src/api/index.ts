@@ -45,33 +45,61 @@ export type { BullmqExecutors, QueueConnectionOptions, WorkerStartOptions } from
 export { FractalError } from '../core/errors.js';
 export { PLUGIN_KINDS };
 
+/** Every problem of pipeline files or folders, every layer; nothing run (validate.ts; docs/api.md). */
 export const validate = apiFunction('validate', validateImpl);
+/** The resolved config and its hash; with `diff`, the changes from another file or ref (plan.ts). */
 export const plan = apiFunction('plan', planImpl);
+/** Validates, preflights and runs a pipeline file into a run folder: the summary and the paths (run.ts). */
 export const run = apiFunction('run', runImpl, apiRunResult);
+/** The market-data store at `dir`: symbols(), readOhlcv(), readReturns(), dataIdentity(), ... (lakehouse.ts; docs/lakehouse.md). */
 export const openLakehouse = apiFunction('openLakehouse', openLakehouseImpl, apiLakehouse);
+/** Executors for run() that send a meta's sleeves and a tournament's cells to BullMQ workers; close() them after (docs/distributed.md). */
 export const bullmqExecutors = apiFunction('bullmqExecutors', queue.bullmqExecutors);
+/** A queue's status as the lines `pipeline-run queue status` prints. */
 export const formatQueueStatus = apiFunction('formatQueueStatus', queue.formatQueueStatus);
+/** Waiting, active, failed and stalled jobs per submitted run, and the queue's totals (docs/distributed.md). */
 export const queueStatus = apiFunction('queueStatus', queue.queueStatus);
+/** Runs a queue worker until it is drained (a signal, or `signal` aborted); resolves to its exit code (docs/distributed.md). */
 export const startWorker = apiFunction('startWorker', queue.startWorker);
+/** Every run under a runs root, newest first: outcome, config hash, duration, key metrics (docs/runs.md). */
 export const listRuns = apiFunction('listRuns', runs.listRuns);
+/** Deletes the folders of interrupted runs (their process is gone) under a runs root; returns the runs removed (docs/runs.md). */
 export const pruneRuns = apiFunction('pruneRuns', runs.pruneRuns);
+/** Writes a runs root's index.md and index.html (docs/runs.md). */
 export const writeRunsIndex = apiFunction('writeRunsIndex', runs.writeRunsIndex);
+/** One symbol's path through a run's funnel, read back from its artifacts (docs/runs.md). */
 export const traceSymbol = apiFunction('traceSymbol', traceSymbolImpl);
+/** What changed between two run folders (compareMarkdown and compareHtml render it; docs/runs.md). */
 export const compareRuns = apiFunction('compareRuns', compare.compareRuns);
+/** A comparison of two runs as Markdown. */
 export const compareMarkdown = apiFunction('compareMarkdown', compare.formatMarkdown);
+/** A comparison of two runs as a standalone HTML page. */
 export const compareHtml = apiFunction('compareHtml', compare.formatHtml);
+/** Writes the generated editor schemas (schemas/). */
 export const writeSchemas = apiFunction('writeSchemas', reference.writeSchemas);
+/** Whether the committed editor schemas are the generated ones. */
 export const checkSchemas = apiFunction('checkSchemas', reference.checkSchemas);
+/** Writes the generated config reference (docs/reference/). */
 export const writeDocs = apiFunction('writeDocs', reference.writeDocs);
+/** Whether the committed config reference is the generated one. */
 export const checkDocs = apiFunction('checkDocs', reference.checkDocs);
+/** A plugin class for a pipeline's own plugin module, of any kind (docs/plugin-modules.md). */
 export const definePlugin = apiFunction('definePlugin', plugins.definePlugin);
+/** A ranker plugin class with typed params (docs/plugin-modules.md). */
 export const defineRanker = apiFunction('defineRanker', plugins.defineRanker);
+/** A filter plugin class with typed params (docs/plugin-modules.md). */
 export const defineFilter = apiFunction('defineFilter', plugins.defineFilter);
+/** An allocation engine plugin class with typed params (docs/plugin-modules.md). */
 export const defineEngine = apiFunction('defineEngine', plugins.defineEngine);
+/** A scanner plugin class with typed params (docs/plugin-modules.md). */
 export const defineScanner = apiFunction('defineScanner', plugins.defineScanner);
+/** A simulator plugin class with typed params (docs/plugin-modules.md). */
 export const defineSimulator = apiFunction('defineSimulator', plugins.defineSimulator);
+/** A reporter plugin class with typed params (docs/plugin-modules.md). */
 export const defineReporter = apiFunction('defineReporter', plugins.defineReporter);
+/** A stage plugin class with typed params (docs/plugin-modules.md). */
 export const defineStage = apiFunction('defineStage', plugins.defineStage);
+/** Fractal's version. */
 export const version = apiFunction('version', versionImpl);
 /**
  * The built-in plugins' meta (name, description, params schema with defaults, capabilities), of one kind or all:
