@@ -53,14 +53,13 @@ function printWrite(verb: string, lh: Lakehouse, rep: WriteReport): void {
   for (const d of degraded) console.log(`  DEGRADED ${d.key}: ${d.reasons.join('; ')}`);
   // Bars of closes alone the user did not ask for as such (a wide file is closes alone by its layout): say so, as the
   // order-level simulator fills an order due at their open at the close instead.
-  const alone = rep.written.filter((w) => w.closes_only && w.closes_only.why !== 'wide_csv');
-  for (const w of alone.slice(0, 10)) {
-    const c = w.closes_only!;
-    console.log(c.why === 'single_prints'
-      ? `  closes only ${w.key}: every bar is a single print (open = high = low = close), so its opens are copies of its closes: kept as closes alone (an order due at an open fills at that day's close)`
-      : `  closes only ${w.key} on ${showDays(c.days)}: bars stored from closes alone before; the bars with printed opens are used as such`);
-  }
-  if (alone.length > 10) console.log(`  … and ${alone.length - 10} more of closes only`);
+  // Files of single prints in one line (a folder of them is common: closes written out as bars), the rest one each.
+  const single = rep.written.filter((w) => w.closes_only?.why === 'single_prints').map((w) => w.key);
+  if (single.length)
+    console.log(`  closes only ${single.slice(0, 10).join(', ')}${single.length > 10 ? ` and ${single.length - 10} more` : ''}: every bar is a single print (open = high = low = close), so the opens are copies of the closes: kept as closes alone (an order due at an open fills at that day's close)`);
+  const earlier = rep.written.filter((w) => w.closes_only?.why === 'earlier_bars');
+  for (const w of earlier.slice(0, 10)) console.log(`  closes only ${w.key} on ${showDays(w.closes_only!.days)}: bars stored from closes alone before; the bars with printed opens are used as such`);
+  if (earlier.length > 10) console.log(`  … and ${earlier.length - 10} more with days of closes alone`);
 }
 
 /** Days of closes alone as `lakehouse status` and the writers show them. */
