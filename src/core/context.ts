@@ -513,7 +513,8 @@ export interface Comparison {
   bootstrap: { method: 'stationary'; block_length: number; block_length_rule: string; resamples: number; seed: number; confidence: number };
   sharpe_test: { method: 'ledoit_wolf_hac'; kernel: 'parzen'; prewhitening: boolean; against: string };
   deflation: { trials: number; sharpe_variance: number; threshold_sharpe: number };
-  pbo: { value: number | null; blocks: number; splits: number; dropped_days: number; logits: number[]; reason?: string };
+  /** `left_out`: the cells whose returns never vary on the calendar (no Sharpe ratio to rank), not in CSCV. */
+  pbo: { value: number | null; blocks: number; splits: number; dropped_days: number; logits: number[]; left_out?: string[]; reason?: string };
   cells: CellComparison[];
 }
 

@@ -118,3 +118,24 @@ export function cscv(values: Float64Array, T: number, N: number, S: number): Pbo
   });
   return { pbo: overfit / splits.length, logits, blocks: S, dropped, block_rows: m, splits: splits.length };
 }
+
+/**
+ * CSCV over the columns whose values vary (`live`: their indices), the others left out (`flat`): a column that never
+ * varies (a configuration that never held anything) has no Sharpe ratio, and the paper ranks configurations by
+ * theirs. Ranked last instead, each such column would be a sure loser lifting the in-sample winner's rank out of
+ * sample, and PBO would fall towards 0 as they were added (found by review). Null when fewer than two vary.
+ */
+export function cscvOfVarying(values: Float64Array, T: number, N: number, S: number): { result: PboResult | null; live: number[]; flat: number[] } {
+  const live: number[] = [];
+  const flat: number[] = [];
+  for (let j = 0; j < N; j++) {
+    let varies = false;
+    for (let t = 1; t < T && !varies; t++) varies = values[j * T + t] !== values[j * T];
+    (varies ? live : flat).push(j);
+  }
+  if (live.length < 2) return { result: null, live, flat };
+  if (!flat.length) return { result: cscv(values, T, N, S), live, flat };
+  const kept = new Float64Array(T * live.length);
+  live.forEach((j, k) => kept.set(values.subarray(j * T, (j + 1) * T), k * T));
+  return { result: cscv(kept, T, live.length, S), live, flat };
+}

@@ -17,7 +17,7 @@ import { tournamentOf } from '../../src/core/resolved-config.js';
 import { isoFromDay } from '../../src/util/dates.js';
 import { optimalBlockLength, pairedBootstrap } from '../../src/math/bootstrap.js';
 import { computeMetrics } from '../../src/math/metrics.js';
-import { cscv, MAX_BLOCKS } from '../../src/math/pbo.js';
+import { cscvOfVarying, MAX_BLOCKS } from '../../src/math/pbo.js';
 import { deflatedSharpe, deflatedThreshold, probabilisticSharpe, sampleMoments, sharpeVariance } from '../../src/math/probabilistic-sharpe.js';
 import { encodeColumns } from '../../src/runs/arrow.js';
 import { canonicalJson, sha256 } from '../../src/util/hash.js';
@@ -162,8 +162,12 @@ function statistics(
   if (N < 2) pbo = { value: null, blocks: S, splits: 0, dropped_days: 0, logits: [], reason: 'one cell ran: nothing to overfit by choosing' };
   else if (T < 2 * S) pbo = { value: null, blocks: S, splits: splitsOf(S), dropped_days: 0, logits: [], reason: `${T} common days are too few for ${S} blocks` };
   else {
-    const r = cscv(values, T, N, S);
-    pbo = { value: r.pbo, blocks: S, splits: r.splits, dropped_days: r.dropped, logits: Array.from(r.logits) };
+    // A cell whose return never varies on the calendar (one that never held anything) is left out (cscvOfVarying).
+    const { result: r, live, flat } = cscvOfVarying(values, T, N, S);
+    const out = flat.length ? { left_out: flat.map((j) => ran[j]!.id) } : {};
+    pbo = r
+      ? { value: r.pbo, blocks: S, splits: r.splits, dropped_days: r.dropped, logits: Array.from(r.logits), ...out }
+      : { value: null, blocks: S, splits: 0, dropped_days: 0, logits: [], ...out, reason: `${live.length ? 'one cell' : 'no cell'} of the ${N} that ran has returns that vary on the calendar: nothing to rank` };
   }
 
   const cells: Statistics['cells'] = dict();

@@ -1,11 +1,15 @@
 /**
  * The stationary bootstrap, its automatic block length and the paired percentile intervals, against:
  * - arch's published block-length test values (13.635665 / 15.60894) and the research note's reference values
- *   (AR(0.5), iid, BTC returns; the resampled indices and the crypto intervals of /work/notes/stats-references.md
+ *   (AR(0.5), iid, BTC returns; the resampled indices and the crypto intervals of its
  *   §1–3, computed by an independent Python implementation on a port of our Rng);
  * - an independent implementation written here (the Politis–White rule with the textbook autocorrelation R(k)/R(0),
  *   the index chain from its definition, the statistics from their definitions);
  * - the coverage of the 95% Sharpe interval over 200 seeded synthetic series with a known Sharpe ratio.
+ *
+ * "The research note": the reference values a session computed with independent Python implementations (numpy,
+ * scipy; arch for the bootstrap) when this test was written, kept in its notes, not in the repository; a review on
+ * 2026-12-01 reproduced every one of them with implementations of its own (docs/tournaments.md).
  */
 import { optimalBlockLength, pairedBootstrap, percentileInterval, quantileSorted, stationaryIndices } from '../../src/math/bootstrap.js';
 import { Rng, streamSeed } from '../../src/math/rng.js';

@@ -4,8 +4,12 @@
  * halves, Sharpe from its definition, ranks by sorting), the crypto coins (PBO 0.596814), and the two behaviours
  * the issue asks for: near 0 with one planted better cell, near 0.5 on pure noise (the mean over seeds: a single
  * noise data set can land anywhere from 0.03 to 0.94).
+ *
+ * "The research note": the reference values a session computed with independent Python implementations (numpy,
+ * scipy; arch for the bootstrap) when this test was written, kept in its notes, not in the repository; a review on
+ * 2026-12-01 reproduced every one of them with implementations of its own (docs/tournaments.md).
  */
-import { cscv, halfSplits } from '../../src/math/pbo.js';
+import { cscv, cscvOfVarying, halfSplits } from '../../src/math/pbo.js';
 import { Rng } from '../../src/math/rng.js';
 import { alignedCryptoReturns, columnMajor, statsInputs } from './stats-helpers.js';
 
@@ -102,6 +106,22 @@ describe('what PBO says (T = 1600, S = 16, N = 10)', () => {
     for (let s = 0; s < 20; s++) sum += cscv(noise(1600, 10, 700 + s), 1600, 10, 16).pbo;
     expect(Math.abs(sum / 20 - 0.5)).toBeLessThan(0.15);
   });
+});
+
+test('cells whose returns never vary are left out: adding them does not move PBO (found by review: 12 flat cells took 0.65 to 0.27)', () => {
+  // The 10 coins above, then the same with cells that never held anything (every return 0) and one at a constant
+  // return: no Sharpe ratio to rank, so the paper's CSCV over the 10 configurations that have one.
+  const { columns } = alignedCryptoReturns(['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'BNBUSDT', 'ADAUSDT', 'XRPUSDT', 'DOGEUSDT', 'LINKUSDT', 'AVAXUSDT', 'DOTUSDT']);
+  const T = columns[0].length;
+  const withFlat = [columns[0], new Float64Array(T), ...columns.slice(1, 5), new Float64Array(T).fill(0.001), ...columns.slice(5), new Float64Array(T)];
+  const r = cscvOfVarying(columnMajor(withFlat), T, withFlat.length, 16);
+  expect({ live: r.live, flat: r.flat }).toEqual({ live: [0, 2, 3, 4, 5, 7, 8, 9, 10, 11], flat: [1, 6, 12] });
+  expect(r.result!.pbo).toBeCloseTo(0.596814, 6);
+  expect(Array.from(r.result!.logits)).toEqual(Array.from(cscv(columnMajor(columns), T, 10, 16).logits));
+  // Ranked with them (last, as before the fix), the in-sample winner's rank rose and PBO fell.
+  expect(cscv(columnMajor(withFlat), T, withFlat.length, 16).pbo).toBeLessThan(0.596814 - 0.05);
+  // Fewer than two that vary: nothing to rank.
+  expect(cscvOfVarying(columnMajor([columns[0], new Float64Array(T)]), T, 2, 16).result).toBeNull();
 });
 
 test('an S that is odd, or too large for the rows, is refused', () => {

@@ -2,6 +2,10 @@
  * Φ, Φ⁻¹, PSR and DSR against published values (scipy's, the papers' examples as pypbo's and mlfinlab's tests
  * encode them, the research note's crypto table) and against an independent implementation written here: Φ by
  * Simpson integration of the density, Φ⁻¹ by bisection on it, moments from raw power sums.
+ *
+ * "The research note": the reference values a session computed with independent Python implementations (numpy,
+ * scipy; arch for the bootstrap) when this test was written, kept in its notes, not in the repository; a review on
+ * 2026-12-01 reproduced every one of them with implementations of its own (docs/tournaments.md).
  */
 import { normalCdf, normalQuantile } from '../../src/math/normal.js';
 import { deflatedSharpe, deflatedThreshold, expectedMaxZ, minTrackRecordLength, probabilisticSharpe, sampleMoments, sharpeVariance } from '../../src/math/probabilistic-sharpe.js';

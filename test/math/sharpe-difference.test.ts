@@ -3,6 +3,10 @@
  * an independent Python implementation following the authors' R code, on the crypto data) and against a literal
  * implementation written here (the non-prewhitened Parzen estimator, element by element), plus its size on null
  * pairs.
+ *
+ * "The research note": the reference values a session computed with independent Python implementations (numpy,
+ * scipy; arch for the bootstrap) when this test was written, kept in its notes, not in the repository; a review on
+ * 2026-12-01 reproduced every one of them with implementations of its own (docs/tournaments.md).
  */
 import { Rng } from '../../src/math/rng.js';
 import { sharpeDifferenceTest } from '../../src/math/sharpe-difference.js';

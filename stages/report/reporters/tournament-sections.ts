@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { CellComparison, TournamentContext } from '../../../src/core/context.js';
+import type { CellComparison, Comparison, TournamentContext } from '../../../src/core/context.js';
 import type { ChildRuns, StageEnv } from '../../../src/core/plugin.js';
 import { idPart } from '../../../src/config/tournament.js';
 import { tournamentOf, type ResolvedTournament } from '../../../src/core/resolved-config.js';
@@ -127,6 +127,19 @@ function summary(v: View, ctx: TournamentContext): string {
   return `${cells.length} cells of the ${j.base.kind} pipeline ${j.base.file} (${[fresh ? `${fresh} run now` : '', cached ? `${cached} unchanged, from the cache` : '', v.failed.length ? `${v.failed.length} failed` : ''].filter(Boolean).join(', ')}), compared on the ${j.calendar.days} days from ${j.calendar.first} to ${j.calendar.last} that every cell that ran has a walk-forward return; ${j.periods_per_year} periods a year. Champion: ${j.champion}. Best by Sharpe: ${best?.id ?? '—'} (${fix(best?.metrics?.sharpe)}). PBO: ${j.pbo.value === null ? 'not computed' : pct(j.pbo.value)}.`;
 }
 
+/** The cells CSCV left out, in words (empty when none). */
+function leftOutText(j: Comparison): string {
+  const out = j.pbo.left_out ?? [];
+  return out.length ? ` Left out of it: ${out.join(', ')} (${out.length === 1 ? 'its returns never vary' : 'their returns never vary'} on the calendar: no Sharpe ratio to rank).` : '';
+}
+
+/** How many cells Holm's adjustment ran over: those with a Ledoit–Wolf p (a cell whose return never varies has none). */
+function holmCount(j: Comparison): string {
+  const tested = j.cells.filter((c) => c.id !== j.champion && c.sharpe_test?.p_holm !== undefined && c.sharpe_test?.p_holm !== null).length;
+  const others = j.deflation.trials - 1;
+  return tested === others ? `all ${others} other cells` : `the ${tested} of the ${others} other cells that have a p`;
+}
+
 const OUT_OF_SAMPLE = 'Every return compared here is out of sample: each cell is a walk-forward run whose every day comes from holding a decision made on data up to the day before. What is in sample is only the choice among cells, which is what DSR and PBO are about.';
 
 export function tournamentMarkdown(ctx: TournamentContext, env: StageEnv): string[] {
@@ -158,7 +171,7 @@ export function tournamentMarkdown(ctx: TournamentContext, env: StageEnv): strin
     lines.push('', '### Failed cells', '', '| cell | overrides | error | run |', '|---|---|---|---|');
     for (const c of v.failed) lines.push(`| ${c.id} | ${overridesText(c.overrides)} | ${c.error?.code}: ${(c.error?.message ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')} | ${c.run ?? '—'} |`);
   }
-  lines.push('', '### PBO', '', j.pbo.value === null ? `Not computed: ${j.pbo.reason}.` : `${pct(j.pbo.value)} of the ${j.pbo.splits} CSCV splits (${j.pbo.blocks} blocks${j.pbo.dropped_days ? `, the first ${j.pbo.dropped_days} days left out` : ''}) picked, in sample, a cell that ranked at or below the median out of sample.`);
+  lines.push('', '### PBO', '', j.pbo.value === null ? `Not computed: ${j.pbo.reason}.` : `${pct(j.pbo.value)} of the ${j.pbo.splits} CSCV splits (${j.pbo.blocks} blocks${j.pbo.dropped_days ? `, the first ${j.pbo.dropped_days} days left out` : ''}) picked, in sample, a cell that ranked at or below the median out of sample.${leftOutText(j)}`);
   if (v.warnings.length) lines.push('', '### When not to trust these numbers', '', ...v.warnings.map((w) => `- ${w}`));
   return lines;
 }
@@ -214,7 +227,7 @@ export async function tournamentHtml(ctx: TournamentContext, env: StageEnv, resu
     return `<tr${champ ? ' class="champ"' : ''}><td class="num">${c.rank}</td><td><b>${esc(c.id)}</b>${champ ? ' <span class="tag">champion</span>' : ''}<div class="muted small">${esc(overridesText(c.overrides))}</div></td><td class="num">${fix(m.sharpe)}</td><td>${barSvg(c, lo, hi, champSharpe)}<div class="muted small">[${fix(c.intervals!.sharpe[0])}, ${fix(c.intervals!.sharpe[1])}]</div></td><td class="num">${pct(m.cagr)}</td><td class="num">${pct(m.max_drawdown)}</td><td class="num">${fix(m.sortino)}</td><td class="num">${fix(m.calmar)}</td><td class="num">${pct(m.turnover)}</td><td class="num">${pct(m.costs, 2)}</td><td class="num">${fix(c.psr)}</td><td class="num">${fix(c.dsr)}</td><td class="num">${prob(c.p_beats_champion)}</td><td class="num">${pval(c.sharpe_test?.p)}</td><td class="num">${pval(c.sharpe_test?.p_holm)}</td><td>${link ? `<a href="${esc(link.href)}">${esc(link.label)}</a>` : '—'}</td></tr>`;
   });
   out.push(`<h3>Ranked by Sharpe ratio</h3>
-<p class="muted small">Annualised, on the common calendar. Bars: the ${pct(j.bootstrap.confidence, 0)} stationary-bootstrap interval (mean block ${fix(j.bootstrap.block_length, 2)} days, ${j.bootstrap.resamples} paired resamples, seed ${j.bootstrap.seed}), the dot the point estimate, grey 0, dashed orange the champion. PSR: P(true Sharpe &gt; 0). DSR: PSR against SR0 = ${fix(j.deflation.threshold_sharpe * Math.sqrt(j.periods_per_year))}, what the best of ${j.deflation.trials} trials reaches by luck. P(&gt; champion): share of paired resamples where the cell's Sharpe beats the champion's. LW p: Ledoit–Wolf test of the Sharpe difference with the champion. Holm p: the same adjusted by Holm's step-down for testing all ${j.deflation.trials - 1} other cells against the champion (below 0.05 with a Sharpe above the champion's: better than the champion at a family-wise error of 5%; the test is two-sided, so a small p with a lower Sharpe says worse).</p>
+<p class="muted small">Annualised, on the common calendar. Bars: the ${pct(j.bootstrap.confidence, 0)} stationary-bootstrap interval (mean block ${fix(j.bootstrap.block_length, 2)} days, ${j.bootstrap.resamples} paired resamples, seed ${j.bootstrap.seed}), the dot the point estimate, grey 0, dashed orange the champion. PSR: P(true Sharpe &gt; 0). DSR: PSR against SR0 = ${fix(j.deflation.threshold_sharpe * Math.sqrt(j.periods_per_year))}, what the best of ${j.deflation.trials} trials reaches by luck. P(&gt; champion): share of paired resamples where the cell's Sharpe beats the champion's. LW p: Ledoit–Wolf test of the Sharpe difference with the champion. Holm p: the same adjusted by Holm's step-down for testing ${holmCount(j)} against the champion (below 0.05 with a Sharpe above the champion's: better than the champion at a family-wise error of 5%; the test is two-sided, so a small p with a lower Sharpe says worse).</p>
 <div class="wide"><table class="ranked"><tr><th>#</th><th>cell</th><th>Sharpe</th><th>interval</th><th>CAGR</th><th>max DD</th><th>Sortino</th><th>Calmar</th><th>turnover</th><th>costs</th><th>PSR</th><th>DSR</th><th>P(&gt;&nbsp;champ.)</th><th>LW p</th><th title="Holm-adjusted over the cells tested against the champion">Holm p</th><th>run</th></tr>${rows.join('')}</table></div>`);
   if (v.failed.length)
     out.push(`<h3>Failed cells</h3><table><tr><th>cell</th><th>overrides</th><th>error</th><th>run</th></tr>${v.failed.map((c) => `<tr><td>${esc(c.id)}</td><td>${esc(overridesText(c.overrides))}</td><td><code>${esc(c.error?.code ?? '')}</code> ${esc(c.error?.message ?? '')}</td><td>${c.run ? `<a href="${esc(join(c.run, 'FAILED'))}">FAILED</a>` : '—'}</td></tr>`).join('')}</table>`);
@@ -237,7 +250,7 @@ export async function tournamentHtml(ctx: TournamentContext, env: StageEnv, resu
   out.push('<h3>Probability of backtest overfitting</h3>');
   if (j.pbo.value === null) out.push(`<p>Not computed: ${esc(j.pbo.reason ?? '')}.</p>`);
   else {
-    out.push(`<p>CSCV over ${j.pbo.blocks} blocks of the common calendar${j.pbo.dropped_days ? ` (the first ${j.pbo.dropped_days} days left out so the blocks are equal)` : ''}: in each of the ${j.pbo.splits} splits the cell with the best Sharpe on one half is ranked on the other half. PBO = ${pct(j.pbo.value)} of the splits put it at or below the median (λ ≤ 0). Near 0: choosing the in-sample best carries over; near 0.5 or above: the ranking is noise, and picking the best cell overfits.</p>`);
+    out.push(`<p>CSCV over ${j.pbo.blocks} blocks of the common calendar${j.pbo.dropped_days ? ` (the first ${j.pbo.dropped_days} days left out so the blocks are equal)` : ''}: in each of the ${j.pbo.splits} splits the cell with the best Sharpe on one half is ranked on the other half. PBO = ${pct(j.pbo.value)} of the splits put it at or below the median (λ ≤ 0). Near 0: choosing the in-sample best carries over; near 0.5 or above: the ranking is noise, and picking the best cell overfits.${esc(leftOutText(j))}</p>`);
     out.push(await charts.draw('pbo', () => logitHistogramSpec(j.pbo.logits, j.pbo.value!)));
   }
 
