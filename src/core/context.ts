@@ -439,6 +439,11 @@ export interface RunRecord {
   volatility_band_drift: number | null;
   /** Rebalances in the walk-forward. */
   rebalances: number | null;
+  /**
+   * Whether every past decision drew from the universe as it was then (a selection backtest's
+   * `universe_point_in_time`; a meta's: every sleeve's); null when not known (a record written before it was kept).
+   */
+  point_in_time?: boolean | null;
 }
 
 /** One cell of a tournament as it ran (or came from the cache). */
@@ -497,6 +502,8 @@ export interface CellComparison {
   psr: number | null;
   dsr: number | null;
   p_beats_champion: number | null;
+  /** Whether the cell's past decisions drew from the universe as it was then (RunRecord.point_in_time); null: not known. */
+  point_in_time: boolean | null;
   /** Ledoit–Wolf test of this cell's Sharpe ratio against the champion's (delta per period). */
   /** `p_holm`: p adjusted by Holm's step-down over every cell tested against the champion (absent for the champion). */
   sharpe_test: { delta: number; se: number; z: number; p: number; p_holm?: number } | null;

@@ -35,7 +35,7 @@ export function resultOf(name: string, kind: 'selection' | 'meta', context: AnyC
       holdings: c.tree_history.map((h) => ({ date: h.date, weights: h.weights })),
       trees: c.tree_history.map((h) => ({ date: h.date, tree: h.tree })),
       ...(c.meta_liquidated ? { liquidated: true } : {}),
-      record: recordOf(c.meta_metrics),
+      record: { ...recordOf(c.meta_metrics), point_in_time: allPointInTime(Object.values(c.sleeve_results ?? {}).map((s) => s.record?.point_in_time)) },
     };
   }
   const c = context;
@@ -45,8 +45,14 @@ export function resultOf(name: string, kind: 'selection' | 'meta', context: AnyC
   return {
     name, kind, run, cached: false, dates: c.backtest.dates, returns: c.backtest.returns, weights, holdings: selectionHoldings(c.backtest, weights),
     periods_per_year: c.backtest.metrics.periods_per_year, ...(liquidated ? { liquidated } : {}),
-    record: { ...recordOf(c.backtest.metrics), rebalances: c.backtest.windows.length },
+    record: { ...recordOf(c.backtest.metrics), rebalances: c.backtest.windows.length, point_in_time: typeof c.backtest.metrics.universe_point_in_time === 'boolean' ? c.backtest.metrics.universe_point_in_time : null },
   };
+}
+
+/** A meta's universe is point in time when every sleeve's is: false when one's is not, null when one is not known. */
+function allPointInTime(flags: (boolean | null | undefined)[]): boolean | null {
+  if (flags.some((f) => f === false)) return false;
+  return flags.length > 0 && flags.every((f) => f === true) ? true : null;
 }
 
 /** Turnover, costs and volatility-band drift as a run's metrics.json states them (a meta's `meta` section). */

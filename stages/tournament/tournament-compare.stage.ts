@@ -114,6 +114,7 @@ export class TournamentCompareStage implements Stage<TournamentContext, Tourname
         ...(c.error ? { error: c.error } : {}),
         rank: rank.get(c.id) ?? null,
         ...(stats.get(c.id) ?? { metrics: null, intervals: null, psr: null, dsr: null, p_beats_champion: null, sharpe_test: null }),
+        point_in_time: c.result?.record?.point_in_time ?? null,
       })),
     };
     await env.artifacts.writeJson('tournament.json', json);
@@ -133,7 +134,7 @@ interface Statistics {
   variance: number;
   threshold: number;
   pbo: Comparison['pbo'];
-  cells: Record<string, Omit<CellComparison, 'id' | 'overrides' | 'config_hash' | 'run' | 'outcome' | 'rank'>>;
+  cells: Record<string, Omit<CellComparison, 'id' | 'overrides' | 'config_hash' | 'run' | 'outcome' | 'rank' | 'point_in_time'>>;
 }
 
 function statistics(

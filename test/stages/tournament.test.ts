@@ -81,7 +81,8 @@ describe('tournament_crypto.yaml, 4 cells', () => {
     expect(j.pbo).toMatchObject({ blocks: 16, splits: 12870 });
     expect(j.cells.map((c: { id: string }) => c.id)).toEqual(['hrp_mps_30', 'hrp_mps_60', 'equal_weight_mps_30', 'equal_weight_mps_60']);
     for (const c of j.cells) {
-      expect(Object.keys(c).sort()).toEqual(['config_hash', 'dsr', 'id', 'intervals', 'metrics', 'outcome', 'overrides', 'p_beats_champion', 'psr', 'rank', 'run', 'sharpe_test']);
+      expect(Object.keys(c).sort()).toEqual(['config_hash', 'dsr', 'id', 'intervals', 'metrics', 'outcome', 'overrides', 'p_beats_champion', 'point_in_time', 'psr', 'rank', 'run', 'sharpe_test']);
+      expect(c.point_in_time).toBe(true); // the lakehouse scanner rediscovers the universe as of each date
       const m = readJson(join(first.folder, c.run), 'manifest.json');
       expect(m.config_hash).toBe(c.config_hash);
       expect(m.outcome).toBe('succeeded');
@@ -294,6 +295,23 @@ describe('tournament_meta.yaml: the meta pipeline\'s engine over hrp, min_varian
     expect(comparable(again.folder)).toBe(comparable(s.folder));
   }, 240_000);
 });
+
+test('cells whose universe is not point in time: tournament.json says so of each, and the reports flag the comparison (found by review)', async () => {
+  // crypto_long.yaml ranking the lakehouse's names by market cap as stored (today's ranks): every past decision drew
+  // from a universe chosen with later knowledge.
+  const base = readFileSync(join(tmp, 'crypto_long.yaml'), 'utf8');
+  expect(base).toContain('scanner: lakehouse,');
+  writeFileSync(join(tmp, 'long_mcap.yaml'), base.replace('name: crypto_long', 'name: long_mcap').replace('scanner: lakehouse,', 'scanner: { name: lakehouse, params: { sort_by: market_cap_rank } },'));
+  writeFileSync(join(tmp, 'tournament_mcap.yaml'), readFileSync(join(tmp, 'tournament_crypto.yaml'), 'utf8').replace('name: tournament_crypto', 'name: tournament_mcap').replace('base: ./crypto_long.yaml', 'base: ./long_mcap.yaml'));
+  const s = await run('tournament_mcap.yaml', 'full', ['matrix.stages.allocation.engine=["hrp"]', 'matrix.stages.inference.ranker=["mps"]', 'matrix.stages.backtest.step_size=[30,60]', 'statistics.bootstrap.resamples=100'], 'runs-mcap');
+  expect(s.outcome).toBe('succeeded');
+  const j = readJson(s.folder, 'tournament.json');
+  expect(j.cells.map((c: { id: string; point_in_time: boolean | null }) => [c.id, c.point_in_time])).toEqual([['hrp_mps_30', false], ['hrp_mps_60', false]]);
+  await expectDocumentedShape(j);
+  const flag = 'SURVIVORSHIP: every cell drew past decisions from a universe that is not point in time';
+  expect(readFileSync(join(s.folder, 'report.md'), 'utf8')).toContain(flag);
+  expect(readFileSync(join(s.folder, 'report.html'), 'utf8')).toContain(flag);
+}, 240_000);
 
 test(`appending data after ${CUT} changes no cell's return on or before it`, async () => {
   const sets = ['matrix.stages.allocation.engine=["hrp","min_variance"]', 'matrix.stages.inference.ranker=["cars"]', 'matrix.stages.backtest.step_size=[30]', 'champion=hrp_cars_30', 'statistics.bootstrap.resamples=200'];

@@ -137,16 +137,29 @@ function leftOutText(j: Comparison): string {
 function holmCount(j: Comparison): string {
   const tested = j.cells.filter((c) => c.id !== j.champion && c.sharpe_test?.p_holm !== undefined && c.sharpe_test?.p_holm !== null).length;
   const others = j.deflation.trials - 1;
-  return tested === others ? `all ${others} other cells` : `the ${tested} of the ${others} other cells that have a p`;
+  if (tested === others) return others === 1 ? 'the other cell' : `all ${others} other cells`;
+  return `the ${tested} of the ${others} other cells that have a p`;
 }
 
 const OUT_OF_SAMPLE = 'Every return compared here is out of sample: each cell is a walk-forward run whose every day comes from holding a decision made on data up to the day before. What is in sample is only the choice among cells, which is what DSR and PBO are about.';
+
+/**
+ * SURVIVORSHIP, when cells' past decisions drew from a universe chosen with later knowledge (a live scanner's): out
+ * of sample in time, their records are upper bounds (found by review: the sentence above said so of every cell).
+ */
+function survivorshipText(j: Comparison): string | undefined {
+  const not = j.cells.filter((c) => c.point_in_time === false).map((c) => c.id);
+  if (!not.length) return undefined;
+  const all = not.length === j.cells.filter((c) => c.outcome === 'succeeded').length;
+  return `SURVIVORSHIP: ${all ? 'every cell' : `${not.length} cell(s) (${not.slice(0, 8).join(', ')}${not.length > 8 ? ', …' : ''})`} drew past decisions from a universe that is not point in time (chosen with later knowledge: each cell's metrics.json says how, universe_caveats): ${all ? 'their records are' : 'those records are'} out of sample in time but chose among names picked with later knowledge, so read them as upper bounds${all ? '' : ', and their comparison with the others as favouring them'}.`;
+}
 
 export function tournamentMarkdown(ctx: TournamentContext, env: StageEnv): string[] {
   const v = view(ctx, env);
   if (!v) return [];
   const j = v.json;
-  const lines = ['', '## Tournament', '', summary(v, ctx), '', OUT_OF_SAMPLE, ''];
+  const survivorship = survivorshipText(j);
+  const lines = ['', '## Tournament', '', summary(v, ctx), '', OUT_OF_SAMPLE, '', ...(survivorship ? [`**${survivorship}**`, ''] : [])];
   lines.push(`Bootstrap: stationary, mean block ${fix(j.bootstrap.block_length, 3)} days (${j.bootstrap.block_length_rule}), ${j.bootstrap.resamples} resamples, seed ${j.bootstrap.seed}, ${pct(j.bootstrap.confidence, 0)} percentile intervals. Sharpe test against ${j.champion}: Ledoit–Wolf HAC (Parzen${j.sharpe_test.prewhitening ? ', prewhitened' : ''}). DSR: ${j.deflation.trials} trials, SR0 ${fix(j.deflation.threshold_sharpe * Math.sqrt(j.periods_per_year))} annualised.`);
   const ends = v.ranked.flatMap((c) => c.intervals!.sharpe).filter(Number.isFinite);
   const lo = Math.min(0, ...ends);
@@ -215,7 +228,8 @@ export async function tournamentHtml(ctx: TournamentContext, env: StageEnv, resu
   if (!v) return [];
   const j = v.json;
   const charts = chartCache(ctx, results, v);
-  const out: string[] = [`<h2>Tournament</h2><p>${esc(summary(v, ctx))}</p><p class="muted">${esc(OUT_OF_SAMPLE)}</p>`];
+  const survivorship = survivorshipText(j);
+  const out: string[] = [`<h2>Tournament</h2><p>${esc(summary(v, ctx))}</p><p class="muted">${esc(OUT_OF_SAMPLE)}</p>${survivorship ? `<p class="flag">${esc(survivorship)}</p>` : ''}`];
   const ends = v.ranked.flatMap((c) => c.intervals!.sharpe).filter(Number.isFinite);
   const lo = Math.min(0, ...ends);
   const hi = Math.max(0, ...ends);
