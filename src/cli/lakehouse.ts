@@ -52,8 +52,8 @@ function printWrite(verb: string, lh: Lakehouse, rep: WriteReport): void {
   if (changed.length > 10) console.log(`  … and ${changed.length - 10} more changed`);
   for (const d of degraded) console.log(`  DEGRADED ${d.key}: ${d.reasons.join('; ')}`);
   // Bars of closes alone the user did not ask for as such (a wide file is closes alone by its layout): say so, as the
-  // order-level simulator fills an order due at their open at the close instead.
-  // Files of single prints in one line (a folder of them is common: closes written out as bars), the rest one each.
+  // order-level simulator fills an order due at their open at the close instead. Files of single prints in one line
+  // (a folder of them is common: closes written out as bars), the days an earlier source left one line each.
   const single = rep.written.filter((w) => w.closes_only?.why === 'single_prints').map((w) => w.key);
   if (single.length)
     console.log(`  closes only ${single.slice(0, 10).join(', ')}${single.length > 10 ? ` and ${single.length - 10} more` : ''}: every bar is a single print (open = high = low = close), so the opens are copies of the closes: kept as closes alone (an order due at an open fills at that day's close)`);

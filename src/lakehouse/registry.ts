@@ -160,15 +160,19 @@ function entryProblem(e: RegistryEntry): string | undefined {
  */
 function rangesProblem(ranges: unknown, first: string, last: string): string | undefined {
   if (!Array.isArray(ranges) || ranges.length === 0) return 'is not a non-empty list of [first, last] date pairs';
-  let before = (parseIsoDay(first) ?? 0) - 2;
+  // The entry's own dates were checked before (entryProblem).
+  const lo = parseIsoDay(first)!;
+  const hi = parseIsoDay(last)!;
+  let before = -Infinity;
   for (const r of ranges as unknown[]) {
     if (!Array.isArray(r) || r.length !== 2 || !r.every((d) => typeof d === 'string')) return 'is not a list of [first, last] date pairs';
     const [a, b] = (r as string[]).map(parseIsoDay);
     if (a === undefined || b === undefined || a > b) return 'holds a range that is not [first, last] dates';
+    if (a < lo || b > hi) return `reaches outside the entry's days (${first} to ${last})`;
     if (a <= before + 1) return 'is not ascending ranges with a day between them';
     before = b;
   }
-  return before > (parseIsoDay(last) ?? 0) || (parseIsoDay((ranges as DayRange[])[0]![0]) ?? 0) < (parseIsoDay(first) ?? 0) ? `reaches outside the entry's days (${first} to ${last})` : undefined;
+  return undefined;
 }
 
 /**

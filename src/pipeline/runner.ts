@@ -627,29 +627,30 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
       stageRecords[i] = { type: s.type, ms: Math.round(ms * 10) / 10, outcome: held ? 'cash' : 'succeeded' };
       env.pipeline.stages[i].ms = ms;
       audit.event(s.type, 'stage_finished', { index: i, ms: stageRecords[i].ms, ...(held ? { outcome: 'cash' } : {}) });
-      if (heldCash && i === replayingIndex && ctx.kind === 'selection' && (ctx.backtest?.windows ?? []).every((w) => w.cash_reason !== undefined)) {
-        // Not one decision of the record held anything either: cash alone is no record (a liquidity floor or a filter
-        // nothing ever passes), and the run fails on what its own decision met, as a run without a backtest does.
-        const e = heldCash.error;
-        stageRecords[heldCash.index] = { ...stageRecords[heldCash.index]!, outcome: 'failed' };
-        current = config.stages[heldCash.index]!.type;
-        currentIndex = heldCash.index;
-        throw new FractalError(e.code, `${e.message}; every one of the backtest's ${ctx.backtest?.windows.length ?? 0} decisions held cash too: the run has no record`, e.options);
-      }
-      if (heldCash && i === replayingIndex && ctx.kind === 'selection' && ctx.cash_reason === undefined) {
+      if (heldCash && i === replayingIndex && ctx.kind === 'selection') {
+        if ((ctx.backtest?.windows ?? []).every((w) => w.cash_reason !== undefined)) {
+          // Not one decision of the record held anything either: cash alone is no record (a liquidity floor or a
+          // filter nothing ever passes), and the run fails on what its own decision met, as one without a backtest does.
+          const e = heldCash.error;
+          stageRecords[heldCash.index] = { ...stageRecords[heldCash.index]!, outcome: 'failed' };
+          current = config.stages[heldCash.index]!.type;
+          currentIndex = heldCash.index;
+          throw new FractalError(e.code, `${e.message}; every one of the backtest's ${ctx.backtest?.windows.length ?? 0} decisions held cash too: the run has no record`, e.options);
+        }
         // The backtest's decision on the as-of date reads its train_window days, the stages' own their lookback_days:
         // the first may hold positions where the second held cash. weights.json is the backtest's.
-        log(`${s.type}: its decision as of ${ctx.as_of !== undefined ? isoFromDay(ctx.as_of) : 'the as-of date'} holds positions (weights.json), where the stages' own decision held cash`);
+        if (ctx.cash_reason === undefined) log(`${s.type}: its decision as of ${ctx.as_of !== undefined ? isoFromDay(ctx.as_of) : 'the as-of date'} holds positions (weights.json), where the stages' own decision held cash`);
       }
       if (held && ctx.kind === 'selection') {
         heldCash = { index: i, error: held.error };
         // The run's own decision holds cash, as a replayed one would on that date; the stages up to the one that
         // replays are skipped (they decide nothing more), and it replays every date, this one included.
         const asOf = ctx.as_of !== undefined ? isoFromDay(ctx.as_of) : null;
+        const skipped = config.stages.slice(i + 1, replayingIndex).map((x) => x.type);
         ctx.weights = [];
         ctx.cash_reason = held.reason;
-        audit.event(s.type, 'decision_held_cash', { index: i, as_of: asOf, reason: held.reason, code: held.error.code, message: held.error.message, skipped: config.stages.slice(i + 1, replayingIndex).map((x) => x.type) });
-        log(`${s.type}: the stages' own decision as of ${asOf ?? 'the as-of date'} holds cash (${held.reason}: [${held.error.code}] ${held.error.message})${replayingIndex > i + 1 ? `; ${config.stages.slice(i + 1, replayingIndex).map((x) => x.type).join(', ')} skipped` : ''}`);
+        audit.event(s.type, 'decision_held_cash', { index: i, as_of: asOf, reason: held.reason, code: held.error.code, message: held.error.message, skipped });
+        log(`${s.type}: the stages' own decision as of ${asOf ?? 'the as-of date'} holds cash (${held.reason}: [${held.error.code}] ${held.error.message})${skipped.length ? `; ${skipped.join(', ')} skipped` : ''}`);
         i = replayingIndex - 1;
         continue;
       }
