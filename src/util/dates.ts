@@ -39,7 +39,18 @@ export function parseIsoDay(text: string): number | undefined {
   if (s.length > 10 && /^\d{4}-\d{2}-\d{2}[ T]00:00(:00(\.0+)?)?(Z|\+00:00)?$/.test(s)) s = s.slice(0, 10);
   const m = ISO_DATE.exec(s);
   if (!m) return undefined;
-  const day = dayFromIso(s);
-  // Date.UTC rolls 2023-02-30 over to March: a round trip catches impossible dates.
-  return Number.isFinite(day) && isoFromDay(day) === s ? day : undefined;
+  const year = +m[1]!;
+  const month = +m[2]!;
+  const date = +m[3]!;
+  // Impossible dates (2023-02-30, which Date.UTC rolls over to March) are refused by the month's length, not by a round
+  // trip through Date#toISOString: a 2000-symbol registry checks 12,000 dates as it loads, and the round trip was
+  // most of that (~30 ms). Years before 100 stay refused as they were (Date.UTC reads 0-99 as 1900-1999).
+  if (year < 100 || month < 1 || month > 12 || date < 1 || date > daysInMonth(year, month)) return undefined;
+  return dayFromIso(s);
+}
+
+/** Days in `month` (1-12) of `year`, Gregorian (proleptic before 1582, as Date counts). */
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
 }
