@@ -12,6 +12,9 @@ import { readCounters } from '../../src/lakehouse/store.js';
 import { lakehousePins, withLakehousePins } from '../../src/lakehouse/pins.js';
 import type { Registry, RegistryEntry } from '../../src/lakehouse/registry.js';
 import { CRYPTO, tempDir } from './helpers.js';
+import { validateFile } from '../../src/config/validate.js';
+import { preflightPipeline, runPipeline, type PreflightFindings } from '../../src/pipeline/runner.js';
+import { builtinRegistry } from '../../stages/index.js';
 
 const KEY = 'binance_spot/ETHUSDT';
 
@@ -208,6 +211,28 @@ describe('a reader that started before a commit (found running imports beside ru
     });
     expect(inRun).toEqual([rows - 1, rows - 1, 1]);
     expect(await lengthIn()).toBe(rows); // outside any run: registry.json as it is now
+  });
+
+  test('a run handed its preflight (the CLI and the API run it first) reads the registry the preflight checked, not registry.json again', async () => {
+    const { dir } = await store();
+    const writer = await openLakehouse(dir, { create: true });
+    const file = join(dir, '..', 'latest.yaml');
+    writeFileSync(file, 'pipeline: selection\nversion: "4.0"\nname: latest\nstages:\n  - type: ingestion\n    params: { scanner: { name: lakehouse, params: { min_volume_spot: 0 } }, lookback_days: 30 }\n');
+    const v = await validateFile(file, { registry: builtinRegistry() });
+    const lastDay = async (found?: PreflightFindings) => {
+      const s = await runPipeline(v, { outRoot: join(dir, '..', 'runs'), lakehousePath: dir, ...(found ? { preflighted: found } : {}) });
+      expect(s.outcome).toBe('succeeded');
+      return { data_hash: s.data_hash, as_of: JSON.parse(readFileSync(join(s.folder, 'candidates.json'), 'utf8')).as_of as string };
+    };
+    const before = await lastDay();
+    const found: PreflightFindings = {};
+    expect(await preflightPipeline(v, { lakehousePath: dir }, undefined, found)).toEqual([]);
+    expect(found.pins?.map((p) => p.root)).toEqual([dir]);
+    // A commit between the preflight and the run: ETHUSDT gains a day.
+    await writer.importCsv(oneMoreDay(dir, 'more').csv, { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot', replace: true });
+    expect(await lastDay(found)).toEqual(before);
+    const after = await lastDay();
+    expect(after.data_hash).not.toBe(before.data_hash);
   });
 
   test('a version no longer kept (FRACTAL_LAKEHOUSE_KEEP_VERSIONS hours, pruned by a later writer) is LAKEHOUSE_CHANGED, not damage', async () => {
