@@ -671,6 +671,8 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
         i = replayingIndex - 1;
         continue;
       }
+      // The replays' hand-out comes before this stage's checkpoint, which the workers do not wait for.
+      await startEarly(i + 1);
       if (checkpoints) {
         const data = [...dataSources].map(([data_hash, entries]) => ({ data_hash, entries }));
         const { checkpoint, refs } = checkpointOf(i, s.type, ctx, { hashes: hashes!, writes: artifacts.log.slice(logStart), data, provides: s.meta.provides, previous }, checkpoints);
