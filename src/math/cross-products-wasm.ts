@@ -18,7 +18,7 @@
  */
 
 // ------------------------------------------------------------------------------------------------- assembling
-import { BR_IF0, END, F64, F64X2_ADD, F64X2_DIV, F64X2_LT, F64X2_MUL, F64X2_SPLAT, F64X2_SQRT, F64X2_SUB, I32, I32_LOAD, LOOP, V128, V128_BITSELECT, V128_LOAD, V128_STORE, get, i32, instantiate, name, section, set, uleb, vec } from './wasm-assembler.js';
+import { BR_IF0, END, F64, F64X2_ADD, F64X2_DIV, F64X2_LT, F64X2_MUL, F64X2_SPLAT, F64X2_SQRT, F64X2_SUB, GROWABLE_MEMORY, I32, I32_LOAD, LOOP, V128, V128_BITSELECT, V128_LOAD, V128_STORE, get, i32, instantiate, name, section, set, uleb, vec, type WasmMemory } from './wasm-assembler.js';
 
 const ADD = [0x6a]; // i32.add
 const SUB = [0x6b]; // i32.sub
@@ -170,7 +170,7 @@ const bytes = Uint8Array.from([
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [F64], [F64]]), 0x00], // corrRow: (i32 × 6, f64 × 2) -> ()
   ])),
   ...section(3, vec(functions.map((f) => uleb(f.type)))),
-  ...section(5, vec([[0x00, ...uleb(1)]])), //                                      memory: 1 page, grows
+  ...GROWABLE_MEMORY,
   ...section(7, vec([...functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]), [...name('mem'), 0x02, 0x00]])), // exports
   ...section(10, vec(functions.map((f) => [...uleb(f.body.length), ...f.body]))),
 ]);
@@ -180,7 +180,7 @@ type CorrRow = (out: number, a: number, b: number, d: number, ss: number, len: n
 type Kernel = {
   /** src + the running cross products of c's rows, stored after each segment ([rows, dst] i32 pairs at segs). */
   accumulate: (c: number, np: number, rows: number, src: number, from: number, segs: number, nseg: number, ib0: number, ib1: number, tb0: number) => void;
-  mem: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  mem: WasmMemory;
 } & Record<`corr_${1 | 2}_${RowOutput}`, CorrRow>;
 let kernel: Kernel | null | undefined;
 

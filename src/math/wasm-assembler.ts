@@ -91,7 +91,16 @@ export interface WasmFunction {
   body: number[];
 }
 
-/** A module of these functions and one growable memory exported as `mem`. */
+/**
+ * The memory section of a module with one memory: 1 page to start, growing to at most 65536 (4 GiB, address space
+ * only), shared. Shared, so that it grows in place: growing an ordinary memory detaches the ArrayBuffer it had, and
+ * V8 answers the first detach in a process by throwing away every optimised function that reads a typed array (13 at
+ * once in a walk-forward run at N=500) to compile them again with a check for a detached buffer. Nothing else changes:
+ * no atomics, the same loads and stores, views of it taken again after it grows (test/math/wasm-memory.test.ts).
+ */
+export const GROWABLE_MEMORY = section(5, vec([[0x03, ...uleb(1), ...uleb(65536)]]));
+
+/** A module of these functions and one growable memory (GROWABLE_MEMORY) exported as `mem`. */
 export function assemble(functions: WasmFunction[]): Uint8Array {
   const bodies = functions.map((f) => {
     const b = [...vec(f.locals.map(([count, type]) => [...uleb(count), type])), ...f.body, ...END];
@@ -101,14 +110,15 @@ export function assemble(functions: WasmFunction[]): Uint8Array {
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec(functions.map((f) => [0x60, ...vec(f.params.map((p) => [p])), ...vec((f.results ?? []).map((r) => [r]))]))),
     ...section(3, vec(functions.map((_, i) => uleb(i)))),
-    ...section(5, vec([[0x00, ...uleb(1)]])), // memory: 1 page, grows
+    ...GROWABLE_MEMORY,
     ...section(7, vec([...functions.map((f, i) => [...name(f.exportAs), 0x00, ...uleb(i)]), [...name('mem'), 0x02, 0x00]])),
     ...section(10, vec(bodies)),
   ]);
 }
 
 export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+  /** A SharedArrayBuffer (GROWABLE_MEMORY): after a grow, a new one spans the whole memory. */
+  readonly buffer: ArrayBufferLike;
   grow(pages: number): number;
 }
 /** The engine's WebAssembly API (the project's TypeScript libs leave it undeclared). */
