@@ -17,14 +17,15 @@
  *   FractalError                   what every coded failure is (docs/errors.md)
  *
  * Every function here goes through the API's boundary (boundary.ts): the errors it throws or returns name the API's
- * options (`lakehouse`, `out`) where the command line's name its flags (`--lakehouse`, `--out`; option-names.ts).
+ * options (`lakehouse`, `out`) where the command line's name its flags (`--lakehouse`, `--out`; option-names.ts), and
+ * so do the methods of the objects it returns (a lakehouse handle and its returns panels, the BullMQ executors).
  *
  * The types are in types.ts. This module loads only what validation needs; running (the container, the worker
  * pools, arrow, vega) and the lakehouse load when first used, so the CLI, a shell over it, starts fast. The CLI
  * imports the modules behind it, not this one: it keeps its flags' names.
  */
 import { PLUGIN_KINDS } from '../core/plugin.js';
-import { apiFunction, apiLakehouse, apiRunResult } from './boundary.js';
+import { apiFunction, apiRunResult } from './boundary.js';
 import { listPlugins as listPluginsImpl } from './config.js';
 import { validate as validateImpl } from './validate.js';
 import { plan as planImpl } from './plan.js';
@@ -50,9 +51,9 @@ export const validate = apiFunction('validate', validateImpl);
 /** The resolved config and its hash; with `diff`, the changes from another file or ref (plan.ts). */
 export const plan = apiFunction('plan', planImpl);
 /** Validates, preflights and runs a pipeline file into a run folder: the summary and the paths (run.ts). */
-export const run = apiFunction('run', runImpl, apiRunResult);
+export const run = apiFunction('run', runImpl, { result: apiRunResult, unwrapArguments: true });
 /** The market-data store at `dir`: symbols(), readOhlcv(), readReturns(), dataIdentity(), ... (lakehouse.ts; docs/lakehouse.md). */
-export const openLakehouse = apiFunction('openLakehouse', openLakehouseImpl, apiLakehouse);
+export const openLakehouse = apiFunction('openLakehouse', openLakehouseImpl);
 /** Executors for run() that send a meta's sleeves and a tournament's cells to BullMQ workers; close() them after (docs/distributed.md). */
 export const bullmqExecutors = apiFunction('bullmqExecutors', queue.bullmqExecutors);
 /** A queue's status as the lines `pipeline-run queue status` prints. */
