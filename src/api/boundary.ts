@@ -213,12 +213,12 @@ function ownArguments(args: unknown[]): unknown[] {
 function ownProperties(o: object): object {
   const proto: unknown = Object.getPrototypeOf(o);
   if (proto !== Object.prototype && proto !== null) return o;
-  let copy: Record<string, unknown> | undefined;
+  let described: PropertyDescriptorMap | undefined;
   for (const key of Object.keys(o)) {
     const d = Object.getOwnPropertyDescriptor(o, key);
     const own = typeof d?.value === 'object' && d.value !== null ? wrapped.get(d.value as object) : undefined;
-    // The copy has the same prototype and properties (a getter stays one, unread).
-    if (own !== undefined) (copy ??= Object.create(proto, Object.getOwnPropertyDescriptors(o)) as Record<string, unknown>)[key] = own;
+    if (own !== undefined) (described ??= Object.getOwnPropertyDescriptors(o))[key] = { ...d, value: own };
   }
-  return copy ?? o;
+  // The copy has the same prototype and properties (a getter stays one, unread; a frozen property stays frozen).
+  return described ? (Object.create(proto as object | null, described) as object) : o;
 }

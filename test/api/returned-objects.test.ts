@@ -219,6 +219,8 @@ test("a plain object with methods is wrapped deep (bullmqExecutors' shape); hand
   run('f', given as unknown as Record<string, unknown>);
   expect(seen[0]).toBe(executors.cellExecutor);
   expect(seen[1]).toBe(executors.sleeveExecutor);
+  run('f', Object.freeze({ ...given }));
+  expect(seen[0]).toBe(executors.cellExecutor);
   // A function that hands its arguments to the program's own code (a plugin's implementation) passes them as given.
   apiFunction('defineRanker', take)('f', { ...given });
   expect(seen[0]).toBe(given.cellExecutor);
