@@ -93,7 +93,7 @@ async function runFile(file: string, options: RunOptions, span: SpanFn = untrace
     const { createContainer } = await import('../pipeline/container.js');
     const { specOf } = await import('../pipeline/runner.js');
     try {
-      reuse = await planReuse(v, specOf(v)!, { from: options.from, run: options.reuse }, { runsRoot: resolve(out), lakehousePath: lakehouse, plugins: createContainer(v.registry).resolver });
+      reuse = await planReuse(v, specOf(v)!, { from: options.from, run: options.reuse }, { runsRoot: resolve(out), lakehousePath: lakehouse, plugins: createContainer(v.registry).resolver, pins: found.pins });
     } catch (err) {
       if (err instanceof FractalError && err.exitCode === 2) return invalid([err]);
       throw err;

@@ -31,6 +31,7 @@ import { codeFingerprint, dataIdentityOf, inputsFingerprint } from '../runs/resu
 import type { BuiltStage } from './factory.js';
 import { quietEnv } from './replay.js';
 import { codeOf } from '../util/thrown.js';
+import { withLakehousePins, type PinnedRegistry } from '../lakehouse/pins.js';
 
 const sha = (x: unknown) => createHash('sha256').update(canonicalJson(x)).digest('hex');
 
@@ -137,7 +138,7 @@ function paramChanges(before: Record<string, unknown> | undefined, after: Record
  * Checks that the stages before `from` can be taken from `run`, before anything is written; returns what to restore
  * or throws the coded reason (REUSE_*: exit 2).
  */
-export async function planReuse(v: ValidationResult, spec: RunSpec, req: { from?: string; run?: string }, env: { runsRoot: string; lakehousePath: string; plugins: PluginResolver }): Promise<ReusePlan> {
+export async function planReuse(v: ValidationResult, spec: RunSpec, req: { from?: string; run?: string }, env: { runsRoot: string; lakehousePath: string; plugins: PluginResolver; pins?: readonly PinnedRegistry[] }): Promise<ReusePlan> {
   const config = v.resolved!;
   if (!req.from || !req.run) throw inputError('REUSE_FROM_UNKNOWN', `${req.from ? '--from' : '--reuse'} needs ${req.from ? '--reuse <run>' : '--from <stage>'}: which stage to start at, and which run to take the stages before it from`);
   let folder = findRun(req.run, config, env.runsRoot);
@@ -205,7 +206,8 @@ export async function planReuse(v: ValidationResult, spec: RunSpec, req: { from?
           : `stage ${j + 1} '${config.stages[j].type}' changed: ${paramChanges(old[j]?.params, config.stages[j].params) || 'its params'}`;
     throw inputError('REUSE_CONFIG_CHANGED', `cannot start at '${config.stages[from].type}' from ${where}: ${why}`);
   }
-  const now = await dataIdentityOf(spec, env);
+  // The data identity of the registries the run will read: its preflight's (`pins`), not registry.json as it is now.
+  const now = await withLakehousePins(() => dataIdentityOf(spec, env), env.pins);
   const then = manifest.data_hash;
   if (!now) throw inputError('REUSE_DATA_CHANGED', `cannot reuse ${where}: the data this pipeline reads cannot be identified before running (a live scanner), so it may have changed`);
   if (then !== null && now !== then) throw inputError('REUSE_DATA_CHANGED', `cannot reuse ${where}: the data changed since (data hash ${then.slice(0, 19)}… then, ${now.slice(0, 19)}… now)`);

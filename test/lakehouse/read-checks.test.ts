@@ -13,7 +13,9 @@ import { lakehousePins, withLakehousePins } from '../../src/lakehouse/pins.js';
 import type { Registry, RegistryEntry } from '../../src/lakehouse/registry.js';
 import { CRYPTO, tempDir } from './helpers.js';
 import { validateFile } from '../../src/config/validate.js';
-import { preflightPipeline, runPipeline, type PreflightFindings } from '../../src/pipeline/runner.js';
+import { preflightPipeline, runPipeline, specOf, type PreflightFindings } from '../../src/pipeline/runner.js';
+import { planReuse } from '../../src/pipeline/reuse.js';
+import { createContainer } from '../../src/pipeline/container.js';
 import { builtinRegistry } from '../../stages/index.js';
 
 const KEY = 'binance_spot/ETHUSDT';
@@ -233,6 +235,26 @@ describe('a reader that started before a commit (found running imports beside ru
     expect(await lastDay(found)).toEqual(before);
     const after = await lastDay();
     expect(after.data_hash).not.toBe(before.data_hash);
+  });
+
+  test('--from/--reuse judges the data the run will read (its preflight\'s registry), not registry.json as it is by then', async () => {
+    const { dir } = await store();
+    const writer = await openLakehouse(dir, { create: true });
+    const file = join(dir, '..', 'two.yaml');
+    writeFileSync(file, 'pipeline: selection\nversion: "4.0"\nname: two\nstages:\n  - type: ingestion\n    params: { scanner: { name: lakehouse, params: { min_volume_spot: 0 } }, lookback_days: 30 }\n  - type: feature_engineering\n    params: { lookback: 10 }\n');
+    const v = await validateFile(file, { registry: builtinRegistry() });
+    const runsRoot = join(dir, '..', 'runs');
+    const first = await runPipeline(v, { outRoot: runsRoot, lakehousePath: dir });
+    expect(first.outcome).toBe('succeeded');
+    const found: PreflightFindings = {};
+    expect(await preflightPipeline(v, { lakehousePath: dir }, undefined, found)).toEqual([]);
+    await writer.importCsv(oneMoreDay(dir, 'more').csv, { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot', replace: true });
+    const plan = (pins?: PreflightFindings['pins']) => planReuse(v, specOf(v)!, { from: 'feature_engineering', run: first.run_id }, { runsRoot, lakehousePath: dir, plugins: createContainer(v.registry).resolver, ...(pins ? { pins } : {}) });
+    // On registry.json as it is now, the first run's data changed; on the version the run will read, it did not.
+    await expect(plan()).rejects.toMatchObject({ code: 'REUSE_DATA_CHANGED' });
+    const reuse = await plan(found.pins);
+    const again = await runPipeline(v, { outRoot: runsRoot, lakehousePath: dir, preflighted: found, reuse });
+    expect({ outcome: again.outcome, data_hash: again.data_hash, ingestion: again.stages[0]!.outcome }).toEqual({ outcome: 'succeeded', data_hash: first.data_hash, ingestion: 'reused' });
   });
 
   test('a version no longer kept (FRACTAL_LAKEHOUSE_KEEP_VERSIONS hours, pruned by a later writer) is LAKEHOUSE_CHANGED, not damage', async () => {
