@@ -154,6 +154,15 @@ function oneMoreDay(dir: string, name: string, close?: string): { csv: string; r
   return { csv, rows: rows.length };
 }
 
+/** The store of two symbols, a writer on it, and a pipeline reading it: its ingestion (30 days), then `more` stages. */
+async function storeAndPipeline(name: string, more: string) {
+  const { dir } = await store();
+  const writer = await openLakehouse(dir, { create: true });
+  const file = join(dir, '..', `${name}.yaml`);
+  writeFileSync(file, `pipeline: selection\nversion: "4.0"\nname: ${name}\nstages:\n  - type: ingestion\n    params: { scanner: { name: lakehouse, params: { min_volume_spot: 0 } }, lookback_days: 30 }\n${more}`);
+  return { dir, writer, v: await validateFile(file, { registry: builtinRegistry() }) };
+}
+
 describe('a reader that started before a commit (found running imports beside runs)', () => {
   const env = process.env.FRACTAL_LAKEHOUSE_KEEP_VERSIONS;
   afterEach(() => {
@@ -216,11 +225,7 @@ describe('a reader that started before a commit (found running imports beside ru
   });
 
   test('a run handed its preflight (the CLI and the API run it first) reads the registry the preflight checked, not registry.json again', async () => {
-    const { dir } = await store();
-    const writer = await openLakehouse(dir, { create: true });
-    const file = join(dir, '..', 'latest.yaml');
-    writeFileSync(file, 'pipeline: selection\nversion: "4.0"\nname: latest\nstages:\n  - type: ingestion\n    params: { scanner: { name: lakehouse, params: { min_volume_spot: 0 } }, lookback_days: 30 }\n');
-    const v = await validateFile(file, { registry: builtinRegistry() });
+    const { dir, writer, v } = await storeAndPipeline('latest', '');
     const lastDay = async (found?: PreflightFindings) => {
       const s = await runPipeline(v, { outRoot: join(dir, '..', 'runs'), lakehousePath: dir, ...(found ? { preflighted: found } : {}) });
       expect(s.outcome).toBe('succeeded');
@@ -238,11 +243,7 @@ describe('a reader that started before a commit (found running imports beside ru
   });
 
   test('--from/--reuse judges the data the run will read (its preflight\'s registry), not registry.json as it is by then', async () => {
-    const { dir } = await store();
-    const writer = await openLakehouse(dir, { create: true });
-    const file = join(dir, '..', 'two.yaml');
-    writeFileSync(file, 'pipeline: selection\nversion: "4.0"\nname: two\nstages:\n  - type: ingestion\n    params: { scanner: { name: lakehouse, params: { min_volume_spot: 0 } }, lookback_days: 30 }\n  - type: feature_engineering\n    params: { lookback: 10 }\n');
-    const v = await validateFile(file, { registry: builtinRegistry() });
+    const { dir, writer, v } = await storeAndPipeline('two', '  - type: feature_engineering\n    params: { lookback: 10 }\n');
     const runsRoot = join(dir, '..', 'runs');
     const first = await runPipeline(v, { outRoot: runsRoot, lakehousePath: dir });
     expect(first.outcome).toBe('succeeded');
