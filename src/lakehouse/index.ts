@@ -45,7 +45,7 @@ import { inputError } from '../core/errors.js';
 import { dict } from '../util/keyed.js';
 import type { Ohlcv } from './ohlcv.js';
 import { Store, decodeOhlcv, encodeOhlcv, recover, sha256, describeSource, SYMBOLS_FILE, type OpenOptions, type SymbolWrite, type CommitOptions, type RecoveryReport } from './store.js';
-import { closesOnlyRanges, combinedDataIdentity, dataIdentity, entryKey, type DayRange, type Registry, type RegistryEntry, type SourceRef } from './registry.js';
+import { closesOnlyRanges, closesOnlyWhole, combinedDataIdentity, dataIdentity, entryKey, type DayRange, type Registry, type RegistryEntry, type SourceRef } from './registry.js';
 import { readFunding, readReturns, readPrices, readToxicBars, type ReturnsRequest } from './returns.js';
 import { returnsPanel, type MarketReader } from './panel.js';
 import { isoFromDay } from '../util/dates.js';
@@ -129,8 +129,7 @@ function closesOnlyNote(e: RegistryEntry): ClosesOnlyNote | null {
   if (!days.length) return null;
   if (e.source.kind === 'csv' && e.source.layout === 'wide') return { days, why: 'wide_csv' };
   // A whole series of closes alone from another source is only ever found so (store.ts closesOnlyDays).
-  const whole = days.length === 1 && days[0][0] === e.first_date && days[0][1] === e.last_date;
-  return { days, why: whole ? 'single_prints' : 'earlier_bars' };
+  return { days, why: closesOnlyWhole(days, e) ? 'single_prints' : 'earlier_bars' };
 }
 
 export interface IngestReport extends WriteReport {

@@ -143,10 +143,13 @@ export async function loadRegistry(root: string): Promise<Registry | undefined> 
 function entryProblem(e: RegistryEntry): string | undefined {
   if (!e || typeof e !== 'object') return 'not an object';
   if (typeof e.file !== 'string' || !insideRoot(e.file)) return `its file ${JSON.stringify(e.file)} is not a path inside the lakehouse`;
-  for (const k of ['first_date', 'last_date'] as const) if (typeof e[k] !== 'string' || parseIsoDay(e[k]) === undefined) return `its ${k} ${JSON.stringify(e[k])} is not a date`;
+  const first = typeof e.first_date === 'string' ? parseIsoDay(e.first_date) : undefined;
+  if (first === undefined) return `its first_date ${JSON.stringify(e.first_date)} is not a date`;
+  const last = typeof e.last_date === 'string' ? parseIsoDay(e.last_date) : undefined;
+  if (last === undefined) return `its last_date ${JSON.stringify(e.last_date)} is not a date`;
   // Misread, closes-only days would let the simulator fill at opens that are closes: refuse them as damage.
   if (e.closes_only !== undefined) {
-    const why = rangesProblem(e.closes_only, e.first_date, e.last_date);
+    const why = rangesProblem(e.closes_only, e, first, last);
     if (why) return `its closes_only ${JSON.stringify(e.closes_only).slice(0, 80)} ${why}`;
   }
   // Rows and dates that parse but do not fit the file are found where the file is read (LAKEHOUSE_CORRUPT, naming it).
@@ -158,17 +161,14 @@ function entryProblem(e: RegistryEntry): string | undefined {
  * field), each [first, last] of dates with first <= last, ascending, apart (a printed day between two), inside the
  * entry's days. Anything else is damage: one set of days has one way to be written, so one data identity.
  */
-function rangesProblem(ranges: unknown, first: string, last: string): string | undefined {
+function rangesProblem(ranges: unknown, e: RegistryEntry, lo: number, hi: number): string | undefined {
   if (!Array.isArray(ranges) || ranges.length === 0) return 'is not a non-empty list of [first, last] date pairs';
-  // The entry's own dates were checked before (entryProblem).
-  const lo = parseIsoDay(first)!;
-  const hi = parseIsoDay(last)!;
   let before = -Infinity;
   for (const r of ranges as unknown[]) {
     if (!Array.isArray(r) || r.length !== 2 || !r.every((d) => typeof d === 'string')) return 'is not a list of [first, last] date pairs';
     const [a, b] = (r as string[]).map(parseIsoDay);
     if (a === undefined || b === undefined || a > b) return 'holds a range that is not [first, last] dates';
-    if (a < lo || b > hi) return `reaches outside the entry's days (${first} to ${last})`;
+    if (a < lo || b > hi) return `reaches outside the entry's days (${e.first_date} to ${e.last_date})`;
     if (a <= before + 1) return 'is not ascending ranges with a day between them';
     before = b;
   }
@@ -182,6 +182,11 @@ function rangesProblem(ranges: unknown, first: string, last: string): string | u
 export function closesOnlyRanges(e: Pick<RegistryEntry, 'first_date' | 'last_date'> & { source?: SourceRef; closes_only?: DayRange[] }): DayRange[] {
   if (e.closes_only) return e.closes_only;
   return e.source?.kind === 'csv' && e.source.layout === 'wide' ? [[e.first_date, e.last_date]] : [];
+}
+
+/** Whether `days` (an entry's closesOnlyRanges) are its whole series: one range from its first day to its last. */
+export function closesOnlyWhole(days: readonly DayRange[], e: Pick<RegistryEntry, 'first_date' | 'last_date'>): boolean {
+  return days.length === 1 && days[0]![0] === e.first_date && days[0]![1] === e.last_date;
 }
 
 /** closesOnlyRanges as inclusive epoch-day spans: the days whose stored open is the day's close (no open printed). */
@@ -241,8 +246,7 @@ export function dataIdentity(entries: Iterable<IdentityFields>): string {
       // series of them counts as it always has (a wide CSV's), so a store written before the days were recorded
       // keeps its identity.
       const closesOnly = closesOnlyRanges(e);
-      const whole = closesOnly.length === 1 && closesOnly[0][0] === e.first_date && closesOnly[0][1] === e.last_date;
-      if (closesOnly.length) fields.push(whole ? 'closes only' : `closes only ${closesOnly.map((r) => r.join('..')).join(',')}`);
+      if (closesOnly.length) fields.push(closesOnlyWhole(closesOnly, e) ? 'closes only' : `closes only ${closesOnly.map((r) => r.join('..')).join(',')}`);
       return fields.map((x) => (x === null || x === undefined ? '' : String(x))).join('\t');
     })
     .sort();

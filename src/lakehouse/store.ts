@@ -24,7 +24,7 @@ import { parseJsonText } from '../util/json-text.js';
 import { TMP_MARK, writeTemp, writeFileAtomic, fsyncDir } from './atomic.js';
 import { acquireLock, LOCK_FILE, type LockOptions } from './lock.js';
 import {
-  REGISTRY_FILE, closesOnlyRanges, emptyRegistry, entryKey, insideRoot, loadRegistry, refreshStatuses,
+  REGISTRY_FILE, closesOnlySpans, emptyRegistry, entryKey, insideRoot, loadRegistry, refreshStatuses,
   type ColumnOffsets, type DayRange, type DeclaredFields, type FileStamp, type Registry, type RegistryEntry, type SourceRef, type SymbolMeta,
 } from './registry.js';
 import { seriesFindings, tradesDaily, type HealthOptions } from './health.js';
@@ -758,7 +758,7 @@ export function closesOnlyDays(data: Ohlcv, w: SymbolWrite, merged: RegistryEntr
   if (w.source.kind === 'csv' && singlePrints(data)) return [[isoFromDay(data.date[0]), isoFromDay(data.date[n - 1])]];
   const wide = w.source.kind === 'csv' && w.source.layout === 'wide';
   const written = new Set(w.data.date);
-  const before = merged ? closesOnlyRanges(merged).map(([a, b]) => [dayFromIso(a), dayFromIso(b)] as const) : [];
+  const before = merged ? closesOnlySpans(merged) : [];
   const out: DayRange[] = [];
   let start = -1;
   for (let i = 0; i <= n; i++) {
