@@ -20,7 +20,28 @@ const benches = [
   { name: 'tournament', title: 'tournaments: pipeline-run on tournament_crypto.yaml (24 cells) and tournament_meta.yaml, first run and cached re-run, against one pipeline-run per cell', file: 'bench/tournament.mjs', args: [] },
 ];
 
+const USAGE = `usage: npm run bench [-- options]   (or, after npm run build: node scripts/bench.mjs [options])
+  --only NAME[,NAME]  run only these benchmarks: ${benches.map((b) => b.name).join(', ')}
+  --n N[,N]           the walk-forward job's symbol counts (default 500,2000,5000)
+  --repeat R          the walk-forward job: keep the fastest of R runs of each program, alternating (default 1)
+  --no-floor          the walk-forward job: skip its N=30 floor
+  --cells N           the queue-scale benchmark's cell count
+  --help              this text`;
 const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+// A flag the benchmarks do not know (a typo such as --onyl) is refused before anything runs: it would otherwise start
+// every benchmark, many minutes of load.
+const VALUED = ['--only', '--n', '--repeat', '--cells'];
+for (let i = 0; i < argv.length; i++) {
+  if (VALUED.includes(argv[i])) i++;
+  else if (argv[i] !== '--no-floor') {
+    console.error(`unknown option ${argv[i]}\n${USAGE}`);
+    process.exit(2);
+  }
+}
 const option = (flag) => {
   const i = argv.indexOf(flag);
   if (i < 0) return undefined;
