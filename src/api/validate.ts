@@ -1,7 +1,7 @@
 /**
  * validate(paths): every layer, every problem, nothing run. In folders, pipeline files are *.yaml, *.yml and the
- * *.json that declare one (a top-level `pipeline` or `extends`), outside profiles/, schemas/ and build folders; a
- * file that another one `extends` is checked through that one.
+ * *.json that declare one (a top-level `pipeline` or `extends`), outside profiles/, schemas/ and build folders, and
+ * not another tool's file (TOOL_FILES); a file that another one `extends` is checked through that one.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -15,6 +15,12 @@ import type { ConfigOptions, FileValidation, ValidateResult } from './types.js';
 
 const SKIP_DIRS = new Set(['node_modules', '.git', 'profiles', 'schemas', 'runs', 'lakehouse', 'dist', 'coverage', 'test', 'fixtures']);
 const CONFIG_EXT = /\.(ya?ml|json)$/i;
+/**
+ * Other tools' files that sit beside pipelines in a repository, by name: found in a folder they are not pipelines
+ * (a tsconfig's `extends`, a compose file's `services`), so `validate .` at a repository's root checks its pipelines
+ * alone. Named on the command line, a file is always checked.
+ */
+const TOOL_FILES = /^(package(-lock)?\.json|[tj]sconfig(\.[^.]+)*\.json|(docker-)?compose(\.[^.]+)*\.ya?ml|pnpm-(lock|workspace)\.yaml|mkdocs\.ya?ml|action\.ya?ml|codecov\.ya?ml)$/i;
 
 /** Expands folders into the pipeline files they hold; files named explicitly are always kept. */
 /** Whether a JSON file declares a pipeline (a top-level `pipeline` or `extends` key), read no further than needed. */
@@ -44,7 +50,7 @@ export function collectFiles(paths: string[]): { files: string[]; explicit: Set<
       }
       if (e.isDirectory()) {
         if (!SKIP_DIRS.has(e.name)) walk(full, repo);
-      } else if (CONFIG_EXT.test(e.name) && !/^(package(-lock)?|tsconfig)\.json$/.test(e.name)) {
+      } else if (CONFIG_EXT.test(e.name) && !TOOL_FILES.test(e.name)) {
         // Reached through a folder that is itself a link out of the repository: named, not read, as a linked file is.
         if (!rootHolding(full, [repo])) outside.push(full);
         // A JSON file found in a folder is a pipeline only if it says so (a tool's config, a data file are not).

@@ -207,9 +207,17 @@ test('validate on a folder takes a JSON file for a pipeline only if it declares 
     writeFileSync(join(d, 'q.json'), '{ "pipeline": "selection", "version": "4.0", "stages": [{ "type": "ingestion" }] }\n');
     writeFileSync(join(d, 'tsconfig.base.json'), '{ "compilerOptions": {} }\n');
     writeFileSync(join(d, 'broken.json'), '{ not json');
+    // Other tools' files by name, even when they carry a key a pipeline has (a tsconfig's `extends`); a pipeline
+    // whose name merely starts like one is still checked.
+    writeFileSync(join(d, 'tsconfig.api.json'), '{ "extends": "./tsconfig.json", "compilerOptions": {} }\n');
+    writeFileSync(join(d, 'compose.yaml'), 'services:\n  redis:\n    image: redis:7\n');
+    writeFileSync(join(d, 'docker-compose.override.yml'), 'services: {}\n');
+    writeFileSync(join(d, 'compose_strategy.yaml'), 'pipeline: selection\nversion: "4.0"\nstages:\n  - type: ingestion\n');
     const { validate } = await import('../../src/api/validate.js');
     const r = await validate(d, {});
-    expect(r.files.map((f) => f.file.split('/').pop()).sort()).toEqual(['broken.json', 'p.yaml', 'q.json']);
+    expect(r.files.map((f) => f.file.split('/').pop()).sort()).toEqual(['broken.json', 'compose_strategy.yaml', 'p.yaml', 'q.json']);
+    // Named on the command line, a tool's file is checked like any file.
+    expect((await validate(join(d, 'compose.yaml'), {})).files.map((f) => f.diagnostics.map((x) => x.code))).toEqual([['SCHEMA_MISSING_KEY']]);
   } finally {
     rmSync(d, { recursive: true, force: true });
   }
