@@ -143,8 +143,11 @@ export async function cachedChild(spec: RunSpec, runsRoot: string, env: Identity
 
 export const cacheKey = (configHash: string, dataHash: string, inputs: string) => sha(createHash('sha256').update(`${configHash}:${dataHash}:${inputs}:${codeFingerprint()}`));
 
-/** The entry format: 2 adds the run's record (turnover, costs) and meta results. */
-const CACHE_FORMAT = 2;
+/**
+ * The entry format: 2 adds the run's record (turnover, costs) and meta results; 3 names the run folder relative to
+ * the runs root (a root moved or copied whole keeps its entries pointing inside it).
+ */
+const CACHE_FORMAT = 3;
 
 const fileOf = (runsRoot: string, key: string) => join(runsRoot, '.cache', 'sleeves', `${key}.json`);
 
@@ -153,17 +156,22 @@ export function readCached(runsRoot: string, key: string): SleeveResult | undefi
   if (!existsSync(f)) return undefined;
   try {
     const j = JSON.parse(readFileSync(f, 'utf8'));
-    if (!Array.isArray(j.holdings) || !Array.isArray(j.dates) || j.format !== CACHE_FORMAT) return undefined; // another format: a miss
+    if (!Array.isArray(j.holdings) || !Array.isArray(j.dates) || j.format !== CACHE_FORMAT || typeof j.run !== 'string') return undefined; // another format: a miss
+    // The run the result came from must still be there (its folder is what the parent's sleeves.json points at):
+    // removed by hand, or a root copied without it, the entry is a miss and the child runs again.
+    const run = resolve(runsRoot, j.run);
+    if (!existsSync(join(run, 'manifest.json'))) return undefined;
     const { format: _format, ...r } = j;
-    return { ...r, dates: Int32Array.from(j.dates), returns: Float64Array.from(j.returns, (x: number | null) => (x === null ? NaN : x)), cached: true };
+    return { ...r, run, dates: Int32Array.from(j.dates), returns: Float64Array.from(j.returns, (x: number | null) => (x === null ? NaN : x)), cached: true };
   } catch {
     return undefined; // a damaged entry is a miss; the next write replaces it
   }
 }
 
-/** The result of a child run, under its key (see resultKey). */
+/** The result of a child run, under its key (see resultKey); `r.run` its run folder (absolute, inside the runs root). */
 export function writeCached(runsRoot: string, key: string, r: SleeveResult): void {
-  writeEntry(runsRoot, 'sleeves', key, { ...r, returns: Array.from(r.returns, (x) => (Number.isFinite(x) ? x : null)), cached: false, format: CACHE_FORMAT });
+  const run = relative(resolve(runsRoot), resolve(r.run));
+  writeEntry(runsRoot, 'sleeves', key, { ...r, run, returns: Array.from(r.returns, (x) => (Number.isFinite(x) ? x : null)), cached: false, format: CACHE_FORMAT });
 }
 
 /**

@@ -3,7 +3,7 @@
  * long and a short sleeve), the flattening identity on its outputs, the sleeve cache, degradation when a sleeve
  * or the meta optimisation fails, and the validation of sleeves (missing files, cycles, kinds).
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { validateFile } from '../../src/config/validate.js';
@@ -23,7 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function run(file: string, opts: { noCache?: boolean } = {}) {
+async function run(file: string, opts: { noCache?: boolean; outRoot?: string } = {}) {
   const v = await validateFile(join(tmp, file), { registry: builtinRegistry() });
   expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   return runPipeline(v, { outRoot: join(tmp, 'runs'), lakehousePath: lakehouse, ...opts });
@@ -77,6 +77,29 @@ describe('crypto_meta.yaml on real crypto data', () => {
     const forced = await run('crypto_meta.yaml', { noCache: true });
     expect(events(forced.folder).filter((e) => e.event === 'sleeve_cache_hit')).toEqual([]);
     expect(readFileSync(join(forced.folder, 'weights.json'))).toEqual(readFileSync(join(first.folder, 'weights.json')));
+  });
+
+  test('a runs root copied whole serves its cache from inside the copy; an entry whose run is gone is a miss, and the sleeve runs again', async () => {
+    const copy = join(tmp, 'runs-copy');
+    cpSync(join(tmp, 'runs'), copy, { recursive: true });
+    const sleeveRuns = (folder: string) => (read(folder, 'sleeves.json').sleeves as { run: string; cached: boolean }[]).map((sl) => ({ ...sl, at: resolve(folder, sl.run) }));
+    const served = await run('crypto_meta.yaml', { outRoot: copy });
+    expect(events(served.folder).filter((e) => e.event === 'sleeve_cache_hit').length).toBe(2);
+    for (const sl of sleeveRuns(served.folder)) {
+      expect(sl.cached).toBe(true);
+      expect(sl.at.startsWith(`${copy}/`)).toBe(true);
+      expect(existsSync(join(sl.at, 'manifest.json'))).toBe(true);
+    }
+    // The runs the entries name removed by hand (not through `runs --prune`, which forgets the entries too): a miss.
+    for (const sl of sleeveRuns(served.folder)) rmSync(sl.at, { recursive: true, force: true });
+    const rerun = await run('crypto_meta.yaml', { outRoot: copy });
+    expect(rerun.outcome).toBe('succeeded');
+    expect(events(rerun.folder).filter((e) => e.event === 'sleeve_cache_hit')).toEqual([]);
+    for (const sl of sleeveRuns(rerun.folder)) {
+      expect(sl.cached).toBe(false);
+      expect(existsSync(join(sl.at, 'manifest.json'))).toBe(true);
+    }
+    expect(readFileSync(join(rerun.folder, 'weights.json'))).toEqual(readFileSync(join(first.folder, 'weights.json')));
   });
 });
 
