@@ -117,6 +117,11 @@ export const ERRORS = {
   TARGET_VOLATILITY_INFEASIBLE: { exit: 1, summary: 'efficient_risk: the least volatile portfolio within the constraints is above the target' },
   ALLOCATION_FAILED: { exit: 1, summary: 'every engine (and every declared fallback) failed; each reason is listed', hint: 'Declare a fallback, e.g. fallback: [equal_weight].' },
   BACKTEST_NO_MARKET: { exit: 1, summary: 'the backtest ran without the market the ingestion stage opens' },
+  BACKTEST_ALL_CASH: {
+    exit: 1,
+    summary: 'every walk-forward decision held cash: the run has no out-of-sample record',
+    hint: "The message counts the decisions' reasons. The usual cause is a train_window shorter than the features' lookback (validate warns: GRAPH_WINDOW_SHORTER_THAN_LOOKBACK): every completeness filter then vetoes every candidate; else a liquidity floor or a filter that nothing passes.",
+  },
   CHALLENGER_CALENDAR: { exit: 1, summary: "a challenger ranker's decisions were held on another calendar than the champion's (a bug)" },
   LOOKAHEAD: { exit: 1, summary: 'a decision saw data after its own date (a bug: the run is refused rather than reported)' },
   NO_HEALTHY_SLEEVES: { exit: 1, summary: 'every sleeve of a meta pipeline failed or was vetoed' },

@@ -12,6 +12,7 @@ import { ArtifactWriter } from '../runs/artifacts.js';
 import { AuditLedger } from '../runs/audit.js';
 import { fractalVersion, gitState, gitStateAsync, pluginModuleHashes, type Manifest } from '../runs/manifest.js';
 import { newRunId, RunFolder } from '../runs/run-folder.js';
+import { cashReasonsText } from '../runs/record-flags.js';
 import { newMetaContext, newSelectionContext, newTournamentContext, type AnyContext } from '../core/context.js';
 import { asFractalError, FractalError, inputError, runError, type ErrorLocation } from '../core/errors.js';
 import { PipelineFactory, type BuiltPipeline } from './factory.js';
@@ -644,20 +645,24 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
       stageRecords[i] = { type: s.type, ms: Math.round(ms * 10) / 10, outcome: held ? 'cash' : 'succeeded' };
       env.pipeline.stages[i].ms = ms;
       audit.event(s.type, 'stage_finished', { index: i, ms: stageRecords[i].ms, ...(held ? { outcome: 'cash' } : {}) });
-      if (heldCash && i === replayingIndex && ctx.kind === 'selection') {
-        if ((ctx.backtest?.windows ?? []).every((w) => w.cash_reason !== undefined)) {
-          // Not one decision of the record held anything either: cash alone is no record (a liquidity floor or a
-          // filter nothing ever passes), and the run fails on what its own decision met, as one without a backtest does.
+      const windows = i === replayingIndex && ctx.kind === 'selection' ? ctx.backtest?.windows : undefined;
+      if (windows?.length && windows.every((w) => w.cash_reason !== undefined)) {
+        // Not one decision of the record held anything: cash alone is no record (a liquidity floor or a filter nothing
+        // ever passes, a window shorter than the features' lookback), whatever the stages' own decision held. When it
+        // held cash too, the run fails on what that decision met, as one without a backtest does.
+        if (heldCash) {
           const e = heldCash.error;
           stageRecords[heldCash.index] = { ...stageRecords[heldCash.index]!, outcome: 'failed' };
           current = config.stages[heldCash.index]!.type;
           currentIndex = heldCash.index;
-          throw new FractalError(e.code, `${e.message}; every one of the backtest's ${ctx.backtest?.windows.length ?? 0} decisions held cash too: the run has no record`, e.options);
+          throw new FractalError(e.code, `${e.message}; every one of the backtest's ${windows.length} decisions held cash too: the run has no record`, e.options);
         }
-        // The backtest's decision on the as-of date reads its train_window days, the stages' own their lookback_days:
-        // the first may hold positions where the second held cash. weights.json is the backtest's.
-        if (ctx.cash_reason === undefined) log(`${s.type}: its decision as of ${ctx.as_of !== undefined ? isoFromDay(ctx.as_of) : 'the as-of date'} holds positions (weights.json), where the stages' own decision held cash`);
+        stageRecords[i] = { ...stageRecords[i]!, outcome: 'failed' };
+        throw runError('BACKTEST_ALL_CASH', `every one of the backtest's ${windows.length} decisions held cash (${cashReasonsText(cashReasons(windows))}): the run has no record`);
       }
+      // The backtest's decision on the as-of date reads its train_window days, the stages' own their lookback_days:
+      // the first may hold positions where the second held cash. weights.json is the backtest's.
+      if (heldCash && windows && ctx.kind === 'selection' && ctx.cash_reason === undefined) log(`${s.type}: its decision as of ${ctx.as_of !== undefined ? isoFromDay(ctx.as_of) : 'the as-of date'} holds positions (weights.json), where the stages' own decision held cash`);
       if (held && ctx.kind === 'selection') {
         heldCash = { index: i, error: held.error };
         // The run's own decision holds cash, as a replayed one would on that date; the stages up to the one that
@@ -724,6 +729,13 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
   const traced = rawFailure instanceof Error && rawFailure.stack && ['STAGE_FAILED', 'INTERNAL_ERROR', 'PLUGIN_FAILED'].includes(error.code);
   const failed = folder.fail(m, `stage '${current}' failed: [${error.code}] ${at}${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}${traced ? `\n\n${(rawFailure as Error).stack}` : ''}`);
   return { summary: { ...summary(m, failed.path), ...(failed.unwritten.length ? { unwritten: failed.unwritten } : {}) }, context: ctx };
+}
+
+/** Each reason the decisions held cash and how many did, in the order they first occur (metrics.json's `cash_reasons`). */
+function cashReasons(windows: readonly { cash_reason?: string }[]): Record<string, number> {
+  const counts: Record<string, number> = Object.create(null);
+  for (const w of windows) if (w.cash_reason !== undefined) counts[w.cash_reason] = (counts[w.cash_reason] ?? 0) + 1;
+  return counts;
 }
 
 /** Whether a stage asks for exactly the replays it scheduled (Stage.schedule): same dates, options and threads. */

@@ -17,8 +17,13 @@ export function cashFlag(m: FlaggedRecord): { text: string; flat: boolean } | un
   const n = typeof m.windows === 'number' ? m.windows : 0;
   const k = typeof m.cash_windows === 'number' ? m.cash_windows : 0;
   if (!n || k * 2 < n) return undefined;
-  const why = Object.entries((m.cash_reasons ?? {}) as Record<string, number>).map(([r, c]) => `${r} ×${c}`).join(', ');
+  const why = cashReasonsText((m.cash_reasons ?? {}) as Record<string, number>);
   return { text: `CASH: ${k === n ? `every one of the ${n} decisions` : `${k} of the ${n} decisions`} held cash (${why})`, flat: k === n };
+}
+
+/** Decisions' cash reasons with their counts, as metrics.json's `cash_reasons` holds them: "no winners ×36, …". */
+export function cashReasonsText(counts: Record<string, number>): string {
+  return Object.entries(counts).map(([r, c]) => `${r} ×${c}`).join(', ');
 }
 
 /** SURVIVORSHIP, when past decisions drew from a universe chosen with later knowledge: the sentence and why. */
