@@ -111,7 +111,7 @@ export class IngestionStage implements Stage<SelectionContext, IngestionParams> 
         candidates = r.candidates;
         funnel = r.funnel;
       } else {
-        // A given list, or a source without history (a CSV, a live scanner): tradable at the as-of date all the same.
+        // A given list, or a source without history (a live scanner): tradable at the as-of date all the same.
         const spans = new Map<string, BarSpan>();
         for (const c of candidates) if (stored.has(c.symbol)) spans.set(c.symbol, barSpan((await scan.data.readOhlcv(c.symbol, venue)).date));
         candidates = freshAt(candidates, asOf, freshness, (c) => spans.get(c.symbol), funnel);

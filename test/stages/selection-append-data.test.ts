@@ -4,7 +4,7 @@
  * budgets keyed by symbols that come and go, SHORT atoms paying borrow, relaxed cluster caps. The Binance closes in
  * ../shared/data/crypto are cut at 2024-12-31 (a copy in a temporary folder) and run beside the full files.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
@@ -141,4 +141,54 @@ stages:
   const at = tableFromIPC(readFileSync(join(short, 'fills.arrow'))).getChild('at')!.toArray() as string[];
   expect(at.filter((x) => x === 'close').length).toBeGreaterThan(200);
   expect(at.filter((x) => x === 'open')).toEqual([]);
+}, 180_000);
+
+test('the csv scanner: liquidity as of each decision, never the file\'s last bar (a volume floor without the dollar_volume feature)', async () => {
+  // The darwinian filter reads the candidates' volume_24h when the dollar_volume feature is not computed. Taken from
+  // a file's last bar, a symbol that traded thinly on its last day (a delisting: FTMUSDT's $2.8M on 2025-01-13) was
+  // vetoed under the $50M floor by every past decision of the full files, though it traded far more then.
+  const full = join(tmp, 'crypto-full');
+  cpSync(join(DATA_DIR, 'crypto'), full, { recursive: true });
+  const pipeline = (dir: string) => `pipeline: selection
+version: "4.0"
+name: csv_floor
+stages:
+  - type: ingestion
+    params: { scanner: { name: csv, params: { path: ${JSON.stringify(dir)}, layout: ohlcv, venue: binance_spot } }, lookback_days: 180 }
+  - type: feature_engineering
+    params: { lookback: 60, features: [momentum, volatility, missing_fraction] }
+  - type: inference
+    params: { rankers: [mps] }
+  - type: policy
+    params: { filters: [{ name: darwinian, params: { min_volume: 50000000 } }], top_n: 2, min_winners: 2 }
+  - type: synthesis
+  - type: allocation
+    params: { engine: equal_weight }
+  - type: backtest
+    params: { train_window: 180, test_window: 30, step_size: 30, workers: 1 }
+`;
+  const run = async (name: string, dir: string) => {
+    const s = await runYaml(tmp, name, pipeline(dir), join(tmp, 'none'), join(tmp, `runs-${name}`));
+    expect(s.outcome).toBe('succeeded');
+    return s.folder;
+  };
+  const a = columns(await run('csv-full', full), 'returns.arrow').get('return')!;
+  const shortFolder = await run('csv-cut', cutData());
+  const b = columns(shortFolder, 'returns.arrow').get('return')!;
+  for (const [d, x] of b) expect({ d, x: a.get(d) }).toEqual({ d, x });
+  expect(b.size).toBeGreaterThan(800);
+  // The case the floor decides: symbols under the floor by their full file's last bar (a delisting's thin last day)
+  // are held by past decisions.
+  const thinAtEnd = new Set<string>();
+  for (const f of readdirSync(full).filter((x) => x.endsWith('.csv'))) {
+    const [header, ...rows] = readFileSync(join(full, f), 'utf8').trim().split(/\r?\n/);
+    const cols = header.split(',');
+    const last = rows[rows.length - 1].split(',');
+    if (Number(last[cols.indexOf('close')]) * Number(last[cols.indexOf('volume')]) < 50e6) thinAtEnd.add(f.replace(/\.csv$/, ''));
+  }
+  const held = new Set<string>();
+  for (const e of readFileSync(join(shortFolder, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))) {
+    if (e.event === 'window') for (const w of (e.data.weights ?? []) as { symbol: string }[]) held.add(w.symbol);
+  }
+  expect([...held].filter((x) => thinAtEnd.has(x)).length).toBeGreaterThan(0);
 }, 180_000);

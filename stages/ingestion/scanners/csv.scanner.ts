@@ -7,7 +7,8 @@ import { resolve } from 'node:path';
 import { FractalError } from '../../../src/core/errors.js';
 import { oneOfStr, params, path, str, type Static } from '../../../src/core/params.js';
 import type { ScannerMeta, StageEnv } from '../../../src/core/plugin.js';
-import { pickVenue, toCandidate, type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
+import { type ScanEnv, type ScanResult, type Scanner } from '../scanner.js';
+import { discoverAllIn } from './lakehouse.scanner.js';
 import { stageTemporary } from './staged.js';
 
 const PARAMS = params(
@@ -33,13 +34,16 @@ export class CsvScanner implements Scanner<CsvParams> {
     params: PARAMS,
   };
 
+  /**
+   * Every symbol of the file is a candidate; a past decision (a backtest's) rediscovers them as of its date like the
+   * lakehouse scanner, with no floor: those with a bar fresh at that date, their liquidity (volume_24h, which the
+   * darwinian and friction filters read when the dollar_volume feature is not computed) from the bars up to it, never
+   * from the file's last bar.
+   */
   async scan(p: CsvParams, env: StageEnv): Promise<ScanResult> {
     const file = resolve(env.baseDir, p.path);
     const { lakehouse, close } = await stage(file, p, env);
-    const rows = lakehouse.symbols();
-    const picked = pickVenue(rows, p.venue);
-    const candidates = 'error' in picked ? [] : picked.rows.map(toCandidate);
-    return { candidates, data: lakehouse, venue: p.venue, funnel: [{ step: 'universe', left: rows.length, detail: p.path }], close };
+    return discoverAllIn(lakehouse, p.venue, close, p.path);
   }
 
   /** The identity of the staged data (its bytes and the params that shape it), staged the same way as a scan. */

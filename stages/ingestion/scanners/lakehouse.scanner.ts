@@ -31,12 +31,26 @@ export type DiscoveryParams = Static<typeof PARAMS>;
 
 /** Discovery over an open lakehouse handle. */
 export function discoverIn(lh: Lakehouse, p: DiscoveryParams, close: () => Promise<void>): ScanResult {
+  return discoverWith(lh, p.venue, close, (candidates, funnel) => discover(candidates, p, funnel));
+}
+
+/**
+ * Every symbol of the venue a candidate, with no floor, exclusion or limit (a CSV's symbols: the user chose them), and
+ * rediscovered point in time like the lakehouse's (fresh at the as-of date, liquidity from the bars up to it): a past
+ * decision never sees a volume or a listing from after its date. `detail` says where the universe came from.
+ */
+export function discoverAllIn(lh: Lakehouse, venue: string | undefined, close: () => Promise<void>, detail?: string): ScanResult {
+  return discoverWith(lh, venue, close, (candidates) => candidates, detail);
+}
+
+/** Discovery over an open lakehouse handle, `select` the rules applied after the venue (and, as of a date, freshness). */
+function discoverWith(lh: Lakehouse, venue: string | undefined, close: () => Promise<void>, select: (candidates: Candidate[], funnel: ScanResult['funnel']) => Candidate[], detail?: string): ScanResult {
   const rows = lh.symbols();
-  const funnel: ScanResult['funnel'] = [{ step: 'universe', left: rows.length }];
-  const picked = pickVenue(rows, p.venue);
+  const funnel: ScanResult['funnel'] = [{ step: 'universe', left: rows.length, ...(detail ? { detail } : {}) }];
+  const picked = pickVenue(rows, venue);
   if ('error' in picked) throw inputError('SCAN_VENUE', picked.error, 'Run `pipeline-run lakehouse status` to see what the lakehouse holds.', { param: ['venue'] });
   funnel.push({ step: 'venue', left: picked.rows.length, detail: picked.detail, ...(picked.dropped.length ? { dropped: picked.dropped } : {}) });
-  const candidates = discover(picked.rows.map(toCandidate), p, funnel);
+  const candidates = select(picked.rows.map(toCandidate), funnel);
 
   // Point in time: each symbol's mean daily quote volume over its bars in the LIQUIDITY_DAYS calendar days up to
   // the as-of date (never older bars: a delisted coin has none), from running sums built once per run (every
@@ -95,8 +109,9 @@ export function discoverIn(lh: Lakehouse, p: DiscoveryParams, close: () => Promi
     const upTo = barsUpTo(calendar, asOf);
     const from = barsUpTo(calendar, asOf - LIQUIDITY_DAYS);
     const pit = fresh.map((c) => ({ ...c, volume_24h: liquidityAt(series[row.get(c)!], asOf, upTo, from) }));
-    const found = discover(pit, p, f);
-    f.find((x) => x.step === 'liquidity')!.detail += `, mean quote volume of the bars in the ${LIQUIDITY_DAYS} calendar days to the as-of date`;
+    const found = select(pit, f);
+    const liquidity = f.find((x) => x.step === 'liquidity');
+    if (liquidity) liquidity.detail += `, mean quote volume of the bars in the ${LIQUIDITY_DAYS} calendar days to the as-of date`;
     return { candidates: found, funnel: f };
   };
   return { candidates, data: lh, venue: picked.venue, funnel, close, rediscover };
