@@ -329,7 +329,9 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
     // At least what the run above reads (the OutOfSampleRecord contract), checked here by the compiler.
     const record: BacktestRecord = { dates: d, returns: r, benchmark: bench, windows: champion.windows, metrics: summary, ...(challengers ? { challengers: { ...challengers, returns: { [challengers.champion]: r, ...challengerReturns } } } : {}), ...(parity ? { parity } : {}) };
     ctx.backtest = record;
-    env.log(`backtest: ${champion.windows.length} windows, ${isoFromDay(d[0])} to ${isoFromDay(d[d.length - 1])}, CAGR ${(metrics.cagr * 100).toFixed(1)}%, Sharpe ${Number.isFinite(metrics.sharpe) ? metrics.sharpe.toFixed(2) : '— (no variation: a flat record)'}, max drawdown ${(metrics.max_drawdown * 100).toFixed(1)}%${keys.length ? `; challengers ${keys.map((k) => `${k} Sharpe ${(challengerRecords[k]!.metrics.sharpe as number).toFixed(2)}`).join(', ')}` : ''}`);
+    // A Sharpe ratio without variation (a flat record) is no number: a dash, for the champion and a challenger alike.
+    const sharpe = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(2) : '—');
+    env.log(`backtest: ${champion.windows.length} windows, ${isoFromDay(d[0])} to ${isoFromDay(d[d.length - 1])}, CAGR ${(metrics.cagr * 100).toFixed(1)}%, Sharpe ${Number.isFinite(metrics.sharpe) ? sharpe(metrics.sharpe) : '— (no variation: a flat record)'}, max drawdown ${(metrics.max_drawdown * 100).toFixed(1)}%${keys.length ? `; challengers ${keys.map((k) => `${k} Sharpe ${sharpe(challengerRecords[k]!.metrics.sharpe)}`).join(', ')}` : ''}`);
     return ctx;
   }
 }
