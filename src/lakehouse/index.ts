@@ -6,7 +6,8 @@
  *
  *   openLakehouse(path, { readOnly?: boolean, create?: boolean, durable?: boolean }): Promise<Lakehouse>
  *     Opens the folder. Read-only handles never write or lock, and fail (inputError LAKEHOUSE_MISSING) when the
- *     folder has no registry. Writers create the folder when missing. durable: false (a lakehouse staged for one
+ *     folder has no registry. Writers create the folder when missing, at their first commit (a write refused before
+ *     it creates nothing). durable: false (a lakehouse staged for one
  *     run) writes every file whole but flushes nothing to the disk.
  *
  *   Reading (any handle)
@@ -54,6 +55,7 @@ import { generateSynthetic, type SyntheticOptions } from './sources/synthetic.js
 import { readCsvSource, type CsvImportOptions } from './sources/csv.js';
 import type { CcxtOptions } from './sources/ccxt.js';
 import { acquireLock, type LockOptions } from './lock.js';
+import { existsSync } from 'node:fs';
 import { readFile, unlink } from 'node:fs/promises';
 import { tableFromIPC } from 'apache-arrow';
 import type { HealthOptions } from './health.js';
@@ -411,7 +413,8 @@ export class Lakehouse {
       }
       return { ok: problems.length === 0, checked: entries.length, problems, orphans: await this.store.orphanFiles(), recovered };
     };
-    if (this.readOnly) {
+    // A writer's folder that no commit has created yet holds nothing to recover: checked without creating it.
+    if (this.readOnly || !existsSync(this.root)) {
       await this.store.reload();
       return check();
     }

@@ -802,7 +802,10 @@ function sessionCalendars(writes: SymbolWrite[], stored: { venue: string; date: 
 
 export interface OpenOptions {
   readOnly?: boolean;
-  /** Create the folder when missing (writers only; default true for writers). */
+  /**
+   * A writer on a folder without a lakehouse: true (the default) opens it empty, and its first commit creates the
+   * folder; false fails with LAKEHOUSE_MISSING, as a reader does.
+   */
   create?: boolean;
   /**
    * false: a lakehouse that does not outlive the process (a CSV or synthetic market staged for one run): its commits
@@ -860,7 +863,8 @@ export class Store {
         const why = (await exists(root)) ? 'has no registry.json' : 'does not exist';
         throw inputError('LAKEHOUSE_MISSING', `No lakehouse at ${root}: the folder ${why}.`, 'Fill it first: `pipeline-run lakehouse seed --synthetic`, `lakehouse import <csv>` or `lakehouse ingest --exchange ID`; or point --lakehouse / FRACTAL_LAKEHOUSE at it.');
       }
-      await mkdir(join(root, OHLCV_DIR), { recursive: true });
+      // Nothing is created yet: a writer's folder is made by its first commit (withLock), so a write refused before
+      // it (a bad CSV, an unknown exchange) leaves the file system as it was.
       reg = emptyRegistry();
     }
     return new Store(root, readOnly, reg, opts.durable ?? true, stamp);
@@ -973,7 +977,7 @@ export class Store {
     return [...this.readLog.values()];
   }
 
-  /** Runs `fn` holding the writer lock, after finishing any interrupted commit. */
+  /** Runs `fn` holding the writer lock, after finishing any interrupted commit. Creates the folder when missing. */
   async withLock<T>(fn: () => Promise<T>, lock?: LockOptions): Promise<T> {
     if (this.readOnly) throw runError('LAKEHOUSE_READ_ONLY', `The lakehouse at ${this.root} was opened read-only.`);
     await mkdir(this.root, { recursive: true });

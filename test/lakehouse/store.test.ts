@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { open, readFile, writeFile, readdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openLakehouse, dataIdentity } from '../../src/lakehouse/index.js';
 import { writeTemp, writeFileAtomic } from '../../src/lakehouse/atomic.js';
@@ -165,6 +166,21 @@ describe('verify', () => {
     const r = await lh.repair();
     expect(r.orphansRemoved).toEqual(['ohlcv/synthetic-spot/STRAY.arrow']);
     expect((await lh.verify()).ok).toBe(true);
+  });
+});
+
+describe('a writer on a folder with no lakehouse yet', () => {
+  test('creates nothing until it commits: a refused import and a verify leave no folder; the first commit makes it', async () => {
+    const dir = join(await tempDir(), 'new', 'lh');
+    const lh = await openLakehouse(dir);
+    const bad = join(await tempDir(), 'bad.csv');
+    await writeFile(bad, 'date,AAA\n2024-01-01,x\n');
+    await expect(lh.importCsv(bad)).rejects.toMatchObject({ code: 'CSV_INVALID' });
+    expect(await lh.verify()).toMatchObject({ ok: true, checked: 0, problems: [] });
+    expect(existsSync(join(dir, '..'))).toBe(false);
+    await lh.seedSynthetic({ symbols: 8, days: 60 });
+    expect((await lh.verify()).ok).toBe(true);
+    expect(existsSync(join(dir, 'registry.json'))).toBe(true);
   });
 });
 

@@ -1,0 +1,74 @@
+/**
+ * `lakehouse import` and `lakehouse ingest` refused, from the user's side: a refused command leaves the file system
+ * as it was: no lakehouse folder made for a write that never happened, and an existing lakehouse untouched.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli } from './helpers.js';
+
+let root: string;
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'fractal-lh-refused-'));
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const run = (args: string[]) => cli(args, { cwd: root, env: { FRACTAL_LAKEHOUSE: '', FRACTAL_DATA: '' } });
+
+/** Every file under `dir` with its bytes, and every folder: what a refused command must leave as it was. */
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string, rel: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const full = join(d, name);
+      const r = rel ? `${rel}/${name}` : name;
+      if (statSync(full).isDirectory()) {
+        out[`${r}/`] = '';
+        walk(full, r);
+      } else out[r] = readFileSync(full).toString('base64');
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
+/** A folder holding one per-symbol CSV file. */
+function csvFolder(name: string, body: string): string {
+  const dir = join(root, name);
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'BTCUSDT.csv'), body);
+  return dir;
+}
+
+const GOOD = 'date,open,high,low,close,volume\n2024-01-01,10,11,9,10.5,100\n2024-01-02,10.5,12,10,11,120\n2024-01-03,11,11.5,10.5,11.2,90\n';
+
+test('a refused import creates no lakehouse folder; the first import that succeeds does; a refused one leaves it as it was', () => {
+  const bad = csvFolder('bad', 'date,open,high,low,close\n2024-01-01,10,11,9,x\n');
+  const good = csvFolder('good', GOOD);
+  const parent = join(root, 'new');
+  const lh = join(parent, 'lh');
+
+  const refused = run(['lakehouse', 'import', bad, '--lakehouse', lh]);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toContain('error CSV_INVALID');
+  expect(refused.stderr).toContain('nothing was written');
+  expect(existsSync(parent)).toBe(false);
+
+  const ok = run(['lakehouse', 'import', good, '--lakehouse', lh]);
+  expect(ok.code).toBe(0);
+  expect(existsSync(join(lh, 'registry.json'))).toBe(true);
+  expect(existsSync(join(lh, 'ohlcv', 'csv', 'BTCUSDT.arrow'))).toBe(true);
+
+  const before = tree(lh);
+  expect(run(['lakehouse', 'import', bad, '--lakehouse', lh]).code).toBe(2);
+  expect(tree(lh)).toEqual(before);
+  expect(run(['lakehouse', 'verify', '--lakehouse', lh]).code).toBe(0);
+});
+
+test('an ingest from an unknown exchange is refused before any folder is made', () => {
+  const lh = join(root, 'x', 'lh');
+  const r = run(['lakehouse', 'ingest', '--exchange', 'nosuchex', '--lakehouse', lh]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain('error CCXT_EXCHANGE');
+  expect(existsSync(join(root, 'x'))).toBe(false);
+});
