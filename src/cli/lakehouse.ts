@@ -127,8 +127,12 @@ export function registerLakehouseCommand(program: Command): void {
     .option('--replace', 'overwrite symbols that exist from another source')
     .option('--lakehouse <path>', LAKEHOUSE_HELP)
     .action(async (path: string, opts: { layout?: string; venue: string; assetType?: string; replace?: boolean }, cmd: Command) => {
+      // The options are checked before the lakehouse is opened, with the codes the CSV source gives (errors.md).
       if (opts.layout !== undefined && opts.layout !== 'wide' && opts.layout !== 'ohlcv') {
-        throw inputError('CLI_BAD_OPTION', `--layout must be wide or ohlcv, got "${opts.layout}".`);
+        throw inputError('CSV_LAYOUT', `--layout must be wide or ohlcv, got "${opts.layout}".`);
+      }
+      if (opts.assetType !== undefined && !['spot', 'perp', 'equity', 'etf'].includes(opts.assetType)) {
+        throw inputError('CSV_ASSET_TYPE', `--asset-type must be spot, perp, equity or etf, got "${opts.assetType}".`);
       }
       const lh = await openLakehouse(pathOf(cmd), { writable: true });
       const progress = await createProgress();
@@ -153,7 +157,7 @@ export function registerLakehouseCommand(program: Command): void {
     .option('--replace', 'overwrite symbols that exist from another source')
     .option('--lakehouse <path>', LAKEHOUSE_HELP)
     .action(async (opts: { exchange: string; quote: string; type: string; minVolume?: number; since?: string; symbols?: string; maxSymbols?: number; replace?: boolean }, cmd: Command) => {
-      if (opts.type !== 'spot' && opts.type !== 'swap') throw inputError('CLI_BAD_OPTION', `--type must be spot or swap, got "${opts.type}".`);
+      if (opts.type !== 'spot' && opts.type !== 'swap') throw inputError('CCXT_TYPE', `--type must be spot or swap, got "${opts.type}".`);
       const lh = await openLakehouse(pathOf(cmd), { writable: true });
       const progress = await createProgress();
       try {

@@ -1,6 +1,7 @@
 /**
- * `lakehouse import` and `lakehouse ingest` refused, from the user's side: a refused command leaves the file system
- * as it was: no lakehouse folder made for a write that never happened, and an existing lakehouse untouched.
+ * `lakehouse import` and `lakehouse ingest` refused, from the user's side: the documented code for each bad option
+ * (docs/errors.md), and a refused command leaves the file system as it was: no lakehouse folder made for a write
+ * that never happened, and an existing lakehouse untouched.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,6 +62,7 @@ test('a refused import creates no lakehouse folder; the first import that succee
 
   const before = tree(lh);
   expect(run(['lakehouse', 'import', bad, '--lakehouse', lh]).code).toBe(2);
+  expect(run(['lakehouse', 'import', good, '--layout', 'tall', '--lakehouse', lh]).code).toBe(2);
   expect(tree(lh)).toEqual(before);
   expect(run(['lakehouse', 'verify', '--lakehouse', lh]).code).toBe(0);
 });
@@ -71,4 +73,21 @@ test('an ingest from an unknown exchange is refused before any folder is made', 
   expect(r.code).toBe(2);
   expect(r.stderr).toContain('error CCXT_EXCHANGE');
   expect(existsSync(join(root, 'x'))).toBe(false);
+});
+
+describe('bad options give the codes docs/errors.md lists, naming the option and its allowed values, and write nothing', () => {
+  test.each([
+    ['--layout tall', ['import', '__CSV__', '--layout', 'tall'], 'error CSV_LAYOUT: --layout must be wide or ohlcv, got "tall".'],
+    ['--asset-type bond', ['import', '__CSV__', '--asset-type', 'bond'], 'error CSV_ASSET_TYPE: --asset-type must be spot, perp, equity or etf, got "bond".'],
+    ['--type futures', ['ingest', '--exchange', 'binance', '--type', 'futures'], 'error CCXT_TYPE: --type must be spot or swap, got "futures".'],
+  ])('%s', (name, args, message) => {
+    const csv = join(root, `opt-${name.replace(/\W+/g, '')}.csv`);
+    writeFileSync(csv, 'date,AAA\n2024-01-01,1\n2024-01-02,2\n');
+    const lh = join(root, `lh-${name.replace(/\W+/g, '')}`);
+    const r = run(['lakehouse', ...args.map((a) => (a === '__CSV__' ? csv : a)), '--lakehouse', lh]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toContain('CLI_BAD_OPTION');
+    expect(existsSync(lh)).toBe(false);
+  });
 });

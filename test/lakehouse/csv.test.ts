@@ -107,6 +107,16 @@ describe('CSV bad input is refused with file:line and nothing is written', () =>
     expect(await readdir(dir)).toEqual([]);
   });
 
+  test('a bad layout or asset type is refused before any file is read', async () => {
+    const src = await tempDir();
+    await writeFile(join(src, 'BAD.csv'), 'date,open,high,low,close,volume\n2020-01-01,1,1,1,x,1\n');
+    const dir = await tempDir();
+    const lh = await openLakehouse(dir);
+    await expect(lh.importCsv(src, { assetType: 'bond' })).rejects.toMatchObject({ code: 'CSV_ASSET_TYPE', exitCode: 2, message: expect.stringContaining('must be spot, perp, equity or etf, got "bond"') });
+    await expect(lh.importCsv(join(src, 'nowhere'), { layout: 'tall' as 'wide' })).rejects.toMatchObject({ code: 'CSV_LAYOUT', exitCode: 2, message: expect.stringContaining('must be wide or ohlcv, got "tall"') });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   test('a symbol that exists from another source is an error unless --replace', async () => {
     const src = await tempDir();
     await mkdir(join(src, 'other'));

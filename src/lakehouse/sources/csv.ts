@@ -297,6 +297,11 @@ async function detectLayout(file: string): Promise<CsvLayout> {
 
 /** Reads and checks a file or a folder of files; throws one input error listing every problem (file:line). */
 export async function readCsvSource(path: string, opts: CsvImportOptions = {}): Promise<SymbolWrite[]> {
+  // The options first: a bad one is refused before any file is read.
+  if (opts.layout !== undefined && opts.layout !== 'wide' && opts.layout !== 'ohlcv') throw inputError('CSV_LAYOUT', `--layout must be wide or ohlcv, got "${String(opts.layout)}".`);
+  if (opts.assetType && !['spot', 'perp', 'equity', 'etf'].includes(opts.assetType)) {
+    throw inputError('CSV_ASSET_TYPE', `--asset-type must be spot, perp, equity or etf, got "${opts.assetType}".`);
+  }
   const abs = resolve(path);
   let st;
   try {
@@ -308,7 +313,6 @@ export async function readCsvSource(path: string, opts: CsvImportOptions = {}): 
   const files = st.isDirectory() ? (await readdir(abs)).filter(isCsv).sort().map((f) => join(abs, f)) : [abs];
   if (files.length === 0) throw inputError('CSV_EMPTY', `${path} holds no .csv files.`);
   const layout = opts.layout ?? (await detectLayout(files[0]));
-  if (layout !== 'wide' && layout !== 'ohlcv') throw inputError('CSV_LAYOUT', `--layout must be wide or ohlcv, got "${layout}".`);
   const venue = opts.venue ?? DEFAULT_CSV_VENUE;
 
   const problems = new Problems();
@@ -336,9 +340,6 @@ export async function readCsvSource(path: string, opts: CsvImportOptions = {}): 
   }
   const withRows = series.filter((s) => s.data.date.length > 0);
   if (withRows.length === 0) throw inputError('CSV_EMPTY', `${path} has no prices.`);
-  if (opts.assetType && !['spot', 'perp', 'equity', 'etf'].includes(opts.assetType)) {
-    throw inputError('CSV_ASSET_TYPE', `--asset-type must be spot, perp, equity or etf, got "${opts.assetType}".`);
-  }
   // One asset type for the whole import: infer it from all dates together.
   const allDates = withRows.flatMap((s) => Array.from(s.data.date.subarray(0, 400)));
   const assetType = opts.assetType ?? inferAssetType(allDates);
