@@ -390,7 +390,8 @@ export class Lakehouse {
         try {
           buf = await readFile(path);
         } catch (err) {
-          problems.push({ key, file: e.file, problem: `cannot read: ${codeOf(err) ?? messageOf(err)}` });
+          // A deleted file is said plainly; other failures (permissions, a folder in its place) by their cause.
+          problems.push({ key, file: e.file, problem: codeOf(err) === 'ENOENT' ? 'file missing' : `cannot read: ${codeOf(err) ?? messageOf(err)}` });
           continue;
         }
         const sum = sha256(buf);

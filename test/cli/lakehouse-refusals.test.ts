@@ -1,7 +1,7 @@
 /**
  * `lakehouse import` and `lakehouse ingest` refused, from the user's side: the documented code for each bad option
  * (docs/errors.md), and a refused command leaves the file system as it was: no lakehouse folder made for a write
- * that never happened, and an existing lakehouse untouched.
+ * that never happened, and an existing lakehouse untouched. And what `lakehouse verify` says of a deleted file.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,4 +90,15 @@ describe('bad options give the codes docs/errors.md lists, naming the option and
     expect(r.stderr).not.toContain('CLI_BAD_OPTION');
     expect(existsSync(lh)).toBe(false);
   });
+});
+
+test('verify says a deleted data file is missing (exit 1, as for any corrupt file)', () => {
+  const lh = join(root, 'lh-verify');
+  expect(run(['lakehouse', 'import', csvFolder('verify', GOOD), '--lakehouse', lh]).code).toBe(0);
+  rmSync(join(lh, 'ohlcv', 'csv', 'BTCUSDT.arrow'));
+  const r = run(['lakehouse', 'verify', '--lakehouse', lh]);
+  expect(r.code).toBe(1);
+  expect(r.stdout).toContain('CORRUPT csv/BTCUSDT (ohlcv/csv/BTCUSDT.arrow): file missing\n');
+  expect(r.stdout).not.toContain('ENOENT');
+  expect(r.stdout).toContain('FAILED: 1 of 1 file(s) are corrupt');
 });

@@ -161,7 +161,8 @@ describe('verify', () => {
     await rm(join(dir, 'ohlcv', 'synthetic-spot', 'USDXUSDT.arrow'));
     await writeFile(join(dir, 'ohlcv', 'synthetic-spot', 'STRAY.arrow'), 'x');
     const v = await lh.verify();
-    expect(v.problems.map((p) => p.key)).toEqual(['synthetic-spot/USDXUSDT']);
+    expect(v.problems).toEqual([{ key: 'synthetic-spot/USDXUSDT', file: 'ohlcv/synthetic-spot/USDXUSDT.arrow', problem: 'file missing' }]);
+    expect(v.ok).toBe(false);
     expect(v.orphans).toEqual(['ohlcv/synthetic-spot/STRAY.arrow']);
     const r = await lh.repair();
     expect(r.orphansRemoved).toEqual(['ohlcv/synthetic-spot/STRAY.arrow']);
