@@ -257,6 +257,26 @@ export async function validateTournament(
   heatmap?.forEach((h, i) => {
     if (typeof h === 'string' && !axisKeys.includes(h)) out.push(diag('REF_MATRIX_UNKNOWN_PATH', locateIn(origins, ['report', 'heatmap', i]), `report.heatmap names '${h}', which is not an axis of the matrix`, suggestionHint(h, axisKeys, 'axes')));
   });
+  // What the matrix alone says about its size and its ids, checked whatever else is wrong (every problem at once).
+  const cellsDoc = isPlainObject(doc.cells) ? doc.cells : {};
+  const max = typeof cellsDoc.max === 'number' ? cellsDoc.max : 200;
+  const matrixAt = locateIn(origins, ['matrix'], 'key');
+  const template = typeof cellsDoc.id === 'string' ? cellsDoc.id : undefined;
+  const idAt = template ? locateIn(origins, ['cells', 'id']) : matrixAt;
+  const tooLarge = (bounds: { min: number; max: number }) =>
+    diag('SCHEMA_MATRIX_TOO_LARGE', matrixAt, `the matrix makes at least ${bounds.min} cells, more than cells.max (${max})`, `${axes.map((a) => `${a.values.length} ${a.path.split('.').pop()}`).join(' × ')}: narrow the axes, exclude combinations, or raise cells.max.`);
+  const checkIdPlaceholders = () => {
+    const placeholders = template ? [...template.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]) : [];
+    const lastSegments = [...varied].map((p) => p.split('.').pop()!);
+    for (const ph of new Set(placeholders)) {
+      const full = varied.has(ph);
+      const bySegment = [...varied].filter((p) => p.split('.').pop() === ph);
+      if (!full && bySegment.length > 1) out.push(diag('REF_CELL_ID_INVALID', idAt, `cells.id: '{${ph}}' could be ${bySegment.join(' or ')}`, `Write the whole path, e.g. {${bySegment[0]}}.`));
+      else if (!full && !bySegment.length && valueAt(base.resolved!, ph) === undefined)
+        out.push(diag('REF_CELL_ID_INVALID', idAt, `cells.id: '{${ph}}' names no matrix path`, suggestionHint(ph, [...new Set(lastSegments)], 'matrix paths (last segments)')));
+    }
+  };
+  checkIdPlaceholders();
   if (out.length > before && hasErrors(out.slice(before))) {
     // No cell can be made, but each value of an axis that does reach a param is checked alone (the base with that one
     // override), so one pass also reports the bad values; the ids and the champion wait for the paths to be fixed.
@@ -272,11 +292,11 @@ export async function validateTournament(
         }
       }
     }
+    const bounds = matrixBounds(axes, include, exclude);
+    if (bounds.min > max) out.push(tooLarge(bounds));
     // The champion too, when the ids can be made from the matrix alone (every placeholder an axis or include key):
     // an unknown champion need not wait for the paths to be fixed.
     const champ = typeof doc.champion === 'string' ? doc.champion : undefined;
-    const template = isPlainObject(doc.cells) && typeof doc.cells.id === 'string' ? doc.cells.id : undefined;
-    const bounds = matrixBounds(axes, include, exclude);
     if (champ !== undefined && bounds.max <= ENUMERATION_LIMIT) {
       const pathOf = (ph: string) => (varied.has(ph) ? ph : [...varied].filter((x) => x.split('.').pop() === ph).length === 1 ? [...varied].find((x) => x.split('.').pop() === ph) : undefined);
       const renderable = !template || [...template.matchAll(/\{([^{}]*)\}/g)].every((m) => pathOf(m[1]) !== undefined);
@@ -292,12 +312,9 @@ export async function validateTournament(
   }
 
   // Size, before anything is enumerated or validated.
-  const cellsDoc = isPlainObject(doc.cells) ? doc.cells : {};
-  const max = typeof cellsDoc.max === 'number' ? cellsDoc.max : 200;
-  const matrixAt = locateIn(origins, ['matrix'], 'key');
   const bounds = matrixBounds(axes, include, exclude);
   if (bounds.min > max || bounds.max > ENUMERATION_LIMIT) {
-    out.push(diag('SCHEMA_MATRIX_TOO_LARGE', matrixAt, `the matrix makes at least ${bounds.min} cells, more than cells.max (${max})`, `${axes.map((a) => `${a.values.length} ${a.path.split('.').pop()}`).join(' × ')}: narrow the axes, exclude combinations, or raise cells.max.`));
+    out.push(tooLarge(bounds));
     return { base };
   }
   const combos = expandMatrix(axes, include, exclude);
@@ -331,17 +348,6 @@ export async function validateTournament(
   if (cellResults.some((r) => !r.ok)) return { base };
 
   // Ids: the template, or the cell's values joined; the base as written is a cell of its own unless one equals it.
-  const template = typeof cellsDoc.id === 'string' ? cellsDoc.id : undefined;
-  const idAt = template ? locateIn(origins, ['cells', 'id']) : matrixAt;
-  const placeholders = template ? [...template.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]) : [];
-  const lastSegments = [...varied].map((p) => p.split('.').pop()!);
-  for (const ph of new Set(placeholders)) {
-    const full = varied.has(ph);
-    const bySegment = [...varied].filter((p) => p.split('.').pop() === ph);
-    if (!full && bySegment.length > 1) out.push(diag('REF_CELL_ID_INVALID', idAt, `cells.id: '{${ph}}' could be ${bySegment.join(' or ')}`, `Write the whole path, e.g. {${bySegment[0]}}.`));
-    else if (!full && !bySegment.length && valueAt(base.resolved, ph) === undefined)
-      out.push(diag('REF_CELL_ID_INVALID', idAt, `cells.id: '{${ph}}' names no matrix path`, suggestionHint(ph, [...new Set(lastSegments)], 'matrix paths (last segments)')));
-  }
   if (hasErrors(out)) return { base };
   const render = (c: Combination, r: ValidationResult): string => {
     if (!template) return c.values.size ? [...c.values.values()].map(idPart).join('_') : 'base';
