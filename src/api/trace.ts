@@ -2,12 +2,14 @@
  * traceSymbol(folder, symbol) (`pipeline-run trace <run folder> <symbol>`): one symbol's path through the funnel, read back from the run's
  * artifacts: which scanner found it (and its discovery metadata), its features, its scores and rank per
  * ranker, its cluster, each filter's verdict (value and threshold), the relaxation stage that admitted or left
- * it, and its final atoms and weight.
+ * it, and its final atoms and weight. A meta run: the symbol's path inside every sleeve; a tournament run: its path in
+ * the champion cell's run (the record the tournament is about). A run that never got to discovery has nothing to
+ * trace (NOTHING_TO_TRACE), as a symbol discovery never saw is not in the run (SYMBOL_NOT_IN_RUN): both exit 2.
  */
 import { runManifest } from '../runs/manifest.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { inputError } from '../core/errors.js';
+import { join, resolve } from 'node:path';
+import { FractalError, inputError } from '../core/errors.js';
 import { ownGet } from '../util/keyed.js';
 import { parseJsonText } from '../util/json-text.js';
 import { suggestionHint } from '../config/diagnostics.js';
@@ -29,6 +31,12 @@ export interface Trace {
   run: string;
   /** A meta run: the symbol's flattened weight, each sleeve's contribution, and its path inside each sleeve. */
   meta?: { weight: number | null; contributions: Record<string, number>; sleeves: { sleeve: string; run: string | null; trace?: Trace; note?: string }[] };
+  /**
+   * A tournament run: the symbol's path in its champion cell's run (`trace`; the record the tournament compares every
+   * cell with, as `runs` and `compare` show it), and every cell's run folder (as cells.json names it, relative to the
+   * tournament's folder; null when the cell left none) to trace another cell's run.
+   */
+  tournament?: { champion: string; run: string; trace: Trace; cells: { cell: string; outcome: string; run: string | null }[] };
   /** Found by discovery (`candidate`), or left out by it (`dropped`: the step, and why, with its evidence). */
   discovery?: { scanner: string; venue: string; as_of: string; candidate: Json | null; dropped?: { step: string; reason: string; [evidence: string]: unknown } };
   features?: Record<string, number | null>;
@@ -49,29 +57,30 @@ export function traceSymbol(folder: string, symbol: string): Trace {
   const manifest = runManifest(folder, readRunJson(folder, 'manifest.json'), 'Give the folder `pipeline-run` printed (runs/<name>/<run_id>), or a run id of a run under the runs root (--out).');
   const t: Trace = { symbol, run: manifest.run_id };
   if (manifest.config?.pipeline === 'meta') return traceMeta(folder, symbol, t);
+  if (manifest.config?.pipeline === 'tournament') return traceTournament(folder, symbol, t, manifest);
   const cands = readRunJson(folder, 'candidates.json');
-  if (cands) {
-    const c = (cands.candidates as Json[]).find((x) => x.symbol === symbol) ?? null;
-    if (!c) {
-      // Left out by a step of discovery: that step's record says why.
-      const funnel = (cands.funnel as { step: string; dropped?: Json[] }[] | undefined) ?? [];
-      for (const f of funnel) {
-        const d = f.dropped?.find((x) => x.symbol === symbol);
-        if (!d) continue;
-        const { symbol: _s, ...why } = d;
-        return { ...t, discovery: { scanner: cands.scanner, venue: cands.venue, as_of: cands.as_of, candidate: null, dropped: { step: f.step, reason: String(d.reason), ...why } } };
-      }
-      const known = (cands.candidates as Json[]).map((x) => x.symbol as string);
-      const seen = [...new Set([...known, ...funnel.flatMap((f) => (f.dropped ?? []).map((x) => x.symbol as string))])];
-      const guess = suggestionHint(symbol, seen, 'symbols', '');
-      throw inputError(
-        'SYMBOL_NOT_IN_RUN',
-        `${symbol} is not in the universe of run ${manifest.run_id}: discovery never saw it (${seen.length} symbols seen, ${known.length} candidates)`,
-        `${guess.startsWith('Did you mean') ? `${guess.split('?')[0]}? ` : ''}The symbols discovery saw are in ${join(folder, 'candidates.json')} (candidates, and each step's dropped list); \`pipeline-run lakehouse status\` lists what the lakehouse holds.`,
-      );
+  // No discovery to follow: an empty trace would read as "the run never saw it" for any symbol.
+  if (!cands) throw inputError('NOTHING_TO_TRACE', `run ${manifest.run_id} has nothing to trace ${symbol} through: ${whyNoDiscovery(manifest)}, so it wrote no candidates.json`);
+  const c = (cands.candidates as Json[]).find((x) => x.symbol === symbol) ?? null;
+  if (!c) {
+    // Left out by a step of discovery: that step's record says why.
+    const funnel = (cands.funnel as { step: string; dropped?: Json[] }[] | undefined) ?? [];
+    for (const f of funnel) {
+      const d = f.dropped?.find((x) => x.symbol === symbol);
+      if (!d) continue;
+      const { symbol: _s, ...why } = d;
+      return { ...t, discovery: { scanner: cands.scanner, venue: cands.venue, as_of: cands.as_of, candidate: null, dropped: { step: f.step, reason: String(d.reason), ...why } } };
     }
-    t.discovery = { scanner: cands.scanner, venue: cands.venue, as_of: cands.as_of, candidate: c };
+    const known = (cands.candidates as Json[]).map((x) => x.symbol as string);
+    const seen = [...new Set([...known, ...funnel.flatMap((f) => (f.dropped ?? []).map((x) => x.symbol as string))])];
+    const guess = suggestionHint(symbol, seen, 'symbols', '');
+    throw inputError(
+      'SYMBOL_NOT_IN_RUN',
+      `${symbol} is not in the universe of run ${manifest.run_id}: discovery never saw it (${seen.length} symbols seen, ${known.length} candidates)`,
+      `${guess.startsWith('Did you mean') ? `${guess.split('?')[0]}? ` : ''}The symbols discovery saw are in ${join(folder, 'candidates.json')} (candidates, and each step's dropped list); \`pipeline-run lakehouse status\` lists what the lakehouse holds.`,
+    );
   }
+  t.discovery = { scanner: cands.scanner, venue: cands.venue, as_of: cands.as_of, candidate: c };
   const feats = readRunJson(folder, 'features.json');
   if (feats) {
     const j = (feats.symbols as string[]).indexOf(symbol);
@@ -141,9 +150,52 @@ function traceMeta(folder: string, symbol: string, t: Trace): Trace {
     try {
       return { sleeve: s.name, run: s.run, trace: traceSymbol(dir, symbol) };
     } catch (err) {
-      return { sleeve: s.name, run: s.run, note: err instanceof Error && 'code' in err && err.code === 'SYMBOL_NOT_IN_RUN' ? 'not in its universe' : `unreadable: ${(err as Error).message}` };
+      const code = err instanceof Error && 'code' in err ? err.code : undefined;
+      return { sleeve: s.name, run: s.run, note: code === 'SYMBOL_NOT_IN_RUN' ? 'not in its universe' : code === 'NOTHING_TO_TRACE' ? `nothing to trace: ${(err as Error).message}` : `unreadable: ${(err as Error).message}` };
     }
   });
   if (!f && !sleeves.some((s) => s.trace)) throw inputError('SYMBOL_NOT_IN_RUN', `${symbol} is held by no sleeve of meta run ${t.run}`, suggestionHint(symbol, flat.map((x) => x.symbol), 'holdings', `The run's ${flat.length} holdings are listed in ${join(folder, 'weights.json')}, e.g. ${flat.slice(0, 5).map((x) => x.symbol).join(', ')}.`));
   return { ...t, meta: { weight: f?.weight ?? null, contributions: f?.sleeves ?? {}, sleeves } };
+}
+
+/** How a run that did not succeed ended: "failed in stage 'x' (CODE)". */
+function howItEnded(manifest: Json): string {
+  const error = manifest.error as { code?: unknown; stage?: unknown } | undefined;
+  return `${manifest.outcome === 'failed' ? 'failed' : `ended ${String(manifest.outcome)}`}${typeof error?.stage === 'string' ? ` in stage '${error.stage}'` : ''}${typeof error?.code === 'string' ? ` (${error.code})` : ''}`;
+}
+
+/** Why a run has no candidates.json: it failed or was stopped before discovery, or it has no ingestion stage. */
+function whyNoDiscovery(manifest: Json): string {
+  const stages = (Array.isArray(manifest.stages) ? manifest.stages : []) as { type?: unknown }[];
+  if (!stages.some((s) => s.type === 'ingestion')) return `its pipeline has no ingestion stage (stages: ${stages.map((s) => String(s.type)).join(', ') || 'none'})`;
+  if (manifest.outcome !== 'succeeded') return `it ${howItEnded(manifest)} before discovery`;
+  return 'its ingestion stage did not run';
+}
+
+/**
+ * A tournament run: the symbol's path in the champion cell's run, the record the tournament is about (its headline in
+ * `runs`, the record `compare` compares); every cell's run folder is listed to trace another one.
+ */
+function traceTournament(folder: string, symbol: string, t: Trace, manifest: Json): Trace {
+  const champion = manifest.config?.tournament?.champion;
+  // cells.json is written by the cells stage, even when the comparison after it failed; tournament.json by the comparison.
+  const listed = (readRunJson(folder, 'cells.json') as unknown) ?? readRunJson(folder, 'tournament.json')?.cells;
+  const cells = (Array.isArray(listed) ? listed : []) as { id?: unknown; outcome?: unknown; run?: unknown; error?: { code?: unknown } }[];
+  const rows = cells.filter((c) => typeof c.id === 'string').map((c) => ({ cell: c.id as string, outcome: typeof c.outcome === 'string' ? c.outcome : 'unknown', run: typeof c.run === 'string' ? c.run : null }));
+  if (!rows.length) throw inputError('NOTHING_TO_TRACE', `tournament run ${t.run} has nothing to trace ${symbol} through: it records no cells (${manifest.outcome === 'succeeded' ? 'no cells.json' : `it ${howItEnded(manifest)} before its cells ran`})`);
+  const cell = rows.find((c) => c.cell === champion);
+  const error = cells.find((c) => c.id === champion)?.error?.code;
+  if (typeof champion !== 'string' || !cell?.run)
+    throw inputError('NOTHING_TO_TRACE', `tournament run ${t.run} has nothing to trace ${symbol} through: a tournament's trace follows its champion cell, and ${typeof champion === 'string' ? `champion '${champion}' left no run folder (${cell?.outcome ?? 'not run'}${typeof error === 'string' ? `, ${error}` : ''})` : 'its manifest names no champion'}`, `cells.json in ${folder} lists every cell with its run folder; trace one of those.`);
+  const dir = resolve(folder, cell.run);
+  if (!existsSync(join(dir, 'manifest.json'))) throw inputError('NOTHING_TO_TRACE', `tournament run ${t.run} has nothing to trace ${symbol} through: its champion cell '${champion}''s run folder ${dir} is gone (pruned?)`, `cells.json in ${folder} lists every cell with its run folder; trace one of those.`);
+  let inner: Trace;
+  try {
+    inner = traceSymbol(dir, symbol);
+  } catch (err) {
+    // Said as the tournament's: the user asked about the tournament run, not about a cell they may not know of.
+    if (err instanceof FractalError && (err.code === 'SYMBOL_NOT_IN_RUN' || err.code === 'NOTHING_TO_TRACE')) throw inputError(err.code, `tournament run ${t.run} is traced through its champion cell '${champion}': ${err.message}`, err.hint);
+    throw err;
+  }
+  return { ...t, tournament: { champion, run: cell.run, trace: inner, cells: rows } };
 }

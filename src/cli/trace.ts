@@ -1,4 +1,5 @@
 /** `pipeline-run trace <run folder> <symbol> [--json]`: prints what the API's traceSymbol (src/api/trace.ts) reads back. */
+import { isAbsolute, join } from 'node:path';
 import type { Command } from 'commander';
 import { writeJson } from './shared.js';
 import { runFolderOf } from '../api/runs.js';
@@ -9,8 +10,22 @@ export { readRunJson, traceSymbol, type Json, type Trace } from '../api/trace.js
 
 const n = (x: unknown, d = 4) => (typeof x === 'number' ? (Number.isInteger(x) ? String(x) : x.toFixed(d)) : x === null || x === undefined ? '—' : String(x));
 
-export function formatTrace(t: Trace): string {
+/** The trace as text; `folder` (the run folder traced) names a tournament's cell runs by their whole path. */
+export function formatTrace(t: Trace, folder?: string): string {
   const out = [`${t.symbol} in run ${t.run}`];
+  if (t.tournament) {
+    const x = t.tournament;
+    const at = (run: string) => (folder && !isAbsolute(run) ? join(folder, run) : run);
+    const others = x.cells.filter((c) => c.cell !== x.champion);
+    out.push(`a tournament: followed in its champion cell ${x.champion}, the record it compares every cell with (${at(x.run)})`);
+    if (others.length) {
+      const w = Math.max(...others.map((c) => c.cell.length));
+      out.push('', `the other cells' runs (\`pipeline-run trace <folder> ${t.symbol}\` follows it in one):`);
+      for (const c of others) out.push(`  ${c.cell.padEnd(w)}  ${c.run ? at(c.run) : `no run folder (${c.outcome})`}`);
+    }
+    out.push('', `── champion cell ${x.champion}`, ...formatTrace(x.trace).trimEnd().split('\n').map((l) => (l ? `   ${l}` : '')));
+    return `${out.join('\n')}\n`;
+  }
   if (t.meta) {
     out.push('', `weight     ${t.meta.weight === null ? 'not held' : `${(t.meta.weight * 100).toFixed(2)}%`}${Object.keys(t.meta.contributions).length ? ` = ${Object.entries(t.meta.contributions).map(([s, c]) => `${s} ${(c * 100).toFixed(2)}%`).join(' + ')}` : ''}`);
     for (const s of t.meta.sleeves) {
@@ -49,14 +64,15 @@ export function formatTrace(t: Trace): string {
 export function registerTraceCommand(program: Command): void {
   program
     .command('trace')
-    .description("one symbol's path through a run's funnel: discovery, features, scores, cluster, filter verdicts, relaxation, atom, weight")
+    .description("one symbol's path through a run's funnel: discovery, features, scores, cluster, filter verdicts, relaxation, atom, weight (a meta run: in every sleeve; a tournament: in its champion cell)")
     .argument('<run>', 'a run folder (as printed by pipeline-run), or a run id under --out')
     .argument('<symbol>', 'the symbol')
     .option('--out <dir>', 'the runs root a run id is looked up in', 'runs')
     .option('--json', 'machine-readable output')
     .action((run: string, symbol: string, opts: { json?: boolean; out: string }) => {
-      const t = traceSymbol(runFolderOf(run, opts.out), symbol);
+      const folder = runFolderOf(run, opts.out);
+      const t = traceSymbol(folder, symbol);
       if (opts.json) writeJson(t);
-      else process.stdout.write(formatTrace(t));
+      else process.stdout.write(formatTrace(t, folder));
     });
 }

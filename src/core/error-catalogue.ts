@@ -36,6 +36,7 @@ export const ERRORS = {
   REUSE_CODE_CHANGED: { exit: 2, summary: "Fractal's code differs from the build that made the run to reuse", hint: 'Run in full once with this build; later runs can reuse it.' },
   NOT_A_RUN: { exit: 2, summary: '`trace` was given a folder that is not a run folder', hint: 'Give the folder `pipeline-run` printed, e.g. runs/<name>/<run_id>.' },
   SYMBOL_NOT_IN_RUN: { exit: 2, summary: '`trace` was asked for a symbol the run never saw' },
+  NOTHING_TO_TRACE: { exit: 2, summary: '`trace` was given a run with no discovery to follow: it wrote no candidates.json (it failed or was stopped before discovery, or its pipeline has no ingestion stage), or a tournament whose champion cell left no run folder', hint: '`pipeline-run runs` lists the runs with their outcome and error; trace a run that got past discovery.' },
 
   // ------------------------------------------------------------------ lakehouse
   LAKEHOUSE_MISSING: { exit: 2, summary: 'no lakehouse (registry.json) at the folder a command or run reads', hint: 'Fill it first: `pipeline-run lakehouse seed --synthetic`, `lakehouse import <csv>` or `lakehouse ingest --exchange ID`; or point --lakehouse / FRACTAL_LAKEHOUSE at it.' },
