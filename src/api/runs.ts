@@ -12,22 +12,23 @@ import { describeEvent, lastAuditEvent, partialRuns } from '../runs/run-folder.j
 import type { RunRow, RunsIndex } from './types.js';
 import { headlineMetrics } from '../runs/headline.js';
 
-/** A run id as run folders are named: the second it started (UTC) and 6 hex digits. */
-const RUN_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
-
 /**
- * The folder a command's run argument names: a path as given; a bare run id (`20261201T052010Z-824f4e`) found under
- * the runs root `out` (runs/<pipeline>/<id>, or its `.failed` folder) when exactly one pipeline there has it. Anything
- * else comes back resolved, for the reader to report (NOT_A_RUN).
+ * The folder a command's run argument names: a path that exists, as given; a bare word (a run id,
+ * `20261201T052010Z-824f4e`, or `<run_id>.failed`) is looked up under the runs root `out` (runs/<pipeline>/<id>, or its
+ * `.failed` folder): RUN_NOT_FOUND when no pipeline there has it, RUN_AMBIGUOUS (naming each) when several do. A path
+ * that does not exist comes back resolved, for the reader to report (NOT_A_RUN).
  */
 export function runFolderOf(arg: string, out = 'runs'): string {
-  if (existsSync(arg) || !RUN_ID.test(arg) || !existsSync(out)) return resolve(arg);
+  if (existsSync(arg) || /[\\/]/.test(arg)) return resolve(arg);
   const found: string[] = [];
-  for (const e of readdirSync(out, { withFileTypes: true })) {
+  const names = arg.endsWith('.failed') ? [arg] : [arg, `${arg}.failed`];
+  for (const e of existsSync(out) ? readdirSync(out, { withFileTypes: true }) : []) {
     if (!e.isDirectory() || e.name.startsWith('.')) continue;
-    for (const name of [arg, `${arg}.failed`]) if (existsSync(join(out, e.name, name, 'manifest.json'))) found.push(join(out, e.name, name));
+    for (const name of names) if (existsSync(join(out, e.name, name))) found.push(join(out, e.name, name));
   }
-  return resolve(found.length === 1 ? found[0]! : arg);
+  if (found.length > 1) throw inputError('RUN_AMBIGUOUS', `run id '${arg}' is ambiguous: matches ${found.sort(byCodeUnit).join(', ')}`);
+  if (!found.length) throw inputError('RUN_NOT_FOUND', `no run '${arg}' under ${out}${existsSync(out) ? '' : ` (there is no folder ${out})`}`);
+  return resolve(found[0]!);
 }
 
 export function collectRuns(root: string): RunRow[] {

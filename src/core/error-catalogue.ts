@@ -36,6 +36,8 @@ export const ERRORS = {
   REUSE_CODE_CHANGED: { exit: 2, summary: "Fractal's code differs from the build that made the run to reuse", hint: 'Run in full once with this build; later runs can reuse it.' },
   NOT_A_RUN: { exit: 2, summary: '`trace` was given a folder that is not a run folder', hint: 'Give the folder `pipeline-run` printed, e.g. runs/<name>/<run_id>.' },
   SYMBOL_NOT_IN_RUN: { exit: 2, summary: '`trace` was asked for a symbol the run never saw' },
+  RUN_NOT_FOUND: { exit: 2, summary: '`trace` or `compare` names a run that is no folder and no run id (or `<run_id>.failed`) of a run under --out', hint: 'Give the run folder `pipeline-run` printed, or a run id with the --out it is under; `pipeline-run runs --out <dir>` lists them.' },
+  RUN_AMBIGUOUS: { exit: 2, summary: '`trace` or `compare` names a run id that runs of more than one pipeline under --out have (each is named)', hint: 'Give the run folder instead (<out>/<name>/<run_id>).' },
   NOTHING_TO_TRACE: { exit: 2, summary: '`trace` was given a run with no discovery to follow: it wrote no candidates.json (it failed or was stopped before discovery, or its pipeline has no ingestion stage), or a tournament whose champion cell left no run folder', hint: '`pipeline-run runs` lists the runs with their outcome and error; trace a run that got past discovery.' },
 
   // ------------------------------------------------------------------ lakehouse

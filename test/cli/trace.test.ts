@@ -126,9 +126,8 @@ test('a run id stands for its folder under the runs root (--out), for trace and 
   const compared = cli(['compare', id, run, '--json', '--out', join(tmp, 'runs')]);
   expect(compared.code).toBe(0);
   expect(JSON.parse(compared.stdout).a.folder).toBe(run);
-  // An id no run has: NOT_A_RUN, saying that an id is looked up under --out.
+  // An id no run has: RUN_NOT_FOUND, saying where it was looked up.
   const none = cli(['trace', '20200101T000000Z-abcdef', 'LUNAUSDT', '--out', join(tmp, 'runs')]);
   expect(none.code).toBe(2);
-  expect(none.stderr).toContain('NOT_A_RUN');
-  expect(none.stderr).toContain('a run id of a run under the runs root (--out)');
+  expect(none.stderr).toContain(`error RUN_NOT_FOUND: no run '20200101T000000Z-abcdef' under ${join(tmp, 'runs')}`);
 });
