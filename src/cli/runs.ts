@@ -2,11 +2,14 @@
  * `pipeline-run runs [--out DIR] [--prune] [--json]`: the runs index (index.md, index.html), written by the API's
  * writeRunsIndex (src/api/runs.ts); `--prune` is pruneRuns, `--json` prints listRuns.
  */
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { listRuns, pruneRuns, writeRunsIndex } from '../api/runs.js';
 import { writeJson } from './shared.js';
 import { inputError } from '../core/errors.js';
+
+/** A run folder as the other commands print it: under --out as given (absolute when --out is). */
+const shown = (out: string, folder: string) => join(out, relative(resolve(out), folder));
 
 export function registerRunsCommand(program: Command): void {
   program
@@ -24,7 +27,7 @@ export function registerRunsCommand(program: Command): void {
       if (opts.keep !== undefined && !opts.prune) throw inputError('CLI_BAD_OPTION', '--keep goes with --prune: `runs --prune --keep N`');
       if (opts.prune) {
         const gone = pruneRuns(opts.out, opts.keep !== undefined ? { keep: opts.keep } : {});
-        for (const r of gone) process.stderr.write(`removed ${r.outcome === 'interrupted' ? 'interrupted' : `older (${r.outcome})`} run ${relative(process.cwd(), r.folder) || r.folder}${r.outcome === 'interrupted' ? ` (${r.error})` : ''}\n`);
+        for (const r of gone) process.stderr.write(`removed ${r.outcome === 'interrupted' ? 'interrupted' : `older (${r.outcome})`} run ${shown(opts.out, r.folder)}${r.outcome === 'interrupted' ? ` (${r.error})` : ''}\n`);
         process.stderr.write(`${gone.length} run(s) removed\n`);
       }
       if (opts.json) {
@@ -35,7 +38,7 @@ export function registerRunsCommand(program: Command): void {
       const { rows } = await writeRunsIndex(opts.out);
       process.stdout.write(`${join(opts.out, 'index.html')}\n`);
       for (const r of rows.filter((x) => x.outcome === 'interrupted' || x.outcome === 'running' || x.outcome === 'unknown'))
-        process.stderr.write(`${r.outcome}: ${relative(process.cwd(), r.folder) || r.folder} (${r.error})\n`);
+        process.stderr.write(`${r.outcome}: ${shown(opts.out, r.folder)} (${r.error})\n`);
       const interrupted = rows.filter((r) => r.outcome === 'interrupted').length;
       process.stderr.write(`${rows.length} run(s) indexed${interrupted ? `, ${interrupted} interrupted (\`runs --prune\` removes them)` : ''}\n`);
     });

@@ -180,7 +180,7 @@ describe('4. a run killed mid-backtest is listed, marked by a later run, pruned 
     const row = JSON.parse(listed.stdout).find((x: { run_id: string }) => x.run_id === runId);
     expect(row).toMatchObject({ outcome: 'interrupted', last_event: { stage: 'backtest', event: 'stage_started' } });
     const text = run(['runs', '--out', out]);
-    expect(text.stderr).toContain(`interrupted: ${join('killed', 'demo', partial)} (last event: backtest: stage_started at `);
+    expect(text.stderr).toContain(`interrupted: ${join(out, 'demo', partial)} (last event: backtest: stage_started at `);
     expect(text.stderr).toContain('1 interrupted (`runs --prune` removes them)');
     expect(lines(join(out, 'index.md'))).toContain(`| demo | [${runId}](demo/${partial}/audit.jsonl) | interrupted |`);
 
@@ -202,7 +202,7 @@ describe('4. a run killed mid-backtest is listed, marked by a later run, pruned 
     expect(done.code).toBe(0);
     const p = run(['runs', '--out', out, '--prune']);
     expect(p.code).toBe(0);
-    expect(p.stderr).toContain(`removed interrupted run ${join('pruned', 'demo', partial)} (last event: backtest: stage_started at `);
+    expect(p.stderr).toContain(`removed interrupted run ${join(out, 'demo', partial)} (last event: backtest: stage_started at `);
     expect(p.stderr).toContain('1 run(s) removed');
     expect(readdirSync(join(out, 'demo'))).toEqual([]);
     expect(readdirSync(join(root, 'other', 'demo')).length).toBe(1);
