@@ -332,7 +332,8 @@ function summaryLine(c: Comparison): string {
   const cagr = c.metrics.find((m) => m.metric === 'cagr');
   const effect = sharpe?.difference !== null && sharpe?.difference !== undefined ? `; Sharpe ${fix(sharpe.a)} → ${fix(sharpe.b)}${cagr && cagr.difference !== null ? `, CAGR ${pct(cagr.a)} → ${pct(cagr.b)}` : ''}` : '';
   const t = c.tournament;
-  const search = t?.a && t?.b ? `; best cell ${t.a.best ?? '—'} → ${t.b.best ?? '—'}, PBO ${fix(t.a.pbo)} → ${fix(t.b.pbo)}` : '';
+  const best = t?.a && t?.b ? (t.a.best === t.b.best ? `${t.a.best ?? '—'} (unchanged)` : `${t.a.best ?? '—'} → ${t.b.best ?? '—'}`) : '';
+  const search = t?.a && t?.b ? `; best cell ${best}, PBO ${fix(t.a.pbo)} → ${fix(t.b.pbo)}` : '';
   return `${what.length ? `Changed: ${what.join(', ')}` : 'Same config, data and code'}${effect}${search}.`;
 }
 

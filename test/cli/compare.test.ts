@@ -190,7 +190,11 @@ cells: { id: "{engine}_{step_size}" }
     });
   }
   const md = cli(['compare', a.folder, b.folder]).stdout;
-  expect(md).toContain(`best cell ${c.tournament.a.best} → ${c.tournament.b.best}, PBO `);
+  expect(md).toContain(c.tournament.a.best === c.tournament.b.best ? `best cell ${c.tournament.a.best} (unchanged), PBO ` : `best cell ${c.tournament.a.best} → ${c.tournament.b.best}, PBO `);
+  // A tournament against itself: the best cell did not change, and the summary says so rather than `x → x`.
+  const same = cli(['compare', b.folder, b.folder]).stdout;
+  expect(same).toContain(`; best cell ${c.tournament.b.best} (unchanged), PBO `);
+  expect(same).not.toContain(`best cell ${c.tournament.b.best} → `);
   expect(md).toContain('## Tournament (the search over cells');
   expect(md).toMatch(/\| PBO \| [0-9.]+ \| [0-9.]+ \|/);
   expect(md).toContain('## Metrics (out of sample: champion cell inverse_vol_30 record of A, champion cell inverse_vol_30 record of B)');
