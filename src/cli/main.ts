@@ -59,6 +59,18 @@ async function refuseMistypedCommand(word: string): Promise<void> {
   if (meant) throw inputError('USAGE', `unknown command '${word}'`, `Did you mean '${meant}'? Commands: ${COMMANDS.join(', ')}; a pipeline file runs as \`pipeline-run <file>\`.`);
 }
 
+/**
+ * `pipeline-run help nosuch`: Commander would print the general help and exit 0; an unknown command is a usage error
+ * (USAGE, exit 2) naming the known ones, as a mistyped command is.
+ */
+async function refuseHelpForUnknownCommand(args: string[]): Promise<void> {
+  const [first, topic] = args.filter((a) => !a.startsWith('-'));
+  if (first !== 'help' || topic === undefined || COMMANDS.includes(topic)) return;
+  const { didYouMean } = await import('../config/diagnostics.js');
+  const meant = didYouMean(topic, COMMANDS);
+  throw inputError('USAGE', `unknown command '${topic}'`, `${meant ? `Did you mean '${meant}'? ` : ''}Commands: ${COMMANDS.join(', ')}.`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug') || process.env.FRACTAL_DEBUG === '1';
   setDebug(debug);
@@ -74,6 +86,7 @@ export async function main(argv: string[]): Promise<number> {
   const args = first !== undefined && !COMMANDS.includes(first) && onlyGlobalFlagsBefore ? [...argv.slice(0, lead), 'run', ...argv.slice(lead)] : argv;
   try {
     if (args !== argv) await refuseMistypedCommand(first!);
+    await refuseHelpForUnknownCommand(args);
     const program = await buildProgram(args);
     process.exitCode = 0;
     await program.parseAsync(args, { from: 'user' });

@@ -98,6 +98,22 @@ describe('a mistyped command', () => {
     expect(JSON.parse(json.stdout).error).toMatchObject({ code: 'USAGE', exit_code: 2 });
   });
 
+  test('`help` of an unknown command is a usage error naming the commands (exit 2), not the general help', () => {
+    for (const [typed, meant] of [['nosuch', null], ['tracee', 'trace']] as const) {
+      const r = cli(['help', typed]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`error USAGE: unknown command '${typed}'\n  hint: ${meant ? `Did you mean '${meant}'? ` : ''}Commands: run, validate, plan, plugins, schema, docs, lakehouse, runs, trace, compare, worker, queue, help.`);
+    }
+    const json = cli(['help', 'nosuch', '--json']);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout).error).toMatchObject({ code: 'USAGE', exit_code: 2, message: "unknown command 'nosuch'" });
+    // A known command's help is still its help.
+    const known = cli(['help', 'trace']);
+    expect(known.code).toBe(0);
+    expect(known.stdout).toContain('Usage: pipeline-run trace [options] <run> <symbol>');
+  });
+
   test('a word far from every command is still a file to run; a folder is pointed at validate', () => {
     expect(cli(['nosuch']).stderr).toContain('FILE_NOT_FOUND');
     const folder = cli(['pipelines']);
