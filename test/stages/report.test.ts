@@ -258,3 +258,21 @@ test('the vetoes table says what became of each vetoed symbol: left out, or over
   // This run's HTR loop forced representatives (stage 3) and filled by the balanced fallback (stage 4).
   expect([...reasons].sort()).toEqual(['fallback', 'representative']);
 });
+
+test('data health is labelled as the files are now when the run is as of an earlier date; a run to the data end is not', async () => {
+  const html = readFileSync(join(folder, 'report.html'), 'utf8');
+  expect(html).toContain('<h2>Data health</h2>');
+  expect(html).not.toContain("run past this run's as-of date");
+  // The same pipeline as of 90 days before the data's end.
+  const last = JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8')).backtest.last as string;
+  const asOf = new Date(Date.parse(last) - 90 * 86_400_000).toISOString().slice(0, 10);
+  const source = readFileSync(join(tmp, 'r.yaml'), 'utf8').replace('lookback_days: 120 }', `lookback_days: 120, as_of: "${asOf}" }`);
+  expect(source).toContain(asOf);
+  const file = join(tmp, 'r-earlier.yaml');
+  writeFileSync(file, source);
+  const v = await validateFile(file, { registry: builtinRegistry() });
+  expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  const s = await runPipeline(v, { outRoot: join(tmp, 'runs'), lakehousePath: join(tmp, 'none') });
+  expect(s.error).toBeUndefined();
+  expect(readFileSync(join(s.folder, 'report.html'), 'utf8')).toContain(`As the lakehouse's files are now, which run past this run's as-of date (${asOf})`);
+});

@@ -149,9 +149,14 @@ export async function renderHtmlReport(ctx: AnyContext, p: HtmlParams, env: Stag
 
   if (sel.raw_pool?.length) {
     const degraded = sel.raw_pool.filter((c) => c.metadata?.status === 'DEGRADED');
+    // The status is the lakehouse's, judged on its files as they are now: a run as of an earlier date is told so, as
+    // a finding may be dated after its as-of date (data it never read).
+    const asOf = sel.as_of !== undefined ? isoFromDay(sel.as_of) : undefined;
+    const later = asOf !== undefined && sel.raw_pool.some((c) => typeof c.metadata?.last_date === 'string' && (c.metadata.last_date as string) > asOf);
+    const laterNote = later ? `<p class="muted">As the lakehouse's files are now, which run past this run's as-of date (${esc(asOf!)}): a finding may be dated after it; the decisions read nothing after it.</p>` : '';
     sections.push(`<h2>Data health</h2><p>${sel.raw_pool.length - degraded.length} of ${sel.raw_pool.length} inputs STABLE${degraded.length ? `; ${degraded.length} DEGRADED:` : '.'}</p>${
       degraded.length ? `<table><tr><th>symbol</th><th>reasons</th></tr>${degraded.map((c) => `<tr><td>${esc(c.symbol)}</td><td>${esc(((c.metadata?.reasons as string[]) ?? []).join('; '))}</td></tr>`).join('')}</table>` : ''
-    }`);
+    }${laterNote}`);
   }
 
   const stages = env.pipeline.stages.map((s) => `<tr><td>${esc(s.type)}</td><td class="num">${s.ms === undefined ? '—' : `${s.ms.toFixed(0)} ms`}</td></tr>`).join('');
