@@ -128,6 +128,11 @@ export const ERRORS = {
   CHALLENGER_CALENDAR: { exit: 1, summary: "a challenger ranker's decisions were held on another calendar than the champion's (a bug)" },
   LOOKAHEAD: { exit: 1, summary: 'a decision saw data after its own date (a bug: the run is refused rather than reported)' },
   NO_HEALTHY_SLEEVES: { exit: 1, summary: 'every sleeve of a meta pipeline failed or was vetoed' },
+  SLEEVE_FAILED: {
+    exit: 1,
+    summary: "a meta's sleeve failed, or gave no out-of-sample returns: the meta fails rather than drop the sleeve from every day of its record",
+    hint: "Fix the sleeve's run (its failed folder, named in the message, says why). Or set meta_returns' on_sleeve_failure: leave_out to leave such sleeves out of every day of the record, flagged in the report: a failure that later data caused then changes earlier days.",
+  },
   NO_COMMON_HISTORY: { exit: 1, summary: "the sleeves' out-of-sample returns share fewer than two days", hint: "Use join: outer, or give the sleeves' backtests overlapping periods." },
   STABLE_SUM_GATE: { exit: 1, summary: 'flattened weights do not sum to the target exposure' },
   TREE_MISMATCH: { exit: 1, summary: 'the weight tree and the flattened weights disagree' },

@@ -1,10 +1,12 @@
 /**
  * meta_returns: runs every sleeve (a selection pipeline with a backtest, or a meta pipeline), or takes its
  * unchanged result from the cache, and aligns their out-of-sample daily returns. A sleeve whose run fails (or
- * yields no out-of-sample returns) is left out and recorded, and the rest go on. Nothing here looks at the whole
- * history to judge a sleeve: `health_threshold` is applied by meta_optimize at each meta rebalance, on the days
- * up to it, and a sleeve whose record went to zero stays in until that day (leaving it out altogether would be
- * survivorship bias).
+ * yields no out-of-sample returns) fails the meta (SLEEVE_FAILED), naming every such sleeve: leaving it out would
+ * drop it from every day of the record, the days before whatever made it fail too, so data appended after a day
+ * could change that day (look-ahead). `on_sleeve_failure: leave_out` leaves such sleeves out and records it (the
+ * report flags it). Nothing else here looks at the whole history to judge a sleeve: `health_threshold` is applied
+ * by meta_optimize at each meta rebalance, on the days up to it, and a sleeve whose record went to zero stays in
+ * until that day (leaving it out altogether would be survivorship bias).
  */
 import type { MetaContext, SleeveResult } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
@@ -20,6 +22,7 @@ const PARAMS = params({
   join: oneOfStr(['inner', 'outer'] as const, "Calendar of the sleeves' returns: 'inner' the days all have, 'outer' every day any has (missing days are flat).", 'inner'),
   health_threshold: fraction("Least fraction of a meta rebalance's train window a sleeve must have returns on to be allocated then (bites with join: outer).", 0.75),
   workers: int('Sleeves run at once on worker threads; one per core when omitted, 1 runs them in turn.', undefined, { min: 1 }),
+  on_sleeve_failure: oneOfStr(['fail', 'leave_out'] as const, "A sleeve whose run fails or yields no out-of-sample returns: 'fail' fails the meta, naming it (the record never changes its past because later data broke a sleeve); 'leave_out' leaves it out of every day of the record and goes on (a judgement on the whole history, flagged in the report).", 'fail'),
 });
 export type MetaReturnsParams = Static<typeof PARAMS>;
 
@@ -40,6 +43,8 @@ export class MetaReturnsStage implements Stage<MetaContext, MetaReturnsParams> {
     // Keyed by sleeve names users choose: objects without a prototype (a sleeve may be called `constructor`).
     const results = dict<SleeveResult>();
     const vetoed = dict<string>();
+    /** Each sleeve whose run failed or gave no returns, in words (on_sleeve_failure). */
+    const failures: string[] = [];
     const children = env.pipeline.config.sleeves ?? ctx.sleeves;
     const keys = dict<{ key: string; data_hash: string }>();
     const toRun: string[] = [];
@@ -74,12 +79,14 @@ export class MetaReturnsStage implements Stage<MetaContext, MetaReturnsParams> {
       if (!run) continue;
       const rel = run.folder.startsWith(env.runDir) ? run.folder.slice(env.runDir.length + 1) : run.folder;
       if (run.outcome !== 'succeeded') {
+        failures.push(`${s.name}: its run failed in stage '${run.error?.stage}' [${run.error?.code}] ${run.error?.message} (${rel})`);
         vetoed[s.name] = `run failed in stage '${run.error?.stage}': ${run.error?.message}`;
         env.audit.event('meta_returns', 'sleeve_failed', { sleeve: s.name, run: rel, error: run.error });
         env.log(`sleeve ${s.name}: failed (${run.error?.message}); left out`);
         continue;
       }
       if (!run.result) {
+        failures.push(`${s.name}: its run produced no out-of-sample returns (${rel})`);
         vetoed[s.name] = 'the run produced no out-of-sample returns';
         env.audit.event('meta_returns', 'sleeve_failed', { sleeve: s.name, run: rel, error: vetoed[s.name] });
         continue;
@@ -91,6 +98,7 @@ export class MetaReturnsStage implements Stage<MetaContext, MetaReturnsParams> {
       if (keys[s.name] && run.config_hash === s.config_hash && run.data_hash === keys[s.name].data_hash) writeCached(this.childRuns.runsRoot, keys[s.name].key, { ...r, run: `${env.finalRunDir}/${rel}` });
     }
     env.progress('sleeves', children.length, children.length);
+    if (failures.length && p.on_sleeve_failure === 'fail') throw runError('SLEEVE_FAILED', `${failures.length === 1 ? 'a sleeve' : `${failures.length} sleeves`} of the meta failed: ${failures.join('; ')}`);
 
     // Health (reported; the gate itself is per meta rebalance, in meta_optimize): the share of the sleeves'
     // common calendar (every day any sleeve has) each sleeve has a return on.

@@ -174,6 +174,34 @@ describe('a sleeve whose policy lets nothing through on the appended days', () =
   }, 240_000);
 });
 
+describe('a sleeve whose run fails on the appended days', () => {
+  // From FAIL on, a hard filter (test/stages/fixtures/cash/plugins.js fail_from) throws in the short sleeve: its run
+  // fails on the full data. Leaving it out would drop it from every day of the meta, the days before the cut too.
+  const FAIL = '2025-01-20';
+  beforeAll(() => {
+    copyFileSync(join(REPO_DIR, 'test', 'stages', 'fixtures', 'cash', 'plugins.js'), join(tmp, 'cash-plugins.js'));
+    const short = readFileSync(join(REPO_DIR, 'pipelines', 'crypto_short.yaml'), 'utf8');
+    const filters = 'filters: [darwinian, tail_risk]';
+    expect(short).toContain(filters);
+    writeFileSync(join(tmp, 'short_failing.yaml'), short.replace('name: crypto_short\n', 'name: short_failing\nplugins: [./cash-plugins.js]\n').replace(filters, `filters: [darwinian, tail_risk, { name: fail_from, params: { from: "${FAIL}" } }]`));
+    writeFileSync(
+      join(tmp, 'meta_failing.yaml'),
+      'pipeline: meta\nversion: "4.0"\nname: meta_failing\nsleeves:\n  - { name: long, pipeline: ./crypto_long.yaml }\n  - { name: short, pipeline: ./short_failing.yaml }\nstages:\n  - type: meta_returns\n    params: { join: inner }\n  - type: meta_optimize\n    params: { engine: risk_parity }\n  - type: meta_flatten\n',
+    );
+  });
+
+  test('fails the meta (SLEEVE_FAILED) on the full data, where the cut data succeed: no earlier day changes silently', async () => {
+    const cut = await run('meta_failing.yaml', 'cut', { out: 'runs-failing', noCache: true });
+    expect(cut.outcome).toBe('succeeded');
+    const v = await validateFile(join(tmp, 'meta_failing.yaml'), { registry: builtinRegistry() });
+    const full = await runPipeline(v, { outRoot: join(tmp, 'runs-failing'), lakehousePath: lakehouse('full'), noCache: true });
+    expect(full.outcome).toBe('failed');
+    expect(full.error).toMatchObject({ code: 'SLEEVE_FAILED', stage: 'meta_returns' });
+    expect(full.error!.message).toMatch(/^a sleeve of the meta failed: short: its run failed in stage 'policy' \[PLUGIN_FAILED\] /);
+    expect(existsSync(join(full.folder, 'returns.arrow'))).toBe(false);
+  });
+});
+
 describe('nested_meta.yaml: the same bytes cached or not, on one worker or two', () => {
   const JSON_ARTIFACTS = ['weights.json', 'meta_weights.json', 'cluster_tree.json', 'meta_rebalances.json', 'metrics.json', 'sleeves.json'];
   const BINARY = ['returns.arrow', 'equity.arrow', 'weights.arrow'];

@@ -112,10 +112,26 @@ test('a sleeve whose caps no universe could fill refuses the meta before anythin
   expect(existsSync(join(tmp, 'runs', 'refused'))).toBe(false);
 });
 
-test('a failing sleeve is left out and recorded; the rest completes', async () => {
-  // Caps of 5% on a venue of 49 symbols pass the preflight; the dozen winners the policy leaves cannot hold 100%.
-  writeFileSync(join(tmp, 'broken.yaml'), readFileSync(join(tmp, 'crypto_long.yaml'), 'utf8').replace('name: crypto_long', 'name: broken').replace('{ engine: hrp, fallback: [equal_weight] }', '{ engine: hrp, bounds: [0, 0.05] }'));
-  writeFileSync(join(tmp, 'degrade.yaml'), 'pipeline: meta\nversion: "4.0"\nname: degrade\nsleeves:\n  - { name: good, pipeline: ./crypto_long.yaml }\n  - { name: bad, pipeline: ./broken.yaml }\nstages:\n  - type: meta_returns\n  - type: meta_optimize\n  - type: meta_flatten\n  - type: report\n');
+/** A sleeve that fails at run time: caps of 5% on a venue of 49 symbols pass the preflight; the dozen winners the
+ *  policy leaves cannot hold 100%. */
+const writeBroken = () => writeFileSync(join(tmp, 'broken.yaml'), readFileSync(join(tmp, 'crypto_long.yaml'), 'utf8').replace('name: crypto_long', 'name: broken').replace('{ engine: hrp, fallback: [equal_weight] }', '{ engine: hrp, bounds: [0, 0.05] }'));
+
+test('a failing sleeve fails the meta (SLEEVE_FAILED, exit 1), naming it, its error and its failed run', async () => {
+  writeBroken();
+  writeFileSync(join(tmp, 'strict.yaml'), 'pipeline: meta\nversion: "4.0"\nname: strict\nsleeves:\n  - { name: good, pipeline: ./crypto_long.yaml }\n  - { name: bad, pipeline: ./broken.yaml }\nstages:\n  - type: meta_returns\n  - type: meta_optimize\n  - type: meta_flatten\n');
+  const s = await run('strict.yaml');
+  expect(s.outcome).toBe('failed');
+  expect(s.error).toMatchObject({ code: 'SLEEVE_FAILED', stage: 'meta_returns', exit_code: 1 });
+  expect(s.error!.message).toMatch(/^a sleeve of the meta failed: bad: its run failed in stage 'allocation' \[CAPS_BELOW_BUDGET\] .+ \(sleeves\/broken\/[^)]+\)$/);
+  expect(s.error!.hint).toContain('on_sleeve_failure: leave_out');
+  // The failed sleeve's run is kept, where the message says.
+  const rel = /\((sleeves\/broken\/[^)]+)\)$/.exec(s.error!.message)![1];
+  expect(existsSync(join(s.folder, rel, 'manifest.json'))).toBe(true);
+});
+
+test('on_sleeve_failure: leave_out leaves a failing sleeve out and records it; the rest completes', async () => {
+  writeBroken();
+  writeFileSync(join(tmp, 'degrade.yaml'), 'pipeline: meta\nversion: "4.0"\nname: degrade\nsleeves:\n  - { name: good, pipeline: ./crypto_long.yaml }\n  - { name: bad, pipeline: ./broken.yaml }\nstages:\n  - type: meta_returns\n    params: { on_sleeve_failure: leave_out }\n  - type: meta_optimize\n  - type: meta_flatten\n  - type: report\n');
   const s = await run('degrade.yaml');
   expect(s.outcome).toBe('succeeded');
   const failed = events(s.folder).find((e) => e.event === 'sleeve_failed');
