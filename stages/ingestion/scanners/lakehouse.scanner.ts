@@ -14,7 +14,7 @@ import { barSpan, barsUpTo, barsUpToIn, calendarOffset, discover, freshAt, LIQUI
 
 /** The discovery params, shared with the synthetic scanner (which stages a market and then discovers the same way). */
 export const DISCOVERY_PARAMS = {
-  venue: str('Only this venue (e.g. binance_spot); when omitted and several remain, the spot venue with the most symbols.'),
+  venue: str("Only this venue (e.g. binance_spot). When omitted: the lakehouse's only venue, else its only spot venue beside perpetual ones (a spot venue added later then takes over: name the venue of a pipeline you backtest); several spot venues must be named."),
   asset_types: typed<('spot' | 'perp' | 'equity' | 'etf')[] | undefined>({ type: 'array', items: { type: 'string', enum: ['spot', 'perp', 'equity', 'etf'] }, uniqueItems: true, description: 'Asset types to keep; all when omitted.' }),
   min_volume_spot: num('24h quote-volume floor for spot, USD.', 20_000_000, { min: 0 }),
   min_volume_perp: num('24h quote-volume floor for perpetuals, USD.', 50_000_000, { min: 0 }),
