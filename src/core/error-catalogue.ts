@@ -85,6 +85,7 @@ export const ERRORS = {
   BACKTEST_TOO_SHORT: { exit: 2, summary: 'train_window leaves no day to test in the data', hint: 'Lower train_window (a profile such as development does) or load more history.' },
   SIMULATOR_NEEDS_BARS: { exit: 2, summary: "meta_optimize names an order-level simulator, which needs bars; a meta pipeline holds its sleeves' return streams", hint: "Use simulator: vectorized in meta_optimize (a sleeve's own backtest may use event_driven)." },
   UNKNOWN_SYMBOL: { exit: 2, summary: 'a param names a symbol that is not in the universe (symbol_bounds, budgets, a benchmark)' },
+  BENCHMARK_NO_HISTORY: { exit: 2, summary: "market_neutral's benchmark has too few returns in a decision's window to give the assets' betas (fewer than 2, none that vary, or fewer than 2 days shared with an asset); the message names the benchmark and the window", hint: 'A backtest holds cash on such a date (before the benchmark lists); for a single decision, move as_of or lookback_days to where the benchmark has history, or name a benchmark listed earlier.' },
 
   // ------------------------------------------------------------------ allocation constraints (exit 2: the params cannot be met)
   BAD_BOUNDS: { exit: 2, summary: "a symbol's lower bound is above its upper bound" },

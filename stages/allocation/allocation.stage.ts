@@ -42,7 +42,8 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
     reads: ['atoms', 'winners', 'clusters', 'scores', 'regime'],
     provides: ['weights'],
     // A date on which the policy let nothing through, or none of its winners has two returns to allocate on.
-    cashOn: { NO_WINNERS: 'no winners', EMPTY_UNIVERSE: 'no winner with two returns' },
+    // A date before market_neutral's benchmark has returns to estimate betas on (not listed yet) holds cash too.
+    cashOn: { NO_WINNERS: 'no winners', EMPTY_UNIVERSE: 'no winner with two returns', BENCHMARK_NO_HISTORY: 'benchmark without history' },
     params: PARAMS,
   };
 
@@ -185,17 +186,32 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
       const src = ctx.returns ?? data;
       const b = src.symbols.indexOf(mn.benchmark);
       if (b < 0) throw inputError('UNKNOWN_SYMBOL', `allocation.market_neutral.benchmark '${mn.benchmark}' is not in the returns`, undefined, { param: ['market_neutral', 'benchmark'] });
-      const betas = new Float64Array(n);
       const ST = src.dates.length;
       const bench = src.values.subarray(b * ST, (b + 1) * ST);
+      // A beta needs the benchmark's variance and its covariance with the asset: a benchmark not yet listed for
+      // most of the window (a backtest's first decisions) has fewer than two returns, and its NaN beta would make
+      // every engine's weights "break a constraint by NaN". Said as what it is, with the window.
+      const window = ST ? `${isoFromDay(src.dates[0]!)} to ${isoFromDay(src.dates[ST - 1]!)}` : 'an empty window';
+      const noHistory = (why: string) =>
+        inputError('BENCHMARK_NO_HISTORY', `allocation.market_neutral.benchmark '${mn.benchmark}' ${why} in the decision's window (${window}, ${ST} days): no beta can be estimated`, undefined, { param: ['market_neutral', 'benchmark'], details: { benchmark: mn.benchmark, window_start: ST ? isoFromDay(src.dates[0]!) : null, window_end: ST ? isoFromDay(src.dates[ST - 1]!) : null } });
+      let benchDays = 0;
+      for (let t = 0; t < ST; t++) if (bench[t] === bench[t]) benchDays++;
+      if (benchDays < 2) throw noHistory(`has ${benchDays} return${benchDays === 1 ? '' : 's'} (at least 2 are needed)`);
+      const betas = new Float64Array(n);
       symbols.forEach((s, i) => {
         const j = src === data ? keep[i]! : src.symbols.indexOf(physical(s));
-        const sign = useAtoms && atomById.get(s)?.direction === 'SHORT' ? -1 : 1;
+        // A SHORT atom's beta is its symbol's, negated (the atoms' own returns, when they are all there is, are signed).
+        const sign = src !== data && useAtoms && atomById.get(s)?.direction === 'SHORT' ? -1 : 1;
+        const col = src.values.subarray(j * ST, (j + 1) * ST);
+        let common = 0;
+        for (let t = 0; t < ST; t++) if (col[t] === col[t] && bench[t] === bench[t]) common++;
+        if (common < 2) throw noHistory(`shares ${common} day${common === 1 ? '' : 's'} of returns with ${physical(s)} (at least 2 are needed)`);
         const pair = new Float64Array(2 * ST);
-        pair.set(src.values.subarray(j * ST, (j + 1) * ST), 0);
+        pair.set(col, 0);
         pair.set(bench, ST);
         const c = estimateCovariance({ values: pair, nSymbols: 2, nDays: ST }, { estimator: 'sample', missing: 'pairwise' }).cov;
-        betas[i] = src === data || !useAtoms ? c[1]! / c[3]! : (sign * c[1]!) / c[3]!;
+        if (!(c[3]! > 0)) throw noHistory(`has returns that do not vary (variance ${c[3]})`);
+        betas[i] = (sign * c[1]!) / c[3]!;
       });
       beta = betas;
     }
