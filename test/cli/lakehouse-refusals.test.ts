@@ -67,6 +67,20 @@ test('a refused import creates no lakehouse folder; the first import that succee
   expect(run(['lakehouse', 'verify', '--lakehouse', lh]).code).toBe(0);
 });
 
+test('a per-symbol file without a close column is refused at its header (exit 2), not imported as symbols open, high and low', () => {
+  const dir = join(root, 'noclose');
+  mkdirSync(dir);
+  const file = join(dir, 'AAAUSDT.csv');
+  writeFileSync(file, 'date,open,high,low\n2024-01-01,1,2,0.5\n2024-01-02,1.1,2.1,0.6\n');
+  const lh = join(root, 'noclose-lh');
+  const r = run(['lakehouse', 'import', dir, '--lakehouse', lh]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain('error CSV_INVALID');
+  expect(r.stderr).toContain(`${file}:1: header lacks close`);
+  expect(r.stderr).toContain('--layout wide');
+  expect(existsSync(lh)).toBe(false);
+});
+
 test('an ingest from an unknown exchange is refused before any folder is made', () => {
   const lh = join(root, 'x', 'lh');
   const r = run(['lakehouse', 'ingest', '--exchange', 'nosuchex', '--lakehouse', lh]);

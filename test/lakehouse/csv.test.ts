@@ -74,13 +74,13 @@ describe('CSV source on the real files', () => {
 });
 
 describe('CSV bad input is refused with file:line and nothing is written', () => {
-  async function refused(content: string, layout: 'wide' | 'ohlcv', expected: string[], name = 'x.csv') {
+  async function refused(content: string, layout: 'wide' | 'ohlcv' | undefined, expected: string[], name = 'x.csv') {
     const src = await tempDir();
     const file = join(src, name);
     await writeFile(file, content);
     const dir = await tempDir();
     const lh = await openLakehouse(dir);
-    const err = await lh.importCsv(file, { layout }).catch((e) => e);
+    const err = await lh.importCsv(file, layout ? { layout } : {}).catch((e) => e);
     expect(err).toMatchObject({ code: 'CSV_INVALID', exitCode: 2 });
     for (const e of expected) expect(err.message).toContain(e.replace('FILE', file));
     // The folder as it was: nothing is created for a write that never happened.
@@ -94,6 +94,37 @@ describe('CSV bad input is refused with file:line and nothing is written', () =>
   test('a header clash', () => refused('date,A,B,A\n2020-01-01,1,2,3\n', 'wide', ['FILE:1: header clash: column 4 "A" repeats column 2']));
   // It stored symbols named open, high, low, close and volume.
   test('an OHLCV file given --layout wide', () => refused('date,open,high,low,close,volume\n2020-01-01,1,2,0.5,1.5,10\n', 'wide', ['FILE:1: the header has open, high, low and close columns: this is an OHLCV file of one symbol (--layout ohlcv)']));
+  // A per-symbol file that lacks a column was taken for a wide file: it stored symbols named open, high and low.
+  describe('a per-symbol file whose header lacks a column, its layout detected', () => {
+    test('date,open,high,low: lacks close', () => refused('date,open,high,low\n2024-01-01,1,2,0.5\n2024-01-02,1.1,2.1,0.6\n', undefined, ['FILE:1: header lacks close'], 'AAAUSDT.csv'));
+    test('Yahoo-style with Adj Close and no Close: lacks close', () =>
+      refused('Date,Open,High,Low,Adj_Close,Volume\n2024-01-01,1,2,0.5,1.5,10\n', undefined, ['FILE:1: header lacks close'], 'AAA.csv'));
+    test('date,close,volume: lacks open, high, low', () => refused('date,close,volume\n2024-01-01,1,10\n', undefined, ['FILE:1: header lacks open, high, low'], 'AAA.csv'));
+    test('in a folder, and the message says how to import a wide file instead', async () => {
+      const src = await tempDir();
+      await writeFile(join(src, 'AAAUSDT.csv'), 'date,open,high,low\n2024-01-01,1,2,0.5\n2024-01-02,1.1,2.1,0.6\n');
+      const dir = await tempDir();
+      const lh = await openLakehouse(dir);
+      const err = await lh.importCsv(src).catch((e) => e);
+      expect(err).toMatchObject({ code: 'CSV_INVALID', exitCode: 2 });
+      expect(err.message).toContain(`${join(src, 'AAAUSDT.csv')}:1: header lacks close`);
+      expect(err.hint).toContain('wide');
+      expect(await readdir(dir)).toEqual([]);
+    });
+  });
+
+  test('a wide file with a symbol named like an OHLCV field among others is still a wide file; a lone one needs layout wide', async () => {
+    const src = await tempDir();
+    await writeFile(join(src, 'mixed.csv'), 'date,AAPL,LOW\n2024-01-01,10,20\n2024-01-02,11,21\n');
+    await writeFile(join(src, 'lone.csv'), 'date,LOW\n2024-01-01,20\n2024-01-02,21\n');
+    const lh = await openLakehouse(await tempDir());
+    await lh.importCsv(join(src, 'mixed.csv'), { venue: 'us' });
+    expect(lh.symbols().map((x) => x.symbol).sort()).toEqual(['AAPL', 'LOW']);
+    await expect(lh.importCsv(join(src, 'lone.csv'), { venue: 'us2' })).rejects.toMatchObject({ code: 'CSV_INVALID', message: expect.stringContaining('header lacks open, high, close') });
+    await lh.importCsv(join(src, 'lone.csv'), { venue: 'us2', layout: 'wide' });
+    expect(lh.symbols().filter((x) => x.venue === 'us2').map((x) => x.symbol)).toEqual(['LOW']);
+  });
+
   test('every problem at once', () =>
     refused('date,A\n2020-01-01,x\n2020-01-01,1\nnot-a-date,2\n', 'wide', ['FILE:2: A: bad price "x"', 'FILE:3: duplicate date', 'FILE:4: bad date "not-a-date"']));
 

@@ -289,10 +289,26 @@ export function parseOhlcv(file: string, text: string, problems: Problems): Ohlc
 const isCsv = (name: string) => /\.csv(\.gz)?$/i.test(name);
 const stripExt = (name: string) => name.replace(/\.csv(\.gz)?$/i, '');
 
-async function detectLayout(file: string): Promise<CsvLayout> {
+/** The names a per-symbol file's columns after the date may have (parseOhlcv). */
+const OHLCV_FIELDS = new Set([...OHLC_HEADERS, 'volume', 'funding', 'funding_rate']);
+
+/**
+ * The layout a header says (docs/lakehouse.md, "Sources"): one symbol's OHLCV file when it names two or more of open,
+ * high, low and close, or when every column after the first (the date) is an OHLCV field name; else a wide file of
+ * closes. So a per-symbol file that lacks a column (`date,open,high,low`) is refused for what it lacks (parseOhlcv)
+ * rather than stored as symbols named open, high and low; a wide file whose symbols are named like those fields
+ * (a lone LOW, or both OPEN and LOW) is imported with --layout wide.
+ */
+export function layoutOfHeader(header: string[]): { layout: CsvLayout; complete: boolean } {
+  const names = header.map((h) => h.trim().toLowerCase());
+  const ohlc = OHLC_HEADERS.filter((h) => names.includes(h)).length;
+  const fieldsOnly = names.length > 1 && names.slice(1).every((h) => OHLCV_FIELDS.has(h));
+  return { layout: ohlc >= 2 || fieldsOnly ? 'ohlcv' : 'wide', complete: ohlc === OHLC_HEADERS.length };
+}
+
+async function detectLayout(file: string): Promise<{ layout: CsvLayout; complete: boolean }> {
   const first = (await readText(file)).slice(0, 4096).split(/\r?\n/)[0] ?? '';
-  const header = splitLine(first).map((h) => h.trim().toLowerCase());
-  return OHLC_HEADERS.every((h) => header.includes(h)) ? 'ohlcv' : 'wide';
+  return layoutOfHeader(splitLine(first));
 }
 
 /** Reads and checks a file or a folder of files; throws one input error listing every problem (file:line). */
@@ -312,7 +328,8 @@ export async function readCsvSource(path: string, opts: CsvImportOptions = {}): 
   if (!st.isDirectory() && !st.isFile()) throw inputError('CSV_TOO_LARGE', `${path} is not a regular file (a device, a pipe or a socket); it is not read`);
   const files = st.isDirectory() ? (await readdir(abs)).filter(isCsv).sort().map((f) => join(abs, f)) : [abs];
   if (files.length === 0) throw inputError('CSV_EMPTY', `${path} holds no .csv files.`);
-  const layout = opts.layout ?? (await detectLayout(files[0]));
+  const detected = opts.layout === undefined ? await detectLayout(files[0]) : undefined;
+  const layout = opts.layout ?? detected!.layout;
   const venue = opts.venue ?? DEFAULT_CSV_VENUE;
 
   const problems = new Problems();
@@ -336,7 +353,9 @@ export async function readCsvSource(path: string, opts: CsvImportOptions = {}): 
     opts.onProgress?.(++done, files.length);
   }
   if (problems.list.length) {
-    throw inputError('CSV_INVALID', `Refused ${path}; nothing was written:\n${problems.list.map((p) => `  ${p}`).join('\n')}`, undefined, { details: { problems: problems.list } });
+    // Taken for an OHLCV file by its header's field names alone: its columns might be a wide file's symbols.
+    const hint = detected?.layout === 'ohlcv' && !detected.complete ? `${files[0]}'s header names OHLCV fields, so it was read as one symbol's OHLCV file (date,open,high,low,close[,volume]); if its columns are the symbols of a wide file of closes, import it with --layout wide.` : undefined;
+    throw inputError('CSV_INVALID', `Refused ${path}; nothing was written:\n${problems.list.map((p) => `  ${p}`).join('\n')}`, hint, { details: { problems: problems.list } });
   }
   const withRows = series.filter((s) => s.data.date.length > 0);
   if (withRows.length === 0) throw inputError('CSV_EMPTY', `${path} has no prices.`);
