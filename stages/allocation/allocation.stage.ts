@@ -5,7 +5,7 @@
  * what `allocate` (src/portfolio/allocate.ts: estimates, engines, fallbacks, checks) decides.
  * See docs/allocation.md for the estimators, the checks made before solving and the artifacts written.
  */
-import { recordAdjustment, type ReturnsMatrix, type SelectionContext } from '../../src/core/context.js';
+import { recordAdjustment, type MarketSource, type ReturnsMatrix, type SelectionContext } from '../../src/core/context.js';
 import { isoFromDay } from '../../src/util/dates.js';
 import { FractalError, inputError, runError, type ParamPath } from '../../src/core/errors.js';
 import { bySymbol, ownMap, positions } from '../../src/util/keyed.js';
@@ -185,9 +185,14 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
     if (mn) {
       const src = ctx.returns ?? data;
       const b = src.symbols.indexOf(mn.benchmark);
-      if (b < 0) throw inputError('UNKNOWN_SYMBOL', `allocation.market_neutral.benchmark '${mn.benchmark}' is not in the returns`, undefined, { param: ['market_neutral', 'benchmark'] });
       const ST = src.dates.length;
-      const bench = src.values.subarray(b * ST, (b + 1) * ST);
+      let bench: Float64Array;
+      if (b >= 0) bench = src.values.subarray(b * ST, (b + 1) * ST);
+      else if (ctx.market?.assetType(mn.benchmark) !== undefined && ST > 0) {
+        // Not a candidate on this date (not listed yet, delisted, below a liquidity floor) but on the venue: its
+        // returns over the window, read as the candidates' are (same venue, same toxic rule), on their axis.
+        bench = await benchmarkReturns(ctx.market, mn.benchmark, src.dates);
+      } else throw inputError('UNKNOWN_SYMBOL', `allocation.market_neutral.benchmark '${mn.benchmark}' is not in the returns`, undefined, { param: ['market_neutral', 'benchmark'] });
       // A beta needs the benchmark's variance and its covariance with the asset: a benchmark not yet listed for
       // most of the window (a backtest's first decisions) has fewer than two returns, and its NaN beta would make
       // every engine's weights "break a constraint by NaN". Said as what it is, with the window.
@@ -313,6 +318,27 @@ function onlyColumns(m: ReturnsMatrix, keep: string[]): ReturnsMatrix {
   const values = new Float64Array(cols.length * T);
   cols.forEach((j, k) => values.set(m.values.subarray(j * T, (j + 1) * T), k * T));
   return { dates: m.dates, symbols: cols.map((j) => m.symbols[j]!), values };
+}
+
+/** A symbol's returns from the market over [dates[0], dates[last]], on `dates` (NaN where it has none). */
+async function benchmarkReturns(market: MarketSource, symbol: string, dates: ArrayLike<number>): Promise<Float64Array> {
+  const T = dates.length;
+  const out = new Float64Array(T).fill(NaN);
+  let m: ReturnsMatrix;
+  try {
+    m = await market.readReturns({ symbols: [symbol], start: dates[0]!, end: dates[T - 1]!, allowEmpty: true });
+  } catch (e) {
+    // The venue has the symbol (the caller checked): no bar of it in the window at all.
+    if (e instanceof FractalError && e.code === 'LAKEHOUSE_MISSING_DATA') return out;
+    throw e;
+  }
+  const row = new Map<number, number>();
+  for (let t = 0; t < T; t++) row.set(dates[t]!, t);
+  m.dates.forEach((d, t) => {
+    const k = row.get(d);
+    if (k !== undefined) out[k] = m.values[t]!;
+  });
+  return out;
 }
 
 /** The conviction field of the assets, when a ranker ran. */

@@ -21,10 +21,8 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const TRAIN = 180;
-
-/** pipelines/crypto_long.yaml with atoms in both directions and a market-neutral allocation. */
-const pipeline = (name: string, ingestion: string, backtest: boolean) => `pipeline: selection
+/** pipelines/crypto_long.yaml with atoms in both directions and a market-neutral allocation; `train` > 0 adds its backtest. */
+const pipeline = (name: string, ingestion: string, train: number) => `pipeline: selection
 version: "4.0"
 name: ${name}
 stages:
@@ -42,7 +40,7 @@ stages:
     params: { direction: BOTH, logic: momentum }
   - type: allocation
     params: { engine: max_sharpe, fallback: [equal_weight], market_neutral: { benchmark: BTCUSDT, tolerance: 0 } }
-${backtest ? `  - type: backtest\n    params: { train_window: ${TRAIN}, test_window: 60, step_size: 30, workers: 1 }\n` : ''}`;
+${train ? `  - type: backtest\n    params: { train_window: ${train}, test_window: 60, step_size: 30, workers: 1 }\n` : ''}`;
 
 /** Daily simple returns of a symbol from its CSV closes (from its previous close; none on its first bar), by date. */
 function csvReturns(symbol: string): Map<string, number> {
@@ -70,9 +68,9 @@ function pairCov(x: number[], y: number[]): number {
 const daysUpTo = (asOf: string, n: number) =>
   Array.from({ length: n }, (_, k) => new Date(Date.parse(`${asOf}T00:00:00Z`) - (n - 1 - k) * 86_400_000).toISOString().slice(0, 10));
 
-/** Σ w_s beta_s over the `TRAIN` days up to `asOf`, each beta from the CSV closes. */
-function portfolioBeta(weights: { symbol: string; weight: number }[], asOf: string): number {
-  const days = daysUpTo(asOf, TRAIN);
+/** Σ w_s beta_s over the `train` days up to `asOf`, each beta from the CSV closes. */
+function portfolioBeta(weights: { symbol: string; weight: number }[], asOf: string, train: number): number {
+  const days = daysUpTo(asOf, train);
   const column = (s: string) => {
     const r = csvReturns(s);
     return days.map((d) => r.get(d) ?? NaN);
@@ -82,54 +80,81 @@ function portfolioBeta(weights: { symbol: string; weight: number }[], asOf: stri
   return weights.reduce((s, w) => s + w.weight * (pairCov(column(w.symbol), bench) / varB), 0);
 }
 
+const windowsOf = (folder: string) => events(folder).filter((e) => e.event === 'window').map((e) => e.data);
+
+/** Every invested decision's book has a beta to BTCUSDT within its tolerance (0, or the relaxed one it records). */
+function expectNeutral(folder: string, train: number) {
+  const windows = windowsOf(folder).filter((w) => !w.cash_reason);
+  let nonTrivial = 0;
+  for (const w of windows) {
+    const relaxed = (w.adjustments ?? []).find((a: { kind: string }) => a.kind === 'beta_relaxed');
+    const tolerance = relaxed ? relaxed.to : 0;
+    const beta = portfolioBeta(w.weights, w.as_of, train);
+    expect({ as_of: w.as_of, within: Math.abs(beta) <= tolerance + 1e-9 }).toEqual({ as_of: w.as_of, within: true });
+    if (w.weights.reduce((s: number, x: { weight: number }) => s + Math.abs(x.weight), 0) > 0.1) nonTrivial++;
+  }
+  // Books with real exposure, not an empty book whose beta is 0 for want of positions.
+  expect(nonTrivial).toBeGreaterThan(windows.length / 2);
+}
+
 describe('market_neutral with atoms in both directions, on real data whose benchmark lists late', () => {
   let folder: string;
   beforeAll(async () => {
-    const s = await runYaml(tmp, 'neutral', pipeline('neutral', '{ scanner: lakehouse, lookback_days: 365 }', true), lakehouse);
+    const s = await runYaml(tmp, 'neutral', pipeline('neutral', '{ scanner: lakehouse, lookback_days: 365 }', 180), lakehouse);
     expect({ outcome: s.outcome, error: s.error?.message }).toEqual({ outcome: 'succeeded', error: undefined });
     folder = s.folder;
   });
 
   test('the decision before the benchmark has two returns holds cash, saying why; the others allocate', () => {
-    const windows = events(folder).filter((e) => e.event === 'window').map((e) => e.data);
+    const windows = windowsOf(folder);
     expect(windows.length).toBeGreaterThan(20);
     expect(windows[0]).toMatchObject({ as_of: '2022-06-13', cash_reason: 'benchmark without history', holdings: 0 });
     const invested = windows.filter((w) => !w.cash_reason);
-    expect(invested.length).toBeGreaterThan(20);
+    expect(invested.length).toBe(windows.length - 1);
     expect(invested.every((w) => w.engine === 'max_sharpe')).toBe(true);
   });
 
-  test("every decision's book has a beta to BTCUSDT within its tolerance (betas from the CSV closes)", () => {
-    const windows = events(folder).filter((e) => e.event === 'window' && !e.data.cash_reason).map((e) => e.data);
-    let nonTrivial = 0;
-    for (const w of windows) {
-      const relaxed = (w.adjustments ?? []).find((a: { kind: string }) => a.kind === 'beta_relaxed');
-      const tolerance = relaxed ? relaxed.to : 0;
-      const beta = portfolioBeta(w.weights, w.as_of);
-      expect({ as_of: w.as_of, within: Math.abs(beta) <= tolerance + 1e-9 }).toEqual({ as_of: w.as_of, within: true });
-      if (w.weights.reduce((s: number, x: { weight: number }) => s + Math.abs(x.weight), 0) > 0.1) nonTrivial++;
-    }
-    // Books with real exposure, not an empty book whose beta is 0 for want of positions.
-    expect(nonTrivial).toBeGreaterThan(windows.length / 2);
-  });
+  test("every decision's book has a beta to BTCUSDT within its tolerance (betas from the CSV closes)", () => expectNeutral(folder, 180));
 
   test("the as-of decision (weights.json) is beta neutral, and metrics.json's portfolio_beta is that beta", () => {
     const weights = read(folder, 'weights.json') as { symbol: string; weight: number }[];
     const alloc = read(folder, 'metrics.json').allocation;
-    expect(alloc.decision).toEqual({ by: 'backtest', as_of: '2025-03-06', lookback_days: TRAIN });
+    expect(alloc.decision).toEqual({ by: 'backtest', as_of: '2025-03-06', lookback_days: 180 });
     expect(alloc.beta_tolerance).toBe(0);
     expect(weights.reduce((s, w) => s + Math.abs(w.weight), 0)).toBeGreaterThan(0.1);
-    const beta = portfolioBeta(weights, '2025-03-06');
+    const beta = portfolioBeta(weights, '2025-03-06', 180);
     expect(Math.abs(beta)).toBeLessThan(1e-9);
     expect(alloc.portfolio_beta).toBeCloseTo(beta, 9);
   });
 });
 
-test('a single decision whose window holds one benchmark return fails coded, naming the benchmark and the window', async () => {
-  const s = await runYaml(tmp, 'early', pipeline('early', '{ scanner: lakehouse, lookback_days: 180, as_of: "2022-06-13" }', false), lakehouse);
-  expect(s.outcome).toBe('failed');
-  expect(s.error).toMatchObject({ code: 'BENCHMARK_NO_HISTORY', exit_code: 2, stage: 'allocation' });
-  expect(s.error!.message).toContain("'BTCUSDT' has 1 return");
-  expect(s.error!.message).toContain('2021-12-16 to 2022-06-13');
-  expect(s.error!.message).not.toContain('NaN');
+test('decisions before the benchmark\'s first bar (not a candidate yet) hold cash too; the rest are neutral', async () => {
+  const s = await runYaml(tmp, 'neutral90', pipeline('neutral90', '{ scanner: lakehouse, lookback_days: 365 }', 90), lakehouse);
+  expect({ outcome: s.outcome, error: s.error?.message }).toEqual({ outcome: 'succeeded', error: undefined });
+  const windows = windowsOf(s.folder);
+  // BTCUSDT's first return is on 2022-06-13: every decision up to that day holds cash, no later one does.
+  const early = windows.filter((w) => w.as_of <= '2022-06-13');
+  expect(early.length).toBeGreaterThan(1);
+  for (const w of early) expect(w).toMatchObject({ cash_reason: 'benchmark without history', holdings: 0 });
+  expect(windows.filter((w) => w.as_of > '2022-06-13' && w.cash_reason)).toEqual([]);
+  expectNeutral(s.folder, 90);
+});
+
+describe('a single decision without a beta to estimate fails coded, naming the benchmark and the window', () => {
+  test('one benchmark return in the window', async () => {
+    const s = await runYaml(tmp, 'early', pipeline('early', '{ scanner: lakehouse, lookback_days: 180, as_of: "2022-06-13" }', 0), lakehouse);
+    expect(s.outcome).toBe('failed');
+    expect(s.error).toMatchObject({ code: 'BENCHMARK_NO_HISTORY', exit_code: 2, stage: 'allocation' });
+    expect(s.error!.message).toContain("'BTCUSDT' has 1 return");
+    expect(s.error!.message).toContain('2021-12-16 to 2022-06-13');
+    expect(s.error!.message).not.toContain('NaN');
+  });
+
+  test('none: the benchmark lists after the window', async () => {
+    const s = await runYaml(tmp, 'earlier', pipeline('earlier', '{ scanner: lakehouse, lookback_days: 90, as_of: "2022-05-01" }', 0), lakehouse);
+    expect(s.outcome).toBe('failed');
+    expect(s.error).toMatchObject({ code: 'BENCHMARK_NO_HISTORY', exit_code: 2, stage: 'allocation' });
+    expect(s.error!.message).toContain("'BTCUSDT' has 0 returns");
+    expect(s.error!.message).toContain('to 2022-05-01');
+  });
 });
