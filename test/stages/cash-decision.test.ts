@@ -15,54 +15,20 @@ import { runPipeline } from '../../src/pipeline/runner.js';
 import { openLakehouse } from '../../src/lakehouse/index.js';
 import { builtinRegistry } from '../../stages/index.js';
 import { REPO_DIR } from '../data.js';
-import { seededRandom } from '../math/helpers.js';
+import { floorPipeline, spotDay, spotMarket } from './pipeline-helpers.js';
 
 const DAYS = 420;
 /** The first day of thin volume, and the last day of the cut data (well before the floor bites). */
 const THIN_FROM = 360;
 const CUT_AT = 340;
-const SYMBOLS = ['AAAUSDT', 'BBBUSDT', 'CCCUSDT', 'DDDUSDT', 'EEEUSDT', 'FFFUSDT'];
-const DAY0 = Date.UTC(2023, 0, 1);
-const iso = (t: number) => new Date(DAY0 + t * 86_400_000).toISOString().slice(0, 10);
+const iso = spotDay;
 
 let tmp: string;
 
 /** OHLCV files of the market's first `days` days: quote volume ~$50M a day, ~$1M from THIN_FROM on. */
-function writeMarket(dir: string, days: number): void {
-  mkdirSync(dir, { recursive: true });
-  const u = seededRandom(42);
-  for (const [j, symbol] of SYMBOLS.entries()) {
-    let close = 50 + 20 * j;
-    const rows = ['date,open,high,low,close,volume'];
-    for (let t = 0; t < DAYS; t++) {
-      const open = close;
-      close = open * (1 + 0.03 * (u() - 0.5) + 0.001 * (j - 2.5));
-      const quote = (t < THIN_FROM ? 50e6 : 1e6) * (0.8 + 0.4 * u());
-      if (t < days) rows.push(`${iso(t)},${open.toFixed(6)},${(Math.max(open, close) * 1.01).toFixed(6)},${(Math.min(open, close) * 0.99).toFixed(6)},${close.toFixed(6)},${(quote / close).toFixed(4)}`);
-    }
-    writeFileSync(join(dir, `${symbol}.csv`), `${rows.join('\n')}\n`);
-  }
-}
+const writeMarket = (dir: string, days: number) => spotMarket(dir, { seed: 42, total: DAYS, days, quote: (t) => (t < THIN_FROM ? 50e6 : 1e6) });
 
-const PIPELINE = `pipeline: selection
-version: "4.0"
-name: thin_end
-stages:
-  - type: ingestion
-    params: { scanner: lakehouse, lookback_days: 60 }
-  - type: feature_engineering
-    params: { lookback: 30 }
-  - type: inference
-    params: { rankers: [mps] }
-  - type: policy
-    params: { filters: [], min_winners: 2 }
-  - type: synthesis
-  - type: allocation
-    params: { engine: equal_weight }
-  - type: backtest
-    params: { train_window: 60, test_window: 20, step_size: 20 }
-  - type: report
-`;
+const PIPELINE = floorPipeline('thin_end');
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'fractal-cash-'));

@@ -3,7 +3,7 @@
  * the per-window table (the audit's window records), the monthly returns (recomputed here from returns.arrow), the
  * regime each decision read, no benchmark column without a benchmark, and what became of each veto.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tableFromIPC } from '@uwdata/flechette';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { runPipeline } from '../../src/pipeline/runner.js';
 import { dendrogramSvg } from '../../src/report/charts.js';
 import { builtinRegistry } from '../../stages/index.js';
 import { openLakehouse } from '../../src/lakehouse/index.js';
-import { seededRandom } from '../math/helpers.js';
+import { floorPipeline, spotMarket } from './pipeline-helpers.js';
 
 let tmp: string;
 let folder: string;
@@ -114,43 +114,12 @@ test('a record that is mostly cash is flagged as such, with why (the run still s
   // Six spot symbols whose quote volume is ~$1M a day for the first 300 days and ~$50M after: below the lakehouse
   // scanner's $20M floor (30-day mean) the early decisions find nothing tradable and hold cash; the later ones trade.
   const csv = join(tmp, 'thin-start');
-  mkdirSync(csv, { recursive: true });
-  const u = seededRandom(7);
-  const day0 = Date.UTC(2023, 0, 1);
-  for (const [j, symbol] of ['AAAUSDT', 'BBBUSDT', 'CCCUSDT', 'DDDUSDT', 'EEEUSDT', 'FFFUSDT'].entries()) {
-    let close = 50 + 20 * j;
-    const rows = ['date,open,high,low,close,volume'];
-    for (let t = 0; t < 420; t++) {
-      const open = close;
-      close = open * (1 + 0.03 * (u() - 0.5) + 0.001 * (j - 2.5));
-      const quote = (t < 300 ? 1e6 : 50e6) * (0.8 + 0.4 * u());
-      rows.push(`${new Date(day0 + t * 86_400_000).toISOString().slice(0, 10)},${open.toFixed(6)},${(Math.max(open, close) * 1.01).toFixed(6)},${(Math.min(open, close) * 0.99).toFixed(6)},${close.toFixed(6)},${(quote / close).toFixed(4)}`);
-    }
-    writeFileSync(join(csv, `${symbol}.csv`), `${rows.join('\n')}\n`);
-  }
+  spotMarket(csv, { seed: 7, total: 420, quote: (t) => (t < 300 ? 1e6 : 50e6) });
   const lakehouse = join(tmp, 'lakehouse-thin-start');
   const lh = await openLakehouse(lakehouse, { create: true });
   await lh.importCsv(csv, { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot' });
   const file = join(tmp, 'thin_start.yaml');
-  writeFileSync(file, `pipeline: selection
-version: "4.0"
-name: thin_start
-stages:
-  - type: ingestion
-    params: { scanner: lakehouse, lookback_days: 60 }
-  - type: feature_engineering
-    params: { lookback: 30 }
-  - type: inference
-    params: { rankers: [mps] }
-  - type: policy
-    params: { filters: [], min_winners: 2 }
-  - type: synthesis
-  - type: allocation
-    params: { engine: equal_weight }
-  - type: backtest
-    params: { train_window: 60, test_window: 20, step_size: 20 }
-  - type: report
-`);
+  writeFileSync(file, floorPipeline('thin_start'));
   const v = await validateFile(file, { registry: builtinRegistry() });
   expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   const s = await runPipeline(v, { outRoot: join(tmp, 'runs'), lakehousePath: lakehouse });
