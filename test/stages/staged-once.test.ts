@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stageOnce } from '../../stages/ingestion/scanners/staged.js';
 import type { Lakehouse } from '../../src/lakehouse/index.js';
-import { cli } from '../cli/helpers.js';
+import { cli, repo } from '../cli/helpers.js';
 import { tinySelection, tinySweep } from '../tiny-pipelines.js';
 
 let tmp: string;
@@ -67,5 +67,22 @@ test('a tournament on a synthetic market leaves no staging behind, and clears a 
   expect(r.code).toBe(0);
   const cells = JSON.parse(r.stdout).folder as string;
   expect(readdirSync(join(cells, 'cells')).sort()).toEqual(['c5_10', 'c5_20', 'c8_10', 'c8_20']);
+  expect(readdirSync(temp).filter((f) => f.startsWith('fractal-'))).toEqual([]);
+});
+
+test('a staging whose scan never closes goes with its process (a replay worker ended mid-scan), not into the temporary folder for ever', () => {
+  // The csv scanner stages its file for each scan (stageTemporary). A process that stages and never closes, as a
+  // replay worker ended mid-scan does, then exits: nothing of it is left in its temporary folder.
+  const temp = join(tmp, 'tmpdir-unclosed');
+  mkdirSync(temp);
+  const staged = join(repo, 'dist', 'stages', 'ingestion', 'scanners', 'staged.js');
+  const script = `const { stageTemporary } = await import(${JSON.stringify(staged)});
+const s = await stageTemporary('csv', (lh) => lh.seedSynthetic({ symbols: 8, days: 40, seed: 1 }));
+console.log(s.lakehouse.root);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, TMPDIR: temp } });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  // It was staged under the process's own folder, which its exit removed.
+  expect(r.stdout.trim().startsWith(join(temp, `fractal-staged-${r.pid}`))).toBe(true);
   expect(readdirSync(temp).filter((f) => f.startsWith('fractal-'))).toEqual([]);
 });

@@ -20,8 +20,15 @@ async function readStaging(dir: string): Promise<Lakehouse> {
   return openLakehouse(dir, { readOnly: true });
 }
 
+/**
+ * A market staged for one scan, removed by its `close`. Under this process's folder (processRoot below): a scan whose
+ * close never comes (a replay worker ended mid-run, a killed process) leaves it to the process's exit, or to the next
+ * process's sweep, not in the temporary folder for ever.
+ */
 export async function stageTemporary(label: string, fill: (writable: Lakehouse) => Promise<unknown>): Promise<{ lakehouse: Lakehouse; close: () => Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), `fractal-${label}-`));
+  sweepDead();
+  mkdirSync(processRoot(), { recursive: true });
+  const dir = mkdtempSync(join(processRoot(), `${label}-`));
   const close = async () => rmSync(dir, { recursive: true, force: true });
   try {
     await fillStaging(dir, fill);
