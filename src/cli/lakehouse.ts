@@ -127,13 +127,7 @@ export function registerLakehouseCommand(program: Command): void {
     .option('--replace', 'overwrite symbols that exist from another source')
     .option('--lakehouse <path>', LAKEHOUSE_HELP)
     .action(async (path: string, opts: { layout?: string; venue: string; assetType?: string; replace?: boolean }, cmd: Command) => {
-      // The options are checked before the lakehouse is opened, with the codes the CSV source gives (errors.md).
-      if (opts.layout !== undefined && opts.layout !== 'wide' && opts.layout !== 'ohlcv') {
-        throw inputError('CSV_LAYOUT', `--layout must be wide or ohlcv, got "${opts.layout}".`);
-      }
-      if (opts.assetType !== undefined && !['spot', 'perp', 'equity', 'etf'].includes(opts.assetType)) {
-        throw inputError('CSV_ASSET_TYPE', `--asset-type must be spot, perp, equity or etf, got "${opts.assetType}".`);
-      }
+      // --layout and --asset-type are checked by the CSV source before it reads a file; opening a writer creates nothing.
       const lh = await openLakehouse(pathOf(cmd), { writable: true });
       const progress = await createProgress();
       try {

@@ -12,7 +12,7 @@ import { ArtifactWriter } from '../runs/artifacts.js';
 import { AuditLedger } from '../runs/audit.js';
 import { fractalVersion, gitState, gitStateAsync, pluginModuleHashes, type Manifest } from '../runs/manifest.js';
 import { newRunId, RunFolder } from '../runs/run-folder.js';
-import { cashReasonsText } from '../runs/record-flags.js';
+import { cashReasonCounts, cashReasonsText } from '../runs/record-flags.js';
 import { newMetaContext, newSelectionContext, newTournamentContext, type AnyContext } from '../core/context.js';
 import { asFractalError, FractalError, inputError, runError, type ErrorLocation } from '../core/errors.js';
 import { PipelineFactory, type BuiltPipeline } from './factory.js';
@@ -658,7 +658,7 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
           throw new FractalError(e.code, `${e.message}; every one of the backtest's ${windows.length} decisions held cash too: the run has no record`, e.options);
         }
         stageRecords[i] = { ...stageRecords[i]!, outcome: 'failed' };
-        throw runError('BACKTEST_ALL_CASH', `every one of the backtest's ${windows.length} decisions held cash (${cashReasonsText(cashReasons(windows))}): the run has no record`);
+        throw runError('BACKTEST_ALL_CASH', `every one of the backtest's ${windows.length} decisions held cash (${cashReasonsText(cashReasonCounts(windows))}): the run has no record`);
       }
       // The backtest's decision on the as-of date reads its train_window days, the stages' own their lookback_days:
       // the first may hold positions where the second held cash. weights.json is the backtest's.
@@ -729,13 +729,6 @@ async function runValidated(v: ValidationResult, opts: RunOptions): Promise<{ su
   const traced = rawFailure instanceof Error && rawFailure.stack && ['STAGE_FAILED', 'INTERNAL_ERROR', 'PLUGIN_FAILED'].includes(error.code);
   const failed = folder.fail(m, `stage '${current}' failed: [${error.code}] ${at}${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}${traced ? `\n\n${(rawFailure as Error).stack}` : ''}`);
   return { summary: { ...summary(m, failed.path), ...(failed.unwritten.length ? { unwritten: failed.unwritten } : {}) }, context: ctx };
-}
-
-/** Each reason the decisions held cash and how many did, in the order they first occur (metrics.json's `cash_reasons`). */
-function cashReasons(windows: readonly { cash_reason?: string }[]): Record<string, number> {
-  const counts: Record<string, number> = Object.create(null);
-  for (const w of windows) if (w.cash_reason !== undefined) counts[w.cash_reason] = (counts[w.cash_reason] ?? 0) + 1;
-  return counts;
 }
 
 /** Whether a stage asks for exactly the replays it scheduled (Stage.schedule): same dates, options and threads. */

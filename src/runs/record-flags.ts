@@ -3,6 +3,8 @@
  * report.html) and the console both begin with, so they say the same thing.
  */
 
+import { dict } from '../util/keyed.js';
+
 /** The fields of metrics.json's backtest block the flags read. */
 export interface FlaggedRecord {
   windows?: unknown;
@@ -19,6 +21,14 @@ export function cashFlag(m: FlaggedRecord): { text: string; flat: boolean } | un
   if (!n || k * 2 < n) return undefined;
   const why = cashReasonsText((m.cash_reasons ?? {}) as Record<string, number>);
   return { text: `CASH: ${k === n ? `every one of the ${n} decisions` : `${k} of the ${n} decisions`} held cash (${why})`, flat: k === n };
+}
+
+/** Each reason the decisions held cash and how many did, in the order they first occur: metrics.json's `cash_reasons`. */
+export function cashReasonCounts(windows: readonly { cash_reason?: string }[]): Record<string, number> {
+  // Keyed by the reasons stages (and plugins) give: an object without a prototype.
+  const counts = dict<number>();
+  for (const w of windows) if (w.cash_reason) counts[w.cash_reason] = (counts[w.cash_reason] ?? 0) + 1;
+  return counts;
 }
 
 /** Decisions' cash reasons with their counts, as metrics.json's `cash_reasons` holds them: "no winners ×36, …". */

@@ -20,6 +20,7 @@ import { type EngineMeta, type PreflightEnv, type ReplayOutcome, type Replays, t
 import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
 import { benchmarkRelative, computeMetrics, drawdownSeries, equityCurve, verifyMetrics } from '../../src/math/metrics.js';
 import { encodeColumns } from '../../src/runs/arrow.js';
+import { cashReasonCounts } from '../../src/runs/record-flags.js';
 import { periodsPerYearFor } from '../../src/util/annualisation.js';
 import { alignColumns } from './market-panel.js';
 import { pathCosts, parityRecord, type ParityRecord } from './parity.js';
@@ -240,7 +241,7 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
       ...(pointInTime ? {} : { universe_caveats: universeCaveats }),
       // Decisions that held cash, by why: a record of cash is flagged, not passed off as a flat strategy.
       cash_windows: champion.windows.filter((w) => w.cash_reason).length,
-      cash_reasons: champion.windows.reduce<Record<string, number>>((acc, w) => (w.cash_reason ? { ...acc, [w.cash_reason]: (acc[w.cash_reason] ?? 0) + 1 } : acc), {}),
+      cash_reasons: cashReasonCounts(champion.windows),
       risk_free_rate: rf,
       engines: champion.windows.reduce<Record<string, number>>((acc, w) => (w.engine ? { ...acc, [w.engine]: (acc[w.engine] ?? 0) + 1 } : acc), {}),
       gross_exposure: last.reduce((a, w) => a + Math.abs(w.weight), 0),

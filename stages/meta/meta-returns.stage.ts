@@ -82,7 +82,7 @@ export class MetaReturnsStage implements Stage<MetaContext, MetaReturnsParams> {
         failures.push(`${s.name}: its run failed in stage '${run.error?.stage}' [${run.error?.code}] ${run.error?.message} (${rel})`);
         vetoed[s.name] = `run failed in stage '${run.error?.stage}': ${run.error?.message}`;
         env.audit.event('meta_returns', 'sleeve_failed', { sleeve: s.name, run: rel, error: run.error });
-        env.log(`sleeve ${s.name}: failed (${run.error?.message}); left out`);
+        env.log(`sleeve ${s.name}: failed (${run.error?.message})${p.on_sleeve_failure === 'leave_out' ? '; left out' : ''}`);
         continue;
       }
       if (!run.result) {
