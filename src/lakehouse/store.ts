@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
-import { readFile, rename, mkdir, unlink, readdir, stat, access, link } from 'node:fs/promises';
+import { readFile, rename, mkdir, unlink, readdir, stat, access, link, rm, rmdir } from 'node:fs/promises';
 import { join, dirname, resolve, sep } from 'node:path';
 import { shellArg } from '../util/shell-arg.js';
 import { Table, makeData, makeVector, DateDay, Float64, Int32, Utf8, vectorFromArray, tableToIPC, tableFromIPC } from 'apache-arrow';
@@ -980,15 +980,26 @@ export class Store {
   /** Runs `fn` holding the writer lock, after finishing any interrupted commit. Creates the folder when missing. */
   async withLock<T>(fn: () => Promise<T>, lock?: LockOptions): Promise<T> {
     if (this.readOnly) throw runError('LAKEHOUSE_READ_ONLY', `The lakehouse at ${this.root} was opened read-only.`);
-    await mkdir(this.root, { recursive: true });
+    // mkdir says whether it made the folder (its first created path): a brand-new lakehouse whose first commit fails
+    // (a full disk, a killed source) is removed again rather than left as an empty folder that looks like a store.
+    const made = await mkdir(this.root, { recursive: true });
     const handle = await acquireLock(this.root, lock);
+    let failed = true;
     try {
       await recover(this.root);
       await this.reload();
       await pruneVersions(this.root, keepVersionsMs());
-      return await fn();
+      const out = await fn();
+      failed = false;
+      return out;
     } finally {
+      const uncommitted = failed && made !== undefined && !(await exists(join(this.root, REGISTRY_FILE)));
+      // Under the lock, what the failed commit left (its staging, a journal it never finished) but the lock itself.
+      if (uncommitted) for (const name of await readdir(this.root).catch(() => [])) if (name !== LOCK_FILE) await rm(join(this.root, name), { recursive: true, force: true }).catch(() => {});
       await handle.release();
+      // Then the folder and the parents mkdir made for it, unless another writer has taken the lock in it since
+      // (rmdir refuses a folder that is not empty).
+      if (uncommitted) for (let dir = resolve(this.root); dir.length >= resolve(made).length; dir = dirname(dir)) if (await rmdir(dir).then(() => false, () => true)) break;
     }
   }
 

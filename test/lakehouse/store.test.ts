@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openLakehouse, dataIdentity } from '../../src/lakehouse/index.js';
 import { writeTemp, writeFileAtomic } from '../../src/lakehouse/atomic.js';
-import { encodeOhlcv, decodeOhlcv } from '../../src/lakehouse/store.js';
+import { encodeOhlcv, decodeOhlcv, Store } from '../../src/lakehouse/store.js';
 import { buildChildRunner, tempDir, CRYPTO, STOCKS } from './helpers.js';
 
 const iso = (d: number) => new Date(d * 86400e3).toISOString().slice(0, 10);
@@ -182,6 +182,26 @@ describe('a writer on a folder with no lakehouse yet', () => {
     await lh.seedSynthetic({ symbols: 8, days: 60 });
     expect((await lh.verify()).ok).toBe(true);
     expect(existsSync(join(dir, 'registry.json'))).toBe(true);
+  });
+
+  test('a first commit that fails inside the lock (a full disk, say) leaves no folder; a store that was there keeps its own', async () => {
+    const parent = await tempDir();
+    const dir = join(parent, 'new', 'lh');
+    const lh = await openLakehouse(dir);
+    // What a commit that fails part-way has made under the lock: its staging, a temporary file.
+    const failing = async () => (await Store.open(dir)).withLock(async () => {
+      await writeFile(join(dir, `BTC.arrow.tmp-${process.pid}`), 'partial');
+      throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+    });
+    await expect(failing()).rejects.toMatchObject({ code: 'ENOSPC' });
+    // Neither the folder nor the parent that mkdir made for it; the parent that was there stays.
+    expect(existsSync(join(parent, 'new'))).toBe(false);
+    expect(existsSync(parent)).toBe(true);
+    // Once the store exists, a failed commit removes nothing of it.
+    await lh.seedSynthetic({ symbols: 8, days: 60 });
+    await expect(failing()).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(existsSync(join(dir, 'registry.json'))).toBe(true);
+    expect((await lh.verify()).ok).toBe(true);
   });
 });
 
