@@ -32,6 +32,8 @@ export interface OverlayOptions {
   sets?: SetExpr[];
   /** Stage types the registry knows (for profile keys), including the pipeline's own plugin modules. */
   stageTypes: string[];
+  /** The params of a stage type that name one plugin (a name, or {name, params}): a --set may reach through them. */
+  pluginRefParams?: (stageType: string) => string[];
 }
 
 export interface Composed {
@@ -130,7 +132,7 @@ export function applyOverlays(composed: Composed, opts: OverlayOptions): Diagnos
   }
 
   // --set last: the command line wins.
-  for (const s of opts.sets ?? []) applySet(composed, s, diagnostics);
+  for (const s of opts.sets ?? []) applySet(composed, s, diagnostics, opts.pluginRefParams);
   return diagnostics;
 }
 
@@ -241,7 +243,7 @@ export function parseSetValue(raw: string): unknown {
 /** Keys that would reach Object.prototype instead of the params. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-function applySet(c: Composed, set: SetExpr, out: Diagnostic[]): void {
+function applySet(c: Composed, set: SetExpr, out: Diagnostic[], pluginRefParams: (stageType: string) => string[] = () => []): void {
   const expr = typeof set === 'string' ? set : set.expr;
   const at = typeof set === 'string' ? CLI_LOCATION(`--set ${expr}`) : set.at;
   const eq = expr.indexOf('=');
@@ -270,7 +272,15 @@ function applySet(c: Composed, set: SetExpr, out: Diagnostic[]): void {
     let node = stage.params as Record<string, unknown>;
     const put = (obj: Record<string, unknown>, key: string, v: unknown) => Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
     for (let k = 0; k < rest.length - 1; k++) {
-      const next = Object.hasOwn(node, rest[k]) ? node[rest[k]] : undefined;
+      let next = Object.hasOwn(node, rest[k]) ? node[rest[k]] : undefined;
+      // A plugin written by its name is the reference {name}: `engine.params.x` and `engine.name` reach into it.
+      if (k === 0 && typeof next === 'string' && (rest[1] === 'name' || rest[1] === 'params') && pluginRefParams(type).includes(rest[0])) {
+        const refPtr = pointer(['stages', i, 'params', rest[0]]);
+        const written = c.origins.get(refPtr);
+        next = { name: next };
+        put(node, rest[0], next);
+        if (written) c.origins.set(`${refPtr}/name`, written);
+      }
       if (next === undefined) {
         put(node, rest[k], {});
         c.origins.set(pointer(['stages', i, 'params', ...rest.slice(0, k + 1)]), { fixed: at });

@@ -125,7 +125,11 @@ export async function validateFile(file: string, opts: ValidateOptions): Promise
   // A tournament's profile and `stages.…` overrides are its base's; its other `--set`s change the document itself.
   const tournament = kind === 'tournament';
   const baseSets = tournament ? applyTournamentSets(doc, origins, opts.sets ?? [], diagnostics) : [];
-  if (!tournament) diagnostics.push(...applyOverlays(composed, { profile: opts.profile, sets: opts.sets, stageTypes: registry.resolvableNames('stage'), sources: opts.sources }));
+  const pluginRefParams = (type: string) => {
+    const hit = registry.stage(type);
+    return hit ? refParams(hit.cls.meta).filter((r) => !r.list).map((r) => r.param) : [];
+  };
+  if (!tournament) diagnostics.push(...applyOverlays(composed, { profile: opts.profile, sets: opts.sets, stageTypes: registry.resolvableNames('stage'), sources: opts.sources, pluginRefParams }));
 
   // Document schema (structure only; stage params are checked per stage below).
   // A stage written with an empty `params:` (YAML null) means no params.

@@ -159,6 +159,23 @@ describe('--set values', () => {
     expect(stage(r, 'allocation').params.covariance).toMatchObject({ estimator: 'ledoit_wolf', missing: 'pairwise' });
   });
 
+  it('reaches through a plugin written by its name (`engine: hrp` is {name: hrp}), and only through a plugin', async () => {
+    const pipeline = (engine: string) => `${HEAD}stages:\n  - type: ingestion\n  - type: feature_engineering\n  - type: inference\n  - type: policy\n  - type: synthesis\n    params: { direction: LONG }\n  - type: allocation\n    params: { engine: ${engine} }\n  - type: backtest\n`;
+    const dir = tmpTree({ 'p.yaml': pipeline('hrp'), 'typo.yaml': pipeline('hrpp') });
+    const file = join(dir, 'p.yaml');
+    const linkage = await validate(file, { sets: ['stages.allocation.engine.params.linkage=ward'] });
+    expect(stage(linkage, 'allocation').params.engine).toEqual({ name: 'hrp', params: expect.objectContaining({ linkage: 'ward' }) });
+    const renamed = await validate(file, { sets: ['stages.allocation.engine.name=herc'] });
+    expect(stage(renamed, 'allocation').params.engine).toEqual({ name: 'herc', params: expect.any(Object) });
+    // The name still comes from the file: an unknown one is located there, not at the --set.
+    const typo = await validate(join(dir, 'typo.yaml'), { sets: ['stages.allocation.engine.params.linkage=ward'] });
+    expect(typo.diagnostics.map((d) => `${d.file.split('/').pop()}:${d.line}:${d.column} ${d.code}`)).toEqual(['typo.yaml:11:23 PLUGIN_UNKNOWN']);
+    const notAPlugin = await validate(file, { sets: ['stages.synthesis.direction.name=x'] });
+    expect(notAPlugin.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([
+      "REF_SET_UNKNOWN_PATH --set cannot reach 'direction.name': 'direction' of stage 'synthesis' is not a mapping",
+    ]);
+  });
+
   it('a value of the wrong type is reported at the command line', async () => {
     const dir = tmpTree({ 'p.yaml': `${HEAD}stages:\n  - type: ingestion\n` });
     const r = await validate(join(dir, 'p.yaml'), { sets: ['stages.ingestion.lookback_days="500"'] });
