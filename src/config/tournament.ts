@@ -71,6 +71,15 @@ export function expandMatrix(axes: { path: string; values: unknown[] }[], includ
   return combos;
 }
 
+/**
+ * The order a cell's overrides are applied in: a path before the paths inside it, whatever order the matrix writes
+ * them in, so an axis over a plugin (`engine`) sets the plugin and an axis inside it (`engine.params.linkage`,
+ * `engine.name`) then changes it. Paths of the same depth keep their order.
+ */
+export function overrideOrder(values: Map<string, unknown>): [string, unknown][] {
+  return [...values].sort(([a], [b]) => a.split('.').length - b.split('.').length);
+}
+
 /** How many combinations at least (the product less what the excludes could remove at most) and at most. */
 export function matrixBounds(axes: { path: string; values: unknown[] }[], include: Record<string, unknown>[], exclude: Record<string, unknown>[]): { min: number; max: number } {
   const product = axes.length ? axes.reduce((n, a) => n * a.values.length, 1) : 0;
@@ -336,12 +345,12 @@ export async function validateTournament(
   const cellResults: ValidationResult[] = [];
   const seen = new Set<string>(base.diagnostics.map(key));
   for (const c of combos) {
-    const sets: SetExpr[] = [...opts.baseSets, ...[...c.values].map(([path, v]) => ({ expr: `${path}=${canonicalJson(v)}`, at: locateIn(origins, c.at.get(path)!) }))];
+    const sets: SetExpr[] = [...opts.baseSets, ...overrideOrder(c.values).map(([path, v]) => ({ expr: `${path}=${canonicalJson(v)}`, at: locateIn(origins, c.at.get(path)!) }))];
     const r = await validateFile(target, { registry: opts.registry, profile, sets, stack: [...(opts.stack ?? []), rootFile], sources: opts.sources, dataRoots: opts.dataRoots });
     for (const d of r.diagnostics) {
       if (seen.has(key(d))) continue;
       seen.add(key(d));
-      out.push(d);
+      out.push(pluginParamHint(d, c, origins));
     }
     cellResults.push(r);
   }
@@ -358,7 +367,8 @@ export async function validateTournament(
   };
   const cells: (ResolvedTournament['cells'][number] & { result: ValidationResult })[] = combos.map((c, i) => ({
     id: render(c, cellResults[i]),
-    overrides: Object.fromEntries(c.values),
+    // In the order they apply: a cell run again (the worker, a standalone --set) resolves to the same config.
+    overrides: Object.fromEntries(overrideOrder(c.values)),
     config_hash: cellResults[i].hash!,
     result: cellResults[i],
   }));
@@ -399,6 +409,20 @@ export async function validateTournament(
 }
 
 const key = (d: Diagnostic) => `${d.file}:${d.line}:${d.column}:${d.code}:${d.message}`;
+
+/**
+ * A param the matrix gives a plugin that does not take it (an `engine.params.linkage` axis beside an engine axis that
+ * has min_variance): said in the matrix's terms, since the cell's plugin comes from another axis or from the base.
+ */
+function pluginParamHint(d: Diagnostic, c: Combination, origins: OriginMap): Diagnostic {
+  if (d.code !== 'PARAM_UNKNOWN_KEY') return d;
+  const at = (p: string) => locateIn(origins, c.at.get(p)!);
+  const path = [...c.values.keys()].find((p) => /\.params\.[^.]+$/.test(p) && at(p).file === d.file && at(p).line === d.line && at(p).column === d.column);
+  if (!path) return d;
+  const ref = path.slice(0, path.lastIndexOf('.params.'));
+  const param = path.slice(ref.length + '.params.'.length);
+  return { ...d, hint: `This cell's ${ref} takes no '${param}': leave such cells out with \`exclude\`, or give the param only where it applies (an \`include\` entry, or {name, params} in the ${ref} axis).` };
+}
 
 /**
  * `--set` on a tournament: a `stages.…` path overrides the base (every cell); any other path sets a key of the
