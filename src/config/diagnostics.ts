@@ -86,6 +86,7 @@ export const CODES = {
   REF_TOURNAMENT_BASE_OUTSIDE_REPO: 'references',
   REF_MATRIX_UNKNOWN_PATH: 'references',
   REF_MATRIX_EXCLUDE_UNMATCHED: 'references',
+  REF_MATRIX_DUPLICATE_CELL: 'references',
   REF_CELL_ID_INVALID: 'references',
   REF_CHAMPION_UNKNOWN: 'references',
 } as const satisfies Record<string, Layer>;

@@ -378,11 +378,29 @@ export async function validateTournament(
     champion = 'base';
     cells.push({ id: 'base', overrides: {}, config_hash: base.hash!, result: base });
   }
+  // One configuration is one trial: cells that resolve to the same config are refused at the value that repeats, and
+  // their shared id (if they share one) is that problem, not the template's.
+  const repeated = repeatedCells(combos, cells, axes, origins);
+  out.push(...repeated.diagnostics);
   const ids = new Map<string, number>();
   for (const c of cells) ids.set(c.id, (ids.get(c.id) ?? 0) + 1);
-  const dup = [...ids].filter(([, n]) => n > 1).map(([id]) => id);
+  const idsOfDistinct = new Map<string, number>();
+  cells.forEach((c, i) => repeated.cells.has(i) || idsOfDistinct.set(c.id, (idsOfDistinct.get(c.id) ?? 0) + 1));
+  const dup = [...idsOfDistinct].filter(([, n]) => n > 1).map(([id]) => id);
+  const namesEveryPath = template !== undefined && [...varied].every((p) => template.includes(`{${p}}`) || template.includes(`{${p.split('.').pop()}}`));
   if (dup.length)
-    out.push(diag('REF_CELL_ID_INVALID', idAt, `cell ids must be unique; ${dup.map((d) => `'${d}'`).join(', ')} name more than one cell`, template ? 'Add the axes that tell these cells apart to cells.id.' : 'Give cells.id a template naming every axis, e.g. "{engine}_{step_size}".'));
+    out.push(
+      diag(
+        'REF_CELL_ID_INVALID',
+        idAt,
+        `cell ids must be unique; ${dup.map((d) => `'${d}'`).join(', ')} name more than one cell`,
+        namesEveryPath
+          ? "cells.id names every matrix path, but these cells' values read the same in an id (characters outside A-Za-z0-9_.- become -): add text that tells them apart."
+          : template
+            ? 'Add the axes that tell these cells apart to cells.id.'
+            : 'Give cells.id a template naming every axis, e.g. "{engine}_{step_size}".',
+      ),
+    );
   if (ids.has('date')) out.push(diag('REF_CELL_ID_INVALID', idAt, "'date' cannot be a cell id: it is the date column of cell_returns.arrow", 'Name the cell otherwise (cells.id).'));
   const bad = cells.filter((c) => !new RegExp(NAME_PATTERN).test(c.id));
   if (bad.length) out.push(diag('REF_CELL_ID_INVALID', idAt, `cell id '${bad[0].id}' is not a folder name (letters, digits, _ . and -)`, 'Cell ids name the cells\' run folders.'));
@@ -409,6 +427,69 @@ export async function validateTournament(
 }
 
 const key = (d: Diagnostic) => `${d.file}:${d.line}:${d.column}:${d.code}:${d.message}`;
+
+const written = (v: unknown) => (typeof v === 'string' ? v : canonicalJson(v));
+
+/**
+ * Cells that resolve to the config of an earlier cell (same config hash): the same value twice in an axis, the same
+ * include entry twice, or two values that differ only as written (a plugin's default spelled out). Each would run the
+ * same thing and count again as a trial (the deflated Sharpe's N, Holm's m). One error per place that causes it,
+ * at the later of the two values, naming every pair of cells it makes.
+ */
+function repeatedCells(combos: Combination[], cells: { id: string; config_hash: string }[], axes: { path: string; values: unknown[] }[], origins: OriginMap): { diagnostics: Diagnostic[]; cells: Set<number> } {
+  const idCount = new Map<string, number>();
+  for (const c of cells) idCount.set(c.id, (idCount.get(c.id) ?? 0) + 1);
+  const label = (i: number) => (idCount.get(cells[i].id)! > 1 ? `'${cells[i].id}' (cell ${i + 1})` : `'${cells[i].id}'`);
+  const earlier = new Map<string, number[]>();
+  const byPlace = new Map<string, { at: Path; what: string; hint: string; pairs: string[] }>();
+  const repeats = new Set<number>();
+  combos.forEach((later, i) => {
+    const before = earlier.get(cells[i].config_hash) ?? [];
+    earlier.set(cells[i].config_hash, [...before, i]);
+    if (!before.length) return;
+    repeats.add(i);
+    // Compared with the nearest earlier cell written the same way (an entry given a third time repeats the second),
+    // else with the first of that config.
+    const j = before.findLast((k) => combos[k].values.size === later.values.size && [...later.values].every(([p, v]) => combos[k].values.has(p) && same(combos[k].values.get(p), v))) ?? before[0];
+    const why = whyRepeated(combos[j], later, label(j), axes);
+    const place = byPlace.get(pointer(why.at)) ?? { ...why, pairs: [] };
+    place.pairs.push(`${label(j)} and ${label(i)} (config ${cells[i].config_hash.slice(0, 12)})`);
+    byPlace.set(pointer(why.at), place);
+  });
+  const diagnostics = [...byPlace.values()].map((p) => diag('REF_MATRIX_DUPLICATE_CELL', locateIn(origins, p.at), `${p.what}: cells ${p.pairs.join(', ')} are one configuration`, p.hint));
+  return { diagnostics, cells: repeats };
+}
+
+const COUNTED_TWICE = "Each cell counts as a trial (the deflated Sharpe's N, Holm's m): one configuration must count once.";
+
+/** Where two cells of one config part ways in the matrix, and what that says: the value that repeats or adds nothing. */
+function whyRepeated(first: Combination, later: Combination, firstLabel: string, axes: { path: string; values: unknown[] }[]): { at: Path; what: string; hint: string } {
+  const paths = [...new Set([...first.values.keys(), ...later.values.keys()])];
+  const differs = paths.filter((p) => !(first.values.has(p) && later.values.has(p) && same(first.values.get(p), later.values.get(p))));
+  // Values that differ as written but not once composed: a default spelled out, a plugin by name and as {name}.
+  const p = differs.find((x) => later.values.has(x)) ?? differs[0];
+  if (p !== undefined) {
+    const [combo, other] = later.values.has(p) ? [later, first] : [first, later];
+    const at = combo.at.get(p)!;
+    const what = other.values.has(p)
+      ? `${p}: ${written(combo.values.get(p))} resolves to the same configuration as ${written(other.values.get(p))}`
+      : `${p}: ${written(combo.values.get(p))} changes nothing (it is the value the base gives that cell)`;
+    return { at, what, hint: `The two values differ only as written (a default spelled out, a plugin by name and as {name, params}): keep one. ${COUNTED_TWICE}` };
+  }
+  // The same values as written, from two places: a value repeated in an axis, an include entry given twice.
+  const moved = paths.find((x) => pointer(first.at.get(x)!) !== pointer(later.at.get(x)!));
+  if (moved === undefined) return { at: ['matrix'], what: `the matrix gives the same cell as ${firstLabel} twice`, hint: COUNTED_TWICE };
+  const at = later.at.get(moved)!;
+  const was = first.at.get(moved)!;
+  if (at[1] === 'include') {
+    const entry = `include entry ${Number(at[2]) + 1}`;
+    const what = was[1] === 'include' ? `${entry} repeats include entry ${Number(was[2]) + 1}` : `${entry} repeats the values of cell ${firstLabel}`;
+    return { at: at.slice(0, 3), what, hint: `Remove the repeated entry. ${COUNTED_TWICE}` };
+  }
+  const value = later.values.get(moved);
+  const times = axes.find((a) => a.path === moved)?.values.filter((v) => same(v, value)).length ?? 2;
+  return { at, what: `${written(value)} appears ${times === 2 ? 'twice' : `${times} times`} in ${moved}`, hint: `Remove the repeated value. ${COUNTED_TWICE}` };
+}
 
 /**
  * A param the matrix gives a plugin that does not take it (an `engine.params.linkage` axis beside an engine axis that

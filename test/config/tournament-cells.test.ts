@@ -72,3 +72,25 @@ test("a params axis given to a plugin that does not take it is refused at the va
   ]);
   expect(r.diagnostics[0].hint).toMatch(/stages\.allocation\.engine takes no 'linkage': leave such cells out with `exclude`/);
 });
+
+test('cells of one configuration are refused at the value that repeats, naming the cells, whatever the ids', async () => {
+  // A plugin's default spelled out: hrp's linkage is single.
+  const spelled = await validate('  stages.allocation.engine: [hrp, {name: hrp, params: {linkage: single}}, min_variance]\n  stages.backtest.step_size: [30, 60]\n', 'cells: { id: "{engine}_{step_size}" }\n');
+  expect(spelled.lines).toEqual([
+    expect.stringMatching(/^t\.yaml:5:35 REF_MATRIX_DUPLICATE_CELL stages\.allocation\.engine: \{"name":"hrp","params":\{"linkage":"single"\}\} resolves to the same configuration as hrp: cells 'hrp_30' and 'hrp-[0-9a-f]{6}_30' \(config [0-9a-f]{12}\), 'hrp_60' and 'hrp-[0-9a-f]{6}_60' \(config [0-9a-f]{12}\) are one configuration$/),
+  ]);
+  // The same value twice in an axis: that, at the second, not "give cells.id a template".
+  const twice = await validate('  stages.backtest.step_size: [30, 30]\n');
+  expect(twice.lines).toEqual([expect.stringMatching(/^t\.yaml:5:35 REF_MATRIX_DUPLICATE_CELL 30 appears twice in stages\.backtest\.step_size: cells '30' \(cell 1\) and '30' \(cell 2\) \(config [0-9a-f]{12}\) are one configuration$/)]);
+  expect(twice.r.diagnostics[0].hint).toMatch(/^Remove the repeated value\. Each cell counts as a trial/);
+  // The same include entry twice: at the second entry.
+  const entries = await validate('  include: [{ stages.backtest.step_size: 20 }, { stages.backtest.step_size: 20 }]\n');
+  expect(entries.lines).toEqual([expect.stringMatching(/^t\.yaml:5:48 REF_MATRIX_DUPLICATE_CELL include entry 2 repeats include entry 1: cells '20' \(cell 1\) and '20' \(cell 2\)/)]);
+  // Cells that differ in config but not in id are still an id problem.
+  const ids = await validate('  stages.backtest.step_size: [30, 60]\n', 'cells: { id: "x" }\n');
+  expect(ids.lines).toEqual(["t.yaml:6:14 REF_CELL_ID_INVALID cell ids must be unique; 'x' name more than one cell"]);
+  expect(ids.r.diagnostics[0].hint).toBe('Add the axes that tell these cells apart to cells.id.');
+  const alike = await validate('  stages.backtest.benchmark: [BTC USDT, BTC/USDT]\n', 'cells: { id: "{benchmark}" }\n');
+  expect(alike.lines).toEqual(["t.yaml:6:14 REF_CELL_ID_INVALID cell ids must be unique; 'BTC-USDT' name more than one cell"]);
+  expect(alike.r.diagnostics[0].hint).toMatch(/^cells\.id names every matrix path, but these cells' values read the same in an id/);
+});
