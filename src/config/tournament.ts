@@ -286,37 +286,43 @@ export async function validateTournament(
     }
   };
   checkIdPlaceholders();
+  // The ids as the matrix alone gives them (every placeholder an axis or include key, every combination holding it),
+  // else undefined: then a placeholder takes the base's value, which only the validated cells can give.
+  const pathOf = (ph: string) => (varied.has(ph) ? ph : [...varied].filter((x) => x.split('.').pop() === ph).length === 1 ? [...varied].find((x) => x.split('.').pop() === ph) : undefined);
+  const placeholders = template ? [...template.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]) : [];
+  const idsFromMatrix = (combos: Combination[]): string[] | undefined => {
+    if (!combos.length || !placeholders.every((ph) => pathOf(ph) !== undefined)) return undefined;
+    if (!combos.every((c) => placeholders.every((ph) => c.values.has(pathOf(ph)!)))) return undefined;
+    return combos.map((c) => (template ? template.replace(/\{([^{}]*)\}/g, (_m, ph: string) => idPart(c.values.get(pathOf(ph)!))) : [...c.values.values()].map(idPart).join('_')));
+  };
+  const namedChampion = typeof doc.champion === 'string' ? doc.champion : undefined;
+  const championUnknown = (named: string, ids: string[]) => diag('REF_CHAMPION_UNKNOWN', locateIn(origins, ['champion']), `champion '${named}' is not a cell of this tournament`, suggestionHint(named, ids, 'cell ids'));
+  /** What is wrong with ids whatever the cells' configs: ids no folder can have, and the champion. */
+  const idsAlone = (ids: string[]) => [...idFormatProblems(ids, idAt), ...(namedChampion !== undefined && !ids.includes(namedChampion) ? [championUnknown(namedChampion, ids)] : [])];
   if (out.length > before && hasErrors(out.slice(before))) {
-    // No cell can be made, but each value of an axis that does reach a param is checked alone (the base with that one
-    // override), so one pass also reports the bad values; the ids and the champion wait for the paths to be fixed.
+    // No cell can be made, but each value of an axis and each include entry whose paths do reach a param is checked
+    // alone (the base with those overrides), so one pass also reports the bad values; so are the ids and the champion
+    // when the matrix alone gives them.
     const seen = new Set<string>(base.diagnostics.map(key));
-    for (const a of axes.filter((x) => !checkPath(x.path, base.resolved!, base.registry, varied))) {
-      for (const [i, v] of a.values.entries()) {
-        const sets: SetExpr[] = [...opts.baseSets, { expr: `${a.path}=${canonicalJson(v)}`, at: locateIn(origins, ['matrix', a.path, i]) }];
-        const r = await validateFile(target, { registry: opts.registry, profile, sets, stack: [...(opts.stack ?? []), rootFile], sources: opts.sources, dataRoots: opts.dataRoots });
-        for (const d of r.diagnostics) {
-          if (seen.has(key(d))) continue;
-          seen.add(key(d));
-          out.push(d);
-        }
+    const checkAlone = async (overrides: Map<string, unknown>, at: (path: string) => Path) => {
+      const sets: SetExpr[] = [...opts.baseSets, ...overrideOrder(overrides).map(([path, v]) => ({ expr: `${path}=${canonicalJson(v)}`, at: locateIn(origins, at(path)) }))];
+      const r = await validateFile(target, { registry: opts.registry, profile, sets, stack: [...(opts.stack ?? []), rootFile], sources: opts.sources, dataRoots: opts.dataRoots });
+      for (const d of r.diagnostics) {
+        if (seen.has(key(d))) continue;
+        seen.add(key(d));
+        out.push(d);
       }
+    };
+    const reaches = (path: string) => !checkPath(path, base.resolved!, base.registry, varied);
+    for (const a of axes.filter((x) => reaches(x.path))) for (const [i, v] of a.values.entries()) await checkAlone(new Map([[a.path, v]]), () => ['matrix', a.path, i]);
+    for (const [e, entry] of include.entries()) {
+      const good = Object.entries(entry).filter(([path]) => reaches(path));
+      if (good.length) await checkAlone(new Map(good), (path) => ['matrix', 'include', e, path]);
     }
     const bounds = matrixBounds(axes, include, exclude);
     if (bounds.min > max) out.push(tooLarge(bounds));
-    // The champion too, when the ids can be made from the matrix alone (every placeholder an axis or include key):
-    // an unknown champion need not wait for the paths to be fixed.
-    const champ = typeof doc.champion === 'string' ? doc.champion : undefined;
-    if (champ !== undefined && bounds.max <= ENUMERATION_LIMIT) {
-      const pathOf = (ph: string) => (varied.has(ph) ? ph : [...varied].filter((x) => x.split('.').pop() === ph).length === 1 ? [...varied].find((x) => x.split('.').pop() === ph) : undefined);
-      const renderable = !template || [...template.matchAll(/\{([^{}]*)\}/g)].every((m) => pathOf(m[1]) !== undefined);
-      const combos = renderable ? expandMatrix(axes, include, exclude) : [];
-      // A combination without a placeholder's value takes the base's there, which the paths would have to give.
-      const complete = combos.every((c) => !template || [...template.matchAll(/\{([^{}]*)\}/g)].every((m) => c.values.has(pathOf(m[1])!)));
-      if (renderable && complete && combos.length) {
-        const ids = combos.map((c) => (template ? template.replace(/\{([^{}]*)\}/g, (_m, ph: string) => idPart(c.values.get(pathOf(ph)!))) : [...c.values.values()].map(idPart).join('_')));
-        if (!ids.includes(champ)) out.push(diag('REF_CHAMPION_UNKNOWN', locateIn(origins, ['champion']), `champion '${champ}' is not a cell of this tournament`, suggestionHint(champ, ids, 'cell ids')));
-      }
-    }
+    const ids = bounds.max <= ENUMERATION_LIMIT ? idsFromMatrix(expandMatrix(axes, include, exclude)) : undefined;
+    if (ids) out.push(...idsAlone(ids));
     return { base };
   }
 
@@ -354,7 +360,11 @@ export async function validateTournament(
     }
     cellResults.push(r);
   }
-  if (cellResults.some((r) => !r.ok)) return { base };
+  if (cellResults.some((r) => !r.ok)) {
+    const ids = idsFromMatrix(combos);
+    if (ids) out.push(...idsAlone(ids));
+    return { base };
+  }
 
   // Ids: the template, or the cell's values joined; the base as written is a cell of its own unless one equals it.
   if (hasErrors(out)) return { base };
@@ -401,11 +411,7 @@ export async function validateTournament(
             : 'Give cells.id a template naming every axis, e.g. "{engine}_{step_size}".',
       ),
     );
-  if (ids.has('date')) out.push(diag('REF_CELL_ID_INVALID', idAt, "'date' cannot be a cell id: it is the date column of cell_returns.arrow", 'Name the cell otherwise (cells.id).'));
-  const bad = cells.filter((c) => !new RegExp(NAME_PATTERN).test(c.id));
-  if (bad.length) out.push(diag('REF_CELL_ID_INVALID', idAt, `cell id '${bad[0].id}' is not a folder name (letters, digits, _ . and -)`, 'Cell ids name the cells\' run folders.'));
-  if (typeof doc.champion === 'string' && !ids.has(doc.champion))
-    out.push(diag('REF_CHAMPION_UNKNOWN', locateIn(origins, ['champion']), `champion '${doc.champion}' is not a cell of this tournament`, suggestionHint(doc.champion, [...ids.keys()], 'cell ids')));
+  out.push(...idsAlone([...ids.keys()]));
   if (hasErrors(out)) return { base };
 
   const baseSets = opts.baseSets.map((s) => (typeof s === 'string' ? s : s.expr));
@@ -427,6 +433,15 @@ export async function validateTournament(
 }
 
 const key = (d: Diagnostic) => `${d.file}:${d.line}:${d.column}:${d.code}:${d.message}`;
+
+/** Ids no cell can have: 'date' (a column of cell_returns.arrow) and ids that are no folder name. */
+function idFormatProblems(ids: string[], idAt: Location): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  if (ids.includes('date')) out.push(diag('REF_CELL_ID_INVALID', idAt, "'date' cannot be a cell id: it is the date column of cell_returns.arrow", 'Name the cell otherwise (cells.id).'));
+  const bad = ids.find((id) => !new RegExp(NAME_PATTERN).test(id));
+  if (bad !== undefined) out.push(diag('REF_CELL_ID_INVALID', idAt, `cell id '${bad}' is not a folder name (letters, digits, _ . and -)`, "Cell ids name the cells' run folders."));
+  return out;
+}
 
 const written = (v: unknown) => (typeof v === 'string' ? v : canonicalJson(v));
 

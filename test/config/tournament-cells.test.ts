@@ -94,3 +94,20 @@ test('cells of one configuration are refused at the value that repeats, naming t
   expect(alike.lines).toEqual(["t.yaml:6:14 REF_CELL_ID_INVALID cell ids must be unique; 'BTC-USDT' name more than one cell"]);
   expect(alike.r.diagnostics[0].hint).toMatch(/^cells\.id names every matrix path, but these cells' values read the same in an id/);
 });
+
+test('include entries: every independent problem in one pass, beside a bad path, with the ids and the champion', async () => {
+  const include = '  stages.backtest.step_size: [20, 30]\n  include: [{ stages.policy.top_nn: 3 }, { stages.backtest.step_size: 20, stages.policy.top_n: -1 }]\n';
+  const { lines } = await validate(include, 'cells: { id: "a/{step_size}" }\n');
+  expect(lines).toEqual([
+    "t.yaml:6:15 REF_MATRIX_UNKNOWN_PATH matrix path 'stages.policy.top_nn': stage 'policy' has no param 'top_nn'",
+    "t.yaml:6:96 PARAM_OUT_OF_RANGE 'top_n' in params of stage 'policy' must be >= 1, got -1",
+    "t.yaml:7:14 REF_CELL_ID_INVALID cell id 'a/20' is not a folder name (letters, digits, _ . and -)",
+  ]);
+  // Every path reaches a param but a cell is invalid: the ids and the champion are still checked.
+  const cellFails = await validate(include.replace('top_nn', 'top_n'), 'cells: { id: "a/{step_size}" }\nchampion: nope\n');
+  expect(cellFails.lines).toEqual([
+    "t.yaml:6:95 PARAM_OUT_OF_RANGE 'top_n' in params of stage 'policy' must be >= 1, got -1",
+    "t.yaml:7:14 REF_CELL_ID_INVALID cell id 'a/20' is not a folder name (letters, digits, _ . and -)",
+    "t.yaml:8:11 REF_CHAMPION_UNKNOWN champion 'nope' is not a cell of this tournament",
+  ]);
+});
