@@ -296,7 +296,7 @@ export async function validateTournament(
     return combos.map((c) => (template ? template.replace(/\{([^{}]*)\}/g, (_m, ph: string) => idPart(c.values.get(pathOf(ph)!))) : [...c.values.values()].map(idPart).join('_')));
   };
   const namedChampion = typeof doc.champion === 'string' ? doc.champion : undefined;
-  const championUnknown = (named: string, ids: string[]) => diag('REF_CHAMPION_UNKNOWN', locateIn(origins, ['champion']), `champion '${named}' is not a cell of this tournament`, suggestionHint(named, ids, 'cell ids'));
+  const championUnknown = (named: string, ids: string[]) => diag('REF_CHAMPION_UNKNOWN', locateIn(origins, ['champion']), `champion '${named}' is not a cell of this tournament`, knownIdsHint(named, ids));
   /** What is wrong with ids whatever the cells' configs: ids no folder can have, and the champion. */
   const idsAlone = (ids: string[]) => [...idFormatProblems(ids, idAt), ...(namedChampion !== undefined && !ids.includes(namedChampion) ? [championUnknown(namedChampion, ids)] : [])];
   if (out.length > before && hasErrors(out.slice(before))) {
@@ -433,6 +433,16 @@ export async function validateTournament(
 }
 
 const key = (d: Diagnostic) => `${d.file}:${d.line}:${d.column}:${d.code}:${d.message}`;
+
+/**
+ * "Did you mean", and the cell ids: the list a long matrix would replace by `pipeline-run plugins` (which lists no
+ * cells) is given, cut where it would fill the screen.
+ */
+function knownIdsHint(named: string, ids: string[]): string {
+  const SHOWN = 40;
+  const list = ids.length <= SHOWN ? ids.join(', ') : `${ids.slice(0, SHOWN).join(', ')} and ${ids.length - SHOWN} more (\`pipeline-run plan\` lists every cell)`;
+  return suggestionHint(named, ids, 'cell ids', `Known cell ids: ${list}.`);
+}
 
 /** Ids no cell can have: 'date' (a column of cell_returns.arrow) and ids that are no folder name. */
 function idFormatProblems(ids: string[], idAt: Location): Diagnostic[] {

@@ -111,3 +111,13 @@ test('include entries: every independent problem in one pass, beside a bad path,
     "t.yaml:8:11 REF_CHAMPION_UNKNOWN champion 'nope' is not a cell of this tournament",
   ]);
 });
+
+test('an unknown champion, from the file or from --set, is told the cell ids, however many cells there are', async () => {
+  const matrix = '  stages.backtest.step_size: [20, 30, 40, 50, 60, 70, 80]\n  stages.allocation.engine: [hrp, herc]\n';
+  const ids = ['20_hrp', '20_herc', '30_hrp', '30_herc', '40_hrp', '40_herc', '50_hrp', '50_herc', '60_hrp', '60_herc', '70_hrp', '70_herc', '80_hrp', '80_herc'];
+  const fromSet = await validate(matrix, '', ['champion=zzz']);
+  expect(fromSet.lines).toEqual(["<command line: --set champion=zzz>:1:1 REF_CHAMPION_UNKNOWN champion 'zzz' is not a cell of this tournament"]);
+  expect(fromSet.r.diagnostics[0].hint).toBe(`Known cell ids: ${ids.join(', ')}.`);
+  const fromFile = await validate(matrix, 'champion: zzz\n');
+  expect(fromFile.r.diagnostics.map((d) => d.hint)).toEqual([`Known cell ids: ${ids.join(', ')}.`]);
+});
