@@ -28,7 +28,13 @@ function tournamentPlan(p: Extract<PlanResult, { valid: true }>, json: boolean |
   const t = p.tournament!;
   const cells = t.cells;
   if (json) return `${JSON.stringify({ hash: p.hash, name: p.config.name, base: t.base, champion: t.champion, cells_max: t.cells_max, cache: t.cache, lakehouse: t.lakehouse, cells }, null, 2)}\n`;
-  const short = (x: unknown) => (typeof x === 'string' ? x : isPlainObject(x) && typeof x.name === 'string' ? x.name : JSON.stringify(x));
+  const value = (x: unknown) => (typeof x === 'string' ? x : JSON.stringify(x));
+  // A plugin by its name, with the params that tell two cells of one plugin apart (hrp(linkage=ward)).
+  const short = (x: unknown): string => {
+    if (!isPlainObject(x) || typeof x.name !== 'string' || Object.keys(x).some((k) => k !== 'name' && k !== 'params')) return value(x);
+    const params = isPlainObject(x.params) ? Object.entries(x.params) : [];
+    return params.length ? `${x.name}(${params.map(([k, v]) => `${k}=${value(v)}`).join(', ')})` : x.name;
+  };
   const idW = Math.max(4, ...cells.map((c) => c.id.length));
   const cached = cells.filter((c) => c.cached).length;
   const known = cells.some((c) => c.cached !== null);

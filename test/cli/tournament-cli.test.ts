@@ -45,6 +45,20 @@ matrix:
   expect(again.stdout).toContain(`${f}:6:35: error PARAM_OUT_OF_RANGE 'step_size' in params of stage 'backtest' must be >= 1, got -1`);
 });
 
+test('plan names a plugin cell by its params too: two cells of one engine are told apart', () => {
+  const f = join(tmp, 'linkages.yaml');
+  writeFileSync(f, `pipeline: tournament
+version: "4.0"
+base: ./crypto_long.yaml
+matrix:
+  stages.allocation.engine: [hrp, { name: hrp, params: { linkage: ward } }]
+`);
+  const r = cli(['plan', f]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/\* hrp\s+[0-9a-f]{12}\s+\?\s+stages.allocation.engine=hrp\n/);
+  expect(r.stdout).toMatch(/ hrp-[0-9a-f]{6}\s+[0-9a-f]{12}\s+\?\s+stages.allocation.engine=hrp\(linkage=ward\)\n/);
+});
+
 test('pipelines/tournament_crypto.yaml as written: 24 cells, every one run and compared, exit 0', () => {
   const r = cli([join(tmp, 'tournament_crypto.yaml'), '--out', join(tmp, 'runs-full'), '--lakehouse', join(tmp, 'lh'), '--json']);
   expect(r.code).toBe(0);
