@@ -521,7 +521,8 @@ export interface Comparison {
   sharpe_test: { method: 'ledoit_wolf_hac'; kernel: 'parzen'; prewhitening: boolean; against: string };
   deflation: { trials: number; sharpe_variance: number; threshold_sharpe: number };
   /** `left_out`: the cells whose returns never vary on the calendar (no Sharpe ratio to rank), not in CSCV. */
-  pbo: { value: number | null; blocks: number; splits: number; dropped_days: number; logits: number[]; left_out?: string[]; reason?: string };
+  /** `same_as`: cells whose returns equal an earlier cell's on every day of the calendar (one series in CSCV), → that cell. */
+  pbo: { value: number | null; blocks: number; splits: number; dropped_days: number; logits: number[]; left_out?: string[]; same_as?: Record<string, string>; reason?: string };
   cells: CellComparison[];
 }
 

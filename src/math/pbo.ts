@@ -8,7 +8,16 @@
  *     n* = the column with the best per-period Sharpe ratio on J (the first on ties);
  *     r  = rank of n*'s Sharpe on J̄ among all columns' (1 = worst, N = best, ties averaged);
  *     λ_c = ln(ω / (1 − ω)), ω = r / (N + 1);
- *   PBO = #{c : λ_c ≤ 0} / C(S, S/2).
+ *   PBO = #{c : λ_c < 0} / C(S, S/2).
+ *
+ * Ranks and ties. The paper ranks the N configurations' out-of-sample performance from 1 to N and sets
+ * ω = r/(N + 1) (its CSCV step 2e), so that the median rank (N + 1)/2 is ω = ½, λ = 0; it does not say how tied
+ * performances rank, and we give them the average of the ranks they span (scipy's rankdata, as pypbo does). It
+ * defines PBO as the probability that the in-sample optimum ranks *below* the median out of sample (a strict
+ * inequality; the estimate ∫_{−∞}^{0} f(λ) dλ is silent on the single point λ = 0). So a split whose
+ * in-sample winner ranks exactly at the median (λ = 0: the middle of an odd N, or a tie that averages to the
+ * median) is not counted as overfit: it neither over- nor underperforms. pypbo and R's pbo count λ ≤ 0, which reads
+ * every such split as overfit (with every cell identical, PBO 1; found by review).
  *
  * Per-block sums of r and r² make each split O(S·N). The Sharpe ratio's ranks do not depend on annualisation.
  */
@@ -114,28 +123,43 @@ export function cscv(values: Float64Array, T: number, N: number, S: number): Pbo
     const rank = below + (equal + 1) / 2;
     const w = rank / (N + 1);
     logits[ci] = log(w / (1 - w));
-    if (logits[ci] <= 0) overfit++;
+    // Strictly below the median (ranks are halves: exact), not at it.
+    if (2 * rank < N + 1) overfit++;
   });
   return { pbo: overfit / splits.length, logits, blocks: S, dropped, block_rows: m, splits: splits.length };
 }
 
 /**
- * CSCV over the columns whose values vary (`live`: their indices), the others left out (`flat`): a column that never
- * varies (a configuration that never held anything) has no Sharpe ratio, and the paper ranks configurations by
- * theirs. Ranked last instead, each such column would be a sure loser lifting the in-sample winner's rank out of
- * sample, and PBO would fall towards 0 as they were added (found by review). Null when fewer than two vary.
+ * CSCV over the distinct columns whose values vary (`live`: their indices), the others left out: a column that never
+ * varies (`flat`: a configuration that never held anything) has no Sharpe ratio, and the paper ranks configurations
+ * by theirs. Ranked last instead, each such column would be a sure loser lifting the in-sample winner's rank out of
+ * sample, and PBO would fall towards 0 as they were added (found by review). A column equal to an earlier live one on
+ * every row (`same`: [column, the earlier one]; settings that made no difference, such as a risk-free rate) is the
+ * same configuration's returns: counted twice it would tie with itself in every split and shift the median. Null
+ * when fewer than two distinct columns vary (every cell identical: nothing to choose between, not overfitting).
  */
-export function cscvOfVarying(values: Float64Array, T: number, N: number, S: number): { result: PboResult | null; live: number[]; flat: number[] } {
+export function cscvOfVarying(values: Float64Array, T: number, N: number, S: number): { result: PboResult | null; live: number[]; flat: number[]; same: [number, number][] } {
   const live: number[] = [];
   const flat: number[] = [];
+  const same: [number, number][] = [];
+  const equal = (a: number, b: number) => {
+    for (let t = 0; t < T; t++) if (!Object.is(values[a * T + t], values[b * T + t])) return false;
+    return true;
+  };
   for (let j = 0; j < N; j++) {
     let varies = false;
     for (let t = 1; t < T && !varies; t++) varies = values[j * T + t] !== values[j * T];
-    (varies ? live : flat).push(j);
+    if (!varies) {
+      flat.push(j);
+      continue;
+    }
+    const twin = live.find((k) => equal(j, k));
+    if (twin === undefined) live.push(j);
+    else same.push([j, twin]);
   }
-  if (live.length < 2) return { result: null, live, flat };
-  if (!flat.length) return { result: cscv(values, T, N, S), live, flat };
+  if (live.length < 2) return { result: null, live, flat, same };
+  if (live.length === N) return { result: cscv(values, T, N, S), live, flat, same };
   const kept = new Float64Array(T * live.length);
   live.forEach((j, k) => kept.set(values.subarray(j * T, (j + 1) * T), k * T));
-  return { result: cscv(kept, T, live.length, S), live, flat };
+  return { result: cscv(kept, T, live.length, S), live, flat, same };
 }

@@ -397,16 +397,19 @@ export function axesHeatmapSpec(rows: { x: string; y: string; panel: string; val
   return { title: `${metric} over ${over}, one panel per value of the other axes`, data: { values }, facet: { field: 'panel', type: 'nominal', title: null, sort: panels }, columns: 2, spec: cell };
 }
 
-/** Tournament: the CSCV logits λ of every split; λ ≤ 0 (left of the rule) is a split where the in-sample best was at best median out of sample. */
+/**
+ * Tournament: the CSCV logits λ of every split; λ < 0 (left of the rule) is a split where the in-sample best ranked
+ * below the median out of sample (overfit); λ = 0, exactly at the median, is not counted (src/math/pbo.ts).
+ */
 export function logitHistogramSpec(logits: number[], pbo: number): Spec {
   const counts = new Map<number, number>();
   for (const l of logits) counts.set(Number(l.toFixed(6)), (counts.get(Number(l.toFixed(6))) ?? 0) + 1);
-  const values = [...counts].sort((a, b) => a[0] - b[0]).map(([lambda, n]) => ({ lambda, share: n / logits.length, side: lambda <= 0 ? 'overfit (λ ≤ 0)' : 'λ > 0' }));
+  const values = [...counts].sort((a, b) => a[0] - b[0]).map(([lambda, n]) => ({ lambda, share: n / logits.length, side: lambda < 0 ? 'overfit (λ < 0)' : lambda === 0 ? 'at the median (λ = 0)' : 'λ > 0' }));
   return {
     width: 560, height: 180, title: `PBO ${(pbo * 100).toFixed(1)}%: logits of the in-sample best cell's out-of-sample rank (${logits.length} splits)`,
     data: { values },
     layer: [
-      { mark: { type: 'bar', width: 8 }, encoding: { x: { field: 'lambda', type: 'quantitative', title: 'λ = logit of relative OOS rank' }, y: { field: 'share', type: 'quantitative', title: 'share of splits', axis: { format: '.0%' } }, color: { field: 'side', type: 'nominal', title: null, scale: { domain: ['overfit (λ ≤ 0)', 'λ > 0'], range: ['#c0392b', '#1f5fa8'] } } } },
+      { mark: { type: 'bar', width: 8 }, encoding: { x: { field: 'lambda', type: 'quantitative', title: 'λ = logit of relative OOS rank' }, y: { field: 'share', type: 'quantitative', title: 'share of splits', axis: { format: '.0%' } }, color: { field: 'side', type: 'nominal', title: null, scale: { domain: ['overfit (λ < 0)', 'at the median (λ = 0)', 'λ > 0'], range: ['#c0392b', '#999999', '#1f5fa8'] } } } },
       { data: { values: [{ x: 0 }] }, mark: { type: 'rule', color: '#555', strokeDash: [4, 3] }, encoding: { x: { field: 'x', type: 'quantitative' } } },
     ],
   };

@@ -163,12 +163,21 @@ function statistics(
   if (N < 2) pbo = { value: null, blocks: S, splits: 0, dropped_days: 0, logits: [], reason: 'one cell ran: nothing to overfit by choosing' };
   else if (T < 2 * S) pbo = { value: null, blocks: S, splits: splitsOf(S), dropped_days: 0, logits: [], reason: `${T} common days are too few for ${S} blocks` };
   else {
-    // A cell whose return never varies on the calendar (one that never held anything) is left out (cscvOfVarying).
-    const { result: r, live, flat } = cscvOfVarying(values, T, N, S);
-    const out = flat.length ? { left_out: flat.map((j) => ran[j]!.id) } : {};
+    // A cell whose return never varies on the calendar (one that never held anything) is left out, and a cell whose
+    // returns are another's is that one series once (cscvOfVarying).
+    const { result: r, live, flat, same } = cscvOfVarying(values, T, N, S);
+    const out = {
+      ...(flat.length ? { left_out: flat.map((j) => ran[j]!.id) } : {}),
+      ...(same.length ? { same_as: dict(same.map(([j, k]) => [ran[j]!.id, ran[k]!.id] as const)) } : {}),
+    };
+    const why = () => {
+      const varying = live.length + same.length;
+      if (varying < 2) return `${varying ? 'one cell' : 'no cell'} of the ${N} that ran has returns that vary on the calendar: nothing to rank`;
+      return `the ${varying} cells whose returns vary on the calendar earned exactly the same every day (one distinct return series${flat.length ? `; ${flat.length} other cell(s) never vary` : ''}): nothing to choose between, so nothing to overfit`;
+    };
     pbo = r
       ? { value: r.pbo, blocks: S, splits: r.splits, dropped_days: r.dropped, logits: Array.from(r.logits), ...out }
-      : { value: null, blocks: S, splits: 0, dropped_days: 0, logits: [], ...out, reason: `${live.length ? 'one cell' : 'no cell'} of the ${N} that ran has returns that vary on the calendar: nothing to rank` };
+      : { value: null, blocks: S, splits: 0, dropped_days: 0, logits: [], ...out, reason: why() };
   }
 
   const cells: Statistics['cells'] = dict();

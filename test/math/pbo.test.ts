@@ -71,12 +71,14 @@ describe('the exact references (research note §7)', () => {
     const want = [L1, L1, L1, L2, L1, -L1, L1, -L1, L1, L1, L1, L1, L2, L1, L2, L1, -L2, L1, L1, L1];
     Array.from(r.logits).forEach((l, i) => expect(l).toBeCloseTo(want[i], 6));
   });
-  test('C: odd N = 3, λ = 0 on two splits counts as overfit: PBO 1', () => {
+  test('C: odd N = 3, λ = 0 (the in-sample winner exactly at the median) on two splits is not overfit: PBO 4/6', () => {
+    // The note's logits; its PBO (1) counted λ ≤ 0 as pypbo does. The paper's PBO is the probability of a rank
+    // below the median: the two splits at the median are not (found by review).
     const r = cscv(pboC.values, pboC.T, pboC.N, 4);
     const third = Math.log(0.25 / 0.75);
     const want = [third, third, third, 0, 0, third];
     Array.from(r.logits).forEach((l, i) => expect(l).toBeCloseTo(want[i], 12));
-    expect(r.pbo).toBe(1);
+    expect(r.pbo).toBe(4 / 6);
   });
   test('the literal implementation agrees split by split (A, B, C and 403 x 7 noise, S = 8)', () => {
     for (const [v, T, N, S] of [[pboA.values, 42, 4, 4], [pboB.values, 60, 4, 6], [pboC.values, 40, 3, 4], [noise(403, 7, 11), 403, 7, 8]] as const) {
@@ -85,6 +87,60 @@ describe('the exact references (research note §7)', () => {
       expect(mine.length).toBe(lit.length);
       mine.forEach((l, i) => expect(Math.abs(l - lit[i])).toBeLessThan(1e-9));
     }
+  });
+});
+
+describe('ranks at the median and ties (Bailey et al. 2017: overfit = the in-sample best ranks below the median out of sample)', () => {
+  // Two blocks of two rows (S = 2: splits IS {0} / OOS {1} and IS {1} / OOS {0}). A block of rows [k - 1, k + 1] per
+  // cent has mean k %, standard deviation √2 %, Sharpe k / √2: the block's Sharpe ratios rank the cells by k, and two
+  // cells given the same k have bit-identical rows there (an exact tie).
+  const matrix = (ks: [number, number][]) => {
+    const T = 4;
+    const v = new Float64Array(T * ks.length);
+    ks.forEach(([a, b], j) => v.set([(a - 1) / 100, (a + 1) / 100, (b - 1) / 100, (b + 1) / 100], j * T));
+    return { v, T, N: ks.length };
+  };
+  /** The count by hand, written out: rank among N by counting (ties averaged), overfit when rank < (N + 1) / 2. */
+  const byHand = (oos: number[], winner: number) => {
+    const x = oos[winner];
+    const rank = oos.filter((o) => o < x).length + (oos.filter((o) => o === x).length + 1) / 2;
+    return rank < (oos.length + 1) / 2 ? 1 : 0;
+  };
+
+  test('odd N = 3: the winner of block 0 is exactly the median of block 1 (λ = 0, not overfit); the winner of block 1 is last on block 0 (overfit): PBO 1/2', () => {
+    // k per block: A (3, 2), B (1, 3), C (2, 1). IS block 0 → A, OOS block 1: B 3 > A 2 > C 1, A's rank 2 = (3 + 1)/2.
+    // IS block 1 → B, OOS block 0: A 3 > C 2 > B 1, B's rank 1.
+    const { v, T, N } = matrix([[3, 2], [1, 3], [2, 1]]);
+    const r = cscv(v, T, N, 2);
+    expect(byHand([2, 3, 1], 0) + byHand([3, 1, 2], 1)).toBe(1);
+    expect(Array.from(r.logits)).toEqual([0, Math.log(0.25 / 0.75)]);
+    expect(r.pbo).toBe(0.5);
+  });
+
+  test('even N = 4: the winner of block 0 ties with another cell at the median of block 1 (rank 2.5 = (4 + 1)/2, not overfit): PBO 1/2', () => {
+    // A (4, 2), B (1, 4), C (2, 2), D (3, 1). IS block 0 → A; OOS block 1: B 4, A = C 2 (ranks 2 and 3: 2.5 each), D 1.
+    // IS block 1 → B; OOS block 0: B is last (rank 1): overfit.
+    const { v, T, N } = matrix([[4, 2], [1, 4], [2, 2], [3, 1]]);
+    const r = cscv(v, T, N, 2);
+    expect(byHand([2, 4, 2, 1], 0) + byHand([4, 1, 2, 3], 1)).toBe(1);
+    expect(r.logits[0]).toBe(0);
+    expect(r.logits[1]).toBeCloseTo(Math.log(0.2 / 0.8), 15);
+    expect(r.pbo).toBe(0.5);
+  });
+
+  test('every cell identical: no PBO (null), not 100% (found by review); identical cells count once', () => {
+    const { columns } = alignedCryptoReturns(['BTCUSDT', 'ETHUSDT', 'SOLUSDT']);
+    const T = columns[0].length;
+    const same = cscvOfVarying(columnMajor([columns[0], columns[0], columns[0]]), T, 3, 16);
+    expect(same.result).toBeNull();
+    expect(same.same).toEqual([[1, 0], [2, 0]]);
+    // Before the fix, CSCV ranked three identical columns: every split at the median, every split counted.
+    expect(cscv(columnMajor([columns[0], columns[0], columns[0]]), T, 3, 16).logits.every((l) => l === 0)).toBe(true);
+    // A copy of a cell among others is that cell once: the same result as without it.
+    const withCopy = cscvOfVarying(columnMajor([columns[0], columns[1], columns[0], columns[2]]), T, 4, 16);
+    expect({ live: withCopy.live, same: withCopy.same }).toEqual({ live: [0, 1, 3], same: [[2, 0]] });
+    expect(withCopy.result!.pbo).toBe(cscv(columnMajor(columns), T, 3, 16).pbo);
+    expect(Array.from(withCopy.result!.logits)).toEqual(Array.from(cscv(columnMajor(columns), T, 3, 16).logits));
   });
 });
 

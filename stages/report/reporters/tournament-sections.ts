@@ -93,6 +93,7 @@ function sharedStart(comp: Compared): string[] {
   }
   if (k < 5) return [];
   let growth = 1;
+  if (k === T) return [`Every cell earned exactly the same on every compared day (${isoDay(comp.dates[0]!)} to ${isoDay(comp.dates[T - 1]!)}): on this calendar the settings made no difference to the returns, and the differences between cells here are nil whatever the table's order.`];
   for (let t = 0; t < k; t++) growth *= 1 + comp.values[t];
   return [`Every cell earned exactly the same on the first ${k} compared days (${isoDay(comp.dates[0]!)} to ${isoDay(comp.dates[k - 1]!)}, ${pct(growth - 1)} in all): they held the same book, as the data then left the settings nothing to choose between. Those days shift every cell's CAGR, Sharpe, PSR and DSR alike; compare the cells on what follows them (a later start, the equity chart) before reading the levels.`];
 }
@@ -130,7 +131,8 @@ function summary(v: View, ctx: TournamentContext): string {
 /** The cells CSCV left out, in words (empty when none). */
 function leftOutText(j: Comparison): string {
   const out = j.pbo.left_out ?? [];
-  return out.length ? ` Left out of it: ${out.join(', ')} (${out.length === 1 ? 'its returns never vary' : 'their returns never vary'} on the calendar: no Sharpe ratio to rank).` : '';
+  const same = Object.entries(j.pbo.same_as ?? {});
+  return `${out.length ? ` Left out of it: ${out.join(', ')} (${out.length === 1 ? 'its returns never vary' : 'their returns never vary'} on the calendar: no Sharpe ratio to rank).` : ''}${same.length ? ` Counted once: ${same.slice(0, 8).map(([a, b]) => `${a} (the same returns as ${b})`).join(', ')}${same.length > 8 ? ', …' : ''}.` : ''}`;
 }
 
 /** How many cells Holm's adjustment ran over: those with a Ledoit–Wolf p (a cell whose return never varies has none). */
@@ -184,7 +186,7 @@ export function tournamentMarkdown(ctx: TournamentContext, env: StageEnv): strin
     lines.push('', '### Failed cells', '', '| cell | overrides | error | run |', '|---|---|---|---|');
     for (const c of v.failed) lines.push(`| ${c.id} | ${overridesText(c.overrides)} | ${c.error?.code}: ${(c.error?.message ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')} | ${c.run ?? '—'} |`);
   }
-  lines.push('', '### PBO', '', j.pbo.value === null ? `Not computed: ${j.pbo.reason}.` : `${pct(j.pbo.value)} of the ${j.pbo.splits} CSCV splits (${j.pbo.blocks} blocks${j.pbo.dropped_days ? `, the first ${j.pbo.dropped_days} days left out` : ''}) picked, in sample, a cell that ranked at or below the median out of sample.${leftOutText(j)}`);
+  lines.push('', '### PBO', '', j.pbo.value === null ? `Not computed: ${j.pbo.reason}.` : `${pct(j.pbo.value)} of the ${j.pbo.splits} CSCV splits (${j.pbo.blocks} blocks${j.pbo.dropped_days ? `, the first ${j.pbo.dropped_days} days left out` : ''}) picked, in sample, a cell that ranked below the median out of sample (one exactly at the median is not counted).${leftOutText(j)}`);
   if (v.warnings.length) lines.push('', '### When not to trust these numbers', '', ...v.warnings.map((w) => `- ${w}`));
   return lines;
 }
@@ -264,7 +266,7 @@ export async function tournamentHtml(ctx: TournamentContext, env: StageEnv, resu
   out.push('<h3>Probability of backtest overfitting</h3>');
   if (j.pbo.value === null) out.push(`<p>Not computed: ${esc(j.pbo.reason ?? '')}.</p>`);
   else {
-    out.push(`<p>CSCV over ${j.pbo.blocks} blocks of the common calendar${j.pbo.dropped_days ? ` (the first ${j.pbo.dropped_days} days left out so the blocks are equal)` : ''}: in each of the ${j.pbo.splits} splits the cell with the best Sharpe on one half is ranked on the other half. PBO = ${pct(j.pbo.value)} of the splits put it at or below the median (λ ≤ 0). Near 0: choosing the in-sample best carries over; near 0.5 or above: the ranking is noise, and picking the best cell overfits.${esc(leftOutText(j))}</p>`);
+    out.push(`<p>CSCV over ${j.pbo.blocks} blocks of the common calendar${j.pbo.dropped_days ? ` (the first ${j.pbo.dropped_days} days left out so the blocks are equal)` : ''}: in each of the ${j.pbo.splits} splits the cell with the best Sharpe on one half is ranked on the other half. PBO = ${pct(j.pbo.value)} of the splits put it below the median (λ &lt; 0; exactly at the median, λ = 0, is not counted as overfitting). Near 0: choosing the in-sample best carries over; near 0.5 or above: the ranking is noise, and picking the best cell overfits.${esc(leftOutText(j))}</p>`);
     out.push(await charts.draw('pbo', () => logitHistogramSpec(j.pbo.logits, j.pbo.value!)));
   }
 
