@@ -444,6 +444,23 @@ export interface RunRecord {
    * `universe_point_in_time`; a meta's: every sleeve's); null when not known (a record written before it was kept).
    */
   point_in_time?: boolean | null;
+  /**
+   * The run's own headline figures and the basis they were computed on (its metrics.json): a tournament compares
+   * its cells on a basis of its own and says where a cell's differs. Absent in a record cached before they were kept.
+   */
+  own?: RunFigures;
+}
+
+/** A run's own Sharpe ratio and CAGR over its own out-of-sample record, and the basis of both. */
+export interface RunFigures {
+  days: number;
+  first: string | null;
+  last: string | null;
+  sharpe: number | null;
+  cagr: number | null;
+  /** The annual risk-free rate its Sharpe ratio is in excess of (a meta's metrics: 0). */
+  risk_free_rate: number;
+  periods_per_year: number;
 }
 
 /** One cell of a tournament as it ran (or came from the cache). */
@@ -504,6 +521,10 @@ export interface CellComparison {
   p_beats_champion: number | null;
   /** Whether the cell's past decisions drew from the universe as it was then (RunRecord.point_in_time); null: not known. */
   point_in_time: boolean | null;
+  /** The cell's own Sharpe ratio and CAGR over its own record, and their basis (its metrics.json); null: not known. */
+  own_record: RunFigures | null;
+  /** What of `own_record`'s basis is not the tournament's (`basis`): its figures and the tournament's then differ. */
+  basis_differs: ('risk_free_rate' | 'periods_per_year')[];
   /** Ledoit–Wolf test of this cell's Sharpe ratio against the champion's (delta per period). */
   /** `p_holm`: p adjusted by Holm's step-down over every cell tested against the champion (absent for the champion). */
   sharpe_test: { delta: number; se: number; z: number; p: number; p_holm?: number } | null;
@@ -515,6 +536,8 @@ export interface Comparison {
   base: { file: string; kind: 'selection' | 'meta'; config_hash: string };
   champion: string;
   periods_per_year: number;
+  /** What every statistic is computed on, for every cell alike (whatever a cell's own backtest used). */
+  basis: { returns: 'simple'; risk_free_rate: 0; periods_per_year: number; periods_per_year_rule: string };
   /** The calendar every statistic is computed on: the days every succeeded cell has an out-of-sample return. */
   calendar: { first: string | null; last: string | null; days: number };
   bootstrap: { method: 'stationary'; block_length: number; block_length_rule: string; resamples: number; seed: number; confidence: number };

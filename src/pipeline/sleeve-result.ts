@@ -1,6 +1,6 @@
 /** What a finished child run (a sleeve) contributes to its meta pipeline: plain data, so it can cross threads. */
 import { dayFromIso } from '../util/dates.js';
-import type { AnyContext, BacktestMetrics, DatedHoldings, MetaMetrics, OutOfSampleRecord, RunRecord, SleeveResult } from '../core/context.js';
+import type { AnyContext, BacktestMetrics, DatedHoldings, MetaMetrics, OutOfSampleRecord, RunFigures, RunRecord, SleeveResult } from '../core/context.js';
 
 const numberOrNull = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 
@@ -35,7 +35,11 @@ export function resultOf(name: string, kind: 'selection' | 'meta', context: AnyC
       holdings: c.tree_history.map((h) => ({ date: h.date, weights: h.weights })),
       trees: c.tree_history.map((h) => ({ date: h.date, tree: h.tree })),
       ...(c.meta_liquidated ? { liquidated: true } : {}),
-      record: { ...recordOf(c.meta_metrics), point_in_time: allPointInTime(Object.values(c.sleeve_results ?? {}).map((s) => s.record?.point_in_time)) },
+      record: {
+        ...recordOf(c.meta_metrics),
+        point_in_time: allPointInTime(Object.values(c.sleeve_results ?? {}).map((s) => s.record?.point_in_time)),
+        ...figuresOf(c.meta_metrics, c.meta_returns.dates.length, 0),
+      },
     };
   }
   const c = context;
@@ -45,7 +49,12 @@ export function resultOf(name: string, kind: 'selection' | 'meta', context: AnyC
   return {
     name, kind, run, cached: false, dates: c.backtest.dates, returns: c.backtest.returns, weights, holdings: selectionHoldings(c.backtest, weights),
     periods_per_year: c.backtest.metrics.periods_per_year, ...(liquidated ? { liquidated } : {}),
-    record: { ...recordOf(c.backtest.metrics), rebalances: c.backtest.windows.length, point_in_time: typeof c.backtest.metrics.universe_point_in_time === 'boolean' ? c.backtest.metrics.universe_point_in_time : null },
+    record: {
+      ...recordOf(c.backtest.metrics),
+      rebalances: c.backtest.windows.length,
+      point_in_time: typeof c.backtest.metrics.universe_point_in_time === 'boolean' ? c.backtest.metrics.universe_point_in_time : null,
+      ...figuresOf(c.backtest.metrics, c.backtest.dates.length, numberOrNull(c.backtest.metrics.risk_free_rate) ?? 0),
+    },
   };
 }
 
@@ -60,6 +69,13 @@ function recordOf(m: MetaMetrics | BacktestMetrics | undefined): RunRecord {
   const band: unknown = m?.volatility_band;
   const drift = typeof band === 'object' && band !== null && 'drift' in band ? band.drift : undefined;
   return { turnover: numberOrNull(m?.turnover), costs: numberOrNull(m?.costs), volatility_band_drift: numberOrNull(drift), rebalances: numberOrNull(m?.rebalances) };
+}
+
+/** The run's own Sharpe ratio and CAGR as its metrics.json states them, with the basis they were computed on. */
+function figuresOf(m: MetaMetrics | BacktestMetrics | undefined, days: number, riskFree: number): { own?: RunFigures } {
+  if (!m) return {};
+  const iso = (x: unknown) => (typeof x === 'string' ? x : null);
+  return { own: { days, first: iso(m.first), last: iso(m.last), sharpe: numberOrNull(m.sharpe), cagr: numberOrNull(m.cagr), risk_free_rate: riskFree, periods_per_year: m.periods_per_year } };
 }
 
 /** A finished child run as plain data, with what it contributes as a sleeve. */

@@ -4,7 +4,9 @@
  * every cell: paired), P(Sharpe > champion's), the Ledoit–Wolf test of each Sharpe difference with the champion,
  * PSR and DSR with this tournament's own trial count, and PBO by CSCV. Writes tournament.json and
  * cell_returns.arrow. The statistics are the pure functions of src/math (docs/tournaments.md says what each means
- * and when not to trust it).
+ * and when not to trust it). Every cell is measured on one basis, whatever its own backtest's settings: simple daily
+ * returns, risk-free rate 0, the largest of the cells' periods a year; tournament.json records that basis and, per
+ * cell, its own figures and what of their basis differs.
  */
 import { holm } from '../../src/math/multiple-testing.js';
 import type { CellComparison, CellOutcome, Comparison, TournamentContext } from '../../src/core/context.js';
@@ -15,6 +17,7 @@ import { inject } from 'inversify';
 import { type ChildRuns, SERVICE, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
 import { tournamentOf } from '../../src/core/resolved-config.js';
 import { isoFromDay } from '../../src/util/dates.js';
+import { ownBasis } from './basis.js';
 import { optimalBlockLength, pairedBootstrap } from '../../src/math/bootstrap.js';
 import { computeMetrics } from '../../src/math/metrics.js';
 import { cscvOfVarying, MAX_BLOCKS } from '../../src/math/pbo.js';
@@ -100,6 +103,7 @@ export class TournamentCompareStage implements Stage<TournamentContext, Tourname
       base: { file: t.base.file, kind: t.base.kind, config_hash: t.base.config_hash },
       champion: t.champion,
       periods_per_year: ppy,
+      basis: { returns: 'simple', risk_free_rate: 0, periods_per_year: ppy, periods_per_year_rule: "the largest of the cells' periods_per_year" },
       calendar: { first: isoFromDay(dates[0]), last: isoFromDay(dates[T - 1]), days: T },
       bootstrap: { method: 'stationary', block_length: meanBlock, block_length_rule: bs.block_length === 'auto' ? 'median of the cells\' Politis-White (2004, corrected 2009) lengths' : 'given', resamples: bs.resamples, seed: bs.seed, confidence: bs.confidence },
       sharpe_test: { method: 'ledoit_wolf_hac', kernel: 'parzen', prewhitening: prewhiten, against: t.champion },
@@ -115,6 +119,7 @@ export class TournamentCompareStage implements Stage<TournamentContext, Tourname
         rank: rank.get(c.id) ?? null,
         ...(stats.get(c.id) ?? { metrics: null, intervals: null, psr: null, dsr: null, p_beats_champion: null, sharpe_test: null }),
         point_in_time: c.result?.record?.point_in_time ?? null,
+        ...ownBasis(c.result?.record, ppy),
       })),
     };
     await env.artifacts.writeJson('tournament.json', json);
@@ -134,7 +139,7 @@ interface Statistics {
   variance: number;
   threshold: number;
   pbo: Comparison['pbo'];
-  cells: Record<string, Omit<CellComparison, 'id' | 'overrides' | 'config_hash' | 'run' | 'outcome' | 'rank' | 'point_in_time'>>;
+  cells: Record<string, Omit<CellComparison, 'id' | 'overrides' | 'config_hash' | 'run' | 'outcome' | 'rank' | 'point_in_time' | 'own_record' | 'basis_differs'>>;
 }
 
 function statistics(

@@ -73,7 +73,7 @@ describe('tournament_crypto.yaml, 4 cells', () => {
   test('tournament.json has the documented shape; every cell is an ordinary run of the base in cells/<id>/', () => {
     expect(first.outcome).toBe('succeeded');
     const j = readJson(first.folder, 'tournament.json');
-    expect(Object.keys(j).sort()).toEqual(['base', 'bootstrap', 'calendar', 'cells', 'champion', 'deflation', 'name', 'pbo', 'periods_per_year', 'sharpe_test']);
+    expect(Object.keys(j).sort()).toEqual(['base', 'basis', 'bootstrap', 'calendar', 'cells', 'champion', 'deflation', 'name', 'pbo', 'periods_per_year', 'sharpe_test']);
     expect(j.base).toMatchObject({ file: 'crypto_long.yaml', kind: 'selection' });
     expect(j.champion).toBe('hrp_mps_30');
     expect(j.periods_per_year).toBe(365);
@@ -81,7 +81,7 @@ describe('tournament_crypto.yaml, 4 cells', () => {
     expect(j.pbo).toMatchObject({ blocks: 16, splits: 12870 });
     expect(j.cells.map((c: { id: string }) => c.id)).toEqual(['hrp_mps_30', 'hrp_mps_60', 'equal_weight_mps_30', 'equal_weight_mps_60']);
     for (const c of j.cells) {
-      expect(Object.keys(c).sort()).toEqual(['config_hash', 'dsr', 'id', 'intervals', 'metrics', 'outcome', 'overrides', 'p_beats_champion', 'point_in_time', 'psr', 'rank', 'run', 'sharpe_test']);
+      expect(Object.keys(c).sort()).toEqual(['basis_differs', 'config_hash', 'dsr', 'id', 'intervals', 'metrics', 'outcome', 'overrides', 'own_record', 'p_beats_champion', 'point_in_time', 'psr', 'rank', 'run', 'sharpe_test']);
       expect(c.point_in_time).toBe(true); // the lakehouse scanner rediscovers the universe as of each date
       const m = readJson(join(first.folder, c.run), 'manifest.json');
       expect(m.config_hash).toBe(c.config_hash);
@@ -189,6 +189,44 @@ describe('tournament_crypto.yaml, 4 cells', () => {
     expect(j.cells.slice().sort((a: any, b: any) => a.rank - b.rank).map((c: any) => c.id)).toEqual(bySharpe);
   });
 
+  test('the basis of every statistic, and each cell\'s own figures beside it (found by review: neither was said)', () => {
+    const j = readJson(first.folder, 'tournament.json');
+    expect(j.basis).toEqual({ returns: 'simple', risk_free_rate: 0, periods_per_year: 365, periods_per_year_rule: "the largest of the cells' periods_per_year" });
+    for (const c of j.cells) {
+      const own = readJson(join(first.folder, c.run), 'metrics.json').backtest;
+      expect(c.own_record).toEqual({ days: own.days, first: own.first, last: own.last, sharpe: own.sharpe, cagr: own.cagr, risk_free_rate: 0, periods_per_year: 365 });
+      // Same basis, same days: the cell's own Sharpe ratio is the tournament's.
+      expect(c.basis_differs).toEqual([]);
+      expect(c.own_record.days).toBe(c.metrics.days);
+      expect(c.metrics.sharpe).toBeCloseTo(own.sharpe, 12);
+    }
+    expect(readFileSync(join(first.folder, 'report.md'), 'utf8')).toContain('every cell on one basis: simple daily returns, risk-free rate 0%, 365 periods a year');
+  });
+
+  test('a risk-free rate in the base: the statistics are unchanged (raw returns), and every cell is flagged with both figures (found by review)', async () => {
+    const rf = await run('tournament_crypto.yaml', 'full', [...SMALL, 'stages.backtest.risk_free_rate=0.05'], 'runs-rf');
+    const j = readJson(rf.folder, 'tournament.json');
+    const j0 = readJson(first.folder, 'tournament.json');
+    expect(j.basis.risk_free_rate).toBe(0);
+    const md = readFileSync(join(rf.folder, 'report.md'), 'utf8');
+    expect(md).toContain('4 cells computed their own metrics on another basis');
+    for (const [i, c] of j.cells.entries()) {
+      expect(c.metrics.sharpe).toBe(j0.cells[i].metrics.sharpe);
+      expect(c.psr).toBe(j0.cells[i].psr);
+      expect(c.basis_differs).toEqual(['risk_free_rate']);
+      // The cell's own Sharpe ratio, in excess of 5% a year compounded daily, written out from its returns.arrow.
+      const x = Array.from(arrowColumns(join(rf.folder, c.run, 'returns.arrow')).cols.get('return')!);
+      const e = x.map((r) => r - (1.05 ** (1 / 365) - 1));
+      const m = e.reduce((a, b) => a + b, 0) / e.length;
+      const sd = Math.sqrt(e.reduce((a, b) => a + (b - m) ** 2, 0) / (e.length - 1));
+      expect(c.own_record.risk_free_rate).toBe(0.05);
+      expect(c.own_record.sharpe).toBeCloseTo((m / sd) * Math.sqrt(365), 10);
+      expect(c.own_record.sharpe).toBeLessThan(c.metrics.sharpe);
+      expect(md).toContain(`${c.id} (risk-free rate 5.00%: Sharpe ${c.own_record.sharpe.toFixed(2)}, CAGR ${(c.own_record.cagr * 100).toFixed(1)}% in its own report; ${c.metrics.sharpe.toFixed(2)} and ${(c.metrics.cagr * 100).toFixed(1)}% here)`);
+    }
+    await expectDocumentedShape(j);
+  }, 240_000);
+
   test('the report: ranked table, heat map, PBO histogram, equity, links to each cell\'s run', () => {
     const md = readFileSync(join(first.folder, 'report.md'), 'utf8');
     const html = readFileSync(join(first.folder, 'report.html'), 'utf8');
@@ -295,6 +333,39 @@ describe('tournament_meta.yaml: the meta pipeline\'s engine over hrp, min_varian
     expect(comparable(again.folder)).toBe(comparable(s.folder));
   }, 240_000);
 });
+
+test('cells whose returns are identical (a periods_per_year axis): PBO not computed, not 100%; the cell annualised otherwise is flagged with both figures (found by review)', async () => {
+  writeFileSync(join(tmp, 'tournament_ppy.yaml'), `pipeline: tournament
+version: "4.0"
+name: tournament_ppy
+base: ./crypto_long.yaml
+matrix:
+  stages.backtest.periods_per_year: [252, 365]
+cells: { id: "p{periods_per_year}" }
+statistics: { bootstrap: { resamples: 100 } }
+`);
+  const s = await run('tournament_ppy.yaml', 'full', [], 'runs-ppy');
+  const j = readJson(s.folder, 'tournament.json');
+  const { cols } = arrowColumns(join(s.folder, 'cell_returns.arrow'));
+  // The same returns, bit for bit, in every cell: nothing to choose between.
+  const [a, ...rest] = [...cols.values()];
+  for (const b of rest) expect(Array.from(b)).toEqual(Array.from(a));
+  expect(j.pbo).toMatchObject({ value: null, same_as: { p365: 'p252', base: 'p252' }, reason: expect.stringContaining('earned exactly the same every day') });
+  expect(j.basis.periods_per_year).toBe(365);
+  const p252 = j.cells.find((c: { id: string }) => c.id === 'p252');
+  expect(p252.basis_differs).toEqual(['periods_per_year']);
+  expect(j.cells.filter((c: { basis_differs: string[] }) => c.basis_differs.length).length).toBe(1);
+  // Its own Sharpe ratio annualised by √252, written out from its returns.arrow; here by √365.
+  const x = Array.from(arrowColumns(join(s.folder, p252.run, 'returns.arrow')).cols.get('return')!);
+  const m = x.reduce((u, v) => u + v, 0) / x.length;
+  const sd = Math.sqrt(x.reduce((u, v) => u + (v - m) ** 2, 0) / (x.length - 1));
+  expect(p252.own_record.sharpe).toBeCloseTo((m / sd) * Math.sqrt(252), 10);
+  expect(p252.metrics.sharpe).toBeCloseTo((m / sd) * Math.sqrt(365), 10);
+  const md = readFileSync(join(s.folder, 'report.md'), 'utf8');
+  expect(md).toContain('PBO: not computed');
+  expect(md).toContain(`p252 (252 periods a year: Sharpe ${p252.own_record.sharpe.toFixed(2)}`);
+  await expectDocumentedShape(j);
+}, 240_000);
 
 test('cells whose universe is not point in time: tournament.json says so of each, and the reports flag the comparison (found by review)', async () => {
   // crypto_long.yaml ranking the lakehouse's names by market cap as stored (today's ranks): every past decision drew

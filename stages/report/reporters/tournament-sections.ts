@@ -66,6 +66,7 @@ function caveats(ctx: TournamentContext, json: View['json']): string[] {
     const mean = s / ((n * (n - 1)) / 2);
     if (mean > 0.8) out.push(`The cells overlap heavily (mean pairwise correlation of their daily returns ${mean.toFixed(2)}): they are not ${n} independent trials, so the deflation (which counts ${N}) is conservative and small Sharpe differences are within noise.`);
   }
+  out.push(...basisText(json));
   if (comp.ids.length > 1) out.push(...sharedStart(comp), ...cashDays(comp));
   if (N > 1) out.push(`${N} cells were tried: the best of them looks better than it is by luck alone (about ${fix(json.deflation.threshold_sharpe * Math.sqrt(json.periods_per_year))} of annualised Sharpe here, SR0). DSR accounts for that; P(beats champion) and the Ledoit–Wolf p are per cell, not adjusted for testing every cell against the champion: the Holm column is (read a cell as better than the champion only where it is small and its Sharpe is the higher).`);
   if (json.pbo.value === null && json.pbo.reason) out.push(`PBO not computed: ${json.pbo.reason}.`);
@@ -92,10 +93,27 @@ function sharedStart(comp: Compared): string[] {
     if (!same) break;
   }
   if (k < 5) return [];
-  let growth = 1;
   if (k === T) return [`Every cell earned exactly the same on every compared day (${isoDay(comp.dates[0]!)} to ${isoDay(comp.dates[T - 1]!)}): on this calendar the settings made no difference to the returns, and the differences between cells here are nil whatever the table's order.`];
+  let growth = 1;
   for (let t = 0; t < k; t++) growth *= 1 + comp.values[t];
   return [`Every cell earned exactly the same on the first ${k} compared days (${isoDay(comp.dates[0]!)} to ${isoDay(comp.dates[k - 1]!)}, ${pct(growth - 1)} in all): they held the same book, as the data then left the settings nothing to choose between. Those days shift every cell's CAGR, Sharpe, PSR and DSR alike; compare the cells on what follows them (a later start, the equity chart) before reading the levels.`];
+}
+
+/**
+ * Cells whose own metrics were computed on another basis than the tournament's (a risk-free rate, another
+ * annualisation): their own reports give other figures for the same record. Names each with both figures.
+ */
+function basisText(j: Comparison): string[] {
+  const b = j.basis;
+  const cells = j.cells.filter((c) => c.basis_differs.length && c.own_record && c.metrics);
+  if (!cells.length) return [];
+  const one = (c: CellComparison) => {
+    const o = c.own_record!;
+    const what = [c.basis_differs.includes('risk_free_rate') ? `risk-free rate ${pct(o.risk_free_rate, 2)}` : '', c.basis_differs.includes('periods_per_year') ? `${o.periods_per_year} periods a year` : ''].filter(Boolean).join(', ');
+    const days = o.days !== c.metrics!.days ? ` over its ${o.days} days` : '';
+    return `${c.id} (${what}: Sharpe ${fix(o.sharpe)}, CAGR ${pct(o.cagr)}${days} in its own report; ${fix(c.metrics!.sharpe)} and ${pct(c.metrics!.cagr)} here)`;
+  };
+  return [`Every statistic here is on one basis for every cell: simple daily returns, risk-free rate 0 (not excess returns: PSR and DSR ask whether the true Sharpe ratio is above 0, not above cash), annualised by ${b.periods_per_year} periods a year. ${cells.length === 1 ? 'One cell computed its own metrics' : `${cells.length} cells computed their own metrics`} on another basis, so ${cells.length === 1 ? 'its own report gives' : 'their own reports give'} other figures for the same returns: ${cells.slice(0, 8).map(one).join('; ')}${cells.length > 8 ? '; …' : ''}. Neither figure is wrong: compare cells here, where the basis is the same for all.`];
 }
 
 /**
@@ -125,7 +143,7 @@ function summary(v: View, ctx: TournamentContext): string {
   const best = v.ranked[0];
   const j = v.json;
   const fresh = cells.length - cached - v.failed.length;
-  return `${cells.length} cells of the ${j.base.kind} pipeline ${j.base.file} (${[fresh ? `${fresh} run now` : '', cached ? `${cached} unchanged, from the cache` : '', v.failed.length ? `${v.failed.length} failed` : ''].filter(Boolean).join(', ')}), compared on the ${j.calendar.days} days from ${j.calendar.first} to ${j.calendar.last} that every cell that ran has a walk-forward return; ${j.periods_per_year} periods a year. Champion: ${j.champion}. Best by Sharpe: ${best?.id ?? '—'} (${fix(best?.metrics?.sharpe)}). PBO: ${j.pbo.value === null ? 'not computed' : pct(j.pbo.value)}.`;
+  return `${cells.length} cells of the ${j.base.kind} pipeline ${j.base.file} (${[fresh ? `${fresh} run now` : '', cached ? `${cached} unchanged, from the cache` : '', v.failed.length ? `${v.failed.length} failed` : ''].filter(Boolean).join(', ')}), compared on the ${j.calendar.days} days from ${j.calendar.first} to ${j.calendar.last} that every cell that ran has a walk-forward return; every cell on one basis: simple daily returns, risk-free rate ${pct(j.basis.risk_free_rate, 0)}, ${j.basis.periods_per_year} periods a year. Champion: ${j.champion}. Best by Sharpe: ${best?.id ?? '—'} (${fix(best?.metrics?.sharpe)}). PBO: ${j.pbo.value === null ? 'not computed' : pct(j.pbo.value)}.`;
 }
 
 /** The cells CSCV left out, in words (empty when none). */
@@ -142,6 +160,10 @@ function holmCount(j: Comparison): string {
   if (tested === others) return others === 1 ? 'the other cell' : `all ${others} other cells`;
   return `the ${tested} of the ${others} other cells that have a p`;
 }
+
+/** What the ranked table's figures are, beside what a cell's own report says of the same cell. */
+const BASIS_NOTE = (j: Comparison) =>
+  `Annualised, on the common calendar (${j.calendar.days} days), every cell on one basis: simple daily returns, risk-free rate 0, ${j.basis.periods_per_year} periods a year. A cell's own report covers its own record (possibly longer) with its own settings: its figures differ where those do (below, when a setting does).`;
 
 const OUT_OF_SAMPLE = 'Every return compared here is out of sample: each cell is a walk-forward run whose every day comes from holding a decision made on data up to the day before. What is in sample is only the choice among cells, which is what DSR and PBO are about.';
 
@@ -176,7 +198,7 @@ export function tournamentMarkdown(ctx: TournamentContext, env: StageEnv): strin
     chars[at(c.metrics!.sharpe)] = '●';
     return `\`${chars.join('')}\``;
   };
-  lines.push('', `### Ranked by Sharpe (interval bars from ${fix(lo)} to ${fix(hi)}; | or ┼ is 0)`, '', '| # | cell | overrides | Sharpe | interval | CAGR | max drawdown | Sortino | turnover | costs | PSR | DSR | P(> champion) | LW p | Holm p | run |', '|---:|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  lines.push('', `### Ranked by Sharpe (interval bars from ${fix(lo)} to ${fix(hi)}; | or ┼ is 0)`, '', BASIS_NOTE(j), '', '| # | cell | overrides | Sharpe | interval | CAGR | max drawdown | Sortino | turnover | costs | PSR | DSR | P(> champion) | LW p | Holm p | run |', '|---:|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const c of v.ranked) {
     const m = c.metrics!;
     const link = v.links.get(c.id);
@@ -243,7 +265,7 @@ export async function tournamentHtml(ctx: TournamentContext, env: StageEnv, resu
     return `<tr${champ ? ' class="champ"' : ''}><td class="num">${c.rank}</td><td><b>${esc(c.id)}</b>${champ ? ' <span class="tag">champion</span>' : ''}<div class="muted small">${esc(overridesText(c.overrides))}</div></td><td class="num">${fix(m.sharpe)}</td><td>${barSvg(c, lo, hi, champSharpe)}<div class="muted small">[${fix(c.intervals!.sharpe[0])}, ${fix(c.intervals!.sharpe[1])}]</div></td><td class="num">${pct(m.cagr)}</td><td class="num">${pct(m.max_drawdown)}</td><td class="num">${fix(m.sortino)}</td><td class="num">${fix(m.calmar)}</td><td class="num">${pct(m.turnover)}</td><td class="num">${pct(m.costs, 2)}</td><td class="num">${fix(c.psr)}</td><td class="num">${fix(c.dsr)}</td><td class="num">${prob(c.p_beats_champion)}</td><td class="num">${pval(c.sharpe_test?.p)}</td><td class="num">${pval(c.sharpe_test?.p_holm)}</td><td>${link ? `<a href="${esc(link.href)}">${esc(link.label)}</a>` : '—'}</td></tr>`;
   });
   out.push(`<h3>Ranked by Sharpe ratio</h3>
-<p class="muted small">Annualised, on the common calendar. Bars: the ${pct(j.bootstrap.confidence, 0)} stationary-bootstrap interval (mean block ${fix(j.bootstrap.block_length, 2)} days, ${j.bootstrap.resamples} paired resamples, seed ${j.bootstrap.seed}), the dot the point estimate, grey 0, dashed orange the champion. PSR: P(true Sharpe &gt; 0). DSR: PSR against SR0 = ${fix(j.deflation.threshold_sharpe * Math.sqrt(j.periods_per_year))}, what the best of ${j.deflation.trials} trials reaches by luck. P(&gt; champion): share of paired resamples where the cell's Sharpe beats the champion's. LW p: Ledoit–Wolf test of the Sharpe difference with the champion. Holm p: the same adjusted by Holm's step-down for testing ${holmCount(j)} against the champion (below 0.05 with a Sharpe above the champion's: better than the champion at a family-wise error of 5%; the test is two-sided, so a small p with a lower Sharpe says worse).</p>
+<p class="muted small">${esc(BASIS_NOTE(j))} Bars: the ${pct(j.bootstrap.confidence, 0)} stationary-bootstrap interval (mean block ${fix(j.bootstrap.block_length, 2)} days, ${j.bootstrap.resamples} paired resamples, seed ${j.bootstrap.seed}), the dot the point estimate, grey 0, dashed orange the champion. PSR: P(true Sharpe &gt; 0). DSR: PSR against SR0 = ${fix(j.deflation.threshold_sharpe * Math.sqrt(j.periods_per_year))}, what the best of ${j.deflation.trials} trials reaches by luck. P(&gt; champion): share of paired resamples where the cell's Sharpe beats the champion's. LW p: Ledoit–Wolf test of the Sharpe difference with the champion. Holm p: the same adjusted by Holm's step-down for testing ${holmCount(j)} against the champion (below 0.05 with a Sharpe above the champion's: better than the champion at a family-wise error of 5%; the test is two-sided, so a small p with a lower Sharpe says worse).</p>
 <div class="wide"><table class="ranked"><tr><th>#</th><th>cell</th><th>Sharpe</th><th>interval</th><th>CAGR</th><th>max DD</th><th>Sortino</th><th>Calmar</th><th>turnover</th><th>costs</th><th>PSR</th><th>DSR</th><th>P(&gt;&nbsp;champ.)</th><th>LW p</th><th title="Holm-adjusted over the cells tested against the champion">Holm p</th><th>run</th></tr>${rows.join('')}</table></div>`);
   if (v.failed.length)
     out.push(`<h3>Failed cells</h3><table><tr><th>cell</th><th>overrides</th><th>error</th><th>run</th></tr>${v.failed.map((c) => `<tr><td>${esc(c.id)}</td><td>${esc(overridesText(c.overrides))}</td><td><code>${esc(c.error?.code ?? '')}</code> ${esc(c.error?.message ?? '')}</td><td>${c.run ? `<a href="${esc(join(c.run, 'FAILED'))}">FAILED</a>` : '—'}</td></tr>`).join('')}</table>`);
