@@ -449,6 +449,8 @@ export interface RunRecord {
    * its cells on a basis of its own and says where a cell's differs. Absent in a record cached before they were kept.
    */
   own?: RunFigures;
+  /** A selection backtest's decisions in order: how many names each picked and held (a meta's: absent). */
+  windows?: RunWindow[];
 }
 
 /** A run's own Sharpe ratio and CAGR over its own out-of-sample record, and the basis of both. */
@@ -461,6 +463,15 @@ export interface RunFigures {
   /** The annual risk-free rate its Sharpe ratio is in excess of (a meta's metrics: 0). */
   risk_free_rate: number;
   periods_per_year: number;
+}
+
+/** One decision of a walk-forward backtest, as the tournament reads it (BacktestWindow, reduced). */
+export interface RunWindow {
+  as_of: string;
+  /** Names the policy let through (null when the decision held cash) and names held. */
+  winners: number | null;
+  holdings: number;
+  cash_reason?: string;
 }
 
 /** One cell of a tournament as it ran (or came from the cache). */
@@ -538,8 +549,13 @@ export interface Comparison {
   periods_per_year: number;
   /** What every statistic is computed on, for every cell alike (whatever a cell's own backtest used). */
   basis: { returns: 'simple'; risk_free_rate: 0; periods_per_year: number; periods_per_year_rule: string };
-  /** The calendar every statistic is computed on: the days every succeeded cell has an out-of-sample return. */
-  calendar: { first: string | null; last: string | null; days: number };
+  /**
+   * The calendar every statistic is computed on: the days every succeeded cell has an out-of-sample return, from
+   * `start` (the statistics' `start`, null when not set) on.
+   */
+  calendar: { first: string | null; last: string | null; days: number; start: string | null };
+  /** Where the cells' decisions picked fewer names than their policy's floor at the start of the calendar; null: no cell has a floor. */
+  holdings_floor: HoldingsFloor | null;
   bootstrap: { method: 'stationary'; block_length: number; block_length_rule: string; resamples: number; seed: number; confidence: number };
   sharpe_test: { method: 'ledoit_wolf_hac'; kernel: 'parzen'; prewhitening: boolean; against: string };
   deflation: { trials: number; sharpe_variance: number; threshold_sharpe: number };
@@ -547,6 +563,28 @@ export interface Comparison {
   /** `same_as`: cells whose returns equal an earlier cell's on every day of the calendar (one series in CSCV), → that cell. */
   pbo: { value: number | null; blocks: number; splits: number; dropped_days: number; logits: number[]; left_out?: string[]; same_as?: Record<string, string>; reason?: string };
   cells: CellComparison[];
+}
+
+/**
+ * The start of the compared calendar against the policy's floor (min_winners): per cell with a floor, the decisions
+ * in effect from the calendar's first day that picked fewer names than it, and the first compared day after the
+ * first decision that picked at least it. Read from the cells' decisions alone, never from their returns.
+ */
+export interface HoldingsFloor {
+  /** The first compared day from which every cell with a floor holds a decision that met it; null when one never does. */
+  full_from: string | null;
+  cells: {
+    id: string;
+    floor: number;
+    /** Decisions in effect from the calendar's first day on that picked fewer names than the floor, before the first that did not. */
+    thin_decisions: number;
+    /** The fewest and most names those decisions picked (null when none). */
+    names: [number, number] | null;
+    /** The last compared day one of them was in effect (null when none). */
+    thin_until: string | null;
+    /** The first compared day after the first decision that met the floor (the calendar's first day when none was thin; null: none ever did). */
+    full_from: string | null;
+  }[];
 }
 
 export function newTournamentContext(run_id: string): TournamentContext {

@@ -54,6 +54,7 @@ export function resultOf(name: string, kind: 'selection' | 'meta', context: AnyC
       rebalances: c.backtest.windows.length,
       point_in_time: typeof c.backtest.metrics.universe_point_in_time === 'boolean' ? c.backtest.metrics.universe_point_in_time : null,
       ...figuresOf(c.backtest.metrics, c.backtest.dates.length, numberOrNull(c.backtest.metrics.risk_free_rate) ?? 0),
+      windows: c.backtest.windows.map((w) => ({ as_of: w.as_of, winners: w.winners, holdings: w.holdings, ...(w.cash_reason ? { cash_reason: w.cash_reason } : {}) })),
     },
   };
 }

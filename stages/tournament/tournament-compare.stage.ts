@@ -6,18 +6,19 @@
  * cell_returns.arrow. The statistics are the pure functions of src/math (docs/tournaments.md says what each means
  * and when not to trust it). Every cell is measured on one basis, whatever its own backtest's settings: simple daily
  * returns, risk-free rate 0, the largest of the cells' periods a year; tournament.json records that basis and, per
- * cell, its own figures and what of their basis differs.
+ * cell, its own figures and what of their basis differs. The calendar may start later than the cells' common first
+ * day (`start`, a date the user gives; the report suggests one read from the cells' decisions, never their returns).
  */
 import { holm } from '../../src/math/multiple-testing.js';
 import type { CellComparison, CellOutcome, Comparison, TournamentContext } from '../../src/core/context.js';
 import { runError } from '../../src/core/errors.js';
 import { dict } from '../../src/util/keyed.js';
-import { bool, int, num, params, typed, type Static } from '../../src/core/params.js';
+import { bool, date, int, num, params, typed, type Static } from '../../src/core/params.js';
 import { inject } from 'inversify';
 import { type ChildRuns, SERVICE, type Stage, type StageEnv, type StageMeta } from '../../src/core/plugin.js';
 import { tournamentOf } from '../../src/core/resolved-config.js';
-import { isoFromDay } from '../../src/util/dates.js';
-import { ownBasis } from './basis.js';
+import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
+import { holdingsFloor, ownBasis } from './basis.js';
 import { optimalBlockLength, pairedBootstrap } from '../../src/math/bootstrap.js';
 import { computeMetrics } from '../../src/math/metrics.js';
 import { cscvOfVarying, MAX_BLOCKS } from '../../src/math/pbo.js';
@@ -42,6 +43,7 @@ const PARAMS = params({
   ),
   cscv_blocks: { ...int('Blocks S of the CSCV for PBO (even): C(S, S/2) splits of the calendar.', 16, { min: 2, max: MAX_BLOCKS }), multipleOf: 2 },
   ledoit_wolf: params({ prewhiten: bool('VAR(1) prewhitening of the HAC estimate (Andrews & Monahan 1992), as the authors\' code does.', true) }, { default: {}, description: 'The Ledoit & Wolf (2008) HAC test of each Sharpe difference with the champion.' }),
+  start: date("The comparison's first day (YYYY-MM-DD): every statistic on the cells' common days from it on; the cells still run their whole walk-forward. When the report says the cells' first decisions picked fewer names than the policy's floor, the date it gives (read from the decisions, never from returns). The cells' first common day when omitted."),
 });
 export type TournamentCompareParams = Static<typeof PARAMS>;
 
@@ -74,10 +76,16 @@ export class TournamentCompareStage implements Stage<TournamentContext, Tourname
       });
       return m;
     });
-    const dates = Int32Array.from([...perCell[0].keys()].filter((d) => perCell.every((m) => m.has(d))).sort((a, b) => a - b));
+    const from = p.start === undefined ? -Infinity : dayFromIso(p.start);
+    const dates = Int32Array.from([...perCell[0].keys()].filter((d) => d >= from && perCell.every((m) => m.has(d))).sort((a, b) => a - b));
     const T = dates.length;
     const N = ran.length;
-    if (T < 3) throw runError('TOURNAMENT_NO_COMMON_DAYS', `the cells that ran share ${T} day(s) of out-of-sample returns`, "Cells are compared on the days they all have: check the cells' backtest periods (cells.json lists each cell's days).");
+    if (T < 3)
+      throw runError(
+        'TOURNAMENT_NO_COMMON_DAYS',
+        `the cells that ran share ${T} day(s) of out-of-sample returns${p.start === undefined ? '' : ` from statistics.start ${p.start}`}`,
+        p.start === undefined ? "Cells are compared on the days they all have: check the cells' backtest periods (cells.json lists each cell's days)." : "Cells are compared on the days they all have from statistics.start on: choose an earlier start (cells.json lists each cell's days).",
+      );
     const values = new Float64Array(T * N);
     perCell.forEach((m, j) => dates.forEach((d, i) => (values[j * T + i] = m.get(d)!)));
     const ppy = Math.max(...ran.map((c) => c.result!.periods_per_year));
@@ -98,13 +106,21 @@ export class TournamentCompareStage implements Stage<TournamentContext, Tourname
     // Ranked by the annualised Sharpe ratio on the common calendar (ties: the tournament's order).
     const order = [...ran].sort((a, b) => (stats.get(b.id)!.metrics!.sharpe || -Infinity) - (stats.get(a.id)!.metrics!.sharpe || -Infinity));
     const rank = new Map(order.map((c, i) => [c.id, i + 1]));
+    // The policy's floor of each cell (its own config: an axis may change it), against its decisions on the calendar.
+    const floorOf = (id: string): number | undefined => {
+      const policy = this.childRuns.cellSpec(id)?.config.stages.find((s) => s.type === 'policy');
+      const v = policy?.params.min_winners;
+      return typeof v === 'number' ? v : undefined;
+    };
+    const floor = holdingsFloor(ran.map((c) => ({ id: c.id, floor: floorOf(c.id), record: c.result!.record })), dates);
     const json: Comparison = {
       name: env.pipeline.name,
       base: { file: t.base.file, kind: t.base.kind, config_hash: t.base.config_hash },
       champion: t.champion,
       periods_per_year: ppy,
       basis: { returns: 'simple', risk_free_rate: 0, periods_per_year: ppy, periods_per_year_rule: "the largest of the cells' periods_per_year" },
-      calendar: { first: isoFromDay(dates[0]), last: isoFromDay(dates[T - 1]), days: T },
+      calendar: { first: isoFromDay(dates[0]), last: isoFromDay(dates[T - 1]), days: T, start: p.start ?? null },
+      holdings_floor: floor,
       bootstrap: { method: 'stationary', block_length: meanBlock, block_length_rule: bs.block_length === 'auto' ? 'median of the cells\' Politis-White (2004, corrected 2009) lengths' : 'given', resamples: bs.resamples, seed: bs.seed, confidence: bs.confidence },
       sharpe_test: { method: 'ledoit_wolf_hac', kernel: 'parzen', prewhitening: prewhiten, against: t.champion },
       deflation: { trials: N, sharpe_variance: variance, threshold_sharpe: threshold },

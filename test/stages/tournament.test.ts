@@ -73,7 +73,7 @@ describe('tournament_crypto.yaml, 4 cells', () => {
   test('tournament.json has the documented shape; every cell is an ordinary run of the base in cells/<id>/', () => {
     expect(first.outcome).toBe('succeeded');
     const j = readJson(first.folder, 'tournament.json');
-    expect(Object.keys(j).sort()).toEqual(['base', 'basis', 'bootstrap', 'calendar', 'cells', 'champion', 'deflation', 'name', 'pbo', 'periods_per_year', 'sharpe_test']);
+    expect(Object.keys(j).sort()).toEqual(['base', 'basis', 'bootstrap', 'calendar', 'cells', 'champion', 'deflation', 'holdings_floor', 'name', 'pbo', 'periods_per_year', 'sharpe_test']);
     expect(j.base).toMatchObject({ file: 'crypto_long.yaml', kind: 'selection' });
     expect(j.champion).toBe('hrp_mps_30');
     expect(j.periods_per_year).toBe(365);
@@ -192,6 +192,7 @@ describe('tournament_crypto.yaml, 4 cells', () => {
   test('the basis of every statistic, and each cell\'s own figures beside it (found by review: neither was said)', () => {
     const j = readJson(first.folder, 'tournament.json');
     expect(j.basis).toEqual({ returns: 'simple', risk_free_rate: 0, periods_per_year: 365, periods_per_year_rule: "the largest of the cells' periods_per_year" });
+    expect(j.calendar.start).toBeNull();
     for (const c of j.cells) {
       const own = readJson(join(first.folder, c.run), 'metrics.json').backtest;
       expect(c.own_record).toEqual({ days: own.days, first: own.first, last: own.last, sharpe: own.sharpe, cagr: own.cagr, risk_free_rate: 0, periods_per_year: 365 });
@@ -202,6 +203,51 @@ describe('tournament_crypto.yaml, 4 cells', () => {
     }
     expect(readFileSync(join(first.folder, 'report.md'), 'utf8')).toContain('every cell on one basis: simple daily returns, risk-free rate 0%, 365 periods a year');
   });
+
+  test('the start of the calendar against the policy\'s floor, from each cell\'s own decisions (found by review: 1-2 names against min_winners 8 until 2022-08-12)', () => {
+    const j = readJson(first.folder, 'tournament.json');
+    const floor = Number(/min_winners: (\d+)/.exec(readFileSync(join(tmp, 'crypto_long.yaml'), 'utf8'))![1]);
+    expect(floor).toBe(8);
+    const next = (iso: string) => new Date(Date.parse(iso) + 86_400_000).toISOString().slice(0, 10);
+    // Written out from each cell's audit: the first `window` event whose decision picked at least the floor; the
+    // calendar is every day, so the first compared day after it is the next day.
+    const fullFrom = j.cells.map((c: { run: string }) => {
+      const windows = auditEvents(join(first.folder, c.run)).filter((e) => e.event === 'window').map((e) => e.data);
+      const k = windows.findIndex((w) => (w.winners ?? w.holdings) >= floor);
+      return { thin: windows.slice(0, k).map((w) => w.winners), from: next(windows[k].as_of) };
+    });
+    expect(j.holdings_floor.cells.map((c: { id: string; floor: number; thin_decisions: number; full_from: string | null }) => [c.id, c.floor, c.thin_decisions, c.full_from])).toEqual(j.cells.map((c: { id: string }, i: number) => [c.id, 8, fullFrom[i].thin.length, fullFrom[i].from]));
+    const latest = fullFrom.map((f: { from: string }) => f.from).sort().pop();
+    expect([j.holdings_floor.full_from, latest]).toEqual(['2022-08-13', '2022-08-13']);
+    for (const f of fullFrom) expect(Math.max(...f.thin)).toBeLessThan(8);
+    const md = readFileSync(join(first.folder, 'report.md'), 'utf8');
+    expect(md).toContain("decisions picked fewer names than their policy's floor (min_winners)");
+    expect(md).toContain('Every cell\'s decisions meet the floor from 2022-08-13: `statistics: { start: 2022-08-13 }`');
+  });
+
+  test('statistics.start: the same cells compared from a later day, every statistic on those days only', async () => {
+    const later = await run('tournament_crypto.yaml', 'full', [...SMALL, 'statistics.start=2022-08-13']);
+    const j = readJson(later.folder, 'tournament.json');
+    expect(j.calendar).toMatchObject({ first: '2022-08-13', start: '2022-08-13' });
+    // The cells are the same runs (from the cache); the compared returns are the full comparison's from that day.
+    expect(auditEvents(later.folder).filter((e) => e.event === 'cell_cache_hit').length).toBe(4);
+    const all = arrowColumns(join(first.folder, 'cell_returns.arrow'));
+    const from = arrowColumns(join(later.folder, 'cell_returns.arrow'));
+    const k = all.dates.indexOf(Math.round(Date.parse('2022-08-13') / 86_400_000));
+    expect(from.dates).toEqual(all.dates.slice(k));
+    for (const c of j.cells) {
+      const x = Array.from(all.cols.get(c.id)!.slice(k));
+      expect(Array.from(from.cols.get(c.id)!)).toEqual(x);
+      const m = x.reduce((a, b) => a + b, 0) / x.length;
+      const sd = Math.sqrt(x.reduce((a, b) => a + (b - m) ** 2, 0) / (x.length - 1));
+      expect(c.metrics.sharpe).toBeCloseTo((m / sd) * Math.sqrt(365), 10);
+      expect(c.metrics.days).toBe(x.length);
+    }
+    // Nothing thin is left on the calendar.
+    expect(j.holdings_floor.cells.every((c: { thin_decisions: number }) => c.thin_decisions === 0)).toBe(true);
+    expect(readFileSync(join(later.folder, 'report.md'), 'utf8')).not.toContain("policy's floor (min_winners)");
+    await expectDocumentedShape(j);
+  }, 120_000);
 
   test('a risk-free rate in the base: the statistics are unchanged (raw returns), and every cell is flagged with both figures (found by review)', async () => {
     const rf = await run('tournament_crypto.yaml', 'full', [...SMALL, 'stages.backtest.risk_free_rate=0.05'], 'runs-rf');

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { CellComparison, Comparison, TournamentContext } from '../../../src/core/context.js';
+import type { CellComparison, Comparison, HoldingsFloor, TournamentContext } from '../../../src/core/context.js';
 import type { ChildRuns, StageEnv } from '../../../src/core/plugin.js';
 import { idPart } from '../../../src/config/tournament.js';
 import { tournamentOf, type ResolvedTournament } from '../../../src/core/resolved-config.js';
@@ -66,7 +66,7 @@ function caveats(ctx: TournamentContext, json: View['json']): string[] {
     const mean = s / ((n * (n - 1)) / 2);
     if (mean > 0.8) out.push(`The cells overlap heavily (mean pairwise correlation of their daily returns ${mean.toFixed(2)}): they are not ${n} independent trials, so the deflation (which counts ${N}) is conservative and small Sharpe differences are within noise.`);
   }
-  out.push(...basisText(json));
+  out.push(...basisText(json), ...floorText(json));
   if (comp.ids.length > 1) out.push(...sharedStart(comp), ...cashDays(comp));
   if (N > 1) out.push(`${N} cells were tried: the best of them looks better than it is by luck alone (about ${fix(json.deflation.threshold_sharpe * Math.sqrt(json.periods_per_year))} of annualised Sharpe here, SR0). DSR accounts for that; P(beats champion) and the Ledoit–Wolf p are per cell, not adjusted for testing every cell against the champion: the Holm column is (read a cell as better than the champion only where it is small and its Sharpe is the higher).`);
   if (json.pbo.value === null && json.pbo.reason) out.push(`PBO not computed: ${json.pbo.reason}.`);
@@ -117,6 +117,37 @@ function basisText(j: Comparison): string[] {
 }
 
 /**
+ * The start of the calendar where the cells' decisions picked fewer names than their policy's floor (min_winners):
+ * a record resting on the one or two names the data then had. Says from which day every cell's decisions meet the
+ * floor, the `start` that compares them from there (a date read from the decisions alone, never from returns).
+ */
+function floorText(j: Comparison): string[] {
+  const f = j.holdings_floor;
+  if (!f) return [];
+  const thin = f.cells.filter((c) => c.thin_decisions > 0);
+  if (!thin.length) return [];
+  const names = (c: HoldingsFloor['cells'][number]) => (c.names![0] === c.names![1] ? `${c.names![0]} name${c.names![0] === 1 ? '' : 's'}` : `${c.names![0]}–${c.names![1]} names`);
+  const never = thin.filter((c) => c.full_from === null);
+  const met = thin.filter((c) => c.full_from !== null);
+  const group = new Map<string, string[]>();
+  for (const c of met) {
+    const k = `${names(c)} against ${c.floor} in ${c.thin_decisions === 1 ? 'the first decision' : `the first ${c.thin_decisions} decisions`} (held to ${c.thin_until})`;
+    group.set(k, [...(group.get(k) ?? []), c.id]);
+  }
+  const ids = (xs: string[]) => (xs.length === f.cells.length && xs.length > 1 ? `every cell` : `${xs.slice(0, 6).join(', ')}${xs.length > 6 ? ` and ${xs.length - 6} more` : ''}`);
+  const parts = [...group].map(([k, xs]) => `${ids(xs)}: ${k}`);
+  if (never.length) parts.push(`${ids(never.map((c) => c.id))}: never as many (at most ${Math.max(...never.map((c) => c.names![1]))} against ${never[0]!.floor}${never.some((c) => c.floor !== never[0]!.floor) ? ' or more' : ''})`);
+  const reached = f.cells.map((c) => c.full_from).filter((d): d is string => d !== null);
+  const from = f.full_from ?? (reached.length ? reached.reduce((a, b) => (b > a ? b : a)) : null);
+  const advice = f.full_from
+    ? `Every cell's decisions meet the floor from ${f.full_from}: \`statistics: { start: ${f.full_from} }\` compares the cells from there (a date read from their decisions, not from their returns: the comparison stays out of sample).`
+    : from
+      ? `The other cells' decisions meet the floor from ${from} (\`statistics: { start: ${from} }\`, a date read from their decisions, not from their returns); the cells that never do compare a handful of names with the others' full books throughout.`
+      : 'No cell ever meets it: the whole comparison is between books of fewer names than the policy asks for.';
+  return [`At the start of the calendar the cells' decisions picked fewer names than their policy's floor (min_winners): ${parts.join('; ')}. A record there rests on the few names the data then had, whatever the setting. ${advice}`];
+}
+
+/**
  * Cells that spent a large share of the compared days on exactly zero (cash: a holding period that ends before the
  * next decision, or decisions that found nothing to hold). Their record mixes the setting with time in cash.
  */
@@ -143,7 +174,7 @@ function summary(v: View, ctx: TournamentContext): string {
   const best = v.ranked[0];
   const j = v.json;
   const fresh = cells.length - cached - v.failed.length;
-  return `${cells.length} cells of the ${j.base.kind} pipeline ${j.base.file} (${[fresh ? `${fresh} run now` : '', cached ? `${cached} unchanged, from the cache` : '', v.failed.length ? `${v.failed.length} failed` : ''].filter(Boolean).join(', ')}), compared on the ${j.calendar.days} days from ${j.calendar.first} to ${j.calendar.last} that every cell that ran has a walk-forward return; every cell on one basis: simple daily returns, risk-free rate ${pct(j.basis.risk_free_rate, 0)}, ${j.basis.periods_per_year} periods a year. Champion: ${j.champion}. Best by Sharpe: ${best?.id ?? '—'} (${fix(best?.metrics?.sharpe)}). PBO: ${j.pbo.value === null ? 'not computed' : pct(j.pbo.value)}.`;
+  return `${cells.length} cells of the ${j.base.kind} pipeline ${j.base.file} (${[fresh ? `${fresh} run now` : '', cached ? `${cached} unchanged, from the cache` : '', v.failed.length ? `${v.failed.length} failed` : ''].filter(Boolean).join(', ')}), compared on the ${j.calendar.days} days from ${j.calendar.first} to ${j.calendar.last} that every cell that ran has a walk-forward return${j.calendar.start ? ` (from statistics.start ${j.calendar.start})` : ''}; every cell on one basis: simple daily returns, risk-free rate ${pct(j.basis.risk_free_rate, 0)}, ${j.basis.periods_per_year} periods a year. Champion: ${j.champion}. Best by Sharpe: ${best?.id ?? '—'} (${fix(best?.metrics?.sharpe)}). PBO: ${j.pbo.value === null ? 'not computed' : pct(j.pbo.value)}.`;
 }
 
 /** The cells CSCV left out, in words (empty when none). */
@@ -163,7 +194,7 @@ function holmCount(j: Comparison): string {
 
 /** What the ranked table's figures are, beside what a cell's own report says of the same cell. */
 const BASIS_NOTE = (j: Comparison) =>
-  `Annualised, on the common calendar (${j.calendar.days} days), every cell on one basis: simple daily returns, risk-free rate 0, ${j.basis.periods_per_year} periods a year. A cell's own report covers its own record (possibly longer) with its own settings: its figures differ where those do (below, when a setting does).`;
+  `Annualised, on the common calendar (${j.calendar.days} days), every cell on one basis: simple daily returns, risk-free rate 0, ${j.basis.periods_per_year} periods a year. A cell's own report covers its own record (${j.calendar.start ? 'before statistics.start too' : 'possibly longer'}) with its own settings: its figures differ where those do (below, when a setting does).`;
 
 const OUT_OF_SAMPLE = 'Every return compared here is out of sample: each cell is a walk-forward run whose every day comes from holding a decision made on data up to the day before. What is in sample is only the choice among cells, which is what DSR and PBO are about.';
 
@@ -300,6 +331,7 @@ export async function tournamentHtml(ctx: TournamentContext, env: StageEnv, resu
   });
   if (series.length) out.push('<h3>Equity</h3>', await charts.draw('equity', () => cellsEquitySpec(comp.dates, series)));
   charts.save();
-  if (v.warnings.length) out.push(`<h3>When not to trust these numbers</h3><ul>${v.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>`);
+  // A caveat's `code` (a setting to write) as code.
+  if (v.warnings.length) out.push(`<h3>When not to trust these numbers</h3><ul>${v.warnings.map((w) => `<li>${esc(w).replace(/`([^`]+)`/g, '<code>$1</code>')}</li>`).join('')}</ul>`);
   return out;
 }
