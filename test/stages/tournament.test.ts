@@ -413,6 +413,35 @@ statistics: { bootstrap: { resamples: 100 } }
   await expectDocumentedShape(j);
 }, 240_000);
 
+test('a cell in cash after its only name stops trading: the caveat says what it measured and why (found by review: it blamed test_window < step_size)', async () => {
+  writeFileSync(join(tmp, 'tournament_matic.yaml'), `pipeline: tournament
+version: "4.0"
+name: tournament_matic
+base: ./crypto_long.yaml
+champion: lakehouse
+matrix:
+  stages.ingestion.scanner: [lakehouse, { name: lakehouse, params: { exclude: ["^(?!MATIC)"] } }]
+cells: { id: "{scanner}" }
+statistics: { bootstrap: { resamples: 100 } }
+`);
+  const s = await run('tournament_matic.yaml', 'full', [], 'runs-matic');
+  const j = readJson(s.folder, 'tournament.json');
+  const matic = j.cells.find((c: { id: string }) => c.id !== 'lakehouse');
+  // Its decisions, from its audit: MATIC alone, then nothing tradable.
+  const windows = auditEvents(join(s.folder, matic.run)).filter((e) => e.event === 'window').map((e) => e.data);
+  const cash = windows.filter((w) => w.cash_reason);
+  expect(cash.length).toBeGreaterThan(0);
+  expect(new Set(windows.flatMap((w) => w.weights.map((h: { symbol: string }) => h.symbol)))).toEqual(new Set(['MATICUSDT']));
+  const zero = Array.from(arrowColumns(join(s.folder, 'cell_returns.arrow')).cols.get(matic.id)!).filter((r) => r === 0).length / j.calendar.days;
+  const md = readFileSync(join(s.folder, 'report.md'), 'utf8');
+  const line = md.split('\n').find((l) => l.includes('earned exactly 0'))!;
+  expect(line).toContain(`${matic.id} ${(zero * 100).toFixed(0)}%: ${cash.length} of its ${windows.length} decisions held cash (${cash[0].cash_reason}) from ${cash[0].as_of}`);
+  expect(line).not.toContain('A backtest whose test_window is shorter than its step_size sells');
+  // It never picks as many names as the policy's floor.
+  expect(j.holdings_floor.cells.find((c: { id: string }) => c.id === matic.id)).toMatchObject({ floor: 8, full_from: null });
+  expect(md).toContain(`${matic.id}: never as many (at most 1 against 8)`);
+}, 240_000);
+
 test('cells whose universe is not point in time: tournament.json says so of each, and the reports flag the comparison (found by review)', async () => {
   // crypto_long.yaml ranking the lakehouse's names by market cap as stored (today's ranks): every past decision drew
   // from a universe chosen with later knowledge.

@@ -67,7 +67,7 @@ function caveats(ctx: TournamentContext, json: View['json']): string[] {
     if (mean > 0.8) out.push(`The cells overlap heavily (mean pairwise correlation of their daily returns ${mean.toFixed(2)}): they are not ${n} independent trials, so the deflation (which counts ${N}) is conservative and small Sharpe differences are within noise.`);
   }
   out.push(...basisText(json), ...floorText(json));
-  if (comp.ids.length > 1) out.push(...sharedStart(comp), ...cashDays(comp));
+  if (comp.ids.length > 1) out.push(...sharedStart(comp), ...cashDays(comp, ctx));
   if (N > 1) out.push(`${N} cells were tried: the best of them looks better than it is by luck alone (about ${fix(json.deflation.threshold_sharpe * Math.sqrt(json.periods_per_year))} of annualised Sharpe here, SR0). DSR accounts for that; P(beats champion) and the Ledoit–Wolf p are per cell, not adjusted for testing every cell against the champion: the Holm column is (read a cell as better than the champion only where it is small and its Sharpe is the higher).`);
   if (json.pbo.value === null && json.pbo.reason) out.push(`PBO not computed: ${json.pbo.reason}.`);
   return out;
@@ -148,10 +148,12 @@ function floorText(j: Comparison): string[] {
 }
 
 /**
- * Cells that spent a large share of the compared days on exactly zero (cash: a holding period that ends before the
- * next decision, or decisions that found nothing to hold). Their record mixes the setting with time in cash.
+ * Cells that spent a large share of the compared days on exactly zero: days holding nothing (a decision that held
+ * cash, or the days from a holding period's end to the next decision when test_window < step_size), or holdings
+ * that did not move. Their record mixes the setting with time out of the market; what was measured is the share of
+ * zero days, and a selection cell's decisions say how many of them held cash and why.
  */
-function cashDays(comp: Compared): string[] {
+function cashDays(comp: Compared, ctx: TournamentContext): string[] {
   const n = comp.ids.length;
   const T = comp.dates.length;
   const share = comp.ids.map((_, j) => {
@@ -163,7 +165,21 @@ function cashDays(comp: Compared): string[] {
   const typical = [...share].sort((a, b) => a - b)[Math.floor((n - 1) / 2)]!;
   const idle = comp.ids.map((id, j) => ({ id, s: share[j]! })).filter((c) => c.s >= 0.1 && c.s >= typical + 0.1);
   if (!idle.length) return [];
-  return [`${idle.length} cell(s) earned exactly nothing on many of the compared days, in cash: ${idle.slice(0, 8).map((c) => `${c.id} ${pct(c.s, 0)}`).join(', ')}${idle.length > 8 ? ', …' : ''} (the typical cell ${pct(typical, 0)}). A backtest whose test_window is shorter than its step_size sells at the end of each holding period and waits in cash: such a cell compares time invested as much as its setting.`];
+  const first = comp.dates[0]!;
+  const why = (id: string) => {
+    const windows = ctx.cells?.find((c) => c.id === id)?.result?.record?.windows;
+    if (!windows) return '';
+    // The decisions in effect on the compared days: from the last one decided before the first day.
+    let k0 = 0;
+    windows.forEach((w, k) => {
+      if (Math.round(Date.parse(w.as_of) / 86_400_000) < first) k0 = k;
+    });
+    const cash = windows.slice(k0).filter((w) => w.cash_reason);
+    if (!cash.length) return ': none of its decisions held cash';
+    const reasons = [...new Set(cash.map((w) => w.cash_reason!))];
+    return `: ${cash.length} of its ${windows.length - k0} decisions held cash (${reasons.slice(0, 3).join('; ')}${reasons.length > 3 ? '; …' : ''}) from ${cash[0]!.as_of}`;
+  };
+  return [`${idle.length} cell(s) earned exactly 0 on many of the compared days (the share of days with a return of exactly 0): ${idle.slice(0, 8).map((c) => `${c.id} ${pct(c.s, 0)}${why(c.id)}`).join('; ')}${idle.length > 8 ? '; …' : ''} (the typical cell ${pct(typical, 0)}). A zero day is a day out of the market: a decision that held cash (its metrics.json's cash_reasons say why, e.g. its only names no longer tradable), the days from a holding period's end to the next decision when test_window is shorter than step_size, or holdings that did not move. Such a cell's record compares time invested as much as its setting.`];
 }
 
 const overridesText = (o: Record<string, unknown>) => Object.entries(o).map(([p, v]) => `${p.split('.').pop()}=${idPart(v)}`).join(', ') || '(the base as written)';
