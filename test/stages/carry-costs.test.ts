@@ -111,3 +111,38 @@ test('perpetuals pay funding from the lakehouse series where it has a day, the c
   expect(bt.carry.borrow).toBe(0); // the short is a perpetual: funding, never borrow
   expect(bt.costs).toBe(0);
 });
+
+test('the day a short is liquidated pays its borrow in both simulators: the position was held over that day', async () => {
+  // One spot name, shorted with the whole equity (weight −1) at the close of 2024-01-03 (train 3: day 2), no trading
+  // costs, borrow 10% a year: b = 0.1 / 365 a day on the start-of-day short exposure. Closes 10, 10, 10, 11, 25, …:
+  //   01-04: exposure −1 pays b; the price rises 10%: r = −0.1 − b; the weight drifts to −1 × 1.1 / (0.9 − b);
+  //   01-05: exposure 1.1 / (0.9 − b) pays b × 1.1 / (0.9 − b); the price rises 14/11: the equity would be
+  //          1 − 1.1 / (0.9 − b) × 14 / 11 − … < 0: liquidated, −100%, then 0 for good.
+  // Borrow booked: b + b × 1.1 / (0.9 − b) (the liquidation day's charge is part of the loss it books, and the
+  // lender charged it: the short was open over that day).
+  const closes = [10, 10, 10, 11, 25, 24, 20, 22, 21, 20];
+  const csv = join(tmp, 'liq.csv');
+  writeFileSync(csv, ['date,CCC', ...closes.map((c, t) => `${dates[t]},${c}`)].join('\n'));
+  const s = await runYaml('liq', `pipeline: selection\nversion: "4.0"\nname: liq\nstages:
+  - type: ingestion
+    params: { scanner: { name: csv, params: { path: ${JSON.stringify(csv)}, layout: wide, asset_type: spot } } }
+  - type: allocation
+    params: { engine: equal_weight, budget: -1, bounds: [-1, 0] }
+  - type: backtest
+    params: { train_window: 3, test_window: 3, step_size: 3, slippage_bps: 0, commission_bps: 0, borrow_rate: 0.1, workers: 1, parity: true, simulator: { name: event_driven, params: { fill: close } } }
+`);
+  expect(s.outcome).toBe('succeeded');
+  const b = 0.1 / 365;
+  const borrow = b + (b * 1.1) / (0.9 - b);
+  const got = returnsOf(s.folder);
+  expect(got).toHaveLength(7);
+  expect(Math.abs(got[0]! - (-0.1 - b))).toBeLessThan(1e-15);
+  expect(got.slice(1)).toEqual([-1, 0, 0, 0, 0, 0]);
+  const parity = read(s.folder, 'parity.json');
+  expect(parity.metrics.vectorized.liquidated).toBe(true);
+  expect(parity.metrics.event_driven.liquidated).toBe(true);
+  expect(Math.abs(parity.metrics.event_driven.carry.borrow - borrow)).toBeLessThan(1e-17);
+  expect(Math.abs(parity.metrics.vectorized.carry.borrow - borrow)).toBeLessThan(1e-17);
+  expect(Math.abs(parity.differences.carry)).toBeLessThan(1e-17);
+  expect(Math.abs(read(s.folder, 'metrics.json').backtest.carry.borrow - borrow)).toBeLessThan(1e-17);
+});

@@ -114,6 +114,10 @@ export class VectorizedSimulator implements Simulator {
       const c = p.carry ? carryOfDay(w, t, T, p.carry) : { borrow: 0, funding: 0 };
       const grow = 1 + rp - c.borrow - c.funding;
       const net = t === 0 ? (1 - cost) * grow - 1 : grow - 1;
+      // The day's carry is booked whether or not the day liquidates: the book was held over it (and the order-level
+      // simulator pays it out of cash before it marks the day's move).
+      borrow += c.borrow;
+      funding += c.funding;
       if (net <= -1 || grow <= 0) {
         out[t] = -1;
         liquidated = true;
@@ -121,8 +125,6 @@ export class VectorizedSimulator implements Simulator {
         continue;
       }
       out[t] = net;
-      borrow += c.borrow;
-      funding += c.funding;
       for (let j = 0; j < n; j++) {
         const r = p.returns[j * T + t];
         if (w[j] !== 0) w[j] = (w[j] * (1 + (Number.isFinite(r) ? r : 0))) / grow;
