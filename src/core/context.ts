@@ -349,6 +349,9 @@ export interface BacktestMetrics extends OutOfSampleMetrics {
   /** Decisions that held cash (a window with a cash_reason), and how many for each reason. */
   cash_windows?: number;
   cash_reasons?: Record<string, number>;
+  /** The book held over each day (start-of-day drifted weights, every day of the record): stages/backtest/exposure.ts. */
+  realised_gross_exposure?: { max: number; max_date: string; mean: number };
+  realised_net_exposure?: { min: number; min_date: string; max: number; max_date: string; mean: number };
   [figure: string]: unknown;
 }
 

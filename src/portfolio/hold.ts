@@ -6,7 +6,7 @@
 import type { BacktestWindow } from '../core/context.js';
 import type { Params, ReplayDecision } from '../core/plugin.js';
 import { isoFromDay } from '../util/dates.js';
-import type { Costs, DecisionPath, Ledger, Simulator, SimulatorMarket } from './simulator.js';
+import type { Costs, DailyExposure, DecisionPath, Ledger, Simulator, SimulatorMarket } from './simulator.js';
 
 /** One sequence of decisions held: daily returns on the calendar and the windows that made them. */
 export interface HeldPath {
@@ -15,6 +15,8 @@ export interface HeldPath {
   windows: BacktestWindow[];
   weightRows: { date: number; symbol: string; weight: number }[];
   liquidated: boolean;
+  /** The book held over each day, aligned with `dates` (Simulation.exposure), when the simulator keeps it. */
+  exposure?: DailyExposure;
   /** An order-level simulator's orders, fills and cash account. */
   ledger?: Ledger;
 }
@@ -78,5 +80,5 @@ export async function holdPath(decisions: ReplayDecision[], s: HoldSettings, sim
       ...(decided.regime ? { regime: decided.regime, ...(decided.regime_by ? { regime_by: decided.regime_by } : {}) } : {}),
     });
   });
-  return { dates: sim.dates, returns: sim.returns, windows, weightRows, liquidated: sim.liquidated, ...(sim.ledger ? { ledger: sim.ledger } : {}) };
+  return { dates: sim.dates, returns: sim.returns, windows, weightRows, liquidated: sim.liquidated, ...(sim.exposure ? { exposure: sim.exposure } : {}), ...(sim.ledger ? { ledger: sim.ledger } : {}) };
 }

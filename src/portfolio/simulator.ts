@@ -100,7 +100,20 @@ export interface Simulation {
   windows: SimulatedWindow[];
   /** The equity reached zero: from that day on every return is 0. */
   liquidated: boolean;
+  /** The book held over each day (aligned with `dates`): the realised exposure, absent when the simulator keeps none. */
+  exposure?: DailyExposure;
   ledger?: Ledger;
+}
+
+/**
+ * The book held over each day of a path, as fractions of that day's starting equity: the start-of-day (drifted)
+ * positions, after the day's trades at the open; 0 on a day in cash or after a liquidation.
+ */
+export interface DailyExposure {
+  /** Σ |wᵢ|: long plus short exposure. */
+  gross: Float64Array;
+  /** Σ wᵢ: long minus short exposure. */
+  net: Float64Array;
 }
 
 /** Bars and reference data a simulator reads; the ingestion stage's market (same toxic-bar rule as the decisions). */
@@ -148,6 +161,8 @@ export interface HoldingResult {
   funding: number;
   /** The window's equity reached zero: the portfolio was liquidated and stays at zero. */
   liquidated: boolean;
+  /** The start-of-day weights' gross and net per day of the window (0 after a liquidation). */
+  exposure?: DailyExposure;
 }
 
 /** The path's windows: each rebalance's held days [at + 1, until] and the day its window ends (the next decision, or the last day). */

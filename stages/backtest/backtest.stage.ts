@@ -24,6 +24,7 @@ import { cashReasonCounts } from '../../src/runs/record-flags.js';
 import { periodsPerYearFor } from '../../src/util/annualisation.js';
 import { alignColumns } from './market-panel.js';
 import { pathCosts, parityRecord, type ParityRecord } from './parity.js';
+import { realisedExposure } from './exposure.js';
 import type { Costs, Ledger, Simulator } from '../../src/portfolio/simulator.js';
 import { holdPath, type HeldPath, type HoldSettings } from '../../src/portfolio/hold.js';
 import { defaultThreads } from '../../src/util/threads.js';
@@ -246,6 +247,8 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
       engines: champion.windows.reduce<Record<string, number>>((acc, w) => (w.engine ? { ...acc, [w.engine]: (acc[w.engine] ?? 0) + 1 } : acc), {}),
       gross_exposure: last.reduce((a, w) => a + Math.abs(w.weight), 0),
       net_exposure: last.reduce((a, w) => a + w.weight, 0),
+      // The book actually held: start-of-day drifted weights, every day of the record (exposure.ts).
+      ...realisedExposure(d, champion.exposure),
       liquidated: dead,
       // Against the benchmark on the same days: beta, alpha, tracking error, information ratio (src/math/metrics.ts).
       benchmark: bench && benchmark ? { symbol: benchmark, ...computeMetrics(bench, ppy, rf), relative: benchmarkRelative(r, bench, ppy, rf) } : null,

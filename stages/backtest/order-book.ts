@@ -88,6 +88,9 @@ export function runOrderBook(panel: BarPanel, path: DecisionPath, s: OrderBookSe
   const t0 = path.rebalances[0].at;
   const days = T - 1 - t0;
   const out = new Float64Array(Math.max(0, days));
+  // The book held over each day (fractions of its starting equity, after the open's fills); 0 once liquidated.
+  const gross = new Float64Array(Math.max(0, days));
+  const net = new Float64Array(Math.max(0, days));
   const ledgerDays = Math.max(0, T - t0);
   const cashRow = { date: calendar.slice(t0), cash: new Float64Array(ledgerDays), long_value: new Float64Array(ledgerDays), short_value: new Float64Array(ledgerDays), equity: new Float64Array(ledgerDays) };
   const windows: SimulatedWindow[] = path.rebalances.map(() => ({ turnover: 0, cost: 0, borrow: 0, funding: 0, return: 0, liquidated: false, toxic: [], unfilled: 0 }));
@@ -330,8 +333,18 @@ export function runOrderBook(panel: BarPanel, path: DecisionPath, s: OrderBookSe
       }
       const due = live.filter((o) => !o.done && o.when === 'open');
       const deferred = fillBatch(t, 'open', due, k);
-      for (let j = 0; j < n; j++) exposure[j] = units[j] === 0 ? 0 : units[j] * mark[j];
+      let g = 0;
+      let x = 0;
+      for (let j = 0; j < n; j++) {
+        exposure[j] = units[j] === 0 ? 0 : units[j] * mark[j];
+        g += Math.abs(exposure[j]);
+        x += exposure[j];
+      }
       const startEquity = equityNow();
+      if (startEquity > 0) {
+        gross[t - t0 - 1] = g / startEquity;
+        net[t - t0 - 1] = x / startEquity;
+      }
       const c = carryOfDay(exposure, t, T, panel.carry);
       cash -= c.borrow + c.funding;
       if (startEquity > 0) {
@@ -418,6 +431,7 @@ export function runOrderBook(panel: BarPanel, path: DecisionPath, s: OrderBookSe
     returns: out,
     windows,
     liquidated: dead,
+    exposure: { gross, net },
     ledger,
   };
 }

@@ -81,6 +81,12 @@ test('fractional units, fills at the close, the same costs: the order-level equi
   expect(btB.carry.borrow).toBeGreaterThan(1e-3);
   expect(btA.carry.borrow).toBeCloseTo(btB.carry.borrow, 9);
   expect(btA.turnover).toBeCloseTo(btB.turnover, 9);
+  // The book held day by day (positions in currency over the day's starting equity against drifted weights): the same
+  // realised exposure, cash days after each exit included.
+  expect(btB.realised_gross_exposure.max).toBeGreaterThan(1);
+  for (const k of ['max', 'mean']) expect(btA.realised_gross_exposure[k]).toBeCloseTo(btB.realised_gross_exposure[k], 9);
+  for (const k of ['min', 'max', 'mean']) expect(btA.realised_net_exposure[k]).toBeCloseTo(btB.realised_net_exposure[k], 9);
+  expect(btA.realised_gross_exposure.max_date).toBe(btB.realised_gross_exposure.max_date);
   expect(btA.simulator).toMatchObject({ name: 'event_driven', unfilled: 0 });
   expect(btA.simulator.fills).toBeGreaterThan(100);
 

@@ -5,6 +5,7 @@
  * weights drift: wᵢ ← wᵢ (1 + rᵢ) / (1 + r_p − c). A day that takes the equity to zero or below liquidates the
  * portfolio: the return is clamped at −100% and every later day is 0. When a holding period ends before the next
  * decision the book is sold at its last close (that trade charged too) and the days until the next decision are cash.
+ * Each day's start-of-day gross Σ|wᵢ| and net Σwᵢ are kept as it goes: the realised exposure (stages/backtest/exposure.ts).
  */
 import type { ToxicBar } from '../../../src/core/context.js';
 import { params } from '../../../src/core/params.js';
@@ -29,6 +30,8 @@ export class VectorizedSimulator implements Simulator {
     const T = calendar.length;
     const dates: number[] = [];
     const daily: number[] = [];
+    const gross: number[] = [];
+    const net: number[] = [];
     const windows: SimulatedWindow[] = [];
     let held = new Map<string, number>();
     let dead = false;
@@ -74,10 +77,14 @@ export class VectorizedSimulator implements Simulator {
       for (let i = 0; i < windowDates.length; i++) {
         dates.push(windowDates[i]);
         daily.push(result.returns[i]);
+        gross.push(result.exposure?.gross[i] ?? 0);
+        net.push(result.exposure?.net[i] ?? 0);
       }
       for (let i = lastDay + 1; i <= nextDecision && i < T; i++) {
         dates.push(calendar[i]);
         daily.push(0);
+        gross.push(0);
+        net.push(0);
       }
       held = new Map(symbols.map((sym, j) => [sym, lastDay < nextDecision ? 0 : result.end[j]] as const).filter(([, w]) => w !== 0));
       windows.push({
@@ -90,7 +97,7 @@ export class VectorizedSimulator implements Simulator {
         toxic,
       });
     }
-    return { dates: Int32Array.from(dates), returns: Float64Array.from(daily), windows, liquidated: dead };
+    return { dates: Int32Array.from(dates), returns: Float64Array.from(daily), windows, liquidated: dead, exposure: { gross: Float64Array.from(gross), net: Float64Array.from(net) } };
   }
 
   hold(p: HoldingPeriod): HoldingResult {
@@ -101,16 +108,26 @@ export class VectorizedSimulator implements Simulator {
     for (let j = 0; j < n; j++) turnover += Math.abs(p.target[j] - p.current[j]);
     const cost = turnover * p.costRate;
     const out = new Float64Array(T);
+    // The book held over each day: the start-of-day weights, before the day's move (0 once liquidated).
+    const gross = new Float64Array(T);
+    const netExposure = new Float64Array(T);
     let liquidated = false;
     let borrow = 0;
     let funding = 0;
     for (let t = 0; t < T; t++) {
       if (liquidated) continue; // out[t] stays 0: nothing left to earn on
       let rp = 0;
+      let g = 0;
+      let x = 0;
       for (let j = 0; j < n; j++) {
+        if (w[j] === 0) continue;
         const r = p.returns[j * T + t];
-        if (w[j] !== 0 && Number.isFinite(r)) rp += w[j] * r;
+        if (Number.isFinite(r)) rp += w[j] * r;
+        g += Math.abs(w[j]);
+        x += w[j];
       }
+      gross[t] = g;
+      netExposure[t] = x;
       const c = p.carry ? carryOfDay(w, t, T, p.carry) : { borrow: 0, funding: 0 };
       const grow = 1 + rp - c.borrow - c.funding;
       const net = t === 0 ? (1 - cost) * grow - 1 : grow - 1;
@@ -130,6 +147,6 @@ export class VectorizedSimulator implements Simulator {
         if (w[j] !== 0) w[j] = (w[j] * (1 + (Number.isFinite(r) ? r : 0))) / grow;
       }
     }
-    return { returns: out, end: w, turnover, cost, borrow, funding, liquidated };
+    return { returns: out, end: w, turnover, cost, borrow, funding, liquidated, exposure: { gross, net: netExposure } };
   }
 }

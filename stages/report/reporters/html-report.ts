@@ -56,6 +56,10 @@ export async function renderHtmlReport(ctx: AnyContext, p: HtmlParams, env: Stag
       ['Funding on perpetuals (total)', pct(m.carry?.funding), ''],
       ['Gross / net exposure (as of)', `${num(m.gross_exposure)} / ${num(m.net_exposure)}`, ''],
     ];
+    // The book actually held, day by day (drifted since each decision), beside the targets the latest decision set.
+    const rg = m.realised_gross_exposure;
+    const rn = m.realised_net_exposure;
+    if (rg && rn) rows.push(['Realised gross exposure (max / mean)', `${num(rg.max)} / ${num(rg.mean)}`, ''], ['Realised net exposure (min / max)', `${num(rn.min)} / ${num(rn.max)}`, '']);
     // With no benchmark there is no second column.
     const cols = b ? `<tr><th></th><th>portfolio</th><th>${esc(b.symbol)}</th></tr>` : '<tr><th></th><th>portfolio</th></tr>';
     const body = rows.map(([k, a, c]) => `<tr><td>${k}</td><td class="num">${a}</td>${b ? `<td class="num">${c}</td>` : ''}</tr>`).join('');
@@ -65,7 +69,7 @@ export async function renderHtmlReport(ctx: AnyContext, p: HtmlParams, env: Stag
     const verification = m.verification ?? [];
     const survivorship = universeText(bt);
     const cash = cashText(bt);
-    sections.push(`<h2>Performance${bt.challengers ? ` (${esc(bt.challengers.champion)} as champion)` : ''}</h2>${drift ? `<p class="flag">${esc(drift)}</p>` : ''}${cash ? `<p class="flag">${esc(cash)}</p>` : ''}${survivorship ? `<p class="flag">${esc(survivorship)}</p>` : ''}<p class="muted">Out of sample: ${esc(String(m.first))} to ${esc(String(m.last))}, ${m.windows} walk-forward windows (each day's return comes from weights decided on data up to the day before), ${m.periods_per_year} periods a year. Carry (borrow, funding) is charged daily on exposure, apart from trading costs.</p>
+    sections.push(`<h2>Performance${bt.challengers ? ` (${esc(bt.challengers.champion)} as champion)` : ''}</h2>${drift ? `<p class="flag">${esc(drift)}</p>` : ''}${cash ? `<p class="flag">${esc(cash)}</p>` : ''}${survivorship ? `<p class="flag">${esc(survivorship)}</p>` : ''}<p class="muted">Out of sample: ${esc(String(m.first))} to ${esc(String(m.last))}, ${m.windows} walk-forward windows (each day's return comes from weights decided on data up to the day before), ${m.periods_per_year} periods a year. Carry (borrow, funding) is charged daily on exposure, apart from trading costs.${rg && rn ? ` Realised exposure: the book held at the start of each day (weights drifted since their decision, as multiples of the equity; a day in cash counts 0), over every day of the record: gross at most ${num(rg.max)} (${esc(rg.max_date)}), ${num(rg.mean)} on average; net from ${num(rn.min)} (${esc(rn.min_date)}) to ${num(rn.max)} (${esc(rn.max_date)}). The exposure as of is the latest decision's targets.` : ''}</p>
 <div class="side"><table class="metrics">${cols}${body}</table>${rel ? `<table class="metrics"><tr><th colspan="2">against ${esc(b!.symbol)}</th></tr>${rel.map(([k, v]) => `<tr><td>${k}</td><td class="num">${v}</td></tr>`).join('')}</table>` : ''}</div>
 <p class="muted">Second-route check of Sharpe, CAGR and max drawdown: ${verification.every((v) => v.agrees) ? 'agrees' : `<b>disagrees</b> (${verification.filter((v) => !v.agrees).map((v) => v.metric).join(', ')})`}.${band ? ` Volatility band (${esc(band.engine)} ${pct(band.band)}): realised ${pct(band.realised)}, drift ${pct(band.drift)}${band.flagged ? ' <b>DRIFT</b>' : ', within it'}.` : ''}${rel ? ` Beta and alpha from an OLS fit of daily excess returns on ${esc(b!.symbol)}'s; alpha annualised arithmetically (docs/math.md).` : ''}</p>`);
     const bench = bt.benchmark && b ? { name: b.symbol, equity: equityCurve(bt.benchmark) } : undefined;

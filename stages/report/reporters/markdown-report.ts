@@ -46,6 +46,10 @@ export async function renderMarkdownReport(ctx: AnyContext, p: MarkdownParams, e
     else lines.push('| metric | value |', '|---|---:|');
     const benchKeys = new Set(['cagr', 'total_return', 'volatility', 'sharpe', 'sortino', 'max_drawdown', 'calmar', 'hit_rate']);
     for (const [label, key, as] of rows) lines.push(`| ${label} | ${f(at(m, key), as)} |${b ? ` ${benchKeys.has(key) ? f(at(b, key), as) : ''} |` : ''}`);
+    // The book actually held, day by day (start-of-day drifted weights; a day in cash counts 0).
+    const rg = m.realised_gross_exposure;
+    const rn = m.realised_net_exposure;
+    if (rg && rn) lines.push(`| realised gross exposure, max (${rg.max_date}) / mean | ${f(rg.max, 'num')} / ${f(rg.mean, 'num')} |${b ? ' |' : ''}`, `| realised net exposure, min (${rn.min_date}) / max (${rn.max_date}) | ${f(rn.min, 'num')} / ${f(rn.max, 'num')} |${b ? ' |' : ''}`);
     const rel = relativeRows(bt);
     if (rel) {
       lines.push('', `Against ${b!.symbol} (daily, on the same days; beta and alpha from an OLS fit of excess returns, alpha annualised arithmetically):`, '', '| | |', '|---|---:|');
