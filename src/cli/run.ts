@@ -5,7 +5,7 @@
  * holds exactly one JSON object whatever happens.
  */
 import type { Command } from 'commander';
-import { cashFlag, survivorshipFlag } from '../runs/record-flags.js';
+import { cashFlag, floorFlag, survivorshipFlag } from '../runs/record-flags.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../api/run.js';
@@ -118,7 +118,8 @@ export function registerRunCommand(program: Command): void {
 
 /**
  * A backtest's flags (metrics.json) as console lines: CASH when the as-of decision holds cash, the volatility band's
- * DRIFT, CASH when at least half the decisions held cash, and SURVIVORSHIP when past decisions drew from a universe that is not point in time.
+ * DRIFT, CASH when at least half the decisions held cash, FLOOR when decisions held fewer names than the policy's
+ * min_winners, and SURVIVORSHIP when past decisions drew from a universe that is not point in time.
  */
 function recordFlags(folder: string): string[] {
   try {
@@ -132,6 +133,8 @@ function recordFlags(folder: string): string[] {
     if (band?.flagged) out.push(`DRIFT: realised volatility ${pct(band.realised)} is ${(band.drift * 100).toFixed(1)} points above the ${band.engine} band of ${pct(band.band)} (flagged beyond ${((band.limit ?? 0.25) * 100).toFixed(0)} points); see the report`);
     const cash = bt ? cashFlag(bt) : undefined;
     if (cash) out.push(`${cash.text}; each window's cash_reason is in audit.jsonl (and the report, with a report stage)`);
+    const floor = bt ? floorFlag(bt) : undefined;
+    if (floor) out.push(`${floor}; see the report's walk-forward windows`);
     const survivorship = bt ? survivorshipFlag(bt) : undefined;
     if (survivorship) out.push(`${survivorship}: the record is an upper bound; see the report`);
     return out;

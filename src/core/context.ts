@@ -352,7 +352,18 @@ export interface BacktestMetrics extends OutOfSampleMetrics {
   /** The book held over each day (start-of-day drifted weights, every day of the record): stages/backtest/exposure.ts. */
   realised_gross_exposure?: { max: number; max_date: string; mean: number };
   realised_net_exposure?: { min: number; min_date: string; max: number; max_date: string; mean: number };
+  /** Decisions holding fewer names than the policy's min_winners, and the record from when none does (stages/backtest/holdings-floor.ts). */
+  min_winners_floor?: MinWinnersFloor;
   [figure: string]: unknown;
+}
+
+/** metrics.json's `min_winners_floor`: the policy's floor of names against what each decision held. */
+export interface MinWinnersFloor {
+  floor: number;
+  windows_below: number;
+  last_below_as_of: string | null;
+  met_from: string | null;
+  since_met: { first: string; last: string; days: number; total_return: number; cagr: number; volatility: number; sharpe: number; max_drawdown: number } | null;
 }
 
 /** One ranker's record when the backtest re-made every decision with each ranker as champion (challengers.json). */

@@ -12,6 +12,9 @@ export interface FlaggedRecord {
   cash_reasons?: unknown;
   universe_point_in_time?: unknown;
   universe_caveats?: unknown;
+  min_winners_floor?: unknown;
+  cagr?: unknown;
+  sharpe?: unknown;
 }
 
 /** CASH, when at least half the decisions held cash: the sentence, and whether every one did (a flat record). */
@@ -41,4 +44,22 @@ export function survivorshipFlag(m: FlaggedRecord): string | undefined {
   if (m.universe_point_in_time !== false) return undefined;
   const caveats = Array.isArray(m.universe_caveats) ? (m.universe_caveats as string[]) : [];
   return `SURVIVORSHIP: the universe is not point in time (${caveats.length ? caveats.join('; ') : 'the scanner cannot tell which names traded on past dates'})`;
+}
+
+/**
+ * FLOOR, when decisions held positions in fewer names than the policy's min_winners (metrics.json's
+ * `min_winners_floor`): how many, from which day every decision holds the floor, and the record's CAGR and Sharpe from
+ * that day beside the whole record's.
+ */
+export function floorFlag(m: FlaggedRecord): string | undefined {
+  const f = m.min_winners_floor as { floor?: unknown; windows_below?: unknown; last_below_as_of?: unknown; met_from?: unknown; since_met?: { cagr?: unknown; sharpe?: unknown } | null } | undefined;
+  const k = typeof f?.windows_below === 'number' ? f.windows_below : 0;
+  if (!f || !k) return undefined;
+  const n = typeof m.windows === 'number' ? m.windows : k;
+  const pct = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '—');
+  const fix = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(2) : '—');
+  const held = `${k === n ? `every one of the ${n} decisions` : `${k} of the ${n} decisions`} held fewer names than the policy's min_winners of ${String(f.floor)} (the last decided ${String(f.last_below_as_of)})`;
+  if (typeof f.met_from !== 'string') return `FLOOR: ${held}; no later decision holds the floor throughout`;
+  const since = f.since_met ? `: from then, CAGR ${pct(f.since_met.cagr)} and Sharpe ${fix(f.since_met.sharpe)}, against ${pct(m.cagr)} and ${fix(m.sharpe)} for the whole record` : '';
+  return `FLOOR: ${held}; every decision holds at least ${String(f.floor)} names from ${f.met_from} on${since}`;
 }

@@ -25,6 +25,7 @@ import { periodsPerYearFor } from '../../src/util/annualisation.js';
 import { alignColumns } from './market-panel.js';
 import { pathCosts, parityRecord, type ParityRecord } from './parity.js';
 import { realisedExposure } from './exposure.js';
+import { minWinnersFloor } from './holdings-floor.js';
 import type { Costs, Ledger, Simulator } from '../../src/portfolio/simulator.js';
 import { holdPath, type HeldPath, type HoldSettings } from '../../src/portfolio/hold.js';
 import { defaultThreads } from '../../src/util/threads.js';
@@ -249,6 +250,8 @@ export class BacktestStage implements Stage<SelectionContext, BacktestParams> {
       net_exposure: last.reduce((a, w) => a + w.weight, 0),
       // The book actually held: start-of-day drifted weights, every day of the record (exposure.ts).
       ...realisedExposure(d, champion.exposure),
+      // Decisions holding fewer names than the policy's min_winners, and the record from when none does (holdings-floor.ts).
+      ...minWinnersFloor(champion.windows, d, r, ppy, rf, policyFloor(env)),
       liquidated: dead,
       // Against the benchmark on the same days: beta, alpha, tracking error, information ratio (src/math/metrics.ts).
       benchmark: bench && benchmark ? { symbol: benchmark, ...computeMetrics(bench, ppy, rf), relative: benchmarkRelative(r, bench, ppy, rf) } : null,
@@ -449,6 +452,12 @@ function resolvedSimulator(env: StageEnv, name: string): HoldSettings['simulator
   const schema = (instance.constructor as { meta?: { params?: { properties?: Record<string, { default?: unknown }> } } }).meta?.params?.properties ?? {};
   const params = Object.fromEntries(Object.entries(schema).filter(([, v]) => v.default !== undefined).map(([k, v]) => [k, v.default]));
   return { name, instance, params };
+}
+
+/** The policy stage's floor of names, `min_winners` (resolved, with its default), if the pipeline has a policy. */
+function policyFloor(env: StageEnv): number | undefined {
+  const floor = env.pipeline.config.stages.find((s) => s.type === 'policy')?.params.min_winners;
+  return typeof floor === 'number' ? floor : undefined;
 }
 
 /** The allocation engine named in the pipeline (for the volatility band), if any. */

@@ -9,7 +9,7 @@ import { metaMarkdown } from './meta-sections.js';
 import { tournamentMarkdown } from './tournament-sections.js';
 import { isoFromDay } from '../../../src/util/dates.js';
 import { wholeNumber } from '../../../src/util/words.js';
-import { cashText, heldCashText, latestDecisionText, universeText, droppedBySteps, driftText, MONTHS, monthlyGrid, passedOnceRelaxed, pct as pctOf, relativeRows, STEP_NAMES, vetoOrder, vetoOutcome, windowRows, type SelectionView } from './selection-sections.js';
+import { cashText, floorText, heldCashText, latestDecisionText, universeText, droppedBySteps, driftText, MONTHS, monthlyGrid, passedOnceRelaxed, pct as pctOf, relativeRows, STEP_NAMES, vetoOrder, vetoOutcome, windowRows, type SelectionView } from './selection-sections.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const fmt = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : '—');
@@ -38,6 +38,8 @@ export async function renderMarkdownReport(ctx: AnyContext, p: MarkdownParams, e
     if (drift) lines.push(`**${drift}**`, '');
     const cash = cashText(bt);
     if (cash) lines.push(`**${cash}**`, '');
+    const floor = floorText(bt);
+    if (floor) lines.push(`**${floor}**`, '');
     const survivorship = universeText(bt);
     if (survivorship) lines.push(`**${survivorship}**`, '');
     lines.push(`Walk-forward, out of sample: ${m.windows} windows, ${m.first} to ${m.last} (each day's return comes from weights decided on data up to the day before). Carry (borrow, funding) is charged daily on exposure, apart from trading costs.`, '');

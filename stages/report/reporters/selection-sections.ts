@@ -6,7 +6,7 @@
 import { ownGet } from '../../../src/util/keyed.js';
 import type { BacktestRecord, BacktestWindow, SelectionContext } from '../../../src/core/context.js';
 import { monthlyReturns, type MonthReturn } from '../../../src/math/metrics.js';
-import { cashFlag, survivorshipFlag } from '../../../src/runs/record-flags.js';
+import { cashFlag, floorFlag, survivorshipFlag } from '../../../src/runs/record-flags.js';
 
 /** One holding window as the backtest stage records it (metrics.json's windows, the audit's `window` events). */
 export type WindowView = BacktestWindow;
@@ -56,10 +56,17 @@ export function cashText(bt: BacktestView): string | undefined {
   return flag && `${flag.text}: the record is ${flag.flat ? 'flat: it shows no strategy at all' : 'mostly cash'}. See the walk-forward windows and the policy's vetoes.`;
 }
 
+/** The FLOOR flag in words: decisions that held fewer names than the policy's min_winners, and the record without them. */
+export function floorText(bt: BacktestView): string | undefined {
+  const flag = floorFlag(bt.metrics);
+  return flag && `${flag}. Those decisions are concentrated bets the pipeline did not ask for (their holdings are in the walk-forward windows); read the whole record's figures with them in mind.`;
+}
+
 /** The per-window table: each rebalance's date, holding period, engine, regime, holdings, turnover, costs, carry, return, notes. */
 export function windowRows(bt: BacktestView): { head: string[]; rows: string[][]; numeric: Set<number> } {
   // Held from the day after the decision to `held to` (one line per window: the decision, then when it ended).
   const head = ['#', 'decided', 'held to', 'engine', 'regime', 'holdings', 'turnover', 'costs', 'carry', 'return', 'note'];
+  const floor = bt.metrics.min_winners_floor?.floor;
   const rows = bt.windows.map((w) => [
     String(w.window + 1),
     w.as_of,
@@ -71,7 +78,7 @@ export function windowRows(bt: BacktestView): { head: string[]; rows: string[][]
     pct(w.cost, 2),
     pct(w.borrow + w.funding, 2),
     pct(w.return, 2),
-    [w.cash_reason ? `cash: ${w.cash_reason}` : '', w.liquidated ? 'liquidated' : '', w.adjustments?.length ? `${w.adjustments.length} adjustment(s)` : '', w.toxic_bars?.length ? `${w.toxic_bars.length} toxic bar(s)` : '', w.unfilled ? `${w.unfilled} order(s) not filled` : ''].filter(Boolean).join('; '),
+    [w.cash_reason ? `cash: ${w.cash_reason}` : '', floor !== undefined && !w.cash_reason && w.holdings < floor ? `fewer names than min_winners ${floor}` : '', w.liquidated ? 'liquidated' : '', w.adjustments?.length ? `${w.adjustments.length} adjustment(s)` : '', w.toxic_bars?.length ? `${w.toxic_bars.length} toxic bar(s)` : '', w.unfilled ? `${w.unfilled} order(s) not filled` : ''].filter(Boolean).join('; '),
   ]);
   return { head, rows, numeric: new Set([5, 6, 7, 8, 9]) };
 }
