@@ -118,7 +118,7 @@ export function registerRunCommand(program: Command): void {
 
 /**
  * A backtest's flags (metrics.json) as console lines: CASH when the as-of decision holds cash, the volatility band's
- * DRIFT, CASH when at least half the decisions held cash, FLOOR when decisions held fewer names than the policy's
+ * DRIFT, CASH when at least half the decisions held cash, FLOOR when decisions picked fewer names than the policy's
  * min_winners, and SURVIVORSHIP when past decisions drew from a universe that is not point in time.
  */
 function recordFlags(folder: string): string[] {

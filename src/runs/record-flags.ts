@@ -58,8 +58,8 @@ export function floorFlag(m: FlaggedRecord): string | undefined {
   const n = typeof m.windows === 'number' ? m.windows : k;
   const pct = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '—');
   const fix = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(2) : '—');
-  const held = `${k === n ? `every one of the ${n} decisions` : `${k} of the ${n} decisions`} held fewer names than the policy's min_winners of ${String(f.floor)} (the last decided ${String(f.last_below_as_of)})`;
+  const held = `${k === n ? `every one of the ${n} decisions` : `${k} of the ${n} decisions`} picked fewer names than the policy's min_winners of ${String(f.floor)} (the last decided ${String(f.last_below_as_of)})`;
   if (typeof f.met_from !== 'string') return `FLOOR: ${held}; no later decision holds the floor throughout`;
   const since = f.since_met ? `: from then, CAGR ${pct(f.since_met.cagr)} and Sharpe ${fix(f.since_met.sharpe)}, against ${pct(m.cagr)} and ${fix(m.sharpe)} for the whole record` : '';
-  return `FLOOR: ${held}; every decision holds at least ${String(f.floor)} names from ${f.met_from} on${since}`;
+  return `FLOOR: ${held}; every decision picks at least ${String(f.floor)} names from ${f.met_from} on${since}`;
 }

@@ -12,7 +12,7 @@ import { dayFromIso, isoFromDay } from '../../src/util/dates.js';
 
 /**
  * metrics.json's `min_winners_floor` for the policy's `min_winners` (`floor`; nothing without a policy stage):
- * - `windows_below`: the decisions that held positions in fewer names than the floor (a decision holding cash is
+ * - `windows_below`: the decisions that picked fewer names than the floor (a decision holding cash is
  *   counted apart, `cash_windows`), and `last_below_as_of`, the date of the last of them;
  * - `met_from`: the first day of the record from which every later decision holds at least the floor (the day after
  *   the decision that follows the last one below it; the record's first day when none is below; null when the
@@ -24,7 +24,9 @@ export function minWinnersFloor(windows: readonly BacktestWindow[], dates: Int32
   let below = 0;
   let last = -1;
   windows.forEach((w, k) => {
-    if (!w.cash_reason && w.holdings < floor) {
+    // The names the policy picked (an engine that then holds fewer of them, max_sharpe keeping 3 of 9, chose to),
+    // as the tournament's thin-start check counts them; the holdings where a record has no winners count.
+    if (!w.cash_reason && (w.winners ?? w.holdings) < floor) {
       below++;
       last = k;
     }

@@ -70,7 +70,7 @@ test('crypto_long: the two first decisions hold fewer names than min_winners 8, 
   expect([bt.cagr, bt.sharpe, f.since_met.cagr, f.since_met.sharpe].map((x: number) => Number(x.toFixed(3)))).toEqual([0.357, 0.79, 0.009, 0.305]);
 
   // Flagged at the top of both reports, and each window below the floor noted in the windows table.
-  const flag = 'FLOOR: 2 of the 34 decisions held fewer names than the policy\'s min_winners of 8 (the last decided 2022-07-13); every decision holds at least 8 names from 2022-08-13 on: from then, CAGR 0.9% and Sharpe 0.31, against 35.7% and 0.79 for the whole record';
+  const flag = 'FLOOR: 2 of the 34 decisions picked fewer names than the policy\'s min_winners of 8 (the last decided 2022-07-13); every decision picks at least 8 names from 2022-08-13 on: from then, CAGR 0.9% and Sharpe 0.31, against 35.7% and 0.79 for the whole record';
   expect(floorFlag(bt)).toBe(flag);
   const md = readFileSync(join(s.folder, 'report.md'), 'utf8');
   expect(md).toContain(`**${flag}.`);
@@ -88,8 +88,8 @@ describe('the rule on hand-made windows', () => {
   // Four windows of 3 days each on days 0..11, returns 1% a day; a floor of 3 names.
   const dates = Int32Array.from({ length: 12 }, (_, i) => 19_000 + i);
   const returns = new Float64Array(12).fill(0.01);
-  const win = (k: number, holdings: number, cash?: string): BacktestWindow => ({
-    window: k, as_of: iso(19_000 + 3 * k - 1), start: iso(19_000 + 3 * k), end: iso(19_000 + 3 * k + 2), holdings, winners: holdings, engine: null,
+  const win = (k: number, holdings: number, cash?: string, winners = holdings): BacktestWindow => ({
+    window: k, as_of: iso(19_000 + 3 * k - 1), start: iso(19_000 + 3 * k), end: iso(19_000 + 3 * k + 2), holdings, winners, engine: null,
     turnover: 0, cost: 0, borrow: 0, funding: 0, return: 0, liquidated: false, weights: [], ...(cash ? { cash_reason: cash } : {}),
   });
 
@@ -111,9 +111,14 @@ describe('the rule on hand-made windows', () => {
     expect(out.since_met!.total_return).toBeCloseTo(1.01 ** 3 - 1, 14);
   });
 
+  test("the floor is on the names the policy picked: an engine holding fewer of them (max_sharpe keeping 2 of 4) is not below it", () => {
+    const out = minWinnersFloor([win(0, 2, undefined, 4), win(1, 3), win(2, 1, undefined, 3), win(3, 3)], dates, returns, 365, 0, 3);
+    expect(out.min_winners_floor).toMatchObject({ windows_below: 0, met_from: iso(19_000) });
+  });
+
   test('the latest decision below the floor: no day from which every decision holds it', () => {
     const out = minWinnersFloor([win(0, 3), win(1, 3), win(2, 3), win(3, 2)], dates, returns, 365, 0, 3);
     expect(out.min_winners_floor).toMatchObject({ windows_below: 1, met_from: null, since_met: null });
-    expect(floorFlag({ windows: 4, ...out })).toBe(`FLOOR: 1 of the 4 decisions held fewer names than the policy's min_winners of 3 (the last decided ${iso(19_000 + 8)}); no later decision holds the floor throughout`);
+    expect(floorFlag({ windows: 4, ...out })).toBe(`FLOOR: 1 of the 4 decisions picked fewer names than the policy's min_winners of 3 (the last decided ${iso(19_000 + 8)}); no later decision holds the floor throughout`);
   });
 });

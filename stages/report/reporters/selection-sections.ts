@@ -56,7 +56,7 @@ export function cashText(bt: BacktestView): string | undefined {
   return flag && `${flag.text}: the record is ${flag.flat ? 'flat: it shows no strategy at all' : 'mostly cash'}. See the walk-forward windows and the policy's vetoes.`;
 }
 
-/** The FLOOR flag in words: decisions that held fewer names than the policy's min_winners, and the record without them. */
+/** The FLOOR flag in words: decisions that picked fewer names than the policy's min_winners, and the record without them. */
 export function floorText(bt: BacktestView): string | undefined {
   const flag = floorFlag(bt.metrics);
   return flag && `${flag}. Those decisions are concentrated bets the pipeline did not ask for (their holdings are in the walk-forward windows); read the whole record's figures with them in mind.`;
