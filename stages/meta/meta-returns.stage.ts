@@ -1,6 +1,8 @@
 /**
  * meta_returns: runs every sleeve (a selection pipeline with a backtest, or a meta pipeline), or takes its
- * unchanged result from the cache, and aligns their out-of-sample daily returns. A sleeve whose run fails (or
+ * unchanged result from the cache, and aligns their out-of-sample daily returns on one calendar (align.ts: sleeves
+ * on different calendars: a crypto sleeve's weekends compounded into the next shared day, and the annualisation
+ * of the joined calendar). A sleeve whose run fails (or
  * yields no out-of-sample returns) fails the meta (SLEEVE_FAILED), naming every such sleeve: leaving it out would
  * drop it from every day of the record, the days before whatever made it fail too, so data appended after a day
  * could change that day (look-ahead). `on_sleeve_failure: leave_out` leaves such sleeves out and records it (the
@@ -17,9 +19,10 @@ import { type ChildRuns, SERVICE, type Stage, type StageEnv, type StageMeta } fr
 import { readCached, resultKey, writeCached } from '../../src/runs/result-cache.js';
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
+import { alignSleeves } from './align.js';
 
 const PARAMS = params({
-  join: oneOfStr(['inner', 'outer'] as const, "Calendar of the sleeves' returns: 'inner' the days all have, 'outer' every day any has (missing days are flat).", 'inner'),
+  join: oneOfStr(['inner', 'outer'] as const, "Calendar of the sleeves' returns: 'inner' the days all have, each sleeve's returns on the days between two of them compounded into the later (annualised at the fewest of the sleeves' periods per year); 'outer' every day any has (missing days are flat; annualised at the most of the sleeves' periods per year).", 'inner'),
   health_threshold: fraction("Least fraction of a meta rebalance's train window a sleeve must have returns on to be allocated then (bites with join: outer).", 0.75),
   workers: int('Sleeves run at once on worker threads; one per core when omitted, 1 runs them in turn.', undefined, { min: 1 }),
   on_sleeve_failure: oneOfStr(['fail', 'leave_out'] as const, "A sleeve whose run fails or yields no out-of-sample returns: 'fail' fails the meta, naming it (the record never changes its past because later data broke a sleeve); 'leave_out' leaves it out of every day of the record and goes on (a judgement on the whole history, flagged in the report).", 'fail'),
@@ -100,48 +103,38 @@ export class MetaReturnsStage implements Stage<MetaContext, MetaReturnsParams> {
     env.progress('sleeves', children.length, children.length);
     if (failures.length && p.on_sleeve_failure === 'fail') throw runError('SLEEVE_FAILED', `${failures.length === 1 ? 'a sleeve' : `${failures.length} sleeves`} of the meta failed: ${failures.join('; ')}`);
 
-    // Health (reported; the gate itself is per meta rebalance, in meta_optimize): the share of the sleeves'
-    // common calendar (every day any sleeve has) each sleeve has a return on.
-    const union = [...new Set(Object.values(results).flatMap((r) => Array.from(r.dates)))].sort((a, b) => a - b);
-    const threshold = p.health_threshold;
-    const health = dict<number>();
-    for (const [name, r] of Object.entries(results)) {
-      let valid = 0;
-      for (const x of r.returns) if (Number.isFinite(x)) valid++;
-      health[name] = union.length ? valid / union.length : 0;
-    }
     const names = Object.keys(results);
     if (!names.length) throw runError('NO_HEALTHY_SLEEVES', `no sleeve is left to allocate across (${Object.entries(vetoed).map(([n, w]) => `${n}: ${w}`).join('; ')})`);
     for (const n of names) if (results[n].data_hash) env.recordData({ data_hash: results[n].data_hash!, entries: results[n].data_inputs ?? 0 });
 
-    // The join: the days all healthy sleeves have (inner), or every day any has (outer; a missing day is NaN).
-    const sets = names.map((n) => new Set(results[n].dates));
-    const axis = p.join === 'inner' ? union.filter((d) => sets.every((st) => st.has(d))) : union.filter((d) => sets.some((st) => st.has(d)));
+    // The join (align.ts): the days all sleeves have, each sleeve's days between two of them compounded into the
+    // later (inner), or every day any has (outer; a missing day is NaN). Health (reported; the gate itself is per
+    // meta rebalance, in meta_optimize): the share of the sleeves' union of days each sleeve has a return on.
+    const threshold = p.health_threshold;
+    const aligned = alignSleeves(names.map((n) => results[n]), p.join);
+    const health = dict<number>(names.map((n, j) => [n, aligned.health[j]] as const));
+    const axis = aligned.dates;
     if (axis.length < 2) throw runError('NO_COMMON_HISTORY', `the sleeves ${names.join(', ')} share ${axis.length} day(s) of out-of-sample returns`, "Use join: outer, or give the sleeves' backtests overlapping periods.");
     const T = axis.length;
-    const values = new Float64Array(T * names.length).fill(NaN);
-    names.forEach((n, j) => {
-      const r = results[n];
-      const row = new Map<number, number>();
-      r.dates.forEach((d, i) => row.set(d, r.returns[i]));
-      axis.forEach((d, t) => {
-        const x = row.get(d);
-        if (x !== undefined) values[j * T + t] = x;
-      });
-    });
     ctx.sleeve_results = dict(Object.entries(results));
-    ctx.sleeve_returns = { dates: Int32Array.from(axis), symbols: names, values };
+    ctx.sleeve_returns = { dates: axis, symbols: names, values: aligned.values };
     ctx.sleeve_weights = dict(names.map((n) => [n, results[n].weights] as const));
     ctx.vetoed_sleeves = vetoed;
     ctx.health_threshold = threshold;
-    ctx.periods_per_year = Math.max(...names.map((n) => results[n].periods_per_year));
+    ctx.periods_per_year = aligned.periodsPerYear;
     await env.artifacts.writeJson('sleeves.json', {
       join: p.join,
       health_threshold: threshold,
       days: T,
-      sleeves: ctx.sleeves.map((s) => ({ name: s.name, kind: s.kind, config_hash: s.config_hash, run: results[s.name]?.run ?? null, cached: results[s.name]?.cached ?? false, health: health[s.name] ?? null, vetoed: vetoed[s.name] ?? null, data_hash: results[s.name]?.data_hash ?? null })),
+      // The joined calendar's annualisation (the fewest of the sleeves' for inner, the most for outer) and each sleeve's own.
+      periods_per_year: aligned.periodsPerYear,
+      sleeves: ctx.sleeves.map((s) => {
+        const r = results[s.name];
+        const own = { periods_per_year: r?.periods_per_year ?? null };
+        return { name: s.name, kind: s.kind, config_hash: s.config_hash, run: r?.run ?? null, cached: r?.cached ?? false, health: health[s.name] ?? null, vetoed: vetoed[s.name] ?? null, data_hash: r?.data_hash ?? null, ...own };
+      }),
     });
-    env.audit.event('meta_returns', 'sleeves_aligned', { sleeves: names, vetoed, days: T, join: p.join });
+    env.audit.event('meta_returns', 'sleeves_aligned', { sleeves: names, vetoed, days: T, join: p.join, periods_per_year: aligned.periodsPerYear });
     return ctx;
   }
 }

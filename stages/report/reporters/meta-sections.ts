@@ -25,7 +25,7 @@ function walkForwardNote(ctx: MetaContext): string | undefined {
   const m = ctx.meta_metrics;
   const a = ctx.meta_allocation;
   if (!m || !a) return undefined;
-  return `Out of sample, every day from ${m.first} to ${m.last}: at each of ${m.rebalances} meta rebalances (every ${a.step_size} days) the meta weights were decided by ${a.requested_engine} on the sleeves' out-of-sample returns of the ${a.train_window} days up to that date and nothing later, then held with drift for ${a.test_window} days; the meta's trades are charged on the physical notional they flatten to (${fix(a.cost_bps)} bps). Each sleeve's own record is its walk-forward backtest's, out of sample too. The weights shown are the decision as of ${m.weights_as_of}.`;
+  return `Out of sample, every day from ${m.first} to ${m.last}: at each of ${m.rebalances} meta rebalances (every ${a.step_size} days) the meta weights were decided by ${a.requested_engine} on the sleeves' out-of-sample returns of the ${a.train_window} days up to that date and nothing later, then held with drift for ${a.test_window} days; the meta's trades are charged on the physical notional they flatten to (${fix(a.cost_bps)} bps). Each sleeve's own record is its walk-forward backtest's, out of sample too. Annualised at ${a.periods_per_year} periods a year (the sleeves' calendar as joined: sleeves.json). The weights shown are the decision as of ${m.weights_as_of}.`;
 }
 
 const metricRows = [['CAGR', 'cagr', 'pct'], ['volatility', 'volatility', 'pct'], ['Sharpe', 'sharpe', 'num'], ['max drawdown', 'max_drawdown', 'pct'], ['meta turnover per rebalance', 'turnover', 'pct'], ['physical turnover per rebalance', 'physical_turnover', 'pct'], ['costs (total)', 'costs', 'pct']] as const;
