@@ -639,6 +639,11 @@ export interface MetaContext {
   sleeve_results?: Record<string, SleeveResult>;
   /** Aligned out-of-sample returns of the healthy sleeves: dates × sleeves, column-major. */
   sleeve_returns?: ReturnsMatrix;
+  /**
+   * Per sleeve and row of `sleeve_returns` (column-major): 1 where the row is a day of the sleeve's own calendar (a day
+   * of its record or one its calendar trades), the rows the health gate counts; 0 where its market is closed.
+   */
+  sleeve_calendar?: Uint8Array;
   sleeve_weights?: Record<string, SleeveResult['weights']>;
   /** Sleeves left out, and why (health gate, failed run). */
   vetoed_sleeves?: Record<string, string>;

@@ -86,6 +86,7 @@ export class MetaOptimizeStage implements Stage<MetaContext, MetaOptimizeParams>
       dates: R.dates, names, values: R.values, train, test: p.test_window, step: p.step_size,
       costRate: (p.slippage_bps + p.commission_bps) / 10_000,
       healthThreshold: ctx.health_threshold ?? 0,
+      calendar: ctx.sleeve_calendar,
       physicalAt: (s, day) => holdingsAt(results[s].holdings, day),
       decide, simulator: holder,
     });

@@ -1,8 +1,8 @@
 /**
  * meta_returns: runs every sleeve (a selection pipeline with a backtest, or a meta pipeline), or takes its
  * unchanged result from the cache, and aligns their out-of-sample daily returns on one calendar (align.ts: sleeves
- * on different calendars: a crypto sleeve's weekends compounded into the next shared day, and the annualisation
- * of the joined calendar). A sleeve whose run fails (or
+ * on different calendars, a crypto sleeve's weekends compounded into the next shared day or an equity sleeve's
+ * closed days 0, and the annualisation of the joined calendar). A sleeve whose run fails (or
  * yields no out-of-sample returns) fails the meta (SLEEVE_FAILED), naming every such sleeve: leaving it out would
  * drop it from every day of the record, the days before whatever made it fail too, so data appended after a day
  * could change that day (look-ahead). `on_sleeve_failure: leave_out` leaves such sleeves out and records it (the
@@ -19,11 +19,11 @@ import { type ChildRuns, SERVICE, type Stage, type StageEnv, type StageMeta } fr
 import { readCached, resultKey, writeCached } from '../../src/runs/result-cache.js';
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
-import { alignSleeves } from './align.js';
+import { alignSleeves, tradesEveryDay } from './align.js';
 
 const PARAMS = params({
-  join: oneOfStr(['inner', 'outer'] as const, "Calendar of the sleeves' returns: 'inner' the days all have, each sleeve's returns on the days between two of them compounded into the later (annualised at the fewest of the sleeves' periods per year); 'outer' every day any has (missing days are flat; annualised at the most of the sleeves' periods per year).", 'inner'),
-  health_threshold: fraction("Least fraction of a meta rebalance's train window a sleeve must have returns on to be allocated then (bites with join: outer).", 0.75),
+  join: oneOfStr(['inner', 'outer'] as const, "Calendar of the sleeves' returns: 'inner' the days all have, each sleeve's returns on the days between two of them compounded into the later (annualised at the fewest of the sleeves' periods per year); 'outer' every day any has (every day of their span when one trades every day), a day a sleeve's own calendar does not trade (an equity sleeve's weekend) a 0 return, a day it trades but its record lacks missing (flat; annualised at the most of the sleeves' periods per year).", 'inner'),
+  health_threshold: fraction("Least fraction of the days of a meta rebalance's train window that a sleeve's own calendar trades on which it must have returns to be allocated then (bites with join: outer).", 0.75),
   workers: int('Sleeves run at once on worker threads; one per core when omitted, 1 runs them in turn.', undefined, { min: 1 }),
   on_sleeve_failure: oneOfStr(['fail', 'leave_out'] as const, "A sleeve whose run fails or yields no out-of-sample returns: 'fail' fails the meta, naming it (the record never changes its past because later data broke a sleeve); 'leave_out' leaves it out of every day of the record and goes on (a judgement on the whole history, flagged in the report).", 'fail'),
 });
@@ -108,8 +108,9 @@ export class MetaReturnsStage implements Stage<MetaContext, MetaReturnsParams> {
     for (const n of names) if (results[n].data_hash) env.recordData({ data_hash: results[n].data_hash!, entries: results[n].data_inputs ?? 0 });
 
     // The join (align.ts): the days all sleeves have, each sleeve's days between two of them compounded into the
-    // later (inner), or every day any has (outer; a missing day is NaN). Health (reported; the gate itself is per
-    // meta rebalance, in meta_optimize): the share of the sleeves' union of days each sleeve has a return on.
+    // later (inner), or every day any has, a day a sleeve's calendar does not trade a 0 return (outer). Health
+    // (reported; the gate itself is per meta rebalance, in meta_optimize): the share of the days of the sleeves'
+    // union its own calendar counts that each sleeve has a return on.
     const threshold = p.health_threshold;
     const aligned = alignSleeves(names.map((n) => results[n]), p.join);
     const health = dict<number>(names.map((n, j) => [n, aligned.health[j]] as const));
@@ -118,6 +119,7 @@ export class MetaReturnsStage implements Stage<MetaContext, MetaReturnsParams> {
     const T = axis.length;
     ctx.sleeve_results = dict(Object.entries(results));
     ctx.sleeve_returns = { dates: axis, symbols: names, values: aligned.values };
+    ctx.sleeve_calendar = aligned.calendar;
     ctx.sleeve_weights = dict(names.map((n) => [n, results[n].weights] as const));
     ctx.vetoed_sleeves = vetoed;
     ctx.health_threshold = threshold;
@@ -126,11 +128,12 @@ export class MetaReturnsStage implements Stage<MetaContext, MetaReturnsParams> {
       join: p.join,
       health_threshold: threshold,
       days: T,
-      // The joined calendar's annualisation (the fewest of the sleeves' for inner, the most for outer) and each sleeve's own.
+      // The joined calendar's annualisation (the fewest of the sleeves' for inner, the most for outer) and each
+      // sleeve's own, with the calendar it implies (what the outer join and the health gate take as its trading days).
       periods_per_year: aligned.periodsPerYear,
       sleeves: ctx.sleeves.map((s) => {
         const r = results[s.name];
-        const own = { periods_per_year: r?.periods_per_year ?? null };
+        const own = r ? { periods_per_year: r.periods_per_year, calendar: tradesEveryDay(r.periods_per_year) ? 'every day' : 'weekdays' } : { periods_per_year: null, calendar: null };
         return { name: s.name, kind: s.kind, config_hash: s.config_hash, run: r?.run ?? null, cached: r?.cached ?? false, health: health[s.name] ?? null, vetoed: vetoed[s.name] ?? null, data_hash: r?.data_hash ?? null, ...own };
       }),
     });

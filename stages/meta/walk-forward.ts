@@ -66,6 +66,12 @@ export interface MetaWalkForwardInput {
   costRate: number;
   /** Least share of the train window's days a sleeve must have a return on to be eligible. */
   healthThreshold: number;
+  /**
+   * Column-major like `values`: 1 where the row is a day of the sleeve's own calendar. The health gate counts a
+   * sleeve's returns against those rows of the window alone (a weekday sleeve's weekends are not missing days).
+   * Omitted, every row counts.
+   */
+  calendar?: Uint8Array;
   physicalAt: PhysicalAt;
   /** The decision on rows [from, to] (inclusive) of the eligible sleeves; weights of the others must be 0. */
   decide: (from: number, to: number, eligible: boolean[]) => MetaDecision;
@@ -96,8 +102,13 @@ export function metaWalkForward(m: MetaWalkForwardInput): MetaWalkForwardResult 
     names.forEach((s, j) => {
       if (deadFrom[j] <= t) return void (excluded[s] = `liquidated on ${isoFromDay(dates[deadFrom[j]])}`);
       let seen = 0;
-      for (let i = t - train + 1; i <= t; i++) if (Number.isFinite(values[j * T + i])) seen++;
-      if (seen / train < m.healthThreshold) return void (excluded[s] = `returns on ${seen} of the ${train} days of the window, below ${m.healthThreshold}`);
+      let days = 0;
+      for (let i = t - train + 1; i <= t; i++) {
+        if (m.calendar && !m.calendar[j * T + i]) continue; // its market was closed: not a missing day
+        days++;
+        if (Number.isFinite(values[j * T + i])) seen++;
+      }
+      if (!days || seen / days < m.healthThreshold) return void (excluded[s] = `returns on ${seen} of the ${days} days of the window${days < train ? ' its calendar trades' : ''}, below ${m.healthThreshold}`);
       eligible[j] = true;
     });
     return { eligible, excluded };

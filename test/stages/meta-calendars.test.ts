@@ -5,6 +5,8 @@
  *   weekend compounded into Monday), the first shared day that day alone, the days after the last shared day left
  *   for the next one; the meta held on those rows earns what holding the sleeves through every calendar day earns;
  *   annualised at the fewest of the sleeves' periods per year;
+ * - join: outer: every day of the span when a sleeve trades every day; an equity sleeve's weekends inside its record
+ *   are 0 returns and do not count against it in the health gate, a weekday its record lacks does;
  * - no row depends on data after its day: the records cut at any day give the full records' rows up to it.
  */
 import { alignSleeves } from '../../stages/meta/align.js';
@@ -68,7 +70,8 @@ describe('join: inner on a crypto (every day) and an equity (weekday) sleeve', (
     const afterHoliday = shared.indexOf(holiday + 1);
     expect(Math.abs(gotC[afterHoliday] - ((1 + ret(1, holiday)) * (1 + ret(1, holiday + 1)) - 1))).toBeLessThan(1e-15);
     expect(gotC[0]).toBe(ret(1, MONDAY));
-    // The calendar is the equity's: 252 a year.
+    // The gate counts every row (every row is a day of both records); the calendar is the equity's: 252 a year.
+    expect(Array.from(a.calendar).every((x) => x === 1)).toBe(true);
     expect(a.periodsPerYear).toBe(252);
   });
 
@@ -76,7 +79,7 @@ describe('join: inner on a crypto (every day) and an equity (weekday) sleeve', (
     const T = a.dates.length;
     const [train, step] = [10, 10];
     const wf = metaWalkForward({
-      dates: a.dates, names: ['c', 'e'], values: a.values, train, test: step, step, costRate: 0, healthThreshold: 0.75,
+      dates: a.dates, names: ['c', 'e'], values: a.values, train, test: step, step, costRate: 0, healthThreshold: 0.75, calendar: a.calendar,
       physicalAt: () => [],
       decide: () => ({ weights: Float64Array.of(0.6, 0.4), engine: 'fixed' }),
       simulator: new VectorizedSimulator(),
@@ -119,17 +122,96 @@ describe('join: inner on a crypto (every day) and an equity (weekday) sleeve', (
   });
 });
 
+describe('join: outer on a crypto and an equity sleeve', () => {
+  // The equity sleeve starts 3 weeks after the crypto one (on a Wednesday) and ends a week before it.
+  const c = crypto(MONDAY, MONDAY + 7 * 16 - 1);
+  const start = MONDAY + 7 * 3 + 2;
+  const hole = Array.from({ length: 15 }, (_, i) => MONDAY + 7 * 9 + i).filter((d) => !isWeekend(d)); // 3 weeks of weekdays
+  const complete = equity(start, MONDAY + 7 * 15 - 3);
+  const holed = equity(start, MONDAY + 7 * 15 - 3, hole);
+
+  test("every day of the span; the equity sleeve's closed days in its record are 0, its missing weekdays and the days before it NaN", () => {
+    const a = alignSleeves(asRecords([c, holed]), 'outer');
+    const days = c.dates; // the crypto sleeve spans the whole union
+    expect(Array.from(a.dates)).toEqual(days);
+    const want = days.map((d) => {
+      if (holed.dates.includes(d)) return holed.returns[holed.dates.indexOf(d)];
+      if (d < start) return NaN;
+      return isWeekend(d) ? 0 : NaN;
+    });
+    expect(col(a, 1)).toEqual(want);
+    expect(col(a, 0)).toEqual(c.returns);
+    // Its calendar: its weekdays (before its start too: missing there) and its record's days; weekends are not.
+    expect(Array.from(a.calendar.subarray(days.length))).toEqual(days.map((d) => (isWeekend(d) ? 0 : 1)));
+    expect(Array.from(a.calendar.subarray(0, days.length)).every((x) => x === 1)).toBe(true);
+    expect(a.periodsPerYear).toBe(365);
+  });
+
+  const gate = (eq: Rec) => {
+    const a = alignSleeves(asRecords([c, eq]), 'outer');
+    const seen: boolean[][] = [];
+    const wf = metaWalkForward({
+      dates: a.dates, names: ['c', 'e'], values: a.values, train: 21, test: 7, step: 7, costRate: 0, healthThreshold: 0.75, calendar: a.calendar,
+      physicalAt: () => [],
+      decide: (_from, _to, eligible) => {
+        seen.push(eligible);
+        const k = eligible.filter(Boolean).length;
+        return { weights: Float64Array.from(eligible, (x) => (x ? 1 / k : 0)), engine: 'equal_weight' };
+      },
+      simulator: new VectorizedSimulator(),
+    });
+    return { a, seen, wf };
+  };
+  /** Independently: the equity sleeve's share of the window's weekdays that its record has. */
+  const coverage = (eq: Rec, days: number[], t: number, train: number) => {
+    const window = days.slice(t - train + 1, t + 1).filter((d) => !isWeekend(d));
+    return window.filter((d) => eq.dates.includes(d)).length / window.length;
+  };
+
+  test('a complete weekday record is eligible once its window is covered, and stays eligible while it lasts', () => {
+    const { a, seen, wf } = gate(complete);
+    const days = Array.from(a.dates);
+    const rows = wf.rebalances.map((r) => days.indexOf(r.as_of));
+    expect(seen.map((s) => s[1])).toEqual(rows.map((t) => coverage(complete, days, t, 21) >= 0.75));
+    // Every window wholly inside its record: eligible (weekends and all); it was shut out for good before.
+    const inside = rows.filter((t) => days[t - 20] >= start && days[t] <= complete.dates[complete.dates.length - 1]);
+    expect(inside.length).toBeGreaterThan(5);
+    for (const t of inside) expect(seen[rows.indexOf(t)][1]).toBe(true);
+  });
+
+  test('a record with a 3-week hole of weekdays is still caught by the gate', () => {
+    const { a, seen, wf } = gate(holed);
+    const days = Array.from(a.dates);
+    const rows = wf.rebalances.map((r) => days.indexOf(r.as_of));
+    expect(seen.map((s) => s[1])).toEqual(rows.map((t) => coverage(holed, days, t, 21) >= 0.75));
+    const caught = wf.rebalances.filter((r) => r.excluded.e && days[days.indexOf(r.as_of) - 20] >= start);
+    expect(caught.length).toBeGreaterThan(0);
+    expect(caught[0].excluded.e).toMatch(/^returns on \d+ of the 15 days of the window its calendar trades, below 0.75$/);
+  });
+
+  test('weekday sleeves alone: the union of their records (a holiday none has is no row), 252 a year', () => {
+    const x = equity(MONDAY, MONDAY + 40, [MONDAY + 9]);
+    const y = equity(MONDAY + 3, MONDAY + 50, [MONDAY + 9], 5);
+    const a = alignSleeves(asRecords([x, y]), 'outer');
+    expect(Array.from(a.dates)).toEqual([...new Set([...x.dates, ...y.dates])].sort((p, q) => p - q));
+    expect(a.periodsPerYear).toBe(252);
+  });
+});
+
 describe('no row depends on data after its day', () => {
   const c = crypto(MONDAY - 10, MONDAY + 7 * 10);
   const e = equity(MONDAY, MONDAY + 7 * 10, [MONDAY + 17, MONDAY + 30, MONDAY + 31]);
   const cut = (r: Rec, day: number): Rec => ({ ...r, dates: r.dates.filter((d) => d <= day), returns: r.returns.filter((_, i) => r.dates[i] <= day) });
-  test.each(['inner'] as const)('%s: the records cut at any day give the full rows up to it', (join) => {
+  test.each(['inner', 'outer'] as const)('%s: the records cut at any day give the full rows up to it', (join) => {
     const full = alignSleeves(asRecords([c, e]), join);
     for (let day = MONDAY + 3; day < MONDAY + 7 * 10; day++) {
       const part = alignSleeves(asRecords([cut(c, day), cut(e, day)]), join);
       const T = part.dates.length;
       expect(Array.from(part.dates)).toEqual(Array.from(full.dates.subarray(0, T)));
-      for (const j of [0, 1]) expect(col(part, j)).toEqual(col(full, j).slice(0, T));
+      for (const j of [0, 1]) {
+        expect(col(part, j)).toEqual(col(full, j).slice(0, T));
+        expect(Array.from(part.calendar.subarray(j * T, (j + 1) * T))).toEqual(Array.from(full.calendar.subarray(j * full.dates.length, j * full.dates.length + T)));
+      }
     }
   });
 });

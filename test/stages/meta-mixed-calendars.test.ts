@@ -6,6 +6,9 @@
  * and the meta's daily returns must agree to 1e-12 on the meta's own rows.
  * - join: inner: the crypto sleeve's weekends are in the next shared weekday's return (they were dropped); the
  *   record is annualised at 252 (it was at 365);
+ * - join: outer: the equity sleeve is eligible wherever its record covers its own calendar's days (weekdays) of the
+ *   window at the health threshold (it was shut out for good from 2022-08-24, returns on 5 of 7 days); the calendar
+ *   is every day of the span, annualised at 365.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,7 +93,7 @@ function independent(sleeves: Map<number, number>[], everyDay: boolean[], joinKi
   return { rows, rebalances, held, returns };
 }
 
-describe.each(['inner'] as const)('join: %s, crypto and FTSE 100 sleeves', (joinKind) => {
+describe.each(['inner', 'outer'] as const)('join: %s, crypto and FTSE 100 sleeves', (joinKind) => {
   let folder: string;
   let mine: ReturnType<typeof independent>;
   beforeAll(async () => {
@@ -125,7 +128,7 @@ describe.each(['inner'] as const)('join: %s, crypto and FTSE 100 sleeves', (join
     const metrics = json(folder, 'metrics.json');
     expect(metrics.meta.periods_per_year).toBe(ppy);
     expect(metrics.meta_allocation.periods_per_year).toBe(ppy);
-    expect(json(folder, 'sleeves.json')).toMatchObject({ join: joinKind, periods_per_year: ppy, sleeves: [{ periods_per_year: 365 }, { periods_per_year: 252 }] });
+    expect(json(folder, 'sleeves.json')).toMatchObject({ join: joinKind, periods_per_year: ppy, sleeves: [{ periods_per_year: 365, calendar: 'every day' }, { periods_per_year: 252, calendar: 'weekdays' }] });
     const growth = mine.returns.reduce((g, x) => g * (1 + x), 1);
     expect(Math.abs(metrics.meta.cagr - (growth ** (ppy / mine.returns.length) - 1))).toBeLessThan(1e-9);
     const mean = mine.returns.reduce((a, b) => a + b, 0) / mine.returns.length;
