@@ -6,7 +6,9 @@
  *   (nested_meta.yaml), at every level of the run (each sleeve's returns.arrow too);
  * - the same config and data give the same bytes: a nested meta re-run served from the result cache (its child
  *   meta as a whole included), and one run with its sleeves on one worker against two, write identical artifacts
- *   (apart from run ids and times).
+ *   (apart from run ids and times);
+ * - both, for a meta across two calendars (a crypto sleeve every day, an FTSE 100 sleeve on weekdays), joined inner
+ *   and outer, the data cut on a Saturday (the crypto weekend after the last shared Friday is not in the cut record).
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,7 @@ import { runPipeline } from '../../src/pipeline/runner.js';
 import { openLakehouse } from '../../src/lakehouse/index.js';
 import { builtinRegistry } from '../../stages/index.js';
 import { DATA_DIR, REPO_DIR } from '../data.js';
+import { cryptoLong, FTSE_LONG, ftseFrom2019, mixMeta } from './mixed-calendar-fixtures.js';
 
 const CUT = '2024-12-31';
 let tmp: string;
@@ -39,10 +42,10 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function run(file: string, which: 'cut' | 'full', opts: { out?: string; noCache?: boolean; sets?: string[] } = {}) {
+async function run(file: string, which: 'cut' | 'full', opts: { out?: string; noCache?: boolean; sets?: string[]; lakehouse?: string } = {}) {
   const v = await validateFile(join(tmp, file), { registry: builtinRegistry(), sets: opts.sets });
   expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  const s = await runPipeline(v, { outRoot: join(tmp, opts.out ?? 'runs'), lakehousePath: lakehouse(which), noCache: opts.noCache });
+  const s = await runPipeline(v, { outRoot: join(tmp, opts.out ?? 'runs'), lakehousePath: opts.lakehouse ?? lakehouse(which), noCache: opts.noCache });
   expect(s.outcome).toBe('succeeded');
   return s;
 }
@@ -239,5 +242,60 @@ describe('nested_meta.yaml: the same bytes cached or not, on one worker or two',
     expect(weights.some((w) => Object.keys(w.sleeves).length === 2)).toBe(true);
     for (const w of weights) expect(Object.keys(w.sleeves)).toEqual(Object.keys(w.sleeves).sort());
     expect(existsSync(join(first.folder, 'meta_rebalances.json'))).toBe(true);
+  }, 240_000);
+});
+
+describe('a meta across two calendars (crypto every day, FTSE 100 weekdays)', () => {
+  // A Saturday: the cut crypto record ends on it, the FTSE's on the Friday before.
+  const MIX_CUT = '2023-03-18';
+  const mixLakehouse = (which: 'cut' | 'full') => join(tmp, `lakehouse-mix-${which}`);
+  beforeAll(async () => {
+    for (const which of ['cut', 'full'] as const) {
+      const lh = await openLakehouse(mixLakehouse(which), { create: true });
+      const dir = join(tmp, `crypto-mix-${which}`);
+      mkdirSync(dir);
+      for (const f of readdirSync(join(DATA_DIR, 'crypto')).filter((n) => n.endsWith('.csv'))) {
+        const [header, ...rows] = readFileSync(join(DATA_DIR, 'crypto', f), 'utf8').trim().split('\n');
+        writeFileSync(join(dir, f), [header, ...rows.filter((r) => which === 'full' || r.slice(0, 10) <= MIX_CUT)].join('\n') + '\n');
+      }
+      await lh.importCsv(dir, { layout: 'ohlcv', venue: 'binance_spot', assetType: 'spot' });
+      writeFileSync(join(tmp, `ftse-${which}.csv`), ftseFrom2019(which === 'cut' ? MIX_CUT : undefined));
+      await lh.importCsv(join(tmp, `ftse-${which}.csv`), { layout: 'wide', venue: 'ftse', assetType: 'equity' });
+    }
+    writeFileSync(join(tmp, 'crypto_long_pinned.yaml'), cryptoLong());
+    writeFileSync(join(tmp, 'ftse_long.yaml'), FTSE_LONG);
+    for (const j of ['inner', 'outer'] as const) writeFileSync(join(tmp, `mix_${j}.yaml`), mixMeta(j).replace('./crypto_long.yaml', './crypto_long_pinned.yaml'));
+  }, 120_000);
+
+  test.each(['inner', 'outer'] as const)('join: %s: appending data after the cut changes no earlier day, at every level', async (j) => {
+    const cut = await run(`mix_${j}.yaml`, 'cut', { out: 'runs-mix', noCache: true, lakehouse: mixLakehouse('cut') });
+    const full = await run(`mix_${j}.yaml`, 'full', { out: 'runs-mix', noCache: true, lakehouse: mixLakehouse('full') });
+    const a = levels(cut.folder);
+    const b = levels(full.folder);
+    expect([...a.keys()].sort()).toEqual(['.', 'sleeves/crypto_long', 'sleeves/ftse_long']);
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    for (const [level, fileA] of a) {
+      const ra = returnsOf(fileA);
+      const rb = returnsOf(b.get(level)!);
+      expect(ra.size).toBeGreaterThan(100);
+      expect(rb.size).toBeGreaterThan(ra.size);
+      expect({ level, changed: [...ra].filter(([d, x]) => !Object.is(x, rb.get(d))).map(([d]) => new Date(d).toISOString().slice(0, 10)).slice(0, 5) }).toEqual({ level, changed: [] });
+    }
+    // The meta's last cut day: the Friday (inner: the last shared day) or the Saturday itself (outer: every day).
+    const last = [...returnsOf(join(cut.folder, 'returns.arrow')).keys()].pop()!;
+    expect(new Date(last).toISOString().slice(0, 10)).toBe(j === 'inner' ? '2023-03-17' : MIX_CUT);
+  }, 240_000);
+
+  test('join: outer: the same bytes with the sleeves on one worker or two', async () => {
+    const runs = [];
+    for (const w of [1, 2]) runs.push(await run('mix_outer.yaml', 'full', { out: 'runs-mix-workers', noCache: true, lakehouse: mixLakehouse('full'), sets: [`stages.meta_returns.workers=${w}`] }));
+    const [one, two] = runs.map((r) => r.folder);
+    const sleevesJson = (folder: string) => {
+      const s = JSON.parse(readFileSync(join(folder, 'sleeves.json'), 'utf8'));
+      for (const x of s.sleeves) delete x.run; // the run ids differ
+      return s;
+    };
+    expect(sleevesJson(one)).toEqual(sleevesJson(two));
+    for (const f of ['weights.json', 'meta_weights.json', 'cluster_tree.json', 'meta_rebalances.json', 'metrics.json', 'returns.arrow', 'equity.arrow', 'weights.arrow']) expect([f, readFileSync(join(one, f)).equals(readFileSync(join(two, f)))]).toEqual([f, true]);
   }, 240_000);
 });
