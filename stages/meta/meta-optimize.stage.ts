@@ -123,6 +123,8 @@ export class MetaOptimizeStage implements Stage<MetaContext, MetaOptimizeParams>
       engines: held.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.engine]: (acc[r.engine] ?? 0) + 1 }), {}),
     };
     ctx.meta_allocation = allocation;
+    // The meta's record is annualised as it was decided: meta_flatten's metrics take this value (an override too).
+    ctx.periods_per_year = ppy;
     await env.artifacts.writeJsonSection('metrics.json', 'meta_allocation', allocation);
     env.log(`meta_optimize: ${held.length} meta rebalances, ${isoFromDay(wf.dates[0])} to ${isoFromDay(wf.dates[wf.dates.length - 1])}; weights as of ${isoFromDay(ctx.as_of)} by ${final.engine}`);
     return ctx;

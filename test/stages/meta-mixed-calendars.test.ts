@@ -37,10 +37,10 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function run(joinKind: 'inner' | 'outer') {
+async function run(joinKind: 'inner' | 'outer', sets?: string[]) {
   const file = join(tmp, `mix_${joinKind}.yaml`);
   writeFileSync(file, mixMeta(joinKind));
-  const v = await validateFile(file, { registry: builtinRegistry() });
+  const v = await validateFile(file, { registry: builtinRegistry(), sets });
   expect(v.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   const s = await runPipeline(v, { outRoot: join(tmp, 'runs'), lakehousePath: lakehouse });
   expect(s.outcome).toBe('succeeded');
@@ -136,3 +136,12 @@ describe.each(['inner', 'outer'] as const)('join: %s, crypto and FTSE 100 sleeve
     expect(Math.abs(metrics.meta.volatility - sd * Math.sqrt(ppy))).toBeLessThan(1e-9);
   });
 });
+
+test("meta_optimize's periods_per_year, given, annualises the metrics as it does the decisions", async () => {
+  const folder = await run('inner', ['stages.meta_optimize.periods_per_year=365']);
+  const metrics = json(folder, 'metrics.json');
+  expect([metrics.meta_allocation.periods_per_year, metrics.meta.periods_per_year]).toEqual([365, 365]);
+  const r = [...arrowReturns(join(folder, 'returns.arrow')).values()];
+  const growth = r.reduce((g, x) => g * (1 + x), 1);
+  expect(Math.abs(metrics.meta.cagr - (growth ** (365 / r.length) - 1))).toBeLessThan(1e-9);
+}, 240_000);
