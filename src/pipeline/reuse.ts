@@ -23,7 +23,7 @@ import type { DataSource, PluginResolver, RunSpec, StageEnv } from '../core/plug
 import type { ResolvedConfig } from '../core/resolved-config.js';
 import { canonicalJson } from '../util/hash.js';
 import { byCodeUnit } from '../util/order.js';
-import type { ArtifactWriter } from '../runs/artifacts.js';
+import type { ArtifactWrite, ArtifactWriter } from '../runs/artifacts.js';
 import type { AuditLedger } from '../runs/audit.js';
 import { blobProblem, contextFields, isPlainData, readBlob, readCheckpoint, setContextField, type CheckpointWriter, type StageCheckpoint } from '../runs/checkpoints.js';
 import type { Manifest } from '../runs/manifest.js';
@@ -309,7 +309,7 @@ export function checkpointOf(
   ctx: object,
   state: {
     hashes: { prefix: string[]; params: string[] };
-    writes: { file: string; section?: string }[];
+    writes: ArtifactWrite[];
     data: DataSource[];
     /** The context keys the stage declares it provides (StageMeta.provides): the only fields it may change in place. */
     provides?: readonly string[];
@@ -354,6 +354,7 @@ export function checkpointOf(
     unrestorable,
     artifacts: [...new Set(state.writes.filter((w) => w.section === undefined).map((w) => w.file))],
     writes: state.writes,
+    blobs: Object.fromEntries([...new Set(Object.values(fields))].map((b) => [b, writer.sizeOf(b)])),
     sections: state.writes.filter((w) => w.section !== undefined).map((w) => ({ file: w.file, section: w.section! })),
     data: state.data,
   };

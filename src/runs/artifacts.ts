@@ -3,6 +3,7 @@
  * sorted at every depth, arrays in their order) with a trailing newline, so the same decision gives the same bytes
  * whichever order a stage happened to fill its objects in (a cache hit, a worker thread).
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { canonicalJson } from '../util/hash.js';
@@ -11,23 +12,28 @@ import { writeWhole } from './write-whole.js';
 
 export class ArtifactWriter {
   readonly written: string[] = [];
-  /** Every write in order: a whole file, or one section of a shared JSON file (what a stage checkpoint records). */
-  readonly log: { file: string; section?: string }[] = [];
+  /**
+   * Every write in order: a whole file, or one section of a shared JSON file (what a stage checkpoint records), with
+   * the sha256 and size of the file as that write left it (hashed from the bytes written, never read back), so a run
+   * reusing this one can tell a changed file (src/pipeline/reuse.ts).
+   */
+  readonly log: ArtifactWrite[] = [];
   constructor(private readonly dir: string) {}
 
   /** Writes one artifact whole (or not at all: a full disk leaves no torn file); file-system errors are coded. */
-  private write(name: string, data: string | Uint8Array): string {
+  private write(name: string, data: string | Uint8Array, section?: string): string {
     const rel = normalize(name);
     if (rel.startsWith('..') || rel.startsWith('/')) throw runError('ARTIFACT_PATH', `artifact '${name}' must stay inside the run folder`);
     const full = join(this.dir, rel);
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     try {
       mkdirSync(dirname(full), { recursive: true });
-      writeWhole(full, data);
+      writeWhole(full, bytes);
     } catch (err) {
       throw systemError(err, `writing ${rel} in ${this.dir}`);
     }
     if (!this.written.includes(rel)) this.written.push(rel);
-    if (!this.inSection) this.log.push({ file: rel });
+    this.log.push({ file: rel, ...(section !== undefined ? { section } : {}), sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.byteLength });
     return full;
   }
 
@@ -49,19 +55,20 @@ export class ArtifactWriter {
     const doc = this.sections.get(name) ?? {};
     doc[section] = value;
     this.sections.set(name, doc);
-    this.log.push({ file: normalize(name), section });
-    this.inSection = true;
-    try {
-      return await this.writeJson(name, doc);
-    } finally {
-      this.inSection = false;
-    }
+    return this.write(name, jsonText(doc), section);
   }
-  private inSection = false;
 
   async writeBytes(name: string, bytes: Uint8Array): Promise<string> {
     return this.write(name, bytes);
   }
+}
+
+/** One write of an artifact: the file (run-folder relative), the section when it was one, the file's bytes after it. */
+export interface ArtifactWrite {
+  file: string;
+  section?: string;
+  sha256: string;
+  size: number;
 }
 
 /** The text of a JSON artifact: canonical, indented by 2, a trailing newline (typed arrays as lists, NaN as null). */

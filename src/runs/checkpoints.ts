@@ -4,8 +4,9 @@
  *
  *   checkpoints/<index>.json      per stage: its prefix hash (config of the stages up to it, the pipeline's own plugin
  *                                 modules and input files), the engine's code fingerprint, the context's fields as
- *                                 blob hashes, the fields that are not plain data (a handle on the market) with the
- *                                 stage that made them, the artifacts and metrics sections the stage wrote, the data
+ *                                 blob hashes (and each blob's size), the fields that are not plain data (a handle on
+ *                                 the market) with the stage that made them, the artifacts and metrics sections the
+ *                                 stage wrote (each write with the sha256 and size of the file it left), the data
  *                                 sources recorded so far
  *   checkpoints/blobs/<sha256>    one field's value, v8-serialised (typed arrays, Maps and Dates kept), stored once
  *                                 however many stages hold it unchanged
@@ -14,7 +15,7 @@
  * only top-level runs write them. Every file is written whole.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import type { DataSource } from '../core/plugin.js';
@@ -41,8 +42,14 @@ export interface StageCheckpoint {
   artifacts: string[];
   /** The sections of shared JSON files (metrics.json) the stage wrote. */
   sections: { file: string; section: string }[];
-  /** Every write of the stage in order: whole files and sections (what a reusing run replays). */
-  writes?: { file: string; section?: string }[];
+  /**
+   * Every write of the stage in order: whole files and sections (what a reusing run replays), each with the sha256 and
+   * size of the whole file as it left it (a section's write rewrites its file). Checkpoints made before these were
+   * recorded have neither (such a run was made by other code, and is not reused).
+   */
+  writes?: { file: string; section?: string; sha256?: string; size?: number }[];
+  /** Each blob `fields` names (by its sha256), with its size in bytes: checked before the blob is read. */
+  blobs?: Record<string, number>;
   /** The data sources recorded up to and including this stage. */
   data: DataSource[];
   /** How long making this checkpoint took (serialising, hashing, writing), in ms: its cost to the run. */
@@ -143,7 +150,8 @@ export function setContextField(context: object, name: string, value: unknown): 
 
 export class CheckpointWriter {
   private readonly dir: string;
-  private readonly blobs = new Set<string>();
+  /** The blobs this run's checkpoints hold, with their sizes. */
+  private readonly blobs = new Map<string, number>();
   constructor(runDir: string) {
     this.dir = join(runDir, CHECKPOINT_DIR);
   }
@@ -166,6 +174,11 @@ export class CheckpointWriter {
     this.store(sha, readBlobBytes(fromRunDir, sha));
   }
 
+  /** A blob's size in bytes (one this run stored or copied; else as its file says). */
+  sizeOf(sha: string): number {
+    return this.blobs.get(sha) ?? statSync(join(this.dir, 'blobs', sha)).size;
+  }
+
   private store(sha: string, bytes: Uint8Array): void {
     if (this.blobs.has(sha)) return;
     try {
@@ -175,7 +188,7 @@ export class CheckpointWriter {
     } catch (err) {
       throw systemError(err, `writing a stage checkpoint in ${this.dir}`);
     }
-    this.blobs.add(sha);
+    this.blobs.set(sha, bytes.byteLength);
   }
 
   write(cp: StageCheckpoint): void {

@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
+import { ArtifactWriter } from '../../src/runs/artifacts.js';
 import { CheckpointWriter, readBlob } from '../../src/runs/checkpoints.js';
 import { checkpointOf, latestRun } from '../../src/pipeline/reuse.js';
 
@@ -47,6 +48,36 @@ describe('checkpoint blobs across stages', () => {
     expect(checkpoint.fields.prices).toBeUndefined();
     expect(reads).toBe(0);
     expect(readBlob(dir, checkpoint.fields.weights!)).toEqual([{ symbol: 'A', weight: 1 }]);
+  });
+});
+
+describe('what a checkpoint records of the files it names', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fractal-cp-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+  it('each write: the sha256 and size of the file as it left it (a section\'s, the whole file then); each blob: its size', async () => {
+    const artifacts = new ArtifactWriter(dir);
+    await artifacts.writeJson('winners.json', { winners: ['A', 'é'] });
+    await artifacts.writeJsonSection('metrics.json', 'allocation', { n: 1 });
+    const afterFirstSection = readFileSync(join(dir, 'metrics.json'));
+    await artifacts.writeJsonSection('metrics.json', 'backtest', { sharpe: 1.5 });
+    await artifacts.writeBytes('returns.arrow', Uint8Array.of(1, 2, 3));
+    const writer = new CheckpointWriter(dir);
+    const ctx = { kind: 'selection', winners: ['A', 'é'] };
+    const { checkpoint } = checkpointOf(0, 'policy', ctx, { hashes: { prefix: ['a'], params: ['p'] }, writes: artifacts.log, data: [] }, writer);
+    const file = (f: string) => readFileSync(join(dir, f));
+    expect(checkpoint.writes).toEqual([
+      { file: 'winners.json', sha256: sha(file('winners.json')), size: file('winners.json').length },
+      { file: 'metrics.json', section: 'allocation', sha256: sha(afterFirstSection), size: afterFirstSection.length },
+      { file: 'metrics.json', section: 'backtest', sha256: sha(file('metrics.json')), size: file('metrics.json').length },
+      { file: 'returns.arrow', sha256: sha(Uint8Array.of(1, 2, 3)), size: 3 },
+    ]);
+    expect(Object.keys(checkpoint.blobs!).sort()).toEqual(Object.values(checkpoint.fields).sort());
+    for (const [b, size] of Object.entries(checkpoint.blobs!)) expect(size).toBe(readFileSync(join(dir, 'checkpoints', 'blobs', b)).length);
   });
 });
 
