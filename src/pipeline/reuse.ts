@@ -14,6 +14,7 @@
 import { messageOf } from '../util/thrown.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { deserialize } from 'node:v8';
 import { join, resolve } from 'node:path';
 import { didYouMean } from '../config/diagnostics.js';
 import type { ValidationResult } from '../config/validate.js';
@@ -25,7 +26,7 @@ import { canonicalJson } from '../util/hash.js';
 import { byCodeUnit } from '../util/order.js';
 import type { ArtifactWrite, ArtifactWriter } from '../runs/artifacts.js';
 import type { AuditLedger } from '../runs/audit.js';
-import { blobProblem, contextFields, isPlainData, readBlob, readCheckpoint, setContextField, type CheckpointWriter, type StageCheckpoint } from '../runs/checkpoints.js';
+import { CHECKPOINT_DIR, contextFields, isHashed, isPlainData, loadCheckpoint, readBlobBytes, readCheckpoint, readRunFile, RunFileProblem, setContextField, type CheckpointWriter, type StageCheckpoint } from '../runs/checkpoints.js';
 import type { Manifest } from '../runs/manifest.js';
 import { codeFingerprint, dataIdentityOf, inputsFingerprint } from '../runs/result-cache.js';
 import type { BuiltStage } from './factory.js';
@@ -49,12 +50,23 @@ export function freshContext(config: ResolvedConfig, runId: string): AnyContext 
   return config.pipeline === 'meta' ? newMetaContext(runId, config.sleeves ?? []) : config.pipeline === 'tournament' ? newTournamentContext(runId) : newSelectionContext(runId, {});
 }
 
-/** What a run reuses: the stages before `from` from the run in `folder`. */
+/**
+ * What a run reuses: the stages before `from` from the run in `folder`, with what it read of that run, checked
+ * (planReuse): the restore reads nothing more of it.
+ */
 export interface ReusePlan {
   from: number;
   folder: string;
   runId: string;
   checkpoints: StageCheckpoint[];
+  /** The blobs the reused checkpoints' fields name, by sha256, each checked against its name. */
+  blobs: Map<string, Uint8Array>;
+  /** Each file the reused stages wrote, as the run left it (checked against the hash of its last write). */
+  files: Map<string, Uint8Array>;
+  /** The shared JSON files the reused stages wrote sections of, parsed from `files`. */
+  sections: Map<string, Record<string, unknown>>;
+  /** The reused run's audit, by line. */
+  audit: string[];
 }
 
 /** `--from`: a stage type (its first occurrence), `type#n` (the n-th), or a 1-based number; the stage's index. */
@@ -164,36 +176,93 @@ export async function planReuse(v: ValidationResult, spec: RunSpec, req: { from?
   }
   const manifest = readManifest(folder);
   const where = `run ${manifest.run_id} (${folder})`;
+  const damaged = (what: string) => inputError('REUSE_RUN_DAMAGED', `${where} cannot be reused: ${what}`);
+  // Every file of the run is read through readRunFile (inside the folder, regular, of its recorded size) and a
+  // damaged one is refused as input, before anything is written: never found half-way through a new run.
+  const input = <T>(read: () => T): T => {
+    try {
+      return read();
+    } catch (err) {
+      if (err instanceof RunFileProblem) throw damaged(err.message);
+      throw err;
+    }
+  };
   const checkpoints: StageCheckpoint[] = [];
   for (let i = 0; i < from; i++) {
-    const cp = readCheckpoint(folder, i);
+    const cp = input(() => loadCheckpoint(folder, i));
     if (!cp || cp.type !== manifest.stages[i]?.type)
       throw inputError('REUSE_NO_CHECKPOINT', `${where} has no checkpoint of stage ${i + 1} '${config.stages[i].type}'${missedBecause(manifest.stages, i)}`, heldCashBefore(manifest.stages, i) ? 'Its own decision held cash there, so the stages after it did not run (a full run on the same data holds cash again): start --from that stage or an earlier one.' : undefined);
     checkpoints.push(cp);
   }
-  // Everything the reuse will read, checked before anything is written: a damaged run is refused as input, never
-  // found half-way through a new run as a failure of its first stage.
-  for (const cp of checkpoints) {
-    for (const blob of Object.values(cp.fields)) {
-      const problem = blobProblem(folder, blob);
-      if (problem) throw inputError('REUSE_RUN_DAMAGED', `${where} cannot be reused: stage ${cp.index + 1} '${cp.type}': ${problem}`);
-    }
-    const missing = writesOf(cp).map((w) => w.file).filter((f) => !existsSync(join(folder, f)));
-    if (missing.length) throw inputError('REUSE_RUN_DAMAGED', `${where} cannot be reused: stage ${cp.index + 1} '${cp.type}' wrote ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} gone`);
+  // The later stages' checkpoints too: a file a reused stage wrote and a later one rewrote (weights.json, the
+  // allocation section of metrics.json: the backtest's final decision) is checked against its last write.
+  const later: StageCheckpoint[] = [];
+  for (let i = from; i < manifest.stages.length; i++) {
+    const cp = input(() => loadCheckpoint(folder, i));
+    if (cp) later.push(cp);
   }
-  if (!existsSync(join(folder, 'audit.jsonl'))) throw inputError('REUSE_RUN_DAMAGED', `${where} cannot be reused: its audit.jsonl is gone`);
-  // The files the reuse parses (the sections' JSON files, the audit's lines): torn or edited, refused here too.
-  const parsed = (file: string, text: () => string[]) => {
+  // Checkpoints that record no hashes were written before Fractal recorded them, by other code: refused as such.
+  // One of this build without them has been edited.
+  const code = codeFingerprint();
+  if (checkpoints.some((cp) => cp.code !== code)) throw inputError('REUSE_CODE_CHANGED', `${where} was made by other code (Fractal ${manifest.fractal_version}, built from sources that differ from this build's); its checkpoints are not reused`);
+  const unhashed = [...checkpoints, ...later].find((cp) => !isHashed(cp));
+  if (unhashed) throw damaged(`its ${CHECKPOINT_DIR}/${unhashed.index}.json records no content hashes of the files and blobs it names (written by an older Fractal, or edited)`);
+  // The blobs the reused stages' fields name: each read once, of its recorded size, checked against its name.
+  const blobs = new Map<string, Buffer>();
+  for (const cp of checkpoints)
+    for (const sha of Object.values(cp.fields))
+      if (!blobs.has(sha)) {
+        try {
+          blobs.set(sha, readBlobBytes(folder, sha, cp.blobs![sha]));
+        } catch (err) {
+          if (err instanceof RunFileProblem) throw damaged(`stage ${cp.index + 1} '${cp.type}': ${err.message}`);
+          throw err;
+        }
+      }
+  // Each file the reused stages wrote, as the run left it: the bytes of its last write (a section's write leaves the
+  // whole file), which the checkpoint of the stage that made it recorded; read once, of that size, hashed.
+  const lastWrite = new Map<string, { cp: StageCheckpoint; sha256: string; size: number }>();
+  for (const cp of [...checkpoints, ...later]) for (const w of cp.writes!) lastWrite.set(w.file, { cp, sha256: w.sha256!, size: w.size! });
+  const files = new Map<string, Buffer>();
+  for (const file of new Set(checkpoints.flatMap((cp) => writesOf(cp).map((w) => w.file)))) {
+    const w = lastWrite.get(file)!;
+    const by = `stage ${w.cp.index + 1} '${w.cp.type}'`;
+    let bytes: Buffer;
     try {
-      for (const t of text()) JSON.parse(t);
+      bytes = readRunFile(folder, file, { size: w.size });
     } catch (err) {
-      throw inputError('REUSE_RUN_DAMAGED', `${where} cannot be reused: its ${file} is not valid JSON (${messageOf(err)})`);
+      if (!(err instanceof RunFileProblem)) throw err;
+      throw damaged(err.kind === 'size' ? `${file} has changed since ${by} wrote it (${err.actual} bytes, ${w.size} recorded)` : err.kind === 'missing' ? `${file}, which ${by} wrote, is missing` : err.message);
     }
-  };
-  for (const file of new Set(checkpoints.flatMap((cp) => writesOf(cp).filter((w) => w.section !== undefined).map((w) => w.file)))) parsed(file, () => [readFileSync(join(folder, file), 'utf8')]);
-  parsed('audit.jsonl', () => readFileSync(join(folder, 'audit.jsonl'), 'utf8').split('\n').filter(Boolean));
+    const now = createHash('sha256').update(bytes).digest('hex');
+    if (now !== w.sha256) throw damaged(`${file} has changed since ${by} wrote it (sha256 ${w.sha256.slice(0, 12)}… recorded, ${now.slice(0, 12)}… now)`);
+    files.set(file, bytes);
+  }
+  // The sections the reused stages wrote, from their files (checked whole above).
+  const sections = new Map<string, Record<string, unknown>>();
+  for (const cp of checkpoints)
+    for (const w of writesOf(cp))
+      if (w.section !== undefined && !sections.has(w.file)) {
+        let doc: unknown;
+        try {
+          doc = JSON.parse(files.get(w.file)!.toString('utf8'));
+        } catch (err) {
+          throw damaged(`its ${w.file} is not valid JSON (${messageOf(err)})`);
+        }
+        if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw damaged(`its ${w.file} is not a JSON object of sections`);
+        sections.set(w.file, doc as Record<string, unknown>);
+      }
+  // The audit's lines (the reused stages' events are re-emitted): torn or edited, refused here too.
+  const audit = input(() => readRunFile(folder, 'audit.jsonl'))
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean);
+  try {
+    for (const line of audit) JSON.parse(line);
+  } catch (err) {
+    throw damaged(`its audit.jsonl is not valid JSON (${messageOf(err)})`);
+  }
   const last = checkpoints[from - 1];
-  if (last.code !== codeFingerprint()) throw inputError('REUSE_CODE_CHANGED', `${where} was made by other code (Fractal ${manifest.fractal_version}, built from sources that differ from this build's); its checkpoints are not reused`);
   const mine = prefixHashes(config, v.baseDir);
   if (mine.prefix[from - 1] !== last.prefix_hash) {
     const old = (manifest.config as ResolvedConfig | undefined)?.stages ?? [];
@@ -211,17 +280,16 @@ export async function planReuse(v: ValidationResult, spec: RunSpec, req: { from?
   const then = manifest.data_hash;
   if (!now) throw inputError('REUSE_DATA_CHANGED', `cannot reuse ${where}: the data this pipeline reads cannot be identified before running (a live scanner), so it may have changed`);
   if (then !== null && now !== then) throw inputError('REUSE_DATA_CHANGED', `cannot reuse ${where}: the data changed since (data hash ${then.slice(0, 19)}… then, ${now.slice(0, 19)}… now)`);
-  return { from, folder, runId: manifest.run_id, checkpoints };
+  return { from, folder, runId: manifest.run_id, checkpoints, blobs, files, sections, audit };
 }
 
 /** The manifest of a run to reuse; one that is not a run's manifest is REUSE_RUN_DAMAGED (input), not a crash. */
 function readManifest(folder: string): Manifest {
-  const file = join(folder, 'manifest.json');
   let m: Partial<Manifest> | null;
   try {
-    m = JSON.parse(readFileSync(file, 'utf8')) as Partial<Manifest> | null;
+    m = JSON.parse(readRunFile(folder, 'manifest.json').toString('utf8')) as Partial<Manifest> | null;
   } catch (err) {
-    throw inputError('REUSE_RUN_DAMAGED', `${folder} cannot be reused: its manifest.json is ${err instanceof SyntaxError ? `not valid JSON (${err.message})` : `unreadable (${(err as Error).message})`}`);
+    throw inputError('REUSE_RUN_DAMAGED', `${folder} cannot be reused: ${err instanceof RunFileProblem ? err.message : `its manifest.json is not valid JSON (${(err as Error).message})`}`);
   }
   if (!m || typeof m !== 'object' || typeof m.run_id !== 'string' || !Array.isArray(m.stages)) throw inputError('REUSE_RUN_DAMAGED', `${folder} cannot be reused: its manifest.json is not a run's manifest (no run_id or stages)`);
   return m as Manifest;
@@ -232,7 +300,7 @@ async function contextAfter(plan: ReusePlan, k: number, config: ResolvedConfig, 
   if (k < 0) return freshContext(config, runId);
   const cp = plan.checkpoints[k];
   const ctx = freshContext(config, runId);
-  for (const [name, blob] of Object.entries(cp.fields)) setContextField(ctx, name, readBlob(plan.folder, blob));
+  for (const [name, blob] of Object.entries(cp.fields)) setContextField(ctx, name, deserialize(plan.blobs.get(blob)!));
   // run_id is this run's.
   ctx.run_id = runId;
   const byProducer = new Map<number, string[]>();
@@ -261,20 +329,16 @@ export async function restoreReused(
 ): Promise<AnyContext> {
   const ctx = await contextAfter(plan, plan.from - 1, run.config, run.runId, run.stages, run.env, new Map());
   for (const d of plan.checkpoints[plan.from - 1].data) run.env.recordData(d as DataSource);
-  // The artifacts, written as the reused run wrote them: whole files copied, sections from its final file.
-  const sectionsOf = new Map<string, Record<string, unknown>>();
-  const sectionFile = (f: string) => {
-    if (!sectionsOf.has(f)) sectionsOf.set(f, JSON.parse(readFileSync(join(plan.folder, f), 'utf8')) as Record<string, unknown>);
-    return sectionsOf.get(f)!;
-  };
+  // The artifacts, written as the reused run wrote them: whole files copied, sections from its final file (both as
+  // planReuse read and checked them).
   for (const cp of plan.checkpoints)
     for (const w of writesOf(cp)) {
-      if (w.section !== undefined) await run.artifacts.writeJsonSection(w.file, w.section, sectionFile(w.file)[w.section]);
-      else await run.artifacts.writeBytes(w.file, readFileSync(join(plan.folder, w.file)));
+      if (w.section !== undefined) await run.artifacts.writeJsonSection(w.file, w.section, plan.sections.get(w.file)![w.section]);
+      else await run.artifacts.writeBytes(w.file, plan.files.get(w.file)!);
     }
   // Each reused stage's own events as the reused run recorded them, after a `stage_reused` naming that run (in place
   // of its stage_started and stage_finished); then its checkpoint, so this run can be reused in turn.
-  const lines = readFileSync(join(plan.folder, 'audit.jsonl'), 'utf8').split('\n').filter(Boolean);
+  const lines = plan.audit;
   let index = -1;
   for (const line of lines) {
     const e = JSON.parse(line) as { stage: string | null; event: string; data?: { index?: number } };
@@ -288,7 +352,7 @@ export async function restoreReused(
   }
   if (run.checkpoints)
     for (const cp of plan.checkpoints) {
-      for (const b of Object.values(cp.fields)) run.checkpoints.copyBlob(plan.folder, b);
+      for (const b of Object.values(cp.fields)) run.checkpoints.copyBlob(b, plan.blobs.get(b)!);
       run.checkpoints.write(cp);
     }
   return ctx as unknown as AnyContext;

@@ -13,10 +13,14 @@
  *
  * Checkpoints are not artifacts (the manifest's `artifacts` does not list them; they hold nothing a reader needs) and
  * only top-level runs write them. Every file is written whole.
+ *
+ * A run reusing another reads that run's files as its input (src/pipeline/reuse.ts): through readRunFile only (a
+ * regular file inside the run folder, never a link, a pipe or a device; of the size recorded, checked before it is
+ * read), each checkpoint checked for its shape and for paths that leave the folder (checkpointProblem).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import type { DataSource } from '../core/plugin.js';
 import { systemError } from '../core/errors.js';
@@ -165,13 +169,13 @@ export class CheckpointWriter {
   }
 
   /**
-   * Copies a blob of another run's checkpoints (a reused stage's) into this run's, byte for byte under its name: the
-   * checkpoints that name it are copied as they are. (Serialising the restored value again need not give the same
-   * bytes: V8 writes a deserialised array back as a sparse one, so its blob would get another name.)
+   * Copies a blob of another run's checkpoints (a reused stage's, its bytes as checked against its name) into this
+   * run's, byte for byte under its name: the checkpoints that name it are copied as they are. (Serialising the
+   * restored value again need not give the same bytes: V8 writes a deserialised array back as a sparse one, so its
+   * blob would get another name.)
    */
-  copyBlob(fromRunDir: string, sha: string): void {
-    if (this.blobs.has(sha)) return;
-    this.store(sha, readBlobBytes(fromRunDir, sha));
+  copyBlob(sha: string, bytes: Uint8Array): void {
+    this.store(sha, bytes);
   }
 
   /** A blob's size in bytes (one this run stored or copied; else as its file says). */
@@ -201,34 +205,172 @@ export class CheckpointWriter {
   }
 }
 
-/** A run's checkpoint of stage `index`, or undefined when it has none (an older run, or it failed before). */
-export function readCheckpoint(runDir: string, index: number): StageCheckpoint | undefined {
-  const file = join(runDir, CHECKPOINT_DIR, `${index}.json`);
-  if (!existsSync(file)) return undefined;
+/** What is wrong with a file of a run to reuse, as a phrase naming it ("winners.json is a symbolic link ..."). */
+export class RunFileProblem extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'missing' | 'link' | 'outside' | 'special' | 'size' | 'unreadable',
+    /** For `size`: the size the file has. */
+    readonly actual?: number,
+  ) {
+    super(message);
+  }
+}
+
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+const NONBLOCK = constants.O_NONBLOCK ?? 0;
+
+/**
+ * A file of a run folder, read as input (another run's, to reuse): `rel` inside `runDir` (no link on the way leading
+ * out of it), itself a regular file and no link (opened without following one, nor waiting on a pipe), of `size`
+ * bytes when that is given (checked before a byte is read), and never more bytes than it had when opened. Anything
+ * else is a RunFileProblem naming it (`name`, default `rel`); nothing outside the folder is opened.
+ */
+export function readRunFile(runDir: string, rel: string, opts: { size?: number; name?: string } = {}): Buffer {
+  const name = opts.name ?? rel;
+  const full = join(runDir, rel);
+  let fd: number;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as StageCheckpoint;
+    const root = realpathSync(runDir);
+    const parent = realpathSync(dirname(full));
+    if (parent !== root && !parent.startsWith(root + sep)) throw new RunFileProblem(`${name} is outside the run folder (a symbolic link on its way leads out of it)`, 'outside');
+    if (lstatSync(full).isSymbolicLink()) throw new RunFileProblem(`${name} is a symbolic link (a run writes none); it is not followed`, 'link');
+    fd = openSync(full, constants.O_RDONLY | NOFOLLOW | NONBLOCK);
+  } catch (err) {
+    throw runFileProblem(err, name);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new RunFileProblem(`${name} is not a regular file (a device, a pipe or a folder); it is not read`, 'special');
+    if (opts.size !== undefined && st.size !== opts.size) throw new RunFileProblem(`${name} is ${st.size} bytes, its checkpoint recorded ${opts.size}`, 'size', st.size);
+    // One byte more than its size, to tell a file that grows while it is read.
+    const buf = Buffer.alloc(st.size + 1);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < buf.length; n += got) got = readSync(fd, buf, n, buf.length - n, n);
+    if (n !== st.size) throw new RunFileProblem(`${name} changed while it was read`, 'size', n);
+    return buf.subarray(0, n);
+  } catch (err) {
+    throw runFileProblem(err, name);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function runFileProblem(err: unknown, name: string): RunFileProblem {
+  if (err instanceof RunFileProblem) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new RunFileProblem(`${name} is missing`, 'missing');
+  if (code === 'ELOOP') return new RunFileProblem(`${name} is a symbolic link (a run writes none); it is not followed`, 'link');
+  return new RunFileProblem(`${name} is unreadable (${(err as Error).message})`, 'unreadable');
+}
+
+/** The files of its own a run keeps beside its artifacts: a checkpoint that names one as an artifact is damaged. */
+const RUN_OWN = new Set(['manifest.json', 'audit.jsonl', 'FAILED', 'RUNNING', CHECKPOINT_DIR]);
+const SHA256 = /^[0-9a-f]{64}$/;
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** Why `p`, an artifact a checkpoint names, is no artifact path of a run folder, or undefined when it is one. */
+function artifactPathProblem(p: unknown): string | undefined {
+  if (typeof p !== 'string' || !p) return `names an artifact that is not a path (${JSON.stringify(p)})`;
+  const parts = p.split(/[\\/]/);
+  if (isAbsolute(p) || /^[a-zA-Z]:/.test(p) || parts.includes('..') || p.includes('\0')) return `names '${p}', which is outside the run folder`;
+  if (normalize(p) !== p || parts.includes('.')) return `names '${p}', which is not a path as a run writes one`;
+  if (RUN_OWN.has(parts[0]!)) return `names '${p}', a file the run keeps for itself, as an artifact`;
+  return undefined;
+}
+
+/**
+ * Why a parsed checkpoints/<index>.json is not a stage checkpoint a run can be restored from, or undefined: its shape,
+ * every path it names (inside the run folder, relative, no `..`) and every blob name (a sha256).
+ */
+export function checkpointProblem(cp: unknown, index: number): string | undefined {
+  if (!isRecord(cp)) return 'is not a stage checkpoint (not an object)';
+  const bad = (what: string) => `is not a stage checkpoint (${what})`;
+  if (cp.index !== index) return bad(`its index is ${JSON.stringify(cp.index)}`);
+  for (const k of ['type', 'prefix_hash', 'code'] as const) if (typeof cp[k] !== 'string') return bad(`no ${k}`);
+  if (!Array.isArray(cp.params_hashes) || !cp.params_hashes.every((h) => typeof h === 'string')) return bad('params_hashes is not a list of hashes');
+  if (!isRecord(cp.fields)) return bad('no fields');
+  for (const [k, v] of Object.entries(cp.fields)) if (typeof v !== 'string' || !SHA256.test(v)) return `names the blob ${JSON.stringify(v)} for ${k}, which is not a blob name (a sha256)`;
+  if (!isRecord(cp.unrestorable)) return bad('no unrestorable');
+  for (const [k, v] of Object.entries(cp.unrestorable)) if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > index) return bad(`unrestorable.${k} is not a stage index up to ${index}`);
+  if (cp.blobs !== undefined && (!isRecord(cp.blobs) || !Object.entries(cp.blobs).every(([k, v]) => SHA256.test(k) && Number.isInteger(v) && (v as number) >= 0))) return bad('blobs is not a size by blob name');
+  if (!Array.isArray(cp.data) || !cp.data.every((d) => isRecord(d) && typeof d.data_hash === 'string' && typeof d.entries === 'number')) return bad('data is not a list of data sources');
+  if (!Array.isArray(cp.artifacts)) return bad('artifacts is not a list');
+  for (const a of cp.artifacts) {
+    const problem = artifactPathProblem(a);
+    if (problem) return problem;
+  }
+  if (!Array.isArray(cp.sections)) return bad('sections is not a list');
+  for (const w of [...cp.sections, ...(Array.isArray(cp.writes) ? cp.writes : [])]) {
+    if (!isRecord(w)) return bad('a write is not an object');
+    const problem = artifactPathProblem(w.file);
+    if (problem) return problem;
+    if (w.section !== undefined && typeof w.section !== 'string') return bad(`a section of ${w.file} is not a name`);
+    if ((w.sha256 !== undefined && (typeof w.sha256 !== 'string' || !SHA256.test(w.sha256))) || (w.size !== undefined && (!Number.isInteger(w.size) || (w.size as number) < 0))) return bad(`the hash or size of ${w.file} is not one`);
+  }
+  if (cp.writes !== undefined && !Array.isArray(cp.writes)) return bad('writes is not a list');
+  return undefined;
+}
+
+/**
+ * Whether a checkpoint records the content of everything it names: each write's sha256 and size, each blob's size.
+ * Those made before Fractal recorded them do not (and were made by other code).
+ */
+export function isHashed(cp: StageCheckpoint): boolean {
+  return !!cp.writes && cp.writes.every((w) => w.sha256 !== undefined && w.size !== undefined) && !!cp.blobs && Object.values(cp.fields).every((b) => cp.blobs![b] !== undefined);
+}
+
+/**
+ * A run's checkpoint of stage `index`, read as input: undefined when it has none (an older run, or it failed before);
+ * a RunFileProblem naming checkpoints/<index>.json when it is there but no checkpoint (torn, edited, a link).
+ */
+export function loadCheckpoint(runDir: string, index: number): StageCheckpoint | undefined {
+  const rel = `${CHECKPOINT_DIR}/${index}.json`;
+  let bytes: Buffer;
+  try {
+    bytes = readRunFile(runDir, rel);
+  } catch (err) {
+    if (err instanceof RunFileProblem && err.kind === 'missing') return undefined;
+    throw err;
+  }
+  let cp: unknown;
+  try {
+    cp = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new RunFileProblem(`its ${rel} is not valid JSON (${(err as Error).message})`, 'unreadable');
+  }
+  const problem = checkpointProblem(cp, index);
+  if (problem) throw new RunFileProblem(`its ${rel} ${problem}`, 'unreadable');
+  return cp as StageCheckpoint;
+}
+
+/** A run's checkpoint of stage `index`, or undefined when it has none or it is damaged (loadCheckpoint says which). */
+export function readCheckpoint(runDir: string, index: number): StageCheckpoint | undefined {
+  try {
+    return loadCheckpoint(runDir, index);
   } catch {
     return undefined;
   }
 }
 
-/** A blob's bytes, checked against its name: a changed or torn blob is refused, never restored. */
-function readBlobBytes(runDir: string, sha: string): Uint8Array {
-  const bytes = readFileSync(join(runDir, CHECKPOINT_DIR, 'blobs', sha));
-  if (createHash('sha256').update(bytes).digest('hex') !== sha) throw new Error(`checkpoint blob ${sha} does not match its hash`);
+/**
+ * A blob's bytes, read as input (readRunFile: a regular file of `size` bytes when that is known) and checked against
+ * its name: a changed, torn or linked blob is a RunFileProblem, never restored.
+ */
+export function readBlobBytes(runDir: string, sha: string, size?: number): Buffer {
+  const name = `checkpoint blob ${sha.slice(0, 12)}…`;
+  if (!SHA256.test(sha)) throw new RunFileProblem(`the blob name ${JSON.stringify(sha)} is not a sha256`, 'outside');
+  let bytes: Buffer;
+  try {
+    bytes = readRunFile(runDir, `${CHECKPOINT_DIR}/blobs/${sha}`, { name, ...(size !== undefined ? { size } : {}) });
+  } catch (err) {
+    if (err instanceof RunFileProblem && err.kind === 'size') throw new RunFileProblem(`${name} is ${err.actual} bytes, its checkpoint recorded ${size} (changed or torn)`, 'size', err.actual);
+    throw err;
+  }
+  if (createHash('sha256').update(bytes).digest('hex') !== sha) throw new RunFileProblem(`${name} does not match its hash (changed or torn)`, 'unreadable');
   return bytes;
 }
 
-/** Why a blob cannot be restored (missing, unreadable, or not the bytes its name says), or undefined when it can. */
-export function blobProblem(runDir: string, sha: string): string | undefined {
-  try {
-    readBlobBytes(runDir, sha);
-    return undefined;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? `checkpoint blob ${sha.slice(0, 12)}… is missing` : err instanceof Error && /does not match/.test(err.message) ? `checkpoint blob ${sha.slice(0, 12)}… does not match its hash (changed or torn)` : `checkpoint blob ${sha.slice(0, 12)}… is unreadable (${(err as Error).message})`;
-  }
-}
-
-export function readBlob(runDir: string, sha: string): unknown {
-  return deserialize(readBlobBytes(runDir, sha));
+export function readBlob(runDir: string, sha: string, size?: number): unknown {
+  return deserialize(readBlobBytes(runDir, sha, size));
 }

@@ -138,7 +138,7 @@ test('refused, coded and with the reason, before anything is written', () => {
   };
   const blobs = (folder: string) => readdirSync(join(folder, 'checkpoints', 'blobs')).map((b) => join(folder, 'checkpoints', 'blobs', b)).sort((a, b) => statSync(b).size - statSync(a).size);
   const torn = damaged('torn', (f) => truncateSync(blobs(f)[0], 10));
-  refused(['--from', 'allocation', '--reuse', torn], 'REUSE_RUN_DAMAGED', /cannot be reused: stage \d+ '\w+': checkpoint blob \w+… does not match its hash/, /Reuse another run/, join(tmp, 'torn'));
+  refused(['--from', 'allocation', '--reuse', torn], 'REUSE_RUN_DAMAGED', /cannot be reused: stage \d+ '\w+': checkpoint blob \w+… is 10 bytes, its checkpoint recorded \d+ \(changed or torn\)/, /Reuse another run/, join(tmp, 'torn'));
   const gone = damaged('gone', (f) => blobs(f).forEach((b) => rmSync(b)));
   refused(['--from', 'allocation', '--reuse', gone], 'REUSE_RUN_DAMAGED', /checkpoint blob \w+… is missing/, undefined, join(tmp, 'gone'));
   const garbage = damaged('garbage', (f) => writeFileSync(join(f, 'manifest.json'), '{ not json'));

@@ -92,7 +92,7 @@ describe('a reused stage\'s blobs copied into the new run', () => {
       // The premise: a deserialised array serialises to other bytes (V8 writes it back as a sparse array), so a copy
       // made by serialising the restored value would be stored under another name than the checkpoint says.
       expect(createHash('sha256').update(serialize(deserialize(readFileSync(join(from, 'checkpoints', 'blobs', sha))))).digest('hex')).not.toBe(sha);
-      new CheckpointWriter(to).copyBlob(from, sha);
+      new CheckpointWriter(to).copyBlob(sha, readFileSync(join(from, 'checkpoints', 'blobs', sha)));
       expect(readFileSync(join(to, 'checkpoints', 'blobs', sha)).equals(readFileSync(join(from, 'checkpoints', 'blobs', sha)))).toBe(true);
       expect(readBlob(to, sha)).toEqual(value);
     } finally {
