@@ -439,6 +439,7 @@ class ActiveSetQP {
     }
     const row = isBound ? null : this.rows[p]!;
     let u = 0;
+    let rejudged = false;
     for (;;) {
       if (++this.iterations > this.maxIterations) throw new Error(`QP solver: no convergence after ${this.iterations} iterations (cycling?)`);
       const f = this.f;
@@ -464,15 +465,26 @@ class ActiveSetQP {
       // z = -L^-T v
       for (let q = 0; q < f; q++) z[q] = -v[q]!;
       this.backward(z);
-      // a zero primal step: n_p depends on the active constraints (on the free block)
-      const dependent = !(-rate > 1e-12 * ww) || f === 0;
+      // a zero primal step: n_p depends on the active constraints (on the free block). Through L^-1 an
+      // ill-conditioned Q (a near-constant asset's tiny variance beside a volatile one's) leaves ~1e-10 of rounding
+      // on the rate, z and r of a dependent row, which read as a real step: a feasible single point was called
+      // infeasible, a 1e-6 infeasibility was stepped through with multipliers of 1e13. So a small rate, or as many
+      // active rows as free variables (they span every direction), is settled in the rows' own coordinates, where
+      // the budget's and the caps' rows are exact: p's combination of the active rows (r) is found there, and the
+      // primal step of a dependent p is exactly zero.
+      const span = f > 0 && k > 0 && (k >= f || -rate <= 1e-6 * ww) ? this.activeCombination(p, isBound, sign) : null;
+      const dependent = f === 0 || k >= f || !(-rate > 1e-12 * ww) || span !== null;
+      if (span) {
+        r.set(span);
+        z.fill(0, 0, f);
+      }
       // rates of the fixed variables' multipliers: dd = Q_BF z + A_WB' r + n_pB (only B is needed)
       const Q = this.Q;
       for (let i = 0; i < n; i++) {
         if (state[i] === FREE || state[i] === FIXED) continue;
         const off = i * n;
         let s = 0;
-        for (let q = 0; q < f; q++) s += Q[off + F[q]!]! * z[q]!;
+        if (!span) for (let q = 0; q < f; q++) s += Q[off + F[q]!]! * z[q]!;
         dg[i] = s;
       }
       for (let a = 0; a < k; a++) {
@@ -482,6 +494,15 @@ class ActiveSetQP {
         for (let i = 0; i < n; i++) dg[i] = dg[i]! + ra * A[i]!;
       }
       if (!isBound) for (let i = 0; i < n; i++) dg[i] = dg[i]! + sign * row![i]!;
+      if (span) {
+        // a rate that is the rounding of terms that cancel (-1 * 1 + 1) is zero, not a tiny rate that blocks
+        for (let i = 0; i < n; i++) {
+          if (state[i] === FREE || state[i] === FIXED) continue;
+          let size = isBound ? 0 : Math.abs(row![i]!);
+          for (let a = 0; a < k; a++) size += Math.abs(r[a]! * this.rows[this.W[a]!]![i]!);
+          if (Math.abs(dg[i]!) <= 1e-12 * size) dg[i] = 0;
+        }
+      }
       // partial step: the first active multiplier to reach 0
       let t1 = Infinity, blockVar = -1, blockRow = -1, blockRate = 0;
       for (let a = 0; a < k; a++) {
@@ -504,6 +525,19 @@ class ActiveSetQP {
       if (dependent && viol <= this.feasTol * (1 + (isBound ? 0 : Math.abs(this.rhs[p]!) / this.rowScale[p]!)) * (isBound ? 1 : this.rowScale[p]!)) {
         // a redundant constraint that already holds: leave it out of the active set
         return;
+      }
+      if (dependent && !rejudged) {
+        // Whether a dependent p is violated where the active constraints hold is a fact about the constraints, and the
+        // incremental steps drift: with an ill-conditioned Q (a near-constant asset's tiny variance beside a volatile
+        // one's) a row that holds exactly at the active set's point was seen violated by ~1e-10, and then either
+        // called infeasible (a feasible set that is a single point, caps summing to the budget) or stepped on with
+        // multiplier rates that are rounding noise. So p is judged at the active set's point re-solved from scratch
+        // (polish), once, and the dual step restarts from there.
+        rejudged = true;
+        this.polish();
+        u = 0;
+        viol = isBound ? (sign > 0 ? x[p]! - this.ub[p]! : this.lb[p]! - x[p]!) : sign * this.s[p]!;
+        continue;
       }
       if (t1 === Infinity && t2 === Infinity) throw new QPInfeasibleError();
       const t = Math.min(t1, t2);
@@ -664,6 +698,63 @@ class ActiveSetQP {
     this.pos[i] = -1;
     this.f = f - 1;
     this.updates++;
+  }
+
+  /**
+   * Constraint p's normal on the free block as a combination of the active rows there, in the rows' own coordinates
+   * (Gram-Schmidt, twice, then back substitution): r with n_pF + A_WF' r = 0, or null when n_pF is not within 1e-9
+   * of their span (or the active rows are themselves near dependent there). The cluster caps' 0/1 rows and the
+   * budget's ones are exact in these coordinates, so a dependent p shows rounding only.
+   */
+  private activeCombination(p: number, isBound: boolean, sign: number): Float64Array | null {
+    const f = this.f, F = this.F, k = this.W.length;
+    const basis: Float64Array[] = [];
+    const R = new Float64Array(k * k); // upper triangular, row-major: a_j = sum_i R[i][j] q_i
+    const dot = (a: Float64Array, b: Float64Array) => {
+      let s = 0;
+      for (let q = 0; q < f; q++) s += a[q]! * b[q]!;
+      return s;
+    };
+    /** Takes v's components along the basis out of v (two passes), adding them to coef. */
+    const reduce = (v: Float64Array, coef: (i: number, c: number) => void) => {
+      for (let pass = 0; pass < 2; pass++) {
+        basis.forEach((b, i) => {
+          const c = dot(b, v);
+          for (let q = 0; q < f; q++) v[q] = v[q]! - c * b[q]!;
+          coef(i, c);
+        });
+      }
+    };
+    for (let j = 0; j < k; j++) {
+      const A = this.rows[this.W[j]!]!;
+      const v = new Float64Array(f);
+      for (let q = 0; q < f; q++) v[q] = A[F[q]!]!;
+      const before = Math.sqrt(dot(v, v));
+      reduce(v, (i, c) => { R[i * k + j] = R[i * k + j]! + c; });
+      const after = Math.sqrt(dot(v, v));
+      if (!(after > 1e-9 * before)) return null;
+      R[j * k + j] = after;
+      for (let q = 0; q < f; q++) v[q] = v[q]! / after;
+      basis.push(v);
+    }
+    const t = new Float64Array(f);
+    if (isBound) t[this.pos[p]!] = sign;
+    else for (let q = 0; q < f; q++) t[q] = sign * this.rows[p]![F[q]!]!;
+    const size = Math.sqrt(dot(t, t));
+    const c = new Float64Array(k);
+    reduce(t, (i, x) => { c[i] = c[i]! + x; });
+    if (!(Math.sqrt(dot(t, t)) <= 1e-9 * size)) return null;
+    // R y = c, r = -y
+    const r = new Float64Array(k);
+    for (let i = k - 1; i >= 0; i--) {
+      let s = c[i]!;
+      for (let j = i + 1; j < k; j++) s -= R[i * k + j]! * r[j]!;
+      r[i] = s / R[i * k + i]!;
+    }
+    let largest = 0;
+    for (let i = 0; i < k; i++) largest = Math.max(largest, Math.abs(r[i]!));
+    for (let i = 0; i < k; i++) r[i] = Math.abs(r[i]!) <= 1e-12 * largest ? 0 : -r[i]!;
+    return r;
   }
 
   /** Makes general row j active: its column of Y is L^-1 a_jF. */
