@@ -240,10 +240,13 @@ export class AllocationStage implements Stage<SelectionContext, AllocationParams
     const estimation: Estimation = { estimator, missing, halflife: cov_p.halflife, periods, expectedReturns: erMethod, riskFreeRate: rf };
     const chosen = allocate(assets, constraints, engineChoices(refs, env.plugins), estimation, (event, data) => env.audit.event('allocation', event, data));
     const attempts = chosen.attempts;
+    // The decision's date: a backtest replays this stage once per window, and a failure there names its window.
+    const asOf = ctx.as_of !== undefined ? isoFromDay(ctx.as_of) : undefined;
+    const at = asOf !== undefined ? ` as of ${asOf}` : '';
     if (chosen.engine === null && attempts.every((a) => a.code === 'TOO_FEW_OBSERVATIONS'))
-      throw runError('TOO_FEW_OBSERVATIONS', `allocation: ${attempts.map((a) => a.error).join('; ')}`, undefined, { details: { days: T, assets: n } });
+      throw runError('TOO_FEW_OBSERVATIONS', `allocation${at}: ${attempts.map((a) => a.error).join('; ')}`, undefined, { details: { days: T, assets: n, ...(asOf !== undefined ? { as_of: asOf } : {}) } });
     if (chosen.engine === null) {
-      throw runError('ALLOCATION_FAILED', `allocation: every engine failed (${attempts.map((a) => `${a.engine}: ${a.error}`).join('; ')})`, refs.length === 1 ? 'declare a fallback, e.g. fallback: [equal_weight]' : undefined);
+      throw runError('ALLOCATION_FAILED', `allocation${at}: every engine failed (${attempts.map((a) => `${a.engine}: ${a.error}`).join('; ')})`, refs.length === 1 ? 'declare a fallback, e.g. fallback: [equal_weight]' : undefined, asOf !== undefined ? { details: { as_of: asOf } } : {});
     }
     const engineName = chosen.engine;
     if (engineName !== refs[0]!.name) {
