@@ -71,7 +71,25 @@ async function refuseHelpForUnknownCommand(args: string[]): Promise<void> {
   throw inputError('USAGE', `unknown command '${topic}'`, `${meant ? `Did you mean '${meant}'? ` : ''}Commands: ${COMMANDS.join(', ')}.`);
 }
 
+/**
+ * A reader that stops early (`pipeline-run validate x | head -1`, a CI step that greps the first line) closes the
+ * pipe, and the next write to it fails with EPIPE, emitted on the stream: unhandled, it ended the process with a
+ * stack and exit 1 whatever the command had decided. Nobody is reading any more, so output stops quietly (the stream
+ * is destroyed: later writes are dropped) and the command's own outcome decides the exit status. Any other error on
+ * the stream is left as it was.
+ */
+export function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  if (guarded.has(stream)) return;
+  guarded.add(stream);
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+const guarded = new WeakSet<NodeJS.WriteStream>();
+
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedPipe(process.stdout);
+  quietOnClosedPipe(process.stderr);
   const debug = argv.includes('--debug') || process.env.FRACTAL_DEBUG === '1';
   setDebug(debug);
   if (!argv.length) {
