@@ -107,11 +107,36 @@ export interface Registry {
   entries: Record<string, RegistryEntry>;
 }
 
+/**
+ * A symbol or venue name becomes a file name: letters, digits, '.', '_' and '-', not starting with '.' or '-', at
+ * most MAX_NAME_LENGTH characters. (A name like `constructor` or `__proto__` is a name like any other: lookups by
+ * name go through Maps, see src/util/keyed.ts.)
+ */
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+export const MAX_NAME_LENGTH = 120;
+
+/** Why `name` cannot be a symbol or venue name, or undefined when it can. */
+export function nameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'is empty';
+  if (name.length > MAX_NAME_LENGTH) return `is ${name.length} characters long, above the limit of ${MAX_NAME_LENGTH} (it becomes a file name)`;
+  if (!NAME.test(name)) return "is not a usable name: use letters, digits, '.', '_' and '-', not starting with '.' or '-' (it becomes a file name)";
+  return undefined;
+}
+
 export const entryKey = (venue: string, symbol: string) => `${venue}/${symbol}`;
 
 export function emptyRegistry(): Registry {
-  return { format: 'fractal-lakehouse-registry', version: 1, updated_at: new Date(0).toISOString(), entries: {} };
+  return { format: 'fractal-lakehouse-registry', version: 1, updated_at: new Date(0).toISOString(), entries: Object.create(null) as Record<string, RegistryEntry> };
 }
+
+/** The registry versions this code reads (and writes: `version` of emptyRegistry). */
+export const REGISTRY_VERSION = 1;
+
+/** The largest data file an entry may record (`bytes`): a century of daily bars with funding is about 2.5 MB. */
+export const MAX_DATA_FILE_BYTES = 2 ** 30;
+
+/** How many of an entry's problems one error lists. */
+const LISTED_PROBLEMS = 10;
 
 export async function loadRegistry(root: string): Promise<Registry | undefined> {
   const path = join(root, REGISTRY_FILE);
@@ -124,35 +149,167 @@ export async function loadRegistry(root: string): Promise<Registry | undefined> 
     throw err;
   }
   const parsed = parseJsonText(raw);
-  const reg = parsed.ok ? (parsed.value as Registry | null) : undefined;
   if (!parsed.ok) throw runError('LAKEHOUSE_REGISTRY', `${path} is unreadable: not valid JSON at ${parsed.error}`);
-  if (!reg || typeof reg !== 'object' || reg.format !== 'fractal-lakehouse-registry' || typeof reg.entries !== 'object' || reg.entries === null)
+  const reg = parsed.value as Registry | null;
+  if (!isObject(reg) || reg.format !== 'fractal-lakehouse-registry' || !isObject(reg.entries))
     throw runError('LAKEHOUSE_REGISTRY', `${path} is unreadable: not a lakehouse registry`);
-  for (const [key, e] of Object.entries(reg.entries)) {
-    const problem = entryProblem(e);
-    if (problem) throw runError('LAKEHOUSE_REGISTRY', `${path} is damaged: entry ${key}: ${problem}`);
+  // A registry another version wrote means what that version says: read as this one's, its entries were misread.
+  if (reg.version !== REGISTRY_VERSION)
+    throw runError('LAKEHOUSE_REGISTRY', `${path} is a version ${show(reg.version)} registry; this Fractal reads version ${REGISTRY_VERSION} only`, 'Use the Fractal that wrote it, or build the lakehouse again by importing its sources.');
+  if (typeof reg.updated_at !== 'string') throw runError('LAKEHOUSE_REGISTRY', `${path} is damaged: its updated_at ${show(reg.updated_at)} is not a time`);
+  // Keyed by names users choose: an object without a prototype (no key reaches Object.prototype).
+  const entries = Object.create(null) as Record<string, RegistryEntry>;
+  const problems: string[] = [];
+  for (const key of Object.keys(reg.entries)) {
+    const e = reg.entries[key] as RegistryEntry;
+    const problem = entryProblem(key, e);
+    if (problem) problems.push(`entry ${key}: ${problem}`);
+    else entries[key] = e;
   }
+  if (problems.length) {
+    const more = problems.length > LISTED_PROBLEMS ? `\n  … and ${problems.length - LISTED_PROBLEMS} more` : '';
+    throw runError('LAKEHOUSE_REGISTRY', `${path} is damaged: ${problems.slice(0, LISTED_PROBLEMS).join('\n  ')}${more}`, undefined, { details: { problems } });
+  }
+  reg.entries = entries;
   return reg;
 }
 
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** A value as a message shows it: JSON, cut short. */
+function show(x: unknown): string {
+  if (x === undefined) return '(missing)';
+  const s = JSON.stringify(x) ?? String(x);
+  return s.length > 60 ? `${s.slice(0, 57)}…` : s;
+}
+
+const ASSET_TYPES: readonly string[] = ['spot', 'perp', 'equity', 'etf'];
+const STATUSES: readonly string[] = ['STABLE', 'DEGRADED'];
+const CHECKSUM = /^sha256:[0-9a-f]{64}$/;
+const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
+const DIGITS = /^\d{1,30}$/;
+/** Free text of an entry (an exchange, a base or quote, a sector, a source's path or market) is at most this long. */
+const MAX_TEXT = 4096;
+
+const text = (x: unknown): x is string => typeof x === 'string' && x.length > 0 && x.length <= MAX_TEXT;
+const textOrNull = (x: unknown) => x === undefined || x === null || (typeof x === 'string' && x.length <= MAX_TEXT);
+const wholeFrom = (x: unknown, min: number): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= min;
+const numberOrNull = (x: unknown, ok: (n: number) => boolean) => x === undefined || x === null || (typeof x === 'number' && Number.isFinite(x) && ok(x));
+const isoDay = (x: unknown): number | undefined => (typeof x === 'string' && ISO_DAY.test(x) ? parseIsoDay(x) : undefined);
+
+/** What is wrong with the symbols-table fields a symbols file may declare, as entry fields or declared ones. */
+function declarableProblem(e: Record<string, unknown>, prefix: string): string | undefined {
+  if (e.asset_type !== undefined || prefix === '') {
+    if (typeof e.asset_type !== 'string' || !ASSET_TYPES.includes(e.asset_type)) return `its ${prefix}asset_type ${show(e.asset_type)} is not one of ${ASSET_TYPES.join(', ')}`;
+  }
+  if (!textOrNull(e.sector)) return `its ${prefix}sector ${show(e.sector)} is not a text or null`;
+  if (!numberOrNull(e.market_cap_rank, (n) => Number.isSafeInteger(n) && n >= 1)) return `its ${prefix}market_cap_rank ${show(e.market_cap_rank)} is not a whole number from 1, or null`;
+  if (!numberOrNull(e.lot_size, (n) => n > 0)) return `its ${prefix}lot_size ${show(e.lot_size)} is not a positive number, or null`;
+  if (!numberOrNull(e.min_notional, (n) => n >= 0)) return `its ${prefix}min_notional ${show(e.min_notional)} is not a number from 0, or null`;
+  return undefined;
+}
+
+function sourceProblem(s: unknown): string | undefined {
+  const bad = (field: string, value: unknown, why: string) => `its source.${field} ${show(value)} ${why}`;
+  if (!isObject(s)) return `its source ${show(s)} is not a source ({kind: synthetic, csv or ccxt, …})`;
+  switch (s.kind) {
+    case 'synthetic':
+      if (!wholeFrom(s.seed, 0) || s.seed > 0xffffffff) return bad('seed', s.seed, 'is not a whole number from 0 to 4294967295');
+      if (!wholeFrom(s.symbols, 1)) return bad('symbols', s.symbols, 'is not a whole number from 1');
+      if (!wholeFrom(s.days, 1)) return bad('days', s.days, 'is not a whole number from 1');
+      if (isoDay(s.end) === undefined) return bad('end', s.end, 'is not a date (YYYY-MM-DD)');
+      return undefined;
+    case 'csv':
+      if (!text(s.path)) return bad('path', s.path, 'is not a path');
+      if (s.layout !== 'wide' && s.layout !== 'ohlcv') return bad('layout', s.layout, 'is not wide or ohlcv');
+      return undefined;
+    case 'ccxt':
+      if (!text(s.exchange)) return bad('exchange', s.exchange, 'is not an exchange id');
+      if (s.type !== 'spot' && s.type !== 'swap') return bad('type', s.type, 'is not spot or swap');
+      if (!text(s.market)) return bad('market', s.market, 'is not a market');
+      return undefined;
+    default:
+      return bad('kind', s.kind, 'is not synthetic, csv or ccxt');
+  }
+}
+
+const strings = (x: unknown) => Array.isArray(x) && x.every((r) => typeof r === 'string');
+
 /**
- * What makes a registry entry unusable, checked before any reader follows it: a file path that leaves the lakehouse
- * (a damaged or planted registry must not make a run open /etc/passwd) and dates that are not dates (they would
- * be read as a venue with no days, an input error blamed on the pipeline).
+ * What makes a registry entry unusable, checked as the registry loads, before any reader follows it: every field of
+ * the type and range a commit writes. Its key must be its own venue and symbol (an entry filed under another key, or
+ * under `__proto__`, was found under one name and read as another). Its file must stay inside the lakehouse (a
+ * damaged or planted registry must not make a run open /etc/passwd); its dates must be dates (they would be read as a
+ * venue with no days, an input error blamed on the pipeline); its sizes plausible. Unknown fields are ignored.
  */
-function entryProblem(e: RegistryEntry): string | undefined {
-  if (!e || typeof e !== 'object') return 'not an object';
-  if (typeof e.file !== 'string' || !insideRoot(e.file)) return `its file ${JSON.stringify(e.file)} is not a path inside the lakehouse`;
-  const first = typeof e.first_date === 'string' ? parseIsoDay(e.first_date) : undefined;
-  if (first === undefined) return `its first_date ${JSON.stringify(e.first_date)} is not a date`;
-  const last = typeof e.last_date === 'string' ? parseIsoDay(e.last_date) : undefined;
-  if (last === undefined) return `its last_date ${JSON.stringify(e.last_date)} is not a date`;
+function entryProblem(key: string, e: RegistryEntry): string | undefined {
+  if (!isObject(e)) return `it is ${show(e)}, not an object`;
+  const x = e as unknown as Record<string, unknown>;
+  for (const f of ['symbol', 'venue'] as const) {
+    const name = x[f];
+    if (typeof name !== 'string') return `its ${f} ${show(name)} is not a name`;
+    const bad = nameProblem(name);
+    if (bad) return `its ${f} ${show(name)} ${bad}`;
+  }
+  if (key !== entryKey(e.venue, e.symbol)) return `its venue and symbol say ${show(entryKey(e.venue, e.symbol))}, not its key`;
+  if (!text(x.exchange)) return `its exchange ${show(x.exchange)} is not a name`;
+  const declarable = declarableProblem(x, '');
+  if (declarable) return declarable;
+  for (const f of ['base', 'quote'] as const) if (!textOrNull(x[f])) return `its ${f} ${show(x[f])} is not a text or null`;
+  if (!numberOrNull(x.volume_24h, (n) => n >= 0)) return `its volume_24h ${show(x.volume_24h)} is not a number from 0, or null`;
+  if (typeof e.file !== 'string' || !insideRoot(e.file)) return `its file ${show(e.file)} is not a path inside the lakehouse`;
+  if (!wholeFrom(x.bytes, 1) || x.bytes > MAX_DATA_FILE_BYTES) return `its bytes ${show(x.bytes)} is not a whole number from 1 to ${MAX_DATA_FILE_BYTES}`;
+  if (!wholeFrom(x.rows, 1)) return `its rows ${show(x.rows)} is not a whole number from 1`;
+  // Every row takes a date (4 bytes) and a close (8): a registry claiming more rows than its file can hold is damaged.
+  if (e.rows * 12 > e.bytes) return `its rows ${e.rows} do not fit in its bytes ${e.bytes}`;
+  const first = isoDay(x.first_date);
+  if (first === undefined) return `its first_date ${show(x.first_date)} is not a date`;
+  const last = isoDay(x.last_date);
+  if (last === undefined) return `its last_date ${show(x.last_date)} is not a date`;
+  if (first > last) return `its first_date ${e.first_date} is after its last_date ${e.last_date}`;
+  if (typeof x.checksum !== 'string' || !CHECKSUM.test(x.checksum)) return `its checksum ${show(x.checksum)} is not "sha256:" and 64 hex digits`;
+  if (x.stamp !== undefined) {
+    const why = stampProblem(x.stamp, e.bytes);
+    if (why) return why;
+  }
+  if (x.offsets !== undefined) {
+    const o = x.offsets;
+    if (!isObject(o)) return `its offsets ${show(o)} is not an object of byte offsets`;
+    // Of the right type; whether they fit the file is the reader's to judge (offsetsFit: one that does not makes it
+    // decode the file instead).
+    for (const c of ['date', 'close', 'open', 'high', 'low', 'volume', 'funding'] as const) {
+      if ((c === 'date' || c === 'close' || o[c] !== undefined) && !wholeFrom(o[c], 0)) return `its offsets.${c} ${show(o[c])} is not a byte offset (a whole number from 0)`;
+    }
+  }
+  const source = sourceProblem(x.source);
+  if (source) return source;
   // Misread, closes-only days would let the simulator fill at opens that are closes: refuse them as damage.
   if (e.closes_only !== undefined) {
     const why = rangesProblem(e.closes_only, e, first, last);
     if (why) return `its closes_only ${JSON.stringify(e.closes_only).slice(0, 80)} ${why}`;
   }
+  if (!text(x.written_at)) return `its written_at ${show(x.written_at)} is not a time`;
+  if (typeof x.status !== 'string' || !STATUSES.includes(x.status)) return `its status ${show(x.status)} is not STABLE or DEGRADED`;
+  if (!strings(x.reasons)) return `its reasons ${show(x.reasons)} is not a list of texts`;
+  if (!strings(x.findings)) return `its findings ${show(x.findings)} is not a list of texts`;
+  if (x.declared !== undefined) {
+    const d = x.declared;
+    if (!isObject(d)) return `its declared ${show(d)} is not an object of declared fields`;
+    const unknown = Object.keys(d).find((f) => !(DECLARABLE_FIELDS as readonly string[]).includes(f));
+    if (unknown !== undefined) return `its declared field ${show(unknown)} is not one a symbols file declares (${DECLARABLE_FIELDS.join(', ')})`;
+    const why = declarableProblem(d, 'declared.');
+    if (why) return why;
+  }
   // Rows and dates that parse but do not fit the file are found where the file is read (LAKEHOUSE_CORRUPT, naming it).
+  return undefined;
+}
+
+function stampProblem(s: unknown, bytes: number): string | undefined {
+  if (!isObject(s)) return `its stamp ${show(s)} is not a file stamp ({size, mtime_ns, ino, registered_ns})`;
+  if (s.size !== bytes) return `its stamp.size ${show(s.size)} is not its bytes ${bytes}`;
+  if (typeof s.mtime_ns !== 'string' || !/^-?\d{1,30}$/.test(s.mtime_ns)) return `its stamp.mtime_ns ${show(s.mtime_ns)} is not a whole number as a string`;
+  if (typeof s.ino !== 'string' || !DIGITS.test(s.ino)) return `its stamp.ino ${show(s.ino)} is not a whole number as a string`;
+  if (s.registered_ns !== undefined && (typeof s.registered_ns !== 'string' || !/^-?\d{1,30}$/.test(s.registered_ns))) return `its stamp.registered_ns ${show(s.registered_ns)} is not a whole number as a string`;
   return undefined;
 }
 

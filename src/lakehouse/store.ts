@@ -24,7 +24,7 @@ import { parseJsonText } from '../util/json-text.js';
 import { TMP_MARK, writeTemp, writeFileAtomic, fsyncDir } from './atomic.js';
 import { acquireLock, LOCK_FILE, type LockOptions } from './lock.js';
 import {
-  REGISTRY_FILE, closesOnlySpans, emptyRegistry, entryKey, insideRoot, loadRegistry, refreshStatuses,
+  REGISTRY_FILE, closesOnlySpans, emptyRegistry, entryKey, insideRoot, loadRegistry, nameProblem, refreshStatuses,
   type ColumnOffsets, type DayRange, type DeclaredFields, type FileStamp, type Registry, type RegistryEntry, type SourceRef, type SymbolMeta,
 } from './registry.js';
 import { seriesFindings, tradesDaily, type HealthOptions } from './health.js';
@@ -39,21 +39,7 @@ export const JOURNAL_FILE = 'journal.json';
 export const OHLCV_DIR = 'ohlcv';
 export const OHLCV_COLUMNS = ['date', 'open', 'high', 'low', 'close', 'volume'] as const;
 
-/**
- * A symbol or venue name becomes a file name: letters, digits, '.', '_' and '-', not starting with '.' or '-', at
- * most MAX_NAME_LENGTH characters. (A name like `constructor` or `__proto__` is a name like any other: lookups by
- * name go through Maps, see src/util/keyed.ts.)
- */
-const NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
-export const MAX_NAME_LENGTH = 120;
-
-/** Why `name` cannot be a symbol or venue name, or undefined when it can. */
-export function nameProblem(name: string): string | undefined {
-  if (name.length === 0) return 'is empty';
-  if (name.length > MAX_NAME_LENGTH) return `is ${name.length} characters long, above the limit of ${MAX_NAME_LENGTH} (it becomes a file name)`;
-  if (!NAME.test(name)) return "is not a usable name: use letters, digits, '.', '_' and '-', not starting with '.' or '-' (it becomes a file name)";
-  return undefined;
-}
+export { MAX_NAME_LENGTH, nameProblem } from './registry.js';
 
 export function checkName(kind: 'symbol' | 'venue', name: string): void {
   const bad = nameProblem(name);

@@ -111,7 +111,6 @@ describe('a registry whose offsets or rows do not fit the file', () => {
     ['close near the end, open past it', (e: RegistryEntry) => Object.assign(e.offsets!, { close: e.bytes - 16, open: e.bytes + 1000 })],
     ['date misaligned', (e: RegistryEntry) => Object.assign(e.offsets!, { date: e.offsets!.date + 2 })],
     ['close on top of date', (e: RegistryEntry) => Object.assign(e.offsets!, { close: e.offsets!.date })],
-    ['an offset not a number', (e: RegistryEntry) => Object.assign(e.offsets!, { close: '64' as unknown as number })],
   ])('%s: the file is decoded instead, the same bars and returns', async (_, edit) => {
     const { dir, bars, returns } = await clean();
     editEntry(dir, edit);
@@ -128,7 +127,6 @@ describe('a registry whose offsets or rows do not fit the file', () => {
   test.each([
     ['rows + 50', (e: RegistryEntry) => (e.rows += 50)],
     ['rows - 1', (e: RegistryEntry) => (e.rows -= 1)],
-    ['rows negative', (e: RegistryEntry) => (e.rows = -1)],
     ['first date', (e: RegistryEntry) => (e.first_date = '2022-06-13')],
     ['last date', (e: RegistryEntry) => (e.last_date = '2030-01-01')],
   ])('%s: LAKEHOUSE_CORRUPT naming the file', async (_, edit) => {
@@ -138,6 +136,16 @@ describe('a registry whose offsets or rows do not fit the file', () => {
     await expect(lh.readOhlcv('ETHUSDT', 'binance_spot')).rejects.toMatchObject({ code: 'LAKEHOUSE_CORRUPT', message: expect.stringContaining('ETHUSDT.arrow') });
     const lh2 = await openLakehouse(dir, { readOnly: true });
     await expect(lh2.readReturns({ symbols: ['ETHUSDT'], venue: 'binance_spot', end: '2024-01-01' })).rejects.toMatchObject({ code: 'LAKEHOUSE_CORRUPT', message: expect.stringContaining('ETHUSDT.arrow') });
+  });
+
+  // Not of the type a commit writes: refused as the registry loads (test/lakehouse/registry-fields.test.ts).
+  test.each([
+    ['an offset not a number', (e: RegistryEntry) => Object.assign(e.offsets!, { close: '64' as unknown as number }), /its offsets\.close "64" is not a byte offset/],
+    ['rows negative', (e: RegistryEntry) => (e.rows = -1), /its rows -1 is not a whole number from 1/],
+  ])('%s: LAKEHOUSE_REGISTRY naming the entry and the field, before any file is read', async (_, edit, message) => {
+    const { dir } = await clean();
+    editEntry(dir, edit);
+    await expect(openLakehouse(dir, { readOnly: true })).rejects.toMatchObject({ code: 'LAKEHOUSE_REGISTRY', message: expect.stringMatching(message) });
   });
 });
 
