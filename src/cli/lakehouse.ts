@@ -4,7 +4,7 @@
  * (verify finding corruption -> 1). Progress bars go to stderr on a TTY only.
  */
 import type { Command } from 'commander';
-import { inputError } from '../core/errors.js';
+import { FractalError, inputError } from '../core/errors.js';
 import { createProgress, setProgressQuiet } from './progress.js';
 import type { DayRange, Lakehouse, WriteReport, SymbolRow } from '../api/types.js';
 import { lakehousePath, writeJson } from './shared.js';
@@ -197,15 +197,22 @@ export function registerLakehouseCommand(program: Command): void {
       // Who holds the writer lock, if anyone: a writer waiting on it would otherwise wait in silence for a reason
       // status did not show (a LOCK left by a writer killed on another host: remove it by hand once that is known).
       const { readLock, isStale } = await import('../lakehouse/lock.js');
-      const held = await readLock(pathOf(cmd));
-      const lock = held ? { ...(held.info ?? {}), stale_here: isStale(held), file: `${pathOf(cmd)}/LOCK` } : null;
+      // Something at LOCK that is not a lock (a folder) is shown, not thrown: status still lists the symbols.
+      let lockProblem: string | undefined;
+      const held = await readLock(pathOf(cmd)).catch((err: unknown) => {
+        if (!(err instanceof FractalError)) throw err;
+        lockProblem = err.message;
+        return undefined;
+      });
+      const lock = held ? { ...(held.info ?? {}), stale_here: isStale(held), file: `${pathOf(cmd)}/LOCK` } : lockProblem ? { problem: lockProblem, file: `${pathOf(cmd)}/LOCK` } : null;
       const versions = await lh.keptVersions();
       if (opts.json) {
         writeJson({ ...st, lock, versions });
         return;
       }
       console.log(`${st.root}: ${st.symbols} symbol(s), ${st.stable} STABLE, ${st.degraded} DEGRADED; venues ${Object.entries(st.venues).map(([v, n]) => `${v} (${n})`).join(', ')}; updated ${st.updated_at}`);
-      if (held) console.log(`locked by ${held.info ? `pid ${held.info.pid} on ${held.info.host} since ${held.info.since}${held.info.command ? ` (${held.info.command})` : ''}` : 'an unreadable LOCK'}${lock!.stale_here ? ': its process is gone, the next writer clears it' : held.info && held.info.host !== (await import('node:os')).hostname() ? `: another host's; if that writer is gone, remove ${lock!.file}` : ''}`);
+      if (lockProblem) console.log(`lock: ${lockProblem}`);
+      if (held) console.log(`locked by ${held.info ? `pid ${held.info.pid} on ${held.info.host} since ${held.info.since}${held.info.command ? ` (${held.info.command})` : ''}` : 'an unreadable LOCK'}${isStale(held) ? ': its process is gone, the next writer clears it' : held.info && held.info.host !== (await import('node:os')).hostname() ? `: another host's; if that writer is gone, remove ${pathOf(cmd)}/LOCK` : ''}`);
       if (versions.files)
         console.log(`${versions.files} replaced file(s) kept for runs that started before the imports that replaced them (versions/, ${versions.bytes < 2 ** 20 ? `${Math.ceil(versions.bytes / 1024)} KiB` : `${(versions.bytes / 2 ** 20).toFixed(1)} MiB`}; removed by a writer after FRACTAL_LAKEHOUSE_KEEP_VERSIONS hours, 24 unless set)`);
       if (st.entries.length) console.log(table(st.entries));

@@ -56,7 +56,8 @@ import { readCsvSource, type CsvImportOptions } from './sources/csv.js';
 import type { CcxtOptions } from './sources/ccxt.js';
 import { acquireLock, type LockOptions } from './lock.js';
 import { existsSync } from 'node:fs';
-import { readFile, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
+import { FileTooLarge, NotRegularFile, readRegularFile } from './files.js';
 import { tableFromIPC } from 'apache-arrow';
 import type { HealthOptions } from './health.js';
 import { codeOf, messageOf } from '../util/thrown.js';
@@ -226,6 +227,18 @@ function report(entries: RegistryEntry[], before: Map<string, RegistryEntry | un
   };
 }
 
+/** What verify says about a file it could not read (`bytes`: the size the registry records for it). */
+function unreadableProblem(err: unknown, bytes?: number): string {
+  if (codeOf(err) === 'ENOENT') return 'file missing';
+  if (err instanceof NotRegularFile) return `${err.kind}, not a file`;
+  if (err instanceof FileTooLarge) return bytes === undefined ? `${err.size} bytes, more than it can plausibly hold` : `size mismatch (${err.size} bytes, registry says ${bytes})`;
+  // Other failures (a folder in its place on some systems, an I/O error) by their cause.
+  return `cannot read: ${codeOf(err) ?? messageOf(err)}`;
+}
+
+/** The largest symbols.arrow verify reads for `entries` entries: a few KB a row at most (its texts are bounded). */
+const maxSymbolsBytes = (entries: number) => 2 ** 20 + entries * 64 * 1024;
+
 export class Lakehouse {
   private identity: { registry: Registry; id: string } | undefined;
 
@@ -388,10 +401,14 @@ export class Lakehouse {
         const path = join(this.root, e.file);
         let buf: Uint8Array;
         try {
-          buf = await readFile(path);
+          // Without blocking on a FIFO, and never more than the registry says the file holds (files.ts).
+          buf = await readRegularFile(path, e.bytes);
         } catch (err) {
-          // A deleted file is said plainly; other failures (permissions, a folder in its place) by their cause.
-          problems.push({ key, file: e.file, problem: codeOf(err) === 'ENOENT' ? 'file missing' : `cannot read: ${codeOf(err) ?? messageOf(err)}` });
+          problems.push({ key, file: e.file, problem: unreadableProblem(err, e.bytes) });
+          continue;
+        }
+        if (buf.byteLength !== e.bytes) {
+          problems.push({ key, file: e.file, problem: `size mismatch (${buf.byteLength} bytes, registry says ${e.bytes})` });
           continue;
         }
         const sum = sha256(buf);
@@ -407,10 +424,10 @@ export class Lakehouse {
         }
       }
       try {
-        const t = tableFromIPC(await readFile(join(this.root, SYMBOLS_FILE)));
+        const t = tableFromIPC(await readRegularFile(join(this.root, SYMBOLS_FILE), maxSymbolsBytes(entries.length)));
         if (t.numRows !== entries.length) problems.push({ key: '-', file: SYMBOLS_FILE, problem: `${t.numRows} rows, registry has ${entries.length} entries` });
       } catch (err) {
-        if (entries.length) problems.push({ key: '-', file: SYMBOLS_FILE, problem: `unreadable: ${messageOf(err)}` });
+        if (entries.length) problems.push({ key: '-', file: SYMBOLS_FILE, problem: `unreadable: ${unreadableProblem(err)}` });
       }
       return { ok: problems.length === 0, checked: entries.length, problems, orphans: await this.store.orphanFiles(), recovered };
     };

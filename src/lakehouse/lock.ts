@@ -4,12 +4,13 @@
  * writers poll until the lock is free or the timeout passes, then fail naming the holder.
  */
 import { readFileSync, unlinkSync } from 'node:fs';
-import { open, readFile, rename, unlink, link, stat } from 'node:fs/promises';
+import { open, readFile, rename, unlink, link, lstat, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { runError } from '../core/errors.js';
 import { codeOf } from '../util/thrown.js';
+import { FileTooLarge, NotRegularFile, readRegularFile } from './files.js';
 
 export const LOCK_FILE = 'LOCK';
 
@@ -63,16 +64,33 @@ function parseLock(raw: string): LockInfo | undefined {
   }
 }
 
-/** Reads the current lock: undefined when there is none. `raw` is kept to detect a lock replaced under us. */
+/** The largest LOCK read: a lock holds a pid, a host, a token, a time and a command cut to 200 characters. */
+const MAX_LOCK_BYTES = 64 * 1024;
+
+/**
+ * Reads the current lock: undefined when there is none. `raw` is kept to detect a lock replaced under us. Something
+ * at LOCK that is not a lock file (a folder, a FIFO, a link to nothing, a file too large to be one) stops every
+ * writer: LAKEHOUSE_LOCKED naming it (it was INTERNAL_ERROR EISDIR, or a hang on a FIFO).
+ */
 export async function readLock(root: string): Promise<{ raw: string; info: LockInfo | undefined; ageMs: number } | undefined> {
   const path = join(root, LOCK_FILE);
   try {
-    const [raw, st] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
-    return { raw, info: parseLock(raw), ageMs: Date.now() - st.mtimeMs };
+    const [raw, st] = await Promise.all([readRegularFile(path, MAX_LOCK_BYTES), stat(path)]);
+    return { raw: raw.toString('utf8'), info: parseLock(raw.toString('utf8')), ageMs: Date.now() - st.mtimeMs };
   } catch (err) {
-    if (codeOf(err) === 'ENOENT') return undefined;
+    if (err instanceof NotRegularFile) throw notALock(path, err.kind);
+    if (err instanceof FileTooLarge) throw notALock(path, `a file of ${err.size} bytes`);
+    if (codeOf(err) === 'ENOENT') {
+      // Gone (released), or a link to nothing, which no writer can create over: that would be a wait without end.
+      if (await lstat(path).then(() => true, () => false)) throw notALock(path, 'a link to nothing');
+      return undefined;
+    }
     throw err;
   }
+}
+
+function notALock(path: string, kind: string) {
+  return runError('LAKEHOUSE_LOCKED', `${path} is ${kind}, not a lock file: no writer can take the lakehouse lock`, `Remove ${path}: writers create it as a file of their own, and remove it when they finish.`);
 }
 
 /** A lock is stale when its owner is a dead pid on this host, or it is unreadable and old (torn by a crash at creation). */

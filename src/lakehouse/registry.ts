@@ -3,13 +3,13 @@
  * A commit renames it into place last, so an entry only ever points at a file that is fully written.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
 import { runError } from '../core/errors.js';
 import { parseJsonText } from '../util/json-text.js';
 import { staleFinding, type HealthOptions, type HealthStatus } from './health.js';
 import { dayFromIso, isoFromDay, parseIsoDay } from '../util/dates.js';
 import { codeOf } from '../util/thrown.js';
+import { FileTooLarge, NotRegularFile, readRegularFile } from './files.js';
 
 export const REGISTRY_FILE = 'registry.json';
 
@@ -132,6 +132,12 @@ export function emptyRegistry(): Registry {
 /** The registry versions this code reads (and writes: `version` of emptyRegistry). */
 export const REGISTRY_VERSION = 1;
 
+/**
+ * The largest registry.json read: about 1 KB an entry, so room for 200,000 symbols, and below V8's longest string
+ * (a link to /dev/zero read 620 MB before failing with "Invalid string length").
+ */
+export const MAX_REGISTRY_BYTES = 256 * 2 ** 20;
+
 /** The largest data file an entry may record (`bytes`): a century of daily bars with funding is about 2.5 MB. */
 export const MAX_DATA_FILE_BYTES = 2 ** 30;
 
@@ -142,9 +148,12 @@ export async function loadRegistry(root: string): Promise<Registry | undefined> 
   const path = join(root, REGISTRY_FILE);
   let raw: string;
   try {
-    raw = await readFile(path, 'utf8');
+    // Without blocking on a FIFO, and never more than a registry can plausibly hold (files.ts).
+    raw = (await readRegularFile(path, MAX_REGISTRY_BYTES)).toString('utf8');
   } catch (err) {
     if (codeOf(err) === 'ENOENT') return undefined;
+    if (err instanceof NotRegularFile) throw runError('LAKEHOUSE_REGISTRY', `${path} is unreadable: ${err.kind}, not a file`);
+    if (err instanceof FileTooLarge) throw runError('LAKEHOUSE_REGISTRY', `${path} is unreadable: ${err.size} bytes, more than a registry can plausibly hold (${MAX_REGISTRY_BYTES} bytes); nothing was read`);
     if (codeOf(err) === 'EISDIR') throw runError('LAKEHOUSE_REGISTRY', `${path} is unreadable: a folder, not a file`);
     throw err;
   }

@@ -14,14 +14,15 @@
  * writer or `verify` replays the journal. So the store is always the old one or the new one, whole symbols at a time.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
-import { readFile, rename, mkdir, unlink, readdir, stat, access, link, rm, rmdir } from 'node:fs/promises';
+import { closeSync, existsSync, readSync, statSync, type BigIntStats } from 'node:fs';
+import { rename, mkdir, unlink, readdir, stat, access, link, rm, rmdir } from 'node:fs/promises';
 import { join, dirname, resolve, sep } from 'node:path';
 import { shellArg } from '../util/shell-arg.js';
 import { Table, makeData, makeVector, DateDay, Float64, Int32, Utf8, vectorFromArray, tableToIPC, tableFromIPC } from 'apache-arrow';
 import { FractalError, inputError, runError, systemError } from '../core/errors.js';
 import { parseJsonText } from '../util/json-text.js';
 import { TMP_MARK, writeTemp, writeFileAtomic, fsyncDir } from './atomic.js';
+import { FileTooLarge, NotRegularFile, openRegularSync, readRegularFile } from './files.js';
 import { acquireLock, LOCK_FILE, type LockOptions } from './lock.js';
 import {
   REGISTRY_FILE, closesOnlySpans, emptyRegistry, entryKey, insideRoot, loadRegistry, nameProblem, refreshStatuses,
@@ -155,13 +156,8 @@ function openEntry(e: RegistryEntry, path: string): { fd: number; st: BigIntStat
   let opened: { fd: number; st: BigIntStats } | undefined;
   let failure: unknown;
   try {
-    const fd = openSync(path, 'r');
-    try {
-      opened = { fd, st: fstatSync(fd, { bigint: true }) };
-    } catch (err) {
-      closeSync(fd);
-      throw err;
-    }
+    // Without blocking on a FIFO (a synchronous open of one hung the run past Ctrl-C), a regular file or nothing.
+    opened = openRegularSync(path);
     if (!e.stamp || trustedStamp(e.stamp, opened.st)) return opened;
   } catch (err) {
     failure = err;
@@ -170,29 +166,41 @@ function openEntry(e: RegistryEntry, path: string): { fd: number; st: BigIntStat
   const rel = versionPath(e);
   const root = path.slice(0, -(e.file.length + 1));
   if (rel && join(root, e.file) === path) {
-    let kept: number | undefined;
+    let kept: { fd: number; st: BigIntStats } | undefined;
     try {
-      kept = openSync(join(root, rel), 'r');
-      const st = fstatSync(kept, { bigint: true });
-      if (trustedStamp(e.stamp, st)) {
+      kept = openRegularSync(join(root, rel));
+      if (trustedStamp(e.stamp, kept.st)) {
         if (opened) closeSync(opened.fd);
-        return { fd: kept, st };
+        return kept;
       }
     } catch {
       /* not kept (or no longer): the registered path decides */
     }
-    if (kept !== undefined) closeSync(kept);
+    if (kept !== undefined) closeSync(kept.fd);
   }
   if (!opened) throw failure;
   return opened;
 }
 
+/**
+ * Why a registered file could not be opened or read, as a coded error naming it: anything but a regular file in its
+ * place, or any other failure, LAKEHOUSE_CORRUPT with the repair hint.
+ */
+function unreadable(err: unknown, path: string, key: string): FractalError {
+  if (err instanceof FractalError) return err;
+  if (err instanceof NotRegularFile) return runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but is ${err.kind}, not a file; nothing was read from it`, repairHint(path), { cause: err });
+  return runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${messageOf(err)}`, repairHint(path), { cause: err });
+}
+
 /** Opens, stats and reads entry `e`'s file once (openEntry), into `into(size)` (at least `size` bytes): its first
- *  `size` bytes (fewer when it ends sooner) and its stamp as read. */
-function readFileInto(e: RegistryEntry, path: string, into: (size: number) => Uint8Array): { bytes: Uint8Array; st: BigIntStats } {
+ *  `size` bytes (fewer when it ends sooner) and its stamp as read; a file not of the registered size is refused unread. */
+function readFileInto(e: RegistryEntry, path: string, key: string, into: (size: number) => Uint8Array): { bytes: Uint8Array; st: BigIntStats } {
   const { fd, st } = openEntry(e, path);
   try {
     const size = Number(st.size);
+    // Not one of the registered size cannot be the file its commit wrote: said before a byte is read (a file grown
+    // huge is not read whole to find that out).
+    if (size !== e.bytes) throw corrupt(path, key, `it is ${size} bytes long, the registry says ${e.bytes}`);
     const target = into(size);
     let n = 0;
     for (let got = -1; got !== 0 && n < size; n += got) got = readSync(fd, target, n, size - n, n);
@@ -208,13 +216,12 @@ function readFileInto(e: RegistryEntry, path: string, into: (size: number) => Ui
  */
 function readChecked(e: RegistryEntry, path: string, key: string, into: (size: number) => Uint8Array = (size) => Buffer.allocUnsafe(size), hashAlways = false): { buf: Uint8Array; hashed: boolean } {
   try {
-    const { bytes, st } = readFileInto(e, path, into);
+    const { bytes, st } = readFileInto(e, path, key, into);
     const hashed = hashAlways || verifyEveryRead() || !trustedStamp(e.stamp, st);
     if (hashed) checkBytes(bytes, e, path, key);
     return { buf: bytes, hashed };
   } catch (err) {
-    if (err instanceof FractalError) throw err;
-    throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${messageOf(err)}`, repairHint(path), { cause: err });
+    throw unreadable(err, path, key);
   }
 }
 
@@ -336,7 +343,7 @@ function fillDeferred(e: RegistryEntry, path: string, key: string, views: Pick<O
       closeSync(fd);
     }
   } catch (err) {
-    throw runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${messageOf(err)}`, repairHint(path), { cause: err });
+    throw unreadable(err, path, key);
   }
   const { buf } = readChecked(e, path, key, scratchOf, true);
   const data = decodeChecked(buf, e, path, key, true);
@@ -519,6 +526,9 @@ async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false);
 }
 
+/** The largest journal.json read: two renames a symbol, for far more symbols than a registry holds. */
+const MAX_JOURNAL_BYTES = 256 * 2 ** 20;
+
 /**
  * Replays a journal left by a commit; returns true when there was one. Idempotent. Caller holds the lock. The
  * renames are flushed to the disk unless the lakehouse is not `durable`.
@@ -527,9 +537,10 @@ async function applyJournal(root: string, durable = true): Promise<boolean> {
   const jpath = join(root, JOURNAL_FILE);
   let raw: string;
   try {
-    raw = await readFile(jpath, 'utf8');
+    raw = (await readRegularFile(jpath, MAX_JOURNAL_BYTES)).toString('utf8');
   } catch (err) {
     if (codeOf(err) === 'ENOENT') return false;
+    if (err instanceof NotRegularFile || err instanceof FileTooLarge) throw runError('LAKEHOUSE_JOURNAL', `${jpath} is unreadable: ${err instanceof NotRegularFile ? `${err.kind}, not a file` : `${err.size} bytes, more than a commit journal can plausibly hold`}; nothing was renamed`, 'Restore the folder from a backup.');
     throw err;
   }
   const parsed = parseJsonText(raw);
