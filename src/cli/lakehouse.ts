@@ -233,9 +233,13 @@ export function registerLakehouseCommand(program: Command): void {
       }
       if (rep.recovered?.journalReplayed) console.log('finished an interrupted commit (journal replayed)');
       if (rep.recovered?.tempFilesRemoved.length) console.log(`removed ${rep.recovered.tempFilesRemoved.length} temporary file(s) left by an interrupted writer`);
-      for (const p of rep.problems) console.log(`  CORRUPT ${p.key} (${p.file}): ${p.problem}`);
+      for (const p of rep.problems) console.log(`  ${p.reason === 'no_permission' ? 'UNREADABLE' : 'CORRUPT'} ${p.key} (${p.file}): ${p.problem}`);
       if (rep.orphans.length) console.log(`  ${rep.orphans.length} file(s) not in the registry (run \`lakehouse repair\` to remove): ${rep.orphans.slice(0, 5).join(', ')}${rep.orphans.length > 5 ? ', …' : ''}`);
-      console.log(rep.ok ? `OK: ${rep.checked} file(s) match their checksums` : `FAILED: ${rep.problems.length} of ${rep.checked} file(s) are corrupt; run \`lakehouse repair\``);
+      const refused = rep.problems.filter((p) => p.reason === 'no_permission').length;
+      const corrupt = rep.problems.length - refused;
+      const unreadable = refused ? `${refused} of ${rep.checked} file(s) cannot be read for lack of permission: check their permissions (\`lakehouse repair\` leaves them)` : '';
+      if (rep.ok) console.log(`OK: ${rep.checked} file(s) match their checksums`);
+      else console.log(`FAILED: ${[corrupt ? `${corrupt} of ${rep.checked} file(s) are corrupt; run \`lakehouse repair\`` : '', unreadable].filter(Boolean).join('; ')}`);
     });
 
   lakehouse

@@ -164,7 +164,8 @@ export interface DeclareReport {
 export interface VerifyReport {
   ok: boolean;
   checked: number;
-  problems: { key: string; file: string; problem: string }[];
+  /** `reason` no_permission: the file could not be read for lack of permission (not known to be damaged; repair skips it). */
+  problems: { key: string; file: string; problem: string; reason?: 'no_permission' }[];
   /** Files under ohlcv/ that no entry points at (harmless; `repair` removes them). */
   orphans: string[];
   recovered?: RecoveryReport;
@@ -173,8 +174,8 @@ export interface VerifyReport {
 export interface RepairReport {
   verify: VerifyReport;
   repaired: { key: string; before: string[]; after: string[]; status: string; changed: boolean }[];
-  /** Symbols left as they were, and why; `source_changed`: the source no longer gives the rows that were imported; `mixed_sources`: an exchange's series over days of closes alone (a wide CSV's), which a re-fetch would drop. */
-  skipped: { key: string; why: string; reason?: 'source_changed' | 'source_unreadable' | 'symbol_gone' | 'fetch_failed' | 'mixed_sources' }[];
+  /** Symbols left as they were, and why; `no_permission`: its file cannot be read for lack of permission (fix them, not the file); `source_changed`: the source no longer gives the rows that were imported; `mixed_sources`: an exchange's series over days of closes alone (a wide CSV's), which a re-fetch would drop. */
+  skipped: { key: string; why: string; reason?: 'source_changed' | 'source_unreadable' | 'symbol_gone' | 'fetch_failed' | 'mixed_sources' | 'no_permission' }[];
   orphansRemoved: string[];
 }
 
@@ -227,9 +228,12 @@ function report(entries: RegistryEntry[], before: Map<string, RegistryEntry | un
   };
 }
 
+const permissionRefused = (err: unknown) => codeOf(err) === 'EACCES' || codeOf(err) === 'EPERM';
+
 /** What verify says about a file it could not read (`bytes`: the size the registry records for it). */
 function unreadableProblem(err: unknown, bytes?: number): string {
   if (codeOf(err) === 'ENOENT') return 'file missing';
+  if (permissionRefused(err)) return `cannot be read: permission denied (${codeOf(err)}); not known to be damaged: check its permissions`;
   if (err instanceof NotRegularFile) return `${err.kind}, not a file`;
   if (err instanceof FileTooLarge) return bytes === undefined ? `${err.size} bytes, more than it can plausibly hold` : `size mismatch (${err.size} bytes, registry says ${bytes})`;
   // Other failures (a folder in its place on some systems, an I/O error) by their cause.
@@ -404,7 +408,7 @@ export class Lakehouse {
           // Without blocking on a FIFO, and never more than the registry says the file holds (files.ts).
           buf = await readRegularFile(path, e.bytes);
         } catch (err) {
-          problems.push({ key, file: e.file, problem: unreadableProblem(err, e.bytes) });
+          problems.push({ key, file: e.file, problem: unreadableProblem(err, e.bytes), ...(permissionRefused(err) ? { reason: 'no_permission' as const } : {}) });
           continue;
         }
         if (buf.byteLength !== e.bytes) {
@@ -450,10 +454,13 @@ export class Lakehouse {
   /** Re-fetches DEGRADED or corrupt symbols from their source, removes orphan files. */
   async repair(opts: WriteOptions & { fetchImplementation?: CcxtOptions['fetchImplementation']; nowMs?: number; exchangeOptions?: Record<string, unknown> } = {}): Promise<RepairReport> {
     const verify = await this.verify({ lock: opts.lock });
-    const corrupt = new Set(verify.problems.map((p) => p.key));
-    const targets = this.store.entries().filter((e) => e.status === 'DEGRADED' || corrupt.has(entryKey(e.venue, e.symbol)));
+    // A file that cannot be read for lack of permission is not known to be damaged: rewriting it would replace a
+    // file that may be sound (and hide the permissions that are wrong).
+    const refused = verify.problems.filter((p) => p.reason === 'no_permission');
+    const corrupt = new Set(verify.problems.filter((p) => p.reason !== 'no_permission').map((p) => p.key));
+    const targets = this.store.entries().filter((e) => !refused.some((p) => p.key === entryKey(e.venue, e.symbol)) && (e.status === 'DEGRADED' || corrupt.has(entryKey(e.venue, e.symbol))));
     const before = new Map(targets.map((e) => [entryKey(e.venue, e.symbol), { reasons: e.reasons, checksum: e.checksum }]));
-    const skipped: RepairReport['skipped'] = [];
+    const skipped: RepairReport['skipped'] = refused.map((p) => ({ key: p.key, why: `${p.file} ${p.problem}`, reason: 'no_permission' as const }));
     const writes: SymbolWrite[] = [];
 
     // Synthetic: regenerate each seed once.

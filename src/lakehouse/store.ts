@@ -183,11 +183,15 @@ function openEntry(e: RegistryEntry, path: string): { fd: number; st: BigIntStat
 }
 
 /**
- * Why a registered file could not be opened or read, as a coded error naming it: anything but a regular file in its
- * place, or any other failure, LAKEHOUSE_CORRUPT with the repair hint.
+ * Why a registered file could not be opened or read, as a coded error naming it: permission refused is
+ * NO_PERMISSION (the file may well be sound: `lakehouse repair` would rewrite it for nothing), anything but a regular
+ * file in its place, or any other failure, LAKEHOUSE_CORRUPT with the repair hint.
  */
 function unreadable(err: unknown, path: string, key: string): FractalError {
   if (err instanceof FractalError) return err;
+  const code = codeOf(err);
+  if (code === 'EACCES' || code === 'EPERM')
+    return runError('NO_PERMISSION', `${path} (${key}) cannot be read: ${code === 'EACCES' ? 'permission denied' : 'operation not permitted'} (${code}); nothing says the file is damaged`, `Check the permissions of ${path} and of the folders above it for the user running Fractal; \`lakehouse repair\` would not help.`, { cause: err });
   if (err instanceof NotRegularFile) return runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but is ${err.kind}, not a file; nothing was read from it`, repairHint(path), { cause: err });
   return runError('LAKEHOUSE_CORRUPT', `${path} (${key}) is listed in the registry but cannot be read: ${messageOf(err)}`, repairHint(path), { cause: err });
 }

@@ -4,11 +4,13 @@
  *   open that SIGTERM and Ctrl-C could not interrupt; a link to /dev/zero read without limit (620 MB of registry);
  *   a data file larger than its registry entry was read whole. Now refused before a byte is read, with a coded error
  *   naming the path (src/lakehouse/files.ts).
+ * - a data file that cannot be read for lack of permission was LAKEHOUSE_CORRUPT with a `lakehouse repair` hint that
+ *   would rewrite a sound file: now NO_PERMISSION naming it, and repair leaves it.
  * - LOCK as a folder was INTERNAL_ERROR EISDIR.
  * Every command runs in a child process with a timeout (SIGKILL): a test that would hang fails instead.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repo } from '../cli/helpers.js';
@@ -161,4 +163,28 @@ describe('LOCK that is not a lock file', () => {
     mkfifo(join(lh, 'LOCK'));
     failsWith(cli(['lakehouse', 'seed', '--synthetic', '--symbols', '10', '--days', '120', '--lakehouse', lh]), 'LAKEHOUSE_LOCKED', /LOCK is a FIFO \(named pipe\), not a lock file/);
   }, 60_000);
+});
+
+describe('permissions', () => {
+  test('a data file the user may not read: NO_PERMISSION naming it, no repair hint; verify says so and repair leaves the file', () => {
+    const { lh, out } = copy();
+    // The user owns the lakehouse (may write it) but may not read this one file.
+    if (asRoot) expect(spawnSync('chown', ['-R', `${NOBODY}:${NOBODY}`, lh]).status).toBe(0);
+    const file = join(lh, DATA);
+    const before = readFileSync(file);
+    chmodSync(file, 0o000);
+    const r = run(lh, out, { asNobody: true });
+    failsWith(r, 'NO_PERMISSION', new RegExp(`${file} \\(${KEY}\\) cannot be read: permission denied \\(EACCES\\)`));
+    expect(r.stderr).not.toMatch(/LAKEHOUSE_CORRUPT|lakehouse repair --lakehouse/);
+    const v = cli(['lakehouse', 'verify', '--lakehouse', lh], { asNobody: true });
+    expect(v.code).toBe(1);
+    expect(v.stdout).toContain(`UNREADABLE ${KEY} (${DATA}): cannot be read: permission denied (EACCES)`);
+    expect(v.stdout).not.toContain('CORRUPT');
+    // Its owner may write the lakehouse, yet repair does not rewrite a file nothing says is damaged.
+    const rep = cli(['lakehouse', 'repair', '--json', '--lakehouse', lh], { asNobody: true });
+    expect(JSON.parse(rep.stdout).skipped).toEqual([expect.objectContaining({ key: KEY, reason: 'no_permission' })]);
+    chmodSync(file, 0o644);
+    expect(readFileSync(file)).toEqual(before);
+    expect(statSync(file).mode & 0o777).toBe(0o644);
+  }, 90_000);
 });
