@@ -28,7 +28,8 @@
  *                                                         run's data hash; registry.ts dataIdentity says what it covers)
  *     lh.status(): StatusReport                           counts and per-symbol health
  *     lh.verify(): Promise<VerifyReport>                  re-reads every file against its checksum (takes the lock
- *                                                         to finish an interrupted commit first; read-only: does not)
+ *                                                         only to finish an interrupted commit first; read-only
+ *                                                         handles never do)
  *
  *   Writing (writable handles; each call is one atomic commit under the lock)
  *     lh.seedSynthetic(opts?: SyntheticOptions & WriteOptions): Promise<WriteReport>
@@ -45,7 +46,7 @@ import type { PriceMatrix, ReturnsMatrix } from '../core/context.js';
 import { inputError } from '../core/errors.js';
 import { dict } from '../util/keyed.js';
 import type { Ohlcv } from './ohlcv.js';
-import { Store, decodeOhlcv, encodeOhlcv, recover, sha256, describeSource, SYMBOLS_FILE, type OpenOptions, type SymbolWrite, type CommitOptions, type RecoveryReport } from './store.js';
+import { Store, decodeOhlcv, encodeOhlcv, needsRecovery, recover, registryStamp, sha256, describeSource, SYMBOLS_FILE, type OpenOptions, type SymbolWrite, type CommitOptions, type RecoveryReport } from './store.js';
 import { closesOnlyRanges, closesOnlyWhole, combinedDataIdentity, dataIdentity, entryKey, type DayRange, type Registry, type RegistryEntry, type SourceRef } from './registry.js';
 import { readFunding, readReturns, readPrices, readToxicBars, type ReturnsRequest } from './returns.js';
 import { returnsPanel, type MarketReader } from './panel.js';
@@ -435,10 +436,16 @@ export class Lakehouse {
       }
       return { ok: problems.length === 0, checked: entries.length, problems, orphans: await this.store.orphanFiles(), recovered };
     };
-    // A writer's folder that no commit has created yet holds nothing to recover: checked without creating it.
-    if (this.readOnly || !existsSync(this.root)) {
+    // A writer's folder that no commit has created yet holds nothing to recover: checked without creating it. Nor
+    // does a lakehouse without a journal or a writer's temporary files: checked without the lock, so a read-only
+    // lakehouse (a read-only mount, a folder another user owns) can be verified.
+    if (this.readOnly || !existsSync(this.root) || !(await needsRecovery(this.root))) {
       await this.store.reload();
-      return check();
+      const stamp = registryStamp(this.root);
+      const rep = await check();
+      // A commit during the check (registry.json replaced, or one under way) can make a sound file look changed:
+      // such a check is done again under the lock, which waits for the writer.
+      if (rep.ok || this.readOnly || (registryStamp(this.root) === stamp && !(await needsRecovery(this.root)))) return rep;
     }
     // Writers: hold the lock so no commit runs mid-check, and finish an interrupted commit first.
     const handle = await acquireLock(this.root, opts.lock);

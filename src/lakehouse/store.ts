@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, readSync, statSync, type BigIntStats } from 'node:fs';
-import { rename, mkdir, unlink, readdir, stat, access, link, rm, rmdir } from 'node:fs/promises';
+import { rename, mkdir, unlink, readdir, stat, lstat, access, link, rm, rmdir } from 'node:fs/promises';
 import { join, dirname, resolve, sep } from 'node:path';
 import { shellArg } from '../util/shell-arg.js';
 import { Table, makeData, makeVector, DateDay, Float64, Int32, Utf8, vectorFromArray, tableToIPC, tableFromIPC } from 'apache-arrow';
@@ -106,7 +106,7 @@ function checkBytes(buf: Uint8Array, e: RegistryEntry, path: string, key: string
 }
 
 /** registry.json's size, mtime and inode as one string ('' when it cannot be read). */
-function registryStamp(root: string): string {
+export function registryStamp(root: string): string {
   try {
     const st = statSync(join(root, REGISTRY_FILE), { bigint: true });
     return `${st.size}:${st.mtimeNs}:${st.ino}`;
@@ -637,13 +637,30 @@ export interface RecoveryReport {
   tempFilesRemoved: string[];
 }
 
+/** A temporary file a writer leaves when interrupted: recover() removes it. */
+const isLeftover = (name: string) => name.includes(TMP_MARK) || name.startsWith(`${LOCK_FILE}.stale-`);
+
+/**
+ * Whether recover() has anything to do: a commit journal, or temporary files of a writer (interrupted, or at work
+ * now). Without either, a check of the store needs no lock (verify on a read-only lakehouse).
+ */
+export async function needsRecovery(root: string): Promise<boolean> {
+  if (await lexists(join(root, JOURNAL_FILE))) return true;
+  for await (const f of walkFiles(root)) if (isLeftover(f.slice(f.lastIndexOf('/') + 1))) return true;
+  return false;
+}
+
+/** Whether anything is at `path` (a dangling link or a FIFO too): not followed, not opened. */
+async function lexists(path: string): Promise<boolean> {
+  return lstat(path).then(() => true, (err: unknown) => codeOf(err) !== 'ENOENT');
+}
+
 /** Finishes or sweeps an interrupted commit. Caller holds the lock, so every temporary file is an orphan. */
 export async function recover(root: string): Promise<RecoveryReport> {
   const journalReplayed = await applyJournal(root);
   const tempFilesRemoved: string[] = [];
   for await (const f of walkFiles(root)) {
-    const name = f.slice(f.lastIndexOf('/') + 1);
-    if (name.includes(TMP_MARK) || name.startsWith(`${LOCK_FILE}.stale-`)) {
+    if (isLeftover(f.slice(f.lastIndexOf('/') + 1))) {
       await unlink(f).catch(() => {});
       tempFilesRemoved.push(f.slice(root.length + 1));
     }

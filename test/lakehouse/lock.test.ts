@@ -90,7 +90,8 @@ describe('a lock a writer cannot leave behind, and one it cannot judge (found op
     expect(st.stdout).toContain(`locked by pid 999999 on ci-runner-7 since 2026-11-30T01:00:00Z (pipeline-run lakehouse ingest): another host's; if that writer is gone, remove ${dir}/LOCK`);
     const json = JSON.parse((await cli(['lakehouse', 'status', '--json', '--lakehouse', dir])).stdout);
     expect(json.lock).toMatchObject({ pid: 999999, host: 'ci-runner-7', stale_here: false });
-    const v = await cli(['lakehouse', 'verify', '--lakehouse', dir], { FRACTAL_LAKEHOUSE_LOCK_WAIT: '1' });
+    // A writer (verify takes the lock only to finish an interrupted commit: this lock alone does not stop it).
+    const v = await cli(['lakehouse', 'seed', '--synthetic', '--symbols', '8', '--days', '60', '--lakehouse', dir], { FRACTAL_LAKEHOUSE_LOCK_WAIT: '1' });
     expect(v.code).toBe(1);
     expect(v.stderr).toContain('waiting for the lakehouse lock, held by pid 999999 on ci-runner-7');
     expect(v.stderr).toContain('error LAKEHOUSE_LOCKED');

@@ -6,11 +6,13 @@
  *   naming the path (src/lakehouse/files.ts).
  * - a data file that cannot be read for lack of permission was LAKEHOUSE_CORRUPT with a `lakehouse repair` hint that
  *   would rewrite a sound file: now NO_PERMISSION naming it, and repair leaves it.
+ * - `lakehouse verify` on a lakehouse it cannot write failed opening LOCK: it takes the lock only to finish an
+ *   interrupted commit.
  * - LOCK as a folder was INTERNAL_ERROR EISDIR.
  * Every command runs in a child process with a timeout (SIGKILL): a test that would hang fails instead.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repo } from '../cli/helpers.js';
@@ -187,4 +189,20 @@ describe('permissions', () => {
     expect(readFileSync(file)).toEqual(before);
     expect(statSync(file).mode & 0o777).toBe(0o644);
   }, 90_000);
+
+  test('verify on a lakehouse the user cannot write checks it without the lock (was READ_ONLY_FILESYSTEM/NO_PERMISSION opening LOCK)', () => {
+    const { lh } = copy();
+    const lock = (mode: number) => {
+      for (const d of [lh, join(lh, 'ohlcv'), join(lh, 'ohlcv', 'synthetic-spot'), join(lh, 'ohlcv', 'synthetic-perp')]) chmodSync(d, mode);
+    };
+    lock(0o555);
+    try {
+      const v = cli(['lakehouse', 'verify', '--lakehouse', lh], { asNobody: true });
+      expect({ code: v.code, stderr: v.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(v.stdout).toMatch(/^OK: 14 file\(s\) match their checksums/m);
+      expect(existsSync(join(lh, 'LOCK'))).toBe(false);
+    } finally {
+      lock(0o755);
+    }
+  }, 60_000);
 });
