@@ -3,7 +3,6 @@
  * run folder; returns the run summary and the paths of its files. Never prints and never exits: the CLI
  * (src/cli/run.ts) prints what this returns.
  */
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ValidationResult } from '../config/validate.js';
 import { FractalError, inputError } from '../core/errors.js';
@@ -13,6 +12,7 @@ import type { PreflightFindings } from '../pipeline/runner.js';
 // error rather than failing to open a module.
 import { headlineMetrics } from '../runs/headline.js';
 import type { ScannerMeta } from '../core/plugin.js';
+import { noLakehouse } from '../lakehouse/where.js';
 import { lakehousePath, validateWith } from './config.js';
 import { errorInfo } from './errors.js';
 import type { RunOptions, RunResult } from './types.js';
@@ -77,7 +77,8 @@ async function runFile(file: string, options: RunOptions, span: SpanFn = untrace
   const out = options.out ?? 'runs';
   // Fail fast, before any folder is written, when the pipeline (or a sleeve) reads a lakehouse that is not there.
   const lakehouse = lakehousePath(options.lakehouse, { value: v.resolved?.lakehouse, baseDir: v.baseDir });
-  if (readsLakehouse(v) && !existsSync(join(lakehouse, 'registry.json'))) return invalid([inputError('LAKEHOUSE_MISSING', `no lakehouse at ${lakehouse}`)]);
+  const noLakehouseHere = readsLakehouse(v) ? noLakehouse(lakehouse) : undefined;
+  if (noLakehouseHere) return invalid([noLakehouseHere]);
   // The runner pulls in the container (inversify) and the stages' heavy libraries: loaded only when something runs.
   const { runPipeline, preflightPipeline } = await import('../pipeline/runner.js');
   const executors = options.workers === false ? undefined : (await import('../exec/executors.js')).workerExecutors;

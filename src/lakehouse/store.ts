@@ -34,6 +34,7 @@ import type { Ohlcv } from './ohlcv.js';
 import { DEFERRED_COLUMNS, inSharedMemory, noteDecoded, seriesAt, sharedBytes, sharedSeriesFor, withDeferredColumns } from './shared-series.js';
 import { codeOf, messageOf } from '../util/thrown.js';
 import { pinnedRegistry, pinRegistry } from './pins.js';
+import { noLakehouse, notAFolder } from './where.js';
 
 export const SYMBOLS_FILE = 'symbols.arrow';
 export const JOURNAL_FILE = 'journal.json';
@@ -860,12 +861,9 @@ export class Store {
   static async open(path: string, opts: OpenOptions = {}): Promise<Store> {
     const root = resolve(path);
     const readOnly = opts.readOnly ?? false;
-    // A path that is a file (or sits under one) is a usage error, not an internal one.
-    for (let p = root; ; p = dirname(p)) {
-      const st = await stat(p).catch(() => undefined);
-      if (st && !st.isDirectory()) throw inputError('LAKEHOUSE_NOT_A_FOLDER', `the lakehouse path ${root} is not a folder (${p} is a file)`, 'Point --lakehouse / FRACTAL_LAKEHOUSE at a folder.');
-      if (st || dirname(p) === p) break;
-    }
+    // A path that is a file (or sits under one) is a usage error, not an internal one (where.ts: `run` says the same).
+    const notFolder = notAFolder(root);
+    if (notFolder) throw notFolder;
     // A run reads one version of a lakehouse however often it opens it (pins.ts).
     const pinned = readOnly ? pinnedRegistry(root) : undefined;
     if (pinned) return new Store(root, readOnly, pinned.registry, opts.durable ?? true, pinned.stamp);
@@ -877,10 +875,7 @@ export class Store {
       return new Store(root, readOnly, pin.registry, opts.durable ?? true, pin.stamp);
     }
     if (!reg) {
-      if (readOnly || opts.create === false) {
-        const why = (await exists(root)) ? 'has no registry.json' : 'does not exist';
-        throw inputError('LAKEHOUSE_MISSING', `No lakehouse at ${root}: the folder ${why}.`, 'Fill it first: `pipeline-run lakehouse seed --synthetic`, `lakehouse import <csv>` or `lakehouse ingest --exchange ID`; or point --lakehouse / FRACTAL_LAKEHOUSE at it.');
-      }
+      if (readOnly || opts.create === false) throw noLakehouse(root) ?? inputError('LAKEHOUSE_MISSING', `No lakehouse at ${root}: the folder has no registry.json.`);
       // Nothing is created yet: a writer's folder is made by its first commit (withLock), so a write refused before
       // it (a bad CSV, an unknown exchange) leaves the file system as it was.
       reg = emptyRegistry();

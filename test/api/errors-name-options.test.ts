@@ -54,6 +54,7 @@ function fromProgram(): Record<string, Caught> {
     seedTooFewSymbols: `openLakehouse(${JSON.stringify(join(dir, 'lh'))}, { writable: true }).then((lh) => lh.seedSynthetic({ symbols: 3 }))`,
     // Not thrown: a run refused by its preflight returns its errors, a failed run its summary's error.
     runLakehouseIsAFile: `run(${JSON.stringify(join(repo, 'pipelines', 'crypto_long.yaml'))}, { lakehouse: ${JSON.stringify(file)}, out: ${JSON.stringify(join(dir, 'runs'))} }).then((r) => { throw new FractalError(r.errors[0].code, r.errors[0].message, { hint: r.errors[0].hint }); })`,
+    runLakehouseMissing: `run(${JSON.stringify(join(repo, 'pipelines', 'crypto_long.yaml'))}, { lakehouse: ${JSON.stringify(join(dir, 'no-lakehouse'))}, out: ${JSON.stringify(join(dir, 'runs'))} }).then((r) => { throw new FractalError(r.errors[0].code, r.errors[0].message, { hint: r.errors[0].hint }); })`,
     failedRun: `run(${JSON.stringify(join(dir, 'boom.yaml'))}, { out: ${JSON.stringify(join(dir, 'runs'))}, workers: false }).then((r) => { throw new FractalError(r.summary.error.code, r.summary.error.message, { hint: r.summary.error.hint }); })`,
   };
   writeFileSync(
@@ -88,7 +89,9 @@ test("a program's errors name the API's options where the command line's name it
     ['outUnderAFile', 'OUT_NOT_WRITABLE', /^`out` must be a folder you can write to/],
     ['emptyDataRoot', 'CLI_BAD_OPTION', /leave `dataRoot` out/],
     ['noRedis', 'QUEUE_NO_REDIS', /Pass `redis: 'redis:\/\/host:6379'` or set FRACTAL_REDIS_URL/],
-    ['runLakehouseIsAFile', 'LAKEHOUSE_MISSING', /or point `lakehouse` \/ FRACTAL_LAKEHOUSE at it/],
+    // The code openLakehouse (and `lakehouse status`) gives for the same path: a run said LAKEHOUSE_MISSING.
+    ['runLakehouseIsAFile', 'LAKEHOUSE_NOT_A_FOLDER', /Point `lakehouse` \/ FRACTAL_LAKEHOUSE at a folder/],
+    ['runLakehouseMissing', 'LAKEHOUSE_MISSING', /or point `lakehouse` \/ FRACTAL_LAKEHOUSE at it/],
   ];
   for (const [name, code, hint] of expected) {
     const e = got[name]!;
@@ -103,7 +106,7 @@ test("a program's errors name the API's options where the command line's name it
   expect(got.failedRun).toMatchObject({ code: 'PLUGIN_FAILED', hint: expect.stringContaining("(a failed run's FAILED file holds the whole stack)") });
   expect(got.failedRun!.hint).not.toContain('--debug');
   // The command the hint gives to fill a lakehouse is one to run in a shell: it keeps its flags.
-  expect(got.runLakehouseIsAFile!.hint).toContain('`pipeline-run lakehouse seed --synthetic`');
+  expect(got.runLakehouseMissing!.hint).toContain('`pipeline-run lakehouse seed --synthetic`');
 });
 
 test('the command line, for the same mistakes, still names its flags', () => {
@@ -114,7 +117,8 @@ test('the command line, for the same mistakes, still names its flags', () => {
     [['run', tiny, '--out', join(file, 'runs')], 'hint: --out must be a folder you can write to (it is created when missing).'],
     [['validate', '--data-root', '', tiny], "error CLI_BAD_OPTION: --data-root '' names no folder"],
     [['queue', 'status'], 'hint: Pass --redis redis://host:6379 or set FRACTAL_REDIS_URL.'],
-    [['run', join(repo, 'pipelines', 'crypto_long.yaml'), '--lakehouse', file, '--out', join(dir, 'runs')], 'or point --lakehouse / FRACTAL_LAKEHOUSE at it.'],
+    [['run', join(repo, 'pipelines', 'crypto_long.yaml'), '--lakehouse', file, '--out', join(dir, 'runs')], 'hint: Point --lakehouse / FRACTAL_LAKEHOUSE at a folder.'],
+    [['run', join(repo, 'pipelines', 'crypto_long.yaml'), '--lakehouse', join(dir, 'no-lakehouse'), '--out', join(dir, 'runs')], 'or point --lakehouse / FRACTAL_LAKEHOUSE at it.'],
     [['run', join(dir, 'boom.yaml'), '--out', join(dir, 'runs')], '(`--debug` prints the whole stack)'],
   ];
   for (const [args, text] of cases) {

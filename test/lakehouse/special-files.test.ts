@@ -8,7 +8,8 @@
  *   would rewrite a sound file: now NO_PERMISSION naming it, and repair leaves it.
  * - `lakehouse verify` on a lakehouse it cannot write failed opening LOCK: it takes the lock only to finish an
  *   interrupted commit.
- * - LOCK as a folder was INTERNAL_ERROR EISDIR.
+ * - LOCK as a folder was INTERNAL_ERROR EISDIR; `run --lakehouse <a file>` said LAKEHOUSE_MISSING where `status` said
+ *   LAKEHOUSE_NOT_A_FOLDER.
  * Every command runs in a child process with a timeout (SIGKILL): a test that would hang fails instead.
  */
 import { spawnSync } from 'node:child_process';
@@ -206,3 +207,13 @@ describe('permissions', () => {
     }
   }, 60_000);
 });
+
+test('`run --lakehouse <a file>` gives the code `lakehouse status` gives: LAKEHOUSE_NOT_A_FOLDER', () => {
+  const file = join(tmp, 'a-file');
+  writeFileSync(file, 'not a folder\n');
+  const { out } = copy();
+  for (const r of [run(file, out), cli(['lakehouse', 'status', '--lakehouse', file])]) {
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`error LAKEHOUSE_NOT_A_FOLDER: the lakehouse path ${file} is not a folder (${file} is a file)`);
+  }
+}, 60_000);
