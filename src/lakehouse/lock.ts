@@ -81,8 +81,9 @@ export async function readLock(root: string): Promise<{ raw: string; info: LockI
     if (err instanceof NotRegularFile) throw notALock(path, err.kind);
     if (err instanceof FileTooLarge) throw notALock(path, `a file of ${err.size} bytes`);
     if (codeOf(err) === 'ENOENT') {
-      // Gone (released), or a link to nothing, which no writer can create over: that would be a wait without end.
-      if (await lstat(path).then(() => true, () => false)) throw notALock(path, 'a link to nothing');
+      // Gone (released), or a link to nothing, which no writer can create over: that would be a wait without end. Only
+      // a link counts: another writer may have taken the lock (a file) since the open found none.
+      if ((await lstat(path).catch(() => undefined))?.isSymbolicLink()) throw notALock(path, 'a link to nothing');
       return undefined;
     }
     throw err;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFile, writeFile, readdir } from 'node:fs/promises';
+import { readFile, writeFile, readdir, symlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock, LOCK_FILE, pidAlive } from '../../src/lakehouse/lock.js';
@@ -97,4 +97,28 @@ describe('a lock a writer cannot leave behind, and one it cannot judge (found op
     expect(v.stderr).toContain('error LAKEHOUSE_LOCKED');
     expect(v.stderr).toContain('gave up after 1 s');
   }, 60_000);
+});
+
+test('many writers contending: a lock released and taken again between a waiter\'s two looks is waited for, not taken for a link to nothing', async () => {
+  // A waiter that found no LOCK, then found one (another writer's, a file) was told LAKEHOUSE_LOCKED "a link to
+  // nothing" (seen once as a failed import among three running at once).
+  const dir = await tempDir();
+  let inside = 0;
+  const work = async () => {
+    for (let i = 0; i < 5; i++) {
+      const lock = await acquireLock(dir, { pollMs: 1, timeoutMs: 60_000 });
+      expect(++inside).toBe(1);
+      await new Promise((r) => setImmediate(r));
+      inside--;
+      await lock.release();
+    }
+  };
+  await Promise.all(Array.from({ length: 12 }, work));
+  expect(await readdir(dir)).toEqual([]);
+}, 60_000);
+
+test('LOCK a link to nothing: LAKEHOUSE_LOCKED naming it at once (a writer spun on it without end)', async () => {
+  const dir = await tempDir();
+  await symlink(join(dir, 'nowhere'), join(dir, LOCK_FILE));
+  await expect(acquireLock(dir, { timeoutMs: 60_000 })).rejects.toMatchObject({ code: 'LAKEHOUSE_LOCKED', message: `${join(dir, LOCK_FILE)} is a link to nothing, not a lock file: no writer can take the lakehouse lock` });
 });
