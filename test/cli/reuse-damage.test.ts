@@ -10,6 +10,7 @@ import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileS
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { repo } from './helpers.js';
+import { PIPELINE } from './reuse-fixture.js';
 
 let tmp: string;
 let file: string;
@@ -24,27 +25,6 @@ beforeAll(() => {
 }, 120_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const PIPELINE = `pipeline: selection
-version: "4.0"
-name: reuse_demo
-stages:
-  - type: ingestion
-    params: { scanner: { name: synthetic, params: { symbols: 30, days: 400, seed: 11 } }, lookback_days: 200 }
-  - type: feature_engineering
-    params: { lookback: 60 }
-  - type: inference
-    params: { rankers: [mps, cars] }
-  - type: clustering
-    params: { threshold: 0.7 }
-  - type: policy
-    params: { filters: [darwinian, tail_risk], top_n: 2, min_winners: 6 }
-  - type: synthesis
-  - type: allocation
-    params: { engine: hrp, fallback: [equal_weight] }
-  - type: backtest
-    params: { train_window: 120, test_window: 30, step_size: 30 }
-  - type: report
-`;
 
 interface RunJson {
   outcome?: string;
