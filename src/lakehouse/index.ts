@@ -58,7 +58,7 @@ import type { CcxtOptions } from './sources/ccxt.js';
 import { acquireLock, type LockOptions } from './lock.js';
 import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { FileTooLarge, NotRegularFile, readRegularFile } from './files.js';
+import { FileTooLarge, NotRegularFile, readRegularFile } from '../util/regular-file.js';
 import { tableFromIPC } from 'apache-arrow';
 import type { HealthOptions } from './health.js';
 import { codeOf, messageOf } from '../util/thrown.js';
@@ -406,7 +406,7 @@ export class Lakehouse {
         const path = join(this.root, e.file);
         let buf: Uint8Array;
         try {
-          // Without blocking on a FIFO, and never more than the registry says the file holds (files.ts).
+          // Without blocking on a FIFO, and never more than the registry says the file holds (src/util/regular-file.ts).
           buf = await readRegularFile(path, e.bytes);
         } catch (err) {
           problems.push({ key, file: e.file, problem: unreadableProblem(err, e.bytes), ...(permissionRefused(err) ? { reason: 'no_permission' as const } : {}) });

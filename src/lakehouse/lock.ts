@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { runError } from '../core/errors.js';
 import { codeOf } from '../util/thrown.js';
-import { FileTooLarge, NotRegularFile, readRegularFile } from './files.js';
+import { FileTooLarge, NotRegularFile, readRegularFile } from '../util/regular-file.js';
 
 export const LOCK_FILE = 'LOCK';
 

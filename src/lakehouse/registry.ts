@@ -9,7 +9,7 @@ import { parseJsonText } from '../util/json-text.js';
 import { staleFinding, type HealthOptions, type HealthStatus } from './health.js';
 import { dayFromIso, isoFromDay, parseIsoDay } from '../util/dates.js';
 import { codeOf } from '../util/thrown.js';
-import { FileTooLarge, NotRegularFile, readRegularFile } from './files.js';
+import { FileTooLarge, NotRegularFile, readRegularFile } from '../util/regular-file.js';
 
 export const REGISTRY_FILE = 'registry.json';
 
@@ -148,7 +148,7 @@ export async function loadRegistry(root: string): Promise<Registry | undefined> 
   const path = join(root, REGISTRY_FILE);
   let raw: string;
   try {
-    // Without blocking on a FIFO, and never more than a registry can plausibly hold (files.ts).
+    // Without blocking on a FIFO, and never more than a registry can plausibly hold (src/util/regular-file.ts).
     raw = (await readRegularFile(path, MAX_REGISTRY_BYTES)).toString('utf8');
   } catch (err) {
     if (codeOf(err) === 'ENOENT') return undefined;

@@ -22,7 +22,7 @@ import { Table, makeData, makeVector, DateDay, Float64, Int32, Utf8, vectorFromA
 import { FractalError, inputError, runError, systemError } from '../core/errors.js';
 import { parseJsonText } from '../util/json-text.js';
 import { TMP_MARK, writeTemp, writeFileAtomic, fsyncDir } from './atomic.js';
-import { FileTooLarge, NotRegularFile, openRegularSync, readRegularFile } from './files.js';
+import { FileTooLarge, NotRegularFile, openRegularSync, readRegularFile } from '../util/regular-file.js';
 import { acquireLock, LOCK_FILE, type LockOptions } from './lock.js';
 import {
   REGISTRY_FILE, closesOnlySpans, emptyRegistry, entryKey, insideRoot, loadRegistry, nameProblem, refreshStatuses,

@@ -19,11 +19,12 @@
  * read), each checkpoint checked for its shape and for paths that leave the folder (checkpointProblem).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, lstatSync, mkdirSync, readSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import type { DataSource } from '../core/plugin.js';
 import { systemError } from '../core/errors.js';
+import { NotRegularFile, openRegularSync } from '../util/regular-file.js';
 import { writeWhole } from './write-whole.js';
 
 export const CHECKPOINT_DIR = 'checkpoints';
@@ -218,7 +219,6 @@ export class RunFileProblem extends Error {
 }
 
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
-const NONBLOCK = constants.O_NONBLOCK ?? 0;
 
 /**
  * A file of a run folder, read as input (another run's, to reuse): `rel` inside `runDir` (no link on the way leading
@@ -230,24 +230,24 @@ export function readRunFile(runDir: string, rel: string, opts: { size?: number; 
   const name = opts.name ?? rel;
   const full = join(runDir, rel);
   let fd: number;
+  let st: BigIntStats;
   try {
     const root = realpathSync(runDir);
     const parent = realpathSync(dirname(full));
     if (parent !== root && !parent.startsWith(root + sep)) throw new RunFileProblem(`${name} is outside the run folder (a symbolic link on its way leads out of it)`, 'outside');
     if (lstatSync(full).isSymbolicLink()) throw new RunFileProblem(`${name} is a symbolic link (a run writes none); it is not followed`, 'link');
-    fd = openSync(full, constants.O_RDONLY | NOFOLLOW | NONBLOCK);
+    ({ fd, st } = openRegularSync(full, NOFOLLOW));
   } catch (err) {
     throw runFileProblem(err, name);
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new RunFileProblem(`${name} is not a regular file (a device, a pipe or a folder); it is not read`, 'special');
-    if (opts.size !== undefined && st.size !== opts.size) throw new RunFileProblem(`${name} is ${st.size} bytes, its checkpoint recorded ${opts.size}`, 'size', st.size);
+    const size = Number(st.size);
+    if (opts.size !== undefined && size !== opts.size) throw new RunFileProblem(`${name} is ${size} bytes, its checkpoint recorded ${opts.size}`, 'size', size);
     // One byte more than its size, to tell a file that grows while it is read.
-    const buf = Buffer.alloc(st.size + 1);
+    const buf = Buffer.alloc(size + 1);
     let n = 0;
     for (let got = -1; got !== 0 && n < buf.length; n += got) got = readSync(fd, buf, n, buf.length - n, n);
-    if (n !== st.size) throw new RunFileProblem(`${name} changed while it was read`, 'size', n);
+    if (n !== size) throw new RunFileProblem(`${name} changed while it was read`, 'size', n);
     return buf.subarray(0, n);
   } catch (err) {
     throw runFileProblem(err, name);
@@ -258,6 +258,7 @@ export function readRunFile(runDir: string, rel: string, opts: { size?: number; 
 
 function runFileProblem(err: unknown, name: string): RunFileProblem {
   if (err instanceof RunFileProblem) return err;
+  if (err instanceof NotRegularFile) return new RunFileProblem(`${name} is not a regular file (a device, a pipe or a folder); it is not read`, 'special');
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return new RunFileProblem(`${name} is missing`, 'missing');
   if (code === 'ELOOP') return new RunFileProblem(`${name} is a symbolic link (a run writes none); it is not followed`, 'link');

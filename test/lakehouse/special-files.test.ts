@@ -3,7 +3,7 @@
  * - a FIFO in place of a data file, registry.json, symbols.arrow or journal.json hung the process in a synchronous
  *   open that SIGTERM and Ctrl-C could not interrupt; a link to /dev/zero read without limit (620 MB of registry);
  *   a data file larger than its registry entry was read whole. Now refused before a byte is read, with a coded error
- *   naming the path (src/lakehouse/files.ts).
+ *   naming the path (src/util/regular-file.ts).
  * - a data file that cannot be read for lack of permission was LAKEHOUSE_CORRUPT with a `lakehouse repair` hint that
  *   would rewrite a sound file: now NO_PERMISSION naming it, and repair leaves it.
  * - `lakehouse verify` on a lakehouse it cannot write failed opening LOCK: it takes the lock only to finish an

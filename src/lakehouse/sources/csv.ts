@@ -12,7 +12,7 @@
  * values such as `1e400` are refused with file:line, so no non-finite value reaches the store. A file is read only
  * when it is a regular file of at most MAX_CSV_BYTES (uncompressed) with lines of at most MAX_LINE_BYTES.
  */
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { basename, join, resolve } from 'node:path';
@@ -22,6 +22,7 @@ import type { Ohlcv } from '../ohlcv.js';
 import { nameProblem, type SymbolWrite } from '../store.js';
 import type { SymbolMeta } from '../registry.js';
 import { codeOf } from '../../util/thrown.js';
+import { FileTooLarge, NotRegularFile, readRegularFile } from '../../util/regular-file.js';
 
 export type CsvLayout = 'wide' | 'ohlcv';
 
@@ -90,25 +91,13 @@ export function splitLine(line: string): string[] {
  * MAX_CSV_BYTES (compressed or not), a damaged or truncated .gz. Never reads more than the limit.
  */
 export async function readText(path: string): Promise<string> {
-  const st = await stat(path);
-  if (!st.isFile()) throw inputError('CSV_TOO_LARGE', `${path} is not a regular file (a device, a pipe or a socket); it is not read`);
-  if (st.size > MAX_CSV_BYTES) throw inputError('CSV_TOO_LARGE', `${path} is ${st.size} bytes, above the ${MAX_CSV_BYTES}-byte limit`);
-  const fh = await open(path, 'r');
   let buf: Buffer;
   try {
-    // At most the limit + 1 bytes, whatever the size said (a file growing under us).
-    buf = Buffer.alloc(Math.min(st.size, MAX_CSV_BYTES) + 1);
-    let n = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-      if (n === buf.length) break;
-    }
-    if (n > MAX_CSV_BYTES) throw inputError('CSV_TOO_LARGE', `${path} is larger than the ${MAX_CSV_BYTES}-byte limit`);
-    buf = buf.subarray(0, n);
-  } finally {
-    await fh.close();
+    buf = await readRegularFile(path, MAX_CSV_BYTES);
+  } catch (err) {
+    if (err instanceof NotRegularFile) throw inputError('CSV_TOO_LARGE', `${path} is not a regular file (a device, a pipe or a socket); it is not read`);
+    if (err instanceof FileTooLarge) throw inputError('CSV_TOO_LARGE', `${path} is ${err.size} bytes, above the ${MAX_CSV_BYTES}-byte limit`);
+    throw err;
   }
   if (path.endsWith('.gz')) {
     try {

@@ -1,5 +1,6 @@
 /**
- * Opening the lakehouse's files for reading without trusting what sits at their paths. A FIFO in place of a data
+ * Opening files for reading without trusting what sits at their paths (the lakehouse's, a run folder's, a CSV to
+ * import). A FIFO in place of a data
  * file or of registry.json made a run hang in a synchronous open that Ctrl-C and SIGTERM could not interrupt (the
  * kernel restarts the call), and a link to /dev/zero read without limit (found by a fault-injection review). So every
  * file is opened with O_NONBLOCK (an open of a FIFO returns at once, whether a writer is there or not) and refused
@@ -45,9 +46,12 @@ export class FileTooLarge extends Error {
   }
 }
 
-/** Opens a regular file for reading (READ_FLAGS), with its stat; anything else is closed and NotRegularFile. */
-export function openRegularSync(path: string): { fd: number; st: BigIntStats } {
-  const fd = openSync(path, READ_FLAGS);
+/**
+ * Opens a regular file for reading (READ_FLAGS, and `extraFlags` such as O_NOFOLLOW), with its stat; anything else is
+ * closed and NotRegularFile.
+ */
+export function openRegularSync(path: string, extraFlags = 0): { fd: number; st: BigIntStats } {
+  const fd = openSync(path, READ_FLAGS | extraFlags);
   try {
     const st = fstatSync(fd, { bigint: true });
     if (!st.isFile()) throw new NotRegularFile(path, kindOf(st));
